@@ -1,0 +1,52 @@
+"""sertl-core: transfer learning for speech emotion recognition with scikit-learn.
+
+The core defines the transfer interfaces (:class:`DomainAdapter`,
+:class:`TransferEstimator`), the ``sample_domain`` convention (positive ids
+for source domains, negative for target domains; ``-1`` marks unlabelled
+rows), the plugin system (pluggy project and entry-point group ``sertl``),
+domain-aware model selection (:mod:`sertl_core.model_selection`) and the
+conformance checks for plugins (:mod:`sertl_core.testing`).
+
+Importing sertl changes no global state: no ``sklearn.set_config``, no
+logging configuration, no random seeds.
+"""
+
+from ._domains import (
+    UNLABELED,
+    DomainError,
+    NoTargetWarning,
+    SertlWarning,
+    domains_from_names,
+    infer_sample_domain,
+    is_unlabeled,
+    source_mask,
+    target_mask,
+)
+from .base import DomainAdapter, TransferEstimator
+from .hookspecs import hookimpl
+from .methods import DomainStandardScaler, SourceOnly
+from .registry import Registry, RegistryError, get_registry, make_plugin_manager
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "UNLABELED",
+    "DomainAdapter",
+    "DomainError",
+    "DomainStandardScaler",
+    "NoTargetWarning",
+    "Registry",
+    "RegistryError",
+    "SertlWarning",
+    "SourceOnly",
+    "TransferEstimator",
+    "__version__",
+    "domains_from_names",
+    "get_registry",
+    "hookimpl",
+    "infer_sample_domain",
+    "is_unlabeled",
+    "make_plugin_manager",
+    "source_mask",
+    "target_mask",
+]

@@ -1,0 +1,532 @@
+"""The ``sample_domain`` and unlabelled-row conventions, and their validation.
+
+Every sertl estimator reads domains and labels through this module, so the
+rules live in one place:
+
+* ``sample_domain`` is a 1-D integer array aligned with the rows of ``X``.
+  Positive values are source domains (1, 2, ...), negative values target
+  domains (-1, -2, ...); 0 is not a domain.
+* A row is unlabelled when :func:`is_unlabeled` says so: ``-1`` for numeric
+  classification labels (scikit-learn's semi-supervised convention), the
+  string ``"-1"`` for string labels (what numpy produces when a string label
+  array is concatenated with ``-1``), ``None``/``-1``/``"-1"`` in object
+  arrays, and ``NaN`` in float labels.
+* Without ``sample_domain``, labelled rows are source (domain 1) and
+  unlabelled rows are target (domain -1).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "UNLABELED",
+    "DomainError",
+    "NoTargetWarning",
+    "SertlWarning",
+    "domains_from_names",
+    "infer_sample_domain",
+    "is_unlabeled",
+    "source_mask",
+    "target_mask",
+]
+
+UNLABELED = -1
+"""Marker of an unlabelled row for numeric labels (``"-1"`` for string labels)."""
+
+
+class SertlWarning(UserWarning):
+    """Base class of the warnings sertl emits."""
+
+
+class NoTargetWarning(SertlWarning):
+    """Fit saw no target rows, so the training rows double as the target."""
+
+
+class DomainError(ValueError):
+    """Raised when ``sample_domain`` or the labels break the sertl conventions."""
+
+
+def is_unlabeled(y, *, regression=False):
+    """Return a boolean mask of the unlabelled entries of ``y``.
+
+    This is the one place that decides what "unlabelled" means in sertl.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels, with unlabelled rows marked as described below.
+    regression : bool, default=False
+        If True, ``y`` holds regression targets and only ``NaN`` marks an
+        unlabelled row (``-1`` is a valid target value then).
+
+    Returns
+    -------
+    mask : ndarray of bool of shape (n_samples,)
+        True where the row is unlabelled: ``-1`` or ``NaN`` for numeric
+        labels, ``"-1"`` for string labels, ``None``, ``-1``, ``"-1"`` or
+        ``NaN`` in object arrays.
+
+    Examples
+    --------
+    >>> from sertl_core import is_unlabeled
+    >>> is_unlabeled([0, 2, -1]).tolist()
+    [False, False, True]
+    >>> is_unlabeled(["anger", "-1"]).tolist()
+    [False, True]
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.dtype.kind == "f":
+        nan = np.isnan(y)
+        return nan if regression else (nan | (y == UNLABELED))
+    if y.dtype.kind in "iu":
+        if regression:
+            return np.zeros(y.shape[0], dtype=bool)
+        return y == UNLABELED
+    if y.dtype.kind == "b":
+        return np.zeros(y.shape[0], dtype=bool)
+    if y.dtype.kind in "US":
+        return y.astype(str) == str(UNLABELED)
+    out = np.zeros(y.shape[0], dtype=bool)
+    for i, v in enumerate(y):
+        if v is None:
+            out[i] = True
+        elif isinstance(v, str):
+            out[i] = (not regression) and v == str(UNLABELED)
+        elif isinstance(v, numbers.Real):
+            out[i] = bool(np.isnan(v)) or ((not regression) and v == UNLABELED)
+    return out
+
+
+def infer_sample_domain(y):
+    """Build ``sample_domain`` from the labels: labelled rows source, the rest target.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels, unlabelled rows marked as in :func:`is_unlabeled`.
+
+    Returns
+    -------
+    sample_domain : ndarray of int of shape (n_samples,)
+        ``1`` for labelled rows and ``-1`` for unlabelled rows.
+
+    Examples
+    --------
+    >>> from sertl_core import infer_sample_domain
+    >>> infer_sample_domain([3, 1, -1, -1]).tolist()
+    [1, 1, -1, -1]
+    """
+    return np.where(is_unlabeled(y), -1, 1).astype(np.int64)
+
+
+def source_mask(sample_domain):
+    """Return True for the rows of source domains (positive ids).
+
+    Parameters
+    ----------
+    sample_domain : array-like of int
+        Domain ids.
+
+    Returns
+    -------
+    mask : ndarray of bool
+
+    Examples
+    --------
+    >>> from sertl_core import source_mask
+    >>> source_mask([1, 2, -1]).tolist()
+    [True, True, False]
+    """
+    return np.asarray(sample_domain) > 0
+
+
+def target_mask(sample_domain):
+    """Return True for the rows of target domains (negative ids).
+
+    Parameters
+    ----------
+    sample_domain : array-like of int
+        Domain ids.
+
+    Returns
+    -------
+    mask : ndarray of bool
+
+    Examples
+    --------
+    >>> from sertl_core import target_mask
+    >>> target_mask([1, 2, -1]).tolist()
+    [False, False, True]
+    """
+    return np.asarray(sample_domain) < 0
+
+
+def domains_from_names(names, targets):
+    """Build ``sample_domain`` from per-row domain (corpus) names.
+
+    Parameters
+    ----------
+    names : array-like of str of shape (n_samples,)
+        The domain of each row, e.g. the corpus name.
+    targets : str or sequence of str
+        The names that are target domains; every other name is a source.
+
+    Returns
+    -------
+    sample_domain : ndarray of int of shape (n_samples,)
+        Sources numbered 1, 2, ... and targets -1, -2, ... in order of first
+        appearance.
+    mapping : dict
+        Name to domain id.
+
+    Examples
+    --------
+    >>> from sertl_core import domains_from_names
+    >>> sd, mapping = domains_from_names(["emodb", "ravdess", "emodb"], "ravdess")
+    >>> sd.tolist(), mapping
+    ([1, -1, 1], {'emodb': 1, 'ravdess': -1})
+    """
+    names = np.asarray(names).astype(str)
+    if isinstance(targets, str):
+        targets = [targets]
+    targets = [str(t) for t in targets]
+    present = list(dict.fromkeys(names.tolist()))
+    missing = [t for t in targets if t not in present]
+    if missing:
+        raise DomainError(
+            f"Target domain(s) {missing} do not occur in `names` "
+            f"(present: {present}). Check the spelling of `targets`."
+        )
+    mapping: dict[str, int] = {}
+    n_src = n_tgt = 0
+    for name in present:
+        if name in targets:
+            n_tgt += 1
+            mapping[name] = -n_tgt
+        else:
+            n_src += 1
+            mapping[name] = n_src
+    sd = np.array([mapping[n] for n in names], dtype=np.int64)
+    return sd, mapping
+
+
+@dataclass(frozen=True)
+class DomainData:
+    """Validated training data as the private ``_fit`` methods see it.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+    y : ndarray or None
+        Labels with unlabelled rows kept (marked) or None.
+    sample_domain : ndarray of int
+    labeled : ndarray of bool
+        Rows whose label may be used for training.
+    n_input_rows : int
+        Rows the caller passed. Larger than ``X.shape[0]`` only when fit saw
+        no target rows and duplicated the data as the target
+        (see :class:`NoTargetWarning`).
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    sample_domain: np.ndarray
+    labeled: np.ndarray
+    n_input_rows: int
+
+    @property
+    def source(self):
+        """Mask of source rows."""
+        return self.sample_domain > 0
+
+    @property
+    def target(self):
+        """Mask of target rows."""
+        return self.sample_domain < 0
+
+
+def check_sample_domain(sample_domain, n_samples, *, name="sample_domain"):
+    """Validate a given ``sample_domain`` array and return it as int64.
+
+    Parameters
+    ----------
+    sample_domain : array-like of int
+        Domain ids, positive for source, negative for target.
+    n_samples : int
+        Number of rows of ``X`` it must align with.
+    name : str, default="sample_domain"
+        Name used in error messages.
+
+    Returns
+    -------
+    sample_domain : ndarray of int64 of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from sertl_core._domains import check_sample_domain
+    >>> check_sample_domain([1, -1], 2).tolist()
+    [1, -1]
+    """
+    sd = np.asarray(sample_domain)
+    if sd.ndim != 1:
+        raise DomainError(
+            f"`{name}` must be a 1-D array of domain ids, got shape {sd.shape}."
+        )
+    if sd.shape[0] != n_samples:
+        raise DomainError(
+            f"`{name}` has {sd.shape[0]} entries but X has {n_samples} rows: "
+            "pass one domain id per row."
+        )
+    if sd.dtype.kind == "f":
+        if not np.all(np.isfinite(sd)) or not np.all(sd == np.round(sd)):
+            raise DomainError(
+                f"`{name}` must hold integer domain ids (positive source, "
+                "negative target); it has non-integer or non-finite values."
+            )
+    elif sd.dtype.kind not in "iub":
+        raise DomainError(
+            f"`{name}` must hold integer domain ids, got dtype {sd.dtype}. "
+            "Use `sertl_core.domains_from_names(names, targets)` to build it "
+            "from corpus names."
+        )
+    sd = sd.astype(np.int64)
+    if np.any(sd == 0):
+        raise DomainError(
+            f"`{name}` contains 0, which is not a domain: use positive ids "
+            "(1, 2, ...) for source domains and negative ids (-1, -2, ...) for "
+            "target domains."
+        )
+    return sd
+
+
+def _check_labels(y, n_samples, *, regression):
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D (one label per row), got shape {y.shape}. "
+            "Multi-output targets are not supported."
+        )
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"X has {n_samples} rows but y has {y.shape[0]} labels: pass one "
+            "label per row (-1 or '-1' for unlabelled target rows)."
+        )
+    if regression and y.dtype.kind not in "fiub":
+        raise ValueError(f"Regression targets must be numeric, got dtype {y.dtype}.")
+    return y
+
+
+def resolve_domains(
+    X,
+    y,
+    sample_domain,
+    *,
+    needs_source=True,
+    needs_target=True,
+    needs_labels=True,
+    regression=False,
+    allow_target_only_labels=False,
+    min_classes=2,
+):
+    """Validate labels and domains together and return a :class:`DomainData`.
+
+    ``X`` must already be validated (finite 2-D array). This function applies
+    the sertl rules: infer ``sample_domain`` from ``y`` when it is not given;
+    source rows must be labelled; labels seen only in target rows are refused
+    unless allowed; a classification needs at least ``min_classes`` classes.
+
+    When ``sample_domain`` was not given and the data has no target rows (no
+    unlabelled row) or no source rows (``y`` is None), as inside
+    scikit-learn's estimator checks or in ``fit(X, y)`` on labelled data
+    alone, the rows are used twice, once as source and once as an unlabelled
+    target copy, and a :class:`NoTargetWarning` says so: the method then
+    learns no shift. With an explicit ``sample_domain`` a missing side is an
+    error.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : array-like or None
+    sample_domain : array-like of int or None
+    needs_source : bool, default=True
+        Whether the method needs source rows at fit time.
+    needs_target : bool, default=True
+        Whether the method needs target rows at fit time.
+    needs_labels : bool, default=True
+        Whether the method needs labelled (source) rows.
+    regression : bool, default=False
+        Labels are regression targets (only NaN marks unlabelled rows).
+    allow_target_only_labels : bool, default=False
+        Accept classes that occur in labelled target rows only.
+    min_classes : int, default=2
+        Minimum number of distinct labelled classes (classification only).
+
+    Returns
+    -------
+    data : DomainData
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core._domains import resolve_domains
+    >>> X = np.zeros((4, 2))
+    >>> data = resolve_domains(X, [0, 1, -1, -1], None)
+    >>> data.sample_domain.tolist(), data.labeled.tolist()
+    ([1, 1, -1, -1], [True, True, False, False])
+    """
+    n = X.shape[0]
+    given = sample_domain is not None
+    needs_source = needs_source or needs_labels
+    if needs_labels and y is None:
+        raise ValueError(
+            "This estimator needs labels: call fit(X, y) with labelled source "
+            "rows (and sample_domain=... when the target has labelled rows)."
+        )
+    if y is not None:
+        y = _check_labels(y, n, regression=regression)
+        unl = is_unlabeled(y, regression=regression)
+    else:
+        unl = np.ones(n, dtype=bool)
+    if given:
+        sd = check_sample_domain(sample_domain, n)
+    elif y is None:
+        sd = np.full(n, -1, dtype=np.int64)
+    else:
+        sd = infer_sample_domain(y)
+
+    src = sd > 0
+    if needs_labels:
+        if not src.any():
+            raise DomainError(
+                "No source rows: every row is in a target domain (negative "
+                "sample_domain) or unlabelled. Give the labelled training "
+                "corpora positive domain ids (1, 2, ...) and labels."
+            )
+        bad = src & unl
+        if bad.any():
+            raise DomainError(
+                f"{int(bad.sum())} source row(s) are unlabelled (label -1/'-1'). "
+                "Source rows must be labelled: label them, drop them, or give "
+                "them a negative (target) domain id."
+            )
+    missing_src = needs_source and not src.any()
+    missing_tgt = needs_target and not (sd < 0).any()
+    if given and missing_src:
+        raise DomainError(
+            "No source rows: sample_domain has no positive ids, but this method "
+            "compares source and target domains. Give the source rows positive "
+            "domain ids (1, 2, ...)."
+        )
+    if given and missing_tgt:
+        raise DomainError(
+            "No target rows: sample_domain has no negative ids, but this "
+            "method adapts to a target domain. Include the (unlabelled) "
+            "target rows with negative domain ids, e.g. -1."
+        )
+    if missing_src or missing_tgt:
+        warnings.warn(
+            "fit saw no separate source and target rows (no sample_domain, "
+            "and no unlabelled rows or no labels), so the rows are used as "
+            "both and no shift is learned. Mark target rows with the label "
+            "-1 or pass sample_domain with positive source and negative "
+            "target ids.",
+            NoTargetWarning,
+            stacklevel=3,
+        )
+        X = np.concatenate([X, X], axis=0)
+        sd = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
+        if y is not None:
+            y = np.concatenate([y, y])
+        unl = np.concatenate([unl, np.ones(n, dtype=bool)])
+
+    labeled = ~unl
+    if y is not None and not regression and needs_labels:
+        src_classes = np.unique(y[(sd > 0) & labeled])
+        tgt_classes = np.unique(y[(sd < 0) & labeled])
+        extra = np.setdiff1d(tgt_classes, src_classes)
+        if extra.size and not allow_target_only_labels:
+            raise DomainError(
+                f"Labelled target rows carry class(es) {extra.tolist()} that no "
+                "source row has. This method predicts source classes only: "
+                "drop those rows, relabel them, or use a label-space transfer "
+                "method (e.g. sertl-relational's LabelRelationTransfer)."
+            )
+        n_classes = np.unique(y[labeled]).size
+        if n_classes < min_classes:
+            raise ValueError(
+                f"Only {n_classes} class(es) among the labelled rows "
+                f"({np.unique(y[labeled]).tolist()}); a classifier needs at "
+                f"least {min_classes}. Check the labels or the domain "
+                "assignment."
+            )
+    return DomainData(X=X, y=y, sample_domain=sd, labeled=labeled, n_input_rows=n)
+
+
+def check_known_domains(sample_domain, known, *, fallback_target=False):
+    """Raise a clear error for domain ids not seen during fit.
+
+    Parameters
+    ----------
+    sample_domain : ndarray of int
+        Domain ids at transform/predict time.
+    known : array-like of int
+        Domain ids seen at fit time.
+    fallback_target : bool, default=False
+        If True, unseen *target* ids are allowed (the caller handles them).
+
+    Returns
+    -------
+    unknown : ndarray of int
+        The unseen ids that were allowed (empty unless ``fallback_target``).
+
+    Examples
+    --------
+    >>> from sertl_core._domains import check_known_domains
+    >>> check_known_domains([1, -1], [1, -1]).tolist()
+    []
+    """
+    ids = np.unique(np.asarray(sample_domain))
+    unknown = np.setdiff1d(ids, np.asarray(known))
+    if fallback_target:
+        bad = unknown[unknown > 0]
+    else:
+        bad = unknown
+    if bad.size:
+        raise DomainError(
+            f"sample_domain holds domain id(s) {bad.tolist()} that were not seen "
+            f"in fit (seen: {np.asarray(known).tolist()}). Use the ids given at "
+            "fit time, or omit sample_domain to treat every row as target data."
+        )
+    return unknown
+
+
+def as_target_domain(sample_domain, n_samples):
+    """Return ``sample_domain`` validated, or all ``-1`` (target) when None.
+
+    Parameters
+    ----------
+    sample_domain : array-like of int or None
+    n_samples : int
+
+    Returns
+    -------
+    sample_domain : ndarray of int64
+
+    Examples
+    --------
+    >>> from sertl_core._domains import as_target_domain
+    >>> as_target_domain(None, 2).tolist()
+    [-1, -1]
+    """
+    if sample_domain is None:
+        return np.full(n_samples, -1, dtype=np.int64)
+    return check_sample_domain(sample_domain, n_samples)

@@ -1,0 +1,510 @@
+"""Base classes: :class:`DomainAdapter` and :class:`TransferEstimator`.
+
+Both follow the template-method pattern: the public ``fit``/``transform``/
+``predict`` validate the data and the domains once, with the same errors for
+every method, then call the private ``_fit``/``_transform`` that a subclass
+writes. A subclass never re-validates and never sees an unlabelled row as a
+class.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    MetaEstimatorMixin,
+    TransformerMixin,
+    clone,
+    is_regressor,
+)
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+
+from ._domains import (
+    DomainData,
+    as_target_domain,
+    is_unlabeled,
+    resolve_domains,
+)
+
+__all__ = ["DomainAdapter", "TransferEstimator"]
+
+
+class DomainAdapter(TransformerMixin, BaseEstimator):
+    """Base class of transformers that move features between domains.
+
+    Subclasses write ``_fit(data)`` and ``_transform(X, sample_domain)``; the
+    public methods here validate ``X``, ``y`` and ``sample_domain`` with the
+    sertl conventions (see :mod:`sertl_core._domains`):
+
+    * ``fit(X, y=None, *, sample_domain=None)``: positive domain ids are
+      source, negative ids target; without ``sample_domain`` labelled rows
+      are source and rows labelled ``-1`` target.
+    * ``transform(X, *, sample_domain=None)``: without ``sample_domain``
+      every row is treated as target data (deployment on new speech).
+    * ``fit_transform`` transforms the training rows with the domains used
+      in fit, so source rows get the source mapping inside a Pipeline.
+
+    ``sample_domain`` is requested by default for ``fit`` and ``transform``
+    when scikit-learn's metadata routing is on, and is passed as
+    ``step__sample_domain=...`` when it is off.
+
+    Class attributes a subclass may override:
+
+    ``registry_name``
+        Short name in the plugin registry.
+    ``_needs_source``, ``_needs_target``, ``_needs_labels``
+        What ``fit`` requires (an error or the self-target fallback otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import DomainAdapter
+    >>> class Centerer(DomainAdapter):
+    ...     '''Subtract the mean of each row's own domain.'''
+    ...     def _fit(self, data):
+    ...         self.target_mean_ = data.X[data.target].mean(axis=0)
+    ...         self.source_mean_ = data.X[data.source].mean(axis=0)
+    ...     def _transform(self, X, sample_domain):
+    ...         means = np.where((sample_domain > 0)[:, None],
+    ...                          self.source_mean_, self.target_mean_)
+    ...         return X - means
+    >>> X = np.array([[0.0], [2.0], [10.0], [12.0]])
+    >>> Centerer().fit_transform(X, [0, 1, -1, -1]).ravel().tolist()
+    [-1.0, 1.0, -1.0, 1.0]
+    """
+
+    registry_name: ClassVar[str | None] = None
+    _needs_source: ClassVar[bool] = True
+    _needs_target: ClassVar[bool] = True
+    _needs_labels: ClassVar[bool] = False
+
+    __metadata_request__fit = {"sample_domain": True}
+    __metadata_request__transform = {"sample_domain": True}
+
+    def _fit(self, data: DomainData) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit(data).")
+
+    def _transform(self, X, sample_domain):  # pragma: no cover - abstract
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _transform(X, sample_domain)."
+        )
+
+    def _validate_fit(self, X, y, sample_domain):
+        X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        data = resolve_domains(
+            X,
+            y,
+            sample_domain,
+            needs_source=self._needs_source,
+            needs_target=self._needs_target,
+            needs_labels=self._needs_labels,
+            min_classes=1,
+        )
+        if self._needs_labels:
+            check_classification_targets(data.y[data.labeled])
+        return data
+
+    def fit(self, X, y=None, *, sample_domain=None):
+        """Fit the adapter on source and target rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of all domains.
+        y : array-like of shape (n_samples,), default=None
+            Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Positive ids for source domains, negative ids for target domains.
+            Inferred from ``y`` when omitted.
+
+        Returns
+        -------
+        self : object
+            The fitted adapter.
+        """
+        self._fit(self._validate_fit(X, y, sample_domain))
+        return self
+
+    def transform(self, X, *, sample_domain=None):
+        """Map rows into the adapted space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to transform.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Domain of each row; omitted, every row is target data.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+            Transformed rows.
+        """
+        return self._checked_transform(X, sample_domain)
+
+    def _checked_transform(self, X, sample_domain):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._transform(X, as_target_domain(sample_domain, X.shape[0]))
+
+    def fit_transform(self, X, y=None, *, sample_domain=None):
+        """Fit, then transform the training rows with their own domains.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of all domains.
+        y : array-like of shape (n_samples,), default=None
+            Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Positive ids for source domains, negative ids for target domains.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+            Transformed training rows.
+        """
+        data = self._validate_fit(X, y, sample_domain)
+        self._fit(data)
+        n = data.n_input_rows
+        return self._transform(data.X[:n], data.sample_domain[:n])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = self._needs_labels
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _default_estimator():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000)
+
+
+class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
+    """Base class of meta-estimators that train a plain estimator with transfer.
+
+    A transfer estimator wraps any scikit-learn estimator (``estimator=``),
+    fits it on the labelled rows with its transfer strategy (instance
+    weights, pretraining then fine-tuning, auxiliary tasks, ...) and
+    predicts like the wrapped estimator. Unlabelled rows never reach the
+    wrapped estimator as a class.
+
+    Subclasses write ``_fit(data)``, which must call
+    :meth:`_fit_estimator` (or set ``estimator_`` and ``classes_``
+    themselves), and may override ``_predict_input(X, sample_domain)`` to
+    map rows before the wrapped estimator sees them.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The estimator to train; ``None`` means
+        ``LogisticRegression(max_iter=1000)``.
+    sampler : imbalanced-learn sampler, default=None
+        Resampler (``fit_resample``) applied to the labelled training rows
+        before the wrapped estimator is fitted.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted wrapped estimator.
+    classes_ : ndarray
+        Class labels (classification only).
+    n_features_in_ : int
+        Number of features seen in fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import SourceOnly
+    >>> X = np.array([[0.0], [1.0], [5.0], [6.0], [0.5], [5.5]])
+    >>> y = np.array([0, 0, 1, 1, -1, -1])
+    >>> SourceOnly().fit(X, y).predict([[0.2], [5.8]]).tolist()
+    [0, 1]
+    """
+
+    registry_name: ClassVar[str | None] = None
+    _needs_target: ClassVar[bool] = True
+    _allow_target_only_labels: ClassVar[bool] = False
+
+    __metadata_request__fit = {"sample_domain": True}
+    __metadata_request__predict = {"sample_domain": True}
+    __metadata_request__predict_proba = {"sample_domain": True}
+    __metadata_request__predict_log_proba = {"sample_domain": True}
+    __metadata_request__decision_function = {"sample_domain": True}
+    __metadata_request__score = {"sample_domain": True}
+
+    def __init__(self, estimator=None, *, sampler=None):
+        self.estimator = estimator
+        self.sampler = sampler
+
+    # -- template ---------------------------------------------------------
+    def _fit(self, data: DomainData) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit(data).")
+
+    def _predict_input(self, X, sample_domain):
+        """Rows as the wrapped estimator sees them at predict time."""
+        return X
+
+    def _get_estimator(self):
+        return _default_estimator() if self.estimator is None else self.estimator
+
+    def _is_regression(self):
+        return is_regressor(self._get_estimator())
+
+    def fit(self, X, y, *, sample_domain=None):
+        """Fit the wrapped estimator with transfer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of all domains.
+        y : array-like of shape (n_samples,)
+            Labels; ``-1`` (``"-1"`` for strings, ``NaN`` for regression)
+            marks unlabelled rows.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Positive ids for source domains, negative ids for target domains.
+            Inferred from ``y`` when omitted (labelled rows are source).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        regression = self._is_regression()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y: pass the labels of the source "
+                "rows (and -1 for unlabelled target rows)."
+            )
+        data = resolve_domains(
+            X,
+            _column_or_1d(y),
+            sample_domain,
+            needs_target=self._needs_target,
+            needs_labels=True,
+            regression=regression,
+            allow_target_only_labels=self._allow_target_only_labels,
+            min_classes=1 if regression else 2,
+        )
+        if not regression:
+            check_classification_targets(data.y[data.labeled])
+        self._fit(data)
+        return self
+
+    def _fit_estimator(self, X, y, sample_weight=None, *, random_state=None):
+        """Fit a clone of the wrapped estimator on labelled rows.
+
+        Applies the sampler, passes ``sample_weight`` when the estimator takes
+        it, and otherwise resamples rows in proportion to the weights.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_rows, n_features)
+            Labelled training rows only.
+        y : ndarray of shape (n_rows,)
+            Their labels (no unlabelled marker).
+        sample_weight : ndarray of shape (n_rows,), default=None
+            Non-negative instance weights.
+        random_state : int, RandomState or None, default=None
+            Seed of the weighted resampling fallback.
+
+        Returns
+        -------
+        estimator : estimator object
+            The fitted clone, also stored as ``estimator_``.
+        """
+        if np.any(is_unlabeled(y, regression=self._is_regression())):
+            raise AssertionError("unlabelled rows must never reach the estimator")
+        est = clone(self._get_estimator())
+        if self.sampler is not None:
+            sampler = clone(self.sampler)
+            if not hasattr(sampler, "fit_resample"):
+                raise TypeError(
+                    f"sampler={sampler!r} has no fit_resample method: pass an "
+                    "imbalanced-learn sampler (e.g. RandomOverSampler())."
+                )
+            X_res, y_res = sampler.fit_resample(X, y)
+            if sample_weight is not None:
+                idx = getattr(sampler, "sample_indices_", None)
+                if idx is None:
+                    raise ValueError(
+                        f"{type(sampler).__name__} creates new rows, so the "
+                        "instance weights cannot follow them. Use a sampler "
+                        "that exposes sample_indices_ (e.g. RandomOverSampler, "
+                        "RandomUnderSampler) or sampler=None."
+                    )
+                sample_weight = np.asarray(sample_weight)[idx]
+            X, y = X_res, y_res
+        if sample_weight is None:
+            est.fit(X, y)
+        elif has_fit_parameter(est, "sample_weight"):
+            est.fit(X, y, sample_weight=sample_weight)
+        else:
+            rng = check_random_state(random_state)
+            w = np.asarray(sample_weight, dtype=float)
+            p = w / w.sum()
+            idx = rng.choice(X.shape[0], size=X.shape[0], replace=True, p=p)
+            if not is_regressor(est) and np.unique(y[idx]).size < 2:
+                raise ValueError(
+                    f"{type(est).__name__}.fit takes no sample_weight and the "
+                    "weighted resample kept fewer than two classes: the weights "
+                    "are too concentrated. Use an estimator that accepts "
+                    "sample_weight or smooth the weights."
+                )
+            est.fit(X[idx], y[idx])
+        self.estimator_ = est
+        if hasattr(est, "classes_"):
+            self.classes_ = est.classes_
+        return est
+
+    # -- prediction -------------------------------------------------------
+    def _prepare(self, X, sample_domain):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._predict_input(X, as_target_domain(sample_domain, X.shape[0]))
+
+    def predict(self, X, *, sample_domain=None):
+        """Predict with the wrapped estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to predict.
+        sample_domain : array-like of int, default=None
+            Domain of each row; omitted, every row is target data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels (never the unlabelled marker).
+        """
+        return self.estimator_.predict(self._prepare(X, sample_domain))
+
+    def _estimator_has(attr):  # noqa: N805 - used as a decorator factory
+        def check(self):
+            if hasattr(self, "estimator_"):
+                return hasattr(self.estimator_, attr)
+            return hasattr(self._get_estimator(), attr)
+
+        return check
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X, *, sample_domain=None):
+        """Class probabilities from the wrapped estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to predict.
+        sample_domain : array-like of int, default=None
+            Domain of each row; omitted, every row is target data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        return self.estimator_.predict_proba(self._prepare(X, sample_domain))
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X, *, sample_domain=None):
+        """Log class probabilities from the wrapped estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to predict.
+        sample_domain : array-like of int, default=None
+            Domain of each row; omitted, every row is target data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log probabilities, columns in the order of ``classes_``.
+        """
+        return self.estimator_.predict_log_proba(self._prepare(X, sample_domain))
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X, *, sample_domain=None):
+        """Decision scores from the wrapped estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        sample_domain : array-like of int, default=None
+            Domain of each row; omitted, every row is target data.
+
+        Returns
+        -------
+        scores : ndarray
+            The wrapped estimator's decision function.
+        """
+        return self.estimator_.decision_function(self._prepare(X, sample_domain))
+
+    def score(self, X, y, sample_weight=None, *, sample_domain=None):
+        """Accuracy (classifiers) or R² (regressors) on the labelled rows.
+
+        Unlabelled rows (``-1``/``"-1"``/``NaN``) in ``y`` are ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+        sample_domain : array-like of int, default=None
+            Domain of each row; omitted, every row is target data.
+
+        Returns
+        -------
+        score : float
+            The score on the labelled rows.
+        """
+        y = _column_or_1d(y)
+        keep = ~is_unlabeled(y, regression=self._is_regression())
+        if not keep.any():
+            raise ValueError(
+                "score() got no labelled rows: every label is the unlabelled "
+                "marker. Use a label-free scorer from sertl_core.model_selection."
+            )
+        X = np.asarray(X) if not hasattr(X, "iloc") else X
+        Xk = X[keep] if not hasattr(X, "iloc") else X.iloc[np.flatnonzero(keep)]
+        sd = None if sample_domain is None else np.asarray(sample_domain)[keep]
+        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        pred = self.predict(Xk, sample_domain=sd)
+        if self._is_regression():
+            return r2_score(y[keep], pred, sample_weight=sw)
+        return accuracy_score(y[keep], pred, sample_weight=sw)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        sub = get_tags(self._get_estimator())
+        tags.estimator_type = sub.estimator_type
+        tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _column_or_1d(y):
+    from sklearn.utils.validation import column_or_1d
+
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        return column_or_1d(y, warn=True)
+    return y

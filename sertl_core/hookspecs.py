@@ -1,0 +1,108 @@
+"""Hook specifications of the ``sertl`` plugin system (pluggy project ``sertl``).
+
+A plugin is a module with functions marked ``@sertl_core.hookimpl`` whose
+names are the hooks below, published under the entry-point group ``sertl``::
+
+    [project.entry-points.sertl]
+    myplugin = "my_package.hooks"
+
+Every ``sertl_register_*`` hook returns a list of classes. Each class carries a
+short, unique ``registry_name`` class attribute (lowercase, ``[a-z0-9_]``);
+the registry maps that name to the class and refuses duplicates.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("sertl")
+hookimpl = pluggy.HookimplMarker("sertl")
+
+
+@hookspec
+def sertl_register_adapters():
+    """Return the :class:`~sertl_core.DomainAdapter` subclasses of the plugin.
+
+    Returns
+    -------
+    list of type
+        Transformers that move features between domains. Each passes
+        :func:`sertl_core.testing.check_estimator`.
+    """
+
+
+@hookspec
+def sertl_register_estimators():
+    """Return the :class:`~sertl_core.TransferEstimator` subclasses of the plugin.
+
+    Returns
+    -------
+    list of type
+        Meta-estimators that train a wrapped scikit-learn estimator with
+        transfer. Each passes :func:`sertl_core.testing.check_estimator`.
+    """
+
+
+@hookspec
+def sertl_register_scorers():
+    """Return domain-aware scorer classes.
+
+    Returns
+    -------
+    list of type
+        Classes whose instances are called as ``scorer(estimator, X, y,
+        sample_domain=None)`` and return a float, greater is better (see
+        :mod:`sertl_core.model_selection`).
+    """
+
+
+@hookspec
+def sertl_register_splitters():
+    """Return domain-aware cross-validation splitter classes.
+
+    Returns
+    -------
+    list of type
+        scikit-learn splitters whose ``split(X, y, groups=None, *,
+        sample_domain=None)`` is domain aware.
+    """
+
+
+@hookspec
+def sertl_register_corpora():
+    """Return corpus reader classes.
+
+    Returns
+    -------
+    list of type
+        Classes with a ``registry_name``, a ``description`` string and a
+        method ``read(root) -> pandas-like table or list of dict`` with the
+        columns file, corpus, speaker, gender, language, emotion,
+        emotion_orig, duration. The speech plugin defines the reader base
+        class and ``load_corpus``.
+    """
+
+
+@hookspec
+def sertl_register_features():
+    """Return feature extractor classes (scikit-learn transformers).
+
+    Returns
+    -------
+    list of type
+        Transformers from audio (file paths or waveforms) to feature
+        matrices or sequences, with ``get_feature_names_out``.
+    """
+
+
+@hookspec
+def sertl_add_commands(subparsers):
+    """Add sub-commands to the ``sertl`` command line.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        Call ``subparsers.add_parser(name, help=...)`` and set
+        ``parser.set_defaults(func=callable)``; the callable receives the
+        parsed ``argparse.Namespace`` and returns an exit code.
+    """

@@ -1,0 +1,1 @@
+"""Domain-aware splitters and scorers (being written)."""
