@@ -321,7 +321,10 @@ def _check_labels(y, n_samples, *, regression):
             "label per row (-1 or '-1' for unlabelled target rows)."
         )
     if regression and y.dtype.kind not in "fiub":
-        raise ValueError(f"Regression targets must be numeric, got dtype {y.dtype}.")
+        raise ValueError(
+            f"Unknown label type: regression targets must be numeric, got dtype "
+            f"{y.dtype}. Mark unlabelled rows with NaN."
+        )
     return y
 
 

@@ -283,8 +283,9 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
         regression = self._is_regression()
         if y is None:
             raise ValueError(
-                f"{type(self).__name__} requires y: pass the labels of the source "
-                "rows (and -1 for unlabelled target rows)."
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None: pass the labels of the source rows (and -1 for "
+                "unlabelled target rows)."
             )
         data = resolve_domains(
             X,
@@ -388,7 +389,8 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels (never the unlabelled marker).
         """
-        return self.estimator_.predict(self._prepare(X, sample_domain))
+        X = self._prepare(X, sample_domain)
+        return self.estimator_.predict(X)
 
     def _estimator_has(attr):  # noqa: N805 - used as a decorator factory
         def check(self):
@@ -414,7 +416,8 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
-        return self.estimator_.predict_proba(self._prepare(X, sample_domain))
+        X = self._prepare(X, sample_domain)
+        return self.estimator_.predict_proba(X)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X, *, sample_domain=None):
@@ -432,7 +435,8 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log probabilities, columns in the order of ``classes_``.
         """
-        return self.estimator_.predict_log_proba(self._prepare(X, sample_domain))
+        X = self._prepare(X, sample_domain)
+        return self.estimator_.predict_log_proba(X)
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X, *, sample_domain=None):
@@ -450,7 +454,8 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
         scores : ndarray
             The wrapped estimator's decision function.
         """
-        return self.estimator_.decision_function(self._prepare(X, sample_domain))
+        X = self._prepare(X, sample_domain)
+        return self.estimator_.decision_function(X)
 
     def score(self, X, y, sample_weight=None, *, sample_domain=None):
         """Accuracy (classifiers) or R² (regressors) on the labelled rows.

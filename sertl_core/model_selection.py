@@ -1,1 +1,778 @@
-"""Domain-aware splitters and scorers (being written)."""
+"""Domain-aware model selection: splitters and scorers.
+
+Splitters decide which rows train and which score; scorers score on target
+rows only, with target labels (:class:`TargetScorer`) or without them
+(:class:`PredictionEntropyScorer`, :class:`ImportanceWeightedScorer`,
+:class:`DeepEmbeddedValidationScorer`, :class:`ReverseValidationScorer`).
+
+Both work with scikit-learn's metadata routing on or off:
+
+* routing on: ``GridSearchCV(...).fit(X, y, sample_domain=sd)``; splitters
+  and scorers request ``sample_domain``;
+* routing off: ``GridSearchCV(...).fit(X, y, groups=sd, step__sample_domain=sd)``;
+  splitters read the domains from ``groups``, and scorers infer them from
+  ``y`` (labelled rows source, unlabelled rows target), which is exact for
+  the test folds these splitters produce.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils import check_random_state
+from sklearn.utils.metadata_routing import MetadataRequest
+
+from ._domains import (
+    DomainError,
+    check_sample_domain,
+    infer_sample_domain,
+    is_unlabeled,
+)
+
+__all__ = [
+    "DeepEmbeddedValidationScorer",
+    "DomainAwareScorer",
+    "ImportanceWeightedScorer",
+    "LeaveOneDomainOut",
+    "PredictionEntropyScorer",
+    "ReverseValidationScorer",
+    "SourceTargetShuffleSplit",
+    "TargetLabelSplit",
+    "TargetScorer",
+]
+
+
+def _domains_for_split(y, groups, sample_domain, n):
+    if sample_domain is not None:
+        return check_sample_domain(sample_domain, n)
+    if groups is not None:
+        return check_sample_domain(groups, n, name="groups (used as sample_domain)")
+    if y is None:
+        raise DomainError(
+            "A domain-aware splitter needs the domains: pass sample_domain "
+            "(metadata routing on) or groups=sample_domain (routing off), or "
+            "labels y with -1 for unlabelled target rows."
+        )
+    return infer_sample_domain(y)
+
+
+class _DomainSplitter(BaseCrossValidator):
+    __metadata_request__split = {"sample_domain": True}
+
+    def split(self, X, y=None, groups=None, *, sample_domain=None):
+        """Generate train/test indices.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of all domains.
+        y : array-like of shape (n_samples,), default=None
+            Labels; ``-1`` marks unlabelled rows.
+        groups : array-like of int, default=None
+            The domain ids when metadata routing is off.
+        sample_domain : array-like of int, default=None
+            The domain ids (wins over ``groups``).
+
+        Yields
+        ------
+        train : ndarray of int
+            Training row indices.
+        test : ndarray of int
+            Test row indices.
+        """
+        n = len(X)
+        sd = _domains_for_split(y, groups, sample_domain, n)
+        labeled = (
+            ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
+        )
+        yield from self._split(sd, labeled, y)
+
+    def _split(self, sd, labeled, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
+        raise NotImplementedError("use split()")
+
+
+class LeaveOneDomainOut(_DomainSplitter):
+    """Hold out one domain at a time.
+
+    Each split tests on every row of one domain and trains on the rows of all
+    other domains: the multi-source protocol of cross-corpus SER (train on
+    all corpora but one, test on the one left out).
+
+    Parameters
+    ----------
+    domains : {"source", "all"}, default="source"
+        Which domains are held out in turn: the source domains (labelled,
+        so the test fold can be scored) or every domain.
+
+    References
+    ----------
+    .. [1] B. Schuller et al., "Cross-corpus acoustic emotion recognition:
+       variances and strategies", IEEE Transactions on Affective Computing
+       1(2), 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.model_selection import LeaveOneDomainOut
+    >>> sd = np.array([1, 1, 2, 2, -1])
+    >>> X = np.zeros((5, 1))
+    >>> [test.tolist() for _, test in LeaveOneDomainOut().split(X, sample_domain=sd)]
+    [[0, 1], [2, 3]]
+    """
+
+    registry_name = "leave_one_domain_out"
+
+    def __init__(self, domains="source"):
+        self.domains = domains
+
+    def _held_out(self, sd):
+        if self.domains not in ("source", "all"):
+            raise ValueError(
+                f"domains must be 'source' or 'all', got {self.domains!r}."
+            )
+        ids = np.unique(sd)
+        return ids[ids > 0] if self.domains == "source" else ids
+
+    def _split(self, sd, labeled, y):
+        held = self._held_out(sd)
+        if held.size < 2 and self.domains == "source":
+            raise DomainError(
+                f"LeaveOneDomainOut needs at least 2 source domains, got "
+                f"{held.tolist()}: give each source corpus its own positive id."
+            )
+        idx = np.arange(sd.shape[0])
+        for d in held:
+            yield idx[sd != d], idx[sd == d]
+
+    def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
+        """Return the number of splits (the number of held-out domains).
+
+        Parameters
+        ----------
+        X, y : ignored
+            Present for API compatibility.
+        groups : array-like of int, default=None
+            Domain ids when routing is off.
+        sample_domain : array-like of int, default=None
+            Domain ids.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        n = len(sample_domain if sample_domain is not None else groups if groups is not None else y)
+        return int(self._held_out(_domains_for_split(y, groups, sample_domain, n)).size)
+
+
+class TargetLabelSplit(_DomainSplitter):
+    """Score on held-out labelled target rows; train on everything else.
+
+    For few-shot adaptation and for model selection with a few labelled
+    target rows: every split keeps all source rows and all unlabelled target
+    rows in training and moves a random (stratified) part of the labelled
+    target rows to the test fold.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of random splits.
+    test_size : float, default=0.5
+        Fraction of the labelled target rows in each test fold.
+    stratify : bool, default=True
+        Keep the class proportions of the labelled target rows.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random splits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.model_selection import TargetLabelSplit
+    >>> y = np.array([0, 1, 0, 1, 0, 1, -1])
+    >>> sd = np.array([1, 1, -1, -1, -1, -1, -1])
+    >>> cv = TargetLabelSplit(n_splits=2, random_state=0)
+    >>> for train, test in cv.split(np.zeros((7, 1)), y, sample_domain=sd):
+    ...     assert set(test) <= {2, 3, 4, 5} and {0, 1, 6} <= set(train)
+    """
+
+    registry_name = "target_label_split"
+
+    def __init__(self, n_splits=5, *, test_size=0.5, stratify=True, random_state=None):
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.stratify = stratify
+        self.random_state = random_state
+
+    def _split(self, sd, labeled, y):
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}.")
+        cand = np.flatnonzero((sd < 0) & labeled)
+        if cand.size < 2:
+            raise DomainError(
+                f"TargetLabelSplit needs labelled target rows to test on, found "
+                f"{cand.size}. Give a few target rows their labels (and "
+                "negative sample_domain ids), or use SourceTargetShuffleSplit "
+                "with a label-free scorer."
+            )
+        rng = check_random_state(self.random_state)
+        idx = np.arange(sd.shape[0])
+        for _ in range(self.n_splits):
+            if self.stratify:
+                test = []
+                for c in np.unique(y[cand]):
+                    rows = cand[y[cand] == c]
+                    k = int(round(self.test_size * rows.size))
+                    k = min(max(k, 1), rows.size - 1) if rows.size > 1 else 0
+                    test.extend(rng.choice(rows, size=k, replace=False).tolist())
+                test = np.sort(np.asarray(test, dtype=int))
+            else:
+                k = max(1, int(round(self.test_size * cand.size)))
+                test = np.sort(rng.choice(cand, size=k, replace=False))
+            if test.size == 0:
+                raise DomainError(
+                    "TargetLabelSplit could not hold out any labelled target row: "
+                    "each class needs at least two labelled target rows."
+                )
+            mask = np.zeros(sd.shape[0], dtype=bool)
+            mask[test] = True
+            yield idx[~mask], idx[mask]
+
+    def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
+        """Return ``n_splits``.
+
+        Parameters
+        ----------
+        X, y, groups, sample_domain : ignored
+            Present for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return self.n_splits
+
+
+class SourceTargetShuffleSplit(_DomainSplitter):
+    """Hold out source rows for validation; keep every target row on both sides.
+
+    For label-free model selection: each split trains on part of the source
+    rows plus all (unlabelled) target rows and tests on the held-out source
+    rows plus all target rows, which is what importance-weighted, deep
+    embedded and reverse validation need. Target labels are never used.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of random splits.
+    test_size : float, default=0.2
+        Fraction of the source rows held out in each split.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random splits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.model_selection import SourceTargetShuffleSplit
+    >>> y = np.array([0, 1, 0, 1, 0, -1, -1])
+    >>> cv = SourceTargetShuffleSplit(n_splits=1, test_size=0.4, random_state=0)
+    >>> train, test = next(cv.split(np.zeros((7, 1)), y))
+    >>> {5, 6} <= set(train) and {5, 6} <= set(test)
+    True
+    """
+
+    registry_name = "source_target_shuffle_split"
+
+    def __init__(self, n_splits=5, *, test_size=0.2, random_state=None):
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.random_state = random_state
+
+    def _split(self, sd, labeled, y):
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}.")
+        src = np.flatnonzero(sd > 0)
+        tgt = np.flatnonzero(sd < 0)
+        if tgt.size == 0:
+            raise DomainError(
+                "SourceTargetShuffleSplit found no target rows: mark them with "
+                "label -1 or negative sample_domain ids."
+            )
+        rng = check_random_state(self.random_state)
+        k = max(1, int(round(self.test_size * src.size)))
+        for _ in range(self.n_splits):
+            perm = rng.permutation(src)
+            val, tr = np.sort(perm[:k]), np.sort(perm[k:])
+            yield np.concatenate([tr, tgt]), np.concatenate([val, tgt])
+
+    def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
+        """Return ``n_splits``.
+
+        Parameters
+        ----------
+        X, y, groups, sample_domain : ignored
+            Present for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return self.n_splits
+
+
+# ---------------------------------------------------------------------------
+# Scorers
+# ---------------------------------------------------------------------------
+
+_METRICS = {
+    "uar": balanced_accuracy_score,
+    "balanced_accuracy": balanced_accuracy_score,
+    "accuracy": accuracy_score,
+    "wa": accuracy_score,
+    "macro_f1": lambda y, p, sample_weight=None: f1_score(
+        y, p, average="macro", sample_weight=sample_weight
+    ),
+}
+
+
+def _metric(metric):
+    if callable(metric):
+        return metric
+    try:
+        return _METRICS[metric]
+    except KeyError:
+        raise ValueError(
+            f"Unknown metric {metric!r}; use one of {sorted(_METRICS)} or a "
+            "callable metric(y_true, y_pred)."
+        ) from None
+
+
+def _take(X, rows):
+    if hasattr(X, "iloc"):
+        return X.iloc[rows]
+    if isinstance(X, list):
+        return [X[i] for i in rows]
+    return np.asarray(X)[rows] if not hasattr(X, "shape") else X[rows]
+
+
+class DomainAwareScorer:
+    """Base class of sertl's scorers: ``scorer(estimator, X, y, sample_domain=None)``.
+
+    A scorer is a callable with scikit-learn's scorer signature (greater is
+    better) that also accepts ``sample_domain``, which it requests under
+    metadata routing. Without ``sample_domain``, labelled rows are source and
+    rows labelled ``-1`` target.
+
+    Examples
+    --------
+    >>> from sertl_core.model_selection import TargetScorer
+    >>> TargetScorer().get_metadata_routing().score.requests
+    {'sample_domain': True}
+    """
+
+    registry_name: ClassVar[str | None] = None
+
+    def _domains(self, y, sample_domain, n):
+        if sample_domain is not None:
+            return check_sample_domain(sample_domain, n)
+        if y is None:
+            return np.full(n, -1, dtype=np.int64)
+        return infer_sample_domain(y)
+
+    def get_metadata_routing(self):
+        """Request ``sample_domain`` for scoring under metadata routing.
+
+        Returns
+        -------
+        request : sklearn.utils.metadata_routing.MetadataRequest
+        """
+        req = MetadataRequest(owner=type(self).__name__)
+        req.score.add_request(param="sample_domain", alias=True)
+        return req
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+    def __call__(self, estimator, X, y=None, sample_domain=None):  # pragma: no cover
+        raise NotImplementedError
+
+
+class TargetScorer(DomainAwareScorer):
+    """Score predictions on the labelled target rows only.
+
+    Parameters
+    ----------
+    metric : {"uar", "accuracy", "wa", "macro_f1"} or callable, default="uar"
+        ``uar`` is the unweighted average recall (balanced accuracy), the
+        standard SER metric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import SourceOnly
+    >>> from sertl_core.model_selection import TargetScorer
+    >>> X = np.array([[0.0], [1.0], [5.0], [6.0], [0.5], [5.5]])
+    >>> y = np.array([0, 0, 1, 1, 0, 1])
+    >>> sd = np.array([1, 1, 1, 1, -1, -1])
+    >>> clf = SourceOnly().fit(X[:4], y[:4])
+    >>> TargetScorer()(clf, X, y, sample_domain=sd)
+    1.0
+    """
+
+    registry_name = "target"
+
+    def __init__(self, metric="uar"):
+        self.metric = metric
+
+    def __call__(self, estimator, X, y=None, sample_domain=None):
+        """Score ``estimator`` on the labelled target rows of ``X``.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+            The model to score.
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : array-like of shape (n_samples,)
+            True labels, ``-1`` for unlabelled rows.
+        sample_domain : array-like of int, default=None
+            Domain ids; without them every labelled row is scored.
+
+        Returns
+        -------
+        score : float
+            Greater is better.
+        """
+        if y is None:
+            raise ValueError("TargetScorer needs the target labels y.")
+        y = np.asarray(y)
+        lab = ~is_unlabeled(y)
+        rows = lab if sample_domain is None else lab & (np.asarray(sample_domain) < 0)
+        if not rows.any():
+            raise DomainError(
+                "TargetScorer found no labelled target rows to score. Use "
+                "TargetLabelSplit to hold some out, or a label-free scorer."
+            )
+        idx = np.flatnonzero(rows)
+        return float(_metric(self.metric)(y[idx], estimator.predict(_take(X, idx))))
+
+
+class PredictionEntropyScorer(DomainAwareScorer):
+    """Negative mean prediction entropy on the target rows (label-free).
+
+    Confident predictions on the target suggest the decision boundaries
+    avoid dense target regions (entropy minimisation). Greater is better.
+
+    References
+    ----------
+    .. [1] Y. Grandvalet and Y. Bengio, "Semi-supervised learning by entropy
+       minimization", NIPS 2004.
+    .. [2] P. Morerio, J. Cavazza and V. Murino, "Minimal-entropy correlation
+       alignment for unsupervised deep domain adaptation", ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import SourceOnly
+    >>> from sertl_core.model_selection import PredictionEntropyScorer
+    >>> X = np.array([[0.0], [1.0], [5.0], [6.0], [0.5], [5.5]])
+    >>> y = np.array([0, 0, 1, 1, -1, -1])
+    >>> clf = SourceOnly().fit(X, y)
+    >>> PredictionEntropyScorer()(clf, X, y) <= 0
+    True
+    """
+
+    registry_name = "prediction_entropy"
+
+    def __call__(self, estimator, X, y=None, sample_domain=None):
+        """Return minus the mean entropy of ``predict_proba`` on target rows.
+
+        Parameters
+        ----------
+        estimator : fitted estimator with predict_proba
+            The model to score.
+        X : array-like of shape (n_samples, n_features)
+            Rows; the target rows are scored.
+        y : array-like, default=None
+            Labels (used only to find target rows when sample_domain is None).
+        sample_domain : array-like of int, default=None
+            Domain ids.
+
+        Returns
+        -------
+        score : float
+            ``-mean(entropy)``; greater is better.
+        """
+        if not hasattr(estimator, "predict_proba"):
+            raise TypeError(
+                f"{type(estimator).__name__} has no predict_proba: prediction "
+                "entropy needs probabilities (e.g. SVC(probability=True))."
+            )
+        n = len(X)
+        sd = self._domains(y, sample_domain, n)
+        rows = np.flatnonzero(sd < 0)
+        if rows.size == 0:
+            rows = np.arange(n)
+        p = np.clip(estimator.predict_proba(_take(X, rows)), 1e-12, 1.0)
+        return float(-np.mean(-(p * np.log(p)).sum(axis=1)))
+
+
+def _density_ratio(Z_src, Z_tgt, random_state=0):
+    """w(x) = p_t(x)/p_s(x) on source rows from a probabilistic domain classifier."""
+    Z = np.vstack([Z_src, Z_tgt])
+    d = np.r_[np.zeros(len(Z_src)), np.ones(len(Z_tgt))]
+    mu, sd = Z.mean(axis=0), Z.std(axis=0)
+    sd[sd == 0] = 1.0
+    clf = LogisticRegression(C=1.0, max_iter=1000, random_state=random_state)
+    clf.fit((Z - mu) / sd, d)
+    p = np.clip(clf.predict_proba((Z_src - mu) / sd)[:, 1], 1e-6, 1 - 1e-6)
+    w = p / (1 - p) * len(Z_src) / len(Z_tgt)
+    return w / w.mean()
+
+
+def _split_source_target(scorer, X, y, sample_domain):
+    n = len(X)
+    sd = scorer._domains(y, sample_domain, n)
+    y = np.asarray(y) if y is not None else None
+    lab = ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
+    src = np.flatnonzero((sd > 0) & lab)
+    tgt = np.flatnonzero(sd < 0)
+    if src.size == 0 or tgt.size == 0:
+        raise DomainError(
+            f"{type(scorer).__name__} needs labelled source rows and target rows "
+            f"in the test fold (got {src.size} and {tgt.size}). Use "
+            "SourceTargetShuffleSplit, which puts held-out source rows and all "
+            "target rows in each test fold."
+        )
+    return src, tgt, y
+
+
+class ImportanceWeightedScorer(DomainAwareScorer):
+    """Importance-weighted validation (IWV): weighted source score (label-free).
+
+    The held-out labelled source rows are weighted by the density ratio
+    ``p_target(x) / p_source(x)``, estimated with a logistic-regression
+    domain classifier on the input features, so the weighted source score
+    estimates the target score without target labels.
+
+    Parameters
+    ----------
+    metric : {"uar", "accuracy", "wa", "macro_f1"} or callable, default="uar"
+        Metric computed with ``sample_weight`` set to the importance weights.
+
+    References
+    ----------
+    .. [1] M. Sugiyama, M. Krauledat and K.-R. Müller, "Covariate shift
+       adaptation by importance weighted cross validation", JMLR 8, 2007.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import SourceOnly
+    >>> from sertl_core.model_selection import ImportanceWeightedScorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2))
+    >>> y = np.r_[(X[:30, 0] > 0).astype(int), -np.ones(10, dtype=int)]
+    >>> clf = SourceOnly().fit(X, y)
+    >>> 0.0 <= ImportanceWeightedScorer()(clf, X, y) <= 1.0
+    True
+    """
+
+    registry_name = "importance_weighted"
+
+    def __init__(self, metric="uar"):
+        self.metric = metric
+
+    def __call__(self, estimator, X, y=None, sample_domain=None):
+        """Return the importance-weighted score on the labelled source rows.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+            The model to score.
+        X : array-like of shape (n_samples, n_features)
+            Held-out source rows and target rows.
+        y : array-like of shape (n_samples,)
+            Labels of the source rows, ``-1`` for target rows.
+        sample_domain : array-like of int, default=None
+            Domain ids.
+
+        Returns
+        -------
+        score : float
+            Greater is better.
+        """
+        src, tgt, y = _split_source_target(self, X, y, sample_domain)
+        Xa = np.asarray(X, dtype=float)
+        w = _density_ratio(Xa[src], Xa[tgt])
+        pred = estimator.predict(_take(X, src))
+        return float(_metric(self.metric)(y[src], pred, sample_weight=w))
+
+
+class DeepEmbeddedValidationScorer(DomainAwareScorer):
+    """Deep embedded validation (DEV): weighted risk with a control variate.
+
+    Density ratios are estimated in the model's own feature space (the
+    output of every Pipeline step but the last, or the raw input otherwise)
+    and the importance-weighted validation loss is corrected with a control
+    variate, which lowers its variance. The score is the negative risk
+    (greater is better).
+
+    Parameters
+    ----------
+    loss : {"log_loss", "zero_one"}, default="log_loss"
+        Per-row loss; ``log_loss`` needs ``predict_proba``.
+
+    References
+    ----------
+    .. [1] K. You, X. Wang, M. Long and M. Jordan, "Towards accurate model
+       selection in deep unsupervised domain adaptation", ICML 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import SourceOnly
+    >>> from sertl_core.model_selection import DeepEmbeddedValidationScorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2))
+    >>> y = np.r_[(X[:30, 0] > 0).astype(int), -np.ones(10, dtype=int)]
+    >>> clf = SourceOnly().fit(X, y)
+    >>> DeepEmbeddedValidationScorer()(clf, X, y) <= 0
+    True
+    """
+
+    registry_name = "deep_embedded_validation"
+
+    def __init__(self, loss="log_loss"):
+        self.loss = loss
+
+    @staticmethod
+    def _embed(estimator, X):
+        steps = getattr(estimator, "steps", None)
+        if steps and len(steps) > 1:
+            return np.asarray(estimator[:-1].transform(X), dtype=float)
+        return np.asarray(X, dtype=float)
+
+    def __call__(self, estimator, X, y=None, sample_domain=None):
+        """Return minus the DEV risk estimate.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+            The model to score.
+        X : array-like of shape (n_samples, n_features)
+            Held-out source rows and target rows.
+        y : array-like of shape (n_samples,)
+            Labels of the source rows, ``-1`` for target rows.
+        sample_domain : array-like of int, default=None
+            Domain ids.
+
+        Returns
+        -------
+        score : float
+            Negative risk; greater is better.
+        """
+        if self.loss not in ("log_loss", "zero_one"):
+            raise ValueError(f"loss must be 'log_loss' or 'zero_one', got {self.loss!r}.")
+        src, tgt, y = _split_source_target(self, X, y, sample_domain)
+        Z = self._embed(estimator, X)
+        w = _density_ratio(Z[src], Z[tgt])
+        Xs = _take(X, src)
+        if self.loss == "log_loss":
+            if not hasattr(estimator, "predict_proba"):
+                raise TypeError(
+                    "loss='log_loss' needs predict_proba; use loss='zero_one'."
+                )
+            proba = np.clip(estimator.predict_proba(Xs), 1e-12, 1.0)
+            col = np.searchsorted(estimator.classes_, y[src])
+            col = np.clip(col, 0, proba.shape[1] - 1)
+            known = estimator.classes_[col] == y[src]
+            L = np.where(known, -np.log(proba[np.arange(src.size), col]), -np.log(1e-12))
+        else:
+            L = (estimator.predict(Xs) != y[src]).astype(float)
+        WL = w * L
+        var_w = np.var(w, ddof=1) if w.size > 1 else 0.0
+        eta = -np.cov(WL, w, ddof=1)[0, 1] / var_w if var_w > 0 else 0.0
+        risk = WL.mean() + eta * w.mean() - eta
+        return float(-risk)
+
+
+class ReverseValidationScorer(DomainAwareScorer):
+    """Reverse validation: pseudo-label the target, train back, score the source.
+
+    The fitted model labels the target rows; a clone of it is then trained
+    with the roles swapped (pseudo-labelled target rows as source, the
+    held-out source rows as unlabelled target) and scored on the held-out
+    source rows with their true labels. A model whose target predictions
+    are consistent with the source labels scores high. Label-free on the
+    target.
+
+    Parameters
+    ----------
+    metric : {"uar", "accuracy", "wa", "macro_f1"} or callable, default="uar"
+        Metric of the reverse model on the held-out source rows.
+
+    References
+    ----------
+    .. [1] E. Zhong, W. Fan, Q. Yang, O. Verscheure and J. Ren, "Cross
+       validation framework to choose amongst models and datasets for
+       transfer learning", ECML PKDD 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import SourceOnly
+    >>> from sertl_core.model_selection import ReverseValidationScorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2))
+    >>> y = np.r_[(X[:40, 0] > 0).astype(int), -np.ones(20, dtype=int)]
+    >>> clf = SourceOnly().fit(X, y)
+    >>> ReverseValidationScorer()(clf, X, y) > 0.5
+    True
+    """
+
+    registry_name = "reverse_validation"
+
+    def __init__(self, metric="uar"):
+        self.metric = metric
+
+    def __call__(self, estimator, X, y=None, sample_domain=None):
+        """Return the reverse model's score on the held-out source rows.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+            The model to score (cloned and refitted in reverse).
+        X : array-like of shape (n_samples, n_features)
+            Held-out source rows and target rows.
+        y : array-like of shape (n_samples,)
+            Labels of the source rows, ``-1`` for target rows.
+        sample_domain : array-like of int, default=None
+            Domain ids.
+
+        Returns
+        -------
+        score : float
+            Greater is better.
+        """
+        src, tgt, y = _split_source_target(self, X, y, sample_domain)
+        pseudo = estimator.predict(_take(X, tgt))
+        if np.unique(pseudo).size < 2:
+            # One predicted class on the whole target: the reverse model
+            # cannot be trained, and such a model is a poor choice anyway.
+            return 0.0
+        rows = np.concatenate([tgt, src])
+        Xr = _take(X, rows)
+        unl = np.full(src.size, -1, dtype=pseudo.dtype) if pseudo.dtype.kind in "iuf" else (
+            np.full(src.size, "-1", dtype=object)
+        )
+        yr = np.concatenate([pseudo.astype(object) if unl.dtype == object else pseudo, unl])
+        reverse = clone(estimator).fit(Xr, yr)
+        return float(_metric(self.metric)(y[src], reverse.predict(_take(X, src))))

@@ -1,0 +1,596 @@
+"""Conformance checks for sertl estimators, ours and third-party.
+
+One call runs scikit-learn's estimator checks plus sertl's transfer checks:
+
+.. code-block:: python
+
+    from sertl_core.testing import parametrize_with_checks
+
+    @parametrize_with_checks([MyAdapter(), MyTransferEstimator()])
+    def test_conformance(estimator, check):
+        check(estimator)
+
+or, outside pytest, :func:`check_estimator` runs them all and raises one
+error listing every failure.
+
+The sertl checks (:func:`sertl_checks`) verify that inputs are never
+mutated, that fitting changes no global state (scikit-learn config, numpy's
+global RNG, logging), that unlabelled rows never become classes, that both
+metadata-routing modes of a plain Pipeline give the same result, that
+clones and pickles behave like the original, that ``random_state`` makes
+fits deterministic, and that bad domain input gets a clear error.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import pickle
+import unittest
+import warnings
+
+import numpy as np
+import sklearn
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import estimator_checks_generator
+
+from ._domains import DomainError, NoTargetWarning
+from .base import DomainAdapter, TransferEstimator
+from .methods import SourceOnly
+
+__all__ = [
+    "check_estimator",
+    "make_domain_data",
+    "parametrize_with_checks",
+    "sertl_checks",
+]
+
+
+class _Check:
+    """A named check callable, so pytest ids and failure reports read well."""
+
+    def __init__(self, func, name, *, quiet_no_target=True):
+        self.func = func
+        self.name = name
+        self.quiet_no_target = quiet_no_target
+
+    def __call__(self, estimator):
+        with warnings.catch_warnings():
+            if self.quiet_no_target:
+                # sklearn's checks fit on labelled rows only; the self-target
+                # fallback is expected there.
+                warnings.simplefilter("ignore", NoTargetWarning)
+            return self.func(estimator)
+
+    def __repr__(self):
+        return self.name
+
+
+def _check_name(check):
+    func = check.func if isinstance(check, functools.partial) else check
+    return getattr(func, "__name__", repr(func))
+
+
+def make_domain_data(
+    n_per_domain=40, n_features=6, n_classes=3, n_sources=2, random_state=0
+):
+    """Make a small shifted multi-domain classification problem.
+
+    Each class is a Gaussian blob; each domain shifts and scales all blobs
+    differently. Target rows are labelled ``-1`` in ``y`` and their true
+    labels are returned separately.
+
+    Parameters
+    ----------
+    n_per_domain : int, default=40
+        Rows per domain.
+    n_features : int, default=6
+        Number of features.
+    n_classes : int, default=3
+        Number of classes.
+    n_sources : int, default=2
+        Number of source domains (ids 1..n_sources); one target domain (-1).
+    random_state : int, default=0
+        Seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_features)
+    y : ndarray of int of shape (n_rows,)
+        Labels with ``-1`` on target rows.
+    sample_domain : ndarray of int of shape (n_rows,)
+    y_target : ndarray of int
+        True labels of the target rows.
+
+    Examples
+    --------
+    >>> from sertl_core.testing import make_domain_data
+    >>> X, y, sd, y_target = make_domain_data()
+    >>> X.shape, sorted(set(sd.tolist()))
+    ((120, 6), [-1, 1, 2])
+    """
+    rng = np.random.default_rng(random_state)
+    centers = rng.normal(scale=3.0, size=(n_classes, n_features))
+    Xs, ys, ds = [], [], []
+    domains = list(range(1, n_sources + 1)) + [-1]
+    for d in domains:
+        shift = rng.normal(scale=1.5, size=n_features)
+        scale = rng.uniform(0.6, 1.6, size=n_features)
+        lab = np.arange(n_per_domain) % n_classes
+        Xd = (centers[lab] + rng.normal(size=(n_per_domain, n_features))) * scale + shift
+        Xs.append(Xd)
+        ys.append(lab)
+        ds.append(np.full(n_per_domain, d))
+    X = np.vstack(Xs)
+    y_true = np.concatenate(ys)
+    sd = np.concatenate(ds).astype(np.int64)
+    y = np.where(sd < 0, -1, y_true)
+    return X, y, sd, y_true[sd < 0]
+
+
+def _regression(est):
+    return isinstance(est, TransferEstimator) and est._is_regression()
+
+
+def _label_variants(est, y):
+    """The labels of make_domain_data in the forms ``est`` must accept."""
+    if _regression(est):
+        return [np.where(y < 0, np.nan, y.astype(float))]
+    return [y, np.where(y < 0, "-1", np.char.add("c", y.astype(str)))]
+
+
+def _is_transfer(est):
+    return isinstance(est, DomainAdapter | TransferEstimator)
+
+
+def _pipeline(est):
+    if isinstance(est, DomainAdapter):
+        return Pipeline([("adapt", est), ("clf", SourceOnly(LogisticRegression()))])
+    return Pipeline([("clf", est)])
+
+
+def _output(model, X):
+    if hasattr(model, "predict"):
+        return np.asarray(model.predict(X))
+    return np.asarray(model.transform(X))
+
+
+def _fit_output(est, X, y, sd):
+    est = clone(est)
+    if isinstance(est, DomainAdapter):
+        est.fit(X, y, sample_domain=sd)
+        return est, np.asarray(est.transform(X, sample_domain=sd))
+    est.fit(X, y, sample_domain=sd)
+    return est, np.asarray(est.predict(X))
+
+
+# -- the sertl checks -------------------------------------------------------
+
+
+def check_registry_name(estimator):
+    """The class has a valid ``registry_name`` (lowercase ``[a-z0-9_]``)."""
+    name = getattr(type(estimator), "registry_name", None)
+    assert isinstance(name, str) and name.replace("_", "a").isalnum() and name.islower(), (
+        f"{type(estimator).__name__}.registry_name must be a short lowercase "
+        f"name, got {name!r}"
+    )
+
+
+def check_inputs_not_mutated(estimator):
+    """fit, transform, predict and score leave X, y and sample_domain unchanged."""
+    X, y, sd, _ = make_domain_data()
+    y, *others = _label_variants(estimator, y)
+    copies = (X.copy(), y.copy(), sd.copy())
+    est = clone(estimator)
+    est.fit(X, y, sample_domain=sd)
+    if isinstance(est, DomainAdapter):
+        est.transform(X, sample_domain=sd)
+        est.transform(X)
+        est.fit_transform(X, y, sample_domain=sd)
+    else:
+        est.predict(X)
+        est.predict(X, sample_domain=sd)
+        if hasattr(est, "predict_proba"):
+            est.predict_proba(X)
+    for name, a, b in zip(("X", "y", "sample_domain"), (X, y, sd), copies, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=f"{name} was modified in place")
+    for ys in others:  # string labels with the string marker
+        ys_copy = ys.copy()
+        clone(estimator).fit(X, ys, sample_domain=sd)
+        np.testing.assert_array_equal(ys, ys_copy, err_msg="string y was modified")
+
+
+def check_no_global_state_change(estimator):
+    """Fitting and predicting change no sklearn config, numpy RNG or logging.
+
+    Every ``random_state`` parameter (nested ones too) is set to 0 first, so
+    a wrapped estimator's own use of numpy's global RNG does not count.
+    """
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, y)[0]
+    estimator = _seeded(estimator)
+    config = sklearn.get_config()
+    rng_state = np.random.get_state()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    est = clone(estimator).fit(X, y, sample_domain=sd)
+    _output(est, X)
+    assert sklearn.get_config() == config, "sklearn's global config was changed"
+    after = np.random.get_state()
+    assert after[0] == rng_state[0] and np.array_equal(after[1], rng_state[1]) and (
+        after[2:] == rng_state[2:]
+    ), "numpy's global random state was used or changed (use a local Generator)"
+    assert list(root.handlers) == handlers and root.level == level, (
+        "the root logger was reconfigured"
+    )
+
+
+def check_unlabeled_never_a_class(estimator):
+    """Rows labelled -1 / '-1' never become a class, in a plain Pipeline too."""
+    X, y, sd, _ = make_domain_data()
+    if _regression(estimator):
+        model = _pipeline(clone(estimator)).fit(X, _label_variants(estimator, y)[0])
+        assert np.all(np.isfinite(model.predict(X))), "NaN targets reached the model"
+        return
+    for labels in _label_variants(estimator, y):
+        model = _pipeline(clone(estimator))
+        model.fit(X, labels)  # domains inferred from the labels
+        pred = model.predict(X)
+        marker = "-1" if labels.dtype.kind == "U" else -1
+        assert not np.any(pred == marker), "predicted the unlabelled marker as a class"
+        classes = getattr(model[-1], "classes_", None)
+        if classes is not None:
+            assert marker not in set(np.asarray(classes).tolist()), (
+                "the unlabelled marker became a class"
+            )
+
+
+def check_routing_modes(estimator):
+    """A plain Pipeline gives the same result with metadata routing on and off."""
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, y)[0]
+    model = _pipeline(_seeded(estimator))
+    params = {f"{name}__sample_domain": sd for name, _ in model.steps}
+    off = _output(clone(model).fit(X, y, **params), X)
+    with sklearn.config_context(enable_metadata_routing=True):
+        on = _output(clone(model).fit(X, y, sample_domain=sd), X)
+    _assert_same(off, on, "routing on and off give different results")
+
+
+def _seeded(estimator):
+    est = clone(estimator)
+    unset = {
+        k: 0
+        for k, v in est.get_params(deep=True).items()
+        if (k == "random_state" or k.endswith("__random_state")) and v is None
+    }
+    return est.set_params(**unset) if unset else est
+
+
+def _assert_same(a, b, msg):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind in "fiu" and b.dtype.kind in "fiu":
+        np.testing.assert_allclose(a.astype(float), b.astype(float), err_msg=msg)
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=msg)
+
+
+def check_clone_and_pickle(estimator):
+    """Clones keep the parameters; a pickled fitted model gives the same output."""
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, y)[0]
+    est = _seeded(estimator)
+    assert clone(est).get_params().keys() == est.get_params().keys()
+    fitted, out = _fit_output(est, X, y, sd)
+    again = pickle.loads(pickle.dumps(fitted))
+    out2 = (
+        again.transform(X, sample_domain=sd)
+        if isinstance(again, DomainAdapter)
+        else again.predict(X)
+    )
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(out2))
+    copied = copy.deepcopy(fitted)
+    assert type(copied) is type(fitted)
+
+
+def check_random_state_determinism(estimator):
+    """Two fits with the same ``random_state`` give the same output."""
+    if "random_state" not in estimator.get_params():
+        return
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, y)[0]
+    est = clone(estimator).set_params(random_state=0)
+    _, a = _fit_output(est, X, y, sd)
+    _, b = _fit_output(est, X, y, sd)
+    _assert_same(a, b, "random_state=0 is not deterministic")
+
+
+def check_domain_errors(estimator):
+    """Bad domain input gets a DomainError that says what is wrong."""
+    X, y, sd, _ = make_domain_data()
+    est = clone(estimator)
+    try:
+        est.fit(X, y, sample_domain=sd[:-1])
+    except DomainError as exc:
+        assert "rows" in str(exc), f"unclear message: {exc}"
+    else:
+        raise AssertionError("sample_domain of the wrong length was accepted")
+    bad = sd.copy()
+    bad[0] = 0
+    try:
+        clone(estimator).fit(X, y, sample_domain=bad)
+    except DomainError as exc:
+        assert "0" in str(exc)
+    else:
+        raise AssertionError("sample_domain containing 0 was accepted")
+    if getattr(est, "_needs_target", False):
+        src = sd > 0
+        try:
+            clone(estimator).fit(X[src], y[src], sample_domain=sd[src])
+        except DomainError as exc:
+            assert "target" in str(exc).lower()
+        else:
+            raise AssertionError(
+                "fit with an explicit sample_domain without target rows was accepted"
+            )
+    if isinstance(est, TransferEstimator):
+        unl = _label_variants(est, y)[0].copy()
+        unl[0] = np.nan if _regression(est) else -1  # a source row without label
+        try:
+            clone(estimator).fit(X, unl, sample_domain=sd)
+        except DomainError as exc:
+            assert "unlabelled" in str(exc)
+        else:
+            raise AssertionError("an unlabelled source row was accepted")
+
+
+def check_default_domain_is_target(estimator):
+    """Without sample_domain at transform time, rows are treated as target."""
+    if not isinstance(estimator, DomainAdapter):
+        return
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, y)[0]
+    est = clone(estimator).fit(X, y, sample_domain=sd)
+    tgt = sd < 0
+    np.testing.assert_allclose(
+        est.transform(X[tgt]),
+        est.transform(X[tgt], sample_domain=sd[tgt]),
+        err_msg="transform(X) differs from transform(X, sample_domain=-1)",
+    )
+
+
+def check_multi_source_and_few_shot(estimator):
+    """Several source domains and a few labelled target rows are accepted."""
+    X, y, sd, y_tgt = make_domain_data(n_sources=2)
+    y_few = y.copy()
+    tgt = np.flatnonzero(sd < 0)
+    y_few[tgt[:6]] = y_tgt[:6]
+    y_few = _label_variants(estimator, y_few)[0]
+    fitted, out = _fit_output(estimator, X, y_few, sd)
+    assert out.shape[0] == X.shape[0]
+    if isinstance(fitted, TransferEstimator) and hasattr(fitted, "classes_"):
+        assert -1 not in set(np.asarray(fitted.classes_).tolist())
+
+
+def check_classifier_labels(estimator):
+    """Binary and multiclass labels as ints, strings and objects round-trip.
+
+    Replaces the part of sklearn's ``check_classifiers_classes`` that does not
+    use ``-1`` as a class (``-1`` is the unlabelled marker, as in sklearn's
+    own semi-supervised classifiers, which that check exempts by name).
+    """
+    if not isinstance(estimator, TransferEstimator) or estimator._is_regression():
+        return
+    X, y, sd, y_tgt = make_domain_data(n_classes=3)
+    src = sd > 0
+    for labels in (
+        np.array([0, 1, 2]),
+        np.array(["one", "two", "three"]),
+        np.array(["one", "two", "three"], dtype=object),
+        np.array([3, 7]),
+        np.array(["no", "yes"]),
+    ):
+        k = labels.size
+        keep = src & (y < k)
+        yl = labels[y[keep]]
+        est = _seeded(estimator).fit(X[keep], yl)
+        np.testing.assert_array_equal(np.sort(est.classes_), np.sort(np.unique(yl)))
+        pred = est.predict(X[keep])
+        assert set(pred.tolist()) <= set(labels.tolist()), (
+            f"predicted labels {set(pred.tolist())} outside {set(labels.tolist())}"
+        )
+
+
+_SERTL_CHECKS = (
+    check_classifier_labels,
+    check_registry_name,
+    check_inputs_not_mutated,
+    check_no_global_state_change,
+    check_unlabeled_never_a_class,
+    check_routing_modes,
+    check_clone_and_pickle,
+    check_random_state_determinism,
+    check_domain_errors,
+    check_default_domain_is_target,
+    check_multi_source_and_few_shot,
+)
+
+
+def sertl_checks(estimator, *, expected_failed_checks=None):
+    """Yield ``(estimator, check)`` pairs of sertl's transfer checks.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A :class:`~sertl_core.DomainAdapter` or
+        :class:`~sertl_core.TransferEstimator`; other estimators get only the
+        registry-name check.
+    expected_failed_checks : dict of str to str, default=None
+        Check names mapped to the reason they do not apply.
+
+    Yields
+    ------
+    estimator : estimator instance
+    check : callable
+        ``check(estimator)`` raises on failure.
+
+    Examples
+    --------
+    >>> from sertl_core import DomainStandardScaler
+    >>> from sertl_core.testing import sertl_checks
+    >>> for est, check in sertl_checks(DomainStandardScaler()):
+    ...     check(est)
+    """
+    expected = expected_failed_checks or {}
+    checks = _SERTL_CHECKS if _is_transfer(estimator) else (check_registry_name,)
+    for func in checks:
+        if func.__name__ in expected:
+            continue
+        yield estimator, _Check(func, func.__name__, quiet_no_target=False)
+
+
+def _all_checks(estimator, expected, mark):
+    for item in estimator_checks_generator(
+        estimator, expected_failed_checks=expected, mark=mark
+    ):
+        if isinstance(item, tuple) and len(item) == 2:
+            est, check = item
+            yield est, _Check(check, _check_name(check))
+        else:  # a pytest.param carrying an xfail mark
+            yield None, item
+    yield from sertl_checks(estimator, expected_failed_checks=expected)
+
+
+_INAPPLICABLE_TO_TRANSFER_ESTIMATORS = {
+    "check_classifiers_classes": (
+        "uses -1 as a class, which is sertl's unlabelled marker (scikit-learn "
+        "exempts its own semi-supervised classifiers by name); "
+        "check_classifier_labels covers the other label types"
+    ),
+}
+
+
+def _expected(expected_failed_checks, estimator):
+    if callable(expected_failed_checks):
+        expected = dict(expected_failed_checks(estimator) or {})
+    else:
+        expected = dict(expected_failed_checks or {})
+    if isinstance(estimator, TransferEstimator) and not estimator._is_regression():
+        for k, v in _INAPPLICABLE_TO_TRANSFER_ESTIMATORS.items():
+            expected.setdefault(k, v)
+    return expected
+
+
+def parametrize_with_checks(estimators, *, expected_failed_checks=None):
+    """pytest decorator running sklearn's and sertl's checks on each estimator.
+
+    Parameters
+    ----------
+    estimators : list of estimator instances
+        The estimators to check.
+    expected_failed_checks : dict or callable, default=None
+        ``{check_name: reason}`` for checks that genuinely do not apply, or a
+        callable ``estimator -> dict``. Those sklearn checks are marked xfail
+        and those sertl checks are skipped; every entry needs a reason.
+
+    Returns
+    -------
+    decorator : pytest.MarkDecorator
+        Parametrizes ``(estimator, check)``; the test calls ``check(estimator)``.
+
+    Examples
+    --------
+    >>> from sertl_core import DomainStandardScaler
+    >>> from sertl_core.testing import parametrize_with_checks
+    >>> @parametrize_with_checks([DomainStandardScaler()])
+    ... def test_conformance(estimator, check):
+    ...     check(estimator)
+    """
+    import pytest
+
+    params = []
+    for est in estimators:
+        if isinstance(est, type):
+            raise TypeError(
+                f"Pass estimator instances, not the class {est.__name__}: "
+                f"use {est.__name__}()."
+            )
+        expected = _expected(expected_failed_checks, est)
+        _check_reasons(expected)
+        for e, check in _all_checks(est, expected, "xfail"):
+            if isinstance(check, _Check):
+                params.append(pytest.param(e, check, id=f"{_est_id(e)}-{check.name}"))
+            else:  # keep sklearn's xfail mark, name it like the others
+                e, func = check.values
+                name = _check_name(func)
+                params.append(
+                    pytest.param(
+                        e, _Check(func, name), marks=check.marks, id=f"{_est_id(e)}-{name}"
+                    )
+                )
+    return pytest.mark.parametrize("estimator, check", params)
+
+
+def _est_id(est):
+    return type(est).__name__
+
+
+def _check_reasons(expected):
+    empty = [k for k, v in expected.items() if not str(v).strip()]
+    if empty:
+        raise ValueError(
+            f"expected_failed_checks entries need a reason: {empty} have none."
+        )
+
+
+def check_estimator(estimator, *, expected_failed_checks=None):
+    """Run sklearn's and sertl's checks; raise once, listing every failure.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator to check.
+    expected_failed_checks : dict of str to str, default=None
+        ``{check_name: reason}`` for checks that genuinely do not apply.
+
+    Returns
+    -------
+    passed : list of str
+        Names of the checks that ran and passed.
+
+    Raises
+    ------
+    AssertionError
+        Listing each failed check with its error.
+
+    Examples
+    --------
+    >>> from sertl_core import SourceOnly
+    >>> from sertl_core.testing import check_estimator
+    >>> len(check_estimator(SourceOnly())) > 40
+    True
+    """
+    expected = _expected(expected_failed_checks, estimator)
+    _check_reasons(expected)
+    passed, failed, skipped = [], [], []
+    for est, check in _all_checks(estimator, expected, None):
+        name = getattr(check, "name", "")
+        if name in expected:
+            continue
+        try:
+            check(est)
+        except unittest.SkipTest as exc:
+            skipped.append(f"{name}: {exc}")
+        except Exception as exc:  # collect every failure, then report them all
+            failed.append(f"{name}: {type(exc).__name__}: {exc}")
+        else:
+            passed.append(name)
+    if failed:
+        raise AssertionError(
+            f"{type(estimator).__name__} failed {len(failed)} check(s):\n"
+            + "\n".join(failed)
+        )
+    return passed
