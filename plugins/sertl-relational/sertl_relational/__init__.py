@@ -1,0 +1,37 @@
+"""sertl-relational: relational-knowledge transfer between emotion tasks.
+
+The fourth family of transfer in Pan and Yang's survey: when a relation in
+the source task resembles one in the target task, transfer the relation.
+
+* :class:`LabelRelationTransfer` transfers between different emotion label
+  spaces through the arousal/valence geometry of the emotions and the
+  class-to-class relation seen in a source model's outputs; it predicts
+  target classes the source never had.
+* :class:`ClassRelationAligner` aligns, without target labels, the graph of
+  class centroids found in the target corpus with the source's.
+* :class:`RKDLoss` is the relational knowledge distillation loss of Park et
+  al. (2019) for the neural plugin's fine-tuning; torch is imported only
+  when the loss is computed.
+
+References
+----------
+.. [1] S. J. Pan and Q. Yang, "A survey on transfer learning", IEEE TKDE
+   22(10), 2010.
+"""
+
+from ._class_relation import ClassRelationAligner
+from ._label_relation import LabelRelationTransfer
+from ._rkd import RKDLoss
+from ._schema import DEFAULT_COORDINATES, canonical_emotion, emotion_coordinates
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_COORDINATES",
+    "ClassRelationAligner",
+    "LabelRelationTransfer",
+    "RKDLoss",
+    "__version__",
+    "canonical_emotion",
+    "emotion_coordinates",
+]

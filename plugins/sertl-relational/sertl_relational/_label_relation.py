@@ -1,0 +1,390 @@
+"""Label-space transfer through the relations between emotion classes."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from sertl_core import TransferEstimator
+
+from ._schema import _check_coordinates, canonical_emotion, emotion_coordinates
+
+__all__ = ["LabelRelationTransfer"]
+
+_EPS = 1e-6
+
+
+def _default_source_estimator():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000)
+
+
+class LabelRelationTransfer(TransferEstimator):
+    """Transfer between different emotion label spaces through class relations.
+
+    The source and the target task may label different sets of emotions
+    (EmoDB has boredom and disgust, TurEV-DB has calm and no neutral). This
+    estimator transfers the *relations* between emotions rather than the
+    classes themselves:
+
+    1. A source model (``source_estimator``) is trained on the labelled
+       source rows. Its posteriors over the source classes are a relational
+       embedding of every utterance: how much it resembles each source
+       emotion. Source rows get out-of-fold posteriors (``cv``), so that
+       source and target embeddings are alike.
+    2. The class-to-class relation ``relation_[t, s]``, the probability that
+       the source model answers source class ``s`` for an utterance of
+       target class ``t``, is estimated from the few labelled target rows
+       and shrunk towards a prior from the emotion schema: a Gaussian kernel
+       (``bandwidth``) between the arousal/valence coordinates of ``t`` and
+       ``s`` (``coordinates``, Russell's circumplex by default), with
+       ``prior_strength`` pseudo-counts. Classes with the same canonical
+       name share coordinates, so the prior of a shared class peaks at its
+       namesake.
+    3. Source rows are relabelled into the target label space with
+       ``P(t | s)`` proportional to ``relation_[t, s]`` (Bayes' rule with a
+       uniform class prior), so target classes that the source never had
+       (e.g. calm) get training rows from the source classes they resemble
+       (neutral, boredom).
+    4. The wrapped ``estimator`` is trained on the labelled target rows plus
+       the relabelled, weighted source rows, on the input features, the
+       relational embedding, or both (``features``).
+
+    Without labelled target rows the target label space is
+    ``target_classes`` (classes then rest on the schema prior alone:
+    zero-shot transfer) or, when that is None, the source classes.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        Classifier of the target label space; ``None`` means
+        ``LogisticRegression(max_iter=1000)``.
+    sampler : imbalanced-learn sampler, default=None
+        Resampler applied to the training rows of ``estimator`` (it cannot
+        be combined with weights unless it exposes ``sample_indices_``).
+    source_estimator : classifier with predict_proba, default=None
+        Model of the source task whose posteriors form the relational
+        embedding; ``None`` means ``LogisticRegression(max_iter=1000)``.
+    coordinates : mapping of str to (float, float), default=None
+        (valence, arousal) of each emotion, keys matched case-insensitively
+        with common aliases; ``None`` means Russell's circumplex
+        (:data:`sertl_relational.DEFAULT_COORDINATES`).
+    target_classes : array-like, default=None
+        The target label space. ``None`` means the classes of the labelled
+        target rows (or the source classes when there are none). Classes
+        without labelled target rows need coordinates.
+    relation : {"both", "schema", "outputs"}, default="both"
+        Where the class relation comes from: the schema prior shrunk with
+        the labelled target rows (``"both"``), the schema alone, or the
+        source model's outputs on the labelled target rows alone.
+    prior_strength : float, default=5.0
+        Pseudo-count of the schema prior (``relation="both"``).
+    bandwidth : float, default=0.5
+        Width of the Gaussian kernel between coordinates.
+    source_weight : float, default=1.0
+        Total weight of the relabelled source rows relative to the total
+        weight of the labelled target rows (each target row weighs 1);
+        ``0`` trains on the target rows alone. Without labelled target
+        rows the source rows weigh 1 each.
+    features : {"both", "input", "relation"}, default="both"
+        What the wrapped estimator sees: the input features, the relational
+        embedding (log source posteriors and the expected valence and
+        arousal), or both side by side.
+    cv : int, default=5
+        Folds of the out-of-fold source posteriors (reduced to the smallest
+        class count; ``1`` or fewer uses in-sample posteriors).
+
+    Attributes
+    ----------
+    source_estimator_ : estimator object
+        The source model fitted on all labelled source rows.
+    source_classes_ : ndarray of shape (n_source_classes,)
+        Classes of the source task.
+    target_classes_ : ndarray of shape (n_classes,)
+        Classes of the target task (also ``classes_``).
+    relation_ : ndarray of shape (n_classes, n_source_classes)
+        Class-to-class relation; each row sums to 1.
+    relation_prior_ : ndarray of shape (n_classes, n_source_classes)
+        The schema prior of the relation.
+    source_to_target_ : ndarray of shape (n_source_classes, n_classes)
+        ``P(target class | source class)`` used to relabel source rows.
+    estimator_ : estimator object
+        The fitted target classifier.
+    classes_ : ndarray of shape (n_classes,)
+        Target class labels.
+    n_features_in_ : int
+        Number of input features seen in fit.
+
+    See Also
+    --------
+    ClassRelationAligner : Unsupervised alignment of the class structure.
+    sertl_core.SourceOnly : The no-transfer baseline.
+
+    References
+    ----------
+    .. [1] S. J. Pan and Q. Yang, "A survey on transfer learning", IEEE
+       Transactions on Knowledge and Data Engineering 22(10), 1345-1359,
+       2010 (Section 3.4: relational knowledge transfer).
+    .. [2] J. A. Russell, "A circumplex model of affect", Journal of
+       Personality and Social Psychology 39(6), 1161-1178, 1980.
+    .. [3] C. H. Lampert, H. Nickisch and S. Harmeling, "Attribute-based
+       classification for zero-shot visual object categorization", IEEE
+       TPAMI 36(3), 453-465, 2014 (classes described by shared attributes,
+       here arousal and valence).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_relational import LabelRelationTransfer
+    >>> rng = np.random.default_rng(0)
+    >>> centres = {"anger": [3, 3], "sadness": [-3, -3], "neutral": [0, -2],
+    ...            "happiness": [3, -3], "calm": [1, -3]}
+    >>> def draw(names, n):
+    ...     X = np.vstack([rng.normal(centres[c], 0.5, (n, 2)) for c in names])
+    ...     return X, np.repeat(names, n)
+    >>> Xs, ys = draw(["anger", "sadness", "neutral", "happiness"], 30)
+    >>> Xt, yt = draw(["anger", "sadness", "calm"], 3)
+    >>> X = np.vstack([Xs, Xt])
+    >>> y = np.concatenate([ys, yt])
+    >>> sd = np.r_[np.ones(len(ys), int), -np.ones(len(yt), int)]
+    >>> clf = LabelRelationTransfer().fit(X, y, sample_domain=sd)
+    >>> clf.classes_.tolist()
+    ['anger', 'calm', 'sadness']
+    >>> clf.predict([[1.0, -3.0], [3.0, 3.0]]).tolist()
+    ['calm', 'anger']
+    """
+
+    registry_name = "label_relation"
+    _needs_target = True
+    _allow_target_only_labels = True
+
+    _parameter_constraints: dict = {
+        "estimator": [object, None],
+        "sampler": [object, None],
+        "source_estimator": [object, None],
+        "coordinates": [dict, None],
+        "target_classes": ["array-like", None],
+        "relation": [StrOptions({"both", "schema", "outputs"})],
+        "prior_strength": [Interval(Real, 0, None, closed="left")],
+        "bandwidth": [Interval(Real, 0, None, closed="neither")],
+        "source_weight": [Interval(Real, 0, None, closed="left")],
+        "features": [StrOptions({"both", "input", "relation"})],
+        "cv": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        sampler=None,
+        source_estimator=None,
+        coordinates=None,
+        target_classes=None,
+        relation="both",
+        prior_strength=5.0,
+        bandwidth=0.5,
+        source_weight=1.0,
+        features="both",
+        cv=5,
+    ):
+        super().__init__(estimator, sampler=sampler)
+        self.source_estimator = source_estimator
+        self.coordinates = coordinates
+        self.target_classes = target_classes
+        self.relation = relation
+        self.prior_strength = prior_strength
+        self.bandwidth = bandwidth
+        self.source_weight = source_weight
+        self.features = features
+        self.cv = cv
+
+    # -- fit ----------------------------------------------------------------
+    def _fit(self, data) -> None:
+        self._validate_params()
+        table = _check_coordinates(self.coordinates)
+        X, y = data.X, data.y
+        src = data.source & data.labeled
+        tl = data.target & data.labeled
+
+        base = (
+            _default_source_estimator()
+            if self.source_estimator is None
+            else self.source_estimator
+        )
+        if not hasattr(base, "predict_proba"):
+            raise TypeError(
+                f"source_estimator={base!r} has no predict_proba: the relational "
+                "embedding is made of source posteriors. Use a probabilistic "
+                "classifier, e.g. LogisticRegression() or SVC(probability=True)."
+            )
+        self.source_estimator_ = clone(base).fit(X[src], y[src])
+        self.source_classes_ = np.asarray(self.source_estimator_.classes_)
+        n_s = self.source_classes_.size
+
+        tc = self._target_label_space(y, src, tl)
+        self.target_classes_ = tc
+        n_t = tc.size
+        src_coords = emotion_coordinates(self.source_classes_, table)
+        tgt_coords = emotion_coordinates(tc, table)
+        self._src_coords = src_coords
+
+        # Relational embedding of the source rows: out-of-fold posteriors.
+        P_src = self._source_posteriors(base, X[src], y[src])
+        P_tl = self.source_estimator_.predict_proba(X[tl]) if tl.any() else None
+
+        # Class-to-class relation: schema prior, then shrunk with target rows.
+        prior = self._relation_prior(tc, tgt_coords, src_coords)
+        counts = np.zeros(n_t)
+        emp = np.zeros((n_t, n_s))
+        if P_tl is not None:
+            idx = np.searchsorted(tc, y[tl])
+            for t in range(n_t):
+                rows = idx == t
+                counts[t] = rows.sum()
+                if counts[t]:
+                    emp[t] = P_tl[rows].mean(axis=0)
+        if self.relation == "schema":
+            rel = prior
+        elif self.relation == "outputs":
+            rel = np.where(counts[:, None] > 0, emp, prior)
+        else:
+            lam = self.prior_strength
+            denom = counts[:, None] + lam
+            rel = np.where(
+                denom > 0, (counts[:, None] * emp + lam * prior) / np.maximum(denom, _EPS), prior
+            )
+        rel = rel / np.maximum(rel.sum(axis=1, keepdims=True), _EPS)
+        self.relation_prior_ = prior
+        self.relation_ = rel
+
+        # P(target class | source class) by Bayes' rule with a uniform prior.
+        col = rel.sum(axis=0)
+        s2t = np.divide(rel.T, col[:, None], out=np.zeros((n_s, n_t)), where=col[:, None] > 0)
+        self.source_to_target_ = s2t
+        # Relevance of each source class to the target task (average mass 1).
+        relevance = np.minimum(1.0, col * n_s / max(n_t, 1))
+
+        # Training rows: labelled target rows + relabelled source rows.
+        Phi_src = self._embed(X[src], P_src)
+        s_idx = np.searchsorted(self.source_classes_, y[src])
+        rows, labels, weights = [], [], []
+        n_tl = int(tl.sum())
+        if n_tl:
+            rows.append(self._embed(X[tl], P_tl))
+            labels.append(np.searchsorted(tc, y[tl]))
+            weights.append(np.ones(n_tl))
+        if self.source_weight > 0 or not n_tl:
+            for t in range(n_t):
+                w = s2t[s_idx, t] * relevance[s_idx]
+                keep = w > 1e-3
+                if keep.any():
+                    rows.append(Phi_src[keep])
+                    labels.append(np.full(int(keep.sum()), t))
+                    weights.append(w[keep])
+            if n_tl:
+                n_src_groups = len(weights) - 1
+                if n_src_groups:
+                    total = sum(w.sum() for w in weights[1:])
+                    scale = self.source_weight * n_tl / total
+                    for i in range(1, len(weights)):
+                        weights[i] = weights[i] * scale
+        Phi = np.vstack(rows)
+        lab_idx = np.concatenate(labels)
+        w = np.concatenate(weights)
+        missing = tc[np.setdiff1d(np.arange(n_t), lab_idx)]
+        if missing.size:
+            raise ValueError(
+                f"Target class(es) {missing.tolist()} got no training rows: they "
+                "have no labelled target rows and no coordinates relating them "
+                "to the source classes. Label a few target rows of them or pass "
+                "coordinates={...} for them."
+            )
+        self._fit_estimator(Phi, tc[lab_idx], sample_weight=w)
+
+    def _target_label_space(self, y, src, tl):
+        if self.target_classes is not None:
+            tc = np.unique(np.asarray(self.target_classes))
+            if tl.any():
+                extra = np.setdiff1d(np.unique(y[tl]), tc)
+                if extra.size:
+                    raise ValueError(
+                        f"Labelled target rows carry class(es) {extra.tolist()} "
+                        f"not in target_classes={tc.tolist()}: add them to "
+                        "target_classes or leave target_classes=None."
+                    )
+            if tc.size < 2:
+                raise ValueError(
+                    f"target_classes={tc.tolist()} has fewer than two classes; "
+                    "a classifier needs at least two."
+                )
+            return tc
+        if tl.any():
+            tc = np.unique(y[tl])
+            if tc.size >= 2:
+                return tc
+            raise ValueError(
+                f"The labelled target rows carry a single class {tc.tolist()}: "
+                "label rows of at least two target classes, or give the target "
+                "label space with target_classes=[...]."
+            )
+        return np.unique(y[src])
+
+    def _source_posteriors(self, base, Xs, ys):
+        _, counts = np.unique(ys, return_counts=True)
+        n_folds = min(self.cv, int(counts.min()))
+        if n_folds < 2:
+            return self.source_estimator_.predict_proba(Xs)
+        folds = StratifiedKFold(n_splits=n_folds, shuffle=False)
+        return cross_val_predict(clone(base), Xs, ys, cv=folds, method="predict_proba")
+
+    def _relation_prior(self, tc, tgt_coords, src_coords):
+        n_t, n_s = tc.size, self.source_classes_.size
+        src_names = [canonical_emotion(c) for c in self.source_classes_]
+        prior = np.zeros((n_t, n_s))
+        for t, label in enumerate(tc):
+            name = canonical_emotion(label)
+            same = np.array([n == name for n in src_names])
+            a = tgt_coords[t]
+            if np.all(np.isfinite(a)):
+                d2 = np.sum((src_coords - a) ** 2, axis=1)
+                k = np.exp(-d2 / (2 * self.bandwidth**2))
+                k[~np.isfinite(k)] = 0.0
+                k[same] = 1.0
+                prior[t] = k
+            elif same.any():
+                prior[t] = same.astype(float)
+            else:
+                prior[t] = 1.0 / n_s
+            if prior[t].sum() <= _EPS:
+                prior[t] = 1.0 / n_s
+        return prior / prior.sum(axis=1, keepdims=True)
+
+    # -- embedding ------------------------------------------------------------
+    def _embed(self, X, P):
+        if self.features == "input":
+            return X
+        logp = np.log(np.clip(P, _EPS, 1.0))
+        parts = [logp]
+        known = np.all(np.isfinite(self._src_coords), axis=1)
+        if known.sum() >= 2:
+            Pk = P[:, known] / np.maximum(P[:, known].sum(axis=1, keepdims=True), _EPS)
+            parts.append(Pk @ self._src_coords[known])
+        rel = np.hstack(parts)
+        if self.features == "relation":
+            return rel
+        return np.hstack([X, rel])
+
+    def _predict_input(self, X, sample_domain):
+        if self.features == "input":
+            return X
+        return self._embed(X, self.source_estimator_.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        return tags
