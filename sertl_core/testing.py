@@ -535,7 +535,7 @@ def parametrize_with_checks(estimators, *, expected_failed_checks=None):
 
 
 def _est_id(est):
-    return type(est).__name__
+    return " ".join(repr(est).split())
 
 
 def _check_reasons(expected):

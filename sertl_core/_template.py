@@ -1,0 +1,221 @@
+"""The third-party plugin package written by ``sertl new-plugin``."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "sertl-{dash}"
+version = "0.1.0"
+description = "A sertl plugin: {name} domain adaptation methods."
+readme = "README.md"
+requires-python = ">=3.10"
+dependencies = ["sertl-core", "numpy", "scikit-learn>=1.6"]
+
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
+[project.entry-points.sertl]
+{name} = "sertl_{name}.hooks"
+
+[tool.setuptools.packages.find]
+include = ["sertl_{name}*"]
+
+[tool.pytest.ini_options]
+addopts = "--doctest-modules"
+testpaths = ["sertl_{name}", "tests"]
+"""
+
+_INIT = '''\
+"""sertl-{dash}: {name} domain adaptation methods for sertl."""
+
+from ._adapter import MeanShiftAdapter
+
+__all__ = ["MeanShiftAdapter"]
+'''
+
+_HOOKS = '''\
+"""Registration of the plugin's classes through the sertl hooks."""
+
+from sertl_core import hookimpl
+
+
+@hookimpl
+def sertl_register_adapters():
+    """Return the plugin's adapters."""
+    from ._adapter import MeanShiftAdapter
+
+    return [MeanShiftAdapter]
+'''
+
+_ADAPTER = '''\
+"""An example adapter: move each source domain's mean onto the target's."""
+
+import numpy as np
+from sklearn.base import OneToOneFeatureMixin
+
+from sertl_core import DomainAdapter
+
+
+class MeanShiftAdapter(OneToOneFeatureMixin, DomainAdapter):
+    """Shift every source domain so that its mean equals the target mean.
+
+    Target rows are left unchanged; a source row is moved by the difference
+    between the pooled target mean and the mean of its own source domain.
+
+    Parameters
+    ----------
+    strength : float, default=1.0
+        Fraction of the mean difference to remove (0 disables the shift).
+
+    Attributes
+    ----------
+    shifts_ : dict of int to ndarray of shape (n_features,)
+        The shift of each source domain.
+    n_features_in_ : int
+        Number of features seen in fit.
+
+    References
+    ----------
+    .. [1] B. Sun, J. Feng and K. Saenko, "Return of frustratingly easy domain
+       adaptation", AAAI 2016 (first-order special case of CORAL).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_{name} import MeanShiftAdapter
+    >>> X = np.array([[0.0], [2.0], [10.0], [12.0]])
+    >>> sd = np.array([1, 1, -1, -1])
+    >>> MeanShiftAdapter().fit_transform(X, sample_domain=sd).ravel().tolist()
+    [10.0, 12.0, 10.0, 12.0]
+    """
+
+    registry_name = "{name}_mean_shift"
+
+    def __init__(self, strength=1.0):
+        self.strength = strength
+
+    def _fit(self, data):
+        if not isinstance(self.strength, int | float) or self.strength < 0:
+            raise ValueError(
+                f"strength must be a non-negative number, got {{self.strength!r}}."
+            )
+        target_mean = data.X[data.target].mean(axis=0)
+        self.shifts_ = {{
+            int(d): self.strength
+            * (target_mean - data.X[data.sample_domain == d].mean(axis=0))
+            for d in np.unique(data.sample_domain[data.source])
+        }}
+
+    def _transform(self, X, sample_domain):
+        out = np.array(X, dtype=float, copy=True)
+        for d, shift in self.shifts_.items():
+            out[sample_domain == d] += shift
+        return out
+'''
+
+_TEST = '''\
+import numpy as np
+
+from sertl_core.testing import parametrize_with_checks
+from sertl_{name} import MeanShiftAdapter
+
+
+@parametrize_with_checks([MeanShiftAdapter(), MeanShiftAdapter(strength=0.5)])
+def test_conformance(estimator, check):
+    check(estimator)
+
+
+def test_source_mean_moves_to_target_mean():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (50, 3)), rng.normal(5, 1, (50, 3))])
+    sd = np.r_[np.ones(50, int), -np.ones(50, int)]
+    Xt = MeanShiftAdapter().fit_transform(X, sample_domain=sd)
+    np.testing.assert_allclose(Xt[sd > 0].mean(0), X[sd < 0].mean(0))
+
+
+def test_registered():
+    from sertl_core.registry import Registry, make_plugin_manager
+
+    assert "{name}_mean_shift" in Registry(make_plugin_manager()).names("adapters")
+'''
+
+_README = """\
+# sertl-{dash}
+
+A [sertl](https://pypi.org/project/sertl-core/) plugin with {name} domain
+adaptation methods for speech emotion recognition.
+
+    pip install -e .          # registers the plugin (entry point group "sertl")
+    sertl plugins             # lists {name}_mean_shift
+    pytest                    # sklearn's and sertl's conformance checks
+
+Add methods by subclassing `sertl_core.DomainAdapter` (write `_fit(data)` and
+`_transform(X, sample_domain)`) or `sertl_core.TransferEstimator`, register
+them in `hooks.py`, and add them to the list in `tests/test_conformance.py`.
+"""
+
+
+def write_plugin(name, directory, *, force=False):
+    """Write a ready-to-publish plugin package ``sertl-<name>`` into ``directory``.
+
+    Parameters
+    ----------
+    name : str
+        Plugin name, lowercase letters, digits and underscores.
+    directory : path-like
+        Parent folder of the new package folder.
+    force : bool, default=False
+        Replace an existing package folder.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The package folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sertl_core._template import write_plugin
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_plugin("demo", tmp)
+    ...     sorted(p.name for p in path.iterdir())
+    ['README.md', 'pyproject.toml', 'sertl_demo', 'tests']
+    """
+    name = name.strip().lower().replace("-", "_")
+    if name.startswith("sertl_"):
+        name = name[len("sertl_") :]
+    if not _NAME.match(name):
+        raise ValueError(
+            f"Invalid plugin name {name!r}: use lowercase letters, digits and "
+            "underscores, starting with a letter (e.g. 'mymethods')."
+        )
+    dash = name.replace("_", "-")
+    root = Path(directory) / f"sertl-{dash}"
+    if root.exists():
+        if not force:
+            raise FileExistsError(f"{root} exists; pass --force to overwrite it.")
+        shutil.rmtree(root)
+    pkg = root / f"sertl_{name}"
+    (root / "tests").mkdir(parents=True)
+    pkg.mkdir()
+    files = {
+        root / "pyproject.toml": _PYPROJECT,
+        root / "README.md": _README,
+        pkg / "__init__.py": _INIT,
+        pkg / "hooks.py": _HOOKS,
+        pkg / "_adapter.py": _ADAPTER,
+        root / "tests" / f"test_{name}_conformance.py": _TEST,
+    }
+    for path, text in files.items():
+        path.write_text(text.format(name=name, dash=dash), encoding="utf-8")
+    return root

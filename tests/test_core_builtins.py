@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.svm import SVC
+
+from sertl_core import DomainStandardScaler, SourceOnly
+from sertl_core.testing import make_domain_data, parametrize_with_checks
+
+
+def _expected(est):
+    if isinstance(est, DomainStandardScaler) and est.target_stats == "batch":
+        return {
+            "check_methods_subset_invariance": (
+                "target_stats='batch' standardises each batch with its own "
+                "statistics: a subset is scaled differently by design"
+            ),
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    [
+        SourceOnly(),
+        SourceOnly(SVC()),
+        SourceOnly(Ridge()),
+        SourceOnly(use_target_labels=True),
+        DomainStandardScaler(),
+        DomainStandardScaler(with_std=False),
+        DomainStandardScaler(target_stats="batch"),
+    ],
+    expected_failed_checks=_expected,
+)
+def test_conformance(estimator, check):
+    check(estimator)
+
+
+def test_domain_standard_scaler_statistics():
+    X, y, sd, _ = make_domain_data()
+    scaler = DomainStandardScaler().fit(X, y, sample_domain=sd)
+    Xt = scaler.transform(X, sample_domain=sd)
+    for d in np.unique(sd):
+        np.testing.assert_allclose(Xt[sd == d].mean(0), 0, atol=1e-12)
+        np.testing.assert_allclose(Xt[sd == d].std(0), 1, atol=1e-12)
+    # without sample_domain: pooled statistics of the target domains
+    np.testing.assert_allclose(scaler.transform(X[sd < 0]).mean(0), 0, atol=1e-12)
+    assert scaler.get_feature_names_out().tolist() == [f"x{i}" for i in range(6)]
+
+
+def test_scaler_pooled_target_statistics_for_two_targets():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (20, 2)), rng.normal(5, 1, (20, 2)), rng.normal(-5, 2, (20, 2))])
+    sd = np.repeat([1, -1, -2], 20)
+    scaler = DomainStandardScaler().fit(X, sample_domain=sd)
+    np.testing.assert_allclose(scaler.target_mean_, X[20:].mean(0))
+    np.testing.assert_allclose(scaler.transform(X[20:]).mean(0), 0, atol=1e-12)
+
+
+def test_source_only_ignores_target_labels_unless_asked():
+    X, y, sd, y_t = make_domain_data()
+    y_few = y.copy()
+    y_few[sd < 0] = y_t
+    a = SourceOnly().fit(X, y_few, sample_domain=sd)
+    b = SourceOnly().fit(X[sd > 0], y[sd > 0])
+    np.testing.assert_allclose(a.estimator_.coef_, b.estimator_.coef_)
+    c = SourceOnly(use_target_labels=True).fit(X, y_few, sample_domain=sd)
+    assert not np.allclose(a.estimator_.coef_, c.estimator_.coef_)
+
+
+def test_source_only_sampler_balances_training_rows():
+    imblearn = pytest.importorskip("imblearn")
+    X, y, sd, _ = make_domain_data()
+    keep = ~((y == 2) & (np.arange(y.size) % 4 != 0))  # make class 2 rare
+    X, y = X[keep], y[keep]
+    clf = SourceOnly(sampler=imblearn.over_sampling.RandomOverSampler(random_state=0)).fit(X, y)
+    assert clf.classes_.tolist() == [0, 1, 2]
+    with pytest.raises(TypeError, match="no fit_resample method"):
+        SourceOnly(sampler=LogisticRegression()).fit(X, y)
+
+
+def test_estimator_without_sample_weight_resamples():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from sertl_core import TransferEstimator
+
+    class Weighted(TransferEstimator):
+        registry_name = "weighted_test"
+
+        def __init__(self, estimator=None, *, sampler=None, random_state=None):
+            super().__init__(estimator, sampler=sampler)
+            self.random_state = random_state
+
+        def _fit(self, data):
+            rows = data.labeled
+            w = np.where(data.y[rows] == 0, 0.0, 1.0)  # drop class 0 by weight
+            self._fit_estimator(data.X[rows], data.y[rows], w, random_state=self.random_state)
+
+    X, y, sd, _ = make_domain_data()
+    est = Weighted(KNeighborsClassifier(1), random_state=0).fit(X, y)
+    assert 0 not in est.classes_
+    est = Weighted(LogisticRegression(), random_state=0).fit(X, y)
+    assert 0 in est.classes_  # weights passed as sample_weight; class still known
+
+
+def test_score_ignores_unlabelled_rows():
+    X, y, sd, _ = make_domain_data()
+    clf = SourceOnly().fit(X, y)
+    src = sd > 0
+    assert clf.score(X, y) == pytest.approx(clf.score(X[src], y[src]))
+    with pytest.raises(ValueError, match="no labelled rows"):
+        clf.score(X[~src], y[~src])

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from sertl_core import (
+    DomainError,
+    DomainStandardScaler,
+    NoTargetWarning,
+    SourceOnly,
+    domains_from_names,
+    infer_sample_domain,
+    is_unlabeled,
+)
+from sertl_core._domains import check_sample_domain, resolve_domains
+
+
+@pytest.mark.parametrize(
+    ("y", "expected"),
+    [
+        ([0, 1, -1], [False, False, True]),
+        (np.array([0.5, np.nan, -1.0]), [False, True, True]),
+        (np.array(["anger", "-1", "sad"]), [False, True, False]),
+        (np.array(["anger", None, -1, "-1", float("nan")], dtype=object), [False, True, True, True, True]),
+        (np.array([True, False]), [False, False]),
+    ],
+)
+def test_is_unlabeled_markers(y, expected):
+    assert is_unlabeled(y).tolist() == expected
+
+
+def test_regression_only_nan_is_unlabelled():
+    assert is_unlabeled(np.array([-1.0, np.nan]), regression=True).tolist() == [False, True]
+    assert is_unlabeled(np.array([-1, 2]), regression=True).tolist() == [False, False]
+
+
+def test_infer_and_names():
+    assert infer_sample_domain(["a", "-1"]).tolist() == [1, -1]
+    sd, mapping = domains_from_names(["emodb", "ravdess", "urdu", "emodb"], ["ravdess", "urdu"])
+    assert sd.tolist() == [1, -1, -2, 1]
+    assert mapping == {"emodb": 1, "ravdess": -1, "urdu": -2}
+    with pytest.raises(DomainError, match="do not occur in `names`"):
+        domains_from_names(["emodb"], "ravdess")
+
+
+X4 = np.arange(8, dtype=float).reshape(4, 2)
+
+
+@pytest.mark.parametrize(
+    ("y", "sd", "kwargs", "match"),
+    [
+        ([0, 1, 0, 1], [1, 1, -1], {}, "has 3 entries but X has 4 rows"),
+        ([0, 1, 0, 1], [1, 0, -1, -1], {}, "contains 0"),
+        ([0, 1, 0, 1], [1.5, 1, -1, -1], {}, "integer domain ids"),
+        ([0, 1, 0, 1], ["a", "b", "c", "d"], {}, "integer domain ids"),
+        ([0, 1, -1, -1], [-1, -1, -1, -1], {}, "No source rows"),
+        ([0, 1, -1, -1], [1, 1, 1, 1], {}, "source row\\(s\\) are unlabelled"),
+        ([0, 1, 0, 1], [1, 1, 1, 1], {}, "No target rows"),
+        ([0, 0, 2, -1], [1, 1, -1, -1], {"min_classes": 1}, "class\\(es\\) \\[2\\] that no source row has"),
+        ([0, 0, -1, -1], [1, 1, -1, -1], {}, "Only 1 class"),
+        ([0, 1], None, {}, "4 rows but y has 2 labels"),
+    ],
+)
+def test_resolve_domains_errors(y, sd, kwargs, match):
+    with pytest.raises((DomainError, ValueError), match=match):
+        resolve_domains(X4, y, sd, **kwargs)
+
+
+def test_no_target_without_domains_duplicates_with_warning():
+    with pytest.warns(NoTargetWarning, match="no shift is learned"):
+        data = resolve_domains(X4, [0, 1, 0, 1], None)
+    assert data.X.shape == (8, 2)
+    assert data.labeled.sum() == 4
+    assert (data.sample_domain < 0).sum() == 4
+    assert data.n_input_rows == 4
+
+
+def test_nan_and_inf_inputs_rejected():
+    X = X4.copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        SourceOnly().fit(X, [0, 1, -1, -1])
+    X[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        DomainStandardScaler().fit(X, [0, 1, -1, -1])
+
+
+def test_unknown_domain_at_transform():
+    sd = np.array([1, 1, -1, -1])
+    scaler = DomainStandardScaler().fit(X4, sample_domain=sd)
+    with pytest.raises(DomainError, match=r"domain id\(s\) \[2\] that were not seen"):
+        scaler.transform(X4[:2], sample_domain=[2, 2])
+    with pytest.raises(DomainError, match=r"\[-3\]"):
+        scaler.transform(X4[:2], sample_domain=[-3, -3])
+    # batch statistics accept a new target domain
+    out = DomainStandardScaler(target_stats="batch").fit(X4, sample_domain=sd).transform(
+        X4[:2], sample_domain=[-3, -3]
+    )
+    np.testing.assert_allclose(out.mean(axis=0), 0.0)
+
+
+def test_check_sample_domain_shape():
+    with pytest.raises(DomainError, match="1-D array"):
+        check_sample_domain(np.ones((2, 2), int), 2)
