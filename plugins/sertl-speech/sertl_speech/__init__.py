@@ -6,6 +6,65 @@ extraction as scikit-learn transformers.
 """
 
 # -- corpora, schema, speaker normalisation (readers) ----------------------
+from ._corpora import (
+    COLUMNS,
+    CREMAD,
+    EMOVO,
+    IEMOCAP,
+    RAVDESS,
+    SAVEE,
+    TESS,
+    URDU,
+    CorpusReader,
+    CorpusWarning,
+    CsvCorpus,
+    EmoDB,
+    FoldersCorpus,
+    TurEVDB,
+    get_reader_class,
+    load_corpus,
+    load_sample,
+    sample_path,
+)
+from ._schema import (
+    EMOTION_COORDINATES,
+    EMOTIONS,
+    canonical_emotion,
+    emotion_coordinates,
+    select_emotions,
+    shared_classes,
+    to_binary_arousal,
+    to_binary_valence,
+)
+
+_READERS_ALL = [
+    "COLUMNS",
+    "CREMAD",
+    "EMOTIONS",
+    "EMOTION_COORDINATES",
+    "EMOVO",
+    "IEMOCAP",
+    "RAVDESS",
+    "SAVEE",
+    "TESS",
+    "URDU",
+    "CorpusReader",
+    "CorpusWarning",
+    "CsvCorpus",
+    "EmoDB",
+    "FoldersCorpus",
+    "TurEVDB",
+    "canonical_emotion",
+    "emotion_coordinates",
+    "get_reader_class",
+    "load_corpus",
+    "load_sample",
+    "sample_path",
+    "select_emotions",
+    "shared_classes",
+    "to_binary_arousal",
+    "to_binary_valence",
+]
 # -- features, cache (features) --------------------------------------------
 
-__all__: list[str] = []
+__all__: list[str] = _READERS_ALL

@@ -1,3 +1,12 @@
 """Registration of sertl-speech's classes through the sertl hooks."""
 
 from sertl_core import hookimpl  # noqa: F401
+
+
+# -- readers ---------------------------------------------------------------
+@hookimpl
+def sertl_register_corpora():
+    """Register the corpus readers."""
+    from ._corpora import READERS
+
+    return list(READERS)

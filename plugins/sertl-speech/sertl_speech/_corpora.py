@@ -1,0 +1,1304 @@
+"""Readers for emotional speech corpora in their official layouts.
+
+Every reader derives labels, speakers and genders from the official file
+names and folders of its corpus (never from a side table of labels), so it
+reads a user's own download as it comes. Each returns one tidy table with the
+columns of :data:`COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+import soundfile as sf
+from sertl_core import SertlWarning
+
+from ._schema import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
+
+__all__ = [
+    "COLUMNS",
+    "CREMAD",
+    "EMOVO",
+    "IEMOCAP",
+    "RAVDESS",
+    "SAVEE",
+    "TESS",
+    "URDU",
+    "CorpusReader",
+    "CorpusWarning",
+    "CsvCorpus",
+    "EmoDB",
+    "FoldersCorpus",
+    "TurEVDB",
+    "get_reader_class",
+    "load_corpus",
+    "load_sample",
+    "sample_path",
+]
+
+COLUMNS = (
+    "file",
+    "corpus",
+    "speaker",
+    "gender",
+    "language",
+    "emotion",
+    "emotion_orig",
+    "duration",
+)
+"""Columns of every corpus table, in order."""
+
+AUDIO_SUFFIXES = (".wav", ".flac")
+_MAX_LISTED = 20
+
+
+class CorpusWarning(SertlWarning):
+    """Files of a corpus were skipped or could not be measured (listed in the message)."""
+
+
+class _BadName(ValueError):
+    """A file name that breaks the corpus's naming rule."""
+
+
+def _check_root(root, reader):
+    if root is None:
+        raise TypeError(f"{reader}: give the corpus root folder (root=...).")
+    path = Path(root).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{reader}: corpus root {str(path)!r} does not exist. Pass the folder "
+            f"of your download; expected layout: {type_layout(reader)}"
+        )
+    return path.resolve()
+
+
+def type_layout(reader):
+    cls = _BUILTIN.get(reader)
+    return cls.layout if cls is not None else "see the reader's documentation"
+
+
+def _audio_files(folder: Path):
+    """All .wav/.flac files under ``folder``; hidden files and __MACOSX skipped."""
+    out = []
+    for p in folder.rglob("*"):
+        if p.suffix.lower() not in AUDIO_SUFFIXES or p.name.startswith("."):
+            continue
+        rel = p.relative_to(folder).parts
+        if any(part.startswith(".") or part == "__MACOSX" for part in rel):
+            continue
+        if p.is_file():
+            out.append(p)
+    return sorted(out)
+
+
+def _list(items):
+    items = list(items)
+    shown = "\n  ".join(items[:_MAX_LISTED])
+    more = f"\n  ... and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else ""
+    return f"\n  {shown}{more}"
+
+
+def _duration(path: Path) -> float:
+    info = sf.info(str(path))
+    return float(info.frames) / float(info.samplerate)
+
+
+class CorpusReader:
+    """Base class of corpus readers.
+
+    A reader finds the audio files (``.wav`` or ``.flac``, any sample rate)
+    of one corpus under a root folder and derives speaker, gender and
+    emotion from the official naming rules. :meth:`read` returns a table
+    with the columns of :data:`COLUMNS`:
+
+    ``file`` (absolute path), ``corpus``, ``speaker``, ``gender``
+    (``"female"``, ``"male"`` or ``"unknown"``), ``language`` (ISO 639-1),
+    ``emotion`` (canonical name, see :data:`sertl_speech.EMOTIONS`),
+    ``emotion_orig`` (the corpus's own code) and ``duration`` (seconds, read
+    from the file header without decoding).
+
+    Files whose names break the naming rule are skipped and listed in one
+    :class:`CorpusWarning`; they are never guessed. Hidden files (e.g. the
+    ``._*`` files of macOS archives) and ``__MACOSX`` folders are ignored.
+    Files whose header cannot be read keep a ``NaN`` duration and are listed
+    in a warning, so that feature extraction reports them per file.
+
+    Subclasses set the class attributes ``registry_name``, ``corpus``,
+    ``description``, ``language``, ``emotions`` (canonical classes of the
+    corpus) and ``layout`` (the expected layout, shown in errors), and
+    implement ``_parse(path, root)`` returning ``(speaker, gender,
+    emotion_orig, emotion)``, raising ``_BadName`` for a broken name, or
+    returning None for a file deliberately left out (documented per reader).
+
+    Examples
+    --------
+    >>> from sertl_speech import EmoDB, sample_path
+    >>> table = EmoDB().read(sample_path("emodb"))
+    >>> list(table.columns)
+    ['file', 'corpus', 'speaker', 'gender', 'language', 'emotion', 'emotion_orig', 'duration']
+    """
+
+    registry_name: ClassVar[str | None] = None
+    corpus: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    language: ClassVar[str] = "unknown"
+    emotions: ClassVar[tuple[str, ...]] = ()
+    layout: ClassVar[str] = ""
+
+    def _find(self, root: Path) -> list[Path]:
+        return _audio_files(root)
+
+    def _parse(self, path: Path, root: Path):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement _parse(path, root).")
+
+    def _corpus_name(self, root: Path) -> str:
+        return self.corpus
+
+    def _language(self, root: Path) -> str:
+        return self.language
+
+    def read(self, root, *, emotions=None):
+        """Read the corpus under ``root`` into a table.
+
+        Parameters
+        ----------
+        root : str or path-like
+            Folder of the corpus download (see the reader's ``layout``).
+        emotions : iterable of str, default=None
+            Keep only these canonical emotions; all when None.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            One row per utterance, columns :data:`COLUMNS`, sorted by file.
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``root`` does not exist.
+        ValueError
+            When no audio file (or no validly named one) is found, or
+            ``emotions`` names an unknown class.
+        """
+        name = self.registry_name or type(self).__name__
+        root = _check_root(root, name)
+        keep = _check_emotions(emotions, name)
+        files = self._find(root)
+        if not files:
+            raise ValueError(
+                f"{name}: no .wav or .flac file found under {str(root)!r}. "
+                f"Expected layout: {self.layout}"
+            )
+        corpus = self._corpus_name(root)
+        language = self._language(root)
+        rows, bad = [], []
+        for path in files:
+            try:
+                parsed = self._parse(path, root)
+            except _BadName as exc:
+                bad.append(f"{path.relative_to(root)}: {exc}")
+                continue
+            if parsed is None:
+                continue
+            speaker, gender, emotion_orig, emotion = parsed
+            rows.append(
+                {
+                    "file": str(path),
+                    "corpus": corpus,
+                    "speaker": str(speaker),
+                    "gender": gender,
+                    "language": language,
+                    "emotion": emotion,
+                    "emotion_orig": str(emotion_orig),
+                }
+            )
+        if bad:
+            warnings.warn(
+                f"{name}: skipped {len(bad)} file(s) whose names break the naming "
+                f"rule ({self.layout}):{_list(bad)}",
+                CorpusWarning,
+                stacklevel=3,
+            )
+        if not rows:
+            raise ValueError(
+                f"{name}: none of the {len(files)} audio files under {str(root)!r} "
+                f"follows the naming rule. Expected layout: {self.layout}"
+            )
+        table = pd.DataFrame(rows)
+        if keep is not None:
+            table = table[table["emotion"].isin(keep)]
+            if table.empty:
+                raise ValueError(
+                    f"{name}: no file with emotion in {sorted(keep)} under {str(root)!r}."
+                )
+        table = table.sort_values("file", kind="stable").reset_index(drop=True)
+        table["duration"] = _durations(table["file"], name)
+        return table.loc[:, list(COLUMNS)]
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+def _durations(files, name):
+    out, unreadable = [], []
+    for f in files:
+        try:
+            out.append(_duration(Path(f)))
+        except Exception as exc:  # any unreadable header: reported, not fatal
+            out.append(math.nan)
+            unreadable.append(f"{f}: {type(exc).__name__}: {exc}")
+    if unreadable:
+        warnings.warn(
+            f"{name}: {len(unreadable)} audio file(s) could not be opened; their "
+            f"duration is NaN and feature extraction will report them:{_list(unreadable)}",
+            CorpusWarning,
+            stacklevel=4,
+        )
+    return out
+
+
+def _check_emotions(emotions, name):
+    if emotions is None:
+        return None
+    keep = [emotions] if isinstance(emotions, str) else list(emotions)
+    unknown = sorted(str(e) for e in keep if e not in EMOTION_COORDINATES)
+    if unknown:
+        raise ValueError(
+            f"{name}: unknown emotion(s) {unknown} in emotions=; use canonical "
+            f"names {list(EMOTIONS)}."
+        )
+    return set(keep)
+
+
+def _gender(code):
+    c = str(code).strip().lower()
+    if c in {"f", "female", "w", "woman", "weiblich"}:
+        return "female"
+    if c in {"m", "male", "man", "männlich"}:
+        return "male"
+    return "unknown"
+
+
+# --------------------------------------------------------------------------
+# Built-in corpora
+# --------------------------------------------------------------------------
+
+
+class EmoDB(CorpusReader):
+    """Berlin Database of Emotional Speech (EmoDB), German.
+
+    Layout: ``ROOT/wav/03a01Fa.wav`` (``ROOT`` may also be the ``wav``
+    folder itself). The stem is speaker (2 digits), text (``a01``-``b10``),
+    emotion letter and version letter. Emotion letters (German): W (Wut)
+    anger, L (Langeweile) boredom, E (Ekel) disgust, A (Angst) fear,
+    F (Freude) happiness, T (Trauer) sadness, N neutral. Speakers 03, 10,
+    11, 12, 15 are male, 08, 09, 13, 14, 16 female.
+
+    References
+    ----------
+    .. [1] F. Burkhardt, A. Paeschke, M. Rolfes, W. Sendlmeier and B. Weiss,
+       "A database of German emotional speech", Interspeech 2005.
+
+    Examples
+    --------
+    >>> from sertl_speech import EmoDB, sample_path
+    >>> table = EmoDB().read(sample_path("emodb"))
+    >>> table.loc[0, ["speaker", "gender", "emotion_orig", "emotion"]].tolist()
+    ['03', 'male', 'F', 'happiness']
+    """
+
+    registry_name = "emodb"
+    corpus = "EmoDB"
+    description = "Berlin Database of Emotional Speech (German, 10 speakers, 7 emotions)"
+    language = "de"
+    emotions = ("anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness")
+    layout = "ROOT/wav/<speaker><text><emotion letter><version>.wav, e.g. wav/03a01Fa.wav"
+
+    _CODES: ClassVar[dict[str, str]] = {
+        "W": "anger",
+        "L": "boredom",
+        "E": "disgust",
+        "A": "fear",
+        "F": "happiness",
+        "T": "sadness",
+        "N": "neutral",
+    }
+    _GENDER: ClassVar[dict[str, str]] = {
+        "03": "male",
+        "10": "male",
+        "11": "male",
+        "12": "male",
+        "15": "male",
+        "08": "female",
+        "09": "female",
+        "13": "female",
+        "14": "female",
+        "16": "female",
+    }
+    _RE = re.compile(r"^(\d{2})([ab]\d{2})([WLEAFTN])([a-z])$")
+
+    def _find(self, root):
+        wav = root / "wav"
+        return _audio_files(wav if wav.is_dir() else root)
+
+    def _parse(self, path, root):
+        m = self._RE.match(path.stem)
+        if m is None:
+            raise _BadName("expected e.g. 03a01Fa (speaker, text, emotion letter, version)")
+        speaker, _, code, _ = m.groups()
+        if speaker not in self._GENDER:
+            raise _BadName(f"speaker {speaker} is not an EmoDB speaker")
+        return speaker, self._GENDER[speaker], code, self._CODES[code]
+
+
+class RAVDESS(CorpusReader):
+    """Ryerson Audio-Visual Database of Emotional Speech and Song, English.
+
+    Layout: ``ROOT/Actor_01/03-01-05-01-02-01-01.wav`` (the speech archive
+    ``Audio_Speech_Actors_01-24`` and the song archive
+    ``Audio_Song_Actors_01-24`` unpack alike and may share a root). Fields:
+    modality (01 audio-video, 02 video, 03 audio) - vocal channel (01
+    speech, 02 song) - emotion (01 neutral, 02 calm, 03 happy, 04 sad,
+    05 angry, 06 fearful, 07 disgust, 08 surprised; song has 01-06) -
+    intensity (01 normal, 02 strong; neutral has no strong) - statement -
+    repetition - actor (01-24; odd male, even female). The speaker is
+    ``Actor_NN`` from the file name; a file in another actor's folder is
+    reported, not read.
+
+    Parameters
+    ----------
+    vocal_channel : {"both", "speech", "song"}, default="both"
+        Which part to read; ``"both"`` reads whatever is under ``ROOT``.
+
+    References
+    ----------
+    .. [1] S. R. Livingstone and F. A. Russo, "The Ryerson Audio-Visual
+       Database of Emotional Speech and Song (RAVDESS)", PLoS ONE 13(5),
+       e0196391, 2018.
+
+    Examples
+    --------
+    >>> from sertl_speech import RAVDESS, sample_path
+    >>> table = RAVDESS(vocal_channel="speech").read(sample_path("ravdess"))
+    >>> sorted(table["gender"].unique())
+    ['female', 'male']
+    """
+
+    registry_name = "ravdess"
+    corpus = "RAVDESS"
+    description = "Ryerson Audio-Visual Database of Emotional Speech and Song (English, 24 actors)"
+    language = "en"
+    emotions = (
+        "anger",
+        "calm",
+        "disgust",
+        "fear",
+        "happiness",
+        "neutral",
+        "sadness",
+        "surprise",
+    )
+    layout = (
+        "ROOT/Actor_NN/<modality>-<channel>-<emotion>-<intensity>-<statement>-"
+        "<repetition>-<actor>.wav, e.g. Actor_01/03-01-05-01-02-01-01.wav"
+    )
+
+    _CODES: ClassVar[dict[str, str]] = {
+        "01": "neutral",
+        "02": "calm",
+        "03": "happiness",
+        "04": "sadness",
+        "05": "anger",
+        "06": "fear",
+        "07": "disgust",
+        "08": "surprise",
+    }
+    _RE = re.compile(r"^(0[1-3])-(0[12])-(0[1-8])-(0[12])-(0[12])-(0[12])-(\d{2})$")
+    _FOLDER = re.compile(r"^Actor_(\d+)$")
+
+    def __init__(self, *, vocal_channel="both"):
+        self.vocal_channel = vocal_channel
+
+    def read(self, root, *, emotions=None):  # noqa: D102 - documented in the base
+        if self.vocal_channel not in ("both", "speech", "song"):
+            raise ValueError(
+                f"RAVDESS: vocal_channel={self.vocal_channel!r} is not valid; use "
+                "'both', 'speech' or 'song'."
+            )
+        return super().read(root, emotions=emotions)
+
+    read.__doc__ = CorpusReader.read.__doc__
+
+    def _parse(self, path, root):
+        m = self._RE.match(path.stem)
+        if m is None:
+            raise _BadName("expected 7 two-digit fields, e.g. 03-01-05-01-02-01-01")
+        _, channel, code, intensity, _, _, actor = m.groups()
+        n = int(actor)
+        if not 1 <= n <= 24:
+            raise _BadName(f"actor {actor} is not in 01-24")
+        if channel == "02" and code in ("07", "08"):
+            raise _BadName(f"emotion {code} does not exist in the song part")
+        if code == "01" and intensity == "02":
+            raise _BadName("neutral has no strong intensity (02)")
+        folder = self._FOLDER.match(path.parent.name)
+        if folder is not None and int(folder.group(1)) != n:
+            raise _BadName(f"actor {actor} in folder {path.parent.name}")
+        wanted = {"both": ("01", "02"), "speech": ("01",), "song": ("02",)}[self.vocal_channel]
+        if channel not in wanted:
+            return None
+        gender = "male" if n % 2 == 1 else "female"
+        return f"Actor_{actor}", gender, code, self._CODES[code]
+
+
+class SAVEE(CorpusReader):
+    """Surrey Audio-Visual Expressed Emotion database (SAVEE), British English.
+
+    Layouts: the official ``ROOT/AudioData/DC/a01.wav`` (one folder per
+    speaker DC, JE, JK, KL; ``ROOT`` may be ``AudioData`` itself) and the
+    common flat ``ROOT/DC_a01.wav``. Codes: a anger, d disgust, f fear,
+    h happiness, n neutral, sa sadness, su surprise, then a two-digit
+    sentence number. All four speakers are male.
+
+    References
+    ----------
+    .. [1] S. Haq and P. J. B. Jackson, "Speaker-dependent audio-visual
+       emotion recognition", AVSP 2009.
+
+    Examples
+    --------
+    >>> from sertl_speech import SAVEE
+    >>> SAVEE.layout
+    'ROOT/AudioData/<speaker>/<code><nn>.wav (e.g. AudioData/DC/a01.wav) or flat ROOT/DC_a01.wav'
+    """
+
+    registry_name = "savee"
+    corpus = "SAVEE"
+    description = "Surrey Audio-Visual Expressed Emotion (British English, 4 male speakers)"
+    language = "en"
+    emotions = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
+    layout = (
+        "ROOT/AudioData/<speaker>/<code><nn>.wav (e.g. AudioData/DC/a01.wav) "
+        "or flat ROOT/DC_a01.wav"
+    )
+
+    _CODES: ClassVar[dict[str, str]] = {
+        "a": "anger",
+        "d": "disgust",
+        "f": "fear",
+        "h": "happiness",
+        "n": "neutral",
+        "sa": "sadness",
+        "su": "surprise",
+    }
+    _SPEAKERS = ("DC", "JE", "JK", "KL")
+    _FLAT = re.compile(r"^(DC|JE|JK|KL)_(sa|su|[adfhn])(\d{2})$")
+    _NESTED = re.compile(r"^(sa|su|[adfhn])(\d{2})$")
+
+    def _parse(self, path, root):
+        m = self._FLAT.match(path.stem)
+        if m is not None:
+            speaker, code, _ = m.groups()
+        else:
+            m = self._NESTED.match(path.stem)
+            if m is None or path.parent.name not in self._SPEAKERS:
+                raise _BadName(
+                    "expected <speaker>/<code><nn> (e.g. DC/a01) or <speaker>_<code><nn> "
+                    "(e.g. DC_a01), speaker in DC, JE, JK, KL"
+                )
+            speaker = path.parent.name
+            code = m.group(1)
+        return speaker, "male", code, self._CODES[code]
+
+
+class TESS(CorpusReader):
+    """Toronto Emotional Speech Set (TESS), Canadian English.
+
+    Layout: the official folders ``ROOT/OAF_angry/OAF_back_angry.wav``,
+    ``YAF_pleasant_surprised/YAF_bath_ps.wav`` ... Stem: speaker (OAF, the
+    older talker, aged 64; YAF, the younger, aged 26; both female), the
+    target word, and the emotion (angry, disgust, fear, happy, neutral,
+    ps = pleasant surprise, sad). When the folder names a speaker and
+    emotion, they must agree with the file name.
+
+    References
+    ----------
+    .. [1] M. K. Pichora-Fuller and K. Dupuis, "Toronto emotional speech set
+       (TESS)", Scholars Portal Dataverse, 2020, doi:10.5683/SP2/E8H2MF.
+
+    Examples
+    --------
+    >>> from sertl_speech import TESS
+    >>> TESS.emotions
+    ('anger', 'disgust', 'fear', 'happiness', 'neutral', 'sadness', 'surprise')
+    """
+
+    registry_name = "tess"
+    corpus = "TESS"
+    description = "Toronto Emotional Speech Set (English, 2 female speakers, 7 emotions)"
+    language = "en"
+    emotions = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
+    layout = "ROOT/<OAF|YAF>_<emotion>/<OAF|YAF>_<word>_<emotion>.wav, e.g. OAF_angry/OAF_back_angry.wav"
+
+    _RE = re.compile(r"^(OAF|YAF)_(.+)_(angry|disgust|fear|happy|neutral|ps|sad)$", re.IGNORECASE)
+    _FOLDER = re.compile(r"^(OAF|YAF)_(.+)$", re.IGNORECASE)
+
+    def _parse(self, path, root):
+        m = self._RE.match(path.stem)
+        if m is None:
+            raise _BadName("expected <OAF|YAF>_<word>_<angry|disgust|fear|happy|neutral|ps|sad>")
+        speaker, _, code = m.groups()
+        speaker = speaker.upper()
+        emotion = canonical_emotion(code)
+        folder = self._FOLDER.match(path.parent.name)
+        if folder is not None:
+            f_speaker, f_emotion = folder.group(1).upper(), folder.group(2).lower()
+            f_emotion = "pleasant_surprise" if f_emotion.startswith("pleasant") else f_emotion
+            if f_speaker != speaker or canonical_emotion(f_emotion) != emotion:
+                raise _BadName(f"file name disagrees with its folder {path.parent.name}")
+        return speaker, "female", code, emotion
+
+
+class CREMAD(CorpusReader):
+    """Crowd-sourced Emotional Multimodal Actors Dataset (CREMA-D), English.
+
+    Layout: ``ROOT/AudioWAV/1001_DFA_ANG_XX.wav`` (``ROOT`` may be
+    ``AudioWAV`` itself): actor id (1001-1091), sentence code, emotion (ANG
+    anger, DIS disgust, FEA fear, HAP happiness, NEU neutral, SAD sadness),
+    level (LO, MD, HI, XX unspecified). Gender comes from the official
+    ``VideoDemographics.csv`` (columns ``ActorID``, ``Sex``) when it is
+    found next to ``AudioWAV`` (or given as ``demographics=``); without it
+    gender is ``"unknown"``.
+
+    Parameters
+    ----------
+    demographics : str or path-like, default=None
+        Path of ``VideoDemographics.csv``; looked up under ``ROOT`` and
+        beside ``AudioWAV`` when None.
+
+    References
+    ----------
+    .. [1] H. Cao, D. G. Cooper, M. K. Keutmann, R. C. Gur, A. Nenkova and
+       R. Verma, "CREMA-D: Crowd-sourced emotional multimodal actors
+       dataset", IEEE Transactions on Affective Computing 5(4), 2014.
+
+    Examples
+    --------
+    >>> from sertl_speech import CREMAD
+    >>> CREMAD.registry_name, CREMAD.language
+    ('crema_d', 'en')
+    """
+
+    registry_name = "crema_d"
+    corpus = "CREMA-D"
+    description = "Crowd-sourced Emotional Multimodal Actors Dataset (English, 91 actors)"
+    language = "en"
+    emotions = ("anger", "disgust", "fear", "happiness", "neutral", "sadness")
+    layout = "ROOT/AudioWAV/<actor>_<sentence>_<emotion>_<level>.wav, e.g. AudioWAV/1001_DFA_ANG_XX.wav"
+
+    _CODES: ClassVar[dict[str, str]] = {
+        "ANG": "anger",
+        "DIS": "disgust",
+        "FEA": "fear",
+        "HAP": "happiness",
+        "NEU": "neutral",
+        "SAD": "sadness",
+    }
+    _RE = re.compile(
+        r"^(\d{4})_(IEO|TIE|IOM|IWW|TAI|MTI|IWL|ITH|DFA|ITS|TSI|WSI)_"
+        r"(ANG|DIS|FEA|HAP|NEU|SAD)_(LO|MD|HI|XX)$"
+    )
+
+    def __init__(self, *, demographics=None):
+        self.demographics = demographics
+
+    def _find(self, root):
+        audio = root / "AudioWAV"
+        self._genders = self._load_demographics(root)
+        return _audio_files(audio if audio.is_dir() else root)
+
+    def _load_demographics(self, root):
+        if self.demographics is not None:
+            path = Path(self.demographics)
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"crema_d: demographics file {str(path)!r} does not exist."
+                )
+        else:
+            candidates = [root / "VideoDemographics.csv", root.parent / "VideoDemographics.csv"]
+            path = next((p for p in candidates if p.is_file()), None)
+            if path is None:
+                return {}
+        genders = {}
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if not {"ActorID", "Sex"} <= set(reader.fieldnames or ()):
+                raise ValueError(
+                    f"crema_d: {str(path)!r} needs the columns ActorID and Sex "
+                    "(the official VideoDemographics.csv)."
+                )
+            for row in reader:
+                genders[str(row["ActorID"]).strip()] = _gender(row["Sex"])
+        return genders
+
+    def _parse(self, path, root):
+        m = self._RE.match(path.stem)
+        if m is None:
+            raise _BadName("expected e.g. 1001_DFA_ANG_XX")
+        actor, _, code, _ = m.groups()
+        return actor, self._genders.get(actor, "unknown"), code, self._CODES[code]
+
+
+class EMOVO(CorpusReader):
+    """EMOVO corpus of Italian emotional speech.
+
+    Layout: ``ROOT/f1/dis-f1-b1.wav``: one folder per speaker (f1-f3,
+    m1-m3), stem emotion-speaker-sentence. Emotion codes (Italian): dis
+    (disgusto) disgust, gio (gioia) happiness, neu neutral, pau (paura)
+    fear, rab (rabbia) anger, sor (sorpresa) surprise, tri (tristezza)
+    sadness. A file in another speaker's folder is reported.
+
+    References
+    ----------
+    .. [1] G. Costantini, I. Iaderola, A. Paoloni and M. Todisco, "EMOVO
+       corpus: an Italian emotional speech database", LREC 2014.
+
+    Examples
+    --------
+    >>> from sertl_speech import EMOVO
+    >>> EMOVO.language
+    'it'
+    """
+
+    registry_name = "emovo"
+    corpus = "EMOVO"
+    description = "EMOVO Italian emotional speech (6 speakers, 7 emotions)"
+    language = "it"
+    emotions = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
+    layout = "ROOT/<speaker>/<emotion>-<speaker>-<sentence>.wav, e.g. f1/dis-f1-b1.wav"
+
+    _CODES: ClassVar[dict[str, str]] = {
+        "dis": "disgust",
+        "gio": "happiness",
+        "neu": "neutral",
+        "pau": "fear",
+        "rab": "anger",
+        "sor": "surprise",
+        "tri": "sadness",
+    }
+    _RE = re.compile(r"^(dis|gio|neu|pau|rab|sor|tri)-([fm][1-3])-([a-z]+\d+)$", re.IGNORECASE)
+
+    def _parse(self, path, root):
+        m = self._RE.match(path.stem)
+        if m is None:
+            raise _BadName("expected <emotion>-<speaker>-<sentence>, e.g. dis-f1-b1")
+        code, speaker, _ = m.groups()
+        code, speaker = code.lower(), speaker.lower()
+        parent = path.parent.name.lower()
+        if re.fullmatch(r"[fm]\d", parent) and parent != speaker:
+            raise _BadName(f"speaker {speaker} in folder {path.parent.name}")
+        return speaker, _gender(speaker[0]), code, self._CODES[code]
+
+
+class URDU(CorpusReader):
+    """URDU emotional speech dataset.
+
+    Layout: ``ROOT/Angry/SM1_F10_A010.wav``: one folder per emotion (Angry,
+    Happy, Neutral, Sad); stem speaker (S + gender M/F + number), file
+    number, emotion letter (A, H, N, S) and number. The folder must agree
+    with the emotion letter.
+
+    References
+    ----------
+    .. [1] S. Latif, A. Qayyum, M. Usman and J. Qadir, "Cross lingual speech
+       emotion recognition: Urdu vs. Western languages", FIT 2018.
+
+    Examples
+    --------
+    >>> from sertl_speech import URDU
+    >>> URDU.emotions
+    ('anger', 'happiness', 'neutral', 'sadness')
+    """
+
+    registry_name = "urdu"
+    corpus = "URDU"
+    description = "URDU emotional speech (Urdu talk shows, 4 emotions)"
+    language = "ur"
+    emotions = ("anger", "happiness", "neutral", "sadness")
+    layout = "ROOT/<Angry|Happy|Neutral|Sad>/<speaker>_<file>_<emotion letter><nn>.wav, e.g. Angry/SM1_F10_A010.wav"
+
+    _CODES: ClassVar[dict[str, str]] = {
+        "A": "anger",
+        "H": "happiness",
+        "N": "neutral",
+        "S": "sadness",
+    }
+    _FOLDERS: ClassVar[dict[str, str]] = {
+        "angry": "A",
+        "happy": "H",
+        "neutral": "N",
+        "sad": "S",
+    }
+    _RE = re.compile(r"^(S([MF])\d+)_F\d+_([AHNS])\d+$")
+
+    def _parse(self, path, root):
+        m = self._RE.match(path.stem)
+        if m is None:
+            raise _BadName("expected e.g. SM1_F10_A010 (speaker, file, emotion letter)")
+        speaker, g, code = m.groups()
+        folder = self._FOLDERS.get(path.parent.name.lower())
+        if folder is not None and folder != code:
+            raise _BadName(f"emotion letter {code} in folder {path.parent.name}")
+        return speaker, _gender(g), code, self._CODES[code]
+
+
+class TurEVDB(CorpusReader):
+    """Turkish Emotional Voice Database (TurEV-DB).
+
+    Layout: ``ROOT/Angry/1157_kz_acik.wav``: one folder per emotion (Angry,
+    Calm, Happy, Sad); stem speaker id, emotion code (kz anger, sk calm,
+    mt happiness, hl sadness) and the word. The folder must agree with the
+    code. Speaker genders are not published with the files: ``"unknown"``.
+
+    References
+    ----------
+    .. [1] S. F. Canpolat, Z. Ormanoğlu and D. Zeyrek, "Turkish Emotion
+       Voice Database (TurEV-DB)", LREC 2020 Workshop on Spoken Language
+       Technologies for Under-resourced Languages (SLTU-CCURL).
+
+    Examples
+    --------
+    >>> from sertl_speech import TurEVDB
+    >>> TurEVDB.registry_name, TurEVDB.emotions
+    ('turev_db', ('anger', 'calm', 'happiness', 'sadness'))
+    """
+
+    registry_name = "turev_db"
+    corpus = "TurEV-DB"
+    description = "Turkish Emotional Voice Database (6 speakers, 4 emotions)"
+    language = "tr"
+    emotions = ("anger", "calm", "happiness", "sadness")
+    layout = "ROOT/<Angry|Calm|Happy|Sad>/<speaker>_<kz|sk|mt|hl>_<word>.wav, e.g. Angry/1157_kz_acik.wav"
+
+    _CODES: ClassVar[dict[str, str]] = {
+        "kz": "anger",
+        "sk": "calm",
+        "mt": "happiness",
+        "hl": "sadness",
+    }
+    _FOLDERS: ClassVar[dict[str, str]] = {
+        "angry": "kz",
+        "calm": "sk",
+        "happy": "mt",
+        "sad": "hl",
+    }
+    _RE = re.compile(r"^(\d+)_(kz|sk|mt|hl)_(.+)$")
+
+    def _parse(self, path, root):
+        m = self._RE.match(path.stem)
+        if m is None:
+            raise _BadName("expected <speaker>_<kz|sk|mt|hl>_<word>, e.g. 1157_kz_acik")
+        speaker, code, _ = m.groups()
+        folder = self._FOLDERS.get(path.parent.name.lower())
+        if folder is not None and folder != code:
+            raise _BadName(f"emotion code {code} in folder {path.parent.name}")
+        return speaker, "unknown", code, self._CODES[code]
+
+
+class IEMOCAP(CorpusReader):
+    """Interactive Emotional Dyadic Motion Capture database (IEMOCAP), English.
+
+    Layout: ``ROOT/Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_F000.wav``
+    with the labels in ``ROOT/Session1/dialog/EmoEvaluation/Ses01F_impro01.txt``
+    (lines ``[start - end]<TAB>utterance<TAB>label<TAB>[V, A, D]``). Labels:
+    ang anger, hap happiness, exc excitement, sad sadness, fru frustration,
+    fea fear, sur surprise, neu neutral, dis disgust. Utterances labelled
+    ``xxx`` (no majority among the annotators) or ``oth`` (other) have no
+    category and are left out; merge ``excitement`` into ``happiness`` with
+    :func:`select_emotions` if wanted. The speaker is the session and the
+    gender of the utterance's talker (``Ses01F_impro01_M000`` is ``Ses01M``,
+    male). A wav without a label line is reported.
+
+    References
+    ----------
+    .. [1] C. Busso et al., "IEMOCAP: interactive emotional dyadic motion
+       capture database", Language Resources and Evaluation 42(4), 2008.
+
+    Examples
+    --------
+    >>> from sertl_speech import IEMOCAP
+    >>> IEMOCAP.emotions[:3]
+    ('anger', 'disgust', 'excitement')
+    """
+
+    registry_name = "iemocap"
+    corpus = "IEMOCAP"
+    description = "Interactive Emotional Dyadic Motion Capture (English, 10 speakers)"
+    language = "en"
+    emotions = (
+        "anger",
+        "disgust",
+        "excitement",
+        "fear",
+        "frustration",
+        "happiness",
+        "neutral",
+        "sadness",
+        "surprise",
+    )
+    layout = (
+        "ROOT/Session<N>/sentences/wav/<dialog>/<utterance>.wav with labels in "
+        "ROOT/Session<N>/dialog/EmoEvaluation/<dialog>.txt"
+    )
+
+    _CODES: ClassVar[dict[str, str]] = {
+        "ang": "anger",
+        "hap": "happiness",
+        "exc": "excitement",
+        "sad": "sadness",
+        "fru": "frustration",
+        "fea": "fear",
+        "sur": "surprise",
+        "neu": "neutral",
+        "dis": "disgust",
+    }
+    _SKIPPED = ("xxx", "oth")
+    _LINE = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(\S+)\s+(\S+)\s+\[")
+    _UTT = re.compile(r"^Ses(\d{2})[FM]_.+_([FM])\d{3}$")
+
+    def _find(self, root):
+        sessions = sorted(p for p in root.glob("Session*") if p.is_dir())
+        self._labels = {}
+        files = []
+        for s in sessions:
+            for txt in sorted((s / "dialog" / "EmoEvaluation").glob("*.txt")):
+                if txt.name.startswith("."):
+                    continue
+                with open(txt, encoding="utf-8", errors="replace") as fh:
+                    for line in fh:
+                        m = self._LINE.match(line)
+                        if m is not None:
+                            self._labels[m.group(1)] = m.group(2)
+            wav = s / "sentences" / "wav"
+            if wav.is_dir():
+                files.extend(_audio_files(wav))
+        return files
+
+    def _parse(self, path, root):
+        m = self._UTT.match(path.stem)
+        if m is None:
+            raise _BadName("expected e.g. Ses01F_impro01_F000")
+        label = self._labels.get(path.stem)
+        if label is None:
+            raise _BadName("no label line in dialog/EmoEvaluation")
+        if label in self._SKIPPED:
+            return None
+        if label not in self._CODES:
+            raise _BadName(f"unknown label {label!r}")
+        session, g = m.groups()
+        return f"Ses{session}{g}", _gender(g), label, self._CODES[label]
+
+
+# --------------------------------------------------------------------------
+# A user's own data
+# --------------------------------------------------------------------------
+
+
+def _user_emotion(label, unknown):
+    name = canonical_emotion(label)
+    if name is None:
+        name = str(label).strip().lower()
+        unknown.add(name)
+    return name
+
+
+def _warn_unknown_labels(name, unknown):
+    if unknown:
+        warnings.warn(
+            f"{name}: label(s) {sorted(unknown)} are not canonical emotions "
+            f"{list(EMOTIONS)}; they are kept as written (lower case) and have no "
+            "arousal/valence coordinates. Rename them to use the schema.",
+            CorpusWarning,
+            stacklevel=4,
+        )
+
+
+class CsvCorpus(CorpusReader):
+    """A user's own corpus described by a CSV file.
+
+    ``root`` is the CSV file. Columns: ``file`` (path, relative to the CSV's
+    folder or absolute), ``label`` (or ``emotion``), ``speaker``, and
+    optionally ``gender`` (f/female/m/male; anything else is
+    ``"unknown"``) and ``language``. Labels are mapped to canonical names
+    (``"Angry"`` -> ``"anger"``); other labels are kept in lower case with a
+    :class:`CorpusWarning`. Rows whose audio file is missing, or that lack a
+    file or label, are reported and skipped.
+
+    Parameters
+    ----------
+    corpus : str, default=None
+        Corpus name in the table; the CSV's stem when None.
+    language : str, default="unknown"
+        Language of rows without a ``language`` column value.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, shutil
+    >>> from sertl_speech import CsvCorpus, load_sample
+    >>> emodb = load_sample("emodb")
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = shutil.copy(emodb.file[0], tmp / "a.flac")
+    >>> _ = (tmp / "mine.csv").write_text("file,label,speaker\\na.flac,Happy,s1\\n")
+    >>> CsvCorpus().read(tmp / "mine.csv")[["corpus", "speaker", "emotion"]].values.tolist()
+    [['mine', 's1', 'happiness']]
+    >>> shutil.rmtree(tmp)
+    """
+
+    registry_name = "csv"
+    corpus = "csv"
+    description = "Your own data: a CSV of file, label, speaker[, gender, language]"
+    language = "unknown"
+    layout = "a CSV file with columns file, label (or emotion), speaker[, gender, language]"
+
+    def __init__(self, *, corpus=None, language="unknown"):
+        self.corpus = corpus
+        self.language = language
+
+    def read(self, root, *, emotions=None):  # noqa: D102 - documented in the base
+        name = self.registry_name
+        path = _check_root(root, name)
+        if not path.is_file():
+            raise ValueError(
+                f"csv: {str(path)!r} is not a file; pass the CSV itself ({self.layout})."
+            )
+        keep = _check_emotions(emotions, name)
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except Exception as exc:
+            raise ValueError(f"csv: cannot read {str(path)!r} as CSV: {exc}") from exc
+        df.columns = [str(c).strip().lower() for c in df.columns]
+        label_col = "label" if "label" in df.columns else "emotion"
+        missing = [c for c in ("file", label_col, "speaker") if c not in df.columns]
+        if missing:
+            raise ValueError(
+                f"csv: {str(path)!r} lacks column(s) {missing}; needed: file, label "
+                f"(or emotion), speaker; found {list(df.columns)}."
+            )
+        base = path.parent
+        corpus = self.corpus or path.stem
+        rows, bad, unknown = [], [], set()
+        for i, rec in enumerate(df.to_dict("records"), start=2):
+            f, label = rec["file"].strip(), rec[label_col].strip()
+            if not f or not label:
+                bad.append(f"line {i}: empty file or label")
+                continue
+            audio = Path(f) if Path(f).is_absolute() else base / f
+            if not audio.is_file():
+                bad.append(f"line {i}: {f}: file not found")
+                continue
+            if audio.suffix.lower() not in AUDIO_SUFFIXES:
+                bad.append(f"line {i}: {f}: not a .wav or .flac file")
+                continue
+            rows.append(
+                {
+                    "file": str(audio.resolve()),
+                    "corpus": corpus,
+                    "speaker": rec["speaker"].strip() or "unknown",
+                    "gender": _gender(rec.get("gender", "")),
+                    "language": rec.get("language", "").strip() or self.language,
+                    "emotion": _user_emotion(label, unknown),
+                    "emotion_orig": label,
+                }
+            )
+        return _finish(name, rows, bad, unknown, keep, path, self.layout, "rows")
+
+
+class FoldersCorpus(CorpusReader):
+    """A user's own corpus stored as one folder per label.
+
+    Layout: ``ROOT/<label>/**/*.wav`` (or ``.flac``): the first folder
+    below ``ROOT`` is the label, mapped to a canonical name (``Angry`` ->
+    ``anger``; other labels are kept in lower case with a
+    :class:`CorpusWarning`). Files directly in ``ROOT`` are reported. The
+    speaker comes from ``speaker_pattern`` when given, else it is
+    ``"unknown"`` (per-speaker normalisation then treats the corpus as one
+    speaker).
+
+    Parameters
+    ----------
+    speaker_pattern : str, default=None
+        Regular expression searched in each file stem with a named group
+        ``speaker`` (and optionally ``gender``, f/m); a file that does not
+        match is reported and skipped.
+    corpus : str, default=None
+        Corpus name in the table; the name of ``ROOT`` when None.
+    language : str, default="unknown"
+        Language of the corpus.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, shutil
+    >>> from sertl_speech import FoldersCorpus, load_sample
+    >>> emodb = load_sample("emodb")
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> (tmp / "Sad").mkdir()
+    >>> _ = shutil.copy(emodb.file[0], tmp / "Sad" / "spk7_take1.flac")
+    >>> t = FoldersCorpus(speaker_pattern=r"^(?P<speaker>spk\\d+)_").read(tmp)
+    >>> t[["speaker", "emotion", "emotion_orig"]].values.tolist()
+    [['spk7', 'sadness', 'Sad']]
+    >>> shutil.rmtree(tmp)
+    """
+
+    registry_name = "folders"
+    corpus = "folders"
+    description = "Your own data: one folder per label"
+    language = "unknown"
+    layout = "ROOT/<label>/<file>.wav, one folder per label"
+
+    def __init__(self, *, speaker_pattern=None, corpus=None, language="unknown"):
+        self.speaker_pattern = speaker_pattern
+        self.corpus = corpus
+        self.language = language
+
+    def read(self, root, *, emotions=None):  # noqa: D102 - documented in the base
+        name = self.registry_name
+        root = _check_root(root, name)
+        if not root.is_dir():
+            raise ValueError(f"folders: {str(root)!r} is not a folder ({self.layout}).")
+        keep = _check_emotions(emotions, name)
+        pattern = None
+        if self.speaker_pattern is not None:
+            try:
+                pattern = re.compile(self.speaker_pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"folders: speaker_pattern {self.speaker_pattern!r} is not a valid "
+                    f"regular expression: {exc}"
+                ) from exc
+            if "speaker" not in pattern.groupindex:
+                raise ValueError(
+                    "folders: speaker_pattern needs a named group (?P<speaker>...)."
+                )
+        files = _audio_files(root)
+        if not files:
+            raise ValueError(
+                f"folders: no .wav or .flac file found under {str(root)!r}. "
+                f"Expected layout: {self.layout}"
+            )
+        corpus = self.corpus or root.name
+        rows, bad, unknown = [], [], set()
+        for path in files:
+            rel = path.relative_to(root)
+            if len(rel.parts) < 2:
+                bad.append(f"{rel}: not inside a label folder")
+                continue
+            label = rel.parts[0]
+            speaker, gender = "unknown", "unknown"
+            if pattern is not None:
+                m = pattern.search(path.stem)
+                if m is None:
+                    bad.append(f"{rel}: speaker_pattern does not match")
+                    continue
+                speaker = m.group("speaker")
+                if "gender" in pattern.groupindex:
+                    gender = _gender(m.group("gender") or "")
+            rows.append(
+                {
+                    "file": str(path),
+                    "corpus": corpus,
+                    "speaker": speaker,
+                    "gender": gender,
+                    "language": self.language,
+                    "emotion": _user_emotion(label, unknown),
+                    "emotion_orig": label,
+                }
+            )
+        return _finish(name, rows, bad, unknown, keep, root, self.layout, "files")
+
+
+def _finish(name, rows, bad, unknown, keep, root, layout, what):
+    if bad:
+        warnings.warn(
+            f"{name}: skipped {len(bad)} {what} of {str(root)!r}:{_list(bad)}",
+            CorpusWarning,
+            stacklevel=3,
+        )
+    if not rows:
+        raise ValueError(f"{name}: no usable {what} in {str(root)!r}. Expected: {layout}")
+    _warn_unknown_labels(name, unknown)
+    table = pd.DataFrame(rows)
+    if keep is not None:
+        table = table[table["emotion"].isin(keep)]
+        if table.empty:
+            raise ValueError(f"{name}: no file with emotion in {sorted(keep)} in {str(root)!r}.")
+    table = table.sort_values("file", kind="stable").reset_index(drop=True)
+    table["duration"] = _durations(table["file"], name)
+    return table.loc[:, list(COLUMNS)]
+
+
+# --------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------
+
+READERS = (EmoDB, RAVDESS, SAVEE, TESS, CREMAD, EMOVO, URDU, TurEVDB, IEMOCAP, CsvCorpus, FoldersCorpus)
+_BUILTIN = {cls.registry_name: cls for cls in READERS}
+
+
+def get_reader_class(name):
+    """Return the corpus reader class registered under ``name``.
+
+    Built-in readers are answered directly; other names are looked up in
+    the sertl plugin registry (third-party readers).
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"emodb"``.
+
+    Returns
+    -------
+    cls : type
+        A :class:`CorpusReader` subclass (or any class with ``read(root)``).
+
+    Examples
+    --------
+    >>> from sertl_speech import get_reader_class
+    >>> get_reader_class("emodb").__name__
+    'EmoDB'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"Corpus reader name must be a str, got {type(name).__name__}.")
+    key = name.strip().lower().replace("-", "_")
+    if key in _BUILTIN:
+        return _BUILTIN[key]
+    from sertl_core import get_registry
+
+    return get_registry().get("corpora", key)
+
+
+def load_corpus(name, root, *, emotions=None, **options):
+    """Read a corpus into a tidy table.
+
+    Parameters
+    ----------
+    name : str
+        Reader name (``sertl corpora`` lists them): ``"emodb"``,
+        ``"ravdess"``, ``"savee"``, ``"tess"``, ``"crema_d"``, ``"emovo"``,
+        ``"urdu"``, ``"turev_db"``, ``"iemocap"``, ``"csv"``, ``"folders"``
+        or a third-party reader.
+    root : str or path-like
+        The corpus folder as downloaded (for ``"csv"``: the CSV file).
+    emotions : iterable of str, default=None
+        Keep only these canonical emotions (e.g. ``["anger", "happiness",
+        "neutral", "sadness"]``); all when None.
+    **options
+        Reader options, e.g. ``vocal_channel="speech"`` for RAVDESS or
+        ``speaker_pattern=...`` for ``"folders"``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns :data:`COLUMNS`: file, corpus, speaker, gender, language,
+        emotion, emotion_orig, duration.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``root`` does not exist.
+    ValueError
+        When no audio is found, or ``emotions`` names an unknown class.
+
+    Examples
+    --------
+    >>> from sertl_speech import load_corpus, sample_path
+    >>> table = load_corpus("ravdess", sample_path("ravdess"), emotions=["anger", "sadness"])
+    >>> sorted(table["emotion"].unique())
+    ['anger', 'sadness']
+    """
+    cls = get_reader_class(name)
+    try:
+        reader = cls(**options)
+    except TypeError as exc:
+        raise TypeError(f"Reader {name!r} does not take the options {sorted(options)}: {exc}") from exc
+    return reader.read(root, emotions=emotions)
+
+
+# --------------------------------------------------------------------------
+# The shipped sample
+# --------------------------------------------------------------------------
+
+_SAMPLES = {"emodb": "EmoDB", "ravdess": "RAVDESS"}
+
+
+def sample_path(corpus):
+    """Return the folder of the real sample shipped with sertl-speech.
+
+    The sample holds 48 utterances of EmoDB (speakers 03, 08, 09, 10, 11,
+    13) and 48 of RAVDESS's speech part (actors 01-06), the two shortest per
+    speaker of each class anger, happiness, neutral and sadness, as 16 kHz
+    FLAC in the official layouts (about 3.5 MB). Attributions and licences
+    (research use; RAVDESS CC BY-NC-SA 4.0) are in ``ATTRIBUTION.md`` beside
+    it.
+
+    Parameters
+    ----------
+    corpus : {"emodb", "ravdess"}
+        Which sample.
+
+    Returns
+    -------
+    path : pathlib.Path
+        Folder to pass to the corpus reader.
+
+    Examples
+    --------
+    >>> from sertl_speech import sample_path
+    >>> sample_path("emodb").name
+    'EmoDB'
+    >>> (sample_path("emodb").parent / "ATTRIBUTION.md").is_file()
+    True
+    """
+    key = str(corpus).strip().lower()
+    if key not in _SAMPLES:
+        raise ValueError(
+            f"No shipped sample for {corpus!r}; samples exist for {sorted(_SAMPLES)}."
+        )
+    path = Path(__file__).resolve().parent / "data" / "sample" / _SAMPLES[key]
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"The shipped sample {str(path)!r} is missing: reinstall sertl-speech "
+            "(the package data was not installed)."
+        )
+    return path
+
+
+def load_sample(corpus, *, emotions=None):
+    """Read the shipped sample of a corpus into a table.
+
+    Parameters
+    ----------
+    corpus : {"emodb", "ravdess"}
+        Which sample (see :func:`sample_path`).
+    emotions : iterable of str, default=None
+        Keep only these canonical emotions.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns :data:`COLUMNS`, 48 rows per corpus.
+
+    Examples
+    --------
+    >>> from sertl_speech import load_sample
+    >>> table = load_sample("ravdess")
+    >>> len(table), sorted(table["emotion"].unique())
+    (48, ['anger', 'happiness', 'neutral', 'sadness'])
+    """
+    return load_corpus(corpus, sample_path(corpus), emotions=emotions)

@@ -1,0 +1,400 @@
+"""One emotion vocabulary across corpora, with arousal/valence coordinates.
+
+Every corpus reader maps its own codes (EmoDB's ``W``, RAVDESS's ``05``,
+IEMOCAP's ``ang`` ...) to the canonical category names of
+:data:`EMOTIONS`. Each category has a position in Russell's circumplex of
+affect, from which the binary arousal and valence tasks are derived.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+__all__ = [
+    "EMOTIONS",
+    "EMOTION_COORDINATES",
+    "canonical_emotion",
+    "emotion_coordinates",
+    "select_emotions",
+    "shared_classes",
+    "to_binary_arousal",
+    "to_binary_valence",
+]
+
+# Angles (degrees) of the affect words in Russell (1980), Table 3 / Figure 2
+# (direct circular scaling): 0 deg = pleasure, 90 deg = arousal.
+_RUSSELL_ANGLE = {
+    "happiness": 7.8,  # "happy"
+    "excitement": 48.6,  # "excited"
+    "surprise": 69.8,  # "astonished"
+    "anger": 99.8,  # "angry"
+    "fear": 116.8,  # "afraid"
+    "frustration": 141.0,  # "frustrated"
+    # "disgust" is not among Russell's 28 words: placed (our assumption) at
+    # the angle of "distressed" (137.6 deg), unpleasant and moderately aroused.
+    "disgust": 137.6,
+    "sadness": 207.5,  # "sad"
+    "boredom": 241.9,  # "bored"
+    "calm": 316.2,  # "calm"
+}
+
+
+def _coordinates() -> dict[str, tuple[float, float]]:
+    coords = {
+        name: (
+            round(math.sin(math.radians(angle)), 2),
+            round(math.cos(math.radians(angle)), 2),
+        )
+        for name, angle in _RUSSELL_ANGLE.items()
+    }
+    coords["neutral"] = (0.0, 0.0)
+    return dict(sorted(coords.items()))
+
+
+EMOTION_COORDINATES: dict[str, tuple[float, float]] = _coordinates()
+"""Canonical emotion -> ``(arousal, valence)`` on the unit circle.
+
+Positions are the angles of the matching affect words in Russell's (1980)
+circumplex (direct circular scaling, his Table 3): valence ``cos(angle)``,
+arousal ``sin(angle)``, rounded to two decimals. ``neutral`` is the origin.
+``disgust`` is absent from Russell's word list; it is placed, as an
+assumption of this package, at the angle of "distressed" (unpleasant,
+moderately aroused).
+
+References
+----------
+.. [1] J. A. Russell, "A circumplex model of affect", Journal of Personality
+   and Social Psychology 39(6), 1161-1178, 1980.
+"""
+
+EMOTIONS: tuple[str, ...] = tuple(EMOTION_COORDINATES)
+"""Canonical emotion category names, sorted."""
+
+# Common spellings of user labels -> canonical names (lower-case keys).
+_ALIASES = {
+    "anger": "anger",
+    "angry": "anger",
+    "ang": "anger",
+    "mad": "anger",
+    "boredom": "boredom",
+    "bored": "boredom",
+    "calm": "calm",
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "dis": "disgust",
+    "fear": "fear",
+    "fearful": "fear",
+    "afraid": "fear",
+    "fea": "fear",
+    "happiness": "happiness",
+    "happy": "happiness",
+    "hap": "happiness",
+    "joy": "happiness",
+    "neutral": "neutral",
+    "neu": "neutral",
+    "sadness": "sadness",
+    "sad": "sadness",
+    "surprise": "surprise",
+    "surprised": "surprise",
+    "sur": "surprise",
+    "pleasant_surprise": "surprise",
+    "pleasant surprise": "surprise",
+    "ps": "surprise",
+    "frustration": "frustration",
+    "frustrated": "frustration",
+    "fru": "frustration",
+    "excitement": "excitement",
+    "excited": "excitement",
+    "exc": "excitement",
+}
+
+
+def canonical_emotion(label):
+    """Return the canonical name of an emotion label, or None when unknown.
+
+    Case and surrounding blanks are ignored; common spellings (``"angry"``,
+    ``"Sad"``, ``"fearful"``, ``"ps"`` for TESS's pleasant surprise ...) are
+    recognised.
+
+    Parameters
+    ----------
+    label : str
+        A label as written in a corpus or a user's table.
+
+    Returns
+    -------
+    name : str or None
+        One of :data:`EMOTIONS`, or None when the label is not recognised.
+
+    Examples
+    --------
+    >>> from sertl_speech import canonical_emotion
+    >>> canonical_emotion(" Angry"), canonical_emotion("contempt")
+    ('anger', None)
+    """
+    return _ALIASES.get(str(label).strip().lower())
+
+
+def _emotion_array(emotions, what):
+    if hasattr(emotions, "columns") and "emotion" in getattr(emotions, "columns", ()):
+        emotions = emotions["emotion"]
+    arr = np.asarray(emotions, dtype=object).ravel()
+    unknown = sorted({str(e) for e in arr if e not in EMOTION_COORDINATES})
+    if unknown:
+        raise ValueError(
+            f"{what}: unknown emotion(s) {unknown}. Use canonical names "
+            f"{list(EMOTIONS)} (map corpus labels with select_emotions or "
+            "canonical_emotion first)."
+        )
+    return arr
+
+
+def emotion_coordinates(emotions):
+    """Return the ``(arousal, valence)`` coordinates of canonical emotions.
+
+    Parameters
+    ----------
+    emotions : array-like of str or DataFrame
+        Canonical emotion names, or a corpus table (its ``emotion`` column).
+
+    Returns
+    -------
+    coords : ndarray of shape (n_samples, 2)
+        Arousal in column 0, valence in column 1 (see
+        :data:`EMOTION_COORDINATES` for the source).
+
+    Examples
+    --------
+    >>> from sertl_speech import emotion_coordinates
+    >>> emotion_coordinates(["anger", "neutral", "sadness"]).tolist()
+    [[0.99, -0.17], [0.0, 0.0], [-0.46, -0.89]]
+    """
+    arr = _emotion_array(emotions, "emotion_coordinates")
+    return np.array([EMOTION_COORDINATES[e] for e in arr], dtype=float).reshape(-1, 2)
+
+
+_NEUTRAL_OPTIONS = ("low", "high", "negative", "positive")
+
+
+def _binary(emotions, axis, labels, neutral, what):
+    arr = _emotion_array(emotions, what)
+    if neutral not in labels:
+        raise ValueError(
+            f"{what}: neutral={neutral!r} is not valid; use one of {list(labels)}."
+        )
+    out = np.empty(arr.shape[0], dtype=object)
+    for i, e in enumerate(arr):
+        value = EMOTION_COORDINATES[e][axis]
+        if e == "neutral":
+            out[i] = neutral
+        else:
+            out[i] = labels[0] if value > 0 else labels[1]
+    return out.astype(str)
+
+
+def to_binary_arousal(emotions, *, neutral="low"):
+    """Map canonical emotions to the binary arousal task (``"high"``/``"low"``).
+
+    An emotion is high-arousal when its arousal coordinate in
+    :data:`EMOTION_COORDINATES` is positive (anger, excitement, fear,
+    frustration, disgust, happiness, surprise), low-arousal otherwise
+    (boredom, calm, sadness). ``neutral`` sits at the origin and goes to the
+    class given by ``neutral``; ``"low"`` is the usual convention of
+    cross-corpus studies (Schuller et al., 2010).
+
+    Parameters
+    ----------
+    emotions : array-like of str or DataFrame
+        Canonical emotion names, or a corpus table (its ``emotion`` column).
+    neutral : {"low", "high"}, default="low"
+        Class of ``neutral``.
+
+    Returns
+    -------
+    labels : ndarray of str of shape (n_samples,)
+        ``"high"`` or ``"low"``.
+
+    References
+    ----------
+    .. [1] J. A. Russell, "A circumplex model of affect", Journal of
+       Personality and Social Psychology 39(6), 1980.
+    .. [2] B. Schuller et al., "Cross-corpus acoustic emotion recognition:
+       variances and strategies", IEEE Transactions on Affective Computing
+       1(2), 2010.
+
+    Examples
+    --------
+    >>> from sertl_speech import to_binary_arousal
+    >>> to_binary_arousal(["anger", "sadness", "neutral"]).tolist()
+    ['high', 'low', 'low']
+    """
+    return _binary(emotions, 0, ("high", "low"), neutral, "to_binary_arousal")
+
+
+def to_binary_valence(emotions, *, neutral="positive"):
+    """Map canonical emotions to the binary valence task (``"positive"``/``"negative"``).
+
+    An emotion is positive when its valence coordinate in
+    :data:`EMOTION_COORDINATES` is positive (calm, excitement, happiness,
+    surprise), negative otherwise (anger, boredom, disgust, fear,
+    frustration, sadness). ``neutral`` goes to the class given by
+    ``neutral``; ``"positive"`` follows Schuller et al. (2010).
+
+    Parameters
+    ----------
+    emotions : array-like of str or DataFrame
+        Canonical emotion names, or a corpus table (its ``emotion`` column).
+    neutral : {"positive", "negative"}, default="positive"
+        Class of ``neutral``.
+
+    Returns
+    -------
+    labels : ndarray of str of shape (n_samples,)
+        ``"positive"`` or ``"negative"``.
+
+    References
+    ----------
+    .. [1] J. A. Russell, "A circumplex model of affect", Journal of
+       Personality and Social Psychology 39(6), 1980.
+    .. [2] B. Schuller et al., "Cross-corpus acoustic emotion recognition:
+       variances and strategies", IEEE Transactions on Affective Computing
+       1(2), 2010.
+
+    Examples
+    --------
+    >>> from sertl_speech import to_binary_valence
+    >>> to_binary_valence(["happiness", "anger", "neutral"]).tolist()
+    ['positive', 'negative', 'positive']
+    """
+    return _binary(emotions, 1, ("positive", "negative"), neutral, "to_binary_valence")
+
+
+def _class_set(item):
+    if hasattr(item, "columns"):
+        if "emotion" not in item.columns:
+            raise ValueError(
+                "shared_classes: a table needs an 'emotion' column (as returned "
+                "by load_corpus)."
+            )
+        return set(item["emotion"].dropna().astype(str))
+    if isinstance(item, str):
+        from ._corpora import get_reader_class
+
+        return set(get_reader_class(item).emotions)
+    if isinstance(item, Iterable):
+        return {str(e) for e in item}
+    raise TypeError(
+        "shared_classes takes corpus tables (DataFrames), corpus reader names "
+        f"or collections of emotion names; got {type(item).__name__}."
+    )
+
+
+def shared_classes(*corpora):
+    """Return the emotion classes present in every given corpus.
+
+    Parameters
+    ----------
+    *corpora : DataFrame, str or iterable of str
+        Corpus tables (from :func:`load_corpus`; their ``emotion`` column),
+        registry names of corpus readers (``"emodb"``, ``"ravdess"`` ...; the
+        classes the corpus defines) or plain collections of emotion names.
+
+    Returns
+    -------
+    classes : list of str
+        Sorted canonical names common to all inputs.
+
+    Examples
+    --------
+    >>> from sertl_speech import shared_classes
+    >>> shared_classes("emodb", "ravdess")
+    ['anger', 'disgust', 'fear', 'happiness', 'neutral', 'sadness']
+    >>> shared_classes("emodb", "ravdess", "urdu", "turev_db")
+    ['anger', 'happiness', 'sadness']
+    """
+    if not corpora:
+        raise ValueError("shared_classes needs at least one corpus.")
+    sets = [_class_set(c) for c in corpora]
+    return sorted(set.intersection(*sets))
+
+
+def select_emotions(table, classes=None, *, mapping=None):
+    """Map and filter a corpus table to a class set.
+
+    ``mapping`` is applied first (e.g. ``{"excitement": "happiness"}``, the
+    usual IEMOCAP merge, or ``{"calm": "neutral"}``), then only the rows
+    whose (mapped) emotion is in ``classes`` are kept. ``emotion_orig`` keeps
+    the corpus's own code. The input table is not modified.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A corpus table with an ``emotion`` column (see :func:`load_corpus`).
+    classes : iterable of str, default=None
+        Classes to keep; all (mapped) classes when None.
+    mapping : dict of str to str, default=None
+        Emotion renames applied before filtering.
+
+    Returns
+    -------
+    table : DataFrame
+        A new table with a fresh ``RangeIndex``.
+
+    Raises
+    ------
+    ValueError
+        When a name in ``classes`` or a mapping target is not a canonical
+        emotion and not present in the table (most often a typo), or when no
+        row is left.
+
+    Examples
+    --------
+    >>> from sertl_speech import load_sample, select_emotions
+    >>> table = load_sample("emodb")
+    >>> sub = select_emotions(table, ["anger", "sadness"])
+    >>> sorted(sub["emotion"].unique())
+    ['anger', 'sadness']
+    >>> merged = select_emotions(table, mapping={"sadness": "neutral"})
+    >>> "sadness" in set(merged["emotion"])
+    False
+    """
+    if not hasattr(table, "columns") or "emotion" not in table.columns:
+        raise ValueError(
+            "select_emotions needs a corpus table with an 'emotion' column "
+            "(as returned by load_corpus)."
+        )
+    out = table.copy()
+    present = set(out["emotion"].astype(str))
+    if mapping is not None:
+        if not isinstance(mapping, Mapping):
+            raise TypeError(
+                f"mapping must be a dict of emotion -> emotion, got {type(mapping).__name__}."
+            )
+        bad = sorted(
+            str(v) for v in mapping.values() if v not in EMOTION_COORDINATES and v not in present
+        )
+        if bad:
+            raise ValueError(
+                f"select_emotions: mapping targets {bad} are not canonical emotions "
+                f"{list(EMOTIONS)}."
+            )
+        out["emotion"] = out["emotion"].map(lambda e: mapping.get(e, e))
+        present = set(out["emotion"].astype(str))
+    if classes is not None:
+        classes = [classes] if isinstance(classes, str) else list(classes)
+        bad = sorted(str(c) for c in classes if c not in EMOTION_COORDINATES and c not in present)
+        if bad:
+            raise ValueError(
+                f"select_emotions: unknown class(es) {bad}; canonical emotions are "
+                f"{list(EMOTIONS)} and this table has {sorted(present)}."
+            )
+        out = out[out["emotion"].isin(classes)]
+        if out.empty:
+            raise ValueError(
+                f"select_emotions: no row has an emotion in {classes}; this table "
+                f"has {sorted(present)}."
+            )
+    return out.reset_index(drop=True)
