@@ -1,0 +1,162 @@
+"""Shared helper for the benchmarks: real features of the shared corpora.
+
+Usage (from the repository root, inside the project venv)::
+
+    .venv/bin/python -c "import sys; sys.path.insert(0, 'benchmarks'); \
+import _data; X, y, spk, g = _data.load_features('emodb'); print(X.shape)"
+
+or, in a benchmark script under ``benchmarks/``::
+
+    from _data import load_features      # benchmarks/ is on sys.path
+    X, y, speakers, gender = load_features("ravdess")
+    X, y, speakers, gender = load_features("emodb", feature_set="mfcc_stats")
+    seqs, y, speakers, gender = load_features("emodb", feature_set="logmel")
+
+Running this file directly pre-computes the default features of all four
+corpora: ``.venv/bin/python benchmarks/_data.py`` (about 1-2 minutes on
+2 cores the first time; instant afterwards).
+
+Corpora (``corpus`` argument): ``emodb``, ``ravdess``, ``urdu``,
+``turev_db``, read from ``../shared/corpora`` (or ``$SERTL_CORPORA``).
+Labels come from the official file names (through
+``sertl_speech.load_corpus`` when it exists), never from
+``reference_labels.csv``. Per-file features are cached by content under
+``benchmarks/.cache/features`` and the assembled matrices under
+``benchmarks/.cache/<corpus>-<feature_set>-<emotions>.npz`` (git-ignored),
+so a second call is instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "benchmarks" / ".cache"
+DEFAULT_EMOTIONS = ("anger", "happiness", "neutral", "sadness")
+
+_FOLDERS = {"emodb": "EmoDB", "ravdess": "RAVDESS", "urdu": "URDU", "turev_db": "TurEV-DB"}
+_EMODB = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness",
+          "T": "sadness", "N": "neutral"}
+_EMODB_MALE = {"03", "10", "11", "12", "15"}
+_RAVDESS = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadness",
+            "05": "anger", "06": "fear", "07": "disgust", "08": "surprise"}
+_URDU = {"Angry": "anger", "Happy": "happiness", "Neutral": "neutral", "Sad": "sadness"}
+_TUREV = {"kz": "anger", "sk": "calm", "mt": "happiness", "hl": "sadness"}
+
+
+def corpora_root() -> Path:
+    env = os.environ.get("SERTL_CORPORA")
+    root = Path(env) if env else REPO.parent / "shared" / "corpora"
+    if not root.is_dir():
+        raise FileNotFoundError(f"shared corpora not found at {root}; set SERTL_CORPORA")
+    return root
+
+
+def _glob_table(corpus: str, root: Path):
+    """Fallback file table from the official naming rules (no load_corpus)."""
+    base = root / _FOLDERS[corpus]
+    rows = []
+    for p in sorted(base.rglob("*")):
+        if p.suffix.lower() not in (".wav", ".flac"):
+            continue
+        stem = p.stem
+        if corpus == "emodb":
+            spk = stem[:2]
+            rows.append((str(p), _EMODB[stem[5]], spk, "m" if spk in _EMODB_MALE else "f"))
+        elif corpus == "ravdess":
+            f = stem.split("-")
+            actor = int(f[6])
+            rows.append((str(p), _RAVDESS[f[2]], f"{actor:02d}", "m" if actor % 2 else "f"))
+        elif corpus == "urdu":
+            spk = stem.split("_")[0]
+            rows.append((str(p), _URDU[p.parent.name], spk, spk[1].lower()))
+        elif corpus == "turev_db":
+            f = stem.split("_")
+            rows.append((str(p), _TUREV[f[1]], f[0], "unknown"))
+    return rows
+
+
+def file_table(corpus: str):
+    """List of (file, emotion, speaker, gender) for a shared corpus."""
+    corpus = corpus.lower().replace("-", "_")
+    if corpus not in _FOLDERS:
+        raise ValueError(f"unknown corpus {corpus!r}; use one of {sorted(_FOLDERS)}")
+    root = corpora_root()
+    try:
+        from sertl_speech import load_corpus  # PART A's reader, when available
+    except ImportError:
+        return _glob_table(corpus, root)
+    df = load_corpus(corpus, root / _FOLDERS[corpus])
+    return [
+        (str(f), str(e), str(s), str(g))
+        for f, e, s, g in zip(df["file"], df["emotion"], df["speaker"], df["gender"], strict=True)
+    ]
+
+
+def load_features(corpus, feature_set="functionals", emotions=DEFAULT_EMOTIONS, *,
+                  n_jobs=2, progress=None):
+    """Features and labels of a shared corpus, cached under benchmarks/.cache.
+
+    Parameters
+    ----------
+    corpus : {"emodb", "ravdess", "urdu", "turev_db"}
+    feature_set : {"functionals", "mfcc_stats", "logmel"}
+    emotions : tuple of str or None
+        Canonical emotions to keep (None keeps all).
+    n_jobs : int
+        Workers for the first extraction.
+    progress : bool or None
+        Progress bar (default: when stderr is a terminal).
+
+    Returns
+    -------
+    X : ndarray (n, d) float64, or 1-D object array of (n_frames, 64) for logmel
+    y : ndarray of str (canonical emotion)
+    speakers : ndarray of str (corpus-prefixed, e.g. "emodb:03")
+    gender : ndarray of str ("f", "m" or "unknown")
+    """
+    from sertl_speech import AudioFeatures
+
+    rows = file_table(corpus)
+    if emotions is not None:
+        keep = set(emotions)
+        rows = [r for r in rows if r[1] in keep]
+    if not rows:
+        raise ValueError(f"no files of {corpus} with emotions {emotions}")
+    files, y, spk, gender = (np.array(c) for c in zip(*rows, strict=True))
+    spk = np.array([f"{corpus}:{s}" for s in spk])
+    from sertl_speech._extract import FEATURES_VERSION
+
+    tag = hashlib.blake2b("|".join(files).encode(), digest_size=6).hexdigest()
+    npz = CACHE / f"{corpus}-{feature_set}-v{FEATURES_VERSION}-{tag}.npz"
+    if npz.is_file():
+        with np.load(npz, allow_pickle=True) as d:
+            return d["X"], d["y"], d["speakers"], d["gender"]
+    if progress is None:
+        progress = sys.stderr.isatty()
+    ext = AudioFeatures(feature_set, cache_dir=CACHE / "features", n_jobs=n_jobs,
+                        progress=progress, errors="warn")
+    X = ext.fit_transform(list(files))
+    if len(ext.failed_):
+        bad = set(ext.failed_["index"])
+        ok = np.array([i not in bad for i in range(len(files))])
+        print(f"{corpus}: dropped {len(bad)} files without features:\n{ext.failed_}",
+              file=sys.stderr)
+        X, y, spk, gender = X[ok], y[ok], spk[ok], gender[ok]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = npz.with_suffix(".tmp.npz")
+    np.savez(tmp, X=X, y=y, speakers=spk, gender=gender)
+    os.replace(tmp, npz)
+    return X, y, spk, gender
+
+
+if __name__ == "__main__":
+    for name in (sys.argv[1:] or ["emodb", "ravdess", "urdu", "turev_db"]):
+        X, y, s, g = load_features(name)
+        print(name, X.shape, dict(zip(*np.unique(y, return_counts=True), strict=True)),
+              len(set(s)), "speakers")

@@ -1,0 +1,180 @@
+"""Audio loading, resampling and input checks for feature extraction.
+
+Every check returns a short, human-readable reason so that a batch job can
+report the file and go on (see :class:`AudioError`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["TARGET_SR", "AudioError", "check_waveform", "load_audio", "resample"]
+
+TARGET_SR = 16000
+"""Sample rate (Hz) every signal is resampled to before feature extraction."""
+
+_SILENCE_PEAK = 1e-5  # about -100 dBFS: digital silence or dither only
+
+
+class AudioError(ValueError):
+    """A file or waveform that cannot give features, with the reason.
+
+    Parameters
+    ----------
+    reason : str
+        Short category: ``"missing"``, ``"unreadable"``, ``"empty"``,
+        ``"nan"``, ``"silent"``, ``"too_short"`` or ``"failed"``.
+    message : str
+        Details for the person reading the report.
+    """
+
+    def __init__(self, reason, message):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+def resample(y, orig_sr, target_sr=TARGET_SR):
+    """Resample a 1-D signal with soxr's high-quality filter.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Signal.
+    orig_sr : int
+        Its sample rate in Hz.
+    target_sr : int, default=16000
+        Wanted sample rate in Hz.
+
+    Returns
+    -------
+    ndarray of shape (n_resampled,), float32
+        The resampled signal (the input itself, as float32, when the rates
+        are equal).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_speech._audio import resample
+    >>> resample(np.zeros(48000, dtype=np.float32), 48000).shape
+    (16000,)
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if int(orig_sr) == int(target_sr):
+        return y
+    import soxr
+
+    return np.asarray(soxr.resample(y, int(orig_sr), int(target_sr), "HQ"), np.float32)
+
+
+def check_waveform(y, sr, *, min_duration=0.1):
+    """Validate a mono signal and return it as float32 at 16 kHz.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_channels)
+        Signal; several channels are averaged.
+    sr : int
+        Sample rate in Hz.
+    min_duration : float, default=0.1
+        Shortest accepted duration in seconds.
+
+    Returns
+    -------
+    ndarray of shape (n_samples_16k,), float32
+        Mono signal at :data:`TARGET_SR`.
+
+    Raises
+    ------
+    AudioError
+        With reason ``"empty"``, ``"nan"``, ``"too_short"`` or ``"silent"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_speech._audio import check_waveform
+    >>> t = np.arange(8000) / 8000
+    >>> check_waveform(np.sin(2 * np.pi * 200 * t), 8000).shape
+    (16000,)
+    >>> check_waveform(np.zeros(16000), 16000)
+    Traceback (most recent call last):
+    ...
+    sertl_speech._audio.AudioError: silent: peak amplitude 0 (all samples ...
+    """
+    y = np.asarray(y)
+    if y.dtype == object or not np.issubdtype(y.dtype, np.number):
+        raise AudioError("failed", f"waveform has non-numeric dtype {y.dtype}")
+    if y.ndim == 2:
+        y = y.mean(axis=1)
+    elif y.ndim != 1:
+        raise AudioError(
+            "failed", f"waveform must be 1-D (or 2-D samples x channels), got {y.ndim}-D"
+        )
+    if y.size == 0:
+        raise AudioError("empty", "the signal has no samples")
+    y = y.astype(np.float32, copy=False)
+    finite = np.isfinite(y)
+    if not finite.all():
+        n_bad = int(y.size - finite.sum())
+        raise AudioError("nan", f"{n_bad} of {y.size} samples are NaN or infinite")
+    duration = y.size / float(sr)
+    if duration < min_duration:
+        raise AudioError(
+            "too_short",
+            f"{duration:.3f} s is shorter than min_duration={min_duration} s",
+        )
+    peak = float(np.max(np.abs(y)))
+    if peak < _SILENCE_PEAK:
+        raise AudioError(
+            "silent",
+            f"peak amplitude {peak:.3g} (all samples below {_SILENCE_PEAK:g}, "
+            "about -100 dBFS)",
+        )
+    return resample(y, sr, TARGET_SR)
+
+
+def load_audio(path, *, min_duration=0.1):
+    """Read a WAV/FLAC/OGG file, mix to mono and resample to 16 kHz.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Audio file in any format libsndfile reads, at any sample rate.
+    min_duration : float, default=0.1
+        Shortest accepted duration in seconds.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float32
+        Mono signal at :data:`TARGET_SR`.
+
+    Raises
+    ------
+    AudioError
+        With reason ``"missing"``, ``"unreadable"``, ``"empty"``, ``"nan"``,
+        ``"too_short"`` or ``"silent"``.
+
+    Examples
+    --------
+    >>> from sertl_speech._audio import load_audio
+    >>> load_audio("no/such/file.wav")
+    Traceback (most recent call last):
+    ...
+    sertl_speech._audio.AudioError: missing: no such file: no/such/file.wav
+    """
+    import soundfile as sf
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AudioError("missing", f"no such file: {path}")
+    if os.path.getsize(path) == 0:
+        raise AudioError("empty", f"the file has 0 bytes: {path}")
+    try:
+        y, sr = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile raises several types for bad files
+        raise AudioError(
+            "unreadable", f"cannot decode {path}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return check_waveform(y, sr, min_duration=min_duration)

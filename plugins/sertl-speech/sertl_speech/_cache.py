@@ -1,0 +1,170 @@
+"""On-disk feature cache keyed by audio content and feature configuration.
+
+Layout: ``<cache_dir>/<config key>/<2 hex>/<content key>.npy``. The
+configuration key hashes the feature set, the extractor version and every
+parameter that changes the numbers, so changing any of them starts a fresh
+sub-folder instead of returning stale features. The content key hashes the
+file's bytes (BLAKE2b), so a renamed or moved file still hits and an edited
+file misses. Hashing reads each file once per process; a memo keyed by
+``(path, size, mtime_ns)`` skips re-reading unchanged files. Entries are
+written to a temporary file and renamed, so an interrupted run never leaves
+a truncated entry and simply resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["FeatureCache", "content_key", "waveform_key"]
+
+_MEMO: dict[tuple[str, int, int], str] = {}
+_MEMO_MAX = 200_000
+
+
+def content_key(path):
+    """BLAKE2b digest of a file's bytes (memoised on path, size and mtime).
+
+    Parameters
+    ----------
+    path : str or path-like
+        File.
+
+    Returns
+    -------
+    str
+        32 hex characters.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sertl_speech._cache import content_key
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = os.path.join(d, "a.bin")
+    ...     _ = open(p, "wb").write(b"abc")
+    ...     content_key(p) == content_key(p)
+    True
+    """
+    path = os.fspath(path)
+    st = os.stat(path)
+    memo_key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    hit = _MEMO.get(memo_key)
+    if hit is not None:
+        return hit
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(st.st_size).encode())
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    key = h.hexdigest()
+    if len(_MEMO) > _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[memo_key] = key
+    return key
+
+
+def waveform_key(y, sample_rate):
+    """BLAKE2b digest of a waveform's samples, dtype, shape and rate.
+
+    Parameters
+    ----------
+    y : ndarray
+        Waveform.
+    sample_rate : int
+        Its sample rate in Hz.
+
+    Returns
+    -------
+    str
+        32 hex characters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_speech._cache import waveform_key
+    >>> waveform_key(np.zeros(3), 16000) != waveform_key(np.zeros(3), 8000)
+    True
+    """
+    y = np.ascontiguousarray(y)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"wave|{y.dtype.str}|{y.shape}|{int(sample_rate)}|".encode())
+    h.update(y.tobytes())
+    return h.hexdigest()
+
+
+class FeatureCache:
+    """A folder of cached feature arrays for one feature configuration.
+
+    Parameters
+    ----------
+    cache_dir : str or path-like
+        Root folder (created when missing).
+    config : dict
+        JSON-serialisable description of everything that changes the
+        features (feature set, extractor version, parameters).
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+        Sub-folder of this configuration.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sertl_speech._cache import FeatureCache
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     cache = FeatureCache(d, {"feature_set": "demo"})
+    ...     cache.put("ab12", np.arange(3.0))
+    ...     cache.get("ab12").tolist(), cache.get("ffff")
+    ([0.0, 1.0, 2.0], None)
+    """
+
+    def __init__(self, cache_dir, config):
+        text = json.dumps(config, sort_keys=True, default=str)
+        self.config_key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        self.folder = Path(cache_dir) / self.config_key
+        self.folder.mkdir(parents=True, exist_ok=True)
+        info = self.folder / "config.json"
+        if not info.exists():
+            self._atomic_write(info, text.encode())
+
+    def _path(self, key):
+        return self.folder / key[:2] / f"{key}.npy"
+
+    @staticmethod
+    def _atomic_write(path, data):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def get(self, key):
+        """Return the cached array for ``key`` or None when absent/unreadable."""
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            # a damaged entry is a miss; it is overwritten by the next put
+            return None
+
+    def put(self, key, value):
+        """Store ``value`` (a numeric ndarray) under ``key`` atomically."""
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(value), allow_pickle=False)
+        self._atomic_write(self._path(key), buf.getvalue())
