@@ -66,5 +66,21 @@ _READERS_ALL = [
     "to_binary_valence",
 ]
 # -- features, cache (features) --------------------------------------------
+from ._audio import AudioError, load_audio
+from ._extract import (
+    AudioFeatures,
+    AudioFeaturesWarning,
+    FeatureExtractionError,
+    pad_sequences,
+)
 
-__all__: list[str] = _READERS_ALL
+_FEATURES_ALL = [
+    "AudioError",
+    "AudioFeatures",
+    "AudioFeaturesWarning",
+    "FeatureExtractionError",
+    "load_audio",
+    "pad_sequences",
+]
+
+__all__: list[str] = _READERS_ALL + _FEATURES_ALL

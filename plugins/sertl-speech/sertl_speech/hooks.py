@@ -10,3 +10,12 @@ def sertl_register_corpora():
     from ._corpora import READERS
 
     return list(READERS)
+
+
+# -- features --------------------------------------------------------------
+@hookimpl
+def sertl_register_features():
+    """Register the acoustic feature extractors."""
+    from ._extract import AudioFeatures
+
+    return [AudioFeatures]
