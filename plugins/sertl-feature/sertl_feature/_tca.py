@@ -1,0 +1,508 @@
+"""Transfer component analysis (Pan et al. 2011) and joint distribution
+adaptation (Long et al. 2013), solved as symmetric generalized eigenproblems.
+
+Both learn one kernel embedding ``z(x) = sum_i k(x, x_i) w_i`` of all rows
+(source and target alike) from::
+
+    max_W  tr(W^T K H K W)  s.t.  W^T (K M K + mu I) W = I
+
+whose solution is the leading eigenvectors of ``(K M K + mu I)^-1 K H K``:
+the symmetric pair ``(K H K, K M K + mu I)`` is handed to
+``scipy.linalg.eigh`` (never a symmetric solver on the non-symmetric product).
+``M`` is a sum of rank-one MMD matrices ``e e^T``: one for TCA (source
+against target means), one per class added for JDA.
+
+Two solvers:
+
+``exact``
+    Forms the ``n x n`` kernel and solves the ``n x n`` pair. Memory and
+    time ``O(n^2)`` and ``O(n^3)``: for a few thousand rows.
+``lowrank``
+    Uses a factor ``K ~= Phi Phi^T`` with ``Phi`` of shape ``(n, r)`` and
+    never forms the ``n x n`` kernel. Because the optimal ``W`` lies in the
+    range of ``K``, writing ``W = Phi a`` turns the problem into an
+    ``r x r`` pair: ``Phi^T H Phi`` against
+    ``Phi^T M Phi + mu (Phi^T Phi)^-1``, and ``Phi^T M Phi = D D^T`` with
+    ``D = Phi^T E`` (one column per rank-one MMD term). Memory ``O(n r)``,
+    time ``O(n r^2)``. For the linear kernel ``Phi = X`` is exact (rank at
+    most ``n_features``). For the RBF kernel ``Phi`` is the Nyström feature
+    map on ``n_landmarks`` rows drawn at random; its rank is the number of
+    eigenvalues of the landmark kernel above ``1e-8`` times the largest.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import linalg
+from sertl_core import DomainAdapter
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, clone
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._linalg import chunk_rows, median_heuristic_gamma, rbf_kernel
+from ._subspace import resolve_n_components
+
+__all__ = ["JDA", "TCA"]
+
+EXACT_MAX_ROWS = 2000
+"""``solver="auto"`` uses the exact solver up to this many training rows."""
+
+_NYSTROM_RTOL = 1e-8
+_FACTOR_RTOL = 1e-10
+
+
+class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
+    """Shared machinery of TCA and JDA (not public)."""
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "kernel": [StrOptions({"linear", "rbf"})],
+        "gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "mu": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions({"auto", "exact", "lowrank"})],
+        "n_landmarks": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    # -- kernel ------------------------------------------------------------
+    def _kernel_block(self, X, Y, Y_sq=None):
+        if self.kernel == "linear":
+            return X @ Y.T
+        return rbf_kernel(X, Y, self.gamma_, Y_sq=Y_sq)
+
+    def _setup(self, X, rng):
+        n = X.shape[0]
+        if self.kernel == "rbf":
+            self.gamma_ = (
+                float(self.gamma)
+                if self.gamma is not None
+                else median_heuristic_gamma(X, random_state=rng)
+            )
+        else:
+            self.gamma_ = None
+        solver = self.solver
+        if solver == "auto":
+            exact = self.kernel == "rbf" and n <= EXACT_MAX_ROWS
+            solver = "exact" if exact else "lowrank"
+        self.solver_ = solver
+
+    # -- low-rank factor -----------------------------------------------------
+    def _factor_basis(self, X, rng):
+        """Rows and projection of the feature map ``phi(x) = k(x, R) @ P``."""
+        if self.kernel == "linear":
+            return None, None
+        n = X.shape[0]
+        r0 = min(self.n_landmarks, n)
+        idx = np.sort(rng.choice(n, size=r0, replace=False)) if r0 < n else None
+        R = X if idx is None else X[idx]
+        Kmm = rbf_kernel(R, R, self.gamma_)
+        s, U = linalg.eigh(0.5 * (Kmm + Kmm.T))
+        keep = s > _NYSTROM_RTOL * s[-1]
+        return np.ascontiguousarray(R), U[:, keep] / np.sqrt(s[keep])
+
+    def _phi(self, X, R, P):
+        if R is None:
+            return X
+        out = np.empty((X.shape[0], P.shape[1]))
+        R_sq = np.einsum("ij,ij->i", R, R)
+        for rows in chunk_rows(X.shape[0], R.shape[0]):
+            out[rows] = rbf_kernel(X[rows], R, self.gamma_, Y_sq=R_sq) @ P
+        return out
+
+    # -- solvers -------------------------------------------------------------
+    def _prepare(self, X, rng):
+        """Precompute what every solve needs; returns a solver state dict."""
+        n = X.shape[0]
+        if self.solver_ == "exact":
+            K = self._kernel_block(X, X)
+            K = 0.5 * (K + K.T)
+            k1 = K.sum(axis=1)
+            A = K @ K - np.outer(k1, k1) / n
+            return {"K": K, "A": A, "n_max": n - 1, "what": f"n_rows - 1 = {n - 1}"}
+        R, P = self._factor_basis(X, rng)
+        Phi = self._phi(X, R, P)
+        G = Phi.T @ Phi
+        g, Q = linalg.eigh(0.5 * (G + G.T))
+        keep = g > _FACTOR_RTOL * max(g[-1], np.finfo(float).tiny)
+        g, Q = g[keep], Q[:, keep]
+        # Basis scaled so that the ridge term becomes mu * I (well conditioned):
+        # W = Phi a with a = Q diag(sqrt(g)) u  =>  Phi^T Phi -> diag(g^2) etc.
+        T = Q * np.sqrt(g)
+        s = Phi.sum(axis=0) @ T
+        A = np.diag(g**2) - np.outer(s, s) / n
+        rank = int(g.size)
+        what = (
+            f"rank of the kernel factor = {rank}, n_rows - 1 = {n - 1}"
+            if R is not None
+            else f"rank of X = {rank}, n_rows - 1 = {n - 1}"
+        )
+        return {
+            "Phi": Phi,
+            "T": T,
+            "A": A,
+            "R": R,
+            "P": P,
+            "rank": rank,
+            "n_max": min(rank, n - 1),
+            "what": what,
+        }
+
+    def _solve(self, state, E, m):
+        """Leading ``m`` generalized eigenvectors; returns (projection, values)."""
+        A = state["A"]
+        if self.solver_ == "exact":
+            KE = state["K"] @ E
+            B = KE @ KE.T
+            B.flat[:: B.shape[0] + 1] += self.mu
+        else:
+            D = state["T"].T @ (state["Phi"].T @ E)
+            B = D @ D.T
+            B.flat[:: B.shape[0] + 1] += self.mu
+        r = A.shape[0]
+        lam, U = linalg.eigh(A, B, subset_by_index=[r - m, r - 1])
+        lam, U = lam[::-1], U[:, ::-1]
+        # eigh returns U^T B U = I, so the embedded training rows have centred
+        # scatter U^T A U = diag(lam): rescale to unit variance per component
+        # (Pan et al.'s constraint W^T K H K W = I, up to the factor n).
+        n = state["K"].shape[0] if self.solver_ == "exact" else state["Phi"].shape[0]
+        # Components without variance (degenerate data) keep the B-normalised
+        # scale instead of being blown up by round-off.
+        noise = np.finfo(float).eps * r * float(np.abs(A).max(initial=0.0))
+        ok = (lam > 1e-10 * lam[0]) & (lam > noise)
+        U = U * np.where(ok, np.sqrt(n / np.where(ok, lam, 1.0)), 1.0)
+        if self.solver_ == "exact":
+            return U, lam
+        return state["T"] @ U, lam
+
+    def _embed_train(self, state, V):
+        if self.solver_ == "exact":
+            return state["K"] @ V
+        return state["Phi"] @ V
+
+    def _store(self, X, state, V, lam):
+        if self.solver_ == "exact":
+            self.kernel_rows_ = np.ascontiguousarray(X)
+            self.projection_ = V
+            self.rank_ = None
+        else:
+            self.kernel_rows_ = state["R"]
+            self.projection_ = V if state["P"] is None else state["P"] @ V
+            self.rank_ = state["rank"]
+        self.eigenvalues_ = lam
+        self.n_components_ = V.shape[1]
+        self._n_features_out = V.shape[1]
+
+    def _n_components(self, state):
+        return resolve_n_components(self.n_components, state["n_max"], state["what"])
+
+    def _transform(self, X, sample_domain):
+        # One shared embedding for every row, whatever its domain.
+        X = X.astype(np.float64, copy=False)
+        R = self.kernel_rows_
+        if R is None:
+            return X @ self.projection_
+        out = np.empty((X.shape[0], self.projection_.shape[1]))
+        R_sq = np.einsum("ij,ij->i", R, R) if self.kernel == "rbf" else None
+        for rows in chunk_rows(X.shape[0], R.shape[0]):
+            out[rows] = self._kernel_block(X[rows], R, R_sq) @ self.projection_
+        return out
+
+
+def _domain_mmd_vector(source, target):
+    e = np.zeros(source.shape[0])
+    e[source] = 1.0 / source.sum()
+    e[target] = -1.0 / target.sum()
+    return e
+
+
+_SHARED_DOC = """
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Dimension of the embedding; None means ``min(30, max)``. The maximum
+        is ``n_rows - 1`` for the exact solver and the rank of the kernel
+        factor (at most ``n_features`` for the linear kernel) for the
+        low-rank solver; asking for more is an error.
+    kernel : {"rbf", "linear"}, default=%(kernel)r
+        Kernel of the embedding.
+    gamma : float > 0 or None, default=None
+        Inverse width of the RBF kernel ``exp(-gamma ||x - y||^2)``. None
+        uses the median heuristic: ``1 / (2 median ||x_i - x_j||^2)`` over at
+        most 1,000 training rows (all rows below that). Ignored by the linear
+        kernel.
+    mu : float > 0, default=1.0
+        Weight of the ridge term ``mu tr(W^T W)``, which also makes the
+        problem well posed.
+    solver : {"auto", "exact", "lowrank"}, default="auto"
+        ``"exact"`` forms the ``n x n`` kernel; ``"lowrank"`` works on a
+        factor of rank ``r`` in ``O(n r)`` memory (exact for the linear
+        kernel, Nyström for RBF). ``"auto"``: the linear kernel always uses
+        the (exact) factor, RBF the exact solver up to 2,000 training rows
+        and the Nyström factor above.
+    n_landmarks : int, default=1000
+        Landmark rows of the Nyström factor (RBF kernel, low-rank solver);
+        the rank is the number of eigenvalues of their kernel above ``1e-8``
+        times the largest (``rank_``).
+    random_state : int, RandomState or None, default=None
+        Seed of the landmark draw and of the median-heuristic subsample.
+"""
+
+_SHARED_ATTRS = """
+    n_components_ : int
+        Dimension of the embedding.
+    gamma_ : float or None
+        Inverse RBF width used (None for the linear kernel).
+    solver_ : str
+        Solver used, ``"exact"`` or ``"lowrank"``.
+    rank_ : int or None
+        Rank of the low-rank factor (None with the exact solver).
+    kernel_rows_ : ndarray of shape (n_kernel_rows, n_features) or None
+        Rows the kernel is evaluated against at transform time: the training
+        rows (exact), the landmarks (Nyström) or None (linear factor).
+    projection_ : ndarray of shape (n_kernel_rows or n_features, n_components)
+        Maps kernel values (or raw features) to the embedding.
+    eigenvalues_ : ndarray of shape (n_components,)
+        Generalized eigenvalues (variance over MMD + ridge), descending.
+    n_features_in_ : int
+        Number of features seen in fit.
+"""
+
+
+class TCA(_KernelEmbedding):
+    __doc__ = (
+        """Transfer component analysis: a kernel embedding with small MMD.
+
+    TCA (Pan et al., 2011) learns ``n_components`` directions in a kernel
+    feature space that keep the variance of the data while making the means
+    of the source and target domains close (small maximum mean
+    discrepancy). With several source or target domains, the MMD term
+    compares all source rows with all target rows (pooled).
+
+    ``transform`` maps every row, source or target, with the same
+    embedding ``z(x) = k(x, .) W``: ``sample_domain`` does not change the
+    output. The components are scaled to unit variance over the training
+    rows (the constraint of the paper up to a constant factor).
+"""
+        + _SHARED_DOC
+        % {"kernel": "rbf"}
+        + """
+    Attributes
+    ----------"""
+        + _SHARED_ATTRS
+        + """
+    See Also
+    --------
+    JDA : Also aligns the class-conditional distributions.
+    CORAL : Align covariances, keep the input features.
+
+    Notes
+    -----
+    The exact solver hands the symmetric pair ``(K H K, K L K + mu I)`` to
+    ``scipy.linalg.eigh``; the low-rank solver the ``r x r`` pair obtained
+    with ``K ~= Phi Phi^T`` (see the module docstring). The MMD matrix
+    ``L = e e^T`` (``e = 1/n_s`` on source rows, ``-1/n_t`` on target rows)
+    is rank one, so ``K L K = (K e)(K e)^T`` costs ``O(n r)``.
+
+    References
+    ----------
+    .. [1] S. J. Pan, I. W. Tsang, J. T. Kwok and Q. Yang, "Domain adaptation
+       via transfer component analysis", IEEE Transactions on Neural
+       Networks 22(2), 2011.
+    .. [2] C. Williams and M. Seeger, "Using the Nyström method to speed up
+       kernel machines", NIPS 2000.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_feature import TCA
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(size=(50, 4)), rng.normal(size=(50, 4)) + 2])
+    >>> sd = np.r_[np.ones(50, int), -np.ones(50, int)]
+    >>> tca = TCA(n_components=2, random_state=0).fit(X, sample_domain=sd)
+    >>> tca.solver_, tca.transform(X).shape
+    ('exact', (100, 2))
+    >>> tca.get_feature_names_out().tolist()
+    ['tca0', 'tca1']
+    """
+    )
+
+    registry_name = "tca"
+
+    def __init__(
+        self,
+        *,
+        n_components=None,
+        kernel="rbf",
+        gamma=None,
+        mu=1.0,
+        solver="auto",
+        n_landmarks=1000,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.kernel = kernel
+        self.gamma = gamma
+        self.mu = mu
+        self.solver = solver
+        self.n_landmarks = n_landmarks
+        self.random_state = random_state
+
+    def _fit(self, data):
+        self._validate_params()
+        X = data.X.astype(np.float64, copy=False)
+        rng = check_random_state(self.random_state)
+        self._setup(X, rng)
+        state = self._prepare(X, rng)
+        m = self._n_components(state)
+        E = _domain_mmd_vector(data.source, data.target)[:, None]
+        V, lam = self._solve(state, E, m)
+        self._store(X, state, V, lam)
+
+
+class JDA(_KernelEmbedding):
+    __doc__ = (
+        """Joint distribution adaptation: align marginals and class conditionals.
+
+    JDA (Long et al., 2013) extends TCA with one MMD term per class between
+    the labelled source rows of that class and the target rows predicted as
+    that class. It iterates ``max_iter`` times: embed, train ``estimator``
+    on the labelled rows in the embedding, predict pseudo-labels for the
+    unlabelled target rows, re-solve with the class-conditional terms.
+    Labelled target rows (few-shot) keep their true labels. Here the
+    kernelised form of the paper is solved (regulariser ``mu tr(W^T W)``
+    on the kernel coefficients), with the same solvers as :class:`TCA`.
+
+    ``transform`` maps every row, source or target, with the same
+    embedding; ``sample_domain`` does not change the output.
+
+    Parameters
+    ----------
+    estimator : classifier or None, default=None
+        Base classifier that gives the pseudo-labels; None means the 1-NN
+        classifier of the paper. Cloned at every iteration.
+    max_iter : int, default=10
+        Number of pseudo-label rounds (``T = 10`` in the paper); stops
+        earlier when the pseudo-labels no longer change."""
+        + _SHARED_DOC.split("----------", 1)[1] % {"kernel": "linear"}
+        + """
+    Attributes
+    ----------"""
+        + _SHARED_ATTRS
+        + """    classes_ : ndarray of shape (n_classes,)
+        Classes of the labelled rows.
+    pseudo_labels_ : ndarray of shape (n_target_rows,)
+        Final labels of the training target rows (pseudo-labels for the
+        unlabelled ones, true labels for the labelled ones).
+    n_iter_ : int
+        Pseudo-label rounds run.
+
+    See Also
+    --------
+    TCA : Marginal alignment only.
+
+    References
+    ----------
+    .. [1] M. Long, J. Wang, G. Ding, J. Sun and P. S. Yu, "Transfer feature
+       learning with joint distribution adaptation", ICCV 2013.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_feature import JDA
+    >>> rng = np.random.default_rng(0)
+    >>> Xs = np.vstack([rng.normal(size=(30, 3)), rng.normal(size=(30, 3)) + 3])
+    >>> X = np.vstack([Xs, Xs + 1.0])
+    >>> y = np.r_[np.zeros(30, int), np.ones(30, int), -np.ones(60, int)]
+    >>> jda = JDA(n_components=2).fit(X, y)
+    >>> jda.transform(X).shape, jda.n_iter_ >= 1
+    ((120, 2), True)
+    """
+    )
+
+    registry_name = "jda"
+    _needs_labels = True
+
+    _parameter_constraints: dict = {
+        **_KernelEmbedding._parameter_constraints,
+        "estimator": [object, None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        max_iter=10,
+        n_components=None,
+        kernel="linear",
+        gamma=None,
+        mu=1.0,
+        solver="auto",
+        n_landmarks=1000,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.max_iter = max_iter
+        self.n_components = n_components
+        self.kernel = kernel
+        self.gamma = gamma
+        self.mu = mu
+        self.solver = solver
+        self.n_landmarks = n_landmarks
+        self.random_state = random_state
+
+    def _validate_fit(self, X, y, sample_domain):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None: JDA aligns class-conditional distributions, so pass the "
+                "labels of the source rows (and -1 for unlabelled target rows)."
+            )
+        return super()._validate_fit(X, y, sample_domain)
+
+    def _fit(self, data):
+        self._validate_params()
+        X = data.X.astype(np.float64, copy=False)
+        rng = check_random_state(self.random_state)
+        self._setup(X, rng)
+        state = self._prepare(X, rng)
+        m = self._n_components(state)
+        src, tgt, lab = data.source, data.target, data.labeled
+        y = data.y
+        self.classes_ = np.unique(y[lab])
+        train = lab  # labelled rows (source, and few-shot target rows)
+        unl_t = tgt & ~lab
+        labels = np.empty(X.shape[0], dtype=object)
+        labels[lab] = y[lab]
+        e0 = _domain_mmd_vector(src, tgt)
+        E = e0[:, None]
+        est = (
+            KNeighborsClassifier(n_neighbors=1)
+            if self.estimator is None
+            else self.estimator
+        )
+        previous = None
+        for it in range(self.max_iter):
+            V, lam = self._solve(state, E, m)
+            self.n_iter_ = it + 1
+            if not unl_t.any():
+                break
+            Z = self._embed_train(state, V)
+            clf = clone(est).fit(Z[train], y[train])
+            pred = clf.predict(Z[unl_t])
+            if previous is not None and np.array_equal(pred, previous):
+                break
+            previous = pred
+            labels[unl_t] = pred
+            cols = [e0]
+            for c in self.classes_:
+                s_c = src & lab & (labels == c)
+                t_c = tgt & (labels == c)
+                if s_c.any() and t_c.any():
+                    cols.append(_domain_mmd_vector(s_c, t_c))
+            E = np.column_stack(cols)
+        self.pseudo_labels_ = labels[tgt].astype(y.dtype)
+        self._store(X, state, V, lam)
