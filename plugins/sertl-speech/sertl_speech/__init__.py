@@ -36,6 +36,7 @@ from ._schema import (
     to_binary_arousal,
     to_binary_valence,
 )
+from ._normalize import SpeakerNormalizer
 
 _READERS_ALL = [
     "COLUMNS",
@@ -53,6 +54,7 @@ _READERS_ALL = [
     "CsvCorpus",
     "EmoDB",
     "FoldersCorpus",
+    "SpeakerNormalizer",
     "TurEVDB",
     "canonical_emotion",
     "emotion_coordinates",

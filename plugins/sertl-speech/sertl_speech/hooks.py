@@ -12,6 +12,14 @@ def sertl_register_corpora():
     return list(READERS)
 
 
+@hookimpl
+def sertl_register_adapters():
+    """Register the per-speaker normaliser (a feature-space transformer)."""
+    from ._normalize import SpeakerNormalizer
+
+    return [SpeakerNormalizer]
+
+
 # -- features --------------------------------------------------------------
 @hookimpl
 def sertl_register_features():

@@ -1,0 +1,368 @@
+"""Corpus readers: the real corpora against their reference labels, and
+synthetic trees in the official layouts of the other corpora."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from sertl_speech import (
+    COLUMNS,
+    CorpusReader,
+    CorpusWarning,
+    get_reader_class,
+    load_corpus,
+)
+
+# -- the real corpora against reference_labels.csv -------------------------
+
+REAL = [
+    ("emodb", "EmoDB"),
+    ("ravdess", "RAVDESS"),
+    ("urdu", "URDU"),
+    ("turev_db", "TurEV-DB"),
+]
+
+
+@pytest.mark.parametrize(("name", "folder"), REAL)
+def test_real_corpus_matches_reference(corpora_root, name, folder):
+    root = Path(corpora_root) / folder
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a valid official corpus reads cleanly
+        table = load_corpus(name, root)
+    ref = pd.read_csv(root / "reference_labels.csv", dtype=str, keep_default_na=False)
+    ref["file"] = [str((root / f).resolve()) for f in ref["file"]]
+    ref = ref.sort_values("file").reset_index(drop=True)
+    assert list(table.columns) == list(COLUMNS)
+    assert len(table) == len(ref)
+    assert table["file"].tolist() == ref["file"].tolist()
+    for col in ("corpus", "speaker", "language", "emotion", "emotion_orig"):
+        assert table[col].tolist() == ref[col].tolist(), col
+    assert table["gender"].tolist() == ref["gender"].replace("", "unknown").tolist()
+    np.testing.assert_allclose(table["duration"], ref["duration_s"].astype(float), atol=1e-3)
+
+
+def test_real_corpus_emotion_filter(corpora_root):
+    table = load_corpus(
+        "emodb", Path(corpora_root) / "EmoDB", emotions=["anger", "neutral"]
+    )
+    assert set(table["emotion"]) == {"anger", "neutral"}
+    assert len(table) == 127 + 79
+
+
+# -- synthetic trees --------------------------------------------------------
+
+
+def _wav(path, seconds=0.25, sr=8000, fmt=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(str(path), 0.1 * np.sin(2 * np.pi * 220 * t), sr, format=fmt)
+    return path
+
+
+def _read(name, root, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return load_corpus(name, root, **kw)
+
+
+def _rows(table):
+    return {
+        Path(f).name: (s, g, o, e)
+        for f, s, g, o, e in zip(
+            table["file"],
+            table["speaker"],
+            table["gender"],
+            table["emotion_orig"],
+            table["emotion"],
+            strict=True,
+        )
+    }
+
+
+def test_emodb_wav_and_any_rate(tmp_path):
+    _wav(tmp_path / "wav" / "03a01Wa.wav", seconds=0.5, sr=22050)
+    _wav(tmp_path / "wav" / "16b10Lb.flac", seconds=0.25, sr=48000)
+    t = _read("emodb", tmp_path)
+    assert _rows(t) == {
+        "03a01Wa.wav": ("03", "male", "W", "anger"),
+        "16b10Lb.flac": ("16", "female", "L", "boredom"),
+    }
+    np.testing.assert_allclose(sorted(t["duration"]), [0.25, 0.5], atol=1e-4)
+    assert t["language"].unique().tolist() == ["de"]
+    assert all(Path(f).is_absolute() for f in t["file"])
+
+
+def test_emodb_bad_names_are_reported_and_skipped(tmp_path):
+    _wav(tmp_path / "wav" / "03a01Wa.wav")
+    _wav(tmp_path / "wav" / "03a01Xa.wav")  # unknown emotion letter
+    _wav(tmp_path / "wav" / "99a01Wa.wav")  # not an EmoDB speaker
+    _wav(tmp_path / "wav" / "._03a01Wa.wav")  # macOS resource fork: ignored
+    with pytest.warns(CorpusWarning, match=r"(?s)skipped 2 file.*03a01Xa.*99a01Wa"):
+        t = load_corpus("emodb", tmp_path)
+    assert t["file"].map(lambda f: Path(f).name).tolist() == ["03a01Wa.wav"]
+
+
+def test_ravdess_speech_song_and_checks(tmp_path):
+    _wav(tmp_path / "Actor_01" / "03-01-05-01-02-01-01.wav")
+    _wav(tmp_path / "Actor_02" / "03-02-03-02-01-01-02.wav")  # song, happy
+    t = _read("ravdess", tmp_path)
+    assert _rows(t) == {
+        "03-01-05-01-02-01-01.wav": ("Actor_01", "male", "05", "anger"),
+        "03-02-03-02-01-01-02.wav": ("Actor_02", "female", "03", "happiness"),
+    }
+    assert len(_read("ravdess", tmp_path, vocal_channel="speech")) == 1
+    assert _read("ravdess", tmp_path, vocal_channel="song")["speaker"].tolist() == ["Actor_02"]
+    with pytest.raises(ValueError, match="vocal_channel='talk' is not valid"):
+        load_corpus("ravdess", tmp_path, vocal_channel="talk")
+    _wav(tmp_path / "Actor_03" / "03-02-08-01-01-01-03.wav")  # no surprise in song
+    _wav(tmp_path / "Actor_03" / "03-01-01-02-01-01-03.wav")  # strong neutral
+    _wav(tmp_path / "Actor_03" / "03-01-04-01-01-01-05.wav")  # wrong actor folder
+    with pytest.warns(CorpusWarning, match="skipped 3") as rec:
+        load_corpus("ravdess", tmp_path)
+    msg = str(rec[0].message)
+    assert "song part" in msg and "strong" in msg and "folder Actor_03" in msg
+
+
+def test_savee_official_and_flat(tmp_path):
+    _wav(tmp_path / "AudioData" / "DC" / "a01.wav")
+    _wav(tmp_path / "AudioData" / "KL" / "sa15.wav")
+    _wav(tmp_path / "AudioData" / "JE" / "su03.wav")
+    t = _read("savee", tmp_path)
+    assert _rows(t) == {
+        "a01.wav": ("DC", "male", "a", "anger"),
+        "sa15.wav": ("KL", "male", "sa", "sadness"),
+        "su03.wav": ("JE", "male", "su", "surprise"),
+    }
+    flat = tmp_path / "flat"
+    _wav(flat / "JK_n30.wav")
+    _wav(flat / "DC_h01.wav")
+    assert _rows(_read("savee", flat)) == {
+        "JK_n30.wav": ("JK", "male", "n", "neutral"),
+        "DC_h01.wav": ("DC", "male", "h", "happiness"),
+    }
+    _wav(flat / "a01.wav")  # no speaker: reported, not guessed
+    with pytest.warns(CorpusWarning, match="a01.wav"):
+        assert len(load_corpus("savee", flat)) == 2
+
+
+def test_tess_official_folders(tmp_path):
+    _wav(tmp_path / "OAF_angry" / "OAF_back_angry.wav")
+    _wav(tmp_path / "OAF_Pleasant_surprise" / "OAF_bath_ps.wav")
+    _wav(tmp_path / "YAF_pleasant_surprised" / "YAF_bean_ps.wav")
+    _wav(tmp_path / "YAF_sad" / "YAF_chair_sad.wav")
+    _wav(tmp_path / "OAF_Fear" / "OAF_dog_fear.wav")
+    t = _read("tess", tmp_path)
+    assert _rows(t) == {
+        "OAF_back_angry.wav": ("OAF", "female", "angry", "anger"),
+        "OAF_bath_ps.wav": ("OAF", "female", "ps", "surprise"),
+        "YAF_bean_ps.wav": ("YAF", "female", "ps", "surprise"),
+        "YAF_chair_sad.wav": ("YAF", "female", "sad", "sadness"),
+        "OAF_dog_fear.wav": ("OAF", "female", "fear", "fear"),
+    }
+    _wav(tmp_path / "YAF_happy" / "YAF_dog_sad.wav")  # disagrees with its folder
+    with pytest.warns(CorpusWarning, match="disagrees with its folder YAF_happy"):
+        assert len(load_corpus("tess", tmp_path)) == 5
+
+
+def test_crema_d_with_and_without_demographics(tmp_path):
+    _wav(tmp_path / "AudioWAV" / "1001_DFA_ANG_XX.wav")
+    _wav(tmp_path / "AudioWAV" / "1002_IEO_HAP_HI.wav")
+    t = _read("crema_d", tmp_path)
+    assert set(t["gender"]) == {"unknown"}
+    assert t["emotion"].tolist() == ["anger", "happiness"]
+    (tmp_path / "VideoDemographics.csv").write_text(
+        "ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n"
+        "1002,21,Female,Caucasian,Not Hispanic\n"
+    )
+    t = _read("crema_d", tmp_path)
+    assert _rows(t) == {
+        "1001_DFA_ANG_XX.wav": ("1001", "male", "ANG", "anger"),
+        "1002_IEO_HAP_HI.wav": ("1002", "female", "HAP", "happiness"),
+    }
+    # the AudioWAV folder itself as root finds the csv beside it
+    assert _read("crema_d", tmp_path / "AudioWAV")["gender"].tolist() == ["male", "female"]
+    with pytest.raises(FileNotFoundError, match="demographics file"):
+        load_corpus("crema_d", tmp_path, demographics=tmp_path / "nope.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,sex\n1001,Male\n")
+    with pytest.raises(ValueError, match="ActorID and Sex"):
+        load_corpus("crema_d", tmp_path, demographics=bad)
+
+
+def test_emovo(tmp_path):
+    _wav(tmp_path / "EMOVO" / "f1" / "dis-f1-b1.wav")
+    _wav(tmp_path / "EMOVO" / "m3" / "tri-m3-n5.wav")
+    _wav(tmp_path / "EMOVO" / "m2" / "gio-m2-l3.wav")
+    t = _read("emovo", tmp_path)
+    assert _rows(t) == {
+        "dis-f1-b1.wav": ("f1", "female", "dis", "disgust"),
+        "tri-m3-n5.wav": ("m3", "male", "tri", "sadness"),
+        "gio-m2-l3.wav": ("m2", "male", "gio", "happiness"),
+    }
+    assert set(t["language"]) == {"it"}
+    _wav(tmp_path / "EMOVO" / "m1" / "rab-f2-b1.wav")
+    with pytest.warns(CorpusWarning, match="speaker f2 in folder m1"):
+        load_corpus("emovo", tmp_path)
+
+
+def test_urdu_and_turev_folder_must_agree(tmp_path):
+    _wav(tmp_path / "u" / "Angry" / "SF3_F1_A01.wav")
+    _wav(tmp_path / "u" / "Sad" / "SM24_F2_S02.wav")
+    assert _rows(_read("urdu", tmp_path / "u")) == {
+        "SF3_F1_A01.wav": ("SF3", "female", "A", "anger"),
+        "SM24_F2_S02.wav": ("SM24", "male", "S", "sadness"),
+    }
+    _wav(tmp_path / "u" / "Happy" / "SM1_F3_N03.wav")
+    with pytest.warns(CorpusWarning, match="emotion letter N in folder Happy"):
+        assert len(load_corpus("urdu", tmp_path / "u")) == 2
+    _wav(tmp_path / "t" / "Calm" / "1234_sk_masa.wav")
+    _wav(tmp_path / "t" / "Calm" / "1234_kz_masa.wav")
+    with pytest.warns(CorpusWarning, match="emotion code kz in folder Calm"):
+        t = load_corpus("turev_db", tmp_path / "t")
+    assert _rows(t) == {"1234_sk_masa.wav": ("1234", "unknown", "sk", "calm")}
+
+
+def _iemocap(root):
+    s1 = root / "Session1"
+    _wav(s1 / "sentences" / "wav" / "Ses01F_impro01" / "Ses01F_impro01_F000.wav")
+    _wav(s1 / "sentences" / "wav" / "Ses01F_impro01" / "Ses01F_impro01_M001.wav")
+    _wav(s1 / "sentences" / "wav" / "Ses01F_impro01" / "Ses01F_impro01_M002.wav")
+    _wav(s1 / "sentences" / "wav" / "Ses01F_script01_1" / "Ses01F_script01_1_F003.wav")
+    ev = s1 / "dialog" / "EmoEvaluation"
+    ev.mkdir(parents=True)
+    (ev / "Ses01F_impro01.txt").write_text(
+        "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
+        "[6.2901 - 8.2357]\tSes01F_impro01_F000\tneu\t[2.5000, 2.5000, 2.5000]\n"
+        "C-E2:\tNeutral;\t()\n"
+        "[10.0100 - 11.3925]\tSes01F_impro01_M001\texc\t[3.5000, 3.5000, 3.0000]\n"
+        "[14.8872 - 18.0175]\tSes01F_impro01_M002\txxx\t[2.5000, 3.0000, 3.0000]\n"
+    )
+    (ev / "Categorical").mkdir()
+    return root
+
+
+def test_iemocap_sessions_and_evaluations(tmp_path):
+    root = _iemocap(tmp_path)
+    with pytest.warns(CorpusWarning, match="Ses01F_script01_1_F003.*no label line"):
+        t = load_corpus("iemocap", root)
+    assert _rows(t) == {
+        "Ses01F_impro01_F000.wav": ("Ses01F", "female", "neu", "neutral"),
+        "Ses01F_impro01_M001.wav": ("Ses01M", "male", "exc", "excitement"),
+    }
+    (root / "Session1" / "dialog" / "EmoEvaluation" / "Ses01F_script01_1.txt").write_text(
+        "[1.0 - 2.0]\tSes01F_script01_1_F003\tfru\t[2.0, 3.5, 3.5]\n"
+    )
+    t = _read("iemocap", root, emotions=["frustration"])
+    assert t["speaker"].tolist() == ["Ses01F"]
+
+
+def test_csv_reader(tmp_path):
+    _wav(tmp_path / "audio" / "a.wav")
+    _wav(tmp_path / "audio" / "b.flac", fmt="FLAC")
+    _wav(tmp_path / "audio" / "c.wav")
+    (tmp_path / "labels.csv").write_text(
+        "file,label,speaker,gender\n"
+        "audio/a.wav,Angry,s1,F\n"
+        "audio/b.flac,sad,s2,male\n"
+        f"{tmp_path / 'audio' / 'c.wav'},neutral,s2,\n"
+    )
+    t = _read("csv", tmp_path / "labels.csv", language="fr")
+    assert _rows(t) == {
+        "a.wav": ("s1", "female", "Angry", "anger"),
+        "b.flac": ("s2", "male", "sad", "sadness"),
+        "c.wav": ("s2", "unknown", "neutral", "neutral"),
+    }
+    assert set(t["corpus"]) == {"labels"} and set(t["language"]) == {"fr"}
+    (tmp_path / "more.csv").write_text(
+        "file,emotion,speaker\naudio/a.wav,contempt,s1\naudio/missing.wav,sad,s1\n"
+    )
+    with pytest.warns(CorpusWarning) as rec:
+        t = load_corpus("csv", tmp_path / "more.csv", corpus="mine")
+    messages = " ".join(str(r.message) for r in rec)
+    assert "missing.wav: file not found" in messages
+    assert "['contempt'] are not canonical" in messages
+    assert t["emotion"].tolist() == ["contempt"] and t["corpus"].tolist() == ["mine"]
+    (tmp_path / "nolabel.csv").write_text("file,speaker\naudio/a.wav,s1\n")
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['emotion'\]"):
+        load_corpus("csv", tmp_path / "nolabel.csv")
+    with pytest.raises(ValueError, match="is not a file; pass the CSV itself"):
+        load_corpus("csv", tmp_path)
+
+
+def test_folders_reader(tmp_path):
+    _wav(tmp_path / "Happy" / "spk1_f_001.wav")
+    _wav(tmp_path / "Happy" / "sub" / "spk2_m_002.wav")
+    _wav(tmp_path / "Bored" / "spk1_f_003.wav")
+    t = _read("folders", tmp_path, speaker_pattern=r"^(?P<speaker>spk\d+)_(?P<gender>[fm])_")
+    assert _rows(t) == {
+        "spk1_f_001.wav": ("spk1", "female", "Happy", "happiness"),
+        "spk2_m_002.wav": ("spk2", "male", "Happy", "happiness"),
+        "spk1_f_003.wav": ("spk1", "female", "Bored", "boredom"),
+    }
+    assert set(t["corpus"]) == {tmp_path.name}
+    t = _read("folders", tmp_path, corpus="mine")
+    assert set(t["speaker"]) == {"unknown"} and set(t["corpus"]) == {"mine"}
+    _wav(tmp_path / "loose.wav")
+    with pytest.warns(CorpusWarning, match="loose.wav: not inside a label folder"):
+        load_corpus("folders", tmp_path)
+    with pytest.raises(ValueError, match=r"named group \(\?P<speaker>"):
+        load_corpus("folders", tmp_path, speaker_pattern=r"spk\d")
+    with pytest.raises(ValueError, match="not a valid regular expression"):
+        load_corpus("folders", tmp_path, speaker_pattern="(")
+
+
+# -- errors -----------------------------------------------------------------
+
+
+def test_missing_root_and_no_audio(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"does not exist.*wav/03a01Fa"):
+        load_corpus("emodb", tmp_path / "nowhere")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"no \.wav or \.flac file found.*Actor_NN"):
+        load_corpus("ravdess", tmp_path)
+    _wav(tmp_path / "hello.wav")
+    with pytest.warns(CorpusWarning), pytest.raises(ValueError, match="follows the naming rule"):
+        load_corpus("emodb", tmp_path)
+
+
+def test_unknown_emotion_filter_and_reader_options(tmp_path):
+    _wav(tmp_path / "wav" / "03a01Wa.wav")
+    with pytest.raises(ValueError, match=r"unknown emotion\(s\) \['angry'\]"):
+        load_corpus("emodb", tmp_path, emotions=["angry"])
+    with pytest.raises(ValueError, match="no file with emotion"):
+        load_corpus("emodb", tmp_path, emotions=["sadness"])
+    with pytest.raises(TypeError, match="does not take the options"):
+        load_corpus("emodb", tmp_path, vocal_channel="speech")
+
+
+def test_unreadable_audio_is_reported_with_nan_duration(tmp_path):
+    _wav(tmp_path / "wav" / "03a01Wa.wav")
+    (tmp_path / "wav" / "03a02Wa.wav").write_bytes(b"not audio at all")
+    with pytest.warns(CorpusWarning, match="(?s)could not be opened.*03a02Wa"):
+        t = load_corpus("emodb", tmp_path)
+    assert len(t) == 2 and np.isnan(t["duration"]).sum() == 1
+
+
+def test_registry_and_reader_classes():
+    from sertl_core import get_registry
+
+    names = get_registry().names("corpora")
+    expected = {
+        "emodb", "ravdess", "savee", "tess", "crema_d", "emovo",
+        "urdu", "turev_db", "iemocap", "csv", "folders",
+    }  # fmt: skip
+    assert expected <= set(names)
+    for name in expected:
+        cls = get_reader_class(name)
+        assert issubclass(cls, CorpusReader)
+        assert cls.registry_name == name
+        assert cls.description and cls.language and cls.layout
+    assert get_reader_class("TurEV-DB").registry_name == "turev_db"
+    with pytest.raises(TypeError, match="must be a str"):
+        get_reader_class(3)

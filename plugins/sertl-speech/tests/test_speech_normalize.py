@@ -1,0 +1,157 @@
+"""SpeakerNormalizer: statistics, edge cases, routing modes, conformance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sklearn
+from sertl_core import SourceOnly
+from sertl_core.testing import parametrize_with_checks
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sertl_speech import SpeakerNormalizer
+
+
+@parametrize_with_checks([SpeakerNormalizer(), SpeakerNormalizer(unseen="global", min_samples=3)])
+def test_conformance(estimator, check):
+    check(estimator)
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    spk = np.repeat(np.array(["a", "b", "c"]), 20)
+    offset = {"a": 0.0, "b": 5.0, "c": -3.0}
+    scale = {"a": 1.0, "b": 3.0, "c": 0.5}
+    X = rng.normal(size=(60, 4))
+    X = X * np.array([scale[s] for s in spk])[:, None] + np.array([offset[s] for s in spk])[:, None]
+    return X, spk
+
+
+def test_each_speaker_is_standardised():
+    X, spk = _data()
+    X0 = X.copy()
+    out = SpeakerNormalizer().fit_transform(X, speaker=spk)
+    np.testing.assert_array_equal(X, X0)  # input untouched
+    for s in "abc":
+        np.testing.assert_allclose(out[spk == s].mean(axis=0), 0, atol=1e-12)
+        np.testing.assert_allclose(out[spk == s].std(axis=0), 1, atol=1e-12)
+    norm = SpeakerNormalizer().fit(X, speaker=list(spk))
+    assert norm.speakers_.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(norm.transform(X, speaker=spk), out)
+    np.testing.assert_allclose(norm.mean_[1], X[spk == "b"].mean(axis=0))
+
+
+def test_unseen_speakers_batch_or_global():
+    X, spk = _data()
+    norm = SpeakerNormalizer().fit(X[spk != "c"], speaker=spk[spk != "c"])
+    new = X[spk == "c"]
+    out = norm.transform(new, speaker=["c"] * len(new))
+    np.testing.assert_allclose(out, StandardScaler().fit_transform(new), atol=1e-12)
+    glob = SpeakerNormalizer(unseen="global").fit(X[spk != "c"], speaker=spk[spk != "c"])
+    expected = (new - X[spk != "c"].mean(axis=0)) / X[spk != "c"].std(axis=0)
+    np.testing.assert_allclose(glob.transform(new, speaker=["c"] * len(new)), expected)
+
+
+def test_single_row_speakers_use_global_statistics():
+    X, spk = _data()
+    Xs = np.vstack([X, [[7.0, 7.0, 7.0, 7.0]]])
+    spks = np.append(spk, "solo")
+    norm = SpeakerNormalizer().fit(Xs, speaker=spks)
+    assert "solo" not in norm.speakers_.tolist()
+    out = norm.transform(Xs, speaker=spks)
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out[-1], (Xs[-1] - norm.global_mean_) / norm.global_scale_)
+    # an unseen speaker with one row in the batch: global statistics too
+    one = norm.transform([[1.0, 2.0, 3.0, 4.0]], speaker=["new"])
+    np.testing.assert_allclose(one[0], ([1.0, 2.0, 3.0, 4.0] - norm.global_mean_) / norm.global_scale_)
+    # constant feature of a speaker: no division by zero
+    Xc = X.copy()
+    Xc[spk == "a", 0] = 3.0
+    out = SpeakerNormalizer().fit_transform(Xc, speaker=spk)
+    np.testing.assert_allclose(out[spk == "a", 0], 0.0)
+
+
+def test_without_speaker_ids_it_is_a_standard_scaler():
+    X, spk = _data()
+    norm = SpeakerNormalizer().fit(X)
+    assert norm.speakers_.size == 0
+    np.testing.assert_allclose(norm.transform(X), StandardScaler().fit_transform(X))
+    # fitted per speaker, transform without ids: pooled training statistics
+    norm = SpeakerNormalizer().fit(X, speaker=spk)
+    np.testing.assert_allclose(norm.transform(X[:5]), StandardScaler().fit(X).transform(X[:5]))
+
+
+def test_with_mean_and_with_std_off():
+    X, spk = _data()
+    only_scale = SpeakerNormalizer(with_mean=False).fit_transform(X, speaker=spk)
+    np.testing.assert_allclose(only_scale[spk == "b"], X[spk == "b"] / X[spk == "b"].std(axis=0))
+    only_centre = SpeakerNormalizer(with_std=False).fit_transform(X, speaker=spk)
+    np.testing.assert_allclose(only_centre[spk == "b"], X[spk == "b"] - X[spk == "b"].mean(axis=0))
+
+
+def test_bad_speaker_input():
+    X, spk = _data()
+    with pytest.raises(ValueError, match="speaker has 59 values but X has 60 rows"):
+        SpeakerNormalizer().fit(X, speaker=spk[:-1])
+    bad = spk.astype(object)
+    bad[3] = None
+    with pytest.raises(ValueError, match=r"missing ids \(None or NaN\) at rows \[3\]"):
+        SpeakerNormalizer().fit(X, speaker=bad)
+    norm = SpeakerNormalizer().fit(X, speaker=spk)
+    with pytest.raises(ValueError, match="speaker has 2 values but X has 60 rows"):
+        norm.transform(X, speaker=["a", "b"])
+    with pytest.raises(ValueError, match="unseen"):
+        SpeakerNormalizer(unseen="nope").fit(X, speaker=spk)
+    with pytest.raises(ValueError, match="min_samples"):
+        SpeakerNormalizer(min_samples=0).fit(X, speaker=spk)
+
+
+def _labels(X, spk):
+    # the class is visible only after per-speaker normalisation
+    rng = np.random.default_rng(1)
+    y = np.where(rng.random(len(X)) > 0.5, "hi", "lo")
+    X = X.copy()
+    X[:, 0] += np.where(y == "hi", 1.0, -1.0)
+    return X, y
+
+
+def test_pipeline_routing_off_and_on_agree():
+    X, spk = _data()
+    X, y = _labels(X, spk)
+    pipe = Pipeline([("norm", SpeakerNormalizer()), ("clf", LogisticRegression())])
+    off = clone(pipe).fit(X, y, norm__speaker=spk)
+    np.testing.assert_array_equal(off.named_steps["norm"].speakers_, ["a", "b", "c"])
+    with sklearn.config_context(enable_metadata_routing=True):
+        on = clone(pipe).fit(X, y, speaker=spk)
+        pred_on = on.predict(X, speaker=spk)
+        # GridSearchCV routes speaker to every fold (routing on)
+        grid = GridSearchCV(pipe, {"norm__unseen": ["batch", "global"]}, cv=3)
+        grid.fit(X, y, speaker=spk)
+        assert grid.best_estimator_.named_steps["norm"].speakers_.size == 3
+    np.testing.assert_allclose(off[-1].coef_, on[-1].coef_)
+    Z = off.named_steps["norm"].transform(X, speaker=spk)
+    np.testing.assert_array_equal(off[-1].predict(Z), pred_on)
+    assert not sklearn.get_config()["enable_metadata_routing"]
+
+
+def test_pipeline_with_transfer_estimator_routing_on():
+    X, spk = _data()
+    X, y = _labels(X, spk)
+    sd = np.where(spk == "c", -1, 1)
+    y_unl = np.where(sd < 0, "-1", y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline([("norm", SpeakerNormalizer()), ("clf", SourceOnly(LogisticRegression()))])
+        pipe.fit(X, y_unl, speaker=spk, sample_domain=sd)
+        pred = pipe.predict(X[sd < 0], speaker=spk[sd < 0])
+    assert set(pred) <= {"hi", "lo"}
+
+
+def test_metadata_requested_by_default():
+    routing = SpeakerNormalizer().get_metadata_routing()
+    assert routing.fit.requests == {"speaker": True}
+    assert routing.transform.requests == {"speaker": True}
+    assert SpeakerNormalizer.registry_name == "speaker_normalizer"
