@@ -1,0 +1,109 @@
+"""SubspaceAlignment and JDA: definitions, conventions, errors."""
+
+import numpy as np
+import pytest
+from scipy.linalg import subspace_angles
+from sertl_core import DomainError
+from sertl_feature import JDA, SubspaceAlignment
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+
+
+def _two_domains(seed=0, n=120, d=6):
+    rng = np.random.default_rng(seed)
+    Xs = rng.normal(size=(n, d)) @ rng.normal(size=(d, d))
+    Xt = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + 2.0
+    return np.vstack([Xs, Xt]), np.r_[np.ones(n, int), -np.ones(n, int)]
+
+
+def test_subspace_alignment_definition():
+    X, sd = _two_domains()
+    m = 3
+    sa = SubspaceAlignment(n_components=m).fit(X, sample_domain=sd)
+    Xs, Xt = X[sd > 0], X[sd < 0]
+    Ps, Pt = sa.source_components_[0], sa.target_components_
+    # Bases are the PCA subspaces of each domain, orthonormal.
+    assert np.max(subspace_angles(Ps, PCA(m).fit(Xs).components_.T)) < 1e-8
+    assert np.max(subspace_angles(Pt, PCA(m).fit(Xt).components_.T)) < 1e-8
+    np.testing.assert_allclose(Pt.T @ Pt, np.eye(m), atol=1e-12)
+    np.testing.assert_allclose(sa.alignments_[0], Ps.T @ Pt, atol=1e-12)
+    Z = sa.fit_transform(X, sample_domain=sd)
+    np.testing.assert_allclose(Z[sd > 0], (Xs - Xs.mean(0)) @ Ps @ Ps.T @ Pt)
+    np.testing.assert_allclose(Z[sd < 0], (Xt - Xt.mean(0)) @ Pt)
+    # Omitted sample_domain: target mapping.
+    np.testing.assert_allclose(sa.transform(Xs), (Xs - Xt.mean(0)) @ Pt)
+
+
+def test_subspace_alignment_several_sources():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(90, 4))
+    sd = np.repeat([1, 2, -1], 30)
+    sa = SubspaceAlignment(n_components=2).fit(X, sample_domain=sd)
+    assert sa.alignments_.shape == (2, 2, 2)
+    with pytest.raises(DomainError, match=r"source domain id\(s\) \[3\]"):
+        sa.transform(X[:1], sample_domain=[3])
+
+
+def test_subspace_alignment_too_many_components():
+    X, sd = _two_domains(d=6)
+    with pytest.raises(ValueError, match="n_components=7 is larger than possible"):
+        SubspaceAlignment(n_components=7).fit(X, sample_domain=sd)
+
+
+def _class_shift(seed=0, n=60):
+    """Two classes; the target moves the classes apart differently."""
+    rng = np.random.default_rng(seed)
+    c = np.array([[0.0, 0.0, 0.0], [3.0, 0.0, 0.0]])
+    ys = np.repeat([0, 1], n)
+    Xs = c[ys] + rng.normal(scale=0.7, size=(2 * n, 3))
+    yt = np.repeat([0, 1], n)
+    Xt = c[yt] @ np.diag([1.0, 1.0, 1.0]) + [0.0, 2.5, 1.0]
+    Xt = Xt + rng.normal(scale=0.7, size=(2 * n, 3))
+    X = np.vstack([Xs, Xt])
+    sd = np.r_[np.ones(2 * n, int), -np.ones(2 * n, int)]
+    y = np.r_[ys, -np.ones(2 * n, int)]
+    return X, y, sd, yt
+
+
+def test_jda_pseudo_labels_and_target_accuracy():
+    X, y, sd, yt = _class_shift()
+    jda = JDA(n_components=2, max_iter=10).fit(X, y, sample_domain=sd)
+    assert 1 <= jda.n_iter_ <= 10
+    assert jda.pseudo_labels_.shape == yt.shape
+    assert set(jda.classes_.tolist()) == {0, 1}
+    Z = jda.transform(X)
+    clf = KNeighborsClassifier(1).fit(Z[sd > 0], y[sd > 0])
+    acc = (clf.predict(Z[sd < 0]) == yt).mean()
+    assert acc > 0.9
+    # The final pseudo-labels agree with the truth on this easy shift.
+    assert (jda.pseudo_labels_ == yt).mean() > 0.9
+
+
+def test_jda_first_round_is_tca():
+    from sertl_feature import TCA
+
+    X, y, sd, _ = _class_shift(seed=1)
+    kw = {"n_components": 2, "kernel": "linear", "mu": 1.0}
+    jda = JDA(max_iter=1, **kw).fit(X, y, sample_domain=sd)
+    tca = TCA(**kw).fit(X, sample_domain=sd)
+    assert np.max(subspace_angles(jda.transform(X), tca.transform(X))) < 1e-8
+
+
+def test_jda_string_labels_few_shot_and_custom_estimator():
+    X, y, sd, yt = _class_shift(seed=2)
+    names = np.array(["calm", "angry"])
+    ys = np.where(y >= 0, names[np.maximum(y, 0)], "-1")
+    tgt = np.flatnonzero(sd < 0)
+    ys[tgt[:4]] = names[yt[:4]]  # four labelled target rows
+    jda = JDA(LogisticRegression(), n_components=2, solver="exact", kernel="rbf")
+    jda.fit(X, ys, sample_domain=sd)
+    assert set(jda.classes_.tolist()) == {"angry", "calm"}
+    np.testing.assert_array_equal(jda.pseudo_labels_[:4], names[yt[:4]])
+    assert set(jda.pseudo_labels_.tolist()) <= {"angry", "calm"}
+
+
+def test_jda_requires_labels():
+    X, y, sd, _ = _class_shift()
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        JDA().fit(X, sample_domain=sd)
