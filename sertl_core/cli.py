@@ -129,9 +129,20 @@ def build_parser():
     p.set_defaults(func=_cmd_new_plugin)
 
     try:
-        get_registry().plugin_manager.hook.sertl_add_commands(subparsers=sub)
+        pm = get_registry().plugin_manager
     except RegistryError as exc:
         print(f"sertl: plugin registry error: {exc}", file=sys.stderr)
+        return parser
+    for impl in pm.hook.sertl_add_commands.get_hookimpls():
+        try:
+            impl.function(subparsers=sub)
+        except Exception as exc:  # one broken plugin must not break the CLI
+            name = pm.get_name(impl.plugin)
+            print(
+                f"sertl: plugin {name!r} could not add its commands and they are "
+                f"unavailable: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
     return parser
 
 

@@ -1,0 +1,31 @@
+# The two entry points of the README:
+#   make demo   installs everything into .venv and runs the cross-corpus demo
+#   make test   installs everything into .venv and runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PLUGINS := $(wildcard plugins/sertl-*)
+PYTEST_ARGS ?= -m "not gpu"
+
+.PHONY: install demo test test-fast lint
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]" $(foreach p,$(PLUGINS),-e $(p))
+
+demo: install
+	$(VENV)/bin/sertl demo --output sertl-demo-output
+
+test: install
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -n 2 -m "not slow and not gpu"
+
+lint: install
+	$(PY) -m pip install -q ruff mypy
+	$(VENV)/bin/ruff check sertl_core plugins tests
+	$(VENV)/bin/mypy

@@ -1,0 +1,148 @@
+"""A plain sklearn Pipeline and GridSearchCV in both metadata-routing modes."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from sertl_core import DomainStandardScaler, SourceOnly
+from sertl_core.model_selection import (
+    PredictionEntropyScorer,
+    SourceTargetShuffleSplit,
+    TargetLabelSplit,
+    TargetScorer,
+)
+from sertl_core.testing import make_domain_data
+
+
+def _data():
+    X, y, sd, y_t = make_domain_data(n_per_domain=60, n_sources=1)
+    return X, y, sd, y_t
+
+
+def _pipe():
+    return Pipeline([("adapt", DomainStandardScaler()), ("clf", SourceOnly(SVC()))])
+
+
+GRID = {"adapt": ["passthrough", DomainStandardScaler(), DomainStandardScaler(target_stats="batch"), StandardScaler()]}
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_grid_search_across_methods_predicts_real_classes(routing):
+    X, y, sd, y_t = _data()
+    gs = GridSearchCV(
+        _pipe(),
+        GRID,
+        cv=SourceTargetShuffleSplit(n_splits=2, random_state=0),
+        scoring=PredictionEntropyScorer(),
+        error_score="raise",
+    )
+    gs.set_params(estimator__clf__estimator=LogisticRegression())
+    if routing:
+        with sklearn.config_context(enable_metadata_routing=True):
+            gs.fit(X, y, sample_domain=sd)
+    else:
+        # Routing off: one source and one target travel through any step via
+        # the labels alone (-1 = target); StandardScaler takes no sample_domain.
+        gs.fit(X, y, groups=sd)
+    assert len(gs.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(gs.cv_results_["mean_test_score"]))
+    pred = gs.predict(X[sd < 0])
+    assert set(pred.tolist()) <= {0, 1, 2}
+    assert sklearn.get_config()["enable_metadata_routing"] is False
+
+
+def test_routing_modes_give_the_same_search():
+    X, y, sd, y_t = _data()
+    y_few = y.copy()
+    tgt = np.flatnonzero(sd < 0)
+    y_few[tgt[:30]] = y_t[:30]
+
+    grid = {"adapt": ["passthrough", DomainStandardScaler(), DomainStandardScaler(target_stats="batch")]}
+
+    def search():
+        return GridSearchCV(
+            _pipe(), grid, cv=TargetLabelSplit(3, random_state=0), scoring=TargetScorer(), error_score="raise"
+        )
+
+    off = search().fit(X, y_few, groups=sd, adapt__sample_domain=sd, clf__sample_domain=sd)
+    with sklearn.config_context(enable_metadata_routing=True):
+        on = search().fit(X, y_few, sample_domain=sd)
+    np.testing.assert_allclose(off.cv_results_["mean_test_score"], on.cv_results_["mean_test_score"])
+
+
+def test_per_domain_scaling_helps_on_shifted_target():
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(200, 4))
+    ys = (Xs[:, 0] + Xs[:, 1] > 0).astype(int)
+    Xt = rng.normal(size=(200, 4))
+    y_t = (Xt[:, 0] + Xt[:, 1] > 0).astype(int)
+    Xt = Xt * 3 + 4
+    X = np.vstack([Xs, Xt])
+    y = np.r_[ys, -np.ones(200, int)]
+    tgt = np.r_[np.zeros(200, bool), np.ones(200, bool)]
+    base = Pipeline([("adapt", "passthrough"), ("clf", SourceOnly(SVC()))]).fit(X, y)
+    adapted = _pipe().fit(X, y)
+    uar = lambda m: np.mean([(m.predict(X[tgt])[y_t == c] == c).mean() for c in np.unique(y_t)])  # noqa: E731
+    assert uar(adapted) > uar(base)
+
+
+def test_cross_val_score_with_inferred_domains():
+    X, y, sd, _ = _data()
+    pipe = _pipe().set_params(clf__estimator=LogisticRegression())
+    scores = cross_val_score(pipe, X, y, cv=3, scoring=PredictionEntropyScorer())
+    assert scores.shape == (3,) and np.all(scores <= 0)
+
+
+def test_inputs_unchanged_after_fit():
+    X, y, sd, _ = _data()
+    copies = X.copy(), y.copy(), sd.copy()
+    _pipe().fit(X, y, adapt__sample_domain=sd, clf__sample_domain=sd).predict(X)
+    for a, b in zip((X, y, sd), copies, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_import_changes_no_global_state():
+    code = """
+import logging, warnings, json
+import numpy as np, sklearn
+from importlib import metadata
+before = (sklearn.get_config(), np.random.get_state()[1].sum(), len(logging.getLogger().handlers),
+          logging.getLogger().level, len(warnings.filters))
+import sertl_core, sertl_core.testing, sertl_core.model_selection, sertl_core.cli
+mods = []
+for ep in metadata.entry_points(group="sertl"):
+    try:
+        mods.append(ep.load())
+    except ImportError:  # a plugin not importable here is not under test
+        continue
+from sertl_core import get_registry
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    get_registry()
+after = (sklearn.get_config(), np.random.get_state()[1].sum(), len(logging.getLogger().handlers),
+         logging.getLogger().level, len(warnings.filters))
+diff = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+print(json.dumps({"same": before == after, "diff": diff, "n": len(mods)}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert result["same"], out.stdout + out.stderr
+    assert result["n"] >= 1
+
+
+def test_user_pipeline_with_sample_weight_still_works_after_import():
+    # skada turns global routing on at import, which breaks this user code.
+    import sertl_core  # noqa: F401
+
+    X, y, sd, _ = _data()
+    src = sd > 0
+    w = np.ones(src.sum())
+    Pipeline([("lr", LogisticRegression())]).fit(X[src], y[src], lr__sample_weight=w)
