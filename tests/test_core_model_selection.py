@@ -1,0 +1,166 @@
+import numpy as np
+import pytest
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from sertl_core import DomainError, DomainStandardScaler, SourceOnly
+from sertl_core.model_selection import (
+    DeepEmbeddedValidationScorer,
+    ImportanceWeightedScorer,
+    LeaveOneDomainOut,
+    PredictionEntropyScorer,
+    ReverseValidationScorer,
+    SourceTargetShuffleSplit,
+    TargetLabelSplit,
+    TargetScorer,
+)
+from sertl_core.testing import make_domain_data
+
+
+def test_leave_one_domain_out():
+    X, y, sd, _ = make_domain_data(n_sources=3)
+    cv = LeaveOneDomainOut()
+    splits = list(cv.split(X, y, sample_domain=sd))
+    assert len(splits) == cv.get_n_splits(X, y, sample_domain=sd) == 3
+    for (train, test), d in zip(splits, [1, 2, 3], strict=True):
+        assert set(sd[test]) == {d} and d not in set(sd[train])
+    # routing off: the domains come in through groups
+    assert [t.tolist() for _, t in cv.split(X, y, groups=sd)] == [t.tolist() for _, t in splits]
+    assert len(list(LeaveOneDomainOut(domains="all").split(X, y, sample_domain=sd))) == 4
+    with pytest.raises(DomainError, match="at least 2 source domains"):
+        list(cv.split(X, y))  # inferred from y: one source only
+
+
+def test_target_label_split_keeps_unlabelled_target_in_training():
+    X, y, sd, y_t = make_domain_data()
+    y_few = y.copy()
+    tgt = np.flatnonzero(sd < 0)
+    y_few[tgt[:12]] = y_t[:12]
+    for train, test in TargetLabelSplit(3, random_state=0).split(X, y_few, sample_domain=sd):
+        assert set(test) <= set(tgt[:12])
+        assert set(tgt[12:]) <= set(train)
+        assert set(np.flatnonzero(sd > 0)) <= set(train)
+        assert set(y_few[test]) == {0, 1, 2}  # stratified
+    with pytest.raises(DomainError, match="needs labelled target rows"):
+        list(TargetLabelSplit().split(X, y, sample_domain=sd))
+    with pytest.raises(ValueError, match="test_size must be in"):
+        list(TargetLabelSplit(test_size=2).split(X, y_few, sample_domain=sd))
+
+
+def test_source_target_shuffle_split():
+    X, y, sd, _ = make_domain_data()
+    tgt = set(np.flatnonzero(sd < 0))
+    for train, test in SourceTargetShuffleSplit(3, test_size=0.25, random_state=0).split(X, y, groups=sd):
+        assert tgt <= set(train) and tgt <= set(test)
+        src_test = set(test) - tgt
+        assert len(src_test) == 20 and not (src_test & set(train))
+    with pytest.raises(DomainError, match="no target rows"):
+        list(SourceTargetShuffleSplit().split(X[sd > 0], y[sd > 0], groups=sd[sd > 0]))
+    with pytest.raises(DomainError, match="needs the domains"):
+        list(SourceTargetShuffleSplit().split(X))
+
+
+def _shift_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    Xs = rng.normal(size=(300, 3))
+    ys = (Xs[:, 0] > 0).astype(int)
+    Xt = rng.normal(size=(150, 3))
+    yt = (Xt[:, 0] > 0).astype(int)
+    Xt = Xt * 2.5 + 3.0
+    X = np.vstack([Xs, Xt])
+    y = np.r_[ys, -np.ones(150, int)]
+    sd = np.r_[np.ones(300, int), -np.ones(150, int)]
+    return X, y, sd, yt
+
+
+def test_target_scorer_uses_labelled_target_rows_only():
+    X, y, sd, yt = _shift_problem()
+    clf = SourceOnly().fit(X, y)
+    y_all = y.copy()
+    y_all[sd < 0] = yt
+    tgt = sd < 0
+    expected = np.mean([(clf.predict(X[tgt])[yt == c] == c).mean() for c in (0, 1)])
+    assert TargetScorer()(clf, X, y_all, sample_domain=sd) == pytest.approx(expected)
+    assert TargetScorer("accuracy")(clf, X, y_all, sample_domain=sd) == pytest.approx(
+        (clf.predict(X[tgt]) == yt).mean()
+    )
+    with pytest.raises(DomainError, match="no labelled target rows"):
+        TargetScorer()(clf, X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="Unknown metric"):
+        TargetScorer("nope")(clf, X, y_all, sample_domain=sd)
+
+
+def _models(X, y, sd):
+    good = Pipeline([("a", DomainStandardScaler()), ("c", SourceOnly())]).fit(X, y, a__sample_domain=sd)
+    bad = Pipeline([("a", "passthrough"), ("c", SourceOnly())]).fit(X, y)
+    return good, bad
+
+
+def _true_uar(model, X, sd, yt):
+    p = model.predict(X[sd < 0])
+    return np.mean([(p[yt == c] == c).mean() for c in np.unique(yt)])
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [ImportanceWeightedScorer(), DeepEmbeddedValidationScorer(), ReverseValidationScorer(), PredictionEntropyScorer()],
+)
+def test_label_free_scorers_return_finite_scores_in_both_modes(scorer):
+    X, y, sd, yt = _shift_problem()
+    good, _ = _models(X, y, sd)
+    off = scorer(good, X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        on = scorer(good, X, y, sample_domain=sd)
+    assert np.isfinite(off) and off == pytest.approx(on)
+
+
+def test_reverse_validation_ranks_adaptation_above_none_on_a_scale_shift():
+    X, y, sd, yt = _shift_problem()
+    good, bad = _models(X, y, sd)
+    assert _true_uar(good, X, sd, yt) > _true_uar(bad, X, sd, yt)
+    rv = ReverseValidationScorer()
+    assert rv(good, X, y) > rv(bad, X, y)
+
+
+def test_importance_weights_follow_the_target_density():
+    from sertl_core.model_selection import _density_ratio
+
+    rng = np.random.default_rng(0)
+    Zs = rng.normal(size=(500, 1))
+    Zt = rng.normal(loc=1.0, size=(500, 1))
+    w = _density_ratio(Zs, Zt)
+    # a logistic domain classifier gives weights monotone in z, rising towards the target
+    order = np.argsort(Zs[:, 0])
+    assert np.all(np.diff(w[order]) >= -1e-12)
+    assert w[order][-50:].mean() > 3 * w[order][:50].mean()
+    assert w.mean() == pytest.approx(1.0)
+
+
+def test_scorers_need_source_and_target_rows():
+    X, y, sd, yt = _shift_problem()
+    good, _ = _models(X, y, sd)
+    src = sd > 0
+    for scorer in (ImportanceWeightedScorer(), DeepEmbeddedValidationScorer(), ReverseValidationScorer()):
+        with pytest.raises(DomainError, match="SourceTargetShuffleSplit"):
+            scorer(good, X[src], y[src])
+    with pytest.raises(TypeError, match="no predict_proba"):
+        from sklearn.svm import SVC
+
+        PredictionEntropyScorer()(SourceOnly(SVC()).fit(X, y), X, y)
+    with pytest.raises(ValueError, match="loss must be"):
+        DeepEmbeddedValidationScorer(loss="hinge")(good, X, y)
+
+
+def test_scorer_requests_sample_domain_under_routing():
+    for scorer in (TargetScorer(), PredictionEntropyScorer(), ImportanceWeightedScorer()):
+        assert scorer.get_metadata_routing().score.requests == {"sample_domain": True}
+    assert "TargetScorer(metric='uar')" == repr(TargetScorer())
+
+
+def test_entropy_prefers_confident_models():
+    X, y, sd, _ = _shift_problem()
+    sharp = SourceOnly(LogisticRegression(C=100)).fit(X, y)
+    flat = SourceOnly(LogisticRegression(C=1e-4)).fit(X, y)
+    s = PredictionEntropyScorer()
+    assert s(sharp, X, y) > s(flat, X, y)
