@@ -1,0 +1,584 @@
+"""Machinery shared by the sertl-neural estimators.
+
+Training runs through a small skorch ``NeuralNet`` subclass whose loss is a
+callable of the estimator (several heads, masked labels, distillation);
+the fitted estimators keep only the trained torch module, so they pickle
+without skorch's training state. Randomness is local: every fit runs inside
+``torch.random.fork_rng`` with a seed drawn from ``random_state``, so the
+global torch and numpy generators are left as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from sertl_core import TransferEstimator
+
+from ._nets import build_trunk
+
+__all__ = ["NeuralHead"]
+
+_INFERENCE_BATCH = 4096
+
+
+def resolve_device(device):
+    """Return the torch device string for ``device`` ("auto" picks CUDA when present).
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``.
+
+    Returns
+    -------
+    device : str
+
+    Examples
+    --------
+    >>> from sertl_neural._base import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but PyTorch sees no CUDA device (torch "
+            f"{torch.__version__}): use device='auto' or device='cpu'."
+        )
+    if device != "cpu" and not str(device).startswith("cuda"):
+        raise ValueError(
+            f"device={device!r} is not supported: use 'auto', 'cpu', 'cuda' or "
+            "'cuda:<index>'."
+        )
+    return str(device)
+
+
+def masked_cross_entropy(logits, target, weight=None):
+    """Cross-entropy over the rows whose target is not ``-1``.
+
+    Returns a zero that keeps the graph when no row is labelled, so a batch
+    of unlabelled rows contributes nothing.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (n, n_classes)
+    target : torch.Tensor of int64 of shape (n,)
+        Class indices, ``-1`` for missing labels.
+    weight : torch.Tensor of shape (n_classes,) or None
+        Class weights.
+
+    Returns
+    -------
+    loss : torch.Tensor (scalar)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._base import masked_cross_entropy
+    >>> float(masked_cross_entropy(torch.zeros(2, 2), torch.tensor([-1, -1])))
+    0.0
+    """
+    mask = target >= 0
+    if not bool(mask.any()):
+        return logits.sum() * 0.0
+    return nn.functional.cross_entropy(logits[mask], target[mask], weight=weight)
+
+
+def class_weights(y_idx, n_classes, class_weight, device, classes=None):
+    """Loss weights per class: None, "balanced", or a dict ``{label: weight}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_neural._base import class_weights
+    >>> class_weights(np.array([0, 0, 0, 1]), 2, "balanced", "cpu").tolist()
+    [0.6666666865348206, 2.0]
+    """
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, dict):
+        if classes is None:
+            return None
+        unknown = set(class_weight) - set(np.asarray(classes).tolist())
+        if unknown:
+            raise ValueError(
+                f"class_weight names class(es) {sorted(map(str, unknown))} that are "
+                f"not among the labelled classes {np.asarray(classes).tolist()}."
+            )
+        w = np.array([float(class_weight.get(c, 1.0)) for c in np.asarray(classes).tolist()])
+        return torch.as_tensor(w, dtype=torch.float32, device=device)
+    y = y_idx[y_idx >= 0]
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, y.size / (n_classes * np.maximum(counts, 1)), 0.0)
+    return torch.as_tensor(w, dtype=torch.float32, device=device)
+
+
+def _make_loss_net_class():
+    from skorch import NeuralNet
+    from skorch.utils import to_tensor
+
+    class _LossNet(NeuralNet):
+        """skorch net whose loss is ``loss_fn(outputs, y, X, training)``."""
+
+        def __init__(self, module, *, loss_fn, **kwargs):
+            super().__init__(module, criterion=nn.Identity, **kwargs)
+            self.loss_fn = loss_fn
+
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            y_true = to_tensor(y_true, device=self.device)
+            X = to_tensor(X, device=self.device)
+            return self.loss_fn(y_pred, y_true, X, training)
+
+    return _LossNet
+
+
+class NeuralHead(ClassifierMixin, BaseEstimator):
+    """The network's own softmax head, as a scikit-learn classifier.
+
+    The transfer estimators of sertl-neural hand this object the logits of
+    their main head (``_predict_input``), so the base class's ``predict`` and
+    ``predict_proba`` work unchanged. It is built fitted; users do not fit it.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,), default=None
+        Class labels in the order of the logits.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_neural import NeuralHead
+    >>> head = NeuralHead(classes=np.array(["a", "b"])).fit()
+    >>> head.predict(np.array([[0.0, 2.0], [3.0, 1.0]])).tolist()
+    ['b', 'a']
+    """
+
+    def __init__(self, classes=None):
+        self.classes = classes
+
+    def fit(self, X=None, y=None):
+        """Store the classes (the logits come from the network).
+
+        Parameters
+        ----------
+        X : ignored
+        y : array-like, default=None
+            Labels; used to set ``classes_`` when ``classes`` is None.
+
+        Returns
+        -------
+        self : NeuralHead
+        """
+        if self.classes is None and y is None:
+            raise ValueError("NeuralHead needs classes=... or y to know the classes.")
+        self.classes_ = np.asarray(self.classes if self.classes is not None else np.unique(y))
+        return self
+
+    def predict_proba(self, X):
+        """Softmax of the logits.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_classes)
+            Logits.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        z = np.asarray(X, dtype=np.float64)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """Log-softmax of the logits.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_classes)
+            Logits.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        z = np.asarray(X, dtype=np.float64)
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def predict(self, X):
+        """The class of the largest logit.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_classes)
+            Logits.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(np.asarray(X), axis=1)]
+
+
+def _positive_int_tuple(value, name, *, allow_empty=True):
+    try:
+        vals = tuple(value)
+    except TypeError:
+        vals = (value,)
+    if not allow_empty and not vals:
+        raise ValueError(f"{name} must not be empty.")
+    for v in vals:
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
+            raise ValueError(
+                f"{name} must be a sequence of positive integers, got {value!r}."
+            )
+    return tuple(int(v) for v in vals)
+
+
+_TRAINING_CONSTRAINTS = {
+    "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+    "standardize": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    "device": [str],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+_NETWORK_CONSTRAINTS = {
+    "network": [StrOptions({"mlp", "cnn", "crnn"})],
+    "hidden_layer_sizes": ["array-like"],
+    "conv_channels": ["array-like"],
+    "rnn_hidden": [Interval(numbers.Integral, 1, None, closed="left")],
+    "n_mels": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    "class_weight": [StrOptions({"balanced"}), dict, None],
+}
+
+
+class NeuralMixin:
+    """Training utilities shared by every sertl-neural estimator."""
+
+    # -- randomness -------------------------------------------------------
+    def _draw_seed(self):
+        rs = self.random_state
+        if rs is None:
+            # fresh OS entropy; never the global numpy generator
+            return int(np.random.default_rng().integers(2**31 - 1))
+        if isinstance(rs, numbers.Integral):
+            return int(rs) % (2**31 - 1)
+        return int(rs.randint(2**31 - 1))
+
+    @contextlib.contextmanager
+    def _seeded(self, seed):
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    # -- input ------------------------------------------------------------
+    def _as_2d(self, X, *, reset):
+        """Flatten (n, frames, mels) input to (n, frames * mels) and remember the shape."""
+        if hasattr(X, "ndim") or isinstance(X, list | tuple):
+            arr = X if hasattr(X, "ndim") else None
+            if arr is None:
+                try:
+                    arr = np.asarray(X, dtype=np.float64)
+                except (ValueError, TypeError):
+                    return X
+            if arr.ndim == 3:
+                if reset:
+                    self.input_shape_ = tuple(int(s) for s in arr.shape[1:])
+                elif getattr(self, "input_shape_", None) not in (None, tuple(arr.shape[1:])):
+                    raise ValueError(
+                        f"X has frames x mels {tuple(arr.shape[1:])} but the model "
+                        f"was fitted on {self.input_shape_}: pad or crop the "
+                        "log-mel sequences to the fitted shape."
+                    )
+                return np.asarray(arr).reshape(arr.shape[0], -1)
+            if arr.ndim > 3:
+                raise ValueError(
+                    f"X must be 2-D (n_samples, n_features) or 3-D (n_samples, "
+                    f"frames, n_mels), got {arr.ndim} dimensions."
+                )
+            if reset and hasattr(self, "input_shape_"):
+                del self.input_shape_
+        return X
+
+    def _input_shape(self, n_features):
+        shape = getattr(self, "input_shape_", None)
+        if shape is not None:
+            return shape
+        if self.n_mels is None:
+            raise ValueError(
+                f"network={self.network!r} needs log-mel sequences: pass X as a 3-D "
+                "array (n_samples, frames, n_mels), e.g. from sertl_speech."
+                "AudioFeatures(feature_set='logmel'), or flattened rows with "
+                "n_mels=<number of mel bands>."
+            )
+        if n_features % self.n_mels:
+            raise ValueError(
+                f"X has {n_features} columns, not a multiple of n_mels={self.n_mels}: "
+                "flattened log-mel rows must have frames * n_mels columns."
+            )
+        return (n_features // self.n_mels, self.n_mels)
+
+    def _trunk_spec(self, n_features):
+        hidden = _positive_int_tuple(self.hidden_layer_sizes, "hidden_layer_sizes")
+        if self.network == "mlp":
+            return {
+                "network": "mlp",
+                "n_features": int(n_features),
+                "hidden_layer_sizes": hidden,
+                "dropout": float(self.dropout),
+            }
+        return {
+            "network": self.network,
+            "input_shape": self._input_shape(n_features),
+            "conv_channels": _positive_int_tuple(
+                self.conv_channels, "conv_channels", allow_empty=False
+            ),
+            "hidden_layer_sizes": hidden,
+            "dropout": float(self.dropout),
+            "rnn_hidden": int(self.rnn_hidden),
+        }
+
+    def _fit_scaler(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        if not self.standardize:
+            self.input_mean_ = np.zeros(X.shape[1])
+            self.input_scale_ = np.ones(X.shape[1])
+            return
+        if getattr(self, "network", "mlp") == "mlp":
+            self.input_mean_ = X.mean(axis=0)
+            scale = X.std(axis=0)
+        else:  # one statistic for the whole log-mel image
+            self.input_mean_ = np.full(X.shape[1], X.mean())
+            scale = np.full(X.shape[1], X.std())
+        scale[scale < 1e-12] = 1.0
+        self.input_scale_ = scale
+
+    def _scaled(self, X):
+        return ((np.asarray(X, dtype=np.float64) - self.input_mean_) / self.input_scale_).astype(
+            np.float32
+        )
+
+    # -- training ---------------------------------------------------------
+    def _valid_split(self, n, strata, seed):
+        """Train/validation row indices for early stopping, or None."""
+        if not self.early_stopping:
+            return None
+        n_valid = int(round(self.validation_fraction * n))
+        if n < 10 or n_valid < 1 or n - n_valid < 2:
+            return None
+        idx = np.arange(n)
+        if strata is not None:
+            _, counts = np.unique(strata, return_counts=True)
+            if counts.min() >= 2 and n_valid >= counts.size:
+                sss = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+                return next(sss.split(idx, strata))
+        return next(ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed).split(idx))
+
+    def _train(
+        self,
+        module,
+        X,
+        y,
+        loss_fn,
+        *,
+        lr,
+        max_epochs,
+        seed,
+        strata=None,
+        param_groups=None,
+        callbacks=(),
+    ):
+        """Train ``module`` in place with skorch; return the epoch history."""
+        if max_epochs <= 0 or X.shape[0] == 0:
+            return []
+        from skorch.callbacks import EarlyStopping
+        from skorch.dataset import Dataset
+        from skorch.helper import predefined_split
+
+        split = self._valid_split(X.shape[0], strata, seed)
+        cbs = list(callbacks)
+        train_split = None
+        if split is not None:
+            tr, va = split
+            train_split = predefined_split(Dataset(X[va], y[va]))
+            X, y = X[tr], y[tr]
+            cbs.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        load_best=True,
+                        sink=lambda *a, **k: None,
+                    ),
+                )
+            )
+        quiet = {} if self.verbose else {"callbacks__print_log": None}
+        net = _make_loss_net_class()(
+            module,
+            loss_fn=loss_fn,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=float(self.weight_decay),
+            optimizer__param_groups=list(param_groups or []),
+            lr=float(lr),
+            max_epochs=int(max_epochs),
+            batch_size=int(min(self.batch_size, X.shape[0])),
+            iterator_train__shuffle=True,
+            train_split=train_split,
+            callbacks=cbs,
+            device=self.device_,
+            verbose=int(bool(self.verbose)),
+            **quiet,
+        )
+        net.fit(X, y)
+        keys = ("epoch", "train_loss", "valid_loss", "dur")
+        return [{k: row[k] for k in keys if k in row} for row in net.history]
+
+    def _outputs(self, module, X):
+        """Run ``module`` on scaled rows in eval mode; a tuple of numpy arrays."""
+        Xs = self._scaled(X)
+        module.eval()
+        chunks = []
+        with torch.no_grad():
+            for start in range(0, Xs.shape[0], _INFERENCE_BATCH):
+                xb = torch.as_tensor(Xs[start : start + _INFERENCE_BATCH], device=self.device_)
+                out = module(xb)
+                out = out if isinstance(out, tuple) else (out,)
+                chunks.append([o.detach().cpu().numpy() for o in out])
+        if not chunks:
+            n_out = len(module(torch.zeros((1, Xs.shape[1]), device=self.device_)))
+            return tuple(np.zeros((0,)) for _ in range(n_out))
+        return tuple(np.concatenate(parts) for parts in zip(*chunks, strict=True))
+
+    # -- persistence ------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        # Store torch modules on the CPU so a model trained on a GPU loads anywhere.
+        for key, value in list(state.items()):
+            if isinstance(value, nn.Module):
+                state[key] = _cpu_copy(value)
+        if "device_" in state:
+            state["device_"] = "cpu"
+        return state
+
+
+def _cpu_copy(module):
+    import copy
+
+    return copy.deepcopy(module).to("cpu")
+
+
+def encode_labels(y, labeled, classes):
+    """Class indices of ``y`` in ``classes``; ``-1`` where not labelled."""
+    out = np.full(y.shape[0], -1, dtype=np.int64)
+    out[labeled] = np.searchsorted(classes, y[labeled])
+    return out
+
+
+class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
+    """Base of the neural transfer classifiers (fine-tuning, multi-task, DANN).
+
+    Adds 3-D log-mel input, the network's own head as default estimator
+    (:class:`NeuralHead`) and an optional scikit-learn ``estimator`` trained
+    on the network's embeddings instead.
+    """
+
+    def fit(self, X, y, *, sample_domain=None):
+        """Fit the network with transfer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, frames, n_mels)
+            Rows of all domains: functional features (2-D) or padded log-mel
+            sequences (3-D, for ``network="cnn"`` or ``"crnn"``).
+        y : array-like of shape (n_samples,)
+            Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Positive ids for source domains, negative ids for target domains.
+            Inferred from ``y`` when omitted (labelled rows are source).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return super().fit(self._as_2d(X, reset=True), y, sample_domain=sample_domain)
+
+    def _prepare(self, X, sample_domain):
+        return super()._prepare(self._as_2d(X, reset=False), sample_domain)
+
+    def _get_estimator(self):
+        return NeuralHead() if self.estimator is None else self.estimator
+
+    def _start(self, data):
+        self._validate_params()
+        self.device_ = resolve_device(self.device)
+        self._fit_scaler(data.X)
+        self.classes_ = np.unique(data.y[data.labeled])
+        return encode_labels(data.y, data.labeled, self.classes_)
+
+    def _finish(self, data, history):
+        """Set ``estimator_`` (network head or an estimator on the embeddings)."""
+        self.history_ = history
+        if self.estimator is None:
+            self.estimator_ = NeuralHead(classes=self.classes_).fit()
+            return
+        emb = self._outputs(self.module_, data.X[data.labeled])[-1]
+        self._fit_estimator(emb, data.y[data.labeled])
+
+    def _predict_input(self, X, sample_domain):
+        outs = self._outputs(self.module_, X)
+        return outs[0] if self.estimator is None else outs[-1]
+
+    def embed(self, X):
+        """Penultimate-layer embeddings of the network (the trunk's output).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, frames, n_mels)
+            Rows to embed.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, embedding_dim)
+        """
+        from sklearn.utils.validation import validate_data
+
+        check_is_fitted(self)
+        X = validate_data(self, self._as_2d(X, reset=False), reset=False)
+        return self._outputs(self.module_, X)[-1]
+
+
+def build_classifier_trunk(est, n_features):
+    """The trunk spec and a freshly initialised trunk for ``est``."""
+    spec = est._trunk_spec(n_features)
+    return spec, build_trunk(spec)

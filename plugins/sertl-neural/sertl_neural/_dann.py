@@ -1,0 +1,264 @@
+"""Domain-adversarial training (DANN) with a gradient reversal layer."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from sertl_core._domains import DomainData
+
+from ._base import (
+    _NETWORK_CONSTRAINTS,
+    _TRAINING_CONSTRAINTS,
+    NeuralTransferEstimator,
+    build_classifier_trunk,
+    class_weights,
+    masked_cross_entropy,
+)
+from ._nets import ClassifierNet
+
+__all__ = ["DANNClassifier"]
+
+
+class _DANNLoss:
+    def __init__(self, class_weight, pos_weight):
+        self.class_weight = class_weight
+        self.pos_weight = pos_weight
+
+    def __call__(self, outputs, y, X, training):
+        cls = masked_cross_entropy(outputs[0], y[:, 0], self.class_weight)
+        if not training:  # early stopping follows the emotion loss
+            return cls
+        dom = torch.nn.functional.binary_cross_entropy_with_logits(
+            outputs[1], y[:, 1].to(outputs[1].dtype), pos_weight=self.pos_weight
+        )
+        return cls + dom
+
+
+def ganin_lambda(progress, gamma=10.0):
+    """Ganin et al.'s schedule ``2 / (1 + exp(-gamma p)) - 1`` for progress ``p`` in [0, 1].
+
+    Parameters
+    ----------
+    progress : float
+        Share of training done.
+    gamma : float, default=10.0
+        Steepness.
+
+    Returns
+    -------
+    lambda : float
+
+    Examples
+    --------
+    >>> from sertl_neural._dann import ganin_lambda
+    >>> ganin_lambda(0.0), round(ganin_lambda(1.0), 4)
+    (0.0, 0.9999)
+    """
+    return 2.0 / (1.0 + math.exp(-gamma * progress)) - 1.0
+
+
+def _grl_callback(module, max_epochs, weight, schedule):
+    from skorch.callbacks import Callback
+
+    class _GRLSchedule(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            p = (len(net.history) - 1) / max(1, max_epochs)
+            factor = ganin_lambda(p) if schedule == "ganin" else 1.0
+            module.grl.lambd = float(weight) * factor
+
+    return ("grl_schedule", _GRLSchedule())
+
+
+class DANNClassifier(NeuralTransferEstimator):
+    """Domain-adversarial neural network for unlabelled (or few-shot) targets.
+
+    The trunk feeds an emotion head and, through a gradient reversal layer,
+    a domain discriminator (source vs target). Training minimises the
+    emotion loss on labelled rows and the domain loss on all rows while the
+    reversed gradient pushes the trunk towards features the discriminator
+    cannot separate, i.e. features that carry emotion but not the corpus.
+    The reversal strength follows Ganin et al.'s schedule from 0 to
+    ``adaptation_weight``. The domain loss is balanced between source and
+    target rows. Labelled target rows (few-shot) join the emotion loss.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        ``None``: predict with the emotion head. A scikit-learn classifier:
+        fitted on the domain-invariant embeddings of the labelled rows.
+    sampler : None
+        Not supported; use ``class_weight="balanced"``.
+    network : {"mlp", "cnn", "crnn"}, default="mlp"
+        Trunk family (see :class:`FineTuneClassifier`).
+    hidden_layer_sizes : tuple of int, default=(128, 64)
+        Fully connected blocks of the trunk.
+    conv_channels : tuple of int, default=(16, 32)
+        Convolution blocks (CNN/CRNN only).
+    rnn_hidden : int, default=64
+        GRU width (CRNN only).
+    n_mels : int, default=None
+        Mel bands of flattened 2-D log-mel input.
+    dropout : float, default=0.2
+        Dropout after each fully connected block.
+    adaptation_weight : float, default=1.0
+        Final strength of the reversed gradient (Ganin et al.'s lambda).
+    schedule : {"ganin", "constant"}, default="ganin"
+        Ramp the reversal strength up over training, or keep it constant.
+    domain_hidden : int, default=64
+        Width of the discriminator's hidden layer.
+    max_epochs : int, default=50
+        Training epochs.
+    batch_size : int, default=32
+        Mini-batch size (source and target rows shuffled together).
+    lr : float, default=1e-3
+        AdamW learning rate.
+    weight_decay : float, default=1e-4
+        AdamW weight decay.
+    class_weight : {"balanced"}, dict or None, default=None
+        Class-balanced emotion loss, or ``{label: weight}`` weights.
+    standardize : bool, default=True
+        Standardise inputs with the statistics of all training rows.
+    early_stopping : bool, default=False
+        Stop on the emotion loss of a held-out split (labelled rows).
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=5
+        Patience of early stopping.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    random_state : int, RandomState or None, default=None
+        Seed of initialisation, shuffling, dropout and the validation split.
+    verbose : int, default=0
+        Print skorch's per-epoch progress table when > 0.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network (trunk, emotion head, domain head).
+    trunk_spec_ : dict
+        Architecture of the trunk.
+    classes_ : ndarray of shape (n_classes,)
+        Emotion classes.
+    estimator_ : estimator object
+        :class:`NeuralHead` or the fitted ``estimator``.
+    history_ : list of dict
+        Per-epoch losses and durations.
+    n_features_in_ : int
+        Number of (flattened) input features.
+    device_ : str
+        Device used for training and prediction.
+
+    See Also
+    --------
+    AutoencoderAdapter : Unsupervised feature transfer with autoencoders.
+
+    References
+    ----------
+    .. [1] Y. Ganin, E. Ustinova, H. Ajakan, P. Germain, H. Larochelle,
+       F. Laviolette, M. Marchand and V. Lempitsky, "Domain-adversarial
+       training of neural networks", JMLR 17(59), 2016.
+    .. [2] M. Abdelwahab and C. Busso, "Domain adversarial for acoustic
+       emotion recognition", IEEE/ACM TASLP 26(12), 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_neural import DANNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3)); y = np.repeat([0, 1], 20); X[:, 0] += 2 * y
+    >>> y[::4] = -1                      # unlabelled target rows
+    >>> clf = DANNClassifier(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    >>> clf.fit(X, y).classes_.tolist()
+    [0, 1]
+    """
+
+    registry_name = "dann"
+
+    _parameter_constraints: dict = {
+        "estimator": [object, None],
+        "sampler": [None],
+        **_NETWORK_CONSTRAINTS,
+        **_TRAINING_CONSTRAINTS,
+        "adaptation_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "schedule": [StrOptions({"ganin", "constant"})],
+        "domain_hidden": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        sampler=None,
+        network="mlp",
+        hidden_layer_sizes=(128, 64),
+        conv_channels=(16, 32),
+        rnn_hidden=64,
+        n_mels=None,
+        dropout=0.2,
+        adaptation_weight=1.0,
+        schedule="ganin",
+        domain_hidden=64,
+        max_epochs=50,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-4,
+        class_weight=None,
+        standardize=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(estimator, sampler=sampler)
+        self.network = network
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.conv_channels = conv_channels
+        self.rnn_hidden = rnn_hidden
+        self.n_mels = n_mels
+        self.dropout = dropout
+        self.adaptation_weight = adaptation_weight
+        self.schedule = schedule
+        self.domain_hidden = domain_hidden
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.standardize = standardize
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit(self, data: DomainData) -> None:
+        y_idx = self._start(data)
+        dom = data.target.astype(np.int64)
+        Y = np.stack([y_idx, dom], axis=1)
+        n_tgt, n_src = int(dom.sum()), int((1 - dom).sum())
+        seed = self._draw_seed()
+        Xs = self._scaled(data.X)
+        with self._seeded(seed):
+            self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
+            module = ClassifierNet(
+                trunk, [self.classes_.size], domain_hidden=self.domain_hidden
+            ).to(self.device_)
+            cw = class_weights(
+                y_idx, self.classes_.size, self.class_weight, self.device_, self.classes_
+            )
+            pos_weight = torch.tensor(n_src / max(n_tgt, 1), device=self.device_)
+            cb = _grl_callback(module, self.max_epochs, self.adaptation_weight, self.schedule)
+            history = self._train(
+                module, Xs, Y, _DANNLoss(cw, pos_weight), lr=self.lr,
+                max_epochs=self.max_epochs, seed=seed, strata=y_idx, callbacks=[cb],
+            )
+        self.module_ = module.eval()
+        self._finish(data, history)

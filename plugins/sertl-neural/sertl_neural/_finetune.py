@@ -1,0 +1,370 @@
+"""Fine-tuning: pretrain on the source, fine-tune on a few labelled target rows."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from sertl_core._domains import DomainData
+
+from ._base import (
+    _NETWORK_CONSTRAINTS,
+    _TRAINING_CONSTRAINTS,
+    NeuralTransferEstimator,
+    build_classifier_trunk,
+    class_weights,
+    masked_cross_entropy,
+)
+from ._nets import ClassifierNet
+
+__all__ = ["FineTuneClassifier"]
+
+
+class _ClassifierLoss:
+    """Cross-entropy of the main head, plus an optional distillation term."""
+
+    def __init__(self, weight, teacher=None, distill_loss=None, distill_weight=0.0):
+        self.weight = weight
+        self.teacher = teacher
+        self.distill_loss = distill_loss
+        self.distill_weight = distill_weight
+
+    def __call__(self, outputs, y, X, training):
+        loss = masked_cross_entropy(outputs[0], y, self.weight)
+        if self.teacher is not None and training:
+            with torch.no_grad():
+                teacher_emb = self.teacher(X)[-1]
+            loss = loss + self.distill_weight * self.distill_loss(outputs[-1], teacher_emb)
+        return loss
+
+
+def check_init_from(init_from, n_features):
+    """Validate a pretrained sertl neural model given as ``init_from``."""
+    from ._base import NeuralTransferEstimator
+
+    if not isinstance(init_from, NeuralTransferEstimator):
+        raise TypeError(
+            "init_from must be a fitted sertl-neural classifier (FineTuneClassifier, "
+            f"MultiTaskClassifier or DANNClassifier), got {type(init_from).__name__}."
+        )
+    if not hasattr(init_from, "module_"):
+        raise ValueError(
+            f"init_from={type(init_from).__name__}(...) is not fitted: fit it first "
+            "(e.g. on gender labels or on another corpus), then pass it."
+        )
+    if init_from.n_features_in_ != n_features:
+        raise ValueError(
+            f"init_from was fitted on {init_from.n_features_in_} features but X has "
+            f"{n_features}: use the same feature set for both models."
+        )
+
+
+class FineTuneClassifier(NeuralTransferEstimator):
+    """Pretrain a network on labelled source rows, then fine-tune it on the target.
+
+    Parameter transfer for few-shot adaptation: the network (an MLP on
+    functional features, or a CNN/CRNN on log-mel sequences) is trained on
+    the labelled source rows, then trained further on the labelled target
+    rows (``y`` not ``-1`` where ``sample_domain < 0``) with a freezing
+    policy and discriminative learning rates. With ``init_from`` it starts
+    from the trunk of any fitted sertl-neural model instead of a random
+    initialisation (model-based transfer, e.g. from a gender model or from a
+    model of another corpus). Unlabelled target rows are ignored; without
+    labelled target rows the result is the pretrained (source-only) network.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        ``None``: predict with the network's softmax head. A scikit-learn
+        classifier: fitted on the fine-tuned network's embeddings of all
+        labelled rows and used for prediction.
+    sampler : imbalanced-learn sampler, default=None
+        Resampler applied to the labelled rows of each training phase.
+    network : {"mlp", "cnn", "crnn"}, default="mlp"
+        ``"mlp"`` for functional features (2-D ``X``); ``"cnn"`` (global
+        pooling) or ``"crnn"`` (GRU over time) for log-mel sequences given
+        as a 3-D array ``(n_samples, frames, n_mels)``, padded to a common
+        number of frames (or flattened rows with ``n_mels``).
+    hidden_layer_sizes : tuple of int, default=(128, 64)
+        Fully connected blocks of the trunk; the last one is the embedding.
+    conv_channels : tuple of int, default=(16, 32)
+        Convolution blocks (CNN/CRNN only).
+    rnn_hidden : int, default=64
+        GRU width (CRNN only).
+    n_mels : int, default=None
+        Mel bands of flattened 2-D log-mel input (CNN/CRNN); not needed for
+        3-D input.
+    dropout : float, default=0.2
+        Dropout after each fully connected block.
+    freeze : {"none", "all_but_head"} or int, default="none"
+        Fine-tuning policy: train everything, only the head, or the head and
+        the last ``k`` trunk blocks (``k`` larger than the trunk trains all).
+    lr_decay : float, default=1.0
+        Discriminative learning rates while fine-tuning: the head uses
+        ``finetune_lr``, trunk block ``i`` blocks below the head
+        ``finetune_lr * lr_decay**i`` (Howard & Ruder use ``1 / 2.6``).
+    init_from : fitted sertl-neural classifier, default=None
+        Start from this model's trunk (its architecture replaces
+        ``network``/``hidden_layer_sizes``); its head is kept when it has
+        the same classes. The input is standardised with this estimator's
+        own statistics.
+    distill_loss : callable, default=None
+        ``loss(student_embeddings, teacher_embeddings) -> torch scalar``
+        added, times ``distill_weight``, to the fine-tuning loss; the teacher
+        is the frozen pretrained network on the same batch (e.g.
+        ``sertl_relational.RKDLoss()``).
+    distill_weight : float, default=1.0
+        Weight of the distillation term.
+    max_epochs : int, default=50
+        Pretraining epochs on the labelled source rows (0: no pretraining,
+        which with a random start gives the target-only baseline).
+    finetune_epochs : int, default=None
+        Fine-tuning epochs (None: ``max_epochs``; 0: source-only).
+    batch_size : int, default=32
+        Mini-batch size.
+    lr : float, default=1e-3
+        AdamW learning rate of pretraining.
+    finetune_lr : float, default=None
+        Learning rate of the head while fine-tuning (None: ``lr``).
+    weight_decay : float, default=1e-4
+        AdamW weight decay.
+    class_weight : {"balanced"}, dict or None, default=None
+        Weight the loss inversely to class frequency in each phase, or with
+        a ``{label: weight}`` dict (missing classes weigh 1).
+    standardize : bool, default=True
+        Standardise inputs with the statistics of all training rows.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of each phase's rows (stratified)
+        and stop when its loss has not improved for ``n_iter_no_change``
+        epochs, keeping the best weights. Phases with fewer than 10 rows
+        train without it.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=5
+        Patience of early stopping.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    random_state : int, RandomState or None, default=None
+        Seed of initialisation, shuffling, dropout and the validation split.
+        Fits are deterministic on the CPU; on a GPU cuDNN may not be.
+    verbose : int, default=0
+        Print skorch's per-epoch progress table when > 0.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The fine-tuned network (a trunk and one head), on the CPU after
+        unpickling.
+    trunk_spec_ : dict
+        Architecture of the trunk.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    estimator_ : estimator object
+        :class:`NeuralHead` or the fitted ``estimator``.
+    history_ : dict
+        Per-epoch losses and durations of ``"pretrain"`` and ``"finetune"``.
+    n_finetune_rows_ : int
+        Labelled target rows used for fine-tuning.
+    input_shape_ : tuple of int
+        ``(frames, n_mels)`` when fitted on 3-D input.
+    n_features_in_ : int
+        Number of (flattened) input features.
+    device_ : str
+        Device used for training and prediction.
+
+    See Also
+    --------
+    MultiTaskClassifier : Shared trunk trained with auxiliary tasks.
+    DANNClassifier : Adversarial training for unlabelled targets.
+
+    References
+    ----------
+    .. [1] J. Yosinski, J. Clune, Y. Bengio and H. Lipson, "How transferable
+       are features in deep neural networks?", NeurIPS 2014.
+    .. [2] J. Howard and S. Ruder, "Universal language model fine-tuning for
+       text classification", ACL 2018 (discriminative fine-tuning).
+    .. [3] Z. Zhao et al., "Exploring deep spectrum representations via
+       attention-based recurrent and convolutional neural networks for
+       speech emotion recognition", IEEE Access 7, 2019 (model-based transfer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_neural import FineTuneClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 4)); X[:, 0] += np.repeat([0, 3], 30)
+    >>> y = np.repeat([0, 1], 30)
+    >>> sd = np.where(np.arange(60) % 3 == 0, -1, 1)   # every third row target
+    >>> clf = FineTuneClassifier(hidden_layer_sizes=(8,), max_epochs=5,
+    ...                          finetune_epochs=3, random_state=0)
+    >>> clf.fit(X, y, sample_domain=sd).predict(X[:2]).shape
+    (2,)
+    """
+
+    registry_name = "finetune"
+
+    _parameter_constraints: dict = {
+        "estimator": [object, None],
+        "sampler": [object, None],
+        **_NETWORK_CONSTRAINTS,
+        **_TRAINING_CONSTRAINTS,
+        "freeze": [StrOptions({"none", "all_but_head"}), Interval(numbers.Integral, 0, None, closed="left")],
+        "lr_decay": [Interval(numbers.Real, 0, 1, closed="right")],
+        "init_from": [object, None],
+        "distill_loss": [callable, None],
+        "distill_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "finetune_epochs": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "finetune_lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        sampler=None,
+        network="mlp",
+        hidden_layer_sizes=(128, 64),
+        conv_channels=(16, 32),
+        rnn_hidden=64,
+        n_mels=None,
+        dropout=0.2,
+        freeze="none",
+        lr_decay=1.0,
+        init_from=None,
+        distill_loss=None,
+        distill_weight=1.0,
+        max_epochs=50,
+        finetune_epochs=None,
+        batch_size=32,
+        lr=1e-3,
+        finetune_lr=None,
+        weight_decay=1e-4,
+        class_weight=None,
+        standardize=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(estimator, sampler=sampler)
+        self.network = network
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.conv_channels = conv_channels
+        self.rnn_hidden = rnn_hidden
+        self.n_mels = n_mels
+        self.dropout = dropout
+        self.freeze = freeze
+        self.lr_decay = lr_decay
+        self.init_from = init_from
+        self.distill_loss = distill_loss
+        self.distill_weight = distill_weight
+        self.max_epochs = max_epochs
+        self.finetune_epochs = finetune_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.finetune_lr = finetune_lr
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.standardize = standardize
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build(self, n_features, n_classes):
+        if self.init_from is None:
+            spec, trunk = build_classifier_trunk(self, n_features)
+            return spec, ClassifierNet(trunk, [n_classes])
+        src = self.init_from
+        check_init_from(src, n_features)
+        if hasattr(src, "input_shape_"):
+            self.input_shape_ = src.input_shape_
+        trunk = copy.deepcopy(src.module_.trunk).to("cpu")
+        module = ClassifierNet(trunk, [n_classes])
+        if np.array_equal(np.asarray(src.classes_), self.classes_):
+            module.heads[0].load_state_dict(src.module_.heads[0].state_dict())
+        return dict(src.trunk_spec_), module
+
+    def _resample(self, X, y_idx, seed):
+        if self.sampler is None or X.shape[0] == 0:
+            return X, y_idx
+        sampler = clone(self.sampler)
+        if "random_state" in sampler.get_params():
+            sampler.set_params(random_state=seed)
+        if not hasattr(sampler, "fit_resample"):
+            raise TypeError(
+                f"sampler={sampler!r} has no fit_resample method: pass an "
+                "imbalanced-learn sampler (e.g. RandomOverSampler())."
+            )
+        return sampler.fit_resample(X, y_idx)
+
+    def _finetune_groups(self, module, lr):
+        """Freeze trunk blocks and return skorch param groups with their lrs."""
+        blocks = list(module.trunk.blocks) if hasattr(module.trunk, "blocks") else []
+        n = len(blocks)
+        if self.freeze == "none":
+            k = n
+        elif self.freeze == "all_but_head":
+            k = 0
+        else:
+            k = min(int(self.freeze), n)
+        groups = []
+        for i, block in enumerate(blocks):
+            trainable = i >= n - k
+            for p in block.parameters():
+                p.requires_grad_(trainable)
+            if trainable:
+                depth = n - i
+                groups.append((f"trunk.blocks.{i}.*", {"lr": lr * self.lr_decay**depth}))
+        self.n_trainable_blocks_ = k
+        return groups
+
+    def _fit(self, data: DomainData) -> None:
+        y_idx = self._start(data)
+        if self.distill_loss is not None and not callable(self.distill_loss):
+            raise TypeError("distill_loss must be a callable loss(student, teacher).")
+        seed = self._draw_seed()
+        Xs = self._scaled(data.X)
+        src = data.labeled & data.source
+        tgt = data.labeled & data.target
+        n_cls = self.classes_.size
+        ft_epochs = self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
+        ft_lr = self.lr if self.finetune_lr is None else self.finetune_lr
+        history = {"pretrain": [], "finetune": []}
+        with self._seeded(seed):
+            self.trunk_spec_, module = self._build(data.X.shape[1], n_cls)
+            module.to(self.device_)
+            Xp, yp = self._resample(Xs[src], y_idx[src], seed)
+            w = class_weights(yp, n_cls, self.class_weight, self.device_, self.classes_)
+            history["pretrain"] = self._train(
+                module, Xp, yp, _ClassifierLoss(w), lr=self.lr,
+                max_epochs=self.max_epochs, seed=seed, strata=yp,
+            )
+            self.n_finetune_rows_ = int(tgt.sum())
+            if tgt.any() and ft_epochs > 0:
+                teacher = None
+                if self.distill_loss is not None:
+                    teacher = copy.deepcopy(module).eval()
+                    for p in teacher.parameters():
+                        p.requires_grad_(False)
+                groups = self._finetune_groups(module, ft_lr)
+                Xt, yt = self._resample(Xs[tgt], y_idx[tgt], seed)
+                w = class_weights(yt, n_cls, self.class_weight, self.device_, self.classes_)
+                loss = _ClassifierLoss(w, teacher, self.distill_loss, float(self.distill_weight))
+                history["finetune"] = self._train(
+                    module, Xt, yt, loss, lr=ft_lr, max_epochs=ft_epochs,
+                    seed=seed + 1, strata=yt, param_groups=groups,
+                )
+                for p in module.parameters():
+                    p.requires_grad_(True)
+        self.module_ = module.eval()
+        self._finish(data, history)

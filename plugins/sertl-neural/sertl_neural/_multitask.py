@@ -1,0 +1,348 @@
+"""Multi-task learning: a shared trunk with one head per task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from sertl_core import is_unlabeled
+from sertl_core._domains import DomainData
+
+from ._base import (
+    _NETWORK_CONSTRAINTS,
+    _TRAINING_CONSTRAINTS,
+    NeuralTransferEstimator,
+    build_classifier_trunk,
+    class_weights,
+    masked_cross_entropy,
+)
+from ._nets import ClassifierNet
+
+__all__ = ["MultiTaskClassifier"]
+
+
+def _aux_columns(aux, n_rows):
+    """``aux`` as an ordered dict ``{task: 1-D array}`` with validated lengths."""
+    if aux is None:
+        return {}
+    if hasattr(aux, "columns"):  # pandas DataFrame (sliced by CV splitters)
+        cols = {str(c): np.asarray(aux[c]) for c in aux.columns}
+    elif isinstance(aux, Mapping):
+        cols = {str(k): np.asarray(v) for k, v in aux.items()}
+    else:
+        raise TypeError(
+            "aux must be a dict {task_name: labels} or a pandas DataFrame with "
+            f"one column per auxiliary task, got {type(aux).__name__}."
+        )
+    for name, col in cols.items():
+        if name == "emotion":
+            raise ValueError(
+                "aux must not contain 'emotion': the emotion labels are y; "
+                "aux holds the auxiliary tasks (e.g. gender, speaker, corpus)."
+            )
+        if col.ndim != 1:
+            raise ValueError(f"aux[{name!r}] must be 1-D (one label per row), got shape {col.shape}.")
+        if col.shape[0] != n_rows:
+            raise ValueError(
+                f"aux[{name!r}] has {col.shape[0]} labels but X has {n_rows} rows: "
+                "give one label per row (-1, '-1' or None where unknown)."
+            )
+    return cols
+
+
+class _MultiTaskLoss:
+    def __init__(self, task_weights, class_weights_):
+        self.task_weights = task_weights
+        self.class_weights = class_weights_
+
+    def __call__(self, outputs, y, X, training):
+        if not training:  # early stopping follows the main task
+            return masked_cross_entropy(outputs[0], y[:, 0], self.class_weights[0])
+        loss = 0.0
+        for t, w in enumerate(self.task_weights):
+            if w > 0:
+                loss = loss + w * masked_cross_entropy(outputs[t], y[:, t], self.class_weights[t])
+        if not isinstance(loss, float):
+            return loss
+        return outputs[0].sum() * 0.0
+
+
+class MultiTaskClassifier(NeuralTransferEstimator):
+    """Emotion classifier trained jointly with auxiliary tasks on a shared trunk.
+
+    One network, a shared trunk and one linear head per task: emotion (``y``)
+    plus any auxiliary classification task given in ``fit(..., aux=...)``
+    (gender, speaker, binary arousal or valence, corpus, ...). The loss is
+    the weighted sum of each task's cross-entropy over the rows that carry
+    that task's label, so rows may miss any label: a target row with an
+    unknown emotion (``-1``) but a known gender still trains the trunk
+    through the gender head. ``predict`` returns emotions;
+    :meth:`predict_task` answers an auxiliary task.
+
+    ``aux`` is routed like ``sample_domain``: with scikit-learn's metadata
+    routing off pass ``step__aux=...`` to a Pipeline; with it on, ``aux`` is
+    requested by default. Give a pandas DataFrame (one column per task) when
+    cross-validating, so splitters slice it with the rows. The corpus task
+    is ``aux={"corpus": sample_domain}``.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        ``None``: predict with the emotion head. A scikit-learn classifier:
+        fitted on the trunk's embeddings of the emotion-labelled rows.
+    sampler : None
+        Not supported (resampling would separate rows from their auxiliary
+        labels); use ``class_weight="balanced"``.
+    network : {"mlp", "cnn", "crnn"}, default="mlp"
+        Trunk family (see :class:`FineTuneClassifier`).
+    hidden_layer_sizes : tuple of int, default=(128, 64)
+        Fully connected blocks of the shared trunk.
+    conv_channels : tuple of int, default=(16, 32)
+        Convolution blocks (CNN/CRNN only).
+    rnn_hidden : int, default=64
+        GRU width (CRNN only).
+    n_mels : int, default=None
+        Mel bands of flattened 2-D log-mel input.
+    dropout : float, default=0.2
+        Dropout after each fully connected block.
+    task_weights : dict of str to float, default=None
+        Loss weight of each task by name (``"emotion"`` and the ``aux``
+        names); missing names weigh 1.0.
+    max_epochs : int, default=50
+        Training epochs.
+    batch_size : int, default=32
+        Mini-batch size.
+    lr : float, default=1e-3
+        AdamW learning rate.
+    weight_decay : float, default=1e-4
+        AdamW weight decay.
+    class_weight : {"balanced"}, dict or None, default=None
+        Class-balanced cross-entropy for every task, or ``{label: weight}``
+        for the emotion classes.
+    standardize : bool, default=True
+        Standardise inputs with the statistics of all training rows.
+    early_stopping : bool, default=False
+        Stop on the emotion loss of a held-out validation split.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=5
+        Patience of early stopping.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    random_state : int, RandomState or None, default=None
+        Seed of initialisation, shuffling, dropout and the validation split.
+    verbose : int, default=0
+        Print skorch's per-epoch progress table when > 0.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network.
+    trunk_spec_ : dict
+        Architecture of the trunk.
+    tasks_ : list of str
+        Task names, ``"emotion"`` first.
+    task_classes_ : dict of str to ndarray
+        Classes of every task.
+    classes_ : ndarray of shape (n_classes,)
+        Emotion classes.
+    estimator_ : estimator object
+        :class:`NeuralHead` or the fitted ``estimator``.
+    history_ : list of dict
+        Per-epoch losses and durations.
+    n_features_in_ : int
+        Number of (flattened) input features.
+    device_ : str
+        Device used for training and prediction.
+
+    See Also
+    --------
+    FineTuneClassifier : Accepts a fitted MultiTaskClassifier as ``init_from``.
+
+    References
+    ----------
+    .. [1] R. Caruana, "Multitask learning", Machine Learning 28, 1997.
+    .. [2] R. Xia and Y. Liu, "A multi-task learning framework for emotion
+       recognition using 2D continuous space", IEEE Transactions on
+       Affective Computing 8(1), 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_neural import MultiTaskClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3)); y = np.repeat([0, 1], 20); X[:, 0] += 2 * y
+    >>> gender = np.tile(["f", "m"], 20)
+    >>> clf = MultiTaskClassifier(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    >>> clf.fit(X, y, aux={"gender": gender}).tasks_
+    ['emotion', 'gender']
+    >>> clf.predict_task(X[:2], "gender").shape
+    (2,)
+    """
+
+    registry_name = "multitask"
+    _needs_target = False
+
+    __metadata_request__fit = {"sample_domain": True, "aux": True}
+
+    _parameter_constraints: dict = {
+        "estimator": [object, None],
+        "sampler": [None],
+        **_NETWORK_CONSTRAINTS,
+        **_TRAINING_CONSTRAINTS,
+        "task_weights": [dict, None],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        sampler=None,
+        network="mlp",
+        hidden_layer_sizes=(128, 64),
+        conv_channels=(16, 32),
+        rnn_hidden=64,
+        n_mels=None,
+        dropout=0.2,
+        task_weights=None,
+        max_epochs=50,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-4,
+        class_weight=None,
+        standardize=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(estimator, sampler=sampler)
+        self.network = network
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.conv_channels = conv_channels
+        self.rnn_hidden = rnn_hidden
+        self.n_mels = n_mels
+        self.dropout = dropout
+        self.task_weights = task_weights
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.class_weight = class_weight
+        self.standardize = standardize
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y, *, sample_domain=None, aux=None):
+        """Fit the shared trunk and every task head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, frames, n_mels)
+            Rows of all domains.
+        y : array-like of shape (n_samples,)
+            Emotion labels; ``-1`` (``"-1"`` for strings) where unknown.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Positive ids for source domains, negative ids for target domains.
+        aux : dict of str to array-like, or pandas DataFrame, default=None
+            Auxiliary task labels, one 1-D array (column) per task, aligned
+            with the rows; ``-1``, ``"-1"``, ``None`` or ``NaN`` where a
+            row's label is unknown.
+
+        Returns
+        -------
+        self : MultiTaskClassifier
+            The fitted estimator.
+        """
+        from sklearn.utils.validation import _num_samples
+
+        self._aux_pending = _aux_columns(aux, _num_samples(X))
+        try:
+            return super().fit(X, y, sample_domain=sample_domain)
+        finally:
+            del self._aux_pending
+
+    def _fit(self, data: DomainData) -> None:
+        y_idx = self._start(data)
+        aux = self._aux_pending
+        n_all, n_in = data.X.shape[0], data.n_input_rows
+        tasks = ["emotion"]
+        columns = [y_idx]
+        task_classes = {"emotion": self.classes_}
+        for name, col in aux.items():
+            lab = ~is_unlabeled(col)
+            if np.unique(col[lab]).size < 2:
+                raise ValueError(
+                    f"aux[{name!r}] has fewer than two classes among its labelled "
+                    "rows: drop the task or check its labels."
+                )
+            classes = np.unique(col[lab])
+            idx = np.full(n_all, -1, dtype=np.int64)  # copies made by the core: unknown
+            idx[:n_in][lab] = np.searchsorted(classes, col[lab])
+            tasks.append(name)
+            columns.append(idx)
+            task_classes[name] = classes
+        weights = dict(self.task_weights or {})
+        unknown = sorted(set(weights) - set(tasks))
+        if unknown:
+            raise ValueError(
+                f"task_weights names unknown task(s) {unknown}; the tasks are "
+                f"{tasks} (emotion from y, the rest from aux)."
+            )
+        task_w = [float(weights.get(t, 1.0)) for t in tasks]
+        Y = np.stack(columns, axis=1)
+        keep = (Y >= 0).any(axis=1)
+        seed = self._draw_seed()
+        Xs = self._scaled(data.X)
+        with self._seeded(seed):
+            self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
+            sizes = [task_classes[t].size for t in tasks]
+            module = ClassifierNet(trunk, sizes).to(self.device_)
+            cw = [
+                class_weights(
+                    Y[keep, t], sizes[t], self.class_weight, self.device_, task_classes[t_name]
+                )
+                if t == 0 or not isinstance(self.class_weight, dict)
+                else None
+                for t, t_name in enumerate(tasks)
+            ]
+            history = self._train(
+                module, Xs[keep], Y[keep], _MultiTaskLoss(task_w, cw),
+                lr=self.lr, max_epochs=self.max_epochs, seed=seed, strata=Y[keep, 0],
+            )
+        self.tasks_ = tasks
+        self.task_classes_ = task_classes
+        self.module_ = module.eval()
+        self._finish(data, history)
+
+    def predict_task(self, X, task):
+        """Predict an auxiliary task (or ``"emotion"``) with its own head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, frames, n_mels)
+            Rows to predict.
+        task : str
+            One of ``tasks_``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels of that task.
+        """
+        from sklearn.utils.validation import check_is_fitted, validate_data
+
+        check_is_fitted(self)
+        if task not in self.tasks_:
+            raise ValueError(f"Unknown task {task!r}: this model was fitted on {self.tasks_}.")
+        X = validate_data(self, self._as_2d(X, reset=False), reset=False)
+        logits = self._outputs(self.module_, X)[self.tasks_.index(task)]
+        return self.task_classes_[task][np.argmax(logits, axis=1)]
+

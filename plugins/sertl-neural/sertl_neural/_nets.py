@@ -1,0 +1,341 @@
+"""PyTorch networks of sertl-neural: trunks, heads and gradient reversal.
+
+Every network is a *trunk* (a stack of blocks that maps the input to an
+embedding) followed by one or more *heads*. Blocks are the unit of the
+fine-tuning freezing policy and of discriminative learning rates.
+
+Inputs are always 2-D tensors ``(n, n_features)``; the convolutional trunks
+reshape them to ``(n, 1, frames, n_mels)`` themselves, so the same data
+pipeline serves every network.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ClassifierNet",
+    "ConvTrunk",
+    "GradientReversal",
+    "MLPTrunk",
+    "build_trunk",
+]
+
+
+class MLPTrunk(nn.Module):
+    """Fully connected trunk for functional (utterance-level) features.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension.
+    hidden_layer_sizes : sequence of int
+        Width of each block (Linear, ReLU, Dropout). Empty: the embedding is
+        the input itself.
+    dropout : float
+        Dropout probability after each block.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._nets import MLPTrunk
+    >>> MLPTrunk(5, (8, 4), 0.0)(torch.zeros(2, 5)).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes, dropout):
+        super().__init__()
+        blocks = []
+        d = int(n_features)
+        for h in hidden_layer_sizes:
+            blocks.append(nn.Sequential(nn.Linear(d, int(h)), nn.ReLU(), nn.Dropout(dropout)))
+            d = int(h)
+        self.blocks = nn.ModuleList(blocks)
+        self.embedding_dim = d
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+class _Recurrent(nn.Module):
+    """GRU over the time axis of a conv feature map, mean-pooled over time."""
+
+    def __init__(self, n_in, n_hidden):
+        super().__init__()
+        self.gru = nn.GRU(n_in, n_hidden, batch_first=True)
+
+    def forward(self, x):  # x: (n, channels, frames, mels)
+        seq = x.mean(dim=3).transpose(1, 2)  # (n, frames, channels)
+        out, _ = self.gru(seq)
+        return out.mean(dim=1)
+
+
+class _GlobalPool(nn.Module):
+    """Average over frames and mel bands: (n, c, t, f) -> (n, c)."""
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
+class ConvTrunk(nn.Module):
+    """Small CNN or CRNN trunk for log-mel sequences.
+
+    The input rows are flattened ``(frames, n_mels)`` matrices; the trunk
+    reshapes them, applies convolution blocks (Conv 3x3, ReLU, 2x2 max
+    pooling), then either global average pooling (``"cnn"``) or a GRU over
+    time with mean pooling (``"crnn"``), then fully connected blocks.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(frames, n_mels)``.
+    conv_channels : sequence of int
+        Channels of each convolution block.
+    hidden_layer_sizes : sequence of int
+        Fully connected blocks after pooling.
+    dropout : float
+        Dropout probability of the fully connected blocks.
+    recurrent : bool
+        Use a GRU (CRNN) instead of global average pooling (CNN).
+    rnn_hidden : int
+        GRU width (CRNN only).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._nets import ConvTrunk
+    >>> net = ConvTrunk((10, 8), (4,), (6,), 0.0, recurrent=True, rnn_hidden=5)
+    >>> net(torch.zeros(3, 80)).shape
+    torch.Size([3, 6])
+    """
+
+    def __init__(
+        self,
+        input_shape,
+        conv_channels,
+        hidden_layer_sizes,
+        dropout,
+        *,
+        recurrent=False,
+        rnn_hidden=64,
+    ):
+        super().__init__()
+        self.input_shape = tuple(int(s) for s in input_shape)
+        blocks = []
+        c = 1
+        for ch in conv_channels:
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv2d(c, int(ch), kernel_size=3, padding=1),
+                    nn.ReLU(),
+                    nn.MaxPool2d(2, ceil_mode=True),
+                )
+            )
+            c = int(ch)
+        if recurrent:
+            blocks.append(_Recurrent(c, int(rnn_hidden)))
+            d = int(rnn_hidden)
+        else:
+            blocks.append(_GlobalPool())
+            d = c
+        for h in hidden_layer_sizes:
+            blocks.append(nn.Sequential(nn.Linear(d, int(h)), nn.ReLU(), nn.Dropout(dropout)))
+            d = int(h)
+        self.blocks = nn.ModuleList(blocks)
+        self.embedding_dim = d
+
+    def forward(self, x):
+        x = x.reshape(x.shape[0], 1, *self.input_shape)
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def build_trunk(spec):
+    """Build a trunk from its spec dictionary (see ``_base.trunk_spec``).
+
+    Parameters
+    ----------
+    spec : dict
+        ``{"network": "mlp"|"cnn"|"crnn", ...}`` with the constructor
+        arguments.
+
+    Returns
+    -------
+    trunk : nn.Module
+
+    Examples
+    --------
+    >>> from sertl_neural._nets import build_trunk
+    >>> spec = {"network": "mlp", "n_features": 3, "hidden_layer_sizes": (4,),
+    ...         "dropout": 0.0}
+    >>> build_trunk(spec).embedding_dim
+    4
+    """
+    spec = dict(spec)
+    network = spec.pop("network")
+    if network == "mlp":
+        return MLPTrunk(spec["n_features"], spec["hidden_layer_sizes"], spec["dropout"])
+    return ConvTrunk(
+        spec["input_shape"],
+        spec["conv_channels"],
+        spec["hidden_layer_sizes"],
+        spec["dropout"],
+        recurrent=network == "crnn",
+        rnn_hidden=spec.get("rnn_hidden", 64),
+    )
+
+
+class _ReverseGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, lambd):
+        ctx.lambd = lambd
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.lambd * grad, None
+
+
+class GradientReversal(nn.Module):
+    """Identity forward, gradient multiplied by ``-lambd`` backward.
+
+    The layer of domain-adversarial training (Ganin et al., JMLR 2016): the
+    domain head learns to tell the domains apart while the trunk receives
+    the reversed gradient and learns features the head cannot separate.
+
+    Parameters
+    ----------
+    lambd : float, default=1.0
+        Strength of the reversed gradient (changed during training by the
+        schedule of :class:`~sertl_neural.DANNClassifier`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._nets import GradientReversal
+    >>> x = torch.ones(2, requires_grad=True)
+    >>> GradientReversal(0.5)(x).sum().backward()
+    >>> x.grad.tolist()
+    [-0.5, -0.5]
+    """
+
+    def __init__(self, lambd=1.0):
+        super().__init__()
+        self.lambd = float(lambd)
+
+    def forward(self, x):
+        return _ReverseGrad.apply(x, self.lambd)
+
+
+class ClassifierNet(nn.Module):
+    """A trunk with one linear head per task, and an optional domain head.
+
+    ``forward`` returns a tuple: the logits of every head, then the domain
+    logit (when ``domain_hidden`` is set), then the embedding.
+
+    Parameters
+    ----------
+    trunk : nn.Module
+        Maps the input to an embedding of size ``trunk.embedding_dim``.
+    head_sizes : sequence of int
+        Number of classes of each head (the first head is the main task).
+    domain_hidden : int or None, default=None
+        Width of the hidden layer of a domain discriminator behind a
+        :class:`GradientReversal` layer (DANN); None: no domain head.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._nets import ClassifierNet, MLPTrunk
+    >>> net = ClassifierNet(MLPTrunk(4, (6,), 0.0), [3, 2])
+    >>> [o.shape[1] for o in net(torch.zeros(5, 4))]
+    [3, 2, 6]
+    """
+
+    def __init__(self, trunk, head_sizes, *, domain_hidden=None):
+        super().__init__()
+        self.trunk = trunk
+        d = trunk.embedding_dim
+        self.heads = nn.ModuleList([nn.Linear(d, int(k)) for k in head_sizes])
+        if domain_hidden is None:
+            self.domain_head = None
+        else:
+            self.grl = GradientReversal(1.0)
+            self.domain_head = nn.Sequential(
+                nn.Linear(d, int(domain_hidden)), nn.ReLU(), nn.Linear(int(domain_hidden), 1)
+            )
+
+    def forward(self, x):
+        emb = self.trunk(x)
+        out = [head(emb) for head in self.heads]
+        if self.domain_head is not None:
+            out.append(self.domain_head(self.grl(emb)).squeeze(1))
+        out.append(emb)
+        return tuple(out)
+
+
+class AutoencoderNet(nn.Module):
+    """Encoder shared by all domains, one decoder per domain group.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension.
+    hidden_layer_sizes : sequence of int
+        Encoder widths before the code layer (the decoder mirrors them).
+    n_components : int
+        Code size.
+    n_decoders : int
+        1 (one decoder for all rows) or 2 (source and target decoders: the
+        shared-hidden-layer autoencoder).
+    noise : float
+        Corruption strength during training (denoising).
+    noise_type : {"gaussian", "masking"}
+        Additive Gaussian noise with standard deviation ``noise``, or
+        masking noise that zeros each input with probability ``noise``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._nets import AutoencoderNet
+    >>> net = AutoencoderNet(6, (5,), 3, 2, 0.1, "gaussian")
+    >>> recon, code = net(torch.zeros(4, 6))
+    >>> recon.shape, code.shape
+    (torch.Size([2, 4, 6]), torch.Size([4, 3]))
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes, n_components, n_decoders, noise, noise_type):
+        super().__init__()
+        self.noise = float(noise)
+        self.noise_type = noise_type
+        dims = [int(n_features), *[int(h) for h in hidden_layer_sizes], int(n_components)]
+        enc = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            enc += [nn.Linear(a, b), nn.Tanh()]
+        self.encoder = nn.Sequential(*enc)
+        self.decoders = nn.ModuleList()
+        rev = dims[::-1]
+        for _ in range(int(n_decoders)):
+            dec = []
+            for i, (a, b) in enumerate(zip(rev[:-1], rev[1:], strict=True)):
+                dec.append(nn.Linear(a, b))
+                if i < len(rev) - 2:
+                    dec.append(nn.Tanh())
+            self.decoders.append(nn.Sequential(*dec))
+
+    def corrupt(self, x):
+        """Corrupt the input (training only)."""
+        if not self.training or self.noise <= 0:
+            return x
+        if self.noise_type == "masking":
+            return x * (torch.rand_like(x) >= self.noise).to(x.dtype)
+        return x + self.noise * torch.randn_like(x)
+
+    def forward(self, x):
+        code = self.encoder(self.corrupt(x))
+        recon = torch.stack([dec(code) for dec in self.decoders])
+        return recon, code
