@@ -39,12 +39,32 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "benchmarks" / ".cache"
 DEFAULT_EMOTIONS = ("anger", "happiness", "neutral", "sadness")
 
-_FOLDERS = {"emodb": "EmoDB", "ravdess": "RAVDESS", "urdu": "URDU", "turev_db": "TurEV-DB"}
-_EMODB = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness",
-          "T": "sadness", "N": "neutral"}
+_FOLDERS = {
+    "emodb": "EmoDB",
+    "ravdess": "RAVDESS",
+    "urdu": "URDU",
+    "turev_db": "TurEV-DB",
+}
+_EMODB = {
+    "W": "anger",
+    "L": "boredom",
+    "E": "disgust",
+    "A": "fear",
+    "F": "happiness",
+    "T": "sadness",
+    "N": "neutral",
+}
 _EMODB_MALE = {"03", "10", "11", "12", "15"}
-_RAVDESS = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadness",
-            "05": "anger", "06": "fear", "07": "disgust", "08": "surprise"}
+_RAVDESS = {
+    "01": "neutral",
+    "02": "calm",
+    "03": "happiness",
+    "04": "sadness",
+    "05": "anger",
+    "06": "fear",
+    "07": "disgust",
+    "08": "surprise",
+}
 _URDU = {"Angry": "anger", "Happy": "happiness", "Neutral": "neutral", "Sad": "sadness"}
 _TUREV = {"kz": "anger", "sk": "calm", "mt": "happiness", "hl": "sadness"}
 
@@ -53,7 +73,9 @@ def corpora_root() -> Path:
     env = os.environ.get("SERTL_CORPORA")
     root = Path(env) if env else REPO.parent / "shared" / "corpora"
     if not root.is_dir():
-        raise FileNotFoundError(f"shared corpora not found at {root}; set SERTL_CORPORA")
+        raise FileNotFoundError(
+            f"shared corpora not found at {root}; set SERTL_CORPORA"
+        )
     return root
 
 
@@ -67,14 +89,35 @@ def _glob_table(corpus: str, root: Path):
         stem = p.stem
         if corpus == "emodb":
             spk = stem[:2]
-            rows.append((str(p), _EMODB[stem[5]], spk, "m" if spk in _EMODB_MALE else "f"))
+            rows.append(
+                (
+                    str(p),
+                    _EMODB[stem[5]],
+                    spk,
+                    "male" if spk in _EMODB_MALE else "female",
+                )
+            )
         elif corpus == "ravdess":
             f = stem.split("-")
             actor = int(f[6])
-            rows.append((str(p), _RAVDESS[f[2]], f"{actor:02d}", "m" if actor % 2 else "f"))
+            rows.append(
+                (
+                    str(p),
+                    _RAVDESS[f[2]],
+                    f"Actor_{actor:02d}",
+                    "male" if actor % 2 else "female",
+                )
+            )
         elif corpus == "urdu":
             spk = stem.split("_")[0]
-            rows.append((str(p), _URDU[p.parent.name], spk, spk[1].lower()))
+            rows.append(
+                (
+                    str(p),
+                    _URDU[p.parent.name],
+                    spk,
+                    {"M": "male", "F": "female"}.get(spk[1], "unknown"),
+                )
+            )
         elif corpus == "turev_db":
             f = stem.split("_")
             rows.append((str(p), _TUREV[f[1]], f[0], "unknown"))
@@ -94,12 +137,20 @@ def file_table(corpus: str):
     df = load_corpus(corpus, root / _FOLDERS[corpus])
     return [
         (str(f), str(e), str(s), str(g))
-        for f, e, s, g in zip(df["file"], df["emotion"], df["speaker"], df["gender"], strict=True)
+        for f, e, s, g in zip(
+            df["file"], df["emotion"], df["speaker"], df["gender"], strict=True
+        )
     ]
 
 
-def load_features(corpus, feature_set="functionals", emotions=DEFAULT_EMOTIONS, *,
-                  n_jobs=2, progress=None):
+def load_features(
+    corpus,
+    feature_set="functionals",
+    emotions=DEFAULT_EMOTIONS,
+    *,
+    n_jobs=2,
+    progress=None,
+):
     """Features and labels of a shared corpus, cached under benchmarks/.cache.
 
     Parameters
@@ -118,7 +169,7 @@ def load_features(corpus, feature_set="functionals", emotions=DEFAULT_EMOTIONS, 
     X : ndarray (n, d) float64, or 1-D object array of (n_frames, 64) for logmel
     y : ndarray of str (canonical emotion)
     speakers : ndarray of str (corpus-prefixed, e.g. "emodb:03")
-    gender : ndarray of str ("f", "m" or "unknown")
+    gender : ndarray of str ("female", "male" or "unknown")
     """
     from sertl_speech import AudioFeatures
 
@@ -139,14 +190,21 @@ def load_features(corpus, feature_set="functionals", emotions=DEFAULT_EMOTIONS, 
             return d["X"], d["y"], d["speakers"], d["gender"]
     if progress is None:
         progress = sys.stderr.isatty()
-    ext = AudioFeatures(feature_set, cache_dir=CACHE / "features", n_jobs=n_jobs,
-                        progress=progress, errors="warn")
+    ext = AudioFeatures(
+        feature_set,
+        cache_dir=CACHE / "features",
+        n_jobs=n_jobs,
+        progress=progress,
+        errors="warn",
+    )
     X = ext.fit_transform(list(files))
     if len(ext.failed_):
         bad = set(ext.failed_["index"])
         ok = np.array([i not in bad for i in range(len(files))])
-        print(f"{corpus}: dropped {len(bad)} files without features:\n{ext.failed_}",
-              file=sys.stderr)
+        print(
+            f"{corpus}: dropped {len(bad)} files without features:\n{ext.failed_}",
+            file=sys.stderr,
+        )
         X, y, spk, gender = X[ok], y[ok], spk[ok], gender[ok]
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = npz.with_suffix(".tmp.npz")
@@ -156,7 +214,12 @@ def load_features(corpus, feature_set="functionals", emotions=DEFAULT_EMOTIONS, 
 
 
 if __name__ == "__main__":
-    for name in (sys.argv[1:] or ["emodb", "ravdess", "urdu", "turev_db"]):
+    for name in sys.argv[1:] or ["emodb", "ravdess", "urdu", "turev_db"]:
         X, y, s, g = load_features(name)
-        print(name, X.shape, dict(zip(*np.unique(y, return_counts=True), strict=True)),
-              len(set(s)), "speakers")
+        print(
+            name,
+            X.shape,
+            dict(zip(*np.unique(y, return_counts=True), strict=True)),
+            len(set(s)),
+            "speakers",
+        )

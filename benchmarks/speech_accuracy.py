@@ -69,8 +69,9 @@ def loso(X, y, spk, per_speaker=False):
 def cross(Xs, ys, Xt, yt):
     X = np.vstack([Xs, Xt])
     d = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
-    Z = DomainStandardScaler().fit_transform(X, np.r_[ys, np.full(len(yt), "-1")],
-                                             sample_domain=d)
+    Z = DomainStandardScaler().fit_transform(
+        X, np.r_[ys, np.full(len(yt), "-1")], sample_domain=d
+    )
     clf = svc().fit(Z[d > 0], ys)
     return uar(yt, clf.predict(Z[d < 0]))
 
@@ -100,45 +101,56 @@ def egemaps(corpus):
         d = np.load(out, allow_pickle=True)
         if list(d["files"]) == list(files):
             return d["X"], y, spk, g
-    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
-                            feature_level=opensmile.FeatureLevel.Functionals)
+    smile = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.eGeMAPSv02,
+        feature_level=opensmile.FeatureLevel.Functionals,
+    )
     X = np.vstack([smile.process_file(f).to_numpy() for f in files])
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(out, X=X, files=files)
     return X, y, spk, g
 
 
-FLOORS = {"EmoDB LOSO": 76.0, "RAVDESS LOSO": 63.0, "EmoDB -> RAVDESS": 43.4,
-          "RAVDESS -> EmoDB": 53.0}
+FLOORS = {
+    "EmoDB LOSO": 76.0,
+    "RAVDESS LOSO": 63.0,
+    "EmoDB -> RAVDESS": 43.4,
+    "RAVDESS -> EmoDB": 53.0,
+}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--egemaps", action="store_true", help="also run the eGeMAPS anchor")
+    ap.add_argument(
+        "--egemaps", action="store_true", help="also run the eGeMAPS anchor"
+    )
     ap.add_argument("--feature-set", default="functionals")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows = {}
     ours = {c: load_features(c, args.feature_set) for c in ("emodb", "ravdess")}
-    rows[f"sertl {args.feature_set} ({ours['emodb'][0].shape[1]} features)"] = evaluate(ours)
+    rows[f"sertl {args.feature_set} ({ours['emodb'][0].shape[1]} features)"] = evaluate(
+        ours
+    )
     if args.egemaps:
         ref = {c: egemaps(c) for c in ("emodb", "ravdess")}
         rows["openSMILE eGeMAPSv02 (88 features)"] = evaluate(ref)
     keys = list(next(iter(rows.values())))
-    lines = ["| features | " + " | ".join(keys) + " |",
-             "|---|" + "---|" * len(keys)]
+    lines = ["| features | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for name, r in rows.items():
         lines.append(f"| {name} | " + " | ".join(f"{r[k]:.1f}" for k in keys) + " |")
-    lines.append("| floor (target) | " + " | ".join(
-        f"{FLOORS[k]:.1f}" if k in FLOORS else "-" for k in keys) + " |")
+    lines.append(
+        "| floor (target) | "
+        + " | ".join(f"{FLOORS[k]:.1f}" if k in FLOORS else "-" for k in keys)
+        + " |"
+    )
     table = "\n".join(lines)
     print(table)
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.write:
-        import sklearn
-
         import sertl_speech  # noqa: F401
+        import sklearn
 
         text = f"""# Speech feature accuracy (issue 3)
 
@@ -157,7 +169,7 @@ speakers.
 Command: `.venv-bench/bin/python benchmarks/speech_accuracy.py --egemaps --write`
 (the anchor needs opensmile, installed only in the benchmark venv).
 
-Machine: {platform.machine()}, {platform.processor() or 'cpu'}, 2 cores shared;
+Machine: {platform.machine()}, {platform.processor() or "cpu"}, 2 cores shared;
 Python {platform.python_version()}, numpy {np.__version__}, scikit-learn
 {sklearn.__version__}.
 """

@@ -69,7 +69,7 @@ def resample(y, orig_sr, target_sr=TARGET_SR):
     return np.asarray(soxr.resample(y, int(orig_sr), int(target_sr), "HQ"), np.float32)
 
 
-def check_waveform(y, sr, *, min_duration=0.1):
+def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     """Validate a mono signal and return it as float32 at 16 kHz.
 
     Parameters
@@ -80,6 +80,10 @@ def check_waveform(y, sr, *, min_duration=0.1):
         Sample rate in Hz.
     min_duration : float, default=0.1
         Shortest accepted duration in seconds.
+    silence_threshold : float, default=1e-5
+        Signals whose peak absolute amplitude is below this (1e-5 is about
+        -100 dBFS for float signals in [-1, 1]) are rejected as silent;
+        0 accepts every signal.
 
     Returns
     -------
@@ -101,7 +105,7 @@ def check_waveform(y, sr, *, min_duration=0.1):
     >>> check_waveform(np.zeros(16000), 16000)
     Traceback (most recent call last):
     ...
-    sertl_speech._audio.AudioError: silent: peak amplitude 0 (all samples ...
+    sertl_speech._audio.AudioError: silent: peak amplitude 0 (all samples below ...
     """
     y = np.asarray(y)
     if y.dtype == object or not np.issubdtype(y.dtype, np.number):
@@ -110,7 +114,8 @@ def check_waveform(y, sr, *, min_duration=0.1):
         y = y.mean(axis=1)
     elif y.ndim != 1:
         raise AudioError(
-            "failed", f"waveform must be 1-D (or 2-D samples x channels), got {y.ndim}-D"
+            "failed",
+            f"waveform must be 1-D (or 2-D samples x channels), got {y.ndim}-D",
         )
     if y.size == 0:
         raise AudioError("empty", "the signal has no samples")
@@ -126,16 +131,16 @@ def check_waveform(y, sr, *, min_duration=0.1):
             f"{duration:.3f} s is shorter than min_duration={min_duration} s",
         )
     peak = float(np.max(np.abs(y)))
-    if peak < _SILENCE_PEAK:
+    if peak < silence_threshold or (silence_threshold > 0 and peak == 0):
         raise AudioError(
             "silent",
-            f"peak amplitude {peak:.3g} (all samples below {_SILENCE_PEAK:g}, "
-            "about -100 dBFS)",
+            f"peak amplitude {peak:.3g} (all samples below silence_threshold="
+            f"{silence_threshold:g})",
         )
     return resample(y, sr, TARGET_SR)
 
 
-def load_audio(path, *, min_duration=0.1):
+def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     """Read a WAV/FLAC/OGG file, mix to mono and resample to 16 kHz.
 
     Parameters
@@ -144,6 +149,8 @@ def load_audio(path, *, min_duration=0.1):
         Audio file in any format libsndfile reads, at any sample rate.
     min_duration : float, default=0.1
         Shortest accepted duration in seconds.
+    silence_threshold : float, default=1e-5
+        Peak amplitude under which the file is rejected as silent (0: never).
 
     Returns
     -------
@@ -177,4 +184,6 @@ def load_audio(path, *, min_duration=0.1):
         raise AudioError(
             "unreadable", f"cannot decode {path}: {type(exc).__name__}: {exc}"
         ) from exc
-    return check_waveform(y, sr, min_duration=min_duration)
+    return check_waveform(
+        y, sr, min_duration=min_duration, silence_threshold=silence_threshold
+    )

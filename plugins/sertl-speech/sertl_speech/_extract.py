@@ -20,7 +20,12 @@ from ._audio import TARGET_SR, AudioError, check_waveform, load_audio
 from ._cache import FeatureCache, content_key, waveform_key
 from ._features import FEATURE_SETS, N_MELS_LOGMEL, extract, feature_names
 
-__all__ = ["AudioFeatures", "AudioFeaturesWarning", "FeatureExtractionError", "pad_sequences"]
+__all__ = [
+    "AudioFeatures",
+    "AudioFeaturesWarning",
+    "FeatureExtractionError",
+    "pad_sequences",
+]
 
 FEATURES_VERSION = "1"
 """Bumped whenever the numbers of any feature set change (invalidates caches)."""
@@ -51,13 +56,20 @@ def _describe(item):
     return f"<waveform shape={arr.shape} dtype={arr.dtype}>"
 
 
-def _extract_one(item, feature_set, sample_rate, min_duration):
+def _extract_one(item, feature_set, sample_rate, min_duration, silence_threshold):
     """Return ("ok", features) or ("error", reason, message) for one input."""
     try:
         if isinstance(item, (str, os.PathLike)):
-            y = load_audio(item, min_duration=min_duration)
+            y = load_audio(
+                item, min_duration=min_duration, silence_threshold=silence_threshold
+            )
         else:
-            y = check_waveform(item, sample_rate, min_duration=min_duration)
+            y = check_waveform(
+                item,
+                sample_rate,
+                min_duration=min_duration,
+                silence_threshold=silence_threshold,
+            )
         feats = extract(y, feature_set)
         if not np.all(np.isfinite(feats)):
             raise AudioError("failed", "the extractor produced non-finite values")
@@ -70,8 +82,8 @@ def _extract_one(item, feature_set, sample_rate, min_duration):
         return ("error", "failed", f"{type(exc).__name__}: {exc}")
 
 
-def _extract_chunk(chunk, feature_set, sample_rate, min_duration):
-    return [(i, _extract_one(item, feature_set, sample_rate, min_duration)) for i, item in chunk]
+def _extract_chunk(chunk, *args):
+    return [(i, _extract_one(item, *args)) for i, item in chunk]
 
 
 def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
@@ -163,6 +175,10 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         from the file).
     min_duration : float, default=0.1
         Inputs shorter than this (seconds) are reported as ``"too_short"``.
+    silence_threshold : float, default=1e-5
+        Inputs whose peak absolute amplitude is below this (about -100 dBFS
+        for float waveforms in [-1, 1] and for files) are reported as
+        ``"silent"``; 0 accepts any signal.
     cache_dir : str or path-like, default=None
         Folder of an on-disk cache keyed by the file's content and the
         feature configuration. An interrupted run resumes where it stopped
@@ -238,6 +254,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         "feature_set": [StrOptions(set(FEATURE_SETS))],
         "sample_rate": [Interval(Integral, 1, None, closed="left")],
         "min_duration": [Interval(Real, 0, None, closed="left")],
+        "silence_threshold": [Interval(Real, 0, None, closed="left")],
         "cache_dir": [None, str, os.PathLike],
         "n_jobs": [None, Integral],
         "client": "no_validation",
@@ -251,6 +268,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         *,
         sample_rate=TARGET_SR,
         min_duration=0.1,
+        silence_threshold=1e-5,
         cache_dir=None,
         n_jobs=None,
         client=None,
@@ -260,6 +278,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         self.feature_set = feature_set
         self.sample_rate = sample_rate
         self.min_duration = min_duration
+        self.silence_threshold = silence_threshold
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.client = client
@@ -301,13 +320,44 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                 X = X.to_list()
         except ImportError:  # pragma: no cover - pandas is a dependency
             pass
-        if isinstance(X, np.ndarray) and X.dtype != object and np.issubdtype(X.dtype, np.number):
+        import scipy.sparse as sp
+
+        if sp.issparse(X):
+            raise TypeError(
+                "sparse input is not supported: pass file paths, a list of 1-D "
+                "waveforms or a dense 2-D array with one waveform per row"
+            )
+        if not isinstance(X, (list, tuple, np.ndarray)) and hasattr(X, "__array__"):
+            # array-likes (e.g. xarray, sklearn's _NotAnArray)
+            X = np.asarray(X)
+        if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
+            X = np.asarray(X, dtype=np.float64)  # TypeError names a bad element
+        if isinstance(X, np.ndarray) and np.iscomplexobj(X):
+            raise ValueError("Complex data not supported: pass real-valued waveforms")
+        if (
+            isinstance(X, np.ndarray)
+            and X.dtype != object
+            and np.issubdtype(X.dtype, np.number)
+        ):
             if X.ndim == 2:
+                if X.shape[0] == 0:
+                    raise ValueError(
+                        f"no inputs: got an array of shape {X.shape}; AudioFeatures "
+                        "needs at least one waveform"
+                    )
+                if X.shape[1] == 0:
+                    raise ValueError(
+                        f"Found array with 0 feature(s) (shape={X.shape}) while a "
+                        "minimum of 1 is required: each row is a waveform and needs "
+                        "samples"
+                    )
                 return list(X)
             if X.ndim == 1:
                 raise ValueError(
                     "got a 1-D numeric array: pass a list of waveforms "
-                    "([y1, y2, ...]) or a 2-D array with one waveform per row"
+                    "([y1, y2, ...]) or a 2-D array with one waveform per row. "
+                    "Reshape your data using X.reshape(1, -1) if it is a single "
+                    "waveform."
                 )
             raise ValueError(f"expected 1-D or 2-D input, got a {X.ndim}-D array")
         if isinstance(X, np.ndarray) and X.ndim != 1:
@@ -335,7 +385,9 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                     f"got {type(item).__name__}: {item!r}"
                 )
         if not out:
-            raise ValueError("no inputs: AudioFeatures needs at least one file or waveform")
+            raise ValueError(
+                "no inputs: AudioFeatures needs at least one file or waveform"
+            )
         return out
 
     def _cache_config(self):
@@ -344,6 +396,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             "version": FEATURES_VERSION,
             "feature_set": self.feature_set,
             "min_duration": float(self.min_duration),
+            "silence_threshold": float(self.silence_threshold),
             "target_sr": TARGET_SR,
         }
 
@@ -353,9 +406,9 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : ignored
-            Not used; present for API consistency (the transformer is
-            stateless).
+        X : list of str, list of ndarray, 2-D ndarray or DataFrame, default=None
+            Inputs; only their type is checked (and, with ``errors="raise"``,
+            that waveforms hold finite samples). The transformer is stateless.
         y : ignored
             Not used.
 
@@ -365,7 +418,18 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             This transformer.
         """
         self._validate_params()
-        self.feature_names_out_ = np.asarray(feature_names(self.feature_set), dtype=object)
+        if X is not None:
+            items = self._items(X)
+            if self.errors == "raise":
+                for i, item in enumerate(items):
+                    if not isinstance(item, str) and not np.all(np.isfinite(item)):
+                        raise ValueError(
+                            f"input {i} contains NaN or inf samples; clean the "
+                            "waveform or use errors='warn' to get a NaN row"
+                        )
+        self.feature_names_out_ = np.asarray(
+            feature_names(self.feature_set), dtype=object
+        )
         return self
 
     def get_feature_names_out(self, input_features=None):
@@ -407,7 +471,11 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         n = len(items)
         results: list = [None] * n
         failures: list[tuple[int, str, str]] = []
-        cache = FeatureCache(self.cache_dir, self._cache_config()) if self.cache_dir else None
+        cache = (
+            FeatureCache(self.cache_dir, self._cache_config())
+            if self.cache_dir
+            else None
+        )
         keys: list = [None] * n
         todo = []
         hits = 0
@@ -439,7 +507,13 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
 
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n, initial=hits, disable=not self.progress, desc="audio features", unit="file")
+        bar = tqdm(
+            total=n,
+            initial=hits,
+            disable=not self.progress,
+            desc="audio features",
+            unit="file",
+        )
         try:
             for batch in self._run(todo):
                 collect(batch)
@@ -467,14 +541,18 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             if self.errors == "raise":
                 raise FeatureExtractionError(summary, self.failed_)
             if self.errors == "warn":
-                warnings.warn(summary + " Their rows are NaN.", AudioFeaturesWarning, stacklevel=2)
+                warnings.warn(
+                    summary + " Their rows are NaN.", AudioFeaturesWarning, stacklevel=2
+                )
         return self._assemble(results)
 
     def _assemble(self, results):
         if self.feature_set == "logmel":
             out = np.empty(len(results), dtype=object)
             for i, r in enumerate(results):
-                out[i] = r if r is not None else np.zeros((0, N_MELS_LOGMEL), np.float32)
+                out[i] = (
+                    r if r is not None else np.zeros((0, N_MELS_LOGMEL), np.float32)
+                )
             return out
         d = len(feature_names(self.feature_set))
         out = np.full((len(results), d), np.nan)
@@ -487,7 +565,12 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         """Yield batches of (index, result) as they finish."""
         if not todo:
             return
-        args = (self.feature_set, self.sample_rate, self.min_duration)
+        args = (
+            self.feature_set,
+            self.sample_rate,
+            self.min_duration,
+            self.silence_threshold,
+        )
         if self.client is not None:
             yield from self._run_dask(todo, args)
             return

@@ -140,7 +140,7 @@ def _yin(y, n_frames):
     cum = np.cumsum(d[:, 1:], axis=1)
     dn = np.ones_like(d)
     dn[:, 1:] = d[:, 1:] * lags[1:] / np.maximum(cum, 1e-12)
-    seg = dn[:, LAG_MIN : LAG_MAX]
+    seg = dn[:, LAG_MIN:LAG_MAX]
     # first local minimum under the threshold, else the global minimum
     local_min = np.zeros_like(seg, dtype=bool)
     local_min[:, 1:-1] = (seg[:, 1:-1] <= seg[:, :-2]) & (seg[:, 1:-1] <= seg[:, 2:])
@@ -151,7 +151,9 @@ def _yin(y, n_frames):
     rows = np.arange(n_frames)
     y0, y1, y2 = seg[rows, idx - 1], seg[rows, idx], seg[rows, idx + 1]
     denom = y0 - 2 * y1 + y2
-    shift = np.where(np.abs(denom) > 1e-12, 0.5 * (y0 - y2) / np.where(denom == 0, 1, denom), 0.0)
+    shift = np.where(
+        np.abs(denom) > 1e-12, 0.5 * (y0 - y2) / np.where(denom == 0, 1, denom), 0.0
+    )
     shift = np.clip(shift, -1, 1)
     lag = idx + LAG_MIN + shift
     aper = y1
@@ -168,7 +170,11 @@ def _levinson(r, order):
     a[:, 0] = 1.0
     err = r[:, 0].copy()
     for i in range(1, order + 1):
-        acc = r[:, i] + np.sum(a[:, 1:i] * r[:, i - 1 : 0 : -1], axis=1) if i > 1 else r[:, 1]
+        acc = (
+            r[:, i] + np.sum(a[:, 1:i] * r[:, i - 1 : 0 : -1], axis=1)
+            if i > 1
+            else r[:, 1]
+        )
         k = -acc / np.maximum(err, 1e-12)
         a_prev = a[:, 1:i].copy()
         a[:, 1:i] = a_prev + k[:, None] * a_prev[:, ::-1]
@@ -299,7 +305,12 @@ def _slopes(x, voiced_runs):
     )
 
 
-_SLOPE_KINDS = ("meanRisingSlope", "stddevRisingSlope", "meanFallingSlope", "stddevFallingSlope")
+_SLOPE_KINDS = (
+    "meanRisingSlope",
+    "stddevRisingSlope",
+    "meanFallingSlope",
+    "stddevFallingSlope",
+)
 
 _VOICED_LLDS = (
     "F0semitoneFrom27.5Hz",
@@ -334,9 +345,11 @@ _UNVOICED_LLDS = (
     "spectralFlux",
     "spectralCentroid",
 ) + tuple(f"mfcc{i}" for i in range(1, N_MFCC_FUNC))
-_ALL_LLDS = ("loudness", "spectralFlux", "logEnergy") + tuple(
-    f"mfcc{i}" for i in range(0, N_MFCC_FUNC)
-) + tuple(f"mfcc{i}_delta" for i in range(0, N_MFCC_FUNC))
+_ALL_LLDS = (
+    ("loudness", "spectralFlux", "logEnergy")
+    + tuple(f"mfcc{i}" for i in range(0, N_MFCC_FUNC))
+    + tuple(f"mfcc{i}_delta" for i in range(0, N_MFCC_FUNC))
+)
 _ALL_KINDS = ("mean", "std")
 _UNVOICED_KINDS = ("mean", "std")
 _TEMPORAL = (
@@ -367,7 +380,10 @@ def _delta(x, width=2):
     if n < 2:
         return np.zeros_like(x)
     xp = np.pad(x, ((width, width), (0, 0)), mode="edge")
-    num = sum(k * (xp[width + k : width + k + n] - xp[width - k : width - k + n]) for k in range(1, width + 1))
+    num = sum(
+        k * (xp[width + k : width + k + n] - xp[width - k : width - k + n])
+        for k in range(1, width + 1)
+    )
     return num / (2 * sum(k * k for k in range(1, width + 1)))
 
 
@@ -396,7 +412,9 @@ def _functionals(y):
     low = power[:, _band(50, 1000)].sum(axis=1)
     high = power[:, _band(1000, 5000)].sum(axis=1)
     alpha = _db(high) - _db(low)
-    hammar = _db(power[:, _band(0, 2000)].max(axis=1)) - _db(power[:, _band(2000, 5000)].max(axis=1))
+    hammar = _db(power[:, _band(0, 2000)].max(axis=1)) - _db(
+        power[:, _band(2000, 5000)].max(axis=1)
+    )
     logp = _db(power)
     s1 = logp[:, _band(0, 500)] @ _slope_weights(0, 500)
     s2 = logp[:, _band(500, 1500)] @ _slope_weights(500, 1500)
@@ -441,12 +459,26 @@ def _functionals(y):
     h2 = _harmonic_db(pv, 2 * f0s[vidx])
     ff, fb = _formants(pe[vidx])
     famp = np.stack(
-        [_harmonic_db(pv, np.nan_to_num(ff[:, j], nan=1000.0)) - h1 for j in range(3)], axis=1
+        [_harmonic_db(pv, np.nan_to_num(ff[:, j], nan=1000.0)) - h1 for j in range(3)],
+        axis=1,
     )
     a3 = famp[:, 2] + h1
     # --- assemble voiced LLD matrix (sma3 smoothing first)
     lld = np.column_stack(
-        [semitone, loud, jit, shim, hnr, alpha, hammar, s1, s2, flux, centroid, mfcc[:, 1:]]
+        [
+            semitone,
+            loud,
+            jit,
+            shim,
+            hnr,
+            alpha,
+            hammar,
+            s1,
+            s2,
+            flux,
+            centroid,
+            mfcc[:, 1:],
+        ]
     )
     lld = _smooth3(lld)
     v = lld[vidx]
@@ -486,7 +518,9 @@ def _functionals(y):
     feats.append(_slopes(lld[:, 1], np.ones(max(n - 1, 0), dtype=bool)))
     # all-frame descriptors
     mfcc_s = _smooth3(mfcc)
-    allm = np.column_stack([_smooth3(np.column_stack([loud, flux, log_e])), mfcc_s, _delta(mfcc_s)])
+    allm = np.column_stack(
+        [_smooth3(np.column_stack([loud, flux, log_e])), mfcc_s, _delta(mfcc_s)]
+    )
     feats.append(_stats(allm, _ALL_KINDS))
     # unvoiced descriptors
     uv = ~voiced & gate
@@ -497,7 +531,9 @@ def _functionals(y):
     lm = lld[:, 1]
     peaks = 0
     if n >= 3:
-        peaks = int(np.sum((lm[1:-1] > lm[:-2]) & (lm[1:-1] >= lm[2:]) & (lm[1:-1] > lm.mean())))
+        peaks = int(
+            np.sum((lm[1:-1] > lm[:-2]) & (lm[1:-1] >= lm[2:]) & (lm[1:-1] > lm.mean()))
+        )
     vseg, useg = _segments(voiced)
     useg_inner = useg  # count all unvoiced runs (incl. edges)
     tsec = HOP / SR
@@ -521,7 +557,15 @@ def _functionals(y):
 # ---------------------------------------------------------------------------
 # MFCC / spectral statistics
 _MS_KINDS = ("mean", "std", "pctl10", "pctl50", "pctl90")
-_MS_SPECTRAL = ("spectralCentroid", "spectralBandwidth", "spectralRolloff85", "spectralFlatness", "spectralFlux", "zcr", "logEnergy")
+_MS_SPECTRAL = (
+    "spectralCentroid",
+    "spectralBandwidth",
+    "spectralRolloff85",
+    "spectralFlatness",
+    "spectralFlux",
+    "zcr",
+    "logEnergy",
+)
 
 
 def _mfcc_stats_names():
@@ -545,14 +589,18 @@ def _mfcc_stats(y):
     bandwidth = np.sqrt(np.maximum(pn @ FREQS**2 - centroid**2, 0))
     cum = np.cumsum(pn, axis=1)
     rolloff = FREQS[np.minimum(np.argmax(cum >= 0.85, axis=1), FREQS.size - 1)]
-    flat = np.exp(np.mean(np.log(power + 1e-10), axis=1)) / (np.mean(power, axis=1) + 1e-10)
+    flat = np.exp(np.mean(np.log(power + 1e-10), axis=1)) / (
+        np.mean(power, axis=1) + 1e-10
+    )
     mag = np.sqrt(power)
     magn = mag / np.maximum(mag.sum(axis=1, keepdims=True), 1e-10)
     flux = np.zeros(n)
     flux[1:] = np.sum(np.diff(magn, axis=0) ** 2, axis=1) * 100.0
     sgn = np.signbit(fr)
     zcr = np.mean(sgn[:, 1:] != sgn[:, :-1], axis=1)
-    m = np.column_stack([mfcc, d1, d2, centroid, bandwidth, rolloff, flat, flux, zcr, _db(e)])
+    m = np.column_stack(
+        [mfcc, d1, d2, centroid, bandwidth, rolloff, flat, flux, zcr, _db(e)]
+    )
     return np.nan_to_num(_stats(m, _MS_KINDS), nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -619,8 +667,8 @@ def extract(y, feature_set):
     >>> v = extract(y, "functionals")
     >>> v.shape == (len(feature_names("functionals")),)
     True
-    >>> round(float(v[0]) / 12 + np.log2(27.5), 2)  # mean F0 in octaves: log2(150)
-    7.23
+    >>> print(f"{27.5 * 2 ** (v[0] / 12):.0f} Hz")  # mean F0
+    150 Hz
     """
     y = np.asarray(y, dtype=np.float32)
     if feature_set == "functionals":

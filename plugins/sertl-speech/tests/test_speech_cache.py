@@ -1,0 +1,191 @@
+"""AudioFeatures' on-disk cache and its per-file failure reports."""
+
+import shutil
+
+import numpy as np
+import pytest
+import sertl_speech._extract as extract_mod
+import soundfile as sf
+from sertl_speech import AudioFeatures, AudioFeaturesWarning, FeatureExtractionError
+
+SR = 16000
+
+
+def tone(f0=150.0, dur=0.5, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(dur * SR)) / SR
+    y = 0.2 * np.sin(2 * np.pi * f0 * t) + 0.01 * rng.standard_normal(t.size)
+    return y.astype(np.float32)
+
+
+@pytest.fixture
+def files(tmp_path):
+    out = []
+    for i in range(4):
+        p = tmp_path / f"good{i}.wav"
+        sf.write(p, tone(120 + 30 * i, seed=i), SR)
+        out.append(str(p))
+    return out
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    """One file for each failure type, name -> (path, expected reason)."""
+    bad = {}
+    p = tmp_path / "corrupt.wav"
+    p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(40)))
+    bad["corrupt"] = (p, "unreadable")
+    p = tmp_path / "zero_bytes.wav"
+    p.write_bytes(b"")
+    bad["zero_bytes"] = (p, "empty")
+    p = tmp_path / "no_samples.wav"
+    sf.write(p, np.zeros(0, np.float32), SR)
+    bad["no_samples"] = (p, "empty")
+    p = tmp_path / "silent.wav"
+    sf.write(p, np.zeros(SR, np.float32), SR)
+    bad["silent"] = (p, "silent")
+    p = tmp_path / "short.wav"
+    sf.write(p, tone(dur=0.03), SR)
+    bad["short"] = (p, "too_short")
+    p = tmp_path / "nan.wav"
+    y = tone()
+    y[100:200] = np.nan
+    sf.write(p, y, SR, subtype="FLOAT")
+    bad["nan"] = (p, "nan")
+    p = tmp_path / "text.flac"
+    p.write_text("this is not audio")
+    bad["text"] = (p, "unreadable")
+    bad["missing"] = (tmp_path / "missing.wav", "missing")
+    return bad
+
+
+def test_every_failure_type_is_reported_and_never_aborts(files, bad_files):
+    names = list(bad_files)
+    inputs = [files[0], *[str(bad_files[n][0]) for n in names], files[1]]
+    ext = AudioFeatures(errors="nan")
+    X = ext.fit_transform(inputs)
+    assert np.isfinite(X[[0, -1]]).all()
+    assert np.isnan(X[1:-1]).all()
+    rep = ext.failed_
+    assert rep["index"].tolist() == list(range(1, len(names) + 1))
+    assert rep["reason"].tolist() == [bad_files[n][1] for n in names]
+    assert rep["item"].tolist() == [str(bad_files[n][0]) for n in names]
+    assert all(rep["message"].str.len() > 0)
+
+
+def test_bad_waveforms_are_reported():
+    y = tone()
+    y_nan = y.copy()
+    y_nan[5] = np.nan
+    ext = AudioFeatures(errors="nan")
+    X = ext.fit_transform([y, np.zeros(SR), y[:100], y_nan, np.array([]), y])
+    assert ext.failed_["reason"].tolist() == ["silent", "too_short", "nan", "empty"]
+    assert np.isfinite(X[[0, 5]]).all() and np.isnan(X[1:5]).all()
+
+
+def test_warn_policy(files, bad_files):
+    with pytest.warns(AudioFeaturesWarning, match=r"1 of 2 inputs.*silent.*failed_"):
+        X = AudioFeatures().fit_transform([files[0], str(bad_files["silent"][0])])
+    assert np.isnan(X[1]).all()
+
+
+def test_raise_policy_keeps_finished_work(files, bad_files, tmp_path):
+    cache = tmp_path / "cache"
+    inputs = [files[0], str(bad_files["corrupt"][0]), files[1]]
+    ext = AudioFeatures(errors="raise", cache_dir=cache)
+    with pytest.raises(FeatureExtractionError, match="unreadable") as info:
+        ext.fit_transform(inputs)
+    assert info.value.failed["index"].tolist() == [1]
+    ext2 = AudioFeatures(cache_dir=cache)
+    ext2.fit_transform(files[:2])
+    assert ext2.n_cache_hits_ == 2
+
+
+def test_logmel_failed_rows_are_empty(files, bad_files):
+    seqs = AudioFeatures("logmel", errors="nan").fit_transform(
+        [files[0], str(bad_files["silent"][0])]
+    )
+    assert seqs[0].shape[1] == 64 and seqs[1].shape == (0, 64)
+
+
+def test_cache_hit_miss_and_identical_values(files, tmp_path):
+    cache = tmp_path / "cache"
+    first = AudioFeatures(cache_dir=cache)
+    X1 = first.fit_transform(files)
+    assert first.n_cache_hits_ == 0
+    second = AudioFeatures(cache_dir=cache)
+    X2 = second.fit_transform(files)
+    assert second.n_cache_hits_ == len(files)
+    np.testing.assert_array_equal(X1, X2)
+    # keyed by content: a renamed copy hits
+    copy = tmp_path / "renamed.wav"
+    shutil.copy(files[0], copy)
+    third = AudioFeatures(cache_dir=cache)
+    np.testing.assert_array_equal(third.fit_transform([str(copy)]), X1[:1])
+    assert third.n_cache_hits_ == 1
+
+
+def test_cache_invalidation(files, tmp_path):
+    cache = tmp_path / "cache"
+    AudioFeatures(cache_dir=cache).fit_transform(files)
+    # new content under the same name misses
+    sf.write(files[0], tone(300.0, seed=9), SR)
+    ext = AudioFeatures(cache_dir=cache)
+    X = ext.fit_transform(files)
+    assert ext.n_cache_hits_ == len(files) - 1
+    np.testing.assert_array_equal(X[0], AudioFeatures().fit_transform(files[:1])[0])
+    # another configuration misses
+    for params in ({"feature_set": "mfcc_stats"}, {"min_duration": 0.2}):
+        ext = AudioFeatures(cache_dir=cache, **params)
+        ext.fit_transform(files)
+        assert ext.n_cache_hits_ == 0
+    # waveforms are cached too, keyed by samples and rate
+    w = [tone(seed=3)]
+    AudioFeatures(cache_dir=cache).fit_transform(w)
+    ext = AudioFeatures(cache_dir=cache, sample_rate=8000)
+    ext.fit_transform(w)
+    assert ext.n_cache_hits_ == 0
+
+
+def test_damaged_cache_entry_is_a_miss(files, tmp_path):
+    cache = tmp_path / "cache"
+    X = AudioFeatures(cache_dir=cache).fit_transform(files[:1])
+    (entry,) = [p for p in cache.rglob("*.npy")]
+    entry.write_bytes(b"garbage")
+    ext = AudioFeatures(cache_dir=cache)
+    np.testing.assert_array_equal(ext.fit_transform(files[:1]), X)
+    assert ext.n_cache_hits_ == 0
+
+
+def test_interrupted_run_resumes(files, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    real = extract_mod.extract
+    calls = []
+
+    def flaky(y, feature_set):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(y, feature_set)
+
+    monkeypatch.setattr(extract_mod, "extract", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        AudioFeatures(cache_dir=cache).fit_transform(files)
+    monkeypatch.setattr(extract_mod, "extract", real)
+    ext = AudioFeatures(cache_dir=cache)
+    X = ext.fit_transform(files)
+    assert ext.n_cache_hits_ == 2
+    np.testing.assert_array_equal(X, AudioFeatures().fit_transform(files))
+    assert not list(cache.rglob(".tmp-*"))
+
+
+def test_unexpected_extractor_error_is_reported(files, monkeypatch):
+    def boom(y, feature_set):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(extract_mod, "extract", boom)
+    ext = AudioFeatures(errors="nan")
+    X = ext.fit_transform(files[:2])
+    assert np.isnan(X).all()
+    assert ext.failed_["reason"].tolist() == ["failed", "failed"]
+    assert ext.failed_["message"].str.contains("RuntimeError: kaboom").all()

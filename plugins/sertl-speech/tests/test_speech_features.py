@@ -1,0 +1,209 @@
+"""AudioFeatures: feature sets, names, inputs, determinism, parallel runs."""
+
+import warnings
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sertl_speech import AudioFeatures, pad_sequences
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sertl_core import get_registry
+
+SR = 16000
+
+
+def voice(f0=150.0, dur=1.0, sr=SR, seed=0, n_harm=12):
+    """A vowel-like harmonic signal with a slow F0 glide and some noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(dur * sr)) / sr
+    f = f0 * (1 + 0.05 * np.sin(2 * np.pi * 2 * t))
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    y = sum(np.sin(k * phase) / k for k in range(1, n_harm + 1) if k * f0 < sr / 2)
+    env = 0.5 - 0.4 * np.cos(2 * np.pi * t / dur)
+    y = 0.1 * env * y + 0.002 * rng.standard_normal(t.size)
+    return y.astype(np.float32)
+
+
+@pytest.fixture
+def wav_files(tmp_path):
+    paths = []
+    for i, f0 in enumerate((110.0, 180.0, 240.0)):
+        p = tmp_path / f"v{i}.wav"
+        sf.write(p, voice(f0, seed=i), SR)
+        paths.append(str(p))
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("feature_set", "n_features"), [("functionals", 316), ("mfcc_stats", 335)]
+)
+def test_functional_sets_shape_names_finite(wav_files, feature_set, n_features):
+    ext = AudioFeatures(feature_set).fit(wav_files)
+    X = ext.transform(wav_files)
+    names = ext.get_feature_names_out()
+    assert X.shape == (3, n_features)
+    assert len(names) == n_features == len(set(names))
+    assert np.isfinite(X).all()
+    assert ext.failed_.empty
+    assert list(ext.feature_names_out_) == list(names)
+
+
+def test_f0_follows_the_signal(wav_files):
+    ext = AudioFeatures()
+    X = ext.fit_transform(wav_files)
+    names = list(ext.get_feature_names_out())
+    st = X[:, names.index("F0semitoneFrom27.5Hz_sma3nz_pctl50")]
+    hz = 27.5 * 2 ** (st / 12)
+    np.testing.assert_allclose(hz, [110.0, 180.0, 240.0], rtol=0.04)
+    voiced = X[:, names.index("voicedRatio")]
+    assert (voiced > 0.6).all()
+
+
+def test_noise_is_mostly_unvoiced():
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal(SR).astype(np.float32)
+    ext = AudioFeatures()
+    x = ext.fit_transform([noise])[0]
+    names = list(ext.get_feature_names_out())
+    assert x[names.index("voicedRatio")] < 0.2
+
+
+def test_deterministic_and_input_types_agree(wav_files):
+    ext = AudioFeatures()
+    a = ext.fit_transform(wav_files)
+    b = ext.transform(np.array(wav_files))
+    waves = [sf.read(p, dtype="float32")[0] for p in wav_files]
+    c = ext.transform(waves)
+    d = ext.transform(np.stack(waves))
+    import pandas as pd
+
+    e = ext.transform(pd.DataFrame({"file": wav_files}))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a, d, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(a, e)
+
+
+def test_any_sample_rate_and_format(tmp_path):
+    y16 = voice(200.0)
+    import soxr
+
+    y48 = soxr.resample(y16, SR, 48000).astype(np.float32)
+    stereo = np.stack([y48, y48], axis=1)
+    p16, p48 = tmp_path / "a.flac", tmp_path / "b.wav"
+    sf.write(p16, y16, SR)
+    sf.write(p48, stereo, 48000, subtype="FLOAT")
+    ext = AudioFeatures()
+    X = ext.fit_transform([str(p16), str(p48)])
+    names = list(ext.get_feature_names_out())
+    i = names.index("F0semitoneFrom27.5Hz_sma3nz_mean")
+    assert abs(X[0, i] - X[1, i]) < 0.3  # semitones
+    # waveform mode honours sample_rate
+    Xw = AudioFeatures(sample_rate=48000).fit_transform([y48])
+    assert abs(Xw[0, i] - X[0, i]) < 0.3
+
+
+def test_logmel_sequences_and_padding(wav_files):
+    ext = AudioFeatures("logmel")
+    seqs = ext.fit_transform(wav_files)
+    assert seqs.dtype == object and seqs.shape == (3,)
+    assert all(s.dtype == np.float32 and s.shape == (98, 64) for s in seqs)
+    assert len(ext.get_feature_names_out()) == 64
+    X, lengths = pad_sequences(list(seqs) + [seqs[0][:10]])
+    assert X.shape == (4, 98, 64)
+    assert lengths.tolist() == [98, 98, 98, 10]
+    assert (X[3, 10:] == 0).all()
+    X2, l2 = pad_sequences(seqs, max_frames=50)
+    assert X2.shape == (3, 50, 64) and l2.tolist() == [50, 50, 50]
+    with pytest.raises(ValueError, match="same n_features"):
+        pad_sequences([np.ones((2, 3)), np.ones((2, 4))])
+
+
+def test_pipeline_and_clone(wav_files):
+    pipe = make_pipeline(AudioFeatures(), StandardScaler())
+    Z = pipe.fit_transform(wav_files)
+    assert Z.shape == (3, 316)
+    ext = AudioFeatures("mfcc_stats", n_jobs=2)
+    assert clone(ext).get_params() == ext.get_params()
+
+
+def test_registered():
+    reg = get_registry()
+    assert reg.get("features", "audio_features") is AudioFeatures
+
+
+@pytest.mark.parametrize(
+    ("X", "err", "match"),
+    [
+        ("one.wav", TypeError, r"wrap it in a list"),
+        (np.zeros(100), ValueError, r"Reshape your data"),
+        ([1.5, 2.5], TypeError, r"file path \(str\) or a 1-D waveform"),
+        ([], ValueError, r"no inputs"),
+    ],
+)
+def test_bad_input_errors(X, err, match):
+    with pytest.raises(err, match=match):
+        AudioFeatures().fit_transform(X)
+
+
+def test_bad_params():
+    with pytest.raises(ValueError, match="feature_set"):
+        AudioFeatures("egemaps").fit([voice()])
+    with pytest.raises(ValueError, match="errors"):
+        AudioFeatures(errors="ignore").fit([voice()])
+
+
+def test_parallel_joblib_matches_serial(wav_files):
+    import joblib
+
+    files = wav_files * 3
+    serial = AudioFeatures().fit_transform(files)
+    with joblib.parallel_config(backend="threading"):
+        par = AudioFeatures(n_jobs=2).fit_transform(files)
+    np.testing.assert_array_equal(serial, par)
+
+
+@pytest.mark.slow
+def test_parallel_loky_processes(wav_files):
+    files = wav_files * 3
+    serial = AudioFeatures().fit_transform(files)
+    par = AudioFeatures(n_jobs=2).fit_transform(files)
+    np.testing.assert_array_equal(serial, par)
+
+
+def test_progress_bar(wav_files, capsys):
+    AudioFeatures(progress=True).fit_transform(wav_files)
+    assert "audio features" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_dask_client_and_backend(wav_files, tmp_path, dask_client):
+    serial = AudioFeatures().fit_transform(wav_files)
+    bad = str(tmp_path / "missing.wav")
+    ext = AudioFeatures(client=dask_client, errors="nan")
+    X = ext.fit_transform([*wav_files, bad])
+    np.testing.assert_array_equal(X[:3], serial)
+    assert np.isnan(X[3]).all()
+    assert ext.failed_["reason"].tolist() == ["missing"]
+    assert clone(ext).client is dask_client  # shared, not copied
+    import joblib
+
+    with joblib.parallel_config(backend="dask"):
+        Xb = AudioFeatures(n_jobs=-1).fit_transform(wav_files)
+    np.testing.assert_array_equal(Xb, serial)
