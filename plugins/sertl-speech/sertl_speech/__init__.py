@@ -36,7 +36,7 @@ from ._schema import (
     to_binary_arousal,
     to_binary_valence,
 )
-from ._normalize import SpeakerNormalizer
+from ._normalize import SpeakerConfoundWarning, SpeakerNormalizer
 
 _READERS_ALL = [
     "COLUMNS",
@@ -54,6 +54,7 @@ _READERS_ALL = [
     "CsvCorpus",
     "EmoDB",
     "FoldersCorpus",
+    "SpeakerConfoundWarning",
     "SpeakerNormalizer",
     "TurEVDB",
     "canonical_emotion",

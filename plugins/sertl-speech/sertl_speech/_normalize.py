@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -9,7 +10,17 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["SpeakerNormalizer"]
+from sertl_core import SertlWarning, is_unlabeled
+
+__all__ = ["SpeakerConfoundWarning", "SpeakerNormalizer"]
+
+
+class SpeakerConfoundWarning(SertlWarning):
+    """Most training rows belong to speakers heard with a single emotion.
+
+    Normalising such a speaker with its own statistics removes the emotion
+    along with the voice; per-speaker normalisation then hurts.
+    """
 
 
 def _speaker_ids(speaker, n_rows):
@@ -21,7 +32,9 @@ def _speaker_ids(speaker, n_rows):
             f"speaker has {arr.size} values but X has {n_rows} rows: pass one "
             "speaker id per row (e.g. table['corpus'] + ':' + table['speaker'])."
         )
-    missing = [i for i, s in enumerate(arr) if s is None or (isinstance(s, float) and s != s)]
+    missing = [
+        i for i, s in enumerate(arr) if s is None or (isinstance(s, float) and s != s)
+    ]
     if missing:
         raise ValueError(
             f"speaker has missing ids (None or NaN) at rows {missing[:10]}: give every "
@@ -62,6 +75,11 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     * a speaker with fewer than ``min_samples`` rows (in ``fit``, or in the
       batch when unseen) has no reliable statistics: it is scaled with the
       pooled training statistics, never divided by a zero variance;
+    * when ``fit`` gets labels ``y`` and more than half of the labelled rows
+      belong to speakers heard with a single emotion, it warns
+      (:class:`SpeakerConfoundWarning`): centring those speakers removes
+      the emotion itself (e.g. corpora cut from broadcasts, where a guest
+      has one mood);
     * without ``speaker`` in ``fit`` all rows are one group: the estimator
       is a plain standard scaler fitted on the training batch; without
       ``speaker`` in ``transform`` every row is scaled with those pooled
@@ -169,7 +187,9 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.with_std:
             sq = np.zeros_like(means)
             np.add.at(sq, inverse, (X - means[inverse]) ** 2)
-            scales = self._safe_scale(np.sqrt(sq / np.maximum(counts, 1.0)[:, None]), means)
+            scales = self._safe_scale(
+                np.sqrt(sq / np.maximum(counts, 1.0)[:, None]), means
+            )
         else:
             scales = np.ones_like(means)
         return means, scales, counts
@@ -188,8 +208,10 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Features.
-        y : None
-            Ignored; present for Pipeline compatibility.
+        y : array-like of shape (n_samples,), default=None
+            Labels; not used for the statistics, only to warn when most
+            labelled rows belong to single-emotion speakers (``-1`` /
+            ``"-1"`` rows are unlabelled).
         speaker : array-like of shape (n_samples,), default=None
             Speaker id of each row. Without it, all rows are one group.
 
@@ -210,12 +232,37 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self.scale_ = np.ones((0, X.shape[1]))
             return self
         names, inverse = np.unique(ids, return_inverse=True)
+        if y is not None:
+            self._warn_confound(np.asarray(y), inverse, names)
         means, scales, counts = self._group_stats(X, inverse, names.size)
         own = counts >= self.min_samples
         self.speakers_ = names[own]
         self.mean_ = means[own]
         self.scale_ = scales[own]
         return self
+
+    @staticmethod
+    def _warn_confound(y, inverse, names):
+        if y.ndim != 1 or y.shape[0] != inverse.shape[0]:
+            return
+        labeled = ~np.asarray(is_unlabeled(y), dtype=bool)
+        if labeled.sum() == 0:
+            return
+        yl = y[labeled].astype(str)
+        il = inverse[labeled]
+        single = [k for k in np.unique(il) if np.unique(yl[il == k]).size == 1]
+        share = np.isin(il, single).mean()
+        if share > 0.5 and np.unique(yl).size > 1:
+            shown = ", ".join(str(names[k]) for k in single[:10])
+            warnings.warn(
+                f"{share:.0%} of the labelled rows belong to speakers heard with a "
+                f"single emotion ({shown}{' ...' if len(single) > 10 else ''}). "
+                "Per-speaker normalisation removes the emotion of such speakers; "
+                "use per-domain standardisation (sertl_core.DomainStandardScaler) "
+                "for this data.",
+                SpeakerConfoundWarning,
+                stacklevel=3,
+            )
 
     def transform(self, X, *, speaker=None):
         """Standardise each row with the statistics of its speaker.
@@ -241,17 +288,25 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if speaker is not None:
             ids = _speaker_ids(speaker, n)
             names, inverse = np.unique(ids, return_inverse=True)
-            pos = np.searchsorted(self.speakers_, names) if self.speakers_.size else None
+            pos = (
+                np.searchsorted(self.speakers_, names) if self.speakers_.size else None
+            )
             unseen = []
             for k, name in enumerate(names):
-                if pos is not None and pos[k] < self.speakers_.size and self.speakers_[pos[k]] == name:
+                if (
+                    pos is not None
+                    and pos[k] < self.speakers_.size
+                    and self.speakers_[pos[k]] == name
+                ):
                     rows = inverse == k
                     mean[rows] = self.mean_[pos[k]]
                     scale[rows] = self.scale_[pos[k]]
                 else:
                     unseen.append(k)
             if unseen and self.unseen == "batch":
-                batch_mean, batch_scale, counts = self._group_stats(X, inverse, names.size)
+                batch_mean, batch_scale, counts = self._group_stats(
+                    X, inverse, names.size
+                )
                 for k in unseen:
                     if counts[k] >= self.min_samples:
                         rows = inverse == k

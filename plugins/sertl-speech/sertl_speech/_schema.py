@@ -235,7 +235,7 @@ def to_binary_arousal(emotions, *, neutral="low"):
 
 
 def to_binary_valence(emotions, *, neutral="positive"):
-    """Map canonical emotions to the binary valence task (``"positive"``/``"negative"``).
+    """Map canonical emotions to the binary valence task (positive/negative).
 
     An emotion is positive when its valence coordinate in
     :data:`EMOTION_COORDINATES` is positive (calm, excitement, happiness,
@@ -371,10 +371,13 @@ def select_emotions(table, classes=None, *, mapping=None):
     if mapping is not None:
         if not isinstance(mapping, Mapping):
             raise TypeError(
-                f"mapping must be a dict of emotion -> emotion, got {type(mapping).__name__}."
+                "mapping must be a dict of emotion -> emotion, got "
+                f"{type(mapping).__name__}."
             )
         bad = sorted(
-            str(v) for v in mapping.values() if v not in EMOTION_COORDINATES and v not in present
+            str(v)
+            for v in mapping.values()
+            if v not in EMOTION_COORDINATES and v not in present
         )
         if bad:
             raise ValueError(
@@ -385,7 +388,9 @@ def select_emotions(table, classes=None, *, mapping=None):
         present = set(out["emotion"].astype(str))
     if classes is not None:
         classes = [classes] if isinstance(classes, str) else list(classes)
-        bad = sorted(str(c) for c in classes if c not in EMOTION_COORDINATES and c not in present)
+        bad = sorted(
+            str(c) for c in classes if c not in EMOTION_COORDINATES and c not in present
+        )
         if bad:
             raise ValueError(
                 f"select_emotions: unknown class(es) {bad}; canonical emotions are "

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-
 from sertl_speech import (
     COLUMNS,
     CorpusReader,
@@ -44,7 +43,9 @@ def test_real_corpus_matches_reference(corpora_root, name, folder):
     for col in ("corpus", "speaker", "language", "emotion", "emotion_orig"):
         assert table[col].tolist() == ref[col].tolist(), col
     assert table["gender"].tolist() == ref["gender"].replace("", "unknown").tolist()
-    np.testing.assert_allclose(table["duration"], ref["duration_s"].astype(float), atol=1e-3)
+    np.testing.assert_allclose(
+        table["duration"], ref["duration_s"].astype(float), atol=1e-3
+    )
 
 
 def test_real_corpus_emotion_filter(corpora_root):
@@ -117,7 +118,9 @@ def test_ravdess_speech_song_and_checks(tmp_path):
         "03-02-03-02-01-01-02.wav": ("Actor_02", "female", "03", "happiness"),
     }
     assert len(_read("ravdess", tmp_path, vocal_channel="speech")) == 1
-    assert _read("ravdess", tmp_path, vocal_channel="song")["speaker"].tolist() == ["Actor_02"]
+    assert _read("ravdess", tmp_path, vocal_channel="song")["speaker"].tolist() == [
+        "Actor_02"
+    ]
     with pytest.raises(ValueError, match="vocal_channel='talk' is not valid"):
         load_corpus("ravdess", tmp_path, vocal_channel="talk")
     _wav(tmp_path / "Actor_03" / "03-02-08-01-01-01-03.wav")  # no surprise in song
@@ -186,7 +189,10 @@ def test_crema_d_with_and_without_demographics(tmp_path):
         "1002_IEO_HAP_HI.wav": ("1002", "female", "HAP", "happiness"),
     }
     # the AudioWAV folder itself as root finds the csv beside it
-    assert _read("crema_d", tmp_path / "AudioWAV")["gender"].tolist() == ["male", "female"]
+    assert _read("crema_d", tmp_path / "AudioWAV")["gender"].tolist() == [
+        "male",
+        "female",
+    ]
     with pytest.raises(FileNotFoundError, match="demographics file"):
         load_corpus("crema_d", tmp_path, demographics=tmp_path / "nope.csv")
     bad = tmp_path / "bad.csv"
@@ -255,9 +261,9 @@ def test_iemocap_sessions_and_evaluations(tmp_path):
         "Ses01F_impro01_F000.wav": ("Ses01F", "female", "neu", "neutral"),
         "Ses01F_impro01_M001.wav": ("Ses01M", "male", "exc", "excitement"),
     }
-    (root / "Session1" / "dialog" / "EmoEvaluation" / "Ses01F_script01_1.txt").write_text(
-        "[1.0 - 2.0]\tSes01F_script01_1_F003\tfru\t[2.0, 3.5, 3.5]\n"
-    )
+    (
+        root / "Session1" / "dialog" / "EmoEvaluation" / "Ses01F_script01_1.txt"
+    ).write_text("[1.0 - 2.0]\tSes01F_script01_1_F003\tfru\t[2.0, 3.5, 3.5]\n")
     t = _read("iemocap", root, emotions=["frustration"])
     assert t["speaker"].tolist() == ["Ses01F"]
 
@@ -299,7 +305,9 @@ def test_folders_reader(tmp_path):
     _wav(tmp_path / "Happy" / "spk1_f_001.wav")
     _wav(tmp_path / "Happy" / "sub" / "spk2_m_002.wav")
     _wav(tmp_path / "Bored" / "spk1_f_003.wav")
-    t = _read("folders", tmp_path, speaker_pattern=r"^(?P<speaker>spk\d+)_(?P<gender>[fm])_")
+    t = _read(
+        "folders", tmp_path, speaker_pattern=r"^(?P<speaker>spk\d+)_(?P<gender>[fm])_"
+    )
     assert _rows(t) == {
         "spk1_f_001.wav": ("spk1", "female", "Happy", "happiness"),
         "spk2_m_002.wav": ("spk2", "male", "Happy", "happiness"),
@@ -327,7 +335,10 @@ def test_missing_root_and_no_audio(tmp_path):
     with pytest.raises(ValueError, match=r"no \.wav or \.flac file found.*Actor_NN"):
         load_corpus("ravdess", tmp_path)
     _wav(tmp_path / "hello.wav")
-    with pytest.warns(CorpusWarning), pytest.raises(ValueError, match="follows the naming rule"):
+    with (
+        pytest.warns(CorpusWarning),
+        pytest.raises(ValueError, match="follows the naming rule"),
+    ):
         load_corpus("emodb", tmp_path)
 
 

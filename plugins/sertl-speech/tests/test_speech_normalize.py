@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
-from sertl_core import SourceOnly
-from sertl_core.testing import parametrize_with_checks
+from sertl_speech import SpeakerNormalizer
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sertl_speech import SpeakerNormalizer
+from sertl_core import SourceOnly
+from sertl_core.testing import parametrize_with_checks
 
 
-@parametrize_with_checks([SpeakerNormalizer(), SpeakerNormalizer(unseen="global", min_samples=3)])
+@parametrize_with_checks(
+    [SpeakerNormalizer(), SpeakerNormalizer(unseen="global", min_samples=3)]
+)
 def test_conformance(estimator, check):
     check(estimator)
 
@@ -27,7 +31,10 @@ def _data(seed=0):
     offset = {"a": 0.0, "b": 5.0, "c": -3.0}
     scale = {"a": 1.0, "b": 3.0, "c": 0.5}
     X = rng.normal(size=(60, 4))
-    X = X * np.array([scale[s] for s in spk])[:, None] + np.array([offset[s] for s in spk])[:, None]
+    X = (
+        X * np.array([scale[s] for s in spk])[:, None]
+        + np.array([offset[s] for s in spk])[:, None]
+    )
     return X, spk
 
 
@@ -51,7 +58,9 @@ def test_unseen_speakers_batch_or_global():
     new = X[spk == "c"]
     out = norm.transform(new, speaker=["c"] * len(new))
     np.testing.assert_allclose(out, StandardScaler().fit_transform(new), atol=1e-12)
-    glob = SpeakerNormalizer(unseen="global").fit(X[spk != "c"], speaker=spk[spk != "c"])
+    glob = SpeakerNormalizer(unseen="global").fit(
+        X[spk != "c"], speaker=spk[spk != "c"]
+    )
     expected = (new - X[spk != "c"].mean(axis=0)) / X[spk != "c"].std(axis=0)
     np.testing.assert_allclose(glob.transform(new, speaker=["c"] * len(new)), expected)
 
@@ -64,10 +73,14 @@ def test_single_row_speakers_use_global_statistics():
     assert "solo" not in norm.speakers_.tolist()
     out = norm.transform(Xs, speaker=spks)
     assert np.all(np.isfinite(out))
-    np.testing.assert_allclose(out[-1], (Xs[-1] - norm.global_mean_) / norm.global_scale_)
+    np.testing.assert_allclose(
+        out[-1], (Xs[-1] - norm.global_mean_) / norm.global_scale_
+    )
     # an unseen speaker with one row in the batch: global statistics too
     one = norm.transform([[1.0, 2.0, 3.0, 4.0]], speaker=["new"])
-    np.testing.assert_allclose(one[0], ([1.0, 2.0, 3.0, 4.0] - norm.global_mean_) / norm.global_scale_)
+    np.testing.assert_allclose(
+        one[0], ([1.0, 2.0, 3.0, 4.0] - norm.global_mean_) / norm.global_scale_
+    )
     # constant feature of a speaker: no division by zero
     Xc = X.copy()
     Xc[spk == "a", 0] = 3.0
@@ -82,15 +95,21 @@ def test_without_speaker_ids_it_is_a_standard_scaler():
     np.testing.assert_allclose(norm.transform(X), StandardScaler().fit_transform(X))
     # fitted per speaker, transform without ids: pooled training statistics
     norm = SpeakerNormalizer().fit(X, speaker=spk)
-    np.testing.assert_allclose(norm.transform(X[:5]), StandardScaler().fit(X).transform(X[:5]))
+    np.testing.assert_allclose(
+        norm.transform(X[:5]), StandardScaler().fit(X).transform(X[:5])
+    )
 
 
 def test_with_mean_and_with_std_off():
     X, spk = _data()
     only_scale = SpeakerNormalizer(with_mean=False).fit_transform(X, speaker=spk)
-    np.testing.assert_allclose(only_scale[spk == "b"], X[spk == "b"] / X[spk == "b"].std(axis=0))
+    np.testing.assert_allclose(
+        only_scale[spk == "b"], X[spk == "b"] / X[spk == "b"].std(axis=0)
+    )
     only_centre = SpeakerNormalizer(with_std=False).fit_transform(X, speaker=spk)
-    np.testing.assert_allclose(only_centre[spk == "b"], X[spk == "b"] - X[spk == "b"].mean(axis=0))
+    np.testing.assert_allclose(
+        only_centre[spk == "b"], X[spk == "b"] - X[spk == "b"].mean(axis=0)
+    )
 
 
 def test_bad_speaker_input():
@@ -144,7 +163,9 @@ def test_pipeline_with_transfer_estimator_routing_on():
     sd = np.where(spk == "c", -1, 1)
     y_unl = np.where(sd < 0, "-1", y)
     with sklearn.config_context(enable_metadata_routing=True):
-        pipe = Pipeline([("norm", SpeakerNormalizer()), ("clf", SourceOnly(LogisticRegression()))])
+        pipe = Pipeline(
+            [("norm", SpeakerNormalizer()), ("clf", SourceOnly(LogisticRegression()))]
+        )
         pipe.fit(X, y_unl, speaker=spk, sample_domain=sd)
         pred = pipe.predict(X[sd < 0], speaker=spk[sd < 0])
     assert set(pred) <= {"hi", "lo"}
@@ -155,3 +176,19 @@ def test_metadata_requested_by_default():
     assert routing.fit.requests == {"speaker": True}
     assert routing.transform.requests == {"speaker": True}
     assert SpeakerNormalizer.registry_name == "speaker_normalizer"
+
+
+def test_warns_when_speakers_carry_one_emotion():
+    from sertl_speech import SpeakerConfoundWarning
+
+    X, spk = _data()
+    y = np.where(spk == "a", "anger", "sadness")  # every speaker has one emotion
+    with pytest.warns(
+        SpeakerConfoundWarning, match=r"100% of the labelled rows.*a, b, c"
+    ):
+        SpeakerNormalizer().fit(X, y, speaker=spk)
+    y_mixed = np.tile(["anger", "sadness"], 30)
+    y_unl = np.where(spk == "c", "-1", y_mixed)  # unlabelled rows are ignored
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SpeakerNormalizer().fit(X, y_unl, speaker=spk)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-
 from sertl_speech import load_sample, sample_path
 
 
@@ -14,7 +13,12 @@ from sertl_speech import load_sample, sample_path
 def test_sample_is_balanced_real_and_small(corpus, language):
     table = load_sample(corpus)
     assert len(table) == 48
-    assert sorted(table["emotion"].unique()) == ["anger", "happiness", "neutral", "sadness"]
+    assert sorted(table["emotion"].unique()) == [
+        "anger",
+        "happiness",
+        "neutral",
+        "sadness",
+    ]
     assert table.groupby("emotion").size().tolist() == [12, 12, 12, 12]
     assert table["speaker"].nunique() == 6
     assert set(table["gender"]) == {"female", "male"}

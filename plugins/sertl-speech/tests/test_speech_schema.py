@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from sertl_speech import (
     EMOTION_COORDINATES,
     EMOTIONS,
@@ -66,7 +65,9 @@ def test_coordinates_and_binary_tasks():
     # a corpus table works as input (its emotion column)
     table = pd.DataFrame({"emotion": ["anger", "sadness"]})
     assert to_binary_arousal(table).tolist() == ["high", "low"]
-    np.testing.assert_array_equal(emotion_coordinates(table), emotion_coordinates(["anger", "sadness"]))
+    np.testing.assert_array_equal(
+        emotion_coordinates(table), emotion_coordinates(["anger", "sadness"])
+    )
 
 
 def test_binary_errors():
@@ -95,11 +96,16 @@ def test_shared_classes_mixed_inputs():
 
 def test_select_emotions_maps_filters_and_copies():
     table = pd.DataFrame(
-        {"emotion": ["excitement", "happiness", "anger", "fear"], "emotion_orig": ["exc", "hap", "ang", "fea"]},
+        {
+            "emotion": ["excitement", "happiness", "anger", "fear"],
+            "emotion_orig": ["exc", "hap", "ang", "fea"],
+        },
         index=[10, 11, 12, 13],
     )
     before = table.copy()
-    out = select_emotions(table, ["happiness", "anger"], mapping={"excitement": "happiness"})
+    out = select_emotions(
+        table, ["happiness", "anger"], mapping={"excitement": "happiness"}
+    )
     assert out["emotion"].tolist() == ["happiness", "happiness", "anger"]
     assert out["emotion_orig"].tolist() == ["exc", "hap", "ang"]
     assert out.index.tolist() == [0, 1, 2]
