@@ -38,7 +38,7 @@ from ._schema import (
 )
 from ._normalize import SpeakerConfoundWarning, SpeakerNormalizer
 
-_READERS_ALL = [
+__all__ = [
     "COLUMNS",
     "CREMAD",
     "EMOTIONS",
@@ -68,6 +68,7 @@ _READERS_ALL = [
     "to_binary_arousal",
     "to_binary_valence",
 ]
+_READERS_ALL = list(__all__)
 # -- features, cache (features) --------------------------------------------
 from ._audio import AudioError, load_audio
 from ._extract import (

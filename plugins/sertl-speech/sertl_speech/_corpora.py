@@ -60,7 +60,15 @@ _MAX_LISTED = 20
 
 
 class CorpusWarning(SertlWarning):
-    """Files of a corpus were skipped or were unreadable (listed)."""
+    """Files of a corpus were skipped or were unreadable (listed).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sertl_speech import CorpusWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CorpusWarning)  # not recommended
+    """
 
 
 class _BadName(ValueError):
@@ -786,7 +794,34 @@ class EMOVO(CorpusReader):
         return speaker, _gender(speaker[0]), code, self._CODES[code]
 
 
-class URDU(CorpusReader):
+class _EmotionFolderCorpus(CorpusReader):
+    """One folder per emotion; the stem carries speaker and emotion code.
+
+    Subclasses set ``_RE`` (named groups ``speaker``, ``code`` and optionally
+    ``gender``), ``_HINT``, ``_CODES`` (code -> canonical emotion) and
+    ``_FOLDERS`` (lower-case folder name -> code); a file in a folder that
+    names another emotion is reported.
+    """
+
+    _RE: ClassVar[re.Pattern]
+    _HINT: ClassVar[str]
+    _CODES: ClassVar[dict[str, str]]
+    _FOLDERS: ClassVar[dict[str, str]]
+
+    def _parse(self, path, root):
+        m = self._RE.match(path.stem)
+        if m is None:
+            raise _BadName(self._HINT)
+        code = m.group("code")
+        folder = self._FOLDERS.get(path.parent.name.lower())
+        if folder is not None and folder != code:
+            raise _BadName(f"emotion code {code} in folder {path.parent.name}")
+        g = m.groupdict().get("gender")
+        gender = _gender(g) if g is not None else "unknown"
+        return m.group("speaker"), gender, code, self._CODES[code]
+
+
+class URDU(_EmotionFolderCorpus):
     """URDU emotional speech dataset.
 
     Layout: ``ROOT/Angry/SM1_F10_A010.wav``: one folder per emotion (Angry,
@@ -828,20 +863,11 @@ class URDU(CorpusReader):
         "neutral": "N",
         "sad": "S",
     }
-    _RE = re.compile(r"^(S([MF])\d+)_F\d+_([AHNS])\d+$")
-
-    def _parse(self, path, root):
-        m = self._RE.match(path.stem)
-        if m is None:
-            raise _BadName("expected e.g. SM1_F10_A010 (speaker, file, emotion letter)")
-        speaker, g, code = m.groups()
-        folder = self._FOLDERS.get(path.parent.name.lower())
-        if folder is not None and folder != code:
-            raise _BadName(f"emotion letter {code} in folder {path.parent.name}")
-        return speaker, _gender(g), code, self._CODES[code]
+    _RE = re.compile(r"^(?P<speaker>S(?P<gender>[MF])\d+)_F\d+_(?P<code>[AHNS])\d+$")
+    _HINT = "expected e.g. SM1_F10_A010 (speaker, file, emotion letter)"
 
 
-class TurEVDB(CorpusReader):
+class TurEVDB(_EmotionFolderCorpus):
     """Turkish Emotional Voice Database (TurEV-DB).
 
     Layout: ``ROOT/Angry/1157_kz_acik.wav``: one folder per emotion (Angry,
@@ -884,17 +910,8 @@ class TurEVDB(CorpusReader):
         "happy": "mt",
         "sad": "hl",
     }
-    _RE = re.compile(r"^(\d+)_(kz|sk|mt|hl)_(.+)$")
-
-    def _parse(self, path, root):
-        m = self._RE.match(path.stem)
-        if m is None:
-            raise _BadName("expected <speaker>_<kz|sk|mt|hl>_<word>, e.g. 1157_kz_acik")
-        speaker, code, _ = m.groups()
-        folder = self._FOLDERS.get(path.parent.name.lower())
-        if folder is not None and folder != code:
-            raise _BadName(f"emotion code {code} in folder {path.parent.name}")
-        return speaker, "unknown", code, self._CODES[code]
+    _RE = re.compile(r"^(?P<speaker>\d+)_(?P<code>kz|sk|mt|hl)_.+$")
+    _HINT = "expected <speaker>_<kz|sk|mt|hl>_<word>, e.g. 1157_kz_acik"
 
 
 class IEMOCAP(CorpusReader):

@@ -20,6 +20,15 @@ class SpeakerConfoundWarning(SertlWarning):
 
     Normalising such a speaker with its own statistics removes the emotion
     along with the voice; per-speaker normalisation then hurts.
+
+    Examples
+    --------
+    >>> import pytest, numpy as np
+    >>> from sertl_speech import SpeakerConfoundWarning, SpeakerNormalizer
+    >>> X = np.array([[0.0], [1.0], [5.0], [6.0]])
+    >>> with pytest.warns(SpeakerConfoundWarning, match="single emotion"):
+    ...     _ = SpeakerNormalizer().fit(X, ["sad", "sad", "happy", "happy"],
+    ...                                 speaker=["a", "a", "b", "b"])
     """
 
 

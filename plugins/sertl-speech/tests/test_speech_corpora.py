@@ -225,7 +225,7 @@ def test_urdu_and_turev_folder_must_agree(tmp_path):
         "SM24_F2_S02.wav": ("SM24", "male", "S", "sadness"),
     }
     _wav(tmp_path / "u" / "Happy" / "SM1_F3_N03.wav")
-    with pytest.warns(CorpusWarning, match="emotion letter N in folder Happy"):
+    with pytest.warns(CorpusWarning, match="emotion code N in folder Happy"):
         assert len(load_corpus("urdu", tmp_path / "u")) == 2
     _wav(tmp_path / "t" / "Calm" / "1234_sk_masa.wav")
     _wav(tmp_path / "t" / "Calm" / "1234_kz_masa.wav")
