@@ -23,7 +23,7 @@ from torch import nn
 
 from sertl_core import TransferEstimator
 
-from ._nets import build_trunk
+from ._nets import build_trunk, module_from_portable, module_to_portable
 
 __all__ = ["NeuralHead"]
 
@@ -101,8 +101,9 @@ def class_weights(y_idx, n_classes, class_weight, device, classes=None):
     --------
     >>> import numpy as np
     >>> from sertl_neural._base import class_weights
-    >>> class_weights(np.array([0, 0, 0, 1]), 2, "balanced", "cpu").tolist()
-    [0.6666666865348206, 2.0]
+    >>> w = class_weights(np.array([0, 0, 0, 1]), 2, "balanced", "cpu")
+    >>> [round(v, 3) for v in w.tolist()]
+    [0.667, 2.0]
     """
     if class_weight is None:
         return None
@@ -481,20 +482,23 @@ class NeuralMixin:
 
     # -- persistence ------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
-        # Store torch modules on the CPU so a model trained on a GPU loads anywhere.
+        # Torch modules become plain data (recipe + numpy weights): the
+        # estimator pickles without torch objects, loads on a machine without
+        # the training GPU, and can be saved with skops.
+        state = dict(super().__getstate__())  # a copy: never touch self.__dict__
         for key, value in list(state.items()):
             if isinstance(value, nn.Module):
-                state[key] = _cpu_copy(value)
+                state[key] = module_to_portable(value)
         if "device_" in state:
             state["device_"] = "cpu"
         return state
 
-
-def _cpu_copy(module):
-    import copy
-
-    return copy.deepcopy(module).to("cpu")
+    def __setstate__(self, state):
+        state = dict(state)
+        for key, value in list(state.items()):
+            if isinstance(value, dict) and "__sertl_torch_module__" in value:
+                state[key] = module_from_portable(value)
+        super().__setstate__(state)
 
 
 def encode_labels(y, labeled, classes):

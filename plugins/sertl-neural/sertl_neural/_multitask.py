@@ -83,8 +83,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     ``aux`` is routed like ``sample_domain``: with scikit-learn's metadata
     routing off pass ``step__aux=...`` to a Pipeline; with it on, ``aux`` is
     requested by default. Give a pandas DataFrame (one column per task) when
-    cross-validating, so splitters slice it with the rows. The corpus task
-    is ``aux={"corpus": sample_domain}``.
+    cross-validating, so splitters slice it with the rows. For the corpus
+    task give corpus names (``aux={"corpus": names}``), not
+    ``sample_domain``: the label ``-1`` means "unknown".
 
     Parameters
     ----------

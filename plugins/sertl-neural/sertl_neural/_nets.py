@@ -20,6 +20,8 @@ __all__ = [
     "GradientReversal",
     "MLPTrunk",
     "build_trunk",
+    "module_from_portable",
+    "module_to_portable",
 ]
 
 
@@ -176,17 +178,72 @@ def build_trunk(spec):
     4
     """
     spec = dict(spec)
-    network = spec.pop("network")
+    network = spec["network"]
     if network == "mlp":
-        return MLPTrunk(spec["n_features"], spec["hidden_layer_sizes"], spec["dropout"])
-    return ConvTrunk(
-        spec["input_shape"],
-        spec["conv_channels"],
-        spec["hidden_layer_sizes"],
-        spec["dropout"],
-        recurrent=network == "crnn",
-        rnn_hidden=spec.get("rnn_hidden", 64),
-    )
+        trunk = MLPTrunk(spec["n_features"], spec["hidden_layer_sizes"], spec["dropout"])
+    else:
+        trunk = ConvTrunk(
+            spec["input_shape"],
+            spec["conv_channels"],
+            spec["hidden_layer_sizes"],
+            spec["dropout"],
+            recurrent=network == "crnn",
+            rnn_hidden=spec.get("rnn_hidden", 64),
+        )
+    trunk.spec = spec
+    return trunk
+
+
+def module_to_portable(module):
+    """A fitted sertl network as plain data (recipe + numpy weights).
+
+    Lets estimators pickle without torch objects, so skops can save them.
+
+    Parameters
+    ----------
+    module : ClassifierNet or AutoencoderNet
+
+    Returns
+    -------
+    portable : dict
+
+    Examples
+    --------
+    >>> from sertl_neural._nets import (AutoencoderNet, module_from_portable,
+    ...                                 module_to_portable)
+    >>> net = AutoencoderNet(4, (), 2, 1, 0.0, "gaussian")
+    >>> type(module_from_portable(module_to_portable(net))).__name__
+    'AutoencoderNet'
+    """
+    state = {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+    return {"__sertl_torch_module__": dict(module.recipe), "state": state}
+
+
+def module_from_portable(portable):
+    """Rebuild a network saved by :func:`module_to_portable` (on the CPU).
+
+    Parameters
+    ----------
+    portable : dict
+
+    Returns
+    -------
+    module : torch.nn.Module
+    """
+    recipe = dict(portable["__sertl_torch_module__"])
+    kind = recipe.pop("kind")
+    if kind == "classifier":
+        module = ClassifierNet(
+            build_trunk(recipe["trunk"]),
+            recipe["head_sizes"],
+            domain_hidden=recipe["domain_hidden"],
+        )
+    elif kind == "autoencoder":
+        module = AutoencoderNet(**recipe)
+    else:
+        raise ValueError(f"Unknown sertl network kind {kind!r}.")
+    module.load_state_dict({k: torch.as_tensor(v) for k, v in portable["state"].items()})
+    return module.eval()
 
 
 class _ReverseGrad(torch.autograd.Function):
@@ -240,7 +297,8 @@ class ClassifierNet(nn.Module):
     Parameters
     ----------
     trunk : nn.Module
-        Maps the input to an embedding of size ``trunk.embedding_dim``.
+        Maps the input to an embedding of size ``trunk.embedding_dim``;
+        built by :func:`build_trunk` (it carries its ``spec``).
     head_sizes : sequence of int
         Number of classes of each head (the first head is the main task).
     domain_hidden : int or None, default=None
@@ -250,14 +308,23 @@ class ClassifierNet(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sertl_neural._nets import ClassifierNet, MLPTrunk
-    >>> net = ClassifierNet(MLPTrunk(4, (6,), 0.0), [3, 2])
+    >>> from sertl_neural._nets import ClassifierNet
+    >>> from sertl_neural._nets import build_trunk
+    >>> trunk = build_trunk({"network": "mlp", "n_features": 4,
+    ...                      "hidden_layer_sizes": (6,), "dropout": 0.0})
+    >>> net = ClassifierNet(trunk, [3, 2])
     >>> [o.shape[1] for o in net(torch.zeros(5, 4))]
     [3, 2, 6]
     """
 
     def __init__(self, trunk, head_sizes, *, domain_hidden=None):
         super().__init__()
+        self.recipe = {
+            "kind": "classifier",
+            "trunk": dict(trunk.spec),
+            "head_sizes": [int(k) for k in head_sizes],
+            "domain_hidden": None if domain_hidden is None else int(domain_hidden),
+        }
         self.trunk = trunk
         d = trunk.embedding_dim
         self.heads = nn.ModuleList([nn.Linear(d, int(k)) for k in head_sizes])
@@ -310,6 +377,15 @@ class AutoencoderNet(nn.Module):
 
     def __init__(self, n_features, hidden_layer_sizes, n_components, n_decoders, noise, noise_type):
         super().__init__()
+        self.recipe = {
+            "kind": "autoencoder",
+            "n_features": int(n_features),
+            "hidden_layer_sizes": tuple(int(h) for h in hidden_layer_sizes),
+            "n_components": int(n_components),
+            "n_decoders": int(n_decoders),
+            "noise": float(noise),
+            "noise_type": str(noise_type),
+        }
         self.noise = float(noise)
         self.noise_type = noise_type
         dims = [int(n_features), *[int(h) for h in hidden_layer_sizes], int(n_components)]

@@ -1,0 +1,383 @@
+"""Behaviour of the sertl-neural estimators (small networks, few epochs, CPU)."""
+
+import pickle
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from sertl_core import DomainStandardScaler, Registry, SourceOnly
+from sertl_core.testing import make_domain_data
+from sertl_neural import (
+    AutoencoderAdapter,
+    DANNClassifier,
+    FineTuneClassifier,
+    MultiTaskClassifier,
+)
+from sertl_neural._dann import ganin_lambda
+
+SMALL = {"hidden_layer_sizes": (16, 8), "max_epochs": 10, "lr": 1e-2, "random_state": 0}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def few_shot():
+    X, y, sd, y_tgt = make_domain_data(n_per_domain=60, n_sources=1, random_state=3)
+    tgt = np.flatnonzero(sd < 0)
+    y_few = y.copy()
+    y_few[tgt[:12]] = y_tgt[:12]
+    return X, y_few, sd, tgt, y_tgt
+
+
+def _trunk_weights(model):
+    return [p.detach().clone() for p in model.module_.trunk.parameters()]
+
+
+# -- fine-tuning ---------------------------------------------------------
+
+
+def test_finetune_freeze_all_but_head_keeps_trunk(few_shot):
+    X, y, sd, _, _ = few_shot
+    base = FineTuneClassifier(**SMALL, finetune_epochs=0).fit(X, y, sample_domain=sd)
+    frozen = FineTuneClassifier(**SMALL, finetune_epochs=5, freeze="all_but_head")
+    frozen.fit(X, y, sample_domain=sd)
+    for a, b in zip(_trunk_weights(base), _trunk_weights(frozen), strict=True):
+        torch.testing.assert_close(a, b)
+    assert not torch.equal(base.module_.heads[0].weight, frozen.module_.heads[0].weight)
+    assert frozen.n_finetune_rows_ == 12 and len(frozen.history_["finetune"]) == 5
+
+
+def test_finetune_freeze_last_k_blocks(few_shot):
+    X, y, sd, _, _ = few_shot
+    base = FineTuneClassifier(**SMALL, finetune_epochs=0).fit(X, y, sample_domain=sd)
+    ft = FineTuneClassifier(**SMALL, finetune_epochs=5, freeze=1).fit(X, y, sample_domain=sd)
+    b0, b1 = base.module_.trunk.blocks, ft.module_.trunk.blocks
+    torch.testing.assert_close(b0[0][0].weight, b1[0][0].weight)  # frozen
+    assert not torch.equal(b0[1][0].weight, b1[1][0].weight)  # trained
+    assert ft.n_trainable_blocks_ == 1
+
+
+def test_discriminative_learning_rates():
+    X, y, sd, _ = make_domain_data(n_per_domain=20)
+    clf = FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd)
+    clf.set_params(lr_decay=0.5)
+    groups = clf._finetune_groups(clf.module_, 1.0)
+    assert [g[1]["lr"] for g in groups] == [0.25, 0.5]
+    assert [g[0] for g in groups] == ["trunk.blocks.0.*", "trunk.blocks.1.*"]
+
+
+def test_finetune_beats_source_only_on_shifted_target():
+    # Source: classes differ along x0 + x1; target: along -x0 + x1, so the
+    # source boundary is at chance on the target.
+    rng = np.random.default_rng(0)
+    n = 150
+    ys, yt = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    Xs = rng.normal(size=(n, 4)) + np.c_[3 * ys, 3 * ys, np.zeros((n, 2))]
+    Xt = rng.normal(size=(n, 4)) + np.c_[-3 * yt, 3 * yt, np.zeros((n, 2))]
+    X = np.vstack([Xs, Xt])
+    sd = np.r_[np.ones(n, int), -np.ones(n, int)]
+    y = np.r_[ys, np.full(n, -1)]
+    y[n : n + 20] = yt[:20]
+    test = slice(n + 20, None)
+    kw = {**SMALL, "max_epochs": 30}
+    src = FineTuneClassifier(**kw, finetune_epochs=0).fit(X, y, sample_domain=sd)
+    ft = FineTuneClassifier(**kw, finetune_epochs=40).fit(X, y, sample_domain=sd)
+    acc_src = (src.predict(X[test]) == yt[20:]).mean()
+    acc_ft = (ft.predict(X[test]) == yt[20:]).mean()
+    assert acc_src < 0.65 and acc_ft > 0.75 and acc_ft - acc_src > 0.2
+
+
+def test_init_from_multitask_model(few_shot):
+    X, y, sd, _, _ = few_shot
+    gender = np.tile(["f", "m"], X.shape[0] // 2)
+    mt = MultiTaskClassifier(**SMALL).fit(X, y, sample_domain=sd, aux={"gender": gender})
+    ft = FineTuneClassifier(init_from=mt, max_epochs=0, finetune_epochs=0, random_state=0)
+    ft.fit(X, y, sample_domain=sd)
+    for a, b in zip(_trunk_weights(mt), _trunk_weights(ft), strict=True):
+        torch.testing.assert_close(a, b)
+    assert ft.trunk_spec_ == mt.trunk_spec_
+    # Same emotion classes: the head is carried over as well.
+    torch.testing.assert_close(ft.module_.heads[0].weight, mt.module_.heads[0].weight)
+    # init_from is not modified by fine-tuning.
+    before = _trunk_weights(mt)
+    FineTuneClassifier(init_from=mt, max_epochs=2, random_state=0).fit(X, y, sample_domain=sd)
+    for a, b in zip(before, _trunk_weights(mt), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_init_from_errors(few_shot):
+    X, y, sd, _, _ = few_shot
+    with pytest.raises(ValueError, match="not fitted"):
+        FineTuneClassifier(init_from=FineTuneClassifier()).fit(X, y, sample_domain=sd)
+    with pytest.raises(TypeError, match="init_from must be a fitted sertl-neural"):
+        FineTuneClassifier(init_from=LogisticRegression()).fit(X, y, sample_domain=sd)
+    other = FineTuneClassifier(**SMALL).fit(X[:, :3], y, sample_domain=sd)
+    with pytest.raises(ValueError, match="fitted on 3 features but X has 6"):
+        FineTuneClassifier(init_from=other).fit(X, y, sample_domain=sd)
+
+
+def test_distill_loss_hook_is_called_with_embeddings(few_shot):
+    X, y, sd, _, _ = few_shot
+    calls = []
+
+    def mse(student, teacher):
+        calls.append((tuple(student.shape), teacher.requires_grad))
+        return ((student - teacher) ** 2).mean()
+
+    plain = FineTuneClassifier(**SMALL, finetune_epochs=5).fit(X, y, sample_domain=sd)
+    distilled = FineTuneClassifier(**SMALL, finetune_epochs=5, distill_loss=mse,
+                                   distill_weight=10.0).fit(X, y, sample_domain=sd)
+    assert calls and all(shape[1] == 8 and not grad for shape, grad in calls)
+    assert not np.allclose(plain.embed(X), distilled.embed(X))
+    with pytest.raises(sklearn.utils._param_validation.InvalidParameterError, match="distill_loss"):
+        FineTuneClassifier(distill_loss="rkd").fit(X, y, sample_domain=sd)
+
+
+def test_sampler_and_class_weight(few_shot):
+    from imblearn.over_sampling import RandomOverSampler
+
+    X, y, sd, _, _ = few_shot
+    clf = FineTuneClassifier(**SMALL, sampler=RandomOverSampler(), class_weight="balanced")
+    assert clf.fit(X, y, sample_domain=sd).predict(X).shape == (X.shape[0],)
+    with pytest.raises(ValueError, match="not among the labelled classes"):
+        FineTuneClassifier(**SMALL, class_weight={7: 2.0}).fit(X, y, sample_domain=sd)
+
+
+def test_estimator_on_embeddings(few_shot):
+    X, y, sd, tgt, y_tgt = few_shot
+    clf = FineTuneClassifier(LogisticRegression(), **SMALL).fit(X, y, sample_domain=sd)
+    assert isinstance(clf.estimator_, LogisticRegression)
+    assert clf.estimator_.n_features_in_ == 8
+    assert hasattr(clf, "decision_function")
+    assert set(clf.predict(X[tgt]).tolist()) <= set(y_tgt.tolist())
+
+
+# -- multi-task ------------------------------------------------------------
+
+
+def test_multitask_missing_labels_and_dataframe(few_shot):
+    pd = pytest.importorskip("pandas")
+    X, y, sd, _, _ = few_shot
+    n = X.shape[0]
+    gender = np.tile(["f", "m"], n // 2).astype(object)
+    gender[::5] = None  # unknown for some rows
+    corpus = np.where(sd > 0, "emodb", "ravdess")  # -1 would read as "unknown"
+    aux = pd.DataFrame({"gender": gender, "corpus": corpus})
+    mt = MultiTaskClassifier(**SMALL, task_weights={"corpus": 0.5})
+    mt.fit(X, y, sample_domain=sd, aux=aux)
+    assert mt.tasks_ == ["emotion", "gender", "corpus"]
+    assert set(mt.predict_task(X, "gender").tolist()) <= {"f", "m"}
+    assert set(mt.predict_task(X, "corpus").tolist()) <= {"emodb", "ravdess"}
+    assert -1 not in mt.classes_
+
+
+def test_multitask_errors(few_shot):
+    X, y, sd, _, _ = few_shot
+    mt = MultiTaskClassifier(**SMALL)
+    with pytest.raises(ValueError, match="has 3 labels but X has"):
+        mt.fit(X, y, sample_domain=sd, aux={"gender": ["f", "m", "f"]})
+    with pytest.raises(ValueError, match="must not contain 'emotion'"):
+        mt.fit(X, y, sample_domain=sd, aux={"emotion": y})
+    with pytest.raises(ValueError, match=r"unknown task\(s\) \['arousal'\]"):
+        MultiTaskClassifier(**SMALL, task_weights={"arousal": 1.0}).fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="fewer than two classes"):
+        mt.fit(X, y, sample_domain=sd, aux={"gender": np.full(X.shape[0], "f")})
+    with pytest.raises(TypeError, match="aux must be a dict"):
+        mt.fit(X, y, sample_domain=sd, aux=[1, 2])
+    fitted = mt.fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="Unknown task 'gender'"):
+        fitted.predict_task(X, "gender")
+
+
+def test_multitask_aux_routed_through_pipeline(few_shot):
+    X, y, sd, _, _ = few_shot
+    gender = np.tile([0, 1], X.shape[0] // 2)
+    pipe = Pipeline([("scale", DomainStandardScaler()), ("mt", MultiTaskClassifier(**SMALL))])
+    off = pipe.fit(X, y, scale__sample_domain=sd, mt__sample_domain=sd, mt__aux={"g": gender})
+    assert off[-1].tasks_ == ["emotion", "g"]
+    with sklearn.config_context(enable_metadata_routing=True):
+        on = sklearn.base.clone(pipe).fit(X, y, sample_domain=sd, aux={"g": gender})
+        np.testing.assert_array_equal(on.predict(X), off.predict(X))
+
+
+# -- DANN ------------------------------------------------------------------
+
+
+def test_dann_schedule_and_prediction():
+    X, y, sd, y_tgt = make_domain_data(n_per_domain=50, n_sources=1)
+    clf = DANNClassifier(**SMALL, adaptation_weight=0.3).fit(X, y, sample_domain=sd)
+    p = (SMALL["max_epochs"] - 1) / SMALL["max_epochs"]
+    assert clf.module_.grl.lambd == pytest.approx(0.3 * ganin_lambda(p))
+    assert -1 not in clf.classes_
+    assert (clf.predict(X[sd < 0]) == y_tgt).mean() > 0.5
+    const = DANNClassifier(**SMALL, schedule="constant", adaptation_weight=0.3)
+    assert const.fit(X, y, sample_domain=sd).module_.grl.lambd == pytest.approx(0.3)
+
+
+# -- autoencoder -------------------------------------------------------------
+
+
+def test_autoencoder_outputs_and_names():
+    X, y, sd, _ = make_domain_data(n_per_domain=20)
+    ae = AutoencoderAdapter(hidden_layer_sizes=(8,), n_components=3, max_epochs=3,
+                            random_state=0).fit(X, sample_domain=sd)
+    assert ae.transform(X).shape == (X.shape[0], 3)
+    assert ae.get_feature_names_out().tolist() == [f"autoencoderadapter{i}" for i in range(3)]
+    assert len(ae.module_.decoders) == 2
+    rec = AutoencoderAdapter(output="reconstruction", mode="pooled", noise=0.3,
+                             noise_type="masking", max_epochs=3, random_state=0)
+    assert rec.fit_transform(X, sample_domain=sd).shape == X.shape
+    assert len(rec.module_.decoders) == 1
+    assert rec.get_feature_names_out().tolist() == [f"x{i}" for i in range(6)]
+    with pytest.raises(ValueError, match="would zero every input"):
+        AutoencoderAdapter(noise=1.0, noise_type="masking").fit(X, sample_domain=sd)
+
+
+def test_autoencoder_reduces_reconstruction_error():
+    X, y, sd, _ = make_domain_data(n_per_domain=40)
+    ae = AutoencoderAdapter(hidden_layer_sizes=(16,), n_components=4, max_epochs=30,
+                            lr=1e-2, random_state=0).fit(X, sample_domain=sd)
+    losses = [row["train_loss"] for row in ae.history_]
+    assert losses[-1] < 0.6 * losses[0]
+    pipe = Pipeline([("ae", ae), ("clf", SourceOnly())])
+    assert pipe.fit(X, y).predict(X).shape == (X.shape[0],)
+
+
+# -- log-mel sequences ------------------------------------------------------
+
+
+@pytest.mark.parametrize("network", ["cnn", "crnn"])
+def test_conv_networks_on_3d_logmel(network):
+    rng = np.random.default_rng(0)
+    n, frames, mels = 24, 12, 8
+    y = np.repeat([0, 1], n // 2)
+    X = rng.normal(size=(n, frames, mels)).astype(np.float32)
+    X[y == 1, :, :4] += 2.0
+    sd = np.tile([1, 1, -1], n // 3)
+    kw = {"network": network, "conv_channels": (4,), "hidden_layer_sizes": (8,),
+          "rnn_hidden": 6, "max_epochs": 5, "random_state": 0}
+    clf = FineTuneClassifier(**kw, finetune_epochs=2).fit(X, y, sample_domain=sd)
+    assert clf.input_shape_ == (frames, mels) and clf.n_features_in_ == frames * mels
+    assert clf.predict_proba(X).shape == (n, 2)
+    # flattened rows with n_mels give the same model
+    flat = FineTuneClassifier(**kw, finetune_epochs=2, n_mels=mels)
+    flat.fit(X.reshape(n, -1), y, sample_domain=sd)
+    np.testing.assert_allclose(flat.predict_proba(X.reshape(n, -1)), clf.predict_proba(X))
+    with pytest.raises(ValueError, match="pad or crop"):
+        clf.predict(X[:, :, :4].repeat(2, axis=1))
+    with pytest.raises(ValueError, match="needs log-mel sequences"):
+        FineTuneClassifier(network=network).fit(X.reshape(n, -1), y, sample_domain=sd)
+    with pytest.raises(ValueError, match="not a multiple of n_mels=5"):
+        FineTuneClassifier(network=network, n_mels=5).fit(X.reshape(n, -1)[:, :-2], y,
+                                                          sample_domain=sd)
+
+
+def test_multitask_and_dann_accept_3d():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(18, 6, 4))
+    y = np.tile([0, 1, -1], 6)
+    kw = {"network": "cnn", "conv_channels": (3,), "hidden_layer_sizes": (), "max_epochs": 2,
+          "random_state": 0}
+    assert MultiTaskClassifier(**kw).fit(X, y).embed(X).shape == (18, 3)
+    assert DANNClassifier(**kw).fit(X, y).predict(X).shape == (18,)
+
+
+# -- engineering: determinism, global state, persistence, device, progress --
+
+
+@pytest.mark.parametrize("cls", [FineTuneClassifier, MultiTaskClassifier, DANNClassifier])
+def test_deterministic_and_no_global_rng_change(cls, few_shot):
+    X, y, sd, _, _ = few_shot
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    a = cls(**SMALL).fit(X, y, sample_domain=sd).predict_proba(X)
+    b = cls(**SMALL).fit(X, y, sample_domain=sd).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert torch.equal(torch_state, torch.get_rng_state())
+    np.testing.assert_array_equal(np_state, np.random.get_state()[1])
+    c = cls(**{**SMALL, "random_state": 1}).fit(X, y, sample_domain=sd).predict_proba(X)
+    assert not np.allclose(a, c)
+
+
+def test_early_stopping_stops_and_keeps_best():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 10))
+    y = rng.integers(0, 2, 200)  # noise: the validation loss soon rises
+    sd = np.r_[np.ones(150, int), -np.ones(50, int)]
+    y[150:] = -1
+    clf = FineTuneClassifier(hidden_layer_sizes=(64,), lr=3e-2, max_epochs=100,
+                             early_stopping=True, n_iter_no_change=3, validation_fraction=0.2,
+                             random_state=0).fit(X, y, sample_domain=sd)
+    hist = clf.history_["pretrain"]
+    assert len(hist) < 100
+    assert all("valid_loss" in row for row in hist)
+
+
+def test_pickle_and_skops_round_trip(few_shot):
+    sio = pytest.importorskip("skops.io")
+    X, y, sd, _, _ = few_shot
+    models = [
+        FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd),
+        MultiTaskClassifier(**SMALL).fit(X, y, sample_domain=sd, aux={"c": sd > 0}),
+        DANNClassifier(**SMALL).fit(X, y, sample_domain=sd),
+    ]
+    for model in models:
+        expected = model.predict_proba(X)
+        again = pickle.loads(pickle.dumps(model))
+        np.testing.assert_array_equal(again.predict_proba(X), expected)
+        blob = sio.dumps(model)
+        loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+        np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+        assert isinstance(model.module_, torch.nn.Module)  # the original is untouched
+    ae = AutoencoderAdapter(max_epochs=2, random_state=0).fit(X, sample_domain=sd)
+    blob = sio.dumps(ae)
+    loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+
+
+def test_device_errors_and_auto(few_shot):
+    X, y, sd, _, _ = few_shot
+    with pytest.raises(ValueError, match="is not supported: use 'auto'"):
+        FineTuneClassifier(**SMALL, device="tpu").fit(X, y, sample_domain=sd)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="PyTorch sees no CUDA device"):
+            FineTuneClassifier(**SMALL, device="cuda").fit(X, y, sample_domain=sd)
+        assert FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd).device_ == "cpu"
+
+
+@pytest.mark.gpu
+def test_gpu_training_matches_interface(few_shot):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    X, y, sd, _, _ = few_shot
+    clf = DANNClassifier(**SMALL, device="cuda").fit(X, y, sample_domain=sd)
+    assert clf.device_ == "cuda"
+    again = pickle.loads(pickle.dumps(clf))
+    assert again.device_ == "cpu"
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+def test_verbose_controls_progress(few_shot, capsys):
+    X, y, sd, _, _ = few_shot
+    FineTuneClassifier(**{**SMALL, "max_epochs": 2}, verbose=0).fit(X, y, sample_domain=sd)
+    assert capsys.readouterr().out == ""
+    FineTuneClassifier(**{**SMALL, "max_epochs": 2}, verbose=1).fit(X, y, sample_domain=sd)
+    assert "train_loss" in capsys.readouterr().out
+
+
+def test_registered_under_fixed_names():
+    reg = Registry()  # fresh, built from the installed entry points
+    assert reg.get("estimators", "finetune") is FineTuneClassifier
+    assert reg.get("estimators", "multitask") is MultiTaskClassifier
+    assert reg.get("estimators", "dann") is DANNClassifier
+    assert reg.get("adapters", "autoencoder") is AutoencoderAdapter
