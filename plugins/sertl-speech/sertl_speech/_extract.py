@@ -27,7 +27,7 @@ __all__ = [
     "pad_sequences",
 ]
 
-FEATURES_VERSION = "1"
+FEATURES_VERSION = "2"
 """Bumped whenever the numbers of any feature set change (invalidates caches)."""
 
 

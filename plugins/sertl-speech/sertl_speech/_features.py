@@ -38,13 +38,16 @@ HOP = 160  # 10 ms
 NFFT = 512
 FREQS = np.arange(NFFT // 2 + 1) * (SR / NFFT)
 
-# F0 search (YIN) parameters
+# F0 search (YIN) parameters; YIN runs on the signal decimated to 8 kHz
 F0_MIN, F0_MAX = 55.0, 600.0
-YIN_W = 320  # 20 ms integration window
-LAG_MIN = int(SR // F0_MAX)
-LAG_MAX = int(np.ceil(SR / F0_MIN))
+YIN_SR = 8000
+YIN_DECIM = SR // YIN_SR
+YIN_HOP = HOP // YIN_DECIM
+YIN_W = 160  # 20 ms integration window
+LAG_MIN = int(YIN_SR // F0_MAX)
+LAG_MAX = int(np.ceil(YIN_SR / F0_MIN))
 YIN_FRAME = YIN_W + LAG_MAX + 1
-YIN_NFFT = 1024
+YIN_NFFT = 512
 YIN_THRESHOLD = 0.15
 VOICING_THRESHOLD = 0.35
 ENERGY_GATE_DB = 40.0  # frames quieter than the loudest frame - 40 dB are unvoiced
@@ -53,7 +56,9 @@ N_MELS_FUNC = 26
 N_MFCC_FUNC = 13
 N_MELS_LOGMEL = 64
 N_MFCC_STATS = 20
-LPC_ORDER = 16
+LPC_ORDER = 10
+LPC_SR = 10000  # formants are searched in 0-5 kHz
+LPC_BINS = int(LPC_SR / 2 / (SR / NFFT)) + 1
 
 FEATURE_SETS = ("functionals", "mfcc_stats", "logmel")
 """Names of the available feature sets."""
@@ -126,27 +131,27 @@ def _power_spectrum(y):
 
 def _yin(y, n_frames):
     """Vectorised YIN: F0 (Hz), aperiodicity and normalised correlation."""
-    fr = _frames(y, YIN_FRAME, HOP, n_frames).astype(np.float64)
-    head = fr[:, :YIN_W]
-    a = np.fft.rfft(head, n=YIN_NFFT)
+    from scipy.signal import resample_poly
+
+    yd = resample_poly(y, 1, YIN_DECIM).astype(np.float64)
+    fr = _frames(yd, YIN_FRAME, YIN_HOP, n_frames)
+    a = np.fft.rfft(fr[:, :YIN_W], n=YIN_NFFT)
     b = np.fft.rfft(fr, n=YIN_NFFT)
     r = np.fft.irfft(np.conj(a) * b, n=YIN_NFFT)[:, : LAG_MAX + 1]
-    cs = np.concatenate([np.zeros((n_frames, 1)), np.cumsum(fr**2, axis=1)], axis=1)
-    lags = np.arange(LAG_MAX + 1)
+    cs = np.zeros((n_frames, YIN_FRAME + 1))
+    np.cumsum(fr * fr, axis=1, out=cs[:, 1:])
     e0 = cs[:, YIN_W][:, None]
-    et = cs[:, lags + YIN_W] - cs[:, lags]
+    et = cs[:, YIN_W : YIN_W + LAG_MAX + 1] - cs[:, : LAG_MAX + 1]
     d = np.maximum(e0 + et - 2 * r, 0.0)
     d[:, 0] = 0.0
-    cum = np.cumsum(d[:, 1:], axis=1)
-    dn = np.ones_like(d)
-    dn[:, 1:] = d[:, 1:] * lags[1:] / np.maximum(cum, 1e-12)
-    seg = dn[:, LAG_MIN:LAG_MAX]
+    lags = np.arange(1, LAG_MAX + 1)
+    dn = d[:, 1:] * lags / np.maximum(np.cumsum(d[:, 1:], axis=1), 1e-12)
+    seg = dn[:, LAG_MIN - 1 : LAG_MAX - 1]  # lags LAG_MIN .. LAG_MAX - 1
     # first local minimum under the threshold, else the global minimum
-    local_min = np.zeros_like(seg, dtype=bool)
-    local_min[:, 1:-1] = (seg[:, 1:-1] <= seg[:, :-2]) & (seg[:, 1:-1] <= seg[:, 2:])
-    cand = local_min & (seg < YIN_THRESHOLD)
+    inner = (seg[:, 1:-1] <= seg[:, :-2]) & (seg[:, 1:-1] <= seg[:, 2:])
+    cand = inner & (seg[:, 1:-1] < YIN_THRESHOLD)
     has = cand.any(axis=1)
-    idx = np.where(has, np.argmax(cand, axis=1), np.argmin(seg, axis=1))
+    idx = np.where(has, np.argmax(cand, axis=1) + 1, np.argmin(seg, axis=1))
     idx = np.clip(idx, 1, seg.shape[1] - 2)
     rows = np.arange(n_frames)
     y0, y1, y2 = seg[rows, idx - 1], seg[rows, idx], seg[rows, idx + 1]
@@ -159,7 +164,7 @@ def _yin(y, n_frames):
     aper = y1
     lag_i = idx + LAG_MIN
     rho = 1.0 - d[rows, lag_i] / np.maximum(e0[:, 0] + et[rows, lag_i], 1e-12)
-    f0 = SR / lag
+    f0 = YIN_SR / lag
     return f0, aper, rho
 
 
@@ -184,15 +189,21 @@ def _levinson(r, order):
 
 
 def _formants(power_pe, n_formants=3):
-    """LPC formant frequencies and bandwidths (Hz) for each frame."""
+    """LPC formant frequencies and bandwidths (Hz) for each frame.
+
+    The LPC model (order 10) is fitted to the 0-5 kHz band only: the
+    autocorrelation of that band is the inverse FFT of the power spectrum
+    truncated at 5 kHz, i.e. of the signal at an effective 10 kHz rate.
+    """
     n = power_pe.shape[0]
     out_f = np.full((n, n_formants), np.nan)
     out_b = np.full((n, n_formants), np.nan)
     if n == 0:
         return out_f, out_b
-    r = np.fft.irfft(power_pe.astype(np.float64), n=NFFT, axis=1)[:, : LPC_ORDER + 1]
-    r[:, 0] *= 1.0 + 1e-9
-    r[:, 0] += 1e-12
+    nb = LPC_BINS
+    r = np.fft.irfft(power_pe[:, :nb].astype(np.float64), n=2 * (nb - 1), axis=1)
+    r = r[:, : LPC_ORDER + 1]
+    r[:, 0] = r[:, 0] * (1.0 + 1e-9) + 1e-12
     a = _levinson(r, LPC_ORDER)
     comp = np.zeros((n, LPC_ORDER, LPC_ORDER))
     comp[:, 0, :] = -a[:, 1:]
@@ -201,9 +212,9 @@ def _formants(power_pe, n_formants=3):
     roots = np.linalg.eigvals(comp)
     ang = np.angle(roots)
     mag = np.abs(roots)
-    freq = ang * SR / (2 * np.pi)
-    bw = -np.log(np.maximum(mag, 1e-12)) * SR / np.pi
-    ok = (ang > 0) & (freq > 90) & (freq < SR / 2 - 90) & (bw < 600)
+    freq = ang * LPC_SR / (2 * np.pi)
+    bw = -np.log(np.maximum(mag, 1e-12)) * LPC_SR / np.pi
+    ok = (ang > 0) & (freq > 90) & (freq < LPC_SR / 2 - 90) & (bw < 600)
     freq = np.where(ok, freq, np.inf)
     order = np.argsort(freq, axis=1)[:, :n_formants]
     fsel = np.take_along_axis(freq, order, axis=1)

@@ -207,3 +207,19 @@ def test_dask_client_and_backend(wav_files, tmp_path, dask_client):
     with joblib.parallel_config(backend="dask"):
         Xb = AudioFeatures(n_jobs=-1).fit_transform(wav_files)
     np.testing.assert_array_equal(Xb, serial)
+
+
+def test_shipped_sample_real_speech():
+    from sertl_speech import load_sample
+
+    table = load_sample("emodb")
+    table = table.groupby("gender").head(4)
+    ext = AudioFeatures()
+    X = ext.fit_transform(table)
+    assert ext.failed_.empty and np.isfinite(X).all()
+    names = list(ext.get_feature_names_out())
+    f0 = X[:, names.index("F0semitoneFrom27.5Hz_sma3nz_mean")]
+    female = (table["gender"] == "female").to_numpy()
+    assert f0[female].mean() > f0[~female].mean() + 3  # semitones
+    voiced = X[:, names.index("voicedRatio")]
+    assert ((voiced > 0.2) & (voiced < 0.95)).all()
