@@ -123,7 +123,7 @@ class MeanShiftAdapter(OneToOneFeatureMixin, DomainAdapter):
         return out
 '''
 
-_TEST = '''\
+_TEST = """\
 import numpy as np
 
 from sertl_core.testing import parametrize_with_checks
@@ -147,7 +147,7 @@ def test_registered():
     from sertl_core.registry import Registry, make_plugin_manager
 
     assert "{name}_mean_shift" in Registry(make_plugin_manager()).names("adapters")
-'''
+"""
 
 _README = """\
 # sertl-{dash}

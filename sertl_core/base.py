@@ -189,6 +189,17 @@ def _default_estimator():
     return LogisticRegression(max_iter=1000)
 
 
+def _estimator_has(attr):
+    """Whether the fitted (or, before fit, the given) estimator has ``attr``."""
+
+    def check(self):
+        if hasattr(self, "estimator_"):
+            return hasattr(self.estimator_, attr)
+        return hasattr(self._get_estimator(), attr)
+
+    return check
+
+
 class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
     """Base class of meta-estimators that train a plain estimator with transfer.
 
@@ -391,14 +402,6 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
         """
         X = self._prepare(X, sample_domain)
         return self.estimator_.predict(X)
-
-    def _estimator_has(attr):  # noqa: N805 - used as a decorator factory
-        def check(self):
-            if hasattr(self, "estimator_"):
-                return hasattr(self.estimator_, attr)
-            return hasattr(self._get_estimator(), attr)
-
-        return check
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X, *, sample_domain=None):

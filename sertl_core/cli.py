@@ -109,7 +109,14 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument(
         "--kind",
-        choices=["adapters", "estimators", "scorers", "splitters", "corpora", "features"],
+        choices=[
+            "adapters",
+            "estimators",
+            "scorers",
+            "splitters",
+            "corpora",
+            "features",
+        ],
         help="only this kind",
     )
     p.set_defaults(func=_cmd_plugins)

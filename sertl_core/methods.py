@@ -78,6 +78,7 @@ class SourceOnly(TransferEstimator):
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
         rows = data.labeled if self.use_target_labels else (data.labeled & data.source)
+        assert data.y is not None  # TransferEstimator.fit requires labels
         self._fit_estimator(data.X[rows], data.y[rows])
 
 

@@ -87,9 +87,7 @@ class _DomainSplitter(BaseCrossValidator):
         """
         n = len(X)
         sd = _domains_for_split(y, groups, sample_domain, n)
-        labeled = (
-            ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
-        )
+        labeled = ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
         yield from self._split(sd, labeled, y)
 
     def _split(self, sd, labeled, y):  # pragma: no cover - abstract
@@ -168,7 +166,13 @@ class LeaveOneDomainOut(_DomainSplitter):
         -------
         n_splits : int
         """
-        n = len(sample_domain if sample_domain is not None else groups if groups is not None else y)
+        n = len(
+            sample_domain
+            if sample_domain is not None
+            else groups
+            if groups is not None
+            else y
+        )
         return int(self._held_out(_domains_for_split(y, groups, sample_domain, n)).size)
 
 
@@ -401,6 +405,7 @@ class DomainAwareScorer:
         return f"{type(self).__name__}({params})"
 
     def __call__(self, estimator, X, y=None, sample_domain=None):  # pragma: no cover
+        """Score ``estimator`` on ``X``; subclasses implement it."""
         raise NotImplementedError
 
 
@@ -680,7 +685,9 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
             Negative risk; greater is better.
         """
         if self.loss not in ("log_loss", "zero_one"):
-            raise ValueError(f"loss must be 'log_loss' or 'zero_one', got {self.loss!r}.")
+            raise ValueError(
+                f"loss must be 'log_loss' or 'zero_one', got {self.loss!r}."
+            )
         src, tgt, y = _split_source_target(self, X, y, sample_domain)
         Z = self._embed(estimator, X)
         w = _density_ratio(Z[src], Z[tgt])
@@ -694,7 +701,9 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
             col = np.searchsorted(estimator.classes_, y[src])
             col = np.clip(col, 0, proba.shape[1] - 1)
             known = estimator.classes_[col] == y[src]
-            L = np.where(known, -np.log(proba[np.arange(src.size), col]), -np.log(1e-12))
+            L = np.where(
+                known, -np.log(proba[np.arange(src.size), col]), -np.log(1e-12)
+            )
         else:
             L = (estimator.predict(Xs) != y[src]).astype(float)
         WL = w * L
@@ -770,9 +779,13 @@ class ReverseValidationScorer(DomainAwareScorer):
             return 0.0
         rows = np.concatenate([tgt, src])
         Xr = _take(X, rows)
-        unl = np.full(src.size, -1, dtype=pseudo.dtype) if pseudo.dtype.kind in "iuf" else (
-            np.full(src.size, "-1", dtype=object)
+        unl = (
+            np.full(src.size, -1, dtype=pseudo.dtype)
+            if pseudo.dtype.kind in "iuf"
+            else (np.full(src.size, "-1", dtype=object))
         )
-        yr = np.concatenate([pseudo.astype(object) if unl.dtype == object else pseudo, unl])
+        yr = np.concatenate(
+            [pseudo.astype(object) if unl.dtype == object else pseudo, unl]
+        )
         reverse = clone(estimator).fit(Xr, yr)
         return float(_metric(self.metric)(y[src], reverse.predict(_take(X, src))))

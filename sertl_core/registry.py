@@ -333,8 +333,7 @@ class Registry:
             return cls(**params)
         except TypeError as exc:
             raise RegistryError(
-                f"Cannot create {name!r} ({cls.__name__}) with {sorted(params)}: "
-                f"{exc}."
+                f"Cannot create {name!r} ({cls.__name__}) with {sorted(params)}: {exc}."
             ) from exc
 
     @staticmethod

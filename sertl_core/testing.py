@@ -120,7 +120,9 @@ def make_domain_data(
         shift = rng.normal(scale=1.5, size=n_features)
         scale = rng.uniform(0.6, 1.6, size=n_features)
         lab = np.arange(n_per_domain) % n_classes
-        Xd = (centers[lab] + rng.normal(size=(n_per_domain, n_features))) * scale + shift
+        Xd = (
+            centers[lab] + rng.normal(size=(n_per_domain, n_features))
+        ) * scale + shift
         Xs.append(Xd)
         ys.append(lab)
         ds.append(np.full(n_per_domain, d))
@@ -173,7 +175,9 @@ def _fit_output(est, X, y, sd):
 def check_registry_name(estimator):
     """The class has a valid ``registry_name`` (lowercase ``[a-z0-9_]``)."""
     name = getattr(type(estimator), "registry_name", None)
-    assert isinstance(name, str) and name.replace("_", "a").isalnum() and name.islower(), (
+    assert (
+        isinstance(name, str) and name.replace("_", "a").isalnum() and name.islower()
+    ), (
         f"{type(estimator).__name__}.registry_name must be a short lowercase "
         f"name, got {name!r}"
     )
@@ -220,8 +224,10 @@ def check_no_global_state_change(estimator):
     _output(est, X)
     assert sklearn.get_config() == config, "sklearn's global config was changed"
     after = np.random.get_state()
-    assert after[0] == rng_state[0] and np.array_equal(after[1], rng_state[1]) and (
-        after[2:] == rng_state[2:]
+    assert (
+        after[0] == rng_state[0]
+        and np.array_equal(after[1], rng_state[1])
+        and (after[2:] == rng_state[2:])
     ), "numpy's global random state was used or changed (use a local Generator)"
     assert list(root.handlers) == handlers and root.level == level, (
         "the root logger was reconfigured"
@@ -485,7 +491,7 @@ def _expected(expected_failed_checks, estimator):
 
 
 def parametrize_with_checks(estimators, *, expected_failed_checks=None):
-    """pytest decorator running sklearn's and sertl's checks on each estimator.
+    """Pytest decorator running sklearn's and sertl's checks on each estimator.
 
     Parameters
     ----------
@@ -528,10 +534,13 @@ def parametrize_with_checks(estimators, *, expected_failed_checks=None):
                 name = _check_name(func)
                 params.append(
                     pytest.param(
-                        e, _Check(func, name), marks=check.marks, id=f"{_est_id(e)}-{name}"
+                        e,
+                        _Check(func, name),
+                        marks=check.marks,
+                        id=f"{_est_id(e)}-{name}",
                     )
                 )
-    return pytest.mark.parametrize("estimator, check", params)
+    return pytest.mark.parametrize(("estimator", "check"), params)
 
 
 def _est_id(est):

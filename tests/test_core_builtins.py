@@ -48,7 +48,13 @@ def test_domain_standard_scaler_statistics():
 
 def test_scaler_pooled_target_statistics_for_two_targets():
     rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(0, 1, (20, 2)), rng.normal(5, 1, (20, 2)), rng.normal(-5, 2, (20, 2))])
+    X = np.vstack(
+        [
+            rng.normal(0, 1, (20, 2)),
+            rng.normal(5, 1, (20, 2)),
+            rng.normal(-5, 2, (20, 2)),
+        ]
+    )
     sd = np.repeat([1, -1, -2], 20)
     scaler = DomainStandardScaler().fit(X, sample_domain=sd)
     np.testing.assert_allclose(scaler.target_mean_, X[20:].mean(0))
@@ -71,7 +77,9 @@ def test_source_only_sampler_balances_training_rows():
     X, y, sd, _ = make_domain_data()
     keep = ~((y == 2) & (np.arange(y.size) % 4 != 0))  # make class 2 rare
     X, y = X[keep], y[keep]
-    clf = SourceOnly(sampler=imblearn.over_sampling.RandomOverSampler(random_state=0)).fit(X, y)
+    clf = SourceOnly(
+        sampler=imblearn.over_sampling.RandomOverSampler(random_state=0)
+    ).fit(X, y)
     assert clf.classes_.tolist() == [0, 1, 2]
     with pytest.raises(TypeError, match="no fit_resample method"):
         SourceOnly(sampler=LogisticRegression()).fit(X, y)
@@ -92,7 +100,9 @@ def test_estimator_without_sample_weight_resamples():
         def _fit(self, data):
             rows = data.labeled
             w = np.where(data.y[rows] == 0, 0.0, 1.0)  # drop class 0 by weight
-            self._fit_estimator(data.X[rows], data.y[rows], w, random_state=self.random_state)
+            self._fit_estimator(
+                data.X[rows], data.y[rows], w, random_state=self.random_state
+            )
 
     X, y, sd, _ = make_domain_data()
     est = Weighted(KNeighborsClassifier(1), random_state=0).fit(X, y)

@@ -31,7 +31,14 @@ def _pipe():
     return Pipeline([("adapt", DomainStandardScaler()), ("clf", SourceOnly(SVC()))])
 
 
-GRID = {"adapt": ["passthrough", DomainStandardScaler(), DomainStandardScaler(target_stats="batch"), StandardScaler()]}
+GRID = {
+    "adapt": [
+        "passthrough",
+        DomainStandardScaler(),
+        DomainStandardScaler(target_stats="batch"),
+        StandardScaler(),
+    ]
+}
 
 
 @pytest.mark.parametrize("routing", [False, True])
@@ -65,17 +72,31 @@ def test_routing_modes_give_the_same_search():
     tgt = np.flatnonzero(sd < 0)
     y_few[tgt[:30]] = y_t[:30]
 
-    grid = {"adapt": ["passthrough", DomainStandardScaler(), DomainStandardScaler(target_stats="batch")]}
+    grid = {
+        "adapt": [
+            "passthrough",
+            DomainStandardScaler(),
+            DomainStandardScaler(target_stats="batch"),
+        ]
+    }
 
     def search():
         return GridSearchCV(
-            _pipe(), grid, cv=TargetLabelSplit(3, random_state=0), scoring=TargetScorer(), error_score="raise"
+            _pipe(),
+            grid,
+            cv=TargetLabelSplit(3, random_state=0),
+            scoring=TargetScorer(),
+            error_score="raise",
         )
 
-    off = search().fit(X, y_few, groups=sd, adapt__sample_domain=sd, clf__sample_domain=sd)
+    off = search().fit(
+        X, y_few, groups=sd, adapt__sample_domain=sd, clf__sample_domain=sd
+    )
     with sklearn.config_context(enable_metadata_routing=True):
         on = search().fit(X, y_few, sample_domain=sd)
-    np.testing.assert_allclose(off.cv_results_["mean_test_score"], on.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(
+        off.cv_results_["mean_test_score"], on.cv_results_["mean_test_score"]
+    )
 
 
 def test_per_domain_scaling_helps_on_shifted_target():
@@ -90,7 +111,9 @@ def test_per_domain_scaling_helps_on_shifted_target():
     tgt = np.r_[np.zeros(200, bool), np.ones(200, bool)]
     base = Pipeline([("adapt", "passthrough"), ("clf", SourceOnly(SVC()))]).fit(X, y)
     adapted = _pipe().fit(X, y)
-    uar = lambda m: np.mean([(m.predict(X[tgt])[y_t == c] == c).mean() for c in np.unique(y_t)])  # noqa: E731
+    uar = lambda m: np.mean(
+        [(m.predict(X[tgt])[y_t == c] == c).mean() for c in np.unique(y_t)]
+    )  # noqa: E731
     assert uar(adapted) > uar(base)
 
 
@@ -111,9 +134,17 @@ def test_inputs_unchanged_after_fit():
 
 def test_import_changes_no_global_state():
     code = """
-import logging, warnings, json
+import logging, warnings, json, importlib
 import numpy as np, sklearn
 from importlib import metadata
+# Third-party dependencies may touch warning filters when imported (torch
+# does); import them first so only sertl's own import is measured.
+for dep in ("scipy.special", "scipy.sparse", "sklearn.pipeline", "pandas", "torch", "skorch",
+            "librosa", "cvxpy", "soundfile", "joblib", "matplotlib", "skops.io", "tqdm"):
+    try:
+        importlib.import_module(dep)
+    except ImportError:
+        pass
 before = (sklearn.get_config(), np.random.get_state()[1].sum(), len(logging.getLogger().handlers),
           logging.getLogger().level, len(warnings.filters))
 import sertl_core, sertl_core.testing, sertl_core.model_selection, sertl_core.cli
@@ -132,7 +163,9 @@ after = (sklearn.get_config(), np.random.get_state()[1].sum(), len(logging.getLo
 diff = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
 print(json.dumps({"same": before == after, "diff": diff, "n": len(mods)}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert result["same"], out.stdout + out.stderr
     assert result["n"] >= 1

@@ -19,7 +19,10 @@ from sertl_core._domains import check_sample_domain, resolve_domains
         ([0, 1, -1], [False, False, True]),
         (np.array([0.5, np.nan, -1.0]), [False, True, True]),
         (np.array(["anger", "-1", "sad"]), [False, True, False]),
-        (np.array(["anger", None, -1, "-1", float("nan")], dtype=object), [False, True, True, True, True]),
+        (
+            np.array(["anger", None, -1, "-1", float("nan")], dtype=object),
+            [False, True, True, True, True],
+        ),
         (np.array([True, False]), [False, False]),
     ],
 )
@@ -28,13 +31,18 @@ def test_is_unlabeled_markers(y, expected):
 
 
 def test_regression_only_nan_is_unlabelled():
-    assert is_unlabeled(np.array([-1.0, np.nan]), regression=True).tolist() == [False, True]
+    assert is_unlabeled(np.array([-1.0, np.nan]), regression=True).tolist() == [
+        False,
+        True,
+    ]
     assert is_unlabeled(np.array([-1, 2]), regression=True).tolist() == [False, False]
 
 
 def test_infer_and_names():
     assert infer_sample_domain(["a", "-1"]).tolist() == [1, -1]
-    sd, mapping = domains_from_names(["emodb", "ravdess", "urdu", "emodb"], ["ravdess", "urdu"])
+    sd, mapping = domains_from_names(
+        ["emodb", "ravdess", "urdu", "emodb"], ["ravdess", "urdu"]
+    )
     assert sd.tolist() == [1, -1, -2, 1]
     assert mapping == {"emodb": 1, "ravdess": -1, "urdu": -2}
     with pytest.raises(DomainError, match="do not occur in `names`"):
@@ -54,7 +62,12 @@ X4 = np.arange(8, dtype=float).reshape(4, 2)
         ([0, 1, -1, -1], [-1, -1, -1, -1], {}, "No source rows"),
         ([0, 1, -1, -1], [1, 1, 1, 1], {}, "source row\\(s\\) are unlabelled"),
         ([0, 1, 0, 1], [1, 1, 1, 1], {}, "No target rows"),
-        ([0, 0, 2, -1], [1, 1, -1, -1], {"min_classes": 1}, "class\\(es\\) \\[2\\] that no source row has"),
+        (
+            [0, 0, 2, -1],
+            [1, 1, -1, -1],
+            {"min_classes": 1},
+            "class\\(es\\) \\[2\\] that no source row has",
+        ),
         ([0, 0, -1, -1], [1, 1, -1, -1], {}, "Only 1 class"),
         ([0, 1], None, {}, "4 rows but y has 2 labels"),
     ],
@@ -91,8 +104,10 @@ def test_unknown_domain_at_transform():
     with pytest.raises(DomainError, match=r"\[-3\]"):
         scaler.transform(X4[:2], sample_domain=[-3, -3])
     # batch statistics accept a new target domain
-    out = DomainStandardScaler(target_stats="batch").fit(X4, sample_domain=sd).transform(
-        X4[:2], sample_domain=[-3, -3]
+    out = (
+        DomainStandardScaler(target_stats="batch")
+        .fit(X4, sample_domain=sd)
+        .transform(X4[:2], sample_domain=[-3, -3])
     )
     np.testing.assert_allclose(out.mean(axis=0), 0.0)
 

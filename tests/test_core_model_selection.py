@@ -26,8 +26,12 @@ def test_leave_one_domain_out():
     for (train, test), d in zip(splits, [1, 2, 3], strict=True):
         assert set(sd[test]) == {d} and d not in set(sd[train])
     # routing off: the domains come in through groups
-    assert [t.tolist() for _, t in cv.split(X, y, groups=sd)] == [t.tolist() for _, t in splits]
-    assert len(list(LeaveOneDomainOut(domains="all").split(X, y, sample_domain=sd))) == 4
+    assert [t.tolist() for _, t in cv.split(X, y, groups=sd)] == [
+        t.tolist() for _, t in splits
+    ]
+    assert (
+        len(list(LeaveOneDomainOut(domains="all").split(X, y, sample_domain=sd))) == 4
+    )
     with pytest.raises(DomainError, match="at least 2 source domains"):
         list(cv.split(X, y))  # inferred from y: one source only
 
@@ -37,7 +41,9 @@ def test_target_label_split_keeps_unlabelled_target_in_training():
     y_few = y.copy()
     tgt = np.flatnonzero(sd < 0)
     y_few[tgt[:12]] = y_t[:12]
-    for train, test in TargetLabelSplit(3, random_state=0).split(X, y_few, sample_domain=sd):
+    for train, test in TargetLabelSplit(3, random_state=0).split(
+        X, y_few, sample_domain=sd
+    ):
         assert set(test) <= set(tgt[:12])
         assert set(tgt[12:]) <= set(train)
         assert set(np.flatnonzero(sd > 0)) <= set(train)
@@ -51,7 +57,9 @@ def test_target_label_split_keeps_unlabelled_target_in_training():
 def test_source_target_shuffle_split():
     X, y, sd, _ = make_domain_data()
     tgt = set(np.flatnonzero(sd < 0))
-    for train, test in SourceTargetShuffleSplit(3, test_size=0.25, random_state=0).split(X, y, groups=sd):
+    for train, test in SourceTargetShuffleSplit(
+        3, test_size=0.25, random_state=0
+    ).split(X, y, groups=sd):
         assert tgt <= set(train) and tgt <= set(test)
         src_test = set(test) - tgt
         assert len(src_test) == 20 and not (src_test & set(train))
@@ -92,7 +100,9 @@ def test_target_scorer_uses_labelled_target_rows_only():
 
 
 def _models(X, y, sd):
-    good = Pipeline([("a", DomainStandardScaler()), ("c", SourceOnly())]).fit(X, y, a__sample_domain=sd)
+    good = Pipeline([("a", DomainStandardScaler()), ("c", SourceOnly())]).fit(
+        X, y, a__sample_domain=sd
+    )
     bad = Pipeline([("a", "passthrough"), ("c", SourceOnly())]).fit(X, y)
     return good, bad
 
@@ -104,7 +114,12 @@ def _true_uar(model, X, sd, yt):
 
 @pytest.mark.parametrize(
     "scorer",
-    [ImportanceWeightedScorer(), DeepEmbeddedValidationScorer(), ReverseValidationScorer(), PredictionEntropyScorer()],
+    [
+        ImportanceWeightedScorer(),
+        DeepEmbeddedValidationScorer(),
+        ReverseValidationScorer(),
+        PredictionEntropyScorer(),
+    ],
 )
 def test_label_free_scorers_return_finite_scores_in_both_modes(scorer):
     X, y, sd, yt = _shift_problem()
@@ -141,7 +156,11 @@ def test_scorers_need_source_and_target_rows():
     X, y, sd, yt = _shift_problem()
     good, _ = _models(X, y, sd)
     src = sd > 0
-    for scorer in (ImportanceWeightedScorer(), DeepEmbeddedValidationScorer(), ReverseValidationScorer()):
+    for scorer in (
+        ImportanceWeightedScorer(),
+        DeepEmbeddedValidationScorer(),
+        ReverseValidationScorer(),
+    ):
         with pytest.raises(DomainError, match="SourceTargetShuffleSplit"):
             scorer(good, X[src], y[src])
     with pytest.raises(TypeError, match="no predict_proba"):
@@ -153,7 +172,11 @@ def test_scorers_need_source_and_target_rows():
 
 
 def test_scorer_requests_sample_domain_under_routing():
-    for scorer in (TargetScorer(), PredictionEntropyScorer(), ImportanceWeightedScorer()):
+    for scorer in (
+        TargetScorer(),
+        PredictionEntropyScorer(),
+        ImportanceWeightedScorer(),
+    ):
         assert scorer.get_metadata_routing().score.requests == {"sample_domain": True}
     assert "TargetScorer(metric='uar')" == repr(TargetScorer())
 

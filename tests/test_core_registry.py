@@ -66,7 +66,14 @@ def _adapters_hook(*classes):
 
 
 def test_fake_entry_point_registers_class(monkeypatch):
-    _install_fake(monkeypatch, {"fake": _module("fake_plugin_mod", sertl_register_adapters=_adapters_hook(FakeAdapter))})
+    _install_fake(
+        monkeypatch,
+        {
+            "fake": _module(
+                "fake_plugin_mod", sertl_register_adapters=_adapters_hook(FakeAdapter)
+            )
+        },
+    )
     reg = Registry(make_plugin_manager())
     assert reg.get("adapters", "fake_adapter") is FakeAdapter
     entry = next(e for e in reg.entries("adapters") if e.name == "fake_adapter")
@@ -81,18 +88,28 @@ def test_duplicate_names_rejected_naming_both(monkeypatch):
     _install_fake(
         monkeypatch,
         {
-            "one": _module("fake_one", sertl_register_adapters=_adapters_hook(FakeAdapter)),
-            "two": _module("fake_two", sertl_register_adapters=_adapters_hook(OtherFakeAdapter)),
+            "one": _module(
+                "fake_one", sertl_register_adapters=_adapters_hook(FakeAdapter)
+            ),
+            "two": _module(
+                "fake_two", sertl_register_adapters=_adapters_hook(OtherFakeAdapter)
+            ),
         },
     )
-    with pytest.raises(RegistryError, match=r"Duplicate adapter name 'fake_adapter'.*FakeAdapter.*'one'.*OtherFakeAdapter.*'two'"):
+    with pytest.raises(
+        RegistryError,
+        match=r"Duplicate adapter name 'fake_adapter'.*FakeAdapter.*'one'.*OtherFakeAdapter.*'two'",
+    ):
         Registry(make_plugin_manager())
 
 
 def test_unknown_name_lists_available_and_distribution(monkeypatch):
     _install_fake(monkeypatch, {})
     reg = Registry(make_plugin_manager())
-    with pytest.raises(RegistryError, match=r"No adapter named 'coral'.*domain_standard_scaler.*pip install sertl-feature"):
+    with pytest.raises(
+        RegistryError,
+        match=r"No adapter named 'coral'.*domain_standard_scaler.*pip install sertl-feature",
+    ):
         reg.get("adapters", "coral")
     with pytest.raises(RegistryError, match="registered as estimators"):
         reg.get("adapters", "source_only")
@@ -103,10 +120,21 @@ def test_unknown_name_lists_available_and_distribution(monkeypatch):
 
 
 def test_broken_plugin_is_skipped_with_warning(monkeypatch):
-    _install_fake(monkeypatch, {"good": _module("fake_good", sertl_register_adapters=_adapters_hook(FakeAdapter))})
-    eps = metadata.entry_points(group="sertl") + [metadata.EntryPoint("broken", "no_such_module_xyz.hooks", "sertl")]
+    _install_fake(
+        monkeypatch,
+        {
+            "good": _module(
+                "fake_good", sertl_register_adapters=_adapters_hook(FakeAdapter)
+            )
+        },
+    )
+    eps = metadata.entry_points(group="sertl") + [
+        metadata.EntryPoint("broken", "no_such_module_xyz.hooks", "sertl")
+    ]
     monkeypatch.setattr("sertl_core.registry.metadata.entry_points", lambda **kw: eps)
-    with pytest.warns(PluginLoadWarning, match="'broken'.*could not be loaded.*No module named"):
+    with pytest.warns(
+        PluginLoadWarning, match="'broken'.*could not be loaded.*No module named"
+    ):
         pm = make_plugin_manager()
     reg = Registry(pm)
     assert "fake_adapter" in reg.names("adapters")
@@ -119,7 +147,10 @@ def test_broken_plugin_is_skipped_with_warning(monkeypatch):
         ("notalist", "must return a list"),
         ([42], "which is not a class"),
         ([type("NoName", (), {})], "needs a class attribute registry_name"),
-        ([type("BadName", (), {"registry_name": "Bad Name"})], "needs a class attribute registry_name"),
+        (
+            [type("BadName", (), {"registry_name": "Bad Name"})],
+            "needs a class attribute registry_name",
+        ),
     ],
 )
 def test_malformed_registrations(monkeypatch, result, match):
@@ -127,15 +158,25 @@ def test_malformed_registrations(monkeypatch, result, match):
     def sertl_register_estimators():
         return result
 
-    _install_fake(monkeypatch, {"bad": _module("fake_bad", sertl_register_estimators=sertl_register_estimators)})
+    _install_fake(
+        monkeypatch,
+        {
+            "bad": _module(
+                "fake_bad", sertl_register_estimators=sertl_register_estimators
+            )
+        },
+    )
     with pytest.raises(RegistryError, match=match):
         Registry(make_plugin_manager())
 
 
 def test_each_kind_hook_and_add_commands(monkeypatch):
-    classes = {kind: type(f"C_{kind}", (), {"registry_name": f"fake_{kind}"}) for kind in KINDS}
+    classes = {
+        kind: type(f"C_{kind}", (), {"registry_name": f"fake_{kind}"}) for kind in KINDS
+    }
     hooks = {}
     for kind, hook_name in KINDS.items():
+
         def impl(cls=classes[kind]):
             return [cls]
 
@@ -162,13 +203,19 @@ def test_each_kind_hook_and_add_commands(monkeypatch):
 def test_every_hook_is_documented_and_tested():
     """Meta-test: each hookspec has a numpydoc docstring, is named in the
     contributor guide and exercised by a test in this file."""
-    specs = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("sertl_")]
+    specs = [
+        n
+        for n, f in inspect.getmembers(hookspecs, inspect.isfunction)
+        if n.startswith("sertl_")
+    ]
     assert set(KINDS.values()) <= set(specs)
     guide = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
     this = Path(__file__).read_text()
     for name in specs:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
-        assert "Returns" in doc or "Parameters" in doc, f"{name} lacks a numpydoc docstring"
+        assert "Returns" in doc or "Parameters" in doc, (
+            f"{name} lacks a numpydoc docstring"
+        )
         assert name in guide, f"{name} is not documented in CONTRIBUTING.md"
         tested = name in this or name in KINDS.values()
         assert tested, f"{name} has no test"
@@ -228,22 +275,38 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
     subprocess.run([sertl, "new-plugin", "slowcheck", "-d", str(tmp_path)], check=True)
     root = tmp_path / "sertl-slowcheck"
     subprocess.run(
-        [py, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(root)],
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            str(root),
+        ],
         check=True,
     )
     try:
-        out = subprocess.run([sertl, "plugins", "--json"], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sertl, "plugins", "--json"], check=True, capture_output=True, text=True
+        )
         rows = json.loads(out.stdout)["classes"]
         row = next(r for r in rows if r["name"] == "slowcheck_mean_shift")
         assert row["distribution"] == "sertl-slowcheck"
         res = subprocess.run(
             [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
-            cwd=root, capture_output=True, text=True,
+            cwd=root,
+            capture_output=True,
+            text=True,
         )
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
         assert " passed" in res.stdout
     finally:
-        subprocess.run([py, "-m", "pip", "uninstall", "-y", "-q", "sertl-slowcheck"], check=True)
+        subprocess.run(
+            [py, "-m", "pip", "uninstall", "-y", "-q", "sertl-slowcheck"], check=True
+        )
 
 
 def test_broken_add_commands_does_not_break_cli(monkeypatch, capsys):
@@ -251,8 +314,13 @@ def test_broken_add_commands_does_not_break_cli(monkeypatch, capsys):
     def sertl_add_commands(subparsers):
         raise RuntimeError("boom")
 
-    _install_fake(monkeypatch, {"noisy": _module("fake_noisy", sertl_add_commands=sertl_add_commands)})
-    monkeypatch.setattr("sertl_core.registry._REGISTRY", Registry(make_plugin_manager()))
+    _install_fake(
+        monkeypatch,
+        {"noisy": _module("fake_noisy", sertl_add_commands=sertl_add_commands)},
+    )
+    monkeypatch.setattr(
+        "sertl_core.registry._REGISTRY", Registry(make_plugin_manager())
+    )
     from sertl_core.cli import main
 
     assert main(["plugins", "--kind", "estimators"]) == 0
