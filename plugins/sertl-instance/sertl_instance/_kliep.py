@@ -305,6 +305,8 @@ class KLIEP(TransferEstimator):
         Kish's ``(sum w)^2 / sum w^2`` of ``weights_``.
     objective_ : float
         Mean target log-importance at the optimum.
+    n_iter_ : int
+        Newton steps of the final solve (1 for cvxpy).
     diagnostics_ : dict
         Everything :func:`kliep_weights` reports.
     estimator_ : estimator object

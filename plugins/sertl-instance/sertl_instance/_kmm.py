@@ -43,7 +43,8 @@ def _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver):
     t0 = time.perf_counter()
     status = cvxpy_solve(prob, solver, "KMM")
     x = np.clip(np.asarray(b.value, dtype=float), 0.0, B)
-    return x, status, time.perf_counter() - t0
+    n_iter = getattr(prob.solver_stats, "num_iters", None)
+    return x, status, n_iter
 
 
 _KMM_PARAMS = {
@@ -259,8 +260,8 @@ def kmm_weights(
             solver="apg", status=res.status, n_iter=res.n_iter, gap=res.gap
         )
     else:
-        w, status, _ = _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver)
-        info.update(solver=solver, status=status, n_iter=None, gap=None)
+        w, status, n_iter = _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver)
+        info.update(solver=solver, status=status, n_iter=n_iter, gap=None)
     Hw = K @ w if K is not None else Z @ (Z.T @ w)
     obj = float(0.5 * w @ Hw - kappa @ w)
     info["objective"] = obj
@@ -331,6 +332,8 @@ class KMM(TransferEstimator):
         Kish's ``(sum w)^2 / sum w^2`` of ``weights_``.
     objective_ : float
         Value of the KMM objective at ``weights_``.
+    n_iter_ : int
+        Iterations of the solver.
     diagnostics_ : dict
         Everything :func:`kmm_weights` reports (kernel width, rank, solver,
         status, gap, MMD², max and mean weight, time).
@@ -444,6 +447,7 @@ def _fit_weighted(est, data):
     est.diagnostics_ = info
     est.effective_sample_size_ = info["effective_sample_size"]
     est.objective_ = info["objective"]
+    est.n_iter_ = int(info["n_iter"] or 1)
     tgt_lab = tgt & data.labeled
     rows = np.concatenate((np.flatnonzero(src), np.flatnonzero(tgt_lab)))
     sw = np.concatenate((w, np.full(int(tgt_lab.sum()), float(est.target_weight))))

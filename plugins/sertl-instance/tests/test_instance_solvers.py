@@ -1,0 +1,162 @@
+"""The fast solvers land on the cvxpy optimum of the same programs."""
+
+import numpy as np
+import pytest
+
+from sertl_instance import SolverFailedError, kliep_weights, kmm_weights
+from sertl_instance._kernels import gaussian_kernel, kernel_row_sums, median_heuristic
+from sertl_instance._kliep import _fit_kliep
+from sertl_instance._kmm import _exact_factor, _solve_cvxpy_kmm
+from sertl_instance._solvers import (
+    box_band_lp,
+    project_box_band,
+    solve_kliep_newton,
+    solve_kmm_apg,
+)
+
+
+def _shift(ns, nt, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    Xs = rng.normal(size=(ns, d))
+    Xt = rng.normal(size=(nt, d)) * 0.7 + 0.6
+    return Xs, Xt
+
+
+def _kkt_kmm(b, K, kappa, B, lo, hi, tol):
+    """KKT of the box + band QP: g + nu = 0 on free rows, >= on 0, <= on B."""
+    g = K @ b - kappa
+    s = b.sum()
+    free = (b > 1e-6 * B) & (b < B * (1 - 1e-6))
+    nu = -np.median(g[free]) if free.any() else 0.0
+    if s < hi - 1e-6 * hi and s > lo + 1e-6 * max(lo, 1):
+        assert abs(nu) <= tol * np.abs(g).max()
+    r = g + nu
+    scale = np.abs(kappa).max()
+    assert np.abs(r[free]).max() <= tol * scale
+    assert (r[b <= 1e-6 * B] >= -tol * scale).all()
+    assert (r[b >= B * (1 - 1e-6)] <= tol * scale).all()
+    assert b.min() >= 0 and b.max() <= B * (1 + 1e-12)
+    assert lo - 1e-6 * hi <= s <= hi * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(("ns", "nt", "B"), [(150, 120, 1000.0), (400, 300, 3.0)])
+def test_kmm_apg_matches_cvxpy_and_kkt(ns, nt, B):
+    Xs, Xt = _shift(ns, nt)
+    sigma = median_heuristic(np.vstack([Xs, Xt]))
+    K = gaussian_kernel(Xs, Xs, sigma)
+    kappa = ns / nt * kernel_row_sums(Xs, Xt, sigma)
+    eps = (np.sqrt(ns) - 1) / np.sqrt(ns)
+    lo, hi = ns * (1 - eps), ns * (1 + eps)
+    fast = solve_kmm_apg(kappa, B, lo, hi, K=K, tol=1e-10)
+    assert fast.status == "optimal"
+    b_cvx, status, _ = _solve_cvxpy_kmm(_exact_factor(K), kappa, B, lo, hi, "CLARABEL")
+    f_cvx = 0.5 * b_cvx @ K @ b_cvx - kappa @ b_cvx
+    assert status == "optimal"
+    assert abs(fast.objective - f_cvx) <= 1e-4 * abs(f_cvx)
+    # the certified gap bounds the distance to the optimum
+    assert fast.objective - f_cvx <= fast.gap + 1e-6 * abs(f_cvx)
+    _kkt_kmm(fast.x, K, kappa, B, lo, hi, 1e-3)
+    if B < 10:
+        assert fast.x.max() <= B + 1e-12  # the bound binds and is respected
+
+
+def test_kmm_apg_on_factor_matches_cvxpy():
+    Xs, Xt = _shift(300, 300, d=8, seed=1)
+    w_fast, i_fast = kmm_weights(
+        Xs, Xt, kernel_approx="nystroem", solver="apg", random_state=0,
+        return_info=True, tol=1e-10,
+    )
+    w_cvx, i_cvx = kmm_weights(
+        Xs, Xt, kernel_approx="nystroem", solver="clarabel", random_state=0,
+        return_info=True,
+    )
+    assert i_fast["rank"] == i_cvx["rank"] < 300
+    assert abs(i_fast["objective"] - i_cvx["objective"]) <= 1e-4 * abs(
+        i_cvx["objective"]
+    )
+
+
+def test_kmm_rank_follows_spectrum():
+    Xs, Xt = _shift(400, 400, d=3, seed=2)
+    _, coarse = kmm_weights(Xs, Xt, kernel_approx="nystroem", rank_tol=1e-2,
+                            random_state=0, return_info=True)
+    _, fine = kmm_weights(Xs, Xt, kernel_approx="nystroem", rank_tol=1e-4,
+                          random_state=0, return_info=True)
+    assert coarse["rank"] < fine["rank"]
+    assert coarse["spectrum_resolved"]
+
+
+def test_projection_and_lp():
+    rng = np.random.default_rng(0)
+    v = rng.normal(scale=3, size=50)
+    for lo, hi in [(0.0, 5.0), (60.0, 80.0), (0.0, 1e9)]:
+        x = project_box_band(v, 4.0, lo, hi)
+        assert lo - 1e-9 <= x.sum() <= hi + 1e-9
+        assert x.min() >= 0 and x.max() <= 4.0
+        # optimality of the projection: no feasible random point is closer
+        for _ in range(50):
+            y = project_box_band(x + rng.normal(scale=0.5, size=50), 4.0, lo, hi)
+            assert np.sum((x - v) ** 2) <= np.sum((y - v) ** 2) + 1e-9
+        s = box_band_lp(v, 4.0, lo, hi)
+        assert lo - 1e-9 <= s.sum() <= hi + 1e-9
+        for _ in range(50):
+            y = project_box_band(rng.uniform(0, 4, 50), 4.0, lo, hi)
+            assert v @ s <= v @ y + 1e-9
+
+
+def test_kliep_newton_matches_cvxpy():
+    Xs, Xt = _shift(400, 300, seed=3)
+    sigma = median_heuristic(np.vstack([Xs, Xt]))
+    centers = Xt[:100]
+    A = gaussian_kernel(Xt, centers, sigma)
+    c = gaussian_kernel(Xs, centers, sigma).mean(axis=0)
+    res = solve_kliep_newton(A, c, tol=1e-10)
+    assert res.status == "optimal"
+    _, f_cvx, status, _, _ = _fit_kliep(Xs, Xt, centers, sigma, "CLARABEL", 1e-9)
+    assert status == "optimal"
+    assert abs(res.objective - f_cvx) <= 1e-4 * abs(f_cvx)
+    assert res.objective >= f_cvx - 1e-6  # and it is no worse
+    assert abs(c @ res.x - 1) < 1e-9 and res.x.min() >= 0
+    # KKT: gradient of f equals the multiplier on the support, below it off it
+    grad = A.T @ (1 / (A @ res.x)) / A.shape[0]
+    nu = grad[res.x > 1e-6 * res.x.max()] / c[res.x > 1e-6 * res.x.max()]
+    assert np.allclose(nu, 1.0, atol=1e-4)
+    assert (grad / c <= 1 + 1e-4).all()
+
+
+def test_kliep_lcv_picks_a_width_from_target_only():
+    Xs, Xt = _shift(300, 200, d=2, seed=4)
+    w, info = kliep_weights(Xs, Xt, sigmas=[0.05, 0.5, 1.0, 50.0], random_state=0,
+                            return_info=True)
+    assert set(info["cv_scores"]) == {0.05, 0.5, 1.0, 50.0}
+    assert info["sigma"] == max(info["cv_scores"], key=info["cv_scores"].get)
+    assert info["sigma"] in (0.5, 1.0)
+    assert abs(w.mean() - 1) < 1e-8
+
+
+def test_errors_are_clear():
+    Xs, Xt = _shift(50, 40)
+    with pytest.raises(ValueError, match="infeasible"):
+        kmm_weights(Xs, Xt, B=0.01, eps=0.1)
+    with pytest.raises(ValueError, match="Unknown solver='nope'"):
+        kmm_weights(Xs, Xt, solver="nope")
+    with pytest.raises(ValueError, match="same features"):
+        kmm_weights(Xs, Xt[:, :2])
+    with pytest.raises(ValueError, match="at least cv=5 target rows"):
+        kliep_weights(Xs, Xt[:3])
+    with pytest.raises(ValueError, match="positive widths"):
+        kliep_weights(Xs, Xt, sigmas=[-1.0, 1.0])
+
+
+def test_solver_failure_is_a_clear_error(monkeypatch):
+    import cvxpy as cp
+
+    def fail(self, *args, **kwargs):
+        raise cp.error.SolverError("boom")
+
+    monkeypatch.setattr(cp.Problem, "solve", fail)
+    Xs, Xt = _shift(30, 30)
+    with pytest.raises(SolverFailedError, match="KMM: cvxpy solver CLARABEL failed"):
+        kmm_weights(Xs, Xt, solver="cvxpy")
+    with pytest.raises(SolverFailedError, match="KLIEP: cvxpy solver SCS failed"):
+        kliep_weights(Xs, Xt, sigma=1.0, solver="scs")
