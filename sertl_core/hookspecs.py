@@ -26,7 +26,9 @@ def sertl_register_adapters():
     Returns
     -------
     list of type
-        Transformers that move features between domains. Each passes
+        Transformers that move features between domains, normally
+        :class:`~sertl_core.DomainAdapter` subclasses (a transformer routed by
+        other metadata, such as speaker ids, is accepted too). Each passes
         :func:`sertl_core.testing.check_estimator`.
     """
 

@@ -1,0 +1,46 @@
+"""Every adapter and transfer estimator that `sertl plugins` lists passes the kit."""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from sertl_core.registry import PluginLoadWarning, Registry, make_plugin_manager
+from sertl_core.testing import check_estimator
+
+
+def _registered():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginLoadWarning)
+        reg = Registry(make_plugin_manager())
+    return [e for kind in ("adapters", "estimators") for e in reg.entries(kind)]
+
+
+def _cli_listing():
+    out = subprocess.run(
+        [sys.executable, "-m", "sertl_core.cli", "plugins", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_cli_lists_the_registry():
+    listing = _cli_listing()
+    assert listing["failed_plugins"] == {}, listing["failed_plugins"]
+    listed = {(c["kind"], c["name"]) for c in listing["classes"]}
+    assert {(e.kind, e.name) for e in _registered()} <= listed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", _registered(), ids=lambda e: f"{e.kind}-{e.name}")
+def test_registered_class_passes_conformance_kit(entry):
+    cls = entry.cls
+    # A class may name checks that genuinely do not apply, each with a reason.
+    expected = getattr(cls, "_sertl_expected_failed_checks", None)
+    instance = cls._sertl_test_instance() if hasattr(cls, "_sertl_test_instance") else cls()
+    passed = check_estimator(instance, expected_failed_checks=expected)
+    assert len(passed) > 30
