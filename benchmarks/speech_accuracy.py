@@ -158,7 +158,8 @@ UAR (%), 4 classes (anger, happiness, neutral, sadness),
 SVC(kernel="rbf", C=1, class_weight="balanced").
 Within-corpus: leave-one-speaker-out, StandardScaler fitted on each training
 fold ("per-speaker z": every speaker z-normalised with its own statistics
-first, which needs speaker ids at test time). Cross-corpus: train on all of
+first, which needs speaker ids at test time and uses the test speaker's
+unlabelled utterances, as `sertl_speech.SpeakerNormalizer` does). Cross-corpus: train on all of
 one corpus, test on all of the other, per-domain standardisation
 (`sertl_core.DomainStandardScaler`, target statistics from the unlabelled
 target features). EmoDB: 339 files / 10 speakers; RAVDESS: 672 files / 24

@@ -29,6 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import file_table  # noqa: E402
 
+CMD = (
+    "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "
+    ".venv-bench/bin/python benchmarks/speech_speed.py --write"
+)
+
 
 def pick(corpus, n, seed=0):
     rows = file_table(corpus)
@@ -53,7 +58,6 @@ def main():
     args = ap.parse_args()
 
     import soundfile as sf
-
     from sertl_speech import AudioFeatures
 
     files = pick("emodb", args.n) + pick("ravdess", args.n)
@@ -130,11 +134,11 @@ The machine is shared by several engineers (1-minute load average at the
 end of the run: {load:.1f} on 2 cores), so wall times are inflated for both
 tools alike; the CPU-time column is the steadier comparison.
 
-Command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv-bench/bin/python benchmarks/speech_speed.py --write`
+Command: `{CMD}`
 
-Machine: {platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()},
-numpy {np.__version__}, scipy {scipy.__version__}, librosa {librosa.__version__},
-scikit-learn {sklearn.__version__}, opensmile {osv}.
+Machine: {platform.machine()}, {os.cpu_count()} cores;
+Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__},
+librosa {librosa.__version__}, scikit-learn {sklearn.__version__}, opensmile {osv}.
 """
         out = Path(__file__).resolve().parent / "results" / "speech_speed.md"
         out.parent.mkdir(exist_ok=True)
