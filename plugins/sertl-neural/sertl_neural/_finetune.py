@@ -35,7 +35,14 @@ class _ClassifierLoss:
         self.distill_weight = distill_weight
 
     def __call__(self, outputs, y, X, training):
-        loss = masked_cross_entropy(outputs[0], y, self.weight)
+        if y.ndim == 2:  # (class index, row weight): rehearsal of source rows
+            idx, row_w = y[:, 0].long(), y[:, 1]
+            ce = torch.nn.functional.cross_entropy(
+                outputs[0], idx, weight=self.weight, reduction="none"
+            )
+            loss = (ce * row_w).sum() / row_w.sum().clamp_min(1e-12)
+        else:
+            loss = masked_cross_entropy(outputs[0], y, self.weight)
         if self.teacher is not None and training:
             with torch.no_grad():
                 teacher_emb = self.teacher(X)[-1]
@@ -131,6 +138,11 @@ class FineTuneClassifier(NeuralTransferEstimator):
         AdamW learning rate of pretraining.
     finetune_lr : float, default=None
         Learning rate of the head while fine-tuning (None: ``lr``).
+    finetune_source_weight : float, default=0.0
+        Rehearsal: the labelled source rows stay in the fine-tuning loss
+        with this total weight relative to the target rows (0: classic
+        fine-tuning on target rows only; 1: both sides weigh the same). It
+        guards the few-shot model against forgetting the source.
     weight_decay : float, default=1e-4
         AdamW weight decay.
     class_weight : {"balanced"}, dict or None, default=None
@@ -220,6 +232,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
         "distill_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "finetune_epochs": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "finetune_lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "finetune_source_weight": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -243,6 +256,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
         batch_size=32,
         lr=1e-3,
         finetune_lr=None,
+        finetune_source_weight=0.0,
         weight_decay=1e-4,
         class_weight=None,
         standardize=True,
@@ -270,6 +284,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.finetune_lr = finetune_lr
+        self.finetune_source_weight = finetune_source_weight
         self.weight_decay = weight_decay
         self.class_weight = class_weight
         self.standardize = standardize
@@ -359,10 +374,16 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 groups = self._finetune_groups(module, ft_lr)
                 Xt, yt = self._resample(Xs[tgt], y_idx[tgt], seed)
                 w = class_weights(yt, n_cls, self.class_weight, self.device_, self.classes_)
+                if self.finetune_source_weight > 0 and src.any():
+                    # rehearsal: source rows keep part of the loss
+                    n_t, n_s = len(yt), int(src.sum())
+                    rw = np.r_[np.ones(n_t), np.full(n_s, self.finetune_source_weight * n_t / n_s)]
+                    Xt = np.concatenate([Xt, Xs[src]])
+                    yt = np.stack([np.r_[yt, y_idx[src]], rw], axis=1).astype(np.float32)
                 loss = _ClassifierLoss(w, teacher, self.distill_loss, float(self.distill_weight))
                 history["finetune"] = self._train(
                     module, Xt, yt, loss, lr=ft_lr, max_epochs=ft_epochs,
-                    seed=seed + 1, strata=yt, param_groups=groups,
+                    seed=seed + 1, strata=yt if yt.ndim == 1 else yt[:, 0], param_groups=groups,
                 )
                 for p in module.parameters():
                     p.requires_grad_(True)
