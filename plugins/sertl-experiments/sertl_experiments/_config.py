@@ -1,0 +1,425 @@
+"""Experiment configuration: TOML file -> validated :class:`ExperimentConfig`.
+
+Every problem is reported as one :class:`ConfigError` whose message names
+the file and the field (``[protocol] k``) and says what to write instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "CLASSIFIERS",
+    "ConfigError",
+    "CorpusSpec",
+    "ExperimentConfig",
+    "FeatureSpec",
+    "MethodSpec",
+    "ProtocolSpec",
+    "load_config",
+    "parse_config",
+]
+
+CLASSIFIERS = ("svc", "logreg", "knn", "random_forest", "lda")
+"""Names accepted by ``[classifier] name``."""
+
+SCALINGS = ("source", "domain", "speaker", "none")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+class ConfigError(ValueError):
+    """An experiment configuration is invalid; the message names the field."""
+
+
+@dataclass
+class CorpusSpec:
+    """One corpus: a reader name (``sertl corpora`` lists them) and its root."""
+
+    name: str
+    reader: str
+    root: Path
+
+
+@dataclass
+class FeatureSpec:
+    """Acoustic features, computed once per file through the speech cache."""
+
+    set: str = "functionals"
+    cache_dir: Path | None = None
+    n_jobs: int = 1
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class ProtocolSpec:
+    """How target data is used and how results are scored."""
+
+    target: str = "unlabelled"
+    k: int = 0
+    seeds: list = field(default_factory=lambda: [0])
+    metric: str = "uar"
+    bootstrap: int = 1000
+    confidence: float = 0.95
+    test_speaker_fraction: float = 0.5
+
+
+@dataclass
+class MethodSpec:
+    """One method: scaling + adapters + transfer estimator, or ``auto``."""
+
+    name: str
+    scaling: str = "domain"
+    adapters: list = field(default_factory=list)
+    estimator: str = "source_only"
+    params: dict = field(default_factory=dict)
+    grid: dict = field(default_factory=dict)
+    auto: bool = False
+    candidates: list | None = None
+    scorers: list = field(default_factory=lambda: ["importance_weighted"])
+
+
+@dataclass
+class ExperimentConfig:
+    """A validated experiment (see :func:`load_config` for the file format)."""
+
+    name: str
+    output: Path
+    corpora: dict
+    sources: list
+    targets: list
+    methods: list
+    classes: Any = "shared"
+    mapping: dict = field(default_factory=dict)
+    features: FeatureSpec = field(default_factory=FeatureSpec)
+    protocol: ProtocolSpec = field(default_factory=ProtocolSpec)
+    classifier: str = "svc"
+    classifier_params: dict = field(default_factory=dict)
+    save_models: bool = False
+    pca_points: int = 300
+    source_file: Path | None = None
+
+    def pairs(self):
+        """Return the ordered (source, target) pairs, sources as tuples of names."""
+        out = []
+        for s in self.sources:
+            for t in self.targets:
+                if t not in s:
+                    out.append((tuple(s), t))
+        return out
+
+
+class _Ctx:
+    def __init__(self, origin):
+        self.origin = origin
+
+    def fail(self, where, msg):
+        raise ConfigError(f"{self.origin}: {where}: {msg}")
+
+    def keys(self, table, allowed, where):
+        if not isinstance(table, dict):
+            self.fail(where, f"must be a table, got {type(table).__name__} {table!r}.")
+        for k in table:
+            if k not in allowed:
+                close = difflib.get_close_matches(k, allowed, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                self.fail(f"{where} {k}".strip(),
+                          f"unknown field.{hint} Allowed: {', '.join(sorted(allowed))}.")
+
+    def typed(self, value, types, where, what):
+        if isinstance(value, bool) and bool not in (types if isinstance(types, tuple)
+                                                   else (types,)):
+            self.fail(where, f"must be {what}, got {value!r}.")
+        if not isinstance(value, types):
+            self.fail(where, f"must be {what}, got {type(value).__name__} {value!r}.")
+        return value
+
+
+def _str_list(ctx, value, where):
+    if isinstance(value, str):
+        value = [value]
+    ctx.typed(value, list, where, "a string or a list of strings")
+    for v in value:
+        ctx.typed(v, str, where, "a list of strings")
+    return list(value)
+
+
+def load_config(path, *, overrides=None):
+    """Read and validate an experiment TOML file.
+
+    Relative paths in the file (corpus roots, ``output``, the feature
+    cache) are resolved against the file's folder.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file.
+    overrides : dict, default=None
+        Top-level values that replace the file's (e.g. ``{"output": ...}``).
+
+    Returns
+    -------
+    config : ExperimentConfig
+
+    Raises
+    ------
+    ConfigError
+        Missing file, TOML syntax error or an invalid field, with the field
+        named in the message.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "exp.toml"
+    >>> _ = p.write_text('''
+    ... [corpora.a]
+    ... reader = "emodb"
+    ... root = "data/a"
+    ... [corpora.b]
+    ... reader = "ravdess"
+    ... root = "data/b"
+    ... [[methods]]
+    ... name = "dss"
+    ... ''')
+    >>> cfg = load_config(p)
+    >>> cfg.pairs()
+    [(('a',), 'b'), (('b',), 'a')]
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: experiment file not found.")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw.update(overrides or {})
+    return parse_config(raw, base_dir=path.parent, origin=str(path))
+
+
+def parse_config(raw, *, base_dir=".", origin="<config>"):
+    """Validate a configuration given as a dict (the parsed TOML).
+
+    Parameters
+    ----------
+    raw : dict
+        The parsed TOML document.
+    base_dir : str or pathlib.Path, default="."
+        Folder against which relative paths are resolved.
+    origin : str, default="<config>"
+        Name of the source shown in error messages.
+
+    Returns
+    -------
+    config : ExperimentConfig
+
+    Examples
+    --------
+    >>> parse_config({"corpora": {"a": {"root": "x"}}, "methods": []})
+    Traceback (most recent call last):
+    ...
+    sertl_experiments._config.ConfigError: <config>: [[methods]]: list at least one method, e.g. [[methods]] name = "dss".
+    """
+    ctx = _Ctx(origin)
+    base = Path(base_dir)
+    top = {"name", "output", "corpora", "labels", "matrix", "features", "protocol",
+           "classifier", "methods", "save_models", "pca_points"}
+    ctx.keys(raw, top, "")
+
+    def resolve(p, where):
+        ctx.typed(p, str, where, "a path string")
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else (base / q)
+
+    name = ctx.typed(raw.get("name", Path(origin).stem), str, "name", "a string")
+    output = resolve(raw.get("output", f"results-{name}"), "output")
+
+    corpora_raw = raw.get("corpora")
+    if not corpora_raw:
+        ctx.fail("[corpora]", 'define at least two corpora, e.g. [corpora.emodb] '
+                 'reader = "emodb" root = "path/to/EmoDB".')
+    ctx.typed(corpora_raw, dict, "[corpora]", "a table of corpora")
+    corpora = {}
+    for cname, spec in corpora_raw.items():
+        where = f"[corpora.{cname}]"
+        if not _NAME_RE.match(cname):
+            ctx.fail(where, "corpus names use letters, digits, _ . + - only.")
+        ctx.keys(spec, {"reader", "root"}, where)
+        if "root" not in spec:
+            ctx.fail(f"{where} root", "missing: the folder of the corpus as downloaded.")
+        reader = ctx.typed(spec.get("reader", cname), str, f"{where} reader", "a string")
+        corpora[cname] = CorpusSpec(cname, reader, resolve(spec["root"], f"{where} root"))
+
+    labels = raw.get("labels", {})
+    ctx.keys(labels, {"classes", "mapping"}, "[labels]")
+    classes = labels.get("classes", "shared")
+    if isinstance(classes, str):
+        if classes not in ("shared", "all"):
+            ctx.fail("[labels] classes", f'must be "shared", "all" or a list of emotion '
+                     f"names, got {classes!r}.")
+    else:
+        classes = _str_list(ctx, classes, "[labels] classes")
+        if len(set(classes)) < 2:
+            ctx.fail("[labels] classes", "list at least two distinct classes.")
+    mapping = labels.get("mapping", {})
+    ctx.typed(mapping, dict, "[labels] mapping", 'a table like { calm = "neutral" }')
+    for k, v in mapping.items():
+        ctx.typed(v, str, f"[labels] mapping {k}", "a class name string")
+
+    matrix = raw.get("matrix", {})
+    ctx.keys(matrix, {"sources", "targets"}, "[matrix]")
+    names = list(corpora)
+
+    def corpus_list(value, where, nested):
+        ctx.typed(value, list, where, "a list of corpus names")
+        out = []
+        for v in value:
+            group = v if (nested and isinstance(v, list)) else [v]
+            for g in group:
+                ctx.typed(g, str, where, "a list of corpus names")
+                if g not in corpora:
+                    ctx.fail(where, f"unknown corpus {g!r}; defined: {', '.join(names)}.")
+            out.append(tuple(group) if nested else group[0])
+        return out
+
+    sources = corpus_list(matrix.get("sources", names), "[matrix] sources", True)
+    targets = corpus_list(matrix.get("targets", names), "[matrix] targets", False)
+
+    feats = raw.get("features", {})
+    ctx.keys(feats, {"set", "cache_dir", "n_jobs", "params"}, "[features]")
+    fspec = FeatureSpec(
+        set=ctx.typed(feats.get("set", "functionals"), str, "[features] set", "a string"),
+        cache_dir=resolve(feats["cache_dir"], "[features] cache_dir")
+        if "cache_dir" in feats else None,
+        n_jobs=ctx.typed(feats.get("n_jobs", 1), int, "[features] n_jobs", "an integer"),
+        params=ctx.typed(feats.get("params", {}), dict, "[features] params", "a table"),
+    )
+    if fspec.n_jobs == 0:
+        ctx.fail("[features] n_jobs", "must be a positive number of processes or -1 (all).")
+
+    prot = raw.get("protocol", {})
+    ctx.keys(prot, {"target", "k", "seeds", "metric", "bootstrap", "confidence",
+                    "test_speaker_fraction"}, "[protocol]")
+    target = prot.get("target", "unlabelled")
+    if target not in ("unlabelled", "unlabeled", "few_shot"):
+        ctx.fail("[protocol] target", f'must be "unlabelled" or "few_shot", got {target!r}.')
+    target = "unlabelled" if target == "unlabeled" else target
+    k = ctx.typed(prot.get("k", 0), int, "[protocol] k", "an integer")
+    if target == "few_shot" and k < 1:
+        ctx.fail("[protocol] k", "few_shot needs k >= 1 labelled target utterances per "
+                 f"class, got {k}.")
+    if target == "unlabelled" and k:
+        ctx.fail("[protocol] k", 'k is used only with target = "few_shot".')
+    seeds = prot.get("seeds", [0])
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    ctx.typed(seeds, list, "[protocol] seeds", "a list of integers")
+    if not seeds:
+        ctx.fail("[protocol] seeds", "list at least one seed.")
+    for s in seeds:
+        ctx.typed(s, int, "[protocol] seeds", "a list of integers")
+    metric = prot.get("metric", "uar")
+    if metric not in ("uar", "wa", "macro_f1"):
+        ctx.fail("[protocol] metric", f'must be "uar", "wa" or "macro_f1", got {metric!r}.')
+    boot = ctx.typed(prot.get("bootstrap", 1000), int, "[protocol] bootstrap", "an integer")
+    if boot < 0:
+        ctx.fail("[protocol] bootstrap", f"must be >= 0 resamples, got {boot}.")
+    conf = ctx.typed(prot.get("confidence", 0.95), (int, float), "[protocol] confidence",
+                     "a number")
+    if not 0 < conf < 1:
+        ctx.fail("[protocol] confidence", f"must be between 0 and 1, got {conf}.")
+    frac = ctx.typed(prot.get("test_speaker_fraction", 0.5), (int, float),
+                     "[protocol] test_speaker_fraction", "a number")
+    if not 0 < frac < 1:
+        ctx.fail("[protocol] test_speaker_fraction", f"must be between 0 and 1, got {frac}.")
+    protocol = ProtocolSpec(target, k, list(seeds), metric, boot, float(conf), float(frac))
+
+    clf = raw.get("classifier", {})
+    ctx.keys(clf, {"name", "params"}, "[classifier]")
+    clf_name = clf.get("name", "svc")
+    if clf_name not in CLASSIFIERS:
+        ctx.fail("[classifier] name", f"must be one of {', '.join(CLASSIFIERS)}, got "
+                 f"{clf_name!r}.")
+    clf_params = ctx.typed(clf.get("params", {}), dict, "[classifier] params", "a table")
+
+    methods_raw = raw.get("methods")
+    if not methods_raw:
+        ctx.fail("[[methods]]", 'list at least one method, e.g. [[methods]] name = "dss".')
+    ctx.typed(methods_raw, list, "[[methods]]", "an array of tables ([[methods]])")
+    methods, seen = [], set()
+    for i, m in enumerate(methods_raw):
+        where = f"[[methods]] #{i + 1}"
+        ctx.keys(m, {"name", "method", "scaling", "adapter", "estimator", "params", "grid",
+                     "candidates", "scorers"}, where)
+        mname = m.get("name")
+        if mname is None:
+            ctx.fail(f"{where} name", "missing: give each method a short unique name.")
+        ctx.typed(mname, str, f"{where} name", "a string")
+        if not _NAME_RE.match(mname):
+            ctx.fail(f"{where} name", "use letters, digits, _ . + - only.")
+        if mname in seen:
+            ctx.fail(f"{where} name", f"duplicate method name {mname!r}.")
+        seen.add(mname)
+        where = f"[[methods]] {mname}"
+        method = m.get("method")
+        if method not in (None, "auto"):
+            ctx.fail(f"{where} method", f'only "auto" is allowed here, got {method!r}; '
+                     "name adapters with adapter = ... and estimators with estimator = ....")
+        scaling = m.get("scaling", "domain")
+        if scaling not in SCALINGS:
+            ctx.fail(f"{where} scaling", f"must be one of {', '.join(SCALINGS)}, got "
+                     f"{scaling!r}.")
+        adapters = _str_list(ctx, m.get("adapter", []), f"{where} adapter")
+        adapters = [a for a in adapters if a not in ("none", "passthrough")]
+        estimator = ctx.typed(m.get("estimator", "source_only"), str, f"{where} estimator",
+                              "a registry name string")
+        params = ctx.typed(m.get("params", {}), dict, f"{where} params",
+                           "a table of step tables, e.g. { coral = { reg = 1.0 } }")
+        steps = set(adapters) | {estimator, "classifier", "scale"}
+        for step, p in params.items():
+            if step not in steps:
+                ctx.fail(f"{where} params {step}", f"no such step; steps are "
+                         f"{', '.join(sorted(steps))}.")
+            ctx.typed(p, dict, f"{where} params {step}", "a table of parameters")
+        grid = ctx.typed(m.get("grid", {}), dict, f"{where} grid",
+                         'a table like { "coral__reg" = [0.1, 1.0] }')
+        for key, values in grid.items():
+            step = key.split("__", 1)[0]
+            if "__" not in key or step not in steps:
+                ctx.fail(f"{where} grid {key}", "keys are STEP__PARAM with STEP one of "
+                         f"{', '.join(sorted(steps))}.")
+            ctx.typed(values, list, f"{where} grid {key}", "a non-empty list of values")
+            if not values:
+                ctx.fail(f"{where} grid {key}", "a non-empty list of values.")
+        candidates = m.get("candidates")
+        if candidates is not None:
+            candidates = _str_list(ctx, candidates, f"{where} candidates")
+        scorers = _str_list(ctx, m.get("scorers", ["importance_weighted"]),
+                            f"{where} scorers")
+        if method == "auto" and (adapters or grid):
+            ctx.fail(f"{where} method", 'method = "auto" chooses its own adapters; remove '
+                     "adapter and grid (restrict the choice with candidates = [...]).")
+        methods.append(MethodSpec(mname, scaling, adapters, estimator, params, grid,
+                                  method == "auto", candidates, scorers))
+    auto_names = {m.name for m in methods if m.auto}
+    for m in methods:
+        for c in m.candidates or []:
+            if c in auto_names:
+                ctx.fail(f"[[methods]] {m.name} candidates", f"{c!r} is itself auto.")
+    save_models = ctx.typed(raw.get("save_models", False), bool, "save_models", "true or false")
+    pca_points = ctx.typed(raw.get("pca_points", 300), int, "pca_points", "an integer")
+    return ExperimentConfig(
+        name=name, output=output, corpora=corpora, sources=sources, targets=targets,
+        methods=methods, classes=classes, mapping=dict(mapping), features=fspec,
+        protocol=protocol, classifier=clf_name, classifier_params=dict(clf_params),
+        save_models=save_models, pca_points=pca_points,
+        source_file=Path(origin) if origin != "<config>" else None,
+    )

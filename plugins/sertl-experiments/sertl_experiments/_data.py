@@ -1,0 +1,125 @@
+"""Corpora and features of an experiment: read each table once, extract once."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._config import ConfigError
+
+__all__ = ["CorpusData", "ExperimentError", "load_corpus_table", "extract_features"]
+
+
+class ExperimentError(RuntimeError):
+    """An input problem that stops an experiment (missing corpus, no data)."""
+
+
+@dataclass
+class CorpusData:
+    """Features and metadata of one corpus (rows with features only)."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    speakers: np.ndarray
+    files: np.ndarray
+    skipped: list = field(default_factory=list)
+
+
+def load_corpus_table(spec, classes=None):
+    """Read one corpus through the speech plugin's reader.
+
+    Parameters
+    ----------
+    spec : CorpusSpec
+        Reader name and root.
+    classes : list of str, default=None
+        Canonical emotions to keep.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns file, corpus, speaker, gender, language, emotion,
+        emotion_orig, duration.
+    """
+    where = f"[corpora.{spec.name}]"
+    if not Path(spec.root).exists():
+        raise ExperimentError(f"{where} root: {str(spec.root)!r} does not exist; give the "
+                              "folder of the corpus as downloaded.")
+    try:
+        from sertl_speech import load_corpus
+    except ImportError as exc:  # pragma: no cover - sertl-speech is a dependency
+        raise ExperimentError(f"sertl-speech is needed to read corpora: {exc}") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = load_corpus(spec.reader, spec.root)
+    except LookupError as exc:
+        raise ConfigError(f"{where} reader: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise ExperimentError(f"{where}: cannot read {str(spec.root)!r} with reader "
+                              f"{spec.reader!r}: {exc}") from None
+    if classes is not None:
+        table = table[table["emotion"].isin(list(classes))]
+    return table.reset_index(drop=True)
+
+
+def extract_features(files, feature_spec, *, client=None, progress=True):
+    """Features of audio files through ``sertl_speech.AudioFeatures`` and its cache.
+
+    Files that give no features (unreadable, silent, too short ...) are
+    reported, not fatal.
+
+    Parameters
+    ----------
+    files : list of str
+        Audio files.
+    feature_spec : FeatureSpec
+        Feature set, cache folder, workers and extra parameters.
+    client : distributed.Client, default=None
+        Dask client to run the extraction on.
+    progress : bool, default=True
+        Show a progress bar.
+
+    Returns
+    -------
+    X : ndarray of shape (n_files, n_features)
+        NaN rows for failed files.
+    failed : list of (file, reason)
+        The files that gave no features.
+    """
+    extractor = make_feature_step(feature_spec, client=client, progress=progress,
+                                  errors="nan")
+    X = np.asarray(extractor.fit_transform(list(files)), dtype=float)
+    failed = []
+    table = getattr(extractor, "failed_", None)
+    if table is not None and len(table):
+        for _, row in table.iterrows():
+            failed.append((str(row["item"]), f"{row['reason']}: {row['message']}"))
+    bad = ~np.all(np.isfinite(X), axis=1)
+    known = {f for f, _ in failed}
+    for i in np.flatnonzero(bad):
+        if str(files[i]) not in known:
+            failed.append((str(files[i]), "non-finite features"))
+    return X, failed
+
+
+def make_feature_step(feature_spec, *, client=None, progress=False, errors="nan"):
+    """Return the ``AudioFeatures`` transformer of an experiment."""
+    from sertl_core import RegistryError, get_registry
+
+    params = dict(feature_spec.params)
+    params.update(feature_set=feature_spec.set, n_jobs=feature_spec.n_jobs)
+    if feature_spec.cache_dir is not None:
+        params["cache_dir"] = str(feature_spec.cache_dir)
+    if client is not None:
+        params["client"] = client
+    params.setdefault("progress", progress)
+    params.setdefault("errors", errors)
+    try:
+        return get_registry().create("features", "audio_features", **params)
+    except RegistryError as exc:
+        raise ConfigError(f"[features]: {exc}") from None

@@ -1,0 +1,141 @@
+"""Safe model persistence with skops (never bare pickle)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = ["TRUSTED_PATTERNS", "UntrustedModelError", "load_model", "save_model"]
+
+TRUSTED_PATTERNS = (
+    r"sertl_core\.[\w.]+",
+    r"sertl_speech\.[\w.]+",
+    r"sertl_instance\.[\w.]+",
+    r"sertl_feature\.[\w.]+",
+    r"sertl_relational\.[\w.]+",
+    r"sertl_experiments\.[\w.]+",
+    r"sklearn\.[\w.]+",
+    r"numpy\.[\w.]+",
+    r"scipy\.sparse\.[\w.]+",
+    r"builtins\.(dict|list|tuple|set|frozenset|str|int|float|bool|bytes|slice|NoneType|type)",
+    r"collections\.(OrderedDict|defaultdict)",
+)
+"""Type names (full regular expressions) that :func:`load_model` trusts.
+
+The classes of sertl's first-party distributions, scikit-learn, numpy
+arrays and scalars, and plain containers. Anything else (a third-party
+plugin's class, a function) must be trusted explicitly by the caller.
+"""
+
+
+class UntrustedModelError(ValueError):
+    """The model file holds types that are not on the trusted list."""
+
+
+def save_model(model, path, *, metadata=None):
+    """Save a fitted model with skops, together with its metadata.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted model, typically the Pipeline ``AudioFeatures -> adapters ->
+        transfer estimator`` built by :func:`sertl_experiments.train_model`.
+    path : str or pathlib.Path
+        Destination file (``.skops`` by convention).
+    metadata : dict, default=None
+        JSON-like information stored beside the model (classes, corpora,
+        method, feature configuration).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sertl_experiments import load_model, save_model
+    >>> clf = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.skops"
+    >>> _ = save_model(clf, p, metadata={"note": "demo"})
+    >>> model, meta = load_model(p)
+    >>> meta["note"], model.predict([[0.9]]).tolist()
+    ('demo', [1])
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": "sertl-model/1", "model": model, "metadata": dict(metadata or {})}
+    tmp = path.with_name(path.name + ".part")
+    sio.dump(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def _is_trusted(name, patterns):
+    return any(re.fullmatch(p, name) for p in patterns)
+
+
+def load_model(path, *, trusted=None):
+    """Load a model saved by :func:`save_model`, refusing untrusted types.
+
+    Every type in the file is checked against :data:`TRUSTED_PATTERNS` and
+    the caller's ``trusted`` list before anything is constructed; skops
+    never runs pickle's arbitrary code paths.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A file written by :func:`save_model`.
+    trusted : list of str, default=None
+        Extra fully qualified type names to trust (e.g. the class of a
+        third-party plugin: ``"my_plugin.MyAdapter"``).
+
+    Returns
+    -------
+    model : estimator
+        The fitted model.
+    metadata : dict
+        The metadata saved with it.
+
+    Raises
+    ------
+    UntrustedModelError
+        The file holds a type that is not trusted; the message lists them.
+    FileNotFoundError
+        ``path`` does not exist.
+
+    Examples
+    --------
+    See :func:`save_model`.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Model file {str(path)!r} does not exist.")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:
+        raise UntrustedModelError(
+            f"{str(path)!r} is not a skops model file ({type(exc).__name__}: {exc}). "
+            "Models are written by `sertl grid --save` or `sertl run` with "
+            "save_models = true."
+        ) from exc
+    extra = list(trusted or [])
+    bad = [t for t in untrusted if not (_is_trusted(t, TRUSTED_PATTERNS) or t in extra)]
+    if bad:
+        raise UntrustedModelError(
+            f"{str(path)!r} contains types that are not trusted: {', '.join(bad)}. "
+            "Load it only if you trust its author, passing trusted=[...] "
+            "(command line: --trust TYPE)."
+        )
+    payload = sio.load(path, trusted=[t for t in untrusted])
+    if not isinstance(payload, dict) or payload.get("format") != "sertl-model/1":
+        raise UntrustedModelError(
+            f"{str(path)!r} is a skops file but not a sertl model (no sertl-model/1 "
+            "payload)."
+        )
+    return payload["model"], payload["metadata"]

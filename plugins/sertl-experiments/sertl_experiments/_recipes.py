@@ -1,0 +1,325 @@
+"""Methods as recipes: scaling + adapters + transfer estimator + classifier.
+
+A recipe becomes a plain scikit-learn Pipeline whose steps are looked up by
+registry name, so any installed plugin's method is usable by name. For grid
+search across methods every recipe is also expressed on one flat template
+(``scale``, ``adapt1`` ... ``adaptN``, ``model``) so ``GridSearchCV`` can
+switch steps as parameters.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from ._config import CLASSIFIERS, ConfigError
+
+__all__ = ["Recipe", "default_candidates", "fit_params", "make_classifier"]
+
+# Methods that need labelled target rows or a GPU-sized budget are not
+# offered by ``method = "auto"`` unless listed explicitly.
+_AUTO_EXCLUDE = {
+    "source_only", "domain_standard_scaler", "source_standard_scaler",
+    "speaker_normalizer", "audio_features", "finetune", "multitask", "dann",
+    "autoencoder", "label_relation",
+}
+
+
+def make_classifier(name="svc", params=None, *, probability=False, random_state=None):
+    """Return a fresh classifier by short name.
+
+    Parameters
+    ----------
+    name : {"svc", "logreg", "knn", "random_forest", "lda"}, default="svc"
+        ``svc`` is ``SVC(kernel="rbf", C=1, class_weight="balanced")``, the
+        usual classifier of cross-corpus SER on functionals.
+    params : dict, default=None
+        Constructor parameters that override the defaults.
+    probability : bool, default=False
+        Make ``SVC`` expose ``predict_proba`` (slower to fit).
+    random_state : int, default=None
+        Seed for classifiers that take one.
+
+    Returns
+    -------
+    estimator : classifier
+
+    Examples
+    --------
+    >>> make_classifier("svc", {"C": 10.0})
+    SVC(C=10.0, class_weight='balanced')
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+
+    params = dict(params or {})
+    if name == "svc":
+        base = {"kernel": "rbf", "C": 1.0, "class_weight": "balanced"}
+        if probability:
+            base.update(probability=True, random_state=random_state)
+        cls = SVC
+    elif name == "logreg":
+        base, cls = {"max_iter": 2000, "class_weight": "balanced"}, LogisticRegression
+    elif name == "knn":
+        base, cls = {}, KNeighborsClassifier
+    elif name == "random_forest":
+        base = {"n_estimators": 300, "class_weight": "balanced",
+                "random_state": random_state}
+        cls = RandomForestClassifier
+    elif name == "lda":
+        base, cls = {}, LinearDiscriminantAnalysis
+    else:
+        raise ConfigError(f"[classifier] name: must be one of {', '.join(CLASSIFIERS)}, "
+                          f"got {name!r}.")
+    base.update(params)
+    try:
+        return cls(**base)
+    except TypeError as exc:
+        raise ConfigError(f"[classifier] params: {exc}.") from None
+
+
+def _registry():
+    from sertl_core import get_registry
+
+    return get_registry()
+
+
+_SCALER_NAMES = {
+    "source": "source_standard_scaler",
+    "domain": "domain_standard_scaler",
+    "speaker": "speaker_normalizer",
+}
+
+
+@dataclass
+class Recipe:
+    """One method of an experiment.
+
+    Parameters
+    ----------
+    name : str
+        Label in tables and plots.
+    scaling : {"source", "domain", "speaker", "none"}, default="domain"
+        First step: statistics of the source only (no adaptation), of each
+        domain, of each speaker, or nothing.
+    adapters : list of str
+        Registry names of :class:`~sertl_core.DomainAdapter` steps.
+    estimator : str, default="source_only"
+        Registry name of the :class:`~sertl_core.TransferEstimator`.
+    params : dict
+        ``{step: {param: value}}``; steps are adapter names, the estimator
+        name, ``"scale"`` and ``"classifier"``.
+    grid : dict
+        ``{"step__param": [values]}`` searched by GridSearchCV.
+
+    Examples
+    --------
+    >>> r = Recipe("dss", scaling="domain")
+    >>> r.describe()
+    'domain_standard_scaler -> source_only(svc)'
+    """
+
+    name: str
+    scaling: str = "domain"
+    adapters: list = field(default_factory=list)
+    estimator: str = "source_only"
+    params: dict = field(default_factory=dict)
+    grid: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_spec(cls, spec):
+        """Build from a :class:`~sertl_experiments.MethodSpec`."""
+        return cls(spec.name, spec.scaling, list(spec.adapters), spec.estimator,
+                   dict(spec.params), dict(spec.grid))
+
+    @property
+    def is_adaptation(self):
+        """False for the no-adaptation baseline (source scaling, source_only)."""
+        return not (self.scaling in ("source", "none") and not self.adapters
+                    and self.estimator == "source_only")
+
+    def describe(self, classifier="svc"):
+        """Short human-readable description of the steps."""
+        parts = [_SCALER_NAMES[self.scaling]] if self.scaling != "none" else []
+        parts += list(self.adapters)
+        parts.append(f"{self.estimator}({classifier})")
+        return " -> ".join(parts)
+
+    def steps(self, classifier="svc", classifier_params=None, *, probability=False,
+              random_state=None):
+        """Return the list of ``(name, estimator)`` steps, freshly constructed."""
+        reg = _registry()
+        out = []
+        if self.scaling != "none":
+            kind = "adapters"
+            out.append(("scale", _create(reg, kind, _SCALER_NAMES[self.scaling],
+                                         self.params.get("scale", {}), self.name)))
+        for a in self.adapters:
+            out.append((a, _create(reg, "adapters", a, self.params.get(a, {}), self.name)))
+        clf_params = dict(classifier_params or {})
+        clf_params.update(self.params.get("classifier", {}))
+        clf = make_classifier(classifier, clf_params, probability=probability,
+                              random_state=random_state)
+        est_params = dict(self.params.get(self.estimator, {}))
+        est_params.setdefault("estimator", clf)
+        out.append(("model", _create(reg, "estimators", self.estimator, est_params,
+                                     self.name)))
+        if random_state is not None:
+            for _, step in out:
+                _seed(step, random_state)
+        return out
+
+    def pipeline(self, classifier="svc", classifier_params=None, *, probability=False,
+                 random_state=None):
+        """Return the recipe as an unfitted :class:`~sklearn.pipeline.Pipeline`."""
+        return Pipeline(self.steps(classifier, classifier_params, probability=probability,
+                                   random_state=random_state))
+
+    def grid_key(self, key, n_adapt):
+        """Map ``step__param`` of this recipe to the flat template's name."""
+        step, param = key.split("__", 1)
+        if step == "scale":
+            return f"scale__{param}"
+        if step == "classifier":
+            return f"model__estimator__{param}"
+        if step == self.estimator:
+            return f"model__{param}"
+        if step in self.adapters:
+            return f"adapt{self.adapters.index(step) + 1}__{param}"
+        raise ConfigError(f"[[methods]] {self.name} grid {key}: no step {step!r}.")
+
+    def template_grid(self, n_adapt, classifier="svc", classifier_params=None, *,
+                      probability=False, random_state=None):
+        """Return this recipe as a ``param_grid`` dict on the flat template."""
+        steps = dict(self.steps(classifier, classifier_params, probability=probability,
+                                random_state=random_state))
+        grid = {"scale": [steps.get("scale", "passthrough")]}
+        for i in range(n_adapt):
+            grid[f"adapt{i + 1}"] = [steps[self.adapters[i]] if i < len(self.adapters)
+                                     else "passthrough"]
+        grid["model"] = [steps["model"]]
+        for key, values in self.grid.items():
+            grid[self.grid_key(key, n_adapt)] = list(values)
+        return grid
+
+
+def _seed(step, seed):
+    params = step.get_params(deep=False) if hasattr(step, "get_params") else {}
+    if "random_state" in params and params["random_state"] is None:
+        step.set_params(random_state=seed)
+    inner = params.get("estimator")
+    if inner is not None and hasattr(inner, "get_params"):
+        _seed(inner, seed)
+
+
+def _create(reg, kind, name, params, method):
+    from sertl_core import RegistryError
+
+    try:
+        return reg.create(kind, name, **params)
+    except RegistryError as exc:
+        raise ConfigError(f"[[methods]] {method}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[[methods]] {method} params {name}: {exc}") from None
+
+
+def template(n_adapt):
+    """Return the flat Pipeline template with ``n_adapt`` adapter slots."""
+    steps = [("scale", "passthrough")]
+    steps += [(f"adapt{i + 1}", "passthrough") for i in range(n_adapt)]
+    steps.append(("model", "passthrough"))
+    return Pipeline(steps)
+
+
+def default_candidates(extra=None):
+    """Recipes that ``method = "auto"`` chooses among, from the installed plugins.
+
+    The no-adaptation baseline, per-domain standardisation, and per-domain
+    standardisation followed by each installed unsupervised adapter or
+    transfer estimator (neural and few-shot methods are left out unless
+    named in ``extra``).
+
+    Parameters
+    ----------
+    extra : list of Recipe, default=None
+        Further candidates (e.g. the experiment's own methods).
+
+    Returns
+    -------
+    recipes : list of Recipe
+
+    Examples
+    --------
+    >>> [r.name for r in default_candidates()][:2]
+    ['no_adaptation', 'dss']
+    """
+    reg = _registry()
+    out = [Recipe("no_adaptation", scaling="source"), Recipe("dss", scaling="domain")]
+    for name in reg.names("adapters"):
+        if name not in _AUTO_EXCLUDE:
+            out.append(Recipe(f"dss+{name}", adapters=[name]))
+    for name in reg.names("estimators"):
+        if name not in _AUTO_EXCLUDE:
+            out.append(Recipe(f"dss+{name}", estimator=name))
+    seen = {r.name for r in out}
+    for r in extra or []:
+        if r.name not in seen:
+            out.append(r)
+            seen.add(r.name)
+    return out
+
+
+def fit_params(pipeline, sample_domain, *, speakers=None):
+    """Routing-off fit parameters: ``step__sample_domain`` for every step that takes it.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        The pipeline to fit.
+    sample_domain : ndarray of int
+        Domain of each training row.
+    speakers : ndarray, default=None
+        Speaker of each row, passed to steps whose ``fit`` takes ``speaker``
+        or ``speakers`` (speaker normalisation).
+
+    Returns
+    -------
+    params : dict
+    """
+    out = {}
+    for name, step in pipeline.steps:
+        if step is None or step == "passthrough":
+            continue
+        sig = inspect.signature(step.fit).parameters
+        if "sample_domain" in sig:
+            out[f"{name}__sample_domain"] = np.asarray(sample_domain)
+        for key in ("speaker", "speakers", "groups"):
+            if key in sig and speakers is not None:
+                out[f"{name}__{key}"] = np.asarray(speakers)
+                break
+    return out
+
+
+def transform_rows(pipeline, X, sample_domain):
+    """Apply all steps but the last, each row with its own domain."""
+    Z = X
+    for _, step in pipeline.steps[:-1]:
+        if step is None or step == "passthrough":
+            continue
+        if "sample_domain" in inspect.signature(step.transform).parameters:
+            Z = step.transform(Z, sample_domain=sample_domain)
+        else:
+            Z = step.transform(Z)
+    return np.asarray(Z, dtype=float)
+
+
+def clone_recipe_pipeline(pipe):
+    """Clone a pipeline (helper kept for symmetry with sklearn's clone)."""
+    return clone(pipe)

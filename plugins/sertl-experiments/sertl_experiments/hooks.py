@@ -1,0 +1,21 @@
+"""Registration of sertl-experiments through the sertl hooks."""
+
+from __future__ import annotations
+
+from sertl_core import hookimpl
+
+
+@hookimpl
+def sertl_register_adapters():
+    """Register the no-adaptation scaler used by baseline recipes."""
+    from ._scaling import SourceStandardScaler
+
+    return [SourceStandardScaler]
+
+
+@hookimpl
+def sertl_add_commands(subparsers):
+    """Add ``run``, ``grid``, ``predict`` and ``demo`` to the ``sertl`` command."""
+    from ._cli import add_commands
+
+    add_commands(subparsers)
