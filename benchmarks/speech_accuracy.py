@@ -124,15 +124,16 @@ def main():
     ap.add_argument(
         "--egemaps", action="store_true", help="also run the eGeMAPS anchor"
     )
-    ap.add_argument("--feature-set", default="functionals")
+    ap.add_argument(
+        "--feature-sets", nargs="+", default=["functionals", "mfcc_stats"]
+    )
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows = {}
-    ours = {c: load_features(c, args.feature_set) for c in ("emodb", "ravdess")}
-    rows[f"sertl {args.feature_set} ({ours['emodb'][0].shape[1]} features)"] = evaluate(
-        ours
-    )
+    for fs in args.feature_sets:
+        ours = {c: load_features(c, fs) for c in ("emodb", "ravdess")}
+        rows[f"sertl {fs} ({ours['emodb'][0].shape[1]} features)"] = evaluate(ours)
     if args.egemaps:
         ref = {c: egemaps(c) for c in ("emodb", "ravdess")}
         rows["openSMILE eGeMAPSv02 (88 features)"] = evaluate(ref)
@@ -159,8 +160,9 @@ SVC(kernel="rbf", C=1, class_weight="balanced").
 Within-corpus: leave-one-speaker-out, StandardScaler fitted on each training
 fold ("per-speaker z": every speaker z-normalised with its own statistics
 first, which needs speaker ids at test time and uses the test speaker's
-unlabelled utterances, as `sertl_speech.SpeakerNormalizer` does). Cross-corpus: train on all of
-one corpus, test on all of the other, per-domain standardisation
+unlabelled utterances, as `sertl_speech.SpeakerNormalizer` does).
+Cross-corpus: train on all of one corpus, test on all of the other,
+per-domain standardisation
 (`sertl_core.DomainStandardScaler`, target statistics from the unlabelled
 target features). EmoDB: 339 files / 10 speakers; RAVDESS: 672 files / 24
 speakers.

@@ -128,7 +128,7 @@ class FeatureCache:
     def __init__(self, cache_dir, config):
         text = json.dumps(config, sort_keys=True, default=str)
         self.config_key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-        self.folder = Path(cache_dir) / self.config_key
+        self.folder = Path(cache_dir).expanduser() / self.config_key
         self.folder.mkdir(parents=True, exist_ok=True)
         info = self.folder / "config.json"
         if not info.exists():
