@@ -18,11 +18,12 @@ corpora: ``.venv/bin/python benchmarks/_data.py`` (about 1-2 minutes on
 
 Corpora (``corpus`` argument): ``emodb``, ``ravdess``, ``urdu``,
 ``turev_db``, read from ``../shared/corpora`` (or ``$SERTL_CORPORA``).
-Labels come from the official file names (through
-``sertl_speech.load_corpus`` when it exists), never from
-``reference_labels.csv``. Per-file features are cached by content under
-``benchmarks/.cache/features`` and the assembled matrices under
-``benchmarks/.cache/<corpus>-<feature_set>-<emotions>.npz`` (git-ignored),
+Labels come from the official file names through
+``sertl_speech.load_corpus``, never from ``reference_labels.csv``.
+Per-file features are cached by content under ``benchmarks/.cache/features``
+and the assembled matrices under
+``benchmarks/.cache/<corpus>-<feature_set>-v<version>-<files hash>.npz``
+(git-ignored),
 so a second call is instant.
 """
 
@@ -45,28 +46,6 @@ _FOLDERS = {
     "urdu": "URDU",
     "turev_db": "TurEV-DB",
 }
-_EMODB = {
-    "W": "anger",
-    "L": "boredom",
-    "E": "disgust",
-    "A": "fear",
-    "F": "happiness",
-    "T": "sadness",
-    "N": "neutral",
-}
-_EMODB_MALE = {"03", "10", "11", "12", "15"}
-_RAVDESS = {
-    "01": "neutral",
-    "02": "calm",
-    "03": "happiness",
-    "04": "sadness",
-    "05": "anger",
-    "06": "fear",
-    "07": "disgust",
-    "08": "surprise",
-}
-_URDU = {"Angry": "anger", "Happy": "happiness", "Neutral": "neutral", "Sad": "sadness"}
-_TUREV = {"kz": "anger", "sk": "calm", "mt": "happiness", "hl": "sadness"}
 
 
 def corpora_root() -> Path:
@@ -79,62 +58,14 @@ def corpora_root() -> Path:
     return root
 
 
-def _glob_table(corpus: str, root: Path):
-    """Fallback file table from the official naming rules (no load_corpus)."""
-    base = root / _FOLDERS[corpus]
-    rows = []
-    for p in sorted(base.rglob("*")):
-        if p.suffix.lower() not in (".wav", ".flac"):
-            continue
-        stem = p.stem
-        if corpus == "emodb":
-            spk = stem[:2]
-            rows.append(
-                (
-                    str(p),
-                    _EMODB[stem[5]],
-                    spk,
-                    "male" if spk in _EMODB_MALE else "female",
-                )
-            )
-        elif corpus == "ravdess":
-            f = stem.split("-")
-            actor = int(f[6])
-            rows.append(
-                (
-                    str(p),
-                    _RAVDESS[f[2]],
-                    f"Actor_{actor:02d}",
-                    "male" if actor % 2 else "female",
-                )
-            )
-        elif corpus == "urdu":
-            spk = stem.split("_")[0]
-            rows.append(
-                (
-                    str(p),
-                    _URDU[p.parent.name],
-                    spk,
-                    {"M": "male", "F": "female"}.get(spk[1], "unknown"),
-                )
-            )
-        elif corpus == "turev_db":
-            f = stem.split("_")
-            rows.append((str(p), _TUREV[f[1]], f[0], "unknown"))
-    return rows
-
-
 def file_table(corpus: str):
     """List of (file, emotion, speaker, gender) for a shared corpus."""
     corpus = corpus.lower().replace("-", "_")
     if corpus not in _FOLDERS:
         raise ValueError(f"unknown corpus {corpus!r}; use one of {sorted(_FOLDERS)}")
-    root = corpora_root()
-    try:
-        from sertl_speech import load_corpus  # PART A's reader, when available
-    except ImportError:
-        return _glob_table(corpus, root)
-    df = load_corpus(corpus, root / _FOLDERS[corpus])
+    from sertl_speech import load_corpus
+
+    df = load_corpus(corpus, corpora_root() / _FOLDERS[corpus])
     return [
         (str(f), str(e), str(s), str(g))
         for f, e, s, g in zip(
