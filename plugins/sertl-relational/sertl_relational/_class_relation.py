@@ -74,7 +74,10 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         Weight of the relation-graph term in the cluster-to-class matching
         (0 matches on centroid distances alone).
     shrinkage : float, default=1.0
-        Ridge towards the identity of the affine map (``mapping="affine"``).
+        Pull of the map towards the identity. Orthogonal: the rotation
+        maximises ``tr(R^T M) + gamma tr(R)`` with ``M`` the centroid
+        cross-covariance and ``gamma = shrinkage * ||M||_2`` (0: plain
+        Procrustes). Affine: the ridge penalty on ``W - I``.
     strength : float, default=1.0
         Fraction of the alignment applied: the map is
         ``(1 - strength) * identity + strength * fitted map``.
@@ -135,7 +138,8 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
     >>> Xt = np.vstack([rng.normal(c, 0.3, (20, 2)) for c in C]) @ R + 3.0
     >>> X = np.vstack([Xs, Xt])
     >>> y = np.r_[ys, -np.ones(60, int)]          # target rows unlabelled
-    >>> aligner = ClassRelationAligner(standardize=False, graph_weight=10.0)
+    >>> aligner = ClassRelationAligner(standardize=False, graph_weight=10.0,
+    ...                                shrinkage=0.0)
     >>> Zt = aligner.fit(X, y).transform(Xt)      # target rows mapped
     >>> np.round(Zt[:20].mean(axis=0)).tolist()   # class 0 lands on (5, 0)
     [5.0, 0.0]
@@ -148,9 +152,10 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
 
     _parameter_constraints: dict = {
         "standardize": ["boolean"],
+        "subspace": [StrOptions({"lda", "full"})],
         "mapping": [StrOptions({"orthogonal", "affine", "translation"})],
         "graph_weight": [Interval(Real, 0, None, closed="left")],
-        "shrinkage": [Interval(Real, 0, None, closed="neither")],
+        "shrinkage": [Interval(Real, 0, None, closed="left")],
         "strength": [Interval(Real, 0, 1, closed="both")],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "max_kmeans_iter": [Interval(Integral, 1, None, closed="left")],
@@ -160,6 +165,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         self,
         *,
         standardize=True,
+        subspace="lda",
         mapping="orthogonal",
         graph_weight=1.0,
         shrinkage=1.0,
@@ -168,6 +174,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         max_kmeans_iter=20,
     ):
         self.standardize = standardize
+        self.subspace = subspace
         self.mapping = mapping
         self.graph_weight = graph_weight
         self.shrinkage = shrinkage
@@ -198,6 +205,16 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         self.classes_, ys = np.unique(data.y[src], return_inverse=True)
         K = self.classes_.size
         Zs = Z[src]
+        if self.subspace == "lda" and K >= 2:
+            from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+            lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto")
+            lda.fit(Zs, ys)
+            P = lda.scalings_[:, : K - 1]
+        else:
+            P = np.eye(Z.shape[1])
+        self.projection_ = P
+        self._pinv = np.linalg.pinv(P)
         self.source_centroids_ = np.array([Zs[ys == k].mean(axis=0) for k in range(K)])
         counts = np.bincount(ys, minlength=K).astype(float)
         self._source_weights = counts / counts.sum()
@@ -205,7 +222,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         self.target_centroids_, self.matching_, self.maps_ = {}, {}, {}
         for dom in self.domains_[self.domains_ < 0]:
             Zt = Z[sd == dom]
-            cent, match, m = self._align_domain(Zt)
+            cent, match, m = self._align_domain(Zt @ P)
             self.target_centroids_[int(dom)] = cent
             self.matching_[int(dom)] = match
             self.maps_[int(dom)] = m
@@ -219,7 +236,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         return Z
 
     def _align_domain(self, Zt):
-        Ms = self.source_centroids_
+        Ms = self.source_centroids_ @ self.projection_
         K, d = Ms.shape
         # start from the translation that matches the domain means
         center, W, offset = Zt.mean(axis=0), np.eye(d), self._source_weights @ Ms
@@ -284,13 +301,20 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         B = (Ms - ms) * np.sqrt(w)[:, None]
         if self.mapping == "affine":
             # W = I + A^T (A A^T + lambda I)^-1 (B - A): ridge towards identity
-            G = A @ A.T + self.shrinkage * np.eye(A.shape[0])
+            G = A @ A.T + max(self.shrinkage, 1e-10) * np.eye(A.shape[0])
             W = np.eye(d) + A.T @ np.linalg.solve(G, B - A)
             return mt, W, ms
-        # orthogonal Procrustes restricted to the span of both centroid sets
-        Q, _ = np.linalg.qr(np.vstack([A, B]).T)
-        a, b = A @ Q, B @ Q
-        U, _, Vt = np.linalg.svd(a.T @ b)
+        # orthogonal Procrustes restricted to the span of both centroid sets,
+        # shrunk towards the identity: the polar factor of M + gamma * I
+        # maximises tr(R^T M) + gamma * tr(R); the directions the centroids
+        # leave undetermined stay fixed
+        U0, s0, _ = np.linalg.svd(np.vstack([A, B]).T, full_matrices=False)
+        Q = U0[:, s0 > 1e-10 * max(s0.max(initial=0.0), 1e-300)]
+        if Q.shape[1] == 0:
+            return mt, np.eye(d), ms
+        M = (A @ Q).T @ (B @ Q)
+        gamma = max(self.shrinkage, 1e-6) * max(np.linalg.norm(M, 2), 1e-300)
+        U, _, Vt = np.linalg.svd(M + gamma * np.eye(M.shape[0]))
         Rq = U @ Vt
         W = np.eye(d) + Q @ (Rq - np.eye(Rq.shape[0])) @ Q.T
         return mt, W, ms
@@ -303,7 +327,8 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
             if dom < 0:
                 rows = sample_domain == dom
                 center, W, offset = self.maps_[int(dom)]
-                Z[rows] = (Z[rows] - center) @ W + offset
+                U = Z[rows] @ self.projection_
+                Z[rows] = Z[rows] + ((U - center) @ W + offset - U) @ self._pinv
         return Z
 
 

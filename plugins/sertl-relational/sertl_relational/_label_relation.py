@@ -248,6 +248,18 @@ class LabelRelationTransfer(TransferEstimator):
                 counts[t] = rows.sum()
                 if counts[t]:
                     emp[t] = P_tl[rows].mean(axis=0)
+        unrelated = [
+            tc[t]
+            for t in range(n_t)
+            if counts[t] == 0 and not self._related[t]
+        ]
+        if unrelated:
+            raise ValueError(
+                f"Target class(es) {unrelated} got no training rows: they have "
+                "no labelled target rows and no coordinates relating them to "
+                "the source classes. Label a few target rows of them or pass "
+                "coordinates={...} for them."
+            )
         if self.relation == "schema":
             rel = prior
         elif self.relation == "outputs":
@@ -346,6 +358,7 @@ class LabelRelationTransfer(TransferEstimator):
         n_t, n_s = tc.size, self.source_classes_.size
         src_names = [canonical_emotion(c) for c in self.source_classes_]
         prior = np.zeros((n_t, n_s))
+        self._related = np.ones(n_t, dtype=bool)
         for t, label in enumerate(tc):
             name = canonical_emotion(label)
             same = np.array([n == name for n in src_names])
@@ -360,6 +373,7 @@ class LabelRelationTransfer(TransferEstimator):
                 prior[t] = same.astype(float)
             else:
                 prior[t] = 1.0 / n_s
+                self._related[t] = False
             if prior[t].sum() <= _EPS:
                 prior[t] = 1.0 / n_s
         return prior / prior.sum(axis=1, keepdims=True)

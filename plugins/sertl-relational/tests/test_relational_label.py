@@ -1,0 +1,164 @@
+import numpy as np
+import pytest
+from sertl_core import DomainError
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
+
+from sertl_relational import (
+    DEFAULT_COORDINATES,
+    LabelRelationTransfer,
+    canonical_emotion,
+    emotion_coordinates,
+)
+
+# Emotions live on a 2-D (valence, arousal) plane plus noise dimensions; the
+# target task has "calm", which the source never had.
+_CENTRES = {k: 3.0 * np.asarray(v) for k, v in DEFAULT_COORDINATES.items()}
+
+
+def _draw(rng, names, n, shift=0.0, noise=0.6, n_noise=4):
+    X = np.vstack(
+        [
+            np.hstack(
+                [rng.normal(_CENTRES[c], noise, (n, 2)), rng.normal(0, 1, (n, n_noise))]
+            )
+            for c in names
+        ]
+    )
+    return X + shift, np.repeat(np.array(names), n)
+
+
+def _task(seed=0, k=3, n_test=40):
+    rng = np.random.default_rng(seed)
+    src = ["anger", "boredom", "fear", "happiness", "neutral", "sadness"]
+    tgt = ["anger", "calm", "happiness", "sadness"]
+    Xs, ys = _draw(rng, src, 40)
+    Xk, yk = _draw(rng, tgt, k, shift=0.3)
+    Xte, yte = _draw(rng, tgt, n_test, shift=0.3)
+    X = np.vstack([Xs, Xk, Xte])
+    y = np.concatenate([ys, yk, np.full(len(yte), "-1")])
+    sd = np.r_[np.ones(len(ys), int), -np.ones(len(yk) + len(yte), int)]
+    return X, y, sd, Xte, yte
+
+
+def _uar(y_true, y_pred):
+    from sklearn.metrics import balanced_accuracy_score
+
+    return balanced_accuracy_score(y_true, y_pred)
+
+
+def test_predicts_target_class_the_source_never_had():
+    X, y, sd, Xte, yte = _task()
+    clf = LabelRelationTransfer().fit(X, y, sample_domain=sd)
+    assert clf.classes_.tolist() == ["anger", "calm", "happiness", "sadness"]
+    pred = clf.predict(Xte)
+    calm = yte == "calm"
+    assert np.mean(pred[calm] == "calm") > 0.7
+    assert _uar(yte, pred) > 0.8
+    proba = clf.predict_proba(Xte)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_relation_is_learned_and_row_stochastic():
+    X, y, sd, _, _ = _task()
+    clf = LabelRelationTransfer().fit(X, y, sample_domain=sd)
+    rel = clf.relation_
+    assert rel.shape == (4, 6)
+    np.testing.assert_allclose(rel.sum(axis=1), 1.0)
+    src = clf.source_classes_.tolist()
+    # a shared class relates most to its namesake
+    assert src[np.argmax(rel[0])] == "anger"
+    # calm (positive valence, low arousal) relates to neutral/boredom/happiness,
+    # never most to anger or fear
+    assert src[np.argmax(rel[1])] in {"neutral", "boredom", "happiness"}
+    np.testing.assert_allclose(clf.source_to_target_.sum(axis=1), 1.0)
+
+
+def test_relation_beats_target_only_with_few_rows():
+    scores_rel, scores_tgt = [], []
+    for seed in range(3):
+        X, y, sd, Xte, yte = _task(seed=seed, k=2)
+        rel = LabelRelationTransfer().fit(X, y, sample_domain=sd)
+        lab = (sd < 0) & (y != "-1")
+        tgt = LogisticRegression(max_iter=1000).fit(X[lab], y[lab])
+        scores_rel.append(_uar(yte, rel.predict(Xte)))
+        scores_tgt.append(_uar(yte, tgt.predict(Xte)))
+    assert np.mean(scores_rel) > np.mean(scores_tgt)
+
+
+def test_zero_shot_through_coordinates():
+    X, y, sd, Xte, yte = _task()
+    keep = ~((sd < 0) & (y == "calm"))  # no labelled calm row at all
+    clf = LabelRelationTransfer(
+        target_classes=["anger", "calm", "happiness", "sadness"], relation="both"
+    ).fit(X[keep], y[keep], sample_domain=sd[keep])
+    assert "calm" in clf.classes_.tolist()
+    pred = clf.predict(Xte)
+    assert np.mean(pred[yte == "calm"] == "calm") > 0.3
+
+
+@pytest.mark.parametrize("features", ["input", "relation", "both"])
+@pytest.mark.parametrize("relation", ["schema", "outputs", "both"])
+def test_options_fit_and_predict(features, relation):
+    X, y, sd, Xte, yte = _task()
+    clf = LabelRelationTransfer(features=features, relation=relation, cv=2)
+    pred = clf.fit(X, y, sample_domain=sd).predict(Xte)
+    assert set(pred) <= set(clf.classes_)
+    assert _uar(yte, pred) > 0.5
+
+
+def test_source_weight_zero_is_target_only():
+    X, y, sd, Xte, _ = _task()
+    clf = LabelRelationTransfer(features="input", source_weight=0.0)
+    clf.fit(X, y, sample_domain=sd)
+    lab = (sd < 0) & (y != "-1")
+    ref = LogisticRegression(max_iter=1000).fit(X[lab], y[lab])
+    np.testing.assert_array_equal(clf.predict(Xte), ref.predict(Xte))
+
+
+def test_user_coordinates_and_aliases():
+    X, y, sd, Xte, yte = _task()
+    y = np.where(y == "anger", "Angry", y)
+    coords = dict(DEFAULT_COORDINATES)
+    coords["calm"] = (0.8, -0.6)
+    clf = LabelRelationTransfer(coordinates=coords).fit(X, y, sample_domain=sd)
+    assert "Angry" in clf.classes_.tolist()
+    assert canonical_emotion("Angry") == "anger"
+    np.testing.assert_allclose(emotion_coordinates(["calm"], coords), [[0.8, -0.6]])
+
+
+def test_errors():
+    X, y, sd, _, _ = _task()
+    with pytest.raises(TypeError, match="predict_proba"):
+        LabelRelationTransfer(source_estimator=SVC()).fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="not a pair of finite numbers"):
+        LabelRelationTransfer(coordinates={"calm": (1.0,)}).fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="not in target_classes"):
+        LabelRelationTransfer(target_classes=["anger", "sadness"]).fit(
+            X, y, sample_domain=sd
+        )
+    with pytest.raises(ValueError, match="fewer than two classes"):
+        LabelRelationTransfer(target_classes=["anger"]).fit(
+            X, np.where(sd < 0, "-1", y), sample_domain=sd
+        )
+    one = np.where((sd < 0) & (y != "-1") & (y != "calm"), "-1", y)
+    with pytest.raises(ValueError, match="single class"):
+        LabelRelationTransfer().fit(X, one, sample_domain=sd)
+    # a class with neither labelled rows nor coordinates cannot be learned
+    with pytest.raises(ValueError, match="got no training rows"):
+        LabelRelationTransfer(target_classes=["anger", "sadness", "mystery"]).fit(
+            X, np.where(sd < 0, "-1", y), sample_domain=sd
+        )
+    with pytest.raises(DomainError, match="No source rows"):
+        LabelRelationTransfer().fit(X, y, sample_domain=-np.ones(len(y), int))
+    with pytest.raises(ValueError, match="bandwidth"):
+        LabelRelationTransfer(bandwidth=0.0).fit(X, y, sample_domain=sd)
+
+
+def test_does_not_mutate_inputs():
+    X, y, sd, _, _ = _task()
+    X0, y0, sd0 = X.copy(), y.copy(), sd.copy()
+    LabelRelationTransfer().fit(X, y, sample_domain=sd)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(sd, sd0)
