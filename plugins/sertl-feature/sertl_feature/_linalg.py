@@ -116,9 +116,11 @@ def rbf_kernel(X, Y, gamma, *, Y_sq=None):
 def median_heuristic_gamma(X, *, max_rows=1000, random_state=None):
     """Inverse kernel width from the median heuristic.
 
-    ``gamma = 1 / (2 * median(||x_i - x_j||^2))``, i.e. the Gaussian kernel
-    ``exp(-||x - y||^2 / (2 sigma^2))`` with ``sigma`` the median pairwise
-    distance (Gretton et al., 2012). The median is taken over at most
+    ``gamma = 1 / median(||x_i - x_j||^2)``, i.e. the Gaussian kernel
+    ``exp(-||x - y||^2 / sigma^2)`` with ``sigma`` the median pairwise
+    distance (the median heuristic of Gretton et al., 2012, in the
+    ``exp(-d^2 / sigma^2)`` convention; the ``2 sigma^2`` convention halves
+    gamma). The median is taken over at most
     ``max_rows`` rows drawn at random (all rows when there are fewer), so
     the cost is bounded whatever the data size.
 
@@ -140,7 +142,7 @@ def median_heuristic_gamma(X, *, max_rows=1000, random_state=None):
     >>> import numpy as np
     >>> from sertl_feature._linalg import median_heuristic_gamma
     >>> median_heuristic_gamma(np.array([[0.0], [1.0], [3.0]]))
-    0.125
+    0.25
     """
     from sklearn.utils import check_random_state
 
@@ -155,4 +157,4 @@ def median_heuristic_gamma(X, *, max_rows=1000, random_state=None):
     d = d[d > 0]
     if d.size == 0:
         return 1.0 / max(1, X.shape[1])
-    return float(1.0 / (2.0 * np.median(d)))
+    return float(1.0 / np.median(d))

@@ -103,13 +103,14 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         keep = s > _NYSTROM_RTOL * s[-1]
         return np.ascontiguousarray(R), U[:, keep] / np.sqrt(s[keep])
 
-    def _phi(self, X, R, P):
+    def _kernel_features(self, X, R):
+        """``F = k(X, R)`` block by block (``X`` itself for the linear factor)."""
         if R is None:
             return X
-        out = np.empty((X.shape[0], P.shape[1]))
+        out = np.empty((X.shape[0], R.shape[0]))
         R_sq = np.einsum("ij,ij->i", R, R)
         for rows in chunk_rows(X.shape[0], R.shape[0]):
-            out[rows] = rbf_kernel(X[rows], R, self.gamma_, Y_sq=R_sq) @ P
+            out[rows] = rbf_kernel(X[rows], R, self.gamma_, Y_sq=R_sq)
         return out
 
     # -- solvers -------------------------------------------------------------
@@ -123,14 +124,20 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             A = K @ K - np.outer(k1, k1) / n
             return {"K": K, "A": A, "n_max": n - 1, "what": f"n_rows - 1 = {n - 1}"}
         R, P = self._factor_basis(X, rng)
-        Phi = self._phi(X, R, P)
+        # Phi = F @ P is never formed: only F (n x landmarks) and small
+        # landmark-sized products are.
+        Phi = self._kernel_features(X, R)
         G = Phi.T @ Phi
+        if P is not None:
+            G = P.T @ G @ P
         g, Q = linalg.eigh(0.5 * (G + G.T))
         keep = g > _FACTOR_RTOL * max(g[-1], np.finfo(float).tiny)
         g, Q = g[keep], Q[:, keep]
         # Basis scaled so that the ridge term becomes mu * I (well conditioned):
         # W = Phi a with a = Q diag(sqrt(g)) u  =>  Phi^T Phi -> diag(g^2) etc.
         T = Q * np.sqrt(g)
+        if P is not None:
+            T = P @ T
         s = Phi.sum(axis=0) @ T
         A = np.diag(g**2) - np.outer(s, s) / n
         rank = int(g.size)
@@ -174,7 +181,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             self.rank_ = None
         else:
             self.kernel_rows_ = state["R"]
-            self.projection_ = V if state["P"] is None else state["P"] @ V
+            self.projection_ = V
             self.rank_ = state["rank"]
         self.eigenvalues_ = lam
         self.n_components_ = V.shape[1]
@@ -272,9 +279,9 @@ _SHARED_DOC = """
         Kernel of the embedding.
     gamma : float > 0 or None, default=None
         Inverse width of the RBF kernel ``exp(-gamma ||x - y||^2)``. None
-        uses the median heuristic: ``1 / (2 median ||x_i - x_j||^2)`` over at
-        most 1,000 training rows (all rows below that). Ignored by the linear
-        kernel.
+        uses the median heuristic ``1 / median ||x_i - x_j||^2`` over at most
+        1,000 training rows (all rows below that), stored in ``gamma_``.
+        Ignored by the linear kernel.
     mu : float > 0, default=1.0
         Weight of the ridge term ``mu tr(W^T W)``, which also makes the
         problem well posed.

@@ -101,7 +101,7 @@ def test_tca_default_gamma_is_median_heuristic():
     X, sd = _shifted(seed=5)
     tca = TCA(n_components=2).fit(X, sample_domain=sd)
     d2 = ((X[:, None] - X[None]) ** 2).sum(-1)[np.triu_indices(len(X), 1)]
-    assert tca.gamma_ == pytest.approx(1.0 / (2.0 * np.median(d2)))
+    assert tca.gamma_ == pytest.approx(1.0 / np.median(d2))
 
 
 def test_lowrank_rank_comes_from_the_spectrum_and_is_deterministic():
