@@ -5,7 +5,8 @@ emotion vocabulary across corpora, and fast, robust acoustic feature
 extraction as scikit-learn transformers.
 """
 
-# -- corpora, schema, speaker normalisation (readers) ----------------------
+# -- imports: readers (corpora, schema, normalisation) and features -------
+from ._audio import AudioError, load_audio
 from ._corpora import (
     COLUMNS,
     CREMAD,
@@ -26,6 +27,13 @@ from ._corpora import (
     load_sample,
     sample_path,
 )
+from ._extract import (
+    AudioFeatures,
+    AudioFeaturesWarning,
+    FeatureExtractionError,
+    pad_sequences,
+)
+from ._normalize import SpeakerConfoundWarning, SpeakerNormalizer
 from ._schema import (
     EMOTION_COORDINATES,
     EMOTIONS,
@@ -36,7 +44,6 @@ from ._schema import (
     to_binary_arousal,
     to_binary_valence,
 )
-from ._normalize import SpeakerConfoundWarning, SpeakerNormalizer
 
 __all__ = [
     "COLUMNS",
@@ -70,15 +77,8 @@ __all__ = [
 ]
 _READERS_ALL = list(__all__)
 # -- features, cache (features) --------------------------------------------
-from ._audio import AudioError, load_audio
-from ._extract import (
-    AudioFeatures,
-    AudioFeaturesWarning,
-    FeatureExtractionError,
-    pad_sequences,
-)
 
-_FEATURES_ALL = [
+__all__ += [
     "AudioError",
     "AudioFeatures",
     "AudioFeaturesWarning",
@@ -86,5 +86,3 @@ _FEATURES_ALL = [
     "load_audio",
     "pad_sequences",
 ]
-
-__all__: list[str] = _READERS_ALL + _FEATURES_ALL

@@ -27,7 +27,7 @@ __all__ = [
     "pad_sequences",
 ]
 
-FEATURES_VERSION = "2"
+FEATURES_VERSION = "3"
 """Bumped whenever the numbers of any feature set change (invalidates caches)."""
 
 
@@ -148,8 +148,10 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         shimmer, HNR, H1-H2, H1-A3, LPC formants F1-F3 (frequency, bandwidth,
         level relative to H1), alpha ratio, Hammarberg index, spectral
         slopes 0-500 and 500-1500 Hz, spectral flux and centroid and MFCC
-        1-12 over voiced frames (mean, coefficient of variation, 20th, 50th
-        and 80th percentile, 20-80 range); rising/falling slopes of F0 and
+        1-12 over voiced frames (mean, coefficient of variation - or the
+        standard deviation for signed descriptors such as dB ratios, slopes
+        and MFCC, whose mean can be near zero -, 20th, 50th and 80th
+        percentile, 20-80 range); rising/falling slopes of F0 and
         loudness; mean and std of loudness, flux, energy, MFCC 0-12 and their
         deltas over all frames and of the spectral descriptors over unvoiced
         frames; loudness peak rate, voiced segment rate, voiced and unvoiced

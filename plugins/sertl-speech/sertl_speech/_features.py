@@ -375,8 +375,32 @@ _TEMPORAL = (
 )
 
 
+# signed descriptors (dB ratios, slopes, MFCC): their mean can be near zero,
+# so they get a plain standard deviation instead of the coefficient of variation
+_SIGNED = frozenset(
+    {
+        "HNRdBACF",
+        "logRelF0-H1-H2",
+        "logRelF0-H1-A3",
+        "F1amplitudeLogRelF0",
+        "F2amplitudeLogRelF0",
+        "F3amplitudeLogRelF0",
+        "alphaRatio",
+        "hammarbergIndex",
+        "slope0-500",
+        "slope500-1500",
+    }
+    | {f"mfcc{i}" for i in range(1, N_MFCC_FUNC)}
+)
+_SIGNED_COLS = np.array([n in _SIGNED for n in _VOICED_LLDS])
+
+
 def _functional_names():
-    names = _stat_names([f"{n}_sma3nz" for n in _VOICED_LLDS], _STATS_V)
+    names = [
+        f"{n}_sma3nz_{'stddev' if (k == 'stddevNorm' and n in _SIGNED) else k}"
+        for n in _VOICED_LLDS
+        for k in _STATS_V
+    ]
     names += [f"F0semitoneFrom27.5Hz_sma3nz_{k}" for k in _SLOPE_KINDS]
     names += [f"loudness_sma3_{k}" for k in _SLOPE_KINDS]
     names += _stat_names([f"{n}_sma3_all" for n in _ALL_LLDS], _ALL_KINDS)
@@ -519,8 +543,11 @@ def _functionals(y):
         ]
     )
     feats = [_stats(vm, _STATS_V)]
-    # jitter / shimmer only over consecutive voiced pairs: overwrite their stats
     k = len(_STATS_V)
+    if vm.shape[0]:
+        signed = np.flatnonzero(_SIGNED_COLS)
+        feats[0][signed * k + _STATS_V.index("stddevNorm")] = vm[:, signed].std(axis=0)
+    # jitter / shimmer only over consecutive voiced pairs: overwrite their stats
     for col, vals in ((2, jv), (3, sv)):
         vals = vals[np.isfinite(vals)]
         feats[0][col * k : (col + 1) * k] = _stats(vals[:, None], _STATS_V)
