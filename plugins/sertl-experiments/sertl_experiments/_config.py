@@ -85,7 +85,7 @@ class MethodSpec:
     grid: dict = field(default_factory=dict)
     auto: bool = False
     candidates: list | None = None
-    scorers: list = field(default_factory=lambda: ["importance_weighted"])
+    scorers: list = field(default_factory=lambda: ["reverse_validation"])
 
 
 @dataclass
@@ -402,7 +402,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         candidates = m.get("candidates")
         if candidates is not None:
             candidates = _str_list(ctx, candidates, f"{where} candidates")
-        scorers = _str_list(ctx, m.get("scorers", ["importance_weighted"]),
+        scorers = _str_list(ctx, m.get("scorers", ["reverse_validation"]),
                             f"{where} scorers")
         if method == "auto" and (adapters or grid):
             ctx.fail(f"{where} method", 'method = "auto" chooses its own adapters; remove '

@@ -40,7 +40,8 @@ def make_classifier(name="svc", params=None, *, probability=False, random_state=
     params : dict, default=None
         Constructor parameters that override the defaults.
     probability : bool, default=False
-        Make ``SVC`` expose ``predict_proba`` (slower to fit).
+        Give ``SVC`` a ``predict_proba``: it is wrapped in a 3-fold sigmoid
+        ``CalibratedClassifierCV`` (``SVC(probability=True)`` is deprecated).
     random_state : int, default=None
         Seed for classifiers that take one.
 
@@ -62,9 +63,15 @@ def make_classifier(name="svc", params=None, *, probability=False, random_state=
     params = dict(params or {})
     if name == "svc":
         base = {"kernel": "rbf", "C": 1.0, "class_weight": "balanced"}
-        if probability:
-            base.update(probability=True, random_state=random_state)
         cls = SVC
+        if probability:
+            from sklearn.calibration import CalibratedClassifierCV
+
+            base.update(params)
+            try:
+                return CalibratedClassifierCV(SVC(**base), method="sigmoid", cv=3)
+            except TypeError as exc:
+                raise ConfigError(f"[classifier] params: {exc}.") from None
     elif name == "logreg":
         base, cls = {"max_iter": 2000, "class_weight": "balanced"}, LogisticRegression
     elif name == "knn":

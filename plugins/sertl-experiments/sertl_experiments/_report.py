@@ -41,18 +41,23 @@ def _table(cells):
         row = {k: c.get(k) for k in _COLUMNS}
         row["n_classes"] = len(c.get("classes", []))
         row["mmd_before"], row["pad_before"] = b.get("mmd_after"), b.get("pad_after")
-        row["baseline_label_free_score"] = b.get("label_free_score")
-        lf, blf = c.get("label_free_score"), b.get("label_free_score")
+        blf = (b.get("label_free_scores") or {}).get(c.get("scorer"))
+        row["baseline_label_free_score"] = blf
+        lf = c.get("label_free_score")
         if c.get("selected") is not None and c.get("candidate_scores"):
             cs = c["candidate_scores"]
             blf = cs.get("no_adaptation", blf)
             row["baseline_label_free_score"] = blf
-        row["predicted_hurt"] = (bool(lf < blf - 1e-9)
-                                 if lf is not None and blf is not None else None)
+        row["predicted_hurt"] = (bool(lf < blf - 1e-9) if _finite(lf) and _finite(blf)
+                                 else None)
         if c.get("selected") is not None and c.get("candidate_scores"):
             row["predicted_hurt"] = c["selected"] == "no_adaptation"
         rows.append(row)
     return pd.DataFrame(rows, columns=_COLUMNS)
+
+
+def _finite(v):
+    return v is not None and isinstance(v, int | float) and np.isfinite(v)
 
 
 def _fig_to_b64(fig, path):

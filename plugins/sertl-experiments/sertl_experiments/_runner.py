@@ -20,7 +20,7 @@ from ._data import CorpusData, ExperimentError, extract_features, load_corpus_ta
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import bootstrap_ci, confusion, score_all
 from ._recipes import Recipe, default_candidates, transform_rows
-from ._selection import search
+from ._selection import evaluate
 
 __all__ = ["RunResult", "run_experiment"]
 
@@ -86,9 +86,11 @@ def _split(task, rng):
     return X, y, sd, spk_all, test, yt
 
 
-def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False):
+def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False, params=None):
     pipe = recipe.pipeline(task["classifier"], task["classifier_params"],
                            probability=probability, random_state=seed)
+    if params:
+        pipe.set_params(**params)
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe.fit(X, y, **_routed(recipe, sd, spk))
@@ -152,39 +154,35 @@ def run_cell(task):
         X, y, sd, spk, test, yt = _split(task, rng)
         few = prot["target"] == "few_shot"
         scorers = task["scorers"]
+        kw = {"scorers": scorers, "few_shot": few, "classifier": task["classifier"],
+              "classifier_params": task["classifier_params"], "random_state": seed}
+        first = "target" if few else scorers[0]
+        cell["scorer"] = first
         if task["auto"] is not None or recipe.grid:
             cands = task["auto"] if task["auto"] is not None else [recipe]
-            gs, names = search(cands, X, y, sd, scorers=scorers, few_shot=few,
-                               classifier=task["classifier"],
-                               classifier_params=task["classifier_params"],
-                               random_state=seed, probability=task["probability"],
-                               speakers=spk)
-            model = gs.best_estimator_
-            chosen = names[gs.best_index_]
-            recipe_used = next(r for r in cands if r.name == chosen)
-            first = "target" if few else scorers[0]
-            scores = np.asarray(gs.cv_results_[f"mean_test_{first}"], dtype=float)
-            cell["label_free_score"] = float(scores[gs.best_index_])
-            best = {}
-            for n, s in zip(names, scores, strict=True):
-                if np.isfinite(s) and (n not in best or s > best[n]):
-                    best[n] = float(s)
-            cell["candidate_scores"] = best
-            cell["selected"] = chosen
-            cell["best_params"] = {k: repr(v) for k, v in gs.best_params_.items()
-                                   if "__" in k}
+            results, best = evaluate(cands, X, y, sd, spk, **kw)
+            chosen = results[best]
+            recipe_used = chosen["recipe"]
+            model = _fit(recipe_used, X, y, sd, spk, task, seed,
+                         probability=task["probability"], params=chosen["params"])
+            cell["label_free_score"] = chosen["scores"][first]
+            cell["label_free_scores"] = chosen["scores"]
+            by_name = {}
+            for r in results:
+                v = r["scores"][first]
+                if np.isfinite(v) and (r["name"] not in by_name or v > by_name[r["name"]]):
+                    by_name[r["name"]] = float(v)
+            cell["candidate_scores"] = by_name
+            cell["selected"] = chosen["name"]
+            cell["best_params"] = {k: repr(v) for k, v in chosen["params"].items()}
         else:
             recipe_used = recipe
             model = _fit(recipe, X, y, sd, spk, task, seed,
                          probability=task["probability"])
-            if task["guard"] and not _uses_speaker(recipe):
-                gs, _ = search([recipe], X, y, sd, scorers=scorers, few_shot=few,
-                               classifier=task["classifier"],
-                               classifier_params=task["classifier_params"],
-                               random_state=seed, refit=False, speakers=spk)
-                first = "target" if few else scorers[0]
-                cell["label_free_score"] = float(
-                    np.nanmean(gs.cv_results_[f"mean_test_{first}"]))
+            if task["guard"]:
+                results, _ = evaluate([recipe], X, y, sd, spk, **kw)
+                cell["label_free_score"] = results[0]["scores"][first]
+                cell["label_free_scores"] = results[0]["scores"]
         n_src = int(np.sum(sd > 0))
         Xte, yte = task["target"].X[test], yt[test]
         pred = _predict(model, recipe_used, Xte, spk[n_src:][test])
@@ -231,7 +229,8 @@ def _cell_key(config, method_spec, pair, seed, classes):
         "features": [config.features.set, config.features.params],
         "classifier": [config.classifier, config.classifier_params],
         "pair": [list(pair[0]), pair[1]], "seed": seed,
-        "save": config.save_models,
+        "save": config.save_models, "version": 2,
+        "scorers": sorted({sc for m in config.methods for sc in m.scorers}),
     }, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -357,8 +356,8 @@ def run_experiment(config, *, client=None, progress=True, log=print, data=None,
                     except (OSError, json.JSONDecodeError):
                         pass
                 if spec is None:
-                    recipe, auto, scorers = Recipe(BASELINE, scaling="source"), None, [
-                        "importance_weighted"]
+                    recipe, auto = Recipe(BASELINE, scaling="source"), None
+                    scorers = sorted({sc for m in config.methods for sc in m.scorers})
                 else:
                     recipe, scorers = Recipe.from_spec(spec), spec.scorers
                     auto = None

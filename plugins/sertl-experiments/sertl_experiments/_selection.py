@@ -54,44 +54,65 @@ class _RowDomains(BaseEstimator):
     The core's scorers call ``estimator.predict(X_rows)`` without
     ``sample_domain``, so a Pipeline would map held-out source rows as
     target rows (per-domain scaling with the target's statistics). This
-    view remembers the domain of every scored row (by its bytes) and passes
-    it on; a clone of it (reverse validation) is a plain refit.
+    view remembers the domain (and speaker) of every scored row by its
+    bytes and passes them on; a clone of it (reverse validation) refits the
+    wrapped model, routing the speakers of the rows it is given.
     """
 
-    def __init__(self, estimator=None):
+    def __init__(self, estimator=None, row_meta=None, use_speaker=False):
         self.estimator = estimator
+        self.row_meta = row_meta
+        self.use_speaker = use_speaker
 
-    def _bind(self, X, sample_domain):
+    def _meta(self, X):
         Xa = np.ascontiguousarray(np.asarray(X, dtype=float))
-        self._domains = {row.tobytes(): int(d) for row, d in zip(Xa, sample_domain)}
-        return self
+        table = self.row_meta or {}
+        got = [table.get(r.tobytes(), (-1, "unknown")) for r in Xa]
+        return (np.array([g[0] for g in got], dtype=np.int64),
+                np.array([g[1] for g in got], dtype=object))
 
-    def _sd(self, X):
-        Xa = np.ascontiguousarray(np.asarray(X, dtype=float))
-        table = getattr(self, "_domains", {})
-        return np.array([table.get(r.tobytes(), -1) for r in Xa], dtype=np.int64)
+    def _params(self, X, with_domain=True):
+        sd, spk = self._meta(X)
+        out = {"sample_domain": sd} if with_domain else {}
+        if self.use_speaker:
+            out["speaker"] = spk
+        return out
 
     @property
     def classes_(self):
         return self.estimator.classes_
 
-    def fit(self, X, y, **params):
+    def fit(self, X, y):
+        params = self._params(X, with_domain=False)
         self.estimator.fit(X, y, **params)
-        self._domains = {}
+        self._fitted_rows = True
         return self
 
     def predict(self, X):
-        return self.estimator.predict(X, sample_domain=self._sd(X))
+        if getattr(self, "_fitted_rows", False):  # refitted in reverse: rows are target
+            params = self._params(X, with_domain=False)
+            return self.estimator.predict(X, **params)
+        return self.estimator.predict(X, **self._params(X))
 
     def predict_proba(self, X):
-        return self.estimator.predict_proba(X, sample_domain=self._sd(X))
+        if getattr(self, "_fitted_rows", False):
+            return self.estimator.predict_proba(X, **self._params(X, with_domain=False))
+        return self.estimator.predict_proba(X, **self._params(X))
+
+
+def _row_meta(X, sample_domain, speakers):
+    Xa = np.ascontiguousarray(np.asarray(X, dtype=float))
+    spk = speakers if speakers is not None else np.full(len(Xa), "unknown", dtype=object)
+    return {r.tobytes(): (int(d), str(s)) for r, d, s in zip(Xa, sample_domain, spk)}
 
 
 class _DomainScorer:
     """Wrap a core scorer so that rows keep their domains at predict time."""
 
-    def __init__(self, scorer):
+    def __init__(self, scorer, speakers=None, use_speaker=False):
         self.scorer = scorer
+        self.speakers = speakers
+        self.use_speaker = use_speaker
 
     def get_metadata_routing(self):
         return self.scorer.get_metadata_routing()
@@ -99,7 +120,8 @@ class _DomainScorer:
     def __call__(self, estimator, X, y=None, sample_domain=None):
         if sample_domain is None:
             return self.scorer(estimator, X, y)
-        view = _RowDomains(estimator)._bind(X, sample_domain)
+        view = _RowDomains(estimator, _row_meta(X, sample_domain, self.speakers),
+                           self.use_speaker)
         return self.scorer(view, X, y, sample_domain=sample_domain)
 
 
@@ -205,3 +227,141 @@ def search(recipes, X, y, sample_domain, *, scorers=("importance_weighted",),
         gs.fit(X, y, sample_domain=np.asarray(sample_domain))
     # GridSearchCV orders candidates like ParameterGrid over the list of dicts.
     return gs, names
+
+
+def _expand(recipes):
+    """(recipe, pipeline params) for every grid point of every recipe."""
+    from sklearn.model_selection import ParameterGrid
+
+    out = []
+    for r in recipes:
+        if not r.grid:
+            out.append((r, {}))
+            continue
+        mapped = {}
+        for key, values in r.grid.items():
+            step, param = key.split("__", 1)
+            if step == "classifier":
+                mapped[f"model__estimator__{param}"] = list(values)
+            elif step == r.estimator:
+                mapped[f"model__{param}"] = list(values)
+            else:
+                mapped[key] = list(values)
+        out += [(r, dict(p)) for p in ParameterGrid(mapped)]
+    return out
+
+
+def _fit_score(recipe, params, X, y, sd, spk, train, test, scorers, fit_kw):
+    import time
+
+    from sklearn import config_context
+
+    use_spk = recipe.scaling == "speaker"
+    pipe = recipe.pipeline(**fit_kw).set_params(**params)
+    routed = {"sample_domain": sd[train]}
+    if use_spk:
+        routed["speaker"] = spk[train]
+    t0 = time.perf_counter()
+    out = {}
+    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            pipe.fit(X[train], y[train], **routed)
+        except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError):
+            return {s: np.nan for s in scorers}, time.perf_counter() - t0
+        fit_time = time.perf_counter() - t0
+        meta = _row_meta(X[test], sd[test], spk[test])
+        for name, scorer in scorers.items():
+            view = _RowDomains(pipe, meta, use_spk)
+            try:
+                out[name] = float(scorer(view, X[test], y[test], sample_domain=sd[test]))
+            except (ValueError, TypeError, ArithmeticError, RuntimeError):
+                out[name] = np.nan
+    return out, fit_time
+
+
+def evaluate(recipes, X, y, sample_domain, speakers=None, *,
+             scorers=("reverse_validation",), few_shot=False, classifier="svc",
+             classifier_params=None, random_state=0, probability=False, n_splits=3,
+             n_jobs=None):
+    """Score recipes (and their grids) without target labels; speaker-aware.
+
+    Like :func:`search`, but a plain loop over the domain-aware splits, so
+    steps that need speaker ids (per-speaker normalisation) can take part,
+    and the rows of each test fold are predicted with their own domains.
+
+    Parameters
+    ----------
+    recipes : list of Recipe
+        Candidates.
+    X, y, sample_domain : ndarray
+        Training rows, labels (``"-1"`` unlabelled), domains.
+    speakers : ndarray, default=None
+        Speaker id of every row.
+    scorers : sequence of str, default=("reverse_validation",)
+        Scorer registry names; ``"target"`` alone when ``few_shot``.
+    few_shot : bool, default=False
+        Select on held-out labelled target rows.
+    classifier, classifier_params : str, dict
+        Classifier of every recipe.
+    random_state : int, default=0
+        Seed.
+    probability : bool, default=False
+        Classifiers with ``predict_proba``.
+    n_splits : int, default=3
+        Number of splits.
+    n_jobs : int, default=None
+        joblib workers over (candidate, split).
+
+    Returns
+    -------
+    results : list of dict
+        One per candidate: ``name``, ``recipe``, ``params``, ``scores``
+        (mean per scorer), ``rank`` (mean rank over scorers, 1 is best)
+        and ``fit_time``.
+    best : int
+        Index of the best candidate.
+    """
+    from joblib import Parallel, delayed
+    from sertl_core.model_selection import SourceTargetShuffleSplit, TargetLabelSplit
+
+    scorers = ["target"] if few_shot else list(scorers)
+    probability = probability or needs_proba(scorers)
+    cv = (TargetLabelSplit(n_splits=n_splits, test_size=0.5, random_state=random_state)
+          if few_shot else
+          SourceTargetShuffleSplit(n_splits=n_splits, test_size=0.25,
+                                   random_state=random_state))
+    sd = np.asarray(sample_domain)
+    spk = (np.asarray(speakers, dtype=object) if speakers is not None
+           else np.full(len(sd), "unknown", dtype=object))
+    splits = list(cv.split(X, y, sample_domain=sd))
+    objs = {s: make_scorer(s) for s in scorers}
+    cands = _expand(recipes)
+    fit_kw = {"classifier": classifier, "classifier_params": classifier_params,
+              "probability": probability, "random_state": random_state}
+    jobs = [(i, j) for i in range(len(cands)) for j in range(len(splits))]
+    res = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_score)(cands[i][0], cands[i][1], X, y, sd, spk, *splits[j], objs,
+                            fit_kw) for i, j in jobs)
+    results = []
+    for i, (r, p) in enumerate(cands):
+        mine = [res[k] for k, (ii, _) in enumerate(jobs) if ii == i]
+        scores = {s: float(np.nanmean([m[0][s] for m in mine]))
+                  if np.any(np.isfinite([m[0][s] for m in mine])) else float("nan")
+                  for s in scorers}
+        results.append({"name": r.name, "recipe": r, "params": p, "scores": scores,
+                        "fit_time": float(np.mean([m[1] for m in mine]))})
+    ranks = []
+    for s in scorers:
+        v = np.array([r["scores"][s] for r in results], dtype=float)
+        v = np.where(np.isfinite(v), v, -np.inf)
+        # rank 1 = best; ties share the better rank
+        ranks.append(np.array([1 + np.sum(v > x) for x in v], dtype=float))
+    mean_rank = np.mean(ranks, axis=0)
+    for r, k in zip(results, mean_rank, strict=True):
+        r["rank"] = float(k)
+    first = np.array([r["scores"][scorers[0]] for r in results], dtype=float)
+    first = np.where(np.isfinite(first), first, -np.inf)
+    # ties: the simpler candidate (listed first) wins
+    best = int(np.lexsort((np.arange(len(results)), -first, mean_rank))[0])
+    return results, best

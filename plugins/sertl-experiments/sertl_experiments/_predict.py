@@ -1,0 +1,102 @@
+"""Label new recordings with a saved model."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["AUDIO_SUFFIXES", "expand_audio", "predict_files"]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+
+
+def expand_audio(paths):
+    """Expand folders into their audio files (recursively), keep files as given.
+
+    Parameters
+    ----------
+    paths : list of str
+        Files and folders.
+
+    Returns
+    -------
+    files : list of str
+        Audio files, folders expanded in sorted order.
+    missing : list of str
+        Arguments that do not exist.
+
+    Examples
+    --------
+    >>> expand_audio(["/no/such/file.wav"])
+    ([], ['/no/such/file.wav'])
+    """
+    files, missing = [], []
+    for p in paths:
+        q = Path(p)
+        if q.is_dir():
+            files += [str(f) for f in sorted(q.rglob("*")) if f.suffix.lower() in
+                      AUDIO_SUFFIXES]
+        elif q.is_file():
+            files.append(str(q))
+        else:
+            missing.append(str(p))
+    return files, missing
+
+
+def predict_files(model, files):
+    """Predict the emotion of audio files with a saved Pipeline from audio paths.
+
+    Files that give no features (unreadable, silent, too short) are
+    reported with the reason instead of a prediction.
+
+    Parameters
+    ----------
+    model : Pipeline
+        ``features -> adapters -> transfer estimator``, as saved by sertl.
+    files : list of str
+        Audio files.
+
+    Returns
+    -------
+    rows : list of dict
+        One per file: ``file``, ``emotion`` (None on failure),
+        ``probabilities`` (dict of class to float, or None) and ``error``.
+    """
+    feats, rest = model.steps[0][1], model[1:]
+    if hasattr(feats, "set_params") and "errors" in feats.get_params():
+        feats.set_params(errors="nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X = np.asarray(feats.transform(list(files)), dtype=float)
+    reasons = {}
+    failed = getattr(feats, "failed_", None)
+    if failed is not None and len(failed):
+        for _, r in failed.iterrows():
+            reasons[str(r["item"])] = f"{r['reason']}: {r['message']}"
+    ok = np.all(np.isfinite(X), axis=1)
+    rows = []
+    pred = proba = None
+    if ok.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pred = np.asarray(rest.predict(X[ok]))
+            if hasattr(rest, "predict_proba"):
+                try:
+                    proba = np.asarray(rest.predict_proba(X[ok]))
+                except AttributeError:
+                    proba = None
+    classes = [str(c) for c in getattr(rest, "classes_", [])]
+    j = 0
+    for i, f in enumerate(files):
+        if not ok[i]:
+            rows.append({"file": f, "emotion": None, "probabilities": None,
+                         "error": reasons.get(str(f), "no features")})
+            continue
+        probs = ({c: float(p) for c, p in zip(classes, proba[j], strict=True)}
+                 if proba is not None else None)
+        rows.append({"file": f, "emotion": str(pred[j]), "probabilities": probs,
+                     "error": None})
+        j += 1
+    return rows

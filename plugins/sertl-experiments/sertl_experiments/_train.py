@@ -1,0 +1,73 @@
+"""Train a deployable model: a Pipeline from audio paths to emotions."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn import config_context
+from sklearn.pipeline import Pipeline
+
+from ._config import FeatureSpec
+from ._data import ExperimentError, extract_features, make_feature_step
+
+__all__ = ["train_model"]
+
+
+def train_model(recipe, source_files, source_labels, target_files=(), *,
+                features=None, classifier="svc", classifier_params=None,
+                random_state=0, progress=False):
+    """Fit a recipe on labelled source audio and unlabelled target audio.
+
+    The result is one scikit-learn Pipeline ``features -> scaling ->
+    adapters -> transfer estimator`` that takes audio file paths, so it can
+    be saved with :func:`save_model` and applied to new recordings with
+    ``sertl predict``. New recordings are treated as target-domain data.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The method (speaker scaling is not supported: new files carry no
+        speaker id).
+    source_files : list of str
+        Labelled training audio.
+    source_labels : list of str
+        Their emotions.
+    target_files : list of str, default=()
+        Unlabelled audio of the deployment domain.
+    features : FeatureSpec, default=None
+        Feature configuration (stored in the Pipeline's first step).
+    classifier, classifier_params : str, dict
+        Classifier of the recipe; SVC is built with probabilities.
+    random_state : int, default=0
+        Seed.
+    progress : bool, default=False
+        Progress bar for feature extraction.
+
+    Returns
+    -------
+    model : Pipeline
+        Fitted; ``model.predict(files)`` and ``model.predict_proba(files)``.
+    skipped : list of (file, reason)
+        Training files that gave no features.
+    """
+    if recipe.scaling == "speaker":
+        raise ExperimentError('a deployable model cannot use scaling = "speaker" (new '
+                              "recordings carry no speaker id); use scaling = \"domain\".")
+    features = features or FeatureSpec()
+    files = list(source_files) + list(target_files)
+    X, failed = extract_features(files, features, progress=progress)
+    y = np.concatenate([np.asarray(source_labels, dtype=str),
+                        np.full(len(target_files), "-1")])
+    sd = np.r_[np.ones(len(source_files), dtype=np.int64),
+               -np.ones(len(target_files), dtype=np.int64)]
+    ok = np.all(np.isfinite(X), axis=1)
+    if not np.any(ok & (sd > 0)):
+        raise ExperimentError("no source file gave features.")
+    pipe = recipe.pipeline(classifier, classifier_params, probability=True,
+                           random_state=random_state)
+    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(X[ok], y[ok], sample_domain=sd[ok])
+    step = make_feature_step(features, progress=False, errors="nan")
+    return Pipeline([("features", step), *pipe.steps]), failed
