@@ -29,7 +29,19 @@ def _one_thread():
         MultiTaskClassifier(**_SMALL),
         DANNClassifier(**_SMALL),
         AutoencoderAdapter(hidden_layer_sizes=(8,), n_components=4, max_epochs=3, random_state=0),
-    ]
+    ],
+    expected_failed_checks=lambda est: (
+        {
+            "check_classifier_labels": (
+                "the kit fits labelled source rows only, without sample_domain, so "
+                "the core's NoTargetWarning fires for methods with _needs_target=True "
+                "and the kit runs its own checks with warnings as errors (core fix "
+                "requested: quiet NoTargetWarning there or pass a target domain)"
+            )
+        }
+        if getattr(type(est), "_needs_target", False) and hasattr(est, "predict")
+        else {}
+    ),
 )
 def test_neural_conformance(estimator, check):
     check(estimator)
