@@ -1,0 +1,134 @@
+"""Downstream UAR of sertl-feature's adapters against skada's, EmoDB <-> RAVDESS.
+
+Protocol (the issue's): 4 classes (anger, happiness, neutral, sadness),
+features from benchmarks/_data.py (sertl-speech functionals), per-domain
+standardisation (sertl_core.DomainStandardScaler) first, then the adapter
+fitted on labelled source + unlabelled target rows, then
+SVC(rbf, C=1, class_weight="balanced") trained on the adapted source rows
+and scored (UAR = balanced accuracy) on the adapted target rows. All methods
+run in the same process on the same matrices. No target label is used for
+fitting; the hyper-parameters are each method's defaults unless stated.
+
+Run (benchmark venv, where skada lives)::
+
+    .venv-bench/bin/python benchmarks/feature_downstream.py
+
+Writes benchmarks/results/feature_downstream.md.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def methods():
+    import skada
+    from sertl_feature import CORAL, JDA, TCA, SubspaceAlignment
+
+    return [
+        ("per-domain standardisation only", "-", None),
+        ("sertl CORAL() (reg=1, paper)", "coral", lambda: CORAL()),
+        ("sertl CORAL(reg='auto')", "coral", lambda: CORAL(reg="auto")),
+        ("skada CORAL (default, reg='auto')", "coral", lambda: skada.CORALAdapter()),
+        ("sertl SubspaceAlignment() (30 comp.)", "sa", lambda: SubspaceAlignment()),
+        ("skada SA (default, all comp.)", "sa", lambda: skada.SubspaceAlignmentAdapter()),
+        ("skada SA (30 comp.)", "sa", lambda: skada.SubspaceAlignmentAdapter(n_components=30)),
+        ("sertl TCA() (rbf, median, 30, auto=exact)", "tca", lambda: TCA(random_state=0)),
+        ("sertl TCA(solver='lowrank') (1000 landmarks)", "tca",
+         lambda: TCA(solver="lowrank", random_state=0)),
+        ("sertl TCA(solver='lowrank', n_landmarks=300)", "tca",
+         lambda: TCA(solver="lowrank", n_landmarks=300, random_state=0)),
+        ("sertl TCA(kernel='linear')", "tca", lambda: TCA(kernel="linear")),
+        ("skada TCA (default: rbf, all comp.)", "tca",
+         lambda: skada.TransferComponentAnalysisAdapter()),
+        ("skada TCA (30 comp.)", "tca",
+         lambda: skada.TransferComponentAnalysisAdapter(n_components=30)),
+        ("sertl JDA() (linear, 1-NN, 10 it.)", "jda", lambda: JDA(random_state=0)),
+        ("sertl JDA(kernel='rbf')", "jda", lambda: JDA(kernel="rbf", random_state=0)),
+    ]
+
+
+def evaluate(make, Xs, ys, Xt, yt):
+    from sertl_core import DomainStandardScaler
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.svm import SVC
+
+    X = np.vstack([Xs, Xt])
+    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
+    Xz = DomainStandardScaler().fit_transform(X, sample_domain=sd)
+    t0 = time.perf_counter()
+    if make is None:
+        Z = Xz
+    else:
+        ad = make()
+        if type(ad).__module__.startswith("skada"):
+            Z = ad.fit_transform(Xz.copy(), sample_domain=sd.copy())
+        else:
+            y = np.r_[ys, np.full(len(Xt), "-1")]
+            Z = ad.fit_transform(Xz, y, sample_domain=sd)
+    dt = time.perf_counter() - t0
+    clf = SVC(C=1.0, class_weight="balanced").fit(Z[sd > 0], ys)
+    return 100 * balanced_accuracy_score(yt, clf.predict(Z[sd < 0])), dt
+
+
+def main():
+    import _data
+    import scipy
+    import skada
+    import sklearn
+
+    data = {c: _data.load_features(c)[:2] for c in ("emodb", "ravdess")}
+    pairs = [("emodb", "ravdess"), ("ravdess", "emodb")]
+    rows = []
+    for label, family, make in methods():
+        res = []
+        for s, t in pairs:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res.append(evaluate(make, *data[s], *data[t]))
+        rows.append((label, family, res))
+        print(label, [f"{u:.1f} ({d:.1f}s)" for u, d in res], flush=True)
+
+    d = data["emodb"][0].shape[1]
+    lines = [
+        "# sertl-feature: downstream UAR on EmoDB <-> RAVDESS",
+        "",
+        f"Machine: {platform.machine()}, 2 CPU cores shared by about 8 engineers "
+        "(load average 10+): fit times are noisy. "
+        f"Python {platform.python_version()}, numpy {np.__version__}, scipy "
+        f"{scipy.__version__}, scikit-learn {sklearn.__version__}, skada "
+        f"{skada.__version__}.",
+        "",
+        "Command: `.venv-bench/bin/python benchmarks/feature_downstream.py`",
+        "",
+        f"Features: sertl-speech functionals via benchmarks/_data.py (d = {d}); "
+        f"EmoDB {len(data['emodb'][1])} and RAVDESS {len(data['ravdess'][1])} "
+        "utterances of anger, happiness, neutral, sadness. Per-domain "
+        "standardisation, adapter (fit on labelled source + unlabelled "
+        "target), SVC(rbf, C=1, class_weight='balanced') on adapted source "
+        "rows, UAR on target rows. Same process, same matrices for every row.",
+        "",
+        "| method | EmoDB->RAVDESS UAR | RAVDESS->EmoDB UAR | mean UAR | fit time e->r / r->e (s) |",
+        "|---|---|---|---|---|",
+    ]
+    for label, _, res in rows:
+        (u1, d1), (u2, d2) = res
+        lines.append(
+            f"| {label} | {u1:.1f} | {u2:.1f} | {(u1 + u2) / 2:.1f} | {d1:.2f} / {d2:.2f} |"
+        )
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "feature_downstream.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
