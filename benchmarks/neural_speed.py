@@ -25,7 +25,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import load_features  # noqa: E402
-
 from sertl_neural import (  # noqa: E402
     AutoencoderAdapter,
     DANNClassifier,
@@ -58,19 +57,52 @@ def main():
     X = np.vstack([Xe, Xr])
     y = np.r_[ye, np.full(len(yr), "-1")]
     sd = np.r_[np.ones(len(ye), int), -np.ones(len(yr), int)]
-    net = {"hidden_layer_sizes": (256, 128), "max_epochs": EPOCHS, "device": "cpu",
-           "random_state": 0}
+    net = {
+        "hidden_layer_sizes": (256, 128),
+        "max_epochs": EPOCHS,
+        "device": "cpu",
+        "random_state": 0,
+    }
     rows = []
-    rows.append(("MLP (256, 128), FineTuneClassifier", "functionals", len(ye),
-                 *timed(FineTuneClassifier(**net, finetune_epochs=0), X, y, sd)))
-    rows.append(("MLP + gender head, MultiTaskClassifier", "functionals", len(X),
-                 *timed(MultiTaskClassifier(**net), X, y, sd, aux={"gender": np.r_[ge, gr]})))
-    rows.append(("MLP + domain head, DANNClassifier", "functionals", len(X),
-                 *timed(DANNClassifier(**net), X, y, sd)))
-    ae = AutoencoderAdapter(hidden_layer_sizes=(256,), n_components=128, max_epochs=EPOCHS,
-                            device="cpu", random_state=0)
-    rows.append(("AutoencoderAdapter (256, 128), shared", "functionals", len(X),
-                 *timed(ae, X, None, sd)))
+    rows.append(
+        (
+            "MLP (256, 128), FineTuneClassifier",
+            "functionals",
+            len(ye),
+            *timed(FineTuneClassifier(**net, finetune_epochs=0), X, y, sd),
+        )
+    )
+    rows.append(
+        (
+            "MLP + gender head, MultiTaskClassifier",
+            "functionals",
+            len(X),
+            *timed(MultiTaskClassifier(**net), X, y, sd, aux={"gender": np.r_[ge, gr]}),
+        )
+    )
+    rows.append(
+        (
+            "MLP + domain head, DANNClassifier",
+            "functionals",
+            len(X),
+            *timed(DANNClassifier(**net), X, y, sd),
+        )
+    )
+    ae = AutoencoderAdapter(
+        hidden_layer_sizes=(256,),
+        n_components=128,
+        max_epochs=EPOCHS,
+        device="cpu",
+        random_state=0,
+    )
+    rows.append(
+        (
+            "AutoencoderAdapter (256, 128), shared",
+            "functionals",
+            len(X),
+            *timed(ae, X, None, sd),
+        )
+    )
 
     seqs, ys, _, _ = load_features("emodb", feature_set="logmel")
     L, _ = pad_sequences(list(seqs), max_frames=FRAMES)
@@ -78,10 +110,23 @@ def main():
     sd_l[::4] = -1
     yl = np.where(sd_l > 0, ys, "-1")
     for network in ("cnn", "crnn"):
-        clf = FineTuneClassifier(network=network, conv_channels=(16, 32), hidden_layer_sizes=(64,),
-                                 max_epochs=EPOCHS, finetune_epochs=0, device="cpu", random_state=0)
-        rows.append((f"{network.upper()} (16, 32) + (64,), FineTuneClassifier",
-                     f"log-mel {FRAMES}x64", int((sd_l > 0).sum()), *timed(clf, L, yl, sd_l)))
+        clf = FineTuneClassifier(
+            network=network,
+            conv_channels=(16, 32),
+            hidden_layer_sizes=(64,),
+            max_epochs=EPOCHS,
+            finetune_epochs=0,
+            device="cpu",
+            random_state=0,
+        )
+        rows.append(
+            (
+                f"{network.upper()} (16, 32) + (64,), FineTuneClassifier",
+                f"log-mel {FRAMES}x64",
+                int((sd_l > 0).sum()),
+                *timed(clf, L, yl, sd_l),
+            )
+        )
 
     lines = [
         "# sertl-neural: CPU seconds per training epoch",
@@ -99,8 +144,12 @@ def main():
     ]
     for name, inp, n, cpu, wall, med in rows:
         lines.append(f"| {name} | {inp} | {n} | {cpu:.3f} | {wall:.3f} | {med:.3f} |")
-    lines += ["", "Training rows: rows with an emotion label (the classifiers) or all rows "
-              "(multi-task, DANN and autoencoder also train on the unlabelled target rows).", ""]
+    lines += [
+        "",
+        "Training rows: rows with an emotion label (the classifiers) or all rows "
+        "(multi-task, DANN and autoencoder also train on the unlabelled target rows).",
+        "",
+    ]
     OUT.write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -36,14 +36,14 @@ from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import load_features  # noqa: E402
-
-from sertl_core import DomainStandardScaler  # noqa: E402
 from sertl_neural import (  # noqa: E402
     AutoencoderAdapter,
     DANNClassifier,
     FineTuneClassifier,
     MultiTaskClassifier,
 )
+
+from sertl_core import DomainStandardScaler  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
 K = 10
@@ -57,7 +57,9 @@ NET = {
     "device": "cpu",
 }
 PRETRAIN = {"max_epochs": 60, "early_stopping": True, "n_iter_no_change": 10}
-OUT = Path(__file__).resolve().parent / "results" / "neural_transfer.md"  # parts: neural_<part>.md
+OUT = (
+    Path(__file__).resolve().parent / "results" / "neural_transfer.md"
+)  # parts: neural_<part>.md
 
 
 def uar(y, p):
@@ -88,34 +90,53 @@ def few_shot(lines):
     Xt, yt, spk_t, _ = load("ravdess")
     Zs, Zt = scaled(Xs, Xt)
     actors = np.unique(spk_t)
-    rows = {"source-only MLP": [], "target-only MLP": [], "fine-tuned MLP": [],
-            "fine-tuned MLP + source rehearsal": [],
-            "source-only SVC": [], "target-only SVC": []}
+    rows = {
+        "source-only MLP": [],
+        "target-only MLP": [],
+        "fine-tuned MLP": [],
+        "fine-tuned MLP + source rehearsal": [],
+        "source-only SVC": [],
+        "target-only SVC": [],
+    }
     t0 = time.perf_counter()
     for seed in SEEDS:
         rng = np.random.default_rng(seed)
         pool = rng.permutation(actors)[: len(actors) // 2]
         in_pool = np.isin(spk_t, pool)
-        shots = np.concatenate([
-            rng.choice(np.flatnonzero(in_pool & (yt == c)), K, replace=False)
-            for c in np.unique(yt)
-        ])
+        shots = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(in_pool & (yt == c)), K, replace=False)
+                for c in np.unique(yt)
+            ]
+        )
         test = ~in_pool
         y_train = np.full(len(yt), "-1", dtype=object)
         y_train[shots] = yt[shots]
         X, y, sd = stack(Zs, ys, Zt, y_train.astype(str))
-        src = FineTuneClassifier(**NET, **PRETRAIN, finetune_epochs=0, random_state=seed)
+        src = FineTuneClassifier(
+            **NET, **PRETRAIN, finetune_epochs=0, random_state=seed
+        )
         src.fit(X, y, sample_domain=sd)
         ft = FineTuneClassifier(
-            **{**NET, "batch_size": 8}, init_from=src, max_epochs=0,
-            finetune_epochs=60, random_state=seed,
+            **{**NET, "batch_size": 8},
+            init_from=src,
+            max_epochs=0,
+            finetune_epochs=60,
+            random_state=seed,
         ).fit(X, y, sample_domain=sd)
         ft_reh = FineTuneClassifier(
-            **{**NET, "batch_size": 8}, init_from=src, max_epochs=0,
-            finetune_epochs=60, finetune_source_weight=1.0, random_state=seed,
+            **{**NET, "batch_size": 8},
+            init_from=src,
+            max_epochs=0,
+            finetune_epochs=60,
+            finetune_source_weight=1.0,
+            random_state=seed,
         ).fit(X, y, sample_domain=sd)
         tgt_only = FineTuneClassifier(
-            **{**NET, "batch_size": 8}, max_epochs=0, finetune_epochs=60, random_state=seed,
+            **{**NET, "batch_size": 8},
+            max_epochs=0,
+            finetune_epochs=60,
+            random_state=seed,
         ).fit(X, y, sample_domain=sd)
         svc_s = SVC(C=1.0, class_weight="balanced").fit(Zs, ys)
         svc_t = SVC(C=1.0, class_weight="balanced").fit(Zt[shots], yt[shots])
@@ -139,8 +160,15 @@ def few_shot(lines):
         "|---|" + "---|" * (len(SEEDS) + 1),
     ]
     for name, v in rows.items():
-        lines.append(f"| {name} | " + " | ".join(f"{x:.1f}" for x in v) + f" | **{np.mean(v):.1f}** |")
-    ft, so, to = (np.mean(rows[k]) for k in ("fine-tuned MLP", "source-only MLP", "target-only MLP"))
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{x:.1f}" for x in v)
+            + f" | **{np.mean(v):.1f}** |"
+        )
+    ft, so, to = (
+        np.mean(rows[k])
+        for k in ("fine-tuned MLP", "source-only MLP", "target-only MLP")
+    )
     margin = min(ft - so, ft - to)
     lines += [
         "",
@@ -175,11 +203,20 @@ def multitask(lines, cache):
         for seed in SEEDS:
             kw = {**NET, **PRETRAIN, "random_state": seed}
             st = MultiTaskClassifier(**kw).fit(X, y, sample_domain=sd)
-            mt = MultiTaskClassifier(**kw).fit(X, y, sample_domain=sd, aux={"gender": gender})
+            mt = MultiTaskClassifier(**kw).fit(
+                X, y, sample_domain=sd, aux={"gender": gender}
+            )
             single.append(uar(yt, st.predict(Zt)))
             multi.append(uar(yt, mt.predict(Zt)))
             cache[(src_name, tgt_name, seed)] = single[-1]
-            print(src_name, tgt_name, seed, round(single[-1], 1), round(multi[-1], 1), flush=True)
+            print(
+                src_name,
+                tgt_name,
+                seed,
+                round(single[-1], 1),
+                round(multi[-1], 1),
+                flush=True,
+            )
         rows.append((f"{src_name} -> {tgt_name}", single, multi))
     lines += [
         "## Multi-task (emotion + gender) vs single-task",
@@ -199,8 +236,12 @@ def multitask(lines, cache):
             f"{np.std(m):.1f} | {diffs[-1]:+.1f} |"
         )
     ok = np.mean(diffs) >= 0
-    lines += ["", f"Mean difference {np.mean(diffs):+.1f} points (target >= 0: "
-              f"{'met' if ok else 'NOT met'}).", ""]
+    lines += [
+        "",
+        f"Mean difference {np.mean(diffs):+.1f} points (target >= 0: "
+        f"{'met' if ok else 'NOT met'}).",
+        "",
+    ]
 
 
 def adapt(lines, cache):
@@ -208,25 +249,44 @@ def adapt(lines, cache):
     t0 = time.perf_counter()
     for src_name, tgt_name in PAIRS:
         X, y, sd, Zs, ys, Zt, yt, _ = _pair_data(src_name, tgt_name)
-        res = {"source-only MLP": [], "DANN": [], "source-only SVC": [], "autoencoder + SVC": []}
+        res = {
+            "source-only MLP": [],
+            "DANN": [],
+            "source-only SVC": [],
+            "autoencoder + SVC": [],
+        }
         for seed in SEEDS:
             key = (src_name, tgt_name, seed)
             if key not in cache:
                 so = MultiTaskClassifier(**NET, **PRETRAIN, random_state=seed)
                 cache[key] = uar(yt, so.fit(X, y, sample_domain=sd).predict(Zt))
             res["source-only MLP"].append(cache[key])
-            dann = DANNClassifier(**NET, **PRETRAIN, adaptation_weight=0.3, random_state=seed)
+            dann = DANNClassifier(
+                **NET, **PRETRAIN, adaptation_weight=0.3, random_state=seed
+            )
             res["DANN"].append(uar(yt, dann.fit(X, y, sample_domain=sd).predict(Zt)))
             res["source-only SVC"].append(
                 uar(yt, SVC(class_weight="balanced").fit(Zs, ys).predict(Zt))
             )
-            ae = AutoencoderAdapter(hidden_layer_sizes=(256,), n_components=128, noise=0.3,
-                                    max_epochs=40, weight_decay=1e-4, device="cpu",
-                                    random_state=seed)
+            ae = AutoencoderAdapter(
+                hidden_layer_sizes=(256,),
+                n_components=128,
+                noise=0.3,
+                max_epochs=40,
+                weight_decay=1e-4,
+                device="cpu",
+                random_state=seed,
+            )
             A = ae.fit_transform(X, sample_domain=sd)
             svc = SVC(class_weight="balanced").fit(A[sd > 0], ys)
             res["autoencoder + SVC"].append(uar(yt, svc.predict(A[sd < 0])))
-            print(src_name, tgt_name, seed, {k: round(v[-1], 1) for k, v in res.items()}, flush=True)
+            print(
+                src_name,
+                tgt_name,
+                seed,
+                {k: round(v[-1], 1) for k, v in res.items()},
+                flush=True,
+            )
         rows.append((f"{src_name} -> {tgt_name}", res))
     lines += [
         "## DANN and autoencoder adapter vs source-only (after per-domain standardisation)",
@@ -249,7 +309,11 @@ def adapt(lines, cache):
             means[k].append(np.mean(v))
             cells.append(f"{np.mean(v):.1f} ± {np.std(v):.1f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append("| **mean** | " + " | ".join(f"**{np.mean(v):.1f}**" for v in means.values()) + " |")
+    lines.append(
+        "| **mean** | "
+        + " | ".join(f"**{np.mean(v):.1f}**" for v in means.values())
+        + " |"
+    )
     d_dann = np.mean(means["DANN"]) - np.mean(means["source-only MLP"])
     d_ae = np.mean(means["autoencoder + SVC"]) - np.mean(means["source-only SVC"])
     lines += [
@@ -284,13 +348,21 @@ def main(parts):
         "",
     ]
     cache = {}
-    for part, func in (("fewshot", few_shot), ("multitask", multitask), ("adapt", adapt)):
+    for part, func in (
+        ("fewshot", few_shot),
+        ("multitask", multitask),
+        ("adapt", adapt),
+    ):
         if part not in parts:
             continue
         body = []
         func(body) if part == "fewshot" else func(body, cache)
-        head = [ln.replace("neural_transfer.py " + " ".join(parts), "neural_transfer.py " + part)
-                for ln in lines]
+        head = [
+            ln.replace(
+                "neural_transfer.py " + " ".join(parts), "neural_transfer.py " + part
+            )
+            for ln in lines
+        ]
         out = OUT.parent / f"neural_{part}.md"
         out.parent.mkdir(exist_ok=True)
         out.write_text("\n".join(head + body) + "\n")

@@ -12,7 +12,12 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from sertl_core import DomainAdapter
 from sertl_core._domains import DomainData
 
-from ._base import _TRAINING_CONSTRAINTS, NeuralMixin, _positive_int_tuple, resolve_device
+from ._base import (
+    _TRAINING_CONSTRAINTS,
+    NeuralMixin,
+    _positive_int_tuple,
+    resolve_device,
+)
 from ._nets import AutoencoderNet
 
 __all__ = ["AutoencoderAdapter"]
@@ -28,7 +33,10 @@ class _ReconstructionLoss:
         recon = outputs[0]
         clean, dom = y[:, : self.n_features], y[:, self.n_features] > 0.5
         loss = recon.sum() * 0.0
-        for is_tgt, w in ((False, 1.0 - self.target_weight), (True, self.target_weight)):
+        for is_tgt, w in (
+            (False, 1.0 - self.target_weight),
+            (True, self.target_weight),
+        ):
             rows = dom == is_tgt
             if w > 0 and bool(rows.any()):
                 dec = int(is_tgt) if self.shared else 0
@@ -213,12 +221,23 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         seed = self._draw_seed()
         with self._seeded(seed):
             module = AutoencoderNet(
-                d, hidden, self.n_components, 2 if shared else 1, self.noise, self.noise_type
+                d,
+                hidden,
+                self.n_components,
+                2 if shared else 1,
+                self.noise,
+                self.noise_type,
             ).to(self.device_)
             loss = _ReconstructionLoss(d, float(self.target_weight), shared)
             self.history_ = self._train(
-                module, Xs, Y, loss, lr=self.lr, max_epochs=self.max_epochs,
-                seed=seed, strata=dom.astype(np.int64),
+                module,
+                Xs,
+                Y,
+                loss,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                seed=seed,
+                strata=dom.astype(np.int64),
             )
         self.module_ = module.eval()
 
@@ -258,4 +277,6 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         names = _check_feature_names_in(self, input_features)
         if self.output == "reconstruction":
             return names
-        return np.asarray([f"autoencoderadapter{i}" for i in range(self.n_components)], dtype=object)
+        return np.asarray(
+            [f"autoencoderadapter{i}" for i in range(self.n_components)], dtype=object
+        )

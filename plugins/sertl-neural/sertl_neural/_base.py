@@ -116,7 +116,9 @@ def class_weights(y_idx, n_classes, class_weight, device, classes=None):
                 f"class_weight names class(es) {sorted(map(str, unknown))} that are "
                 f"not among the labelled classes {np.asarray(classes).tolist()}."
             )
-        w = np.array([float(class_weight.get(c, 1.0)) for c in np.asarray(classes).tolist()])
+        w = np.array(
+            [float(class_weight.get(c, 1.0)) for c in np.asarray(classes).tolist()]
+        )
         return torch.as_tensor(w, dtype=torch.float32, device=device)
     y = y_idx[y_idx >= 0]
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
@@ -187,7 +189,9 @@ class NeuralHead(ClassifierMixin, BaseEstimator):
         """
         if self.classes is None and y is None:
             raise ValueError("NeuralHead needs classes=... or y to know the classes.")
-        self.classes_ = np.asarray(self.classes if self.classes is not None else np.unique(y))
+        self.classes_ = np.asarray(
+            self.classes if self.classes is not None else np.unique(y)
+        )
         return self
 
     def predict_proba(self, X):
@@ -296,7 +300,9 @@ class NeuralMixin:
 
     @contextlib.contextmanager
     def _seeded(self, seed):
-        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        devices = (
+            list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        )
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             yield
@@ -314,7 +320,10 @@ class NeuralMixin:
             if arr.ndim == 3:
                 if reset:
                     self.input_shape_ = tuple(int(s) for s in arr.shape[1:])
-                elif getattr(self, "input_shape_", None) not in (None, tuple(arr.shape[1:])):
+                elif getattr(self, "input_shape_", None) not in (
+                    None,
+                    tuple(arr.shape[1:]),
+                ):
                     raise ValueError(
                         f"X has frames x mels {tuple(arr.shape[1:])} but the model "
                         f"was fitted on {self.input_shape_}: pad or crop the "
@@ -384,9 +393,9 @@ class NeuralMixin:
         self.input_scale_ = scale
 
     def _scaled(self, X):
-        return ((np.asarray(X, dtype=np.float64) - self.input_mean_) / self.input_scale_).astype(
-            np.float32
-        )
+        return (
+            (np.asarray(X, dtype=np.float64) - self.input_mean_) / self.input_scale_
+        ).astype(np.float32)
 
     # -- training ---------------------------------------------------------
     def _valid_split(self, n, strata, seed):
@@ -400,9 +409,13 @@ class NeuralMixin:
         if strata is not None:
             _, counts = np.unique(strata, return_counts=True)
             if counts.min() >= 2 and n_valid >= counts.size:
-                sss = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+                sss = StratifiedShuffleSplit(
+                    n_splits=1, test_size=n_valid, random_state=seed
+                )
                 return next(sss.split(idx, strata))
-        return next(ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed).split(idx))
+        return next(
+            ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed).split(idx)
+        )
 
     def _train(
         self,
@@ -471,7 +484,9 @@ class NeuralMixin:
         chunks = []
         with torch.no_grad():
             for start in range(0, Xs.shape[0], _INFERENCE_BATCH):
-                xb = torch.as_tensor(Xs[start : start + _INFERENCE_BATCH], device=self.device_)
+                xb = torch.as_tensor(
+                    Xs[start : start + _INFERENCE_BATCH], device=self.device_
+                )
                 out = module(xb)
                 out = out if isinstance(out, tuple) else (out,)
                 chunks.append([o.detach().cpu().numpy() for o in out])

@@ -252,13 +252,26 @@ class DANNClassifier(NeuralTransferEstimator):
                 trunk, [self.classes_.size], domain_hidden=self.domain_hidden
             ).to(self.device_)
             cw = class_weights(
-                y_idx, self.classes_.size, self.class_weight, self.device_, self.classes_
+                y_idx,
+                self.classes_.size,
+                self.class_weight,
+                self.device_,
+                self.classes_,
             )
             pos_weight = torch.tensor(n_src / max(n_tgt, 1), device=self.device_)
-            cb = _grl_callback(module, self.max_epochs, self.adaptation_weight, self.schedule)
+            cb = _grl_callback(
+                module, self.max_epochs, self.adaptation_weight, self.schedule
+            )
             history = self._train(
-                module, Xs, Y, _DANNLoss(cw, pos_weight), lr=self.lr,
-                max_epochs=self.max_epochs, seed=seed, strata=y_idx, callbacks=[cb],
+                module,
+                Xs,
+                Y,
+                _DANNLoss(cw, pos_weight),
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                seed=seed,
+                strata=y_idx,
+                callbacks=[cb],
             )
         self.module_ = module.eval()
         self._finish(data, history)

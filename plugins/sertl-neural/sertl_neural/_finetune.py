@@ -46,7 +46,9 @@ class _ClassifierLoss:
         if self.teacher is not None and training:
             with torch.no_grad():
                 teacher_emb = self.teacher(X)[-1]
-            loss = loss + self.distill_weight * self.distill_loss(outputs[-1], teacher_emb)
+            loss = loss + self.distill_weight * self.distill_loss(
+                outputs[-1], teacher_emb
+            )
         return loss
 
 
@@ -225,7 +227,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
         "sampler": [object, None],
         **_NETWORK_CONSTRAINTS,
         **_TRAINING_CONSTRAINTS,
-        "freeze": [StrOptions({"none", "all_but_head"}), Interval(numbers.Integral, 0, None, closed="left")],
+        "freeze": [
+            StrOptions({"none", "all_but_head"}),
+            Interval(numbers.Integral, 0, None, closed="left"),
+        ],
         "lr_decay": [Interval(numbers.Real, 0, 1, closed="right")],
         "init_from": [object, None],
         "distill_loss": [callable, None],
@@ -339,7 +344,9 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 p.requires_grad_(trainable)
             if trainable:
                 depth = n - i
-                groups.append((f"trunk.blocks.{i}.*", {"lr": lr * self.lr_decay**depth}))
+                groups.append(
+                    (f"trunk.blocks.{i}.*", {"lr": lr * self.lr_decay**depth})
+                )
         self.n_trainable_blocks_ = k
         return groups
 
@@ -352,7 +359,9 @@ class FineTuneClassifier(NeuralTransferEstimator):
         src = data.labeled & data.source
         tgt = data.labeled & data.target
         n_cls = self.classes_.size
-        ft_epochs = self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
+        ft_epochs = (
+            self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
+        )
         ft_lr = self.lr if self.finetune_lr is None else self.finetune_lr
         history = {"pretrain": [], "finetune": []}
         with self._seeded(seed):
@@ -361,8 +370,14 @@ class FineTuneClassifier(NeuralTransferEstimator):
             Xp, yp = self._resample(Xs[src], y_idx[src], seed)
             w = class_weights(yp, n_cls, self.class_weight, self.device_, self.classes_)
             history["pretrain"] = self._train(
-                module, Xp, yp, _ClassifierLoss(w), lr=self.lr,
-                max_epochs=self.max_epochs, seed=seed, strata=yp,
+                module,
+                Xp,
+                yp,
+                _ClassifierLoss(w),
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                seed=seed,
+                strata=yp,
             )
             self.n_finetune_rows_ = int(tgt.sum())
             if tgt.any() and ft_epochs > 0:
@@ -373,17 +388,33 @@ class FineTuneClassifier(NeuralTransferEstimator):
                         p.requires_grad_(False)
                 groups = self._finetune_groups(module, ft_lr)
                 Xt, yt = self._resample(Xs[tgt], y_idx[tgt], seed)
-                w = class_weights(yt, n_cls, self.class_weight, self.device_, self.classes_)
+                w = class_weights(
+                    yt, n_cls, self.class_weight, self.device_, self.classes_
+                )
                 if self.finetune_source_weight > 0 and src.any():
                     # rehearsal: source rows keep part of the loss
                     n_t, n_s = len(yt), int(src.sum())
-                    rw = np.r_[np.ones(n_t), np.full(n_s, self.finetune_source_weight * n_t / n_s)]
+                    rw = np.r_[
+                        np.ones(n_t),
+                        np.full(n_s, self.finetune_source_weight * n_t / n_s),
+                    ]
                     Xt = np.concatenate([Xt, Xs[src]])
-                    yt = np.stack([np.r_[yt, y_idx[src]], rw], axis=1).astype(np.float32)
-                loss = _ClassifierLoss(w, teacher, self.distill_loss, float(self.distill_weight))
+                    yt = np.stack([np.r_[yt, y_idx[src]], rw], axis=1).astype(
+                        np.float32
+                    )
+                loss = _ClassifierLoss(
+                    w, teacher, self.distill_loss, float(self.distill_weight)
+                )
                 history["finetune"] = self._train(
-                    module, Xt, yt, loss, lr=ft_lr, max_epochs=ft_epochs,
-                    seed=seed + 1, strata=yt if yt.ndim == 1 else yt[:, 0], param_groups=groups,
+                    module,
+                    Xt,
+                    yt,
+                    loss,
+                    lr=ft_lr,
+                    max_epochs=ft_epochs,
+                    seed=seed + 1,
+                    strata=yt if yt.ndim == 1 else yt[:, 0],
+                    param_groups=groups,
                 )
                 for p in module.parameters():
                     p.requires_grad_(True)

@@ -42,7 +42,9 @@ def _aux_columns(aux, n_rows):
                 "aux holds the auxiliary tasks (e.g. gender, speaker, corpus)."
             )
         if col.ndim != 1:
-            raise ValueError(f"aux[{name!r}] must be 1-D (one label per row), got shape {col.shape}.")
+            raise ValueError(
+                f"aux[{name!r}] must be 1-D (one label per row), got shape {col.shape}."
+            )
         if col.shape[0] != n_rows:
             raise ValueError(
                 f"aux[{name!r}] has {col.shape[0]} labels but X has {n_rows} rows: "
@@ -62,7 +64,9 @@ class _MultiTaskLoss:
         loss = 0.0
         for t, w in enumerate(self.task_weights):
             if w > 0:
-                loss = loss + w * masked_cross_entropy(outputs[t], y[:, t], self.class_weights[t])
+                loss = loss + w * masked_cross_entropy(
+                    outputs[t], y[:, t], self.class_weights[t]
+                )
         if not isinstance(loss, float):
             return loss
         return outputs[0].sum() * 0.0
@@ -308,15 +312,25 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             module = ClassifierNet(trunk, sizes).to(self.device_)
             cw = [
                 class_weights(
-                    Y[keep, t], sizes[t], self.class_weight, self.device_, task_classes[t_name]
+                    Y[keep, t],
+                    sizes[t],
+                    self.class_weight,
+                    self.device_,
+                    task_classes[t_name],
                 )
                 if t == 0 or not isinstance(self.class_weight, dict)
                 else None
                 for t, t_name in enumerate(tasks)
             ]
             history = self._train(
-                module, Xs[keep], Y[keep], _MultiTaskLoss(task_w, cw),
-                lr=self.lr, max_epochs=self.max_epochs, seed=seed, strata=Y[keep, 0],
+                module,
+                Xs[keep],
+                Y[keep],
+                _MultiTaskLoss(task_w, cw),
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                seed=seed,
+                strata=Y[keep, 0],
             )
         self.tasks_ = tasks
         self.task_classes_ = task_classes
@@ -342,8 +356,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
 
         check_is_fitted(self)
         if task not in self.tasks_:
-            raise ValueError(f"Unknown task {task!r}: this model was fitted on {self.tasks_}.")
+            raise ValueError(
+                f"Unknown task {task!r}: this model was fitted on {self.tasks_}."
+            )
         X = validate_data(self, self._as_2d(X, reset=False), reset=False)
         logits = self._outputs(self.module_, X)[self.tasks_.index(task)]
         return self.task_classes_[task][np.argmax(logits, axis=1)]
-

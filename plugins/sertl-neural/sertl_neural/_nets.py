@@ -51,7 +51,9 @@ class MLPTrunk(nn.Module):
         blocks = []
         d = int(n_features)
         for h in hidden_layer_sizes:
-            blocks.append(nn.Sequential(nn.Linear(d, int(h)), nn.ReLU(), nn.Dropout(dropout)))
+            blocks.append(
+                nn.Sequential(nn.Linear(d, int(h)), nn.ReLU(), nn.Dropout(dropout))
+            )
             d = int(h)
         self.blocks = nn.ModuleList(blocks)
         self.embedding_dim = d
@@ -144,7 +146,9 @@ class ConvTrunk(nn.Module):
             blocks.append(_GlobalPool())
             d = c
         for h in hidden_layer_sizes:
-            blocks.append(nn.Sequential(nn.Linear(d, int(h)), nn.ReLU(), nn.Dropout(dropout)))
+            blocks.append(
+                nn.Sequential(nn.Linear(d, int(h)), nn.ReLU(), nn.Dropout(dropout))
+            )
             d = int(h)
         self.blocks = nn.ModuleList(blocks)
         self.embedding_dim = d
@@ -180,7 +184,9 @@ def build_trunk(spec):
     spec = dict(spec)
     network = spec["network"]
     if network == "mlp":
-        trunk = MLPTrunk(spec["n_features"], spec["hidden_layer_sizes"], spec["dropout"])
+        trunk = MLPTrunk(
+            spec["n_features"], spec["hidden_layer_sizes"], spec["dropout"]
+        )
     else:
         trunk = ConvTrunk(
             spec["input_shape"],
@@ -242,7 +248,9 @@ def module_from_portable(portable):
         module = AutoencoderNet(**recipe)
     else:
         raise ValueError(f"Unknown sertl network kind {kind!r}.")
-    module.load_state_dict({k: torch.as_tensor(v) for k, v in portable["state"].items()})
+    module.load_state_dict(
+        {k: torch.as_tensor(v) for k, v in portable["state"].items()}
+    )
     return module.eval()
 
 
@@ -333,7 +341,9 @@ class ClassifierNet(nn.Module):
         else:
             self.grl = GradientReversal(1.0)
             self.domain_head = nn.Sequential(
-                nn.Linear(d, int(domain_hidden)), nn.ReLU(), nn.Linear(int(domain_hidden), 1)
+                nn.Linear(d, int(domain_hidden)),
+                nn.ReLU(),
+                nn.Linear(int(domain_hidden), 1),
             )
 
     def forward(self, x):
@@ -375,7 +385,15 @@ class AutoencoderNet(nn.Module):
     (torch.Size([2, 4, 6]), torch.Size([4, 3]))
     """
 
-    def __init__(self, n_features, hidden_layer_sizes, n_components, n_decoders, noise, noise_type):
+    def __init__(
+        self,
+        n_features,
+        hidden_layer_sizes,
+        n_components,
+        n_decoders,
+        noise,
+        noise_type,
+    ):
         super().__init__()
         self.recipe = {
             "kind": "autoencoder",
@@ -388,7 +406,11 @@ class AutoencoderNet(nn.Module):
         }
         self.noise = float(noise)
         self.noise_type = noise_type
-        dims = [int(n_features), *[int(h) for h in hidden_layer_sizes], int(n_components)]
+        dims = [
+            int(n_features),
+            *[int(h) for h in hidden_layer_sizes],
+            int(n_components),
+        ]
         enc = []
         for a, b in zip(dims[:-1], dims[1:], strict=True):
             enc += [nn.Linear(a, b), nn.Tanh()]

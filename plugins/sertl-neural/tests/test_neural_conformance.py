@@ -2,14 +2,14 @@
 
 import pytest
 import torch
-
-from sertl_core.testing import parametrize_with_checks
 from sertl_neural import (
     AutoencoderAdapter,
     DANNClassifier,
     FineTuneClassifier,
     MultiTaskClassifier,
 )
+
+from sertl_core.testing import parametrize_with_checks
 
 _SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 15, "lr": 1e-2, "random_state": 0}
 
@@ -28,7 +28,9 @@ def _one_thread():
         FineTuneClassifier(**_SMALL, finetune_epochs=5),
         MultiTaskClassifier(**_SMALL),
         DANNClassifier(**_SMALL),
-        AutoencoderAdapter(hidden_layer_sizes=(8,), n_components=4, max_epochs=3, random_state=0),
+        AutoencoderAdapter(
+            hidden_layer_sizes=(8,), n_components=4, max_epochs=3, random_state=0
+        ),
     ],
     expected_failed_checks=lambda est: (
         {

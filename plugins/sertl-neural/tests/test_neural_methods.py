@@ -6,11 +6,6 @@ import numpy as np
 import pytest
 import sklearn
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-
-from sertl_core import DomainStandardScaler, Registry, SourceOnly
-from sertl_core.testing import make_domain_data
 from sertl_neural import (
     AutoencoderAdapter,
     DANNClassifier,
@@ -18,6 +13,11 @@ from sertl_neural import (
     MultiTaskClassifier,
 )
 from sertl_neural._dann import ganin_lambda
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from sertl_core import DomainStandardScaler, Registry, SourceOnly
+from sertl_core.testing import make_domain_data
 
 SMALL = {"hidden_layer_sizes": (16, 8), "max_epochs": 10, "lr": 1e-2, "random_state": 0}
 
@@ -60,7 +60,9 @@ def test_finetune_freeze_all_but_head_keeps_trunk(few_shot):
 def test_finetune_freeze_last_k_blocks(few_shot):
     X, y, sd, _, _ = few_shot
     base = FineTuneClassifier(**SMALL, finetune_epochs=0).fit(X, y, sample_domain=sd)
-    ft = FineTuneClassifier(**SMALL, finetune_epochs=5, freeze=1).fit(X, y, sample_domain=sd)
+    ft = FineTuneClassifier(**SMALL, finetune_epochs=5, freeze=1).fit(
+        X, y, sample_domain=sd
+    )
     b0, b1 = base.module_.trunk.blocks, ft.module_.trunk.blocks
     torch.testing.assert_close(b0[0][0].weight, b1[0][0].weight)  # frozen
     assert not torch.equal(b0[1][0].weight, b1[1][0].weight)  # trained
@@ -100,8 +102,12 @@ def test_finetune_beats_source_only_on_shifted_target():
 def test_init_from_multitask_model(few_shot):
     X, y, sd, _, _ = few_shot
     gender = np.tile(["f", "m"], X.shape[0] // 2)
-    mt = MultiTaskClassifier(**SMALL).fit(X, y, sample_domain=sd, aux={"gender": gender})
-    ft = FineTuneClassifier(init_from=mt, max_epochs=0, finetune_epochs=0, random_state=0)
+    mt = MultiTaskClassifier(**SMALL).fit(
+        X, y, sample_domain=sd, aux={"gender": gender}
+    )
+    ft = FineTuneClassifier(
+        init_from=mt, max_epochs=0, finetune_epochs=0, random_state=0
+    )
     ft.fit(X, y, sample_domain=sd)
     for a, b in zip(_trunk_weights(mt), _trunk_weights(ft), strict=True):
         torch.testing.assert_close(a, b)
@@ -110,7 +116,9 @@ def test_init_from_multitask_model(few_shot):
     torch.testing.assert_close(ft.module_.heads[0].weight, mt.module_.heads[0].weight)
     # init_from is not modified by fine-tuning.
     before = _trunk_weights(mt)
-    FineTuneClassifier(init_from=mt, max_epochs=2, random_state=0).fit(X, y, sample_domain=sd)
+    FineTuneClassifier(init_from=mt, max_epochs=2, random_state=0).fit(
+        X, y, sample_domain=sd
+    )
     for a, b in zip(before, _trunk_weights(mt), strict=True):
         torch.testing.assert_close(a, b)
 
@@ -135,11 +143,14 @@ def test_distill_loss_hook_is_called_with_embeddings(few_shot):
         return ((student - teacher) ** 2).mean()
 
     plain = FineTuneClassifier(**SMALL, finetune_epochs=5).fit(X, y, sample_domain=sd)
-    distilled = FineTuneClassifier(**SMALL, finetune_epochs=5, distill_loss=mse,
-                                   distill_weight=10.0).fit(X, y, sample_domain=sd)
+    distilled = FineTuneClassifier(
+        **SMALL, finetune_epochs=5, distill_loss=mse, distill_weight=10.0
+    ).fit(X, y, sample_domain=sd)
     assert calls and all(shape[1] == 8 and not grad for shape, grad in calls)
     assert not np.allclose(plain.embed(X), distilled.embed(X))
-    with pytest.raises(sklearn.utils._param_validation.InvalidParameterError, match="distill_loss"):
+    with pytest.raises(
+        sklearn.utils._param_validation.InvalidParameterError, match="distill_loss"
+    ):
         FineTuneClassifier(distill_loss="rkd").fit(X, y, sample_domain=sd)
 
 
@@ -147,7 +158,9 @@ def test_sampler_and_class_weight(few_shot):
     from imblearn.over_sampling import RandomOverSampler
 
     X, y, sd, _, _ = few_shot
-    clf = FineTuneClassifier(**SMALL, sampler=RandomOverSampler(), class_weight="balanced")
+    clf = FineTuneClassifier(
+        **SMALL, sampler=RandomOverSampler(), class_weight="balanced"
+    )
     assert clf.fit(X, y, sample_domain=sd).predict(X).shape == (X.shape[0],)
     with pytest.raises(ValueError, match="not among the labelled classes"):
         FineTuneClassifier(**SMALL, class_weight={7: 2.0}).fit(X, y, sample_domain=sd)
@@ -189,7 +202,9 @@ def test_multitask_errors(few_shot):
     with pytest.raises(ValueError, match="must not contain 'emotion'"):
         mt.fit(X, y, sample_domain=sd, aux={"emotion": y})
     with pytest.raises(ValueError, match=r"unknown task\(s\) \['arousal'\]"):
-        MultiTaskClassifier(**SMALL, task_weights={"arousal": 1.0}).fit(X, y, sample_domain=sd)
+        MultiTaskClassifier(**SMALL, task_weights={"arousal": 1.0}).fit(
+            X, y, sample_domain=sd
+        )
     with pytest.raises(ValueError, match="fewer than two classes"):
         mt.fit(X, y, sample_domain=sd, aux={"gender": np.full(X.shape[0], "f")})
     with pytest.raises(TypeError, match="aux must be a dict"):
@@ -202,8 +217,12 @@ def test_multitask_errors(few_shot):
 def test_multitask_aux_routed_through_pipeline(few_shot):
     X, y, sd, _, _ = few_shot
     gender = np.tile([0, 1], X.shape[0] // 2)
-    pipe = Pipeline([("scale", DomainStandardScaler()), ("mt", MultiTaskClassifier(**SMALL))])
-    off = pipe.fit(X, y, scale__sample_domain=sd, mt__sample_domain=sd, mt__aux={"g": gender})
+    pipe = Pipeline(
+        [("scale", DomainStandardScaler()), ("mt", MultiTaskClassifier(**SMALL))]
+    )
+    off = pipe.fit(
+        X, y, scale__sample_domain=sd, mt__sample_domain=sd, mt__aux={"g": gender}
+    )
     assert off[-1].tasks_ == ["emotion", "g"]
     with sklearn.config_context(enable_metadata_routing=True):
         on = sklearn.base.clone(pipe).fit(X, y, sample_domain=sd, aux={"g": gender})
@@ -229,13 +248,22 @@ def test_dann_schedule_and_prediction():
 
 def test_autoencoder_outputs_and_names():
     X, y, sd, _ = make_domain_data(n_per_domain=20)
-    ae = AutoencoderAdapter(hidden_layer_sizes=(8,), n_components=3, max_epochs=3,
-                            random_state=0).fit(X, sample_domain=sd)
+    ae = AutoencoderAdapter(
+        hidden_layer_sizes=(8,), n_components=3, max_epochs=3, random_state=0
+    ).fit(X, sample_domain=sd)
     assert ae.transform(X).shape == (X.shape[0], 3)
-    assert ae.get_feature_names_out().tolist() == [f"autoencoderadapter{i}" for i in range(3)]
+    assert ae.get_feature_names_out().tolist() == [
+        f"autoencoderadapter{i}" for i in range(3)
+    ]
     assert len(ae.module_.decoders) == 2
-    rec = AutoencoderAdapter(output="reconstruction", mode="pooled", noise=0.3,
-                             noise_type="masking", max_epochs=3, random_state=0)
+    rec = AutoencoderAdapter(
+        output="reconstruction",
+        mode="pooled",
+        noise=0.3,
+        noise_type="masking",
+        max_epochs=3,
+        random_state=0,
+    )
     assert rec.fit_transform(X, sample_domain=sd).shape == X.shape
     assert len(rec.module_.decoders) == 1
     assert rec.get_feature_names_out().tolist() == [f"x{i}" for i in range(6)]
@@ -245,8 +273,9 @@ def test_autoencoder_outputs_and_names():
 
 def test_autoencoder_reduces_reconstruction_error():
     X, y, sd, _ = make_domain_data(n_per_domain=40)
-    ae = AutoencoderAdapter(hidden_layer_sizes=(16,), n_components=4, max_epochs=30,
-                            lr=1e-2, random_state=0).fit(X, sample_domain=sd)
+    ae = AutoencoderAdapter(
+        hidden_layer_sizes=(16,), n_components=4, max_epochs=30, lr=1e-2, random_state=0
+    ).fit(X, sample_domain=sd)
     losses = [row["train_loss"] for row in ae.history_]
     assert losses[-1] < 0.6 * losses[0]
     pipe = Pipeline([("ae", ae), ("clf", SourceOnly())])
@@ -264,30 +293,44 @@ def test_conv_networks_on_3d_logmel(network):
     X = rng.normal(size=(n, frames, mels)).astype(np.float32)
     X[y == 1, :, :4] += 2.0
     sd = np.tile([1, 1, -1], n // 3)
-    kw = {"network": network, "conv_channels": (4,), "hidden_layer_sizes": (8,),
-          "rnn_hidden": 6, "max_epochs": 5, "random_state": 0}
+    kw = {
+        "network": network,
+        "conv_channels": (4,),
+        "hidden_layer_sizes": (8,),
+        "rnn_hidden": 6,
+        "max_epochs": 5,
+        "random_state": 0,
+    }
     clf = FineTuneClassifier(**kw, finetune_epochs=2).fit(X, y, sample_domain=sd)
     assert clf.input_shape_ == (frames, mels) and clf.n_features_in_ == frames * mels
     assert clf.predict_proba(X).shape == (n, 2)
     # flattened rows with n_mels give the same model
     flat = FineTuneClassifier(**kw, finetune_epochs=2, n_mels=mels)
     flat.fit(X.reshape(n, -1), y, sample_domain=sd)
-    np.testing.assert_allclose(flat.predict_proba(X.reshape(n, -1)), clf.predict_proba(X))
+    np.testing.assert_allclose(
+        flat.predict_proba(X.reshape(n, -1)), clf.predict_proba(X)
+    )
     with pytest.raises(ValueError, match="pad or crop"):
         clf.predict(X[:, :, :4].repeat(2, axis=1))
     with pytest.raises(ValueError, match="needs log-mel sequences"):
         FineTuneClassifier(network=network).fit(X.reshape(n, -1), y, sample_domain=sd)
     with pytest.raises(ValueError, match="not a multiple of n_mels=5"):
-        FineTuneClassifier(network=network, n_mels=5).fit(X.reshape(n, -1)[:, :-2], y,
-                                                          sample_domain=sd)
+        FineTuneClassifier(network=network, n_mels=5).fit(
+            X.reshape(n, -1)[:, :-2], y, sample_domain=sd
+        )
 
 
 def test_multitask_and_dann_accept_3d():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(18, 6, 4))
     y = np.tile([0, 1, -1], 6)
-    kw = {"network": "cnn", "conv_channels": (3,), "hidden_layer_sizes": (), "max_epochs": 2,
-          "random_state": 0}
+    kw = {
+        "network": "cnn",
+        "conv_channels": (3,),
+        "hidden_layer_sizes": (),
+        "max_epochs": 2,
+        "random_state": 0,
+    }
     assert MultiTaskClassifier(**kw).fit(X, y).embed(X).shape == (18, 3)
     assert DANNClassifier(**kw).fit(X, y).predict(X).shape == (18,)
 
@@ -295,7 +338,9 @@ def test_multitask_and_dann_accept_3d():
 # -- engineering: determinism, global state, persistence, device, progress --
 
 
-@pytest.mark.parametrize("cls", [FineTuneClassifier, MultiTaskClassifier, DANNClassifier])
+@pytest.mark.parametrize(
+    "cls", [FineTuneClassifier, MultiTaskClassifier, DANNClassifier]
+)
 def test_deterministic_and_no_global_rng_change(cls, few_shot):
     X, y, sd, _, _ = few_shot
     torch_state = torch.get_rng_state()
@@ -315,9 +360,15 @@ def test_early_stopping_stops_and_keeps_best():
     y = rng.integers(0, 2, 200)  # noise: the validation loss soon rises
     sd = np.r_[np.ones(150, int), -np.ones(50, int)]
     y[150:] = -1
-    clf = FineTuneClassifier(hidden_layer_sizes=(64,), lr=3e-2, max_epochs=100,
-                             early_stopping=True, n_iter_no_change=3, validation_fraction=0.2,
-                             random_state=0).fit(X, y, sample_domain=sd)
+    clf = FineTuneClassifier(
+        hidden_layer_sizes=(64,),
+        lr=3e-2,
+        max_epochs=100,
+        early_stopping=True,
+        n_iter_no_change=3,
+        validation_fraction=0.2,
+        random_state=0,
+    ).fit(X, y, sample_domain=sd)
     hist = clf.history_["pretrain"]
     assert len(hist) < 100
     assert all("valid_loss" in row for row in hist)
@@ -369,9 +420,13 @@ def test_gpu_training_matches_interface(few_shot):
 
 def test_verbose_controls_progress(few_shot, capsys):
     X, y, sd, _, _ = few_shot
-    FineTuneClassifier(**{**SMALL, "max_epochs": 2}, verbose=0).fit(X, y, sample_domain=sd)
+    FineTuneClassifier(**{**SMALL, "max_epochs": 2}, verbose=0).fit(
+        X, y, sample_domain=sd
+    )
     assert capsys.readouterr().out == ""
-    FineTuneClassifier(**{**SMALL, "max_epochs": 2}, verbose=1).fit(X, y, sample_domain=sd)
+    FineTuneClassifier(**{**SMALL, "max_epochs": 2}, verbose=1).fit(
+        X, y, sample_domain=sd
+    )
     assert "train_loss" in capsys.readouterr().out
 
 
