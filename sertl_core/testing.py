@@ -391,7 +391,7 @@ def check_classifier_labels(estimator):
     if not isinstance(estimator, TransferEstimator) or estimator._is_regression():
         return
     X, y, sd, y_tgt = make_domain_data(n_classes=3)
-    src = sd > 0
+    src, tgt = sd > 0, sd < 0
     for labels in (
         np.array([0, 1, 2]),
         np.array(["one", "two", "three"]),
@@ -402,9 +402,13 @@ def check_classifier_labels(estimator):
         k = labels.size
         keep = src & (y < k)
         yl = labels[y[keep]]
-        est = _seeded(estimator).fit(X[keep], yl)
+        marker = "-1" if labels.dtype.kind in "UO" else -1
+        y_fit = np.concatenate([yl, np.full(tgt.sum(), marker, dtype=labels.dtype)])
+        X_fit = np.vstack([X[keep], X[tgt]])
+        sd_fit = np.concatenate([sd[keep], sd[tgt]])
+        est = _seeded(estimator).fit(X_fit, y_fit, sample_domain=sd_fit)
         np.testing.assert_array_equal(np.sort(est.classes_), np.sort(np.unique(yl)))
-        pred = est.predict(X[keep])
+        pred = est.predict(X_fit)
         assert set(pred.tolist()) <= set(labels.tolist()), (
             f"predicted labels {set(pred.tolist())} outside {set(labels.tolist())}"
         )
