@@ -144,6 +144,15 @@ class _Ctx:
         return value
 
 
+def _sample_root(ctx, reader, where):
+    try:
+        from sertl_speech import sample_path
+
+        return sample_path(reader)
+    except (ImportError, ValueError, FileNotFoundError) as exc:
+        ctx.fail(where, f'"sample" names the real sample shipped with sertl-speech: {exc}')
+
+
 def _str_list(ctx, value, where):
     if isinstance(value, str):
         value = [value]
@@ -256,7 +265,11 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         if "root" not in spec:
             ctx.fail(f"{where} root", "missing: the folder of the corpus as downloaded.")
         reader = ctx.typed(spec.get("reader", cname), str, f"{where} reader", "a string")
-        corpora[cname] = CorpusSpec(cname, reader, resolve(spec["root"], f"{where} root"))
+        if spec["root"] == "sample":
+            root = _sample_root(ctx, reader, f"{where} root")
+        else:
+            root = resolve(spec["root"], f"{where} root")
+        corpora[cname] = CorpusSpec(cname, reader, root)
 
     labels = raw.get("labels", {})
     ctx.keys(labels, {"classes", "mapping"}, "[labels]")

@@ -1,0 +1,44 @@
+"""Fixtures of the sertl-experiments tests."""
+
+import numpy as np
+import pytest
+
+from sertl_experiments._data import CorpusData
+
+
+def _corpus(name, shift, rng, n=90):
+    y = np.array(["anger", "neutral", "sadness"])[np.arange(n) % 3]
+    centre = {"anger": 1.5, "neutral": 0.0, "sadness": -1.5}
+    X = rng.normal(size=(n, 6))
+    X[:, 0] += [centre[v] for v in y]
+    X = X * (1 + shift) + 3 * shift
+    spk = np.array([f"{name}:{i % 4}" for i in range(n)])
+    return CorpusData(name, X, y, spk, np.array([f"{name}_{i}.wav" for i in range(n)]))
+
+
+@pytest.fixture
+def synthetic_data():
+    """Two shifted synthetic corpora with three classes and four speakers each."""
+    rng = np.random.default_rng(0)
+    return {"a": _corpus("a", 0.0, rng), "b": _corpus("b", 1.0, rng)}
+
+
+@pytest.fixture
+def synthetic_config(tmp_path):
+    """An experiment over the synthetic corpora (roots unused: data is injected)."""
+    from sertl_experiments import parse_config
+
+    def make(**over):
+        raw = {
+            "name": "synthetic", "output": str(tmp_path / "out"),
+            "corpora": {"a": {"root": "unused"}, "b": {"root": "unused"}},
+            "protocol": {"bootstrap": 100},
+            "methods": [{"name": "no_adaptation", "scaling": "source"},
+                        {"name": "dss"},
+                        {"name": "auto", "method": "auto",
+                         "candidates": ["no_adaptation", "dss"]}],
+        }
+        raw.update(over)
+        return parse_config(raw)
+
+    return make

@@ -1,0 +1,94 @@
+import json
+import re
+
+import numpy as np
+import pandas as pd
+
+from sertl_experiments._runner import run_experiment
+
+
+def _quiet(*_):
+    pass
+
+
+def test_run_writes_every_output_and_resumes(synthetic_config, synthetic_data):
+    cfg = synthetic_config()
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    out = cfg.output
+    for name in ("results.csv", "results.md", "report.html"):
+        assert (out / name).is_file()
+    df = pd.read_csv(out / "results.csv")
+    assert set(df["method"]) == {"no_adaptation", "dss", "auto"}
+    assert (df["status"] == "ok").all()
+    assert df["uar_low"].le(df["uar"]).all() and df["uar"].le(df["uar_high"]).all()
+    # per-domain standardisation removes this synthetic shift; no adaptation cannot
+    means = df.groupby("method")["uar"].mean()
+    assert means["dss"] > means["no_adaptation"] + 0.15
+    # the label-free choice picks the adaptation here and says it does not hurt
+    auto = df[df["method"] == "auto"]
+    assert set(auto["selected"]) == {"dss"}
+    assert not auto["predicted_hurt"].astype(bool).any()
+    assert (df["mmd_after"][df["method"] == "dss"] < df["mmd_before"][df["method"] == "dss"]).all()
+    plots = {p.stem for p in (out / "plots").glob("*.png")}
+    assert {"heatmap_dss", "confusion_dss", "per_class_recall", "pca_a__b"} <= plots
+    assert res.n_computed == 8 and res.n_reused == 0
+
+    # rerun: everything reused; delete one cell ("interrupted") and only it reruns
+    res2 = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res2.n_computed, res2.n_reused) == (0, 8)
+    cell = out / "cells" / "a__b__dss__seed0.json"
+    before = json.loads(cell.read_text())
+    cell.unlink()
+    res3 = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res3.n_computed, res3.n_reused) == (1, 7)
+    assert json.loads(cell.read_text())["uar"] == before["uar"]
+
+
+def test_changed_method_is_recomputed(synthetic_config, synthetic_data):
+    cfg = synthetic_config(methods=[{"name": "dss"}])
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    cfg2 = synthetic_config(methods=[{"name": "dss", "params": {"classifier": {"C": 10.0}}}])
+    res = run_experiment(cfg2, data=synthetic_data, progress=False, log=_quiet)
+    assert res.n_computed == 2  # the two dss cells; the baseline cells are reused
+
+
+def test_report_is_self_contained_with_every_plot_and_table(synthetic_config,
+                                                            synthetic_data):
+    cfg = synthetic_config()
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    html = res.report.read_text()
+    manifest = json.loads(re.search(
+        r"<script type='application/json' id='sertl-manifest'>(.*?)</script>", html).group(1))
+    assert len(manifest["figures"]) == len(list((cfg.output / "plots").glob("*.png")))
+    for fid in manifest["figures"]:
+        assert f"id='{fid}'" in html
+    for tid in manifest["tables"]:
+        assert f'id="{tid}"' in html or f"id='{tid}'" in html
+    assert "src='http" not in html and "src=\"http" not in html
+    assert html.count("data:image/png;base64,") == len(manifest["figures"])
+    assert "negative-transfer" in html
+
+
+def test_few_shot_protocol_uses_held_out_speakers(synthetic_config, synthetic_data):
+    cfg = synthetic_config(
+        protocol={"target": "few_shot", "k": 3, "seeds": [0, 1], "bootstrap": 50},
+        methods=[{"name": "dss"},
+                 {"name": "dss_grid", "grid": {"classifier__C": [0.1, 10.0]}}])
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    df = pd.read_csv(cfg.output / "results.csv")
+    assert (df["status"] == "ok").all()
+    assert set(df["seed"]) == {0, 1}
+    # test rows are two of the 4 target speakers (22 or 23 rows each)
+    assert df["n_test"].isin([44, 45, 46]).all()
+    # labelled rows: the source plus k per class from the other speakers
+    assert (df["n_train"] == 90 + 3 * 3).all()
+
+
+def test_failed_cell_is_reported_not_raised(synthetic_config, synthetic_data):
+    cfg = synthetic_config(methods=[{"name": "broken", "adapter": "coral",
+                                     "params": {"coral": {"reg": -5.0}}}])
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    df = res.results
+    assert (df["status"] == "error").all()
+    assert df["error"].str.contains("reg").all()
+    assert "Cells that failed" in res.report.read_text()
