@@ -165,8 +165,10 @@ def kmm_speed(sizes, repeats, real=None):
     out()
     out("Objective = `1/2 b'Kb - kappa'b` on the exact kernel (lower is better); "
         "`viol.` = largest constraint violation (bound B, band on sum b).")
-    out("`exact ref` is our APG on the dense exact kernel with a certified duality "
-        "gap below 1e-9 relative (checked against cvxopt and Clarabel in section 1).")
+    out("`exact ref` is our APG on the dense exact kernel stopped at a relative "
+        "duality gap or KKT residual below 1e-9 (checked against cvxopt and Clarabel "
+        "in section 1); at 5,000 rows no exact solve fits the time budget and the "
+        "gap column is relative to the best objective of the row group.")
     out()
     out("| data | n_s = n_t | method | median time | objective | rel. gap to exact ref | max w | viol. |")
     out("|---|---|---|---|---|---|---|---|")
@@ -194,14 +196,17 @@ def kmm_speed(sizes, repeats, real=None):
                     w, t = timed(fn)
                 times[k].append(t)
                 res[k] = w
-        f_ref = None
         K = gaussian_kernel(Xs, Xs, sigma)
         kappa = ns / Xt.shape[0] * kernel_row_sums(Xs, Xt, sigma)
         lo, hi = ns * (1 - eps), ns * (1 + eps)
-        ref, t_ref = timed(lambda: solve_kmm_apg(kappa, B, lo, hi, K=K, tol=1e-9, max_iter=100000))
-        f_ref = ref.objective
-        rows = [("exact ref (dense, certified)", [t_ref], ref.x)] + [
-            (k, times[k], res[k]) for k in methods]
+        rows = [(k, times[k], res[k]) for k in methods]
+        if ns <= 2000:
+            ref, t_ref = timed(lambda: solve_kmm_apg(
+                kappa, B, lo, hi, K=K, tol=1e-9, max_iter=100000))
+            f_ref = ref.objective
+            rows = [("exact ref (dense, certified)", [t_ref], ref.x)] + rows
+        else:  # no exact solve at this size: relative to the best objective
+            f_ref = min(float(0.5 * w @ K @ w - kappa @ w) for _, _, w in rows)
         for k, ts, w in rows:
             f = float(0.5 * w @ K @ w - kappa @ w)
             out(f"| {name} | {ns} | {k} | {np.median(ts):.2f} s | {f:.2f} | "

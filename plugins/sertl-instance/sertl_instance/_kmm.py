@@ -77,7 +77,7 @@ def kmm_weights(
     rank_tol=1e-3,
     n_landmarks=500,
     solver="auto",
-    tol=1e-8,
+    tol=1e-6,
     max_iter=20000,
     random_state=None,
     return_info=False,
@@ -131,8 +131,9 @@ def kmm_weights(
         ``"apg"`` (built-in), ``"cvxpy"`` (Clarabel) or the name of any
         installed cvxpy solver; ``"auto"`` uses cvxpy up to 200 source rows
         and ``"apg"`` above.
-    tol : float, default=1e-8
-        Relative duality-gap tolerance of ``"apg"``.
+    tol : float, default=1e-6
+        Stopping tolerance of ``"apg"``: the duality gap relative to the
+        objective, or the KKT residual relative to ``max|kappa|``.
     max_iter : int, default=20000
         Iteration budget of ``"apg"`` (a ``ConvergenceWarning`` when hit).
     random_state : int, RandomState or None, default=None
@@ -149,6 +150,7 @@ def kmm_weights(
         ``kernel`` (``"exact"``/``"nystroem"``), ``rank``,
         ``spectrum_resolved``, ``solver``, ``status``, ``n_iter``, ``gap``
         (certified bound on the distance to the optimum, ``"apg"`` only),
+        ``kkt_residual`` and ``stop_criterion`` (``"apg"`` only),
         ``objective`` (the QP objective above), ``mmd2`` (squared MMD
         between weighted source and target in the kernel used),
         ``time_s`` and the weight summary of ``weight_diagnostics``
@@ -257,7 +259,12 @@ def kmm_weights(
             )
         w = res.x
         info.update(
-            solver="apg", status=res.status, n_iter=res.n_iter, gap=res.gap
+            solver="apg",
+            status=res.status,
+            n_iter=res.n_iter,
+            gap=res.gap,
+            kkt_residual=res.extra["kkt_residual"],
+            stop_criterion=res.extra["criterion"],
         )
     else:
         w, status, n_iter = _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver)
@@ -310,8 +317,9 @@ class KMM(TransferEstimator):
     solver : str, default="auto"
         ``"apg"``, ``"cvxpy"`` or an installed cvxpy solver name
         (``"auto"``: cvxpy up to 200 source rows, ``"apg"`` above).
-    tol : float, default=1e-8
-        Relative duality-gap tolerance of ``"apg"``.
+    tol : float, default=1e-6
+        Stopping tolerance of ``"apg"`` (relative duality gap or KKT
+        residual).
     max_iter : int, default=20000
         Iteration budget of ``"apg"``.
     target_weight : float, default=1.0
@@ -398,7 +406,7 @@ class KMM(TransferEstimator):
         rank_tol=1e-3,
         n_landmarks=500,
         solver="auto",
-        tol=1e-8,
+        tol=1e-6,
         max_iter=20000,
         target_weight=1.0,
         random_state=None,

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "SolverResult",
@@ -164,7 +165,7 @@ def _lipschitz(Z, K):
     return float(np.linalg.eigvalsh(Z.T @ Z)[-1])
 
 
-def solve_kmm_apg(
+def _solve_kmm_apg(
     kappa,
     B,
     lo,
@@ -192,7 +193,10 @@ def solve_kmm_apg(
     K : ndarray of shape (n, n), default=None
         Dense kernel matrix.
     tol : float, default=1e-8
-        Stop when the duality gap is at most ``tol * max(1, |f(b)|)``.
+        Stop when the Frank-Wolfe duality gap (a certified bound on
+        ``f(b) - f*``) is at most ``tol * max(1, |f(b)|)``, or when the KKT
+        residual (the gradient mapping ``L (b - P(b - grad f(b) / L))``,
+        zero exactly at the optimum) is at most ``tol * max|kappa|``.
     max_iter : int, default=20000
         Iteration budget; the status is ``"max_iter"`` when it runs out.
     check_every : int, default=10
@@ -227,6 +231,9 @@ def solve_kmm_apg(
     status = "max_iter"
     gap = np.inf
     fx = 0.5 * x @ Hx - kappa @ x
+    kscale = max(float(np.max(np.abs(kappa))), 1e-300)
+    kkt = np.inf
+    criterion = None
     it = 0
     for it in range(1, max_iter + 1):
         grad_y = Hy - kappa
@@ -248,6 +255,14 @@ def solve_kmm_apg(
             gap = float(g @ (x - s))
             if gap <= tol * max(1.0, abs(fx)):
                 status = "optimal"
+                criterion = "duality_gap"
+                break
+            # KKT residual: the gradient mapping L (x - P(x - g / L)) is zero
+            # exactly at the optimum
+            kkt = L * float(np.max(np.abs(x - project_box_band(x - g / L, B, lo, hi))))
+            if kkt <= tol * kscale:
+                status = "optimal"
+                criterion = "kkt_residual"
                 break
     fx = float(0.5 * x @ Hx - kappa @ x)
     return SolverResult(
@@ -258,7 +273,7 @@ def solve_kmm_apg(
         gap=max(gap, 0.0),
         solver="apg",
         time_s=time.perf_counter() - t_start,
-        extra={"lipschitz": L},
+        extra={"lipschitz": L, "kkt_residual": kkt / kscale, "criterion": criterion},
     )
 
 
@@ -267,7 +282,7 @@ def _kliep_grad(Ab, Ac):
     return (Ac / Ab[:, None]).mean(axis=0)
 
 
-def solve_kliep_newton(A, c, *, tol=1e-9, max_newton=200):
+def _solve_kliep_newton(A, c, *, tol=1e-9, max_newton=200):
     """Maximise ``mean(log(A alpha))`` s.t. ``c' alpha = 1, alpha >= 0``.
 
     Parameters
@@ -378,3 +393,70 @@ def solve_kliep_newton(A, c, *, tol=1e-9, max_newton=200):
         solver="newton",
         time_s=time.perf_counter() - t_start,
     )
+
+
+def solve_kmm_apg(kappa, B, lo, hi, **kwargs):
+    """Solve the KMM quadratic program by accelerated projected gradient.
+
+    Runs :func:`_solve_kmm_apg` with BLAS limited to one thread: its work is
+    thin matrix-vector products, where extra threads only add
+    synchronisation (several times slower on a loaded machine).
+
+    Parameters
+    ----------
+    kappa : ndarray of shape (n,)
+        Linear term.
+    B : float
+        Upper bound of each weight.
+    lo, hi : float
+        Bounds of ``sum(b)``.
+    **kwargs : dict
+        ``Z`` or ``K``, ``tol``, ``max_iter``, ``check_every``, ``x0`` of
+        :func:`_solve_kmm_apg`.
+
+    Returns
+    -------
+    result : SolverResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_instance._solvers import solve_kmm_apg
+    >>> K = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> res = solve_kmm_apg(np.array([2.0, 3.0]), 10.0, 0.0, 10.0, K=K)
+    >>> np.round(res.x, 6).tolist(), res.status
+    ([1.0, 3.0], 'optimal')
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _solve_kmm_apg(kappa, B, lo, hi, **kwargs)
+
+
+def solve_kliep_newton(A, c, **kwargs):
+    """Maximise ``mean(log(A alpha))`` s.t. ``c' alpha = 1, alpha >= 0``.
+
+    Runs :func:`_solve_kliep_newton` with BLAS limited to one thread (small
+    dense systems, where threads only add synchronisation).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_target, n_centers)
+        Kernel values between target rows and the centres.
+    c : ndarray of shape (n_centers,)
+        Mean kernel value of each centre over the source rows.
+    **kwargs : dict
+        ``tol`` and ``max_newton`` of :func:`_solve_kliep_newton`.
+
+    Returns
+    -------
+    result : SolverResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_instance._solvers import solve_kliep_newton
+    >>> A = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> np.round(solve_kliep_newton(A, np.array([1.0, 1.0])).x, 5).tolist()
+    [0.66667, 0.33333]
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _solve_kliep_newton(A, c, **kwargs)
