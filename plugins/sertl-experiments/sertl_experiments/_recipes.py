@@ -189,13 +189,13 @@ class Recipe:
         return Pipeline(self.steps(classifier, classifier_params, probability=probability,
                                    random_state=random_state))
 
-    def grid_key(self, key, n_adapt):
+    def grid_key(self, key, n_adapt, *, prefix="model__estimator__"):
         """Map ``step__param`` of this recipe to the flat template's name."""
         step, param = key.split("__", 1)
         if step == "scale":
             return f"scale__{param}"
         if step == "classifier":
-            return f"model__estimator__{param}"
+            return f"{prefix}{param}"
         if step == self.estimator:
             return f"model__{param}"
         if step in self.adapters:
@@ -212,9 +212,17 @@ class Recipe:
             grid[f"adapt{i + 1}"] = [steps[self.adapters[i]] if i < len(self.adapters)
                                      else "passthrough"]
         grid["model"] = [steps["model"]]
+        prefix = classifier_prefix(classifier, probability)
         for key, values in self.grid.items():
-            grid[self.grid_key(key, n_adapt)] = list(values)
+            grid[self.grid_key(key, n_adapt, prefix=prefix)] = list(values)
         return grid
+
+
+def classifier_prefix(classifier, probability):
+    """Parameter prefix of the classifier inside the ``model`` step."""
+    if probability and classifier == "svc":
+        return "model__estimator__estimator__"  # inside CalibratedClassifierCV
+    return "model__estimator__"
 
 
 def _seed(step, seed):

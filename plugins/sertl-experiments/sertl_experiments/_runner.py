@@ -20,7 +20,7 @@ from ._data import CorpusData, ExperimentError, extract_features, load_corpus_ta
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import bootstrap_ci, confusion, score_all
 from ._recipes import Recipe, default_candidates, transform_rows
-from ._selection import evaluate
+from ._selection import evaluate, needs_proba
 
 __all__ = ["RunResult", "run_experiment"]
 
@@ -154,8 +154,10 @@ def run_cell(task):
         X, y, sd, spk, test, yt = _split(task, rng)
         few = prot["target"] == "few_shot"
         scorers = task["scorers"]
+        prob = bool(task["probability"]) or (needs_proba(scorers) and not few)
         kw = {"scorers": scorers, "few_shot": few, "classifier": task["classifier"],
-              "classifier_params": task["classifier_params"], "random_state": seed}
+              "classifier_params": task["classifier_params"], "random_state": seed,
+              "probability": prob}
         first = "target" if few else scorers[0]
         cell["scorer"] = first
         if task["auto"] is not None or recipe.grid:
@@ -163,8 +165,8 @@ def run_cell(task):
             results, best = evaluate(cands, X, y, sd, spk, **kw)
             chosen = results[best]
             recipe_used = chosen["recipe"]
-            model = _fit(recipe_used, X, y, sd, spk, task, seed,
-                         probability=task["probability"], params=chosen["params"])
+            model = _fit(recipe_used, X, y, sd, spk, task, seed, probability=prob,
+                         params=chosen["params"])
             cell["label_free_score"] = chosen["scores"][first]
             cell["label_free_scores"] = chosen["scores"]
             by_name = {}

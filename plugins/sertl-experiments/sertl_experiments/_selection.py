@@ -229,9 +229,13 @@ def search(recipes, X, y, sample_domain, *, scorers=("importance_weighted",),
     return gs, names
 
 
-def _expand(recipes):
+def _expand(recipes, classifier="svc", probability=False):
     """(recipe, pipeline params) for every grid point of every recipe."""
     from sklearn.model_selection import ParameterGrid
+
+    from ._recipes import classifier_prefix
+
+    prefix = classifier_prefix(classifier, probability)
 
     out = []
     for r in recipes:
@@ -242,7 +246,7 @@ def _expand(recipes):
         for key, values in r.grid.items():
             step, param = key.split("__", 1)
             if step == "classifier":
-                mapped[f"model__estimator__{param}"] = list(values)
+                mapped[f"{prefix}{param}"] = list(values)
             elif step == r.estimator:
                 mapped[f"model__{param}"] = list(values)
             else:
@@ -336,7 +340,7 @@ def evaluate(recipes, X, y, sample_domain, speakers=None, *,
            else np.full(len(sd), "unknown", dtype=object))
     splits = list(cv.split(X, y, sample_domain=sd))
     objs = {s: make_scorer(s) for s in scorers}
-    cands = _expand(recipes)
+    cands = _expand(recipes, classifier, probability)
     fit_kw = {"classifier": classifier, "classifier_params": classifier_params,
               "probability": probability, "random_state": random_state}
     jobs = [(i, j) for i in range(len(cands)) for j in range(len(splits))]

@@ -1,0 +1,72 @@
+import json
+
+import pytest
+
+from sertl_experiments._cli import main
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("feature-cache")
+
+
+def test_bad_config_gives_one_message_and_exit_2(tmp_path, capsys):
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[corpora.a]\nroot = "x"\n[corpora.b]\nroot = "y"\n'
+                   '[protocol]\nmetric = "f2"\n[[methods]]\nname = "dss"\n')
+    assert main(["run", str(exp)]) == 2
+    err = capsys.readouterr().err
+    assert "[protocol] metric: must be" in err
+    assert "Traceback" not in err
+
+
+def test_missing_corpus_is_reported(tmp_path, capsys):
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[corpora.a]\nreader = "emodb"\nroot = "nowhere"\n'
+                   '[corpora.b]\nreader = "ravdess"\nroot = "sample"\n'
+                   '[[methods]]\nname = "dss"\n')
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "[corpora.a] root:" in err and "does not exist" in err
+
+
+def test_unknown_method_and_missing_model(capsys, tmp_path):
+    assert main(["grid", "--source", "emodb=sample", "--target", "ravdess=sample",
+                 "--methods", "dss,wizardry"]) == 2
+    assert "--methods: unknown method 'wizardry'" in capsys.readouterr().err
+    assert main(["grid", "--source", "emodb", "--target", "ravdess=sample"]) == 2
+    assert "--source: expected READER=ROOT" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "none.skops"), "a.wav"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):
+    from sertl_speech import load_sample
+
+    model = tmp_path / "model.skops"
+    rc = main(["grid", "--source", "emodb=sample", "--target", "ravdess=sample",
+               "--methods", "no_adaptation,dss", "--param", "classifier__C=1,10",
+               "--cache-dir", str(cache_dir), "--save", str(model), "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    entry = out[0]
+    assert entry["classes"] == ["anger", "happiness", "neutral", "sadness"]
+    assert [c["method"] for c in entry["candidates"]] == ["no_adaptation"] * 2 + ["dss"] * 2
+    assert entry["best"] in {"no_adaptation", "dss"}
+    assert model.is_file()
+
+    files = list(load_sample("ravdess")["file"][:3])
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF0000WAVEjunk")
+    rc = main(["predict", str(model), *files, str(broken), "--json"])
+    assert rc == 1  # one file could not be labelled
+    res = json.loads(capsys.readouterr().out)
+    rows = {r["file"]: r for r in res["predictions"]}
+    assert rows[str(broken)]["emotion"] is None and rows[str(broken)]["error"]
+    for f in files:
+        r = rows[f]
+        assert r["emotion"] in entry["classes"]
+        assert sum(r["probabilities"].values()) == pytest.approx(1.0)
+    assert main(["predict", str(model), files[0]]) == 0
+    table = capsys.readouterr().out
+    assert "emotion" in table and "anger" in table
