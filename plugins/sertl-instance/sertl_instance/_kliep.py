@@ -39,7 +39,9 @@ def _solve(A, c, solver, tol):
     import cvxpy as cp
 
     alpha = cp.Variable(A.shape[1], nonneg=True)
-    prob = cp.Problem(cp.Maximize(cp.sum(cp.log(A @ alpha)) / A.shape[0]), [c @ alpha == 1])
+    prob = cp.Problem(
+        cp.Maximize(cp.sum(cp.log(A @ alpha)) / A.shape[0]), [c @ alpha == 1]
+    )
     status = cvxpy_solve(prob, solver, "KLIEP")
     a = np.maximum(np.asarray(alpha.value, dtype=float), 0.0)
     a /= c @ a  # exact feasibility
@@ -87,8 +89,12 @@ _KLIEP_PARAMS = {
 
 
 @validate_params(
-    {"X_source": ["array-like"], "X_target": ["array-like"], **_KLIEP_PARAMS,
-     "return_info": ["boolean"]},
+    {
+        "X_source": ["array-like"],
+        "X_target": ["array-like"],
+        **_KLIEP_PARAMS,
+        "return_info": ["boolean"],
+    },
     prefer_skip_nested_validation=True,
 )
 def kliep_weights(
@@ -390,8 +396,14 @@ class KLIEP(TransferEstimator):
             med = median_heuristic(np.vstack((Xs, Xt)))
             sig = med if sigmas is None else float(np.max(sigmas))
             return kliep_weights(
-                Xs, Xt, sigma=sig, n_centers=self.n_centers, solver=self.solver,
-                tol=self.tol, random_state=self.random_state, return_info=True,
+                Xs,
+                Xt,
+                sigma=sig,
+                n_centers=self.n_centers,
+                solver=self.solver,
+                tol=self.tol,
+                random_state=self.random_state,
+                return_info=True,
             )
         return kliep_weights(
             Xs,

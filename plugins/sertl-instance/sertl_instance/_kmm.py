@@ -15,7 +15,12 @@ from sklearn.utils.validation import check_array
 from sertl_core import TransferEstimator
 
 from ._common import check_solver, cvxpy_solve, weight_diagnostics
-from ._kernels import gaussian_kernel, kernel_row_sums, median_heuristic, nystroem_factor
+from ._kernels import (
+    gaussian_kernel,
+    kernel_row_sums,
+    median_heuristic,
+    nystroem_factor,
+)
 from ._solvers import solve_kmm_apg
 
 __all__ = ["KMM", "kmm_weights"]
@@ -40,7 +45,6 @@ def _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver):
         cp.Minimize(0.5 * cp.sum_squares(u) - kappa @ b),
         [Z.T @ b == u, b >= 0, b <= B, cp.sum(b) >= lo, cp.sum(b) <= hi],
     )
-    t0 = time.perf_counter()
     status = cvxpy_solve(prob, solver, "KMM")
     x = np.clip(np.asarray(b.value, dtype=float), 0.0, B)
     n_iter = getattr(prob.solver_stats, "num_iters", None)
@@ -62,8 +66,12 @@ _KMM_PARAMS = {
 
 
 @validate_params(
-    {"X_source": ["array-like"], "X_target": ["array-like"], **_KMM_PARAMS,
-     "return_info": ["boolean"]},
+    {
+        "X_source": ["array-like"],
+        "X_target": ["array-like"],
+        **_KMM_PARAMS,
+        "return_info": ["boolean"],
+    },
     prefer_skip_nested_validation=True,
 )
 def kmm_weights(

@@ -330,7 +330,7 @@ def _solve_kliep_newton(A, c, *, tol=1e-9, max_newton=200):
     gap = np.inf
     f = float(np.mean(np.log(v)))
     k = 0
-    for k in range(1, max_newton + 1):
+    for k in range(1, max_newton + 1):  # noqa: B007 - k is n_iter
         gap = float(np.log(max(grad.max(), 1.0)))  # f* - f <= log max grad
         if gap <= tol * max(1.0, abs(f)):
             status = "optimal"

@@ -1,10 +1,10 @@
 """sertl_core.testing conformance of KMM and KLIEP."""
 
 import pytest
-from sertl_core.testing import parametrize_with_checks
+from sertl_instance import KLIEP, KMM
 from sklearn.linear_model import LogisticRegression
 
-from sertl_instance import KLIEP, KMM
+from sertl_core.testing import parametrize_with_checks
 
 # sertl_core.testing's check_classifier_labels fits source rows only without
 # sample_domain, so the core's NoTargetWarning fallback fires while that check

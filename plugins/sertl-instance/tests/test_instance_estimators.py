@@ -3,15 +3,14 @@
 import numpy as np
 import pytest
 import sklearn
-from sertl_core import DomainStandardScaler, get_registry
-from sertl_core.model_selection import TargetLabelSplit, TargetScorer
-from sklearn.linear_model import LogisticRegression
+from sertl_instance import KLIEP, KMM, kmm_weights
 from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
-from sertl_instance import KLIEP, KMM, kmm_weights
+from sertl_core import DomainStandardScaler, get_registry
+from sertl_core.model_selection import TargetLabelSplit, TargetScorer
 
 
 def _data(seed=0, n_src=(80,), n_tgt=60, d=4):
@@ -40,7 +39,9 @@ def test_weights_follow_source_rows_and_favour_target_region(Est):
     clf = Est(SVC(), random_state=0).fit(X, y, sample_domain=sd)
     Xs = X[sd > 0]
     assert clf.weights_.shape == (Xs.shape[0],)
-    near = np.linalg.norm(Xs - 1.0, axis=1) < np.median(np.linalg.norm(Xs - 1.0, axis=1))
+    near = np.linalg.norm(Xs - 1.0, axis=1) < np.median(
+        np.linalg.norm(Xs - 1.0, axis=1)
+    )
     assert clf.weights_[near].mean() > clf.weights_[~near].mean()
     d = clf.diagnostics_
     assert d["status"] == "optimal"
@@ -124,8 +125,10 @@ def test_grid_search_routing_on_few_shot_target_scoring():
     with sklearn.config_context(enable_metadata_routing=True):
         grid = GridSearchCV(
             pipe,
-            {"w__sigma": [None, 1.0], "w": [KLIEP(SVC(), random_state=0),
-                                             KMM(SVC(), random_state=0)]},
+            {
+                "w__sigma": [None, 1.0],
+                "w": [KLIEP(SVC(), random_state=0), KMM(SVC(), random_state=0)],
+            },
             cv=TargetLabelSplit(n_splits=2, random_state=0),
             scoring=TargetScorer(),
         ).fit(X, y_few, sample_domain=sd)

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from sertl_instance import SolverFailedError, kliep_weights, kmm_weights
 from sertl_instance._kernels import gaussian_kernel, kernel_row_sums, median_heuristic
 from sertl_instance._kliep import _fit_kliep
@@ -63,11 +62,20 @@ def test_kmm_apg_matches_cvxpy_and_kkt(ns, nt, B):
 def test_kmm_apg_on_factor_matches_cvxpy():
     Xs, Xt = _shift(300, 300, d=8, seed=1)
     w_fast, i_fast = kmm_weights(
-        Xs, Xt, kernel_approx="nystroem", solver="apg", random_state=0,
-        return_info=True, tol=1e-10,
+        Xs,
+        Xt,
+        kernel_approx="nystroem",
+        solver="apg",
+        random_state=0,
+        return_info=True,
+        tol=1e-10,
     )
     w_cvx, i_cvx = kmm_weights(
-        Xs, Xt, kernel_approx="nystroem", solver="clarabel", random_state=0,
+        Xs,
+        Xt,
+        kernel_approx="nystroem",
+        solver="clarabel",
+        random_state=0,
         return_info=True,
     )
     assert i_fast["rank"] == i_cvx["rank"] < 300
@@ -78,10 +86,22 @@ def test_kmm_apg_on_factor_matches_cvxpy():
 
 def test_kmm_rank_follows_spectrum():
     Xs, Xt = _shift(400, 400, d=3, seed=2)
-    _, coarse = kmm_weights(Xs, Xt, kernel_approx="nystroem", rank_tol=1e-2,
-                            random_state=0, return_info=True)
-    _, fine = kmm_weights(Xs, Xt, kernel_approx="nystroem", rank_tol=1e-4,
-                          random_state=0, return_info=True)
+    _, coarse = kmm_weights(
+        Xs,
+        Xt,
+        kernel_approx="nystroem",
+        rank_tol=1e-2,
+        random_state=0,
+        return_info=True,
+    )
+    _, fine = kmm_weights(
+        Xs,
+        Xt,
+        kernel_approx="nystroem",
+        rank_tol=1e-4,
+        random_state=0,
+        return_info=True,
+    )
     assert coarse["rank"] < fine["rank"]
     assert coarse["spectrum_resolved"]
 
@@ -126,8 +146,9 @@ def test_kliep_newton_matches_cvxpy():
 
 def test_kliep_lcv_picks_a_width_from_target_only():
     Xs, Xt = _shift(300, 200, d=2, seed=4)
-    w, info = kliep_weights(Xs, Xt, sigmas=[0.05, 0.5, 1.0, 50.0], random_state=0,
-                            return_info=True)
+    w, info = kliep_weights(
+        Xs, Xt, sigmas=[0.05, 0.5, 1.0, 50.0], random_state=0, return_info=True
+    )
     assert set(info["cv_scores"]) == {0.05, 0.5, 1.0, 50.0}
     assert info["sigma"] == max(info["cv_scores"], key=info["cv_scores"].get)
     assert info["sigma"] in (0.5, 1.0)
