@@ -391,8 +391,9 @@ def resolve_domains(
     needs_source = needs_source or needs_labels
     if needs_labels and y is None:
         raise ValueError(
-            "This estimator needs labels: call fit(X, y) with labelled source "
-            "rows (and sample_domain=... when the target has labelled rows)."
+            "This estimator requires y to be passed, but the target y is None: "
+            "call fit(X, y) with labelled source rows (and sample_domain=... "
+            "when the target has labelled rows)."
         )
     if y is not None:
         y = _check_labels(y, n, regression=regression)
