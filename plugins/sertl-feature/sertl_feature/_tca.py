@@ -430,6 +430,9 @@ class JDA(_KernelEmbedding):
     Labelled target rows (few-shot) keep their true labels. Here the
     kernelised form of the paper is solved (regulariser ``mu tr(W^T W)``
     on the kernel coefficients), with the same solvers as :class:`TCA`.
+    The default kernel is RBF, as for :class:`TCA` (the paper's primal,
+    linear form is ``kernel="linear"``; on EmoDB<->RAVDESS it scored below
+    per-domain standardisation alone, the RBF form above it).
 
     ``transform`` maps every row, source or target, with the same
     embedding; ``sample_domain`` does not change the output.
@@ -442,7 +445,7 @@ class JDA(_KernelEmbedding):
     max_iter : int, default=10
         Number of pseudo-label rounds (``T = 10`` in the paper); stops
         earlier when the pseudo-labels no longer change."""
-        + _SHARED_DOC.split("----------", 1)[1] % {"kernel": "linear"}
+        + _SHARED_DOC.split("----------", 1)[1] % {"kernel": "rbf"}
         + """
     Attributes
     ----------"""
@@ -493,7 +496,7 @@ class JDA(_KernelEmbedding):
         *,
         max_iter=10,
         n_components=None,
-        kernel="linear",
+        kernel="rbf",
         gamma=None,
         mu=1.0,
         solver="auto",

@@ -9,10 +9,10 @@ ESTIMATORS = [
     TCA(kernel="linear"),
     TCA(solver="lowrank", n_landmarks=20),
     CORAL(),
-    CORAL(reg="auto", center=False),
+    CORAL(reg=1.0, center=False),
     SubspaceAlignment(),
     JDA(),
-    JDA(kernel="rbf", max_iter=3),
+    JDA(kernel="linear", max_iter=3),
 ]
 
 

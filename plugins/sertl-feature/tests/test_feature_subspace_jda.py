@@ -68,7 +68,7 @@ def _class_shift(seed=0, n=60):
 
 def test_jda_pseudo_labels_and_target_accuracy():
     X, y, sd, yt = _class_shift()
-    jda = JDA(n_components=2, max_iter=10).fit(X, y, sample_domain=sd)
+    jda = JDA(n_components=2, max_iter=10, kernel="linear").fit(X, y, sample_domain=sd)
     assert 1 <= jda.n_iter_ <= 10
     assert jda.pseudo_labels_.shape == yt.shape
     assert set(jda.classes_.tolist()) == {0, 1}
