@@ -26,10 +26,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import platform  # noqa: E402
-import sys
-import time
-import warnings
-from pathlib import Path
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -60,27 +60,60 @@ def methods():
         ("sertl CORAL(reg=1.0) (paper's value)", "coral", lambda: CORAL(reg=1.0)),
         ("skada CORAL (default, reg='auto')", "coral", lambda: skada.CORALAdapter()),
         ("sertl SubspaceAlignment() (30 comp.)", "sa", lambda: SubspaceAlignment()),
-        ("skada SA (default, all comp.)", "sa", lambda: skada.SubspaceAlignmentAdapter()),
-        ("skada SA (30 comp.)", "sa", lambda: skada.SubspaceAlignmentAdapter(n_components=30)),
-        ("sertl TCA() (rbf, median, 30, auto=exact)", "tca", lambda: TCA(random_state=0)),
-        ("sertl TCA(solver='lowrank') (1000 landmarks)", "tca",
-         lambda: TCA(solver="lowrank", random_state=0)),
-        ("sertl TCA(solver='lowrank', n_landmarks=300)", "tca",
-         lambda: TCA(solver="lowrank", n_landmarks=300, random_state=0)),
+        (
+            "skada SA (default, all comp.)",
+            "sa",
+            lambda: skada.SubspaceAlignmentAdapter(),
+        ),
+        (
+            "skada SA (30 comp.)",
+            "sa",
+            lambda: skada.SubspaceAlignmentAdapter(n_components=30),
+        ),
+        (
+            "sertl TCA() (rbf, median, 30, auto=exact)",
+            "tca",
+            lambda: TCA(random_state=0),
+        ),
+        (
+            "sertl TCA(solver='lowrank') (1000 landmarks)",
+            "tca",
+            lambda: TCA(solver="lowrank", random_state=0),
+        ),
+        (
+            "sertl TCA(solver='lowrank', n_landmarks=300)",
+            "tca",
+            lambda: TCA(solver="lowrank", n_landmarks=300, random_state=0),
+        ),
         ("sertl TCA(kernel='linear')", "tca", lambda: TCA(kernel="linear")),
-        ("skada TCA (default: rbf, all comp.)", "tca",
-         lambda: skada.TransferComponentAnalysisAdapter()),
-        ("skada TCA (30 comp.)", "tca",
-         lambda: skada.TransferComponentAnalysisAdapter(n_components=30)),
-        ("sertl JDA() (rbf, median, 30, 1-NN, 10 it.)", "jda", lambda: JDA(random_state=0)),
-        ("sertl JDA(kernel='linear')", "jda", lambda: JDA(kernel="linear", random_state=0)),
+        (
+            "skada TCA (default: rbf, all comp.)",
+            "tca",
+            lambda: skada.TransferComponentAnalysisAdapter(),
+        ),
+        (
+            "skada TCA (30 comp.)",
+            "tca",
+            lambda: skada.TransferComponentAnalysisAdapter(n_components=30),
+        ),
+        (
+            "sertl JDA() (rbf, median, 30, 1-NN, 10 it.)",
+            "jda",
+            lambda: JDA(random_state=0),
+        ),
+        (
+            "sertl JDA(kernel='linear')",
+            "jda",
+            lambda: JDA(kernel="linear", random_state=0),
+        ),
     ]
 
 
 def evaluate(make, Xs, ys, Xt, yt):
-    from sertl_core import DomainStandardScaler
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.svm import SVC
+
+    from sertl_core import DomainStandardScaler
 
     X = np.vstack([Xs, Xt])
     sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]

@@ -44,7 +44,9 @@ def make_data(n, seed=0, d=D):
     mix = np.linalg.qr(rng.normal(size=(d, d)))[0]
     Xs = centers[ys] + rng.normal(size=(n, d))
     scale = np.linspace(0.5, 2.0, d)
-    Xt = ((centers[yt] + rng.normal(size=(n, d))) @ (0.3 * mix + 0.7 * np.eye(d))) * scale
+    Xt = (
+        (centers[yt] + rng.normal(size=(n, d))) @ (0.3 * mix + 0.7 * np.eye(d))
+    ) * scale
     Xt += 1.0
     X = np.vstack([Xs, Xt])
     sd = np.r_[np.ones(n, int), -np.ones(n, int)]
@@ -76,12 +78,18 @@ def child(spec):
     Z = method.fit_transform(X, sample_domain=sd)
     wall = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = {"wall_s": wall, "peak_mb": peak_kb / 1024, "base_mb": base_kb / 1024,
-           "extra": {}}
+    out = {
+        "wall_s": wall,
+        "peak_mb": peak_kb / 1024,
+        "base_mb": base_kb / 1024,
+        "extra": {},
+    }
     for attr in ("solver_", "rank_", "gamma_", "n_components_"):
         if hasattr(method, attr):
             v = getattr(method, attr)
-            out["extra"][attr.rstrip("_")] = v if v is None or isinstance(v, str) else float(v)
+            out["extra"][attr.rstrip("_")] = (
+                v if v is None or isinstance(v, str) else float(v)
+            )
     if spec.get("uar"):
         from sklearn.metrics import balanced_accuracy_score
         from sklearn.svm import SVC
@@ -95,14 +103,61 @@ def child(spec):
 
 CONFIGS = [
     # (label, method, params, n per domain, timeout s, downstream UAR)
-    ("TCA exact (rbf)", "TCA", {"n_components": 30, "solver": "exact"}, 2000, 300, True),
-    ("TCA lowrank (rbf, 1000 landmarks)", "TCA", {"n_components": 30, "solver": "lowrank", "random_state": 0}, 2000, 300, True),
-    ("TCA lowrank (rbf, 300 landmarks)", "TCA", {"n_components": 30, "solver": "lowrank", "n_landmarks": 300, "random_state": 0}, 2000, 300, True),
+    (
+        "TCA exact (rbf)",
+        "TCA",
+        {"n_components": 30, "solver": "exact"},
+        2000,
+        300,
+        True,
+    ),
+    (
+        "TCA lowrank (rbf, 1000 landmarks)",
+        "TCA",
+        {"n_components": 30, "solver": "lowrank", "random_state": 0},
+        2000,
+        300,
+        True,
+    ),
+    (
+        "TCA lowrank (rbf, 300 landmarks)",
+        "TCA",
+        {
+            "n_components": 30,
+            "solver": "lowrank",
+            "n_landmarks": 300,
+            "random_state": 0,
+        },
+        2000,
+        300,
+        True,
+    ),
     ("skada TCA (rbf)", "skada_tca", {"n_components": 30}, 2000, 300, True),
-    ("TCA auto (rbf)", "TCA", {"n_components": 30, "random_state": 0}, 5000, 300, False),
-    ("TCA auto (linear)", "TCA", {"n_components": 30, "kernel": "linear"}, 5000, 300, False),
+    (
+        "TCA auto (rbf)",
+        "TCA",
+        {"n_components": 30, "random_state": 0},
+        5000,
+        300,
+        False,
+    ),
+    (
+        "TCA auto (linear)",
+        "TCA",
+        {"n_components": 30, "kernel": "linear"},
+        5000,
+        300,
+        False,
+    ),
     ("skada TCA (rbf)", "skada_tca", {"n_components": 30}, 5000, 150, False),
-    ("TCA lowrank (rbf, 1000 landmarks)", "TCA", {"n_components": 30, "solver": "lowrank", "random_state": 0}, 50000, 300, False),
+    (
+        "TCA lowrank (rbf, 1000 landmarks)",
+        "TCA",
+        {"n_components": 30, "solver": "lowrank", "random_state": 0},
+        50000,
+        300,
+        False,
+    ),
     ("CORAL", "CORAL", {}, 50000, 300, False),
     ("skada CORAL", "skada_coral", {}, 50000, 300, False),
     ("SubspaceAlignment", "SubspaceAlignment", {"n_components": 30}, 50000, 300, False),
@@ -126,7 +181,10 @@ def run_one(label, method, params, n, timeout, uar):
     try:
         proc = subprocess.run(
             [sys.executable, __file__, "--child", json.dumps(spec)],
-            capture_output=True, text=True, timeout=timeout, env=_child_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_child_env(),
         )
     except subprocess.TimeoutExpired:
         return {"label": label, "n": n, "status": f"> {timeout} s (killed)"}
@@ -135,8 +193,11 @@ def run_one(label, method, params, n, timeout, uar):
             res = json.loads(line[7:])
             res.update(label=label, n=n, status="ok")
             return res
-    return {"label": label, "n": n,
-            "status": f"failed after {time.perf_counter() - t0:.0f} s: {proc.stderr[-300:]}"}
+    return {
+        "label": label,
+        "n": n,
+        "status": f"failed after {time.perf_counter() - t0:.0f} s: {proc.stderr[-300:]}",
+    }
 
 
 def main():
@@ -151,6 +212,7 @@ def main():
         print(json.dumps(res), flush=True)
     try:
         import skada
+
         skada_v = skada.__version__
     except Exception:  # noqa: BLE001 - version string only
         skada_v = "n/a"
@@ -181,8 +243,11 @@ def main():
         if r["status"] != "ok":
             lines.append(f"| {r['label']} | {r['n']:,} | {r['status']} | | | | |")
             continue
-        ex = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in r["extra"].items() if v is not None)
+        ex = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in r["extra"].items()
+            if v is not None
+        )
         uar = f"{r['uar']:.1f}" if "uar" in r else ""
         lines.append(
             f"| {r['label']} | {r['n']:,} | {r['wall_s']:.2f} | {r['peak_mb']:.0f} | "

@@ -5,10 +5,11 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from sertl_core import DomainAdapter
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.covariance import ledoit_wolf
 from sklearn.utils._param_validation import Interval, StrOptions
+
+from sertl_core import DomainAdapter
 
 from ._linalg import sym_power
 from ._utils import check_source_ids

@@ -97,7 +97,8 @@ def rbf_kernel(X, Y, gamma, *, Y_sq=None):
     --------
     >>> import numpy as np
     >>> from sertl_feature._linalg import rbf_kernel
-    >>> bool(np.isclose(rbf_kernel(np.zeros((1, 2)), np.ones((1, 2)), 0.5)[0, 0], np.exp(-1)))
+    >>> K = rbf_kernel(np.zeros((1, 2)), np.ones((1, 2)), 0.5)
+    >>> bool(np.isclose(K[0, 0], np.exp(-1)))
     True
     """
     if Y_sq is None:

@@ -6,9 +6,10 @@ from numbers import Integral
 
 import numpy as np
 from scipy import linalg
-from sertl_core import DomainAdapter
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils._param_validation import Interval
+
+from sertl_core import DomainAdapter
 
 from ._utils import check_source_ids
 

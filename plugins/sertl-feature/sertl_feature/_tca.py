@@ -1,5 +1,4 @@
-"""Transfer component analysis (Pan et al. 2011) and joint distribution
-adaptation (Long et al. 2013), solved as symmetric generalized eigenproblems.
+"""TCA (Pan et al. 2011) and JDA (Long et al. 2013) as symmetric eigenproblems.
 
 Both learn one kernel embedding ``z(x) = sum_i k(x, x_i) w_i`` of all rows
 (source and target alike) from::
@@ -36,11 +35,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from sertl_core import DomainAdapter
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, clone
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+
+from sertl_core import DomainAdapter
 
 from ._linalg import chunk_rows, median_heuristic_gamma, rbf_kernel
 from ._subspace import resolve_n_components
@@ -342,8 +342,7 @@ class TCA(_KernelEmbedding):
     gives noisy components the same weight and lost 13 UAR points on
     EmoDB<->RAVDESS.)
 """
-        + _SHARED_DOC
-        % {"kernel": "rbf"}
+        + _SHARED_DOC % {"kernel": "rbf"}
         + """
     Attributes
     ----------"""

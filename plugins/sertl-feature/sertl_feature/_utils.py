@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from sertl_core import DomainError
 
 __all__ = ["check_source_ids"]

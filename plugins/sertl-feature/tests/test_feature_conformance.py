@@ -1,8 +1,9 @@
 """sklearn's estimator checks and sertl's transfer checks on every adapter."""
 
 import sklearn
-from sertl_core.testing import parametrize_with_checks
 from sertl_feature import CORAL, JDA, TCA, SubspaceAlignment
+
+from sertl_core.testing import parametrize_with_checks
 
 ESTIMATORS = [
     TCA(),

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from sertl_core import DomainError
 from sertl_feature import CORAL
 from sklearn.covariance import ledoit_wolf
+
+from sertl_core import DomainError
 
 
 def _domains(seed=0, n=300, d=5, n_sources=1):

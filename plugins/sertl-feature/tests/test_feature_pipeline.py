@@ -2,11 +2,12 @@
 
 import numpy as np
 import sklearn
-from sertl_core import DomainStandardScaler, SourceOnly
 from sertl_feature import CORAL, JDA, TCA, SubspaceAlignment
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
+
+from sertl_core import DomainStandardScaler, SourceOnly
 
 
 def _problem(seed=0, n=40):

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 from scipy.linalg import subspace_angles
-from sertl_core import DomainError
 from sertl_feature import JDA, SubspaceAlignment
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
+
+from sertl_core import DomainError
 
 
 def _two_domains(seed=0, n=120, d=6):

@@ -152,6 +152,8 @@ def test_tca_bad_parameters(params, match):
 
 def test_tca_float32_and_new_rows():
     X, sd = _shifted(seed=8)
-    tca = TCA(n_components=2, random_state=0).fit(X.astype(np.float32), sample_domain=sd)
+    tca = TCA(n_components=2, random_state=0).fit(
+        X.astype(np.float32), sample_domain=sd
+    )
     out = tca.transform(np.ones((3, X.shape[1])))
     assert out.shape == (3, 2) and out.dtype == np.float64
