@@ -19,32 +19,46 @@ from ._config import (
     load_config,
     parse_config,
 )
+from ._dask import dask_client
+from ._data import CorpusData, ExperimentError
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import bootstrap_ci, confusion, score_all
 from ._persist import TRUSTED_PATTERNS, UntrustedModelError, load_model, save_model
 from ._recipes import Recipe, default_candidates, make_classifier
+from ._predict import predict_files
+from ._runner import RunResult, run_experiment
 from ._scaling import SourceStandardScaler
+from ._selection import evaluate
+from ._train import train_model
 
 __all__ = [
     "TRUSTED_PATTERNS",
     "ConfigError",
+    "CorpusData",
     "CorpusSpec",
+    "ExperimentError",
     "ExperimentConfig",
     "FeatureSpec",
     "MethodSpec",
     "ProtocolSpec",
     "Recipe",
+    "RunResult",
     "SourceStandardScaler",
     "UntrustedModelError",
     "bootstrap_ci",
     "confusion",
+    "dask_client",
     "default_candidates",
+    "evaluate",
     "load_config",
     "load_model",
     "make_classifier",
     "mmd_rbf",
     "parse_config",
+    "predict_files",
     "proxy_a_distance",
+    "run_experiment",
     "save_model",
     "score_all",
+    "train_model",
 ]

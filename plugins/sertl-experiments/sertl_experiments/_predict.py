@@ -63,6 +63,10 @@ def predict_files(model, files):
     rows : list of dict
         One per file: ``file``, ``emotion`` (None on failure),
         ``probabilities`` (dict of class to float, or None) and ``error``.
+
+    Examples
+    --------
+    See :func:`sertl_experiments.train_model`.
     """
     feats, rest = model.steps[0][1], model[1:]
     if hasattr(feats, "set_params") and "errors" in feats.get_params():

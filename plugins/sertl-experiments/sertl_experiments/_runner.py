@@ -317,6 +317,24 @@ def run_experiment(config, *, client=None, progress=True, log=print, data=None,
     Returns
     -------
     result : RunResult
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from sertl_experiments import CorpusData, parse_config, run_experiment
+    >>> rng = np.random.default_rng(0)
+    >>> def corpus(name, shift):
+    ...     y = np.array(["anger", "sadness"] * 30)
+    ...     X = rng.normal(size=(60, 3)) + (y == "anger")[:, None] * 2 + shift
+    ...     return CorpusData(name, X, y, np.array([f"{name}:{i % 3}" for i in range(60)]),
+    ...                       np.array([f"{name}{i}.wav" for i in range(60)]))
+    >>> cfg = parse_config({"output": tempfile.mkdtemp(),
+    ...                     "corpora": {"a": {"root": "."}, "b": {"root": "."}},
+    ...                     "protocol": {"bootstrap": 0}, "methods": [{"name": "dss"}]})
+    >>> res = run_experiment(cfg, data={"a": corpus("a", 0), "b": corpus("b", 5)},
+    ...                      progress=False, log=lambda *_: None)
+    >>> sorted(res.results["method"].unique()), res.report.name
+    (['dss'], 'report.html')
     """
     from ._report import write_outputs
 

@@ -325,6 +325,19 @@ def evaluate(recipes, X, y, sample_domain, speakers=None, *,
         and ``fit_time``.
     best : int
         Index of the best candidate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_experiments import Recipe, evaluate
+    >>> rng = np.random.default_rng(0)
+    >>> Xs = rng.normal(size=(60, 3)); ys = np.where(Xs[:, 0] > 0, "anger", "sadness")
+    >>> Xt = 3 * rng.normal(size=(40, 3)) + 5
+    >>> X, y = np.vstack([Xs, Xt]), np.r_[ys, ["-1"] * 40]
+    >>> sd = np.r_[np.ones(60, int), -np.ones(40, int)]
+    >>> res, best = evaluate([Recipe("none", scaling="source"), Recipe("dss")], X, y, sd)
+    >>> res[best]["name"]
+    'dss'
     """
     from joblib import Parallel, delayed
     from sertl_core.model_selection import SourceTargetShuffleSplit, TargetLabelSplit

@@ -50,6 +50,17 @@ def train_model(recipe, source_files, source_labels, target_files=(), *,
         Fitted; ``model.predict(files)`` and ``model.predict_proba(files)``.
     skipped : list of (file, reason)
         Training files that gave no features.
+
+    Examples
+    --------
+    >>> from sertl_speech import load_sample
+    >>> from sertl_experiments import Recipe, predict_files, train_model
+    >>> src, tgt = load_sample("emodb")[::2], load_sample("ravdess")[::2]
+    >>> model, skipped = train_model(Recipe("dss"), list(src["file"]),
+    ...                              list(src["emotion"]), list(tgt["file"]))
+    >>> rows = predict_files(model, list(tgt["file"][:2]))
+    >>> sorted(rows[0]["probabilities"]) == sorted(set(src["emotion"]))
+    True
     """
     if recipe.scaling == "speaker":
         raise ExperimentError('a deployable model cannot use scaling = "speaker" (new '
