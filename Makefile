@@ -6,6 +6,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/sertl-*)
 PYTEST_ARGS ?= -m "not gpu"
+# Two pytest workers on two cores: one BLAS/OpenMP thread each, or the
+# threads oversubscribe the cores and spin-wait (10-100x slower linear algebra).
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
 
 .PHONY: install demo test test-fast lint
 

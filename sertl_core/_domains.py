@@ -26,6 +26,8 @@ import numpy as np
 __all__ = [
     "UNLABELED",
     "DomainError",
+    "check_known_domains",
+    "check_sample_domain",
     "NoTargetWarning",
     "SertlWarning",
     "domains_from_names",
@@ -270,7 +272,7 @@ def check_sample_domain(sample_domain, n_samples, *, name="sample_domain"):
 
     Examples
     --------
-    >>> from sertl_core._domains import check_sample_domain
+    >>> from sertl_core import check_sample_domain
     >>> check_sample_domain([1, -1], 2).tolist()
     [1, -1]
     """
@@ -494,7 +496,7 @@ def check_known_domains(sample_domain, known, *, fallback_target=False):
 
     Examples
     --------
-    >>> from sertl_core._domains import check_known_domains
+    >>> from sertl_core import check_known_domains
     >>> check_known_domains([1, -1], [1, -1]).tolist()
     []
     """
