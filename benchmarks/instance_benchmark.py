@@ -294,11 +294,11 @@ def downstream():
         "per-domain standardisation)")
     out()
     from _data import load_features
-    from sertl_core import DomainStandardScaler
+    from sertl_instance import KLIEP, KMM
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.svm import SVC
 
-    from sertl_instance import KLIEP, KMM
+    from sertl_core import DomainStandardScaler
 
     data = {c: load_features(c)[:2] for c in ("emodb", "ravdess")}
     out("| source -> target | no weighting | sertl KMM | skada KMM | sertl KLIEP | skada KLIEP |")
