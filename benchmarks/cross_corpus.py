@@ -44,14 +44,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import CACHE, DEFAULT_EMOTIONS, file_table, load_features  # noqa: E402
+from sertl_experiments._recipes import Recipe, default_candidates  # noqa: E402
+from sertl_experiments._runner import _fit, _predict  # noqa: E402
+from sertl_experiments._selection import evaluate  # noqa: E402
 from sklearn import config_context  # noqa: E402
 from sklearn.metrics import balanced_accuracy_score  # noqa: E402
 from sklearn.svm import SVC  # noqa: E402
 
 from sertl_core import DomainStandardScaler, get_registry  # noqa: E402
-from sertl_experiments._recipes import Recipe, default_candidates  # noqa: E402
-from sertl_experiments._runner import _fit, _predict  # noqa: E402
-from sertl_experiments._selection import evaluate  # noqa: E402
 
 CORPORA = ["emodb", "ravdess", "urdu", "turev_db"]
 SCORERS = ["reverse_validation", "importance_weighted"]
@@ -70,12 +70,16 @@ def egemaps(corpus):
             return d["X"], files
     import opensmile
 
-    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
-                            feature_level=opensmile.FeatureLevel.Functionals)
+    smile = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.eGeMAPSv02,
+        feature_level=opensmile.FeatureLevel.Functionals,
+    )
     t0 = time.perf_counter()
     X = np.vstack([smile.process_file(f).to_numpy() for f in files])
-    print(f"  eGeMAPS {corpus}: {len(files)} files in {time.perf_counter() - t0:.0f} s",
-          flush=True)
+    print(
+        f"  eGeMAPS {corpus}: {len(files)} files in {time.perf_counter() - t0:.0f} s",
+        flush=True,
+    )
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(out, X=X, files=files)
     return X, files
@@ -85,16 +89,24 @@ def load_all(with_egemaps):
     data = {}
     for c in CORPORA:
         X, y, spk, _ = load_features(c)
-        entry = {"X": np.asarray(X, float), "y": np.asarray(y).astype(str),
-                 "spk": np.asarray(spk).astype(str)}
+        entry = {
+            "X": np.asarray(X, float),
+            "y": np.asarray(y).astype(str),
+            "spk": np.asarray(spk).astype(str),
+        }
         if with_egemaps:
             Xe, files = egemaps(c)
             rows = [r for r in file_table(c) if r[1] in DEFAULT_EMOTIONS]
-            if len(rows) == len(entry["y"]) and [r[1] for r in rows] == list(entry["y"]):
+            if len(rows) == len(entry["y"]) and [r[1] for r in rows] == list(
+                entry["y"]
+            ):
                 entry["Xe"] = np.asarray(Xe, float)
             else:
-                print(f"  warning: eGeMAPS rows of {c} do not align; anchors on our "
-                      "features only", flush=True)
+                print(
+                    f"  warning: eGeMAPS rows of {c} do not align; anchors on our "
+                    "features only",
+                    flush=True,
+                )
         data[c] = entry
     return data
 
@@ -117,7 +129,9 @@ def skada_anchors():
         "skada_coral": lambda d: skada.CORAL(svc()),
         "skada_tca": lambda d: skada.TransferComponentAnalysis(svc(), n_components=30),
         "skada_kmm": lambda d: skada.KMMReweight(svc(), gamma=1.0 / d),
-        "skada_kliep": lambda d: skada.KLIEPReweight(svc(), gamma=1.0 / d, random_state=0),
+        "skada_kliep": lambda d: skada.KLIEPReweight(
+            svc(), gamma=1.0 / d, random_state=0
+        ),
     }
 
 
@@ -143,8 +157,11 @@ def run_pair(data, src, tgt, anchors):
             model = _fit(r, X, y, sd, spk, task, 0)
             pred = _predict(model, r, X[sd < 0], spk[sd < 0])
             uar = balanced_accuracy_score(yt, pred)
-            out["ours"][r.name] = {"uar": float(uar), **res[0]["scores"],
-                                   "seconds": time.perf_counter() - t0}
+            out["ours"][r.name] = {
+                "uar": float(uar),
+                **res[0]["scores"],
+                "seconds": time.perf_counter() - t0,
+            }
         except Exception as exc:  # one failing method must not stop the matrix
             out["ours"][r.name] = {"error": f"{type(exc).__name__}: {exc}"}
         print(f"    {r.name:<24s} {out['ours'][r.name]}", flush=True)
@@ -172,11 +189,14 @@ def run_pair(data, src, tgt, anchors):
                             with config_context(enable_metadata_routing=True):
                                 pipe = make(Xa.shape[1])
                                 pipe.fit(Xa, yn, sample_domain=sda)
-                                pred = pipe.predict(Xa[sda < 0],
-                                                    sample_domain=sda[sda < 0])
+                                pred = pipe.predict(
+                                    Xa[sda < 0], sample_domain=sda[sda < 0]
+                                )
                     uar = balanced_accuracy_score([codes[v] for v in yta], pred)
-                    out["anchors"][label] = {"uar": float(uar),
-                                             "seconds": time.perf_counter() - t0}
+                    out["anchors"][label] = {
+                        "uar": float(uar),
+                        "seconds": time.perf_counter() - t0,
+                    }
                 except Exception as exc:
                     out["anchors"][label] = {"error": f"{type(exc).__name__}: {exc}"}
                 print(f"    {label:<24s} {out['anchors'][label]}", flush=True)
@@ -184,8 +204,14 @@ def run_pair(data, src, tgt, anchors):
 
 
 def summarise(pairs):
-    ours = sorted({m for p in pairs for m in p["ours"]}, key=lambda m: [
-        r.name for r in recipes()].index(m) if m in [r.name for r in recipes()] else 99)
+    ours = sorted(
+        {m for p in pairs for m in p["ours"]},
+        key=lambda m: (
+            [r.name for r in recipes()].index(m)
+            if m in [r.name for r in recipes()]
+            else 99
+        ),
+    )
     anchors = sorted({m for p in pairs for m in p["anchors"]})
 
     def mean(kind, m, field="uar"):
@@ -204,56 +230,107 @@ def summarise(pairs):
 
 def write_md(pairs, seconds, cmd):
     ours, anchors, table, anchor_means, chosen = summarise(pairs)
-    best_anchor = max(anchor_means, key=lambda m: (np.nan_to_num(anchor_means[m], nan=-1)))
-    lines = ["# Cross-corpus matrix: sertl methods vs skada / eGeMAPS anchors", "",
-             "Twelve ordered pairs of EmoDB, RAVDESS, URDU and TurEV-DB; classes each pair "
-             "shares among anger, happiness, neutral, sadness (3 with TurEV-DB). Labelled "
-             "source, unlabelled target, UAR (%) on the whole target corpus, "
-             "SVC(rbf, C=1, class_weight=\"balanced\"). Anchors: skada 0.6.0 CORAL, TCA "
-             "(n_components=30), KMM and KLIEP (gamma = 1/d) after per-domain "
-             "standardisation, on openSMILE eGeMAPSv02 and on sertl functionals.",
-             "", "Label-free scores (no target labels): reverse validation (RV) and "
-             "importance-weighted validation (IWV) from `sertl_core.model_selection`, "
-             "mean over 2 source/target splits per pair.", ""]
-    head = "| source -> target | k | " + " | ".join(ours) + " | " + " | ".join(anchors) + " |"
-    lines += ["## UAR (%) per pair", "", head, "|" + "---|" * (2 + len(ours) + len(anchors))]
+    best_anchor = max(
+        anchor_means, key=lambda m: np.nan_to_num(anchor_means[m], nan=-1)
+    )
+    lines = [
+        "# Cross-corpus matrix: sertl methods vs skada / eGeMAPS anchors",
+        "",
+        "Twelve ordered pairs of EmoDB, RAVDESS, URDU and TurEV-DB; classes each pair "
+        "shares among anger, happiness, neutral, sadness (3 with TurEV-DB). Labelled "
+        "source, unlabelled target, UAR (%) on the whole target corpus, "
+        'SVC(rbf, C=1, class_weight="balanced"). Anchors: skada 0.6.0 CORAL, TCA '
+        "(n_components=30), KMM and KLIEP (gamma = 1/d) after per-domain "
+        "standardisation, on openSMILE eGeMAPSv02 and on sertl functionals.",
+        "",
+        "Label-free scores (no target labels): reverse validation (RV) and "
+        "importance-weighted validation (IWV) from `sertl_core.model_selection`, "
+        "mean over 2 source/target splits per pair.",
+        "",
+    ]
+    head = (
+        "| source -> target | k | "
+        + " | ".join(ours)
+        + " | "
+        + " | ".join(anchors)
+        + " |"
+    )
+    lines += [
+        "## UAR (%) per pair",
+        "",
+        head,
+        "|" + "---|" * (2 + len(ours) + len(anchors)),
+    ]
     for p in pairs:
-        cells = [f"{100 * p['ours'][m]['uar']:.1f}" if "uar" in p["ours"].get(m, {}) else "err"
-                 for m in ours]
-        cells += [f"{100 * p['anchors'][m]['uar']:.1f}" if "uar" in p["anchors"].get(m, {})
-                  else "err" for m in anchors]
-        lines.append(f"| {p['source']} -> {p['target']} | {len(p['classes'])} | "
-                     + " | ".join(cells) + " |")
-    lines.append("| **mean** | | " + " | ".join(f"**{100 * table[m]['uar']:.1f}**"
-                                                 for m in ours) + " | "
-                 + " | ".join(f"**{100 * anchor_means[m]:.1f}**" for m in anchors) + " |")
-    lines += ["", "## Label-free selection of one fixed recipe", "",
-              "| recipe | mean UAR % | mean RV score | mean IWV score |", "|---|---|---|---|"]
+        cells = [
+            f"{100 * p['ours'][m]['uar']:.1f}"
+            if "uar" in p["ours"].get(m, {})
+            else "err"
+            for m in ours
+        ]
+        cells += [
+            f"{100 * p['anchors'][m]['uar']:.1f}"
+            if "uar" in p["anchors"].get(m, {})
+            else "err"
+            for m in anchors
+        ]
+        lines.append(
+            f"| {p['source']} -> {p['target']} | {len(p['classes'])} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    lines.append(
+        "| **mean** | | "
+        + " | ".join(f"**{100 * table[m]['uar']:.1f}**" for m in ours)
+        + " | "
+        + " | ".join(f"**{100 * anchor_means[m]:.1f}**" for m in anchors)
+        + " |"
+    )
+    lines += [
+        "",
+        "## Label-free selection of one fixed recipe",
+        "",
+        "| recipe | mean UAR % | mean RV score | mean IWV score |",
+        "|---|---|---|---|",
+    ]
     for m in ours:
         v = table[m]
-        lines.append(f"| {m} | {100 * v['uar']:.1f} | {v['reverse_validation']:.3f} | "
-                     f"{v['importance_weighted']:.3f} |")
+        lines.append(
+            f"| {m} | {100 * v['uar']:.1f} | {v['reverse_validation']:.3f} | "
+            f"{v['importance_weighted']:.3f} |"
+        )
     ba = anchor_means[best_anchor]
     lines += [""]
     for s, m in chosen.items():
         if m is None:
             continue
         diff = 100 * (table[m]["uar"] - ba)
-        lines.append(f"- Selected by {s} (highest mean score, no target labels): **{m}**, "
-                     f"mean UAR {100 * table[m]['uar']:.1f} % vs best anchor "
-                     f"{best_anchor} {100 * ba:.1f} %: {diff:+.1f} points "
-                     f"({'target met' if diff >= 5 else 'target (+5) NOT met'}).")
+        lines.append(
+            f"- Selected by {s} (highest mean score, no target labels): **{m}**, "
+            f"mean UAR {100 * table[m]['uar']:.1f} % vs best anchor "
+            f"{best_anchor} {100 * ba:.1f} %: {diff:+.1f} points "
+            f"({'target met' if diff >= 5 else 'target (+5) NOT met'})."
+        )
     oracle = max(ours, key=lambda m: np.nan_to_num(table[m]["uar"], nan=-1))
-    lines.append(f"- For reference, the best recipe chosen WITH target labels (oracle) is "
-                 f"{oracle}: {100 * table[oracle]['uar']:.1f} %.")
+    lines.append(
+        f"- For reference, the best recipe chosen WITH target labels (oracle) is "
+        f"{oracle}: {100 * table[oracle]['uar']:.1f} %."
+    )
     import sklearn
 
     import sertl_core
-    lines += ["", "## Reproduce", "", f"`{cmd}`", "",
-              f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
-              f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
-              f"sertl-core {sertl_core.__version__}, skada 0.6.0, opensmile 2.6.0. "
-              f"Wall time {seconds / 60:.1f} min (features cached)."]
+
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        f"`{cmd}`",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
+        f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
+        f"sertl-core {sertl_core.__version__}, skada 0.6.0, opensmile 2.6.0. "
+        f"Wall time {seconds / 60:.1f} min (features cached).",
+    ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -261,9 +338,13 @@ def write_md(pairs, seconds, cmd):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--write", action="store_true", help="write benchmarks/results/cross_corpus.md")
+    ap.add_argument(
+        "--write", action="store_true", help="write benchmarks/results/cross_corpus.md"
+    )
     ap.add_argument("--fresh", action="store_true", help="ignore cached pair results")
-    ap.add_argument("--no-anchors", action="store_true", help="skip skada/eGeMAPS anchors")
+    ap.add_argument(
+        "--no-anchors", action="store_true", help="skip skada/eGeMAPS anchors"
+    )
     ap.add_argument("--pairs", type=int, default=None, help="only the first N pairs")
     args = ap.parse_args()
     t0 = time.perf_counter()

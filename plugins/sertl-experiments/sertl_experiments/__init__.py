@@ -24,8 +24,8 @@ from ._data import CorpusData, ExperimentError
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import bootstrap_ci, confusion, score_all
 from ._persist import TRUSTED_PATTERNS, UntrustedModelError, load_model, save_model
-from ._recipes import Recipe, default_candidates, make_classifier
 from ._predict import predict_files
+from ._recipes import Recipe, default_candidates, make_classifier
 from ._runner import RunResult, run_experiment
 from ._scaling import SourceStandardScaler
 from ._selection import evaluate

@@ -16,8 +16,14 @@ from ._persist import UntrustedModelError
 
 __all__ = ["add_commands", "cmd_demo", "cmd_grid", "cmd_predict", "cmd_run", "main"]
 
-_INPUT_ERRORS = (ConfigError, ExperimentError, UntrustedModelError, FileNotFoundError,
-                 PermissionError, IsADirectoryError)
+_INPUT_ERRORS = (
+    ConfigError,
+    ExperimentError,
+    UntrustedModelError,
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+)
 
 
 def _guard(name, func, args):
@@ -30,17 +36,27 @@ def _guard(name, func, args):
         print(f"sertl {name}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"sertl {name}: interrupted; finished work is kept, rerun the same command "
-              "to resume.", file=sys.stderr)
+        print(
+            f"sertl {name}: interrupted; finished work is kept, rerun the same command "
+            "to resume.",
+            file=sys.stderr,
+        )
         return 130
 
 
 def _dask_args(p):
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on an existing Dask cluster (e.g. tcp://host:8786)")
-    g.add_argument("--workers", type=int, metavar="N",
-                   help="start a local Dask cluster with N worker processes")
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster (e.g. tcp://host:8786)",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="start a local Dask cluster with N worker processes",
+    )
 
 
 def add_commands(subparsers):
@@ -59,10 +75,13 @@ def add_commands(subparsers):
     >>> parser.parse_args(["predict", "m.skops", "a.wav", "--json"]).json
     True
     """
-    p = subparsers.add_parser("run", help="run an experiment matrix from a TOML file",
-                              description="Run sources x targets x methods from a TOML "
-                              "experiment file; writes results.csv, results.md, "
-                              "report.html and plots. An interrupted run resumes.")
+    p = subparsers.add_parser(
+        "run",
+        help="run an experiment matrix from a TOML file",
+        description="Run sources x targets x methods from a TOML "
+        "experiment file; writes results.csv, results.md, "
+        "report.html and plots. An interrupted run resumes.",
+    )
     p.add_argument("experiment", help="experiment TOML file (see examples/*.toml)")
     p.add_argument("--output", "-o", help="output folder (overrides the file's output)")
     p.add_argument("--jobs", type=int, default=None, help="cells in parallel (joblib)")
@@ -72,22 +91,48 @@ def add_commands(subparsers):
     p.set_defaults(func=lambda a: _guard("run", cmd_run, a))
 
     p = subparsers.add_parser(
-        "grid", help="GridSearchCV across methods and parameters",
+        "grid",
+        help="GridSearchCV across methods and parameters",
         description="Grid search across transfer methods and their parameters with "
-        "domain-aware splitting and label-free (or few-shot) scoring.")
-    p.add_argument("experiment", nargs="?", help="experiment TOML (corpora, methods, grids)")
-    p.add_argument("--source", action="append", default=[], metavar="READER=ROOT",
-                   help="source corpus (repeatable); ROOT 'sample' = the shipped sample")
+        "domain-aware splitting and label-free (or few-shot) scoring.",
+    )
+    p.add_argument(
+        "experiment", nargs="?", help="experiment TOML (corpora, methods, grids)"
+    )
+    p.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="READER=ROOT",
+        help="source corpus (repeatable); ROOT 'sample' = the shipped sample",
+    )
     p.add_argument("--target", metavar="READER=ROOT", help="target corpus")
-    p.add_argument("--methods", default="no_adaptation,dss,coral,tca",
-                   help="comma-separated: no_adaptation, dss, or adapter/estimator names")
-    p.add_argument("--param", action="append", default=[], metavar="STEP__PARAM=V1,V2",
-                   help="grid values, e.g. coral__reg=0.1,1,10 or classifier__C=1,10")
-    p.add_argument("--scorer", action="append", default=None,
-                   help="label-free scorer(s): importance_weighted, prediction_entropy, "
-                   "deep_embedded_validation, reverse_validation")
-    p.add_argument("--few-shot", type=int, default=0, metavar="K",
-                   help="use K labelled target utterances per class (scored with UAR)")
+    p.add_argument(
+        "--methods",
+        default="no_adaptation,dss,coral,tca",
+        help="comma-separated: no_adaptation, dss, or adapter/estimator names",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="STEP__PARAM=V1,V2",
+        help="grid values, e.g. coral__reg=0.1,1,10 or classifier__C=1,10",
+    )
+    p.add_argument(
+        "--scorer",
+        action="append",
+        default=None,
+        help="label-free scorer(s): importance_weighted, prediction_entropy, "
+        "deep_embedded_validation, reverse_validation",
+    )
+    p.add_argument(
+        "--few-shot",
+        type=int,
+        default=0,
+        metavar="K",
+        help="use K labelled target utterances per class (scored with UAR)",
+    )
     p.add_argument("--classes", default="anger,happiness,neutral,sadness")
     p.add_argument("--features", default="functionals")
     p.add_argument("--cache-dir", default=None)
@@ -97,21 +142,35 @@ def add_commands(subparsers):
     _dask_args(p)
     p.set_defaults(func=lambda a: _guard("grid", cmd_grid, a))
 
-    p = subparsers.add_parser("predict", help="label audio files with a saved model",
-                              description="Print the predicted emotion and the class "
-                              "probabilities of each audio file (folders are expanded).")
-    p.add_argument("model", help="model file (.skops) from sertl grid --save, sertl "
-                   "demo or sertl run with save_models = true")
+    p = subparsers.add_parser(
+        "predict",
+        help="label audio files with a saved model",
+        description="Print the predicted emotion and the class "
+        "probabilities of each audio file (folders are expanded).",
+    )
+    p.add_argument(
+        "model",
+        help="model file (.skops) from sertl grid --save, sertl "
+        "demo or sertl run with save_models = true",
+    )
     p.add_argument("audio", nargs="+", help="audio files or folders")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--trust", action="append", default=[], metavar="TYPE",
-                   help="trust an extra type in the model file (third-party plugins)")
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="trust an extra type in the model file (third-party plugins)",
+    )
     p.set_defaults(func=lambda a: _guard("predict", cmd_predict, a))
 
-    p = subparsers.add_parser("demo", help="cross-corpus demo on the shipped sample",
-                              description="EmoDB -> RAVDESS and back on the real sample "
-                              "shipped with sertl-speech, with several transfer methods; "
-                              "writes a report and a model.")
+    p = subparsers.add_parser(
+        "demo",
+        help="cross-corpus demo on the shipped sample",
+        description="EmoDB -> RAVDESS and back on the real sample "
+        "shipped with sertl-speech, with several transfer methods; "
+        "writes a report and a model.",
+    )
     p.add_argument("--output", "-o", default="sertl-demo-output", help="output folder")
     p.add_argument("--no-progress", action="store_true")
     _dask_args(p)
@@ -130,8 +189,13 @@ def cmd_run(args):
             f.unlink()
     t0 = time.perf_counter()
     with dask_client(args.scheduler, args.workers) as client:
-        res = run_experiment(cfg, client=client, progress=not args.no_progress,
-                             n_jobs=args.jobs, log=_log)
+        res = run_experiment(
+            cfg,
+            client=client,
+            progress=not args.no_progress,
+            n_jobs=args.jobs,
+            log=_log,
+        )
     _print_summary(res, cfg, time.perf_counter() - t0)
     return 0
 
@@ -146,24 +210,34 @@ def _print_summary(res, cfg, seconds):
     if not df.empty and (df["status"] == "ok").any():
         ok = df[df["status"] == "ok"]
         means = (100 * ok.groupby("method")[metric].mean()).sort_values(ascending=False)
-        print(f"mean {metric.upper()} over {ok[['source', 'target']].drop_duplicates().shape[0]}"
-              " pair(s):")
+        print(
+            f"mean {metric.upper()} over "
+            f"{ok[['source', 'target']].drop_duplicates().shape[0]}"
+            " pair(s):"
+        )
         for m, v in means.items():
             print(f"  {m:<24s} {v:5.1f} %")
     n_err = int((df["status"] != "ok").sum()) if not df.empty else 0
     if n_err:
         print(f"{n_err} cell(s) failed; see results.md", file=sys.stderr)
     if res.skipped_files:
-        print(f"{len(res.skipped_files)} unreadable file(s) were skipped; see the report.",
-              file=sys.stderr)
-    print(f"report: {res.report}  ({seconds:.0f} s; {res.n_computed} cells computed, "
-          f"{res.n_reused} reused)")
+        print(
+            f"{len(res.skipped_files)} unreadable file(s) were skipped; see the "
+            "report.",
+            file=sys.stderr,
+        )
+    print(
+        f"report: {res.report}  ({seconds:.0f} s; {res.n_computed} cells computed, "
+        f"{res.n_reused} reused)"
+    )
 
 
 def _corpus_arg(text, what):
     if not text or "=" not in text:
-        raise ConfigError(f"--{what}: expected READER=ROOT (e.g. emodb=/data/EmoDB or "
-                          f"emodb=sample), got {text!r}.")
+        raise ConfigError(
+            f"--{what}: expected READER=ROOT (e.g. emodb=/data/EmoDB or "
+            f"emodb=sample), got {text!r}."
+        )
     reader, root = text.split("=", 1)
     if root == "sample":
         from sertl_speech import sample_path
@@ -197,7 +271,9 @@ def cmd_grid(args):
         recipes = [Recipe.from_spec(m) for m in methods]
     else:
         if not args.source or not args.target:
-            raise ConfigError("sertl grid needs an experiment TOML or --source and --target.")
+            raise ConfigError(
+                "sertl grid needs an experiment TOML or --source and --target."
+            )
         corpora, sources = {}, []
         for s in args.source:
             reader, root = _corpus_arg(s, "source")
@@ -210,33 +286,46 @@ def cmd_grid(args):
         features = {"set": args.features}
         if args.cache_dir:
             features["cache_dir"] = str(Path(args.cache_dir).resolve())
-        protocol = ({"target": "few_shot", "k": args.few_shot} if args.few_shot
-                    else {})
-        raw = {"name": "grid", "corpora": corpora,
-               "labels": {"classes": [c for c in args.classes.split(",") if c]},
-               "matrix": {"sources": [sources], "targets": [reader]},
-               "features": features, "protocol": protocol,
-               "methods": [{"name": "placeholder"}]}
+        protocol = {"target": "few_shot", "k": args.few_shot} if args.few_shot else {}
+        raw = {
+            "name": "grid",
+            "corpora": corpora,
+            "labels": {"classes": [c for c in args.classes.split(",") if c]},
+            "matrix": {"sources": [sources], "targets": [reader]},
+            "features": features,
+            "protocol": protocol,
+            "methods": [{"name": "placeholder"}],
+        }
         cfg = parse_config(raw, origin="command line")
         recipes = _recipes_from_cli(args.methods, args.param)
     pairs = cfg.pairs()
     if args.save and len(pairs) != 1:
-        raise ConfigError(f"--save needs exactly one source/target pair, the experiment "
-                          f"has {len(pairs)}.")
+        raise ConfigError(
+            f"--save needs exactly one source/target pair, the experiment "
+            f"has {len(pairs)}."
+        )
     scorers = args.scorer or ["importance_weighted"]
     out = []
     with dask_client(args.scheduler, args.workers) as client:
-        data, skipped = _prepare_data(cfg, client=client, progress=not args.json,
-                                      log=_log)
+        data, skipped = _prepare_data(
+            cfg, client=client, progress=not args.json, log=_log
+        )
         for srcs, tgt in pairs:
             classes = set(data[tgt].y).intersection(*(set(data[s].y) for s in srcs))
             classes = sorted(classes)
             src_data = [_restrict(data[s], classes) for s in srcs]
             tgt_data = _restrict(data[tgt], classes)
             rng = np.random.default_rng(args.seed)
-            task = {"sources": src_data, "target": tgt_data, "classes": classes,
-                    "protocol": {"target": cfg.protocol.target, "k": cfg.protocol.k,
-                                 "test_speaker_fraction": cfg.protocol.test_speaker_fraction}}
+            task = {
+                "sources": src_data,
+                "target": tgt_data,
+                "classes": classes,
+                "protocol": {
+                    "target": cfg.protocol.target,
+                    "k": cfg.protocol.k,
+                    "test_speaker_fraction": cfg.protocol.test_speaker_fraction,
+                },
+            }
             from ._runner import _split
 
             X, y, sd, spk, test, yt = _split(task, rng)
@@ -245,62 +334,112 @@ def cmd_grid(args):
                 from joblib import parallel_config
 
                 with parallel_config(backend="dask"):
-                    gs, names = search(recipes, X, y, sd, scorers=scorers,
-                                       few_shot=cfg.protocol.target == "few_shot",
-                                       classifier=cfg.classifier,
-                                       classifier_params=cfg.classifier_params,
-                                       random_state=args.seed, n_jobs=n_jobs,
-                                       probability=bool(args.save))
+                    gs, names = search(
+                        recipes,
+                        X,
+                        y,
+                        sd,
+                        scorers=scorers,
+                        few_shot=cfg.protocol.target == "few_shot",
+                        classifier=cfg.classifier,
+                        classifier_params=cfg.classifier_params,
+                        random_state=args.seed,
+                        n_jobs=n_jobs,
+                        probability=bool(args.save),
+                    )
             else:
-                gs, names = search(recipes, X, y, sd, scorers=scorers,
-                                   few_shot=cfg.protocol.target == "few_shot",
-                                   classifier=cfg.classifier,
-                                   classifier_params=cfg.classifier_params,
-                                   random_state=args.seed, probability=bool(args.save))
+                gs, names = search(
+                    recipes,
+                    X,
+                    y,
+                    sd,
+                    scorers=scorers,
+                    few_shot=cfg.protocol.target == "few_shot",
+                    classifier=cfg.classifier,
+                    classifier_params=cfg.classifier_params,
+                    random_state=args.seed,
+                    probability=bool(args.save),
+                )
             used = ["target"] if cfg.protocol.target == "few_shot" else scorers
             rows = []
             for i, name in enumerate(names):
-                params = {k: _short(v) for k, v in gs.cv_results_["params"][i].items()
-                          if "__" in k}
-                rows.append({"method": name, "params": params,
-                             **{s: _float(gs.cv_results_[f"mean_test_{s}"][i])
-                                for s in used},
-                             "fit_seconds": _float(gs.cv_results_["mean_fit_time"][i])})
+                params = {
+                    k: _short(v)
+                    for k, v in gs.cv_results_["params"][i].items()
+                    if "__" in k
+                }
+                rows.append(
+                    {
+                        "method": name,
+                        "params": params,
+                        **{
+                            s: _float(gs.cv_results_[f"mean_test_{s}"][i]) for s in used
+                        },
+                        "fit_seconds": _float(gs.cv_results_["mean_fit_time"][i]),
+                    }
+                )
             best = names[gs.best_index_]
-            entry = {"source": "+".join(srcs), "target": tgt, "classes": classes,
-                     "scorers": used, "best": best, "best_index": int(gs.best_index_),
-                     "candidates": rows}
+            entry = {
+                "source": "+".join(srcs),
+                "target": tgt,
+                "classes": classes,
+                "scorers": used,
+                "best": best,
+                "best_index": int(gs.best_index_),
+                "candidates": rows,
+            }
             if args.save:
                 from sklearn.pipeline import Pipeline
 
                 from ._data import make_feature_step
                 from ._persist import save_model
 
-                model = Pipeline([("features", make_feature_step(cfg.features)),
-                                  *gs.best_estimator_.steps])
-                save_model(model, args.save, metadata={
-                    "classes": classes, "source": entry["source"], "target": tgt,
-                    "method": best, "params": rows[gs.best_index_]["params"],
-                    "feature_set": cfg.features.set})
+                model = Pipeline(
+                    [
+                        ("features", make_feature_step(cfg.features)),
+                        *gs.best_estimator_.steps,
+                    ]
+                )
+                save_model(
+                    model,
+                    args.save,
+                    metadata={
+                        "classes": classes,
+                        "source": entry["source"],
+                        "target": tgt,
+                        "method": best,
+                        "params": rows[gs.best_index_]["params"],
+                        "feature_set": cfg.features.set,
+                    },
+                )
                 entry["saved"] = str(args.save)
             out.append(entry)
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         for e in out:
-            print(f"{e['source']} -> {e['target']} ({', '.join(e['classes'])}); "
-                  f"scored by {', '.join(e['scorers'])}")
+            print(
+                f"{e['source']} -> {e['target']} ({', '.join(e['classes'])}); "
+                f"scored by {', '.join(e['scorers'])}"
+            )
             for i, r in enumerate(e["candidates"]):
                 mark = "*" if i == e["best_index"] else " "
-                sc = "  ".join(f"{s}={r[s]:.3f}" if r[s] is not None else f"{s}=failed"
-                               for s in e["scorers"])
+                sc = "  ".join(
+                    f"{s}={r[s]:.3f}" if r[s] is not None else f"{s}=failed"
+                    for s in e["scorers"]
+                )
                 print(f" {mark} {r['method']:<22s} {sc}  {r['params'] or ''}")
-            print(f"best: {e['best']}" + (f"; saved to {e['saved']}" if "saved" in e else ""))
+            print(
+                f"best: {e['best']}"
+                + (f"; saved to {e['saved']}" if "saved" in e else "")
+            )
     return 0
 
 
 def _short(v):
-    return v if isinstance(v, int | float | str | bool) or v is None else type(v).__name__
+    return (
+        v if isinstance(v, int | float | str | bool) or v is None else type(v).__name__
+    )
 
 
 def _float(v):
@@ -333,15 +472,17 @@ def _recipes_from_cli(methods, params):
         else:
             raise ConfigError(
                 f"--methods: unknown method {name!r}; use no_adaptation, dss or one of "
-                f"{', '.join(reg.names('adapters') + reg.names('estimators'))}.")
+                f"{', '.join(reg.names('adapters') + reg.names('estimators'))}."
+            )
         steps = set(r.adapters) | {r.estimator, "classifier", "scale"}
         r.grid = {k: v for k, v in grid.items() if k.split("__", 1)[0] in steps}
         recipes.append(r)
     used = {k for r in recipes for k in r.grid}
     for k in grid:
         if k not in used:
-            raise ConfigError(f"--param {k}: no listed method has a step "
-                              f"{k.split('__', 1)[0]!r}.")
+            raise ConfigError(
+                f"--param {k}: no listed method has a step {k.split('__', 1)[0]!r}."
+            )
     return recipes
 
 
@@ -355,34 +496,45 @@ def cmd_predict(args):
     for m in missing:
         print(f"sertl predict: {m}: no such file or folder (skipped)", file=sys.stderr)
     if not files:
-        raise ExperimentError("no audio files to label (give .wav/.flac files or folders).")
+        raise ExperimentError(
+            "no audio files to label (give .wav/.flac files or folders)."
+        )
     rows = predict_files(model, files)
     if args.json:
-        print(json.dumps({"model": str(args.model), "metadata": meta, "predictions": rows},
-                         indent=2))
+        print(
+            json.dumps(
+                {"model": str(args.model), "metadata": meta, "predictions": rows},
+                indent=2,
+            )
+        )
     else:
         classes = list(meta.get("classes") or [])
         if not classes:
             first = next((r for r in rows if r["probabilities"]), None)
             classes = list(first["probabilities"]) if first else []
         width = max([len(Path(r["file"]).name) for r in rows] + [4])
-        head = f"{'file':<{width}}  {'emotion':<10s}" + "".join(f" {c[:9]:>9s}"
-                                                               for c in classes)
+        head = f"{'file':<{width}}  {'emotion':<10s}" + "".join(
+            f" {c[:9]:>9s}" for c in classes
+        )
         print(head)
         for r in rows:
             name = Path(r["file"]).name
             if r["error"]:
                 print(f"{name:<{width}}  {'-':<10s} error: {r['error']}")
                 continue
-            probs = "".join(f" {r['probabilities'].get(c, float('nan')):9.3f}"
-                            if r["probabilities"] else f" {'n/a':>9s}" for c in classes)
+            probs = "".join(
+                f" {r['probabilities'].get(c, float('nan')):9.3f}"
+                if r["probabilities"]
+                else f" {'n/a':>9s}"
+                for c in classes
+            )
             print(f"{name:<{width}}  {r['emotion']:<10s}{probs}")
     n_bad = sum(r["error"] is not None for r in rows) + len(missing)
     return 0 if n_bad == 0 else 1
 
 
 def demo_config(output, *, cache_dir=None):
-    """The demo experiment: EmoDB <-> RAVDESS samples, several methods.
+    """Return the demo experiment: EmoDB <-> RAVDESS samples, several methods.
 
     Parameters
     ----------
@@ -395,13 +547,16 @@ def demo_config(output, *, cache_dir=None):
     -------
     config : ExperimentConfig
     """
-    from sertl_core import get_registry
     from sertl_speech import sample_path
+
+    from sertl_core import get_registry
 
     reg = get_registry()
     adapters, estimators = set(reg.names("adapters")), set(reg.names("estimators"))
-    methods = [{"name": "no_adaptation", "scaling": "source"},
-               {"name": "dss", "scaling": "domain"}]
+    methods = [
+        {"name": "no_adaptation", "scaling": "source"},
+        {"name": "dss", "scaling": "domain"},
+    ]
     if "speaker_normalizer" in adapters:
         methods.append({"name": "speaker_norm", "scaling": "speaker"})
     for a in ("coral", "tca"):
@@ -413,13 +568,20 @@ def demo_config(output, *, cache_dir=None):
     methods.append({"name": "auto", "method": "auto", "candidates": cands})
     out = Path(output).resolve()
     raw = {
-        "name": "demo-emodb-ravdess", "output": str(out),
-        "corpora": {"emodb": {"reader": "emodb", "root": str(sample_path("emodb"))},
-                    "ravdess": {"reader": "ravdess", "root": str(sample_path("ravdess"))}},
+        "name": "demo-emodb-ravdess",
+        "output": str(out),
+        "corpora": {
+            "emodb": {"reader": "emodb", "root": str(sample_path("emodb"))},
+            "ravdess": {"reader": "ravdess", "root": str(sample_path("ravdess"))},
+        },
         "labels": {"classes": "shared"},
-        "features": {"set": "functionals",
-                     "cache_dir": str(Path(cache_dir).resolve()) if cache_dir else
-                     str(out / ".feature-cache"), "n_jobs": 2},
+        "features": {
+            "set": "functionals",
+            "cache_dir": str(Path(cache_dir).resolve())
+            if cache_dir
+            else str(out / ".feature-cache"),
+            "n_jobs": 2,
+        },
         "protocol": {"target": "unlabelled", "seeds": [0], "bootstrap": 1000},
         "methods": methods,
     }
@@ -436,20 +598,37 @@ def cmd_demo(args):
 
     t0 = time.perf_counter()
     cfg = demo_config(args.output)
-    print("sertl demo: EmoDB (German) <-> RAVDESS (English), real sample shipped with "
-          "sertl-speech", file=sys.stderr)
+    print(
+        "sertl demo: EmoDB (German) <-> RAVDESS (English), real sample shipped with "
+        "sertl-speech",
+        file=sys.stderr,
+    )
     with dask_client(args.scheduler, args.workers) as client:
-        res = run_experiment(cfg, client=client, progress=not args.no_progress, log=_log)
+        res = run_experiment(
+            cfg, client=client, progress=not args.no_progress, log=_log
+        )
     from sertl_speech import load_sample
 
     src, tgt = load_sample("emodb"), load_sample("ravdess")
-    model, _ = train_model(Recipe("dss"), list(src["file"]), list(src["emotion"]),
-                           list(tgt["file"]), features=FeatureSpec(
-                               "functionals", cfg.features.cache_dir, 1))
-    path = save_model(model, Path(cfg.output) / "model.skops", metadata={
-        "classes": sorted(set(src["emotion"])), "source": "emodb (sample)",
-        "target": "ravdess (sample)", "method": "dss",
-        "recipe": Recipe("dss").describe(), "feature_set": "functionals"})
+    model, _ = train_model(
+        Recipe("dss"),
+        list(src["file"]),
+        list(src["emotion"]),
+        list(tgt["file"]),
+        features=FeatureSpec("functionals", cfg.features.cache_dir, 1),
+    )
+    path = save_model(
+        model,
+        Path(cfg.output) / "model.skops",
+        metadata={
+            "classes": sorted(set(src["emotion"])),
+            "source": "emodb (sample)",
+            "target": "ravdess (sample)",
+            "method": "dss",
+            "recipe": Recipe("dss").describe(),
+            "feature_set": "functionals",
+        },
+    )
     _print_summary(res, cfg, time.perf_counter() - t0)
     example = tgt["file"].iloc[0]
     print(f"model: {path}\nlabel new speech: sertl predict {path} {example}")
@@ -457,7 +636,7 @@ def cmd_demo(args):
 
 
 def main(argv=None):
-    """Stand-alone entry (``python -m sertl_experiments``) with the plugin's commands."""
+    """Run the plugin's commands stand-alone (``python -m sertl_experiments``)."""
     parser = argparse.ArgumentParser(prog="sertl")
     add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -132,12 +132,15 @@ class _Ctx:
             if k not in allowed:
                 close = difflib.get_close_matches(k, allowed, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
-                self.fail(f"{where} {k}".strip(),
-                          f"unknown field.{hint} Allowed: {', '.join(sorted(allowed))}.")
+                self.fail(
+                    f"{where} {k}".strip(),
+                    f"unknown field.{hint} Allowed: {', '.join(sorted(allowed))}.",
+                )
 
     def typed(self, value, types, where, what):
-        if isinstance(value, bool) and bool not in (types if isinstance(types, tuple)
-                                                   else (types,)):
+        if isinstance(value, bool) and bool not in (
+            types if isinstance(types, tuple) else (types,)
+        ):
             self.fail(where, f"must be {what}, got {value!r}.")
         if not isinstance(value, types):
             self.fail(where, f"must be {what}, got {type(value).__name__} {value!r}.")
@@ -150,7 +153,9 @@ def _sample_root(ctx, reader, where):
 
         return sample_path(reader)
     except (ImportError, ValueError, FileNotFoundError) as exc:
-        ctx.fail(where, f'"sample" names the real sample shipped with sertl-speech: {exc}')
+        ctx.fail(
+            where, f'"sample" names the real sample shipped with sertl-speech: {exc}'
+        )
 
 
 def _str_list(ctx, value, where):
@@ -232,15 +237,27 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
 
     Examples
     --------
-    >>> parse_config({"corpora": {"a": {"root": "x"}}, "methods": []})
+    >>> raw = {"corpora": {"a": {"root": "x"}}, "methods": []}
+    >>> parse_config(raw)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    sertl_experiments._config.ConfigError: <config>: [[methods]]: list at least one method, e.g. [[methods]] name = "dss".
+    sertl_experiments._config.ConfigError: <config>: [[methods]]: list at least one ...
     """
     ctx = _Ctx(origin)
     base = Path(base_dir)
-    top = {"name", "output", "corpora", "labels", "matrix", "features", "protocol",
-           "classifier", "methods", "save_models", "pca_points"}
+    top = {
+        "name",
+        "output",
+        "corpora",
+        "labels",
+        "matrix",
+        "features",
+        "protocol",
+        "classifier",
+        "methods",
+        "save_models",
+        "pca_points",
+    }
     ctx.keys(raw, top, "")
 
     def resolve(p, where):
@@ -253,8 +270,11 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
 
     corpora_raw = raw.get("corpora")
     if not corpora_raw:
-        ctx.fail("[corpora]", 'define at least two corpora, e.g. [corpora.emodb] '
-                 'reader = "emodb" root = "path/to/EmoDB".')
+        ctx.fail(
+            "[corpora]",
+            "define at least two corpora, e.g. [corpora.emodb] "
+            'reader = "emodb" root = "path/to/EmoDB".',
+        )
     ctx.typed(corpora_raw, dict, "[corpora]", "a table of corpora")
     corpora = {}
     for cname, spec in corpora_raw.items():
@@ -263,8 +283,12 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             ctx.fail(where, "corpus names use letters, digits, _ . + - only.")
         ctx.keys(spec, {"reader", "root"}, where)
         if "root" not in spec:
-            ctx.fail(f"{where} root", "missing: the folder of the corpus as downloaded.")
-        reader = ctx.typed(spec.get("reader", cname), str, f"{where} reader", "a string")
+            ctx.fail(
+                f"{where} root", "missing: the folder of the corpus as downloaded."
+            )
+        reader = ctx.typed(
+            spec.get("reader", cname), str, f"{where} reader", "a string"
+        )
         if spec["root"] == "sample":
             root = _sample_root(ctx, reader, f"{where} root")
         else:
@@ -276,8 +300,10 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     classes = labels.get("classes", "shared")
     if isinstance(classes, str):
         if classes not in ("shared", "all"):
-            ctx.fail("[labels] classes", f'must be "shared", "all" or a list of emotion '
-                     f"names, got {classes!r}.")
+            ctx.fail(
+                "[labels] classes",
+                f'must be "shared", "all" or a list of emotion names, got {classes!r}.',
+            )
     else:
         classes = _str_list(ctx, classes, "[labels] classes")
         if len(set(classes)) < 2:
@@ -299,7 +325,9 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             for g in group:
                 ctx.typed(g, str, where, "a list of corpus names")
                 if g not in corpora:
-                    ctx.fail(where, f"unknown corpus {g!r}; defined: {', '.join(names)}.")
+                    ctx.fail(
+                        where, f"unknown corpus {g!r}; defined: {', '.join(names)}."
+                    )
             out.append(tuple(group) if nested else group[0])
         return out
 
@@ -309,26 +337,48 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     feats = raw.get("features", {})
     ctx.keys(feats, {"set", "cache_dir", "n_jobs", "params"}, "[features]")
     fspec = FeatureSpec(
-        set=ctx.typed(feats.get("set", "functionals"), str, "[features] set", "a string"),
+        set=ctx.typed(
+            feats.get("set", "functionals"), str, "[features] set", "a string"
+        ),
         cache_dir=resolve(feats["cache_dir"], "[features] cache_dir")
-        if "cache_dir" in feats else None,
-        n_jobs=ctx.typed(feats.get("n_jobs", 1), int, "[features] n_jobs", "an integer"),
+        if "cache_dir" in feats
+        else None,
+        n_jobs=ctx.typed(
+            feats.get("n_jobs", 1), int, "[features] n_jobs", "an integer"
+        ),
         params=ctx.typed(feats.get("params", {}), dict, "[features] params", "a table"),
     )
     if fspec.n_jobs == 0:
-        ctx.fail("[features] n_jobs", "must be a positive number of processes or -1 (all).")
+        ctx.fail(
+            "[features] n_jobs", "must be a positive number of processes or -1 (all)."
+        )
 
     prot = raw.get("protocol", {})
-    ctx.keys(prot, {"target", "k", "seeds", "metric", "bootstrap", "confidence",
-                    "test_speaker_fraction"}, "[protocol]")
+    ctx.keys(
+        prot,
+        {
+            "target",
+            "k",
+            "seeds",
+            "metric",
+            "bootstrap",
+            "confidence",
+            "test_speaker_fraction",
+        },
+        "[protocol]",
+    )
     target = prot.get("target", "unlabelled")
     if target not in ("unlabelled", "unlabeled", "few_shot"):
-        ctx.fail("[protocol] target", f'must be "unlabelled" or "few_shot", got {target!r}.')
+        ctx.fail(
+            "[protocol] target", f'must be "unlabelled" or "few_shot", got {target!r}.'
+        )
     target = "unlabelled" if target == "unlabeled" else target
     k = ctx.typed(prot.get("k", 0), int, "[protocol] k", "an integer")
     if target == "few_shot" and k < 1:
-        ctx.fail("[protocol] k", "few_shot needs k >= 1 labelled target utterances per "
-                 f"class, got {k}.")
+        ctx.fail(
+            "[protocol] k",
+            f"few_shot needs k >= 1 labelled target utterances per class, got {k}.",
+        )
     if target == "unlabelled" and k:
         ctx.fail("[protocol] k", 'k is used only with target = "few_shot".')
     seeds = prot.get("seeds", [0])
@@ -341,37 +391,69 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ctx.typed(s, int, "[protocol] seeds", "a list of integers")
     metric = prot.get("metric", "uar")
     if metric not in ("uar", "wa", "macro_f1"):
-        ctx.fail("[protocol] metric", f'must be "uar", "wa" or "macro_f1", got {metric!r}.')
-    boot = ctx.typed(prot.get("bootstrap", 1000), int, "[protocol] bootstrap", "an integer")
+        ctx.fail(
+            "[protocol] metric", f'must be "uar", "wa" or "macro_f1", got {metric!r}.'
+        )
+    boot = ctx.typed(
+        prot.get("bootstrap", 1000), int, "[protocol] bootstrap", "an integer"
+    )
     if boot < 0:
         ctx.fail("[protocol] bootstrap", f"must be >= 0 resamples, got {boot}.")
-    conf = ctx.typed(prot.get("confidence", 0.95), (int, float), "[protocol] confidence",
-                     "a number")
+    conf = ctx.typed(
+        prot.get("confidence", 0.95), (int, float), "[protocol] confidence", "a number"
+    )
     if not 0 < conf < 1:
         ctx.fail("[protocol] confidence", f"must be between 0 and 1, got {conf}.")
-    frac = ctx.typed(prot.get("test_speaker_fraction", 0.5), (int, float),
-                     "[protocol] test_speaker_fraction", "a number")
+    frac = ctx.typed(
+        prot.get("test_speaker_fraction", 0.5),
+        (int, float),
+        "[protocol] test_speaker_fraction",
+        "a number",
+    )
     if not 0 < frac < 1:
-        ctx.fail("[protocol] test_speaker_fraction", f"must be between 0 and 1, got {frac}.")
-    protocol = ProtocolSpec(target, k, list(seeds), metric, boot, float(conf), float(frac))
+        ctx.fail(
+            "[protocol] test_speaker_fraction", f"must be between 0 and 1, got {frac}."
+        )
+    protocol = ProtocolSpec(
+        target, k, list(seeds), metric, boot, float(conf), float(frac)
+    )
 
     clf = raw.get("classifier", {})
     ctx.keys(clf, {"name", "params"}, "[classifier]")
     clf_name = clf.get("name", "svc")
     if clf_name not in CLASSIFIERS:
-        ctx.fail("[classifier] name", f"must be one of {', '.join(CLASSIFIERS)}, got "
-                 f"{clf_name!r}.")
-    clf_params = ctx.typed(clf.get("params", {}), dict, "[classifier] params", "a table")
+        ctx.fail(
+            "[classifier] name",
+            f"must be one of {', '.join(CLASSIFIERS)}, got {clf_name!r}.",
+        )
+    clf_params = ctx.typed(
+        clf.get("params", {}), dict, "[classifier] params", "a table"
+    )
 
     methods_raw = raw.get("methods")
     if not methods_raw:
-        ctx.fail("[[methods]]", 'list at least one method, e.g. [[methods]] name = "dss".')
+        ctx.fail(
+            "[[methods]]", 'list at least one method, e.g. [[methods]] name = "dss".'
+        )
     ctx.typed(methods_raw, list, "[[methods]]", "an array of tables ([[methods]])")
     methods, seen = [], set()
     for i, m in enumerate(methods_raw):
         where = f"[[methods]] #{i + 1}"
-        ctx.keys(m, {"name", "method", "scaling", "adapter", "estimator", "params", "grid",
-                     "candidates", "scorers"}, where)
+        ctx.keys(
+            m,
+            {
+                "name",
+                "method",
+                "scaling",
+                "adapter",
+                "estimator",
+                "params",
+                "grid",
+                "candidates",
+                "scorers",
+            },
+            where,
+        )
         mname = m.get("name")
         if mname is None:
             ctx.fail(f"{where} name", "missing: give each method a short unique name.")
@@ -384,55 +466,104 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         where = f"[[methods]] {mname}"
         method = m.get("method")
         if method not in (None, "auto"):
-            ctx.fail(f"{where} method", f'only "auto" is allowed here, got {method!r}; '
-                     "name adapters with adapter = ... and estimators with estimator = ....")
+            ctx.fail(
+                f"{where} method",
+                f'only "auto" is allowed here, got {method!r}; '
+                "name adapters with adapter = ... and estimators with estimator = ....",
+            )
         scaling = m.get("scaling", "domain")
         if scaling not in SCALINGS:
-            ctx.fail(f"{where} scaling", f"must be one of {', '.join(SCALINGS)}, got "
-                     f"{scaling!r}.")
+            ctx.fail(
+                f"{where} scaling",
+                f"must be one of {', '.join(SCALINGS)}, got {scaling!r}.",
+            )
         adapters = _str_list(ctx, m.get("adapter", []), f"{where} adapter")
         adapters = [a for a in adapters if a not in ("none", "passthrough")]
-        estimator = ctx.typed(m.get("estimator", "source_only"), str, f"{where} estimator",
-                              "a registry name string")
-        params = ctx.typed(m.get("params", {}), dict, f"{where} params",
-                           "a table of step tables, e.g. { coral = { reg = 1.0 } }")
+        estimator = ctx.typed(
+            m.get("estimator", "source_only"),
+            str,
+            f"{where} estimator",
+            "a registry name string",
+        )
+        params = ctx.typed(
+            m.get("params", {}),
+            dict,
+            f"{where} params",
+            "a table of step tables, e.g. { coral = { reg = 1.0 } }",
+        )
         steps = set(adapters) | {estimator, "classifier", "scale"}
         for step, p in params.items():
             if step not in steps:
-                ctx.fail(f"{where} params {step}", f"no such step; steps are "
-                         f"{', '.join(sorted(steps))}.")
+                ctx.fail(
+                    f"{where} params {step}",
+                    f"no such step; steps are {', '.join(sorted(steps))}.",
+                )
             ctx.typed(p, dict, f"{where} params {step}", "a table of parameters")
-        grid = ctx.typed(m.get("grid", {}), dict, f"{where} grid",
-                         'a table like { "coral__reg" = [0.1, 1.0] }')
+        grid = ctx.typed(
+            m.get("grid", {}),
+            dict,
+            f"{where} grid",
+            'a table like { "coral__reg" = [0.1, 1.0] }',
+        )
         for key, values in grid.items():
             step = key.split("__", 1)[0]
             if "__" not in key or step not in steps:
-                ctx.fail(f"{where} grid {key}", "keys are STEP__PARAM with STEP one of "
-                         f"{', '.join(sorted(steps))}.")
+                ctx.fail(
+                    f"{where} grid {key}",
+                    "keys are STEP__PARAM with STEP one of "
+                    f"{', '.join(sorted(steps))}.",
+                )
             ctx.typed(values, list, f"{where} grid {key}", "a non-empty list of values")
             if not values:
                 ctx.fail(f"{where} grid {key}", "a non-empty list of values.")
         candidates = m.get("candidates")
         if candidates is not None:
             candidates = _str_list(ctx, candidates, f"{where} candidates")
-        scorers = _str_list(ctx, m.get("scorers", ["reverse_validation"]),
-                            f"{where} scorers")
+        scorers = _str_list(
+            ctx, m.get("scorers", ["reverse_validation"]), f"{where} scorers"
+        )
         if method == "auto" and (adapters or grid):
-            ctx.fail(f"{where} method", 'method = "auto" chooses its own adapters; remove '
-                     "adapter and grid (restrict the choice with candidates = [...]).")
-        methods.append(MethodSpec(mname, scaling, adapters, estimator, params, grid,
-                                  method == "auto", candidates, scorers))
+            ctx.fail(
+                f"{where} method",
+                'method = "auto" chooses its own adapters; remove '
+                "adapter and grid (restrict the choice with candidates = [...]).",
+            )
+        methods.append(
+            MethodSpec(
+                mname,
+                scaling,
+                adapters,
+                estimator,
+                params,
+                grid,
+                method == "auto",
+                candidates,
+                scorers,
+            )
+        )
     auto_names = {m.name for m in methods if m.auto}
     for m in methods:
         for c in m.candidates or []:
             if c in auto_names:
                 ctx.fail(f"[[methods]] {m.name} candidates", f"{c!r} is itself auto.")
-    save_models = ctx.typed(raw.get("save_models", False), bool, "save_models", "true or false")
+    save_models = ctx.typed(
+        raw.get("save_models", False), bool, "save_models", "true or false"
+    )
     pca_points = ctx.typed(raw.get("pca_points", 300), int, "pca_points", "an integer")
     return ExperimentConfig(
-        name=name, output=output, corpora=corpora, sources=sources, targets=targets,
-        methods=methods, classes=classes, mapping=dict(mapping), features=fspec,
-        protocol=protocol, classifier=clf_name, classifier_params=dict(clf_params),
-        save_models=save_models, pca_points=pca_points,
+        name=name,
+        output=output,
+        corpora=corpora,
+        sources=sources,
+        targets=targets,
+        methods=methods,
+        classes=classes,
+        mapping=dict(mapping),
+        features=fspec,
+        protocol=protocol,
+        classifier=clf_name,
+        classifier_params=dict(clf_params),
+        save_models=save_models,
+        pca_points=pca_points,
         source_file=Path(origin) if origin != "<config>" else None,
     )

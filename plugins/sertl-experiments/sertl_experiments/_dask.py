@@ -40,7 +40,9 @@ def dask_client(scheduler=None, workers=None):
         yield None
         return
     if scheduler is not None and workers:
-        raise ExperimentError("give either --scheduler ADDRESS or --workers N, not both.")
+        raise ExperimentError(
+            "give either --scheduler ADDRESS or --workers N, not both."
+        )
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -61,8 +63,9 @@ def dask_client(scheduler=None, workers=None):
         return
     if workers < 1:
         raise ExperimentError(f"--workers must be >= 1, got {workers}.")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     client = Client(cluster)
     try:
         yield client

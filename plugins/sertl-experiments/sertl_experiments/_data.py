@@ -47,12 +47,16 @@ def load_corpus_table(spec, classes=None):
     """
     where = f"[corpora.{spec.name}]"
     if not Path(spec.root).exists():
-        raise ExperimentError(f"{where} root: {str(spec.root)!r} does not exist; give the "
-                              "folder of the corpus as downloaded.")
+        raise ExperimentError(
+            f"{where} root: {str(spec.root)!r} does not exist; give the "
+            "folder of the corpus as downloaded."
+        )
     try:
         from sertl_speech import load_corpus
     except ImportError as exc:  # pragma: no cover - sertl-speech is a dependency
-        raise ExperimentError(f"sertl-speech is needed to read corpora: {exc}") from None
+        raise ExperimentError(
+            f"sertl-speech is needed to read corpora: {exc}"
+        ) from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -60,8 +64,10 @@ def load_corpus_table(spec, classes=None):
     except LookupError as exc:
         raise ConfigError(f"{where} reader: {exc}") from None
     except (OSError, ValueError) as exc:
-        raise ExperimentError(f"{where}: cannot read {str(spec.root)!r} with reader "
-                              f"{spec.reader!r}: {exc}") from None
+        raise ExperimentError(
+            f"{where}: cannot read {str(spec.root)!r} with reader "
+            f"{spec.reader!r}: {exc}"
+        ) from None
     if classes is not None:
         table = table[table["emotion"].isin(list(classes))]
     return table.reset_index(drop=True)
@@ -91,8 +97,9 @@ def extract_features(files, feature_spec, *, client=None, progress=True):
     failed : list of (file, reason)
         The files that gave no features.
     """
-    extractor = make_feature_step(feature_spec, client=client, progress=progress,
-                                  errors="nan")
+    extractor = make_feature_step(
+        feature_spec, client=client, progress=progress, errors="nan"
+    )
     X = np.asarray(extractor.fit_transform(list(files)), dtype=float)
     failed = []
     table = getattr(extractor, "failed_", None)

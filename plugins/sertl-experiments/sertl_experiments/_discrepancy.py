@@ -65,8 +65,13 @@ def mmd_rbf(X_source, X_target, *, gamma=None, max_samples=1000, random_state=0)
         raise ValueError("mmd_rbf needs at least 2 rows in each domain.")
     Dss, Dtt, Dst = _sq_dists(Xs, Xs), _sq_dists(Xt, Xt), _sq_dists(Xs, Xt)
     if gamma is None:
-        pooled = np.concatenate([Dss[np.triu_indices_from(Dss, 1)],
-                                 Dtt[np.triu_indices_from(Dtt, 1)], Dst.ravel()])
+        pooled = np.concatenate(
+            [
+                Dss[np.triu_indices_from(Dss, 1)],
+                Dtt[np.triu_indices_from(Dtt, 1)],
+                Dst.ravel(),
+            ]
+        )
         med = np.median(pooled[pooled > 0]) if np.any(pooled > 0) else 1.0
         gamma = 1.0 / med
     Kss, Ktt, Kst = np.exp(-gamma * Dss), np.exp(-gamma * Dtt), np.exp(-gamma * Dst)

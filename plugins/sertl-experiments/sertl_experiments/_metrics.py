@@ -51,9 +51,13 @@ def _from_confusions(cm):
     present = support > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = np.where(present, tp / np.where(present, support, 1), 0.0)
-        precision = np.where(predicted > 0, tp / np.where(predicted > 0, predicted, 1), 0.0)
+        precision = np.where(
+            predicted > 0, tp / np.where(predicted > 0, predicted, 1), 0.0
+        )
         denom = precision + recall
-        f1 = np.where(denom > 0, 2 * precision * recall / np.where(denom > 0, denom, 1), 0.0)
+        f1 = np.where(
+            denom > 0, 2 * precision * recall / np.where(denom > 0, denom, 1), 0.0
+        )
     n_present = np.maximum(present.sum(axis=1), 1)
     total = np.maximum(cm.sum(axis=(1, 2)), 1)
     return {
@@ -88,7 +92,9 @@ def score_all(y_true, y_pred, labels):
     return {k: float(v[0]) for k, v in _from_confusions(cm).items()}
 
 
-def bootstrap_ci(y_true, y_pred, labels, *, n_boot=1000, confidence=0.95, random_state=0):
+def bootstrap_ci(
+    y_true, y_pred, labels, *, n_boot=1000, confidence=0.95, random_state=0
+):
     """Percentile bootstrap confidence intervals of UAR, WA and macro-F1.
 
     Test rows are resampled with replacement ``n_boot`` times; the interval
@@ -143,7 +149,9 @@ def bootstrap_ci(y_true, y_pred, labels, *, n_boot=1000, confidence=0.95, random
             out[m].append(v)
     alpha = (1 - confidence) / 2
     return {
-        m: (float(np.quantile(np.concatenate(v), alpha)),
-            float(np.quantile(np.concatenate(v), 1 - alpha)))
+        m: (
+            float(np.quantile(np.concatenate(v), alpha)),
+            float(np.quantile(np.concatenate(v), 1 - alpha)),
+        )
         for m, v in out.items()
     }

@@ -67,7 +67,11 @@ def save_model(model, path, *, metadata=None):
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format": "sertl-model/1", "model": model, "metadata": dict(metadata or {})}
+    payload = {
+        "format": "sertl-model/1",
+        "model": model,
+        "metadata": dict(metadata or {}),
+    }
     tmp = path.with_name(path.name + ".part")
     sio.dump(payload, tmp)
     tmp.replace(path)

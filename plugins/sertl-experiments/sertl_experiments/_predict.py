@@ -36,8 +36,11 @@ def expand_audio(paths):
     for p in paths:
         q = Path(p)
         if q.is_dir():
-            files += [str(f) for f in sorted(q.rglob("*")) if f.suffix.lower() in
-                      AUDIO_SUFFIXES]
+            files += [
+                str(f)
+                for f in sorted(q.rglob("*"))
+                if f.suffix.lower() in AUDIO_SUFFIXES
+            ]
         elif q.is_file():
             files.append(str(q))
         else:
@@ -95,12 +98,22 @@ def predict_files(model, files):
     j = 0
     for i, f in enumerate(files):
         if not ok[i]:
-            rows.append({"file": f, "emotion": None, "probabilities": None,
-                         "error": reasons.get(str(f), "no features")})
+            rows.append(
+                {
+                    "file": f,
+                    "emotion": None,
+                    "probabilities": None,
+                    "error": reasons.get(str(f), "no features"),
+                }
+            )
             continue
-        probs = ({c: float(p) for c, p in zip(classes, proba[j], strict=True)}
-                 if proba is not None else None)
-        rows.append({"file": f, "emotion": str(pred[j]), "probabilities": probs,
-                     "error": None})
+        probs = (
+            {c: float(p) for c, p in zip(classes, proba[j], strict=True)}
+            if proba is not None
+            else None
+        )
+        rows.append(
+            {"file": f, "emotion": str(pred[j]), "probabilities": probs, "error": None}
+        )
         j += 1
     return rows

@@ -23,9 +23,16 @@ __all__ = ["Recipe", "default_candidates", "fit_params", "make_classifier"]
 # Methods that need labelled target rows or a GPU-sized budget are not
 # offered by ``method = "auto"`` unless listed explicitly.
 _AUTO_EXCLUDE = {
-    "source_only", "domain_standard_scaler", "source_standard_scaler",
-    "speaker_normalizer", "audio_features", "finetune", "multitask", "dann",
-    "autoencoder", "label_relation",
+    "source_only",
+    "domain_standard_scaler",
+    "source_standard_scaler",
+    "speaker_normalizer",
+    "audio_features",
+    "finetune",
+    "multitask",
+    "dann",
+    "autoencoder",
+    "label_relation",
 }
 
 
@@ -77,14 +84,18 @@ def make_classifier(name="svc", params=None, *, probability=False, random_state=
     elif name == "knn":
         base, cls = {}, KNeighborsClassifier
     elif name == "random_forest":
-        base = {"n_estimators": 300, "class_weight": "balanced",
-                "random_state": random_state}
+        base = {
+            "n_estimators": 300,
+            "class_weight": "balanced",
+            "random_state": random_state,
+        }
         cls = RandomForestClassifier
     elif name == "lda":
         base, cls = {}, LinearDiscriminantAnalysis
     else:
-        raise ConfigError(f"[classifier] name: must be one of {', '.join(CLASSIFIERS)}, "
-                          f"got {name!r}.")
+        raise ConfigError(
+            f"[classifier] name: must be one of {', '.join(CLASSIFIERS)}, got {name!r}."
+        )
     base.update(params)
     try:
         return cls(**base)
@@ -143,14 +154,23 @@ class Recipe:
     @classmethod
     def from_spec(cls, spec):
         """Build from a :class:`~sertl_experiments.MethodSpec`."""
-        return cls(spec.name, spec.scaling, list(spec.adapters), spec.estimator,
-                   dict(spec.params), dict(spec.grid))
+        return cls(
+            spec.name,
+            spec.scaling,
+            list(spec.adapters),
+            spec.estimator,
+            dict(spec.params),
+            dict(spec.grid),
+        )
 
     @property
     def is_adaptation(self):
         """False for the no-adaptation baseline (source scaling, source_only)."""
-        return not (self.scaling in ("source", "none") and not self.adapters
-                    and self.estimator == "source_only")
+        return not (
+            self.scaling in ("source", "none")
+            and not self.adapters
+            and self.estimator == "source_only"
+        )
 
     def describe(self, classifier="svc"):
         """Short human-readable description of the steps."""
@@ -159,35 +179,67 @@ class Recipe:
         parts.append(f"{self.estimator}({classifier})")
         return " -> ".join(parts)
 
-    def steps(self, classifier="svc", classifier_params=None, *, probability=False,
-              random_state=None):
+    def steps(
+        self,
+        classifier="svc",
+        classifier_params=None,
+        *,
+        probability=False,
+        random_state=None,
+    ):
         """Return the list of ``(name, estimator)`` steps, freshly constructed."""
         reg = _registry()
         out = []
         if self.scaling != "none":
             kind = "adapters"
-            out.append(("scale", _create(reg, kind, _SCALER_NAMES[self.scaling],
-                                         self.params.get("scale", {}), self.name)))
+            out.append(
+                (
+                    "scale",
+                    _create(
+                        reg,
+                        kind,
+                        _SCALER_NAMES[self.scaling],
+                        self.params.get("scale", {}),
+                        self.name,
+                    ),
+                )
+            )
         for a in self.adapters:
-            out.append((a, _create(reg, "adapters", a, self.params.get(a, {}), self.name)))
+            out.append(
+                (a, _create(reg, "adapters", a, self.params.get(a, {}), self.name))
+            )
         clf_params = dict(classifier_params or {})
         clf_params.update(self.params.get("classifier", {}))
-        clf = make_classifier(classifier, clf_params, probability=probability,
-                              random_state=random_state)
+        clf = make_classifier(
+            classifier, clf_params, probability=probability, random_state=random_state
+        )
         est_params = dict(self.params.get(self.estimator, {}))
         est_params.setdefault("estimator", clf)
-        out.append(("model", _create(reg, "estimators", self.estimator, est_params,
-                                     self.name)))
+        out.append(
+            ("model", _create(reg, "estimators", self.estimator, est_params, self.name))
+        )
         if random_state is not None:
             for _, step in out:
                 _seed(step, random_state)
         return out
 
-    def pipeline(self, classifier="svc", classifier_params=None, *, probability=False,
-                 random_state=None):
+    def pipeline(
+        self,
+        classifier="svc",
+        classifier_params=None,
+        *,
+        probability=False,
+        random_state=None,
+    ):
         """Return the recipe as an unfitted :class:`~sklearn.pipeline.Pipeline`."""
-        return Pipeline(self.steps(classifier, classifier_params, probability=probability,
-                                   random_state=random_state))
+        return Pipeline(
+            self.steps(
+                classifier,
+                classifier_params,
+                probability=probability,
+                random_state=random_state,
+            )
+        )
 
     def grid_key(self, key, n_adapt, *, prefix="model__estimator__"):
         """Map ``step__param`` of this recipe to the flat template's name."""
@@ -202,15 +254,29 @@ class Recipe:
             return f"adapt{self.adapters.index(step) + 1}__{param}"
         raise ConfigError(f"[[methods]] {self.name} grid {key}: no step {step!r}.")
 
-    def template_grid(self, n_adapt, classifier="svc", classifier_params=None, *,
-                      probability=False, random_state=None):
+    def template_grid(
+        self,
+        n_adapt,
+        classifier="svc",
+        classifier_params=None,
+        *,
+        probability=False,
+        random_state=None,
+    ):
         """Return this recipe as a ``param_grid`` dict on the flat template."""
-        steps = dict(self.steps(classifier, classifier_params, probability=probability,
-                                random_state=random_state))
+        steps = dict(
+            self.steps(
+                classifier,
+                classifier_params,
+                probability=probability,
+                random_state=random_state,
+            )
+        )
         grid = {"scale": [steps.get("scale", "passthrough")]}
         for i in range(n_adapt):
-            grid[f"adapt{i + 1}"] = [steps[self.adapters[i]] if i < len(self.adapters)
-                                     else "passthrough"]
+            grid[f"adapt{i + 1}"] = [
+                steps[self.adapters[i]] if i < len(self.adapters) else "passthrough"
+            ]
         grid["model"] = [steps["model"]]
         prefix = classifier_prefix(classifier, probability)
         for key, values in self.grid.items():

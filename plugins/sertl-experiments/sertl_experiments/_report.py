@@ -14,15 +14,40 @@ import pandas as pd
 
 __all__ = ["write_outputs"]
 
-_COLUMNS = ["source", "target", "method", "seed", "protocol", "status", "uar", "uar_low",
-            "uar_high", "wa", "wa_low", "wa_high", "macro_f1", "macro_f1_low",
-            "macro_f1_high", "n_train", "n_test", "n_classes", "mmd_before", "mmd_after",
-            "pad_before", "pad_after", "label_free_score", "baseline_label_free_score",
-            "predicted_hurt", "selected", "seconds", "error"]
+_COLUMNS = [
+    "source",
+    "target",
+    "method",
+    "seed",
+    "protocol",
+    "status",
+    "uar",
+    "uar_low",
+    "uar_high",
+    "wa",
+    "wa_low",
+    "wa_high",
+    "macro_f1",
+    "macro_f1_low",
+    "macro_f1_high",
+    "n_train",
+    "n_test",
+    "n_classes",
+    "mmd_before",
+    "mmd_after",
+    "pad_before",
+    "pad_after",
+    "label_free_score",
+    "baseline_label_free_score",
+    "predicted_hurt",
+    "selected",
+    "seconds",
+    "error",
+]
 
 
 def _subplots(nrows=1, ncols=1, **kw):
-    """A Figure without pyplot: no global matplotlib state is touched."""
+    """Return a Figure and axes without pyplot (no global matplotlib state)."""
     from matplotlib.figure import Figure
 
     figsize = kw.pop("figsize", None)
@@ -31,8 +56,11 @@ def _subplots(nrows=1, ncols=1, **kw):
 
 
 def _table(cells):
-    base = {(c["source"], c["target"], c["seed"]): c for c in cells
-            if c["method"] == "_baseline" and c.get("status") == "ok"}
+    base = {
+        (c["source"], c["target"], c["seed"]): c
+        for c in cells
+        if c["method"] == "_baseline" and c.get("status") == "ok"
+    }
     rows = []
     for c in cells:
         if c["method"] == "_baseline":
@@ -48,8 +76,9 @@ def _table(cells):
             cs = c["candidate_scores"]
             blf = cs.get("no_adaptation", blf)
             row["baseline_label_free_score"] = blf
-        row["predicted_hurt"] = (bool(lf < blf - 1e-9) if _finite(lf) and _finite(blf)
-                                 else None)
+        row["predicted_hurt"] = (
+            bool(lf < blf - 1e-9) if _finite(lf) and _finite(blf) else None
+        )
         if c.get("selected") is not None and c.get("candidate_scores"):
             row["predicted_hurt"] = c["selected"] == "no_adaptation"
         rows.append(row)
@@ -73,9 +102,15 @@ def _heatmaps(df, metric, plots):
     ok = df[df["status"] == "ok"]
     for method in ok["method"].unique():
         sub = ok[ok["method"] == method]
-        piv = sub.pivot_table(index="source", columns="target", values=metric,
-                              aggfunc="mean") * 100
-        fig, ax = _subplots(figsize=(1.2 + 1.1 * piv.shape[1], 0.9 + 0.8 * piv.shape[0]))
+        piv = (
+            sub.pivot_table(
+                index="source", columns="target", values=metric, aggfunc="mean"
+            )
+            * 100
+        )
+        fig, ax = _subplots(
+            figsize=(1.2 + 1.1 * piv.shape[1], 0.9 + 0.8 * piv.shape[0])
+        )
         im = ax.imshow(piv.to_numpy(dtype=float), vmin=0, vmax=100, cmap="viridis")
         ax.set_xticks(range(piv.shape[1]), piv.columns, rotation=30, ha="right")
         ax.set_yticks(range(piv.shape[0]), piv.index)
@@ -85,13 +120,25 @@ def _heatmaps(df, metric, plots):
             for j in range(piv.shape[1]):
                 v = piv.iat[i, j]
                 if np.isfinite(v):
-                    ax.text(j, i, f"{v:.1f}", ha="center", va="center",
-                            color="white" if v < 60 else "black", fontsize=9)
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.1f}",
+                        ha="center",
+                        va="center",
+                        color="white" if v < 60 else "black",
+                        fontsize=9,
+                    )
         ax.set_title(f"{metric.upper()} (%) - {method}")
         fig.colorbar(im, ax=ax, fraction=0.046)
         name = f"heatmap_{_slug(method)}"
-        figs.append((name, f"{metric.upper()} heatmap, source x target: {method}",
-                     _fig_to_b64(fig, plots / f"{name}.png")))
+        figs.append(
+            (
+                name,
+                f"{metric.upper()} heatmap, source x target: {method}",
+                _fig_to_b64(fig, plots / f"{name}.png"),
+            )
+        )
     return figs
 
 
@@ -112,10 +159,14 @@ def _confusions(cells, plots):
         n = len(pairs)
         cols = min(n, 4)
         rows = int(np.ceil(n / cols))
-        fig, axes = _subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+        fig, axes = _subplots(
+            rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False
+        )
         for ax in axes.ravel()[n:]:
             ax.axis("off")
-        for ax, ((s, t), (cm, labels)) in zip(axes.ravel(), sorted(pairs.items())):
+        for ax, ((s, t), (cm, labels)) in zip(
+            axes.ravel(), sorted(pairs.items()), strict=False
+        ):
             norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
             ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
             short = [lab[:4] for lab in labels]
@@ -123,15 +174,27 @@ def _confusions(cells, plots):
             ax.set_yticks(range(len(labels)), short, fontsize=8)
             for i in range(len(labels)):
                 for j in range(len(labels)):
-                    ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center",
-                            fontsize=7, color="white" if norm[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{norm[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black",
+                    )
             ax.set_title(f"{s} -> {t}", fontsize=9)
             ax.set_xlabel("predicted", fontsize=8)
             ax.set_ylabel("true", fontsize=8)
         fig.suptitle(f"Confusion matrices (row-normalised): {method}")
         name = f"confusion_{_slug(method)}"
-        figs.append((name, f"Confusion matrices: {method}",
-                     _fig_to_b64(fig, plots / f"{name}.png")))
+        figs.append(
+            (
+                name,
+                f"Confusion matrices: {method}",
+                _fig_to_b64(fig, plots / f"{name}.png"),
+            )
+        )
     return figs
 
 
@@ -148,17 +211,26 @@ def _recall(cells, plots):
     methods = list(rec)
     classes = sorted({k for d in rec.values() for k in d})
     width = 0.8 / len(methods)
-    fig, ax = _subplots(figsize=(max(5, 1.3 * len(classes) * max(1, len(methods) / 3)), 3.6))
+    fig, ax = _subplots(
+        figsize=(max(5, 1.3 * len(classes) * max(1, len(methods) / 3)), 3.6)
+    )
     for i, m in enumerate(methods):
         vals = [100 * np.mean(rec[m].get(c, [np.nan])) for c in classes]
-        ax.bar(np.arange(len(classes)) + i * width - 0.4 + width / 2, vals, width, label=m)
+        ax.bar(
+            np.arange(len(classes)) + i * width - 0.4 + width / 2, vals, width, label=m
+        )
     ax.set_xticks(range(len(classes)), classes)
     ax.set_ylabel("recall (%)")
     ax.set_ylim(0, 100)
     ax.set_title("Per-class recall (mean over pairs and seeds)")
     ax.legend(fontsize=7, ncol=min(4, len(methods)))
-    return [("per_class_recall", "Per-class recall by method",
-             _fig_to_b64(fig, plots / "per_class_recall.png"))]
+    return [
+        (
+            "per_class_recall",
+            "Per-class recall by method",
+            _fig_to_b64(fig, plots / "per_class_recall.png"),
+        )
+    ]
 
 
 def _pca_views(cells, plots):
@@ -176,10 +248,12 @@ def _pca_views(cells, plots):
         n = len(panels)
         cols = min(n, 4)
         rows = int(np.ceil(n / cols))
-        fig, axes = _subplots(rows, cols, figsize=(3.0 * cols, 2.8 * rows), squeeze=False)
+        fig, axes = _subplots(
+            rows, cols, figsize=(3.0 * cols, 2.8 * rows), squeeze=False
+        )
         for ax in axes.ravel()[n:]:
             ax.axis("off")
-        for ax, (title, view) in zip(axes.ravel(), panels):
+        for ax, (title, view) in zip(axes.ravel(), panels, strict=False):
             xy = np.asarray(view["xy"], dtype=float)
             src = np.asarray(view["source"], dtype=bool)
             ax.scatter(xy[src, 0], xy[src, 1], s=6, alpha=0.6, label=f"source {s}")
@@ -188,11 +262,19 @@ def _pca_views(cells, plots):
             ax.set_xticks([])
             ax.set_yticks([])
         axes.ravel()[0].legend(fontsize=7)
-        fig.suptitle(f"PCA view of {s} (source) and {t} (target), before and after "
-                     "each method's adaptation", fontsize=10)
+        fig.suptitle(
+            f"PCA view of {s} (source) and {t} (target), before and after "
+            "each method's adaptation",
+            fontsize=10,
+        )
         name = f"pca_{_slug(s)}__{_slug(t)}"
-        figs.append((name, f"2-D view (PCA): {s} -> {t}",
-                     _fig_to_b64(fig, plots / f"{name}.png")))
+        figs.append(
+            (
+                name,
+                f"2-D view (PCA): {s} -> {t}",
+                _fig_to_b64(fig, plots / f"{name}.png"),
+            )
+        )
     return figs
 
 
@@ -205,15 +287,22 @@ def _summary(df, metric):
     if ok.empty:
         return pd.DataFrame()
     g = ok.groupby("method", sort=False)
-    out = pd.DataFrame({
-        f"mean {metric.upper()} %": 100 * g[metric].mean(),
-        "mean WA %": 100 * g["wa"].mean(),
-        "mean macro-F1 %": 100 * g["macro_f1"].mean(),
-        "pairs": g.apply(lambda d: d[["source", "target"]].drop_duplicates().shape[0],
-                         include_groups=False),
-        "predicted to hurt (cells)": g["predicted_hurt"].apply(
-            lambda s: int(np.nansum([bool(v) for v in s if v is not None and v == v]))),
-    }).round(1)
+    out = pd.DataFrame(
+        {
+            f"mean {metric.upper()} %": 100 * g[metric].mean(),
+            "mean WA %": 100 * g["wa"].mean(),
+            "mean macro-F1 %": 100 * g["macro_f1"].mean(),
+            "pairs": g.apply(
+                lambda d: d[["source", "target"]].drop_duplicates().shape[0],
+                include_groups=False,
+            ),
+            "predicted to hurt (cells)": g["predicted_hurt"].apply(
+                lambda s: int(
+                    np.nansum([bool(v) for v in s if v is not None and v == v])
+                )
+            ),
+        }
+    ).round(1)
     return out.sort_values(f"mean {metric.upper()} %", ascending=False)
 
 
@@ -222,13 +311,15 @@ def _pair_table(df, metric):
     if ok.empty:
         return pd.DataFrame()
     g = ok.groupby(["source", "target", "method"], sort=False)
-    t = pd.DataFrame({
-        metric.upper(): 100 * g[metric].mean(),
-        "CI low": 100 * g[f"{metric}_low"].mean(),
-        "CI high": 100 * g[f"{metric}_high"].mean(),
-        "WA": 100 * g["wa"].mean(),
-        "macro-F1": 100 * g["macro_f1"].mean(),
-    }).round(1)
+    t = pd.DataFrame(
+        {
+            metric.upper(): 100 * g[metric].mean(),
+            "CI low": 100 * g[f"{metric}_low"].mean(),
+            "CI high": 100 * g[f"{metric}_high"].mean(),
+            "WA": 100 * g["wa"].mean(),
+            "macro-F1": 100 * g["macro_f1"].mean(),
+        }
+    ).round(1)
     return t.reset_index()
 
 
@@ -236,21 +327,56 @@ def _guard_table(df):
     ok = df[df["status"] == "ok"]
     if ok.empty:
         return pd.DataFrame()
-    cols = ["source", "target", "method", "mmd_before", "mmd_after", "pad_before",
-            "pad_after", "baseline_label_free_score", "label_free_score", "predicted_hurt",
-            "selected"]
-    t = ok[cols].groupby(["source", "target", "method"], sort=False).agg(
-        lambda s: s.mean() if (pd.api.types.is_numeric_dtype(s)
-                                 and not pd.api.types.is_bool_dtype(s)) else s.iloc[0])
+    cols = [
+        "source",
+        "target",
+        "method",
+        "mmd_before",
+        "mmd_after",
+        "pad_before",
+        "pad_after",
+        "baseline_label_free_score",
+        "label_free_score",
+        "predicted_hurt",
+        "selected",
+    ]
+    t = (
+        ok[cols]
+        .groupby(["source", "target", "method"], sort=False)
+        .agg(
+            lambda s: (
+                s.mean()
+                if (
+                    pd.api.types.is_numeric_dtype(s)
+                    and not pd.api.types.is_bool_dtype(s)
+                )
+                else s.iloc[0]
+            )
+        )
+    )
     t = t.reset_index()
-    for c in ("mmd_before", "mmd_after", "pad_before", "pad_after",
-              "baseline_label_free_score", "label_free_score"):
+    for c in (
+        "mmd_before",
+        "mmd_after",
+        "pad_before",
+        "pad_after",
+        "baseline_label_free_score",
+        "label_free_score",
+    ):
         t[c] = pd.to_numeric(t[c], errors="coerce").round(3)
     t["predicted_hurt"] = t["predicted_hurt"].map(
-        lambda v: "yes: adaptation predicted to hurt" if v is True else
-        ("no" if v is False else "n/a"))
-    return t.rename(columns={"baseline_label_free_score": "label-free score, no adaptation",
-                             "label_free_score": "label-free score, method"})
+        lambda v: (
+            "yes: adaptation predicted to hurt"
+            if v is True
+            else ("no" if v is False else "n/a")
+        )
+    )
+    return t.rename(
+        columns={
+            "baseline_label_free_score": "label-free score, no adaptation",
+            "label_free_score": "label-free score, method",
+        }
+    )
 
 
 def _to_md(df, floatfmt=".1f"):
@@ -281,20 +407,29 @@ def write_outputs(config, cells, skipped, out):
     pairs = _pair_table(df, metric)
     guard = _guard_table(df)
     errors = df[df["status"] != "ok"][["source", "target", "method", "seed", "error"]]
-    auto = df[df["selected"].notna()][["source", "target", "method", "seed", "selected",
-                                       metric]] if df["selected"].notna().any() else (
-        pd.DataFrame())
-    md = [f"# Experiment {config.name}\n",
-          f"Protocol: target {config.protocol.target}"
-          + (f", k = {config.protocol.k}" if config.protocol.target == "few_shot" else "")
-          + f"; seeds {config.protocol.seeds}; metric {metric.upper()}; features "
-          f"{config.features.set}; classifier {config.classifier}.\n",
-          "## Mean over pairs and seeds\n", _to_md(summary.reset_index()),
-          f"\n## Per pair ({metric.upper()} %, {int(config.protocol.confidence * 100)} % "
-          "bootstrap CI)\n", _to_md(pairs),
-          "\n## Domain discrepancy and negative-transfer guard\n", _to_md(guard, ".3f")]
+    auto = (
+        df[df["selected"].notna()][
+            ["source", "target", "method", "seed", "selected", metric]
+        ]
+        if df["selected"].notna().any()
+        else (pd.DataFrame())
+    )
+    md = [
+        f"# Experiment {config.name}\n",
+        f"Protocol: target {config.protocol.target}"
+        + (f", k = {config.protocol.k}" if config.protocol.target == "few_shot" else "")
+        + f"; seeds {config.protocol.seeds}; metric {metric.upper()}; features "
+        f"{config.features.set}; classifier {config.classifier}.\n",
+        "## Mean over pairs and seeds\n",
+        _to_md(summary.reset_index()),
+        f"\n## Per pair ({metric.upper()} %, {int(config.protocol.confidence * 100)} % "
+        "bootstrap CI)\n",
+        _to_md(pairs),
+        "\n## Domain discrepancy and negative-transfer guard\n",
+        _to_md(guard, ".3f"),
+    ]
     if not auto.empty:
-        md += ["\n## method = \"auto\" selections\n", _to_md(auto, ".3f")]
+        md += ['\n## method = "auto" selections\n', _to_md(auto, ".3f")]
     if skipped:
         md += ["\n## Skipped files\n", _to_md(pd.DataFrame(skipped))]
     if not errors.empty:
@@ -308,10 +443,16 @@ def write_outputs(config, cells, skipped, out):
         figs += _confusions(cells, plots)
         figs += _recall(cells, plots)
         figs += _pca_views(cells, plots)
-    tables = [("summary", "Mean over pairs and seeds", summary.reset_index()),
-              ("pairs", f"Per pair: {metric.upper()} with bootstrap CI", pairs),
-              ("guard", "Domain discrepancy (MMD, proxy A-distance) and the "
-                        "negative-transfer guard", guard)]
+    tables = [
+        ("summary", "Mean over pairs and seeds", summary.reset_index()),
+        ("pairs", f"Per pair: {metric.upper()} with bootstrap CI", pairs),
+        (
+            "guard",
+            "Domain discrepancy (MMD, proxy A-distance) and the "
+            "negative-transfer guard",
+            guard,
+        ),
+    ]
     if not auto.empty:
         tables.append(("auto", 'method = "auto": the chosen method per cell', auto))
     if skipped:
@@ -324,7 +465,8 @@ def write_outputs(config, cells, skipped, out):
 
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;
+max-width:1100px;
 color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
@@ -350,47 +492,78 @@ window.addEventListener('load', function () {
 def _html(config, tables, figs, df):
     esc = html.escape
     hurt = df[(df["status"] == "ok") & (df["predicted_hurt"] == True)]  # noqa: E712
-    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-             f"<title>sertl report: {esc(config.name)}</title>",
-             f"<style>{_CSS}</style></head><body>",
-             f"<h1>sertl experiment report: {esc(config.name)}</h1>",
-             f"<p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}. "
-             f"Protocol: target <b>{esc(config.protocol.target)}</b>"
-             + (f" (k = {config.protocol.k})" if config.protocol.target == "few_shot" else "")
-             + f"; seeds {esc(str(config.protocol.seeds))}; metric "
-             f"<b>{esc(config.protocol.metric.upper())}</b>; features "
-             f"{esc(config.features.set)}; classifier {esc(config.classifier)}.</p>"]
-    methods = "".join(f"<li><b>{esc(m.name)}</b>: "
-                      + esc('auto (label-free choice among installed methods)' if m.auto
-                            else _describe(m, config)) + "</li>" for m in config.methods)
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>sertl report: {esc(config.name)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>sertl experiment report: {esc(config.name)}</h1>",
+        f"<p>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}. "
+        f"Protocol: target <b>{esc(config.protocol.target)}</b>"
+        + (
+            f" (k = {config.protocol.k})"
+            if config.protocol.target == "few_shot"
+            else ""
+        )
+        + f"; seeds {esc(str(config.protocol.seeds))}; metric "
+        f"<b>{esc(config.protocol.metric.upper())}</b>; features "
+        f"{esc(config.features.set)}; classifier {esc(config.classifier)}.</p>",
+    ]
+    methods = "".join(
+        f"<li><b>{esc(m.name)}</b>: "
+        + esc(
+            "auto (label-free choice among installed methods)"
+            if m.auto
+            else _describe(m, config)
+        )
+        + "</li>"
+        for m in config.methods
+    )
     parts.append(f"<h2>Methods</h2><ul>{methods}</ul>")
     if len(hurt):
-        items = "".join(f"<li>{esc(r.source)} &rarr; {esc(r.target)}: {esc(r.method)}"
-                        + (f" (auto kept no adaptation)" if isinstance(r.selected, str)
-                           else "") + "</li>"
-                        for r in hurt.drop_duplicates(["source", "target", "method"])
-                        .itertuples())
-        parts.append("<div class='warn' id='negative-transfer'><b>Adaptation is predicted "
-                     "to hurt</b> (its label-free score is below that of no adaptation) "
-                     f"for:<ul>{items}</ul></div>")
+        items = "".join(
+            f"<li>{esc(r.source)} &rarr; {esc(r.target)}: {esc(r.method)}"
+            + (" (auto kept no adaptation)" if isinstance(r.selected, str) else "")
+            + "</li>"
+            for r in hurt.drop_duplicates(["source", "target", "method"]).itertuples()
+        )
+        parts.append(
+            "<div class='warn' id='negative-transfer'><b>Adaptation is predicted "
+            "to hurt</b> (its label-free score is below that of no adaptation) "
+            f"for:<ul>{items}</ul></div>"
+        )
     else:
-        parts.append("<div class='ok' id='negative-transfer'>No method is predicted to "
-                     "hurt by the label-free guard.</div>")
+        parts.append(
+            "<div class='ok' id='negative-transfer'>No method is predicted to "
+            "hurt by the label-free guard.</div>"
+        )
     manifest = {"tables": [], "figures": []}
     for tid, title, t in tables:
         manifest["tables"].append(f"tab-{tid}")
-        body = t.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}",
-                         table_id=f"tab-{tid}", border=0) if not t.empty else (
-            f"<table id='tab-{tid}'><tr><td>no rows</td></tr></table>")
+        body = (
+            t.to_html(
+                index=False,
+                na_rep="",
+                float_format=lambda v: f"{v:.3g}",
+                table_id=f"tab-{tid}",
+                border=0,
+            )
+            if not t.empty
+            else (f"<table id='tab-{tid}'><tr><td>no rows</td></tr></table>")
+        )
         parts.append(f"<h2>{esc(title)}</h2>{body}")
     parts.append("<h2>Plots</h2>")
     for fid, caption, b64 in figs:
         manifest["figures"].append(f"fig-{fid}")
-        parts.append(f"<figure><img id='fig-{esc(fid)}' alt='{esc(caption)}' "
-                     f"src='data:image/png;base64,{b64}'><figcaption>{esc(caption)}"
-                     "</figcaption></figure>")
-    parts.append("<script type='application/json' id='sertl-manifest'>"
-                 + json.dumps(manifest) + "</script>")
+        parts.append(
+            f"<figure><img id='fig-{esc(fid)}' alt='{esc(caption)}' "
+            f"src='data:image/png;base64,{b64}'><figcaption>{esc(caption)}"
+            "</figcaption></figure>"
+        )
+    parts.append(
+        "<script type='application/json' id='sertl-manifest'>"
+        + json.dumps(manifest)
+        + "</script>"
+    )
     parts.append(f"<script>{_JS}</script></body></html>")
     return "\n".join(parts)
 

@@ -68,11 +68,14 @@ def _split(task, rng):
         spk = np.unique(st)
         if spk.size < 2:
             raise ExperimentError(
-                f"target {tgt.name!r} has {spk.size} speaker(s): few_shot needs at least "
-                "two (labelled rows come from speakers held out of the test set).")
+                f"target {tgt.name!r} has {spk.size} speaker(s): few_shot needs at "
+                "least "
+                "two (labelled rows come from speakers held out of the test set)."
+            )
         perm = rng.permutation(spk)
-        n_test = int(np.clip(round(prot["test_speaker_fraction"] * spk.size), 1,
-                             spk.size - 1))
+        n_test = int(
+            np.clip(round(prot["test_speaker_fraction"] * spk.size), 1, spk.size - 1)
+        )
         test_spk = set(perm[:n_test])
         test = np.array([s in test_spk for s in st])
         for c in task["classes"]:
@@ -87,8 +90,12 @@ def _split(task, rng):
 
 
 def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False, params=None):
-    pipe = recipe.pipeline(task["classifier"], task["classifier_params"],
-                           probability=probability, random_state=seed)
+    pipe = recipe.pipeline(
+        task["classifier"],
+        task["classifier_params"],
+        probability=probability,
+        random_state=seed,
+    )
     if params:
         pipe.set_params(**params)
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
@@ -123,7 +130,9 @@ def _discrepancy(Z, sd, seed):
     out = {}
     try:
         out["mmd"] = mmd_rbf(src, tgt, max_samples=500, random_state=seed)
-        out["pad"] = proxy_a_distance(src, tgt, max_samples=500, cv=3, random_state=seed)
+        out["pad"] = proxy_a_distance(
+            src, tgt, max_samples=500, cv=3, random_state=seed
+        )
     except ValueError:
         out["mmd"] = out["pad"] = float("nan")
     return out
@@ -146,18 +155,29 @@ def run_cell(task):
     """Compute one cell (pair, method, seed); returns a JSON-ready dict."""
     started = time.perf_counter()
     recipe, seed, prot = task["recipe"], task["seed"], task["protocol"]
-    cell = {"source": task["source_name"], "target": task["target"].name,
-            "method": task["method"], "seed": seed, "classes": list(task["classes"]),
-            "protocol": prot["target"], "key": task["key"]}
+    cell = {
+        "source": task["source_name"],
+        "target": task["target"].name,
+        "method": task["method"],
+        "seed": seed,
+        "classes": list(task["classes"]),
+        "protocol": prot["target"],
+        "key": task["key"],
+    }
     try:
         rng = np.random.default_rng(seed)
         X, y, sd, spk, test, yt = _split(task, rng)
         few = prot["target"] == "few_shot"
         scorers = task["scorers"]
         prob = bool(task["probability"]) or (needs_proba(scorers) and not few)
-        kw = {"scorers": scorers, "few_shot": few, "classifier": task["classifier"],
-              "classifier_params": task["classifier_params"], "random_state": seed,
-              "probability": prob}
+        kw = {
+            "scorers": scorers,
+            "few_shot": few,
+            "classifier": task["classifier"],
+            "classifier_params": task["classifier_params"],
+            "random_state": seed,
+            "probability": prob,
+        }
         first = "target" if few else scorers[0]
         cell["scorer"] = first
         if task["auto"] is not None or recipe.grid:
@@ -165,22 +185,34 @@ def run_cell(task):
             results, best = evaluate(cands, X, y, sd, spk, **kw)
             chosen = results[best]
             recipe_used = chosen["recipe"]
-            model = _fit(recipe_used, X, y, sd, spk, task, seed, probability=prob,
-                         params=chosen["params"])
+            model = _fit(
+                recipe_used,
+                X,
+                y,
+                sd,
+                spk,
+                task,
+                seed,
+                probability=prob,
+                params=chosen["params"],
+            )
             cell["label_free_score"] = chosen["scores"][first]
             cell["label_free_scores"] = chosen["scores"]
             by_name = {}
             for r in results:
                 v = r["scores"][first]
-                if np.isfinite(v) and (r["name"] not in by_name or v > by_name[r["name"]]):
+                if np.isfinite(v) and (
+                    r["name"] not in by_name or v > by_name[r["name"]]
+                ):
                     by_name[r["name"]] = float(v)
             cell["candidate_scores"] = by_name
             cell["selected"] = chosen["name"]
             cell["best_params"] = {k: repr(v) for k, v in chosen["params"].items()}
         else:
             recipe_used = recipe
-            model = _fit(recipe, X, y, sd, spk, task, seed,
-                         probability=task["probability"])
+            model = _fit(
+                recipe, X, y, sd, spk, task, seed, probability=task["probability"]
+            )
             if task["guard"]:
                 results, _ = evaluate([recipe], X, y, sd, spk, **kw)
                 cell["label_free_score"] = results[0]["scores"][first]
@@ -190,15 +222,23 @@ def run_cell(task):
         pred = _predict(model, recipe_used, Xte, spk[n_src:][test])
         labels = list(task["classes"])
         cell.update(score_all(yte, pred, labels))
-        ci = bootstrap_ci(yte, pred, labels, n_boot=prot["bootstrap"],
-                          confidence=prot["confidence"], random_state=seed)
+        ci = bootstrap_ci(
+            yte,
+            pred,
+            labels,
+            n_boot=prot["bootstrap"],
+            confidence=prot["confidence"],
+            random_state=seed,
+        )
         for m, (lo, hi) in ci.items():
             cell[f"{m}_low"], cell[f"{m}_high"] = lo, hi
         cm = confusion(yte, pred, labels)
         cell["confusion"] = cm.tolist()
         support = cm.sum(axis=1)
-        cell["recall"] = {c: (float(cm[i, i] / support[i]) if support[i] else None)
-                          for i, c in enumerate(labels)}
+        cell["recall"] = {
+            c: (float(cm[i, i] / support[i]) if support[i] else None)
+            for i, c in enumerate(labels)
+        }
         cell["n_train"], cell["n_test"] = int(np.sum(~is_unl(y))), int(test.sum())
         Z = _view(model, X, sd, spk, recipe_used)
         disc = _discrepancy(Z, sd, seed)
@@ -210,8 +250,15 @@ def run_cell(task):
         cell["status"] = "ok"
         if task["save_model"] is not None:
             cell["model"] = task["save_model"](model, recipe_used, labels)
-    except (ExperimentError, ConfigError, ValueError, np.linalg.LinAlgError,
-            RuntimeError, TypeError, ArithmeticError) as exc:
+    except (
+        ExperimentError,
+        ConfigError,
+        ValueError,
+        np.linalg.LinAlgError,
+        RuntimeError,
+        TypeError,
+        ArithmeticError,
+    ) as exc:
         cell["status"] = "error"
         cell["error"] = f"{type(exc).__name__}: {exc}"
         cell["traceback"] = traceback.format_exc(limit=6)
@@ -225,15 +272,22 @@ def is_unl(y):
 
 
 def _cell_key(config, method_spec, pair, seed, classes):
-    blob = json.dumps({
-        "method": asdict(method_spec) if method_spec is not None else BASELINE,
-        "protocol": asdict(config.protocol), "classes": list(classes),
-        "features": [config.features.set, config.features.params],
-        "classifier": [config.classifier, config.classifier_params],
-        "pair": [list(pair[0]), pair[1]], "seed": seed,
-        "save": config.save_models, "version": 2,
-        "scorers": sorted({sc for m in config.methods for sc in m.scorers}),
-    }, sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            "method": asdict(method_spec) if method_spec is not None else BASELINE,
+            "protocol": asdict(config.protocol),
+            "classes": list(classes),
+            "features": [config.features.set, config.features.params],
+            "classifier": [config.classifier, config.classifier_params],
+            "pair": [list(pair[0]), pair[1]],
+            "seed": seed,
+            "save": config.save_models,
+            "version": 2,
+            "scorers": sorted({sc for m in config.methods for sc in m.scorers}),
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -254,22 +308,28 @@ def _prepare_data(config, *, client, progress, log):
         if wanted is not None:
             table = table[table["emotion"].isin(wanted)].reset_index(drop=True)
         if table.empty:
-            raise ExperimentError(f"[corpora.{name}]: no utterances of the classes "
-                                  f"{wanted or 'requested'} were found.")
+            raise ExperimentError(
+                f"[corpora.{name}]: no utterances of the classes "
+                f"{wanted or 'requested'} were found."
+            )
         tables[name] = table
     if config.classes == "shared":
         shared = set.intersection(*(set(t["emotion"]) for t in tables.values()))
         if len(shared) < 2:
             raise ExperimentError(
                 "[labels] classes: the corpora share fewer than two emotions "
-                f"({sorted(shared)}); list classes explicitly or add a mapping.")
-        tables = {n: t[t["emotion"].isin(shared)].reset_index(drop=True)
-                  for n, t in tables.items()}
+                f"({sorted(shared)}); list classes explicitly or add a mapping."
+            )
+        tables = {
+            n: t[t["emotion"].isin(shared)].reset_index(drop=True)
+            for n, t in tables.items()
+        }
     data = {}
     for name, table in tables.items():
         log(f"features: {name} ({len(table)} files, set {config.features.set!r})")
-        X, failed = extract_features(list(table["file"]), config.features,
-                                     client=client, progress=progress)
+        X, failed = extract_features(
+            list(table["file"]), config.features, client=client, progress=progress
+        )
         ok = np.all(np.isfinite(X), axis=1)
         for f, why in failed:
             skipped.append({"corpus": name, "file": f, "reason": why})
@@ -278,19 +338,25 @@ def _prepare_data(config, *, client, progress, log):
         if len(t) == 0:
             raise ExperimentError(f"[corpora.{name}]: no file gave features.")
         data[name] = CorpusData(
-            name, X[ok], t["emotion"].to_numpy().astype(str),
+            name,
+            X[ok],
+            t["emotion"].to_numpy().astype(str),
             (name + ":" + t["speaker"].astype(str)).to_numpy(),
-            t["file"].to_numpy().astype(str))
+            t["file"].to_numpy().astype(str),
+        )
     return data, skipped
 
 
 def _restrict(cd, classes):
     keep = np.isin(cd.y, list(classes))
-    return CorpusData(cd.name, cd.X[keep], cd.y[keep], cd.speakers[keep], cd.files[keep])
+    return CorpusData(
+        cd.name, cd.X[keep], cd.y[keep], cd.speakers[keep], cd.files[keep]
+    )
 
 
-def run_experiment(config, *, client=None, progress=True, log=print, data=None,
-                   n_jobs=None):
+def run_experiment(
+    config, *, client=None, progress=True, log=print, data=None, n_jobs=None
+):
     """Run an experiment matrix and write its results and report.
 
     Every finished cell (pair, method, seed) is written to
@@ -326,8 +392,9 @@ def run_experiment(config, *, client=None, progress=True, log=print, data=None,
     >>> def corpus(name, shift):
     ...     y = np.array(["anger", "sadness"] * 30)
     ...     X = rng.normal(size=(60, 3)) + (y == "anger")[:, None] * 2 + shift
-    ...     return CorpusData(name, X, y, np.array([f"{name}:{i % 3}" for i in range(60)]),
-    ...                       np.array([f"{name}{i}.wav" for i in range(60)]))
+    ...     spk = np.array([f"{name}:{i % 3}" for i in range(60)])
+    ...     files = np.array([f"{name}{i}.wav" for i in range(60)])
+    ...     return CorpusData(name, X, y, spk, files)
     >>> cfg = parse_config({"output": tempfile.mkdtemp(),
     ...                     "corpora": {"a": {"root": "."}, "b": {"root": "."}},
     ...                     "protocol": {"bootstrap": 0}, "methods": [{"name": "dss"}]})
@@ -385,23 +452,50 @@ def run_experiment(config, *, client=None, progress=True, log=print, data=None,
                         auto = _auto_candidates(spec, config)
                 saver = None
                 if config.save_models and spec is not None and first_seed:
-                    saver = _ModelSaver(out / "models" / f"{src_name}__{tgt}__{name}.skops",
-                                        config, src_name, tgt, name)
-                tasks.append((f, {
-                    "sources": sources, "target": target, "source_name": src_name,
-                    "classes": classes, "recipe": recipe, "method": name, "seed": seed,
-                    "protocol": prot, "classifier": config.classifier,
-                    "classifier_params": config.classifier_params, "auto": auto,
-                    "scorers": scorers, "guard": True, "key": key,
-                    "pca": first_seed, "pca_points": config.pca_points,
-                    "probability": config.save_models, "save_model": saver,
-                }))
-    log(f"{len(tasks) + len(cached)} cells: {len(cached)} reused, {len(tasks)} to compute")
+                    saver = _ModelSaver(
+                        out / "models" / f"{src_name}__{tgt}__{name}.skops",
+                        config,
+                        src_name,
+                        tgt,
+                        name,
+                    )
+                tasks.append(
+                    (
+                        f,
+                        {
+                            "sources": sources,
+                            "target": target,
+                            "source_name": src_name,
+                            "classes": classes,
+                            "recipe": recipe,
+                            "method": name,
+                            "seed": seed,
+                            "protocol": prot,
+                            "classifier": config.classifier,
+                            "classifier_params": config.classifier_params,
+                            "auto": auto,
+                            "scorers": scorers,
+                            "guard": True,
+                            "key": key,
+                            "pca": first_seed,
+                            "pca_points": config.pca_points,
+                            "probability": config.save_models,
+                            "save_model": saver,
+                        },
+                    )
+                )
+    log(
+        f"{len(tasks) + len(cached)} cells: {len(cached)} reused, "
+        f"{len(tasks)} to compute"
+    )
     computed = _execute(tasks, client=client, progress=progress, n_jobs=n_jobs, log=log)
     cells = cached + computed
     report = write_outputs(config, cells, skipped, out)
-    results = pd.read_csv(out / "results.csv") if (out / "results.csv").is_file() else (
-        pd.DataFrame())
+    results = (
+        pd.read_csv(out / "results.csv")
+        if (out / "results.csv").is_file()
+        else (pd.DataFrame())
+    )
     return RunResult(out, results, report, len(computed), len(cached), skipped)
 
 
@@ -415,7 +509,9 @@ def _auto_candidates(spec, config):
         if c in pool:
             out.append(pool[c])
         else:
-            out.append(Recipe(c, adapters=[c]) if _is_adapter(c) else Recipe(c, estimator=c))
+            out.append(
+                Recipe(c, adapters=[c]) if _is_adapter(c) else Recipe(c, estimator=c)
+            )
     if not any(not r.is_adaptation for r in out):
         out.insert(0, pool["no_adaptation"])
     return out
@@ -429,8 +525,10 @@ def _is_adapter(name):
         return True
     if name in reg.names("estimators"):
         return False
-    raise ConfigError(f"[[methods]] candidates: {name!r} is neither a method of this "
-                      f"experiment nor an installed adapter or estimator.")
+    raise ConfigError(
+        f"[[methods]] candidates: {name!r} is neither a method of this "
+        f"experiment nor an installed adapter or estimator."
+    )
 
 
 class _ModelSaver:
@@ -450,11 +548,18 @@ class _ModelSaver:
             return None  # needs speaker ids at predict time; not a file-only model
         feats = make_feature_step(self.config.features, progress=False, errors="nan")
         full = Pipeline([("features", feats), *model.steps])
-        save_model(full, self.path, metadata={
-            "classes": list(labels), "source": self.source, "target": self.target,
-            "method": self.method, "recipe": recipe.describe(self.config.classifier),
-            "feature_set": self.config.features.set,
-        })
+        save_model(
+            full,
+            self.path,
+            metadata={
+                "classes": list(labels),
+                "source": self.source,
+                "target": self.target,
+                "method": self.method,
+                "recipe": recipe.describe(self.config.classifier),
+                "feature_set": self.config.features.set,
+            },
+        )
         return str(self.path)
 
 
@@ -485,7 +590,8 @@ def _execute(tasks, *, client, progress, n_jobs, log):
         backend = "dask" if client is not None else "loky"
         with parallel_config(backend=backend, n_jobs=n_jobs or -1):
             gen = Parallel(return_as="generator_unordered")(
-                delayed(_run_indexed)(i, t) for i, (_, t) in enumerate(tasks))
+                delayed(_run_indexed)(i, t) for i, (_, t) in enumerate(tasks)
+            )
             for i, cell in gen:
                 _finish(tasks[i][0], cell, done, bar, log)
     else:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from sertl_core import DomainAdapter
 from sklearn.base import OneToOneFeatureMixin
+
+from sertl_core import DomainAdapter
 
 __all__ = ["SourceStandardScaler"]
 
@@ -54,7 +55,9 @@ class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         X = data.X[data.source].astype(np.float64, copy=False)
         self.mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
-        scale[scale <= 10 * np.finfo(float).eps * np.maximum(1, np.abs(self.mean_))] = 1.0
+        scale[scale <= 10 * np.finfo(float).eps * np.maximum(1, np.abs(self.mean_))] = (
+            1.0
+        )
         self.scale_ = scale
 
     def _transform(self, X, sample_domain):

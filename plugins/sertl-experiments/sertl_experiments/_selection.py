@@ -15,8 +15,13 @@ from ._recipes import template
 
 __all__ = ["SCORERS", "make_scorer", "search"]
 
-SCORERS = ("importance_weighted", "prediction_entropy", "deep_embedded_validation",
-           "reverse_validation", "target")
+SCORERS = (
+    "importance_weighted",
+    "prediction_entropy",
+    "deep_embedded_validation",
+    "reverse_validation",
+    "target",
+)
 """Scorer registry names (``target`` needs labelled target rows)."""
 
 _NEEDS_PROBA = {"prediction_entropy", "deep_embedded_validation"}
@@ -68,8 +73,10 @@ class _RowDomains(BaseEstimator):
         Xa = np.ascontiguousarray(np.asarray(X, dtype=float))
         table = self.row_meta or {}
         got = [table.get(r.tobytes(), (-1, "unknown")) for r in Xa]
-        return (np.array([g[0] for g in got], dtype=np.int64),
-                np.array([g[1] for g in got], dtype=object))
+        return (
+            np.array([g[0] for g in got], dtype=np.int64),
+            np.array([g[1] for g in got], dtype=object),
+        )
 
     def _params(self, X, with_domain=True):
         sd, spk = self._meta(X)
@@ -102,8 +109,13 @@ class _RowDomains(BaseEstimator):
 
 def _row_meta(X, sample_domain, speakers):
     Xa = np.ascontiguousarray(np.asarray(X, dtype=float))
-    spk = speakers if speakers is not None else np.full(len(Xa), "unknown", dtype=object)
-    return {r.tobytes(): (int(d), str(s)) for r, d, s in zip(Xa, sample_domain, spk)}
+    spk = (
+        speakers if speakers is not None else np.full(len(Xa), "unknown", dtype=object)
+    )
+    return {
+        r.tobytes(): (int(d), str(s))
+        for r, d, s in zip(Xa, sample_domain, spk, strict=False)
+    }
 
 
 class _DomainScorer:
@@ -120,8 +132,9 @@ class _DomainScorer:
     def __call__(self, estimator, X, y=None, sample_domain=None):
         if sample_domain is None:
             return self.scorer(estimator, X, y)
-        view = _RowDomains(estimator, _row_meta(X, sample_domain, self.speakers),
-                           self.use_speaker)
+        view = _RowDomains(
+            estimator, _row_meta(X, sample_domain, self.speakers), self.use_speaker
+        )
         return self.scorer(view, X, y, sample_domain=sample_domain)
 
 
@@ -132,20 +145,37 @@ def needs_proba(scorers):
 
 def _mean_rank_refit(names):
     def refit(cv_results):
-        ranks = np.mean([np.asarray(cv_results[f"rank_test_{n}"], dtype=float)
-                         for n in names], axis=0)
-        means = np.nanmean([np.asarray(cv_results[f"mean_test_{n}"], dtype=float)
-                            for n in names], axis=0)
+        ranks = np.mean(
+            [np.asarray(cv_results[f"rank_test_{n}"], dtype=float) for n in names],
+            axis=0,
+        )
+        means = np.nanmean(
+            [np.asarray(cv_results[f"mean_test_{n}"], dtype=float) for n in names],
+            axis=0,
+        )
         order = np.lexsort((-np.nan_to_num(means, nan=-np.inf), ranks))
         return int(order[0])
 
     return refit
 
 
-def search(recipes, X, y, sample_domain, *, scorers=("importance_weighted",),
-           cv=None, classifier="svc", classifier_params=None, n_jobs=None,
-           random_state=0, few_shot=False, probability=False, refit=True,
-           speakers=None):
+def search(
+    recipes,
+    X,
+    y,
+    sample_domain,
+    *,
+    scorers=("importance_weighted",),
+    cv=None,
+    classifier="svc",
+    classifier_params=None,
+    n_jobs=None,
+    random_state=0,
+    few_shot=False,
+    probability=False,
+    refit=True,
+    speakers=None,
+):
     """Grid search across recipes and their grids with domain-aware CV.
 
     Without target labels (``few_shot=False``) each split trains on part of
@@ -199,28 +229,43 @@ def search(recipes, X, y, sample_domain, *, scorers=("importance_weighted",),
         raise ConfigError(
             'scaling = "speaker" cannot be grid-searched or chosen by method = "auto" '
             "(speaker ids cannot be routed to some candidates only); use scaling = "
-            '"domain" there, or list the speaker-normalised method on its own.')
+            '"domain" there, or list the speaker-normalised method on its own.'
+        )
     scorers = list(scorers)
     if few_shot and "target" not in scorers:
         scorers = ["target"]
     if cv is None:
-        cv = (TargetLabelSplit(n_splits=3, test_size=0.5, random_state=random_state)
-              if few_shot else
-              SourceTargetShuffleSplit(n_splits=3, test_size=0.25,
-                                       random_state=random_state))
+        cv = (
+            TargetLabelSplit(n_splits=3, test_size=0.5, random_state=random_state)
+            if few_shot
+            else SourceTargetShuffleSplit(
+                n_splits=3, test_size=0.25, random_state=random_state
+            )
+        )
     probability = probability or needs_proba(scorers)
     n_adapt = max([len(r.adapters) for r in recipes] + [0])
     grid, names = [], []
     for r in recipes:
-        g = r.template_grid(n_adapt, classifier, classifier_params,
-                            probability=probability, random_state=random_state)
+        g = r.template_grid(
+            n_adapt,
+            classifier,
+            classifier_params,
+            probability=probability,
+            random_state=random_state,
+        )
         grid.append(g)
         n = int(np.prod([len(v) for v in g.values()]))
         names.extend([r.name] * n)
     scoring = {s: _DomainScorer(make_scorer(s)) for s in scorers}
-    gs = GridSearchCV(template(n_adapt), grid, scoring=scoring, cv=cv,
-                      refit=_mean_rank_refit(scorers) if refit else False, n_jobs=n_jobs,
-                      error_score=np.nan)
+    gs = GridSearchCV(
+        template(n_adapt),
+        grid,
+        scoring=scoring,
+        cv=cv,
+        refit=_mean_rank_refit(scorers) if refit else False,
+        n_jobs=n_jobs,
+        error_score=np.nan,
+    )
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore", FitFailedWarning)
         warnings.simplefilter("ignore", UserWarning)
@@ -278,16 +323,30 @@ def _fit_score(recipe, params, X, y, sd, spk, train, test, scorers, fit_kw):
         for name, scorer in scorers.items():
             view = _RowDomains(pipe, meta, use_spk)
             try:
-                out[name] = float(scorer(view, X[test], y[test], sample_domain=sd[test]))
+                out[name] = float(
+                    scorer(view, X[test], y[test], sample_domain=sd[test])
+                )
             except (ValueError, TypeError, ArithmeticError, RuntimeError):
                 out[name] = np.nan
     return out, fit_time
 
 
-def evaluate(recipes, X, y, sample_domain, speakers=None, *,
-             scorers=("reverse_validation",), few_shot=False, classifier="svc",
-             classifier_params=None, random_state=0, probability=False, n_splits=3,
-             n_jobs=None):
+def evaluate(
+    recipes,
+    X,
+    y,
+    sample_domain,
+    speakers=None,
+    *,
+    scorers=("reverse_validation",),
+    few_shot=False,
+    classifier="svc",
+    classifier_params=None,
+    random_state=0,
+    probability=False,
+    n_splits=3,
+    n_jobs=None,
+):
     """Score recipes (and their grids) without target labels; speaker-aware.
 
     Like :func:`search`, but a plain loop over the domain-aware splits, so
@@ -335,39 +394,64 @@ def evaluate(recipes, X, y, sample_domain, speakers=None, *,
     >>> Xt = 3 * rng.normal(size=(40, 3)) + 5
     >>> X, y = np.vstack([Xs, Xt]), np.r_[ys, ["-1"] * 40]
     >>> sd = np.r_[np.ones(60, int), -np.ones(40, int)]
-    >>> res, best = evaluate([Recipe("none", scaling="source"), Recipe("dss")], X, y, sd)
+    >>> cands = [Recipe("none", scaling="source"), Recipe("dss")]
+    >>> res, best = evaluate(cands, X, y, sd)
     >>> res[best]["name"]
     'dss'
     """
     from joblib import Parallel, delayed
+
     from sertl_core.model_selection import SourceTargetShuffleSplit, TargetLabelSplit
 
     scorers = ["target"] if few_shot else list(scorers)
     probability = probability or needs_proba(scorers)
-    cv = (TargetLabelSplit(n_splits=n_splits, test_size=0.5, random_state=random_state)
-          if few_shot else
-          SourceTargetShuffleSplit(n_splits=n_splits, test_size=0.25,
-                                   random_state=random_state))
+    cv = (
+        TargetLabelSplit(n_splits=n_splits, test_size=0.5, random_state=random_state)
+        if few_shot
+        else SourceTargetShuffleSplit(
+            n_splits=n_splits, test_size=0.25, random_state=random_state
+        )
+    )
     sd = np.asarray(sample_domain)
-    spk = (np.asarray(speakers, dtype=object) if speakers is not None
-           else np.full(len(sd), "unknown", dtype=object))
+    spk = (
+        np.asarray(speakers, dtype=object)
+        if speakers is not None
+        else np.full(len(sd), "unknown", dtype=object)
+    )
     splits = list(cv.split(X, y, sample_domain=sd))
     objs = {s: make_scorer(s) for s in scorers}
     cands = _expand(recipes, classifier, probability)
-    fit_kw = {"classifier": classifier, "classifier_params": classifier_params,
-              "probability": probability, "random_state": random_state}
+    fit_kw = {
+        "classifier": classifier,
+        "classifier_params": classifier_params,
+        "probability": probability,
+        "random_state": random_state,
+    }
     jobs = [(i, j) for i in range(len(cands)) for j in range(len(splits))]
     res = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_score)(cands[i][0], cands[i][1], X, y, sd, spk, *splits[j], objs,
-                            fit_kw) for i, j in jobs)
+        delayed(_fit_score)(
+            cands[i][0], cands[i][1], X, y, sd, spk, *splits[j], objs, fit_kw
+        )
+        for i, j in jobs
+    )
     results = []
     for i, (r, p) in enumerate(cands):
         mine = [res[k] for k, (ii, _) in enumerate(jobs) if ii == i]
-        scores = {s: float(np.nanmean([m[0][s] for m in mine]))
-                  if np.any(np.isfinite([m[0][s] for m in mine])) else float("nan")
-                  for s in scorers}
-        results.append({"name": r.name, "recipe": r, "params": p, "scores": scores,
-                        "fit_time": float(np.mean([m[1] for m in mine]))})
+        scores = {
+            s: float(np.nanmean([m[0][s] for m in mine]))
+            if np.any(np.isfinite([m[0][s] for m in mine]))
+            else float("nan")
+            for s in scorers
+        }
+        results.append(
+            {
+                "name": r.name,
+                "recipe": r,
+                "params": p,
+                "scores": scores,
+                "fit_time": float(np.mean([m[1] for m in mine])),
+            }
+        )
     ranks = []
     for s in scorers:
         v = np.array([r["scores"][s] for r in results], dtype=float)

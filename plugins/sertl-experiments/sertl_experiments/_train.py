@@ -14,9 +14,18 @@ from ._data import ExperimentError, extract_features, make_feature_step
 __all__ = ["train_model"]
 
 
-def train_model(recipe, source_files, source_labels, target_files=(), *,
-                features=None, classifier="svc", classifier_params=None,
-                random_state=0, progress=False):
+def train_model(
+    recipe,
+    source_files,
+    source_labels,
+    target_files=(),
+    *,
+    features=None,
+    classifier="svc",
+    classifier_params=None,
+    random_state=0,
+    progress=False,
+):
     """Fit a recipe on labelled source audio and unlabelled target audio.
 
     The result is one scikit-learn Pipeline ``features -> scaling ->
@@ -63,20 +72,26 @@ def train_model(recipe, source_files, source_labels, target_files=(), *,
     True
     """
     if recipe.scaling == "speaker":
-        raise ExperimentError('a deployable model cannot use scaling = "speaker" (new '
-                              "recordings carry no speaker id); use scaling = \"domain\".")
+        raise ExperimentError(
+            'a deployable model cannot use scaling = "speaker" (new '
+            'recordings carry no speaker id); use scaling = "domain".'
+        )
     features = features or FeatureSpec()
     files = list(source_files) + list(target_files)
     X, failed = extract_features(files, features, progress=progress)
-    y = np.concatenate([np.asarray(source_labels, dtype=str),
-                        np.full(len(target_files), "-1")])
-    sd = np.r_[np.ones(len(source_files), dtype=np.int64),
-               -np.ones(len(target_files), dtype=np.int64)]
+    y = np.concatenate(
+        [np.asarray(source_labels, dtype=str), np.full(len(target_files), "-1")]
+    )
+    sd = np.r_[
+        np.ones(len(source_files), dtype=np.int64),
+        -np.ones(len(target_files), dtype=np.int64),
+    ]
     ok = np.all(np.isfinite(X), axis=1)
     if not np.any(ok & (sd > 0)):
         raise ExperimentError("no source file gave features.")
-    pipe = recipe.pipeline(classifier, classifier_params, probability=True,
-                           random_state=random_state)
+    pipe = recipe.pipeline(
+        classifier, classifier_params, probability=True, random_state=random_state
+    )
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe.fit(X[ok], y[ok], sample_domain=sd[ok])

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from sertl_experiments._data import CorpusData
 
 
@@ -30,13 +29,19 @@ def synthetic_config(tmp_path):
 
     def make(**over):
         raw = {
-            "name": "synthetic", "output": str(tmp_path / "out"),
+            "name": "synthetic",
+            "output": str(tmp_path / "out"),
             "corpora": {"a": {"root": "unused"}, "b": {"root": "unused"}},
             "protocol": {"bootstrap": 100},
-            "methods": [{"name": "no_adaptation", "scaling": "source"},
-                        {"name": "dss"},
-                        {"name": "auto", "method": "auto",
-                         "candidates": ["no_adaptation", "dss"]}],
+            "methods": [
+                {"name": "no_adaptation", "scaling": "source"},
+                {"name": "dss"},
+                {
+                    "name": "auto",
+                    "method": "auto",
+                    "candidates": ["no_adaptation", "dss"],
+                },
+            ],
         }
         raw.update(over)
         return parse_config(raw)

@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from sertl_experiments._cli import main
 
 
@@ -12,8 +11,10 @@ def cache_dir(tmp_path_factory):
 
 def test_bad_config_gives_one_message_and_exit_2(tmp_path, capsys):
     exp = tmp_path / "exp.toml"
-    exp.write_text('[corpora.a]\nroot = "x"\n[corpora.b]\nroot = "y"\n'
-                   '[protocol]\nmetric = "f2"\n[[methods]]\nname = "dss"\n')
+    exp.write_text(
+        '[corpora.a]\nroot = "x"\n[corpora.b]\nroot = "y"\n'
+        '[protocol]\nmetric = "f2"\n[[methods]]\nname = "dss"\n'
+    )
     assert main(["run", str(exp)]) == 2
     err = capsys.readouterr().err
     assert "[protocol] metric: must be" in err
@@ -22,17 +23,31 @@ def test_bad_config_gives_one_message_and_exit_2(tmp_path, capsys):
 
 def test_missing_corpus_is_reported(tmp_path, capsys):
     exp = tmp_path / "exp.toml"
-    exp.write_text('[corpora.a]\nreader = "emodb"\nroot = "nowhere"\n'
-                   '[corpora.b]\nreader = "ravdess"\nroot = "sample"\n'
-                   '[[methods]]\nname = "dss"\n')
+    exp.write_text(
+        '[corpora.a]\nreader = "emodb"\nroot = "nowhere"\n'
+        '[corpora.b]\nreader = "ravdess"\nroot = "sample"\n'
+        '[[methods]]\nname = "dss"\n'
+    )
     assert main(["run", str(exp), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "[corpora.a] root:" in err and "does not exist" in err
 
 
 def test_unknown_method_and_missing_model(capsys, tmp_path):
-    assert main(["grid", "--source", "emodb=sample", "--target", "ravdess=sample",
-                 "--methods", "dss,wizardry"]) == 2
+    assert (
+        main(
+            [
+                "grid",
+                "--source",
+                "emodb=sample",
+                "--target",
+                "ravdess=sample",
+                "--methods",
+                "dss,wizardry",
+            ]
+        )
+        == 2
+    )
     assert "--methods: unknown method 'wizardry'" in capsys.readouterr().err
     assert main(["grid", "--source", "emodb", "--target", "ravdess=sample"]) == 2
     assert "--source: expected READER=ROOT" in capsys.readouterr().err
@@ -44,14 +59,31 @@ def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):
     from sertl_speech import load_sample
 
     model = tmp_path / "model.skops"
-    rc = main(["grid", "--source", "emodb=sample", "--target", "ravdess=sample",
-               "--methods", "no_adaptation,dss", "--param", "classifier__C=1,10",
-               "--cache-dir", str(cache_dir), "--save", str(model), "--json"])
+    rc = main(
+        [
+            "grid",
+            "--source",
+            "emodb=sample",
+            "--target",
+            "ravdess=sample",
+            "--methods",
+            "no_adaptation,dss",
+            "--param",
+            "classifier__C=1,10",
+            "--cache-dir",
+            str(cache_dir),
+            "--save",
+            str(model),
+            "--json",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     entry = out[0]
     assert entry["classes"] == ["anger", "happiness", "neutral", "sadness"]
-    assert [c["method"] for c in entry["candidates"]] == ["no_adaptation"] * 2 + ["dss"] * 2
+    assert [c["method"] for c in entry["candidates"]] == ["no_adaptation"] * 2 + [
+        "dss"
+    ] * 2
     assert entry["best"] in {"no_adaptation", "dss"}
     assert model.is_file()
 

@@ -1,12 +1,13 @@
 import pytest
-
 from sertl_experiments import ConfigError, load_config, parse_config
 
 
 def _base(**over):
     raw = {
-        "corpora": {"a": {"reader": "emodb", "root": "x"},
-                    "b": {"reader": "ravdess", "root": "y"}},
+        "corpora": {
+            "a": {"reader": "emodb", "root": "x"},
+            "b": {"reader": "ravdess", "root": "y"},
+        },
         "methods": [{"name": "dss"}],
     }
     raw.update(over)
@@ -23,40 +24,81 @@ def test_valid_config_resolves_paths_and_pairs(tmp_path):
 
 
 def test_pooled_sources():
-    cfg = parse_config(_base(corpora={"a": {"root": "x"}, "b": {"root": "y"},
-                                      "c": {"root": "z"}},
-                             matrix={"sources": [["a", "b"]], "targets": ["c"]}))
+    cfg = parse_config(
+        _base(
+            corpora={"a": {"root": "x"}, "b": {"root": "y"}, "c": {"root": "z"}},
+            matrix={"sources": [["a", "b"]], "targets": ["c"]},
+        )
+    )
     assert cfg.pairs() == [(("a", "b"), "c")]
 
 
-@pytest.mark.parametrize(("over", "match"), [
-    ({"protocl": {}}, r"protocl: unknown field\. Did you mean 'protocol'"),
-    ({"protocol": {"target": "few_shot"}}, r"\[protocol\] k: few_shot needs k >= 1"),
-    ({"protocol": {"k": 3}}, r"\[protocol\] k: k is used only"),
-    ({"protocol": {"metric": "f1"}}, r"\[protocol\] metric: must be"),
-    ({"protocol": {"seeds": ["a"]}}, r"\[protocol\] seeds: must be a list of integers"),
-    ({"protocol": {"confidence": 2}}, r"\[protocol\] confidence: must be between 0 and 1"),
-    ({"protocol": {"bootstrap": -1}}, r"\[protocol\] bootstrap: must be >= 0"),
-    ({"matrix": {"sources": ["zz"]}}, r"\[matrix\] sources: unknown corpus 'zz'"),
-    ({"labels": {"classes": "some"}}, r"\[labels\] classes: must be \"shared\""),
-    ({"labels": {"classes": ["anger"]}}, r"\[labels\] classes: list at least two"),
-    ({"classifier": {"name": "xgboost"}}, r"\[classifier\] name: must be one of"),
-    ({"methods": []}, r"\[\[methods\]\]: list at least one method"),
-    ({"methods": [{"adapter": "coral"}]}, r"\[\[methods\]\] #1 name: missing"),
-    ({"methods": [{"name": "a"}, {"name": "a"}]}, r"name: duplicate method name 'a'"),
-    ({"methods": [{"name": "a", "scaling": "global"}]}, r"\[\[methods\]\] a scaling"),
-    ({"methods": [{"name": "a", "method": "best"}]}, r"\[\[methods\]\] a method: only"),
-    ({"methods": [{"name": "a", "grid": {"reg": [1]}}]}, r"a grid reg: keys are STEP__PARAM"),
-    ({"methods": [{"name": "a", "adapter": "coral", "grid": {"coral__reg": []}}]},
-     r"a grid coral__reg: a non-empty list"),
-    ({"methods": [{"name": "a", "params": {"tca": {"mu": 1}}}]}, r"a params tca: no such step"),
-    ({"methods": [{"name": "x", "method": "auto", "adapter": "coral"}]},
-     r"x method: method = \"auto\" chooses its own"),
-    ({"corpora": {"a": {"reader": "emodb"}}}, r"\[corpora\.a\] root: missing"),
-    ({"corpora": {"a": {"root": "x", "path": "y"}}}, r"\[corpora\.a\] path: unknown field"),
-    ({"features": {"n_jobs": 0}}, r"\[features\] n_jobs: must be a positive"),
-    ({"save_models": "yes"}, r"save_models: must be true or false"),
-])
+@pytest.mark.parametrize(
+    ("over", "match"),
+    [
+        ({"protocl": {}}, r"protocl: unknown field\. Did you mean 'protocol'"),
+        (
+            {"protocol": {"target": "few_shot"}},
+            r"\[protocol\] k: few_shot needs k >= 1",
+        ),
+        ({"protocol": {"k": 3}}, r"\[protocol\] k: k is used only"),
+        ({"protocol": {"metric": "f1"}}, r"\[protocol\] metric: must be"),
+        (
+            {"protocol": {"seeds": ["a"]}},
+            r"\[protocol\] seeds: must be a list of integers",
+        ),
+        (
+            {"protocol": {"confidence": 2}},
+            r"\[protocol\] confidence: must be between 0 and 1",
+        ),
+        ({"protocol": {"bootstrap": -1}}, r"\[protocol\] bootstrap: must be >= 0"),
+        ({"matrix": {"sources": ["zz"]}}, r"\[matrix\] sources: unknown corpus 'zz'"),
+        ({"labels": {"classes": "some"}}, r"\[labels\] classes: must be \"shared\""),
+        ({"labels": {"classes": ["anger"]}}, r"\[labels\] classes: list at least two"),
+        ({"classifier": {"name": "xgboost"}}, r"\[classifier\] name: must be one of"),
+        ({"methods": []}, r"\[\[methods\]\]: list at least one method"),
+        ({"methods": [{"adapter": "coral"}]}, r"\[\[methods\]\] #1 name: missing"),
+        (
+            {"methods": [{"name": "a"}, {"name": "a"}]},
+            r"name: duplicate method name 'a'",
+        ),
+        (
+            {"methods": [{"name": "a", "scaling": "global"}]},
+            r"\[\[methods\]\] a scaling",
+        ),
+        (
+            {"methods": [{"name": "a", "method": "best"}]},
+            r"\[\[methods\]\] a method: only",
+        ),
+        (
+            {"methods": [{"name": "a", "grid": {"reg": [1]}}]},
+            r"a grid reg: keys are STEP__PARAM",
+        ),
+        (
+            {
+                "methods": [
+                    {"name": "a", "adapter": "coral", "grid": {"coral__reg": []}}
+                ]
+            },
+            r"a grid coral__reg: a non-empty list",
+        ),
+        (
+            {"methods": [{"name": "a", "params": {"tca": {"mu": 1}}}]},
+            r"a params tca: no such step",
+        ),
+        (
+            {"methods": [{"name": "x", "method": "auto", "adapter": "coral"}]},
+            r"x method: method = \"auto\" chooses its own",
+        ),
+        ({"corpora": {"a": {"reader": "emodb"}}}, r"\[corpora\.a\] root: missing"),
+        (
+            {"corpora": {"a": {"root": "x", "path": "y"}}},
+            r"\[corpora\.a\] path: unknown field",
+        ),
+        ({"features": {"n_jobs": 0}}, r"\[features\] n_jobs: must be a positive"),
+        ({"save_models": "yes"}, r"save_models: must be true or false"),
+    ],
+)
 def test_bad_config_names_the_field(over, match):
     with pytest.raises(ConfigError, match=match):
         parse_config(_base(**over))
@@ -72,8 +114,14 @@ def test_load_config_errors(tmp_path):
 
 
 def test_sample_root_points_at_the_shipped_sample():
-    cfg = parse_config(_base(corpora={"a": {"reader": "emodb", "root": "sample"},
-                                      "b": {"reader": "ravdess", "root": "sample"}}))
+    cfg = parse_config(
+        _base(
+            corpora={
+                "a": {"reader": "emodb", "root": "sample"},
+                "b": {"reader": "ravdess", "root": "sample"},
+            }
+        )
+    )
     assert (cfg.corpora["a"].root / "wav").is_dir()
     with pytest.raises(ConfigError, match=r"\[corpora\.a\] root: \"sample\" names"):
         parse_config(_base(corpora={"a": {"reader": "urdu", "root": "sample"}}))

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
-
 from sertl_experiments import bootstrap_ci, mmd_rbf, proxy_a_distance, score_all
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 
 def test_scores_match_sklearn():
@@ -29,7 +28,9 @@ def test_bootstrap_interval_brackets_the_estimate_and_shrinks():
     assert lo1 <= point <= hi1
     assert lo2 <= point <= hi2
     assert (hi2 - lo2) < (hi1 - lo1)
-    assert all(np.isnan(v) for v in bootstrap_ci(small_y, small_p, labels, n_boot=0)["uar"])
+    assert all(
+        np.isnan(v) for v in bootstrap_ci(small_y, small_p, labels, n_boot=0)["uar"]
+    )
 
 
 def test_discrepancy_measures_grow_with_shift():

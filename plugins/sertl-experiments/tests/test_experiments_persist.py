@@ -3,12 +3,12 @@ import operator
 import numpy as np
 import pytest
 import skops.io as sio
-from sertl_core import DomainStandardScaler, SourceOnly
+from sertl_experiments import UntrustedModelError, load_model, save_model
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
-from sertl_experiments import UntrustedModelError, load_model, save_model
+from sertl_core import DomainStandardScaler, SourceOnly
 
 
 def _fitted():
@@ -23,7 +23,9 @@ def _fitted():
 
 def test_round_trip_keeps_predictions_and_metadata(tmp_path):
     pipe, X = _fitted()
-    path = save_model(pipe, tmp_path / "m.skops", metadata={"classes": ["anger", "sadness"]})
+    path = save_model(
+        pipe, tmp_path / "m.skops", metadata={"classes": ["anger", "sadness"]}
+    )
     model, meta = load_model(path)
     assert meta == {"classes": ["anger", "sadness"]}
     np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
@@ -36,7 +38,9 @@ def test_untrusted_types_are_refused_then_trusted_explicitly(tmp_path):
     path = save_model(bad, tmp_path / "bad.skops")
     untrusted = [t for t in sio.get_untrusted_types(file=path) if "attrgetter" in t]
     assert untrusted
-    with pytest.raises(UntrustedModelError, match=r"contains types that are not trusted: .*attrgetter"):
+    with pytest.raises(
+        UntrustedModelError, match=r"contains types that are not trusted: .*attrgetter"
+    ):
         load_model(path)
     model, _ = load_model(path, trusted=untrusted)
     assert isinstance(model, FunctionTransformer)

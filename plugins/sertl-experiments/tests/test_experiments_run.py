@@ -1,9 +1,7 @@
 import json
 import re
 
-import numpy as np
 import pandas as pd
-
 from sertl_experiments._runner import run_experiment
 
 
@@ -28,7 +26,9 @@ def test_run_writes_every_output_and_resumes(synthetic_config, synthetic_data):
     auto = df[df["method"] == "auto"]
     assert set(auto["selected"]) == {"dss"}
     assert not auto["predicted_hurt"].astype(bool).any()
-    assert (df["mmd_after"][df["method"] == "dss"] < df["mmd_before"][df["method"] == "dss"]).all()
+    assert (
+        df["mmd_after"][df["method"] == "dss"] < df["mmd_before"][df["method"] == "dss"]
+    ).all()
     plots = {p.stem for p in (out / "plots").glob("*.png")}
     assert {"heatmap_dss", "confusion_dss", "per_class_recall", "pca_a__b"} <= plots
     assert res.n_computed == 8 and res.n_reused == 0
@@ -47,24 +47,30 @@ def test_run_writes_every_output_and_resumes(synthetic_config, synthetic_data):
 def test_changed_method_is_recomputed(synthetic_config, synthetic_data):
     cfg = synthetic_config(methods=[{"name": "dss"}])
     run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
-    cfg2 = synthetic_config(methods=[{"name": "dss", "params": {"classifier": {"C": 10.0}}}])
+    cfg2 = synthetic_config(
+        methods=[{"name": "dss", "params": {"classifier": {"C": 10.0}}}]
+    )
     res = run_experiment(cfg2, data=synthetic_data, progress=False, log=_quiet)
     assert res.n_computed == 2  # the two dss cells; the baseline cells are reused
 
 
-def test_report_is_self_contained_with_every_plot_and_table(synthetic_config,
-                                                            synthetic_data):
+def test_report_is_self_contained_with_every_plot_and_table(
+    synthetic_config, synthetic_data
+):
     cfg = synthetic_config()
     res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
     html = res.report.read_text()
-    manifest = json.loads(re.search(
-        r"<script type='application/json' id='sertl-manifest'>(.*?)</script>", html).group(1))
+    manifest = json.loads(
+        re.search(
+            r"<script type='application/json' id='sertl-manifest'>(.*?)</script>", html
+        ).group(1)
+    )
     assert len(manifest["figures"]) == len(list((cfg.output / "plots").glob("*.png")))
     for fid in manifest["figures"]:
         assert f"id='{fid}'" in html
     for tid in manifest["tables"]:
         assert f'id="{tid}"' in html or f"id='{tid}'" in html
-    assert "src='http" not in html and "src=\"http" not in html
+    assert "src='http" not in html and 'src="http' not in html
     assert html.count("data:image/png;base64,") == len(manifest["figures"])
     assert "negative-transfer" in html
 
@@ -72,8 +78,11 @@ def test_report_is_self_contained_with_every_plot_and_table(synthetic_config,
 def test_few_shot_protocol_uses_held_out_speakers(synthetic_config, synthetic_data):
     cfg = synthetic_config(
         protocol={"target": "few_shot", "k": 3, "seeds": [0, 1], "bootstrap": 50},
-        methods=[{"name": "dss"},
-                 {"name": "dss_grid", "grid": {"classifier__C": [0.1, 10.0]}}])
+        methods=[
+            {"name": "dss"},
+            {"name": "dss_grid", "grid": {"classifier__C": [0.1, 10.0]}},
+        ],
+    )
     run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
     df = pd.read_csv(cfg.output / "results.csv")
     assert (df["status"] == "ok").all()
@@ -85,8 +94,11 @@ def test_few_shot_protocol_uses_held_out_speakers(synthetic_config, synthetic_da
 
 
 def test_failed_cell_is_reported_not_raised(synthetic_config, synthetic_data):
-    cfg = synthetic_config(methods=[{"name": "broken", "adapter": "coral",
-                                     "params": {"coral": {"reg": -5.0}}}])
+    cfg = synthetic_config(
+        methods=[
+            {"name": "broken", "adapter": "coral", "params": {"coral": {"reg": -5.0}}}
+        ]
+    )
     res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
     df = res.results
     assert (df["status"] == "error").all()

@@ -1,7 +1,7 @@
 import numpy as np
-from sertl_core.testing import parametrize_with_checks
-
 from sertl_experiments import SourceStandardScaler
+
+from sertl_core.testing import parametrize_with_checks
 
 
 @parametrize_with_checks([SourceStandardScaler()])
