@@ -227,7 +227,8 @@ def _print_summary(res, cfg, seconds):
             file=sys.stderr,
         )
     print(
-        f"report: {res.report}  ({seconds:.0f} s; {res.n_computed} cells computed, "
+        f"report: {res.report.resolve()}  ({seconds:.0f} s; "
+        f"{res.n_computed} cells computed, "
         f"{res.n_reused} reused)"
     )
 
@@ -582,7 +583,12 @@ def demo_config(output, *, cache_dir=None):
             else str(out / ".feature-cache"),
             "n_jobs": 2,
         },
-        "protocol": {"target": "unlabelled", "seeds": [0], "bootstrap": 1000},
+        "protocol": {
+            "target": "unlabelled",
+            "seeds": [0],
+            "bootstrap": 1000,
+            "selection_splits": 2,
+        },
         "methods": methods,
     }
     return parse_config(raw, origin="sertl demo")

@@ -71,6 +71,7 @@ class ProtocolSpec:
     bootstrap: int = 1000
     confidence: float = 0.95
     test_speaker_fraction: float = 0.5
+    selection_splits: int = 3
 
 
 @dataclass
@@ -364,6 +365,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             "bootstrap",
             "confidence",
             "test_speaker_fraction",
+            "selection_splits",
         },
         "[protocol]",
     )
@@ -414,8 +416,16 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ctx.fail(
             "[protocol] test_speaker_fraction", f"must be between 0 and 1, got {frac}."
         )
+    splits = ctx.typed(
+        prot.get("selection_splits", 3),
+        int,
+        "[protocol] selection_splits",
+        "an integer",
+    )
+    if splits < 1:
+        ctx.fail("[protocol] selection_splits", f"must be >= 1, got {splits}.")
     protocol = ProtocolSpec(
-        target, k, list(seeds), metric, boot, float(conf), float(frac)
+        target, k, list(seeds), metric, boot, float(conf), float(frac), splits
     )
 
     clf = raw.get("classifier", {})

@@ -471,7 +471,7 @@ color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right}
-th{background:#f3f3f3}figure{margin:1em 0}img{max-width:100%}
+th{background:#f3f3f3}figure{display:inline-block;vertical-align:top;margin:.6em}img{max-width:100%}
 .warn{background:#fff3cd;border:1px solid #e0c36b;padding:.6em}
 .ok{background:#e9f6ec;border:1px solid #8cc79a;padding:.6em}
 figcaption{font-size:.85em;color:#555}

@@ -177,6 +177,7 @@ def run_cell(task):
             "classifier_params": task["classifier_params"],
             "random_state": seed,
             "probability": prob,
+            "n_splits": prot.get("selection_splits", 3),
         }
         first = "target" if few else scorers[0]
         cell["scorer"] = first
