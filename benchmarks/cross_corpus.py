@@ -177,7 +177,7 @@ def run_ours(data, src, tgt, skip):
 def run_anchors(data, src, tgt):
     _, _, _, _, _, classes = _pair_data(data, src, tgt)
     out = {"anchors": {}}
-    if True:
+    if "X" in data[src]:
         feats = [("sertl", "X")] + ([("egemaps", "Xe")] if "Xe" in data[src] else [])
         for fname, key in feats:
             Xa, ya, sda, _, yta, _ = _pair_data(data, src, tgt, key)
@@ -242,9 +242,6 @@ def summarise(pairs):
 
 def write_md(pairs, seconds, cmd):
     ours, anchors, table, anchor_means, chosen = summarise(pairs)
-    best_anchor = max(
-        anchor_means, key=lambda m: np.nan_to_num(anchor_means[m], nan=-1)
-    )
     lines = [
         "# Cross-corpus matrix: sertl methods vs skada / eGeMAPS anchors",
         "",
@@ -311,18 +308,31 @@ def write_md(pairs, seconds, cmd):
             f"| {m} | {100 * v['uar']:.1f} | {v['reverse_validation']:.3f} | "
             f"{v['importance_weighted']:.3f} |"
         )
-    ba = anchor_means[best_anchor]
+    groups = {
+        "eGeMAPS anchors (skada on openSMILE eGeMAPS, the issue's anchors)": [
+            m for m in anchors if m.endswith("[egemaps]")
+        ],
+        "all anchors (also skada on sertl's own functionals)": list(anchors),
+    }
     lines += [""]
-    for s, m in chosen.items():
-        if m is None:
+    for title, names in groups.items():
+        if not names:
             continue
-        diff = 100 * (table[m]["uar"] - ba)
-        lines.append(
-            f"- Selected by {s} (highest mean score, no target labels): **{m}**, "
-            f"mean UAR {100 * table[m]['uar']:.1f} % vs best anchor "
-            f"{best_anchor} {100 * ba:.1f} %: {diff:+.1f} points "
-            f"({'target met' if diff >= 5 else 'target (+5) NOT met'})."
-        )
+        best = max(names, key=lambda m: np.nan_to_num(anchor_means[m], nan=-1))
+        ba = anchor_means[best]
+        lines.append(f"Against the {title}: best is {best}, {100 * ba:.1f} %.")
+        lines.append("")
+        for s, m in chosen.items():
+            if m is None:
+                continue
+            diff = 100 * (table[m]["uar"] - ba)
+            verdict = "target met" if diff >= 5 else "target (+5 points) NOT met"
+            lines.append(
+                f"- Fixed recipe selected by {s} (highest mean score over the 12 "
+                f"pairs, no target labels): **{m}**, mean UAR "
+                f"{100 * table[m]['uar']:.1f} %: {diff:+.1f} points ({verdict})."
+            )
+        lines.append("")
     oracle = max(ours, key=lambda m: np.nan_to_num(table[m]["uar"], nan=-1))
     lines.append(
         f"- For reference, the best recipe chosen WITH target labels (oracle) is "

@@ -123,8 +123,8 @@ def add_commands(subparsers):
         "--scorer",
         action="append",
         default=None,
-        help="label-free scorer(s): importance_weighted, prediction_entropy, "
-        "deep_embedded_validation, reverse_validation",
+        help="label-free scorer(s), repeatable: reverse_validation (default), "
+        "importance_weighted, prediction_entropy, deep_embedded_validation",
     )
     p.add_argument(
         "--few-shot",
@@ -305,7 +305,7 @@ def cmd_grid(args):
             f"--save needs exactly one source/target pair, the experiment "
             f"has {len(pairs)}."
         )
-    scorers = args.scorer or ["importance_weighted"]
+    scorers = args.scorer or ["reverse_validation"]
     out = []
     with dask_client(args.scheduler, args.workers) as client:
         data, skipped = _prepare_data(
