@@ -346,7 +346,6 @@ def cmd_grid(args):
                         classifier_params=cfg.classifier_params,
                         random_state=args.seed,
                         n_jobs=n_jobs,
-                        probability=bool(args.save),
                     )
             else:
                 gs, names = search(
@@ -359,7 +358,6 @@ def cmd_grid(args):
                     classifier=cfg.classifier,
                     classifier_params=cfg.classifier_params,
                     random_state=args.seed,
-                    probability=bool(args.save),
                 )
             used = ["target"] if cfg.protocol.target == "few_shot" else scorers
             rows = []
@@ -395,10 +393,11 @@ def cmd_grid(args):
                 from ._data import make_feature_step
                 from ._persist import save_model
 
+                best_model = _with_probabilities(gs.best_estimator_, X, y, sd)
                 model = Pipeline(
                     [
                         ("features", make_feature_step(cfg.features)),
-                        *gs.best_estimator_.steps,
+                        *best_model.steps,
                     ]
                 )
                 save_model(
@@ -435,6 +434,27 @@ def cmd_grid(args):
                 + (f"; saved to {e['saved']}" if "saved" in e else "")
             )
     return 0
+
+
+def _with_probabilities(pipe, X, y, sd):
+    """Refit the chosen pipeline with a classifier that has ``predict_proba``."""
+    import warnings
+
+    from sklearn import config_context
+    from sklearn.base import clone
+    from sklearn.calibration import CalibratedClassifierCV
+
+    best = clone(pipe)
+    model = best.named_steps["model"]
+    inner = model.get_params().get("estimator")
+    if inner is not None and not hasattr(inner, "predict_proba"):
+        model.set_params(
+            estimator=CalibratedClassifierCV(inner, method="sigmoid", cv=3)
+        )
+    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best.fit(X, y, sample_domain=sd)
+    return best
 
 
 def _short(v):
