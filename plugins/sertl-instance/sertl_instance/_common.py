@@ -31,8 +31,8 @@ def check_solver(solver, own):
         ``"auto"``, the built-in first-order/Newton solver name ``own``,
         ``"cvxpy"`` (cvxpy's default, Clarabel) or any solver installed in
         cvxpy (e.g. ``"CLARABEL"``, ``"SCS"``).
-    own : str
-        Name of the built-in solver.
+    own : str or tuple of str
+        Name(s) of the built-in solver(s).
 
     Returns
     -------
@@ -44,7 +44,8 @@ def check_solver(solver, own):
     >>> check_solver("clarabel", "apg")
     'CLARABEL'
     """
-    if solver in _OWN or solver == own:
+    owns = (own,) if isinstance(own, str) else tuple(own)
+    if solver in _OWN or solver in owns:
         return solver
     import cvxpy as cp
 
@@ -52,7 +53,8 @@ def check_solver(solver, own):
     if str(solver).upper() in installed:
         return str(solver).upper()
     raise ValueError(
-        f"Unknown solver={solver!r}. Use 'auto', '{own}' (built-in, fast), "
+        f"Unknown solver={solver!r}. Use 'auto', "
+        f"{', '.join(repr(o) for o in owns)} (built-in, fast), "
         f"'cvxpy' (cvxpy's default) or one of the installed cvxpy solvers "
         f"{sorted(installed)}."
     )

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array
+from threadpoolctl import threadpool_limits
 
 from sertl_core import TransferEstimator
 
@@ -21,12 +22,13 @@ from ._kernels import (
     median_heuristic,
     nystroem_factor,
 )
-from ._solvers import solve_kmm_apg
+from ._solvers import solve_kmm_apg, solve_kmm_newton
 
 __all__ = ["KMM", "kmm_weights"]
 
 _EXACT_AUTO_MAX = 500  # "auto": exact kernel up to this many source rows
 _CVXPY_AUTO_MAX = 200  # "auto": cvxpy up to this many source rows
+_DIAG_FLOOR = 1e-6  # smallest Nyström residual variance kept (k(x, x) = 1)
 
 
 def _exact_factor(K):
@@ -35,14 +37,17 @@ def _exact_factor(K):
     return U[:, keep] * np.sqrt(lam[keep])
 
 
-def _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver):
+def _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver, d=None):
     import cvxpy as cp
 
     n, r = Z.shape
     b = cp.Variable(n)
     u = cp.Variable(r)
+    quad = 0.5 * cp.sum_squares(u)
+    if d is not None:
+        quad = quad + 0.5 * cp.sum(cp.multiply(d, cp.square(b)))
     prob = cp.Problem(
-        cp.Minimize(0.5 * cp.sum_squares(u) - kappa @ b),
+        cp.Minimize(quad - kappa @ b),
         [Z.T @ b == u, b >= 0, b <= B, cp.sum(b) >= lo, cp.sum(b) <= hi],
     )
     status = cvxpy_solve(prob, solver, "KMM")
@@ -102,14 +107,20 @@ def kmm_weights(
     Gaussian kernel ``k(x, y) = exp(-||x - y||^2 / (2 sigma^2))``. The
     weighted source mean embedding then matches the target's.
 
-    Two formulations of the same program: the exact kernel, or a Nyström
-    factor ``K ~ Z Z'`` whose rank is read off the spectrum of the landmark
-    kernel (every eigenvalue above ``rank_tol`` times the largest), so the
-    quadratic term is ``||Z' b||^2`` and memory stays O(n r). Either is
-    solved to its optimum: by cvxpy (reference path and any cvxpy solver)
-    or by the built-in accelerated projected gradient (``"apg"``: O(n r)
-    per step, exact projection on the box and the band, stopped when the
-    certified duality gap is below ``tol`` relative to the objective).
+    Two formulations of the program: the exact kernel, or a Nyström
+    factor ``Z`` whose rank is read off the spectrum of the landmark
+    kernel (every eigenvalue above ``rank_tol`` times the largest), with
+    the exact diagonal kept: ``K ~ Z Z' + diag(1 - ||z_i||^2)`` (the
+    residual variance of each row; this also makes the program strictly
+    convex, so its minimiser is unique). Memory stays O(n r). Either is
+    solved to its optimum: by cvxpy (reference path and any cvxpy
+    solver), by the built-in accelerated projected gradient (``"apg"``:
+    O(n r) per step, exact projection on the box and the band) or, on the
+    Nyström kernel, by semismooth Newton on the ``r``-dimensional dual
+    (``"newton"``: about ten ``r x r`` solves, the default there). The
+    built-in solvers stop on a certified duality gap below ``tol``
+    relative to the objective. BLAS runs single-threaded (thin products,
+    where threads on a shared machine only add synchronisation).
 
     Parameters
     ----------
@@ -136,14 +147,18 @@ def kmm_weights(
         Landmarks drawn from source and target pooled; doubled (up to four
         times) while the spectrum has not fallen below ``rank_tol``.
     solver : str, default="auto"
-        ``"apg"`` (built-in), ``"cvxpy"`` (Clarabel) or the name of any
-        installed cvxpy solver; ``"auto"`` uses cvxpy up to 200 source rows
-        and ``"apg"`` above.
+        ``"newton"`` (built-in, Nyström kernel only), ``"apg"``
+        (built-in), ``"cvxpy"`` (Clarabel) or the name of any installed
+        cvxpy solver; ``"auto"`` is ``"newton"`` on the Nyström kernel and,
+        on the exact kernel, cvxpy up to 200 source rows and ``"apg"``
+        above.
     tol : float, default=1e-6
-        Stopping tolerance of ``"apg"``: the duality gap relative to the
-        objective, or the KKT residual relative to ``max|kappa|``.
+        Stopping tolerance of the built-in solvers: the duality gap
+        relative to the objective (``"apg"`` also stops on the KKT residual
+        relative to ``max|kappa|``).
     max_iter : int, default=20000
-        Iteration budget of ``"apg"`` (a ``ConvergenceWarning`` when hit).
+        Iteration budget of ``"apg"`` (a ``ConvergenceWarning`` when hit;
+        ``"newton"`` finishes with ``"apg"`` should it ever stall).
     random_state : int, RandomState or None, default=None
         Seed of the median-heuristic subsample and the landmarks.
     return_info : bool, default=False
@@ -157,8 +172,8 @@ def kmm_weights(
         Only with ``return_info=True``: ``sigma``, ``B``, ``eps``,
         ``kernel`` (``"exact"``/``"nystroem"``), ``rank``,
         ``spectrum_resolved``, ``solver``, ``status``, ``n_iter``, ``gap``
-        (certified bound on the distance to the optimum, ``"apg"`` only),
-        ``kkt_residual`` and ``stop_criterion`` (``"apg"`` only),
+        (certified bound on the distance to the optimum, built-in solvers
+        only), ``kkt_residual`` (``"apg"`` only) and ``stop_criterion``,
         ``objective`` (the QP objective above), ``mmd2`` (squared MMD
         between weighted source and target in the kernel used),
         ``time_s`` and the weight summary of ``weight_diagnostics``
@@ -200,6 +215,40 @@ def kmm_weights(
     >>> bool(w[Xs.sum(axis=1) > 1].mean() > w[Xs.sum(axis=1) < -1].mean())
     True
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _kmm_weights(
+            X_source,
+            X_target,
+            B=B,
+            eps=eps,
+            sigma=sigma,
+            kernel_approx=kernel_approx,
+            rank_tol=rank_tol,
+            n_landmarks=n_landmarks,
+            solver=solver,
+            tol=tol,
+            max_iter=max_iter,
+            random_state=random_state,
+            return_info=return_info,
+        )
+
+
+def _kmm_weights(
+    X_source,
+    X_target,
+    *,
+    B,
+    eps,
+    sigma,
+    kernel_approx,
+    rank_tol,
+    n_landmarks,
+    solver,
+    tol,
+    max_iter,
+    random_state,
+    return_info,
+):
     t0 = time.perf_counter()
     Xs = check_array(X_source, dtype=np.float64, input_name="X_source")
     Xt = check_array(X_target, dtype=np.float64, input_name="X_target")
@@ -208,7 +257,7 @@ def kmm_weights(
             f"X_source has {Xs.shape[1]} features but X_target has "
             f"{Xt.shape[1]}: both must describe rows with the same features."
         )
-    solver = check_solver(solver, "apg")
+    solver = check_solver(solver, ("apg", "newton"))
     ns, nt = Xs.shape[0], Xt.shape[0]
     if eps is None:
         eps = (np.sqrt(ns) - 1) / np.sqrt(ns)
@@ -225,10 +274,20 @@ def kmm_weights(
     kernel = kernel_approx
     if kernel == "auto":
         kernel = "exact" if ns <= _EXACT_AUTO_MAX else "nystroem"
+    if solver == "newton" and kernel == "exact":
+        raise ValueError(
+            "solver='newton' works on the Nyström kernel only; use "
+            "kernel_approx='nystroem' (or 'auto' above 500 source rows), or "
+            "solver='apg' or 'cvxpy' with the exact kernel."
+        )
     if solver == "auto":
-        solver = "cvxpy" if ns <= _CVXPY_AUTO_MAX else "apg"
+        if kernel == "nystroem":
+            solver = "newton"
+        else:
+            solver = "cvxpy" if ns <= _CVXPY_AUTO_MAX else "apg"
     ratio = ns / nt
     info = {"sigma": float(sigma), "B": float(B), "eps": float(eps), "kernel": kernel}
+    d = c = None
     if kernel == "exact":
         K = gaussian_kernel(Xs, Xs, sigma)
         kappa = ratio * kernel_row_sums(Xs, Xt, sigma)
@@ -252,32 +311,44 @@ def kmm_weights(
         c = ratio * factor.transform_sum(Xt)
         kappa = Z @ c
         const = 0.5 * float(c @ c)
+        # keep the exact diagonal k(x, x) = 1: K ~ Z Z' + diag(1 - ||z_i||^2)
+        d = np.maximum(1.0 - np.einsum("ij,ij->i", Z, Z), _DIAG_FLOOR)
         K = None
         info.update(
             rank=factor.rank, n_landmarks=m, spectrum_resolved=bool(factor.resolved)
         )
-    if solver == "apg":
-        res = solve_kmm_apg(kappa, B, lo, hi, Z=Z, K=K, tol=tol, max_iter=max_iter)
+    if solver in ("apg", "newton"):
+        if solver == "apg":
+            res = solve_kmm_apg(
+                kappa, B, lo, hi, Z=Z, K=K, d=d, tol=tol, max_iter=max_iter
+            )
+        else:
+            res = solve_kmm_newton(kappa, B, lo, hi, Z=Z, d=d, tol=tol, y0=c)
+            if res.status != "optimal":  # finish with the first-order method
+                res = solve_kmm_apg(
+                    kappa, B, lo, hi, Z=Z, d=d, tol=tol, max_iter=max_iter, x0=res.x
+                )
         if res.status != "optimal":
             warnings.warn(
-                f"KMM: the built-in solver stopped after {max_iter} iterations "
-                f"with a duality gap of {res.gap:.3g}; raise max_iter or tol.",
+                f"KMM: the built-in solver {res.solver!r} stopped after "
+                f"{res.n_iter} iterations with a duality gap of {res.gap:.3g}; "
+                "raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         w = res.x
         info.update(
-            solver="apg",
+            solver=res.solver,
             status=res.status,
             n_iter=res.n_iter,
             gap=res.gap,
-            kkt_residual=res.extra["kkt_residual"],
-            stop_criterion=res.extra["criterion"],
+            kkt_residual=res.extra.get("kkt_residual"),
+            stop_criterion=res.extra.get("criterion", "duality_gap"),
         )
     else:
-        w, status, n_iter = _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver)
+        w, status, n_iter = _solve_cvxpy_kmm(Z, kappa, B, lo, hi, solver, d=d)
         info.update(solver=solver, status=status, n_iter=n_iter, gap=None)
-    Hw = K @ w if K is not None else Z @ (Z.T @ w)
+    Hw = K @ w if K is not None else Z @ (Z.T @ w) + d * w
     obj = float(0.5 * w @ Hw - kappa @ w)
     info["objective"] = obj
     info["mmd2"] = max(2.0 * (obj + const), 0.0) / ns**2
@@ -323,11 +394,12 @@ class KMM(TransferEstimator):
     n_landmarks : int, default=500
         Initial number of Nyström landmarks.
     solver : str, default="auto"
-        ``"apg"``, ``"cvxpy"`` or an installed cvxpy solver name
-        (``"auto"``: cvxpy up to 200 source rows, ``"apg"`` above).
+        ``"newton"`` (Nyström kernel), ``"apg"``, ``"cvxpy"`` or an
+        installed cvxpy solver name (``"auto"``: ``"newton"`` on the
+        Nyström kernel; on the exact kernel cvxpy up to 200 source rows,
+        ``"apg"`` above).
     tol : float, default=1e-6
-        Stopping tolerance of ``"apg"`` (relative duality gap or KKT
-        residual).
+        Stopping tolerance of the built-in solvers (relative duality gap).
     max_iter : int, default=20000
         Iteration budget of ``"apg"``.
     target_weight : float, default=1.0

@@ -9,8 +9,10 @@ from sertl_instance._kmm import _exact_factor, _solve_cvxpy_kmm
 from sertl_instance._solvers import (
     box_band_lp,
     project_box_band,
+    _weighted_band_root,
     solve_kliep_newton,
     solve_kmm_apg,
+    solve_kmm_newton,
 )
 
 
@@ -82,6 +84,63 @@ def test_kmm_apg_on_factor_matches_cvxpy():
     assert abs(i_fast["objective"] - i_cvx["objective"]) <= 1e-4 * abs(
         i_cvx["objective"]
     )
+
+
+@pytest.mark.parametrize(
+    ("B", "eps"),
+    [(1000.0, None), (2.0, None), (1000.0, 0.01), (1.5, 0.3)],
+    ids=["paper", "bound-binds", "band-tight", "bound-and-band"],
+)
+def test_kmm_newton_matches_apg_cvxpy_and_kkt(B, eps):
+    """The dual Newton solver reaches the optimum of the Nyström program."""
+    Xs, Xt = _shift(350, 250, d=6, seed=5)
+    common = dict(
+        B=B, eps=eps, kernel_approx="nystroem", random_state=0, return_info=True
+    )
+    w_new, i_new = kmm_weights(Xs, Xt, solver="newton", tol=1e-12, **common)
+    w_apg, i_apg = kmm_weights(Xs, Xt, solver="apg", tol=1e-10, **common)
+    w_cvx, i_cvx = kmm_weights(Xs, Xt, solver="clarabel", **common)
+    assert i_new["solver"] == "newton" and i_new["status"] == "optimal"
+    assert i_new["rank"] == i_apg["rank"] == i_cvx["rank"] < 350
+    f_new, f_apg, f_cvx = (i["objective"] for i in (i_new, i_apg, i_cvx))
+    assert abs(f_new - f_cvx) <= 1e-6 * abs(f_cvx)
+    assert f_new <= f_apg + 1e-7 * abs(f_apg)
+    # the certified gap bounds the distance to the optimum
+    assert f_new - min(f_cvx, f_apg) <= i_new["gap"] + 1e-7 * abs(f_cvx)
+    # strongly convex program: a unique minimiser
+    assert np.abs(w_new - w_cvx).max() <= 1e-3 * max(1.0, w_cvx.max())
+    ns = Xs.shape[0]
+    e = i_new["eps"]
+    assert w_new.min() >= 0 and w_new.max() <= B
+    assert ns * (1 - e) * (1 - 1e-12) <= w_new.sum() <= ns * (1 + e) * (1 + 1e-12)
+    if B < 10:
+        assert w_new.max() == B  # the bound binds and is met exactly
+
+
+def test_kmm_newton_kkt_on_explicit_factor():
+    rng = np.random.default_rng(7)
+    n, r = 300, 12
+    Z = rng.normal(size=(n, r))
+    d = rng.uniform(0.05, 1.0, n)
+    kappa = Z @ rng.normal(size=r) * 3 + rng.normal(size=n)
+    B, lo, hi = 4.0, 100.0, 150.0
+    res = solve_kmm_newton(kappa, B, lo, hi, Z=Z, d=d, tol=1e-14)
+    assert res.status == "optimal" and res.n_iter < 50
+    _kkt_kmm(res.x, Z @ Z.T + np.diag(d), kappa, B, lo, hi, 1e-6)
+    apg = solve_kmm_apg(kappa, B, lo, hi, Z=Z, d=d, tol=1e-12, max_iter=100000)
+    assert abs(res.objective - apg.objective) <= 1e-8 * abs(apg.objective)
+
+
+def test_weighted_band_root_is_exact():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(1, 40))
+        q = rng.normal(scale=3, size=n)
+        d = rng.uniform(0.1, 2.0, n)
+        B = float(rng.uniform(0.5, 3.0))
+        target = float(rng.uniform(0, n * B))
+        nu = _weighted_band_root(q, d, B, target)
+        assert np.clip((q - nu) / d, 0, B).sum() == pytest.approx(target, abs=1e-9)
 
 
 def test_kmm_rank_follows_spectrum():
@@ -163,6 +222,8 @@ def test_errors_are_clear():
         kmm_weights(Xs, Xt, solver="nope")
     with pytest.raises(ValueError, match="same features"):
         kmm_weights(Xs, Xt[:, :2])
+    with pytest.raises(ValueError, match="solver='newton' works on the Nyström"):
+        kmm_weights(Xs, Xt, solver="newton", kernel_approx="exact")
     with pytest.raises(ValueError, match="at least cv=5 target rows"):
         kliep_weights(Xs, Xt[:3])
     with pytest.raises(ValueError, match="positive widths"):
