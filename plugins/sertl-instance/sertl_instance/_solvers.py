@@ -287,6 +287,7 @@ def _solve_kmm_apg(
         extra={"lipschitz": L, "kkt_residual": kkt / kscale, "criterion": criterion},
     )
 
+
 def _weighted_band_root(q, d, B, target):
     """Return nu with ``sum(clip((q - nu) / d, 0, B)) == target`` (exact).
 
@@ -339,9 +340,7 @@ def _kmm_dual_primal(y, Z, d, kappa, B, lo, hi):
     return b, nu, q
 
 
-def _solve_kmm_dual_newton(
-    kappa, B, lo, hi, *, Z, d, tol=1e-8, max_iter=100, y0=None
-):
+def _solve_kmm_dual_newton(kappa, B, lo, hi, *, Z, d, tol=1e-8, max_iter=100, y0=None):
     """Solve KMM with ``K = Z Z' + diag(d)`` by semismooth Newton on its dual.
 
     With ``u = Z' b`` and its multiplier ``y`` (``r`` numbers, the rank of
@@ -398,7 +397,7 @@ def _solve_kmm_dual_newton(
     n_ls = 0
     it = 0
     eye = np.eye(r)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - it is n_iter
         u = Z.T @ b
         res = y - u
         gap = 0.5 * float(res @ res)

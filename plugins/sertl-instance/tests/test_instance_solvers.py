@@ -7,9 +7,9 @@ from sertl_instance._kernels import gaussian_kernel, kernel_row_sums, median_heu
 from sertl_instance._kliep import _fit_kliep
 from sertl_instance._kmm import _exact_factor, _solve_cvxpy_kmm
 from sertl_instance._solvers import (
+    _weighted_band_root,
     box_band_lp,
     project_box_band,
-    _weighted_band_root,
     solve_kliep_newton,
     solve_kmm_apg,
     solve_kmm_newton,
