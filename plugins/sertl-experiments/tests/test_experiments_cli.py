@@ -102,3 +102,31 @@ def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):
     assert main(["predict", str(model), files[0]]) == 0
     table = capsys.readouterr().out
     assert "emotion" in table and "anger" in table
+
+
+def test_unreadable_files_are_reported_and_skipped(tmp_path, capsys, cache_dir):
+    import shutil
+
+    import pandas as pd
+    from sertl_speech import sample_path
+
+    root = tmp_path / "EmoDB"
+    shutil.copytree(sample_path("emodb"), root)
+    bad = root / "wav" / "03a01Wb.flac"  # a valid EmoDB name, corrupt content
+    bad.write_bytes(b"fLaC-not-really")
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        f'output = "out"\n[corpora.emodb]\nreader = "emodb"\nroot = "{root}"\n'
+        '[corpora.ravdess]\nreader = "ravdess"\nroot = "sample"\n'
+        f'[features]\ncache_dir = "{cache_dir}"\n'
+        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
+        '[[methods]]\nname = "dss"\n'
+    )
+    assert main(["run", str(exp), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "1 unreadable file(s) were skipped" in captured.err
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "03a01Wb.flac" in html
+    df = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (df["status"] == "ok").all()
