@@ -158,6 +158,19 @@ def correctness(n=400):
     out(f"KLIEP (same centres and width): Newton {f1:.8f} ({t1:.2f} s), cvxpy/Clarabel "
         f"{f2:.8f} ({t2:.2f} s), relative difference {abs(f1 - f2) / abs(f2):.1e}.")
     out()
+    # KMM on the Nyström kernel (with its exact diagonal): dual Newton vs Clarabel
+    for B in (1000.0, 5.0):
+        common = dict(B=B, sigma=sigma, kernel_approx="nystroem", random_state=0,
+                      return_info=True)
+        (wn, i_n), tn = timed(lambda c=common: kmm_weights(Xs, Xt, solver="newton", **c))
+        (wc, i_c), tc = timed(lambda c=common: kmm_weights(Xs, Xt, solver="clarabel", **c))
+        out(f"KMM on the Nyström kernel + exact diagonal (rank {i_n['rank']}), B={B:g}: "
+            f"dual Newton {i_n['objective']:.6f} ({i_n['n_iter']} steps, {tn:.2f} s, "
+            f"certified gap {i_n['gap']:.1e}), Clarabel {i_c['objective']:.6f} "
+            f"({tc:.2f} s), relative difference "
+            f"{abs(i_n['objective'] - i_c['objective']) / abs(i_c['objective']):.1e}, "
+            f"max |w_newton - w_clarabel| {np.abs(wn - wc).max():.1e}, max w {wn.max():.3g}.")
+    out()
 
 
 def kmm_speed(sizes, repeats, real=None):
@@ -168,11 +181,15 @@ def kmm_speed(sizes, repeats, real=None):
     out("`exact ref` is our APG on the dense exact kernel stopped at a relative "
         "duality gap or KKT residual below 1e-9 (checked against cvxopt and Clarabel "
         "in section 1); at 5,000 rows no exact solve fits the time budget and the "
-        "gap column is relative to the best objective of the row group.")
+        "gap column is relative to the best objective of the row group. sertl KMM "
+        "runs its defaults above 500 rows: Nyström factor (rank from the spectrum) "
+        "plus the exact kernel diagonal, solved by semismooth Newton on the "
+        "r-dimensional dual. Every method gets the same width, B and eps.")
     out()
     out("| data | n_s = n_t | method | median time | objective | rel. gap to exact ref | max w | viol. |")
     out("|---|---|---|---|---|---|---|---|")
     summary = {}
+    ratios = []
     cases = [("synthetic", n, *synthetic(n, n)) for n in sizes]
     if real is not None:
         cases.append(("real (speech functionals)", real[0].shape[0], *real))
@@ -182,7 +199,7 @@ def kmm_speed(sizes, repeats, real=None):
         eps = (np.sqrt(ns) - 1) / np.sqrt(ns)
         B = 1000.0
         methods = {
-            "sertl KMM (apg, Nyström rank from spectrum)": lambda: kmm_weights(
+            "sertl KMM (Nyström + diagonal, dual Newton)": lambda: kmm_weights(
                 Xs, Xt, B=B, sigma=sigma, random_state=0),
             "skada KMM (Frank-Wolfe)": lambda: skada_kmm(Xs, Xt, sigma, B, eps),
             "adapt KMM (default, chunks of 1000)": lambda: adapt_kmm(Xs, Xt, sigma, B, eps),
@@ -213,6 +230,12 @@ def kmm_speed(sizes, repeats, real=None):
                 f"{abs(f - f_ref) / abs(f_ref):.1e} | {w.max():.3g} | {violation(w, B, eps, ns):.2g} |")
             summary[(name, ns, k)] = (float(np.median(ts)), f, abs(f - f_ref) / abs(f_ref))
         del K
+        t_ours = np.median(times["sertl KMM (Nyström + diagonal, dual Newton)"])
+        t_anchor = min(np.median(times[k]) for k in methods if not k.startswith("sertl"))
+        ratios.append(f"{name}, {ns} rows: fastest anchor {t_anchor:.2f} s / sertl "
+                      f"{t_ours:.2f} s = {t_anchor / t_ours:.1f}x")
+    out()
+    out("Speed-up over the fastest anchor (medians, same run): " + "; ".join(ratios) + ".")
     out()
     return summary
 
@@ -289,21 +312,27 @@ def scale(n):
     return r
 
 
-def downstream():
+def downstream(seeds=5):
     out("## 5. Downstream UAR, EmoDB <-> RAVDESS (4 classes, SVC rbf C=1 balanced, "
         "per-domain standardisation)")
     out()
+    out("Defaults only (no tuning on this pair; how KMM weights reach the classifier, "
+        "mean 1 over the source rows, was chosen by principle and checked on URDU <-> "
+        "TurEV-DB, see `instance_defaults.md`). skada gets the same width (KMM) and "
+        "the same width grid (KLIEP). First table: random_state=0; second: mean "
+        f"(min-max) over random_state 0-{seeds - 1} for the methods that draw "
+        "landmarks or centres (skada KMM is deterministic).")
+    out()
     from _data import load_features
     from sertl_instance import KLIEP, KMM
+    from skada import KLIEPReweightAdapter
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.svm import SVC
 
     from sertl_core import DomainStandardScaler
 
     data = {c: load_features(c)[:2] for c in ("emodb", "ravdess")}
-    out("| source -> target | no weighting | sertl KMM | skada KMM | sertl KLIEP | skada KLIEP |")
-    out("|---|---|---|---|---|---|")
-    uars = []
+    res = {}
     for s, t in (("emodb", "ravdess"), ("ravdess", "emodb")):
         Xs, ys = data[s]
         Xt, yt = data[t]
@@ -315,26 +344,48 @@ def downstream():
         svc = SVC(C=1.0, class_weight="balanced")
         sigma = median_heuristic(Z, random_state=0)
         gammas = [1 / (2 * (sigma * f) ** 2) for f in (0.25, 0.5, 0.75, 1, 1.5, 2, 4)]
-        res = {}
-        res["none"] = svc.fit(Zs, ys).predict(Zt)
-        res["kmm"] = KMM(svc, random_state=0).fit(Z, y, sample_domain=sd).predict(Zt)
-        w = skada_kmm(Zs, Zt, sigma, 1000.0, None)
-        res["skada_kmm"] = SVC(C=1.0, class_weight="balanced").fit(Zs, ys, sample_weight=w).predict(Zt)
-        res["kliep"] = KLIEP(svc, random_state=0).fit(Z, y, sample_domain=sd).predict(Zt)
-        from skada import KLIEPReweightAdapter
 
-        a = KLIEPReweightAdapter(gamma=gammas, random_state=0).fit(Z, sample_domain=sd)
-        w = np.asarray(a.compute_weights(Z, sample_domain=sd), float)[sd > 0]
-        res["skada_kliep"] = SVC(C=1.0, class_weight="balanced").fit(Zs, ys, sample_weight=w).predict(Zt)
-        u = {k: 100 * balanced_accuracy_score(yt, v) for k, v in res.items()}
-        uars.append(u)
-        out(f"| {s} -> {t} | {u['none']:.1f} | {u['kmm']:.1f} | {u['skada_kmm']:.1f} | "
-            f"{u['kliep']:.1f} | {u['skada_kliep']:.1f} |")
-    m = {k: np.mean([u[k] for u in uars]) for k in uars[0]}
-    out(f"| mean | {m['none']:.1f} | {m['kmm']:.1f} | {m['skada_kmm']:.1f} | "
-        f"{m['kliep']:.1f} | {m['skada_kliep']:.1f} |")
-    out()
-    return m
+        def uar(pred, yt=yt):
+            return 100 * balanced_accuracy_score(yt, pred)
+
+        r = {k: [] for k in ("kmm", "skada_kmm", "kliep", "skada_kliep")}
+        r["none"] = [uar(SVC(C=1.0, class_weight="balanced").fit(Zs, ys).predict(Zt))]
+        w = skada_kmm(Zs, Zt, sigma, 1000.0, None)
+        r["skada_kmm"] = [uar(SVC(C=1.0, class_weight="balanced").fit(
+            Zs, ys, sample_weight=w).predict(Zt))]
+        for seed in range(seeds):
+            r["kmm"].append(uar(KMM(svc, random_state=seed).fit(
+                Z, y, sample_domain=sd).predict(Zt)))
+            r["kliep"].append(uar(KLIEP(svc, random_state=seed).fit(
+                Z, y, sample_domain=sd).predict(Zt)))
+            a = KLIEPReweightAdapter(gamma=gammas, random_state=seed).fit(
+                Z, sample_domain=sd)
+            w = np.asarray(a.compute_weights(Z, sample_domain=sd), float)[sd > 0]
+            r["skada_kliep"].append(uar(SVC(C=1.0, class_weight="balanced").fit(
+                Zs, ys, sample_weight=w).predict(Zt)))
+        res[(s, t)] = r
+    cols = ("none", "kmm", "skada_kmm", "kliep", "skada_kliep")
+    head = ("| source -> target | no weighting | sertl KMM | skada KMM | sertl KLIEP "
+            "| skada KLIEP |")
+    for title, agg in (("random_state=0", lambda v: v[0]),
+                       (f"mean over random_state 0-{seeds - 1}", np.mean)):
+        out(f"{title}:")
+        out()
+        out(head)
+        out("|---|---|---|---|---|---|")
+        for (s, t), r in res.items():
+            cells = []
+            for k in cols:
+                v = r[k]
+                cell = f"{agg(v):.1f}"
+                if agg is np.mean and len(v) > 1:
+                    cell += f" ({min(v):.1f}-{max(v):.1f})"
+                cells.append(cell)
+            out(f"| {s} -> {t} | " + " | ".join(cells) + " |")
+        m = [np.mean([agg(r[k]) for r in res.values()]) for k in cols]
+        out("| mean | " + " | ".join(f"{v:.1f}" for v in m) + " |")
+        out()
+    return res
 
 
 def real_features(n_max):
@@ -372,7 +423,8 @@ def main():
         f"{' --quick' if args.quick else ''}` (repeats={args.repeats}); "
         f"machine: {platform.machine()}, {os.cpu_count()} cores shared by ~8 engineers "
         f"(load average at start {os.getloadavg()[0]:.1f}: timings are noisy; anchors "
-        f"and sertl run interleaved in the same process, medians reported).")
+        f"and sertl run interleaved in the same process, medians reported; BLAS and "
+        f"OpenMP limited to 1 thread for every method).")
     out(f"Versions: python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, cvxpy {cvxpy.__version__}, skada "
         f"{skada.__version__}, adapt 0.4.5.")
@@ -397,4 +449,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread for every method alike (2 shared cores; threads only
+    # add contention there)
+    with threadpool_limits(limits=1):
+        main()

@@ -404,6 +404,13 @@ class KMM(TransferEstimator):
         Iteration budget of ``"apg"``.
     target_weight : float, default=1.0
         Weight of labelled target rows in the wrapped estimator's fit.
+    normalize_weights : bool, default=True
+        Train on ``weights_ / mean(weights_)``: the KMM band lets the mean
+        weight drift anywhere in ``[1 - eps, 1 + eps]``, while an
+        estimator's regularisation (e.g. SVC's ``C``, which
+        ``sample_weight`` scales row by row) assumes mean 1, the mean of
+        the true density ratio over the source. ``weights_`` stays the
+        QP solution (within ``B`` and the band).
     random_state : int, RandomState or None, default=None
         Seed of the kernel-width subsample, the landmarks and the weighted
         resampling fallback.
@@ -414,7 +421,8 @@ class KMM(TransferEstimator):
         Weight of each source row (``sample_domain > 0``), in the order the
         rows appear in ``X``.
     sample_weight_ : ndarray of shape (n_train_rows,)
-        Weights the wrapped estimator was trained with: ``weights_`` then
+        Weights the wrapped estimator was trained with: ``weights_``
+        (rescaled to mean 1 with ``normalize_weights=True``) then
         ``target_weight`` for each labelled target row.
     effective_sample_size_ : float
         Kish's ``(sum w)^2 / sum w^2`` of ``weights_``.
@@ -472,6 +480,7 @@ class KMM(TransferEstimator):
         "sampler": [object, None],
         **_KMM_PARAMS,
         "target_weight": [Interval(Real, 0, None, closed="left")],
+        "normalize_weights": ["boolean"],
     }
 
     def __init__(
@@ -489,6 +498,7 @@ class KMM(TransferEstimator):
         tol=1e-6,
         max_iter=20000,
         target_weight=1.0,
+        normalize_weights=True,
         random_state=None,
     ):
         super().__init__(estimator, sampler=sampler)
@@ -502,6 +512,7 @@ class KMM(TransferEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.target_weight = target_weight
+        self.normalize_weights = normalize_weights
         self.random_state = random_state
 
     def _weights(self, Xs, Xt):
@@ -538,7 +549,12 @@ def _fit_weighted(est, data):
     est.n_iter_ = int(info["n_iter"] or 1)
     tgt_lab = tgt & data.labeled
     rows = np.concatenate((np.flatnonzero(src), np.flatnonzero(tgt_lab)))
-    sw = np.concatenate((w, np.full(int(tgt_lab.sum()), float(est.target_weight))))
+    w_fit = w
+    if getattr(est, "normalize_weights", False) and w.size and w.mean() > 0:
+        w_fit = w / w.mean()
+    sw = np.concatenate(
+        (w_fit, np.full(int(tgt_lab.sum()), float(est.target_weight)))
+    )
     est.sample_weight_ = sw
     if not np.any(sw > 0):
         raise ValueError(
