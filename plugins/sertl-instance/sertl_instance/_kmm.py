@@ -552,9 +552,7 @@ def _fit_weighted(est, data):
     w_fit = w
     if getattr(est, "normalize_weights", False) and w.size and w.mean() > 0:
         w_fit = w / w.mean()
-    sw = np.concatenate(
-        (w_fit, np.full(int(tgt_lab.sum()), float(est.target_weight)))
-    )
+    sw = np.concatenate((w_fit, np.full(int(tgt_lab.sum()), float(est.target_weight))))
     est.sample_weight_ = sw
     if not np.any(sw > 0):
         raise ValueError(
