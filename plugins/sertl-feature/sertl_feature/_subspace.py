@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from sertl_core import DomainAdapter
 
@@ -16,20 +16,22 @@ from ._utils import check_source_ids
 __all__ = ["SubspaceAlignment"]
 
 DEFAULT_N_COMPONENTS = 30
-"""Components used when ``n_components=None`` (capped by what the data allows)."""
+"""TCA/JDA components when ``n_components=None`` (capped by what the data allows)."""
 
 
-def resolve_n_components(n_components, n_max, what):
+def resolve_n_components(n_components, n_max, what, *, default=DEFAULT_N_COMPONENTS):
     """Return the number of components, or a clear error when too many.
 
     Parameters
     ----------
     n_components : int or None
-        Requested number; None means ``min(DEFAULT_N_COMPONENTS, n_max)``.
+        Requested number; None means ``min(default, n_max)``.
     n_max : int
         The largest number the fitted data allows.
     what : str
         Why ``n_max`` is the limit, for the error message.
+    default : int, default=DEFAULT_N_COMPONENTS
+        Number used when ``n_components`` is None (capped at ``n_max``).
 
     Returns
     -------
@@ -47,7 +49,7 @@ def resolve_n_components(n_components, n_max, what):
             "more rows or non-constant features."
         )
     if n_components is None:
-        return min(DEFAULT_N_COMPONENTS, n_max)
+        return max(1, min(int(default), n_max))
     if n_components > n_max:
         raise ValueError(
             f"n_components={n_components} is larger than possible for this "
@@ -56,16 +58,107 @@ def resolve_n_components(n_components, n_max, what):
     return int(n_components)
 
 
-def _principal_axes(X, n_components):
-    """Leading principal axes (d x m) of the centred rows, deterministic sign."""
-    Xc = X - X.mean(axis=0)
-    d = X.shape[1]
-    w, V = linalg.eigh(Xc.T @ Xc, subset_by_index=[d - n_components, d - 1])
-    V = V[:, ::-1]
+def variance_dimension(eigenvalues, fraction):
+    """Smallest number of leading components keeping ``fraction`` of the variance.
+
+    The cumulative-percentage-of-variance rule (Jolliffe, 2002, Sec. 6.1.1).
+
+    Parameters
+    ----------
+    eigenvalues : array-like of shape (n,)
+        Covariance eigenvalues (any order; negatives from round-off count as 0).
+    fraction : float in (0, 1]
+        Fraction of the total variance to keep.
+
+    Returns
+    -------
+    d : int
+        At least 1, at most the number of eigenvalues.
+
+    Examples
+    --------
+    >>> from sertl_feature._subspace import variance_dimension
+    >>> variance_dimension([6.0, 3.0, 1.0], 0.9)
+    2
+    """
+    w = np.sort(np.maximum(np.asarray(eigenvalues, dtype=float), 0.0))[::-1]
+    total = w.sum()
+    if total <= 0:
+        return 1
+    cum = np.cumsum(w) / total
+    d = int(np.searchsorted(cum, fraction * (1 - 1e-12)) + 1)
+    return min(max(d, 1), w.size)
+
+
+def stability_dimension(eigenvalues, n_rows, max_sq_norm, *, gamma=1e5, delta=0.1):
+    """Subspace dimension from the consistency bound of Fernando et al. (2013).
+
+    Their theorem bounds, with probability ``1 - delta``, the deviation of
+    the empirical alignment ``M`` from its population value by ``gamma`` as
+    soon as the eigenvalue gap of both domains is large enough::
+
+        lam_d - lam_(d+1) >= (1 + sqrt(ln(2 / delta) / 2))
+                             * 16 d^(3/2) B / (gamma sqrt(n_min))
+
+    with ``lam_j`` the ``j``-th largest covariance eigenvalue, taken as the
+    smallest over the domains, ``n_min`` the smallest domain size and ``B``
+    the bound on the squared norm of the centred rows (the largest one
+    observed, which makes the rule invariant to a rescaling of the
+    features). The dimension is the largest ``d`` that satisfies it, and 1
+    when none does.
+
+    Parameters
+    ----------
+    eigenvalues : list of array-like
+        Covariance eigenvalues (divisor ``n``) of each domain, any order.
+    n_rows : int
+        Rows of the smallest domain (``n_min``).
+    max_sq_norm : float
+        ``B``: the largest squared norm of a centred row over all domains.
+    gamma : float, default=1e5
+        Tolerance on the deviation of ``M``.
+    delta : float, default=0.1
+        Confidence parameter.
+
+    Returns
+    -------
+    d : int
+
+    Examples
+    --------
+    >>> from sertl_feature._subspace import stability_dimension
+    >>> stability_dimension([[9.0, 1.0, 0.5, 0.4]], 1000, 20.0, gamma=1e3)
+    2
+    >>> stability_dimension([[9.0, 1.0, 0.5, 0.4]], 1000, 20.0, gamma=1.0)
+    1
+    """
+    lam = np.min(
+        [
+            np.sort(np.maximum(np.asarray(w, dtype=float), 0.0))[::-1]
+            for w in eigenvalues
+        ],
+        axis=0,
+    )
+    d = np.arange(1, lam.size)
+    if d.size == 0:
+        return 1
+    rhs = (1.0 + np.sqrt(np.log(2.0 / delta) / 2.0)) * 16.0 * d**1.5
+    rhs = rhs * max_sq_norm / (gamma * np.sqrt(n_rows))
+    ok = np.nonzero(lam[:-1] - lam[1:] >= rhs)[0]
+    return int(d[ok[-1]]) if ok.size else 1
+
+
+def _spectrum(X):
+    """Mean, covariance eigenvalues (descending, divisor n), axes, max sq. norm."""
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    w, V = linalg.eigh(Xc.T @ Xc / X.shape[0])
+    w, V = np.maximum(w[::-1], 0.0), V[:, ::-1]
     # Sign convention: the largest-magnitude loading of each axis is positive.
     signs = np.sign(V[np.argmax(np.abs(V), axis=0), np.arange(V.shape[1])])
     signs[signs == 0] = 1.0
-    return V * signs
+    sq = float(np.einsum("ij,ij->i", Xc, Xc).max()) if X.shape[0] else 0.0
+    return mean, w, V * signs, sq
 
 
 class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
@@ -88,11 +181,30 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
 
     Parameters
     ----------
-    n_components : int or None, default=None
-        Dimension of the subspaces; None means ``min(30, max)``, where the
-        maximum is ``n_features`` and the row count of the smallest domain.
-        Fernando et al. choose it with a stability bound; here it is a
-        hyper-parameter to grid-search.
+    n_components : int, float in (0, 1) or "bound", default="bound"
+        Dimension of the subspaces (one for all domains).
+
+        * ``"bound"``: the largest dimension allowed by the consistency
+          bound of Fernando et al. (2013) on the eigenvalue gaps of all
+          domains, with tolerance ``gamma`` and confidence ``delta`` (see
+          :func:`stability_dimension`; 1 when no dimension passes). The
+          paper then tunes ``d`` below this maximum by cross-validation on
+          labelled source data; this unsupervised adapter keeps the maximum.
+          Chosen as the default on development corpus pairs (EmoDB <->
+          RAVDESS held out), benchmarks/results/feature_defaults.md.
+        * float in (0, 1): the smallest dimension that keeps this fraction
+          of the variance in every domain (cumulative-variance rule).
+        * int: that dimension.
+
+        The dimension is at most ``n_features`` and the row count of the
+        smallest domain; an explicit int above that is an error.
+    gamma : float > 0, default=1e5
+        Tolerance of the bound (deviation of the alignment matrix ``M``
+        allowed); larger values allow larger dimensions. Only used with
+        ``n_components="bound"``.
+    delta : float in (0, 1), default=0.1
+        Confidence parameter of the bound (it holds with probability
+        ``1 - delta``). Only used with ``n_components="bound"``.
 
     Attributes
     ----------
@@ -118,11 +230,20 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
     CORAL : Align the full covariances instead of principal subspaces.
     TCA : Learn one shared kernel embedding.
 
+    Notes
+    -----
+    With ``n_components`` equal to ``n_features`` the map is a rotation of
+    each (centred) domain, the same one for all: a downstream model that is
+    invariant to rotations sees no adaptation at all. The bound keeps only
+    the dimensions whose principal axes are estimated stably.
+
     References
     ----------
     .. [1] B. Fernando, A. Habrard, M. Sebban and T. Tuytelaars,
        "Unsupervised visual domain adaptation using subspace alignment",
        ICCV 2013.
+    .. [2] I. T. Jolliffe, "Principal Component Analysis", 2nd ed.,
+       Springer, 2002, Sec. 6.1.1 (cumulative percentage of variance).
 
     Examples
     --------
@@ -136,44 +257,60 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
     (3, 2)
     >>> sa.get_feature_names_out().tolist()
     ['subspacealignment0', 'subspacealignment1']
+    >>> SubspaceAlignment(n_components=0.9).fit(X, sample_domain=sd).n_components_
+    4
+    >>> SubspaceAlignment().fit(X, sample_domain=sd).n_components_  # the bound
+    4
     """
 
     registry_name = "subspace_alignment"
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            StrOptions({"bound"}),
+        ],
+        "gamma": [Interval(Real, 0, None, closed="neither")],
+        "delta": [Interval(Real, 0, 1, closed="neither")],
     }
 
-    def __init__(self, *, n_components=None):
+    def __init__(self, *, n_components="bound", gamma=1e5, delta=0.1):
         self.n_components = n_components
+        self.gamma = gamma
+        self.delta = delta
 
     def _fit(self, data):
         self._validate_params()
         X = data.X.astype(np.float64, copy=False)
         sd = data.sample_domain
         ids = np.unique(sd)
-        smallest = min(int((sd == i).sum()) for i in ids[ids > 0])
-        smallest = min(smallest, int(data.target.sum()))
-        n_max = min(X.shape[1], smallest)
-        m = resolve_n_components(
-            self.n_components,
-            n_max,
-            f"min(n_features={X.shape[1]}, rows of the smallest domain={smallest})",
-        )
-        Xt = X[data.target]
-        self.target_mean_ = Xt.mean(axis=0)
-        self.target_components_ = _principal_axes(Xt, m)
         self.source_domains_ = ids[ids > 0]
-        means, comps, aligns = [], [], []
-        for dom in self.source_domains_:
-            Xs = X[sd == dom]
-            P = _principal_axes(Xs, m)
-            means.append(Xs.mean(axis=0))
-            comps.append(P)
-            aligns.append(P.T @ self.target_components_)
-        self.source_means_ = np.array(means)
+        blocks = [X[sd == dom] for dom in self.source_domains_] + [X[data.target]]
+        smallest = min(len(b) for b in blocks)
+        n_max = min(X.shape[1], smallest)
+        what = f"min(n_features={X.shape[1]}, rows of the smallest domain={smallest})"
+        spectra = [_spectrum(b) for b in blocks]
+        if isinstance(self.n_components, str):
+            m = stability_dimension(
+                [w for _, w, _, _ in spectra],
+                smallest,
+                max(sq for *_, sq in spectra),
+                gamma=self.gamma,
+                delta=self.delta,
+            )
+            m = resolve_n_components(None, n_max, what, default=m)
+        elif isinstance(self.n_components, Integral):
+            m = resolve_n_components(int(self.n_components), n_max, what)
+        else:
+            m = max(variance_dimension(w, self.n_components) for _, w, _, _ in spectra)
+            m = resolve_n_components(None, n_max, what, default=m)
+        self.target_mean_ = spectra[-1][0]
+        self.target_components_ = np.ascontiguousarray(spectra[-1][2][:, :m])
+        comps = [np.ascontiguousarray(V[:, :m]) for _, _, V, _ in spectra[:-1]]
+        self.source_means_ = np.array([mu for mu, *_ in spectra[:-1]])
         self.source_components_ = np.array(comps)
-        self.alignments_ = np.array(aligns)
+        self.alignments_ = np.array([P.T @ self.target_components_ for P in comps])
         self.n_components_ = m
         self._n_features_out = m
 

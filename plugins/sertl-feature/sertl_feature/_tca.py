@@ -280,8 +280,11 @@ _SHARED_DOC = """
     gamma : float > 0 or None, default=None
         Inverse width of the RBF kernel ``exp(-gamma ||x - y||^2)``. None
         uses the median heuristic ``1 / median ||x_i - x_j||^2`` over at most
-        1,000 training rows (all rows below that), stored in ``gamma_``.
-        Ignored by the linear kernel.
+        1,000 training rows (all rows below that), stored in ``gamma_``;
+        it was preferred to the ``1 / (2 median)`` convention on development
+        corpus pairs with EmoDB <-> RAVDESS held out
+        (benchmarks/results/feature_defaults.md). Ignored by the linear
+        kernel.
     mu : float > 0, default=1.0
         Weight of the ridge term ``mu tr(W^T W)``, which also makes the
         problem well posed.
@@ -429,9 +432,11 @@ class JDA(_KernelEmbedding):
     Labelled target rows (few-shot) keep their true labels. Here the
     kernelised form of the paper is solved (regulariser ``mu tr(W^T W)``
     on the kernel coefficients), with the same solvers as :class:`TCA`.
-    The default kernel is RBF, as for :class:`TCA` (the paper's primal,
-    linear form is ``kernel="linear"``; on EmoDB<->RAVDESS it scored below
-    per-domain standardisation alone, the RBF form above it).
+    The default kernel is RBF, as for :class:`TCA`; the paper's primal,
+    linear form is ``kernel="linear"``. The default was chosen on
+    development corpus pairs with EmoDB <-> RAVDESS held out, where the
+    linear form scored far below both the RBF form and per-domain
+    standardisation alone (benchmarks/results/feature_defaults.md).
 
     ``transform`` maps every row, source or target, with the same
     embedding; ``sample_domain`` does not change the output.

@@ -52,6 +52,76 @@ def test_subspace_alignment_too_many_components():
         SubspaceAlignment(n_components=7).fit(X, sample_domain=sd)
 
 
+def _bound_by_hand(blocks, gamma, delta):
+    """Largest d passing Fernando et al.'s eigengap condition, written out."""
+    lams = []
+    for B_ in blocks:
+        C = np.cov(B_.T, bias=True)
+        lams.append(np.sort(np.linalg.eigvalsh(C))[::-1])
+    lam = np.minimum(*lams)
+    n = min(len(b) for b in blocks)
+    B = max(((b - b.mean(0)) ** 2).sum(1).max() for b in blocks)
+    best = 1
+    for d in range(1, len(lam)):
+        rhs = (1 + np.sqrt(np.log(2 / delta) / 2)) * 16 * d**1.5 * B
+        if lam[d - 1] - lam[d] >= rhs / (gamma * np.sqrt(n)):
+            best = d
+    return best
+
+
+@pytest.mark.parametrize("gamma", [1e2, 1e4, 1e6])
+def test_subspace_alignment_bound_dimension(gamma):
+    rng = np.random.default_rng(3)
+    scales = np.array([6.0, 5.0, 4.0, 1.0, 0.5, 0.3, 0.2, 0.1])
+    Xs = rng.normal(size=(300, 8)) * scales
+    Xt = rng.normal(size=(200, 8)) * scales[::-1] + 1.0
+    X = np.vstack([Xs, Xt])
+    sd = np.r_[np.ones(300, int), -np.ones(200, int)]
+    sa = SubspaceAlignment(gamma=gamma).fit(X, sample_domain=sd)
+    assert sa.n_components_ == _bound_by_hand([Xs, Xt], gamma, 0.1)
+    # Scale-free: rescaling every feature by the same factor keeps d.
+    sa2 = SubspaceAlignment(gamma=gamma).fit(1e3 * X, sample_domain=sd)
+    assert sa2.n_components_ == sa.n_components_
+
+
+def test_subspace_alignment_bound_grows_with_tolerance():
+    X, sd = _two_domains(n=400, d=6)
+    dims = [
+        SubspaceAlignment(gamma=g).fit(X, sample_domain=sd).n_components_
+        for g in (1.0, 1e3, 1e9)
+    ]
+    assert dims[0] == 1  # the bound is vacuous at a tight tolerance
+    assert dims == sorted(dims)
+    assert dims[-1] > 1
+
+
+def test_subspace_alignment_variance_fraction():
+    rng = np.random.default_rng(4)
+    Xs = rng.normal(size=(200, 5)) * [10.0, 1.0, 1.0, 0.1, 0.1]
+    Xt = rng.normal(size=(200, 5)) * [10.0, 10.0, 1.0, 0.1, 0.1]
+    X = np.vstack([Xs, Xt])
+    sd = np.r_[np.ones(200, int), -np.ones(200, int)]
+    # 90 %: one axis suffices for the source, the target needs two: max = 2.
+    sa = SubspaceAlignment(n_components=0.9).fit(X, sample_domain=sd)
+    assert sa.n_components_ == 2
+    assert sa.transform(X).shape == (400, 2)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_components": 1.5}, "'n_components' parameter"),
+        ({"n_components": "mle"}, "'n_components' parameter"),
+        ({"gamma": 0.0}, "'gamma' parameter"),
+        ({"delta": 1.0}, "'delta' parameter"),
+    ],
+)
+def test_subspace_alignment_bad_params(params, match):
+    X, sd = _two_domains()
+    with pytest.raises(ValueError, match=match):
+        SubspaceAlignment(**params).fit(X, sample_domain=sd)
+
+
 def _class_shift(seed=0, n=60):
     """Two classes; the target moves the classes apart differently."""
     rng = np.random.default_rng(seed)
