@@ -23,6 +23,7 @@ shared 2-core box). Results: benchmarks/results/neural_<part>.md.
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -46,6 +47,7 @@ from sertl_neural import (  # noqa: E402
 from sertl_core import DomainStandardScaler  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
+MT_SEEDS = tuple(range(10))  # single- vs multi-task differ by less than the seed noise
 K = 10
 NET = {
     "hidden_layer_sizes": (256, 128),
@@ -85,68 +87,126 @@ def stack(Zs, ys, Zt, yt_train):
     return X, y, sd
 
 
+# Few-shot network: chosen on development splits that never touch the test
+# actors (see _dev_splits): a narrower, strongly regularised MLP. AdamW's
+# decoupled weight decay of 1.0 at lr 1e-3 shrinks the weights by 0.1 % per
+# step.
+FS_NET = {**NET, "hidden_layer_sizes": (128,), "dropout": 0.5, "weight_decay": 1.0}
+FS_EPOCHS = 60
+# target-only with as many optimiser steps as the rehearsal arm (40 rows in
+# batches of 8 vs 379 rows in batches of 32): a budget check for fairness
+FS_EPOCHS_LONG = 150
+SOURCE_WEIGHT = 1 / 3  # rehearsal: the k target rows weigh 3x the source rows
+
+
+FEWSHOT_NOTES = [
+    "### How the setting was chosen (development splits, no test actor)",
+    "",
+    "For each seed, only the 12 pool actors were used: 2 draws per seed of 6 actors "
+    "giving the 10 shots per class and 6 other pool actors for evaluation (10 "
+    "development splits; the test actors' labels were never read). Mean development "
+    "UAR %, plain PyTorch re-implementation of the arms unless marked:",
+    "",
+    "| variant | source-only | target-only | transfer arm(s) |",
+    "|---|---|---|---|",
+    "| (256, 128), dropout 0.3, wd 1e-3 (previous setting) | 49.7 | 52.5 | "
+    "fine-tune 53.0; lr 1e-4 51.7; head only 47.2; L2-SP 0.01/0.1 52.3/51.5; "
+    "joint (target x1) 53.1; source -> joint 53.6 |",
+    "| (128,), dropout 0.5, wd 1.0 | 49.1 | 51.5 | joint (target x3) 55.8; "
+    "source -> joint (x3) 53.3 |",
+    "| (128, 64) / (256,) / (128,) wd 3 / (128,) + mixup | 49.6 / 50.3 / 49.3 / 47.6 | "
+    "51.8 / 51.7 / 51.6 / 51.1 | joint (x3) 54.8 / 54.2 / 53.7 / 54.0 |",
+    "| **(128,), dropout 0.5, wd 1.0, FineTuneClassifier (product)** | 49.2 | 51.7 | "
+    "joint 54.1; **source -> joint (rehearsal 1/3) 54.1** |",
+    "| per-speaker standardisation, (256, 128) | 52.9 | 58.9 | fine-tune 59.6; "
+    "joint + fine-tune 60.3 |",
+    "| logistic regression C = 0.01 (reference) | 51.9 | 52.3 | joint 56.4 |",
+    "",
+    "### Why the +5 target is not met",
+    "",
+    "The source is small (EmoDB: 339 utterances of 10 speakers in these 4 classes) "
+    "and, even after per-domain standardisation, about 10 UAR points below "
+    "target-only training on just 40 RAVDESS utterances from 12 actors. The "
+    "source then adds little that 40 in-domain utterances do not already give: "
+    "every variant above (freezing, lower fine-tuning learning rate, L2-SP "
+    "towards the pretrained weights, mixup, strong weight decay, joint training "
+    "with up-weighted target rows, rehearsal, per-speaker standardisation, a "
+    "linear model) lands 1-4 points above the better baseline on the development "
+    "splits and 0-1 point on the test actors, whose shots come from twice as "
+    "many actors (which helps target-only most). Reaching +5 would need a larger "
+    "or closer source (e.g. several corpora pooled), or unlabelled target rows "
+    "in the transfer arm only (semi-supervised fine-tuning), which would no "
+    "longer compare like with like against target-only on the same k "
+    "utterances.",
+    "",
+]
+
+
+def _fewshot_split(spk_t, yt, seed):
+    """Pool actors (shots drawn there) and test actors, as in the table."""
+    rng = np.random.default_rng(seed)
+    actors = np.unique(spk_t)
+    pool = rng.permutation(actors)[: len(actors) // 2]
+    in_pool = np.isin(spk_t, pool)
+    shots = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(in_pool & (yt == c)), K, replace=False)
+            for c in np.unique(yt)
+        ]
+    )
+    return shots, ~in_pool
+
+
 def few_shot(lines):
     Xs, ys, _, _ = load("emodb")
     Xt, yt, spk_t, _ = load("ravdess")
     Zs, Zt = scaled(Xs, Xt)
-    actors = np.unique(spk_t)
     rows = {
         "source-only MLP": [],
         "target-only MLP": [],
-        "fine-tuned MLP": [],
-        "fine-tuned MLP + source rehearsal": [],
+        f"target-only MLP, {FS_EPOCHS_LONG} epochs": [],
+        "fine-tuned MLP (target rows only)": [],
+        "**fine-tuned MLP + source rehearsal**": [],
+        "joint source + target MLP (no pretraining)": [],
         "source-only SVC": [],
         "target-only SVC": [],
     }
     t0 = time.perf_counter()
     for seed in SEEDS:
-        rng = np.random.default_rng(seed)
-        pool = rng.permutation(actors)[: len(actors) // 2]
-        in_pool = np.isin(spk_t, pool)
-        shots = np.concatenate(
-            [
-                rng.choice(np.flatnonzero(in_pool & (yt == c)), K, replace=False)
-                for c in np.unique(yt)
-            ]
-        )
-        test = ~in_pool
+        shots, test = _fewshot_split(spk_t, yt, seed)
         y_train = np.full(len(yt), "-1", dtype=object)
         y_train[shots] = yt[shots]
         X, y, sd = stack(Zs, ys, Zt, y_train.astype(str))
+        # every arm: the same network, preprocessing and fine-tuning epochs
         src = FineTuneClassifier(
-            **NET, **PRETRAIN, finetune_epochs=0, random_state=seed
-        )
-        src.fit(X, y, sample_domain=sd)
+            **FS_NET, **PRETRAIN, finetune_epochs=0, random_state=seed
+        ).fit(X, y, sample_domain=sd)
+        ft_kw = {"max_epochs": 0, "finetune_epochs": FS_EPOCHS, "random_state": seed}
         ft = FineTuneClassifier(
-            **{**NET, "batch_size": 8},
-            init_from=src,
-            max_epochs=0,
-            finetune_epochs=60,
-            random_state=seed,
+            **{**FS_NET, "batch_size": 8}, init_from=src, **ft_kw
         ).fit(X, y, sample_domain=sd)
         ft_reh = FineTuneClassifier(
-            **{**NET, "batch_size": 8},
-            init_from=src,
-            max_epochs=0,
-            finetune_epochs=60,
-            finetune_source_weight=1.0,
-            random_state=seed,
+            **FS_NET, init_from=src, finetune_source_weight=SOURCE_WEIGHT, **ft_kw
         ).fit(X, y, sample_domain=sd)
-        tgt_only = FineTuneClassifier(
-            **{**NET, "batch_size": 8},
-            max_epochs=0,
-            finetune_epochs=60,
-            random_state=seed,
+        joint = FineTuneClassifier(
+            **FS_NET, finetune_source_weight=SOURCE_WEIGHT, **ft_kw
+        ).fit(X, y, sample_domain=sd)
+        tgt_only = FineTuneClassifier(**{**FS_NET, "batch_size": 8}, **ft_kw).fit(
+            X, y, sample_domain=sd
+        )
+        tgt_long = FineTuneClassifier(
+            **{**FS_NET, "batch_size": 8},
+            **{**ft_kw, "finetune_epochs": FS_EPOCHS_LONG},
         ).fit(X, y, sample_domain=sd)
         svc_s = SVC(C=1.0, class_weight="balanced").fit(Zs, ys)
         svc_t = SVC(C=1.0, class_weight="balanced").fit(Zt[shots], yt[shots])
         Zte, yte = Zt[test], yt[test]
-        rows["source-only MLP"].append(uar(yte, src.predict(Zte)))
-        rows["fine-tuned MLP"].append(uar(yte, ft.predict(Zte)))
-        rows["fine-tuned MLP + source rehearsal"].append(uar(yte, ft_reh.predict(Zte)))
-        rows["target-only MLP"].append(uar(yte, tgt_only.predict(Zte)))
-        rows["source-only SVC"].append(uar(yte, svc_s.predict(Zte)))
-        rows["target-only SVC"].append(uar(yte, svc_t.predict(Zte)))
+        for name, model in zip(
+            rows,
+            (src, tgt_only, tgt_long, ft, ft_reh, joint, svc_s, svc_t),
+            strict=True,
+        ):
+            rows[name].append(uar(yte, model.predict(Zte)))
         print(seed, {k: round(v[-1], 1) for k, v in rows.items()}, flush=True)
     lines += [
         "## Few-shot EmoDB -> RAVDESS (k = 10 per class, 4 classes)",
@@ -165,21 +225,35 @@ def few_shot(lines):
             + " | ".join(f"{x:.1f}" for x in v)
             + f" | **{np.mean(v):.1f}** |"
         )
-    ft, so, to = (
+    ft = np.mean(rows["**fine-tuned MLP + source rehearsal**"])
+    best_base = max(
         np.mean(rows[k])
-        for k in ("fine-tuned MLP", "source-only MLP", "target-only MLP")
+        for k in (
+            "source-only MLP",
+            "target-only MLP",
+            f"target-only MLP, {FS_EPOCHS_LONG} epochs",
+        )
     )
-    margin = min(ft - so, ft - to)
+    margin = ft - best_base
     lines += [
         "",
-        f"Fine-tuning minus the better of source-only and target-only (same MLP): "
-        f"**{margin:+.1f} UAR points** (target >= +5.0: {'met' if margin >= 5 else 'NOT met'}).",
+        "Fine-tuning (with source rehearsal, the setting chosen on the development "
+        "splits) minus the best of source-only and the two target-only arms (same "
+        "MLP): "
+        f"**{margin:+.1f} UAR points** "
+        f"(target >= +5.0: {'met' if margin >= 5 else 'NOT met'}).",
         "",
-        "Fine-tuning: `FineTuneClassifier(init_from=<the source-only model>, max_epochs=0, "
-        "finetune_epochs=60, batch_size=8)`: the same fine-tuning settings as target-only; "
-        "target-only: `FineTuneClassifier(max_epochs=0, finetune_epochs=60, batch_size=8)` "
-        "(random start, the same k utterances).",
+        f"Network of every MLP arm: `FineTuneClassifier(hidden_layer_sizes=(128,), "
+        f"dropout=0.5, weight_decay=1.0, class_weight='balanced', lr=1e-3)`. "
+        "Source-only: pretraining only (early stopping on 10 % of the source rows). "
+        f"Target-only: random start, {FS_EPOCHS} epochs on the k target rows "
+        "(batch 8). Fine-tuned: `init_from=<the source-only model>`, "
+        f"{FS_EPOCHS} epochs on the k rows (batch 8); + source rehearsal: the same "
+        f"start and epochs with `finetune_source_weight=1/3` (the source rows stay in "
+        "the loss with a third of the target rows' weight, each domain class-balanced; "
+        "batch 32). Joint: the rehearsal loss from a random start (`max_epochs=0`).",
         "",
+        *FEWSHOT_NOTES,
     ]
 
 
@@ -200,7 +274,7 @@ def multitask(lines, cache):
     for src_name, tgt_name in PAIRS:
         X, y, sd, Zs, ys, Zt, yt, gender = _pair_data(src_name, tgt_name)
         single, multi = [], []
-        for seed in SEEDS:
+        for seed in MT_SEEDS:
             kw = {**NET, **PRETRAIN, "random_state": seed}
             st = MultiTaskClassifier(**kw).fit(X, y, sample_domain=sd)
             mt = MultiTaskClassifier(**kw).fit(
@@ -223,7 +297,11 @@ def multitask(lines, cache):
         "",
         "Same MLP and training; the multi-task model has a gender head trained on the "
         "gender of all source and target rows (target emotions unlabelled). "
-        f"Seeds {list(SEEDS)}. Wall time {time.perf_counter() - t0:.0f} s.",
+        "Gender loss weight 1.0 (`task_weights` default), chosen on development pairs "
+        "(EmoDB -> URDU, RAVDESS -> URDU: weight 0.1 -1.1/-2.2, 0.3 +1.0/-1.6, "
+        "1.0 +0.6/-0.1 UAR points vs single-task; a (128,) MLP with dropout 0.5 and "
+        "weight decay 1.0 gave -1.5/+0.8 there). "
+        f"Seeds {list(MT_SEEDS)}. Wall time {time.perf_counter() - t0:.0f} s.",
         "",
         "| pair | single-task UAR % | multi-task UAR % | difference |",
         "|---|---|---|---|",
@@ -272,6 +350,8 @@ def adapt(lines, cache):
                 hidden_layer_sizes=(256,),
                 n_components=128,
                 noise=0.3,
+                output="concat",
+                code_weight=1.0,
                 max_epochs=40,
                 weight_decay=1e-4,
                 device="cpu",
@@ -294,9 +374,14 @@ def adapt(lines, cache):
         "Unlabelled target. DANN: `DANNClassifier(adaptation_weight=0.3)` with the same MLP "
         "and training as the source-only MLP (`MultiTaskClassifier` without auxiliary tasks). "
         "Autoencoder: `AutoencoderAdapter(hidden_layer_sizes=(256,), n_components=128, "
-        "noise=0.3, max_epochs=40)` (shared hidden layer, source and target decoders), then "
-        "`SVC(class_weight='balanced')` on the source codes, against the same SVC on the "
-        f"standardised features. Seeds {list(SEEDS)}; wall time "
+        "noise=0.3, max_epochs=40, output='concat', code_weight=1.0)` (shared hidden "
+        "layer, source and target decoders; the standardised features followed by the "
+        "code, scaled to the same total variance), then `SVC(class_weight='balanced')` "
+        "on the source rows, against the same SVC on the standardised features. "
+        "The concat output and its code weight were chosen on development pairs "
+        "(EmoDB -> URDU, RAVDESS -> URDU), never on these pairs: code only -2.6/-0.5, "
+        "concat (code weight 0.25) -0.6/-0.3, concat (1.0) -1.1/+0.8 UAR points vs "
+        f"the SVC there. Seeds {list(SEEDS)}; wall time "
         f"{time.perf_counter() - t0:.0f} s.",
         "",
         "| pair | source-only MLP | DANN | source-only SVC | autoencoder + SVC |",
@@ -336,11 +421,14 @@ def main(parts):
         f"Machine: {platform.machine()}, 2 shared CPU cores, torch {torch.__version__} "
         f"(1 thread), skorch {__import__('skorch').__version__}, scikit-learn "
         f"{sklearn.__version__}, Python {platform.python_version()}. No GPU was "
-        "available in this session: CPU only.",
+        "available in this session: CPU only. Load average at the start "
+        f"{os.getloadavg()[0]:.1f} (the machine is shared by several engineers): "
+        "wall times are upper bounds.",
         "",
         "Features: sertl-speech functionals (316 per utterance) through "
         "benchmarks/_data.py; 4 classes (anger, happiness, neutral, sadness); metric "
-        "UAR (balanced accuracy) on the target corpus. MLP everywhere: "
+        "UAR (balanced accuracy) on the target corpus. MLP of the multi-task, "
+        "DANN and source-only arms (the few-shot network is given in its section): "
         f"{NET['hidden_layer_sizes']}, dropout {NET['dropout']}, AdamW lr {NET['lr']}, "
         f"weight decay {NET['weight_decay']}, balanced class weights; source training up to "
         f"{PRETRAIN['max_epochs']} epochs with early stopping (10 % of the source rows, "

@@ -57,7 +57,10 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     denoising autoencoder on the pooled data). ``output="reconstruction"``
     returns rows reconstructed through the target decoder instead (source
     rows mapped towards the target, as in Deng et al.'s 2013 feature
-    transfer). Labels are not used.
+    transfer). ``output="concat"`` appends the code to the (standardised)
+    input features, so a downstream classifier keeps the original
+    information and gains the shared code; ``code_weight`` sets the code's
+    share of the total variance. Labels are not used.
 
     Parameters
     ----------
@@ -76,8 +79,16 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     target_weight : float, default=0.5
         Weight of the target reconstruction error (the source error gets
         ``1 - target_weight``).
-    output : {"code", "reconstruction"}, default="code"
-        What ``transform`` returns.
+    output : {"code", "reconstruction", "concat"}, default="code"
+        What ``transform`` returns: the code, the reconstruction through
+        the target decoder, or the standardised input followed by the
+        standardised code (``n_features_in_ + n_components`` columns).
+    code_weight : float, default=1.0
+        With ``output="concat"``: the code columns are scaled so that their
+        total variance is ``code_weight`` times the input's (1.0: code and
+        input weigh the same in a distance-based classifier such as an RBF
+        SVC), for standardised input (``standardize=True`` or a
+        :class:`~sertl_core.DomainStandardScaler` in front).
     max_epochs : int, default=50
         Training epochs.
     batch_size : int, default=32
@@ -158,7 +169,8 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         "noise": [Interval(numbers.Real, 0, None, closed="left")],
         "noise_type": [StrOptions({"gaussian", "masking"})],
         "target_weight": [Interval(numbers.Real, 0, 1, closed="both")],
-        "output": [StrOptions({"code", "reconstruction"})],
+        "output": [StrOptions({"code", "reconstruction", "concat"})],
+        "code_weight": [Interval(numbers.Real, 0, None, closed="neither")],
     }
     _parameter_constraints.pop("dropout")
 
@@ -172,6 +184,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         noise_type="gaussian",
         target_weight=0.5,
         output="code",
+        code_weight=1.0,
         max_epochs=50,
         batch_size=32,
         lr=1e-3,
@@ -191,6 +204,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         self.noise_type = noise_type
         self.target_weight = target_weight
         self.output = output
+        self.code_weight = code_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -240,11 +254,23 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
                 strata=dom.astype(np.int64),
             )
         self.module_ = module.eval()
+        code = self._outputs(self.module_, data.X)[1].astype(np.float64)
+        self.code_mean_ = code.mean(axis=0)
+        scale = code.std(axis=0)
+        scale[scale < 1e-12] = 1.0
+        self.code_scale_ = scale
 
     def _transform(self, X, sample_domain):
         recon, code = self._outputs(self.module_, X)
-        out = code if self.output == "code" else recon[:, -1]
-        return out.astype(np.float64)
+        if self.output == "code":
+            return code.astype(np.float64)
+        if self.output == "reconstruction":
+            return recon[:, -1].astype(np.float64)
+        # concat: standardised input, then the standardised code scaled to
+        # code_weight times the input's total variance
+        z = (code.astype(np.float64) - self.code_mean_) / self.code_scale_
+        z *= np.sqrt(self.code_weight * self.n_features_in_ / self.n_components)
+        return np.hstack([self._scaled(X).astype(np.float64), z])
 
     def _outputs(self, module, X):
         # recon is (n_decoders, n, d): move the row axis first for batching.
@@ -271,12 +297,15 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         -------
         names : ndarray of str
             ``autoencoderadapter0, ...`` for codes, the input names for
-            reconstructions.
+            reconstructions, both (input first) for ``output="concat"``.
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         if self.output == "reconstruction":
             return names
-        return np.asarray(
+        code = np.asarray(
             [f"autoencoderadapter{i}" for i in range(self.n_components)], dtype=object
         )
+        if self.output == "concat":
+            return np.concatenate([np.asarray(names, dtype=object), code])
+        return code

@@ -99,6 +99,35 @@ def test_finetune_beats_source_only_on_shifted_target():
     assert acc_src < 0.65 and acc_ft > 0.75 and acc_ft - acc_src > 0.2
 
 
+def test_rehearsal_weights_are_class_balanced_per_domain(monkeypatch, few_shot):
+    X, y, sd, tgt, _ = few_shot
+    seen = []
+    orig = FineTuneClassifier._train
+
+    def spy(self, module, X_, y_, loss_fn, **kw):
+        seen.append(np.array(y_))
+        return orig(self, module, X_, y_, loss_fn, **kw)
+
+    monkeypatch.setattr(FineTuneClassifier, "_train", spy)
+    clf = FineTuneClassifier(
+        **SMALL, finetune_source_weight=0.25, class_weight="balanced"
+    ).fit(X, y, sample_domain=sd)
+    y_ft = seen[-1]
+    n_t = clf.n_finetune_rows_
+    assert y_ft.shape == (n_t + int((sd > 0).sum()), 2)
+    cls, w = y_ft[:, 0].astype(int), y_ft[:, 1]
+    tw, sw = w[:n_t], w[n_t:]
+    assert sw.sum() / tw.sum() == pytest.approx(0.25, rel=1e-5)
+    for part, c in ((tw, cls[:n_t]), (sw, cls[n_t:])):
+        per_class = [part[c == k].sum() for k in np.unique(c)]
+        np.testing.assert_allclose(per_class, per_class[0], rtol=1e-5)
+    # joint training from a random start: max_epochs=0 plus rehearsal
+    joint = FineTuneClassifier(
+        **{**SMALL, "max_epochs": 0}, finetune_epochs=5, finetune_source_weight=1.0
+    ).fit(X, y, sample_domain=sd)
+    assert joint.history_["pretrain"] == [] and len(joint.history_["finetune"]) == 5
+
+
 def test_init_from_multitask_model(few_shot):
     X, y, sd, _, _ = few_shot
     gender = np.tile(["f", "m"], X.shape[0] // 2)
@@ -269,6 +298,31 @@ def test_autoencoder_outputs_and_names():
     assert rec.get_feature_names_out().tolist() == [f"x{i}" for i in range(6)]
     with pytest.raises(ValueError, match="would zero every input"):
         AutoencoderAdapter(noise=1.0, noise_type="masking").fit(X, sample_domain=sd)
+
+
+def test_autoencoder_concat_output():
+    X, y, sd, _ = make_domain_data(n_per_domain=20)
+    kw = {"hidden_layer_sizes": (8,), "n_components": 3, "max_epochs": 3}
+    code = AutoencoderAdapter(**kw, random_state=0).fit(X, sample_domain=sd)
+    cat = AutoencoderAdapter(**kw, output="concat", random_state=0)
+    Z = cat.fit_transform(X, sample_domain=sd)
+    d = X.shape[1]
+    assert Z.shape == (X.shape[0], d + 3)
+    # the input part is the standardised input, the code part the same code
+    np.testing.assert_allclose(Z[:, :d], (X - X.mean(0)) / X.std(0), atol=1e-5)
+    c = code.transform(X)
+    corr = [abs(np.corrcoef(c[:, j], Z[:, d + j])[0, 1]) for j in range(3)]
+    np.testing.assert_allclose(corr, 1.0, atol=1e-6)
+    # code_weight sets the code's share of the total variance
+    assert Z[:, d:].var(axis=0).sum() == pytest.approx(d, rel=1e-6)
+    half = AutoencoderAdapter(**kw, output="concat", code_weight=0.5, random_state=0)
+    Zh = half.fit_transform(X, sample_domain=sd)
+    assert Zh[:, d:].var(axis=0).sum() == pytest.approx(d / 2, rel=1e-6)
+    assert cat.get_feature_names_out().tolist() == [f"x{i}" for i in range(d)] + [
+        f"autoencoderadapter{i}" for i in range(3)
+    ]
+    with pytest.raises(ValueError, match="code_weight"):
+        AutoencoderAdapter(output="concat", code_weight=0).fit(X, sample_domain=sd)
 
 
 def test_autoencoder_reduces_reconstruction_error():
