@@ -101,11 +101,12 @@ def stability_dimension(eigenvalues, n_rows, max_sq_norm, *, gamma=1e5, delta=0.
                              * 16 d^(3/2) B / (gamma sqrt(n_min))
 
     with ``lam_j`` the ``j``-th largest covariance eigenvalue, taken as the
-    smallest over the domains, ``n_min`` the smallest domain size and ``B``
-    the bound on the squared norm of the centred rows (the largest one
-    observed, which makes the rule invariant to a rescaling of the
-    features). The dimension is the largest ``d`` that satisfies it, and 1
-    when none does.
+    smallest over the domains, and ``n_min`` the smallest domain size. The
+    paper states ``B`` as a bound on the data; here it is the largest
+    squared norm of a centred row, the same unit as the eigenvalues, so the
+    rule does not change when all features are rescaled (our reading, made
+    so that the rule is scale-free). The dimension is the largest ``d``
+    that satisfies the condition, and 1 when none does.
 
     Parameters
     ----------
