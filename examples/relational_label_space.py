@@ -17,10 +17,9 @@ Run: ``python examples/relational_label_space.py``
 """
 
 import numpy as np
+from sertl_relational import DEFAULT_COORDINATES, LabelRelationTransfer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
-
-from sertl_relational import DEFAULT_COORDINATES, LabelRelationTransfer
 
 rng = np.random.default_rng(0)
 
@@ -28,8 +27,12 @@ rng = np.random.default_rng(0)
 def corpus(names, n, shift=0.0):
     """Utterances of each emotion around its (valence, arousal) point."""
     rows = [
-        np.hstack([rng.normal(3 * np.asarray(DEFAULT_COORDINATES[c]), 0.9, (n, 2)),
-                   rng.normal(0, 1, (n, 8))])
+        np.hstack(
+            [
+                rng.normal(3 * np.asarray(DEFAULT_COORDINATES[c]), 0.9, (n, 2)),
+                rng.normal(0, 1, (n, 8)),
+            ]
+        )
         for c in names
     ]
     return np.vstack(rows) + shift, np.repeat(names, n)
@@ -38,7 +41,7 @@ def corpus(names, n, shift=0.0):
 source = ["anger", "boredom", "fear", "happiness", "neutral", "sadness"]
 target = ["anger", "calm", "happiness", "sadness"]
 Xs, ys = corpus(source, 60)
-Xk, yk = corpus(target, 3, shift=0.3)      # 3 labelled target utterances per class
+Xk, yk = corpus(target, 3, shift=0.3)  # 3 labelled target utterances per class
 Xte, yte = corpus(target, 100, shift=0.3)  # unlabelled target utterances (test)
 
 X = np.vstack([Xs, Xk, Xte])
@@ -49,7 +52,7 @@ clf = LabelRelationTransfer().fit(X, y, sample_domain=sample_domain)
 print("target classes:", clf.classes_.tolist())
 print("relation P(source says s | target class t):")
 print("          " + " ".join(f"{s[:7]:>8s}" for s in clf.source_classes_))
-for t, row in zip(clf.classes_, clf.relation_):
+for t, row in zip(clf.classes_, clf.relation_, strict=True):
     print(f"{t:>9s} " + " ".join(f"{v:8.2f}" for v in row))
 
 uar = balanced_accuracy_score(yte, clf.predict(Xte))

@@ -68,12 +68,17 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
     standardize : bool, default=True
         Standardise each domain with its own mean and standard deviation
         first (as :class:`sertl_core.DomainStandardScaler`).
-    mapping : {"orthogonal", "affine", "translation"}, default="orthogonal"
+    subspace : {"lda", "full"}, default="lda"
+        Where the class structure is sought and aligned: the ``n_classes -
+        1`` discriminant directions of the source (shrinkage LDA), where the
+        class relations live, or the full feature space. With ``"lda"`` the
+        map moves the target rows within that subspace only.
+    mapping : {"affine", "orthogonal", "translation"}, default="affine"
         Transformation of the target rows.
     graph_weight : float, default=1.0
         Weight of the relation-graph term in the cluster-to-class matching
         (0 matches on centroid distances alone).
-    shrinkage : float, default=1.0
+    shrinkage : float, default=0.3
         Pull of the map towards the identity. Orthogonal: the rotation
         maximises ``tr(R^T M) + gamma tr(R)`` with ``M`` the centroid
         cross-covariance and ``gamma = shrinkage * ||M||_2`` (0: plain
@@ -138,7 +143,8 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
     >>> Xt = np.vstack([rng.normal(c, 0.3, (20, 2)) for c in C]) @ R + 3.0
     >>> X = np.vstack([Xs, Xt])
     >>> y = np.r_[ys, -np.ones(60, int)]          # target rows unlabelled
-    >>> aligner = ClassRelationAligner(standardize=False, graph_weight=10.0,
+    >>> aligner = ClassRelationAligner(standardize=False, subspace="full",
+    ...                                mapping="orthogonal", graph_weight=10.0,
     ...                                shrinkage=0.0)
     >>> Zt = aligner.fit(X, y).transform(Xt)      # target rows mapped
     >>> np.round(Zt[:20].mean(axis=0)).tolist()   # class 0 lands on (5, 0)
@@ -166,9 +172,9 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         *,
         standardize=True,
         subspace="lda",
-        mapping="orthogonal",
+        mapping="affine",
         graph_weight=1.0,
-        shrinkage=1.0,
+        shrinkage=0.3,
         strength=1.0,
         n_iter=5,
         max_kmeans_iter=20,
@@ -259,8 +265,12 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
             sizes = np.bincount(lab, minlength=K).astype(float)
             # cluster centroids in the unmapped target space
             Ct_all = np.array(
-                [Zt[lab == k].mean(axis=0) if sizes[k] else _unmap(Ms[k], center, W, offset)
-                 for k in range(K)]
+                [
+                    Zt[lab == k].mean(axis=0)
+                    if sizes[k]
+                    else _unmap(Ms[k], center, W, offset)
+                    for k in range(K)
+                ]
             )
             perm = self._match(C, Ms)
             Ct = Ct_all[perm]
@@ -284,9 +294,10 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         best, best_cost = None, np.inf
         for p in itertools.permutations(range(K)):
             p = np.asarray(p)
-            cost = lin[np.arange(K), p].sum() + self.graph_weight * np.sum(
-                (Ds - Dc[np.ix_(p, p)]) ** 2
-            ) / 2
+            cost = (
+                lin[np.arange(K), p].sum()
+                + self.graph_weight * np.sum((Ds - Dc[np.ix_(p, p)]) ** 2) / 2
+            )
             if cost < best_cost - 1e-12:
                 best, best_cost = p, cost
         return best

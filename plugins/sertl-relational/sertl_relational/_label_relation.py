@@ -82,8 +82,10 @@ class LabelRelationTransfer(TransferEstimator):
         Where the class relation comes from: the schema prior shrunk with
         the labelled target rows (``"both"``), the schema alone, or the
         source model's outputs on the labelled target rows alone.
-    prior_strength : float, default=5.0
-        Pseudo-count of the schema prior (``relation="both"``).
+    prior_strength : float, default=20.0
+        Pseudo-count of the schema prior (``relation="both"``): with ``n``
+        labelled target rows of a class, the empirical relation weighs
+        ``n / (n + prior_strength)``.
     bandwidth : float, default=0.5
         Width of the Gaussian kernel between coordinates.
     source_weight : float, default=1.0
@@ -98,6 +100,17 @@ class LabelRelationTransfer(TransferEstimator):
     cv : int, default=5
         Folds of the out-of-fold source posteriors (reduced to the smallest
         class count; ``1`` or fewer uses in-sample posteriors).
+    self_training_rounds : int, default=0
+        Rounds of self-training on the unlabelled target rows (transductive
+        refinement): each round the current model labels them, and per class
+        the ``self_training_fraction * n_unlabelled / n_classes`` rows it is
+        most confident about join the training rows with weight
+        ``pseudo_weight``. Needs an ``estimator`` with ``predict_proba``.
+    self_training_fraction : float, default=0.5
+        Fraction of the unlabelled target rows pseudo-labelled per round
+        (split evenly between the classes, which keeps the classes balanced).
+    pseudo_weight : float, default=0.5
+        Weight of each pseudo-labelled row (a labelled target row weighs 1).
 
     Attributes
     ----------
@@ -132,7 +145,9 @@ class LabelRelationTransfer(TransferEstimator):
        2010 (Section 3.4: relational knowledge transfer).
     .. [2] J. A. Russell, "A circumplex model of affect", Journal of
        Personality and Social Psychology 39(6), 1161-1178, 1980.
-    .. [3] C. H. Lampert, H. Nickisch and S. Harmeling, "Attribute-based
+    .. [3] D. Yarowsky, "Unsupervised word sense disambiguation rivaling
+       supervised methods", ACL 1995 (self-training).
+    .. [4] C. H. Lampert, H. Nickisch and S. Harmeling, "Attribute-based
        classification for zero-shot visual object categorization", IEEE
        TPAMI 36(3), 453-465, 2014 (classes described by shared attributes,
        here arousal and valence).
@@ -175,6 +190,9 @@ class LabelRelationTransfer(TransferEstimator):
         "source_weight": [Interval(Real, 0, None, closed="left")],
         "features": [StrOptions({"both", "input", "relation"})],
         "cv": [Interval(Integral, 0, None, closed="left")],
+        "self_training_rounds": [Interval(Integral, 0, None, closed="left")],
+        "self_training_fraction": [Interval(Real, 0, 1, closed="right")],
+        "pseudo_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -186,11 +204,14 @@ class LabelRelationTransfer(TransferEstimator):
         coordinates=None,
         target_classes=None,
         relation="both",
-        prior_strength=5.0,
+        prior_strength=20.0,
         bandwidth=0.5,
         source_weight=1.0,
         features="both",
         cv=5,
+        self_training_rounds=0,
+        self_training_fraction=0.5,
+        pseudo_weight=0.5,
     ):
         super().__init__(estimator, sampler=sampler)
         self.source_estimator = source_estimator
@@ -202,6 +223,9 @@ class LabelRelationTransfer(TransferEstimator):
         self.source_weight = source_weight
         self.features = features
         self.cv = cv
+        self.self_training_rounds = self_training_rounds
+        self.self_training_fraction = self_training_fraction
+        self.pseudo_weight = pseudo_weight
 
     # -- fit ----------------------------------------------------------------
     def _fit(self, data) -> None:
@@ -249,9 +273,7 @@ class LabelRelationTransfer(TransferEstimator):
                 if counts[t]:
                     emp[t] = P_tl[rows].mean(axis=0)
         unrelated = [
-            tc[t]
-            for t in range(n_t)
-            if counts[t] == 0 and not self._related[t]
+            tc[t] for t in range(n_t) if counts[t] == 0 and not self._related[t]
         ]
         if unrelated:
             raise ValueError(
@@ -268,7 +290,9 @@ class LabelRelationTransfer(TransferEstimator):
             lam = self.prior_strength
             denom = counts[:, None] + lam
             rel = np.where(
-                denom > 0, (counts[:, None] * emp + lam * prior) / np.maximum(denom, _EPS), prior
+                denom > 0,
+                (counts[:, None] * emp + lam * prior) / np.maximum(denom, _EPS),
+                prior,
             )
         rel = rel / np.maximum(rel.sum(axis=1, keepdims=True), _EPS)
         self.relation_prior_ = prior
@@ -276,7 +300,9 @@ class LabelRelationTransfer(TransferEstimator):
 
         # P(target class | source class) by Bayes' rule with a uniform prior.
         col = rel.sum(axis=0)
-        s2t = np.divide(rel.T, col[:, None], out=np.zeros((n_s, n_t)), where=col[:, None] > 0)
+        s2t = np.divide(
+            rel.T, col[:, None], out=np.zeros((n_s, n_t)), where=col[:, None] > 0
+        )
         self.source_to_target_ = s2t
         # Relevance of each source class to the target task (average mass 1).
         relevance = np.minimum(1.0, col * n_s / max(n_t, 1))
@@ -316,7 +342,38 @@ class LabelRelationTransfer(TransferEstimator):
                 "to the source classes. Label a few target rows of them or pass "
                 "coordinates={...} for them."
             )
-        self._fit_estimator(Phi, tc[lab_idx], sample_weight=w)
+        est = self._fit_estimator(Phi, tc[lab_idx], sample_weight=w)
+
+        # Self-training on the unlabelled target rows: class-balanced pseudo
+        # labels of the most confident rows, added with pseudo_weight each.
+        tu = data.target & ~data.labeled
+        if (
+            self.self_training_rounds
+            and tu.sum() >= n_t
+            and hasattr(est, "predict_proba")
+        ):
+            Phi_u = self._embed(X[tu], self.source_estimator_.predict_proba(X[tu]))
+            m = max(1, int(self.self_training_fraction * tu.sum() / n_t))
+            for _ in range(self.self_training_rounds):
+                proba = est.predict_proba(Phi_u)
+                cols = np.searchsorted(tc, est.classes_)
+                score = np.zeros((Phi_u.shape[0], n_t))
+                score[:, cols] = proba
+                pick, pick_lab = [], []
+                for t in range(n_t):
+                    top = np.argsort(-score[:, t], kind="stable")[:m]
+                    top = top[np.argmax(score[top], axis=1) == t]
+                    pick.append(top)
+                    pick_lab.append(np.full(top.size, t))
+                pick = np.concatenate(pick)
+                pick_lab = np.concatenate(pick_lab)
+                est = self._fit_estimator(
+                    np.vstack([Phi, Phi_u[pick]]),
+                    tc[np.concatenate([lab_idx, pick_lab])],
+                    sample_weight=np.concatenate(
+                        [w, np.full(pick.size, self.pseudo_weight)]
+                    ),
+                )
 
     def _target_label_space(self, y, src, tl):
         if self.target_classes is not None:

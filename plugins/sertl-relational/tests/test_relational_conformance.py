@@ -1,17 +1,20 @@
 import subprocess
 import sys
 
-import sklearn
-from sertl_core.registry import get_registry
-from sertl_core.testing import parametrize_with_checks
+from sertl_relational import ClassRelationAligner, LabelRelationTransfer
 from sklearn.linear_model import LogisticRegression
 
-from sertl_relational import ClassRelationAligner, LabelRelationTransfer
+from sertl_core.registry import get_registry
+from sertl_core.testing import parametrize_with_checks
 
 ESTIMATORS = [
     LabelRelationTransfer(),
     LabelRelationTransfer(
-        LogisticRegression(max_iter=200), features="relation", relation="outputs", cv=2
+        LogisticRegression(max_iter=200),
+        features="relation",
+        relation="outputs",
+        cv=0,
+        self_training_rounds=1,
     ),
     ClassRelationAligner(),
     ClassRelationAligner(mapping="affine", n_iter=2),

@@ -1,15 +1,15 @@
 import numpy as np
 import pytest
-from sertl_core import DomainError
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import SVC
-
 from sertl_relational import (
     DEFAULT_COORDINATES,
     LabelRelationTransfer,
     canonical_emotion,
     emotion_coordinates,
 )
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
+
+from sertl_core import DomainError
 
 # Emotions live on a 2-D (valence, arousal) plane plus noise dimensions; the
 # target task has "calm", which the source never had.

@@ -2,7 +2,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 from sertl_relational import RKDLoss
 
 torch = pytest.importorskip("torch")
