@@ -254,7 +254,9 @@ def write_md(pairs, seconds, cmd):
         "",
         "Label-free scores (no target labels): reverse validation (RV) and "
         "importance-weighted validation (IWV) from `sertl_core.model_selection`, "
-        "mean over 2 source/target splits per pair.",
+        "mean over 2 source/target splits per pair. Left out of this run: "
+        "dss+jda (about 150 s per pair here; `--skip ''` includes it); the neural "
+        "methods (few-shot / GPU-sized, not in the benchmark venv).",
         "",
     ]
     head = (
@@ -312,7 +314,9 @@ def write_md(pairs, seconds, cmd):
         "eGeMAPS anchors (skada on openSMILE eGeMAPS, the issue's anchors)": [
             m for m in anchors if m.endswith("[egemaps]")
         ],
-        "all anchors (also skada on sertl's own functionals)": list(anchors),
+        "anchors of both feature sets (also skada on sertl's functionals)": list(
+            anchors
+        ),
     }
     lines += [""]
     for title, names in groups.items():
@@ -342,6 +346,13 @@ def write_md(pairs, seconds, cmd):
 
     import sertl_core
 
+    compute = sum(
+        v.get("seconds", 0.0)
+        for p in pairs
+        for kind in ("ours", "anchors")
+        for v in p[kind].values()
+    )
+
     lines += [
         "",
         "## Reproduce",
@@ -351,7 +362,9 @@ def write_md(pairs, seconds, cmd):
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
         f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
         f"sertl-core {sertl_core.__version__}, skada 0.6.0, opensmile 2.6.0. "
-        f"Wall time {seconds / 60:.1f} min (features cached).",
+        f"Compute time of all cells {compute / 60:.0f} min (sum of per-method "
+        f"seconds, load average about 9 on the shared machine); this summary "
+        f"run {seconds / 60:.1f} min with cached results.",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
