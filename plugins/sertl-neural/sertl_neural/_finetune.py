@@ -192,6 +192,9 @@ class FineTuneClassifier(NeuralTransferEstimator):
         Per-epoch losses and durations of ``"pretrain"`` and ``"finetune"``.
     n_finetune_rows_ : int
         Labelled target rows used for fine-tuning.
+    n_pseudo_labeled_ : list of int
+        Unlabelled target rows pseudo-labelled in each self-training round
+        (empty without ``pseudo_label_threshold``).
     input_shape_ : tuple of int
         ``(frames, n_mels)`` when fitted on 3-D input.
     n_features_in_ : int
@@ -213,6 +216,9 @@ class FineTuneClassifier(NeuralTransferEstimator):
     .. [3] Z. Zhao et al., "Exploring deep spectrum representations via
        attention-based recurrent and convolutional neural networks for
        speech emotion recognition", IEEE Access 7, 2019 (model-based transfer).
+    .. [4] D.-H. Lee, "Pseudo-label: the simple and efficient semi-supervised
+       learning method for deep neural networks", ICML 2013 Workshop on
+       Challenges in Representation Learning (self-training).
 
     Examples
     --------
@@ -246,6 +252,9 @@ class FineTuneClassifier(NeuralTransferEstimator):
         "finetune_epochs": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "finetune_lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "finetune_source_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "pseudo_label_threshold": [Interval(numbers.Real, 0, 1, closed="right"), None],
+        "unlabeled_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "self_training_rounds": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -270,6 +279,9 @@ class FineTuneClassifier(NeuralTransferEstimator):
         lr=1e-3,
         finetune_lr=None,
         finetune_source_weight=0.0,
+        pseudo_label_threshold=None,
+        unlabeled_weight=1.0,
+        self_training_rounds=1,
         weight_decay=1e-4,
         class_weight=None,
         standardize=True,
@@ -298,6 +310,9 @@ class FineTuneClassifier(NeuralTransferEstimator):
         self.lr = lr
         self.finetune_lr = finetune_lr
         self.finetune_source_weight = finetune_source_weight
+        self.pseudo_label_threshold = pseudo_label_threshold
+        self.unlabeled_weight = unlabeled_weight
+        self.self_training_rounds = self_training_rounds
         self.weight_decay = weight_decay
         self.class_weight = class_weight
         self.standardize = standardize
@@ -364,6 +379,60 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 )
         self.n_trainable_blocks_ = k
         return groups
+
+    def _head_proba(self, module, Xs):
+        """Softmax of the main head on already scaled rows (eval mode)."""
+        module.eval()
+        with torch.no_grad():
+            out = module(torch.as_tensor(Xs, dtype=torch.float32, device=self.device_))
+        logits = out[0] if isinstance(out, tuple) else out
+        return torch.softmax(logits, dim=1).cpu().numpy()
+
+    def _self_train(self, module, Xs, y_idx, src, tgt, unl, epochs, lr, seed, history):
+        """Pseudo-label confident unlabelled target rows and fine-tune again."""
+        n_cls = self.classes_.size
+        Xu = Xs[unl]
+        history["self_training"] = []
+        for r in range(int(self.self_training_rounds)):
+            proba = self._head_proba(module, Xu)
+            keep = proba.max(axis=1) >= self.pseudo_label_threshold
+            self.n_pseudo_labeled_.append(int(keep.sum()))
+            if not keep.any():
+                break
+            # each part (labelled target, pseudo-labelled target, source) has
+            # a fixed total weight and is class-balanced within itself
+            parts = [(Xu[keep], proba[keep].argmax(axis=1), self.unlabeled_weight)]
+            if tgt.any():
+                parts.append((Xs[tgt], y_idx[tgt], 1.0))
+            if self.finetune_source_weight > 0 and src.any():
+                parts.append((Xs[src], y_idx[src], self.finetune_source_weight))
+            X_parts, y_parts, w_parts = [], [], []
+            for Xp, yp, total in parts:
+                rw = self._row_weights(yp, n_cls)
+                X_parts.append(Xp)
+                y_parts.append(yp)
+                w_parts.append(total * rw / rw.sum())
+            n_rows = sum(len(yp) for yp in y_parts)
+            Xr = np.concatenate(X_parts)
+            yr = np.stack(
+                [np.concatenate(y_parts), np.concatenate(w_parts) * n_rows], axis=1
+            ).astype(np.float32)
+            if not np.any(yr[:, 1] > 0):
+                break
+            groups = self._finetune_groups(module, lr)
+            history["self_training"] += self._train(
+                module,
+                Xr,
+                yr,
+                _ClassifierLoss(None),
+                lr=lr,
+                max_epochs=epochs,
+                seed=seed + 2 + r,
+                strata=yr[:, 0],
+                param_groups=groups,
+            )
+            for p in module.parameters():
+                p.requires_grad_(True)
 
     def _fit(self, data: DomainData) -> None:
         y_idx = self._start(data)
@@ -437,5 +506,11 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 )
                 for p in module.parameters():
                     p.requires_grad_(True)
+            self.n_pseudo_labeled_ = []
+            unl = data.target & ~data.labeled
+            if self.pseudo_label_threshold is not None and unl.any() and ft_epochs > 0:
+                self._self_train(
+                    module, Xs, y_idx, src, tgt, unl, ft_epochs, ft_lr, seed, history
+                )
         self.module_ = module.eval()
         self._finish(data, history)

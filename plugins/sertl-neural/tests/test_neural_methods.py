@@ -128,6 +128,82 @@ def test_rehearsal_weights_are_class_balanced_per_domain(monkeypatch, few_shot):
     assert joint.history_["pretrain"] == [] and len(joint.history_["finetune"]) == 5
 
 
+def test_self_training_pseudo_labels_unlabeled_target_rows(monkeypatch, few_shot):
+    X, y, sd, tgt, _ = few_shot
+    seen = []
+    orig = FineTuneClassifier._train
+
+    def spy(self, module, X_, y_, loss_fn, **kw):
+        seen.append((np.array(X_), np.array(y_)))
+        return orig(self, module, X_, y_, loss_fn, **kw)
+
+    monkeypatch.setattr(FineTuneClassifier, "_train", spy)
+    clf = FineTuneClassifier(
+        **SMALL,
+        finetune_source_weight=0.5,
+        class_weight="balanced",
+        pseudo_label_threshold=0.5,
+        unlabeled_weight=2.0,
+        self_training_rounds=2,
+    ).fit(X, y, sample_domain=sd)
+    n_unl = int(((sd < 0) & (y == -1)).sum())
+    assert len(clf.n_pseudo_labeled_) == 2
+    assert all(0 < n <= n_unl for n in clf.n_pseudo_labeled_)
+    assert len(clf.history_["self_training"]) == 2 * SMALL["max_epochs"]
+    # last round: pseudo-labelled rows first, then labelled target, then source
+    Xr, yr = seen[-1]
+    n_p, n_t, n_s = clf.n_pseudo_labeled_[-1], clf.n_finetune_rows_, int((sd > 0).sum())
+    assert yr.shape == (n_p + n_t + n_s, 2)
+    w = yr[:, 1]
+    wp, wt, ws = w[:n_p].sum(), w[n_p : n_p + n_t].sum(), w[n_p + n_t :].sum()
+    assert wp / wt == pytest.approx(2.0, rel=1e-5)
+    assert ws / wt == pytest.approx(0.5, rel=1e-5)
+    # the pseudo-labelled rows are unlabelled target rows (scaled), never source
+    Xu = clf._scaled(X[(sd < 0) & (y == -1)]).astype(np.float32)
+    assert all(np.any(np.all(np.isclose(Xu, row), axis=1)) for row in Xr[:n_p])
+    # default: unlabelled rows are ignored
+    plain = FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd)
+    assert plain.n_pseudo_labeled_ == [] and "self_training" not in plain.history_
+
+
+def test_self_training_improves_on_shifted_target_without_labels():
+    # Source boundary along x0, target shifted in x0 by a constant but the
+    # clusters stay separated: self-training from the source model sharpens
+    # the boundary on the target clusters.
+    rng = np.random.default_rng(1)
+    n = 150
+    ys, yt = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    Xs = rng.normal(size=(n, 2)) + np.c_[4 * ys, np.zeros(n)]
+    Xt = rng.normal(size=(n, 2)) + np.c_[4 * yt + 1.5, 2 * yt]
+    X = np.vstack([Xs, Xt])
+    sd = np.r_[np.ones(n, int), -np.ones(n, int)]
+    y = np.r_[ys, np.full(n, -1)]
+    kw = {**SMALL, "max_epochs": 20, "standardize": False}
+    src = FineTuneClassifier(**kw).fit(X, y, sample_domain=sd)
+    st = FineTuneClassifier(
+        **kw, pseudo_label_threshold=0.8, self_training_rounds=2
+    ).fit(X, y, sample_domain=sd)
+    acc_src = (src.predict(Xt) == yt).mean()
+    acc_st = (st.predict(Xt) == yt).mean()
+    assert st.n_pseudo_labeled_[0] > 0
+    assert acc_st >= acc_src
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"pseudo_label_threshold": 0.0}, "pseudo_label_threshold"),
+        ({"pseudo_label_threshold": 1.5}, "pseudo_label_threshold"),
+        ({"unlabeled_weight": -1.0}, "unlabeled_weight"),
+        ({"self_training_rounds": 0}, "self_training_rounds"),
+    ],
+)
+def test_self_training_parameter_errors(params, match, few_shot):
+    X, y, sd, _, _ = few_shot
+    with pytest.raises(ValueError, match=match):
+        FineTuneClassifier(**SMALL, **params).fit(X, y, sample_domain=sd)
+
+
 def test_init_from_multitask_model(few_shot):
     X, y, sd, _, _ = few_shot
     gender = np.tile(["f", "m"], X.shape[0] // 2)
