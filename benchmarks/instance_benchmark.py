@@ -333,6 +333,7 @@ def downstream(seeds=5):
 
     data = {c: load_features(c)[:2] for c in ("emodb", "ravdess")}
     res = {}
+    notes = []
     for s, t in (("emodb", "ravdess"), ("ravdess", "emodb")):
         Xs, ys = data[s]
         Xt, yt = data[t]
@@ -356,11 +357,17 @@ def downstream(seeds=5):
         for seed in range(seeds):
             r["kmm"].append(uar(KMM(svc, random_state=seed).fit(
                 Z, y, sample_domain=sd).predict(Zt)))
-            r["kliep"].append(uar(KLIEP(svc, random_state=seed).fit(
-                Z, y, sample_domain=sd).predict(Zt)))
+            kl = KLIEP(svc, random_state=seed).fit(Z, y, sample_domain=sd)
+            r["kliep"].append(uar(kl.predict(Zt)))
             a = KLIEPReweightAdapter(gamma=gammas, random_state=seed).fit(
                 Z, sample_domain=sd)
             w = np.asarray(a.compute_weights(Z, sample_domain=sd), float)[sd > 0]
+            if seed == 0:  # label-free diagnostics of the two KLIEPs
+                notes.append(
+                    f"{s} -> {t}: sertl KLIEP width {kl.sigma_ / sigma:.2f} x median, "
+                    f"ESS {kl.effective_sample_size_ / len(Zs):.0%}; skada KLIEP width "
+                    f"{1 / np.sqrt(2 * a.best_gamma_) / sigma:.2f} x median, ESS "
+                    f"{w.sum() ** 2 / (w @ w) / len(Zs):.0%}")
             r["skada_kliep"].append(uar(SVC(C=1.0, class_weight="balanced").fit(
                 Zs, ys, sample_weight=w).predict(Zt)))
         res[(s, t)] = r
@@ -385,6 +392,14 @@ def downstream(seeds=5):
         m = [np.mean([agg(r[k]) for r in res.values()]) for k in cols]
         out("| mean | " + " | ".join(f"{v:.1f}" for v in m) + " |")
         out()
+    out("Label-free diagnostics (random_state=0): " + "; ".join(notes) + ". skada's "
+        "KLIEP ascent step is machine epsilon (`alpha += EPS * A.T @ (1 / (A @ alpha))`), "
+        "so its alpha stays near uniform (objective 0.120 vs the optimum 0.137 in "
+        "section 3) and its weights near a ratio of kernel sums; sertl's KLIEP solves "
+        "the program and its likelihood cross-validation picks a narrower width, "
+        "hence more concentrated weights. Differences of 1-2 UAR points are within "
+        "the test-set noise (339 and 672 target rows).")
+    out()
     return res
 
 

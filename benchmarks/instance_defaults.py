@@ -133,6 +133,15 @@ def main():
         v = [np.mean([rows[p][f"{k} seed{s}"] for s in range(3)]) for p in rows]
         out(f"| {k} | {v[0]:.2f} | {v[1]:.2f} | {np.mean(v):.2f} |")
     out()
+    out("Decision (label-free defaults, this pair only): KMM trains on its weights "
+        "rescaled to mean 1 over the source rows (`normalize_weights=True`), chosen by "
+        "principle (SVC's C scales with the weights); here raw, mean-1 and class-wise "
+        "mean-1 weights are within 0.15 UAR points of one another, i.e. no evidence "
+        "either way. KLIEP keeps its likelihood cross-validated width and its mean-1 "
+        "weights: every alternative tried (median-heuristic width, flattened w^0.5, "
+        "class-wise rescaling) is lower here. Differences below ~2 points are within "
+        "the test-set noise (300 and 1,327 target rows).")
+    out()
     out(f"Total time {time.perf_counter() - t0:.0f} s; load at end {os.getloadavg()[0]:.1f}.")
     (HERE / "results" / "instance_defaults.md").write_text("\n".join(LINES) + "\n")
 
