@@ -40,13 +40,18 @@ VARIANTS = {
     "st thr0.7 w3 r2": {"pseudo_label_threshold": 0.7, "unlabeled_weight": 3.0, "self_training_rounds": 2},
     "st thr0.9 w3 r2": {"pseudo_label_threshold": 0.9, "unlabeled_weight": 3.0, "self_training_rounds": 2},
 }
+VARIANTS_2 = {
+    "st thr0.9 w3 r4": {"pseudo_label_threshold": 0.9, "unlabeled_weight": 3.0, "self_training_rounds": 4},
+    "joint+st thr0.9 w3 r2": {"pseudo_label_threshold": 0.9, "unlabeled_weight": 3.0, "self_training_rounds": 2, "init_from": None},
+}
 
 
-def main():
+def main(second=False):
+    variants = VARIANTS_2 if second else VARIANTS
     torch.set_num_threads(1)
     Xs, ys, _, _ = load("emodb")
     Xt, yt, spk_t, _ = load("ravdess")
-    res = {k: [] for k in ["source-only", "target-only", "rehearsal", *VARIANTS]}
+    res = {k: [] for k in ["source-only", "target-only", "rehearsal", *variants]}
     t0 = time.perf_counter()
     for seed in SEEDS:
         _, test = _fewshot_split(spk_t, yt, seed)
@@ -78,10 +83,10 @@ def main():
             models["rehearsal"] = FineTuneClassifier(
                 **FS_NET, init_from=src, finetune_source_weight=SOURCE_WEIGHT, **kw
             ).fit(X, y, sample_domain=sd)
-            for name, v in VARIANTS.items():
+            for name, v in variants.items():
                 models[name] = FineTuneClassifier(
-                    **FS_NET, init_from=src, finetune_source_weight=SOURCE_WEIGHT,
-                    **kw, **v).fit(X, y, sample_domain=sd)
+                    **FS_NET, **{"init_from": src, **v},
+                    finetune_source_weight=SOURCE_WEIGHT, **kw).fit(X, y, sample_domain=sd)
             for name, m in models.items():
                 res[name].append(uar(yp[ev], m.predict(Zp[ev])))
             print(seed, d, {k: round(v[-1], 1) for k, v in res.items()},
@@ -91,4 +96,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(second="second" in sys.argv[1:])
