@@ -42,9 +42,10 @@ OUT = Path(__file__).resolve().parent / "results" / "relational_class_alignment.
 
 METHODS = {
     "DomainStandardScaler": DomainStandardScaler,
-    "ClassRelationAligner() [default: affine]": ClassRelationAligner,
-    "ClassRelationAligner(mapping='orthogonal')": lambda: ClassRelationAligner(
-        mapping="orthogonal", shrinkage=1.0
+    "ClassRelationAligner() [default: full/orthogonal]": ClassRelationAligner,
+    "ClassRelationAligner(subspace='lda', mapping='affine', shrinkage=0.3, "
+    "graph_weight=1) [previous default]": lambda: ClassRelationAligner(
+        subspace="lda", mapping="affine", shrinkage=0.3, graph_weight=1.0
     ),
     "ClassRelationAligner(mapping='translation')": lambda: ClassRelationAligner(
         mapping="translation"
@@ -95,18 +96,16 @@ def main():
         + " | ".join(f"**{100 * np.mean(res[m]):.1f}**" for m in METHODS)
         + " |"
     )
-    ours = 100 * np.mean(res["ClassRelationAligner() [default: affine]"])
+    ours = 100 * np.mean(res["ClassRelationAligner() [default: full/orthogonal]"])
     lines += [
         "",
-        f"Target (issue #7): default ClassRelationAligner mean UAR >= "
-        f"DomainStandardScaler in the same run: {ours:.1f} vs {base:.1f} -> "
-        f"{'MET' if ours >= base else 'NOT MET'}.",
-        "",
-        "Caveat: the defaults (LDA subspace, affine map, shrinkage=0.3) were "
-        "chosen among a handful of variants (orthogonal/affine/translation "
-        "maps, shrinkage 0.1/0.3/1, graph weight 0/1, full space vs LDA "
-        "subspace) on these same 12 pairs, so the margin is optimistic; the "
-        "other variants are shown for that reason.",
+        f"Default ClassRelationAligner vs DomainStandardScaler, 12-pair mean "
+        f"in the same run: {ours:.1f} vs {base:.1f}. This is NOT a held-out "
+        "figure: the default was chosen (as the configuration selected most "
+        "often) by the nested leave-one-target-corpus-out selection in "
+        "`benchmarks/relational_defaults.py class`, which used these pairs. "
+        "The honest figure for the issue #7 target is that nested one, in "
+        "`benchmarks/results/relational_defaults_class.md`.",
         "",
         f"Machine: {platform.machine()}, 2 CPU cores (shared with other jobs), "
         f"Python {platform.python_version()}, numpy {np.__version__}, "

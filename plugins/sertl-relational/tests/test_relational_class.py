@@ -69,7 +69,12 @@ def test_beats_per_domain_standardisation_on_rotation():
 def test_identity_when_domains_agree(mapping):
     Xs, ys, _, _ = _problem(noise=0.1)
     X, y, sd = _fit_data(Xs, ys, Xs)
-    aligner = ClassRelationAligner(mapping=mapping).fit(X, y, sample_domain=sd)
+    # in the LDA subspace the k-means clusters are the classes; in the full
+    # standardised space the pure-noise dimensions of this toy problem weigh
+    # as much as the informative ones, so clusters need not equal classes
+    aligner = ClassRelationAligner(mapping=mapping, subspace="lda").fit(
+        X, y, sample_domain=sd
+    )
     np.testing.assert_allclose(
         aligner.transform(Xs),
         aligner.transform(Xs, sample_domain=np.ones(len(Xs), int)),
