@@ -17,9 +17,11 @@ Both work with scikit-learn's metadata routing on or off:
 
 from __future__ import annotations
 
+import inspect
 from typing import ClassVar
 
 import numpy as np
+import sklearn
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
@@ -365,6 +367,34 @@ def _take(X, rows):
     return np.asarray(X)[rows] if not hasattr(X, "shape") else X[rows]
 
 
+def _call(estimator, method, X, sample_domain):
+    """Call ``estimator.<method>(X)``, passing the rows' domains where they arrive.
+
+    The domains are passed to a method that takes ``sample_domain`` itself
+    (sertl estimators) and, with metadata routing on, to a Pipeline, which
+    routes them to every step that requests them; without them a
+    per-domain step would treat held-out source rows as target rows.
+    """
+    func = getattr(estimator, method)
+    if sample_domain is None:
+        return func(X)
+    if hasattr(estimator, "steps"):
+        takes = sklearn.get_config()["enable_metadata_routing"]
+    else:
+        try:
+            takes = "sample_domain" in inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            takes = False
+    if not takes:
+        return func(X)
+    try:
+        return func(X, sample_domain=np.asarray(sample_domain))
+    except TypeError as exc:
+        if "sample_domain" not in str(exc):
+            raise
+        return func(X)  # no step of this Pipeline consumes sample_domain
+
+
 class DomainAwareScorer:
     """Base class of sertl's scorers: ``scorer(estimator, X, y, sample_domain=None)``.
 
@@ -466,7 +496,9 @@ class TargetScorer(DomainAwareScorer):
                 "TargetLabelSplit to hold some out, or a label-free scorer."
             )
         idx = np.flatnonzero(rows)
-        return float(_metric(self.metric)(y[idx], estimator.predict(_take(X, idx))))
+        sd = None if sample_domain is None else np.asarray(sample_domain)[idx]
+        pred = _call(estimator, "predict", _take(X, idx), sd)
+        return float(_metric(self.metric)(y[idx], pred))
 
 
 class PredictionEntropyScorer(DomainAwareScorer):
@@ -518,14 +550,18 @@ class PredictionEntropyScorer(DomainAwareScorer):
         if not hasattr(estimator, "predict_proba"):
             raise TypeError(
                 f"{type(estimator).__name__} has no predict_proba: prediction "
-                "entropy needs probabilities (e.g. SVC(probability=True))."
+                "entropy needs probabilities: use a probabilistic classifier "
+                "(e.g. LogisticRegression) or wrap it in "
+                "CalibratedClassifierCV(SVC(), ensemble=False)."
             )
         n = len(X)
         sd = self._domains(y, sample_domain, n)
         rows = np.flatnonzero(sd < 0)
         if rows.size == 0:
             rows = np.arange(n)
-        p = np.clip(estimator.predict_proba(_take(X, rows)), 1e-12, 1.0)
+        sd_rows = None if sample_domain is None else sd[rows]
+        p = _call(estimator, "predict_proba", _take(X, rows), sd_rows)
+        p = np.clip(p, 1e-12, 1.0)
         return float(-np.mean(-(p * np.log(p)).sum(axis=1)))
 
 
@@ -556,7 +592,7 @@ def _split_source_target(scorer, X, y, sample_domain):
             "SourceTargetShuffleSplit, which puts held-out source rows and all "
             "target rows in each test fold."
         )
-    return src, tgt, y
+    return src, tgt, y, (None if sample_domain is None else sd)
 
 
 class ImportanceWeightedScorer(DomainAwareScorer):
@@ -614,10 +650,12 @@ class ImportanceWeightedScorer(DomainAwareScorer):
         score : float
             Greater is better.
         """
-        src, tgt, y = _split_source_target(self, X, y, sample_domain)
+        src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
         Xa = np.asarray(X, dtype=float)
         w = _density_ratio(Xa[src], Xa[tgt])
-        pred = estimator.predict(_take(X, src))
+        pred = _call(
+            estimator, "predict", _take(X, src), None if sd is None else sd[src]
+        )
         return float(_metric(self.metric)(y[src], pred, sample_weight=w))
 
 
@@ -659,10 +697,11 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
         self.loss = loss
 
     @staticmethod
-    def _embed(estimator, X):
+    def _embed(estimator, X, sample_domain=None):
         steps = getattr(estimator, "steps", None)
         if steps and len(steps) > 1:
-            return np.asarray(estimator[:-1].transform(X), dtype=float)
+            Z = _call(estimator[:-1], "transform", X, sample_domain)
+            return np.asarray(Z, dtype=float)
         return np.asarray(X, dtype=float)
 
     def __call__(self, estimator, X, y=None, sample_domain=None):
@@ -688,16 +727,17 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
             raise ValueError(
                 f"loss must be 'log_loss' or 'zero_one', got {self.loss!r}."
             )
-        src, tgt, y = _split_source_target(self, X, y, sample_domain)
-        Z = self._embed(estimator, X)
+        src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
+        Z = self._embed(estimator, X, sd)
         w = _density_ratio(Z[src], Z[tgt])
         Xs = _take(X, src)
+        sd_src = None if sd is None else sd[src]
         if self.loss == "log_loss":
             if not hasattr(estimator, "predict_proba"):
                 raise TypeError(
                     "loss='log_loss' needs predict_proba; use loss='zero_one'."
                 )
-            proba = np.clip(estimator.predict_proba(Xs), 1e-12, 1.0)
+            proba = np.clip(_call(estimator, "predict_proba", Xs, sd_src), 1e-12, 1.0)
             col = np.searchsorted(estimator.classes_, y[src])
             col = np.clip(col, 0, proba.shape[1] - 1)
             known = estimator.classes_[col] == y[src]
@@ -705,7 +745,7 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
                 known, -np.log(proba[np.arange(src.size), col]), -np.log(1e-12)
             )
         else:
-            L = (estimator.predict(Xs) != y[src]).astype(float)
+            L = (_call(estimator, "predict", Xs, sd_src) != y[src]).astype(float)
         WL = w * L
         var_w = np.var(w, ddof=1) if w.size > 1 else 0.0
         eta = -np.cov(WL, w, ddof=1)[0, 1] / var_w if var_w > 0 else 0.0
@@ -771,8 +811,10 @@ class ReverseValidationScorer(DomainAwareScorer):
         score : float
             Greater is better.
         """
-        src, tgt, y = _split_source_target(self, X, y, sample_domain)
-        pseudo = estimator.predict(_take(X, tgt))
+        src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
+        pseudo = _call(
+            estimator, "predict", _take(X, tgt), None if sd is None else sd[tgt]
+        )
         if np.unique(pseudo).size < 2:
             # One predicted class on the whole target: the reverse model
             # cannot be trained, and such a model is a poor choice anyway.
