@@ -104,7 +104,7 @@ SOURCE_WEIGHT = 1 / 3  # rehearsal: the k target rows weigh 3x the source rows
 SELF_TRAIN = {
     "pseudo_label_threshold": 0.9,
     "unlabeled_weight": 3.0,
-    "self_training_rounds": 2,
+    "self_training_rounds": 4,
 }
 ST_ARM = "fine-tuned MLP + source rehearsal + self-training (unlabelled pool rows)"
 
@@ -132,6 +132,27 @@ FEWSHOT_NOTES = [
     "joint + fine-tune 60.3 |",
     "| logistic regression C = 0.01 (reference) | 51.9 | 52.3 | joint 56.4 |",
     "",
+    "The table above was measured before the per-domain scaler was restricted to "
+    "the source and pool actors (it then also saw the test actors' rows, "
+    "unlabelled); the test table in this file uses the restricted scaler.",
+    "",
+    "#### Semi-supervised fine-tuning (self-training, `pseudo_label_threshold`)",
+    "",
+    "`.venv/bin/python benchmarks/neural_fewshot_dev.py [second]`: 10 "
+    "development splits of the same scheme (2 draws of 6 shot / 6 evaluation actors among the 12 "
+    "pool actors per seed); the scaler is fitted on the source and the pool "
+    "actors only; the unlabelled rows of the transfer arm are the shot actors' "
+    "other rows (never the evaluation actors'). All arms: the network above, "
+    "rehearsal 1/3, 60 epochs per round. Mean development UAR %: source-only "
+    "53.0, target-only 55.2, fine-tuned + rehearsal 57.7; + self-training "
+    "(threshold / unlabelled weight / rounds) 0.7/1/2 56.5, 0.9/1/2 56.3, "
+    "0.7/3/2 57.7, 0.9/3/2 57.7, **0.9/3/4 57.8** (chosen), joint from a random "
+    "start + 0.9/3/2 57.3. Self-training adds nothing over rehearsal on the "
+    "development splits (+0.1) and -1.0 on the test actors (above); on "
+    "target-only (no source) it loses 5 points: the confident pseudo-labels of "
+    "a 40-utterance model are too often wrong, and a wrong confident label is "
+    "reinforced by later rounds.",
+    "",
     "### Why the +5 target is not met",
     "",
     "The source is small (EmoDB: 339 utterances of 10 speakers in these 4 classes) "
@@ -141,13 +162,11 @@ FEWSHOT_NOTES = [
     "every variant above (freezing, lower fine-tuning learning rate, L2-SP "
     "towards the pretrained weights, mixup, strong weight decay, joint training "
     "with up-weighted target rows, rehearsal, per-speaker standardisation, a "
-    "linear model) lands 1-4 points above the better baseline on the development "
-    "splits and 0-1 point on the test actors, whose shots come from twice as "
-    "many actors (which helps target-only most). Reaching +5 would need a larger "
-    "or closer source (e.g. several corpora pooled), or unlabelled target rows "
-    "in the transfer arm only (semi-supervised fine-tuning), which would no "
-    "longer compare like with like against target-only on the same k "
-    "utterances.",
+    "linear model, and self-training on the pool actors' unlabelled rows) lands "
+    "0-4 points above the better baseline on the development splits and -1 to "
+    "+1 on the test actors, whose shots come from twice as many actors (which "
+    "helps target-only most). Reaching +5 would need a larger or closer source "
+    "(e.g. several corpora pooled).",
     "",
 ]
 
@@ -289,7 +308,13 @@ def few_shot(lines):
         f"{FS_EPOCHS} epochs on the k rows (batch 8); + source rehearsal: the same "
         f"start and epochs with `finetune_source_weight=1/3` (the source rows stay in "
         "the loss with a third of the target rows' weight, each domain class-balanced; "
-        "batch 32). Joint: the rehearsal loss from a random start (`max_epochs=0`).",
+        "batch 32). Joint: the rehearsal loss from a random start (`max_epochs=0`). "
+        "Self-training arms: the same arms plus `pseudo_label_threshold=0.9, "
+        "unlabeled_weight=3, self_training_rounds=4` (chosen on the development "
+        "splits below; the test split was run once with it), their unlabelled rows "
+        "being the 12 pool actors' non-shot rows, never the test actors'. "
+        "Target-only + self-training is reported for transparency only: the "
+        "issue's target-only baseline uses the k labelled utterances alone.",
         "",
         *FEWSHOT_NOTES,
     ]
