@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from neural_transfer import (  # noqa: E402
     FS_EPOCHS,
     FS_NET,
-    K,
     PRETRAIN,
     SEEDS,
     SOURCE_WEIGHT,
+    K,
     _fewshot_split,
     load,
     scaled,
@@ -35,14 +35,39 @@ from neural_transfer import (  # noqa: E402
 from sertl_neural import FineTuneClassifier  # noqa: E402
 
 VARIANTS = {
-    "st thr0.7 w1 r2": {"pseudo_label_threshold": 0.7, "unlabeled_weight": 1.0, "self_training_rounds": 2},
-    "st thr0.9 w1 r2": {"pseudo_label_threshold": 0.9, "unlabeled_weight": 1.0, "self_training_rounds": 2},
-    "st thr0.7 w3 r2": {"pseudo_label_threshold": 0.7, "unlabeled_weight": 3.0, "self_training_rounds": 2},
-    "st thr0.9 w3 r2": {"pseudo_label_threshold": 0.9, "unlabeled_weight": 3.0, "self_training_rounds": 2},
+    "st thr0.7 w1 r2": {
+        "pseudo_label_threshold": 0.7,
+        "unlabeled_weight": 1.0,
+        "self_training_rounds": 2,
+    },
+    "st thr0.9 w1 r2": {
+        "pseudo_label_threshold": 0.9,
+        "unlabeled_weight": 1.0,
+        "self_training_rounds": 2,
+    },
+    "st thr0.7 w3 r2": {
+        "pseudo_label_threshold": 0.7,
+        "unlabeled_weight": 3.0,
+        "self_training_rounds": 2,
+    },
+    "st thr0.9 w3 r2": {
+        "pseudo_label_threshold": 0.9,
+        "unlabeled_weight": 3.0,
+        "self_training_rounds": 2,
+    },
 }
 VARIANTS_2 = {
-    "st thr0.9 w3 r4": {"pseudo_label_threshold": 0.9, "unlabeled_weight": 3.0, "self_training_rounds": 4},
-    "joint+st thr0.9 w3 r2": {"pseudo_label_threshold": 0.9, "unlabeled_weight": 3.0, "self_training_rounds": 2, "init_from": None},
+    "st thr0.9 w3 r4": {
+        "pseudo_label_threshold": 0.9,
+        "unlabeled_weight": 3.0,
+        "self_training_rounds": 4,
+    },
+    "joint+st thr0.9 w3 r2": {
+        "pseudo_label_threshold": 0.9,
+        "unlabeled_weight": 3.0,
+        "self_training_rounds": 2,
+        "init_from": None,
+    },
 }
 
 
@@ -65,8 +90,10 @@ def main(second=False):
             yp, sp = yt[pool_rows], spk_t[pool_rows]
             in_shot = np.isin(sp, shot_act)
             shots = np.concatenate(
-                [rng.choice(np.flatnonzero(in_shot & (yp == c)), K, replace=False)
-                 for c in np.unique(yp)]
+                [
+                    rng.choice(np.flatnonzero(in_shot & (yp == c)), K, replace=False)
+                    for c in np.unique(yp)
+                ]
             )
             ev = np.isin(sp, eval_act)
             y_tr = np.full(len(yp), "-1", dtype=object)
@@ -74,23 +101,33 @@ def main(second=False):
             # unlabelled target rows: the shot actors' other rows only
             keep = in_shot
             X, y, sd = stack(Zs, ys, Zp[keep], y_tr[keep].astype(str))
-            src = FineTuneClassifier(**FS_NET, **PRETRAIN, finetune_epochs=0,
-                                     random_state=seed).fit(X, y, sample_domain=sd)
+            src = FineTuneClassifier(
+                **FS_NET, **PRETRAIN, finetune_epochs=0, random_state=seed
+            ).fit(X, y, sample_domain=sd)
             kw = {"max_epochs": 0, "finetune_epochs": FS_EPOCHS, "random_state": seed}
             tgt = FineTuneClassifier(**{**FS_NET, "batch_size": 8}, **kw).fit(
-                X, y, sample_domain=sd)
+                X, y, sample_domain=sd
+            )
             models = {"source-only": src, "target-only": tgt}
             models["rehearsal"] = FineTuneClassifier(
                 **FS_NET, init_from=src, finetune_source_weight=SOURCE_WEIGHT, **kw
             ).fit(X, y, sample_domain=sd)
             for name, v in variants.items():
                 models[name] = FineTuneClassifier(
-                    **FS_NET, **{"init_from": src, **v},
-                    finetune_source_weight=SOURCE_WEIGHT, **kw).fit(X, y, sample_domain=sd)
+                    **FS_NET,
+                    **{"init_from": src, **v},
+                    finetune_source_weight=SOURCE_WEIGHT,
+                    **kw,
+                ).fit(X, y, sample_domain=sd)
             for name, m in models.items():
                 res[name].append(uar(yp[ev], m.predict(Zp[ev])))
-            print(seed, d, {k: round(v[-1], 1) for k, v in res.items()},
-                  f"{time.perf_counter() - t0:.0f}s", flush=True)
+            print(
+                seed,
+                d,
+                {k: round(v[-1], 1) for k, v in res.items()},
+                f"{time.perf_counter() - t0:.0f}s",
+                flush=True,
+            )
     for k, v in res.items():
         print(f"{k}: {np.mean(v):.1f}")
 

@@ -139,7 +139,8 @@ FEWSHOT_NOTES = [
     "#### Semi-supervised fine-tuning (self-training, `pseudo_label_threshold`)",
     "",
     "`.venv/bin/python benchmarks/neural_fewshot_dev.py [second]`: 10 "
-    "development splits of the same scheme (2 draws of 6 shot / 6 evaluation actors among the 12 "
+    "development splits of the same scheme (2 draws of 6 shot / 6 evaluation "
+    "actors among the 12 "
     "pool actors per seed); the scaler is fitted on the source and the pool "
     "actors only; the unlabelled rows of the transfer arm are the shot actors' "
     "other rows (never the evaluation actors'). All arms: the network above, "
