@@ -230,7 +230,7 @@ class NeuralHead(ClassifierMixin, BaseEstimator):
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
     def predict(self, X):
-        """The class of the largest logit.
+        """Return the class of the largest logit.
 
         Parameters
         ----------
@@ -309,7 +309,7 @@ class NeuralMixin:
 
     # -- input ------------------------------------------------------------
     def _as_2d(self, X, *, reset):
-        """Flatten (n, frames, mels) input to (n, frames * mels) and remember the shape."""
+        """Flatten (n, frames, mels) input to (n, frames * mels); keep the shape."""
         if hasattr(X, "ndim") or isinstance(X, list | tuple):
             arr = X if hasattr(X, "ndim") else None
             if arr is None:
@@ -598,6 +598,6 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
 
 
 def build_classifier_trunk(est, n_features):
-    """The trunk spec and a freshly initialised trunk for ``est``."""
+    """Return the trunk spec and a freshly initialised trunk for ``est``."""
     spec = est._trunk_spec(n_features)
     return spec, build_trunk(spec)

@@ -40,7 +40,7 @@ class _DANNLoss:
 
 
 def ganin_lambda(progress, gamma=10.0):
-    """Ganin et al.'s schedule ``2 / (1 + exp(-gamma p)) - 1`` for progress ``p`` in [0, 1].
+    """Return Ganin et al.'s weight ``2 / (1 + exp(-gamma p)) - 1`` at progress p.
 
     Parameters
     ----------

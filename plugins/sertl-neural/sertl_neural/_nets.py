@@ -201,7 +201,7 @@ def build_trunk(spec):
 
 
 def module_to_portable(module):
-    """A fitted sertl network as plain data (recipe + numpy weights).
+    """Return a fitted sertl network as plain data (recipe + numpy weights).
 
     Lets estimators pickle without torch objects, so skops can save them.
 
