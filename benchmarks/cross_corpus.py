@@ -363,8 +363,8 @@ def write_md(pairs, seconds, cmd):
         f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
         f"sertl-core {sertl_core.__version__}, skada 0.6.0, opensmile 2.6.0. "
         f"Compute time of all cells {compute / 60:.0f} min (sum of per-method "
-        f"seconds, load average about 9 on the shared machine); this summary "
-        f"run {seconds / 60:.1f} min with cached results.",
+        f"seconds; 1-minute load average {os.getloadavg()[0]:.1f} when written); "
+        f"this run {seconds / 60:.1f} min, cached cells reused unless --fresh.",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
