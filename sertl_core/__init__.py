@@ -26,7 +26,7 @@ from ._domains import (
 )
 from .base import DomainAdapter, TransferEstimator
 from .hookspecs import hookimpl
-from .methods import DomainStandardScaler, SourceOnly
+from .methods import DomainStandardScaler, SourceOnly, SourceStandardScaler
 from .registry import Registry, RegistryError, get_registry, make_plugin_manager
 
 __version__ = "0.1.0"
@@ -41,6 +41,7 @@ __all__ = [
     "RegistryError",
     "SertlWarning",
     "SourceOnly",
+    "SourceStandardScaler",
     "TransferEstimator",
     "__version__",
     "check_known_domains",

@@ -8,9 +8,9 @@ from .hookspecs import hookimpl
 @hookimpl
 def sertl_register_adapters():
     """Register the built-in adapters."""
-    from .methods import DomainStandardScaler
+    from .methods import DomainStandardScaler, SourceStandardScaler
 
-    return [DomainStandardScaler]
+    return [DomainStandardScaler, SourceStandardScaler]
 
 
 @hookimpl

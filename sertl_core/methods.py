@@ -10,7 +10,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._domains import DomainData, check_known_domains
 from .base import DomainAdapter, TransferEstimator
 
-__all__ = ["DomainStandardScaler", "SourceOnly"]
+__all__ = ["DomainStandardScaler", "SourceOnly", "SourceStandardScaler"]
+
+
+def _mean_scale(X, with_mean=True, with_std=True):
+    """Mean and standard deviation of ``X``; (near-)zero deviations become 1."""
+    mean = X.mean(axis=0) if with_mean else np.zeros(X.shape[1])
+    if not with_std:
+        return mean, np.ones(X.shape[1])
+    scale = X.std(axis=0)
+    scale[scale <= 10 * np.finfo(float).eps * np.maximum(1, np.abs(mean))] = 1.0
+    return mean, scale
 
 
 class SourceOnly(TransferEstimator):
@@ -160,13 +170,7 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         self.target_stats = target_stats
 
     def _stats(self, X):
-        mean = X.mean(axis=0) if self.with_mean else np.zeros(X.shape[1])
-        if self.with_std:
-            scale = X.std(axis=0)
-            scale[scale <= 10 * np.finfo(float).eps * np.maximum(1, np.abs(mean))] = 1.0
-        else:
-            scale = np.ones(X.shape[1])
-        return mean, scale
+        return _mean_scale(X, self.with_mean, self.with_std)
 
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
@@ -222,3 +226,70 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
                 mean, scale = self.mean_[i], self.scale_[i]
             out[rows] = (X[rows] - mean) / scale
         return out
+
+
+class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
+    """Standardise every row with the statistics of the source rows only.
+
+    The "no adaptation" preprocessing of cross-corpus SER: the scaler sees
+    only the training corpora, as a model trained on the source would be
+    deployed. Unlike a plain ``StandardScaler`` in a Pipeline, unlabelled
+    target rows passed to ``fit`` do not leak into the statistics. Several
+    source domains are pooled.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Centre with the source mean.
+    with_std : bool, default=True
+        Scale with the source standard deviation.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+        Mean of the source rows (zeros when ``with_mean=False``).
+    scale_ : ndarray of shape (n_features,)
+        Standard deviation of the source rows (zero deviations replaced by 1;
+        ones when ``with_std=False``).
+    n_features_in_ : int
+        Number of features seen in fit.
+
+    See Also
+    --------
+    DomainStandardScaler : Each domain with its own statistics.
+
+    References
+    ----------
+    .. [1] B. Schuller, B. Vlasenko, F. Eyben, M. Wöllmer, A. Stuhlsatz,
+       A. Wendemuth and G. Rigoll, "Cross-corpus acoustic emotion
+       recognition: variances and strategies", IEEE Transactions on
+       Affective Computing 1(2), 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import SourceStandardScaler
+    >>> X = np.array([[0.0], [2.0], [10.0]])
+    >>> SourceStandardScaler().fit_transform(X, [0, 1, -1]).ravel().tolist()
+    [-1.0, 1.0, 9.0]
+    """
+
+    registry_name = "source_standard_scaler"
+    _needs_target = False
+
+    _parameter_constraints: dict = {
+        "with_mean": ["boolean"],
+        "with_std": ["boolean"],
+    }
+
+    def __init__(self, *, with_mean=True, with_std=True):
+        self.with_mean = with_mean
+        self.with_std = with_std
+
+    def _fit(self, data: DomainData) -> None:
+        self._validate_params()
+        X = data.X[data.source].astype(np.float64, copy=False)
+        self.mean_, self.scale_ = _mean_scale(X, self.with_mean, self.with_std)
+
+    def _transform(self, X, sample_domain):
+        return (X.astype(np.float64, copy=False) - self.mean_) / self.scale_

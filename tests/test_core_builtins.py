@@ -3,7 +3,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.svm import SVC
 
-from sertl_core import DomainStandardScaler, SourceOnly
+from sertl_core import DomainStandardScaler, SourceOnly, SourceStandardScaler
 from sertl_core.testing import make_domain_data, parametrize_with_checks
 
 
@@ -27,6 +27,8 @@ def _expected(est):
         DomainStandardScaler(),
         DomainStandardScaler(with_std=False),
         DomainStandardScaler(target_stats="batch"),
+        SourceStandardScaler(),
+        SourceStandardScaler(with_std=False),
     ],
     expected_failed_checks=_expected,
 )
@@ -118,3 +120,13 @@ def test_score_ignores_unlabelled_rows():
     assert clf.score(X, y) == pytest.approx(clf.score(X[src], y[src]))
     with pytest.raises(ValueError, match="no labelled rows"):
         clf.score(X[~src], y[~src])
+
+
+def test_source_scaler_keeps_target_rows_out_of_the_statistics():
+    X = np.array([[0.0], [2.0], [100.0], [300.0]])
+    sc = SourceStandardScaler().fit(X, sample_domain=[1, 1, -1, -1])
+    assert sc.mean_.tolist() == [1.0]
+    assert sc.transform([[1.0]]).tolist() == [[0.0]]
+    # two source domains are pooled
+    sc2 = SourceStandardScaler().fit(X, sample_domain=[1, 2, 2, -1])
+    np.testing.assert_allclose(sc2.mean_, X[:3].mean(0))

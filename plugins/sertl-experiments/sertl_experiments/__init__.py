@@ -9,6 +9,8 @@ safe model persistence with skops and ``sertl predict``, Dask scale-out and
 ``sertl demo``.
 """
 
+from sertl_core import SourceStandardScaler  # re-exported; lives in the core
+
 from ._config import (
     ConfigError,
     CorpusSpec,
@@ -27,7 +29,6 @@ from ._persist import TRUSTED_PATTERNS, UntrustedModelError, load_model, save_mo
 from ._predict import predict_files
 from ._recipes import Recipe, default_candidates, make_classifier
 from ._runner import RunResult, run_experiment
-from ._scaling import SourceStandardScaler
 from ._selection import evaluate
 from ._train import train_model
 

@@ -6,14 +6,6 @@ from sertl_core import hookimpl
 
 
 @hookimpl
-def sertl_register_adapters():
-    """Register the no-adaptation scaler used by baseline recipes."""
-    from ._scaling import SourceStandardScaler
-
-    return [SourceStandardScaler]
-
-
-@hookimpl
 def sertl_add_commands(subparsers):
     """Add ``run``, ``grid``, ``predict`` and ``demo`` to the ``sertl`` command."""
     from ._cli import add_commands
