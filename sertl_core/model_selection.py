@@ -93,10 +93,14 @@ class _DomainSplitter(BaseCrossValidator):
         yield from self._split(sd, labeled, y)
 
     def _split(self, sd, labeled, y):  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _split(sample_domain, labeled, y)."
+        )
 
     def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
-        raise NotImplementedError("use split()")
+        # BaseCrossValidator's abstract hook; every domain splitter overrides
+        # split() itself, which needs the domains this hook cannot receive.
+        raise NotImplementedError(f"{type(self).__name__}: call split() instead.")
 
 
 class LeaveOneDomainOut(_DomainSplitter):
@@ -436,7 +440,7 @@ class DomainAwareScorer:
 
     def __call__(self, estimator, X, y=None, sample_domain=None):  # pragma: no cover
         """Score ``estimator`` on ``X``; subclasses implement it."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__.")
 
 
 class TargetScorer(DomainAwareScorer):
