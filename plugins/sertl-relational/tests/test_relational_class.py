@@ -56,7 +56,7 @@ def test_beats_per_domain_standardisation_on_rotation():
     scores = {}
     for name, adapter in {
         "dss": DomainStandardScaler(),
-        "crel": ClassRelationAligner(graph_weight=10.0, shrinkage=0.0),
+        "crel": ClassRelationAligner(graph_weight=10.0, shrinkage=0.0, strength=1.0),
     }.items():
         Z = adapter.fit_transform(X, y, sample_domain=sd)
         clf = SourceOnly().fit(Z[sd > 0], y[sd > 0])
@@ -145,3 +145,96 @@ def test_errors():
         ClassRelationAligner(mapping="rigid").fit(X, y, sample_domain=sd)
     with pytest.raises(ValueError, match="requires y"):
         ClassRelationAligner().fit(X, sample_domain=sd)
+
+
+@pytest.mark.parametrize("confidence", ["bootstrap", "procrustes"])
+def test_auto_strength_trusts_a_clear_structure(confidence):
+    Xs, ys, Xt, yt = _problem(deg=90, noise=0.3)
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    a = ClassRelationAligner(
+        standardize=False,
+        mapping="orthogonal",
+        graph_weight=10.0,
+        shrinkage=0.0,
+        strength="auto",
+        confidence=confidence,
+        random_state=0,
+    ).fit(X, y, sample_domain=sd)
+    assert 0.9 < a.strength_[-1] <= 1.0
+    assert a.confidence_[-1] == a.strength_[-1]
+    Zt = a.transform(Xt)
+    for k in range(4):
+        assert np.linalg.norm(Zt[yt == k].mean(0) - a.source_centroids_[k]) < 1.0
+
+
+def test_auto_bootstrap_shrinks_more_without_class_structure():
+    # structureless target rows: the clusters, their matching and the map
+    # vary with the resample, so the map is shrunk towards the identity
+    # much more than for a target that has the source's class structure
+    rng = np.random.default_rng(1)
+    Xs, ys, Xt_clear, _ = _problem(d=5, deg=60)
+    Xt = rng.normal(size=(160, 5))
+    kw = dict(standardize=False, graph_weight=10.0, shrinkage=0.0)
+    kw.update(strength="auto", random_state=0)
+    conf = {}
+    for name, T in {"noise": Xt, "clear": Xt_clear}.items():
+        X, y, sd = _fit_data(Xs, ys, T)
+        conf[name] = (
+            ClassRelationAligner(**kw).fit(X, y, sample_domain=sd).strength_[-1]
+        )
+    assert conf["noise"] < conf["clear"] - 0.3
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    a = ClassRelationAligner(**kw).fit(X, y, sample_domain=sd)
+    kw.pop("random_state")
+    kw["strength"] = a.strength_[-1]
+    b = ClassRelationAligner(**kw).fit(X, y, sample_domain=sd)
+    np.testing.assert_allclose(a.transform(Xt), b.transform(Xt), atol=1e-10)
+
+
+def test_auto_bootstrap_is_deterministic_under_random_state():
+    Xs, ys, Xt, _ = _problem()
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    kw = dict(strength="auto", n_bootstrap=4, random_state=3)
+    a = ClassRelationAligner(**kw).fit(X, y, sample_domain=sd)
+    b = ClassRelationAligner(**kw).fit(X, y, sample_domain=sd)
+    assert a.strength_ == b.strength_
+    assert (
+        a.confidence_
+        and not ClassRelationAligner(strength=1.0)
+        .fit(X, y, sample_domain=sd)
+        .confidence_
+    )
+
+
+def test_procrustes_agreement_statistic():
+    from sertl_relational._class_relation import _procrustes_agreement
+
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(4, 6))
+    w = np.array([0.1, 0.2, 0.3, 0.4])
+    Q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    # congruent up to rotation, scale and shift: perfect agreement
+    assert _procrustes_agreement(C, 2.5 * C @ Q + 1.0, w) == pytest.approx(1.0)
+    # equals the definition through the d x d cross-product
+    D = rng.normal(size=(4, 6))
+    A = (C - w @ C) * np.sqrt(w)[:, None]
+    B = (D - w @ D) * np.sqrt(w)[:, None]
+    ref = np.linalg.svd(A.T @ B, compute_uv=False).sum() ** 2
+    ref /= np.sum(A**2) * np.sum(B**2)
+    assert _procrustes_agreement(C, D, w) == pytest.approx(ref)
+    assert _procrustes_agreement(np.ones((4, 6)), D, w) == 0.0
+
+
+def test_auto_strength_errors():
+    Xs, ys, Xt, _ = _problem()
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    with pytest.raises(ValueError, match="strength"):
+        ClassRelationAligner(strength="always").fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="strength"):
+        ClassRelationAligner(strength=1.5).fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="confidence"):
+        ClassRelationAligner(strength="auto", confidence="silhouette").fit(
+            X, y, sample_domain=sd
+        )
+    with pytest.raises(ValueError, match="n_bootstrap"):
+        ClassRelationAligner(strength="auto", n_bootstrap=1).fit(X, y, sample_domain=sd)

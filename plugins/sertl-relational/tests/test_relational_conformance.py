@@ -18,6 +18,8 @@ ESTIMATORS = [
     ),
     ClassRelationAligner(),
     ClassRelationAligner(mapping="affine", n_iter=2),
+    ClassRelationAligner(strength="auto", n_bootstrap=3, n_iter=2, random_state=0),
+    ClassRelationAligner(strength="auto", confidence="procrustes"),
 ]
 
 
