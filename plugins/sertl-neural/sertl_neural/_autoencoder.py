@@ -83,6 +83,16 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         What ``transform`` returns: the code, the reconstruction through
         the target decoder, or the standardised input followed by the
         standardised code (``n_features_in_ + n_components`` columns).
+    reconstruct : {"all", "source"}, default="all"
+        With ``output="reconstruction"``: which rows go through the
+        autoencoder. ``"all"``: every row is reconstructed through the target
+        decoder. ``"source"``: only source rows (``sample_domain > 0``) are
+        reconstructed, target rows are returned as their (standardised)
+        input, as in Deng et al.'s 2013 feature transfer [1]_, where a
+        classifier is trained on source rows reconstructed by an autoencoder
+        of the target domain (``target_weight=1.0``) and tested on the
+        target features themselves. ``transform`` without ``sample_domain``
+        treats rows as target, so they pass unchanged.
     code_weight : float, default=1.0
         With ``output="concat"``: the code columns are scaled so that their
         total variance is ``code_weight`` times the input's (1.0: code and
@@ -171,6 +181,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         "target_weight": [Interval(numbers.Real, 0, 1, closed="both")],
         "output": [StrOptions({"code", "reconstruction", "concat"})],
         "code_weight": [Interval(numbers.Real, 0, None, closed="neither")],
+        "reconstruct": [StrOptions({"all", "source"})],
     }
     _parameter_constraints.pop("dropout")
 
@@ -184,6 +195,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         noise_type="gaussian",
         target_weight=0.5,
         output="code",
+        reconstruct="all",
         code_weight=1.0,
         max_epochs=50,
         batch_size=32,
@@ -204,6 +216,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         self.noise_type = noise_type
         self.target_weight = target_weight
         self.output = output
+        self.reconstruct = reconstruct
         self.code_weight = code_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -265,7 +278,11 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         if self.output == "code":
             return code.astype(np.float64)
         if self.output == "reconstruction":
-            return recon[:, -1].astype(np.float64)
+            out = recon[:, -1].astype(np.float64)
+            if self.reconstruct == "source":
+                tgt = np.asarray(sample_domain) < 0
+                out[tgt] = self._scaled(X[tgt]).astype(np.float64)
+            return out
         # concat: standardised input, then the standardised code scaled to
         # code_weight times the input's total variance
         z = (code.astype(np.float64) - self.code_mean_) / self.code_scale_

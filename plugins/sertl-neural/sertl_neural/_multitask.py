@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
+import torch
+from sklearn.utils._param_validation import StrOptions
 
 from sertl_core import is_unlabeled
 from sertl_core._domains import DomainData
@@ -53,20 +56,77 @@ def _aux_columns(aux, n_rows):
     return cols
 
 
+def _cosine(grads_a, grads_b):
+    """Cosine between two gradients given as lists of tensors (None: zero)."""
+    dot = na = nb = 0.0
+    for a, b in zip(grads_a, grads_b, strict=True):
+        if a is not None:
+            na += float((a * a).sum())
+        if b is not None:
+            nb += float((b * b).sum())
+        if a is not None and b is not None:
+            dot += float((a * b).sum())
+    if na <= 0.0 or nb <= 0.0:
+        return 0.0
+    return dot / (na**0.5 * nb**0.5)
+
+
 class _MultiTaskLoss:
-    def __init__(self, task_weights, class_weights_):
+    def __init__(self, task_weights, class_weights_, log_vars=None, module=None):
         self.task_weights = task_weights
         self.class_weights = class_weights_
+        self.log_vars = log_vars  # uncertainty weighting (Kendall et al.)
+        self.module = module  # gradient-similarity gating (Du et al.)
+        self.n_used = 0  # auxiliary terms that reached the trunk
+        self.n_seen = 0
+
+    def _gated(self, outputs, y):
+        """Gradient-similarity gating of the auxiliary tasks (Du et al.).
+
+        An auxiliary task trains the shared trunk only on batches where its
+        trunk gradient has a positive cosine with the emotion gradient; its
+        own head always learns.
+        """
+        trunk = [p for p in self.module.trunk.parameters() if p.requires_grad]
+        w0 = self.task_weights[0]
+        main = w0 * masked_cross_entropy(outputs[0], y[:, 0], self.class_weights[0])
+        loss = main
+        g_main = torch.autograd.grad(main, trunk, retain_graph=True, allow_unused=True)
+        emb = outputs[-1]
+        for t in range(1, len(self.task_weights)):
+            w = self.task_weights[t]
+            if w <= 0 or not bool((y[:, t] >= 0).any()):
+                continue
+            ce = masked_cross_entropy(outputs[t], y[:, t], self.class_weights[t])
+            g_aux = torch.autograd.grad(ce, trunk, retain_graph=True, allow_unused=True)
+            self.n_seen += 1
+            if _cosine(g_main, g_aux) > 0.0:
+                self.n_used += 1
+                loss = loss + w * ce
+            else:  # the head learns from a detached embedding: trunk untouched
+                head_out = self.module.heads[t](emb.detach())
+                loss = loss + w * masked_cross_entropy(
+                    head_out, y[:, t], self.class_weights[t]
+                )
+        return loss
 
     def __call__(self, outputs, y, X, training):
         if not training:  # early stopping follows the main task
             return masked_cross_entropy(outputs[0], y[:, 0], self.class_weights[0])
+        if self.module is not None:
+            return self._gated(outputs, y)
         loss = 0.0
         for t, w in enumerate(self.task_weights):
-            if w > 0:
-                loss = loss + w * masked_cross_entropy(
-                    outputs[t], y[:, t], self.class_weights[t]
-                )
+            if w <= 0:
+                continue
+            ce = masked_cross_entropy(outputs[t], y[:, t], self.class_weights[t])
+            if self.log_vars is not None:
+                if not bool((y[:, t] >= 0).any()):
+                    continue  # no label of this task in the batch: no term
+                # exp(-s) L + s / 2 with s = log sigma^2 (classification form)
+                s = self.log_vars[t]
+                ce = torch.exp(-s) * ce + 0.5 * s
+            loss = loss + w * ce
         if not isinstance(loss, float):
             return loss
         return outputs[0].sum() * 0.0
@@ -114,6 +174,33 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     task_weights : dict of str to float, default=None
         Loss weight of each task by name (``"emotion"`` and the ``aux``
         names); missing names weigh 1.0.
+    task_weighting : {"fixed", "uncertainty", "gradient_similarity"}, default="fixed"
+        How the task losses are combined.
+        ``"fixed"``: the loss is ``sum_t w_t L_t`` with the ``task_weights``.
+        ``"uncertainty"``: homoscedastic uncertainty weighting [3]_, one
+        learnable log-variance ``s_t`` per task and the loss
+        ``sum_t w_t (exp(-s_t) L_t + s_t / 2)``, so the balance between the
+        tasks is learned during training (``task_weights`` still multiply).
+        The learned ``s_t`` are in ``task_log_vars_``.
+        ``"gradient_similarity"``: an auxiliary task's loss reaches the
+        shared trunk only on mini-batches where its gradient on the trunk
+        has a positive cosine with the emotion loss's gradient [6]_
+        (otherwise only its head learns, from the detached embedding), so
+        an auxiliary task cannot pull the trunk against the emotion task.
+        The share of batches where it did is in ``aux_gradient_share_``.
+    task_layers : dict of str to int, default=None
+        ``{task: k}``: the head of that auxiliary task reads the output of
+        the trunk's k-th hidden block (1-based) instead of the last one, so
+        only the lower blocks are shared with it and the upper blocks serve
+        the emotion task alone (low-level auxiliary supervision [7]_).
+        MLP trunks only; not combined with
+        ``task_weighting="gradient_similarity"``.
+    adversarial_tasks : list of str, default=None
+        Auxiliary tasks whose head sees the trunk through a gradient
+        reversal layer [4]_ [5]_: the head still learns the task, but the
+        trunk is trained to remove that information (e.g. gender- or
+        corpus-invariant emotion features) instead of sharing it. The
+        other auxiliary tasks are ordinary (cooperative) tasks.
     max_epochs : int, default=50
         Training epochs.
     batch_size : int, default=32
@@ -150,6 +237,12 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         Task names, ``"emotion"`` first.
     task_classes_ : dict of str to ndarray
         Classes of every task.
+    task_log_vars_ : dict of str to float
+        Learned log-variance of every task (``task_weighting="uncertainty"``
+        only).
+    aux_gradient_share_ : float
+        Share of (batch, auxiliary task) pairs whose loss reached the trunk
+        (``task_weighting="gradient_similarity"`` only).
     classes_ : ndarray of shape (n_classes,)
         Emotion classes.
     estimator_ : estimator object
@@ -171,6 +264,20 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     .. [2] R. Xia and Y. Liu, "A multi-task learning framework for emotion
        recognition using 2D continuous space", IEEE Transactions on
        Affective Computing 8(1), 2017.
+    .. [3] A. Kendall, Y. Gal and R. Cipolla, "Multi-task learning using
+       uncertainty to weigh losses for scene geometry and semantics", CVPR
+       2018.
+    .. [4] Y. Ganin, E. Ustinova, H. Ajakan, P. Germain, H. Larochelle,
+       F. Laviolette, M. Marchand and V. Lempitsky, "Domain-adversarial
+       training of neural networks", JMLR 17(59), 2016.
+    .. [5] H. Li, M. Tu, J. Huang, S. Narayanan and P. Georgiou,
+       "Speaker-invariant affective representation learning via adversarial
+       training", ICASSP 2020.
+    .. [6] Y. Du, W. M. Czarnecki, S. M. Jayakumar, M. Farajtabar,
+       R. Pascanu and B. Lakshminarayanan, "Adapting auxiliary losses using
+       gradient similarity", arXiv:1812.02224, 2018.
+    .. [7] A. Søgaard and Y. Goldberg, "Deep multi-task learning with low
+       level tasks supervised at lower layers", ACL 2016.
 
     Examples
     --------
@@ -197,6 +304,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         **_NETWORK_CONSTRAINTS,
         **_TRAINING_CONSTRAINTS,
         "task_weights": [dict, None],
+        "task_weighting": [StrOptions({"fixed", "uncertainty", "gradient_similarity"})],
+        "adversarial_tasks": [list, tuple, None],
+        "task_layers": [dict, None],
     }
 
     def __init__(
@@ -211,6 +321,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         n_mels=None,
         dropout=0.2,
         task_weights=None,
+        task_weighting="fixed",
+        adversarial_tasks=None,
+        task_layers=None,
         max_epochs=50,
         batch_size=32,
         lr=1e-3,
@@ -232,6 +345,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         self.n_mels = n_mels
         self.dropout = dropout
         self.task_weights = task_weights
+        self.task_weighting = task_weighting
+        self.adversarial_tasks = adversarial_tasks
+        self.task_layers = task_layers
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -302,14 +418,33 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                 f"{tasks} (emotion from y, the rest from aux)."
             )
         task_w = [float(weights.get(t, 1.0)) for t in tasks]
+        adversarial = list(self.adversarial_tasks or [])
+        bad = sorted(
+            str(t) for t in adversarial if not isinstance(t, str) or t not in tasks[1:]
+        )
+        if bad:
+            raise ValueError(
+                f"adversarial_tasks names {bad}, which are not auxiliary tasks; "
+                f"the auxiliary tasks are {tasks[1:]} (the keys of aux; emotion "
+                "cannot be adversarial)."
+            )
+        reversed_heads = [tasks.index(t) for t in adversarial]
+        uncertainty = self.task_weighting == "uncertainty"
         Y = np.stack(columns, axis=1)
         keep = (Y >= 0).any(axis=1)
         seed = self._draw_seed()
         Xs = self._scaled(data.X)
         with self._seeded(seed):
             self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
+            head_layers = self._head_layers(tasks)
             sizes = [task_classes[t].size for t in tasks]
-            module = ClassifierNet(trunk, sizes).to(self.device_)
+            module = ClassifierNet(
+                trunk,
+                sizes,
+                reversed_heads=reversed_heads,
+                n_log_vars=len(tasks) if uncertainty else 0,
+                head_layers=head_layers,
+            ).to(self.device_)
             cw = [
                 class_weights(
                     Y[keep, t],
@@ -326,7 +461,12 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                 module,
                 Xs[keep],
                 Y[keep],
-                _MultiTaskLoss(task_w, cw),
+                loss_fn := _MultiTaskLoss(
+                    task_w,
+                    cw,
+                    module.log_vars,
+                    module if self.task_weighting == "gradient_similarity" else None,
+                ),
                 lr=self.lr,
                 max_epochs=self.max_epochs,
                 seed=seed,
@@ -334,8 +474,51 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             )
         self.tasks_ = tasks
         self.task_classes_ = task_classes
+        if loss_fn.module is not None:
+            loss_fn.module = None  # no reference to the module kept
+            self.aux_gradient_share_ = loss_fn.n_used / max(loss_fn.n_seen, 1)
+        if uncertainty:
+            self.task_log_vars_ = dict(
+                zip(tasks, module.log_vars.detach().cpu().tolist(), strict=True)
+            )
         self.module_ = module.eval()
         self._finish(data, history)
+
+    def _head_layers(self, tasks):
+        """``task_layers`` validated, as ``{head index: block}``."""
+        layers = dict(self.task_layers or {})
+        if not layers:
+            return {}
+        bad = sorted(str(t) for t in layers if t not in tasks[1:])
+        if bad:
+            raise ValueError(
+                f"task_layers names {bad}, which are not auxiliary tasks; the "
+                f"auxiliary tasks are {tasks[1:]} (the emotion head stays on top)."
+            )
+        if self.network != "mlp":
+            raise ValueError(
+                f"task_layers needs network='mlp', got network={self.network!r}."
+            )
+        if self.task_weighting == "gradient_similarity":
+            raise ValueError(
+                "task_layers cannot be combined with "
+                "task_weighting='gradient_similarity'."
+            )
+        n_blocks = len(self.trunk_spec_["hidden_layer_sizes"])
+        out = {}
+        for task, k in layers.items():
+            if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+                raise TypeError(
+                    f"task_layers[{task!r}] must be an int (a trunk block, "
+                    f"1-based), got {type(k).__name__}."
+                )
+            if not 1 <= k <= n_blocks:
+                raise ValueError(
+                    f"task_layers[{task!r}]={k} is not a block of the trunk: use "
+                    f"1 to {n_blocks} (hidden_layer_sizes has {n_blocks} blocks)."
+                )
+            out[tasks.index(task)] = int(k)
+        return out
 
     def predict_task(self, X, task):
         """Predict an auxiliary task (or ``"emotion"``) with its own head.

@@ -243,6 +243,11 @@ def module_from_portable(portable):
             build_trunk(recipe["trunk"]),
             recipe["head_sizes"],
             domain_hidden=recipe["domain_hidden"],
+            reversed_heads=recipe.get("reversed_heads", ()),
+            n_log_vars=recipe.get("n_log_vars", 0),
+            head_layers={
+                int(i): int(k) for i, k in recipe.get("head_layers", {}).items()
+            },
         )
     elif kind == "autoencoder":
         module = AutoencoderNet(**recipe)
@@ -312,6 +317,15 @@ class ClassifierNet(nn.Module):
     domain_hidden : int or None, default=None
         Width of the hidden layer of a domain discriminator behind a
         :class:`GradientReversal` layer (DANN); None: no domain head.
+    reversed_heads : sequence of int, default=()
+        Indices of the task heads that see the embedding through a
+        :class:`GradientReversal` layer (adversarial auxiliary tasks).
+    n_log_vars : int, default=0
+        Number of learnable log-variances ``log_vars`` (one per task, for
+        uncertainty weighting of the task losses); 0: none.
+    head_layers : dict of int to int, default=None
+        ``{head index: k}``: that head reads the output of the trunk's
+        k-th block (1-based; MLP trunks only) instead of the embedding.
 
     Examples
     --------
@@ -325,17 +339,43 @@ class ClassifierNet(nn.Module):
     [3, 2, 6]
     """
 
-    def __init__(self, trunk, head_sizes, *, domain_hidden=None):
+    def __init__(
+        self,
+        trunk,
+        head_sizes,
+        *,
+        domain_hidden=None,
+        reversed_heads=(),
+        n_log_vars=0,
+        head_layers=None,
+    ):
         super().__init__()
         self.recipe = {
             "kind": "classifier",
             "trunk": dict(trunk.spec),
             "head_sizes": [int(k) for k in head_sizes],
             "domain_hidden": None if domain_hidden is None else int(domain_hidden),
+            "reversed_heads": sorted(int(i) for i in reversed_heads),
+            "n_log_vars": int(n_log_vars),
+            "head_layers": {int(i): int(k) for i, k in (head_layers or {}).items()},
         }
         self.trunk = trunk
         d = trunk.embedding_dim
-        self.heads = nn.ModuleList([nn.Linear(d, int(k)) for k in head_sizes])
+        self._head_layers = dict(self.recipe["head_layers"])
+        dims = [
+            trunk.blocks[self._head_layers[i] - 1][0].out_features
+            if i in self._head_layers
+            else d
+            for i in range(len(head_sizes))
+        ]
+        self.heads = nn.ModuleList(
+            [nn.Linear(dim, int(k)) for dim, k in zip(dims, head_sizes, strict=True)]
+        )
+        self._reversed = frozenset(self.recipe["reversed_heads"])
+        self.task_grl = GradientReversal(1.0) if self._reversed else None
+        self.log_vars = (
+            nn.Parameter(torch.zeros(int(n_log_vars))) if n_log_vars else None
+        )
         if domain_hidden is None:
             self.domain_head = None
         else:
@@ -347,8 +387,23 @@ class ClassifierNet(nn.Module):
             )
 
     def forward(self, x):
-        emb = self.trunk(x)
-        out = [head(emb) for head in self.heads]
+        if self._head_layers:  # MLP trunk: keep every block's output
+            inner = []
+            emb = x
+            for block in self.trunk.blocks:
+                emb = block(emb)
+                inner.append(emb)
+            feats = [
+                inner[self._head_layers[i] - 1] if i in self._head_layers else emb
+                for i in range(len(self.heads))
+            ]
+        else:
+            emb = self.trunk(x)
+            feats = [emb] * len(self.heads)
+        out = [
+            head(self.task_grl(f) if i in self._reversed else f)
+            for i, (head, f) in enumerate(zip(self.heads, feats, strict=True))
+        ]
         if self.domain_head is not None:
             out.append(self.domain_head(self.grl(emb)).squeeze(1))
         out.append(emb)

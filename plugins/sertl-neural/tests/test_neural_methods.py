@@ -334,6 +334,196 @@ def test_multitask_aux_routed_through_pipeline(few_shot):
         np.testing.assert_array_equal(on.predict(X), off.predict(X))
 
 
+def test_multitask_uncertainty_weighting_learns_log_vars(few_shot):
+    X, y, sd, _, _ = few_shot
+    gender = np.tile(["f", "m"], X.shape[0] // 2)
+    fixed = MultiTaskClassifier(**SMALL).fit(
+        X, y, sample_domain=sd, aux={"gender": gender}
+    )
+    unc = MultiTaskClassifier(**SMALL, task_weighting="uncertainty").fit(
+        X, y, sample_domain=sd, aux={"gender": gender}
+    )
+    assert not hasattr(fixed, "task_log_vars_")
+    assert fixed.module_.log_vars is None
+    assert list(unc.task_log_vars_) == ["emotion", "gender"]
+    lv = np.array(list(unc.task_log_vars_.values()))
+    assert np.all(np.isfinite(lv)) and np.any(lv != 0.0)  # trained, from zero
+    # the learned variances travel with the model
+    again = pickle.loads(pickle.dumps(unc))
+    np.testing.assert_allclose(
+        again.module_.log_vars.detach().numpy(), unc.module_.log_vars.detach().numpy()
+    )
+    np.testing.assert_array_equal(again.predict_proba(X), unc.predict_proba(X))
+
+
+def test_uncertainty_loss_formula():
+    from sertl_neural._base import masked_cross_entropy
+    from sertl_neural._multitask import _MultiTaskLoss
+
+    torch.manual_seed(0)
+    logits = [torch.randn(6, 3), torch.randn(6, 2)]
+    y = torch.tensor([[0, 1], [1, -1], [2, 0], [0, 1], [1, 0], [2, -1]])
+    s = torch.tensor([0.5, -0.3])
+    loss = _MultiTaskLoss([1.0, 2.0], [None, None], s)(logits, y, None, True)
+    ce = [masked_cross_entropy(logits[t], y[:, t]) for t in range(2)]
+    expected = sum(
+        w * (torch.exp(-s[t]) * ce[t] + 0.5 * s[t]) for t, w in enumerate([1.0, 2.0])
+    )
+    torch.testing.assert_close(loss, expected)
+    # a task without labels in the batch adds no term (no drift of its s_t)
+    y_none = y.clone()
+    y_none[:, 1] = -1
+    loss = _MultiTaskLoss([1.0, 2.0], [None, None], s)(logits, y_none, None, True)
+    torch.testing.assert_close(loss, torch.exp(-s[0]) * ce[0] + 0.5 * s[0])
+
+
+@pytest.mark.parametrize("opposed", [False, True])
+def test_gradient_similarity_gates_auxiliary_trunk_gradient(opposed):
+    from sertl_neural._multitask import _MultiTaskLoss
+    from sertl_neural._nets import ClassifierNet, build_trunk
+
+    spec = {
+        "network": "mlp",
+        "n_features": 4,
+        "hidden_layer_sizes": (5,),
+        "dropout": 0.0,
+    }
+    torch.manual_seed(0)
+    x = torch.randn(8, 4)
+    y = torch.tensor([0, 1] * 4)
+    # the auxiliary task copies the emotion task (same labels, same head): its
+    # trunk gradient equals the emotion one, or its opposite when reversed
+    net = ClassifierNet(
+        build_trunk(spec), [2, 2], reversed_heads=[1] if opposed else []
+    )
+    net.heads[1].load_state_dict(net.heads[0].state_dict())
+    Y = torch.stack([y, y], dim=1)
+    first = net.trunk.blocks[0][0].weight
+    main = _MultiTaskLoss([1.0, 0.0], [None, None])(net(x), Y, None, True)
+    (g_main,) = torch.autograd.grad(main, [first])
+    gate = _MultiTaskLoss([1.0, 2.0], [None, None], module=net)
+    gate(net(x), Y, None, True).backward()
+    expected = g_main if opposed else 3.0 * g_main
+    torch.testing.assert_close(first.grad, expected)
+    assert net.heads[1].weight.grad.abs().sum() > 0  # the head always learns
+    assert (gate.n_seen, gate.n_used) == (1, 0 if opposed else 1)
+
+
+def test_multitask_gradient_similarity_fit(few_shot):
+    X, y, sd, _, _ = few_shot
+    gender = np.tile(["f", "m"], X.shape[0] // 2)
+    mt = MultiTaskClassifier(**SMALL, task_weighting="gradient_similarity")
+    mt.fit(X, y, sample_domain=sd, aux={"gender": gender})
+    assert 0.0 <= mt.aux_gradient_share_ <= 1.0
+    assert mt.predict(X).shape == (X.shape[0],)
+    again = pickle.loads(pickle.dumps(mt))
+    np.testing.assert_array_equal(again.predict_proba(X), mt.predict_proba(X))
+
+
+def test_multitask_task_layers_share_lower_blocks_only(few_shot):
+    X, y, sd, _, _ = few_shot
+    gender = np.tile(["f", "m"], X.shape[0] // 2)
+    mt = MultiTaskClassifier(**SMALL, task_layers={"gender": 1}).fit(
+        X, y, sample_domain=sd, aux={"gender": gender}
+    )
+    net = mt.module_
+    assert net.heads[1].in_features == SMALL["hidden_layer_sizes"][0]
+    assert net.heads[0].in_features == SMALL["hidden_layer_sizes"][-1]
+    # the gender loss reaches block 1 but not block 2
+    net.train()
+    net.zero_grad()
+    Xt = torch.as_tensor(mt._scaled(X))
+    net(Xt)[1].sum().backward()
+    assert net.trunk.blocks[0][0].weight.grad.abs().sum() > 0
+    assert net.trunk.blocks[1][0].weight.grad is None
+    net.eval()
+    assert set(mt.predict_task(X, "gender").tolist()) <= {"f", "m"}
+    again = pickle.loads(pickle.dumps(mt))
+    np.testing.assert_array_equal(again.predict_proba(X), mt.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"task_layers": {"emotion": 1}}, ValueError, "not auxiliary tasks"),
+        ({"task_layers": {"gender": 3}}, ValueError, "use 1 to 2"),
+        ({"task_layers": {"gender": 0}}, ValueError, "use 1 to 2"),
+        ({"task_layers": {"gender": 1.0}}, TypeError, "must be an int"),
+        (
+            {"task_layers": {"gender": 1}, "task_weighting": "gradient_similarity"},
+            ValueError,
+            "cannot be combined",
+        ),
+        ({"task_layers": [1]}, ValueError, "task_layers"),
+    ],
+)
+def test_multitask_task_layers_errors(params, error, match, few_shot):
+    X, y, sd, _, _ = few_shot
+    gender = np.tile(["f", "m"], X.shape[0] // 2)
+    with pytest.raises(error, match=match):
+        MultiTaskClassifier(**SMALL, **params).fit(
+            X, y, sample_domain=sd, aux={"gender": gender}
+        )
+
+
+def test_multitask_task_layers_needs_mlp():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 10, 8))
+    y = np.repeat([0, 1], 8)
+    with pytest.raises(ValueError, match="needs network='mlp'"):
+        MultiTaskClassifier(
+            network="cnn", max_epochs=1, task_layers={"g": 1}, random_state=0
+        ).fit(X, y, aux={"g": np.tile([0, 1], 8)})
+
+
+def test_multitask_adversarial_task_reverses_trunk_gradient():
+    from sertl_neural._nets import ClassifierNet, build_trunk
+
+    spec = {
+        "network": "mlp",
+        "n_features": 4,
+        "hidden_layer_sizes": (5,),
+        "dropout": 0.0,
+    }
+    x = torch.randn(8, 4)
+    grads = []
+    for reversed_heads in ((), (1,)):
+        torch.manual_seed(0)
+        net = ClassifierNet(build_trunk(spec), [3, 2], reversed_heads=reversed_heads)
+        net(x)[1].sum().backward()  # the auxiliary head only
+        grads.append(
+            (net.trunk.blocks[0][0].weight.grad.clone(), net.heads[1].weight.grad)
+        )
+    torch.testing.assert_close(grads[1][0], -grads[0][0])  # trunk: reversed
+    torch.testing.assert_close(grads[1][1], grads[0][1])  # head: unchanged
+
+
+def test_multitask_adversarial_tasks_fit_and_errors(few_shot):
+    X, y, sd, _, _ = few_shot
+    gender = np.tile(["f", "m"], X.shape[0] // 2)
+    adv = MultiTaskClassifier(**SMALL, adversarial_tasks=["gender"]).fit(
+        X, y, sample_domain=sd, aux={"gender": gender}
+    )
+    assert adv.module_.recipe["reversed_heads"] == [1]
+    assert set(adv.predict_task(X, "gender").tolist()) <= {"f", "m"}
+    again = pickle.loads(pickle.dumps(adv))
+    assert again.module_.recipe["reversed_heads"] == [1]
+    np.testing.assert_array_equal(again.predict(X), adv.predict(X))
+    for bad in (["emotion"], ["age"]):
+        with pytest.raises(ValueError, match="not auxiliary tasks"):
+            MultiTaskClassifier(**SMALL, adversarial_tasks=bad).fit(
+                X, y, sample_domain=sd, aux={"gender": gender}
+            )
+    with pytest.raises(ValueError, match="adversarial_tasks"):
+        MultiTaskClassifier(**SMALL, adversarial_tasks="gender").fit(
+            X, y, sample_domain=sd, aux={"gender": gender}
+        )
+    with pytest.raises(ValueError, match="task_weighting"):
+        MultiTaskClassifier(**SMALL, task_weighting="gradnorm").fit(
+            X, y, sample_domain=sd, aux={"gender": gender}
+        )
+
+
 # -- DANN ------------------------------------------------------------------
 
 
@@ -399,6 +589,34 @@ def test_autoencoder_concat_output():
     ]
     with pytest.raises(ValueError, match="code_weight"):
         AutoencoderAdapter(output="concat", code_weight=0).fit(X, sample_domain=sd)
+
+
+def test_autoencoder_reconstructs_source_rows_only():
+    X, y, sd, _ = make_domain_data(n_per_domain=20)
+    kw = {
+        "hidden_layer_sizes": (8,),
+        "n_components": 3,
+        "max_epochs": 3,
+        "output": "reconstruction",
+        "random_state": 0,
+    }
+    every = AutoencoderAdapter(**kw).fit(X, sample_domain=sd)
+    src_only = AutoencoderAdapter(**kw, reconstruct="source", target_weight=1.0)
+    X_before = X.copy()
+    Z = src_only.fit_transform(X, sample_domain=sd)
+    np.testing.assert_array_equal(X, X_before)
+    scaled = (X - X.mean(0)) / X.std(0)
+    tgt = sd < 0
+    # target rows: their standardised input; source rows: reconstructions
+    np.testing.assert_allclose(Z[tgt], scaled[tgt], atol=1e-5)
+    assert np.abs(Z[~tgt] - scaled[~tgt]).max() > 1e-2
+    same = AutoencoderAdapter(**{**kw, "target_weight": 1.0}).fit(X, sample_domain=sd)
+    np.testing.assert_allclose(Z[~tgt], same.transform(X[~tgt], sample_domain=sd[~tgt]))
+    # without sample_domain every row is target data: returned unchanged
+    np.testing.assert_allclose(src_only.transform(X), scaled, atol=1e-5)
+    assert every.transform(X).shape == X.shape
+    with pytest.raises(ValueError, match="reconstruct"):
+        AutoencoderAdapter(reconstruct="target").fit(X, sample_domain=sd)
 
 
 def test_autoencoder_reduces_reconstruction_error():
