@@ -61,7 +61,7 @@ def test_predicts_target_class_the_source_never_had():
 
 def test_relation_is_learned_and_row_stochastic():
     X, y, sd, _, _ = _task()
-    clf = LabelRelationTransfer().fit(X, y, sample_domain=sd)
+    clf = LabelRelationTransfer(relation="both").fit(X, y, sample_domain=sd)
     rel = clf.relation_
     assert rel.shape == (4, 6)
     np.testing.assert_allclose(rel.sum(axis=1), 1.0)
@@ -114,7 +114,9 @@ def test_options_fit_and_predict(features, relation):
 
 def test_source_weight_zero_is_target_only():
     X, y, sd, Xte, _ = _task()
-    clf = LabelRelationTransfer(features="input", source_weight=0.0)
+    clf = LabelRelationTransfer(
+        features="input", source_weight=0.0, self_training_rounds=0
+    )
     clf.fit(X, y, sample_domain=sd)
     lab = (sd < 0) & (y != "-1")
     ref = LogisticRegression(max_iter=1000).fit(X[lab], y[lab])
