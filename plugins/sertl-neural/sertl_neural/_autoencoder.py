@@ -166,6 +166,16 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     ...                         max_epochs=2, random_state=0)
     >>> ae.fit_transform(X, sample_domain=sd).shape
     (30, 3)
+
+    Deng et al.'s 2013 transfer: an autoencoder of the target domain
+    reconstructs the source rows; target rows pass unchanged:
+
+    >>> rec = AutoencoderAdapter(hidden_layer_sizes=(8,), n_components=3,
+    ...                          output="reconstruction", reconstruct="source",
+    ...                          target_weight=1.0, max_epochs=2, random_state=0)
+    >>> Z = rec.fit_transform(X, sample_domain=sd)
+    >>> bool(np.allclose(Z[sd < 0], rec.transform(X[sd < 0]), atol=1e-6))
+    True
     """
 
     registry_name = "autoencoder"

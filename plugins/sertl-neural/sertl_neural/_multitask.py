@@ -291,6 +291,15 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     ['emotion', 'gender']
     >>> clf.predict_task(X[:2], "gender").shape
     (2,)
+
+    Learned task balance (Kendall et al.) and a gender head on the first
+    trunk block only:
+
+    >>> unc = MultiTaskClassifier(hidden_layer_sizes=(8, 4), max_epochs=3,
+    ...                           task_weighting="uncertainty",
+    ...                           task_layers={"gender": 1}, random_state=0)
+    >>> sorted(unc.fit(X, y, aux={"gender": gender}).task_log_vars_)
+    ['emotion', 'gender']
     """
 
     registry_name = "multitask"
