@@ -42,15 +42,90 @@ UNLABELED = -1
 
 
 class SertlWarning(UserWarning):
-    """Base class of the warnings sertl emits."""
+    """Base class of the warnings sertl emits.
+
+    Every warning of sertl and of its plugins derives from it, so one
+    filter silences (or escalates) them all without touching other
+    libraries' warnings.
+
+    See Also
+    --------
+    NoTargetWarning : Fit saw no target rows.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sertl_core import NoTargetWarning, SertlWarning
+    >>> issubclass(NoTargetWarning, SertlWarning)
+    True
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", SertlWarning)  # e.g. in a test suite
+    ...     try:
+    ...         warnings.warn("demo", NoTargetWarning)
+    ...     except SertlWarning as exc:
+    ...         print(type(exc).__name__)
+    NoTargetWarning
+    """
 
 
 class NoTargetWarning(SertlWarning):
-    """Fit saw no target rows, so the training rows double as the target."""
+    """Fit saw no target rows, so the training rows double as the target.
+
+    Emitted by a method that needs target data when ``fit`` gets neither
+    ``sample_domain`` nor unlabelled rows (``-1``), as in scikit-learn's
+    own estimator checks or a plain ``fit(X, y)`` on source data. The
+    method then learns (about) no shift. Pass ``sample_domain`` or add the
+    unlabelled target rows to adapt for real.
+
+    See Also
+    --------
+    SertlWarning : Base class of sertl's warnings.
+
+    Examples
+    --------
+    A minimal adapter that needs target rows, fitted without any:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sertl_core import DomainAdapter, NoTargetWarning
+    >>> class MeanShift(DomainAdapter):
+    ...     _needs_target = True
+    ...     def _fit(self, data):
+    ...         src, tgt = data.X[data.source], data.X[data.target]
+    ...         self.shift_ = tgt.mean(0) - src.mean(0)
+    ...         return self
+    ...     def _transform(self, X, sample_domain):
+    ...         return X + np.outer(sample_domain > 0, self.shift_)
+    >>> X = np.arange(12.0).reshape(6, 2)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     shift = MeanShift().fit(X).shift_
+    >>> [w.category.__name__ for w in caught], shift.tolist()
+    (['NoTargetWarning'], [0.0, 0.0])
+    """
 
 
 class DomainError(ValueError):
-    """Raised when ``sample_domain`` or the labels break the sertl conventions."""
+    """Raised when ``sample_domain`` or the labels break the sertl conventions.
+
+    The message says what is wrong and how to fix it: a domain id of 0 or
+    a non-integer, lengths that differ from ``X``, a missing source or
+    target side, unlabelled source rows, classes seen only in the target,
+    or a domain at predict time that fit never saw. It is a
+    ``ValueError``, so code that catches scikit-learn's input errors
+    catches it too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import DomainError, DomainStandardScaler
+    >>> X = np.zeros((4, 2))
+    >>> try:
+    ...     DomainStandardScaler().fit(X, sample_domain=[1, 1, 0, -1])
+    ... except DomainError as exc:
+    ...     print(str(exc).split(",")[0])
+    `sample_domain` contains 0
+    """
 
 
 def is_unlabeled(y, *, regression=False):

@@ -201,6 +201,15 @@ class TargetLabelSplit(_DomainSplitter):
     random_state : int, RandomState instance or None, default=None
         Seed of the random splits.
 
+    References
+    ----------
+    .. [1] M. Abdelwahab and C. Busso, "Supervised domain adaptation for
+       emotion recognition from speech", ICASSP 2015 (a few labelled target
+       utterances added to labelled source data).
+    .. [2] K. You, X. Wang, M. Long and M. I. Jordan, "Towards accurate model
+       selection in deep unsupervised domain adaptation", ICML 2019 (why a
+       held-out set of target labels is the reference for model selection).
+
     Examples
     --------
     >>> import numpy as np
@@ -285,6 +294,14 @@ class SourceTargetShuffleSplit(_DomainSplitter):
         Fraction of the source rows held out in each split.
     random_state : int, RandomState instance or None, default=None
         Seed of the random splits.
+
+    References
+    ----------
+    .. [1] M. Sugiyama, M. Krauledat and K.-R. Müller, "Covariate shift
+       adaptation by importance weighted cross validation", JMLR 8, 2007.
+    .. [2] E. Zhong, W. Fan, Q. Yang, O. Verscheure and J. Ren, "Cross
+       validation framework to choose amongst models and datasets for
+       transfer learning", ECML PKDD 2010.
 
     Examples
     --------
@@ -451,6 +468,12 @@ class TargetScorer(DomainAwareScorer):
     metric : {"uar", "accuracy", "wa", "macro_f1"} or callable, default="uar"
         ``uar`` is the unweighted average recall (balanced accuracy), the
         standard SER metric.
+
+    References
+    ----------
+    .. [1] B. Schuller, S. Steidl and A. Batliner, "The INTERSPEECH 2009
+       emotion challenge", Interspeech 2009 (unweighted average recall as
+       the primary measure for class-imbalanced emotion data).
 
     Examples
     --------

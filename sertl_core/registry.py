@@ -68,7 +68,21 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class RegistryError(LookupError):
-    """An unknown, duplicate or malformed registry name."""
+    """An unknown, duplicate or malformed registry name.
+
+    For an unknown name the message lists the available names of that kind
+    and, for a name of a known sertl plugin that is not installed, the
+    distribution to install.
+
+    Examples
+    --------
+    >>> from sertl_core import RegistryError, get_registry
+    >>> try:
+    ...     get_registry().get("adapters", "no_such_method")
+    ... except RegistryError as exc:
+    ...     print(str(exc).split(".")[0])
+    No adapter named 'no_such_method'
+    """
 
 
 class PluginLoadWarning(SertlWarning):
