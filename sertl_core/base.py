@@ -157,6 +157,11 @@ class DomainAdapter(TransformerMixin, BaseEstimator):
     def fit_transform(self, X, y=None, *, sample_domain=None):
         """Fit, then transform the training rows with their own domains.
 
+        When fit saw no target rows and used the rows as their own target
+        (see :class:`NoTargetWarning`), the rows are transformed as target
+        rows, as ``transform`` without ``sample_domain`` does, so
+        ``fit_transform(X)`` equals ``fit(X).transform(X)``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -174,6 +179,8 @@ class DomainAdapter(TransformerMixin, BaseEstimator):
         data = self._validate_fit(X, y, sample_domain)
         self._fit(data)
         n = data.n_input_rows
+        if data.X.shape[0] > n:  # self-target fallback: the copies are the target
+            return self._transform(data.X[n:], data.sample_domain[n:])
         return self._transform(data.X[:n], data.sample_domain[:n])
 
     def __sklearn_tags__(self):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from sertl_core import (
+    DomainAdapter,
     DomainError,
     DomainStandardScaler,
     NoTargetWarning,
@@ -115,3 +116,29 @@ def test_unknown_domain_at_transform():
 def test_check_sample_domain_shape():
     with pytest.raises(DomainError, match="1-D array"):
         check_sample_domain(np.ones((2, 2), int), 2)
+
+
+def test_fit_transform_in_self_target_fallback_equals_fit_then_transform():
+    # an adapter whose source and target maps differ even when no shift is learned
+    class AddOneToSource(DomainAdapter):
+        _needs_target = True
+
+        def _fit(self, data):
+            self.fitted_ = True
+            return self
+
+        def _transform(self, X, sample_domain):
+            return X + (sample_domain > 0)[:, None]
+
+    X = np.arange(12.0).reshape(6, 2)
+    with pytest.warns(NoTargetWarning):
+        Z = AddOneToSource().fit_transform(X)
+    with pytest.warns(NoTargetWarning):
+        Z2 = AddOneToSource().fit(X).transform(X)
+    # the rows are their own target, so both calls map them as target rows
+    np.testing.assert_array_equal(Z, Z2)
+    np.testing.assert_array_equal(Z, X)
+    # with explicit domains, fit_transform maps each row with its own domain
+    sd = np.r_[np.ones(3, dtype=int), -np.ones(3, dtype=int)]
+    Z3 = AddOneToSource().fit_transform(X, sample_domain=sd)
+    np.testing.assert_array_equal(Z3, np.vstack([X[:3] + 1, X[3:]]))

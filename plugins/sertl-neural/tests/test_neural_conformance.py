@@ -23,18 +23,6 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-_WHY = (
-    "reconstruct='source' maps source rows (reconstructed) and target rows "
-    "(unchanged) differently by design (Deng et al. 2013): fit_transform "
-    "transforms the training rows with their fit domains, labelled rows being "
-    "source there, while transform() without sample_domain treats rows as target"
-)
-_SOURCE_ONLY_MAP = {
-    "check_transformer_general": _WHY,
-    "check_transformer_data_not_an_array": _WHY,
-}
-
-
 @parametrize_with_checks(
     [
         FineTuneClassifier(**_SMALL, finetune_epochs=5),
@@ -53,22 +41,6 @@ _SOURCE_ONLY_MAP = {
             random_state=0,
         ),
     ],
-    expected_failed_checks=lambda est: (
-        _SOURCE_ONLY_MAP.copy()
-        if getattr(est, "reconstruct", "all") == "source"
-        else (
-            {
-                "check_classifier_labels": (
-                    "the kit fits labelled source rows only, without sample_domain, so "
-                    "the core's NoTargetWarning fires for methods with _needs_target=True "
-                    "and the kit runs its own checks with warnings as errors (core fix "
-                    "requested: quiet NoTargetWarning there or pass a target domain)"
-                )
-            }
-            if getattr(type(est), "_needs_target", False) and hasattr(est, "predict")
-            else {}
-        )
-    ),
 )
 def test_neural_conformance(estimator, check):
     check(estimator)
