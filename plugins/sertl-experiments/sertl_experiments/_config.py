@@ -38,12 +38,53 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 class ConfigError(ValueError):
-    """An experiment configuration is invalid; the message names the field."""
+    """An experiment configuration is invalid; the message names the field.
+
+    Raised by :func:`load_config` and :func:`parse_config` with the file,
+    the field (``[protocol] k``) and what to write instead.
+
+    Examples
+    --------
+    >>> from sertl_experiments import ConfigError, parse_config
+    >>> raw = {"corpora": {"emodb": {"root": "data/EmoDB"},
+    ...                    "ravdess": {"root": "data/RAVDESS"}},
+    ...        "protocol": {"target": "few_shot"},
+    ...        "methods": [{"name": "dss"}]}
+    >>> try:
+    ...     parse_config(raw, origin="exp.toml")
+    ... except ConfigError as err:
+    ...     print(str(err).split(" labelled")[0])
+    exp.toml: [protocol] k: few_shot needs k >= 1
+    >>> issubclass(ConfigError, ValueError)
+    True
+    """
 
 
 @dataclass
 class CorpusSpec:
-    """One corpus: a reader name (``sertl corpora`` lists them) and its root."""
+    """One corpus: a reader name (``sertl corpora`` lists them) and its root.
+
+    Built by :func:`parse_config` from a ``[corpora.NAME]`` table.
+
+    Parameters
+    ----------
+    name : str
+        Name of the corpus in the experiment (the table's NAME).
+    reader : str
+        Registry name of the sertl-speech corpus reader (e.g. ``"emodb"``).
+    root : pathlib.Path
+        Folder of the corpus as downloaded (or the shipped sample).
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> cfg = parse_config({"corpora": {"emo": {"reader": "emodb", "root": "sample"},
+    ...                                 "rav": {"reader": "ravdess", "root": "data"}},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> spec = cfg.corpora["emo"]
+    >>> spec.name, spec.reader, spec.root.name
+    ('emo', 'emodb', 'EmoDB')
+    """
 
     name: str
     reader: str
@@ -52,7 +93,30 @@ class CorpusSpec:
 
 @dataclass
 class FeatureSpec:
-    """Acoustic features, computed once per file through the speech cache."""
+    """Acoustic features, computed once per file through the speech cache.
+
+    Built by :func:`parse_config` from the ``[features]`` table.
+
+    Parameters
+    ----------
+    set : str, default="functionals"
+        Feature set of :class:`sertl_speech.AudioFeatures`
+        (``"functionals"`` or ``"mfcc_stats"``).
+    cache_dir : pathlib.Path, default=None
+        Folder of the on-disk feature cache (None: no cache).
+    n_jobs : int, default=1
+        Extraction processes (-1: all cores).
+    params : dict, default={}
+        Further keyword arguments of ``AudioFeatures``.
+
+    Examples
+    --------
+    >>> from sertl_experiments import FeatureSpec
+    >>> FeatureSpec()
+    FeatureSpec(set='functionals', cache_dir=None, n_jobs=1, params={})
+    >>> FeatureSpec(set="mfcc_stats", n_jobs=2).set
+    'mfcc_stats'
+    """
 
     set: str = "functionals"
     cache_dir: Path | None = None
@@ -62,7 +126,38 @@ class FeatureSpec:
 
 @dataclass
 class ProtocolSpec:
-    """How target data is used and how results are scored."""
+    """How target data is used and how results are scored.
+
+    Built by :func:`parse_config` from the ``[protocol]`` table.
+
+    Parameters
+    ----------
+    target : {"unlabelled", "few_shot"}, default="unlabelled"
+        Whether the target corpus trains without labels, or with ``k``
+        labelled utterances per class.
+    k : int, default=0
+        Labelled target utterances per class (``"few_shot"`` only), drawn
+        from speakers held out of the test set.
+    seeds : list of int, default=[0]
+        Random seeds; every (pair, method) cell runs once per seed.
+    metric : {"uar", "wa", "macro_f1"}, default="uar"
+        Headline metric of the report (all three are computed).
+    bootstrap : int, default=1000
+        Bootstrap resamples of the confidence intervals (0: none).
+    confidence : float, default=0.95
+        Level of the confidence intervals.
+    test_speaker_fraction : float, default=0.5
+        Share of the target speakers kept for testing with ``"few_shot"``.
+    selection_splits : int, default=3
+        Source/target splits of the label-free selection scores.
+
+    Examples
+    --------
+    >>> from sertl_experiments import ProtocolSpec
+    >>> p = ProtocolSpec(target="few_shot", k=5, seeds=[0, 1])
+    >>> p.target, p.k, p.seeds, p.metric
+    ('few_shot', 5, [0, 1], 'uar')
+    """
 
     target: str = "unlabelled"
     k: int = 0
@@ -76,7 +171,44 @@ class ProtocolSpec:
 
 @dataclass
 class MethodSpec:
-    """One method: scaling + adapters + transfer estimator, or ``auto``."""
+    """One method: scaling + adapters + transfer estimator, or ``auto``.
+
+    Built by :func:`parse_config` from one ``[[methods]]`` table.
+
+    Parameters
+    ----------
+    name : str
+        Unique short name, used in the results and the report.
+    scaling : {"domain", "source", "speaker", "none"}, default="domain"
+        Standardisation before the adapters.
+    adapters : list of str, default=[]
+        Registry names of the feature adapters, applied in order.
+    estimator : str, default="source_only"
+        Registry name of the transfer estimator.
+    params : dict, default={}
+        Parameters per step, e.g. ``{"coral": {"reg": 1.0}}``.
+    grid : dict, default={}
+        ``STEP__PARAM`` to candidate values, searched per cell.
+    auto : bool, default=False
+        Choose the method per pair by label-free scores (``method = "auto"``).
+    candidates : list of str, default=None
+        What ``auto`` chooses among: names of this experiment's methods or of
+        installed adapters and estimators (None: the installed unsupervised
+        methods, see :func:`~sertl_experiments.default_candidates`).
+    scorers : list of str, default=["reverse_validation"]
+        Label-free scorers; the first ranks the candidates (``"few_shot"``
+        ranks by the labelled target rows instead).
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> cfg = parse_config({"corpora": {"a": {"root": "x"}, "b": {"root": "y"}},
+    ...                     "methods": [{"name": "coral", "adapter": "coral",
+    ...                                  "params": {"coral": {"reg": 1.0}}}]})
+    >>> m = cfg.methods[0]
+    >>> m.name, m.scaling, m.adapters, m.estimator, m.params
+    ('coral', 'domain', ['coral'], 'source_only', {'coral': {'reg': 1.0}})
+    """
 
     name: str
     scaling: str = "domain"
@@ -91,7 +223,54 @@ class MethodSpec:
 
 @dataclass
 class ExperimentConfig:
-    """A validated experiment (see :func:`load_config` for the file format)."""
+    """A validated experiment (see :func:`load_config` for the file format).
+
+    Parameters
+    ----------
+    name : str
+        Name of the experiment (default: the file's stem).
+    output : pathlib.Path
+        Folder of the results and the report.
+    corpora : dict of str to CorpusSpec
+        Every corpus defined, by name.
+    sources : list of tuple of str
+        Source groups; a group of several names pools those corpora.
+    targets : list of str
+        Target corpora.
+    methods : list of MethodSpec
+        Methods compared in every cell.
+    classes : "shared", "all" or list of str, default="shared"
+        Emotions kept: those the corpora of a pair share, all, or a list.
+    mapping : dict, default={}
+        Label renaming applied before selecting classes.
+    features : FeatureSpec, default=FeatureSpec()
+        Acoustic features.
+    protocol : ProtocolSpec, default=ProtocolSpec()
+        Use of target data and scoring.
+    classifier : str, default="svc"
+        Final classifier (one of :data:`CLASSIFIERS`).
+    classifier_params : dict, default={}
+        Its parameters.
+    save_models : bool, default=False
+        Save the fitted model of each (pair, method) with skops.
+    pca_points : int, default=300
+        Points per domain in the PCA plots.
+    source_file : pathlib.Path, default=None
+        The TOML file it was read from (None for a dict).
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> cfg = parse_config({"name": "demo",
+    ...                     "corpora": {"a": {"root": "x"}, "b": {"root": "y"},
+    ...                                 "c": {"root": "z"}},
+    ...                     "matrix": {"sources": [["a", "b"], "c"], "targets": ["c"]},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> cfg.name, cfg.sources, cfg.targets, cfg.classifier
+    ('demo', [('a', 'b'), ('c',)], ['c'], 'svc')
+    >>> cfg.pairs()
+    [(('a', 'b'), 'c')]
+    """
 
     name: str
     output: Path

@@ -14,12 +14,59 @@ __all__ = ["CorpusData", "ExperimentError", "load_corpus_table", "extract_featur
 
 
 class ExperimentError(RuntimeError):
-    """An input problem that stops an experiment (missing corpus, no data)."""
+    """An input problem that stops an experiment (missing corpus, no data).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sertl_experiments import ExperimentError, parse_config, run_experiment
+    >>> cfg = parse_config({"output": tempfile.mkdtemp(),
+    ...                     "corpora": {"emodb": {"root": "no/such/EmoDB"},
+    ...                                 "ravdess": {"root": "no/such/RAVDESS"}},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> try:
+    ...     run_experiment(cfg, progress=False, log=lambda *_: None)
+    ... except ExperimentError as err:
+    ...     print(str(err).split(";")[0])
+    [corpora.emodb] root: 'no/such/EmoDB' does not exist
+    """
 
 
 @dataclass
 class CorpusData:
-    """Features and metadata of one corpus (rows with features only)."""
+    """Features and metadata of one corpus (rows with features only).
+
+    :func:`~sertl_experiments.run_experiment` builds one per corpus, or
+    takes them ready-made through its ``data`` argument.
+
+    Parameters
+    ----------
+    name : str
+        Corpus name in the experiment.
+    X : ndarray of shape (n_utterances, n_features)
+        Acoustic features.
+    y : ndarray of shape (n_utterances,)
+        Emotion labels.
+    speakers : ndarray of shape (n_utterances,)
+        Speaker ids, prefixed with the corpus name (``"emodb:03"``).
+    files : ndarray of shape (n_utterances,)
+        Audio file of each row.
+    skipped : list, default=[]
+        Files that gave no features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_experiments import CorpusData
+    >>> rng = np.random.default_rng(0)
+    >>> cd = CorpusData("emodb", X=rng.normal(size=(4, 3)),
+    ...                 y=np.array(["anger", "sadness"] * 2),
+    ...                 speakers=np.array(["emodb:03", "emodb:03", "emodb:08",
+    ...                                    "emodb:08"]),
+    ...                 files=np.array([f"{i}.wav" for i in range(4)]))
+    >>> cd.X.shape, np.unique(cd.y).tolist(), cd.skipped
+    ((4, 3), ['anger', 'sadness'], [])
+    """
 
     name: str
     X: np.ndarray

@@ -29,7 +29,23 @@ plugin's class, a function) must be trusted explicitly by the caller.
 
 
 class UntrustedModelError(ValueError):
-    """The model file holds types that are not on the trusted list."""
+    """The model file holds types that are not on the trusted list.
+
+    Raised by :func:`load_model` before anything in the file is
+    constructed; also for files that are not sertl models.
+
+    Examples
+    --------
+    >>> import collections, pathlib, tempfile
+    >>> from sertl_experiments import UntrustedModelError, load_model, save_model
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.skops"
+    >>> _ = save_model(collections.Counter("aab"), p)
+    >>> try:  # doctest: +ELLIPSIS
+    ...     load_model(p)
+    ... except UntrustedModelError as err:
+    ...     print(err)
+    '...m.skops' contains types that are not trusted: collections.Counter. Load ...
+    """
 
 
 def save_model(model, path, *, metadata=None):
@@ -113,7 +129,29 @@ def load_model(path, *, trusted=None):
 
     Examples
     --------
-    See :func:`save_model`.
+    A model whose metadata holds a type outside :data:`TRUSTED_PATTERNS`
+    loads only when the caller trusts that type:
+
+    >>> import collections, pathlib, tempfile
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sertl_experiments import UntrustedModelError, load_model, save_model
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.array(["anger", "sadness"] * 10)
+    >>> X = rng.normal(size=(20, 2)) + (y == "anger")[:, None] * 3
+    >>> pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "model.skops"
+    >>> _ = save_model(pipe, p, metadata={"support": collections.Counter(y)})
+    >>> try:
+    ...     load_model(p)
+    ... except UntrustedModelError:
+    ...     print("refused")
+    refused
+    >>> model, meta = load_model(p, trusted=["collections.Counter"])
+    >>> model.predict([[3.0, 3.0], [0.0, 0.0]]).tolist(), meta["support"]["anger"]
+    (['anger', 'sadness'], 10)
     """
     import skops.io as sio
 

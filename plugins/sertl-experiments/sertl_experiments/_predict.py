@@ -69,7 +69,27 @@ def predict_files(model, files):
 
     Examples
     --------
-    See :func:`sertl_experiments.train_model`.
+    A Pipeline from audio paths fitted on four utterances of the shipped
+    EmoDB sample labels two others; a missing file gets its reason:
+
+    >>> from pathlib import Path
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sertl_speech import AudioFeatures, load_sample
+    >>> from sertl_experiments import predict_files
+    >>> table = load_sample("emodb", emotions=["anger", "sadness"])
+    >>> train, new = table.iloc[:4], table.iloc[4:6]
+    >>> model = make_pipeline(AudioFeatures("mfcc_stats"), StandardScaler(),
+    ...                       LogisticRegression())
+    >>> model = model.fit(list(train["file"]), list(train["emotion"]))
+    >>> rows = predict_files(model, list(new["file"]) + ["missing.wav"])
+    >>> [(Path(r["file"]).name, r["emotion"]) for r in rows]
+    [('08a01Wa.flac', 'anger'), ('08a01Wc.flac', 'anger'), ('missing.wav', None)]
+    >>> rows[2]["error"]
+    'missing: no such file: missing.wav'
+
+    See :func:`sertl_experiments.train_model` for a transfer model.
     """
     feats, rest = model.steps[0][1], model[1:]
     if hasattr(feats, "set_params") and "errors" in feats.get_params():

@@ -29,7 +29,52 @@ BASELINE = "_baseline"
 
 @dataclass
 class RunResult:
-    """What :func:`run_experiment` produced."""
+    """What :func:`run_experiment` produced.
+
+    Parameters
+    ----------
+    output : pathlib.Path
+        Output folder of the experiment.
+    results : pandas.DataFrame
+        The rows of ``results.csv``: one per pair, configured method and
+        seed (the no-adaptation baseline cells feed the guard columns).
+    report : pathlib.Path
+        The self-contained ``report.html``.
+    n_computed : int
+        Cells computed by this run (the no-adaptation baseline cells
+        included).
+    n_reused : int
+        Cells read back from an earlier run with the same configuration.
+    skipped_files : list of dict
+        Files that gave no features: ``corpus``, ``file`` and ``reason``.
+
+    Examples
+    --------
+    A second run of the same experiment reuses every finished cell:
+
+    >>> import numpy as np, tempfile
+    >>> from sertl_experiments import CorpusData, parse_config, run_experiment
+    >>> rng = np.random.default_rng(0)
+    >>> def corpus(name, shift):
+    ...     y = np.array(["anger", "sadness"] * 20)
+    ...     X = rng.normal(size=(40, 3)) + (y == "anger")[:, None] * 2 + shift
+    ...     spk = np.array([f"{name}:{i % 2}" for i in range(40)])
+    ...     files = np.array([f"{name}{i}.wav" for i in range(40)])
+    ...     return CorpusData(name, X, y, spk, files)
+    >>> data = {"a": corpus("a", 0), "b": corpus("b", 3)}
+    >>> cfg = parse_config({"output": tempfile.mkdtemp(),
+    ...                     "corpora": {"a": {"root": "."}, "b": {"root": "."}},
+    ...                     "protocol": {"bootstrap": 0}, "methods": [{"name": "dss"}]})
+    >>> quiet = {"progress": False, "log": lambda *_: None}
+    >>> first = run_experiment(cfg, data=data, **quiet)
+    >>> again = run_experiment(cfg, data=data, **quiet)
+    >>> (first.n_computed, first.n_reused), (again.n_computed, again.n_reused)
+    ((4, 0), (0, 4))
+    >>> again.results[["source", "target", "method"]].values.tolist()
+    [['a', 'b', 'dss'], ['b', 'a', 'dss']]
+    >>> again.report.name, again.skipped_files
+    ('report.html', [])
+    """
 
     output: Path
     results: pd.DataFrame

@@ -16,6 +16,27 @@ class SolverFailedError(RuntimeError):
     The message names the solver and its status and says what to try
     (another ``solver=``, the built-in ``solver="apg"``/``"newton"``, or a
     larger ``max_iter``).
+
+    See Also
+    --------
+    kmm_weights, kliep_weights : Raise it when a cvxpy solver fails.
+
+    Examples
+    --------
+    An infeasible program (as KMM's constraints can be for a too small
+    ``B``) ends with a status other than optimal:
+
+    >>> import cvxpy as cp
+    >>> from sertl_instance._common import SolverFailedError, cvxpy_solve
+    >>> x = cp.Variable()
+    >>> problem = cp.Problem(cp.Minimize(x), [x >= 1, x <= 0])
+    >>> try:
+    ...     cvxpy_solve(problem, "cvxpy", "KMM")
+    ... except SolverFailedError as err:
+    ...     print(str(err).split(". ")[0])
+    KMM: cvxpy solver CLARABEL ended with status 'infeasible', not 'optimal'
+    >>> issubclass(SolverFailedError, RuntimeError)
+    True
     """
 
 

@@ -28,6 +28,31 @@ class AudioError(ValueError):
         ``"nan"``, ``"silent"``, ``"too_short"`` or ``"failed"``.
     message : str
         Details for the person reading the report.
+
+    Attributes
+    ----------
+    reason : str
+        The category given.
+    message : str
+        The details given.
+
+    See Also
+    --------
+    load_audio : Raises it for files that give no signal.
+    AudioFeatures : Reports these reasons in ``failed_`` instead of raising.
+
+    Examples
+    --------
+    >>> from sertl_speech import AudioError, load_audio
+    >>> try:
+    ...     load_audio("no/such/file.wav")
+    ... except AudioError as err:
+    ...     print(err.reason, "|", err.message)
+    missing | no such file: no/such/file.wav
+    >>> str(AudioError("silent", "peak amplitude 0"))
+    'silent: peak amplitude 0'
+    >>> issubclass(AudioError, ValueError)
+    True
     """
 
     def __init__(self, reason, message):

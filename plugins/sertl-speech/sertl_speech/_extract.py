@@ -32,16 +32,64 @@ FEATURES_VERSION = "3"
 
 
 class AudioFeaturesWarning(SertlWarning):
-    """Some inputs gave no features; see ``AudioFeatures.failed_``."""
+    """Some inputs gave no features; see ``AudioFeatures.failed_``.
+
+    Emitted once per ``transform`` by :class:`AudioFeatures` with
+    ``errors="warn"`` (the default) when inputs are missing, unreadable,
+    empty, silent, too short or hold NaN samples; their rows are NaN.
+
+    See Also
+    --------
+    FeatureExtractionError : Raised instead with ``errors="raise"``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sertl_speech import AudioFeatures, AudioFeaturesWarning
+    >>> t = np.arange(16000) / 16000
+    >>> waves = [0.1 * np.sin(2 * np.pi * 220.0 * t), np.zeros(16000)]
+    >>> features = AudioFeatures("mfcc_stats")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     X = features.fit_transform(waves)
+    >>> [w.category.__name__ for w in caught]
+    ['AudioFeaturesWarning']
+    >>> np.isnan(X).any(axis=1).tolist(), features.failed_["reason"].tolist()
+    ([False, True], ['silent'])
+    """
 
 
 class FeatureExtractionError(ValueError):
     """Raised with ``errors="raise"`` after the batch, listing every failure.
 
+    Parameters
+    ----------
+    message : str
+        Summary: how many inputs failed, per reason, and the first one.
+    failed : pandas.DataFrame
+        One row per failed input: index, item, reason, message.
+
     Attributes
     ----------
     failed : pandas.DataFrame
         One row per failed input: index, item, reason, message.
+
+    See Also
+    --------
+    AudioFeaturesWarning : Emitted instead with ``errors="warn"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_speech import AudioFeatures, FeatureExtractionError
+    >>> t = np.arange(16000) / 16000
+    >>> waves = [0.1 * np.sin(2 * np.pi * 220.0 * t), np.zeros(16000)]
+    >>> try:
+    ...     AudioFeatures("mfcc_stats", errors="raise").fit_transform(waves)
+    ... except FeatureExtractionError as err:
+    ...     print(err.failed[["index", "reason"]].to_dict("records"))
+    [{'index': 1, 'reason': 'silent'}]
     """
 
     def __init__(self, message, failed):
