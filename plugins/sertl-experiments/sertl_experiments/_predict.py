@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
 
@@ -93,7 +94,8 @@ def predict_files(model, files):
     """
     feats, rest = model.steps[0][1], model[1:]
     if hasattr(feats, "set_params") and "errors" in feats.get_params():
-        feats.set_params(errors="nan")
+        # a shallow copy: the caller's fitted step keeps its own setting
+        feats = copy.copy(feats).set_params(errors="nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X = np.asarray(feats.transform(list(files)), dtype=float)

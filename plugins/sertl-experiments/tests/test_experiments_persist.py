@@ -56,3 +56,23 @@ def test_not_a_model_file(tmp_path):
     sio.dump({"a": 1}, tmp_path / "other.skops")
     with pytest.raises(UntrustedModelError, match="not a sertl model"):
         load_model(tmp_path / "other.skops")
+
+
+def test_predict_files_reports_bad_files_without_changing_the_model():
+    from sertl_experiments import predict_files
+    from sertl_speech import AudioFeatures, load_sample
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    table = load_sample("emodb", emotions=["anger", "sadness"])
+    model = make_pipeline(
+        AudioFeatures("mfcc_stats", errors="raise"),
+        StandardScaler(),
+        LogisticRegression(),
+    ).fit(list(table["file"][:4]), list(table["emotion"][:4]))
+    rows = predict_files(model, [table["file"].iloc[4], "missing.wav"])
+    assert rows[0]["emotion"] in {"anger", "sadness"}
+    assert rows[1]["emotion"] is None and rows[1]["error"].startswith("missing")
+    # the caller's fitted feature step keeps its own error policy
+    assert model[0].get_params()["errors"] == "raise"

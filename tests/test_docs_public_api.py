@@ -1,0 +1,72 @@
+"""Every public object documents itself: an Examples doctest, and a paper for each method.
+
+The project's standard (CONTRIBUTING.md): numpydoc docstrings with an
+Examples section that runs as a doctest on every public object, and a
+References section citing the paper for every method a registry offers.
+These tests find the objects by ``__all__`` and by the registry, so a new
+public class or a new plugin is checked without being listed here.
+"""
+
+import importlib
+import inspect
+
+import pytest
+
+from sertl_core import get_registry
+
+PACKAGES = [
+    "sertl_core",
+    "sertl_core.model_selection",
+    "sertl_core.testing",
+    "sertl_speech",
+    "sertl_instance",
+    "sertl_feature",
+    "sertl_neural",
+    "sertl_relational",
+    "sertl_experiments",
+]
+
+
+def _public(package):
+    try:
+        mod = importlib.import_module(package)
+    except ImportError:  # a plugin that is not installed
+        return []
+    out = []
+    for name in getattr(mod, "__all__", []):
+        obj = getattr(mod, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            out.append(pytest.param(obj, id=f"{package}.{name}"))
+    return out
+
+
+PUBLIC = [p for pkg in PACKAGES for p in _public(pkg)]
+METHOD_KINDS = ("adapters", "estimators", "scorers", "splitters")
+METHODS = [
+    pytest.param(cls, id=f"{kind}:{name}")
+    for kind in METHOD_KINDS
+    for name in get_registry().names(kind)
+    for cls in [get_registry().get(kind, name)]
+]
+
+
+def test_the_checks_find_objects():
+    # guards against a silent import failure that would make the tests below vacuous
+    assert len(PUBLIC) > 50
+    assert {"coral", "kmm", "tca"} <= {p.id.split(":")[1] for p in METHODS}
+
+
+@pytest.mark.parametrize("obj", PUBLIC)
+def test_public_object_has_examples_doctest(obj):
+    doc = inspect.getdoc(obj) or ""
+    assert "Examples\n--------" in doc, f"{obj.__qualname__} has no Examples section"
+    examples = doc.split("Examples\n--------", 1)[1]
+    assert ">>>" in examples, f"{obj.__qualname__}'s Examples has no doctest"
+
+
+@pytest.mark.parametrize("cls", METHODS)
+def test_registered_method_cites_a_paper(cls):
+    doc = inspect.getdoc(cls) or ""
+    assert "References\n----------" in doc, f"{cls.__qualname__} has no References"
+    refs = doc.split("References\n----------", 1)[1]
+    assert ".. [1]" in refs, f"{cls.__qualname__}'s References cite nothing"
