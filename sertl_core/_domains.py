@@ -582,10 +582,23 @@ def check_known_domains(sample_domain, known, *, fallback_target=False):
     else:
         bad = unknown
     if bad.size:
+        known = np.asarray(known)
+        if -1 in known:
+            advice = "omit sample_domain to treat every row as target data"
+        else:
+            # Rows without sample_domain are target domain -1, which this fit
+            # never saw either: omitting sample_domain would fail the same way.
+            targets = known[known < 0].tolist()
+            advice = (
+                "rows without sample_domain are target domain -1, which was not "
+                "seen in fit either"
+                + (f"; pass one of the fitted target ids {targets}" if targets else "")
+                + ", or refit with these rows' domain"
+            )
         raise DomainError(
             f"sample_domain holds domain id(s) {bad.tolist()} that were not seen "
-            f"in fit (seen: {np.asarray(known).tolist()}). Use the ids given at "
-            "fit time, or omit sample_domain to treat every row as target data."
+            f"in fit (seen: {known.tolist()}). Use the ids given at fit time, or "
+            f"{advice}."
         )
     return unknown
 

@@ -13,6 +13,7 @@ import copy
 from typing import ClassVar
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
@@ -21,6 +22,7 @@ from sklearn.base import (
     is_regressor,
 )
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -207,6 +209,41 @@ def _estimator_has(attr):
     return check
 
 
+def _weight_kwargs(est):
+    """Name of the fit keyword that gives ``sample_weight`` to ``est``, or None.
+
+    A :class:`~sklearn.pipeline.Pipeline` takes no ``sample_weight`` itself
+    (``has_fit_parameter`` is False), but its final step often does: the
+    weights then go to that step (``"<name>__sample_weight"``) instead of
+    being replaced by a weighted resample. With metadata routing enabled the
+    request is set on ``est``, which must be a private clone: the final step
+    requests the weights and every other step that could take them does not.
+    """
+    if has_fit_parameter(est, "sample_weight"):
+        return "sample_weight"
+    if not isinstance(est, Pipeline) or not est.steps:
+        return None
+    name, last = est.steps[-1]
+    if (
+        last is None
+        or last == "passthrough"
+        or not has_fit_parameter(last, "sample_weight")
+    ):
+        return None
+    if not get_config().get("enable_metadata_routing", False):
+        return f"{name}__sample_weight"
+    for _, step in est.steps[:-1]:
+        if (
+            step is not None
+            and step != "passthrough"
+            and hasattr(step, "set_fit_request")
+            and has_fit_parameter(step, "sample_weight")
+        ):
+            step.set_fit_request(sample_weight=False)
+    last.set_fit_request(sample_weight=True)
+    return "sample_weight"
+
+
 class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
     """Base class of meta-estimators that train a plain estimator with transfer.
 
@@ -324,7 +361,9 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
         """Fit a clone of the wrapped estimator on labelled rows.
 
         Applies the sampler, passes ``sample_weight`` when the estimator takes
-        it, and otherwise resamples rows in proportion to the weights.
+        it (for a :class:`~sklearn.pipeline.Pipeline`, to its final step when
+        that step takes it), and otherwise resamples rows in proportion to the
+        weights.
 
         Parameters
         ----------
@@ -346,12 +385,12 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
             raise AssertionError("unlabelled rows must never reach the estimator")
         est = clone(self._get_estimator())
         if self.sampler is not None:
-            sampler = clone(self.sampler)
-            if not hasattr(sampler, "fit_resample"):
+            if not hasattr(self.sampler, "fit_resample"):
                 raise TypeError(
-                    f"sampler={sampler!r} has no fit_resample method: pass an "
+                    f"sampler={self.sampler!r} has no fit_resample method: pass an "
                     "imbalanced-learn sampler (e.g. RandomOverSampler())."
                 )
+            sampler = clone(self.sampler)
             X_res, y_res = sampler.fit_resample(X, y)
             if sample_weight is not None:
                 idx = getattr(sampler, "sample_indices_", None)
@@ -364,10 +403,11 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
                     )
                 sample_weight = np.asarray(sample_weight)[idx]
             X, y = X_res, y_res
+        weight_kw = None if sample_weight is None else _weight_kwargs(est)
         if sample_weight is None:
             est.fit(X, y)
-        elif has_fit_parameter(est, "sample_weight"):
-            est.fit(X, y, sample_weight=sample_weight)
+        elif weight_kw is not None:
+            est.fit(X, y, **{weight_kw: sample_weight})
         else:
             rng = check_random_state(random_state)
             w = np.asarray(sample_weight, dtype=float)

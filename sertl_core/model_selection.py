@@ -88,6 +88,7 @@ class _DomainSplitter(BaseCrossValidator):
             Test row indices.
         """
         n = len(X)
+        y = None if y is None else np.asarray(y)  # positional indexing below
         sd = _domains_for_split(y, groups, sample_domain, n)
         labeled = ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
         yield from self._split(sd, labeled, y)
@@ -161,8 +162,11 @@ class LeaveOneDomainOut(_DomainSplitter):
 
         Parameters
         ----------
-        X, y : ignored
-            Present for API compatibility.
+        X : array-like of shape (n_samples, n_features), default=None
+            Rows of all domains (only their number is used).
+        y : array-like of shape (n_samples,), default=None
+            Labels; the domains are inferred from them when neither
+            ``groups`` nor ``sample_domain`` is given.
         groups : array-like of int, default=None
             Domain ids when routing is off.
         sample_domain : array-like of int, default=None
@@ -172,13 +176,8 @@ class LeaveOneDomainOut(_DomainSplitter):
         -------
         n_splits : int
         """
-        n = len(
-            sample_domain
-            if sample_domain is not None
-            else groups
-            if groups is not None
-            else y
-        )
+        given = [a for a in (sample_domain, groups, y, X) if a is not None]
+        n = len(given[0]) if given else 0
         return int(self._held_out(_domains_for_split(y, groups, sample_domain, n)).size)
 
 

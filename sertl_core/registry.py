@@ -40,6 +40,14 @@ KINDS = {
 }
 """Registry kinds and the hook that fills each."""
 
+_SINGULAR = {"corpora": "corpus"}
+
+
+def _singular(kind):
+    """``"adapters"`` -> ``"adapter"``, ``"corpora"`` -> ``"corpus"``."""
+    return _SINGULAR.get(kind, kind[:-1])
+
+
 # Names provided by the first-party distributions, to answer "unknown name"
 # with the package to install.
 _KNOWN_PROVIDERS = {
@@ -250,7 +258,7 @@ class Registry:
         seen = self._entries[kind].get(name)
         if seen is not None:
             raise RegistryError(
-                f"Duplicate {kind[:-1]} name {name!r}: "
+                f"Duplicate {_singular(kind)} name {name!r}: "
                 f"{seen.class_path} from plugin {seen.plugin!r} "
                 f"({seen.distribution or 'no distribution'}) and "
                 f"{cls.__module__}.{cls.__qualname__} from plugin {plugin!r} "
@@ -323,7 +331,7 @@ class Registry:
             if other != kind and name in self._entries[other]:
                 hint += f" {name!r} is registered as {other}, not {kind}."
         raise RegistryError(
-            f"No {kind[:-1]} named {name!r}. Available {kind}: {available}.{hint}"
+            f"No {_singular(kind)} named {name!r}. Available {kind}: {available}.{hint}"
         )
 
     def create(self, kind, name, **params):

@@ -184,7 +184,10 @@ def check_registry_name(estimator):
 
 
 def check_inputs_not_mutated(estimator):
-    """fit, transform, predict and score leave X, y and sample_domain unchanged."""
+    """fit, transform, predict, decision_function and score leave inputs unchanged.
+
+    X, y and sample_domain must be equal before and after every call.
+    """
     X, y, sd, _ = make_domain_data()
     y, *others = _label_variants(estimator, y)
     copies = (X.copy(), y.copy(), sd.copy())
@@ -199,6 +202,10 @@ def check_inputs_not_mutated(estimator):
         est.predict(X, sample_domain=sd)
         if hasattr(est, "predict_proba"):
             est.predict_proba(X)
+        if hasattr(est, "decision_function"):
+            est.decision_function(X, sample_domain=sd)
+        if hasattr(est, "score"):
+            est.score(X, y, sample_domain=sd)
     for name, a, b in zip(("X", "y", "sample_domain"), (X, y, sd), copies, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=f"{name} was modified in place")
     for ys in others:  # string labels with the string marker

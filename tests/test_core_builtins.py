@@ -87,6 +87,12 @@ def test_source_only_sampler_balances_training_rows():
         SourceOnly(sampler=LogisticRegression()).fit(X, y)
 
 
+def test_source_only_sampler_that_is_not_an_estimator_is_named():
+    X, y, _, _ = make_domain_data()
+    with pytest.raises(TypeError, match="sampler='smote' has no fit_resample"):
+        SourceOnly(sampler="smote").fit(X, y)
+
+
 def test_estimator_without_sample_weight_resamples():
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -111,6 +117,42 @@ def test_estimator_without_sample_weight_resamples():
     assert 0 not in est.classes_
     est = Weighted(LogisticRegression(), random_state=0).fit(X, y)
     assert 0 in est.classes_  # weights passed as sample_weight; class still known
+
+
+class _RecordsWeights(LogisticRegression):
+    """LogisticRegression that records the sample_weight it was fitted with."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.seen_weight_ = None if sample_weight is None else np.array(sample_weight)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_pipeline_estimator_gets_weights_in_its_final_step(routing):
+    # A Pipeline has no sample_weight in its fit signature, but its final
+    # step may: the weights go there, not into a weighted resample.
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sertl_core import TransferEstimator
+
+    class Weighted(TransferEstimator):
+        registry_name = "weighted_pipeline_test"
+
+        def _fit(self, data):
+            rows = data.labeled
+            w = np.linspace(0.5, 2.0, rows.sum())
+            self._fit_estimator(data.X[rows], data.y[rows], w, random_state=0)
+
+    X, y, sd, _ = make_domain_data()
+    pipe = make_pipeline(StandardScaler(), _RecordsWeights())
+    with sklearn.config_context(enable_metadata_routing=routing):
+        est = Weighted(pipe).fit(X, y, sample_domain=sd)
+    seen = est.estimator_[-1].seen_weight_
+    n_lab = int((sd > 0).sum())
+    np.testing.assert_allclose(seen, np.linspace(0.5, 2.0, n_lab))
+    assert not hasattr(pipe[-1], "seen_weight_")  # the user's pipeline untouched
 
 
 def test_score_ignores_unlabelled_rows():

@@ -97,6 +97,19 @@ def test_nan_and_inf_inputs_rejected():
         DomainStandardScaler().fit(X, [0, 1, -1, -1])
 
 
+def test_unknown_domain_advice_depends_on_whether_minus_one_was_fitted():
+    from sertl_core import check_known_domains
+
+    # -1 was fitted: omitting sample_domain is a valid way out.
+    with pytest.raises(DomainError, match="omit sample_domain"):
+        check_known_domains([2], [1, -1])
+    # -1 was not fitted: rows without sample_domain would fail the same way,
+    # so the message names the fitted target ids instead.
+    with pytest.raises(DomainError, match=r"fitted target ids \[-2\]") as err:
+        check_known_domains([-1], [1, -2])
+    assert "omit sample_domain" not in str(err.value)
+
+
 def test_unknown_domain_at_transform():
     sd = np.array([1, 1, -1, -1])
     scaler = DomainStandardScaler().fit(X4, sample_domain=sd)

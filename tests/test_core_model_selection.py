@@ -34,6 +34,21 @@ def test_leave_one_domain_out():
     )
     with pytest.raises(DomainError, match="at least 2 source domains"):
         list(cv.split(X, y))  # inferred from y: one source only
+    with pytest.raises(DomainError, match="needs the domains"):
+        cv.get_n_splits(X)  # X alone carries no domains
+
+
+def test_target_label_split_takes_list_and_series_labels():
+    pd = pytest.importorskip("pandas")
+    X, y, sd, y_t = make_domain_data()
+    y_few = y.copy()
+    y_few[np.flatnonzero(sd < 0)[:12]] = y_t[:12]
+    cv = TargetLabelSplit(2, random_state=0)
+    expected = [t.tolist() for _, t in cv.split(X, y_few, sample_domain=sd)]
+    series = pd.Series(y_few, index=np.arange(1000, 1000 + y_few.size))
+    for labels in (y_few.tolist(), series):
+        got = [t.tolist() for _, t in cv.split(X, labels, sample_domain=sd)]
+        assert got == expected
 
 
 def test_target_label_split_keeps_unlabelled_target_in_training():

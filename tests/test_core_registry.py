@@ -117,6 +117,8 @@ def test_unknown_name_lists_available_and_distribution(monkeypatch):
         reg.get("adaptors", "x")
     with pytest.raises(RegistryError, match="Cannot create 'source_only'"):
         reg.create("estimators", "source_only", nonsense=1)
+    with pytest.raises(RegistryError, match=r"No corpus named 'emodbb'\."):
+        reg.get("corpora", "emodbb")
 
 
 def test_broken_plugin_is_skipped_with_warning(monkeypatch):

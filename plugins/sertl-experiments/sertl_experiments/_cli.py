@@ -263,11 +263,14 @@ def cmd_grid(args):
     """``sertl grid``: grid search across methods for one source/target pair."""
     from ._dask import dask_client
     from ._recipes import Recipe
-    from ._runner import _prepare_data, _restrict
+    from ._runner import _prepare_data, _restrict, check_methods, check_recipe
     from ._selection import search
 
+    if args.seed < 0:
+        raise ConfigError(f"--seed: must be >= 0, got {args.seed}.")
     if args.experiment:
         cfg = load_config(args.experiment)
+        check_methods(cfg)
         methods = [m for m in cfg.methods if not m.auto]
         recipes = [Recipe.from_spec(m) for m in methods]
     else:
@@ -299,6 +302,14 @@ def cmd_grid(args):
         }
         cfg = parse_config(raw, origin="command line")
         recipes = _recipes_from_cli(args.methods, args.param)
+        for r in recipes:
+            check_recipe(
+                r,
+                cfg.classifier,
+                cfg.classifier_params,
+                params_where=lambda step, m=r.name: f"--methods {m}",
+                grid_where=lambda key: f"--param {key}",
+            )
     pairs = cfg.pairs()
     if args.save and len(pairs) != 1:
         raise ConfigError(
@@ -313,7 +324,12 @@ def cmd_grid(args):
         )
         for srcs, tgt in pairs:
             classes = set(data[tgt].y).intersection(*(set(data[s].y) for s in srcs))
-            classes = sorted(classes)
+            classes = sorted(str(c) for c in classes)
+            if len(classes) < 2:
+                raise ExperimentError(
+                    f"{'+'.join(srcs)} -> {tgt}: the corpora share fewer than two "
+                    f"of the classes kept ({classes}); check --classes."
+                )
             src_data = [_restrict(data[s], classes) for s in srcs]
             tgt_data = _restrict(data[tgt], classes)
             rng = np.random.default_rng(args.seed)

@@ -502,6 +502,8 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         out = []
         for v in value:
             group = v if (nested and isinstance(v, list)) else [v]
+            if not group:
+                ctx.fail(where, "a group of pooled corpora lists at least one name.")
             for g in group:
                 ctx.typed(g, str, where, "a list of corpus names")
                 if g not in corpora:
@@ -570,6 +572,8 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ctx.fail("[protocol] seeds", "list at least one seed.")
     for s in seeds:
         ctx.typed(s, int, "[protocol] seeds", "a list of integers")
+        if s < 0:
+            ctx.fail("[protocol] seeds", f"seeds must be >= 0, got {s}.")
     metric = prot.get("metric", "uar")
     if metric not in ("uar", "wa", "macro_f1"):
         ctx.fail(
@@ -708,9 +712,20 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         candidates = m.get("candidates")
         if candidates is not None:
             candidates = _str_list(ctx, candidates, f"{where} candidates")
+            if not candidates:
+                ctx.fail(
+                    f"{where} candidates",
+                    "list at least one candidate, or remove candidates to "
+                    "choose among the installed methods.",
+                )
         scorers = _str_list(
             ctx, m.get("scorers", ["reverse_validation"]), f"{where} scorers"
         )
+        if not scorers:
+            ctx.fail(
+                f"{where} scorers",
+                'list at least one scorer, e.g. ["reverse_validation"].',
+            )
         if method == "auto" and (adapters or grid):
             ctx.fail(
                 f"{where} method",
@@ -739,6 +754,15 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         raw.get("save_models", False), bool, "save_models", "true or false"
     )
     pca_points = ctx.typed(raw.get("pca_points", 300), int, "pca_points", "an integer")
+    if pca_points < 1:
+        ctx.fail("pca_points", f"must be >= 1 point per domain, got {pca_points}.")
+    if not any(t not in s for s in sources for t in targets):
+        ctx.fail(
+            "[matrix]",
+            "no source/target pair: define at least two corpora and list, in "
+            "sources and targets, corpora that differ "
+            f"(sources {[list(s) for s in sources]}, targets {targets}).",
+        )
     return ExperimentConfig(
         name=name,
         output=output,

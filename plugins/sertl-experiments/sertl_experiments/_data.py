@@ -174,6 +174,12 @@ def make_feature_step(feature_spec, *, client=None, progress=False, errors="nan"
     params.setdefault("progress", progress)
     params.setdefault("errors", errors)
     try:
-        return get_registry().create("features", "audio_features", **params)
+        step = get_registry().create("features", "audio_features", **params)
     except RegistryError as exc:
         raise ConfigError(f"[features]: {exc}") from None
+    if hasattr(type(step), "_parameter_constraints"):
+        try:  # a bad value (e.g. a misspelt set) fails here, not mid-extraction
+            step._validate_params()
+        except ValueError as exc:  # sklearn's InvalidParameterError
+            raise ConfigError(f"[features]: {exc}") from None
+    return step

@@ -13,6 +13,7 @@ TRUSTED_PATTERNS = (
     r"sertl_instance\.[\w.]+",
     r"sertl_feature\.[\w.]+",
     r"sertl_relational\.[\w.]+",
+    r"sertl_neural\.[\w.]+",
     r"sertl_experiments\.[\w.]+",
     r"sklearn\.[\w.]+",
     r"numpy\.[\w.]+",

@@ -201,12 +201,25 @@ class Recipe:
                         _SCALER_NAMES[self.scaling],
                         self.params.get("scale", {}),
                         self.name,
+                        field="scaling",
+                        step="scale",
                     ),
                 )
             )
         for a in self.adapters:
             out.append(
-                (a, _create(reg, "adapters", a, self.params.get(a, {}), self.name))
+                (
+                    a,
+                    _create(
+                        reg,
+                        "adapters",
+                        a,
+                        self.params.get(a, {}),
+                        self.name,
+                        field="adapter",
+                        step=a,
+                    ),
+                )
             )
         clf_params = dict(classifier_params or {})
         clf_params.update(self.params.get("classifier", {}))
@@ -216,7 +229,18 @@ class Recipe:
         est_params = dict(self.params.get(self.estimator, {}))
         est_params.setdefault("estimator", clf)
         out.append(
-            ("model", _create(reg, "estimators", self.estimator, est_params, self.name))
+            (
+                "model",
+                _create(
+                    reg,
+                    "estimators",
+                    self.estimator,
+                    est_params,
+                    self.name,
+                    field="estimator",
+                    step=self.estimator,
+                ),
+            )
         )
         if random_state is not None:
             for _, step in out:
@@ -300,15 +324,18 @@ def _seed(step, seed):
         _seed(inner, seed)
 
 
-def _create(reg, kind, name, params, method):
+def _create(reg, kind, name, params, method, *, field, step):
+    """Instantiate a step; errors name the method's field (or its params)."""
     from sertl_core import RegistryError
 
     try:
         return reg.create(kind, name, **params)
     except RegistryError as exc:
-        raise ConfigError(f"[[methods]] {method}: {exc}") from None
+        bad_params = isinstance(exc.__cause__, TypeError)
+        where = f"params {step}" if bad_params else field
+        raise ConfigError(f"[[methods]] {method} {where}: {exc}") from None
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[[methods]] {method} params {name}: {exc}") from None
+        raise ConfigError(f"[[methods]] {method} params {step}: {exc}") from None
 
 
 def template(n_adapt):

@@ -7,20 +7,21 @@ import json
 import time
 import traceback
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn import config_context
+from sklearn.base import clone
 from sklearn.decomposition import PCA
 
 from ._config import ConfigError
 from ._data import CorpusData, ExperimentError, extract_features, load_corpus_table
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import bootstrap_ci, confusion, score_all
-from ._recipes import Recipe, default_candidates, transform_rows
-from ._selection import evaluate, needs_proba
+from ._recipes import Recipe, default_candidates, make_classifier, transform_rows
+from ._selection import _expand, evaluate, needs_proba
 
 __all__ = ["RunResult", "run_experiment"]
 
@@ -326,6 +327,12 @@ def _cell_key(config, method_spec, pair, seed, classes):
             "features": [config.features.set, config.features.params],
             "classifier": [config.classifier, config.classifier_params],
             "pair": [list(pair[0]), pair[1]],
+            # what the pair's rows and labels are read from
+            "corpora": [
+                [config.corpora[c].reader, str(config.corpora[c].root)]
+                for c in (*pair[0], pair[1])
+            ],
+            "mapping": config.mapping,
             "seed": seed,
             "save": config.save_models,
             "version": 2,
@@ -451,6 +458,7 @@ def run_experiment(
     """
     from ._report import write_outputs
 
+    check_methods(config)
     out = Path(config.output)
     cells_dir = out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
@@ -458,7 +466,7 @@ def run_experiment(
     if data is None:
         data, skipped = _prepare_data(config, client=client, progress=progress, log=log)
     prot = asdict(config.protocol)
-    tasks, cached, files = [], [], []
+    tasks, cached, files, skipped_pairs = [], [], [], []
     for pair in config.pairs():
         srcs, tgt = pair
         classes = set(data[tgt].y)
@@ -466,10 +474,11 @@ def run_experiment(
             classes &= set(data[s].y)
         if isinstance(config.classes, list):
             classes &= set(config.classes)
-        classes = sorted(classes)
+        classes = sorted(str(c) for c in classes)
         src_name = "+".join(srcs)
         if len(classes) < 2:
             log(f"skip {src_name} -> {tgt}: fewer than two shared classes {classes}")
+            skipped_pairs.append(f"{src_name} -> {tgt} {classes}")
             continue
         sources = [_restrict(data[s], classes) for s in srcs]
         target = _restrict(data[tgt], classes)
@@ -530,6 +539,12 @@ def run_experiment(
                         },
                     )
                 )
+    if len(skipped_pairs) == len(config.pairs()):
+        raise ExperimentError(
+            "[labels] classes: no source/target pair shares two of the classes "
+            f"kept ({'; '.join(skipped_pairs)}); list classes that the corpora "
+            "share, or map their labels onto common names with [labels] mapping."
+        )
     log(
         f"{len(tasks) + len(cached)} cells: {len(cached)} reused, "
         f"{len(tasks)} to compute"
@@ -545,6 +560,120 @@ def run_experiment(
     return RunResult(out, results, report, len(computed), len(cached), skipped)
 
 
+def check_methods(config):
+    """Build every method once, so that a bad name or parameter stops the run.
+
+    Registry names (scaling, adapters, estimator, scorers, ``auto``
+    candidates) and step parameters cannot be checked by
+    :func:`~sertl_experiments.parse_config`, which knows no plugin; without
+    this check every cell of the matrix would fail on its own, after the
+    features were extracted.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the method and the field, e.g.
+        ``exp.toml: [[methods]] x adapter: No adapter named 'corall'. ...``.
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> from sertl_experiments._runner import check_methods
+    >>> cfg = parse_config({"corpora": {"a": {"root": "x"}, "b": {"root": "y"}},
+    ...                     "methods": [{"name": "m", "estimator": "wizard"}]},
+    ...                    origin="exp.toml")
+    >>> try:
+    ...     check_methods(cfg)
+    ... except ConfigError as err:
+    ...     print(str(err).split(". ")[0])
+    exp.toml: [[methods]] m estimator: No estimator named 'wizard'
+    """
+    from sertl_core import RegistryError, get_registry
+
+    origin = str(config.source_file) if config.source_file else "<config>"
+    reg = get_registry()
+    try:
+        clf = make_classifier(config.classifier, config.classifier_params)
+        _check_params(clf, "[classifier] params")
+        for spec in config.methods:
+            where = f"[[methods]] {spec.name}"
+            for name in spec.scorers:
+                try:
+                    reg.get("scorers", name)
+                except RegistryError as exc:
+                    raise ConfigError(f"{where} scorers: {exc}") from None
+            if spec.auto:
+                _auto_candidates(spec, config)
+                continue
+            check_recipe(
+                Recipe.from_spec(spec),
+                config.classifier,
+                config.classifier_params,
+                params_where=lambda step, w=where: f"{w} params {step}",
+                grid_where=lambda key, w=where: f"{w} grid {key}",
+            )
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+
+
+def check_recipe(recipe, classifier, classifier_params, *, params_where, grid_where):
+    """Build a recipe and each value of its grid once, validating every step.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The method.
+    classifier, classifier_params : str, dict
+        Its classifier.
+    params_where : callable
+        ``params_where(step)`` names the field of a step's parameters in an
+        error message.
+    grid_where : callable
+        ``grid_where(key)`` names the field of a grid entry.
+
+    Raises
+    ------
+    ConfigError
+        An unknown registry name, parameter or invalid parameter value.
+    """
+    pipe = recipe.pipeline(classifier, classifier_params)
+    _check_pipeline(pipe, recipe.estimator, params_where)
+    for key, values in recipe.grid.items():
+        for value in values:
+            one = replace(recipe, grid={key: [value]})
+            ((_, params),) = _expand([one], classifier)
+            try:
+                trial = clone(pipe).set_params(**params)
+            except ValueError as exc:
+                raise ConfigError(f"{grid_where(key)}: {exc}") from None
+            _check_pipeline(trial, recipe.estimator, lambda _, k=key: grid_where(k))
+
+
+def _check_pipeline(pipe, estimator_name, where):
+    """Validate every step of a recipe's Pipeline; ``where(step)`` names the field."""
+    for step, est in pipe.steps[:-1]:
+        _check_params(est, where(step))
+    model = pipe.steps[-1][1]
+    _check_params(model, where(estimator_name))
+    inner = model.get_params(deep=False).get("estimator")
+    if inner is not None:
+        _check_params(inner, where("classifier"))
+
+
+def _check_params(estimator, where):
+    """Validate a step's parameter values as its ``fit`` would."""
+    if hasattr(type(estimator), "_parameter_constraints"):
+        try:
+            estimator._validate_params()
+        except ValueError as exc:  # sklearn's InvalidParameterError
+            raise ConfigError(f"{where}: {exc}") from None
+
+
 def _auto_candidates(spec, config):
     own = [Recipe.from_spec(m) for m in config.methods if not m.auto]
     if spec.candidates is None:
@@ -556,14 +685,16 @@ def _auto_candidates(spec, config):
             out.append(pool[c])
         else:
             out.append(
-                Recipe(c, adapters=[c]) if _is_adapter(c) else Recipe(c, estimator=c)
+                Recipe(c, adapters=[c])
+                if _is_adapter(c, spec.name)
+                else Recipe(c, estimator=c)
             )
     if not any(not r.is_adaptation for r in out):
         out.insert(0, pool["no_adaptation"])
     return out
 
 
-def _is_adapter(name):
+def _is_adapter(name, method):
     from sertl_core import get_registry
 
     reg = get_registry()
@@ -572,7 +703,7 @@ def _is_adapter(name):
     if name in reg.names("estimators"):
         return False
     raise ConfigError(
-        f"[[methods]] candidates: {name!r} is neither a method of this "
+        f"[[methods]] {method} candidates: {name!r} is neither a method of this "
         f"experiment nor an installed adapter or estimator."
     )
 

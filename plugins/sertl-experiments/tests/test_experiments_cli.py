@@ -21,6 +21,30 @@ def test_bad_config_gives_one_message_and_exit_2(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ('[[methods]]\nname = "x"\nadapter = "corall"\n', "x adapter: No adapter"),
+        ('[[methods]]\nname = "x"\nscorers = []\n', "x scorers: list at least"),
+        (
+            '[features]\nset = "functionalz"\n[[methods]]\nname = "x"\n',
+            "[features]: The 'feature_set' parameter",
+        ),
+    ],
+)
+def test_bad_method_or_features_give_one_message_and_exit_2(
+    tmp_path, capsys, extra, match
+):
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        '[corpora.emodb]\nroot = "sample"\n[corpora.ravdess]\nroot = "sample"\n' + extra
+    )
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert match in err
+    assert "Traceback" not in err and "cell" not in err
+
+
 def test_missing_corpus_is_reported(tmp_path, capsys):
     exp = tmp_path / "exp.toml"
     exp.write_text(
@@ -53,6 +77,23 @@ def test_unknown_method_and_missing_model(capsys, tmp_path):
     assert "--source: expected READER=ROOT" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "none.skops"), "a.wav"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--seed", "-1"], "--seed: must be >= 0"),
+        (["--param", "classifier__Cx=1,2"], "--param classifier__Cx: Invalid param"),
+        (["--param", "classifier__C=1,-1"], "--param classifier__C: The 'C' param"),
+        (["--classes", "anger,wizard"], "share fewer than two of the classes kept"),
+    ],
+)
+def test_grid_bad_arguments_give_one_message(capsys, cache_dir, extra, match):
+    args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
+    args += ["--methods", "dss", "--cache-dir", str(cache_dir), "--json", *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err
 
 
 def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):

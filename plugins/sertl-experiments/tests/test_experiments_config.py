@@ -97,6 +97,28 @@ def test_pooled_sources():
         ),
         ({"features": {"n_jobs": 0}}, r"\[features\] n_jobs: must be a positive"),
         ({"save_models": "yes"}, r"save_models: must be true or false"),
+        ({"pca_points": 0}, r"pca_points: must be >= 1"),
+        ({"protocol": {"seeds": [0, -1]}}, r"\[protocol\] seeds: seeds must be >= 0"),
+        (
+            {"methods": [{"name": "a", "scorers": []}]},
+            r"\[\[methods\]\] a scorers: list at least one scorer",
+        ),
+        (
+            {"methods": [{"name": "x", "method": "auto", "candidates": []}]},
+            r"\[\[methods\]\] x candidates: list at least one candidate",
+        ),
+        (
+            {"corpora": {"a": {"root": "x"}}},
+            r"\[matrix\]: no source/target pair",
+        ),
+        (
+            {"matrix": {"sources": ["a"], "targets": ["a"]}},
+            r"\[matrix\]: no source/target pair",
+        ),
+        (
+            {"matrix": {"sources": [[]]}},
+            r"\[matrix\] sources: a group of pooled corpora lists at least one",
+        ),
     ],
 )
 def test_bad_config_names_the_field(over, match):

@@ -33,6 +33,22 @@ def test_round_trip_keeps_predictions_and_metadata(tmp_path):
     assert path.read_bytes()[:2] == b"PK"
 
 
+def test_neural_models_load_without_extra_trust(tmp_path):
+    # sertl-neural stores its networks as plain data (recipe + numpy weights),
+    # so its first-party classes are on the trusted list like the others.
+    neural = pytest.importorskip("sertl_neural")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    y = np.where(X[:, 0] > 0, "anger", "sadness")
+    y[30:] = "-1"
+    clf = neural.FineTuneClassifier(
+        hidden_layer_sizes=(8,), max_epochs=2, random_state=0, verbose=0
+    ).fit(X, y)
+    model, _ = load_model(save_model(clf, tmp_path / "neural.skops"))
+    assert type(model).__module__.startswith("sertl_neural")
+    np.testing.assert_array_equal(model.predict(X), clf.predict(X))
+
+
 def test_untrusted_types_are_refused_then_trusted_explicitly(tmp_path):
     bad = FunctionTransformer(func=operator.attrgetter("real"))
     path = save_model(bad, tmp_path / "bad.skops")

@@ -2,6 +2,8 @@ import json
 import re
 
 import pandas as pd
+import pytest
+from sertl_experiments import ConfigError, ExperimentError
 from sertl_experiments._runner import run_experiment
 
 
@@ -94,13 +96,71 @@ def test_few_shot_protocol_uses_held_out_speakers(synthetic_config, synthetic_da
 
 
 def test_failed_cell_is_reported_not_raised(synthetic_config, synthetic_data):
+    # a valid parameter that does not fit the data (6 features) fails each cell
+    params = {"subspace_alignment": {"n_components": 50}}
     cfg = synthetic_config(
-        methods=[
-            {"name": "broken", "adapter": "coral", "params": {"coral": {"reg": -5.0}}}
-        ]
+        methods=[{"name": "broken", "adapter": "subspace_alignment", "params": params}]
     )
     res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
     df = res.results
     assert (df["status"] == "error").all()
-    assert df["error"].str.contains("reg").all()
+    assert df["error"].str.contains("n_components").all()
     assert "Cells that failed" in res.report.read_text()
+
+
+@pytest.mark.parametrize(
+    ("method", "match"),
+    [
+        ({"adapter": "corall"}, r"x adapter: No adapter named 'corall'"),
+        ({"estimator": "kmn"}, r"x estimator: No estimator named 'kmn'"),
+        ({"scorers": ["reverse"]}, r"x scorers: No scorer named 'reverse'"),
+        ({"params": {"scale": {"wiht_std": False}}}, r"x params scale: Cannot create"),
+        ({"params": {"classifier": {"C": "10"}}}, r"x params classifier: The 'C'"),
+        (
+            {"adapter": "coral", "grid": {"coral__reg": [1.0, -5.0]}},
+            r"x grid coral__reg: The 'reg' parameter of CORAL",
+        ),
+        (
+            {"method": "auto", "candidates": ["dss", "wizard"]},
+            r"x candidates: 'wizard' is neither",
+        ),
+    ],
+)
+def test_bad_method_stops_the_run_before_any_cell(
+    synthetic_config, synthetic_data, method, match
+):
+    pytest.importorskip("sertl_feature")
+    cfg = synthetic_config(methods=[{"name": "x", **method}])
+    with pytest.raises(ConfigError, match=match):
+        run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert not list(cfg.output.glob("cells/*.json"))
+
+
+def test_no_pair_with_two_classes_stops_the_run(synthetic_config, synthetic_data):
+    cfg = synthetic_config(labels={"classes": ["anger", "joy"]})
+    with pytest.raises(ExperimentError, match=r"no source/target pair shares two"):
+        run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+
+
+def test_bad_classifier_params_stop_the_run(synthetic_config, synthetic_data):
+    cfg = synthetic_config(classifier={"params": {"C": -1.0}})
+    with pytest.raises(ConfigError, match=r"\[classifier\] params: The 'C'"):
+        run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+
+
+def test_changed_label_mapping_or_corpus_root_is_recomputed(
+    synthetic_config, synthetic_data
+):
+    methods = [{"name": "dss"}]
+    cfg = synthetic_config(methods=methods)
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    mapped = synthetic_config(methods=methods, labels={"mapping": {"calm": "neutral"}})
+    res = run_experiment(mapped, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (4, 0)
+    moved = synthetic_config(
+        methods=methods,
+        labels={"mapping": {"calm": "neutral"}},
+        corpora={"a": {"root": "elsewhere"}, "b": {"root": "unused"}},
+    )
+    res = run_experiment(moved, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (4, 0)

@@ -556,6 +556,15 @@ class JDA(_KernelEmbedding):
             Z = self._embed_train(state, V)
             clf = clone(est).fit(Z[train], y[train])
             pred = clf.predict(Z[unl_t])
+            foreign = ~np.isin(pred, self.classes_)
+            if foreign.any():
+                raise ValueError(
+                    f"JDA's estimator {type(clf).__name__} predicted labels "
+                    f"(e.g. {pred[foreign][0]!r}) that are not among the classes "
+                    f"{self.classes_.tolist()} of the labelled rows: the "
+                    "pseudo-labels must be classes. Pass a classifier, e.g. "
+                    "KNeighborsClassifier(n_neighbors=1) (the default)."
+                )
             if previous is not None and np.array_equal(pred, previous):
                 break
             previous = pred

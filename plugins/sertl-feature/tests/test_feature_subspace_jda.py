@@ -178,3 +178,14 @@ def test_jda_requires_labels():
     X, y, sd, _ = _class_shift()
     with pytest.raises(ValueError, match="requires y to be passed"):
         JDA().fit(X, sample_domain=sd)
+
+
+def test_jda_estimator_must_predict_the_classes():
+    # a regressor's continuous predictions match no class: JDA used to go on
+    # silently without class-conditional terms and cast them into
+    # pseudo_labels_
+    from sklearn.linear_model import LinearRegression
+
+    X, y, sd, _ = _class_shift()
+    with pytest.raises(ValueError, match=r"LinearRegression.*classes \[0, 1\]"):
+        JDA(LinearRegression(), n_components=2).fit(X, y, sample_domain=sd)

@@ -396,7 +396,7 @@ class KLIEP(TransferEstimator):
             cv = max(2, Xt.shape[0])
         if self.sigma is None and Xt.shape[0] < 2:
             sigmas = self.sigmas
-            med = median_heuristic(np.vstack((Xs, Xt)))
+            med = median_heuristic(np.vstack((Xs, Xt)), random_state=self.random_state)
             sig = med if sigmas is None else float(np.max(sigmas))
             return kliep_weights(
                 Xs,

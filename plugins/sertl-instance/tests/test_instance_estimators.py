@@ -89,6 +89,17 @@ def test_estimator_without_sample_weight_uses_weighted_resample():
     np.testing.assert_array_equal(clf.predict(X), again.predict(X))
 
 
+def test_kliep_single_target_row_width_is_seeded_by_random_state():
+    # one target row: no likelihood cross-validation, the width is the
+    # median heuristic, which subsamples above 1,000 rows and must use
+    # random_state like every other random draw of KLIEP
+    X, y, sd, _ = _data(n_src=(1200,), n_tgt=1)
+    widths = {
+        KLIEP(random_state=0).fit(X, y, sample_domain=sd).sigma_ for _ in range(3)
+    }
+    assert len(widths) == 1
+
+
 def test_bad_parameters_get_clear_errors():
     X, y, sd, _ = _data()
     with pytest.raises(ValueError, match="'B' parameter of KMM must be a float"):

@@ -408,7 +408,8 @@ class NeuralMixin:
         idx = np.arange(n)
         if strata is not None:
             _, counts = np.unique(strata, return_counts=True)
-            if counts.min() >= 2 and n_valid >= counts.size:
+            # a stratified split needs every class on both sides
+            if counts.min() >= 2 and min(n_valid, n - n_valid) >= counts.size:
                 sss = StratifiedShuffleSplit(
                     n_splits=1, test_size=n_valid, random_state=seed
                 )

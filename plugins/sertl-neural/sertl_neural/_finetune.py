@@ -436,6 +436,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
 
     def _fit(self, data: DomainData) -> None:
         y_idx = self._start(data)
+        vars(self).pop("n_trainable_blocks_", None)  # set only when fine-tuning
         if self.distill_loss is not None and not callable(self.distill_loss):
             raise TypeError("distill_loss must be a callable loss(student, teacher).")
         seed = self._draw_seed()

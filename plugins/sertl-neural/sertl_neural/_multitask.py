@@ -401,6 +401,8 @@ class MultiTaskClassifier(NeuralTransferEstimator):
 
     def _fit(self, data: DomainData) -> None:
         y_idx = self._start(data)
+        for attr in ("task_log_vars_", "aux_gradient_share_"):
+            vars(self).pop(attr, None)  # set only by some task_weighting values
         aux = self._aux_pending
         n_all, n_in = data.X.shape[0], data.n_input_rows
         tasks = ["emotion"]

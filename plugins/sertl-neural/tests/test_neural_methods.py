@@ -722,6 +722,42 @@ def test_early_stopping_stops_and_keeps_best():
     assert all("valid_loss" in row for row in hist)
 
 
+@pytest.mark.parametrize("cls", [FineTuneClassifier, MultiTaskClassifier])
+def test_early_stopping_with_fewer_training_rows_than_classes(cls):
+    # 6 classes x 2 rows, 60 % held out: the 5 training rows cannot hold
+    # every class, so the split must not be stratified (it used to raise)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 3))
+    y = np.r_[np.repeat(np.arange(6), 2), [-1] * 4]  # + 4 unlabelled target rows
+    sd = np.r_[np.ones(12, dtype=int), -np.ones(4, dtype=int)]
+    clf = cls(
+        hidden_layer_sizes=(4,),
+        max_epochs=2,
+        early_stopping=True,
+        validation_fraction=0.6,
+        random_state=0,
+    ).fit(X, y, sample_domain=sd)
+    history = clf.history_["pretrain"] if cls is FineTuneClassifier else clf.history_
+    assert len(history) == 2 and all("valid_loss" in row for row in history)
+
+
+def test_refit_drops_attributes_of_the_earlier_configuration(few_shot):
+    X, y, sd, _, _ = few_shot
+    aux = {"c": sd > 0}
+    mt = MultiTaskClassifier(**SMALL, task_weighting="uncertainty")
+    mt.fit(X, y, sample_domain=sd, aux=aux)
+    mt.set_params(task_weighting="gradient_similarity").fit(
+        X, y, sample_domain=sd, aux=aux
+    )
+    assert not hasattr(mt, "task_log_vars_") and hasattr(mt, "aux_gradient_share_")
+    mt.set_params(task_weighting="fixed").fit(X, y, sample_domain=sd, aux=aux)
+    assert not hasattr(mt, "aux_gradient_share_")
+    ft = FineTuneClassifier(**SMALL, finetune_epochs=1).fit(X, y, sample_domain=sd)
+    assert ft.n_trainable_blocks_ == 2
+    ft.set_params(finetune_epochs=0).fit(X, y, sample_domain=sd)  # source only
+    assert not hasattr(ft, "n_trainable_blocks_")
+
+
 def test_pickle_and_skops_round_trip(few_shot):
     sio = pytest.importorskip("skops.io")
     X, y, sd, _, _ = few_shot

@@ -11,7 +11,7 @@ from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sertl_core import DomainAdapter
+from sertl_core import DomainAdapter, DomainError
 from sertl_core._domains import check_known_domains
 
 __all__ = ["ClassRelationAligner"]
@@ -90,7 +90,8 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         per-domain standardisation. ``"auto"`` sets it per target domain to
         a data-driven confidence in the matched class structure
         (``confidence``), so an unreliable alignment falls back towards
-        per-domain standardisation.
+        per-domain standardisation; a target domain with fewer rows than
+        classes gets 0 (its class structure cannot be found).
     confidence : {"bootstrap", "procrustes"}, default="bootstrap"
         Confidence used by ``strength="auto"`` (ignored otherwise).
         ``"bootstrap"``: positive-part James-Stein shrinkage of the fitted
@@ -319,7 +320,16 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
             self.maps_[int(dom)] = (center, W, offset)
 
     def _confidence(self, U, m, cent, w, rng):
-        """Confidence in [0, 1] in the fitted map of one target domain."""
+        """Confidence in [0, 1] in the fitted map of one target domain.
+
+        0 when the domain has fewer rows than there are classes: some
+        clusters are then empty and filled in from the source centroids, so
+        neither the bootstrap (zero variance for a single row) nor the
+        Procrustes agreement (the filled-in centroids agree by construction)
+        measures anything.
+        """
+        if U.shape[0] < self.classes_.size:
+            return 0.0
         if self.confidence == "procrustes":
             Ms = self.source_centroids_ @ self.projection_
             return _procrustes_agreement(cent, Ms, w)
@@ -433,6 +443,18 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
 
     # -- transform ------------------------------------------------------------
     def _transform(self, X, sample_domain):
+        ids = np.unique(sample_domain)
+        fitted = self.domains_[self.domains_ < 0]
+        unknown = np.setdiff1d(ids[ids < 0], fitted)
+        if unknown.size:
+            raise DomainError(
+                f"sample_domain holds target domain(s) {unknown.tolist()} that "
+                f"were not seen in fit (target domains seen: {fitted.tolist()}). "
+                "ClassRelationAligner fits one map per target domain on that "
+                "domain's own rows, and rows without sample_domain are domain "
+                "-1: pass sample_domain=... with a fitted target id for these "
+                "rows, or refit with them as a target domain."
+            )
         check_known_domains(sample_domain, self.domains_)
         Z = self._standardize(X.astype(np.float64, copy=False), sample_domain)
         for dom in np.unique(sample_domain):

@@ -7,6 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from sertl_core import TransferEstimator
@@ -111,6 +112,10 @@ class LabelRelationTransfer(TransferEstimator):
         (split evenly between the classes, which keeps the classes balanced).
     pseudo_weight : float, default=0.5
         Weight of each pseudo-labelled row (a labelled target row weighs 1).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weighted resample that replaces ``sample_weight`` for an
+        ``estimator`` without it (e.g. ``KNeighborsClassifier``); unused
+        otherwise.
 
     Attributes
     ----------
@@ -211,6 +216,7 @@ class LabelRelationTransfer(TransferEstimator):
         "self_training_rounds": [Interval(Integral, 0, None, closed="left")],
         "self_training_fraction": [Interval(Real, 0, 1, closed="right")],
         "pseudo_weight": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -230,6 +236,7 @@ class LabelRelationTransfer(TransferEstimator):
         self_training_rounds=2,
         self_training_fraction=0.5,
         pseudo_weight=0.5,
+        random_state=None,
     ):
         super().__init__(estimator, sampler=sampler)
         self.source_estimator = source_estimator
@@ -244,6 +251,7 @@ class LabelRelationTransfer(TransferEstimator):
         self.self_training_rounds = self_training_rounds
         self.self_training_fraction = self_training_fraction
         self.pseudo_weight = pseudo_weight
+        self.random_state = random_state
 
     # -- fit ----------------------------------------------------------------
     def _fit(self, data) -> None:
@@ -353,6 +361,14 @@ class LabelRelationTransfer(TransferEstimator):
         lab_idx = np.concatenate(labels)
         w = np.concatenate(weights)
         missing = tc[np.setdiff1d(np.arange(n_t), lab_idx)]
+        if missing.size and n_tl and self.source_weight == 0:
+            raise ValueError(
+                f"Target class(es) {missing.tolist()} got no training rows: they "
+                "have no labelled target rows, and with source_weight=0 only "
+                "labelled target rows train the classifier. Label a few target "
+                "rows of them, drop them from target_classes, or give "
+                "source_weight > 0."
+            )
         if missing.size:
             raise ValueError(
                 f"Target class(es) {missing.tolist()} got no training rows: they "
@@ -360,7 +376,8 @@ class LabelRelationTransfer(TransferEstimator):
                 "to the source classes. Label a few target rows of them or pass "
                 "coordinates={...} for them."
             )
-        est = self._fit_estimator(Phi, tc[lab_idx], sample_weight=w)
+        rng = check_random_state(self.random_state)
+        est = self._fit_estimator(Phi, tc[lab_idx], sample_weight=w, random_state=rng)
 
         # Self-training on the unlabelled target rows: class-balanced pseudo
         # labels of the most confident rows, added with pseudo_weight each.
@@ -391,6 +408,7 @@ class LabelRelationTransfer(TransferEstimator):
                     sample_weight=np.concatenate(
                         [w, np.full(pick.size, self.pseudo_weight)]
                     ),
+                    random_state=rng,
                 )
 
     def _target_label_space(self, y, src, tl):

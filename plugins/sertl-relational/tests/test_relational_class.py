@@ -238,3 +238,41 @@ def test_auto_strength_errors():
         )
     with pytest.raises(ValueError, match="n_bootstrap"):
         ClassRelationAligner(strength="auto", n_bootstrap=1).fit(X, y, sample_domain=sd)
+
+
+@pytest.mark.parametrize("confidence", ["bootstrap", "procrustes"])
+@pytest.mark.parametrize("n_target", [1, 2, 3])
+def test_auto_strength_is_zero_with_fewer_target_rows_than_classes(
+    confidence, n_target
+):
+    # 4 classes cannot be found among 1-3 target rows: the empty clusters are
+    # filled in from the source centroids, so neither confidence may trust
+    # the map (a single row used to give the bootstrap zero variance and
+    # strength 1, and the Procrustes agreement of the filled-in centroids
+    # was near 1)
+    Xs, ys, Xt, _ = _problem()
+    X, y, sd = _fit_data(Xs, ys, Xt[:: len(Xt) // n_target][:n_target])
+    a = ClassRelationAligner(confidence=confidence, random_state=0).fit(
+        X, y, sample_domain=sd
+    )
+    assert a.confidence_[-1] == 0.0
+    assert a.strength_[-1] == 0.0
+    b = DomainStandardScaler().fit(X, y, sample_domain=sd)
+    np.testing.assert_allclose(
+        a.transform(X, sample_domain=sd), b.transform(X, sample_domain=sd), atol=1e-10
+    )
+
+
+def test_unfitted_target_domain_error_says_what_to_pass():
+    # fitted on target domain -2 only: rows without sample_domain are domain
+    # -1, which has no map; the error must not advise omitting sample_domain
+    Xs, ys, Xt, _ = _problem()
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    sd = np.where(sd < 0, -2, sd)
+    a = ClassRelationAligner(strength=1.0).fit(X, y, sample_domain=sd)
+    with pytest.raises(DomainError, match=r"target domain\(s\) \[-1\].*\[-2\]") as err:
+        a.transform(Xt)
+    assert "omit sample_domain" not in str(err.value)
+    assert "sample_domain=" in str(err.value)
+    with pytest.raises(DomainError, match="not seen in fit"):
+        a.transform(Xt, sample_domain=np.full(len(Xt), 3))

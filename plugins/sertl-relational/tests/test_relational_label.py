@@ -169,3 +169,31 @@ def test_does_not_mutate_inputs():
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
     np.testing.assert_array_equal(sd, sd0)
+
+
+def test_weighted_resample_fallback_is_seeded_by_random_state():
+    # KNeighborsClassifier takes no sample_weight, so the relabelled,
+    # weighted source rows reach it through a weighted resample: its seed
+    # must be random_state, or two identical fits disagree
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y, sd, Xte, _ = _task(n_test=60)
+    preds = [
+        LabelRelationTransfer(KNeighborsClassifier(3), random_state=0)
+        .fit(X, y, sample_domain=sd)
+        .predict(Xte)
+        for _ in range(3)
+    ]
+    for p in preds[1:]:
+        np.testing.assert_array_equal(p, preds[0])
+
+
+def test_source_weight_zero_missing_class_error_names_the_cause():
+    # with source_weight=0 only labelled target rows train the classifier:
+    # calm has coordinates, so the error must point at source_weight
+    X, y, sd, _, _ = _task()
+    y = np.where((sd < 0) & (y == "calm"), "-1", y)
+    with pytest.raises(ValueError, match=r"\['calm'\].*source_weight=0"):
+        LabelRelationTransfer(
+            source_weight=0.0, target_classes=["anger", "calm", "happiness", "sadness"]
+        ).fit(X, y, sample_domain=sd)

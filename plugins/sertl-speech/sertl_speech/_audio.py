@@ -100,7 +100,12 @@ def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     Parameters
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_channels)
-        Signal; several channels are averaged.
+        Signal; several channels are averaged. A 2-D array with more columns
+        than rows is read as ``(n_channels, n_samples)`` (librosa's layout).
+        Float signals are taken as they are (full scale is 1.0); integer
+        signals are PCM samples (e.g. from ``scipy.io.wavfile.read``) and are
+        scaled by their dtype's full scale, as soundfile reads files, so a
+        file and its samples give the same features.
     sr : int
         Sample rate in Hz.
     min_duration : float, default=0.1
@@ -127,6 +132,9 @@ def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     >>> t = np.arange(8000) / 8000
     >>> check_waveform(np.sin(2 * np.pi * 200 * t), 8000).shape
     (16000,)
+    >>> pcm = (16384 * np.sin(2 * np.pi * 200 * t)).astype(np.int16)
+    >>> round(float(np.abs(check_waveform(pcm, 8000)).max()), 2)
+    0.5
     >>> check_waveform(np.zeros(16000), 16000)
     Traceback (most recent call last):
     ...
@@ -135,8 +143,15 @@ def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     y = np.asarray(y)
     if y.dtype == object or not np.issubdtype(y.dtype, np.number):
         raise AudioError("failed", f"waveform has non-numeric dtype {y.dtype}")
+    if np.issubdtype(y.dtype, np.integer):
+        info = np.iinfo(y.dtype)
+        half = (float(info.max) - float(info.min) + 1.0) / 2.0
+        # signed PCM spans [-half, half); unsigned (8-bit WAV) is offset by half
+        y = (y.astype(np.float64) - (half if info.min == 0 else 0.0)) / half
     if y.ndim == 2:
-        y = y.mean(axis=1)
+        # soundfile gives (n_samples, n_channels), librosa (n_channels,
+        # n_samples): the channel axis is the shorter one
+        y = y.mean(axis=0 if 0 < y.shape[0] < y.shape[1] else 1)
     elif y.ndim != 1:
         raise AudioError(
             "failed",
@@ -209,6 +224,9 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
         raise AudioError(
             "unreadable", f"cannot decode {path}: {type(exc).__name__}: {exc}"
         ) from exc
-    return check_waveform(
-        y, sr, min_duration=min_duration, silence_threshold=silence_threshold
+    return check_waveform(  # files are (n_frames, n_channels): mix down here
+        y.mean(axis=1),
+        sr,
+        min_duration=min_duration,
+        silence_threshold=silence_threshold,
     )

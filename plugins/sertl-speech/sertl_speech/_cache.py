@@ -92,7 +92,8 @@ def waveform_key(y, sample_rate):
     """
     y = np.ascontiguousarray(y)
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"wave|{y.dtype.str}|{y.shape}|{int(sample_rate)}|".encode())
+    # "wave2": integer PCM is scaled to full scale 1.0 (entries before were not)
+    h.update(f"wave2|{y.dtype.str}|{y.shape}|{int(sample_rate)}|".encode())
     h.update(y.tobytes())
     return h.hexdigest()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 import warnings
 from pathlib import Path
@@ -93,16 +94,29 @@ def type_layout(reader):
 
 
 def _audio_files(folder: Path):
-    """All .wav/.flac files under ``folder``; hidden files and __MACOSX skipped."""
+    """All .wav/.flac files under ``folder``; hidden files and __MACOSX skipped.
+
+    Symbolic links to folders are followed (corpora are often assembled from
+    links to shared storage); a folder reached twice through links is read
+    once, so a link cycle cannot loop.
+    """
     out = []
-    for p in folder.rglob("*"):
-        if p.suffix.lower() not in AUDIO_SUFFIXES or p.name.startswith("."):
+    seen = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
             continue
-        rel = p.relative_to(folder).parts
-        if any(part.startswith(".") or part == "__MACOSX" for part in rel):
-            continue
-        if p.is_file():
-            out.append(p)
+        seen.add(real)
+        dirnames[:] = [
+            d for d in dirnames if not (d.startswith(".") or d == "__MACOSX")
+        ]
+        for name in filenames:
+            p = Path(dirpath) / name
+            if p.suffix.lower() not in AUDIO_SUFFIXES or name.startswith("."):
+                continue
+            if p.is_file():
+                out.append(p)
     return sorted(out)
 
 
@@ -138,7 +152,8 @@ class CorpusReader:
 
     Files whose names break the naming rule are skipped and listed in one
     :class:`CorpusWarning`; they are never guessed. Hidden files (e.g. the
-    ``._*`` files of macOS archives) and ``__MACOSX`` folders are ignored.
+    ``._*`` files of macOS archives) and ``__MACOSX`` folders are ignored;
+    symbolic links to folders are followed.
     Files whose header cannot be read keep a ``NaN`` duration and are listed
     in a warning, so that feature extraction reports them per file.
 
@@ -148,6 +163,10 @@ class CorpusReader:
     implement ``_parse(path, root)`` returning ``(speaker, gender,
     emotion_orig, emotion)``, raising ``_BadName`` for a broken name, or
     returning None for a file deliberately left out (documented per reader).
+    A reader whose naming rule makes each file stem a unique utterance id
+    sets ``unique_stems = True``: a stem found in several files (two copies
+    of the corpus under the root, or a ``.wav`` beside its ``.flac``) is then
+    reported in a :class:`CorpusWarning`.
 
     Examples
     --------
@@ -164,6 +183,9 @@ class CorpusReader:
     language: ClassVar[str] = "unknown"
     emotions: ClassVar[tuple[str, ...]] = ()
     layout: ClassVar[str] = ""
+    #: True when the naming rule makes every file stem a unique utterance id,
+    #: so a stem found twice means two copies of the same recording.
+    unique_stems: ClassVar[bool] = False
 
     def _find(self, root: Path) -> list[Path]:
         return _audio_files(root)
@@ -197,13 +219,19 @@ class CorpusReader:
         Raises
         ------
         FileNotFoundError
-            When ``root`` does not exist.
+            When ``root`` does not exist (``NotADirectoryError`` when it is
+            a file).
         ValueError
             When no audio file (or no validly named one) is found, or
             ``emotions`` names an unknown class.
         """
         name = self.registry_name or type(self).__name__
         root = _check_root(root, name)
+        if not root.is_dir():
+            raise NotADirectoryError(
+                f"{name}: corpus root {str(root)!r} is a file, not a folder. Pass "
+                f"the folder of your download; expected layout: {self.layout}"
+            )
         keep = _check_emotions(emotions, name)
         files = self._find(root)
         if not files:
@@ -241,6 +269,8 @@ class CorpusReader:
                 CorpusWarning,
                 stacklevel=3,
             )
+        if self.unique_stems:
+            _warn_duplicate_stems(name, [r["file"] for r in rows], root)
         if not rows:
             raise ValueError(
                 f"{name}: none of the {len(files)} audio files under {str(root)!r} "
@@ -261,6 +291,25 @@ class CorpusReader:
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({params})"
+
+
+def _warn_duplicate_stems(name, files, root):
+    """Warn when one utterance id (file stem) occurs in several files."""
+    by_stem: dict[str, list[str]] = {}
+    for f in files:
+        by_stem.setdefault(Path(f).stem, []).append(f)
+    dups = {k: v for k, v in by_stem.items() if len(v) > 1}
+    if dups:
+        shown = [f"{k}: {', '.join(v)}" for k, v in sorted(dups.items())]
+        warnings.warn(
+            f"{name}: {len(dups)} utterance(s) occur in more than one file under "
+            f"{str(root)!r}, so the same recording would be counted (and may be "
+            "split across train and test) twice. The root probably holds two "
+            "copies of the corpus, or both a .wav and a .flac version: pass the "
+            f"folder of one copy.{_list(shown)}",
+            CorpusWarning,
+            stacklevel=4,
+        )
 
 
 def _durations(files, name):
@@ -333,6 +382,7 @@ class EmoDB(CorpusReader):
     """
 
     registry_name = "emodb"
+    unique_stems = True
     corpus = "EmoDB"
     description = (
         "Berlin Database of Emotional Speech (German, 10 speakers, 7 emotions)"
@@ -424,6 +474,7 @@ class RAVDESS(CorpusReader):
     """
 
     registry_name = "ravdess"
+    unique_stems = True
     corpus = "RAVDESS"
     description = (
         "Ryerson Audio-Visual Database of Emotional Speech and Song "
@@ -589,6 +640,7 @@ class TESS(CorpusReader):
     """
 
     registry_name = "tess"
+    unique_stems = True
     corpus = "TESS"
     description = (
         "Toronto Emotional Speech Set (English, 2 female speakers, 7 emotions)"
@@ -666,6 +718,7 @@ class CREMAD(CorpusReader):
     """
 
     registry_name = "crema_d"
+    unique_stems = True
     corpus = "CREMA-D"
     description = (
         "Crowd-sourced Emotional Multimodal Actors Dataset (English, 91 actors)"
@@ -755,6 +808,7 @@ class EMOVO(CorpusReader):
     """
 
     registry_name = "emovo"
+    unique_stems = True
     corpus = "EMOVO"
     description = "EMOVO Italian emotional speech (6 speakers, 7 emotions)"
     language = "it"
@@ -941,6 +995,7 @@ class IEMOCAP(CorpusReader):
     """
 
     registry_name = "iemocap"
+    unique_stems = True
     corpus = "IEMOCAP"
     description = "Interactive Emotional Dyadic Motion Capture (English, 10 speakers)"
     language = "en"
@@ -1333,7 +1388,8 @@ def load_corpus(name, root, *, emotions=None, **options):
     Raises
     ------
     FileNotFoundError
-        When ``root`` does not exist.
+        When ``root`` does not exist (``NotADirectoryError`` when a folder
+        reader is given a file).
     ValueError
         When no audio is found, or ``emotions`` names an unknown class.
 

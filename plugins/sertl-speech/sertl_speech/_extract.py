@@ -227,8 +227,8 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         Inputs shorter than this (seconds) are reported as ``"too_short"``.
     silence_threshold : float, default=1e-5
         Inputs whose peak absolute amplitude is below this (about -100 dBFS
-        for float waveforms in [-1, 1] and for files) are reported as
-        ``"silent"``; 0 accepts any signal.
+        for float waveforms in [-1, 1], integer PCM waveforms and files)
+        are reported as ``"silent"``; 0 accepts any signal.
     cache_dir : str or path-like, default=None
         Folder of an on-disk cache keyed by the file's content and the
         feature configuration. An interrupted run resumes where it stopped
@@ -271,6 +271,11 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
     Inputs: a list, 1-D array or pandas Series of paths; a DataFrame with a
     ``file`` column (as ``load_corpus`` returns); a list of 1-D waveform
     arrays; or a 2-D numeric array whose rows are equal-length waveforms.
+    Float waveforms have full scale 1.0; integer waveforms are PCM samples
+    scaled by their dtype's full scale (an ``int16`` array from
+    ``scipy.io.wavfile.read`` gives the features of its file). A 2-D item is
+    a multi-channel waveform, ``(n_samples, n_channels)`` or, when it has
+    more columns than rows, ``(n_channels, n_samples)``; channels are averaged.
     Jitter and shimmer are frame-level approximations (consecutive voiced
     10 ms frames), not cycle-by-cycle measures. The numbers are close in
     spirit to eGeMAPS but not identical to openSMILE's.

@@ -109,6 +109,23 @@ def test_emodb_bad_names_are_reported_and_skipped(tmp_path):
     assert t["file"].map(lambda f: Path(f).name).tolist() == ["03a01Wa.wav"]
 
 
+def test_duplicate_utterances_are_reported(tmp_path):
+    # A root above two copies of EmoDB (or a .wav beside its .flac) would
+    # count each recording twice: the reader says so, naming the files.
+    _wav(tmp_path / "copy1" / "wav" / "03a01Wa.wav")
+    _wav(tmp_path / "copy2" / "wav" / "03a01Wa.wav")
+    _wav(tmp_path / "copy2" / "wav" / "16b10Lb.wav")
+    _wav(tmp_path / "copy2" / "wav" / "16b10Lb.flac")
+    with pytest.warns(
+        CorpusWarning,
+        match=r"(?s)2 utterance\(s\) occur in more than one file.*03a01Wa",
+    ):
+        t = load_corpus("emodb", tmp_path)
+    assert len(t) == 4  # reported, not silently dropped
+    # one copy: no warning (_read turns warnings into errors)
+    assert len(_read("emodb", tmp_path / "copy1")) == 1
+
+
 def test_ravdess_speech_song_and_checks(tmp_path):
     _wav(tmp_path / "Actor_01" / "03-01-05-01-02-01-01.wav")
     _wav(tmp_path / "Actor_02" / "03-02-03-02-01-01-02.wav")  # song, happy
@@ -130,6 +147,22 @@ def test_ravdess_speech_song_and_checks(tmp_path):
         load_corpus("ravdess", tmp_path)
     msg = str(rec[0].message)
     assert "song part" in msg and "strong" in msg and "folder Actor_03" in msg
+
+
+def test_symlinked_folders_are_followed_once(tmp_path):
+    # a corpus assembled from links to shared storage: nothing is silently lost
+    store = tmp_path / "store"
+    _wav(store / "Actor_02" / "03-01-05-01-02-01-02.wav")
+    root = tmp_path / "RAVDESS"
+    _wav(root / "Actor_01" / "03-01-05-01-02-01-01.wav")
+    try:
+        (root / "Actor_02").symlink_to(store / "Actor_02", target_is_directory=True)
+        (root / "Actor_01" / "loop").symlink_to(root, target_is_directory=True)
+    except OSError:  # pragma: no cover - no symlinks on this file system
+        pytest.skip("symbolic links are not supported here")
+    t = _read("ravdess", root)
+    assert sorted(t["speaker"]) == ["Actor_01", "Actor_02"]
+    assert all(Path(f).is_relative_to(root.resolve()) for f in t["file"])
 
 
 def test_savee_official_and_flat(tmp_path):
@@ -340,6 +373,9 @@ def test_missing_root_and_no_audio(tmp_path):
         pytest.raises(ValueError, match="follows the naming rule"),
     ):
         load_corpus("emodb", tmp_path)
+    # an audio file given as the root: the error names the expected layout
+    with pytest.raises(NotADirectoryError, match=r"is a file, not a folder.*Actor_NN"):
+        load_corpus("ravdess", tmp_path / "hello.wav")
 
 
 def test_unknown_emotion_filter_and_reader_options(tmp_path):

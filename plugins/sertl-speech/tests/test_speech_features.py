@@ -106,6 +106,28 @@ def test_any_sample_rate_and_format(tmp_path):
     assert abs(Xw[0, i] - X[0, i]) < 0.3
 
 
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_32", "PCM_U8"])
+def test_integer_pcm_waveforms_match_their_file(tmp_path, subtype):
+    # scipy.io.wavfile.read and soundfile(dtype="int16") give integer PCM
+    path = tmp_path / "pcm.wav"
+    sf.write(path, voice(180.0), SR, subtype=subtype)
+    dtype = {"PCM_16": "int16", "PCM_32": "int32", "PCM_U8": "int16"}[subtype]
+    pcm, _ = sf.read(path, dtype=dtype)
+    if subtype == "PCM_U8":
+        pcm = ((pcm.astype(np.int32) >> 8) + 128).astype(np.uint8)
+    ext = AudioFeatures("mfcc_stats", errors="raise")
+    from_file = ext.fit_transform([str(path)])
+    np.testing.assert_allclose(ext.transform([pcm]), from_file, rtol=1e-4, atol=1e-3)
+
+
+def test_channels_first_waveform_is_mixed_to_mono():
+    y = voice(180.0)
+    ext = AudioFeatures("mfcc_stats", errors="raise")
+    mono = ext.fit_transform([y])
+    for stereo in (np.stack([y, y], axis=1), np.stack([y, y])):  # soundfile, librosa
+        np.testing.assert_allclose(ext.transform([stereo]), mono, rtol=1e-5, atol=1e-5)
+
+
 def test_logmel_sequences_and_padding(wav_files):
     ext = AudioFeatures("logmel")
     seqs = ext.fit_transform(wav_files)
