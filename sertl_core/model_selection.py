@@ -111,6 +111,12 @@ class LeaveOneDomainOut(_DomainSplitter):
     other domains: the multi-source protocol of cross-corpus SER (train on
     all corpora but one, test on the one left out).
 
+    With metadata routing on, the held-out rows reach ``predict`` and the
+    scorer with their own source id, which the model never saw in fit:
+    score with a scorer that does not request ``sample_domain`` (e.g.
+    ``scoring="balanced_accuracy"``), so they are predicted as target rows.
+    Without routing (``groups=sample_domain``) any scorer works.
+
     Parameters
     ----------
     domains : {"source", "all"}, default="source"
@@ -517,6 +523,17 @@ class TargetScorer(DomainAwareScorer):
         lab = ~is_unlabeled(y)
         rows = lab if sample_domain is None else lab & (np.asarray(sample_domain) < 0)
         if not rows.any():
+            if sample_domain is not None and lab.any():
+                # e.g. a LeaveOneDomainOut test fold under metadata routing:
+                # the held-out corpus keeps its positive (source) id.
+                raise DomainError(
+                    "TargetScorer found no labelled target rows to score: every "
+                    "labelled row carries a source id (sample_domain > 0), as in "
+                    "a LeaveOneDomainOut test fold with metadata routing. Score "
+                    "such folds with a scorer that does not request "
+                    "sample_domain (e.g. scoring='balanced_accuracy'), or use "
+                    "TargetLabelSplit to hold out labelled target rows."
+                )
             raise DomainError(
                 "TargetScorer found no labelled target rows to score. Use "
                 "TargetLabelSplit to hold some out, or a label-free scorer."

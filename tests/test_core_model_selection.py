@@ -38,6 +38,38 @@ def test_leave_one_domain_out():
         cv.get_n_splits(X)  # X alone carries no domains
 
 
+def test_leave_one_domain_out_under_routing():
+    # With routing, the held-out corpus keeps its source id: TargetScorer
+    # says so and names the way out; a plain scorer scores every fold.
+    from sklearn.model_selection import cross_val_score
+    from sklearn.svm import SVC
+
+    X, y, sd, _ = make_domain_data(n_sources=3)
+    keep = sd > 0
+    X, y, sd = X[keep], y[keep], sd[keep]
+    pipe = Pipeline([("s", DomainStandardScaler()), ("m", SourceOnly(SVC()))])
+    with sklearn.config_context(enable_metadata_routing=True):
+        scores = cross_val_score(
+            pipe,
+            X,
+            y,
+            cv=LeaveOneDomainOut(),
+            scoring="balanced_accuracy",
+            params={"sample_domain": sd},
+        )
+        assert scores.shape == (3,) and np.all(np.isfinite(scores))
+        with pytest.raises(DomainError, match="scoring='balanced_accuracy'"):
+            cross_val_score(
+                pipe,
+                X,
+                y,
+                cv=LeaveOneDomainOut(),
+                scoring=TargetScorer(),
+                params={"sample_domain": sd},
+                error_score="raise",
+            )
+
+
 def test_target_label_split_takes_list_and_series_labels():
     pd = pytest.importorskip("pandas")
     X, y, sd, y_t = make_domain_data()
