@@ -143,8 +143,12 @@ def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
         For example the output of ``AudioFeatures(feature_set="logmel")``.
     max_frames : int, default=None
         Length to pad or truncate to; the longest sequence when None.
-    value : float, default=0.0
-        Padding value.
+    value : float or "floor", default=0.0
+        Padding value. ``"floor"`` pads each sequence with its own minimum
+        (per feature), which for raw log-mel frames is the recording's
+        silence level: in the log domain ``0.0`` is a loud frame, and a
+        network that pools over all frames (``network="cnn"`` or
+        ``"crnn"`` in sertl-neural) would read the padding as speech.
     dtype : dtype, default=np.float32
         Output dtype.
 
@@ -162,6 +166,9 @@ def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
     >>> X, lengths = pad_sequences([np.ones((2, 3)), np.ones((4, 3))])
     >>> X.shape, lengths.tolist()
     ((2, 4, 3), [2, 4])
+    >>> X, _ = pad_sequences([[[-9.0], [-2.0]], np.zeros((3, 1))], value="floor")
+    >>> X[0].ravel().tolist()  # padded with the first sequence's floor
+    [-9.0, -2.0, -9.0]
     """
     seqs = [np.asarray(s) for s in sequences]
     if not seqs:
@@ -175,10 +182,17 @@ def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
     lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
     if max_frames is None:
         max_frames = int(lengths.max())
+    floor = isinstance(value, str)
+    if floor and value != "floor":
+        raise ValueError(f"value must be a number or 'floor', got {value!r}.")
     lengths = np.minimum(lengths, max_frames)
-    out = np.full((len(seqs), max_frames, widths.pop()), value, dtype=dtype)
+    out = np.full(
+        (len(seqs), max_frames, widths.pop()), 0.0 if floor else value, dtype=dtype
+    )
     for i, (s, n) in enumerate(zip(seqs, lengths, strict=True)):
         out[i, :n] = s[:n]
+        if floor and n < max_frames and s.shape[0]:
+            out[i, n:] = s.min(axis=0)
     return out, lengths
 
 

@@ -142,6 +142,17 @@ def test_logmel_sequences_and_padding(wav_files):
     assert X2.shape == (3, 50, 64) and l2.tolist() == [50, 50, 50]
     with pytest.raises(ValueError, match="same n_features"):
         pad_sequences([np.ones((2, 3)), np.ones((2, 4))])
+    # "floor": padded frames are the sequence's own silence level per band,
+    # not 0.0 (a loud frame in the log domain)
+    short = seqs[0][:10]
+    X3, _ = pad_sequences([seqs[1], short], value="floor")
+    np.testing.assert_array_equal(
+        X3[1, 10:], np.broadcast_to(short.min(axis=0), (88, 64))
+    )
+    np.testing.assert_array_equal(X3[1, :10], short)
+    np.testing.assert_array_equal(X3[0], seqs[1])
+    with pytest.raises(ValueError, match="number or 'floor'"):
+        pad_sequences([short], value="silence")
 
 
 def test_pipeline_and_clone(wav_files):
