@@ -161,7 +161,8 @@ adaptation methods for speech emotion recognition.
 
 Add methods by subclassing `sertl_core.DomainAdapter` (write `_fit(data)` and
 `_transform(X, sample_domain)`) or `sertl_core.TransferEstimator`, register
-them in `hooks.py`, and add them to the list in `tests/test_conformance.py`.
+them in `hooks.py`, and add them to the list in
+`tests/test_{name}_conformance.py`.
 """
 
 

@@ -12,7 +12,9 @@ Both work with scikit-learn's metadata routing on or off:
 * routing off: ``GridSearchCV(...).fit(X, y, groups=sd, step__sample_domain=sd)``;
   splitters read the domains from ``groups``, and scorers infer them from
   ``y`` (labelled rows source, unlabelled rows target), which is exact for
-  the test folds these splitters produce.
+  the test folds these splitters produce; a Pipeline's ``predict`` then gets
+  no domains, so its per-domain steps (e.g. ``DomainStandardScaler``) treat
+  held-out source rows as target rows: turn routing on for such pipelines.
 """
 
 from __future__ import annotations

@@ -266,6 +266,21 @@ def test_new_plugin_package_works_in_process(tmp_path, monkeypatch):
     np.testing.assert_allclose(out[:3], 4.0)
 
 
+def test_new_plugin_readme_names_files_that_exist(tmp_path):
+    """Every path the generated README points to is in the package."""
+    import re
+
+    from sertl_core._template import write_plugin
+
+    root = write_plugin("readme_check", tmp_path)
+    readme = (root / "README.md").read_text()
+    named = re.findall(r"`([\w/]+\.py)`", readme)
+    assert "tests/test_readme_check_conformance.py" in named
+    for rel in named:
+        hits = list(root.rglob(Path(rel).name))
+        assert hits, f"README names {rel}, which the package lacks"
+
+
 @pytest.mark.slow
 def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
     """sertl new-plugin -> pip install -> sertl plugins -> its own pytest."""

@@ -97,7 +97,10 @@ def add_commands(subparsers):
         "domain-aware splitting and label-free (or few-shot) scoring.",
     )
     p.add_argument(
-        "experiment", nargs="?", help="experiment TOML (corpora, methods, grids)"
+        "experiment",
+        nargs="?",
+        help="experiment TOML (corpora, methods, grids); the corpus, method, "
+        "class and feature options below are then not used",
     )
     p.add_argument(
         "--source",
@@ -133,10 +136,20 @@ def add_commands(subparsers):
         metavar="K",
         help="use K labelled target utterances per class (scored with UAR)",
     )
-    p.add_argument("--classes", default="anger,happiness,neutral,sadness")
-    p.add_argument("--features", default="functionals")
-    p.add_argument("--cache-dir", default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--classes",
+        default="anger,happiness,neutral,sadness",
+        help="comma-separated emotions to keep (default: %(default)s)",
+    )
+    p.add_argument(
+        "--features",
+        default="functionals",
+        help="AudioFeatures feature set (default: %(default)s)",
+    )
+    p.add_argument("--cache-dir", default=None, help="on-disk feature cache folder")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of splits and methods (default: 0)"
+    )
     p.add_argument("--save", metavar="MODEL", help="save the best model (skops)")
     p.add_argument("--json", action="store_true", help="print JSON")
     _dask_args(p)
@@ -146,7 +159,9 @@ def add_commands(subparsers):
         "predict",
         help="label audio files with a saved model",
         description="Print the predicted emotion and the class "
-        "probabilities of each audio file (folders are expanded).",
+        "probabilities of each audio file (folders are expanded). Files are "
+        "treated as audio of the model's target corpus (per-domain steps use "
+        "its statistics); audio recorded elsewhere may all get one answer.",
     )
     p.add_argument(
         "model",
@@ -376,10 +391,19 @@ def cmd_grid(args):
                     random_state=args.seed,
                 )
             used = ["target"] if cfg.protocol.target == "few_shot" else scorers
+            # report parameters as the user names them (coral__reg,
+            # classifier__C), not as the flat search template's steps
+            n_adapt = max([len(r.adapters) for r in recipes] + [0])
+            user_key = {
+                (r.name, r.grid_key(k, n_adapt, prefix=p)): k
+                for r in recipes
+                for k in r.grid
+                for p in ("model__estimator__", "model__estimator__estimator__")
+            }
             rows = []
             for i, name in enumerate(names):
                 params = {
-                    k: _short(v)
+                    user_key.get((name, k), k): _short(v)
                     for k, v in gs.cv_results_["params"][i].items()
                     if "__" in k
                 }

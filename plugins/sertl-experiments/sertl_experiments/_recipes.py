@@ -339,10 +339,20 @@ def _create(reg, kind, name, params, method, *, field, step):
 
 
 def template(n_adapt):
-    """Return the flat Pipeline template with ``n_adapt`` adapter slots."""
+    """Return the flat Pipeline template with ``n_adapt`` adapter slots.
+
+    Every grid point replaces the ``model`` slot. Its placeholder is a
+    :class:`~sertl_core.SourceOnly`, not ``"passthrough"``: GridSearchCV
+    decides from the template which fit metadata its candidates get, and a
+    template in which no step requests ``sample_domain`` would fit every
+    candidate without it (domains inferred from the labels, so labelled
+    target rows would count as source and several sources as one).
+    """
+    from sertl_core import SourceOnly
+
     steps = [("scale", "passthrough")]
     steps += [(f"adapt{i + 1}", "passthrough") for i in range(n_adapt)]
-    steps.append(("model", "passthrough"))
+    steps.append(("model", SourceOnly()))
     return Pipeline(steps)
 
 

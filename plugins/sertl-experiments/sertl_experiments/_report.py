@@ -79,7 +79,9 @@ def _table(cells):
         row["predicted_hurt"] = (
             bool(lf < blf - 1e-9) if _finite(lf) and _finite(blf) else None
         )
-        if c.get("selected") is not None and c.get("candidate_scores"):
+        if "no_adaptation" in (c.get("candidate_scores") or {}):
+            # auto chose among candidates including no adaptation; a grid
+            # method's only candidate is itself and keeps the baseline check
             row["predicted_hurt"] = c["selected"] == "no_adaptation"
         rows.append(row)
     return pd.DataFrame(rows, columns=_COLUMNS)
@@ -522,7 +524,7 @@ def _html(config, tables, figs, df):
     if len(hurt):
         items = "".join(
             f"<li>{esc(r.source)} &rarr; {esc(r.target)}: {esc(r.method)}"
-            + (" (auto kept no adaptation)" if isinstance(r.selected, str) else "")
+            + (" (auto kept no adaptation)" if r.selected == "no_adaptation" else "")
             + "</li>"
             for r in hurt.drop_duplicates(["source", "target", "method"]).itertuples()
         )

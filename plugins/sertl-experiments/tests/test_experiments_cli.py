@@ -126,6 +126,11 @@ def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):
         "dss"
     ] * 2
     assert entry["best"] in {"no_adaptation", "dss"}
+    # parameters are named as given to --param, not by the search template
+    assert [c["params"] for c in entry["candidates"]] == [
+        {"classifier__C": 1},
+        {"classifier__C": 10},
+    ] * 2
     assert model.is_file()
 
     files = list(load_sample("ravdess")["file"][:3])

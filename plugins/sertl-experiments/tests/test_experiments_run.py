@@ -164,3 +164,56 @@ def test_changed_label_mapping_or_corpus_root_is_recomputed(
     )
     res = run_experiment(moved, data=synthetic_data, progress=False, log=_quiet)
     assert (res.n_computed, res.n_reused) == (4, 0)
+
+
+def test_grid_method_scored_below_the_baseline_is_predicted_to_hurt():
+    """A grid method's own selection is no auto choice: the baseline check holds."""
+    from sertl_experiments._report import _table
+
+    key = {"source": "a", "target": "b", "seed": 0, "status": "ok", "scorer": "iwv"}
+    base = {**key, "method": "_baseline", "label_free_scores": {"iwv": 0.5}}
+    grid = {
+        **key,
+        "method": "dss_grid",
+        "label_free_score": 0.1,
+        "selected": "dss_grid",
+        "candidate_scores": {"dss_grid": 0.1},
+    }
+    auto = {
+        **key,
+        "method": "auto",
+        "label_free_score": 0.6,
+        "selected": "dss",
+        "candidate_scores": {"no_adaptation": 0.5, "dss": 0.6},
+    }
+    df = _table([base, grid, auto]).set_index("method")
+    assert bool(df.loc["dss_grid", "predicted_hurt"]) is True
+    assert bool(df.loc["auto", "predicted_hurt"]) is False
+
+
+def test_search_fits_candidates_with_the_real_domains(monkeypatch):
+    # GridSearchCV routes fit metadata by its template: the candidates must
+    # get sample_domain, so two sources stay two domains and labelled target
+    # rows stay target rows inside the search (not inferred from the labels).
+    import numpy as np
+    from sertl_experiments._recipes import Recipe
+    from sertl_experiments._selection import search
+
+    from sertl_core import DomainStandardScaler
+    from sertl_core.testing import make_domain_data
+
+    X, y, sd, y_t = make_domain_data(n_sources=2)
+    y = y.astype(str)
+    y[np.flatnonzero(sd < 0)[:12]] = y_t[:12].astype(str)  # few-shot target
+    seen = []
+    fit_transform = DomainStandardScaler.fit_transform
+
+    def spy(self, X, y=None, *, sample_domain=None):  # Pipeline calls this
+        seen.append(None if sample_domain is None else set(np.unique(sample_domain)))
+        return fit_transform(self, X, y, sample_domain=sample_domain)
+
+    monkeypatch.setattr(DomainStandardScaler, "fit_transform", spy)
+    gs, _ = search([Recipe("dss")], X, y, sd, few_shot=True)
+    assert len(seen) == 4  # 3 splits + the refit
+    assert all(s == {1, 2, -1} for s in seen), seen
+    assert set(gs.best_estimator_.named_steps["scale"].domains_) == {1, 2, -1}
