@@ -51,9 +51,9 @@ sample_domain = np.r_[np.ones(len(ys), int), -np.ones(len(yk) + len(yte), int)]
 clf = LabelRelationTransfer().fit(X, y, sample_domain=sample_domain)
 print("target classes:", clf.classes_.tolist())
 print("relation P(source says s | target class t):")
-print("          " + " ".join(f"{s[:7]:>8s}" for s in clf.source_classes_))
+print("          " + " ".join(f"{s[:9]:>10s}" for s in clf.source_classes_))
 for t, row in zip(clf.classes_, clf.relation_, strict=True):
-    print(f"{t:>9s} " + " ".join(f"{v:8.2f}" for v in row))
+    print(f"{t:>9s} " + " ".join(f"{v:10.2f}" for v in row))
 
 uar = balanced_accuracy_score(yte, clf.predict(Xte))
 only = LogisticRegression(max_iter=1000).fit(Xk, yk)

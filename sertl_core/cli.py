@@ -126,7 +126,13 @@ def build_parser():
     p.set_defaults(func=_cmd_corpora)
 
     p = sub.add_parser(
-        "new-plugin", help="write a ready-to-publish third-party plugin package"
+        "new-plugin",
+        help="write a ready-to-publish third-party plugin package",
+        description=(
+            "Write sertl-NAME/: a package with an example DomainAdapter, its "
+            "pluggy hooks and entry point, and the conformance tests; it "
+            "installs and passes its tests unchanged."
+        ),
     )
     p.add_argument("name", help="plugin name, e.g. 'mymethods' -> sertl-mymethods")
     p.add_argument(
