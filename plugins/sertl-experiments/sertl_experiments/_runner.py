@@ -545,8 +545,12 @@ def run_experiment(
             f"kept ({'; '.join(skipped_pairs)}); list classes that the corpora "
             "share, or map their labels onto common names with [labels] mapping."
         )
+    n_base = sum(t["method"] == BASELINE for _, t in tasks) + sum(
+        c.get("method") == BASELINE for c in cached
+    )
     log(
-        f"{len(tasks) + len(cached)} cells: {len(cached)} reused, "
+        f"{len(tasks) + len(cached)} cells ({n_base} of them the no-adaptation "
+        f"baseline of the negative-transfer guard): {len(cached)} reused, "
         f"{len(tasks)} to compute"
     )
     computed = _execute(tasks, client=client, progress=progress, n_jobs=n_jobs, log=log)

@@ -36,8 +36,14 @@ def test_run_writes_every_output_and_resumes(synthetic_config, synthetic_data):
     assert res.n_computed == 8 and res.n_reused == 0
 
     # rerun: everything reused; delete one cell ("interrupted") and only it reruns
-    res2 = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    lines = []
+    res2 = run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
     assert (res2.n_computed, res2.n_reused) == (0, 8)
+    # 2 pairs x (3 methods + the guard's hidden baseline): the log says so
+    assert any(
+        line.startswith("8 cells (2 of them the no-adaptation baseline")
+        for line in map(str, lines)
+    ), lines
     cell = out / "cells" / "a__b__dss__seed0.json"
     before = json.loads(cell.read_text())
     cell.unlink()
