@@ -27,6 +27,7 @@ import copy
 import functools
 import logging
 import pickle
+import threading
 import unittest
 import warnings
 
@@ -219,26 +220,68 @@ def check_no_global_state_change(estimator):
 
     Every ``random_state`` parameter (nested ones too) is set to 0 first, so
     a wrapped estimator's own use of numpy's global RNG does not count.
+
+    The fit runs from a known state (sklearn's default config, numpy's
+    global RNG seeded with two different seeds, a root logger without
+    handlers at WARNING), so a change that an earlier check or fit already
+    made (``np.random.seed(0)``, ``sklearn.set_config(...)``,
+    ``logging.basicConfig()``) is still seen; the caller's state is restored.
     """
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, y)[0]
     estimator = _seeded(estimator)
-    config = sklearn.get_config()
-    rng_state = np.random.get_state()
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    est = clone(estimator).fit(X, y, sample_domain=sd)
-    _output(est, X)
-    assert sklearn.get_config() == config, "sklearn's global config was changed"
-    after = np.random.get_state()
-    assert (
-        after[0] == rng_state[0]
-        and np.array_equal(after[1], rng_state[1])
-        and (after[2:] == rng_state[2:])
-    ), "numpy's global random state was used or changed (use a local Generator)"
-    assert list(root.handlers) == handlers and root.level == level, (
-        "the root logger was reconfigured"
-    )
+    saved_rng = np.random.get_state()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    try:
+        for seed in (1, 2):
+            with sklearn.config_context(**_default_sklearn_config()):
+                np.random.seed(seed)
+                for h in list(root.handlers):
+                    root.removeHandler(h)
+                root.setLevel(logging.WARNING)
+                config = sklearn.get_config()
+                rng_state = np.random.get_state()
+                est = clone(estimator).fit(X, y, sample_domain=sd)
+                _output(est, X)
+                changed = {
+                    k: (v, sklearn.get_config().get(k))
+                    for k, v in config.items()
+                    if sklearn.get_config().get(k) != v
+                }
+                assert not changed, (
+                    "sklearn's global config was changed (key: (before, after)): "
+                    f"{changed}; use sklearn.config_context"
+                )
+                after = np.random.get_state()
+                assert (
+                    after[0] == rng_state[0]
+                    and np.array_equal(after[1], rng_state[1])
+                    and (after[2:] == rng_state[2:])
+                ), (
+                    "numpy's global random state was used or changed "
+                    "(use a local Generator)"
+                )
+                assert not root.handlers and root.level == logging.WARNING, (
+                    "the root logger was reconfigured (handlers or level); "
+                    "configure a named logger, not the root"
+                )
+    finally:
+        np.random.set_state(saved_rng)
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved_handlers:
+            root.addHandler(h)
+        root.setLevel(saved_level)
+
+
+def _default_sklearn_config():
+    """scikit-learn's default config (a new thread starts from it)."""
+    box = {}
+    thread = threading.Thread(target=lambda: box.update(sklearn.get_config()))
+    thread.start()
+    thread.join()
+    return box
 
 
 def check_unlabeled_never_a_class(estimator):
@@ -383,9 +426,14 @@ def check_multi_source_and_few_shot(estimator):
     y_few[tgt[:6]] = y_tgt[:6]
     y_few = _label_variants(estimator, y_few)[0]
     fitted, out = _fit_output(estimator, X, y_few, sd)
-    assert out.shape[0] == X.shape[0]
+    assert out.shape[0] == X.shape[0], (
+        f"output has {out.shape[0]} rows for {X.shape[0]} input rows"
+    )
     if isinstance(fitted, TransferEstimator) and hasattr(fitted, "classes_"):
-        assert -1 not in set(np.asarray(fitted.classes_).tolist())
+        assert -1 not in set(np.asarray(fitted.classes_).tolist()), (
+            "the unlabelled marker -1 became a class with a few labelled "
+            f"target rows: classes_={fitted.classes_}"
+        )
 
 
 def check_classifier_labels(estimator):
@@ -414,7 +462,12 @@ def check_classifier_labels(estimator):
         X_fit = np.vstack([X[keep], X[tgt]])
         sd_fit = np.concatenate([sd[keep], sd[tgt]])
         est = _seeded(estimator).fit(X_fit, y_fit, sample_domain=sd_fit)
-        np.testing.assert_array_equal(np.sort(est.classes_), np.sort(np.unique(yl)))
+        np.testing.assert_array_equal(
+            np.sort(est.classes_),
+            np.sort(np.unique(yl)),
+            err_msg=f"classes_ should be the labelled classes {np.unique(yl)} "
+            f"(the unlabelled marker {marker!r} is no class)",
+        )
         pred = est.predict(X_fit)
         assert set(pred.tolist()) <= set(labels.tolist()), (
             f"predicted labels {set(pred.tolist())} outside {set(labels.tolist())}"

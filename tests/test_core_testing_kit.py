@@ -1,0 +1,120 @@
+"""The conformance kit catches the defects its checks promise to catch."""
+
+import logging
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+
+from sertl_core import DomainAdapter, TransferEstimator
+from sertl_core.testing import (
+    check_classifier_labels,
+    check_inputs_not_mutated,
+    check_multi_source_and_few_shot,
+    check_no_global_state_change,
+    check_unlabeled_never_a_class,
+)
+
+
+class _Centerer(DomainAdapter):
+    registry_name = "kit_centerer"
+
+    def _fit(self, data):
+        self.mean_ = data.X[data.target].mean(axis=0)
+
+    def _transform(self, X, sample_domain):
+        return X - self.mean_
+
+
+class _MutatesX(_Centerer):
+    def _transform(self, X, sample_domain):
+        X -= self.mean_
+        return X
+
+
+class _SeedsGlobalRNG(_Centerer):
+    def _fit(self, data):
+        super()._fit(data)
+        np.random.seed(0)  # noqa: NPY002 - the defect under test
+
+
+class _SetsConfig(_Centerer):
+    def _fit(self, data):
+        super()._fit(data)
+        sklearn.set_config(assume_finite=True)
+
+
+class _ConfiguresRootLogger(_Centerer):
+    def _fit(self, data):
+        super()._fit(data)
+        logging.basicConfig(level=logging.INFO)
+
+
+class _MinusOneIsAClass(TransferEstimator):
+    registry_name = "kit_minus_one"
+
+    def _fit(self, data):
+        self.estimator_ = clone(self._get_estimator()).fit(data.X, data.y)
+        self.classes_ = self.estimator_.classes_
+
+
+def test_kit_passes_a_correct_adapter():
+    for check in (check_inputs_not_mutated, check_no_global_state_change):
+        check(_Centerer())
+
+
+def test_kit_catches_x_mutated_in_transform():
+    with pytest.raises(AssertionError, match="X was modified in place"):
+        check_inputs_not_mutated(_MutatesX())
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (_SeedsGlobalRNG(), "numpy's global random state"),
+        (_SetsConfig(), "sklearn's global config was changed.*assume_finite"),
+        (_ConfiguresRootLogger(), "root logger was reconfigured"),
+    ],
+    ids=["np.random.seed", "set_config", "logging.basicConfig"],
+)
+def test_kit_global_state_change_is_caught_after_an_earlier_fit(estimator, match):
+    # An earlier check or fit (as in parametrize_with_checks) already made the
+    # change, so the state before this check equals the state after the fit.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    rng = np.random.get_state()  # noqa: NPY002
+    try:
+        with sklearn.config_context():
+            X = np.random.default_rng(0).normal(size=(20, 3))
+            clone(estimator).fit(X, np.r_[np.zeros(10), -np.ones(10)].astype(int))
+            with pytest.raises(AssertionError, match=match):
+                check_no_global_state_change(estimator)
+    finally:
+        np.random.set_state(rng)  # noqa: NPY002
+        for h in list(root.handlers):
+            if h not in handlers:
+                root.removeHandler(h)
+        root.setLevel(level)
+
+
+def test_kit_global_state_check_restores_callers_state():
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    rng = np.random.get_state()  # noqa: NPY002
+    config = sklearn.get_config()
+    check_no_global_state_change(_Centerer())
+    assert sklearn.get_config() == config
+    assert list(root.handlers) == handlers and root.level == level
+    after = np.random.get_state()  # noqa: NPY002
+    assert np.array_equal(after[1], rng[1]) and after[2:] == rng[2:]
+
+
+def test_kit_catches_minus_one_as_a_class_with_clear_messages():
+    est = _MinusOneIsAClass()
+    with pytest.raises(AssertionError, match="unlabelled marker"):
+        check_unlabeled_never_a_class(est)
+    with pytest.raises(AssertionError, match="classes_ should be the labelled"):
+        check_classifier_labels(est)
+    with pytest.raises(AssertionError, match="-1 became a class"):
+        check_multi_source_and_few_shot(est)
