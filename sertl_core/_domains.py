@@ -584,20 +584,20 @@ def check_known_domains(sample_domain, known, *, fallback_target=False):
     if bad.size:
         known = np.asarray(known)
         if -1 in known:
-            advice = "omit sample_domain to treat every row as target data"
+            advice = "or omit sample_domain to treat every row as target data"
         else:
             # Rows without sample_domain are target domain -1, which this fit
             # never saw either: omitting sample_domain would fail the same way.
             targets = known[known < 0].tolist()
             advice = (
-                "rows without sample_domain are target domain -1, which was not "
-                "seen in fit either"
-                + (f"; pass one of the fitted target ids {targets}" if targets else "")
-                + ", or refit with these rows' domain"
+                (f"e.g. the fitted target ids {targets}; " if targets else "")
+                + "rows without sample_domain are target domain -1, which was "
+                "not seen in fit either, so refit with these rows' domain to "
+                "map them"
             )
         raise DomainError(
             f"sample_domain holds domain id(s) {bad.tolist()} that were not seen "
-            f"in fit (seen: {known.tolist()}). Use the ids given at fit time, or "
+            f"in fit (seen: {known.tolist()}). Use the ids given at fit time, "
             f"{advice}."
         )
     return unknown

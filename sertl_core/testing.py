@@ -244,10 +244,9 @@ def check_no_global_state_change(estimator):
                 rng_state = np.random.get_state()
                 est = clone(estimator).fit(X, y, sample_domain=sd)
                 _output(est, X)
+                now = sklearn.get_config()
                 changed = {
-                    k: (v, sklearn.get_config().get(k))
-                    for k, v in config.items()
-                    if sklearn.get_config().get(k) != v
+                    k: (v, now.get(k)) for k, v in config.items() if now.get(k) != v
                 }
                 assert not changed, (
                     "sklearn's global config was changed (key: (before, after)): "

@@ -277,9 +277,9 @@ def _parse_value(v):
 def cmd_grid(args):
     """``sertl grid``: grid search across methods for one source/target pair."""
     from ._dask import dask_client
-    from ._recipes import Recipe
+    from ._recipes import Recipe, classifier_prefix
     from ._runner import _prepare_data, _restrict, check_methods, check_recipe
-    from ._selection import search
+    from ._selection import needs_proba, search
 
     if args.seed < 0:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}.")
@@ -394,11 +394,11 @@ def cmd_grid(args):
             # report parameters as the user names them (coral__reg,
             # classifier__C), not as the flat search template's steps
             n_adapt = max([len(r.adapters) for r in recipes] + [0])
+            prefix = classifier_prefix(cfg.classifier, needs_proba(used))
             user_key = {
-                (r.name, r.grid_key(k, n_adapt, prefix=p)): k
+                (r.name, r.grid_key(k, n_adapt, prefix=prefix)): k
                 for r in recipes
                 for k in r.grid
-                for p in ("model__estimator__", "model__estimator__estimator__")
             }
             rows = []
             for i, name in enumerate(names):

@@ -780,3 +780,38 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         pca_points=pca_points,
         source_file=Path(origin) if origin != "<config>" else None,
     )
+
+
+def check_params(estimator, where):
+    """Validate a step's parameter values as its ``fit`` would.
+
+    A bad value then stops the run before any feature is extracted, with
+    one message naming the config field ``where``.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The step; estimators without ``_parameter_constraints`` are skipped.
+    where : str
+        The config field that set its parameters, e.g. ``"[features]"``.
+
+    Raises
+    ------
+    ConfigError
+        ``"<where>: <scikit-learn's message>"``.
+
+    Examples
+    --------
+    >>> from sklearn.svm import SVC
+    >>> from sertl_experiments._config import ConfigError, check_params
+    >>> try:
+    ...     check_params(SVC(C=-1), "[classifier] params")
+    ... except ConfigError as err:
+    ...     print(str(err).split(" must ")[0])
+    [classifier] params: The 'C' parameter of SVC
+    """
+    if hasattr(type(estimator), "_parameter_constraints"):
+        try:
+            estimator._validate_params()
+        except ValueError as exc:  # sklearn's InvalidParameterError
+            raise ConfigError(f"{where}: {exc}") from None

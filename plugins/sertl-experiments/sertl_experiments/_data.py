@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._config import ConfigError
+from ._config import ConfigError, check_params
 
 __all__ = ["CorpusData", "ExperimentError", "load_corpus_table", "extract_features"]
 
@@ -177,9 +177,5 @@ def make_feature_step(feature_spec, *, client=None, progress=False, errors="nan"
         step = get_registry().create("features", "audio_features", **params)
     except RegistryError as exc:
         raise ConfigError(f"[features]: {exc}") from None
-    if hasattr(type(step), "_parameter_constraints"):
-        try:  # a bad value (e.g. a misspelt set) fails here, not mid-extraction
-            step._validate_params()
-        except ValueError as exc:  # sklearn's InvalidParameterError
-            raise ConfigError(f"[features]: {exc}") from None
+    check_params(step, "[features]")  # e.g. a misspelt set, before extraction
     return step

@@ -16,7 +16,7 @@ from sklearn import config_context
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 
-from ._config import ConfigError
+from ._config import ConfigError, check_params
 from ._data import CorpusData, ExperimentError, extract_features, load_corpus_table
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import bootstrap_ci, confusion, score_all
@@ -603,7 +603,7 @@ def check_methods(config):
     reg = get_registry()
     try:
         clf = make_classifier(config.classifier, config.classifier_params)
-        _check_params(clf, "[classifier] params")
+        check_params(clf, "[classifier] params")
         for spec in config.methods:
             where = f"[[methods]] {spec.name}"
             for name in spec.scorers:
@@ -661,21 +661,12 @@ def check_recipe(recipe, classifier, classifier_params, *, params_where, grid_wh
 def _check_pipeline(pipe, estimator_name, where):
     """Validate every step of a recipe's Pipeline; ``where(step)`` names the field."""
     for step, est in pipe.steps[:-1]:
-        _check_params(est, where(step))
+        check_params(est, where(step))
     model = pipe.steps[-1][1]
-    _check_params(model, where(estimator_name))
+    check_params(model, where(estimator_name))
     inner = model.get_params(deep=False).get("estimator")
     if inner is not None:
-        _check_params(inner, where("classifier"))
-
-
-def _check_params(estimator, where):
-    """Validate a step's parameter values as its ``fit`` would."""
-    if hasattr(type(estimator), "_parameter_constraints"):
-        try:
-            estimator._validate_params()
-        except ValueError as exc:  # sklearn's InvalidParameterError
-            raise ConfigError(f"{where}: {exc}") from None
+        check_params(inner, where("classifier"))
 
 
 def _auto_candidates(spec, config):

@@ -11,7 +11,7 @@ from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sertl_core import DomainAdapter, DomainError
+from sertl_core import DomainAdapter
 from sertl_core._domains import check_known_domains
 
 __all__ = ["ClassRelationAligner"]
@@ -443,18 +443,6 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
 
     # -- transform ------------------------------------------------------------
     def _transform(self, X, sample_domain):
-        ids = np.unique(sample_domain)
-        fitted = self.domains_[self.domains_ < 0]
-        unknown = np.setdiff1d(ids[ids < 0], fitted)
-        if unknown.size:
-            raise DomainError(
-                f"sample_domain holds target domain(s) {unknown.tolist()} that "
-                f"were not seen in fit (target domains seen: {fitted.tolist()}). "
-                "ClassRelationAligner fits one map per target domain on that "
-                "domain's own rows, and rows without sample_domain are domain "
-                "-1: pass sample_domain=... with a fitted target id for these "
-                "rows, or refit with them as a target domain."
-            )
         check_known_domains(sample_domain, self.domains_)
         Z = self._standardize(X.astype(np.float64, copy=False), sample_domain)
         for dom in np.unique(sample_domain):
