@@ -135,7 +135,9 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     feature_names_in_ : ndarray of str
         Input feature names (when ``X`` had them).
     device_ : str
-        Device used for training and transformation.
+        Device used for training and transformation. A pickled or
+        skops-loaded copy goes back onto it where PyTorch sees that device,
+        else onto the CPU.
 
     See Also
     --------

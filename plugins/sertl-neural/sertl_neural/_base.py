@@ -94,6 +94,34 @@ def masked_cross_entropy(logits, target, weight=None):
     return nn.functional.cross_entropy(logits[mask], target[mask], weight=weight)
 
 
+def loaded_device(device):
+    """Device a loaded model goes to: the one it was trained on, else the CPU.
+
+    Parameters
+    ----------
+    device : str
+        The ``device_`` saved with the model.
+
+    Returns
+    -------
+    device : str
+        ``device`` when it is a CUDA device that PyTorch sees here, else
+        ``"cpu"``.
+
+    Examples
+    --------
+    >>> from sertl_neural._base import loaded_device
+    >>> loaded_device("cpu")
+    'cpu'
+    """
+    device = str(device)
+    if device.startswith("cuda") and torch.cuda.is_available():
+        index = torch.device(device).index
+        if index is None or index < torch.cuda.device_count():
+            return device
+    return "cpu"
+
+
 def class_weights(y_idx, n_classes, class_weight, device, classes=None):
     """Loss weights per class: None, "balanced", or a dict ``{label: weight}``.
 
@@ -500,20 +528,24 @@ class NeuralMixin:
     def __getstate__(self):
         # Torch modules become plain data (recipe + numpy weights): the
         # estimator pickles without torch objects, loads on a machine without
-        # the training GPU, and can be saved with skops.
+        # the training GPU, and can be saved with skops. ``device_`` keeps the
+        # training device, so that a copy loaded where that device exists
+        # goes back onto it and predicts exactly as the original did (CPU and
+        # GPU float32 kernels differ in the last bits).
         state = dict(super().__getstate__())  # a copy: never touch self.__dict__
         for key, value in list(state.items()):
             if isinstance(value, nn.Module):
                 state[key] = module_to_portable(value)
-        if "device_" in state:
-            state["device_"] = "cpu"
         return state
 
     def __setstate__(self, state):
         state = dict(state)
+        device = loaded_device(state["device_"]) if "device_" in state else "cpu"
         for key, value in list(state.items()):
             if isinstance(value, dict) and "__sertl_torch_module__" in value:
-                state[key] = module_from_portable(value)
+                state[key] = module_from_portable(value).to(device)
+        if "device_" in state:
+            state["device_"] = device
         super().__setstate__(state)
 
 

@@ -252,7 +252,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     n_features_in_ : int
         Number of (flattened) input features.
     device_ : str
-        Device used for training and prediction.
+        Device used for training and prediction. A pickled or skops-loaded
+        copy goes back onto it where PyTorch sees that device, else onto the
+        CPU.
 
     See Also
     --------

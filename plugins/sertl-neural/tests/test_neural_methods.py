@@ -166,10 +166,12 @@ def test_self_training_pseudo_labels_unlabeled_target_rows(monkeypatch, few_shot
     assert plain.n_pseudo_labeled_ == [] and "self_training" not in plain.history_
 
 
-def test_self_training_improves_on_shifted_target_without_labels():
+def test_self_training_keeps_a_good_source_model_on_a_shifted_target():
     # Source boundary along x0, target shifted in x0 by a constant but the
-    # clusters stay separated: self-training from the source model sharpens
-    # the boundary on the target clusters.
+    # clusters stay separated. Self-training refits on the confident target
+    # rows; that is no promise of a gain (over twelve draws of this toy it
+    # moved the target accuracy a few points either way, and by -1 point on
+    # the few-shot benchmark), but it must keep a good source model good.
     rng = np.random.default_rng(1)
     n = 150
     ys, yt = rng.integers(0, 2, n), rng.integers(0, 2, n)
@@ -186,7 +188,8 @@ def test_self_training_improves_on_shifted_target_without_labels():
     acc_src = (src.predict(Xt) == yt).mean()
     acc_st = (st.predict(Xt) == yt).mean()
     assert st.n_pseudo_labeled_[0] > 0
-    assert acc_st >= acc_src
+    assert acc_src > 0.7
+    assert acc_st >= acc_src - 0.05
 
 
 @pytest.mark.parametrize(
@@ -351,7 +354,8 @@ def test_multitask_uncertainty_weighting_learns_log_vars(few_shot):
     # the learned variances travel with the model
     again = pickle.loads(pickle.dumps(unc))
     np.testing.assert_allclose(
-        again.module_.log_vars.detach().numpy(), unc.module_.log_vars.detach().numpy()
+        again.module_.log_vars.detach().cpu().numpy(),
+        unc.module_.log_vars.detach().cpu().numpy(),
     )
     np.testing.assert_array_equal(again.predict_proba(X), unc.predict_proba(X))
 
@@ -432,7 +436,7 @@ def test_multitask_task_layers_share_lower_blocks_only(few_shot):
     # the gender loss reaches block 1 but not block 2
     net.train()
     net.zero_grad()
-    Xt = torch.as_tensor(mt._scaled(X))
+    Xt = torch.as_tensor(mt._scaled(X), device=mt.device_)
     net(Xt)[1].sum().backward()
     assert net.trunk.blocks[0][0].weight.grad.abs().sum() > 0
     assert net.trunk.blocks[1][0].weight.grad is None
@@ -790,6 +794,21 @@ def test_device_errors_and_auto(few_shot):
         assert FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd).device_ == "cpu"
 
 
+def test_model_trained_on_a_gpu_loads_on_the_cpu_where_none_is_seen(
+    few_shot, monkeypatch
+):
+    X, y, sd, _, _ = few_shot
+    clf = FineTuneClassifier(**SMALL, device="cpu").fit(X, y, sample_domain=sd)
+    expected = clf.predict_proba(X)
+    clf.device_ = "cuda:0"  # as saved by a model trained on a GPU
+    blob = pickle.dumps(clf)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    again = pickle.loads(blob)
+    assert again.device_ == "cpu"
+    assert not next(again.module_.parameters()).is_cuda
+    np.testing.assert_allclose(again.predict_proba(X), expected, rtol=1e-6)
+
+
 @pytest.mark.gpu
 def test_gpu_training_matches_interface(few_shot):
     if not torch.cuda.is_available():
@@ -797,9 +816,11 @@ def test_gpu_training_matches_interface(few_shot):
     X, y, sd, _, _ = few_shot
     clf = DANNClassifier(**SMALL, device="cuda").fit(X, y, sample_domain=sd)
     assert clf.device_ == "cuda"
+    # a copy loaded where the GPU exists goes back onto it: identical output
     again = pickle.loads(pickle.dumps(clf))
-    assert again.device_ == "cpu"
-    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+    assert again.device_ == "cuda"
+    assert next(again.module_.parameters()).is_cuda
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
 
 
 def test_verbose_controls_progress(few_shot, capsys):
