@@ -127,3 +127,15 @@ def test_runs_inside_finetune_classifier():
     assert calls, "the distillation loss was never called"
     assert all(np.isfinite(calls))
     assert set(clf.predict(X).tolist()) <= {0, 1, 2}
+
+
+@pytest.mark.gpu
+def test_cuda_tensors_give_the_cpu_value_on_the_gpu():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    s, t = _emb(12, 4, seed=6), _emb(12, 8, seed=7)
+    loss = RKDLoss()
+    on_gpu = loss(s.cuda().requires_grad_(), t.cuda())
+    assert on_gpu.device.type == "cuda"
+    assert float(on_gpu.detach()) == pytest.approx(float(loss(s, t)), rel=1e-9)
+    on_gpu.backward()  # the gradient is computed on the GPU too
