@@ -154,3 +154,22 @@ if __name__ == "__main__":
             len(set(s)),
             "speakers",
         )
+
+
+def prepared_arrays(arrays, save_arrays, prepare):
+    """Inputs of a benchmark that can run away from the corpora (a GPU machine).
+
+    Reads the arrays from ``arrays`` (an ``.npz``) when given, else computes
+    them with ``prepare()``; with ``save_arrays``, writes them there and
+    returns None (the caller stops).
+    """
+    if arrays is not None:
+        with np.load(arrays, allow_pickle=False) as d:
+            a = {k: d[k] for k in d.files}
+    else:
+        a = prepare()
+    if save_arrays is not None:
+        np.savez_compressed(save_arrays, **a)
+        print(f"wrote {save_arrays}")
+        return None
+    return a

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import prepared_arrays  # noqa: E402
 from sertl_neural import (  # noqa: E402
     AutoencoderAdapter,
     DANNClassifier,
@@ -170,14 +171,8 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, help="results file (default: by device)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    if args.arrays is not None:
-        with np.load(args.arrays, allow_pickle=False) as d:
-            a = {k: d[k] for k in d.files}
-    else:
-        a = prepare_arrays()
-    if args.save_arrays is not None:
-        np.savez_compressed(args.save_arrays, **a)
-        print(f"wrote {args.save_arrays}")
+    a = prepared_arrays(args.arrays, args.save_arrays, prepare_arrays)
+    if a is None:
         return
     devices = [d.strip() for d in args.device.split(",") if d.strip()]
     if "cuda" in devices:

@@ -38,7 +38,21 @@ from ._domains import (
 __all__ = ["DomainAdapter", "TransferEstimator"]
 
 
-class DomainAdapter(TransformerMixin, BaseEstimator):
+class _InputPolicy:
+    """What the shared input validation of sertl estimators lets through."""
+
+    def _ensure_all_finite(self):
+        """``ensure_all_finite`` of ``validate_data`` for ``X``.
+
+        ``True`` (the default) rejects NaN and infinity. A subclass that
+        gives NaN a meaning returns ``"allow-nan"`` and checks where NaN may
+        appear itself (sertl-neural's convolutional networks read all-NaN
+        frames of a log-mel sequence as padding, say).
+        """
+        return True
+
+
+class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
     """Base class of transformers that move features between domains.
 
     Subclasses write ``_fit(data)`` and ``_transform(X, sample_domain)``; the
@@ -99,7 +113,13 @@ class DomainAdapter(TransformerMixin, BaseEstimator):
         )
 
     def _validate_fit(self, X, y, sample_domain):
-        X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            reset=True,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=self._ensure_all_finite(),
+        )
         data = resolve_domains(
             X,
             y,
@@ -153,7 +173,13 @@ class DomainAdapter(TransformerMixin, BaseEstimator):
 
     def _checked_transform(self, X, sample_domain):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=self._ensure_all_finite(),
+        )
         return self._transform(X, as_target_domain(sample_domain, X.shape[0]))
 
     def fit_transform(self, X, y=None, *, sample_domain=None):
@@ -244,7 +270,7 @@ def _weight_kwargs(est):
     return "sample_weight"
 
 
-class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
+class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
     """Base class of meta-estimators that train a plain estimator with transfer.
 
     A transfer estimator wraps any scikit-learn estimator (``estimator=``),
@@ -334,7 +360,13 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            reset=True,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=self._ensure_all_finite(),
+        )
         regression = self._is_regression()
         if y is None:
             raise ValueError(
@@ -429,7 +461,13 @@ class TransferEstimator(MetaEstimatorMixin, BaseEstimator):
     # -- prediction -------------------------------------------------------
     def _prepare(self, X, sample_domain):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=self._ensure_all_finite(),
+        )
         return self._predict_input(X, as_target_domain(sample_domain, X.shape[0]))
 
     def predict(self, X, *, sample_domain=None):

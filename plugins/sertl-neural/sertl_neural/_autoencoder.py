@@ -196,6 +196,8 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         "reconstruct": [StrOptions({"all", "source"})],
     }
     _parameter_constraints.pop("dropout")
+    # per-domain statistics: put sertl_core.DomainStandardScaler in front
+    _parameter_constraints["standardize"] = ["boolean"]
 
     def __init__(
         self,

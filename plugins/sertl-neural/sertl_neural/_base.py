@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from sertl_core import TransferEstimator
+from sertl_core._domains import as_target_domain
 
 from ._nets import build_trunk, module_from_portable, module_to_portable
 
@@ -294,7 +295,7 @@ _TRAINING_CONSTRAINTS = {
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
     "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-    "standardize": ["boolean"],
+    "standardize": ["boolean", StrOptions({"domain"})],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -336,6 +337,34 @@ class NeuralMixin:
             yield
 
     # -- input ------------------------------------------------------------
+    def _ensure_all_finite(self):
+        # convolutional networks read all-NaN frames as padding
+        # (_check_padding says where NaN may be)
+        return "allow-nan" if getattr(self, "network", "mlp") != "mlp" else True
+
+    def _check_padding(self, X):
+        """Raise unless NaN in ``X`` fills whole frames and leaves every row a frame."""
+        nan = np.isnan(X)
+        if not nan.any():
+            return
+        frames, mels = self._input_shape(X.shape[1])
+        nan = nan.reshape(X.shape[0], frames, mels)
+        whole = nan.all(axis=2)
+        partial = np.flatnonzero((nan.any(axis=2) & ~whole).any(axis=1))
+        if partial.size:
+            raise ValueError(
+                f"X has NaN inside a frame (row {int(partial[0])}): with "
+                f"network={self.network!r}, NaN may only mark padding, as whole "
+                "frames (every mel band NaN), which pad_sequences(..., value=np.nan) "
+                "writes. Fill or drop other missing values first."
+            )
+        empty = np.flatnonzero(whole.all(axis=1))
+        if empty.size:
+            raise ValueError(
+                f"row {int(empty[0])} of X is padding only (every frame NaN): drop "
+                "sequences without frames."
+            )
+
     def _as_2d(self, X, *, reset):
         """Flatten (n, frames, mels) input to (n, frames * mels); keep the shape."""
         if hasattr(X, "ndim") or isinstance(X, list | tuple):
@@ -405,25 +434,66 @@ class NeuralMixin:
             "rnn_hidden": int(self.rnn_hidden),
         }
 
-    def _fit_scaler(self, X):
+    def _fit_scaler(self, X, sample_domain=None):
         X = np.asarray(X, dtype=np.float64)
+        conv = getattr(self, "network", "mlp") != "mlp"
+        if conv:
+            self._check_padding(X)
+        for name in ("input_mean_", "input_scale_", "domain_scaler_"):
+            vars(self).pop(name, None)
+        if self.standardize == "domain":
+            from sertl_core import DomainStandardScaler
+
+            rows, sd = self._scaler_rows(X, sample_domain)
+            self.domain_scaler_ = DomainStandardScaler().fit(rows, sample_domain=sd)
+            return
         if not self.standardize:
             self.input_mean_ = np.zeros(X.shape[1])
             self.input_scale_ = np.ones(X.shape[1])
             return
-        if getattr(self, "network", "mlp") == "mlp":
+        if not conv:
             self.input_mean_ = X.mean(axis=0)
             scale = X.std(axis=0)
-        else:  # one statistic for the whole log-mel image
-            self.input_mean_ = np.full(X.shape[1], X.mean())
-            scale = np.full(X.shape[1], X.std())
+        else:  # one statistic for the whole log-mel image, padding left out
+            self.input_mean_ = np.full(X.shape[1], np.nanmean(X))
+            scale = np.full(X.shape[1], np.nanstd(X))
         scale[scale < 1e-12] = 1.0
         self.input_scale_ = scale
 
-    def _scaled(self, X):
-        return (
-            (np.asarray(X, dtype=np.float64) - self.input_mean_) / self.input_scale_
-        ).astype(np.float32)
+    def _frames(self, X):
+        """Rows as frames ``(n * frames, mels)``, the mask of real frames, frames."""
+        frames, mels = self._input_shape(X.shape[1])
+        F = X.reshape(-1, mels)
+        return F, ~np.isnan(F).all(axis=1), frames
+
+    def _scaler_rows(self, X, sample_domain):
+        """Rows the per-domain scaler sees: utterances (MLP) or real frames."""
+        sd = np.asarray(sample_domain)
+        if getattr(self, "network", "mlp") == "mlp":
+            return X, sd
+        F, real, frames = self._frames(X)
+        return F[real], np.repeat(sd, frames)[real]
+
+    def _scaled(self, X, sample_domain=None):
+        """Standardised float32 rows; ``sample_domain`` None means target rows."""
+        X = np.asarray(X, dtype=np.float64)
+        conv = getattr(self, "network", "mlp") != "mlp"
+        if conv:
+            self._check_padding(X)
+        if not hasattr(self, "domain_scaler_"):
+            return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
+        # The core passes -1 for every row when predict gets no sample_domain;
+        # both mean "target rows": the pooled target statistics of fit.
+        if sample_domain is not None and np.all(np.asarray(sample_domain) == -1):
+            sample_domain = None
+        scaler = self.domain_scaler_
+        if not conv:
+            return scaler.transform(X, sample_domain=sample_domain).astype(np.float32)
+        F, real, frames = self._frames(X)
+        sd = None if sample_domain is None else np.repeat(sample_domain, frames)[real]
+        out = np.full(F.shape, np.nan, dtype=np.float32)
+        out[real] = scaler.transform(F[real], sample_domain=sd)
+        return out.reshape(X.shape)
 
     # -- training ---------------------------------------------------------
     def _valid_split(self, n, strata, seed):
@@ -506,9 +576,9 @@ class NeuralMixin:
         keys = ("epoch", "train_loss", "valid_loss", "dur")
         return [{k: row[k] for k in keys if k in row} for row in net.history]
 
-    def _outputs(self, module, X):
+    def _outputs(self, module, X, sample_domain=None):
         """Run ``module`` on scaled rows in eval mode; a tuple of numpy arrays."""
-        Xs = self._scaled(X)
+        Xs = self._scaled(X, sample_domain)
         module.eval()
         chunks = []
         with torch.no_grad():
@@ -571,7 +641,8 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, frames, n_mels)
             Rows of all domains: functional features (2-D) or padded log-mel
-            sequences (3-D, for ``network="cnn"`` or ``"crnn"``).
+            sequences (3-D, for ``network="cnn"`` or ``"crnn"``; all-NaN
+            frames are padding, left out of the pooling).
         y : array-like of shape (n_samples,)
             Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows.
         sample_domain : array-like of int of shape (n_samples,), default=None
@@ -594,7 +665,7 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
     def _start(self, data):
         self._validate_params()
         self.device_ = resolve_device(self.device)
-        self._fit_scaler(data.X)
+        self._fit_scaler(data.X, data.sample_domain)
         self.classes_ = np.unique(data.y[data.labeled])
         return encode_labels(data.y, data.labeled, self.classes_)
 
@@ -604,30 +675,45 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
         if self.estimator is None:
             self.estimator_ = NeuralHead(classes=self.classes_).fit()
             return
-        emb = self._outputs(self.module_, data.X[data.labeled])[-1]
+        lab = data.labeled
+        emb = self._outputs(self.module_, data.X[lab], data.sample_domain[lab])[-1]
         self._fit_estimator(emb, data.y[data.labeled])
 
     def _predict_input(self, X, sample_domain):
-        outs = self._outputs(self.module_, X)
+        outs = self._outputs(self.module_, X, sample_domain)
         return outs[0] if self.estimator is None else outs[-1]
 
-    def embed(self, X):
+    def embed(self, X, *, sample_domain=None):
         """Penultimate-layer embeddings of the network (the trunk's output).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, frames, n_mels)
             Rows to embed.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Domain of each row, for ``standardize="domain"``; omitted, the
+            rows are target data.
 
         Returns
         -------
         embeddings : ndarray of shape (n_samples, embedding_dim)
         """
+        return self._outputs(self.module_, *self._checked(X, sample_domain))[-1]
+
+    def _checked(self, X, sample_domain):
+        """Return validated rows of a fitted model and their domains (None: target)."""
         from sklearn.utils.validation import validate_data
 
         check_is_fitted(self)
-        X = validate_data(self, self._as_2d(X, reset=False), reset=False)
-        return self._outputs(self.module_, X)[-1]
+        X = validate_data(
+            self,
+            self._as_2d(X, reset=False),
+            reset=False,
+            ensure_all_finite=self._ensure_all_finite(),
+        )
+        if sample_domain is not None:
+            sample_domain = as_target_domain(sample_domain, X.shape[0])
+        return X, sample_domain
 
 
 def build_classifier_trunk(est, n_features):

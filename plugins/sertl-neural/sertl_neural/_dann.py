@@ -121,8 +121,9 @@ class DANNClassifier(NeuralTransferEstimator):
         AdamW weight decay.
     class_weight : {"balanced"}, dict or None, default=None
         Class-balanced emotion loss, or ``{label: weight}`` weights.
-    standardize : bool, default=True
-        Standardise inputs with the statistics of all training rows.
+    standardize : bool or "domain", default=True
+        Input standardisation, per domain with ``"domain"`` (see
+        :class:`FineTuneClassifier`).
     early_stopping : bool, default=False
         Stop on the emotion loss of a held-out split (labelled rows).
     validation_fraction : float, default=0.1
@@ -247,7 +248,7 @@ class DANNClassifier(NeuralTransferEstimator):
         Y = np.stack([y_idx, dom], axis=1)
         n_tgt, n_src = int(dom.sum()), int((1 - dom).sum())
         seed = self._draw_seed()
-        Xs = self._scaled(data.X)
+        Xs = self._scaled(data.X, data.sample_domain)
         with self._seeded(seed):
             self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
             module = ClassifierNet(

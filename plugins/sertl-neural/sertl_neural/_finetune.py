@@ -98,7 +98,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
         ``"mlp"`` for functional features (2-D ``X``); ``"cnn"`` (global
         pooling) or ``"crnn"`` (GRU over time) for log-mel sequences given
         as a 3-D array ``(n_samples, frames, n_mels)``, padded to a common
-        number of frames (or flattened rows with ``n_mels``).
+        number of frames (or flattened rows with ``n_mels``). Pad with NaN
+        (``sertl_speech.pad_sequences(seqs, value=np.nan)``): frames that are
+        NaN in every mel band are left out of the network's pooling, so an
+        utterance's prediction does not depend on the padding.
     hidden_layer_sizes : tuple of int, default=(128, 64)
         Fully connected blocks of the trunk; the last one is the embedding.
     conv_channels : tuple of int, default=(16, 32)
@@ -158,8 +161,16 @@ class FineTuneClassifier(NeuralTransferEstimator):
     class_weight : {"balanced"}, dict or None, default=None
         Weight the loss inversely to class frequency in each phase, or with
         a ``{label: weight}`` dict (missing classes weigh 1).
-    standardize : bool, default=True
-        Standardise inputs with the statistics of all training rows.
+    standardize : bool or "domain", default=True
+        Standardise inputs with the statistics of all training rows
+        (``True``), not at all (``False``), or each domain with its own
+        (``"domain"``, a :class:`~sertl_core.DomainStandardScaler` fitted in
+        ``fit`` and kept as ``domain_scaler_``; per feature for the MLP, per
+        mel band over the real frames for the CNN/CRNN). With ``"domain"``,
+        rows at prediction are scaled with their ``sample_domain``'s
+        statistics, or, without it, with the target rows' of fit: the usual
+        per-corpus normalisation of cross-corpus SER, inside the network's
+        estimator, where log-mel sequences cannot go through a 2-D scaler.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of each phase's rows (stratified)
         and stop when its loss has not improved for ``n_iter_no_change``
@@ -442,7 +453,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
         if self.distill_loss is not None and not callable(self.distill_loss):
             raise TypeError("distill_loss must be a callable loss(student, teacher).")
         seed = self._draw_seed()
-        Xs = self._scaled(data.X)
+        Xs = self._scaled(data.X, data.sample_domain)
         src = data.labeled & data.source
         tgt = data.labeled & data.target
         n_cls = self.classes_.size

@@ -212,8 +212,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     class_weight : {"balanced"}, dict or None, default=None
         Class-balanced cross-entropy for every task, or ``{label: weight}``
         for the emotion classes.
-    standardize : bool, default=True
-        Standardise inputs with the statistics of all training rows.
+    standardize : bool or "domain", default=True
+        Input standardisation, per domain with ``"domain"`` (see
+        :class:`FineTuneClassifier`).
     early_stopping : bool, default=False
         Stop on the emotion loss of a held-out validation split.
     validation_fraction : float, default=0.1
@@ -446,7 +447,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         Y = np.stack(columns, axis=1)
         keep = (Y >= 0).any(axis=1)
         seed = self._draw_seed()
-        Xs = self._scaled(data.X)
+        Xs = self._scaled(data.X, data.sample_domain)
         with self._seeded(seed):
             self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
             head_layers = self._head_layers(tasks)
@@ -533,7 +534,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             out[tasks.index(task)] = int(k)
         return out
 
-    def predict_task(self, X, task):
+    def predict_task(self, X, task, *, sample_domain=None):
         """Predict an auxiliary task (or ``"emotion"``) with its own head.
 
         Parameters
@@ -542,19 +543,19 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             Rows to predict.
         task : str
             One of ``tasks_``.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Domain of each row, for ``standardize="domain"``; omitted, the
+            rows are target data.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Labels of that task.
         """
-        from sklearn.utils.validation import check_is_fitted, validate_data
-
-        check_is_fitted(self)
-        if task not in self.tasks_:
+        if task not in getattr(self, "tasks_", [task]):
             raise ValueError(
                 f"Unknown task {task!r}: this model was fitted on {self.tasks_}."
             )
-        X = validate_data(self, self._as_2d(X, reset=False), reset=False)
-        logits = self._outputs(self.module_, X)[self.tasks_.index(task)]
+        X, sd = self._checked(X, sample_domain)
+        logits = self._outputs(self.module_, X, sd)[self.tasks_.index(task)]
         return self.task_classes_[task][np.argmax(logits, axis=1)]

@@ -65,23 +65,38 @@ class MLPTrunk(nn.Module):
 
 
 class _Recurrent(nn.Module):
-    """GRU over the time axis of a conv feature map, mean-pooled over time."""
+    """GRU over the time axis of a conv feature map, mean-pooled over time.
+
+    ``mask`` (n, 1, frames), 1 for real frames and 0 for padding, restricts
+    the mean to real frames; with padding at the end (as ``pad_sequences``
+    writes it) the forward GRU's outputs on real frames never see it.
+    """
 
     def __init__(self, n_in, n_hidden):
         super().__init__()
         self.gru = nn.GRU(n_in, n_hidden, batch_first=True)
 
-    def forward(self, x):  # x: (n, channels, frames, mels)
+    def forward(self, x, mask=None):  # x: (n, channels, frames, mels)
         seq = x.mean(dim=3).transpose(1, 2)  # (n, frames, channels)
         out, _ = self.gru(seq)
-        return out.mean(dim=1)
+        if mask is None:
+            return out.mean(dim=1)
+        m = mask[:, 0, :, None]  # (n, frames, 1)
+        return (out * m).sum(dim=1) / m.sum(dim=1)
 
 
 class _GlobalPool(nn.Module):
-    """Average over frames and mel bands: (n, c, t, f) -> (n, c)."""
+    """Average over frames and mel bands: (n, c, t, f) -> (n, c).
 
-    def forward(self, x):
-        return x.mean(dim=(2, 3))
+    ``mask`` (n, 1, t), 1 for real frames and 0 for padding, restricts the
+    average to real frames.
+    """
+
+    def forward(self, x, mask=None):
+        if mask is None:
+            return x.mean(dim=(2, 3))
+        m = mask[..., None]  # (n, 1, t, 1)
+        return (x * m).sum(dim=(2, 3)) / (m.sum(dim=(2, 3)) * x.shape[3])
 
 
 class ConvTrunk(nn.Module):
@@ -91,6 +106,11 @@ class ConvTrunk(nn.Module):
     reshapes them, applies convolution blocks (Conv 3x3, ReLU, 2x2 max
     pooling), then either global average pooling (``"cnn"``) or a GRU over
     time with mean pooling (``"crnn"``), then fully connected blocks.
+
+    Frames whose every mel band is NaN are padding: they enter the
+    convolutions as zeros (the convolutions' own border padding), are zeroed
+    again after each activation and are left out of the time pooling, so
+    an utterance padded at its end gets the embedding it has unpadded.
 
     Parameters
     ----------
@@ -114,6 +134,16 @@ class ConvTrunk(nn.Module):
     >>> net = ConvTrunk((10, 8), (4,), (6,), 0.0, recurrent=True, rnn_hidden=5)
     >>> net(torch.zeros(3, 80)).shape
     torch.Size([3, 6])
+
+    NaN padding leaves the embedding as it is without padding:
+
+    >>> short = ConvTrunk((10, 8), (4,), (6,), 0.0)
+    >>> long = ConvTrunk((16, 8), (4,), (6,), 0.0)
+    >>> _ = long.load_state_dict(short.state_dict())
+    >>> x = torch.randn(1, 10, 8)
+    >>> padded = torch.cat([x, torch.full((1, 6, 8), float("nan"))], dim=1)
+    >>> torch.allclose(short(x.reshape(1, -1)), long(padded.reshape(1, -1)))
+    True
     """
 
     def __init__(
@@ -151,12 +181,30 @@ class ConvTrunk(nn.Module):
             )
             d = int(h)
         self.blocks = nn.ModuleList(blocks)
+        self.n_conv = len(conv_channels)
         self.embedding_dim = d
 
     def forward(self, x):
         x = x.reshape(x.shape[0], 1, *self.input_shape)
-        for block in self.blocks:
-            x = block(x)
+        pad = torch.isnan(x).all(dim=3)  # (n, 1, frames)
+        mask = None
+        if bool(pad.any()):
+            x = torch.nan_to_num(x, nan=0.0)
+            mask = (~pad).to(x.dtype)
+        for i, block in enumerate(self.blocks):
+            if i < self.n_conv and mask is None:
+                x = block(x)
+            elif i < self.n_conv:
+                conv, act, pool = block
+                # zero the padded frames after the activation (>= 0): the
+                # max pooling then sees the real frames only, and the next
+                # convolution sees the zeros of its own border padding
+                x = pool(act(conv(x)) * mask[..., None])
+                mask = nn.functional.max_pool1d(mask, 2, ceil_mode=True)
+            elif i == self.n_conv:
+                x = block(x, mask)
+            else:
+                x = block(x)
         return x
 
 

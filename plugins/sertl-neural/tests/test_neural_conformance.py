@@ -26,6 +26,7 @@ def _one_thread():
 @parametrize_with_checks(
     [
         FineTuneClassifier(**_SMALL, finetune_epochs=5),
+        FineTuneClassifier(**_SMALL, standardize="domain"),
         MultiTaskClassifier(**_SMALL),
         DANNClassifier(**_SMALL),
         AutoencoderAdapter(

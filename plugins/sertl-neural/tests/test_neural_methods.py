@@ -637,6 +637,15 @@ def test_autoencoder_reduces_reconstruction_error():
 # -- log-mel sequences ------------------------------------------------------
 
 
+SMALL_CONV = {
+    "conv_channels": (4,),
+    "hidden_layer_sizes": (8,),
+    "rnn_hidden": 6,
+    "max_epochs": 5,
+    "random_state": 0,
+}
+
+
 @pytest.mark.parametrize("network", ["cnn", "crnn"])
 def test_conv_networks_on_3d_logmel(network):
     rng = np.random.default_rng(0)
@@ -645,14 +654,7 @@ def test_conv_networks_on_3d_logmel(network):
     X = rng.normal(size=(n, frames, mels)).astype(np.float32)
     X[y == 1, :, :4] += 2.0
     sd = np.tile([1, 1, -1], n // 3)
-    kw = {
-        "network": network,
-        "conv_channels": (4,),
-        "hidden_layer_sizes": (8,),
-        "rnn_hidden": 6,
-        "max_epochs": 5,
-        "random_state": 0,
-    }
+    kw = {"network": network, **SMALL_CONV}
     clf = FineTuneClassifier(**kw, finetune_epochs=2).fit(X, y, sample_domain=sd)
     assert clf.input_shape_ == (frames, mels) and clf.n_features_in_ == frames * mels
     assert clf.predict_proba(X).shape == (n, 2)
@@ -670,6 +672,152 @@ def test_conv_networks_on_3d_logmel(network):
         FineTuneClassifier(network=network, n_mels=5).fit(
             X.reshape(n, -1)[:, :-2], y, sample_domain=sd
         )
+
+
+def _padded_toy(n=24, frames=12, mels=8, seed=0):
+    """Variable-length log-mel-like sequences padded with NaN at their end."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1], n // 2)
+    lengths = rng.integers(3, frames + 1, size=n)
+    X = np.full((n, frames, mels), np.nan)
+    for i, k in enumerate(lengths):
+        X[i, :k] = rng.normal(size=(k, mels)) + 2.0 * y[i] * (np.arange(mels) < 4)
+    return X, y, lengths
+
+
+@pytest.mark.parametrize("network", ["cnn", "crnn"])
+@pytest.mark.parametrize("frames", [9, 10])  # odd and even lengths
+def test_conv_trunk_ignores_nan_padding_exactly(network, frames):
+    from sertl_neural._nets import ConvTrunk
+
+    kw = {"recurrent": network == "crnn", "rnn_hidden": 5}
+    short = ConvTrunk((frames, 6), (3, 4), (5,), 0.0, **kw).eval()
+    long = ConvTrunk((frames + 7, 6), (3, 4), (5,), 0.0, **kw).eval()
+    long.load_state_dict(short.state_dict())
+    x = torch.randn(2, frames, 6)
+    padded = torch.cat([x, torch.full((2, 7, 6), float("nan"))], dim=1)
+    with torch.no_grad():
+        expected = short(x.reshape(2, -1))
+        got = long(padded.reshape(2, -1))
+        zero_padded = long(torch.nan_to_num(padded).reshape(2, -1))
+    torch.testing.assert_close(got, expected)
+    assert not torch.allclose(zero_padded, expected)  # zeros alone would leak
+
+
+@pytest.mark.parametrize("network", ["cnn", "crnn"])
+def test_estimators_take_nan_padded_logmel(network):
+    from sertl_neural._nets import ConvTrunk
+
+    X, y, lengths = _padded_toy()
+    sd = np.tile([1, 1, -1], len(y) // 3)
+    # the exact comparison below runs on the CPU
+    kw = {"network": network, **SMALL_CONV, "device": "cpu"}
+    clf = FineTuneClassifier(**kw).fit(X, y, sample_domain=sd)
+    proba = clf.predict_proba(X)
+    assert np.all(np.isfinite(proba))
+    # standardisation statistics come from the real frames only
+    assert clf.input_mean_[0] == pytest.approx(np.nanmean(X))
+    # the embedding of a padded row is the network's on the unpadded row
+    i = int(np.argmin(lengths))
+    k = int(lengths[i])
+    short = ConvTrunk(
+        (k, 8), (4,), (8,), 0.0, recurrent=network == "crnn", rnn_hidden=6
+    )
+    short.load_state_dict(clf.module_.trunk.state_dict())
+    with torch.no_grad():
+        row = torch.as_tensor(clf._scaled(X[i : i + 1].reshape(1, -1))[:, : k * 8])
+        expected = short.eval()(row).numpy()
+    np.testing.assert_allclose(clf.embed(X[i : i + 1]), expected, rtol=1e-5, atol=1e-6)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), proba)
+    assert MultiTaskClassifier(**kw).fit(X, y, sample_domain=sd).embed(X).shape == (
+        len(y),
+        8,
+    )
+    assert DANNClassifier(**kw).fit(X, y, sample_domain=sd).predict(X).shape == (
+        len(y),
+    )
+
+
+def test_nan_outside_whole_padding_frames_is_refused():
+    X, y, _ = _padded_toy()
+    sd = np.tile([1, 1, -1], len(y) // 3)
+    kw = {"network": "cnn", "conv_channels": (2,), "max_epochs": 1}
+    partial = X.copy()
+    partial[0, 0, 3] = np.nan
+    with pytest.raises(ValueError, match=r"NaN inside a frame \(row 0\)"):
+        FineTuneClassifier(**kw).fit(partial, y, sample_domain=sd)
+    empty = X.copy()
+    empty[5] = np.nan
+    with pytest.raises(ValueError, match="row 5 of X is padding only"):
+        FineTuneClassifier(**kw).fit(empty, y, sample_domain=sd)
+    clf = FineTuneClassifier(**kw).fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="NaN inside a frame"):
+        clf.predict(partial)
+    # functional features (MLP) keep scikit-learn's finite-input check
+    with pytest.raises(ValueError, match="contains NaN"):
+        FineTuneClassifier(max_epochs=1).fit(X.reshape(len(y), -1), y, sample_domain=sd)
+
+
+def _affine_shift_toy(n=120, seed=0):
+    """Two classes; the target corpus is the source scaled by 3 and moved by 10."""
+    rng = np.random.default_rng(seed)
+    ys, yt = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    Xs = rng.normal(size=(n, 4)) + np.c_[3.0 * ys, np.zeros((n, 3))]
+    Xt = 3.0 * (rng.normal(size=(n, 4)) + np.c_[3.0 * yt, np.zeros((n, 3))]) + 10.0
+    X = np.vstack([Xs, Xt])
+    y = np.r_[ys, np.full(n, -1)]
+    sd = np.r_[np.ones(n, int), -2 * np.ones(n, int)]
+    return X, y, sd, Xt, yt
+
+
+def test_standardize_domain_scales_each_domain_with_its_own_statistics():
+    X, y, sd, Xt, yt = _affine_shift_toy()
+    kw = {**SMALL, "max_epochs": 20}
+    per_domain = FineTuneClassifier(**kw, standardize="domain").fit(
+        X, y, sample_domain=sd
+    )
+    expected = DomainStandardScaler().fit_transform(X, sample_domain=sd)
+    np.testing.assert_allclose(
+        per_domain._scaled(X, sd), expected.astype(np.float32), rtol=1e-6
+    )
+    # without sample_domain the rows are target rows (fitted domain -2)
+    assert (per_domain.predict(Xt) == yt).mean() > 0.9
+    np.testing.assert_array_equal(
+        per_domain.predict_proba(Xt),
+        per_domain.predict_proba(Xt, sample_domain=np.full(len(yt), -2)),
+    )
+    assert per_domain.embed(Xt).shape == (len(yt), SMALL["hidden_layer_sizes"][-1])
+    assert not hasattr(per_domain, "input_mean_")
+    again = pickle.loads(pickle.dumps(per_domain))
+    np.testing.assert_array_equal(again.predict(Xt), per_domain.predict(Xt))
+    with pytest.raises(ValueError, match="standardize"):
+        AutoencoderAdapter(standardize="domain").fit(X, sample_domain=sd)
+
+
+@pytest.mark.parametrize("network", ["cnn", "crnn"])
+def test_standardize_domain_on_logmel_uses_the_real_frames_per_mel_band(network):
+    X, y, _ = _padded_toy(n=48)
+    sd = np.tile([1, -1], 24)
+    X[sd < 0] = 2.0 * X[sd < 0] - 6.0  # another corpus: gain and level
+    y = np.where(sd > 0, y, -1)
+    kw = {
+        "network": network,
+        "conv_channels": (4,),
+        "hidden_layer_sizes": (8,),
+        "max_epochs": 2,
+        "random_state": 0,
+        "standardize": "domain",
+    }
+    clf = FineTuneClassifier(**kw).fit(X, y, sample_domain=sd)
+    Z = clf._scaled(X.reshape(48, -1), sd).reshape(X.shape)
+    assert np.array_equal(np.isnan(Z), np.isnan(X))  # padding stays padding
+    for d in (1, -1):
+        frames = Z[sd == d].reshape(-1, X.shape[2])
+        frames = frames[~np.isnan(frames).all(axis=1)]
+        np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-5)
+        np.testing.assert_allclose(frames.std(axis=0), 1.0, atol=1e-4)
+    assert np.all(np.isfinite(clf.predict_proba(X[sd < 0])))
 
 
 def test_multitask_and_dann_accept_3d():

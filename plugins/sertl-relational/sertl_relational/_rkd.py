@@ -92,7 +92,8 @@ class RKDLoss:
         student_embeddings : torch.Tensor of shape (n, d_student)
             Student embeddings (any trailing shape is flattened).
         teacher_embeddings : torch.Tensor of shape (n, d_teacher)
-            Teacher embeddings of the same rows.
+            Teacher embeddings of the same rows; detached, then moved to the
+            student's device and dtype.
 
         Returns
         -------
@@ -121,7 +122,8 @@ class RKDLoss:
                 f"rows, got shapes {tuple(s.shape)} and {tuple(t.shape)}."
             )
         s = s.reshape(s.shape[0], -1)
-        t = t.detach().reshape(t.shape[0], -1).to(s.dtype)
+        # the teacher follows the student (a CPU teacher for a GPU student)
+        t = t.detach().reshape(t.shape[0], -1).to(device=s.device, dtype=s.dtype)
         n = s.shape[0]
         zero = s.sum() * 0.0
         if n < 2:

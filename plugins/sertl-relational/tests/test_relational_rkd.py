@@ -139,3 +139,6 @@ def test_cuda_tensors_give_the_cpu_value_on_the_gpu():
     assert on_gpu.device.type == "cuda"
     assert float(on_gpu.detach()) == pytest.approx(float(loss(s, t)), rel=1e-9)
     on_gpu.backward()  # the gradient is computed on the GPU too
+    # a teacher left on the CPU follows the student onto the GPU
+    mixed = loss(s.cuda(), t)
+    assert float(mixed.detach()) == pytest.approx(float(loss(s, t)), rel=1e-9)
