@@ -10,7 +10,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 _PYPROJECT = """\
 [build-system]
-requires = ["setuptools>=64"]
+requires = ["setuptools>=77"]
 build-backend = "setuptools.build_meta"
 
 [project]
