@@ -161,7 +161,8 @@ def add_commands(subparsers):
         description="Print the predicted emotion and the class "
         "probabilities of each audio file (folders are expanded). Files are "
         "treated as audio of the model's target corpus (per-domain steps use "
-        "its statistics); audio recorded elsewhere may all get one answer.",
+        "its statistics); audio recorded elsewhere may all get one answer: "
+        "for such audio pass --new-domain with the files of that setup.",
     )
     p.add_argument(
         "model",
@@ -170,6 +171,13 @@ def add_commands(subparsers):
     )
     p.add_argument("audio", nargs="+", help="audio files or folders")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--new-domain",
+        action="store_true",
+        help="the files come from one recording setup the model was not adapted "
+        "to: per-domain steps use the statistics of these files (at least "
+        "10 of them) instead of the model's target corpus",
+    )
     p.add_argument(
         "--trust",
         action="append",
@@ -560,7 +568,12 @@ def cmd_predict(args):
         raise ExperimentError(
             "no audio files to label (give .wav/.flac files or folders)."
         )
-    rows = predict_files(model, files)
+    try:
+        rows = predict_files(model, files, new_domain=args.new_domain)
+    except ValueError as exc:
+        if not args.new_domain:
+            raise
+        raise ExperimentError(str(exc)) from exc  # too few files, or no such step
     if args.json:
         print(
             json.dumps(

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["AUDIO_SUFFIXES", "expand_audio", "predict_files"]
+__all__ = ["AUDIO_SUFFIXES", "MIN_NEW_DOMAIN_FILES", "expand_audio", "predict_files"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+# Fewest files whose own statistics stand in for a new recording setup's:
+# below this the mean and spread of the batch follow its emotions more than
+# its microphone and room.
+MIN_NEW_DOMAIN_FILES = 10
 
 
 def expand_audio(paths):
@@ -49,7 +53,7 @@ def expand_audio(paths):
     return files, missing
 
 
-def predict_files(model, files):
+def predict_files(model, files, *, new_domain=False):
     """Predict the emotion of audio files with a saved Pipeline from audio paths.
 
     Files that give no features (unreadable, silent, too short) are
@@ -61,6 +65,15 @@ def predict_files(model, files):
         ``features -> adapters -> transfer estimator``, as saved by sertl.
     files : list of str
         Audio files.
+    new_domain : bool, default=False
+        The files come from a recording setup (corpus, microphone, room)
+        that the model was not adapted to. Its per-domain standardisation
+        steps (:class:`~sertl_core.DomainStandardScaler`) then scale the
+        files with the statistics of the files themselves
+        (``target_stats="batch"``) instead of those of the model's target
+        corpus; the caller's model is left as it is. Needs at least
+        ``MIN_NEW_DOMAIN_FILES`` files with features, all from that one
+        setup, and a model with such a step.
 
     Returns
     -------
@@ -93,6 +106,8 @@ def predict_files(model, files):
     See :func:`sertl_experiments.train_model` for a transfer model.
     """
     feats, rest = model.steps[0][1], model[1:]
+    if new_domain:
+        rest = _with_batch_statistics(rest)
     if hasattr(feats, "set_params") and "errors" in feats.get_params():
         # a shallow copy: the caller's fitted step keeps its own setting
         feats = copy.copy(feats).set_params(errors="nan")
@@ -105,6 +120,13 @@ def predict_files(model, files):
         for _, r in failed.iterrows():
             reasons[str(r["item"])] = f"{r['reason']}: {r['message']}"
     ok = np.all(np.isfinite(X), axis=1)
+    if new_domain and ok.sum() < MIN_NEW_DOMAIN_FILES:
+        raise ValueError(
+            f"new_domain needs at least {MIN_NEW_DOMAIN_FILES} files with features "
+            f"from the new recording setup, got {int(ok.sum())}: the statistics "
+            "of fewer files follow their emotions more than the setup. Label "
+            "more files at once, or predict without new_domain."
+        )
     rows = []
     pred = proba = None
     if ok.any():
@@ -139,3 +161,18 @@ def predict_files(model, files):
         )
         j += 1
     return rows
+
+
+def _with_batch_statistics(pipeline):
+    """Return a copy of ``pipeline`` whose per-domain scalers use batch statistics."""
+    keys = [k for k in pipeline.get_params(deep=True) if k.endswith("target_stats")]
+    if not keys:
+        raise ValueError(
+            "new_domain needs a model with a per-domain standardisation step "
+            '(DomainStandardScaler, e.g. the recipes with scaling = "domain"); '
+            "this model has none, so the statistics of new files have nowhere to "
+            "go. Predict without new_domain."
+        )
+    pipeline = copy.deepcopy(pipeline)
+    pipeline.set_params(**dict.fromkeys(keys, "batch"))
+    return pipeline

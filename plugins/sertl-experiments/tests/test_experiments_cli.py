@@ -176,3 +176,22 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path, capsys, cache_dir):
     assert "03a01Wb.flac" in html
     df = pd.read_csv(tmp_path / "out" / "results.csv")
     assert (df["status"] == "ok").all()
+
+
+def test_predict_new_domain_flag(tmp_path, capsys):
+    from sertl_experiments import Recipe, save_model, train_model
+    from sertl_speech import load_sample
+
+    src, tgt = load_sample("emodb"), load_sample("ravdess")
+    model, _ = train_model(
+        Recipe("dss"), list(src["file"]), list(src["emotion"]), list(tgt["file"])
+    )
+    path = tmp_path / "dss.skops"
+    save_model(model, path)
+    files = list(tgt["file"][:12])
+    assert main(["predict", str(path), *files, "--new-domain", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["predictions"]
+    assert len(rows) == 12 and all(r["error"] is None for r in rows)
+    assert main(["predict", str(path), *files[:3], "--new-domain"]) == 2
+    err = capsys.readouterr().err
+    assert "at least 10 files" in err and "Traceback" not in err

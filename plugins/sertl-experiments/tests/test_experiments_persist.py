@@ -1,4 +1,5 @@
 import operator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,3 +93,79 @@ def test_predict_files_reports_bad_files_without_changing_the_model():
     assert rows[1]["emotion"] is None and rows[1]["error"].startswith("missing")
     # the caller's fitted feature step keeps its own error policy
     assert model[0].get_params()["errors"] == "raise"
+
+
+@pytest.fixture(scope="module")
+def dss_model_and_other_microphone(tmp_path_factory):
+    """A dss model EmoDB -> RAVDESS (shipped sample) and RAVDESS re-recorded.
+
+    The "other microphone" copies of the RAVDESS sample are tilted by a
+    pre-emphasis filter and 14 dB quieter: a recording setup the model was
+    not adapted to.
+    """
+    import soundfile as sf
+    from scipy.signal import lfilter
+    from sertl_experiments import Recipe, train_model
+    from sertl_speech import load_sample
+
+    src, tgt = load_sample("emodb"), load_sample("ravdess")
+    model, _ = train_model(
+        Recipe("dss"), list(src["file"]), list(src["emotion"]), list(tgt["file"])
+    )
+    folder = tmp_path_factory.mktemp("other-microphone")
+    other = []
+    for f in tgt["file"]:
+        x, sr = sf.read(f)
+        path = folder / f"{Path(f).stem}.wav"
+        sf.write(path, 0.2 * lfilter([1.0, -0.95], [1.0], x), sr)
+        other.append(str(path))
+    return model, list(tgt["file"]), other
+
+
+def test_new_domain_uses_the_statistics_of_the_new_files(
+    dss_model_and_other_microphone,
+):
+    from sertl_experiments import predict_files
+
+    model, files, other = dss_model_and_other_microphone
+
+    def emotions(fs, **kw):
+        return np.array([r["emotion"] for r in predict_files(model, fs, **kw)])
+
+    # scaled with the target corpus's statistics, the re-recorded files all
+    # get one answer
+    _, counts = np.unique(emotions(other), return_counts=True)
+    assert counts.max() == len(other)
+    # scaled with their own statistics they get about the answers the
+    # original recordings get
+    adapted, original = (
+        emotions(other, new_domain=True),
+        emotions(files, new_domain=True),
+    )
+    assert np.mean(adapted == original) >= 0.6
+    assert np.unique(adapted).size >= 3
+    # the caller's model still uses the fitted statistics
+    assert {v for k, v in model.get_params().items() if k.endswith("target_stats")} == {
+        "fit"
+    }
+
+
+def test_new_domain_refuses_too_few_files_and_models_without_the_step(
+    dss_model_and_other_microphone,
+):
+    from sertl_experiments import predict_files
+    from sertl_experiments._predict import MIN_NEW_DOMAIN_FILES
+    from sertl_speech import AudioFeatures, load_sample
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    model, _, other = dss_model_and_other_microphone
+    few = other[: MIN_NEW_DOMAIN_FILES - 1]
+    with pytest.raises(ValueError, match=f"at least {MIN_NEW_DOMAIN_FILES} files"):
+        predict_files(model, few, new_domain=True)
+    table = load_sample("emodb", emotions=["anger", "sadness"])
+    plain = make_pipeline(AudioFeatures("mfcc_stats"), LogisticRegression()).fit(
+        list(table["file"][:4]), list(table["emotion"][:4])
+    )
+    with pytest.raises(ValueError, match="per-domain standardisation step"):
+        predict_files(plain, other, new_domain=True)
