@@ -41,6 +41,7 @@ _COLUMNS = [
     "baseline_label_free_score",
     "predicted_hurt",
     "selected",
+    "best_params",
     "seconds",
     "error",
 ]
@@ -68,6 +69,10 @@ def _table(cells):
         b = base.get((c["source"], c["target"], c["seed"]), {})
         row = {k: c.get(k) for k in _COLUMNS}
         row["n_classes"] = len(c.get("classes", []))
+        params = c.get("best_params") or {}
+        row["best_params"] = (
+            ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or None
+        )
         row["mmd_before"], row["pad_before"] = b.get("mmd_after"), b.get("pad_after")
         blf = (b.get("label_free_scores") or {}).get(c.get("scorer"))
         row["baseline_label_free_score"] = blf
@@ -409,11 +414,12 @@ def write_outputs(config, cells, skipped, out):
     pairs = _pair_table(df, metric)
     guard = _guard_table(df)
     errors = df[df["status"] != "ok"][["source", "target", "method", "seed", "error"]]
+    chosen = df["selected"].notna()
     auto = (
-        df[df["selected"].notna()][
-            ["source", "target", "method", "seed", "selected", metric]
-        ]
-        if df["selected"].notna().any()
+        df[chosen][
+            ["source", "target", "method", "seed", "selected", "best_params", metric]
+        ].fillna({"best_params": "-"})
+        if chosen.any()
         else (pd.DataFrame())
     )
     md = [
@@ -431,7 +437,13 @@ def write_outputs(config, cells, skipped, out):
         _to_md(guard, ".3f"),
     ]
     if not auto.empty:
-        md += ['\n## method = "auto" selections\n', _to_md(auto, ".3f")]
+        md += [
+            '\n## Choices made without target labels (method = "auto" and '
+            "parameter grids)\n",
+            "`selected`: the method an auto cell chose (a grid method names "
+            "itself); `best_params`: the parameters its search chose.\n",
+            _to_md(auto, ".3f"),
+        ]
     if skipped:
         md += ["\n## Skipped files\n", _to_md(pd.DataFrame(skipped))]
     if not errors.empty:
@@ -456,7 +468,13 @@ def write_outputs(config, cells, skipped, out):
         ),
     ]
     if not auto.empty:
-        tables.append(("auto", 'method = "auto": the chosen method per cell', auto))
+        tables.append(
+            (
+                "auto",
+                'Choices made without target labels (method = "auto", grids)',
+                auto,
+            )
+        )
     if skipped:
         tables.append(("skipped", "Files reported and skipped", pd.DataFrame(skipped)))
     if not errors.empty:

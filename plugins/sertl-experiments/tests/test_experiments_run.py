@@ -192,9 +192,15 @@ def test_grid_method_scored_below_the_baseline_is_predicted_to_hurt():
         "selected": "dss",
         "candidate_scores": {"no_adaptation": 0.5, "dss": 0.6},
     }
+    grid["best_params"] = {"scale__with_std": "False", "classifier__C": "10"}
     df = _table([base, grid, auto]).set_index("method")
     assert bool(df.loc["dss_grid", "predicted_hurt"]) is True
     assert bool(df.loc["auto", "predicted_hurt"]) is False
+    # the choice a grid made is reported, not only the method's own name
+    assert df.loc["dss_grid", "best_params"] == (
+        "classifier__C=10, scale__with_std=False"
+    )
+    assert df.loc["auto", "best_params"] != df.loc["auto", "best_params"]  # NaN
 
 
 def test_search_fits_candidates_with_the_real_domains(monkeypatch):
