@@ -161,6 +161,28 @@ def _output(model, X):
     return np.asarray(model.transform(X))
 
 
+def _all_outputs(model, X, sample_domain=None):
+    """Every output of a fitted model: transform, or predict and its scores.
+
+    Checks that compare two fits compare all of them: two models can agree
+    on every label and still differ in their probabilities.
+    """
+    if isinstance(model, DomainAdapter):
+        return {
+            "transform": np.asarray(model.transform(X, sample_domain=sample_domain))
+        }
+    if not hasattr(model, "predict"):
+        return {"transform": np.asarray(model.transform(X))}
+    outs = {"predict": np.asarray(model.predict(X))}
+    for method in ("predict_proba", "decision_function"):
+        try:
+            score = getattr(model, method)
+        except AttributeError:  # not offered by this model (available_if)
+            continue
+        outs[method] = np.asarray(score(X))
+    return outs
+
+
 def _fit_output(est, X, y, sd):
     est = clone(est)
     if isinstance(est, DomainAdapter):
@@ -309,10 +331,10 @@ def check_routing_modes(estimator):
     y = _label_variants(estimator, y)[0]
     model = _pipeline(_seeded(estimator))
     params = {f"{name}__sample_domain": sd for name, _ in model.steps}
-    off = _output(clone(model).fit(X, y, **params), X)
+    off = _all_outputs(clone(model).fit(X, y, **params), X)
     with sklearn.config_context(enable_metadata_routing=True):
-        on = _output(clone(model).fit(X, y, sample_domain=sd), X)
-    _assert_same(off, on, "routing on and off give different results")
+        on = _all_outputs(clone(model).fit(X, y, sample_domain=sd), X)
+    _assert_all_same(off, on, "routing on and off give different results")
 
 
 def _seeded(estimator):
@@ -333,20 +355,27 @@ def _assert_same(a, b, msg):
         np.testing.assert_array_equal(a, b, err_msg=msg)
 
 
+def _assert_all_same(a, b, msg):
+    """Compare the outputs of :func:`_all_outputs` of two fits, one by one."""
+    assert a.keys() == b.keys(), f"{msg}: the two fits offer different outputs"
+    for name in a:
+        _assert_same(a[name], b[name], f"{msg} ({name})")
+
+
 def check_clone_and_pickle(estimator):
     """Clones keep the parameters; a pickled fitted model gives the same output."""
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, y)[0]
     est = _seeded(estimator)
     assert clone(est).get_params().keys() == est.get_params().keys()
-    fitted, out = _fit_output(est, X, y, sd)
+    fitted, _ = _fit_output(est, X, y, sd)
     again = pickle.loads(pickle.dumps(fitted))
-    out2 = (
-        again.transform(X, sample_domain=sd)
-        if isinstance(again, DomainAdapter)
-        else again.predict(X)
-    )
-    np.testing.assert_array_equal(np.asarray(out), np.asarray(out2))
+    before, after = _all_outputs(fitted, X, sd), _all_outputs(again, X, sd)
+    assert before.keys() == after.keys()
+    for name in before:
+        np.testing.assert_array_equal(
+            before[name], after[name], err_msg=f"a pickled copy gives another {name}"
+        )
     copied = copy.deepcopy(fitted)
     assert type(copied) is type(fitted)
 
@@ -358,9 +387,9 @@ def check_random_state_determinism(estimator):
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, y)[0]
     est = clone(estimator).set_params(random_state=0)
-    _, a = _fit_output(est, X, y, sd)
-    _, b = _fit_output(est, X, y, sd)
-    _assert_same(a, b, "random_state=0 is not deterministic")
+    a = _all_outputs(_fit_output(est, X, y, sd)[0], X, sd)
+    b = _all_outputs(_fit_output(est, X, y, sd)[0], X, sd)
+    _assert_all_same(a, b, "random_state=0 is not deterministic")
 
 
 def check_domain_errors(estimator):

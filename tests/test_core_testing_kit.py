@@ -7,12 +7,15 @@ import pytest
 import sklearn
 from sklearn.base import clone
 
-from sertl_core import DomainAdapter, TransferEstimator
+from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
 from sertl_core.testing import (
     check_classifier_labels,
+    check_clone_and_pickle,
     check_inputs_not_mutated,
     check_multi_source_and_few_shot,
     check_no_global_state_change,
+    check_random_state_determinism,
+    check_routing_modes,
     check_unlabeled_never_a_class,
 )
 
@@ -118,3 +121,33 @@ def test_kit_catches_minus_one_as_a_class_with_clear_messages():
         check_classifier_labels(est)
     with pytest.raises(AssertionError, match="-1 became a class"):
         check_multi_source_and_few_shot(est)
+
+
+class _JitteryScores(SourceOnly):
+    """Same labels every fit, but probabilities that ignore random_state."""
+
+    registry_name = "kit_jittery_scores"
+
+    def __init__(self, estimator=None, *, random_state=None):
+        super().__init__(estimator)
+        self.random_state = random_state
+
+    def _fit(self, data):
+        super()._fit(data)
+        self.jitter_ = np.random.default_rng().uniform(0, 1e-3)  # the defect
+
+    def predict_proba(self, X, *, sample_domain=None):
+        proba = super().predict_proba(X, sample_domain=sample_domain)
+        return (proba + self.jitter_) / (1 + proba.shape[1] * self.jitter_)
+
+
+def test_kit_compares_scores_not_only_labels():
+    from sklearn.linear_model import LogisticRegression
+
+    est = _JitteryScores(LogisticRegression())
+    with pytest.raises(AssertionError, match=r"not deterministic \(predict_proba\)"):
+        check_random_state_determinism(est)
+    with pytest.raises(AssertionError, match=r"routing on and off .*\(predict_proba\)"):
+        check_routing_modes(est)
+    # a pickled copy keeps the jitter it was fitted with: that check passes
+    check_clone_and_pickle(est)
