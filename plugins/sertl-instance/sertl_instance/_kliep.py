@@ -137,7 +137,8 @@ def kliep_weights(
     sigmas : array-like of float, default=None
         Candidate widths; ``None`` is the median heuristic (median distance
         between rows of source and target pooled) times 0.25, 0.5, 0.75, 1,
-        1.5, 2 and 4.
+        1.5, 2 and 4. When no candidate gets a finite cross-validated
+        likelihood, the largest is used.
     n_centers : int, default=300
         Number of kernel centres, target rows drawn at random (all target
         rows when there are fewer). The paper uses 100; 300 was chosen on
@@ -284,7 +285,10 @@ class KLIEP(TransferEstimator):
         Kernel width; ``None`` selects it by likelihood cross-validation.
     sigmas : array-like of float, default=None
         Candidate widths for the cross-validation; ``None`` is the median
-        heuristic times 0.25, 0.5, 0.75, 1, 1.5, 2 and 4.
+        heuristic times 0.25, 0.5, 0.75, 1, 1.5, 2 and 4. With a single
+        target row there is nothing to cross-validate: the width is then the
+        largest candidate (the smoothest ratio), or the median heuristic
+        itself when ``sigmas`` is None.
     n_centers : int, default=300
         Number of kernel centres (target rows drawn at random); see
         :func:`kliep_weights`.

@@ -98,6 +98,9 @@ def test_kliep_single_target_row_width_is_seeded_by_random_state():
         KLIEP(random_state=0).fit(X, y, sample_domain=sd).sigma_ for _ in range(3)
     }
     assert len(widths) == 1
+    # with candidate widths given, the largest (the smoothest ratio)
+    few = KLIEP(sigmas=[0.5, 2.0, 1.0]).fit(X, y, sample_domain=sd)
+    assert few.sigma_ == 2.0
 
 
 def test_bad_parameters_get_clear_errors():
