@@ -337,10 +337,17 @@ class NeuralMixin:
             yield
 
     # -- input ------------------------------------------------------------
+    def _network(self):
+        """Trunk family of the model: ``network``, or ``init_from``'s when given."""
+        src = getattr(self, "init_from", None)
+        if src is not None and hasattr(src, "trunk_spec_"):
+            return src.trunk_spec_["network"]
+        return getattr(self, "network", "mlp")
+
     def _ensure_all_finite(self):
         # convolutional networks read all-NaN frames as padding
         # (_check_padding says where NaN may be)
-        return "allow-nan" if getattr(self, "network", "mlp") != "mlp" else True
+        return "allow-nan" if self._network() != "mlp" else True
 
     def _check_padding(self, X):
         """Raise unless NaN in ``X`` fills whole frames and leaves every row a frame."""
@@ -354,7 +361,7 @@ class NeuralMixin:
         if partial.size:
             raise ValueError(
                 f"X has NaN inside a frame (row {int(partial[0])}): with "
-                f"network={self.network!r}, NaN may only mark padding, as whole "
+                f"network={self._network()!r}, NaN may only mark padding, as whole "
                 "frames (every mel band NaN), which pad_sequences(..., value=np.nan) "
                 "writes. Fill or drop other missing values first."
             )
@@ -398,6 +405,8 @@ class NeuralMixin:
 
     def _input_shape(self, n_features):
         shape = getattr(self, "input_shape_", None)
+        if shape is None:  # flattened rows: a pretrained model knows its shape
+            shape = getattr(getattr(self, "init_from", None), "input_shape_", None)
         if shape is not None:
             return shape
         if self.n_mels is None:
@@ -436,7 +445,7 @@ class NeuralMixin:
 
     def _fit_scaler(self, X, sample_domain=None):
         X = np.asarray(X, dtype=np.float64)
-        conv = getattr(self, "network", "mlp") != "mlp"
+        conv = self._network() != "mlp"
         if conv:
             self._check_padding(X)
         for name in ("input_mean_", "input_scale_", "domain_scaler_"):
@@ -469,7 +478,7 @@ class NeuralMixin:
     def _scaler_rows(self, X, sample_domain):
         """Rows the per-domain scaler sees: utterances (MLP) or real frames."""
         sd = np.asarray(sample_domain)
-        if getattr(self, "network", "mlp") == "mlp":
+        if self._network() == "mlp":
             return X, sd
         F, real, frames = self._frames(X)
         return F[real], np.repeat(sd, frames)[real]
@@ -477,15 +486,11 @@ class NeuralMixin:
     def _scaled(self, X, sample_domain=None):
         """Standardised float32 rows; ``sample_domain`` None means target rows."""
         X = np.asarray(X, dtype=np.float64)
-        conv = getattr(self, "network", "mlp") != "mlp"
+        conv = self._network() != "mlp"
         if conv:
             self._check_padding(X)
         if not hasattr(self, "domain_scaler_"):
             return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
-        # The core passes -1 for every row when predict gets no sample_domain;
-        # both mean "target rows": the pooled target statistics of fit.
-        if sample_domain is not None and np.all(np.asarray(sample_domain) == -1):
-            sample_domain = None
         scaler = self.domain_scaler_
         if not conv:
             return scaler.transform(X, sample_domain=sample_domain).astype(np.float32)
@@ -657,7 +662,10 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
         return super().fit(self._as_2d(X, reset=True), y, sample_domain=sample_domain)
 
     def _prepare(self, X, sample_domain):
-        return super()._prepare(self._as_2d(X, reset=False), sample_domain)
+        # an omitted sample_domain stays None ("target rows": the pooled
+        # target statistics of standardize="domain"); the core would make it
+        # -1 everywhere, which is domain -1 itself
+        return self._predict_input(*self._checked(X, sample_domain))
 
     def _get_estimator(self):
         return NeuralHead() if self.estimator is None else self.estimator
@@ -709,6 +717,7 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
             self,
             self._as_2d(X, reset=False),
             reset=False,
+            dtype=[np.float64, np.float32],
             ensure_all_finite=self._ensure_all_finite(),
         )
         if sample_domain is not None:

@@ -99,9 +99,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
         pooling) or ``"crnn"`` (GRU over time) for log-mel sequences given
         as a 3-D array ``(n_samples, frames, n_mels)``, padded to a common
         number of frames (or flattened rows with ``n_mels``). Pad with NaN
-        (``sertl_speech.pad_sequences(seqs, value=np.nan)``): frames that are
-        NaN in every mel band are left out of the network's pooling, so an
-        utterance's prediction does not depend on the padding.
+        at the end (``sertl_speech.pad_sequences(seqs, value=np.nan)``):
+        frames that are NaN in every mel band are left out of the network's
+        pooling, so an utterance's prediction does not depend on how much
+        padding follows it.
     hidden_layer_sizes : tuple of int, default=(128, 64)
         Fully connected blocks of the trunk; the last one is the embedding.
     conv_channels : tuple of int, default=(16, 32)
@@ -191,8 +192,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
     Attributes
     ----------
     module_ : torch.nn.Module
-        The fine-tuned network (a trunk and one head), on the CPU after
-        unpickling.
+        The fine-tuned network (a trunk and one head), on ``device_``.
     trunk_spec_ : dict
         Architecture of the trunk.
     classes_ : ndarray of shape (n_classes,)
@@ -336,6 +336,20 @@ class FineTuneClassifier(NeuralTransferEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def __sklearn_clone__(self):
+        # A pretrained init_from is data, not a setting: clones share it (fit
+        # only reads it) instead of getting an unfitted copy, so GridSearchCV
+        # and cross_val_score can fine-tune from it.
+        params = {
+            k: clone(v, safe=False)
+            for k, v in self.get_params(deep=False).items()
+            if k != "init_from"
+        }
+        new = type(self)(init_from=self.init_from, **params)
+        if hasattr(self, "_metadata_request"):
+            new._metadata_request = copy.deepcopy(self._metadata_request)
+        return new
+
     def _build(self, n_features, n_classes):
         if self.init_from is None:
             spec, trunk = build_classifier_trunk(self, n_features)
@@ -361,7 +375,16 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 f"sampler={sampler!r} has no fit_resample method: pass an "
                 "imbalanced-learn sampler (e.g. RandomOverSampler())."
             )
-        return sampler.fit_resample(X, y_idx)
+        try:
+            return sampler.fit_resample(X, y_idx)
+        except ValueError as exc:
+            if not np.isnan(X).any():
+                raise
+            raise ValueError(
+                f"sampler={sampler!r} cannot take NaN-padded log-mel rows "
+                f"({exc}): use a sampler that only copies or drops rows "
+                "(RandomOverSampler, RandomUnderSampler), or class_weight."
+            ) from exc
 
     def _row_weights(self, y_idx, n_cls):
         """Per-row loss weights from ``class_weight`` (ones when None)."""

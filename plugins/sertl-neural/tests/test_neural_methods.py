@@ -691,8 +691,9 @@ def test_conv_trunk_ignores_nan_padding_exactly(network, frames):
     from sertl_neural._nets import ConvTrunk
 
     kw = {"recurrent": network == "crnn", "rnn_hidden": 5}
-    short = ConvTrunk((frames, 6), (3, 4), (5,), 0.0, **kw).eval()
-    long = ConvTrunk((frames + 7, 6), (3, 4), (5,), 0.0, **kw).eval()
+    # no dense block: the embedding is the pooled output itself
+    short = ConvTrunk((frames, 6), (3, 4), (), 0.0, **kw).eval()
+    long = ConvTrunk((frames + 7, 6), (3, 4), (), 0.0, **kw).eval()
     long.load_state_dict(short.state_dict())
     x = torch.randn(2, frames, 6)
     padded = torch.cat([x, torch.full((2, 7, 6), float("nan"))], dim=1)
@@ -818,6 +819,76 @@ def test_standardize_domain_on_logmel_uses_the_real_frames_per_mel_band(network)
         np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-5)
         np.testing.assert_allclose(frames.std(axis=0), 1.0, atol=1e-4)
     assert np.all(np.isfinite(clf.predict_proba(X[sd < 0])))
+
+
+def test_standardize_domain_explicit_target_ids_keep_their_own_statistics():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 4))
+    y = np.arange(90) % 2
+    X[y == 1, 0] += 2
+    sd = np.repeat([1, -1, -2], 30)
+    X[sd == -1] = 3 * X[sd == -1] + 5
+    clf = FineTuneClassifier(**SMALL, standardize="domain").fit(
+        X, np.where(sd < 0, -1, y), sample_domain=sd
+    )
+    A = X[sd == -1][:3]
+    alone = clf.predict_proba(A, sample_domain=[-1, -1, -1])
+    mixed = clf.predict_proba(np.vstack([A, X[:1]]), sample_domain=[-1, -1, -1, 1])
+    np.testing.assert_allclose(mixed[:3], alone, rtol=1e-6)  # domain -1's own
+    # omitted: target rows, scaled with the pooled statistics of -1 and -2
+    pooled = clf.domain_scaler_.target_mean_
+    np.testing.assert_allclose(
+        clf._scaled(A), ((A - pooled) / clf.domain_scaler_.target_scale_), rtol=1e-5
+    )
+    assert not np.allclose(clf.predict_proba(A), alone)
+    only_minus_two = FineTuneClassifier(**SMALL, standardize="domain").fit(
+        X[sd != -1],
+        np.where(sd[sd != -1] < 0, -1, y[sd != -1]),
+        sample_domain=sd[sd != -1],
+    )
+    with pytest.raises(ValueError, match="-1"):
+        only_minus_two.predict(A, sample_domain=[-1, -1, -1])
+
+
+def test_fine_tuning_a_conv_model_keeps_its_log_mel_input_handling():
+    X, y, _ = _padded_toy(n=36, frames=10, mels=6)
+    sd = np.tile([1, 1, -1], 12)
+    kw = {"max_epochs": 2, "random_state": 0, "device": "cpu"}
+    src = FineTuneClassifier(network="cnn", conv_channels=(3,), **kw).fit(
+        X, y, sample_domain=sd
+    )
+    # network is left at its default ("mlp"): init_from's trunk decides
+    ft = FineTuneClassifier(init_from=src, standardize="domain", **kw)
+    ft.fit(X, y, sample_domain=sd)
+    assert ft.domain_scaler_.n_features_in_ == 6  # per mel band, not per column
+    assert np.all(np.isfinite(ft.predict_proba(X)))
+    flat = FineTuneClassifier(init_from=src, **kw).fit(
+        X.reshape(36, -1), y, sample_domain=sd
+    )
+    assert flat.predict(X.reshape(36, -1)).shape == (36,)
+
+
+def test_clones_share_a_pretrained_init_from(few_shot):
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    X, y, sd, _, _ = few_shot
+    src = FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd)
+    ft = FineTuneClassifier(**{**SMALL, "lr": 3e-3}, init_from=src)
+    twin = clone(ft)
+    assert twin.init_from is src and twin.get_params()["lr"] == 3e-3
+    # each split fits a clone: it must fine-tune from the fitted model
+    scores = cross_val_score(ft, X, y, cv=2, params={"sample_domain": sd})
+    assert scores.shape == (2,) and np.all(np.isfinite(scores))
+
+
+def test_sampler_that_cannot_take_nan_padding_gets_a_clear_error():
+    SMOTE = pytest.importorskip("imblearn.over_sampling").SMOTE
+    X, y, _ = _padded_toy()
+    sd = np.tile([1, 1, -1], len(y) // 3)
+    clf = FineTuneClassifier(network="cnn", conv_channels=(2,), max_epochs=1)
+    with pytest.raises(ValueError, match="cannot take NaN-padded log-mel rows"):
+        clf.set_params(sampler=SMOTE(k_neighbors=2)).fit(X, y, sample_domain=sd)
 
 
 def test_multitask_and_dann_accept_3d():

@@ -144,14 +144,15 @@ def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
     max_frames : int, default=None
         Length to pad or truncate to; the longest sequence when None.
     value : float or "floor", default=0.0
-        Padding value. ``np.nan`` marks the padding as such: sertl-neural's
-        ``network="cnn"`` and ``"crnn"`` leave all-NaN frames out of their
-        pooling, so a prediction does not depend on the padding (the choice
-        for those networks). ``"floor"`` pads each sequence with its own
-        minimum (per feature), which for raw log-mel frames is the
-        recording's silence level, for models that cannot skip frames: in
-        the log domain ``0.0`` is a loud frame, which a model pooling over
-        all frames would read as speech.
+        Padding value (written after each sequence's frames). ``np.nan``
+        marks the padding as such: sertl-neural's ``network="cnn"`` and
+        ``"crnn"`` leave all-NaN frames out of their pooling, so a
+        prediction does not depend on how much padding follows the
+        utterance (the choice for those networks). ``"floor"`` pads each
+        sequence with its own minimum (per feature), which for raw log-mel
+        frames is the recording's silence level, for models that cannot skip
+        frames: in the log domain ``0.0`` is a loud frame, which a model
+        pooling over all frames would read as speech.
     dtype : dtype, default=np.float32
         Output dtype.
 
