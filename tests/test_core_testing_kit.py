@@ -151,3 +151,14 @@ def test_kit_compares_scores_not_only_labels():
         check_routing_modes(est)
     # a pickled copy keeps the jitter it was fitted with: that check passes
     check_clone_and_pickle(est)
+
+
+def test_kit_allows_rounding_differences_between_calls():
+    # a threaded forest sums its trees in thread order: predict_proba can
+    # differ in the last bit from one call to the next
+    from sklearn.ensemble import RandomForestClassifier
+
+    forest = RandomForestClassifier(
+        n_estimators=200, min_samples_leaf=7, n_jobs=2, random_state=0
+    )
+    check_clone_and_pickle(SourceOnly(forest))

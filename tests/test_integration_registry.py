@@ -41,6 +41,8 @@ def test_registered_class_passes_conformance_kit(entry):
     cls = entry.cls
     # A class may name checks that genuinely do not apply, each with a reason.
     expected = getattr(cls, "_sertl_expected_failed_checks", None)
-    instance = cls._sertl_test_instance() if hasattr(cls, "_sertl_test_instance") else cls()
+    instance = (
+        cls._sertl_test_instance() if hasattr(cls, "_sertl_test_instance") else cls()
+    )
     passed = check_estimator(instance, expected_failed_checks=expected)
     assert len(passed) > 30

@@ -122,10 +122,11 @@ def predict_files(model, files, *, new_domain=False):
     ok = np.all(np.isfinite(X), axis=1)
     if new_domain and ok.sum() < MIN_NEW_DOMAIN_FILES:
         raise ValueError(
-            f"new_domain needs at least {MIN_NEW_DOMAIN_FILES} files with features "
-            f"from the new recording setup, got {int(ok.sum())}: the statistics "
-            "of fewer files follow their emotions more than the setup. Label "
-            "more files at once, or predict without new_domain."
+            f"new_domain (--new-domain) needs at least {MIN_NEW_DOMAIN_FILES} "
+            f"files with features from the new recording setup, got "
+            f"{int(ok.sum())}{_failures(files, ok, reasons)}: the statistics of "
+            "fewer files follow their emotions more than the setup. Label more "
+            "files at once, or predict without it."
         )
     rows = []
     pred = proba = None
@@ -164,15 +165,54 @@ def predict_files(model, files, *, new_domain=False):
 
 
 def _with_batch_statistics(pipeline):
-    """Return a copy of ``pipeline`` whose per-domain scalers use batch statistics."""
-    keys = [k for k in pipeline.get_params(deep=True) if k.endswith("target_stats")]
-    if not keys:
-        raise ValueError(
-            "new_domain needs a model with a per-domain standardisation step "
-            '(DomainStandardScaler, e.g. the recipes with scaling = "domain"); '
-            "this model has none, so the statistics of new files have nowhere to "
-            "go. Predict without new_domain."
-        )
+    """Return a copy of ``pipeline`` whose per-domain scalers use batch statistics.
+
+    The fitted scalers that predict may sit deep inside other estimators
+    (a fitted search's ``best_estimator_``, a transfer estimator's
+    ``estimator_``): the copy's whole object graph is walked, not only its
+    parameters, whose nested estimators are unfitted templates.
+    """
+    from sklearn.base import BaseEstimator
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
     pipeline = copy.deepcopy(pipeline)
-    pipeline.set_params(**dict.fromkeys(keys, "batch"))
+    fitted, seen, todo = 0, set(), [pipeline]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, BaseEstimator):
+            if "target_stats" in obj.get_params(deep=False):
+                obj.target_stats = "batch"
+                try:
+                    check_is_fitted(obj)
+                    fitted += 1
+                except NotFittedError:  # a template: set too, but not counted
+                    pass
+            todo.extend(vars(obj).values())
+        elif isinstance(obj, list | tuple):
+            todo.extend(obj)
+        elif isinstance(obj, dict):
+            todo.extend(obj.values())
+    if not fitted:
+        raise ValueError(
+            "new_domain (--new-domain) needs a model with a fitted per-domain "
+            "standardisation step (DomainStandardScaler, e.g. the recipes with "
+            'scaling = "domain"); this model has none, so the statistics of new '
+            "files have nowhere to go. Predict without it."
+        )
     return pipeline
+
+
+def _failures(files, ok, reasons):
+    """`` (N without features: name (reason), ...)`` for an error message."""
+    bad = [f for f, good in zip(files, ok, strict=True) if not good]
+    if not bad:
+        return ""
+    shown = ", ".join(
+        f"{Path(f).name} ({reasons.get(str(f), 'no features')})" for f in bad[:3]
+    )
+    more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+    return f" ({len(bad)} without features: {shown}{more})"

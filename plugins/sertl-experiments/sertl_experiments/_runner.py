@@ -254,7 +254,8 @@ def run_cell(task):
                     by_name[r["name"]] = float(v)
             cell["candidate_scores"] = by_name
             cell["selected"] = chosen["name"]
-            cell["best_params"] = {k: repr(v) for k, v in chosen["params"].items()}
+            # named as the config's grid names them (classifier__C, ...)
+            cell["best_params"] = {k: repr(v) for k, v in chosen["grid_params"].items()}
         else:
             recipe_used = recipe
             model = _fit(
@@ -650,7 +651,7 @@ def check_recipe(recipe, classifier, classifier_params, *, params_where, grid_wh
     for key, values in recipe.grid.items():
         for value in values:
             one = replace(recipe, grid={key: [value]})
-            ((_, params),) = _expand([one], classifier)
+            ((_, params, _),) = _expand([one], classifier)
             try:
                 trial = clone(pipe).set_params(**params)
             except ValueError as exc:

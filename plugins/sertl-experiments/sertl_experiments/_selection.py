@@ -275,7 +275,7 @@ def search(
 
 
 def _expand(recipes, classifier="svc", probability=False):
-    """(recipe, pipeline params) for every grid point of every recipe."""
+    """(recipe, pipeline params, params as the config names them) per grid point."""
     from sklearn.model_selection import ParameterGrid
 
     from ._recipes import classifier_prefix
@@ -285,18 +285,22 @@ def _expand(recipes, classifier="svc", probability=False):
     out = []
     for r in recipes:
         if not r.grid:
-            out.append((r, {}))
+            out.append((r, {}, {}))
             continue
-        mapped = {}
-        for key, values in r.grid.items():
+        names = {}  # pipeline parameter -> the config's grid key
+        for key in r.grid:
             step, param = key.split("__", 1)
             if step == "classifier":
-                mapped[f"{prefix}{param}"] = list(values)
+                names[f"{prefix}{param}"] = key
             elif step == r.estimator:
-                mapped[f"model__{param}"] = list(values)
+                names[f"model__{param}"] = key
             else:
-                mapped[key] = list(values)
-        out += [(r, dict(p)) for p in ParameterGrid(mapped)]
+                names[key] = key
+        mapped = {k: list(r.grid[user]) for k, user in names.items()}
+        out += [
+            (r, dict(p), {names[k]: v for k, v in p.items()})
+            for p in ParameterGrid(mapped)
+        ]
     return out
 
 
@@ -435,7 +439,7 @@ def evaluate(
         for i, j in jobs
     )
     results = []
-    for i, (r, p) in enumerate(cands):
+    for i, (r, p, user) in enumerate(cands):
         mine = [res[k] for k, (ii, _) in enumerate(jobs) if ii == i]
         scores = {
             s: float(np.nanmean([m[0][s] for m in mine]))
@@ -448,6 +452,7 @@ def evaluate(
                 "name": r.name,
                 "recipe": r,
                 "params": p,
+                "grid_params": user,
                 "scores": scores,
                 "fit_time": float(np.mean([m[1] for m in mine])),
             }

@@ -169,3 +169,38 @@ def test_new_domain_refuses_too_few_files_and_models_without_the_step(
     )
     with pytest.raises(ValueError, match="per-domain standardisation step"):
         predict_files(plain, other, new_domain=True)
+
+
+def test_new_domain_reaches_a_scaler_nested_in_a_fitted_estimator(
+    dss_model_and_other_microphone,
+):
+    from sertl_experiments import predict_files
+    from sertl_speech import load_sample
+    from sklearn.linear_model import LogisticRegression
+
+    model, files, other = dss_model_and_other_microphone
+    feats = model[0]
+    src = load_sample("emodb")
+    # the per-domain scaler lives in the fitted estimator_ of SourceOnly, not
+    # in the model's own steps
+    inner = Pipeline(
+        [("scale", DomainStandardScaler()), ("lr", LogisticRegression(max_iter=2000))]
+    )
+    nested = Pipeline(
+        [
+            ("features", feats),
+            (
+                "clf",
+                SourceOnly(inner).fit(
+                    feats.transform(list(src["file"])), src["emotion"]
+                ),
+            ),
+        ]
+    )
+
+    def emotions(**kw):
+        return [r["emotion"] for r in predict_files(nested, other, **kw)]
+
+    plain, adapted = emotions(), emotions(new_domain=True)
+    assert plain != adapted
+    assert len(set(adapted)) >= 3

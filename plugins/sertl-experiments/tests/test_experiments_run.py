@@ -99,6 +99,9 @@ def test_few_shot_protocol_uses_held_out_speakers(synthetic_config, synthetic_da
     assert df["n_test"].isin([44, 45, 46]).all()
     # labelled rows: the source plus k per class from the other speakers
     assert (df["n_train"] == 90 + 3 * 3).all()
+    # the grid's choice is reported under the config's own grid key
+    chosen = df.loc[df["method"] == "dss_grid", "best_params"]
+    assert chosen.str.fullmatch(r"classifier__C=(0\.1|10\.0)").all(), chosen.tolist()
 
 
 def test_failed_cell_is_reported_not_raised(synthetic_config, synthetic_data):
