@@ -246,6 +246,8 @@ def _weight_kwargs(est):
     requests the weights and every other step that could take them does not.
     """
     if has_fit_parameter(est, "sample_weight"):
+        if get_config().get("enable_metadata_routing", False):
+            _request_weights_inside(est)
         return "sample_weight"
     if not isinstance(est, Pipeline) or not est.steps:
         return None
@@ -268,6 +270,27 @@ def _weight_kwargs(est):
             step.set_fit_request(sample_weight=False)
     last.set_fit_request(sample_weight=True)
     return "sample_weight"
+
+
+def _request_weights_inside(est):
+    """Under metadata routing, let the estimators that ``est`` wraps take the weights.
+
+    A meta-estimator that takes ``sample_weight`` itself (e.g.
+    ``CalibratedClassifierCV(SVC())``) also routes it to the estimator it
+    wraps, and scikit-learn refuses to route weights to an estimator that has
+    not requested them. The weights are meant for the classifier, so each
+    wrapped estimator that accepts them requests them (``est`` is a private
+    clone).
+    """
+    inner = getattr(est, "estimator", None)
+    if (
+        inner is None
+        or not hasattr(inner, "set_fit_request")
+        or not has_fit_parameter(inner, "sample_weight")
+    ):
+        return
+    inner.set_fit_request(sample_weight=True)
+    _request_weights_inside(inner)
 
 
 class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):

@@ -3,7 +3,12 @@ import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.svm import SVC
 
-from sertl_core import DomainStandardScaler, SourceOnly, SourceStandardScaler
+from sertl_core import (
+    DomainStandardScaler,
+    SourceOnly,
+    SourceStandardScaler,
+    TransferEstimator,
+)
 from sertl_core.testing import make_domain_data, parametrize_with_checks
 
 
@@ -127,6 +132,35 @@ class _RecordsWeights(LogisticRegression):
         return super().fit(X, y, sample_weight=sample_weight)
 
 
+class _Weighted(TransferEstimator):
+    """Fits its estimator on the labelled rows with fixed, uneven weights."""
+
+    registry_name = "weighted_test"
+
+    def _fit(self, data):
+        rows = data.labeled
+        w = np.linspace(0.5, 2.0, rows.sum())
+        self._fit_estimator(data.X[rows], data.y[rows], w, random_state=0)
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_meta_estimator_passes_weights_to_the_estimator_it_wraps(routing):
+    # CalibratedClassifierCV takes sample_weight and, under metadata routing,
+    # routes it on only to an estimator that requested it: sertl requests it
+    # on its private clone, so weighted transfer works with probabilities
+    import sklearn
+    from sklearn.calibration import CalibratedClassifierCV
+
+    X, y, sd, _ = make_domain_data()
+    calibrated = CalibratedClassifierCV(_RecordsWeights(), cv=2)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        est = _Weighted(calibrated).fit(X, y, sample_domain=sd)
+    inner = est.estimator_.calibrated_classifiers_[0].estimator
+    assert inner.seen_weight_ is not None
+    assert len(np.unique(inner.seen_weight_)) > 1  # the uneven weights
+    assert est.predict_proba(X).shape[0] == X.shape[0]
+
+
 @pytest.mark.parametrize("routing", [False, True])
 def test_pipeline_estimator_gets_weights_in_its_final_step(routing):
     # A Pipeline has no sample_weight in its fit signature, but its final
@@ -135,20 +169,10 @@ def test_pipeline_estimator_gets_weights_in_its_final_step(routing):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from sertl_core import TransferEstimator
-
-    class Weighted(TransferEstimator):
-        registry_name = "weighted_pipeline_test"
-
-        def _fit(self, data):
-            rows = data.labeled
-            w = np.linspace(0.5, 2.0, rows.sum())
-            self._fit_estimator(data.X[rows], data.y[rows], w, random_state=0)
-
     X, y, sd, _ = make_domain_data()
     pipe = make_pipeline(StandardScaler(), _RecordsWeights())
     with sklearn.config_context(enable_metadata_routing=routing):
-        est = Weighted(pipe).fit(X, y, sample_domain=sd)
+        est = _Weighted(pipe).fit(X, y, sample_domain=sd)
     seen = est.estimator_[-1].seen_weight_
     n_lab = int((sd > 0).sum())
     np.testing.assert_allclose(seen, np.linspace(0.5, 2.0, n_lab))

@@ -204,3 +204,21 @@ def test_new_domain_reaches_a_scaler_nested_in_a_fitted_estimator(
     plain, adapted = emotions(), emotions(new_domain=True)
     assert plain != adapted
     assert len(set(adapted)) >= 3
+
+
+def test_deployable_instance_weighting_model_trains_and_predicts():
+    # KMM weights reach the SVC inside CalibratedClassifierCV (probabilities)
+    # under metadata routing
+    from sertl_experiments import Recipe, predict_files, train_model
+    from sertl_speech import load_sample
+
+    src, tgt = load_sample("emodb")[::2], load_sample("ravdess")[::2]
+    model, _ = train_model(
+        Recipe("kmm", estimator="kmm"),
+        list(src["file"]),
+        list(src["emotion"]),
+        list(tgt["file"]),
+    )
+    rows = predict_files(model, list(tgt["file"][:3]))
+    assert all(r["error"] is None for r in rows)
+    assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0)
