@@ -100,6 +100,8 @@ class MeanShiftAdapter(OneToOneFeatureMixin, DomainAdapter):
     """
 
     registry_name = "{name}_mean_shift"
+    # transform moves source rows only (the kit checks this declaration)
+    _transform_uses_domain = True
 
     def __init__(self, strength=1.0):
         self.strength = strength

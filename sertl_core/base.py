@@ -77,6 +77,13 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
         Short name in the plugin registry.
     ``_needs_source``, ``_needs_target``, ``_needs_labels``
         What ``fit`` requires (an error or the self-target fallback otherwise).
+    ``_transform_uses_domain``
+        ``True`` when ``transform`` maps a row according to its
+        ``sample_domain`` (per-domain statistics, a map for the source
+        rows), ``False`` when every domain gets the same map (a shared
+        embedding), ``None`` (the default) when undeclared. The conformance
+        kit checks a declaration (``check_transform_follows_sample_domain``);
+        override ``_uses_domain_in_transform`` when parameters decide.
 
     Examples
     --------
@@ -100,9 +107,14 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
     _needs_source: ClassVar[bool] = True
     _needs_target: ClassVar[bool] = True
     _needs_labels: ClassVar[bool] = False
+    _transform_uses_domain: ClassVar[bool | None] = None
 
     __metadata_request__fit = {"sample_domain": True}
     __metadata_request__transform = {"sample_domain": True}
+
+    def _uses_domain_in_transform(self):
+        """Return whether ``transform`` uses ``sample_domain`` (None: undeclared)."""
+        return self._transform_uses_domain
 
     def _fit(self, data: DomainData) -> None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement _fit(data).")

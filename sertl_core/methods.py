@@ -155,6 +155,7 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     """
 
     registry_name = "domain_standard_scaler"
+    _transform_uses_domain = True
     _needs_source = False
     _needs_target = False
 
@@ -275,6 +276,7 @@ class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     """
 
     registry_name = "source_standard_scaler"
+    _transform_uses_domain = False
     _needs_target = False
 
     _parameter_constraints: dict = {

@@ -18,7 +18,9 @@ mutated, that fitting changes no global state (scikit-learn config, numpy's
 global RNG, logging), that unlabelled rows never become classes, that both
 metadata-routing modes of a plain Pipeline give the same result, that
 clones and pickles behave like the original, that ``random_state`` makes
-fits deterministic, and that bad domain input gets a clear error.
+fits deterministic, that bad domain input gets a clear error, and that an
+adapter's ``transform`` uses ``sample_domain`` as the adapter declares
+(``_transform_uses_domain``).
 """
 
 from __future__ import annotations
@@ -503,6 +505,47 @@ def check_classifier_labels(estimator):
         )
 
 
+def check_transform_follows_sample_domain(estimator):
+    """``transform`` uses ``sample_domain`` as the adapter declares.
+
+    An adapter declaring ``_transform_uses_domain = True`` must map the same
+    rows differently as source and as target rows (one that ignores
+    ``sample_domain`` would apply the source map to target rows in a
+    Pipeline, or none at all); one declaring ``False`` must map them alike.
+    Undeclared adapters (``None``) are not checked.
+    """
+    if not isinstance(estimator, DomainAdapter):
+        return
+    declared = clone(estimator)._uses_domain_in_transform()
+    if declared is None:
+        return
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, y)[0]
+    est = _seeded(estimator).fit(X, y, sample_domain=sd)
+    rows = X[sd < 0]
+    as_target = np.asarray(
+        est.transform(rows, sample_domain=np.full(len(rows), sd[sd < 0][0]))
+    )
+    as_source = np.asarray(
+        est.transform(rows, sample_domain=np.full(len(rows), sd[sd > 0][0]))
+    )
+    alike = as_target.shape == as_source.shape and np.allclose(as_target, as_source)
+    name = type(estimator).__name__
+    if declared:
+        assert not alike, (
+            f"{name} declares that transform depends on sample_domain, but the "
+            "same rows got the same output as source rows and as target rows: "
+            "transform ignores sample_domain (or declare "
+            "_transform_uses_domain = False)."
+        )
+    else:
+        assert alike, (
+            f"{name} declares one map for every domain "
+            "(_transform_uses_domain = False), but the same rows got different "
+            "outputs as source rows and as target rows."
+        )
+
+
 _SERTL_CHECKS = (
     check_classifier_labels,
     check_registry_name,
@@ -515,6 +558,7 @@ _SERTL_CHECKS = (
     check_domain_errors,
     check_default_domain_is_target,
     check_multi_source_and_few_shot,
+    check_transform_follows_sample_domain,
 )
 
 

@@ -16,6 +16,7 @@ from sertl_core.testing import (
     check_no_global_state_change,
     check_random_state_determinism,
     check_routing_modes,
+    check_transform_follows_sample_domain,
     check_unlabeled_never_a_class,
 )
 
@@ -162,3 +163,36 @@ def test_kit_allows_rounding_differences_between_calls():
         n_estimators=200, min_samples_leaf=7, n_jobs=2, random_state=0
     )
     check_clone_and_pickle(SourceOnly(forest))
+
+
+class _PerDomainCenterer(_Centerer):
+    """Centres source and target rows on their own means."""
+
+    _transform_uses_domain = True
+
+    def _fit(self, data):
+        super()._fit(data)
+        self.source_mean_ = data.X[data.source].mean(axis=0)
+
+    def _transform(self, X, sample_domain):
+        means = np.where((sample_domain > 0)[:, None], self.source_mean_, self.mean_)
+        return X - means
+
+
+class _ForgetsTheDomain(_PerDomainCenterer):
+    """Declares per-domain centring but applies the target mean to every row."""
+
+    def _transform(self, X, sample_domain):
+        return X - self.mean_
+
+
+def test_kit_checks_the_declared_use_of_sample_domain():
+    check_transform_follows_sample_domain(_PerDomainCenterer())
+    with pytest.raises(AssertionError, match="transform ignores sample_domain"):
+        check_transform_follows_sample_domain(_ForgetsTheDomain())
+    one_map = type(
+        "_MisDeclared", (_PerDomainCenterer,), {"_transform_uses_domain": False}
+    )
+    with pytest.raises(AssertionError, match="declares one map for every domain"):
+        check_transform_follows_sample_domain(one_map())
+    check_transform_follows_sample_domain(_Centerer())  # undeclared: not checked

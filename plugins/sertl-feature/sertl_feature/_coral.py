@@ -119,6 +119,7 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
     """
 
     registry_name = "coral"
+    _transform_uses_domain = True
 
     _parameter_constraints: dict = {
         "reg": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],

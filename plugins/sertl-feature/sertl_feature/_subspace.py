@@ -265,6 +265,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
     """
 
     registry_name = "subspace_alignment"
+    _transform_uses_domain = True
 
     _parameter_constraints: dict = {
         "n_components": [

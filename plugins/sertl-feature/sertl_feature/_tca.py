@@ -57,6 +57,8 @@ _FACTOR_RTOL = 1e-10
 class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
     """Shared machinery of TCA and JDA (not public)."""
 
+    _transform_uses_domain = False
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "kernel": [StrOptions({"linear", "rbf"})],

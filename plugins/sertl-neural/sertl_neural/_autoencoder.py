@@ -244,6 +244,11 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _uses_domain_in_transform(self):
+        # one encoder and one (target) decoder for every row, except the
+        # reconstruction that leaves target rows unchanged
+        return self.output == "reconstruction" and self.reconstruct == "source"
+
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
         if self.noise_type == "masking" and self.noise >= 1:

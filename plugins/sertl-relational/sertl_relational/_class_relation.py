@@ -215,6 +215,8 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
     True
     """
 
+    _transform_uses_domain = True
+
     registry_name = "class_relation"
     _needs_source = True
     _needs_target = True
