@@ -170,11 +170,9 @@ def _all_outputs(model, X, sample_domain=None):
     on every label and still differ in their probabilities.
     """
     if isinstance(model, DomainAdapter):
-        return {
-            "transform": np.asarray(model.transform(X, sample_domain=sample_domain))
-        }
+        return {"transform": _dense(model.transform(X, sample_domain=sample_domain))}
     if not hasattr(model, "predict"):
-        return {"transform": np.asarray(model.transform(X))}
+        return {"transform": _dense(model.transform(X))}
     outs = {"predict": np.asarray(model.predict(X))}
     for method in ("predict_proba", "decision_function"):
         try:
@@ -183,6 +181,11 @@ def _all_outputs(model, X, sample_domain=None):
             continue
         outs[method] = np.asarray(score(X))
     return outs
+
+
+def _dense(out):
+    """An output as a dense array (a sparse matrix too, for comparisons)."""
+    return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
 
 
 def _fit_output(est, X, y, sd):

@@ -196,3 +196,16 @@ def test_kit_checks_the_declared_use_of_sample_domain():
     with pytest.raises(AssertionError, match="declares one map for every domain"):
         check_transform_follows_sample_domain(one_map())
     check_transform_follows_sample_domain(_Centerer())  # undeclared: not checked
+
+
+class _SparseCenterer(_Centerer):
+    """Returns its output as a sparse matrix."""
+
+    def _transform(self, X, sample_domain):
+        from scipy import sparse
+
+        return sparse.csr_matrix(super()._transform(X, sample_domain))
+
+
+def test_kit_compares_sparse_outputs():
+    check_clone_and_pickle(_SparseCenterer())
