@@ -414,6 +414,20 @@ def write_outputs(config, cells, skipped, out):
     pairs = _pair_table(df, metric)
     guard = _guard_table(df)
     errors = df[df["status"] != "ok"][["source", "target", "method", "seed", "error"]]
+    failed_candidates = pd.DataFrame(
+        [
+            {
+                "source": c["source"],
+                "target": c["target"],
+                "method": c["method"],
+                "seed": c["seed"],
+                "candidate": name,
+                "reason": reason,
+            }
+            for c in cells
+            for name, reason in sorted((c.get("candidate_errors") or {}).items())
+        ]
+    )
     chosen = df["selected"].notna()
     auto = (
         df[chosen][
@@ -444,6 +458,13 @@ def write_outputs(config, cells, skipped, out):
             "itself); `best_params`: the parameters its search chose.\n",
             _to_md(auto, ".3f"),
         ]
+    if not failed_candidates.empty:
+        md += [
+            "\n## Candidates that could not be scored\n",
+            "These candidates of a label-free selection failed on at least one "
+            "split; they were scored on the other splits, or left out.\n",
+            _to_md(failed_candidates),
+        ]
     if skipped:
         md += ["\n## Skipped files\n", _to_md(pd.DataFrame(skipped))]
     if not errors.empty:
@@ -473,6 +494,14 @@ def write_outputs(config, cells, skipped, out):
                 "auto",
                 'Choices made without target labels (method = "auto", grids)',
                 auto,
+            )
+        )
+    if not failed_candidates.empty:
+        tables.append(
+            (
+                "failed-candidates",
+                "Candidates that could not be scored",
+                failed_candidates,
             )
         )
     if skipped:

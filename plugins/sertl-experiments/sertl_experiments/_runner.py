@@ -253,6 +253,12 @@ def run_cell(task):
                 ):
                     by_name[r["name"]] = float(v)
             cell["candidate_scores"] = by_name
+            failures = {}
+            for r in results:
+                for reason in r["errors"]:
+                    failures.setdefault(r["name"], reason)
+            if failures:
+                cell["candidate_errors"] = failures
             cell["selected"] = chosen["name"]
             # named as the config's grid names them (classifier__C, ...)
             cell["best_params"] = {k: repr(v) for k, v in chosen["grid_params"].items()}
@@ -784,3 +790,5 @@ def _finish(path, cell, done, bar, log):
     bar.update(1)
     if cell["status"] != "ok":
         log(f"cell {path.stem} failed: {cell['error']}")
+    for name, reason in sorted((cell.get("candidate_errors") or {}).items()):
+        log(f"cell {path.stem}: candidate {name} could not be scored ({reason})")

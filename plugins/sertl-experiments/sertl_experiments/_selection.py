@@ -315,13 +315,15 @@ def _fit_score(recipe, params, X, y, sd, spk, train, test, scorers, fit_kw):
     if use_spk:
         routed["speaker"] = spk[train]
     t0 = time.perf_counter()
-    out = {}
+    out, error = {}, None
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             pipe.fit(X[train], y[train], **routed)
-        except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError):
-            return {s: np.nan for s in scorers}, time.perf_counter() - t0
+        except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as e:
+            # the candidate scores NaN on this split; the reason is reported
+            failed = {s: np.nan for s in scorers}
+            return failed, time.perf_counter() - t0, _reason("fit", e)
         fit_time = time.perf_counter() - t0
         meta = _row_meta(X[test], sd[test], spk[test])
         for name, scorer in scorers.items():
@@ -330,9 +332,18 @@ def _fit_score(recipe, params, X, y, sd, spk, train, test, scorers, fit_kw):
                 out[name] = float(
                     scorer(view, X[test], y[test], sample_domain=sd[test])
                 )
-            except (ValueError, TypeError, ArithmeticError, RuntimeError):
+            except (ValueError, TypeError, ArithmeticError, RuntimeError) as e:
                 out[name] = np.nan
-    return out, fit_time
+                error = error or _reason(f"scorer {name}", e)
+    return out, fit_time, error
+
+
+def _reason(where, exc):
+    """One line naming where a candidate failed and why (for the report)."""
+    text = " ".join(str(exc).split())
+    if len(text) > 240:
+        text = text[:237] + "..."
+    return f"{where}: {type(exc).__name__}: {text}"
 
 
 def evaluate(
@@ -383,9 +394,12 @@ def evaluate(
     Returns
     -------
     results : list of dict
-        One per candidate: ``name``, ``recipe``, ``params``, ``scores``
-        (mean per scorer), ``rank`` (mean rank over scorers, 1 is best)
-        and ``fit_time``.
+        One per candidate: ``name``, ``recipe``, ``params`` (pipeline
+        parameters), ``grid_params`` (the same, named as in the recipe's
+        grid), ``scores`` (mean per scorer over the splits where it could be
+        computed, NaN when none), ``rank`` (mean rank over scorers, 1 is
+        best), ``fit_time`` and ``errors`` (why a split failed, one line per
+        distinct reason; empty when none did).
     best : int
         Index of the best candidate.
 
@@ -455,6 +469,7 @@ def evaluate(
                 "grid_params": user,
                 "scores": scores,
                 "fit_time": float(np.mean([m[1] for m in mine])),
+                "errors": sorted({m[2] for m in mine if m[2] is not None}),
             }
         )
     ranks = []

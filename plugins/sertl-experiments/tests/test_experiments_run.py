@@ -104,6 +104,28 @@ def test_few_shot_protocol_uses_held_out_speakers(synthetic_config, synthetic_da
     assert chosen.str.fullmatch(r"classifier__C=(0\.1|10\.0)").all(), chosen.tolist()
 
 
+def test_candidate_that_cannot_be_scored_is_reported(synthetic_config, synthetic_data):
+    # a valid parameter that does not fit the data (6 features): the auto
+    # selection still picks among the others, and says which one failed and why
+    params = {"subspace_alignment": {"n_components": 50}}
+    lines = []
+    cfg = synthetic_config(
+        methods=[
+            {"name": "dss"},
+            {"name": "broken", "adapter": "subspace_alignment", "params": params},
+            {"name": "auto", "method": "auto", "candidates": ["dss", "broken"]},
+        ]
+    )
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    auto = res.results[res.results["method"] == "auto"]
+    assert (auto["status"] == "ok").all() and set(auto["selected"]) == {"dss"}
+    md = (cfg.output / "results.md").read_text()
+    assert "## Candidates that could not be scored" in md
+    assert "broken" in md and "fit: ValueError" in md
+    assert "failed-candidates" in (cfg.output / "report.html").read_text()
+    assert any("candidate broken could not be scored" in line for line in lines)
+
+
 def test_failed_cell_is_reported_not_raised(synthetic_config, synthetic_data):
     # a valid parameter that does not fit the data (6 features) fails each cell
     params = {"subspace_alignment": {"n_components": 50}}
