@@ -90,7 +90,10 @@ class _DomainSplitter(BaseCrossValidator):
             Test row indices.
         """
         n = len(X)
-        y = None if y is None else np.asarray(y)  # positional indexing below
+        if y is not None:  # positional indexing below; a one-column y is 1-D
+            y = np.asarray(y)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y.ravel()
         sd = _domains_for_split(y, groups, sample_domain, n)
         labeled = ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
         yield from self._split(sd, labeled, y)
@@ -258,8 +261,8 @@ class TargetLabelSplit(_DomainSplitter):
                     k = min(max(k, 1), rows.size - 1) if rows.size > 1 else 0
                     test.extend(rng.choice(rows, size=k, replace=False).tolist())
                 test = np.sort(np.asarray(test, dtype=int))
-            else:
-                k = max(1, int(round(self.test_size * cand.size)))
+            else:  # at least one labelled target row stays in training
+                k = min(max(1, int(round(self.test_size * cand.size))), cand.size - 1)
                 test = np.sort(rng.choice(cand, size=k, replace=False))
             if test.size == 0:
                 raise DomainError(
@@ -286,12 +289,15 @@ class TargetLabelSplit(_DomainSplitter):
 
 
 class SourceTargetShuffleSplit(_DomainSplitter):
-    """Hold out source rows for validation; keep every target row on both sides.
+    """Hold out source rows; keep the unlabelled target rows on both sides.
 
     For label-free model selection: each split trains on part of the source
-    rows plus all (unlabelled) target rows and tests on the held-out source
-    rows plus all target rows, which is what importance-weighted, deep
-    embedded and reverse validation need. Target labels are never used.
+    rows plus all target rows and tests on the held-out source rows plus the
+    unlabelled target rows, which is what importance-weighted, deep
+    embedded and reverse validation need. Labelled target rows (few-shot)
+    are trained on but never tested on: with metadata routing off a scorer
+    infers the domains from ``y``, and would read their labels as source
+    labels. Target labels are never used for scoring.
 
     Parameters
     ----------
@@ -338,12 +344,19 @@ class SourceTargetShuffleSplit(_DomainSplitter):
                 "SourceTargetShuffleSplit found no target rows: mark them with "
                 "label -1 or negative sample_domain ids."
             )
+        unlabelled = tgt[~labeled[tgt]]
+        if unlabelled.size == 0:
+            raise DomainError(
+                "SourceTargetShuffleSplit found no unlabelled target rows to test "
+                "on: every target row is labelled. Select with the labels instead "
+                "(TargetLabelSplit and TargetScorer)."
+            )
         rng = check_random_state(self.random_state)
         k = max(1, int(round(self.test_size * src.size)))
         for _ in range(self.n_splits):
             perm = rng.permutation(src)
             val, tr = np.sort(perm[:k]), np.sort(perm[k:])
-            yield np.concatenate([tr, tgt]), np.concatenate([val, tgt])
+            yield np.concatenate([tr, tgt]), np.concatenate([val, unlabelled])
 
     def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
         """Return ``n_splits``.
@@ -651,7 +664,8 @@ class ImportanceWeightedScorer(DomainAwareScorer):
     Parameters
     ----------
     metric : {"uar", "accuracy", "wa", "macro_f1"} or callable, default="uar"
-        Metric computed with ``sample_weight`` set to the importance weights.
+        Metric computed with ``sample_weight`` set to the importance weights;
+        a callable must take ``metric(y_true, y_pred, sample_weight=...)``.
 
     References
     ----------
@@ -701,7 +715,26 @@ class ImportanceWeightedScorer(DomainAwareScorer):
         pred = _call(
             estimator, "predict", _take(X, src), None if sd is None else sd[src]
         )
-        return float(_metric(self.metric)(y[src], pred, sample_weight=w))
+        metric = _metric(self.metric)
+        if not _takes_sample_weight(metric):
+            raise TypeError(
+                f"ImportanceWeightedScorer weights the source rows, so its metric "
+                f"must take sample_weight: metric(y_true, y_pred, sample_weight=w); "
+                f"{getattr(metric, '__name__', metric)!r} does not."
+            )
+        return float(metric(y[src], pred, sample_weight=w))
+
+
+def _takes_sample_weight(func):
+    """Whether ``func`` accepts a ``sample_weight`` keyword (True when unknown)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in params
+    )
 
 
 class DeepEmbeddedValidationScorer(DomainAwareScorer):

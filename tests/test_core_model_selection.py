@@ -116,6 +116,82 @@ def test_source_target_shuffle_split():
         list(SourceTargetShuffleSplit().split(X))
 
 
+@pytest.mark.parametrize(
+    "scorer",
+    [
+        ImportanceWeightedScorer(),
+        ReverseValidationScorer(),
+        DeepEmbeddedValidationScorer(),
+    ],
+    ids=lambda s: type(s).__name__,
+)
+def test_label_free_selection_never_reads_few_shot_target_labels(scorer):
+    # Routing off: the scorer infers the domains from y, so a labelled target
+    # row in a test fold would count as a source row and be scored. The
+    # splitter keeps labelled target rows out of the test folds.
+    from sklearn.model_selection import cross_validate
+
+    X, y, sd, y_tgt = make_domain_data(n_per_domain=30, random_state=3)
+    tgt = np.flatnonzero(sd < 0)
+    y[tgt[:10]] = y_tgt[:10]
+    y_wrong = y.copy()
+    y_wrong[tgt[:10]] = (y_tgt[:10] + 1) % 3
+    cv = SourceTargetShuffleSplit(3, random_state=0)
+    for train, test in cv.split(X, y, groups=sd):
+        assert set(tgt[:10]) <= set(train) and not set(tgt[:10]) & set(test)
+    est = SourceOnly(LogisticRegression())  # never trains on target labels
+    scores = [
+        cross_validate(
+            est,
+            X,
+            labels,
+            cv=cv,
+            scoring=scorer,
+            groups=sd,
+            params={"sample_domain": sd},
+        )["test_score"]
+        for labels in (y, y_wrong)
+    ]
+    np.testing.assert_allclose(scores[0], scores[1])
+    with pytest.raises(DomainError, match="every target row is labelled"):
+        all_labelled = y.copy()
+        all_labelled[tgt] = y_tgt
+        list(cv.split(X, all_labelled, groups=sd))
+
+
+def test_target_label_split_takes_a_column_y_and_keeps_training_rows():
+    X, y, sd, y_tgt = make_domain_data(n_per_domain=20, random_state=0)
+    y2 = y.copy()
+    y2[sd < 0] = y_tgt
+    cv = TargetLabelSplit(2, random_state=0)
+    flat = [t.tolist() for _, t in cv.split(X, y2, sample_domain=sd)]
+    column = [t.tolist() for _, t in cv.split(X, y2.reshape(-1, 1), sample_domain=sd)]
+    assert flat == column
+    # unstratified, a large test_size still leaves a labelled target row to train on
+    y3 = y.copy()
+    tgt = np.flatnonzero(sd < 0)
+    y3[tgt[:2]] = [0, 1]
+    for train, test in TargetLabelSplit(
+        2, test_size=0.75, stratify=False, random_state=0
+    ).split(X, y3, sample_domain=sd):
+        assert len(test) == 1 and np.isin(tgt[:2], train).sum() == 1
+
+
+def test_importance_weighted_metric_must_take_weights():
+    X, y, sd, _ = make_domain_data()
+    est = SourceOnly().fit(X, y, sample_domain=sd)
+    with pytest.raises(TypeError, match="must take sample_weight"):
+        ImportanceWeightedScorer(metric=lambda a, b: float(np.mean(a == b)))(
+            est, X, y, sample_domain=sd
+        )
+    weighted = ImportanceWeightedScorer(
+        metric=lambda a, b, sample_weight=None: float(
+            np.average(a == b, weights=sample_weight)
+        )
+    )
+    assert 0.0 <= weighted(est, X, y, sample_domain=sd) <= 1.0
+
+
 def _shift_problem(seed=0):
     rng = np.random.default_rng(seed)
     Xs = rng.normal(size=(300, 3))

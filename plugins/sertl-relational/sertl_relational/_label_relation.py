@@ -93,7 +93,10 @@ class LabelRelationTransfer(TransferEstimator):
         Total weight of the relabelled source rows relative to the total
         weight of the labelled target rows (each target row weighs 1);
         ``0`` trains on the target rows alone. Without labelled target
-        rows the source rows weigh 1 each.
+        rows there is nothing to balance against: a source row of class
+        ``s`` weighs the relevance of ``s`` to the target task (at most 1,
+        lower for source classes the relation maps weakly onto any target
+        class), spread over the target classes by the relation.
     features : {"both", "input", "relation"}, default="both"
         What the wrapped estimator sees: the input features, the relational
         embedding (log source posteriors and the expected valence and

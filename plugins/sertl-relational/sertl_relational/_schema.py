@@ -6,19 +6,21 @@ valence (pleasure, x) and arousal (activation, y). The angles are those of
 the corresponding affect words in Russell's direct circular scaling of 28
 affect terms, rounded to the degree:
 
-========== ================ ======= ======================================
-category   Russell's term   angle   (valence, arousal)
-========== ================ ======= ======================================
-happiness  happy             8°     ( 0.99,  0.14)
-surprise   astonished       70°     ( 0.34,  0.94)
-anger      angry            99°     (-0.16,  0.99)
-fear       afraid           117°    (-0.45,  0.89)
-disgust    (none, see note) 135°    (-0.71,  0.71)
-sadness    sad              208°    (-0.88, -0.47)
-boredom    bored            242°    (-0.47, -0.88)
-calm       calm             316°    ( 0.72, -0.69)
-neutral    (centre)         --      ( 0.00,  0.00)
-========== ================ ======= ======================================
+=========== ================ ======= ======================================
+category    Russell's term   angle   (valence, arousal)
+=========== ================ ======= ======================================
+happiness   happy            8°      ( 0.99,  0.14)
+excitement  excited          49°     ( 0.66,  0.75)
+surprise    astonished       70°     ( 0.34,  0.94)
+anger       angry            99°     (-0.16,  0.99)
+fear        afraid           117°    (-0.45,  0.89)
+disgust     (none, see note) 135°    (-0.71,  0.71)
+frustration frustrated       141°    (-0.78,  0.63)
+sadness     sad              208°    (-0.88, -0.47)
+boredom     bored            242°    (-0.47, -0.88)
+calm        calm             316°    ( 0.72, -0.69)
+neutral     (centre)         --      ( 0.00,  0.00)
+=========== ================ ======= ======================================
 
 Disgust is not among Russell's 28 terms; it is placed at 135°, between
 "annoyed" (123°) and "distressed" (138°), i.e. unpleasant and moderately
@@ -43,9 +45,11 @@ __all__ = ["DEFAULT_COORDINATES", "canonical_emotion", "emotion_coordinates"]
 
 _ANGLES = {
     "happiness": 8.0,
+    "excitement": 49.0,
     "surprise": 70.0,
     "anger": 99.0,
     "fear": 117.0,
+    "frustration": 141.0,
     "disgust": 135.0,
     "sadness": 208.0,
     "boredom": 242.0,
@@ -74,6 +78,8 @@ _ALIASES = {
     "bored": "boredom",
     "disgusted": "disgust",
     "relaxed": "calm",
+    "excited": "excitement",
+    "frustrated": "frustration",
 }
 
 

@@ -134,6 +134,20 @@ def test_user_coordinates_and_aliases():
     np.testing.assert_allclose(emotion_coordinates(["calm"], coords), [[0.8, -0.6]])
 
 
+def test_schema_covers_every_canonical_emotion_of_sertl_speech():
+    # the IEMOCAP reader emits frustration and excitement: both are placed
+    speech = pytest.importorskip("sertl_speech")
+    xy = emotion_coordinates(list(speech.EMOTIONS))
+    assert np.all(np.isfinite(xy)), [
+        e
+        for e, row in zip(speech.EMOTIONS, xy, strict=True)
+        if not np.isfinite(row).all()
+    ]
+    frustrated, excited = emotion_coordinates(["Frustrated", "excited"])
+    assert frustrated[0] < 0 < frustrated[1]  # unpleasant, aroused
+    assert excited[0] > 0 and excited[1] > 0  # pleasant, aroused
+
+
 def test_errors():
     X, y, sd, _, _ = _task()
     with pytest.raises(TypeError, match="predict_proba"):
