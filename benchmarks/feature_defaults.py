@@ -5,7 +5,7 @@ Four defaults of sertl-feature are data-dependent choices:
 1. the RBF width of TCA and JDA (median heuristic ``gamma = 1 / med`` or
    ``gamma = 1 / (2 med)``, ``med`` the median squared pairwise distance;
    both conventions are in use),
-2. the kernel of JDA (``"rbf"`` or the paper's primal ``"linear"`` form),
+2. the kernel of JDA (``"rbf"`` or a ``"linear"`` kernel in the same kernelised problem),
 3. the covariance regularisation of CORAL (Ledoit-Wolf ``"auto"`` or the
    paper's ``reg=1``),
 4. the subspace dimension of SubspaceAlignment (a fixed 30, or a

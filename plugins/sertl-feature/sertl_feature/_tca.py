@@ -99,7 +99,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         n = X.shape[0]
         r0 = min(self.n_landmarks, n)
         idx = np.sort(rng.choice(n, size=r0, replace=False)) if r0 < n else None
-        R = X if idx is None else X[idx]
+        R = X.copy() if idx is None else X[idx]  # never the caller's array
         Kmm = rbf_kernel(R, R, self.gamma_)
         s, U = linalg.eigh(0.5 * (Kmm + Kmm.T))
         keep = s > _NYSTROM_RTOL * s[-1]
@@ -178,7 +178,8 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
 
     def _store(self, X, state, V, lam):
         if self.solver_ == "exact":
-            self.kernel_rows_ = np.ascontiguousarray(X)
+            # a copy: a caller changing X after fit must not change transform
+            self.kernel_rows_ = np.array(X, dtype=np.float64, order="C", copy=True)
             self.projection_ = V
             self.rank_ = None
         else:
@@ -434,10 +435,12 @@ class JDA(_KernelEmbedding):
     Labelled target rows (few-shot) keep their true labels. Here the
     kernelised form of the paper is solved (regulariser ``mu tr(W^T W)``
     on the kernel coefficients), with the same solvers as :class:`TCA`.
-    The default kernel is RBF, as for :class:`TCA`; the paper's primal,
-    linear form is ``kernel="linear"``. The default was chosen on
-    development corpus pairs with EmoDB <-> RAVDESS held out, where the
-    linear form scored far below both the RBF form and per-domain
+    The default kernel is RBF, as for :class:`TCA`. ``kernel="linear"`` is
+    this kernelised problem with a linear kernel; its ridge acts on the
+    kernel coefficients, not on the paper's primal ``d x k`` projection, so
+    it is close to but not the paper's linear form. The default was chosen
+    on development corpus pairs with EmoDB <-> RAVDESS held out, where the
+    linear kernel scored far below both the RBF form and per-domain
     standardisation alone (benchmarks/results/feature_defaults.md).
 
     ``transform`` maps every row, source or target, with the same
@@ -543,7 +546,19 @@ class JDA(_KernelEmbedding):
         labels = np.empty(X.shape[0], dtype=object)
         labels[lab] = y[lab]
         e0 = _domain_mmd_vector(src, tgt)
-        E = e0[:, None]
+
+        def mmd_columns():
+            # marginal term, then one term per class with rows on both sides
+            # (labelled target rows by their true labels from the start)
+            cols = [e0]
+            for c in self.classes_:
+                s_c = src & lab & (labels == c)
+                t_c = tgt & (labels == c)
+                if s_c.any() and t_c.any():
+                    cols.append(_domain_mmd_vector(s_c, t_c))
+            return np.column_stack(cols)
+
+        E = mmd_columns()
         est = (
             KNeighborsClassifier(n_neighbors=1)
             if self.estimator is None
@@ -571,12 +586,6 @@ class JDA(_KernelEmbedding):
                 break
             previous = pred
             labels[unl_t] = pred
-            cols = [e0]
-            for c in self.classes_:
-                s_c = src & lab & (labels == c)
-                t_c = tgt & (labels == c)
-                if s_c.any() and t_c.any():
-                    cols.append(_domain_mmd_vector(s_c, t_c))
-            E = np.column_stack(cols)
+            E = mmd_columns()
         self.pseudo_labels_ = labels[tgt].astype(y.dtype)
         self._store(X, state, V, lam)

@@ -189,3 +189,22 @@ def test_jda_estimator_must_predict_the_classes():
     X, y, sd, _ = _class_shift()
     with pytest.raises(ValueError, match=r"LinearRegression.*classes \[0, 1\]"):
         JDA(LinearRegression(), n_components=2).fit(X, y, sample_domain=sd)
+
+
+def test_jda_uses_labelled_target_rows_even_when_none_is_unlabelled():
+    # few-shot with every target row labelled: no pseudo-labels are needed,
+    # but the true target labels still give the class-conditional terms, so
+    # JDA is not TCA
+    from sertl_feature import TCA
+
+    from sertl_core.testing import make_domain_data
+
+    X, y, sd, y_tgt = make_domain_data(n_per_domain=25, n_features=4, n_sources=1)
+    labelled = y.copy()
+    labelled[sd < 0] = y_tgt
+    kw = {"n_components": 3, "gamma": 0.05, "solver": "exact"}
+    jda = JDA(**kw, max_iter=1).fit(X, labelled, sample_domain=sd)
+    tca = TCA(**kw).fit(X, labelled, sample_domain=sd)
+    assert not np.allclose(jda.eigenvalues_, tca.eigenvalues_)
+    # the true labels are its final labels: nothing was pseudo-labelled
+    np.testing.assert_array_equal(jda.pseudo_labels_, y_tgt)

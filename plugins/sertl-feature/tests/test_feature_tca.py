@@ -157,3 +157,14 @@ def test_tca_float32_and_new_rows():
     )
     out = tca.transform(np.ones((3, X.shape[1])))
     assert out.shape == (3, 2) and out.dtype == np.float64
+
+
+@pytest.mark.parametrize("solver", ["exact", "lowrank"])
+def test_fitted_model_keeps_no_reference_to_the_callers_array(solver):
+    X, sd = _shifted()
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    tca = TCA(n_components=2, solver=solver, n_landmarks=500).fit(X, sample_domain=sd)
+    new = X[:5].copy()
+    before = tca.transform(new)
+    X *= 10.0  # the caller reuses its buffer
+    np.testing.assert_array_equal(tca.transform(new), before)

@@ -117,10 +117,15 @@ def cvxpy_solve(problem, solver, what):
             stacklevel=3,
         )
     elif status != cp.OPTIMAL:
+        hint = (
+            "Check the constraints (B and eps)"
+            if what == "KMM"
+            else "A kernel width far below the distances between rows leaves "
+            "no feasible ratio: try a larger sigma"
+        )
         raise SolverFailedError(
             f"{what}: cvxpy solver {name} ended with status {status!r}, not "
-            "'optimal'. Check the constraints (e.g. B and eps of KMM) or try "
-            "another solver."
+            f"'optimal'. {hint}, or another solver."
         )
     return status
 

@@ -14,7 +14,12 @@ from sklearn.utils.validation import check_array
 
 from sertl_core import TransferEstimator
 
-from ._common import check_solver, cvxpy_solve, weight_diagnostics
+from ._common import (
+    SolverFailedError,
+    check_solver,
+    cvxpy_solve,
+    weight_diagnostics,
+)
 from ._kernels import gaussian_kernel, median_heuristic
 from ._kmm import _fit_weighted
 from ._solvers import solve_kliep_newton
@@ -68,8 +73,8 @@ def _lcv_score(Xs, Xt, sigma, n_centers, cv, solver, tol, rng):
         centers = Xt[rng.choice(train, min(n_centers, train.size), replace=False)]
         try:
             alpha, *_ = _fit_kliep(Xs, Xt[train], centers, sigma, solver, tol)
-        except FloatingPointError:
-            return -np.inf
+        except (FloatingPointError, SolverFailedError):
+            return -np.inf  # this width cannot be fitted: it loses the vote
         w = gaussian_kernel(Xt[test], centers, sigma) @ alpha
         if np.any(w <= 0):
             return -np.inf

@@ -242,3 +242,14 @@ def test_solver_failure_is_a_clear_error(monkeypatch):
         kmm_weights(Xs, Xt, solver="cvxpy")
     with pytest.raises(SolverFailedError, match="KLIEP: cvxpy solver SCS failed"):
         kliep_weights(Xs, Xt, sigma=1.0, solver="scs")
+
+
+def test_kliep_width_cross_validation_survives_an_infeasible_width_with_cvxpy():
+    pytest.importorskip("cvxpy")
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(60, 3))
+    Xt = rng.normal(0.5, size=(50, 3))
+    kw = {"sigmas": [0.01, 1.0], "n_centers": 10, "random_state": 0}
+    w_newton = kliep_weights(Xs, Xt, solver="newton", **kw)
+    w_cvxpy = kliep_weights(Xs, Xt, solver="cvxpy", **kw)
+    np.testing.assert_allclose(w_cvxpy, w_newton, rtol=1e-3, atol=1e-4)
