@@ -283,7 +283,13 @@ def test_new_plugin_readme_names_files_that_exist(tmp_path):
 
 @pytest.mark.slow
 def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
-    """sertl new-plugin -> pip install -> sertl plugins -> its own pytest."""
+    """sertl new-plugin -> pip install -> sertl plugins -> its own pytest.
+
+    The plugin is installed into a private folder put on PYTHONPATH of the
+    subprocesses only: installing it into the shared environment would show
+    it, half installed, to the tests that other xdist workers run meanwhile.
+    """
+    import os
     import subprocess
 
     py = sys.executable
@@ -291,6 +297,7 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
     sertl = str(bindir / "sertl")
     subprocess.run([sertl, "new-plugin", "slowcheck", "-d", str(tmp_path)], check=True)
     root = tmp_path / "sertl-slowcheck"
+    site = tmp_path / "site"
     subprocess.run(
         [
             py,
@@ -300,30 +307,37 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
             "-q",
             "--no-deps",
             "--no-build-isolation",
-            "-e",
+            "--target",
+            str(site),
             str(root),
         ],
         check=True,
     )
-    try:
-        out = subprocess.run(
-            [sertl, "plugins", "--json"], check=True, capture_output=True, text=True
-        )
-        rows = json.loads(out.stdout)["classes"]
-        row = next(r for r in rows if r["name"] == "slowcheck_mean_shift")
-        assert row["distribution"] == "sertl-slowcheck"
-        res = subprocess.run(
-            [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        )
-        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-        assert " passed" in res.stdout
-    finally:
-        subprocess.run(
-            [py, "-m", "pip", "uninstall", "-y", "-q", "sertl-slowcheck"], check=True
-        )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run(
+        [sertl, "plugins", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    rows = json.loads(out.stdout)["classes"]
+    row = next(r for r in rows if r["name"] == "slowcheck_mean_shift")
+    assert row["distribution"] == "sertl-slowcheck"
+    res = subprocess.run(
+        [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert " passed" in res.stdout
+    # nothing was installed into the shared environment
+    listed = subprocess.run(
+        [sertl, "plugins", "--json"], check=True, capture_output=True, text=True
+    )
+    assert "slowcheck" not in listed.stdout
 
 
 def test_broken_add_commands_does_not_break_cli(monkeypatch, capsys):
