@@ -6,8 +6,9 @@ parameter that changes the numbers, so changing any of them starts a fresh
 sub-folder instead of returning stale features. The content key hashes the
 file's bytes (BLAKE2b), so a renamed or moved file still hits and an edited
 file misses. Hashing reads each file once per process; a memo keyed by
-``(path, size, mtime_ns)`` skips re-reading unchanged files. Entries are
-written to a temporary file and renamed, so an interrupted run never leaves
+``(path, size, mtime_ns, ctime_ns, inode)`` skips re-reading unchanged
+files. Entries are written to a temporary file and renamed, so an
+interrupted run never leaves
 a truncated entry and simply resumes.
 """
 
@@ -52,7 +53,15 @@ def content_key(path):
     """
     path = os.fspath(path)
     st = os.stat(path)
-    memo_key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    # ctime and inode too: cp -p / rsync -a / tar keep an older mtime on a
+    # replaced file, but cannot set its ctime
+    memo_key = (
+        os.path.abspath(path),
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        st.st_ino,
+    )
     hit = _MEMO.get(memo_key)
     if hit is not None:
         return hit

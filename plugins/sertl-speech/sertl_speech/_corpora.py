@@ -1232,7 +1232,9 @@ class FoldersCorpus(CorpusReader):
         name = self.registry_name
         root = _check_root(root, name)
         if not root.is_dir():
-            raise ValueError(f"folders: {str(root)!r} is not a folder ({self.layout}).")
+            raise NotADirectoryError(
+                f"folders: {str(root)!r} is not a folder ({self.layout})."
+            )
         keep = _check_emotions(emotions, name)
         pattern = None
         if self.speaker_pattern is not None:

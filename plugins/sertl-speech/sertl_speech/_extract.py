@@ -134,6 +134,32 @@ def _extract_chunk(chunk, *args):
     return [(i, _extract_one(item, *args)) for i, item in chunk]
 
 
+def _path_column(X):
+    """Return the paths of a 2-D array with one column of paths, else None."""
+    if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 1 and len(X)):
+        return None
+    column = X[:, 0]
+    if not all(isinstance(v, str | os.PathLike) for v in column):
+        return None
+    return [os.fspath(v) for v in column]
+
+
+def _check_no_table_output(est):
+    """Refuse, clearly, a DataFrame output for ``"logmel"`` (one sequence per row)."""
+    import sklearn
+
+    wanted = getattr(est, "_sklearn_output_config", {}).get(
+        "transform", sklearn.get_config()["transform_output"]
+    )
+    if wanted not in (None, "default"):
+        raise ValueError(
+            f"feature_set='logmel' gives one (frames, 64) sequence per input, "
+            f"which cannot be a {wanted} table (transform_output={wanted!r} is "
+            "set). Call .set_output(transform='default') on this AudioFeatures, "
+            "or pad the sequences first (pad_sequences)."
+        )
+
+
 def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
     """Stack variable-length frame sequences into a padded 3-D array.
 
@@ -389,6 +415,14 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                 if "file" in X.columns:
                     return [os.fspath(p) for p in X["file"]]
                 X = X.to_numpy()
+                text = any(isinstance(v, str | bytes) for v in X.ravel()[:100])
+                if X.dtype == object and _path_column(X) is None and text:
+                    raise ValueError(
+                        "a table of paths needs its paths in a column named "
+                        "'file' (or one column of paths, e.g. from a "
+                        f"ColumnTransformer); got {X.shape[1]} columns "
+                        "holding text."
+                    )
             elif isinstance(X, pd.Series):
                 X = X.to_list()
         except ImportError:  # pragma: no cover - pandas is a dependency
@@ -403,6 +437,9 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         if not isinstance(X, (list, tuple, np.ndarray)) and hasattr(X, "__array__"):
             # array-likes (e.g. xarray, sklearn's _NotAnArray)
             X = np.asarray(X)
+        paths = _path_column(X)
+        if paths is not None:  # one column of paths (a ColumnTransformer's)
+            return paths
         if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
             X = np.asarray(X, dtype=np.float64)  # TypeError names a bad element
         if isinstance(X, np.ndarray) and np.iscomplexobj(X):
@@ -540,6 +577,8 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         import pandas as pd
 
         self._validate_params()
+        if self.feature_set == "logmel":
+            _check_no_table_output(self)
         items = self._items(X)
         n = len(items)
         results: list = [None] * n

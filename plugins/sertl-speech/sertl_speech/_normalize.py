@@ -110,6 +110,10 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     ----------
     speakers_ : ndarray of str of shape (n_speakers,)
         Speakers with their own statistics, sorted.
+    small_speakers_ : ndarray of str
+        Speakers seen in ``fit`` with fewer than ``min_samples`` rows,
+        sorted: their rows are scaled with the pooled training statistics
+        (also in a later batch, where they are not unseen speakers).
     mean_ : ndarray of shape (n_speakers, n_features)
         Mean of each speaker in ``speakers_``.
     scale_ : ndarray of shape (n_speakers, n_features)
@@ -237,6 +241,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.global_mean_, self.global_scale_ = gm[0], gs[0]
         if ids is None:
             self.speakers_ = np.array([], dtype=object)
+            self.small_speakers_ = np.array([], dtype=object)
             self.mean_ = np.zeros((0, X.shape[1]))
             self.scale_ = np.ones((0, X.shape[1]))
             return self
@@ -246,6 +251,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         means, scales, counts = self._group_stats(X, inverse, names.size)
         own = counts >= self.min_samples
         self.speakers_ = names[own]
+        self.small_speakers_ = names[~own]
         self.mean_ = means[own]
         self.scale_ = scales[own]
         return self
@@ -301,6 +307,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 np.searchsorted(self.speakers_, names) if self.speakers_.size else None
             )
             unseen = []
+            small = set(getattr(self, "small_speakers_", ()))
             for k, name in enumerate(names):
                 if (
                     pos is not None
@@ -310,7 +317,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                     rows = inverse == k
                     mean[rows] = self.mean_[pos[k]]
                     scale[rows] = self.scale_[pos[k]]
-                else:
+                elif name not in small:  # small speakers keep the pooled stats
                     unseen.append(k)
             if unseen and self.unseen == "batch":
                 batch_mean, batch_scale, counts = self._group_stats(
@@ -334,8 +341,9 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             Features.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Labels, used only to warn about speakers heard with a single
+            emotion (:class:`SpeakerConfoundWarning`).
         speaker : array-like of shape (n_samples,), default=None
             Speaker id of each row.
 

@@ -147,6 +147,22 @@ def test_cache_invalidation(files, tmp_path):
     assert ext.n_cache_hits_ == 0
 
 
+def test_replaced_file_with_its_old_modification_time_misses(files, tmp_path):
+    # cp -p, rsync -a and tar restore the old mtime on a file with new bytes
+    # of the same size: the in-process memo must not reuse the old hash
+    import os
+
+    ext = AudioFeatures("mfcc_stats", cache_dir=tmp_path / "cache")
+    old = ext.fit_transform(files[:1])
+    st = os.stat(files[0])
+    sf.write(files[0], tone(330.0, seed=7), SR)  # same length, same size
+    assert os.stat(files[0]).st_size == st.st_size
+    os.utime(files[0], ns=(st.st_atime_ns, st.st_mtime_ns))
+    new = ext.transform(files[:1])
+    assert ext.n_cache_hits_ == 0
+    assert not np.allclose(new, old)
+
+
 def test_damaged_cache_entry_is_a_miss(files, tmp_path):
     cache = tmp_path / "cache"
     X = AudioFeatures(cache_dir=cache).fit_transform(files[:1])

@@ -356,6 +356,8 @@ def test_folders_reader(tmp_path):
         load_corpus("folders", tmp_path, speaker_pattern=r"spk\d")
     with pytest.raises(ValueError, match="not a valid regular expression"):
         load_corpus("folders", tmp_path, speaker_pattern="(")
+    with pytest.raises(NotADirectoryError, match="is not a folder"):
+        load_corpus("folders", tmp_path / "loose.wav")
 
 
 # -- errors -----------------------------------------------------------------

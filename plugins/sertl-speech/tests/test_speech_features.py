@@ -256,3 +256,36 @@ def test_shipped_sample_real_speech():
     assert f0[female].mean() > f0[~female].mean() + 3  # semitones
     voiced = X[:, names.index("voicedRatio")]
     assert ((voiced > 0.2) & (voiced < 0.95)).all()
+
+
+def test_a_single_column_of_paths_is_a_list_of_files(wav_files):
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+
+    table = pd.DataFrame({"path": wav_files, "emotion": ["a", "b", "c"]})
+    expected = AudioFeatures("mfcc_stats").fit_transform(wav_files)
+    np.testing.assert_array_equal(
+        AudioFeatures("mfcc_stats").fit_transform(table[["path"]]), expected
+    )
+    columns = ColumnTransformer([("audio", AudioFeatures("mfcc_stats"), ["path"])])
+    np.testing.assert_array_equal(columns.fit_transform(table), expected)
+    with pytest.raises(ValueError, match="a column named 'file'"):
+        AudioFeatures("mfcc_stats").fit_transform(table)
+
+
+def test_logmel_refuses_table_output_clearly(wav_files):
+    import sklearn
+
+    with sklearn.config_context(transform_output="pandas"):
+        with pytest.raises(ValueError, match=r"set_output\(transform='default'\)"):
+            AudioFeatures("logmel").fit_transform(wav_files)
+        seqs = (
+            AudioFeatures("logmel")
+            .set_output(transform="default")
+            .fit_transform(wav_files)
+        )
+        assert seqs.shape == (3,) and seqs[0].shape[1] == 64
+        table = AudioFeatures("mfcc_stats").fit_transform(wav_files)
+        assert list(table.columns[:1]) == [
+            AudioFeatures("mfcc_stats").get_feature_names_out()[0]
+        ]

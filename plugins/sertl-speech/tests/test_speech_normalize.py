@@ -192,3 +192,16 @@ def test_warns_when_speakers_carry_one_emotion():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         SpeakerNormalizer().fit(X, y_unl, speaker=spk)
+
+
+def test_speaker_too_small_in_fit_keeps_the_pooled_statistics_later():
+    X = np.array([[0.0], [2.0], [10.0], [14.0], [100.0]])
+    norm = SpeakerNormalizer().fit(X, speaker=["a", "a", "b", "b", "c"])
+    assert norm.small_speakers_.tolist() == ["c"]
+    out = norm.transform([[100.0], [104.0]], speaker=["c", "c"])
+    pooled = (np.array([[100.0], [104.0]]) - norm.global_mean_) / norm.global_scale_
+    np.testing.assert_allclose(out, pooled)
+    # a speaker unseen in fit still gets its own batch statistics
+    np.testing.assert_allclose(
+        norm.transform([[100.0], [104.0]], speaker=["d", "d"]).ravel(), [-1.0, 1.0]
+    )
