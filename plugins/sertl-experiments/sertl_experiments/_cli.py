@@ -23,6 +23,8 @@ _INPUT_ERRORS = (
     FileNotFoundError,
     PermissionError,
     IsADirectoryError,
+    NotADirectoryError,
+    FileExistsError,
 )
 
 

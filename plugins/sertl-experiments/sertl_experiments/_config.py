@@ -196,8 +196,10 @@ class MethodSpec:
         installed adapters and estimators (None: the installed unsupervised
         methods, see :func:`~sertl_experiments.default_candidates`).
     scorers : list of str, default=["reverse_validation"]
-        Label-free scorers; the first ranks the candidates (``"few_shot"``
-        ranks by the labelled target rows instead).
+        Label-free scorers. Candidates are ranked by their mean rank over
+        the scorers; the first scorer breaks ties (then the order of the
+        candidates), and it is the score the report shows. The few-shot
+        protocol ranks by the labelled target rows instead.
 
     Examples
     --------
@@ -731,6 +733,20 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
                 f"{where} method",
                 'method = "auto" chooses its own adapters; remove '
                 "adapter and grid (restrict the choice with candidates = [...]).",
+            )
+        ignored = [k for k in ("scaling", "estimator", "params") if k in m]
+        if method == "auto" and ignored:
+            ctx.fail(
+                f"{where} {ignored[0]}",
+                'method = "auto" takes its candidates\' own settings and would '
+                f"ignore {', '.join(ignored)}: remove them, or define a method "
+                "with them and name it in candidates = [...].",
+            )
+        if method != "auto" and candidates is not None:
+            ctx.fail(
+                f"{where} candidates",
+                'only method = "auto" chooses among candidates: add '
+                'method = "auto", or remove candidates.',
             )
         methods.append(
             MethodSpec(

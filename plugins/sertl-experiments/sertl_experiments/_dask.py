@@ -36,6 +36,8 @@ def dask_client(scheduler=None, workers=None):
     ...     print(client)
     None
     """
+    if workers is not None and workers < 1:
+        raise ExperimentError(f"--workers must be >= 1, got {workers}.")
     if scheduler is None and not workers:
         yield None
         return

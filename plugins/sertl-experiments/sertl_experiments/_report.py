@@ -294,11 +294,12 @@ def _summary(df, metric):
     if ok.empty:
         return pd.DataFrame()
     g = ok.groupby("method", sort=False)
+    names = {"uar": "UAR", "wa": "WA", "macro_f1": "macro-F1"}
+    # the headline metric first, then the other two (each reported once)
+    order = [metric] + [m for m in names if m != metric]
     out = pd.DataFrame(
         {
-            f"mean {metric.upper()} %": 100 * g[metric].mean(),
-            "mean WA %": 100 * g["wa"].mean(),
-            "mean macro-F1 %": 100 * g["macro_f1"].mean(),
+            **{f"mean {names[m]} %": 100 * g[m].mean() for m in order},
             "pairs": g.apply(
                 lambda d: d[["source", "target"]].drop_duplicates().shape[0],
                 include_groups=False,
@@ -310,7 +311,7 @@ def _summary(df, metric):
             ),
         }
     ).round(1)
-    return out.sort_values(f"mean {metric.upper()} %", ascending=False)
+    return out.sort_values(f"mean {names[metric]} %", ascending=False)
 
 
 def _pair_table(df, metric):
@@ -444,7 +445,7 @@ def write_outputs(config, cells, skipped, out):
         f"{config.features.set}; classifier {config.classifier}.\n",
         "## Mean over pairs and seeds\n",
         _to_md(summary.reset_index()),
-        f"\n## Per pair ({metric.upper()} %, {int(config.protocol.confidence * 100)} % "
+        f"\n## Per pair ({metric.upper()} %, {config.protocol.confidence * 100:g} % "
         "bootstrap CI)\n",
         _to_md(pairs),
         "\n## Domain discrepancy and negative-transfer guard\n",
@@ -560,7 +561,11 @@ def _html(config, tables, figs, df):
     methods = "".join(
         f"<li><b>{esc(m.name)}</b>: "
         + esc(
-            "auto (label-free choice among installed methods)"
+            (
+                "auto (label-free choice among "
+                + (", ".join(m.candidates) if m.candidates else "installed methods")
+                + ")"
+            )
             if m.auto
             else _describe(m, config)
         )

@@ -150,6 +150,15 @@ def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False, params=None):
     return pipe
 
 
+def _params_for(recipe, grid_params, task, probability):
+    """Pipeline parameters of a chosen grid point, for a pipeline built so."""
+    if not grid_params:
+        return None
+    one = replace(recipe, grid={k: [v] for k, v in grid_params.items()})
+    ((_, params, _),) = _expand([one], task["classifier"], probability)
+    return params
+
+
 def _predict(model, recipe, X, spk):
     sd = np.full(X.shape[0], -1, dtype=np.int64)
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
@@ -232,6 +241,10 @@ def run_cell(task):
             results, best = evaluate(cands, X, y, sd, spk, **kw)
             chosen = results[best]
             recipe_used = chosen["recipe"]
+            grid_params = chosen["grid_params"]
+            # the model that is scored predicts with the plain classifier:
+            # probabilities (for probability scorers or a saved model) come
+            # from a separately calibrated copy and never change the UAR
             model = _fit(
                 recipe_used,
                 X,
@@ -240,8 +253,7 @@ def run_cell(task):
                 spk,
                 task,
                 seed,
-                probability=prob,
-                params=chosen["params"],
+                params=_params_for(recipe_used, grid_params, task, False),
             )
             cell["label_free_score"] = chosen["scores"][first]
             cell["label_free_scores"] = chosen["scores"]
@@ -263,10 +275,8 @@ def run_cell(task):
             # named as the config's grid names them (classifier__C, ...)
             cell["best_params"] = {k: repr(v) for k, v in chosen["grid_params"].items()}
         else:
-            recipe_used = recipe
-            model = _fit(
-                recipe, X, y, sd, spk, task, seed, probability=task["probability"]
-            )
+            recipe_used, grid_params = recipe, {}
+            model = _fit(recipe, X, y, sd, spk, task, seed)
             if task["guard"]:
                 results, _ = evaluate([recipe], X, y, sd, spk, **kw)
                 cell["label_free_score"] = results[0]["scores"][first]
@@ -303,7 +313,20 @@ def run_cell(task):
             cell["pca_before"] = cell.get("pca_after")
         cell["status"] = "ok"
         if task["save_model"] is not None:
-            cell["model"] = task["save_model"](model, recipe_used, labels)
+            saved = model
+            if task["probability"]:  # a deployable model with probabilities
+                saved = _fit(
+                    recipe_used,
+                    X,
+                    y,
+                    sd,
+                    spk,
+                    task,
+                    seed,
+                    probability=True,
+                    params=_params_for(recipe_used, grid_params, task, True),
+                )
+            cell["model"] = task["save_model"](saved, recipe_used, labels)
     except (
         ExperimentError,
         ConfigError,
@@ -325,9 +348,23 @@ def is_unl(y):
     return np.asarray(y).astype(str) == "-1"
 
 
-def _cell_key(config, method_spec, pair, seed, classes):
+def _fingerprint(corpora):
+    """Hash of the rows, labels and speakers a pair's cells read."""
+    h = hashlib.blake2b(digest_size=8)
+    for c in corpora:
+        h.update(np.ascontiguousarray(c.X, dtype=np.float64).tobytes())
+        h.update("|".join(map(str, c.y)).encode())
+        h.update("|".join(map(str, c.speakers)).encode())
+    return h.hexdigest()
+
+
+def _cell_key(config, method_spec, pair, seed, classes, *, data=None, candidates=None):
     blob = json.dumps(
         {
+            # the pair's data itself (files added, fixed or re-read)
+            "data": data,
+            # what an auto method chooses among (its candidates' own settings)
+            "candidates": None if candidates is None else [repr(r) for r in candidates],
             "method": asdict(method_spec) if method_spec is not None else BASELINE,
             "protocol": asdict(config.protocol),
             "classes": list(classes),
@@ -342,7 +379,7 @@ def _cell_key(config, method_spec, pair, seed, classes):
             "mapping": config.mapping,
             "seed": seed,
             "save": config.save_models,
-            "version": 2,
+            "version": 3,
             "scorers": sorted({sc for m in config.methods for sc in m.scorers}),
         },
         sort_keys=True,
@@ -489,12 +526,22 @@ def run_experiment(
             continue
         sources = [_restrict(data[s], classes) for s in srcs]
         target = _restrict(data[tgt], classes)
+        fingerprint = _fingerprint([*sources, target])
+        autos = {m.name: _auto_candidates(m, config) for m in config.methods if m.auto}
         for seed in config.protocol.seeds:
             first_seed = seed == config.protocol.seeds[0]
             methods = [(None, BASELINE)] + [(m, m.name) for m in config.methods]
             for spec, name in methods:
                 f = _cell_file(cells_dir, pair, name, seed)
-                key = _cell_key(config, spec, pair, seed, classes)
+                key = _cell_key(
+                    config,
+                    spec,
+                    pair,
+                    seed,
+                    classes,
+                    data=fingerprint,
+                    candidates=autos.get(name) if spec is not None else None,
+                )
                 files.append(f)
                 if f.is_file():
                     try:
@@ -509,9 +556,7 @@ def run_experiment(
                     scorers = sorted({sc for m in config.methods for sc in m.scorers})
                 else:
                     recipe, scorers = Recipe.from_spec(spec), spec.scorers
-                    auto = None
-                    if spec.auto:
-                        auto = _auto_candidates(spec, config)
+                    auto = autos.get(spec.name) if spec.auto else None
                 saver = None
                 if config.save_models and spec is not None and first_seed:
                     saver = _ModelSaver(

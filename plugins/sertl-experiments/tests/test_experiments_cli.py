@@ -195,3 +195,20 @@ def test_predict_new_domain_flag(tmp_path, capsys):
     assert main(["predict", str(path), *files[:3], "--new-domain"]) == 2
     err = capsys.readouterr().err
     assert "at least 10 files" in err and "Traceback" not in err
+
+
+def test_output_path_that_is_a_file_and_zero_workers_give_one_message(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        f'output = "{afile / "out"}"\n'
+        '[corpora.emodb]\nreader = "sample"\nroot = "emodb"\n'
+        '[corpora.ravdess]\nreader = "sample"\nroot = "ravdess"\n'
+        '[[methods]]\nname = "dss"\n'
+    )
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Not a directory" in err
+    assert main(["run", str(exp), "--workers", "0"]) == 2
+    assert "--workers must be >= 1, got 0" in capsys.readouterr().err

@@ -90,6 +90,14 @@ def test_pooled_sources():
             {"methods": [{"name": "x", "method": "auto", "adapter": "coral"}]},
             r"x method: method = \"auto\" chooses its own",
         ),
+        (
+            {"methods": [{"name": "x", "method": "auto", "estimator": "kmm"}]},
+            r"x estimator: method = \"auto\" takes its candidates' own settings",
+        ),
+        (
+            {"methods": [{"name": "x", "candidates": ["dss"]}]},
+            r"x candidates: only method = \"auto\" chooses among candidates",
+        ),
         ({"corpora": {"a": {"reader": "emodb"}}}, r"\[corpora\.a\] root: missing"),
         (
             {"corpora": {"a": {"root": "x", "path": "y"}}},

@@ -1,6 +1,7 @@
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from sertl_experiments import ConfigError, ExperimentError
@@ -254,3 +255,82 @@ def test_search_fits_candidates_with_the_real_domains(monkeypatch):
     assert len(seen) == 4  # 3 splits + the refit
     assert all(s == {1, 2, -1} for s in seen), seen
     assert set(gs.best_estimator_.named_steps["scale"].domains_) == {1, 2, -1}
+
+
+def test_scores_do_not_depend_on_probability_scorers_or_saving(
+    synthetic_config, synthetic_data, tmp_path
+):
+    # a probability scorer or save_models calibrates a copy of the classifier
+    # for probabilities; the scored predictions come from the plain one
+    methods = [
+        {"name": "dss"},
+        {
+            "name": "dss_c1",
+            "grid": {"classifier__C": [1.0]},
+            "scorers": ["prediction_entropy"],
+        },
+    ]
+    cfg = synthetic_config(methods=methods)
+    df = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet).results
+    uar = df.set_index(["source", "target", "method"])["uar"]
+    for src, tgt in {(s, t) for s, t, _ in uar.index}:
+        assert uar[(src, tgt, "dss")] == uar[(src, tgt, "dss_c1")]
+    saved = synthetic_config(
+        methods=methods[:1], save_models=True, output=str(tmp_path / "saved")
+    )
+    df2 = run_experiment(saved, data=synthetic_data, progress=False, log=_quiet).results
+    merged = df[df["method"] == "dss"].merge(
+        df2[df2["method"] == "dss"], on=["source", "target", "seed"]
+    )
+    np.testing.assert_array_equal(merged["uar_x"], merged["uar_y"])
+    assert list((tmp_path / "saved").rglob("*.skops"))
+
+
+def test_resume_recomputes_auto_cells_and_changed_data(
+    synthetic_config, synthetic_data
+):
+    import dataclasses
+
+    methods = [
+        {"name": "dss"},
+        {"name": "coral", "adapter": "coral", "params": {"coral": {"reg": 1.0}}},
+        {"name": "auto", "method": "auto", "candidates": ["dss", "coral"]},
+    ]
+    run_experiment(
+        synthetic_config(methods=methods),
+        data=synthetic_data,
+        progress=False,
+        log=_quiet,
+    )
+    methods[1]["params"]["coral"]["reg"] = 100.0  # a candidate's setting changes
+    res = run_experiment(
+        synthetic_config(methods=methods),
+        data=synthetic_data,
+        progress=False,
+        log=_quiet,
+    )
+    # the baseline and dss are reused; coral and the auto cells are recomputed
+    assert (res.n_computed, res.n_reused) == (4, 4)
+    changed = dict(synthetic_data)
+    a = changed["a"]
+    changed["a"] = dataclasses.replace(a, X=a.X + 0.5)  # the corpus was re-read
+    res = run_experiment(
+        synthetic_config(methods=methods), data=changed, progress=False, log=_quiet
+    )
+    assert res.n_reused == 0
+
+
+def test_report_lists_each_metric_once_with_the_headline_first(
+    synthetic_config, synthetic_data
+):
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}],
+        protocol={"bootstrap": 50, "metric": "macro_f1", "confidence": 0.975},
+    )
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    md = (cfg.output / "results.md").read_text()
+    head = next(line for line in md.splitlines() if "mean macro-F1 %" in line)
+    cols = [c.strip() for c in head.split("|")]
+    assert cols.index("mean macro-F1 %") < cols.index("mean UAR %")
+    assert cols.count("mean macro-F1 %") == 1 and "mean WA %" in cols
+    assert "97.5 % bootstrap CI" in md
