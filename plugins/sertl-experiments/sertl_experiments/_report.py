@@ -32,6 +32,7 @@ _COLUMNS = [
     "macro_f1_high",
     "n_train",
     "n_test",
+    "k_used",
     "n_classes",
     "mmd_before",
     "mmd_after",
@@ -69,6 +70,8 @@ def _table(cells):
         b = base.get((c["source"], c["target"], c["seed"]), {})
         row = {k: c.get(k) for k in _COLUMNS}
         row["n_classes"] = len(c.get("classes", []))
+        used = c.get("k_used") or {}
+        row["k_used"] = min(used.values()) if used else None  # fewest per class
         params = c.get("best_params") or {}
         row["best_params"] = (
             ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or None
@@ -441,6 +444,14 @@ def write_outputs(config, cells, skipped, out):
         f"# Experiment {config.name}\n",
         f"Protocol: target {config.protocol.target}"
         + (f", k = {config.protocol.k}" if config.protocol.target == "few_shot" else "")
+        + (
+            f" (fewer in some cells, where a class had fewer labelled rows: "
+            f"as few as {int(df['k_used'].min())}, see k_used in results.csv)"
+            if config.protocol.target == "few_shot"
+            and df["k_used"].notna().any()
+            and df["k_used"].min() < config.protocol.k
+            else ""
+        )
         + f"; seeds {config.protocol.seeds}; metric {metric.upper()}; features "
         f"{config.features.set}; classifier {config.classifier}.\n",
         "## Mean over pairs and seeds\n",

@@ -110,6 +110,7 @@ def _split(task, rng):
     y_train_t = np.full(n_t, "-1", dtype=object)
     test = np.ones(n_t, dtype=bool)
     prot = task["protocol"]
+    shots = {}  # labelled target rows per class (few-shot)
     if prot["target"] == "few_shot":
         spk = np.unique(st)
         if spk.size < 2:
@@ -128,11 +129,12 @@ def _split(task, rng):
             pool = np.flatnonzero((~test) & (yt == c))
             take = rng.choice(pool, size=min(prot["k"], pool.size), replace=False)
             y_train_t[take] = c
+            shots[str(c)] = int(take.size)
     X = np.vstack(Xs + [Xt])
     y = np.concatenate([np.concatenate(ys).astype(object), y_train_t]).astype(str)
     sd = np.concatenate(ds + [np.full(n_t, -1, dtype=np.int64)])
     spk_all = np.concatenate([np.concatenate(ss), st]).astype(str)
-    return X, y, sd, spk_all, test, yt
+    return X, y, sd, spk_all, test, yt, shots
 
 
 def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False, params=None):
@@ -221,7 +223,9 @@ def run_cell(task):
     }
     try:
         rng = np.random.default_rng(seed)
-        X, y, sd, spk, test, yt = _split(task, rng)
+        X, y, sd, spk, test, yt, shots = _split(task, rng)
+        if shots:
+            cell["k"], cell["k_used"] = int(prot["k"]), shots
         few = prot["target"] == "few_shot"
         scorers = task["scorers"]
         prob = bool(task["probability"]) or (needs_proba(scorers) and not few)
@@ -835,5 +839,13 @@ def _finish(path, cell, done, bar, log):
     bar.update(1)
     if cell["status"] != "ok":
         log(f"cell {path.stem} failed: {cell['error']}")
+    short = {
+        c: n for c, n in (cell.get("k_used") or {}).items() if n < cell.get("k", n)
+    }
+    if short:
+        log(
+            f"cell {path.stem}: fewer labelled target rows than k = {cell['k']} "
+            f"for {short} (all the non-test speakers have)"
+        )
     for name, reason in sorted((cell.get("candidate_errors") or {}).items()):
         log(f"cell {path.stem}: candidate {name} could not be scored ({reason})")

@@ -334,3 +334,16 @@ def test_report_lists_each_metric_once_with_the_headline_first(
     assert cols.index("mean macro-F1 %") < cols.index("mean UAR %")
     assert cols.count("mean macro-F1 %") == 1 and "mean WA %" in cols
     assert "97.5 % bootstrap CI" in md
+
+
+def test_few_shot_k_above_the_pool_is_reported(synthetic_config, synthetic_data):
+    lines = []
+    cfg = synthetic_config(
+        protocol={"target": "few_shot", "k": 50, "seeds": [0], "bootstrap": 0},
+        methods=[{"name": "dss"}],
+    )
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    df = res.results
+    assert (df["k_used"] < 50).all()
+    assert any("fewer labelled target rows than k = 50" in line for line in lines)
+    assert "fewer in some cells" in (cfg.output / "results.md").read_text()
