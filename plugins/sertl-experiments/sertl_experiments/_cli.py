@@ -370,7 +370,7 @@ def cmd_grid(args):
             }
             from ._runner import _split
 
-            X, y, sd, spk, test, yt = _split(task, rng)
+            X, y, sd, spk, test, yt, _ = _split(task, rng)
             n_jobs = -1 if client is not None else None
             if client is not None:
                 from joblib import parallel_config
