@@ -156,6 +156,17 @@ if __name__ == "__main__":
         )
 
 
+def add_array_arguments(parser):
+    """Add --arrays, --save-arrays, --device and --out to a benchmark CLI."""
+    parser.add_argument("--arrays", type=Path, help="read the inputs from this .npz")
+    parser.add_argument(
+        "--save-arrays", type=Path, help="write the inputs to this .npz and stop"
+    )
+    parser.add_argument("--device", default="cpu", help="comma-separated: cpu, cuda")
+    parser.add_argument("--out", type=Path, help="results file (default: by script)")
+    return parser
+
+
 def prepared_arrays(arrays, save_arrays, prepare):
     """Inputs of a benchmark that can run away from the corpora (a GPU machine).
 

@@ -39,7 +39,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import prepared_arrays  # noqa: E402
+from _data import add_array_arguments, prepared_arrays  # noqa: E402
 
 FRAMES = 300
 SEEDS = (0, 1, 2)
@@ -91,10 +91,7 @@ def uar_of(Xs, ys, Xt, yt, network, seed, device):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--arrays", type=Path)
-    ap.add_argument("--save-arrays", type=Path)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    add_array_arguments(ap)
     ap.add_argument("--log", type=Path, help="append one line per fit here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -173,7 +170,7 @@ def main(argv=None):
                 cells.append(f"{np.mean(v):.1f} ({', '.join(f'{x:.1f}' for x in v)})")
             lines.append(f"| {protocol} | {network} | " + " | ".join(cells) + " |")
     lines.append("")
-    args.out.write_text("\n".join(lines))
+    (args.out or RESULTS).write_text("\n".join(lines))
     print("\n".join(lines))
 
 

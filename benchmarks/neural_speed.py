@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import prepared_arrays  # noqa: E402
+from _data import add_array_arguments, prepared_arrays  # noqa: E402
 from sertl_neural import (  # noqa: E402
     AutoencoderAdapter,
     DANNClassifier,
@@ -163,12 +163,7 @@ def machine_line(devices):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="cpu", help="comma-separated: cpu, cuda")
-    parser.add_argument("--arrays", type=Path, help="read the inputs from this .npz")
-    parser.add_argument(
-        "--save-arrays", type=Path, help="write the inputs to this .npz and stop"
-    )
-    parser.add_argument("--out", type=Path, help="results file (default: by device)")
+    add_array_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     a = prepared_arrays(args.arrays, args.save_arrays, prepare_arrays)

@@ -173,8 +173,6 @@ def _with_batch_statistics(pipeline):
     parameters, whose nested estimators are unfitted templates.
     """
     from sklearn.base import BaseEstimator
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
 
     pipeline = copy.deepcopy(pipeline)
     fitted, seen, todo = 0, set(), [pipeline]
@@ -185,12 +183,8 @@ def _with_batch_statistics(pipeline):
         seen.add(id(obj))
         if isinstance(obj, BaseEstimator):
             if "target_stats" in obj.get_params(deep=False):
-                obj.target_stats = "batch"
-                try:
-                    check_is_fitted(obj)
-                    fitted += 1
-                except NotFittedError:  # a template: set too, but not counted
-                    pass
+                obj.target_stats = "batch"  # templates too, but only fitted count
+                fitted += _is_fitted(obj)
             todo.extend(vars(obj).values())
         elif isinstance(obj, list | tuple):
             todo.extend(obj)
@@ -204,6 +198,18 @@ def _with_batch_statistics(pipeline):
             "files have nowhere to go. Predict without it."
         )
     return pipeline
+
+
+def _is_fitted(est):
+    """Whether ``est`` is fitted (scikit-learn's own test, as a bool)."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(est)
+    except NotFittedError:
+        return False
+    return True
 
 
 def _failures(files, ok, reasons):
