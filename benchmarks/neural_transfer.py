@@ -166,8 +166,15 @@ FEWSHOT_NOTES = [
     "linear model, and self-training on the pool actors' unlabelled rows) lands "
     "0-4 points above the better baseline on the development splits and -1 to "
     "+1 on the test actors, whose shots come from twice as many actors (which "
-    "helps target-only most). Reaching +5 would need a larger or closer source "
-    "(e.g. several corpora pooled).",
+    "helps target-only most). A larger source of the same kind does not help "
+    "either: pooling EmoDB, URDU and TurEV-DB (2,066 utterances of 3 languages, "
+    "each its own per-domain standardised source domain) gives -0.2 on the "
+    "development splits and -0.8 on the test actors "
+    "(`benchmarks/neural_fewshot_pooled.py`, "
+    "`benchmarks/results/neural_fewshot_pooled.md`). What these acted corpora "
+    "share with RAVDESS is already in 40 RAVDESS utterances; a +5 gain would "
+    "need a source closer to the target (English, the same recording style) or "
+    "a representation learnt from far more speech than these corpora hold.",
     "",
 ]
 
