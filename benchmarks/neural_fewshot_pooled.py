@@ -88,7 +88,9 @@ def _splits(spk_t, yt):
                 ]
             )
             # the scaler and the unlabelled rows: source + pool actors only
-            out.append(("dev", seed, ~test, in_shot, dev_shots, np.isin(spk_t, perm[6:])))
+            out.append(
+                ("dev", seed, ~test, in_shot, dev_shots, np.isin(spk_t, perm[6:]))
+            )
         out.append(("test", seed, ~test, ~test, shots, test))
     return out
 
@@ -157,10 +159,11 @@ def main(argv=None):
     import sklearn
     import torch
 
+    args_ = sys.argv[1:] if argv is None else argv
     lines = [
         "# Few-shot RAVDESS: EmoDB alone vs EmoDB + URDU + TurEV-DB as the source",
         "",
-        f"Command: `{' '.join(['python', 'benchmarks/neural_fewshot_pooled.py', *sys.argv[1:]])}`.",
+        f"Command: `python benchmarks/neural_fewshot_pooled.py {' '.join(args_)}`.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {args.n_jobs} "
         f"worker(s) of 1 thread, device {args.device}; torch {torch.__version__}, "
@@ -181,7 +184,12 @@ def main(argv=None):
     ):
         got = [r for k, _, r in out if k == kind]
         mean = {arm: float(np.mean([r[arm] for r in got])) for arm in ARMS}
-        lines += [f"## {title}", "", "| arm | mean UAR % | per split |", "|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| arm | mean UAR % | per split |",
+            "|---|---|---|",
+        ]
         lines += [
             f"| {arm} | **{mean[arm]:.1f}** | "
             + ", ".join(f"{r[arm]:.1f}" for r in got)
@@ -193,7 +201,8 @@ def main(argv=None):
             lines.append(
                 f"\nFine-tuned + rehearsal ({label}) minus the better of target-only "
                 f"and source-only ({label}): "
-                f"**{mean[f'fine-tuned + rehearsal ({label})'] - best:+.1f}** UAR points."
+                f"**{mean[f'fine-tuned + rehearsal ({label})'] - best:+.1f}** "
+                "UAR points."
             )
         lines.append("")
     text = "\n".join(lines)
