@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 __all__ = [
     "UNLABELED",
@@ -300,7 +301,8 @@ class DomainData:
 
     Attributes
     ----------
-    X : ndarray of shape (n_rows, n_features)
+    X : ndarray or scipy sparse matrix of shape (n_rows, n_features)
+        Sparse only for an estimator whose ``_accept_sparse()`` allows it.
     y : ndarray or None
         Labels with unlabelled rows kept (marked) or None.
     sample_domain : ndarray of int
@@ -523,7 +525,7 @@ def resolve_domains(
             NoTargetWarning,
             stacklevel=3,
         )
-        X = np.concatenate([X, X], axis=0)
+        X = _stack_rows(X)
         sd = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
         if y is not None:
             y = np.concatenate([y, y])
@@ -543,13 +545,28 @@ def resolve_domains(
             )
         n_classes = np.unique(y[labeled]).size
         if n_classes < min_classes:
+            marker = (
+                f" The {int(unl[:n].sum())} row(s) marked unlabelled (-1, '-1' "
+                "or None) are target rows, not a class (sertl's convention, "
+                "as in scikit-learn's semi-supervised estimators); if -1 is a "
+                "real class in your data, map it to another label."
+                if unl[:n].any()
+                else ""
+            )
             raise ValueError(
                 f"Only {n_classes} class(es) among the labelled rows "
                 f"({np.unique(y[labeled]).tolist()}); a classifier needs at "
                 f"least {min_classes}. Check the labels or the domain "
-                "assignment."
+                f"assignment.{marker}"
             )
     return DomainData(X=X, y=y, sample_domain=sd, labeled=labeled, n_input_rows=n)
+
+
+def _stack_rows(X):
+    """``X`` on top of itself, dense or scipy sparse (in its own format)."""
+    if sparse.issparse(X):
+        return sparse.vstack([X, X], format=X.format)
+    return np.concatenate([X, X], axis=0)
 
 
 def check_known_domains(sample_domain, known, *, fallback_target=False):

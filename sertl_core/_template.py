@@ -6,6 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
+from .registry import _FIRST_PARTY
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 _PYPROJECT = """\
@@ -60,10 +62,12 @@ def sertl_register_adapters():
 _ADAPTER = '''\
 """An example adapter: move each source domain's mean onto the target's."""
 
-import numpy as np
-from sklearn.base import OneToOneFeatureMixin
+import numbers
+from math import inf
 
+import numpy as np
 from sertl_core import DomainAdapter
+from sklearn.base import OneToOneFeatureMixin
 
 
 class MeanShiftAdapter(OneToOneFeatureMixin, DomainAdapter):
@@ -107,9 +111,10 @@ class MeanShiftAdapter(OneToOneFeatureMixin, DomainAdapter):
         self.strength = strength
 
     def _fit(self, data):
-        if not isinstance(self.strength, int | float) or self.strength < 0:
+        s = self.strength
+        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not 0 <= s < inf:
             raise ValueError(
-                f"strength must be a non-negative number, got {{self.strength!r}}."
+                f"strength must be a finite non-negative number, got {{s!r}}."
             )
         target_mean = data.X[data.target].mean(axis=0)
         self.shifts_ = {{
@@ -127,8 +132,8 @@ class MeanShiftAdapter(OneToOneFeatureMixin, DomainAdapter):
 
 _TEST = """\
 import numpy as np
-
 from sertl_core.testing import parametrize_with_checks
+
 from sertl_{name} import MeanShiftAdapter
 
 
@@ -148,7 +153,10 @@ def test_source_mean_moves_to_target_mean():
 def test_registered():
     from sertl_core.registry import Registry, make_plugin_manager
 
-    assert "{name}_mean_shift" in Registry(make_plugin_manager()).names("adapters")
+    reg = Registry(make_plugin_manager())
+    # a hook that raised or returned something malformed is reported here
+    assert "{name}" not in reg.failures, reg.failures.get("{name}")
+    assert "{name}_mean_shift" in reg.names("adapters")
 """
 
 _README = """\
@@ -162,9 +170,25 @@ adaptation methods for speech emotion recognition.
     pytest                    # sklearn's and sertl's conformance checks
 
 Add methods by subclassing `sertl_core.DomainAdapter` (write `_fit(data)` and
-`_transform(X, sample_domain)`) or `sertl_core.TransferEstimator`, register
-them in `hooks.py`, and add them to the list in
-`tests/test_{name}_conformance.py`.
+`_transform(X, sample_domain)`) or `sertl_core.TransferEstimator` (write
+`_fit(data)` and call `self._fit_estimator(X, y, sample_weight)`; keep
+`estimator=None, *, sampler=None` in your `__init__` and pass them to
+`super().__init__`), return each class from its hook in `hooks.py`, and add
+an instance to the list in `tests/test_{name}_conformance.py`. Adapters go in
+`sertl_register_adapters`, transfer estimators in a second hook:
+
+```python
+@hookimpl
+def sertl_register_estimators():
+    from ._estimator import MyEstimator
+
+    return [MyEstimator]
+```
+
+Every hook function needs the `@hookimpl` marker and a name from
+`sertl_core.hookspecs`; `sertl plugins` reports one that pluggy would ignore.
+The entry-point name (`{name}` in `pyproject.toml`) is the plugin's name and
+must differ from every other installed sertl plugin's.
 """
 
 
@@ -179,6 +203,15 @@ def write_plugin(name, directory, *, force=False):
         Parent folder of the new package folder.
     force : bool, default=False
         Replace an existing package folder.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not lowercase ``[a-z][a-z0-9_]*`` or that is the
+        name of a sertl distribution (``core``, ``speech``, ``feature``, ...),
+        which the new package would replace when installed.
+    FileExistsError
+        When the package folder exists and ``force`` is False.
 
     Returns
     -------
@@ -203,6 +236,12 @@ def write_plugin(name, directory, *, force=False):
             "underscores, starting with a letter (e.g. 'mymethods')."
         )
     dash = name.replace("_", "-")
+    if f"sertl-{dash}" in _FIRST_PARTY:
+        raise ValueError(
+            f"Plugin name {name!r} would make the package sertl-{dash}, a "
+            "distribution of the sertl project itself: installing it would "
+            f"replace that package. Choose another name (e.g. 'my_{name}')."
+        )
     root = Path(directory) / f"sertl-{dash}"
     if root.exists():
         if not force:

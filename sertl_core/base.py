@@ -13,6 +13,7 @@ import copy
 from typing import ClassVar
 
 import numpy as np
+from scipy import sparse
 from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
@@ -51,6 +52,19 @@ class _InputPolicy:
         """
         return True
 
+    def _accept_sparse(self):
+        """``accept_sparse`` of ``validate_data`` for ``X``.
+
+        ``False`` (the default) refuses scipy sparse input with
+        scikit-learn's error. A subclass whose ``_fit``/``_transform`` (or
+        ``_predict_input``) handle sparse rows returns the formats it takes,
+        e.g. ``("csr", "csc")`` (row masks index both; other formats are
+        converted to the first), and the ``input_tags.sparse`` tag follows.
+        The self-target fallback of ``fit`` (:class:`NoTargetWarning`) stacks
+        sparse rows with :func:`scipy.sparse.vstack`.
+        """
+        return False
+
 
 class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
     """Base class of transformers that move features between domains.
@@ -84,6 +98,9 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
         embedding), ``None`` (the default) when undeclared. The conformance
         kit checks a declaration (``check_transform_follows_sample_domain``);
         override ``_uses_domain_in_transform`` when parameters decide.
+    ``_accept_sparse()``
+        The scipy sparse formats ``X`` may come in (``False``, the default:
+        dense only); ``_fit`` and ``_transform`` then receive those formats.
 
     Examples
     --------
@@ -130,6 +147,7 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
             X,
             reset=True,
             dtype=[np.float64, np.float32],
+            accept_sparse=self._accept_sparse(),
             ensure_all_finite=self._ensure_all_finite(),
         )
         data = resolve_domains(
@@ -190,6 +208,7 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
             X,
             reset=False,
             dtype=[np.float64, np.float32],
+            accept_sparse=self._accept_sparse(),
             ensure_all_finite=self._ensure_all_finite(),
         )
         return self._transform(X, as_target_domain(sample_domain, X.shape[0]))
@@ -227,6 +246,7 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self._needs_labels
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = bool(self._accept_sparse())
         return tags
 
 
@@ -317,7 +337,14 @@ class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
     Subclasses write ``_fit(data)``, which must call
     :meth:`_fit_estimator` (or set ``estimator_`` and ``classes_``
     themselves), and may override ``_predict_input(X, sample_domain)`` to
-    map rows before the wrapped estimator sees them.
+    map rows before the wrapped estimator sees them. A subclass with its own
+    parameters repeats ``estimator`` and ``sampler`` in its ``__init__``
+    (``def __init__(self, estimator=None, *, sampler=None, alpha=1.0)``,
+    then ``super().__init__(estimator, sampler=sampler)``): scikit-learn
+    reads the parameters from the signature, so a parameter missing there
+    is lost by ``clone`` and refused by ``set_params``. Sparse input is
+    refused unless ``_accept_sparse()`` returns the formats ``_fit`` and
+    ``_predict_input`` handle.
 
     Parameters
     ----------
@@ -400,6 +427,7 @@ class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
             X,
             reset=True,
             dtype=[np.float64, np.float32],
+            accept_sparse=self._accept_sparse(),
             ensure_all_finite=self._ensure_all_finite(),
         )
         regression = self._is_regression()
@@ -501,6 +529,7 @@ class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
             X,
             reset=False,
             dtype=[np.float64, np.float32],
+            accept_sparse=self._accept_sparse(),
             ensure_all_finite=self._ensure_all_finite(),
         )
         return self._predict_input(X, as_target_domain(sample_domain, X.shape[0]))
@@ -608,8 +637,12 @@ class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
                 "score() got no labelled rows: every label is the unlabelled "
                 "marker. Use a label-free scorer from sertl_core.model_selection."
             )
-        X = np.asarray(X) if not hasattr(X, "iloc") else X
-        Xk = X[keep] if not hasattr(X, "iloc") else X.iloc[np.flatnonzero(keep)]
+        if hasattr(X, "iloc"):
+            Xk = X.iloc[np.flatnonzero(keep)]
+        elif sparse.issparse(X):  # COO and DIA matrices cannot be indexed by row
+            Xk = X.tocsr()[np.flatnonzero(keep)]
+        else:
+            Xk = np.asarray(X)[keep]
         sd = None if sample_domain is None else np.asarray(sample_domain)[keep]
         sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
         pred = self.predict(Xk, sample_domain=sd)
@@ -625,7 +658,7 @@ class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
         tags.target_tags.required = True
         tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = bool(self._accept_sparse())
         return tags
 
 

@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .registry import PluginLoadWarning, RegistryError, get_registry
+from .registry import KINDS, PluginLoadWarning, RegistryError, get_registry
 
 __all__ = ["build_parser", "main"]
 
@@ -37,7 +37,9 @@ def _cmd_plugins(args):
         return 0
     _print_table(rows, ["kind", "name", "class", "distribution"])
     for plugin, err in reg.failures.items():
-        print(f"\nplugin {plugin!r} failed to load: {err}", file=sys.stderr)
+        dist = reg.distribution(plugin)
+        where = f" ({dist})" if dist and dist not in plugin else ""
+        print(f"\nsertl: plugin {plugin!r}{where}: {err}", file=sys.stderr)
     return 0
 
 
@@ -107,18 +109,7 @@ def build_parser():
 
     p = sub.add_parser("plugins", help="list every registered class and its plugin")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument(
-        "--kind",
-        choices=[
-            "adapters",
-            "estimators",
-            "scorers",
-            "splitters",
-            "corpora",
-            "features",
-        ],
-        help="only this kind",
-    )
+    p.add_argument("--kind", choices=list(KINDS), help="only this kind")
     p.set_defaults(func=_cmd_plugins)
 
     p = sub.add_parser("corpora", help="list the installed corpus readers")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -30,7 +31,8 @@ class SourceOnly(TransferEstimator):
     ``use_target_labels=True``, which gives the "source + target" baseline of
     few-shot adaptation). It is the reference every transfer method must beat,
     and the final step that keeps unlabelled target rows away from a plain
-    classifier in a Pipeline.
+    classifier in a Pipeline. It takes scipy sparse rows (CSR or CSC) when
+    the wrapped estimator does, e.g. after an adapter with sparse output.
 
     Parameters
     ----------
@@ -84,6 +86,13 @@ class SourceOnly(TransferEstimator):
     def __init__(self, estimator=None, *, sampler=None, use_target_labels=False):
         super().__init__(estimator, sampler=sampler)
         self.use_target_labels = use_target_labels
+
+    def _accept_sparse(self):
+        # the rows go to the wrapped estimator as they are: sparse rows when
+        # it takes them (row masks index CSR and CSC)
+        if get_tags(self._get_estimator()).input_tags.sparse:
+            return ("csr", "csc")
+        return False
 
     def _fit(self, data: DomainData) -> None:
         self._validate_params()

@@ -7,10 +7,12 @@ maps each class's ``registry_name`` to the class, per kind.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 
 import pluggy
@@ -72,6 +74,9 @@ _KNOWN_PROVIDERS = {
     ],
 }
 
+_FIRST_PARTY = {"sertl-core", "sertl-experiments", *_KNOWN_PROVIDERS}
+"""Distributions of the sertl project; ``sertl new-plugin`` refuses their names."""
+
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -94,7 +99,35 @@ class RegistryError(LookupError):
 
 
 class PluginLoadWarning(SertlWarning):
-    """A plugin's entry point could not be loaded; the others still work."""
+    """A plugin could not be loaded or registered something malformed.
+
+    The message names the plugin (its entry-point name), its distribution
+    and what to fix. Only that plugin's faulty part is skipped: a plugin
+    that fails to import, a hook that raises or returns something other
+    than a list of classes, a class without a valid ``registry_name``; the
+    other plugins still work. Two classes that claim the same name are
+    both withheld under it (``Registry.get`` then names both). ``sertl
+    plugins`` and :attr:`Registry.failures` list every such problem.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sertl_core import hookimpl
+    >>> from sertl_core.registry import (
+    ...     PluginLoadWarning, Registry, make_plugin_manager)
+    >>> class Broken:
+    ...     @hookimpl
+    ...     def sertl_register_adapters(self):
+    ...         return "not a list"
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", PluginLoadWarning)
+    ...     reg = Registry(make_plugin_manager(
+    ...         load_entrypoints=False, plugins={"broken": Broken()}))
+    >>> "domain_standard_scaler" in reg.names("adapters")  # the others work
+    True
+    >>> print(reg.failures["broken"].split(";")[0])
+    sertl_register_adapters() must return a list of classes, got str
+    """
 
 
 @dataclass(frozen=True)
@@ -127,13 +160,6 @@ class RegistryEntry:
         return f"{self.cls.__module__}.{self.cls.__qualname__}"
 
 
-@dataclass
-class _Loaded:
-    pm: pluggy.PluginManager
-    distributions: dict[str, str | None] = field(default_factory=dict)
-    failures: dict[str, str] = field(default_factory=dict)
-
-
 def make_plugin_manager(*, load_entrypoints=True, plugins=None):
     """Create a fresh plugin manager with the sertl hook specifications.
 
@@ -141,8 +167,12 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
     ----------
     load_entrypoints : bool, default=True
         Load every installed plugin of the entry-point group ``sertl``. A
-        plugin that fails to import is skipped with a
-        :class:`PluginLoadWarning` naming it and the error.
+        plugin that fails to import, or whose entry-point name another
+        distribution already uses, is skipped with a
+        :class:`PluginLoadWarning` naming it and the error; a loaded plugin
+        whose hooks pluggy would silently ignore (a function without the
+        ``@hookimpl`` marker, a misspelt hook name, a module without hooks)
+        is reported the same way.
     plugins : dict of str to module or object, default=None
         Extra plugins to register under the given names (e.g. in tests).
 
@@ -150,7 +180,8 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
     -------
     pm : pluggy.PluginManager
         The manager; ``pm.sertl_distributions`` maps plugin names to their
-        distributions and ``pm.sertl_failures`` the failed plugins to errors.
+        distributions and ``pm.sertl_failures`` the plugins with a problem
+        to its description.
 
     Examples
     --------
@@ -163,25 +194,45 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
     pm.add_hookspecs(hookspecs)
     distributions: dict[str, str | None] = {}
     failures: dict[str, str] = {}
+    values: dict[str, str] = {}
+
+    def fail(name, dist, problem):
+        failures[name] = f"{failures[name]}; {problem}" if name in failures else problem
+        _warn_plugin(name, dist, problem)
+
     if load_entrypoints:
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_ep_key):
-            if pm.get_plugin(ep.name) is not None:
-                continue
             dist = ep.dist.name if ep.dist is not None else None
+            if ep.name in values:
+                if ep.value != values[ep.name]:  # not the same plugin seen twice
+                    key = f"{ep.name} ({dist or 'unknown distribution'})"
+                    distributions[key] = dist
+                    fail(
+                        key,
+                        dist,
+                        f"its entry point {ep.name} = {ep.value!r} is skipped: "
+                        f"the plugin name {ep.name!r} is already taken by "
+                        f"{values[ep.name]!r} "
+                        f"({distributions.get(ep.name) or 'unknown distribution'}); "
+                        "rename the entry point in the [project.entry-points.sertl] "
+                        "table of one of the two pyproject.toml files",
+                    )
+                continue
+            values[ep.name] = ep.value
+            distributions[ep.name] = dist
             try:
                 plugin = ep.load()
                 pm.register(plugin, name=ep.name)
             except Exception as exc:  # a broken plugin must not break the others
-                failures[ep.name] = f"{type(exc).__name__}: {exc}"
-                warnings.warn(
-                    f"sertl plugin {ep.name!r} ({dist or 'unknown distribution'}, "
-                    f"{ep.value}) could not be loaded and is skipped: "
+                fail(
+                    ep.name,
+                    dist,
+                    f"could not be loaded from {ep.value!r} and is skipped: "
                     f"{type(exc).__name__}: {exc}",
-                    PluginLoadWarning,
-                    stacklevel=2,
                 )
                 continue
-            distributions[ep.name] = dist
+            for problem in _ignored_hooks(pm, plugin, ep.value):
+                fail(ep.name, dist, problem)
     if pm.get_plugin("core") is None:
         # Running from a source tree without the package installed.
         pm.register(importlib.import_module("sertl_core._builtins"), name="core")
@@ -189,14 +240,67 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
     for name, plugin in (plugins or {}).items():
         pm.register(plugin, name=name)
         distributions.setdefault(name, None)
+        for problem in _ignored_hooks(pm, plugin, None):
+            fail(name, distributions[name], problem)
     pm.sertl_distributions = distributions  # type: ignore[attr-defined]
     pm.sertl_failures = failures  # type: ignore[attr-defined]
     return pm
 
 
+def _warn_plugin(plugin, dist, problem):
+    warnings.warn(
+        f"sertl plugin {plugin!r} ({dist or 'unknown distribution'}): {problem}",
+        PluginLoadWarning,
+        stacklevel=4,
+    )
+
+
+def _ignored_hooks(pm, plugin, ep_value):
+    """Describe what pluggy would silently ignore in a registered plugin.
+
+    A function named like a hook but not marked ``@hookimpl``, a marked
+    function whose name is no sertl hook (a typo), and a plugin module that
+    implements no hook at all (an entry point naming the package instead of
+    its hooks module, say) register nothing without a word from pluggy.
+    """
+    specs = sorted(n for n in dir(hookspecs) if n.startswith("sertl_"))
+    problems = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if not caller.has_spec():
+            close = difflib.get_close_matches(caller.name, specs, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(
+                f"{caller.name} is not a sertl hook{hint}, so it is never "
+                f"called; the hooks are {', '.join(specs)}"
+            )
+    unmarked = [
+        name
+        for name in specs
+        if callable(getattr(plugin, name, None))
+        and pm.parse_hookimpl_opts(plugin, name) is None
+    ]
+    for name in unmarked:
+        problems.append(
+            f"{name} lacks the @sertl_core.hookimpl decorator, so pluggy ignores "
+            "it: decorate it with @sertl_core.hookimpl"
+        )
+    if not unmarked and not pm.get_hookcallers(plugin):
+        where = f"the entry point's {ep_value!r}" if ep_value else "the plugin"
+        kind = "module" if inspect.ismodule(plugin) else "object"
+        problems.append(
+            f"{where} is a {kind} without any sertl hook (functions marked "
+            "@sertl_core.hookimpl and named as in sertl_core.hookspecs), so it "
+            "registers nothing: point the entry point at the module that "
+            "holds the hooks, e.g. 'sertl_mymethods.hooks'"
+        )
+    return problems
+
+
 def _ep_key(ep):
-    # The core first, so its names win the error message on a clash.
-    return (ep.name != "core", ep.name)
+    # The core first, so its names win the error message on a clash; on an
+    # entry-point name two distributions share, a first-party one wins.
+    dist = ep.dist.name if ep.dist is not None else ""
+    return (ep.name != "core", ep.name, dist not in _FIRST_PARTY, dist)
 
 
 class Registry:
@@ -208,10 +312,19 @@ class Registry:
         Manager built by :func:`make_plugin_manager`; a new one loading the
         installed entry points when None.
 
+    A faulty plugin never breaks the others: a hook that raises or returns
+    something other than a list of classes, or a class without a valid
+    ``registry_name``, is skipped with a :class:`PluginLoadWarning` naming the
+    plugin, and recorded in ``failures``. Two classes of one kind that claim
+    the same name are both withheld under it: :meth:`get` then raises a
+    :class:`RegistryError` naming both classes and their plugins.
+
     Attributes
     ----------
     failures : dict of str to str
-        Plugins that failed to load, with the error.
+        Plugins with a problem (failed to load, a hook that raised or
+        returned something malformed, a duplicate name), with its
+        description.
 
     Examples
     --------
@@ -225,47 +338,87 @@ class Registry:
         pm = plugin_manager if plugin_manager is not None else make_plugin_manager()
         self._pm = pm
         self.failures = dict(getattr(pm, "sertl_failures", {}))
-        dists = getattr(pm, "sertl_distributions", {})
+        self._dists = dict(getattr(pm, "sertl_distributions", {}))
         self._entries: dict[str, dict[str, RegistryEntry]] = {k: {} for k in KINDS}
+        # names two or more classes claim: withheld, with the message for get()
+        self._conflicts: dict[str, dict[str, list[RegistryEntry]]] = {
+            k: {} for k in KINDS
+        }
         for kind, hook_name in KINDS.items():
             hook = getattr(pm.hook, hook_name)
             for impl in hook.get_hookimpls():
                 plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
-                result = impl.function()
+                try:
+                    result = impl.function()
+                except Exception as exc:  # one broken hook must not break the others
+                    self._fail(
+                        plugin_name,
+                        f"{hook_name}() raised {type(exc).__name__}: {exc}; its "
+                        f"{kind} are skipped",
+                    )
+                    continue
                 if result is None:
                     continue
                 if not isinstance(result, list | tuple):
-                    raise RegistryError(
-                        f"Plugin {plugin_name!r}: {hook_name}() must return a list "
-                        f"of classes, got {type(result).__name__}."
+                    self._fail(
+                        plugin_name,
+                        f"{hook_name}() must return a list of classes, got "
+                        f"{type(result).__name__}; its {kind} are skipped",
                     )
+                    continue
                 for cls in result:
-                    self._add(kind, cls, plugin_name, dists.get(plugin_name))
+                    self._add(kind, cls, plugin_name, self._dists.get(plugin_name))
+        for kind, clashes in self._conflicts.items():
+            for name, entries in clashes.items():
+                message = self._conflict_message(kind, name, entries)
+                for plugin in dict.fromkeys(e.plugin for e in entries):
+                    self._fail(plugin, message)
+
+    def _fail(self, plugin, problem):
+        old = self.failures.get(plugin)
+        self.failures[plugin] = f"{old}; {problem}" if old else problem
+        _warn_plugin(plugin, self._dists.get(plugin), problem)
 
     def _add(self, kind, cls, plugin, dist):
         if not isinstance(cls, type):
-            raise RegistryError(
-                f"Plugin {plugin!r} registered {cls!r} as {kind}, which is not a "
-                "class: hooks return lists of classes."
+            self._fail(
+                plugin,
+                f"registered {cls!r} as {kind}, which is not a class (hooks "
+                "return lists of classes); it is skipped",
             )
+            return
         name = getattr(cls, "registry_name", None)
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise RegistryError(
-                f"{cls.__module__}.{cls.__qualname__} (plugin {plugin!r}) needs a "
-                "class attribute registry_name: a short lowercase name "
-                f"matching [a-z][a-z0-9_]*, got {name!r}."
+            self._fail(
+                plugin,
+                f"{cls.__module__}.{cls.__qualname__} needs a class attribute "
+                "registry_name: a short lowercase name matching [a-z][a-z0-9_]*, "
+                f"got {name!r}; it is skipped",
             )
-        seen = self._entries[kind].get(name)
+            return
+        entry = RegistryEntry(kind, name, cls, plugin, dist)
+        clash = self._conflicts[kind].get(name)
+        if clash is not None:
+            clash.append(entry)
+            return
+        seen = self._entries[kind].pop(name, None)
         if seen is not None:
-            raise RegistryError(
-                f"Duplicate {_singular(kind)} name {name!r}: "
-                f"{seen.class_path} from plugin {seen.plugin!r} "
-                f"({seen.distribution or 'no distribution'}) and "
-                f"{cls.__module__}.{cls.__qualname__} from plugin {plugin!r} "
-                f"({dist or 'no distribution'}). Rename one registry_name or "
-                "uninstall one of the plugins."
-            )
-        self._entries[kind][name] = RegistryEntry(kind, name, cls, plugin, dist)
+            self._conflicts[kind][name] = [seen, entry]
+            return
+        self._entries[kind][name] = entry
+
+    @staticmethod
+    def _conflict_message(kind, name, entries):
+        claims = " and ".join(
+            f"{e.class_path} from plugin {e.plugin!r} "
+            f"({e.distribution or 'no distribution'})"
+            for e in entries
+        )
+        return (
+            f"Duplicate {_singular(kind)} name {name!r}: {claims}. Neither is "
+            f"registered under {name!r}: rename one registry_name or uninstall "
+            "one of the plugins"
+        )
 
     def entries(self, kind=None):
         """Return the registered entries, optionally of one kind.
@@ -322,17 +475,57 @@ class Registry:
             return self._entries[kind][name].cls
         except KeyError:
             pass
+        if name in self._conflicts[kind]:
+            raise RegistryError(
+                self._conflict_message(kind, name, self._conflicts[kind][name]) + "."
+            )
         available = ", ".join(self.names(kind)) or "none"
         hint = ""
+        failed_dists = {self._dists.get(p): p for p in self.failures}
         for dist, provided in _KNOWN_PROVIDERS.items():
-            if name in provided:
+            if name not in provided:
+                continue
+            if dist in failed_dists:
+                plugin = failed_dists[dist]
+                hint = (
+                    f" {name!r} is provided by {dist}, which is installed but "
+                    f"its plugin {plugin!r} has a problem: {self.failures[plugin]}."
+                )
+            else:
                 hint = f" {name!r} is provided by {dist}: pip install {dist}."
         for other in KINDS:
             if other != kind and name in self._entries[other]:
                 hint += f" {name!r} is registered as {other}, not {kind}."
+        if self.failures and not hint:
+            hint = " Plugins with a problem, which may provide it: " + "; ".join(
+                f"{p!r} ({self._dists.get(p) or 'unknown distribution'}): {err}"
+                for p, err in self.failures.items()
+            )
+            hint += "."
         raise RegistryError(
             f"No {_singular(kind)} named {name!r}. Available {kind}: {available}.{hint}"
         )
+
+    def distribution(self, plugin):
+        """Return the distribution that provides ``plugin``, or None.
+
+        Parameters
+        ----------
+        plugin : str
+            A plugin (entry-point) name, e.g. a key of ``failures``.
+
+        Returns
+        -------
+        distribution : str or None
+            The installed distribution's name; None when unknown.
+
+        Examples
+        --------
+        >>> from sertl_core.registry import Registry, make_plugin_manager
+        >>> Registry(make_plugin_manager(load_entrypoints=False)).distribution("core")
+        'sertl-core'
+        """
+        return self._dists.get(plugin)
 
     def create(self, kind, name, **params):
         """Instantiate the class registered under ``name`` with ``params``.

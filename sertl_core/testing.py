@@ -18,14 +18,19 @@ mutated, that fitting changes no global state (scikit-learn config, numpy's
 global RNG, logging), that unlabelled rows never become classes, that both
 metadata-routing modes of a plain Pipeline give the same result, that
 clones and pickles behave like the original, that ``random_state`` makes
-fits deterministic, that bad domain input gets a clear error, and that an
+fits deterministic, that bad domain input gets a clear error, that an
 adapter's ``transform`` uses ``sample_domain`` as the adapter declares
-(``_transform_uses_domain``).
+(``_transform_uses_domain``) and that a transfer estimator keeps the
+``estimator`` and ``sampler`` parameters. Adapters with sparse output are
+checked as they are (outputs are compared densely and the Pipeline's final
+``SourceOnly(LogisticRegression())`` takes sparse rows); an estimator whose
+tags declare sparse input is also fitted on sparse ``X``.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import logging
 import pickle
@@ -35,9 +40,12 @@ import warnings
 
 import numpy as np
 import sklearn
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.utils import estimator_checks as sklearn_checks
+from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from ._domains import DomainError, NoTargetWarning
@@ -160,7 +168,7 @@ def _pipeline(est):
 def _output(model, X):
     if hasattr(model, "predict"):
         return np.asarray(model.predict(X))
-    return np.asarray(model.transform(X))
+    return _dense(model.transform(X))
 
 
 def _all_outputs(model, X, sample_domain=None):
@@ -188,11 +196,21 @@ def _dense(out):
     return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
 
 
+def _accepts_sparse(est):
+    """Whether ``est`` declares sparse input (scikit-learn's ``input_tags``)."""
+    return bool(get_tags(est).input_tags.sparse)
+
+
+def _sparsified(X):
+    """``X`` as a CSR matrix with the small entries dropped (a real sparse input)."""
+    return sparse.csr_matrix(np.where(np.abs(X) < 1.0, 0.0, X))
+
+
 def _fit_output(est, X, y, sd):
     est = clone(est)
     if isinstance(est, DomainAdapter):
         est.fit(X, y, sample_domain=sd)
-        return est, np.asarray(est.transform(X, sample_domain=sd))
+        return est, _dense(est.transform(X, sample_domain=sd))
     est.fit(X, y, sample_domain=sd)
     return est, np.asarray(est.predict(X))
 
@@ -240,6 +258,18 @@ def check_inputs_not_mutated(estimator):
         ys_copy = ys.copy()
         clone(estimator).fit(X, ys, sample_domain=sd)
         np.testing.assert_array_equal(ys, ys_copy, err_msg="string y was modified")
+    if _accepts_sparse(estimator):  # e.g. ``X.data /= scale`` on the caller's matrix
+        Xs = _sparsified(X)
+        parts = (Xs.data.copy(), Xs.indices.copy(), Xs.indptr.copy())
+        est = clone(estimator).fit(Xs, y, sample_domain=sd)
+        _output(est, Xs)
+        if isinstance(est, DomainAdapter):
+            est.transform(Xs, sample_domain=sd)
+            est.fit_transform(Xs, y, sample_domain=sd)
+        for a, b in zip((Xs.data, Xs.indices, Xs.indptr), parts, strict=True):
+            np.testing.assert_array_equal(
+                a, b, err_msg="sparse X was modified in place"
+            )
 
 
 def check_no_global_state_change(estimator):
@@ -331,15 +361,25 @@ def check_unlabeled_never_a_class(estimator):
 
 
 def check_routing_modes(estimator):
-    """A plain Pipeline gives the same result with metadata routing on and off."""
+    """A plain Pipeline gives the same result with metadata routing on and off.
+
+    An adapter is followed by ``SourceOnly(LogisticRegression())``, which
+    takes sparse rows too, so an adapter with sparse output is checked as
+    it is. An estimator whose tags declare sparse input is also run on a
+    CSR copy of the data.
+    """
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, y)[0]
     model = _pipeline(_seeded(estimator))
     params = {f"{name}__sample_domain": sd for name, _ in model.steps}
-    off = _all_outputs(clone(model).fit(X, y, **params), X)
-    with sklearn.config_context(enable_metadata_routing=True):
-        on = _all_outputs(clone(model).fit(X, y, sample_domain=sd), X)
-    _assert_all_same(off, on, "routing on and off give different results")
+    inputs = [("dense X", X)]
+    if _accepts_sparse(estimator):
+        inputs.append(("sparse X", _sparsified(X)))
+    for kind, Xi in inputs:
+        off = _all_outputs(clone(model).fit(Xi, y, **params), Xi)
+        with sklearn.config_context(enable_metadata_routing=True):
+            on = _all_outputs(clone(model).fit(Xi, y, sample_domain=sd), Xi)
+        _assert_all_same(off, on, f"routing on and off give different results ({kind})")
 
 
 def _seeded(estimator):
@@ -446,8 +486,8 @@ def check_default_domain_is_target(estimator):
     est = clone(estimator).fit(X, y, sample_domain=sd)
     tgt = sd < 0
     np.testing.assert_allclose(
-        est.transform(X[tgt]),
-        est.transform(X[tgt], sample_domain=sd[tgt]),
+        _dense(est.transform(X[tgt])),
+        _dense(est.transform(X[tgt], sample_domain=sd[tgt])),
         err_msg="transform(X) differs from transform(X, sample_domain=-1)",
     )
 
@@ -526,10 +566,10 @@ def check_transform_follows_sample_domain(estimator):
     y = _label_variants(estimator, y)[0]
     est = _seeded(estimator).fit(X, y, sample_domain=sd)
     rows = X[sd < 0]
-    as_target = np.asarray(
+    as_target = _dense(
         est.transform(rows, sample_domain=np.full(len(rows), sd[sd < 0][0]))
     )
-    as_source = np.asarray(
+    as_source = _dense(
         est.transform(rows, sample_domain=np.full(len(rows), sd[sd > 0][0]))
     )
     alike = as_target.shape == as_source.shape and np.allclose(as_target, as_source)
@@ -549,8 +589,30 @@ def check_transform_follows_sample_domain(estimator):
         )
 
 
+def check_transfer_parameters(estimator):
+    """A transfer estimator takes ``estimator`` and ``sampler`` as parameters.
+
+    scikit-learn reads the parameters from the ``__init__`` signature: a
+    subclass that adds its own parameters but leaves ``sampler`` out of its
+    signature (``super().__init__(estimator)``) refuses ``sampler=...`` and
+    loses a sampler set on it when cloned.
+    """
+    if not isinstance(estimator, TransferEstimator):
+        return
+    params = estimator.get_params(deep=False)
+    missing = [p for p in ("estimator", "sampler") if p not in params]
+    name = type(estimator).__name__
+    assert not missing, (
+        f"{name}.__init__ lacks the parameter(s) {missing} of TransferEstimator, "
+        "so clone and set_params lose them: write "
+        "def __init__(self, estimator=None, *, sampler=None, ...) and call "
+        "super().__init__(estimator, sampler=sampler)."
+    )
+
+
 _SERTL_CHECKS = (
     check_classifier_labels,
+    check_transfer_parameters,
     check_registry_name,
     check_inputs_not_mutated,
     check_no_global_state_change,
@@ -640,7 +702,9 @@ def parametrize_with_checks(estimators, *, expected_failed_checks=None):
     expected_failed_checks : dict or callable, default=None
         ``{check_name: reason}`` for checks that genuinely do not apply, or a
         callable ``estimator -> dict``. Those sklearn checks are marked xfail
-        and those sertl checks are skipped; every entry needs a reason.
+        and those sertl checks are skipped; every entry needs a reason and
+        must name a check of scikit-learn or sertl (a misspelt name raises
+        a ``ValueError`` instead of exempting nothing).
 
     Returns
     -------
@@ -688,10 +752,31 @@ def _est_id(est):
 
 
 def _check_reasons(expected):
+    """Refuse entries without a reason and names that are no check at all.
+
+    A misspelt name would exempt nothing: the check it meant still runs.
+    """
     empty = [k for k, v in expected.items() if not str(v).strip()]
     if empty:
         raise ValueError(
             f"expected_failed_checks entries need a reason: {empty} have none."
+        )
+    known = {f.__name__ for f in _SERTL_CHECKS} | {
+        n for n in dir(sklearn_checks) if n.startswith("check_")
+    }
+    unknown = sorted(set(expected) - known)
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hints.append(
+                f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
+        raise ValueError(
+            f"expected_failed_checks names no check called {', '.join(hints)}: "
+            "use the names of scikit-learn's checks (sklearn.utils."
+            "estimator_checks) or sertl's (sertl_core.testing), as they appear "
+            "in the test ids."
         )
 
 
@@ -703,7 +788,9 @@ def check_estimator(estimator, *, expected_failed_checks=None):
     estimator : estimator instance
         The estimator to check.
     expected_failed_checks : dict of str to str, default=None
-        ``{check_name: reason}`` for checks that genuinely do not apply.
+        ``{check_name: reason}`` for checks that genuinely do not apply; a
+        name that is no check of scikit-learn or sertl raises a
+        ``ValueError``.
 
     Returns
     -------

@@ -196,3 +196,53 @@ def test_source_scaler_keeps_target_rows_out_of_the_statistics():
     # two source domains are pooled
     sc2 = SourceStandardScaler().fit(X, sample_domain=[1, 2, 2, -1])
     np.testing.assert_allclose(sc2.mean_, X[:3].mean(0))
+
+
+def test_source_only_takes_sparse_rows_when_its_estimator_does():
+    from scipy import sparse
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.svm import LinearSVC
+    from sklearn.utils import get_tags
+
+    X, y, sd, y_t = make_domain_data()  # y: -1 on the target rows
+    dense = SourceOnly(LinearSVC()).fit(X, y, sample_domain=sd)
+    sp = SourceOnly(LinearSVC()).fit(sparse.csr_matrix(X), y, sample_domain=sd)
+    assert get_tags(sp).input_tags.sparse
+    np.testing.assert_array_equal(sp.predict(sparse.csc_matrix(X)), dense.predict(X))
+    y_true = y.copy()
+    y_true[sd < 0] = y_t
+    # score indexes the labelled rows of any sparse format (COO too)
+    assert sp.score(sparse.coo_matrix(X), y_true) == pytest.approx(
+        dense.score(X, y_true)
+    )
+    assert sp.score(sparse.csr_matrix(X), y) == pytest.approx(dense.score(X, y))
+    # an estimator without sparse support: sparse rows get sklearn's clear error
+    assert not get_tags(SourceOnly(GaussianNB())).input_tags.sparse
+    with pytest.raises(TypeError, match="Sparse data was passed"):
+        SourceOnly(GaussianNB()).fit(sparse.csr_matrix(X), y)
+
+
+def test_pipeline_of_a_sparse_output_adapter_and_source_only():
+    from scipy import sparse
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y, sd, y_t = make_domain_data()
+    to_sparse = FunctionTransformer(sparse.csr_matrix, accept_sparse=True)
+    pipe = Pipeline([("sp", to_sparse), ("clf", SourceOnly(LogisticRegression()))])
+    pipe.fit(X, y)
+    ref = SourceOnly(LogisticRegression()).fit(X, y)
+    np.testing.assert_allclose(pipe.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+
+
+def test_one_class_error_says_minus_one_is_the_unlabelled_marker():
+    X = np.arange(8.0).reshape(4, 2)
+    with pytest.raises(
+        ValueError,
+        match=r"Only 1 class\(es\).*\[1\].*The 2 row\(s\) marked unlabelled "
+        r"\(-1, '-1' or None\) are target rows, not a class",
+    ):
+        SourceOnly().fit(X, [1, 1, -1, -1])
+    with pytest.raises(ValueError, match=r"Only 1 class\(es\)") as err:
+        SourceOnly().fit(X, [1, 1, 1, 1])
+    assert "marked unlabelled" not in str(err.value)

@@ -155,3 +155,31 @@ def test_fit_transform_in_self_target_fallback_equals_fit_then_transform():
     sd = np.r_[np.ones(3, dtype=int), -np.ones(3, dtype=int)]
     Z3 = AddOneToSource().fit_transform(X, sample_domain=sd)
     np.testing.assert_array_equal(Z3, np.vstack([X[:3] + 1, X[3:]]))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_self_target_fallback_with_sparse_rows(fmt):
+    from scipy import sparse
+
+    class SparseAddOneToSource(DomainAdapter):
+        _needs_target = True
+
+        def _accept_sparse(self):
+            return ("csr", "csc")
+
+        def _fit(self, data):
+            self.fit_format_ = data.X.format
+            self.n_fit_rows_ = data.X.shape[0]
+
+        def _transform(self, X, sample_domain):
+            return X + (sample_domain > 0)[:, None]
+
+    X = np.arange(12.0).reshape(6, 2)
+    Xs = sparse.csr_matrix(X).asformat(fmt)
+    with pytest.warns(NoTargetWarning):
+        est = SparseAddOneToSource().fit(Xs, [0, 1, 0, 1, 0, 1])
+    # the rows are stacked as their own target, in their own format
+    assert (est.fit_format_, est.n_fit_rows_) == (fmt, 12)
+    with pytest.warns(NoTargetWarning):
+        Z = SparseAddOneToSource().fit_transform(Xs, [0, 1, 0, 1, 0, 1])
+    np.testing.assert_array_equal(np.asarray(Z), X)

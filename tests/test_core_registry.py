@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import re
 import sys
 import types
 from importlib import metadata
@@ -96,11 +97,44 @@ def test_duplicate_names_rejected_naming_both(monkeypatch):
             ),
         },
     )
-    with pytest.raises(
-        RegistryError,
-        match=r"Duplicate adapter name 'fake_adapter'.*FakeAdapter.*'one'.*OtherFakeAdapter.*'two'",
+    clash = r"Duplicate adapter name 'fake_adapter'.*FakeAdapter.*'one'.*OtherFakeAdapter.*'two'"
+    with pytest.warns(PluginLoadWarning, match=clash):
+        reg = Registry(make_plugin_manager())
+    # neither class wins the name silently; the name's error names both
+    with pytest.raises(RegistryError, match=clash + ".*rename one registry_name"):
+        reg.get("adapters", "fake_adapter")
+    assert "fake_adapter" not in reg.names("adapters")
+    assert set(reg.failures) >= {"one", "two"}
+    # the other plugins still work
+    assert reg.get("estimators", "source_only").__name__ == "SourceOnly"
+
+
+def test_third_party_name_clashing_with_the_core_is_withheld(monkeypatch):
+    class MySourceOnly(FakeAdapter):
+        registry_name = "source_only"
+
+    @hookimpl
+    def sertl_register_estimators():
+        return [MySourceOnly]
+
+    _install_fake(
+        monkeypatch,
+        {
+            "mine": _module(
+                "fake_mine", sertl_register_estimators=sertl_register_estimators
+            )
+        },
+    )
+    with pytest.warns(
+        PluginLoadWarning, match="Duplicate estimator name 'source_only'"
     ):
-        Registry(make_plugin_manager())
+        reg = Registry(make_plugin_manager())
+    with pytest.raises(RegistryError, match="Duplicate estimator name") as info:
+        reg.get("estimators", "source_only")
+    assert "sertl_core.methods.SourceOnly from plugin 'core' (sertl-core)" in str(
+        info.value
+    )
+    assert "MySourceOnly from plugin 'mine'" in str(info.value)
 
 
 def test_unknown_name_lists_available_and_distribution(monkeypatch):
@@ -143,33 +177,208 @@ def test_broken_plugin_is_skipped_with_warning(monkeypatch):
     assert "broken" in reg.failures
 
 
+class GoodEstimator:
+    registry_name = "fake_good_estimator"
+
+
+def _raise_import_error():
+    from fake_plugin_internals import Missing  # noqa: F401
+
+    return []
+
+
 @pytest.mark.parametrize(
     ("result", "match"),
     [
-        ("notalist", "must return a list"),
-        ([42], "which is not a class"),
-        ([type("NoName", (), {})], "needs a class attribute registry_name"),
         (
-            [type("BadName", (), {"registry_name": "Bad Name"})],
-            "needs a class attribute registry_name",
+            lambda: "notalist",
+            r"sertl_register_estimators\(\) must return a list.*got str",
+        ),
+        (
+            lambda: [42, GoodEstimator],
+            "registered 42 as estimators, which is not a class",
+        ),
+        (
+            lambda: [type("NoName", (), {}), GoodEstimator],
+            "NoName needs a class attribute registry_name",
+        ),
+        (
+            lambda: [type("BadName", (), {"registry_name": "Bad Name"}), GoodEstimator],
+            "BadName needs a class attribute registry_name.*'Bad Name'",
+        ),
+        (
+            _raise_import_error,
+            r"sertl_register_estimators\(\) raised ModuleNotFoundError: No module "
+            "named 'fake_plugin_internals'; its estimators are skipped",
         ),
     ],
+    ids=["not-a-list", "not-a-class", "no-name", "bad-name", "hook-raises"],
 )
-def test_malformed_registrations(monkeypatch, result, match):
+def test_malformed_registrations_are_reported_and_spare_the_others(
+    monkeypatch, result, match
+):
     @hookimpl
     def sertl_register_estimators():
-        return result
+        return result()
 
     _install_fake(
         monkeypatch,
         {
             "bad": _module(
                 "fake_bad", sertl_register_estimators=sertl_register_estimators
+            ),
+            "good": _module(
+                "fake_good", sertl_register_adapters=_adapters_hook(FakeAdapter)
+            ),
+        },
+    )
+    with pytest.warns(PluginLoadWarning, match=r"sertl plugin 'bad'.*" + match):
+        reg = Registry(make_plugin_manager())
+    assert re.search(match, reg.failures["bad"])
+    assert reg.get("adapters", "fake_adapter") is FakeAdapter  # another plugin
+    assert "source_only" in reg.names("estimators")  # the core
+    if "not a class" in match or "registry_name" in match:
+        # only the malformed class is skipped, not the plugin's good ones
+        assert reg.get("estimators", "fake_good_estimator") is GoodEstimator
+
+
+def _ep(name, value, dist):
+    """An entry point of the group 'sertl' from the distribution ``dist``."""
+    ep = metadata.EntryPoint(name, value, "sertl")
+    return ep._for(types.SimpleNamespace(name=dist)) if dist else ep
+
+
+def _fake_eps(monkeypatch, eps):
+    monkeypatch.setattr(
+        "sertl_core.registry.metadata.entry_points",
+        lambda **kw: eps if kw.get("group") == "sertl" else [],
+    )
+
+
+@pytest.mark.parametrize("third_party_first", [True, False])
+def test_entry_point_name_taken_by_another_distribution(monkeypatch, third_party_first):
+    first_party = _module(
+        "fake_feature_hooks", sertl_register_adapters=_adapters_hook(FakeAdapter)
+    )
+    third = _module(
+        "fake_clash_hooks", sertl_register_adapters=_adapters_hook(OtherFakeAdapter)
+    )
+    for mod in (first_party, third):
+        monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    eps = [
+        _ep("feature", "fake_feature_hooks", "sertl-feature"),
+        _ep("feature", "fake_clash_hooks", "sertl-clash"),
+    ]
+    _fake_eps(monkeypatch, eps[::-1] if third_party_first else eps)
+    with pytest.warns(
+        PluginLoadWarning,
+        match=r"'feature \(sertl-clash\)'.*entry point feature = 'fake_clash_hooks' "
+        r"is skipped: the plugin name 'feature' is already taken by "
+        r"'fake_feature_hooks' \(sertl-feature\); rename the entry point",
+    ):
+        reg = Registry(make_plugin_manager())
+    # the sertl distribution keeps its name, whatever the order on sys.path
+    assert reg.get("adapters", "fake_adapter") is FakeAdapter
+    assert "feature (sertl-clash)" in reg.failures
+
+
+def test_same_entry_point_listed_twice_is_loaded_once(monkeypatch):
+    mod = _module("fake_twice", sertl_register_adapters=_adapters_hook(FakeAdapter))
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    _fake_eps(monkeypatch, [_ep("twice", "fake_twice", "sertl-twice")] * 2)
+    reg = Registry(make_plugin_manager())  # no warning (an error in this suite)
+    assert reg.failures == {}
+    assert reg.get("adapters", "fake_adapter") is FakeAdapter
+
+
+def _unmarked_sertl_register_adapters():
+    return [FakeAdapter]
+
+
+@hookimpl
+def _misspelt():
+    return [FakeAdapter]
+
+
+@pytest.mark.parametrize(
+    ("hooks", "match"),
+    [
+        (
+            {"sertl_register_adapters": _unmarked_sertl_register_adapters},
+            "sertl_register_adapters lacks the @sertl_core.hookimpl decorator, so "
+            "pluggy ignores it",
+        ),
+        (
+            {"sertl_register_adaptors": _misspelt},
+            r"sertl_register_adaptors is not a sertl hook \(did you mean "
+            r"sertl_register_adapters\?\), so it is never called",
+        ),
+        (
+            {"helper": lambda: None},
+            "the entry point's 'fake_ignored' is a module without any sertl hook.*"
+            "point the entry point at the module that holds the hooks",
+        ),
+    ],
+    ids=["no-hookimpl-marker", "misspelt-hook", "no-hooks"],
+)
+def test_hooks_pluggy_would_ignore_are_reported(monkeypatch, hooks, match):
+    _install_fake(monkeypatch, {"ignored": _module("fake_ignored", **hooks)})
+    with pytest.warns(PluginLoadWarning, match=r"sertl plugin 'ignored'.*" + match):
+        reg = Registry(make_plugin_manager())
+    assert re.search(match, reg.failures["ignored"])
+    assert "fake_adapter" not in reg.names("adapters")
+
+
+def test_unknown_name_of_an_installed_but_broken_plugin(monkeypatch):
+    _fake_eps(
+        monkeypatch, [_ep("feature", "no_such_module_xyz.hooks", "sertl-feature")]
+    )
+    with pytest.warns(
+        PluginLoadWarning, match="'feature' .sertl-feature.: could not be loaded"
+    ):
+        reg = Registry(make_plugin_manager())
+    with pytest.raises(
+        RegistryError,
+        match=r"'coral' is provided by sertl-feature, which is installed but its "
+        r"plugin 'feature' has a problem: could not be loaded .*No module named",
+    ):
+        reg.get("adapters", "coral")
+    # a name no sertl distribution provides points at the plugins with problems
+    with pytest.raises(
+        RegistryError,
+        match=r"No adapter named 'my_method'.*Plugins with a problem, which may "
+        r"provide it: 'feature' \(sertl-feature\)",
+    ):
+        reg.get("adapters", "my_method")
+
+
+def test_cli_plugins_lists_the_others_and_names_a_malformed_plugin(monkeypatch, capsys):
+    @hookimpl
+    def sertl_register_adapters():
+        return FakeAdapter  # a class, not a list of classes
+
+    _install_fake(
+        monkeypatch,
+        {
+            "bad": _module(
+                "fake_cli_bad", sertl_register_adapters=sertl_register_adapters
             )
         },
     )
-    with pytest.raises(RegistryError, match=match):
-        Registry(make_plugin_manager())
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    from sertl_core.cli import main
+
+    assert main(["plugins"]) == 0
+    captured = capsys.readouterr()
+    assert "domain_standard_scaler" in captured.out
+    assert (
+        "sertl: plugin 'bad': sertl_register_adapters() must return a list of "
+        "classes, got type; its adapters are skipped"
+    ) in captured.err
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    assert main(["plugins", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "must return a list" in out["failed_plugins"]["bad"]
 
 
 def test_each_kind_hook_and_add_commands(monkeypatch):
@@ -245,6 +454,23 @@ def test_cli_new_plugin_bad_name(tmp_path, capsys):
     assert "pass --force" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "name", ["core", "speech", "feature", "sertl-neural", "experiments"]
+)
+def test_new_plugin_refuses_the_names_of_sertl_distributions(tmp_path, name, capsys):
+    from sertl_core._template import write_plugin
+    from sertl_core.cli import main
+
+    dist = "sertl-" + name.removeprefix("sertl-")
+    with pytest.raises(
+        ValueError, match=f"would make the package {dist}, a distribution"
+    ):
+        write_plugin(name, tmp_path)
+    assert main(["new-plugin", name, "-d", str(tmp_path)]) == 2
+    assert "installing it would replace that package" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_new_plugin_package_works_in_process(tmp_path, monkeypatch):
     """The generated package imports, registers and passes the kit (fast path)."""
     from sertl_core._template import write_plugin
@@ -264,6 +490,13 @@ def test_new_plugin_package_works_in_process(tmp_path, monkeypatch):
     X = np.r_[np.zeros((3, 1)), np.ones((3, 1)) * 4]
     out = cls().fit_transform(X, sample_domain=[1, 1, 1, -1, -1, -1])
     np.testing.assert_allclose(out[:3], 4.0)
+    sd = [1, 1, 1, -1, -1, -1]
+    # numpy scalars are numbers too (np.int64 is no int, np.float32 no float)
+    for strength in (np.int64(1), np.float32(0.5), 2):
+        cls(strength=strength).fit(X, sample_domain=sd)
+    for strength in (-1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="strength must be a finite non-negative"):
+            cls(strength=strength).fit(X, sample_domain=sd)
 
 
 def test_new_plugin_readme_names_files_that_exist(tmp_path):

@@ -5,17 +5,21 @@ import logging
 import numpy as np
 import pytest
 import sklearn
+from scipy import sparse
 from sklearn.base import clone
 
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
 from sertl_core.testing import (
     check_classifier_labels,
     check_clone_and_pickle,
+    check_default_domain_is_target,
+    check_estimator,
     check_inputs_not_mutated,
     check_multi_source_and_few_shot,
     check_no_global_state_change,
     check_random_state_determinism,
     check_routing_modes,
+    check_transfer_parameters,
     check_transform_follows_sample_domain,
     check_unlabeled_never_a_class,
 )
@@ -209,3 +213,135 @@ class _SparseCenterer(_Centerer):
 
 def test_kit_compares_sparse_outputs():
     check_clone_and_pickle(_SparseCenterer())
+
+
+class _SparseDomainScaler(DomainAdapter):
+    """Scales each domain by its own max-abs values; sparse in, sparse out.
+
+    It needs target rows (so fit on labelled rows alone takes the self-target
+    fallback) and returns CSR for dense input too.
+    """
+
+    registry_name = "kit_sparse_scaler"
+    _transform_uses_domain = True
+
+    def _accept_sparse(self):
+        return ("csr", "csc")
+
+    @staticmethod
+    def _max_abs(X):
+        m = np.asarray(
+            abs(X).max(axis=0).toarray()
+            if sparse.issparse(X)
+            else np.abs(X).max(axis=0)
+        ).ravel()
+        return np.where(m == 0, 1.0, m)
+
+    def _fit(self, data):
+        sd = data.sample_domain
+        self.scale_ = {int(d): self._max_abs(data.X[sd == d]) for d in np.unique(sd)}
+        self.target_scale_ = self._max_abs(data.X[sd < 0])
+
+    def _transform(self, X, sample_domain):
+        scale = np.vstack(
+            [self.scale_.get(int(d), self.target_scale_) for d in sample_domain]
+        )
+        return sparse.csr_matrix(sparse.csr_matrix(X).multiply(1.0 / scale))
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_routing_modes,
+        check_unlabeled_never_a_class,
+        check_default_domain_is_target,
+        check_multi_source_and_few_shot,
+        check_transform_follows_sample_domain,
+        check_inputs_not_mutated,
+        check_clone_and_pickle,
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_kit_checks_a_sparse_output_adapter_as_it_is(check):
+    # the Pipeline's final SourceOnly(LogisticRegression()) takes the sparse
+    # rows; outputs are compared densely
+    check(_SparseDomainScaler())
+
+
+def test_kit_passes_a_sparse_adapter_through_every_check():
+    passed = check_estimator(_SparseDomainScaler())
+    assert {"check_estimator_sparse_array", "check_routing_modes"} <= set(passed)
+
+
+class _MutatesSparseX(_SparseDomainScaler):
+    """The classic sparse defect: scales the caller's matrix in place."""
+
+    def _transform(self, X, sample_domain):
+        if sparse.issparse(X):
+            X.data /= 2.0
+            return X
+        return super()._transform(X, sample_domain)
+
+
+def test_kit_catches_sparse_x_mutated_in_place():
+    with pytest.raises(AssertionError, match="sparse X was modified in place"):
+        check_inputs_not_mutated(_MutatesSparseX())
+
+
+class _CentresSparseIntoAMatrix(_SparseDomainScaler):
+    """Dense rows are fine; sparse rows come out as ``np.matrix``.
+
+    ``X.mean(axis=0)`` of a sparse matrix is an ``np.matrix``, and so is
+    ``X - mean``: scikit-learn refuses it downstream.
+    """
+
+    def _transform(self, X, sample_domain):
+        if sparse.issparse(X):
+            return X - X.mean(axis=0)
+        return super()._transform(X, sample_domain)
+
+
+def test_kit_runs_the_routing_check_on_sparse_input_too():
+    check_routing_modes(_SparseDomainScaler())
+    with pytest.raises(TypeError, match="np.matrix"):
+        check_routing_modes(_CentresSparseIntoAMatrix())
+
+
+class _NoSamplerParam(SourceOnly):
+    """Adds a parameter but leaves sampler out of its signature."""
+
+    registry_name = "kit_no_sampler"
+
+    def __init__(self, estimator=None, *, use_target_labels=False):
+        super().__init__(estimator, use_target_labels=use_target_labels)
+
+
+def test_kit_requires_the_estimator_and_sampler_parameters():
+    with pytest.raises(
+        AssertionError,
+        match=r"_NoSamplerParam.__init__ lacks the parameter\(s\) \['sampler'\].*"
+        r"super\(\).__init__\(estimator, sampler=sampler\)",
+    ):
+        check_transfer_parameters(_NoSamplerParam())
+    check_transfer_parameters(SourceOnly())
+
+
+def test_kit_refuses_a_misspelt_expected_failed_check():
+    # a misspelt name exempts nothing: the check it meant would still run
+    from sertl_core.testing import parametrize_with_checks
+
+    match = (
+        r"no check called 'check_routing_mode' \(did you mean "
+        r"'check_routing_modes'\?\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        check_estimator(_Centerer(), expected_failed_checks={"check_routing_mode": "x"})
+    with pytest.raises(ValueError, match=match):
+        parametrize_with_checks(
+            [_Centerer()], expected_failed_checks={"check_routing_mode": "x"}
+        )
+    # the names of scikit-learn's checks are accepted, whatever the estimator type
+    check_estimator(
+        SourceOnly(),
+        expected_failed_checks={"check_transformer_general": "not a transformer"},
+    )
