@@ -16,7 +16,6 @@ on the CPU by default and on a GPU when one is present (``device="auto"``).
 """
 
 from ._autoencoder import AutoencoderAdapter
-from ._base import NeuralHead
 from ._dann import DANNClassifier
 from ._finetune import FineTuneClassifier
 from ._multitask import MultiTaskClassifier
@@ -26,5 +25,4 @@ __all__ = [
     "DANNClassifier",
     "FineTuneClassifier",
     "MultiTaskClassifier",
-    "NeuralHead",
 ]

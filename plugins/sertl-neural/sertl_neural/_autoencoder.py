@@ -117,8 +117,9 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5
         Patience of early stopping.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    device : str or None, default="auto"
+        ``"auto"`` or None (CUDA when available, else CPU), ``"cpu"`` or
+        ``"cuda[:i]"``.
     random_state : int, RandomState or None, default=None
         Seed of initialisation, shuffling, noise and the validation split.
     verbose : int, default=0
@@ -275,15 +276,15 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
                 self.noise_type,
             ).to(self.device_)
             loss = _ReconstructionLoss(d, float(self.target_weight), shared)
-            self.history_ = self._train(
+            self.history_ = self._train_held_out(
                 module,
                 Xs,
                 Y,
                 loss,
+                groups=[(np.arange(Xs.shape[0]), dom.astype(np.int64))],
+                seed=seed,
                 lr=self.lr,
                 max_epochs=self.max_epochs,
-                seed=seed,
-                strata=dom.astype(np.int64),
             )
         self.module_ = module.eval()
         code = self._outputs(self.module_, data.X)[1].astype(np.float64)

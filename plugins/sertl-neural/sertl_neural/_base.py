@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -24,7 +24,12 @@ from torch import nn
 from sertl_core import TransferEstimator
 from sertl_core._domains import as_target_domain
 
-from ._nets import build_trunk, module_from_portable, module_to_portable
+from ._nets import (
+    build_trunk,
+    is_sertl_network,
+    module_from_portable,
+    module_to_portable,
+)
 
 __all__ = ["NeuralHead"]
 
@@ -36,8 +41,9 @@ def resolve_device(device):
 
     Parameters
     ----------
-    device : str
-        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``.
+    device : str or None
+        ``"auto"`` (or None, the same), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:<index>"``.
 
     Returns
     -------
@@ -49,7 +55,7 @@ def resolve_device(device):
     >>> resolve_device("cpu")
     'cpu'
     """
-    if device == "auto":
+    if device is None or device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(
@@ -126,6 +132,12 @@ def loaded_device(device):
 def class_weights(y_idx, n_classes, class_weight, device, classes=None):
     """Loss weights per class: None, "balanced", or a dict ``{label: weight}``.
 
+    A dict follows scikit-learn's rule: classes it leaves out weigh 1, and
+    keys that name no class of ``classes`` are ignored (a class absent from
+    this fit's labels, e.g. in a cross-validation split) unless some class
+    is left without a weight at the same time, which is most likely a
+    misspelt key and raises.
+
     Examples
     --------
     >>> import numpy as np
@@ -133,21 +145,27 @@ def class_weights(y_idx, n_classes, class_weight, device, classes=None):
     >>> w = class_weights(np.array([0, 0, 0, 1]), 2, "balanced", "cpu")
     >>> [round(v, 3) for v in w.tolist()]
     [0.667, 2.0]
+    >>> w = class_weights(None, 2, {"a": 2.0, "b": 1.0, "c": 5.0}, "cpu",
+    ...                   np.array(["a", "b"]))
+    >>> w.tolist()
+    [2.0, 1.0]
     """
     if class_weight is None:
         return None
     if isinstance(class_weight, dict):
         if classes is None:
             return None
-        unknown = set(class_weight) - set(np.asarray(classes).tolist())
-        if unknown:
+        labels = np.asarray(classes).tolist()
+        unused = sorted(map(str, set(class_weight) - set(labels)))
+        unweighted = [c for c in labels if c not in class_weight]
+        if unused and unweighted:
             raise ValueError(
-                f"class_weight names class(es) {sorted(map(str, unknown))} that are "
-                f"not among the labelled classes {np.asarray(classes).tolist()}."
+                f"class_weight names class(es) {unused} that are not among the "
+                f"labelled classes {labels}, and leaves class(es) {unweighted} "
+                "without a weight: check the keys of class_weight (they must be "
+                "the labels of y)."
             )
-        w = np.array(
-            [float(class_weight.get(c, 1.0)) for c in np.asarray(classes).tolist()]
-        )
+        w = np.array([float(class_weight.get(c, 1.0)) for c in labels])
         return torch.as_tensor(w, dtype=torch.float32, device=device)
     y = y_idx[y_idx >= 0]
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
@@ -179,7 +197,8 @@ class NeuralHead(ClassifierMixin, BaseEstimator):
 
     The transfer estimators of sertl-neural hand this object the logits of
     their main head (``_predict_input``), so the base class's ``predict`` and
-    ``predict_proba`` work unchanged. It is built fitted; users do not fit it.
+    ``predict_proba`` work unchanged. It is built fitted; users do not fit it,
+    and it is not part of the public API (it is no trainable classifier).
 
     Parameters
     ----------
@@ -194,7 +213,7 @@ class NeuralHead(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sertl_neural import NeuralHead
+    >>> from sertl_neural._base import NeuralHead
     >>> head = NeuralHead(classes=np.array(["a", "b"])).fit()
     >>> head.predict(np.array([[0.0, 2.0], [3.0, 1.0]])).tolist()
     ['b', 'a']
@@ -299,7 +318,7 @@ _TRAINING_CONSTRAINTS = {
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-    "device": [str],
+    "device": [str, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -382,6 +401,23 @@ class NeuralMixin:
                 except (ValueError, TypeError):
                     return X
             if arr.ndim == 3:
+                src = getattr(self, "init_from", None)
+                # an unfitted init_from gets its own error in fit
+                if self._network() == "mlp" and (
+                    src is None or hasattr(src, "trunk_spec_")
+                ):
+                    if src is None:
+                        source, fix = "network='mlp'", "pass network='cnn' or 'crnn'"
+                    else:
+                        source = "init_from's network is 'mlp'"
+                        fix = "give a CNN/CRNN model as init_from"
+                    raise ValueError(
+                        f"X is 3-D {tuple(arr.shape)}, read as log-mel sequences "
+                        f"(n_samples, frames, n_mels), but {source}, which takes "
+                        f"2-D functional features (n_samples, n_features): {fix} "
+                        "for log-mel sequences, or reshape X to 2-D yourself to "
+                        "train an MLP on it."
+                    )
                 if reset:
                     self.input_shape_ = tuple(int(s) for s in arr.shape[1:])
                 elif getattr(self, "input_shape_", None) not in (
@@ -406,9 +442,10 @@ class NeuralMixin:
     def _input_shape(self, n_features):
         shape = getattr(self, "input_shape_", None)
         if shape is None:  # flattened rows: a pretrained model knows its shape
-            shape = getattr(getattr(self, "init_from", None), "input_shape_", None)
+            spec = getattr(getattr(self, "init_from", None), "trunk_spec_", None)
+            shape = (spec or {}).get("input_shape")
         if shape is not None:
-            return shape
+            return tuple(shape)
         if self.n_mels is None:
             raise ValueError(
                 f"network={self.network!r} needs log-mel sequences: pass X as a 3-D "
@@ -449,7 +486,7 @@ class NeuralMixin:
         if conv:
             self._check_padding(X)
         for name in ("input_mean_", "input_scale_", "domain_scaler_"):
-            vars(self).pop(name, None)
+            self.__dict__.pop(name, None)
         if self.standardize == "domain":
             from sertl_core import DomainStandardScaler
 
@@ -502,7 +539,7 @@ class NeuralMixin:
 
     # -- training ---------------------------------------------------------
     def _valid_split(self, n, strata, seed):
-        """Train/validation row indices for early stopping, or None."""
+        """Train/validation positions of ``n`` rows for early stopping, or None."""
         if not self.early_stopping:
             return None
         n_valid = int(round(self.validation_fraction * n))
@@ -521,6 +558,45 @@ class NeuralMixin:
             ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed).split(idx)
         )
 
+    def _holdout(self, n, groups, seed):
+        """Rows held out for early stopping, each group split on its own.
+
+        Parameters
+        ----------
+        n : int
+            Rows of the phase.
+        groups : list of (positions, strata)
+            Rows that may be held out (e.g. the labelled rows of one domain)
+            and the labels to stratify them on. Each group keeps
+            ``validation_fraction`` of its rows for validation, so every
+            domain is represented; a group of fewer than 10 rows stays in
+            training. Rows in no group always train (e.g. unlabelled rows,
+            which carry no validation loss).
+        seed : int
+
+        Returns
+        -------
+        split : (train positions, validation positions) or None
+            None without early stopping or when nothing is held out.
+        """
+        if not self.early_stopping:
+            return None
+        train, valid = [], []
+        grouped = np.zeros(n, dtype=bool)
+        for i, (pos, strata) in enumerate(groups):
+            pos = np.asarray(pos, dtype=np.int64)
+            grouped[pos] = True
+            split = self._valid_split(pos.size, strata, seed + i)
+            if split is None:
+                train.append(pos)
+            else:
+                train.append(pos[split[0]])
+                valid.append(pos[split[1]])
+        if not valid:
+            return None
+        train.append(np.flatnonzero(~grouped))
+        return np.concatenate(train), np.concatenate(valid)
+
     def _train(
         self,
         module,
@@ -530,25 +606,26 @@ class NeuralMixin:
         *,
         lr,
         max_epochs,
-        seed,
-        strata=None,
+        valid=None,
         param_groups=None,
         callbacks=(),
     ):
-        """Train ``module`` in place with skorch; return the epoch history."""
+        """Train ``module`` in place with skorch; return the epoch history.
+
+        ``valid`` is the held-out ``(X, y)`` of early stopping (see
+        :meth:`_holdout`), drawn by the caller before any resampling so that
+        no copy of a training row is scored; None trains without it.
+        """
         if max_epochs <= 0 or X.shape[0] == 0:
             return []
         from skorch.callbacks import EarlyStopping
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
 
-        split = self._valid_split(X.shape[0], strata, seed)
         cbs = list(callbacks)
         train_split = None
-        if split is not None:
-            tr, va = split
-            train_split = predefined_split(Dataset(X[va], y[va]))
-            X, y = X[tr], y[tr]
+        if valid is not None and len(valid[0]):
+            train_split = predefined_split(Dataset(*valid))
             cbs.append(
                 (
                     "early_stopping",
@@ -581,6 +658,16 @@ class NeuralMixin:
         keys = ("epoch", "train_loss", "valid_loss", "dur")
         return [{k: row[k] for k in keys if k in row} for row in net.history]
 
+    def _train_held_out(self, module, X, y, loss_fn, *, groups, seed, **kwargs):
+        """:meth:`_train` on the rows :meth:`_holdout` keeps for training."""
+        split = self._holdout(X.shape[0], groups, seed)
+        if split is None:
+            return self._train(module, X, y, loss_fn, **kwargs)
+        tr, va = split
+        return self._train(
+            module, X[tr], y[tr], loss_fn, valid=(X[va], y[va]), **kwargs
+        )
+
     def _outputs(self, module, X, sample_domain=None):
         """Run ``module`` on scaled rows in eval mode; a tuple of numpy arrays."""
         Xs = self._scaled(X, sample_domain)
@@ -607,9 +694,12 @@ class NeuralMixin:
         # training device, so that a copy loaded where that device exists
         # goes back onto it and predicts exactly as the original did (CPU and
         # GPU float32 kernels differ in the last bits).
+        # Only the fitted sertl networks are converted: a torch module given
+        # as a parameter (e.g. distill_loss=torch.nn.MSELoss()) is the
+        # user's object and pickles as torch pickles it.
         state = dict(super().__getstate__())  # a copy: never touch self.__dict__
         for key, value in list(state.items()):
-            if isinstance(value, nn.Module):
+            if is_sertl_network(value):
                 state[key] = module_to_portable(value)
         return state
 
@@ -677,7 +767,7 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
         self.classes_ = np.unique(data.y[data.labeled])
         return encode_labels(data.y, data.labeled, self.classes_)
 
-    def _finish(self, data, history):
+    def _finish(self, data, history, seed=None):
         """Set ``estimator_`` (network head or an estimator on the embeddings)."""
         self.history_ = history
         if self.estimator is None:
@@ -685,7 +775,40 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
             return
         lab = data.labeled
         emb = self._outputs(self.module_, data.X[lab], data.sample_domain[lab])[-1]
-        self._fit_estimator(emb, data.y[data.labeled])
+        if self.sampler is None:
+            self._fit_estimator(emb, data.y[lab])
+            return
+        # the sampler runs on the embeddings too, seeded from random_state
+        # like every other random step (an unseeded sampler would draw from
+        # numpy's global generator)
+        X_res, y_res = self._resample(emb, data.y[lab], seed)
+        est = clone(self._get_estimator()).fit(X_res, y_res)
+        self.estimator_ = est
+        if hasattr(est, "classes_"):
+            self.classes_ = est.classes_
+
+    def _resample(self, X, y_idx, seed):
+        """Rows and labels after a clone of ``sampler`` seeded with ``seed``."""
+        if self.sampler is None or X.shape[0] == 0:
+            return X, y_idx
+        sampler = clone(self.sampler)
+        if "random_state" in sampler.get_params():
+            sampler.set_params(random_state=seed)
+        if not hasattr(sampler, "fit_resample"):
+            raise TypeError(
+                f"sampler={sampler!r} has no fit_resample method: pass an "
+                "imbalanced-learn sampler (e.g. RandomOverSampler())."
+            )
+        try:
+            return sampler.fit_resample(X, y_idx)
+        except ValueError as exc:
+            if not np.isnan(X).any():
+                raise
+            raise ValueError(
+                f"sampler={sampler!r} cannot take NaN-padded log-mel rows "
+                f"({exc}): use a sampler that only copies or drops rows "
+                "(RandomOverSampler, RandomUnderSampler), or class_weight."
+            ) from exc
 
     def _predict_input(self, X, sample_domain):
         outs = self._outputs(self.module_, X, sample_domain)

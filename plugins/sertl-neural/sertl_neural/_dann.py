@@ -83,7 +83,10 @@ class DANNClassifier(NeuralTransferEstimator):
     reversed gradient pushes the trunk towards features the discriminator
     cannot separate, i.e. features that carry emotion but not the corpus.
     The reversal strength follows Ganin et al.'s schedule from 0 to
-    ``adaptation_weight``. The domain loss is balanced between source and
+    ``adaptation_weight``, with training progress counted in epochs (it is
+    set at the start of each epoch, where the paper updates it every step;
+    with tens of epochs the two curves differ by less than one epoch). The
+    domain loss is balanced between source and
     target rows. Labelled target rows (few-shot) join the emotion loss.
 
     Parameters
@@ -125,13 +128,17 @@ class DANNClassifier(NeuralTransferEstimator):
         Input standardisation, per domain with ``"domain"`` (see
         :class:`FineTuneClassifier`).
     early_stopping : bool, default=False
-        Stop on the emotion loss of a held-out split (labelled rows).
+        Stop on the emotion loss of held-out labelled rows
+        (``validation_fraction`` of each domain's, stratified by emotion),
+        keeping the best weights. The unlabelled target rows are never
+        held out: they all train the domain discriminator.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5
         Patience of early stopping.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    device : str or None, default="auto"
+        ``"auto"`` or None (CUDA when available, else CPU), ``"cpu"`` or
+        ``"cuda[:i]"``.
     random_state : int, RandomState or None, default=None
         Seed of initialisation, shuffling, dropout and the validation split.
     verbose : int, default=0
@@ -146,7 +153,8 @@ class DANNClassifier(NeuralTransferEstimator):
     classes_ : ndarray of shape (n_classes,)
         Emotion classes.
     estimator_ : estimator object
-        :class:`NeuralHead` or the fitted ``estimator``.
+        The network's own head (a fitted
+        ``sertl_neural._base.NeuralHead``) or the fitted ``estimator``.
     history_ : list of dict
         Per-epoch losses and durations.
     n_features_in_ : int
@@ -265,15 +273,23 @@ class DANNClassifier(NeuralTransferEstimator):
             cb = _grl_callback(
                 module, self.max_epochs, self.adaptation_weight, self.schedule
             )
-            history = self._train(
+            # early stopping follows the emotion loss: it holds out labelled
+            # rows, each domain on its own (stratified by emotion); the
+            # unlabelled target rows, which carry no validation loss, all stay
+            # in the domain loss
+            held = [
+                np.flatnonzero(data.labeled & data.source),
+                np.flatnonzero(data.labeled & data.target),
+            ]
+            history = self._train_held_out(
                 module,
                 Xs,
                 Y,
                 _DANNLoss(cw, pos_weight),
+                groups=[(pos, y_idx[pos]) for pos in held],
+                seed=seed,
                 lr=self.lr,
                 max_epochs=self.max_epochs,
-                seed=seed,
-                strata=y_idx,
                 callbacks=[cb],
             )
         self.module_ = module.eval()

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sertl_core._domains import DomainData
 
 from ._base import (
+    _INFERENCE_BATCH,
     _NETWORK_CONSTRAINTS,
     _TRAINING_CONSTRAINTS,
     NeuralTransferEstimator,
@@ -52,8 +53,11 @@ class _ClassifierLoss:
         return loss
 
 
-def check_init_from(init_from, n_features):
-    """Validate a pretrained sertl neural model given as ``init_from``."""
+def check_init_from(init_from, n_features, input_shape=None):
+    """Validate a pretrained sertl neural model given as ``init_from``.
+
+    ``input_shape`` is the ``(frames, n_mels)`` of 3-D ``X``, None for 2-D.
+    """
     from ._base import NeuralTransferEstimator
 
     if not isinstance(init_from, NeuralTransferEstimator):
@@ -71,6 +75,17 @@ def check_init_from(init_from, n_features):
             f"init_from was fitted on {init_from.n_features_in_} features but X has "
             f"{n_features}: use the same feature set for both models."
         )
+    fitted_shape = init_from.trunk_spec_.get("input_shape")
+    if (
+        input_shape is not None
+        and fitted_shape is not None
+        and tuple(fitted_shape) != tuple(input_shape)
+    ):
+        raise ValueError(
+            f"init_from was fitted on log-mel sequences of frames x mels "
+            f"{tuple(fitted_shape)} but X has {tuple(input_shape)}: pad or crop "
+            "the sequences to the pretrained model's shape."
+        )
 
 
 class FineTuneClassifier(NeuralTransferEstimator):
@@ -83,8 +98,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
     policy and discriminative learning rates. With ``init_from`` it starts
     from the trunk of any fitted sertl-neural model instead of a random
     initialisation (model-based transfer, e.g. from a gender model or from a
-    model of another corpus). Unlabelled target rows are ignored; without
-    labelled target rows the result is the pretrained (source-only) network.
+    model of another corpus). Unlabelled target rows are ignored unless
+    ``pseudo_label_threshold`` turns on self-training; without labelled
+    target rows (and without self-training) the result is the pretrained
+    (source-only) network.
 
     Parameters
     ----------
@@ -116,10 +133,14 @@ class FineTuneClassifier(NeuralTransferEstimator):
         Dropout after each fully connected block.
     freeze : {"none", "all_but_head"} or int, default="none"
         Fine-tuning policy: train everything, only the head, or the head and
-        the last ``k`` trunk blocks (``k`` larger than the trunk trains all).
+        the last ``k`` trunk blocks. Blocks are the trunk's layers with
+        weights (a fully connected, convolution or GRU block; the CNN's
+        global pooling is none); a ``k`` larger than their number raises.
+        Frozen blocks keep their pretrained weights exactly (no gradient,
+        no weight decay).
     lr_decay : float, default=1.0
         Discriminative learning rates while fine-tuning: the head uses
-        ``finetune_lr``, trunk block ``i`` blocks below the head
+        ``finetune_lr``, the trunk block ``i`` blocks below the head
         ``finetune_lr * lr_decay**i`` (Howard & Ruder use ``1 / 2.6``).
     init_from : fitted sertl-neural classifier, default=None
         Start from this model's trunk (its architecture replaces
@@ -157,11 +178,30 @@ class FineTuneClassifier(NeuralTransferEstimator):
         rows; in the EmoDB -> RAVDESS few-shot benchmark (10 utterances per
         class) this was the best-performing setting on the development
         splits, with a strongly regularised network (see the README).
+    pseudo_label_threshold : float in (0, 1] or None, default=None
+        Self-training [4]_ on the unlabelled target rows: after fine-tuning,
+        the rows whose largest softmax probability reaches this threshold
+        take the predicted class as a pseudo-label, and the network is
+        fine-tuned again (``finetune_epochs``, ``finetune_lr``, the same
+        ``freeze``) on them, the labelled target rows and, with
+        ``finetune_source_weight``, the source rows. Runs also without
+        labelled target rows (then from the pretrained network). None:
+        unlabelled rows are not used.
+    unlabeled_weight : float, default=1.0
+        Total loss weight of the pseudo-labelled rows relative to the
+        labelled target rows (each part class-balanced on its own with
+        ``class_weight="balanced"``).
+    self_training_rounds : int, default=1
+        Rounds of pseudo-labelling and fine-tuning; each round labels the
+        unlabelled rows anew with the current network, and the rounds stop
+        early when no row reaches ``pseudo_label_threshold``.
     weight_decay : float, default=1e-4
         AdamW weight decay.
     class_weight : {"balanced"}, dict or None, default=None
         Weight the loss inversely to class frequency in each phase, or with
-        a ``{label: weight}`` dict (missing classes weigh 1).
+        a ``{label: weight}`` dict (classes it leaves out weigh 1; keys of
+        classes absent from ``y``, as in a cross-validation split, are
+        ignored, as in scikit-learn).
     standardize : bool or "domain", default=True
         Standardise inputs with the statistics of all training rows
         (``True``), not at all (``False``), or each domain with its own
@@ -173,19 +213,26 @@ class FineTuneClassifier(NeuralTransferEstimator):
         per-corpus normalisation of cross-corpus SER, inside the network's
         estimator, where log-mel sequences cannot go through a 2-D scaler.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of each phase's rows (stratified)
-        and stop when its loss has not improved for ``n_iter_no_change``
-        epochs, keeping the best weights. Phases with fewer than 10 rows
+        Hold out ``validation_fraction`` of each phase's labelled rows
+        (stratified by class, before ``sampler`` runs, so no copy of a
+        training row is scored) and stop when their loss has not improved
+        for ``n_iter_no_change`` epochs, keeping the best weights.
+        Pretraining holds out source rows, fine-tuning target rows (with
+        ``finetune_source_weight`` also source rows, each domain on its
+        own and weighted as in training), self-training rows of each part.
+        Phases with fewer than 10 such rows (fine-tuning: target rows)
         train without it.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5
         Patience of early stopping.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    device : str or None, default="auto"
+        ``"auto"`` or None (CUDA when available, else CPU), ``"cpu"`` or
+        ``"cuda[:i]"``.
     random_state : int, RandomState or None, default=None
-        Seed of initialisation, shuffling, dropout and the validation split.
-        Fits are deterministic on the CPU; on a GPU cuDNN may not be.
+        Seed of initialisation, shuffling, dropout, the validation split
+        and ``sampler`` (whose own ``random_state`` it replaces). Fits are
+        deterministic on the CPU; on a GPU cuDNN may not be.
     verbose : int, default=0
         Print skorch's per-epoch progress table when > 0.
 
@@ -198,11 +245,17 @@ class FineTuneClassifier(NeuralTransferEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     estimator_ : estimator object
-        :class:`NeuralHead` or the fitted ``estimator``.
+        The network's own head (a fitted
+        ``sertl_neural._base.NeuralHead``) or the fitted ``estimator``.
     history_ : dict
-        Per-epoch losses and durations of ``"pretrain"`` and ``"finetune"``.
+        Per-epoch losses and durations of ``"pretrain"`` and ``"finetune"``
+        (and of ``"self_training"``, every round's epochs in a row, with
+        ``pseudo_label_threshold``).
     n_finetune_rows_ : int
         Labelled target rows used for fine-tuning.
+    n_trainable_blocks_ : int
+        Trunk blocks trained while fine-tuning (set only when the model was
+        fine-tuned).
     n_pseudo_labeled_ : list of int
         Unlabelled target rows pseudo-labelled in each self-training round
         (empty without ``pseudo_label_threshold``).
@@ -355,7 +408,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
             spec, trunk = build_classifier_trunk(self, n_features)
             return spec, ClassifierNet(trunk, [n_classes])
         src = self.init_from
-        check_init_from(src, n_features)
+        check_init_from(src, n_features, getattr(self, "input_shape_", None))
         if hasattr(src, "input_shape_"):
             self.input_shape_ = src.input_shape_
         trunk = copy.deepcopy(src.module_.trunk).to("cpu")
@@ -364,28 +417,6 @@ class FineTuneClassifier(NeuralTransferEstimator):
             module.heads[0].load_state_dict(src.module_.heads[0].state_dict())
         return dict(src.trunk_spec_), module
 
-    def _resample(self, X, y_idx, seed):
-        if self.sampler is None or X.shape[0] == 0:
-            return X, y_idx
-        sampler = clone(self.sampler)
-        if "random_state" in sampler.get_params():
-            sampler.set_params(random_state=seed)
-        if not hasattr(sampler, "fit_resample"):
-            raise TypeError(
-                f"sampler={sampler!r} has no fit_resample method: pass an "
-                "imbalanced-learn sampler (e.g. RandomOverSampler())."
-            )
-        try:
-            return sampler.fit_resample(X, y_idx)
-        except ValueError as exc:
-            if not np.isnan(X).any():
-                raise
-            raise ValueError(
-                f"sampler={sampler!r} cannot take NaN-padded log-mel rows "
-                f"({exc}): use a sampler that only copies or drops rows "
-                "(RandomOverSampler, RandomUnderSampler), or class_weight."
-            ) from exc
-
     def _row_weights(self, y_idx, n_cls):
         """Per-row loss weights from ``class_weight`` (ones when None)."""
         w = class_weights(y_idx, n_cls, self.class_weight, "cpu", self.classes_)
@@ -393,9 +424,33 @@ class FineTuneClassifier(NeuralTransferEstimator):
             return np.ones(len(y_idx))
         return w.numpy().astype(np.float64)[y_idx]
 
+    @staticmethod
+    def _weighted_blocks(module):
+        """``(index, block)`` of the trunk blocks that have weights.
+
+        The unit of ``freeze`` and ``lr_decay``: a parameter-free block (the
+        global pooling of the CNN) is no layer to freeze or to train.
+        """
+        blocks = list(module.trunk.blocks) if hasattr(module.trunk, "blocks") else []
+        return [
+            (i, b) for i, b in enumerate(blocks) if any(True for _ in b.parameters())
+        ]
+
+    def _check_freeze(self, module):
+        """Raise when ``freeze=k`` asks for more trunk blocks than there are."""
+        n = len(self._weighted_blocks(module))
+        if isinstance(self.freeze, numbers.Integral) and int(self.freeze) > n:
+            raise ValueError(
+                f"freeze={self.freeze} asks to fine-tune the last {self.freeze} "
+                f"trunk blocks, but the trunk has {n} block(s) with weights "
+                f"(network={self.trunk_spec_['network']!r}, hidden_layer_sizes="
+                f"{tuple(self.trunk_spec_['hidden_layer_sizes'])}): use an int "
+                f"from 0 to {n}, or freeze='none' to fine-tune every block."
+            )
+
     def _finetune_groups(self, module, lr):
         """Freeze trunk blocks and return skorch param groups with their lrs."""
-        blocks = list(module.trunk.blocks) if hasattr(module.trunk, "blocks") else []
+        blocks = self._weighted_blocks(module)
         n = len(blocks)
         if self.freeze == "none":
             k = n
@@ -404,29 +459,59 @@ class FineTuneClassifier(NeuralTransferEstimator):
         else:
             k = min(int(self.freeze), n)
         groups = []
-        for i, block in enumerate(blocks):
-            trainable = i >= n - k
+        for j, (i, block) in enumerate(blocks):
+            trainable = j >= n - k
             for p in block.parameters():
                 p.requires_grad_(trainable)
             if trainable:
-                depth = n - i
+                depth = n - j
                 groups.append(
                     (f"trunk.blocks.{i}.*", {"lr": lr * self.lr_decay**depth})
                 )
         self.n_trainable_blocks_ = k
         return groups
 
+    def _weighted_rows(self, parts):
+        """Rows and ``(class index, row weight)`` targets of weighted parts.
+
+        Each part ``(X, y_idx, total)`` gets the total weight ``total`` and
+        is class-balanced within itself by ``class_weight``; empty parts are
+        left out.
+        """
+        n_cls = self.classes_.size
+        X_parts, y_parts, w_parts = [], [], []
+        for Xp, yp, total in parts:
+            if len(yp) == 0:
+                continue
+            rw = self._row_weights(yp, n_cls)
+            X_parts.append(Xp)
+            y_parts.append(yp)
+            w_parts.append(total * rw / rw.sum())
+        n_rows = sum(len(yp) for yp in y_parts)
+        Xr = np.concatenate(X_parts)
+        yr = np.stack(
+            [np.concatenate(y_parts), np.concatenate(w_parts) * n_rows], axis=1
+        ).astype(np.float32)
+        return Xr, yr
+
     def _head_proba(self, module, Xs):
-        """Softmax of the main head on already scaled rows (eval mode)."""
+        """Softmax of the main head on already scaled rows (eval mode, in chunks)."""
         module.eval()
+        chunks = []
         with torch.no_grad():
-            out = module(torch.as_tensor(Xs, dtype=torch.float32, device=self.device_))
-        logits = out[0] if isinstance(out, tuple) else out
-        return torch.softmax(logits, dim=1).cpu().numpy()
+            for start in range(0, Xs.shape[0], _INFERENCE_BATCH):
+                xb = torch.as_tensor(
+                    Xs[start : start + _INFERENCE_BATCH],
+                    dtype=torch.float32,
+                    device=self.device_,
+                )
+                out = module(xb)
+                logits = out[0] if isinstance(out, tuple) else out
+                chunks.append(torch.softmax(logits, dim=1).cpu().numpy())
+        return np.concatenate(chunks)
 
     def _self_train(self, module, Xs, y_idx, src, tgt, unl, epochs, lr, seed, history):
         """Pseudo-label confident unlabelled target rows and fine-tune again."""
-        n_cls = self.classes_.size
         Xu = Xs[unl]
         history["self_training"] = []
         for r in range(int(self.self_training_rounds)):
@@ -442,19 +527,20 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 parts.append((Xs[tgt], y_idx[tgt], 1.0))
             if self.finetune_source_weight > 0 and src.any():
                 parts.append((Xs[src], y_idx[src], self.finetune_source_weight))
-            X_parts, y_parts, w_parts = [], [], []
-            for Xp, yp, total in parts:
-                rw = self._row_weights(yp, n_cls)
-                X_parts.append(Xp)
-                y_parts.append(yp)
-                w_parts.append(total * rw / rw.sum())
-            n_rows = sum(len(yp) for yp in y_parts)
-            Xr = np.concatenate(X_parts)
-            yr = np.stack(
-                [np.concatenate(y_parts), np.concatenate(w_parts) * n_rows], axis=1
-            ).astype(np.float32)
+            # early stopping holds out rows of each part (stratified by class)
+            train_parts, valid_parts = [], []
+            for i, (Xp, yp, total) in enumerate(parts):
+                split = self._valid_split(len(yp), yp, seed + 2 + r + i)
+                if split is None:
+                    train_parts.append((Xp, yp, total))
+                else:
+                    tr, va = split
+                    train_parts.append((Xp[tr], yp[tr], total))
+                    valid_parts.append((Xp[va], yp[va], total))
+            Xr, yr = self._weighted_rows(train_parts)
             if not np.any(yr[:, 1] > 0):
                 break
+            valid = self._weighted_rows(valid_parts) if valid_parts else None
             groups = self._finetune_groups(module, lr)
             history["self_training"] += self._train(
                 module,
@@ -463,8 +549,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 _ClassifierLoss(None),
                 lr=lr,
                 max_epochs=epochs,
-                seed=seed + 2 + r,
-                strata=yr[:, 0],
+                valid=valid,
                 param_groups=groups,
             )
             for p in module.parameters():
@@ -472,7 +557,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
 
     def _fit(self, data: DomainData) -> None:
         y_idx = self._start(data)
-        vars(self).pop("n_trainable_blocks_", None)  # set only when fine-tuning
+        self.__dict__.pop("n_trainable_blocks_", None)  # set only when fine-tuning
         if self.distill_loss is not None and not callable(self.distill_loss):
             raise TypeError("distill_loss must be a callable loss(student, teacher).")
         seed = self._draw_seed()
@@ -484,11 +569,15 @@ class FineTuneClassifier(NeuralTransferEstimator):
             self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
         )
         ft_lr = self.lr if self.finetune_lr is None else self.finetune_lr
-        history = {"pretrain": [], "finetune": []}
+        history: dict[str, list] = {"pretrain": [], "finetune": []}
         with self._seeded(seed):
             self.trunk_spec_, module = self._build(data.X.shape[1], n_cls)
+            self._check_freeze(module)
             module.to(self.device_)
-            Xp, yp = self._resample(Xs[src], y_idx[src], seed)
+            # early stopping holds out source rows before the sampler runs, so
+            # that no copy of a training row is in the validation set
+            Xp, yp, valid = self._split_off(Xs[src], y_idx[src], seed)
+            Xp, yp = self._resample(Xp, yp, seed)
             w = class_weights(yp, n_cls, self.class_weight, self.device_, self.classes_)
             history["pretrain"] = self._train(
                 module,
@@ -497,8 +586,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 _ClassifierLoss(w),
                 lr=self.lr,
                 max_epochs=self.max_epochs,
-                seed=seed,
-                strata=yp,
+                valid=valid,
             )
             self.n_finetune_rows_ = int(tgt.sum())
             if tgt.any() and ft_epochs > 0:
@@ -508,24 +596,30 @@ class FineTuneClassifier(NeuralTransferEstimator):
                     for p in teacher.parameters():
                         p.requires_grad_(False)
                 groups = self._finetune_groups(module, ft_lr)
-                Xt, yt = self._resample(Xs[tgt], y_idx[tgt], seed)
+                rehearse = self.finetune_source_weight > 0 and src.any()
+                # early stopping needs held-out target rows; with rehearsal the
+                # source rows are held out on their own as well, so that both
+                # domains are in the validation set
+                Xt, yt, valid = self._split_off(Xs[tgt], y_idx[tgt], seed + 1)
+                X_src, y_src, valid_src = Xs[src], y_idx[src], None
+                if rehearse and valid is not None:
+                    X_src, y_src, valid_src = self._split_off(X_src, y_src, seed + 1)
+                Xt, yt = self._resample(Xt, yt, seed)
                 w = class_weights(
                     yt, n_cls, self.class_weight, self.device_, self.classes_
                 )
-                if self.finetune_source_weight > 0 and src.any():
+                if rehearse:
                     # rehearsal (joint fine-tuning): the source rows keep a
                     # share of the loss; class weights are computed within
                     # each domain and folded into the row weights, so each
                     # domain is class-balanced on its own.
-                    ys_src = y_idx[src]
-                    rw_t = self._row_weights(yt, n_cls)
-                    rw_s = self._row_weights(ys_src, n_cls)
-                    rw = np.r_[
-                        rw_t / rw_t.sum(),
-                        self.finetune_source_weight * rw_s / rw_s.sum(),
-                    ] * (len(yt) + len(ys_src))
-                    Xt = np.concatenate([Xt, Xs[src]])
-                    yt = np.stack([np.r_[yt, ys_src], rw], axis=1).astype(np.float32)
+                    fsw = self.finetune_source_weight
+                    Xt, yt = self._weighted_rows([(Xt, yt, 1.0), (X_src, y_src, fsw)])
+                    if valid is not None:
+                        held = [(*valid, 1.0)]
+                        if valid_src is not None:
+                            held.append((*valid_src, fsw))
+                        valid = self._weighted_rows(held)
                     w = None
                 loss = _ClassifierLoss(
                     w, teacher, self.distill_loss, float(self.distill_weight)
@@ -537,17 +631,24 @@ class FineTuneClassifier(NeuralTransferEstimator):
                     loss,
                     lr=ft_lr,
                     max_epochs=ft_epochs,
-                    seed=seed + 1,
-                    strata=yt if yt.ndim == 1 else yt[:, 0],
+                    valid=valid,
                     param_groups=groups,
                 )
                 for p in module.parameters():
                     p.requires_grad_(True)
-            self.n_pseudo_labeled_ = []
+            self.n_pseudo_labeled_: list[int] = []
             unl = data.target & ~data.labeled
             if self.pseudo_label_threshold is not None and unl.any() and ft_epochs > 0:
                 self._self_train(
                     module, Xs, y_idx, src, tgt, unl, ft_epochs, ft_lr, seed, history
                 )
         self.module_ = module.eval()
-        self._finish(data, history)
+        self._finish(data, history, seed)
+
+    def _split_off(self, X, y_idx, seed):
+        """Training rows and the held-out ``(X, y)`` of early stopping (or None)."""
+        split = self._valid_split(len(y_idx), y_idx, seed)
+        if split is None:
+            return X, y_idx, None
+        tr, va = split
+        return X[tr], y_idx[tr], (X[va], y_idx[va])

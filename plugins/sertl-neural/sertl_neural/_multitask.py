@@ -173,14 +173,16 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         Dropout after each fully connected block.
     task_weights : dict of str to float, default=None
         Loss weight of each task by name (``"emotion"`` and the ``aux``
-        names); missing names weigh 1.0.
+        names); missing names weigh 1.0. Weights must be finite and
+        non-negative; 0 switches a task's loss off.
     task_weighting : {"fixed", "uncertainty", "gradient_similarity"}, default="fixed"
         How the task losses are combined.
         ``"fixed"``: the loss is ``sum_t w_t L_t`` with the ``task_weights``.
         ``"uncertainty"``: homoscedastic uncertainty weighting [3]_, one
         learnable log-variance ``s_t`` per task and the loss
         ``sum_t w_t (exp(-s_t) L_t + s_t / 2)``, so the balance between the
-        tasks is learned during training (``task_weights`` still multiply).
+        tasks is learned during training (``task_weights`` still multiply;
+        ``weight_decay`` does not apply to the ``s_t``).
         The learned ``s_t`` are in ``task_log_vars_``.
         ``"gradient_similarity"``: an auxiliary task's loss reaches the
         shared trunk only on mini-batches where its gradient on the trunk
@@ -216,13 +218,17 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         Input standardisation, per domain with ``"domain"`` (see
         :class:`FineTuneClassifier`).
     early_stopping : bool, default=False
-        Stop on the emotion loss of a held-out validation split.
+        Stop on the emotion loss of held-out emotion-labelled rows
+        (``validation_fraction`` of each domain's, stratified by emotion),
+        keeping the best weights; rows with auxiliary labels only always
+        train.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5
         Patience of early stopping.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:i]"``.
+    device : str or None, default="auto"
+        ``"auto"`` or None (CUDA when available, else CPU), ``"cpu"`` or
+        ``"cuda[:i]"``.
     random_state : int, RandomState or None, default=None
         Seed of initialisation, shuffling, dropout and the validation split.
     verbose : int, default=0
@@ -247,7 +253,8 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     classes_ : ndarray of shape (n_classes,)
         Emotion classes.
     estimator_ : estimator object
-        :class:`NeuralHead` or the fitted ``estimator``.
+        The network's own head (a fitted
+        ``sertl_neural._base.NeuralHead``) or the fitted ``estimator``.
     history_ : list of dict
         Per-epoch losses and durations.
     n_features_in_ : int
@@ -405,7 +412,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     def _fit(self, data: DomainData) -> None:
         y_idx = self._start(data)
         for attr in ("task_log_vars_", "aux_gradient_share_"):
-            vars(self).pop(attr, None)  # set only by some task_weighting values
+            self.__dict__.pop(attr, None)  # set only by some task_weighting values
         aux = self._aux_pending
         n_all, n_in = data.X.shape[0], data.n_input_rows
         tasks = ["emotion"]
@@ -413,6 +420,11 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         task_classes = {"emotion": self.classes_}
         for name, col in aux.items():
             lab = ~is_unlabeled(col)
+            if not lab.any():
+                raise ValueError(
+                    f"aux[{name!r}] has no labelled row (every label is -1, '-1', "
+                    "None or NaN): drop the task or give its labels."
+                )
             if np.unique(col[lab]).size < 2:
                 raise ValueError(
                     f"aux[{name!r}] has fewer than two classes among its labelled "
@@ -432,6 +444,11 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                 f"{tasks} (emotion from y, the rest from aux)."
             )
         task_w = [float(weights.get(t, 1.0)) for t in tasks]
+        if not all(np.isfinite(w) and w >= 0.0 for w in task_w):
+            raise ValueError(
+                f"task_weights must be finite and non-negative, got {weights}: "
+                "give each task a weight >= 0 (0 switches its loss off)."
+            )
         adversarial = list(self.adversarial_tasks or [])
         bad = sorted(
             str(t) for t in adversarial if not isinstance(t, str) or t not in tasks[1:]
@@ -471,20 +488,31 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                 else None
                 for t, t_name in enumerate(tasks)
             ]
-            history = self._train(
+            # early stopping follows the emotion loss: it holds out rows with
+            # an emotion label, each domain on its own (stratified by
+            # emotion); rows with auxiliary labels only always train
+            Yk, src_k = Y[keep], data.source[keep]
+            emo = Yk[:, 0] >= 0
+            held = [np.flatnonzero(emo & src_k), np.flatnonzero(emo & ~src_k)]
+            history = self._train_held_out(
                 module,
                 Xs[keep],
-                Y[keep],
+                Yk,
                 loss_fn := _MultiTaskLoss(
                     task_w,
                     cw,
                     module.log_vars,
                     module if self.task_weighting == "gradient_similarity" else None,
                 ),
+                groups=[(pos, Yk[pos, 0]) for pos in held],
+                seed=seed,
                 lr=self.lr,
                 max_epochs=self.max_epochs,
-                seed=seed,
-                strata=Y[keep, 0],
+                # the log-variances are the task balance, not weights to
+                # shrink: weight decay would pull every s_t towards 0
+                param_groups=[("log_vars", {"weight_decay": 0.0})]
+                if uncertainty
+                else None,
             )
         self.tasks_ = tasks
         self.task_classes_ = task_classes

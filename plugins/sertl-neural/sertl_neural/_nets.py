@@ -20,6 +20,7 @@ __all__ = [
     "GradientReversal",
     "MLPTrunk",
     "build_trunk",
+    "is_sertl_network",
     "module_from_portable",
     "module_to_portable",
 ]
@@ -246,6 +247,29 @@ def build_trunk(spec):
         )
     trunk.spec = spec
     return trunk
+
+
+def is_sertl_network(value):
+    """Whether ``value`` is a network of sertl-neural (a module with a ``recipe``).
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._nets import AutoencoderNet, is_sertl_network
+    >>> is_sertl_network(AutoencoderNet(4, (), 2, 1, 0.0, "gaussian"))
+    True
+    >>> is_sertl_network(torch.nn.MSELoss())
+    False
+    """
+    return isinstance(value, ClassifierNet | AutoencoderNet)
 
 
 def module_to_portable(module):
