@@ -497,8 +497,9 @@ def main(parts):
         "",
         f"Machine: {platform.machine()}, 2 shared CPU cores, torch {torch.__version__} "
         f"(1 thread), skorch {__import__('skorch').__version__}, scikit-learn "
-        f"{sklearn.__version__}, Python {platform.python_version()}. No GPU was "
-        "available in this session: CPU only. Load average at the start "
+        f"{sklearn.__version__}, Python {platform.python_version()}. Every arm "
+        "runs on the CPU (GPU timings: neural_speed_gpu.md). Load average at the "
+        "start "
         f"{os.getloadavg()[0]:.1f} (the machine is shared by several engineers): "
         "wall times are upper bounds.",
         "",
