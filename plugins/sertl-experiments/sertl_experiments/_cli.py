@@ -46,6 +46,31 @@ def _guard(name, func, args):
         return 130
 
 
+_GRID_METHODS = "no_adaptation,dss,coral,tca"
+_GRID_CLASSES = "anger,happiness,neutral,sadness"
+
+# ``sertl grid`` options that an experiment file replaces, and where it sets them
+_GRID_FILE_FIELDS = {
+    "source": ("--source", "[corpora] and [matrix] sources"),
+    "target": ("--target", "[corpora] and [matrix] targets"),
+    "methods": ("--methods", "[[methods]]"),
+    "param": ("--param", "[[methods]] grid"),
+    "few_shot": ("--few-shot", '[protocol] target = "few_shot" and k'),
+    "classes": ("--classes", "[labels] classes"),
+    "features": ("--features", "[features] set"),
+    "cache_dir": ("--cache-dir", "[features] cache_dir"),
+}
+
+# experiment fields that shape only ``sertl run``'s results and report
+_RUN_ONLY_FIELDS = (
+    ("output", None),
+    ("pca_points", None),
+    ("metric", "protocol"),
+    ("bootstrap", "protocol"),
+    ("confidence", "protocol"),
+)
+
+
 def _dask_args(p):
     g = p.add_mutually_exclusive_group()
     g.add_argument(
@@ -101,8 +126,11 @@ def add_commands(subparsers):
     p.add_argument(
         "experiment",
         nargs="?",
-        help="experiment TOML (corpora, methods, grids); the corpus, method, "
-        "class and feature options below are then not used",
+        help="experiment TOML: its corpora, matrix, labels, features, classifier, "
+        "protocol (target, k, test_speaker_fraction, seeds, selection_splits) "
+        "and methods (grids, scorers; an auto method adds its candidates to the "
+        "search). The corpus, method, class, feature and few-shot options "
+        "below are then refused: set them in the file",
     )
     p.add_argument(
         "--source",
@@ -114,8 +142,9 @@ def add_commands(subparsers):
     p.add_argument("--target", metavar="READER=ROOT", help="target corpus")
     p.add_argument(
         "--methods",
-        default="no_adaptation,dss,coral,tca",
-        help="comma-separated: no_adaptation, dss, or adapter/estimator names",
+        default=None,
+        help="comma-separated: no_adaptation, dss, or adapter/estimator names "
+        f"(default: {_GRID_METHODS})",
     )
     p.add_argument(
         "--param",
@@ -129,28 +158,34 @@ def add_commands(subparsers):
         action="append",
         default=None,
         help="label-free scorer(s), repeatable: reverse_validation (default), "
-        "importance_weighted, prediction_entropy, deep_embedded_validation",
+        "importance_weighted, prediction_entropy, deep_embedded_validation; "
+        "with an experiment file, replaces its methods' scorers. Not with a "
+        "few-shot protocol, which scores UAR on held-out labelled target rows",
     )
     p.add_argument(
         "--few-shot",
         type=int,
-        default=0,
+        default=None,
         metavar="K",
         help="use K labelled target utterances per class (scored with UAR)",
     )
     p.add_argument(
         "--classes",
-        default="anger,happiness,neutral,sadness",
-        help="comma-separated emotions to keep (default: %(default)s)",
+        default=None,
+        help=f"comma-separated emotions to keep (default: {_GRID_CLASSES})",
     )
     p.add_argument(
         "--features",
-        default="functionals",
-        help="AudioFeatures feature set (default: %(default)s)",
+        default=None,
+        help="AudioFeatures feature set (default: functionals)",
     )
     p.add_argument("--cache-dir", default=None, help="on-disk feature cache folder")
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of splits and methods (default: 0)"
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of splits and methods (default: 0, or each of the experiment "
+        "file's [protocol] seeds)",
     )
     p.add_argument("--save", metavar="MODEL", help="save the best model (skops)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -285,19 +320,54 @@ def _parse_value(v):
 
 
 def cmd_grid(args):
-    """``sertl grid``: grid search across methods for one source/target pair."""
+    """``sertl grid``: grid search across methods for each source/target pair."""
     from ._dask import dask_client
-    from ._recipes import Recipe, classifier_prefix
-    from ._runner import _prepare_data, _restrict, check_methods, check_recipe
+    from ._data import make_feature_step
+    from ._recipes import classifier_prefix
+    from ._runner import _prepare_data, _restrict, _split, check_methods, check_recipe
     from ._selection import needs_proba, search
 
-    if args.seed < 0:
+    if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}.")
+    if args.few_shot is not None and args.few_shot < 1:
+        raise ConfigError(
+            f"--few-shot: K must be >= 1 labelled target utterances per class, got "
+            f"{args.few_shot}; leave --few-shot out to select without target labels."
+        )
     if args.experiment:
+        given = [
+            opt for key, (opt, _) in _GRID_FILE_FIELDS.items() if getattr(args, key)
+        ]
+        if given:
+            where = "; ".join(
+                f"{opt} by {field}"
+                for opt, field in _GRID_FILE_FIELDS.values()
+                if opt in given
+            )
+            raise ConfigError(
+                f"{', '.join(given)}: not used with an experiment file, which sets "
+                f"them itself ({where}). Edit {args.experiment}, or leave the "
+                "file out and give corpora and methods on the command line."
+            )
         cfg = load_config(args.experiment)
         check_methods(cfg)
-        methods = [m for m in cfg.methods if not m.auto]
-        recipes = [Recipe.from_spec(m) for m in methods]
+        if cfg.save_models:
+            raise ConfigError(
+                f"{args.experiment}: save_models: sertl grid saves no model per pair "
+                "and method; pass --save MODEL to save the best model of a "
+                "single source/target pair, or run the experiment with sertl run."
+            )
+        recipes = _grid_recipes(cfg, args.experiment)
+        scorers = args.scorer or _experiment_scorers(cfg, args.experiment)
+        seeds = [args.seed] if args.seed is not None else list(cfg.protocol.seeds)
+        unused = _run_only_fields(args.experiment)
+        if unused:
+            _log(
+                f"sertl grid: note: {args.experiment} sets {', '.join(unused)}: "
+                "used by sertl run's test-set results and report only, not by "
+                "sertl grid, which reports the label-free selection scores of "
+                "each candidate."
+            )
     else:
         if not args.source or not args.target:
             raise ConfigError(
@@ -312,21 +382,36 @@ def cmd_grid(args):
         if reader in corpora:
             raise ConfigError(f"--target: {reader!r} is also a source.")
         corpora[reader] = {"reader": reader, "root": root}
-        features = {"set": args.features}
+        features = {"set": args.features or "functionals"}
         if args.cache_dir:
             features["cache_dir"] = str(Path(args.cache_dir).resolve())
-        protocol = {"target": "few_shot", "k": args.few_shot} if args.few_shot else {}
+        protocol = (
+            {"target": "few_shot", "k": args.few_shot}
+            if args.few_shot is not None
+            else {}
+        )
+        classes = args.classes if args.classes is not None else _GRID_CLASSES
+        classes = [c.strip() for c in classes.split(",") if c.strip()]
+        if len(set(classes)) < 2:
+            raise ConfigError(
+                f"--classes: list at least two emotions separated by commas, got "
+                f"{args.classes!r}."
+            )
         raw = {
             "name": "grid",
             "corpora": corpora,
-            "labels": {"classes": [c for c in args.classes.split(",") if c]},
+            "labels": {"classes": classes},
             "matrix": {"sources": [sources], "targets": [reader]},
             "features": features,
             "protocol": protocol,
-            "methods": [{"name": "placeholder"}],
+            "methods": [{"name": "unused"}],  # the search's come from --methods
         }
         cfg = parse_config(raw, origin="command line")
-        recipes = _recipes_from_cli(args.methods, args.param)
+        try:  # a misspelt feature set, named as the option that set it
+            make_feature_step(cfg.features)
+        except ConfigError as exc:
+            raise ConfigError(f"--features: {str(exc).split(': ', 1)[-1]}") from None
+        recipes = _recipes_from_cli(args.methods or _GRID_METHODS, args.param)
         for r in recipes:
             check_recipe(
                 r,
@@ -335,13 +420,34 @@ def cmd_grid(args):
                 params_where=lambda step, m=r.name: f"--methods {m}",
                 grid_where=lambda key: f"--param {key}",
             )
-    pairs = cfg.pairs()
-    if args.save and len(pairs) != 1:
-        raise ConfigError(
-            f"--save needs exactly one source/target pair, the experiment "
-            f"has {len(pairs)}."
+        scorers = args.scorer or ["reverse_validation"]
+        seeds = [args.seed if args.seed is not None else 0]
+    few_shot = cfg.protocol.target == "few_shot"
+    if few_shot and args.scorer and set(args.scorer) != {"target"}:
+        where = (
+            "--few-shot" if not args.experiment else '[protocol] target = "few_shot"'
         )
-    scorers = args.scorer or ["reverse_validation"]
+        raise ConfigError(
+            f"--scorer: with {where} the search scores UAR on held-out labelled "
+            "target rows, not label-free scorers; remove --scorer, or select "
+            "without target labels (no few-shot protocol)."
+        )
+    for name in args.scorer or []:
+        _check_scorer(name, "--scorer")
+    if not few_shot and "target" in (args.scorer or []):
+        raise ConfigError(
+            "--scorer target: scores held-out labelled target rows, which only a "
+            "few-shot protocol has; add --few-shot K (or [protocol] target = "
+            '"few_shot" in the experiment file), or choose a label-free scorer.'
+        )
+    pairs = cfg.pairs()
+    if args.save and (len(pairs) != 1 or len(seeds) != 1):
+        raise ConfigError(
+            "--save needs exactly one source/target pair and one seed; the search "
+            f"has {len(pairs)} pair(s) and seeds {seeds}"
+            + ("; choose a seed with --seed N." if len(seeds) != 1 else ".")
+        )
+    n_splits = cfg.protocol.selection_splits if args.experiment else 3
     out = []
     with dask_client(args.scheduler, args.workers) as client:
         data, skipped = _prepare_data(
@@ -353,124 +459,111 @@ def cmd_grid(args):
             if len(classes) < 2:
                 raise ExperimentError(
                     f"{'+'.join(srcs)} -> {tgt}: the corpora share fewer than two "
-                    f"of the classes kept ({classes}); check --classes."
+                    f"of the classes kept ({classes}); check "
+                    + ("[labels] classes." if args.experiment else "--classes.")
                 )
             src_data = [_restrict(data[s], classes) for s in srcs]
             tgt_data = _restrict(data[tgt], classes)
-            rng = np.random.default_rng(args.seed)
-            task = {
-                "sources": src_data,
-                "target": tgt_data,
-                "classes": classes,
-                "protocol": {
-                    "target": cfg.protocol.target,
-                    "k": cfg.protocol.k,
-                    "test_speaker_fraction": cfg.protocol.test_speaker_fraction,
-                },
-            }
-            from ._runner import _split
-
-            X, y, sd, spk, test, yt, _ = _split(task, rng)
-            n_jobs = -1 if client is not None else None
-            if client is not None:
-                from joblib import parallel_config
-
-                with parallel_config(backend="dask"):
-                    gs, names = search(
-                        recipes,
-                        X,
-                        y,
-                        sd,
-                        scorers=scorers,
-                        few_shot=cfg.protocol.target == "few_shot",
-                        classifier=cfg.classifier,
-                        classifier_params=cfg.classifier_params,
-                        random_state=args.seed,
-                        n_jobs=n_jobs,
-                    )
-            else:
-                gs, names = search(
-                    recipes,
-                    X,
-                    y,
-                    sd,
-                    scorers=scorers,
-                    few_shot=cfg.protocol.target == "few_shot",
-                    classifier=cfg.classifier,
-                    classifier_params=cfg.classifier_params,
-                    random_state=args.seed,
-                )
-            used = ["target"] if cfg.protocol.target == "few_shot" else scorers
-            # report parameters as the user names them (coral__reg,
-            # classifier__C), not as the flat search template's steps
-            n_adapt = max([len(r.adapters) for r in recipes] + [0])
-            prefix = classifier_prefix(cfg.classifier, needs_proba(used))
-            user_key = {
-                (r.name, r.grid_key(k, n_adapt, prefix=prefix)): k
-                for r in recipes
-                for k in r.grid
-            }
-            rows = []
-            for i, name in enumerate(names):
-                params = {
-                    user_key.get((name, k), k): _short(v)
-                    for k, v in gs.cv_results_["params"][i].items()
-                    if "__" in k
-                }
-                rows.append(
-                    {
-                        "method": name,
-                        "params": params,
-                        **{
-                            s: _float(gs.cv_results_[f"mean_test_{s}"][i]) for s in used
-                        },
-                        "fit_seconds": _float(gs.cv_results_["mean_fit_time"][i]),
-                    }
-                )
-            best = names[gs.best_index_]
-            entry = {
-                "source": "+".join(srcs),
-                "target": tgt,
-                "classes": classes,
-                "scorers": used,
-                "best": best,
-                "best_index": int(gs.best_index_),
-                "candidates": rows,
-            }
-            if args.save:
-                from sklearn.pipeline import Pipeline
-
-                from ._data import make_feature_step
-                from ._persist import save_model
-
-                best_model = _with_probabilities(gs.best_estimator_, X, y, sd)
-                model = Pipeline(
-                    [
-                        ("features", make_feature_step(cfg.features)),
-                        *best_model.steps,
-                    ]
-                )
-                save_model(
-                    model,
-                    args.save,
-                    metadata={
-                        "classes": classes,
-                        "source": entry["source"],
-                        "target": tgt,
-                        "method": best,
-                        "params": rows[gs.best_index_]["params"],
-                        "feature_set": cfg.features.set,
+            for seed in seeds:
+                task = {
+                    "sources": src_data,
+                    "target": tgt_data,
+                    "classes": classes,
+                    "protocol": {
+                        "target": cfg.protocol.target,
+                        "k": cfg.protocol.k,
+                        "test_speaker_fraction": cfg.protocol.test_speaker_fraction,
                     },
-                )
-                entry["saved"] = str(args.save)
-            out.append(entry)
+                }
+                # the same split as sertl run's cell of this pair and seed
+                X, y, sd, spk, test, yt, _ = _split(task, np.random.default_rng(seed))
+                kw = {
+                    "scorers": scorers,
+                    "few_shot": few_shot,
+                    "classifier": cfg.classifier,
+                    "classifier_params": cfg.classifier_params,
+                    "random_state": seed,
+                    "n_splits": n_splits,
+                }
+                if client is not None:
+                    from joblib import parallel_config
+
+                    with parallel_config(backend="dask"):
+                        gs, names = search(recipes, X, y, sd, n_jobs=-1, **kw)
+                else:
+                    gs, names = search(recipes, X, y, sd, **kw)
+                used = ["target"] if few_shot else scorers
+                # report parameters as the user names them (coral__reg,
+                # classifier__C), not as the flat search template's steps
+                n_adapt = max([len(r.adapters) for r in recipes] + [0])
+                prefix = classifier_prefix(cfg.classifier, needs_proba(used))
+                user_key = {
+                    (r.name, r.grid_key(k, n_adapt, prefix=prefix)): k
+                    for r in recipes
+                    for k in r.grid
+                }
+                rows = []
+                for i, name in enumerate(names):
+                    params = {
+                        user_key.get((name, k), k): _short(v)
+                        for k, v in gs.cv_results_["params"][i].items()
+                        if "__" in k
+                    }
+                    rows.append(
+                        {
+                            "method": name,
+                            "params": params,
+                            **{
+                                s: _float(gs.cv_results_[f"mean_test_{s}"][i])
+                                for s in used
+                            },
+                            "fit_seconds": _float(gs.cv_results_["mean_fit_time"][i]),
+                        }
+                    )
+                best = names[gs.best_index_]
+                entry = {
+                    "source": "+".join(srcs),
+                    "target": tgt,
+                    "seed": seed,
+                    "classes": classes,
+                    "scorers": used,
+                    "best": best,
+                    "best_index": int(gs.best_index_),
+                    "candidates": rows,
+                }
+                if args.save:
+                    from sklearn.pipeline import Pipeline
+
+                    from ._persist import save_model
+
+                    best_model = _with_probabilities(gs.best_estimator_, X, y, sd)
+                    model = Pipeline(
+                        [
+                            ("features", make_feature_step(cfg.features)),
+                            *best_model.steps,
+                        ]
+                    )
+                    save_model(
+                        model,
+                        args.save,
+                        metadata={
+                            "classes": classes,
+                            "source": entry["source"],
+                            "target": tgt,
+                            "method": best,
+                            "params": rows[gs.best_index_]["params"],
+                            "feature_set": cfg.features.set,
+                        },
+                    )
+                    entry["saved"] = str(args.save)
+                out.append(entry)
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         for e in out:
             print(
                 f"{e['source']} -> {e['target']} ({', '.join(e['classes'])}); "
-                f"scored by {', '.join(e['scorers'])}"
+                f"seed {e['seed']}; scored by {', '.join(e['scorers'])}"
             )
             for i, r in enumerate(e["candidates"]):
                 mark = "*" if i == e["best_index"] else " "
@@ -484,6 +577,94 @@ def cmd_grid(args):
                 + (f"; saved to {e['saved']}" if "saved" in e else "")
             )
     return 0
+
+
+def _check_scorer(name, where):
+    from sertl_core import RegistryError, get_registry
+
+    try:
+        get_registry().get("scorers", name)
+    except RegistryError as exc:
+        raise ConfigError(f"{where} {name}: {exc}") from None
+
+
+def _grid_recipes(cfg, origin):
+    """Return the experiment's methods as search candidates, auto's included.
+
+    ``method = "auto"`` chooses among its candidates by label-free scores;
+    in a grid search across methods that choice is the search's own, so an
+    auto method contributes its candidates (named ``AUTO/CANDIDATE``) unless
+    the same recipe is already a candidate.
+    """
+    from dataclasses import replace
+
+    from ._recipes import Recipe
+    from ._runner import _auto_candidates
+
+    recipes = []
+
+    def same(a, b):
+        return replace(a, name="") == replace(b, name="")
+
+    for m in cfg.methods:
+        if not m.auto:
+            r = Recipe.from_spec(m)
+            if r.scaling == "speaker":
+                raise ConfigError(
+                    f"{origin}: [[methods]] {m.name} scaling: sertl grid cannot "
+                    'search scaling = "speaker" (GridSearchCV cannot route speaker '
+                    "ids to some candidates only); compare it with sertl run, or "
+                    'use scaling = "domain" here.'
+                )
+            recipes.append(r)
+    for m in cfg.methods:
+        if not m.auto:
+            continue
+        for r in _auto_candidates(m, cfg):
+            if r.scaling == "speaker":
+                raise ConfigError(
+                    f"{origin}: [[methods]] {m.name} candidates: {r.name!r} has "
+                    'scaling = "speaker", which sertl grid cannot search '
+                    "(GridSearchCV cannot route speaker ids to some candidates "
+                    "only); remove it from candidates, or compare it with sertl run."
+                )
+            if not any(same(r, q) for q in recipes):
+                recipes.append(replace(r, name=f"{m.name}/{r.name}"))
+    return recipes
+
+
+def _experiment_scorers(cfg, origin):
+    """Return the one scorer list of the experiment's methods (a search has one)."""
+    if cfg.protocol.target == "few_shot":
+        return ["target"]  # as sertl run: few-shot ranks on labelled target rows
+    lists = {}
+    for m in cfg.methods:
+        lists.setdefault(tuple(m.scorers), []).append(m.name)
+    if len(lists) > 1:
+        shown = "; ".join(
+            f"{', '.join(names)}: {list(sc)}" for sc, names in lists.items()
+        )
+        first = list(lists.values())[1][0]
+        raise ConfigError(
+            f"{origin}: [[methods]] {first} scorers: sertl grid ranks every method "
+            f"with one list of scorers, and the methods list different ones "
+            f"({shown}); give every method the same scorers, or choose them "
+            "with --scorer."
+        )
+    return list(next(iter(lists)))
+
+
+def _run_only_fields(path):
+    """Return the fields set in an experiment file that only ``sertl run`` uses."""
+    from ._config import tomllib
+
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    out = []
+    for key, table in _RUN_ONLY_FIELDS:
+        where = raw.get(table, {}) if table else raw
+        if isinstance(where, dict) and key in where:
+            out.append(f"[{table}] {key}" if table else key)
+    return out
 
 
 def _with_probabilities(pipe, X, y, sd):

@@ -194,7 +194,9 @@ class MethodSpec:
     candidates : list of str, default=None
         What ``auto`` chooses among: names of this experiment's methods or of
         installed adapters and estimators (None: the installed unsupervised
-        methods, see :func:`~sertl_experiments.default_candidates`).
+        methods, see :func:`~sertl_experiments.default_candidates`). A name
+        of one of this experiment's methods is that method, also where an
+        installed default has the same name (``dss``, ``no_adaptation``).
     scorers : list of str, default=["reverse_validation"]
         Label-free scorers. Candidates are ranked by their mean rank over
         the scorers; the first scorer breaks ties (then the order of the
@@ -254,7 +256,10 @@ class ExperimentConfig:
     classifier_params : dict, default={}
         Its parameters.
     save_models : bool, default=False
-        Save the fitted model of each (pair, method) with skops.
+        Save the fitted model of each (pair, method), fitted with the first
+        seed, with skops under ``OUTPUT/models/``. A method with
+        ``scaling = "speaker"`` saves none (a model that labels files has no
+        speaker ids); the run log and the report say so.
     pca_points : int, default=300
         Points per domain in the PCA plots.
     source_file : pathlib.Path, default=None

@@ -77,7 +77,10 @@ def _table(cells):
             ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or None
         )
         row["mmd_before"], row["pad_before"] = b.get("mmd_after"), b.get("pad_after")
-        blf = (b.get("label_free_scores") or {}).get(c.get("scorer"))
+        # the baseline's score on the method's scorer, computed with the
+        # kind of classifier (plain or calibrated) the method was scored with
+        guard = (b.get("guard_scores") or {}).get(c.get("selection_classifier"))
+        blf = (guard or {}).get(c.get("scorer"))
         row["baseline_label_free_score"] = blf
         lf = c.get("label_free_score")
         if c.get("selected") is not None and c.get("candidate_scores"):
@@ -243,11 +246,12 @@ def _recall(cells, plots):
     ]
 
 
-def _pca_views(cells, plots):
+def _pca_views(cells, plots, seed):
+    """PCA views of each pair, from the cells of one seed (the first)."""
     figs = []
     pairs = {}
     for c in cells:
-        if c.get("status") != "ok" or "pca_after" not in c:
+        if c.get("status") != "ok" or "pca_after" not in c or c["seed"] != seed:
             continue
         pairs.setdefault((c["source"], c["target"]), {})[c["method"]] = c
     for (s, t), by in sorted(pairs.items()):
@@ -390,6 +394,36 @@ def _guard_table(df):
     )
 
 
+def _models_table(config, cells, out):
+    """Where each (pair, method)'s model was saved, or why none was."""
+    if not config.save_models:
+        return pd.DataFrame()
+    first = config.protocol.seeds[0]
+    rows = []
+    for c in cells:
+        if c["method"] == "_baseline" or c["seed"] != first:
+            continue
+        if c.get("status") != "ok":
+            saved = f"not saved: the cell failed ({c.get('error')})"
+        elif c.get("model"):
+            path = Path(c["model"])
+            saved = (
+                str(path.relative_to(out)) if path.is_relative_to(out) else str(path)
+            )
+        else:
+            saved = c.get("model_not_saved") or "not saved"
+        rows.append(
+            {
+                "source": c["source"],
+                "target": c["target"],
+                "method": c["method"],
+                "model": saved,
+            }
+        )
+    cols = ["source", "target", "method", "model"]
+    return pd.DataFrame(rows, columns=cols).sort_values(cols[:3], ignore_index=True)
+
+
 def _to_md(df, floatfmt=".1f"):
     if df.empty:
         return "_no results_\n"
@@ -470,6 +504,14 @@ def write_outputs(config, cells, skipped, out):
             "itself); `best_params`: the parameters its search chose.\n",
             _to_md(auto, ".3f"),
         ]
+    models = _models_table(config, cells, out)
+    models_note = (
+        f"save_models = true: the model of each pair and method, fitted with "
+        f"seed {config.protocol.seeds[0]} (paths relative to the output "
+        "folder), or why none was saved."
+    )
+    if config.save_models:
+        md += ["\n## Saved models\n", models_note + "\n", _to_md(models)]
     if not failed_candidates.empty:
         md += [
             "\n## Candidates that could not be scored\n",
@@ -489,7 +531,7 @@ def write_outputs(config, cells, skipped, out):
         figs += _heatmaps(df, metric, plots)
         figs += _confusions(cells, plots)
         figs += _recall(cells, plots)
-        figs += _pca_views(cells, plots)
+        figs += _pca_views(cells, plots, config.protocol.seeds[0])
     tables = [
         ("summary", "Mean over pairs and seeds", summary.reset_index()),
         ("pairs", f"Per pair: {metric.upper()} with bootstrap CI", pairs),
@@ -508,6 +550,8 @@ def write_outputs(config, cells, skipped, out):
                 auto,
             )
         )
+    if config.save_models:
+        tables.append(("models", "Saved models", models, models_note))
     if not failed_candidates.empty:
         tables.append(
             (
@@ -602,7 +646,7 @@ def _html(config, tables, figs, df):
             "hurt by the label-free guard.</div>"
         )
     manifest = {"tables": [], "figures": []}
-    for tid, title, t in tables:
+    for tid, title, t, *note in tables:
         manifest["tables"].append(f"tab-{tid}")
         body = (
             t.to_html(
@@ -615,7 +659,8 @@ def _html(config, tables, figs, df):
             if not t.empty
             else (f"<table id='tab-{tid}'><tr><td>no rows</td></tr></table>")
         )
-        parts.append(f"<h2>{esc(title)}</h2>{body}")
+        intro = "".join(f"<p>{esc(n)}</p>" for n in note)
+        parts.append(f"<h2>{esc(title)}</h2>{intro}{body}")
     parts.append("<h2>Plots</h2>")
     for fid, caption, b64 in figs:
         manifest["figures"].append(f"fig-{fid}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import traceback
 import warnings
 from dataclasses import asdict, dataclass, replace
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +21,16 @@ from sklearn.decomposition import PCA
 from ._config import ConfigError, check_params
 from ._data import CorpusData, ExperimentError, extract_features, load_corpus_table
 from ._discrepancy import mmd_rbf, proxy_a_distance
-from ._metrics import bootstrap_ci, confusion, score_all
+from ._metrics import METRICS, bootstrap_ci, confusion, score_all
 from ._recipes import Recipe, default_candidates, make_classifier, transform_rows
 from ._selection import _expand, evaluate, needs_proba
 
 __all__ = ["RunResult", "run_experiment"]
 
 BASELINE = "_baseline"
+# Version of what a cell file holds; a change of it recomputes every cell.
+CELL_VERSION = 5
+_NOT_A_CLASS = "<not a class>"
 
 
 @dataclass
@@ -45,7 +50,9 @@ class RunResult:
         Cells computed by this run (the no-adaptation baseline cells
         included).
     n_reused : int
-        Cells read back from an earlier run with the same configuration.
+        Cells read back from an earlier run: no change of the configuration
+        since affects their result (a change of ``metric``, ``bootstrap``
+        or ``confidence`` only rescores their stored predictions).
     skipped_files : list of dict
         Files that gave no features: ``corpus``, ``file`` and ``reason``.
 
@@ -220,6 +227,8 @@ def run_cell(task):
         "classes": list(task["classes"]),
         "protocol": prot["target"],
         "key": task["key"],
+        # what computed it (part of the key; kept for provenance)
+        "versions": task.get("versions"),
     }
     try:
         rng = np.random.default_rng(seed)
@@ -228,18 +237,23 @@ def run_cell(task):
             cell["k"], cell["k_used"] = int(prot["k"]), shots
         few = prot["target"] == "few_shot"
         scorers = task["scorers"]
-        prob = bool(task["probability"]) or (needs_proba(scorers) and not few)
+        # the selection's classifiers get probabilities only when a scorer
+        # needs them (``evaluate`` decides): saving a model must not change
+        # the label-free scores, an auto choice or a grid's choice
         kw = {
             "scorers": scorers,
             "few_shot": few,
             "classifier": task["classifier"],
             "classifier_params": task["classifier_params"],
             "random_state": seed,
-            "probability": prob,
             "n_splits": prot.get("selection_splits", 3),
         }
         first = "target" if few else scorers[0]
         cell["scorer"] = first
+        if task["method"] != BASELINE:
+            # the kind of classifier its label-free scores come from: the
+            # guard compares it with the baseline scored by the same kind
+            cell["selection_classifier"] = selection_classifier(scorers, few_shot=few)
         if task["auto"] is not None or recipe.grid:
             cands = task["auto"] if task["auto"] is not None else [recipe]
             results, best = evaluate(cands, X, y, sd, spk, **kw)
@@ -281,7 +295,22 @@ def run_cell(task):
         else:
             recipe_used, grid_params = recipe, {}
             model = _fit(recipe, X, y, sd, spk, task, seed)
-            if task["guard"]:
+            if task["method"] == BASELINE:
+                # each scorer with each kind of classifier the methods are
+                # scored with (see guard_scorers): like is compared with like
+                cell["guard_scores"] = {}
+                for kind, group in task["guard_scorers"].items():
+                    results, _ = evaluate(
+                        [recipe],
+                        X,
+                        y,
+                        sd,
+                        spk,
+                        **{**kw, "scorers": group},
+                        probability=kind == "calibrated",
+                    )
+                    cell["guard_scores"][kind] = results[0]["scores"]
+            elif task["guard"]:
                 results, _ = evaluate([recipe], X, y, sd, spk, **kw)
                 cell["label_free_score"] = results[0]["scores"][first]
                 cell["label_free_scores"] = results[0]["scores"]
@@ -289,34 +318,27 @@ def run_cell(task):
         Xte, yte = task["target"].X[test], yt[test]
         pred = _predict(model, recipe_used, Xte, spk[n_src:][test])
         labels = list(task["classes"])
-        cell.update(score_all(yte, pred, labels))
-        ci = bootstrap_ci(
-            yte,
-            pred,
-            labels,
-            n_boot=prot["bootstrap"],
-            confidence=prot["confidence"],
-            random_state=seed,
-        )
-        for m, (lo, hi) in ci.items():
-            cell[f"{m}_low"], cell[f"{m}_high"] = lo, hi
-        cm = confusion(yte, pred, labels)
-        cell["confusion"] = cm.tolist()
-        support = cm.sum(axis=1)
-        cell["recall"] = {
-            c: (float(cm[i, i] / support[i]) if support[i] else None)
-            for i, c in enumerate(labels)
-        }
+        # the test rows' labels and predictions are the cell's result; the
+        # metrics and their intervals are computed from them (again, at
+        # resume, when the metric or bootstrap settings change)
+        cell["y_test"] = _codes(yte, labels)
+        cell["y_pred"] = _codes(pred, labels)
+        score_cell(cell, prot)
         cell["n_train"], cell["n_test"] = int(np.sum(~is_unl(y))), int(test.sum())
         Z = _view(model, X, sd, spk, recipe_used)
         disc = _discrepancy(Z, sd, seed)
         cell["mmd_after"], cell["pad_after"] = disc["mmd"], disc["pad"]
         if task["pca"]:
             cell["pca_after"] = _pca(Z, sd, task["pca_points"], seed)
+            cell["pca_points"] = int(task["pca_points"])
         if task["method"] == BASELINE:
             cell["pca_before"] = cell.get("pca_after")
         cell["status"] = "ok"
-        if task["save_model"] is not None:
+        saver = task["save_model"]
+        reason = saver.why_not(recipe_used) if saver is not None else None
+        if reason is not None:
+            cell["model_not_saved"] = reason
+        elif saver is not None:
             saved = model
             if task["probability"]:  # a deployable model with probabilities
                 saved = _fit(
@@ -330,7 +352,10 @@ def run_cell(task):
                     probability=True,
                     params=_params_for(recipe_used, grid_params, task, True),
                 )
-            cell["model"] = task["save_model"](saved, recipe_used, labels)
+            cell["model"] = saver(saved, recipe_used, labels, seed=seed)
+            # the file is shared by the seeds that are first in turn: a reused
+            # cell must find the model it wrote, not another seed's
+            cell["model_digest"] = _digest(cell["model"])
     except (
         ExperimentError,
         ConfigError,
@@ -347,6 +372,87 @@ def run_cell(task):
     return cell
 
 
+def _codes(values, labels):
+    """Class indices of ``values`` in ``labels`` (-1: not one of them)."""
+    index = {str(c): i for i, c in enumerate(labels)}
+    return [index.get(str(v), -1) for v in np.asarray(values)]
+
+
+def _labels(codes, labels):
+    """Inverse of :func:`_codes`; -1 becomes a label outside ``labels``."""
+    names = [str(c) for c in labels]
+    return np.array([names[i] if i >= 0 else _NOT_A_CLASS for i in codes], dtype=object)
+
+
+def _ci_settings(protocol):
+    return {
+        "bootstrap": int(protocol["bootstrap"]),
+        "confidence": protocol["confidence"],
+    }
+
+
+def score_cell(cell, protocol):
+    """Compute a cell's metrics from its stored test labels and predictions.
+
+    UAR, WA and macro-F1 with their bootstrap intervals, the confusion
+    matrix and the per-class recall are functions of the test rows' labels
+    and predictions (``y_test``, ``y_pred``, class indices into
+    ``classes``), the cell's seed and the protocol's ``bootstrap`` and
+    ``confidence``: a finished cell is rescored, not recomputed, when those
+    settings change.
+
+    Parameters
+    ----------
+    cell : dict
+        A finished cell; updated in place.
+    protocol : dict
+        The experiment's protocol (``bootstrap``, ``confidence``).
+
+    Returns
+    -------
+    cell : dict
+        The same cell.
+
+    Examples
+    --------
+    >>> cell = {"classes": ["anger", "sadness"], "seed": 0,
+    ...         "y_test": [0, 0, 1, 1], "y_pred": [0, 1, 1, 1]}
+    >>> c = score_cell(cell, {"bootstrap": 0, "confidence": 0.95})
+    >>> c["uar"], c["recall"], c["ci"]
+    (0.75, {'anger': 0.5, 'sadness': 1.0}, {'bootstrap': 0, 'confidence': 0.95})
+    """
+    labels = [str(c) for c in cell["classes"]]
+    yte = _labels(cell["y_test"], labels)
+    pred = _labels(cell["y_pred"], labels)
+    cell.update(score_all(yte, pred, labels))
+    settings = _ci_settings(protocol)
+    ci = bootstrap_ci(
+        yte,
+        pred,
+        labels,
+        n_boot=settings["bootstrap"],
+        confidence=settings["confidence"],
+        random_state=cell["seed"],
+    )
+    for m, (lo, hi) in ci.items():
+        cell[f"{m}_low"], cell[f"{m}_high"] = lo, hi
+    cm = confusion(yte, pred, labels)
+    cell["confusion"] = cm.tolist()
+    support = cm.sum(axis=1)
+    cell["recall"] = {
+        c: (float(cm[i, i] / support[i]) if support[i] else None)
+        for i, c in enumerate(labels)
+    }
+    cell["ci"] = settings
+    return cell
+
+
+def _needs_rescoring(cell, protocol):
+    """Whether a reused cell's metrics were computed with other settings."""
+    have = [f"{m}{end}" for m in METRICS for end in ("", "_low", "_high")]
+    return cell.get("ci") != _ci_settings(protocol) or any(k not in cell for k in have)
+
+
 def is_unl(y):
     """Mask of the unlabelled marker in string labels."""
     return np.asarray(y).astype(str) == "-1"
@@ -356,40 +462,289 @@ def _fingerprint(corpora):
     """Hash of the rows, labels and speakers a pair's cells read."""
     h = hashlib.blake2b(digest_size=8)
     for c in corpora:
-        h.update(np.ascontiguousarray(c.X, dtype=np.float64).tobytes())
-        h.update("|".join(map(str, c.y)).encode())
-        h.update("|".join(map(str, c.speakers)).encode())
+        X = np.ascontiguousarray(c.X, dtype=np.float64)
+        h.update(repr(X.shape).encode())
+        h.update(X.tobytes())
+        h.update(json.dumps([str(v) for v in c.y]).encode())
+        h.update(json.dumps([str(v) for v in c.speakers]).encode())
     return h.hexdigest()
 
 
-def _cell_key(config, method_spec, pair, seed, classes, *, data=None, candidates=None):
+def _cell_key(
+    config,
+    method_spec,
+    pair,
+    seed,
+    classes,
+    *,
+    data=None,
+    candidates=None,
+    versions=None,
+):
+    """Hash of everything a cell's stored result depends on, and nothing else.
+
+    A cell stores its test labels and predictions, the label-free scores of
+    its selection and guard, and the discrepancies; these depend on the
+    pair's data (``data``: the fingerprint of the rows, labels and speakers
+    it reads, so corpus roots, readers and label mappings count through
+    what they produce), the pair, the classes, the seed, the method (an
+    auto method: its resolved candidates), the classifier, the protocol
+    fields that change the split or the selection (``target``; ``k`` and
+    ``test_speaker_fraction`` with few-shot; ``selection_splits``), the
+    scorers (the baseline evaluates every method's), the feature
+    settings (a saved model extracts features with them) and ``versions``:
+    the installed versions of the code that computes the cell (see
+    :class:`_Versions`), so upgrading scikit-learn or a sertl plugin
+    recomputes the cells it computes.
+
+    Not in the key, because no stored result depends on them: the other
+    seeds, the headline ``metric``, ``bootstrap`` and ``confidence`` (the
+    metrics and intervals are recomputed from the stored predictions, see
+    :func:`score_cell`), corpus roots and the label mapping beyond the data
+    they produce. ``pca_points`` and ``save_models`` shape optional outputs
+    of the first seed's cells; :func:`_missing_output` checks those.
+    """
+    prot = config.protocol
+    split = {"target": prot.target}
+    if prot.target == "few_shot":
+        split.update(k=prot.k, test_speaker_fraction=prot.test_speaker_fraction)
+    baseline = method_spec is None
     blob = json.dumps(
         {
-            # the pair's data itself (files added, fixed or re-read)
+            "version": CELL_VERSION,
             "data": data,
+            "pair": [list(pair[0]), pair[1]],
+            "classes": list(classes),
+            "seed": seed,
+            "split": split,
+            "selection_splits": prot.selection_splits,
+            "method": BASELINE if baseline else asdict(method_spec),
             # what an auto method chooses among (its candidates' own settings)
             "candidates": None if candidates is None else [repr(r) for r in candidates],
-            "method": asdict(method_spec) if method_spec is not None else BASELINE,
-            "protocol": asdict(config.protocol),
-            "classes": list(classes),
-            "features": [config.features.set, config.features.params],
+            # the baseline's guard scores every scorer of every method with
+            # the classifier that method is scored with; a method's own
+            # scorers are part of its spec
+            "scorers": guard_scorers(config) if baseline else None,
             "classifier": [config.classifier, config.classifier_params],
-            "pair": [list(pair[0]), pair[1]],
-            # what the pair's rows and labels are read from
-            "corpora": [
-                [config.corpora[c].reader, str(config.corpora[c].root)]
-                for c in (*pair[0], pair[1])
-            ],
-            "mapping": config.mapping,
-            "seed": seed,
-            "save": config.save_models,
-            "version": 3,
-            "scorers": sorted({sc for m in config.methods for sc in m.scorers}),
+            "features": [config.features.set, config.features.params],
+            "versions": versions,
         },
         sort_keys=True,
         default=str,
     )
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+class _Versions:
+    """Installed versions of the distributions whose code computes a cell.
+
+    A cell is computed by sertl-experiments (split, selection, metrics),
+    sertl-core (the estimators' base classes, the scorers and splitters),
+    numpy, SciPy and scikit-learn (the classifier), and by the
+    distributions that provide the registry entries its recipes and
+    scorers use (scaling, adapters, transfer estimator, scorers) together
+    with their direct requirements: a CORAL cell also depends on
+    sertl-feature, a KMM cell on sertl-instance and its solver, a neural
+    cell on sertl-neural, skorch and PyTorch. The features are not
+    versioned here: the cell key holds a hash of the features themselves.
+
+    Versions come from :mod:`importlib.metadata` and are looked up once
+    per distribution and run. An editable install keeps its version while
+    its code changes; ``sertl run --fresh`` recomputes after such edits.
+    """
+
+    ALWAYS = ("sertl-core", "sertl-experiments", "numpy", "scipy", "scikit-learn")
+
+    def __init__(self):
+        from sertl_core import get_registry
+
+        self._providers = {
+            (e.kind, e.name): e.distribution for e in get_registry().entries()
+        }
+        self._versions = {}  # distribution -> version (None: not installed)
+        self._requires = {}  # distribution -> names of its requirements
+
+    @staticmethod
+    def _normalise(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    def version(self, dist):
+        """Installed version of ``dist`` (None: not installed)."""
+        dist = self._normalise(dist)
+        if dist not in self._versions:
+            try:
+                self._versions[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                self._versions[dist] = None
+        return self._versions[dist]
+
+    def requirements(self, dist):
+        """Names of the distributions ``dist`` requires (extras left out)."""
+        dist = self._normalise(dist)
+        if dist not in self._requires:
+            try:
+                reqs = metadata.requires(dist) or []
+            except metadata.PackageNotFoundError:
+                reqs = []
+            names = []
+            for req in reqs:
+                if "extra" in req.partition(";")[2]:
+                    continue  # an optional extra, not what the method runs
+                match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+                if match:
+                    names.append(self._normalise(match.group(1)))
+            self._requires[dist] = names
+        return self._requires[dist]
+
+    def of(self, recipes, scorers):
+        """``{distribution: version}`` of what computes a cell.
+
+        Parameters
+        ----------
+        recipes : list of Recipe
+            The cell's method (an auto method: its candidates).
+        scorers : list of str
+            The label-free scorers it evaluates.
+
+        Returns
+        -------
+        versions : dict of str to str
+            Installed distributions only, sorted by name.
+        """
+        from ._recipes import _SCALER_NAMES
+
+        entries = [("scorers", s) for s in scorers]
+        for r in recipes:
+            if r.scaling in _SCALER_NAMES:
+                entries.append(("adapters", _SCALER_NAMES[r.scaling]))
+            entries += [("adapters", a) for a in r.adapters]
+            entries.append(("estimators", r.estimator))
+        dists = {self._normalise(d) for d in self.ALWAYS}
+        for entry in entries:
+            provider = self._providers.get(entry)
+            if provider is not None:
+                dists.add(self._normalise(provider))
+                dists.update(self.requirements(provider))
+        found = {d: self.version(d) for d in sorted(dists)}
+        return {d: v for d, v in found.items() if v is not None}
+
+
+def selection_classifier(scorers, *, few_shot=False):
+    """Return the kind of classifier a method's label-free scores come from.
+
+    :func:`~sertl_experiments.evaluate` gives the classifiers of a
+    selection probabilities (for ``svc``: a sigmoid-calibrated copy) when
+    any of its scorers needs ``predict_proba``; the few-shot protocol
+    scores on labelled target rows with the plain classifier. Every
+    scorer of the method is then computed with that classifier, so the
+    same scorer can give another value in a method that also lists a
+    probability scorer.
+
+    Parameters
+    ----------
+    scorers : list of str
+        The method's scorers.
+    few_shot : bool, default=False
+        The protocol has labelled target rows.
+
+    Returns
+    -------
+    kind : {"plain", "calibrated"}
+
+    Examples
+    --------
+    >>> selection_classifier(["reverse_validation"])
+    'plain'
+    >>> selection_classifier(["reverse_validation", "prediction_entropy"])
+    'calibrated'
+    """
+    return "calibrated" if not few_shot and needs_proba(scorers) else "plain"
+
+
+def guard_scorers(config):
+    """Return the baseline's scorers, grouped by the classifier they need.
+
+    The negative-transfer guard compares a method's label-free score with
+    the no-adaptation baseline's score on the same scorer; both must come
+    from the same kind of classifier (see :func:`selection_classifier`).
+    The baseline therefore scores, for each kind, the scorers of the
+    methods scored with that kind: exactly what a method with those
+    scorers and no adaptation gets.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+
+    Returns
+    -------
+    groups : dict of str to list of str
+        ``{"plain": [...], "calibrated": [...]}``, kinds without a method
+        left out.
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> cfg = parse_config({"corpora": {"a": {"root": "x"}, "b": {"root": "y"}},
+    ...     "methods": [{"name": "dss"},
+    ...                 {"name": "tca", "adapter": "tca",
+    ...                  "scorers": ["prediction_entropy", "reverse_validation"]}]})
+    >>> for kind, names in guard_scorers(cfg).items():
+    ...     print(kind, names)
+    calibrated ['prediction_entropy', 'reverse_validation']
+    plain ['reverse_validation']
+    """
+    few = config.protocol.target == "few_shot"
+    groups = {}
+    for m in config.methods:
+        kind = selection_classifier(m.scorers, few_shot=few)
+        groups.setdefault(kind, set()).update(["target"] if few else m.scorers)
+    return {kind: sorted(names) for kind, names in sorted(groups.items())}
+
+
+def _baseline_scorers(config):
+    return sorted({sc for group in guard_scorers(config).values() for sc in group})
+
+
+def _missing_output(old, *, pca_points, save):
+    """Why a finished cell with the right key still lacks a requested output.
+
+    Returns None when the cell has everything this run asks of it: the PCA
+    view (first seed; ``pca_points`` is None otherwise) with as many points
+    as asked, and, when the cell saves a model, the model file or the
+    reason it was not saved.
+    """
+    if pca_points is not None and old.get("pca_points") != pca_points:
+        return "its PCA view"
+    if save:
+        if old.get("model_not_saved"):
+            return None
+        path = old.get("model")
+        if not path or not Path(path).is_file():
+            return "its saved model"
+        if old.get("model_digest") != _digest(path):
+            return "its saved model (the file was replaced)"
+    return None
+
+
+def _digest(path):
+    """Content hash of a file."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_cell(path):
+    """Return a cell file's content, or None when it is missing or unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        cell = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # a torn or foreign file: the cell is computed again
+    return cell if isinstance(cell, dict) else None
 
 
 def _cell_file(cells_dir, pair, method, seed):
@@ -461,8 +816,10 @@ def run_experiment(
     """Run an experiment matrix and write its results and report.
 
     Every finished cell (pair, method, seed) is written to
-    ``OUTPUT/cells/`` at once; a rerun reuses cells whose configuration is
-    unchanged, so an interrupted run resumes where it stopped.
+    ``OUTPUT/cells/`` at once; a rerun reuses the cells whose result no
+    configuration change affects (see :func:`_cell_key`), so an interrupted
+    run resumes where it stopped, a new seed computes only its cells, and
+    new metric or bootstrap settings only rescore the stored predictions.
 
     Parameters
     ----------
@@ -514,6 +871,16 @@ def run_experiment(
     if data is None:
         data, skipped = _prepare_data(config, client=client, progress=progress, log=log)
     prot = asdict(config.protocol)
+    autos = {m.name: _auto_candidates(m, config) for m in config.methods if m.auto}
+    # what computes each method's cells: an upgrade recomputes the cells it
+    # computes, and only those
+    env = _Versions()
+    base = Recipe(BASELINE, scaling="source")
+    versions = {BASELINE: env.of([base], _baseline_scorers(config))}
+    guards = guard_scorers(config)
+    for m in config.methods:
+        recipes = autos[m.name] if m.auto else [Recipe.from_spec(m)]
+        versions[m.name] = env.of(recipes, m.scorers)
     tasks, cached, files, skipped_pairs = [], [], [], []
     for pair in config.pairs():
         srcs, tgt = pair
@@ -531,7 +898,6 @@ def run_experiment(
         sources = [_restrict(data[s], classes) for s in srcs]
         target = _restrict(data[tgt], classes)
         fingerprint = _fingerprint([*sources, target])
-        autos = {m.name: _auto_candidates(m, config) for m in config.methods if m.auto}
         for seed in config.protocol.seeds:
             first_seed = seed == config.protocol.seeds[0]
             methods = [(None, BASELINE)] + [(m, m.name) for m in config.methods]
@@ -545,24 +911,34 @@ def run_experiment(
                     classes,
                     data=fingerprint,
                     candidates=autos.get(name) if spec is not None else None,
+                    versions=versions[name],
                 )
                 files.append(f)
-                if f.is_file():
-                    try:
-                        old = json.loads(f.read_text())
-                        if old.get("key") == key and old.get("status") == "ok":
-                            cached.append(old)
-                            continue
-                    except (OSError, json.JSONDecodeError):
-                        pass
+                saves = config.save_models and spec is not None and first_seed
+                old = _read_cell(f)
+                if (
+                    old is not None
+                    and old.get("key") == key
+                    and old.get("status") == "ok"
+                    and _missing_output(
+                        old,
+                        pca_points=config.pca_points if first_seed else None,
+                        save=saves,
+                    )
+                    is None
+                ):
+                    if _needs_rescoring(old, prot):
+                        _write_cell(f, score_cell(old, prot))
+                    cached.append(old)
+                    continue
                 if spec is None:
                     recipe, auto = Recipe(BASELINE, scaling="source"), None
-                    scorers = sorted({sc for m in config.methods for sc in m.scorers})
+                    scorers = _baseline_scorers(config)
                 else:
                     recipe, scorers = Recipe.from_spec(spec), spec.scorers
                     auto = autos.get(spec.name) if spec.auto else None
                 saver = None
-                if config.save_models and spec is not None and first_seed:
+                if saves:
                     saver = _ModelSaver(
                         out / "models" / f"{src_name}__{tgt}__{name}.skops",
                         config,
@@ -586,8 +962,10 @@ def run_experiment(
                             "classifier_params": config.classifier_params,
                             "auto": auto,
                             "scorers": scorers,
+                            "guard_scorers": guards,
                             "guard": True,
                             "key": key,
+                            "versions": versions[name],
                             "pca": first_seed,
                             "pca_points": config.pca_points,
                             "probability": config.save_models,
@@ -611,6 +989,14 @@ def run_experiment(
     )
     computed = _execute(tasks, client=client, progress=progress, n_jobs=n_jobs, log=log)
     cells = cached + computed
+    if config.save_models:  # the first seed's cells save the models
+        first = config.protocol.seeds[0]
+        for c in sorted(cells, key=lambda c: (c["source"], c["target"], c["method"])):
+            if c["seed"] == first and c.get("model_not_saved"):
+                log(
+                    f"no model saved for {c['source']} -> {c['target']} "
+                    f"{c['method']}: {c['model_not_saved']}"
+                )
     report = write_outputs(config, cells, skipped, out)
     results = (
         pd.read_csv(out / "results.csv")
@@ -726,22 +1112,58 @@ def _check_pipeline(pipe, estimator_name, where):
 
 
 def _auto_candidates(spec, config):
-    own = [Recipe.from_spec(m) for m in config.methods if not m.auto]
+    """Return the recipes that an auto method chooses among.
+
+    A candidate named after one of this experiment's own (non-auto)
+    methods is exactly that method, with its scaling, adapters, estimator,
+    parameters, grid and classifier settings; this holds for the listed
+    ``candidates`` and for the installed defaults
+    (:func:`~sertl_experiments.default_candidates`) when none are listed.
+    Other names are the installed defaults (``no_adaptation``, ``dss``,
+    ``dss+coral`` ...), then installed adapters (after per-domain
+    standardisation) and transfer estimators. No adaptation is always
+    included: when no candidate leaves the features unadapted, the
+    experiment's own ``no_adaptation`` method or the default one is added.
+
+    Raises
+    ------
+    ConfigError
+        An unknown candidate name, or a method named ``no_adaptation``
+        that adapts while auto needs that name for its no-adaptation
+        candidate (the report reads auto's choice of ``no_adaptation`` as
+        "adaptation predicted to hurt").
+    """
+    where = f"[[methods]] {spec.name} candidates"
+    # parse_config refuses a candidate that is itself an auto method
+    own = {m.name: Recipe.from_spec(m) for m in config.methods if not m.auto}
+    defaults = {r.name: r for r in default_candidates()}
     if spec.candidates is None:
-        return default_candidates()
-    pool = {r.name: r for r in default_candidates(own)}
-    out = []
-    for c in spec.candidates:
-        if c in pool:
-            out.append(pool[c])
-        else:
-            out.append(
-                Recipe(c, adapters=[c])
-                if _is_adapter(c, spec.name)
-                else Recipe(c, estimator=c)
-            )
+        # the installed methods; the experiment's definition of a name wins
+        out = [own.get(name, r) for name, r in defaults.items()]
+    else:
+        out = []
+        for c in spec.candidates:
+            if c in own:
+                out.append(own[c])
+            elif c in defaults:
+                out.append(defaults[c])
+            elif _is_adapter(c, spec.name):
+                out.append(Recipe(c, adapters=[c]))
+            else:
+                out.append(Recipe(c, estimator=c))
     if not any(not r.is_adaptation for r in out):
-        out.insert(0, pool["no_adaptation"])
+        out.insert(0, own.get("no_adaptation", defaults["no_adaptation"]))
+    for r in out:
+        if r.name == "no_adaptation" and r.is_adaptation:
+            clf = config.classifier
+            raise ConfigError(
+                f"{where}: 'no_adaptation' is both this experiment's method "
+                f"no_adaptation ({r.describe(clf)}), which adapts, and the "
+                "no-adaptation candidate that auto always includes "
+                f"({defaults['no_adaptation'].describe(clf)}); rename the "
+                'method, or give it scaling = "source" and no adapter, so '
+                "that auto choosing no_adaptation means no adaptation."
+            )
     return out
 
 
@@ -759,21 +1181,43 @@ def _is_adapter(name, method):
     )
 
 
+SPEAKER_MODEL_NOT_SAVED = (
+    'scaling = "speaker" standardises each speaker with that speaker\'s own '
+    "statistics, and a saved model labels files without speaker ids (sertl "
+    "predict would scale them with the pooled training statistics, which the "
+    "classifier never saw, so its answers would not be those evaluated here). "
+    'Add a method with scaling = "domain" to save a deployable model; the '
+    "results of this method are unaffected."
+)
+"""Why a per-speaker-normalised method saves no model."""
+
+
 class _ModelSaver:
-    """Save a cell's fitted model as a Pipeline from audio paths (picklable)."""
+    """Save a cell's fitted model as a Pipeline from audio paths (picklable).
+
+    :meth:`why_not` says why a recipe cannot give a file-only model (None
+    when it can); calling the saver writes the model and returns its path.
+    """
 
     def __init__(self, path, config, source, target, method):
         self.path, self.config = path, config
         self.source, self.target, self.method = source, target, method
 
-    def __call__(self, model, recipe, labels):
+    def why_not(self, recipe):
+        """Why no model is saved for ``recipe`` (None: it is saved)."""
+        if recipe.scaling != "speaker":
+            return None
+        chose = ""
+        if recipe.name != self.method:  # an auto method chose it
+            chose = f"{self.method} chose {recipe.name}, whose "
+        return f"not saved: {chose}{SPEAKER_MODEL_NOT_SAVED}"
+
+    def __call__(self, model, recipe, labels, *, seed=None):
         from sklearn.pipeline import Pipeline
 
         from ._data import make_feature_step
         from ._persist import save_model
 
-        if recipe.scaling == "speaker":
-            return None  # needs speaker ids at predict time; not a file-only model
         feats = make_feature_step(self.config.features, progress=False, errors="nan")
         full = Pipeline([("features", feats), *model.steps])
         save_model(
@@ -786,6 +1230,7 @@ class _ModelSaver:
                 "method": self.method,
                 "recipe": recipe.describe(self.config.classifier),
                 "feature_set": self.config.features.set,
+                "seed": seed,
             },
         )
         return str(self.path)

@@ -175,6 +175,7 @@ def search(
     probability=False,
     refit=True,
     speakers=None,
+    n_splits=3,
 ):
     """Grid search across recipes and their grids with domain-aware CV.
 
@@ -215,6 +216,9 @@ def search(
         Unused by the search itself (speaker-normalised recipes cannot be
         searched: GridSearchCV cannot route ``speaker`` to some candidates
         only); accepted for a uniform call.
+    n_splits : int, default=3
+        Number of splits of the splitter chosen when ``cv`` is None (an
+        experiment's ``[protocol] selection_splits``).
 
     Returns
     -------
@@ -225,21 +229,25 @@ def search(
     """
     from sertl_core.model_selection import SourceTargetShuffleSplit, TargetLabelSplit
 
-    if any(r.scaling == "speaker" for r in recipes):
+    per_speaker = [r.name for r in recipes if r.scaling == "speaker"]
+    if per_speaker:
         raise ConfigError(
-            'scaling = "speaker" cannot be grid-searched or chosen by method = "auto" '
-            "(speaker ids cannot be routed to some candidates only); use scaling = "
-            '"domain" there, or list the speaker-normalised method on its own.'
+            f'{", ".join(per_speaker)}: scaling = "speaker" cannot be searched with '
+            "GridSearchCV (speaker ids cannot be routed to some candidates only); "
+            'use scaling = "domain" there, or score it with evaluate(), which '
+            "routes speaker ids (sertl run does)."
         )
     scorers = list(scorers)
     if few_shot and "target" not in scorers:
         scorers = ["target"]
     if cv is None:
         cv = (
-            TargetLabelSplit(n_splits=3, test_size=0.5, random_state=random_state)
+            TargetLabelSplit(
+                n_splits=n_splits, test_size=0.5, random_state=random_state
+            )
             if few_shot
             else SourceTargetShuffleSplit(
-                n_splits=3, test_size=0.25, random_state=random_state
+                n_splits=n_splits, test_size=0.25, random_state=random_state
             )
         )
     probability = probability or needs_proba(scorers)

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from sertl_experiments._cli import main
@@ -212,3 +213,221 @@ def test_output_path_that_is_a_file_and_zero_workers_give_one_message(tmp_path, 
     assert "Traceback" not in err and "Not a directory" in err
     assert main(["run", str(exp), "--workers", "0"]) == 2
     assert "--workers must be >= 1, got 0" in capsys.readouterr().err
+
+
+_SAMPLES = (
+    '[corpora.a]\nreader = "emodb"\nroot = "sample"\n'
+    '[corpora.b]\nreader = "ravdess"\nroot = "sample"\n'
+    '[matrix]\nsources = ["a"]\ntargets = ["b"]\n'
+)
+
+
+def _grid_file(tmp_path, text):
+    """Experiment over the shipped samples; top-level fields of ``text`` first."""
+    exp = tmp_path / "exp.toml"
+    table = text.index("[")
+    exp.write_text(text[:table] + _SAMPLES + text[table:])
+    return str(exp)
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (
+            ["--few-shot", "3"],
+            '--few-shot: not used .* by \\[protocol\\] target = "few',
+        ),
+        (
+            ["--methods", "dss"],
+            r"--methods: not used .* \(--methods by \[\[methods\]\]\)",
+        ),
+        (["--param", "classifier__C=1,10"], r"--param: .* by \[\[methods\]\] grid"),
+        (["--classes", "anger,sadness"], r"--classes: .* by \[labels\] classes"),
+        (["--features", "mfcc_stats", "--cache-dir", "c"], r"--features, --cache-dir"),
+        (["--source", "emodb=sample"], r"--source: .* by \[corpora\] and \[matrix\]"),
+    ],
+)
+def test_grid_refuses_options_an_experiment_file_replaces(
+    tmp_path, capsys, extra, match
+):
+    exp = _grid_file(tmp_path, '[[methods]]\nname = "dss"\n')
+    assert main(["grid", exp, *extra]) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err), err
+    assert "Edit " in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "match"),
+    [
+        (
+            'save_models = true\n[[methods]]\nname = "dss"\n',
+            [],
+            r"exp.toml: save_models: sertl grid saves no model .* pass --save MODEL",
+        ),
+        (
+            '[[methods]]\nname = "spk"\nscaling = "speaker"\n',
+            [],
+            r'\[\[methods\]\] spk scaling: sertl grid cannot search scaling = "speaker"',
+        ),
+        (
+            '[[methods]]\nname = "spk"\nscaling = "speaker"\n'
+            '[[methods]]\nname = "auto"\nmethod = "auto"\ncandidates = ["dss"]\n',
+            [],
+            r"spk scaling: sertl grid cannot search",
+        ),
+        (
+            '[[methods]]\nname = "x"\nscorers = ["importance_weighted"]\n'
+            '[[methods]]\nname = "y"\n',
+            [],
+            r"\[\[methods\]\] y scorers: sertl grid ranks every method with one list"
+            r".*or choose them with --scorer",
+        ),
+        (
+            '[protocol]\nseeds = [0, 1]\n[[methods]]\nname = "dss"\n',
+            ["--save", "m.skops"],
+            r"--save needs exactly one .* seeds \[0, 1\]; choose a seed with --seed N",
+        ),
+        (
+            '[protocol]\ntarget = "few_shot"\nk = 2\n[[methods]]\nname = "dss"\n',
+            ["--scorer", "importance_weighted"],
+            r'--scorer: with \[protocol\] target = "few_shot" the search scores UAR',
+        ),
+        (
+            '[[methods]]\nname = "dss"\n',
+            ["--scorer", "target"],
+            r"--scorer target: scores held-out labelled target rows",
+        ),
+        ('[[methods]]\nname = "dss"\n', ["--scorer", "wizard"], r"--scorer wizard: No"),
+    ],
+)
+def test_grid_refuses_what_it_cannot_honour_before_any_work(
+    tmp_path, capsys, monkeypatch, text, extra, match
+):
+    from sertl_experiments import _runner
+
+    def no_data(*_, **__):
+        raise AssertionError("features were extracted before the refusal")
+
+    monkeypatch.setattr(_runner, "_prepare_data", no_data)
+    assert main(["grid", _grid_file(tmp_path, text), *extra]) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err), err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--few-shot", "0"], r"--few-shot: K must be >= 1 .* got 0"),
+        (
+            ["--few-shot", "2", "--scorer", "reverse_validation"],
+            r"--scorer: with --few",
+        ),
+        (["--classes", "anger"], r"--classes: list at least two emotions"),
+        (["--features", "functionalz"], r"--features: The 'feature_set' parameter"),
+    ],
+)
+def test_grid_command_line_options_are_checked(capsys, monkeypatch, extra, match):
+    from sertl_experiments import _runner
+
+    def no_data(*_, **__):
+        raise AssertionError("features were extracted before the refusal")
+
+    monkeypatch.setattr(_runner, "_prepare_data", no_data)
+    args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
+    assert main([*args, "--methods", "dss", *extra]) == 2
+    err = capsys.readouterr().err
+    assert re.search(match, err), err
+    assert "Traceback" not in err
+
+
+def _spy_grid(monkeypatch, synthetic_data):
+    """Serve the synthetic corpora to ``sertl grid``; record each search's options."""
+    from sertl_experiments import _runner, _selection
+
+    calls = []
+    search = _selection.search
+
+    def spy(recipes, X, y, sd, **kw):
+        calls.append({"names": [r.name for r in recipes], **kw})
+        return search(recipes, X, y, sd, **kw)
+
+    monkeypatch.setattr(_runner, "_prepare_data", lambda *_, **__: (synthetic_data, []))
+    monkeypatch.setattr(_selection, "search", spy)
+    return calls
+
+
+def test_grid_honours_the_experiment_protocol_seeds_and_auto(
+    tmp_path, capsys, monkeypatch, synthetic_data
+):
+    pytest.importorskip("sertl_feature")
+    calls = _spy_grid(monkeypatch, synthetic_data)
+    exp = _grid_file(
+        tmp_path,
+        '[protocol]\ntarget = "few_shot"\nk = 2\nseeds = [0, 1]\n'
+        "selection_splits = 2\nbootstrap = 100\n"
+        '[[methods]]\nname = "dss"\n'
+        '[[methods]]\nname = "na"\nscaling = "source"\n'
+        '[[methods]]\nname = "auto"\nmethod = "auto"\ncandidates = ["dss", "coral"]\n',
+    )
+    assert main(["grid", exp, "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert [(e["source"], e["target"], e["seed"]) for e in out] == [
+        ("a", "b", 0),
+        ("a", "b", 1),
+    ]
+    # auto's candidates join the search; those already listed are not repeated
+    # (no_adaptation, which auto adds, is the recipe of na)
+    assert [c["method"] for c in out[0]["candidates"]] == ["dss", "na", "auto/coral"]
+    assert all(e["scorers"] == ["target"] for e in out)
+    assert [(c["few_shot"], c["n_splits"], c["random_state"]) for c in calls] == [
+        (True, 2, 0),
+        (True, 2, 1),
+    ]
+    assert re.search(
+        r"note: \S+exp.toml sets \[protocol\] bootstrap: used", captured.err
+    )
+    assert "Traceback" not in captured.err
+
+
+def test_grid_auto_candidate_named_after_a_method_is_that_method(
+    tmp_path, capsys, monkeypatch, synthetic_data
+):
+    # the experiment's own "dss" (its classifier setting) is auto's candidate
+    # "dss", not the default recipe of that name: the search lists it once
+    calls = _spy_grid(monkeypatch, synthetic_data)
+    exp = _grid_file(
+        tmp_path,
+        "[protocol]\nseeds = [0]\n"
+        '[[methods]]\nname = "dss"\nparams = { classifier = { C = 0.05 } }\n'
+        '[[methods]]\nname = "na"\nscaling = "source"\n'
+        '[[methods]]\nname = "auto"\nmethod = "auto"\ncandidates = ["dss"]\n',
+    )
+    assert main(["grid", exp, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [c["method"] for c in out[0]["candidates"]] == ["dss", "na"]
+    assert [c["names"] for c in calls] == [["dss", "na"]]
+
+
+def test_grid_uses_the_experiment_scorers_or_the_option(
+    tmp_path, capsys, monkeypatch, synthetic_data
+):
+    calls = _spy_grid(monkeypatch, synthetic_data)
+    exp = _grid_file(
+        tmp_path,
+        '[[methods]]\nname = "dss"\nscorers = ["importance_weighted"]\n'
+        '[[methods]]\nname = "na"\nscaling = "source"\n'
+        'scorers = ["importance_weighted"]\n',
+    )
+    assert main(["grid", exp, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["scorers"] == ["importance_weighted"]
+    assert calls[-1]["n_splits"] == 3 and calls[-1]["few_shot"] is False
+    assert (
+        main(["grid", exp, "--json", "--seed", "4", "--scorer", "reverse_validation"])
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["scorers"] == ["reverse_validation"] and out[0]["seed"] == 4

@@ -180,21 +180,62 @@ def test_bad_classifier_params_stop_the_run(synthetic_config, synthetic_data):
         run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
 
 
-def test_changed_label_mapping_or_corpus_root_is_recomputed(
-    synthetic_config, synthetic_data
+def _fake_corpora(monkeypatch):
+    """Read corpora a and b from in-memory tables (``a`` has "calm" rows)."""
+    from sertl_experiments import _runner
+
+    rng = np.random.default_rng(1)
+    tables, vectors = {}, {}
+    centre = {"anger": 1.5, "neutral": 0.0, "sadness": -1.5, "calm": 0.2}
+    for name, shift, emotions in (
+        ("a", 0.0, ["anger", "neutral", "sadness", "calm"]),
+        ("b", 1.0, ["anger", "neutral", "sadness"]),
+    ):
+        rows = []
+        for i in range(60):
+            emo = emotions[i % len(emotions)]
+            f = f"{name}_{i}.wav"
+            x = rng.normal(size=4)
+            x[0] += centre[emo]
+            vectors[f] = x * (1 + shift) + 3 * shift
+            rows.append({"file": f, "emotion": emo, "speaker": str(i % 4)})
+        tables[name] = pd.DataFrame(rows)
+
+    def load(spec):
+        return tables[spec.name].copy()
+
+    def extract(files, spec, *, client=None, progress=True):
+        return np.array([vectors[f] for f in files]), []
+
+    monkeypatch.setattr(_runner, "load_corpus_table", load)
+    monkeypatch.setattr(_runner, "extract_features", extract)
+
+
+def test_label_mapping_recomputes_what_it_changes_a_moved_root_nothing(
+    synthetic_config, monkeypatch
 ):
+    # the cells key on the data they read, so a mapping that changes labels
+    # recomputes, and a corpus read from a new folder with the same content
+    # (or a mapping of a label no corpus has) reuses every cell
+    _fake_corpora(monkeypatch)
     methods = [{"name": "dss"}]
-    cfg = synthetic_config(methods=methods)
-    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
-    mapped = synthetic_config(methods=methods, labels={"mapping": {"calm": "neutral"}})
-    res = run_experiment(mapped, data=synthetic_data, progress=False, log=_quiet)
+
+    def run(**over):
+        cfg = synthetic_config(methods=methods, **over)
+        return run_experiment(cfg, progress=False, log=_quiet)
+
+    first = run()
+    assert (first.n_computed, first.n_reused) == (4, 0)
+    assert first.results.set_index("source").loc["a", "n_train"] == 45  # no calm
+    merged = {"labels": {"mapping": {"calm": "neutral"}}}
+    res = run(**merged)
     assert (res.n_computed, res.n_reused) == (4, 0)
-    moved = synthetic_config(
-        methods=methods,
-        labels={"mapping": {"calm": "neutral"}},
-        corpora={"a": {"root": "elsewhere"}, "b": {"root": "unused"}},
-    )
-    res = run_experiment(moved, data=synthetic_data, progress=False, log=_quiet)
+    assert res.results.set_index("source").loc["a", "n_train"] == 60
+    res = run(**merged, corpora={"a": {"root": "moved"}, "b": {"root": "unused"}})
+    assert (res.n_computed, res.n_reused) == (0, 4)
+    res = run(labels={"mapping": {"calm": "neutral", "joy": "happiness"}})
+    assert (res.n_computed, res.n_reused) == (0, 4)
+    res = run()  # back to calm dropped: the first run's data, new cells
     assert (res.n_computed, res.n_reused) == (4, 0)
 
 
@@ -203,7 +244,8 @@ def test_grid_method_scored_below_the_baseline_is_predicted_to_hurt():
     from sertl_experiments._report import _table
 
     key = {"source": "a", "target": "b", "seed": 0, "status": "ok", "scorer": "iwv"}
-    base = {**key, "method": "_baseline", "label_free_scores": {"iwv": 0.5}}
+    key["selection_classifier"] = "plain"
+    base = {**key, "method": "_baseline", "guard_scores": {"plain": {"iwv": 0.5}}}
     grid = {
         **key,
         "method": "dss_grid",
@@ -347,3 +389,367 @@ def test_few_shot_k_above_the_pool_is_reported(synthetic_config, synthetic_data)
     assert (df["k_used"] < 50).all()
     assert any("fewer labelled target rows than k = 50" in line for line in lines)
     assert "fewer in some cells" in (cfg.output / "results.md").read_text()
+
+
+def _cell(cfg, name):
+    return json.loads((cfg.output / "cells" / f"{name}.json").read_text())
+
+
+def test_resume_reuses_cells_when_seeds_or_scoring_settings_change(
+    synthetic_config, synthetic_data, tmp_path
+):
+    # a cell stores its test predictions: the metric, bootstrap and
+    # confidence settings rescore it, and a new seed computes only its cells
+    def run(output="out", **protocol):
+        cfg = synthetic_config(
+            methods=[{"name": "dss"}],
+            protocol=protocol,
+            output=str(tmp_path / output),
+        )
+        return cfg, run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+
+    cfg, res = run(seeds=[0], bootstrap=50)
+    assert (res.n_computed, res.n_reused) == (4, 0)
+    seconds = _cell(cfg, "a__b__dss__seed0")["seconds"]
+    new = {"seeds": [0, 1], "bootstrap": 200, "confidence": 0.9, "metric": "wa"}
+    cfg, res = run(**new)
+    # 2 pairs x (dss + the guard's baseline) for seed 1 only
+    assert (res.n_computed, res.n_reused) == (4, 4)
+    rescored = _cell(cfg, "a__b__dss__seed0")
+    assert rescored["seconds"] == seconds  # not recomputed, only rescored
+    assert rescored["ci"] == {"bootstrap": 200, "confidence": 0.9}
+    # the rescored results are those of a run from scratch with the new settings
+    _, fresh = run(output="fresh", **new)
+    cols = ["source", "target", "method", "seed", "uar", "wa", "macro_f1"]
+    cols += [f"{m}_{end}" for m in ("uar", "wa", "macro_f1") for end in ("low", "high")]
+    pd.testing.assert_frame_equal(res.results[cols], fresh.results[cols])
+    assert "mean WA %" in (cfg.output / "results.md").read_text()
+    # a rerun does not rescore again (the settings are stored with the cell)
+    _, res = run(**new)
+    assert (res.n_computed, res.n_reused) == (0, 8)
+
+    # a seed added in front is the new first seed: its cells get the PCA view;
+    # the other seeds' cells are reused
+    cfg, res = run(**{**new, "seeds": [5, 0, 1]})
+    assert (res.n_computed, res.n_reused) == (4, 8)
+    assert "pca_after" in _cell(cfg, "a__b__dss__seed5")
+    assert (cfg.output / "plots" / "pca_a__b.png").is_file()
+
+
+def test_resume_recomputes_what_a_change_affects(
+    synthetic_config, synthetic_data, tmp_path
+):
+    def run(methods, **over):
+        cfg = synthetic_config(methods=methods, **over)
+        return run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+
+    dss = {"name": "dss"}
+    na = {"name": "na", "scaling": "source"}
+    res = run([dss, na])
+    assert (res.n_computed, res.n_reused) == (6, 0)
+    # a method's scorers: that method and the baseline (which scores every
+    # method's scorers for the guard) are recomputed, the other method is not
+    both = ["reverse_validation", "importance_weighted"]
+    dss = {**dss, "scorers": both}
+    res = run([dss, na])
+    assert (res.n_computed, res.n_reused) == (4, 2)
+    base = res.results[res.results["method"] == "dss"]
+    assert base["baseline_label_free_score"].notna().all()
+    # the same set of scorers overall: only the changed method
+    na = {**na, "scorers": ["importance_weighted"]}
+    res = run([dss, na])
+    assert (res.n_computed, res.n_reused) == (2, 4)
+    # the selection's splits change every label-free score
+    res = run([dss, na], protocol={"bootstrap": 100, "selection_splits": 2})
+    assert (res.n_computed, res.n_reused) == (6, 0)
+    # so does the number of PCA points, for the first seed's cells only
+    two = {"bootstrap": 100, "selection_splits": 2, "seeds": [0, 1]}
+    res = run([dss, na], protocol=two)
+    assert (res.n_computed, res.n_reused) == (6, 6)
+    res = run([dss, na], protocol=two, pca_points=40)
+    assert (res.n_computed, res.n_reused) == (6, 6)
+    assert len(_cell(synthetic_config(), "a__b__dss__seed0")["pca_after"]["xy"]) == 80
+    # few-shot: the split depends on k and on the share of test speakers
+    few = {"target": "few_shot", "k": 3, "bootstrap": 100}
+    assert run([dss], protocol=few).n_computed == 4
+    res = run([dss], protocol={**few, "test_speaker_fraction": 0.25})
+    assert (res.n_computed, res.n_reused) == (4, 0)
+    res = run([dss], protocol={**few, "test_speaker_fraction": 0.25, "k": 2})
+    assert (res.n_computed, res.n_reused) == (4, 0)
+
+
+def test_speaker_scaled_method_says_why_it_saved_no_model(
+    synthetic_config, synthetic_data
+):
+    # per-speaker normalisation needs speaker ids that a file-only model
+    # never gets: the run says so in the cell, the log and the report
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}, {"name": "spk", "scaling": "speaker"}],
+        protocol={"bootstrap": 0, "seeds": [0, 1]},
+        save_models=True,
+    )
+    lines = []
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    assert (res.results["status"] == "ok").all()
+    saved = sorted(p.name for p in (cfg.output / "models").glob("*.skops"))
+    assert saved == ["a__b__dss.skops", "b__a__dss.skops"]
+    cell = _cell(cfg, "a__b__spk__seed0")
+    assert "model" not in cell
+    assert re.match(
+        r'not saved: scaling = "speaker" standardises', cell["model_not_saved"]
+    )
+    assert "model_not_saved" not in _cell(cfg, "a__b__spk__seed1")  # seed 0 saves
+    said = [line for line in lines if line.startswith("no model saved for")]
+    assert len(said) == 2 and 'a -> b spk: not saved: scaling = "speaker"' in said[0]
+    md = (cfg.output / "results.md").read_text()
+    section = md.split("## Saved models", 1)[1]
+    assert "| a | b | dss | models/a__b__dss.skops |" in section
+    assert '| a | b | spk | not saved: scaling = "speaker"' in section
+    html = res.report.read_text()
+    assert 'id="tab-models"' in html
+    assert '<td>not saved: scaling = "speaker" standardises' in html
+    assert "models/b__a__dss.skops" in html
+    # a resumed run reuses the cells and says it again
+    lines.clear()
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    assert (res.n_computed, res.n_reused) == (0, 12)
+    assert sum(line.startswith("no model saved for") for line in lines) == 2
+
+
+def test_auto_that_chooses_a_speaker_method_names_the_choice():
+    from sertl_experiments._recipes import Recipe
+    from sertl_experiments._runner import _ModelSaver
+
+    saver = _ModelSaver("m.skops", None, "a", "b", "auto")
+    assert saver.why_not(Recipe("dss")) is None
+    assert saver.why_not(Recipe("spk", scaling="speaker")).startswith(
+        'not saved: auto chose spk, whose scaling = "speaker"'
+    )
+
+
+def test_saving_models_changes_no_selection_and_resumes(
+    synthetic_config, synthetic_data, tmp_path
+):
+    methods = [
+        {"name": "dss_grid", "grid": {"classifier__C": [0.1, 10.0]}},
+        {"name": "auto", "method": "auto", "candidates": ["dss_grid"]},
+    ]
+    cfg = synthetic_config(methods=methods, protocol={"bootstrap": 0})
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (6, 0)
+    plain = {n: _cell(cfg, f"a__b__{n}__seed0") for n in ("dss_grid", "auto")}
+    # asking for models recomputes the cells that save one, not the baseline;
+    # the label-free scores and choices stay those of the run without models
+    saving = synthetic_config(
+        methods=methods, protocol={"bootstrap": 0}, save_models=True
+    )
+    res = run_experiment(saving, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (4, 2)
+    for name, before in plain.items():
+        after = _cell(saving, f"a__b__{name}__seed0")
+        for k in ("label_free_scores", "candidate_scores", "selected", "y_pred"):
+            assert after[k] == before[k], (name, k)
+        assert after["model"].endswith(f"a__b__{name}.skops")
+    # a deleted model file is written again; models no longer asked for: reuse
+    (cfg.output / "models" / "a__b__auto.skops").unlink()
+    res = run_experiment(saving, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (1, 5)
+    assert (cfg.output / "models" / "a__b__auto.skops").is_file()
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (0, 6)
+    assert "## Saved models" not in (cfg.output / "results.md").read_text()
+    # a new first seed writes its models over seed 0's files; when seed 0 is
+    # first again, its cells write their own models again instead of
+    # listing seed 5's files as theirs
+    other = {"bootstrap": 0, "seeds": [5, 0]}
+    first5 = synthetic_config(methods=methods, protocol=other, save_models=True)
+    res = run_experiment(first5, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (6, 6)
+    res = run_experiment(saving, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (4, 2)
+    from sertl_experiments import load_model
+
+    _, meta = load_model(cfg.output / "models" / "a__b__auto.skops")
+    assert meta["seed"] == 0
+
+
+def _scores(cfg, method, seed=0):
+    return {
+        (src, tgt): _cell(cfg, f"{src}__{tgt}__{method}__seed{seed}")
+        for src, tgt in (("a", "b"), ("b", "a"))
+    }
+
+
+def test_auto_candidate_named_after_a_method_is_that_method(
+    synthetic_config, synthetic_data
+):
+    from dataclasses import replace
+
+    from sertl_experiments import Recipe
+    from sertl_experiments._runner import _auto_candidates
+
+    # the experiment's own "dss" (strong regularisation) and "no_adaptation"
+    # (its own classifier setting) shadow the default recipes of those names
+    dss = {"name": "dss", "params": {"classifier": {"C": 0.02}}}
+    na = {"name": "no_adaptation", "scaling": "source"}
+    na["params"] = {"classifier": {"C": 10.0}}
+    methods = [
+        dss,
+        na,
+        {"name": "default_dss"},  # what the default recipe "dss" is
+        {"name": "auto", "method": "auto", "candidates": ["dss"]},
+        {"name": "auto_all", "method": "auto"},
+    ]
+    cfg = synthetic_config(methods=methods, protocol={"bootstrap": 0, "seeds": [0]})
+    own = {m.name: Recipe.from_spec(m) for m in cfg.methods}
+    listed = _auto_candidates(cfg.methods[3], cfg)
+    # no adaptation is added (the experiment's own), then the listed dss
+    assert listed == [own["no_adaptation"], own["dss"]]
+    installed = {r.name: r for r in _auto_candidates(cfg.methods[4], cfg)}
+    assert installed["dss"] == own["dss"]
+    assert installed["no_adaptation"] == own["no_adaptation"]
+    assert installed["dss"] != replace(own["default_dss"], name="dss")
+
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    mine, default = _scores(cfg, "dss"), _scores(cfg, "default_dss")
+    for pair, auto in _scores(cfg, "auto").items():
+        got = auto["candidate_scores"]["dss"]
+        assert got == pytest.approx(mine[pair]["label_free_score"], abs=1e-12)
+        # the two recipes score differently, so the check above can fail
+        assert got != pytest.approx(default[pair]["label_free_score"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("methods", "match"),
+    [
+        (
+            # "no_adaptation" adapts, and auto needs its no-adaptation candidate
+            [
+                {"name": "no_adaptation"},
+                {"name": "auto", "method": "auto", "candidates": ["coral"]},
+            ],
+            r"\[\[methods\]\] auto candidates: 'no_adaptation' is both this "
+            r"experiment's method no_adaptation \(domain_standard_scaler -> "
+            r"source_only\(svc\)\), which adapts, and the no-adaptation candidate "
+            r"that auto always includes \(source_standard_scaler -> "
+            r"source_only\(svc\)\); rename the method",
+        ),
+        (
+            [
+                {"name": "no_adaptation", "adapter": "coral"},
+                {"name": "auto", "method": "auto"},
+            ],
+            r"auto candidates: 'no_adaptation' is both this experiment's method "
+            r"no_adaptation \(domain_standard_scaler -> coral -> ",
+        ),
+    ],
+)
+def test_ambiguous_auto_candidate_is_refused(
+    synthetic_config, synthetic_data, methods, match
+):
+    pytest.importorskip("sertl_feature")
+    cfg = synthetic_config(methods=methods)
+    with pytest.raises(ConfigError, match=match):
+        run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert not list(cfg.output.glob("cells/*.json"))
+
+
+def test_guard_compares_scores_of_the_same_kind_of_classifier(
+    synthetic_config, synthetic_data
+):
+    # prediction_entropy needs probabilities, so "dss" is scored with
+    # calibrated classifiers (its reverse validation too); "plain" is scored
+    # with the plain SVC. The baseline's score on a scorer must be what no
+    # adaptation gets with the classifier the compared method is scored with.
+    proba = ["prediction_entropy", "reverse_validation"]
+    methods = [
+        {"name": "plain", "scaling": "source", "scorers": ["reverse_validation"]},
+        {"name": "dss", "scorers": proba},
+        {"name": "calibrated", "scaling": "source", "scorers": proba},
+    ]
+    cfg = synthetic_config(methods=methods, protocol={"bootstrap": 0, "seeds": [0]})
+    df = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet).results
+    df = df.set_index(["source", "target", "method"])
+    plain, cal = _scores(cfg, "plain"), _scores(cfg, "calibrated")
+    for (src, tgt), base in _scores(cfg, "_baseline").items():
+        row = df.loc[(src, tgt)]
+        # no adaptation is not predicted to hurt itself, with either classifier
+        for name in ("plain", "calibrated"):
+            assert row.loc[name, "baseline_label_free_score"] == pytest.approx(
+                row.loc[name, "label_free_score"]
+            )
+            assert not row.loc[name, "predicted_hurt"]
+        assert row.loc["dss", "baseline_label_free_score"] == pytest.approx(
+            cal[src, tgt]["label_free_score"]
+        )
+        guard = base["guard_scores"]
+        assert guard["plain"] == pytest.approx(plain[src, tgt]["label_free_scores"])
+        assert guard["calibrated"] == pytest.approx(cal[src, tgt]["label_free_scores"])
+        # the calibrated classifier gives reverse validation another value:
+        # comparing across kinds would compare unlike scores
+        rv = "reverse_validation"
+        assert guard["plain"][rv] != pytest.approx(guard["calibrated"][rv])
+
+
+def test_upgrading_what_computes_a_cell_recomputes_it(
+    synthetic_config, synthetic_data, monkeypatch
+):
+    pytest.importorskip("sertl_feature")
+    from importlib import metadata
+
+    methods = [
+        {"name": "dss"},
+        {"name": "coral", "adapter": "coral"},
+        {"name": "auto", "method": "auto", "candidates": ["coral"]},
+    ]
+    cfg = synthetic_config(methods=methods, protocol={"bootstrap": 0, "seeds": [0]})
+
+    def run():
+        return run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+
+    res = run()  # 2 pairs x (3 methods + the baseline)
+    assert (res.n_computed, res.n_reused) == (8, 0)
+    res = run()  # the same installation: every cell is reused
+    assert (res.n_computed, res.n_reused) == (0, 8)
+    real = metadata.version
+
+    def upgraded(*names):
+        def version(name):
+            return "999.0" if name in names else real(name)
+
+        return version
+
+    # sertl-feature computes coral (and auto, which may choose it) only
+    monkeypatch.setattr(metadata, "version", upgraded("sertl-feature"))
+    res = run()
+    assert (res.n_computed, res.n_reused) == (4, 4)
+    # each cell records what computed it
+    assert _cell(cfg, "b__a__auto__seed0")["versions"]["sertl-feature"] == "999.0"
+    assert "sertl-feature" not in _cell(cfg, "a__b__dss__seed0")["versions"]
+    res = run()
+    assert (res.n_computed, res.n_reused) == (0, 8)
+    # scikit-learn computes every cell, the no-adaptation baseline included
+    monkeypatch.setattr(metadata, "version", upgraded("sertl-feature", "scikit-learn"))
+    assert run().n_computed == 8
+    # going back to the original installation recomputes again
+    monkeypatch.setattr(metadata, "version", real)
+    assert run().n_computed == 8
+
+
+def test_versions_name_the_distributions_that_compute_a_recipe():
+    from importlib import metadata
+
+    from sertl_experiments import Recipe
+    from sertl_experiments._runner import _Versions
+
+    env = _Versions()
+    base = env.of([Recipe("na", scaling="source")], ["reverse_validation"])
+    assert {"sertl-core", "sertl-experiments", "numpy", "scipy", "scikit-learn"} <= set(
+        base
+    )
+    assert not any(d in base for d in ("sertl-feature", "sertl-instance", "torch"))
+    pytest.importorskip("sertl_instance")
+    kmm = env.of([Recipe("kmm", estimator="kmm")], ["reverse_validation"])
+    # the plugin that provides the estimator and what it requires (its solver)
+    assert {"sertl-instance", "cvxpy"} <= set(kmm)
+    assert kmm["cvxpy"] == metadata.version("cvxpy")
