@@ -30,6 +30,30 @@ __all__ = [
 FEATURES_VERSION = "3"
 """Bumped whenever the numbers of any feature set change (invalidates caches)."""
 
+# Distributions whose code computes the features: an upgrade of any of them
+# may change the numbers, so their versions are part of the cache key.
+_COMPUTING_DISTRIBUTIONS = (
+    "sertl-speech",
+    "numpy",
+    "scipy",
+    "librosa",
+    "soundfile",
+    "soxr",
+)
+
+
+def _computing_versions():
+    """Installed versions of the distributions that compute the features."""
+    from importlib import metadata
+
+    found = {}
+    for name in _COMPUTING_DISTRIBUTIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
 
 class AudioFeaturesWarning(SertlWarning):
     """Some inputs gave no features; see ``AudioFeatures.failed_``.
@@ -508,6 +532,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             "min_duration": float(self.min_duration),
             "silence_threshold": float(self.silence_threshold),
             "target_sr": TARGET_SR,
+            "versions": _computing_versions(),
         }
 
     # ------------------------------------------------------------------

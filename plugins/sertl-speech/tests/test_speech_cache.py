@@ -147,6 +147,28 @@ def test_cache_invalidation(files, tmp_path):
     assert ext.n_cache_hits_ == 0
 
 
+def test_upgrading_a_library_that_computes_the_features_misses(
+    files, tmp_path, monkeypatch
+):
+    from importlib import metadata
+
+    cache = tmp_path / "cache"
+    AudioFeatures(cache_dir=cache).fit_transform(files)
+    same = AudioFeatures(cache_dir=cache)
+    same.fit_transform(files)
+    assert same.n_cache_hits_ == len(files)
+    real = metadata.version
+
+    def upgraded(name):
+        return "999.0" if name == "librosa" else real(name)
+
+    monkeypatch.setattr(metadata, "version", upgraded)
+    ext = AudioFeatures(cache_dir=cache)
+    ext.fit_transform(files)
+    assert ext.n_cache_hits_ == 0
+    assert ext._cache_config()["versions"]["librosa"] == "999.0"
+
+
 def test_replaced_file_with_its_old_modification_time_misses(files, tmp_path):
     # cp -p, rsync -a and tar restore the old mtime on a file with new bytes
     # of the same size: the in-process memo must not reuse the old hash
