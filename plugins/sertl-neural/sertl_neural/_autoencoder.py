@@ -112,7 +112,10 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         :class:`~sertl_core.DomainStandardScaler` in front for per-domain
         statistics).
     early_stopping : bool, default=False
-        Stop on the reconstruction error of a held-out split.
+        Stop on the reconstruction error of held-out rows
+        (``validation_fraction`` of the rows, stratified by source/target;
+        without target rows, a row and its copy as the target are held out
+        together), keeping the best weights.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5
@@ -276,16 +279,39 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
                 self.noise_type,
             ).to(self.device_)
             loss = _ReconstructionLoss(d, float(self.target_weight), shared)
-            self.history_ = self._train_held_out(
-                module,
-                Xs,
-                Y,
-                loss,
-                groups=[(np.arange(Xs.shape[0]), dom.astype(np.int64))],
-                seed=seed,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-            )
+            n_in = data.n_input_rows
+            if Xs.shape[0] > n_in:
+                # no target rows: the core appended a copy of every row as
+                # the target (NoTargetWarning); a row and its copy are held
+                # out together, or the reconstruction of a validation row
+                # would be the training target of its copy
+                split = self._valid_split(n_in, None, seed)
+                valid = None
+                if split is not None:
+                    tr, va = (np.r_[part, part + n_in] for part in split)
+                    Xs_tr, Y_tr, valid = Xs[tr], Y[tr], (Xs[va], Y[va])
+                else:
+                    Xs_tr, Y_tr = Xs, Y
+                self.history_ = self._train(
+                    module,
+                    Xs_tr,
+                    Y_tr,
+                    loss,
+                    lr=self.lr,
+                    max_epochs=self.max_epochs,
+                    valid=valid,
+                )
+            else:
+                self.history_ = self._train_held_out(
+                    module,
+                    Xs,
+                    Y,
+                    loss,
+                    groups=[(np.arange(Xs.shape[0]), dom.astype(np.int64))],
+                    seed=seed,
+                    lr=self.lr,
+                    max_epochs=self.max_epochs,
+                )
         self.module_ = module.eval()
         code = self._outputs(self.module_, data.X)[1].astype(np.float64)
         self.code_mean_ = code.mean(axis=0)

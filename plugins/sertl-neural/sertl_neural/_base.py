@@ -333,6 +333,37 @@ _NETWORK_CONSTRAINTS = {
 }
 
 
+def _every_class_trains(train, valid, inv, n_classes):
+    """Move held-out rows back until every class has a training row.
+
+    Each row moved back is replaced, where possible, by a training row of a
+    class with at least two training rows (in the split's own random
+    order), so the validation set keeps its size. Returns None when no
+    validation row is left.
+    """
+    n_train = np.bincount(inv[train], minlength=n_classes)
+    if n_train.min() > 0:
+        return train, valid
+    kept, back = [], []
+    for i in valid:
+        if n_train[inv[i]] == 0:
+            back.append(i)
+            n_train[inv[i]] += 1
+        else:
+            kept.append(i)
+    stay, moved = [], []
+    for i in train:
+        if len(moved) < len(back) and n_train[inv[i]] >= 2:
+            moved.append(i)
+            n_train[inv[i]] -= 1
+        else:
+            stay.append(i)
+    valid = np.asarray(kept + moved, dtype=np.int64)
+    if valid.size == 0:
+        return None
+    return np.asarray(stay + back, dtype=np.int64), valid
+
+
 class NeuralMixin:
     """Training utilities shared by every sertl-neural estimator."""
 
@@ -539,24 +570,37 @@ class NeuralMixin:
 
     # -- training ---------------------------------------------------------
     def _valid_split(self, n, strata, seed):
-        """Train/validation positions of ``n`` rows for early stopping, or None."""
+        """Train/validation positions of ``n`` rows for early stopping, or None.
+
+        Stratified on ``strata`` when every class can be on both sides;
+        either way every class keeps at least one training row (a held-out
+        row of a class left without one is swapped for a training row of a
+        class that can spare it): a rare class is never left out of a
+        phase's training (with ``class_weight="balanced"`` it would weigh 0,
+        and a validation loss on its rows alone be NaN).
+        """
         if not self.early_stopping:
             return None
         n_valid = int(round(self.validation_fraction * n))
         if n < 10 or n_valid < 1 or n - n_valid < 2:
             return None
         idx = np.arange(n)
-        if strata is not None:
-            _, counts = np.unique(strata, return_counts=True)
-            # a stratified split needs every class on both sides
-            if counts.min() >= 2 and min(n_valid, n - n_valid) >= counts.size:
-                sss = StratifiedShuffleSplit(
-                    n_splits=1, test_size=n_valid, random_state=seed
+        if strata is None:
+            return next(
+                ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed).split(
+                    idx
                 )
-                return next(sss.split(idx, strata))
-        return next(
-            ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed).split(idx)
-        )
+            )
+        _, inv, counts = np.unique(strata, return_inverse=True, return_counts=True)
+        # a stratified split needs every class on both sides
+        if counts.min() >= 2 and min(n_valid, n - n_valid) >= counts.size:
+            splitter = StratifiedShuffleSplit(
+                n_splits=1, test_size=n_valid, random_state=seed
+            )
+        else:
+            splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+        train, valid = next(splitter.split(idx, strata))
+        return _every_class_trains(train, valid, inv.ravel(), counts.size)
 
     def _holdout(self, n, groups, seed):
         """Rows held out for early stopping, each group split on its own.
@@ -566,10 +610,11 @@ class NeuralMixin:
         n : int
             Rows of the phase.
         groups : list of (positions, strata)
-            Rows that may be held out (e.g. the labelled rows of one domain)
-            and the labels to stratify them on. Each group keeps
-            ``validation_fraction`` of its rows for validation, so every
-            domain is represented; a group of fewer than 10 rows stays in
+            Rows that may be held out (e.g. the labelled source rows, the
+            labelled target rows) and the labels to stratify them on. Each
+            group keeps ``validation_fraction`` of its rows for validation,
+            so every group is represented, and every class of a group keeps
+            a training row; a group of fewer than 10 rows stays in
             training. Rows in no group always train (e.g. unlabelled rows,
             which carry no validation loss).
         seed : int

@@ -129,7 +129,8 @@ class DANNClassifier(NeuralTransferEstimator):
         :class:`FineTuneClassifier`).
     early_stopping : bool, default=False
         Stop on the emotion loss of held-out labelled rows
-        (``validation_fraction`` of each domain's, stratified by emotion),
+        (``validation_fraction`` of the labelled source rows and of the
+        labelled target rows, each stratified by emotion on its own),
         keeping the best weights. The unlabelled target rows are never
         held out: they all train the domain discriminator.
     validation_fraction : float, default=0.1

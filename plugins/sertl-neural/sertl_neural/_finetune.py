@@ -110,7 +110,11 @@ class FineTuneClassifier(NeuralTransferEstimator):
         classifier: fitted on the fine-tuned network's embeddings of all
         labelled rows and used for prediction.
     sampler : imbalanced-learn sampler, default=None
-        Resampler applied to the labelled rows of each training phase.
+        Resampler applied to the source rows before pretraining, to the
+        labelled target rows before fine-tuning and to the embeddings an
+        ``estimator`` is trained on; the rehearsed source rows and the
+        parts of self-training are not resampled (``class_weight`` balances
+        each part within itself).
     network : {"mlp", "cnn", "crnn"}, default="mlp"
         ``"mlp"`` for functional features (2-D ``X``); ``"cnn"`` (global
         pooling) or ``"crnn"`` (GRU over time) for log-mel sequences given
@@ -220,8 +224,11 @@ class FineTuneClassifier(NeuralTransferEstimator):
         Pretraining holds out source rows, fine-tuning target rows (with
         ``finetune_source_weight`` also source rows, each domain on its
         own and weighted as in training), self-training rows of each part.
-        Phases with fewer than 10 such rows (fine-tuning: target rows)
-        train without it.
+        The labelled source and target rows held out are the same in every
+        phase, and no phase trains on rows that a phase validates on (the
+        pseudo-labelled rows are drawn anew each round); every class keeps
+        a training row in each phase. Phases with fewer than 10 such rows
+        (fine-tuning: target rows) train without it.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5
@@ -521,16 +528,27 @@ class FineTuneClassifier(NeuralTransferEstimator):
             if not keep.any():
                 break
             # each part (labelled target, pseudo-labelled target, source) has
-            # a fixed total weight and is class-balanced within itself
-            parts = [(Xu[keep], proba[keep].argmax(axis=1), self.unlabeled_weight)]
+            # a fixed total weight and is class-balanced within itself; the
+            # last item seeds the part's early-stopping hold-out
+            parts = [
+                (
+                    Xu[keep],
+                    proba[keep].argmax(axis=1),
+                    self.unlabeled_weight,
+                    seed + 2 + r,
+                )
+            ]
             if tgt.any():
-                parts.append((Xs[tgt], y_idx[tgt], 1.0))
+                parts.append((Xs[tgt], y_idx[tgt], 1.0, seed + 1))
             if self.finetune_source_weight > 0 and src.any():
-                parts.append((Xs[src], y_idx[src], self.finetune_source_weight))
-            # early stopping holds out rows of each part (stratified by class)
+                parts.append((Xs[src], y_idx[src], self.finetune_source_weight, seed))
+            # early stopping holds out rows of each part (stratified by
+            # class); the labelled rows held out are those that pretraining
+            # (source, seed) and fine-tuning (target, seed + 1) held out, so
+            # no validation row was trained on in an earlier phase
             train_parts, valid_parts = [], []
-            for i, (Xp, yp, total) in enumerate(parts):
-                split = self._valid_split(len(yp), yp, seed + 2 + r + i)
+            for Xp, yp, total, part_seed in parts:
+                split = self._valid_split(len(yp), yp, part_seed)
                 if split is None:
                     train_parts.append((Xp, yp, total))
                 else:
@@ -570,6 +588,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
         )
         ft_lr = self.lr if self.finetune_lr is None else self.finetune_lr
         history: dict[str, list] = {"pretrain": [], "finetune": []}
+        unl = data.target & ~data.labeled
+        self_training = (
+            self.pseudo_label_threshold is not None and unl.any() and ft_epochs > 0
+        )
         with self._seeded(seed):
             self.trunk_spec_, module = self._build(data.X.shape[1], n_cls)
             self._check_freeze(module)
@@ -599,11 +621,14 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 rehearse = self.finetune_source_weight > 0 and src.any()
                 # early stopping needs held-out target rows; with rehearsal the
                 # source rows are held out on their own as well, so that both
-                # domains are in the validation set
+                # domains are in the validation set. They are the source rows
+                # pretraining held out (same seed); they stay out of training
+                # also when too few target rows leave this phase without
+                # early stopping but self-training validates on them later
                 Xt, yt, valid = self._split_off(Xs[tgt], y_idx[tgt], seed + 1)
                 X_src, y_src, valid_src = Xs[src], y_idx[src], None
-                if rehearse and valid is not None:
-                    X_src, y_src, valid_src = self._split_off(X_src, y_src, seed + 1)
+                if rehearse and (valid is not None or self_training):
+                    X_src, y_src, valid_src = self._split_off(X_src, y_src, seed)
                 Xt, yt = self._resample(Xt, yt, seed)
                 w = class_weights(
                     yt, n_cls, self.class_weight, self.device_, self.classes_
@@ -637,8 +662,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 for p in module.parameters():
                     p.requires_grad_(True)
             self.n_pseudo_labeled_: list[int] = []
-            unl = data.target & ~data.labeled
-            if self.pseudo_label_threshold is not None and unl.any() and ft_epochs > 0:
+            if self_training:
                 self._self_train(
                     module, Xs, y_idx, src, tgt, unl, ft_epochs, ft_lr, seed, history
                 )

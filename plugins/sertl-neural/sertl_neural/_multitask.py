@@ -219,7 +219,8 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         :class:`FineTuneClassifier`).
     early_stopping : bool, default=False
         Stop on the emotion loss of held-out emotion-labelled rows
-        (``validation_fraction`` of each domain's, stratified by emotion),
+        (``validation_fraction`` of the source rows and of the target rows
+        with an emotion label, each stratified by emotion on its own),
         keeping the best weights; rows with auxiliary labels only always
         train.
     validation_fraction : float, default=0.1

@@ -143,6 +143,109 @@ def test_multitask_early_stopping_holds_out_emotion_labelled_rows(few_shot, fits
     assert int((rec["y"][:, 0] < 0).sum()) == int((y == -1).sum())
 
 
+def test_early_stopping_leaves_every_class_a_training_row():
+    clf = FineTuneClassifier(early_stopping=True)
+    one = np.r_[np.zeros(9, int), 1]  # class 1 has a single row
+    for seed in range(40):  # an unstratified split would hold it out 1 in 10
+        train, valid = clf._valid_split(10, one, seed)
+        assert 9 in train and valid.size == 1
+    # a stratified split of an extreme fraction would hold out both rows of 0
+    two = np.r_[0, 0, np.ones(18, int)]
+    clf.set_params(validation_fraction=0.9)
+    for seed in range(10):
+        train, valid = clf._valid_split(20, two, seed)
+        assert np.isin([0, 1], train).any() and valid.size == 18
+        assert np.intersect1d(train, valid).size == 0
+        assert np.union1d(train, valid).size == 20
+
+
+def test_a_rare_target_class_is_not_held_out_of_fine_tuning(few_shot, fits):
+    X, y, sd = few_shot
+    y = y.copy()
+    tgt = np.flatnonzero((sd < 0) & (y >= 0))
+    y[tgt[:10]] = 0
+    y[tgt[1]] = 1  # 10 labelled target rows: nine of class 0, one of class 1
+    y[tgt[10:]] = -1
+    clf = FineTuneClassifier(
+        **{**SMALL, "random_state": 18},  # a seed that held out the class-1 row
+        finetune_epochs=6,
+        class_weight="balanced",
+        early_stopping=True,
+        n_iter_no_change=2,
+    ).fit(X, y, sample_domain=sd)
+    finetune = fits[1]
+    assert 1 in finetune["y"].tolist()  # the class-1 row trains
+    assert finetune["valid"][1].tolist() == [0]
+    # its class weight is not 0, so the validation loss is a number and
+    # early stopping works
+    losses = [row["valid_loss"] for row in clf.history_["finetune"]]
+    assert np.all(np.isfinite(losses))
+
+
+def test_every_phase_validates_on_rows_no_phase_trains_on(few_shot, fits):
+    X, y, sd = few_shot
+    clf = FineTuneClassifier(
+        **SMALL,
+        finetune_epochs=2,
+        finetune_source_weight=0.5,
+        pseudo_label_threshold=1e-6,  # every unlabelled row
+        self_training_rounds=2,
+        early_stopping=True,
+        validation_fraction=0.25,
+    ).fit(X, y, sample_domain=sd)
+    assert len(fits) == 4  # pretraining, fine-tuning, two self-training rounds
+    Xs = clf._scaled(X, sd)
+    src, tgt = _keys(Xs[sd > 0]), _keys(Xs[(sd < 0) & (y >= 0)])
+    trained = set().union(*(_keys(rec["X"]) for rec in fits))
+    held = [_keys(rec["valid"][0]) for rec in fits]
+    # one hold-out of each labelled domain for the whole fit, never trained on
+    assert held[0] == held[1] & src == held[2] & src == held[3] & src
+    assert held[1] & tgt == held[2] & tgt == held[3] & tgt
+    assert len(held[0]) == 15 and len(held[1] & tgt) == 3
+    assert not (held[0] | (held[1] & tgt)) & trained
+
+
+@pytest.mark.parametrize("self_training", [False, True])
+def test_rehearsal_without_target_validation(few_shot, fits, self_training):
+    X, y, sd = few_shot
+    y = y.copy()
+    y[np.flatnonzero((sd < 0) & (y >= 0))[6:]] = -1  # 6 labelled target rows
+    kw = {"pseudo_label_threshold": 1e-6} if self_training else {}
+    clf = FineTuneClassifier(
+        **SMALL,
+        finetune_epochs=1,
+        finetune_source_weight=0.5,
+        early_stopping=True,
+        validation_fraction=0.25,
+        **kw,
+    ).fit(X, y, sample_domain=sd)
+    pretrain, finetune = fits[:2]
+    assert finetune["valid"] is None  # too few target rows to hold out
+    held = _keys(pretrain["valid"][0])
+    rehearsed = _keys(finetune["X"]) & _keys(clf._scaled(X[sd > 0], sd[sd > 0]))
+    if self_training:  # self-training validates on them: they stay out
+        assert held <= _keys(fits[2]["valid"][0])
+        assert not held & rehearsed
+    else:  # no phase validates on them: they rehearse
+        assert held <= rehearsed
+
+
+def test_autoencoder_without_target_holds_out_a_row_with_its_copy(fits):
+    from sertl_core import NoTargetWarning
+
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    ae = AutoencoderAdapter(
+        hidden_layer_sizes=(4,), n_components=2, max_epochs=2, early_stopping=True
+    )
+    with pytest.warns(NoTargetWarning):  # every row is also used as the target
+        ae.set_params(random_state=0).fit(X)
+    (rec,) = fits
+    X_valid, Y_valid = rec["valid"]
+    assert len(X_valid) == 12  # 6 rows and their 6 copies
+    assert not _keys(X_valid) & _keys(rec["X"])
+    assert sorted(Y_valid[:, -1].tolist()) == [0.0] * 6 + [1.0] * 6  # both decoders
+
+
 def test_early_stopping_restores_the_best_epoch(fits):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 10))
@@ -294,7 +397,12 @@ def test_pseudo_labels_are_computed_in_chunks(few_shot, monkeypatch):
     Xs = clf._scaled(X)
     whole = clf._head_proba(clf.module_, Xs)
     monkeypatch.setattr(ft_module, "_INFERENCE_BATCH", 7)
-    np.testing.assert_allclose(clf._head_proba(clf.module_, Xs), whole, rtol=1e-6)
+    sizes = []
+    hook = clf.module_.register_forward_hook(lambda m, i, o: sizes.append(len(i[0])))
+    chunked = clf._head_proba(clf.module_, Xs)
+    hook.remove()
+    assert sizes == [7] * (len(Xs) // 7) + [len(Xs) % 7]
+    np.testing.assert_allclose(chunked, whole, rtol=1e-6)
     np.testing.assert_allclose(whole, clf.predict_proba(X), rtol=1e-5)
 
 
