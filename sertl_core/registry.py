@@ -104,10 +104,11 @@ class PluginLoadWarning(SertlWarning):
     The message names the plugin (its entry-point name), its distribution
     and what to fix. Only that plugin's faulty part is skipped: a plugin
     that fails to import, a hook that raises or returns something other
-    than a list of classes, a class without a valid ``registry_name``; the
-    other plugins still work. Two classes that claim the same name are
-    both withheld under it (``Registry.get`` then names both). ``sertl
-    plugins`` and :attr:`Registry.failures` list every such problem.
+    than a list of classes (None too: a missing ``return``), a class
+    without a valid ``registry_name``; the other plugins still work. Two
+    classes that claim the same name are both withheld under it
+    (``Registry.get`` then names both). ``sertl plugins`` and
+    :attr:`Registry.failures` list every such problem.
 
     Examples
     --------
@@ -357,7 +358,12 @@ class Registry:
                         f"{kind} are skipped",
                     )
                     continue
-                if result is None:
+                if result is None:  # a hook body without its return, typically
+                    self._fail(
+                        plugin_name,
+                        f"{hook_name}() returned None: it must return a list of "
+                        "classes ([] when it has none); add the missing return",
+                    )
                     continue
                 if not isinstance(result, list | tuple):
                     self._fail(

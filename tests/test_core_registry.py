@@ -211,8 +211,20 @@ def _raise_import_error():
             r"sertl_register_estimators\(\) raised ModuleNotFoundError: No module "
             "named 'fake_plugin_internals'; its estimators are skipped",
         ),
+        (
+            lambda: None,  # a hook body without its return statement
+            r"sertl_register_estimators\(\) returned None.*must return a list of "
+            r"classes \(\[\] when it has none\)",
+        ),
     ],
-    ids=["not-a-list", "not-a-class", "no-name", "bad-name", "hook-raises"],
+    ids=[
+        "not-a-list",
+        "not-a-class",
+        "no-name",
+        "bad-name",
+        "hook-raises",
+        "returns-none",
+    ],
 )
 def test_malformed_registrations_are_reported_and_spare_the_others(
     monkeypatch, result, match
@@ -497,6 +509,45 @@ def test_new_plugin_package_works_in_process(tmp_path, monkeypatch):
     for strength in (-1.0, float("nan"), float("inf"), True, "1"):
         with pytest.raises(ValueError, match="strength must be a finite non-negative"):
             cls(strength=strength).fit(X, sample_domain=sd)
+
+
+def test_new_plugin_test_names_an_entry_point_clash(tmp_path, monkeypatch):
+    """The generated test_registered says why its plugin was skipped.
+
+    An entry-point name that another distribution already uses is recorded
+    under "NAME (DISTRIBUTION)"; the test must report that problem, not
+    fail on a bare "name not registered" assertion.
+    """
+    import importlib
+    import importlib.util
+
+    from sertl_core._template import write_plugin
+
+    root = write_plugin("tmpl_clash", tmp_path)
+    monkeypatch.syspath_prepend(str(root))
+    importlib.import_module("sertl_tmpl_clash.hooks")
+    other = _module(
+        "fake_other_clash", sertl_register_adapters=_adapters_hook(FakeAdapter)
+    )
+    monkeypatch.setitem(sys.modules, other.__name__, other)
+    _fake_eps(
+        monkeypatch,
+        [
+            _ep("tmpl_clash", "fake_other_clash", "another-dist"),
+            _ep("tmpl_clash", "sertl_tmpl_clash.hooks", "sertl-tmpl-clash"),
+        ],
+    )
+    path = root / "tests" / "test_tmpl_clash_conformance.py"
+    spec = importlib.util.spec_from_file_location("_tmpl_clash_test", path)
+    generated = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generated)
+    with (
+        pytest.warns(PluginLoadWarning),
+        pytest.raises(
+            AssertionError, match=r"already taken by 'fake_other_clash'.*rename"
+        ),
+    ):
+        generated.test_registered()
 
 
 def test_new_plugin_readme_names_files_that_exist(tmp_path):

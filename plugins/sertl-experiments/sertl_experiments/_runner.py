@@ -706,23 +706,25 @@ def _baseline_scorers(config):
     return sorted({sc for group in guard_scorers(config).values() for sc in group})
 
 
-def _missing_output(old, *, pca_points, save):
+def _missing_output(old, *, pca_points, model=None):
     """Why a finished cell with the right key still lacks a requested output.
 
     Returns None when the cell has everything this run asks of it: the PCA
     view (first seed; ``pca_points`` is None otherwise) with as many points
-    as asked, and, when the cell saves a model, the model file or the
-    reason it was not saved.
+    as asked, and, when the cell saves a model (``model``: the path this
+    run saves it to), the model it wrote at that path (its content hash)
+    or the reason it was not saved. The path the cell recorded is not
+    used: it is relative to the working folder of the run that wrote it,
+    and an output folder may have been moved since.
     """
     if pca_points is not None and old.get("pca_points") != pca_points:
         return "its PCA view"
-    if save:
+    if model is not None:
         if old.get("model_not_saved"):
             return None
-        path = old.get("model")
-        if not path or not Path(path).is_file():
+        if not old.get("model") or not Path(model).is_file():
             return "its saved model"
-        if old.get("model_digest") != _digest(path):
+        if old.get("model_digest") != _digest(model):
             return "its saved model (the file was replaced)"
     return None
 
@@ -915,6 +917,11 @@ def run_experiment(
                 )
                 files.append(f)
                 saves = config.save_models and spec is not None and first_seed
+                model_path = (
+                    out / "models" / f"{src_name}__{tgt}__{name}.skops"
+                    if saves
+                    else None
+                )
                 old = _read_cell(f)
                 if (
                     old is not None
@@ -923,12 +930,20 @@ def run_experiment(
                     and _missing_output(
                         old,
                         pca_points=config.pca_points if first_seed else None,
-                        save=saves,
+                        model=model_path,
                     )
                     is None
                 ):
-                    if _needs_rescoring(old, prot):
-                        _write_cell(f, score_cell(old, prot))
+                    changed = _needs_rescoring(old, prot)
+                    if changed:
+                        score_cell(old, prot)
+                    if old.get("model") and model_path is not None:
+                        # where the model is now (another working folder,
+                        # a moved output folder)
+                        changed |= old["model"] != str(model_path)
+                        old["model"] = str(model_path)
+                    if changed:
+                        _write_cell(f, old)
                     cached.append(old)
                     continue
                 if spec is None:
@@ -940,7 +955,7 @@ def run_experiment(
                 saver = None
                 if saves:
                     saver = _ModelSaver(
-                        out / "models" / f"{src_name}__{tgt}__{name}.skops",
+                        model_path,
                         config,
                         src_name,
                         tgt,

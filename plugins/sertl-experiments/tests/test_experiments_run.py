@@ -573,6 +573,40 @@ def test_saving_models_changes_no_selection_and_resumes(
     assert meta["seed"] == 0
 
 
+def test_saved_models_are_found_from_another_folder_or_a_moved_output(
+    synthetic_config, synthetic_data, tmp_path, monkeypatch
+):
+    # a relative output is relative to the working folder (sertl run
+    # exp.toml vs sertl run sub/exp.toml), and an output folder can be
+    # moved: the model files still belong to their cells, which are reused
+    methods = [{"name": "dss"}]
+    over = {"methods": methods, "protocol": {"bootstrap": 0}, "save_models": True}
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    res = run_experiment(
+        synthetic_config(**over, output="out"),
+        data=synthetic_data,
+        progress=False,
+        log=_quiet,
+    )
+    assert (res.n_computed, res.n_reused) == (4, 0)
+    monkeypatch.chdir(tmp_path)
+    cfg = synthetic_config(**over, output="sub/out")
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (0, 4)
+    (tmp_path / "sub" / "out").rename(tmp_path / "moved")
+    cfg = synthetic_config(**over, output=str(tmp_path / "moved"))
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (0, 4)
+    # the reused cells name the files where they now are
+    cell = _cell(cfg, "a__b__dss__seed0")
+    assert cell["model"] == str(tmp_path / "moved" / "models" / "a__b__dss.skops")
+    assert (
+        "| a | b | dss | models/a__b__dss.skops |"
+        in (cfg.output / "results.md").read_text()
+    )
+
+
 def _scores(cfg, method, seed=0):
     return {
         (src, tgt): _cell(cfg, f"{src}__{tgt}__{method}__seed{seed}")
