@@ -83,17 +83,22 @@ def _table(cells):
         blf = (guard or {}).get(c.get("scorer"))
         row["baseline_label_free_score"] = blf
         lf = c.get("label_free_score")
-        if c.get("selected") is not None and c.get("candidate_scores"):
-            cs = c["candidate_scores"]
-            blf = cs.get("no_adaptation", blf)
+        # auto chose among candidates including at least one that does not
+        # adapt (whatever its name); a grid method's only candidate is itself
+        # and keeps the baseline check
+        plain = [
+            n
+            for n in c.get("non_adapting_candidates") or []
+            if n in (c.get("candidate_scores") or {})
+        ]
+        if c.get("selected") is not None and plain:
+            blf = max(c["candidate_scores"][n] for n in plain)
             row["baseline_label_free_score"] = blf
         row["predicted_hurt"] = (
             bool(lf < blf - 1e-9) if _finite(lf) and _finite(blf) else None
         )
-        if "no_adaptation" in (c.get("candidate_scores") or {}):
-            # auto chose among candidates including no adaptation; a grid
-            # method's only candidate is itself and keeps the baseline check
-            row["predicted_hurt"] = c["selected"] == "no_adaptation"
+        if c.get("selected") is not None and c.get("non_adapting_candidates"):
+            row["predicted_hurt"] = c["selected"] in c["non_adapting_candidates"]
         rows.append(row)
     return pd.DataFrame(rows, columns=_COLUMNS)
 
@@ -629,9 +634,14 @@ def _html(config, tables, figs, df):
     )
     parts.append(f"<h2>Methods</h2><ul>{methods}</ul>")
     if len(hurt):
+        autos = {m.name for m in config.methods if m.auto}
         items = "".join(
             f"<li>{esc(r.source)} &rarr; {esc(r.target)}: {esc(r.method)}"
-            + (" (auto kept no adaptation)" if r.selected == "no_adaptation" else "")
+            + (
+                f" (auto kept {esc(str(r.selected))}, which does not adapt)"
+                if r.method in autos and isinstance(r.selected, str)
+                else ""
+            )
             + "</li>"
             for r in hurt.drop_duplicates(["source", "target", "method"]).itertuples()
         )

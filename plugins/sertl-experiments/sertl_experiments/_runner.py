@@ -29,7 +29,7 @@ __all__ = ["RunResult", "run_experiment"]
 
 BASELINE = "_baseline"
 # Version of what a cell file holds; a change of it recomputes every cell.
-CELL_VERSION = 5
+CELL_VERSION = 6
 _NOT_A_CLASS = "<not a class>"
 
 
@@ -290,6 +290,12 @@ def run_cell(task):
             if failures:
                 cell["candidate_errors"] = failures
             cell["selected"] = chosen["name"]
+            if task["auto"] is not None:
+                # the guard reads auto's choice of a non-adapting candidate,
+                # whatever its name, as "adaptation predicted to hurt"
+                cell["non_adapting_candidates"] = sorted(
+                    {r["name"] for r in results if not r["recipe"].is_adaptation}
+                )
             # named as the config's grid names them (classifier__C, ...)
             cell["best_params"] = {k: repr(v) for k, v in chosen["grid_params"].items()}
         else:

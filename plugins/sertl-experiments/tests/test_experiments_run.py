@@ -787,3 +787,34 @@ def test_versions_name_the_distributions_that_compute_a_recipe():
     # the plugin that provides the estimator and what it requires (its solver)
     assert {"sertl-instance", "cvxpy"} <= set(kmm)
     assert kmm["cvxpy"] == metadata.version("cvxpy")
+
+
+def test_auto_keeping_a_non_adapting_candidate_of_any_name_is_flagged(
+    synthetic_config, synthetic_data
+):
+    from sertl_experiments._report import _table
+
+    # "na" does not adapt: auto adds no default no_adaptation next to it, and
+    # choosing it must read as "adaptation predicted to hurt" like the default
+    methods = [
+        {"name": "na", "scaling": "source"},
+        {"name": "auto", "method": "auto", "candidates": ["na", "dss"]},
+    ]
+    cfg = synthetic_config(methods=methods, protocol={"bootstrap": 0, "seeds": [0]})
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    cells = list(_scores(cfg, "auto").values())
+    assert cells and all(c["non_adapting_candidates"] == ["na"] for c in cells)
+    assert all(set(c["candidate_scores"]) == {"na", "dss"} for c in cells)
+    base = {"source": "a", "target": "b", "seed": 0, "status": "ok"}
+    keep = {
+        **base,
+        "method": "auto",
+        "scorer": "reverse_validation",
+        "label_free_score": 0.7,
+        "candidate_scores": {"na": 0.7, "dss": 0.6},
+        "non_adapting_candidates": ["na"],
+    }
+    adapt = {**keep, "candidate_scores": {"na": 0.6, "dss": 0.7}}
+    rows = _table([{**keep, "selected": "na"}, {**adapt, "selected": "dss"}])
+    assert rows["predicted_hurt"].tolist() == [True, False]
+    assert rows["baseline_label_free_score"].tolist() == [0.7, 0.6]
