@@ -309,9 +309,9 @@ class DomainData:
     labeled : ndarray of bool
         Rows whose label may be used for training.
     n_input_rows : int
-        Rows the caller passed. Larger than ``X.shape[0]`` only when fit saw
-        no target rows and duplicated the data as the target
-        (see :class:`NoTargetWarning`).
+        Rows the caller passed. Smaller than ``X.shape[0]`` (half of it)
+        only when fit saw no target rows and appended a copy of the data as
+        the target (see :class:`NoTargetWarning`).
     """
 
     X: np.ndarray

@@ -23,7 +23,7 @@ adapter's ``transform`` uses ``sample_domain`` as the adapter declares
 (``_transform_uses_domain``) and that a transfer estimator keeps the
 ``estimator`` and ``sampler`` parameters. Adapters with sparse output are
 checked as they are (outputs are compared densely and the Pipeline's final
-``SourceOnly(LogisticRegression())`` takes sparse rows); an estimator whose
+``SourceOnly(LogisticRegression(max_iter=1000))`` takes sparse rows); an estimator whose
 tags declare sparse input is also fitted on sparse ``X``.
 """
 
@@ -161,7 +161,8 @@ def _is_transfer(est):
 
 def _pipeline(est):
     if isinstance(est, DomainAdapter):
-        return Pipeline([("adapt", est), ("clf", SourceOnly(LogisticRegression()))])
+        clf = SourceOnly(LogisticRegression(max_iter=1000))
+        return Pipeline([("adapt", est), ("clf", clf)])
     return Pipeline([("clf", est)])
 
 
@@ -363,7 +364,7 @@ def check_unlabeled_never_a_class(estimator):
 def check_routing_modes(estimator):
     """A plain Pipeline gives the same result with metadata routing on and off.
 
-    An adapter is followed by ``SourceOnly(LogisticRegression())``, which
+    An adapter is followed by ``SourceOnly(LogisticRegression(max_iter=1000))``, which
     takes sparse rows too, so an adapter with sparse output is checked as
     it is. An estimator whose tags declare sparse input is also run on a
     CSR copy of the data.
