@@ -8,7 +8,12 @@ names are the hooks below, published under the entry-point group ``sertl``::
 
 Every ``sertl_register_*`` hook returns a list of classes. Each class carries a
 short, unique ``registry_name`` class attribute (lowercase, ``[a-z0-9_]``);
-the registry maps that name to the class and refuses duplicates.
+the registry maps that name to the class and withholds a name two classes
+claim. A class that lacks its kind's methods (``fit`` and ``transform`` for
+adapters and features, ``fit`` and ``predict`` for estimators, ``split`` for
+splitters, ``read`` for corpora, a call for scorers) is skipped with a
+:class:`~sertl_core.registry.PluginLoadWarning` that names the hook it
+belongs to.
 """
 
 from __future__ import annotations

@@ -44,6 +44,18 @@ KINDS = {
 
 _SINGULAR = {"corpora": "corpus"}
 
+# What each kind's classes must offer (see the hook specifications): a class
+# registered under the wrong kind is skipped with a message, not found later
+# by a Pipeline that calls a method the class lacks.
+_REQUIRED_METHODS = {
+    "adapters": ("fit", "transform"),
+    "estimators": ("fit", "predict"),
+    "scorers": ("__call__",),
+    "splitters": ("split",),
+    "corpora": ("read",),
+    "features": ("fit", "transform"),
+}
+
 
 def _singular(kind):
     """``"adapters"`` -> ``"adapter"``, ``"corpora"`` -> ``"corpus"``."""
@@ -400,6 +412,32 @@ class Registry:
                 f"{cls.__module__}.{cls.__qualname__} needs a class attribute "
                 "registry_name: a short lowercase name matching [a-z][a-z0-9_]*, "
                 f"got {name!r}; it is skipped",
+            )
+            return
+        missing = [
+            m for m in _REQUIRED_METHODS[kind] if not callable(getattr(cls, m, None))
+        ]
+        if missing:
+            needs = " and ".join(f"{m}()" for m in _REQUIRED_METHODS[kind])
+            hint = next(
+                (
+                    f"; it looks like one of the {other}: return it from "
+                    f"{KINDS[other]}()"
+                    for other in ("estimators", "adapters")
+                    if other != kind
+                    and all(
+                        callable(getattr(cls, m, None))
+                        for m in _REQUIRED_METHODS[other]
+                    )
+                ),
+                "",
+            )
+            self._fail(
+                plugin,
+                f"{cls.__module__}.{cls.__qualname__} was registered as "
+                f"{kind} ({name!r}) but has no "
+                + " and no ".join(f"{m}()" for m in missing)
+                + f": {kind} need {needs}{hint}; it is skipped",
             )
             return
         entry = RegistryEntry(kind, name, cls, plugin, dist)

@@ -110,7 +110,7 @@ def test_duplicate_names_rejected_naming_both(monkeypatch):
 
 
 def test_third_party_name_clashing_with_the_core_is_withheld(monkeypatch):
-    class MySourceOnly(FakeAdapter):
+    class MySourceOnly(GoodEstimator):
         registry_name = "source_only"
 
     @hookimpl
@@ -179,6 +179,12 @@ def test_broken_plugin_is_skipped_with_warning(monkeypatch):
 
 class GoodEstimator:
     registry_name = "fake_good_estimator"
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return X[:, 0]
 
 
 def _raise_import_error():
@@ -252,6 +258,50 @@ def test_malformed_registrations_are_reported_and_spare_the_others(
     if "not a class" in match or "registry_name" in match:
         # only the malformed class is skipped, not the plugin's good ones
         assert reg.get("estimators", "fake_good_estimator") is GoodEstimator
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls", "match"),
+    [
+        (
+            "adapters",
+            GoodEstimator,
+            r"GoodEstimator was registered as adapters \('fake_good_estimator'\) but "
+            r"has no transform\(\): adapters need fit\(\) and transform\(\); it "
+            r"looks like one of the estimators: return it from "
+            r"sertl_register_estimators\(\); it is skipped",
+        ),
+        (
+            "estimators",
+            FakeAdapter,
+            r"FakeAdapter was registered as estimators \('fake_adapter'\) but has no "
+            r"predict\(\): estimators need fit\(\) and predict\(\); it looks like "
+            r"one of the adapters: return it from sertl_register_adapters\(\)",
+        ),
+        (
+            "splitters",
+            FakeAdapter,
+            r"registered as splitters \('fake_adapter'\) but has no split\(\)",
+        ),
+    ],
+    ids=["estimator-as-adapter", "adapter-as-estimator", "adapter-as-splitter"],
+)
+def test_class_registered_under_the_wrong_kind_is_skipped(
+    monkeypatch, kind, cls, match
+):
+    hook_name = KINDS[kind]
+
+    def impl():
+        return [cls]
+
+    impl.__name__ = hook_name
+    _install_fake(
+        monkeypatch, {"mixed": _module("fake_mixed", **{hook_name: hookimpl(impl)})}
+    )
+    with pytest.warns(PluginLoadWarning, match=r"sertl plugin 'mixed'.*" + match):
+        reg = Registry(make_plugin_manager())
+    assert cls.registry_name not in reg.names(kind)
+    assert re.search(match, reg.failures["mixed"])
 
 
 def _ep(name, value, dist):
@@ -394,8 +444,21 @@ def test_cli_plugins_lists_the_others_and_names_a_malformed_plugin(monkeypatch, 
 
 
 def test_each_kind_hook_and_add_commands(monkeypatch):
+    from sertl_core.registry import _REQUIRED_METHODS
+
+    def _method(self, *args, **kwargs):
+        return self
+
     classes = {
-        kind: type(f"C_{kind}", (), {"registry_name": f"fake_{kind}"}) for kind in KINDS
+        kind: type(
+            f"C_{kind}",
+            (),
+            {
+                "registry_name": f"fake_{kind}",
+                **{m: _method for m in _REQUIRED_METHODS[kind]},
+            },
+        )
+        for kind in KINDS
     }
     hooks = {}
     for kind, hook_name in KINDS.items():
