@@ -1,7 +1,5 @@
 """sertl_core.testing conformance (sklearn checks + sertl transfer checks)."""
 
-import pytest
-import torch
 from sertl_neural import (
     AutoencoderAdapter,
     DANNClassifier,
@@ -12,15 +10,6 @@ from sertl_neural import (
 from sertl_core.testing import parametrize_with_checks
 
 _SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 15, "lr": 1e-2, "random_state": 0}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny networks: threads only add contention on shared CI machines.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @parametrize_with_checks(

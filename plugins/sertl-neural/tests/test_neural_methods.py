@@ -22,23 +22,6 @@ from sertl_core.testing import make_domain_data
 SMALL = {"hidden_layer_sizes": (16, 8), "max_epochs": 10, "lr": 1e-2, "random_state": 0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def few_shot():
-    X, y, sd, y_tgt = make_domain_data(n_per_domain=60, n_sources=1, random_state=3)
-    tgt = np.flatnonzero(sd < 0)
-    y_few = y.copy()
-    y_few[tgt[:12]] = y_tgt[:12]
-    return X, y_few, sd, tgt, y_tgt
-
-
 def _trunk_weights(model):
     return [p.detach().clone() for p in model.module_.trunk.parameters()]
 

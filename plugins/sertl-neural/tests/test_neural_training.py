@@ -21,26 +21,7 @@ from sertl_neural._base import class_weights, loaded_device, resolve_device
 from sertl_neural._nets import ClassifierNet, build_trunk
 from skorch import NeuralNet
 
-from sertl_core.testing import make_domain_data
-
 SMALL = {"hidden_layer_sizes": (16, 8), "max_epochs": 3, "lr": 1e-2, "random_state": 0}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def few_shot():
-    X, y, sd, y_tgt = make_domain_data(n_per_domain=60, n_sources=1, random_state=3)
-    tgt = np.flatnonzero(sd < 0)
-    y_few = y.copy()
-    y_few[tgt[:12]] = y_tgt[:12]
-    return X, y_few, sd
 
 
 @pytest.fixture
@@ -73,7 +54,7 @@ def _keys(rows):
 def test_early_stopping_holds_out_rows_before_the_sampler_copies_them(few_shot, fits):
     from imblearn.over_sampling import RandomOverSampler
 
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     # an imbalanced source: the oversampler copies rows of class 2
     keep = ~((sd > 0) & (y == 2) & (np.arange(len(y)) % 4 != 0))
     FineTuneClassifier(
@@ -93,7 +74,7 @@ def test_early_stopping_holds_out_rows_before_the_sampler_copies_them(few_shot, 
 
 
 def test_rehearsal_early_stopping_holds_out_rows_of_both_domains(few_shot, fits):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     clf = FineTuneClassifier(
         **SMALL,
         finetune_epochs=2,
@@ -117,7 +98,7 @@ def test_rehearsal_early_stopping_holds_out_rows_of_both_domains(few_shot, fits)
 
 
 def test_dann_early_stopping_keeps_every_unlabelled_row_in_training(few_shot, fits):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     DANNClassifier(**SMALL, early_stopping=True, validation_fraction=0.2).fit(
         X, y, sample_domain=sd
     )
@@ -132,7 +113,7 @@ def test_dann_early_stopping_keeps_every_unlabelled_row_in_training(few_shot, fi
 
 
 def test_multitask_early_stopping_holds_out_emotion_labelled_rows(few_shot, fits):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     gender = np.tile([0, 1], len(y) // 2)  # known for every row
     MultiTaskClassifier(**SMALL, early_stopping=True, validation_fraction=0.2).fit(
         X, y, sample_domain=sd, aux={"gender": gender}
@@ -160,7 +141,7 @@ def test_early_stopping_leaves_every_class_a_training_row():
 
 
 def test_a_rare_target_class_is_not_held_out_of_fine_tuning(few_shot, fits):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     y = y.copy()
     tgt = np.flatnonzero((sd < 0) & (y >= 0))
     y[tgt[:10]] = 0
@@ -183,7 +164,7 @@ def test_a_rare_target_class_is_not_held_out_of_fine_tuning(few_shot, fits):
 
 
 def test_every_phase_validates_on_rows_no_phase_trains_on(few_shot, fits):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     clf = FineTuneClassifier(
         **SMALL,
         finetune_epochs=2,
@@ -207,7 +188,7 @@ def test_every_phase_validates_on_rows_no_phase_trains_on(few_shot, fits):
 
 @pytest.mark.parametrize("self_training", [False, True])
 def test_rehearsal_without_target_validation(few_shot, fits, self_training):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     y = y.copy()
     y[np.flatnonzero((sd < 0) & (y >= 0))[6:]] = -1  # 6 labelled target rows
     kw = {"pseudo_label_threshold": 1e-6} if self_training else {}
@@ -321,13 +302,13 @@ def test_freeze_counts_the_trunk_blocks_with_weights():
 
 
 def test_freeze_larger_than_the_mlp_trunk_is_refused(few_shot):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     with pytest.raises(ValueError, match=r"freeze=3 .* hidden_layer_sizes=\(16, 8\)"):
         FineTuneClassifier(**SMALL, freeze=3).fit(X, y, sample_domain=sd)
 
 
 def test_finetune_optimizer_gets_the_discriminative_param_groups(few_shot, fits):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     clf = FineTuneClassifier(
         **SMALL, freeze=1, lr_decay=0.5, finetune_lr=0.1, finetune_epochs=1
     ).fit(X, y, sample_domain=sd)
@@ -342,7 +323,7 @@ def test_finetune_optimizer_gets_the_discriminative_param_groups(few_shot, fits)
 
 
 def test_uncertainty_log_vars_are_not_weight_decayed(few_shot, fits):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     gender = np.tile([0, 1], len(y) // 2)
     mt = MultiTaskClassifier(
         **SMALL, task_weighting="uncertainty", weight_decay=0.5
@@ -360,7 +341,7 @@ def test_uncertainty_log_vars_are_not_weight_decayed(few_shot, fits):
 
 
 def test_dropout_trains_in_every_phase_and_is_off_at_prediction(few_shot, monkeypatch):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     seen = []
     orig = torch.nn.Dropout.forward
 
@@ -392,7 +373,7 @@ def test_dropout_trains_in_every_phase_and_is_off_at_prediction(few_shot, monkey
 def test_pseudo_labels_are_computed_in_chunks(few_shot, monkeypatch):
     import sertl_neural._finetune as ft_module
 
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     clf = FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd)
     Xs = clf._scaled(X)
     whole = clf._head_proba(clf.module_, Xs)
@@ -410,7 +391,7 @@ def test_pseudo_labels_are_computed_in_chunks(few_shot, monkeypatch):
 
 
 def test_init_from_a_model_of_another_label_set(few_shot):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     gender = np.tile(["f", "m"], len(y) // 2)
     src = FineTuneClassifier(**SMALL, finetune_epochs=0).fit(
         X, gender, sample_domain=sd
@@ -473,14 +454,14 @@ def test_mlp_refuses_3d_log_mel_input(few_shot):
     flat = FineTuneClassifier(max_epochs=1).fit(X[:, :4, 0], y)  # an MLP model
     with pytest.raises(ValueError, match="init_from's network is 'mlp'.*give a CNN"):
         FineTuneClassifier(init_from=flat, max_epochs=1).fit(X[:, :4, :1], y)
-    X2, y2, sd2 = few_shot
+    X2, y2, sd2, *_ = few_shot
     mlp = FineTuneClassifier(**SMALL).fit(X2, y2, sample_domain=sd2)
     with pytest.raises(ValueError, match=r"X is 3-D \(120, 3, 2\)"):
         mlp.predict(X2.reshape(-1, 3, 2))
 
 
 def test_multitask_task_weights_and_unlabelled_task_errors(few_shot):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     gender = np.tile([0, 1], len(y) // 2)
     for bad in (-1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="task_weights must be finite and non-neg"):
@@ -494,7 +475,7 @@ def test_multitask_task_weights_and_unlabelled_task_errors(few_shot):
 
 
 def test_class_weight_dict_ignores_classes_absent_from_the_fit(few_shot):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     m = y != 2  # class 2 absent from this fit, as in a cross-validation split
     cw = {0: 1.0, 1: 3.0, 2: 5.0}
     clf = FineTuneClassifier(**SMALL, class_weight=cw).fit(
@@ -517,7 +498,7 @@ def test_class_weight_dict_ignores_classes_absent_from_the_fit(few_shot):
 
 
 def test_a_torch_module_as_distill_loss_pickles(few_shot):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     clf = FineTuneClassifier(
         **SMALL, finetune_epochs=2, distill_loss=torch.nn.MSELoss()
     ).fit(X, y, sample_domain=sd)
@@ -527,7 +508,7 @@ def test_a_torch_module_as_distill_loss_pickles(few_shot):
 
 
 def test_device_none_means_auto(few_shot, monkeypatch):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     clf = FineTuneClassifier(**SMALL, device=None).fit(X, y, sample_domain=sd)
     assert clf.device_ == expected
@@ -542,7 +523,7 @@ def test_device_none_means_auto(few_shot, monkeypatch):
 
 
 def test_fit_leaves_torch_global_settings_alone(few_shot):
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
 
     def settings():
         return (
@@ -592,7 +573,7 @@ def test_sampler_before_an_estimator_on_embeddings_is_seeded(few_shot):
     from imblearn.over_sampling import RandomOverSampler
     from sklearn.linear_model import LogisticRegression
 
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     keep = ~((sd > 0) & (y == 2) & (np.arange(len(y)) % 4 != 0))  # imbalanced
     X, y, sd = X[keep], y[keep], sd[keep]
     np_state = np.random.get_state()[1].copy()
@@ -628,7 +609,7 @@ def test_dann_domain_head_learns_while_the_trunk_gets_the_reversed_gradient():
 def test_gpu_model_of_device_none_loads_on_a_cpu_only_machine(few_shot, monkeypatch):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    X, y, sd = few_shot
+    X, y, sd, *_ = few_shot
     cuda_rng = torch.cuda.get_rng_state()
     clf = FineTuneClassifier(**SMALL, device=None, early_stopping=True).fit(
         X, y, sample_domain=sd

@@ -1,0 +1,29 @@
+"""Fixtures shared by the sertl-neural tests."""
+
+import numpy as np
+import pytest
+import torch
+
+from sertl_core.testing import make_domain_data
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Tiny networks: threads only add contention on shared CI machines.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def few_shot():
+    """One source and one target domain; 12 target rows labelled.
+
+    Returns ``X, y, sample_domain, target_rows, target_labels``.
+    """
+    X, y, sd, y_tgt = make_domain_data(n_per_domain=60, n_sources=1, random_state=3)
+    tgt = np.flatnonzero(sd < 0)
+    y_few = y.copy()
+    y_few[tgt[:12]] = y_tgt[:12]
+    return X, y_few, sd, tgt, y_tgt
