@@ -908,26 +908,6 @@ def test_deterministic_and_no_global_rng_change(cls, few_shot):
     assert not np.allclose(a, c)
 
 
-def test_early_stopping_stops_and_keeps_best():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 10))
-    y = rng.integers(0, 2, 200)  # noise: the validation loss soon rises
-    sd = np.r_[np.ones(150, int), -np.ones(50, int)]
-    y[150:] = -1
-    clf = FineTuneClassifier(
-        hidden_layer_sizes=(64,),
-        lr=3e-2,
-        max_epochs=100,
-        early_stopping=True,
-        n_iter_no_change=3,
-        validation_fraction=0.2,
-        random_state=0,
-    ).fit(X, y, sample_domain=sd)
-    hist = clf.history_["pretrain"]
-    assert len(hist) < 100
-    assert all("valid_loss" in row for row in hist)
-
-
 @pytest.mark.parametrize("cls", [FineTuneClassifier, MultiTaskClassifier])
 def test_early_stopping_with_fewer_training_rows_than_classes(cls):
     # 6 classes x 2 rows, 60 % held out: the 5 training rows cannot hold
