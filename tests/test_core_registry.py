@@ -705,3 +705,33 @@ def test_broken_add_commands_does_not_break_cli(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert "plugin 'noisy' could not add its commands" in captured.err
     assert "source_only" in captured.out
+
+
+def test_cli_stops_quietly_when_the_reader_closes_the_pipe():
+    # `sertl predict ... --json | head`: the reader exits early; sertl must
+    # not print a BrokenPipeError traceback
+    import subprocess
+    import sys
+
+    code = """
+import argparse, sys
+from sertl_core import cli
+
+def build():
+    p = argparse.ArgumentParser(prog="sertl")
+    sub = p.add_subparsers()
+    s = sub.add_parser("spam")
+    s.set_defaults(func=lambda args: [print("x" * 100) for _ in range(200000)])
+    return p
+
+cli.build_parser = build
+sys.exit(cli.main(["spam"]))
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout.read(50) == b"x" * 50
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
