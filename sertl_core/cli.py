@@ -107,6 +107,8 @@ def build_parser():
     )
     parser.add_argument("--version", action="version", version=f"sertl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # main() lets the command's own parser report arguments it does not know
+    parser.set_defaults(_command_parsers=sub.choices)
 
     p = sub.add_parser("plugins", help="list every registered class and its plugin")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -177,7 +179,11 @@ def main(argv=None):
         # Broken plugins are reported by `sertl plugins`; keep other output clean.
         warnings.simplefilter("ignore", PluginLoadWarning)
         parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # name the command in the message and show its usage, not the top level's
+        own = args._command_parsers.get(args.command) if args.command else None
+        (own or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 1

@@ -735,3 +735,14 @@ sys.exit(cli.main(["spam"]))
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_cli_unknown_option_is_reported_by_its_command(capsys):
+    from sertl_core.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["plugins", "--frobnicate"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: sertl plugins" in err
+    assert "sertl plugins: error: unrecognized arguments: --frobnicate" in err

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,6 +46,18 @@ def _guard(name, func, args):
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:
+        # the reader of the output went away (`sertl predict ... | head`; also
+        # `python -m sertl_experiments`, outside the core's `sertl`): stop
+        # quietly, and keep Python's flush at exit from failing again
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, OSError, ValueError):
+            return 1  # not a real file (captured output): nothing to flush
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+        return 1
 
 
 _GRID_METHODS = "no_adaptation,dss,coral,tca"
@@ -177,7 +191,7 @@ def add_commands(subparsers):
     p.add_argument(
         "--features",
         default=None,
-        help="AudioFeatures feature set (default: functionals)",
+        help="feature set: functionals (default) or mfcc_stats",
     )
     p.add_argument("--cache-dir", default=None, help="on-disk feature cache folder")
     p.add_argument(
@@ -248,7 +262,10 @@ def cmd_run(args):
         for f in (cfg.output / "cells").glob("*.json"):
             f.unlink()
     t0 = time.perf_counter()
-    with dask_client(args.scheduler, args.workers) as client:
+    with (
+        _naming_file(args.experiment),
+        dask_client(args.scheduler, args.workers) as client,
+    ):
         res = run_experiment(
             cfg,
             client=client,
@@ -258,6 +275,22 @@ def cmd_run(args):
         )
     _print_summary(res, cfg, time.perf_counter() - t0)
     return 0
+
+
+@contextlib.contextmanager
+def _naming_file(path):
+    """Prefix the experiment file to a field error found while running it.
+
+    Fields checked only when the corpora are read (``[corpora.NAME] root``,
+    ``[labels] classes``, ``[features]``) then name their file like the ones
+    :func:`load_config` checks.
+    """
+    try:
+        yield
+    except (ConfigError, ExperimentError) as exc:
+        if not path or not str(exc).startswith("["):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
 
 
 def _log(msg):
@@ -324,7 +357,14 @@ def cmd_grid(args):
     from ._dask import dask_client
     from ._data import make_feature_step
     from ._recipes import classifier_prefix
-    from ._runner import _prepare_data, _restrict, _split, check_methods, check_recipe
+    from ._runner import (
+        _prepare_data,
+        _restrict,
+        _split,
+        check_methods,
+        check_recipe,
+        left_out_classes,
+    )
     from ._selection import needs_proba, search
 
     if args.seed is not None and args.seed < 0:
@@ -406,8 +446,14 @@ def cmd_grid(args):
             "protocol": protocol,
             "methods": [{"name": "unused"}],  # the search's come from --methods
         }
-        cfg = parse_config(raw, origin="command line")
-        try:  # a misspelt feature set, named as the option that set it
+        try:
+            cfg = parse_config(raw, origin="command line")
+        except ConfigError as exc:  # a misspelt feature set, named as its option
+            _, sep, why = str(exc).partition("[features] set: ")
+            if not sep:
+                raise
+            raise ConfigError(f"--features: {why}") from None
+        try:  # a bad feature parameter, named as the option that set it
             make_feature_step(cfg.features)
         except ConfigError as exc:
             raise ConfigError(f"--features: {str(exc).split(': ', 1)[-1]}") from None
@@ -449,9 +495,16 @@ def cmd_grid(args):
         )
     n_splits = cfg.protocol.selection_splits if args.experiment else 3
     out = []
-    with dask_client(args.scheduler, args.workers) as client:
+    with (
+        _naming_file(args.experiment),
+        dask_client(args.scheduler, args.workers) as client,
+    ):
         data, skipped = _prepare_data(
-            cfg, client=client, progress=not args.json, log=_log
+            cfg,
+            client=client,
+            progress=not args.json,
+            log=_log,
+            classes_field="[labels] classes" if args.experiment else "--classes",
         )
         for srcs, tgt in pairs:
             classes = set(data[tgt].y).intersection(*(set(data[s].y) for s in srcs))
@@ -462,6 +515,9 @@ def cmd_grid(args):
                     f"of the classes kept ({classes}); check "
                     + ("[labels] classes." if args.experiment else "--classes.")
                 )
+            note = left_out_classes(cfg.classes, classes, [*srcs, tgt], data)
+            if note:
+                _log(f"{'+'.join(srcs)} -> {tgt}: {note}")
             src_data = [_restrict(data[s], classes) for s in srcs]
             tgt_data = _restrict(data[tgt], classes)
             for seed in seeds:
@@ -476,7 +532,16 @@ def cmd_grid(args):
                     },
                 }
                 # the same split as sertl run's cell of this pair and seed
-                X, y, sd, spk, test, yt, _ = _split(task, np.random.default_rng(seed))
+                X, y, sd, spk, test, yt, shots = _split(
+                    task, np.random.default_rng(seed)
+                )
+                short = {c: n for c, n in shots.items() if n < cfg.protocol.k}
+                if short:
+                    _log(
+                        f"{'+'.join(srcs)} -> {tgt}; seed {seed}: fewer labelled "
+                        f"target rows than k = {cfg.protocol.k} for {short} (all "
+                        "the non-test speakers have)"
+                    )
                 kw = {
                     "scorers": scorers,
                     "few_shot": few_shot,
@@ -529,6 +594,7 @@ def cmd_grid(args):
                     "scorers": used,
                     "best": best,
                     "best_index": int(gs.best_index_),
+                    **({"k_used": shots} if few_shot else {}),
                     "candidates": rows,
                 }
                 if args.save:
@@ -565,15 +631,19 @@ def cmd_grid(args):
                 f"{e['source']} -> {e['target']} ({', '.join(e['classes'])}); "
                 f"seed {e['seed']}; scored by {', '.join(e['scorers'])}"
             )
+            width = max(len(r["method"]) for r in e["candidates"])
             for i, r in enumerate(e["candidates"]):
                 mark = "*" if i == e["best_index"] else " "
                 sc = "  ".join(
                     f"{s}={r[s]:.3f}" if r[s] is not None else f"{s}=failed"
                     for s in e["scorers"]
                 )
-                print(f" {mark} {r['method']:<22s} {sc}  {r['params'] or ''}")
+                line = f" {mark} {r['method']:<{width}s}  {sc}  {r['params'] or ''}"
+                print(line.rstrip())
+            best = e["candidates"][e["best_index"]]["params"]
             print(
                 f"best: {e['best']}"
+                + (f" {best}" if best else "")
                 + (f"; saved to {e['saved']}" if "saved" in e else "")
             )
     return 0
@@ -893,7 +963,10 @@ def cmd_demo(args):
     )
     _print_summary(res, cfg, time.perf_counter() - t0)
     example = tgt["file"].iloc[0]
-    print(f"model: {path}\nlabel new speech: sertl predict {path} {example}")
+    print(
+        f"model: {path} (method dss, trained on the EmoDB sample and adapted to "
+        f"the RAVDESS sample)\nlabel new speech: sertl predict {path} {example}"
+    )
     return 0
 
 

@@ -34,6 +34,9 @@ CLASSIFIERS = ("svc", "logreg", "knn", "random_forest", "lda")
 """Names accepted by ``[classifier] name``."""
 
 SCALINGS = ("source", "domain", "speaker", "none")
+
+FEATURE_SETS = ("functionals", "mfcc_stats")
+"""Names accepted by ``[features] set``: sets with one feature vector per file."""
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -537,6 +540,21 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ),
         params=ctx.typed(feats.get("params", {}), dict, "[features] params", "a table"),
     )
+    if fspec.set == "logmel":
+        ctx.fail(
+            "[features] set",
+            '"logmel" gives a sequence of frames per file (an input of '
+            "sertl-neural networks), but an experiment needs one feature vector "
+            f"per file: use {' or '.join(map(repr, FEATURE_SETS))}.",
+        )
+    if fspec.set not in FEATURE_SETS:
+        close = difflib.get_close_matches(fspec.set, FEATURE_SETS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        ctx.fail(
+            "[features] set",
+            f"unknown feature set {fspec.set!r}.{hint} Use "
+            f"{' or '.join(map(repr, FEATURE_SETS))}.",
+        )
     if fspec.n_jobs == 0:
         ctx.fail(
             "[features] n_jobs", "must be a positive number of processes or -1 (all)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -90,9 +91,47 @@ def save_model(model, path, *, metadata=None):
         "metadata": dict(metadata or {}),
     }
     tmp = path.with_name(path.name + ".part")
-    sio.dump(payload, tmp)
+    with _routing_requests_set_aside(model):
+        sio.dump(payload, tmp)
     tmp.replace(path)
     return path
+
+
+@contextlib.contextmanager
+def _routing_requests_set_aside(model):
+    """Take the estimators' own metadata-routing requests out while saving.
+
+    ``est.set_fit_request(sample_weight=True)`` (sertl-core asks for it on
+    the classifier that instance weighting such as KMM or KLIEP trains)
+    stores a request object on the estimator that points back at the
+    estimator; skops follows that cycle until Python's recursion limit. The
+    requests only route metadata into ``fit`` and are set again whenever the
+    model is fitted, so the file goes without them; the caller's model gets
+    them back as soon as it is written.
+    """
+    held, seen, stack = [], set(), [model]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            stack.extend(obj.values())
+            continue
+        if isinstance(obj, list | tuple | set | frozenset):
+            stack.extend(obj)
+            continue
+        state = getattr(obj, "__dict__", None)
+        if not isinstance(state, dict) or isinstance(obj, type):
+            continue
+        if "_metadata_request" in state:
+            held.append((state, state.pop("_metadata_request")))
+        stack.extend(state.values())
+    try:
+        yield
+    finally:
+        for state, request in held:
+            state["_metadata_request"] = request
 
 
 def _is_trusted(name, patterns):

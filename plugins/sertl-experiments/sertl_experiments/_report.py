@@ -178,8 +178,9 @@ def _confusions(cells, plots):
         cols = min(n, 4)
         rows = int(np.ceil(n / cols))
         fig, axes = _subplots(
-            rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False
+            rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False
         )
+        fig.set_layout_engine("constrained")  # labels of one pair clear the next
         for ax in axes.ravel()[n:]:
             ax.axis("off")
         for ax, ((s, t), (cm, labels)) in zip(
@@ -187,9 +188,11 @@ def _confusions(cells, plots):
         ):
             norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
             ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
-            short = [lab[:4] for lab in labels]
-            ax.set_xticks(range(len(labels)), short, fontsize=8)
-            ax.set_yticks(range(len(labels)), short, fontsize=8)
+            # whole class names ("sadn" read as a class of its own)
+            ax.set_xticks(
+                range(len(labels)), labels, fontsize=7, rotation=35, ha="right"
+            )
+            ax.set_yticks(range(len(labels)), labels, fontsize=7)
             for i in range(len(labels)):
                 for j in range(len(labels)):
                     ax.text(

@@ -345,37 +345,51 @@ def run_cell(task):
         if reason is not None:
             cell["model_not_saved"] = reason
         elif saver is not None:
-            saved = model
-            if task["probability"]:  # a deployable model with probabilities
-                saved = _fit(
-                    recipe_used,
-                    X,
-                    y,
-                    sd,
-                    spk,
-                    task,
-                    seed,
-                    probability=True,
-                    params=_params_for(recipe_used, grid_params, task, True),
+            try:
+                saved = model
+                if task["probability"]:  # a deployable model with probabilities
+                    saved = _fit(
+                        recipe_used,
+                        X,
+                        y,
+                        sd,
+                        spk,
+                        task,
+                        seed,
+                        probability=True,
+                        params=_params_for(recipe_used, grid_params, task, True),
+                    )
+                cell["model"] = saver(saved, recipe_used, labels, seed=seed)
+                # the file is shared by the seeds that are first in turn: a
+                # reused cell must find the model it wrote, not another seed's
+                cell["model_digest"] = _digest(cell["model"])
+            except (*_CELL_ERRORS, OSError) as exc:
+                # the cell's results stand; only the deployable copy is
+                # missing, and a resumed run tries to write it again
+                cell.pop("model", None)
+                cell["model_not_saved"] = (
+                    f"saving the model failed: {type(exc).__name__}: {exc}"
                 )
-            cell["model"] = saver(saved, recipe_used, labels, seed=seed)
-            # the file is shared by the seeds that are first in turn: a reused
-            # cell must find the model it wrote, not another seed's
-            cell["model_digest"] = _digest(cell["model"])
-    except (
-        ExperimentError,
-        ConfigError,
-        ValueError,
-        np.linalg.LinAlgError,
-        RuntimeError,
-        TypeError,
-        ArithmeticError,
-    ) as exc:
+                cell["model_save_failed"] = True
+    except _CELL_ERRORS as exc:
         cell["status"] = "error"
         cell["error"] = f"{type(exc).__name__}: {exc}"
         cell["traceback"] = traceback.format_exc(limit=6)
     cell["seconds"] = round(time.perf_counter() - started, 3)
     return cell
+
+
+# What a method can raise on data it cannot handle: the cell records it as
+# an error and the run goes on (programming errors still propagate).
+_CELL_ERRORS = (
+    ExperimentError,
+    ConfigError,
+    ValueError,
+    np.linalg.LinAlgError,
+    RuntimeError,
+    TypeError,
+    ArithmeticError,
+)
 
 
 def _codes(values, labels):
@@ -726,6 +740,8 @@ def _missing_output(old, *, pca_points, model=None):
     if pca_points is not None and old.get("pca_points") != pca_points:
         return "its PCA view"
     if model is not None:
+        if old.get("model_save_failed"):
+            return "its saved model (saving failed last time)"
         if old.get("model_not_saved"):
             return None
         if not old.get("model") or not Path(model).is_file():
@@ -760,8 +776,15 @@ def _cell_file(cells_dir, pair, method, seed):
     return cells_dir / f"{src}__{pair[1]}__{method}__seed{seed}.json"
 
 
-def _prepare_data(config, *, client, progress, log):
-    """Read every corpus in the matrix and extract its features once."""
+def _prepare_data(config, *, client, progress, log, classes_field="[labels] classes"):
+    """Read every corpus in the matrix and extract its features once.
+
+    ``classes_field`` names where the class list came from in messages
+    (``sertl grid`` passes its ``--classes`` option).
+    """
+    from ._data import make_feature_step
+
+    make_feature_step(config.features)  # a bad [features] value: before any reading
     used = sorted({c for s in config.sources for c in s} | set(config.targets))
     wanted = config.classes if isinstance(config.classes, list) else None
     tables, skipped = {}, []
@@ -769,6 +792,22 @@ def _prepare_data(config, *, client, progress, log):
         table = load_corpus_table(config.corpora[name])
         if config.mapping:
             table["emotion"] = table["emotion"].replace(config.mapping)
+        tables[name] = table
+    if wanted is not None:
+        found = set().union(*(set(t["emotion"]) for t in tables.values()))
+        absent = [c for c in dict.fromkeys(wanted) if c not in found]
+        if absent:
+            fix = "check the spelling"
+            if classes_field.startswith("["):
+                fix += ", or map a corpus's own label onto it with [labels] mapping"
+            raise ExperimentError(
+                f"{classes_field}: {', '.join(map(repr, absent))} "
+                f"{'is' if len(absent) == 1 else 'are'} in none of the corpora "
+                f"({', '.join(used)}), whose emotions are "
+                f"{', '.join(sorted(map(str, found)))}; {fix}."
+            )
+    for name in used:
+        table = tables[name]
         if wanted is not None:
             table = table[table["emotion"].isin(wanted)].reset_index(drop=True)
         if table.empty:
@@ -809,6 +848,39 @@ def _prepare_data(config, *, client, progress, log):
             t["file"].to_numpy().astype(str),
         )
     return data, skipped
+
+
+def left_out_classes(listed, classes, corpora, data):
+    """Say which listed classes a pair leaves out, and which corpus lacks each.
+
+    Returns None when the pair keeps every class of ``listed`` (or the
+    experiment lists none: ``"shared"``, ``"all"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_experiments import CorpusData
+    >>> def cd(name, labels):
+    ...     y = np.array(labels)
+    ...     return CorpusData(name, np.zeros((len(y), 1)), y, y, y)
+    >>> data = {"ravdess": cd("ravdess", ["anger", "sadness", "surprise"]),
+    ...         "emodb": cd("emodb", ["anger", "sadness"])}
+    >>> left_out_classes(["anger", "sadness", "surprise"], ["anger", "sadness"],
+    ...                  ["ravdess", "emodb"], data)
+    'classes anger, sadness; left out: surprise (emodb has none)'
+    """
+    if not isinstance(listed, list):
+        return None
+    left = [c for c in dict.fromkeys(listed) if c not in classes]
+    if not left:
+        return None
+    parts = []
+    for c in left:
+        lacking = [n for n in corpora if c not in set(data[n].y)]
+        parts.append(
+            f"{c} ({', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} none)"
+        )
+    return f"classes {', '.join(classes)}; left out: {'; '.join(parts)}"
 
 
 def _restrict(cd, classes):
@@ -903,6 +975,9 @@ def run_experiment(
             log(f"skip {src_name} -> {tgt}: fewer than two shared classes {classes}")
             skipped_pairs.append(f"{src_name} -> {tgt} {classes}")
             continue
+        note = left_out_classes(config.classes, classes, [*srcs, tgt], data)
+        if note:
+            log(f"{src_name} -> {tgt}: {note}")
         sources = [_restrict(data[s], classes) for s in srcs]
         target = _restrict(data[tgt], classes)
         fingerprint = _fingerprint([*sources, target])

@@ -93,6 +93,8 @@ def test_demo_end_to_end(tmp_path):
     assert "Traceback" not in proc.stderr
     assert (out / "report.html").is_file() and (out / "model.skops").is_file()
     assert "mean UAR over 2 pair(s)" in proc.stdout
+    # which of the compared methods the model is
+    assert re.search(r"^model: \S+model\.skops \(method dss, ", proc.stdout, re.M)
     line = [
         ln for ln in proc.stdout.splitlines() if ln.startswith("label new speech:")
     ][0]

@@ -29,7 +29,18 @@ def test_bad_config_gives_one_message_and_exit_2(tmp_path, capsys):
         ('[[methods]]\nname = "x"\nscorers = []\n', "x scorers: list at least"),
         (
             '[features]\nset = "functionalz"\n[[methods]]\nname = "x"\n',
-            "[features]: The 'feature_set' parameter",
+            "exp.toml: [features] set: unknown feature set 'functionalz'. Did you "
+            "mean 'functionals'?",
+        ),
+        (
+            # a sequence set: a traceback from numpy before
+            '[features]\nset = "logmel"\n[[methods]]\nname = "x"\n',
+            'exp.toml: [features] set: "logmel" gives a sequence of frames',
+        ),
+        (
+            # a bad feature parameter names the file, before any corpus is read
+            '[features]\nparams = { sample_rate = -5 }\n[[methods]]\nname = "x"\n',
+            "exp.toml: [features]: The 'sample_rate' parameter",
         ),
     ],
 )
@@ -43,7 +54,7 @@ def test_bad_method_or_features_give_one_message_and_exit_2(
     assert main(["run", str(exp), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert match in err
-    assert "Traceback" not in err and "cell" not in err
+    assert "Traceback" not in err and "cell" not in err and "features:" not in err
 
 
 def test_missing_corpus_is_reported(tmp_path, capsys):
@@ -56,6 +67,62 @@ def test_missing_corpus_is_reported(tmp_path, capsys):
     assert main(["run", str(exp), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "[corpora.a] root:" in err and "does not exist" in err
+
+
+@pytest.mark.parametrize(
+    ("corpora", "extra", "match"),
+    [
+        (
+            # a class no corpus has was dropped without a word before
+            ("sample", "sample"),
+            '[labels]\nclasses = ["anger", "sadnes", "happiness"]\n',
+            r"exp\.toml: \[labels\] classes: 'sadnes' is in none of the corpora "
+            r"\(emodb, ravdess\), whose emotions are .*sadness.*; check the "
+            r"spelling, or map",
+        ),
+        (
+            # errors found while reading the corpora name the file too
+            ("nowhere", "sample"),
+            "",
+            r"exp\.toml: \[corpora\.emodb\] root: '\S*nowhere' does not exist",
+        ),
+    ],
+)
+def test_corpus_and_class_errors_name_the_file_before_any_feature(
+    tmp_path, capsys, corpora, extra, match
+):
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        f'[corpora.emodb]\nroot = "{corpora[0]}"\n'
+        f'[corpora.ravdess]\nroot = "{corpora[1]}"\n{extra}[[methods]]\nname = "dss"\n'
+    )
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"^sertl run: error: \S*" + match, err), err
+    assert "Traceback" not in err and "features:" not in err
+
+
+def test_grid_reports_capped_k_and_aligns_long_method_names(
+    capsys, cache_dir, monkeypatch
+):
+    args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
+    args += ["--methods", "dss,subspace_alignment", "--cache-dir", str(cache_dir)]
+    pytest.importorskip("sertl_feature")
+    assert main([*args, "--few-shot", "100", "--json"]) == 0
+    captured = capsys.readouterr()
+    entry = json.loads(captured.out)[0]
+    # the sample has 12 files per class, some held out for the test set
+    assert 0 < max(entry["k_used"].values()) < 100
+    assert re.search(
+        r"emodb -> ravdess; seed 0: fewer labelled target rows than "
+        r"k = 100 for \{'anger': \d+",
+        captured.err,
+    )
+    assert main([*args, "--param", "classifier__C=1,10"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = [ln for ln in out if "reverse_validation=" in ln]
+    assert len(rows) == 4 and len({ln.index("reverse_validation=") for ln in rows}) == 1
+    assert re.search(r"^best: \S+ \{'classifier__C': (1|10)\}$", out[-1]), out
 
 
 def test_unknown_method_and_missing_model(capsys, tmp_path):
@@ -86,7 +153,7 @@ def test_unknown_method_and_missing_model(capsys, tmp_path):
         (["--seed", "-1"], "--seed: must be >= 0"),
         (["--param", "classifier__Cx=1,2"], "--param classifier__Cx: Invalid param"),
         (["--param", "classifier__C=1,-1"], "--param classifier__C: The 'C' param"),
-        (["--classes", "anger,wizard"], "share fewer than two of the classes kept"),
+        (["--classes", "anger,wizard"], "--classes: 'wizard' is in none of the"),
     ],
 )
 def test_grid_bad_arguments_give_one_message(capsys, cache_dir, extra, match):
@@ -325,7 +392,11 @@ def test_grid_refuses_what_it_cannot_honour_before_any_work(
             r"--scorer: with --few",
         ),
         (["--classes", "anger"], r"--classes: list at least two emotions"),
-        (["--features", "functionalz"], r"--features: The 'feature_set' parameter"),
+        (
+            ["--features", "functionalz"],
+            r"--features: unknown feature set 'functionalz'\. Did you mean",
+        ),
+        (["--features", "logmel"], r"--features: \"logmel\" gives a sequence"),
     ],
 )
 def test_grid_command_line_options_are_checked(capsys, monkeypatch, extra, match):
@@ -431,3 +502,29 @@ def test_grid_uses_the_experiment_scorers_or_the_option(
     )
     out = json.loads(capsys.readouterr().out)
     assert out[0]["scorers"] == ["reverse_validation"] and out[0]["seed"] == 4
+
+
+def test_output_read_by_a_closed_pipe_ends_without_traceback(tmp_path):
+    # `sertl predict MODEL FOLDER | head` printed a BrokenPipeError traceback
+    import subprocess
+    import sys
+
+    from sertl_experiments import Recipe, save_model, train_model
+    from sertl_speech import load_sample
+
+    src, tgt = load_sample("emodb")[::2], load_sample("ravdess")[::2]
+    model, _ = train_model(
+        Recipe("dss"), list(src["file"]), list(src["emotion"]), list(tgt["file"])
+    )
+    path = save_model(model, tmp_path / "m.skops")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sertl_experiments", "predict", str(path)]
+        + list(tgt["file"]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # the reader is gone before anything is printed
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

@@ -104,6 +104,15 @@ def test_pooled_sources():
             r"\[corpora\.a\] path: unknown field",
         ),
         ({"features": {"n_jobs": 0}}, r"\[features\] n_jobs: must be a positive"),
+        (
+            {"features": {"set": "functional"}},
+            r"\[features\] set: unknown feature set 'functional'\. Did you mean "
+            r"'functionals'\? Use 'functionals' or 'mfcc_stats'",
+        ),
+        (
+            {"features": {"set": "logmel"}},
+            r"\[features\] set: \"logmel\" gives a sequence of frames per file",
+        ),
         ({"save_models": "yes"}, r"save_models: must be true or false"),
         ({"pca_points": 0}, r"pca_points: must be >= 1"),
         ({"protocol": {"seeds": [0, -1]}}, r"\[protocol\] seeds: seeds must be >= 0"),

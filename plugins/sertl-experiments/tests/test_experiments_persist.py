@@ -222,3 +222,36 @@ def test_deployable_instance_weighting_model_trains_and_predicts():
     rows = predict_files(model, list(tgt["file"][:3]))
     assert all(r["error"] is None for r in rows)
     assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0)
+
+
+def test_instance_weighting_model_saves_and_loads(tmp_path):
+    # KMM asks for sample weights on the SVC inside CalibratedClassifierCV;
+    # the request points back at the SVC, a cycle that made skops recurse
+    # until RecursionError (every kmm/kliep model of save_models and
+    # sertl grid --save)
+    import sklearn
+    from sertl_experiments import Recipe, predict_files, train_model
+    from sertl_speech import load_sample
+
+    src, tgt = load_sample("emodb")[::2], load_sample("ravdess")[::2]
+    model, _ = train_model(
+        Recipe("kmm", estimator="kmm"),
+        list(src["file"]),
+        list(src["emotion"]),
+        list(tgt["file"]),
+    )
+    svc = model.steps[-1][1].estimator_.calibrated_classifiers_[0].estimator
+    assert "_metadata_request" in vars(svc)
+    path = save_model(model, tmp_path / "kmm.skops", metadata={"method": "kmm"})
+    assert "_metadata_request" in vars(svc)  # the caller's model is unchanged
+    loaded, meta = load_model(path)
+    files = list(tgt["file"][:4])
+    before = [r["probabilities"] for r in predict_files(model, files)]
+    after = [r["probabilities"] for r in predict_files(loaded, files)]
+    assert meta == {"method": "kmm"} and after == before
+    with sklearn.config_context(enable_metadata_routing=True):  # it refits
+        loaded.fit(
+            list(src["file"]) + list(tgt["file"]),
+            list(src["emotion"]) + ["-1"] * len(tgt),
+        )
+    assert len(loaded.predict(files)) == 4

@@ -516,6 +516,45 @@ def test_speaker_scaled_method_says_why_it_saved_no_model(
     assert sum(line.startswith("no model saved for") for line in lines) == 2
 
 
+def test_a_model_that_fails_to_save_keeps_the_cells_results(
+    synthetic_config, synthetic_data, monkeypatch
+):
+    # one model file that cannot be written must not lose the cell's finished
+    # results; a resumed run tries to write it again
+    from sertl_experiments import _runner
+
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}],
+        protocol={"bootstrap": 0, "seeds": [0]},
+        save_models=True,
+    )
+    real = _runner._ModelSaver.__call__
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_runner._ModelSaver, "__call__", full_disk)
+    lines = []
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    assert (res.results["status"] == "ok").all()
+    assert res.results["uar"].notna().all()
+    cell = _cell(cfg, "a__b__dss__seed0")
+    assert "model" not in cell
+    assert cell["model_not_saved"].startswith(
+        "saving the model failed: OSError: [Errno 28] No space left on device"
+    )
+    assert any(
+        line.startswith("no model saved for a -> b dss: saving the model failed")
+        for line in lines
+    )
+    monkeypatch.setattr(_runner._ModelSaver, "__call__", real)
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert res.n_computed == 2  # the two dss cells (one per pair), again
+    saved = sorted(p.name for p in (cfg.output / "models").glob("*.skops"))
+    assert saved == ["a__b__dss.skops", "b__a__dss.skops"]
+    assert "model_not_saved" not in _cell(cfg, "a__b__dss__seed0")
+
+
 def test_auto_that_chooses_a_speaker_method_names_the_choice():
     from sertl_experiments._recipes import Recipe
     from sertl_experiments._runner import _ModelSaver
@@ -818,3 +857,40 @@ def test_auto_keeping_a_non_adapting_candidate_of_any_name_is_flagged(
     rows = _table([{**keep, "selected": "na"}, {**adapt, "selected": "dss"}])
     assert rows["predicted_hurt"].tolist() == [True, False]
     assert rows["baseline_label_free_score"].tolist() == [0.7, 0.6]
+
+
+def test_listed_class_a_pair_lacks_is_named_in_the_log(
+    synthetic_config, synthetic_data
+):
+    # [labels] classes keeps the listed classes a pair shares; the others
+    # were left out without a word
+    cfg = synthetic_config(
+        labels={"classes": ["anger", "sadness", "surprise"]},
+        methods=[{"name": "dss"}],
+    )
+    lines = []
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    assert set(res.results["n_classes"]) == {2}
+    assert "a -> b: classes anger, sadness; left out: surprise (a, b have none)" in (
+        lines
+    )
+
+
+def test_confusion_plots_show_whole_class_names(tmp_path, monkeypatch):
+    # the ticks were cut to 4 letters ("happ", "sadn")
+    from sertl_experiments import _report
+
+    figs = []
+    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    cell = {
+        "method": "dss",
+        "status": "ok",
+        "source": "a",
+        "target": "b",
+        "confusion": [[2, 1], [0, 3]],
+        "classes": ["happiness", "sadness"],
+    }
+    _report._confusions([cell], tmp_path)
+    ax = figs[0].axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["happiness", "sadness"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["happiness", "sadness"]
