@@ -188,7 +188,11 @@ def main(argv=None):
         parser.print_help()
         return 1
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        # buffered output to a pipe is written here, where a closed reader
+        # is caught, and not at exit, where Python could only warn
+        sys.stdout.flush()
+        return code
     except RegistryError as exc:
         print(f"sertl: {exc}", file=sys.stderr)
         return 2

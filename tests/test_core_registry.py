@@ -721,20 +721,33 @@ def build():
     p = argparse.ArgumentParser(prog="sertl")
     sub = p.add_subparsers()
     s = sub.add_parser("spam")
-    s.set_defaults(func=lambda args: [print("x" * 100) for _ in range(200000)])
+    s.set_defaults(func=spam)
     return p
+
+def spam(args):
+    for _ in range(int(sys.argv[1])):
+        print("x" * 100)
+    return 0
 
 cli.build_parser = build
 sys.exit(cli.main(["spam"]))
 """
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert proc.stdout.read(50) == b"x" * 50
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 1
-    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    # many lines: the pipe breaks while printing; one line: it breaks only
+    # when the buffered output is flushed (which Python does at exit)
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for n in (200000, 1):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 1, err
+        assert "Traceback" not in err and "BrokenPipe" not in err, err
 
 
 def test_cli_unknown_option_is_reported_by_its_command(capsys):

@@ -35,7 +35,11 @@ def _guard(name, func, args):
     from sertl_core import RegistryError
 
     try:
-        return func(args)
+        code = func(args)
+        # buffered output to a pipe is written here, where a closed reader
+        # is caught, and not at exit, where Python could only warn
+        sys.stdout.flush()
+        return code
     except (*_INPUT_ERRORS, RegistryError) as exc:
         print(f"sertl {name}: error: {exc}", file=sys.stderr)
         return 2

@@ -517,12 +517,18 @@ def test_output_read_by_a_closed_pipe_ends_without_traceback(tmp_path):
         Recipe("dss"), list(src["file"]), list(src["emotion"]), list(tgt["file"])
     )
     path = save_model(model, tmp_path / "m.skops")
+    import os
+
+    # buffered output (as in a terminal session without PYTHONUNBUFFERED) only
+    # meets the closed pipe when it is flushed
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sertl_experiments", "predict", str(path)]
         + list(tgt["file"]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     proc.stdout.close()  # the reader is gone before anything is printed
     err = proc.stderr.read()
