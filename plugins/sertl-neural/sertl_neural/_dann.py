@@ -133,6 +133,10 @@ class DANNClassifier(NeuralTransferEstimator):
         labelled target rows, each stratified by emotion on its own),
         keeping the best weights. The unlabelled target rows are never
         held out: they all train the domain discriminator.
+        A domain's labelled rows stay in training when they are fewer than
+        10 or their ``validation_fraction`` rounds to no row; with no row
+        held out at all, training runs without early stopping
+        (``history_`` has no ``valid_loss``).
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5

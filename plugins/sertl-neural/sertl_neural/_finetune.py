@@ -227,8 +227,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
         The labelled source and target rows held out are the same in every
         phase, and no phase trains on rows that a phase validates on (the
         pseudo-labelled rows are drawn anew each round); every class keeps
-        a training row in each phase. Phases with fewer than 10 such rows
-        (fine-tuning: target rows) train without it.
+        a training row in each phase. A phase trains without early
+        stopping when it has fewer than 10 such rows (fine-tuning: target
+        rows) or when ``validation_fraction`` of them rounds to no row;
+        ``history_`` then has no ``valid_loss`` for that phase.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5
