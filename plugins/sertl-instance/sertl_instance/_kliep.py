@@ -57,20 +57,41 @@ def _solve(A, c, solver, tol):
 
 def _fit_kliep(Xs, Xt_fit, centers, sigma, solver, tol):
     A = gaussian_kernel(Xt_fit, centers, sigma)
-    c = gaussian_kernel(Xs, centers, sigma).mean(axis=0)
-    c = np.maximum(c, 1e-300)
-    return _solve(A, c, solver, tol)
+    c_raw = gaussian_kernel(Xs, centers, sigma).mean(axis=0)
+    c = np.maximum(c_raw, 1e-300)
+    alpha, *rest = _solve(A, c, solver, tol)
+    # The floor keeps the program finite, but a centre whose kernel values
+    # underflow on every source row leaves the ratio unbounded there: the
+    # optimum then puts its mass where no source row is, and the source
+    # weights lose the normalisation mean_i w(x_i) = 1 (all zero at worst).
+    src_mean = float(c_raw @ alpha)
+    if not np.isfinite(src_mean) or abs(src_mean - 1.0) > 1e-6:
+        raise SolverFailedError(
+            f"KLIEP: with sigma={sigma:.4g} the kernel values of some centres "
+            "underflow on every source row, so the ratio is unbounded and the "
+            f"source weights have mean {src_mean:.3g} instead of 1. A kernel "
+            "width far below the distances between rows leaves no feasible "
+            "ratio: try a larger sigma."
+        )
+    return (alpha, *rest)
 
 
-def _lcv_score(Xs, Xt, sigma, n_centers, cv, solver, tol, rng):
-    """Mean held-out log importance of target rows (likelihood CV)."""
-    nt = Xt.shape[0]
+def _lcv_splits(nt, n_centers, cv, rng):
+    """Folds and centres of the likelihood CV, drawn once for every width."""
     folds = np.array_split(rng.permutation(nt), cv)
-    scores = []
+    splits = []
     for k in range(cv):
-        test = folds[k]
         train = np.concatenate([folds[j] for j in range(cv) if j != k])
-        centers = Xt[rng.choice(train, min(n_centers, train.size), replace=False)]
+        centers = rng.choice(train, min(n_centers, train.size), replace=False)
+        splits.append((train, folds[k], centers))
+    return splits
+
+
+def _lcv_score(Xs, Xt, sigma, splits, solver, tol):
+    """Mean held-out log importance of target rows (likelihood CV)."""
+    scores = []
+    for train, test, idx in splits:
+        centers = Xt[idx]
         try:
             alpha, *_ = _fit_kliep(Xs, Xt[train], centers, sigma, solver, tol)
         except (FloatingPointError, SolverFailedError):
@@ -238,10 +259,10 @@ def kliep_weights(
                     f"KLIEP likelihood cross-validation needs at least cv={cv} "
                     f"target rows, got {Xt.shape[0]}. Give sigma= or lower cv."
                 )
+            # every width is scored on the same folds and centres
+            splits = _lcv_splits(Xt.shape[0], n_centers, cv, rng)
             for s in sigmas:
-                cv_scores[float(s)] = _lcv_score(
-                    Xs, Xt, s, n_centers, cv, solver, tol, rng
-                )
+                cv_scores[float(s)] = _lcv_score(Xs, Xt, s, splits, solver, tol)
             best = max(cv_scores, key=cv_scores.get)
             if not np.isfinite(cv_scores[best]):
                 best = float(np.max(sigmas))

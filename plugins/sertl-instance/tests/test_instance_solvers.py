@@ -253,3 +253,24 @@ def test_kliep_width_cross_validation_survives_an_infeasible_width_with_cvxpy():
     w_newton = kliep_weights(Xs, Xt, solver="newton", **kw)
     w_cvxpy = kliep_weights(Xs, Xt, solver="cvxpy", **kw)
     np.testing.assert_allclose(w_cvxpy, w_newton, rtol=1e-3, atol=1e-4)
+
+
+def test_kliep_lcv_scores_every_width_on_the_same_folds():
+    # two widths a hair apart must get (almost) the same held-out score:
+    # drawing new folds and centres for each width would add split noise
+    Xs, Xt = _shift(200, 120, d=3, seed=5)
+    s = 1.0
+    _, info = kliep_weights(
+        Xs, Xt, sigmas=[s, s * (1 + 1e-9)], random_state=0, return_info=True
+    )
+    a, b = info["cv_scores"].values()
+    assert abs(a - b) < 1e-6
+
+
+@pytest.mark.parametrize("solver", ["newton", "cvxpy"])
+def test_kliep_width_below_source_reach_raises(solver):
+    # every source kernel value underflows: the ratio is unbounded, and the
+    # built-in solver used to return all-zero weights with status 'optimal'
+    Xs, Xt = _shift(30, 20, d=2, seed=0)
+    with pytest.raises(SolverFailedError, match="larger sigma"):
+        kliep_weights(Xs, Xt + 10.0, sigma=1e-2, solver=solver)
