@@ -198,7 +198,9 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         * int: that dimension.
 
         The dimension is at most ``n_features`` and the row count of the
-        smallest domain; an explicit int above that is an error.
+        smallest domain minus one (the rank of a centred domain: further
+        principal axes would be arbitrary directions of zero variance); an
+        explicit int above that is an error.
     gamma : float > 0, default=1e5
         Tolerance of the bound (deviation of the alignment matrix ``M``
         allowed); larger values allow larger dimensions. Only used with
@@ -290,8 +292,20 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         self.source_domains_ = ids[ids > 0]
         blocks = [X[sd == dom] for dom in self.source_domains_] + [X[data.target]]
         smallest = min(len(b) for b in blocks)
-        n_max = min(X.shape[1], smallest)
-        what = f"min(n_features={X.shape[1]}, rows of the smallest domain={smallest})"
+        if smallest < 2:
+            raise ValueError(
+                "SubspaceAlignment needs at least 2 rows in every domain to "
+                f"estimate its principal axes; the smallest domain has "
+                f"n_samples = {smallest}. Pass more rows for that domain or "
+                "merge it with another one."
+            )
+        # A centred domain of n rows spans at most n - 1 directions: axes
+        # beyond that are arbitrary (zero-variance) eigenvectors.
+        n_max = min(X.shape[1], smallest - 1)
+        what = (
+            f"min(n_features={X.shape[1]}, "
+            f"rows of the smallest domain - 1={smallest - 1})"
+        )
         spectra = [_spectrum(b) for b in blocks]
         if isinstance(self.n_components, str):
             m = stability_dimension(

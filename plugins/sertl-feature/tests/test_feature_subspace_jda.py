@@ -208,3 +208,24 @@ def test_jda_uses_labelled_target_rows_even_when_none_is_unlabelled():
     assert not np.allclose(jda.eigenvalues_, tca.eigenvalues_)
     # the true labels are its final labels: nothing was pseudo-labelled
     np.testing.assert_array_equal(jda.pseudo_labels_, y_tgt)
+
+
+def test_subspace_alignment_dimension_capped_by_centred_rank():
+    # Two rows per domain span one centred direction: a second axis would be
+    # an arbitrary zero-variance eigenvector, so asking for it is an error.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(4, 5))
+    sd = [1, 1, -1, -1]
+    with pytest.raises(ValueError, match=r"at most 1 \(.*smallest domain - 1=1"):
+        SubspaceAlignment(n_components=2).fit(X, sample_domain=sd)
+    sa = SubspaceAlignment(n_components=1).fit(X, sample_domain=sd)
+    d = X[3] - X[2]
+    np.testing.assert_allclose(
+        np.abs(sa.target_components_[:, 0]), np.abs(d) / np.linalg.norm(d)
+    )
+    # One row per domain: no direction at all, whatever the rule.
+    for n_components in ("bound", 0.9, 1):
+        with pytest.raises(ValueError, match="at least 2 rows in every domain"):
+            SubspaceAlignment(n_components=n_components).fit(
+                X[1:3], sample_domain=[1, -1]
+            )
