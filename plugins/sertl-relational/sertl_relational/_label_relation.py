@@ -74,7 +74,9 @@ class LabelRelationTransfer(TransferEstimator):
     coordinates : mapping of str to (float, float), default=None
         (valence, arousal) of each emotion, keys matched case-insensitively
         with common aliases; ``None`` means Russell's circumplex
-        (:data:`sertl_relational.DEFAULT_COORDINATES`).
+        (:data:`sertl_relational.DEFAULT_COORDINATES`). Your table replaces
+        that one: to add or move a few emotions pass
+        ``{**DEFAULT_COORDINATES, "calm": (0.7, -0.7)}``.
     target_classes : array-like, default=None
         The target label space. ``None`` means the classes of the labelled
         target rows (or the source classes when there are none). Classes
@@ -82,7 +84,11 @@ class LabelRelationTransfer(TransferEstimator):
     relation : {"both", "schema", "outputs"}, default="schema"
         Where the class relation comes from: the schema prior shrunk with
         the labelled target rows (``"both"``), the schema alone, or the
-        source model's outputs on the labelled target rows alone.
+        source model's outputs on the labelled target rows alone. Each
+        falls back on the other where it has nothing: ``"outputs"`` on the
+        schema for a class without labelled target rows, ``"schema"`` on
+        the outputs for a labelled class the schema cannot place (no
+        coordinates and no namesake among the source classes).
     prior_strength : float, default=5.0
         Pseudo-count of the schema prior (``relation="both"``): with ``n``
         labelled target rows of a class, the empirical relation weighs
@@ -301,9 +307,7 @@ class LabelRelationTransfer(TransferEstimator):
                 counts[t] = rows.sum()
                 if counts[t]:
                     emp[t] = P_tl[rows].mean(axis=0)
-        unrelated = [
-            tc[t] for t in range(n_t) if counts[t] == 0 and not self._related[t]
-        ]
+        unrelated = tc[(counts == 0) & ~self._related].tolist()
         if unrelated:
             raise ValueError(
                 f"Target class(es) {unrelated} got no training rows: they have "
@@ -312,7 +316,10 @@ class LabelRelationTransfer(TransferEstimator):
                 "coordinates={...} for them."
             )
         if self.relation == "schema":
-            rel = prior
+            # a class the schema cannot place (no coordinates, no namesake
+            # among the source classes) has a uniform prior: its labelled
+            # rows, when it has some, are all that relate it to the source
+            rel = np.where(((counts > 0) & ~self._related)[:, None], emp, prior)
         elif self.relation == "outputs":
             rel = np.where(counts[:, None] > 0, emp, prior)
         else:
@@ -459,19 +466,21 @@ class LabelRelationTransfer(TransferEstimator):
             name = canonical_emotion(label)
             same = np.array([n == name for n in src_names])
             a = tgt_coords[t]
-            if np.all(np.isfinite(a)):
-                d2 = np.sum((src_coords - a) ** 2, axis=1)
-                k = np.exp(-d2 / (2 * self.bandwidth**2))
-                k[~np.isfinite(k)] = 0.0
-                k[same] = 1.0
-                prior[t] = k
+            known = np.all(np.isfinite(src_coords), axis=1)
+            if np.all(np.isfinite(a)) and (known.any() or same.any()):
+                # the kernel in log space, normalised by its largest term: a
+                # narrow bandwidth far from every source class tends to its
+                # nearest neighbour instead of underflowing to zero
+                logk = np.full(n_s, -np.inf)
+                d2 = np.sum((src_coords[known] - a) ** 2, axis=1)
+                logk[known] = -d2 / (2 * self.bandwidth**2)
+                logk[same] = 0.0
+                prior[t] = np.exp(logk - logk.max())
             elif same.any():
                 prior[t] = same.astype(float)
             else:
                 prior[t] = 1.0 / n_s
                 self._related[t] = False
-            if prior[t].sum() <= _EPS:
-                prior[t] = 1.0 / n_s
         return prior / prior.sum(axis=1, keepdims=True)
 
     # -- embedding ------------------------------------------------------------

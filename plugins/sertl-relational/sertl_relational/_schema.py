@@ -26,7 +26,9 @@ Disgust is not among Russell's 28 terms; it is placed at 135°, between
 "annoyed" (123°) and "distressed" (138°), i.e. unpleasant and moderately
 aroused. Neutral is the centre of the circumplex. Both are assumptions of
 this table: pass your own ``coordinates={...}`` to any sertl-relational
-estimator to change them or to add categories.
+estimator to change them or to add categories. A table you pass replaces
+this one (categories it lacks have no coordinates), so start from a copy:
+``coordinates={**DEFAULT_COORDINATES, "contempt": (-0.6, 0.3)}``.
 
 References
 ----------

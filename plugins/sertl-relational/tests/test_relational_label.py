@@ -211,3 +211,51 @@ def test_source_weight_zero_missing_class_error_names_the_cause():
         LabelRelationTransfer(
             source_weight=0.0, target_classes=["anger", "calm", "happiness", "sadness"]
         ).fit(X, y, sample_domain=sd)
+
+
+def test_narrow_bandwidth_prior_tends_to_the_nearest_class_not_uniform():
+    # calm is far from every source class: with a narrow kernel every term
+    # underflowed and the prior jumped to uniform; it must instead tend to
+    # calm's nearest source class (happiness on this circumplex)
+    X, y, sd, _, _ = _task()
+    y = np.where((sd < 0) & (y == "calm"), "-1", y)
+    tc = ["anger", "calm", "happiness", "sadness"]
+    for bw in (0.2, 0.1):
+        clf = LabelRelationTransfer(bandwidth=bw, target_classes=tc)
+        clf.fit(X, y, sample_domain=sd)
+        calm = clf.relation_prior_[1]
+        assert clf.source_classes_[np.argmax(calm)] == "happiness"
+        assert calm.max() > 0.9
+
+
+def test_schema_relation_uses_the_rows_of_a_class_it_cannot_place():
+    # "mystery" has labelled rows but no coordinates and no namesake in the
+    # source: relation="schema" must relate it through its labelled rows,
+    # not spread every source class over it uniformly
+    X, y, sd, _, _ = _task(k=5)
+    y = np.where(y == "calm", "mystery", y)
+    clf = LabelRelationTransfer(self_training_rounds=0).fit(X, y, sample_domain=sd)
+    row = clf.relation_[clf.classes_.tolist().index("mystery")]
+    assert not np.allclose(row, 1.0 / row.size)
+    lab = (sd < 0) & (y == "mystery")
+    emp = clf.source_estimator_.predict_proba(X[lab]).mean(axis=0)
+    np.testing.assert_allclose(row, emp / emp.sum())
+    # the uniform prior is still what the schema says about it
+    i = clf.classes_.tolist().index("mystery")
+    np.testing.assert_allclose(clf.relation_prior_[i], 1.0 / row.size)
+
+
+def test_target_class_with_coordinates_but_no_placed_source_class_is_refused():
+    # integer source labels have no coordinates: a zero-shot "calm" has
+    # nothing in the schema to relate it to and must be refused, not given
+    # a uniform share of every source class
+    X, y, sd, _, _ = _task()
+    src = sd > 0
+    codes = {c: i for i, c in enumerate(np.unique(y[src]))}
+    y_mixed = np.full(len(y), "-1", dtype=object)
+    y_mixed[src] = [str(codes[v]) for v in y[src]]
+    y_mixed = y_mixed.astype(str)
+    with pytest.raises(ValueError, match=r"\['calm'\] got no training rows"):
+        LabelRelationTransfer(target_classes=["0", "calm"]).fit(
+            X, y_mixed, sample_domain=sd
+        )
