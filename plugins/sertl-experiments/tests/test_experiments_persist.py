@@ -206,10 +206,10 @@ def test_new_domain_reaches_a_scaler_nested_in_a_fitted_estimator(
     assert len(set(adapted)) >= 3
 
 
-def test_deployable_instance_weighting_model_trains_and_predicts():
-    # KMM weights reach the SVC inside CalibratedClassifierCV (probabilities)
-    # under metadata routing
-    from sertl_experiments import Recipe, predict_files, train_model
+@pytest.fixture(scope="module")
+def kmm_model():
+    """A deployable KMM model on the shipped samples, and its source/target."""
+    from sertl_experiments import Recipe, train_model
     from sertl_speech import load_sample
 
     src, tgt = load_sample("emodb")[::2], load_sample("ravdess")[::2]
@@ -219,27 +219,29 @@ def test_deployable_instance_weighting_model_trains_and_predicts():
         list(src["emotion"]),
         list(tgt["file"]),
     )
+    return model, src, tgt
+
+
+def test_deployable_instance_weighting_model_trains_and_predicts(kmm_model):
+    # KMM weights reach the SVC inside CalibratedClassifierCV (probabilities)
+    # under metadata routing
+    from sertl_experiments import predict_files
+
+    model, _, tgt = kmm_model
     rows = predict_files(model, list(tgt["file"][:3]))
     assert all(r["error"] is None for r in rows)
     assert sum(rows[0]["probabilities"].values()) == pytest.approx(1.0)
 
 
-def test_instance_weighting_model_saves_and_loads(tmp_path):
+def test_instance_weighting_model_saves_and_loads(tmp_path, kmm_model):
     # KMM asks for sample weights on the SVC inside CalibratedClassifierCV;
     # the request points back at the SVC, a cycle that made skops recurse
     # until RecursionError (every kmm/kliep model of save_models and
     # sertl grid --save)
     import sklearn
-    from sertl_experiments import Recipe, predict_files, train_model
-    from sertl_speech import load_sample
+    from sertl_experiments import predict_files
 
-    src, tgt = load_sample("emodb")[::2], load_sample("ravdess")[::2]
-    model, _ = train_model(
-        Recipe("kmm", estimator="kmm"),
-        list(src["file"]),
-        list(src["emotion"]),
-        list(tgt["file"]),
-    )
+    model, src, tgt = kmm_model
     svc = model.steps[-1][1].estimator_.calibrated_classifiers_[0].estimator
     assert "_metadata_request" in vars(svc)
     path = save_model(model, tmp_path / "kmm.skops", metadata={"method": "kmm"})
