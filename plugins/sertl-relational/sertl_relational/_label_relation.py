@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -115,7 +116,8 @@ class LabelRelationTransfer(TransferEstimator):
         refinement): each round the current model labels them, and per class
         the ``self_training_fraction * n_unlabelled / n_classes`` rows it is
         most confident about join the training rows with weight
-        ``pseudo_weight``. Needs an ``estimator`` with ``predict_proba``.
+        ``pseudo_weight``. Needs an ``estimator`` with ``predict_proba``:
+        with one that has none, self-training is skipped with a warning.
     self_training_fraction : float, default=0.5
         Fraction of the unlabelled target rows pseudo-labelled per round
         (split evenly between the classes, which keeps the classes balanced).
@@ -279,7 +281,8 @@ class LabelRelationTransfer(TransferEstimator):
             raise TypeError(
                 f"source_estimator={base!r} has no predict_proba: the relational "
                 "embedding is made of source posteriors. Use a probabilistic "
-                "classifier, e.g. LogisticRegression() or SVC(probability=True)."
+                "classifier, e.g. LogisticRegression() or "
+                "CalibratedClassifierCV(SVC(), ensemble=False)."
             )
         self.source_estimator_ = clone(base).fit(X[src], y[src])
         self.source_classes_ = np.asarray(self.source_estimator_.classes_)
@@ -395,8 +398,19 @@ class LabelRelationTransfer(TransferEstimator):
         if (
             self.self_training_rounds
             and tu.sum() >= n_t
-            and hasattr(est, "predict_proba")
+            and not hasattr(est, "predict_proba")
         ):
+            warnings.warn(
+                f"self_training_rounds={self.self_training_rounds} is skipped: it "
+                "ranks the unlabelled target rows by the estimator's class "
+                f"probabilities, but estimator={self._get_estimator()!r} has no "
+                "predict_proba. Pass a probabilistic classifier (e.g. "
+                "LogisticRegression() or CalibratedClassifierCV(SVC(), "
+                "ensemble=False)), or self_training_rounds=0 to silence this.",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif self.self_training_rounds and tu.sum() >= n_t:
             Phi_u = self._embed(X[tu], self.source_estimator_.predict_proba(X[tu]))
             m = max(1, int(self.self_training_fraction * tu.sum() / n_t))
             for _ in range(self.self_training_rounds):

@@ -259,3 +259,34 @@ def test_target_class_with_coordinates_but_no_placed_source_class_is_refused():
         LabelRelationTransfer(target_classes=["0", "calm"]).fit(
             X, y_mixed, sample_domain=sd
         )
+
+
+def test_self_training_without_probabilities_is_skipped_with_a_warning():
+    import warnings
+
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    X, y, sd, Xte, _ = _task()
+    with pytest.warns(
+        UserWarning,
+        match=r"self_training_rounds=2 is skipped.*has no predict_proba.*"
+        r"CalibratedClassifierCV\(SVC\(\), ensemble=False\).*self_training_rounds=0",
+    ):
+        skipped = LabelRelationTransfer(estimator=SVC(), random_state=0).fit(
+            X, y, sample_domain=sd
+        )
+    # skipping is the same model as asking for no self-training, said quietly
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = LabelRelationTransfer(
+            estimator=SVC(), self_training_rounds=0, random_state=0
+        ).fit(X, y, sample_domain=sd)
+    np.testing.assert_array_equal(skipped.predict(Xte), plain.predict(Xte))
+    # a probabilistic estimator self-trains, without the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf = LabelRelationTransfer(
+            estimator=CalibratedClassifierCV(SVC(), ensemble=False), random_state=0
+        ).fit(X, y, sample_domain=sd)
+    assert set(clf.predict(Xte)) <= {"anger", "calm", "happiness", "sadness"}
