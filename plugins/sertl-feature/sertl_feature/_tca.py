@@ -167,9 +167,8 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         else:
             C = state["T"].T @ (state["Phi"].T @ E)
         U, lam = whitened_eigh(A, C, self.mu, m)
-        if self.solver_ == "exact":
-            return U, lam
-        return state["T"] @ U, lam
+        V = U if self.solver_ == "exact" else state["T"] @ U
+        return _fix_signs(V), lam
 
     def _embed_train(self, state, V):
         if self.solver_ == "exact":
@@ -263,6 +262,19 @@ def whitened_eigh(A, C, mu, m):
     return inv_root(V[:, ::-1]), lam[::-1]
 
 
+def _fix_signs(V):
+    """Flip each column so that its entry of largest magnitude is positive.
+
+    An eigenvector is defined up to its sign, which LAPACK builds may choose
+    differently; the convention makes the fitted components, and so
+    ``transform``, the same on every machine.
+    """
+    rows = np.argmax(np.abs(V), axis=0)
+    signs = np.sign(V[rows, np.arange(V.shape[1])])
+    signs[signs == 0] = 1.0
+    return V * signs
+
+
 def _domain_mmd_vector(source, target):
     e = np.zeros(source.shape[0])
     e[source] = 1.0 / source.sum()
@@ -318,7 +330,9 @@ _SHARED_ATTRS = """
         Rows the kernel is evaluated against at transform time: the training
         rows (exact), the landmarks (Nyström) or None (linear factor).
     projection_ : ndarray of shape (n_kernel_rows or n_features, n_components)
-        Maps kernel values (or raw features) to the embedding.
+        Maps kernel values (or raw features) to the embedding. Each column's
+        entry of largest magnitude is positive, so the components' signs do
+        not depend on the eigensolver.
     eigenvalues_ : ndarray of shape (n_components,)
         Generalized eigenvalues (variance over MMD + ridge), descending;
         ``n`` times the variance of each component over the training rows.

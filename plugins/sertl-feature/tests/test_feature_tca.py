@@ -168,3 +168,23 @@ def test_fitted_model_keeps_no_reference_to_the_callers_array(solver):
     before = tca.transform(new)
     X *= 10.0  # the caller reuses its buffer
     np.testing.assert_array_equal(tca.transform(new), before)
+
+
+@pytest.mark.parametrize("solver", ["exact", "lowrank"])
+def test_components_do_not_depend_on_the_eigensolvers_sign_choice(solver, monkeypatch):
+    # an eigenvector's sign is arbitrary (LAPACK builds differ); the fitted
+    # map must not be: flipping what the solver returns changes nothing
+    import sertl_feature._tca as tca_mod
+
+    X, sd = _shifted()
+    kw = {"n_components": 3, "solver": solver, "n_landmarks": 500}
+    ref = TCA(**kw).fit(X, sample_domain=sd).transform(X)
+    real = tca_mod.whitened_eigh
+
+    def flipped(*args):
+        U, lam = real(*args)
+        return U * np.array([-1.0, 1.0, -1.0]), lam
+
+    monkeypatch.setattr(tca_mod, "whitened_eigh", flipped)
+    got = TCA(**kw).fit(X, sample_domain=sd).transform(X)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
