@@ -124,6 +124,12 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             K = 0.5 * (K + K.T)
             k1 = K.sum(axis=1)
             A = K @ K - np.outer(k1, k1) / n
+            if self.kernel == "linear":
+                # a linear kernel spans no more directions than X itself (as
+                # the low-rank solver reports): further components are noise
+                rank = int(np.linalg.matrix_rank(X))
+                what = f"rank of X = {rank}, n_rows - 1 = {n - 1}"
+                return {"K": K, "A": A, "n_max": min(rank, n - 1), "what": what}
             return {"K": K, "A": A, "n_max": n - 1, "what": f"n_rows - 1 = {n - 1}"}
         R, P = self._factor_basis(X, rng)
         # Phi = F @ P is never formed: only F (n x landmarks) and small

@@ -139,6 +139,10 @@ def test_lowrank_linear_memory_never_forms_n_by_n(monkeypatch):
     [
         ({"n_components": 71, "solver": "exact"}, "n_components=71 is larger than"),
         ({"n_components": 5, "kernel": "linear"}, r"at most 4 \(rank of X"),
+        (
+            {"n_components": 5, "kernel": "linear", "solver": "exact"},
+            r"at most 4 \(rank of X = 4, n_rows - 1 = 69\)",
+        ),
         ({"mu": 0.0}, "'mu' parameter"),
         ({"kernel": "poly"}, "'kernel' parameter"),
         ({"solver": "dense"}, "'solver' parameter"),
