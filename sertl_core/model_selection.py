@@ -164,6 +164,12 @@ class LeaveOneDomainOut(_DomainSplitter):
                 f"LeaveOneDomainOut needs at least 2 source domains, got "
                 f"{held.tolist()}: give each source corpus its own positive id."
             )
+        if held.size < 2:
+            raise DomainError(
+                f"LeaveOneDomainOut(domains='all') needs at least 2 domains, got "
+                f"{held.tolist()}: holding out the only domain leaves nothing "
+                "to train on. Pass sample_domain with one id per corpus."
+            )
         idx = np.arange(sd.shape[0])
         for d in held:
             yield idx[sd != d], idx[sd == d]
@@ -339,6 +345,12 @@ class SourceTargetShuffleSplit(_DomainSplitter):
             raise ValueError(f"test_size must be in (0, 1), got {self.test_size}.")
         src = np.flatnonzero(sd > 0)
         tgt = np.flatnonzero(sd < 0)
+        if src.size < 2:
+            raise DomainError(
+                f"SourceTargetShuffleSplit needs at least 2 source rows (one to "
+                f"train on, one to hold out), found {src.size}: mark the "
+                "labelled source rows with positive sample_domain ids."
+            )
         if tgt.size == 0:
             raise DomainError(
                 "SourceTargetShuffleSplit found no target rows: mark them with "
@@ -352,7 +364,8 @@ class SourceTargetShuffleSplit(_DomainSplitter):
                 "(TargetLabelSplit and TargetScorer)."
             )
         rng = check_random_state(self.random_state)
-        k = max(1, int(round(self.test_size * src.size)))
+        # at least one source row on each side of every split
+        k = min(max(1, int(round(self.test_size * src.size))), src.size - 1)
         for _ in range(self.n_splits):
             perm = rng.permutation(src)
             val, tr = np.sort(perm[:k]), np.sort(perm[k:])
@@ -623,8 +636,13 @@ class PredictionEntropyScorer(DomainAwareScorer):
         return float(-np.mean(-(p * np.log(p)).sum(axis=1)))
 
 
-def _density_ratio(Z_src, Z_tgt, random_state=0):
-    """w(x) = p_t(x)/p_s(x) on source rows from a probabilistic domain classifier."""
+def _density_ratio(Z_src, Z_tgt, random_state=0, normalize=True):
+    """w(x) = p_t(x)/p_s(x) on source rows from a probabilistic domain classifier.
+
+    With ``normalize=True`` the weights are rescaled to mean 1
+    (self-normalised importance weights); DEV needs them raw, since its
+    control variate uses how far their mean is from 1.
+    """
     Z = np.vstack([Z_src, Z_tgt])
     d = np.r_[np.zeros(len(Z_src)), np.ones(len(Z_tgt))]
     mu, sd = Z.mean(axis=0), Z.std(axis=0)
@@ -633,7 +651,7 @@ def _density_ratio(Z_src, Z_tgt, random_state=0):
     clf.fit((Z - mu) / sd, d)
     p = np.clip(clf.predict_proba((Z_src - mu) / sd)[:, 1], 1e-6, 1 - 1e-6)
     w = p / (1 - p) * len(Z_src) / len(Z_tgt)
-    return w / w.mean()
+    return w / w.mean() if normalize else w
 
 
 def _split_source_target(scorer, X, y, sample_domain):
@@ -807,7 +825,8 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
             )
         src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
         Z = self._embed(estimator, X, sd)
-        w = _density_ratio(Z[src], Z[tgt])
+        # raw weights: normalised to mean 1, the control variate would vanish
+        w = _density_ratio(Z[src], Z[tgt], normalize=False)
         Xs = _take(X, src)
         sd_src = None if sd is None else sd[src]
         if self.loss == "log_loss":

@@ -335,3 +335,42 @@ def test_scorers_pass_row_domains_to_per_domain_steps_under_routing():
     plain = Pipeline([("c", LogisticRegression())]).fit(X[src], y[src])
     with sklearn.config_context(enable_metadata_routing=True):
         assert 0 <= ImportanceWeightedScorer()(plain, X, y, sample_domain=sd) <= 1
+
+
+def test_dev_applies_the_control_variate_to_raw_importance_weights():
+    # You et al. 2019, eq. (6): eta = -Cov(wL, w) / Var(w) and
+    # risk = mean(wL) + eta * mean(w) - eta, with w = p_t / p_s unnormalised;
+    # weights rescaled to mean 1 would make the control variate vanish.
+    from sertl_core.model_selection import _density_ratio
+
+    X, y, sd, _ = _shift_problem(seed=1)
+    clf = SourceOnly().fit(X, y)
+    src, tgt = sd > 0, sd < 0
+    w = _density_ratio(X[src], X[tgt], normalize=False)
+    assert abs(w.mean() - 1.0) > 1e-3  # the raw weights' mean is not exactly 1
+    loss = (clf.predict(X[src]) != y[src]).astype(float)
+    wl = w * loss
+    eta = -np.cov(wl, w, ddof=1)[0, 1] / np.var(w, ddof=1)
+    expected = -(wl.mean() + eta * w.mean() - eta)
+    got = DeepEmbeddedValidationScorer(loss="zero_one")(clf, X, y)
+    assert got == pytest.approx(expected)
+    w_norm = _density_ratio(X[src], X[tgt])
+    assert got != pytest.approx(-(w_norm * loss).mean())
+
+
+def test_source_target_shuffle_split_keeps_source_rows_on_both_sides():
+    X = np.zeros((7, 1))
+    y = np.array([0, 1, -1, -1, -1, -1, -1])
+    for train, test in SourceTargetShuffleSplit(3, test_size=0.9, random_state=0).split(
+        X, y
+    ):
+        assert len(set(train) & {0, 1}) == 1 and len(set(test) & {0, 1}) == 1
+    for n_src in (0, 1):
+        y_few = np.r_[np.zeros(n_src, int), -np.ones(5, int)]
+        with pytest.raises(DomainError, match="needs at least 2 source rows"):
+            list(SourceTargetShuffleSplit().split(np.zeros((y_few.size, 1)), y_few))
+
+
+def test_leave_one_domain_out_all_needs_two_domains():
+    with pytest.raises(DomainError, match="needs at least 2 domains"):
+        list(LeaveOneDomainOut("all").split(np.zeros((3, 1)), groups=[1, 1, 1]))
