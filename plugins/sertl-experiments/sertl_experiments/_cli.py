@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -54,13 +53,9 @@ def _guard(name, func, args):
         # the reader of the output went away (`sertl predict ... | head`; also
         # `python -m sertl_experiments`, outside the core's `sertl`): stop
         # quietly, and keep Python's flush at exit from failing again
-        try:
-            fd = sys.stdout.fileno()
-        except (AttributeError, OSError, ValueError):
-            return 1  # not a real file (captured output): nothing to flush
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fd)
-        os.close(devnull)
+        from sertl_core.cli import _stdout_to_devnull
+
+        _stdout_to_devnull()
         return 1
 
 
@@ -498,6 +493,16 @@ def cmd_grid(args):
             + ("; choose a seed with --seed N." if len(seeds) != 1 else ".")
         )
     n_splits = cfg.protocol.selection_splits if args.experiment else 3
+    used = ["target"] if few_shot else scorers
+    # report parameters as the user names them (coral__reg,
+    # classifier__C), not as the flat search template's steps
+    n_adapt = max([len(r.adapters) for r in recipes] + [0])
+    prefix = classifier_prefix(cfg.classifier, needs_proba(used))
+    user_key = {
+        (r.name, r.grid_key(k, n_adapt, prefix=prefix)): k
+        for r in recipes
+        for k in r.grid
+    }
     out = []
     with (
         _naming_file(args.experiment),
@@ -524,17 +529,17 @@ def cmd_grid(args):
                 _log(f"{'+'.join(srcs)} -> {tgt}: {note}")
             src_data = [_restrict(data[s], classes) for s in srcs]
             tgt_data = _restrict(data[tgt], classes)
+            task = {
+                "sources": src_data,
+                "target": tgt_data,
+                "classes": classes,
+                "protocol": {
+                    "target": cfg.protocol.target,
+                    "k": cfg.protocol.k,
+                    "test_speaker_fraction": cfg.protocol.test_speaker_fraction,
+                },
+            }
             for seed in seeds:
-                task = {
-                    "sources": src_data,
-                    "target": tgt_data,
-                    "classes": classes,
-                    "protocol": {
-                        "target": cfg.protocol.target,
-                        "k": cfg.protocol.k,
-                        "test_speaker_fraction": cfg.protocol.test_speaker_fraction,
-                    },
-                }
                 # the same split as sertl run's cell of this pair and seed
                 X, y, sd, spk, test, yt, shots = _split(
                     task, np.random.default_rng(seed)
@@ -561,16 +566,6 @@ def cmd_grid(args):
                         gs, names = search(recipes, X, y, sd, n_jobs=-1, **kw)
                 else:
                     gs, names = search(recipes, X, y, sd, **kw)
-                used = ["target"] if few_shot else scorers
-                # report parameters as the user names them (coral__reg,
-                # classifier__C), not as the flat search template's steps
-                n_adapt = max([len(r.adapters) for r in recipes] + [0])
-                prefix = classifier_prefix(cfg.classifier, needs_proba(used))
-                user_key = {
-                    (r.name, r.grid_key(k, n_adapt, prefix=prefix)): k
-                    for r in recipes
-                    for k in r.grid
-                }
                 rows = []
                 for i, name in enumerate(names):
                     params = {

@@ -955,8 +955,8 @@ def run_experiment(
     # what computes each method's cells: an upgrade recomputes the cells it
     # computes, and only those
     env = _Versions()
-    base = Recipe(BASELINE, scaling="source")
-    versions = {BASELINE: env.of([base], _baseline_scorers(config))}
+    base, base_scorers = Recipe(BASELINE, scaling="source"), _baseline_scorers(config)
+    versions = {BASELINE: env.of([base], base_scorers)}
     guards = guard_scorers(config)
     for m in config.methods:
         recipes = autos[m.name] if m.auto else [Recipe.from_spec(m)]
@@ -1028,8 +1028,7 @@ def run_experiment(
                     cached.append(old)
                     continue
                 if spec is None:
-                    recipe, auto = Recipe(BASELINE, scaling="source"), None
-                    scorers = _baseline_scorers(config)
+                    recipe, auto, scorers = base, None, base_scorers
                 else:
                     recipe, scorers = Recipe.from_spec(spec), spec.scorers
                     auto = autos.get(spec.name) if spec.auto else None

@@ -7,6 +7,7 @@ from scipy import linalg
 
 __all__ = [
     "chunk_rows",
+    "fix_signs",
     "median_heuristic_gamma",
     "rbf_kernel",
     "sym_power",
@@ -15,6 +16,25 @@ __all__ = [
 # Rows per block when a kernel block (rows x columns) is formed on the fly:
 # about 4 million entries (32 MB in float64) per block.
 _BLOCK_ENTRIES = 1 << 22
+
+
+def fix_signs(V):
+    """Flip each column so that its entry of largest magnitude is positive.
+
+    An eigenvector is defined up to its sign, which LAPACK builds may choose
+    differently; the convention makes fitted components, and so
+    ``transform``, the same on every machine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fix_signs(np.array([[1.0, -3.0], [-2.0, 1.0]])).tolist()
+    [[-1.0, 3.0], [2.0, -1.0]]
+    """
+    rows = np.argmax(np.abs(V), axis=0)
+    signs = np.sign(V[rows, np.arange(V.shape[1])])
+    signs[signs == 0] = 1.0
+    return V * signs
 
 
 def sym_power(C, power, *, rtol=1e-12):

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from sertl_core import DomainAdapter
 
+from ._linalg import fix_signs
 from ._utils import check_source_ids
 
 __all__ = ["SubspaceAlignment"]
@@ -155,11 +156,9 @@ def _spectrum(X):
     Xc = X - mean
     w, V = linalg.eigh(Xc.T @ Xc / X.shape[0])
     w, V = np.maximum(w[::-1], 0.0), V[:, ::-1]
-    # Sign convention: the largest-magnitude loading of each axis is positive.
-    signs = np.sign(V[np.argmax(np.abs(V), axis=0), np.arange(V.shape[1])])
-    signs[signs == 0] = 1.0
     sq = float(np.einsum("ij,ij->i", Xc, Xc).max()) if X.shape[0] else 0.0
-    return mean, w, V * signs, sq
+    # Sign convention: the largest-magnitude loading of each axis is positive.
+    return mean, w, fix_signs(V), sq
 
 
 class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):

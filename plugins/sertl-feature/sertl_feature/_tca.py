@@ -42,7 +42,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from sertl_core import DomainAdapter
 
-from ._linalg import chunk_rows, median_heuristic_gamma, rbf_kernel
+from ._linalg import chunk_rows, fix_signs, median_heuristic_gamma, rbf_kernel
 from ._subspace import resolve_n_components
 
 __all__ = ["JDA", "TCA"]
@@ -174,7 +174,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             C = state["T"].T @ (state["Phi"].T @ E)
         U, lam = whitened_eigh(A, C, self.mu, m)
         V = U if self.solver_ == "exact" else state["T"] @ U
-        return _fix_signs(V), lam
+        return fix_signs(V), lam
 
     def _embed_train(self, state, V):
         if self.solver_ == "exact":
@@ -266,19 +266,6 @@ def whitened_eigh(A, C, mu, m):
     S = 0.5 * (S + S.T)
     lam, V = linalg.eigh(S, subset_by_index=[r - m, r - 1], driver="evr")
     return inv_root(V[:, ::-1]), lam[::-1]
-
-
-def _fix_signs(V):
-    """Flip each column so that its entry of largest magnitude is positive.
-
-    An eigenvector is defined up to its sign, which LAPACK builds may choose
-    differently; the convention makes the fitted components, and so
-    ``transform``, the same on every machine.
-    """
-    rows = np.argmax(np.abs(V), axis=0)
-    signs = np.sign(V[rows, np.arange(V.shape[1])])
-    signs[signs == 0] = 1.0
-    return V * signs
 
 
 def _domain_mmd_vector(source, target):

@@ -550,13 +550,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
             # no validation row was trained on in an earlier phase
             train_parts, valid_parts = [], []
             for Xp, yp, total, part_seed in parts:
-                split = self._valid_split(len(yp), yp, part_seed)
-                if split is None:
-                    train_parts.append((Xp, yp, total))
-                else:
-                    tr, va = split
-                    train_parts.append((Xp[tr], yp[tr], total))
-                    valid_parts.append((Xp[va], yp[va], total))
+                Xp, yp, held = self._split_off(Xp, yp, part_seed)
+                train_parts.append((Xp, yp, total))
+                if held is not None:
+                    valid_parts.append((*held, total))
             Xr, yr = self._weighted_rows(train_parts)
             if not np.any(yr[:, 1] > 0):
                 break

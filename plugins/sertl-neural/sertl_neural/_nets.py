@@ -250,7 +250,7 @@ def build_trunk(spec):
 
 
 def is_sertl_network(value):
-    """Whether ``value`` is a network of sertl-neural (a module with a ``recipe``).
+    """Whether ``value`` is a ClassifierNet or AutoencoderNet of sertl-neural.
 
     Parameters
     ----------

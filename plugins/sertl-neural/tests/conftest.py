@@ -27,3 +27,14 @@ def few_shot():
     y_few = y.copy()
     y_few[tgt[:12]] = y_tgt[:12]
     return X, y_few, sd, tgt, y_tgt
+
+
+@pytest.fixture
+def tiny_mlp_spec():
+    """Trunk spec of a 4-feature MLP with one hidden layer of 5 units."""
+    return {
+        "network": "mlp",
+        "n_features": 4,
+        "hidden_layer_sizes": (5,),
+        "dropout": 0.0,
+    }

@@ -365,16 +365,11 @@ def test_uncertainty_loss_formula():
 
 
 @pytest.mark.parametrize("opposed", [False, True])
-def test_gradient_similarity_gates_auxiliary_trunk_gradient(opposed):
+def test_gradient_similarity_gates_auxiliary_trunk_gradient(opposed, tiny_mlp_spec):
     from sertl_neural._multitask import _MultiTaskLoss
     from sertl_neural._nets import ClassifierNet, build_trunk
 
-    spec = {
-        "network": "mlp",
-        "n_features": 4,
-        "hidden_layer_sizes": (5,),
-        "dropout": 0.0,
-    }
+    spec = tiny_mlp_spec
     torch.manual_seed(0)
     x = torch.randn(8, 4)
     y = torch.tensor([0, 1] * 4)

@@ -585,13 +585,10 @@ def test_sampler_before_an_estimator_on_embeddings_is_seeded(few_shot):
     assert isinstance(a.estimator_, LogisticRegression)
 
 
-def test_dann_domain_head_learns_while_the_trunk_gets_the_reversed_gradient():
-    spec = {
-        "network": "mlp",
-        "n_features": 4,
-        "hidden_layer_sizes": (5,),
-        "dropout": 0.0,
-    }
+def test_dann_domain_head_learns_while_the_trunk_gets_the_reversed_gradient(
+    tiny_mlp_spec,
+):
+    spec = tiny_mlp_spec
     torch.manual_seed(0)
     net = ClassifierNet(build_trunk(spec), [2], domain_hidden=3)
     net.grl.lambd = 0.5

@@ -476,11 +476,11 @@ class LabelRelationTransfer(TransferEstimator):
         src_names = [canonical_emotion(c) for c in self.source_classes_]
         prior = np.zeros((n_t, n_s))
         self._related = np.ones(n_t, dtype=bool)
+        known = np.all(np.isfinite(src_coords), axis=1)
         for t, label in enumerate(tc):
             name = canonical_emotion(label)
             same = np.array([n == name for n in src_names])
             a = tgt_coords[t]
-            known = np.all(np.isfinite(src_coords), axis=1)
             if np.all(np.isfinite(a)) and (known.any() or same.any()):
                 # the kernel in log space, normalised by its largest term: a
                 # narrow bandwidth far from every source class tends to its
