@@ -11,11 +11,16 @@ from sklearn.preprocessing import StandardScaler
 __all__ = ["mmd_rbf", "proxy_a_distance"]
 
 
-def _subsample(X, n, rng):
-    X = np.asarray(X, dtype=float)
-    if X.shape[0] > n:
-        X = X[rng.choice(X.shape[0], n, replace=False)]
-    return X
+def _subsample_domains(X_source, X_target, n, random_state):
+    """Return at most ``n`` random rows of each domain, source drawn first."""
+    rng = np.random.default_rng(random_state)
+    out = []
+    for X in (X_source, X_target):
+        X = np.asarray(X, dtype=float)
+        if X.shape[0] > n:
+            X = X[rng.choice(X.shape[0], n, replace=False)]
+        out.append(X)
+    return out
 
 
 def _sq_dists(A, B):
@@ -58,9 +63,7 @@ def mmd_rbf(X_source, X_target, *, gamma=None, max_samples=1000, random_state=0)
     >>> mmd_rbf(A, B) < mmd_rbf(A, B + 2.0)
     True
     """
-    rng = np.random.default_rng(random_state)
-    Xs = _subsample(X_source, max_samples, rng)
-    Xt = _subsample(X_target, max_samples, rng)
+    Xs, Xt = _subsample_domains(X_source, X_target, max_samples, random_state)
     if Xs.shape[0] < 2 or Xt.shape[0] < 2:
         raise ValueError("mmd_rbf needs at least 2 rows in each domain.")
     Dss, Dtt, Dst = _sq_dists(Xs, Xs), _sq_dists(Xt, Xt), _sq_dists(Xs, Xt)
@@ -119,9 +122,7 @@ def proxy_a_distance(X_source, X_target, *, max_samples=1000, cv=5, random_state
     >>> proxy_a_distance(A, B) < proxy_a_distance(A, B + 3.0)
     True
     """
-    rng = np.random.default_rng(random_state)
-    Xs = _subsample(X_source, max_samples, rng)
-    Xt = _subsample(X_target, max_samples, rng)
+    Xs, Xt = _subsample_domains(X_source, X_target, max_samples, random_state)
     X = np.vstack([Xs, Xt])
     d = np.r_[np.zeros(len(Xs), dtype=int), np.ones(len(Xt), dtype=int)]
     folds = min(cv, len(Xs), len(Xt))

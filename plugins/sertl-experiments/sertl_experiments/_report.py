@@ -115,6 +115,27 @@ def _fig_to_b64(fig, path):
     return base64.b64encode(data).decode("ascii")
 
 
+def _figure(fig, plots, name, caption):
+    """Write ``fig`` to ``plots/<name>.png``; return the report's figure entry."""
+    return name, caption, _fig_to_b64(fig, plots / f"{name}.png")
+
+
+def _panels(n, width, height):
+    """Return a Figure with ``n`` panels of ``width`` x ``height`` inches.
+
+    The panels fill rows of at most 4 (axes of shape (rows, columns));
+    the unused places of the last row are switched off.
+    """
+    cols = min(n, 4)
+    rows = int(np.ceil(n / cols))
+    fig, axes = _subplots(
+        rows, cols, figsize=(width * cols, height * rows), squeeze=False
+    )
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def _heatmaps(df, metric, plots):
     figs = []
     ok = df[df["status"] == "ok"]
@@ -149,12 +170,12 @@ def _heatmaps(df, metric, plots):
                     )
         ax.set_title(f"{metric.upper()} (%) - {method}")
         fig.colorbar(im, ax=ax, fraction=0.046)
-        name = f"heatmap_{_slug(method)}"
         figs.append(
-            (
-                name,
+            _figure(
+                fig,
+                plots,
+                f"heatmap_{_slug(method)}",
                 f"{metric.upper()} heatmap, source x target: {method}",
-                _fig_to_b64(fig, plots / f"{name}.png"),
             )
         )
     return figs
@@ -174,15 +195,8 @@ def _confusions(cells, plots):
         else:
             d[key] = (cm, c["classes"])
     for method, pairs in by_method.items():
-        n = len(pairs)
-        cols = min(n, 4)
-        rows = int(np.ceil(n / cols))
-        fig, axes = _subplots(
-            rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False
-        )
+        fig, axes = _panels(len(pairs), 3.6, 3.4)
         fig.set_layout_engine("constrained")  # labels of one pair clear the next
-        for ax in axes.ravel()[n:]:
-            ax.axis("off")
         for ax, ((s, t), (cm, labels)) in zip(
             axes.ravel(), sorted(pairs.items()), strict=False
         ):
@@ -208,12 +222,12 @@ def _confusions(cells, plots):
             ax.set_xlabel("predicted", fontsize=8)
             ax.set_ylabel("true", fontsize=8)
         fig.suptitle(f"Confusion matrices (row-normalised): {method}")
-        name = f"confusion_{_slug(method)}"
         figs.append(
-            (
-                name,
+            _figure(
+                fig,
+                plots,
+                f"confusion_{_slug(method)}",
                 f"Confusion matrices: {method}",
-                _fig_to_b64(fig, plots / f"{name}.png"),
             )
         )
     return figs
@@ -245,13 +259,7 @@ def _recall(cells, plots):
     ax.set_ylim(0, 100)
     ax.set_title("Per-class recall (mean over pairs and seeds)")
     ax.legend(fontsize=7, ncol=min(4, len(methods)))
-    return [
-        (
-            "per_class_recall",
-            "Per-class recall by method",
-            _fig_to_b64(fig, plots / "per_class_recall.png"),
-        )
-    ]
+    return [_figure(fig, plots, "per_class_recall", "Per-class recall by method")]
 
 
 def _pca_views(cells, plots, seed):
@@ -267,14 +275,7 @@ def _pca_views(cells, plots, seed):
             continue
         panels = [("before adaptation", by["_baseline"]["pca_after"])]
         panels += [(m, c["pca_after"]) for m, c in by.items() if m != "_baseline"]
-        n = len(panels)
-        cols = min(n, 4)
-        rows = int(np.ceil(n / cols))
-        fig, axes = _subplots(
-            rows, cols, figsize=(3.0 * cols, 2.8 * rows), squeeze=False
-        )
-        for ax in axes.ravel()[n:]:
-            ax.axis("off")
+        fig, axes = _panels(len(panels), 3.0, 2.8)
         for ax, (title, view) in zip(axes.ravel(), panels, strict=False):
             xy = np.asarray(view["xy"], dtype=float)
             src = np.asarray(view["source"], dtype=bool)
@@ -289,12 +290,9 @@ def _pca_views(cells, plots, seed):
             "each method's adaptation",
             fontsize=10,
         )
-        name = f"pca_{_slug(s)}__{_slug(t)}"
         figs.append(
-            (
-                name,
-                f"2-D view (PCA): {s} -> {t}",
-                _fig_to_b64(fig, plots / f"{name}.png"),
+            _figure(
+                fig, plots, f"pca_{_slug(s)}__{_slug(t)}", f"2-D view (PCA): {s} -> {t}"
             )
         )
     return figs
@@ -350,19 +348,15 @@ def _guard_table(df):
     ok = df[df["status"] == "ok"]
     if ok.empty:
         return pd.DataFrame()
-    cols = [
-        "source",
-        "target",
-        "method",
+    scores = [
         "mmd_before",
         "mmd_after",
         "pad_before",
         "pad_after",
         "baseline_label_free_score",
         "label_free_score",
-        "predicted_hurt",
-        "selected",
     ]
+    cols = ["source", "target", "method", *scores, "predicted_hurt", "selected"]
     t = (
         ok[cols]
         .groupby(["source", "target", "method"], sort=False)
@@ -378,14 +372,7 @@ def _guard_table(df):
         )
     )
     t = t.reset_index()
-    for c in (
-        "mmd_before",
-        "mmd_after",
-        "pad_before",
-        "pad_after",
-        "baseline_label_free_score",
-        "label_free_score",
-    ):
+    for c in scores:
         t[c] = pd.to_numeric(t[c], errors="coerce").round(3)
     t["predicted_hurt"] = t["predicted_hurt"].map(
         lambda v: (

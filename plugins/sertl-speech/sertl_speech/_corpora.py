@@ -276,17 +276,7 @@ class CorpusReader:
                 f"{name}: none of the {len(files)} audio files under {str(root)!r} "
                 f"follows the naming rule. Expected layout: {self.layout}"
             )
-        table = pd.DataFrame(rows)
-        if keep is not None:
-            table = table[table["emotion"].isin(keep)]
-            if table.empty:
-                raise ValueError(
-                    f"{name}: no file with emotion in {sorted(keep)} "
-                    f"under {str(root)!r}."
-                )
-        table = table.sort_values("file", kind="stable").reset_index(drop=True)
-        table["duration"] = _durations(table["file"], name)
-        return table.loc[:, list(COLUMNS)]
+        return _to_table(name, rows, keep, f"under {str(root)!r}")
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -312,6 +302,23 @@ def _warn_duplicate_stems(name, files, root):
         )
 
 
+def _to_table(name, rows, keep, where):
+    """Return the corpus table of ``rows``, the last step of every reader.
+
+    Keeps the ``keep`` emotions (all when None), sorts by file, reads the
+    durations and orders the columns as :data:`COLUMNS`. ``where`` (e.g.
+    ``"under '/data/EmoDB'"``) ends the error raised when no row is kept.
+    """
+    table = pd.DataFrame(rows)
+    if keep is not None:
+        table = table[table["emotion"].isin(keep)]
+        if table.empty:
+            raise ValueError(f"{name}: no file with emotion in {sorted(keep)} {where}.")
+    table = table.sort_values("file", kind="stable").reset_index(drop=True)
+    table["duration"] = _durations(table["file"], name)
+    return table.loc[:, list(COLUMNS)]
+
+
 def _durations(files, name):
     out, unreadable = [], []
     for f in files:
@@ -326,7 +333,7 @@ def _durations(files, name):
             "duration is NaN and feature extraction will report them:"
             f"{_list(unreadable)}",
             CorpusWarning,
-            stacklevel=4,
+            stacklevel=5,  # one above the reader's other helpers: _to_table calls it
         )
     return out
 
@@ -342,6 +349,11 @@ def _check_emotions(emotions, name):
             f"names {list(EMOTIONS)}."
         )
     return set(keep)
+
+
+def _classes_of(codes):
+    """Return the canonical emotions a reader's code table maps to, sorted."""
+    return tuple(sorted(set(codes.values())))
 
 
 def _gender(code):
@@ -388,15 +400,6 @@ class EmoDB(CorpusReader):
         "Berlin Database of Emotional Speech (German, 10 speakers, 7 emotions)"
     )
     language = "de"
-    emotions = (
-        "anger",
-        "boredom",
-        "disgust",
-        "fear",
-        "happiness",
-        "neutral",
-        "sadness",
-    )
     layout = (
         "ROOT/wav/<speaker><text><emotion letter><version>.wav, e.g. wav/03a01Fa.wav"
     )
@@ -410,6 +413,7 @@ class EmoDB(CorpusReader):
         "T": "sadness",
         "N": "neutral",
     }
+    emotions = _classes_of(_CODES)
     _GENDER: ClassVar[dict[str, str]] = {
         "03": "male",
         "10": "male",
@@ -481,16 +485,6 @@ class RAVDESS(CorpusReader):
         "(English, 24 actors)"
     )
     language = "en"
-    emotions = (
-        "anger",
-        "calm",
-        "disgust",
-        "fear",
-        "happiness",
-        "neutral",
-        "sadness",
-        "surprise",
-    )
     layout = (
         "ROOT/Actor_NN/<modality>-<channel>-<emotion>-<intensity>-<statement>-"
         "<repetition>-<actor>.wav, e.g. Actor_01/03-01-05-01-02-01-01.wav"
@@ -506,6 +500,7 @@ class RAVDESS(CorpusReader):
         "07": "disgust",
         "08": "surprise",
     }
+    emotions = _classes_of(_CODES)
     _RE = re.compile(r"^(0[1-3])-(0[12])-(0[1-8])-(0[12])-(0[12])-(0[12])-(\d{2})$")
     _FOLDER = re.compile(r"^Actor_(\d+)$")
 
@@ -573,15 +568,6 @@ class SAVEE(CorpusReader):
         "Surrey Audio-Visual Expressed Emotion (British English, 4 male speakers)"
     )
     language = "en"
-    emotions = (
-        "anger",
-        "disgust",
-        "fear",
-        "happiness",
-        "neutral",
-        "sadness",
-        "surprise",
-    )
     layout = (
         "ROOT/AudioData/<speaker>/<code><nn>.wav (e.g. AudioData/DC/a01.wav) "
         "or flat ROOT/DC_a01.wav"
@@ -596,6 +582,7 @@ class SAVEE(CorpusReader):
         "sa": "sadness",
         "su": "surprise",
     }
+    emotions = _classes_of(_CODES)
     _SPEAKERS = ("DC", "JE", "JK", "KL")
     _FLAT = re.compile(r"^(DC|JE|JK|KL)_(sa|su|[adfhn])(\d{2})$")
     _NESTED = re.compile(r"^(sa|su|[adfhn])(\d{2})$")
@@ -724,7 +711,6 @@ class CREMAD(CorpusReader):
         "Crowd-sourced Emotional Multimodal Actors Dataset (English, 91 actors)"
     )
     language = "en"
-    emotions = ("anger", "disgust", "fear", "happiness", "neutral", "sadness")
     layout = (
         "ROOT/AudioWAV/<actor>_<sentence>_<emotion>_<level>.wav, "
         "e.g. AudioWAV/1001_DFA_ANG_XX.wav"
@@ -738,6 +724,7 @@ class CREMAD(CorpusReader):
         "NEU": "neutral",
         "SAD": "sadness",
     }
+    emotions = _classes_of(_CODES)
     _RE = re.compile(
         r"^(\d{4})_(IEO|TIE|IOM|IWW|TAI|MTI|IWL|ITH|DFA|ITS|TSI|WSI)_"
         r"(ANG|DIS|FEA|HAP|NEU|SAD)_(LO|MD|HI|XX)$"
@@ -812,15 +799,6 @@ class EMOVO(CorpusReader):
     corpus = "EMOVO"
     description = "EMOVO Italian emotional speech (6 speakers, 7 emotions)"
     language = "it"
-    emotions = (
-        "anger",
-        "disgust",
-        "fear",
-        "happiness",
-        "neutral",
-        "sadness",
-        "surprise",
-    )
     layout = "ROOT/<speaker>/<emotion>-<speaker>-<sentence>.wav, e.g. f1/dis-f1-b1.wav"
 
     _CODES: ClassVar[dict[str, str]] = {
@@ -832,6 +810,7 @@ class EMOVO(CorpusReader):
         "sor": "surprise",
         "tri": "sadness",
     }
+    emotions = _classes_of(_CODES)
     _RE = re.compile(
         r"^(dis|gio|neu|pau|rab|sor|tri)-([fm][1-3])-([a-z]+\d+)$", re.IGNORECASE
     )
@@ -899,7 +878,6 @@ class URDU(_EmotionFolderCorpus):
     corpus = "URDU"
     description = "URDU emotional speech (Urdu talk shows, 4 emotions)"
     language = "ur"
-    emotions = ("anger", "happiness", "neutral", "sadness")
     layout = (
         "ROOT/<Angry|Happy|Neutral|Sad>/<speaker>_<file>_<emotion letter><nn>.wav, "
         "e.g. Angry/SM1_F10_A010.wav"
@@ -911,6 +889,7 @@ class URDU(_EmotionFolderCorpus):
         "N": "neutral",
         "S": "sadness",
     }
+    emotions = _classes_of(_CODES)
     _FOLDERS: ClassVar[dict[str, str]] = {
         "angry": "A",
         "happy": "H",
@@ -946,7 +925,6 @@ class TurEVDB(_EmotionFolderCorpus):
     corpus = "TurEV-DB"
     description = "Turkish Emotional Voice Database (6 speakers, 4 emotions)"
     language = "tr"
-    emotions = ("anger", "calm", "happiness", "sadness")
     layout = (
         "ROOT/<Angry|Calm|Happy|Sad>/<speaker>_<kz|sk|mt|hl>_<word>.wav, "
         "e.g. Angry/1157_kz_acik.wav"
@@ -958,6 +936,7 @@ class TurEVDB(_EmotionFolderCorpus):
         "mt": "happiness",
         "hl": "sadness",
     }
+    emotions = _classes_of(_CODES)
     _FOLDERS: ClassVar[dict[str, str]] = {
         "angry": "kz",
         "calm": "sk",
@@ -999,17 +978,6 @@ class IEMOCAP(CorpusReader):
     corpus = "IEMOCAP"
     description = "Interactive Emotional Dyadic Motion Capture (English, 10 speakers)"
     language = "en"
-    emotions = (
-        "anger",
-        "disgust",
-        "excitement",
-        "fear",
-        "frustration",
-        "happiness",
-        "neutral",
-        "sadness",
-        "surprise",
-    )
     layout = (
         "ROOT/Session<N>/sentences/wav/<dialog>/<utterance>.wav with labels in "
         "ROOT/Session<N>/dialog/EmoEvaluation/<dialog>.txt"
@@ -1026,6 +994,7 @@ class IEMOCAP(CorpusReader):
         "neu": "neutral",
         "dis": "disgust",
     }
+    emotions = _classes_of(_CODES)
     _SKIPPED = ("xxx", "oth")
     _LINE = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(\S+)\s+(\S+)\s+\[")
     _UTT = re.compile(r"^Ses(\d{2})[FM]_.+_([FM])\d{3}$")
@@ -1298,16 +1267,7 @@ def _finish(name, rows, bad, unknown, keep, root, layout, what):
             f"{name}: no usable {what} in {str(root)!r}. Expected: {layout}"
         )
     _warn_unknown_labels(name, unknown)
-    table = pd.DataFrame(rows)
-    if keep is not None:
-        table = table[table["emotion"].isin(keep)]
-        if table.empty:
-            raise ValueError(
-                f"{name}: no file with emotion in {sorted(keep)} in {str(root)!r}."
-            )
-    table = table.sort_values("file", kind="stable").reset_index(drop=True)
-    table["duration"] = _durations(table["file"], name)
-    return table.loc[:, list(COLUMNS)]
+    return _to_table(name, rows, keep, f"in {str(root)!r}")
 
 
 # --------------------------------------------------------------------------

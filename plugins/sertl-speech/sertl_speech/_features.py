@@ -323,6 +323,17 @@ _SLOPE_KINDS = (
     "stddevFallingSlope",
 )
 
+# the spectral descriptors (the LLD matrix's columns 5 on), described over
+# voiced frames after the voice-quality ones and over unvoiced frames after
+# loudness
+_SPECTRAL_LLDS = (
+    "alphaRatio",
+    "hammarbergIndex",
+    "slope0-500",
+    "slope500-1500",
+    "spectralFlux",
+    "spectralCentroid",
+) + tuple(f"mfcc{i}" for i in range(1, N_MFCC_FUNC))
 _VOICED_LLDS = (
     "F0semitoneFrom27.5Hz",
     "loudness",
@@ -340,22 +351,8 @@ _VOICED_LLDS = (
     "F3frequency",
     "F3bandwidth",
     "F3amplitudeLogRelF0",
-    "alphaRatio",
-    "hammarbergIndex",
-    "slope0-500",
-    "slope500-1500",
-    "spectralFlux",
-    "spectralCentroid",
-) + tuple(f"mfcc{i}" for i in range(1, N_MFCC_FUNC))
-_UNVOICED_LLDS = (
-    "loudness",
-    "alphaRatio",
-    "hammarbergIndex",
-    "slope0-500",
-    "slope500-1500",
-    "spectralFlux",
-    "spectralCentroid",
-) + tuple(f"mfcc{i}" for i in range(1, N_MFCC_FUNC))
+) + _SPECTRAL_LLDS
+_UNVOICED_LLDS = ("loudness",) + _SPECTRAL_LLDS
 _ALL_LLDS = (
     ("loudness", "spectralFlux", "logEnergy")
     + tuple(f"mfcc{i}" for i in range(0, N_MFCC_FUNC))
