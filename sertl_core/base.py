@@ -65,6 +65,39 @@ class _InputPolicy:
         """
         return False
 
+    def _validate_X(self, X, *, reset):
+        """``validate_data`` for ``X`` under this input policy.
+
+        ``fit`` and the methods that use the fitted model read ``X`` through
+        here, so they accept (and refuse) the same input: float64 or float32
+        (other dtypes become float64), the sparse formats of
+        :meth:`_accept_sparse`, the finiteness of :meth:`_ensure_all_finite`.
+        """
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            accept_sparse=self._accept_sparse(),
+            ensure_all_finite=self._ensure_all_finite(),
+        )
+
+    def _validate_fitted_X(self, X, sample_domain):
+        """Check the fit, validate ``X`` against it and resolve the rows' domains.
+
+        Returns ``X`` and ``sample_domain`` as int64, all ``-1`` (target)
+        when ``sample_domain`` is None.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return X, as_target_domain(sample_domain, X.shape[0])
+
+    def _set_input_tags(self, tags):
+        """Declare the input this policy lets through in ``tags``."""
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = bool(self._accept_sparse())
+        return tags
+
 
 class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
     """Base class of transformers that move features between domains.
@@ -142,14 +175,7 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
         )
 
     def _validate_fit(self, X, y, sample_domain):
-        X = validate_data(
-            self,
-            X,
-            reset=True,
-            dtype=[np.float64, np.float32],
-            accept_sparse=self._accept_sparse(),
-            ensure_all_finite=self._ensure_all_finite(),
-        )
+        X = self._validate_X(X, reset=True)
         data = resolve_domains(
             X,
             y,
@@ -202,16 +228,7 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
         return self._checked_transform(X, sample_domain)
 
     def _checked_transform(self, X, sample_domain):
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=[np.float64, np.float32],
-            accept_sparse=self._accept_sparse(),
-            ensure_all_finite=self._ensure_all_finite(),
-        )
-        return self._transform(X, as_target_domain(sample_domain, X.shape[0]))
+        return self._transform(*self._validate_fitted_X(X, sample_domain))
 
     def fit_transform(self, X, y=None, *, sample_domain=None):
         """Fit, then transform the training rows with their own domains.
@@ -245,9 +262,7 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self._needs_labels
-        tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = bool(self._accept_sparse())
-        return tags
+        return self._set_input_tags(tags)
 
 
 def _default_estimator():
@@ -422,14 +437,7 @@ class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        X = validate_data(
-            self,
-            X,
-            reset=True,
-            dtype=[np.float64, np.float32],
-            accept_sparse=self._accept_sparse(),
-            ensure_all_finite=self._ensure_all_finite(),
-        )
+        X = self._validate_X(X, reset=True)
         regression = self._is_regression()
         if y is None:
             raise ValueError(
@@ -523,16 +531,7 @@ class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
 
     # -- prediction -------------------------------------------------------
     def _prepare(self, X, sample_domain):
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=[np.float64, np.float32],
-            accept_sparse=self._accept_sparse(),
-            ensure_all_finite=self._ensure_all_finite(),
-        )
-        return self._predict_input(X, as_target_domain(sample_domain, X.shape[0]))
+        return self._predict_input(*self._validate_fitted_X(X, sample_domain))
 
     def predict(self, X, *, sample_domain=None):
         """Predict with the wrapped estimator.
@@ -657,9 +656,7 @@ class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
         tags.target_tags.required = True
-        tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = bool(self._accept_sparse())
-        return tags
+        return self._set_input_tags(tags)
 
 
 def _column_or_1d(y):

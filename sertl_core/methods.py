@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._domains import DomainData, check_known_domains
 from .base import DomainAdapter, TransferEstimator
@@ -15,13 +14,31 @@ __all__ = ["DomainStandardScaler", "SourceOnly", "SourceStandardScaler"]
 
 
 def _mean_scale(X, with_mean=True, with_std=True):
-    """Mean and standard deviation of ``X``; (near-)zero deviations become 1."""
+    """Float64 mean and standard deviation of ``X``; (near-)zero deviations become 1."""
+    X = X.astype(np.float64, copy=False)
     mean = X.mean(axis=0) if with_mean else np.zeros(X.shape[1])
     if not with_std:
         return mean, np.ones(X.shape[1])
     scale = X.std(axis=0)
     scale[scale <= 10 * np.finfo(float).eps * np.maximum(1, np.abs(mean))] = 1.0
     return mean, scale
+
+
+def _standardize(X, mean, scale):
+    """``(X - mean) / scale`` computed in float64, returned in ``X``'s dtype.
+
+    The statistics stay float64 and float32 rows come back float32, as with
+    scikit-learn's scalers (tag ``preserves_dtype``).
+    """
+    return ((X.astype(np.float64, copy=False) - mean) / scale).astype(
+        X.dtype, copy=False
+    )
+
+
+def _preserve_float32(tags):
+    """Declare float32 output for float32 input, so sklearn's checks test it."""
+    tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+    return tags
 
 
 class SourceOnly(TransferEstimator):
@@ -112,6 +129,8 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     scaled with the pooled statistics of the target domain(s) seen in fit
     (``target_stats="fit"``) or with the statistics of the batch itself
     (``target_stats="batch"``, e.g. a new corpus seen only at deployment).
+    The statistics are computed in float64; float32 rows are returned as
+    float32, as scikit-learn's scalers do.
 
     Parameters
     ----------
@@ -184,7 +203,7 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
 
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
-        X = data.X.astype(np.float64, copy=False)
+        X = data.X
         sd = data.sample_domain
         self.domains_ = np.unique(sd)
         stats = [self._stats(X[sd == d]) for d in self.domains_]
@@ -213,18 +232,15 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         """
         if sample_domain is not None:
             return self._checked_transform(X, sample_domain)
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        X = X.astype(np.float64, copy=False)
+        X, _ = self._validate_fitted_X(X, None)
         if self.target_stats == "batch":
             mean, scale = self._stats(X)
         else:
             mean, scale = self.target_mean_, self.target_scale_
-        return (X - mean) / scale
+        return _standardize(X, mean, scale)
 
     def _transform(self, X, sample_domain):
-        X = X.astype(np.float64, copy=False)
-        out = np.empty_like(X)
+        out = np.empty_like(X)  # float32 rows stay float32
         batch = self.target_stats == "batch"
         check_known_domains(sample_domain, self.domains_, fallback_target=batch)
         for d in np.unique(sample_domain):
@@ -234,8 +250,11 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
             else:
                 i = int(np.searchsorted(self.domains_, d))
                 mean, scale = self.mean_[i], self.scale_[i]
-            out[rows] = (X[rows] - mean) / scale
+            out[rows] = _standardize(X[rows], mean, scale)
         return out
+
+    def __sklearn_tags__(self):
+        return _preserve_float32(super().__sklearn_tags__())
 
 
 class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
@@ -245,7 +264,8 @@ class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     only the training corpora, as a model trained on the source would be
     deployed. Unlike a plain ``StandardScaler`` in a Pipeline, unlabelled
     target rows passed to ``fit`` do not leak into the statistics. Several
-    source domains are pooled.
+    source domains are pooled. The statistics are computed in float64;
+    float32 rows are returned as float32, as scikit-learn's scalers do.
 
     Parameters
     ----------
@@ -299,8 +319,11 @@ class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
 
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
-        X = data.X[data.source].astype(np.float64, copy=False)
+        X = data.X[data.source]
         self.mean_, self.scale_ = _mean_scale(X, self.with_mean, self.with_std)
 
     def _transform(self, X, sample_domain):
-        return (X.astype(np.float64, copy=False) - self.mean_) / self.scale_
+        return _standardize(X, self.mean_, self.scale_)
+
+    def __sklearn_tags__(self):
+        return _preserve_float32(super().__sklearn_tags__())

@@ -51,6 +51,20 @@ __all__ = [
 ]
 
 
+def _labeled_mask(y, n):
+    """Rows whose label is known; none when ``y`` is None."""
+    return ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
+
+
+def _n_held_out(test_size, n):
+    """Rows of ``n`` to hold out: ``round(test_size * n)``, kept in ``[1, n - 1]``.
+
+    At least one row stays on each side of the split; 0 when ``n`` is 1 (the
+    only row stays in training).
+    """
+    return min(max(1, int(round(test_size * n))), n - 1)
+
+
 def _domains_for_split(y, groups, sample_domain, n):
     if sample_domain is not None:
         return check_sample_domain(sample_domain, n)
@@ -95,8 +109,7 @@ class _DomainSplitter(BaseCrossValidator):
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y.ravel()
         sd = _domains_for_split(y, groups, sample_domain, n)
-        labeled = ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
-        yield from self._split(sd, labeled, y)
+        yield from self._split(sd, _labeled_mask(y, n), y)
 
     def _split(self, sd, labeled, y):  # pragma: no cover - abstract
         raise NotImplementedError(
@@ -107,6 +120,28 @@ class _DomainSplitter(BaseCrossValidator):
         # BaseCrossValidator's abstract hook; every domain splitter overrides
         # split() itself, which needs the domains this hook cannot receive.
         raise NotImplementedError(f"{type(self).__name__}: call split() instead.")
+
+
+class _ShuffledDomainSplitter(_DomainSplitter):
+    """``n_splits`` random splits that each hold out ``test_size`` of some rows."""
+
+    def _check_test_size(self):
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}.")
+
+    def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
+        """Return ``n_splits``.
+
+        Parameters
+        ----------
+        X, y, groups, sample_domain : ignored
+            Present for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return self.n_splits
 
 
 class LeaveOneDomainOut(_DomainSplitter):
@@ -120,7 +155,9 @@ class LeaveOneDomainOut(_DomainSplitter):
     scorer with their own source id, which the model never saw in fit:
     score with a scorer that does not request ``sample_domain`` (e.g.
     ``scoring="balanced_accuracy"``), so they are predicted as target rows.
-    Without routing (``groups=sample_domain``) any scorer works.
+    Without routing (``groups=sample_domain``) scorers that use the labels
+    work too (e.g. :class:`TargetScorer`). The label-free scorers need
+    unlabelled target rows in the test fold, which these folds lack.
 
     Parameters
     ----------
@@ -198,7 +235,7 @@ class LeaveOneDomainOut(_DomainSplitter):
         return int(self._held_out(_domains_for_split(y, groups, sample_domain, n)).size)
 
 
-class TargetLabelSplit(_DomainSplitter):
+class TargetLabelSplit(_ShuffledDomainSplitter):
     """Score on held-out labelled target rows; train on everything else.
 
     For few-shot adaptation and for model selection with a few labelled
@@ -246,8 +283,7 @@ class TargetLabelSplit(_DomainSplitter):
         self.random_state = random_state
 
     def _split(self, sd, labeled, y):
-        if not 0 < self.test_size < 1:
-            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}.")
+        self._check_test_size()
         cand = np.flatnonzero((sd < 0) & labeled)
         if cand.size < 2:
             raise DomainError(
@@ -263,12 +299,11 @@ class TargetLabelSplit(_DomainSplitter):
                 test = []
                 for c in np.unique(y[cand]):
                     rows = cand[y[cand] == c]
-                    k = int(round(self.test_size * rows.size))
-                    k = min(max(k, 1), rows.size - 1) if rows.size > 1 else 0
+                    k = _n_held_out(self.test_size, rows.size)
                     test.extend(rng.choice(rows, size=k, replace=False).tolist())
                 test = np.sort(np.asarray(test, dtype=int))
             else:  # at least one labelled target row stays in training
-                k = min(max(1, int(round(self.test_size * cand.size))), cand.size - 1)
+                k = _n_held_out(self.test_size, cand.size)
                 test = np.sort(rng.choice(cand, size=k, replace=False))
             if test.size == 0:
                 raise DomainError(
@@ -279,22 +314,8 @@ class TargetLabelSplit(_DomainSplitter):
             mask[test] = True
             yield idx[~mask], idx[mask]
 
-    def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
-        """Return ``n_splits``.
 
-        Parameters
-        ----------
-        X, y, groups, sample_domain : ignored
-            Present for API compatibility.
-
-        Returns
-        -------
-        n_splits : int
-        """
-        return self.n_splits
-
-
-class SourceTargetShuffleSplit(_DomainSplitter):
+class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
     """Hold out source rows; keep the unlabelled target rows on both sides.
 
     For label-free model selection: each split trains on part of the source
@@ -341,8 +362,7 @@ class SourceTargetShuffleSplit(_DomainSplitter):
         self.random_state = random_state
 
     def _split(self, sd, labeled, y):
-        if not 0 < self.test_size < 1:
-            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}.")
+        self._check_test_size()
         src = np.flatnonzero(sd > 0)
         tgt = np.flatnonzero(sd < 0)
         if src.size < 2:
@@ -364,26 +384,11 @@ class SourceTargetShuffleSplit(_DomainSplitter):
                 "(TargetLabelSplit and TargetScorer)."
             )
         rng = check_random_state(self.random_state)
-        # at least one source row on each side of every split
-        k = min(max(1, int(round(self.test_size * src.size))), src.size - 1)
+        k = _n_held_out(self.test_size, src.size)
         for _ in range(self.n_splits):
             perm = rng.permutation(src)
             val, tr = np.sort(perm[:k]), np.sort(perm[k:])
             yield np.concatenate([tr, tgt]), np.concatenate([val, unlabelled])
-
-    def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
-        """Return ``n_splits``.
-
-        Parameters
-        ----------
-        X, y, groups, sample_domain : ignored
-            Present for API compatibility.
-
-        Returns
-        -------
-        n_splits : int
-        """
-        return self.n_splits
 
 
 # ---------------------------------------------------------------------------
@@ -447,6 +452,12 @@ def _call(estimator, method, X, sample_domain):
         if "sample_domain" not in str(exc):
             raise
         return func(X)  # no step of this Pipeline consumes sample_domain
+
+
+def _call_on(estimator, method, X, rows, sample_domain):
+    """:func:`_call` on the given rows of ``X``, with their domains when known."""
+    sd = None if sample_domain is None else np.asarray(sample_domain)[rows]
+    return _call(estimator, method, _take(X, rows), sd)
 
 
 class DomainAwareScorer:
@@ -567,8 +578,7 @@ class TargetScorer(DomainAwareScorer):
                 "TargetLabelSplit to hold some out, or a label-free scorer."
             )
         idx = np.flatnonzero(rows)
-        sd = None if sample_domain is None else np.asarray(sample_domain)[idx]
-        pred = _call(estimator, "predict", _take(X, idx), sd)
+        pred = _call_on(estimator, "predict", X, idx, sample_domain)
         return float(_metric(self.metric)(y[idx], pred))
 
 
@@ -577,6 +587,18 @@ class PredictionEntropyScorer(DomainAwareScorer):
 
     Confident predictions on the target suggest the decision boundaries
     avoid dense target regions (entropy minimisation). Greater is better.
+
+    Only target rows are scored: rows with a negative ``sample_domain``,
+    or without it the rows labelled ``-1`` (every row when ``y`` is None).
+    A test fold without any target row (e.g. the first fold of a plain
+    ``KFold`` over source rows followed by target rows) raises a
+    :class:`DomainError` rather than scoring the source rows in their
+    place: their entropy measures confidence on the training distribution,
+    not on the target, and a mean over folds that mixed the two would rank
+    candidates on different quantities, silently. Use
+    :class:`SourceTargetShuffleSplit`, whose test folds always hold the
+    unlabelled target rows; a search with a numeric ``error_score``
+    records such a fold as that value, with scikit-learn's warning.
 
     References
     ----------
@@ -617,6 +639,11 @@ class PredictionEntropyScorer(DomainAwareScorer):
         -------
         score : float
             ``-mean(entropy)``; greater is better.
+
+        Raises
+        ------
+        DomainError
+            When ``X`` holds no target row.
         """
         if not hasattr(estimator, "predict_proba"):
             raise TypeError(
@@ -629,9 +656,18 @@ class PredictionEntropyScorer(DomainAwareScorer):
         sd = self._domains(y, sample_domain, n)
         rows = np.flatnonzero(sd < 0)
         if rows.size == 0:
-            rows = np.arange(n)
-        sd_rows = None if sample_domain is None else sd[rows]
-        p = _call(estimator, "predict_proba", _take(X, rows), sd_rows)
+            raise DomainError(
+                f"PredictionEntropyScorer found no target rows among the {n} "
+                "rows to score (rows with a negative sample_domain or, without "
+                "it, labelled -1); it does not score source rows in their "
+                "place. Use SourceTargetShuffleSplit, whose test folds hold "
+                "the unlabelled target rows; to score a held-out labelled "
+                "corpus (LeaveOneDomainOut), use its labels, e.g. "
+                "scoring='balanced_accuracy'."
+            )
+        p = _call_on(
+            estimator, "predict_proba", X, rows, None if sample_domain is None else sd
+        )
         p = np.clip(p, 1e-12, 1.0)
         return float(-np.mean(-(p * np.log(p)).sum(axis=1)))
 
@@ -658,8 +694,7 @@ def _split_source_target(scorer, X, y, sample_domain):
     n = len(X)
     sd = scorer._domains(y, sample_domain, n)
     y = np.asarray(y) if y is not None else None
-    lab = ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
-    src = np.flatnonzero((sd > 0) & lab)
+    src = np.flatnonzero((sd > 0) & _labeled_mask(y, n))
     tgt = np.flatnonzero(sd < 0)
     if src.size == 0 or tgt.size == 0:
         raise DomainError(
@@ -730,9 +765,7 @@ class ImportanceWeightedScorer(DomainAwareScorer):
         src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
         Xa = np.asarray(X, dtype=float)
         w = _density_ratio(Xa[src], Xa[tgt])
-        pred = _call(
-            estimator, "predict", _take(X, src), None if sd is None else sd[src]
-        )
+        pred = _call_on(estimator, "predict", X, src, sd)
         metric = _metric(self.metric)
         if not _takes_sample_weight(metric):
             raise TypeError(
@@ -827,14 +860,14 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
         Z = self._embed(estimator, X, sd)
         # raw weights: normalised to mean 1, the control variate would vanish
         w = _density_ratio(Z[src], Z[tgt], normalize=False)
-        Xs = _take(X, src)
-        sd_src = None if sd is None else sd[src]
         if self.loss == "log_loss":
             if not hasattr(estimator, "predict_proba"):
                 raise TypeError(
                     "loss='log_loss' needs predict_proba; use loss='zero_one'."
                 )
-            proba = np.clip(_call(estimator, "predict_proba", Xs, sd_src), 1e-12, 1.0)
+            proba = np.clip(
+                _call_on(estimator, "predict_proba", X, src, sd), 1e-12, 1.0
+            )
             col = np.searchsorted(estimator.classes_, y[src])
             col = np.clip(col, 0, proba.shape[1] - 1)
             known = estimator.classes_[col] == y[src]
@@ -842,7 +875,7 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
                 known, -np.log(proba[np.arange(src.size), col]), -np.log(1e-12)
             )
         else:
-            L = (_call(estimator, "predict", Xs, sd_src) != y[src]).astype(float)
+            L = (_call_on(estimator, "predict", X, src, sd) != y[src]).astype(float)
         WL = w * L
         var_w = np.var(w, ddof=1) if w.size > 1 else 0.0
         eta = -np.cov(WL, w, ddof=1)[0, 1] / var_w if var_w > 0 else 0.0
@@ -909,9 +942,7 @@ class ReverseValidationScorer(DomainAwareScorer):
             Greater is better.
         """
         src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
-        pseudo = _call(
-            estimator, "predict", _take(X, tgt), None if sd is None else sd[tgt]
-        )
+        pseudo = _call_on(estimator, "predict", X, tgt, sd)
         if np.unique(pseudo).size < 2:
             # One predicted class on the whole target: the reverse model
             # cannot be trained, and such a model is a poor choice anyway.

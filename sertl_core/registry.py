@@ -209,9 +209,8 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
     failures: dict[str, str] = {}
     values: dict[str, str] = {}
 
-    def fail(name, dist, problem):
-        failures[name] = f"{failures[name]}; {problem}" if name in failures else problem
-        _warn_plugin(name, dist, problem)
+    def fail(name, problem):
+        _record_failure(failures, distributions, name, problem)
 
     if load_entrypoints:
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_ep_key):
@@ -222,7 +221,6 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
                     distributions[key] = dist
                     fail(
                         key,
-                        dist,
                         f"its entry point {ep.name} = {ep.value!r} is skipped: "
                         f"the plugin name {ep.name!r} is already taken by "
                         f"{values[ep.name]!r} "
@@ -239,13 +237,12 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
             except Exception as exc:  # a broken plugin must not break the others
                 fail(
                     ep.name,
-                    dist,
                     f"could not be loaded from {ep.value!r} and is skipped: "
                     f"{type(exc).__name__}: {exc}",
                 )
                 continue
             for problem in _ignored_hooks(pm, plugin, ep.value):
-                fail(ep.name, dist, problem)
+                fail(ep.name, problem)
     if pm.get_plugin("core") is None:
         # Running from a source tree without the package installed.
         pm.register(importlib.import_module("sertl_core._builtins"), name="core")
@@ -254,13 +251,26 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
         pm.register(plugin, name=name)
         distributions.setdefault(name, None)
         for problem in _ignored_hooks(pm, plugin, None):
-            fail(name, distributions[name], problem)
+            fail(name, problem)
     pm.sertl_distributions = distributions  # type: ignore[attr-defined]
     pm.sertl_failures = failures  # type: ignore[attr-defined]
     return pm
 
 
-def _warn_plugin(plugin, dist, problem):
+def _record_failure(failures, distributions, plugin, problem):
+    """Record a faulty plugin's ``problem`` in ``failures`` and warn about it.
+
+    The one report of a plugin problem, whether found while loading the
+    plugins (:func:`make_plugin_manager`) or while calling their hooks
+    (:class:`Registry`): the problems of one plugin are joined with "; ",
+    and a :class:`PluginLoadWarning` names the plugin and its distribution
+    (looked up in ``distributions``). It is called through a one-line
+    binding (``fail`` in :func:`make_plugin_manager`, ``Registry._fail``),
+    which ``stacklevel`` counts.
+    """
+    old = failures.get(plugin)
+    failures[plugin] = f"{old}; {problem}" if old else problem
+    dist = distributions.get(plugin)
     warnings.warn(
         f"sertl plugin {plugin!r} ({dist or 'unknown distribution'}): {problem}",
         PluginLoadWarning,
@@ -393,9 +403,7 @@ class Registry:
                     self._fail(plugin, message)
 
     def _fail(self, plugin, problem):
-        old = self.failures.get(plugin)
-        self.failures[plugin] = f"{old}; {problem}" if old else problem
-        _warn_plugin(plugin, self._dists.get(plugin), problem)
+        _record_failure(self.failures, self._dists, plugin, problem)
 
     def _add(self, kind, cls, plugin, dist):
         if not isinstance(cls, type):

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.svm import SVC
+from sklearn.utils import get_tags
 
 from sertl_core import (
     DomainStandardScaler,
@@ -246,3 +248,48 @@ def test_one_class_error_says_minus_one_is_the_unlabelled_marker():
     with pytest.raises(ValueError, match=r"Only 1 class\(es\)") as err:
         SourceOnly().fit(X, [1, 1, 1, 1])
     assert "marked unlabelled" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "scaler",
+    [
+        DomainStandardScaler(),
+        DomainStandardScaler(target_stats="batch"),
+        DomainStandardScaler(with_mean=False),
+        SourceStandardScaler(),
+    ],
+    ids=repr,
+)
+def test_scalers_preserve_float32(scaler):
+    # as sklearn's StandardScaler: float32 rows come back float32, computed
+    # from the same float64 statistics as float64 rows
+    X, y, sd, _ = make_domain_data()
+    X32 = X.astype(np.float32)
+    fitted = clone(scaler).fit(X32, y, sample_domain=sd)
+    assert fitted.mean_.dtype == np.float64
+    ref = clone(scaler).fit(X, y, sample_domain=sd)
+    outputs = {
+        "fit_transform": (
+            clone(scaler).fit_transform(X32, y, sample_domain=sd),
+            ref.transform(X, sample_domain=sd),
+        ),
+        "transform with sample_domain": (
+            fitted.transform(X32, sample_domain=sd),
+            ref.transform(X, sample_domain=sd),
+        ),
+        "transform as target": (fitted.transform(X32), ref.transform(X)),
+    }
+    for method, (got, expected) in outputs.items():
+        assert got.dtype == np.float32, method
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5, err_msg=method)
+    # float64 input still gives float64
+    assert ref.transform(X, sample_domain=sd).dtype == np.float64
+
+
+def test_scalers_declare_that_they_preserve_float32():
+    # the tag makes sklearn's check_transformer_preserve_dtypes test float32
+    for scaler in (DomainStandardScaler(), SourceStandardScaler()):
+        assert get_tags(scaler).transformer_tags.preserves_dtype == [
+            "float64",
+            "float32",
+        ]

@@ -374,3 +374,69 @@ def test_source_target_shuffle_split_keeps_source_rows_on_both_sides():
 def test_leave_one_domain_out_all_needs_two_domains():
     with pytest.raises(DomainError, match="needs at least 2 domains"):
         list(LeaveOneDomainOut("all").split(np.zeros((3, 1)), groups=[1, 1, 1]))
+
+
+def test_prediction_entropy_refuses_a_fold_without_target_rows():
+    # Scoring the source rows in their place would measure confidence on the
+    # training distribution: a fold mean mixing both ranks candidates on
+    # different quantities.
+    X, y, sd, _ = make_domain_data()
+    clf = SourceOnly().fit(X, y, sample_domain=sd)
+    src = sd > 0
+    scorer = PredictionEntropyScorer()
+    with pytest.raises(DomainError, match=f"no target rows among the {src.sum()} rows"):
+        scorer(clf, X[src], y[src])  # domains inferred from y: all source
+    with pytest.raises(DomainError, match="SourceTargetShuffleSplit"):
+        scorer(clf, X[src], y[src], sample_domain=sd[src])
+    # target rows present: only they are scored, whatever the source rows are
+    tgt = np.flatnonzero(~src)
+    mixed = np.r_[np.flatnonzero(src)[:5], tgt]
+    assert scorer(clf, X[mixed], y[mixed]) == pytest.approx(scorer(clf, X[tgt], None))
+
+
+def test_prediction_entropy_fold_without_target_rows_is_an_error_score():
+    # A plain KFold over source rows followed by target rows: the folds that
+    # hold source rows only score error_score, not a source entropy.
+    from sklearn.model_selection import KFold, cross_val_score
+
+    X, y, sd, _ = make_domain_data()
+    order = np.argsort(-sd, kind="stable")  # source rows first
+    X, y = X[order], y[order]
+    cv = KFold(3)
+    has_target = np.array([np.any(y[test] == -1) for _, test in cv.split(X)])
+    assert not has_target.all() and has_target.any()
+    with pytest.warns(UserWarning, match="Scoring failed"):
+        scores = cross_val_score(
+            SourceOnly(),
+            X,
+            y,
+            cv=cv,
+            scoring=PredictionEntropyScorer(),
+            error_score=np.nan,
+        )
+    np.testing.assert_array_equal(np.isfinite(scores), has_target)
+
+
+def test_shuffled_splitters_hold_out_test_size_and_count_their_splits():
+    X = np.zeros((9, 1))
+    # labelled target rows: class 0 x4, class 1 x2, class 2 x1 (stays in training)
+    y = np.array([0, 1, 0, 0, 0, 0, 1, 1, 2])
+    sd = np.array([1, 1, -1, -1, -1, -1, -1, -1, -1])
+    cv = TargetLabelSplit(4, test_size=0.5, random_state=0)
+    assert cv.get_n_splits() == 4
+    for train, test in cv.split(X, y, sample_domain=sd):
+        assert sorted(y[test].tolist()) == [0, 0, 1]  # round(0.5 * n), at least 1
+        assert 8 in train
+    flat = TargetLabelSplit(3, test_size=0.99, stratify=False, random_state=0)
+    for _, test in flat.split(X, y, sample_domain=sd):
+        assert test.size == 6  # all but one labelled target row
+    shuffle = SourceTargetShuffleSplit(2, test_size=0.01, random_state=0)
+    assert shuffle.get_n_splits() == 2
+    y_st = np.array([0, 1, 0, 1, -1, -1])
+    for train, test in shuffle.split(np.zeros((6, 1)), y_st):
+        # round(0.01 * 4) is 0: still one source row held out, three trained on
+        assert (
+            len(set(test) & {0, 1, 2, 3}) == 1 and len(set(train) & {0, 1, 2, 3}) == 3
+        )
+    with pytest.raises(ValueError, match="test_size must be in"):
+        list(SourceTargetShuffleSplit(test_size=0).split(np.zeros((6, 1)), y_st))

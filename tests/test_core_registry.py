@@ -759,3 +759,33 @@ def test_cli_unknown_option_is_reported_by_its_command(capsys):
     err = capsys.readouterr().err
     assert "usage: sertl plugins" in err
     assert "sertl plugins: error: unrecognized arguments: --frobnicate" in err
+
+
+def test_load_time_and_hook_time_problems_are_recorded_and_warned_alike():
+    # One plugin, two problems: an unmarked hook (found by make_plugin_manager)
+    # and a hook without its return (found by Registry when it calls it).
+    # Both are reported the one same way: a warning naming the plugin, and
+    # one failures entry that joins them in the order they were found.
+    class TwoProblems:
+        def sertl_register_estimators(self):
+            return []
+
+        @hookimpl
+        def sertl_register_adapters(self):
+            return None
+
+    prefix = "sertl plugin 'two' (unknown distribution): "
+    with pytest.warns(PluginLoadWarning) as load:
+        pm = make_plugin_manager(load_entrypoints=False, plugins={"two": TwoProblems()})
+    with pytest.warns(PluginLoadWarning) as call:
+        reg = Registry(pm)
+    (load_msg,) = [str(w.message) for w in load]
+    (call_msg,) = [str(w.message) for w in call]
+    assert load_msg.startswith(prefix + "sertl_register_estimators lacks")
+    assert call_msg.startswith(prefix + "sertl_register_adapters() returned None")
+    assert reg.failures["two"] == (
+        load_msg.removeprefix(prefix) + "; " + call_msg.removeprefix(prefix)
+    )
+    assert pm.sertl_failures["two"] == load_msg.removeprefix(prefix)
+    # both warnings point at the test, the caller of the two public entry points
+    assert {w.filename for w in [*load, *call]} == {__file__}

@@ -13,6 +13,7 @@ from sertl_core.testing import (
     check_classifier_labels,
     check_clone_and_pickle,
     check_default_domain_is_target,
+    check_domain_errors,
     check_estimator,
     check_inputs_not_mutated,
     check_multi_source_and_few_shot,
@@ -345,3 +346,32 @@ def test_kit_refuses_a_misspelt_expected_failed_check():
         SourceOnly(),
         expected_failed_checks={"check_transformer_general": "not a transformer"},
     )
+
+
+class _SkipsDomainChecks(_Centerer):
+    # overrides fit without the base's domain validation: any sample_domain passes
+    def fit(self, X, y=None, *, sample_domain=None):
+        self.mean_ = np.asarray(X).mean(axis=0)
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+
+class _VagueDomainError(_Centerer):
+    def fit(self, X, y=None, *, sample_domain=None):
+        from sertl_core import DomainError
+
+        raise DomainError("bad input")
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (_SkipsDomainChecks(), "sample_domain of the wrong length was accepted"),
+        (_VagueDomainError(), "unclear message: bad input"),
+    ],
+    ids=["accepted", "unclear"],
+)
+def test_kit_catches_bad_domains_accepted_or_refused_unclearly(estimator, match):
+    check_domain_errors(_Centerer())  # the base's validation passes
+    with pytest.raises(AssertionError, match=match):
+        check_domain_errors(estimator)
