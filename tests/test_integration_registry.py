@@ -35,8 +35,21 @@ def test_cli_lists_the_registry():
     assert {(e.kind, e.name) for e in _registered()} <= listed
 
 
+# KLIEP says when its width cross-validation keeps an edge of the candidate
+# grid (sertl_instance.KernelWidthWarning, tested in the plugin), as it does on
+# most of the kit's small data sets
+_KLIEP_EDGE = pytest.mark.filterwarnings("ignore::sertl_instance.KernelWidthWarning")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("entry", _registered(), ids=lambda e: f"{e.kind}-{e.name}")
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param(e, marks=_KLIEP_EDGE) if e.name == "kliep" else e
+        for e in _registered()
+    ],
+    ids=lambda e: f"{e.kind}-{e.name}",
+)
 def test_registered_class_passes_conformance_kit(entry):
     cls = entry.cls
     # A class may name checks that genuinely do not apply, each with a reason.

@@ -198,6 +198,19 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
     def _n_components(self, state):
         return resolve_n_components(self.n_components, state["n_max"], state["what"])
 
+    def _start_fit(self, data):
+        """Validate, choose kernel width and solver, precompute the solve.
+
+        Returns the training rows as float64, the solver state and the
+        number of components.
+        """
+        self._validate_params()
+        X = data.X.astype(np.float64, copy=False)
+        rng = check_random_state(self.random_state)
+        self._setup(X, rng)
+        state = self._prepare(X, rng)
+        return X, state, self._n_components(state)
+
     def _transform(self, X, sample_domain):
         # One shared embedding for every row, whatever its domain.
         X = X.astype(np.float64, copy=False)
@@ -311,6 +324,8 @@ _SHARED_DOC = """
 """
 
 _SHARED_ATTRS = """
+    Attributes
+    ----------
     n_components_ : int
         Dimension of the embedding.
     gamma_ : float or None
@@ -356,9 +371,6 @@ class TCA(_KernelEmbedding):
     EmoDB<->RAVDESS.)
 """
         + _SHARED_DOC % {"kernel": "rbf"}
-        + """
-    Attributes
-    ----------"""
         + _SHARED_ATTRS
         + """
     See Also
@@ -419,12 +431,7 @@ class TCA(_KernelEmbedding):
         self.random_state = random_state
 
     def _fit(self, data):
-        self._validate_params()
-        X = data.X.astype(np.float64, copy=False)
-        rng = check_random_state(self.random_state)
-        self._setup(X, rng)
-        state = self._prepare(X, rng)
-        m = self._n_components(state)
+        X, state, m = self._start_fit(data)
         E = _domain_mmd_vector(data.source, data.target)[:, None]
         V, lam = self._solve(state, E, m)
         self._store(X, state, V, lam)
@@ -462,9 +469,6 @@ class JDA(_KernelEmbedding):
         Number of pseudo-label rounds (``T = 10`` in the paper); stops
         earlier when the pseudo-labels no longer change."""
         + _SHARED_DOC.split("----------", 1)[1] % {"kernel": "rbf"}
-        + """
-    Attributes
-    ----------"""
         + _SHARED_ATTRS
         + """    classes_ : ndarray of shape (n_classes,)
         Classes of the labelled rows.
@@ -539,12 +543,7 @@ class JDA(_KernelEmbedding):
         return super()._validate_fit(X, y, sample_domain)
 
     def _fit(self, data):
-        self._validate_params()
-        X = data.X.astype(np.float64, copy=False)
-        rng = check_random_state(self.random_state)
-        self._setup(X, rng)
-        state = self._prepare(X, rng)
-        m = self._n_components(state)
+        X, state, m = self._start_fit(data)
         src, tgt, lab = data.source, data.target, data.labeled
         y = data.y
         self.classes_ = np.unique(y[lab])

@@ -9,13 +9,14 @@ solver) or by a built-in solver that exploits its structure and stops on a
 certified optimality bound.
 """
 
-from ._common import SolverFailedError, weight_diagnostics
+from ._common import KernelWidthWarning, SolverFailedError, weight_diagnostics
 from ._kliep import KLIEP, kliep_weights
 from ._kmm import KMM, kmm_weights
 
 __all__ = [
     "KLIEP",
     "KMM",
+    "KernelWidthWarning",
     "SolverFailedError",
     "kliep_weights",
     "kmm_weights",

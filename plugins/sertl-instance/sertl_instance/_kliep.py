@@ -10,13 +10,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
-from sklearn.utils.validation import check_array
 
 from sertl_core import TransferEstimator
 
 from ._common import (
+    KernelWidthWarning,
     SolverFailedError,
     check_solver,
+    check_source_target,
     cvxpy_solve,
     weight_diagnostics,
 )
@@ -103,6 +104,56 @@ def _lcv_score(Xs, Xt, sigma, splits, solver, tol):
     return float(np.mean(scores))
 
 
+def _warn_if_at_edge(sigma, sigmas, cv_scores, median=None, ess_ratio=None):
+    """Warn when the width kept is the smallest or the largest candidate.
+
+    ``median`` is the median heuristic when ``sigmas`` is the default grid;
+    ``ess_ratio`` the effective sample size of the weights at ``sigma`` as a
+    fraction of the source rows.
+    """
+    lo, hi = float(np.min(sigmas)), float(np.max(sigmas))
+    if lo == hi:  # one distinct width: no grid to widen
+        return
+    if median is None:
+        grid = f"the candidates run from {lo:.3g} to {hi:.3g}"
+    else:
+        grid = (
+            f"the default candidates, {min(_DEFAULT_FACTORS):g} to "
+            f"{max(_DEFAULT_FACTORS):g} times the median distance between rows "
+            f"({median:.3g}), run from {lo:.3g} to {hi:.3g}"
+        )
+    if not np.isfinite(cv_scores[sigma]):
+        message = (
+            "KLIEP: no candidate width could be fitted on every fold of the "
+            f"likelihood cross-validation ({grid}), so the largest, "
+            f"sigma={sigma:.4g}, is used. Add larger widths to sigmas=, e.g. "
+            f"{2 * hi:.3g} and {4 * hi:.3g}, or give sigma= to fix the width."
+        )
+    elif sigma == lo:
+        ess = "" if ess_ratio is None else f" (now {100 * ess_ratio:.0f} %)"
+        message = (
+            f"KLIEP: the likelihood cross-validation chose sigma={sigma:.4g}, "
+            f"the smallest candidate width ({grid}); its score may keep rising "
+            "at smaller widths, as it does where target rows lie in regions "
+            "with few source rows (e.g. corpora far apart in a high-dimensional "
+            "feature space), and narrower kernels then put the weight on ever "
+            f"fewer source rows: check the effective sample size{ess}. "
+            f"To search further add smaller widths to sigmas=, e.g. "
+            f"{lo / 4:.3g} and {lo / 2:.3g}; to keep a width give sigma=."
+        )
+    elif sigma == hi:
+        message = (
+            f"KLIEP: the likelihood cross-validation chose sigma={sigma:.4g}, "
+            f"the largest candidate width ({grid}); the best width may be "
+            f"larger. Add larger widths to sigmas=, e.g. {2 * hi:.3g} and "
+            f"{4 * hi:.3g}, or give sigma= to fix the width."
+        )
+    else:
+        return
+    # 4: this helper, kliep_weights, its parameter validation, the caller
+    warnings.warn(message, KernelWidthWarning, stacklevel=4)
+
+
 _KLIEP_PARAMS = {
     "sigma": [Interval(Real, 0, None, closed="neither"), None],
     "sigmas": ["array-like", None],
@@ -150,7 +201,9 @@ def kliep_weights(
     bound ``f* - f <= log(max_l grad_l)``. When ``sigma`` is None the width
     is chosen by KLIEP's own likelihood cross-validation: the target rows
     (unlabelled; no label is used) are split into ``cv`` folds and the
-    width with the best mean held-out ``log w`` wins.
+    width with the best mean held-out ``log w`` wins; a
+    :class:`KernelWidthWarning` says so when it is the smallest or the
+    largest candidate (the best width may then lie beyond the grid).
 
     Parameters
     ----------
@@ -201,6 +254,14 @@ def kliep_weights(
     SolverFailedError
         If a cvxpy solver does not reach an optimal solution.
 
+    Warns
+    -----
+    KernelWidthWarning
+        When the cross-validation keeps the smallest or the largest of
+        several candidate widths (the largest also when none could be
+        fitted): the message names the width and the ``sigmas=`` that
+        widens the grid. The width is used as chosen.
+
     See Also
     --------
     KLIEP : Transfer estimator that trains a classifier with these weights.
@@ -219,29 +280,26 @@ def kliep_weights(
     Examples
     --------
     >>> import numpy as np
-    >>> from sertl_instance import kliep_weights
+    >>> import pytest
+    >>> from sertl_instance import KernelWidthWarning, kliep_weights
     >>> rng = np.random.default_rng(0)
     >>> Xs = rng.normal(size=(200, 1))
     >>> Xt = rng.normal(loc=1.0, scale=0.5, size=(100, 1))
-    >>> w, info = kliep_weights(Xs, Xt, random_state=0, return_info=True)
+    >>> with pytest.warns(KernelWidthWarning):  # the smallest width wins here
+    ...     w, info = kliep_weights(Xs, Xt, random_state=0, return_info=True)
     >>> round(float(w.mean()), 6), info["status"]
     (1.0, 'optimal')
     >>> bool(w[Xs[:, 0] > 0.5].mean() > w[Xs[:, 0] < -0.5].mean())
     True
     """
     t0 = time.perf_counter()
-    Xs = check_array(X_source, dtype=np.float64, input_name="X_source")
-    Xt = check_array(X_target, dtype=np.float64, input_name="X_target")
-    if Xs.shape[1] != Xt.shape[1]:
-        raise ValueError(
-            f"X_source has {Xs.shape[1]} features but X_target has "
-            f"{Xt.shape[1]}: both must describe rows with the same features."
-        )
+    Xs, Xt = check_source_target(X_source, X_target)
     solver = check_solver(solver, "newton")
     if solver == "auto":
         solver = "newton"
     rng = check_random_state(random_state)
     cv_scores = {}
+    med = None
     if sigma is None:
         if sigmas is None:
             med = median_heuristic(np.vstack((Xs, Xt)), random_state=rng)
@@ -270,6 +328,15 @@ def kliep_weights(
     centers = Xt[rng.choice(Xt.shape[0], min(n_centers, Xt.shape[0]), replace=False)]
     alpha, obj, status, n_iter, gap = _fit_kliep(Xs, Xt, centers, sigma, solver, tol)
     w = gaussian_kernel(Xs, centers, sigma) @ alpha
+    diagnostics = weight_diagnostics(w)
+    if cv_scores:
+        _warn_if_at_edge(
+            sigma,
+            sigmas,
+            cv_scores,
+            median=med,
+            ess_ratio=diagnostics["effective_sample_ratio"],
+        )
     info = {
         "sigma": float(sigma),
         "cv_scores": cv_scores,
@@ -282,7 +349,7 @@ def kliep_weights(
         "centers": centers,
         "time_s": time.perf_counter() - t0,
     }
-    info.update(weight_diagnostics(w))
+    info.update(diagnostics)
     return (w, info) if return_info else w
 
 
@@ -330,6 +397,12 @@ class KLIEP(TransferEstimator):
     random_state : int, RandomState or None, default=None
         Seed of the centres, folds, width subsample and resampling.
 
+    Warns
+    -----
+    KernelWidthWarning
+        At fit, when the cross-validation keeps the smallest or the largest
+        candidate width (see :func:`kliep_weights`).
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_source_rows,)
@@ -376,13 +449,15 @@ class KLIEP(TransferEstimator):
     Examples
     --------
     >>> import numpy as np
+    >>> import pytest
     >>> from sklearn.svm import SVC
-    >>> from sertl_instance import KLIEP
+    >>> from sertl_instance import KLIEP, KernelWidthWarning
     >>> rng = np.random.default_rng(0)
     >>> Xs = rng.normal(size=(60, 2)); ys = (Xs[:, 0] > 0).astype(int)
     >>> Xt = rng.normal(loc=1.0, size=(40, 2))
     >>> X = np.vstack([Xs, Xt]); y = np.concatenate([ys, -np.ones(40, int)])
-    >>> clf = KLIEP(SVC(), random_state=0).fit(X, y)
+    >>> with pytest.warns(KernelWidthWarning, match="smallest candidate"):
+    ...     clf = KLIEP(SVC(), random_state=0).fit(X, y)
     >>> clf.weights_.shape, round(float(clf.weights_.mean()), 6)
     ((60,), 1.0)
     """
@@ -421,27 +496,20 @@ class KLIEP(TransferEstimator):
         self.random_state = random_state
 
     def _weights(self, Xs, Xt):
-        cv = self.cv
-        if self.sigma is None and Xt.shape[0] < cv:
+        sigma, cv = self.sigma, self.cv
+        if sigma is None and Xt.shape[0] < cv:
             cv = max(2, Xt.shape[0])
-        if self.sigma is None and Xt.shape[0] < 2:
-            sigmas = self.sigmas
-            med = median_heuristic(np.vstack((Xs, Xt)), random_state=self.random_state)
-            sig = med if sigmas is None else float(np.max(sigmas))
-            return kliep_weights(
-                Xs,
-                Xt,
-                sigma=sig,
-                n_centers=self.n_centers,
-                solver=self.solver,
-                tol=self.tol,
-                random_state=self.random_state,
-                return_info=True,
-            )
+        if sigma is None and Xt.shape[0] < 2:  # nothing to cross-validate
+            if self.sigmas is None:
+                sigma = median_heuristic(
+                    np.vstack((Xs, Xt)), random_state=self.random_state
+                )
+            else:
+                sigma = float(np.max(self.sigmas))
         return kliep_weights(
             Xs,
             Xt,
-            sigma=self.sigma,
+            sigma=sigma,
             sigmas=self.sigmas,
             n_centers=self.n_centers,
             cv=cv,

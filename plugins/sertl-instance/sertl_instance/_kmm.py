@@ -10,12 +10,16 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_array
-from threadpoolctl import threadpool_limits
 
 from sertl_core import TransferEstimator
 
-from ._common import check_solver, cvxpy_solve, weight_diagnostics
+from ._common import (
+    check_solver,
+    check_source_target,
+    cvxpy_solve,
+    one_blas_thread,
+    weight_diagnostics,
+)
 from ._kernels import (
     gaussian_kernel,
     kernel_row_sums,
@@ -79,6 +83,7 @@ _KMM_PARAMS = {
     },
     prefer_skip_nested_validation=True,
 )
+@one_blas_thread
 def kmm_weights(
     X_source,
     X_target,
@@ -215,48 +220,8 @@ def kmm_weights(
     >>> bool(w[Xs.sum(axis=1) > 1].mean() > w[Xs.sum(axis=1) < -1].mean())
     True
     """
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _kmm_weights(
-            X_source,
-            X_target,
-            B=B,
-            eps=eps,
-            sigma=sigma,
-            kernel_approx=kernel_approx,
-            rank_tol=rank_tol,
-            n_landmarks=n_landmarks,
-            solver=solver,
-            tol=tol,
-            max_iter=max_iter,
-            random_state=random_state,
-            return_info=return_info,
-        )
-
-
-def _kmm_weights(
-    X_source,
-    X_target,
-    *,
-    B,
-    eps,
-    sigma,
-    kernel_approx,
-    rank_tol,
-    n_landmarks,
-    solver,
-    tol,
-    max_iter,
-    random_state,
-    return_info,
-):
     t0 = time.perf_counter()
-    Xs = check_array(X_source, dtype=np.float64, input_name="X_source")
-    Xt = check_array(X_target, dtype=np.float64, input_name="X_target")
-    if Xs.shape[1] != Xt.shape[1]:
-        raise ValueError(
-            f"X_source has {Xs.shape[1]} features but X_target has "
-            f"{Xt.shape[1]}: both must describe rows with the same features."
-        )
+    Xs, Xt = check_source_target(X_source, X_target)
     solver = check_solver(solver, ("apg", "newton"))
     ns, nt = Xs.shape[0], Xt.shape[0]
     if eps is None:

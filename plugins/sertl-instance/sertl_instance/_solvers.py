@@ -30,7 +30,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from ._common import one_blas_thread
 
 __all__ = [
     "SolverResult",
@@ -172,7 +173,8 @@ def _lipschitz(Z, K, d):
     return lam + (float(np.max(d)) if d is not None else 0.0)
 
 
-def _solve_kmm_apg(
+@one_blas_thread
+def solve_kmm_apg(
     kappa,
     B,
     lo,
@@ -187,6 +189,10 @@ def _solve_kmm_apg(
     x0=None,
 ):
     """Solve the KMM quadratic program by accelerated projected gradient.
+
+    BLAS runs single-threaded: the work is thin matrix-vector products,
+    where extra threads only add synchronisation (several times slower on a
+    loaded machine).
 
     Parameters
     ----------
@@ -340,7 +346,8 @@ def _kmm_dual_primal(y, Z, d, kappa, B, lo, hi):
     return b, nu, q
 
 
-def _solve_kmm_dual_newton(kappa, B, lo, hi, *, Z, d, tol=1e-8, max_iter=100, y0=None):
+@one_blas_thread
+def solve_kmm_newton(kappa, B, lo, hi, *, Z, d, tol=1e-8, max_iter=100, y0=None):
     """Solve KMM with ``K = Z Z' + diag(d)`` by semismooth Newton on its dual.
 
     With ``u = Z' b`` and its multiplier ``y`` (``r`` numbers, the rank of
@@ -356,7 +363,8 @@ def _solve_kmm_dual_newton(kappa, B, lo, hi, *, Z, d, tol=1e-8, max_iter=100, y0
     = Z' b - y`` (rows ``F`` strictly inside the box, projected on the band
     when it binds), with an Armijo line search on ``g``. Every ``b(y)`` is
     feasible and the duality gap ``f(b(y)) - g(y) = 1/2 ||Z' b(y) - y||^2``
-    certifies how far ``f(b(y))`` is from the optimum.
+    certifies how far ``f(b(y))`` is from the optimum. BLAS runs
+    single-threaded (``r x r`` systems and thin products).
 
     Parameters
     ----------
@@ -381,6 +389,16 @@ def _solve_kmm_dual_newton(kappa, B, lo, hi, *, Z, d, tol=1e-8, max_iter=100, y0
     -------
     result : SolverResult
         ``gap`` is the certified bound on ``f(b) - f*``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_instance._solvers import solve_kmm_newton
+    >>> Z = np.array([[1.0], [1.0], [0.0]])
+    >>> res = solve_kmm_newton(np.array([2.0, 1.0, 1.0]), 10.0, 0.0, 10.0,
+    ...                        Z=Z, d=np.ones(3), tol=1e-12)
+    >>> np.round(res.x, 6).tolist(), res.status
+    ([1.0, 0.0, 1.0], 'optimal')
     """
     t_start = time.perf_counter()
     n, r = Z.shape
@@ -451,8 +469,12 @@ def _kliep_grad(Ab, Ac):
     return (Ac / Ab[:, None]).mean(axis=0)
 
 
-def _solve_kliep_newton(A, c, *, tol=1e-9, max_newton=200):
+@one_blas_thread
+def solve_kliep_newton(A, c, *, tol=1e-9, max_newton=200):
     """Maximise ``mean(log(A alpha))`` s.t. ``c' alpha = 1, alpha >= 0``.
+
+    BLAS runs single-threaded (small dense systems, where threads only add
+    synchronisation).
 
     Parameters
     ----------
@@ -562,108 +584,3 @@ def _solve_kliep_newton(A, c, *, tol=1e-9, max_newton=200):
         solver="newton",
         time_s=time.perf_counter() - t_start,
     )
-
-
-def solve_kmm_apg(kappa, B, lo, hi, **kwargs):
-    """Solve the KMM quadratic program by accelerated projected gradient.
-
-    Runs :func:`_solve_kmm_apg` with BLAS limited to one thread: its work is
-    thin matrix-vector products, where extra threads only add
-    synchronisation (several times slower on a loaded machine).
-
-    Parameters
-    ----------
-    kappa : ndarray of shape (n,)
-        Linear term.
-    B : float
-        Upper bound of each weight.
-    lo, hi : float
-        Bounds of ``sum(b)``.
-    **kwargs : dict
-        ``Z`` or ``K``, ``tol``, ``max_iter``, ``check_every``, ``x0`` of
-        :func:`_solve_kmm_apg`.
-
-    Returns
-    -------
-    result : SolverResult
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sertl_instance._solvers import solve_kmm_apg
-    >>> K = np.array([[2.0, 0.0], [0.0, 1.0]])
-    >>> res = solve_kmm_apg(np.array([2.0, 3.0]), 10.0, 0.0, 10.0, K=K)
-    >>> np.round(res.x, 6).tolist(), res.status
-    ([1.0, 3.0], 'optimal')
-    """
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _solve_kmm_apg(kappa, B, lo, hi, **kwargs)
-
-
-def solve_kmm_newton(kappa, B, lo, hi, *, Z, d, **kwargs):
-    """Solve KMM with ``K = Z Z' + diag(d)`` by Newton's method on its dual.
-
-    Runs :func:`_solve_kmm_dual_newton` with BLAS limited to one thread.
-
-    Parameters
-    ----------
-    kappa : ndarray of shape (n,)
-        Linear term.
-    B : float
-        Upper bound of each weight.
-    lo, hi : float
-        Bounds of ``sum(b)``.
-    Z : ndarray of shape (n, r)
-        Low-rank factor.
-    d : ndarray of shape (n,)
-        Positive diagonal.
-    **kwargs : dict
-        ``tol``, ``max_iter`` and ``y0`` of :func:`_solve_kmm_dual_newton`.
-
-    Returns
-    -------
-    result : SolverResult
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sertl_instance._solvers import solve_kmm_newton
-    >>> Z = np.array([[1.0], [1.0], [0.0]])
-    >>> res = solve_kmm_newton(np.array([2.0, 1.0, 1.0]), 10.0, 0.0, 10.0,
-    ...                        Z=Z, d=np.ones(3), tol=1e-12)
-    >>> np.round(res.x, 6).tolist(), res.status
-    ([1.0, 0.0, 1.0], 'optimal')
-    """
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _solve_kmm_dual_newton(kappa, B, lo, hi, Z=Z, d=d, **kwargs)
-
-
-def solve_kliep_newton(A, c, **kwargs):
-    """Maximise ``mean(log(A alpha))`` s.t. ``c' alpha = 1, alpha >= 0``.
-
-    Runs :func:`_solve_kliep_newton` with BLAS limited to one thread (small
-    dense systems, where threads only add synchronisation).
-
-    Parameters
-    ----------
-    A : ndarray of shape (n_target, n_centers)
-        Kernel values between target rows and the centres.
-    c : ndarray of shape (n_centers,)
-        Mean kernel value of each centre over the source rows.
-    **kwargs : dict
-        ``tol`` and ``max_newton`` of :func:`_solve_kliep_newton`.
-
-    Returns
-    -------
-    result : SolverResult
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sertl_instance._solvers import solve_kliep_newton
-    >>> A = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    >>> np.round(solve_kliep_newton(A, np.array([1.0, 1.0])).x, 5).tolist()
-    [0.66667, 0.33333]
-    """
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _solve_kliep_newton(A, c, **kwargs)

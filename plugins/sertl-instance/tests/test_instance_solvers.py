@@ -1,8 +1,16 @@
 """The fast solvers land on the cvxpy optimum of the same programs."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
-from sertl_instance import SolverFailedError, kliep_weights, kmm_weights
+from sertl_instance import (
+    KernelWidthWarning,
+    SolverFailedError,
+    kliep_weights,
+    kmm_weights,
+)
 from sertl_instance._kernels import gaussian_kernel, kernel_row_sums, median_heuristic
 from sertl_instance._kliep import _fit_kliep
 from sertl_instance._kmm import _exact_factor, _solve_cvxpy_kmm
@@ -205,13 +213,86 @@ def test_kliep_newton_matches_cvxpy():
 
 def test_kliep_lcv_picks_a_width_from_target_only():
     Xs, Xt = _shift(300, 200, d=2, seed=4)
-    w, info = kliep_weights(
-        Xs, Xt, sigmas=[0.05, 0.5, 1.0, 50.0], random_state=0, return_info=True
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KernelWidthWarning)  # inside: silent
+        w, info = kliep_weights(
+            Xs, Xt, sigmas=[0.05, 0.5, 1.0, 50.0], random_state=0, return_info=True
+        )
     assert set(info["cv_scores"]) == {0.05, 0.5, 1.0, 50.0}
     assert info["sigma"] == max(info["cv_scores"], key=info["cv_scores"].get)
     assert info["sigma"] in (0.5, 1.0)
     assert abs(w.mean() - 1) < 1e-8
+
+
+def test_kliep_warns_when_the_default_grid_keeps_its_smallest_width():
+    Xs, Xt = _shift(200, 150, d=3, seed=6)
+    with pytest.warns(KernelWidthWarning, match="smallest candidate") as rec:
+        w, info = kliep_weights(Xs, Xt, random_state=0, return_info=True)
+    scores = info["cv_scores"]
+    # the warning changes nothing: the best-scoring width is kept
+    assert info["sigma"] == max(scores, key=scores.get) == min(scores)
+    assert abs(w.mean() - 1) < 1e-8
+    (warning,) = rec
+    message = str(warning.message)
+    lo = info["sigma"]
+    assert f"sigma={lo:.4g}" in message
+    assert "0.25 to 4 times the median distance" in message
+    # it suggests widths below the grid, and it points at the caller
+    assert f"sigmas=, e.g. {lo / 4:.3g} and {lo / 2:.3g}" in message
+    # and the effective sample size of the weights it returns, since a
+    # narrower width concentrates them
+    ess = 100 * info["effective_sample_ratio"]
+    assert f"effective sample size (now {ess:.0f} %)" in message
+    assert warning.filename == __file__
+
+
+def _fake_lcv(peak):
+    """Held-out score that peaks at ``peak`` (the real one favours small widths)."""
+
+    def score(Xs, Xt, sigma, splits, solver, tol):
+        return -np.inf if peak is None else -abs(np.log(sigma / peak))
+
+    return score
+
+
+@pytest.mark.parametrize(
+    ("peak", "chosen", "match"),
+    [
+        (0.1, 0.5, "the smallest candidate width .* e.g. 0.125 and 0.25"),
+        (50.0, 4.0, "the largest candidate width .* e.g. 8 and 16"),
+        (None, 4.0, "no candidate width could be fitted .* the largest, sigma=4"),
+        (1.0, 1.0, None),
+        (1.9, 2.0, None),
+    ],
+)
+def test_kliep_warns_exactly_when_the_width_is_at_an_edge(
+    monkeypatch, peak, chosen, match
+):
+    import sertl_instance._kliep as kliep_module
+
+    monkeypatch.setattr(kliep_module, "_lcv_score", _fake_lcv(peak))
+    Xs, Xt = _shift(80, 60, d=2, seed=7)
+    grid = [2.0, 0.5, 4.0, 1.0]  # any order: the edges are the min and max
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        _, info = kliep_weights(Xs, Xt, sigmas=grid, random_state=0, return_info=True)
+    assert info["sigma"] == chosen
+    caught = [r for r in rec if issubclass(r.category, KernelWidthWarning)]
+    if match is None:
+        assert caught == []
+    else:
+        assert len(caught) == 1
+        assert re.search(match, str(caught[0].message))
+
+
+def test_kliep_one_distinct_candidate_width_is_no_grid_to_warn_about():
+    Xs, Xt = _shift(80, 60, d=2, seed=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KernelWidthWarning)
+        _, info = kliep_weights(
+            Xs, Xt, sigmas=[1.0, 1.0], random_state=0, return_info=True
+        )
+    assert info["sigma"] == 1.0 and len(info["cv_scores"]) == 1
 
 
 def test_errors_are_clear():
@@ -250,11 +331,15 @@ def test_kliep_width_cross_validation_survives_an_infeasible_width_with_cvxpy():
     Xs = rng.normal(size=(60, 3))
     Xt = rng.normal(0.5, size=(50, 3))
     kw = {"sigmas": [0.01, 1.0], "n_centers": 10, "random_state": 0}
-    w_newton = kliep_weights(Xs, Xt, solver="newton", **kw)
-    w_cvxpy = kliep_weights(Xs, Xt, solver="cvxpy", **kw)
+    # 0.01 cannot be fitted, so the largest width wins, with a warning
+    with pytest.warns(KernelWidthWarning, match="sigma=1, the largest"):
+        w_newton = kliep_weights(Xs, Xt, solver="newton", **kw)
+    with pytest.warns(KernelWidthWarning, match="sigma=1, the largest"):
+        w_cvxpy = kliep_weights(Xs, Xt, solver="cvxpy", **kw)
     np.testing.assert_allclose(w_cvxpy, w_newton, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore::sertl_instance.KernelWidthWarning")
 def test_kliep_lcv_scores_every_width_on_the_same_folds():
     # two widths a hair apart must get (almost) the same held-out score:
     # drawing new folds and centres for each width would add split noise
