@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
@@ -337,16 +336,9 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
 
     def _outputs(self, module, X):
         # recon is (n_decoders, n, d): move the row axis first for batching.
-        Xs = self._scaled(X)
-        module.eval()
-        codes, recons = [], []
-        with torch.no_grad():
-            for start in range(0, max(Xs.shape[0], 1), 4096):
-                xb = torch.as_tensor(Xs[start : start + 4096], device=self.device_)
-                r, c = module(xb)
-                codes.append(c.cpu().numpy())
-                recons.append(r.transpose(0, 1).cpu().numpy())
-        return np.concatenate(recons), np.concatenate(codes)
+        return self._forward(
+            module, self._scaled(X), lambda out: (out[0].transpose(0, 1), out[1])
+        )
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.

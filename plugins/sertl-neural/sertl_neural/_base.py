@@ -242,6 +242,12 @@ class NeuralHead(ClassifierMixin, BaseEstimator):
         )
         return self
 
+    def _shifted_logits(self, X):
+        """Float64 logits shifted so that each row's largest is 0 (stable softmax)."""
+        check_is_fitted(self)
+        z = np.asarray(X, dtype=np.float64)
+        return z - z.max(axis=1, keepdims=True)
+
     def predict_proba(self, X):
         """Softmax of the logits.
 
@@ -254,10 +260,7 @@ class NeuralHead(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        z = np.asarray(X, dtype=np.float64)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
+        e = np.exp(self._shifted_logits(X))
         return e / e.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
@@ -272,9 +275,7 @@ class NeuralHead(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        z = np.asarray(X, dtype=np.float64)
-        z = z - z.max(axis=1, keepdims=True)
+        z = self._shifted_logits(X)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
     def predict(self, X):
@@ -715,7 +716,33 @@ class NeuralMixin:
 
     def _outputs(self, module, X, sample_domain=None):
         """Run ``module`` on scaled rows in eval mode; a tuple of numpy arrays."""
-        Xs = self._scaled(X, sample_domain)
+        return self._forward(module, self._scaled(X, sample_domain))
+
+    def _forward(self, module, Xs, select=None):
+        """Run ``module`` on already scaled rows, in eval mode and in chunks.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+        Xs : ndarray of float32 of shape (n_samples, n_features)
+            Rows as :meth:`_scaled` returns them.
+        select : callable, default=None
+            Maps each chunk's outputs (a tuple of tensors on ``device_``) to
+            the tuple of tensors to return, e.g. a softmax of the first
+            head; None keeps every output.
+
+        Returns
+        -------
+        outputs : tuple of ndarray
+            Every selected output, the chunks concatenated along the first
+            axis (arrays of shape ``(0,)`` when there is no row).
+        """
+
+        def run(xb):
+            out = module(xb)
+            out = out if isinstance(out, tuple) else (out,)
+            return out if select is None else select(out)
+
         module.eval()
         chunks = []
         with torch.no_grad():
@@ -723,12 +750,10 @@ class NeuralMixin:
                 xb = torch.as_tensor(
                     Xs[start : start + _INFERENCE_BATCH], device=self.device_
                 )
-                out = module(xb)
-                out = out if isinstance(out, tuple) else (out,)
-                chunks.append([o.detach().cpu().numpy() for o in out])
-        if not chunks:
-            n_out = len(module(torch.zeros((1, Xs.shape[1]), device=self.device_)))
-            return tuple(np.zeros((0,)) for _ in range(n_out))
+                chunks.append([o.detach().cpu().numpy() for o in run(xb)])
+            if not chunks:  # no row: one empty array per output
+                n_out = len(run(torch.zeros((1, Xs.shape[1]), device=self.device_)))
+                return tuple(np.zeros((0,)) for _ in range(n_out))
         return tuple(np.concatenate(parts) for parts in zip(*chunks, strict=True))
 
     # -- persistence ------------------------------------------------------

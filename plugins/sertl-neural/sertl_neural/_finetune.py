@@ -13,7 +13,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sertl_core._domains import DomainData
 
 from ._base import (
-    _INFERENCE_BATCH,
     _NETWORK_CONSTRAINTS,
     _TRAINING_CONSTRAINTS,
     NeuralTransferEstimator,
@@ -505,19 +504,31 @@ class FineTuneClassifier(NeuralTransferEstimator):
 
     def _head_proba(self, module, Xs):
         """Softmax of the main head on already scaled rows (eval mode, in chunks)."""
-        module.eval()
-        chunks = []
-        with torch.no_grad():
-            for start in range(0, Xs.shape[0], _INFERENCE_BATCH):
-                xb = torch.as_tensor(
-                    Xs[start : start + _INFERENCE_BATCH],
-                    dtype=torch.float32,
-                    device=self.device_,
-                )
-                out = module(xb)
-                logits = out[0] if isinstance(out, tuple) else out
-                chunks.append(torch.softmax(logits, dim=1).cpu().numpy())
-        return np.concatenate(chunks)
+        # the softmax runs on each chunk's logits where the network ran
+        return self._forward(module, Xs, lambda out: (torch.softmax(out[0], dim=1),))[0]
+
+    def _finetune(self, module, X, y, loss_fn, *, lr, max_epochs, valid):
+        """One fine-tuning phase: ``freeze`` and ``lr_decay`` applied, then undone.
+
+        The trunk blocks that ``freeze`` keeps fixed are trained no further
+        and the others get their discriminative learning rates
+        (:meth:`_finetune_groups`); every parameter is trainable again
+        afterwards. Returns the phase's epoch history.
+        """
+        groups = self._finetune_groups(module, lr)
+        history = self._train(
+            module,
+            X,
+            y,
+            loss_fn,
+            lr=lr,
+            max_epochs=max_epochs,
+            valid=valid,
+            param_groups=groups,
+        )
+        for p in module.parameters():
+            p.requires_grad_(True)
+        return history
 
     def _self_train(self, module, Xs, y_idx, src, tgt, unl, epochs, lr, seed, history):
         """Pseudo-label confident unlabelled target rows and fine-tune again."""
@@ -558,8 +569,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
             if not np.any(yr[:, 1] > 0):
                 break
             valid = self._weighted_rows(valid_parts) if valid_parts else None
-            groups = self._finetune_groups(module, lr)
-            history["self_training"] += self._train(
+            history["self_training"] += self._finetune(
                 module,
                 Xr,
                 yr,
@@ -567,10 +577,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 lr=lr,
                 max_epochs=epochs,
                 valid=valid,
-                param_groups=groups,
             )
-            for p in module.parameters():
-                p.requires_grad_(True)
 
     def _fit(self, data: DomainData) -> None:
         y_idx = self._start(data)
@@ -616,7 +623,6 @@ class FineTuneClassifier(NeuralTransferEstimator):
                     teacher = copy.deepcopy(module).eval()
                     for p in teacher.parameters():
                         p.requires_grad_(False)
-                groups = self._finetune_groups(module, ft_lr)
                 rehearse = self.finetune_source_weight > 0 and src.any()
                 # early stopping needs held-out target rows; with rehearsal the
                 # source rows are held out on their own as well, so that both
@@ -648,7 +654,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 loss = _ClassifierLoss(
                     w, teacher, self.distill_loss, float(self.distill_weight)
                 )
-                history["finetune"] = self._train(
+                history["finetune"] = self._finetune(
                     module,
                     Xt,
                     yt,
@@ -656,10 +662,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
                     lr=ft_lr,
                     max_epochs=ft_epochs,
                     valid=valid,
-                    param_groups=groups,
                 )
-                for p in module.parameters():
-                    p.requires_grad_(True)
             self.n_pseudo_labeled_: list[int] = []
             if self_training:
                 self._self_train(

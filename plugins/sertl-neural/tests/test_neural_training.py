@@ -371,13 +371,13 @@ def test_dropout_trains_in_every_phase_and_is_off_at_prediction(few_shot, monkey
 
 
 def test_pseudo_labels_are_computed_in_chunks(few_shot, monkeypatch):
-    import sertl_neural._finetune as ft_module
+    import sertl_neural._base as base_module
 
     X, y, sd, *_ = few_shot
     clf = FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd)
     Xs = clf._scaled(X)
     whole = clf._head_proba(clf.module_, Xs)
-    monkeypatch.setattr(ft_module, "_INFERENCE_BATCH", 7)
+    monkeypatch.setattr(base_module, "_INFERENCE_BATCH", 7)
     sizes = []
     hook = clf.module_.register_forward_hook(lambda m, i, o: sizes.append(len(i[0])))
     chunked = clf._head_proba(clf.module_, Xs)
@@ -385,6 +385,26 @@ def test_pseudo_labels_are_computed_in_chunks(few_shot, monkeypatch):
     assert sizes == [7] * (len(Xs) // 7) + [len(Xs) % 7]
     np.testing.assert_allclose(chunked, whole, rtol=1e-6)
     np.testing.assert_allclose(whole, clf.predict_proba(X), rtol=1e-5)
+
+
+def test_autoencoder_outputs_are_computed_in_chunks(few_shot, monkeypatch):
+    import sertl_neural._base as base_module
+
+    X, _, sd, *_ = few_shot
+    ae = AutoencoderAdapter(
+        hidden_layer_sizes=(8,), n_components=3, max_epochs=2, random_state=0
+    ).fit(X, sample_domain=sd)
+    recon, code = ae._outputs(ae.module_, X)
+    assert recon.shape == (len(X), 2, X.shape[1]) and code.shape == (len(X), 3)
+    monkeypatch.setattr(base_module, "_INFERENCE_BATCH", 7)
+    sizes = []
+    hook = ae.module_.register_forward_hook(lambda m, i, o: sizes.append(len(i[0])))
+    recon_c, code_c = ae._outputs(ae.module_, X)
+    hook.remove()
+    assert sizes == [7] * (len(X) // 7) + [len(X) % 7]
+    # rows stay in order across chunks, decoders on the second axis
+    np.testing.assert_allclose(recon_c, recon, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(code_c, code, rtol=1e-5, atol=1e-6)
 
 
 # -- model-based transfer ------------------------------------------------------
