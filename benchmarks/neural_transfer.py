@@ -334,7 +334,9 @@ PAIRS = (("emodb", "ravdess"), ("ravdess", "emodb"))
 # ordered pair of the four corpora except EmoDB <-> RAVDESS); see
 # benchmarks/results/neural_dev_multitask.md and neural_dev_adapt.md.
 MT_SETTING: dict = {"task_layers": {"gender": 1}}
-MT_SETTING_NAME = "gender head on the first trunk block (Sogaard & Goldberg 2016), weight 1.0"
+MT_SETTING_NAME = (
+    "gender head on the first trunk block (Sogaard & Goldberg 2016), weight 1.0"
+)
 AE_SETTING: dict = {"output": "reconstruction"}
 AE_SETTING_NAME = "reconstruction of all rows through the target decoder (shared AE)"
 AE_BASE = {
