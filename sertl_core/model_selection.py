@@ -157,7 +157,8 @@ class LeaveOneDomainOut(_DomainSplitter):
     ``scoring="balanced_accuracy"``), so they are predicted as target rows.
     Without routing (``groups=sample_domain``) scorers that use the labels
     work too (e.g. :class:`TargetScorer`). The label-free scorers need
-    unlabelled target rows in the test fold, which these folds lack.
+    unlabelled target rows in the test fold: the source folds lack them
+    (with ``domains="all"`` only a target domain's own fold has them).
 
     Parameters
     ----------
@@ -598,7 +599,10 @@ class PredictionEntropyScorer(DomainAwareScorer):
     candidates on different quantities, silently. Use
     :class:`SourceTargetShuffleSplit`, whose test folds always hold the
     unlabelled target rows; a search with a numeric ``error_score``
-    records such a fold as that value, with scikit-learn's warning.
+    records such a fold as that value, with scikit-learn's warning. With
+    the default ``error_score=np.nan`` every candidate whose folds all lack
+    target rows scores NaN, and ``GridSearchCV`` then keeps its first
+    candidate: pass ``error_score="raise"`` to stop at the first such fold.
 
     References
     ----------

@@ -19,6 +19,7 @@ from ._common import (
     check_solver,
     check_source_target,
     cvxpy_solve,
+    external_stacklevel,
     weight_diagnostics,
 )
 from ._kernels import gaussian_kernel, median_heuristic
@@ -150,8 +151,8 @@ def _warn_if_at_edge(sigma, sigmas, cv_scores, median=None, ess_ratio=None):
         )
     else:
         return
-    # 4: this helper, kliep_weights, its parameter validation, the caller
-    warnings.warn(message, KernelWidthWarning, stacklevel=4)
+    # the caller of kliep_weights or of KLIEP.fit, whichever the user called
+    warnings.warn(message, KernelWidthWarning, stacklevel=external_stacklevel())
 
 
 _KLIEP_PARAMS = {
@@ -279,14 +280,17 @@ def kliep_weights(
 
     Examples
     --------
+    >>> import warnings
     >>> import numpy as np
-    >>> import pytest
     >>> from sertl_instance import KernelWidthWarning, kliep_weights
     >>> rng = np.random.default_rng(0)
     >>> Xs = rng.normal(size=(200, 1))
     >>> Xt = rng.normal(loc=1.0, scale=0.5, size=(100, 1))
-    >>> with pytest.warns(KernelWidthWarning):  # the smallest width wins here
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
     ...     w, info = kliep_weights(Xs, Xt, random_state=0, return_info=True)
+    >>> caught[0].category is KernelWidthWarning  # the smallest width wins here
+    True
     >>> round(float(w.mean()), 6), info["status"]
     (1.0, 'optimal')
     >>> bool(w[Xs[:, 0] > 0.5].mean() > w[Xs[:, 0] < -0.5].mean())
@@ -448,15 +452,16 @@ class KLIEP(TransferEstimator):
 
     Examples
     --------
+    >>> import warnings
     >>> import numpy as np
-    >>> import pytest
     >>> from sklearn.svm import SVC
     >>> from sertl_instance import KLIEP, KernelWidthWarning
     >>> rng = np.random.default_rng(0)
     >>> Xs = rng.normal(size=(60, 2)); ys = (Xs[:, 0] > 0).astype(int)
     >>> Xt = rng.normal(loc=1.0, size=(40, 2))
     >>> X = np.vstack([Xs, Xt]); y = np.concatenate([ys, -np.ones(40, int)])
-    >>> with pytest.warns(KernelWidthWarning, match="smallest candidate"):
+    >>> with warnings.catch_warnings():  # it keeps the smallest width here
+    ...     warnings.simplefilter("ignore", KernelWidthWarning)
     ...     clf = KLIEP(SVC(), random_state=0).fit(X, y)
     >>> clf.weights_.shape, round(float(clf.weights_.mean()), 6)
     ((60,), 1.0)
