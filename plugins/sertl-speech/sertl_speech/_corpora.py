@@ -22,6 +22,7 @@ import soundfile as sf
 from sertl_core import SertlWarning
 
 from ._schema import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
+from ._stack import user_stacklevel
 
 __all__ = [
     "COLUMNS",
@@ -267,7 +268,7 @@ class CorpusReader:
                 f"{name}: skipped {len(bad)} file(s) whose names break the naming "
                 f"rule ({self.layout}):{_list(bad)}",
                 CorpusWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         if self.unique_stems:
             _warn_duplicate_stems(name, [r["file"] for r in rows], root)
@@ -298,7 +299,7 @@ def _warn_duplicate_stems(name, files, root):
             "copies of the corpus, or both a .wav and a .flac version: pass the "
             f"folder of one copy.{_list(shown)}",
             CorpusWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -333,7 +334,7 @@ def _durations(files, name):
             "duration is NaN and feature extraction will report them:"
             f"{_list(unreadable)}",
             CorpusWarning,
-            stacklevel=5,  # one above the reader's other helpers: _to_table calls it
+            stacklevel=user_stacklevel(),
         )
     return out
 
@@ -1052,7 +1053,7 @@ def _warn_unknown_labels(name, unknown):
             f"{list(EMOTIONS)}; they are kept as written (lower case) and have no "
             "arousal/valence coordinates. Rename them to use the schema.",
             CorpusWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -1260,7 +1261,7 @@ def _finish(name, rows, bad, unknown, keep, root, layout, what):
         warnings.warn(
             f"{name}: skipped {len(bad)} {what} of {str(root)!r}:{_list(bad)}",
             CorpusWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     if not rows:
         raise ValueError(

@@ -19,6 +19,7 @@ from sertl_core import SertlWarning
 from ._audio import TARGET_SR, AudioError, check_waveform, load_audio
 from ._cache import FeatureCache, content_key, waveform_key
 from ._features import FEATURE_SETS, N_MELS_LOGMEL, extract, feature_names
+from ._stack import user_stacklevel
 
 __all__ = [
     "AudioFeatures",
@@ -679,7 +680,9 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                 raise FeatureExtractionError(summary, self.failed_)
             if self.errors == "warn":
                 warnings.warn(
-                    summary + " Their rows are NaN.", AudioFeaturesWarning, stacklevel=2
+                    summary + " Their rows are NaN.",
+                    AudioFeaturesWarning,
+                    stacklevel=user_stacklevel(),
                 )
         return self._assemble(results)
 

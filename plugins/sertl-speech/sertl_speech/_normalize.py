@@ -12,6 +12,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertl_core import SertlWarning, is_unlabeled
 
+from ._stack import user_stacklevel
+
 __all__ = ["SpeakerConfoundWarning", "SpeakerNormalizer"]
 
 
@@ -276,7 +278,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "use per-domain standardisation (sertl_core.DomainStandardScaler) "
                 "for this data.",
                 SpeakerConfoundWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     def transform(self, X, *, speaker=None):
