@@ -18,6 +18,8 @@ rules live in one place:
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -29,6 +31,7 @@ __all__ = [
     "DomainError",
     "check_known_domains",
     "check_sample_domain",
+    "external_stacklevel",
     "NoTargetWarning",
     "SertlWarning",
     "domains_from_names",
@@ -67,6 +70,58 @@ class SertlWarning(UserWarning):
     ...         print(type(exc).__name__)
     NoTargetWarning
     """
+
+
+def _package_dir(module):
+    return os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+
+
+def external_stacklevel(*packages):
+    """Return the ``stacklevel`` that makes a warning name the user's line.
+
+    For ``warnings.warn(..., stacklevel=external_stacklevel(pkg))`` in a
+    plugin: the count starts at the frame of the function that calls
+    ``warnings.warn`` and steps past every frame in ``packages``, in
+    sertl_core (e.g. ``TransferEstimator.fit``) and in scikit-learn (its
+    ``fit_transform``, ``set_output`` and parameter-validation wrappers,
+    ``Pipeline``). So the warning names the line of the caller's code that
+    started the call, whether it came through a function, an estimator's
+    ``fit`` or a pipeline, whatever the depth.
+
+    Parameters
+    ----------
+    *packages : module
+        Top-level packages whose frames are skipped as well, usually the
+        plugin's own (``sys.modules["my_plugin"]``).
+
+    Returns
+    -------
+    stacklevel : int
+        At least 1 (the calling function itself, when nothing is skipped).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sertl_core import SertlWarning, external_stacklevel
+    >>> def plugin_function():
+    ...     warnings.warn("careful", SertlWarning, stacklevel=external_stacklevel())
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     plugin_function()
+    >>> caught[0].filename.startswith("<doctest")  # the caller's code
+    True
+    """
+    import sklearn
+
+    internal = tuple(
+        _package_dir(m) for m in (*packages, sys.modules[__package__], sklearn)
+    )
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 class NoTargetWarning(SertlWarning):

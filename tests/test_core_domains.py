@@ -183,3 +183,47 @@ def test_self_target_fallback_with_sparse_rows(fmt):
     with pytest.warns(NoTargetWarning):
         Z = SparseAddOneToSource().fit_transform(Xs, [0, 1, 0, 1, 0, 1])
     np.testing.assert_array_equal(np.asarray(Z), X)
+
+
+def test_external_stacklevel_names_the_callers_line_through_any_depth(
+    tmp_path, monkeypatch
+):
+    import sys
+    import warnings
+
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sertl_core import SertlWarning, external_stacklevel
+
+    pkg = tmp_path / "fake_plugin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "import sys, warnings\n"
+        "from sertl_core import SertlWarning, external_stacklevel\n"
+        "def _deep(skip):\n"
+        "    packages = (sys.modules['fake_plugin'],) if skip else ()\n"
+        "    warnings.warn('x', SertlWarning, stacklevel=external_stacklevel(*packages))\n"
+        "def _middle(skip):\n"
+        "    _deep(skip)\n"
+        "def warn(X=None, skip=True):\n"
+        "    _middle(skip)\n"
+        "    return X\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fake_plugin
+
+    def caught(call):
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            call()
+        (w,) = [r for r in rec if issubclass(r.category, SertlWarning)]
+        return w.filename
+
+    # three frames deep in the plugin, or behind scikit-learn's wrappers
+    assert caught(lambda: fake_plugin.warn()) == __file__
+    transformer = FunctionTransformer(fake_plugin.warn)
+    assert caught(lambda: transformer.fit_transform([[1.0]])) == __file__
+    # without the plugin named, its own innermost frame is named
+    assert caught(lambda: fake_plugin.warn(skip=False)) == fake_plugin.__file__
+    assert external_stacklevel() == 1  # called from a test: nothing to skip
+    sys.modules.pop("fake_plugin")

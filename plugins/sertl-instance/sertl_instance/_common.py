@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import functools
-import os
-import sys
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import _param_validation
 from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
-import sertl_core
 from sertl_core import SertlWarning
 
 __all__ = [
@@ -22,7 +18,6 @@ __all__ = [
     "check_solver",
     "check_source_target",
     "cvxpy_solve",
-    "external_stacklevel",
     "one_blas_thread",
     "weight_diagnostics",
 ]
@@ -99,32 +94,6 @@ class KernelWidthWarning(SertlWarning):
     >>> "the smallest candidate width" in message
     True
     """
-
-
-# Frames a warning skips to reach the user's call: this package, the core
-# (TransferEstimator.fit) and scikit-learn's validate_params wrapper.
-_INTERNAL_FILES = (
-    os.path.dirname(os.path.abspath(__file__)) + os.sep,
-    os.path.dirname(os.path.abspath(sertl_core.__file__)) + os.sep,
-    _param_validation.__file__,
-)
-
-
-def external_stacklevel():
-    """``stacklevel`` that points a warning at the first frame outside sertl.
-
-    For the function that calls ``warnings.warn``: its own frame counts 1,
-    and every caller in sertl-instance, in ``sertl_core`` or in
-    scikit-learn's parameter validation one more. So a warning names the
-    user's line whether it came through ``kliep_weights(...)`` or
-    ``KLIEP(...).fit(...)``, whose call chains differ in depth.
-    """
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL_FILES):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 def one_blas_thread(func):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -11,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-from sertl_core import TransferEstimator
+from sertl_core import TransferEstimator, external_stacklevel
 
 from ._common import (
     KernelWidthWarning,
@@ -19,7 +20,6 @@ from ._common import (
     check_solver,
     check_source_target,
     cvxpy_solve,
-    external_stacklevel,
     weight_diagnostics,
 )
 from ._kernels import gaussian_kernel, median_heuristic
@@ -152,7 +152,11 @@ def _warn_if_at_edge(sigma, sigmas, cv_scores, median=None, ess_ratio=None):
     else:
         return
     # the caller of kliep_weights or of KLIEP.fit, whichever the user called
-    warnings.warn(message, KernelWidthWarning, stacklevel=external_stacklevel())
+    warnings.warn(
+        message,
+        KernelWidthWarning,
+        stacklevel=external_stacklevel(sys.modules["sertl_instance"]),
+    )
 
 
 _KLIEP_PARAMS = {

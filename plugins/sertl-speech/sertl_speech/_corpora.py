@@ -12,6 +12,7 @@ import csv
 import math
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import ClassVar
@@ -19,10 +20,9 @@ from typing import ClassVar
 import pandas as pd
 import soundfile as sf
 
-from sertl_core import SertlWarning
+from sertl_core import SertlWarning, external_stacklevel
 
 from ._schema import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
-from ._stack import user_stacklevel
 
 __all__ = [
     "COLUMNS",
@@ -268,7 +268,7 @@ class CorpusReader:
                 f"{name}: skipped {len(bad)} file(s) whose names break the naming "
                 f"rule ({self.layout}):{_list(bad)}",
                 CorpusWarning,
-                stacklevel=user_stacklevel(),
+                stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
             )
         if self.unique_stems:
             _warn_duplicate_stems(name, [r["file"] for r in rows], root)
@@ -299,7 +299,7 @@ def _warn_duplicate_stems(name, files, root):
             "copies of the corpus, or both a .wav and a .flac version: pass the "
             f"folder of one copy.{_list(shown)}",
             CorpusWarning,
-            stacklevel=user_stacklevel(),
+            stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
         )
 
 
@@ -334,7 +334,7 @@ def _durations(files, name):
             "duration is NaN and feature extraction will report them:"
             f"{_list(unreadable)}",
             CorpusWarning,
-            stacklevel=user_stacklevel(),
+            stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
         )
     return out
 
@@ -1053,7 +1053,7 @@ def _warn_unknown_labels(name, unknown):
             f"{list(EMOTIONS)}; they are kept as written (lower case) and have no "
             "arousal/valence coordinates. Rename them to use the schema.",
             CorpusWarning,
-            stacklevel=user_stacklevel(),
+            stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
         )
 
 
@@ -1261,7 +1261,7 @@ def _finish(name, rows, bad, unknown, keep, root, layout, what):
         warnings.warn(
             f"{name}: skipped {len(bad)} {what} of {str(root)!r}:{_list(bad)}",
             CorpusWarning,
-            stacklevel=user_stacklevel(),
+            stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
         )
     if not rows:
         raise ValueError(

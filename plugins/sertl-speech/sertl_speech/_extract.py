@@ -7,6 +7,7 @@ input is reported with its reason; none aborts the batch).
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -14,12 +15,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sertl_core import SertlWarning
+from sertl_core import SertlWarning, external_stacklevel
 
 from ._audio import TARGET_SR, AudioError, check_waveform, load_audio
 from ._cache import FeatureCache, content_key, waveform_key
 from ._features import FEATURE_SETS, N_MELS_LOGMEL, extract, feature_names
-from ._stack import user_stacklevel
 
 __all__ = [
     "AudioFeatures",
@@ -682,7 +682,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                 warnings.warn(
                     summary + " Their rows are NaN.",
                     AudioFeaturesWarning,
-                    stacklevel=user_stacklevel(),
+                    stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
                 )
         return self._assemble(results)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from numbers import Integral
 
@@ -10,9 +11,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sertl_core import SertlWarning, is_unlabeled
-
-from ._stack import user_stacklevel
+from sertl_core import SertlWarning, external_stacklevel, is_unlabeled
 
 __all__ = ["SpeakerConfoundWarning", "SpeakerNormalizer"]
 
@@ -278,7 +277,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "use per-domain standardisation (sertl_core.DomainStandardScaler) "
                 "for this data.",
                 SpeakerConfoundWarning,
-                stacklevel=user_stacklevel(),
+                stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
             )
 
     def transform(self, X, *, speaker=None):
