@@ -578,7 +578,7 @@ def resolve_domains(
             "-1 or pass sample_domain with positive source and negative "
             "target ids.",
             NoTargetWarning,
-            stacklevel=3,
+            stacklevel=external_stacklevel(),
         )
         X = _stack_rows(X)
         sd = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])

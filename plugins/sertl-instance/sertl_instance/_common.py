@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 
 import numpy as np
@@ -10,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array
 from threadpoolctl import threadpool_limits
 
-from sertl_core import SertlWarning
+from sertl_core import SertlWarning, external_stacklevel
 
 __all__ = [
     "KernelWidthWarning",
@@ -243,7 +244,7 @@ def cvxpy_solve(problem, solver, what):
             f"{what}: cvxpy solver {name} returned an inaccurate solution; "
             "check diagnostics_ or use another solver.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=external_stacklevel(sys.modules["sertl_instance"]),
         )
     elif status != cp.OPTIMAL:
         hint = (

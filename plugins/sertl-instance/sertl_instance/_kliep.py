@@ -40,7 +40,7 @@ def _solve(A, c, solver, tol):
                 f"KLIEP: the Newton solver stopped with status {res.status!r} "
                 f"and a certified gap of {res.gap:.3g}.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=external_stacklevel(sys.modules["sertl_instance"]),
             )
         return res.x, res.objective, res.status, res.n_iter, res.gap
     import cvxpy as cp

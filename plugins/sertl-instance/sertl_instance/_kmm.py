@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -11,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from sertl_core import TransferEstimator
+from sertl_core import TransferEstimator, external_stacklevel
 
 from ._common import (
     check_solver,
@@ -299,7 +300,7 @@ def kmm_weights(
                 f"{res.n_iter} iterations with a duality gap of {res.gap:.3g}; "
                 "raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=external_stacklevel(sys.modules["sertl_instance"]),
             )
         w = res.x
         info.update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -11,7 +12,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sertl_core import TransferEstimator
+from sertl_core import SertlWarning, TransferEstimator, external_stacklevel
 
 from ._schema import _check_coordinates, canonical_emotion, emotion_coordinates
 
@@ -407,8 +408,8 @@ class LabelRelationTransfer(TransferEstimator):
                 "predict_proba. Pass a probabilistic classifier (e.g. "
                 "LogisticRegression() or CalibratedClassifierCV(SVC(), "
                 "ensemble=False)), or self_training_rounds=0 to silence this.",
-                UserWarning,
-                stacklevel=3,
+                SertlWarning,
+                stacklevel=external_stacklevel(sys.modules["sertl_relational"]),
             )
         elif self.self_training_rounds and tu.sum() >= n_t:
             Phi_u = self._embed(X[tu], self.source_estimator_.predict_proba(X[tu]))

@@ -267,15 +267,18 @@ def test_self_training_without_probabilities_is_skipped_with_a_warning():
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
 
+    from sertl_core import SertlWarning
+
     X, y, sd, Xte, _ = _task()
     with pytest.warns(
-        UserWarning,
+        SertlWarning,  # one filter silences every sertl warning
         match=r"self_training_rounds=2 is skipped.*has no predict_proba.*"
         r"CalibratedClassifierCV\(SVC\(\), ensemble=False\).*self_training_rounds=0",
-    ):
+    ) as caught:
         skipped = LabelRelationTransfer(estimator=SVC(), random_state=0).fit(
             X, y, sample_domain=sd
         )
+    assert caught[0].filename == __file__  # the line that called fit
     # skipping is the same model as asking for no self-training, said quietly
     with warnings.catch_warnings():
         warnings.simplefilter("error")
