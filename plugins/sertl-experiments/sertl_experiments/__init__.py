@@ -31,6 +31,7 @@ from ._recipes import Recipe, default_candidates, make_classifier
 from ._runner import RunResult, run_experiment
 from ._selection import evaluate
 from ._train import train_model
+from ._vote import TransferVote
 
 __all__ = [
     "TRUSTED_PATTERNS",
@@ -45,6 +46,7 @@ __all__ = [
     "Recipe",
     "RunResult",
     "SourceStandardScaler",
+    "TransferVote",
     "UntrustedModelError",
     "bootstrap_ci",
     "confusion",

@@ -21,8 +21,10 @@ from ._config import CLASSIFIERS, ConfigError
 __all__ = ["Recipe", "default_candidates", "fit_params", "make_classifier"]
 
 # Methods that need labelled target rows or a GPU-sized budget are not
-# offered by ``method = "auto"`` unless listed explicitly.
+# offered by ``method = "auto"`` unless listed explicitly; nor is ``vote``,
+# whose members are the candidates themselves (it is its own fixed recipe).
 _AUTO_EXCLUDE = {
+    "vote",
     "source_only",
     "domain_standard_scaler",
     "source_standard_scaler",

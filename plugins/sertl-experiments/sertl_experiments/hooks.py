@@ -11,3 +11,11 @@ def sertl_add_commands(subparsers):
     from ._cli import add_commands
 
     add_commands(subparsers)
+
+
+@hookimpl
+def sertl_register_estimators():
+    """Register :class:`~sertl_experiments.TransferVote` (``vote``)."""
+    from ._vote import TransferVote
+
+    return [TransferVote]

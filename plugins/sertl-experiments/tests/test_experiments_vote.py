@@ -1,0 +1,250 @@
+"""TransferVote: a vote of transfer methods, each training a copy of one classifier."""
+
+import numpy as np
+import pytest
+from sertl_experiments import TransferVote
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
+
+from sertl_core import DomainStandardScaler, SourceOnly, get_registry
+from sertl_core.testing import parametrize_with_checks
+
+LR = LogisticRegression(max_iter=200)
+
+
+@parametrize_with_checks(
+    [
+        TransferVote(LR, methods=[DomainStandardScaler(), "source_only"]),
+        TransferVote(
+            LR, methods=["source_standard_scaler", "source_only"], voting="soft"
+        ),
+    ]
+)
+def test_vote_conformance(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sertl_instance.KernelWidthWarning")
+@parametrize_with_checks([TransferVote(LR)])
+def test_vote_of_every_installed_method_conformance(estimator, check):
+    check(estimator)
+
+
+def _task(seed=0, n_source=90, n_target=60):
+    rng = np.random.default_rng(seed)
+    Xs = rng.normal(size=(n_source, 4))
+    ys = np.array(["anger", "calm", "joy"])[
+        np.digitize(Xs[:, 0] + 0.5 * Xs[:, 1], [-0.5, 0.5])
+    ]
+    Xt = 1.5 * rng.normal(size=(n_target, 4)) + 0.7
+    X = np.vstack([Xs, Xt])
+    y = np.r_[ys, ["-1"] * n_target]
+    sd = np.r_[np.ones(n_source, int), -np.ones(n_target, int)]
+    return X, y, sd, Xt
+
+
+def test_registered_as_vote():
+    assert get_registry().get("estimators", "vote") is TransferVote
+
+
+def test_hard_vote_is_the_majority_and_a_tie_goes_to_the_first_member():
+    X, y, sd, Xt = _task()
+    vote = TransferVote(
+        SVC(), methods=["coral", "domain_standard_scaler", "source_only"]
+    ).fit(X, y, sample_domain=sd)
+    assert vote.methods_ == ["coral", "domain_standard_scaler", "source_only"]
+    # the members as a user would build them by hand
+    from sertl_feature import CORAL
+
+    by_hand = [
+        make_pipeline(CORAL(), SourceOnly(SVC())),
+        make_pipeline(DomainStandardScaler(), SourceOnly(SVC())),
+        SourceOnly(SVC()),
+    ]
+    fit_kw = [
+        {"coral__sample_domain": sd, "sourceonly__sample_domain": sd},
+        {"domainstandardscaler__sample_domain": sd, "sourceonly__sample_domain": sd},
+        {"sample_domain": sd},
+    ]
+    pred = np.array(
+        [m.fit(X, y, **kw).predict(Xt) for m, kw in zip(by_hand, fit_kw, strict=True)]
+    )
+    expected = []
+    for column in pred.T:
+        labels, counts = np.unique(column, return_counts=True)
+        winners = set(labels[counts == counts.max()])
+        expected.append(next(p for p in column if p in winners))
+    np.testing.assert_array_equal(vote.predict(Xt), expected)
+    assert any(len(set(c)) > 1 for c in pred.T)  # the members do disagree
+
+
+class _Fixed:
+    """A fitted member that always answers the same labels."""
+
+    def __init__(self, labels):
+        self.labels = np.asarray(labels)
+
+    def predict(self, X, sample_domain=None):
+        return self.labels
+
+
+def test_a_tie_goes_to_the_member_listed_first():
+    X, y, sd, _ = _task(seed=9)
+    vote = TransferVote(SVC(), methods=["source_only"]).fit(X, y, sample_domain=sd)
+    vote.members_ = [
+        ("a", None, _Fixed(["joy", "anger", "calm", "calm", "joy"])),
+        ("b", None, _Fixed(["calm", "calm", "anger", "joy", "joy"])),
+        ("c", None, _Fixed(["anger", "calm", "joy", "anger", "anger"])),
+    ]
+    #  row 0: three-way tie -> a; row 1: calm 2-1; row 2: tie -> a;
+    #  row 3: tie -> a; row 4: joy 2-1
+    expected = ["joy", "calm", "calm", "calm", "joy"]
+    np.testing.assert_array_equal(vote.predict(X[:5]), expected)
+    vote.members_ = vote.members_[::-1]  # the order decides the ties only
+    np.testing.assert_array_equal(
+        vote.predict(X[:5]), ["anger", "calm", "joy", "anger", "joy"]
+    )
+
+
+def test_soft_vote_averages_the_members_probabilities():
+    X, y, sd, Xt = _task(seed=1)
+    vote = TransferVote(LR, methods=["coral", "source_only"], voting="soft")
+    vote.fit(X, y, sample_domain=sd)
+    members = [
+        m.predict_proba(Xt if a is None else a.transform(Xt))
+        for _, a, m in vote.members_
+    ]
+    proba = vote.predict_proba(Xt)
+    np.testing.assert_allclose(proba, np.mean(members, axis=0))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(vote.predict(Xt), vote.classes_[proba.argmax(1)])
+    np.testing.assert_allclose(vote.predict_log_proba(Xt), np.log(proba))
+
+
+def test_one_member_is_that_method():
+    X, y, sd, Xt = _task(seed=2)
+    from sertl_feature import CORAL
+
+    vote = TransferVote(SVC(), methods=[CORAL(reg=0.5)]).fit(X, y, sample_domain=sd)
+    alone = make_pipeline(CORAL(reg=0.5), SourceOnly(SVC())).fit(
+        X, y, coral__sample_domain=sd, sourceonly__sample_domain=sd
+    )
+    np.testing.assert_array_equal(vote.predict(Xt), alone.predict(Xt))
+    assert vote.methods_ == ["coral"]
+
+
+def test_a_transfer_estimator_member_trains_a_copy_of_the_estimator():
+    X, y, sd, Xt = _task(seed=3)
+    from sertl_instance import KMM
+
+    template = KMM(LogisticRegression(C=1e-3), random_state=0)
+    vote = TransferVote(SVC(), methods=[template]).fit(X, y, sample_domain=sd)
+    (_, adapter, model) = vote.members_[0]
+    assert adapter is None and isinstance(model.estimator_, SVC)
+    assert isinstance(template.estimator, LogisticRegression)  # not changed
+    assert not hasattr(template, "weights_")  # the template is not fitted
+
+
+def test_keeps_the_unlabelled_marker_where_votingclassifier_cannot():
+    X, y, sd, Xt = _task(seed=4)
+    vote = TransferVote(SVC(), methods=["coral", "source_only"]).fit(
+        X, y, sample_domain=sd
+    )
+    assert list(vote.classes_) == ["anger", "calm", "joy"]
+    assert "-1" not in set(vote.predict(X))
+
+
+@pytest.mark.filterwarnings("ignore::sertl_instance.KernelWidthWarning")
+def test_default_methods_are_the_auto_candidates():
+    from sertl_experiments import default_candidates
+
+    X, y, sd, Xt = _task(seed=5)
+    vote = TransferVote(SVC()).fit(X, y, sample_domain=sd)
+    auto = [r.name.removeprefix("dss+") for r in default_candidates()[2:]]
+    assert vote.methods_ == auto
+    assert "vote" not in vote.methods_
+    assert vote.predict(Xt).shape == (Xt.shape[0],)
+
+
+def test_prediction_only_methods_follow_the_voting_mode():
+    X, y, sd, _ = _task(seed=6)
+    hard = TransferVote(LR, methods=["source_only"]).fit(X, y, sample_domain=sd)
+    assert not hasattr(hard, "predict_proba")
+    assert not hasattr(hard, "decision_function")
+    with pytest.raises(AttributeError, match="has no attribute 'predict_proba'") as e:
+        hard.predict_proba(X)
+    assert "voting='soft' only" in str(e.value.__cause__)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"methods": ["corall"]}, ValueError, "'corall' is no installed adapter"),
+        ({"methods": []}, ValueError, "methods is empty"),
+        ({"methods": [SVC()]}, TypeError, "neither a registry name nor a sertl"),
+        (
+            {"estimator": SVC(), "methods": ["source_only"], "voting": "soft"},
+            ValueError,
+            "has no predict_proba: use voting='hard'",
+        ),
+        ({"methods": ["source_only"], "voting": "mean"}, ValueError, "voting"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_fix(kwargs, error, match):
+    X, y, sd, _ = _task(seed=7)
+    with pytest.raises(error, match=match):
+        TransferVote(**kwargs).fit(X, y, sample_domain=sd)
+
+
+def test_a_regressor_is_refused():
+    X, _, sd, _ = _task(seed=7)
+    y = np.r_[X[:90, 0], np.full(60, np.nan)]  # NaN marks the unlabelled rows
+    vote = TransferVote(LinearRegression(), methods=["source_only"])
+    with pytest.raises(ValueError, match="estimator must be a classifier"):
+        vote.fit(X, y, sample_domain=sd)
+
+
+def test_saved_and_loaded_with_skops(tmp_path):
+    from sertl_experiments import load_model, save_model
+
+    X, y, sd, Xt = _task(seed=8)
+    pipe = make_pipeline(
+        DomainStandardScaler(), TransferVote(SVC(), methods=["coral", "kmm"])
+    )
+    pipe.fit(
+        X, y, domainstandardscaler__sample_domain=sd, transfervote__sample_domain=sd
+    )
+    path = tmp_path / "vote.skops"
+    save_model(pipe, path)
+    loaded, _ = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(Xt), pipe.predict(Xt))
+
+
+def test_random_state_seeds_every_member_or_leaves_their_own():
+    import warnings
+
+    from sertl_instance import KMM, KernelWidthWarning
+
+    X, y, sd, Xt = _task(seed=10)
+    own = TransferVote(SVC(), methods=[KMM(random_state=5), "coral"]).fit(
+        X, y, sample_domain=sd
+    )
+    assert own.members_[0][2].random_state == 5
+    seeded = TransferVote(
+        SVC(), methods=[KMM(random_state=5), "coral"], random_state=3
+    ).fit(X, y, sample_domain=sd)
+    assert seeded.members_[0][2].random_state == 3
+    again = TransferVote(
+        SVC(), methods=[KMM(random_state=5), "coral"], random_state=3
+    ).fit(X, y, sample_domain=sd)
+    np.testing.assert_array_equal(seeded.predict(Xt), again.predict(Xt))
+    drawn = TransferVote(
+        SVC(), methods=["kmm", "kliep"], random_state=np.random.RandomState(0)
+    )
+    with warnings.catch_warnings():  # KLIEP may say its width is at a grid edge
+        warnings.simplefilter("ignore", KernelWidthWarning)
+        drawn.fit(X, y, sample_domain=sd)
+    seeds = [m.random_state for _, _, m in drawn.members_]
+    assert all(isinstance(s, int) for s in seeds) and seeds[0] != seeds[1]
