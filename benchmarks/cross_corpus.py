@@ -127,6 +127,8 @@ def recipes():
     out = default_candidates()
     if "speaker_normalizer" in reg.names("adapters"):
         out.insert(2, Recipe("speaker_norm", scaling="speaker"))
+    if "vote" in reg.names("estimators"):  # not an auto candidate: named here
+        out.append(Recipe("dss+vote", estimator="vote"))
     return out
 
 
@@ -161,6 +163,28 @@ def _pair_data(data, src, tgt, key="X"):
     return X, y, sd, spk, data[tgt]["y"][mt], classes
 
 
+def _proba_scores(recipe, X, y, sd, spk):
+    """Prediction-entropy and DEV scores; None (and why) for a recipe without
+    class probabilities, e.g. a hard vote."""
+    try:
+        res, _ = evaluate(
+            [recipe],
+            X,
+            y,
+            sd,
+            spk,
+            scorers=PROBA_SCORERS,
+            n_splits=2,
+            probability=True,
+        )
+        return res[0]["scores"]
+    except Exception as exc:  # recorded in the cell; the matrix goes on
+        return {
+            **{s: None for s in PROBA_SCORERS},
+            "proba_error": f"{type(exc).__name__}: {exc}",
+        }
+
+
 def run_ours(data, src, tgt, skip, have=None):
     """Evaluate every recipe not in ``skip``; cells already in ``have`` are kept."""
     X, y, sd, spk, yt, classes = _pair_data(data, src, tgt)
@@ -171,41 +195,17 @@ def run_ours(data, src, tgt, skip, have=None):
             continue
         cell = out["ours"].get(r.name)
         if cell is not None:
-            missing = [s for s in PROBA_SCORERS if s not in cell]
-            if missing:  # a cell cached before these scorers were added
+            if any(s not in cell for s in PROBA_SCORERS):
+                # a cell cached before these scorers were added
                 t0 = time.perf_counter()
-                try:
-                    res, _ = evaluate(
-                        [r],
-                        X,
-                        y,
-                        sd,
-                        spk,
-                        scorers=missing,
-                        n_splits=2,
-                        probability=True,
-                    )
-                    cell.update(res[0]["scores"])
-                    cell["seconds"] += time.perf_counter() - t0
-                except Exception as exc:  # recorded, the matrix goes on
-                    cell.update({s: None for s in missing})
-                    cell["proba_error"] = f"{type(exc).__name__}: {exc}"
-                print(f"    {r.name:<24s} + {missing}", flush=True)
+                cell.update(_proba_scores(r, X, y, sd, spk))
+                cell["seconds"] += time.perf_counter() - t0
+                print(f"    {r.name:<24s} + {PROBA_SCORERS}", flush=True)
             continue
         t0 = time.perf_counter()
         try:
             res, _ = evaluate([r], X, y, sd, spk, scorers=PLAIN_SCORERS, n_splits=2)
-            res_p, _ = evaluate(
-                [r],
-                X,
-                y,
-                sd,
-                spk,
-                scorers=PROBA_SCORERS,
-                n_splits=2,
-                probability=True,
-            )
-            res[0]["scores"].update(res_p[0]["scores"])
+            res[0]["scores"].update(_proba_scores(r, X, y, sd, spk))
             model = _fit(r, X, y, sd, spk, task, 0)
             pred = _predict(model, r, X[sd < 0], spk[sd < 0])
             uar = balanced_accuracy_score(yt, pred)
