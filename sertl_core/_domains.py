@@ -72,6 +72,20 @@ class SertlWarning(UserWarning):
     """
 
 
+# sertl's own packages: a warning steps past all of them (a plugin's warning
+# raised through, e.g., sertl-experiments' TransferVote still names the user's
+# line); a third-party plugin names its package in ``packages``.
+_FIRST_PARTY = (
+    "sertl_core",
+    "sertl_speech",
+    "sertl_instance",
+    "sertl_feature",
+    "sertl_neural",
+    "sertl_relational",
+    "sertl_experiments",
+)
+
+
 def _package_dir(module):
     return os.path.dirname(os.path.abspath(module.__file__)) + os.sep
 
@@ -82,7 +96,9 @@ def external_stacklevel(*packages):
     For ``warnings.warn(..., stacklevel=external_stacklevel(pkg))`` in a
     plugin: the count starts at the frame of the function that calls
     ``warnings.warn`` and steps past every frame in ``packages``, in
-    sertl_core (e.g. ``TransferEstimator.fit``) and in scikit-learn (its
+    sertl's own packages (sertl_core, e.g. ``TransferEstimator.fit``, and
+    the first-party plugins, e.g. a vote that fits other methods) and in
+    scikit-learn (its
     ``fit_transform``, ``set_output`` and parameter-validation wrappers,
     ``Pipeline``). So the warning names the line of the caller's code that
     started the call, whether it came through a function, an estimator's
@@ -113,9 +129,8 @@ def external_stacklevel(*packages):
     """
     import sklearn
 
-    internal = tuple(
-        _package_dir(m) for m in (*packages, sys.modules[__package__], sklearn)
-    )
+    first_party = [sys.modules[n] for n in _FIRST_PARTY if n in sys.modules]
+    internal = tuple(_package_dir(m) for m in (*packages, *first_party, sklearn))
     frame = sys._getframe(1)
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(internal):

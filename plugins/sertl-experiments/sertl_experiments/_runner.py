@@ -1149,7 +1149,7 @@ def check_methods(config):
                 except RegistryError as exc:
                     raise ConfigError(f"{where} scorers: {exc}") from None
             if spec.auto:
-                _auto_candidates(spec, config)
+                _check_probabilities(_auto_candidates(spec, config), spec, config)
                 continue
             check_recipe(
                 Recipe.from_spec(spec),
@@ -1158,6 +1158,7 @@ def check_methods(config):
                 params_where=lambda step, w=where: f"{w} params {step}",
                 grid_where=lambda key, w=where: f"{w} grid {key}",
             )
+            _check_probabilities([Recipe.from_spec(spec)], spec, config)
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
 
@@ -1193,6 +1194,38 @@ def check_recipe(recipe, classifier, classifier_params, *, params_where, grid_wh
             except ValueError as exc:
                 raise ConfigError(f"{grid_where(key)}: {exc}") from None
             _check_pipeline(trial, recipe.estimator, lambda _, k=key: grid_where(k))
+
+
+def _check_probabilities(recipes, spec, config):
+    """Refuse a recipe that a probability scorer of ``spec`` cannot score.
+
+    The label-free scorers that need ``predict_proba`` (prediction entropy,
+    DEV) get a calibrated classifier, but a step may still give no
+    probabilities (a hard :class:`~sertl_experiments.TransferVote`); the
+    run would stop at the first cell otherwise, after the features were
+    extracted.
+    """
+    need = [s for s in spec.scorers if needs_proba([s])]
+    if not need or config.protocol.target == "few_shot":
+        return
+    for recipe in recipes:
+        pipe = recipe.pipeline(
+            config.classifier, config.classifier_params, probability=True
+        )
+        for _, params, grid_params in _expand([recipe], config.classifier, True):
+            try:
+                clone(pipe).set_params(**params).predict_proba  # noqa: B018
+            except AttributeError as exc:
+                why: BaseException = exc
+                while why.__cause__ is not None:  # the step's own reason
+                    why = why.__cause__
+                at = f" at grid point {grid_params}" if grid_params else ""
+                raise ConfigError(
+                    f"[[methods]] {spec.name} scorers: {need[0]} needs class "
+                    f"probabilities, but {recipe.name}{at} has no predict_proba "
+                    f"({str(why).rstrip('.')}); use scorers that need none "
+                    "(reverse_validation, importance_weighted)."
+                ) from None
 
 
 def _check_pipeline(pipe, estimator_name, where):

@@ -24,6 +24,17 @@ def _soft(self):
     return True
 
 
+def _naming(exc, where):
+    """``exc``'s type with a message led by the failing member, or None.
+
+    None when that type's constructor wants more than a message.
+    """
+    try:
+        return type(exc)(f"TransferVote {where} failed to fit: {exc}")
+    except TypeError:
+        return None
+
+
 def _never(self):
     raise AttributeError(
         "TransferVote has no decision_function: its members' decision values "
@@ -76,11 +87,12 @@ class TransferVote(TransferEstimator):
     voting : {"hard", "soft"}, default="hard"
         Majority of the predicted labels, or the highest mean probability.
     random_state : int, RandomState instance or None, default=None
-        Seed of every member that takes a ``random_state`` (landmarks,
-        centres, folds): an int is given to each member as it is, as
-        ``sertl run`` seeds every step of a recipe; a RandomState draws one
-        seed per member; ``None`` leaves each member's own ``random_state``
-        (that of an instance in ``methods``, else its default).
+        Seed of every member, classifier copy and sampler copy that takes a
+        ``random_state`` (landmarks, centres, folds): an int is given to
+        each as it is, replacing the seed of an instance in ``methods``; a
+        RandomState draws one seed per member; ``None`` leaves each member's
+        own ``random_state`` (that of an instance in ``methods``, else its
+        default). Estimators nested inside ``estimator`` are not seeded.
 
     Attributes
     ----------
@@ -91,6 +103,8 @@ class TransferVote(TransferEstimator):
         estimator) and the fitted model.
     classes_ : ndarray of shape (n_classes,)
         The source classes.
+    n_features_in_ : int
+        Number of features seen in fit.
 
     See Also
     --------
@@ -179,7 +193,15 @@ class TransferVote(TransferEstimator):
                         f"methods: {m!r} is no installed adapter or transfer "
                         f"estimator; installed: {', '.join(sorted(known))}."
                     )
-                out.append((m, reg.create(kinds[0], m)))
+                template = reg.create(kinds[0], m)
+                if not isinstance(template, (DomainAdapter, TransferEstimator)):
+                    raise ValueError(
+                        f"methods: {m!r} ({type(template).__name__}) is no sertl "
+                        "DomainAdapter or TransferEstimator (it needs more than "
+                        "sample_domain, e.g. speaker ids), so it cannot be a "
+                        "member: put it before the vote in a Pipeline."
+                    )
+                out.append((m, template))
             elif isinstance(m, (DomainAdapter, TransferEstimator)):
                 out.append((getattr(m, "registry_name", None) or type(m).__name__, m))
             else:
@@ -204,13 +226,16 @@ class TransferVote(TransferEstimator):
             params["sampler"] = self._seeded(clone(self.sampler), seeds)
         return self._seeded(model.set_params(**params), seeds)
 
-    def _fit(self, data):
-        self._validate_params()
-        if self._is_regression():
-            raise ValueError(
-                "TransferVote votes between class labels: estimator must be a "
-                f"classifier, got {self._get_estimator()!r}."
-            )
+    def _validate_params(self):
+        """Validate the parameters, the members and the soft vote's classifier.
+
+        Besides the parameter types, the members must resolve (installed
+        names, sertl methods) and ``voting="soft"`` needs a classifier with
+        ``predict_proba``: ``sertl run`` checks every step with this before
+        any feature is extracted, as ``fit`` does.
+        """
+        super()._validate_params()
+        self._templates()
         if self.voting == "soft" and not hasattr(
             self._get_estimator(), "predict_proba"
         ):
@@ -218,7 +243,15 @@ class TransferVote(TransferEstimator):
                 "voting='soft' averages class probabilities, but estimator="
                 f"{self._get_estimator()!r} has no predict_proba: use voting='hard' "
                 "or a probabilistic classifier (e.g. CalibratedClassifierCV(SVC(), "
-                "ensemble=False))."
+                'ensemble=False); in sertl run, [classifier] name = "logreg").'
+            )
+
+    def _fit(self, data):
+        self._validate_params()
+        if self._is_regression():
+            raise ValueError(
+                "TransferVote votes between class labels: estimator must be a "
+                f"classifier, got {self._get_estimator()!r}."
             )
         if self.random_state is None or isinstance(self.random_state, Integral):
 
@@ -232,15 +265,23 @@ class TransferVote(TransferEstimator):
 
         X, y, sd = data.X, data.y, data.sample_domain
         members = []
-        for name, template in self._templates():
-            if isinstance(template, DomainAdapter):
-                adapter = self._seeded(clone(template), seeds)
-                Z = adapter.fit_transform(X, y, sample_domain=sd)
-                model = self._member_model(None, seeds).fit(Z, y, sample_domain=sd)
-            else:
-                adapter = None
-                model = self._member_model(template, seeds)
-                model.fit(X, y, sample_domain=sd)
+        templates = self._templates()
+        for i, (name, template) in enumerate(templates):
+            try:
+                if isinstance(template, DomainAdapter):
+                    adapter = self._seeded(clone(template), seeds)
+                    Z = adapter.fit_transform(X, y, sample_domain=sd)
+                    model = self._member_model(None, seeds)
+                    model.fit(Z, y, sample_domain=sd)
+                else:
+                    adapter = None
+                    model = self._member_model(template, seeds)
+                    model.fit(X, y, sample_domain=sd)
+            except (ValueError, TypeError, ArithmeticError, RuntimeError) as exc:
+                named = _naming(exc, f"member {i + 1} of {len(templates)} ({name!r})")
+                if named is None:
+                    raise
+                raise named from exc
             members.append((name, adapter, model))
         classes = [m.classes_ for _, _, m in members]
         if any(not np.array_equal(c, classes[0]) for c in classes):

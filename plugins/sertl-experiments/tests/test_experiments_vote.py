@@ -248,3 +248,86 @@ def test_random_state_seeds_every_member_or_leaves_their_own():
         drawn.fit(X, y, sample_domain=sd)
     seeds = [m.random_state for _, _, m in drawn.members_]
     assert all(isinstance(s, int) for s in seeds) and seeds[0] != seeds[1]
+
+
+def test_a_failing_member_is_named():
+    from sertl_feature import SubspaceAlignment
+
+    X, y, sd, _ = _task(seed=11)
+    vote = TransferVote(SVC(), methods=["coral", SubspaceAlignment(n_components=10)])
+    with pytest.raises(ValueError, match="^TransferVote member 2 of 2") as e:
+        vote.fit(X, y, sample_domain=sd)
+    # the member's own message follows, and its exception is the cause
+    assert "'subspace_alignment') failed to fit: n_components=10" in str(e.value)
+    assert isinstance(e.value.__cause__, ValueError)
+
+
+def test_a_registered_step_that_is_no_transfer_method_is_refused():
+    pytest.importorskip("sertl_speech")
+    X, y, sd, _ = _task(seed=12)
+    vote = TransferVote(SVC(), methods=["coral", "speaker_normalizer"])
+    with pytest.raises(ValueError, match="'speaker_normalizer' .* cannot be a member"):
+        vote.fit(X, y, sample_domain=sd)
+
+
+@pytest.mark.parametrize(
+    ("method", "classifier", "match"),
+    [
+        # a misspelt member stops the run as a misspelt adapter does
+        (
+            {"params": {"vote": {"methods": ["corall"]}}},
+            "svc",
+            r"params vote: .*corall",
+        ),
+        # the scored model uses the plain SVC, which has no probabilities
+        (
+            {"params": {"vote": {"voting": "soft"}}},
+            "svc",
+            r"params vote: voting='soft' .*\[classifier\] name",
+        ),
+        # a hard vote gives no probabilities to score
+        (
+            {"scorers": ["prediction_entropy"]},
+            "svc",
+            r"v scorers: prediction_entropy needs class probabilities, "
+            r"but v has no predict_proba \(predict_proba is available with "
+            r"voting='soft' only",
+        ),
+        (
+            {
+                "params": {"vote": {"methods": ["coral"]}},
+                "grid": {"vote__voting": ["soft", "hard"]},
+                "scorers": ["deep_embedded_validation"],
+            },
+            "logreg",
+            r"v at grid point \{'vote__voting': 'hard'\} has no predict_proba",
+        ),
+    ],
+)
+def test_sertl_run_refuses_a_vote_it_cannot_fit_or_score_before_any_cell(
+    synthetic_config, synthetic_data, method, classifier, match
+):
+    from sertl_experiments import ConfigError
+    from sertl_experiments._runner import run_experiment
+
+    cfg = synthetic_config(
+        methods=[{"name": "v", "estimator": "vote", **method}],
+        classifier={"name": classifier},
+    )
+    with pytest.raises(ConfigError, match=match):
+        run_experiment(cfg, data=synthetic_data, progress=False, log=lambda *_: None)
+    assert not list(cfg.output.glob("cells/*.json"))
+
+
+def test_a_members_warning_names_the_line_that_fits_the_vote():
+    import warnings
+
+    from sertl_instance import KernelWidthWarning
+
+    X, y, sd, _ = _task(seed=11)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        TransferVote(SVC(), methods=["kliep"]).fit(X, y, sample_domain=sd)
+    caught = [w for w in rec if issubclass(w.category, KernelWidthWarning)]
+    assert caught, "KLIEP kept an inner width here: pick data at a grid edge"
+    assert {w.filename for w in caught} == {__file__}
