@@ -18,7 +18,7 @@ from importlib import metadata
 import pluggy
 
 from . import hookspecs
-from ._domains import SertlWarning
+from ._domains import SertlWarning, external_stacklevel
 
 __all__ = [
     "KINDS",
@@ -264,9 +264,8 @@ def _record_failure(failures, distributions, plugin, problem):
     plugins (:func:`make_plugin_manager`) or while calling their hooks
     (:class:`Registry`): the problems of one plugin are joined with "; ",
     and a :class:`PluginLoadWarning` names the plugin and its distribution
-    (looked up in ``distributions``). It is called through a one-line
-    binding (``fail`` in :func:`make_plugin_manager`, ``Registry._fail``),
-    which ``stacklevel`` counts.
+    (looked up in ``distributions``) at the line of the caller's code that
+    loaded the plugins or called the hook.
     """
     old = failures.get(plugin)
     failures[plugin] = f"{old}; {problem}" if old else problem
@@ -274,7 +273,7 @@ def _record_failure(failures, distributions, plugin, problem):
     warnings.warn(
         f"sertl plugin {plugin!r} ({dist or 'unknown distribution'}): {problem}",
         PluginLoadWarning,
-        stacklevel=4,
+        stacklevel=external_stacklevel(),
     )
 
 

@@ -9,6 +9,7 @@ from sklearn import config_context
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV
+from sklearn.utils.metaestimators import available_if
 
 from ._config import ConfigError
 from ._recipes import template
@@ -101,7 +102,10 @@ class _RowDomains(BaseEstimator):
             return self.estimator.predict(X, **params)
         return self.estimator.predict(X, **self._params(X))
 
+    @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
     def predict_proba(self, X):
+        # only where the model has it (not a hard vote), so that a scorer
+        # that needs it says so instead of failing inside the model
         if getattr(self, "_fitted_rows", False):
             return self.estimator.predict_proba(X, **self._params(X, with_domain=False))
         return self.estimator.predict_proba(X, **self._params(X))

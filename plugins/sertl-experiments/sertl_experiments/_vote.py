@@ -87,12 +87,13 @@ class TransferVote(TransferEstimator):
     voting : {"hard", "soft"}, default="hard"
         Majority of the predicted labels, or the highest mean probability.
     random_state : int, RandomState instance or None, default=None
-        Seed of every member, classifier copy and sampler copy that takes a
-        ``random_state`` (landmarks, centres, folds): an int is given to
-        each as it is, replacing the seed of an instance in ``methods``; a
-        RandomState draws one seed per member; ``None`` leaves each member's
-        own ``random_state`` (that of an instance in ``methods``, else its
-        default). Estimators nested inside ``estimator`` are not seeded.
+        Seed of every ``random_state`` of every member (landmarks, centres,
+        folds), of its classifier copy and of its sampler copy, nested
+        estimators included (e.g. the SVC inside a CalibratedClassifierCV):
+        an int is given to each as it is, replacing the seed of an instance
+        in ``methods``, as ``sertl run`` seeds every step of a recipe; a
+        RandomState draws one seed for each; ``None`` leaves every seed as
+        it is (that of an instance in ``methods``, else its default).
 
     Attributes
     ----------
@@ -212,18 +213,24 @@ class TransferVote(TransferEstimator):
         return out
 
     def _seeded(self, model, seeds):
+        """Seed every ``random_state`` of ``model``, nested ones included."""
         if self.random_state is None:  # each member keeps its own seed
             return model
-        if "random_state" in model.get_params(deep=False):
-            model.set_params(random_state=seeds())
+        keys = sorted(
+            k
+            for k in model.get_params(deep=True)
+            if k.rsplit("__", 1)[-1] == "random_state"
+        )
+        if keys:
+            model.set_params(**{k: seeds() for k in keys})
         return model
 
     def _member_model(self, template, seeds):
-        est = self._seeded(clone(self._get_estimator()), seeds)
+        est = clone(self._get_estimator())
         model = SourceOnly(est) if template is None else clone(template)
         params = {"estimator": est}
         if self.sampler is not None:
-            params["sampler"] = self._seeded(clone(self.sampler), seeds)
+            params["sampler"] = clone(self.sampler)
         return self._seeded(model.set_params(**params), seeds)
 
     def _validate_params(self):

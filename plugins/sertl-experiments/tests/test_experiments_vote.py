@@ -331,3 +331,29 @@ def test_a_members_warning_names_the_line_that_fits_the_vote():
     caught = [w for w in rec if issubclass(w.category, KernelWidthWarning)]
     assert caught, "KLIEP kept an inner width here: pick data at a grid edge"
     assert {w.filename for w in caught} == {__file__}
+
+
+def test_random_state_reaches_estimators_nested_in_the_classifier():
+    from sklearn.calibration import CalibratedClassifierCV
+
+    X, y, sd, _ = _task(seed=12)
+    clf = CalibratedClassifierCV(SVC(), ensemble=False)
+    vote = TransferVote(
+        clf, methods=["coral", "source_only"], voting="soft", random_state=3
+    ).fit(X, y, sample_domain=sd)
+    for _, _, model in vote.members_:
+        assert model.estimator.estimator.random_state == 3  # the nested SVC
+    assert clf.estimator.random_state is None  # the user's object is not touched
+
+
+def test_evaluate_reports_a_hard_vote_that_a_probability_scorer_cannot_score():
+    from sertl_experiments import Recipe, evaluate
+
+    X, y, sd, _ = _task(seed=13)
+    vote = Recipe("vote", estimator="vote", params={"vote": {"methods": ["coral"]}})
+    res, _ = evaluate(
+        [vote], X, y, sd, scorers=["prediction_entropy", "reverse_validation"]
+    )
+    assert np.isnan(res[0]["scores"]["prediction_entropy"])
+    assert np.isfinite(res[0]["scores"]["reverse_validation"])
+    assert any("no predict_proba" in e for e in res[0]["errors"])
