@@ -438,6 +438,12 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
 
             if isinstance(X, pd.DataFrame):
                 if "file" in X.columns:
+                    absent = np.flatnonzero(X["file"].isna().to_numpy()).tolist()
+                    if absent:
+                        raise ValueError(
+                            f"the 'file' column has no path (None/NaN) at rows "
+                            f"{absent[:10]} (positions); drop or fill those rows."
+                        )
                     return [os.fspath(p) for p in X["file"]]
                 X = X.to_numpy()
                 text = any(isinstance(v, str | bytes) for v in X.ravel()[:100])
@@ -634,12 +640,19 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                         continue
             todo.append((i, item))
 
+        # a cache that cannot be written (disk full, read-only) must not cost
+        # the features already extracted: they are returned uncached
+        unwritten: list = []
+
         def collect(batch):
             for i, res in batch:
                 if res[0] == "ok":
                     results[i] = res[1]
-                    if cache is not None and keys[i] is not None:
-                        cache.put(keys[i], res[1])
+                    if cache is not None and keys[i] is not None and not unwritten:
+                        try:
+                            cache.put(keys[i], res[1])
+                        except OSError as exc:
+                            unwritten.append(exc)
                 else:
                     failures.append((i, res[1], res[2]))
 
@@ -659,6 +672,16 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         finally:
             bar.close()
         self.n_cache_hits_ = hits
+        if unwritten:
+            warnings.warn(
+                f"the feature cache in {str(self.cache_dir)!r} could not be "
+                f"written ({unwritten[0]}); the features of this call are "
+                "returned, but from that file on they were not cached. Free "
+                "space there, or give cache_dir= a writable folder (None "
+                "turns caching off).",
+                AudioFeaturesWarning,
+                stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+            )
         failures.sort()
         self.failed_ = pd.DataFrame(
             {

@@ -42,9 +42,11 @@ def _speaker_ids(speaker, n_rows):
             f"speaker has {arr.size} values but X has {n_rows} rows: pass one "
             "speaker id per row (e.g. table['corpus'] + ':' + table['speaker'])."
         )
-    missing = [
-        i for i, s in enumerate(arr) if s is None or (isinstance(s, float) and s != s)
-    ]
+    # pandas.isna also catches pd.NA (nullable "string" columns), NaT and
+    # numpy float scalars of any width, which str() would turn into an id
+    import pandas as pd
+
+    missing = np.flatnonzero(pd.isna(arr)).tolist()
     if missing:
         raise ValueError(
             f"speaker has missing ids (None or NaN) at rows {missing[:10]}: give every "

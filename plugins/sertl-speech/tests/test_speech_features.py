@@ -289,3 +289,38 @@ def test_logmel_refuses_table_output_clearly(wav_files):
         assert list(table.columns[:1]) == [
             AudioFeatures("mfcc_stats").get_feature_names_out()[0]
         ]
+
+
+def test_table_with_a_missing_path_names_the_row(wav_files):
+    # a merged corpus table can hold NaN in 'file': say which row, instead of
+    # os.fspath's bare "expected str, bytes or os.PathLike object, not float"
+    import pandas as pd
+
+    table = pd.DataFrame({"file": [wav_files[0], None, wav_files[2]]})
+    with pytest.raises(ValueError, match=r"'file' column has no path .* rows \[1\]"):
+        AudioFeatures("mfcc_stats").fit_transform(table)
+    X = AudioFeatures("mfcc_stats").fit_transform(table.dropna())
+    assert X.shape == (2, 335)
+    assert np.isfinite(X).all()
+
+
+def test_a_cache_that_cannot_be_written_costs_no_features(
+    wav_files, tmp_path, monkeypatch
+):
+    from sertl_speech._cache import FeatureCache
+    from sertl_speech._extract import AudioFeaturesWarning
+
+    expected = AudioFeatures().fit_transform(wav_files)
+    writes = []
+
+    def full_disk(self, key, value):
+        writes.append(key)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FeatureCache, "put", full_disk)
+    ext = AudioFeatures(cache_dir=tmp_path / "cache")
+    with pytest.warns(AudioFeaturesWarning, match="could not be written.*No space"):
+        X = ext.fit_transform(wav_files)
+    np.testing.assert_array_equal(X, expected)  # every extracted row is returned
+    assert len(writes) == 1  # it stops trying after the first failure
+    assert ext.failed_.empty

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
 from sertl_speech import SpeakerNormalizer
@@ -121,12 +122,35 @@ def test_bad_speaker_input():
     with pytest.raises(ValueError, match=r"missing ids \(None or NaN\) at rows \[3\]"):
         SpeakerNormalizer().fit(X, speaker=bad)
     norm = SpeakerNormalizer().fit(X, speaker=spk)
+    with pytest.raises(ValueError, match=r"missing ids \(None or NaN\) at rows \[3\]"):
+        norm.transform(X, speaker=bad)
     with pytest.raises(ValueError, match="speaker has 2 values but X has 60 rows"):
         norm.transform(X, speaker=["a", "b"])
     with pytest.raises(ValueError, match="unseen"):
         SpeakerNormalizer(unseen="nope").fit(X, speaker=spk)
     with pytest.raises(ValueError, match="min_samples"):
         SpeakerNormalizer(min_samples=0).fit(X, speaker=spk)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [pd.NA, pd.NaT, np.float32("nan")],
+    ids=["pd.NA", "NaT", "float32-nan"],
+)
+def test_missing_speaker_ids_of_any_kind_are_refused(missing):
+    # a nullable pandas "string" column holds pd.NA, which str() would turn
+    # into one speaker "<NA>" pooling every row without an id
+    X, spk = _data()
+    bad = spk.astype(object)
+    bad[[3, 7]] = missing
+    with pytest.raises(
+        ValueError, match=r"missing ids \(None or NaN\) at rows \[3, 7\]"
+    ):
+        SpeakerNormalizer().fit(X, speaker=bad)
+    nullable = pd.Series(spk, dtype="string")
+    nullable[5] = pd.NA
+    with pytest.raises(ValueError, match=r"at rows \[5\]"):
+        SpeakerNormalizer().fit(X, speaker=nullable)
 
 
 def _labels(X, spk):
