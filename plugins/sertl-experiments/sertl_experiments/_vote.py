@@ -12,6 +12,8 @@ from sklearn.utils.metaestimators import available_if
 
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator, get_registry
 
+from ._recipes import _AUTO_EXCLUDE
+
 __all__ = ["TransferVote"]
 
 
@@ -33,6 +35,21 @@ def _naming(exc, where):
         return type(exc)(f"TransferVote {where} failed to fit: {exc}")
     except TypeError:
         return None
+
+
+def _majority(votes):
+    """Most frequent label of each column of ``votes`` (n_members, n_rows).
+
+    A tie goes to the tied label of the first member (row of ``votes``)
+    that voted for one of the tied labels.
+    """
+    labels, code = np.unique(votes, return_inverse=True)
+    code = code.reshape(votes.shape)
+    cols = np.arange(votes.shape[1])
+    counts = np.zeros((labels.size, votes.shape[1]), dtype=int)
+    np.add.at(counts, (code, np.broadcast_to(cols, code.shape)), 1)
+    top = counts[code, cols] == counts.max(axis=0)  # a member voted a winner
+    return votes[np.argmax(top, axis=0), cols]
 
 
 def _never(self):
@@ -166,8 +183,6 @@ class TransferVote(TransferEstimator):
         """``(name, unfitted template)`` of every member, in voting order."""
         reg = get_registry()
         if self.methods is None:
-            from ._recipes import _AUTO_EXCLUDE
-
             skip = _AUTO_EXCLUDE | {self.registry_name}  # itself, if renamed
             out = [
                 (n, reg.create(kind, n))
@@ -236,13 +251,25 @@ class TransferVote(TransferEstimator):
     def _validate_params(self):
         """Validate the parameters, the members and the soft vote's classifier.
 
+        ``sertl run`` checks every step with this before any feature is
+        extracted; ``fit`` uses :meth:`_checked_templates`, the same checks.
+        """
+        self._checked_templates()
+
+    def _checked_templates(self):
+        """Check the parameters and return the members' templates.
+
         Besides the parameter types, the members must resolve (installed
-        names, sertl methods) and ``voting="soft"`` needs a classifier with
-        ``predict_proba``: ``sertl run`` checks every step with this before
-        any feature is extracted, as ``fit`` does.
+        names, sertl methods), the classifier must be one, and
+        ``voting="soft"`` needs it to have ``predict_proba``.
         """
         super()._validate_params()
-        self._templates()
+        templates = self._templates()
+        if self._is_regression():
+            raise ValueError(
+                "TransferVote votes between class labels: estimator must be a "
+                f"classifier, got {self._get_estimator()!r}."
+            )
         if self.voting == "soft" and not hasattr(
             self._get_estimator(), "predict_proba"
         ):
@@ -252,14 +279,10 @@ class TransferVote(TransferEstimator):
                 "or a probabilistic classifier (e.g. CalibratedClassifierCV(SVC(), "
                 'ensemble=False); in sertl run, [classifier] name = "logreg").'
             )
+        return templates
 
     def _fit(self, data):
-        self._validate_params()
-        if self._is_regression():
-            raise ValueError(
-                "TransferVote votes between class labels: estimator must be a "
-                f"classifier, got {self._get_estimator()!r}."
-            )
+        templates = self._checked_templates()
         if self.random_state is None or isinstance(self.random_state, Integral):
 
             def seeds():
@@ -272,7 +295,6 @@ class TransferVote(TransferEstimator):
 
         X, y, sd = data.X, data.y, data.sample_domain
         members = []
-        templates = self._templates()
         for i, (name, template) in enumerate(templates):
             try:
                 if isinstance(template, DomainAdapter):
@@ -332,15 +354,9 @@ class TransferVote(TransferEstimator):
         X, sd = self._validate_fitted_X(X, sample_domain)
         if self.voting == "soft":
             return self.classes_[np.argmax(self._mean_proba(X, sd), axis=1)]
-        votes = np.array(
-            [self._member_call(m, "predict", X, sd) for m in self.members_]
+        return _majority(
+            np.array([self._member_call(m, "predict", X, sd) for m in self.members_])
         )
-        code = np.searchsorted(self.classes_, votes)  # (n_members, n)
-        cols = np.arange(votes.shape[1])
-        counts = np.zeros((self.classes_.size, votes.shape[1]), dtype=int)
-        np.add.at(counts, (code, np.broadcast_to(cols, code.shape)), 1)
-        top = counts[code, cols] == counts.max(axis=0)  # a member voted a winner
-        return votes[np.argmax(top, axis=0), cols]
 
     @available_if(_soft)
     def predict_proba(self, X, *, sample_domain=None):

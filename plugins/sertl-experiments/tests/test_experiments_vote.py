@@ -357,3 +357,31 @@ def test_evaluate_reports_a_hard_vote_that_a_probability_scorer_cannot_score():
     assert np.isnan(res[0]["scores"]["prediction_entropy"])
     assert np.isfinite(res[0]["scores"]["reverse_validation"])
     assert any("no predict_proba" in e for e in res[0]["errors"])
+
+
+def test_members_that_learn_different_classes_are_refused():
+    class WithoutFirstClass(SourceOnly):
+        """A member that never learns the first source class."""
+
+        def _fit(self, data):
+            rows = data.labeled & data.source
+            first = np.unique(data.y[rows])[0]
+            keep = rows & (data.y != first)
+            self._fit_estimator(data.X[keep], data.y[keep])
+
+    X, y, sd, _ = _task(seed=14)
+    vote = TransferVote(SVC(), methods=["source_only", WithoutFirstClass()])
+    with pytest.raises(ValueError, match="members learned different classes"):
+        vote.fit(X, y, sample_domain=sd)
+
+
+def test_no_installed_method_to_vote_with_is_refused(monkeypatch):
+    import sertl_experiments._vote as vote_module
+
+    everything = set(get_registry().names("adapters")) | set(
+        get_registry().names("estimators")
+    )
+    monkeypatch.setattr(vote_module, "_AUTO_EXCLUDE", everything)
+    X, y, sd, _ = _task(seed=15)
+    with pytest.raises(ValueError, match="found no installed unsupervised method"):
+        TransferVote(SVC()).fit(X, y, sample_domain=sd)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
 
 import numpy as np
@@ -244,7 +243,7 @@ def cvxpy_solve(problem, solver, what):
             f"{what}: cvxpy solver {name} returned an inaccurate solution; "
             "check diagnostics_ or use another solver.",
             ConvergenceWarning,
-            stacklevel=external_stacklevel(sys.modules["sertl_instance"]),
+            stacklevel=external_stacklevel(),
         )
     elif status != cp.OPTIMAL:
         hint = (

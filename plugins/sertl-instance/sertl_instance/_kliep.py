@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -40,7 +39,7 @@ def _solve(A, c, solver, tol):
                 f"KLIEP: the Newton solver stopped with status {res.status!r} "
                 f"and a certified gap of {res.gap:.3g}.",
                 ConvergenceWarning,
-                stacklevel=external_stacklevel(sys.modules["sertl_instance"]),
+                stacklevel=external_stacklevel(),
             )
         return res.x, res.objective, res.status, res.n_iter, res.gap
     import cvxpy as cp
@@ -58,8 +57,10 @@ def _solve(A, c, solver, tol):
 
 
 def _fit_kliep(Xs, Xt_fit, centers, sigma, solver, tol):
+    """Solve KLIEP; return alpha, objective, status, n_iter, gap, K(Xs, centers)."""
     A = gaussian_kernel(Xt_fit, centers, sigma)
-    c_raw = gaussian_kernel(Xs, centers, sigma).mean(axis=0)
+    Ks = gaussian_kernel(Xs, centers, sigma)
+    c_raw = Ks.mean(axis=0)
     c = np.maximum(c_raw, 1e-300)
     alpha, *rest = _solve(A, c, solver, tol)
     # The floor keeps the program finite, but a centre whose kernel values
@@ -75,7 +76,7 @@ def _fit_kliep(Xs, Xt_fit, centers, sigma, solver, tol):
             "width far below the distances between rows leaves no feasible "
             "ratio: try a larger sigma."
         )
-    return (alpha, *rest)
+    return (alpha, *rest, Ks)
 
 
 def _lcv_splits(nt, n_centers, cv, rng):
@@ -155,7 +156,7 @@ def _warn_if_at_edge(sigma, sigmas, cv_scores, median=None, ess_ratio=None):
     warnings.warn(
         message,
         KernelWidthWarning,
-        stacklevel=external_stacklevel(sys.modules["sertl_instance"]),
+        stacklevel=external_stacklevel(),
     )
 
 
@@ -334,8 +335,10 @@ def kliep_weights(
                 best = float(np.max(sigmas))
             sigma = best
     centers = Xt[rng.choice(Xt.shape[0], min(n_centers, Xt.shape[0]), replace=False)]
-    alpha, obj, status, n_iter, gap = _fit_kliep(Xs, Xt, centers, sigma, solver, tol)
-    w = gaussian_kernel(Xs, centers, sigma) @ alpha
+    alpha, obj, status, n_iter, gap, Ks = _fit_kliep(
+        Xs, Xt, centers, sigma, solver, tol
+    )
+    w = Ks @ alpha  # the source kernel the program was solved with
     diagnostics = weight_diagnostics(w)
     if cv_scores:
         _warn_if_at_edge(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -300,7 +299,7 @@ def kmm_weights(
                 f"{res.n_iter} iterations with a duality gap of {res.gap:.3g}; "
                 "raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=external_stacklevel(sys.modules["sertl_instance"]),
+                stacklevel=external_stacklevel(),
             )
         w = res.x
         info.update(

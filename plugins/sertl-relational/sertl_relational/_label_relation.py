@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from numbers import Integral, Real
 
@@ -409,7 +408,7 @@ class LabelRelationTransfer(TransferEstimator):
                 "LogisticRegression() or CalibratedClassifierCV(SVC(), "
                 "ensemble=False)), or self_training_rounds=0 to silence this.",
                 SertlWarning,
-                stacklevel=external_stacklevel(sys.modules["sertl_relational"]),
+                stacklevel=external_stacklevel(),
             )
         elif self.self_training_rounds and tu.sum() >= n_t:
             Phi_u = self._embed(X[tu], self.source_estimator_.predict_proba(X[tu]))

@@ -12,7 +12,6 @@ import csv
 import math
 import os
 import re
-import sys
 import warnings
 from pathlib import Path
 from typing import ClassVar
@@ -268,7 +267,7 @@ class CorpusReader:
                 f"{name}: skipped {len(bad)} file(s) whose names break the naming "
                 f"rule ({self.layout}):{_list(bad)}",
                 CorpusWarning,
-                stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+                stacklevel=external_stacklevel(),
             )
         if self.unique_stems:
             _warn_duplicate_stems(name, [r["file"] for r in rows], root)
@@ -299,7 +298,7 @@ def _warn_duplicate_stems(name, files, root):
             "copies of the corpus, or both a .wav and a .flac version: pass the "
             f"folder of one copy.{_list(shown)}",
             CorpusWarning,
-            stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+            stacklevel=external_stacklevel(),
         )
 
 
@@ -334,7 +333,7 @@ def _durations(files, name):
             "duration is NaN and feature extraction will report them:"
             f"{_list(unreadable)}",
             CorpusWarning,
-            stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+            stacklevel=external_stacklevel(),
         )
     return out
 
@@ -1053,7 +1052,7 @@ def _warn_unknown_labels(name, unknown):
             f"{list(EMOTIONS)}; they are kept as written (lower case) and have no "
             "arousal/valence coordinates. Rename them to use the schema.",
             CorpusWarning,
-            stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+            stacklevel=external_stacklevel(),
         )
 
 
@@ -1261,7 +1260,7 @@ def _finish(name, rows, bad, unknown, keep, root, layout, what):
         warnings.warn(
             f"{name}: skipped {len(bad)} {what} of {str(root)!r}:{_list(bad)}",
             CorpusWarning,
-            stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+            stacklevel=external_stacklevel(),
         )
     if not rows:
         raise ValueError(

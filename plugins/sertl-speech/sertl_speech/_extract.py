@@ -7,7 +7,6 @@ input is reported with its reason; none aborts the batch).
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from numbers import Integral, Real
 
@@ -251,6 +250,17 @@ def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
     return out, lengths
 
 
+def _is_nan(value):
+    """Return True for a scalar NaN (float, numpy float, pd.NA, NaT)."""
+    import pandas as pd
+
+    return (
+        np.ndim(value) == 0
+        and not isinstance(value, str | bytes)
+        and bool(pd.isna(value))
+    )
+
+
 class AudioFeatures(TransformerMixin, BaseEstimator):
     """Acoustic features from audio files or waveforms.
 
@@ -437,23 +447,18 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             import pandas as pd
 
             if isinstance(X, pd.DataFrame):
-                if "file" in X.columns:
-                    absent = np.flatnonzero(X["file"].isna().to_numpy()).tolist()
-                    if absent:
+                if "file" in X.columns:  # a corpus table: its paths
+                    X = X["file"].to_list()
+                else:
+                    X = X.to_numpy()
+                    text = any(isinstance(v, str | bytes) for v in X.ravel()[:100])
+                    if X.dtype == object and _path_column(X) is None and text:
                         raise ValueError(
-                            f"the 'file' column has no path (None/NaN) at rows "
-                            f"{absent[:10]} (positions); drop or fill those rows."
+                            "a table of paths needs its paths in a column named "
+                            "'file' (or one column of paths, e.g. from a "
+                            f"ColumnTransformer); got {X.shape[1]} columns "
+                            "holding text."
                         )
-                    return [os.fspath(p) for p in X["file"]]
-                X = X.to_numpy()
-                text = any(isinstance(v, str | bytes) for v in X.ravel()[:100])
-                if X.dtype == object and _path_column(X) is None and text:
-                    raise ValueError(
-                        "a table of paths needs its paths in a column named "
-                        "'file' (or one column of paths, e.g. from a "
-                        f"ColumnTransformer); got {X.shape[1]} columns "
-                        "holding text."
-                    )
             elif isinstance(X, pd.Series):
                 X = X.to_list()
         except ImportError:  # pragma: no cover - pandas is a dependency
@@ -512,6 +517,12 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                 "AudioFeatures expects a list of file paths or of 1-D waveform "
                 f"arrays, got {type(X).__name__}"
             ) from None
+        absent = [i for i, v in enumerate(items) if v is None or _is_nan(v)]
+        if absent:
+            raise ValueError(
+                f"inputs at positions {absent[:10]} have no path (None/NaN), as "
+                "a merged table's 'file' column can: drop or fill those rows."
+            )
         out = []
         for item in items:
             if isinstance(item, (str, os.PathLike)):
@@ -680,7 +691,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                 "space there, or give cache_dir= a writable folder (None "
                 "turns caching off).",
                 AudioFeaturesWarning,
-                stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+                stacklevel=external_stacklevel(),
             )
         failures.sort()
         self.failed_ = pd.DataFrame(
@@ -705,7 +716,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                 warnings.warn(
                     summary + " Their rows are NaN.",
                     AudioFeaturesWarning,
-                    stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+                    stacklevel=external_stacklevel(),
                 )
         return self._assemble(results)
 

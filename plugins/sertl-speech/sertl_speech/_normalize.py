@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from numbers import Integral
 
@@ -279,7 +278,7 @@ class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "use per-domain standardisation (sertl_core.DomainStandardScaler) "
                 "for this data.",
                 SpeakerConfoundWarning,
-                stacklevel=external_stacklevel(sys.modules["sertl_speech"]),
+                stacklevel=external_stacklevel(),
             )
 
     def transform(self, X, *, speaker=None):

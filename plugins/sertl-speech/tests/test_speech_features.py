@@ -297,8 +297,12 @@ def test_table_with_a_missing_path_names_the_row(wav_files):
     import pandas as pd
 
     table = pd.DataFrame({"file": [wav_files[0], None, wav_files[2]]})
-    with pytest.raises(ValueError, match=r"'file' column has no path .* rows \[1\]"):
+    with pytest.raises(ValueError, match=r"positions \[1\] have no path.*'file'"):
         AudioFeatures("mfcc_stats").fit_transform(table)
+    # the same check serves a Series and a plain list
+    for column in (table["file"], [wav_files[0], float("nan"), pd.NA]):
+        with pytest.raises(ValueError, match=r"positions \[1(, 2)?\] have no path"):
+            AudioFeatures("mfcc_stats").fit_transform(column)
     X = AudioFeatures("mfcc_stats").fit_transform(table.dropna())
     assert X.shape == (2, 335)
     assert np.isfinite(X).all()
