@@ -11,6 +11,27 @@ Part ``label`` (LabelRelationTransfer)
     first version had tuned on the test pair) is scored; the best mean UAR
     becomes the default.
 
+Part ``label_options`` (LabelRelationTransfer)
+    Structural options (relation x features x self-training) scored on two
+    development tasks without TurEV-DB: EmoDB -> RAVDESS anger, calm,
+    happiness, sadness and RAVDESS -> EmoDB anger, boredom, happiness,
+    sadness, with the protocol above; the best mean over the two wins.
+
+Part ``label_regularisation`` (LabelRelationTransfer)
+    The inverse regularisation ``C`` of the two LogisticRegression models
+    (the wrapped ``estimator`` x the ``source_estimator``) on the same two
+    development tasks and protocol, all other parameters at their defaults.
+    Rule fixed before the run: the best mean over the two tasks wins; within
+    0.05 UAR points of the current default (C=1, C=1) that default is kept.
+
+Part ``label_baselines`` (the baselines of ``relational_label_space.py``)
+    The same selection for the baselines: ``C`` of the final model of each
+    (target-only LogisticRegression and SVC, the LogisticRegression head of
+    the two fine-tuning baselines) on the same tasks, seeds and splits, so
+    that the method and its baselines are tuned alike. Rule fixed before the
+    run: per baseline the best mean wins; within 0.05 points of C=1, C=1 is
+    kept. The result is ``BASELINE_C`` in ``relational_label_space.py``.
+
 Part ``class`` (ClassRelationAligner)
     Nested leave-one-target-corpus-out selection over the 12 ordered pairs
     of EmoDB, RAVDESS, URDU, TurEV-DB (protocol of
@@ -23,15 +44,16 @@ Part ``class`` (ClassRelationAligner)
 Run from the repository root::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-        .venv/bin/python benchmarks/relational_defaults.py [label|label_options|class]
+        .venv/bin/python benchmarks/relational_defaults.py \
+        [label|label_options|label_regularisation|class]
 
-Results: benchmarks/results/relational_defaults_label.md and
-benchmarks/results/relational_defaults_class.md
+Results: benchmarks/results/relational_defaults_<part>.md
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import platform
 import sys
@@ -83,14 +105,15 @@ BANDWIDTH = (0.3, 0.5, 1.0)
 SOURCE_WEIGHT = (0.3, 1.0, 3.0)
 
 
-def _label_split(seed, yt, spk_t):
+def _label_split(seed, yt, spk_t, classes=DEV_CLASSES):
+    """k labelled rows per class from 2 target speakers; the rest is the test."""
     rng = np.random.default_rng(seed)
     pool_spk = rng.choice(np.unique(spk_t), size=2, replace=False)
     pool = np.isin(spk_t, pool_spk)
     lab_idx = np.concatenate(
         [
             rng.choice(np.flatnonzero(pool & (yt == c)), size=K, replace=False)
-            for c in DEV_CLASSES
+            for c in classes
         ]
     )
     return lab_idx, ~pool
@@ -180,16 +203,15 @@ STRUCTURE = {
 }
 
 
-def label_options_part():
-    """Structural options of LabelRelationTransfer on two dev tasks.
+def _dev_scores(candidates, t0):
+    """UAR of LabelRelationTransfer candidates on the dev tasks (test protocol).
 
-    The numeric defaults (prior_strength, bandwidth, source_weight) stay as
-    selected by ``label``; here relation source x features x self-training
-    are compared, mean UAR over both dev tasks and 5 seeds; best mean wins.
+    ``candidates`` maps a name to a zero-argument factory of the estimator.
+    Returns ``(base, per_task)``: target_only_lr UARs per task, and the UARs
+    of each candidate per (name, task), one per seed.
     """
-    t0 = time.time()
     base = {task[:2]: [] for task in DEV_TASKS}
-    per_task = {(g, task[:2]): [] for g in STRUCTURE for task in DEV_TASKS}
+    per_task = {(g, task[:2]): [] for g in candidates for task in DEV_TASKS}
     for src, tgt, classes in DEV_TASKS:
         Xs, ys, _, _ = _data.load_features(src, emotions=None)
         Xt, yt, spk_t, _ = _data.load_features(tgt, emotions=classes)
@@ -198,15 +220,8 @@ def label_options_part():
         Z = DomainStandardScaler().fit_transform(X, sample_domain=sd)
         Zt = Z[len(Xs) :]
         for seed in SEEDS:
-            rng = np.random.default_rng(seed)
-            pool = np.isin(spk_t, rng.choice(np.unique(spk_t), 2, replace=False))
-            lab_idx = np.concatenate(
-                [
-                    rng.choice(np.flatnonzero(pool & (yt == c)), K, replace=False)
-                    for c in classes
-                ]
-            )
-            Zte, yte = Zt[~pool], yt[~pool]
+            lab_idx, test = _label_split(seed, yt, spk_t, classes)
+            Zte, yte = Zt[test], yt[test]
             base[(src, tgt)].append(
                 balanced_accuracy_score(
                     yte,
@@ -218,19 +233,26 @@ def label_options_part():
             y_fit = np.full(len(Zt), "-1", dtype=object)
             y_fit[lab_idx] = yt[lab_idx]
             yf = np.concatenate([ys.astype(object), y_fit]).astype(str)
-            for g, params in STRUCTURE.items():
-                est = LabelRelationTransfer(**params).fit(Z, yf, sample_domain=sd)
+            for g, make in candidates.items():
+                est = make().fit(Z, yf, sample_domain=sd)
                 u = balanced_accuracy_score(yte, est.predict(Zte))
                 per_task[(g, (src, tgt))].append(u)
             print(f"{src}->{tgt} seed {seed} ({time.time() - t0:.0f} s)", flush=True)
+    return base, per_task
+
+
+def _dev_means(candidates, per_task):
+    """Mean UAR % over the dev tasks (each task's mean over the seeds)."""
     tasks = [t[:2] for t in DEV_TASKS]
-    mean = {
-        g: 100 * np.mean([np.mean(per_task[(g, t)]) for t in tasks]) for g in STRUCTURE
+    return {
+        g: 100 * np.mean([np.mean(per_task[(g, t)]) for t in tasks]) for g in candidates
     }
-    best = max(STRUCTURE, key=lambda g: mean[g])
-    elapsed = time.time() - t0
-    lines = [
-        "# LabelRelationTransfer structural options, selected on dev tasks",
+
+
+def _dev_header(title, setting):
+    """Title and protocol paragraph shared by the dev-task results files."""
+    return [
+        f"# {title}",
         "",
         "Development tasks only (TurEV-DB, the test corpus of "
         "`relational_label_space.py`, is not used): "
@@ -238,32 +260,208 @@ def label_options_part():
         + " (calm unseen in EmoDB; boredom unseen in RAVDESS). Protocol of "
         "the test benchmark: per seed 2 target speakers give k = 5 labelled "
         "utterances per class, the other speakers are the test set; 5 seeds; "
-        "per-domain standardised `functionals`; UAR. prior_strength=5, "
-        "bandwidth=1, source_weight=1 (selected by the `label` part). Rule: "
-        "best mean over the two dev tasks.",
+        "per-domain standardised `functionals`; UAR. " + setting,
+    ]
+
+
+def _dev_table(candidates, base, per_task, mean, best, name="candidate"):
+    """target_only_lr reference line and the candidate table, best first."""
+    tasks = [t[:2] for t in DEV_TASKS]
+    lines = [
         "",
         "target_only_lr (reference): "
         + ", ".join(f"{s}->{t} {100 * np.mean(base[(s, t)]):.1f}" for s, t in tasks),
         "",
-        "| candidate | "
-        + " | ".join(f"{s}->{t}" for s, t in tasks)
-        + " | mean UAR % |",
+        f"| {name} | " + " | ".join(f"{s}->{t}" for s, t in tasks) + " | mean UAR % |",
         "|---|" + "---|" * (len(tasks) + 1),
     ]
-    for g in sorted(STRUCTURE, key=lambda g: -mean[g]):
+    for g in sorted(candidates, key=lambda g: -mean[g]):
         mark = " **(selected)**" if g == best else ""
         lines.append(
             f"| {g} | "
             + " | ".join(f"{100 * np.mean(per_task[(g, t)]):.1f}" for t in tasks)
             + f" | {mean[g]:.1f}{mark} |"
         )
-    lines += [
+    return lines
+
+
+def label_options_part():
+    """Structural options of LabelRelationTransfer on two dev tasks.
+
+    The numeric defaults (prior_strength, bandwidth, source_weight) stay as
+    selected by ``label``; here relation source x features x self-training
+    are compared, mean UAR over both dev tasks and 5 seeds; best mean wins.
+    """
+    t0 = time.time()
+    cands = {
+        g: functools.partial(LabelRelationTransfer, **params)
+        for g, params in STRUCTURE.items()
+    }
+    base, per_task = _dev_scores(cands, t0)
+    mean = _dev_means(cands, per_task)
+    best = max(cands, key=lambda g: mean[g])
+    elapsed = time.time() - t0
+    lines = [
+        *_dev_header(
+            "LabelRelationTransfer structural options, selected on dev tasks",
+            "prior_strength=5, bandwidth=1, source_weight=1 (selected by the "
+            "`label` part). Rule: best mean over the two dev tasks.",
+        ),
+        *_dev_table(cands, base, per_task, mean, best),
         "",
         f"Selected (best dev mean): {best}.",
         "",
         *_footer("label_options", elapsed),
     ]
     _write("relational_defaults_label_options.md", lines)
+
+
+# -------------------------------------------- label part, regularisation
+# C of the wrapped estimator x C of the source estimator (both
+# LogisticRegression(max_iter=1000)); everything else at the current defaults
+ESTIMATOR_C = (0.01, 0.03, 0.1, 0.3, 1.0)
+SOURCE_C = (0.1, 1.0)
+CURRENT_C = (1.0, 1.0)
+TIE = 0.05  # UAR percentage points
+
+
+def _regularised(c, c_src):
+    return LabelRelationTransfer(
+        LogisticRegression(C=c, max_iter=1000),
+        source_estimator=LogisticRegression(C=c_src, max_iter=1000),
+    )
+
+
+def label_regularisation_part():
+    """C of the two LogisticRegression models of LabelRelationTransfer.
+
+    Rule, fixed before the run: the best mean UAR over the two dev tasks
+    wins; within ``TIE`` points of the current default (C=1, C=1) the
+    current default is kept.
+    """
+    t0 = time.time()
+    grid = list(itertools.product(ESTIMATOR_C, SOURCE_C))
+    name = {g: f"estimator C={g[0]:g} / source_estimator C={g[1]:g}" for g in grid}
+    cands = {name[g]: functools.partial(_regularised, *g) for g in grid}
+    base, per_task = _dev_scores(cands, t0)
+    mean = _dev_means(cands, per_task)
+    top = max(grid, key=lambda g: mean[name[g]])
+    keep = mean[name[top]] - mean[name[CURRENT_C]] <= TIE
+    best = CURRENT_C if keep else top
+    elapsed = time.time() - t0
+    lines = [
+        *_dev_header(
+            "LabelRelationTransfer regularisation (C of the two logistic "
+            "regressions), selected on dev tasks",
+            "Candidates: `estimator=LogisticRegression(C=c, max_iter=1000)` "
+            f"with c in {{{', '.join(f'{c:g}' for c in ESTIMATOR_C)}}} x "
+            "`source_estimator=LogisticRegression(C=c_src, max_iter=1000)` "
+            f"with c_src in {{{', '.join(f'{c:g}' for c in SOURCE_C)}}}; all "
+            "other parameters at the defaults in force before this run "
+            "(relation='schema', features='both', self_training_rounds=2, "
+            "bandwidth=1, source_weight=1, ...). The current default is C=1, "
+            "C=1. Rule, fixed before the run: the best mean UAR over the two "
+            "dev tasks wins; if it is within "
+            f"{TIE:g} UAR points (percentage points) of the current default, "
+            "the current default is kept.",
+        ),
+        *_dev_table(cands, base, per_task, mean, name[best]),
+        "",
+        f"Best dev mean: {name[top]} ({mean[name[top]]:.2f}); current default "
+        f"{name[CURRENT_C]} ({mean[name[CURRENT_C]]:.2f}); difference "
+        f"{mean[name[top]] - mean[name[CURRENT_C]]:+.2f} -> selected: "
+        f"**{name[best]}**"
+        + (" (current default kept)." if best == CURRENT_C else "."),
+        "",
+        *_footer("label_regularisation", elapsed),
+    ]
+    _write("relational_defaults_label_regularisation.md", lines)
+
+
+# ------------------------------------------ label part, baselines' C
+BASELINE_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+def label_baselines_part():
+    """C of the final model of each baseline of ``relational_label_space.py``.
+
+    LabelRelationTransfer's classifier got its C from the dev tasks
+    (``label_regularisation``); the baselines get the same treatment, on the
+    same tasks, seeds and splits. Rule, fixed before the run: per baseline,
+    the best mean UAR over the two dev tasks wins; within ``TIE`` points of
+    scikit-learn's C=1, C=1 is kept.
+    """
+    from relational_label_space import baseline_scores
+
+    t0 = time.time()
+    per_task = collections.defaultdict(list)
+    for src, tgt, classes in DEV_TASKS:
+        Xs, ys, _, _ = _data.load_features(src, emotions=None)
+        Xt, yt, spk_t, _ = _data.load_features(tgt, emotions=classes)
+        X = np.vstack([Xs, Xt])
+        sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
+        Z = DomainStandardScaler().fit_transform(X, sample_domain=sd)
+        Zs, Zt = Z[: len(Xs)], Z[len(Xs) :]
+        for seed in SEEDS:
+            lab_idx, test = _label_split(seed, yt, spk_t, classes)
+            for c in BASELINE_GRID:
+                scores = baseline_scores(
+                    seed, Zs, ys, Zt[lab_idx], yt[lab_idx], Zt[test], yt[test], c
+                )
+                for arm, u in scores.items():
+                    per_task[(arm, c, (src, tgt))].append(u)
+            print(f"{src}->{tgt} seed {seed} ({time.time() - t0:.0f} s)", flush=True)
+    tasks = [t[:2] for t in DEV_TASKS]
+    arms = sorted({k[0] for k in per_task})
+    mean = {
+        (arm, c): 100 * np.mean([np.mean(per_task[(arm, c, t)]) for t in tasks])
+        for arm in arms
+        for c in BASELINE_GRID
+    }
+    chosen = {}
+    for arm in arms:
+        top = max(BASELINE_GRID, key=lambda c: mean[(arm, c)])
+        chosen[arm] = 1.0 if mean[(arm, top)] - mean[(arm, 1.0)] <= TIE else top
+    elapsed = time.time() - t0
+    lines = [
+        *_dev_header(
+            "Baselines of the label-space benchmark: C of their final model, "
+            "selected on dev tasks",
+            "Baselines as in `relational_label_space.py` (`baseline_scores`): "
+            "target-only LogisticRegression and SVC(rbf, balanced) on the k "
+            "target rows, and a LogisticRegression head on the source MLP's "
+            "hidden layer (finetune_last_layer) or log posteriors "
+            "(finetune_posteriors); C of that final model in "
+            f"{{{', '.join(f'{c:g}' for c in BASELINE_GRID)}}}. "
+            "LabelRelationTransfer's classifier got its C from these tasks "
+            "(`label_regularisation`); the baselines get the same treatment. "
+            "Rule, fixed before the run: per baseline the best mean UAR over "
+            f"the two dev tasks wins; within {TIE:g} points of C=1, C=1 is "
+            "kept.",
+        ),
+        "",
+        "| baseline | "
+        + " | ".join(f"C={c:g}" for c in BASELINE_GRID)
+        + " | selected C |",
+        "|---|" + "---|" * (len(BASELINE_GRID) + 1),
+    ]
+    for arm in arms:
+        lines.append(
+            f"| {arm} | "
+            + " | ".join(f"{mean[(arm, c)]:.2f}" for c in BASELINE_GRID)
+            + f" | **{chosen[arm]:g}** |"
+        )
+    lines += [
+        "",
+        "Cells: mean UAR % over the two dev tasks (each the mean of 5 seeds). "
+        "The selected C of each baseline is `BASELINE_C` in "
+        "`benchmarks/relational_label_space.py`: "
+        + ", ".join(f"{arm} C={c:g}" for arm, c in chosen.items())
+        + ".",
+        "",
+        *_footer("label_baselines", elapsed),
+    ]
+    _write("relational_defaults_label_baselines.md", lines)
 
 
 # ---------------------------------------------------------------- class part
@@ -406,5 +604,7 @@ if __name__ == "__main__":
         {
             "label": label_part,
             "label_options": label_options_part,
+            "label_baselines": label_baselines_part,
+            "label_regularisation": label_regularisation_part,
             "class": class_part,
         }[p]()
