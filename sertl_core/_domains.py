@@ -100,7 +100,8 @@ def external_stacklevel(*packages):
     the first-party plugins, e.g. a vote that fits other methods) and in
     scikit-learn (its
     ``fit_transform``, ``set_output`` and parameter-validation wrappers,
-    ``Pipeline``). So the warning names the line of the caller's code that
+    ``Pipeline``, and the joblib cache wrapper through which a ``Pipeline``
+    fits its steps). So the warning names the line of the caller's code that
     started the call, whether it came through a function, an estimator's
     ``fit`` or a pipeline, whatever the depth.
 
@@ -127,16 +128,55 @@ def external_stacklevel(*packages):
     >>> caught[0].filename.startswith("<doctest")  # the caller's code
     True
     """
+    import joblib
     import sklearn
 
     first_party = [sys.modules[n] for n in _FIRST_PARTY if n in sys.modules]
-    internal = tuple(_package_dir(m) for m in (*packages, *first_party, sklearn))
+    # joblib: a Pipeline fits its steps through joblib.Memory's cache wrapper
+    third_party = (sklearn, joblib)
+    internal = tuple(_package_dir(m) for m in (*packages, *first_party, *third_party))
     frame = sys._getframe(1)
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(internal):
         frame = frame.f_back
         level += 1
     return level
+
+
+class UnlabeledRowsWarning(SertlWarning):
+    """A Pipeline's last step would learn the unlabelled marker as a class.
+
+    In a plain :class:`~sklearn.pipeline.Pipeline` every step gets the same
+    ``y``. An adapter needs the unlabelled target rows, but a plain
+    classifier after it (``SVC()``) then fits them too, ``-1`` (or ``"-1"``)
+    being one more class, and predicts ``-1`` for many target rows. A
+    sertl adapter warns when it is fitted inside a pipeline whose last step
+    is such an estimator; wrap that step in
+    :class:`~sertl_core.SourceOnly` (or use a transfer estimator), which
+    trains on the labelled rows only.
+
+    See Also
+    --------
+    SertlWarning : Base class of sertl's warnings.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sertl_core import DomainStandardScaler, SourceOnly, UnlabeledRowsWarning
+    >>> X = np.array([[0.0], [1.0], [4.0], [5.0], [9.0], [10.0]])
+    >>> y = np.array([0, 1, 0, 1, -1, -1])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = make_pipeline(DomainStandardScaler(), LogisticRegression()).fit(X, y)
+    >>> caught[0].category is UnlabeledRowsWarning
+    True
+    >>> pipe = make_pipeline(DomainStandardScaler(), SourceOnly(LogisticRegression()))
+    >>> pipe.fit(X, y).classes_.tolist()  # no warning: -1 is not a class
+    [0, 1]
+    """
 
 
 class NoTargetWarning(SertlWarning):

@@ -62,11 +62,11 @@ def sertl_register_adapters():
 _ADAPTER = '''\
 """An example adapter: move each source domain's mean onto the target's."""
 
-import numbers
-from math import inf
+from numbers import Real
 
 import numpy as np
 from sertl_core import DomainAdapter
+from sertl_core.params import Interval
 from sklearn.base import OneToOneFeatureMixin
 
 
@@ -106,16 +106,14 @@ class MeanShiftAdapter(OneToOneFeatureMixin, DomainAdapter):
     registry_name = "{name}_mean_shift"
     # transform moves source rows only (the kit checks this declaration)
     _transform_uses_domain = True
+    # checked by self._validate_params() (sertl_core.params)
+    _parameter_constraints = {{"strength": [Interval(Real, 0, None, closed="left")]}}
 
     def __init__(self, strength=1.0):
         self.strength = strength
 
     def _fit(self, data):
-        s = self.strength
-        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not 0 <= s < inf:
-            raise ValueError(
-                f"strength must be a finite non-negative number, got {{s!r}}."
-            )
+        self._validate_params()
         target_mean = data.X[data.target].mean(axis=0)
         self.shifts_ = {{
             int(d): self.strength

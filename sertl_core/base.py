@@ -10,6 +10,8 @@ class.
 from __future__ import annotations
 
 import copy
+import sys
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -31,10 +33,13 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from ._domains import (
     DomainData,
+    UnlabeledRowsWarning,
     as_target_domain,
+    external_stacklevel,
     is_unlabeled,
     resolve_domains,
 )
+from .params import ParamValidationMixin
 
 __all__ = ["DomainAdapter", "TransferEstimator"]
 
@@ -99,7 +104,59 @@ class _InputPolicy:
         return tags
 
 
-class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
+def _takes_unlabelled_rows(est):
+    """Whether ``est`` keeps unlabelled rows out of its classes itself."""
+    if isinstance(est, TransferEstimator):
+        return True
+    if isinstance(est, Pipeline):
+        return bool(est.steps) and _takes_unlabelled_rows(est.steps[-1][1])
+    # scikit-learn's semi-supervised estimators read -1 as "unlabelled" too
+    if type(est).__module__.startswith("sklearn.semi_supervised"):
+        return True
+    # a wrapper around a transfer estimator, e.g. GridSearchCV(SourceOnly(...))
+    params = est.get_params(deep=True) if hasattr(est, "get_params") else {}
+    return any(isinstance(v, TransferEstimator) for v in params.values())
+
+
+def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
+    """Warn when an enclosing Pipeline's last step would fit the unlabelled rows.
+
+    An adapter is fitted by ``Pipeline._fit`` (the steps before the last);
+    the same ``y`` then reaches the last step. Walk up the caller frames to
+    the nearest pipeline that fits this adapter as an intermediate step and
+    ends in a predictor; a transformer at its end passes ``y`` on to an
+    outer pipeline, so the walk goes on. Nothing is found (and nothing said)
+    outside a pipeline.
+    """
+    frame = sys._getframe(2)
+    for _ in range(100):  # bounded: a pipeline is at most a few frames up
+        if frame is None:
+            return
+        owner = frame.f_locals.get("self") if frame.f_code.co_name == "_fit" else None
+        if isinstance(owner, Pipeline) and owner.steps:
+            name, last = owner.steps[-1]
+            is_predictor = hasattr(last, "predict") or hasattr(last, "fit_predict")
+            if last is not None and not isinstance(last, str) and is_predictor:
+                if _takes_unlabelled_rows(last):
+                    return
+                warnings.warn(
+                    f"The last step of this Pipeline, {name!r} ({last!r}), is "
+                    f"fitted on the {n_unlabelled} unlabelled rows as well, with "
+                    "the unlabelled marker (-1) as one more class, so it will "
+                    "predict that marker for target rows. Wrap it so that it "
+                    f"trains on the labelled rows only: ({name!r}, "
+                    f"SourceOnly({last!r})) with sertl_core.SourceOnly, or use a "
+                    "transfer estimator (e.g. KMM) as the last step.",
+                    UnlabeledRowsWarning,
+                    stacklevel=external_stacklevel(),
+                )
+                return
+        frame = frame.f_back
+
+
+class DomainAdapter(
+    _InputPolicy, ParamValidationMixin, TransformerMixin, BaseEstimator
+):
     """Base class of transformers that move features between domains.
 
     Subclasses write ``_fit(data)`` and ``_transform(X, sample_domain)``; the
@@ -187,6 +244,10 @@ class DomainAdapter(_InputPolicy, TransformerMixin, BaseEstimator):
         )
         if self._needs_labels:
             check_classification_targets(data.y[data.labeled])
+        if y is not None and not data.labeled[: data.n_input_rows].all():
+            _warn_if_pipeline_learns_unlabelled(
+                int((~data.labeled[: data.n_input_rows]).sum())
+            )
         return data
 
     def fit(self, X, y=None, *, sample_domain=None):
@@ -340,7 +401,9 @@ def _request_weights_inside(est):
     _request_weights_inside(inner)
 
 
-class TransferEstimator(_InputPolicy, MetaEstimatorMixin, BaseEstimator):
+class TransferEstimator(
+    _InputPolicy, ParamValidationMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Base class of meta-estimators that train a plain estimator with transfer.
 
     A transfer estimator wraps any scikit-learn estimator (``estimator=``),

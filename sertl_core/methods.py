@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import StrOptions
 
 from ._domains import DomainData, check_known_domains
 from .base import DomainAdapter, TransferEstimator
+from .params import StrOptions
 
 __all__ = ["DomainStandardScaler", "SourceOnly", "SourceStandardScaler"]
 

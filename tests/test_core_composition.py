@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -10,9 +11,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.svm import SVC
 
-from sertl_core import DomainStandardScaler, SourceOnly
+from sertl_core import DomainStandardScaler, SourceOnly, UnlabeledRowsWarning
 from sertl_core.model_selection import (
     PredictionEntropyScorer,
     SourceTargetShuffleSplit,
@@ -177,3 +179,66 @@ def test_user_pipeline_with_sample_weight_still_works_after_import():
     src = sd > 0
     w = np.ones(src.sum())
     Pipeline([("lr", LogisticRegression())]).fit(X[src], y[src], lr__sample_weight=w)
+
+
+def _unlabelled_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.r_[rng.integers(0, 2, 40), -np.ones(20, int)]
+    return X, y
+
+
+def _unlabelled_row_warnings(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    return [w for w in caught if issubclass(w.category, UnlabeledRowsWarning)]
+
+
+def test_plain_classifier_after_an_adapter_is_told_to_use_source_only():
+    # DESIGN: an unlabelled row must never reach a base estimator as a class;
+    # a plain Pipeline cannot stop that, so the adapter says how to fix it
+    X, y = _unlabelled_data()
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("svc", SVC())])
+    caught = _unlabelled_row_warnings(lambda: pipe.fit(X, y))
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "'svc' (SVC())" in message and "20 unlabelled rows" in message
+    assert "SourceOnly(SVC())" in message
+    assert caught[0].filename == __file__  # names the user's line, not joblib's
+    assert -1 in pipe.classes_  # what the warning is about
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        SourceOnly(SVC()),
+        Pipeline([("scale", StandardScaler()), ("clf", SourceOnly(SVC()))]),
+        GridSearchCV(SourceOnly(LogisticRegression()), {"estimator__C": [1.0]}),
+        SelfTrainingClassifier(LogisticRegression()),
+    ],
+    ids=["source_only", "pipeline_ending_in_source_only", "search", "semi_supervised"],
+)
+def test_last_steps_that_handle_unlabelled_rows_are_not_warned_about(last):
+    X, y = _unlabelled_data()
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("last", last)])
+    assert _unlabelled_row_warnings(lambda: pipe.fit(X, y)) == []
+
+
+def test_unlabelled_rows_warning_reaches_through_a_feature_pipeline():
+    X, y = _unlabelled_data()
+    features = Pipeline(
+        [("scale", StandardScaler()), ("adapt", DomainStandardScaler())]
+    )
+    outer = Pipeline([("features", features), ("lr", LogisticRegression())])
+    caught = _unlabelled_row_warnings(lambda: outer.fit(X, y))
+    assert caught and "'lr' (LogisticRegression())" in str(caught[0].message)
+    # the feature pipeline alone hands y to no classifier
+    assert _unlabelled_row_warnings(lambda: features.fit(X, y)) == []
+
+
+def test_no_unlabelled_rows_warning_without_unlabelled_rows_or_pipeline():
+    X, y = _unlabelled_data()
+    labelled = Pipeline([("adapt", DomainStandardScaler()), ("svc", SVC())])
+    assert _unlabelled_row_warnings(lambda: labelled.fit(X[:40], y[:40])) == []
+    assert _unlabelled_row_warnings(lambda: DomainStandardScaler().fit(X, y)) == []

@@ -570,7 +570,9 @@ def test_new_plugin_package_works_in_process(tmp_path, monkeypatch):
     for strength in (np.int64(1), np.float32(0.5), 2):
         cls(strength=strength).fit(X, sample_domain=sd)
     for strength in (-1.0, float("nan"), float("inf"), True, "1"):
-        with pytest.raises(ValueError, match="strength must be a finite non-negative"):
+        with pytest.raises(
+            ValueError, match="'strength' parameter of MeanShiftAdapter"
+        ):
             cls(strength=strength).fit(X, sample_domain=sd)
 
 

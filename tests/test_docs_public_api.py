@@ -17,6 +17,7 @@ from sertl_core import get_registry
 PACKAGES = [
     "sertl_core",
     "sertl_core.model_selection",
+    "sertl_core.params",
     "sertl_core.testing",
     "sertl_speech",
     "sertl_instance",

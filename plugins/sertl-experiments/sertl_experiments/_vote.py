@@ -7,10 +7,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator, get_registry
+from sertl_core.params import StrOptions
 
 from ._recipes import _AUTO_EXCLUDE
 

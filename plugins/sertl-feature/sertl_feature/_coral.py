@@ -7,9 +7,9 @@ from numbers import Real
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.covariance import ledoit_wolf
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from sertl_core import DomainAdapter
+from sertl_core.params import Interval, StrOptions
 
 from ._linalg import sym_power
 from ._utils import check_source_ids

@@ -7,9 +7,9 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from sertl_core import DomainAdapter
+from sertl_core.params import Interval, RealNotInt, StrOptions
 
 from ._linalg import fix_signs
 from ._utils import check_source_ids

@@ -38,9 +38,9 @@ from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, clone
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from sertl_core import DomainAdapter
+from sertl_core.params import Interval, StrOptions
 
 from ._linalg import chunk_rows, fix_signs, median_heuristic_gamma, rbf_kernel
 from ._subspace import resolve_n_components

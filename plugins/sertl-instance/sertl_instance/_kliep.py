@@ -9,9 +9,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
 
 from sertl_core import TransferEstimator, external_stacklevel
+from sertl_core.params import Interval, validate_params
 
 from ._common import (
     KernelWidthWarning,
@@ -177,8 +177,7 @@ _KLIEP_PARAMS = {
         "X_target": ["array-like"],
         **_KLIEP_PARAMS,
         "return_info": ["boolean"],
-    },
-    prefer_skip_nested_validation=True,
+    }
 )
 def kliep_weights(
     X_source,

@@ -9,9 +9,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from sertl_core import TransferEstimator, external_stacklevel
+from sertl_core.params import Interval, StrOptions, validate_params
 
 from ._common import (
     check_solver,
@@ -80,8 +80,7 @@ _KMM_PARAMS = {
         "X_target": ["array-like"],
         **_KMM_PARAMS,
         "return_info": ["boolean"],
-    },
-    prefer_skip_nested_validation=True,
+    }
 )
 @one_blas_thread
 def kmm_weights(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.base import OneToOneFeatureMixin
+from sklearn.utils.validation import check_is_fitted
 
 from sertl_core import DomainAdapter
 from sertl_core._domains import DomainData
+from sertl_core.params import Interval, StrOptions
 
 from ._base import (
     _TRAINING_CONSTRAINTS,
@@ -355,7 +356,8 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
             reconstructions, both (input first) for ``output="concat"``.
         """
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        # the one-to-one names, checked against feature_names_in_ (public API)
+        names = OneToOneFeatureMixin.get_feature_names_out(self, input_features)
         if self.output == "reconstruction":
             return names
         code = np.asarray(

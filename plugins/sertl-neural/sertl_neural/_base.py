@@ -17,12 +17,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from sertl_core import TransferEstimator
 from sertl_core._domains import as_target_domain
+from sertl_core.params import Interval, StrOptions
 
 from ._nets import (
     build_trunk,

@@ -7,9 +7,9 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from sertl_core._domains import DomainData
+from sertl_core.params import Interval, StrOptions
 
 from ._base import (
     _NETWORK_CONSTRAINTS,

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import StrOptions
 
 from sertl_core import is_unlabeled
 from sertl_core._domains import DomainData
+from sertl_core.params import StrOptions
 
 from ._base import (
     _NETWORK_CONSTRAINTS,
@@ -406,9 +406,13 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         self : MultiTaskClassifier
             The fitted estimator.
         """
-        from sklearn.utils.validation import _num_samples
-
-        self._aux_pending = _aux_columns(aux, _num_samples(X))
+        if hasattr(X, "shape"):
+            n_rows = X.shape[0]
+        elif hasattr(X, "__len__"):
+            n_rows = len(X)
+        else:  # an object that only converts to an array (__array__)
+            n_rows = np.asarray(X).shape[0]
+        self._aux_pending = _aux_columns(aux, n_rows)
         try:
             return super().fit(X, y, sample_domain=sample_domain)
         finally:

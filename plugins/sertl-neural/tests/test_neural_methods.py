@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from sertl_core import DomainStandardScaler, Registry, SourceOnly
+from sertl_core.params import InvalidParameterError
 from sertl_core.testing import make_domain_data
 
 SMALL = {"hidden_layer_sizes": (16, 8), "max_epochs": 10, "lr": 1e-2, "random_state": 0}
@@ -239,9 +240,7 @@ def test_distill_loss_hook_is_called_with_embeddings(few_shot):
     ).fit(X, y, sample_domain=sd)
     assert calls and all(shape[1] == 8 and not grad for shape, grad in calls)
     assert not np.allclose(plain.embed(X), distilled.embed(X))
-    with pytest.raises(
-        sklearn.utils._param_validation.InvalidParameterError, match="distill_loss"
-    ):
+    with pytest.raises(InvalidParameterError, match="distill_loss"):
         FineTuneClassifier(distill_loss="rkd").fit(X, y, sample_domain=sd)
 
 

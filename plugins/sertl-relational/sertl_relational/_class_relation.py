@@ -9,10 +9,10 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from sertl_core import DomainAdapter
 from sertl_core._domains import check_known_domains
+from sertl_core.params import Interval, StrOptions
 
 __all__ = ["ClassRelationAligner"]
 

@@ -9,9 +9,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from sertl_core import SertlWarning, TransferEstimator, external_stacklevel
+from sertl_core.params import Interval, StrOptions
 
 from ._schema import _check_coordinates, canonical_emotion, emotion_coordinates
 

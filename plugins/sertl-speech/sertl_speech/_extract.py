@@ -12,9 +12,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from sertl_core import SertlWarning, external_stacklevel
+from sertl_core.params import Interval, ParamValidationMixin, StrOptions
 
 from ._audio import TARGET_SR, AudioError, check_waveform, load_audio
 from ._cache import FeatureCache, content_key, waveform_key
@@ -261,7 +261,7 @@ def _is_nan(value):
     )
 
 
-class AudioFeatures(TransformerMixin, BaseEstimator):
+class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
     """Acoustic features from audio files or waveforms.
 
     A stateless scikit-learn transformer: ``transform`` reads each file (any

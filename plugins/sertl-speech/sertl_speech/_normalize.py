@@ -7,10 +7,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertl_core import SertlWarning, external_stacklevel, is_unlabeled
+from sertl_core.params import Interval, ParamValidationMixin, StrOptions
 
 __all__ = ["SpeakerConfoundWarning", "SpeakerNormalizer"]
 
@@ -54,7 +54,9 @@ def _speaker_ids(speaker, n_rows):
     return np.array([str(s) for s in arr], dtype=object)
 
 
-class SpeakerNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class SpeakerNormalizer(
+    ParamValidationMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Standardise the features of each speaker with that speaker's statistics.
 
     Each speaker's rows are centred on the speaker's mean and scaled by the

@@ -1,0 +1,457 @@
+"""Declarative parameter validation for sertl estimators and functions.
+
+scikit-learn validates estimator parameters against a class attribute
+``_parameter_constraints``, but the constraint classes live in its private
+module ``sklearn.utils._param_validation``, which may change in any release.
+sertl depends on public scikit-learn APIs only, so this module gives the same
+declarative style as a public, stable part of ``sertl-core``, for the
+built-in methods and for third-party plugins:
+
+- :class:`Interval` and :class:`StrOptions` describe numeric ranges and
+  string options; the strings ``"array-like"``, ``"sparse matrix"``,
+  ``"boolean"``, ``"random_state"``, ``"verbose"`` and ``"nan"``, the builtin
+  ``callable``, ``None`` and any class (checked with ``isinstance``) are
+  constraints too. A parameter whose constraint is ``"no_validation"`` is not
+  checked.
+- :class:`ParamValidationMixin` gives an estimator ``_validate_params()``,
+  which checks ``get_params(deep=False)`` against ``_parameter_constraints``
+  (``DomainAdapter`` and ``TransferEstimator`` already include it); call it
+  at the start of ``fit``.
+- :func:`validate_params` checks the arguments of a public function.
+
+A value that satisfies none of its constraints raises
+:class:`InvalidParameterError` (a ``ValueError`` and a ``TypeError``) with
+scikit-learn's wording: ``The 'reg' parameter of CORAL must be a float in the
+range [0.0, inf) or a str among {'auto'}. Got -1 instead.``
+
+Examples
+--------
+>>> from numbers import Real
+>>> from sklearn.base import BaseEstimator
+>>> from sertl_core.params import Interval, ParamValidationMixin, StrOptions
+>>> class Shrink(ParamValidationMixin, BaseEstimator):
+...     _parameter_constraints = {
+...         "reg": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+...     }
+...     def __init__(self, reg="auto"):
+...         self.reg = reg
+...     def fit(self, X, y=None):
+...         self._validate_params()
+...         return self
+>>> Shrink(reg=0.5).fit([[0.0]]).reg
+0.5
+>>> Shrink(reg=-1).fit([[0.0]])
+Traceback (most recent call last):
+...
+sertl_core.params.InvalidParameterError: The 'reg' parameter of Shrink must be \
+a float in the range [0.0, inf) or a str among {'auto'}. Got -1 instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Callable, Iterable, Mapping
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+
+__all__ = [
+    "InvalidParameterError",
+    "Interval",
+    "ParamValidationMixin",
+    "RealNotInt",
+    "StrOptions",
+    "check_params",
+    "validate_params",
+]
+
+_NO_VALIDATION = "no_validation"
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has a value that none of its constraints allows.
+
+    It is both a ``ValueError`` and a ``TypeError``, as scikit-learn's own
+    parameter error, so ``except ValueError`` catches a wrong range and a
+    wrong type alike.
+
+    Examples
+    --------
+    >>> from sertl_core.params import InvalidParameterError, check_params
+    >>> try:
+    ...     check_params({"cv": "five"}, {"cv": [int]}, "KLIEP")
+    ... except ValueError as exc:
+    ...     print(exc)
+    The 'cv' parameter of KLIEP must be an instance of 'int'. Got 'five' instead.
+    """
+
+
+class RealNotInt(Real):
+    """Abstract type of real numbers that are not integers (``float``, ``np.floating``).
+
+    Use it as the type of an :class:`Interval` that must refuse ``1`` but
+    accept ``1.0``, e.g. a fraction whose integer values mean a count.
+
+    Examples
+    --------
+    >>> from sertl_core.params import RealNotInt
+    >>> isinstance(0.5, RealNotInt), isinstance(1, RealNotInt)
+    (True, False)
+    """
+
+
+RealNotInt.register(float)
+RealNotInt.register(np.floating)
+
+
+_TYPE_NAMES = {Integral: "an int", Real: "a float", RealNotInt: "a float"}
+
+
+class Interval:
+    """A range of numbers of one type.
+
+    Parameters
+    ----------
+    type : {numbers.Integral, numbers.Real, RealNotInt}
+        The type the value must have. ``Real`` accepts ints and floats
+        (and their numpy scalars); ``RealNotInt`` only floats.
+    left, right : float, int or None
+        The bounds; ``None`` means unbounded on that side.
+    closed : {"left", "right", "both", "neither"}
+        Which bounds belong to the range.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from sertl_core.params import Interval
+    >>> folds = Interval(Integral, 2, None, closed="left")
+    >>> folds.is_satisfied_by(5), folds.is_satisfied_by(1), folds.is_satisfied_by(5.0)
+    (True, False, False)
+    >>> str(folds)
+    'an int in the range [2, inf)'
+    """
+
+    def __init__(self, type, left, right, *, closed):
+        if type not in _TYPE_NAMES:
+            raise ValueError(
+                f"Interval type must be numbers.Integral, numbers.Real or "
+                f"RealNotInt, got {type!r}."
+            )
+        if closed not in ("left", "right", "both", "neither"):
+            raise ValueError(
+                "Interval closed must be one of 'left', 'right', 'both', "
+                f"'neither', got {closed!r}."
+            )
+        for side, bound in (("left", left), ("right", right)):
+            if bound is None:
+                continue
+            ok = (
+                isinstance(bound, Integral)
+                if type is Integral
+                else isinstance(bound, Real)
+            )
+            if not ok or (isinstance(bound, float) and math.isnan(bound)):
+                raise TypeError(
+                    f"Interval {side} bound must be {_TYPE_NAMES[type]} or None, "
+                    f"got {bound!r}."
+                )
+        if left is not None and right is not None and right < left:
+            raise ValueError(f"Interval right bound {right} is below left {left}.")
+        self.type = type
+        self.left = left
+        self.right = right
+        self.closed = closed
+
+    def __contains__(self, value):
+        # an unbounded side is open at infinity: inf is not "in [0, inf)"
+        left = -math.inf if self.left is None else self.left
+        right = math.inf if self.right is None else self.right
+        left_closed = self.left is not None and self.closed in ("left", "both")
+        right_closed = self.right is not None and self.closed in ("right", "both")
+        above_left = value >= left if left_closed else value > left
+        below_right = value <= right if right_closed else value < right
+        return bool(above_left and below_right)
+
+    def is_satisfied_by(self, value):
+        """Return whether ``value`` has the type and lies in the range (bools never)."""
+        if not isinstance(value, self.type) or isinstance(value, bool | np.bool_):
+            return False
+        return value in self
+
+    def __str__(self):
+        def fmt(bound, inf):
+            if bound is None:
+                return inf
+            return f"{float(bound)}" if self.type is not Integral else f"{bound}"
+
+        lb = "[" if self.closed in ("left", "both") else "("
+        rb = "]" if self.closed in ("right", "both") else ")"
+        lo, hi = fmt(self.left, "-inf"), fmt(self.right, "inf")
+        if self.left is None:
+            lb = "("
+        if self.right is None:
+            rb = ")"
+        return f"{_TYPE_NAMES[self.type]} in the range {lb}{lo}, {hi}{rb}"
+
+    def __repr__(self):
+        return (
+            f"Interval({self.type.__name__}, {self.left!r}, {self.right!r}, "
+            f"closed={self.closed!r})"
+        )
+
+
+class StrOptions:
+    """A string among fixed options.
+
+    Parameters
+    ----------
+    options : set of str
+        The allowed strings.
+
+    Examples
+    --------
+    >>> from sertl_core.params import StrOptions
+    >>> kernel = StrOptions({"linear", "rbf"})
+    >>> kernel.is_satisfied_by("rbf"), kernel.is_satisfied_by("poly")
+    (True, False)
+    >>> str(kernel)
+    "a str among {'linear', 'rbf'}"
+    """
+
+    def __init__(self, options):
+        options = set(options)
+        if not options or not all(isinstance(o, str) for o in options):
+            raise ValueError(
+                f"StrOptions needs a non-empty set of strings, got {options!r}."
+            )
+        self.options = options
+
+    def is_satisfied_by(self, value):
+        """Return whether ``value`` is one of the options."""
+        return isinstance(value, str) and value in self.options
+
+    def __str__(self):
+        return "a str among {" + ", ".join(repr(o) for o in sorted(self.options)) + "}"
+
+    def __repr__(self):
+        return f"StrOptions({sorted(self.options)!r})"
+
+
+def _is_array_like(value):
+    if isinstance(value, str | bytes):
+        return False
+    return (
+        hasattr(value, "__len__")
+        or hasattr(value, "shape")
+        or (hasattr(value, "__array__"))
+    )
+
+
+def _is_random_state(value):
+    return (
+        value is None
+        or (isinstance(value, Integral) and not isinstance(value, bool | np.bool_))
+        or isinstance(value, np.random.RandomState)
+    )
+
+
+_NAMED = {
+    "array-like": (_is_array_like, "an array-like"),
+    "sparse matrix": (sparse.issparse, "a sparse matrix"),
+    "boolean": (lambda v: isinstance(v, bool | np.bool_), "an instance of 'bool'"),
+    "random_state": (
+        _is_random_state,
+        "an int, a numpy.random.RandomState instance or None",
+    ),
+    "verbose": (
+        lambda v: isinstance(v, Integral | bool | np.bool_),
+        "an int or a bool",
+    ),
+    "nan": (
+        lambda v: isinstance(v, Real) and not isinstance(v, Integral) and v != v,
+        "nan",
+    ),
+}
+
+
+def _satisfied(constraint, value):
+    if constraint is None:
+        return value is None
+    if isinstance(constraint, Interval | StrOptions):
+        return constraint.is_satisfied_by(value)
+    if isinstance(constraint, str):
+        return _NAMED[constraint][0](value)
+    if constraint is callable:
+        return callable(value)
+    return isinstance(value, constraint)
+
+
+def _describe(constraint):
+    if constraint is None:
+        return "None"
+    if isinstance(constraint, Interval | StrOptions):
+        return str(constraint)
+    if isinstance(constraint, str):
+        return _NAMED[constraint][1]
+    if constraint is callable:
+        return "a callable"
+    return f"an instance of {constraint.__qualname__!r}"
+
+
+def _check_constraint(constraint, where):
+    if constraint is None or isinstance(constraint, Interval | StrOptions):
+        return
+    if constraint is callable or isinstance(constraint, type):
+        return
+    if isinstance(constraint, str) and constraint in _NAMED:
+        return
+    raise ValueError(
+        f"Unknown constraint {constraint!r} for {where}. Use Interval, "
+        f"StrOptions, None, callable, a class, or one of {sorted(_NAMED)}."
+    )
+
+
+def check_params(
+    params: Mapping, constraints: Mapping[str, Iterable | str], caller: str
+) -> None:
+    """Check parameter values against their constraints.
+
+    Parameters
+    ----------
+    params : mapping of str to object
+        The values, e.g. ``estimator.get_params(deep=False)``. Names without
+        a constraint are not checked.
+    constraints : mapping of str to list of constraints or "no_validation"
+        For each parameter, the constraints of which one must hold.
+    caller : str
+        The class or function named in the error message.
+
+    Raises
+    ------
+    InvalidParameterError
+        When a value satisfies none of its constraints; the message names
+        the parameter, the caller, what is allowed and the value given.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from sertl_core.params import Interval, check_params
+    >>> check_params({"k": 3}, {"k": [Interval(Integral, 1, None, closed="left")]}, "f")
+    >>> check_params({"k": 0}, {"k": [Interval(Integral, 1, None, closed="left")]}, "f")
+    Traceback (most recent call last):
+    ...
+    sertl_core.params.InvalidParameterError: The 'k' parameter of f must be an \
+int in the range [1, inf). Got 0 instead.
+    """
+    for name, value in params.items():
+        allowed = constraints.get(name)
+        if allowed is None or allowed == _NO_VALIDATION:
+            continue
+        if isinstance(allowed, str):
+            raise ValueError(
+                f"The constraints of {name!r} in {caller} must be a list or "
+                f"'no_validation', got {allowed!r}."
+            )
+        allowed = list(allowed)
+        for c in allowed:
+            _check_constraint(c, f"{name!r} of {caller}")
+        if any(_satisfied(c, value) for c in allowed):
+            continue
+        texts = [_describe(c) for c in allowed]
+        text = (
+            texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"
+        )
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {caller} must be {text}. Got {value!r} instead."
+        )
+
+
+class ParamValidationMixin:
+    """Give an estimator ``_validate_params()`` for its ``_parameter_constraints``.
+
+    ``_validate_params()`` checks ``get_params(deep=False)`` with
+    :func:`check_params`; call it at the start of ``fit``.
+    :class:`~sertl_core.DomainAdapter` and
+    :class:`~sertl_core.TransferEstimator` include this mixin; list it before
+    ``BaseEstimator`` in the bases of any other estimator.
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator
+    >>> from sertl_core.params import ParamValidationMixin, StrOptions
+    >>> class Mode(ParamValidationMixin, BaseEstimator):
+    ...     _parameter_constraints = {"mode": [StrOptions({"fast", "exact"})]}
+    ...     def __init__(self, mode="exact"):
+    ...         self.mode = mode
+    >>> Mode(mode="fast")._validate_params()
+    >>> Mode(mode="slow")._validate_params()
+    Traceback (most recent call last):
+    ...
+    sertl_core.params.InvalidParameterError: The 'mode' parameter of Mode must be \
+a str among {'exact', 'fast'}. Got 'slow' instead.
+    """
+
+    _parameter_constraints: dict = {}
+
+    def _validate_params(self):
+        check_params(
+            self.get_params(deep=False),
+            self._parameter_constraints,
+            type(self).__name__,
+        )
+
+
+def validate_params(constraints: Mapping[str, Iterable]) -> Callable:
+    """Decorate a function so that its arguments are checked at each call.
+
+    Parameters
+    ----------
+    constraints : mapping of str to list of constraints
+        Constraints of the function's parameters, by name; parameters not
+        named are not checked.
+
+    Returns
+    -------
+    decorator : callable
+        It returns the function wrapped (``functools.wraps``), raising
+        :class:`InvalidParameterError` for an argument that satisfies none of
+        its constraints.
+
+    Examples
+    --------
+    >>> from numbers import Real
+    >>> from sertl_core.params import Interval, validate_params
+    >>> @validate_params({"B": [Interval(Real, 0, None, closed="neither")]})
+    ... def bound(B=1000.0):
+    ...     return B
+    >>> bound(B=2)
+    2
+    >>> bound(B=0)
+    Traceback (most recent call last):
+    ...
+    sertl_core.params.InvalidParameterError: The 'B' parameter of bound must be \
+a float in the range (0.0, inf). Got 0 instead.
+    """
+
+    def decorator(func):
+        signature = inspect.signature(func)
+        unknown = set(constraints) - set(signature.parameters)
+        if unknown:
+            raise ValueError(
+                f"validate_params got constraints for {sorted(unknown)}, which "
+                f"are not parameters of {func.__qualname__}."
+            )
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            check_params(bound.arguments, constraints, func.__qualname__)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
