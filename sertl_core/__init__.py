@@ -26,7 +26,7 @@ from ._domains import (
     source_mask,
     target_mask,
 )
-from .base import DomainAdapter, TransferEstimator
+from .base import DomainAdapter, SampleWeightMixin, TransferEstimator
 from .hookspecs import hookimpl
 from .methods import DomainStandardScaler, SourceOnly, SourceStandardScaler
 from .registry import Registry, RegistryError, get_registry, make_plugin_manager
@@ -41,6 +41,7 @@ __all__ = [
     "NoTargetWarning",
     "Registry",
     "RegistryError",
+    "SampleWeightMixin",
     "SertlWarning",
     "SourceOnly",
     "SourceStandardScaler",

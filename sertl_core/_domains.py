@@ -422,6 +422,10 @@ class DomainData:
         Rows the caller passed. Smaller than ``X.shape[0]`` (half of it)
         only when fit saw no target rows and appended a copy of the data as
         the target (see :class:`NoTargetWarning`).
+    sample_weight : ndarray of float of shape (n_rows,) or None
+        The caller's weights of the rows (the copies of the fallback above
+        repeat them), or None when fit got none or all ones. Read them with
+        :meth:`weights`.
     """
 
     X: np.ndarray
@@ -429,6 +433,28 @@ class DomainData:
     sample_domain: np.ndarray
     labeled: np.ndarray
     n_input_rows: int
+    sample_weight: np.ndarray | None = None
+
+    def weights(self, rows, method_weights=None):
+        """Training weights of ``rows``: the caller's times the method's.
+
+        Parameters
+        ----------
+        rows : ndarray of bool or int
+            Mask or indices of the rows that train the wrapped estimator.
+        method_weights : ndarray of shape (n_selected,), default=None
+            The method's own weights of those rows (e.g. importance weights).
+
+        Returns
+        -------
+        weights : ndarray of shape (n_selected,) or None
+            None when neither the caller nor the method weighs the rows, so
+            the estimator is fitted exactly as without weights.
+        """
+        if self.sample_weight is None:
+            return method_weights
+        user = self.sample_weight[rows]
+        return user if method_weights is None else user * method_weights
 
     @property
     def source(self):

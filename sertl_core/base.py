@@ -10,6 +10,7 @@ class.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sys
 import warnings
 from typing import ClassVar
@@ -41,7 +42,7 @@ from ._domains import (
 )
 from .params import ParamValidationMixin
 
-__all__ = ["DomainAdapter", "TransferEstimator"]
+__all__ = ["DomainAdapter", "SampleWeightMixin", "TransferEstimator"]
 
 
 class _InputPolicy:
@@ -401,6 +402,32 @@ def _request_weights_inside(est):
     _request_weights_inside(inner)
 
 
+def _check_user_weights(sample_weight, n_rows):
+    """Return the caller's ``sample_weight`` as float64 (None for none or all ones)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.ndim != 1 or w.shape[0] != n_rows:
+        raise ValueError(
+            f"sample_weight must be 1-D with one weight per row of X ({n_rows}), "
+            f"got shape {w.shape}."
+        )
+    try:
+        w = w.astype(np.float64)  # a copy: the caller's array is never touched
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"sample_weight must be numbers, got dtype {w.dtype}: {exc}"
+        ) from None
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise ValueError(
+            "sample_weight must be finite and non-negative; rows "
+            f"{np.flatnonzero(bad)[:10].tolist()} have {w[bad][:10].tolist()}."
+        )
+    # all ones weigh nothing: fit exactly as without weights
+    return None if np.all(w == 1.0) else w
+
+
 class TransferEstimator(
     _InputPolicy, ParamValidationMixin, MetaEstimatorMixin, BaseEstimator
 ):
@@ -500,6 +527,10 @@ class TransferEstimator(
         self : object
             The fitted estimator.
         """
+        return self._fit_domains(X, y, sample_domain, None)
+
+    def _fit_domains(self, X, y, sample_domain, sample_weight):
+        """Validate the inputs, resolve the domains and call ``_fit``."""
         X = self._validate_X(X, reset=True)
         regression = self._is_regression()
         if y is None:
@@ -508,6 +539,7 @@ class TransferEstimator(
                 "is None: pass the labels of the source rows (and -1 for "
                 "unlabelled target rows)."
             )
+        weights = _check_user_weights(sample_weight, X.shape[0])
         data = resolve_domains(
             X,
             _column_or_1d(y),
@@ -520,6 +552,16 @@ class TransferEstimator(
         )
         if not regression:
             check_classification_targets(data.y[data.labeled])
+        if weights is not None:
+            if data.X.shape[0] > weights.size:  # the self-target copies
+                weights = np.concatenate([weights, weights])
+            if not np.any(weights[data.labeled] > 0):
+                raise ValueError(
+                    "sample_weight is zero for every labelled row, so nothing "
+                    "would train the estimator: give the labelled rows "
+                    "positive weights."
+                )
+            data = dataclasses.replace(data, sample_weight=weights)
         self._fit(data)
         return self
 
@@ -729,3 +771,59 @@ def _column_or_1d(y):
     if y.ndim == 2 and y.shape[1] == 1:
         return column_or_1d(y, warn=True)
     return y
+
+
+class SampleWeightMixin:
+    """Give a :class:`TransferEstimator` a ``fit`` that takes ``sample_weight``.
+
+    List it before ``TransferEstimator`` in the bases of a method whose
+    ``_fit`` applies the caller's weights: it reads them with
+    ``data.weights(rows, method_weights)``, which multiplies them with the
+    method's own weights of the rows that train the wrapped estimator (or
+    returns the method's weights alone when the caller gave none). Only such
+    a method declares ``sample_weight`` in ``fit``: scikit-learn tools
+    (``GridSearchCV``, ``cross_validate``, ``Pipeline`` with metadata
+    routing) pass weights to an estimator whose ``fit`` takes them, so a
+    method that would ignore them must not offer the parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sertl_core import SourceOnly
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [1.5], [2.5]])
+    >>> y = np.array([0, 0, 1, 1, -1, -1])
+    >>> w = np.array([1.0, 1.0, 1.0, 5.0, 1.0, 1.0])
+    >>> clf = SourceOnly(LogisticRegression()).fit(X, y, sample_weight=w)
+    >>> clf.predict([[1.4]]).tolist()  # the heavy row pulls the boundary left
+    [1]
+    """
+
+    def fit(self, X, y, *, sample_domain=None, sample_weight=None):
+        """Fit the wrapped estimator with transfer and the caller's weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of all domains.
+        y : array-like of shape (n_samples,)
+            Labels; ``-1`` (``"-1"`` for strings, ``NaN`` for regression)
+            marks unlabelled rows.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Positive ids for source domains, negative ids for target domains.
+            Inferred from ``y`` when omitted (labelled rows are source).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. A labelled row that trains the
+            wrapped estimator weighs its weight times the weight the method
+            gives it (its importance weight, say); a row of weight 0 does
+            not train it. The weights of rows that only describe a domain
+            (unlabelled target rows) are not used. All ones is the same as
+            None. The wrapped estimator gets the weights through its own
+            ``sample_weight`` or, without one, by a weighted resample.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit_domains(X, y, sample_domain, sample_weight)

@@ -7,7 +7,7 @@ from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import get_tags
 
 from ._domains import DomainData, check_known_domains
-from .base import DomainAdapter, TransferEstimator
+from .base import DomainAdapter, SampleWeightMixin, TransferEstimator
 from .params import StrOptions
 
 __all__ = ["DomainStandardScaler", "SourceOnly", "SourceStandardScaler"]
@@ -41,7 +41,7 @@ def _preserve_float32(tags):
     return tags
 
 
-class SourceOnly(TransferEstimator):
+class SourceOnly(SampleWeightMixin, TransferEstimator):
     """No-transfer baseline: train the wrapped estimator on labelled source rows.
 
     Target rows are ignored (their labels too, unless
@@ -115,7 +115,7 @@ class SourceOnly(TransferEstimator):
         self._validate_params()
         rows = data.labeled if self.use_target_labels else (data.labeled & data.source)
         assert data.y is not None  # TransferEstimator.fit requires labels
-        self._fit_estimator(data.X[rows], data.y[rows])
+        self._fit_estimator(data.X[rows], data.y[rows], data.weights(rows))
 
 
 class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):

@@ -8,8 +8,15 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import has_fit_parameter
 
-from sertl_core import DomainAdapter, SourceOnly, TransferEstimator, get_registry
+from sertl_core import (
+    DomainAdapter,
+    SampleWeightMixin,
+    SourceOnly,
+    TransferEstimator,
+    get_registry,
+)
 from sertl_core.params import StrOptions
 
 from ._recipes import _AUTO_EXCLUDE
@@ -60,7 +67,7 @@ def _never(self):
     )
 
 
-class TransferVote(TransferEstimator):
+class TransferVote(SampleWeightMixin, TransferEstimator):
     """Majority vote of several transfer methods, one classifier each.
 
     Every method in ``methods`` trains its own copy of ``estimator`` on the
@@ -155,6 +162,13 @@ class TransferVote(TransferEstimator):
     """
 
     registry_name = "vote"
+    _sertl_expected_failed_checks = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the members' adapters and importance weights are fitted on the "
+            "rows as given (a repeated row moves a domain's statistics); the "
+            "caller's sample_weight reaches each member's classifier"
+        ),
+    }
 
     _parameter_constraints: dict = {
         "estimator": [object, None],
@@ -294,6 +308,11 @@ class TransferVote(TransferEstimator):
                 return int(rng.randint(np.iinfo(np.int32).max))
 
         X, y, sd = data.X, data.y, data.sample_domain
+        # the caller's weights go to every member (each applies them to the
+        # rows that train its classifier)
+        weights = (
+            {} if data.sample_weight is None else {"sample_weight": data.sample_weight}
+        )
         members = []
         for i, (name, template) in enumerate(templates):
             try:
@@ -301,11 +320,17 @@ class TransferVote(TransferEstimator):
                     adapter = self._seeded(clone(template), seeds)
                     Z = adapter.fit_transform(X, y, sample_domain=sd)
                     model = self._member_model(None, seeds)
-                    model.fit(Z, y, sample_domain=sd)
+                    model.fit(Z, y, sample_domain=sd, **weights)
                 else:
                     adapter = None
                     model = self._member_model(template, seeds)
-                    model.fit(X, y, sample_domain=sd)
+                    if weights and not has_fit_parameter(model, "sample_weight"):
+                        raise TypeError(
+                            f"{type(model).__name__} takes no sample_weight, so "
+                            "the vote cannot weigh its rows: leave it out of "
+                            "methods=[...] or fit without sample_weight."
+                        )
+                    model.fit(X, y, sample_domain=sd, **weights)
             except (ValueError, TypeError, ArithmeticError, RuntimeError) as exc:
                 named = _naming(exc, f"member {i + 1} of {len(templates)} ({name!r})")
                 if named is None:

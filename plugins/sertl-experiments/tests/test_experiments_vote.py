@@ -385,3 +385,39 @@ def test_no_installed_method_to_vote_with_is_refused(monkeypatch):
     X, y, sd, _ = _task(seed=15)
     with pytest.raises(ValueError, match="found no installed unsupervised method"):
         TransferVote(SVC()).fit(X, y, sample_domain=sd)
+
+
+def test_sample_weight_reaches_every_member():
+    from sertl_instance import KMM
+
+    X, y, sd, _ = _task(seed=5)
+    w = np.random.default_rng(0).uniform(0.2, 3.0, size=len(y))
+    vote = TransferVote(
+        LogisticRegression(),
+        methods=[DomainStandardScaler(), KMM(LogisticRegression(), random_state=0)],
+    ).fit(X, y, sample_domain=sd, sample_weight=w)
+    (_, adapter, model), (_, _, kmm) = vote.members_
+    src = sd > 0
+    ref = LogisticRegression().fit(
+        adapter.transform(X[src], sample_domain=sd[src]), y[src], sample_weight=w[src]
+    )
+    np.testing.assert_allclose(model.estimator_.coef_, ref.coef_)
+    alone = KMM(LogisticRegression(), random_state=0).fit(
+        X, y, sample_domain=sd, sample_weight=w
+    )
+    np.testing.assert_allclose(kmm.sample_weight_, alone.sample_weight_)
+
+
+def test_a_member_that_takes_no_sample_weight_is_named():
+    from sertl_core import TransferEstimator
+
+    class Unweighted(TransferEstimator):
+        def _fit(self, data):
+            rows = data.labeled & data.source
+            self._fit_estimator(data.X[rows], data.y[rows])
+
+    X, y, sd, _ = _task()
+    vote = TransferVote(LogisticRegression(), methods=["source_only", Unweighted()])
+    vote.fit(X, y, sample_domain=sd)  # without weights the member is fine
+    with pytest.raises(TypeError, match=r"member 2 of 2.*Unweighted takes no sample_w"):
+        vote.fit(X, y, sample_domain=sd, sample_weight=np.full(len(y), 2.0))

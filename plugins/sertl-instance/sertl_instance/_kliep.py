@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from sertl_core import TransferEstimator, external_stacklevel
+from sertl_core import SampleWeightMixin, TransferEstimator, external_stacklevel
 from sertl_core.params import Interval, validate_params
 
 from ._common import (
@@ -22,7 +22,7 @@ from ._common import (
     weight_diagnostics,
 )
 from ._kernels import gaussian_kernel, median_heuristic
-from ._kmm import _fit_weighted
+from ._kmm import _WEIGHTING_EXPECTED_FAILED_CHECKS, _fit_weighted
 from ._solvers import solve_kliep_newton
 
 __all__ = ["KLIEP", "kliep_weights"]
@@ -363,7 +363,7 @@ def kliep_weights(
     return (w, info) if return_info else w
 
 
-class KLIEP(TransferEstimator):
+class KLIEP(SampleWeightMixin, TransferEstimator):
     """KLIEP: train the wrapped estimator on importance-weighted source rows.
 
     At fit the density ratio ``p_target / p_source`` is estimated by
@@ -420,7 +420,9 @@ class KLIEP(TransferEstimator):
         the order the rows appear in ``X``; their mean is 1.
     sample_weight_ : ndarray of shape (n_train_rows,)
         Weights the wrapped estimator was trained with: ``weights_`` then
-        ``target_weight`` for each labelled target row.
+        ``target_weight`` for each labelled target row, times the
+        ``sample_weight`` given to ``fit`` (the caller's weights do not
+        enter the density-ratio fit itself).
     sigma_ : float
         The kernel width used.
     effective_sample_size_ : float
@@ -474,6 +476,7 @@ class KLIEP(TransferEstimator):
     """
 
     registry_name = "kliep"
+    _sertl_expected_failed_checks = _WEIGHTING_EXPECTED_FAILED_CHECKS
 
     _parameter_constraints: dict = {
         "estimator": [object, None],

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from sertl_core import TransferEstimator, external_stacklevel
+from sertl_core import SampleWeightMixin, TransferEstimator, external_stacklevel
 from sertl_core.params import Interval, StrOptions, validate_params
 
 from ._common import (
@@ -321,7 +321,18 @@ def kmm_weights(
     return (w, info) if return_info else w
 
 
-class KMM(TransferEstimator):
+# checks of sertl_core.testing that do not apply to an importance weighting
+_WEIGHTING_EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "the importance weights are fitted on the rows as given: a repeated "
+        "source row can move the kernel mean (KMM) or the density-ratio fit "
+        "(KLIEP), a sample_weight of 2 only the final estimator's training "
+        "weight"
+    ),
+}
+
+
+class KMM(SampleWeightMixin, TransferEstimator):
     """Kernel mean matching: train the wrapped estimator on re-weighted source rows.
 
     At fit the source rows (all positive domains pooled) are weighted by
@@ -387,7 +398,9 @@ class KMM(TransferEstimator):
     sample_weight_ : ndarray of shape (n_train_rows,)
         Weights the wrapped estimator was trained with: ``weights_``
         (rescaled to mean 1 with ``normalize_weights=True``) then
-        ``target_weight`` for each labelled target row.
+        ``target_weight`` for each labelled target row, times the
+        ``sample_weight`` given to ``fit`` (the caller's weights do not
+        enter the matching itself).
     effective_sample_size_ : float
         Kish's ``(sum w)^2 / sum w^2`` of ``weights_``.
     objective_ : float
@@ -438,6 +451,7 @@ class KMM(TransferEstimator):
     """
 
     registry_name = "kmm"
+    _sertl_expected_failed_checks = _WEIGHTING_EXPECTED_FAILED_CHECKS
 
     _parameter_constraints: dict = {
         "estimator": [object, None],
@@ -517,11 +531,14 @@ def _fit_weighted(est, data):
     if getattr(est, "normalize_weights", False) and w.size and w.mean() > 0:
         w_fit = w / w.mean()
     sw = np.concatenate((w_fit, np.full(int(tgt_lab.sum()), float(est.target_weight))))
+    # the caller's weights (fit's sample_weight) multiply the method's
+    sw = data.weights(rows, sw)
     est.sample_weight_ = sw
     if not np.any(sw > 0):
         raise ValueError(
             f"{type(est).__name__}: every training weight is zero; check the "
-            "kernel width sigma or give target_weight > 0."
+            "kernel width sigma, give target_weight > 0, or give positive "
+            "sample_weight to rows with positive importance weights."
         )
     est._fit_estimator(
         data.X[rows], data.y[rows], sample_weight=sw, random_state=est.random_state

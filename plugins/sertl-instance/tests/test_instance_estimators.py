@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sklearn
 from sertl_instance import KLIEP, KMM, KernelWidthWarning, kmm_weights
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
@@ -181,3 +182,28 @@ def test_kliep_estimator_warns_at_the_grid_edge_and_not_with_a_fixed_width():
     with warnings.catch_warnings():
         warnings.simplefilter("error", KernelWidthWarning)
         KLIEP(SVC(), sigma=clf.sigma_, random_state=0).fit(X, y, sample_domain=sd)
+
+
+@_ignore_width_edge
+@pytest.mark.parametrize("Est", [KMM, KLIEP])
+def test_callers_sample_weight_multiplies_the_importance_weights(Est):
+    X, y, sd, _ = _data()
+    rng = np.random.default_rng(1)
+    w = rng.uniform(0.5, 2.0, size=len(y))
+    w[:5] = 0.0  # five source rows that must not train the classifier
+    plain = Est(LogisticRegression(), random_state=0).fit(X, y, sample_domain=sd)
+    weighted = Est(LogisticRegression(), random_state=0).fit(
+        X, y, sample_domain=sd, sample_weight=w
+    )
+    # the matching itself does not see the caller's weights
+    np.testing.assert_allclose(weighted.weights_, plain.weights_)
+    src = sd > 0
+    np.testing.assert_allclose(weighted.sample_weight_, plain.sample_weight_ * w[src])
+    ref = LogisticRegression().fit(
+        X[src], y[src], sample_weight=weighted.sample_weight_
+    )
+    np.testing.assert_allclose(weighted.estimator_.coef_, ref.coef_)
+    ones = Est(LogisticRegression(), random_state=0).fit(
+        X, y, sample_domain=sd, sample_weight=np.ones(len(y))
+    )
+    np.testing.assert_array_equal(ones.estimator_.coef_, plain.estimator_.coef_)

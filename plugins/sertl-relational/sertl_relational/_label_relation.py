@@ -9,8 +9,14 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import has_fit_parameter
 
-from sertl_core import SertlWarning, TransferEstimator, external_stacklevel
+from sertl_core import (
+    SampleWeightMixin,
+    SertlWarning,
+    TransferEstimator,
+    external_stacklevel,
+)
 from sertl_core.params import Interval, StrOptions
 
 from ._schema import _check_coordinates, canonical_emotion, emotion_coordinates
@@ -34,7 +40,7 @@ def _default_estimator():
     return LogisticRegression(C=0.3, max_iter=1000)
 
 
-class LabelRelationTransfer(TransferEstimator):
+class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     """Transfer between different emotion label spaces through class relations.
 
     The source and the target task may label different sets of emotions
@@ -108,7 +114,8 @@ class LabelRelationTransfer(TransferEstimator):
         Width of the Gaussian kernel between coordinates.
     source_weight : float, default=1.0
         Total weight of the relabelled source rows relative to the total
-        weight of the labelled target rows (each target row weighs 1);
+        weight of the labelled target rows (each target row weighs 1, or its
+        ``sample_weight`` in ``fit``);
         ``0`` trains on the target rows alone. Without labelled target
         rows there is nothing to balance against: a source row of class
         ``s`` weighs the relevance of ``s`` to the target task (at most 1,
@@ -226,6 +233,13 @@ class LabelRelationTransfer(TransferEstimator):
     """
 
     registry_name = "label_relation"
+    _sertl_expected_failed_checks = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the out-of-fold source posteriors and the self-training quotas "
+            "count rows: a repeated row changes the folds and the quotas, a "
+            "sample_weight of 2 does not"
+        ),
+    }
     _needs_target = True
     _allow_target_only_labels = True
 
@@ -305,7 +319,16 @@ class LabelRelationTransfer(TransferEstimator):
                 "classifier, e.g. LogisticRegression() or "
                 "CalibratedClassifierCV(SVC(), ensemble=False)."
             )
-        self.source_estimator_ = clone(base).fit(X[src], y[src])
+        # the caller's weights (fit's sample_weight) train both models
+        src_w = data.weights(src)
+        if src_w is not None and not has_fit_parameter(base, "sample_weight"):
+            raise TypeError(
+                f"source_estimator={base!r} takes no sample_weight, so the "
+                "source model cannot weigh its rows: use one that does (e.g. "
+                "LogisticRegression()) or fit without sample_weight."
+            )
+        src_kw = {} if src_w is None else {"sample_weight": src_w}
+        self.source_estimator_ = clone(base).fit(X[src], y[src], **src_kw)
         self.source_classes_ = np.asarray(self.source_estimator_.classes_)
         n_s = self.source_classes_.size
 
@@ -317,7 +340,7 @@ class LabelRelationTransfer(TransferEstimator):
         self._src_coords = src_coords
 
         # Relational embedding of the source rows: out-of-fold posteriors.
-        P_src = self._source_posteriors(base, X[src], y[src])
+        P_src = self._source_posteriors(base, X[src], y[src], src_w)
         P_tl = self.source_estimator_.predict_proba(X[tl]) if tl.any() else None
 
         # Class-to-class relation: schema prior, then shrunk with target rows.
@@ -375,11 +398,12 @@ class LabelRelationTransfer(TransferEstimator):
         if n_tl:
             rows.append(self._embed(X[tl], P_tl))
             labels.append(np.searchsorted(tc, y[tl]))
-            weights.append(np.ones(n_tl))
+            weights.append(data.weights(tl, np.ones(n_tl)))
         if self.source_weight > 0 or not n_tl:
             for t in range(n_t):
-                w = s2t[s_idx, t] * relevance[s_idx]
-                keep = w > 1e-3
+                mw = s2t[s_idx, t] * relevance[s_idx]
+                w = data.weights(src, mw)
+                keep = (mw > 1e-3) & (w > 0)
                 if keep.any():
                     rows.append(Phi_src[keep])
                     labels.append(np.full(int(keep.sum()), t))
@@ -388,7 +412,7 @@ class LabelRelationTransfer(TransferEstimator):
                 n_src_groups = len(weights) - 1
                 if n_src_groups:
                     total = sum(w.sum() for w in weights[1:])
-                    scale = self.source_weight * n_tl / total
+                    scale = self.source_weight * weights[0].sum() / total
                     for i in range(1, len(weights)):
                         weights[i] = weights[i] * scale
         Phi = np.vstack(rows)
@@ -447,12 +471,13 @@ class LabelRelationTransfer(TransferEstimator):
                     pick_lab.append(np.full(top.size, t))
                 pick = np.concatenate(pick)
                 pick_lab = np.concatenate(pick_lab)
+                pseudo_w = data.weights(
+                    np.flatnonzero(tu)[pick], np.full(pick.size, self.pseudo_weight)
+                )
                 est = self._fit_estimator(
                     np.vstack([Phi, Phi_u[pick]]),
                     tc[np.concatenate([lab_idx, pick_lab])],
-                    sample_weight=np.concatenate(
-                        [w, np.full(pick.size, self.pseudo_weight)]
-                    ),
+                    sample_weight=np.concatenate([w, pseudo_w]),
                     random_state=rng,
                 )
 
@@ -484,13 +509,16 @@ class LabelRelationTransfer(TransferEstimator):
             )
         return np.unique(y[src])
 
-    def _source_posteriors(self, base, Xs, ys):
+    def _source_posteriors(self, base, Xs, ys, sample_weight=None):
         _, counts = np.unique(ys, return_counts=True)
         n_folds = min(self.cv, int(counts.min()))
         if n_folds < 2:
             return self.source_estimator_.predict_proba(Xs)
         folds = StratifiedKFold(n_splits=n_folds, shuffle=False)
-        return cross_val_predict(clone(base), Xs, ys, cv=folds, method="predict_proba")
+        params = None if sample_weight is None else {"sample_weight": sample_weight}
+        return cross_val_predict(
+            clone(base), Xs, ys, cv=folds, method="predict_proba", params=params
+        )
 
     def _relation_prior(self, tc, tgt_coords, src_coords):
         n_t, n_s = tc.size, self.source_classes_.size

@@ -294,3 +294,48 @@ def test_self_training_without_probabilities_is_skipped_with_a_warning():
             estimator=CalibratedClassifierCV(SVC(), ensemble=False), random_state=0
         ).fit(X, y, sample_domain=sd)
     assert set(clf.predict(Xte)) <= {"anger", "calm", "happiness", "sadness"}
+
+
+def test_sample_weight_of_zero_removes_a_labelled_target_row():
+    X, y, sd, Xte, _ = _task(seed=4, k=4)
+    labelled_target = np.flatnonzero((sd < 0) & (y != "-1"))
+    drop = labelled_target[0]
+    w = np.ones(len(y))
+    w[drop] = 0.0
+    weighted = LabelRelationTransfer(random_state=0).fit(
+        X, y, sample_domain=sd, sample_weight=w
+    )
+    keep = np.arange(len(y)) != drop
+    removed = LabelRelationTransfer(random_state=0).fit(
+        X[keep], y[keep], sample_domain=sd[keep]
+    )
+    np.testing.assert_allclose(
+        weighted.predict_proba(Xte), removed.predict_proba(Xte), atol=1e-6
+    )
+
+
+def test_sample_weight_trains_both_models_and_ones_change_nothing():
+    X, y, sd, Xte, _ = _task(seed=2)
+    plain = LabelRelationTransfer(random_state=0).fit(X, y, sample_domain=sd)
+    ones = LabelRelationTransfer(random_state=0).fit(
+        X, y, sample_domain=sd, sample_weight=np.ones(len(y))
+    )
+    np.testing.assert_array_equal(ones.predict_proba(Xte), plain.predict_proba(Xte))
+    w = np.where(y == "anger", 5.0, 1.0)  # heavier source and target anger rows
+    heavy = LabelRelationTransfer(random_state=0).fit(
+        X, y, sample_domain=sd, sample_weight=w
+    )
+    src = sd > 0
+    ref = LogisticRegression(max_iter=1000).fit(X[src], y[src], sample_weight=w[src])
+    np.testing.assert_allclose(heavy.source_estimator_.coef_, ref.coef_)
+    assert not np.allclose(heavy.predict_proba(Xte), plain.predict_proba(Xte))
+
+
+def test_source_estimator_without_sample_weight_is_refused_with_weights():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y, sd, _, _ = _task()
+    est = LabelRelationTransfer(source_estimator=KNeighborsClassifier())
+    est.fit(X, y, sample_domain=sd)  # fine without weights
+    with pytest.raises(TypeError, match="takes no sample_weight, so the source model"):
+        est.fit(X, y, sample_domain=sd, sample_weight=np.full(len(y), 2.0))
