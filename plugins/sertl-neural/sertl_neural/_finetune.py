@@ -7,7 +7,6 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import clone
 
 from sertl_core._domains import DomainData
 from sertl_core.params import Interval, StrOptions
@@ -400,15 +399,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
     def __sklearn_clone__(self):
         # A pretrained init_from is data, not a setting: clones share it (fit
         # only reads it) instead of getting an unfitted copy, so GridSearchCV
-        # and cross_val_score can fine-tune from it.
-        params = {
-            k: clone(v, safe=False)
-            for k, v in self.get_params(deep=False).items()
-            if k != "init_from"
-        }
-        new = type(self)(init_from=self.init_from, **params)
-        if hasattr(self, "_metadata_request"):
-            new._metadata_request = copy.deepcopy(self._metadata_request)
+        # and cross_val_score can fine-tune from it. scikit-learn's own clone
+        # does the rest (parameters, metadata requests).
+        new = super().__sklearn_clone__()
+        new.init_from = self.init_from
         return new
 
     def _build(self, n_features, n_classes):

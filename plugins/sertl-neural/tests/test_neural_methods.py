@@ -854,6 +854,11 @@ def test_clones_share_a_pretrained_init_from(few_shot):
     ft = FineTuneClassifier(**{**SMALL, "lr": 3e-3}, init_from=src)
     twin = clone(ft)
     assert twin.init_from is src and twin.get_params()["lr"] == 3e-3
+    # the rest is scikit-learn's clone, metadata requests included
+    with sklearn.config_context(enable_metadata_routing=True):
+        quiet = clone(ft).set_fit_request(sample_domain=False)
+        requests = clone(quiet).get_metadata_routing().fit.requests
+    assert requests["sample_domain"] is False
     # each split fits a clone: it must fine-tune from the fitted model
     scores = cross_val_score(ft, X, y, cv=2, params={"sample_domain": sd})
     assert scores.shape == (2,) and np.all(np.isfinite(scores))
