@@ -119,15 +119,30 @@ def _takes_unlabelled_rows(est):
     return any(isinstance(v, TransferEstimator) for v in params.values())
 
 
+def _learns_no_classes(est):
+    """Whether ``est`` is known to fit no class labels (a regressor, a clusterer...).
+
+    A clusterer, an outlier detector or a density estimator ignores ``y``,
+    and for a regressor ``-1`` is a target value (its unlabelled marker is
+    ``NaN``, which it refuses by itself). An estimator without tags may be a
+    classifier.
+    """
+    try:
+        kind = get_tags(est).estimator_type
+    except (AttributeError, TypeError):
+        return False
+    return kind is not None and kind != "classifier"
+
+
 def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
     """Warn when an enclosing Pipeline's last step would fit the unlabelled rows.
 
     An adapter is fitted by ``Pipeline._fit`` (the steps before the last);
     the same ``y`` then reaches the last step. Walk up the caller frames to
     the nearest pipeline that fits this adapter as an intermediate step and
-    ends in a predictor; a transformer at its end passes ``y`` on to an
-    outer pipeline, so the walk goes on. Nothing is found (and nothing said)
-    outside a pipeline.
+    ends in a classifier; a transformer, regressor or clusterer at its end
+    learns no class from ``y`` (and may be a step of an outer pipeline), so
+    the walk goes on. Nothing is found (and nothing said) outside a pipeline.
     """
     frame = sys._getframe(2)
     for _ in range(100):  # bounded: a pipeline is at most a few frames up
@@ -137,7 +152,12 @@ def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
         if isinstance(owner, Pipeline) and owner.steps:
             name, last = owner.steps[-1]
             is_predictor = hasattr(last, "predict") or hasattr(last, "fit_predict")
-            if last is not None and not isinstance(last, str) and is_predictor:
+            if (
+                last is not None
+                and not isinstance(last, str)
+                and is_predictor
+                and not _learns_no_classes(last)
+            ):
                 if _takes_unlabelled_rows(last):
                     return
                 warnings.warn(
@@ -582,7 +602,9 @@ class TransferEstimator(
         sample_weight : ndarray of shape (n_rows,), default=None
             Non-negative instance weights.
         random_state : int, RandomState or None, default=None
-            Seed of the weighted resampling fallback.
+            Seed of the weighted resampling fallback. None seeds it with 0
+            when the method has no ``random_state`` parameter (the user could
+            not seed it otherwise), so that such a fit is repeatable.
 
         Returns
         -------
@@ -611,12 +633,24 @@ class TransferEstimator(
                     )
                 sample_weight = np.asarray(sample_weight)[idx]
             X, y = X_res, y_res
+        if sample_weight is not None and not np.any(np.asarray(sample_weight) > 0):
+            raise ValueError(
+                f"Every row that trains {type(est).__name__} has weight 0 (the "
+                "caller's sample_weight times the method's own weights), so "
+                "nothing would train it: give positive sample_weight to some of "
+                "the labelled rows the method trains on (SourceOnly: the "
+                "labelled source rows, unless use_target_labels=True)."
+            )
         weight_kw = None if sample_weight is None else _weight_kwargs(est)
         if sample_weight is None:
             est.fit(X, y)
         elif weight_kw is not None:
             est.fit(X, y, **{weight_kw: sample_weight})
         else:
+            if random_state is None and "random_state" not in self.get_params(
+                deep=False
+            ):
+                random_state = 0  # no parameter to seed it: a repeatable fit
             rng = check_random_state(random_state)
             w = np.asarray(sample_weight, dtype=float)
             p = w / w.sum()
@@ -819,7 +853,9 @@ class SampleWeightMixin:
             not train it. The weights of rows that only describe a domain
             (unlabelled target rows) are not used. All ones is the same as
             None. The wrapped estimator gets the weights through its own
-            ``sample_weight`` or, without one, by a weighted resample.
+            ``sample_weight`` or, without one, by a weighted resample (seeded
+            with the method's ``random_state``; a method without one seeds
+            it with 0, so that its fit is repeatable).
 
         Returns
         -------

@@ -123,6 +123,14 @@ class Interval:
     closed : {"left", "right", "both", "neither"}
         Which bounds belong to the range.
 
+    Notes
+    -----
+    Two differences from scikit-learn's private ``Interval``: a ``bool`` is
+    never in a range (``True`` is no count of folds), and an unbounded side
+    never holds infinity, whatever ``closed`` says:
+    ``Interval(Real, 0, None, closed="both")`` refuses ``inf`` and reads
+    ``[0.0, inf)``. Give ``math.inf`` as the bound to accept it.
+
     Examples
     --------
     >>> from numbers import Integral
@@ -153,7 +161,8 @@ class Interval:
                 if type is Integral
                 else isinstance(bound, Real)
             )
-            if not ok or (isinstance(bound, float) and math.isnan(bound)):
+            # bound != bound: NaN of any float type (np.float32 is no float)
+            if not ok or bound != bound:
                 raise TypeError(
                     f"Interval {side} bound must be {_TYPE_NAMES[type]} or None, "
                     f"got {bound!r}."
@@ -250,29 +259,50 @@ def _is_array_like(value):
     )
 
 
+def _type_name(t):
+    """Name a type as scikit-learn's messages do ('float', 'numpy.bool')."""
+    if t is Real:
+        return "float"
+    if t is Integral:
+        return "int"
+    if t.__module__ == "builtins":
+        return t.__qualname__
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+# the seeds numpy.random.RandomState accepts, as scikit-learn's "random_state"
+_SEEDS = Interval(Integral, 0, 2**32 - 1, closed="both")
+_NON_NEGATIVE_INTS = Interval(Integral, 0, None, closed="left")
+_BOOLS = (
+    f"an instance of {_type_name(bool)!r} or an instance of {_type_name(np.bool_)!r}"
+)
+
+
 def _is_random_state(value):
     return (
         value is None
-        or (isinstance(value, Integral) and not isinstance(value, bool | np.bool_))
+        or _SEEDS.is_satisfied_by(value)
         or isinstance(value, np.random.RandomState)
     )
 
 
 _NAMED = {
     "array-like": (_is_array_like, "an array-like"),
-    "sparse matrix": (sparse.issparse, "a sparse matrix"),
-    "boolean": (lambda v: isinstance(v, bool | np.bool_), "an instance of 'bool'"),
+    "sparse matrix": (sparse.issparse, "a sparse array or matrix"),
+    "boolean": (lambda v: isinstance(v, bool | np.bool_), _BOOLS),
     "random_state": (
         _is_random_state,
-        "an int, a numpy.random.RandomState instance or None",
+        f"{_SEEDS}, an instance of {_type_name(np.random.RandomState)!r} or None",
     ),
     "verbose": (
-        lambda v: isinstance(v, Integral | bool | np.bool_),
-        "an int or a bool",
+        lambda v: (
+            isinstance(v, bool | np.bool_) or _NON_NEGATIVE_INTS.is_satisfied_by(v)
+        ),
+        f"{_NON_NEGATIVE_INTS}, {_BOOLS}",
     ),
     "nan": (
         lambda v: isinstance(v, Real) and not isinstance(v, Integral) and v != v,
-        "nan",
+        "numpy.nan",
     ),
 }
 
@@ -298,7 +328,7 @@ def _describe(constraint):
         return _NAMED[constraint][1]
     if constraint is callable:
         return "a callable"
-    return f"an instance of {constraint.__qualname__!r}"
+    return f"an instance of {_type_name(constraint)!r}"
 
 
 def _check_constraint(constraint, where):

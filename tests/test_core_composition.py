@@ -7,7 +7,10 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
-from sklearn.linear_model import LogisticRegression
+from sklearn.cluster import KMeans
+from sklearn.ensemble import IsolationForest
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -242,3 +245,30 @@ def test_no_unlabelled_rows_warning_without_unlabelled_rows_or_pipeline():
     labelled = Pipeline([("adapt", DomainStandardScaler()), ("svc", SVC())])
     assert _unlabelled_row_warnings(lambda: labelled.fit(X[:40], y[:40])) == []
     assert _unlabelled_row_warnings(lambda: DomainStandardScaler().fit(X, y)) == []
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        KMeans(n_clusters=2, n_init=1, random_state=0),
+        IsolationForest(random_state=0),
+        GaussianMixture(n_components=2, random_state=0),
+        Ridge(),
+    ],
+    ids=["clusterer", "outlier_detector", "density_estimator", "regressor"],
+)
+def test_last_steps_that_learn_no_classes_are_not_warned_about(last):
+    # they ignore y, or (a regressor) read -1 as a target value: no class -1
+    X, y = _unlabelled_data()
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("last", last)])
+    assert _unlabelled_row_warnings(lambda: pipe.fit(X, y)) == []
+
+
+def test_clusterer_inside_a_feature_pipeline_still_warns_for_the_outer_classifier():
+    X, y = _unlabelled_data()
+    features = Pipeline(
+        [("adapt", DomainStandardScaler()), ("km", KMeans(n_clusters=3, n_init=1))]
+    )
+    outer = Pipeline([("features", features), ("lr", LogisticRegression())])
+    caught = _unlabelled_row_warnings(lambda: outer.fit(X, y))
+    assert caught and "'lr' (LogisticRegression())" in str(caught[0].message)

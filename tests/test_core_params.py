@@ -219,3 +219,59 @@ def test_the_private_import_scan_detects_one(tmp_path):
     )
     hits = _private_sklearn_imports(bad, root=tmp_path)
     assert hits == ["bad.py:1", "bad.py:2", "bad.py:3"]
+
+
+@pytest.mark.parametrize(
+    ("constraint", "bad", "match"),
+    [
+        # numpy.random.RandomState takes seeds in [0, 2**32 - 1] only: a
+        # seed outside must be refused here, naming the parameter, not by
+        # numpy's "Seed must be between 0 and 2**32 - 1" deep inside fit
+        (
+            "random_state",
+            -1,
+            "must be an int in the range [0, 4294967295], an instance of "
+            "'numpy.random.mtrand.RandomState' or None. Got -1 instead.",
+        ),
+        ("random_state", 2**32, "Got 4294967296 instead."),
+        (
+            "verbose",
+            -1,
+            "must be an int in the range [0, inf), an instance of 'bool' or an "
+            f"instance of 'numpy.{np.bool_.__name__}'. Got -1 instead.",
+        ),
+    ],
+)
+def test_random_state_and_verbose_take_scikit_learns_ranges(constraint, bad, match):
+    for good in (None, 0, 2**32 - 1, np.int64(7), np.random.RandomState(0)):
+        check_params({"random_state": good}, {"random_state": ["random_state"]}, "f")
+    with pytest.raises(InvalidParameterError, match=re.escape(match)):
+        check_params({"p": bad}, {"p": [constraint]}, "f")
+
+
+@pytest.mark.parametrize(
+    ("constraint", "text"),
+    [
+        (
+            "boolean",
+            f"an instance of 'bool' or an instance of 'numpy.{np.bool_.__name__}'",
+        ),
+        ("sparse matrix", "a sparse array or matrix"),
+        ("nan", "numpy.nan"),
+        (BaseEstimator, "an instance of 'sklearn.base.BaseEstimator'"),
+        (Real, "an instance of 'float'"),
+    ],
+)
+def test_named_and_type_constraints_read_as_scikit_learns(constraint, text):
+    # tests written against scikit-learn's messages (match=...) keep passing
+    with pytest.raises(
+        InvalidParameterError,
+        match=re.escape(f"The 'p' parameter of f must be {text}. Got 'x' instead."),
+    ):
+        check_params({"p": "x"}, {"p": [constraint]}, "f")
+
+
+def test_interval_refuses_a_nan_bound_of_any_float_type():
+    for nan in (float("nan"), np.float32("nan")):
+        with pytest.raises(TypeError, match="left bound must be a float or None"):
+            Interval(Real, nan, 1, closed="both")

@@ -168,3 +168,31 @@ def test_grid_search_passes_weights(data, routing):
             warnings.simplefilter("ignore", UserWarning)  # unscored folds
             search.fit(X, y, sample_weight=w)
     assert search.best_estimator_.estimator_.fit_status_ == 0
+
+
+def test_weighted_resample_of_a_method_without_random_state_is_repeatable(data):
+    # SourceOnly has no random_state to seed the resample with: it must not
+    # draw from (and move) numpy's global generator, and two fits must agree
+    X, y, w = data
+    before = np.random.get_state()  # noqa: NPY002
+    first = SourceOnly(_RowRecorder()).fit(X, y, sample_weight=w)
+    after = np.random.get_state()  # noqa: NPY002
+    assert after[2] == before[2]
+    np.testing.assert_array_equal(after[1], before[1])
+    second = SourceOnly(_RowRecorder()).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(first.estimator_.X_, second.estimator_.X_)
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression(), _RowRecorder()])
+def test_zero_weight_on_every_row_that_trains_is_refused_with_the_fix(estimator):
+    # labelled target rows keep a positive weight, but SourceOnly trains on
+    # the labelled source rows only (the resample divided by a zero sum)
+    X = np.arange(16.0).reshape(8, 2)
+    y = np.array([0, 1, 0, 1, 0, 1, -1, -1])
+    sd = np.array([1, 1, 1, 1, -1, -1, -1, -1])
+    w = np.r_[np.zeros(4), np.ones(4)]
+    with pytest.raises(ValueError, match="Every row that trains .* has weight 0"):
+        SourceOnly(estimator).fit(X, y, sample_domain=sd, sample_weight=w)
+    SourceOnly(estimator, use_target_labels=True).fit(
+        X, y, sample_domain=sd, sample_weight=w
+    )

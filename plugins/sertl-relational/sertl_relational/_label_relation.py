@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.utils import check_random_state
@@ -17,6 +18,7 @@ from sertl_core import (
     TransferEstimator,
     external_stacklevel,
 )
+from sertl_core.base import _request_weights_inside
 from sertl_core.params import Interval, StrOptions
 
 from ._schema import _check_coordinates, canonical_emotion, emotion_coordinates
@@ -30,6 +32,20 @@ def _default_source_estimator():
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(max_iter=1000)
+
+
+def _weighing_clone(base, sample_weight):
+    """Clone ``base`` to be fitted with ``sample_weight`` (None: no weights).
+
+    With metadata routing enabled, ``cross_val_predict`` passes the weights
+    only to an estimator that requests them, and a meta-estimator such as
+    ``CalibratedClassifierCV(SVC())`` only to a wrapped one that does.
+    """
+    est = clone(base)
+    if sample_weight is not None and get_config().get("enable_metadata_routing"):
+        est.set_fit_request(sample_weight=True)
+        _request_weights_inside(est)
+    return est
 
 
 def _default_estimator():
@@ -117,7 +133,8 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         weight of the labelled target rows (each target row weighs 1, or its
         ``sample_weight`` in ``fit``);
         ``0`` trains on the target rows alone. Without labelled target
-        rows there is nothing to balance against: a source row of class
+        rows (or when ``sample_weight`` gives every one of them weight 0)
+        there is nothing to balance against: a source row of class
         ``s`` weighs the relevance of ``s`` to the target task (at most 1,
         lower for source classes the relation maps weakly onto any target
         class), spread over the target classes by the relation.
@@ -328,7 +345,9 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
                 "LogisticRegression()) or fit without sample_weight."
             )
         src_kw = {} if src_w is None else {"sample_weight": src_w}
-        self.source_estimator_ = clone(base).fit(X[src], y[src], **src_kw)
+        self.source_estimator_ = _weighing_clone(base, src_w).fit(
+            X[src], y[src], **src_kw
+        )
         self.source_classes_ = np.asarray(self.source_estimator_.classes_)
         n_s = self.source_classes_.size
 
@@ -395,11 +414,15 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         s_idx = np.searchsorted(self.source_classes_, y[src])
         rows, labels, weights = [], [], []
         n_tl = int(tl.sum())
+        # labelled target rows that weigh anything (sample_weight 0 on every
+        # one of them leaves nothing to balance the source rows against)
+        weighed_tl = False
         if n_tl:
             rows.append(self._embed(X[tl], P_tl))
             labels.append(np.searchsorted(tc, y[tl]))
             weights.append(data.weights(tl, np.ones(n_tl)))
-        if self.source_weight > 0 or not n_tl:
+            weighed_tl = bool(weights[0].sum() > 0)
+        if self.source_weight > 0 or not weighed_tl:
             for t in range(n_t):
                 mw = s2t[s_idx, t] * relevance[s_idx]
                 w = data.weights(src, mw)
@@ -408,7 +431,7 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
                     rows.append(Phi_src[keep])
                     labels.append(np.full(int(keep.sum()), t))
                     weights.append(w[keep])
-            if n_tl:
+            if weighed_tl:
                 n_src_groups = len(weights) - 1
                 if n_src_groups:
                     total = sum(w.sum() for w in weights[1:])
@@ -419,7 +442,7 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         lab_idx = np.concatenate(labels)
         w = np.concatenate(weights)
         missing = tc[np.setdiff1d(np.arange(n_t), lab_idx)]
-        if missing.size and n_tl and self.source_weight == 0:
+        if missing.size and weighed_tl and self.source_weight == 0:
             raise ValueError(
                 f"Target class(es) {missing.tolist()} got no training rows: they "
                 "have no labelled target rows, and with source_weight=0 only "
@@ -517,7 +540,12 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         folds = StratifiedKFold(n_splits=n_folds, shuffle=False)
         params = None if sample_weight is None else {"sample_weight": sample_weight}
         return cross_val_predict(
-            clone(base), Xs, ys, cv=folds, method="predict_proba", params=params
+            _weighing_clone(base, sample_weight),
+            Xs,
+            ys,
+            cv=folds,
+            method="predict_proba",
+            params=params,
         )
 
     def _relation_prior(self, tc, tgt_coords, src_coords):

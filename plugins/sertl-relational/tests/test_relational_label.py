@@ -339,3 +339,44 @@ def test_source_estimator_without_sample_weight_is_refused_with_weights():
     est.fit(X, y, sample_domain=sd)  # fine without weights
     with pytest.raises(TypeError, match="takes no sample_weight, so the source model"):
         est.fit(X, y, sample_domain=sd, sample_weight=np.full(len(y), 2.0))
+
+
+def test_sample_weight_with_metadata_routing_enabled():
+    # README: routing on is the recommended mode; the out-of-fold source
+    # posteriors (cross_val_predict) must still get the caller's weights
+    import sklearn
+    from sklearn.calibration import CalibratedClassifierCV
+
+    X, y, sd, Xte, _ = _task(seed=2)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    off = LabelRelationTransfer(random_state=0).fit(
+        X, y, sample_domain=sd, sample_weight=w
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        on = LabelRelationTransfer(random_state=0).fit(
+            X, y, sample_domain=sd, sample_weight=w
+        )
+        calibrated = LabelRelationTransfer(
+            source_estimator=CalibratedClassifierCV(SVC(), ensemble=False),
+            random_state=0,
+        ).fit(X, y, sample_domain=sd, sample_weight=w)
+    np.testing.assert_allclose(on.predict_proba(Xte), off.predict_proba(Xte))
+    assert calibrated.classes_.tolist() == on.classes_.tolist()
+
+
+def test_zero_sample_weight_on_every_labelled_target_row():
+    # nothing to balance the source rows against: they weigh their relevance,
+    # as without labelled target rows, whatever source_weight says
+    X, y, sd, Xte, _ = _task(seed=4)
+    w = np.where((sd < 0) & (y != "-1"), 0.0, 1.0)
+    fits = [
+        LabelRelationTransfer(source_weight=sw, random_state=0).fit(
+            X, y, sample_domain=sd, sample_weight=w
+        )
+        for sw in (0.0, 1.0, 5.0)
+    ]
+    assert fits[0].classes_.tolist() == ["anger", "calm", "happiness", "sadness"]
+    for other in fits[1:]:
+        np.testing.assert_allclose(
+            other.predict_proba(Xte), fits[0].predict_proba(Xte), atol=1e-8
+        )
