@@ -404,10 +404,18 @@ def multitask(lines, cache):
             f"{np.std(m):.1f} | {diffs[-1]:+.1f} |"
         )
     ok = np.mean(diffs) >= 0
+    # seed-level paired differences (same seed, same pair): their spread says
+    # how far the mean difference is from noise
+    paired = np.concatenate([np.subtract(m, s) for _, s, m in rows])
+    half = 1.96 * paired.std(ddof=1) / np.sqrt(paired.size)
     lines += [
         "",
         f"Mean difference {np.mean(diffs):+.1f} points (target >= 0: "
-        f"{'met' if ok else 'NOT met'}).",
+        f"{'met' if ok else 'NOT met'}). Over the {paired.size} paired runs (same "
+        f"pair and seed) the difference is {paired.mean():+.2f} +- {half:.2f} "
+        "points (normal 95 % interval of the mean); "
+        f"{int((paired > 0).sum())} runs favour multi-task, "
+        f"{int((paired < 0).sum())} single-task.",
         "",
     ]
 
