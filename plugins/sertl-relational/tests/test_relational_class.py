@@ -36,12 +36,15 @@ def _fit_data(Xs, ys, Xt):
 def test_recovers_rotated_class_structure(mapping):
     Xs, ys, Xt, yt = _problem(deg=90)
     X, y, sd = _fit_data(Xs, ys, Xt)
+    # strength="auto" draws bootstrap resamples: seeded, so the test does
+    # not depend on numpy's global generator (1 state in ~150 failed it)
     aligner = ClassRelationAligner(
         standardize=False,
         subspace="full",
         mapping=mapping,
         graph_weight=10.0,
         shrinkage=0.0,
+        random_state=0,
     )
     aligner.fit(X, y, sample_domain=sd)
     Zt = aligner.transform(Xt)
@@ -72,7 +75,7 @@ def test_identity_when_domains_agree(mapping):
     # in the LDA subspace the k-means clusters are the classes; in the full
     # standardised space the pure-noise dimensions of this toy problem weigh
     # as much as the informative ones, so clusters need not equal classes
-    aligner = ClassRelationAligner(mapping=mapping, subspace="lda").fit(
+    aligner = ClassRelationAligner(mapping=mapping, subspace="lda", random_state=0).fit(
         X, y, sample_domain=sd
     )
     np.testing.assert_allclose(
@@ -91,6 +94,7 @@ def test_matching_uses_relation_graph():
         mapping="orthogonal",
         graph_weight=0.0,
         shrinkage=0.0,
+        random_state=0,
     ).fit(X, y, sample_domain=sd)
     graph = ClassRelationAligner(
         standardize=False,
@@ -98,6 +102,7 @@ def test_matching_uses_relation_graph():
         mapping="orthogonal",
         graph_weight=100.0,
         shrinkage=0.0,
+        random_state=0,
     ).fit(X, y, sample_domain=sd)
 
     def err(a):
