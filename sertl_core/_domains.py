@@ -239,6 +239,21 @@ class DomainError(ValueError):
     """
 
 
+def _is_pandas_missing(value):
+    """Whether ``value`` is pandas' missing scalar (``pd.NA``, ``pd.NaT``).
+
+    pandas' nullable dtypes (``"string"``, ``"Int64"`` with NA, labels read
+    by ``read_csv(...).convert_dtypes()``) hold ``pd.NA`` where a label is
+    missing; ``np.asarray`` keeps it as an object. Recognised by type, so
+    that the core does not import pandas.
+    """
+    kind = type(value)
+    return kind.__module__.startswith("pandas") and kind.__name__ in {
+        "NAType",
+        "NaTType",
+    }
+
+
 def is_unlabeled(y, *, regression=False):
     """Return a boolean mask of the unlabelled entries of ``y``.
 
@@ -256,8 +271,9 @@ def is_unlabeled(y, *, regression=False):
     -------
     mask : ndarray of bool of shape (n_samples,)
         True where the row is unlabelled: ``-1`` or ``NaN`` for numeric
-        labels, ``"-1"`` for string labels, ``None``, ``-1``, ``"-1"`` or
-        ``NaN`` in object arrays.
+        labels, ``"-1"`` for string labels, ``None``, ``-1``, ``"-1"``,
+        ``NaN`` or pandas' ``pd.NA`` / ``pd.NaT`` in object arrays (a pandas
+        ``"string"`` or nullable integer column with missing labels).
 
     Examples
     --------
@@ -283,7 +299,7 @@ def is_unlabeled(y, *, regression=False):
         return y.astype(str) == str(UNLABELED)
     out = np.zeros(y.shape[0], dtype=bool)
     for i, v in enumerate(y):
-        if v is None:
+        if v is None or _is_pandas_missing(v):
             out[i] = True
         elif isinstance(v, str):
             out[i] = (not regression) and v == str(UNLABELED)

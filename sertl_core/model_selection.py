@@ -325,7 +325,10 @@ class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
     embedded and reverse validation need. Labelled target rows (few-shot)
     are trained on but never tested on: with metadata routing off a scorer
     infers the domains from ``y``, and would read their labels as source
-    labels. Target labels are never used for scoring.
+    labels. Target labels are never used for scoring. Score these splits
+    with a scorer of this module: scikit-learn's string scorers
+    (``scoring="balanced_accuracy"``) would count the unlabelled rows of
+    every test fold as one more class.
 
     Parameters
     ----------

@@ -227,3 +227,32 @@ def test_external_stacklevel_names_the_callers_line_through_any_depth(
     assert caught(lambda: fake_plugin.warn(skip=False)) == fake_plugin.__file__
     assert external_stacklevel() == 1  # called from a test: nothing to skip
     sys.modules.pop("fake_plugin")
+
+
+def test_pandas_missing_labels_are_unlabelled():
+    # labels from read_csv(...).convert_dtypes() hold pd.NA where missing
+    pd = pytest.importorskip("pandas")
+    strings = pd.Series(["anger", None, "sad", None], dtype="string")
+    assert is_unlabeled(strings).tolist() == [False, True, False, True]
+    ints = pd.Series([0, None, 1, None], dtype="Int64")
+    assert is_unlabeled(ints).tolist() == [False, True, False, True]
+    times = np.array(["anger", pd.NaT], dtype=object)
+    assert is_unlabeled(times).tolist() == [False, True]
+
+
+def test_pandas_missing_labels_mark_target_rows_in_a_pipeline():
+    pd = pytest.importorskip("pandas")
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVC
+
+    from sertl_core import DomainStandardScaler, SourceOnly
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(40, 3)), rng.normal(3.0, 1.0, size=(20, 3))]
+    labels = np.where(X[:40, 0] > 0, "anger", "sad").tolist() + [None] * 20
+    y = pd.Series(labels, dtype="string")
+    pipe = Pipeline([("s", DomainStandardScaler()), ("c", SourceOnly(SVC()))])
+    pipe.fit(X, y)
+    # the target rows (pd.NA) got their own statistics: they are centred
+    np.testing.assert_allclose(pipe[0].transform(X[40:]).mean(axis=0), 0, atol=1e-12)
+    assert pipe.classes_.tolist() == ["anger", "sad"]

@@ -21,12 +21,16 @@ TRUSTED_PATTERNS = (
     r"scipy\.sparse\.[\w.]+",
     r"builtins\.(dict|list|tuple|set|frozenset|str|int|float|bool|bytes|slice|NoneType|type)",
     r"collections\.(OrderedDict|defaultdict)",
+    # a path parameter given as a pathlib object (AudioFeatures(cache_dir=...));
+    # building one runs no code beyond joining its parts
+    r"pathlib\.(Pure)?(Posix|Windows)?Path",
 )
 """Type names (full regular expressions) that :func:`load_model` trusts.
 
 The classes of sertl's first-party distributions, scikit-learn, numpy
-arrays and scalars, and plain containers. Anything else (a third-party
-plugin's class, a function) must be trusted explicitly by the caller.
+arrays and scalars, plain containers and :mod:`pathlib` paths. Anything
+else (a third-party plugin's class, a function) must be trusted explicitly
+by the caller.
 """
 
 

@@ -257,3 +257,93 @@ def test_instance_weighting_model_saves_and_loads(tmp_path, kmm_model):
             list(src["emotion"]) + ["-1"] * len(tgt),
         )
     assert len(loaded.predict(files)) == 4
+
+
+@pytest.fixture(scope="module")
+def used_audio_pipeline(tmp_path_factory):
+    """An audio pipeline fitted on the shipped sample (its features cached)."""
+    from sertl_speech import AudioFeatures, load_sample
+
+    table = load_sample("emodb", emotions=["anger", "sadness"])
+    files, y = list(table["file"]), list(table["emotion"])
+    pipe = Pipeline(
+        [
+            (
+                "f",
+                AudioFeatures(
+                    "mfcc_stats",
+                    cache_dir=str(tmp_path_factory.mktemp("feature-cache")),
+                ),
+            ),
+            ("s", DomainStandardScaler()),
+            ("c", SourceOnly(SVC())),
+        ]
+    ).fit(files, y)
+    return pipe, files
+
+
+def test_used_audio_pipeline_saves_and_loads(tmp_path, used_audio_pipeline):
+    # the feature step holds failed_ (a DataFrame, which skops cannot store)
+    # after transforming: save_model raised TypeError (pandas BlockValuesRefs)
+    import pickle
+
+    pipe, files = used_audio_pipeline
+    expected = pipe.predict(files)
+    assert "failed_" in vars(pipe[0])
+    model, _ = load_model(save_model(pipe, tmp_path / "own.skops"))
+    assert "failed_" in vars(pipe[0])  # the caller's report is kept
+    np.testing.assert_array_equal(model.predict(files), expected)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(pipe)).predict(files), expected
+    )
+
+
+def test_loaded_audio_model_is_saved_again_after_predicting(
+    tmp_path, used_audio_pipeline
+):
+    from sertl_speech import AudioFeaturesWarning
+
+    pipe, files = used_audio_pipeline
+    expected = pipe.predict(files)
+    model, _ = load_model(save_model(pipe, tmp_path / "first.skops"))
+    np.testing.assert_array_equal(model.predict(files), expected)
+    # a failure report with rows too
+    with pytest.warns(AudioFeaturesWarning, match="1 of 2 inputs"):
+        model[0].transform([files[0], str(tmp_path / "missing.wav")])
+    assert model[0].failed_["reason"].tolist() == ["missing"]
+    again, _ = load_model(save_model(model, tmp_path / "second.skops"))
+    np.testing.assert_array_equal(again.predict(files), expected)
+
+
+def test_saved_audio_model_predicts_where_its_cache_folder_cannot_be_made(
+    tmp_path, used_audio_pipeline
+):
+    # the training machine's absolute cache_dir travels in the model file
+    from sertl_experiments import predict_files
+    from sertl_speech import AudioFeaturesWarning
+
+    pipe, files = used_audio_pipeline
+    blocker = tmp_path / "home-of-someone-else"
+    blocker.write_text("not a folder")
+    model, _ = load_model(save_model(pipe, tmp_path / "m.skops"))
+    model.set_params(f__cache_dir=str(blocker / ".cache" / "sertl"))
+    with pytest.warns(AudioFeaturesWarning, match="could not be used"):
+        got = model.predict(files)
+    np.testing.assert_array_equal(got, pipe.predict(files))
+    rows = predict_files(model, files[:2])
+    assert all(r["error"] is None for r in rows)
+
+
+def test_a_pathlib_cache_dir_loads_without_extra_trust(tmp_path, used_audio_pipeline):
+    # AudioFeatures takes cache_dir as an os.PathLike; a pathlib path in the
+    # saved parameters was refused at load as an untrusted type
+    pipe, files = used_audio_pipeline
+    original = pipe.get_params()["f__cache_dir"]
+    pipe.set_params(f__cache_dir=tmp_path / "cache")
+    try:
+        save_model(pipe, tmp_path / "m.skops")
+        model, _ = load_model(tmp_path / "m.skops")
+    finally:
+        pipe.set_params(f__cache_dir=original)
+    assert model.get_params()["f__cache_dir"] == tmp_path / "cache"
+    np.testing.assert_array_equal(model.predict(files[:3]), pipe.predict(files[:3]))

@@ -60,7 +60,9 @@ class AudioFeaturesWarning(SertlWarning):
 
     Emitted once per ``transform`` by :class:`AudioFeatures` with
     ``errors="warn"`` (the default) when inputs are missing, unreadable,
-    empty, silent, too short or hold NaN samples; their rows are NaN.
+    empty, silent, too short or hold NaN samples; their rows are NaN. Also
+    emitted (in every ``errors`` mode) when the ``cache_dir`` folder cannot
+    be created, read or written: the features are then extracted uncached.
 
     See Also
     --------
@@ -312,6 +314,10 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         Folder of an on-disk cache keyed by the file's content and the
         feature configuration. An interrupted run resumes where it stopped
         and a repeated run reads every result from disk. None disables it.
+        A folder that cannot be created, read or written (another machine's
+        path in a saved model, a read-only or full disk) never stops
+        ``transform``: the features are extracted uncached, with one
+        :class:`AudioFeaturesWarning` per call.
     n_jobs : int, default=None
         Parallel workers through joblib (None: 1 unless inside a
         ``joblib.parallel_config`` context; -1: all cores). Inside
@@ -336,8 +342,11 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
     failed_ : pandas.DataFrame
         Failures of the last ``transform``: columns ``index``, ``item``,
         ``reason`` and ``message`` (empty when all inputs succeeded).
+        A report on that call, not learned state: pickling, copying or
+        saving the transformer (e.g. with skops) leaves it out.
     n_cache_hits_ : int
-        Inputs of the last ``transform`` read from the cache.
+        Inputs of the last ``transform`` read from the cache (a report on
+        that call, left out of saved state like ``failed_``).
     feature_names_out_ : ndarray of str
         Output column names (set by ``fit``).
 
@@ -426,6 +435,18 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         new = type(self)(**{k: clone(v, safe=False) for k, v in params.items()})
         new.client = client
         return new
+
+    # the reports on the last transform call, not learned state
+    _CALL_REPORTS = ("failed_", "n_cache_hits_")
+
+    def __getstate__(self):
+        # ``failed_`` is a pandas DataFrame, which skops cannot store (a used
+        # audio pipeline could not be saved), and it describes one call on the
+        # saving machine's files: the saved state leaves the reports out
+        state = dict(super().__getstate__())  # a copy: never touch self.__dict__
+        for name in self._CALL_REPORTS:
+            state.pop(name, None)
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -626,11 +647,16 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         n = len(items)
         results: list = [None] * n
         failures: list[tuple[int, str, str]] = []
-        cache = (
-            FeatureCache(self.cache_dir, self._cache_config())
-            if self.cache_dir
-            else None
-        )
+        # a cache folder that cannot be created or read (a saved model's
+        # cache_dir from another machine or account, a read-only disk) must
+        # not stop transform: the features are extracted uncached
+        unusable: list = []
+        cache = None
+        if self.cache_dir:
+            try:
+                cache = FeatureCache(self.cache_dir, self._cache_config())
+            except OSError as exc:
+                unusable.append(exc)
         keys: list = [None] * n
         todo = []
         hits = 0
@@ -644,7 +670,13 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 except OSError:
                     keys[i] = None  # missing/unreadable: the extractor reports why
                 if keys[i] is not None:
-                    hit = cache.get(keys[i])
+                    try:
+                        hit = cache.get(keys[i])
+                    except OSError as exc:
+                        unusable.append(exc)
+                        cache = None
+                        keys = [None] * n
+                        hit = None
                     if hit is not None:
                         results[i] = hit
                         hits += 1
@@ -683,7 +715,18 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         finally:
             bar.close()
         self.n_cache_hits_ = hits
-        if unwritten:
+        if unusable:
+            warnings.warn(
+                f"the feature cache folder {str(self.cache_dir)!r} could not be "
+                f"used ({unusable[0]}); the features of this call were extracted "
+                "without the cache. Give the transformer a folder you can "
+                "write, e.g. set_params(cache_dir=...) on it (the step of a "
+                "loaded model: model.set_params(<step>__cache_dir=...)), or "
+                "cache_dir=None to turn caching off.",
+                AudioFeaturesWarning,
+                stacklevel=external_stacklevel(),
+            )
+        elif unwritten:
             warnings.warn(
                 f"the feature cache in {str(self.cache_dir)!r} could not be "
                 f"written ({unwritten[0]}); the features of this call are "

@@ -227,3 +227,89 @@ def test_unexpected_extractor_error_is_reported(files, monkeypatch):
     assert np.isnan(X).all()
     assert ext.failed_["reason"].tolist() == ["failed", "failed"]
     assert ext.failed_["message"].str.contains("RuntimeError: kaboom").all()
+
+
+def _cache_warnings(record):
+    return [w for w in record if issubclass(w.category, AudioFeaturesWarning)]
+
+
+@pytest.mark.parametrize("errors", ["warn", "nan", "raise"])
+def test_cache_folder_that_cannot_be_created_falls_back_to_uncached(
+    files, tmp_path, errors
+):
+    # a saved model's cache_dir from another machine: here a path under a
+    # regular file, which cannot be created even by root
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file")
+    cache = blocker / "cache"
+    ext = AudioFeatures(cache_dir=cache, errors=errors)
+    import warnings
+
+    for _ in range(2):  # one warning per call, every call
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            X = ext.fit_transform(files[:2])
+        (w,) = _cache_warnings(record)
+        msg = str(w.message)
+        assert str(cache) in msg and "could not be used" in msg
+        assert "set_params(cache_dir=" in msg and "cache_dir=None" in msg
+        np.testing.assert_array_equal(X, AudioFeatures().fit_transform(files[:2]))
+        assert ext.n_cache_hits_ == 0 and ext.failed_.empty
+    assert blocker.read_text() == "a file"
+
+
+def test_cache_folder_without_permission_falls_back_to_uncached(files, tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root ignores the folder's permissions")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        ext = AudioFeatures(cache_dir=locked / "cache")
+        with pytest.warns(AudioFeaturesWarning, match="could not be used"):
+            X = ext.fit_transform(files[:2])
+    finally:
+        locked.chmod(0o700)
+    np.testing.assert_array_equal(X, AudioFeatures().fit_transform(files[:2]))
+
+
+def test_cache_that_cannot_be_read_falls_back_to_uncached(files, tmp_path, monkeypatch):
+    import warnings
+
+    cache = tmp_path / "cache"
+    AudioFeatures(cache_dir=cache).fit_transform(files[:1])
+
+    def denied(self, key):
+        raise PermissionError(13, "Permission denied", str(self.folder))
+
+    monkeypatch.setattr(extract_mod.FeatureCache, "get", denied)
+    ext = AudioFeatures(cache_dir=cache)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        X = ext.fit_transform(files)
+    (w,) = _cache_warnings(record)
+    assert "Permission denied" in str(w.message)
+    np.testing.assert_array_equal(X, AudioFeatures().fit_transform(files))
+    assert ext.n_cache_hits_ == 0
+
+
+def test_call_reports_are_left_out_of_the_saved_state(files, bad_files):
+    import copy
+    import pickle
+
+    ext = AudioFeatures(errors="nan")
+    X = ext.fit_transform(files[:1] + [str(bad_files["missing"][0])])
+    # the caller still reads the report of the call it just made
+    assert ext.failed_["reason"].tolist() == ["missing"]
+    state = ext.__getstate__()
+    assert "failed_" not in state and "n_cache_hits_" not in state
+    assert "failed_" in vars(ext) and ext.n_cache_hits_ == 0  # self unchanged
+    for other in (pickle.loads(pickle.dumps(ext)), copy.deepcopy(ext)):
+        assert not hasattr(other, "failed_")
+        assert other.get_params() == ext.get_params()
+        np.testing.assert_array_equal(
+            other.transform(files[:1] + [str(bad_files["missing"][0])]), X
+        )
+        assert other.failed_["reason"].tolist() == ["missing"]
