@@ -202,6 +202,9 @@ def add_commands(subparsers):
     )
     p.add_argument("--save", metavar="MODEL", help="save the best model (skops)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (--json: none)"
+    )
     _dask_args(p)
     p.set_defaults(func=lambda a: _guard("grid", cmd_grid, a))
 
@@ -511,7 +514,7 @@ def cmd_grid(args):
         data, skipped = _prepare_data(
             cfg,
             client=client,
-            progress=not args.json,
+            progress=not (args.json or args.no_progress),
             log=_log,
             classes_field="[labels] classes" if args.experiment else "--classes",
         )

@@ -502,6 +502,15 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     ctx.typed(mapping, dict, "[labels] mapping", 'a table like { calm = "neutral" }')
     for k, v in mapping.items():
         ctx.typed(v, str, f"[labels] mapping {k}", "a class name string")
+    if mapping:  # what the readers declare now; csv/folders once they are read
+        try:
+            check_mapping(
+                mapping,
+                classes,
+                {n: declared_emotions(s.reader) for n, s in corpora.items()},
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: {exc}") from None
 
     matrix = raw.get("matrix", {})
     ctx.keys(matrix, {"sources", "targets"}, "[matrix]")
@@ -819,6 +828,100 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         pca_points=pca_points,
         source_file=Path(origin) if origin != "<config>" else None,
     )
+
+
+def declared_emotions(reader):
+    """Return the emotions a corpus reader declares, or None when unknown.
+
+    Readers of the official corpora declare theirs (``EmoDB.emotions``);
+    the ``csv`` and ``folders`` readers, and unknown reader names, only
+    know them once the corpus is read: None.
+
+    Examples
+    --------
+    >>> from sertl_experiments._config import declared_emotions
+    >>> "boredom" in declared_emotions("emodb")
+    True
+    >>> declared_emotions("csv") is None
+    True
+    """
+    try:
+        from sertl_speech import get_reader_class
+
+        emotions = getattr(get_reader_class(reader), "emotions", ())
+    except Exception:  # an unknown reader is reported when the corpus is read
+        return None
+    return set(map(str, emotions)) or None
+
+
+def check_mapping(mapping, classes, emotions):
+    """Check ``[labels] mapping`` against the corpora's emotions.
+
+    A key must be an emotion of a configured corpus (a key no corpus has
+    would rename nothing, and the emotion meant would be dropped); a value
+    must be a known emotion: one of the emotion schema of sertl-speech, of
+    the ``[labels] classes`` list, or a label of a corpus.
+
+    Parameters
+    ----------
+    mapping : dict of str to str
+        The label renaming.
+    classes : "shared", "all" or list of str
+        ``[labels] classes``.
+    emotions : dict of str to set of str or None
+        Emotions of each configured corpus; None where not known yet (a
+        ``csv`` or ``folders`` corpus not read yet): what a check would
+        need from such a corpus is then left to the check after reading.
+
+    Raises
+    ------
+    ConfigError
+        ``"[labels] mapping KEY: ..."`` with a "Did you mean" suggestion.
+
+    Examples
+    --------
+    >>> from sertl_experiments._config import ConfigError, check_mapping
+    >>> try:
+    ...     check_mapping({"clam": "neutral"}, "shared",
+    ...                   {"a": {"calm", "neutral"}, "b": {"neutral"}})
+    ... except ConfigError as err:
+    ...     print(str(err).split(" The ")[0])
+    [labels] mapping clam: no corpus has the emotion 'clam'. Did you mean 'calm'?
+    """
+    try:
+        from sertl_speech import EMOTIONS
+    except ImportError:  # pragma: no cover - sertl-speech is a dependency
+        EMOTIONS = ()
+    complete = all(e is not None for e in emotions.values())
+    found = set().union(*(e for e in emotions.values() if e is not None))
+    listed = list(classes) if isinstance(classes, list) else []
+    known = set(EMOTIONS) | set(listed) | found
+
+    def hint(word, among):
+        close = difflib.get_close_matches(word, sorted(among), n=1)
+        return f" Did you mean {close[0]!r}?" if close else ""
+
+    for key, value in mapping.items():
+        where = f"[labels] mapping {key}"
+        if key not in found and complete:
+            have = "; ".join(
+                f"{n}: {', '.join(sorted(e))}" for n, e in emotions.items()
+            )
+            raise ConfigError(
+                f"{where}: no corpus has the emotion {key!r}.{hint(key, found)} "
+                f"The corpora's emotions are {have}. Keys of the mapping are "
+                "emotions as the readers name them."
+            )
+        if value not in known and complete:
+            among = (
+                "the emotions of sertl-speech"
+                + (" and of [labels] classes" if listed else "")
+                + (" and the corpora's labels" if found - set(EMOTIONS) else "")
+            )
+            raise ConfigError(
+                f"{where}: {value!r} is not a known emotion.{hint(value, known)} "
+                f"Map onto one of {among}: {', '.join(sorted(known))}."
+            )
 
 
 def check_params(estimator, where):

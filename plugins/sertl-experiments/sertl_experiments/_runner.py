@@ -18,7 +18,12 @@ from sklearn import config_context
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 
-from ._config import ConfigError, check_params
+from ._config import (
+    ConfigError,
+    check_mapping,
+    check_params,
+    declared_emotions,
+)
 from ._data import CorpusData, ExperimentError, extract_features, load_corpus_table
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import METRICS, bootstrap_ci, confusion, score_all
@@ -789,10 +794,18 @@ def _prepare_data(config, *, client, progress, log, classes_field="[labels] clas
     wanted = config.classes if isinstance(config.classes, list) else None
     tables, skipped = {}, []
     for name in used:
-        table = load_corpus_table(config.corpora[name])
-        if config.mapping:
+        tables[name] = load_corpus_table(config.corpora[name])
+    if config.mapping:
+        # the csv and folders readers know their emotions only now
+        emotions = {
+            name: set(map(str, tables[name]["emotion"]))
+            if name in tables
+            else declared_emotions(spec.reader)
+            for name, spec in config.corpora.items()
+        }
+        check_mapping(config.mapping, config.classes, emotions)
+        for table in tables.values():
             table["emotion"] = table["emotion"].replace(config.mapping)
-        tables[name] = table
     if wanted is not None:
         found = set().union(*(set(t["emotion"]) for t in tables.values()))
         absent = [c for c in dict.fromkeys(wanted) if c not in found]

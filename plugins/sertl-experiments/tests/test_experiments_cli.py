@@ -504,6 +504,29 @@ def test_grid_uses_the_experiment_scorers_or_the_option(
     assert out[0]["scorers"] == ["reverse_validation"] and out[0]["seed"] == 4
 
 
+@pytest.mark.parametrize(
+    ("extra", "progress"),
+    [([], True), (["--no-progress"], False), (["--json"], False)],
+)
+def test_grid_no_progress_turns_off_the_progress_bars(
+    tmp_path, capsys, monkeypatch, synthetic_data, extra, progress
+):
+    # the same option as sertl run and sertl demo: no bars in grid logs
+    from sertl_experiments import _runner
+
+    seen = []
+
+    def prepare(*_, progress, **__):
+        seen.append(progress)
+        return synthetic_data, []
+
+    monkeypatch.setattr(_runner, "_prepare_data", prepare)
+    exp = _grid_file(tmp_path, '[[methods]]\nname = "dss"\n')
+    assert main(["grid", exp, "--seed", "0", *extra]) == 0
+    assert seen == [progress]
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_output_read_by_a_closed_pipe_ends_without_traceback(tmp_path):
     # `sertl predict MODEL FOLDER | head` printed a BrokenPipeError traceback
     import subprocess

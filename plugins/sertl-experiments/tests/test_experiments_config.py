@@ -143,6 +143,53 @@ def test_bad_config_names_the_field(over, match):
         parse_config(_base(**over))
 
 
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (  # a key no corpus has would rename nothing: calm silently dropped
+            {"mapping": {"clam": "neutral"}},
+            r"exp\.toml: \[labels\] mapping clam: no corpus has the emotion "
+            r"'clam'\. Did you mean 'calm'\?",
+        ),
+        (
+            {"mapping": {"calm": "neutrall"}},
+            r"\[labels\] mapping calm: 'neutrall' is not a known emotion\. "
+            r"Did you mean 'neutral'\?",
+        ),
+        (
+            {"classes": ["negative", "neutral"], "mapping": {"anger": "negativ"}},
+            r"\[labels\] mapping anger: 'negativ' .* Did you mean 'negative'\?",
+        ),
+    ],
+)
+def test_bad_label_mapping_names_the_field(labels, match, tmp_path):
+    # emodb and ravdess declare their emotions: checked before any corpus is read
+    p = tmp_path / "exp.toml"
+    p.write_text(
+        '[corpora.a]\nreader = "emodb"\nroot = "missing"\n'
+        '[corpora.b]\nreader = "ravdess"\nroot = "missing"\n'
+        '[[methods]]\nname = "dss"\n'
+    )
+    with pytest.raises(ConfigError, match=match):
+        load_config(p, overrides={"labels": labels})
+
+
+def test_good_label_mapping_is_accepted():
+    cfg = parse_config(_base(labels={"mapping": {"calm": "neutral"}}))
+    assert cfg.mapping == {"calm": "neutral"}
+    listed = {"classes": ["negative", "positive"]}
+    mapping = {"anger": "negative", "happiness": "positive"}
+    cfg = parse_config(_base(labels={**listed, "mapping": mapping}))
+    assert cfg.mapping == mapping
+    # a csv corpus knows its labels only once read: checked after reading
+    corpora = {
+        "a": {"reader": "emodb", "root": "x"},
+        "c": {"reader": "csv", "root": "y"},
+    }
+    cfg = parse_config(_base(corpora=corpora, labels={"mapping": {"joy": "delight"}}))
+    assert cfg.mapping == {"joy": "delight"}
+
+
 def test_load_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="experiment file not found"):
         load_config(tmp_path / "missing.toml")

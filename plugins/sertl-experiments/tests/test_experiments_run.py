@@ -216,7 +216,7 @@ def test_label_mapping_recomputes_what_it_changes_a_moved_root_nothing(
 ):
     # the cells key on the data they read, so a mapping that changes labels
     # recomputes, and a corpus read from a new folder with the same content
-    # (or a mapping of a label no corpus has) reuses every cell
+    # (or a mapping that leaves a label as it is) reuses every cell
     _fake_corpora(monkeypatch)
     methods = [{"name": "dss"}]
 
@@ -233,10 +233,31 @@ def test_label_mapping_recomputes_what_it_changes_a_moved_root_nothing(
     assert res.results.set_index("source").loc["a", "n_train"] == 60
     res = run(**merged, corpora={"a": {"root": "moved"}, "b": {"root": "unused"}})
     assert (res.n_computed, res.n_reused) == (0, 4)
-    res = run(labels={"mapping": {"calm": "neutral", "joy": "happiness"}})
+    res = run(labels={"mapping": {"calm": "neutral", "sadness": "sadness"}})
     assert (res.n_computed, res.n_reused) == (0, 4)
     res = run()  # back to calm dropped: the first run's data, new cells
     assert (res.n_computed, res.n_reused) == (4, 0)
+
+
+def test_label_mapping_is_checked_once_the_corpora_are_read(
+    synthetic_config, monkeypatch
+):
+    # readers a and b declare no emotions (like csv and folders): the mapping
+    # is checked against what was read, before any feature is extracted
+    _fake_corpora(monkeypatch)
+    from sertl_experiments import _runner
+
+    def no_features(*args, **kwargs):
+        raise AssertionError("features extracted before the mapping was checked")
+
+    monkeypatch.setattr(_runner, "extract_features", no_features)
+    for mapping, match in (
+        ({"clam": "neutral"}, r"^\[labels\] mapping clam: .*Did you mean 'calm'\?"),
+        ({"calm": "neutrall"}, r"^\[labels\] mapping calm: .*Did you mean 'neutral'"),
+    ):
+        cfg = synthetic_config(methods=[{"name": "dss"}], labels={"mapping": mapping})
+        with pytest.raises(ConfigError, match=match):
+            run_experiment(cfg, progress=False, log=_quiet)
 
 
 def test_grid_method_scored_below_the_baseline_is_predicted_to_hurt():

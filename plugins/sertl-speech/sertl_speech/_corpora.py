@@ -13,6 +13,7 @@ import math
 import os
 import re
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
@@ -241,14 +242,15 @@ class CorpusReader:
             )
         corpus = self._corpus_name(root)
         language = self._language(root)
-        rows, bad = [], []
+        rows, bad, left_out = [], [], []
         for path in files:
             try:
                 parsed = self._parse(path, root)
             except _BadName as exc:
                 bad.append(f"{path.relative_to(root)}: {exc}")
                 continue
-            if parsed is None:
+            if parsed is None:  # follows the rule, left out by a filter
+                left_out.append(path)
                 continue
             speaker, gender, emotion_orig, emotion = parsed
             rows.append(
@@ -271,12 +273,31 @@ class CorpusReader:
             )
         if self.unique_stems:
             _warn_duplicate_stems(name, [r["file"] for r in rows], root)
+        if not rows and left_out:
+            why = self._left_out_reason(left_out)
+            also = (
+                f" ({len(bad)} more break the naming rule, listed in the warning)"
+                if bad
+                else ""
+            )
+            raise ValueError(
+                f"{name}: the {len(left_out)} audio files under {str(root)!r} that "
+                f"follow the naming rule are all left out{also}: {why}"
+            )
         if not rows:
             raise ValueError(
                 f"{name}: none of the {len(files)} audio files under {str(root)!r} "
                 f"follows the naming rule. Expected layout: {self.layout}"
             )
         return _to_table(name, rows, keep, f"under {str(root)!r}")
+
+    def _left_out_reason(self, files):
+        """Say why :meth:`_parse` left out ``files`` (it returned None) and what to do.
+
+        Only called when no file is kept, so that a reader's filter is not
+        reported as a naming problem.
+        """
+        return "the reader's options keep none of them."
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -539,6 +560,24 @@ class RAVDESS(CorpusReader):
             return None
         gender = "male" if n % 2 == 1 else "female"
         return f"Actor_{actor}", gender, code, self._CODES[code]
+
+    _CHANNELS: ClassVar[dict[str, str]] = {"01": "speech", "02": "song"}
+
+    def _left_out_reason(self, files):
+        found = Counter(self._RE.match(p.stem).group(2) for p in files)
+        have = ", ".join(
+            f"{n} {'are' if n > 1 else 'is'} {self._CHANNELS[c]} (vocal channel {c})"
+            for c, n in sorted(found.items())
+        )
+        wanted = self.vocal_channel
+        other = "speech" if wanted == "song" else "song"
+        archive = f"Audio_{wanted.capitalize()}_Actors_01-24"
+        return (
+            f"vocal_channel={wanted!r} keeps only {wanted} recordings, and none "
+            f"is one: {'all ' if len(found) == 1 else ''}{have}. Read them with "
+            f"vocal_channel={other!r} (or 'both'), or add the {wanted} part of "
+            f"RAVDESS ({archive}) under this root."
+        )
 
 
 class SAVEE(CorpusReader):
@@ -1030,6 +1069,16 @@ class IEMOCAP(CorpusReader):
             raise _BadName(f"unknown label {label!r}")
         session, g = m.groups()
         return f"Ses{session}{g}", _gender(g), label, self._CODES[label]
+
+    def _left_out_reason(self, files):
+        found = Counter(self._labels[p.stem] for p in files)
+        have = ", ".join(f"{n} {label}" for label, n in sorted(found.items()))
+        return (
+            f"their labels ({have}) are {' and '.join(self._SKIPPED)}, which "
+            "have no emotion category (no majority among the annotators, or "
+            "other). Check that dialog/EmoEvaluation holds the official "
+            "evaluation files of these sessions."
+        )
 
 
 # --------------------------------------------------------------------------

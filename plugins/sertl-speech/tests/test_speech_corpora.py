@@ -3,6 +3,7 @@ synthetic trees in the official layouts of the other corpora."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -147,6 +148,41 @@ def test_ravdess_speech_song_and_checks(tmp_path):
         load_corpus("ravdess", tmp_path)
     msg = str(rec[0].message)
     assert "song part" in msg and "strong" in msg and "folder Actor_03" in msg
+
+
+def test_ravdess_vocal_channel_that_keeps_no_file_says_so(tmp_path):
+    # a speech-only download read with vocal_channel="song": every file follows
+    # the naming rule, the filter left them out; the error says which and why
+    _wav(tmp_path / "Actor_01" / "03-01-05-01-02-01-01.wav")
+    _wav(tmp_path / "Actor_02" / "03-01-03-02-01-01-02.wav")
+    with pytest.raises(ValueError) as err:
+        _read("ravdess", tmp_path, vocal_channel="song")
+    msg = str(err.value)
+    assert "none of the" not in msg and "follow the naming rule" in msg
+    assert re.search(
+        r"vocal_channel='song' .* all 2 are speech \(vocal channel 01\)\. "
+        r"Read them with vocal_channel='speech' \(or 'both'\)",
+        msg,
+    ), msg
+    song = tmp_path / "song"
+    _wav(song / "Actor_02" / "03-02-03-02-01-01-02.wav")
+    with pytest.raises(ValueError, match=r"1 is song \(vocal channel 02\)"):
+        _read("ravdess", song, vocal_channel="speech")
+
+
+def test_iemocap_with_only_unlabelled_utterances_says_so(tmp_path):
+    # the same confusion for IEMOCAP's left-out xxx/oth utterances
+    wav = tmp_path / "Session1" / "sentences" / "wav" / "Ses01F_impro01"
+    _wav(wav / "Ses01F_impro01_F000.wav")
+    _wav(wav / "Ses01F_impro01_M001.wav")
+    ev = tmp_path / "Session1" / "dialog" / "EmoEvaluation"
+    ev.mkdir(parents=True)
+    (ev / "Ses01F_impro01.txt").write_text(
+        "[1.0 - 2.0]\tSes01F_impro01_F000\txxx\t[2.5, 2.5, 2.5]\n"
+        "[3.0 - 4.0]\tSes01F_impro01_M001\toth\t[2.5, 2.5, 2.5]\n"
+    )
+    with pytest.raises(ValueError, match=r"follow the naming rule are all left out"):
+        _read("iemocap", tmp_path)
 
 
 def test_symlinked_folders_are_followed_once(tmp_path):
