@@ -507,6 +507,10 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     def _target_label_space(self, y, src, tl):
         if self.target_classes is not None:
             tc = np.unique(np.asarray(self.target_classes))
+            if y.dtype == object:
+                # predictions take the training labels' dtype, as in few-shot
+                # (numpy would make a list of names a fixed-width '<U' array)
+                tc = tc.astype(object)
             if tl.any():
                 extra = np.setdiff1d(np.unique(y[tl]), tc)
                 if extra.size:

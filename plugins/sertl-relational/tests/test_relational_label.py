@@ -380,3 +380,17 @@ def test_zero_sample_weight_on_every_labelled_target_row():
         np.testing.assert_allclose(
             other.predict_proba(Xte), fits[0].predict_proba(Xte), atol=1e-8
         )
+
+
+def test_zero_shot_predicts_with_the_dtype_of_the_labels():
+    X, y, sd, Xte, _ = _task(seed=1)
+    y = y.astype(object)
+    tgt = sd < 0
+    y_zero = np.where(tgt, "-1", y).astype(object)
+    few = LabelRelationTransfer(random_state=0).fit(X, y, sample_domain=sd)
+    zero = LabelRelationTransfer(
+        target_classes=["anger", "calm", "happiness", "sadness"], random_state=0
+    ).fit(X, y_zero, sample_domain=sd)
+    assert few.predict(Xte).dtype == object
+    assert zero.predict(Xte).dtype == object  # was '<U9'
+    assert zero.classes_.dtype == object
