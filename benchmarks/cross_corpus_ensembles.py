@@ -119,21 +119,22 @@ def main():
         "| recipe or combination | chosen with target labels? | mean UAR % |",
         "|---|---|---|",
     ]
-    for n in names:
-        lines.append(f"| {n} | no (one recipe) | {mean_uar(pairs, [n]):.1f} |")
+    single = {n: mean_uar(pairs, [n]) for n in names}
+    for n, uar in single.items():
+        lines.append(f"| {n} | no (one recipe) | {uar:.1f} |")
+    combos = {"vote of all adapting recipes": mean_uar(pairs, adapting)}
     lines.append(
         f"| majority vote of all {len(adapting)} adapting recipes | no | "
-        f"{mean_uar(pairs, adapting):.1f} |"
+        f"{combos['vote of all adapting recipes']:.1f} |"
     )
-    combos = {"vote of all adapting recipes": mean_uar(pairs, adapting)}
     for k in (3, 5, 7):
-        best = max(
-            itertools.combinations(adapting, k), key=lambda c: mean_uar(pairs, c)
+        uar, best = max(  # the first best subset, as max(key=...) picks
+            ((mean_uar(pairs, c), c) for c in itertools.combinations(adapting, k)),
+            key=lambda t: t[0],
         )
-        combos[f"best vote of {k}"] = mean_uar(pairs, best)
+        combos[f"best vote of {k}"] = uar
         lines.append(
-            f"| best vote of {k}: {', '.join(best)} | yes (upper bound) | "
-            f"{combos[f'best vote of {k}']:.1f} |"
+            f"| best vote of {k}: {', '.join(best)} | yes (upper bound) | {uar:.1f} |"
         )
     for scorer in ("reverse_validation", "importance_weighted"):
         picks = auto_from_cache(scorer)
@@ -147,11 +148,11 @@ def main():
             f"{combos[f'auto by {scorer}']:.1f} |"
         )
         lines.append(f"| (picks: {chosen}) | | |")
-    best_single = max(names, key=lambda n: mean_uar(pairs, [n]))
+    best_single = max(single, key=single.get)
     top = max(combos, key=combos.get)
     lines += [
         "",
-        f"Best single recipe: {best_single}, {mean_uar(pairs, [best_single]):.1f} %. "
+        f"Best single recipe: {best_single}, {single[best_single]:.1f} %. "
         f"Best combination: {top}, {combos[top]:.1f} % "
         f"({combos[top] - target:+.1f} points from the target: "
         f"{'reached' if combos[top] >= target else 'NOT reached'}).",

@@ -121,12 +121,8 @@ def _label_split(seed, yt, spk_t, classes=DEV_CLASSES):
 
 def label_part():
     t0 = time.time()
-    Xs, ys, _, _ = _data.load_features("emodb", emotions=None)
-    Xt, yt, spk_t, _ = _data.load_features("ravdess", emotions=DEV_CLASSES)
-    X = np.vstack([Xs, Xt])
-    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
-    Z = DomainStandardScaler().fit_transform(X, sample_domain=sd)
-    Zt = Z[len(Xs) :]
+    Z, sd, ys, yt, spk_t = _dev_task("emodb", "ravdess", DEV_CLASSES)
+    Zt = Z[sd < 0]
     grid = list(itertools.product(PRIOR_STRENGTH, BANDWIDTH, SOURCE_WEIGHT))
     scores = {g: [] for g in grid}
     base = []
@@ -203,6 +199,20 @@ STRUCTURE = {
 }
 
 
+def _dev_task(src, tgt, classes):
+    """One dev task, per-domain standardised: ``(Z, sd, ys, yt, spk_t)``.
+
+    Source rows (all classes of ``src``) first, then the target rows of
+    ``classes``; the target statistics come from all target rows, as in the
+    test benchmark.
+    """
+    Xs, ys, _, _ = _data.load_features(src, emotions=None)
+    Xt, yt, spk_t, _ = _data.load_features(tgt, emotions=classes)
+    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
+    Z = DomainStandardScaler().fit_transform(np.vstack([Xs, Xt]), sample_domain=sd)
+    return Z, sd, ys, yt, spk_t
+
+
 def _dev_scores(candidates, t0):
     """UAR of LabelRelationTransfer candidates on the dev tasks (test protocol).
 
@@ -213,12 +223,8 @@ def _dev_scores(candidates, t0):
     base = {task[:2]: [] for task in DEV_TASKS}
     per_task = {(g, task[:2]): [] for g in candidates for task in DEV_TASKS}
     for src, tgt, classes in DEV_TASKS:
-        Xs, ys, _, _ = _data.load_features(src, emotions=None)
-        Xt, yt, spk_t, _ = _data.load_features(tgt, emotions=classes)
-        X = np.vstack([Xs, Xt])
-        sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
-        Z = DomainStandardScaler().fit_transform(X, sample_domain=sd)
-        Zt = Z[len(Xs) :]
+        Z, sd, ys, yt, spk_t = _dev_task(src, tgt, classes)
+        Zt = Z[sd < 0]
         for seed in SEEDS:
             lab_idx, test = _label_split(seed, yt, spk_t, classes)
             Zte, yte = Zt[test], yt[test]
@@ -396,12 +402,8 @@ def label_baselines_part():
     t0 = time.time()
     per_task = collections.defaultdict(list)
     for src, tgt, classes in DEV_TASKS:
-        Xs, ys, _, _ = _data.load_features(src, emotions=None)
-        Xt, yt, spk_t, _ = _data.load_features(tgt, emotions=classes)
-        X = np.vstack([Xs, Xt])
-        sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
-        Z = DomainStandardScaler().fit_transform(X, sample_domain=sd)
-        Zs, Zt = Z[: len(Xs)], Z[len(Xs) :]
+        Z, sd, ys, yt, spk_t = _dev_task(src, tgt, classes)
+        Zs, Zt = Z[sd > 0], Z[sd < 0]
         for seed in SEEDS:
             lab_idx, test = _label_split(seed, yt, spk_t, classes)
             for c in BASELINE_GRID:

@@ -252,11 +252,7 @@ class StrOptions:
 def _is_array_like(value):
     if isinstance(value, str | bytes):
         return False
-    return (
-        hasattr(value, "__len__")
-        or hasattr(value, "shape")
-        or (hasattr(value, "__array__"))
-    )
+    return any(hasattr(value, a) for a in ("__len__", "shape", "__array__"))
 
 
 def _type_name(t):

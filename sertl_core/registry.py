@@ -18,6 +18,7 @@ from importlib import metadata
 import pluggy
 
 from . import hookspecs
+from ._domains import _FIRST_PARTY as _FIRST_PARTY_PACKAGES
 from ._domains import SertlWarning, external_stacklevel
 
 __all__ = [
@@ -86,7 +87,7 @@ _KNOWN_PROVIDERS = {
     ],
 }
 
-_FIRST_PARTY = {"sertl-core", "sertl-experiments", *_KNOWN_PROVIDERS}
+_FIRST_PARTY = {name.replace("_", "-") for name in _FIRST_PARTY_PACKAGES}
 """Distributions of the sertl project; ``sertl new-plugin`` refuses their names."""
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -219,10 +219,25 @@ def test_plain_classifier_after_an_adapter_is_told_to_use_source_only():
         Pipeline([("scale", StandardScaler()), ("clf", SourceOnly(SVC()))]),
         GridSearchCV(SourceOnly(LogisticRegression()), {"estimator__C": [1.0]}),
         SelfTrainingClassifier(LogisticRegression()),
+        # these learn no class: they ignore y, or (a regressor) read -1 as a
+        # target value
+        KMeans(n_clusters=2, n_init=1, random_state=0),
+        IsolationForest(random_state=0),
+        GaussianMixture(n_components=2, random_state=0),
+        Ridge(),
     ],
-    ids=["source_only", "pipeline_ending_in_source_only", "search", "semi_supervised"],
+    ids=[
+        "source_only",
+        "pipeline_ending_in_source_only",
+        "search",
+        "semi_supervised",
+        "clusterer",
+        "outlier_detector",
+        "density_estimator",
+        "regressor",
+    ],
 )
-def test_last_steps_that_handle_unlabelled_rows_are_not_warned_about(last):
+def test_last_steps_that_learn_no_class_minus_one_are_not_warned_about(last):
     X, y = _unlabelled_data()
     pipe = Pipeline([("adapt", DomainStandardScaler()), ("last", last)])
     assert _unlabelled_row_warnings(lambda: pipe.fit(X, y)) == []
@@ -245,23 +260,6 @@ def test_no_unlabelled_rows_warning_without_unlabelled_rows_or_pipeline():
     labelled = Pipeline([("adapt", DomainStandardScaler()), ("svc", SVC())])
     assert _unlabelled_row_warnings(lambda: labelled.fit(X[:40], y[:40])) == []
     assert _unlabelled_row_warnings(lambda: DomainStandardScaler().fit(X, y)) == []
-
-
-@pytest.mark.parametrize(
-    "last",
-    [
-        KMeans(n_clusters=2, n_init=1, random_state=0),
-        IsolationForest(random_state=0),
-        GaussianMixture(n_components=2, random_state=0),
-        Ridge(),
-    ],
-    ids=["clusterer", "outlier_detector", "density_estimator", "regressor"],
-)
-def test_last_steps_that_learn_no_classes_are_not_warned_about(last):
-    # they ignore y, or (a regressor) read -1 as a target value: no class -1
-    X, y = _unlabelled_data()
-    pipe = Pipeline([("adapt", DomainStandardScaler()), ("last", last)])
-    assert _unlabelled_row_warnings(lambda: pipe.fit(X, y)) == []
 
 
 def test_clusterer_inside_a_feature_pipeline_still_warns_for_the_outer_classifier():

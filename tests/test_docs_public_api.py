@@ -13,18 +13,14 @@ import inspect
 import pytest
 
 from sertl_core import get_registry
+from sertl_core._domains import _FIRST_PARTY
 
+# every first-party package, and the core's public submodules
 PACKAGES = [
-    "sertl_core",
+    *_FIRST_PARTY,
     "sertl_core.model_selection",
     "sertl_core.params",
     "sertl_core.testing",
-    "sertl_speech",
-    "sertl_instance",
-    "sertl_feature",
-    "sertl_neural",
-    "sertl_relational",
-    "sertl_experiments",
 ]
 
 

@@ -892,8 +892,9 @@ def check_mapping(mapping, classes, emotions):
         from sertl_speech import EMOTIONS
     except ImportError:  # pragma: no cover - sertl-speech is a dependency
         EMOTIONS = ()
-    complete = all(e is not None for e in emotions.values())
-    found = set().union(*(e for e in emotions.values() if e is not None))
+    if any(e is None for e in emotions.values()):
+        return  # a corpus's emotions are not known yet: checked after reading
+    found = set().union(*emotions.values())
     listed = list(classes) if isinstance(classes, list) else []
     known = set(EMOTIONS) | set(listed) | found
 
@@ -903,7 +904,7 @@ def check_mapping(mapping, classes, emotions):
 
     for key, value in mapping.items():
         where = f"[labels] mapping {key}"
-        if key not in found and complete:
+        if key not in found:
             have = "; ".join(
                 f"{n}: {', '.join(sorted(e))}" for n, e in emotions.items()
             )
@@ -912,7 +913,7 @@ def check_mapping(mapping, classes, emotions):
                 f"The corpora's emotions are {have}. Keys of the mapping are "
                 "emotions as the readers name them."
             )
-        if value not in known and complete:
+        if value not in known:
             among = (
                 "the emotions of sertl-speech"
                 + (" and of [labels] classes" if listed else "")

@@ -1164,14 +1164,15 @@ def check_methods(config):
             if spec.auto:
                 _check_probabilities(_auto_candidates(spec, config), spec, config)
                 continue
+            recipe = Recipe.from_spec(spec)
             check_recipe(
-                Recipe.from_spec(spec),
+                recipe,
                 config.classifier,
                 config.classifier_params,
                 params_where=lambda step, w=where: f"{w} params {step}",
                 grid_where=lambda key, w=where: f"{w} grid {key}",
             )
-            _check_probabilities([Recipe.from_spec(spec)], spec, config)
+            _check_probabilities([recipe], spec, config)
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
 

@@ -10,7 +10,6 @@ from sklearn import get_config
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import has_fit_parameter
 
 from sertl_core import (
     SampleWeightMixin,
@@ -18,7 +17,7 @@ from sertl_core import (
     TransferEstimator,
     external_stacklevel,
 )
-from sertl_core.base import _request_weights_inside
+from sertl_core.base import _weight_kwargs
 from sertl_core.params import Interval, StrOptions
 
 from ._schema import _check_coordinates, canonical_emotion, emotion_coordinates
@@ -35,17 +34,27 @@ def _default_source_estimator():
 
 
 def _weighing_clone(base, sample_weight):
-    """Clone ``base`` to be fitted with ``sample_weight`` (None: no weights).
+    """Return a clone of ``base`` and the fit parameters giving it ``sample_weight``.
 
-    With metadata routing enabled, ``cross_val_predict`` passes the weights
-    only to an estimator that requests them, and a meta-estimator such as
-    ``CalibratedClassifierCV(SVC())`` only to a wrapped one that does.
+    The core's :func:`~sertl_core.base._weight_kwargs` names the keyword (a
+    :class:`~sklearn.pipeline.Pipeline` takes the weights through its final
+    step) and, with metadata routing on, sets the requests inside the clone;
+    the clone itself requests them too, for ``cross_val_predict``. Raises a
+    ``TypeError`` when ``base`` has no way to take weights.
     """
     est = clone(base)
-    if sample_weight is not None and get_config().get("enable_metadata_routing"):
+    if sample_weight is None:
+        return est, {}
+    keyword = _weight_kwargs(est)
+    if keyword is None:
+        raise TypeError(
+            f"source_estimator={base!r} takes no sample_weight, so the source "
+            "model cannot weigh its rows: use one that does (e.g. "
+            "LogisticRegression()) or fit without sample_weight."
+        )
+    if get_config().get("enable_metadata_routing") and hasattr(est, "set_fit_request"):
         est.set_fit_request(sample_weight=True)
-        _request_weights_inside(est)
-    return est
+    return est, {keyword: sample_weight}
 
 
 def _default_estimator():
@@ -338,16 +347,8 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
             )
         # the caller's weights (fit's sample_weight) train both models
         src_w = data.weights(src)
-        if src_w is not None and not has_fit_parameter(base, "sample_weight"):
-            raise TypeError(
-                f"source_estimator={base!r} takes no sample_weight, so the "
-                "source model cannot weigh its rows: use one that does (e.g. "
-                "LogisticRegression()) or fit without sample_weight."
-            )
-        src_kw = {} if src_w is None else {"sample_weight": src_w}
-        self.source_estimator_ = _weighing_clone(base, src_w).fit(
-            X[src], y[src], **src_kw
-        )
+        model, fit_params = _weighing_clone(base, src_w)
+        self.source_estimator_ = model.fit(X[src], y[src], **fit_params)
         self.source_classes_ = np.asarray(self.source_estimator_.classes_)
         n_s = self.source_classes_.size
 
@@ -542,14 +543,9 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         if n_folds < 2:
             return self.source_estimator_.predict_proba(Xs)
         folds = StratifiedKFold(n_splits=n_folds, shuffle=False)
-        params = None if sample_weight is None else {"sample_weight": sample_weight}
+        model, fit_params = _weighing_clone(base, sample_weight)
         return cross_val_predict(
-            _weighing_clone(base, sample_weight),
-            Xs,
-            ys,
-            cv=folds,
-            method="predict_proba",
-            params=params,
+            model, Xs, ys, cv=folds, method="predict_proba", params=fit_params or None
         )
 
     def _relation_prior(self, tc, tgt_coords, src_coords):

@@ -394,3 +394,23 @@ def test_zero_shot_predicts_with_the_dtype_of_the_labels():
     assert few.predict(Xte).dtype == object
     assert zero.predict(Xte).dtype == object  # was '<U9'
     assert zero.classes_.dtype == object
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_a_pipeline_source_estimator_takes_the_weights_through_its_last_step(routing):
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, sd, _, _ = _task(seed=3)
+    w = np.where(y == "anger", 4.0, 1.0)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    with sklearn.config_context(enable_metadata_routing=routing):
+        est = LabelRelationTransfer(source_estimator=pipe, random_state=0)
+        est.fit(X, y, sample_domain=sd, sample_weight=w)
+    src = sd > 0
+    ref = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    ref.fit(X[src], y[src], logisticregression__sample_weight=w[src])
+    np.testing.assert_allclose(
+        est.source_estimator_[-1].coef_, ref[-1].coef_, rtol=1e-6
+    )
