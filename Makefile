@@ -32,5 +32,5 @@ test-fast: install
 
 lint: install
 	$(PY) -m pip install -q ruff mypy
-	$(VENV)/bin/ruff check sertl_core plugins tests
+	$(VENV)/bin/ruff check sertl_core plugins tests benchmarks examples
 	$(VENV)/bin/mypy

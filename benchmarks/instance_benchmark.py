@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -92,16 +93,30 @@ def skada_kmm(Xs, Xt, sigma, B, eps):
 def adapt_kmm(Xs, Xt, sigma, B, eps, max_size=1000):
     from adapt.instance_based import KMM as AKMM
 
-    m = AKMM(Xt=Xt, kernel="rbf", gamma=1 / (2 * sigma**2), B=B, eps=eps,
-             max_size=max_size, verbose=0, random_state=0)
+    m = AKMM(
+        Xt=Xt,
+        kernel="rbf",
+        gamma=1 / (2 * sigma**2),
+        B=B,
+        eps=eps,
+        max_size=max_size,
+        verbose=0,
+        random_state=0,
+    )
     return np.asarray(m.fit_weights(Xs, Xt), float)
 
 
 def adapt_kliep(Xs, Xt, sigma):
     from adapt.instance_based import KLIEP as AKLIEP
 
-    m = AKLIEP(Xt=Xt, kernel="rbf", gamma=1 / (2 * sigma**2), max_centers=100,
-               verbose=0, random_state=0)
+    m = AKLIEP(
+        Xt=Xt,
+        kernel="rbf",
+        gamma=1 / (2 * sigma**2),
+        max_centers=100,
+        verbose=0,
+        random_state=0,
+    )
     m.fit_weights(Xs, Xt)
     wt = np.asarray(m.predict_weights(Xt), float)
     return np.asarray(m.predict_weights(Xs), float), float(np.mean(np.log(wt)))
@@ -129,12 +144,28 @@ def correctness(n=400):
     for B in (1000.0, 5.0):
         ref, tref = timed(lambda B=B: adapt_kmm(Xs, Xt, sigma, B, eps, max_size=n))
         f_ref, K, kappa = kmm_objective(ref, Xs, Xt, sigma)
-        cvx, tcvx = timed(lambda B=B: kmm_weights(
-            Xs, Xt, B=B, sigma=sigma, kernel_approx="exact", solver="clarabel",
-            return_info=True))
-        (w, info), tw = timed(lambda B=B: kmm_weights(
-            Xs, Xt, B=B, sigma=sigma, kernel_approx="exact", solver="apg",
-            return_info=True))
+        cvx, tcvx = timed(
+            lambda B=B: kmm_weights(
+                Xs,
+                Xt,
+                B=B,
+                sigma=sigma,
+                kernel_approx="exact",
+                solver="clarabel",
+                return_info=True,
+            )
+        )
+        (w, info), tw = timed(
+            lambda B=B: kmm_weights(
+                Xs,
+                Xt,
+                B=B,
+                sigma=sigma,
+                kernel_approx="exact",
+                solver="apg",
+                return_info=True,
+            )
+        )
         f_cvx = kmm_objective(cvx[0], Xs, Xt, sigma, K)[0]
         f_apg = kmm_objective(w, Xs, Xt, sigma, K)[0]
         # KKT residual of the apg solution (box + band QP)
@@ -142,67 +173,113 @@ def correctness(n=400):
         free = (w > 1e-6 * B) & (w < B * (1 - 1e-6))
         nu = -np.median(g[free])
         r = g + nu
-        kkt = max(np.abs(r[free]).max(), max(0, -r[w <= 1e-6 * B].min(initial=0)),
-                  max(0, r[w >= B * (1 - 1e-6)].max(initial=0))) / np.abs(kappa).max()
-        rows.append((B, f_ref, f_cvx, f_apg, abs(f_apg - f_ref) / abs(f_ref),
-                     abs(f_apg - f_cvx) / abs(f_cvx), kkt, info["gap"], w.max(), tref, tcvx, tw))
-    out("| B | adapt exact (cvxopt) | cvxpy Clarabel | sertl apg | rel. diff vs cvxopt | rel. diff vs Clarabel | KKT residual (rel.) | certified gap | max w | t cvxopt | t Clarabel | t apg |")
+        kkt = (
+            max(
+                np.abs(r[free]).max(),
+                max(0, -r[w <= 1e-6 * B].min(initial=0)),
+                max(0, r[w >= B * (1 - 1e-6)].max(initial=0)),
+            )
+            / np.abs(kappa).max()
+        )
+        rows.append(
+            (
+                B,
+                f_ref,
+                f_cvx,
+                f_apg,
+                abs(f_apg - f_ref) / abs(f_ref),
+                abs(f_apg - f_cvx) / abs(f_cvx),
+                kkt,
+                info["gap"],
+                w.max(),
+                tref,
+                tcvx,
+                tw,
+            )
+        )
+    out(
+        "| B | adapt exact (cvxopt) | cvxpy Clarabel | sertl apg | rel. diff vs cvxopt | rel. diff vs Clarabel | KKT residual (rel.) | certified gap | max w | t cvxopt | t Clarabel | t apg |"
+    )
     out("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        out("| {:g} | {:.6f} | {:.6f} | {:.6f} | {:.1e} | {:.1e} | {:.1e} | {:.1e} | {:.3g} | {:.2f} s | {:.2f} s | {:.2f} s |".format(*r))
+        out(
+            "| {:g} | {:.6f} | {:.6f} | {:.6f} | {:.1e} | {:.1e} | {:.1e} | {:.1e} | {:.3g} | {:.2f} s | {:.2f} s | {:.2f} s |".format(
+                *r
+            )
+        )
     out()
     # KLIEP: Newton vs cvxpy on the same A, c
     centers = Xt[np.random.default_rng(0).choice(n, 100, replace=False)]
     (a1, f1, *_), t1 = timed(lambda: _fit_kliep(Xs, Xt, centers, sigma, "newton", 1e-9))
-    (a2, f2, *_), t2 = timed(lambda: _fit_kliep(Xs, Xt, centers, sigma, "CLARABEL", 1e-9))
-    out(f"KLIEP (same centres and width): Newton {f1:.8f} ({t1:.2f} s), cvxpy/Clarabel "
-        f"{f2:.8f} ({t2:.2f} s), relative difference {abs(f1 - f2) / abs(f2):.1e}.")
+    (a2, f2, *_), t2 = timed(
+        lambda: _fit_kliep(Xs, Xt, centers, sigma, "CLARABEL", 1e-9)
+    )
+    out(
+        f"KLIEP (same centres and width): Newton {f1:.8f} ({t1:.2f} s), cvxpy/Clarabel "
+        f"{f2:.8f} ({t2:.2f} s), relative difference {abs(f1 - f2) / abs(f2):.1e}."
+    )
     out()
     # KMM on the Nyström kernel (with its exact diagonal): dual Newton vs Clarabel
     for B in (1000.0, 5.0):
-        common = dict(B=B, sigma=sigma, kernel_approx="nystroem", random_state=0,
-                      return_info=True)
-        (wn, i_n), tn = timed(lambda c=common: kmm_weights(Xs, Xt, solver="newton", **c))
-        (wc, i_c), tc = timed(lambda c=common: kmm_weights(Xs, Xt, solver="clarabel", **c))
-        out(f"KMM on the Nyström kernel + exact diagonal (rank {i_n['rank']}), B={B:g}: "
+        common = dict(
+            B=B, sigma=sigma, kernel_approx="nystroem", random_state=0, return_info=True
+        )
+        (wn, i_n), tn = timed(
+            lambda c=common: kmm_weights(Xs, Xt, solver="newton", **c)
+        )
+        (wc, i_c), tc = timed(
+            lambda c=common: kmm_weights(Xs, Xt, solver="clarabel", **c)
+        )
+        out(
+            f"KMM on the Nyström kernel + exact diagonal (rank {i_n['rank']}), B={B:g}: "
             f"dual Newton {i_n['objective']:.6f} ({i_n['n_iter']} steps, {tn:.2f} s, "
             f"certified gap {i_n['gap']:.1e}), Clarabel {i_c['objective']:.6f} "
             f"({tc:.2f} s), relative difference "
             f"{abs(i_n['objective'] - i_c['objective']) / abs(i_c['objective']):.1e}, "
-            f"max |w_newton - w_clarabel| {np.abs(wn - wc).max():.1e}, max w {wn.max():.3g}.")
+            f"max |w_newton - w_clarabel| {np.abs(wn - wc).max():.1e}, max w {wn.max():.3g}."
+        )
     out()
 
 
 def kmm_speed(sizes, repeats, real=None):
     out("## 2. KMM speed and objective (B=1000, eps=(sqrt(n)-1)/sqrt(n), same width)")
     out()
-    out("Objective = `1/2 b'Kb - kappa'b` on the exact kernel (lower is better); "
-        "`viol.` = largest constraint violation (bound B, band on sum b).")
-    out("`exact ref` is our APG on the dense exact kernel stopped at a relative "
+    out(
+        "Objective = `1/2 b'Kb - kappa'b` on the exact kernel (lower is better); "
+        "`viol.` = largest constraint violation (bound B, band on sum b)."
+    )
+    out(
+        "`exact ref` is our APG on the dense exact kernel stopped at a relative "
         "duality gap or KKT residual below 1e-9 (checked against cvxopt and Clarabel "
         "in section 1); at 5,000 rows no exact solve fits the time budget and the "
         "gap column is relative to the best objective of the row group. sertl KMM "
         "runs its defaults above 500 rows: Nyström factor (rank from the spectrum) "
         "plus the exact kernel diagonal, solved by semismooth Newton on the "
-        "r-dimensional dual. Every method gets the same width, B and eps.")
+        "r-dimensional dual. Every method gets the same width, B and eps."
+    )
     out()
-    out("| data | n_s = n_t | method | median time | objective | rel. gap to exact ref | max w | viol. |")
+    out(
+        "| data | n_s = n_t | method | median time | objective | rel. gap to exact ref | max w | viol. |"
+    )
     out("|---|---|---|---|---|---|---|---|")
     summary = {}
     ratios = []
     cases = [("synthetic", n, *synthetic(n, n)) for n in sizes]
     if real is not None:
         cases.append(("real (speech functionals)", real[0].shape[0], *real))
-    for name, n, Xs, Xt in cases:
+    for name, _, Xs, Xt in cases:
         ns = Xs.shape[0]
         sigma = median_heuristic(np.vstack([Xs, Xt]), random_state=0)
         eps = (np.sqrt(ns) - 1) / np.sqrt(ns)
         B = 1000.0
         methods = {
-            "sertl KMM (Nyström + diagonal, dual Newton)": lambda: kmm_weights(
-                Xs, Xt, B=B, sigma=sigma, random_state=0),
-            "skada KMM (Frank-Wolfe)": lambda: skada_kmm(Xs, Xt, sigma, B, eps),
-            "adapt KMM (default, chunks of 1000)": lambda: adapt_kmm(Xs, Xt, sigma, B, eps),
+            "sertl KMM (Nyström + diagonal, dual Newton)": partial(
+                kmm_weights, Xs, Xt, B=B, sigma=sigma, random_state=0
+            ),
+            "skada KMM (Frank-Wolfe)": partial(skada_kmm, Xs, Xt, sigma, B, eps),
+            "adapt KMM (default, chunks of 1000)": partial(
+                adapt_kmm, Xs, Xt, sigma, B, eps
+            ),
         }
         times = {k: [] for k in methods}
         res = {}
@@ -218,30 +295,47 @@ def kmm_speed(sizes, repeats, real=None):
         lo, hi = ns * (1 - eps), ns * (1 + eps)
         rows = [(k, times[k], res[k]) for k in methods]
         if ns <= 2000:
-            ref, t_ref = timed(lambda: solve_kmm_apg(
-                kappa, B, lo, hi, K=K, tol=1e-9, max_iter=100000))
+            ref, t_ref = timed(
+                partial(solve_kmm_apg, kappa, B, lo, hi, K=K, tol=1e-9, max_iter=100000)
+            )
             f_ref = ref.objective
             rows = [("exact ref (dense, certified)", [t_ref], ref.x)] + rows
         else:  # no exact solve at this size: relative to the best objective
             f_ref = min(float(0.5 * w @ K @ w - kappa @ w) for _, _, w in rows)
         for k, ts, w in rows:
             f = float(0.5 * w @ K @ w - kappa @ w)
-            out(f"| {name} | {ns} | {k} | {np.median(ts):.2f} s | {f:.2f} | "
-                f"{abs(f - f_ref) / abs(f_ref):.1e} | {w.max():.3g} | {violation(w, B, eps, ns):.2g} |")
-            summary[(name, ns, k)] = (float(np.median(ts)), f, abs(f - f_ref) / abs(f_ref))
+            out(
+                f"| {name} | {ns} | {k} | {np.median(ts):.2f} s | {f:.2f} | "
+                f"{abs(f - f_ref) / abs(f_ref):.1e} | {w.max():.3g} | {violation(w, B, eps, ns):.2g} |"
+            )
+            summary[(name, ns, k)] = (
+                float(np.median(ts)),
+                f,
+                abs(f - f_ref) / abs(f_ref),
+            )
         del K
         t_ours = np.median(times["sertl KMM (Nyström + diagonal, dual Newton)"])
-        t_anchor = min(np.median(times[k]) for k in methods if not k.startswith("sertl"))
-        ratios.append(f"{name}, {ns} rows: fastest anchor {t_anchor:.2f} s / sertl "
-                      f"{t_ours:.2f} s = {t_anchor / t_ours:.1f}x")
+        t_anchor = min(
+            np.median(times[k]) for k in methods if not k.startswith("sertl")
+        )
+        ratios.append(
+            f"{name}, {ns} rows: fastest anchor {t_anchor:.2f} s / sertl "
+            f"{t_ours:.2f} s = {t_anchor / t_ours:.1f}x"
+        )
     out()
-    out("Speed-up over the fastest anchor (medians, same run): " + "; ".join(ratios) + ".")
+    out(
+        "Speed-up over the fastest anchor (medians, same run): "
+        + "; ".join(ratios)
+        + "."
+    )
     out()
     return summary
 
 
 def kliep_speed(n, repeats):
-    out(f"## 3. KLIEP at n_s = n_t = {n} (d=88, 100 centres, fixed width = median heuristic)")
+    out(
+        f"## 3. KLIEP at n_s = n_t = {n} (d=88, 100 centres, fixed width = median heuristic)"
+    )
     out()
     Xs, Xt = synthetic(n, n, seed=2)
     sigma = median_heuristic(np.vstack([Xs, Xt]), random_state=0)
@@ -249,8 +343,8 @@ def kliep_speed(n, repeats):
     centers = Xt[rng.choice(n, 100, replace=False)]
     methods = {
         "sertl KLIEP (Newton, certified)": lambda: kliep_weights(
-            Xs, Xt, sigma=sigma, n_centers=100, random_state=0,
-            return_info=True)[1]["objective"],
+            Xs, Xt, sigma=sigma, n_centers=100, random_state=0, return_info=True
+        )[1]["objective"],
         "adapt KLIEP": lambda: adapt_kliep(Xs, Xt, sigma)[1],
         "skada KLIEP": lambda: skada_kliep(Xs, Xt, sigma),
     }
@@ -263,20 +357,31 @@ def kliep_speed(n, repeats):
                 o, t = timed(fn)
             times[k].append(t)
             objs[k] = o
-    (_, f_cvx, *_), t_cvx = timed(lambda: _fit_kliep(Xs, Xt, centers, sigma, "CLARABEL", 1e-9))
-    (_, f_new, *_), t_new = timed(lambda: _fit_kliep(Xs, Xt, centers, sigma, "newton", 1e-9))
+    (_, f_cvx, *_), t_cvx = timed(
+        lambda: _fit_kliep(Xs, Xt, centers, sigma, "CLARABEL", 1e-9)
+    )
+    (_, f_new, *_), t_new = timed(
+        lambda: _fit_kliep(Xs, Xt, centers, sigma, "newton", 1e-9)
+    )
     out("| method | median time | objective (mean target log w) |")
     out("|---|---|---|")
     for k in methods:
         out(f"| {k} | {np.median(times[k]):.2f} s | {objs[k]:.6f} |")
-    out(f"| cvxpy/Clarabel, same centres as the Newton row below | {t_cvx:.2f} s | {f_cvx:.8f} |")
-    out(f"| sertl Newton, same centres | {t_new:.2f} s | {f_new:.8f} (rel. diff {abs(f_new - f_cvx) / abs(f_cvx):.1e}) |")
-    (_, info), t_lcv = timed(lambda: kliep_weights(Xs, Xt, n_centers=100, random_state=0,
-                                                  return_info=True))
+    out(
+        f"| cvxpy/Clarabel, same centres as the Newton row below | {t_cvx:.2f} s | {f_cvx:.8f} |"
+    )
+    out(
+        f"| sertl Newton, same centres | {t_new:.2f} s | {f_new:.8f} (rel. diff {abs(f_new - f_cvx) / abs(f_cvx):.1e}) |"
+    )
+    (_, info), t_lcv = timed(
+        lambda: kliep_weights(Xs, Xt, n_centers=100, random_state=0, return_info=True)
+    )
     out()
-    out(f"With its likelihood cross-validation (7 widths x 5 folds) sertl KLIEP takes "
+    out(
+        f"With its likelihood cross-validation (7 widths x 5 folds) sertl KLIEP takes "
         f"{t_lcv:.2f} s and picks sigma = {info['sigma']:.3g} "
-        f"(median heuristic {sigma:.3g}).")
+        f"(median heuristic {sigma:.3g})."
+    )
     out()
     return {k: float(np.median(v)) for k, v in times.items()}
 
@@ -302,29 +407,36 @@ def scale(n):
     out(f"## 4. Scale: KMM at n_s = n_t = {n} (d=88), fresh subprocess")
     out()
     code = _SCALE_CHILD.format(here=str(HERE), n=n)
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       check=True)
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     r = json.loads(p.stdout.strip().splitlines()[-1])
-    out(f"Wall time of kmm_weights {r['time']:.1f} s (data generation excluded); peak RSS "
+    out(
+        f"Wall time of kmm_weights {r['time']:.1f} s (data generation excluded); peak RSS "
         f"of the whole process {r['rss_mb']:.0f} MB; Nyström rank {r['rank']} from "
         f"{r['landmarks']} landmarks; status {r['status']} after {r['n_iter']} "
         f"iterations (certified gap {r['gap']:.2g}); max weight {r['maxw']:.3g}; "
-        f"effective sample size {r['ess']:.0f}.")
+        f"effective sample size {r['ess']:.0f}."
+    )
     out()
     return r
 
 
 def downstream(seeds=5):
-    out("## 5. Downstream UAR, EmoDB <-> RAVDESS (4 classes, SVC rbf C=1 balanced, "
-        "per-domain standardisation)")
+    out(
+        "## 5. Downstream UAR, EmoDB <-> RAVDESS (4 classes, SVC rbf C=1 balanced, "
+        "per-domain standardisation)"
+    )
     out()
-    out("Defaults only (no tuning on this pair; how KMM weights reach the classifier, "
+    out(
+        "Defaults only (no tuning on this pair; how KMM weights reach the classifier, "
         "mean 1 over the source rows, was chosen by principle and checked on URDU <-> "
         "TurEV-DB, see `instance_defaults.md`; KLIEP's 300 centres were chosen on the 10 "
         "other ordered pairs of the shared corpora, see `instance_kliep_dev.md`). skada gets the same width (KMM) and "
         "the same width grid (KLIEP). First table: random_state=0; second: mean "
         f"(min-max) over random_state 0-{seeds - 1} for the methods that draw "
-        "landmarks or centres (skada KMM is deterministic).")
+        "landmarks or centres (skada KMM is deterministic)."
+    )
     out()
     from _data import load_features
     from sertl_instance import KLIEP, KMM
@@ -355,30 +467,47 @@ def downstream(seeds=5):
         r = {k: [] for k in ("kmm", "skada_kmm", "kliep", "skada_kliep")}
         r["none"] = [uar(SVC(C=1.0, class_weight="balanced").fit(Zs, ys).predict(Zt))]
         w = skada_kmm(Zs, Zt, sigma, 1000.0, None)
-        r["skada_kmm"] = [uar(SVC(C=1.0, class_weight="balanced").fit(
-            Zs, ys, sample_weight=w).predict(Zt))]
+        r["skada_kmm"] = [
+            uar(
+                SVC(C=1.0, class_weight="balanced")
+                .fit(Zs, ys, sample_weight=w)
+                .predict(Zt)
+            )
+        ]
         for seed in range(seeds):
-            r["kmm"].append(uar(KMM(svc, random_state=seed).fit(
-                Z, y, sample_domain=sd).predict(Zt)))
+            r["kmm"].append(
+                uar(KMM(svc, random_state=seed).fit(Z, y, sample_domain=sd).predict(Zt))
+            )
             kl = KLIEP(svc, random_state=seed).fit(Z, y, sample_domain=sd)
             r["kliep"].append(uar(kl.predict(Zt)))
             a = KLIEPReweightAdapter(gamma=gammas, random_state=seed).fit(
-                Z, sample_domain=sd)
+                Z, sample_domain=sd
+            )
             w = np.asarray(a.compute_weights(Z, sample_domain=sd), float)[sd > 0]
             if seed == 0:  # label-free diagnostics of the two KLIEPs
                 notes.append(
                     f"{s} -> {t}: sertl KLIEP width {kl.sigma_ / sigma:.2f} x median, "
                     f"ESS {kl.effective_sample_size_ / len(Zs):.0%}; skada KLIEP width "
                     f"{1 / np.sqrt(2 * a.best_gamma_) / sigma:.2f} x median, ESS "
-                    f"{w.sum() ** 2 / (w @ w) / len(Zs):.0%}")
-            r["skada_kliep"].append(uar(SVC(C=1.0, class_weight="balanced").fit(
-                Zs, ys, sample_weight=w).predict(Zt)))
+                    f"{w.sum() ** 2 / (w @ w) / len(Zs):.0%}"
+                )
+            r["skada_kliep"].append(
+                uar(
+                    SVC(C=1.0, class_weight="balanced")
+                    .fit(Zs, ys, sample_weight=w)
+                    .predict(Zt)
+                )
+            )
         res[(s, t)] = r
     cols = ("none", "kmm", "skada_kmm", "kliep", "skada_kliep")
-    head = ("| source -> target | no weighting | sertl KMM | skada KMM | sertl KLIEP "
-            "| skada KLIEP |")
-    for title, agg in (("random_state=0", lambda v: v[0]),
-                       (f"mean over random_state 0-{seeds - 1}", np.mean)):
+    head = (
+        "| source -> target | no weighting | sertl KMM | skada KMM | sertl KLIEP "
+        "| skada KLIEP |"
+    )
+    for title, agg in (
+        ("random_state=0", lambda v: v[0]),
+        (f"mean over random_state 0-{seeds - 1}", np.mean),
+    ):
         out(f"{title}:")
         out()
         out(head)
@@ -395,13 +524,15 @@ def downstream(seeds=5):
         m = [np.mean([agg(r[k]) for r in res.values()]) for k in cols]
         out("| mean | " + " | ".join(f"{v:.1f}" for v in m) + " |")
         out()
-    out("Label-free diagnostics (random_state=0): " + "; ".join(notes) + ". skada's "
+    out(
+        "Label-free diagnostics (random_state=0): " + "; ".join(notes) + ". skada's "
         "KLIEP ascent step is machine epsilon (`alpha += EPS * A.T @ (1 / (A @ alpha))`), "
         "so its alpha stays near uniform (objective 0.120 vs the optimum 0.137 in "
         "section 3) and its weights near a ratio of kernel sums; sertl's KLIEP solves "
         "the program and its likelihood cross-validation picks a narrower width, "
         "hence more concentrated weights. Differences of 1-2 UAR points are within "
-        "the test-set noise (339 and 672 target rows).")
+        "the test-set noise (339 and 672 target rows)."
+    )
     out()
     return res
 
@@ -437,15 +568,19 @@ def main():
     t0 = time.perf_counter()
     out("# sertl-instance benchmark: KMM and KLIEP")
     out()
-    out(f"Command: `.venv-bench/bin/python benchmarks/instance_benchmark.py"
+    out(
+        f"Command: `.venv-bench/bin/python benchmarks/instance_benchmark.py"
         f"{' --quick' if args.quick else ''}` (repeats={args.repeats}); "
         f"machine: {platform.machine()}, {os.cpu_count()} cores shared by ~8 engineers "
         f"(load average at start {os.getloadavg()[0]:.1f}: timings are noisy; anchors "
         f"and sertl run interleaved in the same process, medians reported; BLAS and "
-        f"OpenMP limited to 1 thread for every method).")
-    out(f"Versions: python {platform.python_version()}, numpy {np.__version__}, "
+        f"OpenMP limited to 1 thread for every method)."
+    )
+    out(
+        f"Versions: python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, cvxpy {cvxpy.__version__}, skada "
-        f"{skada.__version__}, adapt 0.4.5.")
+        f"{skada.__version__}, adapt 0.4.5."
+    )
     out()
     correctness(200 if args.quick else 400)
     real = None
@@ -459,8 +594,10 @@ def main():
         sc = scale(5000 if args.quick else 20000)
     if not args.skip_downstream:
         downstream()
-    out(f"Total benchmark time {time.perf_counter() - t0:.0f} s; load average at end "
-        f"{os.getloadavg()[0]:.1f}.")
+    out(
+        f"Total benchmark time {time.perf_counter() - t0:.0f} s; load average at end "
+        f"{os.getloadavg()[0]:.1f}."
+    )
     name = "instance_benchmark_quick.md" if args.quick else "instance_benchmark.md"
     (HERE / "results" / name).write_text("\n".join(LINES) + "\n")
     _ = (kmm, kl, sc if not args.skip_scale else None, resource)

@@ -59,11 +59,11 @@ def flatten(w, power):
 def main():
     import sklearn
     from _data import load_features
+    from sertl_instance import kliep_weights
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.svm import SVC
 
     from sertl_core import DomainStandardScaler
-    from sertl_instance import kliep_weights
 
     t0 = time.perf_counter()
     pairs = [p for p in permutations(CORPORA, 2) if p not in HELD_OUT]
@@ -74,7 +74,9 @@ def main():
         "LCV, 300 centres": dict(n_centers=300),
         "LCV, 100 centres, flattened w^0.5": dict(n_centers=100, power=0.5),
         "LCV, 300 centres, flattened w^0.5": dict(n_centers=300, power=0.5),
-        "median-heuristic width, 100 centres (reference)": dict(n_centers=100, median=True),
+        "median-heuristic width, 100 centres (reference)": dict(
+            n_centers=100, median=True
+        ),
     }
     table = {c: {} for c in cands}
     info_rows = {}
@@ -97,7 +99,9 @@ def main():
                 continue
             vals = []
             for seed in SEEDS:
-                kw = dict(n_centers=spec["n_centers"], random_state=seed, return_info=True)
+                kw = dict(
+                    n_centers=spec["n_centers"], random_state=seed, return_info=True
+                )
                 if spec.get("median"):
                     d = np.sqrt(((Zs[:200, None, :] - Zt[None, :200, :]) ** 2).sum(-1))
                     kw["sigma"] = float(np.median(d))
@@ -111,19 +115,25 @@ def main():
 
     out("# sertl-instance: KLIEP defaults chosen on 10 development pairs")
     out()
-    out(f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs), "
+    out(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs), "
         f"BLAS 1 thread; Python {platform.python_version()}, numpy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}.")
+        f"scikit-learn {sklearn.__version__}."
+    )
     out()
-    out("Command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv-bench/bin/python "
-        "benchmarks/instance_kliep_dev.py`")
+    out(
+        "Command: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv-bench/bin/python "
+        "benchmarks/instance_kliep_dev.py`"
+    )
     out()
-    out("Protocol: every ordered pair of EmoDB, RAVDESS, URDU and TurEV-DB except "
+    out(
+        "Protocol: every ordered pair of EmoDB, RAVDESS, URDU and TurEV-DB except "
         "EmoDB <-> RAVDESS (held out: instance_benchmark.md reports it); shared classes "
         "(3 with TurEV-DB, 4 otherwise); per-domain standardisation; SVC(rbf, C=1, "
         "balanced) on the weighted source rows; UAR (%) on the target rows; mean over "
         f"random_state {list(SEEDS)}. Rule fixed before the run: the highest mean over "
-        "the 10 pairs wins (the two reference rows are not candidates).")
+        "the 10 pairs wins (the two reference rows are not candidates)."
+    )
     out()
     short = {"emodb": "E", "ravdess": "R", "urdu": "U", "turev_db": "T"}
     head = " | ".join(f"{short[s]}->{short[t]}" for s, t in pairs)
@@ -135,17 +145,24 @@ def main():
         means[name] = float(np.mean(per))
         ess = info_rows.get(name)
         ess_s = f"{np.mean(ess):.2f}" if ess else "1.00"
-        out(f"| {name} | {means[name]:.2f} | " + " | ".join(f"{v:.1f}" for v in per)
-            + f" | {ess_s} |")
+        out(
+            f"| {name} | {means[name]:.2f} | "
+            + " | ".join(f"{v:.1f}" for v in per)
+            + f" | {ess_s} |"
+        )
     out()
     eligible = [n for n in cands if "reference" not in n]
     best = max(eligible, key=means.get)
-    out(f"Chosen: **{best}** (mean {means[best]:.2f}). E = EmoDB, R = RAVDESS, "
+    out(
+        f"Chosen: **{best}** (mean {means[best]:.2f}). E = EmoDB, R = RAVDESS, "
         "U = URDU, T = TurEV-DB. ESS ratio = Kish effective sample size / n_source "
-        "of KLIEP's weights (before any flattening).")
+        "of KLIEP's weights (before any flattening)."
+    )
     out()
-    out(f"Wall time {time.perf_counter() - t0:.0f} s; load average at the end "
-        f"{os.getloadavg()[0]:.1f}.")
+    out(
+        f"Wall time {time.perf_counter() - t0:.0f} s; load average at the end "
+        f"{os.getloadavg()[0]:.1f}."
+    )
     (HERE / "results" / "instance_kliep_dev.md").write_text("\n".join(LINES) + "\n")
 
 

@@ -124,9 +124,7 @@ def main():
     ap.add_argument(
         "--egemaps", action="store_true", help="also run the eGeMAPS anchor"
     )
-    ap.add_argument(
-        "--feature-sets", nargs="+", default=["functionals", "mfcc_stats"]
-    )
+    ap.add_argument("--feature-sets", nargs="+", default=["functionals", "mfcc_stats"])
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     t0 = time.perf_counter()
