@@ -719,7 +719,10 @@ class ImportanceWeightedScorer(DomainAwareScorer):
     The held-out labelled source rows are weighted by the density ratio
     ``p_target(x) / p_source(x)``, estimated with a logistic-regression
     domain classifier on the input features, so the weighted source score
-    estimates the target score without target labels.
+    estimates the target score without target labels. The input features
+    are ``X`` when it is numeric; for other input (audio file paths) they
+    are what the Pipeline's steps before its first domain adapter compute
+    (e.g. ``AudioFeatures``).
 
     Parameters
     ----------
@@ -770,7 +773,7 @@ class ImportanceWeightedScorer(DomainAwareScorer):
             Greater is better.
         """
         src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
-        Xa = np.asarray(X, dtype=float)
+        Xa = _input_features(self, estimator, X, sd)
         w = _density_ratio(Xa[src], Xa[tgt])
         pred = _call_on(estimator, "predict", X, src, sd)
         metric = _metric(self.metric)
@@ -781,6 +784,37 @@ class ImportanceWeightedScorer(DomainAwareScorer):
                 f"{getattr(metric, '__name__', metric)!r} does not."
             )
         return float(metric(y[src], pred, sample_weight=w))
+
+
+def _input_features(scorer, estimator, X, sample_domain):
+    """Numeric features on which a scorer estimates the density ratio.
+
+    ``X`` itself when it is numeric. Otherwise (audio file paths, say) the
+    features that the pipeline computes from it before its first domain
+    adapter: the density ratio belongs to the input space, which adaptation
+    has not yet touched.
+    """
+    try:
+        return np.asarray(X, dtype=float)
+    except (TypeError, ValueError) as exc:
+        from .base import DomainAdapter
+
+        steps = getattr(estimator, "steps", None) or []
+        n_prefix = next(
+            (i for i, (_, s) in enumerate(steps) if isinstance(s, DomainAdapter)),
+            len(steps) - 1,
+        )
+        if n_prefix < 1:
+            raise TypeError(
+                f"{type(scorer).__name__} estimates the density ratio on numeric "
+                f"features, but X is not numeric ({exc}) and the estimator has no "
+                "feature step before its first domain adapter or final step. "
+                "Score a Pipeline whose first step computes features from X (e.g. "
+                "sertl_speech.AudioFeatures), or pass the features as X."
+            ) from exc
+        return np.asarray(
+            _call(estimator[:n_prefix], "transform", X, sample_domain), dtype=float
+        )
 
 
 def _takes_sample_weight(func):
@@ -885,7 +919,15 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
             L = (_call_on(estimator, "predict", X, src, sd) != y[src]).astype(float)
         WL = w * L
         var_w = np.var(w, ddof=1) if w.size > 1 else 0.0
-        eta = -np.cov(WL, w, ddof=1)[0, 1] / var_w if var_w > 0 else 0.0
+        # Weights equal to within rounding (the domain classifier found no
+        # difference, as after a per-domain scaler) carry no control variate:
+        # dividing by a variance of ~1e-31 would turn rounding into a risk of
+        # order 1e9. Below a relative spread of 1e-6 the plain weighted risk
+        # is used.
+        if var_w > 1e-12 * w.mean() ** 2:
+            eta = -np.cov(WL, w, ddof=1)[0, 1] / var_w
+        else:
+            eta = 0.0
         risk = WL.mean() + eta * w.mean() - eta
         return float(-risk)
 

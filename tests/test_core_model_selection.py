@@ -440,3 +440,60 @@ def test_shuffled_splitters_hold_out_test_size_and_count_their_splits():
         )
     with pytest.raises(ValueError, match="test_size must be in"):
         list(SourceTargetShuffleSplit(test_size=0).split(np.zeros((6, 1)), y_st))
+
+
+def test_dev_with_weights_equal_to_rounding_is_the_plain_weighted_risk():
+    # After a per-domain scaler fitted on the same rows the domain classifier
+    # finds nothing: the raw weights differ only by rounding, and dividing
+    # the covariance by a variance of ~1e-31 gave scores of order 1e9.
+    from sklearn.metrics import log_loss
+
+    from sertl_core.model_selection import _density_ratio
+
+    X, y, sd, _ = _shift_problem()
+    pipe = Pipeline(
+        [("adapt", DomainStandardScaler()), ("clf", SourceOnly(LogisticRegression()))]
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(X, y, sample_domain=sd)
+        got = DeepEmbeddedValidationScorer()(pipe, X, y, sample_domain=sd)
+        Z = pipe[:-1].transform(X, sample_domain=sd)
+    src = sd > 0
+    w = _density_ratio(Z[src], Z[~src], normalize=False)
+    assert np.ptp(w) < 1e-9 * w.mean()  # the situation of the defect
+    proba = pipe[-1].predict_proba(Z[src])
+    plain = w.mean() * log_loss(y[src], proba, labels=pipe[-1].classes_)
+    assert got == pytest.approx(-plain, rel=1e-6)
+
+
+def test_importance_weights_of_non_numeric_input_come_from_the_feature_steps():
+    # Input that is not numeric (audio paths, say) is weighted on what the
+    # pipeline's steps before its first domain adapter compute from it.
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sertl_core.model_selection import _density_ratio
+
+    X, y, sd, _ = _shift_problem()
+    names = np.array([";".join(f"{v:.17g}" for v in row) for row in X], dtype=object)
+
+    def parse(rows):
+        return np.array([[float(v) for v in r.split(";")] for r in np.ravel(rows)])
+
+    pipe = Pipeline(
+        [
+            ("features", FunctionTransformer(parse)),
+            ("adapt", DomainStandardScaler()),
+            ("clf", SourceOnly(LogisticRegression())),
+        ]
+    )
+    src = sd > 0
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(names, y, sample_domain=sd)
+        got = ImportanceWeightedScorer()(pipe, names, y, sample_domain=sd)
+        pred = pipe.predict(names[src], sample_domain=sd[src])
+    w = _density_ratio(X[src], X[~src])
+    assert got == pytest.approx(balanced_accuracy_score(y[src], pred, sample_weight=w))
+    plain = SourceOnly(LogisticRegression()).fit(X, y)
+    with pytest.raises(TypeError, match="X is not numeric.*AudioFeatures"):
+        ImportanceWeightedScorer()(plain, names, y)
