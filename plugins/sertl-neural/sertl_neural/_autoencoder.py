@@ -147,6 +147,23 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     --------
     DANNClassifier : Supervised adversarial alternative.
 
+    Notes
+    -----
+    ``fit`` takes no ``sample_weight``, unlike scikit-learn's transformers
+    such as ``StandardScaler``. The autoencoder is an adapter: it learns one
+    code for the rows of both domains, labels unused, the way
+    :class:`~sertl_core.DomainAdapter` fits its statistics on the rows as
+    given. The caller's weights in sertl weigh the rows that train an
+    estimator (as ``SourceOnly``, ``KMM`` and the neural classifiers apply
+    them), and the core validates them only on that path; weighting the
+    reconstruction loss alone would leave the input standardisation and the
+    code statistics of ``output="concat"`` unweighted, a half-weighted fit.
+    Since scikit-learn's tools hand weights to every ``fit`` that declares
+    them, the parameter is not offered rather than accepted and partly
+    ignored: in a Pipeline, weights go to the final transfer estimator
+    (``clf__sample_weight=w``, or with metadata routing the step that
+    requests them).
+
     References
     ----------
     .. [1] J. Deng, Z. Zhang, E. Marchi and B. Schuller, "Sparse

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 from torch import nn
 
-from sertl_core import TransferEstimator
+from sertl_core import SampleWeightMixin, TransferEstimator
 from sertl_core._domains import as_target_domain
 from sertl_core.params import Interval, StrOptions
 
@@ -101,6 +101,53 @@ def masked_cross_entropy(logits, target, weight=None):
     return nn.functional.cross_entropy(logits[mask], target[mask], weight=weight)
 
 
+def weighted_cross_entropy(logits, target, weight=None, row_weight=None):
+    """Cross-entropy of the labelled rows, each weighed by its row weight.
+
+    The mean is taken with the weights, as torch takes it with class
+    weights: ``sum(w_i ce_i) / sum(w_i)`` over the rows whose target is not
+    ``-1``, where ``w_i`` is the row's weight times its class weight. A
+    batch whose labelled rows all weigh 0 contributes a zero that keeps the
+    graph. Without ``row_weight`` it is :func:`masked_cross_entropy`.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (n, n_classes)
+    target : torch.Tensor of int64 of shape (n,)
+        Class indices, ``-1`` for missing labels.
+    weight : torch.Tensor of shape (n_classes,) or None
+        Class weights.
+    row_weight : torch.Tensor of shape (n,) or None
+        Weight of each row (the caller's ``sample_weight``).
+
+    Returns
+    -------
+    loss : torch.Tensor (scalar)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._base import weighted_cross_entropy
+    >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    >>> target = torch.tensor([0, 0])
+    >>> rows = torch.tensor([1.0, 0.0])
+    >>> one = weighted_cross_entropy(logits, target, row_weight=rows)
+    >>> round(float(one), 4)  # the second row weighs nothing
+    0.1269
+    """
+    if row_weight is None:
+        return masked_cross_entropy(logits, target, weight)
+    mask = target >= 0
+    if not bool(mask.any()):
+        return logits.sum() * 0.0
+    t = target[mask]
+    w = row_weight[mask].to(logits.dtype)
+    if weight is not None:
+        w = w * weight[t]
+    ce = nn.functional.cross_entropy(logits[mask], t, reduction="none")
+    return (ce * w).sum() / w.sum().clamp_min(1e-12)
+
+
 def loaded_device(device):
     """Device a loaded model goes to: the one it was trained on, else the CPU.
 
@@ -129,14 +176,19 @@ def loaded_device(device):
     return "cpu"
 
 
-def class_weights(y_idx, n_classes, class_weight, device, classes=None):
+def class_weights(
+    y_idx, n_classes, class_weight, device, classes=None, sample_weight=None
+):
     """Loss weights per class: None, "balanced", or a dict ``{label: weight}``.
 
     A dict follows scikit-learn's rule: classes it leaves out weigh 1, and
     keys that name no class of ``classes`` are ignored (a class absent from
     this fit's labels, e.g. in a cross-validation split) unless some class
     is left without a weight at the same time, which is most likely a
-    misspelt key and raises.
+    misspelt key and raises. With ``sample_weight`` (one weight per entry
+    of ``y_idx``), ``"balanced"`` counts each class by the weights of its
+    rows, as scikit-learn's ``compute_class_weight`` does, so a row of
+    weight 0 does not move the balance.
 
     Examples
     --------
@@ -149,6 +201,10 @@ def class_weights(y_idx, n_classes, class_weight, device, classes=None):
     ...                   np.array(["a", "b"]))
     >>> w.tolist()
     [2.0, 1.0]
+    >>> w = class_weights(np.array([0, 0, 0, 1]), 2, "balanced", "cpu",
+    ...                   sample_weight=np.array([1.0, 0.0, 0.0, 1.0]))
+    >>> w.tolist()
+    [1.0, 1.0]
     """
     if class_weight is None:
         return None
@@ -166,6 +222,13 @@ def class_weights(y_idx, n_classes, class_weight, device, classes=None):
                 "the labels of y)."
             )
         w = np.array([float(class_weight.get(c, 1.0)) for c in labels])
+        return torch.as_tensor(w, dtype=torch.float32, device=device)
+    if sample_weight is not None:
+        lab = y_idx >= 0
+        sw = np.asarray(sample_weight, dtype=np.float64)[lab]
+        counts = np.bincount(y_idx[lab], weights=sw, minlength=n_classes)
+        safe = np.where(counts > 0, counts, 1.0)
+        w = np.where(counts > 0, sw.sum() / (n_classes * safe), 0.0)
         return torch.as_tensor(w, dtype=torch.float32, device=device)
     y = y_idx[y_idx >= 0]
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
@@ -791,15 +854,27 @@ def encode_labels(y, labeled, classes):
     return out
 
 
-class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
+class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator):
     """Base of the neural transfer classifiers (fine-tuning, multi-task, DANN).
 
     Adds 3-D log-mel input, the network's own head as default estimator
-    (:class:`NeuralHead`) and an optional scikit-learn ``estimator`` trained
-    on the network's embeddings instead.
+    (:class:`NeuralHead`), an optional scikit-learn ``estimator`` trained
+    on the network's embeddings instead, and the caller's ``sample_weight``
+    (:class:`~sertl_core.SampleWeightMixin`): a subclass's ``_fit`` reads
+    it with ``data.weights(rows)`` and multiplies every per-row loss weight
+    with it.
     """
 
-    def fit(self, X, y, *, sample_domain=None):
+    _sertl_expected_failed_checks = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "mini-batch SGD: a row repeated twice is drawn twice per epoch "
+            "(and changes the batches, the shuffling and the early-stopping "
+            "split), whereas a sample_weight of 2 doubles its share of each "
+            "batch's weighted mean loss; the two fits differ"
+        ),
+    }
+
+    def fit(self, X, y, *, sample_domain=None, sample_weight=None):
         """Fit the network with transfer.
 
         Parameters
@@ -813,13 +888,23 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
         sample_domain : array-like of int of shape (n_samples,), default=None
             Positive ids for source domains, negative ids for target domains.
             Inferred from ``y`` when omitted (labelled rows are source).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. It multiplies every loss weight
+            the row gets from the method (each subclass's ``fit`` says which);
+            a row of weight 0 is left out of training and of early
+            stopping's validation loss. All ones is the same fit as None.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return super().fit(self._as_2d(X, reset=True), y, sample_domain=sample_domain)
+        return super().fit(
+            self._as_2d(X, reset=True),
+            y,
+            sample_domain=sample_domain,
+            sample_weight=sample_weight,
+        )
 
     def _prepare(self, X, sample_domain):
         # an omitted sample_domain stays None ("target rows": the pooled
@@ -845,22 +930,43 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
             return
         lab = data.labeled
         emb = self._outputs(self.module_, data.X[lab], data.sample_domain[lab])[-1]
+        sw = data.weights(lab)  # the caller's weights (None without them)
         if self.sampler is None:
-            self._fit_estimator(emb, data.y[lab])
+            if sw is None:
+                self._fit_estimator(emb, data.y[lab])
+            else:
+                self._fit_estimator(emb, data.y[lab], sw, random_state=seed)
             return
         # the sampler runs on the embeddings too, seeded from random_state
         # like every other random step (an unseeded sampler would draw from
         # numpy's global generator)
-        X_res, y_res = self._resample(emb, data.y[lab], seed)
-        est = clone(self._get_estimator()).fit(X_res, y_res)
+        if sw is None:
+            X_res, y_res = self._resample(emb, data.y[lab], seed)
+            est = clone(self._get_estimator()).fit(X_res, y_res)
+        else:
+            X_res, y_res, w_res = self._resample(emb, data.y[lab], seed, sw)
+            est = clone(self._get_estimator())
+            if not has_fit_parameter(est, "sample_weight"):
+                raise TypeError(
+                    f"{type(est).__name__}.fit takes no sample_weight, so the "
+                    "caller's weights cannot reach the estimator trained on the "
+                    "resampled embeddings: use an estimator that takes "
+                    "sample_weight, sampler=None, or no sample_weight."
+                )
+            est.fit(X_res, y_res, sample_weight=w_res)
         self.estimator_ = est
         if hasattr(est, "classes_"):
             self.classes_ = est.classes_
 
-    def _resample(self, X, y_idx, seed):
-        """Rows and labels after a clone of ``sampler`` seeded with ``seed``."""
+    def _resample(self, X, y_idx, seed, sample_weight=None):
+        """Rows and labels after a clone of ``sampler`` seeded with ``seed``.
+
+        With ``sample_weight``, returns ``(X, y, weights)``: the weights
+        follow the rows through the sampler's ``sample_indices_`` (a sampler
+        that creates new rows cannot carry them and raises).
+        """
         if self.sampler is None or X.shape[0] == 0:
-            return X, y_idx
+            return (X, y_idx) if sample_weight is None else (X, y_idx, sample_weight)
         sampler = clone(self.sampler)
         if "random_state" in sampler.get_params():
             sampler.set_params(random_state=seed)
@@ -870,7 +976,7 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
                 "imbalanced-learn sampler (e.g. RandomOverSampler())."
             )
         try:
-            return sampler.fit_resample(X, y_idx)
+            X_res, y_res = sampler.fit_resample(X, y_idx)
         except ValueError as exc:
             if not np.isnan(X).any():
                 raise
@@ -879,6 +985,17 @@ class NeuralTransferEstimator(NeuralMixin, TransferEstimator):
                 f"({exc}): use a sampler that only copies or drops rows "
                 "(RandomOverSampler, RandomUnderSampler), or class_weight."
             ) from exc
+        if sample_weight is None:
+            return X_res, y_res
+        idx = getattr(sampler, "sample_indices_", None)
+        if idx is None:
+            raise ValueError(
+                f"{type(sampler).__name__} creates new rows, so the caller's "
+                "sample_weight cannot follow them. Use a sampler that exposes "
+                "sample_indices_ (RandomOverSampler, RandomUnderSampler), "
+                "sampler=None with class_weight, or no sample_weight."
+            )
+        return X_res, y_res, np.asarray(sample_weight)[idx]
 
     def _predict_input(self, X, sample_domain):
         outs = self._outputs(self.module_, X, sample_domain)

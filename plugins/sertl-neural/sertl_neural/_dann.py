@@ -17,7 +17,7 @@ from ._base import (
     NeuralTransferEstimator,
     build_classifier_trunk,
     class_weights,
-    masked_cross_entropy,
+    weighted_cross_entropy,
 )
 from ._nets import ClassifierNet
 
@@ -25,18 +25,38 @@ __all__ = ["DANNClassifier"]
 
 
 class _DANNLoss:
-    def __init__(self, class_weight, pos_weight):
+    """Emotion loss plus the discriminator's domain loss.
+
+    ``y`` holds (class index or ``-1``, is-target); with ``row_weighted``,
+    a third column of row weights (the caller's ``sample_weight``) that
+    weighs the row in both losses (weighted means).
+    """
+
+    def __init__(self, class_weight, pos_weight, row_weighted=False):
         self.class_weight = class_weight
         self.pos_weight = pos_weight
+        self.row_weighted = row_weighted
 
     def __call__(self, outputs, y, X, training):
-        cls = masked_cross_entropy(outputs[0], y[:, 0], self.class_weight)
+        rw = None
+        if self.row_weighted:
+            y, rw = y[:, :2].long(), y[:, 2]
+        cls = weighted_cross_entropy(outputs[0], y[:, 0], self.class_weight, rw)
         if not training:  # early stopping follows the emotion loss
             return cls
+        if rw is None:
+            dom = torch.nn.functional.binary_cross_entropy_with_logits(
+                outputs[1], y[:, 1].to(outputs[1].dtype), pos_weight=self.pos_weight
+            )
+            return cls + dom
         dom = torch.nn.functional.binary_cross_entropy_with_logits(
-            outputs[1], y[:, 1].to(outputs[1].dtype), pos_weight=self.pos_weight
+            outputs[1],
+            y[:, 1].to(outputs[1].dtype),
+            pos_weight=self.pos_weight,
+            reduction="none",
         )
-        return cls + dom
+        rw = rw.to(dom.dtype)
+        return cls + (dom * rw).sum() / rw.sum().clamp_min(1e-12)
 
 
 def ganin_lambda(progress, gamma=10.0):
@@ -255,13 +275,63 @@ class DANNClassifier(NeuralTransferEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def fit(self, X, y, *, sample_domain=None, sample_weight=None):
+        """Train the network adversarially on the rows of both domains.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, frames, n_mels)
+            Rows of all domains: functional features (2-D) or padded log-mel
+            sequences (3-D, for ``network="cnn"`` or ``"crnn"``).
+        y : array-like of shape (n_samples,)
+            Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Positive ids for source domains, negative ids for target domains.
+            Inferred from ``y`` when omitted (labelled rows are source).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. It weighs the row in both
+            losses: the emotion loss of the labelled rows (times the class
+            weight; ``class_weight="balanced"`` counts classes by weight)
+            and the discriminator's domain loss of every row, unlabelled
+            target rows included (they train the trunk through it); the
+            domain loss's source/target balance uses the weighted totals of
+            the two domains. Both are weighted means over each mini-batch.
+            The validation loss of early stopping (emotion loss of the
+            held-out labelled rows) is weighted the same way. A row of
+            weight 0 is left out of training and of the held-out rows. An
+            ``estimator`` trained on the embeddings gets the weights through
+            its own ``sample_weight``. The input standardisation uses every
+            row as given (it describes the domains). All ones is the same
+            fit as None; a weight of 2 is not the same as a repeated row.
+
+        Returns
+        -------
+        self : DANNClassifier
+            The fitted estimator.
+        """
+        return super().fit(
+            X, y, sample_domain=sample_domain, sample_weight=sample_weight
+        )
+
     def _fit(self, data: DomainData) -> None:
         y_idx = self._start(data)
-        dom = data.target.astype(np.int64)
-        Y = np.stack([y_idx, dom], axis=1)
-        n_tgt, n_src = int(dom.sum()), int((1 - dom).sum())
-        seed = self._draw_seed()
         Xs = self._scaled(data.X, data.sample_domain)
+        sw = data.sample_weight
+        labeled, source, target = data.labeled, data.source, data.target
+        if sw is not None:
+            # a row of weight 0 is absent: from both losses and from the
+            # validation rows
+            keep = sw > 0
+            Xs, y_idx, sw = Xs[keep], y_idx[keep], sw[keep]
+            labeled, source, target = labeled[keep], source[keep], target[keep]
+        dom = target.astype(np.int64)
+        Y = np.stack([y_idx, dom], axis=1)
+        if sw is None:
+            n_tgt, n_src = int(dom.sum()), int((1 - dom).sum())
+        else:  # the discriminator's balance counts rows by weight
+            n_tgt, n_src = float(sw[target].sum()), float(sw[source].sum())
+            Y = np.column_stack([Y, sw]).astype(np.float32)
+        seed = self._draw_seed()
         with self._seeded(seed):
             self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
             module = ClassifierNet(
@@ -273,8 +343,13 @@ class DANNClassifier(NeuralTransferEstimator):
                 self.class_weight,
                 self.device_,
                 self.classes_,
+                sw,
             )
-            pos_weight = torch.tensor(n_src / max(n_tgt, 1), device=self.device_)
+            if sw is None:
+                pos_weight = torch.tensor(n_src / max(n_tgt, 1), device=self.device_)
+            else:
+                ratio = n_src / n_tgt if n_tgt > 0 else 1.0
+                pos_weight = torch.tensor(ratio, device=self.device_)
             cb = _grl_callback(
                 module, self.max_epochs, self.adaptation_weight, self.schedule
             )
@@ -283,14 +358,14 @@ class DANNClassifier(NeuralTransferEstimator):
             # unlabelled target rows, which carry no validation loss, all stay
             # in the domain loss
             held = [
-                np.flatnonzero(data.labeled & data.source),
-                np.flatnonzero(data.labeled & data.target),
+                np.flatnonzero(labeled & source),
+                np.flatnonzero(labeled & target),
             ]
             history = self._train_held_out(
                 module,
                 Xs,
                 Y,
-                _DANNLoss(cw, pos_weight),
+                _DANNLoss(cw, pos_weight, row_weighted=sw is not None),
                 groups=[(pos, y_idx[pos]) for pos in held],
                 seed=seed,
                 lr=self.lr,

@@ -34,11 +34,11 @@ class _ClassifierLoss:
         self.distill_weight = distill_weight
 
     def __call__(self, outputs, y, X, training):
-        if y.ndim == 2:  # (class index, row weight): rehearsal of source rows
+        if y.ndim == 2:  # (class index, row weight): weighted rows
             idx, row_w = y[:, 0].long(), y[:, 1]
-            ce = torch.nn.functional.cross_entropy(
-                outputs[0], idx, weight=self.weight, reduction="none"
-            )
+            if self.weight is not None:  # class weights fold into row weights
+                row_w = row_w * self.weight[idx]
+            ce = torch.nn.functional.cross_entropy(outputs[0], idx, reduction="none")
             loss = (ce * row_w).sum() / row_w.sum().clamp_min(1e-12)
         else:
             loss = masked_cross_entropy(outputs[0], y, self.weight)
@@ -49,6 +49,11 @@ class _ClassifierLoss:
                 outputs[-1], teacher_emb
             )
         return loss
+
+
+def _row_targets(y_idx, sample_weight):
+    """``(class index, row weight)`` targets as float32 rows."""
+    return np.stack([y_idx, sample_weight], axis=1).astype(np.float32)
 
 
 def check_init_from(init_from, n_features, input_shape=None):
@@ -259,13 +264,15 @@ class FineTuneClassifier(NeuralTransferEstimator):
         (and of ``"self_training"``, every round's epochs in a row, with
         ``pseudo_label_threshold``).
     n_finetune_rows_ : int
-        Labelled target rows used for fine-tuning.
+        Labelled target rows used for fine-tuning (with ``sample_weight``,
+        those of positive weight).
     n_trainable_blocks_ : int
         Trunk blocks trained while fine-tuning (set only when the model was
         fine-tuned).
     n_pseudo_labeled_ : list of int
         Unlabelled target rows pseudo-labelled in each self-training round
-        (empty without ``pseudo_label_threshold``).
+        (empty without ``pseudo_label_threshold``; rows of ``sample_weight``
+        0 are never pseudo-labelled).
     input_shape_ : tuple of int
         ``(frames, n_mels)`` when fitted on 3-D input.
     n_features_in_ : int
@@ -396,6 +403,48 @@ class FineTuneClassifier(NeuralTransferEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def fit(self, X, y, *, sample_domain=None, sample_weight=None):
+        """Pretrain on the labelled source rows, then fine-tune on the target rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, frames, n_mels)
+            Rows of all domains: functional features (2-D) or padded log-mel
+            sequences (3-D, for ``network="cnn"`` or ``"crnn"``).
+        y : array-like of shape (n_samples,)
+            Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Positive ids for source domains, negative ids for target domains.
+            Inferred from ``y`` when omitted (labelled rows are source).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. It multiplies the loss weight
+            the row gets in every phase: pretraining (labelled source rows),
+            fine-tuning (labelled target rows), rehearsal (source rows, with
+            ``finetune_source_weight``) and self-training (pseudo-labelled
+            rows, with ``unlabeled_weight``). Each phase's loss is a
+            weighted mean; ``class_weight="balanced"`` counts the classes by
+            weight, as scikit-learn does; ``finetune_source_weight`` and
+            ``unlabeled_weight`` stay the total shares of their parts, and
+            the weights divide each share among its rows. The validation
+            loss of early stopping weighs the held-out rows the same way. A
+            row of weight 0 is left out of training, of the held-out rows
+            and of pseudo-labelling. An ``estimator`` trained on the
+            embeddings gets the weights through its own ``sample_weight``
+            (with a ``sampler``, they follow the rows through its
+            ``sample_indices_``). The input standardisation uses every row
+            as given (it describes the domains). All ones is the same fit
+            as None; a weight of 2 is not the same as a repeated row
+            (mini-batch training draws a repeated row twice).
+
+        Returns
+        -------
+        self : FineTuneClassifier
+            The fitted estimator.
+        """
+        return super().fit(
+            X, y, sample_domain=sample_domain, sample_weight=sample_weight
+        )
+
     def __sklearn_clone__(self):
         # A pretrained init_from is data, not a setting: clones share it (fit
         # only reads it) instead of getting an unfitted copy, so GridSearchCV
@@ -419,12 +468,20 @@ class FineTuneClassifier(NeuralTransferEstimator):
             module.heads[0].load_state_dict(src.module_.heads[0].state_dict())
         return dict(src.trunk_spec_), module
 
-    def _row_weights(self, y_idx, n_cls):
-        """Per-row loss weights from ``class_weight`` (ones when None)."""
-        w = class_weights(y_idx, n_cls, self.class_weight, "cpu", self.classes_)
+    def _row_weights(self, y_idx, n_cls, sample_weight=None):
+        """Per-row loss weights: ``class_weight`` times the caller's weights.
+
+        Ones without either; with ``sample_weight``, ``"balanced"`` counts
+        the classes by those weights.
+        """
+        w = class_weights(
+            y_idx, n_cls, self.class_weight, "cpu", self.classes_, sample_weight
+        )
         if w is None:
-            return np.ones(len(y_idx))
-        return w.numpy().astype(np.float64)[y_idx]
+            rw = np.ones(len(y_idx))
+        else:
+            rw = w.numpy().astype(np.float64)[y_idx]
+        return rw if sample_weight is None else rw * sample_weight
 
     @staticmethod
     def _weighted_blocks(module):
@@ -476,16 +533,17 @@ class FineTuneClassifier(NeuralTransferEstimator):
     def _weighted_rows(self, parts):
         """Rows and ``(class index, row weight)`` targets of weighted parts.
 
-        Each part ``(X, y_idx, total)`` gets the total weight ``total`` and
-        is class-balanced within itself by ``class_weight``; empty parts are
-        left out.
+        Each part ``(X, y_idx, total, sample_weight)`` gets the total weight
+        ``total`` and is class-balanced within itself by ``class_weight``;
+        within a part, rows weigh in proportion to the caller's
+        ``sample_weight`` (None: equally). Empty parts are left out.
         """
         n_cls = self.classes_.size
         X_parts, y_parts, w_parts = [], [], []
-        for Xp, yp, total in parts:
+        for Xp, yp, total, sw in parts:
             if len(yp) == 0:
                 continue
-            rw = self._row_weights(yp, n_cls)
+            rw = self._row_weights(yp, n_cls, sw)
             X_parts.append(Xp)
             y_parts.append(yp)
             w_parts.append(total * rw / rw.sum())
@@ -524,9 +582,16 @@ class FineTuneClassifier(NeuralTransferEstimator):
             p.requires_grad_(True)
         return history
 
-    def _self_train(self, module, Xs, y_idx, src, tgt, unl, epochs, lr, seed, history):
-        """Pseudo-label confident unlabelled target rows and fine-tune again."""
+    def _self_train(self, module, Xs, y_idx, masks, data, epochs, lr, seed, history):
+        """Pseudo-label confident unlabelled target rows and fine-tune again.
+
+        ``masks`` are the labelled source, labelled target and unlabelled
+        target rows that train (with the caller's weights: those of
+        positive weight); ``data.weights`` gives their caller's weights.
+        """
+        src, tgt, unl = masks
         Xu = Xs[unl]
+        wu = data.weights(unl)
         history["self_training"] = []
         for r in range(int(self.self_training_rounds)):
             proba = self._head_proba(module, Xu)
@@ -543,22 +608,31 @@ class FineTuneClassifier(NeuralTransferEstimator):
                     proba[keep].argmax(axis=1),
                     self.unlabeled_weight,
                     seed + 2 + r,
+                    None if wu is None else wu[keep],
                 )
             ]
             if tgt.any():
-                parts.append((Xs[tgt], y_idx[tgt], 1.0, seed + 1))
+                parts.append((Xs[tgt], y_idx[tgt], 1.0, seed + 1, data.weights(tgt)))
             if self.finetune_source_weight > 0 and src.any():
-                parts.append((Xs[src], y_idx[src], self.finetune_source_weight, seed))
+                parts.append(
+                    (
+                        Xs[src],
+                        y_idx[src],
+                        self.finetune_source_weight,
+                        seed,
+                        data.weights(src),
+                    )
+                )
             # early stopping holds out rows of each part (stratified by
             # class); the labelled rows held out are those that pretraining
             # (source, seed) and fine-tuning (target, seed + 1) held out, so
             # no validation row was trained on in an earlier phase
             train_parts, valid_parts = [], []
-            for Xp, yp, total, part_seed in parts:
-                Xp, yp, held = self._split_off(Xp, yp, part_seed)
-                train_parts.append((Xp, yp, total))
+            for Xp, yp, total, part_seed, wp in parts:
+                Xp, yp, wp, held = self._split_off(Xp, yp, part_seed, wp)
+                train_parts.append((Xp, yp, total, wp))
                 if held is not None:
-                    valid_parts.append((*held, total))
+                    valid_parts.append((*held[:2], total, held[2]))
             Xr, yr = self._weighted_rows(train_parts)
             if not np.any(yr[:, 1] > 0):
                 break
@@ -582,13 +656,18 @@ class FineTuneClassifier(NeuralTransferEstimator):
         Xs = self._scaled(data.X, data.sample_domain)
         src = data.labeled & data.source
         tgt = data.labeled & data.target
+        unl = data.target & ~data.labeled
+        weighted = data.sample_weight is not None
+        if weighted:
+            # a row of weight 0 is absent: it neither trains nor validates
+            positive = data.sample_weight > 0
+            src, tgt, unl = src & positive, tgt & positive, unl & positive
         n_cls = self.classes_.size
         ft_epochs = (
             self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
         )
         ft_lr = self.lr if self.finetune_lr is None else self.finetune_lr
         history: dict[str, list] = {"pretrain": [], "finetune": []}
-        unl = data.target & ~data.labeled
         self_training = (
             self.pseudo_label_threshold is not None and unl.any() and ft_epochs > 0
         )
@@ -598,9 +677,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
             module.to(self.device_)
             # early stopping holds out source rows before the sampler runs, so
             # that no copy of a training row is in the validation set
-            Xp, yp, valid = self._split_off(Xs[src], y_idx[src], seed)
-            Xp, yp = self._resample(Xp, yp, seed)
-            w = class_weights(yp, n_cls, self.class_weight, self.device_, self.classes_)
+            Xp, yp, wp, valid = self._split_off(
+                Xs[src], y_idx[src], seed, data.weights(src)
+            )
+            Xp, yp, w, valid = self._phase_rows(Xp, yp, wp, valid, seed)
             history["pretrain"] = self._train(
                 module,
                 Xp,
@@ -624,27 +704,40 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 # pretraining held out (same seed); they stay out of training
                 # also when too few target rows leave this phase without
                 # early stopping but self-training validates on them later
-                Xt, yt, valid = self._split_off(Xs[tgt], y_idx[tgt], seed + 1)
-                X_src, y_src, valid_src = Xs[src], y_idx[src], None
-                if rehearse and (valid is not None or self_training):
-                    X_src, y_src, valid_src = self._split_off(X_src, y_src, seed)
-                Xt, yt = self._resample(Xt, yt, seed)
-                w = class_weights(
-                    yt, n_cls, self.class_weight, self.device_, self.classes_
+                Xt, yt, wt, valid = self._split_off(
+                    Xs[tgt], y_idx[tgt], seed + 1, data.weights(tgt)
                 )
+                X_src, y_src, w_src, valid_src = (
+                    Xs[src],
+                    y_idx[src],
+                    data.weights(src),
+                    None,
+                )
+                if rehearse and (valid is not None or self_training):
+                    X_src, y_src, w_src, valid_src = self._split_off(
+                        X_src, y_src, seed, w_src
+                    )
                 if rehearse:
                     # rehearsal (joint fine-tuning): the source rows keep a
                     # share of the loss; class weights are computed within
                     # each domain and folded into the row weights, so each
                     # domain is class-balanced on its own.
+                    if wt is None:
+                        Xt, yt = self._resample(Xt, yt, seed)
+                    else:
+                        Xt, yt, wt = self._resample(Xt, yt, seed, wt)
                     fsw = self.finetune_source_weight
-                    Xt, yt = self._weighted_rows([(Xt, yt, 1.0), (X_src, y_src, fsw)])
+                    Xt, yt = self._weighted_rows(
+                        [(Xt, yt, 1.0, wt), (X_src, y_src, fsw, w_src)]
+                    )
                     if valid is not None:
-                        held = [(*valid, 1.0)]
+                        held = [(*valid[:2], 1.0, valid[2])]
                         if valid_src is not None:
-                            held.append((*valid_src, fsw))
+                            held.append((*valid_src[:2], fsw, valid_src[2]))
                         valid = self._weighted_rows(held)
                     w = None
+                else:
+                    Xt, yt, w, valid = self._phase_rows(Xt, yt, wt, valid, seed)
                 loss = _ClassifierLoss(
                     w, teacher, self.distill_loss, float(self.distill_weight)
                 )
@@ -660,15 +753,57 @@ class FineTuneClassifier(NeuralTransferEstimator):
             self.n_pseudo_labeled_: list[int] = []
             if self_training:
                 self._self_train(
-                    module, Xs, y_idx, src, tgt, unl, ft_epochs, ft_lr, seed, history
+                    module,
+                    Xs,
+                    y_idx,
+                    (src, tgt, unl),
+                    data,
+                    ft_epochs,
+                    ft_lr,
+                    seed,
+                    history,
                 )
         self.module_ = module.eval()
         self._finish(data, history, seed)
 
-    def _split_off(self, X, y_idx, seed):
-        """Training rows and the held-out ``(X, y)`` of early stopping (or None)."""
+    def _phase_rows(self, X, y_idx, sample_weight, held, seed):
+        """Training rows, targets, class weights and validation of one domain.
+
+        Resamples the training rows with ``sampler`` and computes the class
+        weights on them. Without the caller's weights the targets are class
+        indices; with them, ``(class index, weight)`` pairs, for the
+        training rows and the held-out rows alike, so that the early
+        stopping loss is weighted too (``"balanced"`` then counts classes
+        by weight).
+        """
+        n_cls = self.classes_.size
+        if sample_weight is None:
+            X, y_idx = self._resample(X, y_idx, seed)
+            w = class_weights(
+                y_idx, n_cls, self.class_weight, self.device_, self.classes_
+            )
+            return X, y_idx, w, None if held is None else held[:2]
+        X, y_idx, sw = self._resample(X, y_idx, seed, sample_weight)
+        w = class_weights(
+            y_idx, n_cls, self.class_weight, self.device_, self.classes_, sw
+        )
+        if held is not None:
+            held = (held[0], _row_targets(held[1], held[2]))
+        return X, _row_targets(y_idx, sw), w, held
+
+    def _split_off(self, X, y_idx, seed, sample_weight=None):
+        """Training rows, their weights and the held-out ``(X, y, weights)``.
+
+        Returns ``(X, y_idx, sample_weight, held)``: the training rows, the
+        caller's weights of them (None without weights) and the rows held
+        out for early stopping with theirs (None when nothing is held out).
+        The split does not depend on the weights.
+        """
+        sw = sample_weight
         split = self._valid_split(len(y_idx), y_idx, seed)
         if split is None:
-            return X, y_idx, None
+            return X, y_idx, sw, None
         tr, va = split
-        return X[tr], y_idx[tr], (X[va], y_idx[va])
+        if sw is None:
+            return X[tr], y_idx[tr], None, (X[va], y_idx[va], None)
+        return X[tr], y_idx[tr], sw[tr], (X[va], y_idx[va], sw[va])

@@ -18,7 +18,7 @@ from ._base import (
     NeuralTransferEstimator,
     build_classifier_trunk,
     class_weights,
-    masked_cross_entropy,
+    weighted_cross_entropy,
 )
 from ._nets import ClassifierNet
 
@@ -72,15 +72,34 @@ def _cosine(grads_a, grads_b):
 
 
 class _MultiTaskLoss:
-    def __init__(self, task_weights, class_weights_, log_vars=None, module=None):
+    """Weighted sum of the task losses.
+
+    ``y`` holds one column of class indices per task (``-1``: unknown); with
+    ``row_weighted``, a last column of row weights (the caller's
+    ``sample_weight``) that weighs every task's cross-entropy of the row.
+    """
+
+    def __init__(
+        self,
+        task_weights,
+        class_weights_,
+        log_vars=None,
+        module=None,
+        row_weighted=False,
+    ):
         self.task_weights = task_weights
         self.class_weights = class_weights_
         self.log_vars = log_vars  # uncertainty weighting (Kendall et al.)
         self.module = module  # gradient-similarity gating (Du et al.)
+        self.row_weighted = row_weighted
         self.n_used = 0  # auxiliary terms that reached the trunk
         self.n_seen = 0
 
-    def _gated(self, outputs, y):
+    def _ce(self, logits, y, t, rw):
+        """Cross-entropy of task ``t`` over its labelled rows (row-weighted)."""
+        return weighted_cross_entropy(logits, y[:, t], self.class_weights[t], rw)
+
+    def _gated(self, outputs, y, rw):
         """Gradient-similarity gating of the auxiliary tasks (Du et al.).
 
         An auxiliary task trains the shared trunk only on batches where its
@@ -89,7 +108,7 @@ class _MultiTaskLoss:
         """
         trunk = [p for p in self.module.trunk.parameters() if p.requires_grad]
         w0 = self.task_weights[0]
-        main = w0 * masked_cross_entropy(outputs[0], y[:, 0], self.class_weights[0])
+        main = w0 * self._ce(outputs[0], y, 0, rw)
         loss = main
         g_main = torch.autograd.grad(main, trunk, retain_graph=True, allow_unused=True)
         emb = outputs[-1]
@@ -97,7 +116,7 @@ class _MultiTaskLoss:
             w = self.task_weights[t]
             if w <= 0 or not bool((y[:, t] >= 0).any()):
                 continue
-            ce = masked_cross_entropy(outputs[t], y[:, t], self.class_weights[t])
+            ce = self._ce(outputs[t], y, t, rw)
             g_aux = torch.autograd.grad(ce, trunk, retain_graph=True, allow_unused=True)
             self.n_seen += 1
             if _cosine(g_main, g_aux) > 0.0:
@@ -105,21 +124,22 @@ class _MultiTaskLoss:
                 loss = loss + w * ce
             else:  # the head learns from a detached embedding: trunk untouched
                 head_out = self.module.heads[t](emb.detach())
-                loss = loss + w * masked_cross_entropy(
-                    head_out, y[:, t], self.class_weights[t]
-                )
+                loss = loss + w * self._ce(head_out, y, t, rw)
         return loss
 
     def __call__(self, outputs, y, X, training):
+        rw = None
+        if self.row_weighted:
+            y, rw = y[:, :-1].long(), y[:, -1]
         if not training:  # early stopping follows the main task
-            return masked_cross_entropy(outputs[0], y[:, 0], self.class_weights[0])
+            return self._ce(outputs[0], y, 0, rw)
         if self.module is not None:
-            return self._gated(outputs, y)
+            return self._gated(outputs, y, rw)
         loss = 0.0
         for t, w in enumerate(self.task_weights):
             if w <= 0:
                 continue
-            ce = masked_cross_entropy(outputs[t], y[:, t], self.class_weights[t])
+            ce = self._ce(outputs[t], y, t, rw)
             if self.log_vars is not None:
                 if not bool((y[:, t] >= 0).any()):
                     continue  # no label of this task in the batch: no term
@@ -385,7 +405,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y, *, sample_domain=None, aux=None):
+    def fit(self, X, y, *, sample_domain=None, aux=None, sample_weight=None):
         """Fit the shared trunk and every task head.
 
         Parameters
@@ -400,6 +420,17 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             Auxiliary task labels, one 1-D array (column) per task, aligned
             with the rows; ``-1``, ``"-1"``, ``None`` or ``NaN`` where a
             row's label is unknown.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. It multiplies the row's loss
+            weight in every task it carries a label of (emotion and
+            auxiliary tasks alike, so a row with auxiliary labels only is
+            weighted too); each task's loss is the weighted mean over its
+            labelled rows, times its ``task_weights`` entry, and
+            ``class_weight="balanced"`` counts classes by weight. Early
+            stopping's emotion loss on the held-out rows is weighted the
+            same way. A row of weight 0 is left out of training and
+            validation. Input standardisation uses every row as given.
+            All ones is the same fit as None.
 
         Returns
         -------
@@ -414,7 +445,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             n_rows = np.asarray(X).shape[0]
         self._aux_pending = _aux_columns(aux, n_rows)
         try:
-            return super().fit(X, y, sample_domain=sample_domain)
+            return super().fit(
+                X, y, sample_domain=sample_domain, sample_weight=sample_weight
+            )
         finally:
             del self._aux_pending
 
@@ -472,6 +505,10 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         uncertainty = self.task_weighting == "uncertainty"
         Y = np.stack(columns, axis=1)
         keep = (Y >= 0).any(axis=1)
+        sw = data.sample_weight
+        if sw is not None:
+            keep &= sw > 0  # a row of weight 0 is absent
+            sw = sw[keep]
         seed = self._draw_seed()
         Xs = self._scaled(data.X, data.sample_domain)
         with self._seeded(seed):
@@ -492,6 +529,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                     self.class_weight,
                     self.device_,
                     task_classes[t_name],
+                    sw,
                 )
                 if t == 0 or not isinstance(self.class_weight, dict)
                 else None
@@ -503,6 +541,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             Yk, src_k = Y[keep], data.source[keep]
             emo = Yk[:, 0] >= 0
             held = [np.flatnonzero(emo & src_k), np.flatnonzero(emo & ~src_k)]
+            groups = [(pos, Yk[pos, 0]) for pos in held]
+            if sw is not None:  # the row weights travel as a last column
+                Yk = np.column_stack([Yk, sw]).astype(np.float32)
             history = self._train_held_out(
                 module,
                 Xs[keep],
@@ -512,8 +553,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                     cw,
                     module.log_vars,
                     module if self.task_weighting == "gradient_similarity" else None,
+                    row_weighted=sw is not None,
                 ),
-                groups=[(pos, Yk[pos, 0]) for pos in held],
+                groups=groups,
                 seed=seed,
                 lr=self.lr,
                 max_epochs=self.max_epochs,
