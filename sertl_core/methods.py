@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import get_tags
 
-from ._domains import DomainData, check_known_domains
+from ._domains import (
+    DomainData,
+    NoTargetWarning,
+    check_known_domains,
+    external_stacklevel,
+)
 from .base import DomainAdapter, SampleWeightMixin, TransferEstimator
 from .params import StrOptions
 
@@ -132,6 +139,17 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     The statistics are computed in float64; float32 rows are returned as
     float32, as scikit-learn's scalers do.
 
+    Fitted without target rows (no negative ``sample_domain`` and no
+    unlabelled row), the rows of fit double as the target, as with the other
+    adapters (see :class:`~sertl_core.NoTargetWarning`): with
+    ``target_stats="fit"`` target rows, given without ``sample_domain`` or
+    with a negative id, are scaled with the pooled statistics of all the
+    rows of fit, so no shift is removed. When ``sample_domain`` was not
+    given, fit warns with :class:`~sertl_core.NoTargetWarning`; with an
+    explicit ``sample_domain`` that has source ids only, the source rows are
+    scaled per domain and target rows take the same fallback without a
+    warning. ``target_stats="batch"`` needs no target rows in fit.
+
     Parameters
     ----------
     with_mean : bool, default=True
@@ -141,7 +159,9 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     target_stats : {"fit", "batch"}, default="fit"
         Statistics for target rows at transform time: those learned in fit,
         or those of the transformed batch (also used for target domain ids
-        not seen in fit).
+        not seen in fit). With ``"fit"``, target domain ids not seen in fit
+        are refused, unless fit saw no target rows at all: they are then
+        scaled like rows given without ``sample_domain``.
 
     Attributes
     ----------
@@ -153,9 +173,11 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         Standard deviation of each domain (ones when ``with_std=False``;
         zero variances are replaced by 1).
     target_mean_ : ndarray of shape (n_features,)
-        Pooled mean of the target rows seen in fit.
+        Pooled mean of the target rows seen in fit (of all the rows of fit
+        when it saw no target rows).
     target_scale_ : ndarray of shape (n_features,)
-        Pooled standard deviation of the target rows seen in fit.
+        Pooled standard deviation of the target rows seen in fit (of all the
+        rows of fit when it saw no target rows).
     n_features_in_ : int
         Number of features seen in fit.
 
@@ -201,6 +223,30 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     def _stats(self, X):
         return _mean_scale(X, self.with_mean, self.with_std)
 
+    def _validate_fit(self, X, y, sample_domain):
+        data = super()._validate_fit(X, y, sample_domain)
+        if (
+            sample_domain is None
+            and self.target_stats == "fit"
+            and not data.target.any()
+        ):
+            # the core's self-target fallback (resolve_domains) applies to
+            # methods that need target rows; this scaler needs them only for
+            # the target statistics, and takes all the rows of fit instead
+            warnings.warn(
+                "DomainStandardScaler saw no target rows in fit (no "
+                "sample_domain and no unlabelled rows), so the rows of fit "
+                "double as the target: target rows at transform time are "
+                "scaled with the statistics of all the rows of fit and no "
+                "shift is removed. Mark target rows with the label -1, pass "
+                "sample_domain with negative target ids, or set "
+                "target_stats='batch' to scale target rows with their own "
+                "statistics.",
+                NoTargetWarning,
+                stacklevel=external_stacklevel(),
+            )
+        return data
+
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
         X = data.X
@@ -242,11 +288,18 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     def _transform(self, X, sample_domain):
         out = np.empty_like(X)  # float32 rows stay float32
         batch = self.target_stats == "batch"
-        check_known_domains(sample_domain, self.domains_, fallback_target=batch)
+        # fitted without target rows, the rows of fit are the target: any
+        # target id is scaled as rows without sample_domain are
+        self_target = not (self.domains_ < 0).any()
+        check_known_domains(
+            sample_domain, self.domains_, fallback_target=batch or self_target
+        )
         for d in np.unique(sample_domain):
             rows = sample_domain == d
             if d < 0 and batch:
                 mean, scale = self._stats(X[rows])
+            elif d < 0 and self_target:
+                mean, scale = self.target_mean_, self.target_scale_
             else:
                 i = int(np.searchsorted(self.domains_, d))
                 mean, scale = self.mean_[i], self.scale_[i]

@@ -126,6 +126,50 @@ def test_unknown_domain_at_transform():
     np.testing.assert_allclose(out.mean(axis=0), 0.0)
 
 
+def test_domain_scaler_fitted_without_target_rows_warns_and_self_targets():
+    import warnings
+
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVC
+
+    X = np.array([[0.0, 1.0], [2.0, 3.0], [10.0, 5.0], [14.0, 9.0]])
+    # no sample_domain and every row labelled: like the adapters that need
+    # target rows, the rows of fit double as the target, and fit says so on
+    # the caller's line, through a Pipeline too
+    with pytest.warns(
+        NoTargetWarning, match="DomainStandardScaler saw no target"
+    ) as rec:
+        scaler = DomainStandardScaler().fit(X, [0, 1, 0, 1])
+    assert rec[0].filename == __file__
+    with pytest.warns(NoTargetWarning, match="no shift is removed") as rec:
+        Pipeline([("s", DomainStandardScaler()), ("c", SourceOnly(SVC()))]).fit(
+            X, [0, 1, 0, 1]
+        )
+    assert rec[0].filename == __file__
+    pooled = (X - X.mean(axis=0)) / X.std(axis=0)
+    np.testing.assert_allclose(scaler.transform(X), pooled)
+    # an explicit target id is scaled as rows without sample_domain are
+    # (it was refused, while omitting sample_domain worked)
+    for sd in ([-1] * 4, [-2] * 4):
+        np.testing.assert_allclose(scaler.transform(X, sample_domain=sd), pooled)
+    # the rows of fit are source domain 1 (inferred from the labels)
+    assert scaler.domains_.tolist() == [1]
+    np.testing.assert_allclose(scaler.transform(X, sample_domain=[1] * 4), pooled)
+    # no warning when the fallback is not used: target rows in fit, explicit
+    # domains, or target statistics taken from each batch
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoTargetWarning)
+        DomainStandardScaler().fit(X, [0, 1, -1, -1])
+        DomainStandardScaler().fit(X, sample_domain=[1, 1, -1, -1])
+        DomainStandardScaler(target_stats="batch").fit(X, [0, 1, 0, 1])
+        explicit = DomainStandardScaler().fit(X, sample_domain=[1, 1, 2, 2])
+    np.testing.assert_allclose(explicit.transform(X, sample_domain=[-1] * 4), pooled)
+    # with target rows in fit, an unseen target id is still refused
+    fitted = DomainStandardScaler().fit(X, sample_domain=[1, 1, -1, -1])
+    with pytest.raises(DomainError, match=r"\[-2\]"):
+        fitted.transform(X, sample_domain=[-2] * 4)
+
+
 def test_check_sample_domain_shape():
     with pytest.raises(DomainError, match="1-D array"):
         check_sample_domain(np.ones((2, 2), int), 2)

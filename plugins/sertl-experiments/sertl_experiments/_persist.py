@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import re
+import warnings
 from pathlib import Path
 
 __all__ = ["TRUSTED_PATTERNS", "UntrustedModelError", "load_model", "save_model"]
@@ -101,19 +103,19 @@ def save_model(model, path, *, metadata=None):
     return path
 
 
-@contextlib.contextmanager
-def _routing_requests_set_aside(model):
-    """Take the estimators' own metadata-routing requests out while saving.
+_REQUESTS_KEY = "_sertl_metadata_requests"
+"""Key under which a saved estimator's state carries its routing requests."""
 
-    ``est.set_fit_request(sample_weight=True)`` (sertl-core asks for it on
-    the classifier that instance weighting such as KMM or KLIEP trains)
-    stores a request object on the estimator that points back at the
-    estimator; skops follows that cycle until Python's recursion limit. The
-    requests only route metadata into ``fit`` and are set again whenever the
-    model is fitted, so the file goes without them; the caller's model gets
-    them back as soon as it is written.
+_SETTER = re.compile(r"set_(\w+)_request")
+
+
+def _object_states(root):
+    """Yield ``(obj, obj.__dict__)`` for every object reachable from ``root``.
+
+    The walk follows containers (dict values, lists, tuples, sets) and
+    instance dictionaries, visiting each object once; classes are skipped.
     """
-    held, seen, stack = [], set(), [model]
+    seen, stack = set(), [root]
     while stack:
         obj = stack.pop()
         if id(obj) in seen:
@@ -128,14 +130,124 @@ def _routing_requests_set_aside(model):
         state = getattr(obj, "__dict__", None)
         if not isinstance(state, dict) or isinstance(obj, type):
             continue
-        if "_metadata_request" in state:
-            held.append((state, state.pop("_metadata_request")))
+        yield obj, state
         stack.extend(state.values())
+
+
+def _plain_requests(obj, request):
+    """Return the routing requests of ``obj`` as ``{method: {param: alias}}``.
+
+    ``request`` is the estimator's own
+    :class:`~sklearn.utils.metadata_routing.MetadataRequest`; each method
+    that ``obj`` has a ``set_<method>_request`` setter for contributes the
+    public ``requests`` mapping of its method request (values: an alias
+    string, True, False or None), so the result holds builtins only.
+    """
+    out = {}
+    for name in sorted(dir(type(obj))):
+        match = _SETTER.fullmatch(name)
+        if match is None:
+            continue
+        requests = getattr(request, match.group(1), None)
+        if requests is None:
+            continue
+        plain = dict(requests.requests)
+        if plain:
+            out[match.group(1)] = plain
+    return out
+
+
+@contextlib.contextmanager
+def _routing_requests_set_aside(model):
+    """Store the estimators' metadata-routing requests as plain data while saving.
+
+    ``est.set_fit_request(sample_weight=True)`` (set by the user, or by
+    sertl-core on the classifier that instance weighting such as KMM or
+    KLIEP trains) stores a request object on the estimator that points back
+    at the estimator; skops follows that cycle until Python's recursion
+    limit. While the model is written, each estimator's request object is
+    therefore replaced, in the estimator's state, by its requests in plain
+    form (``{method: {param: alias}}``, aliases being a string, True, False
+    or None) under a sertl-private key, and :func:`load_model` sets them
+    again through the public ``set_<method>_request`` methods. Afterwards,
+    whether writing succeeded or failed, every changed instance dictionary
+    gets back exactly its former content and key order.
+
+    Parameters
+    ----------
+    model : object
+        The object graph about to be written; its instance dictionaries are
+        changed only inside the ``with`` block.
+
+    Yields
+    ------
+    None
+        While the requests are set aside.
+    """
+    held = []
     try:
+        for obj, state in _object_states(model):
+            request = state.get("_metadata_request")
+            if request is None:
+                continue
+            held.append((state, dict(state)))
+            del state["_metadata_request"]
+            state[_REQUESTS_KEY] = _plain_requests(obj, request)
         yield
     finally:
-        for state, request in held:
-            state["_metadata_request"] = request
+        for state, original in held:
+            state.clear()
+            state.update(original)
+
+
+def _restore_routing_requests(model):
+    """Set again the routing requests that :func:`save_model` stored as data.
+
+    Each estimator whose state carries the sertl-private key loses that key
+    and gets its requests back through the public ``set_<method>_request``
+    methods, inside ``sklearn.config_context(enable_metadata_routing=True)``
+    so that the global configuration is left as it was. Files written
+    before the requests were stored carry no such key and load unchanged;
+    the class-level requests of the estimators need nothing.
+
+    Parameters
+    ----------
+    model : object
+        The freshly loaded object graph (changed in place).
+    """
+    import sklearn
+
+    pending = []
+    for obj, state in _object_states(model):
+        if _REQUESTS_KEY in state:
+            pending.append((obj, state.pop(_REQUESTS_KEY)))
+    if not pending:
+        return
+    lost = []
+    with sklearn.config_context(enable_metadata_routing=True):
+        for obj, requests in pending:
+            for method, params in requests.items():
+                setter = getattr(obj, f"set_{method}_request", None)
+                accepted = (
+                    set(inspect.signature(setter).parameters) if setter else set()
+                )
+                known = {k: v for k, v in params.items() if k in accepted}
+                lost += [
+                    f"{type(obj).__name__}.{method}({k}={v!r})"
+                    for k, v in params.items()
+                    if k not in accepted
+                ]
+                if known:
+                    setter(**known)
+    if lost:
+        warnings.warn(
+            "The model file holds metadata-routing requests that this "
+            f"scikit-learn version cannot set: {', '.join(lost)}. Set them "
+            "again with the estimators' set_<method>_request methods if you "
+            "route metadata into them.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _is_trusted(name, patterns):
@@ -224,4 +336,5 @@ def load_model(path, *, trusted=None):
             f"{str(path)!r} is a skops file but not a sertl model (no sertl-model/1 "
             "payload)."
         )
+    _restore_routing_requests(payload["model"])
     return payload["model"], payload["metadata"]

@@ -9,7 +9,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
-from sertl_core import DomainStandardScaler, SourceOnly
+from sertl_core import DomainStandardScaler, NoTargetWarning, SourceOnly
 
 
 def _fitted():
@@ -186,17 +186,10 @@ def test_new_domain_reaches_a_scaler_nested_in_a_fitted_estimator(
     inner = Pipeline(
         [("scale", DomainStandardScaler()), ("lr", LogisticRegression(max_iter=2000))]
     )
-    nested = Pipeline(
-        [
-            ("features", feats),
-            (
-                "clf",
-                SourceOnly(inner).fit(
-                    feats.transform(list(src["file"])), src["emotion"]
-                ),
-            ),
-        ]
-    )
+    # SourceOnly fits it on the labelled source rows alone: no target rows
+    with pytest.warns(NoTargetWarning, match="DomainStandardScaler saw no target"):
+        clf = SourceOnly(inner).fit(feats.transform(list(src["file"])), src["emotion"])
+    nested = Pipeline([("features", feats), ("clf", clf)])
 
     def emotions(**kw):
         return [r["emotion"] for r in predict_files(nested, other, **kw)]
@@ -247,6 +240,10 @@ def test_instance_weighting_model_saves_and_loads(tmp_path, kmm_model):
     path = save_model(model, tmp_path / "kmm.skops", metadata={"method": "kmm"})
     assert "_metadata_request" in vars(svc)  # the caller's model is unchanged
     loaded, meta = load_model(path)
+    # the loaded SVC asks for the weights as the saved one does
+    loaded_svc = loaded.steps[-1][1].estimator_.calibrated_classifiers_[0].estimator
+    assert _requests(loaded_svc) == _requests(svc)
+    assert _requests(svc)["fit"] == {"sample_weight": True}
     files = list(tgt["file"][:4])
     before = [r["probabilities"] for r in predict_files(model, files)]
     after = [r["probabilities"] for r in predict_files(loaded, files)]
@@ -278,7 +275,9 @@ def used_audio_pipeline(tmp_path_factory):
             ("s", DomainStandardScaler()),
             ("c", SourceOnly(SVC())),
         ]
-    ).fit(files, y)
+    )
+    with pytest.warns(NoTargetWarning, match="no target rows"):  # labelled rows only
+        pipe.fit(files, y)
     return pipe, files
 
 
@@ -347,3 +346,191 @@ def test_a_pathlib_cache_dir_loads_without_extra_trust(tmp_path, used_audio_pipe
         pipe.set_params(f__cache_dir=original)
     assert model.get_params()["f__cache_dir"] == tmp_path / "cache"
     np.testing.assert_array_equal(model.predict(files[:3]), pipe.predict(files[:3]))
+
+
+# -- metadata-routing requests survive save and load ---------------------------
+
+_ROUTED_METHODS = ("fit", "partial_fit", "predict", "score", "transform")
+
+
+def _requests(est):
+    """An estimator's own routing requests, ``{method: {param: alias}}``."""
+    routing = est.get_metadata_routing()
+    return {
+        m: dict(getattr(routing, m).requests)
+        for m in _ROUTED_METHODS
+        if getattr(routing, m).requests
+    }
+
+
+def _routed_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.where(X[:, 0] > 0, "anger", "sadness").astype(object)
+    y[30:] = "-1"
+    X[30:] += 0.5
+    return X, y, np.r_[np.ones(30, int), -np.ones(10, int)]
+
+
+def _weighted_pipeline(alias):
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        return make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=False),
+            SVC().set_fit_request(sample_weight=alias),
+        )
+
+
+def _source_only_pipeline():
+    import sklearn
+
+    X, y, sd = _routed_data()
+    with sklearn.config_context(enable_metadata_routing=True):
+        svc = SVC().set_fit_request(sample_weight=True)
+    pipe = Pipeline([("scale", DomainStandardScaler()), ("model", SourceOnly(svc))])
+    return pipe.fit(X, y, scale__sample_domain=sd, model__sample_domain=sd)
+
+
+def _fitted_kmm():
+    import sklearn
+    from sertl_instance import KMM
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, sd = _routed_data()
+    # the core asks for the weights on the wrapped pipeline's last step
+    with sklearn.config_context(enable_metadata_routing=True):
+        return KMM(make_pipeline(StandardScaler(), SVC())).fit(X, y, sample_domain=sd)
+
+
+def _leaves(model):
+    """The estimators that carry requests, by name, in each model built above."""
+    if isinstance(model, Pipeline) and isinstance(model[-1], SourceOnly):
+        return {"estimator": model[-1].estimator, "estimator_": model[-1].estimator_}
+    if isinstance(model, Pipeline):
+        return {"scaler": model[0], "svc": model[1]}
+    inner = model.estimator_
+    return {"scaler_": inner[0], "svc_": inner[1]}
+
+
+@pytest.mark.parametrize(
+    ("build", "expected_fit"),
+    [
+        (lambda: _weighted_pipeline(True), {"svc": {"sample_weight": True}}),
+        (lambda: _weighted_pipeline("w"), {"svc": {"sample_weight": "w"}}),
+        (
+            _source_only_pipeline,
+            {
+                "estimator": {"sample_weight": True},
+                "estimator_": {"sample_weight": True},
+            },
+        ),
+        (
+            _fitted_kmm,
+            {"scaler_": {"sample_weight": False}, "svc_": {"sample_weight": True}},
+        ),
+    ],
+    ids=["pipeline", "alias", "source_only", "kmm"],
+)
+def test_round_trip_keeps_metadata_routing_requests(tmp_path, build, expected_fit):
+    import sklearn
+
+    model = build()
+    config = sklearn.get_config()
+    saved = {name: _requests(est) for name, est in _leaves(model).items()}
+    for name, fit_requests in expected_fit.items():
+        assert saved[name]["fit"] == fit_requests
+    loaded, _ = load_model(save_model(model, tmp_path / "m.skops"))
+    assert sklearn.get_config() == config  # loading leaves the global config alone
+    assert not config["enable_metadata_routing"]
+    assert {name: _requests(est) for name, est in _leaves(loaded).items()} == saved
+    # the whole routing tree reads the same (its str form lists every request)
+    assert str(loaded.get_metadata_routing()) == str(model.get_metadata_routing())
+    # the sertl-private record does not stay on the loaded estimators
+    for est in _leaves(loaded).values():
+        assert not any(k.startswith("_sertl") for k in vars(est))
+
+
+def test_loaded_pipeline_routes_the_weights_when_refitted(tmp_path):
+    import sklearn
+    from sklearn.dummy import DummyClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    w = np.array([1.0] * 6 + [5.0, 5.0])
+    with sklearn.config_context(enable_metadata_routing=True):
+        plain = make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=False),
+            DummyClassifier(strategy="prior").set_fit_request(sample_weight=True),
+        )
+        aliased = make_pipeline(
+            StandardScaler(),
+            DummyClassifier(strategy="prior").set_fit_request(sample_weight="w"),
+        )
+    plain.fit(X, y)  # saved unweighted: the class prior is 6:2
+    aliased.fit(X, y)
+    np.testing.assert_allclose(plain[-1].class_prior_, [0.75, 0.25])
+    first, _ = load_model(save_model(plain, tmp_path / "plain.skops"))
+    second, _ = load_model(save_model(aliased, tmp_path / "alias.skops"))
+    with sklearn.config_context(enable_metadata_routing=True):
+        first.fit(X, y, sample_weight=w)
+        second.fit(X, y, w=w)
+    # weighted prior 6:10, so the weights reached the classifier
+    np.testing.assert_allclose(first[-1].class_prior_, [0.375, 0.625])
+    np.testing.assert_allclose(second[-1].class_prior_, [0.375, 0.625])
+    assert not sklearn.get_config()["enable_metadata_routing"]
+
+
+def test_load_keeps_routing_on_when_the_caller_turned_it_on(tmp_path):
+    import sklearn
+
+    path = save_model(_weighted_pipeline(True), tmp_path / "m.skops")
+    with sklearn.config_context(enable_metadata_routing=True, assume_finite=True):
+        config = sklearn.get_config()
+        loaded, _ = load_model(path)
+        assert sklearn.get_config() == config
+    assert _requests(loaded[1])["fit"] == {"sample_weight": True}
+
+
+def test_save_leaves_the_callers_requests_exactly_as_they_were(tmp_path, monkeypatch):
+    model = _source_only_pipeline()
+    estimators = [model[0], model[-1], model[-1].estimator, model[-1].estimator_]
+    before = [(list(vars(e)), vars(e).get("_metadata_request")) for e in estimators]
+    requests = _requests(model[-1].estimator_)
+
+    def after():
+        return [(list(vars(e)), vars(e).get("_metadata_request")) for e in estimators]
+
+    save_model(model, tmp_path / "m.skops")
+    assert after() == before  # same keys, same order, the same request objects
+    assert _requests(model[-1].estimator_) == requests
+
+    def broken_dump(obj, file):
+        # while writing, the file's estimators carry plain requests only
+        svc = obj["model"][-1].estimator_
+        assert "_metadata_request" not in vars(svc)
+        assert vars(svc)["_sertl_metadata_requests"]["fit"] == {"sample_weight": True}
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sio, "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(model, tmp_path / "failed.skops")
+    assert after() == before
+    assert not (tmp_path / "failed.skops").exists()
+
+
+def test_files_without_stored_requests_still_load(tmp_path):
+    # a file written before the requests were stored: the request objects
+    # were left out and nothing records them
+    pipe, X = _fitted()
+    path = tmp_path / "old.skops"
+    sio.dump({"format": "sertl-model/1", "model": pipe, "metadata": {"v": 1}}, path)
+    model, meta = load_model(path)
+    assert meta == {"v": 1}
+    np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
+    assert _requests(model[-1].estimator_) == _requests(SVC())
