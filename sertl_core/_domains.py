@@ -155,9 +155,31 @@ class UnlabeledRowsWarning(SertlWarning):
     :class:`~sertl_core.SourceOnly` (or use a transfer estimator), which
     trains on the labelled rows only.
 
+    A transfer estimator inside a scikit-learn meta-estimator that gets ``y``
+    first is warned about too: ``CalibratedClassifierCV``,
+    ``BaggingClassifier``, ``OneVsRestClassifier``, ``OneVsOneClassifier``,
+    ``VotingClassifier`` or ``StackingClassifier`` around
+    ``SourceOnly(...)`` take their classes from all the rows (several encode
+    or split the labels before the transfer estimator sees them), so put the
+    meta-estimator inside instead: ``SourceOnly(CalibratedClassifierCV(SVC()))``.
+    Wrappers that hand ``y`` on unchanged stay quiet: a nested ``Pipeline``,
+    ``GridSearchCV`` and the other searches, ``RFE``/``RFECV``, and the
+    semi-supervised ``SelfTrainingClassifier``, which reads ``-1`` as
+    unlabelled itself.
+
     See Also
     --------
     SertlWarning : Base class of sertl's warnings.
+
+    Notes
+    -----
+    The adapter finds the pipeline by walking up its callers' frames, so it
+    warns only when it is fitted in the process that runs the pipeline's
+    ``fit``, in the same thread. An adapter fitted by a joblib worker, a
+    process (``FeatureUnion(..., n_jobs=2)``,
+    ``ColumnTransformer(..., n_jobs=2)``) or a thread of the ``"threading"``
+    backend, cannot see the pipeline and says nothing: check the last step
+    yourself there, or fit once with ``n_jobs=None`` to see the warning.
 
     Examples
     --------

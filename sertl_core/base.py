@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import sys
 import warnings
 from typing import ClassVar
@@ -105,20 +106,6 @@ class _InputPolicy:
         return tags
 
 
-def _takes_unlabelled_rows(est):
-    """Whether ``est`` keeps unlabelled rows out of its classes itself."""
-    if isinstance(est, TransferEstimator):
-        return True
-    if isinstance(est, Pipeline):
-        return bool(est.steps) and _takes_unlabelled_rows(est.steps[-1][1])
-    # scikit-learn's semi-supervised estimators read -1 as "unlabelled" too
-    if type(est).__module__.startswith("sklearn.semi_supervised"):
-        return True
-    # a wrapper around a transfer estimator, e.g. GridSearchCV(SourceOnly(...))
-    params = est.get_params(deep=True) if hasattr(est, "get_params") else {}
-    return any(isinstance(v, TransferEstimator) for v in params.values())
-
-
 def _learns_no_classes(est):
     """Whether ``est`` is known to fit no class labels (a regressor, a clusterer...).
 
@@ -132,6 +119,157 @@ def _learns_no_classes(est):
     except (AttributeError, TypeError):
         return False
     return kind is not None and kind != "classifier"
+
+
+def _may_learn_classes(est):
+    """Return whether fitting ``est`` (a pipeline step) may learn classes from ``y``.
+
+    A classifier by its tags, or an estimator that predicts and is not known
+    to fit no classes (:func:`_learns_no_classes`). The tags count because
+    ``predict`` may be hidden until fit: an unfitted ``StackingClassifier``
+    without ``final_estimator`` has none.
+    """
+    if est is None or isinstance(est, str) or _learns_no_classes(est):
+        return False
+    if hasattr(est, "predict") or hasattr(est, "fit_predict"):
+        return True
+    try:
+        return get_tags(est).estimator_type == "classifier"
+    except (AttributeError, TypeError):
+        return False
+
+
+@functools.cache
+def _passes_y_through():
+    """Return the meta-estimator classes that fit their inner estimator on raw ``y``.
+
+    Such a wrapper neither encodes nor splits the classes: a transfer
+    estimator inside it still sees the unlabelled marker and keeps those rows
+    out of its classes. Pipelines, scikit-learn's searches (the common base
+    of ``GridSearchCV`` and ``RandomizedSearchCV``: the halving searches and
+    third-party searches built on it as well) and feature selectors (``RFE``,
+    ``RFECV``), which select columns of ``X`` only.
+    """
+    from sklearn.feature_selection import SelectorMixin
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    search = next(c for c in GridSearchCV.__mro__ if issubclass(RandomizedSearchCV, c))
+    return Pipeline, search, SelectorMixin
+
+
+def _inner_estimator(est):
+    """Return the estimator a pass-through wrapper fits (last step, ``estimator``)."""
+    if isinstance(est, Pipeline):
+        return est.steps[-1][1] if est.steps else None
+    return getattr(est, "estimator", None)
+
+
+def _learner_of_unlabelled(est):
+    """Return the estimator that would learn the unlabelled marker when fitting ``est``.
+
+    ``None`` when no estimator does: ``est`` is a transfer estimator, a
+    semi-supervised estimator (scikit-learn's read ``-1`` as "unlabelled"
+    too), a frozen estimator (its ``fit`` learns nothing), learns no classes
+    (a regressor, a clusterer, a transformer), or passes ``y`` unchanged to
+    one of these (:func:`_passes_y_through`). Any other classifier is the
+    answer, a meta-estimator around a transfer estimator included
+    (``CalibratedClassifierCV(SourceOnly(SVC()))``): it gets ``y`` first and
+    encodes, splits or counts the classes before the transfer estimator sees
+    them.
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    for _ in range(100):  # bounded: wrappers nest a few levels at most
+        if (
+            not _may_learn_classes(est)
+            or isinstance(est, (TransferEstimator, FrozenEstimator))
+            or type(est).__module__.startswith("sklearn.semi_supervised")
+        ):
+            return None
+        if not isinstance(est, _passes_y_through()):
+            return est
+        est = _inner_estimator(est)
+    return None
+
+
+def _transfer_estimators_in(est):
+    """Return the transfer estimators among the (nested) parameters of ``est``."""
+    try:
+        params = est.get_params(deep=True)
+    except (AttributeError, TypeError):
+        return []
+    found = {id(v): v for v in params.values() if isinstance(v, TransferEstimator)}
+    return list(found.values())
+
+
+def _one_line(est):
+    """Return ``repr(est)`` on one line (scikit-learn wraps long reprs)."""
+    return " ".join(repr(est).split())
+
+
+def _wrapper_moved_inside(wrapper, transfer):
+    """Return the repr of ``transfer`` around ``wrapper``, the fix for the reverse.
+
+    ``CalibratedClassifierCV(SourceOnly(SVC()))`` gives
+    ``SourceOnly(CalibratedClassifierCV(SVC()))``; for ``VotingClassifier``,
+    the members that are ``transfer`` become its inner estimator. Returns a
+    string with class names only (``"SourceOnly(CalibratedClassifierCV(...))"``)
+    when the transfer estimator sits deeper than the wrapper's own
+    parameters.
+    """
+    outline = f"{type(transfer).__name__}({type(wrapper).__name__}(...))"
+    try:
+        inner = transfer.get_params(deep=False)["estimator"]
+        if inner is None:
+            inner = transfer._get_estimator()
+        moved = {}
+        for key, value in wrapper.get_params(deep=False).items():
+            if value is transfer:
+                moved[key] = clone(inner)
+            elif isinstance(value, list) and any(
+                isinstance(m, tuple) and len(m) == 2 and m[1] is transfer for m in value
+            ):
+                moved[key] = [
+                    (m[0], clone(inner)) if m[1] is transfer else m for m in value
+                ]
+        if not moved:
+            return outline
+        moved_wrapper = clone(wrapper).set_params(**moved)
+        return _one_line(clone(transfer).set_params(estimator=moved_wrapper))
+    except (AttributeError, KeyError, RuntimeError, TypeError, ValueError):
+        return outline  # a wrapper clone or set_params refuse: names only
+
+
+def _unlabelled_rows_message(name, last, learner, n_unlabelled):
+    """Return the :class:`UnlabeledRowsWarning` message for step ``(name, last)``."""
+    transfers = _transfer_estimators_in(learner)
+    if not transfers:
+        return (
+            f"The last step of this Pipeline, {name!r} ({_one_line(last)}), is "
+            f"fitted on the {n_unlabelled} unlabelled rows as well, with "
+            "the unlabelled marker (-1) as one more class, so it will "
+            "predict that marker for target rows. Wrap it so that it "
+            f"trains on the labelled rows only: ({name!r}, "
+            f"SourceOnly({_one_line(last)})) with sertl_core.SourceOnly, or use "
+            "a transfer estimator (e.g. KMM) as the last step."
+        )
+    wrapper = type(learner).__name__
+    transfer = type(transfers[0]).__name__
+    fix = (
+        _wrapper_moved_inside(learner, transfers[0])
+        if len(transfers) == 1
+        else f"{transfer}({wrapper}(...))"
+    )
+    return (
+        f"The last step of this Pipeline, {name!r} ({_one_line(last)}), wraps "
+        f"the transfer estimator {transfer} in {wrapper}, which gets y before "
+        f"the transfer estimator does: {wrapper} takes its classes from all the "
+        f"rows, the unlabelled marker (-1) of the {n_unlabelled} unlabelled "
+        "rows included, and may encode or split the labels so that the "
+        "transfer estimator cannot tell those rows apart; it will then "
+        f"predict that marker for target rows. Put {wrapper} inside the "
+        f"transfer estimator instead: {fix}."
+    )
 
 
 def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
@@ -151,23 +289,12 @@ def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
         owner = frame.f_locals.get("self") if frame.f_code.co_name == "_fit" else None
         if isinstance(owner, Pipeline) and owner.steps:
             name, last = owner.steps[-1]
-            is_predictor = hasattr(last, "predict") or hasattr(last, "fit_predict")
-            if (
-                last is not None
-                and not isinstance(last, str)
-                and is_predictor
-                and not _learns_no_classes(last)
-            ):
-                if _takes_unlabelled_rows(last):
+            if _may_learn_classes(last):
+                learner = _learner_of_unlabelled(last)
+                if learner is None:
                     return
                 warnings.warn(
-                    f"The last step of this Pipeline, {name!r} ({last!r}), is "
-                    f"fitted on the {n_unlabelled} unlabelled rows as well, with "
-                    "the unlabelled marker (-1) as one more class, so it will "
-                    "predict that marker for target rows. Wrap it so that it "
-                    f"trains on the labelled rows only: ({name!r}, "
-                    f"SourceOnly({last!r})) with sertl_core.SourceOnly, or use a "
-                    "transfer estimator (e.g. KMM) as the last step.",
+                    _unlabelled_rows_message(name, last, learner, n_unlabelled),
                     UnlabeledRowsWarning,
                     stacklevel=external_stacklevel(),
                 )

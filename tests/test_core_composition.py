@@ -1,5 +1,6 @@
 """A plain sklearn Pipeline and GridSearchCV in both metadata-routing modes."""
 
+import re
 import subprocess
 import sys
 import warnings
@@ -7,12 +8,21 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.cluster import KMeans
-from sklearn.ensemble import IsolationForest
+from sklearn.ensemble import (
+    BaggingClassifier,
+    IsolationForest,
+    StackingClassifier,
+    VotingClassifier,
+)
+from sklearn.feature_selection import RFE
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, cross_val_score
-from sklearn.pipeline import Pipeline
+from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.svm import SVC
@@ -218,7 +228,23 @@ def test_plain_classifier_after_an_adapter_is_told_to_use_source_only():
         SourceOnly(SVC()),
         Pipeline([("scale", StandardScaler()), ("clf", SourceOnly(SVC()))]),
         GridSearchCV(SourceOnly(LogisticRegression()), {"estimator__C": [1.0]}),
+        GridSearchCV(
+            Pipeline([("scale", StandardScaler()), ("clf", SourceOnly(SVC()))]),
+            {"clf__estimator__C": [1.0]},
+        ),
         SelfTrainingClassifier(LogisticRegression()),
+        SelfTrainingClassifier(SourceOnly(LogisticRegression())),
+        # wrappers inside the transfer estimator, as the warning advises
+        SourceOnly(CalibratedClassifierCV(LogisticRegression())),
+        SourceOnly(VotingClassifier([("lr", LogisticRegression()), ("svc", SVC())])),
+        # a feature selector fits its estimator on y as it is
+        RFE(
+            SourceOnly(LogisticRegression()),
+            n_features_to_select=2,
+            importance_getter="estimator_.coef_",
+        ),
+        # a frozen estimator learns nothing in fit
+        FrozenEstimator(SourceOnly(LogisticRegression()).fit(*_unlabelled_data())),
         # these learn no class: they ignore y, or (a regressor) read -1 as a
         # target value
         KMeans(n_clusters=2, n_init=1, random_state=0),
@@ -230,7 +256,13 @@ def test_plain_classifier_after_an_adapter_is_told_to_use_source_only():
         "source_only",
         "pipeline_ending_in_source_only",
         "search",
+        "search_over_pipeline",
         "semi_supervised",
+        "semi_supervised_around_source_only",
+        "calibrated_inside_source_only",
+        "voting_inside_source_only",
+        "feature_selector",
+        "frozen",
         "clusterer",
         "outlier_detector",
         "density_estimator",
@@ -270,3 +302,109 @@ def test_clusterer_inside_a_feature_pipeline_still_warns_for_the_outer_classifie
     outer = Pipeline([("features", features), ("lr", LogisticRegression())])
     caught = _unlabelled_row_warnings(lambda: outer.fit(X, y))
     assert caught and "'lr' (LogisticRegression())" in str(caught[0].message)
+
+
+def _lr():
+    return LogisticRegression()
+
+
+# (wrapper around a transfer estimator, the fix the warning names)
+WRAPPERS = {
+    "calibrated": (
+        CalibratedClassifierCV(SourceOnly(_lr())),
+        SourceOnly(CalibratedClassifierCV(_lr())),
+    ),
+    "bagging": (
+        BaggingClassifier(SourceOnly(_lr()), n_estimators=3, random_state=0),
+        SourceOnly(BaggingClassifier(_lr(), n_estimators=3, random_state=0)),
+    ),
+    "one_vs_rest": (
+        OneVsRestClassifier(SourceOnly(_lr())),
+        SourceOnly(OneVsRestClassifier(_lr())),
+    ),
+    "one_vs_one": (
+        OneVsOneClassifier(SourceOnly(_lr())),
+        SourceOnly(OneVsOneClassifier(_lr())),
+    ),
+    "voting_member": (
+        VotingClassifier([("so", SourceOnly(_lr())), ("svc", SVC())]),
+        SourceOnly(VotingClassifier([("so", _lr()), ("svc", SVC())])),
+    ),
+    # no final_estimator: predict is hidden until fit, the tags still tell
+    "stacking_member": (
+        StackingClassifier([("so", SourceOnly(_lr())), ("svc", SVC())]),
+        SourceOnly(StackingClassifier([("so", _lr()), ("svc", SVC())])),
+    ),
+    "stacking_final_estimator": (
+        StackingClassifier([("svc", SVC())], final_estimator=SourceOnly(_lr())),
+        SourceOnly(StackingClassifier([("svc", SVC())], final_estimator=_lr())),
+    ),
+    # a search hands y on unchanged: the wrapper inside it is the culprit
+    "calibrated_in_search": (
+        GridSearchCV(CalibratedClassifierCV(SourceOnly(_lr())), {"cv": [3]}),
+        SourceOnly(CalibratedClassifierCV(_lr())),
+    ),
+    "bagging_in_pipeline": (
+        Pipeline(
+            [
+                ("scale", StandardScaler()),
+                ("bag", BaggingClassifier(SourceOnly(_lr()), n_estimators=3)),
+            ]
+        ),
+        SourceOnly(BaggingClassifier(_lr(), n_estimators=3)),
+    ),
+}
+
+
+@pytest.mark.parametrize(("wrapper", "fix"), WRAPPERS.values(), ids=WRAPPERS.keys())
+def test_meta_estimator_around_a_transfer_estimator_is_told_to_go_inside(wrapper, fix):
+    # the wrapper takes its classes from y before the transfer estimator can
+    # keep the unlabelled rows out: -1 becomes a class
+    X, y = _unlabelled_data()
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("clf", wrapper)])
+    name = type(fix.estimator).__name__
+    fix_repr = " ".join(repr(fix).split())
+    match = (
+        rf"wraps the transfer estimator SourceOnly in {name}, .*20 unlabelled "
+        rf"rows.*Put {name} inside the transfer estimator instead: "
+        + re.escape(fix_repr)
+    )
+    with pytest.warns(UnlabeledRowsWarning, match=match) as record:
+        pipe.fit(X, y)
+    assert [w.filename for w in record] == [__file__]  # the user's line
+    assert -1 in pipe.classes_  # what the warning is about
+    # the fix it names keeps -1 out of the classes, without a warning
+    fixed = Pipeline([("adapt", DomainStandardScaler()), ("clf", fix)])
+    assert _unlabelled_row_warnings(lambda: fixed.fit(X, y)) == []
+    assert fixed.classes_.tolist() == [0, 1]
+
+
+def test_wrapper_around_a_deeper_transfer_estimator_is_named_by_class():
+    X, y = _unlabelled_data()
+    inner = Pipeline([("scale", StandardScaler()), ("so", SourceOnly(_lr()))])
+    pipe = Pipeline(
+        [("adapt", DomainStandardScaler()), ("clf", OneVsRestClassifier(inner))]
+    )
+    match = r"instead: SourceOnly\(OneVsRestClassifier\(\.\.\.\)\)\.$"
+    with pytest.warns(UnlabeledRowsWarning, match=match):
+        pipe.fit(X, y)
+
+
+def test_plain_stacking_classifier_is_warned_about_before_it_has_predict():
+    X, y = _unlabelled_data()
+    stack = StackingClassifier([("lr", _lr()), ("svc", SVC())])
+    assert not hasattr(stack, "predict")  # no final_estimator until fit
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("stack", stack)])
+    with pytest.warns(UnlabeledRowsWarning, match=r"'stack' \(StackingClassifier"):
+        pipe.fit(X, y)
+    assert -1 in pipe.classes_
+
+
+def test_unlabelled_rows_warning_reaches_through_a_sequential_feature_union():
+    # in the same process the frame walk finds the pipeline; with n_jobs=2 the
+    # adapter is fitted in a worker and cannot (UnlabeledRowsWarning's Notes)
+    X, y = _unlabelled_data()
+    union = FeatureUnion([("adapt", DomainStandardScaler()), ("raw", "passthrough")])
+    pipe = Pipeline([("features", union), ("lr", _lr())])
+    with pytest.warns(UnlabeledRowsWarning, match=r"'lr' \(LogisticRegression\(\)\)"):
+        pipe.fit(X, y)
