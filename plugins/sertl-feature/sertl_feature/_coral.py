@@ -12,7 +12,7 @@ from sertl_core import DomainAdapter
 from sertl_core.params import Interval, StrOptions
 
 from ._linalg import sym_power
-from ._utils import check_source_ids
+from ._utils import check_source_ids, preserve_float32
 
 __all__ = ["CORAL"]
 
@@ -45,7 +45,8 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
     ``A_s.T C_s' A_s == C_t'`` exactly. Matrix square
     roots come from ``eigh`` with eigenvalues clipped at ``1e-12`` times the
     largest, so a singular covariance (``reg=0``, fewer rows than features)
-    never yields NaN.
+    never yields NaN. Covariances and maps are computed in float64; float32
+    rows are returned as float32, as scikit-learn's transformers do.
 
     What ``transform`` does to each row:
 
@@ -151,6 +152,7 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
         self.transforms_ = np.array(maps)
 
     def _transform(self, X, sample_domain):
+        dtype = X.dtype  # float32 rows come back float32
         X = np.array(X, dtype=np.float64)  # a copy: target rows pass unchanged
         check_source_ids(sample_domain, self.source_domains_)
         for i, dom in enumerate(self.source_domains_):
@@ -163,4 +165,7 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
                 ] + self.target_mean_
             else:
                 X[rows] = X[rows] @ self.transforms_[i]
-        return X
+        return X.astype(dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        return preserve_float32(super().__sklearn_tags__())

@@ -12,7 +12,7 @@ from sertl_core import DomainAdapter
 from sertl_core.params import Interval, RealNotInt, StrOptions
 
 from ._linalg import fix_signs
-from ._utils import check_source_ids
+from ._utils import check_source_ids, preserve_float32
 
 __all__ = ["SubspaceAlignment"]
 
@@ -179,6 +179,9 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
       ``sample_domain`` is omitted): ``(x - m_t) @ P_t``, projected onto the
       target's own subspace. Several target domains share one pooled basis.
 
+    Bases and maps are computed in float64; float32 rows are returned as
+    float32, as scikit-learn's ``PCA`` does.
+
     Parameters
     ----------
     n_components : int, float in (0, 1) or "bound", default="bound"
@@ -330,6 +333,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         self._n_features_out = m
 
     def _transform(self, X, sample_domain):
+        dtype = X.dtype  # float32 rows come back float32
         X = X.astype(np.float64, copy=False)
         check_source_ids(sample_domain, self.source_domains_)
         out = (X - self.target_mean_) @ self.target_components_
@@ -338,4 +342,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             if rows.any():
                 P = self.source_components_[i] @ self.alignments_[i]
                 out[rows] = (X[rows] - self.source_means_[i]) @ P
-        return out
+        return out.astype(dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        return preserve_float32(super().__sklearn_tags__())

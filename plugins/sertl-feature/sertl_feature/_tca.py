@@ -44,6 +44,7 @@ from sertl_core.params import Interval, StrOptions
 
 from ._linalg import chunk_rows, fix_signs, median_heuristic_gamma, rbf_kernel
 from ._subspace import resolve_n_components
+from ._utils import preserve_float32
 
 __all__ = ["JDA", "TCA"]
 
@@ -212,16 +213,21 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         return X, state, self._n_components(state)
 
     def _transform(self, X, sample_domain):
-        # One shared embedding for every row, whatever its domain.
+        # One shared embedding for every row, whatever its domain, computed
+        # in float64 and returned in X's dtype (float32 rows stay float32).
+        dtype = X.dtype
         X = X.astype(np.float64, copy=False)
         R = self.kernel_rows_
         if R is None:
-            return X @ self.projection_
+            return (X @ self.projection_).astype(dtype, copy=False)
         out = np.empty((X.shape[0], self.projection_.shape[1]))
         R_sq = np.einsum("ij,ij->i", R, R) if self.kernel == "rbf" else None
         for rows in chunk_rows(X.shape[0], R.shape[0]):
             out[rows] = self._kernel_block(X[rows], R, R_sq) @ self.projection_
-        return out
+        return out.astype(dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        return preserve_float32(super().__sklearn_tags__())
 
 
 def whitened_eigh(A, C, mu, m):
@@ -361,11 +367,13 @@ class TCA(_KernelEmbedding):
 
     ``transform`` maps every row, source or target, with the same
     embedding ``z(x) = k(x, .) W``: ``sample_domain`` does not change the
-    output. The objective of the paper is invariant to the scale of each
-    component; here ``W^T (K L K + mu I) W = I`` (the normalisation of the
-    generalized eigenvectors), so component ``j`` has variance
-    ``eigenvalues_[j] / n`` over the training rows: components that keep
-    more variance per unit of MMD weigh more downstream. (Whitening the
+    output. Kernels and eigenproblems are computed in float64; float32 rows
+    are embedded as float32, as scikit-learn's transformers do. The
+    objective of the paper is invariant to the scale of each component;
+    here ``W^T (K L K + mu I) W = I`` (the normalisation of the generalized
+    eigenvectors), so component ``j`` has variance ``eigenvalues_[j] / n``
+    over the training rows: components that keep more variance per unit of
+    MMD weigh more downstream. (Whitening the
     components instead, as the constraint ``W^T K H K W = I`` would,
     gives noisy components the same weight and lost 13 UAR points on
     EmoDB<->RAVDESS.)
@@ -458,7 +466,8 @@ class JDA(_KernelEmbedding):
     standardisation alone (benchmarks/results/feature_defaults.md).
 
     ``transform`` maps every row, source or target, with the same
-    embedding; ``sample_domain`` does not change the output.
+    embedding; ``sample_domain`` does not change the output. Computed in
+    float64; float32 rows are embedded as float32.
 
     Parameters
     ----------

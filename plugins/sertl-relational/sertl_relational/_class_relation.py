@@ -10,8 +10,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
 
-from sertl_core import DomainAdapter
-from sertl_core._domains import check_known_domains
+from sertl_core import DomainAdapter, DomainError
 from sertl_core.params import Interval, StrOptions
 
 __all__ = ["ClassRelationAligner"]
@@ -62,7 +61,16 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
 
     A :class:`~sertl_core.DomainAdapter`: it uses the source labels (class
     centroids) and never needs target labels. Without ``sample_domain`` at
-    transform time rows are target rows of domain ``-1``.
+    transform time every row is target data (deployment on new speech),
+    whatever the target ids of fit: when fit saw one target domain, the rows
+    are standardised and mapped as that domain's rows; when it saw several,
+    they are standardised with the pooled statistics of all the target rows
+    of fit and mapped with a map fitted on those pooled rows, as
+    :class:`sertl_core.DomainStandardScaler` pools the target statistics
+    (``target_mean_``, ``target_scale_``, ``target_map_``). An explicit
+    ``sample_domain`` must hold ids seen in fit. Statistics and maps are
+    computed in float64; float32 rows are returned as float32, as
+    scikit-learn's transformers do.
 
     Parameters
     ----------
@@ -140,6 +148,19 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
     confidence_ : dict of int to float
         Per target domain confidence in [0, 1] (``strength="auto"`` only;
         empty otherwise).
+    target_mean_ : ndarray of shape (n_features,)
+        Mean applied to rows given without ``sample_domain``: that of the
+        single target domain of fit, or of the pooled target rows when fit
+        saw several (zeros when ``standardize=False``).
+    target_scale_ : ndarray of shape (n_features,)
+        Standard deviation applied to rows given without ``sample_domain``
+        (ones when ``standardize=False``).
+    target_map_ : tuple of (ndarray, ndarray, ndarray)
+        ``(center, W, offset)`` applied to rows given without
+        ``sample_domain``: the single target domain's entry of ``maps_``, or
+        a map fitted on the pooled target rows when fit saw several.
+    target_strength_ : float
+        Strength of ``target_map_`` (as ``strength_``).
     n_features_in_ : int
         Number of features seen in fit.
 
@@ -303,23 +324,49 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         self.target_centroids_, self.matching_, self.maps_ = {}, {}, {}
         self.strength_, self.confidence_ = {}, {}
         rng = check_random_state(self.random_state)
-        for dom in self.domains_[self.domains_ < 0]:
-            U = Z[sd == dom] @ P
-            cent, match, m, w = self._align_domain(U)
-            if self.strength == "auto":
-                conf = self._confidence(U, m, cent, w, rng)
+        targets = self.domains_[self.domains_ < 0]
+        for dom in targets:
+            cent, match, m, a, conf = self._fit_target(Z[sd == dom] @ P, rng)
+            if conf is not None:
                 self.confidence_[int(dom)] = conf
-                a = conf
-            else:
-                a = float(self.strength)
             self.strength_[int(dom)] = a
-            center, W, offset = m
-            if a < 1.0:
-                W = (1 - a) * np.eye(W.shape[0]) + a * W
-                offset = (1 - a) * center + a * offset
             self.target_centroids_[int(dom)] = cent
             self.matching_[int(dom)] = match
-            self.maps_[int(dom)] = (center, W, offset)
+            self.maps_[int(dom)] = m
+        # rows given without sample_domain: the one target domain of fit, or
+        # the pooled target rows (as DomainStandardScaler pools the target
+        # statistics), fitted after the per-domain maps so that those do not
+        # depend on the number of target domains
+        if targets.size == 1:
+            i = int(np.searchsorted(self.domains_, targets[0]))
+            self.target_mean_, self.target_scale_ = self.mean_[i], self.scale_[i]
+            self.target_map_ = self.maps_[int(targets[0])]
+            self.target_strength_ = self.strength_[int(targets[0])]
+        else:
+            Xt = X[data.target]
+            if self.standardize:
+                self.target_mean_, self.target_scale_ = _stats(Xt)
+            else:
+                self.target_mean_, self.target_scale_ = np.zeros(d), np.ones(d)
+            Zt = (Xt - self.target_mean_) / self.target_scale_
+            _, _, self.target_map_, self.target_strength_, _ = self._fit_target(
+                Zt @ P, rng
+            )
+
+    def _fit_target(self, U, rng):
+        """Centroids, matching, shrunk map, strength and confidence of ``U``."""
+        cent, match, m, w = self._align_domain(U)
+        conf = None
+        if self.strength == "auto":
+            conf = self._confidence(U, m, cent, w, rng)
+            a = conf
+        else:
+            a = float(self.strength)
+        center, W, offset = m
+        if a < 1.0:
+            W = (1 - a) * np.eye(W.shape[0]) + a * W
+            offset = (1 - a) * center + a * offset
+        return cent, match, (center, W, offset), a, conf
 
     def _confidence(self, U, m, cent, w, rng):
         """Confidence in [0, 1] in the fitted map of one target domain.
@@ -444,16 +491,62 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         return mt, W, ms
 
     # -- transform ------------------------------------------------------------
+    def transform(self, X, *, sample_domain=None):
+        """Standardise rows with their domain's statistics; map target rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to transform.
+        sample_domain : array-like of int of shape (n_samples,), default=None
+            Domain of each row; every id must have been seen in fit.
+            Omitted, every row is target data: with the statistics and map
+            of the single target domain of fit, or, when fit saw several
+            target domains, with those fitted on the pooled target rows
+            (``target_mean_``, ``target_scale_``, ``target_map_``).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Transformed rows, in ``X``'s floating dtype.
+        """
+        if sample_domain is not None:
+            return self._checked_transform(X, sample_domain)
+        X, _ = self._validate_fitted_X(X, None)
+        Z = (X.astype(np.float64, copy=False) - self.target_mean_) / self.target_scale_
+        return self._map_target(Z, self.target_map_).astype(X.dtype, copy=False)
+
+    def _map_target(self, Z, m):
+        center, W, offset = m
+        U = Z @ self.projection_
+        return Z + ((U - center) @ W + offset - U) @ self._pinv
+
+    def _check_domains(self, sample_domain):
+        unknown = np.setdiff1d(np.unique(sample_domain), self.domains_)
+        if unknown.size:
+            targets = self.domains_[self.domains_ < 0].tolist()
+            raise DomainError(
+                f"sample_domain holds domain id(s) {unknown.tolist()} that were "
+                f"not seen in fit (seen: {self.domains_.tolist()}). Use the ids "
+                f"given at fit time, e.g. the fitted target ids {targets}, or "
+                "omit sample_domain to treat every row as target data (mapped "
+                "as the target domain of fit, or as the pooled target rows when "
+                "fit saw several)."
+            )
+
     def _transform(self, X, sample_domain):
-        check_known_domains(sample_domain, self.domains_)
+        self._check_domains(sample_domain)
         Z = self._standardize(X.astype(np.float64, copy=False), sample_domain)
         for dom in np.unique(sample_domain):
             if dom < 0:
                 rows = sample_domain == dom
-                center, W, offset = self.maps_[int(dom)]
-                U = Z[rows] @ self.projection_
-                Z[rows] = Z[rows] + ((U - center) @ W + offset - U) @ self._pinv
-        return Z
+                Z[rows] = self._map_target(Z[rows], self.maps_[int(dom)])
+        return Z.astype(X.dtype, copy=False)  # float32 rows stay float32
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
 
 
 def _sq_dist(A, B):

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 from sertl_relational import ClassRelationAligner
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
+from sklearn.pipeline import Pipeline
 
 from sertl_core import DomainError, DomainStandardScaler, SourceOnly
 
@@ -269,8 +271,9 @@ def test_auto_strength_is_zero_with_fewer_target_rows_than_classes(
 
 
 def test_unfitted_target_domain_error_says_what_to_pass():
-    # fitted on target domain -2 only: rows without sample_domain are domain
-    # -1, which has no map; the error must not advise omitting sample_domain
+    # fitted on target domain -2 only: an explicit id -1 has no map; rows
+    # without sample_domain are mapped as domain -2, so the error may advise
+    # omitting it (and doing so works)
     Xs, ys, Xt, _ = _problem()
     X, y, sd = _fit_data(Xs, ys, Xt)
     sd = np.where(sd < 0, -2, sd)
@@ -278,8 +281,127 @@ def test_unfitted_target_domain_error_says_what_to_pass():
     with pytest.raises(
         DomainError, match=r"domain id\(s\) \[-1\].*fitted target ids \[-2\]"
     ) as err:
-        a.transform(Xt)
-    assert "omit sample_domain" not in str(err.value)
-    assert "refit with these rows' domain" in str(err.value)
+        a.transform(Xt, sample_domain=np.full(len(Xt), -1))
+    assert "omit sample_domain to treat every row as target" in str(err.value)
+    np.testing.assert_array_equal(
+        a.transform(Xt), a.transform(Xt, sample_domain=np.full(len(Xt), -2))
+    )
     with pytest.raises(DomainError, match="not seen in fit"):
         a.transform(Xt, sample_domain=np.full(len(Xt), 3))
+
+
+def test_without_sample_domain_uses_the_single_target_domain_of_fit():
+    # fit with target id -2 (not -1): rows without sample_domain are target
+    # rows, so they take domain -2's statistics and map, as with the other
+    # adapters (this raised "not seen in fit" before)
+    Xs, ys, Xt, _ = _problem(deg=90)
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    sd = np.where(sd < 0, -2, 1)
+    a = ClassRelationAligner(graph_weight=10.0, shrinkage=0.0, random_state=0)
+    a.fit(X, y, sample_domain=sd)
+    Zt = a.transform(Xt)
+    np.testing.assert_array_equal(
+        Zt, a.transform(Xt, sample_domain=np.full(len(Xt), -2))
+    )
+    np.testing.assert_array_equal(a.target_mean_, a.mean_[0])
+    assert a.target_strength_ == a.strength_[-2] > 0.5
+    # the map did something: not only per-domain standardisation
+    plain = (Xt - a.mean_[0]) / a.scale_[0]
+    assert np.abs(Zt - plain).max() > 0.5
+
+
+def test_pipeline_predict_without_routing_after_fit_with_target_id_minus_2():
+    Xs, ys, Xt, yt = _problem(deg=90)
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    sd = np.where(sd < 0, -2, 1)
+    pipe = Pipeline(
+        [
+            (
+                "align",
+                ClassRelationAligner(
+                    standardize=False, graph_weight=10.0, shrinkage=0.0, random_state=0
+                ),
+            ),
+            ("clf", SourceOnly(LogisticRegression())),
+        ]
+    )
+    pipe.fit(X, y, align__sample_domain=sd, clf__sample_domain=sd)
+    pred = pipe.predict(Xt)  # routing off: no sample_domain reaches transform
+    align, clf = pipe.named_steps["align"], pipe.named_steps["clf"]
+    expected = clf.predict(align.transform(Xt, sample_domain=np.full(len(Xt), -2)))
+    np.testing.assert_array_equal(pred, expected)
+    assert balanced_accuracy_score(yt, pred) > 0.9
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_without_sample_domain_pools_several_target_domains(standardize):
+    # two target domains: rows without sample_domain are standardised with
+    # the pooled target statistics and mapped with a map fitted on the pooled
+    # target rows, i.e. as one aligner fitted with a single target id would
+    Xs, ys, Xt, _ = _problem(deg=90)
+    half = len(Xt) // 2
+    Xt2 = Xt.copy()
+    Xt2[half:] = Xt2[half:] * 1.5 - 1.0  # the second domain differs
+    X = np.vstack([Xs, Xt2])
+    y = np.r_[ys, -np.ones(len(Xt2), int)]
+    sd = np.r_[np.ones(len(Xs), int), -np.ones(half, int), -2 * np.ones(half, int)]
+    params = dict(standardize=standardize, strength=1.0, graph_weight=1.0)
+    multi = ClassRelationAligner(**params).fit(X, y, sample_domain=sd)
+    merged = ClassRelationAligner(**params).fit(X, y, sample_domain=np.sign(sd))
+    rng = np.random.default_rng(1)
+    Xnew = Xt2[rng.choice(len(Xt2), 30, replace=False)]
+    np.testing.assert_allclose(
+        multi.transform(Xnew), merged.transform(Xnew), rtol=1e-12, atol=1e-12
+    )
+    pooled = Xt2.mean(axis=0) if standardize else np.zeros(X.shape[1])
+    np.testing.assert_allclose(multi.target_mean_, pooled, atol=1e-12)
+    # neither target domain's own map: the pooled rows are a third "domain"
+    for dom in (-1, -2):
+        assert not np.allclose(
+            multi.transform(Xnew),
+            multi.transform(Xnew, sample_domain=np.full(len(Xnew), dom)),
+        )
+    # explicit ids keep their own maps and unknown ids are still refused
+    with pytest.raises(DomainError, match=r"\[-3\] that were not seen in fit"):
+        multi.transform(Xnew, sample_domain=np.full(len(Xnew), -3))
+
+
+def test_pooled_target_with_strength_zero_is_domain_standard_scaler():
+    Xs, ys, Xt, _ = _problem()
+    X = np.vstack([Xs, Xt, Xt * 2.0 + 1.0])
+    y = np.r_[ys, -np.ones(2 * len(Xt), int)]
+    sd = np.repeat([1, -1, -2], len(Xs))
+    a = ClassRelationAligner(strength=0.0).fit(X, y, sample_domain=sd)
+    b = DomainStandardScaler().fit(X, y, sample_domain=sd)  # pools the targets
+    np.testing.assert_allclose(a.transform(Xt), b.transform(Xt), atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(strength=1.0),
+        dict(subspace="lda", mapping="affine", shrinkage=0.3, strength=0.7),
+        dict(random_state=0),  # strength="auto": bootstrap
+    ],
+)
+def test_float32_rows_stay_float32(params):
+    Xs, ys, Xt, _ = _problem(deg=90)
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    X32 = X.astype(np.float32)
+    a32 = ClassRelationAligner(**params).fit(X32, y, sample_domain=sd)
+    a64 = ClassRelationAligner(**params).fit(X, y, sample_domain=sd)
+    # statistics and maps are fitted in float64: on the float32 values
+    # upcast, float64 input gives the same numbers before the final cast
+    X32up = X32.astype(np.float64)
+    up = ClassRelationAligner(**params).fit(X32up, y, sample_domain=sd)
+    for kwargs in ({"sample_domain": sd}, {}):
+        Z32 = a32.transform(X32, **kwargs)
+        Z64 = a64.transform(X, **kwargs)
+        assert Z32.dtype == np.float32
+        scale = np.abs(Z64).max()
+        np.testing.assert_allclose(Z32, Z64, rtol=1e-4, atol=1e-5 * scale)
+        Zup = up.transform(X32up, **kwargs)
+        assert Zup.dtype == np.float64
+        np.testing.assert_array_equal(Z32, Zup.astype(np.float32))
+    assert a32.fit_transform(X32, y, sample_domain=sd).dtype == np.float32
+    assert a32.mean_.dtype == a32.maps_[-1][1].dtype == np.float64

@@ -97,7 +97,9 @@ class SpeakerNormalizer(
       is a plain standard scaler fitted on the training batch; without
       ``speaker`` in ``transform`` every row is scaled with those pooled
       training statistics (so a plain ``predict`` of a Pipeline with routing
-      off, which cannot pass ``speaker``, gives a global standardisation).
+      off, which cannot pass ``speaker``, gives a global standardisation);
+    * the statistics are computed in float64; float32 rows are returned as
+      float32, as scikit-learn's scalers do.
 
     Parameters
     ----------
@@ -238,7 +240,8 @@ class SpeakerNormalizer(
             The fitted normaliser.
         """
         self._validate_params()
-        X = validate_data(self, X, reset=True, dtype=np.float64)
+        X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        X = X.astype(np.float64, copy=False)  # statistics in float64
         n = X.shape[0]
         ids = _speaker_ids(speaker, n) if speaker is not None else None
         gm, gs, _ = self._group_stats(X, np.zeros(n, dtype=np.intp), 1)
@@ -300,7 +303,9 @@ class SpeakerNormalizer(
             Normalised features.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        dtype = X.dtype  # float32 rows come back float32
+        X = X.astype(np.float64, copy=False)
         n = X.shape[0]
         mean = np.broadcast_to(self.global_mean_, X.shape).copy()
         scale = np.broadcast_to(self.global_scale_, X.shape).copy()
@@ -336,7 +341,7 @@ class SpeakerNormalizer(
             mean[:] = 0.0
         if not self.with_std:
             scale[:] = 1.0
-        return (X - mean) / scale
+        return ((X - mean) / scale).astype(dtype, copy=False)
 
     def fit_transform(self, X, y=None, *, speaker=None):
         """Fit, then normalise the training rows with their speakers' statistics.
@@ -357,3 +362,8 @@ class SpeakerNormalizer(
             Normalised features.
         """
         return self.fit(X, y, speaker=speaker).transform(X, speaker=speaker)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

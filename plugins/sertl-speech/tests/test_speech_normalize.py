@@ -229,3 +229,45 @@ def test_speaker_too_small_in_fit_keeps_the_pooled_statistics_later():
     np.testing.assert_allclose(
         norm.transform([[100.0], [104.0]], speaker=["d", "d"]).ravel(), [-1.0, 1.0]
     )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"unseen": "global", "min_samples": 3},
+        {"with_mean": False},
+        {"with_std": False},
+    ],
+)
+def test_float32_rows_stay_float32(params):
+    X, spk = _data()
+    X = X * 1e3 + 5e3  # a large offset: float32 statistics would lose digits
+    X32 = X.astype(np.float32)
+    new = np.r_[spk[:30], np.repeat(["d"], 30)]  # seen and unseen speakers
+    norm32 = SpeakerNormalizer(**params).fit(X32, speaker=spk)
+    norm64 = SpeakerNormalizer(**params).fit(X, speaker=spk)
+    assert norm32.mean_.dtype == norm32.global_scale_.dtype == np.float64
+    for kwargs in ({"speaker": spk}, {"speaker": new}, {}):
+        Z32 = norm32.transform(X32, **kwargs)
+        Z64 = norm64.transform(X, **kwargs)
+        assert Z32.dtype == np.float32
+        np.testing.assert_allclose(Z32, Z64, rtol=1e-4, atol=1e-4 * np.abs(Z64).max())
+        # computed in float64 on the float32 values, rounded once at the end
+        exact = SpeakerNormalizer(**params).fit(X32.astype(np.float64), speaker=spk)
+        np.testing.assert_array_equal(
+            Z32, exact.transform(X32.astype(np.float64), **kwargs).astype(np.float32)
+        )
+    out = SpeakerNormalizer(**params).fit_transform(X32, speaker=spk)
+    assert out.dtype == np.float32
+
+
+def test_float32_tag_and_other_dtypes():
+    from sklearn.utils import get_tags
+
+    tags = get_tags(SpeakerNormalizer())
+    assert tags.transformer_tags.preserves_dtype == ["float64", "float32"]
+    X, spk = _data()
+    Xi = np.round(X * 10).astype(np.int64)
+    out = SpeakerNormalizer().fit(Xi, speaker=spk).transform(Xi, speaker=spk)
+    assert out.dtype == np.float64
