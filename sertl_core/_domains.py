@@ -774,18 +774,13 @@ def check_known_domains(sample_domain, known, *, fallback_target=False):
         bad = unknown
     if bad.size:
         known = np.asarray(known)
-        if -1 in known:
-            advice = "or omit sample_domain to treat every row as target data"
-        else:
-            # Rows without sample_domain are target domain -1, which this fit
-            # never saw either: omitting sample_domain would fail the same way.
-            targets = known[known < 0].tolist()
-            advice = (
-                (f"e.g. the fitted target ids {targets}; " if targets else "")
-                + "rows without sample_domain are target domain -1, which was "
-                "not seen in fit either, so refit with these rows' domain to "
-                "map them"
-            )
+        # Rows without sample_domain are target data for every adapter (the
+        # fitted target domain, or the fitted target domains pooled), so
+        # omitting it is a way out whichever target ids were fitted.
+        targets = known[known < 0].tolist()
+        advice = (
+            f"e.g. the fitted target ids {targets}, " if targets else ""
+        ) + "or omit sample_domain to treat every row as target data"
         raise DomainError(
             f"sample_domain holds domain id(s) {bad.tolist()} that were not seen "
             f"in fit (seen: {known.tolist()}). Use the ids given at fit time, "

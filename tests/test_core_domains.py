@@ -97,17 +97,23 @@ def test_nan_and_inf_inputs_rejected():
         DomainStandardScaler().fit(X, [0, 1, -1, -1])
 
 
-def test_unknown_domain_advice_depends_on_whether_minus_one_was_fitted():
+def test_unknown_domain_advice_names_the_fitted_targets_and_omitting_the_ids():
     from sertl_core import check_known_domains
 
-    # -1 was fitted: omitting sample_domain is a valid way out.
     with pytest.raises(DomainError, match="omit sample_domain"):
         check_known_domains([2], [1, -1])
-    # -1 was not fitted: rows without sample_domain would fail the same way,
-    # so the message names the fitted target ids instead.
-    with pytest.raises(DomainError, match=r"fitted target ids \[-2\]") as err:
+    # -1 was not fitted: the message names the fitted target ids, and
+    # omitting sample_domain still works (rows are then target data)
+    with pytest.raises(
+        DomainError, match=r"fitted target ids \[-2\], or omit sample_domain"
+    ):
         check_known_domains([-1], [1, -2])
-    assert "omit sample_domain" not in str(err.value)
+    scaler = DomainStandardScaler().fit(X4, sample_domain=[1, 1, -2, -2])
+    with pytest.raises(DomainError, match="omit sample_domain"):
+        scaler.transform(X4[2:], sample_domain=[-1, -1])
+    np.testing.assert_array_equal(
+        scaler.transform(X4[2:]), scaler.transform(X4[2:], sample_domain=[-2, -2])
+    )
 
 
 def test_unknown_domain_at_transform():
