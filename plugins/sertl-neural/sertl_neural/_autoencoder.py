@@ -164,6 +164,9 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     (``clf__sample_weight=w``, or with metadata routing the step that
     requests them).
 
+    ``transform`` returns float32 for float32 rows, as scikit-learn's
+    transformers do, and float64 otherwise.
+
     References
     ----------
     .. [1] J. Deng, Z. Zhang, E. Marchi and B. Schuller, "Sparse
@@ -337,20 +340,29 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         self.code_scale_ = scale
 
     def _transform(self, X, sample_domain):
+        # float32 rows come back float32, as scikit-learn's transformers do;
+        # anything else as float64
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
         recon, code = self._outputs(self.module_, X)
         if self.output == "code":
-            return code.astype(np.float64)
+            return code.astype(dtype)
         if self.output == "reconstruction":
             out = recon[:, -1].astype(np.float64)
             if self.reconstruct == "source":
                 tgt = np.asarray(sample_domain) < 0
                 out[tgt] = self._scaled(X[tgt]).astype(np.float64)
-            return out
+            return out.astype(dtype, copy=False)
         # concat: standardised input, then the standardised code scaled to
         # code_weight times the input's total variance
         z = (code.astype(np.float64) - self.code_mean_) / self.code_scale_
         z *= np.sqrt(self.code_weight * self.n_features_in_ / self.n_components)
-        return np.hstack([self._scaled(X).astype(np.float64), z])
+        out = np.hstack([self._scaled(X).astype(np.float64), z])
+        return out.astype(dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
 
     def _outputs(self, module, X):
         # recon is (n_decoders, n, d): move the row axis first for batching.

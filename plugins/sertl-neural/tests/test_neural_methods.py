@@ -572,6 +572,22 @@ def test_autoencoder_concat_output():
         AutoencoderAdapter(output="concat", code_weight=0).fit(X, sample_domain=sd)
 
 
+@pytest.mark.parametrize("output", ["code", "reconstruction", "concat"])
+def test_autoencoder_keeps_float32_and_matches_float64(output):
+    X, y, sd, _ = make_domain_data(n_per_domain=20)
+    X32 = X.astype(np.float32)
+    kw = {"hidden_layer_sizes": (8,), "n_components": 3, "max_epochs": 3}
+    ae = AutoencoderAdapter(**kw, output=output, random_state=0)
+    ae.fit(X32, sample_domain=sd)
+    Z32 = ae.transform(X32, sample_domain=sd)
+    assert Z32.dtype == np.float32
+    # the same fitted network on the same values given as float64
+    Z64 = ae.transform(X32.astype(np.float64), sample_domain=sd)
+    assert Z64.dtype == np.float64
+    np.testing.assert_allclose(Z32, Z64, rtol=1e-5, atol=1e-5)
+    assert ae.transform(X.astype(int), sample_domain=sd).dtype == np.float64
+
+
 def test_autoencoder_reconstructs_source_rows_only():
     X, y, sd, _ = make_domain_data(n_per_domain=20)
     kw = {
