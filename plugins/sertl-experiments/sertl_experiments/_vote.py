@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from numbers import Integral
 
 import numpy as np
@@ -33,13 +34,13 @@ def _soft(self):
     return True
 
 
-def _naming(exc, where):
+def _naming(exc, where, doing=" failed to fit"):
     """``exc``'s type with a message led by the failing member, or None.
 
     None when that type's constructor wants more than a message.
     """
     try:
-        return type(exc)(f"TransferVote {where} failed to fit: {exc}")
+        return type(exc)(f"TransferVote {where}{doing}: {exc}")
     except TypeError:
         return None
 
@@ -57,6 +58,50 @@ def _majority(votes):
     np.add.at(counts, (code, np.broadcast_to(cols, code.shape)), 1)
     top = counts[code, cols] == counts.max(axis=0)  # a member voted a winner
     return votes[np.argmax(top, axis=0), cols]
+
+
+def _is_pair(item):
+    """Whether a ``methods`` item is a ``(name, method)`` pair."""
+    return (
+        isinstance(item, (list, tuple))
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and item[0] != ""
+    )
+
+
+def _auto_name(member):
+    """Name an unnamed member: its registry name, else its lowercased class."""
+    if isinstance(member, str):
+        return member
+    return getattr(member, "registry_name", None) or type(member).__name__.lower()
+
+
+def _resolve(member, reg):
+    """Return the unfitted template of a member (registry name or instance)."""
+    if isinstance(member, str):
+        kinds = [k for k in ("adapters", "estimators") if member in reg.names(k)]
+        if not kinds:
+            known = reg.names("adapters") + reg.names("estimators")
+            raise ValueError(
+                f"methods: {member!r} is no installed adapter or transfer "
+                f"estimator; installed: {', '.join(sorted(known))}."
+            )
+        template = reg.create(kinds[0], member)
+        if not isinstance(template, (DomainAdapter, TransferEstimator)):
+            raise ValueError(
+                f"methods: {member!r} ({type(template).__name__}) is no sertl "
+                "DomainAdapter or TransferEstimator (it needs more than "
+                "sample_domain, e.g. speaker ids), so it cannot be a "
+                "member: put it before the vote in a Pipeline."
+            )
+        return template
+    if isinstance(member, (DomainAdapter, TransferEstimator)):
+        return member
+    raise TypeError(
+        f"methods: {member!r} is neither a registry name nor a sertl "
+        "DomainAdapter or TransferEstimator."
+    )
 
 
 def _never(self):
@@ -100,14 +145,26 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         ``predict_proba``.
     sampler : imbalanced-learn sampler, default=None
         Passed (cloned) to every member.
-    methods : list of str or estimator, default=None
-        The members: registry names (``"coral"``, ``"kmm"``, see
-        ``sertl plugins``) or unfitted DomainAdapter / TransferEstimator
-        instances (a TransferEstimator's own ``estimator`` is replaced by a
-        copy of ``estimator``). ``None`` means every installed method that
-        ``method = "auto"`` chooses among: the unsupervised adapters and
-        transfer estimators (no few-shot, neural or scaling step), in
-        registry order; the list used is ``methods_``.
+    methods : list of (str, method) pairs, str or estimator, default=None
+        The members, each a ``(name, method)`` pair, as the ``estimators`` of
+        :class:`~sklearn.ensemble.VotingClassifier`, or a method alone. A
+        method is a registry name (``"coral"``, ``"kmm"``, see ``sertl
+        plugins``) or an unfitted DomainAdapter / TransferEstimator instance
+        (a TransferEstimator's own ``estimator`` is replaced by a copy of
+        ``estimator``). A method alone is named after its registry name
+        (else its lowercased class name), with ``-1``, ``-2`` ... appended
+        where several share a name, as
+        :func:`~sklearn.pipeline.make_pipeline` names its steps. Names must
+        be unique, must not contain ``__`` nor be a parameter of this class
+        (checked at fit). By name, ``get_params`` / ``set_params`` reach a
+        member (``name=method`` replaces it) and its parameters
+        (``name__param``, e.g. for :class:`~sklearn.model_selection.GridSearchCV`);
+        setting a parameter of a member given by registry name first creates
+        it from the registry with its defaults. ``None`` means every
+        installed method that ``method = "auto"`` chooses among: the
+        unsupervised adapters and transfer estimators (no few-shot, neural
+        or scaling step), in registry order, named by their registry names;
+        the list used is ``methods_``.
     voting : {"hard", "soft"}, default="hard"
         Majority of the predicted labels, or the highest mean probability.
     random_state : int, RandomState instance or None, default=None
@@ -122,7 +179,8 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
     Attributes
     ----------
     methods_ : list of str
-        Names of the members, in voting order.
+        Names of the members, in voting order (the names ``get_params``
+        and ``set_params`` use).
     members_ : list of (str, DomainAdapter or None, TransferEstimator)
         The fitted members: name, fitted adapter (None for a transfer
         estimator) and the fitted model.
@@ -159,6 +217,26 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
     ['domain_standard_scaler', 'source_only']
     >>> vote.predict(Xt).shape
     (40,)
+
+    Named members, and a grid over one member's parameter (label-free
+    selection by reverse validation; with routing off the splitter reads
+    the domains from ``groups``):
+
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sertl_core.model_selection import (
+    ...     ReverseValidationScorer, SourceTargetShuffleSplit)
+    >>> vote = TransferVote(
+    ...     SVC(), methods=[("dss", DomainStandardScaler()), ("plain", "source_only")])
+    >>> [k for k in vote.get_params() if k.startswith("dss")]
+    ['dss', 'dss__target_stats', 'dss__with_mean', 'dss__with_std']
+    >>> search = GridSearchCV(
+    ...     vote, {"dss__with_std": [True, False]},
+    ...     cv=SourceTargetShuffleSplit(n_splits=3, random_state=0),
+    ...     scoring=ReverseValidationScorer())
+    >>> search.fit(X, y, groups=sd, sample_domain=sd).best_params_
+    {'dss__with_std': False}
+    >>> search.best_estimator_.methods[0]
+    ('dss', DomainStandardScaler(with_std=False))
     """
 
     registry_name = "vote"
@@ -193,17 +271,86 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         self.random_state = random_state
 
     # -- members ------------------------------------------------------------
+    def _auto_methods(self, reg):
+        """``(kind, name)`` of the members of ``methods=None``, in order."""
+        skip = _AUTO_EXCLUDE | {self.registry_name}  # itself, if renamed
+        return [
+            (kind, n)
+            for kind in ("adapters", "estimators")
+            for n in reg.names(kind)
+            if n not in skip
+        ]
+
+    def _items(self):
+        """Return the items of ``methods`` (``None``: the names it stands for)."""
+        if self.methods is None:
+            return [n for _, n in self._auto_methods(get_registry())]
+        return list(self.methods) if isinstance(self.methods, (list, tuple)) else []
+
+    def _named(self):
+        """``(name, member)`` of every item of ``methods``, without checks.
+
+        A ``(name, member)`` pair keeps its name; an unnamed member is named
+        after its registry name (else its lowercased class name), with
+        ``-1``, ``-2`` ... appended where unnamed members share a name, as
+        :func:`~sklearn.pipeline.make_pipeline` names its steps. Invalid
+        items are named all the same (:meth:`_checked_named` refuses them).
+        """
+        items = [
+            (m[0], m[1], True) if _is_pair(m) else (_auto_name(m), m, False)
+            for m in self._items()
+        ]
+        auto = Counter(name for name, _, pair in items if not pair)
+        seen: Counter = Counter()
+        out = []
+        for name, member, pair in items:
+            if not pair and auto[name] > 1:
+                seen[name] += 1
+                name = f"{name}-{seen[name]}"
+            out.append((name, member))
+        return out
+
+    def _checked_named(self):
+        """:meth:`_named`, refusing malformed pairs and unusable names."""
+        own = set(self._get_param_names())
+        for m in self.methods:
+            if isinstance(m, (list, tuple)) and not _is_pair(m):
+                raise ValueError(
+                    f"methods: {m!r} is no (name, method) pair: give each named "
+                    "member as a pair of a non-empty str and a method, e.g. "
+                    "('coral', CORAL()), or the method alone to name it after "
+                    "its registry name."
+                )
+        named = self._named()
+        for name, _ in named:
+            if "__" in name:
+                raise ValueError(
+                    f"methods: the name {name!r} contains '__', which "
+                    "set_params reads as name__parameter: use single "
+                    f"underscores, e.g. {name.replace('__', '_')!r}."
+                )
+            if name in own:
+                raise ValueError(
+                    f"methods: the name {name!r} is also a parameter of "
+                    "TransferVote, so set_params could not tell them apart: "
+                    f"rename the member, e.g. {name + '_method'!r}."
+                )
+        counts = Counter(name for name, _ in named)
+        twice = [name for name, n in counts.items() if n > 1]
+        if twice:
+            raise ValueError(
+                f"methods: names must be unique, but {twice[0]!r} names "
+                f"{counts[twice[0]]} members (an unnamed member takes its "
+                "registry name): name each as a (name, method) pair, e.g. "
+                f"[({twice[0]!r}, ...), ({twice[0] + '_2'!r}, ...)]."
+            )
+        return named
+
     def _templates(self):
         """``(name, unfitted template)`` of every member, in voting order."""
         reg = get_registry()
         if self.methods is None:
-            skip = _AUTO_EXCLUDE | {self.registry_name}  # itself, if renamed
-            out = [
-                (n, reg.create(kind, n))
-                for kind in ("adapters", "estimators")
-                for n in reg.names(kind)
-                if n not in skip
-            ]
+            out = [(n, reg.create(kind, n)) for kind, n in self._auto_methods(reg)]
             if not out:
                 raise ValueError(
                     "TransferVote(methods=None) found no installed unsupervised "
@@ -213,33 +360,120 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
             return out
         if len(self.methods) == 0:
             raise ValueError("methods is empty: give at least one method to vote.")
-        out = []
-        for m in self.methods:
-            if isinstance(m, str):
-                kinds = [k for k in ("adapters", "estimators") if m in reg.names(k)]
-                if not kinds:
-                    known = reg.names("adapters") + reg.names("estimators")
-                    raise ValueError(
-                        f"methods: {m!r} is no installed adapter or transfer "
-                        f"estimator; installed: {', '.join(sorted(known))}."
-                    )
-                template = reg.create(kinds[0], m)
-                if not isinstance(template, (DomainAdapter, TransferEstimator)):
-                    raise ValueError(
-                        f"methods: {m!r} ({type(template).__name__}) is no sertl "
-                        "DomainAdapter or TransferEstimator (it needs more than "
-                        "sample_domain, e.g. speaker ids), so it cannot be a "
-                        "member: put it before the vote in a Pipeline."
-                    )
-                out.append((m, template))
-            elif isinstance(m, (DomainAdapter, TransferEstimator)):
-                out.append((getattr(m, "registry_name", None) or type(m).__name__, m))
-            else:
-                raise TypeError(
-                    f"methods: {m!r} is neither a registry name nor a sertl "
-                    "DomainAdapter or TransferEstimator."
+        return [(name, _resolve(m, reg)) for name, m in self._checked_named()]
+
+    # -- parameters of the members -----------------------------------------
+    def get_params(self, deep=True):
+        """Get the parameters of this vote and, deep, of its members.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return every member by its name (see ``methods``) and its
+            parameters as ``name__param``; a member given by registry name
+            shows the parameters it is created with.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        out = super().get_params(deep=deep)
+        if not deep:
+            return out
+        own = set(self._get_param_names())
+        for name, member in self._named():
+            if name in own:
+                continue  # refused at fit; must not hide a parameter
+            out[name] = member
+            try:
+                est = (
+                    _resolve(member, get_registry())
+                    if isinstance(member, str)
+                    else member
                 )
+            except (ValueError, TypeError, LookupError):
+                continue  # an unknown name: fit says which ones exist
+            if hasattr(est, "get_params") and not isinstance(est, type):
+                for key, value in est.get_params(deep=True).items():
+                    out[f"{name}__{key}"] = value
         return out
+
+    def set_params(self, **params):
+        """Set the parameters of this vote or of its members.
+
+        Parameters
+        ----------
+        **params : dict
+            This vote's parameters; ``name=method`` replaces the member of
+            that name (it keeps the name); ``name__param=value`` sets a
+            parameter of that member (a member given by registry name is
+            first created from the registry with its defaults).
+
+        Returns
+        -------
+        self : TransferVote
+        """
+        if not params:
+            return self
+        if "methods" in params:
+            super().set_params(methods=params.pop("methods"))
+        own = set(self._get_param_names())
+        names = {name for name, _ in self._named()}
+        replace, nested, rest = {}, {}, {}
+        for key, value in params.items():
+            head, sep, sub = key.partition("__")
+            if head in own:
+                rest[key] = value
+            elif head in names:
+                if sep:
+                    nested.setdefault(head, {})[sub] = value
+                else:
+                    replace[head] = value
+            else:
+                members = ", ".join(map(repr, sorted(names))) or "none"
+                raise ValueError(
+                    f"Invalid parameter {head!r} for TransferVote: no parameter "
+                    f"and no member of that name (members: {members}; "
+                    f"parameters: {', '.join(sorted(own))})."
+                )
+        for name, value in replace.items():
+            self._put_member(name, value)
+        for name, sub in nested.items():
+            member = next(m for n, m in self._named() if n == name)
+            if isinstance(member, str):
+                member = _resolve(member, get_registry())
+                member.set_params(**sub)
+                self._put_member(name, member)
+            elif hasattr(member, "set_params"):
+                member.set_params(**sub)
+            else:
+                raise ValueError(
+                    f"member {name!r} ({member!r}) has no parameters to set: "
+                    "replace it with a sertl method, set_params("
+                    f"{name}=CORAL())."
+                )
+        if rest:
+            super().set_params(**rest)
+        return self
+
+    def _put_member(self, name, member):
+        """Replace the (first) member called ``name``; it keeps that name.
+
+        An unnamed member's name comes from its method, so the member
+        replaced, and every unnamed member numbered as a duplicate
+        (``coral-2``), become ``(name, method)`` pairs under their current
+        names: no member's name changes.
+        """
+        named = self._named()
+        at = next(i for i, (n, _) in enumerate(named) if n == name)
+        items = [
+            m if _is_pair(m) or n == _auto_name(m) else (n, m)
+            for m, (n, _) in zip(self._items(), named, strict=True)
+        ]
+        old = items[at]
+        items[at] = type(old)([old[0], member]) if _is_pair(old) else (name, member)
+        self.methods = items if self.methods is None else type(self.methods)(items)
 
     def _seeded(self, model, seeds):
         """Seed every ``random_state`` of ``model``, nested ones included."""
@@ -255,12 +489,17 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         return model
 
     def _member_model(self, template, seeds):
+        """Build a member's model: ``template`` (or SourceOnly) with a new classifier.
+
+        ``seeds`` draws the seeds (see :meth:`_seeded`); None leaves them.
+        """
         est = clone(self._get_estimator())
         model = SourceOnly(est) if template is None else clone(template)
         params = {"estimator": est}
         if self.sampler is not None:
             params["sampler"] = clone(self.sampler)
-        return self._seeded(model.set_params(**params), seeds)
+        model.set_params(**params)
+        return model if seeds is None else self._seeded(model, seeds)
 
     def _validate_params(self):
         """Validate the parameters, the members and the soft vote's classifier.
@@ -274,8 +513,10 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         """Check the parameters and return the members' templates.
 
         Besides the parameter types, the members must resolve (installed
-        names, sertl methods), the classifier must be one, and
-        ``voting="soft"`` needs it to have ``predict_proba``.
+        names, sertl methods, usable names), the classifier must be one,
+        ``voting="soft"`` needs it to have ``predict_proba``, and each
+        member's own parameters must be valid (e.g. one set by a grid over
+        ``name__param``), checked before any member is fitted.
         """
         super()._validate_params()
         templates = self._templates()
@@ -293,6 +534,21 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
                 "or a probabilistic classifier (e.g. CalibratedClassifierCV(SVC(), "
                 'ensemble=False); in sertl run, [classifier] name = "logreg").'
             )
+        for i, (name, template) in enumerate(templates):
+            model = (
+                clone(template)
+                if isinstance(template, DomainAdapter)
+                else self._member_model(template, None)
+            )
+            if hasattr(type(model), "_parameter_constraints"):
+                try:
+                    model._validate_params()
+                except ValueError as exc:
+                    where = f"member {i + 1} of {len(templates)} ({name!r})"
+                    named = _naming(exc, where, doing="")
+                    if named is None:  # pragma: no cover - a richer constructor
+                        raise
+                    raise named from exc
         return templates
 
     def _fit(self, data):

@@ -19,6 +19,9 @@ LR = LogisticRegression(max_iter=200)
         TransferVote(
             LR, methods=["source_standard_scaler", "source_only"], voting="soft"
         ),
+        TransferVote(
+            LR, methods=[("dss", DomainStandardScaler()), ("plain", "source_only")]
+        ),
     ]
 )
 def test_vote_conformance(estimator, check):
@@ -421,3 +424,294 @@ def test_a_member_that_takes_no_sample_weight_is_named():
     vote.fit(X, y, sample_domain=sd)  # without weights the member is fine
     with pytest.raises(TypeError, match=r"member 2 of 2.*Unweighted takes no sample_w"):
         vote.fit(X, y, sample_domain=sd, sample_weight=np.full(len(y), 2.0))
+
+
+# -- members by name: get_params / set_params / clone / GridSearchCV ---------
+
+
+def test_deep_get_params_lists_each_member_and_its_parameters_by_name():
+    from sertl_feature import CORAL
+    from sertl_instance import KMM
+
+    coral, kmm = CORAL(reg=0.5), KMM(B=7.0)
+    vote = TransferVote(SVC(), methods=[("c", coral), ("k", kmm)])
+    deep = vote.get_params(deep=True)
+    assert deep["c"] is coral and deep["k"] is kmm
+    assert deep["c__reg"] == 0.5 and deep["k__B"] == 7.0
+    assert {f"k__{p}" for p in kmm.get_params()} <= set(deep)
+    assert deep["estimator__C"] == 1.0  # the vote's own nested parameters stay
+    shallow = vote.get_params(deep=False)
+    assert set(shallow) == {"estimator", "sampler", "methods", "voting", "random_state"}
+    assert set(shallow) < set(deep)
+
+
+def test_unnamed_members_are_named_as_make_pipeline_names_steps():
+    from sertl_feature import CORAL
+
+    vote = TransferVote(SVC(), methods=["coral", CORAL(reg=0.5), "source_only"])
+    deep = vote.get_params()
+    members = [k for k in deep if "__" not in k and k not in vote.get_params(False)]
+    assert members == ["coral-1", "coral-2", "source_only"]
+    # a member given by registry name shows the parameters it is created with
+    assert deep["coral-1"] == "coral" and deep["coral-1__reg"] == CORAL().reg
+    assert deep["coral-2__reg"] == 0.5
+    X, y, sd, _ = _task(seed=16)
+    assert vote.fit(X, y, sample_domain=sd).methods_ == members
+    # methods=None: the auto members under their registry names
+    auto = TransferVote(SVC())
+    assert "kmm" in auto.get_params() and "kmm__B" in auto.get_params()
+
+
+def test_set_params_sets_a_members_parameter_and_replaces_a_member():
+    from sertl_feature import CORAL, TCA
+    from sertl_instance import KMM
+
+    kmm = KMM(random_state=0)
+    methods = [("c", "coral"), ("k", kmm)]
+    vote = TransferVote(SVC(), methods=methods)
+    assert vote.set_params(k__B=5.0, c__reg=2.0, estimator__C=3.0) is vote
+    assert kmm.B == 5.0  # the member itself, as Pipeline.set_params does
+    assert vote.get_params()["k__B"] == 5.0 and vote.estimator.C == 3.0
+    # a member given by registry name is created from the registry first
+    (name, coral), _ = vote.methods
+    assert name == "c" and isinstance(coral, CORAL) and coral.reg == 2.0
+    assert methods[0] == ("c", "coral")  # the caller's list is not changed
+    tca = TCA(n_components=2)
+    vote.set_params(c=tca)
+    assert vote.methods[0] == ("c", tca) and vote.get_params()["c"] is tca
+    assert vote.get_params()["c__n_components"] == 2
+    # replacing and setting the replacement in one call
+    vote.set_params(k=KMM(random_state=1), k__B=9.0)
+    assert vote.methods[1][1].B == 9.0 and vote.methods[1][1].random_state == 1
+    X, y, sd, _ = _task(seed=17)
+    vote.fit(X, y, sample_domain=sd)
+    assert vote.methods_ == ["c", "k"]
+    assert vote.members_[0][1].n_components == 2 and vote.members_[1][2].B == 9.0
+
+
+def test_replacing_an_unnamed_member_keeps_every_members_name():
+    from sertl_feature import CORAL
+
+    vote = TransferVote(SVC(), methods=["coral", CORAL(reg=0.5), "source_only"])
+    vote.set_params(**{"coral-1": DomainStandardScaler()})
+    X, y, sd, _ = _task(seed=18)
+    vote.fit(X, y, sample_domain=sd)
+    assert vote.methods_ == ["coral-1", "coral-2", "source_only"]
+    assert isinstance(vote.members_[0][1], DomainStandardScaler)
+    assert vote.members_[1][1].reg == 0.5
+    # methods=None becomes the list it stood for, with the member set
+    auto = TransferVote(SVC())
+    names = [k for k in auto.get_params() if "__" not in k][5:]
+    auto.set_params(kmm__B=3.0)
+    assert [k for k in auto.get_params() if "__" not in k][5:] == names
+    kmm = auto.methods[names.index("kmm")]
+    assert kmm[0] == "kmm" and kmm[1].B == 3.0
+    assert [m for m in auto.methods if m is not kmm] == [n for n in names if n != "kmm"]
+
+
+def test_clone_copies_the_members_and_keeps_their_names():
+    from sertl_instance import KMM
+    from sklearn.base import clone
+
+    kmm = KMM(B=4.0)
+    vote = TransferVote(SVC(), methods=[("plain", "source_only"), ("k", kmm)])
+    copy = clone(vote)
+    assert copy.methods[0] == ("plain", "source_only")
+    assert copy.methods[1][0] == "k" and copy.methods[1][1] is not kmm
+    assert copy.get_params()["k__B"] == 4.0
+    copy.set_params(k__B=8.0)
+    assert kmm.B == 4.0  # the original member is not the clone's
+
+
+def test_grid_search_over_a_members_parameter_fits_that_member_with_it():
+    from sertl_instance import KMM
+    from sklearn.model_selection import GridSearchCV
+
+    from sertl_core.model_selection import SourceTargetShuffleSplit
+
+    X, y, sd, _ = _task(seed=19)
+    vote = TransferVote(
+        LogisticRegression(),
+        methods=[("dss", "domain_standard_scaler"), ("k", KMM(random_state=0))],
+    )
+
+    def fitted_b(est, X, y):
+        """Score a candidate by minus the B its fitted KMM member used."""
+        return -est.members_[1][2].B
+
+    search = GridSearchCV(
+        vote,
+        {"k__B": [20.0, 1.0, 1.5]},
+        cv=SourceTargetShuffleSplit(n_splits=2, random_state=0),
+        scoring=fitted_b,
+    )
+    search.fit(X, y, groups=sd, sample_domain=sd)
+    # every candidate's fitted member had the candidate's value
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], [-20, -1, -1.5]
+    )
+    assert search.best_params_ == {"k__B": 1.0}
+    best = search.best_estimator_.members_[1][2]
+    assert best.B == 1.0 and best.weights_.max() <= 1.0 + 1e-6  # B bounds them
+    loose = clone_with(vote, k__B=20.0).fit(X, y, sample_domain=sd)
+    assert loose.members_[1][2].weights_.max() > 1.5  # so the bound mattered
+    assert vote.get_params()["k__B"] == KMM().B  # the searched vote is untouched
+
+
+def clone_with(est, **params):
+    """A clone of ``est`` with ``params`` set."""
+    from sklearn.base import clone
+
+    return clone(est).set_params(**params)
+
+
+@pytest.mark.parametrize(
+    ("methods", "match"),
+    [
+        (
+            [("a", "coral"), ("a", "source_only")],
+            r"names must be unique, but 'a' names 2 members",
+        ),
+        # an unnamed member takes its registry name, which a pair may clash with
+        (
+            [("coral", DomainStandardScaler()), "coral"],
+            r"names must be unique, but 'coral'.*\(name, method\) pair",
+        ),
+        ([("my__coral", "coral")], r"'my__coral' contains '__'.*'my_coral'"),
+        ([("voting", "coral")], r"'voting' is also a parameter of TransferVote"),
+        ([("coral",)], r"\('coral',\) is no \(name, method\) pair"),
+        ([(1, "coral")], r"\(1, 'coral'\) is no \(name, method\) pair"),
+        ([("", "coral")], r"is no \(name, method\) pair: .*non-empty str"),
+    ],
+)
+def test_bad_member_names_are_refused_at_fit_with_the_fix(methods, match):
+    X, y, sd, _ = _task(seed=7)
+    vote = TransferVote(SVC(), methods=methods)
+    vote.get_params()  # as in scikit-learn, the names are checked at fit
+    with pytest.raises(ValueError, match=match):
+        vote.fit(X, y, sample_domain=sd)
+
+
+def test_set_params_refuses_what_names_no_parameter_or_member():
+    from sertl_instance import KMM
+
+    vote = TransferVote(SVC(), methods=[("c", "coral"), ("k", KMM())])
+    with pytest.raises(
+        ValueError, match=r"Invalid parameter 'kmm' .*members: 'c', 'k'"
+    ):
+        vote.set_params(kmm__B=5.0)
+    with pytest.raises(ValueError, match=r"Invalid parameter 'Bee' for estimator KMM"):
+        vote.set_params(k__Bee=5.0)
+    bad = TransferVote(SVC(), methods=[("x", "corall")])
+    with pytest.raises(ValueError, match=r"'corall' is no installed adapter"):
+        bad.set_params(x__reg=1.0)
+
+
+def test_a_bad_member_parameter_is_refused_before_any_member_fits():
+    from sertl_instance import KMM
+
+    X, y, sd, _ = _task(seed=7)
+    vote = TransferVote(
+        SVC(), methods=[("c", "coral"), ("k", KMM())], random_state=0
+    ).set_params(k__B=-1.0)
+    with pytest.raises(ValueError, match=r"member 2 of 2 \('k'\): The 'B' param"):
+        vote.fit(X, y, sample_domain=sd)
+    assert not hasattr(vote, "members_")
+
+
+def _old_form(case):
+    from sertl_feature import CORAL
+    from sertl_instance import KMM
+
+    return {
+        "strings": lambda: TransferVote(
+            SVC(), methods=["coral", "domain_standard_scaler", "source_only"]
+        ),
+        "duplicates": lambda: TransferVote(
+            SVC(),
+            methods=[
+                "coral",
+                CORAL(reg=0.5),
+                KMM(LogisticRegression(), B=5.0, random_state=0),
+                "source_only",
+            ],
+        ),
+        "soft": lambda: TransferVote(
+            LogisticRegression(),
+            methods=["coral", DomainStandardScaler(), "kmm"],
+            voting="soft",
+            random_state=0,
+        ),
+    }[case]()
+
+
+@pytest.mark.parametrize("case", ["strings", "duplicates", "soft"])
+def test_the_unnamed_form_predicts_as_the_named_form(case):
+    # Unnamed members (registry names, instances, duplicates) get automatic
+    # names; naming them by hand changes nothing else. That the vote itself
+    # is right is test_hard_vote_is_the_majority_and_a_tie_goes_to_the_first_member's concern.
+    X, y, sd, Xt = _task(seed=20)
+    old = _old_form(case).fit(X, y, sample_domain=sd)
+    named = _old_form(case)
+    named.set_params(methods=[(f"m{i}", m) for i, m in enumerate(named.methods)])
+    named.fit(X, y, sample_domain=sd)
+    assert named.methods_ == [f"m{i}" for i in range(len(old.methods_))]
+    np.testing.assert_array_equal(named.predict(Xt), old.predict(Xt))
+    if case == "soft":
+        np.testing.assert_array_equal(named.predict_proba(Xt), old.predict_proba(Xt))
+    if case == "duplicates":
+        assert old.methods_ == ["coral-1", "coral-2", "kmm", "source_only"]
+
+
+def test_named_members_are_saved_and_loaded_with_skops(tmp_path):
+    from sertl_experiments import load_model, save_model
+    from sertl_instance import KMM
+
+    X, y, sd, Xt = _task(seed=8)
+    vote = TransferVote(
+        SVC(), methods=[("c", "coral"), ("k", KMM(random_state=0))]
+    ).set_params(k__B=3.0)
+    vote.fit(X, y, sample_domain=sd)
+    path = tmp_path / "named.skops"
+    save_model(vote, path)
+    loaded, _ = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(Xt), vote.predict(Xt))
+    assert loaded.get_params()["k__B"] == 3.0 and loaded.methods_ == ["c", "k"]
+
+
+@pytest.mark.parametrize(
+    ("grid", "match"),
+    [
+        ({"vote__kmm__B": [1.0, 50.0]}, None),
+        (
+            {"vote__kmm__B": [1.0, -5.0]},
+            r"v grid vote__kmm__B: TransferVote member 2 of 2 \('kmm'\): The 'B'",
+        ),
+        ({"vote__kmn__B": [1.0]}, r"v grid vote__kmn__B: Invalid parameter 'kmn'"),
+    ],
+)
+def test_sertl_run_searches_a_members_parameter(
+    synthetic_config, synthetic_data, grid, match
+):
+    import pandas as pd
+    from sertl_experiments import ConfigError
+    from sertl_experiments._runner import run_experiment
+
+    method = {
+        "name": "v",
+        "estimator": "vote",
+        "params": {"vote": {"methods": ["coral", "kmm"]}},
+        "grid": grid,
+    }
+    cfg = synthetic_config(methods=[method], protocol={"bootstrap": 20})
+    if match is not None:
+        with pytest.raises(ConfigError, match=match):
+            run_experiment(
+                cfg, data=synthetic_data, progress=False, log=lambda *_: None
+            )
+        assert not list(cfg.output.glob("cells/*.json"))
+        return
+    run_experiment(cfg, data=synthetic_data, progress=False, log=lambda *_: None)
+    df = pd.read_csv(cfg.output / "results.csv")
+    assert (df["status"] == "ok").all()
+    assert df["best_params"].str.fullmatch(r"vote__kmm__B=(1\.0|50\.0)").all()
