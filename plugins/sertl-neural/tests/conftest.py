@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from skorch import NeuralNet
 
 from sertl_core.testing import make_domain_data
 
@@ -38,3 +39,23 @@ def tiny_mlp_spec():
         "hidden_layer_sizes": (5,),
         "dropout": 0.0,
     }
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """Record each skorch fit: its training rows, held-out rows and net."""
+    records = []
+    orig = NeuralNet.fit
+
+    def spy(net, X, y=None, **kwargs):
+        valid = None
+        if net.train_split is not None:  # skorch.helper.predefined_split
+            ds = net.train_split.keywords["valid_ds"]
+            valid = (np.asarray(ds.X), np.asarray(ds.y))
+        records.append({"X": np.asarray(X), "y": np.asarray(y), "valid": valid})
+        out = orig(net, X, y, **kwargs)
+        records[-1]["net"] = net
+        return out
+
+    monkeypatch.setattr(NeuralNet, "fit", spy)
+    return records

@@ -21,30 +21,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.validation import has_fit_parameter
-from skorch import NeuralNet
 
 from sertl_core.testing import make_domain_data
 
 SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 4, "lr": 1e-2, "random_state": 0}
 GENDER = np.where(np.arange(120) % 2 == 0, "f", "m")
-
-
-@pytest.fixture
-def fits(monkeypatch):
-    """Record each skorch fit: its training rows and targets, held-out rows."""
-    records = []
-    orig = NeuralNet.fit
-
-    def spy(net, X, y=None, **kwargs):
-        valid = None
-        if net.train_split is not None:  # skorch.helper.predefined_split
-            ds = net.train_split.keywords["valid_ds"]
-            valid = (np.asarray(ds.X), np.asarray(ds.y))
-        records.append({"X": np.asarray(X), "y": np.asarray(y), "valid": valid})
-        return orig(net, X, y, **kwargs)
-
-    monkeypatch.setattr(NeuralNet, "fit", spy)
-    return records
 
 
 def _row_index(clf, X, sd):

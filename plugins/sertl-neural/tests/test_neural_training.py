@@ -19,29 +19,8 @@ from sertl_neural import (
 )
 from sertl_neural._base import class_weights, loaded_device, resolve_device
 from sertl_neural._nets import ClassifierNet, build_trunk
-from skorch import NeuralNet
 
 SMALL = {"hidden_layer_sizes": (16, 8), "max_epochs": 3, "lr": 1e-2, "random_state": 0}
-
-
-@pytest.fixture
-def fits(monkeypatch):
-    """Record each skorch fit: its training rows, held-out rows and net."""
-    records = []
-    orig = NeuralNet.fit
-
-    def spy(net, X, y=None, **kwargs):
-        valid = None
-        if net.train_split is not None:  # skorch.helper.predefined_split
-            ds = net.train_split.keywords["valid_ds"]
-            valid = (np.asarray(ds.X), np.asarray(ds.y))
-        records.append({"X": np.asarray(X), "y": np.asarray(y), "valid": valid})
-        out = orig(net, X, y, **kwargs)
-        records[-1]["net"] = net
-        return out
-
-    monkeypatch.setattr(NeuralNet, "fit", spy)
-    return records
 
 
 def _keys(rows):
