@@ -216,6 +216,12 @@ def add_commands(subparsers):
         "treated as audio of the model's target corpus (per-domain steps use "
         "its statistics); audio recorded elsewhere may all get one answer: "
         "for such audio pass --new-domain with the files of that setup.",
+        epilog="exit status: 0 every file was labelled; 1 some files could not "
+        "be (missing, unreadable, silent, too short ...: each is reported, with "
+        "--json as a prediction with an error, and the others are labelled); 2 "
+        "nothing was labelled because of the input (no audio file found, a "
+        "model that cannot be loaded or is not trusted, too few files for "
+        "--new-domain).",
     )
     p.add_argument(
         "model",
@@ -317,8 +323,8 @@ def _print_summary(res, cfg, seconds):
         print(f"{n_err} cell(s) failed; see results.md", file=sys.stderr)
     if res.skipped_files:
         print(
-            f"{len(res.skipped_files)} unreadable file(s) were skipped; see the "
-            "report.",
+            f"{len(res.skipped_files)} file(s) were skipped (unreadable, or named "
+            "against their corpus's naming rule); see the report.",
             file=sys.stderr,
         )
     print(
@@ -819,6 +825,16 @@ def cmd_predict(args):
     files, missing = expand_audio(args.audio)
     for m in missing:
         print(f"sertl predict: {m}: no such file or folder (skipped)", file=sys.stderr)
+    # in the JSON too, as files that cannot be decoded are
+    missing_rows = [
+        {
+            "file": m,
+            "emotion": None,
+            "probabilities": None,
+            "error": "missing: no such file or folder",
+        }
+        for m in missing
+    ]
     if not files:
         raise ExperimentError(
             "no audio files to label (give .wav/.flac files or folders)."
@@ -832,7 +848,11 @@ def cmd_predict(args):
     if args.json:
         print(
             json.dumps(
-                {"model": str(args.model), "metadata": meta, "predictions": rows},
+                {
+                    "model": str(args.model),
+                    "metadata": meta,
+                    "predictions": rows + missing_rows,
+                },
                 indent=2,
             )
         )

@@ -10,7 +10,13 @@ import numpy as np
 
 from ._config import ConfigError, check_params
 
-__all__ = ["CorpusData", "ExperimentError", "load_corpus_table", "extract_features"]
+__all__ = [
+    "CorpusData",
+    "ExperimentError",
+    "extract_features",
+    "load_corpus_table",
+    "reader_skipped",
+]
 
 
 class ExperimentError(RuntimeError):
@@ -90,7 +96,29 @@ def load_corpus_table(spec, classes=None):
     -------
     table : pandas.DataFrame
         Columns file, corpus, speaker, gender, language, emotion,
-        emotion_orig, duration.
+        emotion_orig, duration. ``table.attrs["skipped"]`` lists the files
+        the reader skipped (names that break the corpus's naming rule, CSV
+        rows without audio ...) as ``{"file": ..., "reason": ...}``
+        dictionaries; :func:`reader_skipped` turns them into skipped-file
+        entries of a run.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> from pathlib import Path
+    >>> from sertl_speech import sample_path
+    >>> from sertl_experiments import parse_config
+    >>> from sertl_experiments._data import load_corpus_table
+    >>> root = Path(tempfile.mkdtemp()) / "EmoDB"
+    >>> _ = shutil.copytree(sample_path("emodb"), root)
+    >>> _ = shutil.copy(root / "wav" / "03a01Fa.flac", root / "wav" / "take2.flac")
+    >>> cfg = parse_config({"corpora": {"emodb": {"root": str(root)},
+    ...                                 "ravdess": {"root": "sample"}},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> table = load_corpus_table(cfg.corpora["emodb"])
+    >>> [(Path(s["file"]).name, s["reason"][:22]) for s in table.attrs["skipped"]]
+    [('take2.flac', 'breaks the naming rule')]
+    >>> shutil.rmtree(root.parent)
     """
     where = f"[corpora.{spec.name}]"
     if not Path(spec.root).exists():
@@ -105,8 +133,10 @@ def load_corpus_table(spec, classes=None):
             f"sertl-speech is needed to read corpora: {exc}"
         ) from None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        # the reader's warnings are not shown: the files it skipped come back
+        # as data and are reported with the files that give no features
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             table = load_corpus(spec.reader, spec.root)
     except LookupError as exc:
         raise ConfigError(f"{where} reader: {exc}") from None
@@ -115,9 +145,66 @@ def load_corpus_table(spec, classes=None):
             f"{where}: cannot read {str(spec.root)!r} with reader "
             f"{spec.reader!r}: {exc}"
         ) from None
+    skipped = table.attrs.get("skipped")
+    if skipped is None:  # a third-party reader: what its warnings carry, if any
+        skipped = [e for w in caught for e in getattr(w.message, "skipped", None) or []]
     if classes is not None:
         table = table[table["emotion"].isin(list(classes))]
-    return table.reset_index(drop=True)
+    table = table.reset_index(drop=True)
+    table.attrs["skipped"] = [
+        {"file": str(e["file"]), "reason": str(e["reason"])} for e in skipped
+    ]
+    return table
+
+
+def reader_skipped(table, name, skipped=None, log=None):
+    """Report the files the reader of corpus ``name`` skipped.
+
+    They join the files that give no features: the run's ``skipped`` list
+    (hence results.md's and report.html's skipped files) and its log.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`load_corpus_table`.
+    name : str
+        Corpus name in the experiment.
+    skipped : list, default=None
+        The run's skipped-file entries; the new ones are appended.
+    log : callable, default=None
+        Called with one line per skipped file.
+
+    Returns
+    -------
+    entries : list of dict
+        ``{"corpus": name, "file": ..., "reason": ...}`` per skipped file.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sertl_experiments._data import reader_skipped
+    >>> table = pd.DataFrame({"file": ["/c/wav/03a01Fa.wav"]})
+    >>> table.attrs["skipped"] = [{"file": "/c/wav/x.wav", "reason": "bad name"}]
+    >>> reader_skipped(table, "emodb", log=print)
+    corpus emodb: 1 file skipped by the reader (see the reasons)
+      skipped /c/wav/x.wav: bad name
+    [{'corpus': 'emodb', 'file': '/c/wav/x.wav', 'reason': 'bad name'}]
+    """
+    entries = [
+        {"corpus": name, "file": e["file"], "reason": e["reason"]}
+        for e in table.attrs.get("skipped", ())
+    ]
+    if log is not None and entries:
+        n = len(entries)
+        log(
+            f"corpus {name}: {n} file{'s' if n > 1 else ''} skipped by the reader "
+            "(see the reasons)"
+        )
+        for e in entries:
+            log(f"  skipped {e['file']}: {e['reason']}")
+    if skipped is not None:
+        skipped.extend(entries)
+    return entries
 
 
 def extract_features(files, feature_spec, *, client=None, progress=True):

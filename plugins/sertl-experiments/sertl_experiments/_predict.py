@@ -28,7 +28,8 @@ def expand_audio(paths):
     Returns
     -------
     files : list of str
-        Audio files, folders expanded in sorted order.
+        Audio files, folders expanded in sorted order (a subfolder named
+        like an audio file, ``take.flac/``, is searched, not listed).
     missing : list of str
         Arguments that do not exist.
 
@@ -44,7 +45,7 @@ def expand_audio(paths):
             files += [
                 str(f)
                 for f in sorted(q.rglob("*"))
-                if f.suffix.lower() in AUDIO_SUFFIXES
+                if f.suffix.lower() in AUDIO_SUFFIXES and not f.is_dir()
             ]
         elif q.is_file():
             files.append(str(q))

@@ -1,5 +1,6 @@
 import json
 import re
+from pathlib import Path
 
 import pytest
 from sertl_experiments._cli import main
@@ -239,7 +240,7 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path, capsys, cache_dir):
     assert main(["run", str(exp), "--no-progress"]) == 0
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
-    assert "1 unreadable file(s) were skipped" in captured.err
+    assert "1 file(s) were skipped (unreadable, or named against" in captured.err
     html = (tmp_path / "out" / "report.html").read_text()
     assert "03a01Wb.flac" in html
     df = pd.read_csv(tmp_path / "out" / "results.csv")
@@ -557,3 +558,152 @@ def test_output_read_by_a_closed_pipe_ends_without_traceback(tmp_path):
     err = proc.stderr.read()
     assert proc.wait(timeout=300) == 1
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_misnamed_files_are_listed_and_reported_as_skipped(tmp_path, capsys, cache_dir):
+    # a file whose name breaks the corpus's naming rule was dropped silently:
+    # in neither the log, results.md nor report.html
+    import shutil
+
+    from sertl_speech import sample_path
+
+    root = tmp_path / "EmoDB"
+    shutil.copytree(sample_path("emodb"), root)
+    wav = root / "wav"
+    shutil.copy(wav / "03a01Fa.flac", wav / "notes_recording.flac")
+    shutil.copy(wav / "03a01Fa.flac", wav / "03a05Xa.flac")  # unknown letter X
+    rav = tmp_path / "RAVDESS"
+    shutil.copytree(sample_path("ravdess"), rav)
+    first = sorted((rav / "Actor_01").iterdir())[0]
+    shutil.copy(first, rav / "Actor_01" / "03-01-99-01-01-01-01.flac")
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        f'output = "out"\n[corpora.emodb]\nreader = "emodb"\nroot = "{root}"\n'
+        f'[corpora.ravdess]\nreader = "ravdess"\nroot = "{rav}"\n'
+        f'[features]\ncache_dir = "{cache_dir}"\n'
+        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
+        '[[methods]]\nname = "dss"\n'
+    )
+    assert main(["run", str(exp), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "3 file(s) were skipped" in captured.err
+    log = captured.out + captured.err
+    reasons = {
+        "notes_recording.flac": "expected e.g. 03a01Fa",
+        "03a05Xa.flac": "emotion letter X is not an EmoDB emotion",
+        "03-01-99-01-01-01-01.flac": "emotion code 99 is not a RAVDESS emotion",
+    }
+    md = (tmp_path / "out" / "results.md").read_text()
+    html = (tmp_path / "out" / "report.html").read_text()
+    skipped_md = md.split("## Skipped files", 1)[1]
+    for name, why in reasons.items():
+        pattern = rf"skipped \S*{re.escape(name)}: breaks the naming rule: .*"
+        assert re.search(pattern + re.escape(why), log), name
+        line = next(ln for ln in skipped_md.splitlines() if name in ln)
+        assert why in line
+        assert name in html and why in html
+
+
+def test_load_corpus_table_returns_the_files_the_reader_skipped(tmp_path):
+    import shutil
+
+    from sertl_experiments import parse_config
+    from sertl_experiments._data import load_corpus_table, reader_skipped
+    from sertl_speech import sample_path
+
+    root = tmp_path / "EmoDB"
+    shutil.copytree(sample_path("emodb"), root)
+    shutil.copy(root / "wav" / "03a01Fa.flac", root / "wav" / "03a05W.flac")
+    cfg = parse_config(
+        {
+            "corpora": {"emodb": {"root": str(root)}, "ravdess": {"root": "sample"}},
+            "methods": [{"name": "dss"}],
+        }
+    )
+    table = load_corpus_table(cfg.corpora["emodb"], classes=["anger"])
+    assert set(table["emotion"]) == {"anger"}
+    bad = str((root / "wav" / "03a05W.flac").resolve())
+    assert table.attrs["skipped"] == [
+        {
+            "file": bad,
+            "reason": "breaks the naming rule: expected e.g. 03a01Fa (speaker, text, "
+            "emotion letter, version)",
+        }
+    ]
+    lines, run_skipped = [], [{"corpus": "x", "file": "y", "reason": "z"}]
+    entries = reader_skipped(table, "emodb", run_skipped, lines.append)
+    assert entries == [{"corpus": "emodb", **table.attrs["skipped"][0]}]
+    assert run_skipped[1:] == entries
+    assert lines[0].startswith("corpus emodb: 1 file skipped")
+    assert lines[1] == f"  skipped {bad}: {entries[0]['reason']}"
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    """A Pipeline from audio paths, saved: enough to test `sertl predict`."""
+    from sertl_experiments import save_model
+    from sertl_speech import AudioFeatures, load_sample
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    table = load_sample("emodb", emotions=["anger", "sadness"])
+    model = make_pipeline(
+        AudioFeatures("mfcc_stats"), StandardScaler(), LogisticRegression()
+    )
+    model.fit(list(table["file"][:8]), list(table["emotion"][:8]))
+    path = tmp_path_factory.mktemp("model") / "small.skops"
+    save_model(model, path, metadata={"classes": ["anger", "sadness"]})
+    return path, list(table["file"][8:10])
+
+
+def test_predict_json_lists_missing_files_as_predictions(small_model, tmp_path, capsys):
+    path, files = small_model
+    missing = str(tmp_path / "gone.wav")
+    assert main(["predict", str(path), files[0], missing, "--json"]) == 1
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)["predictions"]
+    assert [r["file"] for r in rows] == [files[0], missing]
+    assert rows[0]["error"] is None and rows[0]["emotion"] in {"anger", "sadness"}
+    assert rows[1] == {
+        "file": missing,
+        "emotion": None,
+        "probabilities": None,
+        "error": "missing: no such file or folder",
+    }
+    assert f"{missing}: no such file or folder (skipped)" in captured.err
+    # text mode: the stderr line, as before
+    assert main(["predict", str(path), files[0], missing]) == 1
+    assert "no such file or folder" in capsys.readouterr().err
+    # nothing to label: exit 2, one message
+    assert main(["predict", str(path), missing, "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "no audio files to label" in err and "Traceback" not in err
+
+
+def test_predict_searches_a_folder_named_like_audio_and_does_not_call_it_missing(
+    small_model, tmp_path, capsys
+):
+    import shutil
+
+    path, files = small_model
+    folder = tmp_path / "calls"
+    (folder / "take.flac").mkdir(parents=True)  # a folder named like a file
+    shutil.copy(files[0], folder / "take.flac" / "a.flac")
+    shutil.copy(files[1], folder / "b.flac")
+    assert main(["predict", str(path), str(folder), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["predictions"]
+    assert [Path(r["file"]).relative_to(folder).as_posix() for r in rows] == [
+        "b.flac",
+        "take.flac/a.flac",
+    ]
+    assert all(r["error"] is None for r in rows)
+
+
+def test_predict_help_documents_the_exit_status(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 0 every file was labelled; 1 some files could not be" in text
+    assert "2 nothing was labelled" in text

@@ -200,7 +200,8 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     Raises
     ------
     AudioError
-        With reason ``"missing"``, ``"unreadable"``, ``"empty"``, ``"nan"``,
+        With reason ``"missing"`` (no such path), ``"unreadable"`` (also a
+        folder or other non-file at ``path``), ``"empty"``, ``"nan"``,
         ``"too_short"`` or ``"silent"``.
 
     Examples
@@ -215,6 +216,10 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
 
     path = os.fspath(path)
     if not os.path.isfile(path):
+        if os.path.isdir(path):
+            raise AudioError("unreadable", f"is a directory, not an audio file: {path}")
+        if os.path.exists(path):  # a FIFO, socket or device
+            raise AudioError("unreadable", f"is not a regular file: {path}")
         raise AudioError("missing", f"no such file: {path}")
     if os.path.getsize(path) == 0:
         raise AudioError("empty", f"the file has 0 bytes: {path}")

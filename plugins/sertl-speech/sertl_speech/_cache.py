@@ -132,6 +132,7 @@ class FeatureCache:
     ...     cache = FeatureCache(d, {"feature_set": "demo"})
     ...     cache.put("ab12", np.arange(3.0))
     ...     cache.get("ab12").tolist(), cache.get("ffff")
+    ...     cache.get("ab12", shape=(316,))  # wrong shape: a miss
     ([0.0, 1.0, 2.0], None)
     """
 
@@ -160,16 +161,43 @@ class FeatureCache:
                 os.unlink(tmp)
             raise
 
-    def get(self, key):
-        """Return the cached array for ``key`` or None when absent/unreadable."""
+    def get(self, key, *, shape=None):
+        """Return the cached array for ``key`` or None when absent or unusable.
+
+        Parameters
+        ----------
+        key : str
+            Content key of the entry.
+        shape : tuple of (int or None), default=None
+            Expected shape (None: any length on that axis). An entry of
+            another shape, that is not a finite real float array, or that
+            cannot be read (truncated, damaged) is a miss: the caller
+            computes it again and :meth:`put` overwrites it.
+
+        Returns
+        -------
+        ndarray or None
+            The entry, or None on a miss.
+        """
         path = self._path(key)
         if not path.is_file():
             return None
         try:
-            return np.load(path, allow_pickle=False)
+            value = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             # a damaged entry is a miss; it is overwritten by the next put
             return None
+        if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
+            return None  # not features this cache writes (NaN rows are not cached)
+        if shape is not None and (
+            value.ndim != len(shape)
+            or any(
+                w is not None and n != w
+                for n, w in zip(value.shape, shape, strict=False)
+            )
+        ):
+            return None
+        return value
 
     def put(self, key, value):
         """Store ``value`` (a numeric ndarray) under ``key`` atomically."""

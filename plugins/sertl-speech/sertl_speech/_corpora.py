@@ -64,17 +64,48 @@ _MAX_LISTED = 20
 class CorpusWarning(SertlWarning):
     """Files of a corpus were skipped or were unreadable (listed).
 
+    A warning about skipped files also carries them as data: its
+    ``skipped`` attribute is a list of ``{"file": ..., "reason": ...}``
+    dictionaries (an empty list for the other warnings). The table a reader
+    returns holds the same list in ``table.attrs["skipped"]``.
+
     Examples
     --------
     >>> import warnings
     >>> from sertl_speech import CorpusWarning
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore", CorpusWarning)  # not recommended
+    >>> CorpusWarning("text").skipped
+    []
     """
+
+    def __init__(self, *args, skipped=None):
+        super().__init__(*args)
+        self.skipped = list(skipped or [])
+
+
+def _warn_skipped(text, skipped):
+    """Emit ``text`` as a :class:`CorpusWarning` carrying ``skipped`` as data."""
+    warnings.warn(
+        CorpusWarning(text, skipped=skipped), stacklevel=external_stacklevel()
+    )
+
+
+def _with_skipped(table, skipped):
+    """Attach the files a reader skipped to its table (``attrs["skipped"]``)."""
+    table.attrs["skipped"] = [dict(entry) for entry in skipped]
+    return table
 
 
 class _BadName(ValueError):
     """A file name that breaks the corpus's naming rule."""
+
+
+def _unknown_code(what, code, corpus, codes):
+    """Return the :class:`_BadName` of a well-formed name with an unknown code."""
+    return _BadName(
+        f"unknown {what} {code} (the {corpus} {what} codes are {', '.join(codes)})"
+    )
 
 
 def _check_root(root, reader):
@@ -216,6 +247,10 @@ class CorpusReader:
         -------
         table : pandas.DataFrame
             One row per utterance, columns :data:`COLUMNS`, sorted by file.
+            ``table.attrs["skipped"]`` lists the files skipped because their
+            names break the naming rule, as ``{"file": absolute path,
+            "reason": why}`` dictionaries (also carried by the
+            :class:`CorpusWarning` that reports them).
 
         Raises
         ------
@@ -242,12 +277,15 @@ class CorpusReader:
             )
         corpus = self._corpus_name(root)
         language = self._language(root)
-        rows, bad, left_out = [], [], []
+        rows, bad, skipped, left_out = [], [], [], []
         for path in files:
             try:
                 parsed = self._parse(path, root)
             except _BadName as exc:
                 bad.append(f"{path.relative_to(root)}: {exc}")
+                skipped.append(
+                    {"file": str(path), "reason": f"breaks the naming rule: {exc}"}
+                )
                 continue
             if parsed is None:  # follows the rule, left out by a filter
                 left_out.append(path)
@@ -265,11 +303,10 @@ class CorpusReader:
                 }
             )
         if bad:
-            warnings.warn(
+            _warn_skipped(
                 f"{name}: skipped {len(bad)} file(s) whose names break the naming "
                 f"rule ({self.layout}):{_list(bad)}",
-                CorpusWarning,
-                stacklevel=external_stacklevel(),
+                skipped,
             )
         if self.unique_stems:
             _warn_duplicate_stems(name, [r["file"] for r in rows], root)
@@ -289,7 +326,8 @@ class CorpusReader:
                 f"{name}: none of the {len(files)} audio files under {str(root)!r} "
                 f"follows the naming rule. Expected layout: {self.layout}"
             )
-        return _to_table(name, rows, keep, f"under {str(root)!r}")
+        table = _to_table(name, rows, keep, f"under {str(root)!r}")
+        return _with_skipped(table, skipped)
 
     def _left_out_reason(self, files):
         """Say why :meth:`_parse` left out ``files`` (it returned None) and what to do.
@@ -447,7 +485,9 @@ class EmoDB(CorpusReader):
         "14": "female",
         "16": "female",
     }
-    _RE = re.compile(r"^(\d{2})([ab]\d{2})([WLEAFTN])([a-z])$")
+    # the shape of the name; the emotion letter is checked on its own, so that
+    # an unknown letter is named as such
+    _RE = re.compile(r"^(\d{2})([ab]\d{2})([A-Za-z])([a-z])$")
 
     def _find(self, root):
         wav = root / "wav"
@@ -460,6 +500,11 @@ class EmoDB(CorpusReader):
                 "expected e.g. 03a01Fa (speaker, text, emotion letter, version)"
             )
         speaker, _, code, _ = m.groups()
+        if code not in self._CODES:
+            raise _BadName(
+                f"emotion letter {code} is not an EmoDB emotion "
+                f"({', '.join(self._CODES)})"
+            )
         if speaker not in self._GENDER:
             raise _BadName(f"speaker {speaker} is not an EmoDB speaker")
         return speaker, self._GENDER[speaker], code, self._CODES[code]
@@ -522,7 +567,16 @@ class RAVDESS(CorpusReader):
         "08": "surprise",
     }
     emotions = _classes_of(_CODES)
-    _RE = re.compile(r"^(0[1-3])-(0[12])-(0[1-8])-(0[12])-(0[12])-(0[12])-(\d{2})$")
+    _RE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
+    # allowed codes of the first six fields (the actor is checked on its own)
+    _FIELDS: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        ("modality", ("01", "02", "03")),
+        ("vocal channel", ("01", "02")),
+        ("emotion", tuple(_CODES)),
+        ("intensity", ("01", "02")),
+        ("statement", ("01", "02")),
+        ("repetition", ("01", "02")),
+    )
     _FOLDER = re.compile(r"^Actor_(\d+)$")
 
     def __init__(self, *, vocal_channel="both"):
@@ -541,7 +595,17 @@ class RAVDESS(CorpusReader):
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
         if m is None:
-            raise _BadName("expected 7 two-digit fields, e.g. 03-01-05-01-02-01-01")
+            n = len(path.stem.split("-"))
+            raise _BadName(
+                "expected 7 two-digit fields, e.g. 03-01-05-01-02-01-01"
+                + (f" (found {n} fields)" if n != 7 else "")
+            )
+        for value, (field, allowed) in zip(m.groups(), self._FIELDS, strict=False):
+            if value not in allowed:
+                raise _BadName(
+                    f"{field} code {value} is not a RAVDESS {field} "
+                    f"({', '.join(allowed)})"
+                )
         _, channel, code, intensity, _, _, actor = m.groups()
         n = int(actor)
         if not 1 <= n <= 24:
@@ -625,6 +689,25 @@ class SAVEE(CorpusReader):
     _SPEAKERS = ("DC", "JE", "JK", "KL")
     _FLAT = re.compile(r"^(DC|JE|JK|KL)_(sa|su|[adfhn])(\d{2})$")
     _NESTED = re.compile(r"^(sa|su|[adfhn])(\d{2})$")
+    _FLAT_SHAPE = re.compile(r"^([A-Za-z]{2})_([a-z]{1,2})(\d{2})$")
+    _NESTED_SHAPE = re.compile(r"^([a-z]{1,2})(\d{2})$")
+
+    def _check_codes(self, path):
+        """Name the unknown speaker or emotion code of a well-formed name."""
+        flat = self._FLAT_SHAPE.match(path.stem)
+        nested = self._NESTED_SHAPE.match(path.stem)
+        if flat is not None and flat.group(1) not in self._SPEAKERS:
+            raise _unknown_code("speaker", flat.group(1), "SAVEE", self._SPEAKERS)
+        if flat is None and nested is not None:
+            if path.parent.name not in self._SPEAKERS:
+                return
+            code = nested.group(1)
+        elif flat is not None:
+            code = flat.group(2)
+        else:
+            return
+        if code not in self._CODES:
+            raise _unknown_code("emotion", code, "SAVEE", self._CODES)
 
     def _parse(self, path, root):
         m = self._FLAT.match(path.stem)
@@ -632,6 +715,8 @@ class SAVEE(CorpusReader):
             speaker, code, _ = m.groups()
         else:
             m = self._NESTED.match(path.stem)
+            if m is None:
+                self._check_codes(path)
             if m is None or path.parent.name not in self._SPEAKERS:
                 raise _BadName(
                     "expected <speaker>/<code><nn> (e.g. DC/a01) or "
@@ -690,9 +775,14 @@ class TESS(CorpusReader):
         r"^(OAF|YAF)_(.+)_(angry|disgust|fear|happy|neutral|ps|sad)$", re.IGNORECASE
     )
     _FOLDER = re.compile(r"^(OAF|YAF)_(.+)$", re.IGNORECASE)
+    _SHAPE = re.compile(r"^(OAF|YAF)_(.+)_([A-Za-z]+)$", re.IGNORECASE)
+    _EMOTION_CODES = ("angry", "disgust", "fear", "happy", "neutral", "ps", "sad")
 
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
+        shape = self._SHAPE.match(path.stem)
+        if m is None and shape is not None:
+            raise _unknown_code("emotion", shape.group(3), "TESS", self._EMOTION_CODES)
         if m is None:
             raise _BadName(
                 "expected <OAF|YAF>_<word>_<angry|disgust|fear|happy|neutral|ps|sad>"
@@ -804,8 +894,21 @@ class CREMAD(CorpusReader):
                 genders[str(row["ActorID"]).strip()] = _gender(row["Sex"])
         return genders
 
+    _SHAPE = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
+    _SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI")
+    _SENTENCES += ("IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
+    _LEVELS = ("LO", "MD", "HI", "XX")
+
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
+        shape = self._SHAPE.match(path.stem)
+        if m is None and shape is not None:
+            _, sentence, code, level = shape.groups()
+            if sentence not in self._SENTENCES:
+                raise _unknown_code("sentence", sentence, "CREMA-D", self._SENTENCES)
+            if code not in self._CODES:
+                raise _unknown_code("emotion", code, "CREMA-D", self._CODES)
+            raise _unknown_code("level", level, "CREMA-D", self._LEVELS)
         if m is None:
             raise _BadName("expected e.g. 1001_DFA_ANG_XX")
         actor, _, code, _ = m.groups()
@@ -854,8 +957,13 @@ class EMOVO(CorpusReader):
         r"^(dis|gio|neu|pau|rab|sor|tri)-([fm][1-3])-([a-z]+\d+)$", re.IGNORECASE
     )
 
+    _SHAPE = re.compile(r"^([a-z]+)-([fm][1-3])-([a-z]+\d+)$", re.IGNORECASE)
+
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
+        shape = self._SHAPE.match(path.stem)
+        if m is None and shape is not None:
+            raise _unknown_code("emotion", shape.group(1), "EMOVO", self._CODES)
         if m is None:
             raise _BadName("expected <emotion>-<speaker>-<sentence>, e.g. dis-f1-b1")
         code, speaker, _ = m.groups()
@@ -876,12 +984,17 @@ class _EmotionFolderCorpus(CorpusReader):
     """
 
     _RE: ClassVar[re.Pattern]
+    _SHAPE: ClassVar[re.Pattern]  # as _RE, any code: an unknown code is named
     _HINT: ClassVar[str]
     _CODES: ClassVar[dict[str, str]]
     _FOLDERS: ClassVar[dict[str, str]]
 
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
+        shape = self._SHAPE.match(path.stem)
+        if m is None and shape is not None:
+            code = shape.group("code")
+            raise _unknown_code("emotion", code, self.corpus, self._CODES)
         if m is None:
             raise _BadName(self._HINT)
         code = m.group("code")
@@ -936,6 +1049,7 @@ class URDU(_EmotionFolderCorpus):
         "sad": "S",
     }
     _RE = re.compile(r"^(?P<speaker>S(?P<gender>[MF])\d+)_F\d+_(?P<code>[AHNS])\d+$")
+    _SHAPE = re.compile(r"^(?P<speaker>S(?P<gender>[MF])\d+)_F\d+_(?P<code>[A-Z])\d+$")
     _HINT = "expected e.g. SM1_F10_A010 (speaker, file, emotion letter)"
 
 
@@ -983,6 +1097,7 @@ class TurEVDB(_EmotionFolderCorpus):
         "sad": "hl",
     }
     _RE = re.compile(r"^(?P<speaker>\d+)_(?P<code>kz|sk|mt|hl)_.+$")
+    _SHAPE = re.compile(r"^(?P<speaker>\d+)_(?P<code>[a-z]{2})_.+$")
     _HINT = "expected <speaker>_<kz|sk|mt|hl>_<word>, e.g. 1157_kz_acik"
 
 
@@ -1176,14 +1291,15 @@ class CsvCorpus(CorpusReader):
         for i, rec in enumerate(df.to_dict("records"), start=2):
             f, label = rec["file"].strip(), rec[label_col].strip()
             if not f or not label:
-                bad.append(f"line {i}: empty file or label")
+                bad.append((f"{path} line {i}", f"line {i}: empty file or label"))
                 continue
             audio = Path(f) if Path(f).is_absolute() else base / f
             if not audio.is_file():
-                bad.append(f"line {i}: {f}: file not found")
+                what = "is a folder" if audio.is_dir() else "file not found"
+                bad.append((str(audio), f"line {i}: {f}: {what}"))
                 continue
             if audio.suffix.lower() not in AUDIO_SUFFIXES:
-                bad.append(f"line {i}: {f}: not a .wav or .flac file")
+                bad.append((str(audio), f"line {i}: {f}: not a .wav or .flac file"))
                 continue
             rows.append(
                 {
@@ -1278,14 +1394,14 @@ class FoldersCorpus(CorpusReader):
         for path in files:
             rel = path.relative_to(root)
             if len(rel.parts) < 2:
-                bad.append(f"{rel}: not inside a label folder")
+                bad.append((str(path), f"{rel}: not inside a label folder"))
                 continue
             label = rel.parts[0]
             speaker, gender = "unknown", "unknown"
             if pattern is not None:
                 m = pattern.search(path.stem)
                 if m is None:
-                    bad.append(f"{rel}: speaker_pattern does not match")
+                    bad.append((str(path), f"{rel}: speaker_pattern does not match"))
                     continue
                 speaker = m.group("speaker")
                 if "gender" in pattern.groupindex:
@@ -1305,18 +1421,20 @@ class FoldersCorpus(CorpusReader):
 
 
 def _finish(name, rows, bad, unknown, keep, root, layout, what):
+    """End a user-data reader; ``bad`` holds ``(file, reason)`` of skipped entries."""
+    skipped = [{"file": f, "reason": why} for f, why in bad]
     if bad:
-        warnings.warn(
-            f"{name}: skipped {len(bad)} {what} of {str(root)!r}:{_list(bad)}",
-            CorpusWarning,
-            stacklevel=external_stacklevel(),
+        _warn_skipped(
+            f"{name}: skipped {len(bad)} {what} of {str(root)!r}:"
+            f"{_list(why for _, why in bad)}",
+            skipped,
         )
     if not rows:
         raise ValueError(
             f"{name}: no usable {what} in {str(root)!r}. Expected: {layout}"
         )
     _warn_unknown_labels(name, unknown)
-    return _to_table(name, rows, keep, f"in {str(root)!r}")
+    return _with_skipped(_to_table(name, rows, keep, f"in {str(root)!r}"), skipped)
 
 
 # --------------------------------------------------------------------------

@@ -671,7 +671,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                     keys[i] = None  # missing/unreadable: the extractor reports why
                 if keys[i] is not None:
                     try:
-                        hit = cache.get(keys[i])
+                        hit = cache.get(keys[i], shape=self._entry_shape())
                     except OSError as exc:
                         unusable.append(exc)
                         cache = None
@@ -763,6 +763,12 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 )
         return self._assemble(results)
 
+    def _entry_shape(self):
+        """Shape of one input's features (None: any number of frames)."""
+        if self.feature_set == "logmel":
+            return (None, N_MELS_LOGMEL)
+        return (len(feature_names(self.feature_set)),)
+
     def _assemble(self, results):
         if self.feature_set == "logmel":
             out = np.empty(len(results), dtype=object)
@@ -804,17 +810,47 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         yield from par(delayed(_extract_chunk)(c, *args) for c in chunks)
 
     def _run_dask(self, todo, args):
+        """Yield batches from Dask tasks of up to 32 inputs each.
+
+        Every input's own problem is caught inside its task, so a task fails
+        as a whole only when something takes it down (a worker killed by one
+        input: a crash in a decoder, the memory limit). Its inputs are then
+        run again one per task, and those that fail again once more one at a
+        time, alone on the cluster: only the inputs that really fail are
+        reported, not the neighbours they happened to share a task or a
+        worker with (which, chunks being deterministic, would be lost again
+        on every run).
+        """
         from distributed import as_completed
 
-        n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        client = self.client
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         size = max(1, min(32, len(todo) // (4 * n_workers)))
         chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
         futures = {
-            self.client.submit(_extract_chunk, c, *args, pure=False): c for c in chunks
+            client.submit(_extract_chunk, c, *args, pure=False): c for c in chunks
         }
-        for fut in as_completed(futures):
+        alone = []  # inputs whose own task failed: retried one at a time
+        pending = as_completed(futures)
+        for fut in pending:
+            chunk = futures.pop(fut)
             try:
-                yield fut.result()
-            except Exception as exc:  # a lost worker fails its chunk only
+                batch = fut.result()
+            except Exception:
+                if len(chunk) == 1:
+                    alone.append(chunk[0])
+                    continue
+                for entry in chunk:  # each input of the chunk in its own task
+                    single = client.submit(_extract_chunk, [entry], *args, pure=False)
+                    futures[single] = [entry]
+                    pending.add(single)
+                continue
+            yield batch
+        for entry in alone:
+            fut = client.submit(_extract_chunk, [entry], *args, pure=False)
+            try:
+                batch = fut.result()
+            except Exception as exc:
                 msg = f"Dask task failed: {type(exc).__name__}: {exc}"
-                yield [(i, ("error", "failed", msg)) for i, _ in futures[fut]]
+                batch = [(entry[0], ("error", "failed", msg))]
+            yield batch

@@ -197,6 +197,35 @@ def test_damaged_cache_entry_is_a_miss(files, tmp_path):
     assert ext.n_cache_hits_ == 0
 
 
+@pytest.mark.parametrize(
+    ("feature_set", "wrong"),
+    [
+        ("mfcc_stats", np.arange(3.0)),  # loads, wrong length (a traceback before)
+        ("mfcc_stats", np.zeros((2, 335))),  # wrong number of axes
+        ("mfcc_stats", np.arange(335)),  # integers: not features
+        ("mfcc_stats", np.full(335, np.nan)),  # NaN rows are never cached
+        ("logmel", np.zeros((5, 3), np.float32)),  # wrong number of mel bands
+    ],
+)
+def test_cache_entry_of_the_wrong_shape_is_a_miss_and_overwritten(
+    files, tmp_path, feature_set, wrong
+):
+    cache = tmp_path / "cache"
+    X = AudioFeatures(feature_set, cache_dir=cache).fit_transform(files[:2])
+    entry = sorted(cache.rglob("*.npy"))[0]
+    np.save(entry, wrong)
+    ext = AudioFeatures(feature_set, cache_dir=cache)
+    again = ext.fit_transform(files[:2])
+    assert ext.n_cache_hits_ == 1 and ext.failed_.empty
+    for a, b in zip(again, X, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # recomputed and overwritten: the next call reads both from the cache
+    ext.fit_transform(files[:2])
+    assert ext.n_cache_hits_ == 2
+    shapes = {np.load(p).shape for p in cache.rglob("*.npy")}
+    assert shapes == {np.asarray(x).shape for x in X}
+
+
 def test_interrupted_run_resumes(files, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     real = extract_mod.extract
@@ -281,7 +310,7 @@ def test_cache_that_cannot_be_read_falls_back_to_uncached(files, tmp_path, monke
     cache = tmp_path / "cache"
     AudioFeatures(cache_dir=cache).fit_transform(files[:1])
 
-    def denied(self, key):
+    def denied(self, key, **kwargs):
         raise PermissionError(13, "Permission denied", str(self.folder))
 
     monkeypatch.setattr(extract_mod.FeatureCache, "get", denied)
@@ -310,3 +339,15 @@ def test_call_reports_are_left_out_of_the_saved_state(files, bad_files):
             other.transform(files[:1] + [str(bad_files["missing"][0])]), X
         )
         assert other.failed_["reason"].tolist() == ["missing"]
+
+
+def test_a_folder_named_like_audio_is_not_called_missing(files, tmp_path):
+    folder = tmp_path / "take.flac"
+    folder.mkdir()
+    ext = AudioFeatures("mfcc_stats", errors="nan")
+    X = ext.fit_transform([files[0], str(folder), str(tmp_path / "gone.wav")])
+    assert np.isfinite(X[0]).all() and np.isnan(X[1:]).all()
+    assert ext.failed_[["item", "reason", "message"]].values.tolist() == [
+        [str(folder), "unreadable", f"is a directory, not an audio file: {folder}"],
+        [str(tmp_path / "gone.wav"), "missing", f"no such file: {tmp_path}/gone.wav"],
+    ]

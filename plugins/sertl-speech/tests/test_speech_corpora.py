@@ -451,3 +451,102 @@ def test_registry_and_reader_classes():
     assert get_reader_class("TurEV-DB").registry_name == "turev_db"
     with pytest.raises(TypeError, match="must be a str"):
         get_reader_class(3)
+
+
+# -- skipped files as data, and the reason each gives -----------------------
+
+
+def test_skipped_files_come_back_as_data_with_their_reasons(tmp_path):
+    # the experiment runner reports them: it needs them as data, not as text
+    _wav(tmp_path / "Actor_01" / "03-01-05-01-02-01-01.flac", fmt="FLAC")
+    _wav(tmp_path / "Actor_01" / "03-01-05-01-02-01.flac", fmt="FLAC")  # 6 fields
+    _wav(tmp_path / "Actor_01" / "03-01-99-01-01-01-01.flac", fmt="FLAC")
+    with pytest.warns(CorpusWarning, match="skipped 2") as rec:
+        t = load_corpus("ravdess", tmp_path)
+    assert len(t) == 1
+    expected = [
+        {
+            "file": str(tmp_path.resolve() / "Actor_01" / "03-01-05-01-02-01.flac"),
+            "reason": "breaks the naming rule: expected 7 two-digit fields, e.g. "
+            "03-01-05-01-02-01-01 (found 6 fields)",
+        },
+        {
+            "file": str(tmp_path.resolve() / "Actor_01" / "03-01-99-01-01-01-01.flac"),
+            "reason": "breaks the naming rule: emotion code 99 is not a RAVDESS "
+            "emotion (01, 02, 03, 04, 05, 06, 07, 08)",
+        },
+    ]
+    assert t.attrs["skipped"] == expected
+    assert rec[0].message.skipped == expected
+    # the warning text says the same
+    assert "emotion code 99 is not a RAVDESS emotion" in str(rec[0].message)
+    # nothing skipped: an empty list, no warning
+    (tmp_path / "Actor_01" / "03-01-05-01-02-01.flac").unlink()
+    (tmp_path / "Actor_01" / "03-01-99-01-01-01-01.flac").unlink()
+    assert _read("ravdess", tmp_path).attrs["skipped"] == []
+
+
+def test_user_data_readers_give_skipped_entries_as_data(tmp_path):
+    _wav(tmp_path / "Angry" / "a.wav")
+    _wav(tmp_path / "loose.wav")
+    with pytest.warns(CorpusWarning, match="not inside a label folder"):
+        t = load_corpus("folders", tmp_path)
+    assert t.attrs["skipped"] == [
+        {
+            "file": str(tmp_path.resolve() / "loose.wav"),
+            "reason": "loose.wav: not inside a label folder",
+        }
+    ]
+    (tmp_path / "Sad.wav").mkdir()
+    csv = tmp_path / "mine.csv"
+    csv.write_text("file,label,speaker\nAngry/a.wav,angry,s1\nnone.wav,sad,s1\n")
+    with pytest.warns(CorpusWarning, match="none.wav: file not found"):
+        t = load_corpus("csv", csv)
+    assert [(Path(e["file"]).name, e["reason"]) for e in t.attrs["skipped"]] == [
+        ("none.wav", "line 3: none.wav: file not found")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reader", "path", "reason"),
+    [
+        ("emodb", "wav/03a01Xa.wav", "emotion letter X is not an EmoDB emotion"),
+        ("emodb", "wav/03a01W.wav", "expected e.g. 03a01Fa"),
+        ("ravdess", "Actor_01/03-01-99-01-01-01-01.wav", "emotion code 99 is not"),
+        ("ravdess", "Actor_01/03-03-01-01-01-01-01.wav", "vocal channel code 03"),
+        ("ravdess", "Actor_01/03-01-05-01-02-01.wav", "(found 6 fields)"),
+        ("savee", "DC_x01.wav", "unknown emotion x (the SAVEE emotion codes"),
+        ("savee", "XY_a01.wav", "unknown speaker XY (the SAVEE speaker codes"),
+        ("savee", "AudioData/DC/q01.wav", "unknown emotion q (the SAVEE"),
+        ("tess", "OAF_angry/OAF_back_furious.wav", "unknown emotion furious (the TESS"),
+        ("crema_d", "AudioWAV/1001_DFA_XYZ_XX.wav", "unknown emotion XYZ (the CREMA-D"),
+        (
+            "crema_d",
+            "AudioWAV/1001_DFA_ANG_ZZ.wav",
+            "unknown level ZZ (the CREMA-D level codes",
+        ),
+        ("emovo", "f1/abc-f1-b1.wav", "unknown emotion abc (the EMOVO"),
+        ("urdu", "Angry/SM1_F10_X010.wav", "unknown emotion X (the URDU emotion codes"),
+        ("turev_db", "Angry/1157_zz_acik.wav", "unknown emotion zz (the TurEV-DB"),
+    ],
+)
+def test_an_unknown_code_is_named_as_such(tmp_path, reader, path, reason):
+    good = {
+        "emodb": "wav/03a01Wa.wav",
+        "ravdess": "Actor_01/03-01-05-01-02-01-01.wav",
+        "savee": "DC_a01.wav",
+        "tess": "OAF_angry/OAF_back_angry.wav",
+        "crema_d": "AudioWAV/1001_DFA_ANG_XX.wav",
+        "emovo": "f1/dis-f1-b1.wav",
+        "urdu": "Angry/SM1_F10_A010.wav",
+        "turev_db": "Angry/1157_kz_acik.wav",
+    }[reader]
+    _wav(tmp_path / good)
+    _wav(tmp_path / path)
+    with pytest.warns(CorpusWarning, match="skipped 1") as rec:
+        t = load_corpus(reader, tmp_path)
+    assert len(t) == 1
+    (entry,) = t.attrs["skipped"]
+    assert entry["file"] == str((tmp_path / path).resolve())
+    assert reason in entry["reason"]
+    assert reason in str(rec[0].message)
