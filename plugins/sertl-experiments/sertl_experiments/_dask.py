@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from contextlib import contextmanager
 
 from ._data import ExperimentError
 
 __all__ = ["dask_client"]
+
+# Seconds a connection to --scheduler may take, the handshake included: a
+# server that accepts and never answers hangs distributed's own timeout.
+_CONNECT_TIMEOUT_S = 20.0
+
+_VALID = "a Dask scheduler's address looks like tcp://HOST:8786"
+
+# Loggers that report, while a client or cluster is closed under running
+# tasks (an interrupt) or after its scheduler is gone, that its work was
+# cancelled: raised to ERROR only while closing (CRITICAL for the client's).
+_CLOSING_LOGGERS = (
+    "distributed.client",
+    "distributed.worker.state_machine",
+    "distributed.worker",
+    "distributed.nanny",
+    "distributed.scheduler",
+    "distributed.core",
+)
 
 
 @contextmanager
@@ -22,7 +42,7 @@ def dask_client(scheduler=None, workers=None):
         Address of a running scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
     workers : int, default=None
         Start a ``LocalCluster`` with this many single-threaded worker
-        processes.
+        processes (its dashboard on a free port).
 
     Yields
     ------
@@ -30,11 +50,23 @@ def dask_client(scheduler=None, workers=None):
         Also the default client, so ``joblib.parallel_config(backend="dask")``
         uses it.
 
+    Raises
+    ------
+    ExperimentError
+        A malformed ``scheduler`` address, or no Dask scheduler answering
+        there within 20 seconds.
+
     Examples
     --------
     >>> with dask_client() as client:
     ...     print(client)
     None
+    >>> try:
+    ...     with dask_client("http://127.0.0.1:8787"):
+    ...         pass
+    ... except ExperimentError as err:
+    ...     print(str(err).split(";")[0])
+    --scheduler: 'http://127.0.0.1:8787' is a web address (a dashboard's?)
     """
     if workers is not None and workers < 1:
         raise ExperimentError(f"--workers must be >= 1, got {workers}.")
@@ -45,6 +77,8 @@ def dask_client(scheduler=None, workers=None):
         raise ExperimentError(
             "give either --scheduler ADDRESS or --workers N, not both."
         )
+    if scheduler is not None:
+        _check_address(scheduler)
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -52,25 +86,148 @@ def dask_client(scheduler=None, workers=None):
             "--scheduler/--workers need Dask: pip install 'sertl-experiments[dask]'."
         ) from None
     if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except OSError as exc:
-            raise ExperimentError(
-                f"--scheduler: cannot reach a Dask scheduler at {scheduler!r}: {exc}"
-            ) from None
+        client = _connect(Client, scheduler, _CONNECT_TIMEOUT_S)
         try:
             yield client
         finally:
-            client.close()
+            # a client still trying to reach a scheduler that is gone logs
+            # the end of its attempts as an error: the run says it already
+            with _quiet_closing():
+                client.close()
         return
-    if workers < 1:
-        raise ExperimentError(f"--workers must be >= 1, got {workers}.")
+    # ":0": a free port, so that a dashboard (or any server) on 8787 is no
+    # reason for a warning
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = Client(cluster)
+    interrupted = False
     try:
         yield client
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
-        client.close()
-        cluster.close()
+        if interrupted:
+            # the workers are stopped under running cells: each says so, in
+            # its own process, which ends with the cluster
+            _quiet_workers(client)
+        with _quiet_closing():
+            client.close()
+            cluster.close()
+
+
+def _check_address(scheduler):
+    """Refuse a ``--scheduler`` value that cannot be a scheduler's address."""
+    text = scheduler.strip() if isinstance(scheduler, str) else ""
+    if not text:
+        raise ExperimentError(f"--scheduler: no address given; {_VALID}.")
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    scheme = scheme.lower()
+    if scheme in ("http", "https"):
+        raise ExperimentError(
+            f"--scheduler: {scheduler!r} is a web address (a dashboard's?); "
+            f"{_VALID} (the scheduler's port, by default 8786, not the "
+            "dashboard's 8787)."
+        )
+    if scheme not in ("tcp", "tls", "ucx", "ws", "wss"):
+        raise ExperimentError(
+            f"--scheduler: {scheduler!r} is not the address of a scheduler that "
+            f"this process can reach over a network ({scheme}://); {_VALID}."
+        )
+    host, colon, port = rest.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ExperimentError(
+            f"--scheduler: {scheduler!r} is not HOST:PORT; {_VALID} "
+            "(host name or IP address, then the scheduler's port)."
+        )
+
+
+def _connect(client_cls, scheduler, timeout):
+    """Connect to ``scheduler`` within ``timeout`` seconds, or raise.
+
+    The connection is made in a daemon thread: distributed's own timeout
+    does not bound a handshake with a server that accepts and never answers.
+    A client that connects after the deadline is closed at once.
+    """
+    lock = threading.Lock()
+    state = {"client": None, "error": None, "gave_up": False}
+
+    def connect():
+        try:
+            client = client_cls(scheduler, timeout=f"{timeout}s")
+        except Exception as exc:  # reported to the waiting thread below
+            with lock:
+                state["error"] = exc
+            return
+        with lock:
+            late = state["gave_up"]
+            state["client"] = client
+        if late:
+            client.close()
+
+    thread = threading.Thread(target=connect, name="sertl-dask-connect", daemon=True)
+    thread.start()
+    # a little longer than distributed's own timeout, which reports a
+    # refused or unreachable address better than this deadline can
+    thread.join(timeout + max(1.0, timeout / 4))
+    with lock:
+        state["gave_up"] = state["client"] is None and state["error"] is None
+        client, error = state["client"], state["error"]
+    if client is not None:
+        return client
+    if error is None:
+        raise ExperimentError(
+            f"--scheduler: nothing at {scheduler!r} answered as a Dask scheduler "
+            f"within {timeout:g} s; {_VALID} (start one with `dask scheduler`)."
+        )
+    if isinstance(error, OSError):  # refused, unreachable, timed out
+        raise ExperimentError(
+            f"--scheduler: cannot reach a Dask scheduler at {scheduler!r} "
+            f"({type(error).__name__}: {_first_line(error)}); {_VALID} "
+            "(start one with `dask scheduler`)."
+        )
+    raise ExperimentError(
+        f"--scheduler: the server at {scheduler!r} does not answer as a Dask "
+        f"scheduler ({type(error).__name__}); {_VALID}."
+    )
+
+
+def _first_line(exc, limit=200):
+    text = str(exc).strip().splitlines()
+    text = text[0] if text else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _quiet_workers(client):
+    """Silence the workers' warnings about the cells cancelled by closing."""
+    try:
+        client.run(_raise_levels, _CLOSING_LOGGERS, logging.ERROR)
+    except (OSError, TimeoutError, RuntimeError) as exc:
+        # a worker that is already gone prints nothing anyway
+        logging.getLogger(__name__).debug("could not quiet the workers: %s", exc)
+
+
+def _raise_levels(names, level):
+    """Raise the level of the named loggers (in a worker that is closing)."""
+    for name in names:
+        logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def _quiet_closing():
+    """Raise the distributed loggers' levels for the block, then restore them."""
+    loggers = [logging.getLogger(n) for n in _CLOSING_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        quiet = logging.CRITICAL if lg.name == "distributed.client" else logging.ERROR
+        lg.setLevel(max(lg.getEffectiveLevel(), quiet))
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)

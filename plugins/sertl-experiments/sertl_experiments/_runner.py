@@ -24,7 +24,13 @@ from ._config import (
     check_params,
     declared_emotions,
 )
-from ._data import CorpusData, ExperimentError, extract_features, load_corpus_table
+from ._data import (
+    CorpusData,
+    ExperimentError,
+    extract_features,
+    load_corpus_table,
+    reader_skipped,
+)
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import METRICS, bootstrap_ci, confusion, score_all
 from ._recipes import Recipe, default_candidates, make_classifier, transform_rows
@@ -220,21 +226,26 @@ def _pca(Z, sd, n_points, seed):
     return {"xy": np.round(P, 4).tolist(), "source": (sd[idx] > 0).tolist()}
 
 
-def run_cell(task):
-    """Compute one cell (pair, method, seed); returns a JSON-ready dict."""
-    started = time.perf_counter()
-    recipe, seed, prot = task["recipe"], task["seed"], task["protocol"]
-    cell = {
+def _cell_header(task):
+    """Return the fields that say which cell ``task`` is, before any result."""
+    return {
         "source": task["source_name"],
         "target": task["target"].name,
         "method": task["method"],
-        "seed": seed,
+        "seed": task["seed"],
         "classes": list(task["classes"]),
-        "protocol": prot["target"],
+        "protocol": task["protocol"]["target"],
         "key": task["key"],
         # what computed it (part of the key; kept for provenance)
         "versions": task.get("versions"),
     }
+
+
+def run_cell(task):
+    """Compute one cell (pair, method, seed); returns a JSON-ready dict."""
+    started = time.perf_counter()
+    recipe, seed, prot = task["recipe"], task["seed"], task["protocol"]
+    cell = _cell_header(task)
     try:
         rng = np.random.default_rng(seed)
         X, y, sd, spk, test, yt, shots = _split(task, rng)
@@ -777,8 +788,49 @@ def _read_cell(path):
 
 
 def _cell_file(cells_dir, pair, method, seed):
-    src = "+".join(pair[0])
-    return cells_dir / f"{src}__{pair[1]}__{method}__seed{seed}.json"
+    return cells_dir / f"{_file_stem(pair, method)}__seed{seed}.json"
+
+
+def _model_file(models_dir, pair, method):
+    return models_dir / f"{_file_stem(pair, method)}.skops"
+
+
+def _file_stem(pair, method):
+    """Name a pair and method in a file name that no other pair or method shares.
+
+    The parts are joined with ``__`` (the pooled sources with ``+``); a
+    name that could make that ambiguous (one with ``__``, a final ``_``, or,
+    for a corpus, ``+``) has ``%``, ``_`` and ``+`` percent-encoded.
+    Other names, all the usual ones, are kept as they are: their finished
+    cells keep being found.
+
+    Examples
+    --------
+    >>> _file_stem((["emodb"], "ravdess"), "dss+coral")
+    'emodb__ravdess__dss+coral'
+    >>> _file_stem((["a"], "b__c"), "dss"), _file_stem((["a__b"], "c"), "dss")
+    ('a__b%5F%5Fc__dss', 'a%5F%5Fb__c__dss')
+    >>> _file_stem((["a", "b"], "c"), "m"), _file_stem((["a+b"], "c"), "m")
+    ('a+b__c__m', 'a%2Bb__c__m')
+    """
+    src = "+".join(_file_part(s, corpus=True) for s in pair[0])
+    tgt = _file_part(pair[1], corpus=True)
+    name = method if method == BASELINE else _file_part(method, corpus=False)
+    return f"{src}__{tgt}__{name}"
+
+
+def _file_part(name, *, corpus):
+    """Spell one corpus or method name in a file name (see :func:`_file_stem`)."""
+    name = str(name)
+    if (
+        "__" not in name
+        and not name.endswith("_")
+        and not name.startswith("_")
+        and "%" not in name
+        and not (corpus and "+" in name)
+    ):
+        return name
+    return name.replace("%", "%25").replace("_", "%5F").replace("+", "%2B")
 
 
 def _prepare_data(config, *, client, progress, log, classes_field="[labels] classes"):
@@ -795,6 +847,7 @@ def _prepare_data(config, *, client, progress, log, classes_field="[labels] clas
     tables, skipped = {}, []
     for name in used:
         tables[name] = load_corpus_table(config.corpora[name])
+        reader_skipped(tables[name], name, skipped, log)
     if config.mapping:
         # the csv and folders readers know their emotions only now
         emotions = {
@@ -1011,11 +1064,7 @@ def run_experiment(
                 )
                 files.append(f)
                 saves = config.save_models and spec is not None and first_seed
-                model_path = (
-                    out / "models" / f"{src_name}__{tgt}__{name}.skops"
-                    if saves
-                    else None
-                )
+                model_path = _model_file(out / "models", pair, name) if saves else None
                 old = _read_cell(f)
                 if (
                     old is not None
@@ -1394,30 +1443,196 @@ def _json_default(o):
     return str(o)
 
 
+# A Dask cluster is asked this often (seconds) whether it still has workers
+# while no cell finishes, and may have none (or lose its scheduler) this
+# long before the run stops: cells are never waited for forever.
+_DASK_CHECK_S = 2.0
+_DASK_NO_WORKERS_S = 120.0
+
+
 def _execute(tasks, *, client, progress, n_jobs, log):
     from tqdm.auto import tqdm
 
     done = []
     bar = tqdm(total=len(tasks), desc="cells", disable=not progress or not tasks)
-    if client is not None or (n_jobs not in (None, 1)):
-        from joblib import Parallel, delayed, parallel_config
-
-        backend = "dask" if client is not None else "loky"
-        with parallel_config(backend=backend, n_jobs=n_jobs or -1):
-            gen = Parallel(return_as="generator_unordered")(
-                delayed(_run_indexed)(i, t) for i, (_, t) in enumerate(tasks)
+    try:
+        if client is not None:
+            _execute_dask(
+                tasks,
+                client,
+                lambda i, cell: _finish(tasks[i][0], cell, done, bar, log),
+                n_done=lambda: len(done),
             )
-            for i, cell in gen:
-                _finish(tasks[i][0], cell, done, bar, log)
-    else:
-        for f, t in tasks:
-            _finish(f, run_cell(t), done, bar, log)
-    bar.close()
+        elif n_jobs not in (None, 1):
+            from joblib import Parallel, delayed, parallel_config
+
+            with parallel_config(backend="loky", n_jobs=n_jobs):
+                gen = Parallel(return_as="generator_unordered")(
+                    delayed(_run_indexed)(i, t) for i, (_, t) in enumerate(tasks)
+                )
+                for i, cell in gen:
+                    _finish(tasks[i][0], cell, done, bar, log)
+        else:
+            for f, t in tasks:
+                _finish(f, run_cell(t), done, bar, log)
+    finally:
+        bar.close()
     return done
 
 
 def _run_indexed(i, task):
     return i, run_cell(task)
+
+
+def _execute_dask(tasks, client, finish, *, n_done):
+    """Run the cells as Dask tasks; ``finish(i, cell)`` gets each as it ends.
+
+    A task that fails (its worker died: ``KilledWorker``; or any error that
+    :func:`run_cell` does not record itself) is a failed cell like any
+    other, and the other cells go on. A cluster left without workers, or a
+    scheduler that is gone, for ``_DASK_NO_WORKERS_S`` seconds stops the
+    run with an :class:`ExperimentError`; the cells finished are kept.
+    """
+    from uuid import uuid4
+
+    from distributed import as_completed
+
+    futures, pending, queue = {}, set(), list(range(len(tasks)))[::-1]
+    ac = as_completed()
+
+    def submit(limit):
+        # as many cells as worker threads (see _dask_slots): each task
+        # carries its pair's data, held by the scheduler until it runs
+        while queue and len(pending) < limit:
+            i = queue.pop()
+            key = f"sertl-cell-{tasks[i][0].stem}-{uuid4().hex[:8]}"
+            fut = client.submit(run_cell, tasks[i][1], key=key, pure=False)
+            futures[fut] = i
+            pending.add(fut)
+            ac.add(fut)
+
+    limit = _dask_slots(client)
+    submit(limit)
+    last_change = last_check = time.monotonic()
+    try:
+        while pending:
+            batch = ac.next_batch(block=False)
+            for fut in batch:
+                i = futures[fut]
+                try:
+                    cell = fut.result()
+                except Exception as exc:  # recorded as the cell's error
+                    if fut.cancelled() and client.status != "running":
+                        # the scheduler is gone, and every task with it
+                        raise _stopped(
+                            _cluster_problem(client),
+                            len(pending) + len(queue),
+                            tasks,
+                            n_done(),
+                            client,
+                        ) from None
+                    cell = _task_failed(tasks[i][1], exc)
+                # released: a finished cell is not computed again when the
+                # worker that holds its result dies
+                pending.discard(fut)
+                del futures[fut]
+                finish(i, cell)
+            now = time.monotonic()
+            if batch:
+                submit(limit)
+                last_change = now
+                continue
+            if now - last_check < _DASK_CHECK_S:
+                time.sleep(0.02)
+                continue
+            last_check = now
+            problem = _cluster_problem(client)
+            if problem is None:
+                last_change = now
+                limit = _dask_slots(client)  # workers may have come or gone
+            elif now - last_change >= _DASK_NO_WORKERS_S or client.status == "closed":
+                raise _stopped(
+                    problem, len(pending) + len(queue), tasks, n_done(), client
+                )
+    finally:
+        if pending and client.status == "running":
+            client.cancel(list(pending))  # an interrupt, or the error above
+
+
+def _dask_slots(client):
+    """How many cells to keep submitted: one per worker thread.
+
+    A worker holds no queued cell, so a worker that dies fails its own cell
+    only (with ``distributed.scheduler.allowed-failures`` at 0, the cells
+    queued on it would fail too), and the scheduler holds no more task data
+    than the workers take.
+    """
+    try:
+        threads = sum(client.nthreads().values())
+    except (OSError, TimeoutError):
+        threads = 1
+    return max(1, threads)
+
+
+def _cluster_problem(client):
+    """Why no cell can finish on ``client``'s cluster, or None."""
+    address = getattr(client.scheduler, "address", None) or "?"
+    if client.status != "running":
+        return f"the connection to the Dask scheduler at {address} is lost"
+    try:
+        n = len(client.nthreads())
+    except (OSError, TimeoutError) as exc:
+        return f"the Dask scheduler at {address} does not answer ({exc})"
+    if n == 0:
+        return (
+            f"the Dask cluster at {address} has had no workers for "
+            f"{_DASK_NO_WORKERS_S:g} s"
+        )
+    return None
+
+
+def _stopped(problem, n_left, tasks, n_done, client):
+    """Build the error that stops a run whose Dask cluster cannot finish cells."""
+    if getattr(client, "cluster", None) is not None:  # --workers: ours
+        hint = "rerun the same command to resume."
+    elif client.status != "running":
+        hint = (
+            "start the scheduler and its workers again and rerun the same "
+            "command to resume."
+        )
+    else:
+        address = getattr(client.scheduler, "address", None) or "ADDRESS"
+        hint = (
+            f"start workers (`dask worker {address}`) and rerun the same "
+            "command to resume."
+        )
+    return ExperimentError(
+        f"{problem}, with {n_left} of {len(tasks)} cells left to compute; the "
+        f"{n_done} cells finished in this run are kept in {tasks[0][0].parent}: "
+        f"{hint}"
+    )
+
+
+def _task_failed(task, exc):
+    """Build the failed cell of a Dask task that raised ``exc``."""
+    cell = _cell_header(task)
+    cell["status"] = "error"
+    what = f"{type(exc).__name__}: {exc}"
+    if type(exc).__name__ == "KilledWorker":
+        worker = getattr(getattr(exc, "last_worker", None), "address", None)
+        where = f" ({worker})" if worker else ""
+        tries = getattr(exc, "allowed_failures", 0) + 1
+        what = (
+            f"KilledWorker: the Dask worker computing it{where} died, out of "
+            f"memory, killed or crashed ({tries} worker(s) tried it; its log may "
+            "say why: https://distributed.dask.org/en/stable/killed.html)"
+        )
+    cell["error"] = what
+    cell["traceback"] = "".join(
+        traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6)
+    )
+    cell["seconds"] = None
+    return cell
 
 
 def _finish(path, cell, done, bar, log):

@@ -64,3 +64,238 @@ def test_both_options_refused():
         dask_client("tcp://127.0.0.1:1", 2),
     ):
         pass
+
+
+def _killing_saver(victim):
+    """A model saver whose ``victim`` (source, method) kills its worker process.
+
+    The saver travels inside each cell's task, so the cell dies in whatever
+    worker computes it; a class defined here is shipped by value. In the
+    test's own process (no worker) it never kills.
+    """
+    import os
+
+    from sertl_experiments._runner import _ModelSaver
+
+    main = os.getpid()
+
+    class KillingSaver(_ModelSaver):
+        def why_not(self, recipe):
+            if os.getpid() != main and (self.source, self.method) == victim:
+                os._exit(1)  # as an out-of-memory kill or a segfault would
+            return super().why_not(recipe)
+
+    return KillingSaver
+
+
+def test_cell_whose_worker_dies_is_a_failed_cell(
+    synthetic_config, synthetic_data, monkeypatch
+):
+    import threading
+
+    import dask
+    from sertl_experiments import _runner
+    from sertl_experiments._dask import dask_client
+
+    monkeypatch.setattr(_runner, "_ModelSaver", _killing_saver(("a", "dss")))
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}, {"name": "coral", "adapter": "coral"}],
+        save_models=True,
+    )
+    lines, outcome = [], {}
+
+    def run(client):
+        outcome["result"] = run_experiment_quiet(
+            cfg, synthetic_data, client, lines.append
+        )
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        dask_client(workers=2) as client,
+    ):
+        # joblib's Dask backend waited forever for a cell whose worker died
+        runner = threading.Thread(target=run, args=(client,), daemon=True)
+        runner.start()
+        runner.join(120)
+        assert not runner.is_alive(), "the run hangs on the cell whose worker died"
+    res = outcome["result"]
+    df = res.results.set_index(["source", "target", "method"])
+    assert len(df) == 4  # a -> b, b -> a; dss, coral
+    failed = df.loc[("a", "b", "dss")]
+    assert failed["status"] == "error"
+    assert "the Dask worker computing it (tcp://" in failed["error"]
+    assert "died, out of memory, killed or crashed" in failed["error"]
+    assert "KilledWorker" in failed["error"]
+    others = df.drop(index=("a", "b", "dss"))
+    assert (others["status"] == "ok").all()
+    assert any("cell a__b__dss__seed0 failed" in line for line in lines)
+    assert "Cells that failed" in res.report.read_text()
+    cell = cfg.output / "cells" / "a__b__dss__seed0.json"
+    assert '"status": "error"' in cell.read_text()
+    # a rerun computes the failed cell again, and only it
+    monkeypatch.undo()
+    again = run_experiment_quiet(cfg, synthetic_data, None, lines.append)
+    assert (again.n_computed, again.n_reused) == (1, 5)
+    assert (again.results["status"] == "ok").all()
+
+
+def run_experiment_quiet(cfg, data, client, log):
+    from sertl_experiments._runner import run_experiment
+
+    return run_experiment(cfg, data=data, client=client, progress=False, log=log)
+
+
+def test_cluster_without_workers_stops_the_run_with_a_hint(
+    synthetic_config, synthetic_data, monkeypatch
+):
+    from distributed import Client, LocalCluster
+    from sertl_experiments import _runner
+    from sertl_experiments._data import ExperimentError
+
+    monkeypatch.setattr(_runner, "_DASK_CHECK_S", 0.2)
+    monkeypatch.setattr(_runner, "_DASK_NO_WORKERS_S", 1.0)
+    cfg = synthetic_config(methods=[{"name": "dss"}])
+    with (
+        LocalCluster(
+            n_workers=0, processes=False, protocol="tcp", dashboard_address=":0"
+        ) as cluster,
+        Client(cluster.scheduler_address) as client,  # as with --scheduler
+        pytest.raises(ExperimentError, match="no workers") as err,
+    ):
+        run_experiment_quiet(cfg, synthetic_data, client, lambda *_: None)
+    msg = str(err.value)
+    assert "4 of 4 cells left to compute" in msg
+    assert "dask worker tcp://" in msg and "rerun the same command" in msg
+    assert str(cfg.output / "cells") in msg
+
+
+@pytest.mark.parametrize(
+    ("address", "match"),
+    [
+        ("nonsense", r"--scheduler: 'nonsense' is not HOST:PORT"),
+        ("", r"--scheduler: no address given"),
+        ("tcp://10.0.0.5", r"--scheduler: 'tcp://10.0.0.5' is not HOST:PORT"),
+        ("tcp://10.0.0.5:99999", r"is not HOST:PORT"),
+        ("inproc://x", r"--scheduler: 'inproc://x' is not the address of a sched"),
+        ("http://127.0.0.1:8787", r"--scheduler: 'http://127.0.0.1:8787' is a web"),
+        ("https://example.org:8787/status", r"is a web address"),
+    ],
+)
+def test_malformed_scheduler_address_is_refused(address, match):
+    from sertl_experiments._dask import dask_client
+    from sertl_experiments._data import ExperimentError
+
+    with pytest.raises(ExperimentError, match=match) as err, dask_client(address):
+        pass
+    assert "tcp://HOST:8786" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.fixture
+def tcp_server():
+    """Start a TCP server on a free local port that sends ``reply`` (or nothing).
+
+    Yields a function ``start(reply) -> "tcp://127.0.0.1:PORT"``; every
+    socket is closed at the end.
+    """
+    import socket
+    import threading
+
+    opened = []
+
+    def start(reply):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        opened.append(srv)
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:  # closed at the end of the test
+                    return
+                opened.append(conn)
+                if reply:
+                    conn.sendall(reply)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+
+    yield start
+    for sock in reversed(opened):
+        sock.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "match"),
+    [
+        (None, r"nothing at 'tcp://127\.0\.0\.1:\d+' answered as a Dask scheduler"),
+        (
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4,
+            r"the server at 'tcp://127\.0\.0\.1:\d+' does not answer as a Dask",
+        ),
+    ],
+    ids=["silent", "garbage"],
+)
+def test_server_that_is_no_scheduler_is_refused_in_time(
+    tcp_server, monkeypatch, reply, match
+):
+    import time
+
+    from sertl_experiments import _dask
+    from sertl_experiments._data import ExperimentError
+
+    # distributed's own timeout does not bound a silent server's handshake
+    monkeypatch.setattr(_dask, "_CONNECT_TIMEOUT_S", 2.0)
+    address = tcp_server(reply)
+    started = time.monotonic()
+    with pytest.raises(ExperimentError, match=match) as err, _dask.dask_client(address):
+        pass
+    assert time.monotonic() - started < 10
+    assert "tcp://HOST:8786" in str(err.value)
+
+
+def test_local_cluster_dashboard_takes_a_free_port():
+    import socket
+    import warnings
+
+    from sertl_experiments._dask import dask_client
+
+    # a server on 8787 (another cluster's dashboard) is no reason for a warning
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", 8787))
+        busy.listen(1)
+    except OSError:
+        busy.close()  # 8787 is taken already: the case under test
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with dask_client(workers=1) as client:
+                link = client.dashboard_link
+                assert link.startswith("http://") and ":8787/" not in link
+    finally:
+        busy.close()
+
+
+def test_interrupt_closes_the_local_cluster_quietly(capfd):
+    import logging
+    import time
+
+    from sertl_experiments._dask import _CLOSING_LOGGERS, dask_client
+
+    levels = {name: logging.getLogger(name).level for name in _CLOSING_LOGGERS}
+    with pytest.raises(KeyboardInterrupt), dask_client(workers=1) as client:
+        fut = client.submit(time.sleep, 30, pure=False)
+        deadline = time.monotonic() + 20
+        while not any(client.processing().values()):
+            assert time.monotonic() < deadline, "the task never started"
+            time.sleep(0.05)
+        time.sleep(0.3)  # the worker is executing it
+        raise KeyboardInterrupt  # as Ctrl-C during the cells
+    assert fut.status != "finished"
+    # the worker, in its own process, said nothing of the task it dropped
+    assert "Async instruction" not in capfd.readouterr().err
+    # and this process's loggers are as they were
+    assert {n: logging.getLogger(n).level for n in _CLOSING_LOGGERS} == levels

@@ -915,3 +915,36 @@ def test_confusion_plots_show_whole_class_names(tmp_path, monkeypatch):
     ax = figs[0].axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["happiness", "sadness"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["happiness", "sadness"]
+
+
+def test_corpus_names_with_double_underscores_get_files_of_their_own(
+    synthetic_config, synthetic_data
+):
+    # a -> b__c and a__b -> c once shared a__b__c__dss__seed0.json and
+    # models/a__b__c__dss.skops: each run recomputed them, one model lost
+    from dataclasses import replace
+
+    names = {"a": "a", "a__b": "b", "b__c": "a", "c": "b"}
+    data = {n: replace(synthetic_data[d], name=n) for n, d in names.items()}
+    cfg = synthetic_config(
+        corpora={n: {"root": "unused"} for n in names},
+        matrix={"sources": ["a", "a__b"], "targets": ["b__c", "c"]},
+        methods=[{"name": "dss"}],
+        protocol={"bootstrap": 0},
+        save_models=True,
+    )
+    res = run_experiment(cfg, data=data, progress=False, log=_quiet)
+    pairs = {("a", "b__c"), ("a", "c"), ("a__b", "b__c"), ("a__b", "c")}
+    got = zip(res.results["source"], res.results["target"], strict=True)
+    assert set(got) == pairs
+    assert (res.results["status"] == "ok").all()
+    cells = {json.loads(p.read_text())["key"] for p in (cfg.output / "cells").glob("*")}
+    assert len(cells) == 8  # 4 pairs x (dss, the baseline): one file each
+    models = sorted((cfg.output / "models").glob("*.skops"))
+    assert len(models) == 4
+    # the usual names are kept as they were
+    assert (cfg.output / "cells" / "a__c__dss__seed0.json").is_file()
+    assert (cfg.output / "models" / "a__c__dss.skops").is_file()
+    again = run_experiment(cfg, data=data, progress=False, log=_quiet)
+    assert (again.n_computed, again.n_reused) == (0, 8)
+    assert sorted((cfg.output / "models").glob("*.skops")) == models
