@@ -469,8 +469,10 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     corpora = {}
     for cname, spec in corpora_raw.items():
         where = f"[corpora.{cname}]"
-        if not _NAME_RE.match(cname):
-            ctx.fail(where, "corpus names use letters, digits, _ . + - only.")
+        if not _NAME_RE.match(cname) or "+" in cname:
+            # "+" joins the sources of a pool in results (emodb+urdu): a
+            # corpus of that name could not be told from the pool
+            ctx.fail(where, "corpus names use letters, digits, _ . - only.")
         ctx.keys(spec, {"reader", "root"}, where)
         if "root" not in spec:
             ctx.fail(

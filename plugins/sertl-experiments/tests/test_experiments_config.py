@@ -103,6 +103,10 @@ def test_pooled_sources():
             {"corpora": {"a": {"root": "x", "path": "y"}}},
             r"\[corpora\.a\] path: unknown field",
         ),
+        (
+            {"corpora": {"a+b": {"root": "x"}, "c": {"root": "y"}}},
+            r"\[corpora\.a\+b\]: corpus names use letters, digits, _ \. - only",
+        ),
         ({"features": {"n_jobs": 0}}, r"\[features\] n_jobs: must be a positive"),
         (
             {"features": {"set": "functional"}},

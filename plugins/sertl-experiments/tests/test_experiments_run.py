@@ -948,3 +948,17 @@ def test_corpus_names_with_double_underscores_get_files_of_their_own(
     again = run_experiment(cfg, data=data, progress=False, log=_quiet)
     assert (again.n_computed, again.n_reused) == (0, 8)
     assert sorted((cfg.output / "models").glob("*.skops")) == models
+
+
+def test_plot_file_names_never_collide():
+    from sertl_experiments._report import _slug
+
+    names = ["a.b", "a_b", "a__b", "a-b", "dss+coral", "dss_coral", "_a", "a_"]
+    slugs = [_slug(n) for n in names]
+    assert len(set(slugs)) == len(names)
+    assert not any("__" in s or s.startswith("_") or s.endswith("_") for s in slugs)
+    # a PCA plot joins source and target with "__": the pairs a__b -> c and
+    # a -> b__c get different files
+    pca = {f"pca_{_slug(s)}__{_slug(t)}" for s, t in [("a__b", "c"), ("a", "b__c")]}
+    assert len(pca) == 2
+    assert _slug("speaker_norm") == "speaker_norm"  # usual names stay readable
