@@ -10,7 +10,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
 
-from sertl_core import DomainAdapter, DomainError
+from sertl_core import DomainAdapter, check_known_domains
 from sertl_core.params import Interval, StrOptions
 
 __all__ = ["ClassRelationAligner"]
@@ -521,21 +521,8 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         U = Z @ self.projection_
         return Z + ((U - center) @ W + offset - U) @ self._pinv
 
-    def _check_domains(self, sample_domain):
-        unknown = np.setdiff1d(np.unique(sample_domain), self.domains_)
-        if unknown.size:
-            targets = self.domains_[self.domains_ < 0].tolist()
-            raise DomainError(
-                f"sample_domain holds domain id(s) {unknown.tolist()} that were "
-                f"not seen in fit (seen: {self.domains_.tolist()}). Use the ids "
-                f"given at fit time, e.g. the fitted target ids {targets}, or "
-                "omit sample_domain to treat every row as target data (mapped "
-                "as the target domain of fit, or as the pooled target rows when "
-                "fit saw several)."
-            )
-
     def _transform(self, X, sample_domain):
-        self._check_domains(sample_domain)
+        check_known_domains(sample_domain, self.domains_)
         Z = self._standardize(X.astype(np.float64, copy=False), sample_domain)
         for dom in np.unique(sample_domain):
             if dom < 0:
