@@ -1550,6 +1550,7 @@ def _execute_dask(tasks, client, finish, *, n_done):
             if problem is None:
                 last_change = now
                 limit = _dask_slots(client)  # workers may have come or gone
+                submit(limit)  # those that came take cells now, not later
             elif now - last_change >= _DASK_NO_WORKERS_S or client.status == "closed":
                 raise _stopped(
                     problem, len(pending) + len(queue), tasks, n_done(), client

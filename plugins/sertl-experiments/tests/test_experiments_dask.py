@@ -299,3 +299,89 @@ def test_interrupt_closes_the_local_cluster_quietly(capfd):
     assert "Async instruction" not in capfd.readouterr().err
     # and this process's loggers are as they were
     assert {n: logging.getLogger(n).level for n in _CLOSING_LOGGERS} == levels
+
+
+def _held_cell(task):
+    """A stand-in for ``run_cell``: marks its start, then waits for ``go``."""
+    import time
+    from pathlib import Path
+
+    started, go = map(Path, task)
+    started.touch()
+    deadline = time.monotonic() + 60
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return {"status": "ok", "cell": started.name}
+
+
+def test_workers_that_join_take_cells_before_any_cell_finishes(tmp_path, monkeypatch):
+    import threading
+    import time
+    from pathlib import Path
+
+    from distributed import Client, LocalCluster
+    from sertl_experiments import _runner
+
+    monkeypatch.setattr(_runner, "_DASK_CHECK_S", 0.1)
+    monkeypatch.setattr(_runner, "run_cell", _held_cell)
+    go = tmp_path / "go"
+    tasks = [
+        (Path(f"c{i}.json"), (str(tmp_path / f"started-{i}"), str(go)))
+        for i in range(4)
+    ]
+    finished, errors = [], []
+
+    def started():
+        return sorted(p.name for p in tmp_path.glob("started-*"))
+
+    def wait_for(condition, what, timeout):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"{what}; started: {started()}"
+            time.sleep(0.05)
+
+    def run(client):
+        try:
+            _runner._execute_dask(
+                tasks,
+                client,
+                lambda i, cell: finished.append((i, cell)),
+                n_done=lambda: len(finished),
+            )
+        except BaseException as exc:  # reported by the test's thread
+            errors.append(exc)
+
+    with (
+        LocalCluster(
+            n_workers=0,
+            threads_per_worker=1,
+            processes=False,
+            protocol="tcp",
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster.scheduler_address) as client,  # as with --scheduler
+    ):
+        runner = threading.Thread(target=run, args=(client,), daemon=True)
+        runner.start()
+        try:
+            # no workers: one cell is submitted, and waits
+            time.sleep(0.5)
+            assert started() == []
+            cluster.scale(3)
+            wait_for(
+                lambda: len(client.nthreads()) == 3, "the workers never joined", 10
+            )
+            # each worker that joined takes a cell while the first still runs
+            wait_for(
+                lambda: len(started()) == 3,
+                "the workers that joined took no cell",
+                5,
+            )
+            time.sleep(0.5)  # several health checks: no more than one per thread
+            assert len(started()) == 3 and finished == []
+        finally:
+            go.touch()
+            runner.join(30)
+        assert not runner.is_alive() and not errors
+    assert sorted(i for i, _ in finished) == [0, 1, 2, 3]
+    assert started() == [f"started-{i}" for i in range(4)]

@@ -534,3 +534,41 @@ def test_files_without_stored_requests_still_load(tmp_path):
     assert meta == {"v": 1}
     np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
     assert _requests(model[-1].estimator_) == _requests(SVC())
+
+
+def test_requests_this_sklearn_cannot_set_are_skipped_with_a_warning(tmp_path):
+    # a file written by a scikit-learn whose set_fit_request took a parameter
+    # this version's lacks, and whose estimator had a routed method that is
+    # gone: what can be set is, the rest is named in one warning
+    from sertl_experiments._persist import _REQUESTS_KEY
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _ = _routed_data()
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    pipe.fit(X[:30], y[:30])
+    vars(pipe[-1])[_REQUESTS_KEY] = {
+        "fit": {"sample_weight": True, "gone_param": "alias"},
+        "vanished": {"x": True},
+    }
+    vars(pipe[0])[_REQUESTS_KEY] = {"transform": {"copy": False}}
+    path = tmp_path / "lost.skops"
+    sio.dump({"format": "sertl-model/1", "model": pipe, "metadata": {}}, path)
+    lost = (
+        r"cannot set: LogisticRegression\.fit\(gone_param='alias'\), "
+        r"LogisticRegression\.vanished\(x=True\)\. "
+    )
+    with pytest.warns(UserWarning, match=lost) as record:
+        model, _ = load_model(path)
+    warned = [w for w in record if "cannot set" in str(w.message)]
+    assert len(warned) == 1
+    assert "sample_weight" not in str(warned[0].message)
+    assert "copy" not in str(warned[0].message)
+    assert warned[0].filename == __file__  # points at the load_model call
+    # the requests this version knows are set again
+    assert _requests(model[-1])["fit"] == {"sample_weight": True}
+    assert _requests(model[0])["transform"] == {"copy": False}
+    # and the sertl-private record stays on none of the loaded objects
+    for est in (model, model[0], model[-1]):
+        assert _REQUESTS_KEY not in vars(est)
+    np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
