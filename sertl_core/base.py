@@ -172,10 +172,11 @@ def _learner_of_unlabelled(est):
     too), a frozen estimator (its ``fit`` learns nothing), learns no classes
     (a regressor, a clusterer, a transformer), or passes ``y`` unchanged to
     one of these (:func:`_passes_y_through`). Any other classifier is the
-    answer, a meta-estimator around a transfer estimator included
-    (``CalibratedClassifierCV(SourceOnly(SVC()))``): it gets ``y`` first and
-    encodes, splits or counts the classes before the transfer estimator sees
-    them.
+    answer, a scikit-learn meta-estimator around a transfer estimator
+    included (``CalibratedClassifierCV(SourceOnly(SVC()))``): it gets ``y``
+    first and encodes, splits or counts the classes before the transfer
+    estimator sees them. A third-party wrapper around a transfer estimator
+    is trusted to hand ``y`` on unchanged.
     """
     from sklearn.frozen import FrozenEstimator
 
@@ -187,6 +188,14 @@ def _learner_of_unlabelled(est):
         ):
             return None
         if not isinstance(est, _passes_y_through()):
+            # scikit-learn's own meta-estimators are known to encode, split
+            # or count the classes first; a third-party wrapper around a
+            # transfer estimator may well hand y on unchanged, so it gets
+            # the benefit of the doubt rather than a false alarm
+            if not type(est).__module__.startswith("sklearn.") and (
+                _transfer_estimators_in(est)
+            ):
+                return None
             return est
         est = _inner_estimator(est)
     return None
@@ -575,6 +584,24 @@ def _check_user_weights(sample_weight, n_rows):
     return None if np.all(w == 1.0) else w
 
 
+def _weights_through_sampler(sampler, sample_weight):
+    """Return the weights of the rows a fitted ``sampler`` returned.
+
+    They follow the rows through the sampler's ``sample_indices_``; a sampler
+    without them (one that creates new rows, e.g. SMOTE) cannot carry the
+    weights and is refused.
+    """
+    idx = getattr(sampler, "sample_indices_", None)
+    if idx is None:
+        raise ValueError(
+            f"{type(sampler).__name__} creates new rows, so the instance "
+            "weights cannot follow them. Use a sampler that exposes "
+            "sample_indices_ (e.g. RandomOverSampler, RandomUnderSampler) or "
+            "sampler=None."
+        )
+    return np.asarray(sample_weight)[idx]
+
+
 class TransferEstimator(
     _InputPolicy, ParamValidationMixin, MetaEstimatorMixin, BaseEstimator
 ):
@@ -740,7 +767,6 @@ class TransferEstimator(
         """
         if np.any(is_unlabeled(y, regression=self._is_regression())):
             raise AssertionError("unlabelled rows must never reach the estimator")
-        est = clone(self._get_estimator())
         if self.sampler is not None:
             if not hasattr(self.sampler, "fit_resample"):
                 raise TypeError(
@@ -750,16 +776,22 @@ class TransferEstimator(
             sampler = clone(self.sampler)
             X_res, y_res = sampler.fit_resample(X, y)
             if sample_weight is not None:
-                idx = getattr(sampler, "sample_indices_", None)
-                if idx is None:
-                    raise ValueError(
-                        f"{type(sampler).__name__} creates new rows, so the "
-                        "instance weights cannot follow them. Use a sampler "
-                        "that exposes sample_indices_ (e.g. RandomOverSampler, "
-                        "RandomUnderSampler) or sampler=None."
-                    )
-                sample_weight = np.asarray(sample_weight)[idx]
+                sample_weight = _weights_through_sampler(sampler, sample_weight)
             X, y = X_res, y_res
+        return self._fit_resampled(X, y, sample_weight, random_state=random_state)
+
+    def _fit_resampled(self, X, y, sample_weight=None, *, random_state=None):
+        """Fit a clone of the wrapped estimator on rows already resampled.
+
+        :meth:`_fit_estimator` after its sampler step, for a subclass that
+        runs ``sampler`` itself (seeded, say): the weights reach the
+        estimator, a :class:`~sklearn.pipeline.Pipeline`'s final step, or a
+        weighted resample of the rows, exactly as there. Same parameters and
+        return value as :meth:`_fit_estimator`.
+        """
+        if np.any(is_unlabeled(y, regression=self._is_regression())):
+            raise AssertionError("unlabelled rows must never reach the estimator")
+        est = clone(self._get_estimator())
         if sample_weight is not None and not np.any(np.asarray(sample_weight) > 0):
             raise ValueError(
                 f"Every row that trains {type(est).__name__} has weight 0 (the "

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.cluster import KMeans
 from sklearn.ensemble import (
@@ -388,6 +389,38 @@ def test_wrapper_around_a_deeper_transfer_estimator_is_named_by_class():
     match = r"instead: SourceOnly\(OneVsRestClassifier\(\.\.\.\)\)\.$"
     with pytest.warns(UnlabeledRowsWarning, match=match):
         pipe.fit(X, y)
+
+
+class _HandsYOn(ClassifierMixin, BaseEstimator):
+    """A third-party wrapper that fits a clone of its model on y as given."""
+
+    def __init__(self, model=None):
+        self.model = model
+
+    def fit(self, X, y):
+        self.model_ = clone(self.model).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def test_third_party_wrapper_around_a_transfer_estimator_is_trusted():
+    # scikit-learn's wrappers are known to encode or split y first; a
+    # third-party one may hand it on unchanged, as this one does, so a
+    # warning would be a false alarm (and an error under filterwarnings)
+    X, y = _unlabelled_data()
+    pipe = Pipeline(
+        [("adapt", DomainStandardScaler()), ("clf", _HandsYOn(SourceOnly(_lr())))]
+    )
+    assert _unlabelled_row_warnings(lambda: pipe.fit(X, y)) == []
+    assert -1 not in pipe.classes_
+    # around a plain classifier it learns -1, and is warned about
+    bare = Pipeline([("adapt", DomainStandardScaler()), ("clf", _HandsYOn(_lr()))])
+    with pytest.warns(UnlabeledRowsWarning, match=r"'clf' \(_HandsYOn"):
+        bare.fit(X, y)
+    assert -1 in bare.classes_
 
 
 def test_plain_stacking_classifier_is_warned_about_before_it_has_predict():

@@ -17,11 +17,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from sertl_core import SampleWeightMixin, TransferEstimator
 from sertl_core._domains import as_target_domain
+from sertl_core.base import _weights_through_sampler
 from sertl_core.params import Interval, StrOptions
 
 from ._nets import (
@@ -939,24 +940,15 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
             return
         # the sampler runs on the embeddings too, seeded from random_state
         # like every other random step (an unseeded sampler would draw from
-        # numpy's global generator)
+        # numpy's global generator); the core then fits the estimator on the
+        # resampled rows as without a sampler: the weights reach it, a
+        # Pipeline's final step, or a weighted resample of the rows
         if sw is None:
             X_res, y_res = self._resample(emb, data.y[lab], seed)
-            est = clone(self._get_estimator()).fit(X_res, y_res)
+            self._fit_resampled(X_res, y_res)
         else:
             X_res, y_res, w_res = self._resample(emb, data.y[lab], seed, sw)
-            est = clone(self._get_estimator())
-            if not has_fit_parameter(est, "sample_weight"):
-                raise TypeError(
-                    f"{type(est).__name__}.fit takes no sample_weight, so the "
-                    "caller's weights cannot reach the estimator trained on the "
-                    "resampled embeddings: use an estimator that takes "
-                    "sample_weight, sampler=None, or no sample_weight."
-                )
-            est.fit(X_res, y_res, sample_weight=w_res)
-        self.estimator_ = est
-        if hasattr(est, "classes_"):
-            self.classes_ = est.classes_
+            self._fit_resampled(X_res, y_res, w_res, random_state=seed)
 
     def _resample(self, X, y_idx, seed, sample_weight=None):
         """Rows and labels after a clone of ``sampler`` seeded with ``seed``.
@@ -987,15 +979,7 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
             ) from exc
         if sample_weight is None:
             return X_res, y_res
-        idx = getattr(sampler, "sample_indices_", None)
-        if idx is None:
-            raise ValueError(
-                f"{type(sampler).__name__} creates new rows, so the caller's "
-                "sample_weight cannot follow them. Use a sampler that exposes "
-                "sample_indices_ (RandomOverSampler, RandomUnderSampler), "
-                "sampler=None with class_weight, or no sample_weight."
-            )
-        return X_res, y_res, np.asarray(sample_weight)[idx]
+        return X_res, y_res, _weights_through_sampler(sampler, sample_weight)
 
     def _predict_input(self, X, sample_domain):
         outs = self._outputs(self.module_, X, sample_domain)

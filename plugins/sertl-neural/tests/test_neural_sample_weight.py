@@ -20,6 +20,8 @@ from sertl_neural._dann import _DANNLoss
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import has_fit_parameter
 
 from sertl_core.testing import make_domain_data
@@ -109,6 +111,48 @@ def test_all_ones_is_bit_for_bit_the_fit_without_weights(few_shot, est, kw):
     )
     for a, b in zip(_params(plain), _params(ones), strict=True):
         assert np.array_equal(a, b)
+
+
+# every case whose whole fit is scale-invariant: the losses are weighted means
+# and "balanced" class weights do not depend on the scale of the weights (an
+# estimator= trained on the embeddings is not: its regularisation is fixed
+# while a weighted loss grows with the weights)
+SCALE_FREE = [c for c in CASES if c.id != "finetune-sampler-estimator"]
+# torch's own mean of a loss (the unweighted path) and sum(w l) / sum(w) can
+# round the last bit apart: DANN's domain loss (its discriminator, which does
+# not predict) and the tasks' losses that uncertainty weighting combines
+NOT_BIT_FOR_BIT = {"dann": "domain_head.", "multitask-uncertainty": ""}
+
+
+@pytest.mark.parametrize(("est", "kw"), SCALE_FREE)
+def test_constant_weights_are_bit_for_bit_the_fit_without_weights(
+    few_shot, request, est, kw
+):
+    # all ones never reach _fit (the core drops them); a constant 2.0 takes
+    # the weighted path of every phase and must still give the same fit
+    X, y, sd, _, _ = few_shot
+    plain = sklearn.clone(est).fit(X, y, sample_domain=sd, **kw)
+    twos = sklearn.clone(est).fit(
+        X, y, sample_domain=sd, sample_weight=np.full(len(y), 2.0), **kw
+    )
+    case = request.node.callspec.id
+    proba = (
+        plain.predict_proba(X, sample_domain=sd),
+        twos.predict_proba(X, sample_domain=sd),
+    )
+    if case == "multitask-uncertainty":
+        np.testing.assert_allclose(*proba, rtol=0, atol=1e-6)
+    else:
+        assert np.array_equal(*proba)
+    rounded = NOT_BIT_FOR_BIT.get(case)
+    for (name, a), b in zip(
+        plain.module_.named_parameters(), _params(twos), strict=True
+    ):
+        a = a.detach().cpu().numpy()
+        if rounded is not None and name.startswith(rounded):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        else:
+            assert np.array_equal(a, b), name
 
 
 @pytest.mark.parametrize(("est", "kw"), CASES)
@@ -407,10 +451,68 @@ def test_weights_and_samplers_that_cannot_carry_them_are_refused(few_shot):
         FineTuneClassifier(sampler=SMOTE(k_neighbors=2), **SMALL).fit(
             X, y, sample_domain=sd, sample_weight=w
         )
-    with pytest.raises(TypeError, match="KNeighborsClassifier.fit takes no sample"):
+    with pytest.raises(ValueError, match="SMOTE creates new rows"):
         FineTuneClassifier(
-            KNeighborsClassifier(), sampler=RandomOverSampler(), **SMALL
+            LogisticRegression(), sampler=SMOTE(k_neighbors=2), **SMALL
         ).fit(X, y, sample_domain=sd, sample_weight=w)
+
+
+@pytest.mark.parametrize("sampler", [None, RandomOverSampler()], ids=["", "sampler"])
+def test_weights_reach_the_final_step_of_a_pipeline_on_the_embeddings(
+    few_shot, monkeypatch, sampler
+):
+    # the same route as without the network: the final step takes the
+    # weights, so an identity step in front changes nothing at all
+    X, y, sd, _, _ = few_shot
+    w = _weights(len(y), seed=5)
+    seen = []
+    orig = LogisticRegression.fit
+
+    def spy(self, X, y, sample_weight=None):
+        seen.append(None if sample_weight is None else np.asarray(sample_weight))
+        return orig(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(LogisticRegression, "fit", spy)
+    pipe = make_pipeline(FunctionTransformer(), LogisticRegression())
+    kw = {"sampler": sampler, **SMALL, "finetune_epochs": 1}
+    piped = FineTuneClassifier(pipe, **kw).fit(X, y, sample_domain=sd, sample_weight=w)
+    assert seen[-1] is not None
+    bare = FineTuneClassifier(LogisticRegression(), **kw)
+    bare.fit(X, y, sample_domain=sd, sample_weight=w)
+    np.testing.assert_array_equal(seen[-1], seen[-2])
+    _same_fit(piped, bare, X, sd)
+    unweighted = FineTuneClassifier(pipe, **kw).fit(X, y, sample_domain=sd)
+    assert seen[-1] is None
+    assert not np.array_equal(
+        piped.predict_proba(X, sample_domain=sd),
+        unweighted.predict_proba(X, sample_domain=sd),
+    )
+
+
+@pytest.mark.parametrize("sampler", [None, RandomOverSampler()], ids=["", "sampler"])
+def test_an_estimator_without_weights_gets_a_weighted_resample(few_shot, sampler):
+    # KNeighborsClassifier.fit takes no sample_weight: the core resamples the
+    # (resampled) embeddings in proportion to the weights, so rows of weight 0
+    # are never among its training rows
+    X, y, sd, _, _ = few_shot
+    lab = np.flatnonzero(y != -1)
+    zeros = lab[::4]
+    w = _weights(len(y), seed=6, zeros=zeros)
+    est = FineTuneClassifier(
+        KNeighborsClassifier(), sampler=sampler, **SMALL, finetune_epochs=1
+    )
+    clf = sklearn.clone(est).fit(X, y, sample_domain=sd, sample_weight=w)
+    emb = clf.embed(X, sample_domain=sd)
+    trained = {r.tobytes() for r in clf.estimator_._fit_X}
+    assert not any(emb[i].tobytes() in trained for i in zeros)
+    assert len(trained) > 1
+    again = sklearn.clone(est).fit(X, y, sample_domain=sd, sample_weight=w)
+    np.testing.assert_array_equal(clf.estimator_._fit_X, again.estimator_._fit_X)
+    # without weights every labelled row trains it
+    plain = sklearn.clone(est).fit(X, y, sample_domain=sd)
+    emb = plain.embed(X, sample_domain=sd)
+    trained = {r.tobytes() for r in plain.estimator_._fit_X}
+    assert all(emb[i].tobytes() in trained for i in lab)
 
 
 def test_autoencoder_offers_no_sample_weight():
