@@ -219,6 +219,19 @@ def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):
     assert "emotion" in table and "anger" in table
 
 
+def _run_dss(tmp_path, emodb_root, ravdess_root, cache_dir):
+    """Run a one-method EmoDB <-> RAVDESS experiment into tmp_path/out."""
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        f'output = "out"\n[corpora.emodb]\nreader = "emodb"\nroot = "{emodb_root}"\n'
+        f'[corpora.ravdess]\nreader = "ravdess"\nroot = "{ravdess_root}"\n'
+        f'[features]\ncache_dir = "{cache_dir}"\n'
+        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
+        '[[methods]]\nname = "dss"\n'
+    )
+    return main(["run", str(exp), "--no-progress"])
+
+
 def test_unreadable_files_are_reported_and_skipped(tmp_path, capsys, cache_dir):
     import shutil
 
@@ -229,15 +242,7 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path, capsys, cache_dir):
     shutil.copytree(sample_path("emodb"), root)
     bad = root / "wav" / "03a01Wb.flac"  # a valid EmoDB name, corrupt content
     bad.write_bytes(b"fLaC-not-really")
-    exp = tmp_path / "exp.toml"
-    exp.write_text(
-        f'output = "out"\n[corpora.emodb]\nreader = "emodb"\nroot = "{root}"\n'
-        '[corpora.ravdess]\nreader = "ravdess"\nroot = "sample"\n'
-        f'[features]\ncache_dir = "{cache_dir}"\n'
-        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
-        '[[methods]]\nname = "dss"\n'
-    )
-    assert main(["run", str(exp), "--no-progress"]) == 0
+    assert _run_dss(tmp_path, root, "sample", cache_dir) == 0
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     assert "1 file(s) were skipped (unreadable, or named against" in captured.err
@@ -576,15 +581,7 @@ def test_misnamed_files_are_listed_and_reported_as_skipped(tmp_path, capsys, cac
     shutil.copytree(sample_path("ravdess"), rav)
     first = sorted((rav / "Actor_01").iterdir())[0]
     shutil.copy(first, rav / "Actor_01" / "03-01-99-01-01-01-01.flac")
-    exp = tmp_path / "exp.toml"
-    exp.write_text(
-        f'output = "out"\n[corpora.emodb]\nreader = "emodb"\nroot = "{root}"\n'
-        f'[corpora.ravdess]\nreader = "ravdess"\nroot = "{rav}"\n'
-        f'[features]\ncache_dir = "{cache_dir}"\n'
-        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
-        '[[methods]]\nname = "dss"\n'
-    )
-    assert main(["run", str(exp), "--no-progress"]) == 0
+    assert _run_dss(tmp_path, root, rav, cache_dir) == 0
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     assert "3 file(s) were skipped" in captured.err

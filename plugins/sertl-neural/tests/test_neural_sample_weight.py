@@ -30,6 +30,20 @@ SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 4, "lr": 1e-2, "random_state
 GENDER = np.where(np.arange(120) % 2 == 0, "f", "m")
 
 
+@pytest.fixture
+def lr_weights(monkeypatch):
+    """Record the sample_weight of every LogisticRegression.fit (None if none)."""
+    seen = []
+    orig = LogisticRegression.fit
+
+    def spy(self, X, y, sample_weight=None):
+        seen.append(None if sample_weight is None else np.asarray(sample_weight))
+        return orig(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(LogisticRegression, "fit", spy)
+    return seen
+
+
 def _row_index(clf, X, sd):
     """Map each scaled training row (as bytes) to its row of ``X``."""
     Xs = clf._scaled(X, sd)
@@ -284,17 +298,10 @@ def test_weights_reach_rehearsal_and_self_training(few_shot, fits):
     )
 
 
-def test_weights_reach_the_estimator_on_the_embeddings(few_shot, monkeypatch):
+def test_weights_reach_the_estimator_on_the_embeddings(few_shot, lr_weights):
     X, y, sd, _, _ = few_shot
     w = _weights(len(y), seed=2)
-    seen = []
-    orig = LogisticRegression.fit
-
-    def spy(self, X, y, sample_weight=None):
-        seen.append(None if sample_weight is None else np.asarray(sample_weight))
-        return orig(self, X, y, sample_weight=sample_weight)
-
-    monkeypatch.setattr(LogisticRegression, "fit", spy)
+    seen = lr_weights
     lab = y != -1
     FineTuneClassifier(LogisticRegression(), **SMALL, finetune_epochs=1).fit(
         X, y, sample_domain=sd, sample_weight=w
@@ -459,20 +466,13 @@ def test_weights_and_samplers_that_cannot_carry_them_are_refused(few_shot):
 
 @pytest.mark.parametrize("sampler", [None, RandomOverSampler()], ids=["", "sampler"])
 def test_weights_reach_the_final_step_of_a_pipeline_on_the_embeddings(
-    few_shot, monkeypatch, sampler
+    few_shot, lr_weights, sampler
 ):
     # the same route as without the network: the final step takes the
     # weights, so an identity step in front changes nothing at all
     X, y, sd, _, _ = few_shot
     w = _weights(len(y), seed=5)
-    seen = []
-    orig = LogisticRegression.fit
-
-    def spy(self, X, y, sample_weight=None):
-        seen.append(None if sample_weight is None else np.asarray(sample_weight))
-        return orig(self, X, y, sample_weight=sample_weight)
-
-    monkeypatch.setattr(LogisticRegression, "fit", spy)
+    seen = lr_weights
     pipe = make_pipeline(FunctionTransformer(), LogisticRegression())
     kw = {"sampler": sampler, **SMALL, "finetune_epochs": 1}
     piped = FineTuneClassifier(pipe, **kw).fit(X, y, sample_domain=sd, sample_weight=w)
