@@ -195,8 +195,9 @@ def check_solver(solver, own):
     'CLARABEL'
     """
     owns = (own,) if isinstance(own, str) else tuple(own)
-    if solver in _OWN or solver in owns:
-        return solver
+    # built-in names match in any case, as cvxpy's names do ("APG", "Clarabel")
+    if str(solver).lower() in _OWN or str(solver).lower() in owns:
+        return str(solver).lower()
     import cvxpy as cp
 
     installed = cp.installed_solvers()

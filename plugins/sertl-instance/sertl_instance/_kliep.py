@@ -116,6 +116,11 @@ def _warn_if_at_edge(sigma, sigmas, cv_scores, median=None, ess_ratio=None):
     lo, hi = float(np.min(sigmas)), float(np.max(sigmas))
     if lo == hi:  # one distinct width: no grid to widen
         return
+    scores = np.array(list(cv_scores.values()), dtype=float)
+    if np.isfinite(scores).all() and np.ptp(scores) <= 1e-12 * max(
+        1.0, np.abs(scores).max()
+    ):
+        return  # every width scores the same (e.g. identical rows): no edge
     if median is None:
         grid = f"the candidates run from {lo:.3g} to {hi:.3g}"
     else:

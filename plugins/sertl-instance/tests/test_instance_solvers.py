@@ -359,3 +359,34 @@ def test_kliep_width_below_source_reach_raises(solver):
     Xs, Xt = _shift(30, 20, d=2, seed=0)
     with pytest.raises(SolverFailedError, match="larger sigma"):
         kliep_weights(Xs, Xt + 10.0, sigma=1e-2, solver=solver)
+
+
+@pytest.mark.parametrize("name", ["APG", "Newton", "AUTO", "CVXPY"])
+def test_built_in_solver_names_match_in_any_case(name):
+    # cvxpy's names already did ("clarabel" -> "CLARABEL")
+    rng = np.random.default_rng(0)
+    Xs, Xt = rng.normal(size=(30, 2)), rng.normal(0.5, 1, size=(20, 2))
+    fit = kliep_weights if name == "Newton" else kmm_weights
+    w_upper = fit(Xs, Xt, solver=name, random_state=0, **_width(Xs))
+    w_lower = fit(Xs, Xt, solver=name.lower(), random_state=0, **_width(Xs))
+    np.testing.assert_array_equal(w_upper, w_lower)
+    with pytest.raises(ValueError, match=r"Unknown solver='APGX'"):
+        kmm_weights(Xs, Xt, solver="APGX")
+
+
+def _width(X):
+    return {"sigma": float(median_heuristic(X, random_state=0))}
+
+
+def test_no_edge_warning_when_every_width_scores_the_same():
+    # identical rows: every candidate width has the same likelihood, so the
+    # smallest is kept by the tie and says nothing about the grid's edge
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KernelWidthWarning)
+        w, info = kliep_weights(np.ones((10, 2)), np.ones((6, 2)), return_info=True)
+    np.testing.assert_allclose(w, 1.0)
+    # a real shift still warns at the edge (the grid's smallest width wins)
+    rng = np.random.default_rng(0)
+    Xs, Xt = rng.normal(size=(60, 8)), rng.normal(2.0, 1, size=(40, 8))
+    with pytest.warns(KernelWidthWarning, match="smallest candidate"):
+        kliep_weights(Xs, Xt, random_state=0)

@@ -16,6 +16,7 @@ from sertl_core import (
     SertlWarning,
     TransferEstimator,
     external_stacklevel,
+    is_unlabeled,
 )
 from sertl_core.base import _weight_kwargs
 from sertl_core.params import Interval, StrOptions
@@ -347,6 +348,18 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
             )
         # the caller's weights (fit's sample_weight) train both models
         src_w = data.weights(src)
+        if np.unique(y[src]).size < 2:
+            raise ValueError(
+                f"The labelled source rows hold one class ({y[src][0]!r}): the "
+                "source model, whose posteriors are the relational embedding, "
+                "needs at least two. Add source rows of other emotions."
+            )
+        if src_w is not None and not np.any(src_w > 0):
+            raise ValueError(
+                "sample_weight is 0 on every labelled source row, so the source "
+                "model has nothing to learn from: give some source rows a "
+                "positive weight."
+            )
         model, fit_params = _weighing_clone(base, src_w)
         self.source_estimator_ = model.fit(X[src], y[src], **fit_params)
         self.source_classes_ = np.asarray(self.source_estimator_.classes_)
@@ -376,12 +389,7 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
                     emp[t] = P_tl[rows].mean(axis=0)
         unrelated = tc[(counts == 0) & ~self._related].tolist()
         if unrelated:
-            raise ValueError(
-                f"Target class(es) {unrelated} got no training rows: they have "
-                "no labelled target rows and no coordinates relating them to "
-                "the source classes. Label a few target rows of them or pass "
-                "coordinates={...} for them."
-            )
+            raise ValueError(self._unrelated_message(unrelated))
         if self.relation == "schema":
             # a class the schema cannot place (no coordinates, no namesake
             # among the source classes) has a uniform prior: its labelled
@@ -452,12 +460,7 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
                 "source_weight > 0."
             )
         if missing.size:
-            raise ValueError(
-                f"Target class(es) {missing.tolist()} got no training rows: they "
-                "have no labelled target rows and no coordinates relating them "
-                "to the source classes. Label a few target rows of them or pass "
-                "coordinates={...} for them."
-            )
+            raise ValueError(self._unrelated_message(missing.tolist()))
         rng = check_random_state(self.random_state)
         est = self._fit_estimator(Phi, tc[lab_idx], sample_weight=w, random_state=rng)
 
@@ -505,8 +508,38 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
                     random_state=rng,
                 )
 
+    def _unrelated_message(self, classes):
+        """Why target ``classes`` got no training rows, and what to pass."""
+        unplaced = self.source_classes_[np.isnan(self._src_coords).any(axis=1)]
+        if unplaced.size == self.source_classes_.size:
+            # e.g. integer source labels: the schema knows emotion names
+            example = ", ".join(f"{str(c)!r}: (valence, arousal)" for c in unplaced[:2])
+            return (
+                f"Target class(es) {classes} got no training rows: they have no "
+                "labelled target rows, and no source class has coordinates "
+                f"({self.source_classes_.tolist()} are not emotion names of the "
+                "schema), so nothing relates them. Label a few target rows of "
+                "them or place the source classes in the schema, e.g. "
+                f"coordinates={{**DEFAULT_COORDINATES, {example}, ...}}."
+            )
+        return (
+            f"Target class(es) {classes} got no training rows: they have no "
+            "labelled target rows and no coordinates relating them to the "
+            "source classes. Label a few target rows of them or pass "
+            "coordinates={...} for them."
+        )
+
     def _target_label_space(self, y, src, tl):
         if self.target_classes is not None:
+            given = np.asarray(self.target_classes, dtype=object)
+            marker = is_unlabeled(given)
+            if marker.any():
+                raise ValueError(
+                    f"target_classes={list(self.target_classes)!r} holds the "
+                    f"unlabelled marker ({given[marker].tolist()}): -1, None or "
+                    "NaN marks rows without a label and cannot be a class. List "
+                    "only the target's emotions."
+                )
             tc = np.unique(np.asarray(self.target_classes))
             if y.dtype == object:
                 # predictions take the training labels' dtype, as in few-shot

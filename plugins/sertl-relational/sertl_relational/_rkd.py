@@ -122,12 +122,18 @@ class RKDLoss:
                 f"rows, got shapes {tuple(s.shape)} and {tuple(t.shape)}."
             )
         s = s.reshape(s.shape[0], -1)
+        out_dtype = s.dtype
+        if s.is_floating_point() and torch.finfo(s.dtype).bits < 32:
+            # half precision: eps (1e-12) rounds to 0 and the angle term of a
+            # row with itself becomes 0/0; compute in float32, return the
+            # student's dtype
+            s = s.float()
         # the teacher follows the student (a CPU teacher for a GPU student)
         t = t.detach().reshape(t.shape[0], -1).to(device=s.device, dtype=s.dtype)
         n = s.shape[0]
         zero = s.sum() * 0.0
         if n < 2:
-            return zero
+            return zero.to(out_dtype)
         loss = zero
         if self.distance_weight:
             loss = loss + self.distance_weight * F.huber_loss(
@@ -137,7 +143,7 @@ class RKDLoss:
             loss = loss + self.angle_weight * F.huber_loss(
                 self._angles(s), self._angles(t), delta=self.delta
             )
-        return loss
+        return loss.to(out_dtype)
 
     def _distances(self, e):
         import torch

@@ -414,3 +414,38 @@ def test_a_pipeline_source_estimator_takes_the_weights_through_its_last_step(rou
     np.testing.assert_allclose(
         est.source_estimator_[-1].coef_, ref[-1].coef_, rtol=1e-6
     )
+
+
+def test_source_classes_outside_the_schema_are_named_in_the_zero_shot_error():
+    # integer source labels: the target emotions have coordinates, the
+    # source classes do not, so nothing relates them
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = np.r_[np.repeat([0, 1, 2], 10), -np.ones(10, int)]
+    sd = np.r_[np.ones(30, int), -np.ones(10, int)]
+    clf = LabelRelationTransfer(target_classes=["anger", "calm"])
+    match = r"no source class has coordinates \(\[0, 1, 2\].*'0': \(valence"
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y, sample_domain=sd)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ("one_source_class", r"source rows hold one class \('anger'\)"),
+        ("zero_source_weights", r"sample_weight is 0 on every labelled source"),
+        ("marker_in_target_classes", r"holds the unlabelled marker \(\[None\]\)"),
+    ],
+)
+def test_source_and_target_class_mistakes_get_a_clear_error(change, match):
+    X, y, sd, _, _ = _task()
+    y = y.astype(object)
+    kwargs, fit = {}, {}
+    if change == "one_source_class":
+        y[sd > 0] = "anger"
+    elif change == "zero_source_weights":
+        fit["sample_weight"] = np.where(sd > 0, 0.0, 1.0)
+    else:
+        kwargs["target_classes"] = ["anger", "calm", "happiness", "sadness", None]
+    with pytest.raises(ValueError, match=match):
+        LabelRelationTransfer(**kwargs).fit(X, y, sample_domain=sd, **fit)

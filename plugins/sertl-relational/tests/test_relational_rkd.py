@@ -142,3 +142,17 @@ def test_cuda_tensors_give_the_cpu_value_on_the_gpu():
     # a teacher left on the CPU follows the student onto the GPU
     mixed = loss(s.cuda(), t)
     assert float(mixed.detach()) == pytest.approx(float(loss(s, t)), rel=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_gives_a_finite_loss_and_gradient(dtype):
+    # eps=1e-12 rounds to 0 in half precision: the angle of a row with
+    # itself was 0/0, so the loss and its gradient were NaN
+    s = _emb(6, 4).to(dtype).requires_grad_(True)
+    t = _emb(6, 3, seed=1).to(dtype)
+    loss = RKDLoss()(s, t)
+    assert loss.dtype == dtype
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(s.grad).all()
+    full = RKDLoss()(s.detach().double(), t.double())
+    assert float(loss.detach()) == pytest.approx(float(full), rel=2e-2)
