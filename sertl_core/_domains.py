@@ -592,6 +592,7 @@ def resolve_domains(
     regression=False,
     allow_target_only_labels=False,
     min_classes=2,
+    sample_weight=None,
 ):
     """Validate labels and domains together and return a :class:`DomainData`.
 
@@ -625,6 +626,9 @@ def resolve_domains(
         Accept classes that occur in labelled target rows only.
     min_classes : int, default=2
         Minimum number of distinct labelled classes (classification only).
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        The caller's validated weights of the rows, stored as
+        ``data.sample_weight`` (repeated for the target copy of the rows).
 
     Returns
     -------
@@ -703,6 +707,8 @@ def resolve_domains(
         sd = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
         if y is not None:
             y = np.concatenate([y, y])
+        if sample_weight is not None:
+            sample_weight = np.concatenate([sample_weight, sample_weight])
         unl = np.concatenate([unl, np.ones(n, dtype=bool)])
 
     labeled = ~unl
@@ -733,7 +739,14 @@ def resolve_domains(
                 f"least {min_classes}. Check the labels or the domain "
                 f"assignment.{marker}"
             )
-    return DomainData(X=X, y=y, sample_domain=sd, labeled=labeled, n_input_rows=n)
+    return DomainData(
+        X=X,
+        y=y,
+        sample_domain=sd,
+        labeled=labeled,
+        n_input_rows=n,
+        sample_weight=sample_weight,
+    )
 
 
 def _stack_rows(X):

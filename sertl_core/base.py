@@ -10,7 +10,6 @@ class.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import sys
 import warnings
@@ -106,37 +105,26 @@ class _InputPolicy:
         return tags
 
 
-def _learns_no_classes(est):
-    """Whether ``est`` is known to fit no class labels (a regressor, a clusterer...).
-
-    A clusterer, an outlier detector or a density estimator ignores ``y``,
-    and for a regressor ``-1`` is a target value (its unlabelled marker is
-    ``NaN``, which it refuses by itself). An estimator without tags may be a
-    classifier.
-    """
-    try:
-        kind = get_tags(est).estimator_type
-    except (AttributeError, TypeError):
-        return False
-    return kind is not None and kind != "classifier"
-
-
 def _may_learn_classes(est):
     """Return whether fitting ``est`` (a pipeline step) may learn classes from ``y``.
 
     A classifier by its tags, or an estimator that predicts and is not known
-    to fit no classes (:func:`_learns_no_classes`). The tags count because
-    ``predict`` may be hidden until fit: an unfitted ``StackingClassifier``
-    without ``final_estimator`` has none.
+    to fit no classes. The tags count because ``predict`` may be hidden until
+    fit: an unfitted ``StackingClassifier`` without ``final_estimator`` has
+    none. A clusterer, an outlier detector or a density estimator ignores
+    ``y``, and for a regressor ``-1`` is a target value (its unlabelled
+    marker is ``NaN``, which it refuses by itself); an estimator without
+    tags may be a classifier.
     """
-    if est is None or isinstance(est, str) or _learns_no_classes(est):
+    if est is None or isinstance(est, str):
         return False
-    if hasattr(est, "predict") or hasattr(est, "fit_predict"):
-        return True
     try:
-        return get_tags(est).estimator_type == "classifier"
+        kind = get_tags(est).estimator_type
     except (AttributeError, TypeError):
-        return False
+        kind = None
+    if kind is not None:
+        return kind == "classifier"
+    return hasattr(est, "predict") or hasattr(est, "fit_predict")
 
 
 @functools.cache
@@ -167,6 +155,8 @@ def _inner_estimator(est):
 def _learner_of_unlabelled(est):
     """Return the estimator that would learn the unlabelled marker when fitting ``est``.
 
+    Returned with the transfer estimators among its parameters
+    (:func:`_transfer_estimators_in`), as ``(learner, transfers)``, or
     ``None`` when no estimator does: ``est`` is a transfer estimator, a
     semi-supervised estimator (scikit-learn's read ``-1`` as "unlabelled"
     too), a frozen estimator (its ``fit`` learns nothing), learns no classes
@@ -192,11 +182,10 @@ def _learner_of_unlabelled(est):
             # or count the classes first; a third-party wrapper around a
             # transfer estimator may well hand y on unchanged, so it gets
             # the benefit of the doubt rather than a false alarm
-            if not type(est).__module__.startswith("sklearn.") and (
-                _transfer_estimators_in(est)
-            ):
+            transfers = _transfer_estimators_in(est)
+            if transfers and not type(est).__module__.startswith("sklearn."):
                 return None
-            return est
+            return est, transfers
         est = _inner_estimator(est)
     return None
 
@@ -249,9 +238,12 @@ def _wrapper_moved_inside(wrapper, transfer):
         return outline  # a wrapper clone or set_params refuse: names only
 
 
-def _unlabelled_rows_message(name, last, learner, n_unlabelled):
-    """Return the :class:`UnlabeledRowsWarning` message for step ``(name, last)``."""
-    transfers = _transfer_estimators_in(learner)
+def _unlabelled_rows_message(name, last, learner, transfers, n_unlabelled):
+    """Return the :class:`UnlabeledRowsWarning` message for step ``(name, last)``.
+
+    ``learner`` and ``transfers`` are what :func:`_learner_of_unlabelled`
+    found.
+    """
     if not transfers:
         return (
             f"The last step of this Pipeline, {name!r} ({_one_line(last)}), is "
@@ -299,11 +291,11 @@ def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
         if isinstance(owner, Pipeline) and owner.steps:
             name, last = owner.steps[-1]
             if _may_learn_classes(last):
-                learner = _learner_of_unlabelled(last)
-                if learner is None:
+                found = _learner_of_unlabelled(last)
+                if found is None:
                     return
                 warnings.warn(
-                    _unlabelled_rows_message(name, last, learner, n_unlabelled),
+                    _unlabelled_rows_message(name, last, *found, n_unlabelled),
                     UnlabeledRowsWarning,
                     stacklevel=external_stacklevel(),
                 )
@@ -723,19 +715,17 @@ class TransferEstimator(
             regression=regression,
             allow_target_only_labels=self._allow_target_only_labels,
             min_classes=1 if regression else 2,
+            sample_weight=weights,
         )
         if not regression:
             check_classification_targets(data.y[data.labeled])
-        if weights is not None:
-            if data.X.shape[0] > weights.size:  # the self-target copies
-                weights = np.concatenate([weights, weights])
-            if not np.any(weights[data.labeled] > 0):
-                raise ValueError(
-                    "sample_weight is zero for every labelled row, so nothing "
-                    "would train the estimator: give the labelled rows "
-                    "positive weights."
-                )
-            data = dataclasses.replace(data, sample_weight=weights)
+        w = data.sample_weight
+        if w is not None and not np.any(w[data.labeled] > 0):
+            raise ValueError(
+                "sample_weight is zero for every labelled row, so nothing "
+                "would train the estimator: give the labelled rows positive "
+                "weights."
+            )
         self._fit(data)
         return self
 
@@ -765,8 +755,6 @@ class TransferEstimator(
         estimator : estimator object
             The fitted clone, also stored as ``estimator_``.
         """
-        if np.any(is_unlabeled(y, regression=self._is_regression())):
-            raise AssertionError("unlabelled rows must never reach the estimator")
         if self.sampler is not None:
             if not hasattr(self.sampler, "fit_resample"):
                 raise TypeError(

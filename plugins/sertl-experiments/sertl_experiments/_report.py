@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import io
 import json
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# plot files name corpora and methods as the cell files do: file-safe, one
+# name per file, and no "__" (which joins a PCA plot's source and target)
+from ._runner import _file_part as _slug
 
 __all__ = ["write_outputs"]
 
@@ -298,30 +300,6 @@ def _pca_views(cells, plots, seed):
             )
         )
     return figs
-
-
-def _slug(s):
-    """Spell a corpus or method name in a plot's file name, one file per name.
-
-    A name of letters, digits, ``-`` and single inner ``_`` is kept; any
-    other (``dss+coral``, ``a.b``, ``a__b``) is made readable and gets a
-    short hash of the name, so that ``a.b`` and ``a_b`` never share a plot
-    file, nor do the pairs ``a__b -> c`` and ``a -> b__c`` (no slug holds
-    ``__``, which joins the two corpora of a PCA plot's name).
-
-    Examples
-    --------
-    >>> _slug("emodb"), _slug("speaker_norm")
-    ('emodb', 'speaker_norm')
-    >>> _slug("a.b") != _slug("a_b"), "__" in _slug("a__b")
-    (True, False)
-    """
-    s = str(s)
-    if re.fullmatch(r"[A-Za-z0-9-]+(_[A-Za-z0-9-]+)*", s):
-        return s
-    readable = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9-]", "_", s)).strip("_")
-    digest = hashlib.blake2b(s.encode(), digest_size=4).hexdigest()
-    return f"{readable}-{digest}" if readable else digest
 
 
 def _summary(df, metric):

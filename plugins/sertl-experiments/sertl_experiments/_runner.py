@@ -798,11 +798,11 @@ def _model_file(models_dir, pair, method):
 def _file_stem(pair, method):
     """Name a pair and method in a file name that no other pair or method shares.
 
-    The parts are joined with ``__`` (the pooled sources with ``+``); a
-    name that could make that ambiguous (one with ``__``, a final ``_``, or,
-    for a corpus, ``+``) has ``%``, ``_`` and ``+`` percent-encoded.
-    Other names, all the usual ones, are kept as they are: their finished
-    cells keep being found.
+    The parts are joined with ``__`` (the pooled sources with ``+``, which
+    the config refuses in corpus names); a name that could make that
+    ambiguous (one with ``__``, a leading or final ``_``, or ``%``) has
+    ``%`` and ``_`` percent-encoded. Other names, all the usual ones, are
+    kept as they are: their finished cells keep being found.
 
     Examples
     --------
@@ -810,27 +810,20 @@ def _file_stem(pair, method):
     'emodb__ravdess__dss+coral'
     >>> _file_stem((["a"], "b__c"), "dss"), _file_stem((["a__b"], "c"), "dss")
     ('a__b%5F%5Fc__dss', 'a%5F%5Fb__c__dss')
-    >>> _file_stem((["a", "b"], "c"), "m"), _file_stem((["a+b"], "c"), "m")
-    ('a+b__c__m', 'a%2Bb__c__m')
+    >>> _file_stem((["a", "b"], "c"), "m")
+    'a+b__c__m'
     """
-    src = "+".join(_file_part(s, corpus=True) for s in pair[0])
-    tgt = _file_part(pair[1], corpus=True)
-    name = method if method == BASELINE else _file_part(method, corpus=False)
-    return f"{src}__{tgt}__{name}"
+    src = "+".join(map(_file_part, pair[0]))
+    name = method if method == BASELINE else _file_part(method)
+    return f"{src}__{_file_part(pair[1])}__{name}"
 
 
-def _file_part(name, *, corpus):
+def _file_part(name):
     """Spell one corpus or method name in a file name (see :func:`_file_stem`)."""
     name = str(name)
-    if (
-        "__" not in name
-        and not name.endswith("_")
-        and not name.startswith("_")
-        and "%" not in name
-        and not (corpus and "+" in name)
-    ):
-        return name
-    return name.replace("%", "%25").replace("_", "%5F").replace("+", "%2B")
+    if "__" in name or name.startswith("_") or name.endswith("_") or "%" in name:
+        return name.replace("%", "%25").replace("_", "%5F")
+    return name
 
 
 def _prepare_data(config, *, client, progress, log, classes_field="[labels] classes"):

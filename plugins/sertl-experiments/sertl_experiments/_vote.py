@@ -417,7 +417,7 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         if not params:
             return self
         if "methods" in params:
-            super().set_params(methods=params.pop("methods"))
+            self.methods = params.pop("methods")
         own = set(self._get_param_names())
         names = {name for name, _ in self._named()}
         replace, nested, rest = {}, {}, {}
@@ -439,8 +439,9 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
                 )
         for name, value in replace.items():
             self._put_member(name, value)
+        members = dict(self._named()) if nested else {}
         for name, sub in nested.items():
-            member = next(m for n, m in self._named() if n == name)
+            member = members[name]
             if isinstance(member, str):
                 member = _resolve(member, get_registry())
                 member.set_params(**sub)
@@ -453,8 +454,18 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
                     "replace it with a sertl method, set_params("
                     f"{name}=CORAL())."
                 )
-        if rest:
-            super().set_params(**rest)
+        # this vote's own parameters, as BaseEstimator.set_params sets them
+        # but without its get_params(deep=True), which would create every
+        # member given by registry name
+        own_nested = {}
+        for key, value in rest.items():
+            head, sep, sub = key.partition("__")
+            if sep:
+                own_nested.setdefault(head, {})[sub] = value
+            else:
+                setattr(self, key, value)
+        for head, sub in own_nested.items():
+            getattr(self, head).set_params(**sub)
         return self
 
     def _put_member(self, name, member):

@@ -715,3 +715,19 @@ def test_sertl_run_searches_a_members_parameter(
     df = pd.read_csv(cfg.output / "results.csv")
     assert (df["status"] == "ok").all()
     assert df["best_params"].str.fullmatch(r"vote__kmm__B=(1\.0|50\.0)").all()
+
+
+def test_set_params_of_the_vote_creates_no_registry_member(monkeypatch):
+    # a grid over the vote's own parameters must not build every member
+    # named by registry (BaseEstimator.set_params calls get_params(deep=True))
+    import sertl_experiments._vote as vote_module
+
+    vote = TransferVote(LogisticRegression(), methods=["coral", "source_only"])
+    made = []
+    real = vote_module._resolve
+    monkeypatch.setattr(
+        vote_module, "_resolve", lambda m, reg: made.append(m) or real(m, reg)
+    )
+    vote.set_params(voting="soft", estimator__C=0.5, methods=["coral"])
+    assert made == []
+    assert (vote.voting, vote.estimator.C, vote.methods) == ("soft", 0.5, ["coral"])

@@ -9,10 +9,11 @@ from sklearn.base import OneToOneFeatureMixin
 from sklearn.covariance import ledoit_wolf
 
 from sertl_core import DomainAdapter
+from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
 from ._linalg import sym_power
-from ._utils import check_source_ids, preserve_float32
+from ._utils import check_source_ids
 
 __all__ = ["CORAL"]
 
@@ -168,4 +169,4 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
         return X.astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
-        return preserve_float32(super().__sklearn_tags__())
+        return _preserve_float32(super().__sklearn_tags__())

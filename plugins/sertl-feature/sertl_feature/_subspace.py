@@ -9,10 +9,11 @@ from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from sertl_core import DomainAdapter
+from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, RealNotInt, StrOptions
 
 from ._linalg import fix_signs
-from ._utils import check_source_ids, preserve_float32
+from ._utils import check_source_ids
 
 __all__ = ["SubspaceAlignment"]
 
@@ -345,4 +346,4 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         return out.astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
-        return preserve_float32(super().__sklearn_tags__())
+        return _preserve_float32(super().__sklearn_tags__())

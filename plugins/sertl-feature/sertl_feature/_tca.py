@@ -40,11 +40,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
 
 from sertl_core import DomainAdapter
+from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
 from ._linalg import chunk_rows, fix_signs, median_heuristic_gamma, rbf_kernel
 from ._subspace import resolve_n_components
-from ._utils import preserve_float32
 
 __all__ = ["JDA", "TCA"]
 
@@ -227,7 +227,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         return out.astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
-        return preserve_float32(super().__sklearn_tags__())
+        return _preserve_float32(super().__sklearn_tags__())
 
 
 def whitened_eigh(A, C, mu, m):

@@ -6,7 +6,7 @@ import numpy as np
 
 from sertl_core import DomainError
 
-__all__ = ["check_source_ids", "preserve_float32"]
+__all__ = ["check_source_ids"]
 
 
 def check_source_ids(sample_domain, known):
@@ -36,22 +36,3 @@ def check_source_ids(sample_domain, known):
             "Use the ids given at fit time, or omit sample_domain to treat "
             "every row as target data."
         )
-
-
-def preserve_float32(tags):
-    """Declare float32 output for float32 input in ``tags``.
-
-    The adapters compute in float64 (eigen-solvers, matrix square roots) and
-    return the input's floating dtype, as scikit-learn's ``PCA`` and
-    ``StandardScaler`` do; the tag makes scikit-learn's
-    ``check_transformer_preserves_dtypes`` test it.
-
-    Examples
-    --------
-    >>> from sertl_feature import CORAL
-    >>> from sklearn.utils import get_tags
-    >>> get_tags(CORAL()).transformer_tags.preserves_dtype
-    ['float64', 'float32']
-    """
-    tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-    return tags

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sertl_core import DomainAdapter
 from sertl_core._domains import DomainData
+from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
 from ._base import (
@@ -360,9 +361,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         return out.astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+        return _preserve_float32(super().__sklearn_tags__())
 
     def _outputs(self, module, X):
         # recon is (n_decoders, n, d): move the row axis first for batching.

@@ -146,7 +146,54 @@ def weighted_cross_entropy(logits, target, weight=None, row_weight=None):
     if weight is not None:
         w = w * weight[t]
     ce = nn.functional.cross_entropy(logits[mask], t, reduction="none")
-    return (ce * w).sum() / w.sum().clamp_min(1e-12)
+    return weighted_mean(ce, w)
+
+
+def weighted_mean(values, weight):
+    """``sum(w_i v_i) / sum(w_i)`` of per-row losses; 0 when every weight is 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._base import weighted_mean
+    >>> float(weighted_mean(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 3.0])))
+    2.5
+    """
+    weight = weight.to(values.dtype)
+    return (values * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
+def with_row_weights(targets, sample_weight):
+    """Targets with the caller's row weights as a last column (float32).
+
+    ``targets`` is one column of class indices or several (one per task);
+    :func:`split_row_weights` takes them apart again inside a loss. Class
+    indices are small integers, exact in float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_neural._base import with_row_weights
+    >>> with_row_weights(np.array([0, 1]), np.array([0.5, 2.0])).tolist()
+    [[0.0, 0.5], [1.0, 2.0]]
+    """
+    return np.column_stack([targets, sample_weight]).astype(np.float32)
+
+
+def split_row_weights(y):
+    """Class indices and row weights of :func:`with_row_weights` targets.
+
+    The indices come back as int64 of shape (n, n_target_columns).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sertl_neural._base import split_row_weights
+    >>> idx, w = split_row_weights(torch.tensor([[0.0, 0.5], [1.0, 2.0]]))
+    >>> idx.tolist(), w.tolist()
+    ([[0], [1]], [0.5, 2.0])
+    """
+    return y[:, :-1].long(), y[:, -1]
 
 
 def loaded_device(device):
@@ -931,34 +978,23 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
             return
         lab = data.labeled
         emb = self._outputs(self.module_, data.X[lab], data.sample_domain[lab])[-1]
-        sw = data.weights(lab)  # the caller's weights (None without them)
-        if self.sampler is None:
-            if sw is None:
-                self._fit_estimator(emb, data.y[lab])
-            else:
-                self._fit_estimator(emb, data.y[lab], sw, random_state=seed)
-            return
-        # the sampler runs on the embeddings too, seeded from random_state
-        # like every other random step (an unseeded sampler would draw from
-        # numpy's global generator); the core then fits the estimator on the
-        # resampled rows as without a sampler: the weights reach it, a
+        # the sampler (if any) runs on the embeddings too, seeded from
+        # random_state like every other random step (an unseeded sampler
+        # would draw from numpy's global generator); the core then fits the
+        # estimator on the resampled rows: the caller's weights reach it, a
         # Pipeline's final step, or a weighted resample of the rows
-        if sw is None:
-            X_res, y_res = self._resample(emb, data.y[lab], seed)
-            self._fit_resampled(X_res, y_res)
-        else:
-            X_res, y_res, w_res = self._resample(emb, data.y[lab], seed, sw)
-            self._fit_resampled(X_res, y_res, w_res, random_state=seed)
+        X_res, y_res, w_res = self._resample(emb, data.y[lab], seed, data.weights(lab))
+        self._fit_resampled(X_res, y_res, w_res, random_state=seed)
 
     def _resample(self, X, y_idx, seed, sample_weight=None):
-        """Rows and labels after a clone of ``sampler`` seeded with ``seed``.
+        """Rows, labels and weights after a clone of ``sampler`` seeded with ``seed``.
 
-        With ``sample_weight``, returns ``(X, y, weights)``: the weights
+        Returns ``(X, y, sample_weight)``; the weights (None without them)
         follow the rows through the sampler's ``sample_indices_`` (a sampler
         that creates new rows cannot carry them and raises).
         """
         if self.sampler is None or X.shape[0] == 0:
-            return (X, y_idx) if sample_weight is None else (X, y_idx, sample_weight)
+            return X, y_idx, sample_weight
         sampler = clone(self.sampler)
         if "random_state" in sampler.get_params():
             sampler.set_params(random_state=seed)
@@ -977,9 +1013,9 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
                 f"({exc}): use a sampler that only copies or drops rows "
                 "(RandomOverSampler, RandomUnderSampler), or class_weight."
             ) from exc
-        if sample_weight is None:
-            return X_res, y_res
-        return X_res, y_res, _weights_through_sampler(sampler, sample_weight)
+        if sample_weight is not None:
+            sample_weight = _weights_through_sampler(sampler, sample_weight)
+        return X_res, y_res, sample_weight
 
     def _predict_input(self, X, sample_domain):
         outs = self._outputs(self.module_, X, sample_domain)

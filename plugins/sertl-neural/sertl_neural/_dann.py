@@ -17,7 +17,10 @@ from ._base import (
     NeuralTransferEstimator,
     build_classifier_trunk,
     class_weights,
+    split_row_weights,
     weighted_cross_entropy,
+    weighted_mean,
+    with_row_weights,
 )
 from ._nets import ClassifierNet
 
@@ -40,23 +43,17 @@ class _DANNLoss:
     def __call__(self, outputs, y, X, training):
         rw = None
         if self.row_weighted:
-            y, rw = y[:, :2].long(), y[:, 2]
+            y, rw = split_row_weights(y)
         cls = weighted_cross_entropy(outputs[0], y[:, 0], self.class_weight, rw)
         if not training:  # early stopping follows the emotion loss
             return cls
-        if rw is None:
-            dom = torch.nn.functional.binary_cross_entropy_with_logits(
-                outputs[1], y[:, 1].to(outputs[1].dtype), pos_weight=self.pos_weight
-            )
-            return cls + dom
         dom = torch.nn.functional.binary_cross_entropy_with_logits(
             outputs[1],
             y[:, 1].to(outputs[1].dtype),
             pos_weight=self.pos_weight,
-            reduction="none",
+            reduction="mean" if rw is None else "none",
         )
-        rw = rw.to(dom.dtype)
-        return cls + (dom * rw).sum() / rw.sum().clamp_min(1e-12)
+        return cls + (dom if rw is None else weighted_mean(dom, rw))
 
 
 def ganin_lambda(progress, gamma=10.0):
@@ -326,11 +323,11 @@ class DANNClassifier(NeuralTransferEstimator):
             labeled, source, target = labeled[keep], source[keep], target[keep]
         dom = target.astype(np.int64)
         Y = np.stack([y_idx, dom], axis=1)
-        if sw is None:
-            n_tgt, n_src = int(dom.sum()), int((1 - dom).sum())
-        else:  # the discriminator's balance counts rows by weight
-            n_tgt, n_src = float(sw[target].sum()), float(sw[source].sum())
-            Y = np.column_stack([Y, sw]).astype(np.float32)
+        # the discriminator's source/target balance counts rows (by weight)
+        counted = np.ones(len(y_idx)) if sw is None else sw
+        n_tgt, n_src = float(counted[target].sum()), float(counted[source].sum())
+        if sw is not None:
+            Y = with_row_weights(Y, sw)
         seed = self._draw_seed()
         with self._seeded(seed):
             self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
@@ -345,11 +342,9 @@ class DANNClassifier(NeuralTransferEstimator):
                 self.classes_,
                 sw,
             )
-            if sw is None:
-                pos_weight = torch.tensor(n_src / max(n_tgt, 1), device=self.device_)
-            else:
-                ratio = n_src / n_tgt if n_tgt > 0 else 1.0
-                pos_weight = torch.tensor(ratio, device=self.device_)
+            # without target rows pos_weight weighs nothing: any value does
+            ratio = n_src / n_tgt if n_tgt > 0 else 1.0
+            pos_weight = torch.tensor(ratio, device=self.device_)
             cb = _grl_callback(
                 module, self.max_epochs, self.adaptation_weight, self.schedule
             )

@@ -18,6 +18,7 @@ from ._base import (
     build_classifier_trunk,
     class_weights,
     masked_cross_entropy,
+    with_row_weights,
 )
 from ._nets import ClassifierNet
 
@@ -49,11 +50,6 @@ class _ClassifierLoss:
                 outputs[-1], teacher_emb
             )
         return loss
-
-
-def _row_targets(y_idx, sample_weight):
-    """``(class index, row weight)`` targets as float32 rows."""
-    return np.stack([y_idx, sample_weight], axis=1).astype(np.float32)
 
 
 def check_init_from(init_from, n_features, input_shape=None):
@@ -548,11 +544,8 @@ class FineTuneClassifier(NeuralTransferEstimator):
             y_parts.append(yp)
             w_parts.append(total * rw / rw.sum())
         n_rows = sum(len(yp) for yp in y_parts)
-        Xr = np.concatenate(X_parts)
-        yr = np.stack(
-            [np.concatenate(y_parts), np.concatenate(w_parts) * n_rows], axis=1
-        ).astype(np.float32)
-        return Xr, yr
+        yr = with_row_weights(np.concatenate(y_parts), np.concatenate(w_parts) * n_rows)
+        return np.concatenate(X_parts), yr
 
     def _head_proba(self, module, Xs):
         """Softmax of the main head on already scaled rows (eval mode, in chunks)."""
@@ -657,8 +650,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
         src = data.labeled & data.source
         tgt = data.labeled & data.target
         unl = data.target & ~data.labeled
-        weighted = data.sample_weight is not None
-        if weighted:
+        if data.sample_weight is not None:
             # a row of weight 0 is absent: it neither trains nor validates
             positive = data.sample_weight > 0
             src, tgt, unl = src & positive, tgt & positive, unl & positive
@@ -722,10 +714,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
                     # share of the loss; class weights are computed within
                     # each domain and folded into the row weights, so each
                     # domain is class-balanced on its own.
-                    if wt is None:
-                        Xt, yt = self._resample(Xt, yt, seed)
-                    else:
-                        Xt, yt, wt = self._resample(Xt, yt, seed, wt)
+                    Xt, yt, wt = self._resample(Xt, yt, seed, wt)
                     fsw = self.finetune_source_weight
                     Xt, yt = self._weighted_rows(
                         [(Xt, yt, 1.0, wt), (X_src, y_src, fsw, w_src)]
@@ -776,20 +765,20 @@ class FineTuneClassifier(NeuralTransferEstimator):
         stopping loss is weighted too (``"balanced"`` then counts classes
         by weight).
         """
-        n_cls = self.classes_.size
-        if sample_weight is None:
-            X, y_idx = self._resample(X, y_idx, seed)
-            w = class_weights(
-                y_idx, n_cls, self.class_weight, self.device_, self.classes_
-            )
-            return X, y_idx, w, None if held is None else held[:2]
         X, y_idx, sw = self._resample(X, y_idx, seed, sample_weight)
         w = class_weights(
-            y_idx, n_cls, self.class_weight, self.device_, self.classes_, sw
+            y_idx,
+            self.classes_.size,
+            self.class_weight,
+            self.device_,
+            self.classes_,
+            sw,
         )
+        if sw is None:
+            return X, y_idx, w, None if held is None else held[:2]
         if held is not None:
-            held = (held[0], _row_targets(held[1], held[2]))
-        return X, _row_targets(y_idx, sw), w, held
+            held = (held[0], with_row_weights(held[1], held[2]))
+        return X, with_row_weights(y_idx, sw), w, held
 
     def _split_off(self, X, y_idx, seed, sample_weight=None):
         """Training rows, their weights and the held-out ``(X, y, weights)``.
@@ -799,11 +788,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
         out for early stopping with theirs (None when nothing is held out).
         The split does not depend on the weights.
         """
-        sw = sample_weight
         split = self._valid_split(len(y_idx), y_idx, seed)
         if split is None:
-            return X, y_idx, sw, None
+            return X, y_idx, sample_weight, None
         tr, va = split
-        if sw is None:
-            return X[tr], y_idx[tr], None, (X[va], y_idx[va], None)
-        return X[tr], y_idx[tr], sw[tr], (X[va], y_idx[va], sw[va])
+        sw = sample_weight
+        sw_tr, sw_va = (None, None) if sw is None else (sw[tr], sw[va])
+        return X[tr], y_idx[tr], sw_tr, (X[va], y_idx[va], sw_va)

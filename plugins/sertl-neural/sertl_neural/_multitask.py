@@ -18,7 +18,9 @@ from ._base import (
     NeuralTransferEstimator,
     build_classifier_trunk,
     class_weights,
+    split_row_weights,
     weighted_cross_entropy,
+    with_row_weights,
 )
 from ._nets import ClassifierNet
 
@@ -130,7 +132,7 @@ class _MultiTaskLoss:
     def __call__(self, outputs, y, X, training):
         rw = None
         if self.row_weighted:
-            y, rw = y[:, :-1].long(), y[:, -1]
+            y, rw = split_row_weights(y)
         if not training:  # early stopping follows the main task
             return self._ce(outputs[0], y, 0, rw)
         if self.module is not None:
@@ -543,7 +545,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             held = [np.flatnonzero(emo & src_k), np.flatnonzero(emo & ~src_k)]
             groups = [(pos, Yk[pos, 0]) for pos in held]
             if sw is not None:  # the row weights travel as a last column
-                Yk = np.column_stack([Yk, sw]).astype(np.float32)
+                Yk = with_row_weights(Yk, sw)
             history = self._train_held_out(
                 module,
                 Xs[keep],

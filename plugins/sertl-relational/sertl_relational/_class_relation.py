@@ -11,6 +11,7 @@ from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
 
 from sertl_core import DomainAdapter, check_known_domains
+from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
 __all__ = ["ClassRelationAligner"]
@@ -531,9 +532,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         return Z.astype(X.dtype, copy=False)  # float32 rows stay float32
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+        return _preserve_float32(super().__sklearn_tags__())
 
 
 def _sq_dist(A, B):

@@ -687,36 +687,18 @@ class SAVEE(CorpusReader):
     }
     emotions = _classes_of(_CODES)
     _SPEAKERS = ("DC", "JE", "JK", "KL")
-    _FLAT = re.compile(r"^(DC|JE|JK|KL)_(sa|su|[adfhn])(\d{2})$")
-    _NESTED = re.compile(r"^(sa|su|[adfhn])(\d{2})$")
-    _FLAT_SHAPE = re.compile(r"^([A-Za-z]{2})_([a-z]{1,2})(\d{2})$")
-    _NESTED_SHAPE = re.compile(r"^([a-z]{1,2})(\d{2})$")
-
-    def _check_codes(self, path):
-        """Name the unknown speaker or emotion code of a well-formed name."""
-        flat = self._FLAT_SHAPE.match(path.stem)
-        nested = self._NESTED_SHAPE.match(path.stem)
-        if flat is not None and flat.group(1) not in self._SPEAKERS:
-            raise _unknown_code("speaker", flat.group(1), "SAVEE", self._SPEAKERS)
-        if flat is None and nested is not None:
-            if path.parent.name not in self._SPEAKERS:
-                return
-            code = nested.group(1)
-        elif flat is not None:
-            code = flat.group(2)
-        else:
-            return
-        if code not in self._CODES:
-            raise _unknown_code("emotion", code, "SAVEE", self._CODES)
+    # any speaker and emotion code: an unknown one is named
+    _FLAT = re.compile(r"^([A-Za-z]{2})_([a-z]{1,2})(\d{2})$")
+    _NESTED = re.compile(r"^([a-z]{1,2})(\d{2})$")
 
     def _parse(self, path, root):
         m = self._FLAT.match(path.stem)
         if m is not None:
             speaker, code, _ = m.groups()
+            if speaker not in self._SPEAKERS:
+                raise _unknown_code("speaker", speaker, "SAVEE", self._SPEAKERS)
         else:
             m = self._NESTED.match(path.stem)
-            if m is None:
-                self._check_codes(path)
             if m is None or path.parent.name not in self._SPEAKERS:
                 raise _BadName(
                     "expected <speaker>/<code><nn> (e.g. DC/a01) or "
@@ -725,6 +707,8 @@ class SAVEE(CorpusReader):
                 )
             speaker = path.parent.name
             code = m.group(1)
+        if code not in self._CODES:
+            raise _unknown_code("emotion", code, "SAVEE", self._CODES)
         return speaker, "male", code, self._CODES[code]
 
 
@@ -771,23 +755,20 @@ class TESS(CorpusReader):
         "e.g. OAF_angry/OAF_back_angry.wav"
     )
 
-    _RE = re.compile(
-        r"^(OAF|YAF)_(.+)_(angry|disgust|fear|happy|neutral|ps|sad)$", re.IGNORECASE
-    )
+    # any emotion code: an unknown one is named (see _EMOTION_CODES)
+    _RE = re.compile(r"^(OAF|YAF)_(.+)_([A-Za-z]+)$", re.IGNORECASE)
     _FOLDER = re.compile(r"^(OAF|YAF)_(.+)$", re.IGNORECASE)
-    _SHAPE = re.compile(r"^(OAF|YAF)_(.+)_([A-Za-z]+)$", re.IGNORECASE)
     _EMOTION_CODES = ("angry", "disgust", "fear", "happy", "neutral", "ps", "sad")
 
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
-        shape = self._SHAPE.match(path.stem)
-        if m is None and shape is not None:
-            raise _unknown_code("emotion", shape.group(3), "TESS", self._EMOTION_CODES)
         if m is None:
             raise _BadName(
-                "expected <OAF|YAF>_<word>_<angry|disgust|fear|happy|neutral|ps|sad>"
+                f"expected <OAF|YAF>_<word>_<{'|'.join(self._EMOTION_CODES)}>"
             )
         speaker, _, code = m.groups()
+        if code.lower() not in self._EMOTION_CODES:
+            raise _unknown_code("emotion", code, "TESS", self._EMOTION_CODES)
         speaker = speaker.upper()
         emotion = canonical_emotion(code)
         folder = self._FOLDER.match(path.parent.name)
@@ -854,10 +835,11 @@ class CREMAD(CorpusReader):
         "SAD": "sadness",
     }
     emotions = _classes_of(_CODES)
-    _RE = re.compile(
-        r"^(\d{4})_(IEO|TIE|IOM|IWW|TAI|MTI|IWL|ITH|DFA|ITS|TSI|WSI)_"
-        r"(ANG|DIS|FEA|HAP|NEU|SAD)_(LO|MD|HI|XX)$"
-    )
+    # any codes: an unknown one is named (see _SENTENCES, _CODES, _LEVELS)
+    _RE = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
+    _SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI")
+    _SENTENCES += ("IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
+    _LEVELS = ("LO", "MD", "HI", "XX")
 
     def __init__(self, *, demographics=None):
         self.demographics = demographics
@@ -894,24 +876,17 @@ class CREMAD(CorpusReader):
                 genders[str(row["ActorID"]).strip()] = _gender(row["Sex"])
         return genders
 
-    _SHAPE = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
-    _SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI")
-    _SENTENCES += ("IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
-    _LEVELS = ("LO", "MD", "HI", "XX")
-
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
-        shape = self._SHAPE.match(path.stem)
-        if m is None and shape is not None:
-            _, sentence, code, level = shape.groups()
-            if sentence not in self._SENTENCES:
-                raise _unknown_code("sentence", sentence, "CREMA-D", self._SENTENCES)
-            if code not in self._CODES:
-                raise _unknown_code("emotion", code, "CREMA-D", self._CODES)
-            raise _unknown_code("level", level, "CREMA-D", self._LEVELS)
         if m is None:
             raise _BadName("expected e.g. 1001_DFA_ANG_XX")
-        actor, _, code, _ = m.groups()
+        actor, sentence, code, level = m.groups()
+        if sentence not in self._SENTENCES:
+            raise _unknown_code("sentence", sentence, "CREMA-D", self._SENTENCES)
+        if code not in self._CODES:
+            raise _unknown_code("emotion", code, "CREMA-D", self._CODES)
+        if level not in self._LEVELS:
+            raise _unknown_code("level", level, "CREMA-D", self._LEVELS)
         return actor, self._genders.get(actor, "unknown"), code, self._CODES[code]
 
 
@@ -953,20 +928,16 @@ class EMOVO(CorpusReader):
         "tri": "sadness",
     }
     emotions = _classes_of(_CODES)
-    _RE = re.compile(
-        r"^(dis|gio|neu|pau|rab|sor|tri)-([fm][1-3])-([a-z]+\d+)$", re.IGNORECASE
-    )
-
-    _SHAPE = re.compile(r"^([a-z]+)-([fm][1-3])-([a-z]+\d+)$", re.IGNORECASE)
+    # any emotion code: an unknown one is named (see _CODES)
+    _RE = re.compile(r"^([a-z]+)-([fm][1-3])-([a-z]+\d+)$", re.IGNORECASE)
 
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
-        shape = self._SHAPE.match(path.stem)
-        if m is None and shape is not None:
-            raise _unknown_code("emotion", shape.group(1), "EMOVO", self._CODES)
         if m is None:
             raise _BadName("expected <emotion>-<speaker>-<sentence>, e.g. dis-f1-b1")
         code, speaker, _ = m.groups()
+        if code.lower() not in self._CODES:
+            raise _unknown_code("emotion", code, "EMOVO", self._CODES)
         code, speaker = code.lower(), speaker.lower()
         parent = path.parent.name.lower()
         if re.fullmatch(r"[fm]\d", parent) and parent != speaker:
@@ -983,21 +954,18 @@ class _EmotionFolderCorpus(CorpusReader):
     names another emotion is reported.
     """
 
-    _RE: ClassVar[re.Pattern]
-    _SHAPE: ClassVar[re.Pattern]  # as _RE, any code: an unknown code is named
+    _RE: ClassVar[re.Pattern]  # any code: an unknown one is named (_CODES)
     _HINT: ClassVar[str]
     _CODES: ClassVar[dict[str, str]]
     _FOLDERS: ClassVar[dict[str, str]]
 
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
-        shape = self._SHAPE.match(path.stem)
-        if m is None and shape is not None:
-            code = shape.group("code")
-            raise _unknown_code("emotion", code, self.corpus, self._CODES)
         if m is None:
             raise _BadName(self._HINT)
         code = m.group("code")
+        if code not in self._CODES:
+            raise _unknown_code("emotion", code, self.corpus, self._CODES)
         folder = self._FOLDERS.get(path.parent.name.lower())
         if folder is not None and folder != code:
             raise _BadName(f"emotion code {code} in folder {path.parent.name}")
@@ -1048,8 +1016,7 @@ class URDU(_EmotionFolderCorpus):
         "neutral": "N",
         "sad": "S",
     }
-    _RE = re.compile(r"^(?P<speaker>S(?P<gender>[MF])\d+)_F\d+_(?P<code>[AHNS])\d+$")
-    _SHAPE = re.compile(r"^(?P<speaker>S(?P<gender>[MF])\d+)_F\d+_(?P<code>[A-Z])\d+$")
+    _RE = re.compile(r"^(?P<speaker>S(?P<gender>[MF])\d+)_F\d+_(?P<code>[A-Z])\d+$")
     _HINT = "expected e.g. SM1_F10_A010 (speaker, file, emotion letter)"
 
 
@@ -1096,8 +1063,7 @@ class TurEVDB(_EmotionFolderCorpus):
         "happy": "mt",
         "sad": "hl",
     }
-    _RE = re.compile(r"^(?P<speaker>\d+)_(?P<code>kz|sk|mt|hl)_.+$")
-    _SHAPE = re.compile(r"^(?P<speaker>\d+)_(?P<code>[a-z]{2})_.+$")
+    _RE = re.compile(r"^(?P<speaker>\d+)_(?P<code>[a-z]{2})_.+$")
     _HINT = "expected <speaker>_<kz|sk|mt|hl>_<word>, e.g. 1157_kz_acik"
 
 
