@@ -327,6 +327,12 @@ def _print_summary(res, cfg, seconds):
             "against their corpus's naming rule); see the report.",
             file=sys.stderr,
         )
+    if res.reader_warnings:
+        print(
+            f"the corpus readers gave {len(res.reader_warnings)} other warning(s) "
+            "(logged above); see the report.",
+            file=sys.stderr,
+        )
     print(
         f"report: {res.report.resolve()}  ({seconds:.0f} s; "
         f"{res.n_computed} cells computed, "

@@ -16,7 +16,11 @@ __all__ = [
     "extract_features",
     "load_corpus_table",
     "reader_skipped",
+    "reader_warnings",
 ]
+
+# distinct warnings of one reader listed in a run; the others are counted
+_MAX_WARNINGS = 20
 
 
 class ExperimentError(RuntimeError):
@@ -100,7 +104,13 @@ def load_corpus_table(spec, classes=None):
         the reader skipped (names that break the corpus's naming rule, CSV
         rows without audio ...) as ``{"file": ..., "reason": ...}``
         dictionaries; :func:`reader_skipped` turns them into skipped-file
-        entries of a run.
+        entries of a run. ``table.attrs["warnings"]`` holds the reader's
+        other warnings (duplicate utterances, labels that are not canonical
+        emotions, a third-party reader's text ...) as ``{"warning": text,
+        "count": n}`` dictionaries, identical texts once;
+        :func:`reader_warnings` reports them. A warning that carries its
+        skipped files as data (``CorpusWarning.skipped``) is not among them:
+        its files are in ``attrs["skipped"]``.
 
     Examples
     --------
@@ -118,6 +128,8 @@ def load_corpus_table(spec, classes=None):
     >>> table = load_corpus_table(cfg.corpora["emodb"])
     >>> [(Path(s["file"]).name, s["reason"][:22]) for s in table.attrs["skipped"]]
     [('take2.flac', 'breaks the naming rule')]
+    >>> table.attrs["warnings"]
+    []
     >>> shutil.rmtree(root.parent)
     """
     where = f"[corpora.{spec.name}]"
@@ -133,8 +145,9 @@ def load_corpus_table(spec, classes=None):
             f"sertl-speech is needed to read corpora: {exc}"
         ) from None
     try:
-        # the reader's warnings are not shown: the files it skipped come back
-        # as data and are reported with the files that give no features
+        # the reader's warnings are not shown here: the files it skipped come
+        # back as data and are reported with the files that give no features,
+        # its other warnings through attrs["warnings"] (see reader_warnings)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             table = load_corpus(spec.reader, spec.root)
@@ -154,7 +167,25 @@ def load_corpus_table(spec, classes=None):
     table.attrs["skipped"] = [
         {"file": str(e["file"]), "reason": str(e["reason"])} for e in skipped
     ]
+    table.attrs["warnings"] = _grouped_warnings(caught)
     return table
+
+
+def _grouped_warnings(caught):
+    """Texts of the caught warnings with their counts, skipped-file ones left out.
+
+    Deprecation warnings of the libraries a reader calls are left out too:
+    they speak to the reader's developer, not to whoever runs the experiment.
+    """
+    counts: dict[str, int] = {}
+    for w in caught:
+        if getattr(w.message, "skipped", None):  # listed with the skipped files
+            continue
+        if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+            continue
+        text = str(w.message).strip() or w.category.__name__
+        counts[text] = counts.get(text, 0) + 1
+    return [{"warning": text, "count": n} for text, n in counts.items()]
 
 
 def reader_skipped(table, name, skipped=None, log=None):
@@ -204,6 +235,66 @@ def reader_skipped(table, name, skipped=None, log=None):
             log(f"  skipped {e['file']}: {e['reason']}")
     if skipped is not None:
         skipped.extend(entries)
+    return entries
+
+
+def reader_warnings(table, name, collected=None, log=None):
+    """Report what the reader of corpus ``name`` warned about, besides skipped files.
+
+    Duplicate utterances, labels that are not canonical emotions, a
+    third-party reader's warnings in plain text ...: each distinct text is
+    logged once with the corpus name and joins the run's reader warnings
+    (hence results.md's and report.html's "Reader warnings"), with the
+    number of times the reader gave it. Past 20 distinct texts, the rest
+    are counted in one entry.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`load_corpus_table`.
+    name : str
+        Corpus name in the experiment.
+    collected : list, default=None
+        The run's reader-warning entries; the new ones are appended.
+    log : callable, default=None
+        Called with one line per distinct warning.
+
+    Returns
+    -------
+    entries : list of dict
+        ``{"corpus": name, "warning": text, "times": n}`` per distinct text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sertl_experiments._data import reader_warnings
+    >>> table = pd.DataFrame({"file": ["/c/wav/03a01Fa.wav"]})
+    >>> table.attrs["warnings"] = [{"warning": "label 'grumpy' kept", "count": 2}]
+    >>> reader_warnings(table, "mine", log=print)
+    corpus mine: reader warning (2 times): label 'grumpy' kept
+    [{'corpus': 'mine', 'warning': "label 'grumpy' kept", 'times': 2}]
+    """
+    grouped = list(table.attrs.get("warnings", ()))
+    entries = [
+        {"corpus": name, "warning": e["warning"], "times": e["count"]}
+        for e in grouped[:_MAX_WARNINGS]
+    ]
+    rest = grouped[_MAX_WARNINGS:]
+    if rest:
+        entries.append(
+            {
+                "corpus": name,
+                "warning": f"... and {len(rest)} other warnings of the reader "
+                "(not shown)",
+                "times": sum(e["count"] for e in rest),
+            }
+        )
+    if log is not None:
+        for e in entries:
+            times = f" ({e['times']} times)" if e["times"] > 1 else ""
+            log(f"corpus {name}: reader warning{times}: {e['warning']}")
+    if collected is not None:
+        collected.extend(entries)
     return entries
 
 

@@ -435,8 +435,42 @@ def _to_md(df, floatfmt=".1f"):
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(config, cells, skipped, out):
-    """Write results.csv, results.md, plots/ and report.html; return the report path."""
+_READER_WARNINGS_NOTE = (
+    "What the corpus readers warned about while reading, besides the skipped "
+    "files (times: how often a reader gave the same warning)."
+)
+
+
+def _md_text(text):
+    """``text`` as one cell of a Markdown table (its lines joined by <br>)."""
+    return str(text).replace("|", "\\|").replace("\n", "<br>")
+
+
+def _lines_html(df, table_id):
+    """``df`` as an HTML table whose cells keep their line breaks.
+
+    ``DataFrame.to_html`` writes a newline as a backslash and an ``n``.
+    """
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in df.columns)
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{esc(str(v)).replace(chr(10), '<br>')}</td>" for v in r)
+        + "</tr>"
+        for r in df.itertuples(index=False)
+    )
+    return (
+        f"<table id='{table_id}'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def write_outputs(config, cells, skipped, out, reader_warnings=None):
+    """Write results.csv, results.md, plots/ and report.html; return the report path.
+
+    ``skipped`` lists the skipped files, ``reader_warnings`` the corpus
+    readers' other warnings (``corpus``, ``warning``, ``times``).
+    """
     out = Path(out)
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
@@ -516,6 +550,13 @@ def write_outputs(config, cells, skipped, out):
         ]
     if skipped:
         md += ["\n## Skipped files\n", _to_md(pd.DataFrame(skipped))]
+    warned = pd.DataFrame(reader_warnings or [])
+    if not warned.empty:
+        md += [
+            "\n## Reader warnings\n",
+            _READER_WARNINGS_NOTE + "\n",
+            _to_md(warned.assign(warning=warned["warning"].map(_md_text))),
+        ]
     if not errors.empty:
         md += ["\n## Failed cells\n", _to_md(errors)]
     (out / "results.md").write_text("\n".join(md), encoding="utf-8")
@@ -557,6 +598,15 @@ def write_outputs(config, cells, skipped, out):
         )
     if skipped:
         tables.append(("skipped", "Files reported and skipped", pd.DataFrame(skipped)))
+    if not warned.empty:
+        tables.append(
+            (
+                "reader-warnings",
+                "Reader warnings",
+                _lines_html(warned, "tab-reader-warnings"),
+                _READER_WARNINGS_NOTE,
+            )
+        )
     if not errors.empty:
         tables.append(("errors", "Cells that failed", errors))
     report = out / "report.html"
@@ -574,6 +624,7 @@ td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right}
 th{background:#f3f3f3}figure{display:inline-block;vertical-align:top;margin:.6em}img{max-width:100%}
 .warn{background:#fff3cd;border:1px solid #e0c36b;padding:.6em}
 .ok{background:#e9f6ec;border:1px solid #8cc79a;padding:.6em}
+#tab-reader-warnings td{white-space:pre-wrap;text-align:left}
 figcaption{font-size:.85em;color:#555}
 """
 
@@ -649,7 +700,9 @@ def _html(config, tables, figs, df):
     for tid, title, t, *note in tables:
         manifest["tables"].append(f"tab-{tid}")
         body = (
-            t.to_html(
+            t  # already HTML
+            if isinstance(t, str)
+            else t.to_html(
                 index=False,
                 na_rep="",
                 float_format=lambda v: f"{v:.3g}",

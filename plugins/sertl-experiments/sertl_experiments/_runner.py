@@ -8,7 +8,7 @@ import re
 import time
 import traceback
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from ._data import (
     extract_features,
     load_corpus_table,
     reader_skipped,
+    reader_warnings,
 )
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import METRICS, bootstrap_ci, confusion, score_all
@@ -66,6 +67,11 @@ class RunResult:
         or ``confidence`` only rescores their stored predictions).
     skipped_files : list of dict
         Files that gave no features: ``corpus``, ``file`` and ``reason``.
+    reader_warnings : list of dict, default=[]
+        What the corpus readers warned about besides skipped files
+        (duplicate utterances, labels that are not canonical emotions ...):
+        ``corpus``, ``warning`` and ``times``, one entry per distinct text.
+        Every run reads the corpora, so a resumed run lists them too.
 
     Examples
     --------
@@ -101,6 +107,7 @@ class RunResult:
     n_computed: int
     n_reused: int
     skipped_files: list
+    reader_warnings: list = field(default_factory=list)
 
 
 def _uses_speaker(recipe):
@@ -826,11 +833,15 @@ def _file_part(name):
     return name
 
 
-def _prepare_data(config, *, client, progress, log, classes_field="[labels] classes"):
+def _prepare_data(
+    config, *, client, progress, log, classes_field="[labels] classes", warned=None
+):
     """Read every corpus in the matrix and extract its features once.
 
     ``classes_field`` names where the class list came from in messages
-    (``sertl grid`` passes its ``--classes`` option).
+    (``sertl grid`` passes its ``--classes`` option). The readers' warnings
+    other than skipped files are logged, and appended to ``warned`` when
+    given (see :func:`~sertl_experiments._data.reader_warnings`).
     """
     from ._data import make_feature_step
 
@@ -841,6 +852,7 @@ def _prepare_data(config, *, client, progress, log, classes_field="[labels] clas
     for name in used:
         tables[name] = load_corpus_table(config.corpora[name])
         reader_skipped(tables[name], name, skipped, log)
+        reader_warnings(tables[name], name, warned, log)
     if config.mapping:
         # the csv and folders readers know their emotions only now
         emotions = {
@@ -1006,9 +1018,13 @@ def run_experiment(
     out = Path(config.output)
     cells_dir = out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
-    skipped = []
+    skipped, warned = [], []
     if data is None:
-        data, skipped = _prepare_data(config, client=client, progress=progress, log=log)
+        # read on every run, resumed ones included: the skipped files and the
+        # readers' warnings are reported each time
+        data, skipped = _prepare_data(
+            config, client=client, progress=progress, log=log, warned=warned
+        )
     prot = asdict(config.protocol)
     autos = {m.name: _auto_candidates(m, config) for m in config.methods if m.auto}
     # what computes each method's cells: an upgrade recomputes the cells it
@@ -1147,13 +1163,13 @@ def run_experiment(
                     f"no model saved for {c['source']} -> {c['target']} "
                     f"{c['method']}: {c['model_not_saved']}"
                 )
-    report = write_outputs(config, cells, skipped, out)
+    report = write_outputs(config, cells, skipped, out, reader_warnings=warned)
     results = (
         pd.read_csv(out / "results.csv")
         if (out / "results.csv").is_file()
         else (pd.DataFrame())
     )
-    return RunResult(out, results, report, len(computed), len(cached), skipped)
+    return RunResult(out, results, report, len(computed), len(cached), skipped, warned)
 
 
 def check_methods(config):

@@ -219,11 +219,12 @@ def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):
     assert "emotion" in table and "anger" in table
 
 
-def _run_dss(tmp_path, emodb_root, ravdess_root, cache_dir):
+def _run_dss(tmp_path, emodb_root, ravdess_root, cache_dir, emodb_reader="emodb"):
     """Run a one-method EmoDB <-> RAVDESS experiment into tmp_path/out."""
     exp = tmp_path / "exp.toml"
     exp.write_text(
-        f'output = "out"\n[corpora.emodb]\nreader = "emodb"\nroot = "{emodb_root}"\n'
+        f'output = "out"\n[corpora.emodb]\nreader = "{emodb_reader}"\n'
+        f'root = "{emodb_root}"\n'
         f'[corpora.ravdess]\nreader = "ravdess"\nroot = "{ravdess_root}"\n'
         f'[features]\ncache_dir = "{cache_dir}"\n'
         "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
@@ -634,6 +635,172 @@ def test_load_corpus_table_returns_the_files_the_reader_skipped(tmp_path):
     assert run_skipped[1:] == entries
     assert lines[0].startswith("corpus emodb: 1 file skipped")
     assert lines[1] == f"  skipped {bad}: {entries[0]['reason']}"
+
+
+def _reader_warnings_md(md):
+    """The "Reader warnings" section of results.md."""
+    return md.split("## Reader warnings", 1)[1].split("\n## ", 1)[0]
+
+
+def _register_reader(monkeypatch, cls):
+    """Install ``cls`` as a third-party corpus reader, through the plugin hooks."""
+    import types
+
+    from sertl_core import hookimpl
+    from sertl_core.registry import Registry, make_plugin_manager
+
+    @hookimpl
+    def sertl_register_corpora():
+        return [cls]
+
+    plugin = types.ModuleType("fake_reader_plugin")
+    plugin.sertl_register_corpora = sertl_register_corpora
+    registry = Registry(make_plugin_manager(plugins={"fakereader": plugin}))
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", registry)
+
+
+def test_reader_warnings_are_logged_and_reported_on_every_run(
+    tmp_path, capsys, cache_dir
+):
+    # a reader's warning that skips no file (here one utterance in two files)
+    # was swallowed by the run: in neither the log, results.md nor report.html
+    import html
+    import shutil
+
+    from sertl_speech import sample_path
+
+    root = tmp_path / "EmoDB"
+    shutil.copytree(sample_path("emodb"), root)
+    (root / "wav" / "copy").mkdir()
+    shutil.copy(root / "wav" / "03a01Fa.flac", root / "wav" / "copy" / "03a01Fa.flac")
+    shutil.copy(root / "wav" / "03a01Fa.flac", root / "wav" / "notes.flac")
+    dup = "emodb: 1 utterance(s) occur in more than one file under"
+    for run in ("first", "resumed"):
+        assert _run_dss(tmp_path, root, "sample", cache_dir) == 0
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        if run == "resumed":
+            assert " reused, 0 to compute" in err
+        # once, with the corpus name; the skipped file only as a skipped file
+        lines = [ln for ln in err.splitlines() if dup in ln]
+        assert len(lines) == 1, run
+        assert lines[0].startswith(f"corpus emodb: reader warning: {dup}")
+        assert "reader warning: emodb: skipped" not in err
+        assert "the corpus readers gave 1 other warning(s)" in err
+        md = (tmp_path / "out" / "results.md").read_text()
+        section = _reader_warnings_md(md)
+        row = next(ln for ln in section.splitlines() if dup in ln)
+        assert row.startswith("| emodb | ") and row.endswith(" | 1 |")
+        assert "<br>  03a01Fa: " in row  # the listed files, in the one row
+        assert "naming rule" not in section
+        assert "notes.flac" in md.split("## Skipped files", 1)[1]
+        page = html.unescape((tmp_path / "out" / "report.html").read_text())
+        assert "<h2>Reader warnings</h2>" in page
+        table = page.split("id='tab-reader-warnings'", 1)[1].split("</table>")[0]
+        assert dup in table and "<br>  03a01Fa: " in table  # lines kept
+        assert "whose names break the naming rule" not in page
+
+
+class _TextOnlyReader:
+    """A third-party reader that reports what it drops in warning text only."""
+
+    registry_name = "text_only"
+    texts = (
+        "text_only: skipped 03a01Fa.flac: no label in the sheet",
+        *["text_only: no gender in the sheet for speaker 03"] * 3,
+    )
+
+    def read(self, root, *, emotions=None):
+        import warnings
+
+        from sertl_speech import CorpusWarning, load_sample
+
+        table = load_sample("emodb").iloc[1:].reset_index(drop=True)
+        table.attrs = {}  # no skipped-file data
+        for text in self.texts:
+            warnings.warn(text, UserWarning, stacklevel=2)
+        # a warning with its skipped file as data: listed as a skipped file
+        gone = {"file": str(Path(root) / "gone.flac"), "reason": "empty file"}
+        warnings.warn(
+            CorpusWarning("text_only: 1 empty file", skipped=[gone]), stacklevel=2
+        )
+        return table
+
+
+def test_warnings_of_a_third_party_reader_are_logged_and_reported(
+    tmp_path, capsys, cache_dir, monkeypatch
+):
+    # the files a third-party reader names in plain-text warnings (without
+    # CorpusWarning.skipped data) went unreported
+    import html
+
+    _register_reader(monkeypatch, _TextOnlyReader)
+    root = tmp_path / "sheet"
+    root.mkdir()
+    assert _run_dss(tmp_path, root, "sample", cache_dir, emodb_reader="text_only") == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    skip, gender = _TextOnlyReader.texts[0], _TextOnlyReader.texts[-1]
+    assert err.count(skip) == 1 and err.count(gender) == 1
+    assert f"corpus emodb: reader warning: {skip}\n" in err
+    assert f"corpus emodb: reader warning (3 times): {gender}\n" in err
+    assert "reader warning: text_only: 1 empty file" not in err
+    md = (tmp_path / "out" / "results.md").read_text()
+    section = _reader_warnings_md(md)
+    assert f"| emodb | {skip} | 1 |" in section
+    assert f"| emodb | {gender} | 3 |" in section
+    assert "empty file" not in section
+    assert "gone.flac | empty file |" in md.split("## Skipped files", 1)[1]
+    page = html.unescape((tmp_path / "out" / "report.html").read_text())
+    table = page.split("id='tab-reader-warnings'", 1)[1].split("</table>")[0]
+    assert skip in table and gender in table and "empty file" not in table
+
+
+def test_reader_warnings_are_grouped_and_capped(tmp_path, monkeypatch):
+    # many warnings of one reader: identical texts once with their count, and
+    # past 20 distinct texts one entry counts the rest
+    import pandas as pd
+    from sertl_experiments import parse_config
+    from sertl_experiments._data import load_corpus_table, reader_warnings
+
+    class ChattyReader:
+        registry_name = "chatty"
+
+        def read(self, root, *, emotions=None):
+            import warnings
+
+            for i in range(25):
+                warnings.warn(f"chatty: odd row {i}", UserWarning, stacklevel=2)
+            warnings.warn("chatty: odd row 0", UserWarning, stacklevel=2)
+            # a library's deprecation speaks to the reader's developer
+            warnings.warn("old API", DeprecationWarning, stacklevel=2)
+            return pd.DataFrame({"file": ["a.wav"], "emotion": ["anger"]})
+
+    _register_reader(monkeypatch, ChattyReader)
+    cfg = parse_config(
+        {
+            "corpora": {
+                "mine": {"reader": "chatty", "root": str(tmp_path)},
+                "ravdess": {"root": "sample"},
+            },
+            "methods": [{"name": "dss"}],
+        }
+    )
+    table = load_corpus_table(cfg.corpora["mine"])
+    assert table.attrs["skipped"] == []
+    assert len(table.attrs["warnings"]) == 25
+    assert table.attrs["warnings"][0] == {"warning": "chatty: odd row 0", "count": 2}
+    lines, collected = [], []
+    entries = reader_warnings(table, "mine", collected, lines.append)
+    assert collected == entries and len(entries) == 21
+    assert entries[0] == {"corpus": "mine", "warning": "chatty: odd row 0", "times": 2}
+    assert entries[-1] == {
+        "corpus": "mine",
+        "warning": "... and 5 other warnings of the reader (not shown)",
+        "times": 5,
+    }
+    assert lines[0] == "corpus mine: reader warning (2 times): chatty: odd row 0"
+    assert lines[1] == "corpus mine: reader warning: chatty: odd row 1"
 
 
 @pytest.fixture(scope="module")
