@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,7 +11,12 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
 
-from sertl_core import DomainAdapter, check_known_domains
+from sertl_core import (
+    DomainAdapter,
+    SertlWarning,
+    check_known_domains,
+    external_stacklevel,
+)
 from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
@@ -307,6 +313,17 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         src = data.source & data.labeled
         self.classes_, ys = np.unique(data.y[src], return_inverse=True)
         K = self.classes_.size
+        if K < 2:
+            warnings.warn(
+                SertlWarning(
+                    f"{type(self).__name__} found one labelled source class "
+                    f"({self.classes_.tolist()[0]!r}): with a single class there is no "
+                    "relation among classes to align, so it only standardises "
+                    "each domain (as DomainStandardScaler). Give labelled "
+                    "source rows of at least two classes."
+                ),
+                stacklevel=external_stacklevel(),
+            )
         Zs = Z[src]
         if self.subspace == "lda" and K >= 2:
             from sklearn.discriminant_analysis import LinearDiscriminantAnalysis

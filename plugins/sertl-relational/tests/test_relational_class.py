@@ -5,7 +5,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import Pipeline
 
-from sertl_core import DomainError, DomainStandardScaler, SourceOnly
+from sertl_core import DomainError, DomainStandardScaler, SertlWarning, SourceOnly
 
 
 def _rotation(deg, d):
@@ -152,6 +152,22 @@ def test_errors():
         ClassRelationAligner(mapping="rigid").fit(X, y, sample_domain=sd)
     with pytest.raises(ValueError, match="requires y"):
         ClassRelationAligner().fit(X, sample_domain=sd)
+
+
+@pytest.mark.parametrize("strength", [1.0, "auto"])
+def test_one_source_class_warns_and_standardises(strength):
+    Xs, ys, Xt, _ = _problem()
+    X, y, sd = _fit_data(Xs[ys == 2], ys[ys == 2], Xt)
+    with pytest.warns(
+        SertlWarning, match=r"one labelled source class \(2\).*at least two"
+    ):
+        a = ClassRelationAligner(strength=strength, random_state=0).fit(
+            X, y, sample_domain=sd
+        )
+    b = DomainStandardScaler().fit(X, y, sample_domain=sd)
+    np.testing.assert_allclose(
+        a.transform(X, sample_domain=sd), b.transform(X, sample_domain=sd), atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("confidence", ["bootstrap", "procrustes"])
