@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from ._domains import (
     DomainData,
+    SertlWarning,
     UnlabeledRowsWarning,
     as_target_domain,
     external_stacklevel,
@@ -594,6 +595,74 @@ def _weights_through_sampler(sampler, sample_weight):
     return np.asarray(sample_weight)[idx]
 
 
+def _weighted_resample(y, w, rng, *, classifier, name):
+    """Row indices of a weighted resample that keeps every weighted class.
+
+    The fallback of :meth:`TransferEstimator._fit_resampled` for an
+    estimator ``name`` whose ``fit`` takes no ``sample_weight``: ``len(y)``
+    rows drawn with replacement, each with probability ``w / w.sum()``. For
+    a classifier, a class with positive total weight whose rows were all
+    missed by the draw (tiny weights) would vanish from the estimator's
+    ``classes_``; each such class then takes one drawn position from the
+    class most over-represented relative to its weight, filled with the
+    class's highest-weight row. The draw, hence the result, depends only on
+    ``rng``; a draw that misses no class is left as it is. A class whose
+    every row has weight 0 cannot be drawn: it is left out with a
+    :class:`SertlWarning`, and fewer than two classes of positive weight
+    raise a ``ValueError``.
+    """
+    n = w.shape[0]
+    idx = rng.choice(n, size=n, replace=True, p=w / w.sum())
+    if not classifier:
+        return idx
+    if y.ndim != 1:  # multi-output labels: no class repair
+        if np.unique(y[idx]).size < 2:
+            raise ValueError(
+                f"{name}.fit takes no sample_weight and the weighted resample "
+                "kept fewer than two classes. Use an estimator that accepts "
+                "sample_weight or smooth the weights."
+            )
+        return idx
+    classes, code = np.unique(y, return_inverse=True)
+    class_weight = np.bincount(code, weights=w, minlength=classes.size)
+    weighted = class_weight > 0
+    unweighted = classes[~weighted].tolist()
+    if weighted.sum() < 2:
+        raise ValueError(
+            f"{name}.fit takes no sample_weight, so it is trained on a weighted "
+            f"resample of its rows, and fewer than two classes have a positive "
+            f"weight (positive: {classes[weighted].tolist()}; weight 0 on every "
+            f"row: {unweighted}). Use an estimator that accepts sample_weight, "
+            "or give positive weight to rows of at least two classes."
+        )
+    if unweighted:
+        warnings.warn(
+            f"{name}.fit takes no sample_weight, so it is trained on a weighted "
+            f"resample of its rows, and class(es) {unweighted} have weight 0 on "
+            f"every row: the resample leaves them out and {name} will never "
+            "predict them. Use an estimator that accepts sample_weight (it then "
+            "still knows every class), or give these rows a positive weight.",
+            SertlWarning,
+            stacklevel=external_stacklevel(),
+        )
+    counts = np.bincount(code[idx], minlength=classes.size)
+    expected = n * class_weight / class_weight.sum()
+    for k in np.flatnonzero(weighted & (counts == 0)):
+        # n >= number of classes, so a class missed by the draw leaves
+        # another with at least two drawn positions to give one up
+        donor = int(np.argmax(np.where(counts > 1, counts - expected, -np.inf)))
+        positions = np.flatnonzero(code[idx] == donor)
+        copies = np.bincount(idx, minlength=n)[idx[positions]]
+        # the last position of the donor's most repeated row: no distinct
+        # row leaves the resample when one was drawn twice
+        pos = positions[len(positions) - 1 - int(np.argmax(copies[::-1]))]
+        members = np.flatnonzero(code == k)
+        idx[pos] = members[int(np.argmax(w[members]))]
+        counts[donor] -= 1
+        counts[k] += 1
+    return idx
+
+
 class TransferEstimator(
     _InputPolicy, ParamValidationMixin, MetaEstimatorMixin, BaseEstimator
 ):
@@ -735,7 +804,8 @@ class TransferEstimator(
         Applies the sampler, passes ``sample_weight`` when the estimator takes
         it (for a :class:`~sklearn.pipeline.Pipeline`, to its final step when
         that step takes it), and otherwise resamples rows in proportion to the
-        weights.
+        weights (a classifier's resample keeps a row of every class of positive
+        weight; a class of weight 0 on every row is left out with a warning).
 
         Parameters
         ----------
@@ -798,17 +868,13 @@ class TransferEstimator(
                 deep=False
             ):
                 random_state = 0  # no parameter to seed it: a repeatable fit
-            rng = check_random_state(random_state)
-            w = np.asarray(sample_weight, dtype=float)
-            p = w / w.sum()
-            idx = rng.choice(X.shape[0], size=X.shape[0], replace=True, p=p)
-            if not is_regressor(est) and np.unique(y[idx]).size < 2:
-                raise ValueError(
-                    f"{type(est).__name__}.fit takes no sample_weight and the "
-                    "weighted resample kept fewer than two classes: the weights "
-                    "are too concentrated. Use an estimator that accepts "
-                    "sample_weight or smooth the weights."
-                )
+            idx = _weighted_resample(
+                y,
+                np.asarray(sample_weight, dtype=float),
+                check_random_state(random_state),
+                classifier=not is_regressor(est),
+                name=type(est).__name__,
+            )
             est.fit(X[idx], y[idx])
         self.estimator_ = est
         if hasattr(est, "classes_"):

@@ -7,6 +7,7 @@ from sklearn.utils import get_tags
 
 from sertl_core import (
     DomainStandardScaler,
+    SertlWarning,
     SourceOnly,
     SourceStandardScaler,
     TransferEstimator,
@@ -120,7 +121,8 @@ def test_estimator_without_sample_weight_resamples():
             )
 
     X, y, sd, _ = make_domain_data()
-    est = Weighted(KNeighborsClassifier(1), random_state=0).fit(X, y)
+    with pytest.warns(SertlWarning, match=r"class\(es\) \[0\] have weight 0"):
+        est = Weighted(KNeighborsClassifier(1), random_state=0).fit(X, y)
     assert 0 not in est.classes_
     est = Weighted(LogisticRegression(), random_state=0).fit(X, y)
     assert 0 in est.classes_  # weights passed as sample_weight; class still known

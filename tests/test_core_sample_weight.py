@@ -5,15 +5,18 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
 
 from sertl_core import (
     NoTargetWarning,
     SampleWeightMixin,
+    SertlWarning,
     SourceOnly,
     TransferEstimator,
 )
@@ -196,3 +199,103 @@ def test_zero_weight_on_every_row_that_trains_is_refused_with_the_fix(estimator)
     SourceOnly(estimator, use_target_labels=True).fit(
         X, y, sample_domain=sd, sample_weight=w
     )
+
+
+class _RowRecorderRegressor(RegressorMixin, BaseEstimator):
+    """A regressor without sample_weight that keeps its training rows."""
+
+    def fit(self, X, y):
+        self.X_ = np.asarray(X)
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
+def _tiny_class_data(labels):
+    # 4 classes of 15 labelled source rows; the last two have weights 1e-12
+    # relative to the others, so a plain weighted draw never picks them
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    code = np.arange(60) % 4
+    y = np.r_[np.asarray(labels, dtype=object)[code], [-1] * 20]
+    if isinstance(labels[0], str):
+        y = np.where(y == -1, "-1", y).astype(str)
+    else:
+        y = y.astype(int)
+    w = np.r_[np.where(code >= 2, 1e-12, 1.0), np.ones(20)]
+    return X, y, w, code
+
+
+@pytest.mark.parametrize("labels", [[0, 1, 2, 3], ["anger", "calm", "joy", "sad"]])
+def test_weighted_resample_keeps_every_class_of_positive_weight(labels):
+    # without the repair classes 2 and 3 vanished from classes_, and
+    # predict_proba had fewer columns than the classes the user passed
+    X, y, w, code = _tiny_class_data(labels)
+    clf = SourceOnly(KNeighborsClassifier(3)).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(clf.classes_, np.sort(labels))
+    assert clf.predict_proba(X[60:]).shape == (20, 4)
+    rec = SourceOnly(_RowRecorder()).fit(X, y, sample_weight=w)
+    assert len(rec.estimator_.X_) == 60  # the total row count is kept
+    drawn = {tuple(row) for row in rec.estimator_.X_}
+    for k in (2, 3):  # one row of each tiny class, the first of equal weight
+        first = X[:60][code == k][0]
+        assert tuple(first) in drawn
+    again = SourceOnly(_RowRecorder()).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(rec.estimator_.X_, again.estimator_.X_)
+
+
+def test_weighted_resample_takes_the_highest_weight_row_of_a_missed_class(data):
+    X, y, _ = data
+    w = np.ones(80)
+    ones = np.flatnonzero(y[:60] == 1)
+    w[ones] = 1e-12
+    w[ones[3]] = 3e-12  # the row of class 1 to keep
+    rec = SourceOnly(_RowRecorder()).fit(X, y, sample_weight=w)
+    drawn = rec.estimator_.X_
+    assert len(drawn) == 60
+    in_class_1 = [any(np.array_equal(row, X[i]) for i in ones) for row in drawn]
+    assert sum(in_class_1) == 1
+    assert any(np.array_equal(row, X[ones[3]]) for row in drawn)
+
+
+@pytest.mark.parametrize("estimator", [_RowRecorder(), _RowRecorderRegressor()])
+def test_a_draw_that_misses_no_class_is_the_plain_weighted_draw(data, estimator):
+    # the repair only touches a draw that missed a class: any other fit (and
+    # every regression, whose values are no classes) draws exactly as before
+    X, y, w = data
+    yr = np.where(y == -1, np.nan, X[:, 1])  # NaN: unlabelled regression rows
+    w = w.copy()
+    w[:20] = 1e-12  # regression: these rows stay (almost surely) out
+    target = yr if isinstance(estimator, RegressorMixin) else y
+    fitted = SourceOnly(estimator).fit(X, target, sample_weight=w)
+    p = w[:60] / w[:60].sum()
+    idx = check_random_state(0).choice(60, size=60, replace=True, p=p)
+    np.testing.assert_array_equal(fitted.estimator_.X_, X[:60][idx])
+
+
+def test_a_class_of_zero_weight_is_dropped_with_a_warning():
+    X, y, w, code = _tiny_class_data([0, 1, 2, 3])
+    w[:60][code == 3] = 0.0  # no weighted resample can draw class 3
+    with pytest.warns(
+        SertlWarning,
+        match=r"class\(es\) \[3\] have weight 0 on every row.*Use an estimator "
+        "that accepts sample_weight",
+    ):
+        clf = SourceOnly(KNeighborsClassifier(3)).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])  # 2 kept, tiny
+    ref = SourceOnly(LogisticRegression()).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(ref.classes_, [0, 1, 2, 3])  # weights taken
+
+
+def test_fewer_than_two_classes_of_positive_weight_is_refused(data):
+    X, y, _ = data
+    w = np.where(y == 1, 0.0, 1.0)
+    with pytest.raises(
+        ValueError,
+        match=r"fewer than two classes have a positive weight \(positive: \[0\]; "
+        r"weight 0 on every row: \[1\]\)\. Use an estimator that accepts "
+        "sample_weight",
+    ):
+        SourceOnly(_RowRecorder()).fit(X, y, sample_weight=w)
+    SourceOnly(LogisticRegression()).fit(X, y, sample_weight=w)  # weights taken

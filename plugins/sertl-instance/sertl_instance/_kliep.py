@@ -22,7 +22,7 @@ from ._common import (
     weight_diagnostics,
 )
 from ._kernels import gaussian_kernel, median_heuristic
-from ._kmm import _WEIGHTING_EXPECTED_FAILED_CHECKS, _fit_weighted
+from ._kmm import _WEIGHTING_EXPECTED_FAILED_CHECKS, _fit_weighted, _kernel_scale
 from ._solvers import solve_kliep_newton
 
 __all__ = ["KLIEP", "kliep_weights"]
@@ -56,8 +56,12 @@ def _solve(A, c, solver, tol):
     return a, obj, status, None, None
 
 
-def _fit_kliep(Xs, Xt_fit, centers, sigma, solver, tol):
-    """Solve KLIEP; return alpha, objective, status, n_iter, gap, K(Xs, centers)."""
+def _fit_kliep(Xs, Xt_fit, centers, sigma, solver, tol, scale=1.0):
+    """Solve KLIEP; return alpha, objective, status, n_iter, gap, K(Xs, centers).
+
+    ``scale`` is the factor the rows were multiplied by (``_kernel_scale``):
+    an error names ``sigma / scale``, the width in the caller's units.
+    """
     A = gaussian_kernel(Xt_fit, centers, sigma)
     Ks = gaussian_kernel(Xs, centers, sigma)
     c_raw = Ks.mean(axis=0)
@@ -70,7 +74,7 @@ def _fit_kliep(Xs, Xt_fit, centers, sigma, solver, tol):
     src_mean = float(c_raw @ alpha)
     if not np.isfinite(src_mean) or abs(src_mean - 1.0) > 1e-6:
         raise SolverFailedError(
-            f"KLIEP: with sigma={sigma:.4g} the kernel values of some centres "
+            f"KLIEP: with sigma={sigma / scale:.4g} the kernel values of some centres "
             "underflow on every source row, so the ratio is unbounded and the "
             f"source weights have mean {src_mean:.3g} instead of 1. A kernel "
             "width far below the distances between rows leaves no feasible "
@@ -310,10 +314,19 @@ def kliep_weights(
     solver = check_solver(solver, "newton")
     if solver == "auto":
         solver = "newton"
+    # rows spread over ~1e-160 (or ~1e+160) work in rescaled units, where
+    # their squared distances stay representable; 1.0 for ordinary rows.
+    # Widths are rescaled alike and reported in the caller's units.
+    scale = _kernel_scale(Xs, Xt)
+    if scale != 1.0:
+        Xs, Xt = Xs * scale, Xt * scale
+        if sigma is not None:
+            sigma = sigma * scale
     rng = check_random_state(random_state)
     cv_scores = {}
     med = None
     if sigma is None:
+        given = sigmas is not None  # in the caller's units
         if sigmas is None:
             med = median_heuristic(np.vstack((Xs, Xt)), random_state=rng)
             sigmas = [med * f for f in _DEFAULT_FACTORS]
@@ -322,6 +335,8 @@ def kliep_weights(
             raise ValueError(
                 f"sigmas must be a non-empty list of positive widths, got {sigmas}."
             )
+        if given and scale != 1.0:
+            sigmas = sigmas * scale
         if sigmas.size == 1:
             sigma = float(sigmas[0])
         else:
@@ -340,9 +355,16 @@ def kliep_weights(
             sigma = best
     centers = Xt[rng.choice(Xt.shape[0], min(n_centers, Xt.shape[0]), replace=False)]
     alpha, obj, status, n_iter, gap, Ks = _fit_kliep(
-        Xs, Xt, centers, sigma, solver, tol
+        Xs, Xt, centers, sigma, solver, tol, scale
     )
     w = Ks @ alpha  # the source kernel the program was solved with
+    if scale != 1.0:  # widths and centres back in the caller's units (exact)
+        sigma = float(sigma) / scale
+        med = None if med is None else med / scale
+        centers = centers / scale
+        if cv_scores:
+            sigmas = sigmas / scale
+            cv_scores = {key / scale: score for key, score in cv_scores.items()}
     diagnostics = weight_diagnostics(w)
     if cv_scores:
         _warn_if_at_edge(
@@ -520,9 +542,13 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
             cv = max(2, Xt.shape[0])
         if sigma is None and Xt.shape[0] < 2:  # nothing to cross-validate
             if self.sigmas is None:
-                sigma = median_heuristic(
-                    np.vstack((Xs, Xt)), random_state=self.random_state
-                )
+                # in rescaled units where the distances would underflow
+                scale = _kernel_scale(Xs, Xt)
+                pool = np.vstack((Xs, Xt))
+                if scale != 1.0:
+                    pool = pool * scale
+                sigma = median_heuristic(pool, random_state=self.random_state)
+                sigma /= scale
             else:
                 sigma = float(np.max(self.sigmas))
         return kliep_weights(

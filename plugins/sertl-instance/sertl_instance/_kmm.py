@@ -35,6 +35,35 @@ _CVXPY_AUTO_MAX = 200  # "auto": cvxpy up to this many source rows
 _DIAG_FLOOR = 1e-6  # smallest Nyström residual variance kept (k(x, x) = 1)
 
 
+# rows whose largest spread along a feature lies in this range keep their
+# units: their squared distances neither underflow nor overflow in float64
+_SAFE_SPREAD = (1e-100, 1e100)
+
+
+def _kernel_scale(Xs, Xt):
+    """Power of two by which to multiply the rows before building a kernel.
+
+    A Gaussian kernel whose width is scaled alike is unchanged by a common
+    rescaling of the rows (the median-heuristic width follows it), but the
+    squared distances of rows spread over ~1e-160 underflow to 0 (and those
+    of rows spread over ~1e+160 overflow), and the kernel then fills with
+    NaN. Rows whose largest spread (max - min along a feature) lies outside
+    ``_SAFE_SPREAD`` get a power of two that brings that spread into
+    [0.5, 1): multiplying by it is exact, so the kernel (and the weights)
+    are those of the ideal arithmetic. Other rows get 1.0 and are used as
+    given, bit for bit.
+    """
+    hi = np.maximum(Xs.max(axis=0), Xt.max(axis=0))
+    lo = np.minimum(Xs.min(axis=0), Xt.min(axis=0))
+    with np.errstate(over="ignore"):
+        spread = float(np.max(hi - lo))
+    if not np.isfinite(spread):  # max - min overflows: the largest magnitude
+        spread = float(max(np.max(np.abs(Xs)), np.max(np.abs(Xt))))
+    if spread == 0.0 or _SAFE_SPREAD[0] <= spread <= _SAFE_SPREAD[1]:
+        return 1.0
+    return float(np.ldexp(1.0, -int(np.frexp(spread)[1])))
+
+
 def _exact_factor(K):
     lam, U = np.linalg.eigh(K)
     keep = lam > 1e-12 * max(lam[-1], 1e-300)
@@ -222,6 +251,13 @@ def kmm_weights(
     t0 = time.perf_counter()
     Xs, Xt = check_source_target(X_source, X_target)
     solver = check_solver(solver, ("apg", "newton"))
+    # rows spread over ~1e-160 (or ~1e+160) work in rescaled units, where
+    # their squared distances stay representable; 1.0 for ordinary rows
+    scale = _kernel_scale(Xs, Xt)
+    if scale != 1.0:
+        Xs, Xt = Xs * scale, Xt * scale
+        if sigma is not None:
+            sigma = sigma * scale
     ns, nt = Xs.shape[0], Xt.shape[0]
     if eps is None:
         eps = (np.sqrt(ns) - 1) / np.sqrt(ns)
@@ -250,7 +286,12 @@ def kmm_weights(
         else:
             solver = "cvxpy" if ns <= _CVXPY_AUTO_MAX else "apg"
     ratio = ns / nt
-    info = {"sigma": float(sigma), "B": float(B), "eps": float(eps), "kernel": kernel}
+    info = {
+        "sigma": float(sigma) / scale,
+        "B": float(B),
+        "eps": float(eps),
+        "kernel": kernel,
+    }
     d = c = None
     if kernel == "exact":
         K = gaussian_kernel(Xs, Xs, sigma)
