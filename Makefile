@@ -12,7 +12,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: install demo test test-fast lint
+.PHONY: install demo test test-fast lint bench-install
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,12 @@ lint: install
 	$(PY) -m pip install -q ruff mypy
 	$(VENV)/bin/ruff check sertl_core plugins tests benchmarks examples
 	$(VENV)/bin/mypy
+
+# The benchmarks' environment: sertl plus the anchors they compare against
+# (skada, adapt, openSMILE), kept out of .venv. Then, e.g.,
+#   .venv-bench/bin/python benchmarks/cross_corpus.py --write
+BENCH_VENV := .venv-bench
+bench-install:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -c constraints.txt -e ".[test]" $(foreach p,$(PLUGINS),-e $(p)) -r benchmarks/requirements.txt

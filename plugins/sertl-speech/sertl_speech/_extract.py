@@ -27,7 +27,7 @@ __all__ = [
     "pad_sequences",
 ]
 
-FEATURES_VERSION = "3"
+FEATURES_VERSION = "4"
 """Bumped whenever the numbers of any feature set change (invalidates caches)."""
 
 # Distributions whose code computes the features: an upgrade of any of them

@@ -71,6 +71,24 @@ def test_noise_is_mostly_unvoiced():
     assert x[names.index("voicedRatio")] < 0.2
 
 
+@pytest.mark.parametrize("feature_set", ["functionals", "mfcc_stats", "logmel"])
+def test_a_constant_offset_changes_no_feature(feature_set):
+    # a DC offset of 1 % of full scale (as in many URDU files) moved most
+    # functionals by more than 10 % and changed predictions
+    y = voice(160.0)
+    ext = AudioFeatures(feature_set=feature_set)
+    clean, shifted = ext.fit_transform([y, y + np.float32(0.01)])
+    np.testing.assert_allclose(shifted, clean, rtol=1e-3, atol=1e-3)
+
+
+def test_a_constant_signal_is_silent_not_voiced():
+    ext = AudioFeatures(errors="nan")
+    x = ext.fit_transform([np.full(SR, 0.3, dtype=np.float32)])
+    assert np.isnan(x).all()
+    assert ext.failed_["reason"].tolist() == ["silent"]
+    assert "constant offset of 0.3 removed" in ext.failed_["message"].iloc[0]
+
+
 def test_deterministic_and_input_types_agree(wav_files):
     ext = AudioFeatures()
     a = ext.fit_transform(wav_files)
