@@ -7,6 +7,8 @@ report the file and go on (see :class:`AudioError`).
 from __future__ import annotations
 
 import os
+import re
+import warnings
 
 import numpy as np
 
@@ -16,6 +18,85 @@ TARGET_SR = 16000
 """Sample rate (Hz) every signal is resampled to before feature extraction."""
 
 _SILENCE_PEAK = 1e-5  # about -100 dBFS: digital silence or dither only
+
+_PCM_PEAK = 2.0
+"""Peak above which a float signal is taken for PCM sample values.
+
+Float audio has full scale 1.0; a clipped or hot float recording can go a
+little beyond it, but not 6 dB: a peak of hundreds or thousands is integer
+samples cast to float without being divided by their full scale.
+"""
+
+
+def _pcm_scale_note(peak, *, file=False):
+    """Return the note for a float signal whose peak looks like PCM values."""
+    if not peak > _PCM_PEAK:
+        return None
+    if file:
+        fix = (
+            "the file stores float samples in integer units; re-export it "
+            "scaled to [-1, 1] (divided by 32768 for 16-bit values)"
+        )
+    else:
+        fix = (
+            "divide by 32768 (16-bit) or 2147483648 (32-bit), or pass the "
+            "integer array itself, which is scaled by its dtype"
+        )
+    return (
+        f"peak {peak:.6g}: looks like PCM sample values, not float audio "
+        f"(full scale 1.0; peaks above {_PCM_PEAK:g} are taken for PCM); {fix}"
+    )
+
+
+def _report_note(note, notes):
+    """Append ``note`` to ``notes``, or warn when the caller collects none."""
+    if note is None:
+        return
+    if notes is not None:
+        notes.append(note)
+        return
+    from sertl_core import external_stacklevel
+
+    from ._extract import AudioFeaturesWarning
+
+    warnings.warn(note, AudioFeaturesWarning, stacklevel=external_stacklevel())
+
+
+def _unit_scale(y):
+    """Integer PCM samples as float64 at full scale 1.0; other arrays as given."""
+    if not np.issubdtype(y.dtype, np.integer):
+        return y
+    info = np.iinfo(y.dtype)
+    half = (float(info.max) - float(info.min) + 1.0) / 2.0
+    # signed PCM spans [-half, half); unsigned (8-bit WAV) is offset by half
+    return (y.astype(np.float64) - (half if info.min == 0 else 0.0)) / half
+
+
+def _loudest_channel(channels, axis, silence_threshold):
+    """Return (index, peak) of the loudest channel when it is not silent.
+
+    For a multi-channel signal whose mix is silent: ``channels`` holds the
+    channels along ``axis``; the peak is measured after removing each
+    channel's mean, as the mix's is. None when every channel is silent too.
+    """
+    if channels.ndim != 2 or channels.shape[axis] < 2:
+        return None
+    time_axis = 1 - axis
+    x = _unit_scale(channels).astype(np.float64, copy=False)
+    swing = np.max(np.abs(x - x.mean(axis=time_axis, keepdims=True)), axis=time_axis)
+    loudest = int(np.argmax(swing))
+    peak = float(swing[loudest])
+    if not (peak >= silence_threshold and peak > 0):
+        return None
+    return loudest, peak
+
+
+def _cancel_message(loudest, peak, how):
+    return (
+        f" in the mix of the channels, but channel {loudest} alone peaks at "
+        f"{peak:.3g}: the channels cancel when averaged (out of phase); pass "
+        f"one channel ({how})"
+    )
 
 
 class AudioError(ValueError):
@@ -94,7 +175,9 @@ def resample(y, orig_sr, target_sr=TARGET_SR):
     return np.asarray(soxr.resample(y, int(orig_sr), int(target_sr), "HQ"), np.float32)
 
 
-def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
+def check_waveform(
+    y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes=None
+):
     """Validate a mono signal and return it as float32 at 16 kHz.
 
     Parameters
@@ -114,7 +197,15 @@ def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     silence_threshold : float, default=1e-5
         Signals whose peak absolute amplitude is below this (1e-5 is about
         -100 dBFS for float signals in [-1, 1]) are rejected as silent;
-        0 accepts every signal.
+        0 accepts every signal. When the mono mix of several channels is
+        silent but a channel is not (channels in opposite phase), the
+        message says so.
+    notes : list, default=None
+        Where to append notes on a signal that is accepted but suspicious
+        (a float signal with a peak above 2.0, PCM sample values that were
+        not divided by their full scale). None: each note is emitted as an
+        :class:`~sertl_speech.AudioFeaturesWarning`. A note never rejects the
+        signal.
 
     Returns
     -------
@@ -125,6 +216,11 @@ def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     ------
     AudioError
         With reason ``"empty"``, ``"nan"``, ``"too_short"`` or ``"silent"``.
+
+    Warns
+    -----
+    AudioFeaturesWarning
+        When ``notes`` is None and a float signal peaks above 2.0.
 
     Examples
     --------
@@ -141,18 +237,27 @@ def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     ...
     sertl_speech._audio.AudioError: silent: peak amplitude 0 (all samples below ...
     """
+    return _check_waveform(
+        y,
+        sr,
+        min_duration=min_duration,
+        silence_threshold=silence_threshold,
+        notes=notes,
+    )
+
+
+def _check_waveform(y, sr, *, min_duration, silence_threshold, notes, file=False):
+    """`check_waveform`, with ``file=True`` for the wording of a file's notes."""
     y = np.asarray(y)
     if y.dtype == object or not np.issubdtype(y.dtype, np.number):
         raise AudioError("failed", f"waveform has non-numeric dtype {y.dtype}")
-    if np.issubdtype(y.dtype, np.integer):
-        info = np.iinfo(y.dtype)
-        half = (float(info.max) - float(info.min) + 1.0) / 2.0
-        # signed PCM spans [-half, half); unsigned (8-bit WAV) is offset by half
-        y = (y.astype(np.float64) - (half if info.min == 0 else 0.0)) / half
+    given = y  # the caller's array (its channels, should the mix be silent)
+    y = _unit_scale(y)
     if y.ndim == 2:
         # soundfile gives (n_samples, n_channels), librosa (n_channels,
         # n_samples): the channel axis is the shorter one
-        y = y.mean(axis=0 if 0 < y.shape[0] < y.shape[1] else 1)
+        axis = 0 if 0 < y.shape[0] < y.shape[1] else 1
+        y = y.mean(axis=axis)
     elif y.ndim != 1:
         raise AudioError(
             "failed",
@@ -164,7 +269,11 @@ def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     finite = np.isfinite(y)
     if not finite.all():
         n_bad = int(y.size - finite.sum())
-        raise AudioError("nan", f"{n_bad} of {y.size} samples are NaN or infinite")
+        raise AudioError(
+            "nan",
+            f"{n_bad} of {y.size} samples are NaN or infinite; repair or "
+            "re-export the file (a waveform: replace or drop those samples)",
+        )
     duration = y.size / float(sr)
     if duration < min_duration:
         raise AudioError(
@@ -180,15 +289,20 @@ def check_waveform(y, sr, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     peak = float(np.max(np.abs(y)))
     if peak < silence_threshold or (silence_threshold > 0 and peak == 0):
         dc = f"; a constant offset of {offset:.3g} removed" if offset else ""
-        raise AudioError(
-            "silent",
+        message = (
             f"peak amplitude {peak:.3g} (all samples below silence_threshold="
-            f"{silence_threshold:g}{dc})",
+            f"{silence_threshold:g}{dc})"
         )
+        loudest = given.ndim == 2 and _loudest_channel(given, axis, silence_threshold)
+        if loudest:
+            how = f"y[:, {loudest[0]}]" if axis == 1 else f"y[{loudest[0]}]"
+            message += _cancel_message(*loudest, how)
+        raise AudioError("silent", message)
+    _report_note(_pcm_scale_note(peak, file=file), notes)
     return resample(y, sr, TARGET_SR)
 
 
-def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
+def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes=None):
     """Read a WAV/FLAC/OGG file, mix to mono and resample to 16 kHz.
 
     Parameters
@@ -199,6 +313,12 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
         Shortest accepted duration in seconds.
     silence_threshold : float, default=1e-5
         Peak amplitude under which the file is rejected as silent (0: never).
+        When the mono mix is silent but a channel is not (channels in
+        opposite phase), the message says so.
+    notes : list, default=None
+        Where to append notes on a file that is read but suspicious (float
+        samples peaking above 2.0: PCM values stored unscaled). None: each
+        note is emitted as an :class:`~sertl_speech.AudioFeaturesWarning`.
 
     Returns
     -------
@@ -211,6 +331,11 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
         With reason ``"missing"`` (no such path), ``"unreadable"`` (also a
         folder or other non-file at ``path``), ``"empty"``, ``"nan"``,
         ``"too_short"`` or ``"silent"``.
+
+    Warns
+    -----
+    AudioFeaturesWarning
+        When ``notes`` is None and the file's float samples peak above 2.0.
 
     Examples
     --------
@@ -234,12 +359,45 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK):
     try:
         y, sr = sf.read(path, dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile raises several types for bad files
+        raise AudioError("unreadable", _undecodable(path, exc)) from exc
+    try:
+        return _check_waveform(  # files are (n_frames, n_channels): mix down here
+            y.mean(axis=1),
+            sr,
+            min_duration=min_duration,
+            silence_threshold=silence_threshold,
+            notes=notes,
+            file=True,
+        )
+    except AudioError as err:
+        loudest = err.reason == "silent" and _loudest_channel(y, 1, silence_threshold)
+        if not loudest:
+            raise
+        how = (
+            f"y, sr = soundfile.read(path); give AudioFeatures(sample_rate=sr) "
+            f"the waveform y[:, {loudest[0]}], or keep one channel: ffmpeg -i "
+            f"FILE -af 'pan=mono|c0=c{loudest[0]}' out.wav"
+        )
         raise AudioError(
-            "unreadable", f"cannot decode {path}: {type(exc).__name__}: {exc}"
-        ) from exc
-    return check_waveform(  # files are (n_frames, n_channels): mix down here
-        y.mean(axis=1),
-        sr,
-        min_duration=min_duration,
-        silence_threshold=silence_threshold,
-    )
+            "silent", err.message + _cancel_message(*loudest, how)
+        ) from None
+
+
+def _undecodable(path, exc):
+    """Return what is wrong with an undecodable file, and what to do."""
+    detail = str(exc)
+    # libsndfile's own text repeats the path ("Error opening '<path>': ...")
+    detail = detail.replace(f"Error opening {path!r}: ", "").strip()
+    detail = re.sub(r"^Error\s*:\s*", "", detail).rstrip(".")
+    if "not recognised" in detail.lower() or "unknown format" in detail.lower():
+        fix = (
+            "it is not audio that libsndfile reads (WAV, FLAC, OGG, MP3, "
+            "AIFF, ...); convert it, e.g. with ffmpeg -i FILE out.wav"
+        )
+    else:
+        fix = (
+            "the file is truncated or damaged, or in an encoding libsndfile "
+            "cannot decode; re-export it, or convert what is left of it, e.g. "
+            "with ffmpeg -i FILE out.wav"
+        )
+    return f"cannot decode {path}: {type(exc).__name__}: {detail}; {fix}"

@@ -56,13 +56,18 @@ def _computing_versions():
 
 
 class AudioFeaturesWarning(SertlWarning):
-    """Some inputs gave no features; see ``AudioFeatures.failed_``.
+    """Some inputs gave no features (see ``AudioFeatures.failed_``), or odd ones.
 
     Emitted once per ``transform`` by :class:`AudioFeatures` with
     ``errors="warn"`` (the default) when inputs are missing, unreadable,
     empty, silent, too short or hold NaN samples; their rows are NaN. Also
     emitted (in every ``errors`` mode) when the ``cache_dir`` folder cannot
-    be created, read or written: the features are then extracted uncached.
+    be created, read or written: the features are then extracted uncached;
+    and, in every ``errors`` mode, once per ``transform`` for the float
+    inputs whose peak is above 2.0 (PCM sample values not divided by their
+    full scale, e.g. an ``int16`` signal cast to float): their features are
+    computed as given, not failed, but do not match the same audio at full
+    scale 1.0. ``load_audio`` emits that note directly.
 
     See Also
     --------
@@ -123,6 +128,10 @@ class FeatureExtractionError(ValueError):
         self.failed = failed
 
 
+_MAX_CHANNELS = 8
+"""Most columns of a 2-D array taken for one multi-channel waveform (7.1)."""
+
+
 def _describe(item):
     if isinstance(item, (str, os.PathLike)):
         return os.fspath(item)
@@ -131,11 +140,19 @@ def _describe(item):
 
 
 def _extract_one(item, feature_set, sample_rate, min_duration, silence_threshold):
-    """Return ("ok", features) or ("error", reason, message) for one input."""
+    """Return ("ok", features, notes) or ("error", reason, message) for one input.
+
+    ``notes`` lists what is odd about an accepted input (a float signal in
+    PCM units): reported by ``transform`` in one warning, never a failure.
+    """
+    notes: list[str] = []
     try:
         if isinstance(item, (str, os.PathLike)):
             y = load_audio(
-                item, min_duration=min_duration, silence_threshold=silence_threshold
+                item,
+                min_duration=min_duration,
+                silence_threshold=silence_threshold,
+                notes=notes,
             )
         else:
             y = check_waveform(
@@ -143,11 +160,12 @@ def _extract_one(item, feature_set, sample_rate, min_duration, silence_threshold
                 sample_rate,
                 min_duration=min_duration,
                 silence_threshold=silence_threshold,
+                notes=notes,
             )
         feats = extract(y, feature_set)
         if not np.all(np.isfinite(feats)):
             raise AudioError("failed", "the extractor produced non-finite values")
-        return ("ok", feats)
+        return ("ok", feats, notes)
     except AudioError as exc:
         return ("error", exc.reason, exc.message)
     except (MemoryError, KeyboardInterrupt):
@@ -302,8 +320,14 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
     feature_set : {"functionals", "mfcc_stats", "logmel"}, default="functionals"
         Which features to compute.
     sample_rate : int, default=16000
-        Sample rate of waveform inputs (ignored for files, whose rate is read
-        from the file).
+        Sample rate in Hz of waveform inputs (ignored for files, whose rate
+        is read from the file). Every waveform array must be at this rate:
+        nothing in an array says its rate, so none is checked, and a 48 kHz
+        array read as 16 kHz gives features of audio three times slower
+        (pitch, formants and durations all wrong), with no warning. Set it to
+        the rate of your arrays (``soundfile.read`` returns it with the
+        samples); in a saved or loaded pipeline, on its step:
+        ``model.set_params(<step>__sample_rate=48000)``. Or pass file paths.
     min_duration : float, default=0.1
         Inputs shorter than this (seconds) are reported as ``"too_short"``.
     silence_threshold : float, default=1e-5
@@ -335,7 +359,9 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         ``"nan"`` does the same silently; ``"raise"`` raises
         :class:`FeatureExtractionError` after the whole batch, so finished
         work is cached and reported first. ``failed_`` lists the failures in
-        every mode.
+        every mode. Float inputs with a peak above 2.0 (PCM values not
+        divided by their full scale) are not failures: they get features
+        and one :class:`AudioFeaturesWarning` per call, in every mode.
 
     Attributes
     ----------
@@ -359,11 +385,16 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
     Inputs: a list, 1-D array or pandas Series of paths; a DataFrame with a
     ``file`` column (as ``load_corpus`` returns); a list of 1-D waveform
     arrays; or a 2-D numeric array whose rows are equal-length waveforms.
-    Float waveforms have full scale 1.0; integer waveforms are PCM samples
+    Waveforms are at ``sample_rate`` (16000 unless set; not checked).
+    Float waveforms have full scale 1.0 (a peak above 2.0 is taken for
+    unscaled PCM values and warned about); integer waveforms are PCM samples
     scaled by their dtype's full scale (an ``int16`` array from
-    ``scipy.io.wavfile.read`` gives the features of its file). A 2-D item is
-    a multi-channel waveform, ``(n_samples, n_channels)`` or, when it has
-    more columns than rows, ``(n_channels, n_samples)``; channels are averaged.
+    ``scipy.io.wavfile.read`` gives the features of its file). A 2-D item of
+    the list is a multi-channel waveform, ``(n_samples, n_channels)`` or,
+    when it has more columns than rows, ``(n_channels, n_samples)``; channels
+    are averaged. One multi-channel waveform passed as the whole input (the
+    ``(n_samples, n_channels)`` array of ``soundfile.read``, at most 8
+    columns of rows shorter than ``min_duration``) is refused: pass ``[y]``.
     Jitter and shimmer are frame-level approximations (consecutive voiced
     10 ms frames), not cycle-by-cycle measures. The numbers are close in
     spirit to eGeMAPS but not identical to openSMILE's.
@@ -518,6 +549,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                         "minimum of 1 is required: each row is a waveform and needs "
                         "samples"
                     )
+                self._check_not_one_multichannel_waveform(X)
                 return list(X)
             if X.ndim == 1:
                 raise ValueError(
@@ -562,6 +594,34 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 "no inputs: AudioFeatures needs at least one file or waveform"
             )
         return out
+
+    def _check_not_one_multichannel_waveform(self, X):
+        """Refuse a 2-D array that is one waveform's channels, not a batch.
+
+        soundfile returns a file as ``(n_samples, n_channels)``: passed as it
+        is, its rows would be read as ``n_samples`` waveforms of a few samples
+        each (every one "too_short", and a feature row allocated for each).
+        A batch of waveforms has many columns; rows of at most
+        ``_MAX_CHANNELS`` samples that are all shorter than ``min_duration``
+        could give no features anyway, so refusing them loses nothing.
+        """
+        n_rows, n_cols = X.shape
+        row_seconds = n_cols / float(self.sample_rate)
+        if not (
+            n_cols <= _MAX_CHANNELS
+            and n_rows > n_cols
+            and row_seconds < self.min_duration
+        ):
+            return
+        raise ValueError(
+            f"got a 2-D array of shape {X.shape}, which reads as {n_rows} "
+            f"waveforms of {n_cols} samples each ({1000 * row_seconds:.3g} ms at "
+            f"sample_rate={self.sample_rate}, shorter than min_duration="
+            f"{self.min_duration} s): it looks like one waveform with {n_cols} "
+            "channels, (n_samples, n_channels) as soundfile.read returns it. "
+            "Pass [y] (a list with one waveform; its channels are averaged), "
+            "or y.T for one input per channel."
+        )
 
     def _cache_config(self):
         return {
@@ -647,6 +707,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         n = len(items)
         results: list = [None] * n
         failures: list[tuple[int, str, str]] = []
+        notes: list[tuple[int, str]] = []  # odd but accepted inputs
         # a cache folder that cannot be created or read (a saved model's
         # cache_dir from another machine or account, a read-only disk) must
         # not stop transform: the features are extracted uncached
@@ -691,6 +752,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             for i, res in batch:
                 if res[0] == "ok":
                     results[i] = res[1]
+                    notes.extend((i, note) for note in res[2])
                     if cache is not None and keys[i] is not None and not unwritten:
                         try:
                             cache.put(keys[i], res[1])
@@ -733,6 +795,18 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 "returned, but from that file on they were not cached. Free "
                 "space there, or give cache_dir= a writable folder (None "
                 "turns caching off).",
+                AudioFeaturesWarning,
+                stacklevel=external_stacklevel(),
+            )
+        if notes:
+            notes.sort()
+            first_i, first_note = notes[0]
+            warnings.warn(
+                f"{len(notes)} of {n} inputs look like PCM sample values in "
+                f"float form; first: {_describe(items[first_i])} (input "
+                f"{first_i}): {first_note}. Their features were computed as "
+                "given and do not match the same audio at full scale 1.0 "
+                "(these inputs are not failures, not in failed_).",
                 AudioFeaturesWarning,
                 stacklevel=external_stacklevel(),
             )

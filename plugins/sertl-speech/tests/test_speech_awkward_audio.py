@@ -1,0 +1,185 @@
+"""Awkward audio: each mistake is named, with what to do, and no feature moves.
+
+A stereo array passed whole, float signals in PCM units, channels that cancel
+in the mix, NaN samples and files libsndfile cannot decode.
+"""
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from joblib import parallel_config
+from sertl_speech import AudioError, AudioFeatures, AudioFeaturesWarning, load_audio
+from sertl_speech._audio import check_waveform
+
+SR = 16000
+
+
+def tone(f0=200.0, dur=1.0, amp=0.1, sr=SR):
+    t = np.arange(int(dur * sr)) / sr
+    return amp * np.sin(2 * np.pi * f0 * t)
+
+
+# -- one multi-channel waveform passed as the whole input ---------------------
+
+
+@pytest.mark.parametrize("n_channels", [2, 6])
+def test_one_multichannel_array_is_refused_with_the_fix(n_channels):
+    y = np.stack([tone(200.0 + 50 * k) for k in range(n_channels)], axis=1)
+    assert y.shape == (SR, n_channels)  # as soundfile.read returns a file
+    fix = rf"one waveform with {n_channels} channels.*Pass \[y\].*y\.T"
+    with pytest.raises(ValueError, match=fix):
+        AudioFeatures("mfcc_stats").transform(y)
+    with pytest.raises(ValueError, match=fix):
+        AudioFeatures("mfcc_stats").fit(y)
+    X = AudioFeatures("mfcc_stats").fit_transform([y])  # the fix given
+    assert X.shape == (1, 335) and np.isfinite(X).all()
+
+
+def test_batches_of_equal_length_waveforms_are_still_rows():
+    batch = np.stack([tone(f0) for f0 in (150.0, 200.0, 250.0)])
+    ext = AudioFeatures("mfcc_stats")
+    X = ext.fit_transform(batch)
+    assert X.shape == (3, 335) and np.isfinite(X).all()
+    np.testing.assert_array_equal(X, ext.fit_transform(list(batch)))
+    # rows long enough for min_duration are waveforms, whatever their number
+    short = AudioFeatures("mfcc_stats", sample_rate=20, min_duration=0.1)
+    assert short.fit_transform(np.full((50, 2), 0.1) * [1, -1]).shape == (50, 335)
+
+
+# -- float signals in PCM units -----------------------------------------------
+
+
+@pytest.mark.parametrize("errors", ["warn", "nan", "raise"])
+def test_float_pcm_values_warn_but_still_give_features(errors):
+    good = tone()
+    pcm = tone(amp=20000.0)  # int16 values cast to float, not divided
+    ext = AudioFeatures("mfcc_stats", errors=errors)
+    with pytest.warns(
+        AudioFeaturesWarning,
+        match=r"1 of 2 inputs look like PCM.*input 1\).*peak 20000.*divide by "
+        r"32768 \(16-bit\).*pass the integer array",
+    ):
+        X = ext.fit_transform([good, pcm])
+    assert np.isfinite(X).all() and ext.failed_.empty  # a note, not a failure
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = AudioFeatures("mfcc_stats").fit_transform([pcm])
+    np.testing.assert_array_equal(X[1], alone[0])  # computed as given
+
+
+def test_float_pcm_values_are_noted_from_parallel_workers():
+    with (
+        parallel_config(backend="threading"),
+        pytest.warns(AudioFeaturesWarning, match=r"2 of 3 inputs look like PCM"),
+    ):
+        AudioFeatures("mfcc_stats", n_jobs=2).fit_transform(
+            [tone(amp=3000.0), tone(), tone(amp=-30000.0)]
+        )
+
+
+def test_full_scale_float_audio_is_not_noted(tmp_path):
+    hot = np.clip(tone(amp=1.5), -1.2, 1.2)  # clipped float audio above 1.0
+    path = tmp_path / "hot.wav"
+    sf.write(path, hot, SR, subtype="FLOAT")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AudioFeatures("mfcc_stats").fit_transform([hot, tone(), str(path)])
+        check_waveform((20000 * tone(amp=1.0)).astype(np.int16), SR)  # scaled
+
+
+def test_float_file_in_pcm_units_warns(tmp_path):
+    path = tmp_path / "float_in_int16_units.wav"
+    sf.write(path, tone(amp=20000.0), SR, subtype="FLOAT")
+    with pytest.warns(AudioFeaturesWarning, match=r"peak 20000.*re-export it scaled"):
+        y = load_audio(path)
+    assert np.isfinite(y).all()
+    with pytest.warns(AudioFeaturesWarning, match=r"1 of 1 inputs look like PCM"):
+        AudioFeatures("mfcc_stats").fit_transform([str(path)])
+
+
+# -- waveforms are at sample_rate ---------------------------------------------
+
+
+def test_the_sample_rate_of_arrays_is_documented_with_its_setting():
+    doc = re.sub(r"\s+", " ", AudioFeatures.__doc__)
+    assert "Every waveform array must be at this rate" in doc
+    assert "set_params(<step>__sample_rate=48000)" in doc
+    readme = Path(__file__).parents[1] / "README.md"
+    text = re.sub(r"\s+", " ", readme.read_text(encoding="utf-8"))
+    assert "set_params(<step>__sample_rate=48000)" in text
+
+
+# -- channels that cancel in the mix ------------------------------------------
+
+
+def test_out_of_phase_channels_are_named_not_just_silent(tmp_path):
+    y = tone()
+    stereo = np.stack([y, -y], axis=1)
+    path = tmp_path / "inverted.wav"
+    sf.write(path, (stereo * 32768).astype(np.int16), SR)  # exact -1 * left
+    fix = r"channels cancel when averaged \(out of phase\); pass one channel"
+    with pytest.raises(AudioError, match=r"silent: peak amplitude 0.*" + fix) as err:
+        load_audio(path)
+    assert "y[:, 0]" in err.value.message and "pan=mono" in err.value.message
+    ext = AudioFeatures("mfcc_stats", errors="nan")
+    ext.fit_transform([stereo, stereo.T, (stereo * 16000).astype(np.int16)])
+    assert ext.failed_["reason"].tolist() == ["silent"] * 3
+    messages = ext.failed_["message"].tolist()
+    assert all(re.search(fix, m) for m in messages), messages
+    assert "(y[:, 0])" in messages[0] and "(y[0])" in messages[1]
+
+
+def test_silent_channels_are_only_silent(tmp_path):
+    path = tmp_path / "silent_stereo.wav"
+    sf.write(path, np.zeros((SR, 2)), SR)
+    with pytest.raises(AudioError, match=r"silent: peak amplitude 0") as err:
+        load_audio(path)
+    assert "cancel" not in err.value.message
+    with pytest.raises(AudioError, match=r"silent") as err:
+        check_waveform(np.zeros((SR, 2)), SR)
+    assert "cancel" not in err.value.message
+
+
+# -- messages that say what to do ---------------------------------------------
+
+
+def test_nan_samples_say_how_to_fix():
+    y = tone()
+    y[[3, 7]] = [np.nan, np.inf]
+    with pytest.raises(
+        AudioError, match=r"2 of 16000 samples are NaN or infinite; repair or re-export"
+    ):
+        check_waveform(y, SR)
+
+
+def test_a_file_that_is_not_audio_names_its_path_once_and_the_fix(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("this is not audio")
+    with pytest.raises(
+        AudioError,
+        match=r"unreadable: cannot decode .*Format not recognised; it is not audio "
+        r"that libsndfile reads \(WAV, FLAC, OGG, MP3, AIFF.*convert it, e\.g\. with "
+        r"ffmpeg",
+    ) as err:
+        load_audio(path)
+    assert str(err.value).count(str(path)) == 1
+
+
+def test_a_damaged_file_says_how_to_fix(tmp_path, monkeypatch):
+    path = tmp_path / "damaged.flac"
+    sf.write(path, tone(), SR)
+
+    def lost_sync(*args, **kwargs):
+        raise RuntimeError("Error : flac decoder lost sync.")
+
+    monkeypatch.setattr(sf, "read", lost_sync)
+    with pytest.raises(
+        AudioError,
+        match=r"cannot decode .*damaged\.flac: RuntimeError: flac decoder lost "
+        r"sync; the file is truncated or damaged.*re-export it.*ffmpeg",
+    ):
+        load_audio(path)
