@@ -212,7 +212,13 @@ def add_commands(subparsers):
         "predict",
         help="label audio files with a saved model",
         description="Print the predicted emotion and the class "
-        "probabilities of each audio file (folders are expanded). Files are "
+        "probabilities of each audio file (folders are expanded into their "
+        "audio files, by extension: the formats libsndfile reads, .wav, .flac, "
+        ".mp3, .ogg, .opus, .aiff, .au, .caf ...; a folder with no audio "
+        "files, or with other files skipped, gets a note on stderr, with "
+        "--json in 'notes'). A file recorded below 16 kHz (band-limited) or "
+        "longer than 30 s gets a note beside its label (--json: its "
+        "'warnings'). Files are "
         "treated as audio of the model's target corpus (per-domain steps use "
         "its statistics); audio recorded elsewhere may all get one answer: "
         "for such audio pass --new-domain with the files of that setup.",
@@ -221,7 +227,8 @@ def add_commands(subparsers):
         "--json as a prediction with an error, and the others are labelled); 2 "
         "nothing was labelled because of the input (no audio file found, a "
         "model that cannot be loaded or is not trusted, too few files for "
-        "--new-domain).",
+        "--new-domain; with --json an object whose 'error' says why and "
+        "whose 'predictions' is empty).",
     )
     p.add_argument(
         "model",
@@ -619,7 +626,10 @@ def cmd_grid(args):
                     best_model = _with_probabilities(gs.best_estimator_, X, y, sd)
                     model = Pipeline(
                         [
-                            ("features", make_feature_step(cfg.features)),
+                            (
+                                "features",
+                                make_feature_step(cfg.features, errors="raise"),
+                            ),
                             *best_model.steps,
                         ]
                     )
@@ -824,26 +834,42 @@ def _recipes_from_cli(methods, params):
 
 def cmd_predict(args):
     """``sertl predict``: per-file emotion and class probabilities."""
+    from sertl_core import RegistryError
+
+    if not args.json:
+        return _predict(args, {})
+    out = {"model": str(args.model), "metadata": None, "notes": []}
+    try:
+        return _predict(args, out)
+    except (*_INPUT_ERRORS, RegistryError) as exc:
+        # exit 2 (from _guard, which also prints the message on stderr): the
+        # reader of stdout still gets one JSON object, saying why
+        out.update(error=str(exc), predictions=[])
+        print(json.dumps(out, indent=2))
+        raise
+
+
+def _predict(args, out):
+    """``sertl predict``; ``out`` collects the JSON object (with ``--json``)."""
     from ._persist import load_model
-    from ._predict import expand_audio, predict_files
+    from ._predict import _scan_audio, predict_files
 
     model, meta = load_model(args.model, trusted=args.trust)
-    files, missing = expand_audio(args.audio)
-    for m in missing:
-        print(f"sertl predict: {m}: no such file or folder (skipped)", file=sys.stderr)
-    # in the JSON too, as files that cannot be decoded are
-    missing_rows = [
-        {
-            "file": m,
-            "emotion": None,
-            "probabilities": None,
-            "error": "missing: no such file or folder",
-        }
-        for m in missing
-    ]
+    out["metadata"] = meta
+    entries, notes = _scan_audio(args.audio)
+    out["notes"] = notes
+    for note in notes:
+        print(f"sertl predict: note: {note}", file=sys.stderr)
+    for m, exists in entries:
+        if not exists:
+            print(
+                f"sertl predict: {m}: no such file or folder (skipped)", file=sys.stderr
+            )
+    files = [p for p, exists in entries if exists]
     if not files:
         raise ExperimentError(
-            "no audio files to label (give .wav/.flac files or folders)."
+            "no audio files to label (give audio files, e.g. .wav, .flac, .mp3, "
+            ".ogg, or folders that hold them)."
         )
     try:
         rows = predict_files(model, files, new_domain=args.new_domain)
@@ -852,16 +878,22 @@ def cmd_predict(args):
             raise
         raise ExperimentError(str(exc)) from exc  # too few files, or no such step
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "model": str(args.model),
-                    "metadata": meta,
-                    "predictions": rows + missing_rows,
-                },
-                indent=2,
-            )
-        )
+        # missing arguments too, as files that cannot be decoded are, in the
+        # order given
+        labelled = iter(rows)
+        out["predictions"] = [
+            next(labelled)
+            if exists
+            else {
+                "file": m,
+                "emotion": None,
+                "probabilities": None,
+                "error": "missing: no such file or folder",
+                "warnings": [],
+            }
+            for m, exists in entries
+        ]
+        print(json.dumps(out, indent=2))
     else:
         classes = list(meta.get("classes") or [])
         if not classes:
@@ -883,8 +915,10 @@ def cmd_predict(args):
                 else f" {'n/a':>9s}"
                 for c in classes
             )
-            print(f"{name:<{width}}  {r['emotion']:<10s}{probs}")
-    n_bad = sum(r["error"] is not None for r in rows) + len(missing)
+            note = f"  note: {'; '.join(r['warnings'])}" if r["warnings"] else ""
+            print(f"{name:<{width}}  {r['emotion']:<10s}{probs}{note}")
+    n_missing = sum(not exists for _, exists in entries)
+    n_bad = sum(r["error"] is not None for r in rows) + n_missing
     return 0 if n_bad == 0 else 1
 
 

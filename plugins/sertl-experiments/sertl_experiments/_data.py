@@ -339,8 +339,18 @@ def extract_features(files, feature_spec, *, client=None, progress=True):
     return X, failed
 
 
-def make_feature_step(feature_spec, *, client=None, progress=False, errors="nan"):
-    """Return the ``AudioFeatures`` transformer of an experiment."""
+def make_feature_step(feature_spec, *, client=None, progress=False, errors="raise"):
+    """Return the ``AudioFeatures`` transformer of an experiment.
+
+    ``errors`` is the step's policy for inputs that give no features, unless
+    the experiment's ``[features] params`` set one. The default,
+    ``"raise"``, is the one for the first step of a saved model: called
+    directly (``model.predict(files)``), it raises ``FeatureExtractionError``
+    naming the files and their reasons instead of passing NaN rows on to a
+    scaler that rejects them without a name. Extraction for training
+    (:func:`extract_features`) passes ``"nan"`` and reports the failures
+    itself, as :func:`~sertl_experiments.predict_files` does for new files.
+    """
     from sertl_core import RegistryError, get_registry
 
     params = dict(feature_spec.params)

@@ -282,6 +282,8 @@ def load_model(path, *, trusted=None):
         The file holds a type that is not trusted; the message lists them.
     FileNotFoundError
         ``path`` does not exist.
+    IsADirectoryError
+        ``path`` is a folder (the message names the ``.skops`` files in it).
 
     Examples
     --------
@@ -312,6 +314,18 @@ def load_model(path, *, trusted=None):
     import skops.io as sio
 
     path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.skops") if p.is_file())
+        hint = (
+            f"; it holds {', '.join(found[:5])}{' ...' if len(found) > 5 else ''}"
+            if found
+            else ""
+        )
+        raise IsADirectoryError(
+            f"Model file {str(path)!r} is a folder{hint}: give the model file "
+            "itself (.skops, e.g. OUTPUT/model.skops from `sertl demo`, "
+            "OUTPUT/models/*.skops from `sertl run`)."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"Model file {str(path)!r} does not exist.")
     try:

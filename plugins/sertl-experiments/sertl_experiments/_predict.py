@@ -3,18 +3,50 @@
 from __future__ import annotations
 
 import copy
+import os
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["AUDIO_SUFFIXES", "MIN_NEW_DOMAIN_FILES", "expand_audio", "predict_files"]
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "FEATURE_SAMPLE_RATE",
+    "LONG_FILE_SECONDS",
+    "MIN_NEW_DOMAIN_FILES",
+    "expand_audio",
+    "predict_files",
+]
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+# The file extensions of the formats libsndfile (soundfile, which
+# sertl-speech reads files with) decodes; header-less RAW and the ambiguous
+# ``.mat``/``.iff`` are left out. A file whose extension is listed but whose
+# format this libsndfile lacks (MP3 before libsndfile 1.1) is listed and
+# reported as unreadable with the reason, not skipped in silence.
+AUDIO_SUFFIXES = (
+    ".wav", ".wave", ".bwf", ".rf64", ".w64",  # WAV, RF64, Wave64
+    ".flac",
+    ".ogg", ".oga", ".opus",  # Ogg Vorbis and Opus
+    ".mp3",
+    ".aiff", ".aif", ".aifc",
+    ".au", ".snd",  # Sun/NeXT
+    ".caf",  # Apple Core Audio
+    ".sph", ".nist",  # NIST SPHERE (TIMIT and other speech corpora)
+    ".sf", ".ircam", ".voc", ".htk", ".paf", ".svx", ".8svx", ".sd2",
+    ".avr", ".wve", ".pvf", ".xi", ".sds",
+)  # fmt: skip
 # Fewest files whose own statistics stand in for a new recording setup's:
 # below this the mean and spread of the batch follow its emotions more than
 # its microphone and room.
 MIN_NEW_DOMAIN_FILES = 10
+# The rate sertl-speech resamples every file to before computing features: a
+# file recorded below it has an empty upper band (8 kHz telephone audio: no
+# energy above 4 kHz), which moves the features by several SDs.
+FEATURE_SAMPLE_RATE = 16000
+# Emotion corpora hold utterances of a few seconds; a much longer recording
+# gets one label for all of it.
+LONG_FILE_SECONDS = 30.0
 
 
 def expand_audio(paths):
@@ -28,8 +60,9 @@ def expand_audio(paths):
     Returns
     -------
     files : list of str
-        Audio files, folders expanded in sorted order (a subfolder named
-        like an audio file, ``take.flac/``, is searched, not listed).
+        Audio files (by extension, :data:`AUDIO_SUFFIXES`), folders expanded
+        in sorted order (a subfolder named like an audio file,
+        ``take.flac/``, is searched, not listed).
     missing : list of str
         Arguments that do not exist.
 
@@ -38,27 +71,108 @@ def expand_audio(paths):
     >>> expand_audio(["/no/such/file.wav"])
     ([], ['/no/such/file.wav'])
     """
-    files, missing = [], []
+    entries, _ = _scan_audio(paths)
+    files = [p for p, exists in entries if exists]
+    return files, [p for p, exists in entries if not exists]
+
+
+def _scan_audio(paths):
+    """Expand ``paths`` in order; note folders with no or skipped files.
+
+    Returns ``entries``, a list of ``(path, exists)`` in the order of the
+    arguments (a folder's audio files where the folder stood), and
+    ``notes``, one line per folder that holds no audio file or files that
+    are not audio by their extension (hidden files aside).
+    """
+    entries, notes = [], []
     for p in paths:
         q = Path(p)
         if q.is_dir():
-            files += [
-                str(f)
-                for f in sorted(q.rglob("*"))
-                if f.suffix.lower() in AUDIO_SUFFIXES and not f.is_dir()
-            ]
+            found, skipped = [], Counter()
+            for f in sorted(q.rglob("*")):
+                if f.is_dir():
+                    continue
+                if f.suffix.lower() in AUDIO_SUFFIXES:
+                    found.append(str(f))
+                elif not f.name.startswith("."):
+                    skipped[f.suffix.lower() or "(no extension)"] += 1
+            entries += [(f, True) for f in found]
+            note = _folder_note(p, len(found), skipped)
+            if note:
+                notes.append(note)
         elif q.is_file():
-            files.append(str(q))
+            entries.append((str(q), True))
         else:
-            missing.append(str(p))
-    return files, missing
+            entries.append((str(p), False))
+    return entries, notes
+
+
+def _folder_note(folder, n_found, skipped):
+    """Return the note on a folder argument (None: all its files are audio)."""
+    n_skipped = sum(skipped.values())
+    kinds = ", ".join(f"{ext}: {n}" for ext, n in skipped.most_common(5))
+    if len(skipped) > 5:
+        kinds += f", and {len(skipped) - 5} other extensions"
+    known = "recognised by extension: .wav, .flac, .mp3, .ogg, .opus, .aiff, ..."
+    if not n_found:
+        what = (
+            f"; its {n_skipped} file(s) are not audio by their extension ({kinds})"
+            if n_skipped
+            else " (it is empty, or holds only hidden files)"
+        )
+        return (
+            f"{folder}: no audio files in this folder, nothing labelled there{what}. "
+            f"Audio is {known}"
+        )
+    if n_skipped:
+        return (
+            f"{folder}: {n_found} audio file(s) labelled; {n_skipped} file(s) "
+            f"skipped, not audio by their extension ({kinds}). Audio is {known}; "
+            "convert or rename audio files with another extension."
+        )
+    return None
+
+
+def _file_warnings(path):
+    """Cautions on a labelled file: band-limited or far longer than an utterance."""
+    import soundfile as sf
+
+    if not isinstance(path, str | os.PathLike):
+        return []
+    try:
+        info = sf.info(os.fspath(path))
+    except Exception:  # the features were computed: a reader quirk, no caution
+        return []
+    out = []
+    if info.samplerate < FEATURE_SAMPLE_RATE:
+        out.append(
+            f"band-limited: recorded at {info.samplerate} Hz, below the "
+            f"{FEATURE_SAMPLE_RATE} Hz the features are computed at, so nothing "
+            f"above {info.samplerate / 2000:.3g} kHz (telephone audio?): the "
+            "features shift and the label is less reliable. Compare with a "
+            "model trained on audio of that rate."
+        )
+    if info.duration > LONG_FILE_SECONDS:
+        out.append(
+            f"long: {info.duration:.0f} s, far longer than the utterances of a "
+            f"few seconds a model is trained on (note above {LONG_FILE_SECONDS:g} "
+            "s): one label for the whole recording. Cut it into utterances "
+            "(e.g. at pauses) for a label per utterance."
+        )
+    return out
 
 
 def predict_files(model, files, *, new_domain=False):
     """Predict the emotion of audio files with a saved Pipeline from audio paths.
 
-    Files that give no features (unreadable, silent, too short) are
-    reported with the reason instead of a prediction.
+    The batch API of a saved model: files that give no features (missing,
+    unreadable, silent, too short) are reported with the reason instead of
+    a prediction, and the other files are labelled. (The model's own
+    ``predict(files)`` raises ``sertl_speech.FeatureExtractionError``
+    naming such files instead.) A labelled file recorded below
+    :data:`FEATURE_SAMPLE_RATE` (band-limited, e.g. 8 kHz telephone audio)
+    or longer than :data:`LONG_FILE_SECONDS` (one label for the whole
+    recording) gets a caution in ``warnings``.
 
     Parameters
     ----------
@@ -79,8 +193,10 @@ def predict_files(model, files, *, new_domain=False):
     Returns
     -------
     rows : list of dict
-        One per file: ``file``, ``emotion`` (None on failure),
-        ``probabilities`` (dict of class to float, or None) and ``error``.
+        One per file, in the order of ``files``: ``file``, ``emotion``
+        (None on failure), ``probabilities`` (dict of class to float, or
+        None), ``error`` (the reason a file has no label, or None) and
+        ``warnings`` (list of str: cautions on a label, empty for most files).
 
     Examples
     --------
@@ -150,6 +266,7 @@ def predict_files(model, files, *, new_domain=False):
                     "emotion": None,
                     "probabilities": None,
                     "error": reasons.get(str(f), "no features"),
+                    "warnings": [],
                 }
             )
             continue
@@ -159,7 +276,13 @@ def predict_files(model, files, *, new_domain=False):
             else None
         )
         rows.append(
-            {"file": f, "emotion": str(pred[j]), "probabilities": probs, "error": None}
+            {
+                "file": f,
+                "emotion": str(pred[j]),
+                "probabilities": probs,
+                "error": None,
+                "warnings": _file_warnings(f),
+            }
         )
         j += 1
     return rows

@@ -1418,7 +1418,8 @@ class _ModelSaver:
         from ._data import make_feature_step
         from ._persist import save_model
 
-        feats = make_feature_step(self.config.features, progress=False, errors="nan")
+        # raises on files without features, naming them (see make_feature_step)
+        feats = make_feature_step(self.config.features, progress=False, errors="raise")
         full = Pipeline([("features", feats), *model.steps])
         save_model(
             full,

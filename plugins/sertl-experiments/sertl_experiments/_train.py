@@ -56,7 +56,11 @@ def train_model(
     Returns
     -------
     model : Pipeline
-        Fitted; ``model.predict(files)`` and ``model.predict_proba(files)``.
+        Fitted; ``model.predict(files)`` and ``model.predict_proba(files)``
+        raise ``sertl_speech.FeatureExtractionError`` naming every file that
+        gives no features (missing, unreadable, silent, too short);
+        :func:`predict_files` labels the other files of a batch and reports
+        those with their reasons.
     skipped : list of (file, reason)
         Training files that gave no features.
 
@@ -95,5 +99,7 @@ def train_model(
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe.fit(X[ok], y[ok], sample_domain=sd[ok])
-    step = make_feature_step(features, progress=False, errors="nan")
+    # the model's own step raises on files without features, naming them
+    # (predict_files labels the others and reports those per file)
+    step = make_feature_step(features, progress=False, errors="raise")
     return Pipeline([("features", step), *pipe.steps]), failed

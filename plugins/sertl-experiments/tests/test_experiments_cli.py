@@ -2,6 +2,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sertl_experiments._cli import main
 
@@ -201,6 +202,10 @@ def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):
         {"classifier__C": 10},
     ] * 2
     assert model.is_file()
+    from sertl_experiments import load_model
+
+    # the saved step names files without features (was errors="nan")
+    assert load_model(model)[0][0].get_params()["errors"] == "raise"
 
     files = list(load_sample("ravdess")["file"][:3])
     broken = tmp_path / "broken.wav"
@@ -835,15 +840,105 @@ def test_predict_json_lists_missing_files_as_predictions(small_model, tmp_path, 
         "emotion": None,
         "probabilities": None,
         "error": "missing: no such file or folder",
+        "warnings": [],
     }
     assert f"{missing}: no such file or folder (skipped)" in captured.err
+    # in the order given, not at the end
+    assert main(["predict", str(path), missing, *files, "--json"]) == 1
+    rows = json.loads(capsys.readouterr().out)["predictions"]
+    assert [r["file"] for r in rows] == [missing, *files]
+    assert [r["emotion"] is None for r in rows] == [True, False, False]
     # text mode: the stderr line, as before
     assert main(["predict", str(path), files[0], missing]) == 1
     assert "no such file or folder" in capsys.readouterr().err
     # nothing to label: exit 2, one message
     assert main(["predict", str(path), missing, "--json"]) == 2
-    err = capsys.readouterr().err
-    assert "no audio files to label" in err and "Traceback" not in err
+    captured = capsys.readouterr()
+    assert "no audio files to label" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_predict_json_says_why_nothing_was_labelled(small_model, tmp_path, capsys):
+    # exit 2 printed nothing on stdout: json.loads failed
+    path, files = small_model
+    assert main(["predict", str(path), str(tmp_path / "gone.wav"), "--json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    assert out["predictions"] == [] and out["metadata"] == {
+        "classes": ["anger", "sadness"]
+    }
+    assert re.match(r"no audio files to label \(give audio files", out["error"])
+    for model, match in [
+        (tmp_path / "none.skops", r"Model file '.*none\.skops' does not exist\."),
+        (tmp_path, r"Model file '.*' is a folder: give the model file itself"),
+    ]:
+        assert main(["predict", str(model), files[0], "--json"]) == 2
+        captured = capsys.readouterr()
+        out = json.loads(captured.out)
+        assert re.match(match, out["error"]) and out["predictions"] == []
+        assert out["metadata"] is None
+        assert out["error"] in captured.err  # and the one line on stderr, as before
+
+
+def test_predict_expands_every_libsndfile_format_and_notes_skipped_folders(
+    small_model, tmp_path, capsys
+):
+    # .wave, .au, .caf ... were skipped in silence; an empty folder, or one
+    # with no audio, passed with exit 0 and no word
+    import soundfile as sf
+
+    path, files = small_model
+    x, sr = sf.read(files[0])
+    calls, empty = tmp_path / "calls", tmp_path / "empty"
+    (calls / "sub").mkdir(parents=True)
+    empty.mkdir()
+    sf.write(calls / "a.wave", x, sr, format="WAV")
+    sf.write(calls / "b.au", x, sr, format="AU")
+    sf.write(calls / "sub" / "c.caf", x, sr, format="CAF")
+    sf.write(calls / "d.oga", x, sr, format="OGG")
+    for name in ("notes.txt", "cover.jpg", "sub/list.txt", ".DS_Store"):
+        (calls / name).write_text("not audio")
+    assert main(["predict", str(path), str(calls), str(empty), "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    names = [Path(r["file"]).relative_to(calls).as_posix() for r in out["predictions"]]
+    assert names == ["a.wave", "b.au", "d.oga", "sub/c.caf"]
+    assert all(r["error"] is None for r in out["predictions"])
+    assert out["notes"] == [
+        f"{calls}: 4 audio file(s) labelled; 3 file(s) skipped, not audio by their "
+        "extension (.txt: 2, .jpg: 1). Audio is recognised by extension: .wav, "
+        ".flac, .mp3, .ogg, .opus, .aiff, ...; convert or rename audio files with "
+        "another extension.",
+        f"{empty}: no audio files in this folder, nothing labelled there (it is "
+        "empty, or holds only hidden files). Audio is recognised by extension: "
+        ".wav, .flac, .mp3, .ogg, .opus, .aiff, ...",
+    ]
+    # the table: one line per note on stderr
+    assert main(["predict", str(path), str(empty), files[0]]) == 0
+    captured = capsys.readouterr()
+    assert f"sertl predict: note: {empty}: no audio files in this folder" in (
+        captured.err
+    )
+    assert str(empty) not in captured.out
+
+
+def test_predict_notes_band_limited_and_long_files(small_model, tmp_path, capsys):
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    path, files = small_model
+    x, sr = sf.read(files[0])
+    sf.write(tmp_path / "phone.wav", resample_poly(x, 8000, sr), 8000)
+    sf.write(tmp_path / "long.flac", np.tile(x, int(np.ceil(31 * sr / len(x)))), sr)
+    args = [files[0], str(tmp_path / "phone.wav"), str(tmp_path / "long.flac")]
+    assert main(["predict", str(path), *args]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "note:" not in table[1]
+    assert re.search(r"  note: band-limited: recorded at 8000 Hz", table[2])
+    assert re.search(r"  note: long: 3\d s, far longer than the utterances", table[3])
+    assert main(["predict", str(path), *args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["predictions"]
+    assert [len(r["warnings"]) for r in rows] == [0, 1, 1]
+    assert rows[1]["warnings"][0].startswith("band-limited: recorded at 8000 Hz")
 
 
 def test_predict_searches_a_folder_named_like_audio_and_does_not_call_it_missing(

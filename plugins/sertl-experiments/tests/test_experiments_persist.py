@@ -1,4 +1,5 @@
 import operator
+import re
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,98 @@ def test_predict_files_reports_bad_files_without_changing_the_model():
     assert rows[1]["emotion"] is None and rows[1]["error"].startswith("missing")
     # the caller's fitted feature step keeps its own error policy
     assert model[0].get_params()["errors"] == "raise"
+
+
+def test_a_folder_given_as_the_model_is_named_a_folder(tmp_path):
+    # it was "Model file '...' does not exist"
+    with pytest.raises(
+        IsADirectoryError, match=r"is a folder: give the model file itself \(\.skops"
+    ):
+        load_model(tmp_path)
+    save_model(_fitted()[0], tmp_path / "model.skops")
+    with pytest.raises(IsADirectoryError, match="is a folder; it holds model.skops: "):
+        load_model(tmp_path)
+
+
+def test_a_trained_model_names_the_files_without_features(tmp_path):
+    # the saved feature step had errors="nan": model.predict([good, silent])
+    # failed with scikit-learn's "Input X contains NaN", naming no file
+    import soundfile as sf
+    from sertl_experiments import FeatureSpec, Recipe, predict_files, train_model
+    from sertl_speech import FeatureExtractionError, load_sample
+
+    src, tgt = load_sample("emodb")[::2], load_sample("ravdess")[::4]
+    model, _ = train_model(
+        Recipe("dss"),
+        list(src["file"]),
+        list(src["emotion"]),
+        list(tgt["file"]),
+        features=FeatureSpec("mfcc_stats"),
+    )
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000), 16000)
+    batch = [tgt["file"].iloc[0], str(silent), str(tmp_path / "gone.wav")]
+    loaded, _ = load_model(save_model(model, tmp_path / "m.skops"))
+    for m in (model, loaded):
+        with pytest.raises(
+            FeatureExtractionError,
+            match=r"2 of 3 inputs gave no features .*first: .*silent\.wav: silent",
+        ) as err:
+            m.predict(batch)
+        assert err.value.failed["reason"].tolist() == ["silent", "missing"]
+    # the batch API labels the good file and reports the others
+    rows = predict_files(loaded, batch)
+    assert rows[0]["error"] is None and rows[0]["emotion"] in set(src["emotion"])
+    assert [r["error"].split(":")[0] for r in rows[1:]] == ["silent", "missing"]
+    assert loaded[0].get_params()["errors"] == "raise"  # left as it was
+
+
+def test_a_model_saved_by_sertl_run_names_the_files_without_features(
+    tmp_path, synthetic_config
+):
+    from sertl_experiments import Recipe
+    from sertl_experiments._runner import _ModelSaver
+
+    saver = _ModelSaver(tmp_path / "m.skops", synthetic_config(), "a", "b", "dss")
+    path = saver(_fitted()[0], Recipe("dss"), ["anger", "sadness"], seed=0)
+    model, _ = load_model(path)
+    assert model[0].get_params()["errors"] == "raise"
+
+
+@pytest.fixture(scope="module")
+def small_audio_model():
+    from sertl_speech import AudioFeatures, load_sample
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    table = load_sample("emodb", emotions=["anger", "sadness"])
+    model = make_pipeline(
+        AudioFeatures("mfcc_stats"), StandardScaler(), LogisticRegression()
+    ).fit(list(table["file"][:6]), list(table["emotion"][:6]))
+    return model, list(table["file"][6:8])
+
+
+def test_predict_files_cautions_on_band_limited_and_long_files(
+    tmp_path, small_audio_model
+):
+    import soundfile as sf
+    from scipy.signal import resample_poly
+    from sertl_experiments import predict_files
+
+    model, files = small_audio_model
+    x, sr = sf.read(files[0])
+    phone, long = tmp_path / "phone.wav", tmp_path / "long.wav"
+    sf.write(phone, resample_poly(x, 8000, sr), 8000)
+    sf.write(long, np.tile(x, int(np.ceil(31 * sr / len(x)))), sr)
+    rows = predict_files(model, [files[1], str(phone), str(long), "gone.wav"])
+    assert rows[0]["warnings"] == [] and rows[3]["warnings"] == []
+    assert all(r["emotion"] for r in rows[:3])
+    [band] = rows[1]["warnings"]
+    assert band.startswith("band-limited: recorded at 8000 Hz, below the 16000 Hz")
+    [length] = rows[2]["warnings"]
+    assert re.match(r"long: 3\d s, far longer than the utterances", length)
+    assert "one label for the whole recording" in length
 
 
 @pytest.fixture(scope="module")
