@@ -13,11 +13,13 @@ One call runs scikit-learn's estimator checks plus sertl's transfer checks:
 or, outside pytest, :func:`check_estimator` runs them all and raises one
 error listing every failure.
 
-The sertl checks (:func:`sertl_checks`) verify that inputs are never
-mutated, that fitting changes no global state (scikit-learn config, numpy's
-global RNG, logging), that unlabelled rows never become classes, that both
-metadata-routing modes of a plain Pipeline give the same result, that
-clones and pickles behave like the original, that ``random_state`` makes
+The sertl checks (:func:`sertl_checks`) verify that inputs (passed
+read-only) are never mutated, that fitting changes no global state
+(scikit-learn config, numpy's global RNG, Python's ``random``, logging,
+``warnings.filters``, ``os.environ``), that unlabelled rows never become
+classes, that both metadata-routing modes of a plain Pipeline give the
+same result, that clones and pickles behave like the original, that
+``random_state`` makes
 fits deterministic, that bad domain input gets a clear error, that an
 adapter's ``transform`` uses ``sample_domain`` as the adapter declares
 (``_transform_uses_domain``) and that a transfer estimator keeps the
@@ -29,11 +31,14 @@ tags declare sparse input is also fitted on sparse ``X``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import functools
 import logging
+import os
 import pickle
+import random
 import threading
 import unittest
 import warnings
@@ -234,17 +239,60 @@ def check_registry_name(estimator):
 def check_inputs_not_mutated(estimator):
     """fit, transform, predict, decision_function and score leave inputs unchanged.
 
-    X, y and sample_domain must be equal before and after every call.
+    X, y, sample_domain and, when ``fit`` takes it, sample_weight are
+    passed read-only (as joblib passes a large array to its workers, a
+    memory map), so that a write into one fails, even one that puts the
+    values back afterwards; they must also be equal before and after every
+    call.
     """
     X, y, sd, _ = make_domain_data()
     y, *others = _label_variants(estimator, y)
-    copies = (X.copy(), y.copy(), sd.copy())
+    inputs = {"X": X, "y": y, "sample_domain": sd}
+    if has_fit_parameter(estimator, "sample_weight"):
+        inputs["sample_weight"] = np.random.default_rng(0).uniform(0.5, 1.5, len(y))
+    _inputs_not_mutated(estimator, _calls_on_inputs, inputs)
+    for ys in others:  # string labels with the string marker
+        _inputs_not_mutated(
+            estimator, _fit_on_inputs, {**inputs, "y": ys}, y_name="string y"
+        )
+    if _accepts_sparse(estimator):  # e.g. ``X.data /= scale`` on the caller's matrix
+        Xs = _sparsified(X)
+        parts = (Xs.data.copy(), Xs.indices.copy(), Xs.indptr.copy())
+        for a in (Xs.data, Xs.indices, Xs.indptr):
+            a.setflags(write=False)
+        try:
+            _calls_on_inputs(estimator, {**inputs, "X": Xs}, sparse_x=True)
+        except ValueError as exc:
+            if "read-only" not in str(exc):
+                raise
+            raise AssertionError(
+                f"sparse X was modified in place (passed read-only: {exc})"
+            ) from exc
+        for a, b in zip((Xs.data, Xs.indices, Xs.indptr), parts, strict=True):
+            np.testing.assert_array_equal(
+                a, b, err_msg="sparse X was modified in place"
+            )
+
+
+def _fit_params(inputs):
+    return {k: inputs[k] for k in ("sample_domain", "sample_weight") if k in inputs}
+
+
+def _fit_on_inputs(estimator, inputs):
+    clone(estimator).fit(inputs["X"], inputs["y"], **_fit_params(inputs))
+
+
+def _calls_on_inputs(estimator, inputs, *, sparse_x=False):
+    """fit, then every output method, on ``inputs``."""
+    X, y, sd = inputs["X"], inputs["y"], inputs["sample_domain"]
     est = clone(estimator)
-    est.fit(X, y, sample_domain=sd)
+    est.fit(X, y, **_fit_params(inputs))
     if isinstance(est, DomainAdapter):
         est.transform(X, sample_domain=sd)
         est.transform(X)
-        est.fit_transform(X, y, sample_domain=sd)
+        est.fit_transform(X, y, **_fit_params(inputs))
+    elif sparse_x:
+        _output(est, X)
     else:
         est.predict(X)
         est.predict(X, sample_domain=sd)
@@ -254,83 +302,182 @@ def check_inputs_not_mutated(estimator):
             est.decision_function(X, sample_domain=sd)
         if hasattr(est, "score"):
             est.score(X, y, sample_domain=sd)
-    for name, a, b in zip(("X", "y", "sample_domain"), (X, y, sd), copies, strict=True):
-        np.testing.assert_array_equal(a, b, err_msg=f"{name} was modified in place")
-    for ys in others:  # string labels with the string marker
-        ys_copy = ys.copy()
-        clone(estimator).fit(X, ys, sample_domain=sd)
-        np.testing.assert_array_equal(ys, ys_copy, err_msg="string y was modified")
-    if _accepts_sparse(estimator):  # e.g. ``X.data /= scale`` on the caller's matrix
-        Xs = _sparsified(X)
-        parts = (Xs.data.copy(), Xs.indices.copy(), Xs.indptr.copy())
-        est = clone(estimator).fit(Xs, y, sample_domain=sd)
-        _output(est, Xs)
-        if isinstance(est, DomainAdapter):
-            est.transform(Xs, sample_domain=sd)
-            est.fit_transform(Xs, y, sample_domain=sd)
-        for a, b in zip((Xs.data, Xs.indices, Xs.indptr), parts, strict=True):
+
+
+def _inputs_not_mutated(estimator, calls, inputs, *, y_name="y"):
+    """Run ``calls`` on read-only ``inputs``; name the input it writes into."""
+    names = {k: (y_name if k == "y" else k) for k in inputs}
+    copies = {k: a.copy() for k, a in inputs.items()}
+    read_only = {k: a.copy() for k, a in inputs.items()}
+    for a in read_only.values():
+        a.setflags(write=False)
+    try:
+        calls(estimator, read_only)
+    except ValueError as exc:
+        if "read-only" not in str(exc):
+            raise
+        # the same calls on writable inputs say which one is written
+        writable = {k: a.copy() for k, a in inputs.items()}
+        calls(estimator, writable)
+        for k, a in writable.items():
             np.testing.assert_array_equal(
-                a, b, err_msg="sparse X was modified in place"
+                a, copies[k], err_msg=f"{names[k]} was modified in place"
             )
+        raise AssertionError(
+            f"an input ({', '.join(names.values())}) was modified in place, "
+            f"then put back: passed read-only, it gave {exc}"
+        ) from exc
+    for k, a in read_only.items():
+        np.testing.assert_array_equal(
+            a, copies[k], err_msg=f"{names[k]} was modified in place"
+        )
 
 
 def check_no_global_state_change(estimator):
-    """Fitting and predicting change no sklearn config, numpy RNG or logging.
+    """Fitting and predicting change no global state of the process.
 
-    Every ``random_state`` parameter (nested ones too) is set to 0 first, so
-    a wrapped estimator's own use of numpy's global RNG does not count.
+    Checked: scikit-learn's config, numpy's global RNG, Python's ``random``,
+    the root logger, ``warnings.filters`` and ``os.environ``. Every
+    ``random_state`` parameter (nested ones too) is set to 0 first, so a
+    wrapped estimator's own use of numpy's global RNG does not count.
 
-    The fit runs from a known state (sklearn's default config, numpy's
-    global RNG seeded with two different seeds, a root logger without
-    handlers at WARNING), so a change that an earlier check or fit already
-    made (``np.random.seed(0)``, ``sklearn.set_config(...)``,
-    ``logging.basicConfig()``) is still seen; the caller's state is restored.
+    One fit runs first, unchecked: a library that the estimator imports on
+    its first fit may change the process once, at import (torch's first
+    optimizer step imports ``torch._dynamo``, which sets
+    ``TORCHINDUCTOR_CACHE_DIR`` and a warnings filter), which is no defect
+    of the estimator. The checked fits then run from a known state
+    (``os.environ`` as the caller had it, sklearn's default config, numpy's
+    global RNG and ``random`` seeded with two different seeds, a root
+    logger without handlers at WARNING, one filter that ignores every
+    warning), so a change that an earlier check or fit already made
+    (``np.random.seed(0)``, ``random.seed(0)``, ``sklearn.set_config(...)``,
+    ``logging.basicConfig()``, ``warnings.simplefilter("ignore")``) is
+    still seen; every write to ``os.environ`` during these fits counts, one
+    that sets a variable to the value it already has too. The caller's
+    state is restored.
     """
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, y)[0]
     estimator = _seeded(estimator)
     root = logging.getLogger()
     saved_rng = np.random.get_state()
+    saved_random = random.getstate()
+    saved_environ = dict(os.environ)
     saved_handlers, saved_level = list(root.handlers), root.level
     try:
-        for seed in (1, 2):
+        # the caller's warnings filters come back at the end
+        with warnings.catch_warnings():
+            # imports on first fit (and their side effects) happen here
             with sklearn.config_context(**_default_sklearn_config()):
-                np.random.seed(seed)
-                for h in list(root.handlers):
-                    root.removeHandler(h)
-                root.setLevel(logging.WARNING)
-                config = sklearn.get_config()
-                rng_state = np.random.get_state()
-                est = clone(estimator).fit(X, y, sample_domain=sd)
-                _output(est, X)
-                now = sklearn.get_config()
-                changed = {
-                    k: (v, now.get(k)) for k, v in config.items() if now.get(k) != v
-                }
-                assert not changed, (
-                    "sklearn's global config was changed (key: (before, after)): "
-                    f"{changed}; use sklearn.config_context"
-                )
-                after = np.random.get_state()
-                assert (
-                    after[0] == rng_state[0]
-                    and np.array_equal(after[1], rng_state[1])
-                    and (after[2:] == rng_state[2:])
-                ), (
-                    "numpy's global random state was used or changed "
-                    "(use a local Generator)"
-                )
-                assert not root.handlers and root.level == logging.WARNING, (
-                    "the root logger was reconfigured (handlers or level); "
-                    "configure a named logger, not the root"
-                )
+                _output(clone(estimator).fit(X, y, sample_domain=sd), X)
+            for seed in (1, 2):
+                with sklearn.config_context(**_default_sklearn_config()):
+                    np.random.seed(seed)
+                    random.seed(seed)
+                    _restore_environ(saved_environ)  # as before the first fit
+                    for h in list(root.handlers):
+                        root.removeHandler(h)
+                    root.setLevel(logging.WARNING)
+                    warnings.resetwarnings()
+                    warnings.filterwarnings("ignore", module=".*")
+                    filters = list(warnings.filters)
+                    config = sklearn.get_config()
+                    rng_state = np.random.get_state()
+                    random_state = random.getstate()
+                    environ = dict(os.environ)
+                    with _environ_writes() as written:
+                        est = clone(estimator).fit(X, y, sample_domain=sd)
+                        _output(est, X)
+                    now = sklearn.get_config()
+                    changed = {
+                        k: (v, now.get(k)) for k, v in config.items() if now.get(k) != v
+                    }
+                    assert not changed, (
+                        "sklearn's global config was changed (key: (before, after)): "
+                        f"{changed}; use sklearn.config_context"
+                    )
+                    after = np.random.get_state()
+                    assert (
+                        after[0] == rng_state[0]
+                        and np.array_equal(after[1], rng_state[1])
+                        and (after[2:] == rng_state[2:])
+                    ), (
+                        "numpy's global random state was used or changed "
+                        "(use a local Generator)"
+                    )
+                    assert random.getstate() == random_state, (
+                        "the state of Python's `random` module was used or changed "
+                        "(use a local random.Random or numpy Generator)"
+                    )
+                    assert not root.handlers and root.level == logging.WARNING, (
+                        "the root logger was reconfigured (handlers or level); "
+                        "configure a named logger, not the root"
+                    )
+                    assert list(warnings.filters) == filters, (
+                        "warnings.filters was changed (added: "
+                        f"{[f for f in warnings.filters if f not in filters]}, "
+                        f"removed: {[f for f in filters if f not in warnings.filters]}"
+                        "); use warnings.catch_warnings() around a filter"
+                    )
+                    written |= {
+                        k
+                        for k in environ.keys() | os.environ.keys()
+                        if environ.get(k) != os.environ.get(k)
+                    }
+                    changed_env = {
+                        k: (environ.get(k), os.environ.get(k)) for k in sorted(written)
+                    }
+                    assert not changed_env, (
+                        "os.environ was written (variable: (before, after)): "
+                        f"{changed_env}; pass settings as arguments, or set a "
+                        "child process's environment through its env="
+                    )
     finally:
         np.random.set_state(saved_rng)
+        random.setstate(saved_random)
+        _restore_environ(saved_environ)
         for h in list(root.handlers):
             root.removeHandler(h)
         for h in saved_handlers:
             root.addHandler(h)
         root.setLevel(saved_level)
+
+
+def _restore_environ(saved):
+    """Give ``os.environ`` back the variables and values of ``saved``."""
+    for key in os.environ.keys() - saved.keys():
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _environ_writes():
+    """Record the names of the variables written to ``os.environ`` in the block.
+
+    A write counts even when it leaves the value as it was (an estimator that
+    sets ``OMP_NUM_THREADS=1`` on every fit, when an earlier fit already
+    did).
+    """
+    written: set[str] = set()
+    environ = os.environ
+    cls = type(environ)
+
+    class Recording(cls):  # type: ignore[misc, valid-type]
+        def __setitem__(self, key, value):
+            written.add(key)
+            super().__setitem__(key, value)
+
+        def __delitem__(self, key):
+            written.add(key)
+            super().__delitem__(key)
+
+    environ.__class__ = Recording
+    try:
+        yield written
+    finally:
+        environ.__class__ = cls
 
 
 def _default_sklearn_config():

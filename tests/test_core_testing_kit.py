@@ -1,12 +1,16 @@
 """The conformance kit catches the defects its checks promise to catch."""
 
 import logging
+import os
+import random
+import warnings
 
 import numpy as np
 import pytest
 import sklearn
 from scipy import sparse
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
 from sertl_core.testing import (
@@ -23,6 +27,7 @@ from sertl_core.testing import (
     check_transfer_parameters,
     check_transform_follows_sample_domain,
     check_unlabeled_never_a_class,
+    make_domain_data,
 )
 
 
@@ -148,8 +153,6 @@ class _JitteryScores(SourceOnly):
 
 
 def test_kit_compares_scores_not_only_labels():
-    from sklearn.linear_model import LogisticRegression
-
     est = _JitteryScores(LogisticRegression())
     with pytest.raises(AssertionError, match=r"not deterministic \(predict_proba\)"):
         check_random_state_determinism(est)
@@ -375,3 +378,151 @@ def test_kit_catches_bad_domains_accepted_or_refused_unclearly(estimator, match)
     check_domain_errors(_Centerer())  # the base's validation passes
     with pytest.raises(AssertionError, match=match):
         check_domain_errors(estimator)
+
+
+# -- global state and read-only inputs ------------------------------------
+_VAR = "SERTL_KIT_TEST_THREADS"
+
+
+class _SetsWarningsFilter(_Centerer):
+    def _fit(self, data):
+        super()._fit(data)
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+
+class _ReseedsRandom(_Centerer):
+    def _fit(self, data):
+        super()._fit(data)
+        random.seed(0)
+
+
+class _DrawsFromRandom(_Centerer):
+    def _fit(self, data):
+        super()._fit(data)
+        random.random()
+
+
+class _SetsEnvironment(_Centerer):
+    def _fit(self, data):
+        super()._fit(data)
+        os.environ[_VAR] = "1"
+
+
+class _ChangesStateOnFirstFitOnly(_Centerer):
+    """As a library imported on the first fit does (torch._dynamo, cvxpy)."""
+
+    imported = False
+
+    def _fit(self, data):
+        super()._fit(data)
+        if not type(self).imported:
+            type(self).imported = True
+            os.environ[_VAR] = "/tmp/cache"
+            warnings.filterwarnings("once", category=DeprecationWarning)
+
+
+class _WritesAndRestoresX(_Centerer):
+    def _transform(self, X, sample_domain):
+        X *= 2.0  # exact, and undone: equal afterwards, written all the same
+        X /= 2.0
+        return X - self.mean_
+
+
+class _NormalizesWeightsInPlace(SourceOnly):
+    registry_name = "kit_state_normalizes"
+
+    def fit(self, X, y, *, sample_domain=None, sample_weight=None):
+        if sample_weight is not None:
+            sample_weight /= np.mean(sample_weight)
+        return super().fit(
+            X, y, sample_domain=sample_domain, sample_weight=sample_weight
+        )
+
+
+@pytest.fixture
+def kept_state(monkeypatch):
+    """Undo what a defective estimator fitted outside the kit changes."""
+    monkeypatch.delenv(_VAR, raising=False)
+    state = random.getstate()
+    with warnings.catch_warnings():
+        yield
+    random.setstate(state)
+
+
+def _fit_once(estimator):
+    X, y, sd, _ = make_domain_data()
+    clone(estimator).fit(X, y, sample_domain=sd)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (_SetsWarningsFilter(), r"warnings.filters was changed \(added: \[\('ignore'"),
+        (_ReseedsRandom(), "the state of Python's `random` module"),
+        (_DrawsFromRandom(), "the state of Python's `random` module"),
+        (_SetsEnvironment(), rf"os.environ was written .*'{_VAR}': \(None, '1'\)"),
+    ],
+    ids=["simplefilter", "random.seed", "random.random", "os.environ"],
+)
+def test_global_state_change_is_caught(kept_state, estimator, match):
+    with pytest.raises(AssertionError, match=match):
+        check_no_global_state_change(estimator)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [_SetsWarningsFilter(), _ReseedsRandom(), _SetsEnvironment()],
+    ids=["simplefilter", "random.seed", "os.environ"],
+)
+def test_global_state_change_is_caught_after_an_earlier_fit(kept_state, estimator):
+    # the state before the check is already the state the fit leaves
+    _fit_once(estimator)
+    with pytest.raises(AssertionError, match="warnings.filters|random|os.environ"):
+        check_no_global_state_change(estimator)
+
+
+def test_variable_set_to_the_value_it_has_is_caught(kept_state, monkeypatch):
+    monkeypatch.setenv(_VAR, "1")
+    with pytest.raises(AssertionError, match=rf"'{_VAR}': \('1', '1'\)"):
+        check_no_global_state_change(_SetsEnvironment())
+    assert os.environ[_VAR] == "1"
+
+
+def test_change_made_on_the_first_fit_only_passes(kept_state):
+    # a library's side effects at import on the first fit are not the
+    # estimator's: the kit fits once before it looks
+    _ChangesStateOnFirstFitOnly.imported = False
+    check_no_global_state_change(_ChangesStateOnFirstFitOnly())
+
+
+def test_global_state_check_restores_callers_state(kept_state):
+    random.seed(7)
+    state = random.getstate()
+    filters = list(warnings.filters)
+    environ = dict(os.environ)
+    with pytest.raises(AssertionError):
+        check_no_global_state_change(_SetsEnvironment())
+    with pytest.raises(AssertionError):
+        check_no_global_state_change(_SetsWarningsFilter())
+    with pytest.raises(AssertionError):
+        check_no_global_state_change(_ReseedsRandom())
+    assert random.getstate() == state
+    assert list(warnings.filters) == filters
+    assert dict(os.environ) == environ
+
+
+def test_write_into_read_only_input_is_caught():
+    # equal afterwards, so comparing the values alone misses it
+    with pytest.raises(AssertionError, match=r"modified in place, then put back"):
+        check_inputs_not_mutated(_WritesAndRestoresX())
+
+
+def test_write_into_sample_weight_is_caught():
+    est = _NormalizesWeightsInPlace(LogisticRegression())
+    with pytest.raises(AssertionError, match="sample_weight was modified in place"):
+        check_inputs_not_mutated(est)
+
+
+def test_weighted_estimator_that_copies_passes():
+    check_inputs_not_mutated(SourceOnly(LogisticRegression()))
+    check_no_global_state_change(SourceOnly(LogisticRegression()))

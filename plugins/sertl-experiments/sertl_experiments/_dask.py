@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import random
 import threading
 from contextlib import contextmanager
 
@@ -95,26 +97,99 @@ def dask_client(scheduler=None, workers=None):
             with _quiet_closing():
                 client.close()
         return
-    # ":0": a free port, so that a dashboard (or any server) on 8787 is no
-    # reason for a warning
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
-    client = Client(cluster)
-    interrupted = False
+    # distributed's Nanny writes its workers' environment (thread limits,
+    # PYTHONHASHSEED, ...) into this process's os.environ, the cluster draws
+    # from Python's `random` and adds handlers to its loggers: all undone at
+    # the end, so that the caller's process is left as it was
+    with _process_state_kept() as started:
+        # ":0": a free port, so that a dashboard (or any server) on 8787 is
+        # no reason for a warning
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+        )
+        try:
+            client = Client(cluster)
+        except BaseException:
+            with _quiet_closing():
+                cluster.close()
+            raise
+        started()
+        interrupted = False
+        try:
+            yield client
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            if interrupted:
+                # the workers are stopped under running cells: each says so,
+                # in its own process, which ends with the cluster
+                _quiet_workers(client)
+            with _quiet_closing():
+                client.close()
+                cluster.close()
+
+
+@contextmanager
+def _process_state_kept():
+    """Undo, at the end of the block, what a local cluster did to this process.
+
+    Yields a function to call once the cluster has started: what
+    ``os.environ`` holds then, against the snapshot taken at the start, is
+    what distributed wrote. At the end each of those variables is removed
+    or given back its old value, but only while it still holds
+    distributed's value (a change the caller made inside the block stays);
+    the state of Python's ``random`` is restored and the handlers added to
+    the ``distributed`` loggers are removed.
+    """
+    environ = dict(os.environ)
+    rng = random.getstate()
+    handlers = {name: list(lg.handlers) for name, lg in _distributed_loggers()}
+    written: dict[str, str | None] = {}  # distributed's values; None: removed
+    started = False
+
+    def note_writes():
+        nonlocal started
+        if started:
+            return
+        started = True
+        now = dict(os.environ)
+        for key in now.keys() | environ.keys():
+            if now.get(key) != environ.get(key):
+                written[key] = now.get(key)
+
     try:
-        yield client
-    except KeyboardInterrupt:
-        interrupted = True
-        raise
+        yield note_writes
     finally:
-        if interrupted:
-            # the workers are stopped under running cells: each says so, in
-            # its own process, which ends with the cluster
-            _quiet_workers(client)
-        with _quiet_closing():
-            client.close()
-            cluster.close()
+        note_writes()  # a cluster that failed to start: all was distributed's
+        for key, value in written.items():
+            if os.environ.get(key) != value:
+                continue  # changed since by the caller: theirs to keep
+            if key in environ:
+                os.environ[key] = environ[key]
+            else:
+                os.environ.pop(key, None)
+        random.setstate(rng)
+        for name, logger in _distributed_loggers():
+            before = handlers.get(name, [])
+            for handler in list(logger.handlers):
+                if handler not in before:
+                    logger.removeHandler(handler)
+
+
+def _distributed_loggers():
+    """``(name, logger)`` of the ``distributed`` logger and those below it."""
+    manager = logging.Logger.manager
+    found = [
+        (name, lg)
+        for name, lg in list(manager.loggerDict.items())
+        if isinstance(lg, logging.Logger)
+        and (name == "distributed" or name.startswith("distributed."))
+    ]
+    return found
 
 
 def _check_address(scheduler):

@@ -5,7 +5,10 @@ callable of the estimator (several heads, masked labels, distillation);
 the fitted estimators keep only the trained torch module, so they pickle
 without skorch's training state. Randomness is local: every fit runs inside
 ``torch.random.fork_rng`` with a seed drawn from ``random_state``, so the
-global torch and numpy generators are left as they were.
+global torch and numpy generators are left as they were, except that
+``random_state=None`` draws that seed from numpy's global generator (one
+draw per fit, as scikit-learn's estimators do): ``np.random.seed(k)`` before
+the fit then makes it repeatable.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_random_state
 from torch import nn
 
 from sertl_core import SampleWeightMixin, TransferEstimator
@@ -481,13 +484,17 @@ class NeuralMixin:
 
     # -- randomness -------------------------------------------------------
     def _draw_seed(self):
+        """Draw the seed of one fit from ``random_state``.
+
+        An int is the seed itself (modulo ``2**31 - 1``); a ``RandomState``
+        gives one draw; ``None`` one draw from numpy's global generator, as
+        scikit-learn's estimators do, so ``np.random.seed(k)`` before a fit
+        makes it repeatable.
+        """
         rs = self.random_state
-        if rs is None:
-            # fresh OS entropy; never the global numpy generator
-            return int(np.random.default_rng().integers(2**31 - 1))
         if isinstance(rs, numbers.Integral):
             return int(rs) % (2**31 - 1)
-        return int(rs.randint(2**31 - 1))
+        return int(check_random_state(rs).randint(2**31 - 1))
 
     @contextlib.contextmanager
     def _seeded(self, seed):

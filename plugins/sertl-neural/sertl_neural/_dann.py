@@ -51,9 +51,15 @@ class _DANNLoss:
             outputs[1],
             y[:, 1].to(outputs[1].dtype),
             pos_weight=self.pos_weight,
-            reduction="mean" if rw is None else "none",
+            reduction="none",
         )
-        return cls + (dom if rw is None else weighted_mean(dom, rw))
+        # one formula with and without row weights: sum(w l) / sum(w) with
+        # w = 2 is sum(l) / n to the last bit on any CPU (a power-of-two
+        # scale is exact), whereas torch's fused "mean" reduction rounds
+        # its own way and made a constant weight differ from no weight
+        if rw is None:
+            return cls + dom.sum() / dom.numel()
+        return cls + weighted_mean(dom, rw)
 
 
 def ganin_lambda(progress, gamma=10.0):
@@ -163,6 +169,9 @@ class DANNClassifier(NeuralTransferEstimator):
         ``"cuda[:i]"``.
     random_state : int, RandomState or None, default=None
         Seed of initialisation, shuffling, dropout and the validation split.
+        ``None`` draws the seed from numpy's global generator, as
+        scikit-learn's estimators do (``np.random.seed(k)`` before the fit
+        makes it repeatable).
     verbose : int, default=0
         Print skorch's per-epoch progress table when > 0.
 

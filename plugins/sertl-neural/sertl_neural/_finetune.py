@@ -241,6 +241,9 @@ class FineTuneClassifier(NeuralTransferEstimator):
         Seed of initialisation, shuffling, dropout, the validation split
         and ``sampler`` (whose own ``random_state`` it replaces). Fits are
         deterministic on the CPU; on a GPU cuDNN may not be.
+        ``None`` draws the seed from numpy's global generator, as
+        scikit-learn's estimators do (``np.random.seed(k)`` before the fit
+        makes it repeatable).
     verbose : int, default=0
         Print skorch's per-epoch progress table when > 0.
 

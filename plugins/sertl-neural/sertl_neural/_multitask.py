@@ -258,6 +258,9 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         ``"cuda[:i]"``.
     random_state : int, RandomState or None, default=None
         Seed of initialisation, shuffling, dropout and the validation split.
+        ``None`` draws the seed from numpy's global generator, as
+        scikit-learn's estimators do (``np.random.seed(k)`` before the fit
+        makes it repeatable).
     verbose : int, default=0
         Print skorch's per-epoch progress table when > 0.
 
