@@ -172,7 +172,8 @@ def predict_files(model, files, *, new_domain=False):
     naming such files instead.) A labelled file recorded below
     :data:`FEATURE_SAMPLE_RATE` (band-limited, e.g. 8 kHz telephone audio)
     or longer than :data:`LONG_FILE_SECONDS` (one label for the whole
-    recording) gets a caution in ``warnings``.
+    recording), or whose float samples look like PCM values not divided by
+    their full scale, gets a caution in ``warnings``.
 
     Parameters
     ----------
@@ -236,6 +237,11 @@ def predict_files(model, files, *, new_domain=False):
     if failed is not None and len(failed):
         for _, r in failed.iterrows():
             reasons[str(r["item"])] = f"{r['reason']}: {r['message']}"
+    notes: dict[int, list[str]] = {}
+    odd = getattr(feats, "notes_", None)
+    if odd is not None:
+        for _, r in odd.iterrows():
+            notes.setdefault(int(r["index"]), []).append(str(r["note"]))
     ok = np.all(np.isfinite(X), axis=1)
     if new_domain and ok.sum() < MIN_NEW_DOMAIN_FILES:
         raise ValueError(
@@ -281,7 +287,7 @@ def predict_files(model, files, *, new_domain=False):
                 "emotion": str(pred[j]),
                 "probabilities": probs,
                 "error": None,
-                "warnings": _file_warnings(f),
+                "warnings": notes.get(i, []) + _file_warnings(f),
             }
         )
         j += 1

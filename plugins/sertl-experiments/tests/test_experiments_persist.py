@@ -188,6 +188,23 @@ def test_predict_files_cautions_on_band_limited_and_long_files(
     assert "one label for the whole recording" in length
 
 
+def test_predict_files_cautions_on_float_files_in_pcm_units(
+    tmp_path, small_audio_model
+):
+    import soundfile as sf
+    from sertl_experiments import predict_files
+
+    model, files = small_audio_model
+    x, sr = sf.read(files[0])
+    hot = tmp_path / "float_in_int16_units.wav"
+    sf.write(hot, x * 32768.0, sr, subtype="FLOAT")
+    rows = predict_files(model, [files[1], str(hot)])
+    assert rows[0]["warnings"] == []
+    assert rows[1]["emotion"] and rows[1]["error"] is None
+    [note] = rows[1]["warnings"]
+    assert re.match(r"peak \d+.*looks like PCM sample values.*re-export it", note)
+
+
 @pytest.fixture(scope="module")
 def dss_model_and_other_microphone(tmp_path_factory):
     """A dss model EmoDB -> RAVDESS (shipped sample) and RAVDESS re-recorded.

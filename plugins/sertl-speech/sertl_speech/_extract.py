@@ -370,6 +370,13 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         ``reason`` and ``message`` (empty when all inputs succeeded).
         A report on that call, not learned state: pickling, copying or
         saving the transformer (e.g. with skops) leaves it out.
+    notes_ : pandas.DataFrame
+        Inputs of the last ``transform`` that gave features but look odd
+        (a float signal peaking far above full scale, i.e. PCM sample values
+        not divided by their full scale): columns ``index``, ``item`` and
+        ``note`` (empty for ordinary inputs). Such inputs are never cached,
+        so every call reports them. A report on that call, left out of
+        saved state like ``failed_``.
     n_cache_hits_ : int
         Inputs of the last ``transform`` read from the cache (a report on
         that call, left out of saved state like ``failed_``).
@@ -468,7 +475,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         return new
 
     # the reports on the last transform call, not learned state
-    _CALL_REPORTS = ("failed_", "n_cache_hits_")
+    _CALL_REPORTS = ("failed_", "notes_", "n_cache_hits_")
 
     def __getstate__(self):
         # ``failed_`` is a pandas DataFrame, which skops cannot store (a used
@@ -753,7 +760,14 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 if res[0] == "ok":
                     results[i] = res[1]
                     notes.extend((i, note) for note in res[2])
-                    if cache is not None and keys[i] is not None and not unwritten:
+                    # an odd input is not cached: a cache hit would return
+                    # its features without its note on the next call
+                    if (
+                        cache is not None
+                        and keys[i] is not None
+                        and not unwritten
+                        and not res[2]
+                    ):
                         try:
                             cache.put(keys[i], res[1])
                         except OSError as exc:
@@ -798,8 +812,15 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 AudioFeaturesWarning,
                 stacklevel=external_stacklevel(),
             )
+        notes.sort()
+        self.notes_ = pd.DataFrame(
+            {
+                "index": [i for i, _ in notes],
+                "item": [_describe(items[i]) for i, _ in notes],
+                "note": [note for _, note in notes],
+            }
+        )
         if notes:
-            notes.sort()
             first_i, first_note = notes[0]
             warnings.warn(
                 f"{len(notes)} of {n} inputs look like PCM sample values in "

@@ -101,6 +101,27 @@ def test_float_file_in_pcm_units_warns(tmp_path):
         AudioFeatures("mfcc_stats").fit_transform([str(path)])
 
 
+def test_pcm_scale_inputs_are_listed_in_notes_and_never_cached(tmp_path):
+    path = tmp_path / "float_in_int16_units.wav"
+    sf.write(path, tone(amp=20000.0), SR, subtype="FLOAT")
+    good = tmp_path / "good.wav"
+    sf.write(good, tone(), SR)
+    ext = AudioFeatures("mfcc_stats", cache_dir=tmp_path / "cache")
+    for call in range(2):  # the second call reads good.wav from the cache
+        with pytest.warns(AudioFeaturesWarning, match=r"1 of 2 inputs look like PCM"):
+            X = ext.fit_transform([str(good), str(path)])
+        assert ext.n_cache_hits_ == call
+        assert list(ext.notes_["index"]) == [1]
+        assert ext.notes_["item"][0].endswith("float_in_int16_units.wav")
+        assert re.search(r"peak 20000.*re-export it scaled", ext.notes_["note"][0])
+        assert np.isfinite(X).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ext.transform([str(good)])
+    assert ext.notes_.empty and list(ext.notes_.columns) == ["index", "item", "note"]
+    assert "notes_" not in ext.__getstate__()  # a report, not saved state
+
+
 # -- waveforms are at sample_rate ---------------------------------------------
 
 
