@@ -188,7 +188,11 @@ def main(argv=None):
         parser.print_help()
         return 1
     try:
-        code = int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # the registry calls the plugins' hooks on its first look-up, in
+            # the command: their problems are reported by `sertl plugins` too
+            warnings.simplefilter("ignore", PluginLoadWarning)
+            code = int(args.func(args) or 0)
         # buffered output to a pipe is written here, where a closed reader
         # is caught, and not at exit, where Python could only warn
         sys.stdout.flush()

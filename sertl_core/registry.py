@@ -11,6 +11,7 @@ import difflib
 import importlib
 import inspect
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
@@ -357,16 +358,42 @@ class Registry:
     'DomainStandardScaler'
     """
 
-    def __init__(self, plugin_manager=None):
+    def __init__(self, plugin_manager=None, *, _deferred=False):
         pm = plugin_manager if plugin_manager is not None else make_plugin_manager()
         self._pm = pm
-        self.failures = dict(getattr(pm, "sertl_failures", {}))
+        self._failures = dict(getattr(pm, "sertl_failures", {}))
         self._dists = dict(getattr(pm, "sertl_distributions", {}))
         self._entries: dict[str, dict[str, RegistryEntry]] = {k: {} for k in KINDS}
         # names two or more classes claim: withheld, with the message for get()
         self._conflicts: dict[str, dict[str, list[RegistryEntry]]] = {
             k: {} for k in KINDS
         }
+        # get_registry() defers the hook calls to the first look-up: they
+        # import every plugin's classes (torch for sertl-neural), which the
+        # `sertl` command does not need to list the plugins' subcommands
+        self._built = False
+        self._lock = threading.RLock()
+        if not _deferred:
+            self._build()
+
+    @property
+    def failures(self):
+        """Plugins with a problem, with its description (dict of str to str)."""
+        self._build()
+        return self._failures
+
+    def _build(self):
+        """Call every plugin's registration hooks, once."""
+        if self._built:
+            return
+        with self._lock:
+            if self._built:
+                return
+            self._built = True  # a hook that looks a name up sees what is there
+            self._call_hooks()
+
+    def _call_hooks(self):
+        pm = self._pm
         for kind, hook_name in KINDS.items():
             hook = getattr(pm.hook, hook_name)
             for impl in hook.get_hookimpls():
@@ -403,7 +430,7 @@ class Registry:
                     self._fail(plugin, message)
 
     def _fail(self, plugin, problem):
-        _record_failure(self.failures, self._dists, plugin, problem)
+        _record_failure(self._failures, self._dists, plugin, problem)
 
     def _add(self, kind, cls, plugin, dist):
         if not isinstance(cls, type):
@@ -485,6 +512,7 @@ class Registry:
         entries : list of RegistryEntry
             Sorted by kind and name.
         """
+        self._build()
         kinds = [self._check_kind(kind)] if kind is not None else list(KINDS)
         return [e for k in kinds for _, e in sorted(self._entries[k].items())]
 
@@ -500,6 +528,7 @@ class Registry:
         -------
         names : list of str
         """
+        self._build()
         return sorted(self._entries[self._check_kind(kind)])
 
     def get(self, kind, name):
@@ -522,6 +551,7 @@ class Registry:
             Unknown name, with the available names and, for a first-party
             name, the distribution that provides it.
         """
+        self._build()
         kind = self._check_kind(kind)
         try:
             return self._entries[kind][name].cls
@@ -595,6 +625,7 @@ class Registry:
         -------
         instance : object
         """
+        self._build()
         cls = self.get(kind, name)
         try:
             return cls(**params)
@@ -621,6 +652,11 @@ _REGISTRY: Registry | None = None
 def get_registry(*, refresh=False):
     """Return the registry of installed plugins, built once and cached.
 
+    The plugins are loaded at the first call; their classes are imported
+    (the registration hooks called) at the first look-up, so that the
+    ``sertl`` command lists the plugins' subcommands without importing,
+    say, torch for sertl-neural.
+
     Parameters
     ----------
     refresh : bool, default=False
@@ -638,5 +674,5 @@ def get_registry(*, refresh=False):
     """
     global _REGISTRY
     if _REGISTRY is None or refresh:
-        _REGISTRY = Registry(make_plugin_manager())
+        _REGISTRY = Registry(make_plugin_manager(), _deferred=True)
     return _REGISTRY

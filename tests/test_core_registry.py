@@ -5,6 +5,7 @@ import json
 import re
 import sys
 import types
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -791,3 +792,51 @@ def test_load_time_and_hook_time_problems_are_recorded_and_warned_alike():
     assert pm.sertl_failures["two"] == load_msg.removeprefix(prefix)
     # both warnings point at the test, the caller of the two public entry points
     assert {w.filename for w in [*load, *call]} == {__file__}
+
+
+def test_the_cli_calls_the_registration_hooks_only_when_a_command_looks_up(
+    monkeypatch, capsys
+):
+    # listing the plugins' subcommands (sertl --help, sertl predict) must not
+    # import every plugin's classes; the first look-up calls the hooks once
+    calls = []
+
+    @hookimpl
+    def sertl_register_adapters():
+        calls.append("adapters")
+        return []
+
+    @hookimpl
+    def sertl_register_estimators():
+        raise RuntimeError("broken hook")
+
+    _install_fake(
+        monkeypatch,
+        {
+            "lazy": _module(
+                "fake_lazy",
+                sertl_register_adapters=sertl_register_adapters,
+                sertl_register_estimators=sertl_register_estimators,
+            )
+        },
+    )
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    from sertl_core import get_registry
+    from sertl_core.cli import build_parser, main
+
+    build_parser()
+    assert calls == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a command stays quiet about plugins
+        assert main(["plugins", "--json"]) == 0
+    assert calls == ["adapters"]
+    assert (
+        "broken hook" in json.loads(capsys.readouterr().out)["failed_plugins"]["lazy"]
+    )
+    get_registry().names("adapters")
+    assert calls == ["adapters"]  # built once
+    # outside the CLI the failure warns at the first look-up, where it happens
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    reg = get_registry()
+    with pytest.warns(PluginLoadWarning, match="'lazy'.*broken hook"):
+        reg.names("estimators")

@@ -15,10 +15,16 @@ log-mel sequences (3-D input ``(n_samples, frames, n_mels)``). Training runs
 on the CPU by default and on a GPU when one is present (``device="auto"``).
 """
 
-from ._autoencoder import AutoencoderAdapter
-from ._dann import DANNClassifier
-from ._finetune import FineTuneClassifier
-from ._multitask import MultiTaskClassifier
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._autoencoder import AutoencoderAdapter
+    from ._dann import DANNClassifier
+    from ._finetune import FineTuneClassifier
+    from ._multitask import MultiTaskClassifier
 
 __all__ = [
     "AutoencoderAdapter",
@@ -26,3 +32,26 @@ __all__ = [
     "FineTuneClassifier",
     "MultiTaskClassifier",
 ]
+
+# The classes are imported on first use (PEP 562), not with the package:
+# they import torch (seconds), and the plugin's entry point
+# ``sertl_neural.hooks`` loads this package whenever sertl lists its
+# plugins, e.g. for ``sertl --help`` or ``sertl predict``.
+_WHERE = {
+    "AutoencoderAdapter": "._autoencoder",
+    "DANNClassifier": "._dann",
+    "FineTuneClassifier": "._finetune",
+    "MultiTaskClassifier": "._multitask",
+}
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,6 +1,8 @@
 """Behaviour of the sertl-neural estimators (small networks, few epochs, CPU)."""
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -1038,3 +1040,30 @@ def test_registered_under_fixed_names():
     assert reg.get("estimators", "multitask") is MultiTaskClassifier
     assert reg.get("estimators", "dann") is DANNClassifier
     assert reg.get("adapters", "autoencoder") is AutoencoderAdapter
+
+
+def test_the_cli_and_the_package_import_torch_only_when_a_class_is_used():
+    # sertl --help and sertl predict load every plugin's hooks, which import
+    # this package: the classes (and torch, seconds) come on first use
+    code = (
+        "import sys\n"
+        "from sertl_core.cli import build_parser\n"
+        "build_parser()\n"
+        "import sertl_neural\n"
+        "assert 'sertl_neural.hooks' in sys.modules, 'the plugin was not loaded'\n"
+        "assert 'torch' not in sys.modules, 'torch imported for the help'\n"
+        "assert set(sertl_neural.__all__) <= set(dir(sertl_neural))\n"
+        "from sertl_neural import DANNClassifier\n"
+        "assert 'torch' in sys.modules\n"
+        "assert DANNClassifier.__module__ == 'sertl_neural._dann'\n"
+        "try:\n"
+        "    sertl_neural.NoSuchClass\n"
+        "except AttributeError as exc:\n"
+        "    assert 'NoSuchClass' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('no AttributeError')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
