@@ -47,6 +47,13 @@ FEATURE_SAMPLE_RATE = 16000
 # Emotion corpora hold utterances of a few seconds; a much longer recording
 # gets one label for all of it.
 LONG_FILE_SECONDS = 30.0
+# Below this fraction of voiced frames (sertl-speech's "voicedRatio", in the
+# "functionals" feature set) a file holds little speech: noise, breathing or
+# silence between sounds. Every utterance of the four shared corpora but one
+# of URDU's 400 (0.013) is at 0.084 or more (EmoDB 0.25, RAVDESS 0.13,
+# TurEV-DB 0.084 at their lowest); white or brown noise gives 0. Harmonic
+# music is voiced too and is not caught.
+MIN_VOICED_RATIO = 0.05
 
 
 def expand_audio(paths):
@@ -162,6 +169,26 @@ def _file_warnings(path):
     return out
 
 
+def _voicing_note(feats, row):
+    """Caution on a row of features with few voiced frames, or None."""
+    try:
+        names = list(feats.get_feature_names_out())
+    except Exception:  # a feature step without names: no voicing to read
+        return None
+    if "voicedRatio" not in names or len(names) != len(row):
+        return None
+    ratio = float(row[names.index("voicedRatio")])
+    if not ratio < MIN_VOICED_RATIO:
+        return None
+    return (
+        f"little speech: {100 * ratio:.1f} % of the frames are voiced (every "
+        f"utterance of the corpora sertl was measured on but one has "
+        f"{100 * MIN_VOICED_RATIO:g} % or more): the file may hold noise, "
+        "breathing or silence rather than speech, and its label says little. "
+        "Check the recording, or cut out the speech."
+    )
+
+
 def predict_files(model, files, *, new_domain=False):
     """Predict the emotion of audio files with a saved Pipeline from audio paths.
 
@@ -173,7 +200,9 @@ def predict_files(model, files, *, new_domain=False):
     :data:`FEATURE_SAMPLE_RATE` (band-limited, e.g. 8 kHz telephone audio)
     or longer than :data:`LONG_FILE_SECONDS` (one label for the whole
     recording), or whose float samples look like PCM values not divided by
-    their full scale, gets a caution in ``warnings``.
+    their full scale, or (with the ``"functionals"`` feature set) with
+    fewer than :data:`MIN_VOICED_RATIO` of its frames voiced (noise rather
+    than speech), gets a caution in ``warnings``.
 
     Parameters
     ----------
@@ -243,6 +272,10 @@ def predict_files(model, files, *, new_domain=False):
         for _, r in odd.iterrows():
             notes.setdefault(int(r["index"]), []).append(str(r["note"]))
     ok = np.all(np.isfinite(X), axis=1)
+    for i in np.flatnonzero(ok):
+        note = _voicing_note(feats, X[i])
+        if note:
+            notes.setdefault(int(i), []).append(note)
     if new_domain and ok.sum() < MIN_NEW_DOMAIN_FILES:
         raise ValueError(
             f"new_domain (--new-domain) needs at least {MIN_NEW_DOMAIN_FILES} "

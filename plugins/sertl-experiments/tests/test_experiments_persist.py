@@ -205,6 +205,35 @@ def test_predict_files_cautions_on_float_files_in_pcm_units(
     assert re.match(r"peak \d+.*looks like PCM sample values.*re-export it", note)
 
 
+def test_predict_files_cautions_on_files_with_little_voiced_speech(tmp_path):
+    import soundfile as sf
+    from sertl_experiments import predict_files
+    from sertl_experiments._predict import MIN_VOICED_RATIO
+    from sertl_speech import AudioFeatures, load_sample
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    table = load_sample("emodb", emotions=["anger", "sadness"])
+    model = make_pipeline(
+        AudioFeatures("functionals"), StandardScaler(), LogisticRegression()
+    ).fit(list(table["file"][:6]), list(table["emotion"][:6]))
+    noise = tmp_path / "fan_noise.wav"
+    sf.write(noise, 0.05 * np.random.default_rng(0).standard_normal(48000), 16000)
+    speech = str(table["file"].iloc[6])
+    rows = predict_files(model, [speech, str(noise)])
+    assert rows[0]["warnings"] == []
+    assert rows[1]["emotion"] and rows[1]["error"] is None  # labelled, cautioned
+    [note] = rows[1]["warnings"]
+    assert re.match(r"little speech: 0\.0 % of the frames are voiced", note)
+    assert f"{100 * MIN_VOICED_RATIO:g} % or more" in note
+    # without a voicing feature there is nothing to read: no caution
+    plain = make_pipeline(
+        AudioFeatures("mfcc_stats"), StandardScaler(), LogisticRegression()
+    ).fit(list(table["file"][:6]), list(table["emotion"][:6]))
+    assert predict_files(plain, [str(noise)])[0]["warnings"] == []
+
+
 @pytest.fixture(scope="module")
 def dss_model_and_other_microphone(tmp_path_factory):
     """A dss model EmoDB -> RAVDESS (shipped sample) and RAVDESS re-recorded.
