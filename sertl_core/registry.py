@@ -372,6 +372,7 @@ class Registry:
         # import every plugin's classes (torch for sertl-neural), which the
         # `sertl` command does not need to list the plugins' subcommands
         self._built = False
+        self._building = False  # a hook that looks a name up sees what is there
         self._lock = threading.RLock()
         if not _deferred:
             self._build()
@@ -386,11 +387,16 @@ class Registry:
         """Call every plugin's registration hooks, once."""
         if self._built:
             return
+        # another thread waits for the whole registry; the building thread
+        # itself (a hook that looks a name up) goes on with what is there
         with self._lock:
-            if self._built:
+            if self._built or self._building:
                 return
-            self._built = True  # a hook that looks a name up sees what is there
-            self._call_hooks()
+            self._building = True
+            try:
+                self._call_hooks()
+            finally:
+                self._built, self._building = True, False
 
     def _call_hooks(self):
         pm = self._pm
@@ -625,7 +631,6 @@ class Registry:
         -------
         instance : object
         """
-        self._build()
         cls = self.get(kind, name)
         try:
             return cls(**params)

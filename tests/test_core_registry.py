@@ -840,3 +840,51 @@ def test_the_cli_calls_the_registration_hooks_only_when_a_command_looks_up(
     reg = get_registry()
     with pytest.warns(PluginLoadWarning, match="'lazy'.*broken hook"):
         reg.names("estimators")
+
+
+def test_threads_that_look_up_while_the_hooks_run_wait_for_the_whole_registry(
+    monkeypatch,
+):
+    import threading
+    import time
+
+    from sertl_core.registry import _REQUIRED_METHODS
+
+    cls = type(
+        "SlowAdapter",
+        (),
+        {
+            "registry_name": "slow_adapter",
+            **{m: lambda self, *a, **k: self for m in _REQUIRED_METHODS["adapters"]},
+        },
+    )
+    started = threading.Event()
+
+    @hookimpl
+    def sertl_register_adapters():
+        started.set()
+        time.sleep(0.3)  # importing a plugin's classes takes a while
+        return [cls]
+
+    _install_fake(
+        monkeypatch,
+        {"slow": _module("fake_slow", sertl_register_adapters=sertl_register_adapters)},
+    )
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    from sertl_core import get_registry
+
+    reg = get_registry()
+    seen = {}
+
+    def look(i):
+        seen[i] = "slow_adapter" in reg.names("adapters")
+
+    first = threading.Thread(target=look, args=(0,))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=look, args=(i,)) for i in (1, 2, 3)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join(10)
+    assert seen == {0: True, 1: True, 2: True, 3: True}

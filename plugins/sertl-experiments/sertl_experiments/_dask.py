@@ -182,14 +182,12 @@ def _process_state_kept():
 
 def _distributed_loggers():
     """``(name, logger)`` of the ``distributed`` logger and those below it."""
-    manager = logging.Logger.manager
-    found = [
+    return [
         (name, lg)
-        for name, lg in list(manager.loggerDict.items())
+        for name, lg in list(logging.Logger.manager.loggerDict.items())
         if isinstance(lg, logging.Logger)
         and (name == "distributed" or name.startswith("distributed."))
     ]
-    return found
 
 
 def _check_address(scheduler):

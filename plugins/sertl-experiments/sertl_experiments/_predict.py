@@ -169,15 +169,19 @@ def _file_warnings(path):
     return out
 
 
-def _voicing_note(feats, row):
-    """Caution on a row of features with few voiced frames, or None."""
+def _voicing_column(feats, n_features):
+    """Index of the ``voicedRatio`` column of ``feats``' output, or None."""
     try:
         names = list(feats.get_feature_names_out())
     except Exception:  # a feature step without names: no voicing to read
         return None
-    if "voicedRatio" not in names or len(names) != len(row):
+    if "voicedRatio" not in names or len(names) != n_features:
         return None
-    ratio = float(row[names.index("voicedRatio")])
+    return names.index("voicedRatio")
+
+
+def _voicing_note(ratio):
+    """Caution on a file with few voiced frames, or None."""
     if not ratio < MIN_VOICED_RATIO:
         return None
     return (
@@ -272,10 +276,12 @@ def predict_files(model, files, *, new_domain=False):
         for _, r in odd.iterrows():
             notes.setdefault(int(r["index"]), []).append(str(r["note"]))
     ok = np.all(np.isfinite(X), axis=1)
-    for i in np.flatnonzero(ok):
-        note = _voicing_note(feats, X[i])
-        if note:
-            notes.setdefault(int(i), []).append(note)
+    column = _voicing_column(feats, X.shape[1])
+    if column is not None:
+        for i in np.flatnonzero(ok):
+            note = _voicing_note(float(X[i, column]))
+            if note:
+                notes.setdefault(int(i), []).append(note)
     if new_domain and ok.sum() < MIN_NEW_DOMAIN_FILES:
         raise ValueError(
             f"new_domain (--new-domain) needs at least {MIN_NEW_DOMAIN_FILES} "
