@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -101,22 +102,15 @@ def dask_client(scheduler=None, workers=None):
     # PYTHONHASHSEED, ...) into this process's os.environ, the cluster draws
     # from Python's `random` and adds handlers to its loggers: all undone at
     # the end, so that the caller's process is left as it was
-    with _process_state_kept() as started:
-        # ":0": a free port, so that a dashboard (or any server) on 8787 is
-        # no reason for a warning
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-        )
+    with _process_state_kept() as stages:
+        cluster = _start_local_cluster(LocalCluster, workers)
         try:
             client = Client(cluster)
         except BaseException:
             with _quiet_closing():
                 cluster.close()
             raise
-        started()
+        stages.started()
         interrupted = False
         try:
             yield client
@@ -128,43 +122,116 @@ def dask_client(scheduler=None, workers=None):
                 # the workers are stopped under running cells: each says so,
                 # in its own process, which ends with the cluster
                 _quiet_workers(client)
+            stages.closing()
             with _quiet_closing():
                 client.close()
                 cluster.close()
+
+
+# How often a local cluster is started when its event loop is slow to come up
+_LOOP_START_TRIES = 2
+
+
+def _start_local_cluster(cluster_cls, workers):
+    """Start a ``LocalCluster``, once more if its event loop was slow to start.
+
+    distributed waits a fixed 10 seconds for the thread of a new cluster's
+    event loop to start, then fails on an assertion; on a machine whose
+    cores are all busy that wait can run out. Such a failure is tried
+    again; a second one becomes an :class:`ExperimentError` that says so.
+    Other errors propagate unchanged.
+    """
+    attempt = 1
+    while True:
+        try:
+            # ":0": a free port, so that a dashboard (or any server) on 8787
+            # is no reason for a warning
+            return cluster_cls(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+            )
+        except AssertionError as exc:
+            if not _loop_start_timed_out(exc):
+                raise
+            if attempt >= _LOOP_START_TRIES:
+                raise ExperimentError(
+                    "--workers: the local Dask cluster did not start: its event "
+                    "loop did not come up within distributed's 10 s, "
+                    f"{attempt} times; this machine's cores are busy. Try again "
+                    "when it is less loaded, or run without --workers (in this "
+                    "process)."
+                ) from exc
+        attempt += 1
+        logging.getLogger(__name__).warning(
+            "the local Dask cluster's event loop was slow to start (machine "
+            "busy?); starting it again"
+        )
+
+
+def _loop_start_timed_out(exc):
+    """Whether ``exc`` is distributed's failed wait for its event loop to start."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "_start_unlocked":
+            return True
+        tb = tb.tb_next
+    return False
 
 
 @contextmanager
 def _process_state_kept():
     """Undo, at the end of the block, what a local cluster did to this process.
 
-    Yields a function to call once the cluster has started: what
-    ``os.environ`` holds then, against the snapshot taken at the start, is
-    what distributed wrote. At the end each of those variables is removed
-    or given back its old value, but only while it still holds
-    distributed's value (a change the caller made inside the block stays);
-    the state of Python's ``random`` is restored and the handlers added to
-    the ``distributed`` loggers are removed.
+    Yields an object whose ``started()`` is called once the cluster has
+    started and ``closing()`` just before it is closed.
+
+    - ``os.environ``: what it holds at ``started()``, against the snapshot
+      taken at the start, is what distributed wrote. At the end each of
+      those variables is removed or given back its old value, but only
+      while it still holds distributed's value (a change the caller made
+      inside the block stays).
+    - Python's ``random``: the draws of the start are undone at
+      ``started()``; from then until the end the ``distributed`` modules
+      draw from a private generator (the scheduler picks workers at random
+      in this process), so that the caller's stream of draws goes on as if
+      no cluster ran; the draws of the closing are undone at the end. The
+      caller's own draws inside the block are kept. A ``distributed``
+      module first imported inside the block still draws from the shared
+      generator.
+    - The handlers added to the ``distributed`` loggers are removed.
     """
     environ = dict(os.environ)
     rng = random.getstate()
     handlers = {name: list(lg.handlers) for name, lg in _distributed_loggers()}
     written: dict[str, str | None] = {}  # distributed's values; None: removed
-    started = False
+    swapped: list[tuple[object, str, object]] = []  # (module, name, original)
+    state = {"started": False, "rng": rng}
 
-    def note_writes():
-        nonlocal started
-        if started:
-            return
-        started = True
-        now = dict(os.environ)
-        for key in now.keys() | environ.keys():
-            if now.get(key) != environ.get(key):
-                written[key] = now.get(key)
+    class _Stages:
+        @staticmethod
+        def started():
+            if state["started"]:
+                return
+            state["started"] = True
+            now = dict(os.environ)
+            for key in now.keys() | environ.keys():
+                if now.get(key) != environ.get(key):
+                    written[key] = now.get(key)
+            random.setstate(rng)
+            swapped.extend(_private_random())
+
+        @staticmethod
+        def closing():
+            state["rng"] = random.getstate()
 
     try:
-        yield note_writes
+        yield _Stages
     finally:
-        note_writes()  # a cluster that failed to start: all was distributed's
+        _Stages.started()  # a cluster that failed to start: all was distributed's
+        for module, name, original in reversed(swapped):
+            setattr(module, name, original)
         for key, value in written.items():
             if os.environ.get(key) != value:
                 continue  # changed since by the caller: theirs to keep
@@ -172,12 +239,38 @@ def _process_state_kept():
                 os.environ[key] = environ[key]
             else:
                 os.environ.pop(key, None)
-        random.setstate(rng)
+        random.setstate(state["rng"])
         for name, logger in _distributed_loggers():
             before = handlers.get(name, [])
             for handler in list(logger.handlers):
                 if handler not in before:
                     logger.removeHandler(handler)
+
+
+def _private_random():
+    """Point the loaded ``distributed`` modules at a private ``random.Random``.
+
+    Both ``import random`` and ``from random import randint`` are covered.
+    Returns the ``(module, name, original)`` triples to put back.
+    """
+    private = random.Random(int.from_bytes(os.urandom(8), "little"))
+    shared = random._inst  # the generator behind the module-level functions
+    swapped = []
+    for name, module in list(sys.modules.items()):
+        if module is None or not (
+            name == "distributed" or name.startswith("distributed.")
+        ):
+            continue
+        for attr, value in list(vars(module).items()):
+            if value is random:
+                swapped.append((module, attr, value))
+                setattr(module, attr, private)
+            elif getattr(value, "__self__", None) is shared and hasattr(
+                private, getattr(value, "__name__", "")
+            ):
+                swapped.append((module, attr, value))
+                setattr(module, attr, getattr(private, value.__name__))
+    return swapped
 
 
 def _distributed_loggers():

@@ -42,11 +42,17 @@ def test_local_cluster_leaves_environ_random_and_loggers_as_they_were(monkeypatc
     monkeypatch.delenv("SERTL_TEST_MINE", raising=False)
     before = dict(os.environ)
     random.seed(12345)
-    rng = random.getstate()
+    expected = [random.random() for _ in range(3)]  # a run without a cluster
+    random.seed(12345)
+    drawn = [random.random()]
     handlers = _handlers()
 
     with dask_client(workers=1) as client:
-        assert client.submit(sum, [1, 2]).result() == 3  # draws from `random`
+        # the scheduler, in this process, picks a worker at random to gather
+        # from: a draw that must not shift the caller's own stream
+        assert client.submit(sum, [1, 2]).result() == 3
+        drawn.append(random.random())  # the caller's draw inside: kept
+        assert client.submit(sum, [3, 4]).result() == 7
         assert os.environ.get("MKL_NUM_THREADS") == "1"  # for the workers
         # the caller's own changes inside the block are theirs to keep
         os.environ["OMP_NUM_THREADS"] = "4"
@@ -56,7 +62,8 @@ def test_local_cluster_leaves_environ_random_and_loggers_as_they_were(monkeypatc
     assert after.pop("OMP_NUM_THREADS") == "4"
     assert after.pop("SERTL_TEST_MINE") == "yes"
     assert after == before
-    assert random.getstate() == rng
+    drawn.append(random.random())
+    assert drawn == expected
     # no DequeHandler left on distributed.scheduler, distributed.nanny, ...
     assert {n: h for n, h in _handlers().items() if h} == {
         n: h for n, h in handlers.items() if h
@@ -74,3 +81,62 @@ def test_local_cluster_leaves_environ_random_and_loggers_as_they_were(monkeypatc
         check=True,
     ).stdout.split()
     assert seen == ["None", "0"]
+
+
+def test_distributed_draws_from_its_own_generator_only_inside_the_block():
+    import random
+
+    import distributed.utils_comm
+    from sertl_experiments import dask_client
+
+    shared = distributed.utils_comm.random
+    with dask_client(workers=1):
+        inside = distributed.utils_comm.random
+    assert shared is random and inside is not random
+    assert isinstance(inside, random.Random)
+    assert distributed.utils_comm.random is random  # put back
+
+
+def test_a_slow_event_loop_start_is_tried_again_then_explained(monkeypatch, caplog):
+    import distributed.utils
+    from sertl_experiments import ExperimentError, dask_client
+
+    real = distributed.utils.LoopRunner._start_unlocked
+    failures = {"left": 1}
+
+    def _start_unlocked(self):  # as distributed's own after its 10 s wait
+        if failures["left"]:
+            failures["left"] -= 1
+            raise AssertionError
+        return real(self)
+
+    monkeypatch.setattr(
+        distributed.utils.LoopRunner, "_start_unlocked", _start_unlocked
+    )
+    with caplog.at_level("WARNING", logger="sertl_experiments._dask"):
+        with dask_client(workers=1) as client:
+            assert client.submit(sum, [1, 2]).result() == 3
+    assert "slow to start" in caplog.text
+
+    failures["left"] = 2
+    with pytest.raises(ExperimentError, match="did not come up within .* 2 times"):
+        with dask_client(workers=1):
+            pass  # pragma: no cover
+
+
+def test_other_assertion_errors_of_the_cluster_are_not_retried(monkeypatch):
+    import distributed
+    from sertl_experiments import dask_client
+
+    calls = []
+
+    class Broken:
+        def __init__(self, **kwargs):
+            calls.append(kwargs)
+            raise AssertionError("something else")
+
+    monkeypatch.setattr(distributed, "LocalCluster", Broken)
+    with pytest.raises(AssertionError, match="something else"):
+        with dask_client(workers=1):
+            pass  # pragma: no cover
+    assert len(calls) == 1

@@ -121,12 +121,39 @@ def _n_frames(n_samples):
     return max(1, 1 + (n_samples - WIN) // HOP)
 
 
-def _power_spectrum(y):
+# Frames analysed at once (60 s of speech): every frame-wise step below works
+# on blocks of this many frames, so that the memory of a long recording stays
+# bounded (the per-frame intermediates of the FFTs and YIN took about
+# 170 MB per minute of audio when computed in one go). The numbers do not
+# depend on it: each frame is computed on its own.
+_BLOCK_FRAMES = 6000
+
+
+def _blocks(n_frames):
+    """``slice`` objects covering ``range(n_frames)`` in ``_BLOCK_FRAMES`` steps."""
+    return [
+        slice(start, min(n_frames, start + _BLOCK_FRAMES))
+        for start in range(0, n_frames, _BLOCK_FRAMES)
+    ]
+
+
+def _power_spectrum(y, zcr=False):
+    """Power spectrum of the windowed frames (float32), and their zero-crossing rate.
+
+    The rate is computed only with ``zcr`` (None otherwise).
+    """
     n = _n_frames(y.size)
-    fr = _frames(y, WIN, HOP, n) * _hann()
-    spec = np.fft.rfft(fr, n=NFFT)
-    power = (spec.real**2 + spec.imag**2).astype(np.float32)
-    return power, fr
+    frames = _frames(y, WIN, HOP, n)
+    power = np.empty((n, NFFT // 2 + 1), dtype=np.float32)
+    rate = np.empty(n) if zcr else None
+    for block in _blocks(n):
+        fr = frames[block] * _hann()
+        spec = np.fft.rfft(fr, n=NFFT)
+        power[block] = spec.real**2 + spec.imag**2
+        if rate is not None:
+            sgn = np.signbit(fr)
+            rate[block] = np.mean(sgn[:, 1:] != sgn[:, :-1], axis=1)
+    return power, rate
 
 
 def _yin(y, n_frames):
@@ -134,7 +161,16 @@ def _yin(y, n_frames):
     from scipy.signal import resample_poly
 
     yd = resample_poly(y, 1, YIN_DECIM).astype(np.float64)
-    fr = _frames(yd, YIN_FRAME, YIN_HOP, n_frames)
+    frames = _frames(yd, YIN_FRAME, YIN_HOP, n_frames)
+    out = np.empty((3, n_frames))
+    for block in _blocks(n_frames):
+        out[:, block] = _yin_frames(frames[block])
+    return out[0], out[1], out[2]
+
+
+def _yin_frames(fr):
+    """YIN on a block of frames (rows): F0, aperiodicity, correlation."""
+    n_frames = fr.shape[0]
     a = np.fft.rfft(fr[:, :YIN_W], n=YIN_NFFT)
     b = np.fft.rfft(fr, n=YIN_NFFT)
     r = np.fft.irfft(np.conj(a) * b, n=YIN_NFFT)[:, : LAG_MAX + 1]
@@ -612,7 +648,7 @@ def _mfcc_stats_names():
 
 
 def _mfcc_stats(y):
-    power, fr = _power_spectrum(y)
+    power, zcr = _power_spectrum(y, zcr=True)
     n = power.shape[0]
     mel = (power * _pre_emphasis_gain()) @ _mel_fb(40).T
     mfcc = np.log(np.maximum(mel, 1e-10)) @ _dct_matrix(40, N_MFCC_STATS)
@@ -631,8 +667,6 @@ def _mfcc_stats(y):
     magn = mag / np.maximum(mag.sum(axis=1, keepdims=True), 1e-10)
     flux = np.zeros(n)
     flux[1:] = np.sum(np.diff(magn, axis=0) ** 2, axis=1) * 100.0
-    sgn = np.signbit(fr)
-    zcr = np.mean(sgn[:, 1:] != sgn[:, :-1], axis=1)
     m = np.column_stack(
         [mfcc, d1, d2, centroid, bandwidth, rolloff, flat, flux, zcr, _db(e)]
     )

@@ -81,6 +81,19 @@ def test_a_constant_offset_changes_no_feature(feature_set):
     np.testing.assert_allclose(shifted, clean, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("feature_set", ["functionals", "mfcc_stats", "logmel"])
+def test_frames_in_blocks_give_the_same_numbers(monkeypatch, feature_set):
+    # long recordings are analysed in blocks of frames to bound their memory;
+    # blocks of 7 frames (many, with a ragged last one) must change nothing
+    import sertl_speech._features as features
+
+    y = np.concatenate([voice(140.0, dur=0.7, seed=3), voice(220.0, dur=0.6)])
+    whole = features.extract(y, feature_set)
+    assert features._n_frames(y.size) > 10 * 7
+    monkeypatch.setattr(features, "_BLOCK_FRAMES", 7)
+    np.testing.assert_array_equal(features.extract(y, feature_set), whole)
+
+
 def test_a_constant_signal_is_silent_not_voiced():
     ext = AudioFeatures(errors="nan")
     x = ext.fit_transform([np.full(SR, 0.3, dtype=np.float32)])
