@@ -251,6 +251,13 @@ def add_commands(subparsers):
         metavar="TYPE",
         help="trust an extra type in the model file (third-party plugins)",
     )
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="keep the features of the labelled files in this cache folder "
+        "(and reuse them next time); by default none is read or written, the "
+        "training run's cache folder named in the model included",
+    )
     p.set_defaults(func=lambda a: _guard("predict", cmd_predict, a))
 
     p = subparsers.add_parser(
@@ -856,6 +863,7 @@ def _predict(args, out):
 
     model, meta = load_model(args.model, trusted=args.trust)
     out["metadata"] = meta
+    _use_cache(model, args.cache_dir)
     entries, notes = _scan_audio(args.audio)
     out["notes"] = notes
     for note in notes:
@@ -920,6 +928,24 @@ def _predict(args, out):
     n_missing = sum(not exists for _, exists in entries)
     n_bad = sum(r["error"] is not None for r in rows) + n_missing
     return 0 if n_bad == 0 else 1
+
+
+def _use_cache(model, cache_dir):
+    """Point the loaded model's feature step at ``cache_dir`` (None: no cache).
+
+    A saved model names the cache folder of the run that trained it, an
+    absolute path of that machine and account: labelling new files must not
+    write into it unless asked.
+    """
+    steps = getattr(model, "steps", None)
+    if not steps or not hasattr(steps[0][1], "get_params"):
+        return
+    name, step = steps[0]
+    if "cache_dir" not in step.get_params(deep=False):
+        return
+    if cache_dir is not None:
+        cache_dir = str(Path(cache_dir).expanduser().resolve())
+    model.set_params(**{f"{name}__cache_dir": cache_dir})
 
 
 def demo_config(output, *, cache_dir=None):

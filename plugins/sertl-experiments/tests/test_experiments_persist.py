@@ -711,3 +711,35 @@ def test_requests_this_sklearn_cannot_set_are_skipped_with_a_warning(tmp_path):
     for est in (model, model[0], model[-1]):
         assert _REQUESTS_KEY not in vars(est)
     np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
+
+
+def test_sertl_predict_writes_no_cache_unless_asked(
+    tmp_path, capsys, used_audio_pipeline
+):
+    # a saved model names its training run's cache folder: labelling new
+    # files wrote their features there
+    import json
+
+    from sertl_experiments._cli import main
+
+    pipe, files = used_audio_pipeline
+    trained = tmp_path / "training-cache"
+    original = pipe.get_params()["f__cache_dir"]
+    pipe.set_params(f__cache_dir=str(trained))
+    try:
+        save_model(pipe, tmp_path / "m.skops")
+    finally:
+        pipe.set_params(f__cache_dir=original)
+
+    def cached(folder):
+        return sorted(p for p in folder.rglob("*.npy")) if folder.exists() else []
+
+    assert main(["predict", str(tmp_path / "m.skops"), *files[:2], "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["predictions"]
+    assert cached(trained) == []
+    mine = tmp_path / "my-cache"
+    args = ["predict", str(tmp_path / "m.skops"), *files[:2], "--json"]
+    assert main([*args, "--cache-dir", str(mine)]) == 0
+    again = json.loads(capsys.readouterr().out)["predictions"]
+    assert len(cached(mine)) == 2 and cached(trained) == []
+    assert [r["emotion"] for r in again] == [r["emotion"] for r in first]
