@@ -122,7 +122,7 @@ def _n_frames(n_samples):
 
 
 # Frames analysed at once (60 s of speech): the frame-wise steps below (the
-# STFT, YIN, the spectral descriptors of the functionals) work on blocks of
+# STFT, YIN, the spectral descriptors of both functional sets) work on blocks of
 # this many frames, so that the memory of a long recording stays bounded
 # (their whole-file intermediates took about 170 MB per minute of audio).
 # Each frame is computed on its own: the FFTs and element-wise steps give the
@@ -468,6 +468,20 @@ def _smooth3(x):
     return out
 
 
+def _flux_rows(p, prev):
+    """Spectral flux of a block's frames, and the row the next block needs.
+
+    ``prev`` is the normalised magnitude row of the frame before the block
+    (None for the first block, whose first frame gets 0).
+    """
+    mag = np.sqrt(p)
+    magn = mag / np.maximum(mag.sum(axis=1, keepdims=True), 1e-10)
+    flux = np.zeros(magn.shape[0])
+    step = np.diff(magn if prev is None else np.vstack([prev, magn]), axis=0)
+    flux[magn.shape[0] - step.shape[0] :] = np.sum(step**2, axis=1) * 100.0
+    return flux, magn[-1:]
+
+
 def _spectral_descriptors(power):
     """Per-frame spectral descriptors of the functional set, block by block.
 
@@ -498,12 +512,7 @@ def _spectral_descriptors(power):
         logp = _db(p)
         s1 = logp[:, _band(0, 500)] @ _slope_weights(0, 500)
         s2 = logp[:, _band(500, 1500)] @ _slope_weights(500, 1500)
-        mag = np.sqrt(p)
-        magn = mag / np.maximum(mag.sum(axis=1, keepdims=True), 1e-10)
-        flux = np.zeros(magn.shape[0])
-        step = np.diff(magn if prev is None else np.vstack([prev, magn]), axis=0)
-        flux[magn.shape[0] - step.shape[0] :] = np.sum(step**2, axis=1) * 100.0
-        prev = magn[-1:]
+        flux, prev = _flux_rows(p, prev)
         centroid = (p @ FREQS) / np.maximum(frame_e, 1e-10)
         parts.append((loud, mfcc, log_e, alpha, hammar, s1, s2, flux, centroid))
     return [np.concatenate(column) for column in zip(*parts, strict=True)]
@@ -673,24 +682,26 @@ def _mfcc_stats_names():
 
 def _mfcc_stats(y):
     power, zcr = _power_spectrum(y, zcr=True)
-    n = power.shape[0]
-    mel = (power * _pre_emphasis_gain()) @ _mel_fb(40).T
-    mfcc = np.log(np.maximum(mel, 1e-10)) @ _dct_matrix(40, N_MFCC_STATS)
+    parts = []
+    prev = None
+    for block in _blocks(power.shape[0]):  # bounded memory, as the functionals
+        p = power[block]
+        mel = (p * _pre_emphasis_gain()) @ _mel_fb(40).T
+        mfcc = np.log(np.maximum(mel, 1e-10)) @ _dct_matrix(40, N_MFCC_STATS)
+        e = p.sum(axis=1)
+        pn = p / np.maximum(e[:, None], 1e-10)
+        centroid = pn @ FREQS
+        bandwidth = np.sqrt(np.maximum(pn @ FREQS**2 - centroid**2, 0))
+        cum = np.cumsum(pn, axis=1)
+        rolloff = FREQS[np.minimum(np.argmax(cum >= 0.85, axis=1), FREQS.size - 1)]
+        flat = np.exp(np.mean(np.log(p + 1e-10), axis=1)) / (np.mean(p, axis=1) + 1e-10)
+        flux, prev = _flux_rows(p, prev)
+        parts.append((mfcc, e, centroid, bandwidth, rolloff, flat, flux))
+    mfcc, e, centroid, bandwidth, rolloff, flat, flux = (
+        np.concatenate(column) for column in zip(*parts, strict=True)
+    )
     d1 = _delta(mfcc)
     d2 = _delta(d1)
-    e = power.sum(axis=1)
-    pn = power / np.maximum(e[:, None], 1e-10)
-    centroid = pn @ FREQS
-    bandwidth = np.sqrt(np.maximum(pn @ FREQS**2 - centroid**2, 0))
-    cum = np.cumsum(pn, axis=1)
-    rolloff = FREQS[np.minimum(np.argmax(cum >= 0.85, axis=1), FREQS.size - 1)]
-    flat = np.exp(np.mean(np.log(power + 1e-10), axis=1)) / (
-        np.mean(power, axis=1) + 1e-10
-    )
-    mag = np.sqrt(power)
-    magn = mag / np.maximum(mag.sum(axis=1, keepdims=True), 1e-10)
-    flux = np.zeros(n)
-    flux[1:] = np.sum(np.diff(magn, axis=0) ** 2, axis=1) * 100.0
     m = np.column_stack(
         [mfcc, d1, d2, centroid, bandwidth, rolloff, flat, flux, zcr, _db(e)]
     )
