@@ -366,7 +366,7 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
     if os.path.getsize(path) == 0:
         raise AudioError("empty", f"the file has 0 bytes: {path}")
     try:
-        mono, sr = _read_mono(path)
+        mono, sr, channels = _read_mono(path)
     except Exception as exc:  # libsndfile raises several types for bad files
         raise AudioError("unreadable", _undecodable(path, exc)) from exc
     try:
@@ -380,10 +380,13 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
             owned=True,
         )
     except AudioError as err:
-        if err.reason != "silent":
+        if err.reason != "silent" or channels < 2:
             raise
         # a silent mix: are the channels silent too? (read again, whole)
-        y = sf.read(path, dtype="float32", always_2d=True)[0]
+        try:
+            y = sf.read(path, dtype="float32", always_2d=True)[0]
+        except Exception:  # it was read once: report the silence as found
+            raise err from None
         loudest = _loudest_channel(y, 1, silence_threshold)
         if not loudest:
             raise
@@ -403,21 +406,23 @@ _READ_BLOCK = 1 << 20
 
 
 def _read_mono(path):
-    """Read a file, mixing its channels to mono block by block; return (y, sr).
+    """Read a file, mixing its channels to mono block by block.
 
-    ``y`` is float32, the mean of the channels of each sample frame.
+    Returns ``(y, sr, n_channels)``; ``y`` is float32, the mean of the
+    channels of each sample frame.
     """
     import soundfile as sf
 
     parts = []
     with sf.SoundFile(path) as f:
-        sr = f.samplerate
+        sr, channels = f.samplerate, f.channels
         for block in f.blocks(blocksize=_READ_BLOCK, dtype="float32", always_2d=True):
             # the mean of each row, as of the whole (n_frames, n_channels) array
             parts.append(block.mean(axis=1))
     if len(parts) == 1:
-        return parts[0], sr
-    return np.concatenate(parts) if parts else np.zeros(0, np.float32), sr
+        return parts[0], sr, channels
+    y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return y, sr, channels
 
 
 def _undecodable(path, exc):
