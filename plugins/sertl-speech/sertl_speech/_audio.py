@@ -416,7 +416,13 @@ def _read_mono(path):
     parts = []
     with sf.SoundFile(path) as f:
         sr, channels = f.samplerate, f.channels
-        for block in f.blocks(blocksize=_READ_BLOCK, dtype="float32", always_2d=True):
+        # libsndfile (1.2.2) decodes MP3 wrongly from the second read call on
+        # (the samples of later blocks do not follow the first): read it whole
+        size = max(f.frames, 1) if f.format == "MP3" else _READ_BLOCK
+        # frames given: a stream libsndfile cannot seek in (GSM 6.10 WAV) has
+        # no remaining count of its own, as for soundfile.read
+        blocks = f.blocks(size, frames=f.frames, dtype="float32", always_2d=True)
+        for block in blocks:
             # the mean of each row, as of the whole (n_frames, n_channels) array
             parts.append(block.mean(axis=1))
     if len(parts) == 1:
