@@ -102,7 +102,8 @@ def dask_client(scheduler=None, workers=None):
     # PYTHONHASHSEED, ...) into this process's os.environ, the cluster draws
     # from Python's `random` and adds handlers to its loggers: all undone at
     # the end, so that the caller's process is left as it was
-    with _process_state_kept() as stages:
+    stages = _ProcessState()
+    try:
         cluster = _start_local_cluster(LocalCluster, workers)
         try:
             client = Client(cluster)
@@ -126,6 +127,8 @@ def dask_client(scheduler=None, workers=None):
             with _quiet_closing():
                 client.close()
                 cluster.close()
+    finally:
+        stages.restore()
 
 
 # How often a local cluster is started when its event loop is slow to come up
@@ -180,18 +183,17 @@ def _loop_start_timed_out(exc):
     return False
 
 
-@contextmanager
-def _process_state_kept():
-    """Undo, at the end of the block, what a local cluster did to this process.
+class _ProcessState:
+    """What a local cluster does to this process, undone by :meth:`restore`.
 
-    Yields an object whose ``started()`` is called once the cluster has
-    started and ``closing()`` just before it is closed.
+    ``started()`` is called once the cluster has started, ``closing()``
+    just before it is closed, ``restore()`` at the end of the block.
 
     - ``os.environ``: what it holds at ``started()``, against the snapshot
-      taken at the start, is what distributed wrote. At the end each of
-      those variables is removed or given back its old value, but only
-      while it still holds distributed's value (a change the caller made
-      inside the block stays).
+      taken here, is what distributed wrote. At the end each of those
+      variables is removed or given back its old value, but only while it
+      still holds distributed's value (a change the caller made inside the
+      block stays).
     - Python's ``random``: the draws of the start are undone at
       ``started()``; from then until the end the ``distributed`` modules
       draw from a private generator (the scheduler picks workers at random
@@ -202,49 +204,48 @@ def _process_state_kept():
       generator.
     - The handlers added to the ``distributed`` loggers are removed.
     """
-    environ = dict(os.environ)
-    rng = random.getstate()
-    handlers = {name: list(lg.handlers) for name, lg in _distributed_loggers()}
-    written: dict[str, str | None] = {}  # distributed's values; None: removed
-    swapped: list[tuple[object, str, object]] = []  # (module, name, original)
-    state = {"started": False, "rng": rng}
 
-    class _Stages:
-        @staticmethod
-        def started():
-            if state["started"]:
-                return
-            state["started"] = True
-            now = dict(os.environ)
-            for key in now.keys() | environ.keys():
-                if now.get(key) != environ.get(key):
-                    written[key] = now.get(key)
-            random.setstate(rng)
-            swapped.extend(_private_random())
+    def __init__(self):
+        self._environ = dict(os.environ)
+        self._rng = random.getstate()  # given back at the end
+        self._handlers = {n: list(lg.handlers) for n, lg in _distributed_loggers()}
+        self._written: dict[str, str | None] = {}  # distributed's; None: removed
+        self._swapped: list[tuple[object, str, object]] = []  # module, name, was
+        self._started = False
 
-        @staticmethod
-        def closing():
-            state["rng"] = random.getstate()
+    def started(self):
+        self._started = True
+        self._note_environ_writes()
+        random.setstate(self._rng)
+        self._swapped = _private_random()
 
-    try:
-        yield _Stages
-    finally:
-        _Stages.started()  # a cluster that failed to start: all was distributed's
-        for module, name, original in reversed(swapped):
+    def closing(self):
+        self._rng = random.getstate()
+
+    def restore(self):
+        if not self._started:  # a cluster that failed to start: all was its own
+            self._note_environ_writes()
+        for module, name, original in reversed(self._swapped):
             setattr(module, name, original)
-        for key, value in written.items():
+        for key, value in self._written.items():
             if os.environ.get(key) != value:
                 continue  # changed since by the caller: theirs to keep
-            if key in environ:
-                os.environ[key] = environ[key]
+            if key in self._environ:
+                os.environ[key] = self._environ[key]
             else:
                 os.environ.pop(key, None)
-        random.setstate(state["rng"])
+        random.setstate(self._rng)
         for name, logger in _distributed_loggers():
-            before = handlers.get(name, [])
+            before = self._handlers.get(name, [])
             for handler in list(logger.handlers):
                 if handler not in before:
                     logger.removeHandler(handler)
+
+    def _note_environ_writes(self):
+        now = dict(os.environ)
+        for key in now.keys() | self._environ.keys():
+            if now.get(key) != self._environ.get(key):
+                self._written[key] = now.get(key)
 
 
 def _private_random():

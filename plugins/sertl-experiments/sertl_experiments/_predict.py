@@ -173,7 +173,7 @@ def _voicing_column(feats, n_features):
     """Index of the ``voicedRatio`` column of ``feats``' output, or None."""
     try:
         names = list(feats.get_feature_names_out())
-    except Exception:  # a feature step without names: no voicing to read
+    except (AttributeError, ValueError):  # no names (unfitted: NotFittedError)
         return None
     if "voicedRatio" not in names or len(names) != n_features:
         return None
