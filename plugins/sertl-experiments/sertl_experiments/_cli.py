@@ -858,9 +858,10 @@ def cmd_predict(args):
 
 def _predict(args, out):
     """``sertl predict``; ``out`` collects the JSON object (with ``--json``)."""
-    from ._persist import load_model
+    from ._persist import _import_skops_without_estimator_walk, load_model
     from ._predict import _scan_audio, predict_files
 
+    _import_skops_without_estimator_walk()  # a command-line process: skip skops' walk
     model, meta = load_model(args.model, trusted=args.trust)
     out["metadata"] = meta
     _use_cache(model, args.cache_dir)

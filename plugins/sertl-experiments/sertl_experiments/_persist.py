@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -248,6 +249,37 @@ def _restore_routing_requests(model):
             UserWarning,
             stacklevel=3,
         )
+
+
+def _import_skops_without_estimator_walk():
+    """Import ``skops.io`` without its walk over every scikit-learn module.
+
+    For the ``sertl predict`` process only (never called by the library).
+    At import, skops lists scikit-learn's estimators to build its default
+    trusted types; that walk imports every scikit-learn subpackage, and
+    through scikit-learn's bundled array-API shim also PyTorch when it is
+    installed: about 3.5 of the 7 s of a ``sertl predict`` on two files
+    here, for a model without a single torch object. :func:`load_model`
+    never relies on skops' defaults (it checks every type in the file
+    against :data:`TRUSTED_PATTERNS`, which trust ``sklearn.*``, and hands
+    skops the full list), so an empty default list accepts and refuses
+    exactly the same files.
+
+    The cost is that skops, in this process, trusts no scikit-learn type
+    by default: a process that also calls ``skops.io.load`` itself must
+    not call this. Does nothing when ``skops.io`` is already imported.
+    ``sklearn.utils.all_estimators`` is put back before this returns.
+    """
+    if "skops.io" in sys.modules:
+        return
+    import sklearn.utils
+
+    walk = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda *args, **kwargs: []
+    try:
+        import skops.io  # noqa: F401
+    finally:
+        sklearn.utils.all_estimators = walk
 
 
 def _is_trusted(name, patterns):

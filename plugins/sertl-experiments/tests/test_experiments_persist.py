@@ -743,3 +743,66 @@ def test_sertl_predict_writes_no_cache_unless_asked(
     again = json.loads(capsys.readouterr().out)["predictions"]
     assert len(cached(mine)) == 2 and cached(trained) == []
     assert [r["emotion"] for r in again] == [r["emotion"] for r in first]
+
+
+_PREDICT_IN_A_FRESH_PROCESS = """
+import json, sys
+import sklearn.utils
+walk = sklearn.utils.all_estimators
+from sertl_experiments._cli import main
+code = main(sys.argv[1:])
+print(json.dumps({
+    "code": code,
+    "skops": "skops.io" in sys.modules,
+    "torch": "torch" in sys.modules,
+    "walk_restored": sklearn.utils.all_estimators is walk,
+}))
+"""
+
+
+def _predict_in_a_fresh_process(args):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _PREDICT_IN_A_FRESH_PROCESS, "predict", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    *table, state = done.stdout.strip().splitlines()
+    return json.loads(state), table, done.stderr
+
+
+def test_sertl_predict_skips_skops_estimator_walk_and_trusts_the_same_types(
+    tmp_path, used_audio_pipeline
+):
+    # sertl predict imports skops.io without its walk over every sklearn
+    # module (which imports torch): the labels, and what is refused, must
+    # be those of a normal load_model
+    import collections
+    import importlib.util
+
+    pipe, files = used_audio_pipeline
+    save_model(pipe, tmp_path / "m.skops")
+    state, table, err = _predict_in_a_fresh_process(
+        [str(tmp_path / "m.skops"), *files[:3]]
+    )
+    assert state["code"] == 0 and state["skops"] and state["walk_restored"], err
+    if importlib.util.find_spec("torch") is not None:
+        assert not state["torch"]  # nothing in this model needs it
+    loaded, _ = load_model(tmp_path / "m.skops")  # skops imported normally here
+    expected = loaded.predict(files[:3])
+    assert [line.split()[1] for line in table[1:]] == list(expected)
+
+    save_model(pipe, tmp_path / "c.skops", metadata={"n": collections.Counter("ab")})
+    state, table, err = _predict_in_a_fresh_process(
+        [str(tmp_path / "c.skops"), *files[:1]]
+    )
+    assert state["code"] == 2 and table == []
+    assert "types that are not trusted: collections.Counter" in err
+    state, table, err = _predict_in_a_fresh_process(
+        [str(tmp_path / "c.skops"), *files[:1], "--trust", "collections.Counter"]
+    )
+    assert state["code"] == 0 and len(table) == 2, err
