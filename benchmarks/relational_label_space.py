@@ -24,10 +24,15 @@ label_relation
     of class-balanced self-training on the unlabelled TurEV-DB rows, target
     classifier LogisticRegression(C=0.3), source model
     LogisticRegression(C=1)).
+label_relation_before_recheck
+    LabelRelationTransfer(prior_strength=5, source_weight=1): the defaults
+    before ``relational_defaults.py label_recheck`` (version-4 features)
+    moved those two to 50 and 3.
 label_relation_previous_defaults
-    LabelRelationTransfer(relation="both", self_training_rounds=0): the
-    structural defaults before the structural options were selected (with
-    the current C=0.3 target classifier, like the rows below).
+    LabelRelationTransfer(relation="both", self_training_rounds=0,
+    prior_strength=5, source_weight=1): the defaults before the structural
+    options were selected (with the current C=0.3 target classifier, like
+    the rows below).
 label_relation_schema_no_self_training
     LabelRelationTransfer(self_training_rounds=0): the class relation from
     the arousal/valence coordinates alone, without self-training.
@@ -165,8 +170,14 @@ def run_seed(seed, Xs, ys, Xt, yt, spk_t):
     yf = np.concatenate([ys.astype(object), y_fit]).astype(str)
     for name, est in {
         "label_relation": LabelRelationTransfer(),
+        "label_relation_before_recheck": LabelRelationTransfer(
+            prior_strength=5.0, source_weight=1.0
+        ),
         "label_relation_previous_defaults": LabelRelationTransfer(
-            relation="both", self_training_rounds=0
+            relation="both",
+            self_training_rounds=0,
+            prior_strength=5.0,
+            source_weight=1.0,
         ),
         "label_relation_schema_no_self_training": LabelRelationTransfer(
             self_training_rounds=0
@@ -237,8 +248,13 @@ def main():
         "label_options`, `benchmarks/results/relational_defaults_label_options"
         ".md`), then the C of the two logistic regressions on those two tasks "
         "(`benchmarks/relational_defaults.py label_regularisation`, "
-        "`benchmarks/results/relational_defaults_label_regularisation.md`). "
-        "This test pair was held out of all three selections and this "
+        "`benchmarks/results/relational_defaults_label_regularisation.md`); "
+        "on the version-4 features the three stages were repeated in order on "
+        "both tasks with the paired rule of benchmarks/_selection.py "
+        "(`benchmarks/relational_defaults.py label_recheck`, "
+        "`benchmarks/results/relational_defaults_label_recheck.md`), which "
+        "moved prior_strength 5 -> 50 and source_weight 1 -> 3. "
+        "This test pair was held out of all these selections and this "
         "benchmark was run once with the selected defaults; the other "
         "label_relation rows are for information, not selected here. "
         "(An earlier version had tuned "
