@@ -135,26 +135,25 @@ def dask_client(scheduler=None, workers=None):
 _LOOP_START_TRIES = 2
 
 
-def _start_local_cluster(cluster_cls, workers):
+def _start_local_cluster(cluster_cls, workers, **options):
     """Start a ``LocalCluster``, once more if its event loop was slow to start.
 
     distributed waits a fixed 10 seconds for the thread of a new cluster's
     event loop to start, then fails on an assertion; on a machine whose
     cores are all busy that wait can run out. Such a failure is tried
     again; a second one becomes an :class:`ExperimentError` that says so.
-    Other errors propagate unchanged.
+    Other errors propagate unchanged. ``options`` replace the keyword
+    arguments given to ``cluster_cls`` (the tests start in-process clusters
+    this way).
     """
+    # ":0": a free port, so that a dashboard (or any server) on 8787 is no
+    # reason for a warning
+    kwargs = dict(threads_per_worker=1, processes=True, dashboard_address=":0")
+    kwargs.update(options)
     attempt = 1
     while True:
         try:
-            # ":0": a free port, so that a dashboard (or any server) on 8787
-            # is no reason for a warning
-            return cluster_cls(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-            )
+            return cluster_cls(n_workers=workers, **kwargs)
         except AssertionError as exc:
             if not _loop_start_timed_out(exc):
                 raise

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sertl_experiments._dask import _start_local_cluster
 
 pytest.importorskip("distributed")
 
@@ -156,8 +157,8 @@ def test_cluster_without_workers_stops_the_run_with_a_hint(
     monkeypatch.setattr(_runner, "_DASK_NO_WORKERS_S", 1.0)
     cfg = synthetic_config(methods=[{"name": "dss"}])
     with (
-        LocalCluster(
-            n_workers=0, processes=False, protocol="tcp", dashboard_address=":0"
+        _start_local_cluster(
+            LocalCluster, 0, processes=False, protocol="tcp", dashboard_address=":0"
         ) as cluster,
         Client(cluster.scheduler_address) as client,  # as with --scheduler
         pytest.raises(ExperimentError, match="no workers") as err,
@@ -352,12 +353,8 @@ def test_workers_that_join_take_cells_before_any_cell_finishes(tmp_path, monkeyp
             errors.append(exc)
 
     with (
-        LocalCluster(
-            n_workers=0,
-            threads_per_worker=1,
-            processes=False,
-            protocol="tcp",
-            dashboard_address=":0",
+        _start_local_cluster(
+            LocalCluster, 0, processes=False, protocol="tcp", dashboard_address=":0"
         ) as cluster,
         Client(cluster.scheduler_address) as client,  # as with --scheduler
     ):

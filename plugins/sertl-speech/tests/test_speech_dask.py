@@ -18,9 +18,9 @@ def _tones(folder, names):
     return paths
 
 
-def test_a_worker_killing_file_fails_alone_not_its_chunk(tmp_path):
+def test_a_worker_killing_file_fails_alone_not_its_chunk(tmp_path, start_local_cluster):
     import dask
-    from distributed import Client, LocalCluster, WorkerPlugin
+    from distributed import Client, WorkerPlugin
     from sertl_speech import AudioFeatures
 
     # defined here, so that it is pickled by value for the worker processes
@@ -51,7 +51,7 @@ def test_a_worker_killing_file_fails_alone_not_its_chunk(tmp_path):
     killer = files[5]  # the middle of the second of four chunks of 3
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        LocalCluster(
+        start_local_cluster(
             n_workers=1,
             threads_per_worker=1,
             processes=True,

@@ -251,11 +251,11 @@ def test_progress_bar(wav_files, capsys):
 
 
 @pytest.fixture(scope="module")
-def dask_client():
+def dask_client(start_local_cluster):
     distributed = pytest.importorskip("distributed")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
+        cluster = start_local_cluster(
             processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None
         )
         client = distributed.Client(cluster)
