@@ -337,12 +337,18 @@ class _Ctx:
         return value
 
 
-def _sample_root(ctx, reader, where):
+def _sample_root(ctx, reader, where, reader_where):
     try:
-        from sertl_speech import sample_path
-
+        from sertl_speech import get_reader_class, sample_path
+    except ImportError as exc:
+        ctx.fail(where, f'"sample" needs sertl-speech: {exc}')
+    try:
+        get_reader_class(reader)
+    except LookupError as exc:  # a misspelt reader: say so, not "no sample"
+        ctx.fail(reader_where, str(exc))
+    try:
         return sample_path(reader)
-    except (ImportError, ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:
         ctx.fail(
             where, f'"sample" names the real sample shipped with sertl-speech: {exc}'
         )
@@ -482,7 +488,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             spec.get("reader", cname), str, f"{where} reader", "a string"
         )
         if spec["root"] == "sample":
-            root = _sample_root(ctx, reader, f"{where} root")
+            root = _sample_root(ctx, reader, f"{where} root", f"{where} reader")
         else:
             root = resolve(spec["root"], f"{where} root")
         corpora[cname] = CorpusSpec(cname, reader, root)

@@ -215,6 +215,13 @@ def test_sample_root_points_at_the_shipped_sample():
     assert (cfg.corpora["a"].root / "wav").is_dir()
     with pytest.raises(ConfigError, match=r"\[corpora\.a\] root: \"sample\" names"):
         parse_config(_base(corpora={"a": {"reader": "urdu", "root": "sample"}}))
+    # a misspelt reader is named as such, with the readers there are
+    misspelt = {"a": {"reader": "ravdes", "root": "sample"}}
+    with pytest.raises(
+        ConfigError,
+        match=r"^<config>: \[corpora\.a\] reader: No corpus named 'ravdes'.*ravdess",
+    ):
+        parse_config(_base(corpora=misspelt))
 
 
 def test_examples_parse():
