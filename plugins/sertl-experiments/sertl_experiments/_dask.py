@@ -327,6 +327,7 @@ def _connect(client_cls, scheduler, timeout):
         try:
             client = client_cls(scheduler, timeout=f"{timeout}s")
         except Exception as exc:  # reported to the waiting thread below
+            _close_unfinished_client(client_cls, exc)
             with lock:
                 state["error"] = exc
             return
@@ -361,6 +362,31 @@ def _connect(client_cls, scheduler, timeout):
         f"--scheduler: the server at {scheduler!r} does not answer as a Dask "
         f"scheduler ({type(error).__name__}); {_VALID}."
     )
+
+
+def _close_unfinished_client(client_cls, exc):
+    """Close the client whose constructor raised ``exc``, in this thread.
+
+    A client that failed to connect (a server that is no scheduler) can be
+    left half open. Left to the garbage collector, its ``__del__`` closes it
+    whenever a collection happens to run; when that is inside distributed's
+    ``LoopRunner`` start, which holds a lock shared by all clients and
+    clusters while it creates a thread, the close waits for that same lock
+    and the process hangs (seen: a local cluster started after a refused
+    ``--scheduler``). Closed here, it leaves nothing for ``__del__`` to do.
+    """
+    tb = exc.__traceback__
+    while tb is not None:
+        unfinished = tb.tb_frame.f_locals.get("self")
+        if isinstance(unfinished, client_cls):
+            try:
+                unfinished.close()
+            except Exception:  # the connection error is what is reported
+                logging.getLogger(__name__).debug(
+                    "closing the client that failed to connect", exc_info=True
+                )
+            return
+        tb = tb.tb_next
 
 
 def _first_line(exc, limit=200):

@@ -250,11 +250,26 @@ def test_server_that_is_no_scheduler_is_refused_in_time(
     # distributed's own timeout does not bound a silent server's handshake
     monkeypatch.setattr(_dask, "_CONNECT_TIMEOUT_S", 2.0)
     address = tcp_server(reply)
+    before = {id(c) for c in _clients()}
     started = time.monotonic()
     with pytest.raises(ExperimentError, match=match) as err, _dask.dask_client(address):
         pass
     assert time.monotonic() - started < 10
     assert "tcp://HOST:8786" in str(err.value)
+    if reply:
+        # the client that failed is closed now, not by the garbage collector
+        # at some later moment (inside a cluster's start, that hung the
+        # process: distributed's loop lock is taken twice)
+        left_open = [c for c in _clients() if id(c) not in before]
+        assert [c.status for c in left_open if c.status != "closed"] == []
+
+
+def _clients():
+    import gc
+
+    from distributed import Client
+
+    return [o for o in gc.get_objects() if isinstance(o, Client)]
 
 
 def test_local_cluster_dashboard_takes_a_free_port():
@@ -382,3 +397,60 @@ def test_workers_that_join_take_cells_before_any_cell_finishes(tmp_path, monkeyp
         assert not runner.is_alive() and not errors
     assert sorted(i for i, _ in finished) == [0, 1, 2, 3]
     assert started() == [f"started-{i}" for i in range(4)]
+
+
+_CLUSTER_AFTER_A_REFUSED_SCHEDULER = """
+import gc, socket, threading
+from distributed import LocalCluster
+from distributed.utils import LoopRunner
+from sertl_experiments import _dask
+from sertl_experiments._data import ExperimentError
+
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(8)
+
+def serve():
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        conn.sendall(b"HTTP/1.1 400 Bad Request\\r\\nContent-Length: 0\\r\\n\\r\\n" * 4)
+
+threading.Thread(target=serve, daemon=True).start()
+_dask._CONNECT_TIMEOUT_S = 2.0
+gc.disable()  # the failed client is not collected before the cluster starts
+try:
+    with _dask.dask_client(f"tcp://127.0.0.1:{srv.getsockname()[1]}"):
+        pass
+except ExperimentError:
+    print("refused", flush=True)
+start = LoopRunner._start_unlocked
+
+def start_unlocked(self):
+    gc.collect()  # a collection that runs while distributed holds its lock
+    return start(self)
+
+LoopRunner._start_unlocked = start_unlocked
+with LocalCluster(n_workers=0, processes=False, dashboard_address=None):
+    print("cluster started", flush=True)
+"""
+
+
+def test_a_refused_scheduler_does_not_hang_a_cluster_started_later():
+    # a half-open client left to the garbage collector was closed inside a
+    # later cluster's start, where distributed holds the lock that close needs
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _CLUSTER_AFTER_A_REFUSED_SCHEDULER],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the cluster's start hung: {exc.stdout!r}")
+    assert done.stdout.split() == ["refused", "cluster", "started"], done.stderr
