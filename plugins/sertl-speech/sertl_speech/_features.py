@@ -141,6 +141,21 @@ def _blocks(n_frames):
     ]
 
 
+def _mean_square(y):
+    """Mean of ``y ** 2`` in float64, a block of samples at a time.
+
+    A signal of up to one block is computed in one go, as before; a longer
+    one no longer needs two float64 copies of itself (15 MB per minute).
+    """
+    step = _BLOCK_FRAMES * HOP
+    if y.size <= step:
+        return np.mean(y.astype(np.float64) ** 2)
+    total = 0.0
+    for start in range(0, y.size, step):
+        total += np.sum(y[start : start + step].astype(np.float64) ** 2)
+    return total / y.size
+
+
 def _power_spectrum(y, zcr=False):
     """Power spectrum of the windowed frames (float32), and their zero-crossing rate.
 
@@ -228,20 +243,34 @@ def _levinson(r, order):
     return a
 
 
-def _formants(power_pe, n_formants=3):
+def _formants(power, gain, n_formants=3):
     """LPC formant frequencies and bandwidths (Hz) for each frame.
 
-    The LPC model (order 10) is fitted to the 0-5 kHz band only: the
-    autocorrelation of that band is the inverse FFT of the power spectrum
-    truncated at 5 kHz, i.e. of the signal at an effective 10 kHz rate.
+    ``power`` times ``gain`` (the pre-emphasis, per bin) is the spectrum
+    analysed. The LPC model (order 10) is fitted to the 0-5 kHz band only:
+    the autocorrelation of that band is the inverse FFT of the power
+    spectrum truncated at 5 kHz, i.e. of the signal at an effective 10 kHz
+    rate. Frames are analysed in blocks (each frame on its own, so the
+    result does not depend on the blocks): the float64 intermediates of all
+    voiced frames at once took about 30 MB per minute of speech.
     """
-    n = power_pe.shape[0]
+    n = power.shape[0]
     out_f = np.full((n, n_formants), np.nan)
     out_b = np.full((n, n_formants), np.nan)
-    if n == 0:
-        return out_f, out_b
+    for block in _blocks(n):
+        out_f[block], out_b[block] = _formant_rows(power[block], gain, n_formants)
+    return out_f, out_b
+
+
+def _formant_rows(power, gain, n_formants):
+    """:func:`_formants` on one block of frames."""
+    n = power.shape[0]
+    out_f = np.full((n, n_formants), np.nan)
+    out_b = np.full((n, n_formants), np.nan)
     nb = LPC_BINS
-    r = np.fft.irfft(power_pe[:, :nb].astype(np.float64), n=2 * (nb - 1), axis=1)
+    r = np.fft.irfft(
+        (power[:, :nb] * gain[:nb]).astype(np.float64), n=2 * (nb - 1), axis=1
+    )
     r = r[:, : LPC_ORDER + 1]
     r[:, 0] = r[:, 0] * (1.0 + 1e-9) + 1e-12
     a = _levinson(r, LPC_ORDER)
@@ -519,13 +548,15 @@ def _spectral_descriptors(power):
 
 
 def _functionals(y):
+    # pitch first: YIN's whole-signal copies (the 8 kHz resampling) then do
+    # not coexist with the spectrum, the largest array kept to the end
+    n = _n_frames(y.size)
+    f0, aper, rho = _yin(y, n)
     power, _ = _power_spectrum(y)
-    n = power.shape[0]
     loud, mfcc, log_e, alpha, hammar, s1, s2, flux, centroid = _spectral_descriptors(
         power
     )
-    # --- pitch and voicing
-    f0, aper, rho = _yin(y, n)
+    # --- voicing
     gate = log_e > (log_e.max() - ENERGY_GATE_DB)
     voiced = (aper < VOICING_THRESHOLD) & gate & (f0 >= F0_MIN) & (f0 <= F0_MAX)
     # remove isolated single voiced frames (octave/noise blips)
@@ -558,12 +589,13 @@ def _functionals(y):
     pv = power[vidx]
     h1 = _harmonic_db(pv, f0s[vidx])
     h2 = _harmonic_db(pv, 2 * f0s[vidx])
-    ff, fb = _formants(pv * _pre_emphasis_gain())
+    ff, fb = _formants(pv, _pre_emphasis_gain())
     famp = np.stack(
         [_harmonic_db(pv, np.nan_to_num(ff[:, j], nan=1000.0)) - h1 for j in range(3)],
         axis=1,
     )
     a3 = famp[:, 2] + h1
+    del power, pv  # the largest arrays; nothing below reads the spectrum
     # --- assemble voiced LLD matrix (sma3 smoothing first)
     lld = np.column_stack(
         [
@@ -650,7 +682,7 @@ def _functionals(y):
             useg_inner.mean() * tsec if useg_inner.size else 0.0,
             useg_inner.std() * tsec if useg_inner.size else 0.0,
             voiced.mean(),
-            _db(np.mean(y.astype(np.float64) ** 2)),
+            _db(_mean_square(y)),
         ]
     )
     feats.append(temporal)
@@ -697,6 +729,8 @@ def _mfcc_stats(y):
         flat = np.exp(np.mean(np.log(p + 1e-10), axis=1)) / (np.mean(p, axis=1) + 1e-10)
         flux, prev = _flux_rows(p, prev)
         parts.append((mfcc, e, centroid, bandwidth, rolloff, flat, flux))
+    # the spectrum (and the view of its last block) is not needed below
+    power = p = None
     mfcc, e, centroid, bandwidth, rolloff, flat, flux = (
         np.concatenate(column) for column in zip(*parts, strict=True)
     )
