@@ -269,7 +269,9 @@ def _clients():
 
     from distributed import Client
 
-    return [o for o in gc.get_objects() if isinstance(o, Client)]
+    # type(), not isinstance(): isinstance reads __class__, which some lazy
+    # module objects of other libraries answer with a deprecation warning
+    return [o for o in gc.get_objects() if type(o) is Client]
 
 
 def test_local_cluster_dashboard_takes_a_free_port():
