@@ -81,6 +81,7 @@ from sklearn.svm import SVC
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
 from sertl_relational import ClassRelationAligner, LabelRelationTransfer  # noqa: E402
+from sertl_relational._label_relation import _default_source_estimator  # noqa: E402
 
 from sertl_core import DomainStandardScaler  # noqa: E402
 
@@ -314,7 +315,7 @@ def label_options_part():
     """
     t0 = time.time()
     cands = {
-        g: functools.partial(_staged, DEFAULT_NUMERIC, params, BEFORE_C)
+        g: functools.partial(_staged, FIRST_STAGE_CHOICE, params, BEFORE_C)
         for g, params in STRUCTURE.items()
     }
     base, per_task = _dev_scores(cands, t0)
@@ -500,10 +501,9 @@ def label_baselines_part():
 
 
 # ------------------------------------------- label part, the staged recheck
-# the product defaults each stage left (the incumbents of the recheck)
-DEFAULT_NUMERIC = (5.0, 1.0, 1.0)  # prior_strength, bandwidth, source_weight
-DEFAULT_STRUCTURE = "relation=schema/features=both/self_training=2"
-DEFAULT_C = (0.3, 1.0)  # estimator C, source_estimator C
+# what the first run of the `label` part chose (prior_strength, bandwidth,
+# source_weight), the setting `label_options` was run with
+FIRST_STAGE_CHOICE = (5.0, 1.0, 1.0)
 # what each stage held fixed when it first ran (before the later stages)
 BEFORE_STRUCTURE = dict(relation="both", features="both", self_training_rounds=0)
 BEFORE_C = (1.0, 1.0)
@@ -519,6 +519,25 @@ def _staged(numeric, structure, c):
         bandwidth=bw,
         source_weight=sw,
         **structure,
+    )
+
+
+def _product_defaults():
+    """The defaults the product has now: the incumbents of ``label_recheck``.
+
+    ``(prior_strength, bandwidth, source_weight)``, the structure's name in
+    ``STRUCTURE`` and ``(estimator C, source_estimator C)``.
+    """
+    est = LabelRelationTransfer()
+    p = est.get_params(deep=False)
+    structure = f"relation={p['relation']}/features={p['features']}/" + (
+        f"self_training={p['self_training_rounds']}"
+    )
+    source = _default_source_estimator()  # what source_estimator=None means
+    return (
+        (p["prior_strength"], p["bandwidth"], p["source_weight"]),
+        structure,
+        (est._get_estimator().C, source.C),
     )
 
 
@@ -587,7 +606,8 @@ def label_recheck_part():
         f"prior_strength={ps:g}/bandwidth={bw:g}/source_weight={sw:g}": (ps, bw, sw)
         for ps, bw, sw in itertools.product(PRIOR_STRENGTH, BANDWIDTH, SOURCE_WEIGHT)
     }
-    inc1 = next(g for g, v in numeric.items() if v == DEFAULT_NUMERIC)
+    default_numeric, default_structure, default_c = _product_defaults()
+    inc1 = next(g for g, v in numeric.items() if v == default_numeric)
     won1 = stage(
         "Stage 1: prior_strength x bandwidth x source_weight",
         {
@@ -602,7 +622,7 @@ def label_recheck_part():
             g: functools.partial(_staged, numeric[won1], v, BEFORE_C)
             for g, v in STRUCTURE.items()
         },
-        DEFAULT_STRUCTURE,
+        default_structure,
     )
     regs = {
         f"estimator C={c:g}/source_estimator C={c_src:g}": (c, c_src)
@@ -614,13 +634,13 @@ def label_recheck_part():
             g: functools.partial(_staged, numeric[won1], STRUCTURE[won2], v)
             for g, v in regs.items()
         },
-        next(g for g, v in regs.items() if v == DEFAULT_C),
+        next(g for g, v in regs.items() if v == default_c),
     )
     won3 = regs[won3]
     same = (
-        numeric[won1] == DEFAULT_NUMERIC
-        and won2 == DEFAULT_STRUCTURE
-        and won3 == DEFAULT_C
+        numeric[won1] == default_numeric
+        and won2 == default_structure
+        and won3 == default_c
     )
     lines += [
         "",

@@ -338,10 +338,8 @@ class _Ctx:
 
 
 def _sample_root(ctx, reader, where, reader_where):
-    try:
-        from sertl_speech import get_reader_class, sample_path
-    except ImportError as exc:
-        ctx.fail(where, f'"sample" needs sertl-speech: {exc}')
+    from sertl_speech import get_reader_class, sample_path  # a dependency
+
     try:
         get_reader_class(reader)
     except LookupError as exc:  # a misspelt reader: say so, not "no sample"
