@@ -335,9 +335,10 @@ class DomainAdapter(
         ``True`` when ``transform`` maps a row according to its
         ``sample_domain`` (per-domain statistics, a map for the source
         rows), ``False`` when every domain gets the same map (a shared
-        embedding), ``None`` (the default) when undeclared. The conformance
-        kit checks a declaration (``check_transform_follows_sample_domain``);
-        override ``_uses_domain_in_transform`` when parameters decide.
+        embedding), ``None`` (the default) when undeclared, which the
+        conformance kit refuses; it checks a declaration against what
+        ``transform`` does (``check_transform_follows_sample_domain``).
+        Override ``_uses_domain_in_transform`` when parameters decide.
     ``_accept_sparse()``
         The scipy sparse formats ``X`` may come in (``False``, the default:
         dense only); ``_fit`` and ``_transform`` then receive those formats.
@@ -348,6 +349,7 @@ class DomainAdapter(
     >>> from sertl_core import DomainAdapter
     >>> class Centerer(DomainAdapter):
     ...     '''Subtract the mean of each row's own domain.'''
+    ...     _transform_uses_domain = True
     ...     def _fit(self, data):
     ...         self.target_mean_ = data.X[data.target].mean(axis=0)
     ...         self.source_mean_ = data.X[data.source].mean(axis=0)
@@ -739,6 +741,34 @@ class TransferEstimator(
 
     def _get_estimator(self):
         return _default_estimator() if self.estimator is None else self.estimator
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator (scikit-learn's ``set_params``).
+
+        ``estimator__<param>`` needs an estimator given in the constructor:
+        ``estimator=None`` stands for a default created at fit, which has no
+        parameters to set before, so such a key raises with the fix.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, nested ones as ``step__param``.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        nested = sorted(k for k in params if k.startswith("estimator__"))
+        if nested and params.get("estimator", self.estimator) is None:
+            default = type(self._get_estimator()).__name__
+            raise ValueError(
+                f"Cannot set {nested[0]!r}: {type(self).__name__} has "
+                f"estimator=None, which stands for its default ({default}, "
+                "created at fit), so there is no estimator to set it on. Pass "
+                "the estimator to tune explicitly (estimator=..., or "
+                "'estimator' in the same parameter grid)."
+            )
+        return super().set_params(**params)
 
     def _is_regression(self):
         return is_regressor(self._get_estimator())

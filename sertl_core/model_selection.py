@@ -23,6 +23,7 @@ import inspect
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 import sklearn
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
@@ -103,7 +104,7 @@ class _DomainSplitter(BaseCrossValidator):
         test : ndarray of int
             Test row indices.
         """
-        n = len(X)
+        n = _n_rows(X)
         if y is not None:  # positional indexing below; a one-column y is 1-D
             y = np.asarray(y)
             if y.ndim == 2 and y.shape[1] == 1:
@@ -659,7 +660,7 @@ class PredictionEntropyScorer(DomainAwareScorer):
                 "(e.g. LogisticRegression) or wrap it in "
                 "CalibratedClassifierCV(SVC(), ensemble=False)."
             )
-        n = len(X)
+        n = _n_rows(X)
         sd = self._domains(y, sample_domain, n)
         rows = np.flatnonzero(sd < 0)
         if rows.size == 0:
@@ -698,7 +699,7 @@ def _density_ratio(Z_src, Z_tgt, random_state=0, normalize=True):
 
 
 def _split_source_target(scorer, X, y, sample_domain):
-    n = len(X)
+    n = _n_rows(X)
     sd = scorer._domains(y, sample_domain, n)
     y = np.asarray(y) if y is not None else None
     src = np.flatnonzero((sd > 0) & _labeled_mask(y, n))
@@ -795,7 +796,7 @@ def _input_features(scorer, estimator, X, sample_domain):
     has not yet touched.
     """
     try:
-        return np.asarray(X, dtype=float)
+        return _dense(X)
     except (TypeError, ValueError) as exc:
         from .base import DomainAdapter
 
@@ -812,9 +813,30 @@ def _input_features(scorer, estimator, X, sample_domain):
                 "Score a Pipeline whose first step computes features from X (e.g. "
                 "sertl_speech.AudioFeatures), or pass the features as X."
             ) from exc
-        return np.asarray(
-            _call(estimator[:n_prefix], "transform", X, sample_domain), dtype=float
-        )
+        return _dense(_call(estimator[:n_prefix], "transform", X, sample_domain))
+
+
+def _n_rows(X):
+    """Return the number of rows of ``X``.
+
+    The first dimension of arrays, sparse matrices and tables (``len`` is
+    ambiguous for a sparse matrix); ``len`` of a list.
+    """
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) > 0:
+        return int(shape[0])
+    return len(X)
+
+
+def _dense(X):
+    """``X`` as a dense float array; a scipy sparse matrix is densified.
+
+    The density ratio is estimated on standardised features, which are
+    dense anyway.
+    """
+    if sp.issparse(X):
+        return X.toarray().astype(float, copy=False)
+    return np.asarray(X, dtype=float)
 
 
 def _takes_sample_weight(func):
@@ -870,9 +892,8 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
     def _embed(estimator, X, sample_domain=None):
         steps = getattr(estimator, "steps", None)
         if steps and len(steps) > 1:
-            Z = _call(estimator[:-1], "transform", X, sample_domain)
-            return np.asarray(Z, dtype=float)
-        return np.asarray(X, dtype=float)
+            return _dense(_call(estimator[:-1], "transform", X, sample_domain))
+        return _dense(X)
 
     def __call__(self, estimator, X, y=None, sample_domain=None):
         """Return minus the DEV risk estimate.

@@ -295,3 +295,28 @@ def test_scalers_declare_that_they_preserve_float32():
             "float64",
             "float32",
         ]
+
+
+def test_nested_estimator_parameter_needs_an_explicit_estimator():
+    from sklearn.model_selection import GridSearchCV
+
+    from sertl_core.model_selection import (
+        ImportanceWeightedScorer,
+        SourceTargetShuffleSplit,
+    )
+
+    with pytest.raises(ValueError, match="Cannot set 'estimator__C': SourceOnly has"):
+        SourceOnly().set_params(estimator__C=0.1)
+    # with the estimator given (in the same call, as a grid point does)
+    clf = SourceOnly().set_params(estimator=LogisticRegression(), estimator__C=0.1)
+    assert clf.estimator.C == 0.1
+    X, y, sd, _ = make_domain_data(n_per_domain=40, random_state=0)
+    search = GridSearchCV(
+        SourceOnly(),
+        {"estimator__C": [0.1, 1.0]},
+        cv=SourceTargetShuffleSplit(n_splits=2, random_state=0),
+        scoring=ImportanceWeightedScorer(),
+        error_score="raise",
+    )
+    with pytest.raises(ValueError, match="there is no estimator to set it on"):
+        search.fit(X, y, groups=sd)

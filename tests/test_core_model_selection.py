@@ -497,3 +497,30 @@ def test_importance_weights_of_non_numeric_input_come_from_the_feature_steps():
     plain = SourceOnly(LogisticRegression()).fit(X, y)
     with pytest.raises(TypeError, match="X is not numeric.*AudioFeatures"):
         ImportanceWeightedScorer()(plain, names, y)
+
+
+def test_splitters_and_label_free_scorers_take_sparse_input():
+    # SourceOnly fits a sparse X when its estimator does; the splitters and
+    # scorers count its rows as scikit-learn's do and score it like dense X
+    import scipy.sparse as sparse
+
+    X, y, sd, y_target = make_domain_data(n_per_domain=40, random_state=0)
+    Xs = sparse.csr_matrix(X)
+    clf = SourceOnly(LogisticRegression()).fit(Xs, y, sample_domain=sd)
+    few = y.copy()
+    few[np.flatnonzero(sd < 0)[:10]] = y_target[:10]  # for TargetLabelSplit
+    for cv, labels in (
+        (LeaveOneDomainOut(domains="all"), y),
+        (SourceTargetShuffleSplit(n_splits=2, random_state=0), y),
+        (TargetLabelSplit(n_splits=2, random_state=0), few),
+    ):
+        dense = [t.tolist() for _, t in cv.split(X, labels, sample_domain=sd)]
+        assert [t.tolist() for _, t in cv.split(Xs, labels, sample_domain=sd)] == dense
+    for scorer in (
+        ReverseValidationScorer(),
+        ImportanceWeightedScorer(),
+        PredictionEntropyScorer(),
+        DeepEmbeddedValidationScorer(),
+    ):
+        expected = scorer(clf, X, y, sample_domain=sd)
+        assert scorer(clf, Xs, y, sample_domain=sd) == pytest.approx(expected)

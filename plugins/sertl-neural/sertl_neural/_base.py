@@ -506,9 +506,13 @@ class NeuralMixin:
             yield
 
     # -- input ------------------------------------------------------------
+    def _pretrained(self):
+        """``init_from``, unwrapped from a ``FrozenEstimator``; None without one."""
+        return unwrap_frozen(getattr(self, "init_from", None))
+
     def _network(self):
         """Trunk family of the model: ``network``, or ``init_from``'s when given."""
-        src = getattr(self, "init_from", None)
+        src = self._pretrained()
         if src is not None and hasattr(src, "trunk_spec_"):
             return src.trunk_spec_["network"]
         return getattr(self, "network", "mlp")
@@ -551,7 +555,7 @@ class NeuralMixin:
                 except (ValueError, TypeError):
                     return X
             if arr.ndim == 3:
-                src = getattr(self, "init_from", None)
+                src = self._pretrained()
                 # an unfitted init_from gets its own error in fit
                 if self._network() == "mlp" and (
                     src is None or hasattr(src, "trunk_spec_")
@@ -592,7 +596,7 @@ class NeuralMixin:
     def _input_shape(self, n_features):
         shape = getattr(self, "input_shape_", None)
         if shape is None:  # flattened rows: a pretrained model knows its shape
-            spec = getattr(getattr(self, "init_from", None), "trunk_spec_", None)
+            spec = getattr(self._pretrained(), "trunk_spec_", None)
             shape = (spec or {}).get("input_shape")
         if shape is not None:
             return tuple(shape)
@@ -900,6 +904,21 @@ class NeuralMixin:
         if "device_" in state:
             state["device_"] = device
         super().__setstate__(state)
+
+
+def unwrap_frozen(model):
+    """Return the fitted model inside scikit-learn's ``FrozenEstimator``, or ``model``.
+
+    ``FrozenEstimator`` is scikit-learn's way to keep a fitted model fitted
+    through ``clone``, which a search applies to every value of its grid.
+    """
+    try:
+        from sklearn.frozen import FrozenEstimator
+    except ImportError:  # scikit-learn < 1.6
+        return model
+    while isinstance(model, FrozenEstimator):
+        model = model.estimator
+    return model
 
 
 def encode_labels(y, labeled, classes):

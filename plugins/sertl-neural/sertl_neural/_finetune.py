@@ -62,12 +62,17 @@ def check_init_from(init_from, n_features, input_shape=None):
     if not isinstance(init_from, NeuralTransferEstimator):
         raise TypeError(
             "init_from must be a fitted sertl-neural classifier (FineTuneClassifier, "
-            f"MultiTaskClassifier or DANNClassifier), got {type(init_from).__name__}."
+            f"MultiTaskClassifier or DANNClassifier), or one wrapped in "
+            f"sklearn.frozen.FrozenEstimator, got {type(init_from).__name__}."
         )
     if not hasattr(init_from, "module_"):
         raise ValueError(
             f"init_from={type(init_from).__name__}(...) is not fitted: fit it first "
-            "(e.g. on gender labels or on another corpus), then pass it."
+            "(e.g. on gender labels or on another corpus), then pass it. A fitted "
+            "model put in a search's parameter grid (or passed through clone()) "
+            "arrives here as an unfitted copy: give it as "
+            "FrozenEstimator(model) (sklearn.frozen), which clone keeps fitted, "
+            "or set init_from on the estimator before the search."
         )
     if init_from.n_features_in_ != n_features:
         raise ValueError(
@@ -149,7 +154,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
         Start from this model's trunk (its architecture replaces
         ``network``/``hidden_layer_sizes``); its head is kept when it has
         the same classes. The input is standardised with this estimator's
-        own statistics.
+        own statistics. To search over several pretrained models in a
+        parameter grid, wrap each in ``sklearn.frozen.FrozenEstimator``
+        (a search clones the grid's values, and only a frozen model stays
+        fitted through clone).
     distill_loss : callable, default=None
         ``loss(student_embeddings, teacher_embeddings) -> torch scalar``
         added, times ``distill_weight``, to the fine-tuning loss; the teacher
@@ -457,7 +465,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
         if self.init_from is None:
             spec, trunk = build_classifier_trunk(self, n_features)
             return spec, ClassifierNet(trunk, [n_classes])
-        src = self.init_from
+        src = self._pretrained()
         check_init_from(src, n_features, getattr(self, "input_shape_", None))
         if hasattr(src, "input_shape_"):
             self.input_shape_ = src.input_shape_

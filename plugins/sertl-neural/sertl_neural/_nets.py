@@ -308,6 +308,18 @@ def module_from_portable(portable):
     -------
     module : torch.nn.Module
     """
+    # building the layers draws their (discarded) initial weights from
+    # torch's global generator: fork it, so that unpickling, deepcopy or
+    # load_model leaves the caller's random stream as it was
+    with torch.random.fork_rng(devices=[]):
+        module = _build_portable(portable)
+    module.load_state_dict(
+        {k: torch.as_tensor(v) for k, v in portable["state"].items()}
+    )
+    return module.eval()
+
+
+def _build_portable(portable):
     recipe = dict(portable["__sertl_torch_module__"])
     kind = recipe.pop("kind")
     if kind == "classifier":
@@ -325,10 +337,7 @@ def module_from_portable(portable):
         module = AutoencoderNet(**recipe)
     else:
         raise ValueError(f"Unknown sertl network kind {kind!r}.")
-    module.load_state_dict(
-        {k: torch.as_tensor(v) for k, v in portable["state"].items()}
-    )
-    return module.eval()
+    return module
 
 
 class _ReverseGrad(torch.autograd.Function):

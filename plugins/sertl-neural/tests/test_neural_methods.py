@@ -1,5 +1,6 @@
 """Behaviour of the sertl-neural estimators (small networks, few epochs, CPU)."""
 
+import copy
 import pickle
 import subprocess
 import sys
@@ -981,6 +982,59 @@ def test_pickle_and_skops_round_trip(few_shot):
     blob = sio.dumps(ae)
     loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
     np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+
+
+def test_loading_a_model_leaves_the_global_torch_generator_alone(few_shot):
+    # rebuilding the network draws initial weights that the saved ones
+    # replace: unpickling, deepcopy and skops loading must not consume the
+    # caller's random stream
+    sio = pytest.importorskip("skops.io")
+    X, y, sd, _, _ = few_shot
+    model = FineTuneClassifier(**SMALL).fit(X, y, sample_domain=sd)
+    pickled, skopsed = pickle.dumps(model), sio.dumps(model)
+    loads = {
+        "pickle": lambda: pickle.loads(pickled),
+        "deepcopy": lambda: copy.deepcopy(model),
+        "skops": lambda: sio.loads(
+            skopsed, trusted=sio.get_untrusted_types(data=skopsed)
+        ),
+    }
+    for how, load in loads.items():
+        torch.manual_seed(123)
+        before = torch.get_rng_state().clone()
+        again = load()
+        assert torch.equal(before, torch.get_rng_state()), how
+        np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_search_over_frozen_pretrained_models(few_shot):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, sd, _, _ = few_shot
+    sources = [
+        FineTuneClassifier(**{**SMALL, "random_state": seed}).fit(
+            X, y, sample_domain=sd
+        )
+        for seed in (0, 1)
+    ]
+    ft = FineTuneClassifier(**{**SMALL, "max_epochs": 0, "finetune_epochs": 1})
+    # a search clones every value of its grid: a bare fitted model arrives
+    # unfitted, and the message says what to do
+    search = GridSearchCV(ft, {"init_from": sources}, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match=r"FrozenEstimator\(model\)"):
+        search.fit(X, y, sample_domain=sd)
+    frozen = [FrozenEstimator(src) for src in sources]
+    search = GridSearchCV(ft, {"init_from": frozen}, cv=2, error_score="raise")
+    search.fit(X, y, sample_domain=sd)
+    assert search.best_params_["init_from"] in frozen
+    best = search.best_estimator_
+    # the fine-tuned trunk started from the chosen frozen model's
+    direct = FineTuneClassifier(
+        **{**SMALL, "max_epochs": 0, "finetune_epochs": 1},
+        init_from=search.best_params_["init_from"].estimator,
+    ).fit(X, y, sample_domain=sd)
+    np.testing.assert_array_equal(best.predict_proba(X), direct.predict_proba(X))
 
 
 def test_device_errors_and_auto(few_shot):
