@@ -16,7 +16,13 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .registry import KINDS, PluginLoadWarning, RegistryError, get_registry
+from .registry import (
+    KINDS,
+    PluginLoadWarning,
+    RegistryError,
+    _is_first_party,
+    get_registry,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -36,7 +42,7 @@ def _cmd_plugins(args):
     if args.json:
         print(json.dumps({"classes": rows, "failed_plugins": reg.failures}, indent=2))
         return 0
-    _print_table(rows, ["kind", "name", "class", "distribution"])
+    _print_table(rows, ["kind", "name", "class", "plugin", "distribution"])
     for plugin, err in reg.failures.items():
         dist = reg.distribution(plugin)
         where = f" ({dist})" if dist and dist not in plugin else ""
@@ -136,21 +142,72 @@ def build_parser():
     p.set_defaults(func=_cmd_new_plugin)
 
     try:
-        pm = get_registry().plugin_manager
+        reg = get_registry()
+        pm = reg.plugin_manager
     except RegistryError as exc:
         print(f"sertl: plugin registry error: {exc}", file=sys.stderr)
         return parser
-    for impl in pm.hook.sertl_add_commands.get_hookimpls():
+    owners = dict.fromkeys(sub.choices, "core")
+    hooks = pm.hook.sertl_add_commands.get_hookimpls()
+    impls = [(pm.get_name(impl.plugin), impl) for impl in hooks]
+    # sertl's own plugins first: their commands keep their names whatever a
+    # third-party plugin adds, and the names are fixed before it runs
+    impls.sort(key=lambda it: (not _is_first_party(reg.distribution(it[0])), it[0]))
+    for name, impl in impls:
+        guarded = _PluginSubparsers(sub, name, owners)
         try:
-            impl.function(subparsers=sub)
+            impl.function(subparsers=guarded)
         except Exception as exc:  # one broken plugin must not break the CLI
-            name = pm.get_name(impl.plugin)
-            print(
-                f"sertl: plugin {name!r} could not add its commands and they are "
-                f"unavailable: {type(exc).__name__}: {exc}",
-                file=sys.stderr,
+            guarded.withdraw()
+            problem = (
+                f"sertl_add_commands() raised {type(exc).__name__}: {exc}; its "
+                "commands are unavailable"
             )
+            reg._record_failure(name, problem)
+            print(f"sertl: plugin {name!r}: {problem}", file=sys.stderr)
     return parser
+
+
+class _PluginSubparsers:
+    """The ``subparsers`` a plugin's ``sertl_add_commands`` hook receives.
+
+    It adds the plugin's commands to the ``sertl`` parser, refuses a command
+    name that another plugin (or the core) has, records which plugin added
+    which command, and can take the plugin's commands back when its hook
+    fails halfway. Everything else is argparse's own subparsers action.
+    """
+
+    def __init__(self, sub, plugin, owners):
+        self._sub, self._plugin, self._owners = sub, plugin, owners
+        self._added = []
+
+    def add_parser(self, name, **kwargs):
+        for command in (name, *kwargs.get("aliases", ())):
+            if command in self._sub.choices:
+                owner = self._owners.get(command, "another plugin")
+                raise ValueError(
+                    f"the command {command!r} belongs to plugin {owner!r}: give "
+                    "the plugin's command another name"
+                )
+        parser = self._sub.add_parser(name, **kwargs)
+        parser.set_defaults(_sertl_plugin=self._plugin)
+        for command in (name, *kwargs.get("aliases", ())):
+            self._owners[command] = self._plugin
+            self._added.append(command)
+        return parser
+
+    def withdraw(self):
+        """Remove the commands this plugin added (its hook failed)."""
+        for command in self._added:
+            self._sub.choices.pop(command, None)
+            self._owners.pop(command, None)
+        # the help listing (argparse keeps one pseudo-action per command)
+        listing = getattr(self._sub, "_choices_actions", None)
+        if listing is not None:
+            listing[:] = [a for a in listing if a.dest not in self._added]
+
+    def __getattr__(self, attr):
+        return getattr(self._sub, attr)
 
 
 def main(argv=None):
@@ -185,6 +242,15 @@ def main(argv=None):
         own = args._command_parsers.get(args.command) if args.command else None
         (own or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
+        plugin = getattr(args, "_sertl_plugin", None)
+        if args.command and plugin:
+            print(
+                f"sertl: the command {args.command!r} of plugin {plugin!r} does "
+                "not say what to run: its sertl_add_commands hook must call "
+                "set_defaults(func=...) on the command's parser",
+                file=sys.stderr,
+            )
+            return 2
         parser.print_help()
         return 1
     try:

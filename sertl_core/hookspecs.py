@@ -108,8 +108,12 @@ def sertl_add_commands(subparsers):
 
     Parameters
     ----------
-    subparsers : argparse._SubParsersAction
+    subparsers : argparse subparsers action
         Call ``subparsers.add_parser(name, help=...)`` and set
         ``parser.set_defaults(func=callable)``; the callable receives the
-        parsed ``argparse.Namespace`` and returns an exit code.
+        parsed ``argparse.Namespace`` and returns an exit code. sertl's own
+        plugins add their commands first; a name that is taken (``run``,
+        ``grid``, another plugin's command) raises ``ValueError``, and a
+        hook that raises has none of its commands added and is listed by
+        ``sertl plugins``.
     """

@@ -94,6 +94,13 @@ _FIRST_PARTY = {name.replace("_", "-") for name in _FIRST_PARTY_PACKAGES}
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+def _is_first_party(distribution):
+    """Whether ``distribution`` is one of the sertl project's own."""
+    if not distribution:
+        return False
+    return re.sub(r"[-_.]+", "-", distribution).lower() in _FIRST_PARTY
+
+
 class RegistryError(LookupError):
     """An unknown, duplicate or malformed registry name.
 
@@ -211,8 +218,11 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
     failures: dict[str, str] = {}
     values: dict[str, str] = {}
 
+    pending: list[tuple[str, str]] = []
+
     def fail(name, problem):
-        _record_failure(failures, distributions, name, problem)
+        _record_failure(failures, name, problem)
+        pending.append((name, problem))
 
     if load_entrypoints:
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_ep_key):
@@ -256,27 +266,38 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
             fail(name, problem)
     pm.sertl_distributions = distributions  # type: ignore[attr-defined]
     pm.sertl_failures = failures  # type: ignore[attr-defined]
+    _warn_failures(pending, distributions)
     return pm
 
 
-def _record_failure(failures, distributions, plugin, problem):
-    """Record a faulty plugin's ``problem`` in ``failures`` and warn about it.
+def _record_failure(failures, plugin, problem):
+    """Record a faulty plugin's ``problem`` in ``failures``.
 
-    The one report of a plugin problem, whether found while loading the
+    The one record of a plugin problem, whether found while loading the
     plugins (:func:`make_plugin_manager`) or while calling their hooks
-    (:class:`Registry`): the problems of one plugin are joined with "; ",
-    and a :class:`PluginLoadWarning` names the plugin and its distribution
-    (looked up in ``distributions``) at the line of the caller's code that
-    loaded the plugins or called the hook.
+    (:class:`Registry`): the problems of one plugin are joined with "; ".
     """
     old = failures.get(plugin)
     failures[plugin] = f"{old}; {problem}" if old else problem
-    dist = distributions.get(plugin)
-    warnings.warn(
-        f"sertl plugin {plugin!r} ({dist or 'unknown distribution'}): {problem}",
-        PluginLoadWarning,
-        stacklevel=external_stacklevel(),
-    )
+
+
+def _warn_failures(problems, distributions):
+    """Warn about each ``(plugin, problem)``, once everything is loaded.
+
+    A :class:`PluginLoadWarning` names the plugin and its distribution
+    (looked up in ``distributions``) at the line of the caller's code that
+    loaded the plugins or looked a name up. The warnings come after the
+    whole registry is built, so that a warnings filter turning them into
+    errors stops the caller, not the build: the other plugins stay
+    registered.
+    """
+    for plugin, problem in problems:
+        dist = distributions.get(plugin)
+        warnings.warn(
+            f"sertl plugin {plugin!r} ({dist or 'unknown distribution'}): {problem}",
+            PluginLoadWarning,
+            stacklevel=external_stacklevel(),
+        )
 
 
 def _ignored_hooks(pm, plugin, ep_value):
@@ -373,6 +394,7 @@ class Registry:
         # `sertl` command does not need to list the plugins' subcommands
         self._built = False
         self._building = False  # a hook that looks a name up sees what is there
+        self._pending: list[tuple[str, str]] = []  # problems to warn about
         self._lock = threading.RLock()
         if not _deferred:
             self._build()
@@ -397,6 +419,8 @@ class Registry:
                 self._call_hooks()
             finally:
                 self._built, self._building = True, False
+            pending, self._pending = self._pending, []
+            _warn_failures(pending, self._dists)
 
     def _call_hooks(self):
         pm = self._pm
@@ -430,13 +454,52 @@ class Registry:
                 for cls in result:
                     self._add(kind, cls, plugin_name, self._dists.get(plugin_name))
         for kind, clashes in self._conflicts.items():
-            for name, entries in clashes.items():
+            for name, entries in list(clashes.items()):
+                ours = [e for e in entries if _is_first_party(e.distribution)]
+                if len(ours) == 1:
+                    # a sertl name stays sertl's: a third-party class (often
+                    # a subclass that inherits its parent's registry_name)
+                    # never takes a built-in method away
+                    del clashes[name]
+                    self._entries[kind][name] = ours[0]
+                    for e in entries:
+                        if e is not ours[0]:
+                            self._fail(e.plugin, self._taken_message(e, ours[0]))
+                    continue
                 message = self._conflict_message(kind, name, entries)
                 for plugin in dict.fromkeys(e.plugin for e in entries):
                     self._fail(plugin, message)
 
     def _fail(self, plugin, problem):
-        _record_failure(self._failures, self._dists, plugin, problem)
+        _record_failure(self._failures, plugin, problem)
+        self._pending.append((plugin, problem))
+
+    def _record_failure(self, plugin, problem):
+        """Record a plugin problem found outside the registry (the CLI's hook).
+
+        It is listed in :attr:`failures` and by ``sertl plugins``; the
+        caller reports it itself.
+        """
+        _record_failure(self._failures, plugin, problem)
+
+    @staticmethod
+    def _taken_message(entry, owner):
+        inherited = (
+            "registry_name" not in vars(entry.cls)
+            and getattr(owner.cls, "registry_name", None) == entry.name
+        )
+        why = (
+            f" ({entry.cls.__qualname__} inherits it: set registry_name in the "
+            "subclass itself)"
+            if inherited
+            else ""
+        )
+        return (
+            f"{entry.class_path} claims the {_singular(entry.kind)} name "
+            f"{entry.name!r}, which {owner.distribution}'s {owner.class_path} "
+            f"has; sertl's own names stay theirs, so it is skipped: give it a "
+            f"registry_name of its own{why}"
+        )
 
     def _add(self, kind, cls, plugin, dist):
         if not isinstance(cls, type):
@@ -568,6 +631,13 @@ class Registry:
                 self._conflict_message(kind, name, self._conflicts[kind][name]) + "."
             )
         available = ", ".join(self.names(kind)) or "none"
+        for other in KINDS:
+            if other != kind and name in self._entries[other]:
+                raise RegistryError(
+                    f"No {_singular(kind)} named {name!r}: {name!r} is registered "
+                    f"as {_singular(other)}: get({other!r}, {name!r}). Available "
+                    f"{kind}: {available}."
+                )
         hint = ""
         failed_dists = {self._dists.get(p): p for p in self.failures}
         for dist, provided in _KNOWN_PROVIDERS.items():
@@ -581,9 +651,6 @@ class Registry:
                 )
             else:
                 hint = f" {name!r} is provided by {dist}: pip install {dist}."
-        for other in KINDS:
-            if other != kind and name in self._entries[other]:
-                hint += f" {name!r} is registered as {other}, not {kind}."
         if self.failures and not hint:
             hint = " Plugins with a problem, which may provide it: " + "; ".join(
                 f"{p!r} ({self._dists.get(p) or 'unknown distribution'}): {err}"

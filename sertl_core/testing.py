@@ -226,13 +226,59 @@ def _fit_output(est, X, y, sd):
 
 
 def check_registry_name(estimator):
-    """The class has a valid ``registry_name`` (lowercase ``[a-z0-9_]``)."""
-    name = getattr(type(estimator), "registry_name", None)
-    assert (
-        isinstance(name, str) and name.replace("_", "a").isalnum() and name.islower()
-    ), (
-        f"{type(estimator).__name__}.registry_name must be a short lowercase "
-        f"name, got {name!r}"
+    """The class has its own valid ``registry_name`` (``[a-z][a-z0-9_]*``).
+
+    The rule is the registry's: a name it would skip fails here. The name
+    must be set in the class itself: a subclass that inherits its parent's
+    would claim the parent's name in the registry.
+    """
+    from .registry import _NAME_RE
+
+    cls = type(estimator)
+    name = getattr(cls, "registry_name", None)
+    assert isinstance(name, str) and _NAME_RE.match(name), (
+        f"{cls.__name__}.registry_name must be a short lowercase name matching "
+        f"[a-z][a-z0-9_]* (the registry skips others), got {name!r}"
+    )
+    owner = next(c for c in cls.__mro__ if "registry_name" in vars(c))
+    assert owner is cls, (
+        f"{cls.__name__} inherits registry_name {name!r} from {owner.__name__}: "
+        f"set a registry_name of its own in {cls.__name__}, or the registry "
+        "sees two classes claiming one name"
+    )
+
+
+def check_feature_names_out(estimator):
+    """A fitted adapter names its output columns and offers ``set_output``.
+
+    ``get_feature_names_out()`` returns one name per output column, so that
+    ``Pipeline.get_feature_names_out`` and ``set_output(transform="pandas")``
+    work through the adapter; scikit-learn's ``OneToOneFeatureMixin`` (an
+    adapter that keeps the columns) or ``ClassNamePrefixFeaturesOutMixin``
+    (one that makes new ones, with ``_n_features_out``) provide it.
+    """
+    if not isinstance(estimator, DomainAdapter):
+        return
+    name = type(estimator).__name__
+    fix = (
+        "list sklearn.base.OneToOneFeatureMixin (columns kept) or "
+        "ClassNamePrefixFeaturesOutMixin (new columns; set _n_features_out in "
+        f"_fit) first in the bases of {name}"
+    )
+    assert callable(getattr(estimator, "get_feature_names_out", None)), (
+        f"{name} has no get_feature_names_out(): {fix}"
+    )
+    assert callable(getattr(estimator, "set_output", None)), (
+        f"{name} has no set_output(): {fix}"
+    )
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, y)[0]
+    est = _seeded(estimator).fit(X, y, sample_domain=sd)
+    names = np.asarray(est.get_feature_names_out())
+    out = est.transform(X[sd < 0], sample_domain=sd[sd < 0])
+    assert names.shape == (out.shape[1],), (
+        f"{name}.get_feature_names_out() gave {names.shape[0]} names for "
+        f"{out.shape[1]} output columns"
     )
 
 
@@ -710,13 +756,11 @@ def check_transform_follows_sample_domain(estimator):
     rows differently as source and as target rows (one that ignores
     ``sample_domain`` would apply the source map to target rows in a
     Pipeline, or none at all); one declaring ``False`` must map them alike.
-    Undeclared adapters (``None``) are not checked.
+    An undeclared adapter (``None``) fails, with what its ``transform`` did.
     """
     if not isinstance(estimator, DomainAdapter):
         return
     declared = clone(estimator)._uses_domain_in_transform()
-    if declared is None:
-        return
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, y)[0]
     est = _seeded(estimator).fit(X, y, sample_domain=sd)
@@ -729,6 +773,18 @@ def check_transform_follows_sample_domain(estimator):
     )
     alike = as_target.shape == as_source.shape and np.allclose(as_target, as_source)
     name = type(estimator).__name__
+    if declared is None:
+        seen = (
+            "gave different outputs for the same rows as source and as target "
+            "rows (declare _transform_uses_domain = True)"
+            if not alike
+            else "mapped the same rows alike as source and as target rows "
+            "(declare _transform_uses_domain = False)"
+        )
+        raise AssertionError(
+            f"{name} does not declare whether transform uses sample_domain "
+            f"(_transform_uses_domain is None); its transform {seen}."
+        )
     if declared:
         assert not alike, (
             f"{name} declares that transform depends on sample_domain, but the "
@@ -779,6 +835,7 @@ _SERTL_CHECKS = (
     check_default_domain_is_target,
     check_multi_source_and_few_shot,
     check_transform_follows_sample_domain,
+    check_feature_names_out,
 )
 
 

@@ -110,9 +110,14 @@ def test_duplicate_names_rejected_naming_both(monkeypatch):
     assert reg.get("estimators", "source_only").__name__ == "SourceOnly"
 
 
-def test_third_party_name_clashing_with_the_core_is_withheld(monkeypatch):
+def test_third_party_name_clashing_with_the_core_is_skipped(monkeypatch):
+    from sertl_core import DomainStandardScaler, SourceOnly
+
     class MySourceOnly(GoodEstimator):
         registry_name = "source_only"
+
+    class MyScaler(DomainStandardScaler):  # inherits registry_name
+        pass
 
     @hookimpl
     def sertl_register_estimators():
@@ -122,20 +127,69 @@ def test_third_party_name_clashing_with_the_core_is_withheld(monkeypatch):
         monkeypatch,
         {
             "mine": _module(
-                "fake_mine", sertl_register_estimators=sertl_register_estimators
+                "fake_mine",
+                sertl_register_estimators=sertl_register_estimators,
+                sertl_register_adapters=_adapters_hook(MyScaler),
             )
         },
     )
-    with pytest.warns(
-        PluginLoadWarning, match="Duplicate estimator name 'source_only'"
-    ):
+    with pytest.warns(PluginLoadWarning) as caught:
         reg = Registry(make_plugin_manager())
-    with pytest.raises(RegistryError, match="Duplicate estimator name") as info:
-        reg.get("estimators", "source_only")
-    assert "sertl_core.methods.SourceOnly from plugin 'core' (sertl-core)" in str(
-        info.value
+    # sertl's own names stay theirs: the built-ins work (sertl demo, every
+    # default sertl run), the third-party classes are skipped and reported
+    assert reg.get("estimators", "source_only") is SourceOnly
+    assert reg.get("adapters", "domain_standard_scaler") is DomainStandardScaler
+    messages = " | ".join(str(w.message) for w in caught)
+    assert re.search(
+        r"MySourceOnly claims the estimator name 'source_only', which "
+        r"sertl-core's sertl_core\.methods\.SourceOnly has.*it is skipped",
+        messages,
     )
-    assert "MySourceOnly from plugin 'mine'" in str(info.value)
+    assert "MyScaler inherits it: set registry_name in the subclass" in messages
+    assert "MySourceOnly inherits" not in messages  # its own name, not inherited
+    assert "mine" in reg.failures and "core" not in reg.failures
+
+
+def test_a_name_of_another_kind_is_answered_without_an_install_hint(monkeypatch):
+    class Coral(FakeAdapter):  # a first-party name, installed as an adapter
+        registry_name = "coral"
+
+    _install_fake(
+        monkeypatch,
+        {"f": _module("fake_f", sertl_register_adapters=_adapters_hook(Coral))},
+    )
+    reg = Registry(make_plugin_manager())
+    with pytest.raises(RegistryError) as info:
+        reg.get("estimators", "coral")
+    message = str(info.value)
+    assert "'coral' is registered as adapter: get('adapters', 'coral')" in message
+    assert "pip install" not in message  # it is installed
+
+
+def test_warnings_as_errors_stop_the_caller_but_not_the_build(monkeypatch):
+    @hookimpl
+    def sertl_register_adapters():  # the missing return
+        pass
+
+    _install_fake(
+        monkeypatch,
+        {
+            "bad": _module("fake_bad", sertl_register_adapters=sertl_register_adapters),
+            "good": _module(
+                "fake_good", sertl_register_adapters=_adapters_hook(FakeAdapter)
+            ),
+        },
+    )
+    reg = Registry(make_plugin_manager(), _deferred=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginLoadWarning)
+        with pytest.raises(PluginLoadWarning, match="returned None"):
+            reg.names("adapters")
+        # the first look-up raised once the whole registry was built: every
+        # other plugin's classes are there, and later look-ups work
+        assert "fake_adapter" in reg.names("adapters")
+        assert reg.get("estimators", "source_only").__name__ == "SourceOnly"
+    assert "bad" in reg.failures
 
 
 def test_unknown_name_lists_available_and_distribution(monkeypatch):
@@ -146,7 +200,7 @@ def test_unknown_name_lists_available_and_distribution(monkeypatch):
         match=r"No adapter named 'coral'.*domain_standard_scaler.*pip install sertl-feature",
     ):
         reg.get("adapters", "coral")
-    with pytest.raises(RegistryError, match="registered as estimators"):
+    with pytest.raises(RegistryError, match=r"registered as estimator: get\('estim"):
         reg.get("adapters", "source_only")
     with pytest.raises(RegistryError, match="Unknown kind"):
         reg.get("adaptors", "x")
@@ -706,8 +760,76 @@ def test_broken_add_commands_does_not_break_cli(monkeypatch, capsys):
 
     assert main(["plugins", "--kind", "estimators"]) == 0
     captured = capsys.readouterr()
-    assert "plugin 'noisy' could not add its commands" in captured.err
+    assert (
+        "plugin 'noisy': sertl_add_commands() raised RuntimeError: boom; its "
+        "commands are unavailable" in captured.err
+    )
     assert "source_only" in captured.out
+
+
+def test_plugin_commands_cannot_take_a_name_and_are_listed_when_they_fail(
+    monkeypatch, capsys
+):
+    def command(name, text):
+        def add(subparsers):
+            p = subparsers.add_parser(name)
+            p.set_defaults(func=lambda args: print(text) or 0)
+
+        return add
+
+    @hookimpl
+    def first_party_commands(subparsers):
+        command("grid", "first-party grid")(subparsers)
+        command("demo", "first-party demo")(subparsers)
+
+    first_party_commands.__name__ = "sertl_add_commands"
+
+    @hookimpl
+    def sertl_add_commands(subparsers):  # sorts first: "aaa" < "experiments"
+        command("mine", "mine")(subparsers)
+        command("grid", "taken over")(subparsers)
+
+    @hookimpl
+    def no_func_commands(subparsers):
+        subparsers.add_parser("nofunc")
+
+    no_func_commands.__name__ = "sertl_add_commands"
+    _install_fake(
+        monkeypatch,
+        {
+            "aaa": _module("fake_aaa", sertl_add_commands=sertl_add_commands),
+            "experiments": _module(
+                "fake_experiments", sertl_add_commands=first_party_commands
+            ),
+            "zzz": _module("fake_zzz", sertl_add_commands=no_func_commands),
+        },
+    )
+    reg = Registry(make_plugin_manager())
+    reg._dists["experiments"] = "sertl-experiments"  # as if installed
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", reg)
+    from sertl_core.cli import main
+
+    assert main(["grid"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "first-party grid\n"
+    assert (
+        "plugin 'aaa': sertl_add_commands() raised ValueError: the command 'grid' "
+        "belongs to plugin 'experiments'" in captured.err
+    )
+    assert "aaa" in reg.failures and "experiments" not in reg.failures
+    # the failing hook's other command is taken back; the others stay
+    assert main(["demo"]) == 0 and "first-party demo" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["mine"])
+    assert "invalid choice: 'mine'" in capsys.readouterr().err
+    assert main(["nofunc"]) == 2
+    assert (
+        "the command 'nofunc' of plugin 'zzz' does not say what to run"
+        in capsys.readouterr().err
+    )
+    assert main(["plugins", "--kind", "estimators"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header == ["KIND", "NAME", "CLASS", "PLUGIN", "DISTRIBUTION"]
 
 
 def test_cli_stops_quietly_when_the_reader_closes_the_pipe():

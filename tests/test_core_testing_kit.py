@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sklearn
 from scipy import sparse
-from sklearn.base import clone
+from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.linear_model import LogisticRegression
 
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
@@ -19,10 +19,12 @@ from sertl_core.testing import (
     check_default_domain_is_target,
     check_domain_errors,
     check_estimator,
+    check_feature_names_out,
     check_inputs_not_mutated,
     check_multi_source_and_few_shot,
     check_no_global_state_change,
     check_random_state_determinism,
+    check_registry_name,
     check_routing_modes,
     check_transfer_parameters,
     check_transform_follows_sample_domain,
@@ -31,8 +33,9 @@ from sertl_core.testing import (
 )
 
 
-class _Centerer(DomainAdapter):
+class _Centerer(OneToOneFeatureMixin, DomainAdapter):
     registry_name = "kit_centerer"
+    _transform_uses_domain = False
 
     def _fit(self, data):
         self.mean_ = data.X[data.target].mean(axis=0)
@@ -203,7 +206,51 @@ def test_kit_checks_the_declared_use_of_sample_domain():
     )
     with pytest.raises(AssertionError, match="declares one map for every domain"):
         check_transform_follows_sample_domain(one_map())
-    check_transform_follows_sample_domain(_Centerer())  # undeclared: not checked
+    check_transform_follows_sample_domain(_Centerer())
+    for undeclared, seen in (
+        (_Centerer, "mapped the same rows alike"),
+        (_PerDomainCenterer, "gave different outputs"),
+    ):
+        cls = type("_Undeclared", (undeclared,), {"_transform_uses_domain": None})
+        with pytest.raises(AssertionError, match=f"does not declare.*{seen}"):
+            check_transform_follows_sample_domain(cls())
+
+
+def test_kit_checks_the_registry_name_by_the_registry_rule_and_ownership():
+    check_registry_name(_Centerer())
+    for bad in ("2stage", "_private", "über", "Kmm"):
+        cls = type("_BadName", (_Centerer,), {"registry_name": bad})
+        with pytest.raises(AssertionError, match=r"matching \[a-z\]"):
+            check_registry_name(cls())
+    # a subclass that keeps its parent's name claims it twice in the registry
+    with pytest.raises(AssertionError, match="inherits registry_name 'kit_centerer'"):
+        check_registry_name(_MutatesX())
+
+
+def test_kit_checks_feature_names_out():
+    check_feature_names_out(_Centerer())
+
+    class _Nameless(DomainAdapter):
+        registry_name = "kit_nameless"
+        _transform_uses_domain = False
+
+        def _fit(self, data):
+            self.mean_ = data.X.mean(axis=0)
+
+        def _transform(self, X, sample_domain):
+            return X - self.mean_
+
+    with pytest.raises(AssertionError, match="no get_feature_names_out.*OneToOne"):
+        check_feature_names_out(_Nameless())
+
+    class _Miscounted(_Centerer):
+        registry_name = "kit_miscounted"
+
+        def get_feature_names_out(self, input_features=None):
+            return np.asarray(["a"], dtype=object)
+
+    with pytest.raises(AssertionError, match=r"gave 1 names for \d+ output columns"):
+        check_feature_names_out(_Miscounted())
 
 
 class _SparseCenterer(_Centerer):
@@ -219,7 +266,7 @@ def test_kit_compares_sparse_outputs():
     check_clone_and_pickle(_SparseCenterer())
 
 
-class _SparseDomainScaler(DomainAdapter):
+class _SparseDomainScaler(OneToOneFeatureMixin, DomainAdapter):
     """Scales each domain by its own max-abs values; sparse in, sparse out.
 
     It needs target rows (so fit on labelled rows alone takes the self-target
