@@ -41,8 +41,10 @@ def sym_power(C, power, *, rtol=1e-12):
     """Power of a symmetric positive semi-definite matrix via ``eigh``.
 
     Eigenvalues below ``rtol * max(eigenvalue)`` (round-off, or true zeros of
-    a singular matrix) are clipped to that floor before the power is taken,
-    so negative round-off never produces NaN and inverse powers stay finite.
+    a singular matrix) count as zero: a positive power maps them to 0 and a
+    negative power drops their directions (a pseudo-inverse power), so
+    negative round-off never produces NaN and a direction in which the
+    matrix has no variance is never amplified by ``1 / sqrt(rtol)``.
 
     Parameters
     ----------
@@ -68,7 +70,8 @@ def sym_power(C, power, *, rtol=1e-12):
     C = 0.5 * (C + C.T)
     w, V = linalg.eigh(C)
     top = max(float(w[-1]), np.finfo(float).tiny)
-    w = np.maximum(w, rtol * top)
+    keep = w > rtol * top
+    V, w = V[:, keep], w[keep]
     return (V * w**power) @ V.T
 
 

@@ -125,11 +125,13 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             K = 0.5 * (K + K.T)
             k1 = K.sum(axis=1)
             A = K @ K - np.outer(k1, k1) / n
+            _check_kernel_spread(np.trace(K), k1.sum(), n, self)
             if self.kernel == "linear":
-                # a linear kernel spans no more directions than X itself (as
-                # the low-rank solver reports): further components are noise
-                rank = int(np.linalg.matrix_rank(X))
-                what = f"rank of X = {rank}, n_rows - 1 = {n - 1}"
+                # a linear kernel spans no more directions than the centred X
+                # (as the low-rank solver reports): further components are
+                # noise, or of zero variance (a constant column)
+                rank = _centred_rank(X)
+                what = f"rank of the centred X = {rank}, n_rows - 1 = {n - 1}"
                 return {"K": K, "A": A, "n_max": min(rank, n - 1), "what": what}
             return {"K": K, "A": A, "n_max": n - 1, "what": f"n_rows - 1 = {n - 1}"}
         R, P = self._factor_basis(X, rng)
@@ -140,6 +142,8 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         if P is not None:
             G = P.T @ G @ P
         g, Q = linalg.eigh(0.5 * (G + G.T))
+        total = Phi.sum(axis=0) if P is None else Phi.sum(axis=0) @ P
+        _check_kernel_spread(float(np.clip(g, 0, None).sum()), total @ total, n, self)
         keep = g > _FACTOR_RTOL * max(g[-1], np.finfo(float).tiny)
         g, Q = g[keep], Q[:, keep]
         # Basis scaled so that the ridge term becomes mu * I (well conditioned):
@@ -150,10 +154,12 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         s = Phi.sum(axis=0) @ T
         A = np.diag(g**2) - np.outer(s, s) / n
         rank = int(g.size)
+        if R is None:  # linear: the centred X spans at most this many
+            rank = min(rank, _centred_rank(X))
         what = (
             f"rank of the kernel factor = {rank}, n_rows - 1 = {n - 1}"
             if R is not None
-            else f"rank of X = {rank}, n_rows - 1 = {n - 1}"
+            else f"rank of the centred X = {rank}, n_rows - 1 = {n - 1}"
         )
         return {
             "Phi": Phi,
@@ -206,6 +212,12 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         number of components.
         """
         self._validate_params()
+        n_rows = getattr(data, "n_input_rows", data.X.shape[0])
+        if n_rows < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 rows to find a shared "
+                f"embedding; got n_samples = {n_rows}."
+            )
         X = data.X.astype(np.float64, copy=False)
         rng = check_random_state(self.random_state)
         self._setup(X, rng)
@@ -228,6 +240,38 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
 
     def __sklearn_tags__(self):
         return _preserve_float32(super().__sklearn_tags__())
+
+
+def _centred_rank(X):
+    """Rank of ``X`` with its column means removed (what a kernel embedding sees)."""
+    return int(np.linalg.matrix_rank(X - X.mean(axis=0)))
+
+
+def _check_kernel_spread(trace, total, n, est):
+    """Refuse a kernel matrix without variance across the rows.
+
+    ``trace`` is ``trace(K)`` and ``total`` the sum of its entries, so that
+    ``trace - total / n`` is the trace of the centred kernel: the total
+    variance any embedding can have. Near zero, every row gets the same
+    embedding (an RBF width so small that every kernel value is about 1,
+    or rows that are all identical).
+    """
+    spread = trace - total / n
+    if spread <= 1e-10 * max(abs(trace), np.finfo(float).tiny):
+        name = type(est).__name__
+        width = (
+            f", or gamma={est.gamma_:.3g} is so small at this feature scale "
+            "that every kernel value is about 1: then use gamma=None (the "
+            "median heuristic, which adapts to the data) or a larger gamma"
+            if est.kernel == "rbf"
+            else ""
+        )
+        raise ValueError(
+            f"{name} found no variance in the kernel matrix across the "
+            f"{n} rows (centred trace {spread:.2e} against trace {trace:.2e}), "
+            f"so every row would get the same embedding: either the rows are "
+            f"all identical{width}."
+        )
 
 
 def whitened_eigh(A, C, mu, m):
@@ -283,7 +327,15 @@ def whitened_eigh(A, C, mu, m):
 
     S = inv_root(inv_root(A).T)
     S = 0.5 * (S + S.T)
-    lam, V = linalg.eigh(S, subset_by_index=[r - m, r - 1], driver="evr")
+    try:
+        lam, V = linalg.eigh(S, subset_by_index=[r - m, r - 1], driver="evr")
+    except linalg.LinAlgError:
+        lam = V = None
+    if lam is None or lam.size != m:
+        # LAPACK's syevr with an index range can fail, or return fewer
+        # pairs, on a nearly degenerate spectrum: take the full solution
+        lam, V = linalg.eigh(S)
+        lam, V = lam[r - m :], V[:, r - m :]
     return inv_root(V[:, ::-1]), lam[::-1]
 
 
@@ -314,7 +366,11 @@ _SHARED_DOC = """
         kernel.
     mu : float > 0, default=1.0
         Weight of the ridge term ``mu tr(W^T W)``, which also makes the
-        problem well posed.
+        problem well posed. It is absolute, weighed against kernel values:
+        with the RBF kernel (values in (0, 1]) the default suits any feature
+        scale; with the linear kernel it assumes features on a unit scale
+        (put ``DomainStandardScaler`` first), since features 1000 times
+        smaller shrink the MMD term a million times against ``mu``.
     solver : {"auto", "exact", "lowrank"}, default="auto"
         ``"exact"`` forms the ``n x n`` kernel; ``"lowrank"`` works on a
         factor of rank ``r`` in ``O(n r)`` memory (exact for the linear

@@ -107,3 +107,32 @@ def test_coral_does_not_mutate_input():
     X0 = X.copy()
     CORAL().fit_transform(X, sample_domain=sd)
     np.testing.assert_array_equal(X, X0)
+
+
+def test_coral_without_reg_drops_the_directions_a_source_lacks():
+    # a feature constant in the source: its null direction is dropped by the
+    # (pseudo-inverse) whitening, not amplified by 1 / sqrt(1e-12)
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(50, 4))
+    Xs[:, 0] = 0.1
+    Xt = rng.normal(size=(50, 4)) * 2 + 1
+    sd = np.r_[np.ones(50, int), -np.ones(50, int)]
+    coral = CORAL(reg=0).fit(np.vstack([Xs, Xt]), sample_domain=sd)
+    new = rng.normal(size=(5, 4))
+    new[:, 0] = 0.101  # held-out source rows, a hair off the constant
+    Z = coral.transform(new, sample_domain=np.ones(5, int))
+    assert np.abs(Z).max() < 20  # the target's scale (std 2, mean 1)
+    # where the source has variance, the map still matches the covariances
+    Zs = coral.transform(Xs, sample_domain=np.ones(50, int))
+    assert np.abs(Zs).max() < 20
+
+
+def test_coral_refuses_a_domain_of_one_row():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(51, 4)) * 1e6
+    for reg in (0.0, "auto", 1.0):
+        with pytest.raises(ValueError, match="the target domain has n_samples = 1"):
+            CORAL(reg=reg).fit(X, sample_domain=np.r_[np.ones(50, int), -1])
+    sd = np.r_[1, np.full(25, 2), -np.ones(25, int)]
+    with pytest.raises(ValueError, match="the source 1 domain has n_samples = 1"):
+        CORAL().fit(X, sample_domain=sd)

@@ -138,10 +138,10 @@ def test_lowrank_linear_memory_never_forms_n_by_n(monkeypatch):
     ("params", "match"),
     [
         ({"n_components": 71, "solver": "exact"}, "n_components=71 is larger than"),
-        ({"n_components": 5, "kernel": "linear"}, r"at most 4 \(rank of X"),
+        ({"n_components": 5, "kernel": "linear"}, r"at most 4 \(rank of the centred X"),
         (
             {"n_components": 5, "kernel": "linear", "solver": "exact"},
-            r"at most 4 \(rank of X = 4, n_rows - 1 = 69\)",
+            r"at most 4 \(rank of the centred X = 4, n_rows - 1 = 69\)",
         ),
         ({"mu": 0.0}, "'mu' parameter"),
         ({"kernel": "poly"}, "'kernel' parameter"),
@@ -192,3 +192,41 @@ def test_components_do_not_depend_on_the_eigensolvers_sign_choice(solver, monkey
     monkeypatch.setattr(tca_mod, "whitened_eigh", flipped)
     got = TCA(**kw).fit(X, sample_domain=sd).transform(X)
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["exact", "lowrank"])
+def test_tca_gives_the_components_asked_for_on_a_near_identity_kernel(solver):
+    # a kernel close to the identity (a large gamma) has a nearly degenerate
+    # spectrum, on which LAPACK's ranged solver returned fewer pairs or none
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 6))
+    X[300:, 0] += 3
+    sd = np.r_[np.ones(300, int), -np.ones(300, int)]
+    tca = TCA(n_components=3, gamma=1e8, solver=solver, n_landmarks=100)
+    Z = tca.fit(X, sample_domain=sd).transform(X)
+    assert Z.shape == (600, 3) and tca.n_components_ == 3
+    assert len(tca.get_feature_names_out()) == 3
+
+
+@pytest.mark.parametrize("solver", ["exact", "lowrank"])
+def test_tca_refuses_a_kernel_without_variance(solver):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    sd = np.r_[np.ones(100, int), -np.ones(100, int)]
+    with pytest.raises(ValueError, match=r"no variance in the kernel.*gamma=1e-12"):
+        TCA(n_components=2, gamma=1e-12, solver=solver).fit(X, sample_domain=sd)
+    with pytest.raises(ValueError, match="the rows are all identical"):
+        TCA(n_components=2, solver=solver).fit(
+            np.ones((20, 3)), sample_domain=np.r_[np.ones(10, int), -np.ones(10, int)]
+        )
+
+
+@pytest.mark.parametrize("solver", ["exact", "lowrank"])
+def test_linear_tca_counts_the_rank_of_the_centred_rows(solver):
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.normal(size=(100, 6)), np.full((100, 1), 100.0)])
+    sd = np.r_[np.ones(50, int), -np.ones(50, int)]
+    with pytest.raises(ValueError, match="at most 6 .rank of the centred X = 6"):
+        TCA(n_components=7, kernel="linear", solver=solver).fit(X, sample_domain=sd)
+    Z = TCA(kernel="linear", solver=solver).fit(X, sample_domain=sd).transform(X)
+    assert Z.shape[1] == 6 and Z.var(axis=0).min() > 1e-3

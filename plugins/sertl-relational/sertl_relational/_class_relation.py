@@ -329,7 +329,17 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
             from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
             lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto")
-            lda.fit(Zs, ys)
+            try:
+                lda.fit(Zs, ys)
+            except np.linalg.LinAlgError as exc:
+                fewest = int(np.bincount(ys, minlength=K).min())
+                raise ValueError(
+                    "subspace='lda' could not estimate the discriminant "
+                    f"subspace from the labelled source rows ({exc}); the "
+                    f"smallest source class has {fewest} row(s), too few for "
+                    "its within-class covariance. Give at least 3 labelled "
+                    "source rows per class, or use subspace='full'."
+                ) from exc
             P = lda.scalings_[:, : K - 1]
         else:
             P = np.eye(Z.shape[1])

@@ -421,3 +421,16 @@ def test_float32_rows_stay_float32(params):
         np.testing.assert_array_equal(Z32, Zup.astype(np.float32))
     assert a32.fit_transform(X32, y, sample_domain=sd).dtype == np.float32
     assert a32.mean_.dtype == a32.maps_[-1][1].dtype == np.float64
+
+
+def test_lda_subspace_with_too_few_rows_per_class_says_what_to_do():
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(6, 5))
+    ys = np.array([0, 1, 2, 0, 1, 2])
+    X = np.vstack([Xs, rng.normal(size=(30, 5))])
+    y = np.r_[ys, -np.ones(30, int)]
+    with pytest.raises(
+        ValueError, match=r"smallest source class has 2 row.*subspace='full'"
+    ):
+        ClassRelationAligner(subspace="lda").fit(X, y)
+    assert ClassRelationAligner(subspace="full").fit(X, y).transform(X).shape == (36, 5)
