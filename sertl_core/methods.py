@@ -99,6 +99,7 @@ class SourceOnly(SampleWeightMixin, TransferEstimator):
     """
 
     registry_name = "source_only"
+    _sertl_auto_candidate = False
     _needs_target = False
 
     _parameter_constraints: dict = {
@@ -205,6 +206,7 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     """
 
     registry_name = "domain_standard_scaler"
+    _sertl_auto_candidate = False
     _transform_uses_domain = True
     _needs_source = False
     _needs_target = False
@@ -358,6 +360,7 @@ class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     """
 
     registry_name = "source_standard_scaler"
+    _sertl_auto_candidate = False
     _transform_uses_domain = False
     _needs_target = False
 

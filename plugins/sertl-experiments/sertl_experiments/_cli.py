@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -43,9 +44,16 @@ def _guard(name, func, args):
         print(f"sertl {name}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if getattr(args, "fresh", False):
+            # the same command would delete the cells this run finished
+            how = (
+                "rerun the command without --fresh to resume (with --fresh it "
+                "deletes them and starts again)."
+            )
+        else:
+            how = "rerun the same command to resume."
         print(
-            f"sertl {name}: interrupted; finished work is kept, rerun the same command "
-            "to resume.",
+            f"sertl {name}: interrupted; finished work is kept, {how}",
             file=sys.stderr,
         )
         return 130
@@ -121,6 +129,11 @@ def add_commands(subparsers):
         description="Run sources x targets x methods from a TOML "
         "experiment file; writes results.csv, results.md, "
         "report.html and plots. An interrupted run resumes.",
+        epilog="exit status: 0 every cell finished; 1 some cells failed (their "
+        "errors are in results.md and report.html; the finished cells are kept "
+        "and a rerun without --fresh computes the failed ones again); 2 the "
+        "experiment could not start (an invalid file, a missing corpus ...: one "
+        "message naming the field); 130 interrupted.",
     )
     p.add_argument("experiment", help="experiment TOML file (see examples/*.toml)")
     p.add_argument("--output", "-o", help="output folder (overrides the file's output)")
@@ -296,7 +309,9 @@ def cmd_run(args):
             log=_log,
         )
     _print_summary(res, cfg, time.perf_counter() - t0)
-    return 0
+    # a failed cell is a result that is missing: a script that runs the
+    # experiment must not read it as complete
+    return 1 if res.n_failed else 0
 
 
 @contextlib.contextmanager
@@ -313,6 +328,24 @@ def _naming_file(path):
         if not path or not str(exc).startswith("["):
             raise
         raise type(exc)(f"{path}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _naming_options(options):
+    """Name a corpus given on the command line as its option, not as a table.
+
+    ``sertl grid --source emodb=ROOT`` builds the table ``[corpora.emodb]``
+    itself; an error found while reading that corpus then names
+    ``--source emodb=ROOT``. ``options`` maps corpus names to their option.
+    """
+    try:
+        yield
+    except (ConfigError, ExperimentError) as exc:
+        text = str(exc)
+        found = re.match(r"\[corpora\.([^\]]+)\](?: (?:root|reader|options))?: ", text)
+        if not found or found.group(1) not in options:
+            raise
+        raise type(exc)(f"{options[found.group(1)]}: {text[found.end() :]}") from None
 
 
 def _log(msg):
@@ -332,9 +365,13 @@ def _print_summary(res, cfg, seconds):
         )
         for m, v in means.items():
             print(f"  {m:<24s} {v:5.1f} %")
-    n_err = int((df["status"] != "ok").sum()) if not df.empty else 0
+    n_err = res.n_failed
     if n_err:
-        print(f"{n_err} cell(s) failed; see results.md", file=sys.stderr)
+        print(
+            f"{n_err} cell(s) failed; see results.md. The finished cells are kept: "
+            "a rerun without --fresh computes only the failed ones again.",
+            file=sys.stderr,
+        )
     if res.skipped_files:
         print(
             f"{len(res.skipped_files)} file(s) were skipped (unreadable, or named "
@@ -430,26 +467,33 @@ def cmd_grid(args):
         seeds = [args.seed] if args.seed is not None else list(cfg.protocol.seeds)
         unused = _run_only_fields(args.experiment)
         if unused:
+            scores = (
+                "the scores of each candidate on held-out labelled target rows "
+                "(few-shot protocol)"
+                if cfg.protocol.target == "few_shot"
+                else "the label-free selection scores of each candidate"
+            )
             _log(
                 f"sertl grid: note: {args.experiment} sets {', '.join(unused)}: "
                 "used by sertl run's test-set results and report only, not by "
-                "sertl grid, which reports the label-free selection scores of "
-                "each candidate."
+                f"sertl grid, which reports {scores}."
             )
     else:
         if not args.source or not args.target:
             raise ConfigError(
                 "sertl grid needs an experiment TOML or --source and --target."
             )
-        corpora, sources = {}, []
+        corpora, sources, options = {}, [], {}
         for s in args.source:
             reader, root = _corpus_arg(s, "source")
             corpora[reader] = {"reader": reader, "root": root}
             sources.append(reader)
+            options[reader] = f"--source {s}"
         reader, root = _corpus_arg(args.target, "target")
         if reader in corpora:
             raise ConfigError(f"--target: {reader!r} is also a source.")
         corpora[reader] = {"reader": reader, "root": root}
+        options[reader] = f"--target {args.target}"
         features = {"set": args.features or "functionals"}
         if args.cache_dir:
             features["cache_dir"] = str(Path(args.cache_dir).resolve())
@@ -534,7 +578,7 @@ def cmd_grid(args):
     }
     out = []
     with (
-        _naming_file(args.experiment),
+        _naming_file(args.experiment) if args.experiment else _naming_options(options),
         dask_client(args.scheduler, args.workers) as client,
     ):
         data, skipped = _prepare_data(
@@ -803,6 +847,7 @@ def _float(v):
 def _recipes_from_cli(methods, params):
     from sertl_core import get_registry
 
+    from ._config import reserved_step_message, reserved_step_name
     from ._recipes import Recipe
 
     reg = get_registry()
@@ -818,10 +863,13 @@ def _recipes_from_cli(methods, params):
             r = Recipe("no_adaptation", scaling="source")
         elif name in ("dss", "domain_standard_scaler"):
             r = Recipe("dss")
-        elif name in reg.names("adapters"):
-            r = Recipe(name, adapters=[name])
-        elif name in reg.names("estimators"):
-            r = Recipe(name, estimator=name)
+        elif name in reg.names("adapters") or name in reg.names("estimators"):
+            if reserved_step_name(name):
+                raise ConfigError(f"--methods {name}: {reserved_step_message(name)}")
+            if name in reg.names("adapters"):
+                r = Recipe(name, adapters=[name])
+            else:
+                r = Recipe(name, estimator=name)
         else:
             raise ConfigError(
                 f"--methods: unknown method {name!r}; use no_adaptation, dss or one of "
@@ -859,16 +907,20 @@ def cmd_predict(args):
 def _predict(args, out):
     """``sertl predict``; ``out`` collects the JSON object (with ``--json``)."""
     from ._persist import _import_skops_without_estimator_walk, load_model
-    from ._predict import _scan_audio, predict_files
+    from ._predict import _folder_notes, _scan_audio, predict_files
 
     _import_skops_without_estimator_walk()  # a command-line process: skip skops' walk
     model, meta = load_model(args.model, trusted=args.trust)
     out["metadata"] = meta
     _use_cache(model, args.cache_dir)
-    entries, notes = _scan_audio(args.audio)
-    out["notes"] = notes
-    for note in notes:
-        print(f"sertl predict: note: {note}", file=sys.stderr)
+    entries, folders = _scan_audio(args.audio)
+
+    def notes(failed=(), labelled=True):
+        # a folder's note counts the files labelled, so it comes after them
+        out["notes"] = _folder_notes(folders, failed, labelled=labelled)
+        for note in out["notes"]:
+            print(f"sertl predict: note: {note}", file=sys.stderr)
+
     for m, exists in entries:
         if not exists:
             print(
@@ -876,6 +928,7 @@ def _predict(args, out):
             )
     files = [p for p, exists in entries if exists]
     if not files:
+        notes()
         raise ExperimentError(
             "no audio files to label (give audio files, e.g. .wav, .flac, .mp3, "
             ".ogg, or folders that hold them)."
@@ -883,9 +936,11 @@ def _predict(args, out):
     try:
         rows = predict_files(model, files, new_domain=args.new_domain)
     except ValueError as exc:
+        notes(labelled=False)
         if not args.new_domain:
             raise
         raise ExperimentError(str(exc)) from exc  # too few files, or no such step
+    notes([r["file"] for r in rows if r["error"] is not None])
     if args.json:
         # missing arguments too, as files that cannot be decoded are, in the
         # order given
@@ -1056,7 +1111,7 @@ def cmd_demo(args):
         f"model: {path} (method dss, trained on the EmoDB sample and adapted to "
         f"the RAVDESS sample)\nlabel new speech: sertl predict {path} {example}"
     )
-    return 0
+    return 1 if res.n_failed else 0
 
 
 def main(argv=None):

@@ -76,7 +76,15 @@ class CorpusSpec:
     reader : str
         Registry name of the sertl-speech corpus reader (e.g. ``"emodb"``).
     root : pathlib.Path
-        Folder of the corpus as downloaded (or the shipped sample).
+        Folder of the corpus as downloaded (or the shipped sample; for the
+        ``csv`` reader, the CSV file), an absolute path.
+    options : dict, default={}
+        Options of the reader (keyword arguments of its class, passed on by
+        ``sertl_speech.load_corpus``), e.g. ``{"speaker_pattern":
+        "^(?P<speaker>[^_]+)_"}`` for ``folders``: the table's ``options``.
+    reader_from_name : bool, default=False
+        The table named no reader, so ``reader`` is the table's NAME (said
+        in the error when no reader has that name).
 
     Examples
     --------
@@ -85,13 +93,24 @@ class CorpusSpec:
     ...                                 "rav": {"reader": "ravdess", "root": "data"}},
     ...                     "methods": [{"name": "dss"}]})
     >>> spec = cfg.corpora["emo"]
-    >>> spec.name, spec.reader, spec.root.name
-    ('emo', 'emodb', 'EmoDB')
+    >>> spec.name, spec.reader, spec.root.name, spec.options
+    ('emo', 'emodb', 'EmoDB', {})
+    >>> cfg = parse_config({"corpora": {
+    ...     "mine": {"reader": "folders", "root": "data/mine",
+    ...              "options": {"speaker_pattern": "^(?P<speaker>[^_]+)_"}},
+    ...     "rav": {"reader": "ravdess", "root": "data"}},
+    ...     "methods": [{"name": "dss"}]})
+    >>> cfg.corpora["mine"].options
+    {'speaker_pattern': '^(?P<speaker>[^_]+)_'}
+    >>> cfg.corpora["mine"].root.is_absolute()
+    True
     """
 
     name: str
     reader: str
     root: Path
+    options: dict = field(default_factory=dict)
+    reader_from_name: bool = False
 
 
 @dataclass
@@ -337,18 +356,151 @@ class _Ctx:
         return value
 
 
-def _sample_root(ctx, reader, where, reader_where):
+# The steps that sertl run and sertl grid name themselves: the scaling, the
+# transfer estimator, its classifier, the audio features of a saved model, and
+# the adapter slots of grid search's flat template. A registered adapter or
+# estimator of such a name would collide with one of them.
+PIPELINE_STEPS = ("scale", "model", "classifier", "features")
+_ADAPT_SLOT = re.compile(r"adapt\d+")
+
+
+def reserved_step_name(name):
+    """Whether ``name`` is one of the pipeline's own step names (not a method's).
+
+    Examples
+    --------
+    >>> from sertl_experiments._config import reserved_step_name
+    >>> [reserved_step_name(n) for n in ("model", "adapt2", "coral", "adaptive")]
+    [True, True, False, False]
+    """
+    return name in PIPELINE_STEPS or _ADAPT_SLOT.fullmatch(str(name)) is not None
+
+
+def reserved_step_message(name):
+    """Say why a registry name of the pipeline's own steps cannot be a method."""
+    return (
+        f"{name!r} cannot be used by sertl run and sertl grid: sertl-experiments "
+        f"names the pipeline's own steps {', '.join(PIPELINE_STEPS[:3])}, "
+        "adapt1, adapt2 ... (grid search's adapter slots) and features (a saved "
+        "model's first step), and a method of that registry name would collide "
+        "with one; its plugin must give it another registry_name."
+    )
+
+
+def _sample_root(ctx, reader, where):
     from sertl_speech import get_reader_class, sample_path  # a dependency
 
-    try:
-        get_reader_class(reader)
-    except LookupError as exc:  # a misspelt reader: say so, not "no sample"
-        ctx.fail(reader_where, str(exc))
+    get_reader_class(reader)  # a misspelt reader: say so (LookupError), not "no sample"
     try:
         return sample_path(reader)
     except (ValueError, FileNotFoundError) as exc:
         ctx.fail(
             where, f'"sample" names the real sample shipped with sertl-speech: {exc}'
+        )
+
+
+def root_hint(reader):
+    """Say what the root of a corpus read by ``reader`` is, for messages.
+
+    Examples
+    --------
+    >>> from sertl_experiments._config import root_hint
+    >>> root_hint("emodb")
+    'the folder of the corpus as downloaded'
+    >>> root_hint("csv").split(" (")[0]
+    'the CSV file that lists the corpus'
+    """
+    key = str(reader).strip().lower()
+    if key == "csv":
+        return (
+            "the CSV file that lists the corpus (columns file, label or emotion, "
+            "speaker; optionally gender, language)"
+        )
+    if key == "folders":
+        return "the folder that holds one folder of audio files per label"
+    return "the folder of the corpus as downloaded"
+
+
+def reader_names():
+    """Return the names of the installed corpus readers (``sertl corpora``)."""
+    from sertl_core import get_registry
+
+    return get_registry().names("corpora")
+
+
+def missing_reader(name):
+    """Say that ``[corpora.NAME]`` gives no reader and NAME is none.
+
+    Examples
+    --------
+    >>> from sertl_experiments._config import missing_reader
+    >>> print(missing_reader("mine").split(", and")[0])
+    missing: without reader = ..., the reader is the table's name, 'mine'
+    """
+    return (
+        f"missing: without reader = ..., the reader is the table's name, {name!r}, "
+        'and no corpus reader has that name. Add reader = "csv" (a CSV file of '
+        'your own corpus), reader = "folders" (one folder per label) or the '
+        f"reader of a known corpus; the readers are {', '.join(reader_names())}."
+    )
+
+
+def reader_options(reader):
+    """Return the options a corpus reader takes, or None when it takes any.
+
+    The options are the keyword arguments of the reader's class, which
+    ``sertl_speech.load_corpus(reader, root, **options)`` passes on.
+
+    Raises
+    ------
+    LookupError
+        No reader has that name.
+
+    Examples
+    --------
+    >>> from sertl_experiments._config import reader_options
+    >>> reader_options("folders")
+    ['speaker_pattern', 'corpus', 'language']
+    >>> reader_options("emodb")
+    []
+    """
+    import inspect
+
+    from sertl_speech import get_reader_class
+
+    cls = get_reader_class(reader)
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: the reader decides
+        return None
+    names = []
+    for p in params:
+        if p.kind is p.VAR_KEYWORD:
+            return None
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+    return names
+
+
+def _check_options(ctx, reader, options, where):
+    """Refuse an option that ``reader`` does not take, naming its options."""
+    allowed = reader_options(reader)
+    if allowed is None:
+        return
+    for key in options:
+        if key in allowed:
+            continue
+        if not allowed:
+            ctx.fail(
+                f"{where} options",
+                f"the reader {reader!r} takes no options, got {key!r}; remove options.",
+            )
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        ctx.fail(
+            f"{where} options",
+            f"the reader {reader!r} has no option {key!r}.{hint} Its options: "
+            f"{', '.join(allowed)}.",
         )
 
 
@@ -438,7 +590,9 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     sertl_experiments._config.ConfigError: <config>: [[methods]]: list at least one ...
     """
     ctx = _Ctx(origin)
-    base = Path(base_dir)
+    # absolute: a saved model, a cell or a cache must not name a path that
+    # depends on the working folder (exp/../cache)
+    base = Path(base_dir).expanduser().resolve()
     top = {
         "name",
         "output",
@@ -457,7 +611,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     def resolve(p, where):
         ctx.typed(p, str, where, "a path string")
         q = Path(p).expanduser()
-        return q if q.is_absolute() else (base / q)
+        return (q if q.is_absolute() else (base / q)).resolve()
 
     name = ctx.typed(raw.get("name", Path(origin).stem), str, "name", "a string")
     output = resolve(raw.get("output", f"results-{name}"), "output")
@@ -477,19 +631,35 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             # "+" joins the sources of a pool in results (emodb+urdu): a
             # corpus of that name could not be told from the pool
             ctx.fail(where, "corpus names use letters, digits, _ . - only.")
-        ctx.keys(spec, {"reader", "root"}, where)
-        if "root" not in spec:
-            ctx.fail(
-                f"{where} root", "missing: the folder of the corpus as downloaded."
-            )
+        ctx.keys(spec, {"reader", "root", "options"}, where)
+        reader_from_name = "reader" not in spec
         reader = ctx.typed(
             spec.get("reader", cname), str, f"{where} reader", "a string"
         )
-        if spec["root"] == "sample":
-            root = _sample_root(ctx, reader, f"{where} root", f"{where} reader")
-        else:
-            root = resolve(spec["root"], f"{where} root")
-        corpora[cname] = CorpusSpec(cname, reader, root)
+        if "root" not in spec:
+            ctx.fail(f"{where} root", f"missing: {root_hint(reader)}.")
+        options = ctx.typed(
+            spec.get("options", {}),
+            dict,
+            f"{where} options",
+            'a table of reader options, e.g. { speaker_pattern = "^(?P<speaker>'
+            '[^_]+)_" }',
+        )
+        try:
+            if options:
+                _check_options(ctx, reader, options, where)
+            if spec["root"] == "sample":
+                root = _sample_root(ctx, reader, f"{where} root")
+            else:
+                root = resolve(spec["root"], f"{where} root")
+        except LookupError as exc:  # a misspelt or missing reader: say so
+            ctx.fail(
+                f"{where} reader",
+                missing_reader(cname) if reader_from_name else str(exc),
+            )
+        corpora[cname] = CorpusSpec(
+            cname, reader, root, dict(options), reader_from_name
+        )
 
     labels = raw.get("labels", {})
     ctx.keys(labels, {"classes", "mapping"}, "[labels]")
@@ -718,6 +888,26 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             f"{where} estimator",
             "a registry name string",
         )
+        # what auto would ignore first: checking its params' steps first sent
+        # the user to fix a field that auto then refused altogether
+        if method == "auto" and (adapters or m.get("grid")):
+            ctx.fail(
+                f"{where} method",
+                'method = "auto" chooses its own adapters; remove '
+                "adapter and grid (restrict the choice with candidates = [...]).",
+            )
+        ignored = [k for k in ("scaling", "estimator", "params") if k in m]
+        if method == "auto" and ignored:
+            ctx.fail(
+                f"{where} {ignored[0]}",
+                'method = "auto" takes its candidates\' own settings and would '
+                f"ignore {', '.join(ignored)}: remove them, or define a method "
+                "with them and name it in candidates = [...].",
+            )
+        for field_, names in (("adapter", adapters), ("estimator", [estimator])):
+            for step in names:
+                if reserved_step_name(step):
+                    ctx.fail(f"{where} {field_}", reserved_step_message(step))
         params = ctx.typed(
             m.get("params", {}),
             dict,
@@ -765,20 +955,6 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             ctx.fail(
                 f"{where} scorers",
                 'list at least one scorer, e.g. ["reverse_validation"].',
-            )
-        if method == "auto" and (adapters or grid):
-            ctx.fail(
-                f"{where} method",
-                'method = "auto" chooses its own adapters; remove '
-                "adapter and grid (restrict the choice with candidates = [...]).",
-            )
-        ignored = [k for k in ("scaling", "estimator", "params") if k in m]
-        if method == "auto" and ignored:
-            ctx.fail(
-                f"{where} {ignored[0]}",
-                'method = "auto" takes its candidates\' own settings and would '
-                f"ignore {', '.join(ignored)}: remove them, or define a method "
-                "with them and name it in candidates = [...].",
             )
         if method != "auto" and candidates is not None:
             ctx.fail(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ._config import ConfigError, check_params
+from ._config import ConfigError, check_params, missing_reader, root_hint
 
 __all__ = [
     "CorpusData",
@@ -37,8 +39,8 @@ class ExperimentError(RuntimeError):
     >>> try:
     ...     run_experiment(cfg, progress=False, log=lambda *_: None)
     ... except ExperimentError as err:
-    ...     print(str(err).split(";")[0])
-    [corpora.emodb] root: 'no/such/EmoDB' does not exist
+    ...     print(str(err).split(";")[0])  # doctest: +ELLIPSIS
+    [corpora.emodb] root: '/.../no/such/EmoDB' does not exist
     """
 
 
@@ -92,7 +94,7 @@ def load_corpus_table(spec, classes=None):
     Parameters
     ----------
     spec : CorpusSpec
-        Reader name and root.
+        Reader name, root and reader options.
     classes : list of str, default=None
         Canonical emotions to keep.
 
@@ -133,10 +135,11 @@ def load_corpus_table(spec, classes=None):
     >>> shutil.rmtree(root.parent)
     """
     where = f"[corpora.{spec.name}]"
+    options = dict(getattr(spec, "options", None) or {})
     if not Path(spec.root).exists():
         raise ExperimentError(
-            f"{where} root: {str(spec.root)!r} does not exist; give the "
-            "folder of the corpus as downloaded."
+            f"{where} root: {str(spec.root)!r} does not exist; give "
+            f"{root_hint(spec.reader)}."
         )
     try:
         from sertl_speech import load_corpus
@@ -150,9 +153,15 @@ def load_corpus_table(spec, classes=None):
         # its other warnings through attrs["warnings"] (see reader_warnings)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            table = load_corpus(spec.reader, spec.root)
+            table = load_corpus(spec.reader, spec.root, **options)
     except LookupError as exc:
+        if getattr(spec, "reader_from_name", False):
+            raise ConfigError(f"{where} reader: {missing_reader(spec.name)}") from None
         raise ConfigError(f"{where} reader: {exc}") from None
+    except TypeError as exc:  # an option the reader's class does not take
+        if not options:
+            raise
+        raise ConfigError(f"{where} options: {exc}") from None
     except (OSError, ValueError) as exc:
         raise ExperimentError(
             f"{where}: cannot read {str(spec.root)!r} with reader "
@@ -186,6 +195,74 @@ def _grouped_warnings(caught):
         text = str(w.message).strip() or w.category.__name__
         counts[text] = counts.get(text, 0) + 1
     return [{"warning": text, "count": n} for text, n in counts.items()]
+
+
+# sertl-speech's warning on the labels of a csv or folders corpus that are no
+# canonical emotion: "csv: label(s) ['relaxed'] are not canonical emotions ..."
+_NOT_CANONICAL = re.compile(
+    r"^(?P<reader>[^:\n]+): label\(s\) (?P<labels>\[[^\]]*\]) are not canonical "
+    r"emotions"
+)
+
+
+def mapped_labels_left_out(table, mapping):
+    """Leave the labels that ``[labels] mapping`` maps out of a reader's warning.
+
+    The ``csv`` and ``folders`` readers warn about labels that are no
+    canonical emotion and ask to rename them; a label the experiment's
+    mapping renames needs no such advice. The warning is dropped from
+    ``table.attrs["warnings"]`` when the mapping covers all its labels, and
+    names only the others (saying which are mapped) when it covers some.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table from :func:`load_corpus_table`; its ``attrs["warnings"]``
+        is updated.
+    mapping : dict of str to str
+        ``[labels] mapping``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sertl_experiments._data import mapped_labels_left_out
+    >>> table = pd.DataFrame({"file": ["a.wav"]})
+    >>> table.attrs["warnings"] = [{"warning": "csv: label(s) ['glad', 'relaxed'] "
+    ...     "are not canonical emotions ['anger']; they are kept as written (lower "
+    ...     "case) and have no arousal/valence coordinates. Rename them to use the "
+    ...     "schema.", "count": 1}]
+    >>> mapped_labels_left_out(table, {"relaxed": "neutral"})
+    >>> print(table.attrs["warnings"][0]["warning"].split(";")[0])
+    csv: label(s) ['glad'] are not canonical emotions ['anger']
+    >>> mapped_labels_left_out(table, {"glad": "happiness"})
+    >>> table.attrs["warnings"]
+    []
+    """
+    if not mapping:
+        return
+    kept = []
+    for entry in table.attrs.get("warnings", ()):
+        found = _NOT_CANONICAL.match(entry["warning"])
+        try:
+            labels = ast.literal_eval(found["labels"]) if found else None
+        except (ValueError, SyntaxError):
+            labels = None
+        if not isinstance(labels, list):
+            kept.append(entry)
+            continue
+        rest = [label for label in labels if label not in mapping]
+        if not rest:
+            continue  # every label it names is mapped: nothing to rename
+        if len(rest) < len(labels):
+            mapped = ", ".join(repr(label) for label in labels if label in mapping)
+            text = entry["warning"].replace(found["labels"], repr(rest), 1)
+            text = text.replace(
+                "Rename them to use the schema.",
+                f"Map them with [labels] mapping, as it maps {mapped}, or rename them.",
+            )
+            entry = {**entry, "warning": text}
+        kept.append(entry)
+    table.attrs["warnings"] = kept
 
 
 def reader_skipped(table, name, skipped=None, log=None):

@@ -84,14 +84,16 @@ def expand_audio(paths):
 
 
 def _scan_audio(paths):
-    """Expand ``paths`` in order; note folders with no or skipped files.
+    """Expand ``paths`` in order; keep what each folder held.
 
     Returns ``entries``, a list of ``(path, exists)`` in the order of the
     arguments (a folder's audio files where the folder stood), and
-    ``notes``, one line per folder that holds no audio file or files that
-    are not audio by their extension (hidden files aside).
+    ``folders``, one ``(folder, audio files, skipped)`` per folder argument,
+    ``skipped`` counting its files that are not audio by their extension
+    (hidden files aside) per extension: :func:`_folder_notes` turns them
+    into notes once the files are labelled.
     """
-    entries, notes = [], []
+    entries, folders = [], []
     for p in paths:
         q = Path(p)
         if q.is_dir():
@@ -104,18 +106,37 @@ def _scan_audio(paths):
                 elif not f.name.startswith("."):
                     skipped[f.suffix.lower() or "(no extension)"] += 1
             entries += [(f, True) for f in found]
-            note = _folder_note(p, len(found), skipped)
-            if note:
-                notes.append(note)
+            folders.append((p, found, skipped))
         elif q.is_file():
             entries.append((str(q), True))
         else:
             entries.append((str(p), False))
-    return entries, notes
+    return entries, folders
 
 
-def _folder_note(folder, n_found, skipped):
+def _folder_notes(folders, failed=(), *, labelled=True):
+    """Return the notes on folder arguments with no audio, or with other files.
+
+    ``failed`` holds the audio files that could not be labelled: a folder's
+    note counts the files actually labelled and says how many failed.
+    ``labelled=False``: nothing was labelled (the batch was refused), and
+    the note counts the audio files found.
+    """
+    failed = set(failed)
+    notes = []
+    for folder, found, skipped in folders:
+        n_failed = sum(f in failed for f in found) if labelled else 0
+        note = _folder_note(
+            folder, len(found) - n_failed, skipped, n_failed, labelled=labelled
+        )
+        if note:
+            notes.append(note)
+    return notes
+
+
+def _folder_note(folder, n_labelled, skipped, n_failed=0, *, labelled=True):
     """Return the note on a folder argument (None: all its files are audio)."""
+    n_found = n_labelled + n_failed
     n_skipped = sum(skipped.values())
     kinds = ", ".join(f"{ext}: {n}" for ext, n in skipped.most_common(5))
     if len(skipped) > 5:
@@ -132,10 +153,16 @@ def _folder_note(folder, n_found, skipped):
             f"Audio is {known}"
         )
     if n_skipped:
+        failed = (
+            f" ({n_failed} other audio file(s) could not be: see their errors)"
+            if n_failed
+            else ""
+        )
+        done = "labelled" if labelled else "found, none labelled"
         return (
-            f"{folder}: {n_found} audio file(s) labelled; {n_skipped} file(s) "
-            f"skipped, not audio by their extension ({kinds}). Audio is {known}; "
-            "convert or rename audio files with another extension."
+            f"{folder}: {n_labelled} audio file(s) {done}{failed}; {n_skipped} "
+            f"file(s) skipped, not audio by their extension ({kinds}). Audio is "
+            f"{known}; convert or rename audio files with another extension."
         )
     return None
 

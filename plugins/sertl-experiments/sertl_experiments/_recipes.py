@@ -16,26 +16,81 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from ._config import CLASSIFIERS, ConfigError
+from ._config import (
+    CLASSIFIERS,
+    ConfigError,
+    reserved_step_message,
+    reserved_step_name,
+)
 
 __all__ = ["Recipe", "default_candidates", "fit_params", "make_classifier"]
 
-# Methods that need labelled target rows or a GPU-sized budget are not
-# offered by ``method = "auto"`` unless listed explicitly; nor is ``vote``,
-# whose members are the candidates themselves (it is its own fixed recipe).
-_AUTO_EXCLUDE = {
-    "vote",
-    "source_only",
-    "domain_standard_scaler",
-    "source_standard_scaler",
-    "speaker_normalizer",
-    "audio_features",
-    "finetune",
-    "multitask",
-    "dann",
-    "autoencoder",
-    "label_relation",
-}
+AUTO_CANDIDATE_ATTRIBUTE = "_sertl_auto_candidate"
+"""Class attribute by which an adapter or estimator opts out of ``method = "auto"``.
+
+A registered class with ``_sertl_auto_candidate = False`` is not among the
+installed methods that ``method = "auto"`` (and the default members of a
+``vote``) chooses among; an experiment can still name it in ``candidates``.
+Methods that need labelled target rows, a GPU-sized budget, or that are
+no method of their own (the scalers, ``source_only``, ``vote``) declare it.
+Like any class attribute it is inherited: a subclass of such a class that
+is an unsupervised method of its own sets it to True.
+"""
+
+# The first-party classes that declare _sertl_auto_candidate = False, by
+# name: left out too when an older release of their plugin does not declare it
+_NOT_AUTO_BY_NAME = frozenset(
+    {
+        "vote",
+        "source_only",
+        "domain_standard_scaler",
+        "source_standard_scaler",
+        "speaker_normalizer",
+        "audio_features",
+        "finetune",
+        "multitask",
+        "dann",
+        "autoencoder",
+        "label_relation",
+    }
+)
+
+
+def is_auto_candidate(name, cls):
+    """Whether ``method = "auto"`` offers the registered class ``cls`` by default.
+
+    Parameters
+    ----------
+    name : str
+        Its registry name.
+    cls : type
+        The registered class.
+
+    Returns
+    -------
+    offered : bool
+        False when the class declares ``_sertl_auto_candidate = False``,
+        when it declares nothing and is one of the first-party classes that
+        declare it, or when its name is one of the pipeline's own step
+        names (``scale``, ``model`` ...), which sertl run cannot use.
+
+    Examples
+    --------
+    >>> from sertl_core import SourceOnly
+    >>> is_auto_candidate("source_only", SourceOnly)
+    False
+    >>> class Weighted(SourceOnly):  # a method of its own: opts back in
+    ...     registry_name = "weighted"
+    ...     _sertl_auto_candidate = True
+    >>> is_auto_candidate("weighted", Weighted), is_auto_candidate("model", Weighted)
+    (True, False)
+    """
+    if reserved_step_name(name):
+        return False
+    flag = getattr(cls, AUTO_CANDIDATE_ATTRIBUTE, None)
+    if flag is not None:
+        return bool(flag)
+    return name not in _NOT_AUTO_BY_NAME
 
 
 def make_classifier(name="svc", params=None, *, probability=False, random_state=None):
@@ -330,6 +385,9 @@ def _create(reg, kind, name, params, method, *, field, step):
     """Instantiate a step; errors name the method's field (or its params)."""
     from sertl_core import RegistryError
 
+    if reserved_step_name(name):
+        why = reserved_step_message(name)
+        raise ConfigError(f"[[methods]] {method} {field}: {why}")
     try:
         return reg.create(kind, name, **params)
     except RegistryError as exc:
@@ -362,9 +420,11 @@ def default_candidates(extra=None):
     """Recipes that ``method = "auto"`` chooses among, from the installed plugins.
 
     The no-adaptation baseline, per-domain standardisation, and per-domain
-    standardisation followed by each installed unsupervised adapter or
-    transfer estimator (neural and few-shot methods are left out unless
-    named in ``extra``).
+    standardisation followed by each installed adapter or transfer
+    estimator that :func:`is_auto_candidate` offers: a class that declares
+    ``_sertl_auto_candidate = False`` (neural and few-shot methods, the
+    scalers, ``source_only``, ``vote``) is left out unless named in
+    ``extra``.
 
     Parameters
     ----------
@@ -382,12 +442,12 @@ def default_candidates(extra=None):
     """
     reg = _registry()
     out = [Recipe("no_adaptation", scaling="source"), Recipe("dss", scaling="domain")]
-    for name in reg.names("adapters"):
-        if name not in _AUTO_EXCLUDE:
-            out.append(Recipe(f"dss+{name}", adapters=[name]))
-    for name in reg.names("estimators"):
-        if name not in _AUTO_EXCLUDE:
-            out.append(Recipe(f"dss+{name}", estimator=name))
+    for entry in reg.entries("adapters"):
+        if is_auto_candidate(entry.name, entry.cls):
+            out.append(Recipe(f"dss+{entry.name}", adapters=[entry.name]))
+    for entry in reg.entries("estimators"):
+        if is_auto_candidate(entry.name, entry.cls):
+            out.append(Recipe(f"dss+{entry.name}", estimator=entry.name))
     seen = {r.name for r in out}
     for r in extra or []:
         if r.name not in seen:

@@ -111,6 +111,30 @@ def _finite(v):
     return v is not None and isinstance(v, int | float) and np.isfinite(v)
 
 
+def _words(config):
+    """How the report names the selection's and the guard's scores.
+
+    Without target labels they are label-free (reverse validation ...);
+    under the few-shot protocol they are UAR on labelled target rows, and
+    calling that label-free would misstate what the choice saw.
+    """
+    if config.protocol.target == "few_shot":
+        return {
+            "score": "score on labelled target rows",
+            "chosen": "choice on labelled target rows",
+            "choices": "Choices made on labelled target rows",
+            "guard": "the guard (scores on labelled target rows)",
+            "selection": "selection on labelled target rows",
+        }
+    return {
+        "score": "label-free score",
+        "chosen": "label-free choice",
+        "choices": "Choices made without target labels",
+        "guard": "the label-free guard",
+        "selection": "label-free selection",
+    }
+
+
 def _fig_to_b64(fig, path):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
@@ -344,7 +368,7 @@ def _pair_table(df, metric):
     return t.reset_index()
 
 
-def _guard_table(df):
+def _guard_table(df, words):
     ok = df[df["status"] == "ok"]
     if ok.empty:
         return pd.DataFrame()
@@ -383,40 +407,83 @@ def _guard_table(df):
     )
     return t.rename(
         columns={
-            "baseline_label_free_score": "label-free score, no adaptation",
-            "label_free_score": "label-free score, method",
+            "baseline_label_free_score": f"{words['score']}, no adaptation",
+            "label_free_score": f"{words['score']}, method",
         }
     )
 
 
 def _models_table(config, cells, out):
-    """Where each (pair, method)'s model was saved, or why none was."""
+    """Where each (pair, method)'s model was saved, or why none was.
+
+    With the saved model's own UAR on the cell's test rows next to the
+    reported one, and the share of those rows it labels as the scored
+    model does (see :func:`_models_note`).
+    """
     if not config.save_models:
         return pd.DataFrame()
     first = config.protocol.seeds[0]
+    reported, saved_uar, agree = "reported UAR %", "saved model's UAR %", "same label %"
+    cols = ["source", "target", "method", "model", reported, saved_uar, agree]
     rows = []
     for c in cells:
         if c["method"] == "_baseline" or c["seed"] != first:
             continue
+        row = dict.fromkeys(cols, "")
+        row.update(source=c["source"], target=c["target"], method=c["method"])
         if c.get("status") != "ok":
-            saved = f"not saved: the cell failed ({c.get('error')})"
+            row["model"] = f"not saved: the cell failed ({c.get('error')})"
         elif c.get("model"):
             path = Path(c["model"])
-            saved = (
+            row["model"] = (
                 str(path.relative_to(out)) if path.is_relative_to(out) else str(path)
             )
+            row[reported] = _percent(c.get("uar"))
+            row[saved_uar] = _percent(c.get("model_uar"))
+            row[agree] = _percent(c.get("model_agreement"))
         else:
-            saved = c.get("model_not_saved") or "not saved"
-        rows.append(
-            {
-                "source": c["source"],
-                "target": c["target"],
-                "method": c["method"],
-                "model": saved,
-            }
-        )
-    cols = ["source", "target", "method", "model"]
+            row["model"] = c.get("model_not_saved") or "not saved"
+        rows.append(row)
     return pd.DataFrame(rows, columns=cols).sort_values(cols[:3], ignore_index=True)
+
+
+def _percent(v):
+    """``v`` (a share) as a percentage with one decimal, or "" when unknown."""
+    return f"{100 * v:.1f}" if _finite(v) else ""
+
+
+def _models_note(config, cells):
+    """Return the sentences above the "Saved models" table."""
+    first = config.protocol.seeds[0]
+    note = (
+        "save_models = true: the model of each pair and method, fitted with "
+        f"seed {first} (paths relative to the output folder), or why none was "
+        "saved."
+    )
+    saved = [c for c in cells if c.get("model") and c["seed"] == first]
+    if any(c.get("model_calibrated") for c in saved):
+        note += (
+            " The saved model is not the model whose results are reported: it "
+            "is a probability-calibrated refit of it on the same training rows "
+            "(the classifier wrapped in a 3-fold sigmoid CalibratedClassifierCV, "
+            "which gives sertl predict its class probabilities), and its labels "
+            "can differ from the scored model's. On the cell's test rows, "
+            '"saved model\'s UAR %" is its UAR and "same label %" the share of '
+            "the rows it labels as the scored model does."
+        )
+    elif saved:
+        note += (
+            " The saved model is the scored model (its classifier gives class "
+            'probabilities of its own); "saved model\'s UAR %" and "same label '
+            "%\" check it on the cell's test rows."
+        )
+    return note
+
+
+_LEFT_OUT_NOTE = (
+    "Files no pair of the experiment uses, by corpus and label (after "
+    "[labels] mapping), and why."
+)
 
 
 def _to_md(df, floatfmt=".1f"):
@@ -465,22 +532,76 @@ def _lines_html(df, table_id):
     )
 
 
-def write_outputs(config, cells, skipped, out, reader_warnings=None):
+def _failed_cells(cells):
+    """Return the failed cells as a table (the guard's baseline cells included)."""
+    rows = [
+        {
+            "source": c["source"],
+            "target": c["target"],
+            "method": (
+                "_baseline (no adaptation, for the guard)"
+                if c["method"] == "_baseline"
+                else c["method"]
+            ),
+            "seed": c["seed"],
+            "error": c.get("error"),
+        }
+        for c in cells
+        if c.get("status") != "ok"
+    ]
+    cols = ["source", "target", "method", "seed", "error"]
+    return pd.DataFrame(rows, columns=cols).sort_values(cols[:4], ignore_index=True)
+
+
+def _failed_note(cells):
+    """Return a sentence on the failed cells for the report's top (None: none)."""
+    n_failed = sum(c.get("status") != "ok" for c in cells)
+    if not n_failed:
+        return None
+    n_base = sum(c.get("status") != "ok" and c["method"] == "_baseline" for c in cells)
+    base = (
+        f" ({n_base} of them the no-adaptation baseline of the negative-transfer "
+        "guard, whose methods then go unchecked)"
+        if n_base
+        else ""
+    )
+    head = (
+        f"All {len(cells)} cells failed"
+        if n_failed == len(cells)
+        else f"{n_failed} of {len(cells)} cells failed"
+    )
+    return (
+        f"{head}{base}: their results are missing from every table and plot "
+        "below. The errors are listed under the failed cells; a rerun computes "
+        "the failed cells again and keeps the others."
+    )
+
+
+def write_outputs(
+    config, cells, skipped, out, reader_warnings=None, pair_classes=None, left_out=None
+):
     """Write results.csv, results.md, plots/ and report.html; return the report path.
 
     ``skipped`` lists the skipped files, ``reader_warnings`` the corpus
-    readers' other warnings (``corpus``, ``warning``, ``times``).
+    readers' other warnings (``corpus``, ``warning``, ``times``),
+    ``pair_classes`` the classes of each pair (``source``, ``target``,
+    ``classes``, ``left out``) and ``left_out`` the labels whose files no
+    pair uses (``corpus``, ``label``, ``files``, ``why``).
     """
     out = Path(out)
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     metric = config.protocol.metric
+    words = _words(config)
     df = _table(cells).sort_values(["source", "target", "method", "seed"])
     df.to_csv(out / "results.csv", index=False)
     summary = _summary(df, metric)
     pairs = _pair_table(df, metric)
-    guard = _guard_table(df)
-    errors = df[df["status"] != "ok"][["source", "target", "method", "seed", "error"]]
+    guard = _guard_table(df, words)
+    errors = _failed_cells(cells)
+    failed_note = _failed_note(cells)
+    pair_classes = pd.DataFrame(pair_classes or [])
+    left_out = pd.DataFrame(left_out or [])
     failed_candidates = pd.DataFrame(
         [
             {
@@ -517,6 +638,10 @@ def write_outputs(config, cells, skipped, out, reader_warnings=None):
         )
         + f"; seeds {config.protocol.seeds}; metric {metric.upper()}; features "
         f"{config.features.set}; classifier {config.classifier}.\n",
+    ]
+    if failed_note:
+        md.append(f"**{failed_note}**\n")
+    md += [
         "## Mean over pairs and seeds\n",
         _to_md(summary.reset_index()),
         f"\n## Per pair ({metric.upper()} %, {config.protocol.confidence * 100:g} % "
@@ -525,26 +650,25 @@ def write_outputs(config, cells, skipped, out, reader_warnings=None):
         "\n## Domain discrepancy and negative-transfer guard\n",
         _to_md(guard, ".3f"),
     ]
+    if not pair_classes.empty:
+        md += ["\n## Classes of each pair\n", _to_md(pair_classes)]
+    if not left_out.empty:
+        md += ["\n## Labels left out\n", _LEFT_OUT_NOTE + "\n", _to_md(left_out)]
     if not auto.empty:
         md += [
-            '\n## Choices made without target labels (method = "auto" and '
-            "parameter grids)\n",
+            f'\n## {words["choices"]} (method = "auto" and parameter grids)\n',
             "`selected`: the method an auto cell chose (a grid method names "
             "itself); `best_params`: the parameters its search chose.\n",
             _to_md(auto, ".3f"),
         ]
     models = _models_table(config, cells, out)
-    models_note = (
-        f"save_models = true: the model of each pair and method, fitted with "
-        f"seed {config.protocol.seeds[0]} (paths relative to the output "
-        "folder), or why none was saved."
-    )
+    models_note = _models_note(config, cells)
     if config.save_models:
         md += ["\n## Saved models\n", models_note + "\n", _to_md(models)]
     if not failed_candidates.empty:
         md += [
             "\n## Candidates that could not be scored\n",
-            "These candidates of a label-free selection failed on at least one "
+            f"These candidates of a {words['selection']} failed on at least one "
             "split; they were scored on the other splits, or left out.\n",
             _to_md(failed_candidates),
         ]
@@ -578,14 +702,12 @@ def write_outputs(config, cells, skipped, out, reader_warnings=None):
             guard,
         ),
     ]
+    if not pair_classes.empty:
+        tables.append(("classes", "Classes of each pair", pair_classes))
+    if not left_out.empty:
+        tables.append(("left-out", "Labels left out", left_out, _LEFT_OUT_NOTE))
     if not auto.empty:
-        tables.append(
-            (
-                "auto",
-                'Choices made without target labels (method = "auto", grids)',
-                auto,
-            )
-        )
+        tables.append(("auto", f'{words["choices"]} (method = "auto", grids)', auto))
     if config.save_models:
         tables.append(("models", "Saved models", models, models_note))
     if not failed_candidates.empty:
@@ -610,7 +732,9 @@ def write_outputs(config, cells, skipped, out, reader_warnings=None):
     if not errors.empty:
         tables.append(("errors", "Cells that failed", errors))
     report = out / "report.html"
-    report.write_text(_html(config, tables, figs, df), encoding="utf-8")
+    report.write_text(
+        _html(config, tables, figs, df, failed_note=failed_note), encoding="utf-8"
+    )
     return report
 
 
@@ -640,9 +764,73 @@ window.addEventListener('load', function () {
 """
 
 
-def _html(config, tables, figs, df):
+def _guard_banner(config, df):
+    """Return the negative-transfer guard's verdict for the top of the report.
+
+    Green only when the guard checked every cell of every method and none
+    is predicted to hurt: a failed cell, or one without a guard score (its
+    baseline cell failed, a score was not finite), is named as not checked.
+    """
     esc = html.escape
-    hurt = df[(df["status"] == "ok") & (df["predicted_hurt"] == True)]  # noqa: E712
+    words = _words(config)
+    autos = {m.name for m in config.methods if m.auto}
+    hurt, unchecked, checked = {}, {}, set()
+    for r in df.itertuples():
+        key = (r.source, r.target, r.method)
+        verdict = r.predicted_hurt  # True, False, or None/NaN: no verdict
+        if r.status != "ok":
+            unchecked.setdefault(key, "its cell failed")
+        elif verdict is None or verdict != verdict:
+            unchecked.setdefault(key, "no score to compare with no adaptation")
+        else:
+            checked.add(key)
+            if bool(verdict):
+                hurt.setdefault(key, r.selected)
+    hurt_items = "".join(
+        f"<li>{esc(s)} &rarr; {esc(t)}: {esc(m)}"
+        + (
+            f" (auto kept {esc(str(sel))}, which does not adapt)"
+            if m in autos and isinstance(sel, str)
+            else ""
+        )
+        + "</li>"
+        for (s, t, m), sel in hurt.items()
+    )
+    unchecked_items = "".join(
+        f"<li>{esc(s)} &rarr; {esc(t)}: {esc(m)} ({esc(why)})</li>"
+        for (s, t, m), why in unchecked.items()
+    )
+    if hurt:
+        text = (
+            "<b>Adaptation is predicted to hurt</b> (its "
+            f"{words['score']} is below that of no adaptation) for:"
+            f"<ul>{hurt_items}</ul>"
+        )
+        if unchecked:
+            text += f"Not checked by the guard:<ul>{unchecked_items}</ul>"
+    elif unchecked and not checked:
+        text = (
+            "<b>The negative-transfer guard checked no method</b>:"
+            f"<ul>{unchecked_items}</ul>"
+        )
+    elif unchecked:
+        text = (
+            f"No method that {words['guard']} could check is predicted to hurt, "
+            f"but it could not check:<ul>{unchecked_items}</ul>"
+        )
+    elif df.empty:
+        text = "<b>The negative-transfer guard checked no method</b>: no cell ran."
+    else:
+        return (
+            "<div class='ok' id='negative-transfer'>No method is predicted to "
+            f"hurt by {words['guard']}.</div>"
+        )
+    return f"<div class='warn' id='negative-transfer'>{text}</div>"
+
+
+def _html(config, tables, figs, df, *, failed_note=None):
+    esc = html.escape
+    words = _words(config)
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>sertl report: {esc(config.name)}</title>",
@@ -659,11 +847,16 @@ def _html(config, tables, figs, df):
         f"<b>{esc(config.protocol.metric.upper())}</b>; features "
         f"{esc(config.features.set)}; classifier {esc(config.classifier)}.</p>",
     ]
+    if failed_note:
+        parts.append(
+            f"<div class='warn' id='failed-cells'><b>{esc(failed_note)}</b> "
+            "<a href='#tab-errors'>Cells that failed</a></div>"
+        )
     methods = "".join(
         f"<li><b>{esc(m.name)}</b>: "
         + esc(
             (
-                "auto (label-free choice among "
+                f"auto ({words['chosen']} among "
                 + (", ".join(m.candidates) if m.candidates else "installed methods")
                 + ")"
             )
@@ -674,28 +867,7 @@ def _html(config, tables, figs, df):
         for m in config.methods
     )
     parts.append(f"<h2>Methods</h2><ul>{methods}</ul>")
-    if len(hurt):
-        autos = {m.name for m in config.methods if m.auto}
-        items = "".join(
-            f"<li>{esc(r.source)} &rarr; {esc(r.target)}: {esc(r.method)}"
-            + (
-                f" (auto kept {esc(str(r.selected))}, which does not adapt)"
-                if r.method in autos and isinstance(r.selected, str)
-                else ""
-            )
-            + "</li>"
-            for r in hurt.drop_duplicates(["source", "target", "method"]).itertuples()
-        )
-        parts.append(
-            "<div class='warn' id='negative-transfer'><b>Adaptation is predicted "
-            "to hurt</b> (its label-free score is below that of no adaptation) "
-            f"for:<ul>{items}</ul></div>"
-        )
-    else:
-        parts.append(
-            "<div class='ok' id='negative-transfer'>No method is predicted to "
-            "hurt by the label-free guard.</div>"
-        )
+    parts.append(_guard_banner(config, df))
     manifest = {"tables": [], "figures": []}
     for tid, title, t, *note in tables:
         manifest["tables"].append(f"tab-{tid}")

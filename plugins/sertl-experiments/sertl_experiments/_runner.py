@@ -23,6 +23,8 @@ from ._config import (
     check_mapping,
     check_params,
     declared_emotions,
+    reserved_step_message,
+    reserved_step_name,
 )
 from ._data import (
     CorpusData,
@@ -72,6 +74,10 @@ class RunResult:
         (duplicate utterances, labels that are not canonical emotions ...):
         ``corpus``, ``warning`` and ``times``, one entry per distinct text.
         Every run reads the corpora, so a resumed run lists them too.
+    n_failed : int, default=0
+        Cells of this run's matrix that failed, reused or computed (the
+        no-adaptation baseline cells included). Their error is in
+        ``results.md`` and ``report.html``; a rerun computes them again.
 
     Examples
     --------
@@ -108,6 +114,7 @@ class RunResult:
     n_reused: int
     skipped_files: list
     reader_warnings: list = field(default_factory=list)
+    n_failed: int = 0
 
 
 def _uses_speaker(recipe):
@@ -369,8 +376,11 @@ def run_cell(task):
             cell["model_not_saved"] = reason
         elif saver is not None:
             try:
-                saved = model
-                if task["probability"]:  # a deployable model with probabilities
+                saved, calibrated = model, False
+                if task["probability"] and _calibrates(task):
+                    # a deployable model with probabilities: the classifier is
+                    # wrapped in a calibrated copy and refitted, so its labels
+                    # can differ from the scored model's; measured below
                     saved = _fit(
                         recipe_used,
                         X,
@@ -382,7 +392,19 @@ def run_cell(task):
                         probability=True,
                         params=_params_for(recipe_used, grid_params, task, True),
                     )
-                cell["model"] = saver(saved, recipe_used, labels, seed=seed)
+                    calibrated = True
+                check = _saved_model_check(
+                    saved, recipe_used, Xte, yte, pred, spk[n_src:][test], labels
+                )
+                cell["model_calibrated"] = calibrated
+                cell.update(check)
+                cell["model"] = saver(
+                    saved,
+                    recipe_used,
+                    labels,
+                    seed=seed,
+                    check={"calibrated": calibrated, **check},
+                )
                 # the file is shared by the seeds that are first in turn: a
                 # reused cell must find the model it wrote, not another seed's
                 cell["model_digest"] = _digest(cell["model"])
@@ -400,6 +422,35 @@ def run_cell(task):
         cell["traceback"] = traceback.format_exc(limit=6)
     cell["seconds"] = round(time.perf_counter() - started, 3)
     return cell
+
+
+def _calibrates(task):
+    """Whether a saved model's classifier is a calibrated copy of the scored one.
+
+    :func:`~sertl_experiments.make_classifier` wraps ``svc``, which has no
+    ``predict_proba``, in a 3-fold sigmoid ``CalibratedClassifierCV`` when
+    probabilities are asked for; the other classifiers have their own, and
+    the scored model is saved as it is.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+
+    clf = make_classifier(
+        task["classifier"], task["classifier_params"], probability=True
+    )
+    return isinstance(clf, CalibratedClassifierCV)
+
+
+def _saved_model_check(saved, recipe, X_test, y_test, scored_pred, speakers, labels):
+    """Measure a saved model on the cell's test rows.
+
+    Returns ``model_uar``, the saved model's UAR on the test rows, and
+    ``model_agreement``, the share of those rows it labels as the scored
+    model (whose predictions are ``scored_pred``) does.
+    """
+    pred = _predict(saved, recipe, X_test, speakers)
+    uar = score_all(np.asarray(y_test).astype(str), pred, list(labels))["uar"]
+    agreement = float(np.mean(pred == np.asarray(scored_pred).astype(str)))
+    return {"model_uar": float(uar), "model_agreement": agreement}
 
 
 # What a method can raise on data it cannot handle: the cell records it as
@@ -756,7 +807,8 @@ def _missing_output(old, *, pca_points, model=None):
     view (first seed; ``pca_points`` is None otherwise) with as many points
     as asked, and, when the cell saves a model (``model``: the path this
     run saves it to), the model it wrote at that path (its content hash)
-    or the reason it was not saved. The path the cell recorded is not
+    or the reason it was not saved, and that model's check against the
+    scored model (:func:`_saved_model_check`). The path the cell recorded is not
     used: it is relative to the working folder of the run that wrote it,
     and an output folder may have been moved since.
     """
@@ -771,6 +823,9 @@ def _missing_output(old, *, pca_points, model=None):
             return "its saved model"
         if old.get("model_digest") != _digest(model):
             return "its saved model (the file was replaced)"
+        if "model_agreement" not in old:
+            # saved before the saved model was checked against the scored one
+            return "the check of its saved model against the scored one"
     return None
 
 
@@ -834,16 +889,28 @@ def _file_part(name):
 
 
 def _prepare_data(
-    config, *, client, progress, log, classes_field="[labels] classes", warned=None
+    config,
+    *,
+    client,
+    progress,
+    log,
+    classes_field="[labels] classes",
+    warned=None,
+    left_out=None,
 ):
     """Read every corpus in the matrix and extract its features once.
 
     ``classes_field`` names where the class list came from in messages
     (``sertl grid`` passes its ``--classes`` option). The readers' warnings
     other than skipped files are logged, and appended to ``warned`` when
-    given (see :func:`~sertl_experiments._data.reader_warnings`).
+    given (see :func:`~sertl_experiments._data.reader_warnings`); a
+    reader's warning about labels that are no canonical emotion leaves out
+    those that ``[labels] mapping`` maps. The labels whose files no pair
+    uses (not among the classes kept) are logged with their file counts and
+    why, and appended to ``left_out`` when given (``corpus``, ``label``,
+    ``files``, ``why``).
     """
-    from ._data import make_feature_step
+    from ._data import make_feature_step, mapped_labels_left_out
 
     make_feature_step(config.features)  # a bad [features] value: before any reading
     used = sorted({c for s in config.sources for c in s} | set(config.targets))
@@ -852,6 +919,7 @@ def _prepare_data(
     for name in used:
         tables[name] = load_corpus_table(config.corpora[name])
         reader_skipped(tables[name], name, skipped, log)
+        mapped_labels_left_out(tables[name], config.mapping)
         reader_warnings(tables[name], name, warned, log)
     if config.mapping:
         # the csv and folders readers know their emotions only now
@@ -877,10 +945,13 @@ def _prepare_data(
                 f"({', '.join(used)}), whose emotions are "
                 f"{', '.join(sorted(map(str, found)))}; {fix}."
             )
+    dropped = _LeftOut(config.mapping, log, left_out)
     for name in used:
         table = tables[name]
         if wanted is not None:
-            table = table[table["emotion"].isin(wanted)].reset_index(drop=True)
+            keep = table["emotion"].isin(wanted)
+            dropped.add(name, table[~keep], f"not in {classes_field}")
+            table = table[keep].reset_index(drop=True)
         if table.empty:
             raise ExperimentError(
                 f"[corpora.{name}]: no utterances of the classes "
@@ -894,10 +965,22 @@ def _prepare_data(
                 "[labels] classes: the corpora share fewer than two emotions "
                 f"({sorted(shared)}); list classes explicitly or add a mapping."
             )
+        for n, t in tables.items():
+            gone = t[~t["emotion"].isin(shared)]
+            for label, rows in gone.groupby("emotion", sort=True):
+                lacking = [m for m in used if label not in set(tables[m]["emotion"])]
+                dropped.add(
+                    n,
+                    rows,
+                    'not shared by every corpus ([labels] classes = "shared"): '
+                    f"{', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} "
+                    "none",
+                )
         tables = {
             n: t[t["emotion"].isin(shared)].reset_index(drop=True)
             for n, t in tables.items()
         }
+    check_few_shot_speakers(config, {n: t["speaker"] for n, t in tables.items()})
     data = {}
     for name, table in tables.items():
         log(f"features: {name} ({len(table)} files, set {config.features.set!r})")
@@ -921,6 +1004,102 @@ def _prepare_data(
     return data, skipped
 
 
+class _LeftOut:
+    """Log and collect the labels whose files the experiment leaves out.
+
+    A label that ``[labels] mapping`` produced is named with the corpus's
+    own labels it came from: ``calm (mapped from relaxed)``.
+    """
+
+    def __init__(self, mapping, log, collected=None):
+        self.sources = {}
+        for key, value in (mapping or {}).items():
+            self.sources.setdefault(value, []).append(key)
+        self.log, self.collected = log, collected
+
+    def add(self, corpus, rows, why):
+        """Report the rows of ``corpus`` (a table's rows) left out because ``why``."""
+        for label, n in rows["emotion"].value_counts(sort=False).sort_index().items():
+            shown = str(label)
+            if label in self.sources:
+                shown += f" (mapped from {', '.join(self.sources[label])})"
+            self.log(f"corpus {corpus}: {n} file(s) labelled {shown} left out: {why}")
+            if self.collected is not None:
+                self.collected.append(
+                    {"corpus": corpus, "label": shown, "files": int(n), "why": why}
+                )
+
+
+def check_few_shot_speakers(config, speakers):
+    """Refuse a few-shot experiment whose target corpus has fewer than two speakers.
+
+    The few-shot protocol draws its labelled target rows from speakers held
+    out of the test set; with one speaker (the ``folders`` reader's
+    ``"unknown"`` when it is not told where the speaker id is) every cell
+    would fail, after the features were extracted.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+    speakers : dict of str to array-like
+        The speaker of each utterance kept, by corpus.
+
+    Raises
+    ------
+    ConfigError
+        ``"[corpora.NAME]: few_shot needs ..."``, saying how to give the
+        reader speaker ids.
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> from sertl_experiments._runner import check_few_shot_speakers
+    >>> cfg = parse_config({
+    ...     "corpora": {"a": {"reader": "emodb", "root": "x"},
+    ...                 "mine": {"reader": "folders", "root": "y"}},
+    ...     "matrix": {"sources": ["a"], "targets": ["mine"]},
+    ...     "protocol": {"target": "few_shot", "k": 2},
+    ...     "methods": [{"name": "dss"}]})
+    >>> try:
+    ...     check_few_shot_speakers(cfg, {"a": ["03", "08"], "mine": ["unknown"]})
+    ... except ConfigError as err:
+    ...     print(str(err).split(" (")[0])
+    [corpora.mine]: few_shot needs at least two speakers in a target corpus
+    """
+    if config.protocol.target != "few_shot":
+        return
+    for name in dict.fromkeys(t for _, t in config.pairs()):
+        found = sorted({str(s) for s in speakers.get(name, ())})
+        if len(found) >= 2:
+            continue
+        where = f"[corpora.{name}]"
+        reader = config.corpora[name].reader if name in config.corpora else None
+        if reader == "folders":
+            how = (
+                "The folders reader gives every file the speaker 'unknown' unless "
+                "told where the speaker id is: add options = { speaker_pattern = "
+                '"^(?P<speaker>[^_]+)_" } to the experiment file\'s '
+                + where
+                + " table, a regular expression searched in each file name, with "
+                "the speaker id in the group (?P<speaker>...)."
+            )
+        elif reader == "csv":
+            how = "Give each row of the CSV file its speaker in the speaker column."
+        else:
+            how = (
+                "Use a corpus with several speakers as the target, or target = "
+                '"unlabelled".'
+            )
+        raise ConfigError(
+            f"{where}: few_shot needs at least two speakers in a target corpus "
+            "(its labelled rows come from speakers held out of the test set), "
+            f"but {name!r} has {len(found)}"
+            + (f" ({', '.join(map(repr, found))})" if found else "")
+            + f". {how}"
+        )
+
+
 def left_out_classes(listed, classes, corpora, data):
     """Say which listed classes a pair leaves out, and which corpus lacks each.
 
@@ -942,16 +1121,32 @@ def left_out_classes(listed, classes, corpora, data):
     """
     if not isinstance(listed, list):
         return None
-    left = [c for c in dict.fromkeys(listed) if c not in classes]
+    left = _pair_left_out(listed, classes, corpora, data)
     if not left:
         return None
+    return f"classes {', '.join(classes)}; left out: {left}"
+
+
+def _pair_left_out(listed, classes, corpora, data):
+    """Return the classes a pair leaves out, with the corpora that lack each.
+
+    The classes considered are those listed (``[labels] classes`` as a
+    list), or else those any corpus of the pair has; "" when it keeps them
+    all.
+    """
+    if isinstance(listed, list):
+        candidates = list(dict.fromkeys(listed))
+    else:
+        candidates = sorted({str(v) for n in corpora for v in data[n].y})
     parts = []
-    for c in left:
+    for c in candidates:
+        if c in classes:
+            continue
         lacking = [n for n in corpora if c not in set(data[n].y)]
         parts.append(
             f"{c} ({', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} none)"
         )
-    return f"classes {', '.join(classes)}; left out: {'; '.join(parts)}"
+    return "; ".join(parts)
 
 
 def _restrict(cd, classes):
@@ -1018,13 +1213,20 @@ def run_experiment(
     out = Path(config.output)
     cells_dir = out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
-    skipped, warned = [], []
+    skipped, warned, left_out, pair_classes = [], [], [], []
     if data is None:
         # read on every run, resumed ones included: the skipped files and the
         # readers' warnings are reported each time
         data, skipped = _prepare_data(
-            config, client=client, progress=progress, log=log, warned=warned
+            config,
+            client=client,
+            progress=progress,
+            log=log,
+            warned=warned,
+            left_out=left_out,
         )
+    else:  # the features given: _prepare_data did not check them
+        check_few_shot_speakers(config, {n: d.speakers for n, d in data.items()})
     prot = asdict(config.protocol)
     autos = {m.name: _auto_candidates(m, config) for m in config.methods if m.auto}
     # what computes each method's cells: an upgrade recomputes the cells it
@@ -1046,9 +1248,21 @@ def run_experiment(
             classes &= set(config.classes)
         classes = sorted(str(c) for c in classes)
         src_name = "+".join(srcs)
+        lacking = _pair_left_out(config.classes, classes, [*srcs, tgt], data)
+        pair_classes.append(
+            {
+                "source": src_name,
+                "target": tgt,
+                "classes": ", ".join(classes),
+                "left out": lacking,
+            }
+        )
         if len(classes) < 2:
             log(f"skip {src_name} -> {tgt}: fewer than two shared classes {classes}")
             skipped_pairs.append(f"{src_name} -> {tgt} {classes}")
+            pair_classes[-1]["left out"] = "; ".join(
+                filter(None, [lacking, "pair skipped: fewer than two shared classes"])
+            )
             continue
         note = left_out_classes(config.classes, classes, [*srcs, tgt], data)
         if note:
@@ -1163,13 +1377,31 @@ def run_experiment(
                     f"no model saved for {c['source']} -> {c['target']} "
                     f"{c['method']}: {c['model_not_saved']}"
                 )
-    report = write_outputs(config, cells, skipped, out, reader_warnings=warned)
+    report = write_outputs(
+        config,
+        cells,
+        skipped,
+        out,
+        reader_warnings=warned,
+        pair_classes=pair_classes,
+        left_out=left_out,
+    )
     results = (
         pd.read_csv(out / "results.csv")
         if (out / "results.csv").is_file()
         else (pd.DataFrame())
     )
-    return RunResult(out, results, report, len(computed), len(cached), skipped, warned)
+    n_failed = sum(c.get("status") != "ok" for c in cells)
+    return RunResult(
+        out,
+        results,
+        report,
+        len(computed),
+        len(cached),
+        skipped,
+        warned,
+        n_failed,
+    )
 
 
 def check_methods(config):
@@ -1347,10 +1579,13 @@ def _auto_candidates(spec, config):
                 out.append(own[c])
             elif c in defaults:
                 out.append(defaults[c])
-            elif _is_adapter(c, spec.name):
-                out.append(Recipe(c, adapters=[c]))
             else:
-                out.append(Recipe(c, estimator=c))
+                adapter = _is_adapter(c, spec.name)
+                if reserved_step_name(c):
+                    raise ConfigError(f"{where}: {reserved_step_message(c)}")
+                out.append(
+                    Recipe(c, adapters=[c]) if adapter else Recipe(c, estimator=c)
+                )
     if not any(not r.is_adaptation for r in out):
         out.insert(0, own.get("no_adaptation", defaults["no_adaptation"]))
     for r in out:
@@ -1412,7 +1647,13 @@ class _ModelSaver:
             chose = f"{self.method} chose {recipe.name}, whose "
         return f"not saved: {chose}{SPEAKER_MODEL_NOT_SAVED}"
 
-    def __call__(self, model, recipe, labels, *, seed=None):
+    def __call__(self, model, recipe, labels, *, seed=None, check=None):
+        """Save ``model`` with the features step in front; return the path.
+
+        ``check`` (``calibrated``, ``model_uar``, ``model_agreement``: see
+        :func:`_saved_model_check`) joins the model's metadata, so that the
+        file itself says how it relates to the reported results.
+        """
         from sklearn.pipeline import Pipeline
 
         from ._data import make_feature_step
@@ -1432,9 +1673,31 @@ class _ModelSaver:
                 "recipe": recipe.describe(self.config.classifier),
                 "feature_set": self.config.features.set,
                 "seed": seed,
+                **_check_metadata(check),
             },
         )
         return str(self.path)
+
+
+def _check_metadata(check):
+    """Return the saved model's metadata on how it relates to the scored model."""
+    if not check:
+        return {}
+    out = {
+        "calibrated_refit": bool(check["calibrated"]),
+        "test_uar": check["model_uar"],
+        "agreement_with_scored_model": check["model_agreement"],
+    }
+    out["note"] = (
+        "a probability-calibrated refit (3-fold sigmoid CalibratedClassifierCV) "
+        "of the model whose results the run reports; its labels can differ "
+        "from that model's: test_uar is its UAR and agreement_with_scored_model "
+        "the share of the test rows it labels as that model does"
+        if check["calibrated"]
+        else "the model whose results the run reports; test_uar is its UAR on "
+        "the test rows"
+    )
+    return out
 
 
 def _write_cell(path, cell):

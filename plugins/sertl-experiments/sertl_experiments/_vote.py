@@ -20,7 +20,7 @@ from sertl_core import (
 )
 from sertl_core.params import StrOptions
 
-from ._recipes import _AUTO_EXCLUDE
+from ._recipes import is_auto_candidate
 
 __all__ = ["TransferVote"]
 
@@ -240,6 +240,7 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
     """
 
     registry_name = "vote"
+    _sertl_auto_candidate = False
     _sertl_expected_failed_checks = {
         "check_sample_weight_equivalence_on_dense_data": (
             "the members' adapters and importance weights are fitted on the "
@@ -273,12 +274,12 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
     # -- members ------------------------------------------------------------
     def _auto_methods(self, reg):
         """``(kind, name)`` of the members of ``methods=None``, in order."""
-        skip = _AUTO_EXCLUDE | {self.registry_name}  # itself, if renamed
         return [
-            (kind, n)
+            (kind, e.name)
             for kind in ("adapters", "estimators")
-            for n in reg.names(kind)
-            if n not in skip
+            for e in reg.entries(kind)
+            # not itself, whatever its registry name
+            if is_auto_candidate(e.name, e.cls) and e.name != self.registry_name
         ]
 
     def _items(self):

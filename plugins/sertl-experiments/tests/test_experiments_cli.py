@@ -966,3 +966,471 @@ def test_predict_help_documents_the_exit_status(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "exit status: 0 every file was labelled; 1 some files could not be" in text
     assert "2 nothing was labelled" in text
+
+
+def test_grid_note_names_the_few_shot_scores(
+    tmp_path, capsys, monkeypatch, synthetic_data
+):
+    # the note called the few-shot search's scores "label-free"
+    _spy_grid(monkeypatch, synthetic_data)
+    text = '[protocol]\nbootstrap = 10\n{}[[methods]]\nname = "dss"\n'
+    few = 'target = "few_shot"\nk = 2\n'
+    assert main(["grid", _grid_file(tmp_path, text.format(few)), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "which reports the scores of each candidate on held-out labelled " in err
+    assert "label-free" not in err
+    assert main(["grid", _grid_file(tmp_path, text.format("")), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "which reports the label-free selection scores of each candidate" in err
+
+
+def _failing_fit(monkeypatch, failing):
+    """Make the cells of the methods in ``failing`` fail (None: every cell)."""
+    from sertl_experiments import _runner
+
+    fit = _runner._fit
+
+    def broken(recipe, *args, **kwargs):
+        if failing is None or recipe.name in failing:
+            raise ValueError(f"{recipe.name} cannot be fitted here")
+        return fit(recipe, *args, **kwargs)
+
+    monkeypatch.setattr(_runner, "_fit", broken)
+
+
+@pytest.mark.parametrize("failing", [{"broken"}, None])
+def test_run_with_failed_cells_exits_1_and_says_so_at_the_top(
+    tmp_path, capsys, monkeypatch, synthetic_data, failing
+):
+    # failed cells, even all of them, gave exit 0 and a green "No method is
+    # predicted to hurt" banner
+    import html
+
+    from sertl_experiments import _runner
+
+    monkeypatch.setattr(_runner, "_prepare_data", lambda *_, **__: (synthetic_data, []))
+    _failing_fit(monkeypatch, failing)
+    exp = _grid_file(
+        tmp_path,
+        'output = "out"\n[protocol]\nbootstrap = 0\nselection_splits = 1\n'
+        '[[methods]]\nname = "dss"\n[[methods]]\nname = "broken"\nadapter = "coral"\n',
+    )
+    assert main(["run", exp, "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    n = 3 if failing is None else 1  # one pair: baseline, dss, broken
+    assert f"{n} cell(s) failed; see results.md. The finished cells are kept" in err
+    md = (tmp_path / "out" / "results.md").read_text()
+    top = md.split("## Mean over", 1)[0]
+    page = html.unescape((tmp_path / "out" / "report.html").read_text())
+    banner = page.split("id='negative-transfer'>", 1)[1].split("</div>")[0]
+    assert "No method is predicted to hurt" not in page
+    assert "class='ok'" not in page
+    if failing is None:
+        assert "**All 3 cells failed (1 of them the no-adaptation baseline" in top
+        assert "All 3 cells failed" in page.split("<h2>Methods", 1)[0]
+        assert banner.startswith("<b>The negative-transfer guard checked no method")
+        assert "a \u2192 b: dss (its cell failed)" in banner
+    else:
+        assert "**1 of 3 cells failed: their results are missing" in top
+        assert "1 of 3 cells failed" in page.split("<h2>Methods", 1)[0]
+        assert banner.startswith(
+            "No method that the label-free guard could check is predicted to hurt, "
+            "but it could not check:"
+        )
+        assert "b: broken (its cell failed)" in banner
+        assert "dss" not in banner
+    section = md.split("## Failed cells", 1)[1]
+    assert (
+        "| a | b | broken | 0 | ValueError: broken cannot be fitted here |" in section
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "hint"),
+    [
+        (["--fresh"], "rerun the command without --fresh to resume (with --fresh it "),
+        ([], "rerun the same command to resume."),
+    ],
+)
+def test_interrupted_run_says_how_to_resume(tmp_path, capsys, monkeypatch, extra, hint):
+    # after Ctrl-C in a --fresh run, "rerun the same command" deleted the
+    # cells the run had finished
+    from sertl_experiments import _runner
+
+    def interrupted(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_runner, "run_experiment", interrupted)
+    exp = _grid_file(tmp_path, 'output = "out"\n[[methods]]\nname = "dss"\n')
+    assert main(["run", exp, "--no-progress", *extra]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("sertl run: interrupted; finished work is kept, " + hint)
+
+
+def _register_methods(monkeypatch, adapters=(), estimators=()):
+    """Install third-party adapters and estimators through the plugin hooks."""
+    import types
+
+    from sertl_core import hookimpl
+    from sertl_core.registry import Registry, make_plugin_manager
+
+    @hookimpl
+    def sertl_register_adapters():
+        return list(adapters)
+
+    @hookimpl
+    def sertl_register_estimators():
+        return list(estimators)
+
+    plugin = types.ModuleType("fake_methods_plugin")
+    plugin.sertl_register_adapters = sertl_register_adapters
+    plugin.sertl_register_estimators = sertl_register_estimators
+    registry = Registry(make_plugin_manager(plugins={"fakemethods": plugin}))
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", registry)
+    return registry
+
+
+def _adapter(name, **attrs):
+    """An adapter class registered as ``name`` (per-domain scaling inside)."""
+    from sertl_core import DomainStandardScaler
+
+    body = {"registry_name": name, "_sertl_auto_candidate": True, **attrs}
+    return type(f"Fake_{name}", (DomainStandardScaler,), body)
+
+
+def _estimator(name, **attrs):
+    """A transfer estimator class registered as ``name`` (source only inside)."""
+    from sertl_core import SourceOnly
+
+    body = {"registry_name": name, "_sertl_auto_candidate": True, **attrs}
+    return type(f"Fake_{name}", (SourceOnly,), body)
+
+
+def _no_features(monkeypatch):
+    from sertl_experiments import _runner
+
+    def no_data(*_, **__):
+        raise AssertionError("features were extracted before the refusal")
+
+    monkeypatch.setattr(_runner, "_prepare_data", no_data)
+
+
+@pytest.mark.parametrize(
+    ("method", "match"),
+    [
+        ('adapter = "model"', r"\[\[methods\]\] x adapter: 'model' cannot be used"),
+        ('adapter = "adapt2"', r"\[\[methods\]\] x adapter: 'adapt2' cannot be used"),
+        (
+            'estimator = "classifier"',
+            r"\[\[methods\]\] x estimator: 'classifier' cannot be used",
+        ),
+        (
+            'method = "auto"\ncandidates = ["dss", "scale"]',
+            r"\[\[methods\]\] x candidates: 'scale' cannot be used",
+        ),
+    ],
+)
+def test_run_refuses_a_method_named_like_a_pipeline_step(
+    tmp_path, capsys, monkeypatch, method, match
+):
+    # an adapter registered as "model" broke every cell ("Names provided are
+    # not unique") after the features were extracted
+    _register_methods(
+        monkeypatch,
+        adapters=[_adapter("model"), _adapter("adapt2"), _adapter("scale")],
+        estimators=[_estimator("classifier")],
+    )
+    _no_features(monkeypatch)
+    exp = _grid_file(tmp_path, f'output = "out"\n[[methods]]\nname = "x"\n{method}\n')
+    assert main(["run", exp, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(
+        match + r" by sertl run and sertl grid: sertl-experiments names "
+        r"the pipeline's own steps",
+        err,
+    ), err
+    assert "its plugin must give it another registry_name." in err
+    assert "Traceback" not in err
+    assert main(["grid", exp]) == 2
+    assert re.search(match, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("name", ["model", "adapt1", "classifier"])
+def test_grid_refuses_a_method_named_like_a_pipeline_step(capsys, monkeypatch, name):
+    # sertl grid --methods model gave a raw traceback ("All intermediate steps
+    # should be transformers")
+    _register_methods(
+        monkeypatch,
+        adapters=[_adapter("model"), _adapter("adapt1")],
+        estimators=[_estimator("classifier")],
+    )
+    _no_features(monkeypatch)
+    args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
+    assert main([*args, "--methods", f"dss,{name}"]) == 2
+    err = capsys.readouterr().err
+    assert f"--methods {name}: {name!r} cannot be used by sertl run and sertl " in err
+    assert "Traceback" not in err
+
+
+def test_auto_offers_no_step_named_method_and_honours_the_opt_out(monkeypatch):
+    # the hard-coded exclusion list gave third-party methods no way to opt out
+    # of method = "auto"; the attribute does, inherited and overridable
+    from sertl_experiments import TransferVote, default_candidates
+
+    from sertl_core import get_registry
+
+    _register_methods(
+        monkeypatch,
+        adapters=[
+            _adapter("model"),
+            _adapter("adapt3"),
+            _adapter("few_shot_only", _sertl_auto_candidate=False),
+            _adapter("plain_adapter"),
+        ],
+        estimators=[
+            _estimator("expensive", _sertl_auto_candidate=False),
+            _estimator("weighted_source"),
+        ],
+    )
+    names = [r.name for r in default_candidates()]
+    assert "dss+plain_adapter" in names and "dss+weighted_source" in names
+    for left_out in ("model", "adapt3", "few_shot_only", "expensive"):
+        assert f"dss+{left_out}" not in names
+    # the first-party methods that declare it stay out
+    for first_party in ("source_only", "domain_standard_scaler", "vote"):
+        assert f"dss+{first_party}" not in names
+    members = [n for _, n in TransferVote()._auto_methods(get_registry())]
+    assert "plain_adapter" in members and "weighted_source" in members
+    assert not {"model", "adapt3", "few_shot_only", "expensive", "vote"} & set(members)
+
+
+def test_first_party_names_stay_out_of_auto_without_the_attribute(monkeypatch):
+    # an older release of a first-party plugin does not declare the attribute
+    from sertl_experiments._recipes import is_auto_candidate
+
+    from sertl_core import SourceOnly
+
+    class OldFinetune(SourceOnly):
+        registry_name = "finetune"
+
+    monkeypatch.delattr(SourceOnly, "_sertl_auto_candidate")
+    assert is_auto_candidate("finetune", OldFinetune) is False
+    assert is_auto_candidate("source_only", SourceOnly) is False
+    assert is_auto_candidate("my_method", OldFinetune) is True
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["--source", "emodb=nothere", "--target", "ravdess=sample"],
+            r"--source emodb=nothere: '\S+nothere' does not exist; give the folder "
+            "of the corpus as downloaded.",
+        ),
+        (
+            ["--source", "emodb=sample", "--target", "csv=labels.csv"],
+            r"--target csv=labels.csv: '\S+labels.csv' does not exist; give the CSV "
+            "file that lists the corpus",
+        ),
+    ],
+)
+def test_grid_names_the_corpus_option_not_a_table(capsys, args, said):
+    # "[corpora.emodb] root: ..." named a table that only an experiment file has
+    assert main(["grid", *args, "--methods", "dss"]) == 2
+    err = capsys.readouterr().err
+    assert re.match("sertl grid: error: " + said, err), err
+    assert "[corpora" not in err and "Traceback" not in err
+
+
+def _folders_corpus(root):
+    """A folder-per-emotion copy of the EmoDB sample (EmoDB's file names)."""
+    import shutil
+
+    from sertl_speech import load_sample
+
+    for row in load_sample("emodb").itertuples():
+        (root / row.emotion).mkdir(parents=True, exist_ok=True)
+        shutil.copy(row.file, root / row.emotion / Path(row.file).name)
+    return root
+
+
+def test_few_shot_on_a_corpus_without_speakers_is_refused_before_features(
+    tmp_path, capsys, monkeypatch
+):
+    # every cell failed ("target 'mine' has 1 speaker(s)") after extraction,
+    # and the folders reader's speaker ids could not be configured
+    from sertl_experiments import ExperimentError, _runner
+
+    def reached(*_, **__):
+        raise ExperimentError("feature extraction reached")
+
+    monkeypatch.setattr(_runner, "extract_features", reached)
+    _folders_corpus(tmp_path / "mine")
+    text = (
+        '[corpora.emodb]\nroot = "sample"\n'
+        '[corpora.mine]\nreader = "folders"\nroot = "mine"\n{}'
+        '[matrix]\nsources = ["emodb"]\ntargets = ["mine"]\n'
+        '[protocol]\ntarget = "few_shot"\nk = 2\n[[methods]]\nname = "dss"\n'
+    )
+    exp = tmp_path / "exp.toml"
+    exp.write_text(text.format(""))
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(
+        r"^sertl run: error: \S+exp\.toml: \[corpora\.mine\]: few_shot needs at "
+        r"least two speakers in a target corpus .* but 'mine' has 1 \('unknown'\)\. "
+        r"The folders reader gives every file the speaker 'unknown' unless told "
+        r"where the speaker id is: add options = \{ speaker_pattern = ",
+        err,
+    ), err
+    assert "feature extraction reached" not in err and "features:" not in err
+    assert main(["grid", str(exp)]) == 2
+    assert "[corpora.mine]: few_shot needs at least two speakers" in (
+        capsys.readouterr().err
+    )
+    # with the speaker ids of the file names, it goes on to the features
+    exp.write_text(
+        text.format('options = { speaker_pattern = "^(?P<speaker>\\\\d\\\\d)" }\n')
+    )
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "feature extraction reached" in err and "few_shot needs" not in err
+    assert "features: emodb (48 files" in err
+
+
+def _csv_corpus(root):
+    """The EmoDB sample as a CSV corpus with labels of its own (relaxed: neutral)."""
+    from sertl_speech import load_sample
+
+    own = {"anger": "angry", "happiness": "happy", "sadness": "sad"}
+    root.mkdir()
+    lines = ["file,label,speaker"]
+    for row in load_sample("emodb").itertuples():
+        lines.append(f"{row.file},{own.get(row.emotion, 'relaxed')},{row.speaker}")
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    return root / "labels.csv"
+
+
+def _random_features(monkeypatch):
+    """Replace feature extraction by random features: the run's logic only."""
+    from sertl_experiments import _runner
+
+    def extract(files, *_, **__):
+        rng = np.random.default_rng(len(files))
+        return rng.normal(size=(len(files), 4)), []
+
+    monkeypatch.setattr(_runner, "extract_features", extract)
+
+
+@pytest.mark.parametrize("onto", ["neutral", "calm"])
+def test_mapped_and_left_out_labels_are_reported(tmp_path, capsys, monkeypatch, onto):
+    # a label the mapping renames was still "to rename"; one mapped onto a
+    # class outside [labels] classes vanished without a word, and the report
+    # did not say which classes each pair used
+    import html
+
+    _random_features(monkeypatch)
+    labels = _csv_corpus(tmp_path / "mine")
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'output = "out"\n[corpora.emodb]\nroot = "sample"\n'
+        f'[corpora.mine]\nreader = "csv"\nroot = "{labels}"\n'
+        '[labels]\nclasses = ["anger", "happiness", "neutral", "sadness"]\n'
+        f'mapping = {{ relaxed = "{onto}" }}\n'
+        '[matrix]\nsources = ["emodb"]\ntargets = ["mine"]\n'
+        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
+        '[[methods]]\nname = "dss"\n'
+    )
+    assert main(["run", str(exp), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "are not canonical emotions" not in err and "Rename them" not in err
+    md = (tmp_path / "out" / "results.md").read_text()
+    page = html.unescape((tmp_path / "out" / "report.html").read_text())
+    classes = md.split("## Classes of each pair", 1)[1].split("\n## ", 1)[0]
+    assert "<h2>Classes of each pair</h2>" in page
+    if onto == "neutral":
+        assert "left out" not in err
+        assert "| emodb | mine | anger, happiness, neutral, sadness |  |" in classes
+        assert "## Labels left out" not in md
+    else:
+        assert (
+            "corpus mine: 12 file(s) labelled calm (mapped from relaxed) left out: "
+            "not in [labels] classes\n" in err
+        )
+        assert "emodb -> mine: classes anger, happiness, sadness; left out: " in err
+        assert (
+            "| emodb | mine | anger, happiness, sadness | neutral (mine has none) |"
+            in classes
+        )
+        section = md.split("## Labels left out", 1)[1].split("\n## ", 1)[0]
+        assert (
+            "| mine | calm (mapped from relaxed) | 12 | not in [labels] classes |"
+            in (section)
+        )
+        table = page.split('id="tab-left-out"', 1)[1].split("</table>")[0]
+        assert "calm (mapped from relaxed)" in table
+
+
+def test_labels_no_other_corpus_shares_are_reported(tmp_path, capsys, monkeypatch):
+    _random_features(monkeypatch)
+    labels = _csv_corpus(tmp_path / "mine")
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'output = "out"\n[corpora.emodb]\nroot = "sample"\n'
+        f'[corpora.mine]\nreader = "csv"\nroot = "{labels}"\n'
+        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
+        '[[methods]]\nname = "dss"\n'
+    )
+    assert main(["run", str(exp), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    # not mapped: the reader's advice stands
+    assert "csv: label(s) ['relaxed'] are not canonical emotions" in err
+    assert (
+        "corpus emodb: 12 file(s) labelled neutral left out: not shared by every "
+        'corpus ([labels] classes = "shared"): mine has none\n' in err
+    )
+    assert (
+        "corpus mine: 12 file(s) labelled relaxed left out: not shared by every "
+        'corpus ([labels] classes = "shared"): emodb has none\n' in err
+    )
+    md = (tmp_path / "out" / "results.md").read_text()
+    assert "| emodb | mine | anger, happiness, sadness |  |" in md
+    assert "| mine | emodb | anger, happiness, sadness |  |" in md
+
+
+def test_predict_folder_note_counts_the_files_labelled(small_model, tmp_path, capsys):
+    # "7 audio file(s) labelled" when 3 of the 7 could not be
+    import shutil
+
+    path, files = small_model
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for f in files:
+        shutil.copy(f, folder / Path(f).name)
+    (folder / "broken.wav").write_bytes(b"RIFF-not-really-audio")
+    (folder / "notes.txt").write_text("not audio")
+    assert main(["predict", str(path), str(folder), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert sum(r["error"] is None for r in out["predictions"]) == 2
+    note = (
+        f"{folder}: 2 audio file(s) labelled (1 other audio file(s) could not be: "
+        "see their errors); 1 file(s) skipped, not audio by their extension "
+        "(.txt: 1)."
+    )
+    assert len(out["notes"]) == 1 and out["notes"][0].startswith(note)
+    assert main(["predict", str(path), str(folder)]) == 1
+    assert f"sertl predict: note: {note}" in capsys.readouterr().err
+    # refused as a whole (too few files for --new-domain): none labelled
+    assert main(["predict", str(path), str(folder), "--new-domain", "--json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    assert out["notes"][0].startswith(
+        f"{folder}: 3 audio file(s) found, none labelled; 1 file(s) skipped"
+    )
+
+
+def test_run_help_documents_the_exit_status(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 0 every cell finished; 1 some cells failed" in text
+    assert "2 the experiment could not start" in text and "130 interrupted" in text

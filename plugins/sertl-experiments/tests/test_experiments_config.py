@@ -234,3 +234,183 @@ def test_examples_parse():
     for f in files:
         cfg = load_config(f)
         assert cfg.methods
+
+
+def test_paths_are_absolute_whatever_the_working_folder(tmp_path, monkeypatch):
+    # a relative experiment path gave cwd-relative paths (exp1/../cache), which
+    # a saved model then carried: loaded elsewhere, it wrote stray caches
+    (tmp_path / "exp1").mkdir()
+    (tmp_path / "exp1" / "exp.toml").write_text(
+        'output = "out"\n[corpora.a]\nreader = "emodb"\nroot = "../data/a"\n'
+        '[corpora.b]\nreader = "ravdess"\nroot = "sample"\n'
+        '[features]\ncache_dir = "../cache"\n[[methods]]\nname = "dss"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("exp1/exp.toml")
+    assert cfg.features.cache_dir == tmp_path / "cache"
+    assert cfg.corpora["a"].root == tmp_path / "data" / "a"
+    assert cfg.output == tmp_path / "exp1" / "out"
+    cfg = parse_config(_base(output="out"), base_dir="sub/..")
+    assert cfg.output == tmp_path / "out"
+    assert cfg.corpora["b"].root == tmp_path / "y"
+
+
+def test_reader_options_are_passed_on_and_checked(tmp_path):
+    import shutil
+
+    from sertl_experiments._data import load_corpus_table
+    from sertl_speech import load_sample
+
+    pattern = "^(?P<speaker>[^_]+)_"
+    corpora = {
+        "mine": {
+            "reader": "folders",
+            "root": "m",
+            "options": {"speaker_pattern": pattern},
+        },
+        "b": {"reader": "ravdess", "root": "y"},
+    }
+    cfg = parse_config(_base(corpora=corpora), base_dir=tmp_path)
+    assert cfg.corpora["mine"].options == {"speaker_pattern": pattern}
+    # the folders reader gets them: speakers from the file names
+    for i, row in enumerate(load_sample("emodb").head(4).itertuples()):
+        folder = tmp_path / "m" / row.emotion
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(row.file, folder / f"spk{i % 2}_take{i}.flac")
+    table = load_corpus_table(cfg.corpora["mine"])
+    assert sorted(set(table["speaker"])) == ["spk0", "spk1"]
+    # an option the reader does not take: named, with the reader's options
+    corpora["mine"]["options"] = {"speaker_patern": pattern}
+    with pytest.raises(
+        ConfigError,
+        match=r"^<config>: \[corpora\.mine\] options: the reader 'folders' has no "
+        r"option 'speaker_patern'\. Did you mean 'speaker_pattern'\? Its options: "
+        r"speaker_pattern, corpus, language\.$",
+    ):
+        parse_config(_base(corpora=corpora))
+    corpora["b"]["options"] = {"speaker_pattern": pattern}
+    corpora["mine"]["options"] = {}
+    with pytest.raises(
+        ConfigError,
+        match=r"\[corpora\.b\] options: the reader 'ravdess' has no option "
+        r"'speaker_pattern'\. Its options: vocal_channel\.",
+    ):
+        parse_config(_base(corpora=corpora))
+    corpora["b"] = {"reader": "emodb", "root": "y", "options": {"x": 1}}
+    with pytest.raises(
+        ConfigError,
+        match=r"\[corpora\.b\] options: the reader 'emodb' takes no options",
+    ):
+        parse_config(_base(corpora=corpora))
+    corpora["b"] = {"reader": "emodb", "root": "y", "options": "spk"}
+    with pytest.raises(ConfigError, match=r"\[corpora\.b\] options: must be a table"):
+        parse_config(_base(corpora=corpora))
+
+
+@pytest.mark.parametrize(
+    ("corpus", "match"),
+    [
+        (
+            {"reader": "csv"},
+            r"\[corpora\.a\] root: missing: the CSV file that lists the corpus "
+            r"\(columns file, label or emotion, speaker",
+        ),
+        (
+            {"reader": "folders"},
+            r"\[corpora\.a\] root: missing: the folder that holds one folder of "
+            r"audio files per label\.",
+        ),
+        ({}, r"\[corpora\.a\] root: missing: the folder of the corpus as downloaded"),
+    ],
+)
+def test_missing_root_is_worded_for_the_reader(corpus, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(_base(corpora={"a": corpus, "b": {"root": "y"}}))
+
+
+def test_a_missing_csv_root_asks_for_the_csv_file(tmp_path):
+    # "give the folder of the corpus as downloaded" for a CSV file
+    from sertl_experiments import ExperimentError
+    from sertl_experiments._data import load_corpus_table
+
+    cfg = parse_config(
+        _base(
+            corpora={
+                "mine": {"reader": "csv", "root": "lables.csv"},
+                "b": {"root": "y"},
+            }
+        ),
+        base_dir=tmp_path,
+    )
+    with pytest.raises(
+        ExperimentError,
+        match=r"\[corpora\.mine\] root: '\S+lables\.csv' does not exist; give the "
+        r"CSV file that lists the corpus \(columns file, label or emotion",
+    ):
+        load_corpus_table(cfg.corpora["mine"])
+
+
+def test_missing_reader_says_it_defaults_to_the_table_name(tmp_path):
+    # "[corpora.mine] reader: No corpus named 'mine'." read as a misspelt reader
+    from sertl_experiments._data import load_corpus_table
+
+    said = (
+        r"\[corpora\.mine\] reader: missing: without reader = \.\.\., the reader is "
+        r"the table's name, 'mine', and no corpus reader has that name\. Add "
+        r'reader = "csv" .*; the readers are .*csv.*folders'
+    )
+    cfg = parse_config(
+        _base(corpora={"mine": {"root": "."}, "b": {"root": "y"}}), base_dir=tmp_path
+    )
+    assert cfg.corpora["mine"].reader_from_name
+    with pytest.raises(ConfigError, match=said):
+        load_corpus_table(cfg.corpora["mine"])
+    # found before any reading where the table needs the reader
+    for spec in ({"root": "sample"}, {"root": ".", "options": {"x": 1}}):
+        with pytest.raises(ConfigError, match="^<config>: " + said):
+            parse_config(_base(corpora={"mine": spec, "b": {"root": "y"}}))
+    # a reader given and misspelt keeps the registry's answer
+    cfg = parse_config(
+        _base(corpora={"mine": {"reader": "cvs", "root": "."}, "b": {"root": "y"}}),
+        base_dir=tmp_path,
+    )
+    with pytest.raises(
+        ConfigError, match=r"\[corpora\.mine\] reader: No corpus named 'cvs'"
+    ):
+        load_corpus_table(cfg.corpora["mine"])
+
+
+def test_auto_that_would_ignore_params_says_so_first():
+    # following "params coral: no such step" led to "auto would ignore params"
+    with pytest.raises(
+        ConfigError,
+        match=r"\[\[methods\]\] x params: method = \"auto\" takes its candidates' "
+        r"own settings and would ignore params",
+    ):
+        parse_config(
+            _base(methods=[{"name": "x", "method": "auto", "params": {"coral": {}}}])
+        )
+    with pytest.raises(ConfigError, match=r"x method: method = \"auto\" chooses"):
+        parse_config(
+            _base(
+                methods=[{"name": "x", "method": "auto", "grid": {"coral__reg": [1]}}]
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("method", "field"),
+    [
+        ({"adapter": ["coral", "model"]}, "adapter"),
+        ({"adapter": "adapt12"}, "adapter"),
+        ({"estimator": "scale"}, "estimator"),
+        ({"adapter": "features"}, "adapter"),
+    ],
+)
+def test_a_step_named_like_the_pipelines_own_is_refused(method, field):
+    with pytest.raises(
+        ConfigError,
+        match=rf"\[\[methods\]\] x {field}: '\w+' cannot be used by sertl run and "
+        r"sertl grid: .* its plugin must give it another registry_name\.",
+    ):
+        parse_config(_base(methods=[{"name": "x", **method}]))

@@ -962,3 +962,110 @@ def test_plot_file_names_never_collide():
     pca = {f"pca_{_slug(s)}__{_slug(t)}" for s, t in [("a__b", "c"), ("a", "b__c")]}
     assert len(pca) == 2
     assert _slug("speaker_norm") == "speaker_norm"  # usual names stay readable
+
+
+def test_saved_model_is_checked_against_the_scored_model(
+    synthetic_config, synthetic_data
+):
+    # the saved model is a calibrated refit (probabilities for sertl predict)
+    # whose labels can differ from those of the model whose UAR is reported:
+    # the run measures it on the cell's test rows and says so
+    from sertl_experiments import load_model
+    from sertl_experiments._runner import _labels
+    from sklearn.metrics import recall_score
+
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}], protocol={"bootstrap": 0}, save_models=True
+    )
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    cell = _cell(cfg, "a__b__dss__seed0")
+    assert cell["model_calibrated"] is True
+    model, meta = load_model(cfg.output / "models" / "a__b__dss.skops")
+    # the saved model's own labels of the test rows (all of b's rows here)
+    labels = cell["classes"]
+    mine = np.asarray(model[1:].predict(synthetic_data["b"].X)).astype(str)
+    scored = _labels(cell["y_pred"], labels)
+    truth = _labels(cell["y_test"], labels)
+    uar = recall_score(truth, mine, labels=labels, average="macro")
+    assert cell["model_uar"] == pytest.approx(uar)
+    assert cell["model_agreement"] == pytest.approx(np.mean(mine == scored))
+    assert meta["calibrated_refit"] is True
+    assert meta["test_uar"] == pytest.approx(uar)
+    assert meta["agreement_with_scored_model"] == cell["model_agreement"]
+    assert "probability-calibrated refit" in meta["note"]
+    md = (cfg.output / "results.md").read_text()
+    section = md.split("## Saved models", 1)[1]
+    assert "is a probability-calibrated refit of it" in section
+    assert "3-fold sigmoid CalibratedClassifierCV" in section
+    head = next(ln for ln in section.splitlines() if ln.startswith("| source"))
+    assert head.endswith("| reported UAR % | saved model's UAR % | same label % |")
+    row = next(ln for ln in section.splitlines() if ln.startswith("| a | b | dss"))
+    assert row.endswith(
+        f"| {100 * cell['uar']:.1f} | {100 * uar:.1f} "
+        f"| {100 * cell['model_agreement']:.1f} |"
+    )
+    html = (cfg.output / "report.html").read_text()
+    assert "saved model&#x27;s UAR %" in html and "same label %" in html
+    # a cell saved before this check is recomputed to get it
+    path = cfg.output / "cells" / "a__b__dss__seed0.json"
+    old = dict(cell)
+    for key in ("model_uar", "model_agreement", "model_calibrated"):
+        old.pop(key)
+    path.write_text(json.dumps(old))
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.n_computed, res.n_reused) == (1, 3)
+    assert _cell(cfg, "a__b__dss__seed0")["model_agreement"] == cell["model_agreement"]
+
+
+def test_a_classifier_with_probabilities_saves_the_scored_model(
+    synthetic_config, synthetic_data
+):
+    from sertl_experiments import load_model
+
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}],
+        protocol={"bootstrap": 0},
+        classifier={"name": "logreg"},
+        save_models=True,
+    )
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    cell = _cell(cfg, "a__b__dss__seed0")
+    assert cell["model_calibrated"] is False
+    assert cell["model_agreement"] == 1.0 and cell["model_uar"] == cell["uar"]
+    _, meta = load_model(cfg.output / "models" / "a__b__dss.skops")
+    assert meta["calibrated_refit"] is False
+    md = (cfg.output / "results.md").read_text()
+    assert "The saved model is the scored model" in md
+
+
+def test_few_shot_choices_are_not_called_label_free(synthetic_config, synthetic_data):
+    # under few-shot, auto and grids choose on labelled target rows (the
+    # scorer "target"): the report said "label-free" and "without target labels"
+    import html
+
+    cfg = synthetic_config(
+        protocol={"target": "few_shot", "k": 3, "bootstrap": 0},
+        methods=[
+            {"name": "dss", "grid": {"classifier__C": [0.1, 10.0]}},
+            {"name": "auto", "method": "auto", "candidates": ["dss"]},
+        ],
+    )
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.results["status"] == "ok").all()
+    md = (cfg.output / "results.md").read_text()
+    page = html.unescape(res.report.read_text())
+    for text in (md, page):
+        assert "label-free" not in text and "without target labels" not in text
+    assert '## Choices made on labelled target rows (method = "auto"' in md
+    assert "score on labelled target rows, method" in md
+    assert "auto (choice on labelled target rows among dss)" in page
+    assert "by the guard (scores on labelled target rows)" in page
+    # the unlabelled protocol keeps its words
+    cfg = synthetic_config(
+        protocol={"bootstrap": 0},
+        methods=[{"name": "auto", "method": "auto", "candidates": ["dss"]}],
+    )
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    md = (cfg.output / "results.md").read_text()
+    assert '## Choices made without target labels (method = "auto"' in md
+    assert "auto (label-free choice among dss)" in html.unescape(res.report.read_text())

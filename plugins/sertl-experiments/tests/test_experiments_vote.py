@@ -381,10 +381,7 @@ def test_members_that_learn_different_classes_are_refused():
 def test_no_installed_method_to_vote_with_is_refused(monkeypatch):
     import sertl_experiments._vote as vote_module
 
-    everything = set(get_registry().names("adapters")) | set(
-        get_registry().names("estimators")
-    )
-    monkeypatch.setattr(vote_module, "_AUTO_EXCLUDE", everything)
+    monkeypatch.setattr(vote_module, "is_auto_candidate", lambda name, cls: False)
     X, y, sd, _ = _task(seed=15)
     with pytest.raises(ValueError, match="found no installed unsupervised method"):
         TransferVote(SVC()).fit(X, y, sample_domain=sd)

@@ -209,6 +209,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     """
 
     registry_name = "autoencoder"
+    _sertl_auto_candidate = False
     _needs_labels = False
 
     _parameter_constraints: dict = {

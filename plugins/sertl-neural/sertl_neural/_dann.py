@@ -220,6 +220,7 @@ class DANNClassifier(NeuralTransferEstimator):
     """
 
     registry_name = "dann"
+    _sertl_auto_candidate = False
 
     _parameter_constraints: dict = {
         "estimator": [object, None],

@@ -322,6 +322,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
     """
 
     registry_name = "finetune"
+    _sertl_auto_candidate = False
 
     _parameter_constraints: dict = {
         "estimator": [object, None],

@@ -343,6 +343,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     """
 
     registry_name = "multitask"
+    _sertl_auto_candidate = False
     _needs_target = False
 
     __metadata_request__fit = {"sample_domain": True, "aux": True}
