@@ -33,7 +33,11 @@ from ._extract import (
     FeatureExtractionError,
     pad_sequences,
 )
-from ._normalize import SpeakerConfoundWarning, SpeakerNormalizer
+from ._normalize import (
+    MissingSpeakerWarning,
+    SpeakerConfoundWarning,
+    SpeakerNormalizer,
+)
 from ._schema import (
     EMOTION_COORDINATES,
     EMOTIONS,
@@ -61,6 +65,7 @@ __all__ = [
     "CsvCorpus",
     "EmoDB",
     "FoldersCorpus",
+    "MissingSpeakerWarning",
     "SpeakerConfoundWarning",
     "SpeakerNormalizer",
     "TurEVDB",

@@ -63,13 +63,39 @@ def _report_note(note, notes):
 
 
 def _unit_scale(y):
-    """Integer PCM samples as float64 at full scale 1.0; other arrays as given."""
+    """Integer PCM samples as float64 at full scale 1.0; other arrays as given.
+
+    Raises
+    ------
+    AudioError
+        With reason ``"failed"`` for 64-bit integers, which no PCM format
+        uses: they are numpy's default integer (``np.round(x).astype(int)``),
+        and scaled by 2**63 any speech would be read as silence.
+    """
     if not np.issubdtype(y.dtype, np.integer):
         return y
+    if y.dtype.itemsize > 4:
+        raise AudioError(
+            "failed",
+            f"the waveform has {y.dtype} samples, which no PCM format uses "
+            "(numpy's default integer type, e.g. from np.round(x).astype(int)); "
+            "scaled by their full scale of 2**63 they would read as silence. "
+            "Cast them to the width their values have, e.g. y.astype(np.int16) "
+            "for 16-bit samples or y.astype(np.int32) for 24/32-bit ones, or "
+            "pass float samples in [-1, 1]",
+        )
     info = np.iinfo(y.dtype)
     half = (float(info.max) - float(info.min) + 1.0) / 2.0
     # signed PCM spans [-half, half); unsigned (8-bit WAV) is offset by half
     return (y.astype(np.float64) - (half if info.min == 0 else 0.0)) / half
+
+
+def _nan_message(n_bad, size):
+    """Say that ``n_bad`` of ``size`` samples are not finite (reason ``"nan"``)."""
+    return (
+        f"{n_bad} of {size} samples are NaN or infinite; repair or re-export "
+        "the file (a waveform: replace or drop those samples)"
+    )
 
 
 def _loudest_channel(channels, axis, silence_threshold):
@@ -188,7 +214,9 @@ def check_waveform(
         Float signals are taken as they are (full scale is 1.0); integer
         signals are PCM samples (e.g. from ``scipy.io.wavfile.read``) and are
         scaled by their dtype's full scale, as soundfile reads files, so a
-        file and its samples give the same features.
+        file and its samples give the same features. 64-bit integers
+        (numpy's default ``int``, no PCM format) are refused: cast them to
+        the PCM width, e.g. ``y.astype(np.int16)``.
         The signal's mean (a constant DC offset) is removed.
     sr : int
         Sample rate in Hz.
@@ -215,7 +243,8 @@ def check_waveform(
     Raises
     ------
     AudioError
-        With reason ``"empty"``, ``"nan"``, ``"too_short"`` or ``"silent"``.
+        With reason ``"empty"``, ``"nan"``, ``"too_short"`` or ``"silent"``;
+        ``"failed"`` for a non-numeric or 64-bit integer signal.
 
     Warns
     -----
@@ -274,12 +303,7 @@ def _check_waveform(
     y = y.astype(np.float32, copy=False)
     finite = np.isfinite(y)
     if not finite.all():
-        n_bad = int(y.size - finite.sum())
-        raise AudioError(
-            "nan",
-            f"{n_bad} of {y.size} samples are NaN or infinite; repair or "
-            "re-export the file (a waveform: replace or drop those samples)",
-        )
+        raise AudioError("nan", _nan_message(int(y.size - finite.sum()), y.size))
     duration = y.size / float(sr)
     if duration < min_duration:
         raise AudioError(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -150,8 +150,23 @@ class FeatureCache:
 
     @staticmethod
     def _atomic_write(path, data):
+        """Write ``data`` to a new file beside ``path``, then rename it to ``path``.
+
+        The file is created with mode ``0o666`` less the process's umask, as
+        ``open(path, "wb")`` would create it: a cache folder shared by a
+        group (umask 002) is then readable and replaceable by the group's
+        other users (``tempfile.mkstemp`` gives ``0o600``, which made every
+        entry of another user a miss, written again).
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        while True:
+            tmp = path.parent / f".tmp-{secrets.token_hex(8)}{path.suffix}"
+            try:
+                fd = os.open(tmp, flags, 0o666)  # the umask applies
+                break
+            except FileExistsError:  # pragma: no cover - 64 random bits
+                continue
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

@@ -130,7 +130,9 @@ def _audio_files(folder: Path):
 
     Symbolic links to folders are followed (corpora are often assembled from
     links to shared storage); a folder reached twice through links is read
-    once, so a link cycle cannot loop.
+    once, so a link cycle cannot loop. A link named like audio whose target
+    is missing (storage not mounted, a moved file) is listed too, for the
+    reader to report (:func:`_split_unreadable`) rather than lose silently.
     """
     out = []
     seen = set()
@@ -147,9 +149,55 @@ def _audio_files(folder: Path):
             p = Path(dirpath) / name
             if p.suffix.lower() not in AUDIO_SUFFIXES or name.startswith("."):
                 continue
-            if p.is_file():
+            if p.is_file() or p.is_symlink():
                 out.append(p)
     return sorted(out)
+
+
+def _split_unreadable(files):
+    """Split ``files`` into the regular files and the skipped entries of the rest.
+
+    The rest are links whose target is missing (or a link loop), and any
+    other entry that is no regular file. Returns ``(files, skipped)``,
+    ``skipped`` a list of ``{"file": ..., "reason": ...}`` as the readers
+    report skipped files.
+    """
+    kept, skipped = [], []
+    for path in files:
+        if path.is_file():
+            kept.append(path)
+            continue
+        if path.is_symlink() and not path.exists():
+            try:
+                target = os.readlink(path)
+            except OSError:  # pragma: no cover - the link went away meanwhile
+                target = "?"
+            reason = f"link target missing: {target}"
+        else:
+            reason = "not a regular file"
+        skipped.append({"file": str(path), "reason": reason})
+    return kept, skipped
+
+
+def _warn_unreadable(name, skipped, root):
+    """Report the links and special files :func:`_split_unreadable` set apart."""
+    if skipped:
+        listed = [f"{_relative(e['file'], root)}: {e['reason']}" for e in skipped]
+        _warn_skipped(
+            f"{name}: skipped {len(skipped)} audio file(s) under {str(root)!r} "
+            "that cannot be read: links whose target is missing (storage not "
+            "mounted, or the files moved) or entries that are no regular file. "
+            f"Mount the storage or fix the links:{_list(listed)}",
+            skipped,
+        )
+
+
+def _relative(file, root):
+    """``file`` relative to ``root`` when it is below it, else as given."""
+    try:
+        return str(Path(file).relative_to(root))
+    except ValueError:
+        return str(file)
 
 
 def _list(items):
@@ -269,15 +317,17 @@ class CorpusReader:
                 f"the folder of your download; expected layout: {self.layout}"
             )
         keep = _check_emotions(emotions, name)
-        files = self._find(root)
+        files, unreadable = _split_unreadable(self._find(root))
+        _warn_unreadable(name, unreadable, root)
         if not files:
             raise ValueError(
-                f"{name}: no .wav or .flac file found under {str(root)!r}. "
-                f"Expected layout: {self.layout}"
+                f"{name}: no .wav or .flac file found under {str(root)!r}"
+                f"{_but_unreadable(unreadable)}. Expected layout: {self.layout}"
             )
         corpus = self._corpus_name(root)
         language = self._language(root)
-        rows, bad, skipped, left_out = [], [], [], []
+        rows, bad, left_out = [], [], []
+        skipped = list(unreadable)
         for path in files:
             try:
                 parsed = self._parse(path, root)
@@ -340,6 +390,16 @@ class CorpusReader:
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({params})"
+
+
+def _but_unreadable(unreadable):
+    """Return the clause of a "no file found" error when only unreadable ones were."""
+    if not unreadable:
+        return ""
+    return (
+        f" that can be read ({len(unreadable)} cannot: listed in the warning "
+        "before this error)"
+    )
 
 
 def _warn_duplicate_stems(name, files, root):
@@ -1016,6 +1076,7 @@ class URDU(_EmotionFolderCorpus):
         "neutral": "N",
         "sad": "S",
     }
+    unique_stems = True
     _RE = re.compile(r"^(?P<speaker>S(?P<gender>[MF])\d+)_F\d+_(?P<code>[A-Z])\d+$")
     _HINT = "expected e.g. SM1_F10_A010 (speaker, file, emotion letter)"
 
@@ -1063,6 +1124,7 @@ class TurEVDB(_EmotionFolderCorpus):
         "happy": "mt",
         "sad": "hl",
     }
+    unique_stems = True
     _RE = re.compile(r"^(?P<speaker>\d+)_(?P<code>[a-z]{2})_.+$")
     _HINT = "expected <speaker>_<kz|sk|mt|hl>_<word>, e.g. 1157_kz_acik"
 
@@ -1189,13 +1251,17 @@ def _warn_unknown_labels(name, unknown):
 class CsvCorpus(CorpusReader):
     r"""A user's own corpus described by a CSV file.
 
-    ``root`` is the CSV file. Columns: ``file`` (path, relative to the CSV's
-    folder or absolute), ``label`` (or ``emotion``), ``speaker``, and
-    optionally ``gender`` (f/female/m/male; anything else is
-    ``"unknown"``) and ``language``. Labels are mapped to canonical names
-    (``"Angry"`` -> ``"anger"``); other labels are kept in lower case with a
-    :class:`CorpusWarning`. Rows whose audio file is missing, or that lack a
-    file or label, are reported and skipped.
+    ``root`` is the CSV file, comma-separated (a ``;``- or tab-separated
+    file is refused, saying so). Columns: ``file`` (path, relative to the
+    CSV's folder or absolute), ``label`` (or ``emotion``), ``speaker`` (an
+    empty cell is the speaker ``"unknown"``, which per-speaker normalisation
+    treats as one speaker), and optionally ``gender`` (f/female/m/male;
+    anything else is ``"unknown"``) and ``language``. Labels are mapped to
+    canonical names (``"Angry"`` -> ``"anger"``); other labels are kept in
+    lower case with a :class:`CorpusWarning`. Rows whose audio file is
+    missing, or that lack a file or label, are reported and skipped. A file
+    listed on several lines keeps every line (a row each) and is reported in
+    a :class:`CorpusWarning`, with its line numbers and labels.
 
     Parameters
     ----------
@@ -1244,16 +1310,12 @@ class CsvCorpus(CorpusReader):
         except Exception as exc:
             raise ValueError(f"csv: cannot read {str(path)!r} as CSV: {exc}") from exc
         df.columns = [str(c).strip().lower() for c in df.columns]
+        _check_csv_columns(path, list(df.columns))
         label_col = "label" if "label" in df.columns else "emotion"
-        missing = [c for c in ("file", label_col, "speaker") if c not in df.columns]
-        if missing:
-            raise ValueError(
-                f"csv: {str(path)!r} lacks column(s) {missing}; needed: file, label "
-                f"(or emotion), speaker; found {list(df.columns)}."
-            )
         base = path.parent
         corpus = self.corpus or path.stem
         rows, bad, unknown = [], [], set()
+        lines: dict[str, list[tuple[int, str]]] = {}  # file -> (line, label)
         for i, rec in enumerate(df.to_dict("records"), start=2):
             f, label = rec["file"].strip(), rec[label_col].strip()
             if not f or not label:
@@ -1261,12 +1323,17 @@ class CsvCorpus(CorpusReader):
                 continue
             audio = Path(f) if Path(f).is_absolute() else base / f
             if not audio.is_file():
-                what = "is a folder" if audio.is_dir() else "file not found"
+                what = "file not found"
+                if audio.is_dir():
+                    what = "is a folder"
+                elif audio.is_symlink():
+                    what = f"link target missing: {os.readlink(audio)}"
                 bad.append((str(audio), f"line {i}: {f}: {what}"))
                 continue
             if audio.suffix.lower() not in AUDIO_SUFFIXES:
                 bad.append((str(audio), f"line {i}: {f}: not a .wav or .flac file"))
                 continue
+            lines.setdefault(str(audio.resolve()), []).append((i, label))
             rows.append(
                 {
                     "file": str(audio.resolve()),
@@ -1278,7 +1345,56 @@ class CsvCorpus(CorpusReader):
                     "emotion_orig": label,
                 }
             )
+        _warn_repeated_files(path, lines)
         return _finish(name, rows, bad, unknown, keep, path, self.layout, "rows")
+
+
+def _check_csv_columns(path, columns):
+    """Refuse a CSV without the columns the csv reader needs, saying why."""
+    if len(columns) == 1 and (";" in columns[0] or "\t" in columns[0]):
+        sep, arg = ("';'", "';'") if ";" in columns[0] else ("tab", "'\\t'")
+        raise ValueError(
+            f"csv: {str(path)!r} looks {sep}-separated (its header reads as the "
+            f"one column {columns[0]!r}); the csv reader reads comma-separated "
+            "files. Save it with commas, e.g. pandas.read_csv(path, "
+            f"sep={arg}).to_csv(new_path, index=False)."
+        )
+    missing = [
+        shown
+        for shown, names in (
+            ("file", ("file",)),
+            ("label (or emotion)", ("label", "emotion")),
+            ("speaker", ("speaker",)),
+        )
+        if not any(n in columns for n in names)
+    ]
+    if missing:
+        raise ValueError(
+            f"csv: {str(path)!r} lacks column(s) {', '.join(missing)}; needed: "
+            f"file, label (or emotion), speaker; found {columns}."
+        )
+
+
+def _warn_repeated_files(path, lines):
+    """Warn about files of a CSV listed on several lines (``lines``: file -> rows)."""
+    repeated = {f: rows for f, rows in lines.items() if len(rows) > 1}
+    if not repeated:
+        return
+    conflicting = sum(len({lab for _, lab in rows}) > 1 for rows in repeated.values())
+    shown = [
+        f"{f}: lines {', '.join(str(i) for i, _ in rows)} "
+        f"(labels {', '.join(lab for _, lab in rows)})"
+        for f, rows in sorted(repeated.items())
+    ]
+    warnings.warn(
+        f"csv: {len(repeated)} file(s) appear on more than one line of "
+        f"{str(path)!r} ({conflicting} with different labels): each line is a "
+        "row of the table, so the recording is counted (and may be split "
+        "across train and test) more than once, under each label given. Keep "
+        f"one line per file.{_list(shown)}",
+        CorpusWarning,
+        stacklevel=external_stacklevel(),
+    )
 
 
 class FoldersCorpus(CorpusReader):
@@ -1297,7 +1413,9 @@ class FoldersCorpus(CorpusReader):
     speaker_pattern : str, default=None
         Regular expression searched in each file stem with a named group
         ``speaker`` (and optionally ``gender``, f/m); a file that does not
-        match is reported and skipped.
+        match, or whose ``speaker`` group is empty or takes no part in the
+        match (an optional group such as ``(?P<speaker>spk\d+)?``), is
+        reported and skipped.
     corpus : str, default=None
         Corpus name in the table; the name of ``ROOT`` when None.
     language : str, default="unknown"
@@ -1349,11 +1467,12 @@ class FoldersCorpus(CorpusReader):
                 raise ValueError(
                     "folders: speaker_pattern needs a named group (?P<speaker>...)."
                 )
-        files = _audio_files(root)
+        files, unreadable = _split_unreadable(_audio_files(root))
+        _warn_unreadable(name, unreadable, root)
         if not files:
             raise ValueError(
-                f"folders: no .wav or .flac file found under {str(root)!r}. "
-                f"Expected layout: {self.layout}"
+                f"folders: no .wav or .flac file found under {str(root)!r}"
+                f"{_but_unreadable(unreadable)}. Expected layout: {self.layout}"
             )
         corpus = self.corpus or root.name
         rows, bad, unknown = [], [], set()
@@ -1370,6 +1489,17 @@ class FoldersCorpus(CorpusReader):
                     bad.append((str(path), f"{rel}: speaker_pattern does not match"))
                     continue
                 speaker = m.group("speaker")
+                if not speaker:  # an optional group that took no part, or ""
+                    bad.append(
+                        (
+                            str(path),
+                            f"{rel}: speaker_pattern matches, but its speaker "
+                            "group takes no part or is empty, so the file has no "
+                            "speaker id (make the group required, e.g. no '?' "
+                            "after it)",
+                        )
+                    )
+                    continue
                 if "gender" in pattern.groupindex:
                     gender = _gender(m.group("gender") or "")
             rows.append(
@@ -1383,11 +1513,17 @@ class FoldersCorpus(CorpusReader):
                     "emotion_orig": label,
                 }
             )
-        return _finish(name, rows, bad, unknown, keep, root, self.layout, "files")
+        return _finish(
+            name, rows, bad, unknown, keep, root, self.layout, "files", unreadable
+        )
 
 
-def _finish(name, rows, bad, unknown, keep, root, layout, what):
-    """End a user-data reader; ``bad`` holds ``(file, reason)`` of skipped entries."""
+def _finish(name, rows, bad, unknown, keep, root, layout, what, unreadable=()):
+    """End a user-data reader; ``bad`` holds ``(file, reason)`` of skipped entries.
+
+    ``unreadable``: skipped entries already reported (links whose target is
+    missing), added to the table's ``attrs["skipped"]`` before ``bad``.
+    """
     skipped = [{"file": f, "reason": why} for f, why in bad]
     if bad:
         _warn_skipped(
@@ -1400,7 +1536,8 @@ def _finish(name, rows, bad, unknown, keep, root, layout, what):
             f"{name}: no usable {what} in {str(root)!r}. Expected: {layout}"
         )
     _warn_unknown_labels(name, unknown)
-    return _with_skipped(_to_table(name, rows, keep, f"in {str(root)!r}"), skipped)
+    table = _to_table(name, rows, keep, f"in {str(root)!r}")
+    return _with_skipped(table, [*unreadable, *skipped])
 
 
 # --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator, Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sertl_core import SertlWarning, external_stacklevel
 from sertl_core.params import Interval, ParamValidationMixin, StrOptions
 
-from ._audio import TARGET_SR, AudioError, check_waveform, load_audio
+from ._audio import TARGET_SR, AudioError, _nan_message, check_waveform, load_audio
 from ._cache import FeatureCache, content_key, waveform_key
 from ._features import FEATURE_SETS, N_MELS_LOGMEL, extract, feature_names
 
@@ -27,7 +28,7 @@ __all__ = [
     "pad_sequences",
 ]
 
-FEATURES_VERSION = "4"
+FEATURES_VERSION = "5"
 """Bumped whenever the numbers of any feature set change (invalidates caches)."""
 
 # Distributions whose code computes the features: an upgrade of any of them
@@ -188,6 +189,26 @@ def _path_column(X):
     return [os.fspath(v) for v in column]
 
 
+def _waveform_column(X):
+    """Return the waveforms of a 2-D object array with one column of them, else None.
+
+    A DataFrame with one column holding a waveform array per row (e.g.
+    ``pd.DataFrame({"audio": [y1, y2]})``) arrives here as such an array.
+    """
+    if not (
+        isinstance(X, np.ndarray)
+        and X.dtype == object
+        and X.ndim == 2
+        and X.shape[1] == 1
+        and len(X)
+    ):
+        return None
+    column = X[:, 0]
+    if not all(isinstance(v, np.ndarray | list | tuple) for v in column):
+        return None
+    return list(column)
+
+
 def _check_no_table_output(est):
     """Refuse, clearly, a DataFrame output for ``"logmel"`` (one sequence per row)."""
     import sklearn
@@ -268,6 +289,34 @@ def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
         if floor and n < max_frames and s.shape[0]:
             out[i, n:] = s.min(axis=0)
     return out, lengths
+
+
+def _failure_report(items, failures):
+    """Return the ``failed_`` table of ``failures`` and its summary (None: none).
+
+    ``failures`` holds ``(index, reason, message)`` of the failed ``items``.
+    """
+    import pandas as pd
+
+    failures = sorted(failures)
+    table = pd.DataFrame(
+        {
+            "index": [f[0] for f in failures],
+            "item": [_describe(items[f[0]]) for f in failures],
+            "reason": [f[1] for f in failures],
+            "message": [f[2] for f in failures],
+        }
+    )
+    if not failures:
+        return table, None
+    counts = table["reason"].value_counts().to_dict()
+    first = table.iloc[0]
+    summary = (
+        f"{len(failures)} of {len(items)} inputs gave no features ({counts}); "
+        f"first: {first['item']}: {first['reason']}: {first['message']}. "
+        "See the `failed_` attribute for the full report."
+    )
+    return table, summary
 
 
 def _is_nan(value):
@@ -361,13 +410,19 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         work is cached and reported first. ``failed_`` lists the failures in
         every mode. Float inputs with a peak above 2.0 (PCM values not
         divided by their full scale) are not failures: they get features
-        and one :class:`AudioFeaturesWarning` per call, in every mode.
+        and one :class:`AudioFeaturesWarning` per call, in every mode. With
+        ``"raise"``, waveform arrays holding NaN or infinite samples are
+        refused by ``fit`` already (``fit_transform``: before any
+        extraction), with the same :class:`FeatureExtractionError` and
+        reason ``"nan"``; a file's samples are only known when
+        ``transform`` reads it.
 
     Attributes
     ----------
     failed_ : pandas.DataFrame
         Failures of the last ``transform``: columns ``index``, ``item``,
-        ``reason`` and ``message`` (empty when all inputs succeeded).
+        ``reason`` and ``message`` (empty when all inputs succeeded); or of
+        the last ``fit`` that refused NaN waveforms with ``errors="raise"``.
         A report on that call, not learned state: pickling, copying or
         saving the transformer (e.g. with skops) leaves it out.
     notes_ : pandas.DataFrame
@@ -390,13 +445,21 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
     Notes
     -----
     Inputs: a list, 1-D array or pandas Series of paths; a DataFrame with a
-    ``file`` column (as ``load_corpus`` returns); a list of 1-D waveform
-    arrays; or a 2-D numeric array whose rows are equal-length waveforms.
+    ``file`` column (as ``load_corpus`` returns), or with one column of
+    paths or of waveform arrays; a list of 1-D waveform arrays; or a 2-D
+    numeric array whose rows are equal-length waveforms. A dict is refused
+    (its keys would be read as the inputs): pass ``list(d.values())``.
+    An iterator of paths or waveforms (a generator, ``Path.glob(...)``) is
+    read once: ``fit_transform`` and a Pipeline's ``fit`` take it, but a
+    separate ``fit`` then ``transform`` of the same iterator finds it used
+    up (pass a list).
     Waveforms are at ``sample_rate`` (16000 unless set; not checked).
     Float waveforms have full scale 1.0 (a peak above 2.0 is taken for
     unscaled PCM values and warned about); integer waveforms are PCM samples
     scaled by their dtype's full scale (an ``int16`` array from
-    ``scipy.io.wavfile.read`` gives the features of its file). A 2-D item of
+    ``scipy.io.wavfile.read`` gives the features of its file; 64-bit
+    integers, numpy's default ``int`` and no PCM format, fail with reason
+    ``"failed"``: cast them to the PCM width). A 2-D item of
     the list is a multi-channel waveform, ``(n_samples, n_channels)`` or,
     when it has more columns than rows, ``(n_channels, n_samples)``; channels
     are averaged. One multi-channel waveform passed as the whole input (the
@@ -510,7 +573,16 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                     X = X["file"].to_list()
                 else:
                     X = X.to_numpy()
-                    text = any(isinstance(v, str | bytes) for v in X.ravel()[:100])
+                    first = X.ravel()[:100]
+                    arrays = any(isinstance(v, np.ndarray | list) for v in first)
+                    if X.dtype == object and arrays and _waveform_column(X) is None:
+                        raise ValueError(
+                            "a table of waveforms needs one column holding a "
+                            f"waveform array per row; got {X.shape[1]} columns, "
+                            "holding arrays and other values. Pass that column, "
+                            "e.g. df[['audio']] or df['audio'].to_list()."
+                        )
+                    text = any(isinstance(v, str | bytes) for v in first)
                     if X.dtype == object and _path_column(X) is None and text:
                         raise ValueError(
                             "a table of paths needs its paths in a column named "
@@ -529,12 +601,24 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 "sparse input is not supported: pass file paths, a list of 1-D "
                 "waveforms or a dense 2-D array with one waveform per row"
             )
+        if isinstance(X, Mapping):  # after sparse: a dok_matrix is a dict
+            # iterating a mapping gives its keys: names, not the audio
+            raise TypeError(
+                f"AudioFeatures expects a list of files or waveforms, got a "
+                f"{type(X).__name__} (a mapping), whose keys it would read as the "
+                "inputs. Pass the paths or waveforms it holds, in a fixed order: "
+                "list(d.values()) (and keep list(d) for the names), or list(d) "
+                "if the keys are the paths."
+            )
         if not isinstance(X, (list, tuple, np.ndarray)) and hasattr(X, "__array__"):
             # array-likes (e.g. xarray, sklearn's _NotAnArray)
             X = np.asarray(X)
         paths = _path_column(X)
         if paths is not None:  # one column of paths (a ColumnTransformer's)
             return paths
+        waves = _waveform_column(X)
+        if waves is not None:  # one column of waveform arrays
+            X = waves
         if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
             X = np.asarray(X, dtype=np.float64)  # TypeError names a bad element
         if isinstance(X, np.ndarray) and np.iscomplexobj(X):
@@ -597,8 +681,15 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                     f"got {type(item).__name__}: {item!r}"
                 )
         if not out:
+            used_up = (
+                " (an iterator, such as a generator or Path.glob(...), is read "
+                "once: an earlier fit or transform may have used it up; pass a "
+                "list, e.g. list(Path(root).glob('*.wav')))"
+                if isinstance(X, Iterator)
+                else ""
+            )
             raise ValueError(
-                "no inputs: AudioFeatures needs at least one file or waveform"
+                "no inputs: AudioFeatures needs at least one file or waveform" + used_up
             )
         return out
 
@@ -657,21 +748,59 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         -------
         self : AudioFeatures
             This transformer.
+
+        Raises
+        ------
+        FeatureExtractionError
+            With ``errors="raise"``, when waveforms hold NaN or infinite
+            samples: its ``failed`` table lists each (reason ``"nan"``), as
+            ``transform`` would after the batch. Files are read by
+            ``transform`` only.
         """
         self._validate_params()
         if X is not None:
             items = self._items(X)
             if self.errors == "raise":
+                # caught here rather than after a batch: fit reads no file, and
+                # a waveform's samples are at hand (scikit-learn's checks also
+                # expect fit to refuse non-finite input)
+                failures = []
                 for i, item in enumerate(items):
-                    if not isinstance(item, str) and not np.all(np.isfinite(item)):
-                        raise ValueError(
-                            f"input {i} contains NaN or inf samples; clean the "
-                            "waveform or use errors='warn' to get a NaN row"
-                        )
+                    if isinstance(item, str) or not np.issubdtype(
+                        item.dtype, np.number
+                    ):
+                        continue
+                    n_bad = int(item.size - np.count_nonzero(np.isfinite(item)))
+                    if n_bad:
+                        failures.append((i, "nan", _nan_message(n_bad, item.size)))
+                if failures:
+                    self.failed_, summary = _failure_report(items, failures)
+                    raise FeatureExtractionError(summary, self.failed_)
         self.feature_names_out_ = np.asarray(
             feature_names(self.feature_set), dtype=object
         )
         return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then extract the features of ``X``.
+
+        Parameters
+        ----------
+        X : list of str, list of ndarray, 2-D ndarray, DataFrame or iterator
+            Inputs (see Notes of the class). An iterator, a generator or
+            ``Path.glob(...)`` say, is read once into a list, which both
+            steps then use (``fit(X).transform(X)`` would find it used up).
+        y : ignored
+            Not used.
+
+        Returns
+        -------
+        ndarray of shape (n_inputs, n_features) or (n_inputs,) object
+            Features, as :meth:`transform` returns them.
+        """
+        if isinstance(X, Iterator):
+            X = list(X)
+        return self.fit(X, y).transform(X)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.
@@ -831,23 +960,8 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 AudioFeaturesWarning,
                 stacklevel=external_stacklevel(),
             )
-        failures.sort()
-        self.failed_ = pd.DataFrame(
-            {
-                "index": [f[0] for f in failures],
-                "item": [_describe(items[f[0]]) for f in failures],
-                "reason": [f[1] for f in failures],
-                "message": [f[2] for f in failures],
-            }
-        )
+        self.failed_, summary = _failure_report(items, failures)
         if failures:
-            counts = self.failed_["reason"].value_counts().to_dict()
-            first = self.failed_.iloc[0]
-            summary = (
-                f"{len(failures)} of {n} inputs gave no features ({counts}); "
-                f"first: {first['item']}: {first['reason']}: {first['message']}. "
-                "See the `failed_` attribute for the full report."
-            )
             if self.errors == "raise":
                 raise FeatureExtractionError(summary, self.failed_)
             if self.errors == "warn":

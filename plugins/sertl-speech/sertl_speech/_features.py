@@ -6,7 +6,10 @@ is computed per signal and reused for every spectral descriptor, the mel
 bands, the MFCCs and the LPC formants (through the autocorrelation of the
 power spectrum). F0 comes from a vectorised YIN-style difference function
 (de Cheveigné & Kawahara, 2002) evaluated with FFT cross-correlation on all
-frames at once. No descriptor loops over frames in Python.
+frames at once; the HNR is the normalised autocorrelation at the period found
+to a fraction of a sample (windowed-sinc interpolation of the 8 kHz signal),
+so that it does not depend on whether the period is a whole number of
+samples. No descriptor loops over frames in Python.
 
 The descriptors follow the definitions of the Geneva Minimalistic Acoustic
 Parameter Set (Eyben et al., 2016) where they are cheap to compute; jitter
@@ -49,6 +52,14 @@ LAG_MAX = int(np.ceil(YIN_SR / F0_MIN))
 YIN_FRAME = YIN_W + LAG_MAX + 1
 YIN_NFFT = 512
 YIN_THRESHOLD = 0.15
+# HNR: the correlation is measured at a fractional lag, the signal between
+# samples given by a Kaiser-windowed sinc of 2 * HNR_HALF_TAPS taps (clean
+# signals of ten harmonics of 60-400 Hz measured 56-60 dB, the ceiling being
+# 60, but 45 dB at 330 Hz); each YIN frame carries HNR_HALF_TAPS more samples
+HNR_HALF_TAPS = 8
+HNR_KAISER_BETA = 8.0
+HNR_STEP = 0.25  # lag step (samples) of the search for the correlation peak
+HNR_TABLE_STEPS = 1024  # fractional lags are rounded to 1/1024 of a sample
 VOICING_THRESHOLD = 0.35
 ENERGY_GATE_DB = 40.0  # frames quieter than the loudest frame - 40 dB are unvoiced
 
@@ -180,15 +191,21 @@ def _yin(y, n_frames):
     from scipy.signal import resample_poly
 
     yd = resample_poly(y, 1, YIN_DECIM).astype(np.float64)
-    frames = _frames(yd, YIN_FRAME, YIN_HOP, n_frames)
+    frames = _frames(yd, YIN_FRAME + HNR_HALF_TAPS, YIN_HOP, n_frames)
     out = np.empty((3, n_frames))
     for block in _blocks(n_frames):
         out[:, block] = _yin_frames(frames[block])
     return out[0], out[1], out[2]
 
 
-def _yin_frames(fr):
-    """YIN on a block of frames (rows): F0, aperiodicity, correlation."""
+def _yin_frames(fr_long):
+    """YIN on a block of frames (rows): F0, aperiodicity, correlation.
+
+    ``fr_long`` holds ``YIN_FRAME + HNR_HALF_TAPS`` samples per frame; YIN
+    reads the first ``YIN_FRAME``, the correlation (:func:`_correlation_at`)
+    all of them.
+    """
+    fr = fr_long[:, :YIN_FRAME]
     n_frames = fr.shape[0]
     a = np.fft.rfft(fr[:, :YIN_W], n=YIN_NFFT)
     b = np.fft.rfft(fr, n=YIN_NFFT)
@@ -217,10 +234,100 @@ def _yin_frames(fr):
     shift = np.clip(shift, -1, 1)
     lag = idx + LAG_MIN + shift
     aper = y1
-    lag_i = idx + LAG_MIN
-    rho = 1.0 - d[rows, lag_i] / np.maximum(e0[:, 0] + et[rows, lag_i], 1e-12)
     f0 = YIN_SR / lag
-    return f0, aper, rho
+    return f0, aper, _correlation_at(fr_long, lag, cs)
+
+
+@lru_cache(maxsize=1)
+def _sinc_table():
+    """Interpolation taps for ``HNR_TABLE_STEPS + 1`` points between two samples.
+
+    Row ``i`` holds the weights of the ``2 * HNR_HALF_TAPS`` samples from
+    ``HNR_HALF_TAPS - 1`` before a sample to ``HNR_HALF_TAPS`` after it, for
+    the point ``i / HNR_TABLE_STEPS`` after it: a sinc under a Kaiser window.
+    """
+    from scipy.special import i0
+
+    frac = np.arange(HNR_TABLE_STEPS + 1) / HNR_TABLE_STEPS
+    x = np.arange(1 - HNR_HALF_TAPS, HNR_HALF_TAPS + 1) - frac[:, None]
+    inside = np.clip(1.0 - (x / HNR_HALF_TAPS) ** 2, 0.0, None)
+    return np.sinc(x) * (i0(HNR_KAISER_BETA * np.sqrt(inside)) / i0(HNR_KAISER_BETA))
+
+
+def _correlation_at(fr, lag, cs):
+    """Normalised autocorrelation of each frame at its period, to a sub-sample.
+
+    ``rho = 2 <x, s> / (|x|^2 + |s|^2)``, ``x`` the frame's first ``YIN_W``
+    samples and ``s`` the ``YIN_W`` samples one period later, is 1 for a
+    periodic signal only when ``s`` starts exactly one period later: read at
+    the nearest whole lag, a clean harmonic signal whose period is not a
+    whole number of 8 kHz samples got an HNR of about 20 dB instead of the
+    60 dB ceiling. The period is refined from YIN's ``lag`` to the peak of
+    the correlation (a parabola through three points ``HNR_STEP`` apart,
+    where the correlation between samples is interpolated from the whole-lag
+    one), and ``s`` is then interpolated at that peak.
+
+    Parameters
+    ----------
+    fr : ndarray of shape (n_frames, YIN_FRAME + HNR_HALF_TAPS)
+        Frames of the 8 kHz signal.
+    lag : ndarray of shape (n_frames,)
+        YIN's period of each frame, in samples.
+    cs : ndarray of shape (n_frames, YIN_FRAME + 1)
+        Cumulative sums of the squared samples of each frame, from 0.
+
+    Returns
+    -------
+    ndarray of shape (n_frames,)
+        The correlation, at most 1.
+    """
+    n = fr.shape[0]
+    rows = np.arange(n)
+    n_taps = 2 * HNR_HALF_TAPS
+    width = n_taps + 1  # the taps of any point between first and first + 2
+    x = fr[:, :YIN_W]
+    lag = np.clip(lag, LAG_MIN, LAG_MAX - 1)
+    first = np.floor(lag - HNR_STEP).astype(int)  # every point read is after it
+    # the samples from the first tap of ``first`` to the last one of ``first
+    # + 1`` plus YIN_W - 1: every sample the three points and the peak read
+    span = sliding_window_view(fr, YIN_W + width - 1, axis=1)[
+        rows, first + 1 - HNR_HALF_TAPS
+    ]
+    lagged = sliding_window_view(span, YIN_W, axis=1)  # (n, width, YIN_W)
+    corr = np.einsum("nj,nkj->nk", x, lagged)  # <x, s> at whole lags
+    e0 = cs[:, YIN_W]
+
+    def weights(at):
+        # taps of the point ``at`` of each row, placed among the ``width``
+        # lags from ``first + 1 - HNR_HALF_TAPS``
+        base = np.floor(at).astype(int)
+        steps = np.rint((at - base) * HNR_TABLE_STEPS).astype(int)
+        out = np.zeros((n, width))
+        cols = (base - first)[:, None] + np.arange(n_taps)
+        out[rows[:, None], cols] = _sinc_table()[steps]
+        return out, base
+
+    def approx(at):
+        # the energy between whole lags linearly interpolated: its small
+        # error moves the peak found by the parabola very little
+        w, base = weights(at)
+        frac = at - base
+        energy = (1 - frac) * (cs[rows, base + YIN_W] - cs[rows, base]) + frac * (
+            cs[rows, base + 1 + YIN_W] - cs[rows, base + 1]
+        )
+        return 2 * np.sum(w * corr, axis=1) / np.maximum(e0 + energy, 1e-12)
+
+    below, here, above = (approx(lag + k * HNR_STEP) for k in (-1, 0, 1))
+    curve = below - 2 * here + above
+    shift = np.where(
+        curve < 0, 0.5 * (below - above) / np.where(curve < 0, curve, -1.0), 0.0
+    )
+    peak = lag + HNR_STEP * np.clip(shift, -1.0, 1.0)
+    w, _ = weights(peak)
+    # the YIN_W samples one period later, interpolated
+    later = np.einsum("njk,nk->nj", sliding_window_view(span, width, axis=1), w)
+    num = 2 * np.einsum("nj,nj->n", x, later)
+    return num / np.maximum(e0 + np.einsum("nj,nj->n", later, later), 1e-12)
 
 
 def _levinson(r, order):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sertl_core import SertlWarning, external_stacklevel, is_unlabeled
 from sertl_core.params import Interval, ParamValidationMixin, StrOptions
 
-__all__ = ["SpeakerConfoundWarning", "SpeakerNormalizer"]
+__all__ = ["MissingSpeakerWarning", "SpeakerConfoundWarning", "SpeakerNormalizer"]
 
 
 class SpeakerConfoundWarning(SertlWarning):
@@ -29,6 +29,29 @@ class SpeakerConfoundWarning(SertlWarning):
     >>> with pytest.warns(SpeakerConfoundWarning, match="single emotion"):
     ...     _ = SpeakerNormalizer().fit(X, ["sad", "sad", "happy", "happy"],
     ...                                 speaker=["a", "a", "b", "b"])
+    """
+
+
+class MissingSpeakerWarning(SertlWarning):
+    """``transform`` got no speaker ids from a normaliser fitted per speaker.
+
+    :class:`SpeakerNormalizer` then scales every row with the pooled training
+    statistics, so a model trained on rows normalised per speaker is applied
+    to, or scored on, rows normalised globally: in a grid search or
+    ``cross_val_score`` with metadata routing off (scikit-learn's default),
+    where ``speaker`` reaches ``fit`` but never ``transform``, its scores are
+    those of another preprocessing. Turn routing on
+    (``sklearn.set_config(enable_metadata_routing=True)``) and pass
+    ``speaker=ids`` to the search's ``fit`` or the pipeline's ``predict``.
+
+    Examples
+    --------
+    >>> import pytest, numpy as np
+    >>> from sertl_speech import MissingSpeakerWarning, SpeakerNormalizer
+    >>> X = np.array([[0.0], [2.0], [5.0], [9.0]])
+    >>> norm = SpeakerNormalizer().fit(X, speaker=["a", "a", "b", "b"])
+    >>> with pytest.warns(MissingSpeakerWarning, match="no speaker ids"):
+    ...     _ = norm.transform(X)
     """
 
 
@@ -95,9 +118,13 @@ class SpeakerNormalizer(
       has one mood);
     * without ``speaker`` in ``fit`` all rows are one group: the estimator
       is a plain standard scaler fitted on the training batch; without
-      ``speaker`` in ``transform`` every row is scaled with those pooled
-      training statistics (so a plain ``predict`` of a Pipeline with routing
-      off, which cannot pass ``speaker``, gives a global standardisation);
+      ``speaker`` in ``transform`` every row is scaled with the pooled
+      training statistics. After a ``fit`` with speaker ids that is another
+      preprocessing than the one the next step was trained on, so
+      ``transform`` warns (:class:`MissingSpeakerWarning`): this is what a
+      plain ``predict`` of a Pipeline, ``GridSearchCV`` or
+      ``cross_val_score`` do with routing off, which pass ``speaker`` to
+      ``fit`` only. Turn routing on and pass ``speaker`` to them;
     * the statistics are computed in float64; float32 rows are returned as
       float32, as scikit-learn's scalers do.
 
@@ -181,6 +208,7 @@ class SpeakerNormalizer(
     """
 
     registry_name = "speaker_normalizer"
+    _sertl_auto_candidate = False
 
     __metadata_request__fit = {"speaker": True}
     __metadata_request__transform = {"speaker": True}
@@ -295,7 +323,8 @@ class SpeakerNormalizer(
             Features.
         speaker : array-like of shape (n_samples,), default=None
             Speaker id of each row. Without it, every row is scaled with the
-            pooled training statistics.
+            pooled training statistics, with a :class:`MissingSpeakerWarning`
+            when ``fit`` had speaker ids.
 
         Returns
         -------
@@ -309,6 +338,22 @@ class SpeakerNormalizer(
         n = X.shape[0]
         mean = np.broadcast_to(self.global_mean_, X.shape).copy()
         scale = np.broadcast_to(self.global_scale_, X.shape).copy()
+        fitted_per_speaker = self.speakers_.size or len(
+            getattr(self, "small_speakers_", ())
+        )
+        if speaker is None and fitted_per_speaker:
+            warnings.warn(
+                "SpeakerNormalizer was fitted with per-speaker statistics, but "
+                "transform got no speaker ids: every row is scaled with the "
+                "pooled training statistics, not the per-speaker ones the next "
+                "step was trained on (what GridSearchCV, cross_val_score and a "
+                "Pipeline's predict do with metadata routing off). Turn routing "
+                "on with sklearn.set_config(enable_metadata_routing=True) and "
+                "pass speaker=... to fit, predict or score (or call "
+                "transform(X, speaker=...)).",
+                MissingSpeakerWarning,
+                stacklevel=external_stacklevel(),
+            )
         if speaker is not None:
             ids = _speaker_ids(speaker, n)
             names, inverse = np.unique(ids, return_inverse=True)

@@ -177,6 +177,22 @@ def test_nan_samples_say_how_to_fix():
         check_waveform(y, SR)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+def test_64_bit_integer_samples_are_refused_with_the_fix(dtype):
+    # numpy's default integer: scaled by 2**63, 16-bit speech was "silent"
+    pcm = np.round(16000 * np.abs(tone(150.0, amp=1.0))).astype(dtype)
+    with pytest.raises(AudioError, match=r"has u?int64 samples, which no PCM format"):
+        check_waveform(pcm, SR)
+    ext = AudioFeatures("mfcc_stats", errors="nan")
+    X = ext.fit_transform([pcm, pcm.astype(np.int16)])
+    assert np.isnan(X[0]).all() and np.isfinite(X[1]).all()
+    assert ext.failed_["reason"].tolist() == ["failed"]
+    assert re.search(
+        r"y\.astype\(np\.int16\).*float samples in \[-1, 1\]",
+        ext.failed_["message"].iloc[0],
+    )
+
+
 def test_a_file_that_is_not_audio_names_its_path_once_and_the_fix(tmp_path):
     path = tmp_path / "notes.wav"
     path.write_text("this is not audio")

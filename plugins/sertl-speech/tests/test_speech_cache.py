@@ -4,6 +4,7 @@ import copy
 import os
 import pickle
 import shutil
+import stat
 import warnings
 
 import numpy as np
@@ -105,6 +106,28 @@ def test_raise_policy_keeps_finished_work(files, bad_files, tmp_path):
     assert ext2.n_cache_hits_ == 2
 
 
+def test_raise_policy_reports_nan_waveforms_as_it_reports_nan_files(bad_files):
+    # a waveform with NaN samples raised a plain ValueError from fit, a file
+    # with NaN samples a FeatureExtractionError after the batch
+    good, bad = tone(), tone()
+    bad[5], bad[9] = np.nan, np.inf
+    ext = AudioFeatures(errors="raise")
+    with pytest.raises(FeatureExtractionError, match=r"1 of 3 inputs.*'nan'") as wave:
+        ext.fit_transform([good, bad, good])
+    with pytest.raises(FeatureExtractionError, match=r"1 of 2 inputs.*'nan'") as file:
+        ext.fit_transform([str(bad_files["nan"][0]), good])
+    for err, index in ((wave.value, 1), (file.value, 0)):
+        assert err.failed["index"].tolist() == [index]
+        assert err.failed["reason"].tolist() == ["nan"]
+        message = err.failed["message"].iloc[0]
+        assert "samples are NaN or infinite; repair or re-export" in message
+    assert "2 of 8000 samples are NaN or infinite" in str(wave.value)
+    # fit alone refuses the waveform the same way, and fills failed_
+    with pytest.raises(FeatureExtractionError, match="nan") as fitted:
+        ext.fit([good, bad])
+    assert ext.failed_.equals(fitted.value.failed)
+
+
 def test_logmel_failed_rows_are_empty(files, bad_files):
     seqs = AudioFeatures("logmel", errors="nan").fit_transform(
         [files[0], str(bad_files["silent"][0])]
@@ -171,6 +194,38 @@ def test_upgrading_a_library_that_computes_the_features_misses(
     ext.fit_transform(files)
     assert ext.n_cache_hits_ == 0
     assert ext._cache_config()["versions"]["librosa"] == "999.0"
+
+
+def test_features_cached_by_the_previous_feature_version_miss(
+    files, tmp_path, monkeypatch
+):
+    # version 5 measures the HNR at the period to a fraction of a sample;
+    # version 4's entries hold the HNR read at whole lags
+    cache = tmp_path / "cache"
+    with monkeypatch.context() as patch:
+        patch.setattr(extract_mod, "FEATURES_VERSION", "4")
+        AudioFeatures(cache_dir=cache).fit_transform(files)
+    ext = AudioFeatures(cache_dir=cache)
+    ext.fit_transform(files)
+    assert ext.n_cache_hits_ == 0
+    assert ext._cache_config()["version"] != "4"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_cache_files_get_the_mode_the_umask_allows(files, tmp_path, umask):
+    # entries were 0600 (tempfile.mkstemp): a cache_dir shared by a group
+    # never hit for the other users
+    cache = tmp_path / "cache"
+    previous = os.umask(umask)
+    try:
+        AudioFeatures(cache_dir=cache).fit_transform(files[:2])
+    finally:
+        os.umask(previous)
+    written = [p for p in cache.rglob("*") if p.is_file()]
+    assert sorted(p.suffix for p in written) == [".json", ".npy", ".npy"]
+    for p in written:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask, p
 
 
 def test_replaced_file_with_its_old_modification_time_misses(files, tmp_path):

@@ -15,6 +15,7 @@ from sertl_speech import (
     COLUMNS,
     CorpusReader,
     CorpusWarning,
+    CsvCorpus,
     get_reader_class,
     load_corpus,
 )
@@ -127,6 +128,25 @@ def test_duplicate_utterances_are_reported(tmp_path):
     assert len(_read("emodb", tmp_path / "copy1")) == 1
 
 
+@pytest.mark.parametrize(
+    ("reader", "path"),
+    [("urdu", "Sad/SF10_F1_S01.wav"), ("turev_db", "Sad/1157_hl_acik.wav")],
+)
+def test_emotion_folder_corpora_report_a_recording_found_twice(tmp_path, reader, path):
+    # URDU and TurEV-DB stems name one recording each, as EmoDB's do; a
+    # backup copy of a folder under the root was counted twice without a word
+    _wav(tmp_path / path)
+    folder, name = path.split("/")
+    _wav(tmp_path / f"{folder}_backup_copy" / name)
+    _wav(tmp_path / "old" / name)
+    with pytest.warns(
+        CorpusWarning,
+        match=rf"(?s)1 utterance\(s\) occur in more than one file.*{name[:-4]}",
+    ):
+        t = load_corpus(reader, tmp_path)
+    assert len(t) == 3  # reported, not silently dropped
+
+
 def test_ravdess_speech_song_and_checks(tmp_path):
     _wav(tmp_path / "Actor_01" / "03-01-05-01-02-01-01.wav")
     _wav(tmp_path / "Actor_02" / "03-02-03-02-01-01-02.wav")  # song, happy
@@ -199,6 +219,52 @@ def test_symlinked_folders_are_followed_once(tmp_path):
     t = _read("ravdess", root)
     assert sorted(t["speaker"]) == ["Actor_01", "Actor_02"]
     assert all(Path(f).is_relative_to(root.resolve()) for f in t["file"])
+
+
+def _dangling_link(link, target):
+    """A symbolic link to ``target``, which does not exist (skip without links)."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        link.symlink_to(target)
+    except OSError:  # pragma: no cover - no symlinks on this file system
+        pytest.skip("symbolic links are not supported here")
+    return link
+
+
+def test_links_whose_target_is_missing_are_reported_not_dropped(tmp_path):
+    # a corpus of links into storage that is not mounted: the readers used to
+    # drop those files without a word
+    root = tmp_path.resolve()
+    gone = root / "unmounted" / "03a01Wa.wav"
+    _wav(root / "emodb" / "wav" / "03a01Fa.wav")
+    link = _dangling_link(root / "emodb" / "wav" / "03a01Wa.wav", gone)
+    expected = [{"file": str(link), "reason": f"link target missing: {gone}"}]
+    with pytest.warns(
+        CorpusWarning, match=r"(?s)skipped 1 audio file.*wav/03a01Wa.wav: link target"
+    ) as rec:
+        t = load_corpus("emodb", root / "emodb")
+    assert len(t) == 1
+    assert t.attrs["skipped"] == expected
+    assert rec[0].message.skipped == expected
+    # the user-data readers say the same
+    _wav(root / "mine" / "Sad" / "a.wav")
+    link = _dangling_link(root / "mine" / "Sad" / "b.wav", gone)
+    with pytest.warns(CorpusWarning, match=r"Sad/b.wav: link target missing"):
+        t = load_corpus("folders", root / "mine")
+    assert t.attrs["skipped"] == [
+        {"file": str(link), "reason": f"link target missing: {gone}"}
+    ]
+    csv = root / "mine" / "list.csv"
+    csv.write_text("file,label,speaker\nSad/a.wav,sad,s1\nSad/b.wav,sad,s1\n")
+    with pytest.warns(CorpusWarning, match=r"Sad/b.wav: link target missing"):
+        assert len(load_corpus("csv", csv)) == 1
+    # nothing but such links: the error says they were there
+    _dangling_link(root / "only" / "wav" / "03a01Wa.wav", gone)
+    with (
+        pytest.warns(CorpusWarning, match="link target missing"),
+        pytest.raises(ValueError, match=r"no \.wav or \.flac file found .* that can"),
+    ):
+        load_corpus("emodb", root / "only")
 
 
 def test_savee_official_and_flat(tmp_path):
@@ -364,10 +430,60 @@ def test_csv_reader(tmp_path):
     assert "['contempt'] are not canonical" in messages
     assert t["emotion"].tolist() == ["contempt"] and t["corpus"].tolist() == ["mine"]
     (tmp_path / "nolabel.csv").write_text("file,speaker\naudio/a.wav,s1\n")
-    with pytest.raises(ValueError, match=r"lacks column\(s\) \['emotion'\]"):
+    with pytest.raises(ValueError, match=r"lacks column\(s\) label \(or emotion\);"):
         load_corpus("csv", tmp_path / "nolabel.csv")
     with pytest.raises(ValueError, match="is not a file; pass the CSV itself"):
         load_corpus("csv", tmp_path)
+
+
+def test_csv_reader_reports_a_file_on_several_lines(tmp_path):
+    # three lines for one file gave three rows, with three labels, silently
+    _wav(tmp_path / "a.wav")
+    _wav(tmp_path / "b.wav")
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker\na.wav,happy,s1\n./a.wav,sad,s2\nb.wav,sad,\na.wav,angry,\n"
+    )
+    with pytest.warns(
+        CorpusWarning,
+        match=r"(?s)1 file\(s\) appear on more than one line of .*\(1 with "
+        r"different labels\).*Keep one line per file.*a\.wav: lines 2, 3, 5 "
+        r"\(labels happy, sad, angry\)",
+    ):
+        t = load_corpus("csv", tmp_path / "m.csv")
+    assert len(t) == 4  # reported, not dropped
+    # an empty speaker cell is the speaker "unknown", as documented
+    assert t.loc[t["file"].str.endswith("b.wav"), "speaker"].tolist() == ["unknown"]
+    assert 'empty cell is the speaker ``"unknown"``' in CsvCorpus.__doc__
+    # one line per file: no warning
+    (tmp_path / "m.csv").write_text("file,label,speaker\na.wav,sad,s1\n")
+    assert len(_read("csv", tmp_path / "m.csv")) == 1
+
+
+@pytest.mark.parametrize(("sep", "said"), [(";", "';'"), ("\t", "tab")])
+def test_csv_reader_names_a_file_with_another_separator(tmp_path, sep, said):
+    _wav(tmp_path / "a.wav")
+    text = "file,label,speaker\na.wav,happy,s1\n".replace(",", sep)
+    (tmp_path / "m.csv").write_text(text)
+    with pytest.raises(
+        ValueError, match=rf"looks {said}-separated .*reads comma-separated files"
+    ):
+        load_corpus("csv", tmp_path / "m.csv")
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        ("file,label", "speaker"),
+        ("file,speaker", "label (or emotion)"),  # was "['emotion']"
+        ("label,speaker", "file"),
+    ],
+)
+def test_csv_reader_names_only_the_columns_that_are_missing(tmp_path, header, missing):
+    (tmp_path / "m.csv").write_text(f"{header}\na,b\n")
+    with pytest.raises(
+        ValueError, match=rf"lacks column\(s\) {re.escape(missing)}; needed"
+    ):
+        load_corpus("csv", tmp_path / "m.csv")
 
 
 def test_folders_reader(tmp_path):
@@ -394,6 +510,22 @@ def test_folders_reader(tmp_path):
         load_corpus("folders", tmp_path, speaker_pattern="(")
     with pytest.raises(NotADirectoryError, match="is not a folder"):
         load_corpus("folders", tmp_path / "loose.wav")
+
+
+@pytest.mark.parametrize("pattern", [r"(?P<speaker>spk\d+)?", r"^(?P<speaker>spk\d+|)"])
+def test_folders_reader_skips_a_file_whose_speaker_group_is_empty(tmp_path, pattern):
+    # an optional group matched every stem: take2.wav got speaker None (or "")
+    root = tmp_path.resolve()
+    _wav(root / "Angry" / "spk1_01.wav")
+    _wav(root / "Angry" / "take2.wav")
+    with pytest.warns(
+        CorpusWarning,
+        match=r"take2.wav: speaker_pattern matches, but its speaker group takes no "
+        r"part or is empty",
+    ):
+        t = load_corpus("folders", root, speaker_pattern=pattern)
+    assert t["speaker"].tolist() == ["spk1"]
+    assert [e["file"] for e in t.attrs["skipped"]] == [str(root / "Angry/take2.wav")]
 
 
 # -- errors -----------------------------------------------------------------

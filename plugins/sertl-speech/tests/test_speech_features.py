@@ -1,6 +1,8 @@
 """AudioFeatures: feature sets, names, inputs, determinism, parallel runs."""
 
 import warnings
+from collections import OrderedDict
+from types import MappingProxyType
 
 import numpy as np
 import pytest
@@ -69,6 +71,29 @@ def test_noise_is_mostly_unvoiced():
     x = ext.fit_transform([noise])[0]
     names = list(ext.get_feature_names_out())
     assert x[names.index("voicedRatio")] < 0.2
+
+
+def harmonic(f0, noise=0.0):
+    """One second of ten harmonics of ``f0``, exactly periodic, plus white noise."""
+    t = np.arange(SR) / SR
+    y = sum((0.3 / k) * np.sin(2 * np.pi * f0 * k * t) for k in range(1, 11))
+    y = y + noise * np.random.default_rng(0).standard_normal(SR)
+    return y.astype(np.float32)
+
+
+def test_hnr_of_a_periodic_signal_does_not_depend_on_its_period():
+    # read at the nearest whole lag of the 8 kHz signal, a clean harmonic
+    # signal got about 60 dB when 8000 / F0 is a whole number (160, 200 Hz)
+    # and 17-22 dB when not (158, 255 Hz)
+    f0s = (120.0, 158.0, 160.0, 200.0, 205.0, 255.0)
+    ext = AudioFeatures().fit([harmonic(160.0)])
+    col = list(ext.get_feature_names_out()).index("HNRdBACF_sma3nz_mean")
+    X = ext.transform([harmonic(f0) for f0 in f0s] + [harmonic(205.0, noise=0.03)])
+    clean, noisy = X[:-1, col], X[-1, col]
+    assert clean.min() > 50.0, dict(zip(f0s, clean.round(1), strict=True))
+    assert clean.max() - clean.min() < 5.0, dict(zip(f0s, clean.round(1), strict=True))
+    # noise still lowers it: about 22 dB at this noise level
+    assert 15.0 < noisy < 30.0
 
 
 @pytest.mark.parametrize("feature_set", ["functionals", "mfcc_stats", "logmel"])
@@ -193,6 +218,23 @@ def test_logmel_sequences_and_padding(wav_files):
         pad_sequences([short], value="silence")
 
 
+def test_an_iterator_of_paths_is_read_once(wav_files, tmp_path):
+    # fit used to consume a generator (Path.glob) and transform found nothing
+    expected = AudioFeatures().fit_transform(sorted(wav_files))
+    X = AudioFeatures().fit_transform(sorted(tmp_path.glob("v*.wav")))
+    np.testing.assert_array_equal(X, expected)
+    X = AudioFeatures().fit_transform(p for p in sorted(tmp_path.glob("v*.wav")))
+    np.testing.assert_array_equal(X, expected)
+    pipe = make_pipeline(AudioFeatures(), StandardScaler())
+    Z = pipe.fit_transform(iter(sorted(wav_files)))
+    np.testing.assert_allclose(Z, StandardScaler().fit_transform(expected))
+    # fit, then transform of the same iterator: used up, and said so
+    used = iter(wav_files)
+    ext = AudioFeatures(errors="raise").fit(used)
+    with pytest.raises(ValueError, match=r"no inputs.*read once.*pass a list"):
+        ext.transform(used)
+
+
 def test_pipeline_and_clone(wav_files):
     pipe = make_pipeline(AudioFeatures(), StandardScaler())
     Z = pipe.fit_transform(wav_files)
@@ -309,6 +351,30 @@ def test_a_single_column_of_paths_is_a_list_of_files(wav_files):
     np.testing.assert_array_equal(columns.fit_transform(table), expected)
     with pytest.raises(ValueError, match="a column named 'file'"):
         AudioFeatures("mfcc_stats").fit_transform(table)
+
+
+def test_a_single_column_of_waveforms_is_a_list_of_waveforms():
+    # a column of arrays gave numpy's "setting an array element with a sequence"
+    import pandas as pd
+
+    waves = [voice(140.0), voice(220.0, dur=0.5)]
+    expected = AudioFeatures("mfcc_stats").fit_transform(waves)
+    table = pd.DataFrame({"audio": waves, "name": ["a", "b"]})
+    np.testing.assert_array_equal(
+        AudioFeatures("mfcc_stats").fit_transform(table[["audio"]]), expected
+    )
+    with pytest.raises(ValueError, match=r"one column holding a waveform.*to_list"):
+        AudioFeatures("mfcc_stats").fit_transform(table)
+
+
+@pytest.mark.parametrize("kind", [dict, OrderedDict, MappingProxyType])
+def test_a_mapping_is_refused_not_read_as_its_keys(wav_files, kind):
+    # iterating a dict gives its keys: {"utt1": path} was read as file "utt1"
+    inputs = kind({f"utt{i}": p for i, p in enumerate(wav_files)})
+    with pytest.raises(
+        TypeError, match=rf"got a {kind.__name__} \(a mapping\).*list\(d\.values"
+    ):
+        AudioFeatures().fit_transform(inputs)
 
 
 def test_logmel_refuses_table_output_clearly(wav_files):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
-from sertl_speech import SpeakerNormalizer
+from sertl_speech import MissingSpeakerWarning, SpeakerNormalizer
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -94,11 +94,54 @@ def test_without_speaker_ids_it_is_a_standard_scaler():
     norm = SpeakerNormalizer().fit(X)
     assert norm.speakers_.size == 0
     np.testing.assert_allclose(norm.transform(X), StandardScaler().fit_transform(X))
-    # fitted per speaker, transform without ids: pooled training statistics
+    # fitted per speaker, transform without ids: pooled training statistics,
+    # with a warning (MissingSpeakerWarning, see the test below)
     norm = SpeakerNormalizer().fit(X, speaker=spk)
-    np.testing.assert_allclose(
-        norm.transform(X[:5]), StandardScaler().fit(X).transform(X[:5])
-    )
+    with pytest.warns(MissingSpeakerWarning):
+        out = norm.transform(X[:5])
+    np.testing.assert_allclose(out, StandardScaler().fit(X).transform(X[:5]))
+
+
+def _speaker_data():
+    """Six speakers far apart, two classes that differ within each speaker."""
+    rng = np.random.default_rng(0)
+    spk = np.repeat([f"s{i}" for i in range(6)], 20)
+    y = np.tile(np.repeat(["a", "b"], 10), 6)
+    X = rng.normal(0, 5, (6, 4))[np.repeat(np.arange(6), 20)]
+    X = X + rng.normal(0, 1, (120, 4))
+    X[:, 0] += (y == "b") * 2.0
+    return X, y, spk
+
+
+def test_transform_without_ids_after_a_per_speaker_fit_warns():
+    # with routing off, GridSearchCV passes norm__speaker to fit only: the SVC
+    # was trained on per-speaker rows and scored on globally normalised ones
+    # (0.63 against 0.875 with routing on), without a word
+    from sklearn.model_selection import LeaveOneGroupOut
+    from sklearn.svm import SVC
+
+    X, y, spk = _speaker_data()
+    pipe = Pipeline([("norm", SpeakerNormalizer()), ("clf", SVC())])
+    search = GridSearchCV(pipe, {"clf__C": [1.0]}, cv=LeaveOneGroupOut())
+    with pytest.warns(MissingSpeakerWarning, match="fitted with per-speaker") as rec:
+        search.fit(X, y, norm__speaker=spk, groups=spk)
+    message = str(rec[0].message)
+    assert "transform got no speaker ids" in message
+    assert "sklearn.set_config(enable_metadata_routing=True)" in message
+    assert "speaker=..." in message
+    assert rec[0].filename == __file__  # the user's line
+    # routed ids reach transform: no warning, and the per-speaker score
+    with (
+        sklearn.config_context(enable_metadata_routing=True),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("error", MissingSpeakerWarning)
+        routed = clone(search).fit(X, y, speaker=spk, groups=spk)
+    assert routed.best_score_ > search.best_score_ + 0.1
+    # a normaliser fitted without ids is a plain scaler: nothing to warn about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingSpeakerWarning)
+        SpeakerNormalizer().fit(X).transform(X)
 
 
 def test_with_mean_and_with_std_off():
@@ -231,6 +274,14 @@ def test_speaker_too_small_in_fit_keeps_the_pooled_statistics_later():
     )
 
 
+def _transform(norm, X, **kwargs):
+    """``norm.transform``; without ``speaker`` it warns (it was fitted per speaker)."""
+    if "speaker" in kwargs:
+        return norm.transform(X, **kwargs)
+    with pytest.warns(MissingSpeakerWarning):
+        return norm.transform(X)
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -249,14 +300,14 @@ def test_float32_rows_stay_float32(params):
     norm64 = SpeakerNormalizer(**params).fit(X, speaker=spk)
     assert norm32.mean_.dtype == norm32.global_scale_.dtype == np.float64
     for kwargs in ({"speaker": spk}, {"speaker": new}, {}):
-        Z32 = norm32.transform(X32, **kwargs)
-        Z64 = norm64.transform(X, **kwargs)
+        Z32 = _transform(norm32, X32, **kwargs)
+        Z64 = _transform(norm64, X, **kwargs)
         assert Z32.dtype == np.float32
         np.testing.assert_allclose(Z32, Z64, rtol=1e-4, atol=1e-4 * np.abs(Z64).max())
         # computed in float64 on the float32 values, rounded once at the end
         exact = SpeakerNormalizer(**params).fit(X32.astype(np.float64), speaker=spk)
         np.testing.assert_array_equal(
-            Z32, exact.transform(X32.astype(np.float64), **kwargs).astype(np.float32)
+            Z32, _transform(exact, X32.astype(np.float64), **kwargs).astype(np.float32)
         )
     out = SpeakerNormalizer(**params).fit_transform(X32, speaker=spk)
     assert out.dtype == np.float32
