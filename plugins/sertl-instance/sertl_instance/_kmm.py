@@ -188,7 +188,10 @@ def kmm_weights(
     tol : float, default=1e-6
         Stopping tolerance of the built-in solvers: the duality gap
         relative to the objective (``"apg"`` also stops on the KKT residual
-        relative to ``max|kappa|``).
+        relative to ``max|kappa|``). The objective is of the order of
+        ``n_s**2`` and the MMD² a small difference on top of it, so near a
+        good match the MMD² is known less precisely than ``tol`` suggests:
+        lower ``tol`` when the weights themselves are the result.
     max_iter : int, default=20000
         Iteration budget of ``"apg"`` (a ``ConvergenceWarning`` when hit;
         ``"newton"`` finishes with ``"apg"`` should it ever stall).
