@@ -474,7 +474,7 @@ class Registry:
         _record_failure(self._failures, plugin, problem)
         self._pending.append((plugin, problem))
 
-    def _record_failure(self, plugin, problem):
+    def _add_failure(self, plugin, problem):
         """Record a plugin problem found outside the registry (the CLI's hook).
 
         It is listed in :attr:`failures` and by ``sertl plugins``; the
