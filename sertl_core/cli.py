@@ -163,7 +163,7 @@ def build_parser():
                 f"sertl_add_commands() raised {type(exc).__name__}: {exc}; its "
                 "commands are unavailable"
             )
-            reg._add_failure(name, problem)
+            reg._fail(name, problem, warn=False)
             print(f"sertl: plugin {name!r}: {problem}", file=sys.stderr)
     return parser
 

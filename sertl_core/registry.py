@@ -345,7 +345,7 @@ def _ep_key(ep):
     # The core first, so its names win the error message on a clash; on an
     # entry-point name two distributions share, a first-party one wins.
     dist = ep.dist.name if ep.dist is not None else ""
-    return (ep.name != "core", ep.name, dist not in _FIRST_PARTY, dist)
+    return (ep.name != "core", ep.name, not _is_first_party(dist), dist)
 
 
 class Registry:
@@ -470,17 +470,16 @@ class Registry:
                 for plugin in dict.fromkeys(e.plugin for e in entries):
                     self._fail(plugin, message)
 
-    def _fail(self, plugin, problem):
-        _record_failure(self._failures, plugin, problem)
-        self._pending.append((plugin, problem))
+    def _fail(self, plugin, problem, *, warn=True):
+        """Record a plugin problem; with ``warn``, warn once the build is done.
 
-    def _add_failure(self, plugin, problem):
-        """Record a plugin problem found outside the registry (the CLI's hook).
-
-        It is listed in :attr:`failures` and by ``sertl plugins``; the
-        caller reports it itself.
+        ``warn=False`` is for a problem found outside the registry (the
+        CLI's command hook), which its finder reports itself; it is still
+        listed in :attr:`failures` and by ``sertl plugins``.
         """
         _record_failure(self._failures, plugin, problem)
+        if warn:
+            self._pending.append((plugin, problem))
 
     @staticmethod
     def _taken_message(entry, owner):

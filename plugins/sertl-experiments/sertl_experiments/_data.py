@@ -135,7 +135,7 @@ def load_corpus_table(spec, classes=None):
     >>> shutil.rmtree(root.parent)
     """
     where = f"[corpora.{spec.name}]"
-    options = dict(getattr(spec, "options", None) or {})
+    options = dict(spec.options or {})
     if not Path(spec.root).exists():
         raise ExperimentError(
             f"{where} root: {str(spec.root)!r} does not exist; give "
@@ -155,7 +155,7 @@ def load_corpus_table(spec, classes=None):
             warnings.simplefilter("always")
             table = load_corpus(spec.reader, spec.root, **options)
     except LookupError as exc:
-        if getattr(spec, "reader_from_name", False):
+        if spec.reader_from_name:
             raise ConfigError(f"{where} reader: {missing_reader(spec.name)}") from None
         raise ConfigError(f"{where} reader: {exc}") from None
     except TypeError as exc:  # an option the reader's class does not take

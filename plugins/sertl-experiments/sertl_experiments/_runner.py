@@ -393,9 +393,12 @@ def run_cell(task):
                         params=_params_for(recipe_used, grid_params, task, True),
                     )
                     calibrated = True
-                check = _saved_model_check(
-                    saved, recipe_used, Xte, yte, pred, spk[n_src:][test], labels
-                )
+                if calibrated:
+                    check = _saved_model_check(
+                        saved, recipe_used, Xte, yte, pred, spk[n_src:][test], labels
+                    )
+                else:  # the scored model itself
+                    check = {"model_uar": cell["uar"], "model_agreement": 1.0}
                 cell["model_calibrated"] = calibrated
                 cell.update(check)
                 cell["model"] = saver(
@@ -1100,11 +1103,12 @@ def check_few_shot_speakers(config, speakers):
         )
 
 
-def left_out_classes(listed, classes, corpora, data):
+def left_out_classes(listed, classes, corpora, data, left=None):
     """Say which listed classes a pair leaves out, and which corpus lacks each.
 
     Returns None when the pair keeps every class of ``listed`` (or the
-    experiment lists none: ``"shared"``, ``"all"``).
+    experiment lists none: ``"shared"``, ``"all"``). ``left`` is
+    :func:`_pair_left_out`'s answer when the caller has it already.
 
     Examples
     --------
@@ -1121,7 +1125,8 @@ def left_out_classes(listed, classes, corpora, data):
     """
     if not isinstance(listed, list):
         return None
-    left = _pair_left_out(listed, classes, corpora, data)
+    if left is None:
+        left = _pair_left_out(listed, classes, corpora, data)
     if not left:
         return None
     return f"classes {', '.join(classes)}; left out: {left}"
@@ -1264,7 +1269,7 @@ def run_experiment(
                 filter(None, [lacking, "pair skipped: fewer than two shared classes"])
             )
             continue
-        note = left_out_classes(config.classes, classes, [*srcs, tgt], data)
+        note = left_out_classes(config.classes, classes, [*srcs, tgt], data, lacking)
         if note:
             log(f"{src_name} -> {tgt}: {note}")
         sources = [_restrict(data[s], classes) for s in srcs]

@@ -142,9 +142,10 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
         X = data.X.astype(np.float64, copy=False)
         sd = data.sample_domain
         Xt = X[data.target]
+        self.source_domains_, counts = np.unique(sd[data.source], return_counts=True)
         sizes = {"target": len(Xt)}
-        for dom in np.unique(sd[data.source]):
-            sizes[f"source {dom}"] = int((sd == dom).sum())
+        for dom, count in zip(self.source_domains_, counts, strict=True):
+            sizes[f"source {dom}"] = int(count)
         small = {k: v for k, v in sizes.items() if v < 2}
         if small:
             which, n = next(iter(small.items()))
@@ -156,7 +157,6 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
         self.target_mean_ = Xt.mean(axis=0)
         self.target_covariance_ = _covariance(Xt, self.reg)
         root_t = sym_power(self.target_covariance_, 0.5)
-        self.source_domains_ = np.unique(sd[data.source])
         means, covs, maps = [], [], []
         for dom in self.source_domains_:
             Xs = X[sd == dom]

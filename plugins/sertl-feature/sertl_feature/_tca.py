@@ -142,7 +142,8 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         if P is not None:
             G = P.T @ G @ P
         g, Q = linalg.eigh(0.5 * (G + G.T))
-        total = Phi.sum(axis=0) if P is None else Phi.sum(axis=0) @ P
+        col_sum = Phi.sum(axis=0)
+        total = col_sum if P is None else col_sum @ P
         _check_kernel_spread(float(np.clip(g, 0, None).sum()), total @ total, n, self)
         keep = g > _FACTOR_RTOL * max(g[-1], np.finfo(float).tiny)
         g, Q = g[keep], Q[:, keep]
@@ -151,11 +152,14 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         T = Q * np.sqrt(g)
         if P is not None:
             T = P @ T
-        s = Phi.sum(axis=0) @ T
+        s = col_sum @ T
         A = np.diag(g**2) - np.outer(s, s) / n
         rank = int(g.size)
         if R is None:  # linear: the centred X spans at most this many
-            rank = min(rank, _centred_rank(X))
+            # from the d x d centred Gram matrix, not an SVD of the n rows
+            gc = linalg.eigvalsh(G - np.outer(col_sum, col_sum) / n)
+            top = max(float(gc[-1]), np.finfo(float).tiny)
+            rank = min(rank, int(np.sum(gc > _FACTOR_RTOL * top)))
         what = (
             f"rank of the kernel factor = {rank}, n_rows - 1 = {n - 1}"
             if R is not None
@@ -212,7 +216,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         number of components.
         """
         self._validate_params()
-        n_rows = getattr(data, "n_input_rows", data.X.shape[0])
+        n_rows = data.n_input_rows
         if n_rows < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 rows to find a shared "
@@ -327,13 +331,14 @@ def whitened_eigh(A, C, mu, m):
 
     S = inv_root(inv_root(A).T)
     S = 0.5 * (S + S.T)
+    # LAPACK's syevr with an index range can fail, or return fewer pairs, on
+    # a nearly degenerate spectrum: then the full solution is taken
     try:
         lam, V = linalg.eigh(S, subset_by_index=[r - m, r - 1], driver="evr")
+        ranged = lam.size == m
     except linalg.LinAlgError:
-        lam = V = None
-    if lam is None or lam.size != m:
-        # LAPACK's syevr with an index range can fail, or return fewer
-        # pairs, on a nearly degenerate spectrum: take the full solution
+        ranged = False
+    if not ranged:
         lam, V = linalg.eigh(S)
         lam, V = lam[r - m :], V[:, r - m :]
     return inv_root(V[:, ::-1]), lam[::-1]

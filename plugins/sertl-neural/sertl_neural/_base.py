@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted, check_random_state
 from torch import nn
@@ -912,10 +913,6 @@ def unwrap_frozen(model):
     ``FrozenEstimator`` is scikit-learn's way to keep a fitted model fitted
     through ``clone``, which a search applies to every value of its grid.
     """
-    try:
-        from sklearn.frozen import FrozenEstimator
-    except ImportError:  # scikit-learn < 1.6
-        return model
     while isinstance(model, FrozenEstimator):
         model = model.estimator
     return model

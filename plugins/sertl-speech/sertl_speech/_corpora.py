@@ -168,15 +168,20 @@ def _split_unreadable(files):
             kept.append(path)
             continue
         if path.is_symlink() and not path.exists():
-            try:
-                target = os.readlink(path)
-            except OSError:  # pragma: no cover - the link went away meanwhile
-                target = "?"
-            reason = f"link target missing: {target}"
+            reason = _missing_link_reason(path)
         else:
             reason = "not a regular file"
         skipped.append({"file": str(path), "reason": reason})
     return kept, skipped
+
+
+def _missing_link_reason(path):
+    """Return the skipped-file reason of a link whose target does not exist."""
+    try:
+        target = os.readlink(path)
+    except OSError:  # pragma: no cover - the link went away meanwhile
+        target = "?"
+    return f"link target missing: {target}"
 
 
 def _warn_unreadable(name, skipped, root):
@@ -1327,16 +1332,17 @@ class CsvCorpus(CorpusReader):
                 if audio.is_dir():
                     what = "is a folder"
                 elif audio.is_symlink():
-                    what = f"link target missing: {os.readlink(audio)}"
+                    what = _missing_link_reason(audio)
                 bad.append((str(audio), f"line {i}: {f}: {what}"))
                 continue
             if audio.suffix.lower() not in AUDIO_SUFFIXES:
                 bad.append((str(audio), f"line {i}: {f}: not a .wav or .flac file"))
                 continue
-            lines.setdefault(str(audio.resolve()), []).append((i, label))
+            resolved = str(audio.resolve())
+            lines.setdefault(resolved, []).append((i, label))
             rows.append(
                 {
-                    "file": str(audio.resolve()),
+                    "file": resolved,
                     "corpus": corpus,
                     "speaker": rec["speaker"].strip() or "unknown",
                     "gender": _gender(rec.get("gender", "")),

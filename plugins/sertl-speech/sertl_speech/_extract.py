@@ -575,7 +575,10 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                     X = X.to_numpy()
                     first = X.ravel()[:100]
                     arrays = any(isinstance(v, np.ndarray | list) for v in first)
-                    if X.dtype == object and arrays and _waveform_column(X) is None:
+                    waves = _waveform_column(X) if arrays else None
+                    if waves is not None:  # one column of waveform arrays
+                        X = waves
+                    elif X.dtype == object and arrays:
                         raise ValueError(
                             "a table of waveforms needs one column holding a "
                             f"waveform array per row; got {X.shape[1]} columns, "
@@ -583,7 +586,12 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                             "e.g. df[['audio']] or df['audio'].to_list()."
                         )
                     text = any(isinstance(v, str | bytes) for v in first)
-                    if X.dtype == object and _path_column(X) is None and text:
+                    if (
+                        waves is None
+                        and X.dtype == object
+                        and _path_column(X) is None
+                        and text
+                    ):
                         raise ValueError(
                             "a table of paths needs its paths in a column named "
                             "'file' (or one column of paths, e.g. from a "

@@ -211,21 +211,21 @@ def test_symlinked_folders_are_followed_once(tmp_path):
     _wav(store / "Actor_02" / "03-01-05-01-02-01-02.wav")
     root = tmp_path / "RAVDESS"
     _wav(root / "Actor_01" / "03-01-05-01-02-01-01.wav")
-    try:
-        (root / "Actor_02").symlink_to(store / "Actor_02", target_is_directory=True)
-        (root / "Actor_01" / "loop").symlink_to(root, target_is_directory=True)
-    except OSError:  # pragma: no cover - no symlinks on this file system
-        pytest.skip("symbolic links are not supported here")
+    _link(root / "Actor_02", store / "Actor_02", directory=True)
+    _link(root / "Actor_01" / "loop", root, directory=True)
     t = _read("ravdess", root)
     assert sorted(t["speaker"]) == ["Actor_01", "Actor_02"]
     assert all(Path(f).is_relative_to(root.resolve()) for f in t["file"])
 
 
-def _dangling_link(link, target):
-    """A symbolic link to ``target``, which does not exist (skip without links)."""
+def _link(link, target, *, directory=False):
+    """Make ``link`` a symbolic link to ``target`` (which may not exist).
+
+    The test is skipped where the file system has no symbolic links.
+    """
     link.parent.mkdir(parents=True, exist_ok=True)
     try:
-        link.symlink_to(target)
+        link.symlink_to(target, target_is_directory=directory)
     except OSError:  # pragma: no cover - no symlinks on this file system
         pytest.skip("symbolic links are not supported here")
     return link
@@ -237,7 +237,7 @@ def test_links_whose_target_is_missing_are_reported_not_dropped(tmp_path):
     root = tmp_path.resolve()
     gone = root / "unmounted" / "03a01Wa.wav"
     _wav(root / "emodb" / "wav" / "03a01Fa.wav")
-    link = _dangling_link(root / "emodb" / "wav" / "03a01Wa.wav", gone)
+    link = _link(root / "emodb" / "wav" / "03a01Wa.wav", gone)
     expected = [{"file": str(link), "reason": f"link target missing: {gone}"}]
     with pytest.warns(
         CorpusWarning, match=r"(?s)skipped 1 audio file.*wav/03a01Wa.wav: link target"
@@ -248,7 +248,7 @@ def test_links_whose_target_is_missing_are_reported_not_dropped(tmp_path):
     assert rec[0].message.skipped == expected
     # the user-data readers say the same
     _wav(root / "mine" / "Sad" / "a.wav")
-    link = _dangling_link(root / "mine" / "Sad" / "b.wav", gone)
+    link = _link(root / "mine" / "Sad" / "b.wav", gone)
     with pytest.warns(CorpusWarning, match=r"Sad/b.wav: link target missing"):
         t = load_corpus("folders", root / "mine")
     assert t.attrs["skipped"] == [
@@ -259,7 +259,7 @@ def test_links_whose_target_is_missing_are_reported_not_dropped(tmp_path):
     with pytest.warns(CorpusWarning, match=r"Sad/b.wav: link target missing"):
         assert len(load_corpus("csv", csv)) == 1
     # nothing but such links: the error says they were there
-    _dangling_link(root / "only" / "wav" / "03a01Wa.wav", gone)
+    _link(root / "only" / "wav" / "03a01Wa.wav", gone)
     with (
         pytest.warns(CorpusWarning, match="link target missing"),
         pytest.raises(ValueError, match=r"no \.wav or \.flac file found .* that can"),
