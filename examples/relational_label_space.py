@@ -8,7 +8,7 @@ circumplex) and through the source model's posteriors on a few labelled
 target utterances, then predicts all four target classes.
 
 The data here are synthetic (emotions placed on the valence/arousal plane,
-plus noise dimensions) so that the example runs anywhere in a second. With
+plus noise dimensions) so that the example runs anywhere in a few seconds. With
 real corpora, put the features of both corpora in ``X`` (e.g. from
 ``sertl_speech.AudioFeatures``), give the source rows positive and the
 target rows negative ``sample_domain`` ids, and label a few target rows.

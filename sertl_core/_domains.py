@@ -581,6 +581,24 @@ def _check_labels(y, n_samples, *, regression):
     return y
 
 
+def _check_sortable_labels(y):
+    """Refuse class labels of several types that cannot be ordered together.
+
+    ``np.unique`` (and every scikit-learn classifier) sorts the classes; a
+    label array mixing, say, strings and numbers fails there with a bare
+    comparison error.
+    """
+    try:
+        np.unique(y)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in y.tolist()})
+        raise ValueError(
+            f"The class labels mix types ({', '.join(kinds)}), which cannot be "
+            "sorted into one list of classes. Give every label the same type, "
+            "e.g. y.astype(str)."
+        ) from None
+
+
 def resolve_domains(
     X,
     y,
@@ -713,6 +731,7 @@ def resolve_domains(
 
     labeled = ~unl
     if y is not None and not regression and needs_labels:
+        _check_sortable_labels(y[labeled])
         src_classes = np.unique(y[(sd > 0) & labeled])
         tgt_classes = np.unique(y[(sd < 0) & labeled])
         extra = np.setdiff1d(tgt_classes, src_classes)

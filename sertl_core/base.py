@@ -739,6 +739,32 @@ class TransferEstimator(
         """Rows as the wrapped estimator sees them at predict time."""
         return X
 
+    def _wrapped_input(self, X):
+        """``X`` as the wrapped estimator gets it: with the caller's column names.
+
+        Input is validated to an array, but a method that passes the
+        caller's columns on unchanged (one that keeps the identity
+        ``_predict_input``: instance weighting, source-only training) hands
+        them to the wrapped estimator as a pandas DataFrame with the names
+        fit saw, as scikit-learn's meta-estimators pass their input on. A
+        wrapped pipeline may then select columns by name (``ColumnTransformer``)
+        and the wrapped estimator has ``feature_names_in_``. Rows of a method
+        that maps them (an embedding, added columns) stay an array.
+        """
+        names = getattr(self, "feature_names_in_", None)
+        if (
+            names is None
+            or type(self)._predict_input is not TransferEstimator._predict_input
+            or sparse.issparse(X)
+            or np.ndim(X) != 2
+            or X.shape[1] != len(names)
+        ):
+            return X
+        pd = sys.modules.get("pandas")  # names came from a DataFrame: imported
+        if pd is None:
+            return X
+        return pd.DataFrame(X, columns=names, copy=False)
+
     def _get_estimator(self):
         return _default_estimator() if self.estimator is None else self.estimator
 
@@ -747,7 +773,9 @@ class TransferEstimator(
 
         ``estimator__<param>`` needs an estimator given in the constructor:
         ``estimator=None`` stands for a default created at fit, which has no
-        parameters to set before, so such a key raises with the fix.
+        parameters to set before, so such a key raises with the fix. The
+        same holds for any other parameter whose None stands for an object
+        built at fit (``sampler``, a method's ``source_estimator`` ...).
 
         Parameters
         ----------
@@ -758,15 +786,23 @@ class TransferEstimator(
         -------
         self : estimator instance
         """
-        nested = sorted(k for k in params if k.startswith("estimator__"))
-        if nested and params.get("estimator", self.estimator) is None:
-            default = type(self._get_estimator()).__name__
+        own = self.get_params(deep=False)
+        for key in sorted(params):
+            name, nested, _ = key.partition("__")
+            if not nested or name not in own:
+                continue  # a plain parameter, or one scikit-learn refuses
+            if params.get(name, own[name]) is not None:
+                continue
+            default = (
+                f"its default ({type(self._get_estimator()).__name__}, created at fit)"
+                if name == "estimator"
+                else "a default created at fit, or none"
+            )
             raise ValueError(
-                f"Cannot set {nested[0]!r}: {type(self).__name__} has "
-                f"estimator=None, which stands for its default ({default}, "
-                "created at fit), so there is no estimator to set it on. Pass "
-                "the estimator to tune explicitly (estimator=..., or "
-                "'estimator' in the same parameter grid)."
+                f"Cannot set {key!r}: {type(self).__name__} has {name}=None, "
+                f"which stands for {default}, so there is no {name} to set it "
+                f"on. Pass the {name} to tune explicitly ({name}=..., or "
+                f"{name!r} in the same parameter grid)."
             )
         return super().set_params(**params)
 
@@ -890,9 +926,9 @@ class TransferEstimator(
             )
         weight_kw = None if sample_weight is None else _weight_kwargs(est)
         if sample_weight is None:
-            est.fit(X, y)
+            est.fit(self._wrapped_input(X), y)
         elif weight_kw is not None:
-            est.fit(X, y, **{weight_kw: sample_weight})
+            est.fit(self._wrapped_input(X), y, **{weight_kw: sample_weight})
         else:
             if random_state is None and "random_state" not in self.get_params(
                 deep=False
@@ -905,7 +941,7 @@ class TransferEstimator(
                 classifier=not is_regressor(est),
                 name=type(est).__name__,
             )
-            est.fit(X[idx], y[idx])
+            est.fit(self._wrapped_input(X[idx]), y[idx])
         self.estimator_ = est
         if hasattr(est, "classes_"):
             self.classes_ = est.classes_
@@ -913,7 +949,8 @@ class TransferEstimator(
 
     # -- prediction -------------------------------------------------------
     def _prepare(self, X, sample_domain):
-        return self._predict_input(*self._validate_fitted_X(X, sample_domain))
+        X = self._predict_input(*self._validate_fitted_X(X, sample_domain))
+        return self._wrapped_input(X)
 
     def predict(self, X, *, sample_domain=None):
         """Predict with the wrapped estimator.

@@ -473,14 +473,51 @@ class DomainAwareScorer:
     metadata routing. Without ``sample_domain``, labelled rows are source and
     rows labelled ``-1`` target.
 
+    ``sample_weight`` is treated as by scikit-learn's own scorers: under
+    metadata routing, weights passed to a search or ``cross_validate`` raise
+    until :meth:`set_score_request` says whether the scorer takes them
+    (``True``: the rows it scores are weighted; ``False``: the weights only
+    train the model). A scorer that cannot weight its rows says so.
+
     Examples
     --------
     >>> from sertl_core.model_selection import TargetScorer
     >>> TargetScorer().get_metadata_routing().score.requests
-    {'sample_domain': True}
+    {'sample_domain': True, 'sample_weight': None}
+    >>> scorer = TargetScorer().set_score_request(sample_weight=True)
+    >>> scorer.get_metadata_routing().score.requests["sample_weight"]
+    True
     """
 
     registry_name: ClassVar[str | None] = None
+    #: Whether ``__call__`` weighs the scored rows by ``sample_weight``.
+    _weights_rows: ClassVar[bool] = False
+
+    def set_score_request(self, *, sample_weight=None):
+        """Say whether ``sample_weight`` is routed to this scorer.
+
+        Parameters
+        ----------
+        sample_weight : bool, None or str, default=None
+            True: weigh the scored rows; False: do not pass the weights
+            here; None: raise if weights are passed (the default); a string:
+            the name of the routed parameter to read as ``sample_weight``.
+
+        Returns
+        -------
+        self : DomainAwareScorer
+        """
+        self._sample_weight_request = sample_weight
+        return self
+
+    def _no_weights(self, sample_weight):
+        """Refuse ``sample_weight`` in a scorer that cannot weight its rows."""
+        if sample_weight is not None:
+            raise ValueError(
+                f"{type(self).__name__} cannot weight the rows it scores by "
+                "sample_weight. Let the weights train the model only: "
+                "scorer.set_score_request(sample_weight=False)."
+            )
 
     def _domains(self, y, sample_domain, n):
         if sample_domain is not None:
@@ -490,7 +527,7 @@ class DomainAwareScorer:
         return infer_sample_domain(y)
 
     def get_metadata_routing(self):
-        """Request ``sample_domain`` for scoring under metadata routing.
+        """Request ``sample_domain`` (and ``sample_weight`` as set) for scoring.
 
         Returns
         -------
@@ -498,13 +535,20 @@ class DomainAwareScorer:
         """
         req = MetadataRequest(owner=type(self).__name__)
         req.score.add_request(param="sample_domain", alias=True)
+        req.score.add_request(
+            param="sample_weight", alias=getattr(self, "_sample_weight_request", None)
+        )
         return req
 
     def __repr__(self):
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        params = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_")
+        )
         return f"{type(self).__name__}({params})"
 
-    def __call__(self, estimator, X, y=None, sample_domain=None):  # pragma: no cover
+    def __call__(
+        self, estimator, X, y=None, sample_domain=None, sample_weight=None
+    ):  # pragma: no cover
         """Score ``estimator`` on ``X``; subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__} must implement __call__.")
 
@@ -542,7 +586,7 @@ class TargetScorer(DomainAwareScorer):
     def __init__(self, metric="uar"):
         self.metric = metric
 
-    def __call__(self, estimator, X, y=None, sample_domain=None):
+    def __call__(self, estimator, X, y=None, sample_domain=None, sample_weight=None):
         """Score ``estimator`` on the labelled target rows of ``X``.
 
         Parameters
@@ -555,6 +599,8 @@ class TargetScorer(DomainAwareScorer):
             True labels, ``-1`` for unlabelled rows.
         sample_domain : array-like of int, default=None
             Domain ids; without them every labelled row is scored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows; the scored rows' weights reach the metric.
 
         Returns
         -------
@@ -584,7 +630,18 @@ class TargetScorer(DomainAwareScorer):
             )
         idx = np.flatnonzero(rows)
         pred = _call_on(estimator, "predict", X, idx, sample_domain)
-        return float(_metric(self.metric)(y[idx], pred))
+        metric = _metric(self.metric)
+        if sample_weight is None:
+            return float(metric(y[idx], pred))
+        w = _row_weights(sample_weight, len(y))[idx]
+        if not _takes_sample_weight(metric):
+            raise TypeError(
+                f"TargetScorer got sample_weight, but its metric "
+                f"{getattr(metric, '__name__', metric)!r} takes none; give a "
+                "metric(y_true, y_pred, sample_weight=w), or "
+                "set_score_request(sample_weight=False)."
+            )
+        return float(metric(y[idx], pred, sample_weight=w))
 
 
 class PredictionEntropyScorer(DomainAwareScorer):
@@ -629,7 +686,7 @@ class PredictionEntropyScorer(DomainAwareScorer):
 
     registry_name = "prediction_entropy"
 
-    def __call__(self, estimator, X, y=None, sample_domain=None):
+    def __call__(self, estimator, X, y=None, sample_domain=None, sample_weight=None):
         """Return minus the mean entropy of ``predict_proba`` on target rows.
 
         Parameters
@@ -642,6 +699,8 @@ class PredictionEntropyScorer(DomainAwareScorer):
             Labels (used only to find target rows when sample_domain is None).
         sample_domain : array-like of int, default=None
             Domain ids.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows: a weighted mean of the target rows' entropies.
 
         Returns
         -------
@@ -677,7 +736,16 @@ class PredictionEntropyScorer(DomainAwareScorer):
             estimator, "predict_proba", X, rows, None if sample_domain is None else sd
         )
         p = np.clip(p, 1e-12, 1.0)
-        return float(-np.mean(-(p * np.log(p)).sum(axis=1)))
+        entropy = -(p * np.log(p)).sum(axis=1)
+        if sample_weight is None:
+            return float(-np.mean(entropy))
+        w = _row_weights(sample_weight, n)[rows]
+        if not w.sum() > 0:
+            raise ValueError(
+                "PredictionEntropyScorer: sample_weight is zero on every target "
+                "row, so there is no mean entropy to score."
+            )
+        return float(-np.average(entropy, weights=w))
 
 
 def _density_ratio(Z_src, Z_tgt, random_state=0, normalize=True):
@@ -754,7 +822,7 @@ class ImportanceWeightedScorer(DomainAwareScorer):
     def __init__(self, metric="uar"):
         self.metric = metric
 
-    def __call__(self, estimator, X, y=None, sample_domain=None):
+    def __call__(self, estimator, X, y=None, sample_domain=None, sample_weight=None):
         """Return the importance-weighted score on the labelled source rows.
 
         Parameters
@@ -767,6 +835,9 @@ class ImportanceWeightedScorer(DomainAwareScorer):
             Labels of the source rows, ``-1`` for target rows.
         sample_domain : array-like of int, default=None
             Domain ids.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, multiplied with the importance weights of
+            the source rows.
 
         Returns
         -------
@@ -776,6 +847,8 @@ class ImportanceWeightedScorer(DomainAwareScorer):
         src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
         Xa = _input_features(self, estimator, X, sd)
         w = _density_ratio(Xa[src], Xa[tgt])
+        if sample_weight is not None:  # the caller's weights times the ratio
+            w = w * _row_weights(sample_weight, _n_rows(X))[src]
         pred = _call_on(estimator, "predict", X, src, sd)
         metric = _metric(self.metric)
         if not _takes_sample_weight(metric):
@@ -814,6 +887,19 @@ def _input_features(scorer, estimator, X, sample_domain):
                 "sertl_speech.AudioFeatures), or pass the features as X."
             ) from exc
         return _dense(_call(estimator[:n_prefix], "transform", X, sample_domain))
+
+
+def _row_weights(sample_weight, n):
+    """``sample_weight`` as n finite, non-negative floats, or a clear error."""
+    w = np.asarray(sample_weight, dtype=float)
+    if w.shape != (n,):
+        raise ValueError(
+            f"sample_weight has shape {w.shape}, but X has {n} rows: give one "
+            "weight per row."
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and non-negative.")
+    return w
 
 
 def _n_rows(X):
@@ -895,7 +981,7 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
             return _dense(_call(estimator[:-1], "transform", X, sample_domain))
         return _dense(X)
 
-    def __call__(self, estimator, X, y=None, sample_domain=None):
+    def __call__(self, estimator, X, y=None, sample_domain=None, sample_weight=None):
         """Return minus the DEV risk estimate.
 
         Parameters
@@ -909,11 +995,16 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
         sample_domain : array-like of int, default=None
             Domain ids.
 
+        sample_weight : None
+            Not taken: the DEV risk weighs the rows by the density ratio
+            alone; weights raise a ValueError with the fix.
+
         Returns
         -------
         score : float
             Negative risk; greater is better.
         """
+        self._no_weights(sample_weight)
         if self.loss not in ("log_loss", "zero_one"):
             raise ValueError(
                 f"loss must be 'log_loss' or 'zero_one', got {self.loss!r}."
@@ -992,7 +1083,7 @@ class ReverseValidationScorer(DomainAwareScorer):
     def __init__(self, metric="uar"):
         self.metric = metric
 
-    def __call__(self, estimator, X, y=None, sample_domain=None):
+    def __call__(self, estimator, X, y=None, sample_domain=None, sample_weight=None):
         """Return the reverse model's score on the held-out source rows.
 
         Parameters
@@ -1005,12 +1096,17 @@ class ReverseValidationScorer(DomainAwareScorer):
             Labels of the source rows, ``-1`` for target rows.
         sample_domain : array-like of int, default=None
             Domain ids.
+        sample_weight : None
+            Not taken: the reverse model is trained on pseudo-labels and
+            scored on the source rows unweighted; weights raise a ValueError
+            with the fix.
 
         Returns
         -------
         score : float
             Greater is better.
         """
+        self._no_weights(sample_weight)
         src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
         pseudo = _call_on(estimator, "predict", X, tgt, sd)
         if np.unique(pseudo).size < 2:

@@ -701,8 +701,15 @@ class Registry:
         try:
             return cls(**params)
         except TypeError as exc:
+            takes = [
+                p.name
+                for p in inspect.signature(cls).parameters.values()
+                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            ]
+            hint = f" {cls.__name__} takes: {', '.join(takes)}." if takes else ""
             raise RegistryError(
-                f"Cannot create {name!r} ({cls.__name__}) with {sorted(params)}: {exc}."
+                f"Cannot create {name!r} ({cls.__name__}) with {sorted(params)}: "
+                f"{exc}.{hint}"
             ) from exc
 
     @staticmethod

@@ -307,6 +307,13 @@ def test_nested_estimator_parameter_needs_an_explicit_estimator():
 
     with pytest.raises(ValueError, match="Cannot set 'estimator__C': SourceOnly has"):
         SourceOnly().set_params(estimator__C=0.1)
+    # any parameter whose None is built at fit: an AttributeError before
+    with pytest.raises(
+        ValueError,
+        match=r"Cannot set 'sampler__k': SourceOnly has sampler=None.*Pass the "
+        r"sampler to tune",
+    ):
+        SourceOnly().set_params(sampler__k=3)
     # with the estimator given (in the same call, as a grid point does)
     clf = SourceOnly().set_params(estimator=LogisticRegression(), estimator__C=0.1)
     assert clf.estimator.C == 0.1

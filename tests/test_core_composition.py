@@ -441,3 +441,42 @@ def test_unlabelled_rows_warning_reaches_through_a_sequential_feature_union():
     pipe = Pipeline([("features", union), ("lr", _lr())])
     with pytest.warns(UnlabeledRowsWarning, match=r"'lr' \(LogisticRegression\(\)\)"):
         pipe.fit(X, y)
+
+
+def test_wrapped_estimator_gets_the_callers_column_names():
+    # a DataFrame reached the wrapped estimator as an array: a wrapped
+    # ColumnTransformer could not select columns by name
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    from sertl_core import TransferEstimator
+
+    X, y, sd, _ = make_domain_data(n_per_domain=20, n_features=4)
+    Xdf = pd.DataFrame(X, columns=["f0", "f1", "f2", "f3"])
+    inner = make_pipeline(
+        ColumnTransformer([("num", StandardScaler(), ["f0", "f2"])]),
+        LogisticRegression(),
+    )
+    model = SourceOnly(inner).fit(Xdf, y, sample_domain=sd)
+    assert list(model.estimator_.feature_names_in_) == list(Xdf.columns)
+    np.testing.assert_array_equal(
+        model.predict(Xdf), SourceOnly(inner).fit(Xdf, y).predict(Xdf)
+    )
+    # without the names (a plain array) the wrapped estimator gets an array
+    plain = SourceOnly(LogisticRegression()).fit(X, y, sample_domain=sd)
+    assert not hasattr(plain.estimator_, "feature_names_in_")
+
+    class Shifted(TransferEstimator):
+        """Maps the rows before the wrapped estimator: it keeps an array."""
+
+        def _fit(self, data):
+            rows = data.labeled
+            self._fit_estimator(data.X[rows] + 1.0, data.y[rows])
+
+        def _predict_input(self, X, sample_domain):
+            return X + 1.0
+
+    mapped = Shifted(LogisticRegression()).fit(Xdf, y, sample_domain=sd)
+    assert not hasattr(mapped.estimator_, "feature_names_in_")
+    assert mapped.predict(Xdf).shape == (len(Xdf),)

@@ -70,6 +70,12 @@ X4 = np.arange(8, dtype=float).reshape(4, 2)
             "class\\(es\\) \\[2\\] that no source row has",
         ),
         ([0, 0, -1, -1], [1, 1, -1, -1], {}, "Only 1 class"),
+        (
+            np.array([1, "b", 2.5, None], dtype=object),
+            [1, 1, -1, -1],
+            {},
+            r"labels mix types \(float, int, str\).*y.astype\(str\)",
+        ),
         ([0, 1], None, {}, "4 rows but y has 2 labels"),
     ],
 )

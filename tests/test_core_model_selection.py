@@ -303,8 +303,64 @@ def test_scorer_requests_sample_domain_under_routing():
         PredictionEntropyScorer(),
         ImportanceWeightedScorer(),
     ):
-        assert scorer.get_metadata_routing().score.requests == {"sample_domain": True}
+        assert scorer.get_metadata_routing().score.requests == {
+            "sample_domain": True,
+            "sample_weight": None,  # raise if passed, as scikit-learn's scorers
+        }
     assert "TargetScorer(metric='uar')" == repr(TargetScorer())
+    scorer = TargetScorer().set_score_request(sample_weight=True)
+    assert repr(scorer) == "TargetScorer(metric='uar')"
+    assert scorer.get_metadata_routing().score.requests["sample_weight"] is True
+
+
+def test_scorers_do_not_drop_sample_weight_silently_under_routing():
+    # the weights trained the model but never reached the domain-aware
+    # scorers: they requested sample_domain only, so routing dropped them
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import cross_validate
+
+    X, y, sd, y_t = _shift_problem()
+    y_all = y.copy()
+    y_all[sd < 0] = y_t
+    w = np.random.default_rng(0).uniform(0.1, 2.0, size=len(y))
+    cv = TargetLabelSplit(n_splits=2, random_state=0)
+    est = SourceOnly(LogisticRegression())
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = est.set_fit_request(sample_weight=True)
+        params = {"sample_domain": sd, "sample_weight": w}
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+            cross_validate(est, X, y_all, cv=cv, scoring=TargetScorer(), params=params)
+        weighted, plain = (
+            cross_validate(
+                est,
+                X,
+                y_all,
+                cv=cv,
+                scoring=TargetScorer().set_score_request(sample_weight=request),
+                params=params,
+            )["test_score"]
+            for request in (True, False)
+        )
+    assert not np.allclose(weighted, plain)
+    # the weighted score is the metric with the scored rows' weights
+    model = SourceOnly(LogisticRegression()).fit(X, y, sample_domain=sd)
+    tgt = sd < 0
+    expected = balanced_accuracy_score(y_t, model.predict(X[tgt]), sample_weight=w[tgt])
+    got = TargetScorer()(model, X, y_all, sample_domain=sd, sample_weight=w)
+    assert got == pytest.approx(expected)
+    # entropy: a weighted mean; zero weight everywhere is refused
+    e = PredictionEntropyScorer()
+    assert e(model, X, y, sample_domain=sd, sample_weight=np.ones(len(y))) == (
+        pytest.approx(e(model, X, y, sample_domain=sd))
+    )
+    with pytest.raises(ValueError, match="zero on every target row"):
+        e(model, X, y, sample_domain=sd, sample_weight=np.where(sd < 0, 0.0, 1.0))
+    for scorer in (ReverseValidationScorer(), DeepEmbeddedValidationScorer()):
+        with pytest.raises(ValueError, match=r"set_score_request\(sample_weight=False"):
+            scorer(model, X, y, sample_domain=sd, sample_weight=w)
+    with pytest.raises(ValueError, match="one weight per row"):
+        TargetScorer()(model, X, y_all, sample_domain=sd, sample_weight=w[:3])
 
 
 def test_entropy_prefers_confident_models():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -44,6 +43,9 @@ def _guard(name, func, args):
         print(f"sertl {name}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if name == "predict":  # labels are printed at the end: none came out
+            print(f"sertl {name}: interrupted; no file was labelled.", file=sys.stderr)
+            return 130
         if getattr(args, "fresh", False):
             # the same command would delete the cells this run finished
             how = (
@@ -330,24 +332,6 @@ def _naming_file(path):
         raise type(exc)(f"{path}: {exc}") from None
 
 
-@contextlib.contextmanager
-def _naming_options(options):
-    """Name a corpus given on the command line as its option, not as a table.
-
-    ``sertl grid --source emodb=ROOT`` builds the table ``[corpora.emodb]``
-    itself; an error found while reading that corpus then names
-    ``--source emodb=ROOT``. ``options`` maps corpus names to their option.
-    """
-    try:
-        yield
-    except (ConfigError, ExperimentError) as exc:
-        text = str(exc)
-        found = re.match(r"\[corpora\.([^\]]+)\](?: (?:root|reader|options))?: ", text)
-        if not found or found.group(1) not in options:
-            raise
-        raise type(exc)(f"{options[found.group(1)]}: {text[found.end() :]}") from None
-
-
 def _log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -525,6 +509,8 @@ def cmd_grid(args):
             if not sep:
                 raise
             raise ConfigError(f"--features: {why}") from None
+        for cname, option in options.items():  # errors name the option
+            cfg.corpora[cname].where = option
         try:  # a bad feature parameter, named as the option that set it
             make_feature_step(cfg.features)
         except ConfigError as exc:
@@ -578,7 +564,7 @@ def cmd_grid(args):
     }
     out = []
     with (
-        _naming_file(args.experiment) if args.experiment else _naming_options(options),
+        _naming_file(args.experiment) if args.experiment else contextlib.nullcontext(),
         dask_client(args.scheduler, args.workers) as client,
     ):
         data, skipped = _prepare_data(
@@ -911,6 +897,14 @@ def _predict(args, out):
 
     _import_skops_without_estimator_walk()  # a command-line process: skip skops' walk
     model, meta = load_model(args.model, trusted=args.trust)
+    steps = getattr(model, "steps", None)
+    if not steps or not hasattr(steps[0][1], "transform"):
+        raise ExperimentError(
+            f"{args.model}: holds a {type(model).__name__}, not a model that "
+            "labels audio files (a Pipeline whose first step computes features "
+            "from them, as `sertl run` with save_models = true, `sertl grid "
+            "--save` and `sertl demo` write)."
+        )
     out["metadata"] = meta
     _use_cache(model, args.cache_dir)
     entries, folders = _scan_audio(args.audio)
@@ -963,13 +957,17 @@ def _predict(args, out):
         if not classes:
             first = next((r for r in rows if r["probabilities"]), None)
             classes = list(first["probabilities"]) if first else []
-        width = max([len(Path(r["file"]).name) for r in rows] + [4])
+        # file names, or the paths as given where two files share a name
+        # (x.wav in two folders), so that every row says which file it is
+        names = [Path(r["file"]).name for r in rows]
+        if len(set(names)) < len(names):
+            names = [str(r["file"]) for r in rows]
+        width = max([len(n) for n in names] + [4])
         head = f"{'file':<{width}}  {'emotion':<10s}" + "".join(
             f" {c[:9]:>9s}" for c in classes
         )
         print(head)
-        for r in rows:
-            name = Path(r["file"]).name
+        for name, r in zip(names, rows, strict=True):
             if r["error"]:
                 print(f"{name:<{width}}  {'-':<10s} error: {r['error']}")
                 continue

@@ -85,6 +85,11 @@ class CorpusSpec:
     reader_from_name : bool, default=False
         The table named no reader, so ``reader`` is the table's NAME (said
         in the error when no reader has that name).
+    where : str, default=None
+        How error messages name the corpus: ``"[corpora.NAME]"`` (the
+        default, a field of it being ``"[corpora.NAME] root"``), or the
+        command-line option that defined it (``sertl grid`` gives
+        ``"--source emodb=ROOT"``, which also names each of its fields).
 
     Examples
     --------
@@ -104,6 +109,10 @@ class CorpusSpec:
     {'speaker_pattern': '^(?P<speaker>[^_]+)_'}
     >>> cfg.corpora["mine"].root.is_absolute()
     True
+    >>> spec.label("root")
+    '[corpora.emo] root'
+    >>> CorpusSpec("emodb", "emodb", spec.root, where="--source emodb=x").label("root")
+    '--source emodb=x'
     """
 
     name: str
@@ -111,6 +120,14 @@ class CorpusSpec:
     root: Path
     options: dict = field(default_factory=dict)
     reader_from_name: bool = False
+    where: str | None = None
+
+    def label(self, key=None):
+        """Name of the corpus, or of its field ``key``, in an error message."""
+        if self.where is not None:
+            return self.where  # a command-line option names all its fields
+        where = f"[corpora.{self.name}]"
+        return f"{where} {key}" if key else where
 
 
 @dataclass
@@ -555,6 +572,13 @@ def load_config(path, *, overrides=None):
     [(('a',), 'b'), (('b',), 'a')]
     """
     path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.toml"))[:5]
+        raise ConfigError(
+            f"{path}: is a folder; give the experiment file itself (a .toml"
+            + (f", e.g. {', '.join(found)} there" if found else "")
+            + ")."
+        )
     if not path.is_file():
         raise ConfigError(f"{path}: experiment file not found.")
     try:

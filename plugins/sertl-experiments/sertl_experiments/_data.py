@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,8 +107,10 @@ def load_corpus_table(spec, classes=None):
         entries of a run. ``table.attrs["warnings"]`` holds the reader's
         other warnings (duplicate utterances, labels that are not canonical
         emotions, a third-party reader's text ...) as ``{"warning": text,
-        "count": n}`` dictionaries, identical texts once;
-        :func:`reader_warnings` reports them. A warning that carries its
+        "count": n}`` dictionaries, identical texts once (with ``"labels"``
+        too when the warning carries labels that are no canonical emotion,
+        ``CorpusWarning.unknown_labels``); :func:`reader_warnings` reports
+        them. A warning that carries its
         skipped files as data (``CorpusWarning.skipped``) is not among them:
         its files are in ``attrs["skipped"]``.
 
@@ -134,11 +134,10 @@ def load_corpus_table(spec, classes=None):
     []
     >>> shutil.rmtree(root.parent)
     """
-    where = f"[corpora.{spec.name}]"
     options = dict(spec.options or {})
     if not Path(spec.root).exists():
         raise ExperimentError(
-            f"{where} root: {str(spec.root)!r} does not exist; give "
+            f"{spec.label('root')}: {str(spec.root)!r} does not exist; give "
             f"{root_hint(spec.reader)}."
         )
     try:
@@ -156,15 +155,20 @@ def load_corpus_table(spec, classes=None):
             table = load_corpus(spec.reader, spec.root, **options)
     except LookupError as exc:
         if spec.reader_from_name:
-            raise ConfigError(f"{where} reader: {missing_reader(spec.name)}") from None
-        raise ConfigError(f"{where} reader: {exc}") from None
-    except TypeError as exc:  # an option the reader's class does not take
+            raise ConfigError(
+                f"{spec.label('reader')}: {missing_reader(spec.name)}"
+            ) from None
+        raise ConfigError(f"{spec.label('reader')}: {exc}") from None
+    except TypeError as exc:  # an option of the wrong type (names: parse_config)
         if not options:
             raise
-        raise ConfigError(f"{where} options: {exc}") from None
+        raise ConfigError(
+            f"{spec.label('options')}: the reader {spec.reader!r} refused "
+            f"{options}: {exc}"
+        ) from None
     except (OSError, ValueError) as exc:
         raise ExperimentError(
-            f"{where}: cannot read {str(spec.root)!r} with reader "
+            f"{spec.label()}: cannot read {str(spec.root)!r} with reader "
             f"{spec.reader!r}: {exc}"
         ) from None
     skipped = table.attrs.get("skipped")
@@ -186,23 +190,21 @@ def _grouped_warnings(caught):
     Deprecation warnings of the libraries a reader calls are left out too:
     they speak to the reader's developer, not to whoever runs the experiment.
     """
-    counts: dict[str, int] = {}
+    entries: dict[str, dict] = {}
     for w in caught:
         if getattr(w.message, "skipped", None):  # listed with the skipped files
             continue
         if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
             continue
         text = str(w.message).strip() or w.category.__name__
-        counts[text] = counts.get(text, 0) + 1
-    return [{"warning": text, "count": n} for text, n in counts.items()]
-
-
-# sertl-speech's warning on the labels of a csv or folders corpus that are no
-# canonical emotion: "csv: label(s) ['relaxed'] are not canonical emotions ..."
-_NOT_CANONICAL = re.compile(
-    r"^(?P<reader>[^:\n]+): label\(s\) (?P<labels>\[[^\]]*\]) are not canonical "
-    r"emotions"
-)
+        entry = entries.setdefault(text, {"warning": text, "count": 0})
+        entry["count"] += 1
+        # sertl-speech's warning on labels that are no canonical emotion
+        # carries them as data (see mapped_labels_left_out)
+        labels = getattr(w.message, "unknown_labels", None)
+        if labels and all(isinstance(label, str) for label in labels):
+            entry["labels"] = list(labels)
+    return list(entries.values())
 
 
 def mapped_labels_left_out(table, mapping):
@@ -230,7 +232,7 @@ def mapped_labels_left_out(table, mapping):
     >>> table.attrs["warnings"] = [{"warning": "csv: label(s) ['glad', 'relaxed'] "
     ...     "are not canonical emotions ['anger']; they are kept as written (lower "
     ...     "case) and have no arousal/valence coordinates. Rename them to use the "
-    ...     "schema.", "count": 1}]
+    ...     "schema.", "count": 1, "labels": ["glad", "relaxed"]}]
     >>> mapped_labels_left_out(table, {"relaxed": "neutral"})
     >>> print(table.attrs["warnings"][0]["warning"].split(";")[0])
     csv: label(s) ['glad'] are not canonical emotions ['anger']
@@ -242,12 +244,8 @@ def mapped_labels_left_out(table, mapping):
         return
     kept = []
     for entry in table.attrs.get("warnings", ()):
-        found = _NOT_CANONICAL.match(entry["warning"])
-        try:
-            labels = ast.literal_eval(found["labels"]) if found else None
-        except (ValueError, SyntaxError):
-            labels = None
-        if not isinstance(labels, list):
+        labels = entry.get("labels")
+        if not labels:
             kept.append(entry)
             continue
         rest = [label for label in labels if label not in mapping]
@@ -255,12 +253,12 @@ def mapped_labels_left_out(table, mapping):
             continue  # every label it names is mapped: nothing to rename
         if len(rest) < len(labels):
             mapped = ", ".join(repr(label) for label in labels if label in mapping)
-            text = entry["warning"].replace(found["labels"], repr(rest), 1)
+            text = entry["warning"].replace(repr(labels), repr(rest), 1)
             text = text.replace(
                 "Rename them to use the schema.",
                 f"Map them with [labels] mapping, as it maps {mapped}, or rename them.",
             )
-            entry = {**entry, "warning": text}
+            entry = {**entry, "warning": text, "labels": rest}
         kept.append(entry)
     table.attrs["warnings"] = kept
 

@@ -31,10 +31,34 @@ TRUSTED_PATTERNS = (
 """Type names (full regular expressions) that :func:`load_model` trusts.
 
 The classes of sertl's first-party distributions, scikit-learn, numpy
-arrays and scalars, plain containers and :mod:`pathlib` paths. Anything
-else (a third-party plugin's class, a function) must be trusted explicitly
-by the caller.
+arrays and scalars, plain containers and :mod:`pathlib` paths. A name
+under a package (``sklearn.``, ``numpy.`` ...) is trusted only when it is a
+class outside the package's test helpers, and only where the file rebuilds
+it without calling it with stored arguments (see :func:`load_model`).
+Anything else (a third-party plugin's class, a function) must be trusted
+explicitly by the caller.
 """
+
+# Loaders that call what the file names with arguments stored in the file
+# (skops' reduce protocol): the callee could be anything importable, so only
+# these constructors, known to do nothing but build their object, are taken
+# without the caller trusting them by name.
+_CALLING_LOADERS = frozenset(
+    {"ConstructorFromReduceNode", "ReduceNode", "TreeNode", "LossNode"}
+)
+_SAFE_CONSTRUCTORS = (
+    r"pathlib\.(Pure)?(Posix|Windows)?Path",
+    r"sklearn\.tree\._tree\.Tree",
+    r"sklearn\._loss\.(loss|link)\.\w+",
+    r"sklearn\.ensemble\._hist_gradient_boosting\.binning\._BinMapper",
+)
+# Loaders that hand back a function, a bound method or a partial, which the
+# model may call later: trusted by name only (numpy's ufuncs excepted).
+_FUNCTION_LOADERS = frozenset(
+    {"FunctionNode", "MethodNode", "PartialNode", "OperatorFuncNode"}
+)
+_PACKAGES = ("sertl_", "sklearn.", "numpy.", "scipy.sparse.")
+_TEST_MODULES = re.compile(r"(^|\.)(_?testing|tests?|conftest)(\.|$)")
 
 
 class UntrustedModelError(ValueError):
@@ -53,7 +77,7 @@ class UntrustedModelError(ValueError):
     ...     load_model(p)
     ... except UntrustedModelError as err:
     ...     print(err)
-    '...m.skops' contains types that are not trusted: collections.Counter. Load ...
+    '...m.skops' contains types that are not trusted: collections.Counter (not on ...
     """
 
 
@@ -286,12 +310,83 @@ def _is_trusted(name, patterns):
     return any(re.fullmatch(p, name) for p in patterns)
 
 
+def _resolve(name):
+    """Return the object ``module.attr`` names, or None when there is none.
+
+    Only called for names under sertl's, scikit-learn's, numpy's and
+    scipy.sparse's modules, whose import is part of loading a model anyway.
+    """
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
+def _refusal(loader, name, extra):
+    """Why a node of the model file may not be built, or None when it may."""
+    if name in extra:
+        return None  # the caller trusts it by name
+    if loader in _FUNCTION_LOADERS:
+        import numpy as np
+
+        if name.startswith("numpy.") and isinstance(_resolve(name), np.ufunc):
+            return None  # a ufunc computes; it runs nothing else
+        return "a function or method, trusted by name only"
+    if loader in _CALLING_LOADERS:
+        if _is_trusted(name, _SAFE_CONSTRUCTORS):
+            return None
+        return "called with arguments stored in the file, trusted by name only"
+    if not _is_trusted(name, TRUSTED_PATTERNS):
+        return "not on the trusted list"
+    if name.startswith(_PACKAGES):
+        module = name.rpartition(".")[0]
+        if _TEST_MODULES.search(module):
+            return "a test helper"
+        if not isinstance(_resolve(name), type):
+            return "not a class"
+    return None
+
+
+def _file_types(path):
+    """``(loader, type name)`` of every node of a skops file, read as data."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found, stack = set(), [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__loader__" in node and "__module__" in node and "__class__" in node:
+                found.add(
+                    (
+                        str(node["__loader__"]),
+                        f"{node['__module__']}.{node['__class__']}",
+                    )
+                )
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return sorted(found)
+
+
 def load_model(path, *, trusted=None):
     """Load a model saved by :func:`save_model`, refusing untrusted types.
 
     Every type in the file is checked against :data:`TRUSTED_PATTERNS` and
     the caller's ``trusted`` list before anything is constructed; skops
-    never runs pickle's arbitrary code paths.
+    never runs pickle's arbitrary code paths. The check reads the file's
+    schema itself and also weighs how each type is rebuilt: a class under
+    a trusted package is taken when it is instantiated from stored
+    attributes (never from the package's test helpers); a type that would
+    be *called* with arguments stored in the file (skops' reduce protocol),
+    and any function or method, must be trusted by name, except a few
+    constructors that only build their object (:mod:`pathlib` paths,
+    scikit-learn's tree and loss objects) and numpy's ufuncs.
 
     Parameters
     ----------
@@ -311,7 +406,8 @@ def load_model(path, *, trusted=None):
     Raises
     ------
     UntrustedModelError
-        The file holds a type that is not trusted; the message lists them.
+        The file holds a type that is not trusted (the message lists them
+        with the reason), is no skops file, or does not build.
     FileNotFoundError
         ``path`` does not exist.
     IsADirectoryError
@@ -361,26 +457,40 @@ def load_model(path, *, trusted=None):
     if not path.is_file():
         raise FileNotFoundError(f"Model file {str(path)!r} does not exist.")
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        sio.get_untrusted_types(file=path)  # a skops file skops can read
+        types = _file_types(path)
     except Exception as exc:
         raise UntrustedModelError(
             f"{str(path)!r} is not a skops model file ({type(exc).__name__}: {exc}). "
             "Models are written by `sertl grid --save` or `sertl run` with "
             "save_models = true."
         ) from exc
-    extra = list(trusted or [])
-    bad = [t for t in untrusted if not (_is_trusted(t, TRUSTED_PATTERNS) or t in extra)]
-    if bad:
+    extra = set(trusted or [])
+    refused = {}
+    for loader, name in types:
+        why = _refusal(loader, name, extra)
+        if why is not None:
+            refused.setdefault(name, why)
+    if refused:
+        listed = ", ".join(f"{name} ({why})" for name, why in sorted(refused.items()))
         raise UntrustedModelError(
-            f"{str(path)!r} contains types that are not trusted: {', '.join(bad)}. "
+            f"{str(path)!r} contains types that are not trusted: {listed}. "
             "Load it only if you trust its author, passing trusted=[...] "
             "(command line: --trust TYPE)."
         )
-    payload = sio.load(path, trusted=[t for t in untrusted])
+    try:
+        payload = sio.load(path, trusted=sorted({name for _, name in types}))
+        if isinstance(payload, dict) and "model" in payload:
+            _restore_routing_requests(payload["model"])
+    except Exception as exc:  # trusted types whose stored state does not build
+        raise UntrustedModelError(
+            f"{str(path)!r} cannot be loaded: {type(exc).__name__}: {exc}. It may "
+            "be damaged, or written with other versions of scikit-learn or "
+            "sertl than these; save the model again with this installation."
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != "sertl-model/1":
         raise UntrustedModelError(
             f"{str(path)!r} is a skops file but not a sertl model (no sertl-model/1 "
             "payload)."
         )
-    _restore_routing_requests(payload["model"])
     return payload["model"], payload["metadata"]

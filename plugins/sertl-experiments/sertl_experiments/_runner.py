@@ -957,7 +957,7 @@ def _prepare_data(
             table = table[keep].reset_index(drop=True)
         if table.empty:
             raise ExperimentError(
-                f"[corpora.{name}]: no utterances of the classes "
+                f"{config.corpora[name].label()}: no utterances of the classes "
                 f"{wanted or 'requested'} were found."
             )
         tables[name] = table
@@ -996,7 +996,9 @@ def _prepare_data(
             log(f"  skipped {f}: {why}")
         t = table[ok]
         if len(t) == 0:
-            raise ExperimentError(f"[corpora.{name}]: no file gave features.")
+            raise ExperimentError(
+                f"{config.corpora[name].label()}: no file gave features."
+            )
         data[name] = CorpusData(
             name,
             X[ok],
@@ -1076,14 +1078,15 @@ def check_few_shot_speakers(config, speakers):
         found = sorted({str(s) for s in speakers.get(name, ())})
         if len(found) >= 2:
             continue
-        where = f"[corpora.{name}]"
-        reader = config.corpora[name].reader if name in config.corpora else None
+        spec = config.corpora.get(name)
+        where = spec.label() if spec is not None else f"[corpora.{name}]"
+        reader = spec.reader if spec is not None else None
         if reader == "folders":
             how = (
                 "The folders reader gives every file the speaker 'unknown' unless "
                 "told where the speaker id is: add options = { speaker_pattern = "
                 '"^(?P<speaker>[^_]+)_" } to the experiment file\'s '
-                + where
+                + f"[corpora.{name}]"
                 + " table, a regular expression searched in each file name, with "
                 "the speaker id in the group (?P<speaker>...)."
             )
@@ -1873,17 +1876,17 @@ def _cluster_problem(client):
 def _stopped(problem, n_left, tasks, n_done, client):
     """Build the error that stops a run whose Dask cluster cannot finish cells."""
     if getattr(client, "cluster", None) is not None:  # --workers: ours
-        hint = "rerun the same command to resume."
+        hint = "rerun the command to resume (without --fresh, which deletes them)."
     elif client.status != "running":
         hint = (
-            "start the scheduler and its workers again and rerun the same "
-            "command to resume."
+            "start the scheduler and its workers again and rerun the command "
+            "to resume (without --fresh, which deletes them)."
         )
     else:
         address = getattr(client.scheduler, "address", None) or "ADDRESS"
         hint = (
-            f"start workers (`dask worker {address}`) and rerun the same "
-            "command to resume."
+            f"start workers (`dask worker {address}`) and rerun the command to "
+            "resume (without --fresh, which deletes them)."
         )
     return ExperimentError(
         f"{problem}, with {n_left} of {len(tasks)} cells left to compute; the "

@@ -133,13 +133,14 @@ class _DomainScorer:
     def get_metadata_routing(self):
         return self.scorer.get_metadata_routing()
 
-    def __call__(self, estimator, X, y=None, sample_domain=None):
+    def __call__(self, estimator, X, y=None, sample_domain=None, sample_weight=None):
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         if sample_domain is None:
-            return self.scorer(estimator, X, y)
+            return self.scorer(estimator, X, y, **weights)
         view = _RowDomains(
             estimator, _row_meta(X, sample_domain, self.speakers), self.use_speaker
         )
-        return self.scorer(view, X, y, sample_domain=sample_domain)
+        return self.scorer(view, X, y, sample_domain=sample_domain, **weights)
 
 
 def needs_proba(scorers):

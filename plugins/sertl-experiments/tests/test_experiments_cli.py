@@ -147,6 +147,16 @@ def test_unknown_method_and_missing_model(capsys, tmp_path):
     assert "--source: expected READER=ROOT" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "none.skops"), "a.wav"]) == 2
     assert "does not exist" in capsys.readouterr().err
+    # a sertl model file that holds no audio pipeline: one line, not a traceback
+    from sertl_experiments import save_model
+    from sklearn.linear_model import LogisticRegression
+
+    plain = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    path = save_model(plain, tmp_path / "plain.skops")
+    assert main(["predict", str(path), "a.wav"]) == 2
+    assert "holds a LogisticRegression, not a model that labels audio files" in (
+        capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize(
@@ -222,6 +232,17 @@ def test_grid_saves_a_model_that_predicts_audio(tmp_path, capsys, cache_dir):
     assert main(["predict", str(model), files[0]]) == 0
     table = capsys.readouterr().out
     assert "emotion" in table and "anger" in table
+    assert Path(files[0]).name in table and str(Path(files[0]).parent) not in table
+    # two files of one name in two folders: the table shows their paths
+    import shutil
+
+    twins = [tmp_path / d / "x.flac" for d in ("d1", "d2")]
+    for t in twins:
+        t.parent.mkdir()
+        shutil.copy(files[0], t)
+    assert main(["predict", str(model), *map(str, twins)]) == 0
+    table = capsys.readouterr().out
+    assert all(str(t) in table for t in twins)
 
 
 def _run_dss(tmp_path, emodb_root, ravdess_root, cache_dir, emodb_reader="emodb"):
@@ -1067,6 +1088,19 @@ def test_interrupted_run_says_how_to_resume(tmp_path, capsys, monkeypatch, extra
     assert err.startswith("sertl run: interrupted; finished work is kept, " + hint)
 
 
+def test_interrupted_predict_does_not_speak_of_resuming(tmp_path, capsys, monkeypatch):
+    from sertl_experiments import _persist
+
+    def interrupted(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_persist, "load_model", interrupted)
+    assert main(["predict", str(tmp_path / "m.skops"), "a.wav"]) == 130
+    assert capsys.readouterr().err == (
+        "sertl predict: interrupted; no file was labelled.\n"
+    )
+
+
 def _register_methods(monkeypatch, adapters=(), estimators=()):
     """Install third-party adapters and estimators through the plugin hooks."""
     import types
@@ -1287,6 +1321,14 @@ def test_few_shot_on_a_corpus_without_speakers_is_refused_before_features(
     assert main(["grid", str(exp)]) == 2
     assert "[corpora.mine]: few_shot needs at least two speakers" in (
         capsys.readouterr().err
+    )
+    # an option of the wrong type is named with the reader's reason
+    exp.write_text(text.format("options = { speaker_pattern = 5 }\n"))
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    assert re.search(
+        r"\[corpora\.mine\] options: the reader 'folders' refused "
+        r"\{'speaker_pattern': 5\}: folders: speaker_pattern must be a string",
+        capsys.readouterr().err,
     )
     # with the speaker ids of the file names, it goes on to the features
     exp.write_text(

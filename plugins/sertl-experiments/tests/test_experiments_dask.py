@@ -166,7 +166,9 @@ def test_cluster_without_workers_stops_the_run_with_a_hint(
         run_experiment_quiet(cfg, synthetic_data, client, lambda *_: None)
     msg = str(err.value)
     assert "4 of 4 cells left to compute" in msg
-    assert "dask worker tcp://" in msg and "rerun the same command" in msg
+    assert "dask worker tcp://" in msg
+    # a --fresh run rerun as it was would delete the cells it kept
+    assert "rerun the command to resume (without --fresh, which deletes them)" in msg
     assert str(cfg.output / "cells") in msg
 
 

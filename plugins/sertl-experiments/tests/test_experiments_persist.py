@@ -64,6 +64,95 @@ def test_untrusted_types_are_refused_then_trusted_explicitly(tmp_path):
     assert isinstance(model, FunctionTransformer)
 
 
+def _rewrite_schema(src, dst, edit):
+    """Copy the skops file ``src`` to ``dst`` with ``edit(schema)`` applied."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == "schema.json":
+                schema = json.loads(data)
+                edit(schema)
+                data = json.dumps(schema)
+            zout.writestr(name, data)
+    return dst
+
+
+def _reduce_node(schema):
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("__loader__") == "ConstructorFromReduceNode":
+                return node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    raise AssertionError("no ConstructorFromReduceNode in the file")
+
+
+def test_a_crafted_file_cannot_call_a_trusted_packages_function(tmp_path):
+    # "sklearn.*" was trusted as a pattern, so a file naming a scikit-learn
+    # *function* as the constructor of a reduce node ran it, with arguments
+    # of the file's choice, when it was loaded
+    import datetime
+    import json
+
+    marker = tmp_path / "ran"
+    base = save_model(datetime.timezone(datetime.timedelta(hours=1)), tmp_path / "b")
+
+    def evil(schema):
+        node = _reduce_node(schema)
+        node["__module__"] = "sklearn.utils._testing"
+        node["__class__"] = "assert_run_python_script_without_output"
+        code = json.dumps(f"open({str(marker)!r}, 'w').write('x')")
+        text = {"__class__": "str", "__module__": "builtins"}
+        text.update({"__loader__": "JsonNode", "content": code, "is_json": True})
+        tup = {"__class__": "tuple", "__module__": "builtins"}
+        node["content"] = {**tup, "__loader__": "TupleNode", "content": [text]}
+
+    path = _rewrite_schema(base, tmp_path / "evil.skops", evil)
+    with pytest.raises(
+        UntrustedModelError,
+        match=r"assert_run_python_script_without_output \(called with arguments "
+        r"stored in the file, trusted by name only\)",
+    ):
+        load_model(path)
+    assert not marker.exists()
+
+    # a class under a trusted package is no free pass either when it would be
+    # called with stored arguments (numpy.memmap(filename, mode="w+") writes)
+    def memmap(schema):
+        node = _reduce_node(schema)
+        node["__module__"], node["__class__"] = "numpy", "memmap"
+
+    with pytest.raises(UntrustedModelError, match=r"numpy\.memmap \(called with"):
+        load_model(_rewrite_schema(base, tmp_path / "memmap.skops", memmap))
+    # functions are trusted by name only: a ufunc computes, and passes
+    ok = save_model(FunctionTransformer(func=np.log1p), tmp_path / "ufunc.skops")
+    assert load_model(ok)[0].func is np.log1p
+
+
+def test_a_file_that_does_not_build_is_refused_with_one_message(tmp_path):
+    # trusted types whose stored state cannot be built gave a raw traceback
+    import datetime
+
+    base = save_model(datetime.timezone(datetime.timedelta(hours=1)), tmp_path / "b")
+
+    def broken(schema):
+        node = _reduce_node(schema)
+        node["content"]["content"] = [
+            {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+             "content": '"not an offset"', "is_json": True}
+        ]  # fmt: skip
+
+    path = _rewrite_schema(base, tmp_path / "broken.skops", broken)
+    with pytest.raises(UntrustedModelError, match=r"cannot be loaded: TypeError"):
+        load_model(path, trusted=["datetime.timezone"])
+
+
 def test_not_a_model_file(tmp_path):
     p = tmp_path / "x.skops"
     p.write_bytes(b"not a zip")
@@ -186,6 +275,11 @@ def test_predict_files_cautions_on_band_limited_and_long_files(
     [length] = rows[2]["warnings"]
     assert re.match(r"long: 3\d s, far longer than the utterances", length)
     assert "one label for the whole recording" in length
+    # clipped: the same utterance 50 times louder, cut at full scale
+    clipped = tmp_path / "clipped.wav"
+    sf.write(clipped, np.clip(50 * x, -1.0, 1.0), sr)
+    [clip] = predict_files(model, [str(clipped)])[0]["warnings"]
+    assert re.match(r"clipped: \d+\.\d % of the samples are at full scale", clip)
 
 
 def test_predict_files_cautions_on_float_files_in_pcm_units(
@@ -302,6 +396,10 @@ def test_new_domain_refuses_too_few_files_and_models_without_the_step(
     few = other[: MIN_NEW_DOMAIN_FILES - 1]
     with pytest.raises(ValueError, match=f"at least {MIN_NEW_DOMAIN_FILES} files"):
         predict_files(model, few, new_domain=True)
+    # one file given ten times has no spread: it was labelled with nonsense
+    same = [other[0]] * MIN_NEW_DOMAIN_FILES
+    with pytest.raises(ValueError, match=r"hold only 1 \(the same file given"):
+        predict_files(model, same, new_domain=True)
     table = load_sample("emodb", emotions=["anger", "sadness"])
     plain = make_pipeline(AudioFeatures("mfcc_stats"), LogisticRegression()).fit(
         list(table["file"][:4]), list(table["emotion"][:4])

@@ -13,7 +13,7 @@ from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
 from ._linalg import sym_power
-from ._utils import check_source_ids
+from ._utils import check_source_ids, domain_sizes
 
 __all__ = ["CORAL"]
 
@@ -142,18 +142,7 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
         X = data.X.astype(np.float64, copy=False)
         sd = data.sample_domain
         Xt = X[data.target]
-        self.source_domains_, counts = np.unique(sd[data.source], return_counts=True)
-        sizes = {"target": len(Xt)}
-        for dom, count in zip(self.source_domains_, counts, strict=True):
-            sizes[f"source {dom}"] = int(count)
-        small = {k: v for k, v in sizes.items() if v < 2}
-        if small:
-            which, n = next(iter(small.items()))
-            raise ValueError(
-                f"CORAL needs at least 2 rows in every domain to estimate its "
-                f"covariance; the {which} domain has n_samples = {n}. Pass more "
-                "rows for that domain or merge it with another one."
-            )
+        self.source_domains_, _ = domain_sizes(sd, "CORAL", "estimate its covariance")
         self.target_mean_ = Xt.mean(axis=0)
         self.target_covariance_ = _covariance(Xt, self.reg)
         root_t = sym_power(self.target_covariance_, 0.5)

@@ -13,7 +13,7 @@ from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, RealNotInt, StrOptions
 
 from ._linalg import fix_signs
-from ._utils import check_source_ids
+from ._utils import check_source_ids, domain_sizes
 
 __all__ = ["SubspaceAlignment"]
 
@@ -291,17 +291,11 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         self._validate_params()
         X = data.X.astype(np.float64, copy=False)
         sd = data.sample_domain
-        ids = np.unique(sd)
-        self.source_domains_ = ids[ids > 0]
+        self.source_domains_, sizes = domain_sizes(
+            sd, "SubspaceAlignment", "estimate its principal axes"
+        )
+        smallest = min(sizes.values())
         blocks = [X[sd == dom] for dom in self.source_domains_] + [X[data.target]]
-        smallest = min(len(b) for b in blocks)
-        if smallest < 2:
-            raise ValueError(
-                "SubspaceAlignment needs at least 2 rows in every domain to "
-                f"estimate its principal axes; the smallest domain has "
-                f"n_samples = {smallest}. Pass more rows for that domain or "
-                "merge it with another one."
-            )
         # A centred domain of n rows spans at most n - 1 directions: axes
         # beyond that are arbitrary (zero-variance) eigenvectors.
         n_max = min(X.shape[1], smallest - 1)

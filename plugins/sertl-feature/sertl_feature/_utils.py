@@ -6,7 +6,7 @@ import numpy as np
 
 from sertl_core import DomainError
 
-__all__ = ["check_source_ids"]
+__all__ = ["check_source_ids", "domain_sizes"]
 
 
 def check_source_ids(sample_domain, known):
@@ -36,3 +36,60 @@ def check_source_ids(sample_domain, known):
             "Use the ids given at fit time, or omit sample_domain to treat "
             "every row as target data."
         )
+
+
+def domain_sizes(sample_domain, estimator, purpose):
+    """Rows of each source domain and of the target, each at least 2.
+
+    CORAL and subspace alignment estimate second-order statistics of every
+    domain on its own, which one row cannot give.
+
+    Parameters
+    ----------
+    sample_domain : ndarray of int
+        Domain ids of the fit's rows (positive source, negative target).
+    estimator : str
+        Name of the estimator, for the error message.
+    purpose : str
+        What the statistics are for, for the error message ("estimate its
+        covariance").
+
+    Returns
+    -------
+    source_domains : ndarray of int
+        The source domain ids, sorted.
+    sizes : dict of str to int
+        Rows per domain, keyed ``"source ID"`` in that order, then
+        ``"target"``.
+
+    Raises
+    ------
+    ValueError
+        When a domain has fewer than 2 rows; the message names it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_feature._utils import domain_sizes
+    >>> domain_sizes(np.array([1, 1, 2, 2, -1, -1]), "CORAL", "estimate it")
+    (array([1, 2]), {'source 1': 2, 'source 2': 2, 'target': 2})
+    >>> try:
+    ...     domain_sizes(np.array([1, 1, 2, 2, -1]), "CORAL", "estimate its covariance")
+    ... except ValueError as err:
+    ...     print(err)
+    CORAL needs at least 2 rows in every domain to estimate its covariance; \
+the target domain has n_samples = 1. Pass more rows for that domain or merge it \
+with another one.
+    """
+    ids, counts = np.unique(sample_domain[sample_domain > 0], return_counts=True)
+    sizes = {f"source {dom}": int(n) for dom, n in zip(ids, counts, strict=True)}
+    sizes["target"] = int(np.count_nonzero(sample_domain < 0))
+    small = {k: v for k, v in sizes.items() if v < 2}
+    if small:  # the target first: it is the one a user most often cut short
+        which = "target" if "target" in small else next(iter(small))
+        raise ValueError(
+            f"{estimator} needs at least 2 rows in every domain to {purpose}; "
+            f"the {which} domain has n_samples = {small[which]}. Pass more rows "
+            "for that domain or merge it with another one."
+        )
+    return ids, sizes

@@ -397,6 +397,10 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         unrelated = tc[(counts == 0) & ~self._related].tolist()
         if unrelated:
             raise ValueError(self._unrelated_message(unrelated))
+        # every class can be learned: say which ones the schema left out
+        self._warn_unplaced(
+            np.r_[self.source_classes_, tc], np.r_[src_coords, tgt_coords]
+        )
         if self.relation == "schema":
             # a class the schema cannot place (no coordinates, no namesake
             # among the source classes) has a uniform prior: its labelled
@@ -586,6 +590,31 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         model, fit_params = _weighing_clone(base, sample_weight)
         return cross_val_predict(
             model, Xs, ys, cv=folds, method="predict_proba", params=fit_params or None
+        )
+
+    def _warn_unplaced(self, classes, coords):
+        """Warn when the schema places some classes but not all of them.
+
+        A class the table lacks (a misspelt or unusual name: ``"fru"`` is
+        known, ``"irritated"`` is not) silently gets no relation to the
+        others; when no class is placed at all the labels are no emotion
+        names (integer classes, say) and there is nothing to say.
+        """
+        if self.relation == "outputs" and self.features == "input":
+            return  # the schema is not used
+        placed = np.all(np.isfinite(coords), axis=1)
+        if placed.all() or not placed.any():
+            return
+        missing = list(dict.fromkeys(str(c) for c in classes[~placed]))
+        warnings.warn(
+            f"LabelRelationTransfer: the emotion schema has no coordinates for "
+            f"class(es) {missing}, so they are related to the other classes "
+            "only through labelled target rows. Rename them to canonical "
+            "emotions (sertl_core.emotions.EMOTIONS) or place them: "
+            f"coordinates={{**DEFAULT_COORDINATES, {missing[0]!r}: (valence, "
+            "arousal)}.",
+            SertlWarning,
+            stacklevel=external_stacklevel(),
         )
 
     def _relation_prior(self, tc, tgt_coords, src_coords):

@@ -1,33 +1,15 @@
 """Arousal/valence coordinates of emotion categories (the relational prior).
 
-The default table places the canonical emotion categories of sertl on the
-circumplex of Russell (1980): every category is a direction in the plane of
-valence (pleasure, x) and arousal (activation, y). The angles are those of
-the corresponding affect words in Russell's direct circular scaling of 28
-affect terms, rounded to the degree:
-
-=========== ================ ======= ======================================
-category    Russell's term   angle   (valence, arousal)
-=========== ================ ======= ======================================
-happiness   happy            8°      ( 0.99,  0.14)
-excitement  excited          49°     ( 0.66,  0.75)
-surprise    astonished       70°     ( 0.34,  0.94)
-anger       angry            99°     (-0.16,  0.99)
-fear        afraid           117°    (-0.45,  0.89)
-disgust     (none, see note) 135°    (-0.71,  0.71)
-frustration frustrated       141°    (-0.78,  0.63)
-sadness     sad              208°    (-0.88, -0.47)
-boredom     bored            242°    (-0.47, -0.88)
-calm        calm             316°    ( 0.72, -0.69)
-neutral     (centre)         --      ( 0.00,  0.00)
-=========== ================ ======= ======================================
-
-Disgust is not among Russell's 28 terms; it is placed at 135°, between
-"annoyed" (123°) and "distressed" (138°), i.e. unpleasant and moderately
-aroused. Neutral is the centre of the circumplex. Both are assumptions of
-this table: pass your own ``coordinates={...}`` to any sertl-relational
-estimator to change them or to add categories. A table you pass replaces
-this one (categories it lacks have no coordinates), so start from a copy:
+The default table is sertl's one emotion table, :mod:`sertl_core.emotions`
+(also sertl-speech's ``EMOTION_COORDINATES``): every canonical category is
+a direction in the plane of valence (pleasure, x) and arousal (activation,
+y), at the angle of its affect word in Russell's (1980) circumplex;
+coordinates are ``(valence, arousal)`` everywhere in sertl. Neutral is the
+centre, and disgust (not among Russell's terms) is placed between "annoyed"
+and "distressed": both are assumptions of that table. Pass your own
+``coordinates={...}`` to any sertl-relational estimator to change them or
+to add categories. A table you pass replaces this one (categories it lacks
+have no coordinates), so start from a copy:
 ``coordinates={**DEFAULT_COORDINATES, "contempt": (-0.6, 0.3)}``.
 
 References
@@ -38,60 +20,28 @@ References
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
 
+from sertl_core.emotions import EMOTION_COORDINATES
+from sertl_core.emotions import canonical_emotion as _known_emotion
+
 __all__ = ["DEFAULT_COORDINATES", "canonical_emotion", "emotion_coordinates"]
 
-_ANGLES = {
-    "happiness": 8.0,
-    "excitement": 49.0,
-    "surprise": 70.0,
-    "anger": 99.0,
-    "fear": 117.0,
-    "frustration": 141.0,
-    "disgust": 135.0,
-    "sadness": 208.0,
-    "boredom": 242.0,
-    "calm": 316.0,
-}
-
-DEFAULT_COORDINATES: dict[str, tuple[float, float]] = {
-    name: (
-        round(math.cos(math.radians(a)), 4),
-        round(math.sin(math.radians(a)), 4),
-    )
-    for name, a in _ANGLES.items()
-}
-DEFAULT_COORDINATES["neutral"] = (0.0, 0.0)
+DEFAULT_COORDINATES: dict[str, tuple[float, float]] = EMOTION_COORDINATES
 """(valence, arousal) of the canonical emotions after Russell (1980)."""
-
-_ALIASES = {
-    "angry": "anger",
-    "anger": "anger",
-    "happy": "happiness",
-    "joy": "happiness",
-    "sad": "sadness",
-    "fearful": "fear",
-    "afraid": "fear",
-    "surprised": "surprise",
-    "bored": "boredom",
-    "disgusted": "disgust",
-    "relaxed": "calm",
-    "excited": "excitement",
-    "frustrated": "frustration",
-}
 
 
 def canonical_emotion(label):
     """Return the canonical, lower-case name of an emotion label.
 
-    Common surface forms (``"Angry"``, ``"happy"``, ``"sad"``,
-    ``"fearful"``, ...) map to the canonical category names of sertl
-    (``"anger"``, ``"happiness"``, ``"sadness"``, ``"fear"``, ...); any other
-    label is returned stripped and lower-cased.
+    Common surface forms (``"Angry"``, ``"happy"``, ``"neu"``,
+    ``"fearful"``, ``"ps"`` ...) map to the canonical category names of
+    sertl (``"anger"``, ``"happiness"``, ``"neutral"``, ``"fear"``,
+    ``"surprise"`` ...), with the aliases of :mod:`sertl_core.emotions`
+    that sertl-speech's readers use; any other label is returned stripped
+    and lower-cased (it keys a table of your own).
 
     Parameters
     ----------
@@ -106,11 +56,10 @@ def canonical_emotion(label):
     Examples
     --------
     >>> from sertl_relational import canonical_emotion
-    >>> canonical_emotion("Angry"), canonical_emotion("calm")
-    ('anger', 'calm')
+    >>> canonical_emotion("Angry"), canonical_emotion("NEU"), canonical_emotion("Calm")
+    ('anger', 'neutral', 'calm')
     """
-    name = str(label).strip().lower()
-    return _ALIASES.get(name, name)
+    return _known_emotion(label) or str(label).strip().lower()
 
 
 def emotion_coordinates(labels, coordinates=None):

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from sertl_relational import (
@@ -9,7 +11,7 @@ from sertl_relational import (
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
-from sertl_core import DomainError
+from sertl_core import DomainError, SertlWarning
 
 # Emotions live on a 2-D (valence, arousal) plane plus noise dimensions; the
 # target task has "calm", which the source never had.
@@ -235,7 +237,10 @@ def test_schema_relation_uses_the_rows_of_a_class_it_cannot_place():
     # not spread every source class over it uniformly
     X, y, sd, _, _ = _task(k=5)
     y = np.where(y == "calm", "mystery", y)
-    clf = LabelRelationTransfer(self_training_rounds=0).fit(X, y, sample_domain=sd)
+    with pytest.warns(
+        SertlWarning, match=r"no coordinates for class\(es\) \['mystery'\]"
+    ):
+        clf = LabelRelationTransfer(self_training_rounds=0).fit(X, y, sample_domain=sd)
     row = clf.relation_[clf.classes_.tolist().index("mystery")]
     assert not np.allclose(row, 1.0 / row.size)
     lab = (sd < 0) & (y == "mystery")
@@ -456,3 +461,22 @@ def test_source_and_target_class_mistakes_get_a_clear_error(change, match):
         kwargs["target_classes"] = ["anger", "calm", "happiness", "sadness", None]
     with pytest.raises(ValueError, match=match):
         LabelRelationTransfer(**kwargs).fit(X, y, sample_domain=sd, **fit)
+
+
+def test_classes_the_schema_cannot_place_are_warned_about():
+    # sertl-relational's aliases lacked "neu"/"ang"...: such classes silently
+    # got no relation; now the aliases are sertl-speech's (sertl_core.emotions)
+    # and a class still unknown is named
+    from sertl_core import SertlWarning
+
+    X, y, sd, _, _ = _task()
+    codes = {"anger": "ANG", "sadness": "sad", "happiness": "hap", "neutral": "neu"}
+    coded = np.array([codes.get(str(c), str(c)) for c in y], dtype=object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SertlWarning)
+        LabelRelationTransfer().fit(X, coded, sample_domain=sd)  # all placed
+    odd = np.where(y == "sadness", "gloomy", y)
+    with pytest.warns(
+        SertlWarning, match=r"no coordinates for class\(es\) \['gloomy'\]"
+    ):
+        LabelRelationTransfer().fit(X, odd, sample_domain=sd)

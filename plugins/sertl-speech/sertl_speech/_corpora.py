@@ -62,12 +62,14 @@ _MAX_LISTED = 20
 
 
 class CorpusWarning(SertlWarning):
-    """Files of a corpus were skipped or were unreadable (listed).
+    """A corpus has files that were skipped, or labels outside the schema.
 
-    A warning about skipped files also carries them as data: its
-    ``skipped`` attribute is a list of ``{"file": ..., "reason": ...}``
-    dictionaries (an empty list for the other warnings). The table a reader
-    returns holds the same list in ``table.attrs["skipped"]``.
+    The warning carries what it lists as data, so that a program need not
+    parse its text. ``skipped``: the files skipped, a list of ``{"file":
+    ..., "reason": ...}`` dictionaries (the table a reader returns holds
+    the same list in ``table.attrs["skipped"]``). ``unknown_labels``: the
+    labels of a user's corpus (``csv``, ``folders``) that are no canonical
+    emotion, kept as written. Both are empty lists for the other warnings.
 
     Examples
     --------
@@ -77,11 +79,14 @@ class CorpusWarning(SertlWarning):
     ...     warnings.simplefilter("ignore", CorpusWarning)  # not recommended
     >>> CorpusWarning("text").skipped
     []
+    >>> CorpusWarning("text", unknown_labels=["relaxed"]).unknown_labels
+    ['relaxed']
     """
 
-    def __init__(self, *args, skipped=None):
+    def __init__(self, *args, skipped=None, unknown_labels=None):
         super().__init__(*args)
         self.skipped = list(skipped or [])
+        self.unknown_labels = list(unknown_labels or [])
 
 
 def _warn_skipped(text, skipped):
@@ -460,6 +465,16 @@ def _durations(files, name):
             stacklevel=external_stacklevel(),
         )
     return out
+
+
+def _check_text_options(reader, **options):
+    """Refuse a reader option that should be a string and is not (None passes)."""
+    for key, value in options.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(
+                f"{reader}: {key} must be a string, got {type(value).__name__} "
+                f"{value!r}."
+            )
 
 
 def _check_emotions(emotions, name):
@@ -1244,11 +1259,14 @@ def _user_emotion(label, unknown):
 
 def _warn_unknown_labels(name, unknown):
     if unknown:
-        warnings.warn(
-            f"{name}: label(s) {sorted(unknown)} are not canonical emotions "
+        labels = sorted(unknown)
+        text = (
+            f"{name}: label(s) {labels} are not canonical emotions "
             f"{list(EMOTIONS)}; they are kept as written (lower case) and have no "
-            "arousal/valence coordinates. Rename them to use the schema.",
-            CorpusWarning,
+            "arousal/valence coordinates. Rename them to use the schema."
+        )
+        warnings.warn(
+            CorpusWarning(text, unknown_labels=labels),
             stacklevel=external_stacklevel(),
         )
 
@@ -1310,6 +1328,7 @@ class CsvCorpus(CorpusReader):
                 f"({self.layout})."
             )
         keep = _check_emotions(emotions, name)
+        _check_text_options(name, corpus=self.corpus, language=self.language)
         try:
             df = pd.read_csv(path, dtype=str, keep_default_na=False)
         except Exception as exc:
@@ -1460,6 +1479,13 @@ class FoldersCorpus(CorpusReader):
                 f"folders: {str(root)!r} is not a folder ({self.layout})."
             )
         keep = _check_emotions(emotions, name)
+        compiled = isinstance(self.speaker_pattern, re.Pattern)  # also taken
+        _check_text_options(
+            name,
+            speaker_pattern=None if compiled else self.speaker_pattern,
+            corpus=self.corpus,
+            language=self.language,
+        )
         pattern = None
         if self.speaker_pattern is not None:
             try:

@@ -2,16 +2,21 @@
 
 Every corpus reader maps its own codes (EmoDB's ``W``, RAVDESS's ``05``,
 IEMOCAP's ``ang`` ...) to the canonical category names of
-:data:`EMOTIONS`. Each category has a position in Russell's circumplex of
-affect, from which the binary arousal and valence tasks are derived.
+:data:`EMOTIONS`. Each category has a ``(valence, arousal)`` position in
+Russell's circumplex of affect (:mod:`sertl_core.emotions`, the table every
+sertl plugin uses), from which the binary arousal and valence tasks are
+derived.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+
+# One table for every plugin (sertl-relational places classes with it):
+# the vocabulary, its aliases and the (valence, arousal) coordinates.
+from sertl_core.emotions import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
 
 __all__ = [
     "EMOTIONS",
@@ -23,119 +28,6 @@ __all__ = [
     "to_binary_arousal",
     "to_binary_valence",
 ]
-
-# Angles (degrees) of the affect words in Russell (1980), Table 3 / Figure 2
-# (direct circular scaling): 0 deg = pleasure, 90 deg = arousal.
-_RUSSELL_ANGLE = {
-    "happiness": 7.8,  # "happy"
-    "excitement": 48.6,  # "excited"
-    "surprise": 69.8,  # "astonished"
-    "anger": 99.8,  # "angry"
-    "fear": 116.8,  # "afraid"
-    "frustration": 141.0,  # "frustrated"
-    # "disgust" is not among Russell's 28 words: placed (our assumption) at
-    # the angle of "distressed" (137.6 deg), unpleasant and moderately aroused.
-    "disgust": 137.6,
-    "sadness": 207.5,  # "sad"
-    "boredom": 241.9,  # "bored"
-    "calm": 316.2,  # "calm"
-}
-
-
-def _coordinates() -> dict[str, tuple[float, float]]:
-    coords = {
-        name: (
-            round(math.sin(math.radians(angle)), 2),
-            round(math.cos(math.radians(angle)), 2),
-        )
-        for name, angle in _RUSSELL_ANGLE.items()
-    }
-    coords["neutral"] = (0.0, 0.0)
-    return dict(sorted(coords.items()))
-
-
-EMOTION_COORDINATES: dict[str, tuple[float, float]] = _coordinates()
-"""Canonical emotion -> ``(arousal, valence)`` on the unit circle.
-
-Positions are the angles of the matching affect words in Russell's (1980)
-circumplex (direct circular scaling, his Table 3): valence ``cos(angle)``,
-arousal ``sin(angle)``, rounded to two decimals. ``neutral`` is the origin.
-``disgust`` is absent from Russell's word list; it is placed, as an
-assumption of this package, at the angle of "distressed" (unpleasant,
-moderately aroused).
-
-References
-----------
-.. [1] J. A. Russell, "A circumplex model of affect", Journal of Personality
-   and Social Psychology 39(6), 1161-1178, 1980.
-"""
-
-EMOTIONS: tuple[str, ...] = tuple(EMOTION_COORDINATES)
-"""Canonical emotion category names, sorted."""
-
-# Common spellings of user labels -> canonical names (lower-case keys).
-_ALIASES = {
-    "anger": "anger",
-    "angry": "anger",
-    "ang": "anger",
-    "mad": "anger",
-    "boredom": "boredom",
-    "bored": "boredom",
-    "calm": "calm",
-    "disgust": "disgust",
-    "disgusted": "disgust",
-    "dis": "disgust",
-    "fear": "fear",
-    "fearful": "fear",
-    "afraid": "fear",
-    "fea": "fear",
-    "happiness": "happiness",
-    "happy": "happiness",
-    "hap": "happiness",
-    "joy": "happiness",
-    "neutral": "neutral",
-    "neu": "neutral",
-    "sadness": "sadness",
-    "sad": "sadness",
-    "surprise": "surprise",
-    "surprised": "surprise",
-    "sur": "surprise",
-    "pleasant_surprise": "surprise",
-    "pleasant surprise": "surprise",
-    "ps": "surprise",
-    "frustration": "frustration",
-    "frustrated": "frustration",
-    "fru": "frustration",
-    "excitement": "excitement",
-    "excited": "excitement",
-    "exc": "excitement",
-}
-
-
-def canonical_emotion(label):
-    """Return the canonical name of an emotion label, or None when unknown.
-
-    Case and surrounding blanks are ignored; common spellings (``"angry"``,
-    ``"Sad"``, ``"fearful"``, ``"ps"`` for TESS's pleasant surprise ...) are
-    recognised.
-
-    Parameters
-    ----------
-    label : str
-        A label as written in a corpus or a user's table.
-
-    Returns
-    -------
-    name : str or None
-        One of :data:`EMOTIONS`, or None when the label is not recognised.
-
-    Examples
-    --------
-    >>> from sertl_speech import canonical_emotion
-    >>> canonical_emotion(" Angry"), canonical_emotion("contempt")
-    ('anger', None)
-    """
-    return _ALIASES.get(str(label).strip().lower())
 
 
 def _emotion_array(emotions, what):
@@ -153,7 +45,7 @@ def _emotion_array(emotions, what):
 
 
 def emotion_coordinates(emotions):
-    """Return the ``(arousal, valence)`` coordinates of canonical emotions.
+    """Return the ``(valence, arousal)`` coordinates of canonical emotions.
 
     Parameters
     ----------
@@ -163,14 +55,14 @@ def emotion_coordinates(emotions):
     Returns
     -------
     coords : ndarray of shape (n_samples, 2)
-        Arousal in column 0, valence in column 1 (see
-        :data:`EMOTION_COORDINATES` for the source).
+        Valence in column 0, arousal in column 1, as in
+        :data:`EMOTION_COORDINATES` (and sertl-relational's table).
 
     Examples
     --------
     >>> from sertl_speech import emotion_coordinates
-    >>> emotion_coordinates(["anger", "neutral", "sadness"]).tolist()
-    [[0.99, -0.17], [0.0, 0.0], [-0.46, -0.89]]
+    >>> emotion_coordinates(["anger", "neutral", "sadness"]).round(2).tolist()
+    [[-0.16, 0.99], [0.0, 0.0], [-0.88, -0.47]]
     """
     arr = _emotion_array(emotions, "emotion_coordinates")
     return np.array([EMOTION_COORDINATES[e] for e in arr], dtype=float).reshape(-1, 2)
@@ -231,7 +123,7 @@ def to_binary_arousal(emotions, *, neutral="low"):
     >>> to_binary_arousal(["anger", "sadness", "neutral"]).tolist()
     ['high', 'low', 'low']
     """
-    return _binary(emotions, 0, ("high", "low"), neutral, "to_binary_arousal")
+    return _binary(emotions, 1, ("high", "low"), neutral, "to_binary_arousal")
 
 
 def to_binary_valence(emotions, *, neutral="positive"):
@@ -269,7 +161,7 @@ def to_binary_valence(emotions, *, neutral="positive"):
     >>> to_binary_valence(["happiness", "anger", "neutral"]).tolist()
     ['positive', 'negative', 'positive']
     """
-    return _binary(emotions, 1, ("positive", "negative"), neutral, "to_binary_valence")
+    return _binary(emotions, 0, ("positive", "negative"), neutral, "to_binary_valence")
 
 
 def _class_set(item):

@@ -428,6 +428,10 @@ def test_csv_reader(tmp_path):
     messages = " ".join(str(r.message) for r in rec)
     assert "missing.wav: file not found" in messages
     assert "['contempt'] are not canonical" in messages
+    # the labels come as data too, for programs (sertl-experiments) to read
+    assert [r.message.unknown_labels for r in rec if r.message.unknown_labels] == [
+        ["contempt"]
+    ]
     assert t["emotion"].tolist() == ["contempt"] and t["corpus"].tolist() == ["mine"]
     (tmp_path / "nolabel.csv").write_text("file,speaker\naudio/a.wav,s1\n")
     with pytest.raises(ValueError, match=r"lacks column\(s\) label \(or emotion\);"):
@@ -501,6 +505,11 @@ def test_folders_reader(tmp_path):
     assert set(t["corpus"]) == {tmp_path.name}
     t = _read("folders", tmp_path, corpus="mine")
     assert set(t["speaker"]) == {"unknown"} and set(t["corpus"]) == {"mine"}
+    compiled = re.compile(r"^(?P<speaker>spk\d+)_")  # a compiled pattern is taken
+    assert set(_read("folders", tmp_path, speaker_pattern=compiled)["speaker"]) == {
+        "spk1",
+        "spk2",
+    }
     _wav(tmp_path / "loose.wav")
     with pytest.warns(CorpusWarning, match="loose.wav: not inside a label folder"):
         load_corpus("folders", tmp_path)
@@ -510,6 +519,12 @@ def test_folders_reader(tmp_path):
         load_corpus("folders", tmp_path, speaker_pattern="(")
     with pytest.raises(NotADirectoryError, match="is not a folder"):
         load_corpus("folders", tmp_path / "loose.wav")
+    # an option of the wrong type is named (re.compile said "first argument
+    # must be string or compiled pattern")
+    with pytest.raises(TypeError, match="folders: speaker_pattern must be a string"):
+        load_corpus("folders", tmp_path, speaker_pattern=5)
+    with pytest.raises(TypeError, match="folders: language must be a string, got int"):
+        load_corpus("folders", tmp_path, language=1)
 
 
 @pytest.mark.parametrize("pattern", [r"(?P<speaker>spk\d+)?", r"^(?P<speaker>spk\d+|)"])

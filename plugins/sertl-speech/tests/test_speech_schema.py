@@ -25,12 +25,16 @@ def test_vocabulary_and_unit_circle():
         "anger", "boredom", "calm", "disgust", "fear", "happiness", "neutral",
         "sadness", "surprise", "frustration", "excitement",
     }  # fmt: skip
-    for name, (a, v) in EMOTION_COORDINATES.items():
-        radius = math.hypot(a, v)
+    for name, (v, a) in EMOTION_COORDINATES.items():
+        radius = math.hypot(v, a)
         assert radius == 0 if name == "neutral" else abs(radius - 1) < 0.02, name
-    # Russell's circumplex: anger aroused and unpleasant, calm pleasant and low
-    assert EMOTION_COORDINATES["anger"][0] > 0.9 > 0 > EMOTION_COORDINATES["anger"][1]
-    assert EMOTION_COORDINATES["calm"][0] < 0 < EMOTION_COORDINATES["calm"][1]
+    # Russell's circumplex, (valence, arousal): anger aroused and unpleasant,
+    # calm pleasant and low
+    assert EMOTION_COORDINATES["anger"][1] > 0.9 > 0 > EMOTION_COORDINATES["anger"][0]
+    assert EMOTION_COORDINATES["calm"][1] < 0 < EMOTION_COORDINATES["calm"][0]
+    # the table sertl-relational places classes with (one order, one source)
+    relational = pytest.importorskip("sertl_relational")
+    assert relational.DEFAULT_COORDINATES == EMOTION_COORDINATES
 
 
 def test_every_reader_speaks_the_vocabulary():
