@@ -25,7 +25,7 @@ from ._dask import dask_client
 from ._data import CorpusData, ExperimentError
 from ._discrepancy import mmd_rbf, proxy_a_distance
 from ._metrics import bootstrap_ci, confusion, score_all
-from ._persist import TRUSTED_PATTERNS, UntrustedModelError, load_model, save_model
+from ._persist import TRUSTED_PACKAGES, UntrustedModelError, load_model, save_model
 from ._predict import predict_files
 from ._recipes import Recipe, default_candidates, make_classifier
 from ._runner import RunResult, run_experiment
@@ -34,7 +34,7 @@ from ._train import train_model
 from ._vote import TransferVote
 
 __all__ = [
-    "TRUSTED_PATTERNS",
+    "TRUSTED_PACKAGES",
     "ConfigError",
     "CorpusData",
     "CorpusSpec",

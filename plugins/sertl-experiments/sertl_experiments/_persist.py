@@ -9,56 +9,80 @@ import sys
 import warnings
 from pathlib import Path
 
-__all__ = ["TRUSTED_PATTERNS", "UntrustedModelError", "load_model", "save_model"]
+__all__ = ["TRUSTED_PACKAGES", "UntrustedModelError", "load_model", "save_model"]
 
-TRUSTED_PATTERNS = (
-    r"sertl_core\.[\w.]+",
-    r"sertl_speech\.[\w.]+",
-    r"sertl_instance\.[\w.]+",
-    r"sertl_feature\.[\w.]+",
-    r"sertl_relational\.[\w.]+",
-    r"sertl_neural\.[\w.]+",
-    r"sertl_experiments\.[\w.]+",
-    r"sklearn\.[\w.]+",
-    r"numpy\.[\w.]+",
-    r"scipy\.sparse\.[\w.]+",
-    r"builtins\.(dict|list|tuple|set|frozenset|str|int|float|bool|bytes|slice|NoneType|type)",
-    r"collections\.(OrderedDict|defaultdict)",
-    # a path parameter given as a pathlib object (AudioFeatures(cache_dir=...));
-    # building one runs no code beyond joining its parts
-    r"pathlib\.(Pure)?(Posix|Windows)?Path",
+TRUSTED_PACKAGES = (
+    "sertl_core",
+    "sertl_speech",
+    "sertl_instance",
+    "sertl_feature",
+    "sertl_relational",
+    "sertl_neural",
+    "sertl_experiments",
+    "sklearn",
+    "numpy",
+    "scipy.sparse",
 )
-"""Type names (full regular expressions) that :func:`load_model` trusts.
+"""Packages whose classes :func:`load_model` may trust, under its rules.
 
-The classes of sertl's first-party distributions, scikit-learn, numpy
-arrays and scalars, plain containers and :mod:`pathlib` paths. A name
-under a package (``sklearn.``, ``numpy.`` ...) is trusted only when it is a
-class outside the package's test helpers, and only where the file rebuilds
-it without calling it with stored arguments (see :func:`load_model`).
-Anything else (a third-party plugin's class, a function) must be trusted
-explicitly by the caller.
+A type in a model file is trusted when the way the file rebuilds it cannot
+run anything but building it (see :func:`load_model`): scikit-learn and
+sertl classes restored from their attributes, numpy arrays, scalars and
+dtypes, scipy.sparse matrices, plain containers, :mod:`pathlib` paths and
+numpy's ufuncs. A class counts only at the place it is defined (a
+scikit-learn module that imports ``subprocess.Popen`` does not make it
+trusted), and never from a package's test helpers, build tools, bundled
+third-party code or dataset downloaders. Anything else (a third-party
+plugin's class, a function) must be trusted by the caller, by name.
 """
 
-# Loaders that call what the file names with arguments stored in the file
-# (skops' reduce protocol): the callee could be anything importable, so only
-# these constructors, known to do nothing but build their object, are taken
-# without the caller trusting them by name.
-_CALLING_LOADERS = frozenset(
-    {"ConstructorFromReduceNode", "ReduceNode", "TreeNode", "LossNode"}
+# The packages whose classes may be restored from their attributes.
+_CLASS_PACKAGES = tuple(
+    p for p in TRUSTED_PACKAGES if p.startswith(("sertl_", "sklearn"))
 )
-_SAFE_CONSTRUCTORS = (
-    r"pathlib\.(Pure)?(Posix|Windows)?Path",
-    r"sklearn\.tree\._tree\.Tree",
-    r"sklearn\._loss\.(loss|link)\.\w+",
-    r"sklearn\.ensemble\._hist_gradient_boosting\.binning\._BinMapper",
+
+# Subpackages never trusted: test helpers, build tools, vendored third-party
+# code, dataset downloaders and callbacks (which open files and sockets).
+_UNTRUSTED_MODULES = re.compile(
+    r"(^|\.)(_?testing|tests?|conftest|_test_common)(\.|$)"
+    r"|^numpy\.(distutils|f2py|typing)(\.|$)"
+    r"|^sklearn\.(externals|datasets|callback)(\.|$)"
 )
-# Loaders that hand back a function, a bound method or a partial, which the
-# model may call later: trusted by name only (numpy's ufuncs excepted).
-_FUNCTION_LOADERS = frozenset(
+_BUILTIN_TYPES = frozenset(
+    f"builtins.{t}"
+    for t in ("str", "int", "float", "bool", "complex", "bytes", "NoneType")
+    + ("list", "tuple", "dict", "set", "frozenset", "slice")
+)
+# What each kind of skops node may name: skops builds several of them by
+# calling the named type with data from the file (a list node calls it with
+# the items, an array node with the array, a reduce node with stored
+# arguments), so each is held to the types it exists for.
+_CONTAINERS = {
+    "DictNode": {"builtins.dict", "collections.OrderedDict"},
+    "DefaultDictNode": {"collections.defaultdict"},
+    "ListNode": {"builtins.list"},
+    "SetNode": {"builtins.set", "builtins.frozenset"},
+    "TupleNode": {"builtins.tuple"},
+    "BytesNode": {"builtins.bytes"},
+    "BytearrayNode": {"builtins.bytearray"},
+    "SliceNode": {"builtins.slice"},
+    "ConstructorFromReduceNode": {
+        f"pathlib.{c}"
+        for c in ("Path", "PosixPath", "WindowsPath", "PurePath")
+        + ("PurePosixPath", "PureWindowsPath")
+    },
+    "RandomStateNode": {"numpy.random.mtrand.RandomState"},
+    "RandomGeneratorNode": {"numpy.random._generator.Generator"},
+    "MaskedArrayNode": {"numpy.ma.core.MaskedArray"},
+}
+_REDUCE_CONSTRUCTORS = re.compile(
+    r"sklearn\.tree\._tree\.Tree|sklearn\._loss\.(loss|link)\.\w+"
+    r"|sklearn\.ensemble\._hist_gradient_boosting\.binning\._BinMapper"
+)
+_NO_IMPORT = frozenset({"JsonNode", "CachedNode"})  # the name is not used
+_FUNCTIONS = frozenset(
     {"FunctionNode", "MethodNode", "PartialNode", "OperatorFuncNode"}
 )
-_PACKAGES = ("sertl_", "sklearn.", "numpy.", "scipy.sparse.")
-_TEST_MODULES = re.compile(r"(^|\.)(_?testing|tests?|conftest)(\.|$)")
 
 
 class UntrustedModelError(ValueError):
@@ -73,11 +97,11 @@ class UntrustedModelError(ValueError):
     >>> from sertl_experiments import UntrustedModelError, load_model, save_model
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.skops"
     >>> _ = save_model(collections.Counter("aab"), p)
-    >>> try:  # doctest: +ELLIPSIS
+    >>> try:
     ...     load_model(p)
     ... except UntrustedModelError as err:
-    ...     print(err)
-    '...m.skops' contains types that are not trusted: collections.Counter (not on ...
+    ...     print(str(err).split(": ", 1)[1].split(". ")[0])
+    collections.Counter (not trusted as a DictNode)
     """
 
 
@@ -285,9 +309,8 @@ def _import_skops_without_estimator_walk():
     installed: about 3.5 of the 7 s of a ``sertl predict`` on two files
     here, for a model without a single torch object. :func:`load_model`
     never relies on skops' defaults (it checks every type in the file
-    against :data:`TRUSTED_PATTERNS`, which trust ``sklearn.*``, and hands
-    skops the full list), so an empty default list accepts and refuses
-    exactly the same files.
+    itself, under :data:`TRUSTED_PACKAGES`, and hands skops the full list),
+    so an empty default list accepts and refuses exactly the same files.
 
     The cost is that skops, in this process, trusts no scikit-learn type
     by default: a process that also calls ``skops.io.load`` itself must
@@ -306,48 +329,79 @@ def _import_skops_without_estimator_walk():
         sklearn.utils.all_estimators = walk
 
 
-def _is_trusted(name, patterns):
-    return any(re.fullmatch(p, name) for p in patterns)
+def _defined_class(name, packages=TRUSTED_PACKAGES):
+    """Return the class ``name`` names where it is defined in ``packages``, or None.
 
-
-def _resolve(name):
-    """Return the object ``module.attr`` names, or None when there is none.
-
-    Only called for names under sertl's, scikit-learn's, numpy's and
-    scipy.sparse's modules, whose import is part of loading a model anyway.
+    Only modules of those packages are imported (never their test helpers,
+    build tools or downloaders), and the class must be found at the place
+    it is defined: a module that merely imports a class gives None.
     """
     import importlib
 
     module, _, attr = name.rpartition(".")
+    if not any(module == p or module.startswith(p + ".") for p in packages):
+        return None
+    if _UNTRUSTED_MODULES.search(module):
+        return None
     try:
-        return getattr(importlib.import_module(module), attr)
+        obj = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError, ValueError):
         return None
+    if not isinstance(obj, type):
+        return None
+    if f"{obj.__module__}.{obj.__qualname__}" != name:
+        return None  # imported into that module from elsewhere
+    return obj
+
+
+def _numpy_type(name):
+    """Return the numpy scalar or dtype class ``name`` names, or None."""
+    import numpy as np
+
+    cls = _defined_class(name, ("numpy",))
+    return cls if cls is not None and issubclass(cls, np.generic | np.dtype) else None
+
+
+def _estimator_class(name):
+    """Return the scikit-learn or sertl estimator class ``name`` names, or None."""
+    from sklearn.base import BaseEstimator
+
+    cls = _defined_class(name, _CLASS_PACKAGES)
+    return cls if cls is not None and issubclass(cls, BaseEstimator) else None
 
 
 def _refusal(loader, name, extra):
     """Why a node of the model file may not be built, or None when it may."""
-    if name in extra:
-        return None  # the caller trusts it by name
-    if loader in _FUNCTION_LOADERS:
-        import numpy as np
+    import numpy as np
+    import scipy.sparse as sp
 
-        if name.startswith("numpy.") and isinstance(_resolve(name), np.ufunc):
+    if name in extra or loader in _NO_IMPORT:
+        return None  # trusted by name, or the name is never imported
+    if loader in _CONTAINERS:
+        ok = name in _CONTAINERS[loader]
+    elif loader == "ObjectNode":  # built empty, then given its attributes
+        ok = _defined_class(name, _CLASS_PACKAGES) is not None
+    elif loader == "TypeNode":  # a class handed back (or called with a key)
+        ok = (
+            name in _BUILTIN_TYPES
+            or _numpy_type(name) is not None
+            or _estimator_class(name) is not None
+        )
+    elif loader in ("NdArrayNode", "DTypeNode"):
+        ok = name == "numpy.ndarray" or _numpy_type(name) is not None
+    elif loader == "SparseMatrixNode":
+        cls = _defined_class(name, ("scipy.sparse",))
+        ok = cls is not None and issubclass(cls, sp.spmatrix | sp.sparray)
+    elif loader in ("ReduceNode", "TreeNode", "LossNode"):
+        ok = bool(_REDUCE_CONSTRUCTORS.fullmatch(name))
+    elif loader in _FUNCTIONS:
+        module, _, attr = name.rpartition(".")
+        if module == "numpy" and isinstance(getattr(np, attr, None), np.ufunc):
             return None  # a ufunc computes; it runs nothing else
         return "a function or method, trusted by name only"
-    if loader in _CALLING_LOADERS:
-        if _is_trusted(name, _SAFE_CONSTRUCTORS):
-            return None
-        return "called with arguments stored in the file, trusted by name only"
-    if not _is_trusted(name, TRUSTED_PATTERNS):
-        return "not on the trusted list"
-    if name.startswith(_PACKAGES):
-        module = name.rpartition(".")[0]
-        if _TEST_MODULES.search(module):
-            return "a test helper"
-        if not isinstance(_resolve(name), type):
-            return "not a class"
-    return None
+    else:
+        return f"an unknown kind of skops node ({loader})"
+    return None if ok else f"not trusted as a {loader}"
 
 
 def _file_types(path):
@@ -377,16 +431,21 @@ def _file_types(path):
 def load_model(path, *, trusted=None):
     """Load a model saved by :func:`save_model`, refusing untrusted types.
 
-    Every type in the file is checked against :data:`TRUSTED_PATTERNS` and
+    Every type in the file is checked against :data:`TRUSTED_PACKAGES` and
     the caller's ``trusted`` list before anything is constructed; skops
     never runs pickle's arbitrary code paths. The check reads the file's
-    schema itself and also weighs how each type is rebuilt: a class under
-    a trusted package is taken when it is instantiated from stored
-    attributes (never from the package's test helpers); a type that would
-    be *called* with arguments stored in the file (skops' reduce protocol),
-    and any function or method, must be trusted by name, except a few
-    constructors that only build their object (:mod:`pathlib` paths,
-    scikit-learn's tree and loss objects) and numpy's ufuncs.
+    schema itself and holds each kind of skops node to the types it
+    exists for, since skops builds several of them by *calling* the named
+    type with data from the file: list, dict, set and tuple nodes name the
+    builtin containers; array, dtype, random-state and sparse nodes numpy's
+    and scipy.sparse's own types; a reduce node (called with stored
+    arguments) only :mod:`pathlib` paths and scikit-learn's tree and loss
+    objects; an object node (built empty, then given its attributes) a
+    scikit-learn or sertl class; a type node builtin, numpy or estimator
+    classes. A class counts only where it is defined, outside test
+    helpers, build tools, vendored code and dataset downloaders. Functions
+    and methods (numpy's ufuncs excepted) and unknown kinds of node must be
+    trusted by name.
 
     Parameters
     ----------
@@ -415,7 +474,7 @@ def load_model(path, *, trusted=None):
 
     Examples
     --------
-    A model whose metadata holds a type outside :data:`TRUSTED_PATTERNS`
+    A model whose metadata holds a type outside :data:`TRUSTED_PACKAGES`
     loads only when the caller trusts that type:
 
     >>> import collections, pathlib, tempfile

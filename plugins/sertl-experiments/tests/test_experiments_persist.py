@@ -116,8 +116,8 @@ def test_a_crafted_file_cannot_call_a_trusted_packages_function(tmp_path):
     path = _rewrite_schema(base, tmp_path / "evil.skops", evil)
     with pytest.raises(
         UntrustedModelError,
-        match=r"assert_run_python_script_without_output \(called with arguments "
-        r"stored in the file, trusted by name only\)",
+        match=r"assert_run_python_script_without_output \(not trusted as a "
+        r"ConstructorFromReduceNode\)",
     ):
         load_model(path)
     assert not marker.exists()
@@ -128,11 +128,77 @@ def test_a_crafted_file_cannot_call_a_trusted_packages_function(tmp_path):
         node = _reduce_node(schema)
         node["__module__"], node["__class__"] = "numpy", "memmap"
 
-    with pytest.raises(UntrustedModelError, match=r"numpy\.memmap \(called with"):
+    with pytest.raises(UntrustedModelError, match=r"numpy\.memmap \(not trusted as"):
         load_model(_rewrite_schema(base, tmp_path / "memmap.skops", memmap))
     # functions are trusted by name only: a ufunc computes, and passes
     ok = save_model(FunctionTransformer(func=np.log1p), tmp_path / "ufunc.skops")
     assert load_model(ok)[0].func is np.log1p
+
+
+def _json(value):
+    import json
+
+    return {"__class__": type(value).__name__, "__module__": "builtins",
+            "__loader__": "JsonNode", "content": json.dumps(value), "is_json": True}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("node", "refused"),
+    [
+        # skops builds a list node by calling its class with the items: a
+        # class imported into a scikit-learn module (io.StringIO here; in the
+        # review, subprocess.Popen under numpy.distutils ran a shell command)
+        (
+            {"__class__": "StringIO", "__module__": "sklearn.tree._export",
+             "__loader__": "ListNode", "content": [_json("x")]},
+            r"sklearn\.tree\._export\.StringIO \(not trusted as a ListNode\)",
+        ),
+        # an array node calls a class other than ndarray with the array
+        (
+            {"__class__": "StringIO", "__module__": "sklearn.tree._export",
+             "__loader__": "NdArrayNode", "type": "json", "content": [_json(1)],
+             "shape": {"__class__": "tuple", "__module__": "builtins",
+                       "__loader__": "TupleNode", "content": [_json(1)]}},
+            r"StringIO \(not trusted as a NdArrayNode\)",
+        ),
+        # a dict node calls each of its key types with the keys (the review
+        # had joblib.Memory, re-exported by sklearn.datasets, make folders)
+        (
+            {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode",
+             "key_types": {"__class__": "list", "__module__": "builtins",
+                           "__loader__": "ListNode",
+                           "content": [{"__class__": "StringIO",
+                                        "__module__": "sklearn.tree._export",
+                                        "__loader__": "TypeNode"}]},
+             "content": {"k": _json(1)}},
+            r"StringIO \(not trusted as a TypeNode\)",
+        ),
+        # a trusted package's test helpers and vendored code are not trusted
+        (
+            {"__class__": "MinimalClassifier", "__module__": "sklearn.utils._testing",
+             "__loader__": "ObjectNode", "content": {"__class__": "dict",
+             "__module__": "builtins", "__loader__": "DictNode", "content": {},
+             "key_types": {"__class__": "list", "__module__": "builtins",
+                           "__loader__": "ListNode", "content": []}}},
+            r"MinimalClassifier \(not trusted as a ObjectNode\)",
+        ),
+    ],
+)  # fmt: skip
+def test_a_node_may_name_only_the_types_it_exists_for(tmp_path, node, refused):
+    # the second review of load_model found three files that ran code of
+    # their choice through nodes that call the type they name
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    base = save_model(clf, tmp_path / "base.skops", metadata={"note": "x"})
+    assert load_model(base)[1] == {"note": "x"}  # the file as written loads
+
+    def plant(schema):
+        schema["content"]["metadata"]["content"]["note"] = node
+
+    path = _rewrite_schema(base, tmp_path / "crafted.skops", plant)
+    with pytest.raises(UntrustedModelError, match=refused):
+        load_model(path)
 
 
 def test_a_file_that_does_not_build_is_refused_with_one_message(tmp_path):
