@@ -27,7 +27,8 @@ TRUSTED_PACKAGES = (
 
 A type in a model file is trusted when the way the file rebuilds it cannot
 run anything but building it (see :func:`load_model`): scikit-learn and
-sertl classes restored from their attributes, numpy arrays, scalars and
+sertl estimators (and a fitted model's state objects) restored from their
+attributes, numpy arrays, scalars and
 dtypes, scipy.sparse matrices, plain containers, :mod:`pathlib` paths and
 numpy's ufuncs. A class counts only at the place it is defined (a
 scikit-learn module that imports ``subprocess.Popen`` does not make it
@@ -44,7 +45,8 @@ _CLASS_PACKAGES = tuple(
 # Subpackages never trusted: test helpers, build tools, vendored third-party
 # code, dataset downloaders and callbacks (which open files and sockets).
 _UNTRUSTED_MODULES = re.compile(
-    r"(^|\.)(_?testing|tests?|conftest|_test_common)(\.|$)"
+    r"(^|\.)(_?testing|tests?|conftest|_test_common|_mocking|estimator_checks"
+    r"|__main__)(\.|$)"
     r"|^numpy\.(distutils|f2py|typing)(\.|$)"
     r"|^sklearn\.(externals|datasets|callback)(\.|$)"
 )
@@ -78,6 +80,15 @@ _CONTAINERS = {
 _REDUCE_CONSTRUCTORS = re.compile(
     r"sklearn\.tree\._tree\.Tree|sklearn\._loss\.(loss|link)\.\w+"
     r"|sklearn\.ensemble\._hist_gradient_boosting\.binning\._BinMapper"
+)
+# Classes that are no estimator but hold a fitted scikit-learn model's state
+# (restored from their attributes): calibrators, distance metrics, trees of
+# neighbour searches.
+_STATE_CLASSES = re.compile(
+    r"sklearn\.calibration\._CalibratedClassifier"
+    r"|sklearn\.metrics\._dist_metrics\.\w+"
+    r"|sklearn\.neighbors\._(kd_tree|ball_tree)\.\w+"
+    r"|sklearn\._loss\.(loss|link)\.\w+"
 )
 _NO_IMPORT = frozenset({"JsonNode", "CachedNode"})  # the name is not used
 _FUNCTIONS = frozenset(
@@ -272,6 +283,8 @@ def _restore_routing_requests(model):
             pending.append((obj, state.pop(_REQUESTS_KEY)))
     if not pending:
         return
+    for obj, requests in pending:  # all checked before any setter runs
+        _check_stored_requests(obj, requests)
     lost = []
     with sklearn.config_context(enable_metadata_routing=True):
         for obj, requests in pending:
@@ -296,6 +309,40 @@ def _restore_routing_requests(model):
             "route metadata into them.",
             UserWarning,
             stacklevel=3,
+        )
+
+
+def _check_stored_requests(obj, requests):
+    """Refuse stored routing requests that are no plain data for a real setter.
+
+    They come from the file: only ``{method: {param: alias}}`` with string
+    names and aliases that are a string, True, False or None may be set, and
+    only through the class's own ``set_<method>_request`` (scikit-learn's
+    descriptor), never through an attribute the file gave the instance.
+    """
+    bad = None
+    if not isinstance(requests, dict):
+        bad = "they are not a table"
+    for method, params in requests.items() if bad is None else ():
+        name = f"set_{method}_request"
+        static = (
+            inspect.getattr_static(type(obj), name, None)
+            if isinstance(method, str)
+            else None
+        )
+        if static is None or name in getattr(obj, "__dict__", {}):
+            bad = f"{type(obj).__name__} has no method {name!r} of its own"
+        elif not isinstance(params, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str | bool))
+            for k, v in params.items()
+        ):
+            bad = f"the requests of {name!r} are not names and aliases"
+        if bad:
+            break
+    if bad:
+        raise UntrustedModelError(
+            f"The model file's stored metadata-routing requests are not plain "
+            f"requests ({bad}): it was not written by save_model, or altered."
         )
 
 
@@ -380,13 +427,14 @@ def _refusal(loader, name, extra):
     if loader in _CONTAINERS:
         ok = name in _CONTAINERS[loader]
     elif loader == "ObjectNode":  # built empty, then given its attributes
-        ok = _defined_class(name, _CLASS_PACKAGES) is not None
-    elif loader == "TypeNode":  # a class handed back (or called with a key)
-        ok = (
-            name in _BUILTIN_TYPES
-            or _numpy_type(name) is not None
-            or _estimator_class(name) is not None
+        # an estimator, or a model's state object: not any class of these
+        # packages (their helpers call what they hold: a stored callable)
+        ok = _estimator_class(name) is not None or (
+            bool(_STATE_CLASSES.fullmatch(name))
+            and _defined_class(name, ("sklearn",)) is not None
         )
+    elif loader == "TypeNode":  # a class handed back, which a model may call
+        ok = name in _BUILTIN_TYPES or _numpy_type(name) is not None
     elif loader in ("NdArrayNode", "DTypeNode"):
         ok = name == "numpy.ndarray" or _numpy_type(name) is not None
     elif loader == "SparseMatrixNode":
@@ -441,11 +489,13 @@ def load_model(path, *, trusted=None):
     and scipy.sparse's own types; a reduce node (called with stored
     arguments) only :mod:`pathlib` paths and scikit-learn's tree and loss
     objects; an object node (built empty, then given its attributes) a
-    scikit-learn or sertl class; a type node builtin, numpy or estimator
-    classes. A class counts only where it is defined, outside test
-    helpers, build tools, vendored code and dataset downloaders. Functions
-    and methods (numpy's ufuncs excepted) and unknown kinds of node must be
-    trusted by name.
+    scikit-learn or sertl estimator or a fitted model's state object; a
+    type node builtin or numpy types. A class counts only where it is
+    defined, outside test helpers, build tools, vendored code, dataset
+    downloaders and ``__main__`` modules (never imported). Functions and
+    methods (numpy's ufuncs excepted) and unknown kinds of node must be
+    trusted by name, and the stored routing requests must be plain names
+    and aliases for the class's own ``set_<method>_request``.
 
     Parameters
     ----------

@@ -201,6 +201,57 @@ def test_a_node_may_name_only_the_types_it_exists_for(tmp_path, node, refused):
         load_model(path)
 
 
+def test_helper_classes_and_classes_as_values_are_not_trusted(tmp_path):
+    # the third review: any class defined in sertl was built from its stored
+    # attributes, and estimator classes were accepted as values, so a file
+    # could plant sertl's model saver (it writes a file when called) and get
+    # it called at load (as a routing setter) or at predict (as a
+    # FunctionTransformer's func); importing a module named in the file ran
+    # sertl_experiments.__main__, i.e. the command line
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    base = save_model(clf, tmp_path / "base.skops", metadata={"note": "x"})
+    nodes = {
+        "sertl_experiments._recipes.Recipe (not trusted as a ObjectNode)": {
+            "__class__": "Recipe", "__module__": "sertl_experiments._recipes",
+            "__loader__": "ObjectNode"},
+        "sklearn.pipeline.Pipeline (not trusted as a TypeNode)": {
+            "__class__": "Pipeline", "__module__": "sklearn.pipeline",
+            "__loader__": "TypeNode"},
+        "sertl_experiments.__main__.main (not trusted as a ObjectNode)": {
+            "__class__": "main", "__module__": "sertl_experiments.__main__",
+            "__loader__": "ObjectNode"},
+    }  # fmt: skip
+    for refused, node in nodes.items():
+
+        def plant(schema, node=node):
+            schema["content"]["metadata"]["content"]["note"] = node
+
+        path = _rewrite_schema(base, tmp_path / "crafted.skops", plant)
+        with pytest.raises(UntrustedModelError, match=re.escape(refused)):
+            load_model(path)
+
+
+@pytest.mark.parametrize(
+    ("requests", "why"),
+    [
+        ({"x": {"a": "b"}}, "has no method 'set_x_request' of its own"),
+        ({"fit": {"sample_weight": [1, 2]}}, "are not names and aliases"),
+    ],
+)
+def test_stored_routing_requests_must_be_plain_requests(tmp_path, requests, why):
+    # they are set by calling set_<method>_request(**params): a method name
+    # and values from the file chose what was called, and with what
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    clf.__dict__["_sertl_metadata_requests"] = requests
+    path = save_model(clf, tmp_path / "m.skops")
+    with pytest.raises(UntrustedModelError, match=re.escape(why)):
+        load_model(path)
+
+
 def test_a_file_that_does_not_build_is_refused_with_one_message(tmp_path):
     # trusted types whose stored state cannot be built gave a raw traceback
     import datetime
