@@ -46,7 +46,8 @@ _CLASS_PACKAGES = tuple(
 # code, dataset downloaders and callbacks (which open files and sockets).
 _UNTRUSTED_MODULES = re.compile(
     r"(^|\.)(_?testing|tests?|conftest|_test_common|_mocking|estimator_checks"
-    r"|__main__)(\.|$)"
+    r"|__main__|_build_utils|__check_build|_min_dependencies|experimental"
+    r"|_examples|_pyinstaller|_configtool)(\.|$)"
     r"|^numpy\.(distutils|f2py|typing)(\.|$)"
     r"|^sklearn\.(externals|datasets|callback)(\.|$)"
 )
@@ -60,7 +61,11 @@ _BUILTIN_TYPES = frozenset(
 # the items, an array node with the array, a reduce node with stored
 # arguments), so each is held to the types it exists for.
 _CONTAINERS = {
-    "DictNode": {"builtins.dict", "collections.OrderedDict"},
+    "DictNode": {
+        "builtins.dict",
+        "collections.OrderedDict",
+        "sklearn.utils._bunch.Bunch",
+    },
     "DefaultDictNode": {"collections.defaultdict"},
     "ListNode": {"builtins.list"},
     "SetNode": {"builtins.set", "builtins.frozenset"},
@@ -324,13 +329,16 @@ def _check_stored_requests(obj, requests):
     if not isinstance(requests, dict):
         bad = "they are not a table"
     for method, params in requests.items() if bad is None else ():
+        if not isinstance(method, str):
+            bad = f"{method!r} is no method name"
+            break
         name = f"set_{method}_request"
-        static = (
-            inspect.getattr_static(type(obj), name, None)
-            if isinstance(method, str)
-            else None
-        )
-        if static is None or name in getattr(obj, "__dict__", {}):
+        # scikit-learn's setter, on the class; a method this version lacks is
+        # skipped later with a warning (a file from another version)
+        static = inspect.getattr_static(type(obj), name, None)
+        if name in getattr(obj, "__dict__", {}) or (
+            static is not None and type(static).__name__ != "RequestMethod"
+        ):
             bad = f"{type(obj).__name__} has no method {name!r} of its own"
         elif not isinstance(params, dict) or not all(
             isinstance(k, str) and (v is None or isinstance(v, str | bool))
@@ -344,6 +352,45 @@ def _check_stored_requests(obj, requests):
             f"The model file's stored metadata-routing requests are not plain "
             f"requests ({bad}): it was not written by save_model, or altered."
         )
+
+
+# Fitted attributes that name the method a model calls at predict time
+# (StackingClassifier, FixedThresholdClassifier): read from the file, they
+# could make predict call fit.
+_METHOD_ATTRIBUTES = {
+    "stack_method_": {"predict_proba", "decision_function", "predict"},
+    "response_method": {"auto", "predict_proba", "decision_function", "predict"},
+}
+
+
+def _without_written_paths(model):
+    """Refuse stored method names; drop the folders a model would write to.
+
+    A loaded model's feature cache (``cache_dir``) and pipeline ``memory``
+    name folders chosen by whoever wrote the file: predicting must not
+    write there, so both are reset to None (set them again with
+    ``set_params`` to use a cache of your own).
+    """
+    for obj, state in _object_states(model):
+        for attr, allowed in _METHOD_ATTRIBUTES.items():
+            values = state.get(attr)
+            values = [values] if isinstance(values, str) else values
+            if values is None or not isinstance(values, list | tuple):
+                continue
+            bad = [v for v in values if v is not None and v not in allowed]
+            if bad:
+                raise UntrustedModelError(
+                    f"The model file's {type(obj).__name__}.{attr} names "
+                    f"{bad!r}, not a prediction method: it was not written by "
+                    "save_model from a fitted model, or altered."
+                )
+        get_params = getattr(obj, "get_params", None)
+        if get_params is None or isinstance(obj, type):
+            continue
+        params = get_params(deep=False)
+        reset = {k: None for k in ("cache_dir", "memory") if params.get(k) is not None}
+        if reset:
+            obj.set_params(**reset)
 
 
 def _import_skops_without_estimator_walk():
@@ -383,22 +430,46 @@ def _defined_class(name, packages=TRUSTED_PACKAGES):
     build tools or downloaders), and the class must be found at the place
     it is defined: a module that merely imports a class gives None.
     """
-    import importlib
-
     module, _, attr = name.rpartition(".")
     if not any(module == p or module.startswith(p + ".") for p in packages):
         return None
     if _UNTRUSTED_MODULES.search(module):
         return None
-    try:
-        obj = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError):
-        return None
+    # only a module that importing the package's public modules imports:
+    # a private module the file names is never imported for it (build
+    # helpers and example scripts run code at import)
+    _import_public_part(module)
+    obj = getattr(sys.modules.get(module), attr, None)
     if not isinstance(obj, type):
         return None
     if f"{obj.__module__}.{obj.__qualname__}" != name:
         return None  # imported into that module from elsewhere
     return obj
+
+
+def _import_public_part(module):
+    """Import the public modules of a dotted path (up to its first private part).
+
+    ``sklearn.svm._classes`` imports ``sklearn.svm``, which imports its
+    private module itself. Nothing outside :data:`TRUSTED_PACKAGES` and
+    nothing that ``_UNTRUSTED_MODULES`` names is imported.
+    """
+    import importlib
+
+    if module in sys.modules or _UNTRUSTED_MODULES.search(module):
+        return
+    public = []
+    for part in module.split("."):
+        if part.startswith("_"):
+            break
+        public.append(part)
+    name = ".".join(public)
+    if not any(name == p or name.startswith(p + ".") for p in TRUSTED_PACKAGES):
+        return
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return
 
 
 def _numpy_type(name):
@@ -495,7 +566,13 @@ def load_model(path, *, trusted=None):
     downloaders and ``__main__`` modules (never imported). Functions and
     methods (numpy's ufuncs excepted) and unknown kinds of node must be
     trusted by name, and the stored routing requests must be plain names
-    and aliases for the class's own ``set_<method>_request``.
+    and aliases for the class's own ``set_<method>_request``. Only public
+    modules of the trusted packages are imported for the check. Fitted
+    attributes that name the method a model calls at predict time
+    (``stack_method_``, ``response_method``) must name a prediction method,
+    and the loaded model's ``cache_dir`` and ``memory`` parameters are reset
+    to None, so that predicting writes nowhere the file chose; set them
+    again with ``set_params`` to cache features in a folder of yours.
 
     Parameters
     ----------
@@ -575,6 +652,8 @@ def load_model(path, *, trusted=None):
             "save_models = true."
         ) from exc
     extra = set(trusted or [])
+    for _, name in types:  # public modules first: the order of names is free
+        _import_public_part(name.rpartition(".")[0])
     refused = {}
     for loader, name in types:
         why = _refusal(loader, name, extra)
@@ -591,6 +670,9 @@ def load_model(path, *, trusted=None):
         payload = sio.load(path, trusted=sorted({name for _, name in types}))
         if isinstance(payload, dict) and "model" in payload:
             _restore_routing_requests(payload["model"])
+            _without_written_paths(payload["model"])
+    except UntrustedModelError:
+        raise
     except Exception as exc:  # trusted types whose stored state does not build
         raise UntrustedModelError(
             f"{str(path)!r} cannot be loaded: {type(exc).__name__}: {exc}. It may "

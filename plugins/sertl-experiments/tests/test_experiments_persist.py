@@ -234,22 +234,72 @@ def test_helper_classes_and_classes_as_values_are_not_trusted(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("requests", "why"),
+    ("requests", "why", "on_instance"),
     [
-        ({"x": {"a": "b"}}, "has no method 'set_x_request' of its own"),
-        ({"fit": {"sample_weight": [1, 2]}}, "are not names and aliases"),
+        ({"x": {"a": "b"}}, "has no method 'set_x_request' of its own", True),
+        ({"fit": {"sample_weight": [1, 2]}}, "are not names and aliases", False),
     ],
 )
-def test_stored_routing_requests_must_be_plain_requests(tmp_path, requests, why):
+def test_stored_routing_requests_must_be_plain_requests(
+    tmp_path, requests, why, on_instance
+):
     # they are set by calling set_<method>_request(**params): a method name
     # and values from the file chose what was called, and with what
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
     clf.__dict__["_sertl_metadata_requests"] = requests
+    if on_instance:  # a "setter" the file gives the instance itself
+        clf.__dict__["set_x_request"] = "anything the file holds"
     path = save_model(clf, tmp_path / "m.skops")
     with pytest.raises(UntrustedModelError, match=re.escape(why)):
         load_model(path)
+
+
+def test_predict_does_not_call_a_stored_method_name_or_write_a_stored_path(tmp_path):
+    # the fourth review: a StackingClassifier whose stack_method_ said "fit"
+    # made predict refit a stored Pipeline(memory=<the author's folder>),
+    # which wrote there; a FixedThresholdClassifier's response_method too
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = np.array([[0.0], [1.0], [0.1], [0.9], [0.2], [0.8]])
+    y = np.array([0, 1, 0, 1, 0, 1])
+    folder = tmp_path / "authors-folder"
+    inner = make_pipeline(StandardScaler(), LogisticRegression(), memory=str(folder))
+    stack = StackingClassifier([("p", inner)], cv=2).fit(X, y)
+    before = sorted(folder.rglob("*"))  # what fitting here cached
+    model, _ = load_model(save_model(stack, tmp_path / "ok.skops"))
+    assert model.estimators_[0].memory is None  # the stored folder is dropped
+    np.testing.assert_array_equal(model.predict(X), stack.predict(X))
+    assert sorted(folder.rglob("*")) == before
+    stack.stack_method_ = ["fit"]
+    with pytest.raises(UntrustedModelError, match=r"stack_method_ names \['fit'\]"):
+        load_model(save_model(stack, tmp_path / "bad.skops"))
+
+
+def test_a_private_module_named_in_the_file_is_not_imported(tmp_path):
+    # importing it ran its top-level code (sklearn._build_utils.version
+    # printed; numpy's example modules compiled and ran benchmarks)
+    import sys
+
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    base = save_model(clf, tmp_path / "base.skops", metadata={"note": "x"})
+    sys.modules.pop("sklearn._build_utils.version", None)
+
+    def plant(schema):
+        schema["content"]["metadata"]["content"]["note"] = {
+            "__class__": "X", "__module__": "sklearn._build_utils.version",
+            "__loader__": "ObjectNode"}  # fmt: skip
+
+    path = _rewrite_schema(base, tmp_path / "crafted.skops", plant)
+    with pytest.raises(UntrustedModelError, match=r"version\.X \(not trusted"):
+        load_model(path)
+    assert "sklearn._build_utils.version" not in sys.modules
 
 
 def test_a_file_that_does_not_build_is_refused_with_one_message(tmp_path):
@@ -698,8 +748,10 @@ def test_a_pathlib_cache_dir_loads_without_extra_trust(tmp_path, used_audio_pipe
         model, _ = load_model(tmp_path / "m.skops")
     finally:
         pipe.set_params(f__cache_dir=original)
-    assert model.get_params()["f__cache_dir"] == tmp_path / "cache"
+    # the folder is the file's choice: a loaded model writes no cache there
+    assert model.get_params()["f__cache_dir"] is None
     np.testing.assert_array_equal(model.predict(files[:3]), pipe.predict(files[:3]))
+    assert not (tmp_path / "cache").exists()
 
 
 # -- metadata-routing requests survive save and load ---------------------------
