@@ -9,6 +9,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["TRUSTED_PACKAGES", "UntrustedModelError", "load_model", "save_model"]
 
 TRUSTED_PACKAGES = (
@@ -192,6 +194,10 @@ def _object_states(root):
         if isinstance(obj, list | tuple | set | frozenset):
             stack.extend(obj)
             continue
+        if isinstance(obj, np.ndarray):  # estimators can sit in object arrays
+            if obj.dtype == object:
+                stack.extend(np.asarray(obj).ravel().tolist())
+            continue
         state = getattr(obj, "__dict__", None)
         if not isinstance(state, dict) or isinstance(obj, type):
             continue
@@ -357,9 +363,11 @@ def _check_stored_requests(obj, requests):
 # Fitted attributes that name the method a model calls at predict time
 # (StackingClassifier, FixedThresholdClassifier): read from the file, they
 # could make predict call fit.
+_PREDICTION_METHODS = {"predict", "predict_proba", "predict_log_proba"}
 _METHOD_ATTRIBUTES = {
-    "stack_method_": {"predict_proba", "decision_function", "predict"},
-    "response_method": {"auto", "predict_proba", "decision_function", "predict"},
+    "stack_method_": _PREDICTION_METHODS | {"decision_function"},
+    "response_method": _PREDICTION_METHODS | {"auto", "decision_function"},
+    "chain_method_": _PREDICTION_METHODS | {"decision_function"},
 }
 
 
@@ -374,10 +382,19 @@ def _without_written_paths(model):
     for obj, state in _object_states(model):
         for attr, allowed in _METHOD_ATTRIBUTES.items():
             values = state.get(attr)
-            values = [values] if isinstance(values, str) else values
-            if values is None or not isinstance(values, list | tuple):
+            if values is None:
                 continue
-            bad = [v for v in values if v is not None and v not in allowed]
+            # fail closed: a plain string, or a list or tuple of them (an array,
+            # a numpy string or a set is no form scikit-learn stores)
+            values = [values] if type(values) is str else values
+            if type(values) not in (list, tuple):
+                bad = [values]
+            else:
+                bad = [
+                    v
+                    for v in values
+                    if v is not None and not (type(v) is str and v in allowed)
+                ]
             if bad:
                 raise UntrustedModelError(
                     f"The model file's {type(obj).__name__}.{attr} names "
@@ -474,8 +491,6 @@ def _import_public_part(module):
 
 def _numpy_type(name):
     """Return the numpy scalar or dtype class ``name`` names, or None."""
-    import numpy as np
-
     cls = _defined_class(name, ("numpy",))
     return cls if cls is not None and issubclass(cls, np.generic | np.dtype) else None
 
@@ -490,7 +505,6 @@ def _estimator_class(name):
 
 def _refusal(loader, name, extra):
     """Why a node of the model file may not be built, or None when it may."""
-    import numpy as np
     import scipy.sparse as sp
 
     if name in extra or loader in _NO_IMPORT:

@@ -280,6 +280,28 @@ def test_predict_does_not_call_a_stored_method_name_or_write_a_stored_path(tmp_p
         load_model(save_model(stack, tmp_path / "bad.skops"))
 
 
+def test_checks_and_resets_reach_into_object_arrays(tmp_path):
+    # the fifth review: estimators in an object array escaped the reset of
+    # memory/cache_dir, and a stack_method_ stored as an array escaped the
+    # check, so predict called Path(...).unlink on a path of the file's choice
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X = np.array([[0.0], [1.0], [0.1], [0.9], [0.2], [0.8]])
+    y = np.array([0, 1, 0, 1, 0, 1])
+    stack = StackingClassifier([("lr", LogisticRegression())], cv=2).fit(X, y)
+    held = np.empty(1, dtype=object)
+    held[0] = make_pipeline(LogisticRegression(), memory=str(tmp_path / "author"))
+    stack.held_ = held
+    model, _ = load_model(save_model(stack, tmp_path / "ok.skops"))
+    assert model.held_[0].memory is None
+    for stored in (np.array(["predict_proba"]), {"predict_proba"}):
+        stack.stack_method_ = stored  # scikit-learn stores a list of str
+        with pytest.raises(UntrustedModelError, match="not a prediction method"):
+            load_model(save_model(stack, tmp_path / "bad.skops"))
+
+
 def test_a_private_module_named_in_the_file_is_not_imported(tmp_path):
     # importing it ran its top-level code (sklearn._build_utils.version
     # printed; numpy's example modules compiled and ran benchmarks)
