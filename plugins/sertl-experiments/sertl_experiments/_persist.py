@@ -371,13 +371,20 @@ _METHOD_ATTRIBUTES = {
 }
 
 
+# Parameters whose stored value would choose where this process writes
+# (feature cache, pipeline memory) or how many processes, or which cluster,
+# it uses while predicting.
+_RESET_PARAMS = ("cache_dir", "memory", "n_jobs", "client")
+
+
 def _without_written_paths(model):
     """Refuse stored method names; drop the folders a model would write to.
 
     A loaded model's feature cache (``cache_dir``) and pipeline ``memory``
-    name folders chosen by whoever wrote the file: predicting must not
-    write there, so both are reset to None (set them again with
-    ``set_params`` to use a cache of your own).
+    name folders chosen by whoever wrote the file, and its ``n_jobs`` (and
+    a Dask ``client``) the processes predicting starts: all are reset to
+    None (set them again with ``set_params`` for a cache or parallelism of
+    your own).
     """
     for obj, state in _object_states(model):
         for attr, allowed in _METHOD_ATTRIBUTES.items():
@@ -405,7 +412,7 @@ def _without_written_paths(model):
         if get_params is None or isinstance(obj, type):
             continue
         params = get_params(deep=False)
-        reset = {k: None for k in ("cache_dir", "memory") if params.get(k) is not None}
+        reset = {k: None for k in _RESET_PARAMS if params.get(k) is not None}
         if reset:
             obj.set_params(**reset)
 
@@ -584,9 +591,10 @@ def load_model(path, *, trusted=None):
     modules of the trusted packages are imported for the check. Fitted
     attributes that name the method a model calls at predict time
     (``stack_method_``, ``response_method``) must name a prediction method,
-    and the loaded model's ``cache_dir`` and ``memory`` parameters are reset
-    to None, so that predicting writes nowhere the file chose; set them
-    again with ``set_params`` to cache features in a folder of yours.
+    and the loaded model's ``cache_dir``, ``memory``, ``n_jobs`` and
+    ``client`` parameters are reset to None, so that predicting writes
+    nowhere and starts no processes the file chose; set them again with
+    ``set_params`` for a cache or parallelism of your own.
 
     Parameters
     ----------
@@ -681,7 +689,9 @@ def load_model(path, *, trusted=None):
             "(command line: --trust TYPE)."
         )
     try:
-        payload = sio.load(path, trusted=sorted({name for _, name in types}))
+        # the names of nodes that import nothing are not handed to skops
+        names = {name for loader, name in types if loader not in _NO_IMPORT}
+        payload = sio.load(path, trusted=sorted(names))
         if isinstance(payload, dict) and "model" in payload:
             _restore_routing_requests(payload["model"])
             _without_written_paths(payload["model"])

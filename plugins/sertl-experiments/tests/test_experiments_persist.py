@@ -294,8 +294,9 @@ def test_checks_and_resets_reach_into_object_arrays(tmp_path):
     held = np.empty(1, dtype=object)
     held[0] = make_pipeline(LogisticRegression(), memory=str(tmp_path / "author"))
     stack.held_ = held
+    stack.n_jobs = 12  # the processes predict would start
     model, _ = load_model(save_model(stack, tmp_path / "ok.skops"))
-    assert model.held_[0].memory is None
+    assert model.held_[0].memory is None and model.n_jobs is None
     for stored in (np.array(["predict_proba"]), {"predict_proba"}):
         stack.stack_method_ = stored  # scikit-learn stores a list of str
         with pytest.raises(UntrustedModelError, match="not a prediction method"):
