@@ -634,13 +634,11 @@ class TargetScorer(DomainAwareScorer):
         if sample_weight is None:
             return float(metric(y[idx], pred))
         w = _row_weights(sample_weight, len(y))[idx]
-        if not _takes_sample_weight(metric):
-            raise TypeError(
-                f"TargetScorer got sample_weight, but its metric "
-                f"{getattr(metric, '__name__', metric)!r} takes none; give a "
-                "metric(y_true, y_pred, sample_weight=w), or "
-                "set_score_request(sample_weight=False)."
-            )
+        _check_weighted_metric(
+            metric,
+            "TargetScorer got sample_weight",
+            "or set_score_request(sample_weight=False)",
+        )
         return float(metric(y[idx], pred, sample_weight=w))
 
 
@@ -851,12 +849,11 @@ class ImportanceWeightedScorer(DomainAwareScorer):
             w = w * _row_weights(sample_weight, _n_rows(X))[src]
         pred = _call_on(estimator, "predict", X, src, sd)
         metric = _metric(self.metric)
-        if not _takes_sample_weight(metric):
-            raise TypeError(
-                f"ImportanceWeightedScorer weights the source rows, so its metric "
-                f"must take sample_weight: metric(y_true, y_pred, sample_weight=w); "
-                f"{getattr(metric, '__name__', metric)!r} does not."
-            )
+        _check_weighted_metric(
+            metric,
+            "ImportanceWeightedScorer weights the source rows",
+            "or use a built-in metric",
+        )
         return float(metric(y[src], pred, sample_weight=w))
 
 
@@ -923,6 +920,16 @@ def _dense(X):
     if sp.issparse(X):
         return X.toarray().astype(float, copy=False)
     return np.asarray(X, dtype=float)
+
+
+def _check_weighted_metric(metric, why, fix):
+    """Refuse a metric that cannot take the ``sample_weight`` a scorer passes."""
+    if not _takes_sample_weight(metric):
+        raise TypeError(
+            f"{why}, so its metric must take sample_weight: metric(y_true, "
+            f"y_pred, sample_weight=w); {getattr(metric, '__name__', metric)!r} "
+            f"does not. Give such a metric, {fix}."
+        )
 
 
 def _takes_sample_weight(func):

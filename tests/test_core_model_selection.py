@@ -361,6 +361,11 @@ def test_scorers_do_not_drop_sample_weight_silently_under_routing():
             scorer(model, X, y, sample_domain=sd, sample_weight=w)
     with pytest.raises(ValueError, match="one weight per row"):
         TargetScorer()(model, X, y_all, sample_domain=sd, sample_weight=w[:3])
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        TargetScorer()(model, X, y_all, sample_domain=sd, sample_weight=-w)
+    unweighted = TargetScorer(metric=lambda y_true, y_pred: 0.0)
+    with pytest.raises(TypeError, match=r"TargetScorer got sample_weight, so its"):
+        unweighted(model, X, y_all, sample_domain=sd, sample_weight=w)
 
 
 def test_entropy_prefers_confident_models():

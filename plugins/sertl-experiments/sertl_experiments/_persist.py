@@ -30,13 +30,13 @@ TRUSTED_PACKAGES = (
 A type in a model file is trusted when the way the file rebuilds it cannot
 run anything but building it (see :func:`load_model`): scikit-learn and
 sertl estimators (and a fitted model's state objects) restored from their
-attributes, numpy arrays, scalars and
-dtypes, scipy.sparse matrices, plain containers, :mod:`pathlib` paths and
-numpy's ufuncs. A class counts only at the place it is defined (a
-scikit-learn module that imports ``subprocess.Popen`` does not make it
-trusted), and never from a package's test helpers, build tools, bundled
-third-party code or dataset downloaders. Anything else (a third-party
-plugin's class, a function) must be trusted by the caller, by name.
+attributes, numpy arrays, scalars and dtypes, scipy.sparse matrices, plain
+containers, :mod:`pathlib` paths and numpy's ufuncs. A class counts only at
+the place it is defined (a scikit-learn module that imports
+``subprocess.Popen`` does not make it trusted), and never from a package's
+test helpers, build tools, bundled third-party code or dataset downloaders.
+Anything else (a third-party plugin's class, a function) must be trusted by
+the caller, by name.
 """
 
 # The packages whose classes may be restored from their attributes.
@@ -377,7 +377,7 @@ _METHOD_ATTRIBUTES = {
 _RESET_PARAMS = ("cache_dir", "memory", "n_jobs", "client")
 
 
-def _without_written_paths(model):
+def _neutralise_loaded_model(model):
     """Refuse stored method names; drop the folders a model would write to.
 
     A loaded model's feature cache (``cache_dir``) and pipeline ``memory``
@@ -455,9 +455,7 @@ def _defined_class(name, packages=TRUSTED_PACKAGES):
     it is defined: a module that merely imports a class gives None.
     """
     module, _, attr = name.rpartition(".")
-    if not any(module == p or module.startswith(p + ".") for p in packages):
-        return None
-    if _UNTRUSTED_MODULES.search(module):
+    if not _in_packages(module, packages) or _UNTRUSTED_MODULES.search(module):
         return None
     # only a module that importing the package's public modules imports:
     # a private module the file names is never imported for it (build
@@ -469,6 +467,11 @@ def _defined_class(name, packages=TRUSTED_PACKAGES):
     if f"{obj.__module__}.{obj.__qualname__}" != name:
         return None  # imported into that module from elsewhere
     return obj
+
+
+def _in_packages(module, packages):
+    """Whether the dotted ``module`` is one of ``packages`` or inside one."""
+    return any(module == p or module.startswith(p + ".") for p in packages)
 
 
 def _import_public_part(module):
@@ -488,7 +491,7 @@ def _import_public_part(module):
             break
         public.append(part)
     name = ".".join(public)
-    if not any(name == p or name.startswith(p + ".") for p in TRUSTED_PACKAGES):
+    if not _in_packages(name, TRUSTED_PACKAGES):
         return
     try:
         importlib.import_module(name)
@@ -665,8 +668,7 @@ def load_model(path, *, trusted=None):
     if not path.is_file():
         raise FileNotFoundError(f"Model file {str(path)!r} does not exist.")
     try:
-        sio.get_untrusted_types(file=path)  # a skops file skops can read
-        types = _file_types(path)
+        types = _file_types(path)  # the schema, read once as data
     except Exception as exc:
         raise UntrustedModelError(
             f"{str(path)!r} is not a skops model file ({type(exc).__name__}: {exc}). "
@@ -694,7 +696,7 @@ def load_model(path, *, trusted=None):
         payload = sio.load(path, trusted=sorted(names))
         if isinstance(payload, dict) and "model" in payload:
             _restore_routing_requests(payload["model"])
-            _without_written_paths(payload["model"])
+            _neutralise_loaded_model(payload["model"])
     except UntrustedModelError:
         raise
     except Exception as exc:  # trusted types whose stored state does not build

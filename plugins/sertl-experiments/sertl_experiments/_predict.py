@@ -353,9 +353,9 @@ def predict_files(model, files, *, new_domain=False):
             "fewer files follow their emotions more than the setup. Label more "
             "files at once, or predict without it."
         )
-    distinct = len(np.unique(X[ok], axis=0)) if new_domain else 0
-    if new_domain and distinct < MIN_NEW_DOMAIN_FILES:
-        # the same recording given several times has no spread to measure
+    # the same recording given several times has no spread to measure
+    distinct = len(np.unique(X[ok], axis=0)) if new_domain else None
+    if distinct is not None and distinct < MIN_NEW_DOMAIN_FILES:
         raise ValueError(
             f"new_domain (--new-domain) needs at least {MIN_NEW_DOMAIN_FILES} "
             f"different recordings from the new setup, but the {int(ok.sum())} "

@@ -197,6 +197,11 @@ def test_good_label_mapping_is_accepted():
 def test_load_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="experiment file not found"):
         load_config(tmp_path / "missing.toml")
+    (tmp_path / "exp.toml").write_text("")
+    with pytest.raises(
+        ConfigError, match=r"is a folder; give the experiment file .*exp\.toml"
+    ):
+        load_config(tmp_path)
     bad = tmp_path / "bad.toml"
     bad.write_text("[corpora\nx = 1\n")
     with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
