@@ -240,6 +240,15 @@ def write_plugin(name, directory, *, force=False):
             f"Invalid plugin name {name!r}: use lowercase letters, digits and "
             "underscores, starting with a letter (e.g. 'mymethods')."
         )
+    adapter = f"{name}_mean_shift"
+    if "__" in adapter:  # "my_" would name the example adapter "my__mean_shift"
+        raise ValueError(
+            f"Invalid plugin name {name!r}: it would name the example adapter "
+            f"{adapter!r}, and a registry_name must not contain '__' "
+            "(scikit-learn reads it as STEP__PARAMETER); choose a name without "
+            "'__' and without a trailing '_' (e.g. "
+            f"{re.sub('_+', '_', name).strip('_')!r})."
+        )
     dash = name.replace("_", "-")
     if f"sertl-{dash}" in _FIRST_PARTY:
         raise ValueError(

@@ -20,7 +20,9 @@ from .registry import (
     KINDS,
     PluginLoadWarning,
     RegistryError,
+    _hook_raised,
     _is_first_party,
+    _plain_hookimpls,
     get_registry,
 )
 
@@ -39,15 +41,22 @@ def _cmd_plugins(args):
         }
         for e in reg.entries(args.kind)
     ]
+    # with --strict a plugin with a problem fails the command (for CI)
+    code = 1 if args.strict and reg.failures else 0
     if args.json:
         print(json.dumps({"classes": rows, "failed_plugins": reg.failures}, indent=2))
-        return 0
+        return code
     _print_table(rows, ["kind", "name", "class", "plugin", "distribution"])
     for plugin, err in reg.failures.items():
-        dist = reg.distribution(plugin)
-        where = f" ({dist})" if dist and dist not in plugin else ""
-        print(f"\nsertl: plugin {plugin!r}{where}: {err}", file=sys.stderr)
-    return 0
+        print(f"\n{_problem_line(reg, plugin, err)}", file=sys.stderr)
+    return code
+
+
+def _problem_line(reg, plugin, problem):
+    """``sertl: plugin 'NAME' (DISTRIBUTION): PROBLEM``, as every command says it."""
+    dist = reg.distribution(plugin)
+    where = f" ({dist})" if dist and dist not in plugin else ""
+    return f"sertl: plugin {plugin!r}{where}: {problem}"
 
 
 def _cmd_corpora(args):
@@ -97,6 +106,11 @@ def _print_table(rows, columns):
 def build_parser():
     """Build the argument parser, with the sub-commands of installed plugins.
 
+    A plugin whose ``sertl_add_commands`` hook fails has none of its
+    commands added; the problem is recorded in the registry's ``failures``
+    and in the parser's default ``_command_problems`` (the lines
+    :func:`main` prints), not printed here.
+
     Returns
     -------
     parser : argparse.ArgumentParser
@@ -116,9 +130,24 @@ def build_parser():
     # main() lets the command's own parser report arguments it does not know
     parser.set_defaults(_command_parsers=sub.choices)
 
-    p = sub.add_parser("plugins", help="list every registered class and its plugin")
+    p = sub.add_parser(
+        "plugins",
+        help="list every registered class and its plugin",
+        description="List every registered class with its plugin and "
+        "distribution; the plugins with a problem (failed to load, a hook "
+        "that raised, a class skipped) are listed on stderr (--json: "
+        "failed_plugins).",
+        epilog="exit status: 0 listed (plugins with a problem included, unless "
+        "--strict); 1 with --strict, some plugin has a problem.",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--kind", choices=list(KINDS), help="only this kind")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 1 when a plugin failed to load or had a class "
+        "skipped (for CI: a plugin problem then fails the job)",
+    )
     p.set_defaults(func=_cmd_plugins)
 
     p = sub.add_parser("corpora", help="list the installed corpus readers")
@@ -141,6 +170,10 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="overwrite an existing folder")
     p.set_defaults(func=_cmd_new_plugin)
 
+    # the command hooks' problems: main() prints them once (sertl plugins
+    # lists them with the others); every one is in the registry's failures
+    problems: list[str] = []
+    parser.set_defaults(_command_problems=problems)
     try:
         reg = get_registry()
         pm = reg.plugin_manager
@@ -148,8 +181,7 @@ def build_parser():
         print(f"sertl: plugin registry error: {exc}", file=sys.stderr)
         return parser
     owners = dict.fromkeys(sub.choices, "core")
-    hooks = pm.hook.sertl_add_commands.get_hookimpls()
-    impls = [(pm.get_name(impl.plugin), impl) for impl in hooks]
+    impls = list(_plain_hookimpls(pm, "sertl_add_commands"))
     # sertl's own plugins first: their commands keep their names whatever a
     # third-party plugin adds, and the names are fixed before it runs
     impls.sort(key=lambda it: (not _is_first_party(reg.distribution(it[0])), it[0]))
@@ -160,11 +192,11 @@ def build_parser():
         except Exception as exc:  # one broken plugin must not break the CLI
             guarded.withdraw()
             problem = (
-                f"sertl_add_commands() raised {type(exc).__name__}: {exc}; its "
-                "commands are unavailable"
+                f"{_hook_raised('sertl_add_commands', exc, impl)}; its commands "
+                "are unavailable"
             )
             reg._fail(name, problem, warn=False)
-            print(f"sertl: plugin {name!r}: {problem}", file=sys.stderr)
+            problems.append(_problem_line(reg, name, problem))
     return parser
 
 
@@ -236,7 +268,14 @@ def main(argv=None):
         # Broken plugins are reported by `sertl plugins`; keep other output clean.
         warnings.simplefilter("ignore", PluginLoadWarning)
         parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
+    problems = parser.get_default("_command_problems") or []
+    try:
+        args, unknown = parser.parse_known_args(argv)
+    except SystemExit:  # --help, or no such command (maybe that plugin's)
+        _print_command_problems(problems)
+        raise
+    if getattr(args, "command", None) != "plugins":  # it lists them with the rest
+        _print_command_problems(problems)
     if unknown:
         # name the command in the message and show its usage, not the top level's
         own = args._command_parsers.get(args.command) if args.command else None
@@ -271,6 +310,12 @@ def main(argv=None):
         # stop quietly, and keep the interpreter's last flush from failing
         _stdout_to_devnull()
         return 1
+
+
+def _print_command_problems(problems):
+    """Print the problems of the plugins' ``sertl_add_commands`` hooks."""
+    for line in problems:
+        print(line, file=sys.stderr)
 
 
 def _stdout_to_devnull():

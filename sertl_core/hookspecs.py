@@ -7,9 +7,12 @@ names are the hooks below, published under the entry-point group ``sertl``::
     myplugin = "my_package.hooks"
 
 Every ``sertl_register_*`` hook returns a list of classes. Each class carries a
-short, unique ``registry_name`` class attribute (lowercase, ``[a-z0-9_]``);
-the registry maps that name to the class and withholds a name two classes
-claim. A class that lacks its kind's methods (``fit`` and ``transform`` for
+``registry_name`` class attribute, one name across all kinds, that follows the
+registry-name rule (CONTRIBUTING.md, "Registry names"); the registry maps that
+name to the class, skips a class whose name breaks the rule and withholds a
+name two classes claim. Hooks are plain ``@hookimpl`` functions: sertl calls
+each plugin's hook on its own, so hook wrappers are not called (and
+reported). A class that lacks its kind's methods (``fit`` and ``transform`` for
 adapters and features, ``fit`` and ``predict`` for estimators, ``split`` for
 splitters, ``read`` for corpora, a call for scorers) is skipped with a
 :class:`~sertl_core.registry.PluginLoadWarning` that names the hook it

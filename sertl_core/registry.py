@@ -10,8 +10,11 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import os
 import re
+import sys
 import threading
+import traceback
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
@@ -59,6 +62,12 @@ _REQUIRED_METHODS = {
 }
 
 
+_ACROSS_KINDS = (
+    "registry names are unique across kinds: sertl grid --methods NAME and "
+    "sertl run's params = { NAME = ... } name a class whatever its kind"
+)
+
+
 def _singular(kind):
     """``"adapters"`` -> ``"adapter"``, ``"corpora"`` -> ``"corpus"``."""
     return _SINGULAR.get(kind, kind[:-1])
@@ -93,6 +102,86 @@ _FIRST_PARTY = {name.replace("_", "-") for name in _FIRST_PARTY_PACKAGES}
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
+# The registry-name rule (CONTRIBUTING.md, "Registry names", documents it):
+# besides the pattern above, the names below can never name a method, because
+# a Pipeline or sertl's own commands give them a meaning of their own.
+_STEP_NAMES = ("scale", "model", "classifier", "features")
+"""Steps that ``sertl run`` and ``sertl grid`` name themselves."""
+
+_ADAPT_SLOT = re.compile(r"adapt[0-9]+")
+"""The adapter slots ``adapt1``, ``adapt2`` ... of ``sertl grid``'s template."""
+
+_SPECIAL_METHODS = {
+    "no_adaptation": "the no-adaptation baseline",
+    "none": "no adaptation, or no adapter",
+    "dss": "per-domain standardisation",
+    "passthrough": "no step at all",
+}
+"""Method names that ``sertl grid`` and ``sertl run`` resolve themselves."""
+
+
+def _pipeline_parameters():
+    """Return the constructor parameters of scikit-learn's Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    return tuple(inspect.signature(Pipeline).parameters)
+
+
+def _name_problem(name):
+    """Say why ``name`` cannot be a registry name, or return None when it can.
+
+    The one implementation of the registry-name rule that CONTRIBUTING.md
+    ("Registry names") documents: the registry skips a class whose name
+    breaks it (:class:`PluginLoadWarning`) and
+    :func:`sertl_core.testing.check_registry_name` fails it. (That a name is
+    unique across kinds is the registry's to check.)
+
+    Parameters
+    ----------
+    name : object
+        A class's ``registry_name``.
+
+    Returns
+    -------
+    problem : str or None
+        What is wrong and what to do, to follow "registry_name NAME".
+    """
+    fix = "give the class another registry_name"
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        return (
+            "is not a short lowercase name matching [a-z][a-z0-9_]* (letters, "
+            f"digits and underscores, starting with a letter): {fix}, e.g. "
+            "'my_shift'"
+        )
+    if "__" in name:
+        return (
+            "contains '__', read by scikit-learn as STEP__PARAMETER "
+            "(set_params, grid search), so a Pipeline refuses it as a step "
+            f"name: {fix} with single underscores, e.g. "
+            f"{re.sub('_+', '_', name).strip('_')!r}"
+        )
+    if name in _pipeline_parameters():
+        return (
+            "is a parameter of scikit-learn's Pipeline "
+            f"({', '.join(_pipeline_parameters())}), so a Pipeline refuses a "
+            'step of that name ("Estimator names conflict with constructor '
+            f"arguments\"): {fix}, e.g. 'my_{name}'"
+        )
+    if name in _STEP_NAMES or _ADAPT_SLOT.fullmatch(name):
+        return (
+            "names a step of the pipelines that sertl run and sertl grid build "
+            f"({', '.join(_STEP_NAMES)}, and adapt1, adapt2 ... for grid "
+            "search's adapter slots), so a method of that name would collide "
+            f"with that step: {fix}, e.g. 'my_{name}'"
+        )
+    if name in _SPECIAL_METHODS:
+        return (
+            f"is a method name that sertl grid and sertl run resolve "
+            f"themselves ({name!r}: {_SPECIAL_METHODS[name]}), so one of them "
+            f"would not run this class under it: {fix}, e.g. 'my_{name}'"
+        )
+    return None
+
 
 def _is_first_party(distribution):
     """Whether ``distribution`` is one of the sertl project's own."""
@@ -125,10 +214,12 @@ class PluginLoadWarning(SertlWarning):
     The message names the plugin (its entry-point name), its distribution
     and what to fix. Only that plugin's faulty part is skipped: a plugin
     that fails to import, a hook that raises or returns something other
-    than a list of classes (None too: a missing ``return``), a class
-    without a valid ``registry_name``; the other plugins still work. Two
-    classes that claim the same name are both withheld under it
-    (``Registry.get`` then names both). ``sertl plugins`` and
+    than a list of classes (None too: a missing ``return``), a hook
+    wrapper (not supported), a class without a valid ``registry_name``
+    (see CONTRIBUTING.md, "Registry names"); the other plugins still work.
+    Two classes that claim the same name, of any kinds, are both withheld
+    under it (``Registry.get`` then names both), unless one of them is
+    sertl's own, which keeps it. ``sertl plugins`` and
     :attr:`Registry.failures` list every such problem.
 
     Examples
@@ -194,7 +285,9 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
         :class:`PluginLoadWarning` naming it and the error; a loaded plugin
         whose hooks pluggy would silently ignore (a function without the
         ``@hookimpl`` marker, a misspelt hook name, a module without hooks)
-        is reported the same way.
+        is reported the same way, and so is a hook marked with an
+        ``@hookimpl`` option that sertl does not honour (a hook wrapper,
+        which is not called, or ``tryfirst`` / ``trylast``).
     plugins : dict of str to module or object, default=None
         Extra plugins to register under the given names (e.g. in tests).
 
@@ -311,6 +404,9 @@ def _ignored_hooks(pm, plugin, ep_value):
     specs = sorted(n for n in dir(hookspecs) if n.startswith("sertl_"))
     problems = []
     for caller in pm.get_hookcallers(plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin:
+                problems.extend(_option_problems(caller.name, impl))
         if not caller.has_spec():
             close = difflib.get_close_matches(caller.name, specs, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
@@ -341,6 +437,87 @@ def _ignored_hooks(pm, plugin, ep_value):
     return problems
 
 
+_WRAPPER_OPTIONS = ("wrapper", "hookwrapper")
+_ORDER_OPTIONS = ("tryfirst", "trylast")
+
+
+def _option_problems(hook_name, impl):
+    """Describe the ``@hookimpl`` options of ``impl`` that sertl does not honour.
+
+    sertl calls each plugin's hook on its own (:func:`_plain_hookimpls`), not
+    through pluggy's hook caller, so that a plugin whose hook raises or
+    returns something malformed is skipped and named while the others still
+    register. A hook wrapper (``wrapper=True``, ``hookwrapper=True``) has then
+    no other results to wrap: it is not called. ``tryfirst`` and ``trylast``
+    change nothing: the registry is the same whatever the order (a name two
+    plugins claim is withheld from both), and sertl's own plugins add their
+    commands first.
+    """
+    problems = []
+    for option in _WRAPPER_OPTIONS:
+        if getattr(impl, option, False):
+            problems.append(
+                f"{hook_name} is marked @hookimpl({option}=True), and sertl does "
+                "not support hook wrappers: it calls each plugin's hook on its "
+                "own, so that a failing plugin is skipped and named without "
+                "stopping the others, and a wrapper would have no other "
+                "results to wrap; it is not called: return your classes (or "
+                "add your commands) from a plain @sertl_core.hookimpl function"
+            )
+    for option in _ORDER_OPTIONS:
+        if getattr(impl, option, False):
+            problems.append(
+                f"{hook_name} is marked @hookimpl({option}=True), which has no "
+                "effect in sertl: each plugin's hook is called on its own and "
+                "the order changes nothing (a name two plugins claim is "
+                "withheld from both, whichever comes first; sertl's own "
+                f"plugins add their commands first); remove {option}=True"
+            )
+    return problems
+
+
+def _plain_hookimpls(pm, hook_name):
+    """``(plugin name, hook implementation)`` of every plain ``hook_name``.
+
+    The implementations sertl calls one by one, each in its own ``try``:
+    hook wrappers are left out (:func:`make_plugin_manager` reports them,
+    see :func:`_option_problems`).
+    """
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        if any(getattr(impl, option, False) for option in _WRAPPER_OPTIONS):
+            continue
+        yield pm.get_name(impl.plugin) or repr(impl.plugin), impl
+
+
+def _hook_raised(hook_name, exc, impl):
+    """Say ``"HOOK() raised TYPE: MESSAGE (at FILE:LINE, in FUNCTION)"``.
+
+    The place is the innermost frame of the traceback in the plugin's own
+    code: the file of the hook function or any module of the top-level
+    package that holds it (a class module the hook imports, say), so that
+    the author sees which of their lines raised, not a line of importlib or
+    sertl.
+    """
+    function = inspect.unwrap(impl.function)
+    own_file = getattr(getattr(function, "__code__", None), "co_filename", None)
+    top = sys.modules.get((getattr(function, "__module__", None) or "").split(".")[0])
+    roots = [
+        os.path.dirname(os.path.abspath(path)) + os.sep
+        for path in [getattr(top, "__file__", None)]
+        if path and hasattr(top, "__path__")  # a package: every module in it
+    ]
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [
+        f
+        for f in frames
+        if f.filename == own_file
+        or os.path.abspath(f.filename).startswith(tuple(roots))
+    ]
+    where = (ours or frames)[-1:] if frames else []
+    at = "".join(f" (at {f.filename}:{f.lineno}, in {f.name})" for f in where)
+    return f"{hook_name}() raised {type(exc).__name__}: {exc}{at}"
+
+
 def _ep_key(ep):
     # The core first, so its names win the error message on a clash; on an
     # entry-point name two distributions share, a first-party one wins.
@@ -360,9 +537,12 @@ class Registry:
     A faulty plugin never breaks the others: a hook that raises or returns
     something other than a list of classes, or a class without a valid
     ``registry_name``, is skipped with a :class:`PluginLoadWarning` naming the
-    plugin, and recorded in ``failures``. Two classes of one kind that claim
-    the same name are both withheld under it: :meth:`get` then raises a
-    :class:`RegistryError` naming both classes and their plugins.
+    plugin, and recorded in ``failures``. A name names one class, whatever
+    its kind (the rule is in CONTRIBUTING.md, "Registry names"): two classes
+    that claim the same name, of one kind or of two, are both withheld under
+    it, and :meth:`get` then raises a :class:`RegistryError` naming both
+    classes and their plugins; when one of them is sertl's own, it keeps the
+    name and the other is skipped.
 
     Attributes
     ----------
@@ -385,10 +565,12 @@ class Registry:
         self._failures = dict(getattr(pm, "sertl_failures", {}))
         self._dists = dict(getattr(pm, "sertl_distributions", {}))
         self._entries: dict[str, dict[str, RegistryEntry]] = {k: {} for k in KINDS}
+        # every valid claim of each name, whatever its kind: a name names one
+        # class (sertl grid --methods NAME and sertl run's params = { NAME =
+        # ... } look a name up as adapter or as estimator)
+        self._claims: dict[str, list[RegistryEntry]] = {}
         # names two or more classes claim: withheld, with the message for get()
-        self._conflicts: dict[str, dict[str, list[RegistryEntry]]] = {
-            k: {} for k in KINDS
-        }
+        self._conflicts: dict[str, list[RegistryEntry]] = {}
         # get_registry() defers the hook calls to the first look-up: they
         # import every plugin's classes (torch for sertl-neural), which the
         # `sertl` command does not need to list the plugins' subcommands
@@ -425,16 +607,13 @@ class Registry:
     def _call_hooks(self):
         pm = self._pm
         for kind, hook_name in KINDS.items():
-            hook = getattr(pm.hook, hook_name)
-            for impl in hook.get_hookimpls():
-                plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
+            for plugin_name, impl in _plain_hookimpls(pm, hook_name):
                 try:
                     result = impl.function()
                 except Exception as exc:  # one broken hook must not break the others
                     self._fail(
                         plugin_name,
-                        f"{hook_name}() raised {type(exc).__name__}: {exc}; its "
-                        f"{kind} are skipped",
+                        f"{_hook_raised(hook_name, exc, impl)}; its {kind} are skipped",
                     )
                     continue
                 if result is None:  # a hook body without its return, typically
@@ -453,22 +632,22 @@ class Registry:
                     continue
                 for cls in result:
                     self._add(kind, cls, plugin_name, self._dists.get(plugin_name))
-        for kind, clashes in self._conflicts.items():
-            for name, entries in list(clashes.items()):
-                ours = [e for e in entries if _is_first_party(e.distribution)]
-                if len(ours) == 1:
-                    # a sertl name stays sertl's: a third-party class (often
-                    # a subclass that inherits its parent's registry_name)
-                    # never takes a built-in method away
-                    del clashes[name]
-                    self._entries[kind][name] = ours[0]
-                    for e in entries:
-                        if e is not ours[0]:
-                            self._fail(e.plugin, self._taken_message(e, ours[0]))
-                    continue
-                message = self._conflict_message(kind, name, entries)
-                for plugin in dict.fromkeys(e.plugin for e in entries):
-                    self._fail(plugin, message)
+        for name, entries in list(self._conflicts.items()):
+            ours = [e for e in entries if _is_first_party(e.distribution)]
+            if len(ours) == 1:
+                # a sertl name stays sertl's, whatever the kind of the class
+                # that claims it: a third-party class (often a subclass that
+                # inherits its parent's registry_name) never takes a built-in
+                # method away
+                del self._conflicts[name]
+                self._entries[ours[0].kind][name] = ours[0]
+                for e in entries:
+                    if e is not ours[0]:
+                        self._fail(e.plugin, self._taken_message(e, ours[0]))
+                continue
+            message = self._conflict_message(name, entries)
+            for plugin in dict.fromkeys(e.plugin for e in entries):
+                self._fail(plugin, message)
 
     def _fail(self, plugin, problem, *, warn=True):
         """Record a plugin problem; with ``warn``, warn once the build is done.
@@ -493,10 +672,15 @@ class Registry:
             if inherited
             else ""
         )
+        has = (
+            "has"
+            if owner.kind == entry.kind
+            else f"has as its {_singular(owner.kind)} name ({_ACROSS_KINDS})"
+        )
         return (
             f"{entry.class_path} claims the {_singular(entry.kind)} name "
             f"{entry.name!r}, which {owner.distribution}'s {owner.class_path} "
-            f"has; sertl's own names stay theirs, so it is skipped: give it a "
+            f"{has}; sertl's own names stay theirs, so it is skipped: give it a "
             f"registry_name of its own{why}"
         )
 
@@ -515,6 +699,14 @@ class Registry:
                 f"{cls.__module__}.{cls.__qualname__} needs a class attribute "
                 "registry_name: a short lowercase name matching [a-z][a-z0-9_]*, "
                 f"got {name!r}; it is skipped",
+            )
+            return
+        problem = _name_problem(name)
+        if problem is not None:
+            self._fail(
+                plugin,
+                f"{cls.__module__}.{cls.__qualname__} has the registry_name "
+                f"{name!r}, which {problem}; it is skipped",
             )
             return
         missing = [
@@ -544,27 +736,33 @@ class Registry:
             )
             return
         entry = RegistryEntry(kind, name, cls, plugin, dist)
-        clash = self._conflicts[kind].get(name)
-        if clash is not None:
-            clash.append(entry)
+        claims = self._claims.setdefault(name, [])
+        claims.append(entry)
+        if len(claims) == 1:
+            # a hook that looks a name up while the others run sees it
+            self._entries[kind][name] = entry
             return
-        seen = self._entries[kind].pop(name, None)
-        if seen is not None:
-            self._conflicts[kind][name] = [seen, entry]
-            return
-        self._entries[kind][name] = entry
+        # withheld, of every kind, until _call_hooks settles the clash
+        for e in claims:
+            self._entries[e.kind].pop(name, None)
+        self._conflicts[name] = claims
 
     @staticmethod
-    def _conflict_message(kind, name, entries):
+    def _conflict_message(name, entries):
+        kinds = list(dict.fromkeys(e.kind for e in entries))
+        one_kind = len(kinds) == 1
         claims = " and ".join(
-            f"{e.class_path} from plugin {e.plugin!r} "
-            f"({e.distribution or 'no distribution'})"
+            e.class_path
+            + ("" if one_kind else f" ({_singular(e.kind)})")
+            + f" from plugin {e.plugin!r} ({e.distribution or 'no distribution'})"
             for e in entries
         )
+        what = f"{_singular(kinds[0])} name" if one_kind else "name"
+        across = "" if one_kind else f" ({_ACROSS_KINDS})"
         return (
-            f"Duplicate {_singular(kind)} name {name!r}: {claims}. Neither is "
-            f"registered under {name!r}: rename one registry_name or uninstall "
-            "one of the plugins"
+            f"Duplicate {what} {name!r}: {claims}. Neither is registered under "
+            f"{name!r}{across}: rename one registry_name or uninstall one of "
+            "the plugins"
         )
 
     def entries(self, kind=None):
@@ -625,10 +823,9 @@ class Registry:
             return self._entries[kind][name].cls
         except KeyError:
             pass
-        if name in self._conflicts[kind]:
-            raise RegistryError(
-                self._conflict_message(kind, name, self._conflicts[kind][name]) + "."
-            )
+        clash = self._conflicts.get(name, [])
+        if any(e.kind == kind for e in clash):
+            raise RegistryError(self._conflict_message(name, clash) + ".")
         available = ", ".join(self.names(kind)) or "none"
         for other in KINDS:
             if other != kind and name in self._entries[other]:
@@ -637,27 +834,61 @@ class Registry:
                     f"as {_singular(other)}: get({other!r}, {name!r}). Available "
                     f"{kind}: {available}."
                 )
-        hint = ""
-        failed_dists = {self._dists.get(p): p for p in self.failures}
+        hint = self.missing_hint(name)
+        raise RegistryError(
+            f"No {_singular(kind)} named {name!r}. Available {kind}: {available}."
+            + (f" {hint}" if hint else "")
+        )
+
+    def missing_hint(self, name):
+        """Say where a name that no class has may come from.
+
+        The end of the "unknown name" message of :meth:`get`, for a command
+        that looks names up its own way (``sertl grid --methods``): the
+        distribution to install for a name of sertl's own plugins, or the
+        installed plugins with a problem, which may be the ones that
+        provide it.
+
+        Parameters
+        ----------
+        name : str
+            The name nothing is registered under.
+
+        Returns
+        -------
+        hint : str
+            One or more sentences; empty when there is nothing to say.
+
+        Examples
+        --------
+        >>> from sertl_core.registry import Registry, make_plugin_manager
+        >>> reg = Registry(make_plugin_manager(load_entrypoints=False))
+        >>> reg.missing_hint("coral")
+        "'coral' is provided by sertl-feature: pip install sertl-feature."
+        >>> reg.missing_hint("my_method")
+        ''
+        """
+        failures = self.failures
+        failed_dists = {self._dists.get(p): p for p in failures}
         for dist, provided in _KNOWN_PROVIDERS.items():
             if name not in provided:
                 continue
             if dist in failed_dists:
                 plugin = failed_dists[dist]
-                hint = (
-                    f" {name!r} is provided by {dist}, which is installed but "
-                    f"its plugin {plugin!r} has a problem: {self.failures[plugin]}."
+                return (
+                    f"{name!r} is provided by {dist}, which is installed but "
+                    f"its plugin {plugin!r} has a problem: {failures[plugin]}."
                 )
-            else:
-                hint = f" {name!r} is provided by {dist}: pip install {dist}."
-        if self.failures and not hint:
-            hint = " Plugins with a problem, which may provide it: " + "; ".join(
+            return f"{name!r} is provided by {dist}: pip install {dist}."
+        if not failures:
+            return ""
+        return (
+            "Plugins with a problem, which may provide it: "
+            + "; ".join(
                 f"{p!r} ({self._dists.get(p) or 'unknown distribution'}): {err}"
-                for p, err in self.failures.items()
+                for p, err in failures.items()
             )
-            hint += "."
-        raise RegistryError(
-            f"No {_singular(kind)} named {name!r}. Available {kind}: {available}.{hint}"
+            + "."
         )
 
     def distribution(self, plugin):

@@ -226,19 +226,22 @@ def _fit_output(est, X, y, sd):
 
 
 def check_registry_name(estimator):
-    """The class has its own valid ``registry_name`` (``[a-z][a-z0-9_]*``).
+    """The class has its own valid ``registry_name``.
 
-    The rule is the registry's: a name it would skip fails here. The name
-    must be set in the class itself: a subclass that inherits its parent's
-    would claim the parent's name in the registry.
+    The rule is the registry's, documented in CONTRIBUTING.md ("Registry
+    names"): a name it would skip (``my__shift``, ``memory``, ``model``,
+    ``dss`` ...) fails here, with the reason and the fix. The name must be
+    set in the class itself: a subclass that inherits its parent's would
+    claim the parent's name in the registry.
     """
-    from .registry import _NAME_RE
+    from .registry import _name_problem
 
     cls = type(estimator)
     name = getattr(cls, "registry_name", None)
-    assert isinstance(name, str) and _NAME_RE.match(name), (
-        f"{cls.__name__}.registry_name must be a short lowercase name matching "
-        f"[a-z][a-z0-9_]* (the registry skips others), got {name!r}"
+    problem = _name_problem(name)
+    assert problem is None, (
+        f"{cls.__name__}.registry_name {name!r} {problem} (the registry skips "
+        "a class with such a name)"
     )
     owner = next(c for c in cls.__mro__ if "registry_name" in vars(c))
     assert owner is cls, (
@@ -765,12 +768,16 @@ def check_transform_follows_sample_domain(estimator):
     y = _label_variants(estimator, y)[0]
     est = _seeded(estimator).fit(X, y, sample_domain=sd)
     rows = X[sd < 0]
-    as_target = _dense(
-        est.transform(rows, sample_domain=np.full(len(rows), sd[sd < 0][0]))
-    )
-    as_source = _dense(
-        est.transform(rows, sample_domain=np.full(len(rows), sd[sd > 0][0]))
-    )
+
+    def output(domain):
+        # each call on its own copy, its output copied: a transform that
+        # writes into its input (check_inputs_not_mutated reports that) or
+        # returns it must not make the two outputs differ or agree
+        out = est.transform(rows.copy(), sample_domain=np.full(len(rows), domain))
+        return np.array(_dense(out), copy=True)
+
+    as_target = output(sd[sd < 0][0])
+    as_source = output(sd[sd > 0][0])
     alike = as_target.shape == as_source.shape and np.allclose(as_target, as_source)
     name = type(estimator).__name__
     if declared is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.pipeline import Pipeline
 
 from sertl_core import DomainAdapter, hookimpl, hookspecs
 from sertl_core.registry import (
@@ -271,8 +272,10 @@ def _raise_import_error():
         ),
         (
             _raise_import_error,
+            # the plugin's own line that raised, not importlib's
             r"sertl_register_estimators\(\) raised ModuleNotFoundError: No module "
-            "named 'fake_plugin_internals'; its estimators are skipped",
+            r"named 'fake_plugin_internals' \(at \S+test_core_registry\.py:\d+, in "
+            r"_raise_import_error\); its estimators are skipped",
         ),
         (
             lambda: None,  # a hook body without its return statement
@@ -762,9 +765,11 @@ def test_broken_add_commands_does_not_break_cli(monkeypatch, capsys):
 
     assert main(["plugins", "--kind", "estimators"]) == 0
     captured = capsys.readouterr()
-    assert (
-        "plugin 'noisy': sertl_add_commands() raised RuntimeError: boom; its "
-        "commands are unavailable" in captured.err
+    assert re.search(
+        r"plugin 'noisy': sertl_add_commands\(\) raised RuntimeError: boom \(at "
+        r"\S+test_core_registry\.py:\d+, in sertl_add_commands\); its commands "
+        "are unavailable",
+        captured.err,
     )
     assert "source_only" in captured.out
 
@@ -1012,3 +1017,352 @@ def test_threads_that_look_up_while_the_hooks_run_wait_for_the_whole_registry(
     for t in [first, *others]:
         t.join(10)
     assert seen == {0: True, 1: True, 2: True, 3: True}
+
+
+# -- one name, one class: across kinds, and names that can never work ---------
+
+
+class FakeEstimator(GoodEstimator):
+    registry_name = "fake_estimator"
+
+
+def _named(base, name):
+    return type(f"Named_{name}", (base,), {"registry_name": name})
+
+
+def _estimators_hook(*classes):
+    @hookimpl
+    def sertl_register_estimators():
+        return list(classes)
+
+    return sertl_register_estimators
+
+
+@pytest.mark.parametrize(
+    ("owner_dist", "name"),
+    [("sertl-core", "source_only"), ("sertl-instance", "kmm")],
+)
+def test_a_third_party_class_cannot_take_a_sertl_name_of_another_kind(
+    monkeypatch, capsys, owner_dist, name
+):
+    # an adapter named "kmm" beside sertl-instance's estimator "kmm": sertl grid
+    # --methods kmm ran the adapter and --param kmm__B=... failed against it
+    from sertl_core.methods import SourceOnly
+
+    class FirstPartyKMM(SourceOnly):
+        registry_name = "kmm"
+
+    @hookimpl
+    def sertl_register_estimators():
+        return [FirstPartyKMM]
+
+    first = _module(
+        "fake_instance_hooks", sertl_register_estimators=sertl_register_estimators
+    )
+    third = _module(
+        "fake_shift_hooks",
+        sertl_register_adapters=_adapters_hook(_named(FakeAdapter, name)),
+    )
+    for mod in (first, third):
+        monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    _fake_eps(
+        monkeypatch,
+        [
+            _ep("instance", "fake_instance_hooks", "sertl-instance"),
+            _ep("shift", "fake_shift_hooks", "sertl-shift"),
+        ],
+    )
+    owner = SourceOnly if name == "source_only" else FirstPartyKMM
+    taken = (
+        rf"plugin 'shift' \(sertl-shift\): \S+Named_{name} claims the adapter "
+        rf"name '{name}', which {owner_dist}'s \S+{owner.__qualname__} has as its "
+        r"estimator name \(registry names are unique across kinds.*\); sertl's own "
+        "names stay theirs, so it is skipped: give it a registry_name of its own"
+    )
+    with pytest.warns(PluginLoadWarning, match="sertl " + taken):
+        reg = Registry(make_plugin_manager())
+    assert reg.get("estimators", name) is owner
+    assert name not in reg.names("adapters")
+    with pytest.raises(RegistryError, match=rf"'{name}' is registered as estimator"):
+        reg.get("adapters", name)
+    assert "shift" in reg.failures and "instance" not in reg.failures
+    # `sertl plugins` lists sertl's class only, and the skipped one on stderr
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", reg)
+    from sertl_core.cli import main
+
+    assert main(["plugins"]) == 0
+    captured = capsys.readouterr()
+    rows = [line.split()[:2] for line in captured.out.splitlines()]
+    assert rows.count(["estimators", name]) == 1 and ["adapters", name] not in rows
+    assert re.search("sertl: " + taken, captured.err)
+
+
+def test_two_third_party_classes_of_different_kinds_cannot_share_a_name(monkeypatch):
+    _install_fake(
+        monkeypatch,
+        {
+            "one": _module(
+                "fake_one",
+                sertl_register_adapters=_adapters_hook(_named(FakeAdapter, "shared")),
+            ),
+            "two": _module(
+                "fake_two",
+                sertl_register_estimators=_estimators_hook(
+                    _named(GoodEstimator, "shared")
+                ),
+            ),
+        },
+    )
+    clash = (
+        r"Duplicate name 'shared': \S+Named_shared \(adapter\) from plugin 'one' "
+        r"\(no distribution\) and \S+Named_shared \(estimator\) from plugin 'two' "
+        r"\(no distribution\)\. Neither is registered under 'shared' \(registry "
+        r"names are unique across kinds: sertl grid --methods NAME .*\): rename "
+        "one registry_name or uninstall one of the plugins"
+    )
+    with pytest.warns(PluginLoadWarning, match=clash):
+        reg = Registry(make_plugin_manager())
+    assert re.search(clash, reg.failures["one"]) and re.search(
+        clash, reg.failures["two"]
+    )
+    for kind in ("adapters", "estimators"):
+        assert "shared" not in reg.names(kind)
+        with pytest.raises(RegistryError, match=clash):
+            reg.get(kind, "shared")
+    with pytest.raises(RegistryError, match=r"No scorer named 'shared'\."):
+        reg.get("scorers", "shared")
+
+
+# names scikit-learn's Pipeline refuses as step names, read from its signature
+_PIPELINE_PARAMETERS = list(inspect.signature(Pipeline).parameters)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        *[
+            (p, r"is a parameter of scikit-learn's Pipeline")
+            for p in _PIPELINE_PARAMETERS
+        ],
+        (
+            "my__shift",
+            r"contains '__', read by scikit-learn as STEP__PARAMETER \(set_params, grid search\), so a Pipeline refuses it",
+        ),
+        ("scale", "names a step of the pipelines that sertl run and sertl grid build"),
+        ("model", "names a step of the pipelines"),
+        ("classifier", "names a step of the pipelines"),
+        ("features", "names a step of the pipelines"),
+        ("adapt1", r"names a step .*adapt1, adapt2 \.\.\."),
+        ("adapt12", "names a step of the pipelines"),
+        (
+            "dss",
+            r"is a method name that sertl grid and sertl run resolve themselves \('dss'",
+        ),
+        ("no_adaptation", "is a method name that sertl grid and sertl run resolve"),
+        ("none", "is a method name that sertl grid and sertl run resolve"),
+        ("passthrough", "is a method name that sertl grid and sertl run resolve"),
+    ],
+)
+def test_names_that_can_never_name_a_method_are_refused_at_registration(
+    monkeypatch, name, why
+):
+    from sertl_core.testing import check_registry_name
+
+    cls = _named(FakeAdapter, name)
+    _install_fake(
+        monkeypatch,
+        {
+            "odd": _module(
+                "fake_odd", sertl_register_adapters=_adapters_hook(cls, FakeAdapter)
+            )
+        },
+    )
+    message = (
+        rf"sertl plugin 'odd' \(unknown distribution\): \S+Named_{name} has the "
+        rf"registry_name '{name}', which {why}.*give the class another "
+        "registry_name.*; it is skipped"
+    )
+    with pytest.warns(PluginLoadWarning, match=message):
+        reg = Registry(make_plugin_manager())
+    assert name not in reg.names("adapters")
+    assert reg.get("adapters", "fake_adapter") is FakeAdapter  # its other class
+    # the conformance kit says the same, why and how to fix it
+    with pytest.raises(
+        AssertionError, match=rf"registry_name '{name}' {why}.*another registry_name"
+    ):
+        check_registry_name(cls())
+
+
+@pytest.mark.parametrize("name", ["memory", "steps", "my__shift"])
+def test_the_pipeline_really_refuses_those_names(name):
+    # the premise of the rule above: every `sertl run` cell failed on them
+    from sertl_core import DomainStandardScaler, SourceOnly
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    pipe = Pipeline([(name, DomainStandardScaler()), ("model", SourceOnly())])
+    with pytest.raises(
+        ValueError, match="conflict with constructor arguments|must not contain __"
+    ):
+        pipe.fit(X, np.r_[[0, 1] * 5, [-1] * 10])
+
+
+def _hookimpl_plugin(option, hook="sertl_register_adapters"):
+    """A plugin object whose ``hook`` is marked ``@hookimpl(option=True)``."""
+
+    if option in ("wrapper", "hookwrapper"):
+
+        def impl(self, *args, **kwargs):
+            result = yield
+            return result
+
+    else:
+
+        def impl(self, *args, **kwargs):
+            return [FakeAdapter]
+
+    impl.__name__ = hook
+    return type("Marked", (), {hook: hookimpl(**{option: True})(impl)})()
+
+
+@pytest.mark.parametrize("option", ["wrapper", "hookwrapper"])
+def test_hook_wrappers_are_refused_with_the_reason(monkeypatch, option):
+    # a wrapper's generator was reported as "must return a list of classes,
+    # got generator", and wrapper=True was otherwise ignored without a word
+    class Plain:
+        @hookimpl
+        def sertl_register_estimators(self):
+            return [FakeEstimator]
+
+    with pytest.warns(
+        PluginLoadWarning,
+        match=rf"sertl plugin 'wrapping' .*: sertl_register_adapters is marked "
+        rf"@hookimpl\({option}=True\), and sertl does not support hook wrappers: it "
+        "calls each plugin's hook on its own, so that a failing plugin is skipped "
+        r"and named without stopping the others.*it is not called: return your "
+        r"classes .* from a plain @sertl_core\.hookimpl function",
+    ):
+        pm = make_plugin_manager(
+            load_entrypoints=False,
+            plugins={"wrapping": _hookimpl_plugin(option), "plain": Plain()},
+        )
+    reg = Registry(pm)  # no "got generator" on top: the wrapper is not called
+    assert "generator" not in reg.failures["wrapping"]
+    assert reg.get("estimators", "fake_estimator") is FakeEstimator
+    assert "fake_adapter" not in reg.names("adapters")
+    assert "plain" not in reg.failures
+
+
+@pytest.mark.parametrize("option", ["tryfirst", "trylast"])
+def test_ordering_marks_are_reported_as_without_effect(option):
+    with pytest.warns(
+        PluginLoadWarning,
+        match=rf"sertl_register_adapters is marked @hookimpl\({option}=True\), which "
+        rf"has no effect in sertl: .*; remove {option}=True",
+    ):
+        pm = make_plugin_manager(
+            load_entrypoints=False, plugins={"ordered": _hookimpl_plugin(option)}
+        )
+    reg = Registry(pm)
+    assert reg.get("adapters", "fake_adapter") is FakeAdapter  # still called
+
+
+def test_a_command_hook_wrapper_adds_no_command_and_is_reported(monkeypatch, capsys):
+    with pytest.warns(PluginLoadWarning, match="does not support hook wrappers"):
+        pm = make_plugin_manager(
+            load_entrypoints=False,
+            plugins={"wrapping": _hookimpl_plugin("wrapper", "sertl_add_commands")},
+        )
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", Registry(pm))
+    from sertl_core.cli import build_parser
+
+    parser = build_parser()
+    assert set(parser.get_default("_command_parsers")) == {
+        "plugins",
+        "corpora",
+        "new-plugin",
+    }
+    assert (
+        "sertl_add_commands is marked @hookimpl(wrapper=True)"
+        in (pm.sertl_failures["wrapping"])
+    )
+
+
+def test_a_hook_error_names_the_plugin_line_that_raised(monkeypatch, tmp_path):
+    # "raised RuntimeError: boom in hook" did not say where: the innermost
+    # frame of the plugin's own package is named (a class module it imports)
+    pkg = tmp_path / "fake_located_plugin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "_methods.py").write_text(
+        "import os\n\nraise RuntimeError('boom in module')\n"
+    )
+    (pkg / "hooks.py").write_text(
+        "from sertl_core import hookimpl\n\n\n@hookimpl\ndef sertl_register_adapters():\n"
+        "    from ._methods import Method\n\n    return [Method]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for mod in [m for m in sys.modules if m.startswith("fake_located_plugin")]:
+        monkeypatch.delitem(sys.modules, mod)
+    import importlib
+
+    hooks = importlib.import_module("fake_located_plugin.hooks")
+    _install_fake(monkeypatch, {"located": hooks})
+    with pytest.warns(
+        PluginLoadWarning,
+        match=r"sertl_register_adapters\(\) raised RuntimeError: boom in module \(at "
+        + re.escape(str(pkg / "_methods.py"))
+        + r":3, in <module>\); its adapters are skipped",
+    ):
+        Registry(make_plugin_manager()).names("adapters")
+
+
+def test_a_failing_command_hook_is_printed_once_with_its_distribution(
+    monkeypatch, capsys
+):
+    @hookimpl
+    def sertl_add_commands(subparsers):
+        subparsers.add_parser("corpora")  # taken, as "run" by sertl-experiments
+
+    mod = _module("fake_runner_hooks", sertl_add_commands=sertl_add_commands)
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    _fake_eps(monkeypatch, [_ep("runner", "fake_runner_hooks", "sertl-runner")])
+    monkeypatch.setattr(
+        "sertl_core.registry._REGISTRY", Registry(make_plugin_manager())
+    )
+    from sertl_core.cli import main
+
+    line = (
+        r"sertl: plugin 'runner' \(sertl-runner\): sertl_add_commands\(\) raised "
+        r"ValueError: the command 'corpora' belongs to plugin 'core'.*\(at "
+        r"\S+test_core_registry\.py:\d+, in sertl_add_commands\); its commands are "
+        "unavailable"
+    )
+    for argv in (["plugins"], ["corpora"]):
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        assert len(re.findall(line, err)) == 1, (argv, err)
+        assert err.count("sertl_add_commands() raised") == 1, (argv, err)
+
+
+def test_plugins_strict_fails_when_a_plugin_has_a_problem(monkeypatch, capsys):
+    from sertl_core.cli import build_parser, main
+
+    _install_fake(monkeypatch, {})
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    assert main(["plugins", "--strict"]) == 0  # nothing wrong
+    capsys.readouterr()
+    eps = metadata.entry_points(group="sertl") + [
+        _ep("broken", "no_such_module_xyz.hooks", "sertl-broken")
+    ]
+    _fake_eps(monkeypatch, eps)
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    assert main(["plugins"]) == 0  # listing is not failing, without --strict
+    assert "'broken' (sertl-broken): could not be loaded" in capsys.readouterr().err
+    assert main(["plugins", "--strict"]) == 1
+    assert "'broken' (sertl-broken): could not be loaded" in capsys.readouterr().err
+    assert main(["plugins", "--strict", "--json"]) == 1
+    assert "broken" in json.loads(capsys.readouterr().out)["failed_plugins"]
+    text = build_parser().get_default("_command_parsers")["plugins"].format_help()
+    assert re.search(
+        r"--strict\s+exit with status 1 when a plugin failed to load", text
+    )

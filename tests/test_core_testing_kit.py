@@ -216,6 +216,32 @@ def test_kit_checks_the_declared_use_of_sample_domain():
             check_transform_follows_sample_domain(cls())
 
 
+class _PerDomainMutatesX(_PerDomainCenterer):
+    """Per-domain centring written into the caller's X, which it returns."""
+
+    registry_name = "kit_per_domain_mutates"
+
+    def _transform(self, X, sample_domain):
+        X -= np.where((sample_domain > 0)[:, None], self.source_mean_, self.mean_)
+        return X
+
+
+def test_kit_reports_a_mutating_transform_once_not_as_ignoring_the_domain():
+    # the two transforms of one array made the outputs one object, which read
+    # as "transform ignores sample_domain" beside the real failure
+    with pytest.raises(AssertionError, match="X was modified in place"):
+        check_inputs_not_mutated(_PerDomainMutatesX())
+    check_transform_follows_sample_domain(_PerDomainMutatesX())
+    # a mutating transform that does ignore the domain is still caught
+    forgets = type(
+        "_ForgetsAndMutates",
+        (_PerDomainMutatesX,),
+        {"_transform": _MutatesX._transform},
+    )
+    with pytest.raises(AssertionError, match="transform ignores sample_domain"):
+        check_transform_follows_sample_domain(forgets())
+
+
 def test_kit_checks_the_registry_name_by_the_registry_rule_and_ownership():
     check_registry_name(_Centerer())
     for bad in ("2stage", "_private", "über", "Kmm"):
@@ -225,6 +251,21 @@ def test_kit_checks_the_registry_name_by_the_registry_rule_and_ownership():
     # a subclass that keeps its parent's name claims it twice in the registry
     with pytest.raises(AssertionError, match="inherits registry_name 'kit_centerer'"):
         check_registry_name(_MutatesX())
+    # names the registry skips although they match the pattern: the reason and
+    # the fix (tests/test_core_registry.py checks every reserved name)
+    for bad, why in (
+        ("my__shift", "contains '__', read by scikit-learn as STEP__PARAMETER"),
+        ("memory", "is a parameter of scikit-learn's Pipeline"),
+        ("adapt3", "names a step of the pipelines that sertl run and sertl grid"),
+        ("dss", "is a method name that sertl grid and sertl run resolve"),
+    ):
+        cls = type("_Reserved", (_Centerer,), {"registry_name": bad})
+        with pytest.raises(
+            AssertionError,
+            match=rf"_Reserved\.registry_name '{bad}' {why}.*give the class another "
+            "registry_name",
+        ):
+            check_registry_name(cls())
 
 
 def test_kit_checks_feature_names_out():

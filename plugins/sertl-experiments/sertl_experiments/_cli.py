@@ -261,10 +261,13 @@ def add_commands(subparsers):
     )
     p.add_argument(
         "--trust",
-        action="append",
+        action="extend",
+        type=_type_names,
         default=[],
-        metavar="TYPE",
-        help="trust an extra type in the model file (third-party plugins)",
+        metavar="TYPE[,TYPE...]",
+        help="trust extra types in the model file (a third-party plugin's "
+        "classes), by fully qualified name, e.g. my_plugin.MyAdapter; "
+        "repeatable, or comma-separated: --trust A,B is --trust A --trust B",
     )
     p.add_argument(
         "--cache-dir",
@@ -286,6 +289,22 @@ def add_commands(subparsers):
     p.add_argument("--no-progress", action="store_true")
     _dask_args(p)
     p.set_defaults(func=lambda a: _guard("demo", cmd_demo, a))
+
+
+def _type_names(text):
+    """``--trust`` value: one or more type names, separated by commas.
+
+    Type names (``package.module.Class``) never contain a comma, so ``A,B``
+    trusts both; what is trusted and how is :func:`load_model`'s alone.
+    """
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected fully qualified type names separated by commas, e.g. "
+            f"my_plugin.MyAdapter,my_plugin.MyEstimator; got {text!r}, which has "
+            "an empty name: remove the extra comma."
+        )
+    return names
 
 
 def cmd_run(args):
@@ -857,9 +876,13 @@ def _recipes_from_cli(methods, params):
             else:
                 r = Recipe(name, estimator=name)
         else:
+            # a plugin that failed to load may be the one that provides it:
+            # say so as sertl run does (the registry's own hint)
+            hint = reg.missing_hint(name)
             raise ConfigError(
                 f"--methods: unknown method {name!r}; use no_adaptation, dss or one of "
                 f"{', '.join(reg.names('adapters') + reg.names('estimators'))}."
+                + (f" {hint}" if hint else "")
             )
         steps = set(r.adapters) | {r.estimator, "classifier", "scale"}
         r.grid = {k: v for k, v in grid.items() if k.split("__", 1)[0] in steps}

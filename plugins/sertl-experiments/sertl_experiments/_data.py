@@ -254,10 +254,13 @@ def mapped_labels_left_out(table, mapping):
         if len(rest) < len(labels):
             mapped = ", ".join(repr(label) for label in labels if label in mapping)
             text = entry["warning"].replace(repr(labels), repr(rest), 1)
-            text = text.replace(
-                "Rename them to use the schema.",
-                f"Map them with [labels] mapping, as it maps {mapped}, or rename them.",
-            )
+            # the reader's advice ends the text: replaced by the run's own
+            head, found, _ = text.partition("Rename them to use the schema.")
+            if found:
+                text = (
+                    f"{head}Map them with [labels] mapping, as it maps {mapped}, "
+                    "or rename them."
+                )
             entry = {**entry, "warning": text, "labels": rest}
         kept.append(entry)
     table.attrs["warnings"] = kept
@@ -373,7 +376,7 @@ def reader_warnings(table, name, collected=None, log=None):
     return entries
 
 
-def extract_features(files, feature_spec, *, client=None, progress=True):
+def extract_features(files, feature_spec, *, client=None, progress=True, cautions=None):
     """Features of audio files through ``sertl_speech.AudioFeatures`` and its cache.
 
     Files that give no features (unreadable, silent, too short ...) are
@@ -389,6 +392,10 @@ def extract_features(files, feature_spec, *, client=None, progress=True):
         Dask client to run the extraction on.
     progress : bool, default=True
         Show a progress bar.
+    cautions : dict, default=None
+        When given, filled with the cautions on files that gave features
+        (index in ``files`` to a list of str), those ``sertl predict`` gives
+        on a file it labels (see :func:`file_cautions`).
 
     Returns
     -------
@@ -401,6 +408,8 @@ def extract_features(files, feature_spec, *, client=None, progress=True):
         feature_spec, client=client, progress=progress, errors="nan"
     )
     X = np.asarray(extractor.fit_transform(list(files)), dtype=float)
+    if cautions is not None:
+        cautions.update(file_cautions(files, X, extractor))
     failed = []
     table = getattr(extractor, "failed_", None)
     if table is not None and len(table):
@@ -412,6 +421,56 @@ def extract_features(files, feature_spec, *, client=None, progress=True):
         if str(files[i]) not in known:
             failed.append((str(files[i]), "non-finite features"))
     return X, failed
+
+
+def file_cautions(files, X, extractor, *, clipping=False):
+    """Cautions on audio files that gave features, by index in ``files``.
+
+    The checks of :func:`~sertl_experiments.predict_files`: the extractor's
+    own notes on odd inputs (``notes_``), a file recorded below the feature
+    rate (band-limited), one far longer than an utterance, (with the
+    ``"functionals"`` set) one with few voiced frames, and with
+    ``clipping`` one clipped at full scale (which reads the file again: left
+    out for training corpora, whose files can be many).
+
+    Parameters
+    ----------
+    files : list of str
+        The files given to ``extractor``.
+    X : ndarray of shape (n_files, n_features)
+        Its output (NaN rows for the files that gave none).
+    extractor : AudioFeatures
+        The fitted feature step of that call.
+    clipping : bool, default=False
+        Also check for clipping.
+
+    Returns
+    -------
+    cautions : dict of int to list of str
+        Only files with at least one caution.
+    """
+    from ._predict import _file_warnings, _voicing_column, _voicing_note
+
+    notes: dict[int, list[str]] = {}
+    odd = getattr(extractor, "notes_", None)
+    if odd is not None:
+        for _, r in odd.iterrows():
+            notes.setdefault(int(r["index"]), []).append(str(r["note"]))
+    ok = np.all(np.isfinite(X), axis=1)
+    column = _voicing_column(extractor, X.shape[1])
+    for i in np.flatnonzero(ok):
+        found = [_voicing_note(float(X[i, column]))] if column is not None else []
+        found += _file_warnings(files[i], clipping=clipping)
+        found = [note for note in found if note]
+        if found:
+            notes.setdefault(int(i), []).extend(found)
+    return notes
+
+
+def caution_kind(note):
+    """Return the short name a caution starts with (``"band-limited"``)."""
+    head = note.split(":", 1)[0].strip()
+    return head if 0 < len(head) <= 30 else "other"
 
 
 def make_feature_step(feature_spec, *, client=None, progress=False, errors="raise"):

@@ -571,6 +571,34 @@ def _file_types(path):
     return sorted(found)
 
 
+def _trusted_names(trusted):
+    """Return the caller's trusted names, each with what it stands for.
+
+    A plugin exports its classes from its package (``my_plugin.MyAdapter``)
+    while the file names them where they are defined
+    (``my_plugin._adapters.MyAdapter``). The caller names what they trust,
+    so importing it is theirs to ask for; a name that does not import is
+    kept as given (it may still match a type of the file).
+    """
+    import importlib
+
+    names = set()
+    for name in trusted or []:
+        name = str(name)
+        names.add(name)
+        module, _, attr = name.rpartition(".")
+        if not module:
+            continue
+        try:
+            obj = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            continue  # not importable here: only the name as given is trusted
+        defined = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+        if all(isinstance(part, str) for part in defined):
+            names.add(".".join(defined))
+    return names
+
+
 def load_model(path, *, trusted=None):
     """Load a model saved by :func:`save_model`, refusing untrusted types.
 
@@ -604,8 +632,12 @@ def load_model(path, *, trusted=None):
     path : str or pathlib.Path
         A file written by :func:`save_model`.
     trusted : list of str, default=None
-        Extra fully qualified type names to trust (e.g. the class of a
-        third-party plugin: ``"my_plugin.MyAdapter"``).
+        Extra fully qualified type names to trust, e.g. the classes of a
+        third-party plugin: ``"my_plugin.MyAdapter"``. A name may be the
+        one its package exports (``my_plugin.MyAdapter``) or where the class
+        is defined (``my_plugin._adapters.MyAdapter``, the name the refusal
+        message gives): an exported name is imported to find the class it
+        stands for, since a class counts only where it is defined.
 
     Returns
     -------
@@ -675,7 +707,7 @@ def load_model(path, *, trusted=None):
             "Models are written by `sertl grid --save` or `sertl run` with "
             "save_models = true."
         ) from exc
-    extra = set(trusted or [])
+    extra = _trusted_names(trusted)
     for _, name in types:  # public modules first: the order of names is free
         _import_public_part(name.rpartition(".")[0])
     refused = {}
@@ -687,8 +719,9 @@ def load_model(path, *, trusted=None):
         listed = ", ".join(f"{name} ({why})" for name, why in sorted(refused.items()))
         raise UntrustedModelError(
             f"{str(path)!r} contains types that are not trusted: {listed}. "
-            "Load it only if you trust its author, passing trusted=[...] "
-            "(command line: --trust TYPE)."
+            "Load it only if you trust its author, passing these names in "
+            "trusted=[...] (command line: --trust NAME, once per type or "
+            "comma-separated)."
         )
     try:
         # the names of nodes that import nothing are not handed to skops

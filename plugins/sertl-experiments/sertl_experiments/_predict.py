@@ -10,6 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+# The audio formats, by extension, that sertl-speech reads (the csv and
+# folders readers' list too): one list for training and prediction.
+from sertl_speech import AUDIO_SUFFIXES
+
 __all__ = [
     "AUDIO_SUFFIXES",
     "FEATURE_SAMPLE_RATE",
@@ -20,23 +24,6 @@ __all__ = [
     "predict_files",
 ]
 
-# The file extensions of the formats libsndfile (soundfile, which
-# sertl-speech reads files with) decodes; header-less RAW and the ambiguous
-# ``.mat``/``.iff`` are left out. A file whose extension is listed but whose
-# format this libsndfile lacks (MP3 before libsndfile 1.1) is listed and
-# reported as unreadable with the reason, not skipped in silence.
-AUDIO_SUFFIXES = (
-    ".wav", ".wave", ".bwf", ".rf64", ".w64",  # WAV, RF64, Wave64
-    ".flac",
-    ".ogg", ".oga", ".opus",  # Ogg Vorbis and Opus
-    ".mp3",
-    ".aiff", ".aif", ".aifc",
-    ".au", ".snd",  # Sun/NeXT
-    ".caf",  # Apple Core Audio
-    ".sph", ".nist",  # NIST SPHERE (TIMIT and other speech corpora)
-    ".sf", ".ircam", ".voc", ".htk", ".paf", ".svx", ".8svx", ".sd2",
-    ".avr", ".wve", ".pvf", ".xi", ".sds",
-)  # fmt: skip
 # Fewest files whose own statistics stand in for a new recording setup's:
 # below this the mean and spread of the batch follow its emotions more than
 # its microphone and room.
@@ -174,8 +161,8 @@ def _folder_note(folder, n_labelled, skipped, n_failed=0, *, labelled=True):
     return None
 
 
-def _file_warnings(path):
-    """Cautions on a labelled file: band-limited or far longer than an utterance."""
+def _file_warnings(path, *, clipping=True):
+    """Cautions on a file: band-limited, long, or (``clipping``) clipped."""
     import soundfile as sf
 
     if not isinstance(path, str | os.PathLike):
@@ -200,7 +187,7 @@ def _file_warnings(path):
             "s): one label for the whole recording. Cut it into utterances "
             "(e.g. at pauses) for a label per utterance."
         )
-    else:  # an utterance: cheap to read again for its peaks
+    elif clipping:  # an utterance: cheap to read again for its peaks
         clipped = _clipped_fraction(path)
         if clipped is not None and clipped > CLIPPED_FRACTION:
             out.append(
@@ -333,18 +320,7 @@ def predict_files(model, files, *, new_domain=False):
     if failed is not None and len(failed):
         for _, r in failed.iterrows():
             reasons[str(r["item"])] = f"{r['reason']}: {r['message']}"
-    notes: dict[int, list[str]] = {}
-    odd = getattr(feats, "notes_", None)
-    if odd is not None:
-        for _, r in odd.iterrows():
-            notes.setdefault(int(r["index"]), []).append(str(r["note"]))
     ok = np.all(np.isfinite(X), axis=1)
-    column = _voicing_column(feats, X.shape[1])
-    if column is not None:
-        for i in np.flatnonzero(ok):
-            note = _voicing_note(float(X[i, column]))
-            if note:
-                notes.setdefault(int(i), []).append(note)
     if new_domain and ok.sum() < MIN_NEW_DOMAIN_FILES:
         raise ValueError(
             f"new_domain (--new-domain) needs at least {MIN_NEW_DOMAIN_FILES} "
@@ -363,6 +339,9 @@ def predict_files(model, files, *, new_domain=False):
             "more than once, or copies of it). Give more distinct files, or "
             "predict without it."
         )
+    from ._data import file_cautions
+
+    notes = file_cautions(files, X, feats, clipping=True)
     rows = []
     pred = proba = None
     if ok.any():
@@ -399,7 +378,7 @@ def predict_files(model, files, *, new_domain=False):
                 "emotion": str(pred[j]),
                 "probabilities": probs,
                 "error": None,
-                "warnings": notes.get(i, []) + _file_warnings(f),
+                "warnings": notes.get(i, []),
             }
         )
         j += 1

@@ -365,6 +365,12 @@ def _pair_table(df, metric):
             "macro-F1": 100 * g["macro_f1"].mean(),
         }
     ).round(1)
+    # rows behind each figure (mean over the seeds): labelled training rows
+    # (source, plus the k per class of the few-shot protocol) and test rows
+    for col, name in (("n_train", "labelled train rows"), ("n_test", "test rows")):
+        if col in ok:
+            mean = pd.to_numeric(g[col].mean(), errors="coerce")
+            t[name] = mean.round(0).astype("Int64")
     return t.reset_index()
 
 
@@ -380,36 +386,58 @@ def _guard_table(df, words):
         "baseline_label_free_score",
         "label_free_score",
     ]
-    cols = ["source", "target", "method", *scores, "predicted_hurt", "selected"]
-    t = (
-        ok[cols]
-        .groupby(["source", "target", "method"], sort=False)
-        .agg(
-            lambda s: (
-                s.mean()
-                if (
-                    pd.api.types.is_numeric_dtype(s)
-                    and not pd.api.types.is_bool_dtype(s)
-                )
-                else s.iloc[0]
-            )
-        )
+    keys = ["source", "target", "method"]
+    g = ok.groupby(keys, sort=False)
+    # the scores are means over the seeds; the verdict and the choice are
+    # counted over them (the banner above the table uses the same counts)
+    t = pd.DataFrame(
+        {c: pd.to_numeric(g[c].mean(), errors="coerce").round(3) for c in scores}
     )
+    t["predicted_hurt"] = g["predicted_hurt"].apply(
+        lambda s: _verdict_text(*_hurt_counts(s))
+    )
+    t["selected"] = g["selected"].apply(_choices_text)
     t = t.reset_index()
-    for c in scores:
-        t[c] = pd.to_numeric(t[c], errors="coerce").round(3)
-    t["predicted_hurt"] = t["predicted_hurt"].map(
-        lambda v: (
-            "yes: adaptation predicted to hurt"
-            if v is True
-            else ("no" if v is False else "n/a")
-        )
-    )
     return t.rename(
         columns={
             "baseline_label_free_score": f"{words['score']}, no adaptation",
             "label_free_score": f"{words['score']}, method",
         }
+    )
+
+
+def _is_verdict(v):
+    """Whether a cell's ``predicted_hurt`` holds a verdict (not None/NaN)."""
+    return v is not None and v == v
+
+
+def _hurt_counts(values):
+    """(seeds predicted to hurt, seeds with a verdict) among ``values``."""
+    verdicts = [bool(v) for v in values if _is_verdict(v)]
+    return sum(verdicts), len(verdicts)
+
+
+def _verdict_text(n_hurt, n_checked):
+    """Return the guard table's verdict for one (pair, method) over its seeds."""
+    if not n_checked:
+        return "n/a"
+    if n_checked == 1:
+        return "yes: adaptation predicted to hurt" if n_hurt else "no"
+    if not n_hurt:
+        return f"no (none of {n_checked} seeds)"
+    return f"yes in {n_hurt} of {n_checked} seeds: adaptation predicted to hurt"
+
+
+def _choices_text(values):
+    """Return what ``auto`` chose over the seeds (``dss (2 seeds), coral``)."""
+    picks = [str(v) for v in values if isinstance(v, str)]
+    if not picks:
+        return None
+    counts = pd.Series(picks).value_counts(sort=False)
+    if len(counts) == 1:
+        return counts.index[0]
+    return ", ".join(
+        f"{name} ({n} seed{'' if n == 1 else 's'})" for name, n in counts.items()
     )
 
 
@@ -508,6 +536,16 @@ _READER_WARNINGS_NOTE = (
 )
 
 
+_CAUTIONS_NOTE = (
+    "Files that gave features and were kept, with the cautions `sertl predict` "
+    "gives on such a file (the first file's note shown; the run's log names "
+    "the kind for every corpus): recorded below 16 kHz (no upper band), far "
+    "longer than an utterance, few voiced frames, odd sample values. Their "
+    "features differ from the other files'; check them, or leave them out of "
+    "the corpus table. (Clipping is checked by `sertl predict` only.)"
+)
+
+
 def _md_text(text):
     """``text`` as one cell of a Markdown table (its lines joined by <br>)."""
     return str(text).replace("|", "\\|").replace("\n", "<br>")
@@ -578,15 +616,24 @@ def _failed_note(cells):
 
 
 def write_outputs(
-    config, cells, skipped, out, reader_warnings=None, pair_classes=None, left_out=None
+    config,
+    cells,
+    skipped,
+    out,
+    reader_warnings=None,
+    pair_classes=None,
+    left_out=None,
+    cautions=None,
 ):
     """Write results.csv, results.md, plots/ and report.html; return the report path.
 
     ``skipped`` lists the skipped files, ``reader_warnings`` the corpus
     readers' other warnings (``corpus``, ``warning``, ``times``),
     ``pair_classes`` the classes of each pair (``source``, ``target``,
-    ``classes``, ``left out``) and ``left_out`` the labels whose files no
-    pair uses (``corpus``, ``label``, ``files``, ``why``).
+    ``classes``, ``left out``, and the utterances per class), ``left_out``
+    the labels whose files no pair uses (``corpus``, ``label``, ``files``,
+    ``why``) and ``cautions`` the kinds of caution on kept files
+    (``corpus``, ``caution``, ``files``, ``examples``, ``note``).
     """
     out = Path(out)
     plots = out / "plots"
@@ -674,6 +721,13 @@ def write_outputs(
         ]
     if skipped:
         md += ["\n## Skipped files\n", _to_md(pd.DataFrame(skipped))]
+    cautions = pd.DataFrame(cautions or [])
+    if not cautions.empty:
+        md += [
+            "\n## Files with cautions\n",
+            _CAUTIONS_NOTE + "\n",
+            _to_md(cautions.assign(note=cautions["note"].map(_md_text))),
+        ]
     warned = pd.DataFrame(reader_warnings or [])
     if not warned.empty:
         md += [
@@ -720,6 +774,15 @@ def write_outputs(
         )
     if skipped:
         tables.append(("skipped", "Files reported and skipped", pd.DataFrame(skipped)))
+    if not cautions.empty:
+        tables.append(
+            (
+                "cautions",
+                "Files with cautions",
+                _lines_html(cautions, "tab-cautions"),
+                _CAUTIONS_NOTE,
+            )
+        )
     if not warned.empty:
         tables.append(
             (
@@ -748,7 +811,7 @@ td,th{border:1px solid #ccc;padding:.25em .5em;text-align:right}
 th{background:#f3f3f3}figure{display:inline-block;vertical-align:top;margin:.6em}img{max-width:100%}
 .warn{background:#fff3cd;border:1px solid #e0c36b;padding:.6em}
 .ok{background:#e9f6ec;border:1px solid #8cc79a;padding:.6em}
-#tab-reader-warnings td{white-space:pre-wrap;text-align:left}
+#tab-reader-warnings td,#tab-cautions td{white-space:pre-wrap;text-align:left}
 figcaption{font-size:.85em;color:#555}
 """
 
@@ -774,23 +837,29 @@ def _guard_banner(config, df):
     esc = html.escape
     words = _words(config)
     autos = {m.name for m in config.methods if m.auto}
-    hurt, unchecked, checked = {}, {}, set()
+    hurt, unchecked, checked, verdicts = {}, {}, set(), {}
     for r in df.itertuples():
         key = (r.source, r.target, r.method)
         verdict = r.predicted_hurt  # True, False, or None/NaN: no verdict
         if r.status != "ok":
             unchecked.setdefault(key, "its cell failed")
-        elif verdict is None or verdict != verdict:
+        elif not _is_verdict(verdict):
             unchecked.setdefault(key, "no score to compare with no adaptation")
         else:
             checked.add(key)
+            verdicts.setdefault(key, []).append(verdict)
             if bool(verdict):
-                hurt.setdefault(key, r.selected)
+                hurt.setdefault(key, []).append(r.selected)
+
+    def seeds(key):
+        n_hurt, n_checked = _hurt_counts(verdicts[key])
+        return f" (in {n_hurt} of {n_checked} seeds)" if n_checked > 1 else ""
+
     hurt_items = "".join(
-        f"<li>{esc(s)} &rarr; {esc(t)}: {esc(m)}"
+        f"<li>{esc(s)} &rarr; {esc(t)}: {esc(m)}{seeds((s, t, m))}"
         + (
-            f" (auto kept {esc(str(sel))}, which does not adapt)"
-            if m in autos and isinstance(sel, str)
+            f" (auto kept {esc(_choices_text(sel))}, which does not adapt)"
+            if m in autos and _choices_text(sel)
             else ""
         )
         + "</li>"

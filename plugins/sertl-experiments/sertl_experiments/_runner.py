@@ -900,6 +900,7 @@ def _prepare_data(
     classes_field="[labels] classes",
     warned=None,
     left_out=None,
+    cautions=None,
 ):
     """Read every corpus in the matrix and extract its features once.
 
@@ -911,7 +912,11 @@ def _prepare_data(
     those that ``[labels] mapping`` maps. The labels whose files no pair
     uses (not among the classes kept) are logged with their file counts and
     why, and appended to ``left_out`` when given (``corpus``, ``label``,
-    ``files``, ``why``).
+    ``files``, ``why``). The files that gave features but get one of
+    ``sertl predict``'s cautions (band-limited, long, little speech, odd
+    samples) are logged, a line per corpus and kind, and appended to
+    ``cautions`` when given (``corpus``, ``caution``, ``files``,
+    ``examples``, ``note``).
     """
     from ._data import make_feature_step, mapped_labels_left_out
 
@@ -987,13 +992,19 @@ def _prepare_data(
     data = {}
     for name, table in tables.items():
         log(f"features: {name} ({len(table)} files, set {config.features.set!r})")
+        found: dict[int, list[str]] = {}
         X, failed = extract_features(
-            list(table["file"]), config.features, client=client, progress=progress
+            list(table["file"]),
+            config.features,
+            client=client,
+            progress=progress,
+            cautions=found,
         )
         ok = np.all(np.isfinite(X), axis=1)
         for f, why in failed:
             skipped.append({"corpus": name, "file": f, "reason": why})
             log(f"  skipped {f}: {why}")
+        _report_cautions(name, list(table["file"]), found, log, cautions)
         t = table[ok]
         if len(t) == 0:
             raise ExperimentError(
@@ -1007,6 +1018,43 @@ def _prepare_data(
             t["file"].to_numpy().astype(str),
         )
     return data, skipped
+
+
+# files named per corpus and kind of caution in the log and the report
+_CAUTION_EXAMPLES = 3
+
+
+def _report_cautions(corpus, files, found, log, collected=None):
+    """Log (and collect) the cautions on a corpus's files, one line per kind.
+
+    The training rows keep these files: the caution is that their features
+    differ from the others' (an 8 kHz recording has no upper band), not
+    that they are wrong.
+    """
+    from ._data import caution_kind
+
+    kinds: dict[str, list[tuple[str, str]]] = {}
+    for i in sorted(found):
+        for note in found[i]:
+            kinds.setdefault(caution_kind(note), []).append((str(files[i]), note))
+    for kind, rows in kinds.items():
+        names = [Path(f).name for f, _ in rows[:_CAUTION_EXAMPLES]]
+        more = len(rows) - len(names)
+        examples = ", ".join(names) + (f" and {more} more" if more else "")
+        log(
+            f"corpus {corpus}: {len(rows)} of {len(files)} file(s) {kind} "
+            f"({examples}), kept for training; e.g. {rows[0][1]}"
+        )
+        if collected is not None:
+            collected.append(
+                {
+                    "corpus": corpus,
+                    "caution": kind,
+                    "files": len(rows),
+                    "examples": examples,
+                    "note": rows[0][1],
+                }
+            )
 
 
 class _LeftOut:
@@ -1221,10 +1269,10 @@ def run_experiment(
     out = Path(config.output)
     cells_dir = out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
-    skipped, warned, left_out, pair_classes = [], [], [], []
+    skipped, warned, left_out, pair_classes, cautions = [], [], [], [], []
     if data is None:
-        # read on every run, resumed ones included: the skipped files and the
-        # readers' warnings are reported each time
+        # read on every run, resumed ones included: the skipped files, the
+        # readers' warnings and the files' cautions are reported each time
         data, skipped = _prepare_data(
             config,
             client=client,
@@ -1232,6 +1280,7 @@ def run_experiment(
             log=log,
             warned=warned,
             left_out=left_out,
+            cautions=cautions,
         )
     else:  # the features given: _prepare_data did not check them
         check_few_shot_speakers(config, {n: d.speakers for n, d in data.items()})
@@ -1277,6 +1326,10 @@ def run_experiment(
             log(f"{src_name} -> {tgt}: {note}")
         sources = [_restrict(data[s], classes) for s in srcs]
         target = _restrict(data[tgt], classes)
+        pair_classes[-1]["source utterances"] = _class_counts(
+            np.concatenate([d.y for d in sources])
+        )
+        pair_classes[-1]["target utterances"] = _class_counts(target.y)
         fingerprint = _fingerprint([*sources, target])
         for seed in config.protocol.seeds:
             first_seed = seed == config.protocol.seeds[0]
@@ -1375,6 +1428,8 @@ def run_experiment(
         f"baseline of the negative-transfer guard): {len(cached)} reused, "
         f"{len(tasks)} to compute"
     )
+    if tasks:
+        _remove_stale_outputs(out, log)
     computed = _execute(tasks, client=client, progress=progress, n_jobs=n_jobs, log=log)
     cells = cached + computed
     if config.save_models:  # the first seed's cells save the models
@@ -1393,6 +1448,7 @@ def run_experiment(
         reader_warnings=warned,
         pair_classes=pair_classes,
         left_out=left_out,
+        cautions=cautions,
     )
     results = (
         pd.read_csv(out / "results.csv")
@@ -1410,6 +1466,42 @@ def run_experiment(
         warned,
         n_failed,
     )
+
+
+def _class_counts(y):
+    """``"anger 22, sadness 21"``: the rows of each class (the report's counts)."""
+    names, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+    return ", ".join(f"{c} {n}" for c, n in zip(names, counts, strict=True))
+
+
+# What write_outputs writes from the cells once every cell is done.
+_SUMMARY_OUTPUTS = ("results.csv", "results.md", "report.html")
+
+
+def _remove_stale_outputs(out, log):
+    """Remove an earlier run's summary files before cells are computed.
+
+    They describe the cells of that run. Left in place, an interrupted or
+    failing run would leave them looking like this run's results (changed
+    configuration, ``--fresh``); they are written again when every cell is
+    done. The cells and saved models stay.
+    """
+    removed = []
+    for name in _SUMMARY_OUTPUTS:
+        f = out / name
+        if f.is_file():
+            f.unlink()
+            removed.append(name)
+    plots = out / "plots"
+    if plots.is_dir():
+        for f in plots.glob("*.png"):
+            f.unlink()
+        removed.append("plots/")
+    if removed:
+        log(
+            f"removed the previous {', '.join(removed)} from {out}: they belong to "
+            "the earlier run and are written again when every cell is done"
+        )
 
 
 def check_methods(config):
@@ -1618,9 +1710,11 @@ def _is_adapter(name, method):
         return True
     if name in reg.names("estimators"):
         return False
+    hint = reg.missing_hint(name)  # a plugin to install, or one that failed
     raise ConfigError(
         f"[[methods]] {method} candidates: {name!r} is neither a method of this "
-        f"experiment nor an installed adapter or estimator."
+        "experiment nor an installed adapter or estimator."
+        + (f" {hint}" if hint else "")
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from numbers import Integral
 
@@ -14,8 +15,10 @@ from sklearn.utils.validation import has_fit_parameter
 from sertl_core import (
     DomainAdapter,
     SampleWeightMixin,
+    SertlWarning,
     SourceOnly,
     TransferEstimator,
+    external_stacklevel,
     get_registry,
 )
 from sertl_core.params import StrOptions
@@ -163,8 +166,10 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         it from the registry with its defaults. ``None`` means every
         installed method that ``method = "auto"`` chooses among: the
         unsupervised adapters and transfer estimators (no few-shot, neural
-        or scaling step), in registry order, named by their registry names;
-        the list used is ``methods_``.
+        or scaling step), in registry order, named by their registry names
+        (one named like a parameter of this class, e.g. ``voting``, is left
+        out with a warning: name it in a pair to include it); the list used
+        is ``methods_``.
     voting : {"hard", "soft"}, default="hard"
         Majority of the predicted labels, or the highest mean probability.
     random_state : int, RandomState instance or None, default=None
@@ -272,15 +277,27 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         self.random_state = random_state
 
     # -- members ------------------------------------------------------------
-    def _auto_methods(self, reg):
-        """``(kind, name)`` of the members of ``methods=None``, in order."""
-        return [
-            (kind, e.name)
-            for kind in ("adapters", "estimators")
-            for e in reg.entries(kind)
-            # not itself, whatever its registry name
-            if is_auto_candidate(e.name, e.cls) and e.name != self.registry_name
-        ]
+    def _auto_methods(self, reg, *, unusable=None):
+        """``(kind, name)`` of the members of ``methods=None``, in order.
+
+        A method whose registry name is a parameter of this class is left
+        out (``set_params(voting__alpha=...)`` could not tell the two
+        apart); ``unusable``, a list, then collects its name, for
+        :meth:`_templates` to warn about.
+        """
+        own = set(self._get_param_names())
+        out = []
+        for kind in ("adapters", "estimators"):
+            for e in reg.entries(kind):
+                # not itself, whatever its registry name
+                if not is_auto_candidate(e.name, e.cls) or e.name == self.registry_name:
+                    continue
+                if e.name in own:
+                    if unusable is not None:
+                        unusable.append(e.name)
+                    continue
+                out.append((kind, e.name))
+        return out
 
     def _items(self):
         """Return the items of ``methods`` (``None``: the names it stands for)."""
@@ -351,7 +368,26 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         """``(name, unfitted template)`` of every member, in voting order."""
         reg = get_registry()
         if self.methods is None:
-            out = [(n, reg.create(kind, n)) for kind, n in self._auto_methods(reg)]
+            unusable: list[str] = []
+            auto = self._auto_methods(reg, unusable=unusable)
+            if unusable:
+                # Left out with a warning rather than refused: methods=None
+                # means "whatever is installed", and one third-party plugin's
+                # unlucky name must not stop every default vote (sertl run's
+                # included). Named explicitly, methods=["voting"], the same
+                # name is refused by _checked_named, since the caller chose it.
+                warnings.warn(
+                    f"TransferVote(methods=None) leaves out the installed "
+                    f"method(s) {', '.join(map(repr, unusable))}: a member's name "
+                    "must not be a parameter of TransferVote "
+                    f"({', '.join(sorted(self._get_param_names()))}), or "
+                    "set_params could not tell them apart. To vote with it, "
+                    "name it in methods as a (name, method) pair, e.g. "
+                    f"methods=[({unusable[0] + '_method'!r}, {unusable[0]!r}), ...].",
+                    SertlWarning,
+                    stacklevel=external_stacklevel(),
+                )
+            out = [(n, reg.create(kind, n)) for kind, n in auto]
             if not out:
                 raise ValueError(
                     "TransferVote(methods=None) found no installed unsupervised "
@@ -421,6 +457,7 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
             self.methods = params.pop("methods")
         own = set(self._get_param_names())
         names = {name for name, _ in self._named()}
+        listed = ", ".join(map(repr, sorted(names))) or "none"
         replace, nested, rest = {}, {}, {}
         for key, value in params.items():
             head, sep, sub = key.partition("__")
@@ -432,10 +469,9 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
                 else:
                     replace[head] = value
             else:
-                members = ", ".join(map(repr, sorted(names))) or "none"
                 raise ValueError(
                     f"Invalid parameter {head!r} for TransferVote: no parameter "
-                    f"and no member of that name (members: {members}; "
+                    f"and no member of that name (members: {listed}; "
                     f"parameters: {', '.join(sorted(own))})."
                 )
         for name, value in replace.items():
@@ -466,7 +502,18 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
             else:
                 setattr(self, key, value)
         for head, sub in own_nested.items():
-            getattr(self, head).set_params(**sub)
+            value = getattr(self, head)
+            if not hasattr(value, "set_params"):
+                key = f"{head}__{next(iter(sub))}"
+                raise ValueError(
+                    f"Invalid parameter {key!r} for TransferVote: {head!r} is a "
+                    f"parameter of TransferVote ({head}={value!r}), which has no "
+                    f"parameters of its own, and no member is named {head!r} (a "
+                    "member's name is never one of the vote's parameters): set a "
+                    "member's parameter as MEMBER__PARAMETER, members: "
+                    f"{listed}."
+                )
+            value.set_params(**sub)
         return self
 
     def _put_member(self, name, member):

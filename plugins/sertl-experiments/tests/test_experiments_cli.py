@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from sertl_experiments._cli import main
 
+from sertl_core.registry import PluginLoadWarning
+
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
@@ -1158,22 +1160,20 @@ def _no_features(monkeypatch):
             'estimator = "classifier"',
             r"\[\[methods\]\] x estimator: 'classifier' cannot be used",
         ),
-        (
-            'method = "auto"\ncandidates = ["dss", "scale"]',
-            r"\[\[methods\]\] x candidates: 'scale' cannot be used",
-        ),
     ],
 )
 def test_run_refuses_a_method_named_like_a_pipeline_step(
     tmp_path, capsys, monkeypatch, method, match
 ):
     # an adapter registered as "model" broke every cell ("Names provided are
-    # not unique") after the features were extracted
-    _register_methods(
-        monkeypatch,
-        adapters=[_adapter("model"), _adapter("adapt2"), _adapter("scale")],
-        estimators=[_estimator("classifier")],
-    )
+    # not unique") after the features were extracted; the registry skips it
+    # now, and the experiment file naming it is still refused before features
+    with pytest.warns(PluginLoadWarning, match="which names a step of the pipelines"):
+        _register_methods(
+            monkeypatch,
+            adapters=[_adapter("model"), _adapter("adapt2"), _adapter("scale")],
+            estimators=[_estimator("classifier")],
+        )
     _no_features(monkeypatch)
     exp = _grid_file(tmp_path, f'output = "out"\n[[methods]]\nname = "x"\n{method}\n')
     assert main(["run", exp, "--no-progress"]) == 2
@@ -1192,18 +1192,45 @@ def test_run_refuses_a_method_named_like_a_pipeline_step(
 @pytest.mark.parametrize("name", ["model", "adapt1", "classifier"])
 def test_grid_refuses_a_method_named_like_a_pipeline_step(capsys, monkeypatch, name):
     # sertl grid --methods model gave a raw traceback ("All intermediate steps
-    # should be transformers")
-    _register_methods(
-        monkeypatch,
-        adapters=[_adapter("model"), _adapter("adapt1")],
-        estimators=[_estimator("classifier")],
-    )
+    # should be transformers"); the registry skips such a class, and grid
+    # says why when the name is asked for
+    with pytest.warns(PluginLoadWarning, match="which names a step of the pipelines"):
+        _register_methods(
+            monkeypatch,
+            adapters=[_adapter("model"), _adapter("adapt1")],
+            estimators=[_estimator("classifier")],
+        )
     _no_features(monkeypatch)
     args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
     assert main([*args, "--methods", f"dss,{name}"]) == 2
     err = capsys.readouterr().err
-    assert f"--methods {name}: {name!r} cannot be used by sertl run and sertl " in err
+    assert re.search(
+        rf"--methods: unknown method {name!r}; use no_adaptation, dss or one of .*\. "
+        r"Plugins with a problem, which may provide it: 'fakemethods' \(unknown "
+        rf"distribution\): .*Fake_{name} has the registry_name {name!r}, which "
+        "names a step of the pipelines that sertl run and sertl grid build",
+        err,
+    ), err
     assert "Traceback" not in err
+
+
+def test_run_names_a_candidate_the_registry_skipped_as_not_installed(
+    tmp_path, capsys, monkeypatch
+):
+    with pytest.warns(PluginLoadWarning, match="registry_name 'scale', which names"):
+        _register_methods(monkeypatch, adapters=[_adapter("scale")])
+    _no_features(monkeypatch)
+    exp = _grid_file(
+        tmp_path,
+        'output = "out"\n[[methods]]\nname = "x"\nmethod = "auto"\n'
+        'candidates = ["dss", "scale"]\n',
+    )
+    assert main(["run", exp, "--no-progress"]) == 2
+    assert re.search(
+        r"\[\[methods\]\] x candidates: 'scale' is neither a method of this "
+        "experiment nor an installed adapter or estimator",
+        capsys.readouterr().err,
+    )
 
 
 def test_auto_offers_no_step_named_method_and_honours_the_opt_out(monkeypatch):
@@ -1213,19 +1240,20 @@ def test_auto_offers_no_step_named_method_and_honours_the_opt_out(monkeypatch):
 
     from sertl_core import get_registry
 
-    _register_methods(
-        monkeypatch,
-        adapters=[
-            _adapter("model"),
-            _adapter("adapt3"),
-            _adapter("few_shot_only", _sertl_auto_candidate=False),
-            _adapter("plain_adapter"),
-        ],
-        estimators=[
-            _estimator("expensive", _sertl_auto_candidate=False),
-            _estimator("weighted_source"),
-        ],
-    )
+    with pytest.warns(PluginLoadWarning, match="which names a step of the pipelines"):
+        _register_methods(
+            monkeypatch,
+            adapters=[
+                _adapter("model"),
+                _adapter("adapt3"),
+                _adapter("few_shot_only", _sertl_auto_candidate=False),
+                _adapter("plain_adapter"),
+            ],
+            estimators=[
+                _estimator("expensive", _sertl_auto_candidate=False),
+                _estimator("weighted_source"),
+            ],
+        )
     names = [r.name for r in default_candidates()]
     assert "dss+plain_adapter" in names and "dss+weighted_source" in names
     for left_out in ("model", "adapt3", "few_shot_only", "expensive"):
@@ -1476,3 +1504,150 @@ def test_run_help_documents_the_exit_status(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "exit status: 0 every cell finished; 1 some cells failed" in text
     assert "2 the experiment could not start" in text and "130 interrupted" in text
+
+
+def test_grid_resolves_a_name_to_sertls_class_not_another_kinds(monkeypatch):
+    # a third-party adapter "kmm" beside sertl-instance's estimator "kmm":
+    # --methods kmm ran the adapter, and --param kmm__B=... failed against it
+    pytest.importorskip("sertl_instance")
+    from sertl_experiments._cli import _recipes_from_cli
+    from sertl_experiments._runner import check_recipe
+
+    with pytest.warns(
+        PluginLoadWarning,
+        match=r"Fake_kmm claims the adapter name 'kmm', which sertl-instance's "
+        r"sertl_instance\._kmm\.KMM has as its estimator name",
+    ):
+        _register_methods(monkeypatch, adapters=[_adapter("kmm")])
+    (recipe,) = _recipes_from_cli("kmm", ["kmm__B=2,5"])
+    assert (recipe.estimator, recipe.adapters) == ("kmm", [])
+    assert recipe.grid == {"kmm__B": [2, 5]}
+    check_recipe(  # KMM's own parameter: no error
+        recipe,
+        "svc",
+        {},
+        params_where=lambda step: step,
+        grid_where=lambda key: key,
+    )
+
+
+def test_grid_names_the_broken_plugins_that_may_provide_an_unknown_method(
+    tmp_path, capsys, monkeypatch
+):
+    # sertl run said which plugin failed to load; sertl grid only "unknown method"
+    from importlib import metadata
+    from types import SimpleNamespace
+
+    from sertl_core.registry import Registry, make_plugin_manager
+
+    broken = metadata.EntryPoint("broken", "no_such_module_xyz.hooks", "sertl")
+    eps = [
+        *metadata.entry_points(group="sertl"),
+        broken._for(SimpleNamespace(name="sertl-broken")),
+    ]
+    monkeypatch.setattr(
+        "sertl_core.registry.metadata.entry_points",
+        lambda **kw: eps if kw.get("group") == "sertl" else [],
+    )
+    with pytest.warns(PluginLoadWarning, match="'broken' .sertl-broken.: could not"):
+        registry = Registry(make_plugin_manager(), _deferred=True)
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", registry)
+    _no_features(monkeypatch)
+    hint = (
+        "Plugins with a problem, which may provide it: 'broken' (sertl-broken): "
+        "could not be loaded from 'no_such_module_xyz.hooks' and is skipped: "
+        "ModuleNotFoundError: No module named 'no_such_module_xyz'."
+    )
+    args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
+    assert main([*args, "--methods", "dss,shift"]) == 2
+    err = capsys.readouterr().err
+    assert "--methods: unknown method 'shift'; use no_adaptation, dss or one of" in err
+    assert err.rstrip().endswith(hint), err
+    # the same hint as sertl run's, built by the same code
+    exp = _grid_file(
+        tmp_path, 'output = "out"\n[[methods]]\nname = "x"\nadapter = "shift"\n'
+    )
+    assert main(["run", exp, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "No adapter named 'shift'" in err and err.rstrip().endswith(hint), err
+
+
+def test_predict_trusts_comma_separated_and_repeated_types(tmp_path, capsys):
+    import operator
+
+    from sertl_experiments import save_model
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    model = make_pipeline(
+        FunctionTransformer(func=operator.attrgetter("real")),
+        FunctionTransformer(func=operator.itemgetter(0)),
+    )
+    path = str(save_model(model, tmp_path / "m.skops"))
+    missing = str(tmp_path / "a.wav")
+    untrusted = "contains types that are not trusted"
+    # one trusted of two: the other is still refused, as before
+    assert main(["predict", path, missing, "--trust", "operator.attrgetter"]) == 2
+    err = capsys.readouterr().err
+    assert f"{untrusted}: operator.itemgetter" in err and "attrgetter" not in err
+    for trust in (
+        ["--trust", "operator.attrgetter,operator.itemgetter"],
+        ["--trust", "operator.attrgetter", "--trust", " operator.itemgetter"],
+    ):
+        assert main(["predict", path, missing, *trust]) == 2  # loaded: no audio
+        err = capsys.readouterr().err
+        assert untrusted not in err and "no audio files to label" in err, err
+    with pytest.raises(SystemExit) as exc:
+        main(["predict", path, missing, "--trust", "operator.attrgetter,"])
+    assert exc.value.code == 2
+    assert (
+        "argument --trust: expected fully qualified type names separated by "
+        "commas, e.g. my_plugin.MyAdapter,my_plugin.MyEstimator; got "
+        "'operator.attrgetter,', which has an empty name: remove the extra comma."
+    ) in capsys.readouterr().err
+
+
+def test_predict_help_says_trust_is_repeatable_or_comma_separated(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--trust TYPE[,TYPE...]" in text
+    assert "repeatable, or comma-separated: --trust A,B is --trust A --trust B" in text
+
+
+def test_csv_corpus_with_own_columns_and_encoding_from_an_experiment_file(tmp_path):
+    # a researcher's table saved by German Excel: own column names, cp1252
+    import shutil
+
+    from sertl_experiments import ExperimentError, load_config
+    from sertl_experiments._data import load_corpus_table
+    from sertl_speech import load_sample
+
+    sample = load_sample("emodb").iloc[:4]
+    folder = tmp_path / "Sprecher Ö"
+    folder.mkdir()
+    lines = ["pfad,emo,spk"]
+    for i, r in enumerate(sample.itertuples()):
+        name = f"wütend {i}.flac"
+        shutil.copy(r.file, folder / name)
+        lines.append(f"Sprecher Ö/{name},{r.emotion},{r.speaker}")
+    table_file = tmp_path / "labels.csv"
+    table_file.write_bytes("\n".join(lines).encode("cp1252"))
+    exp = tmp_path / "exp.toml"
+    text = (
+        '[corpora.mine]\nreader = "csv"\nroot = "labels.csv"\n'
+        'options = { columns = { file = "pfad", label = "emo", speaker = "spk" }'
+        ', encoding = "cp1252" }\n'
+        '[corpora.ravdess]\nroot = "sample"\n[[methods]]\nname = "dss"\n'
+    )
+    exp.write_text(text, encoding="utf-8")
+    cfg = load_config(exp)
+    table = load_corpus_table(cfg.corpora["mine"])
+    assert [Path(f).name for f in table["file"]] == [
+        f"wütend {i}.flac" for i in range(4)
+    ]
+    assert list(table["emotion"]) == list(sample["emotion"])
+    # without the encoding: the line and the fix are named
+    exp.write_text(text.replace(', encoding = "cp1252"', ""), encoding="utf-8")
+    with pytest.raises(ExperimentError, match=r"line 2 .*encoding"):
+        load_corpus_table(load_config(exp).corpora["mine"])

@@ -1096,3 +1096,52 @@ def test_sertl_predict_skips_skops_estimator_walk_and_trusts_the_same_types(
         [str(tmp_path / "c.skops"), *files[:1], "--trust", "collections.Counter"]
     )
     assert state["code"] == 0 and len(table) == 2, err
+
+
+def test_a_plugin_class_is_trusted_by_its_exported_name(tmp_path, monkeypatch):
+    # a plugin author trusted "pkg.Class" as the docs showed, while the file
+    # names the class where it is defined ("pkg._impl.Class"): refused
+    import sys
+    import textwrap
+
+    pkg = tmp_path / "tplugin_shift"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from ._impl import Shift\n")
+    (pkg / "_impl.py").write_text(
+        textwrap.dedent(
+            """
+            from sklearn.base import BaseEstimator, TransformerMixin
+
+            class Shift(TransformerMixin, BaseEstimator):
+                def __init__(self, by=1.0):
+                    self.by = by
+
+                def fit(self, X, y=None):
+                    self.n_features_in_ = len(X[0])
+                    return self
+
+                def transform(self, X):
+                    return X + self.by
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "tplugin_shift", raising=False)
+    from tplugin_shift import Shift
+
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.array(["anger", "sadness"] * 3)
+    pipe = Pipeline([("shift", Shift(2.0)), ("svc", SVC())]).fit(X, y)
+    path = save_model(pipe, tmp_path / "m.skops")
+    with pytest.raises(
+        UntrustedModelError,
+        match=r"tplugin_shift\._impl\.Shift \(.*--trust NAME, once per type or "
+        "comma-separated",
+    ):
+        load_model(path)
+    for name in ("tplugin_shift.Shift", "tplugin_shift._impl.Shift"):
+        model, _ = load_model(path, trusted=[name])
+        np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
+    # a name that imports nothing trusts nothing more than itself
+    with pytest.raises(UntrustedModelError, match=r"tplugin_shift\._impl\.Shift"):
+        load_model(path, trusted=["tplugin_shift.NoSuchClass", "no_such_module.X"])

@@ -53,6 +53,66 @@ def test_run_writes_every_output_and_resumes(synthetic_config, synthetic_data):
     assert json.loads(cell.read_text())["uar"] == before["uar"]
 
 
+def test_interrupted_rerun_leaves_no_earlier_report(
+    synthetic_config, synthetic_data, monkeypatch
+):
+    # a finished run's report, then a changed configuration whose run is
+    # interrupted: the old report must not stay as if it were the new one
+    from sertl_experiments import _runner
+
+    cfg = synthetic_config(methods=[{"name": "dss"}])
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    out = cfg.output
+    assert (out / "report.html").is_file() and any((out / "plots").glob("*.png"))
+
+    def interrupted(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_runner, "_execute", interrupted)
+    cfg2 = synthetic_config(
+        methods=[{"name": "dss", "params": {"classifier": {"C": 10.0}}}]
+    )
+    lines = []
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(cfg2, data=synthetic_data, progress=False, log=lines.append)
+    for name in ("results.csv", "results.md", "report.html"):
+        assert not (out / name).exists(), name
+    assert not any((out / "plots").glob("*.png"))
+    assert any(
+        str(line).startswith("removed the previous results.csv") for line in lines
+    )
+    assert any((out / "cells").glob("*.json"))  # finished cells are kept
+    # a run with nothing to compute keeps (and rewrites) the summary files
+    monkeypatch.undo()
+    run_experiment(cfg2, data=synthetic_data, progress=False, log=_quiet)
+    lines = []
+    run_experiment(cfg2, data=synthetic_data, progress=False, log=lines.append)
+    assert (out / "report.html").is_file()
+    assert not any(str(line).startswith("removed the previous") for line in lines)
+
+
+def test_report_gives_the_utterance_counts(synthetic_config, synthetic_data):
+    # a researcher checks the counts behind each figure against their table
+    cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    md = (cfg.output / "results.md").read_text()
+    counts = {
+        name: ", ".join(
+            f"{c} {n}" for c, n in zip(*np.unique(d.y, return_counts=True), strict=True)
+        )
+        for name, d in synthetic_data.items()
+    }
+    section = md.split("## Classes of each pair", 1)[1]
+    assert f"| a | b | {sorted(set(synthetic_data['a'].y))[0]}" in section
+    assert f"| {counts['a']} | {counts['b']} |" in section
+    pairs = md.split("## Per pair", 1)[1].split("##", 1)[0]
+    assert "labelled train rows" in pairs and "test rows" in pairs
+    n_a, n_b = len(synthetic_data["a"].y), len(synthetic_data["b"].y)
+    assert re.search(rf"\| a +\| b +\| dss .*\| {n_a} +\| {n_b} +\|", pairs), pairs
+    html = (cfg.output / "report.html").read_text()
+    assert counts["a"] in html
+
+
 def test_changed_method_is_recomputed(synthetic_config, synthetic_data):
     cfg = synthetic_config(methods=[{"name": "dss"}])
     run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
@@ -204,7 +264,7 @@ def _fake_corpora(monkeypatch):
     def load(spec):
         return tables[spec.name].copy()
 
-    def extract(files, spec, *, client=None, progress=True):
+    def extract(files, spec, *, client=None, progress=True, cautions=None):
         return np.array([vectors[f] for f in files]), []
 
     monkeypatch.setattr(_runner, "load_corpus_table", load)
@@ -880,6 +940,65 @@ def test_auto_keeping_a_non_adapting_candidate_of_any_name_is_flagged(
     assert rows["baseline_label_free_score"].tolist() == [0.7, 0.6]
 
 
+def test_guard_table_and_banner_count_the_seeds_alike(synthetic_config):
+    # the banner named a method hurt in any seed while the table showed the
+    # first seed's verdict next to scores averaged over the seeds
+    from sertl_experiments._report import _guard_banner, _guard_table, _words
+
+    cfg = synthetic_config(
+        methods=[{"name": "auto", "method": "auto", "candidates": ["dss", "coral"]}],
+        protocol={"bootstrap": 0, "seeds": [0, 1, 2]},
+    )
+    base = {"source": "a", "target": "b", "method": "auto", "status": "ok"}
+    scores = dict.fromkeys(("mmd_before", "mmd_after", "pad_before", "pad_after"), 0.1)
+    rows = [
+        {
+            **base,
+            **scores,
+            "seed": 0,
+            "predicted_hurt": False,
+            "selected": "dss",
+            "baseline_label_free_score": 0.5,
+            "label_free_score": 0.7,
+        },
+        {
+            **base,
+            **scores,
+            "seed": 1,
+            "predicted_hurt": True,
+            "selected": "no_adaptation",
+            "baseline_label_free_score": 0.5,
+            "label_free_score": 0.4,
+        },
+        {
+            **base,
+            **scores,
+            "seed": 2,
+            "predicted_hurt": False,
+            "selected": "dss",
+            "baseline_label_free_score": 0.5,
+            "label_free_score": 0.7,
+        },
+    ]
+    df = pd.DataFrame(rows)
+    t = _guard_table(df, _words(cfg))
+    assert len(t) == 1
+    assert t["predicted_hurt"].iloc[0] == (
+        "yes in 1 of 3 seeds: adaptation predicted to hurt"
+    )
+    assert t["selected"].iloc[0] == "dss (2 seeds), no_adaptation (1 seed)"
+    assert t["label-free score, method"].iloc[0] == pytest.approx(0.6)
+    banner = _guard_banner(cfg, df)
+    assert "a &rarr; b: auto (in 1 of 3 seeds)" in banner
+    assert "auto kept no_adaptation, which does not adapt" in banner
+    # no seed hurt: both say no, and the table says over how many seeds
+    calm = df.assign(predicted_hurt=False, selected="dss")
+    assert _guard_table(calm, _words(cfg))["predicted_hurt"].iloc[0] == (
+        "no (none of 3 seeds)"
+    )
+    assert "No method is predicted to hurt" in _guard_banner(cfg, calm)
+
+
 def test_listed_class_a_pair_lacks_is_named_in_the_log(
     synthetic_config, synthetic_data
 ):
@@ -1069,3 +1188,59 @@ def test_few_shot_choices_are_not_called_label_free(synthetic_config, synthetic_
     md = (cfg.output / "results.md").read_text()
     assert '## Choices made without target labels (method = "auto"' in md
     assert "auto (label-free choice among dss)" in html.unescape(res.report.read_text())
+
+
+def test_run_names_training_files_that_predict_would_caution_about(tmp_path):
+    # sertl predict flags an 8 kHz recording (no upper band) and a recording
+    # far longer than an utterance; the same files in a training corpus
+    # went into the model without a word
+    import soundfile as sf
+    from scipy.signal import resample_poly
+    from sertl_experiments import parse_config
+    from sertl_speech import load_sample
+
+    table = load_sample("ravdess")
+    rows, folder = [], tmp_path / "mine"
+    folder.mkdir()
+    for i, r in enumerate(table.itertuples()):
+        x, sr = sf.read(r.file)
+        name = f"u{i:02d}.wav"
+        if i in (0, 5):  # two telephone-band copies
+            x, sr = resample_poly(x, 8000, sr), 8000
+        if i == 9:  # one long recording
+            x = np.tile(x, int(np.ceil(31 * sr / len(x))))
+        sf.write(folder / name, x, sr)
+        rows.append({"file": name, "emotion": r.emotion, "speaker": r.speaker})
+    pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
+    cfg = parse_config(
+        {
+            "output": str(tmp_path / "out"),
+            "corpora": {
+                "a": {"reader": "emodb", "root": "sample"},
+                "mine": {"reader": "csv", "root": str(folder / "labels.csv")},
+            },
+            "matrix": {"sources": ["a"], "targets": ["mine"]},
+            "features": {"set": "mfcc_stats", "cache_dir": str(tmp_path / "cache")},
+            "protocol": {"bootstrap": 0},
+            "methods": [{"name": "dss"}],
+        }
+    )
+    lines = []
+    run_experiment(cfg, progress=False, log=lambda *a: lines.append(" ".join(a)))
+    said = [line for line in lines if line.startswith("corpus mine: ")]
+    assert any(
+        line.startswith("corpus mine: 2 of 48 file(s) band-limited (u00.wav, u05.wav)")
+        and "recorded at 8000 Hz" in line
+        for line in said
+    ), lines
+    assert any(
+        line.startswith("corpus mine: 1 of 48 file(s) long (u09.wav)") for line in said
+    ), lines
+    assert not any(
+        line.startswith("corpus a: ") and "band-limited" in line for line in lines
+    )
+    md = (cfg.output / "results.md").read_text()
+    section = md.split("## Files with cautions", 1)[1]
+    assert "| mine | band-limited | 2 | u00.wav, u05.wav |" in section
+    assert "| mine | long | 1 | u09.wav |" in section
+    assert "Files with cautions" in (cfg.output / "report.html").read_text()

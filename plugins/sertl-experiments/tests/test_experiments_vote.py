@@ -728,3 +728,55 @@ def test_set_params_of_the_vote_creates_no_registry_member(monkeypatch):
     vote.set_params(voting="soft", estimator__C=0.5, methods=["coral"])
     assert made == []
     assert (vote.voting, vote.estimator.C, vote.methods) == ("soft", 0.5, ["coral"])
+
+
+def test_default_members_leave_out_a_method_named_like_a_vote_parameter(monkeypatch):
+    # methods=None took an adapter registered as "voting"; set_params(
+    # voting__alpha=...) then failed with "'str' object has no attribute
+    # 'set_params'"
+    from sertl_core import SertlWarning, hookimpl
+    from sertl_core.registry import Registry, make_plugin_manager
+
+    def adapter(name):
+        body = {"registry_name": name, "_sertl_auto_candidate": True}
+        return type(f"Fake_{name}", (DomainStandardScaler,), body)
+
+    class Plugin:
+        @hookimpl
+        def sertl_register_adapters(self):
+            return [adapter("voting"), adapter("plain_shift")]
+
+    registry = Registry(
+        make_plugin_manager(load_entrypoints=False, plugins={"fake": Plugin()})
+    )
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", registry)
+    X, y, sd, _ = _task(seed=3)
+    vote = TransferVote(LogisticRegression())
+    params = vote.get_params()
+    assert "plain_shift__with_std" in params and "voting__with_std" not in params
+    with pytest.warns(
+        SertlWarning,
+        match=r"TransferVote\(methods=None\) leaves out the installed method\(s\) "
+        r"'voting': a member's name must not be a parameter of TransferVote "
+        r"\(estimator, methods, random_state, sampler, voting\).*name it in "
+        r"methods as a \(name, method\) pair, e\.g\. methods=\[\('voting_method', "
+        r"'voting'\), \.\.\.\]",
+    ) as caught:
+        vote.fit(X, y, sample_domain=sd)
+    assert caught[0].filename == __file__  # the line that fits the vote
+    assert vote.methods_ == ["plain_shift"]
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid parameter 'voting__alpha' for TransferVote: 'voting' is a "
+        r"parameter of TransferVote \(voting='hard'\), which has no parameters of "
+        r"its own, and no member is named 'voting'.*members: 'plain_shift'\.",
+    ):
+        vote.set_params(voting__alpha=0.5)
+    # the fix the warning gives works, and the method is a member then
+    named = TransferVote(
+        LogisticRegression(), methods=[("voting_method", "voting"), "plain_shift"]
+    )
+    named.set_params(voting_method__with_std=False)
+    named.fit(X, y, sample_domain=sd)
+    assert named.methods_ == ["voting_method", "plain_shift"]
+    assert named.members_[0][1].with_std is False

@@ -6,7 +6,7 @@ extraction as scikit-learn transformers.
 """
 
 # -- imports: readers (corpora, schema, normalisation) and features -------
-from ._audio import AudioError, load_audio
+from ._audio import AUDIO_SUFFIXES, AudioError, load_audio
 from ._corpora import (
     COLUMNS,
     CREMAD,
@@ -84,6 +84,7 @@ _READERS_ALL = list(__all__)
 # -- features, cache (features) --------------------------------------------
 
 __all__ += [
+    "AUDIO_SUFFIXES",
     "AudioError",
     "AudioFeatures",
     "AudioFeaturesWarning",

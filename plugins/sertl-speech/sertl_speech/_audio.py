@@ -8,14 +8,51 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import warnings
 
 import numpy as np
 
-__all__ = ["TARGET_SR", "AudioError", "check_waveform", "load_audio", "resample"]
+__all__ = [
+    "AUDIO_SUFFIXES",
+    "TARGET_SR",
+    "AudioError",
+    "check_waveform",
+    "load_audio",
+    "resample",
+]
 
 TARGET_SR = 16000
 """Sample rate (Hz) every signal is resampled to before feature extraction."""
+
+AUDIO_SUFFIXES = (
+    # WAV and its relatives: Broadcast WAV, RF64, Sony Wave64
+    ".wav", ".wave", ".bwf", ".rf64", ".w64",
+    ".flac",
+    ".ogg", ".oga", ".opus",  # Ogg Vorbis, Ogg Opus
+    ".mp3",
+    ".aiff", ".aif", ".aifc",
+    ".au", ".snd",  # Sun / NeXT
+    ".caf",  # Apple Core Audio Format
+    ".sph", ".nist",  # NIST SPHERE (TIMIT and other speech corpora)
+    ".sf", ".ircam", ".voc", ".htk", ".paf", ".svx", ".8svx", ".sd2",
+    ".avr", ".wve", ".pvf", ".xi", ".sds",
+)  # fmt: skip
+"""File extensions (lower case) of the audio formats sertl-speech reads.
+
+The formats libsndfile decodes, through which :func:`load_audio` and
+:class:`~sertl_speech.AudioFeatures` read files (by their content, whatever
+their name); the ``csv`` corpus reader accepts a file whose extension, in
+any case, is one of these. Header-less RAW and the ambiguous ``.mat`` are
+left out. A file of a listed format that the installed libsndfile lacks
+(MP3 before libsndfile 1.1) is reported as unreadable, with the reason.
+"""
+
+_WAV_SUFFIXES = (".wav", ".wave", ".bwf", ".rf64")
+"""Extensions of RIFF/RIFX/RF64 WAVE files, whose header is checked for truncation."""
+
+_TRUNCATED_HEAD = "truncated:"
+_MAX_CHUNKS = 4096  # chunk headers read before giving up the search for "data"
 
 _SILENCE_PEAK = 1e-5  # about -100 dBFS: digital silence or dither only
 
@@ -60,6 +97,94 @@ def _report_note(note, notes):
     from ._extract import AudioFeaturesWarning
 
     warnings.warn(note, AudioFeaturesWarning, stacklevel=external_stacklevel())
+
+
+def _note_kind(note):
+    """Return the kind of a note of this module: ``"truncated"`` or ``"pcm_scale"``."""
+    return "truncated" if note.startswith(_TRUNCATED_HEAD) else "pcm_scale"
+
+
+def _wav_truncation_note(path):
+    """Return the note on a WAV file whose audio is cut short, else None.
+
+    Only files named as WAV (:data:`_WAV_SUFFIXES`) are checked, by reading
+    their chunk headers (RIFF, RIFX or RF64; a few bytes per chunk up to the
+    ``data`` chunk, none of the audio): the note is due when the ``data``
+    chunk's size claims at least one sample frame more than the file holds
+    after the chunk's start. A file that is no WAVE, has no ``data`` chunk
+    in the bytes present, or whose data size is unknown (0xFFFFFFFF, written
+    by streaming tools) gets none; so does one followed by further chunks
+    (a LIST chunk after the audio) or padded to an even size.
+    """
+    if os.path.splitext(path)[1].lower() not in _WAV_SUFFIXES:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            extent = _wav_data_extent(fh, os.fstat(fh.fileno()).st_size)
+    except OSError:  # the reading that follows reports it
+        return None
+    if extent is None:
+        return None
+    declared, present, byte_rate, block_align = extent
+    if declared - present < max(block_align, 1):
+        return None
+
+    def seconds(n_bytes):
+        return f" ({n_bytes / byte_rate:.2f} s)" if byte_rate else ""
+
+    return (
+        f"{_TRUNCATED_HEAD} the WAV header says the audio is {declared} bytes"
+        f"{seconds(declared)}, but the file holds {max(present, 0)}"
+        f"{seconds(max(present, 0))}: it was cut short (an interrupted copy or "
+        "download, or a recording that was never closed), so its features "
+        "describe only the audio present; copy the file again from its "
+        "source, or re-export it from the original recording"
+    )
+
+
+def _wav_data_extent(fh, size):
+    """Find the ``data`` chunk of an open WAVE file of ``size`` bytes.
+
+    Returns ``(declared, present, byte_rate, block_align)``: the data size
+    the header gives, the bytes the file holds from the chunk's start, and
+    the ``fmt`` chunk's average bytes per second and block size (0 when no
+    ``fmt`` chunk precedes ``data``); None when the file is no RIFF, RIFX or
+    RF64 WAVE, or the size of its audio is not known.
+    """
+    head = fh.read(12)
+    if len(head) < 12 or head[8:12] != b"WAVE":
+        return None
+    magic = head[:4]
+    if magic not in (b"RIFF", b"RIFX", b"RF64"):
+        return None
+    order = ">" if magic == b"RIFX" else "<"
+    ds64_data = None  # RF64: the 64-bit data size of the ds64 chunk
+    byte_rate = block_align = 0
+    offset = 12
+    for _ in range(_MAX_CHUNKS):
+        fh.seek(offset)
+        header = fh.read(8)
+        if len(header) < 8:
+            return None  # no data chunk in the bytes present
+        chunk_id = header[:4]
+        (chunk_size,) = struct.unpack(order + "I", header[4:])
+        body = offset + 8
+        if chunk_id == b"data":
+            if chunk_size == 0xFFFFFFFF:  # RF64: size in ds64; RIFF: a stream
+                if magic != b"RF64" or ds64_data is None:
+                    return None
+                chunk_size = ds64_data
+            return chunk_size, size - body, byte_rate, block_align
+        if chunk_id == b"ds64" and magic == b"RF64":
+            fields = fh.read(24)  # RIFF size, data size, sample count
+            if len(fields) == 24:
+                ds64_data = struct.unpack("<QQQ", fields)[1]
+        elif chunk_id == b"fmt ":
+            fields = fh.read(14)
+            if len(fields) == 14:
+                byte_rate, block_align = struct.unpack(order + "8xIH", fields)
+        offset = body + chunk_size + (chunk_size & 1)  # odd sizes: a pad byte
+    return None
 
 
 def _unit_scale(y):
@@ -336,7 +461,7 @@ def _check_waveform(
 
 
 def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes=None):
-    """Read a WAV/FLAC/OGG file, mix to mono and resample to 16 kHz.
+    """Read an audio file (WAV, FLAC, OGG, MP3 ...), mix to mono, resample to 16 kHz.
 
     Parameters
     ----------
@@ -349,9 +474,12 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
         When the mono mix is silent but a channel is not (channels in
         opposite phase), the message says so.
     notes : list, default=None
-        Where to append notes on a file that is read but suspicious (float
-        samples peaking above 2.0: PCM values stored unscaled). None: each
-        note is emitted as an :class:`~sertl_speech.AudioFeaturesWarning`.
+        Where to append notes (strings) on a file that is read but
+        suspicious: float samples peaking above 2.0 (PCM values stored
+        unscaled), or a WAV file whose header gives more audio than the file
+        holds (a truncated copy: the note starts ``"truncated:"``, and the
+        samples present are read). None: each note is emitted as an
+        :class:`~sertl_speech.AudioFeaturesWarning`.
 
     Returns
     -------
@@ -363,12 +491,23 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
     AudioError
         With reason ``"missing"`` (no such path), ``"unreadable"`` (also a
         folder or other non-file at ``path``), ``"empty"``, ``"nan"``,
-        ``"too_short"`` or ``"silent"``.
+        ``"too_short"`` or ``"silent"``. The message of a truncated WAV file
+        that fails also says that it is truncated.
 
     Warns
     -----
     AudioFeaturesWarning
-        When ``notes`` is None and the file's float samples peak above 2.0.
+        When ``notes`` is None and the file's float samples peak above 2.0,
+        or it is a truncated WAV file.
+
+    Notes
+    -----
+    A WAV file (``.wav``, ``.wave``, ``.bwf``, ``.rf64``) is checked for
+    truncation from its chunk headers alone (RIFF, RIFX or RF64; no audio is
+    read for it): the ``data`` chunk's size is compared with the bytes the
+    file holds after the chunk's start. Chunks after the audio (a ``LIST``
+    chunk), pad bytes after odd-sized chunks, ``WAVE_FORMAT_EXTENSIBLE`` and
+    the unknown size streaming tools write (0xFFFFFFFF) give no note.
 
     Examples
     --------
@@ -378,8 +517,6 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
     ...
     sertl_speech._audio.AudioError: missing: no such file: no/such/file.wav
     """
-    import soundfile as sf
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         if os.path.isdir(path):
@@ -389,6 +526,22 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
         raise AudioError("missing", f"no such file: {path}")
     if os.path.getsize(path) == 0:
         raise AudioError("empty", f"the file has 0 bytes: {path}")
+    truncated = _wav_truncation_note(path)
+    try:
+        y = _load_checked(path, min_duration, silence_threshold, notes)
+    except AudioError as err:
+        if truncated is None:
+            raise
+        # whatever else is wrong, the missing audio may be why
+        raise AudioError(err.reason, f"{err.message}; also {truncated}") from err
+    _report_note(truncated, notes)
+    return y
+
+
+def _load_checked(path, min_duration, silence_threshold, notes):
+    """Read the file at ``path`` and check its signal (see :func:`load_audio`)."""
+    import soundfile as sf
+
     try:
         mono, sr, channels = _read_mono(path)
     except Exception as exc:  # libsndfile raises several types for bad files

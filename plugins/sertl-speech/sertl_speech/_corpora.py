@@ -8,12 +8,19 @@ columns of :data:`COLUMNS`.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import difflib
+import inspect
+import io
+import json
 import math
 import os
 import re
+import unicodedata
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,6 +29,7 @@ import soundfile as sf
 
 from sertl_core import SertlWarning, external_stacklevel
 
+from ._audio import AUDIO_SUFFIXES
 from ._schema import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
 
 __all__ = [
@@ -57,7 +65,12 @@ COLUMNS = (
 )
 """Columns of every corpus table, in order."""
 
-AUDIO_SUFFIXES = (".wav", ".flac")
+_CORPUS_SUFFIXES = (".wav", ".flac")
+"""Extensions of the files the folder-walking readers list (every reader but csv).
+
+The ``csv`` reader accepts every extension of :data:`AUDIO_SUFFIXES`: its
+rows name their files.
+"""
 _MAX_LISTED = 20
 
 
@@ -130,8 +143,13 @@ def type_layout(reader):
     return cls.layout if cls is not None else "see the reader's documentation"
 
 
-def _audio_files(folder: Path):
-    """All .wav/.flac files under ``folder``; hidden files and __MACOSX skipped.
+def _audio_files(folder: Path, suffixes=_CORPUS_SUFFIXES):
+    """All audio files (by ``suffixes``) under ``folder``; hidden files skipped.
+
+    The official corpora hold .wav or .flac (``_CORPUS_SUFFIXES``); the
+    ``folders`` reader of a user's own corpus takes every format
+    sertl-speech reads (:data:`AUDIO_SUFFIXES`). ``__MACOSX`` folders are
+    skipped too.
 
     Symbolic links to folders are followed (corpora are often assembled from
     links to shared storage); a folder reached twice through links is read
@@ -152,7 +170,7 @@ def _audio_files(folder: Path):
         ]
         for name in filenames:
             p = Path(dirpath) / name
-            if p.suffix.lower() not in AUDIO_SUFFIXES or name.startswith("."):
+            if p.suffix.lower() not in suffixes or name.startswith("."):
                 continue
             if p.is_file() or p.is_symlink():
                 out.append(p)
@@ -455,7 +473,7 @@ def _durations(files, name):
             out.append(_duration(Path(f)))
         except Exception as exc:  # any unreadable header: reported, not fatal
             out.append(math.nan)
-            unreadable.append(f"{f}: {type(exc).__name__}: {exc}")
+            unreadable.append(f"{f}: {_unopened_reason(f, exc)}")
     if unreadable:
         warnings.warn(
             f"{name}: {len(unreadable)} audio file(s) could not be opened; their "
@@ -465,6 +483,24 @@ def _durations(files, name):
             stacklevel=external_stacklevel(),
         )
     return out
+
+
+def _unopened_reason(file, exc):
+    """Say why ``file``'s header could not be read (``exc``: what libsndfile raised).
+
+    A file of 0 bytes is said to be empty, as feature extraction reports it
+    (libsndfile calls it an unrecognised format).
+    """
+    try:
+        empty = os.path.getsize(file) == 0
+    except OSError:
+        empty = False
+    if empty:
+        return (
+            "empty: the file has 0 bytes (an interrupted copy or download?); "
+            "copy it again from its source, or leave it out"
+        )
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _check_text_options(reader, **options):
@@ -1260,10 +1296,15 @@ def _user_emotion(label, unknown):
 def _warn_unknown_labels(name, unknown):
     if unknown:
         labels = sorted(unknown)
+        first = labels[0]
+        key = first if re.fullmatch(r"[A-Za-z0-9_-]+", first) else json.dumps(first)
         text = (
             f"{name}: label(s) {labels} are not canonical emotions "
             f"{list(EMOTIONS)}; they are kept as written (lower case) and have no "
-            "arousal/valence coordinates. Rename them to use the schema."
+            "arousal/valence coordinates. Rename them to use the schema. Or map "
+            "them onto canonical names: in Python with select_emotions(table, "
+            f"mapping={{{first!r}: '<emotion>'}}), in a sertl run experiment "
+            f'with [labels] mapping = {{ {key} = "<emotion>" }}.'
         )
         warnings.warn(
             CorpusWarning(text, unknown_labels=labels),
@@ -1275,16 +1316,24 @@ class CsvCorpus(CorpusReader):
     r"""A user's own corpus described by a CSV file.
 
     ``root`` is the CSV file, comma-separated (a ``;``- or tab-separated
-    file is refused, saying so). Columns: ``file`` (path, relative to the
-    CSV's folder or absolute), ``label`` (or ``emotion``), ``speaker`` (an
+    file is refused, saying so), in UTF-8 unless ``encoding`` says
+    otherwise. Columns: ``file`` (path, relative to the CSV's folder or
+    absolute), ``label`` (or ``emotion``), ``speaker`` (an
     empty cell is the speaker ``"unknown"``, which per-speaker normalisation
     treats as one speaker), and optionally ``gender`` (f/female/m/male;
-    anything else is ``"unknown"``) and ``language``. Labels are mapped to
+    anything else is ``"unknown"``) and ``language``; a CSV whose columns
+    have other names says which is which with ``columns``. Column names are
+    matched ignoring case and surrounding spaces. Labels are mapped to
     canonical names (``"Angry"`` -> ``"anger"``); other labels are kept in
-    lower case with a :class:`CorpusWarning`. Rows whose audio file is
-    missing, or that lack a file or label, are reported and skipped. A file
-    listed on several lines keeps every line (a row each) and is reported in
-    a :class:`CorpusWarning`, with its line numbers and labels.
+    lower case with a :class:`CorpusWarning`. A file may be in any format of
+    :data:`~sertl_speech.AUDIO_SUFFIXES` (WAV, FLAC, OGG, MP3, AIFF ...).
+    Rows whose audio file is missing, or not audio by its extension, or
+    that lack a file or label, are reported and skipped. A file named in
+    another Unicode normalisation form than the one on disk (``wütend.wav``
+    composed, NFC, in the CSV and decomposed, NFD, in a folder copied from
+    macOS) is found under its name on disk. A file listed on several lines
+    keeps every line (a row each) and is reported in a
+    :class:`CorpusWarning`, with its line numbers and labels.
 
     Parameters
     ----------
@@ -1292,6 +1341,19 @@ class CsvCorpus(CorpusReader):
         Corpus name in the table; the CSV's stem when None.
     language : str, default="unknown"
         Language of rows without a ``language`` column value.
+    columns : dict of str to str, default=None
+        The names of your CSV's columns, by role: the roles are ``"file"``,
+        ``"label"`` (``"emotion"`` is taken for it too), ``"speaker"``,
+        ``"gender"`` and ``"language"``, e.g. ``columns={"file": "path",
+        "label": "emo", "speaker": "spk", "gender": "sex"}``. A role left
+        out is read from its usual column (``label`` or ``emotion`` for the
+        label). In a ``sertl run`` experiment: ``options = { columns = {
+        file = "path", label = "emo" } }``.
+    encoding : str, default="utf-8"
+        The CSV's text encoding, a Python codec name (``"cp1252"`` for a CSV
+        saved by Excel on a Western European Windows, ``"latin-1"``,
+        ``"utf-16"``). A byte-order mark (BOM) at the start is accepted. A
+        byte the encoding cannot decode is an error naming its line.
 
     Examples
     --------
@@ -1304,6 +1366,16 @@ class CsvCorpus(CorpusReader):
     >>> table = CsvCorpus().read(tmp / "mine.csv")
     >>> table[["corpus", "speaker", "emotion"]].values.tolist()
     [['mine', 's1', 'happiness']]
+
+    Columns of other names, and a CSV saved by Excel on Windows:
+
+    >>> text = "Pfad,Gefühl,Sprecher\na.flac,Happy,Jürgen\n"
+    >>> _ = (tmp / "excel.csv").write_bytes(text.encode("cp1252"))
+    >>> columns = {"file": "Pfad", "label": "Gefühl", "speaker": "Sprecher"}
+    >>> reader = CsvCorpus(columns=columns, encoding="cp1252")
+    >>> table = reader.read(tmp / "excel.csv")
+    >>> table[["speaker", "emotion"]].values.tolist()
+    [['Jürgen', 'happiness']]
     >>> shutil.rmtree(tmp)
     """
 
@@ -1312,12 +1384,17 @@ class CsvCorpus(CorpusReader):
     description = "Your own data: a CSV of file, label, speaker[, gender, language]"
     language = "unknown"
     layout = (
-        "a CSV file with columns file, label (or emotion), speaker[, gender, language]"
+        "a CSV file with columns file, label (or emotion), speaker[, gender, "
+        "language], or columns of your own names given by the columns option"
     )
 
-    def __init__(self, *, corpus=None, language="unknown"):
+    def __init__(
+        self, *, corpus=None, language="unknown", columns=None, encoding="utf-8"
+    ):
         self.corpus = corpus
         self.language = language
+        self.columns = columns
+        self.encoding = encoding
 
     def read(self, root, *, emotions=None):  # noqa: D102 - documented in the base
         name = self.registry_name
@@ -1329,33 +1406,57 @@ class CsvCorpus(CorpusReader):
             )
         keep = _check_emotions(emotions, name)
         _check_text_options(name, corpus=self.corpus, language=self.language)
+        named = _csv_columns_option(self.columns)
+        text = _read_csv_text(path, self.encoding)
         try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         except Exception as exc:
             raise ValueError(f"csv: cannot read {str(path)!r} as CSV: {exc}") from exc
-        df.columns = [str(c).strip().lower() for c in df.columns]
-        _check_csv_columns(path, list(df.columns))
-        label_col = "label" if "label" in df.columns else "emotion"
+        header = [str(c).strip() for c in df.columns]
+        df.columns = [c.lower() for c in header]
+        cols = _csv_column_names(path, header, named)
         base = path.parent
         corpus = self.corpus or path.stem
         rows, bad, unknown = [], [], set()
         lines: dict[str, list[tuple[int, str]]] = {}  # file -> (line, label)
+        listings: dict[Path, list[str]] = {}  # folder -> its names (Unicode)
         for i, rec in enumerate(df.to_dict("records"), start=2):
-            f, label = rec["file"].strip(), rec[label_col].strip()
+            f, label = rec[cols["file"]].strip(), rec[cols["label"]].strip()
             if not f or not label:
                 bad.append((f"{path} line {i}", f"line {i}: empty file or label"))
                 continue
             audio = Path(f) if Path(f).is_absolute() else base / f
+            several: list[Path] = []
+            if not audio.is_file() and not f.isascii():
+                variant, several = _unicode_variant(audio, listings)
+                if variant is not None:
+                    audio = variant
             if not audio.is_file():
                 what = "file not found"
                 if audio.is_dir():
                     what = "is a folder"
                 elif audio.is_symlink():
                     what = _missing_link_reason(audio)
+                elif several:
+                    what += (
+                        f"; {str(several[0].parent)!r} holds {len(several)} names "
+                        "equal to its name up to Unicode normalisation (NFC/NFD: "
+                        "accents stored composed or decomposed), "
+                        f"{', '.join(repr(p.name) for p in several)}: rename the "
+                        "files so that one has this name"
+                    )
                 bad.append((str(audio), f"line {i}: {f}: {what}"))
                 continue
             if audio.suffix.lower() not in AUDIO_SUFFIXES:
-                bad.append((str(audio), f"line {i}: {f}: not a .wav or .flac file"))
+                bad.append(
+                    (
+                        str(audio),
+                        f"line {i}: {f}: not an audio file by its extension "
+                        f"({audio.suffix or 'none'}); audio files end in "
+                        ".wav, .flac, .ogg, .mp3, .aiff ... (AUDIO_SUFFIXES): "
+                        "convert it, e.g. with ffmpeg -i FILE out.wav",
+                    )
+                )
                 continue
             resolved = str(audio.resolve())
             lines.setdefault(resolved, []).append((i, label))
@@ -1363,9 +1464,12 @@ class CsvCorpus(CorpusReader):
                 {
                     "file": resolved,
                     "corpus": corpus,
-                    "speaker": rec["speaker"].strip() or "unknown",
-                    "gender": _gender(rec.get("gender", "")),
-                    "language": rec.get("language", "").strip() or self.language,
+                    "speaker": rec[cols["speaker"]].strip() or "unknown",
+                    "gender": _gender(rec[cols["gender"]] if "gender" in cols else ""),
+                    "language": (
+                        rec[cols["language"]].strip() if "language" in cols else ""
+                    )
+                    or self.language,
                     "emotion": _user_emotion(label, unknown),
                     "emotion_orig": label,
                 }
@@ -1374,30 +1478,188 @@ class CsvCorpus(CorpusReader):
         return _finish(name, rows, bad, unknown, keep, path, self.layout, "rows")
 
 
-def _check_csv_columns(path, columns):
-    """Refuse a CSV without the columns the csv reader needs, saying why."""
-    if len(columns) == 1 and (";" in columns[0] or "\t" in columns[0]):
-        sep, arg = ("';'", "';'") if ";" in columns[0] else ("tab", "'\\t'")
+# the roles of the csv reader's columns, and the columns read for each by default
+_CSV_ROLES = {
+    "file": ("file",),
+    "label": ("label", "emotion"),
+    "speaker": ("speaker",),
+    "gender": ("gender",),
+    "language": ("language",),
+}
+_CSV_REQUIRED = ("file", "label", "speaker")
+
+
+def _csv_columns_option(columns):
+    """Check the csv reader's ``columns`` option; return ``{role: column name}``.
+
+    ``"emotion"`` is taken for the role ``"label"``. The names are returned
+    stripped, as given (the header is matched in lower case).
+    """
+    if columns is None:
+        return {}
+    example = '{"file": "path", "label": "emo", "speaker": "spk"}'
+    if not isinstance(columns, Mapping):
+        raise TypeError(
+            "csv: columns must map each role to the name of your CSV's column "
+            f"for it, e.g. columns={example}; got {type(columns).__name__} "
+            f"{columns!r}."
+        )
+    roles = ", ".join(["file", "label (or emotion)", "speaker", "gender", "language"])
+    named: dict[str, str] = {}
+    for role, column in columns.items():
+        key = "label" if role == "emotion" else role
+        if key not in _CSV_ROLES:
+            close = difflib.get_close_matches(str(role), [*_CSV_ROLES, "emotion"], n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"csv: columns has no role {role!r}.{hint} The roles are {roles}: "
+                f"columns={example} maps each role to your CSV's column."
+            )
+        if key in named:
+            raise ValueError(
+                "csv: columns names the label column twice (as 'label' and as "
+                "'emotion'); give one of them."
+            )
+        if not isinstance(column, str) or not column.strip():
+            raise TypeError(
+                f"csv: columns[{role!r}] must be the name of a column of your "
+                f"CSV (a non-empty string), got {type(column).__name__} "
+                f"{column!r}."
+            )
+        named[key] = column.strip()
+    by_name: dict[str, list[str]] = {}
+    for role, column in named.items():
+        by_name.setdefault(column.lower(), []).append(role)
+    shared = {c: r for c, r in by_name.items() if len(r) > 1}
+    if shared:
+        column, which = next(iter(shared.items()))
+        raise ValueError(
+            f"csv: columns names the column {column!r} for several roles "
+            f"({', '.join(which)}); each role needs its own column."
+        )
+    return named
+
+
+def _csv_column_names(path, header, named):
+    """Return ``{role: column}`` of the CSV's (lower-case) columns, or refuse it.
+
+    ``header`` holds the CSV's column names as written (stripped), ``named``
+    the ``columns`` option (:func:`_csv_columns_option`). A required role
+    without a column, and a column named in ``named`` that the CSV lacks,
+    are refused with what to do.
+    """
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        sep, arg = ("';'", "';'") if ";" in header[0] else ("tab", "'\\t'")
         raise ValueError(
             f"csv: {str(path)!r} looks {sep}-separated (its header reads as the "
-            f"one column {columns[0]!r}); the csv reader reads comma-separated "
+            f"one column {header[0]!r}); the csv reader reads comma-separated "
             "files. Save it with commas, e.g. pandas.read_csv(path, "
             f"sep={arg}).to_csv(new_path, index=False)."
         )
-    missing = [
-        shown
-        for shown, names in (
-            ("file", ("file",)),
-            ("label (or emotion)", ("label", "emotion")),
-            ("speaker", ("speaker",)),
-        )
-        if not any(n in columns for n in names)
-    ]
-    if missing:
+    have = [c.lower() for c in header]
+    absent = [(role, c) for role, c in named.items() if c.lower() not in have]
+    if absent:
+        listed = ", ".join(f"{c!r} (for {role})" for role, c in absent)
         raise ValueError(
-            f"csv: {str(path)!r} lacks column(s) {', '.join(missing)}; needed: "
-            f"file, label (or emotion), speaker; found {columns}."
+            f"csv: {str(path)!r} has no column {listed}, which the columns "
+            f"option names; its columns are {header}. Correct the name in "
+            "columns= (names are matched ignoring case and surrounding spaces)."
         )
+    cols = {}
+    for role, defaults in _CSV_ROLES.items():
+        if role in named:
+            cols[role] = named[role].lower()
+            continue
+        found = next((c for c in defaults if c in have), None)
+        if found is not None:
+            cols[role] = found
+    missing = [role for role in _CSV_REQUIRED if role not in cols]
+    if missing:
+        shown = ["label (or emotion)" if r == "label" else r for r in missing]
+        python = ", ".join(f'"{role}": "..."' for role in missing)
+        toml = ", ".join(f'{role} = "..."' for role in missing)
+        raise ValueError(
+            f"csv: {str(path)!r} lacks column(s) {', '.join(shown)}; needed: "
+            f"file, label (or emotion), speaker; found {header}. If your CSV "
+            "holds them under other names, say which with the columns option: "
+            f"columns={{{python}}} with your column names (in a sertl run "
+            f"experiment: options = {{ columns = {{ {toml} }} }})."
+        )
+    return cols
+
+
+def _read_csv_text(path, encoding):
+    """Return the text of the CSV ``path`` in ``encoding`` (a leading BOM dropped).
+
+    A byte the encoding cannot decode is refused with its line and the fix.
+    """
+    if not isinstance(encoding, str):
+        raise TypeError(
+            "csv: encoding must be the name of the CSV's text encoding, e.g. "
+            f"'utf-8' or 'cp1252'; got {type(encoding).__name__} {encoding!r}."
+        )
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(
+            f"csv: encoding={encoding!r} is no text encoding Python knows; give "
+            "the CSV's encoding by a codec name, e.g. 'utf-8', 'cp1252' (Excel "
+            "on a Western European Windows), 'latin-1' or 'utf-16'."
+        ) from None
+    codec = "utf-8-sig" if codec == "utf-8" else codec  # a BOM is no text
+    raw = path.read_bytes()
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode(codec, errors="replace")
+        line = before.count("\n") + 1
+        context = before.rsplit("\n", 1)[-1][-30:]
+        shown = " ".join(f"0x{b:02x}" for b in raw[exc.start : exc.end])
+        other = "cp1252" if codec != "cp1252" else "latin-1"
+        raise ValueError(
+            f"csv: cannot read {str(path)!r} as {encoding}: line {line} holds "
+            f"the byte(s) {shown} (after {context!r}), which are not "
+            f"{encoding} text; the file was saved in another encoding. Save it "
+            f'as UTF-8 (in Excel: "CSV UTF-8"), or pass its encoding, e.g. '
+            f'encoding="{other}" (in a sertl run experiment: options = '
+            f'{{ encoding = "{other}" }}).'
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _unicode_variant(path, listings):
+    """Find the file ``path`` names when it is stored in another Unicode form.
+
+    Each part of ``path`` that does not exist is looked up among the names
+    of its folder whose NFC form equals its own: a name typed or written
+    composed (NFC, ``ü`` one character) found decomposed on disk (NFD,
+    ``u`` and a combining diaeresis, as macOS stores names) or the reverse.
+    ``listings`` caches the names of each folder listed.
+
+    Returns ``(found, several)``: the path on disk and ``[]`` when each part
+    has one match, else None and the matches of the first part with several
+    (``[]`` when one has none).
+    """
+    parts = path.parts
+    current = Path(parts[0])
+    for part in parts[1:]:
+        step = current / part
+        if os.path.lexists(step):
+            current = step
+            continue
+        if current not in listings:
+            try:
+                listings[current] = os.listdir(current)
+            except OSError:  # not a folder, or not listable: nothing found
+                listings[current] = []
+        key = unicodedata.normalize("NFC", part)
+        matches = [
+            n for n in listings[current] if unicodedata.normalize("NFC", n) == key
+        ]
+        if len(matches) != 1:
+            return None, [current / n for n in sorted(matches)]
+        current = current / matches[0]
+    return current, []
 
 
 def _warn_repeated_files(path, lines):
@@ -1425,7 +1687,8 @@ def _warn_repeated_files(path, lines):
 class FoldersCorpus(CorpusReader):
     r"""A user's own corpus stored as one folder per label.
 
-    Layout: ``ROOT/<label>/**/*.wav`` (or ``.flac``): the first folder
+    Layout: ``ROOT/<label>/**/*.wav`` (or any format of
+    :data:`AUDIO_SUFFIXES`: ``.flac``, ``.ogg``, ``.aiff`` ...): the first folder
     below ``ROOT`` is the label, mapped to a canonical name (``Angry`` ->
     ``anger``; other labels are kept in lower case with a
     :class:`CorpusWarning`). Files directly in ``ROOT`` are reported. The
@@ -1499,11 +1762,12 @@ class FoldersCorpus(CorpusReader):
                 raise ValueError(
                     "folders: speaker_pattern needs a named group (?P<speaker>...)."
                 )
-        files, unreadable = _split_unreadable(_audio_files(root))
+        files, unreadable = _split_unreadable(_audio_files(root, AUDIO_SUFFIXES))
         _warn_unreadable(name, unreadable, root)
         if not files:
             raise ValueError(
-                f"folders: no .wav or .flac file found under {str(root)!r}"
+                f"folders: no audio file ({', '.join(AUDIO_SUFFIXES)}) found under "
+                f"{str(root)!r}"
                 f"{_but_unreadable(unreadable)}. Expected layout: {self.layout}"
             )
         corpus = self.corpus or root.name
@@ -1640,8 +1904,9 @@ def load_corpus(name, root, *, emotions=None, **options):
         Keep only these canonical emotions (e.g. ``["anger", "happiness",
         "neutral", "sadness"]``); all when None.
     **options
-        Reader options, e.g. ``vocal_channel="speech"`` for RAVDESS or
-        ``speaker_pattern=...`` for ``"folders"``.
+        Reader options, e.g. ``vocal_channel="speech"`` for RAVDESS,
+        ``speaker_pattern=...`` for ``"folders"``, or ``columns={...}`` and
+        ``encoding=...`` for ``"csv"``.
 
     Returns
     -------
@@ -1656,6 +1921,9 @@ def load_corpus(name, root, *, emotions=None, **options):
         reader is given a file).
     ValueError
         When no audio is found, or ``emotions`` names an unknown class.
+    TypeError
+        When the reader does not take an option given (the message lists
+        the options it takes).
 
     Examples
     --------
@@ -1669,10 +1937,26 @@ def load_corpus(name, root, *, emotions=None, **options):
     try:
         reader = cls(**options)
     except TypeError as exc:
+        takes = _reader_options(cls)
+        listed = "" if takes is None else f" Its options: {', '.join(takes) or 'none'}."
         raise TypeError(
-            f"Reader {name!r} does not take the options {sorted(options)}: {exc}"
+            f"Reader {name!r} does not take the options {sorted(options)}: "
+            f"{exc}.{listed}"
         ) from exc
     return reader.read(root, emotions=emotions)
+
+
+def _reader_options(cls):
+    """Return the names of the keyword options of reader ``cls`` (None: any)."""
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # no signature to read
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [
+        p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
 
 
 # --------------------------------------------------------------------------

@@ -17,7 +17,15 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sertl_core import SertlWarning, external_stacklevel
 from sertl_core.params import Interval, ParamValidationMixin, StrOptions
 
-from ._audio import TARGET_SR, AudioError, _nan_message, check_waveform, load_audio
+from ._audio import (
+    TARGET_SR,
+    AudioError,
+    _nan_message,
+    _note_kind,
+    _wav_truncation_note,
+    check_waveform,
+    load_audio,
+)
 from ._cache import FeatureCache, content_key, waveform_key
 from ._features import FEATURE_SETS, N_MELS_LOGMEL, extract, feature_names
 
@@ -68,7 +76,10 @@ class AudioFeaturesWarning(SertlWarning):
     inputs whose peak is above 2.0 (PCM sample values not divided by their
     full scale, e.g. an ``int16`` signal cast to float): their features are
     computed as given, not failed, but do not match the same audio at full
-    scale 1.0. ``load_audio`` emits that note directly.
+    scale 1.0; and once per ``transform`` for the WAV files that look
+    truncated (their header gives more audio than the file holds): their
+    features describe the audio present. ``load_audio`` emits these notes
+    directly.
 
     See Also
     --------
@@ -144,7 +155,8 @@ def _extract_one(item, feature_set, sample_rate, min_duration, silence_threshold
     """Return ("ok", features, notes) or ("error", reason, message) for one input.
 
     ``notes`` lists what is odd about an accepted input (a float signal in
-    PCM units): reported by ``transform`` in one warning, never a failure.
+    PCM units, a truncated WAV file): reported by ``transform`` in one
+    warning per kind, never a failure.
     """
     notes: list[str] = []
     try:
@@ -319,6 +331,45 @@ def _failure_report(items, failures):
     return table, summary
 
 
+# per kind of note: what the inputs look like, and what their features are
+_NOTE_WARNINGS = {
+    "pcm_scale": (
+        "look like PCM sample values in float form",
+        "Their features were computed as given and do not match the same "
+        "audio at full scale 1.0",
+    ),
+    "truncated": (
+        "look truncated (their WAV header gives more audio than the file holds)",
+        "Their features describe only the audio present",
+    ),
+}
+
+
+def _warn_notes(items, notes):
+    """Emit one :class:`AudioFeaturesWarning` per kind of ``notes``.
+
+    ``notes`` holds ``(index, note)`` of the odd inputs of ``items``, sorted;
+    each warning counts the inputs of its kind and names the first.
+    """
+    by_kind: dict[str, list[tuple[int, str]]] = {}
+    for i, note in notes:
+        by_kind.setdefault(_note_kind(note), []).append((i, note))
+    for kind, (looks, features) in _NOTE_WARNINGS.items():
+        found = by_kind.get(kind)
+        if not found:
+            continue
+        first_i, first_note = found[0]
+        n_inputs = len({i for i, _ in found})
+        warnings.warn(
+            f"{n_inputs} of {len(items)} inputs {looks}; first: "
+            f"{_describe(items[first_i])} (input {first_i}): {first_note}. "
+            f"{features} (these inputs are not failures, not in failed_; "
+            "notes_ lists them).",
+            AudioFeaturesWarning,
+            stacklevel=external_stacklevel(),
+        )
+
+
 def _is_nan(value):
     """Return True for a scalar NaN (float, numpy float, pd.NA, NaT)."""
     import pandas as pd
@@ -409,8 +460,9 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         :class:`FeatureExtractionError` after the whole batch, so finished
         work is cached and reported first. ``failed_`` lists the failures in
         every mode. Float inputs with a peak above 2.0 (PCM values not
-        divided by their full scale) are not failures: they get features
-        and one :class:`AudioFeaturesWarning` per call, in every mode. With
+        divided by their full scale) and truncated WAV files are not
+        failures: they get features and one :class:`AudioFeaturesWarning`
+        per kind and call, in every mode (see ``notes_``). With
         ``"raise"``, waveform arrays holding NaN or infinite samples are
         refused by ``fit`` already (``fit_transform``: before any
         extraction), with the same :class:`FeatureExtractionError` and
@@ -426,12 +478,16 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         A report on that call, not learned state: pickling, copying or
         saving the transformer (e.g. with skops) leaves it out.
     notes_ : pandas.DataFrame
-        Inputs of the last ``transform`` that gave features but look odd
-        (a float signal peaking far above full scale, i.e. PCM sample values
-        not divided by their full scale): columns ``index``, ``item`` and
-        ``note`` (empty for ordinary inputs). Such inputs are never cached,
-        so every call reports them. A report on that call, left out of
-        saved state like ``failed_``.
+        Inputs of the last ``transform`` that gave features but look odd:
+        columns ``index``, ``item``, ``kind`` and ``note`` (empty for
+        ordinary inputs), one row per note. Kinds: ``"pcm_scale"``, a float
+        signal peaking far above full scale (PCM sample values not divided
+        by their full scale); ``"truncated"``, a WAV file whose header gives
+        more audio than the file holds (cut short in a copy or download: its
+        features describe the samples present; the note, which starts
+        ``"truncated:"``, gives both sizes). Such inputs are never cached
+        (nor read from the cache), so every call reports them. A report on
+        that call, left out of saved state like ``failed_``.
     n_cache_hits_ : int
         Inputs of the last ``transform`` read from the cache (a report on
         that call, left out of saved state like ``failed_``).
@@ -866,6 +922,15 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         todo = []
         hits = 0
         for i, item in enumerate(items):
+            if (
+                cache is not None
+                and isinstance(item, str)
+                and _wav_truncation_note(item) is not None
+            ):
+                # noted on every call, so never a hit (an entry of the file
+                # written before truncated files were noted would hide it)
+                todo.append((i, item))
+                continue
             if cache is not None:
                 try:
                     if isinstance(item, str):
@@ -954,20 +1019,11 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             {
                 "index": [i for i, _ in notes],
                 "item": [_describe(items[i]) for i, _ in notes],
+                "kind": [_note_kind(note) for _, note in notes],
                 "note": [note for _, note in notes],
             }
         )
-        if notes:
-            first_i, first_note = notes[0]
-            warnings.warn(
-                f"{len(notes)} of {n} inputs look like PCM sample values in "
-                f"float form; first: {_describe(items[first_i])} (input "
-                f"{first_i}): {first_note}. Their features were computed as "
-                "given and do not match the same audio at full scale 1.0 "
-                "(these inputs are not failures, not in failed_).",
-                AudioFeaturesWarning,
-                stacklevel=external_stacklevel(),
-            )
+        _warn_notes(items, notes)
         self.failed_, summary = _failure_report(items, failures)
         if failures:
             if self.errors == "raise":

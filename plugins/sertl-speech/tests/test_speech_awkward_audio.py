@@ -111,14 +111,15 @@ def test_pcm_scale_inputs_are_listed_in_notes_and_never_cached(tmp_path):
         with pytest.warns(AudioFeaturesWarning, match=r"1 of 2 inputs look like PCM"):
             X = ext.fit_transform([str(good), str(path)])
         assert ext.n_cache_hits_ == call
-        assert list(ext.notes_["index"]) == [1]
+        assert ext.notes_[["index", "kind"]].values.tolist() == [[1, "pcm_scale"]]
         assert ext.notes_["item"][0].endswith("float_in_int16_units.wav")
         assert re.search(r"peak 20000.*re-export it scaled", ext.notes_["note"][0])
         assert np.isfinite(X).all()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ext.transform([str(good)])
-    assert ext.notes_.empty and list(ext.notes_.columns) == ["index", "item", "note"]
+    assert ext.notes_.empty
+    assert list(ext.notes_.columns) == ["index", "item", "kind", "note"]
     assert "notes_" not in ext.__getstate__()  # a report, not saved state
 
 

@@ -697,3 +697,23 @@ def test_an_unknown_code_is_named_as_such(tmp_path, reader, path, reason):
     assert entry["file"] == str((tmp_path / path).resolve())
     assert reason in entry["reason"]
     assert reason in str(rec[0].message)
+
+
+def test_folders_reader_takes_every_audio_format_sertl_reads(tmp_path):
+    # a user's own corpus in OGG or AIFF: the folders reader skipped them
+    # without a word, while AudioFeatures and sertl predict read them
+    x = np.sin(np.arange(8000) / 8.0) * 0.3
+    (tmp_path / "Angry").mkdir()
+    sf.write(tmp_path / "Angry" / "a.ogg", x, 16000, format="OGG")
+    sf.write(tmp_path / "Angry" / "b.aiff", x, 16000, format="AIFF")
+    _wav(tmp_path / "Sad" / "c.wav")
+    (tmp_path / "Sad" / "notes.txt").write_text("not audio")
+    t = load_corpus("folders", tmp_path)
+    assert sorted(Path(f).name for f in t["file"]) == ["a.ogg", "b.aiff", "c.wav"]
+    assert dict(
+        zip(t["file"].map(lambda f: Path(f).name), t["emotion"], strict=True)
+    ) == {
+        "a.ogg": "anger",
+        "b.aiff": "anger",
+        "c.wav": "sadness",
+    }

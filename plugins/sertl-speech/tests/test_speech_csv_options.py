@@ -1,0 +1,366 @@
+"""The csv reader on a user's own CSV: column names, encodings, audio formats,
+names in another Unicode form, empty files and labels outside the schema."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sertl_speech import (
+    AUDIO_SUFFIXES,
+    CorpusWarning,
+    load_corpus,
+    select_emotions,
+)
+
+
+def _wav(path, seconds=0.25, sr=8000, fmt=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(str(path), 0.1 * np.sin(2 * np.pi * 220 * t), sr, format=fmt)
+    return path
+
+
+def _read(root, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return load_corpus("csv", root, **options)
+
+
+def _rows(table):
+    return [
+        (Path(f).name, s, g, lang, e)
+        for f, s, g, lang, e in zip(
+            table["file"],
+            table["speaker"],
+            table["gender"],
+            table["language"],
+            table["emotion"],
+            strict=True,
+        )
+    ]
+
+
+# -- columns: the user's own column names -------------------------------------
+
+
+def test_columns_names_the_csvs_own_columns(tmp_path):
+    _wav(tmp_path / "a.wav")
+    _wav(tmp_path / "b.wav")
+    csv = tmp_path / "m.csv"
+    # a "file" and a "label" column that are not the ones meant
+    csv.write_text(
+        "Path, Emo ,Spk,Sex,Lang,file,label\n"
+        "a.wav,angry,s1,w,de,nothing.wav,sad\n"
+        "b.wav,sad,s2,m,,nothing.wav,angry\n"
+    )
+    columns = {
+        "file": "path",
+        "label": "EMO",
+        "speaker": "Spk",
+        "gender": "sex",
+        "language": "lang",
+    }
+    t = _read(csv, columns=columns, language="en")
+    assert _rows(t) == [
+        ("a.wav", "s1", "female", "de", "anger"),
+        ("b.wav", "s2", "male", "en", "sadness"),
+    ]
+    assert t["emotion_orig"].tolist() == ["angry", "sad"]
+    # a role left out is read from its usual column; "emotion" is the label
+    csv.write_text("wav,emotion,speaker\na.wav,happy,s3\n")
+    t = _read(csv, columns={"file": "wav"})
+    assert _rows(t) == [("a.wav", "s3", "unknown", "unknown", "happiness")]
+    csv.write_text("wav,feeling,speaker\na.wav,happy,s3\n")
+    t = _read(csv, columns={"file": "wav", "emotion": "feeling"})
+    assert t["emotion"].tolist() == ["happiness"]
+
+
+def test_a_missing_column_names_the_columns_option(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("path,emo,spk\na.wav,sad,s1\n")
+    with pytest.raises(
+        ValueError,
+        match=r"lacks column\(s\) file, label \(or emotion\), speaker; needed: "
+        r"file, label \(or emotion\), speaker; found \['path', 'emo', 'spk'\]\. "
+        r"If your CSV holds them under other names, say which with the columns "
+        r'option: columns=\{"file": "\.\.\.", "label": "\.\.\.", "speaker": '
+        r'"\.\.\."\} with your column names \(in a sertl run experiment: options '
+        r'= \{ columns = \{ file = "\.\.\.", label = "\.\.\.", speaker = "\.\.\." '
+        r"\} \}\)\.",
+    ):
+        load_corpus("csv", csv)
+    # only the roles still missing are asked for
+    with pytest.raises(
+        ValueError,
+        match=r'lacks column\(s\) speaker; .*columns=\{"speaker": "\.\.\."\}',
+    ):
+        load_corpus("csv", csv, columns={"file": "path", "label": "emo"})
+
+
+def test_a_column_named_by_the_option_that_the_csv_lacks_is_named(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("file,label,speaker\na.wav,sad,s1\n")
+    with pytest.raises(
+        ValueError,
+        match=r"has no column 'spk' \(for speaker\), 'sex' \(for gender\), which the "
+        r"columns option names; its columns are \['file', 'label', 'speaker'\]\. "
+        r"Correct the name in columns=",
+    ):
+        load_corpus("csv", csv, columns={"speaker": "spk", "gender": "sex"})
+
+
+@pytest.mark.parametrize(
+    ("columns", "error", "match"),
+    [
+        (
+            {"spaeker": "spk"},
+            ValueError,
+            r"columns has no role 'spaeker'\. Did you mean 'speaker'\? The roles are "
+            r"file, label \(or emotion\), speaker, gender, language: columns=",
+        ),
+        (
+            {"path": "file"},
+            ValueError,
+            r"columns has no role 'path'\. The roles are file, label",
+        ),
+        (
+            {"label": "emo", "emotion": "feeling"},
+            ValueError,
+            r"names the label column twice \(as 'label' and as 'emotion'\); give one",
+        ),
+        (
+            {"file": "x", "speaker": "X "},
+            ValueError,
+            r"names the column 'x' for several roles \(file, speaker\); each role "
+            r"needs its own column",
+        ),
+        (
+            ["file", "label"],
+            TypeError,
+            r"columns must map each role to the name of your CSV's column for it, "
+            r'e\.g\. columns=\{"file": "path", .*got list',
+        ),
+        (
+            {"speaker": 3},
+            TypeError,
+            r"columns\['speaker'\] must be the name of a column of your CSV \(a "
+            r"non-empty string\), got int 3",
+        ),
+    ],
+)
+def test_a_bad_columns_option_says_what_is_wrong(tmp_path, columns, error, match):
+    _wav(tmp_path / "a.wav")
+    csv = tmp_path / "m.csv"
+    csv.write_text("file,label,speaker\na.wav,sad,s1\n")
+    with pytest.raises(error, match=match):
+        load_corpus("csv", csv, columns=columns)
+
+
+def test_an_unknown_option_lists_the_readers_options(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("file,label,speaker\na.wav,sad,s1\n")
+    with pytest.raises(
+        TypeError,
+        match=r"Reader 'csv' does not take the options \['colums'\]: .*colums.*\. "
+        r"Its options: corpus, language, columns, encoding\.",
+    ):
+        load_corpus("csv", csv, colums={"file": "path"})
+
+
+# -- encoding ---------------------------------------------------------------------
+
+
+def test_a_csv_in_another_encoding_names_the_line_and_the_fix(tmp_path):
+    _wav(tmp_path / "a.wav")
+    _wav(tmp_path / "b.wav")
+    csv = tmp_path / "m.csv"
+    text = "file,label,speaker\na.wav,sad,s1\nb.wav,happy,Özil\n"
+    csv.write_bytes(text.encode("cp1252"))
+    with pytest.raises(
+        ValueError,
+        match=r"cannot read '.*m\.csv' as utf-8: line 3 holds the byte\(s\) 0xd6 "
+        r"\(after 'b\.wav,happy,'\), which are not utf-8 text; the file was saved in "
+        r"another encoding\. Save it as UTF-8 \(in Excel: \"CSV UTF-8\"\), or pass "
+        r'its encoding, e\.g\. encoding="cp1252" \(in a sertl run experiment: '
+        r'options = \{ encoding = "cp1252" \}\)\.',
+    ):
+        load_corpus("csv", csv)
+    t = _read(csv, encoding="cp1252")
+    assert t["speaker"].tolist() == ["s1", "Özil"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "codec"),
+    [("utf-8", "utf-8-sig"), ("UTF8", "utf-8-sig"), ("utf-16", "utf-16")],
+)
+def test_a_byte_order_mark_is_accepted(tmp_path, encoding, codec):
+    _wav(tmp_path / "a.wav")
+    csv = tmp_path / "m.csv"
+    csv.write_bytes("file,label,speaker\na.wav,sad,Jürgen\n".encode(codec))
+    assert csv.read_bytes()[:2] in (b"\xef\xbb", b"\xff\xfe", b"\xfe\xff")
+    t = _read(csv, encoding=encoding)
+    assert t["speaker"].tolist() == ["Jürgen"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "error", "match"),
+    [
+        ("klingon", ValueError, r"encoding='klingon' is no text encoding Python "),
+        (None, TypeError, r"encoding must be the name of the CSV's text encoding"),
+    ],
+)
+def test_an_unknown_encoding_is_refused(tmp_path, encoding, error, match):
+    csv = tmp_path / "m.csv"
+    csv.write_text("file,label,speaker\na.wav,sad,s1\n")
+    with pytest.raises(error, match=match):
+        load_corpus("csv", csv, encoding=encoding)
+
+
+# -- audio formats --------------------------------------------------------------
+
+
+def test_every_audio_format_sertl_speech_reads_is_accepted(tmp_path):
+    # libsndfile reads a file by its content: a WAV under each extension
+    _wav(tmp_path / "audio.wav")
+    data = (tmp_path / "audio.wav").read_bytes()
+    names = [f"f{k}{suffix}" for k, suffix in enumerate(AUDIO_SUFFIXES)]
+    names.append("upper.OGG")
+    for name in names:
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker\n" + "".join(f"{n},sad,s1\n" for n in names)
+    )
+    t = _read(tmp_path / "m.csv")
+    assert sorted(Path(f).name for f in t["file"]) == sorted(names)
+    assert ".ogg" in AUDIO_SUFFIXES and ".mp3" in AUDIO_SUFFIXES
+
+
+def test_an_ogg_file_is_read_and_a_text_file_is_skipped(tmp_path):
+    _wav(tmp_path / "a.ogg", fmt="OGG")
+    (tmp_path / "notes.txt").write_text("not audio")
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker\na.ogg,sad,s1\nnotes.txt,sad,s1\n"
+    )
+    with pytest.warns(
+        CorpusWarning,
+        match=r"line 3: notes\.txt: not an audio file by its extension \(\.txt\); "
+        r"audio files end in \.wav, \.flac, \.ogg, \.mp3, \.aiff \.\.\. "
+        r"\(AUDIO_SUFFIXES\): convert it",
+    ):
+        t = load_corpus("csv", tmp_path / "m.csv")
+    assert [Path(f).name for f in t["file"]] == ["a.ogg"]
+    assert t["duration"][0] == pytest.approx(0.25)
+
+
+# -- names in another Unicode normalisation form ----------------------------------
+
+
+@pytest.mark.parametrize(("on_disk", "in_csv"), [("NFD", "NFC"), ("NFC", "NFD")])
+def test_a_name_in_another_unicode_form_finds_the_file(tmp_path, on_disk, in_csv):
+    folder = unicodedata.normalize(on_disk, "Wütend")
+    name = unicodedata.normalize(on_disk, "wütend_é.wav")
+    _wav(tmp_path / folder / name)
+    _wav(tmp_path / "plain.wav")
+    row = unicodedata.normalize(in_csv, "Wütend/wütend_é.wav")
+    assert not (tmp_path / row).exists()  # a file system that keeps the bytes
+    (tmp_path / "m.csv").write_text(
+        f"file,label,speaker\n{row},angry,s1\nplain.wav,sad,s1\n", encoding="utf-8"
+    )
+    t = _read(tmp_path / "m.csv")
+    assert t["file"].tolist()[0] == str((tmp_path / folder / name).resolve())
+    assert t["emotion"].tolist() == ["anger", "sadness"]
+
+
+def test_several_names_in_other_unicode_forms_are_named_not_guessed(tmp_path):
+    _wav(tmp_path / unicodedata.normalize("NFC", "éü.wav"))
+    _wav(tmp_path / unicodedata.normalize("NFD", "éü.wav"))
+    _wav(tmp_path / "plain.wav")
+    mixed = unicodedata.normalize("NFC", "é") + unicodedata.normalize("NFD", "ü.wav")
+    assert not (tmp_path / mixed).exists()
+    (tmp_path / "m.csv").write_text(
+        f"file,label,speaker\n{mixed},angry,s1\nplain.wav,sad,s1\n", encoding="utf-8"
+    )
+    with pytest.warns(CorpusWarning) as caught:
+        t = load_corpus("csv", tmp_path / "m.csv")
+    assert [Path(f).name for f in t["file"]] == ["plain.wav"]
+    (entry,) = t.attrs["skipped"]
+    assert re.search(
+        r"line 2: .*: file not found; '.*' holds 2 names equal to its name up to "
+        r"Unicode normalisation \(NFC/NFD: accents stored composed or decomposed\), "
+        r".*: rename the files so that one has this name",
+        entry["reason"],
+    )
+    assert entry["reason"] in str(caught[0].message)
+
+
+def test_a_missing_file_with_an_accent_is_still_not_found(tmp_path):
+    _wav(tmp_path / "plain.wav")
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker\nwütend.wav,angry,s1\nplain.wav,sad,s1\n", encoding="utf-8"
+    )
+    with pytest.warns(CorpusWarning, match=r"line 2: wütend\.wav: file not found$"):
+        load_corpus("csv", tmp_path / "m.csv")
+
+
+# -- empty files ------------------------------------------------------------------
+
+
+def test_a_zero_byte_file_is_reported_as_empty_by_the_reader(tmp_path):
+    _wav(tmp_path / "a.wav")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker\na.wav,sad,s1\nempty.wav,sad,s1\n"
+    )
+    with pytest.warns(
+        CorpusWarning,
+        match=r"(?s)1 audio file\(s\) could not be opened.*empty\.wav: empty: the file "
+        r"has 0 bytes \(an interrupted copy or download\?\); copy it again",
+    ) as caught:
+        t = load_corpus("csv", tmp_path / "m.csv")
+    assert "Format not recognised" not in str(caught[0].message)
+    assert np.isnan(t["duration"]).tolist() == [False, True]
+
+
+def test_a_file_that_is_not_audio_keeps_libsndfiles_reason(tmp_path):
+    (tmp_path / "wav").mkdir()
+    _wav(tmp_path / "wav" / "03a01Wa.wav")
+    (tmp_path / "wav" / "03a02Wa.wav").write_bytes(b"not audio at all")
+    with pytest.warns(CorpusWarning, match=r"03a02Wa\.wav: LibsndfileError: .*"):
+        load_corpus("emodb", tmp_path)
+
+
+# -- labels outside the schema ------------------------------------------------------
+
+
+def test_unknown_labels_say_how_to_map_them(tmp_path):
+    _wav(tmp_path / "a.wav")
+    _wav(tmp_path / "b.wav")
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker\na.wav,contempt,s1\nb.wav,very happy,s1\n"
+    )
+    with pytest.warns(
+        CorpusWarning,
+        match=r"csv: label\(s\) \['contempt', 'very happy'\] are not canonical "
+        r"emotions .*Rename them to use the schema\. Or map them onto canonical "
+        r"names: in Python with select_emotions\(table, mapping=\{'contempt': "
+        r"'<emotion>'\}\), in a sertl run experiment with \[labels\] mapping = "
+        r'\{ contempt = "<emotion>" \}\.$',
+    ):
+        t = load_corpus("csv", tmp_path / "m.csv")
+    # the advice works as given
+    mapped = select_emotions(
+        t, mapping={"contempt": "disgust", "very happy": "happiness"}
+    )
+    assert mapped["emotion"].tolist() == ["disgust", "happiness"]
+    # a label that is no bare TOML key is quoted
+    (tmp_path / "m.csv").write_text("file,label,speaker\nb.wav,very happy,s1\n")
+    with pytest.warns(
+        CorpusWarning, match=r'\[labels\] mapping = \{ "very happy" = "<emotion>" \}'
+    ):
+        load_corpus("csv", tmp_path / "m.csv")
