@@ -470,6 +470,8 @@ def file_cautions(files, X, extractor, *, clipping=False):
 def caution_kind(note):
     """Return the short name a caution starts with (``"band-limited"``)."""
     head = note.split(":", 1)[0].strip()
+    if head.startswith("peak "):  # "peak 32767: looks like PCM sample values"
+        return "unscaled samples"
     return head if 0 < len(head) <= 30 else "other"
 
 

@@ -591,8 +591,10 @@ def _trusted_names(trusted):
             continue
         try:
             obj = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            continue  # not importable here: only the name as given is trusted
+        except Exception:  # any failure of the caller's module
+            # (missing, a relative name, an error in its code): only the name
+            # as given is trusted, and the check reports what stays untrusted
+            continue
         defined = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
         if all(isinstance(part, str) for part in defined):
             names.add(".".join(defined))

@@ -1142,6 +1142,10 @@ def test_a_plugin_class_is_trusted_by_its_exported_name(tmp_path, monkeypatch):
     for name in ("tplugin_shift.Shift", "tplugin_shift._impl.Shift"):
         model, _ = load_model(path, trusted=[name])
         np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
-    # a name that imports nothing trusts nothing more than itself
+    # a name that imports nothing trusts nothing more than itself (a relative
+    # name raised a bare TypeError from importlib)
     with pytest.raises(UntrustedModelError, match=r"tplugin_shift\._impl\.Shift"):
-        load_model(path, trusted=["tplugin_shift.NoSuchClass", "no_such_module.X"])
+        load_model(
+            path,
+            trusted=["tplugin_shift.NoSuchClass", "no_such_module.X", ".rel.Shift"],
+        )

@@ -1244,3 +1244,20 @@ def test_run_names_training_files_that_predict_would_caution_about(tmp_path):
     assert "| mine | band-limited | 2 | u00.wav, u05.wav |" in section
     assert "| mine | long | 1 | u09.wav |" in section
     assert "Files with cautions" in (cfg.output / "report.html").read_text()
+
+
+def test_unscaled_sample_notes_are_one_kind_of_caution():
+    # the note starts with its peak ("peak 32767: ..."): each peak was its
+    # own kind, a log line and a report row per distinct value
+    from sertl_experiments._data import caution_kind
+    from sertl_experiments._runner import _report_cautions
+    from sertl_speech._audio import _pcm_scale_note
+
+    found = {i: [_pcm_scale_note(p, file=True)] for i, p in enumerate((32767.0, 12.5))}
+    assert {caution_kind(n[0]) for n in found.values()} == {"unscaled samples"}
+    lines, rows = [], []
+    _report_cautions("mine", ["a.wav", "b.wav"], found, lines.append, rows)
+    assert len(lines) == 1 and lines[0].startswith(
+        "corpus mine: 2 of 2 file(s) unscaled samples (a.wav, b.wav)"
+    )
+    assert [(r["caution"], r["files"]) for r in rows] == [("unscaled samples", 2)]

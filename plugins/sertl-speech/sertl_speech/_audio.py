@@ -52,6 +52,10 @@ _WAV_SUFFIXES = (".wav", ".wave", ".bwf", ".rf64")
 """Extensions of RIFF/RIFX/RF64 WAVE files, whose header is checked for truncation."""
 
 _TRUNCATED_HEAD = "truncated:"
+# data sizes that tools writing to a pipe put in a header they cannot seek
+# back to (most: 0xFFFFFFFF; sox: 0x7FFFF000; others 0x7FFFFFFF): unknown,
+# not a promise of that much audio
+_UNKNOWN_DATA_SIZES = (0xFFFFFFFF, 0x7FFFF000, 0x7FFFFFFF)
 _MAX_CHUNKS = 4096  # chunk headers read before giving up the search for "data"
 
 _SILENCE_PEAK = 1e-5  # about -100 dBFS: digital silence or dither only
@@ -170,10 +174,12 @@ def _wav_data_extent(fh, size):
         (chunk_size,) = struct.unpack(order + "I", header[4:])
         body = offset + 8
         if chunk_id == b"data":
-            if chunk_size == 0xFFFFFFFF:  # RF64: size in ds64; RIFF: a stream
-                if magic != b"RF64" or ds64_data is None:
+            if chunk_size == 0xFFFFFFFF and magic == b"RF64":  # size in ds64
+                if ds64_data is None:
                     return None
                 chunk_size = ds64_data
+            elif chunk_size in _UNKNOWN_DATA_SIZES:
+                return None  # written to a pipe: the size was never known
             return chunk_size, size - body, byte_rate, block_align
         if chunk_id == b"ds64" and magic == b"RF64":
             fields = fh.read(24)  # RIFF size, data size, sample count

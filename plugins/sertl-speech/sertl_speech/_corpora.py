@@ -1570,7 +1570,9 @@ def _csv_column_names(path, header, named):
         if role in named:
             cols[role] = named[role].lower()
             continue
-        found = next((c for c in defaults if c in have), None)
+        # a column the option gives to another role is that role's only
+        taken = {c.lower() for c in named.values()}
+        found = next((c for c in defaults if c in have and c not in taken), None)
         if found is not None:
             cols[role] = found
     missing = [role for role in _CSV_REQUIRED if role not in cols]
@@ -1600,6 +1602,7 @@ def _read_csv_text(path, encoding):
         )
     try:
         codec = codecs.lookup(encoding).name
+        "".encode(codec)  # a bytes-to-bytes codec (base64, zlib) is no text one
     except LookupError:
         raise ValueError(
             f"csv: encoding={encoding!r} is no text encoding Python knows; give "

@@ -364,3 +364,23 @@ def test_unknown_labels_say_how_to_map_them(tmp_path):
         CorpusWarning, match=r'\[labels\] mapping = \{ "very happy" = "<emotion>" \}'
     ):
         load_corpus("csv", tmp_path / "m.csv")
+
+
+def test_a_column_the_option_gives_one_role_is_no_other_roles_default(tmp_path):
+    # "label" given to language (or file) was read as the label column too
+    csv = tmp_path / "m.csv"
+    _wav(tmp_path / "a.wav")
+    csv.write_text("path,label,speaker,emotion\na.wav,German,s1,sad\n")
+    t = _read(csv, columns={"language": "label", "file": "path"})
+    assert t["emotion"].tolist() == ["sadness"]
+    assert t["language"].tolist() == ["German"]
+
+
+def test_a_codec_that_is_no_text_encoding_is_refused_clearly(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("file,label,speaker\na.wav,sad,s1\n")
+    for codec in ("rot13", "base64"):
+        with pytest.raises(
+            ValueError, match=rf"encoding='{codec}' is no text encoding"
+        ):
+            load_corpus("csv", csv, encoding=codec)

@@ -210,3 +210,19 @@ def test_two_kinds_of_note_on_one_file_give_one_warning_each(tmp_path):
     assert texts[1].startswith("1 of 2 inputs look truncated")
     assert sorted(ext.notes_["kind"]) == ["pcm_scale", "truncated"]
     assert set(ext.notes_["index"]) == {0}
+
+
+@pytest.mark.parametrize("size", [0x7FFFF000, 0x7FFFFFFF])
+def test_the_placeholder_sizes_of_tools_writing_to_a_pipe_give_no_note(tmp_path, size):
+    # sox writing to a pipe leaves 0x7ffff000 as the data size: a complete
+    # file was called truncated (and never cached)
+    path = _write(tmp_path / "piped.wav")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data")
+    data[at + 4 : at + 8] = struct.pack("<I", size)
+    path.write_bytes(bytes(data))
+    assert _wav_truncation_note(str(path)) is None
+    # a real size that the file does not hold is still noted
+    data[at + 4 : at + 8] = struct.pack("<I", 4 * SR)
+    path.write_bytes(bytes(data))
+    assert _wav_truncation_note(str(path)).startswith("truncated: ")
