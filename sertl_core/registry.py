@@ -501,17 +501,19 @@ def _hook_raised(hook_name, exc, impl):
     function = inspect.unwrap(impl.function)
     own_file = getattr(getattr(function, "__code__", None), "co_filename", None)
     top = sys.modules.get((getattr(function, "__module__", None) or "").split(".")[0])
-    roots = [
-        os.path.dirname(os.path.abspath(path)) + os.sep
-        for path in [getattr(top, "__file__", None)]
-        if path and hasattr(top, "__path__")  # a package: every module in it
-    ]
+    top_file = getattr(top, "__file__", None)
+    # a package: every module in its folder is the plugin's own code
+    root = (
+        os.path.dirname(os.path.abspath(top_file)) + os.sep
+        if top_file and hasattr(top, "__path__")
+        else None
+    )
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [
         f
         for f in frames
         if f.filename == own_file
-        or os.path.abspath(f.filename).startswith(tuple(roots))
+        or (root is not None and os.path.abspath(f.filename).startswith(root))
     ]
     where = (ours or frames)[-1:] if frames else []
     at = "".join(f" (at {f.filename}:{f.lineno}, in {f.name})" for f in where)

@@ -395,7 +395,7 @@ def extract_features(files, feature_spec, *, client=None, progress=True, caution
     cautions : dict, default=None
         When given, filled with the cautions on files that gave features
         (index in ``files`` to a list of str), those ``sertl predict`` gives
-        on a file it labels (see :func:`file_cautions`).
+        on a file it labels (``_predict.file_cautions``).
 
     Returns
     -------
@@ -409,6 +409,8 @@ def extract_features(files, feature_spec, *, client=None, progress=True, caution
     )
     X = np.asarray(extractor.fit_transform(list(files)), dtype=float)
     if cautions is not None:
+        from ._predict import file_cautions
+
         cautions.update(file_cautions(files, X, extractor))
     failed = []
     table = getattr(extractor, "failed_", None)
@@ -421,58 +423,6 @@ def extract_features(files, feature_spec, *, client=None, progress=True, caution
         if str(files[i]) not in known:
             failed.append((str(files[i]), "non-finite features"))
     return X, failed
-
-
-def file_cautions(files, X, extractor, *, clipping=False):
-    """Cautions on audio files that gave features, by index in ``files``.
-
-    The checks of :func:`~sertl_experiments.predict_files`: the extractor's
-    own notes on odd inputs (``notes_``), a file recorded below the feature
-    rate (band-limited), one far longer than an utterance, (with the
-    ``"functionals"`` set) one with few voiced frames, and with
-    ``clipping`` one clipped at full scale (which reads the file again: left
-    out for training corpora, whose files can be many).
-
-    Parameters
-    ----------
-    files : list of str
-        The files given to ``extractor``.
-    X : ndarray of shape (n_files, n_features)
-        Its output (NaN rows for the files that gave none).
-    extractor : AudioFeatures
-        The fitted feature step of that call.
-    clipping : bool, default=False
-        Also check for clipping.
-
-    Returns
-    -------
-    cautions : dict of int to list of str
-        Only files with at least one caution.
-    """
-    from ._predict import _file_warnings, _voicing_column, _voicing_note
-
-    notes: dict[int, list[str]] = {}
-    odd = getattr(extractor, "notes_", None)
-    if odd is not None:
-        for _, r in odd.iterrows():
-            notes.setdefault(int(r["index"]), []).append(str(r["note"]))
-    ok = np.all(np.isfinite(X), axis=1)
-    column = _voicing_column(extractor, X.shape[1])
-    for i in np.flatnonzero(ok):
-        found = [_voicing_note(float(X[i, column]))] if column is not None else []
-        found += _file_warnings(files[i], clipping=clipping)
-        found = [note for note in found if note]
-        if found:
-            notes.setdefault(int(i), []).extend(found)
-    return notes
-
-
-def caution_kind(note):
-    """Return the short name a caution starts with (``"band-limited"``)."""
-    head = note.split(":", 1)[0].strip()
-    if head.startswith("peak "):  # "peak 32767: looks like PCM sample values"
-        return "unscaled samples"
-    return head if 0 < len(head) <= 30 else "other"
 
 
 def make_feature_step(feature_spec, *, client=None, progress=False, errors="raise"):

@@ -242,6 +242,56 @@ def _voicing_note(ratio):
     )
 
 
+def file_cautions(files, X, extractor, *, clipping=False):
+    """Cautions on audio files that gave features, by index in ``files``.
+
+    The checks of :func:`~sertl_experiments.predict_files`: the extractor's
+    own notes on odd inputs (``notes_``), a file recorded below the feature
+    rate (band-limited), one far longer than an utterance, (with the
+    ``"functionals"`` set) one with few voiced frames, and with
+    ``clipping`` one clipped at full scale (which reads the file again: left
+    out for training corpora, whose files can be many).
+
+    Parameters
+    ----------
+    files : list of str
+        The files given to ``extractor``.
+    X : ndarray of shape (n_files, n_features)
+        Its output (NaN rows for the files that gave none).
+    extractor : AudioFeatures
+        The fitted feature step of that call.
+    clipping : bool, default=False
+        Also check for clipping.
+
+    Returns
+    -------
+    cautions : dict of int to list of str
+        Only files with at least one caution.
+    """
+    notes: dict[int, list[str]] = {}
+    odd = getattr(extractor, "notes_", None)
+    if odd is not None:
+        for _, r in odd.iterrows():
+            notes.setdefault(int(r["index"]), []).append(str(r["note"]))
+    ok = np.all(np.isfinite(X), axis=1)
+    column = _voicing_column(extractor, X.shape[1])
+    for i in np.flatnonzero(ok):
+        found = [_voicing_note(float(X[i, column]))] if column is not None else []
+        found += _file_warnings(files[i], clipping=clipping)
+        found = [note for note in found if note]
+        if found:
+            notes.setdefault(int(i), []).extend(found)
+    return notes
+
+
+def caution_kind(note):
+    """Return the short name a caution starts with (``"band-limited"``)."""
+    head = note.split(":", 1)[0].strip()
+    if head.startswith("peak "):  # "peak 32767: looks like PCM sample values"
+        return "unscaled samples"
+    return head if 0 < len(head) <= 30 else "other"
+
+
 def predict_files(model, files, *, new_domain=False):
     """Predict the emotion of audio files with a saved Pipeline from audio paths.
 
@@ -339,8 +389,6 @@ def predict_files(model, files, *, new_domain=False):
             "more than once, or copies of it). Give more distinct files, or "
             "predict without it."
         )
-    from ._data import file_cautions
-
     notes = file_cautions(files, X, feats, clipping=True)
     rows = []
     pred = proba = None

@@ -23,8 +23,6 @@ from ._config import (
     check_mapping,
     check_params,
     declared_emotions,
-    reserved_step_message,
-    reserved_step_name,
 )
 from ._data import (
     CorpusData,
@@ -1031,7 +1029,7 @@ def _report_cautions(corpus, files, found, log, collected=None):
     differ from the others' (an 8 kHz recording has no upper band), not
     that they are wrong.
     """
-    from ._data import caution_kind
+    from ._predict import caution_kind
 
     kinds: dict[str, list[tuple[str, str]]] = {}
     for i in sorted(found):
@@ -1680,9 +1678,8 @@ def _auto_candidates(spec, config):
             elif c in defaults:
                 out.append(defaults[c])
             else:
+                # a registered name is never a step's (the registry refuses it)
                 adapter = _is_adapter(c, spec.name)
-                if reserved_step_name(c):
-                    raise ConfigError(f"{where}: {reserved_step_message(c)}")
                 out.append(
                     Recipe(c, adapters=[c]) if adapter else Recipe(c, estimator=c)
                 )

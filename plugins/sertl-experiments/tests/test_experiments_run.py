@@ -1249,7 +1249,7 @@ def test_run_names_training_files_that_predict_would_caution_about(tmp_path):
 def test_unscaled_sample_notes_are_one_kind_of_caution():
     # the note starts with its peak ("peak 32767: ..."): each peak was its
     # own kind, a log line and a report row per distinct value
-    from sertl_experiments._data import caution_kind
+    from sertl_experiments._predict import caution_kind
     from sertl_experiments._runner import _report_cautions
     from sertl_speech._audio import _pcm_scale_note
 
