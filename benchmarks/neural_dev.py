@@ -3,10 +3,12 @@
 The test pairs of ``benchmarks/neural_transfer.py`` are EmoDB <-> RAVDESS;
 this script never runs them. It compares candidate settings on every other
 ordered pair of the shared corpora (URDU and TurEV-DB as source or target;
-TurEV-DB pairs use the 3 classes it shares with the others) and picks, by a
-fixed rule, the candidate with the best mean difference over the
-development pairs (ties: the earlier candidate in the list, i.e. the
-simpler/current one). Run from the repository root::
+TurEV-DB pairs use the 3 classes it shares with the others) and decides by
+the paired rule of benchmarks/_selection.py: the setting in use (the one
+``benchmarks/neural_transfer.py`` runs) stays unless a candidate is better
+on the development pairs by an exact one-sided sign-flip test (p < 0.05).
+Results written before 2026-11-27 (afternoon) used the earlier rule, the
+best mean over the pairs. Run from the repository root::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/neural_dev.py multitask
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/neural_dev.py adapt
@@ -30,7 +32,17 @@ from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import load_features  # noqa: E402
-from neural_transfer import AE_BASE, NET, PRETRAIN, scaled, stack, uar  # noqa: E402
+from _selection import ALPHA, keep_unless_better  # noqa: E402
+from neural_transfer import (  # noqa: E402
+    AE_BASE,
+    AE_SETTING,
+    MT_SETTING,
+    NET,
+    PRETRAIN,
+    scaled,
+    stack,
+    uar,
+)
 from sertl_neural import AutoencoderAdapter, MultiTaskClassifier  # noqa: E402
 
 CORPORA = ("emodb", "ravdess", "urdu", "turev_db")
@@ -104,8 +116,18 @@ def pair_data(src, tgt):
     return X, y, sd, Zs, ys, Zt, yt, np.r_[gs, gt]
 
 
-def _table(title, baseline, cands, rows, seeds, t0, extra):
-    """Markdown table of differences to the baseline, and the chosen candidate."""
+def _in_use(cands, setting):
+    """The candidate whose keyword arguments are the setting in use."""
+    (name,) = [n for n, kw in cands.items() if kw == setting]
+    return name
+
+
+def _table(title, baseline, cands, rows, seeds, t0, extra, incumbent):
+    """Markdown table of differences to the baseline, and the paired rule's choice.
+
+    ``incumbent`` is the candidate in use; the others challenge it on the
+    per-pair mean UAR (benchmarks/_selection.py).
+    """
     lines = [
         f"# sertl-neural development selection: {title}",
         "",
@@ -122,8 +144,10 @@ def _table(title, baseline, cands, rows, seeds, t0, extra):
         "(anger, happiness, sadness) with TurEV-DB. Features and per-domain "
         "standardisation as in benchmarks/neural_transfer.py. Seeds "
         f"{list(seeds)}. Cells: mean UAR of the candidate minus the {baseline} "
-        "(UAR points); last column: mean over the pairs. Rule: the candidate with "
-        "the best mean is chosen (first listed on a tie).",
+        "(UAR points); last column: mean over the pairs. Rule (benchmarks/"
+        f"_selection.py): the setting in use, {incumbent!r}, stays unless a "
+        "candidate's per-pair mean UAR is higher by an exact one-sided paired "
+        f"sign-flip test at p < {ALPHA}.",
         "",
         "| candidate | "
         + " | ".join(f"{s}->{t}" for s, t in DEV_PAIRS)
@@ -145,8 +169,14 @@ def _table(title, baseline, cands, rows, seeds, t0, extra):
             + " | ".join(f"{x:+.1f}" for x in d)
             + f" | **{means[name]:+.2f}** |"
         )
-    best = max(cands, key=lambda n: (means[n], -list(cands).index(n)))
-    lines += ["", f"Chosen: **{best}** ({means[best]:+.2f} points on average).", ""]
+    per_pair = {n: [np.mean(rows[n][p]) for p in DEV_PAIRS] for n in cands}
+    challengers = {n: v for n, v in per_pair.items() if n != incumbent}
+    best, tests = keep_unless_better((incumbent, per_pair[incumbent]), challengers)
+    lines += ["", "| challenger of the setting in use | mean difference | p |"]
+    lines += ["|---|---|---|"]
+    lines += [f"| {n} | {m:+.2f} | {p:.3f} |" for n, (m, p) in tests.items()]
+    kept = "kept" if best == incumbent else "replaced"
+    lines += ["", f"Chosen: **{best}** (setting in use {kept}).", ""]
     return lines
 
 
@@ -181,6 +211,7 @@ def multitask():
         MT_SEEDS,
         t0,
         "multitask",
+        _in_use(MT_CANDIDATES, MT_SETTING),
     )
     lines += [
         "Gender labels: all source and target rows of EmoDB, RAVDESS and URDU; "
@@ -218,6 +249,7 @@ def adapt():
         AE_SEEDS,
         t0,
         "adapt",
+        _in_use(AE_CANDIDATES, AE_SETTING),
     )
     lines += [
         f"Autoencoder: `AutoencoderAdapter(**{AE_BASE}, **candidate)` fitted on the "

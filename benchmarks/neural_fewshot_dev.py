@@ -6,24 +6,37 @@ shots per class (their other rows are the unlabelled target rows) and 6 other
 pool actors for evaluation. The test actors' rows are never used (the
 scaler here is fitted on source + pool rows only)::
 
-    .venv/bin/python benchmarks/neural_fewshot_dev.py
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/neural_fewshot_dev.py all
+
+``all`` runs every variant in one pass and applies the paired rule of
+benchmarks/_selection.py: the setting in use (``SELF_TRAIN`` of
+benchmarks/neural_transfer.py) stays unless another variant's development
+UAR is higher on the 10 splits by an exact one-sided sign-flip test at
+p < 0.05; the table goes to benchmarks/results/neural_fewshot_dev.md.
+Without ``all`` (or with ``second``), the first (second) group of variants
+of the original two-step selection is printed, as in neural_fewshot.md.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import sklearn
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _selection import ALPHA, keep_unless_better  # noqa: E402
 from neural_transfer import (  # noqa: E402
     FS_EPOCHS,
     FS_NET,
     PRETRAIN,
     SEEDS,
+    SELF_TRAIN,
     SOURCE_WEIGHT,
     K,
     _fewshot_split,
@@ -71,8 +84,15 @@ VARIANTS_2 = {
 }
 
 
-def main(second=False):
-    variants = VARIANTS_2 if second else VARIANTS
+OUT = Path(__file__).resolve().parent / "results" / "neural_fewshot_dev.md"
+
+
+def main(part="first"):
+    variants = {
+        "first": VARIANTS,
+        "second": VARIANTS_2,
+        "all": {**VARIANTS, **VARIANTS_2},
+    }[part]
     torch.set_num_threads(1)
     Xs, ys, _, _ = load("emodb")
     Xt, yt, spk_t, _ = load("ravdess")
@@ -130,7 +150,57 @@ def main(second=False):
             )
     for k, v in res.items():
         print(f"{k}: {np.mean(v):.1f}")
+    if part == "all":
+        write(res, time.perf_counter() - t0)
+
+
+def write(res, wall):
+    """Apply the paired rule to the self-training variants and write the table."""
+    (incumbent,) = [n for n, v in VARIANTS_2.items() if v == SELF_TRAIN]
+    challengers = {n: res[n] for n in {**VARIANTS, **VARIANTS_2} if n != incumbent}
+    best, tests = keep_unless_better((incumbent, res[incumbent]), challengers)
+    lines = [
+        "# Few-shot self-training setting: development splits",
+        "",
+        "Command: `OMP_NUM_THREADS=1 .venv/bin/python "
+        "benchmarks/neural_fewshot_dev.py all` (from the repository root).",
+        "",
+        f"Machine: {platform.machine()}, 2 shared CPU cores, torch "
+        f"{torch.__version__} (1 thread), scikit-learn {sklearn.__version__}, "
+        f"Python {platform.python_version()}; CPU only. Load average at the end "
+        f"{os.getloadavg()[0]:.1f}. Wall time {wall:.0f} s.",
+        "",
+        "EmoDB -> RAVDESS, k = 10 per class. Per seed of neural_transfer.py's "
+        "actor split, 2 draws among the 12 pool actors only: 6 actors give the "
+        "shots (their other rows are the unlabelled target rows) and 6 others "
+        "are scored; the test actors' rows are never read. UAR %; columns: "
+        "seed/draw.",
+        "",
+        "| arm | " + " | ".join(f"{s}/{d}" for s in SEEDS for d in (0, 1)) + " | "
+        "**mean** |",
+        "|---|" + "---|" * (2 * len(SEEDS) + 1),
+    ]
+    for name, v in res.items():
+        cells = " | ".join(f"{x:.1f}" for x in v)
+        lines.append(f"| {name} | {cells} | **{np.mean(v):.1f}** |")
+    lines += [
+        "",
+        f"Rule (benchmarks/_selection.py): the setting in use, {incumbent!r} "
+        f"({SELF_TRAIN}), stays unless a variant is better on the 10 splits "
+        f"by an exact one-sided paired sign-flip test at p < {ALPHA}.",
+        "",
+        "| challenger | mean difference | p |",
+        "|---|---|---|",
+        *(f"| {n} | {m:+.2f} | {p:.3f} |" for n, (m, p) in tests.items()),
+        "",
+        f"Chosen: **{best}** "
+        f"({'setting in use kept' if best == incumbent else 'setting replaced'}).",
+        "",
+    ]
+    OUT.write_text("\n".join(lines))
+    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":
-    main(second="second" in sys.argv[1:])
+    args = sys.argv[1:]
+    main("all" if "all" in args else "second" if "second" in args else "first")

@@ -32,6 +32,7 @@ __all__ = [
     "RegistryEntry",
     "RegistryError",
     "get_registry",
+    "is_step_name",
     "make_plugin_manager",
 ]
 
@@ -111,6 +112,38 @@ _STEP_NAMES = ("scale", "model", "classifier", "features")
 _ADAPT_SLOT = re.compile(r"adapt[0-9]+")
 """The adapter slots ``adapt1``, ``adapt2`` ... of ``sertl grid``'s template."""
 
+
+def is_step_name(name):
+    """Whether ``name`` is a step name of the pipelines sertl's commands build.
+
+    ``sertl run`` and ``sertl grid`` name their pipelines' steps ``scale``,
+    ``model``, ``classifier`` and ``features``, and grid search's adapter
+    slots ``adapt1``, ``adapt2`` ...; a method of such a registry name would
+    collide with one of them, so the registry refuses it (CONTRIBUTING.md,
+    "Registry names"). Tools that build pipelines of registered methods use
+    this to tell a step from a method.
+
+    Parameters
+    ----------
+    name : object
+        A candidate name.
+
+    Returns
+    -------
+    step : bool
+        True for a step name, False otherwise (non-strings included).
+
+    Examples
+    --------
+    >>> from sertl_core.registry import is_step_name
+    >>> [is_step_name(n) for n in ("model", "adapt2", "coral", "adaptive", None)]
+    [True, True, False, False, False]
+    """
+    return isinstance(name, str) and (
+        name in _STEP_NAMES or _ADAPT_SLOT.fullmatch(name) is not None
+    )
+
+
 _SPECIAL_METHODS = {
     "no_adaptation": "the no-adaptation baseline",
     "none": "no adaptation, or no adapter",
@@ -167,7 +200,7 @@ def _name_problem(name):
             'step of that name ("Estimator names conflict with constructor '
             f"arguments\"): {fix}, e.g. 'my_{name}'"
         )
-    if name in _STEP_NAMES or _ADAPT_SLOT.fullmatch(name):
+    if is_step_name(name):
         return (
             "names a step of the pipelines that sertl run and sertl grid build "
             f"({', '.join(_STEP_NAMES)}, and adapt1, adapt2 ... for grid "
@@ -259,6 +292,14 @@ class RegistryEntry:
         Name of the plugin (entry point) that registered it.
     distribution : str or None
         The installed distribution that provides the plugin.
+
+    Examples
+    --------
+    >>> from sertl_core import get_registry
+    >>> entries = get_registry().entries("adapters")
+    >>> (entry,) = [e for e in entries if e.name == "domain_standard_scaler"]
+    >>> entry.kind, entry.cls.__name__, entry.distribution
+    ('adapters', 'DomainStandardScaler', 'sertl-core')
     """
 
     kind: str

@@ -20,6 +20,7 @@ PACKAGES = [
     *_FIRST_PARTY,
     "sertl_core.model_selection",
     "sertl_core.params",
+    "sertl_core.registry",
     "sertl_core.testing",
 ]
 

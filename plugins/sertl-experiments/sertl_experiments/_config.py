@@ -373,16 +373,11 @@ class _Ctx:
         return value
 
 
-# The steps that sertl run and sertl grid name themselves: the scaling, the
-# transfer estimator, its classifier, the audio features of a saved model, and
-# the adapter slots of grid search's flat template. A registered adapter or
-# estimator of such a name would collide with one of them.
-PIPELINE_STEPS = ("scale", "model", "classifier", "features")
-_ADAPT_SLOT = re.compile(r"adapt\d+")
-
-
 def reserved_step_name(name):
     """Whether ``name`` is one of the pipeline's own step names (not a method's).
+
+    The core's rule (:func:`sertl_core.registry.is_step_name`), which the
+    registry also applies to registry names.
 
     Examples
     --------
@@ -390,14 +385,16 @@ def reserved_step_name(name):
     >>> [reserved_step_name(n) for n in ("model", "adapt2", "coral", "adaptive")]
     [True, True, False, False]
     """
-    return name in PIPELINE_STEPS or _ADAPT_SLOT.fullmatch(str(name)) is not None
+    from sertl_core.registry import is_step_name
+
+    return is_step_name(name)
 
 
 def reserved_step_message(name):
     """Say why a registry name of the pipeline's own steps cannot be a method."""
     return (
         f"{name!r} cannot be used by sertl run and sertl grid: sertl-experiments "
-        f"names the pipeline's own steps {', '.join(PIPELINE_STEPS[:3])}, "
+        "names the pipeline's own steps scale, model, classifier, "
         "adapt1, adapt2 ... (grid search's adapter slots) and features (a saved "
         "model's first step), and a method of that registry name would collide "
         "with one; its plugin must give it another registry_name."
