@@ -307,6 +307,27 @@ def _make_loss_net_class():
     return _LossNet
 
 
+def _refuse_ragged_sequences(X):
+    """Raise a clear error for unpadded sequences of different lengths.
+
+    ``AudioFeatures(feature_set="logmel")`` returns one (frames, n_mels)
+    array per file; the networks take them padded to one length.
+    """
+    items = list(X) if isinstance(X, list | tuple | np.ndarray) else []
+    if items and all(getattr(item, "ndim", 0) == 2 for item in items):
+        lengths = sorted({item.shape[0] for item in items})
+        what = (
+            f"of different lengths ({lengths[0]} to {lengths[-1]} frames)"
+            if len(lengths) > 1
+            else "held one by one"
+        )
+        raise ValueError(
+            f"X is {len(items)} log-mel sequences {what}, not one 3-D array: "
+            "pad them to one length first, e.g. X = sertl_speech.pad_sequences("
+            "X, value=np.nan) (NaN frames are left out by the network)."
+        )
+
+
 class NeuralHead(ClassifierMixin, BaseEstimator):
     """The network's own softmax head, as a scikit-learn classifier.
 
@@ -554,7 +575,10 @@ class NeuralMixin:
                 try:
                     arr = np.asarray(X, dtype=np.float64)
                 except (ValueError, TypeError):
+                    _refuse_ragged_sequences(X)
                     return X
+            if arr.ndim == 1 and arr.dtype == object:
+                _refuse_ragged_sequences(arr)
             if arr.ndim == 3:
                 src = self._pretrained()
                 # an unfitted init_from gets its own error in fit
@@ -575,15 +599,19 @@ class NeuralMixin:
                     )
                 if reset:
                     self.input_shape_ = tuple(int(s) for s in arr.shape[1:])
-                elif getattr(self, "input_shape_", None) not in (
-                    None,
-                    tuple(arr.shape[1:]),
-                ):
-                    raise ValueError(
-                        f"X has frames x mels {tuple(arr.shape[1:])} but the model "
-                        f"was fitted on {self.input_shape_}: pad or crop the "
-                        "log-mel sequences to the fitted shape."
-                    )
+                else:
+                    # fitted on 3-D input, or on flattened rows with n_mels
+                    # (the trunk then knows the shape it reads the rows as)
+                    fitted = getattr(self, "input_shape_", None)
+                    if fitted is None:
+                        spec = getattr(self, "trunk_spec_", None) or {}
+                        fitted = spec.get("input_shape")
+                    if fitted is not None and tuple(fitted) != tuple(arr.shape[1:]):
+                        raise ValueError(
+                            f"X has frames x mels {tuple(arr.shape[1:])} but the "
+                            f"model was fitted on {tuple(fitted)}: pad or crop "
+                            "the log-mel sequences to the fitted shape."
+                        )
                 return np.asarray(arr).reshape(arr.shape[0], -1)
             if arr.ndim > 3:
                 raise ValueError(

@@ -232,12 +232,14 @@ class FineTuneClassifier(NeuralTransferEstimator):
         ``finetune_source_weight`` also source rows, each domain on its
         own and weighted as in training), self-training rows of each part.
         The labelled source and target rows held out are the same in every
-        phase, and no phase trains on rows that a phase validates on (the
-        pseudo-labelled rows are drawn anew each round); every class keeps
-        a training row in each phase. A phase trains without early
+        phase that stops early, and such a phase trains on none of them
+        (the pseudo-labelled rows are drawn anew each round); every class
+        keeps a training row in each phase. A phase trains without early
         stopping when it has fewer than 10 such rows (fine-tuning: target
         rows) or when ``validation_fraction`` of them rounds to no row;
-        ``history_`` then has no ``valid_loss`` for that phase.
+        ``history_`` then has no ``valid_loss`` for that phase, and the
+        phase trains on all its rows, those that pretraining held out
+        included (no later phase validates on them).
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=5

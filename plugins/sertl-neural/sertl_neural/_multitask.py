@@ -27,14 +27,26 @@ from ._nets import ClassifierNet
 __all__ = ["MultiTaskClassifier"]
 
 
+def _labels_array(labels):
+    """One task's labels as an array; pandas' missing values stay missing.
+
+    numpy turns a nullable integer column (``Int64`` with ``pd.NA``) into
+    floats, so its labels would come back as 0.0, 1.0: such a column is read
+    as objects, the integers kept and each missing value None.
+    """
+    if hasattr(labels, "to_numpy") and getattr(labels.dtype, "kind", "O") in "iub":
+        return labels.to_numpy(dtype=object, na_value=None)
+    return np.asarray(labels)
+
+
 def _aux_columns(aux, n_rows):
     """``aux`` as an ordered dict ``{task: 1-D array}`` with validated lengths."""
     if aux is None:
         return {}
     if hasattr(aux, "columns"):  # pandas DataFrame (sliced by CV splitters)
-        cols = {str(c): np.asarray(aux[c]) for c in aux.columns}
+        cols = {str(c): _labels_array(aux[c]) for c in aux.columns}
     elif isinstance(aux, Mapping):
-        cols = {str(k): np.asarray(v) for k, v in aux.items()}
+        cols = {str(k): _labels_array(v) for k, v in aux.items()}
     else:
         raise TypeError(
             "aux must be a dict {task_name: labels} or a pandas DataFrame with "
@@ -479,6 +491,10 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                     "rows: drop the task or check its labels."
                 )
             classes = np.unique(col[lab])
+            if classes.dtype == object and all(
+                isinstance(c, numbers.Integral) for c in classes
+            ):  # integer labels of a nullable column (_labels_array)
+                classes = classes.astype(np.int64)
             idx = np.full(n_all, -1, dtype=np.int64)  # copies made by the core: unknown
             idx[:n_in][lab] = np.searchsorted(classes, col[lab])
             tasks.append(name)

@@ -662,6 +662,11 @@ def test_conv_networks_on_3d_logmel(network):
     )
     with pytest.raises(ValueError, match="pad or crop"):
         clf.predict(X[:, :, :4].repeat(2, axis=1))
+    # a model fitted on flattened rows knows its shape too: 3-D input of the
+    # same size but another frames x mels was read as the fitted shape
+    reshaped = X.reshape(n, frames * 2, mels // 2)
+    with pytest.raises(ValueError, match=r"frames x mels \(24, 4\) but the model "):
+        flat.predict(reshaped)
     with pytest.raises(ValueError, match="needs log-mel sequences"):
         FineTuneClassifier(network=network).fit(X.reshape(n, -1), y, sample_domain=sd)
     with pytest.raises(ValueError, match="not a multiple of n_mels=5"):
@@ -1121,3 +1126,35 @@ def test_the_cli_and_the_package_import_torch_only_when_a_class_is_used():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("as_list", [True, False])
+@pytest.mark.parametrize("cls", [FineTuneClassifier, MultiTaskClassifier])
+def test_unpadded_logmel_sequences_get_the_padding_fix(cls, as_list):
+    # AudioFeatures(feature_set="logmel") gives one (frames, mels) array per
+    # file; passed as they come, numpy's "inhomogeneous shape" error said
+    # nothing of what to do
+    rng = np.random.default_rng(0)
+    seqs = [rng.normal(size=(k, 4)) for k in (3, 5, 8, 3)]
+    X = seqs if as_list else np.array(seqs + [None], dtype=object)[:-1]
+    with pytest.raises(
+        ValueError,
+        match=r"4 log-mel sequences of different "
+        r"lengths \(3 to 8 frames\).*pad_sequences",
+    ):
+        cls(network="cnn", **SMALL_CONV).fit(X, [0, 1, 0, 1])
+
+
+def test_multitask_nullable_integer_aux_keeps_integer_classes(few_shot):
+    import pandas as pd
+
+    X, y, sd, _, _ = few_shot
+    gender = pd.array(np.tile([0, 1], X.shape[0] // 2), dtype="Int64")
+    gender[::5] = pd.NA  # unknown labels
+    mt = MultiTaskClassifier(**SMALL).fit(
+        X, y, sample_domain=sd, aux=pd.DataFrame({"gender": gender})
+    )
+    # numpy read the nullable column as floats: classes 0.0, 1.0
+    assert mt.task_classes_["gender"].dtype.kind == "i"
+    np.testing.assert_array_equal(mt.task_classes_["gender"], [0, 1])
+    assert mt.predict_task(X[:3], "gender").dtype.kind == "i"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numbers
 
+from sklearn.base import BaseEstimator
+
 __all__ = ["RKDLoss"]
 
 
-class RKDLoss:
+class RKDLoss(BaseEstimator):
     """Relational knowledge distillation loss: distance- and angle-wise.
 
     Instead of matching a teacher's outputs one example at a time, the
@@ -27,11 +29,15 @@ class RKDLoss:
     ``loss = distance_weight * L_distance + angle_weight * L_angle``. The
     teacher embeddings are detached (no gradient flows into the teacher).
 
-    An instance is a plain picklable callable ``loss(student_embeddings,
+    An instance is a picklable callable ``loss(student_embeddings,
     teacher_embeddings) -> torch scalar``, the form taken by
     ``sertl_neural.FineTuneClassifier(distill_loss=...,
-    distill_weight=...)``. Importing it does not import torch; calling it
-    does (install ``sertl-relational[torch]``).
+    distill_weight=...)``. It has scikit-learn's ``get_params`` and
+    ``set_params``, so a grid search can range over its weights
+    (``distill_loss__angle_weight``), ``clone`` copies it with the
+    classifier, and a model that holds it loads with sertl's
+    ``load_model`` like any estimator. Importing it does not import torch;
+    calling it does (install ``sertl-relational[torch]``).
 
     Parameters
     ----------
@@ -67,12 +73,6 @@ class RKDLoss:
         self.angle_weight = angle_weight
         self.delta = delta
         self.eps = eps
-
-    def __repr__(self):
-        return (
-            f"RKDLoss(distance_weight={self.distance_weight}, "
-            f"angle_weight={self.angle_weight}, delta={self.delta})"
-        )
 
     def _check(self):
         for name in ("distance_weight", "angle_weight"):

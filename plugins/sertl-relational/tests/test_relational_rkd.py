@@ -156,3 +156,21 @@ def test_half_precision_gives_a_finite_loss_and_gradient(dtype):
     assert torch.isfinite(loss) and torch.isfinite(s.grad).all()
     full = RKDLoss()(s.detach().double(), t.double())
     assert float(loss.detach()) == pytest.approx(float(full), rel=2e-2)
+
+
+def test_rkd_loss_has_estimator_params_for_grids_and_clone():
+    # a plain object could not be tuned as distill_loss__angle_weight, and
+    # sertl's load_model refused a model holding it (no estimator class)
+    from sklearn.base import BaseEstimator, clone
+
+    loss = RKDLoss(angle_weight=0.5)
+    assert isinstance(loss, BaseEstimator)
+    assert loss.get_params() == {
+        "distance_weight": 1.0,
+        "angle_weight": 0.5,
+        "delta": 1.0,
+        "eps": 1e-12,
+    }
+    copy = clone(loss).set_params(angle_weight=3.0)
+    assert copy.angle_weight == 3.0 and loss.angle_weight == 0.5
+    assert repr(loss) == "RKDLoss(angle_weight=0.5)"
