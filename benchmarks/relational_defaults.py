@@ -670,8 +670,15 @@ def _class_candidates():
         maps += [("orthogonal", s) for s in (0.1, 0.3, 1.0)]
         maps += [("translation", 0.3)]  # shrinkage unused by translation
         for mapping, shr in maps:
+            # strength=1 (the full map) named explicitly: the estimator's
+            # default became strength="auto" (unseeded bootstrap) after this
+            # grid was written, which ran the plain rows as unseeded auto ones
             params = dict(
-                subspace=subspace, graph_weight=gw, mapping=mapping, shrinkage=shr
+                subspace=subspace,
+                graph_weight=gw,
+                mapping=mapping,
+                shrinkage=shr,
+                strength=1.0,
             )
             name = (
                 f"{subspace}/{mapping}"
