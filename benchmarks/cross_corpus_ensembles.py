@@ -3,7 +3,8 @@
 The cross-corpus matrix (``benchmarks/cross_corpus.py``) gives each sertl
 recipe's mean UAR over the 12 ordered pairs of EmoDB, RAVDESS, URDU and
 TurEV-DB; the best anchor is 48.0 %, so the target is 53.0 %, and the best
-single recipe even when chosen WITH target labels (dss+jda) reaches 50.5 %.
+single recipe even when chosen WITH target labels (dss+jda) reaches 50.3 %
+(features version 5; ``results/cross_corpus_ensembles.md``).
 This script asks whether two ways of combining the recipes close that gap:
 
 * a majority vote of the recipes' target predictions (ties go to the

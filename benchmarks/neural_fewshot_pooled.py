@@ -1,8 +1,9 @@
 """Few-shot fine-tuning on RAVDESS from EmoDB alone vs from three pooled corpora.
 
 Issue #6's few-shot target (EmoDB -> RAVDESS, k = 10 per class) is not met:
-fine-tuning a model pretrained on EmoDB gains about 1 UAR point over training
-on the 40 RAVDESS utterances alone (``benchmarks/neural_transfer.py fewshot``).
+fine-tuning a model pretrained on EmoDB gains at most about 1 UAR point over
+training on the 40 RAVDESS utterances alone (-0.5 on features version 5;
+``benchmarks/neural_transfer.py fewshot``).
 This benchmark tests the explanation given there, that the source is too
 small: the same arms, network and protocol, once with EmoDB as the source and
 once with EmoDB, URDU and TurEV-DB pooled (each corpus its own source domain,
