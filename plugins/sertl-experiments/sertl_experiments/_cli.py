@@ -91,6 +91,7 @@ _RUN_ONLY_FIELDS = (
     ("metric", "protocol"),
     ("bootstrap", "protocol"),
     ("confidence", "protocol"),
+    ("bootstrap_unit", "protocol"),
 )
 
 
@@ -424,7 +425,7 @@ def cmd_grid(args):
     """``sertl grid``: grid search across methods for each source/target pair."""
     from ._dask import dask_client
     from ._data import make_feature_step
-    from ._recipes import classifier_prefix
+    from ._recipes import classifier_prefix, for_protocol
     from ._runner import (
         _prepare_data,
         _restrict,
@@ -546,6 +547,9 @@ def cmd_grid(args):
         scorers = args.scorer or ["reverse_validation"]
         seeds = [args.seed if args.seed is not None else 0]
     few_shot = cfg.protocol.target == "few_shot"
+    # as sertl run fits them: under few-shot the default estimator learns
+    # from the labelled target rows too
+    recipes = [for_protocol(r, cfg.protocol.target) for r in recipes]
     if few_shot and args.scorer and set(args.scorer) != {"target"}:
         where = (
             "--few-shot" if not args.experiment else '[protocol] target = "few_shot"'
@@ -619,9 +623,8 @@ def cmd_grid(args):
             }
             for seed in seeds:
                 # the same split as sertl run's cell of this pair and seed
-                X, y, sd, spk, test, yt, shots = _split(
-                    task, np.random.default_rng(seed)
-                )
+                split = _split(task, seed)
+                X, y, sd, shots = split.X, split.y, split.sample_domain, split.shots
                 short = {c: n for c, n in shots.items() if n < cfg.protocol.k}
                 if short:
                     _log(
@@ -748,7 +751,7 @@ def _grid_recipes(cfg, origin):
     """
     from dataclasses import replace
 
-    from ._recipes import Recipe
+    from ._recipes import Recipe, for_protocol
     from ._runner import _auto_candidates
 
     recipes = []
@@ -758,7 +761,8 @@ def _grid_recipes(cfg, origin):
 
     for m in cfg.methods:
         if not m.auto:
-            r = Recipe.from_spec(m)
+            # as sertl run fits it (auto's candidates below are too)
+            r = for_protocol(Recipe.from_spec(m), cfg.protocol.target)
             if r.scaling == "speaker":
                 raise ConfigError(
                     f"{origin}: [[methods]] {m.name} scaling: sertl grid cannot "

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._metrics import BOOTSTRAP_UNITS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -186,9 +188,15 @@ class ProtocolSpec:
     confidence : float, default=0.95
         Level of the confidence intervals.
     test_speaker_fraction : float, default=0.5
-        Share of the target speakers kept for testing with ``"few_shot"``.
+        Share of the target speakers kept for testing with ``"few_shot"``:
+        ``fraction * n_speakers`` rounded half up (0.5 of 5 speakers: 3),
+        at least 1 and leaving at least 1 speaker for the labelled rows.
     selection_splits : int, default=3
         Source/target splits of the label-free selection scores.
+    bootstrap_unit : {"utterance", "speaker"}, default="utterance"
+        What the bootstrap resamples: test utterances within each class
+        (every resample keeps the class counts), or test speakers with all
+        their utterances (a cluster bootstrap; needs two test speakers).
 
     Examples
     --------
@@ -206,6 +214,7 @@ class ProtocolSpec:
     confidence: float = 0.95
     test_speaker_fraction: float = 0.5
     selection_splits: int = 3
+    bootstrap_unit: str = "utterance"
 
 
 @dataclass
@@ -778,6 +787,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             "confidence",
             "test_speaker_fraction",
             "selection_splits",
+            "bootstrap_unit",
         },
         "[protocol]",
     )
@@ -838,8 +848,15 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     )
     if splits < 1:
         ctx.fail("[protocol] selection_splits", f"must be >= 1, got {splits}.")
+    unit = prot.get("bootstrap_unit", "utterance")
+    if unit not in BOOTSTRAP_UNITS:
+        ctx.fail(
+            "[protocol] bootstrap_unit",
+            f'must be "utterance" (resample the test utterances within each class) '
+            f'or "speaker" (resample the test speakers), got {unit!r}.',
+        )
     protocol = ProtocolSpec(
-        target, k, list(seeds), metric, boot, float(conf), float(frac), splits
+        target, k, list(seeds), metric, boot, float(conf), float(frac), splits, unit
     )
 
     clf = raw.get("classifier", {})

@@ -1,13 +1,66 @@
-"""Classification metrics of SER with bootstrap confidence intervals."""
+"""Classification metrics of SER with bootstrap confidence intervals.
+
+A prediction that is none of the classes (a label the classifier learned
+elsewhere, a marker of a failed row) is a wrong prediction: it lowers the
+recall of its row's class, UAR, WA and macro-F1 alike, and the confusion
+matrix counts it in an extra last column ("other").
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "bootstrap_ci", "confusion", "score_all"]
+__all__ = [
+    "BOOTSTRAP_UNITS",
+    "METRICS",
+    "bootstrap_ci",
+    "bootstrap_mean_ci",
+    "bootstrap_replicates",
+    "confusion",
+    "score_all",
+]
 
 METRICS = ("uar", "wa", "macro_f1")
 """Metric names: unweighted average recall, weighted accuracy, macro-F1."""
+
+BOOTSTRAP_UNITS = ("utterance", "speaker")
+"""What a bootstrap resample draws: test utterances (within each class) or speakers."""
+
+OTHER = "other"
+"""Name of the confusion matrix's extra column: predictions outside the classes."""
+
+
+def _encode(y_true, y_pred, labels):
+    """Class indices of the rows; a prediction outside ``labels`` gets ``k``.
+
+    A true label outside ``labels`` is refused: the metrics would not know
+    its class.
+    """
+    labels = [str(c) for c in labels]
+    k = len(labels)
+    index = {c: i for i, c in enumerate(labels)}
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have one label per row each, got "
+            f"{y_true.shape[0] if y_true.ndim else 0} and "
+            f"{y_pred.shape[0] if y_pred.ndim else 0} rows."
+        )
+    t = np.array([index.get(str(v), -1) for v in y_true], dtype=np.int64)
+    if (t < 0).any():
+        bad = sorted({str(v) for v, i in zip(y_true, t, strict=True) if i < 0})
+        raise ValueError(
+            f"y_true holds {', '.join(map(repr, bad[:5]))}, which "
+            f"{'is' if len(bad) == 1 else 'are'} not in labels {labels}: list "
+            "every true class in labels."
+        )
+    p = np.array([index.get(str(v), k) for v in y_pred], dtype=np.int64)
+    return t, p, k
+
+
+def _full_confusion(t, p, k):
+    """Confusion counts of shape (k, k + 1); the last column: outside ``labels``."""
+    return np.bincount(t * (k + 1) + p, minlength=k * (k + 1)).reshape(k, k + 1)
 
 
 def confusion(y_true, y_pred, labels):
@@ -16,38 +69,47 @@ def confusion(y_true, y_pred, labels):
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
-        True and predicted labels.
+        True and predicted labels; every true label must be in ``labels``.
     labels : sequence
-        Class order; predictions outside ``labels`` are counted nowhere.
+        Class order.
 
     Returns
     -------
-    cm : ndarray of int of shape (n_labels, n_labels)
+    cm : ndarray of int of shape (n_labels, n_labels) or (n_labels, n_labels + 1)
+        Counts of each (true, predicted) class. When some predictions are
+        none of ``labels``, an extra last column ("other") counts them for
+        the row of their true class, so that every row sums to its class's
+        count.
+
+    Raises
+    ------
+    ValueError
+        When a true label is not in ``labels``.
 
     Examples
     --------
     >>> confusion(["a", "b", "b"], ["a", "a", "b"], ["a", "b"]).tolist()
     [[1, 0], [1, 1]]
+    >>> confusion(["a", "b", "b"], ["a", "c", "b"], ["a", "b"]).tolist()
+    [[1, 0, 0], [0, 1, 1]]
     """
     t, p, k = _encode(y_true, y_pred, labels)
-    ok = (t >= 0) & (p >= 0)
-    return np.bincount(t[ok] * k + p[ok], minlength=k * k).reshape(k, k)
-
-
-def _encode(y_true, y_pred, labels):
-    labels = [str(c) for c in labels]
-    index = {c: i for i, c in enumerate(labels)}
-    t = np.array([index.get(str(v), -1) for v in np.asarray(y_true)], dtype=np.int64)
-    p = np.array([index.get(str(v), -1) for v in np.asarray(y_pred)], dtype=np.int64)
-    return t, p, len(labels)
+    cm = _full_confusion(t, p, k)
+    return cm if cm[:, k].any() else cm[:, :k]
 
 
 def _from_confusions(cm):
-    """Metrics of a stack of confusion matrices of shape (b, k, k)."""
+    """Metrics of a stack of confusion matrices of shape (b, k, k + 1).
+
+    The last column holds the predictions outside the classes: they count
+    in their row's support (a wrong prediction) and in no class's precision.
+    """
     cm = cm.astype(float)
-    tp = np.diagonal(cm, axis1=1, axis2=2)
+    k = cm.shape[1]
+    inside = cm[:, :, :k]
+    tp = np.diagonal(inside, axis1=1, axis2=2)
     support = cm.sum(axis=2)
-    predicted = cm.sum(axis=1)
+    predicted = inside.sum(axis=1)
     present = support > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = np.where(present, tp / np.where(present, support, 1), 0.0)
@@ -70,10 +132,14 @@ def _from_confusions(cm):
 def score_all(y_true, y_pred, labels):
     """Return UAR, WA and macro-F1 (over the classes present in ``y_true``).
 
+    A prediction that is none of ``labels`` counts as a wrong prediction
+    in every metric (as scikit-learn's ``balanced_accuracy_score`` and
+    ``accuracy_score`` count it).
+
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
-        True and predicted labels.
+        True and predicted labels; every true label must be in ``labels``.
     labels : sequence
         Class order.
 
@@ -87,23 +153,172 @@ def score_all(y_true, y_pred, labels):
     >>> s = score_all(["a", "a", "b", "b"], ["a", "a", "a", "b"], ["a", "b"])
     >>> round(s["uar"], 3), round(s["wa"], 3)
     (0.75, 0.75)
+    >>> score_all(["a", "a", "b", "b"], ["a", "c", "b", "b"], ["a", "b"])["uar"]
+    0.75
     """
-    cm = confusion(y_true, y_pred, labels)[None]
-    return {k: float(v[0]) for k, v in _from_confusions(cm).items()}
+    t, p, k = _encode(y_true, y_pred, labels)
+    cm = _full_confusion(t, p, k)[None]
+    return {m: float(v[0]) for m, v in _from_confusions(cm).items()}
 
 
-def bootstrap_ci(
-    y_true, y_pred, labels, *, n_boot=1000, confidence=0.95, random_state=0
+def _group_codes(groups, n):
+    groups = np.asarray(groups).astype(str)
+    if groups.shape != (n,):
+        raise ValueError(
+            f"groups must give the speaker of each of the {n} rows, got "
+            f"{groups.shape[0] if groups.ndim else 0}."
+        )
+    names, codes = np.unique(groups, return_inverse=True)
+    if names.size < 2:
+        raise ValueError(
+            "a speaker bootstrap resamples the speakers of the test rows and "
+            f"needs at least 2 of them, got {names.size}"
+            + (f" ({str(names[0])!r})" if names.size else "")
+            + ": resample utterances instead (groups=None)."
+        )
+    return names.size, codes
+
+
+def _stratified_chunks(t, p, k, n_boot, rng):
+    """Confusion stacks of replicates that keep each class's row count.
+
+    Within each class, its rows are drawn with replacement as many times as
+    the class has rows.
+    """
+    rows = [np.flatnonzero(t == c) for c in range(k)]
+    chunk = max(1, 2_000_000 // max(t.size, 1))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        cm = np.zeros((b, k, k + 1), dtype=np.int64)
+        for c, idx in enumerate(rows):
+            if idx.size == 0:
+                continue
+            draw = p[idx][rng.integers(0, idx.size, size=(b, idx.size))]
+            code = np.arange(b)[:, None] * (k + 1) + draw
+            cm[:, c, :] = np.bincount(code.ravel(), minlength=b * (k + 1)).reshape(
+                b, k + 1
+            )
+        yield cm
+
+
+def _cluster_chunks(t, p, k, n_boot, rng, codes, n_groups):
+    """Confusion stacks of replicates that draw whole speakers with replacement.
+
+    Each replicate draws as many speakers as the test rows have, with
+    replacement, and keeps every row of each speaker drawn (as often as the
+    speaker was drawn).
+    """
+    per_group = np.zeros((n_groups, k, k + 1), dtype=np.int64)
+    np.add.at(per_group, (codes, t, p), 1)
+    flat = per_group.reshape(n_groups, -1)
+    chunk = max(1, 2_000_000 // max(n_groups, 1))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        draw = rng.integers(0, n_groups, size=(b, n_groups))
+        code = np.arange(b)[:, None] * n_groups + draw
+        counts = np.bincount(code.ravel(), minlength=b * n_groups).reshape(b, n_groups)
+        yield (counts @ flat).reshape(b, k, k + 1)
+
+
+def bootstrap_replicates(
+    y_true, y_pred, labels, *, n_boot=1000, random_state=0, groups=None
 ):
-    """Percentile bootstrap confidence intervals of UAR, WA and macro-F1.
+    """Return the metrics of ``n_boot`` bootstrap resamples of the test rows.
 
-    Test rows are resampled with replacement ``n_boot`` times; the interval
-    is the central ``confidence`` mass of the resampled metric.
+    Without ``groups`` the resample is stratified by class: each class's
+    rows are drawn with replacement as many times as it has rows, so every
+    replicate keeps the class counts of the test set (and UAR always
+    averages the same classes). With ``groups`` (the speaker of each row)
+    it is a cluster bootstrap: the speakers are drawn with replacement, as
+    many as there are, each with all its rows; a replicate can then lack a
+    class, whose recall is left out of its UAR and macro-F1
+    (``classes_missing`` counts them).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
-        True and predicted labels.
+        True and predicted labels; every true label must be in ``labels``.
+    labels : sequence
+        Class order.
+    n_boot : int, default=1000
+        Number of bootstrap resamples.
+    random_state : int, default=0
+        Seed of the resampling (``numpy.random.default_rng``).
+    groups : array-like of shape (n_samples,), default=None
+        Speaker of each row, for a speaker-level bootstrap; at least two.
+
+    Returns
+    -------
+    replicates : dict of str to ndarray of shape (n_boot,)
+        ``uar``, ``wa``, ``macro_f1`` of each replicate, and
+        ``classes_missing``: how many of the classes of ``y_true`` each
+        replicate lacks (always 0 without ``groups``).
+
+    Raises
+    ------
+    ValueError
+        A true label outside ``labels``, or ``groups`` with fewer than two
+        speakers.
+
+    Examples
+    --------
+    >>> y = ["a"] * 4 + ["b"] * 2
+    >>> p = ["a", "a", "a", "b", "b", "b"]
+    >>> r = bootstrap_replicates(y, p, ["a", "b"], n_boot=5)
+    >>> r["uar"].shape, int(r["classes_missing"].sum())
+    ((5,), 0)
+    """
+    t, p, k = _encode(y_true, y_pred, labels)
+    n_boot = int(n_boot)
+    rng = np.random.default_rng(random_state)
+    if groups is not None:
+        n_groups, codes = _group_codes(groups, t.size)
+        chunks = _cluster_chunks(t, p, k, n_boot, rng, codes, n_groups)
+    else:
+        chunks = _stratified_chunks(t, p, k, n_boot, rng)
+    out: dict[str, list] = {m: [] for m in (*METRICS, "classes_missing")}
+    observed = np.bincount(t, minlength=k) > 0
+    for cm in chunks:
+        for m, v in _from_confusions(cm).items():
+            out[m].append(v)
+        support = cm.sum(axis=2) > 0
+        out["classes_missing"].append((observed & ~support).sum(axis=1))
+    return {
+        m: np.concatenate(v) if v else np.empty(0, dtype=float) for m, v in out.items()
+    }
+
+
+def _interval(values, confidence):
+    if values.size == 0:
+        return (float("nan"), float("nan"))
+    alpha = (1 - confidence) / 2
+    return (
+        float(np.quantile(values, alpha)),
+        float(np.quantile(values, 1 - alpha)),
+    )
+
+
+def bootstrap_ci(
+    y_true,
+    y_pred,
+    labels,
+    *,
+    n_boot=1000,
+    confidence=0.95,
+    random_state=0,
+    groups=None,
+):
+    """Percentile bootstrap confidence intervals of UAR, WA and macro-F1.
+
+    The test rows are resampled ``n_boot`` times (see
+    :func:`bootstrap_replicates`: within each class by default, whole
+    speakers with ``groups``); the interval is the central ``confidence``
+    mass of the resampled metric.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels; every true label must be in ``labels``.
     labels : sequence
         Class order.
     n_boot : int, default=1000
@@ -112,6 +327,9 @@ def bootstrap_ci(
         Coverage of the interval.
     random_state : int, default=0
         Seed of the resampling.
+    groups : array-like of shape (n_samples,), default=None
+        Speaker of each row: resample speakers (a cluster bootstrap)
+        instead of utterances.
 
     Returns
     -------
@@ -122,6 +340,9 @@ def bootstrap_ci(
     ----------
     .. [1] B. Efron and R. Tibshirani, "An Introduction to the Bootstrap",
        Chapman & Hall, 1993.
+    .. [2] A. C. Davison and D. V. Hinkley, "Bootstrap Methods and their
+       Application", Cambridge University Press, 1997 (stratified and
+       cluster resampling, Sections 3.7 and 3.8).
 
     Examples
     --------
@@ -130,28 +351,75 @@ def bootstrap_ci(
     >>> lo, hi = bootstrap_ci(y, p, ["a", "b"], n_boot=200)["uar"]
     >>> lo < 0.85 < hi
     True
+    >>> speakers = [f"s{i % 10}" for i in range(100)]
+    >>> lo, hi = bootstrap_ci(y, p, ["a", "b"], n_boot=200, groups=speakers)["uar"]
+    >>> lo < 0.85 < hi
+    True
     """
-    t, p, k = _encode(y_true, y_pred, labels)
-    n = t.size
-    if n_boot <= 0 or n == 0:
+    if n_boot <= 0 or np.asarray(y_true).size == 0:
+        _encode(y_true, y_pred, labels)  # the same checks as with resamples
         return {m: (float("nan"), float("nan")) for m in METRICS}
-    rng = np.random.default_rng(random_state)
-    out = {m: [] for m in METRICS}
-    chunk = max(1, 2_000_000 // max(n, 1))
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n))
-        tt, pp = t[idx], p[idx]
-        ok = (tt >= 0) & (pp >= 0)
-        code = (np.arange(b)[:, None] * k * k + tt * k + pp)[ok]
-        cm = np.bincount(code, minlength=b * k * k).reshape(b, k, k)
-        for m, v in _from_confusions(cm).items():
-            out[m].append(v)
-    alpha = (1 - confidence) / 2
-    return {
-        m: (
-            float(np.quantile(np.concatenate(v), alpha)),
-            float(np.quantile(np.concatenate(v), 1 - alpha)),
+    rep = bootstrap_replicates(
+        y_true,
+        y_pred,
+        labels,
+        n_boot=n_boot,
+        random_state=random_state,
+        groups=groups,
+    )
+    return {m: _interval(rep[m], confidence) for m in METRICS}
+
+
+def bootstrap_mean_ci(samples, labels, *, n_boot=1000, confidence=0.95):
+    """Percentile bootstrap interval of a metric's mean over several test sets.
+
+    For the mean over seeds of one method: each replicate resamples every
+    test set (each with its own generator, seeded by its ``random_state``,
+    as :func:`bootstrap_ci` does) and averages the sets' metrics; the
+    interval is the central ``confidence`` mass of those averages. With one
+    test set it is that set's :func:`bootstrap_ci`.
+
+    Parameters
+    ----------
+    samples : list of dict
+        One per test set: ``y_true``, ``y_pred``, ``random_state`` and
+        optionally ``groups`` (see :func:`bootstrap_replicates`).
+    labels : sequence
+        Class order.
+    n_boot : int, default=1000
+        Number of bootstrap resamples; 0 returns NaN intervals.
+    confidence : float, default=0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    ci : dict of str to tuple of float
+        ``{metric: (low, high)}`` of the mean over the test sets.
+
+    Examples
+    --------
+    >>> y = ["a"] * 30 + ["b"] * 30
+    >>> one = {"y_true": y, "y_pred": ["a"] * 25 + ["b"] * 35, "random_state": 0}
+    >>> two = {"y_true": y, "y_pred": ["a"] * 35 + ["b"] * 25, "random_state": 1}
+    >>> bootstrap_mean_ci([one], ["a", "b"], n_boot=100) == bootstrap_ci(
+    ...     one["y_true"], one["y_pred"], ["a", "b"], n_boot=100)
+    True
+    >>> lo, hi = bootstrap_mean_ci([one, two], ["a", "b"], n_boot=200)["uar"]
+    >>> lo < 0.917 < hi  # the mean UAR of the two sets
+    True
+    """
+    if n_boot <= 0 or not samples:
+        return {m: (float("nan"), float("nan")) for m in METRICS}
+    total = {m: np.zeros(int(n_boot)) for m in METRICS}
+    for s in samples:
+        rep = bootstrap_replicates(
+            s["y_true"],
+            s["y_pred"],
+            labels,
+            n_boot=n_boot,
+            random_state=s.get("random_state", 0),
+            groups=s.get("groups"),
         )
-        for m, v in out.items()
-    }
+        for m in METRICS:
+            total[m] += rep[m]
+    return {m: _interval(v / len(samples), confidence) for m, v in total.items()}

@@ -10,7 +10,7 @@ switch steps as parameters.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.base import clone
@@ -230,10 +230,24 @@ class Recipe:
         )
 
     def describe(self, classifier="svc"):
-        """Short human-readable description of the steps."""
+        """Short human-readable description of the steps.
+
+        Examples
+        --------
+        >>> Recipe("na", scaling="source").describe("logreg")
+        'source_standard_scaler -> source_only(logreg)'
+        >>> for_protocol(Recipe("dss"), "few_shot").describe()
+        'domain_standard_scaler -> source_only(svc, use_target_labels=True)'
+        """
         parts = [_SCALER_NAMES[self.scaling]] if self.scaling != "none" else []
         parts += list(self.adapters)
-        parts.append(f"{self.estimator}({classifier})")
+        flag = self.params.get("source_only", {}).get("use_target_labels")
+        shown = (
+            f", use_target_labels={flag}"
+            if self.estimator == "source_only" and flag is not None
+            else ""
+        )
+        parts.append(f"{self.estimator}({classifier}{shown})")
         return " -> ".join(parts)
 
     def steps(
@@ -363,6 +377,49 @@ class Recipe:
         for key, values in self.grid.items():
             grid[self.grid_key(key, n_adapt, prefix=prefix)] = list(values)
         return grid
+
+
+def for_protocol(recipe, target):
+    """Return ``recipe`` with the protocol's default for its transfer estimator.
+
+    Under the few-shot protocol the default estimator, ``source_only``,
+    learns from the labelled source rows and the ``k`` labelled target rows
+    per class (``SourceOnly(use_target_labels=True)``): a method given target
+    labels uses them unless it says otherwise, ``params = { source_only = {
+    use_target_labels = false } }``. Other estimators, and every recipe
+    without labelled target rows (``target = "unlabelled"``), are returned
+    as they are.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The method.
+    target : {"unlabelled", "few_shot"}
+        The protocol's ``target``.
+
+    Returns
+    -------
+    recipe : Recipe
+        The same recipe, or a copy whose ``source_only`` parameters say
+        ``use_target_labels=True``.
+
+    Examples
+    --------
+    >>> for_protocol(Recipe("dss"), "few_shot").params
+    {'source_only': {'use_target_labels': True}}
+    >>> off = Recipe("so", params={"source_only": {"use_target_labels": False}})
+    >>> for_protocol(off, "few_shot").params
+    {'source_only': {'use_target_labels': False}}
+    >>> for_protocol(Recipe("dss"), "unlabelled").params
+    {}
+    """
+    if target != "few_shot" or recipe.estimator != "source_only":
+        return recipe
+    own = dict(recipe.params.get("source_only", {}))
+    if "use_target_labels" in own:
+        return recipe
+    own["use_target_labels"] = True
+    return replace(recipe, params={**recipe.params, "source_only": own})
 
 
 def classifier_prefix(classifier, probability):

@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import json
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import pandas as pd
 
 # plot files name corpora and methods as the cell files do: file-safe, one
 # name per file, and no "__" (which joins a PCA plot's source and target)
+from ._metrics import OTHER
 from ._runner import _file_part as _slug
+from ._runner import interval_notes, pooled_intervals, repeated_split_notes
 
 __all__ = ["write_outputs"]
 
@@ -35,6 +38,8 @@ _COLUMNS = [
     "macro_f1_low",
     "macro_f1_high",
     "n_train",
+    "n_target_labelled",
+    "target_labels_used",
     "n_test",
     "k_used",
     "n_classes",
@@ -73,6 +78,9 @@ def _table(cells):
             continue
         b = base.get((c["source"], c["target"], c["seed"]), {})
         row = {k: c.get(k) for k in _COLUMNS}
+        if "n_target_labelled" not in c and c.get("protocol") != "few_shot":
+            # a cell of an earlier release: no labelled target rows
+            row["n_target_labelled"], row["target_labels_used"] = 0, False
         row["n_classes"] = len(c.get("classes", []))
         used = c.get("k_used") or {}
         row["k_used"] = min(used.values()) if used else None  # fewest per class
@@ -217,7 +225,8 @@ def _confusions(cells, plots):
             continue
         key = (c["source"], c["target"])
         d = by_method.setdefault(c["method"], {})
-        cm = np.asarray(c["confusion"], dtype=float)
+        # (k, k + 1) where some predictions were none of the classes
+        cm = _with_other(np.asarray(c["confusion"], dtype=float))
         if key in d:
             d[key] = (d[key][0] + cm, d[key][1])
         else:
@@ -229,14 +238,17 @@ def _confusions(cells, plots):
             axes.ravel(), sorted(pairs.items()), strict=False
         ):
             norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+            if not cm[:, -1].any():  # every prediction was a class
+                norm = norm[:, :-1]
+            predicted = list(labels) + [OTHER] * (norm.shape[1] - len(labels))
             ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
             # whole class names ("sadn" read as a class of its own)
             ax.set_xticks(
-                range(len(labels)), labels, fontsize=7, rotation=35, ha="right"
+                range(len(predicted)), predicted, fontsize=7, rotation=35, ha="right"
             )
             ax.set_yticks(range(len(labels)), labels, fontsize=7)
             for i in range(len(labels)):
-                for j in range(len(labels)):
+                for j in range(len(predicted)):
                     ax.text(
                         j,
                         i,
@@ -259,6 +271,13 @@ def _confusions(cells, plots):
             )
         )
     return figs
+
+
+def _with_other(cm):
+    """Give a stored confusion matrix its "other" column (zeros if it had none)."""
+    if cm.shape[1] == cm.shape[0]:
+        return np.hstack([cm, np.zeros((cm.shape[0], 1))])
+    return cm
 
 
 def _recall(cells, plots):
@@ -351,27 +370,113 @@ def _summary(df, metric):
     return out.sort_values(f"mean {names[metric]} %", ascending=False)
 
 
-def _pair_table(df, metric):
+_NAMES = {"uar": "UAR", "wa": "WA", "macro_f1": "macro-F1"}
+
+
+def _pair_table(df, metric, intervals=None, *, few_shot=False):
+    """Mean over the seeds of each (pair, method): the chosen metric with its CI.
+
+    ``intervals`` (see :func:`~sertl_experiments._runner.pooled_intervals`)
+    holds the bootstrap interval of the mean over the seeds; the other two
+    metrics follow, each once, then the rows behind the figures.
+    """
     ok = df[df["status"] == "ok"]
     if ok.empty:
         return pd.DataFrame()
-    g = ok.groupby(["source", "target", "method"], sort=False)
-    t = pd.DataFrame(
-        {
-            metric.upper(): 100 * g[metric].mean(),
-            "CI low": 100 * g[f"{metric}_low"].mean(),
-            "CI high": 100 * g[f"{metric}_high"].mean(),
-            "WA": 100 * g["wa"].mean(),
-            "macro-F1": 100 * g["macro_f1"].mean(),
-        }
-    ).round(1)
-    # rows behind each figure (mean over the seeds): labelled training rows
-    # (source, plus the k per class of the few-shot protocol) and test rows
-    for col, name in (("n_train", "labelled train rows"), ("n_test", "test rows")):
-        if col in ok:
-            mean = pd.to_numeric(g[col].mean(), errors="coerce")
-            t[name] = mean.round(0).astype("Int64")
+    keys = ["source", "target", "method"]
+    g = ok.groupby(keys, sort=False)
+    intervals = intervals or {}
+    nan = (float("nan"), float("nan"))
+    head = 100 * g[metric].mean()
+    ci = [intervals.get(k, {}).get(metric, nan) for k in head.index]
+    cols = {_NAMES[metric]: head}
+    cols["CI low"] = pd.Series([100 * lo for lo, _ in ci], index=head.index)
+    cols["CI high"] = pd.Series([100 * hi for _, hi in ci], index=head.index)
+    for m in _NAMES:
+        if m != metric:
+            cols[_NAMES[m]] = 100 * g[m].mean()
+    t = pd.DataFrame(cols).round(1)
+    # rows behind each figure (mean over the seeds): the labelled rows the
+    # model learned from (source, plus the few-shot target rows where the
+    # method uses them; empty where that cannot be told) and the test rows
+    shown = [("n_train", "labelled train rows")]
+    if few_shot:
+        ok = ok.assign(
+            _target_used=[
+                None if not _is_verdict(used) else (n if used else 0)
+                for n, used in zip(
+                    ok["n_target_labelled"], ok["target_labels_used"], strict=True
+                )
+            ]
+        )
+        shown.append(("_target_used", "of them labelled target rows"))
+    shown.append(("n_test", "test rows"))
+    by = [ok[k] for k in keys]
+    for col, name in shown:
+        values = pd.to_numeric(ok[col], errors="coerce")
+        # unknown in any seed: unknown
+        unknown = values.isna().groupby(by, sort=False).any()
+        mean = values.groupby(by, sort=False).mean().where(~unknown)
+        t[name] = mean.round(0).astype("Int64")
     return t.reset_index()
+
+
+def _unknown_training_note(df):
+    """Say which methods' labelled training rows could not be told, or None."""
+    ok = df[(df["status"] == "ok") & df["n_train"].isna()]
+    if ok.empty:
+        return None
+    methods = ", ".join(dict.fromkeys(ok["method"].astype(str)))
+    return (
+        f"Empty labelled train rows ({methods}): whether the method learns from "
+        "the labelled target rows cannot be told (a step that is none of "
+        "sertl's own classes and does not declare _sertl_uses_target_labels); "
+        "results.csv gives the labelled source and target rows it was given "
+        "(n_target_labelled)."
+    )
+
+
+def _splits_table(cells):
+    """Return the few-shot split of each (pair, seed): test speakers and counts.
+
+    Taken from the pair's cells of that seed (every method of a pair and
+    seed has the same split).
+    """
+    rows = {}
+    for c in sorted(cells, key=lambda c: (c["method"] != "_baseline", c["method"])):
+        if c.get("status") != "ok" or c.get("protocol") != "few_shot":
+            continue
+        key = (c["source"], c["target"], c["seed"])
+        if key in rows or c.get("test_speakers") is None:
+            continue
+        counts = c.get("test_class_counts") or {}
+        shots = c.get("k_used") or {}
+        rows[key] = {
+            "source": c["source"],
+            "target": c["target"],
+            "seed": c["seed"],
+            "test speakers": ", ".join(map(str, c["test_speakers"])),
+            "test utterances": ", ".join(f"{k} {v}" for k, v in counts.items()),
+            "labelled target utterances": ", ".join(
+                f"{k} {v}" for k, v in shots.items()
+            ),
+        }
+    cols = [
+        "source",
+        "target",
+        "seed",
+        "test speakers",
+        "test utterances",
+        "labelled target utterances",
+    ]
+    return pd.DataFrame([rows[k] for k in sorted(rows)], columns=cols)
+
+
+_SPLITS_NOTE = (
+    "The few-shot split of each pair and seed: the test speakers, the test "
+    "utterances per class, and the labelled target utterances per class "
+    "(from the other speakers; each cell file lists them in shot_files)."
+)
 
 
 def _guard_table(df, words):
@@ -514,18 +619,22 @@ _LEFT_OUT_NOTE = (
 )
 
 
+def _cell_text(v, floatfmt):
+    """Return one table cell as results.md and report.html print it."""
+    if isinstance(v, float):
+        return "" if not np.isfinite(v) else format(v, floatfmt)
+    if v is None or v is pd.NA:
+        return ""
+    return str(v)
+
+
 def _to_md(df, floatfmt=".1f"):
     if df.empty:
         return "_no results_\n"
     cols = list(df.columns)
     lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
-        vals = []
-        for v in r:
-            if isinstance(v, float):
-                vals.append("" if not np.isfinite(v) else format(v, floatfmt))
-            else:
-                vals.append(str(v))
+        vals = [_cell_text(v, floatfmt) for v in r]
         lines.append("| " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
 
@@ -643,11 +752,26 @@ def write_outputs(
     df = _table(cells).sort_values(["source", "target", "method", "seed"])
     df.to_csv(out / "results.csv", index=False)
     summary = _summary(df, metric)
-    pairs = _pair_table(df, metric)
+    few_shot = config.protocol.target == "few_shot"
+    pairs = _pair_table(
+        df,
+        metric,
+        pooled_intervals(cells, asdict(config.protocol)),
+        few_shot=few_shot,
+    )
+    pairs_notes = [_pairs_note(config)]
+    pairs_notes += [n for n in [_unknown_training_note(df)] if n]
+    pairs_notes += interval_notes(cells)
+    repeated = repeated_split_notes(cells)
+    splits = _splits_table(cells) if few_shot else pd.DataFrame()
     guard = _guard_table(df, words)
     errors = _failed_cells(cells)
     failed_note = _failed_note(cells)
     pair_classes = pd.DataFrame(pair_classes or [])
+    if few_shot:  # the test counts of each seed are in the few-shot splits
+        pair_classes = pair_classes.rename(
+            columns={"target utterances": "target utterances (whole corpus)"}
+        )
     left_out = pd.DataFrame(left_out or [])
     failed_candidates = pd.DataFrame(
         [
@@ -688,17 +812,20 @@ def write_outputs(
     ]
     if failed_note:
         md.append(f"**{failed_note}**\n")
+    md += [f"**Warning: {note}**\n" for note in repeated]
     md += [
         "## Mean over pairs and seeds\n",
         _to_md(summary.reset_index()),
-        f"\n## Per pair ({metric.upper()} %, {config.protocol.confidence * 100:g} % "
-        "bootstrap CI)\n",
+        f"\n## {_pairs_title(config)}\n",
+        *[f"{note}\n" for note in pairs_notes],
         _to_md(pairs),
         "\n## Domain discrepancy and negative-transfer guard\n",
         _to_md(guard, ".3f"),
     ]
     if not pair_classes.empty:
         md += ["\n## Classes of each pair\n", _to_md(pair_classes)]
+    if not splits.empty:
+        md += ["\n## Few-shot splits\n", _SPLITS_NOTE + "\n", _to_md(splits)]
     if not left_out.empty:
         md += ["\n## Labels left out\n", _LEFT_OUT_NOTE + "\n", _to_md(left_out)]
     if not auto.empty:
@@ -748,7 +875,7 @@ def write_outputs(
         figs += _pca_views(cells, plots, config.protocol.seeds[0])
     tables = [
         ("summary", "Mean over pairs and seeds", summary.reset_index()),
-        ("pairs", f"Per pair: {metric.upper()} with bootstrap CI", pairs),
+        ("pairs", _pairs_title(config), pairs, *pairs_notes),
         (
             "guard",
             "Domain discrepancy (MMD, proxy A-distance) and the "
@@ -758,6 +885,8 @@ def write_outputs(
     ]
     if not pair_classes.empty:
         tables.append(("classes", "Classes of each pair", pair_classes))
+    if not splits.empty:
+        tables.append(("splits", "Few-shot splits", splits, _SPLITS_NOTE))
     if not left_out.empty:
         tables.append(("left-out", "Labels left out", left_out, _LEFT_OUT_NOTE))
     if not auto.empty:
@@ -796,7 +925,8 @@ def write_outputs(
         tables.append(("errors", "Cells that failed", errors))
     report = out / "report.html"
     report.write_text(
-        _html(config, tables, figs, df, failed_note=failed_note), encoding="utf-8"
+        _html(config, tables, figs, df, failed_note=failed_note, warnings=repeated),
+        encoding="utf-8",
     )
     return report
 
@@ -897,7 +1027,7 @@ def _guard_banner(config, df):
     return f"<div class='warn' id='negative-transfer'>{text}</div>"
 
 
-def _html(config, tables, figs, df, *, failed_note=None):
+def _html(config, tables, figs, df, *, failed_note=None, warnings=()):
     esc = html.escape
     words = _words(config)
     parts = [
@@ -921,6 +1051,10 @@ def _html(config, tables, figs, df, *, failed_note=None):
             f"<div class='warn' id='failed-cells'><b>{esc(failed_note)}</b> "
             "<a href='#tab-errors'>Cells that failed</a></div>"
         )
+    parts += [
+        f"<div class='warn' id='repeated-splits'><b>Warning:</b> {esc(w)}</div>"
+        for w in warnings
+    ]
     methods = "".join(
         f"<li><b>{esc(m.name)}</b>: "
         + esc(
@@ -943,12 +1077,9 @@ def _html(config, tables, figs, df, *, failed_note=None):
         body = (
             t  # already HTML
             if isinstance(t, str)
-            else t.to_html(
-                index=False,
-                na_rep="",
-                float_format=lambda v: f"{v:.3g}",
-                table_id=f"tab-{tid}",
-                border=0,
+            # every cell as results.md prints it (decimals, empty cells)
+            else t.map(_cell_text, floatfmt=_FLOAT_FORMATS.get(tid, ".1f")).to_html(
+                index=False, table_id=f"tab-{tid}", border=0
             )
             if not t.empty
             else (f"<table id='tab-{tid}'><tr><td>no rows</td></tr></table>")
@@ -972,10 +1103,61 @@ def _html(config, tables, figs, df, *, failed_note=None):
     return "\n".join(parts)
 
 
-def _describe(m, config):
-    from ._recipes import Recipe
+# decimals of the tables whose numbers are no percentages (results.md's too)
+_FLOAT_FORMATS = {"guard": ".3f", "auto": ".3f"}
 
-    r = Recipe.from_spec(m)
+
+def _pairs_title(config):
+    metric = config.protocol.metric
+    return (
+        f"Per pair ({_NAMES[metric]} %, {config.protocol.confidence * 100:g} % "
+        "bootstrap CI of the mean over the seeds)"
+    )
+
+
+def _pairs_note(config):
+    """Say what the per-pair table's figures and interval are."""
+    prot = config.protocol
+    name = _NAMES[prot.metric]
+    unit = (
+        "test speakers (all the utterances of each speaker drawn)"
+        if prot.bootstrap_unit == "speaker"
+        else "test utterances within each class (each resample keeps the class counts)"
+    )
+    one = len(prot.seeds) == 1
+    text = f"{name}, the two other metrics and the row counts are " + (
+        f"those of seed {prot.seeds[0]}. " if one else "means over the seeds. "
+    )
+    if prot.bootstrap and one:
+        text += (
+            f"CI low / CI high: the {prot.confidence * 100:g} % percentile "
+            f"bootstrap interval of {name} ({prot.bootstrap} resamples, each "
+            f"drawing the {unit}). "
+        )
+    elif prot.bootstrap:
+        text += (
+            f"CI low / CI high: the {prot.confidence * 100:g} % percentile "
+            f"bootstrap interval of the mean {name} ({prot.bootstrap} resamples, "
+            f"each drawing the {unit} of every seed with that seed's own "
+            "generator and averaging the seeds); results.csv gives each seed's "
+            "own interval. "
+        )
+    else:
+        text += "No interval: bootstrap = 0. "
+    text += "Labelled train rows: the labelled rows the model learned from"
+    if prot.target == "few_shot":
+        text += (
+            ", the source rows and, where the method's estimator (or an "
+            "adapter such as JDA) learns from them, the labelled target rows "
+            "(the next column)"
+        )
+    return text + "."
+
+
+def _describe(m, config):
+    from ._recipes import Recipe, for_protocol
+
+    r = for_protocol(Recipe.from_spec(m), config.protocol.target)
     d = r.describe(config.classifier)
     if m.grid:
         d += f"; grid {m.grid}"

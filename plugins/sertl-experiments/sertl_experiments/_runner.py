@@ -33,9 +33,23 @@ from ._data import (
     reader_warnings,
 )
 from ._discrepancy import mmd_rbf, proxy_a_distance
-from ._metrics import METRICS, bootstrap_ci, confusion, score_all
-from ._recipes import Recipe, default_candidates, make_classifier, transform_rows
+from ._metrics import (
+    METRICS,
+    _interval,
+    bootstrap_mean_ci,
+    bootstrap_replicates,
+    confusion,
+    score_all,
+)
+from ._recipes import (
+    Recipe,
+    default_candidates,
+    for_protocol,
+    make_classifier,
+    transform_rows,
+)
 from ._selection import _expand, evaluate, needs_proba
+from ._target_labels import uses_target_labels
 
 __all__ = ["RunResult", "run_experiment"]
 
@@ -43,6 +57,10 @@ BASELINE = "_baseline"
 # Version of what a cell file holds; a change of it recomputes every cell.
 CELL_VERSION = 6
 _NOT_A_CLASS = "<not a class>"
+# How the few-shot split is drawn (part of the few-shot cells' key). 2: test
+# speakers from draw_test_speakers (distinct per seed), their number rounded
+# half up; the default estimator learns from the labelled target rows.
+SPLIT_RULE = 2
 
 
 @dataclass
@@ -126,8 +144,146 @@ def _routed(recipe, sample_domain, speakers):
     return params
 
 
-def _split(task, rng):
-    """Build training rows and test rows of one cell."""
+def n_test_speakers(n_speakers, fraction):
+    """Return how many target speakers the few-shot protocol keeps for testing.
+
+    ``fraction * n_speakers`` rounded half up (2.5 -> 3, also where the
+    float product falls just below a half), at least 1 and at most
+    ``n_speakers - 1``, so that at least one speaker gives the labelled
+    target rows.
+
+    Parameters
+    ----------
+    n_speakers : int
+        Speakers of the target corpus (at least 2).
+    fraction : float
+        ``[protocol] test_speaker_fraction``.
+
+    Returns
+    -------
+    n_test : int
+
+    Examples
+    --------
+    >>> [n_test_speakers(n, 0.5) for n in (2, 3, 4, 5, 6, 7)]
+    [1, 2, 2, 3, 3, 4]
+    >>> n_test_speakers(10, 0.35), n_test_speakers(10, 0.99)
+    (4, 9)
+    """
+    from decimal import ROUND_HALF_UP, Decimal
+
+    scaled = Decimal(repr(float(fraction))) * int(n_speakers)
+    n = int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(min(max(n, 1), n_speakers - 1))
+
+
+def _unrank(rank, n, m):
+    """Return the ``rank``-th ``m``-subset of ``range(n)`` in lexicographic order."""
+    from math import comb
+
+    out, x = [], 0
+    for i in range(m):
+        while True:
+            with_x = comb(n - x - 1, m - i - 1)  # subsets whose next element is x
+            if rank < with_x:
+                out.append(x)
+                x += 1
+                break
+            rank -= with_x
+            x += 1
+    return out
+
+
+def _shuffle_index(x, total, key):
+    """Map ``x`` by a pseudo-random bijection of ``range(total)`` fixed by ``key``.
+
+    A balanced Feistel network (4 rounds, keyed hashes as round functions)
+    permutes the integers of ``2 * h`` bits; applied again until the value
+    falls below ``total`` (cycle walking), it permutes ``range(total)``.
+    """
+    import hashlib
+
+    half = max(1, ((total - 1).bit_length() + 1) // 2)
+    mask = (1 << half) - 1
+    width = (half + 7) // 8
+    while True:
+        left, right = x >> half, x & mask
+        for rnd in range(4):
+            digest = hashlib.shake_256(
+                key + bytes([rnd]) + right.to_bytes(width, "big")
+            ).digest(width)
+            left, right = right, left ^ (int.from_bytes(digest, "big") & mask)
+        x = (left << half) | right
+        if x < total:
+            return x
+
+
+def draw_test_speakers(speakers, n_test, seed):
+    """Return the test speakers of one seed's few-shot split.
+
+    The ``C = comb(n, n_test)`` ways of choosing the test speakers among the
+    ``n`` speakers are put in a pseudo-random order that depends only on the
+    speakers' names, and seed ``s`` takes the way at position ``s mod C``.
+    So a seed always gives the same split (a resumed run, ``sertl grid
+    --seed``), and seeds that differ modulo ``C`` give different test
+    speakers: the seeds of an experiment are distinct splits as long as
+    there are enough of them.
+
+    Parameters
+    ----------
+    speakers : array-like of str
+        The target's speakers (each once).
+    n_test : int
+        How many are kept for testing (see :func:`n_test_speakers`).
+    seed : int
+        The seed (>= 0).
+
+    Returns
+    -------
+    test : list of str
+        The test speakers, sorted.
+
+    Examples
+    --------
+    >>> spk = [f"s{i}" for i in range(6)]
+    >>> splits = [tuple(draw_test_speakers(spk, 3, seed)) for seed in range(20)]
+    >>> len(set(splits))  # comb(6, 3) = 20: every seed below 20 its own split
+    20
+    >>> draw_test_speakers(spk, 3, 20) == draw_test_speakers(spk, 3, 0)
+    True
+    """
+    from math import comb
+
+    names = sorted({str(s) for s in speakers})
+    total = comb(len(names), n_test)
+    key = "\x1f".join(names).encode()
+    rank = _shuffle_index(int(seed) % total, total, key)
+    return [names[i] for i in _unrank(rank, len(names), n_test)]
+
+
+@dataclass
+class _Split:
+    """Training and test rows of one cell (see :func:`_split`)."""
+
+    X: np.ndarray  # source rows, then target rows
+    y: np.ndarray  # labels; "-1" for unlabelled target rows
+    sample_domain: np.ndarray
+    speakers: np.ndarray
+    test: np.ndarray  # mask of the target rows that are test rows
+    y_target: np.ndarray  # labels of every target row
+    shots: dict  # labelled target rows per class (few-shot)
+    shot_rows: dict  # their indices among the target rows, per class
+    test_speakers: list  # sorted
+    n_partitions: int | None = None  # ways to choose the test speakers
+
+
+def _split(task, seed):
+    """Build the training rows and test rows of one cell.
+
+    Under the few-shot protocol the test speakers come from
+    :func:`draw_test_speakers` and the ``k`` labelled target rows per
+    class are drawn from the other speakers with ``default_rng(seed)``.
+    """
     Xs, ys, ss, ds = [], [], [], []
     for i, src in enumerate(task["sources"]):
         Xs.append(src.X)
@@ -135,13 +291,15 @@ def _split(task, rng):
         ss.append(src.speakers)
         ds.append(np.full(src.X.shape[0], i + 1, dtype=np.int64))
     tgt = task["target"]
-    Xt, yt, st = tgt.X, tgt.y.astype(str), tgt.speakers
+    Xt, yt, st = tgt.X, tgt.y.astype(str), np.asarray(tgt.speakers).astype(str)
     n_t = Xt.shape[0]
     y_train_t = np.full(n_t, "-1", dtype=object)
     test = np.ones(n_t, dtype=bool)
     prot = task["protocol"]
-    shots = {}  # labelled target rows per class (few-shot)
+    shots, shot_rows, n_partitions = {}, {}, None
     if prot["target"] == "few_shot":
+        from math import comb
+
         spk = np.unique(st)
         if spk.size < 2:
             raise ExperimentError(
@@ -149,22 +307,33 @@ def _split(task, rng):
                 "least "
                 "two (labelled rows come from speakers held out of the test set)."
             )
-        perm = rng.permutation(spk)
-        n_test = int(
-            np.clip(round(prot["test_speaker_fraction"] * spk.size), 1, spk.size - 1)
-        )
-        test_spk = set(perm[:n_test])
-        test = np.array([s in test_spk for s in st])
+        n_test = n_test_speakers(spk.size, prot["test_speaker_fraction"])
+        n_partitions = comb(int(spk.size), n_test)
+        test_spk = draw_test_speakers(spk, n_test, seed)
+        test = np.isin(st, test_spk)
+        rng = np.random.default_rng(seed)
         for c in task["classes"]:
             pool = np.flatnonzero((~test) & (yt == c))
             take = rng.choice(pool, size=min(prot["k"], pool.size), replace=False)
             y_train_t[take] = c
             shots[str(c)] = int(take.size)
+            shot_rows[str(c)] = np.sort(take)
     X = np.vstack(Xs + [Xt])
     y = np.concatenate([np.concatenate(ys).astype(object), y_train_t]).astype(str)
     sd = np.concatenate(ds + [np.full(n_t, -1, dtype=np.int64)])
-    spk_all = np.concatenate([np.concatenate(ss), st]).astype(str)
-    return X, y, sd, spk_all, test, yt, shots
+    spk_all = np.concatenate([np.concatenate(ss).astype(str), st]).astype(str)
+    return _Split(
+        X,
+        y,
+        sd,
+        spk_all,
+        test,
+        yt,
+        shots,
+        shot_rows,
+        sorted(np.unique(st[test]).tolist()),
+        n_partitions,
+    )
 
 
 def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False, params=None):
@@ -259,11 +428,20 @@ def run_cell(task):
     recipe, seed, prot = task["recipe"], task["seed"], task["protocol"]
     cell = _cell_header(task)
     try:
-        rng = np.random.default_rng(seed)
-        X, y, sd, spk, test, yt, shots = _split(task, rng)
-        if shots:
-            cell["k"], cell["k_used"] = int(prot["k"]), shots
+        split = _split(task, seed)
+        X, y, sd, spk = split.X, split.y, split.sample_domain, split.speakers
+        test, yt = split.test, split.y_target
         few = prot["target"] == "few_shot"
+        if few:
+            cell["k"], cell["k_used"] = int(prot["k"]), split.shots
+            # what the split was, so that disjointness and repeated splits
+            # can be checked from the outputs
+            files = np.asarray(task["target"].files).astype(str)
+            cell["shot_files"] = {
+                c: files[rows].tolist() for c, rows in split.shot_rows.items()
+            }
+            cell["n_partitions"] = split.n_partitions
+        cell["test_speakers"] = split.test_speakers
         scorers = task["scorers"]
         # the selection's classifiers get probabilities only when a scorer
         # needs them (``evaluate`` decides): saving a model must not change
@@ -357,8 +535,11 @@ def run_cell(task):
         # resume, when the metric or bootstrap settings change)
         cell["y_test"] = _codes(yte, labels)
         cell["y_pred"] = _codes(pred, labels)
+        cell["test_speaker_codes"] = _codes(spk[n_src:][test], split.test_speakers)
+        cell["test_class_counts"] = {c: int(np.sum(yte == c)) for c in labels}
         score_cell(cell, prot)
-        cell["n_train"], cell["n_test"] = int(np.sum(~is_unl(y))), int(test.sum())
+        cell.update(_training_rows(model, sd, y))
+        cell["n_test"] = int(test.sum())
         Z = _view(model, X, sd, spk, recipe_used)
         disc = _discrepancy(Z, sd, seed)
         cell["mmd_after"], cell["pad_after"] = disc["mmd"], disc["pad"]
@@ -425,6 +606,30 @@ def run_cell(task):
     return cell
 
 
+def _training_rows(model, sd, y):
+    """Count the labelled rows a fitted cell's model learned from.
+
+    ``n_train_source`` labelled source rows, ``n_target_labelled`` labelled
+    target rows given (the few-shot protocol's ``k`` per class, else 0),
+    ``target_labels_used`` whether the model learned from them (None when
+    its steps cannot tell, see
+    :func:`~sertl_experiments._target_labels.uses_target_labels`), and
+    ``n_train``: the source rows, plus the target rows where used (None
+    when that cannot be told).
+    """
+    labelled = ~is_unl(y)
+    n_src = int(np.sum(labelled & (sd > 0)))
+    n_tl = int(np.sum(labelled & (sd < 0)))
+    used = uses_target_labels(model) if n_tl else False
+    n_train = None if used is None else n_src + (n_tl if used else 0)
+    return {
+        "n_train": n_train,
+        "n_train_source": n_src,
+        "n_target_labelled": n_tl,
+        "target_labels_used": used,
+    }
+
+
 def _calibrates(task):
     """Whether a saved model's classifier is a calibrated copy of the scored one.
 
@@ -479,11 +684,43 @@ def _labels(codes, labels):
     return np.array([names[i] if i >= 0 else _NOT_A_CLASS for i in codes], dtype=object)
 
 
+# How the metrics and their intervals are computed from a cell's stored
+# predictions; a change of it rescores (never recomputes) finished cells.
+# 2: utterances resampled within each class (or whole speakers), and
+# predictions outside the classes counted as errors.
+SCORING_VERSION = 2
+
+
 def _ci_settings(protocol):
     return {
         "bootstrap": int(protocol["bootstrap"]),
         "confidence": protocol["confidence"],
+        "unit": protocol.get("bootstrap_unit", "utterance"),
+        "version": SCORING_VERSION,
     }
+
+
+def _bootstrap_sample(cell, unit):
+    """One cell's test rows as a sample of :func:`bootstrap_mean_ci`.
+
+    Raises ValueError when a speaker bootstrap cannot run (fewer than two
+    test speakers, or a cell that stored none).
+    """
+    labels = [str(c) for c in cell["classes"]]
+    sample = {
+        "y_true": _labels(cell["y_test"], labels),
+        "y_pred": _labels(cell["y_pred"], labels),
+        "random_state": cell["seed"],
+    }
+    if unit == "speaker":
+        codes = cell.get("test_speaker_codes")
+        if codes is None:
+            raise ValueError(
+                "the cell stores no speakers of its test rows (computed by an "
+                "earlier release): rerun with --fresh"
+            )
+        sample["groups"] = np.asarray(codes)
+    return sample
 
 
 def score_cell(cell, protocol):
@@ -492,16 +729,24 @@ def score_cell(cell, protocol):
     UAR, WA and macro-F1 with their bootstrap intervals, the confusion
     matrix and the per-class recall are functions of the test rows' labels
     and predictions (``y_test``, ``y_pred``, class indices into
-    ``classes``), the cell's seed and the protocol's ``bootstrap`` and
-    ``confidence``: a finished cell is rescored, not recomputed, when those
-    settings change.
+    ``classes``; -1 for a prediction that is none of them, a wrong
+    prediction), the speakers of the test rows (``test_speaker_codes``),
+    the cell's seed and the protocol's ``bootstrap``, ``confidence`` and
+    ``bootstrap_unit``: a finished cell is rescored, not recomputed, when
+    those settings change. The resamples are those of
+    :func:`~sertl_experiments._metrics.bootstrap_replicates` seeded with the
+    cell's seed. A speaker bootstrap that cannot run (one test speaker)
+    leaves the intervals NaN and says why in ``ci_note``; one whose
+    replicates lack a class records their share in
+    ``bootstrap_classes_missing``.
 
     Parameters
     ----------
     cell : dict
         A finished cell; updated in place.
     protocol : dict
-        The experiment's protocol (``bootstrap``, ``confidence``).
+        The experiment's protocol (``bootstrap``, ``confidence``,
+        ``bootstrap_unit``).
 
     Returns
     -------
@@ -513,22 +758,44 @@ def score_cell(cell, protocol):
     >>> cell = {"classes": ["anger", "sadness"], "seed": 0,
     ...         "y_test": [0, 0, 1, 1], "y_pred": [0, 1, 1, 1]}
     >>> c = score_cell(cell, {"bootstrap": 0, "confidence": 0.95})
-    >>> c["uar"], c["recall"], c["ci"]
-    (0.75, {'anger': 0.5, 'sadness': 1.0}, {'bootstrap': 0, 'confidence': 0.95})
+    >>> c["uar"], c["recall"], c["ci"]["bootstrap"]
+    (0.75, {'anger': 0.5, 'sadness': 1.0}, 0)
+    >>> cell["y_pred"] = [0, -1, 1, 1]  # a prediction outside the classes
+    >>> score_cell(cell, {"bootstrap": 0, "confidence": 0.95})["confusion"]
+    [[1, 0, 1], [0, 2, 0]]
     """
     labels = [str(c) for c in cell["classes"]]
     yte = _labels(cell["y_test"], labels)
     pred = _labels(cell["y_pred"], labels)
     cell.update(score_all(yte, pred, labels))
     settings = _ci_settings(protocol)
-    ci = bootstrap_ci(
-        yte,
-        pred,
-        labels,
-        n_boot=settings["bootstrap"],
-        confidence=settings["confidence"],
-        random_state=cell["seed"],
-    )
+    for key in ("ci_note", "bootstrap_classes_missing"):
+        cell.pop(key, None)
+    ci = {m: (float("nan"), float("nan")) for m in METRICS}
+    if settings["bootstrap"] > 0 and len(yte):
+        try:
+            sample = _bootstrap_sample(cell, settings["unit"])
+        except ValueError as exc:
+            sample = None
+            cell["ci_note"] = f"no speaker bootstrap: {exc}"
+        if sample is not None:
+            try:
+                rep = bootstrap_replicates(
+                    sample["y_true"],
+                    sample["y_pred"],
+                    labels,
+                    n_boot=settings["bootstrap"],
+                    random_state=cell["seed"],
+                    groups=sample.get("groups"),
+                )
+            except ValueError as exc:
+                cell["ci_note"] = f"no speaker bootstrap: {exc}"
+            else:
+                ci = {m: _interval(rep[m], settings["confidence"]) for m in METRICS}
+                if settings["unit"] == "speaker":
+                    cell["bootstrap_classes_missing"] = float(
+                        np.mean(rep["classes_missing"] > 0)
+                    )
     for m, (lo, hi) in ci.items():
         cell[f"{m}_low"], cell[f"{m}_high"] = lo, hi
     cm = confusion(yte, pred, labels)
@@ -540,6 +807,52 @@ def score_cell(cell, protocol):
     }
     cell["ci"] = settings
     return cell
+
+
+def pooled_intervals(cells, protocol):
+    """Bootstrap intervals of each (pair, method)'s mean over its seeds.
+
+    Each replicate resamples every seed's test rows, with that seed's own
+    generator as its cell's interval does, and averages the seeds' metric;
+    the interval is the percentile interval of those averages (see
+    :func:`~sertl_experiments._metrics.bootstrap_mean_ci`). With one seed
+    it is that seed's interval.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Finished cells (the baseline's and failed ones are left out).
+    protocol : dict
+        The experiment's protocol (``bootstrap``, ``confidence``,
+        ``bootstrap_unit``).
+
+    Returns
+    -------
+    intervals : dict
+        ``{(source, target, method): {metric: (low, high)}}``; NaN where no
+        interval could be computed (no resamples, a speaker bootstrap with
+        one test speaker).
+    """
+    settings = _ci_settings(protocol)
+    groups: dict = {}
+    for c in cells:
+        if c["method"] == BASELINE or c.get("status") != "ok":
+            continue
+        groups.setdefault((c["source"], c["target"], c["method"]), []).append(c)
+    out = {}
+    for key, group in groups.items():
+        group = sorted(group, key=lambda c: c["seed"])
+        try:
+            samples = [_bootstrap_sample(c, settings["unit"]) for c in group]
+            out[key] = bootstrap_mean_ci(
+                samples,
+                [str(x) for x in group[0]["classes"]],
+                n_boot=settings["bootstrap"],
+                confidence=settings["confidence"],
+            )
+        except ValueError:
+            out[key] = {m: (float("nan"), float("nan")) for m in METRICS}
+    return out
 
 
 def _needs_rescoring(cell, protocol):
@@ -575,6 +888,7 @@ def _cell_key(
     data=None,
     candidates=None,
     versions=None,
+    recipes=None,
 ):
     """Hash of everything a cell's stored result depends on, and nothing else.
 
@@ -590,7 +904,12 @@ def _cell_key(
     settings (a saved model extracts features with them) and ``versions``:
     the installed versions of the code that computes the cell (see
     :class:`_Versions`), so upgrading scikit-learn or a sertl plugin
-    recomputes the cells it computes.
+    recomputes the cells it computes. Under the few-shot protocol the key
+    also holds the rule that draws the split (``SPLIT_RULE``) and
+    ``recipes``, the cell's recipes as they are run (with the protocol's
+    default estimator, see :func:`~sertl_experiments._recipes.for_protocol`):
+    a cell computed under another rule or another default is not reused.
+    The unlabelled protocol's keys do not change with them.
 
     Not in the key, because no stored result depends on them: the other
     seeds, the headline ``metric``, ``bootstrap`` and ``confidence`` (the
@@ -602,7 +921,12 @@ def _cell_key(
     prot = config.protocol
     split = {"target": prot.target}
     if prot.target == "few_shot":
-        split.update(k=prot.k, test_speaker_fraction=prot.test_speaker_fraction)
+        split.update(
+            k=prot.k,
+            test_speaker_fraction=prot.test_speaker_fraction,
+            rule=SPLIT_RULE,
+            recipes=None if recipes is None else [repr(r) for r in recipes],
+        )
     baseline = method_spec is None
     blob = json.dumps(
         {
@@ -801,7 +1125,7 @@ def _baseline_scorers(config):
     return sorted({sc for group in guard_scorers(config).values() for sc in group})
 
 
-def _missing_output(old, *, pca_points, model=None):
+def _missing_output(old, *, pca_points, model=None, speakers=False):
     """Why a finished cell with the right key still lacks a requested output.
 
     Returns None when the cell has everything this run asks of it: the PCA
@@ -811,8 +1135,12 @@ def _missing_output(old, *, pca_points, model=None):
     or the reason it was not saved, and that model's check against the
     scored model (:func:`_saved_model_check`). The path the cell recorded is not
     used: it is relative to the working folder of the run that wrote it,
-    and an output folder may have been moved since.
+    and an output folder may have been moved since. With ``speakers`` (a
+    speaker bootstrap) the cell must hold its test rows' speakers, which
+    cells of earlier releases lack.
     """
+    if speakers and "test_speaker_codes" not in old:
+        return "the speakers of its test rows (for bootstrap_unit = speaker)"
     if pca_points is not None and old.get("pca_points") != pca_points:
         return "its PCA view"
     if model is not None:
@@ -899,6 +1227,7 @@ def _prepare_data(
     warned=None,
     left_out=None,
     cautions=None,
+    bootstrap_check=False,
 ):
     """Read every corpus in the matrix and extract its features once.
 
@@ -914,7 +1243,9 @@ def _prepare_data(
     ``sertl predict``'s cautions (band-limited, long, little speech, odd
     samples) are logged, a line per corpus and kind, and appended to
     ``cautions`` when given (``corpus``, ``caution``, ``files``,
-    ``examples``, ``note``).
+    ``examples``, ``note``). With ``bootstrap_check`` (``sertl run``), a
+    speaker bootstrap that a target's speakers cannot support is refused
+    before any feature is extracted (:func:`check_bootstrap_speakers`).
     """
     from ._data import make_feature_step, mapped_labels_left_out
 
@@ -987,6 +1318,8 @@ def _prepare_data(
             for n, t in tables.items()
         }
     check_few_shot_speakers(config, {n: t["speaker"] for n, t in tables.items()})
+    if bootstrap_check:
+        check_bootstrap_speakers(config, {n: t["speaker"] for n, t in tables.items()})
     data = {}
     for name, table in tables.items():
         log(f"features: {name} ({len(table)} files, set {config.features.set!r})")
@@ -1152,6 +1485,200 @@ def check_few_shot_speakers(config, speakers):
         )
 
 
+def check_bootstrap_speakers(config, speakers):
+    """Refuse a speaker bootstrap where a target has fewer than two test speakers.
+
+    With ``[protocol] bootstrap_unit = "speaker"`` the intervals resample
+    the test speakers; a target whose test rows come from one speaker (a
+    corpus without speaker ids, or a few-shot split of two or three
+    speakers that keeps one for testing) has no interval to give.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment.
+    speakers : dict of str to array-like
+        The speaker of each utterance kept, by corpus.
+
+    Raises
+    ------
+    ConfigError
+        ``"[protocol] bootstrap_unit: ..."``, naming the corpus and its
+        speakers and saying what to change.
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> from sertl_experiments._runner import check_bootstrap_speakers
+    >>> cfg = parse_config({
+    ...     "corpora": {"a": {"root": "x"}, "b": {"root": "y"}},
+    ...     "protocol": {"bootstrap_unit": "speaker"},
+    ...     "methods": [{"name": "dss"}]})
+    >>> check_bootstrap_speakers(cfg, {"a": ["1", "2"], "b": ["1", "2", "3"]})
+    >>> try:
+    ...     check_bootstrap_speakers(cfg, {"a": ["unknown"], "b": ["1", "2"]})
+    ... except ConfigError as err:
+    ...     print(str(err).split(", but ")[1].split(";")[0])
+    target 'a' has 1 test speaker ('unknown')
+    """
+    prot = config.protocol
+    if prot.bootstrap_unit != "speaker" or not prot.bootstrap:
+        return
+    for name in dict.fromkeys(t for _, t in config.pairs()):
+        found = sorted({str(s) for s in speakers.get(name, ())})
+        n_test = len(found)
+        few = prot.target == "few_shot" and n_test >= 2
+        if few:
+            n_test = n_test_speakers(n_test, prot.test_speaker_fraction)
+        if n_test >= 2:
+            continue
+        shown = f" ({', '.join(map(repr, found))})" if len(found) <= 3 else ""
+        what = (
+            f"{n_test} test speaker of its {len(found)} (test_speaker_fraction "
+            f"{prot.test_speaker_fraction:g})"
+            if few
+            else f"{len(found)} test speaker{'s' if len(found) != 1 else ''}{shown}"
+        )
+        fix = "raise test_speaker_fraction" if few else "give the reader speaker ids"
+        raise ConfigError(
+            "[protocol] bootstrap_unit: a speaker bootstrap resamples the test "
+            f"speakers, but target {name!r} has {what}; it needs at least 2: "
+            f'{fix}, or use bootstrap_unit = "utterance".'
+        )
+
+
+def repeated_split_notes(cells):
+    """Say which seeds of a few-shot pair hold out the same test speakers.
+
+    Such seeds repeat one test set (with other labelled target rows), so the
+    mean over the seeds, and its interval, count that test set twice. Seeds
+    that differ modulo the number of ways to choose the test speakers never
+    do (see :func:`draw_test_speakers`).
+
+    Parameters
+    ----------
+    cells : list of dict
+        The run's cells.
+
+    Returns
+    -------
+    notes : list of str
+        One sentence per pair and repeated set of test speakers.
+
+    Examples
+    --------
+    >>> cells = [{"source": "a", "target": "b", "seed": s, "status": "ok",
+    ...           "protocol": "few_shot", "method": "dss", "n_partitions": 2,
+    ...           "test_speakers": ["b:1"] if s != 1 else ["b:2"]}
+    ...          for s in (0, 1, 2)]
+    >>> print(repeated_split_notes(cells)[0])  # doctest: +NORMALIZE_WHITESPACE
+    a -> b: seeds 0 and 2 hold out the same test speakers (b:1): their cells
+    repeat one test set, which the mean over the seeds counts 2 times; the
+    target's speakers give 2 different sets of test speakers, so at most 2
+    seeds (that differ modulo 2) give distinct splits.
+    """
+    by_pair: dict = {}
+    for c in cells:
+        if (
+            c.get("status") != "ok"
+            or c.get("protocol") != "few_shot"
+            or c.get("test_speakers") is None
+        ):
+            continue
+        seeds = by_pair.setdefault((c["source"], c["target"]), {})
+        seeds.setdefault(c["seed"], (tuple(c["test_speakers"]), c.get("n_partitions")))
+    notes = []
+    for (src, tgt), seeds in sorted(by_pair.items()):
+        same: dict = {}
+        for seed, (spk, total) in sorted(seeds.items()):
+            same.setdefault(spk, []).append((seed, total))
+        for spk, found in same.items():
+            if len(found) < 2:
+                continue
+            names = [str(seed) for seed, _ in found]
+            total = found[0][1]
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            shown = ", ".join(spk[:6]) + (" ..." if len(spk) > 6 else "")
+            note = (
+                f"{src} -> {tgt}: seeds {listed} hold out the same test speakers "
+                f"({shown}): their cells repeat one test set, which the mean over "
+                f"the seeds counts {len(found)} times"
+            )
+            if total:
+                note += (
+                    f"; the target's speakers give {total} different sets of test "
+                    f"speakers, so at most {total} seeds (that differ modulo "
+                    f"{total}) give distinct splits"
+                )
+            notes.append(note + ".")
+    return notes
+
+
+# below this many test speakers a speaker (cluster) bootstrap is unreliable:
+# Cameron, Gelbach and Miller, "Bootstrap-based improvements for inference
+# with clustered errors", Review of Economics and Statistics 90(3), 2008
+_FEW_CLUSTERS = 10
+
+
+def interval_notes(cells):
+    """Say where the bootstrap intervals are missing or resample lacking classes.
+
+    Returns
+    -------
+    notes : list of str
+        One sentence per kind of note (the cells' ``ci_note``, and the share
+        of a speaker bootstrap's replicates that lack a class).
+
+    Examples
+    --------
+    >>> cells = [{"source": "a", "target": "b", "method": "dss", "seed": 0,
+    ...           "status": "ok", "bootstrap_classes_missing": 0.25}]
+    >>> print(interval_notes(cells)[0])  # doctest: +NORMALIZE_WHITESPACE
+    speaker bootstrap: up to 25.0 % of the resamples of 1 cell(s) lack a class
+    (a -> b dss seed 0): their UAR and macro-F1 average over the classes they
+    hold.
+    """
+    notes, lacking, few = {}, [], {}
+    for c in cells:
+        if c.get("status") != "ok":
+            continue
+        where = f"{c['source']} -> {c['target']} {c['method']} seed {c['seed']}"
+        if c.get("ci_note"):
+            notes.setdefault(c["ci_note"], []).append(where)
+        share = c.get("bootstrap_classes_missing")
+        if share:
+            lacking.append((share, where))
+        n_spk = len(c.get("test_speakers") or ())
+        speaker_boot = (c.get("ci") or {}).get("unit") == "speaker"
+        if speaker_boot and not c.get("ci_note") and n_spk < _FEW_CLUSTERS:
+            few.setdefault((c["source"], c["target"]), set()).add(n_spk)
+    out = [
+        f"{why} ({', '.join(w[:3])}{' ...' if len(w) > 3 else ''}): no interval."
+        for why, w in notes.items()
+    ]
+    if few:
+        pairs = ", ".join(
+            f"{s} -> {t} ({'/'.join(map(str, sorted(n)))})"
+            for (s, t), n in sorted(few.items())
+        )
+        out.append(
+            f"speaker bootstrap over fewer than {_FEW_CLUSTERS} test speakers "
+            f"({pairs}): a resample can only recombine those speakers, so the "
+            "interval understates the uncertainty about other speakers."
+        )
+    if lacking:
+        lacking.sort(reverse=True)
+        where = ", ".join(w for _, w in lacking[:3]) + (
+            " ..." if len(lacking) > 3 else ""
+        )
+        out.append(
+            f"speaker bootstrap: up to {100 * lacking[0][0]:.1f} % of the resamples "
+            f"of {len(lacking)} cell(s) lack a class ({where}): their UAR and "
+            "macro-F1 average over the classes they hold."
+        )
+    return out
+
+
 def left_out_classes(listed, classes, corpora, data, left=None):
     """Say which listed classes a pair leaves out, and which corpus lacks each.
 
@@ -1279,21 +1806,35 @@ def run_experiment(
             warned=warned,
             left_out=left_out,
             cautions=cautions,
+            bootstrap_check=True,
         )
     else:  # the features given: _prepare_data did not check them
-        check_few_shot_speakers(config, {n: d.speakers for n, d in data.items()})
+        speakers = {n: d.speakers for n, d in data.items()}
+        check_few_shot_speakers(config, speakers)
+        check_bootstrap_speakers(config, speakers)
     prot = asdict(config.protocol)
+    target = config.protocol.target
     autos = {m.name: _auto_candidates(m, config) for m in config.methods if m.auto}
+    # each method as it runs under the protocol (few-shot: the default
+    # estimator learns from the labelled target rows)
+    recipes = {
+        m.name: autos[m.name] if m.auto else [for_protocol(Recipe.from_spec(m), target)]
+        for m in config.methods
+    }
     # what computes each method's cells: an upgrade recomputes the cells it
     # computes, and only those
     env = _Versions()
-    base, base_scorers = Recipe(BASELINE, scaling="source"), _baseline_scorers(config)
+    base = for_protocol(Recipe(BASELINE, scaling="source"), target)
+    base_scorers = _baseline_scorers(config)
+    recipes[BASELINE] = [base]
     versions = {BASELINE: env.of([base], base_scorers)}
     guards = guard_scorers(config)
     for m in config.methods:
-        recipes = autos[m.name] if m.auto else [Recipe.from_spec(m)]
-        versions[m.name] = env.of(recipes, m.scorers)
+        versions[m.name] = env.of(recipes[m.name], m.scorers)
     tasks, cached, files, skipped_pairs = [], [], [], []
+    speaker_boot = config.protocol.bootstrap_unit == "speaker" and bool(
+        config.protocol.bootstrap
+    )
     for pair in config.pairs():
         srcs, tgt = pair
         classes = set(data[tgt].y)
@@ -1343,6 +1884,7 @@ def run_experiment(
                     data=fingerprint,
                     candidates=autos.get(name) if spec is not None else None,
                     versions=versions[name],
+                    recipes=recipes[name],
                 )
                 files.append(f)
                 saves = config.save_models and spec is not None and first_seed
@@ -1356,6 +1898,7 @@ def run_experiment(
                         old,
                         pca_points=config.pca_points if first_seed else None,
                         model=model_path,
+                        speakers=speaker_boot,
                     )
                     is None
                 ):
@@ -1374,7 +1917,7 @@ def run_experiment(
                 if spec is None:
                     recipe, auto, scorers = base, None, base_scorers
                 else:
-                    recipe, scorers = Recipe.from_spec(spec), spec.scorers
+                    recipe, scorers = recipes[name][0], spec.scorers
                     auto = autos.get(spec.name) if spec.auto else None
                 saver = None
                 if saves:
@@ -1430,6 +1973,10 @@ def run_experiment(
         _remove_stale_outputs(out, log)
     computed = _execute(tasks, client=client, progress=progress, n_jobs=n_jobs, log=log)
     cells = cached + computed
+    for note in repeated_split_notes(cells):
+        log(f"warning: {note}")
+    for note in interval_notes(cells):
+        log(f"note: {note}")
     if config.save_models:  # the first seed's cells save the models
         first = config.protocol.seeds[0]
         for c in sorted(cells, key=lambda c: (c["source"], c["target"], c["method"])):
@@ -1685,6 +2232,7 @@ def _auto_candidates(spec, config):
                 )
     if not any(not r.is_adaptation for r in out):
         out.insert(0, own.get("no_adaptation", defaults["no_adaptation"]))
+    out = [for_protocol(r, config.protocol.target) for r in out]
     for r in out:
         if r.name == "no_adaptation" and r.is_adaptation:
             clf = config.classifier

@@ -1,6 +1,13 @@
 import numpy as np
 import pytest
-from sertl_experiments import bootstrap_ci, mmd_rbf, proxy_a_distance, score_all
+from sertl_experiments import (
+    bootstrap_ci,
+    confusion,
+    mmd_rbf,
+    proxy_a_distance,
+    score_all,
+)
+from sertl_experiments._metrics import bootstrap_mean_ci, bootstrap_replicates
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 
@@ -42,3 +49,105 @@ def test_discrepancy_measures_grow_with_shift():
     assert proxy_a_distance(A, B + 3.0) > 1.5
     with pytest.raises(ValueError, match="at least 2 rows"):
         mmd_rbf(A[:1], B)
+
+
+def test_predictions_outside_the_classes_are_errors():
+    # they were dropped: 1.0 where scikit-learn gives 0.75
+    y = ["anger"] * 10 + ["sadness"] * 10
+    p = ["anger"] * 5 + ["calm"] * 5 + ["sadness"] * 10
+    labels = ["anger", "sadness"]
+    s = score_all(y, p, labels)
+    with pytest.warns(UserWarning, match="y_pred contains classes not in y_true"):
+        assert s["uar"] == pytest.approx(balanced_accuracy_score(y, p))
+    assert s["wa"] == pytest.approx(accuracy_score(y, p))
+    # macro-F1 over the classes of y_true: anger 2/3, sadness 1
+    assert s["macro_f1"] == pytest.approx(
+        f1_score(y, p, labels=labels, average="macro")
+    )
+    assert confusion(y, p, labels).tolist() == [[5, 0, 5], [0, 10, 0]]
+    assert confusion(y, y, labels).shape == (2, 2)
+    lo, hi = bootstrap_ci(y, p, labels, n_boot=200)["uar"]
+    assert lo < 0.75 < hi < 1.0
+
+
+def test_true_labels_outside_the_classes_are_refused():
+    with pytest.raises(ValueError, match=r"y_true holds 'calm', which is not in"):
+        score_all(["calm", "anger"], ["anger", "anger"], ["anger", "sadness"])
+
+
+def test_utterance_bootstrap_keeps_every_class():
+    # a resample that missed the one "fear" row averaged UAR over two classes
+    labels = ["anger", "sadness", "fear"]
+    y = ["anger"] * 60 + ["sadness"] * 60 + ["fear"]
+    p = ["anger"] * 60 + ["sadness"] * 60 + ["anger"]
+    rep = bootstrap_replicates(y, p, labels, n_boot=300, random_state=0)
+    assert np.allclose(rep["uar"], 2 / 3)
+    assert not rep["classes_missing"].any()
+    assert bootstrap_ci(y, p, labels, n_boot=300)["uar"] == (
+        pytest.approx(2 / 3),
+        pytest.approx(2 / 3),
+    )
+
+
+def test_speaker_bootstrap_draws_whole_speakers():
+    # 4 speakers of 10 rows; speakers 0 and 1 all right, 2 and 3 all wrong
+    y = np.array(["a", "b"] * 20)
+    speakers = np.repeat(["s0", "s1", "s2", "s3"], 10)
+    p = np.where(np.isin(speakers, ["s0", "s1"]), y, np.where(y == "a", "b", "a"))
+    rep = bootstrap_replicates(y, p, ["a", "b"], n_boot=400, groups=speakers)
+    assert np.allclose(rep["wa"] * 4, np.round(rep["wa"] * 4))  # quarters only
+    assert {0.0, 1.0} <= set(np.round(rep["wa"], 6))
+    utterances = bootstrap_replicates(y, p, ["a", "b"], n_boot=400)
+    assert not np.allclose(utterances["wa"] * 4, np.round(utterances["wa"] * 4))
+    # a speaker of one class: resamples without it lack the class
+    one_class = np.where(speakers == "s3", "a", "b")
+    rep = bootstrap_replicates(one_class, one_class, ["a", "b"], groups=speakers)
+    assert rep["classes_missing"].max() == 1
+    with pytest.raises(ValueError, match=r"needs at least 2 of them, got 1 \('s'\)"):
+        bootstrap_ci(y, p, ["a", "b"], groups=["s"] * 40)
+
+
+def test_interval_of_a_mean_over_test_sets():
+    rng = np.random.default_rng(3)
+    labels = ["a", "b"]
+    sets = []
+    for seed in range(3):
+        y = rng.choice(labels, 80)
+        sets.append(
+            {
+                "y_true": y,
+                "y_pred": np.where(rng.random(80) < 0.7, y, "a"),
+                "random_state": seed,
+            }
+        )
+    one = bootstrap_mean_ci(sets[:1], labels, n_boot=200)
+    assert one == bootstrap_ci(sets[0]["y_true"], sets[0]["y_pred"], labels, n_boot=200)
+    lo, hi = bootstrap_mean_ci(sets, labels, n_boot=200)["uar"]
+    mean = np.mean([score_all(s["y_true"], s["y_pred"], labels)["uar"] for s in sets])
+    assert lo < mean < hi
+    each = [
+        bootstrap_ci(s["y_true"], s["y_pred"], labels, n_boot=200, random_state=i)
+        for i, s in enumerate(sets)
+    ]
+    assert hi - lo < np.mean([c["uar"][1] - c["uar"][0] for c in each])
+
+
+def test_a_run_counts_predictions_outside_the_classes(synthetic_config, synthetic_data):
+    import json
+
+    from sertl_experiments import run_experiment
+
+    cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
+    run_experiment(cfg, data=synthetic_data, progress=False, log=lambda *_: None)
+    path = cfg.output / "cells" / "a__b__dss__seed0.json"
+    cell = json.loads(path.read_text())
+    cell["y_pred"] = [-1] * len(cell["y_pred"])  # none of the classes
+    path.write_text(json.dumps(cell))
+    # new interval settings rescore the stored predictions
+    cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 20})
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=lambda *_: None)
+    row = res.results.set_index("target").loc["b"]
+    assert (row["uar"], row["wa"], row["macro_f1"]) == (0.0, 0.0, 0.0)
+    cell = json.loads(path.read_text())
+    assert [r[-1] for r in cell["confusion"]] == [30, 30, 30]  # the "other" column
+    assert (cfg.output / "plots" / "confusion_dss.png").is_file()

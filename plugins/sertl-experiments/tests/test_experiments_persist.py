@@ -51,6 +51,31 @@ def test_neural_models_load_without_extra_trust(tmp_path):
     np.testing.assert_array_equal(model.predict(X), clf.predict(X))
 
 
+def test_neural_model_with_rkd_distillation_loads_without_extra_trust(tmp_path):
+    # FineTuneClassifier(distill_loss=RKDLoss()) is the documented way to use
+    # the relational loss; load_model refused the plain object it used to be
+    neural = pytest.importorskip("sertl_neural")
+    relational = pytest.importorskip("sertl_relational")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    y = np.where(X[:, 0] > 0, "anger", "sadness")
+    y[30:] = "-1"
+    teacher = neural.FineTuneClassifier(
+        hidden_layer_sizes=(8,), max_epochs=2, random_state=0, verbose=0
+    ).fit(X, y)
+    clf = neural.FineTuneClassifier(
+        hidden_layer_sizes=(8,),
+        max_epochs=2,
+        random_state=0,
+        verbose=0,
+        init_from=teacher,
+        distill_loss=relational.RKDLoss(angle_weight=0.5),
+    ).fit(X, y)
+    model, _ = load_model(save_model(clf, tmp_path / "rkd.skops"))
+    assert model.distill_loss.get_params()["angle_weight"] == 0.5
+    np.testing.assert_array_equal(model.predict(X), clf.predict(X))
+
+
 def test_untrusted_types_are_refused_then_trusted_explicitly(tmp_path):
     bad = FunctionTransformer(func=operator.attrgetter("real"))
     path = save_model(bad, tmp_path / "bad.skops")

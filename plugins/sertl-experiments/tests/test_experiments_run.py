@@ -498,7 +498,12 @@ def test_resume_reuses_cells_when_seeds_or_scoring_settings_change(
     assert (res.n_computed, res.n_reused) == (4, 4)
     rescored = _cell(cfg, "a__b__dss__seed0")
     assert rescored["seconds"] == seconds  # not recomputed, only rescored
-    assert rescored["ci"] == {"bootstrap": 200, "confidence": 0.9}
+    assert rescored["ci"] == {
+        "bootstrap": 200,
+        "confidence": 0.9,
+        "unit": "utterance",
+        "version": 2,
+    }
     # the rescored results are those of a run from scratch with the new settings
     _, fresh = run(output="fresh", **new)
     cols = ["source", "target", "method", "seed", "uar", "wa", "macro_f1"]
