@@ -10,7 +10,19 @@ rules live in one place:
   classification labels (scikit-learn's semi-supervised convention), the
   string ``"-1"`` for string labels (what numpy produces when a string label
   array is concatenated with ``-1``), ``None``/``-1``/``"-1"`` in object
-  arrays, and ``NaN`` in float labels.
+  arrays, and ``NaN`` in float labels. For regression targets only ``NaN``
+  marks an unlabelled row: ``-1`` is a target value.
+* Classification or regression: a transfer estimator knows from the
+  estimator it wraps (a regressor reads only ``NaN`` as unlabelled). An
+  adapter does not know the task, so it takes it from the last step of the
+  Pipeline that fits it (a regressor or a classifier) and otherwise from the
+  labels: float labels whose labelled values are ``"continuous"`` (as
+  :func:`sklearn.utils.multiclass.type_of_target` says: not all whole
+  numbers) are regression targets, anything else class labels. When ``y``
+  holds both ``NaN`` and ``-1``, no ``sample_domain`` was given and the task
+  was read from the labels, that reading is a guess and a
+  :class:`SertlWarning` says which rows were taken as target rows; an
+  explicit ``sample_domain`` removes the ambiguity.
 * Without ``sample_domain``, labelled rows are source (domain 1) and
   unlabelled rows are target (domain -1).
 """
@@ -202,13 +214,18 @@ class UnlabeledRowsWarning(SertlWarning):
 
 
 class NoTargetWarning(SertlWarning):
-    """Fit saw no target rows, so the training rows double as the target.
+    """Fit saw no target rows (or no source rows), so the rows double as both.
 
     Emitted by a method that needs target data when ``fit`` gets neither
-    ``sample_domain`` nor unlabelled rows (``-1``), as in scikit-learn's
-    own estimator checks or a plain ``fit(X, y)`` on source data. The
-    method then learns (about) no shift. Pass ``sample_domain`` or add the
-    unlabelled target rows to adapt for real.
+    ``sample_domain`` nor unlabelled rows (``-1``, ``NaN`` for regression
+    targets), as in scikit-learn's own estimator checks or a plain
+    ``fit(X, y)`` on source data, and by one that needs source data when
+    ``fit`` gets no labelled row (``y`` None or every row unlabelled). The
+    method then learns (about) no shift. Pass ``sample_domain``, add the
+    unlabelled target rows or label the source rows to adapt for real.
+    :class:`~sertl_core.DomainStandardScaler` also emits it at transform
+    time when it scales target rows with the statistics of a fit that saw
+    no target rows.
 
     See Also
     --------
@@ -537,13 +554,21 @@ def check_sample_domain(sample_domain, n_samples, *, name="sample_domain"):
             f"`{name}` has {sd.shape[0]} entries but X has {n_samples} rows: "
             "pass one domain id per row."
         )
+    if sd.dtype.kind == "b":
+        raise DomainError(
+            f"`{name}` is boolean (e.g. `sd > 0`), but it holds domain ids: "
+            "positive ids (1, 2, ...) for source domains and negative ids "
+            "(-1, -2, ...) for target domains. Convert a source mask with "
+            "np.where(mask, 1, -1), or build the ids from corpus names with "
+            "sertl_core.domains_from_names(names, targets)."
+        )
     if sd.dtype.kind == "f":
         if not np.all(np.isfinite(sd)) or not np.all(sd == np.round(sd)):
             raise DomainError(
                 f"`{name}` must hold integer domain ids (positive source, "
                 "negative target); it has non-integer or non-finite values."
             )
-    elif sd.dtype.kind not in "iub":
+    elif sd.dtype.kind not in "iu":
         raise DomainError(
             f"`{name}` must hold integer domain ids, got dtype {sd.dtype}. "
             "Use `sertl_core.domains_from_names(names, targets)` to build it "
@@ -599,6 +624,52 @@ def _check_sortable_labels(y):
         ) from None
 
 
+def _continuous_labels(y):
+    """Whether the labelled values of ``y`` are continuous regression targets.
+
+    True for float labels whose non-NaN values
+    :func:`~sklearn.utils.multiclass.type_of_target` calls ``"continuous"``
+    (not all whole numbers); False for anything else (integers, strings,
+    whole-number floats, no labelled value).
+    """
+    from sklearn.utils.multiclass import type_of_target
+
+    if y.dtype.kind != "f":
+        return False
+    values = y[~np.isnan(y)]
+    return values.size > 0 and type_of_target(values) == "continuous"
+
+
+def _warn_guessed_task(y, regression):
+    """Warn that the task of ``y`` (NaN and -1 both present) was guessed."""
+    n_nan = int(np.isnan(y).sum())
+    n_minus = int((y == UNLABELED).sum())
+    if regression:
+        reading = (
+            "its labelled values are continuous, so it was read as regression "
+            f"targets: the {n_nan} NaN row(s) are unlabelled target rows and "
+            f"the {n_minus} row(s) equal to -1 are labelled source rows (-1 is "
+            "a target value)"
+        )
+    else:
+        reading = (
+            "its labelled values are whole numbers, so it was read as class "
+            f"labels: the {n_nan} NaN row(s) and the {n_minus} row(s) labelled "
+            "-1 are all unlabelled target rows (a regression target of -1 "
+            "would be read as unlabelled too)"
+        )
+    warnings.warn(
+        "y holds both NaN and -1 and no sample_domain was given, so which rows "
+        f"are target rows had to be guessed from y: {reading}. Pass "
+        "sample_domain (positive ids for the source rows, negative ids for "
+        "the target rows) to remove the ambiguity, or fit the adapter in a "
+        "Pipeline whose last step is the regressor or classifier, which "
+        "settles the task.",
+        SertlWarning,
+        stacklevel=external_stacklevel(),
+    )
+
+
 def resolve_domains(
     X,
     y,
@@ -638,8 +709,13 @@ def resolve_domains(
         Whether the method needs target rows at fit time.
     needs_labels : bool, default=True
         Whether the method needs labelled (source) rows.
-    regression : bool, default=False
+    regression : bool or None, default=False
         Labels are regression targets (only NaN marks unlabelled rows).
+        None: the task is unknown (an adapter outside a Pipeline that
+        settles it): continuous float labels are regression targets, any
+        other labels class labels, with a :class:`SertlWarning` when
+        ``sample_domain`` is None and ``y`` holds both NaN and -1 (the
+        reading is then a guess).
     allow_target_only_labels : bool, default=False
         Accept classes that occur in labelled target rows only.
     min_classes : int, default=2
@@ -671,7 +747,12 @@ def resolve_domains(
             "when the target has labelled rows)."
         )
     if y is not None:
-        y = _check_labels(y, n, regression=regression)
+        y = _check_labels(y, n, regression=bool(regression))
+        if regression is None:
+            regression = _continuous_labels(y)
+            guessed = y.dtype.kind == "f" and not given
+            if guessed and (y == UNLABELED).any() and np.isnan(y).any():
+                _warn_guessed_task(y, regression)
         unl = is_unlabeled(y, regression=regression)
     else:
         unl = np.ones(n, dtype=bool)
@@ -679,8 +760,8 @@ def resolve_domains(
         sd = check_sample_domain(sample_domain, n)
     elif y is None:
         sd = np.full(n, -1, dtype=np.int64)
-    else:
-        sd = infer_sample_domain(y)
+    else:  # labelled rows source, unlabelled rows target (as infer_sample_domain)
+        sd = np.where(unl, -1, 1).astype(np.int64)
 
     src = sd > 0
     if needs_labels:
@@ -713,11 +794,7 @@ def resolve_domains(
         )
     if missing_src or missing_tgt:
         warnings.warn(
-            "fit saw no separate source and target rows (no sample_domain, "
-            "and no unlabelled rows or no labels), so the rows are used as "
-            "both and no shift is learned. Mark target rows with the label "
-            "-1 or pass sample_domain with positive source and negative "
-            "target ids.",
+            _no_side_message(missing_src, y is None, bool(regression)),
             NoTargetWarning,
             stacklevel=external_stacklevel(),
         )
@@ -765,6 +842,26 @@ def resolve_domains(
         labeled=labeled,
         n_input_rows=n,
         sample_weight=sample_weight,
+    )
+
+
+def _no_side_message(missing_source, no_labels, regression):
+    """Return the :class:`NoTargetWarning` message of the self-target fallback."""
+    if missing_source:
+        why = "y is None" if no_labels else "every row is unlabelled"
+        return (
+            f"fit saw no source rows (no sample_domain, and {why}), so the "
+            "rows are used as both source and target and no shift is learned. "
+            "Source rows are the labelled rows: pass y with the labels of the "
+            "source rows, or pass sample_domain with positive ids (1, 2, ...) "
+            "for the source rows and negative ids for the target rows."
+        )
+    marker = "NaN" if regression else "the label -1 ('-1' for string labels)"
+    return (
+        "fit saw no target rows (no sample_domain, and no unlabelled rows), "
+        "so the rows are used as both source and target and no shift is "
+        f"learned. Mark the target rows with {marker} or pass sample_domain "
+        "with positive source and negative target ids."
     )
 
 

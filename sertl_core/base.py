@@ -274,6 +274,26 @@ def _unlabelled_rows_message(name, last, learner, transfers, n_unlabelled):
     )
 
 
+def _enclosing_pipelines(methods, frame):
+    """Yield the Pipelines whose ``methods`` run above ``frame``, nearest first.
+
+    The one way sertl finds the Pipeline that called it: walk up the caller
+    frames to those of a :class:`~sklearn.pipeline.Pipeline` method named in
+    ``methods`` (``"_fit"``, which fits the steps before the last;
+    ``"predict"`` ...). Yields ``(pipeline, method, frame)``, the frame of
+    that method call. Only frames of the running thread are seen: a step
+    run by a joblib worker finds nothing (see :class:`UnlabeledRowsWarning`).
+    """
+    for _ in range(100):  # bounded: a pipeline is at most a few frames up
+        if frame is None:
+            return
+        if frame.f_code.co_name in methods:
+            owner = frame.f_locals.get("self")
+            if isinstance(owner, Pipeline) and owner.steps:
+                yield owner, frame.f_code.co_name, frame
+        frame = frame.f_back
+
+
 def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
     """Warn when an enclosing Pipeline's last step would fit the unlabelled rows.
 
@@ -284,24 +304,105 @@ def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
     learns no class from ``y`` (and may be a step of an outer pipeline), so
     the walk goes on. Nothing is found (and nothing said) outside a pipeline.
     """
-    frame = sys._getframe(2)
-    for _ in range(100):  # bounded: a pipeline is at most a few frames up
-        if frame is None:
-            return
-        owner = frame.f_locals.get("self") if frame.f_code.co_name == "_fit" else None
-        if isinstance(owner, Pipeline) and owner.steps:
-            name, last = owner.steps[-1]
-            if _may_learn_classes(last):
-                found = _learner_of_unlabelled(last)
-                if found is None:
-                    return
+    for owner, _, _ in _enclosing_pipelines(("_fit",), sys._getframe(2)):
+        name, last = owner.steps[-1]
+        if _may_learn_classes(last):
+            found = _learner_of_unlabelled(last)
+            if found is not None:
                 warnings.warn(
                     _unlabelled_rows_message(name, last, *found, n_unlabelled),
                     UnlabeledRowsWarning,
                     stacklevel=external_stacklevel(),
                 )
-                return
-        frame = frame.f_back
+            return
+
+
+def _pipeline_task():
+    """Return the task of the Pipeline that fits the calling adapter.
+
+    True when the last step of the nearest enclosing pipeline that ends in
+    a regressor or a classifier is a regressor (``-1`` is then a target
+    value, ``NaN`` the unlabelled marker), False for a classifier, None
+    outside such a pipeline: the adapter then reads the task from ``y``
+    (see :func:`sertl_core._domains.resolve_domains`). A pipeline that ends
+    in a transformer may be a step of an outer one, so the walk goes on.
+    """
+    for owner, _, _ in _enclosing_pipelines(("_fit",), sys._getframe(1)):
+        last = owner.steps[-1][1]
+        if last is None or isinstance(last, str):
+            continue
+        try:
+            kind = get_tags(last).estimator_type
+        except (AttributeError, TypeError):
+            continue
+        if kind in ("regressor", "classifier"):
+            return kind == "regressor"
+    return None
+
+
+_PREDICTING = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+def _uses_domain(step):
+    """Whether a Pipeline step (or an adapter nested in it) maps rows by domain.
+
+    True for a :class:`DomainAdapter` whose ``transform`` uses
+    ``sample_domain`` (or that does not declare it), found as the step
+    itself or among its nested parameters (a nested Pipeline,
+    ``ColumnTransformer``, ``FeatureUnion``).
+    """
+    if step is None or isinstance(step, str):
+        return False
+    found = [step]
+    try:
+        found.extend(step.get_params(deep=True).values())
+    except (AttributeError, TypeError):
+        pass
+    return any(
+        isinstance(est, DomainAdapter) and est._uses_domain_in_transform() is not False
+        for est in found
+    )
+
+
+def _warn_if_domains_skip_steps(sample_domain):
+    """Warn when ``sample_domain`` reached only the last step of a Pipeline.
+
+    With metadata routing off, ``Pipeline.predict(X, sample_domain=sd)``
+    (and ``predict_proba``, ``predict_log_proba``) passes the keyword to its
+    last step alone: the steps before it transform every row as target data.
+    Called by a transfer estimator's prediction methods when they get
+    ``sample_domain``, this finds (with the frames walk of
+    :func:`_enclosing_pipelines`) the nearest Pipeline predicting above them
+    and warns when that call got ``sample_domain`` (its ``**params``) and an
+    earlier step maps rows by their domain (:func:`_uses_domain`). Silent
+    with routing on, where the Pipeline routes ``sample_domain`` to every
+    step that requests it, outside a pipeline, and for the domains a
+    transfer estimator passes on to the estimators it combines.
+    """
+    if sample_domain is None or get_config().get("enable_metadata_routing", False):
+        return
+    for owner, method, frame in _enclosing_pipelines(_PREDICTING, sys._getframe(1)):
+        params = frame.f_locals.get("params")
+        if not isinstance(params, dict) or params.get("sample_domain") is None:
+            return  # the pipeline was not given the domains: nothing skipped them
+        name, last = owner.steps[-1]
+        users = [n for n, step in owner.steps[:-1] if _uses_domain(step)]
+        if users:
+            warnings.warn(
+                f"sample_domain reached only the last step of this Pipeline, "
+                f"{name!r} ({type(last).__name__}): with scikit-learn's metadata "
+                f"routing off, Pipeline.{method}(X, sample_domain=...) passes it "
+                f"to the last step alone, so the earlier step(s) {users}, which "
+                "map rows by their domain, treated every row as target data "
+                "and the result mixes two readings of the domains. Enable "
+                "routing (sklearn.set_config(enable_metadata_routing=True)), "
+                "and the Pipeline gives sample_domain to every step that "
+                "requests it; or call the steps yourself, passing "
+                f"sample_domain to {users} and to {name!r}.",
+                SertlWarning,
+                stacklevel=external_stacklevel(),
+            )
+        return
 
 
 class DomainAdapter(
@@ -392,6 +493,8 @@ class DomainAdapter(
             needs_source=self._needs_source,
             needs_target=self._needs_target,
             needs_labels=self._needs_labels,
+            # the task of an enclosing Pipeline's last step, else read from y
+            regression=None if y is None else _pipeline_task(),
             min_classes=1,
         )
         if self._needs_labels:
@@ -410,7 +513,11 @@ class DomainAdapter(
         X : array-like of shape (n_samples, n_features)
             Rows of all domains.
         y : array-like of shape (n_samples,), default=None
-            Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows.
+            Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows,
+            ``NaN`` for regression targets, which the adapter recognises by
+            the last step of the Pipeline that fits it (a regressor) or,
+            outside one, by their continuous values (see
+            :mod:`sertl_core._domains`).
         sample_domain : array-like of int of shape (n_samples,), default=None
             Positive ids for source domains, negative ids for target domains.
             Inferred from ``y`` when omitted.
@@ -967,6 +1074,7 @@ class TransferEstimator(
         y_pred : ndarray of shape (n_samples,)
             Predicted labels (never the unlabelled marker).
         """
+        _warn_if_domains_skip_steps(sample_domain)
         X = self._prepare(X, sample_domain)
         return self.estimator_.predict(X)
 
@@ -986,6 +1094,7 @@ class TransferEstimator(
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
+        _warn_if_domains_skip_steps(sample_domain)
         X = self._prepare(X, sample_domain)
         return self.estimator_.predict_proba(X)
 
@@ -1005,6 +1114,7 @@ class TransferEstimator(
         log_proba : ndarray of shape (n_samples, n_classes)
             Log probabilities, columns in the order of ``classes_``.
         """
+        _warn_if_domains_skip_steps(sample_domain)
         X = self._prepare(X, sample_domain)
         return self.estimator_.predict_log_proba(X)
 
@@ -1024,6 +1134,7 @@ class TransferEstimator(
         scores : ndarray
             The wrapped estimator's decision function.
         """
+        _warn_if_domains_skip_steps(sample_domain)
         X = self._prepare(X, sample_domain)
         return self.estimator_.decision_function(X)
 

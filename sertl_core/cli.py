@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .registry import (
+    _KNOWN_COMMANDS,
     KINDS,
     PluginLoadWarning,
     RegistryError,
@@ -197,6 +198,11 @@ def build_parser():
             )
             reg._fail(name, problem, warn=False)
             problems.append(_problem_line(reg, name, problem))
+    notes = reg.missing_commands(sub.choices)
+    if notes:  # sertl --help names the commands of plugins that are not there
+        parser.epilog = "commands of sertl's plugins that are not available: " + (
+            " ".join(notes)
+        )
     return parser
 
 
@@ -269,6 +275,11 @@ def main(argv=None):
         warnings.simplefilter("ignore", PluginLoadWarning)
         parser = build_parser()
     problems = parser.get_default("_command_problems") or []
+    missing = _missing_command(parser, sys.argv[1:] if argv is None else argv)
+    if missing:
+        _print_command_problems(problems)
+        print(f"sertl: {missing}", file=sys.stderr)
+        return 2
     try:
         args, unknown = parser.parse_known_args(argv)
     except SystemExit:  # --help, or no such command (maybe that plugin's)
@@ -310,6 +321,21 @@ def main(argv=None):
         # stop quietly, and keep the interpreter's last flush from failing
         _stdout_to_devnull()
         return 1
+
+
+def _missing_command(parser, argv):
+    """Return the message for a missing command of sertl's own plugins, or "".
+
+    ``sertl run`` without sertl-experiments would get argparse's "invalid
+    choice"; this names the distribution to install instead (or the
+    problem of its installed plugin).
+    """
+    command = next((a for a in argv if not a.startswith("-")), None)
+    choices = parser.get_default("_command_parsers") or {}
+    known = any(command in commands for commands in _KNOWN_COMMANDS.values())
+    if command is None or command in choices or not known:
+        return ""  # argparse's own message for any other command
+    return get_registry().missing_hint(command, command=True)
 
 
 def _print_command_problems(problems):

@@ -10,7 +10,9 @@ from sklearn.utils import get_tags
 
 from ._domains import (
     DomainData,
+    DomainError,
     NoTargetWarning,
+    SertlWarning,
     check_known_domains,
     external_stacklevel,
 )
@@ -159,10 +161,20 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         Scale each domain to unit variance.
     target_stats : {"fit", "batch"}, default="fit"
         Statistics for target rows at transform time: those learned in fit,
-        or those of the transformed batch (also used for target domain ids
-        not seen in fit). With ``"fit"``, target domain ids not seen in fit
-        are refused, unless fit saw no target rows at all: they are then
-        scaled like rows given without ``sample_domain``.
+        or those of the transformed batch, each target domain of the batch
+        with its own (also used for target domain ids not seen in fit). With
+        ``"fit"``, target domain ids not seen in fit are refused, unless fit
+        saw no target rows at all: they are then scaled like rows given
+        without ``sample_domain``, with the statistics of all the rows of
+        fit, and transform warns (:class:`~sertl_core.NoTargetWarning`)
+        unless fit already did. Use ``"batch"`` to test on a domain that fit
+        never sees, as in leave-one-domain-out
+        (:class:`~sertl_core.model_selection.LeaveOneDomainOut`). With
+        ``"batch"``, a target domain of a single row is refused (it has no
+        spread: every feature would be 0) and one of fewer than
+        :attr:`min_batch_rows` rows warns: the mean and spread of so few
+        utterances follow what they say and feel more than how they were
+        recorded.
 
     Attributes
     ----------
@@ -181,6 +193,9 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         rows of fit when it saw no target rows).
     n_features_in_ : int
         Number of features seen in fit.
+    min_batch_rows : int
+        Class attribute, 10: with ``target_stats="batch"``, a target domain
+        transformed with fewer rows than this warns.
 
     See Also
     --------
@@ -206,6 +221,7 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     """
 
     registry_name = "domain_standard_scaler"
+    min_batch_rows = 10
     _sertl_auto_candidate = False
     _transform_uses_domain = True
     _needs_source = False
@@ -227,11 +243,13 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
 
     def _validate_fit(self, X, y, sample_domain):
         data = super()._validate_fit(X, y, sample_domain)
-        if (
+        # transform warns about the fallback below unless fit already did
+        self._fallback_warned = (
             sample_domain is None
             and self.target_stats == "fit"
             and not data.target.any()
-        ):
+        )
+        if self._fallback_warned:
             # the core's self-target fallback (resolve_domains) applies to
             # methods that need target rows; this scaler needs them only for
             # the target statistics, and takes all the rows of fit instead
@@ -240,14 +258,64 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
                 "sample_domain and no unlabelled rows), so the rows of fit "
                 "double as the target: target rows at transform time are "
                 "scaled with the statistics of all the rows of fit and no "
-                "shift is removed. Mark target rows with the label -1, pass "
-                "sample_domain with negative target ids, or set "
-                "target_stats='batch' to scale target rows with their own "
-                "statistics.",
+                "shift is removed. Mark target rows unlabelled (the label -1, "
+                "NaN for regression targets), pass sample_domain with "
+                "negative target ids, or set target_stats='batch' to scale "
+                "target rows with their own statistics.",
                 NoTargetWarning,
                 stacklevel=external_stacklevel(),
             )
         return data
+
+    def _warn_fallback(self, rows):
+        """Warn that target ``rows`` get the statistics of a fit without target rows.
+
+        Silent when fit already said so (it had no ``sample_domain``).
+        """
+        if getattr(self, "_fallback_warned", False):
+            return
+        warnings.warn(
+            f"DomainStandardScaler saw no target rows in fit (domain ids "
+            f"{self.domains_.tolist()} only), so {rows} are scaled with the "
+            "pooled statistics of all the rows of fit, not with statistics of "
+            "their own domain: its shift is not removed (in leave-one-domain-"
+            "out, down to chance-level scores). Set target_stats='batch' to "
+            "scale target rows with the statistics of their own domain in "
+            "the batch, or fit with that domain's unlabelled rows (negative "
+            "sample_domain ids).",
+            NoTargetWarning,
+            stacklevel=external_stacklevel(),
+        )
+
+    def _batch_stats(self, X, rows):
+        """Statistics of a batch of target ``rows`` (``target_stats="batch"``).
+
+        A single row is refused (no spread: every feature would be 0); fewer
+        than :attr:`min_batch_rows` rows warn.
+        """
+        n = X.shape[0]
+        if (self.with_mean or self.with_std) and n < 2:
+            raise ValueError(
+                f"DomainStandardScaler(target_stats='batch') scales target rows "
+                f"with the statistics of the batch, but {rows} are a single "
+                "row: its mean is the row itself and its spread 0, so every "
+                "feature would come out 0. Transform the rows of a target "
+                f"domain together (at least {self.min_batch_rows}), or use "
+                "target_stats='fit' to scale them with the target statistics "
+                "learned in fit."
+            )
+        if (self.with_mean or self.with_std) and n < self.min_batch_rows:
+            warnings.warn(
+                f"DomainStandardScaler(target_stats='batch'): {rows} are only "
+                f"{n} rows, fewer than {self.min_batch_rows}: the mean and "
+                "spread of so few utterances follow what they say and feel "
+                "more than how they were recorded, so the scaled features are "
+                "unreliable. Transform more rows of the domain at once, or use "
+                "target_stats='fit'.",
+                SertlWarning,
+                stacklevel=external_stacklevel(),
+            )
+        return self._stats(X)
 
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
@@ -282,8 +350,10 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
             return self._checked_transform(X, sample_domain)
         X, _ = self._validate_fitted_X(X, None)
         if self.target_stats == "batch":
-            mean, scale = self._stats(X)
+            mean, scale = self._batch_stats(X, "the rows (target data)")
         else:
+            if not (self.domains_ < 0).any():
+                self._warn_fallback("the rows, given without sample_domain,")
             mean, scale = self.target_mean_, self.target_scale_
         return _standardize(X, mean, scale)
 
@@ -293,13 +363,24 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         # fitted without target rows, the rows of fit are the target: any
         # target id is scaled as rows without sample_domain are
         self_target = not (self.domains_ < 0).any()
-        check_known_domains(
-            sample_domain, self.domains_, fallback_target=batch or self_target
-        )
+        try:
+            check_known_domains(
+                sample_domain, self.domains_, fallback_target=batch or self_target
+            )
+        except DomainError as exc:
+            if batch or not (np.asarray(sample_domain) < 0).any():
+                raise
+            raise DomainError(
+                f"{exc} To scale a target domain that fit never saw with its "
+                "own statistics, set target_stats='batch'."
+            ) from None
+        if self_target and not batch and (sample_domain < 0).any():
+            ids = np.unique(sample_domain[sample_domain < 0]).tolist()
+            self._warn_fallback(f"the rows of target domain id(s) {ids}")
         for d in np.unique(sample_domain):
             rows = sample_domain == d
             if d < 0 and batch:
-                mean, scale = self._stats(X[rows])
+                mean, scale = self._batch_stats(X[rows], f"the rows of domain {d}")
             elif d < 0 and self_target:
                 mean, scale = self.target_mean_, self.target_scale_
             else:

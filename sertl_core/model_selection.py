@@ -161,6 +161,15 @@ class LeaveOneDomainOut(_DomainSplitter):
     unlabelled target rows in the test fold: the source folds lack them
     (with ``domains="all"`` only a target domain's own fold has them).
 
+    The held-out domain is never in the training fold, so a per-domain
+    scaler has no statistics of its own for it: use
+    ``DomainStandardScaler(target_stats="batch")``, which scales the
+    held-out rows with the statistics of the test fold itself. With the
+    default ``target_stats="fit"`` they are scaled with the pooled
+    statistics of the training domains (a
+    :class:`~sertl_core.NoTargetWarning` says so), which leaves the held-out
+    domain's shift in place: down to chance level when corpora differ much.
+
     Parameters
     ----------
     domains : {"source", "all"}, default="source"
@@ -713,9 +722,8 @@ class PredictionEntropyScorer(DomainAwareScorer):
         if not hasattr(estimator, "predict_proba"):
             raise TypeError(
                 f"{type(estimator).__name__} has no predict_proba: prediction "
-                "entropy needs probabilities: use a probabilistic classifier "
-                "(e.g. LogisticRegression) or wrap it in "
-                "CalibratedClassifierCV(SVC(), ensemble=False)."
+                "entropy needs probabilities. Use a probabilistic classifier "
+                f"(e.g. LogisticRegression) or calibrate one: {_calibrated(estimator)}."
             )
         n = _n_rows(X)
         sd = self._domains(y, sample_domain, n)
@@ -744,6 +752,46 @@ class PredictionEntropyScorer(DomainAwareScorer):
                 "row, so there is no mean entropy to score."
             )
         return float(-np.average(entropy, weights=w))
+
+
+def _calibrated(estimator):
+    """How to give ``estimator`` probabilities, in the user's own class names.
+
+    The calibration goes *inside* a transfer estimator:
+    ``SourceOnly(CalibratedClassifierCV(SVC(), ensemble=False))``, never
+    around it (around it, it would take the unlabelled marker for a class);
+    for a Pipeline, in its last step.
+    """
+    from .base import TransferEstimator
+
+    where = ""
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        name, estimator = steps[-1]
+        where = f"make the Pipeline's last step {name!r} "
+    if isinstance(estimator, TransferEstimator):
+        inner = _short_repr(estimator._get_estimator())
+        fixed = (
+            f"{type(estimator).__name__}(CalibratedClassifierCV({inner}, "
+            "ensemble=False))"
+        )
+        return (
+            f"{where}{fixed}, with sklearn.calibration.CalibratedClassifierCV "
+            f"inside the transfer estimator {type(estimator).__name__}, not "
+            "around it"
+        )
+    fixed = f"CalibratedClassifierCV({_short_repr(estimator)}, ensemble=False)"
+    return (
+        f"{where}SourceOnly({fixed}) (sertl_core.SourceOnly around "
+        "sklearn.calibration.CalibratedClassifierCV, which never sees the "
+        "unlabelled rows)"
+    )
+
+
+def _short_repr(estimator):
+    """``repr(estimator)`` on one line when short, else ``Name(...)``."""
+    text = " ".join(repr(estimator).split())
+    return text if len(text) <= 40 else f"{type(estimator).__name__}(...)"
 
 
 def _density_ratio(Z_src, Z_tgt, random_state=0, normalize=True):

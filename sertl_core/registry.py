@@ -75,8 +75,10 @@ def _singular(kind):
 
 
 # Names provided by the first-party distributions, to answer "unknown name"
-# with the package to install.
+# with the package to install (tests/test_core_registry.py checks it against
+# the installed plugins' registrations).
 _KNOWN_PROVIDERS = {
+    "sertl-experiments": ["vote"],
     "sertl-instance": ["kmm", "kliep"],
     "sertl-feature": ["tca", "coral", "subspace_alignment", "jda"],
     "sertl-neural": ["finetune", "multitask", "dann", "autoencoder"],
@@ -96,6 +98,13 @@ _KNOWN_PROVIDERS = {
         "csv",
         "folders",
     ],
+}
+
+# The ``sertl`` commands of the first-party distributions, to answer a
+# command that is not there with the package to install (checked like the
+# table above).
+_KNOWN_COMMANDS = {
+    "sertl-experiments": ["run", "grid", "predict", "demo"],
 }
 
 _FIRST_PARTY = {name.replace("_", "-") for name in _FIRST_PARTY_PACKAGES}
@@ -883,7 +892,7 @@ class Registry:
             + (f" {hint}" if hint else "")
         )
 
-    def missing_hint(self, name):
+    def missing_hint(self, name, *, command=False):
         """Say where a name that no class has may come from.
 
         The end of the "unknown name" message of :meth:`get`, for a command
@@ -896,6 +905,10 @@ class Registry:
         ----------
         name : str
             The name nothing is registered under.
+        command : bool, default=False
+            ``name`` is a ``sertl`` command (``run``) rather than a class's
+            registry name. The answer then needs no plugin's classes (the
+            registration hooks are not called).
 
         Returns
         -------
@@ -908,21 +921,19 @@ class Registry:
         >>> reg = Registry(make_plugin_manager(load_entrypoints=False))
         >>> reg.missing_hint("coral")
         "'coral' is provided by sertl-feature: pip install sertl-feature."
+        >>> reg.missing_hint("run", command=True).split(":")[0]
+        "the command 'run' is provided by sertl-experiments"
         >>> reg.missing_hint("my_method")
         ''
         """
-        failures = self.failures
-        failed_dists = {self._dists.get(p): p for p in failures}
-        for dist, provided in _KNOWN_PROVIDERS.items():
-            if name not in provided:
-                continue
-            if dist in failed_dists:
-                plugin = failed_dists[dist]
-                return (
-                    f"{name!r} is provided by {dist}, which is installed but "
-                    f"its plugin {plugin!r} has a problem: {failures[plugin]}."
-                )
-            return f"{name!r} is provided by {dist}: pip install {dist}."
+        # a command's plugin failed to load or to add its commands: both are
+        # recorded before the registration hooks run
+        failures = self._failures if command else self.failures
+        what = f"the command {name!r}" if command else repr(name)
+        table = _KNOWN_COMMANDS if command else _KNOWN_PROVIDERS
+        for dist, provided in table.items():
+            if name in provided:
+                return f"{what} is provided by {self._provider_status(dist, failures)}."
         if not failures:
             return ""
         return (
@@ -933,6 +944,49 @@ class Registry:
             )
             + "."
         )
+
+    def _provider_status(self, dist, failures):
+        """Return ``DIST: pip install DIST``, or why the installed ``dist`` fails."""
+        failed = {self._dists.get(p): p for p in failures}
+        if dist in failed:
+            plugin = failed[dist]
+            return (
+                f"{dist}, which is installed but its plugin {plugin!r} has a "
+                f"problem: {failures[plugin]}"
+            )
+        return f"{dist}: pip install {dist}"
+
+    def missing_commands(self, present):
+        """Say which commands of sertl's own plugins are not in ``present``.
+
+        For ``sertl --help``: the commands a first-party distribution would
+        add, with the distribution to install (or its plugin's problem).
+
+        Parameters
+        ----------
+        present : collection of str
+            The commands the ``sertl`` parser has.
+
+        Returns
+        -------
+        notes : list of str
+            One sentence per distribution with missing commands.
+
+        Examples
+        --------
+        >>> from sertl_core.registry import Registry, make_plugin_manager
+        >>> reg = Registry(make_plugin_manager(load_entrypoints=False))
+        >>> note = reg.missing_commands(["plugins", "corpora", "new-plugin"])[0]
+        >>> note.split(": ")[:2]
+        ['run, grid, predict, demo', 'provided by sertl-experiments']
+        """
+        notes = []
+        for dist, commands in _KNOWN_COMMANDS.items():
+            missing = [c for c in commands if c not in present]
+            if missing:
+                status = self._provider_status(dist, self._failures)
+                notes.append(f"{', '.join(missing)}: provided by {status}.")
+        return notes
 
     def distribution(self, plugin):
         """Return the distribution that provides ``plugin``, or None.

@@ -327,3 +327,28 @@ def test_nested_estimator_parameter_needs_an_explicit_estimator():
     )
     with pytest.raises(ValueError, match="there is no estimator to set it on"):
         search.fit(X, y, groups=sd)
+
+
+def test_batch_statistics_refuse_a_single_row_and_warn_below_the_minimum():
+    X, y, sd, _ = make_domain_data()
+    scaler = DomainStandardScaler(target_stats="batch").fit(X, y, sample_domain=sd)
+    tgt = X[sd < 0]
+    assert DomainStandardScaler.min_batch_rows == 10
+    # one row has no spread: every feature would be 0
+    with pytest.raises(ValueError, match=r"are a single row.*target_stats='fit'"):
+        scaler.transform(tgt[:1])
+    with pytest.raises(ValueError, match="the rows of domain -2 are a single row"):
+        scaler.transform(tgt[:11], sample_domain=[-1] * 10 + [-2])
+    # below the documented minimum: a warning naming it
+    with pytest.warns(SertlWarning, match=r"only 9 rows, fewer than 10"):
+        scaler.transform(tgt[:9])
+    with pytest.warns(SertlWarning, match=r"domain -3 are only 2 rows"):
+        scaler.transform(tgt[:12], sample_domain=[-1] * 10 + [-3] * 2)
+    # enough rows: silent (warnings are errors in this suite); the fitted
+    # statistics of target_stats="fit" have no minimum, nor has a scaler
+    # that neither centres nor scales
+    scaler.transform(tgt[:10])
+    scaler.transform(X[:1], sample_domain=sd[:1])  # a source row: fitted stats
+    DomainStandardScaler().fit(X, y, sample_domain=sd).transform(tgt[:1])
+    plain = DomainStandardScaler(with_mean=False, with_std=False, target_stats="batch")
+    np.testing.assert_array_equal(plain.fit(X, y).transform(tgt[:1]), tgt[:1])

@@ -480,3 +480,69 @@ def test_wrapped_estimator_gets_the_callers_column_names():
     mapped = Shifted(LogisticRegression()).fit(Xdf, y, sample_domain=sd)
     assert not hasattr(mapped.estimator_, "feature_names_in_")
     assert mapped.predict(Xdf).shape == (len(Xdf),)
+
+
+def test_sample_domain_given_to_a_pipeline_without_routing_is_warned_about():
+    from sertl_core import SertlWarning
+
+    X, y, sd, _ = _data()
+    pipe = Pipeline(
+        [("adapt", DomainStandardScaler()), ("clf", SourceOnly(LogisticRegression()))]
+    )
+    with sklearn.config_context(enable_metadata_routing=False):
+        pipe.fit(X, y, adapt__sample_domain=sd)
+        # scikit-learn passes it to the last step alone: 'adapt' treated
+        # every row as target data
+        for method in ("predict", "predict_proba", "predict_log_proba"):
+            with pytest.warns(
+                SertlWarning,
+                match=rf"reached only the last step of this Pipeline, 'clf' "
+                rf"\(SourceOnly\).*Pipeline\.{method}\(X, sample_domain=\.\.\.\).*"
+                r"\['adapt'\].*sklearn.set_config\(enable_metadata_routing=True\).*"
+                "call the steps yourself",
+            ) as rec:
+                getattr(pipe, method)(X, sample_domain=sd)
+            assert rec[0].filename == __file__
+        # an adapter nested in an earlier step counts too
+        nested = Pipeline(
+            [
+                ("prep", Pipeline([("s", StandardScaler()), ("a", _pipe()[0])])),
+                ("clf", SourceOnly(SVC())),
+            ]
+        ).fit(X, y)
+        with pytest.warns(SertlWarning, match=r"step\(s\) \['prep'\]"):
+            nested.predict(X, sample_domain=sd)
+
+
+def test_sample_domain_reaching_every_step_that_uses_it_is_not_warned_about():
+    X, y, sd, _ = _data()
+    with sklearn.config_context(enable_metadata_routing=False):
+        # no earlier step maps rows by their domain
+        plain = Pipeline([("s", StandardScaler()), ("clf", SourceOnly(SVC()))])
+        plain.fit(X, y).predict(X, sample_domain=sd)
+        # the steps called one by one, or no sample_domain at all
+        pipe = _pipe().fit(X, y, adapt__sample_domain=sd)
+        Z = pipe["adapt"].transform(X, sample_domain=sd)
+        pipe["clf"].predict(Z, sample_domain=sd)
+        pipe.predict(X)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = _pipe().fit(X, y, sample_domain=sd)
+        pipe.predict(X, sample_domain=sd)
+
+
+class _TargetDomainsInside(SourceOnly):
+    """A last step that passes domains of its own to the estimators it combines."""
+
+    def predict(self, X, *, sample_domain=None):
+        sd = -np.ones(len(X), dtype=int) if sample_domain is None else sample_domain
+        return super().predict(X, sample_domain=sd)
+
+
+def test_domains_a_last_step_passes_on_itself_are_not_warned_about():
+    # as sertl-experiments' TransferVote does: the pipeline got no domains
+    X, y, sd, _ = _data()
+    pipe = Pipeline(
+        [("adapt", DomainStandardScaler()), ("vote", _TargetDomainsInside(SVC()))]
+    )
+    with sklearn.config_context(enable_metadata_routing=False):
+        pipe.fit(X, y, adapt__sample_domain=sd).predict(X)

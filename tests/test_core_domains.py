@@ -6,6 +6,7 @@ from sertl_core import (
     DomainError,
     DomainStandardScaler,
     NoTargetWarning,
+    SertlWarning,
     SourceOnly,
     domains_from_names,
     infer_sample_domain,
@@ -129,12 +130,14 @@ def test_unknown_domain_at_transform():
         scaler.transform(X4[:2], sample_domain=[2, 2])
     with pytest.raises(DomainError, match=r"\[-3\]"):
         scaler.transform(X4[:2], sample_domain=[-3, -3])
-    # batch statistics accept a new target domain
-    out = (
-        DomainStandardScaler(target_stats="batch")
-        .fit(X4, sample_domain=sd)
-        .transform(X4[:2], sample_domain=[-3, -3])
-    )
+    # ... and the message names the way to scale a new target domain
+    with pytest.raises(DomainError, match=r"\[-3\].*set target_stats='batch'"):
+        scaler.transform(X4[:2], sample_domain=[-3, -3])
+    # batch statistics accept a new target domain (two rows: below the
+    # documented minimum, which warns)
+    batch = DomainStandardScaler(target_stats="batch").fit(X4, sample_domain=sd)
+    with pytest.warns(SertlWarning, match=r"domain -3 are only 2 rows, fewer than 10"):
+        out = batch.transform(X4[:2], sample_domain=[-3, -3])
     np.testing.assert_allclose(out.mean(axis=0), 0.0)
 
 
@@ -175,7 +178,14 @@ def test_domain_scaler_fitted_without_target_rows_warns_and_self_targets():
         DomainStandardScaler().fit(X, sample_domain=[1, 1, -1, -1])
         DomainStandardScaler(target_stats="batch").fit(X, [0, 1, 0, 1])
         explicit = DomainStandardScaler().fit(X, sample_domain=[1, 1, 2, 2])
-    np.testing.assert_allclose(explicit.transform(X, sample_domain=[-1] * 4), pooled)
+        # nor when transform uses the statistics of the domains seen in fit
+        explicit.transform(X, sample_domain=[1, 1, 2, 2])
+    # fitted with explicit source ids only, fit said nothing: transform says
+    # so when it scales target rows with the pooled statistics of fit
+    with pytest.warns(NoTargetWarning, match=r"target domain id\(s\) \[-1\]") as rec:
+        out = explicit.transform(X, sample_domain=[-1] * 4)
+    np.testing.assert_allclose(out, pooled)
+    assert rec[0].filename == __file__
     # with target rows in fit, an unseen target id is still refused
     fitted = DomainStandardScaler().fit(X, sample_domain=[1, 1, -1, -1])
     with pytest.raises(DomainError, match=r"\[-2\]"):
@@ -312,3 +322,130 @@ def test_pandas_missing_labels_mark_target_rows_in_a_pipeline():
     # the target rows (pd.NA) got their own statistics: they are centred
     np.testing.assert_allclose(pipe[0].transform(X[40:]).mean(axis=0), 0, atol=1e-12)
     assert pipe.classes_.tolist() == ["anger", "sad"]
+
+
+def _valence_problem():
+    """Source valence clipped to [-1, 1] (rows exactly -1.0), NaN target rows."""
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(0.0, 1.0, size=(60, 3))
+    Xt = rng.normal(5.0, 3.0, size=(40, 3))
+    y = np.r_[np.clip(Xs[:, 0], -1.0, 1.0), np.full(40, np.nan)]
+    assert (y == -1.0).sum() > 5
+    return np.vstack([Xs, Xt]), y
+
+
+def test_adapter_reads_continuous_targets_with_the_regression_rule():
+    from sertl_core import SourceStandardScaler
+
+    X, y = _valence_problem()
+    source, target = X[:60], X[60:]
+    # outside a pipeline the task is read from y: continuous, so only NaN
+    # marks a target row, and the guess (y holds NaN and -1) is named
+    with pytest.warns(SertlWarning, match=r"read as regression targets.*sample_domain"):
+        dss = DomainStandardScaler().fit(X, y)
+    np.testing.assert_allclose(dss.target_mean_, target.mean(axis=0))
+    with pytest.warns(SertlWarning, match=r"the \d+ row\(s\) equal to -1 are labelled"):
+        sss = SourceStandardScaler().fit(X, y)
+    np.testing.assert_allclose(sss.mean_, source.mean(axis=0))
+    # an explicit sample_domain removes the ambiguity: no warning
+    sd = np.r_[np.ones(60, dtype=int), -np.ones(40, dtype=int)]
+    explicit = DomainStandardScaler().fit(X, y, sample_domain=sd)
+    np.testing.assert_allclose(explicit.target_mean_, dss.target_mean_)
+
+
+def test_adapter_and_transfer_estimator_agree_on_the_source_rows_of_a_regression():
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    X, y = _valence_problem()
+    # the pipeline's last step (a regressor) settles the task: no warning,
+    # and both steps take every non-NaN row, -1.0 included, as source
+    pipe = make_pipeline(DomainStandardScaler(), SourceOnly(Ridge())).fit(X, y)
+    np.testing.assert_allclose(pipe[0].target_mean_, X[60:].mean(axis=0))
+    Z = pipe[0].transform(X[:60], sample_domain=np.ones(60, dtype=int))
+    expected = Ridge().fit(Z, y[:60])
+    np.testing.assert_allclose(pipe[-1].estimator_.coef_, expected.coef_)
+    # a transfer estimator alone trains on the -1.0 rows too
+    alone = SourceOnly(Ridge()).fit(X, y)
+    np.testing.assert_allclose(
+        alone.estimator_.coef_, Ridge().fit(X[:60], y[:60]).coef_
+    )
+
+
+def test_adapter_takes_the_task_of_the_pipelines_last_step():
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 2))
+    # whole-number targets (ratings -2..2): a regression the values cannot tell
+    y = np.r_[rng.integers(-2, 3, 40).astype(float), np.full(10, np.nan)]
+    y[:3] = -1.0
+    reg = make_pipeline(DomainStandardScaler(), SourceOnly(Ridge())).fit(X, y)
+    assert np.isclose(reg[0].target_mean_, X[40:].mean(axis=0)).all()
+    # the same labels for a classifier: -1 and NaN both mark target rows
+    clf = make_pipeline(DomainStandardScaler(), SourceOnly(LogisticRegression()))
+    clf.fit(X, y)
+    assert -1.0 not in clf.classes_
+    unl = np.isnan(y) | (y == -1.0)
+    np.testing.assert_allclose(clf[0].target_mean_, X[unl].mean(axis=0))
+    # alone, the adapter reads whole numbers as class labels and says so
+    with pytest.warns(
+        SertlWarning,
+        match=r"read as class\s+labels.*the 10 NaN row\(s\) and the \d+ row\(s\) labelled -1",
+    ):
+        alone = DomainStandardScaler().fit(X, y)
+    np.testing.assert_allclose(alone.target_mean_, X[unl].mean(axis=0))
+
+
+def test_regression_targets_without_target_rows_are_told_to_mark_them_with_nan():
+    X, y = _valence_problem()
+
+    class NeedsTarget(DomainAdapter):
+        _needs_target = True
+        _transform_uses_domain = False
+
+        def _fit(self, data):
+            self.n_ = data.X.shape[0]
+
+        def _transform(self, X, sample_domain):
+            return X
+
+    with pytest.warns(NoTargetWarning, match="Mark the target rows with NaN"):
+        NeedsTarget().fit(X[:60], y[:60])
+    with pytest.warns(NoTargetWarning, match=r"with the label -1 \('-1'"):
+        NeedsTarget().fit(X[:4], [0, 1, 0, 1])
+
+
+def test_no_source_rows_are_named_as_such():
+    # every row unlabelled, or no y: the problem is the missing source rows
+    from sertl_core import SourceStandardScaler
+
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.warns(
+        NoTargetWarning, match="no source rows.*every row is unlabelled"
+    ) as rec:
+        SourceStandardScaler().fit(X, -np.ones(20, dtype=int))
+    assert "-1" not in str(rec[0].message).split("Source rows")[1]
+    with pytest.warns(
+        NoTargetWarning, match=r"no source rows \(no sample_domain, and y is None\)"
+    ):
+        SourceStandardScaler().fit(X)
+
+
+@pytest.mark.parametrize(
+    "mask", [np.array([True, True, False, False]), np.array([True] * 4)]
+)
+def test_boolean_sample_domain_is_refused(mask):
+    from sertl_core.model_selection import LeaveOneDomainOut
+
+    with pytest.raises(DomainError, match=r"boolean.*np.where\(mask, 1, -1\)"):
+        check_sample_domain(mask, 4)
+    with pytest.raises(DomainError, match="`sample_domain` is boolean"):
+        DomainStandardScaler().fit(X4, sample_domain=mask)
+    with pytest.raises(DomainError, match="domains_from_names"):
+        SourceOnly().fit(X4, [0, 1, 0, 1], sample_domain=mask.tolist())
+    with pytest.raises(
+        DomainError, match=r"`groups \(used as sample_domain\)` is boolean"
+    ):
+        list(LeaveOneDomainOut().split(X4, groups=mask))

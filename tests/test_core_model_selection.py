@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import sklearn
@@ -47,7 +49,9 @@ def test_leave_one_domain_out_under_routing():
     X, y, sd, _ = make_domain_data(n_sources=3)
     keep = sd > 0
     X, y, sd = X[keep], y[keep], sd[keep]
-    pipe = Pipeline([("s", DomainStandardScaler()), ("m", SourceOnly(SVC()))])
+    # batch statistics: the held-out corpus is never seen in fit
+    scaler = DomainStandardScaler(target_stats="batch")
+    pipe = Pipeline([("s", scaler), ("m", SourceOnly(SVC()))])
     with sklearn.config_context(enable_metadata_routing=True):
         scores = cross_val_score(
             pipe,
@@ -585,3 +589,83 @@ def test_splitters_and_label_free_scorers_take_sparse_input():
     ):
         expected = scorer(clf, X, y, sample_domain=sd)
         assert scorer(clf, Xs, y, sample_domain=sd) == pytest.approx(expected)
+
+
+def _three_corpora():
+    """Three labelled corpora, each with its own strong shift."""
+    rng = np.random.default_rng(0)
+    Xs, ys, sds = [], [], []
+    for d, (mu, sc) in enumerate([(0.0, 1.0), (6.0, 0.5), (-5.0, 3.0)], start=1):
+        y = rng.integers(0, 3, 60)
+        Xs.append((rng.normal(size=(60, 4)) + 1.5 * y[:, None]) * sc + mu)
+        ys.append(y)
+        sds.append(np.full(60, d))
+    return np.vstack(Xs), np.concatenate(ys), np.concatenate(sds)
+
+
+def test_leave_one_domain_out_with_fitted_target_statistics_warns():
+    from sklearn.model_selection import GridSearchCV
+
+    from sertl_core import NoTargetWarning
+
+    X, y, sd = _three_corpora()
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("clf", SourceOnly())])
+
+    def search(adapt):
+        return GridSearchCV(
+            pipe,
+            {"adapt": [adapt]},
+            cv=LeaveOneDomainOut(),
+            scoring="balanced_accuracy",
+            error_score="raise",
+        ).fit(X, y, sample_domain=sd)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        # the held-out corpus is scaled with the training corpora's statistics
+        with pytest.warns(
+            NoTargetWarning,
+            match=r"domain ids \[\d, \d\] only.*given without sample_domain.*"
+            r"target_stats='batch'",
+        ):
+            fitted = search(DomainStandardScaler())
+        # with the batch statistics the documented protocol works, silently
+        batch = search(DomainStandardScaler(target_stats="batch"))
+    assert batch.best_score_ > fitted.best_score_ + 0.2
+    assert batch.best_score_ > 0.8
+
+
+def test_domain_scaler_stays_silent_in_the_normal_cases():
+    # fitted with target rows: rows without sample_domain, and rows of the
+    # domains seen in fit, take fitted statistics without any warning
+    X, y, sd, _ = make_domain_data()
+    scaler = DomainStandardScaler().fit(X, y, sample_domain=sd)
+    scaler.transform(X[sd < 0])
+    scaler.transform(X, sample_domain=sd)
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("clf", SourceOnly())])
+    pipe.fit(X, y).predict(X[sd < 0])
+    # source ids only in fit, but only source rows transformed: silent too
+    src = sd > 0
+    only_source = DomainStandardScaler().fit(X[src], sample_domain=sd[src])
+    only_source.transform(X[src], sample_domain=sd[src])
+
+
+def test_prediction_entropy_names_calibration_inside_the_transfer_estimator():
+    from sklearn.svm import SVC
+
+    X, y, sd, _ = _shift_problem()
+    clf = SourceOnly(SVC(C=10)).fit(X, y)
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            "SourceOnly(CalibratedClassifierCV(SVC(C=10), ensemble=False))"
+        ),
+    ):
+        PredictionEntropyScorer()(clf, X, y)
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("model", SourceOnly(SVC()))])
+    with pytest.raises(
+        TypeError,
+        match=r"last step 'model' SourceOnly\(CalibratedClassifierCV\(SVC\(\), "
+        r"ensemble=False\)\), with .*inside the transfer estimator SourceOnly, not "
+        "around it",
+    ):
+        PredictionEntropyScorer()(pipe.fit(X, y), X, y)

@@ -1366,3 +1366,100 @@ def test_plugins_strict_fails_when_a_plugin_has_a_problem(monkeypatch, capsys):
     assert re.search(
         r"--strict\s+exit with status 1 when a plugin failed to load", text
     )
+
+
+def test_commands_of_a_missing_plugin_name_the_distribution(monkeypatch, capsys):
+    # sertl-core alone: no entry point but the core's
+    _install_fake(monkeypatch, {})
+    monkeypatch.setattr(
+        "sertl_core.registry._REGISTRY", Registry(make_plugin_manager())
+    )
+    from sertl_core.cli import main
+
+    for command in (["run", "exp.toml"], ["grid"], ["demo"], ["predict", "m.skops"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert (
+            f"sertl: the command {command[0]!r} is provided by sertl-experiments: "
+            "pip install sertl-experiments." in err
+        )
+        assert "invalid choice" not in err
+    # sertl --help says which commands are missing and where they come from
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "commands of sertl's plugins that are not available: run, grid, predict, "
+        "demo: provided by sertl-experiments: pip install sertl-experiments."
+    ) in help_text
+    # any other unknown command keeps argparse's own message
+    with pytest.raises(SystemExit):
+        main(["nonsense"])
+    assert "invalid choice: 'nonsense'" in capsys.readouterr().err
+
+
+def test_commands_of_an_installed_but_broken_plugin_name_its_problem(
+    monkeypatch, capsys
+):
+    _fake_eps(
+        monkeypatch,
+        [_ep("experiments", "no_such_module_xyz.hooks", "sertl-experiments")],
+    )
+    with pytest.warns(PluginLoadWarning, match="could not be loaded"):
+        reg = Registry(make_plugin_manager())
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", reg)
+    from sertl_core.cli import main
+
+    assert main(["run", "exp.toml"]) == 2
+    assert re.search(
+        r"the command 'run' is provided by sertl-experiments, which is installed "
+        r"but its plugin 'experiments' has a problem: could not be loaded",
+        capsys.readouterr().err,
+    )
+
+
+def test_vote_is_answered_with_its_distribution(monkeypatch):
+    _install_fake(monkeypatch, {})
+    reg = Registry(make_plugin_manager())
+    with pytest.raises(
+        RegistryError,
+        match=r"'vote' is provided by sertl-experiments: pip install sertl-experiments",
+    ):
+        reg.get("estimators", "vote")
+
+
+def test_known_providers_list_every_name_and_command_of_sertls_plugins(monkeypatch):
+    # the install hints of a name or command that is not there come from two
+    # tables; every first-party plugin installed here must be in them, so
+    # that a new name cannot be forgotten
+    from sertl_core.cli import build_parser
+    from sertl_core.registry import (
+        _FIRST_PARTY,
+        _KNOWN_COMMANDS,
+        _KNOWN_PROVIDERS,
+    )
+
+    reg = Registry(make_plugin_manager())
+    assert not reg.failures, reg.failures
+    registered: dict[str, set] = {}
+    for entry in reg.entries():
+        if entry.distribution in _FIRST_PARTY and entry.distribution != "sertl-core":
+            registered.setdefault(entry.distribution, set()).add(entry.name)
+    assert registered, "no first-party plugin is installed"
+    for dist, names in registered.items():
+        assert names == set(_KNOWN_PROVIDERS.get(dist, [])), dist
+    for dist in set(_KNOWN_PROVIDERS) - set(registered):
+        assert dist not in reg._dists.values(), f"{dist} registers nothing"
+
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", reg)
+    parser = build_parser()
+    commands: dict[str, set] = {}
+    for command, sub in parser.get_default("_command_parsers").items():
+        plugin = sub.get_default("_sertl_plugin")
+        dist = reg.distribution(plugin) if plugin else "sertl-core"
+        if dist in _FIRST_PARTY and dist != "sertl-core":
+            commands.setdefault(dist, set()).add(command)
+    for dist in set(commands) | set(_KNOWN_COMMANDS):
+        if dist in reg._dists.values():
+            assert commands.get(dist, set()) == set(_KNOWN_COMMANDS.get(dist, [])), dist
