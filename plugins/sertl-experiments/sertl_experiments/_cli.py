@@ -955,8 +955,10 @@ def _predict(args, out):
     try:
         rows = predict_files(model, files, new_domain=args.new_domain)
     except ValueError as exc:
+        from ._predict import _BatchStatisticsError
+
         notes(labelled=False)
-        if not args.new_domain:
+        if not isinstance(exc, _BatchStatisticsError):
             raise
         raise ExperimentError(str(exc)) from exc  # too few files, or no such step
     notes([r["file"] for r in rows if r["error"] is not None])

@@ -359,6 +359,22 @@ def predict_files(model, files, *, new_domain=False):
     feats, rest = model.steps[0][1], model[1:]
     if new_domain:
         rest = _with_batch_statistics(rest)
+    # a model saved with target_stats="batch" scales every call's files with
+    # their own statistics, as --new-domain does: it needs as many files
+    batch = new_domain or any(
+        s.target_stats == "batch" and _is_fitted(s) for s in _domain_scalers(rest)
+    )
+    need = (
+        "new_domain (--new-domain)"
+        if new_domain
+        else "this model (its per-domain standardisation has target_stats="
+        "'batch': it scales the files of each call with their own statistics)"
+    )
+    without = (
+        "predict without it"
+        if new_domain
+        else "refit the model with target_stats='fit' to label fewer files"
+    )
     if hasattr(feats, "set_params") and "errors" in feats.get_params():
         # a shallow copy: the caller's fitted step keeps its own setting
         feats = copy.copy(feats).set_params(errors="nan")
@@ -371,23 +387,22 @@ def predict_files(model, files, *, new_domain=False):
         for _, r in failed.iterrows():
             reasons[str(r["item"])] = f"{r['reason']}: {r['message']}"
     ok = np.all(np.isfinite(X), axis=1)
-    if new_domain and ok.sum() < MIN_NEW_DOMAIN_FILES:
-        raise ValueError(
-            f"new_domain (--new-domain) needs at least {MIN_NEW_DOMAIN_FILES} "
-            f"files with features from the new recording setup, got "
-            f"{int(ok.sum())}{_failures(files, ok, reasons)}: the statistics of "
-            "fewer files follow their emotions more than the setup. Label more "
-            "files at once, or predict without it."
+    if batch and ok.sum() < MIN_NEW_DOMAIN_FILES:
+        raise _BatchStatisticsError(
+            f"{need} needs at least {MIN_NEW_DOMAIN_FILES} files with features "
+            f"from one recording setup, got {int(ok.sum())}"
+            f"{_failures(files, ok, reasons)}: the statistics of fewer files "
+            f"follow their emotions more than the setup. Label more files at "
+            f"once, or {without}."
         )
     # the same recording given several times has no spread to measure
-    distinct = len(np.unique(X[ok], axis=0)) if new_domain else None
+    distinct = len(np.unique(X[ok], axis=0)) if batch else None
     if distinct is not None and distinct < MIN_NEW_DOMAIN_FILES:
-        raise ValueError(
-            f"new_domain (--new-domain) needs at least {MIN_NEW_DOMAIN_FILES} "
-            f"different recordings from the new setup, but the {int(ok.sum())} "
-            f"files with features hold only {distinct} (the same file given "
-            "more than once, or copies of it). Give more distinct files, or "
-            "predict without it."
+        raise _BatchStatisticsError(
+            f"{need} needs at least {MIN_NEW_DOMAIN_FILES} different "
+            f"recordings from one setup, but the {int(ok.sum())} files with "
+            f"features hold only {distinct} (the same file given more than "
+            f"once, or copies of it). Give more distinct files, or {without}."
         )
     notes = file_cautions(files, X, feats, clipping=True)
     rows = []
@@ -433,18 +448,21 @@ def predict_files(model, files, *, new_domain=False):
     return rows
 
 
-def _with_batch_statistics(pipeline):
-    """Return a copy of ``pipeline`` whose per-domain scalers use batch statistics.
+class _BatchStatisticsError(ValueError):
+    """Files that batch statistics cannot scale (too few), or no step to scale them."""
+
+
+def _domain_scalers(pipeline):
+    """Yield every estimator with a ``target_stats`` parameter in ``pipeline``.
 
     The fitted scalers that predict may sit deep inside other estimators
     (a fitted search's ``best_estimator_``, a transfer estimator's
-    ``estimator_``): the copy's whole object graph is walked, not only its
+    ``estimator_``): the whole object graph is walked, not only the
     parameters, whose nested estimators are unfitted templates.
     """
     from sklearn.base import BaseEstimator
 
-    pipeline = copy.deepcopy(pipeline)
-    fitted, seen, todo = 0, set(), [pipeline]
+    seen, todo = set(), [pipeline]
     while todo:
         obj = todo.pop()
         if id(obj) in seen:
@@ -452,15 +470,23 @@ def _with_batch_statistics(pipeline):
         seen.add(id(obj))
         if isinstance(obj, BaseEstimator):
             if "target_stats" in obj.get_params(deep=False):
-                obj.target_stats = "batch"  # templates too, but only fitted count
-                fitted += _is_fitted(obj)
+                yield obj
             todo.extend(vars(obj).values())
         elif isinstance(obj, list | tuple):
             todo.extend(obj)
         elif isinstance(obj, dict):
             todo.extend(obj.values())
+
+
+def _with_batch_statistics(pipeline):
+    """Return a copy of ``pipeline`` whose per-domain scalers use batch statistics."""
+    pipeline = copy.deepcopy(pipeline)
+    fitted = 0
+    for scaler in _domain_scalers(pipeline):
+        scaler.target_stats = "batch"  # templates too, but only fitted count
+        fitted += _is_fitted(scaler)
     if not fitted:
-        raise ValueError(
+        raise _BatchStatisticsError(
             "new_domain (--new-domain) needs a model with a fitted per-domain "
             "standardisation step (DomainStandardScaler, e.g. the recipes with "
             'scaling = "domain"); this model has none, so the statistics of new '

@@ -1,3 +1,4 @@
+import copy
 import operator
 import re
 from pathlib import Path
@@ -621,6 +622,31 @@ def test_new_domain_refuses_too_few_files_and_models_without_the_step(
     )
     with pytest.raises(ValueError, match="per-domain standardisation step"):
         predict_files(plain, other, new_domain=True)
+
+
+def test_a_model_on_batch_statistics_refuses_too_few_files(
+    dss_model_and_other_microphone, tmp_path, capsys
+):
+    # a model saved with target_stats="batch" scales each call's files with
+    # their own statistics: one file came out as zeros (now the core refuses
+    # it with a traceback through sertl predict), a few as noise
+    from sertl_experiments import predict_files, save_model
+    from sertl_experiments._cli import main
+    from sertl_experiments._predict import MIN_NEW_DOMAIN_FILES
+
+    model, _, other = dss_model_and_other_microphone
+    keys = [k for k in model.get_params() if k.endswith("target_stats")]
+    batch = copy.deepcopy(model)
+    batch.set_params(**dict.fromkeys(keys, "batch"))
+    with pytest.raises(ValueError, match=r"target_stats='batch'.*at least 10 files"):
+        predict_files(batch, other[:1])
+    rows = predict_files(batch, other[:MIN_NEW_DOMAIN_FILES])
+    assert all(r["emotion"] is not None for r in rows)
+    path = save_model(batch, tmp_path / "batch.skops")
+    assert main(["predict", str(path), other[0]]) == 2
+    err = capsys.readouterr().err
+    assert "refit the model with target_stats='fit'" in err
+    assert "Traceback" not in err
 
 
 def test_new_domain_reaches_a_scaler_nested_in_a_fitted_estimator(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -24,7 +25,12 @@ from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted, check_random_state
 from torch import nn
 
-from sertl_core import SampleWeightMixin, TransferEstimator
+from sertl_core import (
+    NoTargetWarning,
+    SampleWeightMixin,
+    TransferEstimator,
+    external_stacklevel,
+)
 from sertl_core._domains import as_target_domain
 from sertl_core.base import _weights_through_sampler
 from sertl_core.params import Interval, StrOptions
@@ -675,6 +681,18 @@ class NeuralMixin:
 
             rows, sd = self._scaler_rows(X, sample_domain)
             self.domain_scaler_ = DomainStandardScaler().fit(rows, sample_domain=sd)
+            if not np.any(np.asarray(self.domain_scaler_.domains_) < 0):
+                warnings.warn(
+                    NoTargetWarning(
+                        f"{type(self).__name__}(standardize='domain') got no "
+                        "target rows in fit, so rows predicted without "
+                        "sample_domain (a new corpus) are scaled with the "
+                        "pooled statistics of the training corpora, not with "
+                        "their own: pass the unlabelled target rows (negative "
+                        "sample_domain) to fit, or use standardize=True."
+                    ),
+                    stacklevel=external_stacklevel(),
+                )
             return
         if not self.standardize:
             self.input_mean_ = np.zeros(X.shape[1])
@@ -712,12 +730,19 @@ class NeuralMixin:
         if not hasattr(self, "domain_scaler_"):
             return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
         scaler = self.domain_scaler_
-        if not conv:
-            return scaler.transform(X, sample_domain=sample_domain).astype(np.float32)
-        F, real, frames = self._frames(X)
-        sd = None if sample_domain is None else np.repeat(sample_domain, frames)[real]
-        out = np.full(F.shape, np.nan, dtype=np.float32)
-        out[real] = scaler.transform(F[real], sample_domain=sd)
+        with warnings.catch_warnings():
+            # fit said so (above), in terms of this estimator's parameters;
+            # the scaler's own warning speaks of target_stats, not settable here
+            warnings.simplefilter("ignore", NoTargetWarning)
+            if not conv:
+                out = scaler.transform(X, sample_domain=sample_domain)
+                return out.astype(np.float32)
+            F, real, frames = self._frames(X)
+            sd = None if sample_domain is None else np.repeat(sample_domain, frames)
+            out = np.full(F.shape, np.nan, dtype=np.float32)
+            out[real] = scaler.transform(
+                F[real], sample_domain=None if sd is None else sd[real]
+            )
         return out.reshape(X.shape)
 
     # -- training ---------------------------------------------------------

@@ -4,6 +4,7 @@ import copy
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from sertl_neural._dann import ganin_lambda
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from sertl_core import DomainStandardScaler, Registry, SourceOnly
+from sertl_core import DomainStandardScaler, NoTargetWarning, Registry, SourceOnly
 from sertl_core.params import InvalidParameterError
 from sertl_core.testing import make_domain_data
 
@@ -1158,3 +1159,16 @@ def test_multitask_nullable_integer_aux_keeps_integer_classes(few_shot):
     assert mt.task_classes_["gender"].dtype.kind == "i"
     np.testing.assert_array_equal(mt.task_classes_["gender"], [0, 1])
     assert mt.predict_task(X[:3], "gender").dtype.kind == "i"
+
+
+def test_domain_standardisation_without_target_rows_warns_once_in_fit():
+    # the core scaler's own warning came at every predict and spoke of
+    # target_stats, which this estimator does not expose
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5)), np.repeat(["a", "b"], 20)
+    mt = MultiTaskClassifier(**SMALL, standardize="domain")
+    with pytest.warns(NoTargetWarning, match=r"standardize='domain'\) got no target"):
+        mt.fit(X, y, sample_domain=np.ones(40, int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mt.predict(X[:5]).shape == (5,)
