@@ -370,31 +370,51 @@ def bootstrap_ci(
     return {m: _interval(rep[m], confidence) for m in METRICS}
 
 
-def bootstrap_mean_ci(samples, labels, *, n_boot=1000, confidence=0.95):
+def bootstrap_mean_ci(
+    samples, labels, *, n_boot=1000, confidence=0.95, random_state=None
+):
     """Percentile bootstrap interval of a metric's mean over several test sets.
 
-    For the mean over seeds of one method: each replicate resamples every
-    test set (each with its own generator, seeded by its ``random_state``,
-    as :func:`bootstrap_ci` does) and averages the sets' metrics; the
-    interval is the central ``confidence`` mass of those averages. With one
-    test set it is that set's :func:`bootstrap_ci`.
+    For the mean over seeds of one method. The test sets are subsets of one
+    pool of rows (the target corpus): ``rows`` names each set's rows in the
+    pool, and sets that share rows share their sampling noise (under the
+    unlabelled protocol every seed tests on the whole target corpus). So
+    each replicate resamples the pool once (within each class, as
+    :func:`bootstrap_replicates` does, or whole speakers with ``groups``),
+    scores every set on its rows of that resample and averages the sets;
+    the interval is the central ``confidence`` mass of those averages.
+    Resampling each set on its own would treat a method tested five times
+    on the same rows as if tested on five corpora, and narrow the interval
+    by about the square root of the number of sets. With one set it is
+    that set's :func:`bootstrap_ci`.
 
     Parameters
     ----------
     samples : list of dict
-        One per test set: ``y_true``, ``y_pred``, ``random_state`` and
-        optionally ``groups`` (see :func:`bootstrap_replicates`).
+        One per test set: ``y_true``, ``y_pred``, optionally ``rows`` (the
+        rows' ids in the pool; default ``0 .. n-1``: every set the same
+        rows), ``groups`` (the speaker of each row, by name, for a speaker
+        bootstrap: for every set or none) and ``random_state``.
     labels : sequence
         Class order.
     n_boot : int, default=1000
         Number of bootstrap resamples; 0 returns NaN intervals.
     confidence : float, default=0.95
         Coverage of the interval.
+    random_state : int, default=None
+        Seed of the resampling; None takes the first set's
+        ``random_state`` (0 without one).
 
     Returns
     -------
     ci : dict of str to tuple of float
         ``{metric: (low, high)}`` of the mean over the test sets.
+
+    Raises
+    ------
+    ValueError
+        A pool row with two different true labels (or speakers), ``rows``
+        of another length than its set, or ``groups`` for some sets only.
 
     Examples
     --------
@@ -410,16 +430,81 @@ def bootstrap_mean_ci(samples, labels, *, n_boot=1000, confidence=0.95):
     """
     if n_boot <= 0 or not samples:
         return {m: (float("nan"), float("nan")) for m in METRICS}
-    total = {m: np.zeros(int(n_boot)) for m in METRICS}
+    n_boot = int(n_boot)
+    sets = []
     for s in samples:
-        rep = bootstrap_replicates(
-            s["y_true"],
-            s["y_pred"],
-            labels,
-            n_boot=n_boot,
-            random_state=s.get("random_state", 0),
-            groups=s.get("groups"),
+        t, p, k = _encode(s["y_true"], s["y_pred"], labels)
+        rows = np.arange(t.size) if s.get("rows") is None else np.asarray(s["rows"])
+        if rows.shape != t.shape:
+            raise ValueError(
+                f"rows names {rows.size} pool rows for a test set of {t.size} "
+                "rows: give one id per row."
+            )
+        sets.append((rows.astype(np.int64), t, p))
+    ids = np.unique(np.concatenate([rows for rows, _, _ in sets]))
+    true = _pool_values(ids, [(rows, t) for rows, t, _ in sets], "true labels")
+    with_groups = [s.get("groups") is not None for s in samples]
+    if any(with_groups) and not all(with_groups):
+        raise ValueError(
+            "groups is given for some test sets only: give the speakers of "
+            "every set for a speaker bootstrap, or of none."
         )
+    if all(with_groups):
+        pairs = [
+            (rows, np.asarray(s["groups"]).astype(str))
+            for (rows, _, _), s in zip(sets, samples, strict=True)
+        ]
+        n_groups, codes = _group_codes(_pool_values(ids, pairs, "speakers"), ids.size)
+    seed = samples[0].get("random_state", 0) if random_state is None else random_state
+    rng = np.random.default_rng(seed)
+    # each set: its rows' positions in the pool and their confusion cells
+    parts = []
+    for rows, t, p in sets:
+        cells = np.zeros((t.size, k * (k + 1)))
+        cells[np.arange(t.size), t * (k + 1) + p] = 1.0
+        parts.append((np.searchsorted(ids, rows), cells))
+    total: dict[str, list] = {m: [] for m in METRICS}
+    chunk = max(1, 2_000_000 // max(ids.size, 1))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        if all(with_groups):  # how often each row's speaker was drawn
+            weight = _draw_counts(rng, b, n_groups)[:, codes]
+        else:  # within each class, as many draws as it has rows
+            weight = np.zeros((b, ids.size), dtype=np.int64)
+            for c in range(k):
+                members = np.flatnonzero(true == c)
+                if members.size:
+                    weight[:, members] = _draw_counts(rng, b, members.size)
+        acc = {m: np.zeros(b) for m in METRICS}
+        for pos, cells in parts:
+            cm = (weight[:, pos] @ cells).reshape(b, k, k + 1)
+            for m, v in _from_confusions(cm).items():
+                acc[m] += v
         for m in METRICS:
-            total[m] += rep[m]
-    return {m: _interval(v / len(samples), confidence) for m, v in total.items()}
+            total[m].append(acc[m] / len(parts))
+    return {m: _interval(np.concatenate(v), confidence) for m, v in total.items()}
+
+
+def _draw_counts(rng, b, m):
+    """Return counts of shape (b, m): ``b`` resamples of ``m`` draws of ``m`` items."""
+    draw = rng.integers(0, m, size=(b, m))
+    code = np.arange(b)[:, None] * m + draw
+    return np.bincount(code.ravel(), minlength=b * m).reshape(b, m)
+
+
+def _pool_values(ids, pairs, what):
+    """One value per pool id from ``(rows, values)`` pairs, which must agree."""
+    out = np.empty(ids.size, dtype=object)
+    seen = np.zeros(ids.size, dtype=bool)
+    for rows, values in pairs:
+        pos = np.searchsorted(ids, rows)
+        values = np.asarray(values, dtype=object)
+        clash = seen[pos] & (out[pos] != values)
+        if clash.any():
+            raise ValueError(
+                f"pool row {int(rows[np.flatnonzero(clash)[0]])} has two "
+                f"different {what} in two test sets: rows must name the same "
+                "rows of one pool in every set."
+            )
+        out[pos], seen[pos] = values, True
+    return out

@@ -1137,10 +1137,11 @@ def _pairs_note(config):
     elif prot.bootstrap:
         text += (
             f"CI low / CI high: the {prot.confidence * 100:g} % percentile "
-            f"bootstrap interval of the mean {name} ({prot.bootstrap} resamples, "
-            f"each drawing the {unit} of every seed with that seed's own "
-            "generator and averaging the seeds); results.csv gives each seed's "
-            "own interval. "
+            f"bootstrap interval of the mean {name} ({prot.bootstrap} resamples "
+            f"of the target corpus, each drawing the {unit} once and scoring "
+            "every seed on its test rows of that resample, then averaging the "
+            "seeds: seeds that test the same rows share their sampling noise); "
+            "results.csv gives each seed's own interval. "
         )
     else:
         text += "No interval: bootstrap = 0. "

@@ -255,6 +255,11 @@ def draw_test_speakers(speakers, n_test, seed):
     from math import comb
 
     names = sorted({str(s) for s in speakers})
+    if not 0 < n_test <= len(names) or int(seed) < 0:
+        raise ValueError(
+            f"draw_test_speakers needs 0 < n_test <= {len(names)} speakers and "
+            f"a seed >= 0, got n_test={n_test}, seed={seed}."
+        )
     total = comb(len(names), n_test)
     key = "\x1f".join(names).encode()
     rank = _shuffle_index(int(seed) % total, total, key)
@@ -536,6 +541,9 @@ def run_cell(task):
         cell["y_test"] = _codes(yte, labels)
         cell["y_pred"] = _codes(pred, labels)
         cell["test_speaker_codes"] = _codes(spk[n_src:][test], split.test_speakers)
+        # which target rows were tested: seeds that share rows share their
+        # sampling noise in the interval of the seeds' mean (pooled_intervals)
+        cell["test_rows"] = np.flatnonzero(test).tolist()
         cell["test_class_counts"] = {c: int(np.sum(yte == c)) for c in labels}
         score_cell(cell, prot)
         cell.update(_training_rows(model, sd, y))
@@ -717,9 +725,27 @@ def _bootstrap_sample(cell, unit):
         if codes is None:
             raise ValueError(
                 "the cell stores no speakers of its test rows (computed by an "
-                "earlier release): rerun with --fresh"
+                "earlier release): run the experiment again (such cells are "
+                "recomputed; --fresh is not needed)"
             )
         sample["groups"] = np.asarray(codes)
+    return sample
+
+
+def _pooled_sample(cell, unit):
+    """Return a cell's sample for the interval of its seeds' mean.
+
+    Its test rows are named by their position in the target corpus
+    (``test_rows``; a cell of an earlier release tested every target row,
+    as the unlabelled protocol does) and its speakers by name, so that
+    seeds testing the same rows resample them together.
+    """
+    sample = _bootstrap_sample(cell, unit)
+    rows = cell.get("test_rows")
+    sample["rows"] = np.arange(len(cell["y_test"])) if rows is None else rows
+    if "groups" in sample:
+        names = np.asarray(cell["test_speakers"], dtype=str)
+        sample["groups"] = names[sample["groups"]]
     return sample
 
 
@@ -812,11 +838,14 @@ def score_cell(cell, protocol):
 def pooled_intervals(cells, protocol):
     """Bootstrap intervals of each (pair, method)'s mean over its seeds.
 
-    Each replicate resamples every seed's test rows, with that seed's own
-    generator as its cell's interval does, and averages the seeds' metric;
-    the interval is the percentile interval of those averages (see
-    :func:`~sertl_experiments._metrics.bootstrap_mean_ci`). With one seed
-    it is that seed's interval.
+    Each replicate resamples the target corpus's rows once (by class, or
+    its speakers), scores every seed on its test rows of that resample and
+    averages the seeds' metric; the interval is the percentile interval of
+    those averages (see
+    :func:`~sertl_experiments._metrics.bootstrap_mean_ci`). Seeds that test
+    the same rows (every seed under the unlabelled protocol) thus share
+    their sampling noise instead of averaging it away. With one seed it is
+    that seed's interval.
 
     Parameters
     ----------
@@ -843,7 +872,7 @@ def pooled_intervals(cells, protocol):
     for key, group in groups.items():
         group = sorted(group, key=lambda c: c["seed"])
         try:
-            samples = [_bootstrap_sample(c, settings["unit"]) for c in group]
+            samples = [_pooled_sample(c, settings["unit"]) for c in group]
             out[key] = bootstrap_mean_ci(
                 samples,
                 [str(x) for x in group[0]["classes"]],
@@ -1141,6 +1170,9 @@ def _missing_output(old, *, pca_points, model=None, speakers=False):
     """
     if speakers and "test_speaker_codes" not in old:
         return "the speakers of its test rows (for bootstrap_unit = speaker)"
+    if old.get("protocol") == "few_shot" and "test_rows" not in old:
+        # its seeds' test rows differ: the interval of their mean needs them
+        return "the target rows it tested"
     if pca_points is not None and old.get("pca_points") != pca_points:
         return "its PCA view"
     if model is not None:
