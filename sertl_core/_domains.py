@@ -347,13 +347,15 @@ def is_unlabeled(y, *, regression=False):
     return out
 
 
-def infer_sample_domain(y):
+def infer_sample_domain(y, *, regression=False):
     """Build ``sample_domain`` from the labels: labelled rows source, the rest target.
 
     Parameters
     ----------
     y : array-like of shape (n_samples,)
         Labels, unlabelled rows marked as in :func:`is_unlabeled`.
+    regression : bool, default=False
+        ``y`` holds regression targets: only NaN marks an unlabelled row.
 
     Returns
     -------
@@ -366,7 +368,7 @@ def infer_sample_domain(y):
     >>> infer_sample_domain([3, 1, -1, -1]).tolist()
     [1, 1, -1, -1]
     """
-    return np.where(is_unlabeled(y), -1, 1).astype(np.int64)
+    return np.where(is_unlabeled(y, regression=regression), -1, 1).astype(np.int64)
 
 
 def source_mask(sample_domain):
@@ -760,8 +762,8 @@ def resolve_domains(
         sd = check_sample_domain(sample_domain, n)
     elif y is None:
         sd = np.full(n, -1, dtype=np.int64)
-    else:  # labelled rows source, unlabelled rows target (as infer_sample_domain)
-        sd = np.where(unl, -1, 1).astype(np.int64)
+    else:  # labelled rows source, unlabelled rows target
+        sd = infer_sample_domain(y, regression=regression)
 
     src = sd > 0
     if needs_labels:

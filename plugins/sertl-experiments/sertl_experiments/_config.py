@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sertl_core.registry import is_step_name
+
 from ._metrics import BOOTSTRAP_UNITS
 
 if sys.version_info >= (3, 11):
@@ -380,23 +382,6 @@ class _Ctx:
         if not isinstance(value, types):
             self.fail(where, f"must be {what}, got {type(value).__name__} {value!r}.")
         return value
-
-
-def reserved_step_name(name):
-    """Whether ``name`` is one of the pipeline's own step names (not a method's).
-
-    The core's rule (:func:`sertl_core.registry.is_step_name`), which the
-    registry also applies to registry names.
-
-    Examples
-    --------
-    >>> from sertl_experiments._config import reserved_step_name
-    >>> [reserved_step_name(n) for n in ("model", "adapt2", "coral", "adaptive")]
-    [True, True, False, False]
-    """
-    from sertl_core.registry import is_step_name
-
-    return is_step_name(name)
 
 
 def reserved_step_message(name):
@@ -944,7 +929,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             )
         for field_, names in (("adapter", adapters), ("estimator", [estimator])):
             for step in names:
-                if reserved_step_name(step):
+                if is_step_name(step):
                     ctx.fail(f"{where} {field_}", reserved_step_message(step))
         params = ctx.typed(
             m.get("params", {}),

@@ -179,45 +179,42 @@ def _group_codes(groups, n):
     return names.size, codes
 
 
-def _stratified_chunks(t, p, k, n_boot, rng):
-    """Confusion stacks of replicates that keep each class's row count.
+def _weight_chunks(true, k, n_boot, rng, codes=None, n_groups=0):
+    """Yield stacks of resample counts of shape (b, n), ``n_boot`` rows in all.
 
-    Within each class, its rows are drawn with replacement as many times as
-    the class has rows.
+    Entry ``[r, i]`` is how often row ``i`` is drawn in replicate ``r``.
+    Without ``codes`` the resample keeps each class's row count (its rows
+    drawn with replacement as many times as it has rows); with ``codes``
+    (each row's speaker, ``0 .. n_groups - 1``) as many speakers are drawn
+    with replacement as there are, each with all its rows. The one
+    resampling of :func:`bootstrap_replicates` and :func:`bootstrap_mean_ci`.
     """
-    rows = [np.flatnonzero(t == c) for c in range(k)]
-    chunk = max(1, 2_000_000 // max(t.size, 1))
+    members = [np.flatnonzero(true == c) for c in range(k)]
+    chunk = max(1, 2_000_000 // max(true.size, 1))
     for start in range(0, n_boot, chunk):
         b = min(chunk, n_boot - start)
-        cm = np.zeros((b, k, k + 1), dtype=np.int64)
-        for c, idx in enumerate(rows):
-            if idx.size == 0:
-                continue
-            draw = p[idx][rng.integers(0, idx.size, size=(b, idx.size))]
-            code = np.arange(b)[:, None] * (k + 1) + draw
-            cm[:, c, :] = np.bincount(code.ravel(), minlength=b * (k + 1)).reshape(
-                b, k + 1
-            )
-        yield cm
+        if codes is not None:
+            yield _draw_counts(rng, b, n_groups)[:, codes]
+            continue
+        weight = np.zeros((b, true.size), dtype=np.int64)
+        for rows in members:
+            if rows.size:
+                weight[:, rows] = _draw_counts(rng, b, rows.size)
+        yield weight
 
 
-def _cluster_chunks(t, p, k, n_boot, rng, codes, n_groups):
-    """Confusion stacks of replicates that draw whole speakers with replacement.
+def _draw_counts(rng, b, m):
+    """Return counts of shape (b, m): ``b`` resamples of ``m`` draws of ``m`` items."""
+    draw = rng.integers(0, m, size=(b, m))
+    code = np.arange(b)[:, None] * m + draw
+    return np.bincount(code.ravel(), minlength=b * m).reshape(b, m)
 
-    Each replicate draws as many speakers as the test rows have, with
-    replacement, and keeps every row of each speaker drawn (as often as the
-    speaker was drawn).
-    """
-    per_group = np.zeros((n_groups, k, k + 1), dtype=np.int64)
-    np.add.at(per_group, (codes, t, p), 1)
-    flat = per_group.reshape(n_groups, -1)
-    chunk = max(1, 2_000_000 // max(n_groups, 1))
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        draw = rng.integers(0, n_groups, size=(b, n_groups))
-        code = np.arange(b)[:, None] * n_groups + draw
-        counts = np.bincount(code.ravel(), minlength=b * n_groups).reshape(b, n_groups)
-        yield (counts @ flat).reshape(b, k, k + 1)
+
+def _confusion_cells(t, p, k):
+    """One-hot confusion cells of the rows, shape (n, k * (k + 1))."""
+    cells = np.zeros((t.size, k * (k + 1)))
+    cells[np.arange(t.size), t * (k + 1) + p] = 1.0
+    return cells
 
 
 def bootstrap_replicates(
@@ -271,14 +268,12 @@ def bootstrap_replicates(
     t, p, k = _encode(y_true, y_pred, labels)
     n_boot = int(n_boot)
     rng = np.random.default_rng(random_state)
-    if groups is not None:
-        n_groups, codes = _group_codes(groups, t.size)
-        chunks = _cluster_chunks(t, p, k, n_boot, rng, codes, n_groups)
-    else:
-        chunks = _stratified_chunks(t, p, k, n_boot, rng)
+    n_groups, codes = (0, None) if groups is None else _group_codes(groups, t.size)
+    cells = _confusion_cells(t, p, k)
     out: dict[str, list] = {m: [] for m in (*METRICS, "classes_missing")}
     observed = np.bincount(t, minlength=k) > 0
-    for cm in chunks:
+    for weight in _weight_chunks(t, k, n_boot, rng, codes, n_groups):
+        cm = (weight @ cells).reshape(-1, k, k + 1)
         for m, v in _from_confusions(cm).items():
             out[m].append(v)
         support = cm.sum(axis=2) > 0
@@ -449,6 +444,7 @@ def bootstrap_mean_ci(
             "groups is given for some test sets only: give the speakers of "
             "every set for a speaker bootstrap, or of none."
         )
+    n_groups, codes = 0, None
     if all(with_groups):
         pairs = [
             (rows, np.asarray(s["groups"]).astype(str))
@@ -458,38 +454,20 @@ def bootstrap_mean_ci(
     seed = samples[0].get("random_state", 0) if random_state is None else random_state
     rng = np.random.default_rng(seed)
     # each set: its rows' positions in the pool and their confusion cells
-    parts = []
-    for rows, t, p in sets:
-        cells = np.zeros((t.size, k * (k + 1)))
-        cells[np.arange(t.size), t * (k + 1) + p] = 1.0
-        parts.append((np.searchsorted(ids, rows), cells))
+    parts = [
+        (np.searchsorted(ids, rows), _confusion_cells(t, p, k)) for rows, t, p in sets
+    ]
     total: dict[str, list] = {m: [] for m in METRICS}
-    chunk = max(1, 2_000_000 // max(ids.size, 1))
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        if all(with_groups):  # how often each row's speaker was drawn
-            weight = _draw_counts(rng, b, n_groups)[:, codes]
-        else:  # within each class, as many draws as it has rows
-            weight = np.zeros((b, ids.size), dtype=np.int64)
-            for c in range(k):
-                members = np.flatnonzero(true == c)
-                if members.size:
-                    weight[:, members] = _draw_counts(rng, b, members.size)
-        acc = {m: np.zeros(b) for m in METRICS}
+    pool_true = true.astype(np.int64)
+    for weight in _weight_chunks(pool_true, k, n_boot, rng, codes, n_groups):
+        acc = {m: np.zeros(weight.shape[0]) for m in METRICS}
         for pos, cells in parts:
-            cm = (weight[:, pos] @ cells).reshape(b, k, k + 1)
+            cm = (weight[:, pos] @ cells).reshape(-1, k, k + 1)
             for m, v in _from_confusions(cm).items():
                 acc[m] += v
         for m in METRICS:
             total[m].append(acc[m] / len(parts))
     return {m: _interval(np.concatenate(v), confidence) for m, v in total.items()}
-
-
-def _draw_counts(rng, b, m):
-    """Return counts of shape (b, m): ``b`` resamples of ``m`` draws of ``m`` items."""
-    draw = rng.integers(0, m, size=(b, m))
-    code = np.arange(b)[:, None] * m + draw
-    return np.bincount(code.ravel(), minlength=b * m).reshape(b, m)
 
 
 def _pool_values(ids, pairs, what):

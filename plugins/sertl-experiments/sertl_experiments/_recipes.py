@@ -16,11 +16,12 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from sertl_core.registry import is_step_name
+
 from ._config import (
     CLASSIFIERS,
     ConfigError,
     reserved_step_message,
-    reserved_step_name,
 )
 
 __all__ = ["Recipe", "default_candidates", "fit_params", "make_classifier"]
@@ -85,7 +86,7 @@ def is_auto_candidate(name, cls):
     >>> is_auto_candidate("weighted", Weighted), is_auto_candidate("model", Weighted)
     (True, False)
     """
-    if reserved_step_name(name):
+    if is_step_name(name):
         return False
     flag = getattr(cls, AUTO_CANDIDATE_ATTRIBUTE, None)
     if flag is not None:
@@ -442,7 +443,7 @@ def _create(reg, kind, name, params, method, *, field, step):
     """Instantiate a step; errors name the method's field (or its params)."""
     from sertl_core import RegistryError
 
-    if reserved_step_name(name):
+    if is_step_name(name):
         why = reserved_step_message(name)
         raise ConfigError(f"[[methods]] {method} {field}: {why}")
     try:

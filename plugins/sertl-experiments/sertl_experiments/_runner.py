@@ -1446,6 +1446,12 @@ class _LeftOut:
                 )
 
 
+def _target_speakers(config, speakers):
+    """Yield ``(name, sorted speaker names)`` of each target corpus, once each."""
+    for name in dict.fromkeys(t for _, t in config.pairs()):
+        yield name, sorted({str(s) for s in speakers.get(name, ())})
+
+
 def check_few_shot_speakers(config, speakers):
     """Refuse a few-shot experiment whose target corpus has fewer than two speakers.
 
@@ -1485,8 +1491,7 @@ def check_few_shot_speakers(config, speakers):
     """
     if config.protocol.target != "few_shot":
         return
-    for name in dict.fromkeys(t for _, t in config.pairs()):
-        found = sorted({str(s) for s in speakers.get(name, ())})
+    for name, found in _target_speakers(config, speakers):
         if len(found) >= 2:
             continue
         spec = config.corpora.get(name)
@@ -1556,8 +1561,7 @@ def check_bootstrap_speakers(config, speakers):
     prot = config.protocol
     if prot.bootstrap_unit != "speaker" or not prot.bootstrap:
         return
-    for name in dict.fromkeys(t for _, t in config.pairs()):
-        found = sorted({str(s) for s in speakers.get(name, ())})
+    for name, found in _target_speakers(config, speakers):
         n_test = len(found)
         few = prot.target == "few_shot" and n_test >= 2
         if few:

@@ -36,17 +36,23 @@ def test_round_trip_keeps_predictions_and_metadata(tmp_path):
     assert path.read_bytes()[:2] == b"PK"
 
 
-def test_neural_models_load_without_extra_trust(tmp_path):
-    # sertl-neural stores its networks as plain data (recipe + numpy weights),
-    # so its first-party classes are on the trusted list like the others.
+def _small_neural_fit(**params):
+    """A tiny FineTuneClassifier fitted on 30 labelled and 10 target rows."""
     neural = pytest.importorskip("sertl_neural")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 4)).astype(np.float32)
     y = np.where(X[:, 0] > 0, "anger", "sadness")
     y[30:] = "-1"
     clf = neural.FineTuneClassifier(
-        hidden_layer_sizes=(8,), max_epochs=2, random_state=0, verbose=0
-    ).fit(X, y)
+        hidden_layer_sizes=(8,), max_epochs=2, random_state=0, verbose=0, **params
+    )
+    return clf.fit(X, y), X
+
+
+def test_neural_models_load_without_extra_trust(tmp_path):
+    # sertl-neural stores its networks as plain data (recipe + numpy weights),
+    # so its first-party classes are on the trusted list like the others.
+    clf, X = _small_neural_fit()
     model, _ = load_model(save_model(clf, tmp_path / "neural.skops"))
     assert type(model).__module__.startswith("sertl_neural")
     np.testing.assert_array_equal(model.predict(X), clf.predict(X))
@@ -55,23 +61,11 @@ def test_neural_models_load_without_extra_trust(tmp_path):
 def test_neural_model_with_rkd_distillation_loads_without_extra_trust(tmp_path):
     # FineTuneClassifier(distill_loss=RKDLoss()) is the documented way to use
     # the relational loss; load_model refused the plain object it used to be
-    neural = pytest.importorskip("sertl_neural")
     relational = pytest.importorskip("sertl_relational")
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 4)).astype(np.float32)
-    y = np.where(X[:, 0] > 0, "anger", "sadness")
-    y[30:] = "-1"
-    teacher = neural.FineTuneClassifier(
-        hidden_layer_sizes=(8,), max_epochs=2, random_state=0, verbose=0
-    ).fit(X, y)
-    clf = neural.FineTuneClassifier(
-        hidden_layer_sizes=(8,),
-        max_epochs=2,
-        random_state=0,
-        verbose=0,
-        init_from=teacher,
-        distill_loss=relational.RKDLoss(angle_weight=0.5),
-    ).fit(X, y)
+    teacher, _ = _small_neural_fit()
+    clf, X = _small_neural_fit(
+        init_from=teacher, distill_loss=relational.RKDLoss(angle_weight=0.5)
+    )
     model, _ = load_model(save_model(clf, tmp_path / "rkd.skops"))
     assert model.distill_loss.get_params()["angle_weight"] == 0.5
     np.testing.assert_array_equal(model.predict(X), clf.predict(X))

@@ -693,6 +693,10 @@ class NeuralMixin:
                     ),
                     stacklevel=external_stacklevel(),
                 )
+                # said once here, in this estimator's terms: the scaler's own
+                # transform-time warning (about target_stats, which this
+                # estimator does not expose) is the one fit already gave
+                self.domain_scaler_._fallback_warned = True
             return
         if not self.standardize:
             self.input_mean_ = np.zeros(X.shape[1])
@@ -730,19 +734,12 @@ class NeuralMixin:
         if not hasattr(self, "domain_scaler_"):
             return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
         scaler = self.domain_scaler_
-        with warnings.catch_warnings():
-            # fit said so (above), in terms of this estimator's parameters;
-            # the scaler's own warning speaks of target_stats, not settable here
-            warnings.simplefilter("ignore", NoTargetWarning)
-            if not conv:
-                out = scaler.transform(X, sample_domain=sample_domain)
-                return out.astype(np.float32)
-            F, real, frames = self._frames(X)
-            sd = None if sample_domain is None else np.repeat(sample_domain, frames)
-            out = np.full(F.shape, np.nan, dtype=np.float32)
-            out[real] = scaler.transform(
-                F[real], sample_domain=None if sd is None else sd[real]
-            )
+        if not conv:
+            return scaler.transform(X, sample_domain=sample_domain).astype(np.float32)
+        F, real, frames = self._frames(X)
+        sd = None if sample_domain is None else np.repeat(sample_domain, frames)[real]
+        out = np.full(F.shape, np.nan, dtype=np.float32)
+        out[real] = scaler.transform(F[real], sample_domain=sd)
         return out.reshape(X.shape)
 
     # -- training ---------------------------------------------------------
