@@ -775,10 +775,20 @@ def resolve_domains(
             )
         bad = src & unl
         if bad.any():
+            marker = "NaN" if regression else "-1/'-1'"
+            hint = ""
+            if not regression and y is not None and _continuous_labels(y):
+                hint = (
+                    " The other labels are continuous values: if they are "
+                    "regression targets (arousal, valence), the estimator must "
+                    "be a regressor (e.g. SourceOnly(Ridge())), for which only "
+                    "NaN marks an unlabelled row and -1.0 is a value; a "
+                    "classifier reads -1 as the unlabelled marker."
+                )
             raise DomainError(
-                f"{int(bad.sum())} source row(s) are unlabelled (label -1/'-1'). "
+                f"{int(bad.sum())} source row(s) are unlabelled (label {marker}). "
                 "Source rows must be labelled: label them, drop them, or give "
-                "them a negative (target) domain id."
+                f"them a negative (target) domain id.{hint}"
             )
     missing_src = needs_source and not src.any()
     missing_tgt = needs_target and not (sd < 0).any()

@@ -36,6 +36,7 @@ from ._domains import (
     DomainData,
     SertlWarning,
     UnlabeledRowsWarning,
+    _continuous_labels,
     as_target_domain,
     external_stacklevel,
     is_unlabeled,
@@ -300,12 +301,27 @@ def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
     An adapter is fitted by ``Pipeline._fit`` (the steps before the last);
     the same ``y`` then reaches the last step. Walk up the caller frames to
     the nearest pipeline that fits this adapter as an intermediate step and
-    ends in a classifier; a transformer, regressor or clusterer at its end
-    learns no class from ``y`` (and may be a step of an outer pipeline), so
-    the walk goes on. Nothing is found (and nothing said) outside a pipeline.
+    ends in a classifier, or in a plain regressor (which would get the NaN
+    of the unlabelled rows); a transformer or clusterer at its end learns
+    nothing from ``y`` (and may be a step of an outer pipeline), so the walk
+    goes on. Nothing is found (and nothing said) outside a pipeline.
     """
     for owner, _, _ in _enclosing_pipelines(("_fit",), sys._getframe(2)):
         name, last = owner.steps[-1]
+        if _plain_regressor(last):
+            warnings.warn(
+                f"The last step of this Pipeline, {name!r} ({_one_line(last)}), "
+                f"is a regressor fitted on every row, the {n_unlabelled} "
+                "unlabelled (NaN) target rows included: it will refuse them "
+                "(scikit-learn's 'Input y contains NaN') or learn from them. "
+                f"Wrap it so that it trains on the labelled rows only: "
+                f"({name!r}, SourceOnly({_one_line(last)})) with "
+                "sertl_core.SourceOnly, or use a transfer estimator (e.g. KMM) "
+                "as the last step.",
+                UnlabeledRowsWarning,
+                stacklevel=external_stacklevel(),
+            )
+            return
         if _may_learn_classes(last):
             found = _learner_of_unlabelled(last)
             if found is not None:
@@ -315,6 +331,18 @@ def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
                     stacklevel=external_stacklevel(),
                 )
             return
+
+
+def _plain_regressor(est):
+    """Whether ``est`` is a regressor that is not, nor wraps, a transfer estimator."""
+    if est is None or isinstance(est, str) or isinstance(est, TransferEstimator):
+        return False
+    try:
+        if get_tags(est).estimator_type != "regressor":
+            return False
+    except (AttributeError, TypeError):
+        return False
+    return not _transfer_estimators_in(est)
 
 
 def _pipeline_task():
@@ -486,6 +514,8 @@ class DomainAdapter(
 
     def _validate_fit(self, X, y, sample_domain):
         X = self._validate_X(X, reset=True)
+        # the task of an enclosing Pipeline's last step, else read from y
+        task = None if y is None else _pipeline_task()
         data = resolve_domains(
             X,
             y,
@@ -493,17 +523,36 @@ class DomainAdapter(
             needs_source=self._needs_source,
             needs_target=self._needs_target,
             needs_labels=self._needs_labels,
-            # the task of an enclosing Pipeline's last step, else read from y
-            regression=None if y is None else _pipeline_task(),
+            regression=task,
             min_classes=1,
         )
         if self._needs_labels:
-            check_classification_targets(data.y[data.labeled])
+            self._check_class_labels(task, data.y[data.labeled])
         if y is not None and not data.labeled[: data.n_input_rows].all():
             _warn_if_pipeline_learns_unlabelled(
                 int((~data.labeled[: data.n_input_rows]).sum())
             )
         return data
+
+    def _check_class_labels(self, task, y):
+        """Refuse regression targets for an adapter that needs class labels.
+
+        ``task`` is the enclosing Pipeline's (True: it ends in a regressor),
+        None outside one, where continuous labels are regression targets.
+        """
+        why = None
+        if task:
+            why = "the Pipeline that fits it ends in a regressor"
+        elif task is None and _continuous_labels(y):
+            why = "y holds continuous values (regression targets)"
+        if why is not None:
+            raise ValueError(
+                f"{type(self).__name__} adapts the rows class by class and needs "
+                f"class labels, but {why}. For regression targets (arousal, "
+                "valence) use a label-free adapter, e.g. DomainStandardScaler, "
+                "CORAL or TCA."
+            )
+        check_classification_targets(y)
 
     def fit(self, X, y=None, *, sample_domain=None):
         """Fit the adapter on source and target rows.
@@ -826,6 +875,9 @@ class TransferEstimator(
     registry_name: ClassVar[str | None] = None
     _needs_target: ClassVar[bool] = True
     _allow_target_only_labels: ClassVar[bool] = False
+    # True for a method that learns from class labels only (its estimator
+    # must be a classifier): fit refuses a regressor with the alternatives
+    _classification_only: ClassVar[bool] = False
 
     __metadata_request__fit = {"sample_domain": True}
     __metadata_request__predict = {"sample_domain": True}
@@ -941,6 +993,15 @@ class TransferEstimator(
         """Validate the inputs, resolve the domains and call ``_fit``."""
         X = self._validate_X(X, reset=True)
         regression = self._is_regression()
+        if regression and self._classification_only:
+            raise ValueError(
+                f"{type(self).__name__} learns from class labels and has no "
+                f"regression form, but its estimator {self._get_estimator()!r} "
+                "is a regressor. For regression targets (arousal, valence) use "
+                "a transfer method that wraps any estimator (SourceOnly, KMM, "
+                "KLIEP), after label-free adapters if needed (CORAL, TCA); or "
+                f"give {type(self).__name__} a classifier."
+            )
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "

@@ -20,21 +20,31 @@ Both work with scikit-learn's metadata routing on or off:
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 import sklearn
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    mean_squared_error,
+    r2_score,
+)
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._domains import (
     DomainError,
+    SertlWarning,
+    _continuous_labels,
     check_sample_domain,
+    external_stacklevel,
     infer_sample_domain,
     is_unlabeled,
 )
@@ -49,12 +59,62 @@ __all__ = [
     "SourceTargetShuffleSplit",
     "TargetLabelSplit",
     "TargetScorer",
+    "concordance_correlation",
 ]
 
 
-def _labeled_mask(y, n):
+def _regression(y, estimator=None):
+    """Whether ``y`` holds regression targets (only NaN then marks unlabelled rows).
+
+    The estimator decides when it is a regressor or a classifier (a
+    Pipeline by its last step); otherwise, as for a splitter, which sees
+    the labels alone, continuous float labels are regression targets and
+    anything else class labels (the rule of the adapters outside a
+    Pipeline). A valence of exactly -1.0 is then a label, not the
+    unlabelled marker.
+    """
+    if estimator is not None:
+        if is_regressor(estimator):
+            return True
+        if is_classifier(estimator):
+            return False
+    if y is None:
+        return False
+    y = np.asarray(y)
+    return y.ndim == 1 and _continuous_labels(y)
+
+
+def _warn_if_markers_ambiguous(who, y):
+    """Warn when float labels read as classes hold both NaN and -1.
+
+    A splitter sees the labels alone: whole-number float labels are class
+    labels, so their -1 rows are unlabelled. With NaN also present they may
+    be regression targets on a whole-number scale (valence in {-1, 0, 1}),
+    whose -1 rows would then never be tested on.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind != "f" or not np.isnan(y).any() or not (y == -1).any():
+        return
+    warnings.warn(
+        f"{who}: y holds both NaN and -1 and its other values are whole "
+        f"numbers, so it was read as class labels: the {int((y == -1).sum())} "
+        "row(s) labelled -1 are unlabelled, like the NaN rows, and are never "
+        "tested on. A splitter sees only y, so it cannot tell regression "
+        "targets on a whole-number scale (where -1 is a value) from classes. "
+        "If these are such targets, hold out whole domains with "
+        "LeaveOneDomainOut (it splits by sample_domain alone), or the "
+        "labelled target rows of your choice with scikit-learn's "
+        "PredefinedSplit.",
+        SertlWarning,
+        stacklevel=external_stacklevel(),
+    )
+
+
+def _labeled_mask(y, n, regression=False):
     """Rows whose label is known; none when ``y`` is None."""
-    return ~is_unlabeled(y) if y is not None else np.zeros(n, dtype=bool)
+    if y is None:
+        return np.zeros(n, dtype=bool)
+    return ~is_unlabeled(y, regression=regression)
 
 
 def _n_held_out(test_size, n):
@@ -66,7 +126,7 @@ def _n_held_out(test_size, n):
     return min(max(1, int(round(test_size * n))), n - 1)
 
 
-def _domains_for_split(y, groups, sample_domain, n):
+def _domains_for_split(y, groups, sample_domain, n, regression=False):
     if sample_domain is not None:
         return check_sample_domain(sample_domain, n)
     if groups is not None:
@@ -75,13 +135,17 @@ def _domains_for_split(y, groups, sample_domain, n):
         raise DomainError(
             "A domain-aware splitter needs the domains: pass sample_domain "
             "(metadata routing on) or groups=sample_domain (routing off), or "
-            "labels y with -1 for unlabelled target rows."
+            "labels y with -1 (NaN for regression targets) for unlabelled "
+            "target rows."
         )
-    return infer_sample_domain(y)
+    return infer_sample_domain(y, regression=regression)
 
 
 class _DomainSplitter(BaseCrossValidator):
     __metadata_request__split = {"sample_domain": True}
+    # whether the splits depend on which rows are labelled (not only on the
+    # domains)
+    _reads_labels: ClassVar[bool] = True
 
     def split(self, X, y=None, groups=None, *, sample_domain=None):
         """Generate train/test indices.
@@ -91,7 +155,8 @@ class _DomainSplitter(BaseCrossValidator):
         X : array-like of shape (n_samples, n_features)
             Rows of all domains.
         y : array-like of shape (n_samples,), default=None
-            Labels; ``-1`` marks unlabelled rows.
+            Labels; ``-1`` marks unlabelled rows (``NaN`` when the labels are
+            continuous regression targets, where ``-1.0`` is a value).
         groups : array-like of int, default=None
             The domain ids when metadata routing is off.
         sample_domain : array-like of int, default=None
@@ -109,8 +174,12 @@ class _DomainSplitter(BaseCrossValidator):
             y = np.asarray(y)
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y.ravel()
-        sd = _domains_for_split(y, groups, sample_domain, n)
-        yield from self._split(sd, _labeled_mask(y, n), y)
+        regression = _regression(y)
+        reads_labels = self._reads_labels or (sample_domain is None and groups is None)
+        if y is not None and not regression and reads_labels:
+            _warn_if_markers_ambiguous(type(self).__name__, y)
+        sd = _domains_for_split(y, groups, sample_domain, n, regression)
+        yield from self._split(sd, _labeled_mask(y, n, regression), y)
 
     def _split(self, sd, labeled, y):  # pragma: no cover - abstract
         raise NotImplementedError(
@@ -193,6 +262,7 @@ class LeaveOneDomainOut(_DomainSplitter):
     """
 
     registry_name = "leave_one_domain_out"
+    _reads_labels = False
 
     def __init__(self, domains="source"):
         self.domains = domains
@@ -243,7 +313,8 @@ class LeaveOneDomainOut(_DomainSplitter):
         """
         given = [a for a in (sample_domain, groups, y, X) if a is not None]
         n = len(given[0]) if given else 0
-        return int(self._held_out(_domains_for_split(y, groups, sample_domain, n)).size)
+        sd = _domains_for_split(y, groups, sample_domain, n, _regression(y))
+        return int(self._held_out(sd).size)
 
 
 class TargetLabelSplit(_ShuffledDomainSplitter):
@@ -261,7 +332,9 @@ class TargetLabelSplit(_ShuffledDomainSplitter):
     test_size : float, default=0.5
         Fraction of the labelled target rows in each test fold.
     stratify : bool, default=True
-        Keep the class proportions of the labelled target rows.
+        Keep the class proportions of the labelled target rows. Continuous
+        (regression) targets have no classes: their rows are drawn at
+        random whatever this is.
     random_state : int, RandomState instance or None, default=None
         Seed of the random splits.
 
@@ -305,8 +378,10 @@ class TargetLabelSplit(_ShuffledDomainSplitter):
             )
         rng = check_random_state(self.random_state)
         idx = np.arange(sd.shape[0])
+        # classes only: continuous (regression) targets have none to keep
+        stratify = self.stratify and not _regression(y)
         for _ in range(self.n_splits):
-            if self.stratify:
+            if stratify:
                 test = []
                 for c in np.unique(y[cand]):
                     rows = cand[y[cand] == c]
@@ -409,7 +484,59 @@ class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
 # Scorers
 # ---------------------------------------------------------------------------
 
-_METRICS = {
+
+def concordance_correlation(y_true, y_pred, sample_weight=None):
+    """Lin's concordance correlation coefficient (CCC) of two series.
+
+    ``2 cov(y, p) / (var(y) + var(p) + (mean(y) - mean(p))^2)``: 1 for
+    perfect agreement, 0 for none; unlike Pearson's correlation it also
+    penalises a shift or a change of scale. The usual measure of
+    dimensional (arousal, valence) emotion regression.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted values.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the rows in the means, variances and covariance.
+
+    Returns
+    -------
+    ccc : float
+        In ``[-1, 1]``; greater is better. 0 when both series are constant
+        and different, 1 when they are constant and equal.
+
+    References
+    ----------
+    .. [1] L. I.-K. Lin, "A concordance correlation coefficient to evaluate
+       reproducibility", Biometrics 45(1), 1989.
+    .. [2] F. Ringeval et al., "AVEC 2017: real-life depression, and affect
+       recognition workshop and challenge", AVEC 2017 (CCC as the measure
+       of arousal and valence prediction).
+
+    Examples
+    --------
+    >>> from sertl_core.model_selection import concordance_correlation
+    >>> concordance_correlation([0.1, 0.5, -0.3], [0.1, 0.5, -0.3])
+    1.0
+    >>> # a shift of 0.1 costs agreement; Pearson's r would stay 1
+    >>> round(concordance_correlation([0.1, 0.5, -0.3], [0.2, 0.6, -0.2]), 3)
+    0.955
+    """
+    y = np.asarray(y_true, dtype=float)
+    p = np.asarray(y_pred, dtype=float)
+    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
+    my, mp = np.average(y, weights=w), np.average(p, weights=w)
+    vy = np.average((y - my) ** 2, weights=w)
+    vp = np.average((p - mp) ** 2, weights=w)
+    cov = np.average((y - my) * (p - mp), weights=w)
+    denom = vy + vp + (my - mp) ** 2
+    if denom == 0:
+        return 1.0
+    return float(2 * cov / denom)
+
+
+_CLASS_METRICS = {
     "uar": balanced_accuracy_score,
     "balanced_accuracy": balanced_accuracy_score,
     "accuracy": accuracy_score,
@@ -418,18 +545,49 @@ _METRICS = {
         y, p, average="macro", sample_weight=sample_weight
     ),
 }
+_REGRESSION_METRICS = {
+    "r2": r2_score,
+    "ccc": concordance_correlation,
+    "neg_mean_squared_error": lambda y, p, sample_weight=None: (
+        -mean_squared_error(y, p, sample_weight=sample_weight)
+    ),
+}
+_METRICS = {**_CLASS_METRICS, **_REGRESSION_METRICS}
 
 
-def _metric(metric):
+def _metric(metric, estimator=None, scorer=None):
+    """Return the metric function named by ``metric``, checked against the task.
+
+    A class metric (UAR, accuracy, macro-F1) scoring a regressor, or a
+    regression metric (R², CCC, MSE) scoring a classifier, is refused with
+    the names that fit (``scorer`` names the scorer in the message).
+    """
     if callable(metric):
         return metric
-    try:
-        return _METRICS[metric]
-    except KeyError:
+    if metric not in _METRICS:
         raise ValueError(
-            f"Unknown metric {metric!r}; use one of {sorted(_METRICS)} or a "
-            "callable metric(y_true, y_pred)."
-        ) from None
+            f"Unknown metric {metric!r}; use one of {sorted(_CLASS_METRICS)} for "
+            f"a classifier, {sorted(_REGRESSION_METRICS)} for a regressor, or a "
+            "callable metric(y_true, y_pred) where greater is better."
+        )
+    who = f"{scorer}(metric={metric!r})" if scorer else f"metric={metric!r}"
+    if estimator is not None and is_regressor(estimator) and metric in _CLASS_METRICS:
+        raise ValueError(
+            f"{who} scores class labels, but the model is a regressor. Pass a "
+            f"regression metric: {', '.join(map(repr, _REGRESSION_METRICS))} "
+            "(or a callable metric(y_true, y_pred) where greater is better)."
+        )
+    if (
+        estimator is not None
+        and is_classifier(estimator)
+        and metric in _REGRESSION_METRICS
+    ):
+        raise ValueError(
+            f"{who} scores continuous predictions, but the model is a "
+            f"classifier. Pass a class metric: "
+            f"{', '.join(map(repr, _CLASS_METRICS))}."
+        )
+    return _METRICS[metric]
 
 
 def _take(X, rows):
@@ -528,12 +686,12 @@ class DomainAwareScorer:
                 "scorer.set_score_request(sample_weight=False)."
             )
 
-    def _domains(self, y, sample_domain, n):
+    def _domains(self, y, sample_domain, n, estimator=None):
         if sample_domain is not None:
             return check_sample_domain(sample_domain, n)
         if y is None:
             return np.full(n, -1, dtype=np.int64)
-        return infer_sample_domain(y)
+        return infer_sample_domain(y, regression=_regression(y, estimator))
 
     def get_metadata_routing(self):
         """Request ``sample_domain`` (and ``sample_weight`` as set) for scoring.
@@ -567,9 +725,12 @@ class TargetScorer(DomainAwareScorer):
 
     Parameters
     ----------
-    metric : {"uar", "accuracy", "wa", "macro_f1"} or callable, default="uar"
+    metric : {"uar", "accuracy", "wa", "macro_f1", "r2", "ccc", \
+            "neg_mean_squared_error"} or callable, default="uar"
         ``uar`` is the unweighted average recall (balanced accuracy), the
-        standard SER metric.
+        standard SER metric. A regressor (dimensional arousal or valence)
+        takes ``r2``, ``ccc`` (:func:`concordance_correlation`) or
+        ``neg_mean_squared_error``; a callable must be greater-is-better.
 
     References
     ----------
@@ -605,7 +766,8 @@ class TargetScorer(DomainAwareScorer):
         X : array-like of shape (n_samples, n_features)
             Rows to score.
         y : array-like of shape (n_samples,)
-            True labels, ``-1`` for unlabelled rows.
+            True labels, ``-1`` for unlabelled rows (``NaN`` for a regressor,
+            where ``-1.0`` is a value).
         sample_domain : array-like of int, default=None
             Domain ids; without them every labelled row is scored.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -619,7 +781,7 @@ class TargetScorer(DomainAwareScorer):
         if y is None:
             raise ValueError("TargetScorer needs the target labels y.")
         y = np.asarray(y)
-        lab = ~is_unlabeled(y)
+        lab = ~is_unlabeled(y, regression=_regression(y, estimator))
         rows = lab if sample_domain is None else lab & (np.asarray(sample_domain) < 0)
         if not rows.any():
             if sample_domain is not None and lab.any():
@@ -639,7 +801,7 @@ class TargetScorer(DomainAwareScorer):
             )
         idx = np.flatnonzero(rows)
         pred = _call_on(estimator, "predict", X, idx, sample_domain)
-        metric = _metric(self.metric)
+        metric = _metric(self.metric, estimator, type(self).__name__)
         if sample_weight is None:
             return float(metric(y[idx], pred))
         w = _row_weights(sample_weight, len(y))[idx]
@@ -719,6 +881,14 @@ class PredictionEntropyScorer(DomainAwareScorer):
         DomainError
             When ``X`` holds no target row.
         """
+        if is_regressor(estimator):
+            raise TypeError(
+                "PredictionEntropyScorer scores the entropy of class "
+                "probabilities, which a regressor does not have. Select a "
+                "regressor label-free with ImportanceWeightedScorer(metric='r2'), "
+                "DeepEmbeddedValidationScorer(loss='squared_error') or "
+                "ReverseValidationScorer(metric='r2')."
+            )
         if not hasattr(estimator, "predict_proba"):
             raise TypeError(
                 f"{type(estimator).__name__} has no predict_proba: prediction "
@@ -726,7 +896,7 @@ class PredictionEntropyScorer(DomainAwareScorer):
                 f"(e.g. LogisticRegression) or calibrate one: {_calibrated(estimator)}."
             )
         n = _n_rows(X)
-        sd = self._domains(y, sample_domain, n)
+        sd = self._domains(y, sample_domain, n, estimator)
         rows = np.flatnonzero(sd < 0)
         if rows.size == 0:
             raise DomainError(
@@ -812,11 +982,11 @@ def _density_ratio(Z_src, Z_tgt, random_state=0, normalize=True):
     return w / w.mean() if normalize else w
 
 
-def _split_source_target(scorer, X, y, sample_domain):
+def _split_source_target(scorer, estimator, X, y, sample_domain):
     n = _n_rows(X)
-    sd = scorer._domains(y, sample_domain, n)
+    sd = scorer._domains(y, sample_domain, n, estimator)
     y = np.asarray(y) if y is not None else None
-    src = np.flatnonzero((sd > 0) & _labeled_mask(y, n))
+    src = np.flatnonzero((sd > 0) & _labeled_mask(y, n, _regression(y, estimator)))
     tgt = np.flatnonzero(sd < 0)
     if src.size == 0 or tgt.size == 0:
         raise DomainError(
@@ -841,9 +1011,12 @@ class ImportanceWeightedScorer(DomainAwareScorer):
 
     Parameters
     ----------
-    metric : {"uar", "accuracy", "wa", "macro_f1"} or callable, default="uar"
-        Metric computed with ``sample_weight`` set to the importance weights;
-        a callable must take ``metric(y_true, y_pred, sample_weight=...)``.
+    metric : {"uar", "accuracy", "wa", "macro_f1", "r2", "ccc", \
+            "neg_mean_squared_error"} or callable, default="uar"
+        Metric computed with ``sample_weight`` set to the importance weights
+        (the last three for a regressor); a callable must take
+        ``metric(y_true, y_pred, sample_weight=...)`` and be
+        greater-is-better.
 
     References
     ----------
@@ -878,7 +1051,8 @@ class ImportanceWeightedScorer(DomainAwareScorer):
         X : array-like of shape (n_samples, n_features)
             Held-out source rows and target rows.
         y : array-like of shape (n_samples,)
-            Labels of the source rows, ``-1`` for target rows.
+            Labels of the source rows, ``-1`` for target rows (``NaN`` for a
+            regressor, where ``-1.0`` is a value).
         sample_domain : array-like of int, default=None
             Domain ids.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -890,13 +1064,13 @@ class ImportanceWeightedScorer(DomainAwareScorer):
         score : float
             Greater is better.
         """
-        src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
+        src, tgt, y, sd = _split_source_target(self, estimator, X, y, sample_domain)
         Xa = _input_features(self, estimator, X, sd)
         w = _density_ratio(Xa[src], Xa[tgt])
         if sample_weight is not None:  # the caller's weights times the ratio
             w = w * _row_weights(sample_weight, _n_rows(X))[src]
         pred = _call_on(estimator, "predict", X, src, sd)
-        metric = _metric(self.metric)
+        metric = _metric(self.metric, estimator, type(self).__name__)
         _check_weighted_metric(
             metric,
             "ImportanceWeightedScorer weights the source rows",
@@ -1003,8 +1177,9 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
 
     Parameters
     ----------
-    loss : {"log_loss", "zero_one"}, default="log_loss"
-        Per-row loss; ``log_loss`` needs ``predict_proba``.
+    loss : {"log_loss", "zero_one", "squared_error"}, default="log_loss"
+        Per-row loss; ``log_loss`` needs ``predict_proba``; a regressor
+        (dimensional arousal or valence) takes ``squared_error``.
 
     References
     ----------
@@ -1046,7 +1221,8 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
         X : array-like of shape (n_samples, n_features)
             Held-out source rows and target rows.
         y : array-like of shape (n_samples,)
-            Labels of the source rows, ``-1`` for target rows.
+            Labels of the source rows, ``-1`` for target rows (``NaN`` for a
+            regressor, where ``-1.0`` is a value).
         sample_domain : array-like of int, default=None
             Domain ids.
 
@@ -1060,11 +1236,23 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
             Negative risk; greater is better.
         """
         self._no_weights(sample_weight)
-        if self.loss not in ("log_loss", "zero_one"):
+        if self.loss not in ("log_loss", "zero_one", "squared_error"):
             raise ValueError(
-                f"loss must be 'log_loss' or 'zero_one', got {self.loss!r}."
+                "loss must be 'log_loss' or 'zero_one' (classifiers) or "
+                f"'squared_error' (regressors), got {self.loss!r}."
             )
-        src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
+        if is_regressor(estimator) != (self.loss == "squared_error"):
+            raise ValueError(
+                f"DeepEmbeddedValidationScorer(loss={self.loss!r}) "
+                + (
+                    "scores class predictions, but the model is a regressor: "
+                    "use loss='squared_error'."
+                    if is_regressor(estimator)
+                    else "scores continuous predictions, but the model is not "
+                    "a regressor: use loss='log_loss' or 'zero_one'."
+                )
+            )
+        src, tgt, y, sd = _split_source_target(self, estimator, X, y, sample_domain)
         Z = self._embed(estimator, X, sd)
         # raw weights: normalised to mean 1, the control variate would vanish
         w = _density_ratio(Z[src], Z[tgt], normalize=False)
@@ -1082,8 +1270,11 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
             L = np.where(
                 known, -np.log(proba[np.arange(src.size), col]), -np.log(1e-12)
             )
-        else:
+        elif self.loss == "zero_one":
             L = (_call_on(estimator, "predict", X, src, sd) != y[src]).astype(float)
+        else:
+            pred = _call_on(estimator, "predict", X, src, sd)
+            L = (np.asarray(pred, dtype=float) - y[src].astype(float)) ** 2
         WL = w * L
         var_w = np.var(w, ddof=1) if w.size > 1 else 0.0
         # Weights equal to within rounding (the domain classifier found no
@@ -1111,8 +1302,10 @@ class ReverseValidationScorer(DomainAwareScorer):
 
     Parameters
     ----------
-    metric : {"uar", "accuracy", "wa", "macro_f1"} or callable, default="uar"
-        Metric of the reverse model on the held-out source rows.
+    metric : {"uar", "accuracy", "wa", "macro_f1", "r2", "ccc", \
+            "neg_mean_squared_error"} or callable, default="uar"
+        Metric of the reverse model on the held-out source rows (the last
+        three for a regressor; a callable must be greater-is-better).
 
     References
     ----------
@@ -1148,7 +1341,8 @@ class ReverseValidationScorer(DomainAwareScorer):
         X : array-like of shape (n_samples, n_features)
             Held-out source rows and target rows.
         y : array-like of shape (n_samples,)
-            Labels of the source rows, ``-1`` for target rows.
+            Labels of the source rows, ``-1`` for target rows (``NaN`` for a
+            regressor, where ``-1.0`` is a value).
         sample_domain : array-like of int, default=None
             Domain ids.
         sample_weight : None
@@ -1162,7 +1356,8 @@ class ReverseValidationScorer(DomainAwareScorer):
             Greater is better.
         """
         self._no_weights(sample_weight)
-        src, tgt, y, sd = _split_source_target(self, X, y, sample_domain)
+        metric = _metric(self.metric, estimator, type(self).__name__)
+        src, tgt, y, sd = _split_source_target(self, estimator, X, y, sample_domain)
         pseudo = _call_on(estimator, "predict", X, tgt, sd)
         if np.unique(pseudo).size < 2:
             # One predicted class on the whole target: the reverse model
@@ -1170,13 +1365,18 @@ class ReverseValidationScorer(DomainAwareScorer):
             return 0.0
         rows = np.concatenate([tgt, src])
         Xr = _take(X, rows)
-        unl = (
-            np.full(src.size, -1, dtype=pseudo.dtype)
-            if pseudo.dtype.kind in "iuf"
-            else (np.full(src.size, "-1", dtype=object))
-        )
+        if _regression(None, estimator) or (
+            not is_classifier(estimator) and _regression(pseudo)
+        ):
+            # a regressor's -1.0 is a value: NaN marks its unlabelled rows
+            unl = np.full(src.size, np.nan)
+            pseudo = pseudo.astype(float)
+        elif pseudo.dtype.kind in "iuf":
+            unl = np.full(src.size, -1, dtype=pseudo.dtype)
+        else:
+            unl = np.full(src.size, "-1", dtype=object)
         yr = np.concatenate(
             [pseudo.astype(object) if unl.dtype == object else pseudo, unl]
         )
         reverse = clone(estimator).fit(Xr, yr)
-        return float(_metric(self.metric)(y[src], reverse.predict(_take(X, src))))
+        return float(metric(y[src], reverse.predict(_take(X, src))))

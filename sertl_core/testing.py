@@ -17,9 +17,10 @@ The sertl checks (:func:`sertl_checks`) verify that inputs (passed
 read-only) are never mutated, that fitting changes no global state
 (scikit-learn config, numpy's global RNG, Python's ``random``, logging,
 ``warnings.filters``, ``os.environ``), that unlabelled rows never become
-classes, that both metadata-routing modes of a plain Pipeline give the
-same result, that clones and pickles behave like the original, that
-``random_state`` makes
+classes and that a regression's rows labelled -1.0 (a real value there;
+NaN marks unlabelled rows) reach the wrapped regressor, that both
+metadata-routing modes of a plain Pipeline give the same result, that
+clones and pickles behave like the original, that ``random_state`` makes
 fits deterministic, that bad domain input gets a clear error, that an
 adapter's ``transform`` uses ``sample_domain`` as the adapter declares
 (``_transform_uses_domain``) and that a transfer estimator keeps the
@@ -46,13 +47,13 @@ import warnings
 import numpy as np
 import sklearn
 from scipy import sparse
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks as sklearn_checks
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import estimator_checks_generator
-from sklearn.utils.validation import has_fit_parameter
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ._domains import DomainError, NoTargetWarning
 from .base import DomainAdapter, TransferEstimator
@@ -154,11 +155,29 @@ def _regression(est):
     return isinstance(est, TransferEstimator) and est._is_regression()
 
 
-def _label_variants(est, y):
-    """The labels of make_domain_data in the forms ``est`` must accept."""
+def _label_variants(est, X, y):
+    """The labels of make_domain_data in the forms ``est`` must accept.
+
+    A regressor gets :func:`_regression_labels` of the rows ``X``; a
+    classifier gets the class ids and the same classes as strings.
+    """
     if _regression(est):
-        return [np.where(y < 0, np.nan, y.astype(float))]
+        return [_regression_labels(X, y)]
     return [y, np.where(y < 0, "-1", np.char.add("c", y.astype(str)))]
+
+
+def _regression_labels(X, y):
+    """Continuous labels in [-1, 1] for the rows of ``X``; NaN where ``y < 0``.
+
+    A linear function of the rows, scaled so that the lowest and the highest
+    tenth of the labelled rows are clipped to exactly -1.0 and 1.0, as on a
+    bounded rating scale (valence): -1.0 is then a real label of some source
+    rows, and only NaN marks an unlabelled row.
+    """
+    score = np.asarray(X, dtype=float) @ np.linspace(1.0, -0.5, X.shape[1])
+    lo, hi = np.quantile(score[y >= 0], [0.1, 0.9])
+    labels = np.clip(2 * (score - lo) / (hi - lo) - 1, -1.0, 1.0)
+    return np.where(y < 0, np.nan, labels)
 
 
 def _is_transfer(est):
@@ -275,7 +294,7 @@ def check_feature_names_out(estimator):
         f"{name} has no set_output(): {fix}"
     )
     X, y, sd, _ = make_domain_data()
-    y = _label_variants(estimator, y)[0]
+    y = _label_variants(estimator, X, y)[0]
     est = _seeded(estimator).fit(X, y, sample_domain=sd)
     names = np.asarray(est.get_feature_names_out())
     out = est.transform(X[sd < 0], sample_domain=sd[sd < 0])
@@ -295,7 +314,7 @@ def check_inputs_not_mutated(estimator):
     call.
     """
     X, y, sd, _ = make_domain_data()
-    y, *others = _label_variants(estimator, y)
+    y, *others = _label_variants(estimator, X, y)
     inputs = {"X": X, "y": y, "sample_domain": sd}
     if has_fit_parameter(estimator, "sample_weight"):
         inputs["sample_weight"] = np.random.default_rng(0).uniform(0.5, 1.5, len(y))
@@ -406,7 +425,7 @@ def check_no_global_state_change(estimator):
     state is restored.
     """
     X, y, sd, _ = make_domain_data()
-    y = _label_variants(estimator, y)[0]
+    y = _label_variants(estimator, X, y)[0]
     estimator = _seeded(estimator)
     root = logging.getLogger()
     saved_rng = np.random.get_state()
@@ -541,11 +560,15 @@ def _default_sklearn_config():
 def check_unlabeled_never_a_class(estimator):
     """Rows labelled -1 / '-1' never become a class, in a plain Pipeline too."""
     X, y, sd, _ = make_domain_data()
-    if _regression(estimator):
-        model = _pipeline(clone(estimator)).fit(X, _label_variants(estimator, y)[0])
-        assert np.all(np.isfinite(model.predict(X))), "NaN targets reached the model"
+    if _regression(estimator):  # -1.0 is a label: see the next check
+        model = _pipeline(clone(estimator)).fit(X, _label_variants(estimator, X, y)[0])
+        assert np.all(np.isfinite(model.predict(X))), (
+            "NaN targets reached the model: its predictions are not finite; "
+            "keep the rows that sertl_core.is_unlabeled(y, regression=True) "
+            "marks out of its fit"
+        )
         return
-    for labels in _label_variants(estimator, y):
+    for labels in _label_variants(estimator, X, y):
         model = _pipeline(clone(estimator))
         model.fit(X, labels)  # domains inferred from the labels
         pred = model.predict(X)
@@ -558,6 +581,91 @@ def check_unlabeled_never_a_class(estimator):
             )
 
 
+class _LabelSpyRegressor(RegressorMixin, BaseEstimator):
+    """Least squares that records the labels it was fitted on.
+
+    The wrapped regressor of :func:`check_minus_one_is_a_regression_label`:
+    ``y_seen_`` holds the labels that reached it (NaN ones too; only the
+    finite rows are fitted) and ``sample_weight_seen_`` the weights, if any.
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        X = validate_data(self, X, reset=True)
+        self.y_seen_ = np.array(y, dtype=float)
+        self.sample_weight_seen_ = (
+            None if sample_weight is None else np.array(sample_weight, dtype=float)
+        )
+        keep = np.isfinite(self.y_seen_)
+        w = np.ones(len(X)) if sample_weight is None else self.sample_weight_seen_
+        A = np.hstack([X, np.ones((len(X), 1))])[keep] * np.sqrt(w[keep])[:, None]
+        b = self.y_seen_[keep] * np.sqrt(w[keep])
+        coef = np.linalg.lstsq(A, b, rcond=None)[0]
+        self.coef_, self.intercept_ = coef[:-1], coef[-1]
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False) @ self.coef_ + self.intercept_
+
+
+def check_minus_one_is_a_regression_label(estimator):
+    """In a regression, rows labelled -1.0 train the wrapped estimator.
+
+    Only NaN marks an unlabelled row there: -1.0 is a real value (the low
+    end of a valence scale). The ``estimator`` parameter is set to a
+    regressor that records the labels it is fitted on, and the method is
+    fitted with ``sample_domain`` and in a plain Pipeline (domains inferred
+    from the labels). It must have seen no NaN and every source row labelled
+    -1.0 (at least one of them when it trained on fewer rows than there are
+    source rows, a resample). A method without an ``estimator`` parameter
+    is left to :func:`check_unlabeled_never_a_class` (finite predictions).
+    """
+    if not _regression(estimator) or "estimator" not in estimator.get_params():
+        return
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, X, y)[0]
+    n_src, n_minus = int(np.sum(sd > 0)), int(np.sum(y[sd > 0] == -1.0))
+    name = type(estimator).__name__
+    est = _seeded(estimator).set_params(estimator=_LabelSpyRegressor())
+    for how in ("with sample_domain", "in a Pipeline without sample_domain"):
+        try:
+            if how == "with sample_domain":
+                fitted = clone(est).fit(X, y, sample_domain=sd)
+            else:
+                fitted = _pipeline(clone(est)).fit(X, y)[-1]
+        except Exception as exc:
+            raise AssertionError(
+                f"{name} with a plain least-squares regressor as estimator, "
+                f"fitted {how} on labels in [-1, 1] (NaN on target rows), "
+                f"raised {type(exc).__name__}: {str(exc).rstrip('.')}. If {name} "
+                "cannot wrap such a regressor, name this check in its "
+                "_sertl_expected_failed_checks with the reason."
+            ) from exc
+        spy = getattr(fitted, "estimator_", None)
+        assert isinstance(spy, _LabelSpyRegressor), (
+            f"{name}.estimator_ is {spy!r}, not the fitted clone of its "
+            "estimator parameter: fit a clone of it with _fit_estimator (which "
+            "sets estimator_), or set estimator_ to it"
+        )
+        seen = spy.y_seen_
+        assert not np.any(np.isnan(seen)), (
+            f"{name} (fitted {how}) passed {int(np.sum(np.isnan(seen)))} NaN "
+            "labels to the estimator it wraps: NaN marks an unlabelled row; "
+            "keep the rows that sertl_core.is_unlabeled(y, regression=True) "
+            "marks out of its fit"
+        )
+        got = int(np.sum(seen == -1.0))
+        need = n_minus if len(seen) >= n_src else 1
+        assert got >= need, (
+            f"{name} (fitted {how}) dropped rows labelled -1.0: the estimator "
+            f"it wraps saw {got} of the {n_minus} source rows labelled -1.0 "
+            f"({len(seen)} labels in all, for {n_src} source rows). In a "
+            "regression -1.0 is a real value and only NaN marks an unlabelled "
+            "row: find the unlabelled rows with sertl_core.is_unlabeled(y, "
+            "regression=True), not with y == -1"
+        )
+
+
 def check_routing_modes(estimator):
     """A plain Pipeline gives the same result with metadata routing on and off.
 
@@ -567,7 +675,7 @@ def check_routing_modes(estimator):
     CSR copy of the data.
     """
     X, y, sd, _ = make_domain_data()
-    y = _label_variants(estimator, y)[0]
+    y = _label_variants(estimator, X, y)[0]
     model = _pipeline(_seeded(estimator))
     params = {f"{name}__sample_domain": sd for name, _ in model.steps}
     inputs = [("dense X", X)]
@@ -608,7 +716,7 @@ def _assert_all_same(a, b, msg):
 def check_clone_and_pickle(estimator):
     """Clones keep the parameters; a pickled fitted model gives the same output."""
     X, y, sd, _ = make_domain_data()
-    y = _label_variants(estimator, y)[0]
+    y = _label_variants(estimator, X, y)[0]
     est = _seeded(estimator)
     assert clone(est).get_params().keys() == est.get_params().keys()
     fitted, _ = _fit_output(est, X, y, sd)
@@ -629,7 +737,7 @@ def check_random_state_determinism(estimator):
     if "random_state" not in estimator.get_params():
         return
     X, y, sd, _ = make_domain_data()
-    y = _label_variants(estimator, y)[0]
+    y = _label_variants(estimator, X, y)[0]
     est = clone(estimator).set_params(random_state=0)
     a = _all_outputs(_fit_output(est, X, y, sd)[0], X, sd)
     b = _all_outputs(_fit_output(est, X, y, sd)[0], X, sd)
@@ -650,6 +758,7 @@ def _assert_refused(fit, word, accepted, *, ignore_case=False):
 def check_domain_errors(estimator):
     """Bad domain input gets a DomainError that says what is wrong."""
     X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, X, y)[0]
     est = clone(estimator)
     _assert_refused(
         lambda: est.fit(X, y, sample_domain=sd[:-1]),
@@ -672,7 +781,7 @@ def check_domain_errors(estimator):
             ignore_case=True,
         )
     if isinstance(est, TransferEstimator):
-        unl = _label_variants(est, y)[0].copy()
+        unl = y.copy()
         unl[0] = np.nan if _regression(est) else -1  # a source row without label
         _assert_refused(
             lambda: clone(estimator).fit(X, unl, sample_domain=sd),
@@ -686,7 +795,7 @@ def check_default_domain_is_target(estimator):
     if not isinstance(estimator, DomainAdapter):
         return
     X, y, sd, _ = make_domain_data()
-    y = _label_variants(estimator, y)[0]
+    y = _label_variants(estimator, X, y)[0]
     est = clone(estimator).fit(X, y, sample_domain=sd)
     tgt = sd < 0
     np.testing.assert_allclose(
@@ -702,7 +811,7 @@ def check_multi_source_and_few_shot(estimator):
     y_few = y.copy()
     tgt = np.flatnonzero(sd < 0)
     y_few[tgt[:6]] = y_tgt[:6]
-    y_few = _label_variants(estimator, y_few)[0]
+    y_few = _label_variants(estimator, X, y_few)[0]
     fitted, out = _fit_output(estimator, X, y_few, sd)
     assert out.shape[0] == X.shape[0], (
         f"output has {out.shape[0]} rows for {X.shape[0]} input rows"
@@ -765,7 +874,7 @@ def check_transform_follows_sample_domain(estimator):
         return
     declared = clone(estimator)._uses_domain_in_transform()
     X, y, sd, _ = make_domain_data()
-    y = _label_variants(estimator, y)[0]
+    y = _label_variants(estimator, X, y)[0]
     est = _seeded(estimator).fit(X, y, sample_domain=sd)
     rows = X[sd < 0]
 
@@ -835,6 +944,7 @@ _SERTL_CHECKS = (
     check_inputs_not_mutated,
     check_no_global_state_change,
     check_unlabeled_never_a_class,
+    check_minus_one_is_a_regression_label,
     check_routing_modes,
     check_clone_and_pickle,
     check_random_state_determinism,

@@ -223,6 +223,29 @@ def test_plain_classifier_after_an_adapter_is_told_to_use_source_only():
     assert -1 in pipe.classes_  # what the warning is about
 
 
+def test_plain_regressor_after_an_adapter_is_told_to_use_source_only():
+    from sklearn.linear_model import Ridge
+
+    X, _ = _unlabelled_data()
+    y = np.r_[np.tanh(X[:40, 0]), np.full(20, np.nan)]
+    y[:3] = -1.0  # values: not counted as unlabelled
+    pipe = Pipeline([("adapt", DomainStandardScaler()), ("reg", Ridge())])
+
+    def fit():
+        with pytest.raises(ValueError, match="contains NaN"):
+            pipe.fit(X, y)
+
+    caught = _unlabelled_row_warnings(fit)
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "'reg' (Ridge())" in message and "the 20 unlabelled (NaN)" in message
+    assert "SourceOnly(Ridge())" in message
+    assert caught[0].filename == __file__
+    # wrapped as advised: silent, and fitted on the 40 labelled rows
+    fixed = Pipeline([("adapt", DomainStandardScaler()), ("reg", SourceOnly(Ridge()))])
+    assert _unlabelled_row_warnings(lambda: fixed.fit(X, y)) == []
+
+
 @pytest.mark.parametrize(
     "last",
     [

@@ -449,3 +449,67 @@ def test_boolean_sample_domain_is_refused(mask):
         DomainError, match=r"`groups \(used as sample_domain\)` is boolean"
     ):
         list(LeaveOneDomainOut().split(X4, groups=mask))
+
+
+def _valence(n=40):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3))
+    y = np.clip(np.tanh(X[:, 0]) * 1.3, -1.0, 1.0)
+    y[:4] = -1.0
+    sd = np.r_[np.ones(n - 10, int), -np.ones(10, int)]
+    return X, y, sd
+
+
+def test_a_classifier_given_valence_labels_is_told_to_wrap_a_regressor():
+    from sertl_core import DomainError, SourceOnly
+
+    X, y, sd = _valence()
+    with pytest.raises(DomainError, match=r"label -1/'-1'\).*SourceOnly\(Ridge\(\)\)"):
+        SourceOnly().fit(X, y, sample_domain=sd)
+    from sklearn.linear_model import Ridge
+
+    y_nan = y.copy()
+    y_nan[5] = np.nan
+    with pytest.raises(
+        DomainError, match=r"1 source row\(s\) are unlabelled \(label NaN\)"
+    ):
+        SourceOnly(Ridge()).fit(X, y_nan, sample_domain=sd)
+
+
+def test_class_only_methods_refuse_regression_targets_by_name():
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    from sertl_core import DomainAdapter, SourceOnly
+
+    class PerClassMeans(DomainAdapter):
+        _needs_labels = True
+
+        def _fit(self, data):
+            return self
+
+        def _transform(self, X, sample_domain):
+            return X
+
+    class ClassOnly(SourceOnly):
+        _classification_only = True
+
+    X, y, sd = _valence()
+    y_unl = np.where(sd < 0, np.nan, y)
+    with pytest.raises(
+        ValueError,
+        match="PerClassMeans adapts the rows class by class.*y holds continuous",
+    ):
+        PerClassMeans().fit(X, y_unl, sample_domain=sd)
+    whole = np.round(y_unl)  # a whole-number scale: only the Pipeline tells
+    pipe = make_pipeline(PerClassMeans(), SourceOnly(Ridge()))
+    with pytest.raises(ValueError, match="Pipeline that fits it ends in a regressor"):
+        pipe.fit(X, whole)
+    with pytest.raises(
+        ValueError, match="ClassOnly learns from class labels.*regressor"
+    ):
+        ClassOnly(Ridge()).fit(X, y_unl)
+    # the same classes fit with class labels and a classifier
+    labels = np.where(sd < 0, -1, (y > 0).astype(int))
+    assert ClassOnly().fit(X, labels).predict(X).shape == (40,)
+    assert PerClassMeans().fit(X, labels).transform(X).shape == X.shape

@@ -1,9 +1,11 @@
 import re
+import warnings
 
 import numpy as np
 import pytest
 import sklearn
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 
 from sertl_core import DomainError, DomainStandardScaler, SourceOnly
@@ -669,3 +671,133 @@ def test_prediction_entropy_names_calibration_inside_the_transfer_estimator():
         "around it",
     ):
         PredictionEntropyScorer()(pipe.fit(X, y), X, y)
+
+
+def _valence_problem():
+    """Source rows with valence labels in [-1, 1], some exactly -1.0; NaN target."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.clip(np.tanh(X[:, 0]) * 1.3, -1.0, 1.0)
+    y[:8] = -1.0  # real labels of the most negative valence
+    sd = np.r_[np.ones(40, int), -np.ones(20, int)]
+    y_unl = y.copy()
+    y_unl[sd < 0] = np.nan
+    return X, y, y_unl, sd
+
+
+def test_splitters_read_minus_one_as_a_regression_value():
+    from sklearn.linear_model import Ridge
+
+    X, y, y_unl, sd = _valence_problem()
+    # without sample_domain the domains come from y: NaN rows are the target,
+    # rows labelled -1.0 are source rows (their label is a value)
+    train, test = next(
+        SourceTargetShuffleSplit(n_splits=1, random_state=0).split(X, y_unl)
+    )
+    assert set(np.flatnonzero(sd < 0)) <= set(test)
+    assert len(set(test) & set(np.flatnonzero(sd > 0))) == 8  # 0.2 of 40 sources
+    # few labelled target rows, some at -1.0: all are held-out candidates,
+    # drawn at random (continuous targets have no classes to stratify by)
+    y_few = y.copy()
+    y_few[40:] = -1.0
+    y_few[50:] = np.nan
+    tests = [
+        t
+        for _, t in TargetLabelSplit(n_splits=4, random_state=0).split(
+            X, y_few, sample_domain=sd
+        )
+    ]
+    assert all(len(t) == 5 and set(t) <= set(range(40, 50)) for t in tests)
+    # the scorers take a regressor's labels the same way
+    model = SourceOnly(Ridge()).fit(X[sd > 0], y[sd > 0])
+    score = TargetScorer(metric=lambda a, b: -np.mean((a - b) ** 2))
+    expected = -np.mean((model.predict(X[40:50]) - y_few[40:50]) ** 2)
+    assert score(model, X, y_few, sample_domain=sd) == pytest.approx(expected)
+    assert score(model, X[40:60], y_few[40:60]) == pytest.approx(expected)
+
+
+def _valence_models():
+    """A useful and a useless regressor on a valence problem with a NaN target."""
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 4))
+    y = np.clip(np.tanh(X[:, 0] + 0.5 * X[:, 1]) * 1.2, -1.0, 1.0)
+    sd = np.r_[np.ones(80, int), -np.ones(40, int)]
+    y_unl = np.where(sd < 0, np.nan, y)
+    good = SourceOnly(Ridge(alpha=1.0)).fit(X, y_unl)
+    useless = SourceOnly(Ridge(alpha=1e6)).fit(X, y_unl)
+    return X, y, y_unl, sd, good, useless
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [
+        ReverseValidationScorer(metric="r2"),
+        ReverseValidationScorer(metric="ccc"),
+        DeepEmbeddedValidationScorer(loss="squared_error"),
+        ImportanceWeightedScorer(metric="neg_mean_squared_error"),
+    ],
+    ids=repr,
+)
+def test_label_free_scorers_rank_regressors_the_right_way(scorer):
+    X, y, y_unl, sd, good, useless = _valence_models()
+    # the reverse model of a regressor gets NaN, not -1.0, on the source
+    # rows it must treat as unlabelled (it trained on them as valence -1.0)
+    assert scorer(good, X, y_unl) > scorer(useless, X, y_unl)
+    assert scorer(good, X, y_unl, sample_domain=sd) > scorer(
+        useless, X, y_unl, sample_domain=sd
+    )
+
+
+def test_scorers_refuse_a_metric_of_the_other_task():
+    X, y, y_unl, sd, good, _ = _valence_models()
+    y_few = y_unl.copy()
+    y_few[80:90] = y[80:90]
+    with pytest.raises(ValueError, match="model is a regressor. Pass a regression"):
+        TargetScorer()(good, X, y_few, sample_domain=sd)
+    with pytest.raises(ValueError, match="'r2', 'ccc'"):
+        ImportanceWeightedScorer()(good, X, y_unl)
+    with pytest.raises(ValueError, match="use loss='squared_error'"):
+        DeepEmbeddedValidationScorer()(good, X, y_unl)
+    with pytest.raises(TypeError, match="entropy of class probabilities"):
+        PredictionEntropyScorer()(good, X, y_unl)
+    Xc, yc, sdc, _ = make_domain_data()
+    clf = SourceOnly().fit(Xc, yc)
+    with pytest.raises(ValueError, match="model is a classifier. Pass a class metric"):
+        ImportanceWeightedScorer(metric="r2")(clf, Xc, yc)
+    with pytest.raises(ValueError, match="use loss='log_loss' or 'zero_one'"):
+        DeepEmbeddedValidationScorer(loss="squared_error")(clf, Xc, yc)
+    assert TargetScorer("r2")(good, X, y_few, sample_domain=sd) == pytest.approx(
+        r2_score(y[80:90], good.predict(X[80:90]))
+    )
+
+
+def test_concordance_correlation_weights_count_like_repeated_rows():
+    from sertl_core.model_selection import concordance_correlation
+
+    rng = np.random.default_rng(0)
+    y, p = rng.normal(size=12), rng.normal(size=12)
+    w = rng.integers(1, 4, size=12)
+    repeated = concordance_correlation(np.repeat(y, w), np.repeat(p, w))
+    assert concordance_correlation(y, p, sample_weight=w) == pytest.approx(repeated)
+    # a shift or a change of scale costs agreement; a perfect copy does not
+    assert concordance_correlation(y, y) == pytest.approx(1.0)
+    assert concordance_correlation(y, y + 1.0) < 1.0
+    assert concordance_correlation(y, 2 * y) < 1.0
+    assert -1.0 <= concordance_correlation(y, p) <= 1.0
+
+
+def test_splitters_warn_when_whole_number_labels_hold_nan_and_minus_one():
+    from sertl_core import SertlWarning
+
+    X = np.zeros((12, 1))
+    y = np.array([-1.0, 0, 1, 0, 1, -1, 0, 1, np.nan, -1, 0, 1])
+    sd = np.r_[np.ones(6, int), -np.ones(6, int)]
+    with pytest.warns(SertlWarning, match="read as class labels: the 3 row"):
+        list(TargetLabelSplit(n_splits=1, random_state=0).split(X, y, sample_domain=sd))
+    # LeaveOneDomainOut splits by sample_domain alone: nothing to warn about
+    sd2 = np.r_[np.ones(6, int), 2 * np.ones(6, int)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(LeaveOneDomainOut().split(X, y, sample_domain=sd2))

@@ -10,7 +10,7 @@ import pytest
 import sklearn
 from scipy import sparse
 from sklearn.base import OneToOneFeatureMixin, clone
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
 from sertl_core.testing import (
@@ -21,6 +21,7 @@ from sertl_core.testing import (
     check_estimator,
     check_feature_names_out,
     check_inputs_not_mutated,
+    check_minus_one_is_a_regression_label,
     check_multi_source_and_few_shot,
     check_no_global_state_change,
     check_random_state_determinism,
@@ -135,6 +136,54 @@ def test_kit_catches_minus_one_as_a_class_with_clear_messages():
         check_classifier_labels(est)
     with pytest.raises(AssertionError, match="-1 became a class"):
         check_multi_source_and_few_shot(est)
+
+
+class _DropsMinusOne(SourceOnly):
+    """Takes -1.0 for the unlabelled marker in a regression too (the defect)."""
+
+    registry_name = "kit_drops_minus_one"
+
+    def _fit_estimator(self, X, y, sample_weight=None, **kwargs):
+        keep = y != -1
+        weights = None if sample_weight is None else sample_weight[keep]
+        return super()._fit_estimator(X[keep], y[keep], weights, **kwargs)
+
+
+class _FitsOnEveryRow(TransferEstimator):
+    """Hands the NaN labels of the target rows to the wrapped regressor."""
+
+    registry_name = "kit_fits_on_every_row"
+
+    def _fit(self, data):
+        self.estimator_ = clone(self._get_estimator()).fit(data.X, data.y)
+
+
+def test_kit_passes_a_regressor_and_checks_its_minus_one_labels():
+    passed = check_estimator(SourceOnly(Ridge()))
+    assert "check_minus_one_is_a_regression_label" in passed
+    check_minus_one_is_a_regression_label(SourceOnly(Ridge(), use_target_labels=True))
+
+
+def test_kit_catches_a_regressor_that_drops_rows_labelled_minus_one():
+    est = _DropsMinusOne(Ridge())
+    match = (
+        r"_DropsMinusOne \(fitted with sample_domain\) dropped rows labelled "
+        r"-1\.0: the estimator it wraps saw 0 of the \d+ source rows.*"
+        r"is_unlabeled\(y, regression=True\)"
+    )
+    with pytest.raises(AssertionError, match=match):
+        check_minus_one_is_a_regression_label(est)
+    with pytest.raises(
+        AssertionError, match=r"failed 1 check\(s\):\ncheck_minus_one_is_a_regr"
+    ):
+        check_estimator(est)
+    # classifiers keep -1 as the unlabelled marker: the check does not apply
+    check_minus_one_is_a_regression_label(_DropsMinusOne(LogisticRegression()))
+
+
+def test_kit_catches_nan_labels_reaching_the_wrapped_regressor():
+    with pytest.raises(AssertionError, match=r"passed 40 NaN labels to the estimator"):
+        check_minus_one_is_a_regression_label(_FitsOnEveryRow(Ridge()))
 
 
 class _JitteryScores(SourceOnly):

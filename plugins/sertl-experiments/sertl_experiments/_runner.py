@@ -907,6 +907,30 @@ def _fingerprint(corpora):
     return h.hexdigest()
 
 
+def _sorted_keys(value):
+    """``value`` with the keys of every nested dict in sorted order."""
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return type(value)(_sorted_keys(v) for v in value)
+    return value
+
+
+def _recipe_key(recipe):
+    """Return a recipe's text in a cell key: its repr, every dict's keys sorted.
+
+    The order in which a TOML file (or a caller) lists a step's parameters
+    does not change what runs, so it does not change the key; a recipe
+    whose parameters are already in sorted order keeps its plain repr (so
+    the keys of cells stored before this rule stay the same).
+    """
+    return repr(
+        replace(
+            recipe, params=_sorted_keys(recipe.params), grid=_sorted_keys(recipe.grid)
+        )
+    )
+
+
 def _cell_key(
     config,
     method_spec,
@@ -954,7 +978,7 @@ def _cell_key(
             k=prot.k,
             test_speaker_fraction=prot.test_speaker_fraction,
             rule=SPLIT_RULE,
-            recipes=None if recipes is None else [repr(r) for r in recipes],
+            recipes=None if recipes is None else [_recipe_key(r) for r in recipes],
         )
     baseline = method_spec is None
     blob = json.dumps(
@@ -968,7 +992,9 @@ def _cell_key(
             "selection_splits": prot.selection_splits,
             "method": BASELINE if baseline else asdict(method_spec),
             # what an auto method chooses among (its candidates' own settings)
-            "candidates": None if candidates is None else [repr(r) for r in candidates],
+            "candidates": None
+            if candidates is None
+            else [_recipe_key(r) for r in candidates],
             # the baseline's guard scores every scorer of every method with
             # the classifier that method is scored with; a method's own
             # scorers are part of its spec

@@ -245,6 +245,7 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
     """
 
     registry_name = "vote"
+    _classification_only = True
     _sertl_auto_candidate = False
     _sertl_expected_failed_checks = {
         "check_sample_weight_equivalence_on_dense_data": (

@@ -168,6 +168,38 @@ def test_cell_keys_change_for_few_shot_cells_only():
     assert key(_FEW, baseline=True) != "b499294e42b23676"
 
 
+def test_cell_keys_ignore_the_order_of_a_methods_parameters():
+    from sertl_experiments._recipes import Recipe, for_protocol
+
+    def key(params, protocol):
+        cfg = parse_config(
+            {
+                "corpora": {"a": {"root": "x"}, "b": {"root": "y"}},
+                "protocol": protocol,
+                "methods": [{"name": "m", "params": params}],
+            }
+        )
+        spec = cfg.methods[0]
+        recipes = [for_protocol(Recipe.from_spec(spec), cfg.protocol.target)]
+        return _cell_key(
+            cfg,
+            spec,
+            (("a",), "b"),
+            0,
+            ["anger", "sadness"],
+            data="fp",
+            recipes=recipes,
+            candidates=recipes,
+        )
+
+    one = {"classifier": {"C": 2.0, "gamma": 0.1}, "scale": {"min_batch_rows": 5}}
+    other = {"scale": {"min_batch_rows": 5}, "classifier": {"gamma": 0.1, "C": 2.0}}
+    changed = {"classifier": {"C": 3.0, "gamma": 0.1}, "scale": {"min_batch_rows": 5}}
+    for protocol in (_FEW, {}):
+        assert key(one, protocol) == key(other, protocol)
+        assert key(one, protocol) != key(changed, protocol)
+
+
 def test_which_steps_learn_from_the_labelled_target_rows():
     from sertl_experiments import TransferVote
     from sertl_experiments._target_labels import uses_target_labels

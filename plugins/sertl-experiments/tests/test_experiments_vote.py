@@ -205,7 +205,10 @@ def test_a_regressor_is_refused():
     X, _, sd, _ = _task(seed=7)
     y = np.r_[X[:90, 0], np.full(60, np.nan)]  # NaN marks the unlabelled rows
     vote = TransferVote(LinearRegression(), methods=["source_only"])
-    with pytest.raises(ValueError, match="estimator must be a classifier"):
+    with pytest.raises(
+        ValueError,
+        match="TransferVote learns from class labels.*give TransferVote a classifier",
+    ):
         vote.fit(X, y, sample_domain=sd)
 
 

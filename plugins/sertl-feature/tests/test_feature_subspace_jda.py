@@ -229,3 +229,16 @@ def test_subspace_alignment_dimension_capped_by_centred_rank():
             SubspaceAlignment(n_components=n_components).fit(
                 X[1:3], sample_domain=[1, -1]
             )
+
+
+def test_jda_refuses_regression_targets_by_name():
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    from sertl_core import SourceOnly
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.r_[np.round(np.tanh(X[:30, 0]) * 2) / 2, np.full(10, np.nan)]
+    with pytest.raises(ValueError, match="JDA adapts the rows class by class"):
+        make_pipeline(JDA(n_components=2), SourceOnly(Ridge())).fit(X, y)

@@ -986,6 +986,8 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
     with it.
     """
 
+    # the networks end in a softmax over classes: no regression head
+    _classification_only = True
     _sertl_expected_failed_checks = {
         "check_sample_weight_equivalence_on_dense_data": (
             "mini-batch SGD: a row repeated twice is drawn twice per epoch "

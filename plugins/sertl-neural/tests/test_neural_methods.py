@@ -1172,3 +1172,16 @@ def test_domain_standardisation_without_target_rows_warns_once_in_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert mt.predict(X[:5]).shape == (5,)
+
+
+@pytest.mark.parametrize(
+    "cls", [FineTuneClassifier, DANNClassifier, MultiTaskClassifier]
+)
+def test_a_regressor_is_refused_with_the_alternatives(cls):
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 4)).astype(np.float32)
+    y = np.r_[np.tanh(X[:20, 0]), np.full(10, np.nan)]
+    with pytest.raises(ValueError, match=f"{cls.__name__} learns from class labels"):
+        cls(estimator=Ridge(), max_epochs=1).fit(X, y)

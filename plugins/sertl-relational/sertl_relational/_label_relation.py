@@ -266,6 +266,7 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     """
 
     registry_name = "label_relation"
+    _classification_only = True
     _sertl_auto_candidate = False
     _sertl_expected_failed_checks = {
         "check_sample_weight_equivalence_on_dense_data": (

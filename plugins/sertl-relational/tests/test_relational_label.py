@@ -480,3 +480,17 @@ def test_classes_the_schema_cannot_place_are_warned_about():
         SertlWarning, match=r"no coordinates for class\(es\) \['gloomy'\]"
     ):
         LabelRelationTransfer().fit(X, odd, sample_domain=sd)
+
+
+def test_regression_targets_are_refused_by_name():
+    from sertl_relational import ClassRelationAligner
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.r_[np.tanh(X[:30, 0]), np.full(10, np.nan)]
+    sd = np.r_[np.ones(30, int), -np.ones(10, int)]
+    with pytest.raises(ValueError, match="LabelRelationTransfer learns from class"):
+        LabelRelationTransfer(Ridge()).fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="ClassRelationAligner adapts the rows class"):
+        ClassRelationAligner().fit(X, y, sample_domain=sd)
