@@ -775,7 +775,7 @@ def resolve_domains(
             )
         bad = src & unl
         if bad.any():
-            marker = "NaN" if regression else "-1/'-1'"
+            marker = "NaN" if regression else "-1, '-1' or NaN"
             hint = ""
             if not regression and y is not None and _continuous_labels(y):
                 hint = (

@@ -433,6 +433,38 @@ def _warn_if_domains_skip_steps(sample_domain):
         return
 
 
+def _warn_if_score_dropped_domains():
+    """Warn when ``Pipeline.score`` dropped the ``sample_domain`` it was given.
+
+    With metadata routing off, scikit-learn's ``Pipeline.score`` passes
+    ``sample_weight`` alone to its last step and nothing to the steps before
+    it, so ``pipe.score(X, y, sample_domain=sd)`` scores as if no domain
+    had been given. Called by a transfer estimator's ``score`` when it got
+    no ``sample_domain``: finds the nearest ``Pipeline.score`` above it and
+    warns when that call got one.
+    """
+    if get_config().get("enable_metadata_routing", False):
+        return
+    for _, _, frame in _enclosing_pipelines(("score",), sys._getframe(2)):
+        params = frame.f_locals.get("params")
+        if isinstance(params, dict) and params.get("sample_domain") is not None:
+            warnings.warn(
+                "Pipeline.score(X, y, sample_domain=...) with scikit-learn's "
+                "metadata routing off passes sample_domain to no step: every "
+                "step treated every row as target data, and the score is over "
+                "every labelled row. Enable routing "
+                "(sklearn.set_config(enable_metadata_routing=True)), and the "
+                "Pipeline gives sample_domain to every step that requests it; "
+                "or score the labelled target rows with "
+                "sertl_core.model_selection.TargetScorer()(pipe, X, y, "
+                "sample_domain=sd), which hands the domains to the steps "
+                "itself.",
+                SertlWarning,
+                stacklevel=external_stacklevel(),
+            )
+        return
+
+
 class DomainAdapter(
     _InputPolicy, ParamValidationMixin, TransformerMixin, BaseEstimator
 ):
@@ -1220,6 +1252,8 @@ class TransferEstimator(
         score : float
             The score on the labelled rows.
         """
+        if sample_domain is None:
+            _warn_if_score_dropped_domains()
         y = _column_or_1d(y)
         keep = ~is_unlabeled(y, regression=self._is_regression())
         if not keep.any():

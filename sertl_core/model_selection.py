@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 import sklearn
-from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -36,7 +36,7 @@ from sklearn.metrics import (
     r2_score,
 )
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import check_random_state
+from sklearn.utils import check_consistent_length, check_random_state, get_tags
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._domains import (
@@ -63,6 +63,29 @@ __all__ = [
 ]
 
 
+def _task(estimator):
+    """``"regressor"``, ``"classifier"`` or None (unknown: no or other tags).
+
+    Guarded: a duck-typed estimator without scikit-learn's tags is scored as
+    before, its task read from the labels.
+    """
+    if estimator is None:
+        return None
+    try:
+        kind = get_tags(estimator).estimator_type
+    except (AttributeError, TypeError):
+        return None
+    return kind if kind in ("regressor", "classifier") else None
+
+
+def _labels_1d(y):
+    """``y`` as an array; a one-column 2-D ``y`` as 1-D (rows index it)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    return y
+
+
 def _regression(y, estimator=None):
     """Whether ``y`` holds regression targets (only NaN then marks unlabelled rows).
 
@@ -73,11 +96,9 @@ def _regression(y, estimator=None):
     Pipeline). A valence of exactly -1.0 is then a label, not the
     unlabelled marker.
     """
-    if estimator is not None:
-        if is_regressor(estimator):
-            return True
-        if is_classifier(estimator):
-            return False
+    task = _task(estimator)
+    if task is not None:
+        return task == "regressor"
     if y is None:
         return False
     y = np.asarray(y)
@@ -171,9 +192,7 @@ class _DomainSplitter(BaseCrossValidator):
         """
         n = _n_rows(X)
         if y is not None:  # positional indexing below; a one-column y is 1-D
-            y = np.asarray(y)
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = y.ravel()
+            y = _labels_1d(y)
         regression = _regression(y)
         reads_labels = self._reads_labels or (sample_domain is None and groups is None)
         if y is not None and not regression and reads_labels:
@@ -504,7 +523,7 @@ def concordance_correlation(y_true, y_pred, sample_weight=None):
     -------
     ccc : float
         In ``[-1, 1]``; greater is better. 0 when both series are constant
-        and different, 1 when they are constant and equal.
+        and different, 1 when they are constant and equal (to rounding).
 
     References
     ----------
@@ -523,15 +542,19 @@ def concordance_correlation(y_true, y_pred, sample_weight=None):
     >>> round(concordance_correlation([0.1, 0.5, -0.3], [0.2, 0.6, -0.2]), 3)
     0.955
     """
-    y = np.asarray(y_true, dtype=float)
-    p = np.asarray(y_pred, dtype=float)
+    y = _labels_1d(np.asarray(y_true, dtype=float))
+    p = _labels_1d(np.asarray(y_pred, dtype=float))
     w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
+    check_consistent_length(y, p, w)
+    if not w.sum() > 0:
+        raise ValueError("concordance_correlation: the weights sum to zero.")
     my, mp = np.average(y, weights=w), np.average(p, weights=w)
     vy = np.average((y - my) ** 2, weights=w)
     vp = np.average((p - mp) ** 2, weights=w)
     cov = np.average((y - my) * (p - mp), weights=w)
     denom = vy + vp + (my - mp) ** 2
-    if denom == 0:
+    scale = max(float(np.max(np.abs(y))), float(np.max(np.abs(p))), 1e-300)
+    if denom <= (1e-12 * scale) ** 2:  # both constant and equal, to rounding
         return 1.0
     return float(2 * cov / denom)
 
@@ -571,17 +594,14 @@ def _metric(metric, estimator=None, scorer=None):
             "callable metric(y_true, y_pred) where greater is better."
         )
     who = f"{scorer}(metric={metric!r})" if scorer else f"metric={metric!r}"
-    if estimator is not None and is_regressor(estimator) and metric in _CLASS_METRICS:
+    task = _task(estimator)
+    if task == "regressor" and metric in _CLASS_METRICS:
         raise ValueError(
             f"{who} scores class labels, but the model is a regressor. Pass a "
             f"regression metric: {', '.join(map(repr, _REGRESSION_METRICS))} "
             "(or a callable metric(y_true, y_pred) where greater is better)."
         )
-    if (
-        estimator is not None
-        and is_classifier(estimator)
-        and metric in _REGRESSION_METRICS
-    ):
+    if task == "classifier" and metric in _REGRESSION_METRICS:
         raise ValueError(
             f"{who} scores continuous predictions, but the model is a "
             f"classifier. Pass a class metric: "
@@ -780,7 +800,7 @@ class TargetScorer(DomainAwareScorer):
         """
         if y is None:
             raise ValueError("TargetScorer needs the target labels y.")
-        y = np.asarray(y)
+        y = _labels_1d(y)
         lab = ~is_unlabeled(y, regression=_regression(y, estimator))
         rows = lab if sample_domain is None else lab & (np.asarray(sample_domain) < 0)
         if not rows.any():
@@ -881,7 +901,7 @@ class PredictionEntropyScorer(DomainAwareScorer):
         DomainError
             When ``X`` holds no target row.
         """
-        if is_regressor(estimator):
+        if _task(estimator) == "regressor":
             raise TypeError(
                 "PredictionEntropyScorer scores the entropy of class "
                 "probabilities, which a regressor does not have. Select a "
@@ -985,7 +1005,7 @@ def _density_ratio(Z_src, Z_tgt, random_state=0, normalize=True):
 def _split_source_target(scorer, estimator, X, y, sample_domain):
     n = _n_rows(X)
     sd = scorer._domains(y, sample_domain, n, estimator)
-    y = np.asarray(y) if y is not None else None
+    y = _labels_1d(y) if y is not None else None
     src = np.flatnonzero((sd > 0) & _labeled_mask(y, n, _regression(y, estimator)))
     tgt = np.flatnonzero(sd < 0)
     if src.size == 0 or tgt.size == 0:
@@ -1241,16 +1261,18 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
                 "loss must be 'log_loss' or 'zero_one' (classifiers) or "
                 f"'squared_error' (regressors), got {self.loss!r}."
             )
-        if is_regressor(estimator) != (self.loss == "squared_error"):
+        task = _task(estimator)
+        if task == "regressor" and self.loss != "squared_error":
             raise ValueError(
-                f"DeepEmbeddedValidationScorer(loss={self.loss!r}) "
-                + (
-                    "scores class predictions, but the model is a regressor: "
-                    "use loss='squared_error'."
-                    if is_regressor(estimator)
-                    else "scores continuous predictions, but the model is not "
-                    "a regressor: use loss='log_loss' or 'zero_one'."
-                )
+                f"DeepEmbeddedValidationScorer(loss={self.loss!r}) scores class "
+                "predictions, but the model is a regressor: use "
+                "loss='squared_error'."
+            )
+        if task == "classifier" and self.loss == "squared_error":
+            raise ValueError(
+                "DeepEmbeddedValidationScorer(loss='squared_error') scores "
+                "continuous predictions, but the model is a classifier: use "
+                "loss='log_loss' or 'zero_one'."
             )
         src, tgt, y, sd = _split_source_target(self, estimator, X, y, sample_domain)
         Z = self._embed(estimator, X, sd)
@@ -1359,15 +1381,18 @@ class ReverseValidationScorer(DomainAwareScorer):
         metric = _metric(self.metric, estimator, type(self).__name__)
         src, tgt, y, sd = _split_source_target(self, estimator, X, y, sample_domain)
         pseudo = _call_on(estimator, "predict", X, tgt, sd)
-        if np.unique(pseudo).size < 2:
+        regression = _regression(None, estimator) or (
+            _task(estimator) is None and _regression(pseudo)
+        )
+        if not regression and np.unique(pseudo).size < 2:
             # One predicted class on the whole target: the reverse model
-            # cannot be trained, and such a model is a poor choice anyway.
+            # cannot be trained, and such a model is a poor choice anyway. (A
+            # regressor trains on constant targets, and its metric, not a
+            # fixed 0 that is the best neg_mean_squared_error, ranks it.)
             return 0.0
         rows = np.concatenate([tgt, src])
         Xr = _take(X, rows)
-        if _regression(None, estimator) or (
-            not is_classifier(estimator) and _regression(pseudo)
-        ):
+        if regression:
             # a regressor's -1.0 is a value: NaN marks its unlabelled rows
             unl = np.full(src.size, np.nan)
             pseudo = pseudo.astype(float)

@@ -569,3 +569,29 @@ def test_domains_a_last_step_passes_on_itself_are_not_warned_about():
     )
     with sklearn.config_context(enable_metadata_routing=False):
         pipe.fit(X, y, adapt__sample_domain=sd).predict(X)
+
+
+def test_pipeline_score_that_drops_sample_domain_is_warned_about():
+    from sertl_core import SertlWarning
+    from sertl_core.model_selection import TargetScorer
+    from sertl_core.testing import make_domain_data
+
+    X, y, sd, yt = make_domain_data()
+    pipe = Pipeline([("scale", DomainStandardScaler()), ("clf", SourceOnly())])
+    pipe.fit(X, y, scale__sample_domain=sd)
+    y_all = y.copy()
+    y_all[sd < 0] = yt
+    # routing off: scikit-learn hands sample_domain to no step
+    with pytest.warns(SertlWarning, match="passes sample_domain to no step") as rec:
+        dropped = pipe.score(X, y_all, sample_domain=sd)
+    assert rec[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert pipe.score(X, y_all) == dropped  # what the warning is about
+        TargetScorer()(pipe, X, y_all, sample_domain=sd)
+        with sklearn.config_context(enable_metadata_routing=True):
+            routed = Pipeline(
+                [("scale", DomainStandardScaler()), ("clf", SourceOnly())]
+            )
+            routed.fit(X, y, sample_domain=sd)
+            assert routed.score(X, y_all, sample_domain=sd) > dropped

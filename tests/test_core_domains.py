@@ -464,7 +464,9 @@ def test_a_classifier_given_valence_labels_is_told_to_wrap_a_regressor():
     from sertl_core import DomainError, SourceOnly
 
     X, y, sd = _valence()
-    with pytest.raises(DomainError, match=r"label -1/'-1'\).*SourceOnly\(Ridge\(\)\)"):
+    with pytest.raises(
+        DomainError, match=r"label -1, '-1' or NaN\).*SourceOnly\(Ridge\(\)\)"
+    ):
         SourceOnly().fit(X, y, sample_domain=sd)
     from sklearn.linear_model import Ridge
 

@@ -801,3 +801,51 @@ def test_splitters_warn_when_whole_number_labels_hold_nan_and_minus_one():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         list(LeaveOneDomainOut().split(X, y, sample_domain=sd2))
+
+
+def test_reverse_validation_does_not_reward_a_constant_regressor():
+    from sklearn.dummy import DummyRegressor
+
+    X, y, y_unl, sd, good, _ = _valence_models()
+    constant = SourceOnly(DummyRegressor()).fit(X, y_unl)
+    for metric in ("neg_mean_squared_error", "r2", "ccc"):
+        scorer = ReverseValidationScorer(metric=metric)
+        assert scorer(good, X, y_unl) > scorer(constant, X, y_unl)
+
+
+def test_regression_scorers_take_a_one_column_y():
+    X, y, y_unl, sd, good, _ = _valence_models()
+    y_few = y_unl.copy()
+    y_few[80:90] = y[80:90]
+    for scorer, labels in [
+        (DeepEmbeddedValidationScorer(loss="squared_error"), y_unl),
+        (ImportanceWeightedScorer(metric="ccc"), y_unl),
+        (ReverseValidationScorer(metric="ccc"), y_unl),
+        (TargetScorer(metric="ccc"), y_few),
+    ]:
+        column = scorer(good, X, labels[:, None], sample_domain=sd)
+        assert column == pytest.approx(scorer(good, X, labels, sample_domain=sd))
+
+
+def test_scorers_still_score_an_estimator_without_sklearn_tags():
+    class DuckClassifier:  # predict only: no tags, no BaseEstimator
+        def predict(self, X):
+            return (np.asarray(X)[:, 0] > 0).astype(int)
+
+    Xc, yc, sdc, ytc = make_domain_data()
+    y_all = yc.copy()
+    y_all[sdc < 0] = ytc
+    expected = TargetScorer()(DuckClassifier(), Xc, y_all, sample_domain=sdc)
+    assert 0.0 <= expected <= 1.0
+
+
+def test_concordance_correlation_edge_cases():
+    from sertl_core.model_selection import concordance_correlation
+
+    assert concordance_correlation([0.1 + 0.2] * 3, [0.3] * 3) == 1.0
+    assert concordance_correlation([0.3] * 3, [0.5] * 3) == pytest.approx(0.0)
+    assert concordance_correlation([[0.1], [0.5]], [0.1, 0.5]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        concordance_correlation([0.1, 0.5], [0.1, 0.5, 0.2])
+    with pytest.raises(ValueError, match="weights sum to zero"):
+        concordance_correlation([0.1, 0.5], [0.2, 0.4], sample_weight=[0, 0])

@@ -168,8 +168,8 @@ def test_kit_catches_a_regressor_that_drops_rows_labelled_minus_one():
     est = _DropsMinusOne(Ridge())
     match = (
         r"_DropsMinusOne \(fitted with sample_domain\) dropped rows labelled "
-        r"-1\.0: the estimator it wraps saw 0 of the \d+ source rows.*"
-        r"is_unlabeled\(y, regression=True\)"
+        r"-1\.0: the estimator it wraps got 72 rows when 8 source rows are "
+        r"labelled -1\.0 and 80 when.*is_unlabeled\(y, regression=True\)"
     )
     with pytest.raises(AssertionError, match=match):
         check_minus_one_is_a_regression_label(est)
@@ -179,6 +179,37 @@ def test_kit_catches_a_regressor_that_drops_rows_labelled_minus_one():
         check_estimator(est)
     # classifiers keep -1 as the unlabelled marker: the check does not apply
     check_minus_one_is_a_regression_label(_DropsMinusOne(LogisticRegression()))
+
+
+class _StandardisedTargets(SourceOnly):
+    """Fits the wrapped regressor on standardised targets (legitimate)."""
+
+    registry_name = "kit_standardised_targets"
+
+    def _fit_estimator(self, X, y, sample_weight=None, **kwargs):
+        self.y_mean_, self.y_scale_ = y.mean(), y.std()
+        z = (y - self.y_mean_) / self.y_scale_
+        return super()._fit_estimator(X, z, sample_weight, **kwargs)
+
+    def predict(self, X, *, sample_domain=None):
+        z = super().predict(X, sample_domain=sample_domain)
+        return z * self.y_scale_ + self.y_mean_
+
+
+class _Bootstrapped(SourceOnly):
+    """Fits the wrapped regressor on a seeded same-size bootstrap (legitimate)."""
+
+    registry_name = "kit_bootstrapped"
+
+    def _fit_estimator(self, X, y, sample_weight=None, **kwargs):
+        rows = np.random.default_rng(0).integers(0, len(y), len(y))
+        weights = None if sample_weight is None else sample_weight[rows]
+        return super()._fit_estimator(X[rows], y[rows], weights, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [_StandardisedTargets, _Bootstrapped])
+def test_kit_accepts_regressors_that_rescale_or_resample_the_targets(cls):
+    check_minus_one_is_a_regression_label(cls(Ridge()))
 
 
 def test_kit_catches_nan_labels_reaching_the_wrapped_regressor():
