@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 
-from sertl_core import DomainError, DomainStandardScaler, SourceOnly
+from sertl_core import DomainError, DomainStandardScaler, SertlWarning, SourceOnly
 from sertl_core.model_selection import (
     DeepEmbeddedValidationScorer,
     ImportanceWeightedScorer,
@@ -419,7 +419,9 @@ def test_dev_applies_the_control_variate_to_raw_importance_weights():
     wl = w * loss
     eta = -np.cov(wl, w, ddof=1)[0, 1] / np.var(w, ddof=1)
     expected = -(wl.mean() + eta * w.mean() - eta)
-    got = DeepEmbeddedValidationScorer(loss="zero_one")(clf, X, y)
+    # a strong shift: a tenth of the rows' worth of weight, and a warning
+    with pytest.warns(SertlWarning, match=r"leave 29\.2 effective rows of the 300"):
+        got = DeepEmbeddedValidationScorer(loss="zero_one")(clf, X, y)
     assert got == pytest.approx(expected)
     w_norm = _density_ratio(X[src], X[tgt])
     assert got != pytest.approx(-(w_norm * loss).mean())
@@ -849,3 +851,37 @@ def test_concordance_correlation_edge_cases():
         concordance_correlation([0.1, 0.5], [0.1, 0.5, 0.2])
     with pytest.raises(ValueError, match="weights sum to zero"):
         concordance_correlation([0.1, 0.5], [0.2, 0.4], sample_weight=[0, 0])
+
+
+def test_importance_weights_that_leave_few_rows_are_warned_about():
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(200, 20))
+    Xt = rng.normal(size=(100, 20)) + 1.0  # 1 sd on every feature: separable
+    X = np.vstack([Xs, Xt])
+    y = np.r_[(Xs[:, 0] > 0).astype(int), -np.ones(100, int)]
+    clf = SourceOnly().fit(X, y)
+    for scorer in (ImportanceWeightedScorer(), DeepEmbeddedValidationScorer()):
+        with pytest.warns(SertlWarning, match=r"effective rows of the 200 held-out"):
+            scorer(clf, X, y)
+    # a mild shift keeps most rows: silent
+    Xm = np.vstack([Xs, rng.normal(size=(100, 20)) + 0.05])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ImportanceWeightedScorer()(SourceOnly().fit(Xm, y), Xm, y)
+
+
+def test_reverse_validation_scores_a_one_class_model_as_predicting_that_class():
+    from sklearn.dummy import DummyClassifier
+
+    X, y, sd, _ = make_domain_data()
+    good = SourceOnly().fit(X, y)
+    constant = SourceOnly(DummyClassifier()).fit(X, y)
+
+    # a metric of negative values: a fixed 0.0 would rank the constant first
+    def neg_error(t, p):
+        return -np.mean(t != p)
+
+    scorer = ReverseValidationScorer(metric=neg_error)
+    assert scorer(good, X, y) > scorer(constant, X, y)
+    k = np.unique(y[y >= 0]).size
+    assert ReverseValidationScorer()(constant, X, y) == pytest.approx(1 / k)

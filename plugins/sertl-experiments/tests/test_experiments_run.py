@@ -830,6 +830,7 @@ def test_guard_compares_scores_of_the_same_kind_of_classifier(
     df = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet).results
     df = df.set_index(["source", "target", "method"])
     plain, cal = _scores(cfg, "plain"), _scores(cfg, "calibrated")
+    differ = []
     for (src, tgt), base in _scores(cfg, "_baseline").items():
         row = df.loc[(src, tgt)]
         # no adaptation is not predicted to hurt itself, with either classifier
@@ -844,10 +845,12 @@ def test_guard_compares_scores_of_the_same_kind_of_classifier(
         guard = base["guard_scores"]
         assert guard["plain"] == pytest.approx(plain[src, tgt]["label_free_scores"])
         assert guard["calibrated"] == pytest.approx(cal[src, tgt]["label_free_scores"])
-        # the calibrated classifier gives reverse validation another value:
-        # comparing across kinds would compare unlike scores
         rv = "reverse_validation"
-        assert guard["plain"][rv] != pytest.approx(guard["calibrated"][rv])
+        differ.append(guard["plain"][rv] != pytest.approx(guard["calibrated"][rv]))
+    # the calibrated classifier gives reverse validation other values (on a
+    # pair where both pseudo-label one class, both score that class's UAR):
+    # comparing across kinds would compare unlike scores
+    assert any(differ)
 
 
 def test_upgrading_what_computes_a_cell_recomputes_it(
