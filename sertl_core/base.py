@@ -107,6 +107,21 @@ class _InputPolicy:
         return tags
 
 
+def _estimator_type(est):
+    """Return the ``estimator_type`` tag of ``est``, or None.
+
+    None for a Pipeline's ``None`` or string step and for an object without
+    scikit-learn's tags (a duck-typed estimator), whose task is then read
+    from elsewhere (its labels, its methods).
+    """
+    if est is None or isinstance(est, str):
+        return None
+    try:
+        return get_tags(est).estimator_type
+    except (AttributeError, TypeError):
+        return None
+
+
 def _may_learn_classes(est):
     """Return whether fitting ``est`` (a pipeline step) may learn classes from ``y``.
 
@@ -120,10 +135,7 @@ def _may_learn_classes(est):
     """
     if est is None or isinstance(est, str):
         return False
-    try:
-        kind = get_tags(est).estimator_type
-    except (AttributeError, TypeError):
-        kind = None
+    kind = _estimator_type(est)
     if kind is not None:
         return kind == "classifier"
     return hasattr(est, "predict") or hasattr(est, "fit_predict")
@@ -335,12 +347,7 @@ def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
 
 def _plain_regressor(est):
     """Whether ``est`` is a regressor that is not, nor wraps, a transfer estimator."""
-    if est is None or isinstance(est, str) or isinstance(est, TransferEstimator):
-        return False
-    try:
-        if get_tags(est).estimator_type != "regressor":
-            return False
-    except (AttributeError, TypeError):
+    if isinstance(est, TransferEstimator) or _estimator_type(est) != "regressor":
         return False
     return not _transfer_estimators_in(est)
 
@@ -356,13 +363,7 @@ def _pipeline_task():
     in a transformer may be a step of an outer one, so the walk goes on.
     """
     for owner, _, _ in _enclosing_pipelines(("_fit",), sys._getframe(1)):
-        last = owner.steps[-1][1]
-        if last is None or isinstance(last, str):
-            continue
-        try:
-            kind = get_tags(last).estimator_type
-        except (AttributeError, TypeError):
-            continue
+        kind = _estimator_type(owner.steps[-1][1])
         if kind in ("regressor", "classifier"):
             return kind == "regressor"
     return None
@@ -392,6 +393,25 @@ def _uses_domain(step):
     )
 
 
+def _pipeline_call_with_domains(methods, frame):
+    """Return ``(pipeline, method)`` of a routing-off call that got ``sample_domain``.
+
+    The nearest call of a Pipeline method in ``methods`` above ``frame``
+    (:func:`_enclosing_pipelines`), when metadata routing is off and that
+    call got ``sample_domain`` among its ``**params``, which scikit-learn
+    then hands to the last step alone (``predict``) or to no step
+    (``score``); None otherwise.
+    """
+    if get_config().get("enable_metadata_routing", False):
+        return None
+    for owner, method, call in _enclosing_pipelines(methods, frame):
+        params = call.f_locals.get("params")
+        if isinstance(params, dict) and params.get("sample_domain") is not None:
+            return owner, method
+        return None
+    return None
+
+
 def _warn_if_domains_skip_steps(sample_domain):
     """Warn when ``sample_domain`` reached only the last step of a Pipeline.
 
@@ -407,30 +427,29 @@ def _warn_if_domains_skip_steps(sample_domain):
     step that requests it, outside a pipeline, and for the domains a
     transfer estimator passes on to the estimators it combines.
     """
-    if sample_domain is None or get_config().get("enable_metadata_routing", False):
+    if sample_domain is None:
         return
-    for owner, method, frame in _enclosing_pipelines(_PREDICTING, sys._getframe(1)):
-        params = frame.f_locals.get("params")
-        if not isinstance(params, dict) or params.get("sample_domain") is None:
-            return  # the pipeline was not given the domains: nothing skipped them
-        name, last = owner.steps[-1]
-        users = [n for n, step in owner.steps[:-1] if _uses_domain(step)]
-        if users:
-            warnings.warn(
-                f"sample_domain reached only the last step of this Pipeline, "
-                f"{name!r} ({type(last).__name__}): with scikit-learn's metadata "
-                f"routing off, Pipeline.{method}(X, sample_domain=...) passes it "
-                f"to the last step alone, so the earlier step(s) {users}, which "
-                "map rows by their domain, treated every row as target data "
-                "and the result mixes two readings of the domains. Enable "
-                "routing (sklearn.set_config(enable_metadata_routing=True)), "
-                "and the Pipeline gives sample_domain to every step that "
-                "requests it; or call the steps yourself, passing "
-                f"sample_domain to {users} and to {name!r}.",
-                SertlWarning,
-                stacklevel=external_stacklevel(),
-            )
+    found = _pipeline_call_with_domains(_PREDICTING, sys._getframe(1))
+    if found is None:  # no pipeline, routing on, or it was not given the domains
         return
+    owner, method = found
+    name, last = owner.steps[-1]
+    users = [n for n, step in owner.steps[:-1] if _uses_domain(step)]
+    if users:
+        warnings.warn(
+            f"sample_domain reached only the last step of this Pipeline, "
+            f"{name!r} ({type(last).__name__}): with scikit-learn's metadata "
+            f"routing off, Pipeline.{method}(X, sample_domain=...) passes it "
+            f"to the last step alone, so the earlier step(s) {users}, which "
+            "map rows by their domain, treated every row as target data "
+            "and the result mixes two readings of the domains. Enable "
+            "routing (sklearn.set_config(enable_metadata_routing=True)), "
+            "and the Pipeline gives sample_domain to every step that "
+            "requests it; or call the steps yourself, passing "
+            f"sample_domain to {users} and to {name!r}.",
+            SertlWarning,
+            stacklevel=external_stacklevel(),
+        )
 
 
 def _warn_if_score_dropped_domains():
@@ -443,26 +462,20 @@ def _warn_if_score_dropped_domains():
     no ``sample_domain``: finds the nearest ``Pipeline.score`` above it and
     warns when that call got one.
     """
-    if get_config().get("enable_metadata_routing", False):
+    if _pipeline_call_with_domains(("score",), sys._getframe(2)) is None:
         return
-    for _, _, frame in _enclosing_pipelines(("score",), sys._getframe(2)):
-        params = frame.f_locals.get("params")
-        if isinstance(params, dict) and params.get("sample_domain") is not None:
-            warnings.warn(
-                "Pipeline.score(X, y, sample_domain=...) with scikit-learn's "
-                "metadata routing off passes sample_domain to no step: every "
-                "step treated every row as target data, and the score is over "
-                "every labelled row. Enable routing "
-                "(sklearn.set_config(enable_metadata_routing=True)), and the "
-                "Pipeline gives sample_domain to every step that requests it; "
-                "or score the labelled target rows with "
-                "sertl_core.model_selection.TargetScorer()(pipe, X, y, "
-                "sample_domain=sd), which hands the domains to the steps "
-                "itself.",
-                SertlWarning,
-                stacklevel=external_stacklevel(),
-            )
-        return
+    warnings.warn(
+        "Pipeline.score(X, y, sample_domain=...) with scikit-learn's metadata "
+        "routing off passes sample_domain to no step: every step treated every "
+        "row as target data, and the score is over every labelled row. Enable "
+        "routing (sklearn.set_config(enable_metadata_routing=True)), and the "
+        "Pipeline gives sample_domain to every step that requests it; or "
+        "score the labelled target rows with "
+        "sertl_core.model_selection.TargetScorer()(pipe, X, y, "
+        "sample_domain=sd), which hands the domains to the steps itself.",
+        SertlWarning,
+        stacklevel=external_stacklevel(),
+    )
 
 
 class DomainAdapter(
@@ -1000,6 +1013,23 @@ class TransferEstimator(
     def _is_regression(self):
         return is_regressor(self._get_estimator())
 
+    def _check_estimator_task(self):
+        """Refuse a regressor for a method that learns from class labels only."""
+        if self._classification_only and self._is_regression():
+            raise ValueError(
+                f"{type(self).__name__} learns from class labels and has no "
+                f"regression form, but its estimator {self._get_estimator()!r} "
+                "is a regressor. For regression targets (arousal, valence) use "
+                "a transfer method that wraps any estimator (SourceOnly, KMM, "
+                "KLIEP), after label-free adapters if needed (CORAL, TCA); or "
+                f"give {type(self).__name__} a classifier."
+            )
+
+    def _validate_params(self):
+        """Check the parameters and, for a class-only method, the estimator's task."""
+        super()._validate_params()
+        self._check_estimator_task()
+
     def fit(self, X, y, *, sample_domain=None):
         """Fit the wrapped estimator with transfer.
 
@@ -1024,16 +1054,8 @@ class TransferEstimator(
     def _fit_domains(self, X, y, sample_domain, sample_weight):
         """Validate the inputs, resolve the domains and call ``_fit``."""
         X = self._validate_X(X, reset=True)
+        self._check_estimator_task()
         regression = self._is_regression()
-        if regression and self._classification_only:
-            raise ValueError(
-                f"{type(self).__name__} learns from class labels and has no "
-                f"regression form, but its estimator {self._get_estimator()!r} "
-                "is a regressor. For regression targets (arousal, valence) use "
-                "a transfer method that wraps any estimator (SourceOnly, KMM, "
-                "KLIEP), after label-free adapters if needed (CORAL, TCA); or "
-                f"give {type(self).__name__} a classifier."
-            )
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "

@@ -36,7 +36,7 @@ from sklearn.metrics import (
     r2_score,
 )
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import check_consistent_length, check_random_state, get_tags
+from sklearn.utils import check_consistent_length, check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._domains import (
@@ -48,6 +48,7 @@ from ._domains import (
     infer_sample_domain,
     is_unlabeled,
 )
+from .base import _estimator_type
 
 __all__ = [
     "DeepEmbeddedValidationScorer",
@@ -66,15 +67,10 @@ __all__ = [
 def _task(estimator):
     """``"regressor"``, ``"classifier"`` or None (unknown: no or other tags).
 
-    Guarded: a duck-typed estimator without scikit-learn's tags is scored as
-    before, its task read from the labels.
+    A duck-typed estimator without scikit-learn's tags is scored as before,
+    its task read from the labels.
     """
-    if estimator is None:
-        return None
-    try:
-        kind = get_tags(estimator).estimator_type
-    except (AttributeError, TypeError):
-        return None
+    kind = _estimator_type(estimator)
     return kind if kind in ("regressor", "classifier") else None
 
 
@@ -706,12 +702,12 @@ class DomainAwareScorer:
                 "scorer.set_score_request(sample_weight=False)."
             )
 
-    def _domains(self, y, sample_domain, n, estimator=None):
+    def _domains(self, y, sample_domain, n, regression=False):
         if sample_domain is not None:
             return check_sample_domain(sample_domain, n)
         if y is None:
             return np.full(n, -1, dtype=np.int64)
-        return infer_sample_domain(y, regression=_regression(y, estimator))
+        return infer_sample_domain(y, regression=regression)
 
     def get_metadata_routing(self):
         """Request ``sample_domain`` (and ``sample_weight`` as set) for scoring.
@@ -800,6 +796,7 @@ class TargetScorer(DomainAwareScorer):
         """
         if y is None:
             raise ValueError("TargetScorer needs the target labels y.")
+        metric = _metric(self.metric, estimator, type(self).__name__)
         y = _labels_1d(y)
         lab = ~is_unlabeled(y, regression=_regression(y, estimator))
         rows = lab if sample_domain is None else lab & (np.asarray(sample_domain) < 0)
@@ -821,7 +818,6 @@ class TargetScorer(DomainAwareScorer):
             )
         idx = np.flatnonzero(rows)
         pred = _call_on(estimator, "predict", X, idx, sample_domain)
-        metric = _metric(self.metric, estimator, type(self).__name__)
         if sample_weight is None:
             return float(metric(y[idx], pred))
         w = _row_weights(sample_weight, len(y))[idx]
@@ -929,7 +925,7 @@ class PredictionEntropyScorer(DomainAwareScorer):
                 f"(e.g. LogisticRegression) or calibrate one: {_calibrated(estimator)}."
             )
         n = _n_rows(X)
-        sd = self._domains(y, sample_domain, n, estimator)
+        sd = self._domains(y, sample_domain, n, _regression(y, estimator))
         rows = np.flatnonzero(sd < 0)
         if rows.size == 0:
             raise DomainError(
@@ -1044,9 +1040,10 @@ def _density_ratio(Z_src, Z_tgt, random_state=0, normalize=True):
 
 def _split_source_target(scorer, estimator, X, y, sample_domain):
     n = _n_rows(X)
-    sd = scorer._domains(y, sample_domain, n, estimator)
     y = _labels_1d(y) if y is not None else None
-    src = np.flatnonzero((sd > 0) & _labeled_mask(y, n, _regression(y, estimator)))
+    regression = _regression(y, estimator)
+    sd = scorer._domains(y, sample_domain, n, regression)
+    src = np.flatnonzero((sd > 0) & _labeled_mask(y, n, regression))
     tgt = np.flatnonzero(sd < 0)
     if src.size == 0 or tgt.size == 0:
         raise DomainError(
@@ -1142,6 +1139,12 @@ class ImportanceWeightedScorer(DomainAwareScorer):
         score : float
             Greater is better.
         """
+        metric = _metric(self.metric, estimator, type(self).__name__)
+        _check_weighted_metric(
+            metric,
+            "ImportanceWeightedScorer weights the source rows",
+            "or use a built-in metric",
+        )
         src, tgt, y, sd = _split_source_target(self, estimator, X, y, sample_domain)
         Xa = _input_features(self, estimator, X, sd)
         w = _density_ratio(Xa[src], Xa[tgt])
@@ -1149,12 +1152,6 @@ class ImportanceWeightedScorer(DomainAwareScorer):
         if sample_weight is not None:  # the caller's weights times the ratio
             w = w * _row_weights(sample_weight, _n_rows(X))[src]
         pred = _call_on(estimator, "predict", X, src, sd)
-        metric = _metric(self.metric, estimator, type(self).__name__)
-        _check_weighted_metric(
-            metric,
-            "ImportanceWeightedScorer weights the source rows",
-            "or use a built-in metric",
-        )
         return float(metric(y[src], pred, sample_weight=w))
 
 
@@ -1467,17 +1464,14 @@ class ReverseValidationScorer(DomainAwareScorer):
         metric = _metric(self.metric, estimator, type(self).__name__)
         src, tgt, y, sd = _split_source_target(self, estimator, X, y, sample_domain)
         pseudo = _call_on(estimator, "predict", X, tgt, sd)
-        regression = _regression(None, estimator) or (
-            _task(estimator) is None and _regression(pseudo)
-        )
+        regression = _regression(pseudo, estimator)
         if not regression and np.unique(pseudo).size < 2:
             # One predicted class on the whole target: no reverse classifier
             # can be trained; the reverse "model" knows that class alone, so
             # it is scored as predicting it everywhere (UAR 1/k), not with a
             # fixed value that a metric of negative scores would rank first.
             # (A regressor trains on constant targets and is scored as is.)
-            const = np.full(src.size, pseudo[0], dtype=object)
-            return float(metric(y[src], const.astype(y.dtype, copy=False)))
+            return float(metric(y[src], np.repeat(pseudo[:1], src.size)))
         rows = np.concatenate([tgt, src])
         Xr = _take(X, rows)
         if regression:

@@ -511,6 +511,9 @@ def test_class_only_methods_refuse_regression_targets_by_name():
         ValueError, match="ClassOnly learns from class labels.*regressor"
     ):
         ClassOnly(Ridge()).fit(X, y_unl)
+    # also where parameters are checked before any fit (sertl run's config)
+    with pytest.raises(ValueError, match="ClassOnly learns from class labels"):
+        ClassOnly(Ridge())._validate_params()
     # the same classes fit with class labels and a classifier
     labels = np.where(sd < 0, -1, (y > 0).astype(int))
     assert ClassOnly().fit(X, labels).predict(X).shape == (40,)

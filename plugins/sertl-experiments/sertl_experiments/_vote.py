@@ -578,13 +578,8 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         member's own parameters must be valid (e.g. one set by a grid over
         ``name__param``), checked before any member is fitted.
         """
-        super()._validate_params()
+        super()._validate_params()  # a regressor is refused there
         templates = self._templates()
-        if self._is_regression():
-            raise ValueError(
-                "TransferVote votes between class labels: estimator must be a "
-                f"classifier, got {self._get_estimator()!r}."
-            )
         if self.voting == "soft" and not hasattr(
             self._get_estimator(), "predict_proba"
         ):
