@@ -237,10 +237,16 @@ class LeaveOneDomainOut(_DomainSplitter):
     all corpora but one, test on the one left out).
 
     With metadata routing on, the held-out rows reach ``predict`` and the
-    scorer with their own source id, which the model never saw in fit:
-    score with a scorer that does not request ``sample_domain`` (e.g.
-    ``scoring="balanced_accuracy"``), so they are predicted as target rows.
-    Without routing (``groups=sample_domain``) scorers that use the labels
+    scorer with their own source id, which the model never saw in fit (a
+    per-domain step refuses it, and :class:`TargetScorer` finds no target
+    rows to score): score with a scorer that does not request
+    ``sample_domain`` (e.g. ``scoring="balanced_accuracy"``), so they are
+    predicted as target rows. Without routing, pass the domains both as
+    ``groups=sample_domain`` (this splitter reads them there) and as fit
+    parameters of each step that takes them (``adapt__sample_domain=sd``,
+    ``clf__sample_domain=sd``): with ``groups`` alone every fit infers the
+    domains from ``y``, so the training source corpora become one source
+    domain. No scorer gets the domains then, so scorers that use the labels
     work too (e.g. :class:`TargetScorer`). The label-free scorers need
     unlabelled target rows in the test fold: the source folds lack them
     (with ``domains="all"`` only a target domain's own fold has them).
@@ -248,11 +254,14 @@ class LeaveOneDomainOut(_DomainSplitter):
     The held-out domain is never in the training fold, so a per-domain
     scaler has no statistics of its own for it: use
     ``DomainStandardScaler(target_stats="batch")``, which scales the
-    held-out rows with the statistics of the test fold itself. With the
-    default ``target_stats="fit"`` they are scaled with the pooled
-    statistics of the training domains (a
-    :class:`~sertl_core.NoTargetWarning` says so), which leaves the held-out
-    domain's shift in place: down to chance level when corpora differ much.
+    held-out rows (predicted without ``sample_domain``) with the statistics
+    of the test fold itself. With the default ``target_stats="fit"`` they
+    are scaled with the target statistics learned in fit: those of the
+    target rows of the training fold when it has some (e.g. an unlabelled
+    target corpus), silently; else the pooled statistics of the training
+    domains (a :class:`~sertl_core.NoTargetWarning` says so). Either way the
+    held-out domain's shift stays in place: down to chance level when
+    corpora differ much.
 
     Parameters
     ----------
@@ -435,7 +444,21 @@ class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
     n_splits : int, default=5
         Number of random splits.
     test_size : float, default=0.2
-        Fraction of the source rows held out in each split.
+        Fraction of the source rows held out in each split:
+        ``round(test_size * n_source)`` rows, at least one, and at least one
+        source row stays in training.
+    stratify : bool, default=True
+        Keep the class proportions of each source domain in the held-out
+        rows: stratified on (domain, class) pairs, each pair gives its share
+        of the held-out rows, rounded (as scikit-learn's
+        ``StratifiedShuffleSplit`` does with classes), and keeps at least
+        one row in training. A pair with a single row therefore cannot be
+        split: it stays in training and the other pairs give the rows it
+        cannot (it is held out only when no other pair has a row to spare).
+        Continuous (regression) targets have no classes: their rows are
+        drawn at random whatever this is, as are all rows when ``y`` is
+        None. ``stratify=False`` draws the held-out rows at random from all
+        the source rows.
     random_state : int, RandomState instance or None, default=None
         Seed of the random splits.
 
@@ -460,9 +483,10 @@ class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
 
     registry_name = "source_target_shuffle_split"
 
-    def __init__(self, n_splits=5, *, test_size=0.2, random_state=None):
+    def __init__(self, n_splits=5, *, test_size=0.2, stratify=True, random_state=None):
         self.n_splits = n_splits
         self.test_size = test_size
+        self.stratify = stratify
         self.random_state = random_state
 
     def _split(self, sd, labeled, y):
@@ -489,10 +513,56 @@ class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
             )
         rng = check_random_state(self.random_state)
         k = _n_held_out(self.test_size, src.size)
+        # classes only: continuous (regression) targets have none to keep
+        stratify = self.stratify and y is not None and not _regression(y)
+        if stratify:
+            strata = _strata(sd[src], y[src])
         for _ in range(self.n_splits):
-            perm = rng.permutation(src)
-            val, tr = np.sort(perm[:k]), np.sort(perm[k:])
+            if stratify:
+                val = np.sort(_stratified_draw(src, strata, k, rng))
+                tr = np.setdiff1d(src, val, assume_unique=True)
+            else:
+                perm = rng.permutation(src)
+                val, tr = np.sort(perm[:k]), np.sort(perm[k:])
             yield np.concatenate([tr, tgt]), np.concatenate([val, unlabelled])
+
+
+def _strata(domains, labels):
+    """Index of the (domain, class) pair of every row, from 0."""
+    _, dom = np.unique(domains, return_inverse=True)
+    _, cls = np.unique(np.asarray(labels), return_inverse=True)
+    _, strata = np.unique(
+        dom.ravel() * (cls.max() + 1) + cls.ravel(), return_inverse=True
+    )
+    return strata.ravel()
+
+
+def _stratified_draw(rows, strata, k, rng):
+    """Draw ``k`` of ``rows`` keeping the proportions of their ``strata``.
+
+    Each stratum first gets the whole part of its share ``k * n_s / n``;
+    the rows left go one at a time to the strata with the largest
+    remaining share (ties broken at random, as in scikit-learn's
+    ``StratifiedShuffleSplit``) among those that keep a row in training:
+    a stratum of one row is held out only when no other has a row to spare.
+    """
+    counts = np.bincount(strata)
+    share = k * counts / counts.sum()
+    take = np.floor(share).astype(int)  # at most n_s - 1, since k < n
+    order = rng.permutation(counts.size)  # random tie-breaking
+    for _ in range(k - int(take.sum())):
+        spare = take < counts - 1
+        if not spare.any():
+            spare = take < counts
+        # rounded: equal shares tie exactly, so the random order breaks them
+        deficit = np.where(spare, np.round(share - take, 9), -np.inf)[order]
+        take[order[np.argmax(deficit)]] += 1
+    return np.concatenate(
+        [
+            rng.choice(rows[strata == s], size=take[s], replace=False)
+            for s in range(counts.size)
+        ]
+    ).astype(int)
 
 
 # ---------------------------------------------------------------------------
@@ -614,17 +684,18 @@ def _take(X, rows):
     return np.asarray(X)[rows] if not hasattr(X, "shape") else X[rows]
 
 
-def _call(estimator, method, X, sample_domain):
-    """Call ``estimator.<method>(X)``, passing the rows' domains where they arrive.
+def _call(estimator, method, X, *args, sample_domain=None):
+    """Call ``estimator.<method>(X, *args)``, with the rows' domains where they arrive.
 
     The domains are passed to a method that takes ``sample_domain`` itself
     (sertl estimators) and, with metadata routing on, to a Pipeline, which
     routes them to every step that requests them; without them a
     per-domain step would treat held-out source rows as target rows.
+    ``args`` (e.g. the labels of ``fit``) go before the keyword.
     """
     func = getattr(estimator, method)
     if sample_domain is None:
-        return func(X)
+        return func(X, *args)
     if hasattr(estimator, "steps"):
         takes = sklearn.get_config()["enable_metadata_routing"]
     else:
@@ -633,19 +704,19 @@ def _call(estimator, method, X, sample_domain):
         except (TypeError, ValueError):
             takes = False
     if not takes:
-        return func(X)
+        return func(X, *args)
     try:
-        return func(X, sample_domain=np.asarray(sample_domain))
+        return func(X, *args, sample_domain=np.asarray(sample_domain))
     except TypeError as exc:
         if "sample_domain" not in str(exc):
             raise
-        return func(X)  # no step of this Pipeline consumes sample_domain
+        return func(X, *args)  # no step of this Pipeline consumes sample_domain
 
 
 def _call_on(estimator, method, X, rows, sample_domain):
     """:func:`_call` on the given rows of ``X``, with their domains when known."""
     sd = None if sample_domain is None else np.asarray(sample_domain)[rows]
-    return _call(estimator, method, _take(X, rows), sd)
+    return _call(estimator, method, _take(X, rows), sample_domain=sd)
 
 
 class DomainAwareScorer:
@@ -1181,7 +1252,9 @@ def _input_features(scorer, estimator, X, sample_domain):
                 "Score a Pipeline whose first step computes features from X (e.g. "
                 "sertl_speech.AudioFeatures), or pass the features as X."
             ) from exc
-        return _dense(_call(estimator[:n_prefix], "transform", X, sample_domain))
+        return _dense(
+            _call(estimator[:n_prefix], "transform", X, sample_domain=sample_domain)
+        )
 
 
 def _row_weights(sample_weight, n):
@@ -1300,7 +1373,9 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
     def _embed(estimator, X, sample_domain=None):
         steps = getattr(estimator, "steps", None)
         if steps and len(steps) > 1:
-            return _dense(_call(estimator[:-1], "transform", X, sample_domain))
+            return _dense(
+                _call(estimator[:-1], "transform", X, sample_domain=sample_domain)
+            )
         return _dense(X)
 
     def __call__(self, estimator, X, y=None, sample_domain=None, sample_weight=None):
@@ -1406,9 +1481,16 @@ class ReverseValidationScorer(DomainAwareScorer):
     -----
     The reverse model's unlabelled target is the held-out source rows it is
     then scored on (transductive on those rows' features, never their
-    labels); the forward model never saw them. When the model puts every
-    target row in one class no reverse classifier can be trained, and the
-    score is that of predicting that class everywhere (a UAR of 1/k).
+    labels); the forward model never saw them. With ``sample_domain`` the
+    reverse model gets the domains swapped as well (``-sample_domain``: each
+    target domain becomes a source domain and each held-out source domain
+    a target domain, in its fit and its predict), passed as the forward
+    model's ``predict`` gets them (to a sertl estimator; to a Pipeline with
+    metadata routing on), so a per-domain step such as
+    ``DomainStandardScaler`` keeps the held-out source corpora apart. When
+    the model puts every target row in one class no reverse classifier can
+    be trained, and the score is that of predicting that class everywhere
+    (a UAR of 1/k).
     A candidate without a fixed ``random_state`` gives a reverse model, and
     so a score, that varies from run to run.
 
@@ -1485,5 +1567,15 @@ class ReverseValidationScorer(DomainAwareScorer):
         yr = np.concatenate(
             [pseudo.astype(object) if unl.dtype == object else pseudo, unl]
         )
-        reverse = clone(estimator).fit(Xr, yr)
-        return float(metric(y[src], reverse.predict(_take(X, src))))
+        # Roles swapped, domains too: each target domain becomes a source
+        # domain and each held-out source domain a target domain, so a
+        # per-domain step keeps the corpora apart (dropped where not taken).
+        sdr = None if sd is None else -sd[rows]
+        reverse = _call(clone(estimator), "fit", Xr, yr, sample_domain=sdr)
+        pred = _call(
+            reverse,
+            "predict",
+            _take(X, src),
+            sample_domain=None if sd is None else -sd[src],
+        )
+        return float(metric(y[src], pred))

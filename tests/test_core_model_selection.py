@@ -4,8 +4,9 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import r2_score
+from sklearn.metrics import balanced_accuracy_score, r2_score
 from sklearn.pipeline import Pipeline
 
 from sertl_core import DomainError, DomainStandardScaler, SertlWarning, SourceOnly
@@ -885,3 +886,203 @@ def test_reverse_validation_scores_a_one_class_model_as_predicting_that_class():
     assert scorer(good, X, y) > scorer(constant, X, y)
     k = np.unique(y[y >= 0]).size
     assert ReverseValidationScorer()(constant, X, y) == pytest.approx(1 / k)
+
+
+def _two_corpora_problem(seed=0):
+    # two source corpora recorded very differently (scale 1 around 0, scale
+    # 10 around 20) and one target corpus (scale 3 around -5); the class is
+    # the sign of the first standardised feature in every corpus
+    rng = np.random.default_rng(seed)
+    blocks, labels = [], []
+    for n, scale, shift in ((60, 1.0, 0.0), (60, 10.0, 20.0), (80, 3.0, -5.0)):
+        z = rng.normal(size=(n, 2))
+        blocks.append(z * scale + shift)
+        labels.append((z[:, 0] > 0).astype(int))
+    X = np.vstack(blocks)
+    y = np.r_[labels[0], labels[1], -np.ones(80, int)]
+    sd = np.r_[np.ones(60, int), np.full(60, 2), -np.ones(80, int)]
+    return X, y, sd
+
+
+class _DomainRecordingSourceOnly(SourceOnly):
+    """SourceOnly that records the sample_domain each fit and predict gets."""
+
+    seen: list = []  # reset by each test that reads it
+
+    def fit(self, X, y, *, sample_domain=None, sample_weight=None):
+        type(self).seen.append(("fit", sample_domain))
+        return super().fit(
+            X, y, sample_domain=sample_domain, sample_weight=sample_weight
+        )
+
+    def predict(self, X, *, sample_domain=None):
+        type(self).seen.append(("predict", sample_domain))
+        return super().predict(X, sample_domain=sample_domain)
+
+
+def test_reverse_validation_keeps_source_corpora_apart_in_the_reverse_fit():
+    # The reverse model used to be refitted without sample_domain: its
+    # DomainStandardScaler pooled the held-out rows of both source corpora
+    # into one target domain (scores near chance). With the domains swapped
+    # (-sample_domain) each corpus is standardised with its own statistics.
+    X, y, sd = _two_corpora_problem()
+    pipe = Pipeline(
+        [("s", DomainStandardScaler()), ("c", SourceOnly(LogisticRegression()))]
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(X, y, sample_domain=sd)
+        score = ReverseValidationScorer()(pipe, X, y, sample_domain=sd)
+        # what the reverse fit without domains gave
+        src, tgt = np.flatnonzero(sd > 0), np.flatnonzero(sd < 0)
+        rows = np.r_[tgt, src]
+        yr = np.r_[pipe.predict(X[tgt], sample_domain=sd[tgt]), -np.ones(src.size, int)]
+        pooled = clone(pipe).fit(X[rows], yr)
+        pooled_uar = balanced_accuracy_score(y[src], pooled.predict(X[src]))
+    assert pooled_uar < 0.65  # the two corpora standardised together
+    assert score > 0.9
+
+
+def test_reverse_validation_fits_the_reverse_model_on_swapped_domains():
+    X, y, sd = _two_corpora_problem()
+    est = _DomainRecordingSourceOnly()
+    est.fit(X, y, sample_domain=sd)
+    src, tgt = np.flatnonzero(sd > 0), np.flatnonzero(sd < 0)
+    # a sertl estimator takes sample_domain itself: routing on or off
+    for routing in (False, True):
+        _DomainRecordingSourceOnly.seen = []
+        with sklearn.config_context(enable_metadata_routing=routing):
+            ReverseValidationScorer()(est, X, y, sample_domain=sd)
+        (_, fwd), (_, fit), (_, rev) = _DomainRecordingSourceOnly.seen
+        np.testing.assert_array_equal(fwd, sd[tgt])
+        np.testing.assert_array_equal(fit, np.r_[-sd[tgt], -sd[src]])
+        np.testing.assert_array_equal(rev, -sd[src])  # targets of the reverse model
+    # through a Pipeline: routed when routing is on
+    pipe = Pipeline(
+        [("s", DomainStandardScaler()), ("c", _DomainRecordingSourceOnly())]
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(X, y, sample_domain=sd)
+        _DomainRecordingSourceOnly.seen = []
+        ReverseValidationScorer()(pipe, X, y, sample_domain=sd)
+    assert set(np.unique(_DomainRecordingSourceOnly.seen[1][1])) == {-2, -1, 1}
+    # without sample_domain nothing changes: the domains come from y
+    _DomainRecordingSourceOnly.seen = []
+    ReverseValidationScorer()(est, X, y)
+    assert [d for _, d in _DomainRecordingSourceOnly.seen] == [None, None, None]
+    # a Pipeline none of whose steps consumes sample_domain refits without it
+    from sklearn.preprocessing import StandardScaler
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        blind = SourceOnly().set_fit_request(sample_domain=False)
+        blind.set_predict_request(sample_domain=False)
+        plain = Pipeline([("s", StandardScaler()), ("c", blind)]).fit(X, y)
+        routed = ReverseValidationScorer()(plain, X, y, sample_domain=sd)
+    assert routed == pytest.approx(ReverseValidationScorer()(plain, X, y))
+
+
+def test_reverse_validation_of_one_source_domain_is_unchanged():
+    # One source and one target domain: the swapped domains are those the
+    # reverse fit inferred from its labels before, so the score is the same.
+    X, y, sd, _ = _shift_problem()
+    clf = SourceOnly().fit(X, y, sample_domain=sd)
+    src, tgt = np.flatnonzero(sd > 0), np.flatnonzero(sd < 0)
+    rows = np.r_[tgt, src]
+    yr = np.r_[clf.predict(X[tgt]), -np.ones(src.size, int)]
+    before = balanced_accuracy_score(
+        y[src], clone(clf).fit(X[rows], yr).predict(X[src])
+    )
+    assert ReverseValidationScorer()(clf, X, y, sample_domain=sd) == pytest.approx(
+        before
+    )
+    assert ReverseValidationScorer()(clf, X, y) == pytest.approx(before)
+
+
+def _imbalanced_corpora_labels():
+    # per source domain, very different class proportions; target unlabelled
+    counts = {1: (30, 10, 5), 2: (8, 24, 3)}
+    y, sd = [], []
+    for d, per_class in counts.items():
+        for c, n in enumerate(per_class):
+            y += [c] * n
+            sd += [d] * n
+    y = np.r_[y, -np.ones(20, int)]
+    sd = np.r_[sd, -np.ones(20, int)]
+    return y, sd
+
+
+def test_source_target_shuffle_split_stratifies_within_each_source_domain():
+    y, sd = _imbalanced_corpora_labels()
+    X = np.zeros((y.size, 1))
+    src = np.flatnonzero(sd > 0)
+    for test_size in (0.2, 0.25, 0.5, 0.9):
+        k = max(1, round(test_size * src.size))
+        frac = k / src.size
+        cv = SourceTargetShuffleSplit(5, test_size=test_size, random_state=0)
+        for train, test in cv.split(X, y, sample_domain=sd):
+            held = np.setdiff1d(test, np.flatnonzero(sd < 0))
+            assert held.size == k  # the held-out count rule is unchanged
+            assert not set(held) & set(train)
+            for d in (1, 2):
+                for c in (0, 1, 2):
+                    n_dc = np.sum((sd == d) & (y == c))
+                    got = np.sum((sd[held] == d) & (y[held] == c))
+                    # its share rounded; at 0.9 the pairs that must keep a
+                    # training row pass their remainder on (one row at most)
+                    slack = 1 if test_size < 0.9 else 1 + 1e-9
+                    assert abs(got - frac * n_dc) < slack, (test_size, d, c, got)
+                    assert got < n_dc  # each pair keeps rows in training
+    # unstratified draws stray from the proportions
+    flat = SourceTargetShuffleSplit(20, stratify=False, random_state=0)
+    strays = [
+        abs(np.sum((sd[t] == 2) & (y[t] == 1)) - 0.2 * 24)
+        for _, t in flat.split(X, y, sample_domain=sd)
+    ]
+    assert max(strays) >= 1
+
+
+def test_source_target_shuffle_split_unstratified_splits_are_the_old_ones():
+    X, y, sd, _ = make_domain_data(n_sources=3)
+    src, tgt = np.flatnonzero(sd > 0), np.flatnonzero(sd < 0)
+    for seed in (0, 3):
+        # the draws before stratify existed: one permutation of the source rows
+        rng = np.random.RandomState(seed)
+        k = round(0.3 * src.size)
+        expected = []
+        for _ in range(4):
+            perm = rng.permutation(src)
+            expected.append(
+                (
+                    np.r_[np.sort(perm[k:]), tgt].tolist(),
+                    np.r_[np.sort(perm[:k]), tgt].tolist(),
+                )
+            )
+        cv = SourceTargetShuffleSplit(
+            4, test_size=0.3, stratify=False, random_state=seed
+        )
+        got = [(tr.tolist(), te.tolist()) for tr, te in cv.split(X, y, groups=sd)]
+        assert got == expected
+        # regression targets and a y-less split have no classes: drawn alike
+        stratified = SourceTargetShuffleSplit(4, test_size=0.3, random_state=seed)
+        y_reg = np.where(sd > 0, np.linspace(-1.0, 1.0, sd.size) + 0.01, np.nan)
+        for kwargs in ({"y": y_reg, "groups": sd}, {"sample_domain": sd}):
+            got = [
+                (tr.tolist(), te.tolist()) for tr, te in stratified.split(X, **kwargs)
+            ]
+            assert got == expected
+        assert stratified.get_n_splits() == 4
+
+
+def test_source_target_shuffle_split_keeps_a_single_row_class_in_training():
+    # (domain 2, class 2) has one row: stratification cannot split it, so it
+    # stays in training and the held-out rows come from the other pairs
+    y = np.r_[[0] * 10, [1] * 10, [0] * 10, [1] * 9, [2], -np.ones(5, int)]
+    sd = np.r_[[1] * 20, [2] * 20, -np.ones(5, int)]
+    X = np.zeros((y.size, 1))
+    lone = 39
+    assert y[lone] == 2 and sd[lone] == 2
+    cv = SourceTargetShuffleSplit(10, test_size=0.5, random_state=0)
+    for train, test in cv.split(X, y, sample_domain=sd):
+        assert lone in train and lone not in test
+        assert np.sum(test < 40) == 20
+    again = [t.tolist() for _, t in cv.split(X, y, sample_domain=sd)]
+    assert again == [t.tolist() for _, t in cv.split(X, y, sample_domain=sd)]

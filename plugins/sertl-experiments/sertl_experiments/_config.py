@@ -288,7 +288,10 @@ class ExperimentConfig:
     corpora : dict of str to CorpusSpec
         Every corpus defined, by name.
     sources : list of tuple of str
-        Source groups; a group of several names pools those corpora.
+        Source groups; a group of several names trains on those corpora
+        together, each a source domain of its own (ids 1, 2, ... in the
+        group's order). A corpus appears at most once in a group, and each
+        group (in any order) and each target at most once.
     targets : list of str
         Target corpora.
     methods : list of MethodSpec
@@ -710,6 +713,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     def corpus_list(value, where, nested):
         ctx.typed(value, list, where, "a list of corpus names")
         out = []
+        seen = {}  # an entry's corpora as a set (a pool's order does not matter)
         for v in value:
             group = v if (nested and isinstance(v, list)) else [v]
             if not group:
@@ -720,6 +724,36 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
                     ctx.fail(
                         where, f"unknown corpus {g!r}; defined: {', '.join(names)}."
                     )
+            twice = sorted({g for g in group if group.count(g) > 1})
+            if twice:
+                once = list(dict.fromkeys(group))
+                ctx.fail(
+                    where,
+                    f"the pool {group!r} lists {', '.join(map(repr, twice))} "
+                    "more than once: each corpus of a pool is a source domain "
+                    "of its own, so a repeated one would be trained on twice "
+                    f"under two domain ids. List each corpus once: {once!r}.",
+                )
+            key = frozenset(group)
+            if key in seen:
+                first, this = seen[key], v
+                same = (
+                    f"lists {this!r} twice"
+                    if first == this
+                    else f"lists {first!r} and {this!r}, which "
+                    + (
+                        "pool the same corpora (the order of a pool does not matter)"
+                        if len(group) > 1
+                        else "are the same source"
+                    )
+                )
+                ctx.fail(
+                    where,
+                    f"{same}: both would run the same pairs. List each "
+                    + ("source (or pool)" if nested else "target")
+                    + " once.",
+                )
+            seen[key] = v
             out.append(tuple(group) if nested else group[0])
         return out
 

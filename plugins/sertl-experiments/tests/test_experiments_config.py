@@ -33,6 +33,53 @@ def test_pooled_sources():
     assert cfg.pairs() == [(("a", "b"), "c")]
 
 
+_THREE = {"a": {"root": "x"}, "b": {"root": "y"}, "c": {"root": "z"}}
+
+
+@pytest.mark.parametrize(
+    ("matrix", "match"),
+    [
+        (  # each corpus of a pool is a domain: "a" would be trained on twice
+            {"sources": [["a", "a"], "a"], "targets": ["c"]},
+            r"\[matrix\] sources: the pool \['a', 'a'\] lists 'a' more than "
+            r"once: each corpus of a pool is a source domain of its own.*"
+            r"List each corpus once: \['a'\]",
+        ),
+        (
+            {"sources": [["a", "b"], ["b", "a"]], "targets": ["c"]},
+            r"\[matrix\] sources: lists \['a', 'b'\] and \['b', 'a'\], which "
+            r"pool the same corpora .*List each source \(or pool\) once",
+        ),
+        (
+            {"sources": ["a", ["a"]], "targets": ["c"]},
+            r"\[matrix\] sources: lists 'a' and \['a'\], which are the same source",
+        ),
+        (
+            {"sources": ["a", "b", "a"], "targets": ["c"]},
+            r"\[matrix\] sources: lists 'a' twice",
+        ),
+        (
+            {"sources": ["a"], "targets": ["b", "c", "b"]},
+            r"\[matrix\] targets: lists 'b' twice.*List each target once",
+        ),
+    ],
+)
+def test_a_corpus_listed_twice_in_the_matrix_is_refused(matrix, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(_base(corpora=_THREE, matrix=matrix))
+
+
+def test_a_pool_and_its_corpora_alone_are_different_sources():
+    # a pool is no duplicate of its members; a pool holding the target skips
+    # that pair (a corpus is never its own target)
+    cfg = parse_config(
+        _base(
+            corpora=_THREE, matrix={"sources": [["a", "b"], "a"], "targets": ["a", "c"]}
+        )
+    )
+    assert cfg.pairs() == [(("a", "b"), "c"), (("a",), "c")]
+
+
 @pytest.mark.parametrize(
     ("over", "match"),
     [

@@ -783,3 +783,70 @@ def test_default_members_leave_out_a_method_named_like_a_vote_parameter(monkeypa
     named.fit(X, y, sample_domain=sd)
     assert named.methods_ == ["voting_method", "plain_shift"]
     assert named.members_[0][1].with_std is False
+
+
+def _two_sources_two_targets(target_ids, seed=3):
+    """Sources 5 and 9, two shifted unlabelled targets; X of the second target."""
+    rng = np.random.default_rng(seed)
+    blocks, labels, domains = [], [], []
+    for dom, shift in [(5, 0.0), (9, 0.4), (target_ids[0], 1.0), (target_ids[1], -1.2)]:
+        Xd = rng.normal(size=(40, 4)) * (1.0 + abs(shift)) + shift
+        blocks.append(Xd)
+        labels.append(
+            np.where(Xd[:, 0] > shift, "anger", "calm") if dom > 0 else ["-1"] * 40
+        )
+        domains.append(np.full(40, dom))
+    return np.vstack(blocks), np.concatenate(labels), np.concatenate(domains)
+
+
+@pytest.mark.parametrize("target_ids", [(-2, -3), (-1, -2)])
+@pytest.mark.parametrize("voting", ["hard", "soft"])
+def test_predict_without_sample_domain_calls_the_members_without_it(target_ids, voting):
+    # an omitted sample_domain means "target rows" (DomainStandardScaler: the
+    # pooled statistics of every target of fit), not target domain -1: with
+    # targets -2/-3 the vote used to raise a DomainError about id -1, with
+    # targets -1/-2 it used to scale with domain -1's statistics alone
+    X, y, sd = _two_sources_two_targets(target_ids)
+    Xt = X[sd == target_ids[1]]
+    vote = TransferVote(
+        LR, methods=[DomainStandardScaler(), "source_only"], voting=voting
+    ).fit(X, y, sample_domain=sd)
+    alone = make_pipeline(DomainStandardScaler(), SourceOnly(LR)).fit(
+        X,
+        y,
+        domainstandardscaler__sample_domain=sd,
+        sourceonly__sample_domain=sd,
+    )
+    one = TransferVote(LR, methods=[DomainStandardScaler()], voting=voting).fit(
+        X, y, sample_domain=sd
+    )
+    np.testing.assert_array_equal(one.predict(Xt), alone.predict(Xt))
+    _, scaler, model = vote.members_[0]
+    pooled = model.predict(scaler.transform(Xt))
+    np.testing.assert_array_equal(one.predict(Xt), pooled)
+    if target_ids[0] == -1:  # domain -1's own statistics differ from the pool
+        first = model.predict(scaler.transform(Xt, sample_domain=np.full(40, -1)))
+        assert not np.array_equal(pooled, first)
+    votes = np.array(
+        [
+            model.predict(Xt if a is None else a.transform(Xt))
+            for _, a, model in vote.members_
+        ]
+    )
+    assert votes.shape == (2, 40)
+    if voting == "soft":
+        np.testing.assert_allclose(
+            one.predict_proba(Xt), alone.predict_proba(Xt), rtol=1e-12
+        )
+        expected = np.mean(
+            [
+                m.predict_proba(Xt if a is None else a.transform(Xt))
+                for _, a, m in vote.members_
+            ],
+            axis=0,
+        )
+        np.testing.assert_allclose(vote.predict_proba(Xt), expected, rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(vote.predict(Xt), votes[0])  # tie: first
+    labelled = np.where(alone.predict(Xt) == "anger", "anger", "calm")
+    assert one.score(Xt, labelled) == 1.0
