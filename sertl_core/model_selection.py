@@ -528,13 +528,17 @@ class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
 
 
 def _strata(domains, labels):
-    """Index of the (domain, class) pair of every row, from 0."""
-    _, dom = np.unique(domains, return_inverse=True)
-    _, cls = np.unique(np.asarray(labels), return_inverse=True)
-    _, strata = np.unique(
-        dom.ravel() * (cls.max() + 1) + cls.ravel(), return_inverse=True
+    """Index of the (domain, class) pair of every row, from 0.
+
+    In order of first appearance, not sorted: object labels need not be
+    comparable, and ``1`` and ``"1"`` stay two classes.
+    """
+    codes: dict = {}
+    pairs = zip(np.asarray(domains).tolist(), np.asarray(labels).tolist(), strict=True)
+    return np.array(
+        [codes.setdefault((int(d), c), len(codes)) for d, c in pairs],
+        dtype=np.intp,
     )
-    return strata.ravel()
 
 
 def _stratified_draw(rows, strata, k, rng):
@@ -708,9 +712,16 @@ def _call(estimator, method, X, *args, sample_domain=None):
     try:
         return func(X, *args, sample_domain=np.asarray(sample_domain))
     except TypeError as exc:
-        if "sample_domain" not in str(exc):
+        # only scikit-learn's refusal of a routed Pipeline none of whose
+        # steps requests sample_domain; any other TypeError is the model's
+        message = str(exc)
+        if not (
+            hasattr(estimator, "steps")
+            and "sample_domain" in message
+            and "not routed" in message
+        ):
             raise
-        return func(X, *args)  # no step of this Pipeline consumes sample_domain
+        return func(X, *args)
 
 
 def _call_on(estimator, method, X, rows, sample_domain):

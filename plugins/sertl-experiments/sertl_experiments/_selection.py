@@ -62,7 +62,8 @@ class _RowDomains(BaseEstimator):
     target rows (per-domain scaling with the target's statistics). This
     view remembers the domain (and speaker) of every scored row by its
     bytes and passes them on; a clone of it (reverse validation) refits the
-    wrapped model, routing the speakers of the rows it is given.
+    wrapped model, routing the speakers of the rows it is given and the
+    domains the scorer gives (target and source swapped).
     """
 
     def __init__(self, estimator=None, row_meta=None, use_speaker=False):
@@ -79,9 +80,20 @@ class _RowDomains(BaseEstimator):
             np.array([g[1] for g in got], dtype=object),
         )
 
-    def _params(self, X, with_domain=True):
+    def _params(self, X, sample_domain=None):
+        """Keyword arguments of a call of the model on the rows ``X``.
+
+        The domains given (reverse validation passes the swapped ones to
+        its refit and its predict), else those remembered for the rows
+        scored as given; none for a model refitted without them.
+        """
         sd, spk = self._meta(X)
-        out = {"sample_domain": sd} if with_domain else {}
+        if sample_domain is not None:
+            out = {"sample_domain": np.asarray(sample_domain)}
+        elif getattr(self, "_refitted_without_domains", False):
+            out = {}  # refitted on rows whose roles it inferred from y
+        else:
+            out = {"sample_domain": sd}
         if self.use_speaker:
             out["speaker"] = spk
         return out
@@ -90,25 +102,22 @@ class _RowDomains(BaseEstimator):
     def classes_(self):
         return self.estimator.classes_
 
-    def fit(self, X, y):
-        params = self._params(X, with_domain=False)
+    def fit(self, X, y, sample_domain=None):
+        params = self._params(X, sample_domain)
+        if sample_domain is None:
+            params.pop("sample_domain", None)
         self.estimator.fit(X, y, **params)
-        self._fitted_rows = True
+        self._refitted_without_domains = sample_domain is None
         return self
 
-    def predict(self, X):
-        if getattr(self, "_fitted_rows", False):  # refitted in reverse: rows are target
-            params = self._params(X, with_domain=False)
-            return self.estimator.predict(X, **params)
-        return self.estimator.predict(X, **self._params(X))
+    def predict(self, X, sample_domain=None):
+        return self.estimator.predict(X, **self._params(X, sample_domain))
 
     @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
-    def predict_proba(self, X):
+    def predict_proba(self, X, sample_domain=None):
         # only where the model has it (not a hard vote), so that a scorer
         # that needs it says so instead of failing inside the model
-        if getattr(self, "_fitted_rows", False):
-            return self.estimator.predict_proba(X, **self._params(X, with_domain=False))
-        return self.estimator.predict_proba(X, **self._params(X))
+        return self.estimator.predict_proba(X, **self._params(X, sample_domain))
 
 
 def _row_meta(X, sample_domain, speakers):

@@ -547,3 +547,31 @@ def test_results_csv_keeps_the_rows_behind_each_figure(tmp_path):
     )
     assert (df["n_target_labelled"] == 0).all() and not df["target_labels_used"].any()
     assert res.n_computed == 4
+
+
+def test_sertl_runs_reverse_validation_keeps_source_corpora_apart():
+    # sertl run scores through _DomainScorer, which wraps the model in a view
+    # that predicts each row with its own domain; its reverse refit used to
+    # get no domains, so the held-out rows of the two source corpora were
+    # pooled into one target domain (0.64 here) whatever the core did
+    import sklearn
+    from sertl_experiments._selection import _DomainScorer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from sertl_core import DomainStandardScaler, SourceOnly
+    from sertl_core.model_selection import ReverseValidationScorer
+    from sertl_core.testing import make_domain_data
+
+    X, y, sd, _ = make_domain_data(
+        n_per_domain=60, n_features=2, n_classes=2, random_state=2
+    )
+    pipe = Pipeline(
+        [("s", DomainStandardScaler()), ("c", SourceOnly(LogisticRegression()))]
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe.fit(X, y, sample_domain=sd)
+        core = ReverseValidationScorer()(pipe, X, y, sample_domain=sd)
+        run = _DomainScorer(ReverseValidationScorer())(pipe, X, y, sample_domain=sd)
+    assert core > 0.9  # each corpus standardised with its own statistics
+    assert run == pytest.approx(core)
