@@ -396,14 +396,19 @@ class TargetLabelSplit(_ShuffledDomainSplitter):
         if cand.size < 2:
             raise DomainError(
                 f"TargetLabelSplit needs labelled target rows to test on, found "
-                f"{cand.size}. Give a few target rows their labels (and "
-                "negative sample_domain ids), or use SourceTargetShuffleSplit "
-                "with a label-free scorer."
+                f"{cand.size}. Give a few target rows their labels and negative "
+                "sample_domain ids, and give the splitter those ids: "
+                "sample_domain=... with metadata routing on, groups=sample_domain "
+                "with it off (without either, the domains are read from y, "
+                "where every labelled row is a source row). Or select without "
+                "target labels: SourceTargetShuffleSplit with a label-free scorer."
             )
         rng = check_random_state(self.random_state)
         idx = np.arange(sd.shape[0])
         # classes only: continuous (regression) targets have none to keep
         stratify = self.stratify and not _regression(y)
+        if stratify:
+            _warn_if_classes_untested(y[cand])
         for _ in range(self.n_splits):
             if stratify:
                 test = []
@@ -423,6 +428,38 @@ class TargetLabelSplit(_ShuffledDomainSplitter):
             mask = np.zeros(sd.shape[0], dtype=bool)
             mask[test] = True
             yield idx[~mask], idx[mask]
+
+
+def _warn_if_classes_untested(labels):
+    """Warn when a stratified split of the labelled target rows tests few classes.
+
+    A class with one labelled target row keeps it in training, so no test
+    fold scores that class; with one class left to test, a UAR is that
+    class's recall, which a model predicting that class everywhere maximises.
+    """
+    classes, counts = np.unique(labels, return_counts=True)
+    untested = classes[counts < 2]
+    tested = classes.size - untested.size
+    if untested.size == 0 and tested > 1:
+        return
+    why = (
+        f"class(es) {untested.tolist()} have a single labelled target row, "
+        "which stays in training: no test fold scores them"
+        if untested.size
+        else "the labelled target rows hold one class"
+    )
+    warnings.warn(
+        f"TargetLabelSplit: {why}, so its scores cover {tested} class(es) only"
+        + (
+            " (a UAR over one class is that class's recall, best for a model "
+            "that predicts it everywhere)"
+            if tested == 1
+            else ""
+        )
+        + ". Label at least two target rows of every class.",
+        SertlWarning,
+        stacklevel=4,
+    )
 
 
 class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
@@ -943,7 +980,7 @@ class PredictionEntropyScorer(DomainAwareScorer):
     candidates of similar capacity with it: among adaptation recipes with
     one classifier it did best of the four label-free scorers in sertl's
     cross-corpus benchmark (its fixed choice 48.6 % mean UAR over 12 pairs,
-    reverse validation's 46.3 %, features version 5).
+    reverse validation's 46.4 %, features version 5).
 
     References
     ----------

@@ -494,7 +494,9 @@ def test_shuffled_splitters_hold_out_test_size_and_count_their_splits():
     sd = np.array([1, 1, -1, -1, -1, -1, -1, -1, -1])
     cv = TargetLabelSplit(4, test_size=0.5, random_state=0)
     assert cv.get_n_splits() == 4
-    for train, test in cv.split(X, y, sample_domain=sd):
+    with pytest.warns(SertlWarning, match=r"class\(es\) \[2\] have a single"):
+        splits = list(cv.split(X, y, sample_domain=sd))
+    for train, test in splits:
         assert sorted(y[test].tolist()) == [0, 0, 1]  # round(0.5 * n), at least 1
         assert 8 in train
     flat = TargetLabelSplit(3, test_size=0.99, stratify=False, random_state=0)
@@ -1121,3 +1123,33 @@ def test_reverse_validation_does_not_retry_a_models_own_type_error_without_domai
     est = _RefusesItsDomains().fit(X, y, sample_domain=sd)
     with pytest.raises(TypeError, match="not a domain this model takes"):
         ReverseValidationScorer()(est, X, y, sample_domain=sd)
+
+
+def test_target_label_split_warns_about_classes_no_fold_tests():
+    # 4 labelled "anger", 1 "sadness", 1 "happiness": the single rows stay in
+    # training, every test fold holds anger alone, and a UAR over it rewards
+    # a model that predicts anger everywhere
+    y = np.array(["x"] * 6 + ["anger"] * 4 + ["sadness", "happiness"] + ["-1"] * 4)
+    sd = np.r_[np.ones(6, int), -np.ones(10, int)]
+    X = np.zeros((16, 1))
+    cv = TargetLabelSplit(3, random_state=0)
+    with pytest.warns(SertlWarning, match=r"\['happiness', 'sadness'\] have a single"):
+        tests = [test for _, test in cv.split(X, y, sample_domain=sd)]
+    assert all(set(y[t]) == {"anger"} for t in tests)
+    y_one = np.where(np.isin(y, ["sadness", "happiness"]), "anger", y)
+    with pytest.warns(SertlWarning, match="hold one class.*that class's recall"):
+        list(cv.split(X, y_one, sample_domain=sd))
+    # two rows of every class: no warning
+    y_two = np.array(["x"] * 6 + ["anger"] * 4 + ["sadness"] * 2 + ["-1"] * 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SertlWarning)
+        list(cv.split(X, y_two, sample_domain=sd))
+
+
+def test_target_label_split_says_to_pass_groups_when_routing_is_off():
+    # labelled target rows whose domains the splitter never got are read as
+    # source rows: the error names groups=sample_domain, not only "label them"
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1, -1, -1])
+    X = np.zeros((10, 1))
+    with pytest.raises(DomainError, match=r"groups=sample_domain\s+with it off"):
+        next(TargetLabelSplit(2, random_state=0).split(X, y))

@@ -438,10 +438,11 @@ def cmd_grid(args):
 
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}.")
-    if args.few_shot is not None and args.few_shot < 1:
+    if args.few_shot is not None and args.few_shot < 2:
         raise ConfigError(
-            f"--few-shot: K must be >= 1 labelled target utterances per class, got "
-            f"{args.few_shot}; leave --few-shot out to select without target labels."
+            f"--few-shot: K must be >= 2 labelled target utterances per class, got "
+            f"{args.few_shot} (the search scores held-out labelled target rows, half "
+            "of each class's); leave --few-shot out to select without target labels."
         )
     if args.experiment:
         given = [

@@ -61,7 +61,7 @@ class ConfigError(ValueError):
     ...     parse_config(raw, origin="exp.toml")
     ... except ConfigError as err:
     ...     print(str(err).split(" labelled")[0])
-    exp.toml: [protocol] k: few_shot needs k >= 1
+    exp.toml: [protocol] k: few_shot needs k >= 2
     >>> issubclass(ConfigError, ValueError)
     True
     """
@@ -817,10 +817,13 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         )
     target = "unlabelled" if target == "unlabeled" else target
     k = ctx.typed(prot.get("k", 0), int, "[protocol] k", "an integer")
-    if target == "few_shot" and k < 1:
+    if target == "few_shot" and k < 2:
         ctx.fail(
             "[protocol] k",
-            f"few_shot needs k >= 1 labelled target utterances per class, got {k}.",
+            f"few_shot needs k >= 2 labelled target utterances per class, got {k}: "
+            "model selection and the negative-transfer guard score held-out "
+            "labelled target rows, half of each class's, and one row per class "
+            "leaves none to hold out.",
         )
     if target == "unlabelled" and k:
         ctx.fail("[protocol] k", 'k is used only with target = "few_shot".')

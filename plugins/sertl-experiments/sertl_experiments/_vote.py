@@ -134,7 +134,7 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
     EmoDB, RAVDESS, URDU and TurEV-DB (functionals, per-domain
     standardisation first, SVC) the hard vote of the seven unsupervised
     methods of sertl-feature, sertl-instance and sertl-relational reaches a
-    mean UAR of 49.2 %, against 45.1-50.3 % for its members
+    mean UAR of 49.2 %, against 45.1-50.4 % for its members
     (``benchmarks/cross_corpus_ensembles.py`` in the repository).
 
     Unlike :class:`~sklearn.ensemble.VotingClassifier`, it keeps sertl's

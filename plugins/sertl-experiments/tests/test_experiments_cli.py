@@ -421,7 +421,8 @@ def test_grid_refuses_what_it_cannot_honour_before_any_work(
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--few-shot", "0"], r"--few-shot: K must be >= 1 .* got 0"),
+        (["--few-shot", "0"], r"--few-shot: K must be >= 2 .* got 0"),
+        (["--few-shot", "1"], r"--few-shot: K must be >= 2 .* got 1 \(the search"),
         (
             ["--few-shot", "2", "--scorer", "reverse_validation"],
             r"--scorer: with --few",

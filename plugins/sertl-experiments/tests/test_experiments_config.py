@@ -86,7 +86,11 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
         ({"protocl": {}}, r"protocl: unknown field\. Did you mean 'protocol'"),
         (
             {"protocol": {"target": "few_shot"}},
-            r"\[protocol\] k: few_shot needs k >= 1",
+            r"\[protocol\] k: few_shot needs k >= 2",
+        ),
+        (
+            {"protocol": {"target": "few_shot", "k": 1}},
+            r"\[protocol\] k: few_shot needs k >= 2 .* got 1: model selection",
         ),
         ({"protocol": {"k": 3}}, r"\[protocol\] k: k is used only"),
         ({"protocol": {"metric": "f1"}}, r"\[protocol\] metric: must be"),

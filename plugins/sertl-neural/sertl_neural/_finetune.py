@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import numbers
+import warnings
 
 import numpy as np
 import torch
 
-from sertl_core._domains import DomainData
+from sertl_core._domains import DomainData, SertlWarning
 from sertl_core.params import Interval, StrOptions
 
 from ._base import (
@@ -697,6 +698,26 @@ class FineTuneClassifier(NeuralTransferEstimator):
                 valid=valid,
             )
             self.n_finetune_rows_ = int(tgt.sum())
+            if (
+                self.finetune_epochs
+                and data.target.any()
+                and not tgt.any()
+                and not self_training
+            ):
+                # target rows, none labelled: e.g. few-shot rows whose
+                # domains were not given (a fit without target rows at all,
+                # as scikit-learn's checks do, is plain source training)
+                warnings.warn(
+                    f"{type(self).__name__}: finetune_epochs="
+                    f"{self.finetune_epochs} but no labelled target rows, so "
+                    "nothing was fine-tuned: the model is the network pretrained "
+                    "on the source rows. Give the labelled target rows negative "
+                    "sample_domain ids (without sample_domain every labelled row "
+                    "is a source row), or set finetune_epochs=0 for a source-only "
+                    "model.",
+                    SertlWarning,
+                    stacklevel=4,
+                )
             if tgt.any() and ft_epochs > 0:
                 teacher = None
                 if self.distill_loss is not None:

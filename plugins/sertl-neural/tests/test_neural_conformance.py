@@ -1,5 +1,6 @@
 """sertl_core.testing conformance (sklearn checks + sertl transfer checks)."""
 
+import pytest
 from sertl_neural import (
     AutoencoderAdapter,
     DANNClassifier,
@@ -32,5 +33,9 @@ _SMALL = {"hidden_layer_sizes": (16,), "max_epochs": 15, "lr": 1e-2, "random_sta
         ),
     ],
 )
+# the checks fit FineTuneClassifier(finetune_epochs=5) on rows with unlabelled
+# target rows and no labelled ones, where it rightly says that nothing was
+# fine-tuned (test_neural_methods tests that warning)
+@pytest.mark.filterwarnings("ignore:.*nothing was fine-tuned")
 def test_neural_conformance(estimator, check):
     check(estimator)

@@ -45,6 +45,24 @@ def test_finetune_freeze_all_but_head_keeps_trunk(few_shot):
     assert frozen.n_finetune_rows_ == 12 and len(frozen.history_["finetune"]) == 5
 
 
+def test_finetune_without_labelled_target_rows_says_nothing_was_fine_tuned(few_shot):
+    # without sample_domain the labelled target rows are read as source rows:
+    # fine-tuning had nothing to train on and was skipped without a word
+    from sertl_core import SertlWarning
+
+    X, y, sd, _, _ = few_shot
+    clf = FineTuneClassifier(**SMALL, finetune_epochs=3)
+    with pytest.warns(SertlWarning, match="finetune_epochs=3 but no labelled target"):
+        clf.fit(X, y)
+    assert clf.n_finetune_rows_ == 0
+    # with the domains the rows are fine-tuned on, and nothing is said; nor
+    # about a source-only model (finetune_epochs=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SertlWarning)
+        assert clf.fit(X, y, sample_domain=sd).n_finetune_rows_ == 12
+        FineTuneClassifier(**SMALL, finetune_epochs=0).fit(X, y)
+
+
 def test_finetune_freeze_last_k_blocks(few_shot):
     X, y, sd, _, _ = few_shot
     base = FineTuneClassifier(**SMALL, finetune_epochs=0).fit(X, y, sample_domain=sd)
@@ -1032,7 +1050,11 @@ def test_a_search_over_frozen_pretrained_models(few_shot):
         search.fit(X, y, sample_domain=sd)
     frozen = [FrozenEstimator(src) for src in sources]
     search = GridSearchCV(ft, {"init_from": frozen}, cv=2, error_score="raise")
-    search.fit(X, y, sample_domain=sd)
+    with warnings.catch_warnings():
+        # cv=2 splits by row order: one training fold holds target rows but
+        # none of the labelled ones, which it says (nothing to fine-tune on)
+        warnings.filterwarnings("ignore", ".*nothing was fine-tuned")
+        search.fit(X, y, sample_domain=sd)
     assert search.best_params_["init_from"] in frozen
     best = search.best_estimator_
     # the fine-tuned trunk started from the chosen frozen model's
