@@ -90,14 +90,19 @@ class _InputPolicy:
             ensure_all_finite=self._ensure_all_finite(),
         )
 
-    def _validate_fitted_X(self, X, sample_domain):
+    def _validate_fitted_X(self, X, sample_domain, keep_none=False):
         """Check the fit, validate ``X`` against it and resolve the rows' domains.
 
         Returns ``X`` and ``sample_domain`` as int64, all ``-1`` (target)
-        when ``sample_domain`` is None.
+        when ``sample_domain`` is None; with ``keep_none`` an omitted
+        ``sample_domain`` stays None, for a model that passes it on to
+        others, which read None as "target rows" (e.g. the pooled target
+        statistics of DomainStandardScaler) and ``-1`` as domain -1 itself.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
+        if keep_none and sample_domain is None:
+            return X, None
         return X, as_target_domain(sample_domain, X.shape[0])
 
     def _set_input_tags(self, tags):

@@ -554,9 +554,10 @@ class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
         stratify = self.stratify and y is not None and not _regression(y)
         if stratify:
             strata = _strata(sd[src], y[src])
+            groups = [src[strata == s] for s in range(strata.max() + 1)]
         for _ in range(self.n_splits):
             if stratify:
-                val = np.sort(_stratified_draw(src, strata, k, rng))
+                val = np.sort(_stratified_draw(groups, k, rng))
                 tr = np.setdiff1d(src, val, assume_unique=True)
             else:
                 perm = rng.permutation(src)
@@ -578,8 +579,8 @@ def _strata(domains, labels):
     )
 
 
-def _stratified_draw(rows, strata, k, rng):
-    """Draw ``k`` of ``rows`` keeping the proportions of their ``strata``.
+def _stratified_draw(groups, k, rng):
+    """Draw ``k`` rows of ``groups`` (the rows of each stratum) in proportion.
 
     Each stratum first gets the whole part of its share ``k * n_s / n``;
     the rows left go one at a time to the strata with the largest
@@ -587,7 +588,7 @@ def _stratified_draw(rows, strata, k, rng):
     ``StratifiedShuffleSplit``) among those that keep a row in training:
     a stratum of one row is held out only when no other has a row to spare.
     """
-    counts = np.bincount(strata)
+    counts = np.array([g.size for g in groups])
     share = k * counts / counts.sum()
     take = np.floor(share).astype(int)  # at most n_s - 1, since k < n
     order = rng.permutation(counts.size)  # random tie-breaking
@@ -598,11 +599,9 @@ def _stratified_draw(rows, strata, k, rng):
         # rounded: equal shares tie exactly, so the random order breaks them
         deficit = np.where(spare, np.round(share - take, 9), -np.inf)[order]
         take[order[np.argmax(deficit)]] += 1
+    draws = zip(groups, take, strict=True)
     return np.concatenate(
-        [
-            rng.choice(rows[strata == s], size=take[s], replace=False)
-            for s in range(counts.size)
-        ]
+        [rng.choice(g, size=t, replace=False) for g, t in draws]
     ).astype(int)
 
 

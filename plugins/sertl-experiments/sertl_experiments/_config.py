@@ -736,22 +736,20 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
                 )
             key = frozenset(group)
             if key in seen:
-                first, this = seen[key], v
-                same = (
-                    f"lists {this!r} twice"
-                    if first == this
-                    else f"lists {first!r} and {this!r}, which "
-                    + (
-                        "pool the same corpora (the order of a pool does not matter)"
-                        if len(group) > 1
-                        else "are the same source"
+                first = seen[key]
+                if first == v:
+                    same = f"lists {v!r} twice"
+                elif len(group) > 1:
+                    same = (
+                        f"lists {first!r} and {v!r}, which pool the same corpora "
+                        "(the order of a pool does not matter)"
                     )
-                )
+                else:
+                    same = f"lists {first!r} and {v!r}, which are the same source"
+                entry = "source (or pool)" if nested else "target"
                 ctx.fail(
                     where,
-                    f"{same}: both would run the same pairs. List each "
-                    + ("source (or pool)" if nested else "target")
-                    + " once.",
+                    f"{same}: both would run the same pairs. List each {entry} once.",
                 )
             seen[key] = v
             out.append(tuple(group) if nested else group[0])

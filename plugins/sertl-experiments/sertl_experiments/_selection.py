@@ -103,11 +103,10 @@ class _RowDomains(BaseEstimator):
         return self.estimator.classes_
 
     def fit(self, X, y, sample_domain=None):
-        params = self._params(X, sample_domain)
-        if sample_domain is None:
-            params.pop("sample_domain", None)
-        self.estimator.fit(X, y, **params)
+        # a refit without domains infers them from y (not from the rows'
+        # remembered roles, which the reverse fit swaps)
         self._refitted_without_domains = sample_domain is None
+        self.estimator.fit(X, y, **self._params(X, sample_domain))
         return self
 
     def predict(self, X, sample_domain=None):

@@ -659,19 +659,6 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         self.methods_ = [name for name, _, _ in members]
         self.classes_ = classes[0]
 
-    def _fitted_rows(self, X, sample_domain):
-        """Validate ``X`` against the fit; return it and the rows' domains.
-
-        An omitted ``sample_domain`` stays None, so that it reaches every
-        member as omitted ("every row is target data": e.g. the pooled
-        target statistics of DomainStandardScaler). The core's
-        :meth:`_validate_fitted_X` would make it ``-1`` everywhere, which a
-        member reads as target domain ``-1`` itself: that domain's statistics
-        where fit saw one, an error where it did not.
-        """
-        X, sd = self._validate_fitted_X(X, sample_domain)
-        return X, (None if sample_domain is None else sd)
-
     def _member_call(self, member, method, X, sd):
         _, adapter, model = member
         Z = X if adapter is None else adapter.transform(X, sample_domain=sd)
@@ -703,7 +690,7 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
             The majority label (a tie goes to the member listed first), or
             with ``voting="soft"`` the class of highest mean probability.
         """
-        X, sd = self._fitted_rows(X, sample_domain)
+        X, sd = self._validate_fitted_X(X, sample_domain, keep_none=True)
         if self.voting == "soft":
             return self.classes_[np.argmax(self._mean_proba(X, sd), axis=1)]
         return _majority(
@@ -727,7 +714,9 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        return self._mean_proba(*self._fitted_rows(X, sample_domain))
+        return self._mean_proba(
+            *self._validate_fitted_X(X, sample_domain, keep_none=True)
+        )
 
     @available_if(_soft)
     def predict_log_proba(self, X, *, sample_domain=None):
