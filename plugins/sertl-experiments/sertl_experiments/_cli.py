@@ -40,7 +40,10 @@ def _guard(name, func, args):
         sys.stdout.flush()
         return code
     except (*_INPUT_ERRORS, RegistryError) as exc:
-        print(f"sertl {name}: error: {exc}", file=sys.stderr)
+        from ._persist import _printable
+
+        # a message can quote a label or a type name read from a file
+        print(f"sertl {name}: error: {_printable(exc, keep=chr(10))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if name == "predict":  # labels are printed at the end: none came out
@@ -918,7 +921,7 @@ def cmd_predict(args):
 
 def _predict(args, out):
     """``sertl predict``; ``out`` collects the JSON object (with ``--json``)."""
-    from ._persist import _import_skops_without_estimator_walk, load_model
+    from ._persist import _import_skops_without_estimator_walk, _printable, load_model
     from ._predict import _folder_notes, _scan_audio, predict_files
 
     _import_skops_without_estimator_walk()  # a command-line process: skip skops' walk
@@ -939,7 +942,7 @@ def _predict(args, out):
         # a folder's note counts the files labelled, so it comes after them
         out["notes"] = _folder_notes(folders, failed, labelled=labelled)
         for note in out["notes"]:
-            print(f"sertl predict: note: {note}", file=sys.stderr)
+            print(f"sertl predict: note: {_printable(note)}", file=sys.stderr)
 
     for m, exists in entries:
         if not exists:
@@ -990,14 +993,17 @@ def _predict(args, out):
         names = [Path(r["file"]).name for r in rows]
         if len(set(names)) < len(names):
             names = [str(r["file"]) for r in rows]
+        # labels and notes come from the model file, names from the disk:
+        # control characters (terminal escapes) are shown, not sent
+        names = [_printable(n) for n in names]
         width = max([len(n) for n in names] + [4])
         head = f"{'file':<{width}}  {'emotion':<10s}" + "".join(
-            f" {c[:9]:>9s}" for c in classes
+            f" {_printable(c)[:9]:>9s}" for c in classes
         )
         print(head)
         for name, r in zip(names, rows, strict=True):
             if r["error"]:
-                print(f"{name:<{width}}  {'-':<10s} error: {r['error']}")
+                print(f"{name:<{width}}  {'-':<10s} error: {_printable(r['error'])}")
                 continue
             probs = "".join(
                 f" {r['probabilities'].get(c, float('nan')):9.3f}"
@@ -1005,8 +1011,12 @@ def _predict(args, out):
                 else f" {'n/a':>9s}"
                 for c in classes
             )
-            note = f"  note: {'; '.join(r['warnings'])}" if r["warnings"] else ""
-            print(f"{name:<{width}}  {r['emotion']:<10s}{probs}{note}")
+            note = (
+                f"  note: {_printable('; '.join(r['warnings']))}"
+                if r["warnings"]
+                else ""
+            )
+            print(f"{name:<{width}}  {_printable(r['emotion']):<10s}{probs}{note}")
     n_missing = sum(not exists for _, exists in entries)
     n_bad = sum(r["error"] is not None for r in rows) + n_missing
     return 0 if n_bad == 0 else 1

@@ -41,7 +41,7 @@ SCALINGS = ("source", "domain", "speaker", "none")
 
 FEATURE_SETS = ("functionals", "mfcc_stats")
 """Names accepted by ``[features] set``: sets with one feature vector per file."""
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")  # fullmatch: no "\n" at the end
 
 
 class ConfigError(ValueError):
@@ -645,7 +645,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     corpora = {}
     for cname, spec in corpora_raw.items():
         where = f"[corpora.{cname}]"
-        if not _NAME_RE.match(cname) or "+" in cname:
+        if not _NAME_RE.fullmatch(cname) or "+" in cname:
             # "+" joins the sources of a pool in results (emodb+urdu): a
             # corpus of that name could not be told from the pool
             ctx.fail(where, "corpus names use letters, digits, _ . - only.")
@@ -919,7 +919,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         if mname is None:
             ctx.fail(f"{where} name", "missing: give each method a short unique name.")
         ctx.typed(mname, str, f"{where} name", "a string")
-        if not _NAME_RE.match(mname):
+        if not _NAME_RE.fullmatch(mname):
             ctx.fail(f"{where} name", "use letters, digits, _ . + - only.")
         if mname in seen:
             ctx.fail(f"{where} name", f"duplicate method name {mname!r}.")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
+import os
 import re
+import secrets
 import sys
 import warnings
 from pathlib import Path
@@ -43,6 +46,9 @@ the caller, by name.
 _CLASS_PACKAGES = tuple(
     p for p in TRUSTED_PACKAGES if p.startswith(("sertl_", "sklearn"))
 )
+
+# sertl's own packages: every module of theirs may be imported for the check
+_FIRST_PARTY = tuple(p for p in TRUSTED_PACKAGES if p.startswith("sertl_"))
 
 # Subpackages never trusted: test helpers, build tools, vendored third-party
 # code, dataset downloaders and callbacks (which open files and sockets).
@@ -86,6 +92,7 @@ _CONTAINERS = {
 }
 _REDUCE_CONSTRUCTORS = re.compile(
     r"sklearn\.tree\._tree\.Tree|sklearn\._loss\.(loss|link)\.\w+"
+    r"|sklearn\._loss\._loss\.Cy\w+"  # the compiled losses of gradient boosting
     r"|sklearn\.ensemble\._hist_gradient_boosting\.binning\._BinMapper"
 )
 # Classes that are no estimator but hold a fitted scikit-learn model's state
@@ -98,6 +105,12 @@ _STATE_CLASSES = re.compile(
     r"|sklearn\._loss\.(loss|link)\.\w+"
 )
 _NO_IMPORT = frozenset({"JsonNode", "CachedNode"})  # the name is not used
+_MAX_TREE_READINGS = 4096
+"""Most ways a decision tree's parts may be read (ids shared by several nodes)."""
+_MAX_EXPANSION = 20
+"""How many times its stored size a model file's entries may inflate to."""
+_EXPANSION_ALLOWANCE = 64 * 2**20
+"""Bytes of inflated entries allowed whatever the file's size (64 MiB)."""
 _FUNCTIONS = frozenset(
     {"FunctionNode", "MethodNode", "PartialNode", "OperatorFuncNode"}
 )
@@ -163,10 +176,25 @@ def save_model(model, path, *, metadata=None):
         "model": model,
         "metadata": dict(metadata or {}),
     }
-    tmp = path.with_name(path.name + ".part")
-    with _routing_requests_set_aside(model):
-        sio.dump(payload, tmp)
-    tmp.replace(path)
+    # written to a new file (O_EXCL: a link planted at a fixed "PATH.part"
+    # would have been followed and its target overwritten) of the mode
+    # open() gives (0o666 less the umask), then moved over PATH once complete
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        # a short name of its own: as long as PATH's would fail near 255
+        tmp = path.with_name(f".sertl-{secrets.token_hex(8)}.part")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:  # pragma: no cover - 64 random bits
+            continue
+    try:
+        with os.fdopen(fd, "wb") as fh, _routing_requests_set_aside(model):
+            sio.dump(payload, fh)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -417,6 +445,109 @@ def _neutralise_loaded_model(model):
             obj.set_params(**reset)
 
 
+_NEIGHBOUR_TREES = re.compile(
+    r"sklearn\.neighbors\._(kd_tree\.KDTree|ball_tree\.BallTree)(32|64)?"
+)
+
+
+def _type_name(value):
+    """``module.qualname`` of the type of ``value``."""
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _check_loaded_trees(model):
+    """Check the loaded trees against their models; rebuild neighbour searches.
+
+    A decision tree's splits name features by index, read in compiled code
+    without bounds: each tree must have as many features as its own model,
+    and as the model that hands it rows unchecked (a forest or gradient
+    boosting gives its trees the rows it was given, IsolationForest and
+    bagging the columns of each tree's subset; gradient boosting also
+    writes one column per tree of a stage). Other models holding trees
+    (a chain, a vote, AdaBoost) call them with their own input checks.
+    A k-d or ball tree of a nearest-neighbour model is rebuilt from the
+    points it stores, with its leaf size, metric and weights: its stored
+    index arrays, which queries follow without bounds, are not used (for a
+    file save_model wrote, the rebuilt tree is the saved one, built again
+    the same way), and building it checks the metric against the points.
+    """
+    # scikit-learn's public classes only (its private modules change between
+    # versions); its compiled trees are known by the name they are defined at
+    from sklearn import ensemble
+
+    forests = (
+        ensemble.RandomForestClassifier,
+        ensemble.RandomForestRegressor,
+        ensemble.ExtraTreesClassifier,
+        ensemble.ExtraTreesRegressor,
+        ensemble.RandomTreesEmbedding,
+    )
+    boosting = (ensemble.GradientBoostingClassifier, ensemble.GradientBoostingRegressor)
+
+    def is_tree(value):
+        return _type_name(value) == "sklearn.tree._tree.Tree"
+
+    def fault(obj, state):
+        name = type(obj).__name__
+        for value in state.values():
+            if is_tree(value) and (why := _built_tree_fault(value)):
+                return f"a tree of {name}: {why}"
+        tree, width = state.get("tree_"), state.get("n_features_in_")
+        if is_tree(tree) and tree.n_features != width:
+            return f"{name} of {width} features holds a tree of {tree.n_features}"
+        if "estimators_features_" in state:  # bagging, IsolationForest
+            subsets = state["estimators_features_"]
+            expected = [len(f) for f in subsets]
+        elif isinstance(obj, forests + boosting):
+            if type(width) is not int:
+                return f"{name} does not say how many features it takes"
+            expected = None
+        else:
+            return None
+        members = np.asarray(state.get("estimators_", []), dtype=object)
+        if isinstance(obj, boosting):
+            per_stage = state.get("n_trees_per_iteration_")
+            if members.ndim != 2 or members.shape[1] != per_stage:
+                return (
+                    f"{name} has stages of {members.shape[1:]} trees for "
+                    f"{per_stage} output columns"
+                )
+        members = members.ravel().tolist()
+        if expected is not None and len(expected) != len(members):
+            return f"{name} has {len(members)} trees and {len(expected)} subsets"
+        for k, member in enumerate(members):
+            if not is_tree(getattr(member, "tree_", None)):
+                continue
+            given = width if expected is None else expected[k]
+            if getattr(member, "n_features_in_", None) != given:
+                return (
+                    f"{name} gives its tree {k} {given} features, the tree "
+                    f"takes {getattr(member, 'n_features_in_', None)}"
+                )
+        return None
+
+    for obj, state in _object_states(model):
+        try:
+            bad = fault(obj, state)
+        except (TypeError, ValueError, IndexError) as exc:
+            bad = f"{type(obj).__name__}'s trees do not read ({exc})"
+        if bad:
+            raise UntrustedModelError(
+                f"The model file's trees do not fit their models: {bad}; "
+                "scikit-learn's compiled code would read outside them while "
+                "predicting."
+            )
+        for key, value in state.items():
+            if _NEIGHBOUR_TREES.fullmatch(_type_name(value)):
+                packed = value.__getstate__()
+                state[key] = type(value)(
+                    np.asarray(value.data),
+                    leaf_size=packed[4],
+                    metric=packed[11],
+                    sample_weight=packed[12],
+                )
+
+
 def _import_skops_without_estimator_walk():
     """Import ``skops.io`` without its walk over every scikit-learn module.
 
@@ -457,9 +588,10 @@ def _defined_class(name, packages=TRUSTED_PACKAGES):
     module, _, attr = name.rpartition(".")
     if not _in_packages(module, packages) or _UNTRUSTED_MODULES.search(module):
         return None
-    # only a module that importing the package's public modules imports:
-    # a private module the file names is never imported for it (build
-    # helpers and example scripts run code at import)
+    # outside sertl's own packages, only a module that importing the
+    # package's public modules imports: a private module the file names is
+    # never imported for it (build helpers and example scripts run code at
+    # import); sertl's own modules are imported themselves
     _import_public_part(module)
     obj = getattr(sys.modules.get(module), attr, None)
     if not isinstance(obj, type):
@@ -478,19 +610,26 @@ def _import_public_part(module):
     """Import the public modules of a dotted path (up to its first private part).
 
     ``sklearn.svm._classes`` imports ``sklearn.svm``, which imports its
-    private module itself. Nothing outside :data:`TRUSTED_PACKAGES` and
+    private module itself. A module of sertl's own packages is imported
+    itself, private or not. Nothing outside :data:`TRUSTED_PACKAGES` and
     nothing that ``_UNTRUSTED_MODULES`` names is imported.
     """
     import importlib
 
     if module in sys.modules or _UNTRUSTED_MODULES.search(module):
         return
-    public = []
-    for part in module.split("."):
-        if part.startswith("_"):
-            break
-        public.append(part)
-    name = ".".join(public)
+    if _in_packages(module, _FIRST_PARTY):
+        # sertl's own modules, private ones included: a plugin's package may
+        # import its classes on first use (sertl_neural defers torch), so
+        # the module that defines one is not imported with the package
+        name = module
+    else:
+        public = []
+        for part in module.split("."):
+            if part.startswith("_"):
+                break
+            public.append(part)
+        name = ".".join(public)
     if not _in_packages(name, TRUSTED_PACKAGES):
         return
     try:
@@ -536,7 +675,12 @@ def _refusal(loader, name, extra):
         cls = _defined_class(name, ("scipy.sparse",))
         ok = cls is not None and issubclass(cls, sp.spmatrix | sp.sparray)
     elif loader in ("ReduceNode", "TreeNode", "LossNode"):
-        ok = bool(_REDUCE_CONSTRUCTORS.fullmatch(name))
+        # called with stored arguments: a class of scikit-learn's defined
+        # where the name says, not any callable a module of it imports
+        ok = (
+            bool(_REDUCE_CONSTRUCTORS.fullmatch(name))
+            and _defined_class(name, ("sklearn",)) is not None
+        )
     elif loader in _FUNCTIONS:
         module, _, attr = name.rpartition(".")
         if module == "numpy" and isinstance(getattr(np, attr, None), np.ufunc):
@@ -547,13 +691,204 @@ def _refusal(loader, name, extra):
     return None if ok else f"not trusted as a {loader}"
 
 
-def _file_types(path):
-    """``(loader, type name)`` of every node of a skops file, read as data."""
+def _read_schema(archive, size):
+    """Return the schema of an open skops archive, read as data.
+
+    The archive's entries must not declare more bytes than
+    :data:`_MAX_EXPANSION` times the file's ``size`` (plus
+    :data:`_EXPANSION_ALLOWANCE`): :func:`save_model` stores them
+    uncompressed, and a small file that inflates to gigabytes (a zip bomb)
+    is refused before anything is read.
+    """
+    import json
+
+    declared = sum(info.file_size for info in archive.infolist())
+    if declared > _MAX_EXPANSION * size + _EXPANSION_ALLOWANCE:
+        raise UntrustedModelError(
+            f"its entries inflate to {declared} bytes from a file of {size}: far "
+            "more than a model written by save_model (stored uncompressed) "
+            "holds, as in a zip bomb"
+        )
+    return json.loads(archive.read("schema.json"))
+
+
+def _printable(text, keep=""):
+    r"""Return ``text`` with each unprintable character as its escape sequence.
+
+    Names and labels read from a model file end up in messages and tables
+    printed on a terminal: a control character (ESC, BEL) is shown as
+    ``\x1b``, not sent. Characters in ``keep`` (e.g. a newline) stay.
+    """
+    return "".join(
+        ch
+        if ch.isprintable() or ch in keep
+        else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text)
+    )
+
+
+def _schema_nodes(schema):
+    """Every node (dict) of a skops schema, and the nodes of each ``__id__``.
+
+    skops builds one node of an ``__id__`` and hands that object to every
+    other node of the id (a ``CachedNode`` names one explicitly). Files
+    skops writes can hold different nodes of one id, so which one is built
+    is not read from the schema here: ``by_id`` lists every distinct
+    candidate, and checks that must hold whatever is built hold for each.
+    """
+    nodes, by_id, stack = [], {}, [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            nodes.append(node)
+            if "__id__" in node and node.get("__loader__") != "CachedNode":
+                same = by_id.setdefault(node["__id__"], [])
+                if not any(other == node for other in same):
+                    same.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return nodes, by_id
+
+
+def _stored_values(node, by_id, archive):
+    """Every value a JSON or numpy-array node may be built as, read as data.
+
+    The node's own value and that of every other node of its ``__id__``
+    (all of them for a ``CachedNode``).
+    """
+    import io
+    import json
+
+    if not isinstance(node, dict):
+        raise ValueError("a node is no node")
+    candidates = list(by_id.get(node.get("__id__"), []))
+    if node.get("__loader__") != "CachedNode" and node not in candidates:
+        candidates.append(node)
+    if not candidates:
+        raise ValueError("a node refers to nothing")
+    values = []
+    for cand in candidates:
+        if cand.get("__loader__") == "JsonNode":
+            values.append(json.loads(cand["content"]))
+        elif cand.get("__loader__") == "NdArrayNode" and cand.get("type") == "numpy":
+            with archive.open(cand["file"]) as fh:
+                values.append(np.load(io.BytesIO(fh.read()), allow_pickle=False))
+        else:
+            raise ValueError(
+                f"expected a number or an array, got a {cand.get('__loader__')}"
+            )
+    return values
+
+
+def _check_decision_trees(schema, archive):
+    """Refuse a scikit-learn decision tree whose stored nodes point outside it.
+
+    scikit-learn rebuilds a tree from its node array without checking the
+    child and feature indices it holds, and predicting follows them in
+    compiled code: an index past the end reads (or crashes on) memory outside
+    the tree. Every ``sklearn.tree._tree.Tree`` of the file is checked before
+    anything is built, for every value skops may build each part from:
+    ``n_outputs`` class counts, at most as many nodes in use as stored, each
+    node a leaf (both children -1) or a split whose children come after it
+    (no cycle) and inside the nodes in use, on a feature the tree has. The
+    trees built are checked again after loading (:func:`_check_loaded_trees`).
+    """
+    import itertools
+    import math
+
+    nodes, by_id = _schema_nodes(schema)
+    for node in nodes:
+        if (node.get("__module__"), node.get("__class__")) != (
+            "sklearn.tree._tree",
+            "Tree",
+        ):
+            continue
+        bad = None
+        try:
+            args = node["__reduce__"]["args"]["content"]
+            state = node["content"]["content"]
+            parts = [
+                _stored_values(part, by_id, archive)
+                for part in (*args, state["node_count"], state["nodes"])
+            ]
+            if math.prod(len(part) for part in parts) > _MAX_TREE_READINGS:
+                bad = "its parts are stored under ids shared by many other objects"
+            for combination in itertools.product(*parts) if bad is None else ():
+                bad = _tree_fault(*combination)
+                if bad:
+                    break
+        except (KeyError, TypeError, ValueError) as exc:
+            bad = f"its stored state does not read ({type(exc).__name__}: {exc})"
+        if bad:
+            raise UntrustedModelError(
+                f"a decision tree of the file is malformed: {bad}; scikit-learn "
+                "would follow it outside the tree's memory while predicting"
+            )
+
+
+def _built_tree_fault(tree):
+    """Return what is wrong with a decision tree as loaded, or None."""
+    if not 1 <= tree.node_count <= tree.capacity:
+        return f"it claims {tree.node_count} nodes in use and stores {tree.capacity}"
+    stored = tree.__getstate__()["nodes"]  # the nodes in use, now in bounds
+    return _tree_fault(
+        int(tree.n_features),
+        np.asarray(tree.n_classes),
+        int(tree.n_outputs),
+        int(tree.node_count),
+        stored,
+    )
+
+
+def _tree_fault(n_features, n_classes, n_outputs, count, stored):
+    """Return what is wrong with a decision tree's stored state, or None."""
+    if not all(type(v) is int for v in (n_features, n_outputs, count)):
+        return "its sizes are not whole numbers"
+    n_classes = np.asarray(n_classes)
+    if n_classes.dtype.kind not in "iu" or n_classes.shape != (n_outputs,):
+        return f"it gives no class count for each of its {n_outputs} outputs"
+    if n_features < 1 or n_outputs < 1 or (n_classes < 1).any():
+        return "it has no feature, output or class"
+    fields = ("left_child", "right_child", "feature")
+    if stored.ndim != 1 or not all(f in (stored.dtype.names or ()) for f in fields):
+        return "its nodes are no node array"
+    if not 1 <= count <= stored.shape[0]:
+        return f"it claims {count} nodes in use and stores {stored.shape[0]}"
+    used = stored[:count]
+    left, right, feature = (used[f].astype(np.int64) for f in fields)
+    index = np.arange(count)
+    leaf = left == -1
+    if (right[leaf] != -1).any():
+        return "a leaf has a child"
+    if not (
+        ((left > index) & (left < count) & (right > index) & (right < count))[~leaf]
+    ).all():
+        return "a split's children are not nodes after it"
+    if not ((feature >= 0) & (feature < n_features))[~leaf].all():
+        return f"a split is on a feature outside its {n_features}"
+    return None
+
+
+@functools.cache
+def _skops_protocol():
+    """Return the file protocol the installed skops writes (and the check reads).
+
+    Older protocols name some types elsewhere than in ``__module__`` and
+    ``__class__`` (a protocol-0 function node), which the check reads.
+    """
+    import io
     import json
     import zipfile
 
-    with zipfile.ZipFile(path) as archive:
-        schema = json.loads(archive.read("schema.json"))
+    import skops.io as sio
+
+    with zipfile.ZipFile(io.BytesIO(sio.dumps(None))) as archive:
+        return json.loads(archive.read("schema.json")).get("protocol")
+
+
+def _file_types(schema):
+    """``(loader, type name)`` of every node of a skops schema."""
     found, stack = set(), [schema]
     while stack:
         node = stack.pop()
@@ -621,10 +956,18 @@ def load_model(path, *, trusted=None):
     methods (numpy's ufuncs excepted) and unknown kinds of node must be
     trusted by name, and the stored routing requests must be plain names
     and aliases for the class's own ``set_<method>_request``. Only public
-    modules of the trusted packages are imported for the check. Fitted
+    modules of the trusted packages, and any module of sertl's own packages
+    (which may import their classes on first use), are imported for the
+    check. Fitted
     attributes that name the method a model calls at predict time
-    (``stack_method_``, ``response_method``) must name a prediction method,
-    and the loaded model's ``cache_dir``, ``memory``, ``n_jobs`` and
+    (``stack_method_``, ``response_method``) must name a prediction method.
+    Decision trees are checked before anything is built (children after
+    their node and inside the tree, splits on features it has) and after
+    (as many features as their model gives them); k-d and ball trees are
+    built again from their points; a file
+    inflating to far more than it holds, one of another skops protocol and
+    a neural recipe that does not match its weights are refused. The
+    loaded model's ``cache_dir``, ``memory``, ``n_jobs`` and
     ``client`` parameters are reset to None, so that predicting writes
     nowhere and starts no processes the file chose; set them again with
     ``set_params`` for a cache or parallelism of your own.
@@ -701,8 +1044,23 @@ def load_model(path, *, trusted=None):
         )
     if not path.is_file():
         raise FileNotFoundError(f"Model file {str(path)!r} does not exist.")
+    import zipfile
+
     try:
-        types = _file_types(path)  # the schema, read once as data
+        with zipfile.ZipFile(path) as archive:
+            schema = _read_schema(archive, path.stat().st_size)  # once, as data
+            if schema.get("protocol") != _skops_protocol():
+                raise UntrustedModelError(
+                    f"it was written with skops file protocol "
+                    f"{_printable(schema.get('protocol'))}; this installation "
+                    f"reads protocol {_skops_protocol()} only (its type check "
+                    "reads that protocol's schema). Save the model again with "
+                    "this installation"
+                )
+            types = _file_types(schema)
+            _check_decision_trees(schema, archive)
+    except UntrustedModelError as exc:
+        raise UntrustedModelError(f"{str(path)!r} is refused: {exc}.") from exc
     except Exception as exc:
         raise UntrustedModelError(
             f"{str(path)!r} is not a skops model file ({type(exc).__name__}: {exc}). "
@@ -714,11 +1072,13 @@ def load_model(path, *, trusted=None):
         _import_public_part(name.rpartition(".")[0])
     refused = {}
     for loader, name in types:
-        why = _refusal(loader, name, extra)
+        why = _refusal(_printable(loader), name, extra)
         if why is not None:
             refused.setdefault(name, why)
     if refused:
-        listed = ", ".join(f"{name} ({why})" for name, why in sorted(refused.items()))
+        listed = ", ".join(
+            f"{_printable(name)} ({why})" for name, why in sorted(refused.items())
+        )
         raise UntrustedModelError(
             f"{str(path)!r} contains types that are not trusted: {listed}. "
             "Load it only if you trust its author, passing these names in "
@@ -732,6 +1092,7 @@ def load_model(path, *, trusted=None):
         if isinstance(payload, dict) and "model" in payload:
             _restore_routing_requests(payload["model"])
             _neutralise_loaded_model(payload["model"])
+            _check_loaded_trees(payload["model"])
     except UntrustedModelError:
         raise
     except Exception as exc:  # trusted types whose stored state does not build

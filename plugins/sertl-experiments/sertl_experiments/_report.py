@@ -632,11 +632,25 @@ def _to_md(df, floatfmt=".1f"):
     if df.empty:
         return "_no results_\n"
     cols = list(df.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    lines = [
+        "| " + " | ".join(_md_text(c) for c in cols) + " |",
+        "|" + "---|" * len(cols),
+    ]
     for _, r in df.iterrows():
-        vals = [_cell_text(v, floatfmt) for v in r]
+        vals = [_md_text(_cell_text(v, floatfmt)) for v in r]
         lines.append("| " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _md_escape(text):
+    """``text`` with each ``<`` as ``&lt;``, for results.md.
+
+    Labels, names and messages come from the corpora and the config: a
+    Markdown viewer that renders raw HTML would otherwise run a ``<script>``
+    a label holds. Without ``<`` no tag starts, so ``a -> b`` stays readable
+    in the file itself.
+    """
+    return str(text).replace("<", "&lt;")
 
 
 _READER_WARNINGS_NOTE = (
@@ -657,7 +671,7 @@ _CAUTIONS_NOTE = (
 
 def _md_text(text):
     """``text`` as one cell of a Markdown table (its lines joined by <br>)."""
-    return str(text).replace("|", "\\|").replace("\n", "<br>")
+    return _md_escape(text).replace("|", "\\|").replace("\n", "<br>")
 
 
 def _lines_html(df, table_id):
@@ -796,7 +810,7 @@ def write_outputs(
         else (pd.DataFrame())
     )
     md = [
-        f"# Experiment {config.name}\n",
+        f"# Experiment {_md_escape(config.name)}\n",
         f"Protocol: target {config.protocol.target}"
         + (f", k = {config.protocol.k}" if config.protocol.target == "few_shot" else "")
         + (
@@ -811,13 +825,13 @@ def write_outputs(
         f"{config.features.set}; classifier {config.classifier}.\n",
     ]
     if failed_note:
-        md.append(f"**{failed_note}**\n")
-    md += [f"**Warning: {note}**\n" for note in repeated]
+        md.append(f"**{_md_escape(failed_note)}**\n")
+    md += [f"**Warning: {_md_escape(note)}**\n" for note in repeated]
     md += [
         "## Mean over pairs and seeds\n",
         _to_md(summary.reset_index()),
         f"\n## {_pairs_title(config)}\n",
-        *[f"{note}\n" for note in pairs_notes],
+        *[f"{_md_escape(note)}\n" for note in pairs_notes],
         _to_md(pairs),
         "\n## Domain discrepancy and negative-transfer guard\n",
         _to_md(guard, ".3f"),
@@ -853,14 +867,14 @@ def write_outputs(
         md += [
             "\n## Files with cautions\n",
             _CAUTIONS_NOTE + "\n",
-            _to_md(cautions.assign(note=cautions["note"].map(_md_text))),
+            _to_md(cautions),
         ]
     warned = pd.DataFrame(reader_warnings or [])
     if not warned.empty:
         md += [
             "\n## Reader warnings\n",
             _READER_WARNINGS_NOTE + "\n",
-            _to_md(warned.assign(warning=warned["warning"].map(_md_text))),
+            _to_md(warned),
         ]
     if not errors.empty:
         md += ["\n## Failed cells\n", _to_md(errors)]

@@ -169,7 +169,12 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         or scaling step), in registry order, named by their registry names
         (one named like a parameter of this class, e.g. ``voting``, is left
         out with a warning: name it in a pair to include it); the list used
-        is ``methods_``.
+        is ``methods_``. Its cost is that of every member: with the
+        first-party plugins, 30 s at 5,000 + 5,000 rows of 88 features and
+        130 s at 20,000 + 20,000 (0.8 GB; ``benchmarks/results/scale_defaults.md``),
+        most of it in KLIEP, JDA (its default 1-NN pseudo-labeller) and
+        ClassRelationAligner; for large data name fewer, lighter members
+        (e.g. ``["coral", "tca", "kmm"]``).
     voting : {"hard", "soft"}, default="hard"
         Majority of the predicted labels, or the highest mean probability.
     random_state : int, RandomState instance or None, default=None

@@ -158,6 +158,14 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
             {"corpora": {"a+b": {"root": "x"}, "c": {"root": "y"}}},
             r"\[corpora\.a\+b\]: corpus names use letters, digits, _ \. - only",
         ),
+        (  # "$" of a regular expression also matches before a final newline
+            {"corpora": {"a\n": {"root": "x"}, "c": {"root": "y"}}},
+            r"\[corpora\.a\n\]: corpus names use letters, digits, _ \. - only",
+        ),
+        (
+            {"methods": [{"name": "dss\n", "adapter": "dss"}]},
+            r"\[\[methods\]\] #1 name: use letters, digits, _ \. \+ - only",
+        ),
         ({"features": {"n_jobs": 0}}, r"\[features\] n_jobs: must be a positive"),
         (
             {"features": {"set": "functional"}},

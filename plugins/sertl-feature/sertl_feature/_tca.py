@@ -535,7 +535,12 @@ class JDA(_KernelEmbedding):
     ----------
     estimator : classifier or None, default=None
         Base classifier that gives the pseudo-labels; None means the 1-NN
-        classifier of the paper. Cloned at every iteration.
+        classifier of the paper. Cloned at every iteration. Each round of
+        the 1-NN compares every target row with every source row, so its
+        time grows with their product: 24 s at 20,000 + 20,000 rows of 88
+        features, 13.5 s with ``LogisticRegression()``
+        (``benchmarks/results/scale_defaults.md``); for large data a linear
+        classifier is faster.
     max_iter : int, default=10
         Number of pseudo-label rounds (``T = 10`` in the paper); stops
         earlier when the pseudo-labels no longer change."""

@@ -453,7 +453,9 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
     sigma_ : float
         The kernel width used.
     effective_sample_size_ : float
-        Kish's ``(sum w)^2 / sum w^2`` of ``weights_``.
+        Kish's ``(sum w)^2 / sum w^2`` of ``weights_``; ``fit`` warns
+        (:class:`~sertl_core.SertlWarning`) when it is below 2 % of the
+        source rows (source and target barely overlap).
     objective_ : float
         Mean target log-importance at the optimum.
     n_iter_ : int

@@ -10,7 +10,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from sertl_core import SampleWeightMixin, TransferEstimator, external_stacklevel
+from sertl_core import (
+    SampleWeightMixin,
+    SertlWarning,
+    TransferEstimator,
+    external_stacklevel,
+)
 from sertl_core.params import Interval, StrOptions, validate_params
 
 from ._common import (
@@ -446,7 +451,9 @@ class KMM(SampleWeightMixin, TransferEstimator):
         ``sample_weight`` given to ``fit`` (the caller's weights do not
         enter the matching itself).
     effective_sample_size_ : float
-        Kish's ``(sum w)^2 / sum w^2`` of ``weights_``.
+        Kish's ``(sum w)^2 / sum w^2`` of ``weights_``; ``fit`` warns
+        (:class:`~sertl_core.SertlWarning`) when it is below 2 % of the
+        source rows (source and target barely overlap).
     objective_ : float
         Value of the KMM objective at ``weights_``.
     n_iter_ : int
@@ -559,11 +566,36 @@ class KMM(SampleWeightMixin, TransferEstimator):
         _fit_weighted(self, data)
 
 
+_FEW_EFFECTIVE = 0.02
+"""Effective sample size, as a fraction of the source rows, below which the
+weights are said to collapse (on the 12 ordered pairs of the four shared
+corpora, per-domain standardised functionals, KMM keeps 11-32 % and KLIEP
+49-67 %)."""
+
+
+def _warn_if_weights_collapse(est, ess, n_source):
+    """Warn when the importance weights rest on a handful of source rows."""
+    if n_source == 0 or ess >= _FEW_EFFECTIVE * n_source:
+        return
+    warnings.warn(
+        f"{type(est).__name__}: the importance weights leave {ess:.1f} effective "
+        f"source rows of {n_source} (Kish's effective sample size, "
+        f"{ess / n_source:.1%}; effective_sample_size_): source and target "
+        "barely overlap in these features, and the classifier learns from "
+        "those few rows. Standardise each domain first (DomainStandardScaler "
+        "before it), widen the kernel (a larger sigma), or use a feature-based "
+        "adapter (CORAL, TCA) instead.",
+        SertlWarning,
+        stacklevel=external_stacklevel(),
+    )
+
+
 def _fit_weighted(est, data):
     """Weight the source rows against the target and fit the estimator."""
     X = np.asarray(data.X, dtype=np.float64)
     src, tgt = data.source, data.target
     w, info = est._weights(X[src], X[tgt])
+    _warn_if_weights_collapse(est, info["effective_sample_size"], w.size)
     est.weights_ = w
     est.diagnostics_ = info
     est.effective_sample_size_ = info["effective_sample_size"]

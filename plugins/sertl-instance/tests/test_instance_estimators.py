@@ -12,7 +12,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
-from sertl_core import DomainStandardScaler, get_registry
+from sertl_core import DomainStandardScaler, SertlWarning, get_registry
 from sertl_core.model_selection import TargetLabelSplit, TargetScorer
 
 
@@ -207,3 +207,27 @@ def test_callers_sample_weight_multiplies_the_importance_weights(Est):
         X, y, sample_domain=sd, sample_weight=np.ones(len(y))
     )
     np.testing.assert_array_equal(ones.estimator_.coef_, plain.estimator_.coef_)
+
+
+@pytest.mark.parametrize(("method", "sigma"), [(KMM, 5.0), (KLIEP, 2.0)])
+def test_weights_resting_on_a_few_source_rows_are_warned_about(method, sigma):
+    # domains that barely overlap: the classifier learned from a handful of
+    # the 600 source rows, and only diagnostics_ said so
+    rng = np.random.default_rng(0)
+    n, d = 600, 20
+    X = np.vstack([rng.normal(size=(n, d)), rng.normal(size=(n, d)) * 1.5 + 2.5])
+    y = np.r_[rng.integers(0, 3, n), np.full(n, -1)]
+    sd = np.r_[np.ones(n, int), -np.ones(n, int)]
+    est = method(LogisticRegression(max_iter=300), sigma=sigma, random_state=0)
+    with pytest.warns(
+        SertlWarning, match=r"leave \d+\.\d effective source rows of 600"
+    ):
+        est.fit(X, y, sample_domain=sd)
+    assert est.effective_sample_size_ < 0.02 * n
+    # overlapping domains keep most rows, and no warning
+    X_near = np.vstack([X[:n], rng.normal(size=(n, d)) + 0.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SertlWarning)
+        near = method(LogisticRegression(max_iter=300), sigma=sigma, random_state=0)
+        near.fit(X_near, y, sample_domain=sd)
+    assert near.effective_sample_size_ > 0.2 * n

@@ -11,6 +11,7 @@ pipeline serves every network.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -308,6 +309,20 @@ def module_from_portable(portable):
     -------
     module : torch.nn.Module
     """
+    # the recipe is laid out first on the meta device (no memory): a recipe
+    # whose layers do not match the stored weights, e.g. one from a crafted
+    # file asking for a network of many gigabytes, is refused before any
+    # layer is allocated
+    with torch.device("meta"):
+        laid_out = _build_portable(portable)
+    expected = {k: tuple(v.shape) for k, v in laid_out.state_dict().items()}
+    stored = {k: tuple(np.shape(v)) for k, v in portable["state"].items()}
+    if expected != stored:
+        raise ValueError(
+            "The saved network's recipe does not match its stored weights "
+            f"(the recipe's layers {_shape_summary(expected)}, the weights "
+            f"{_shape_summary(stored)}): the file was altered or damaged"
+        )
     # building the layers draws their (discarded) initial weights from
     # torch's global generator: fork it, so that unpickling, deepcopy or
     # load_model leaves the caller's random stream as it was
@@ -317,6 +332,13 @@ def module_from_portable(portable):
         {k: torch.as_tensor(v) for k, v in portable["state"].items()}
     )
     return module.eval()
+
+
+def _shape_summary(shapes, limit=4):
+    """Return a few ``name shape`` pairs of a state dict's shapes, for a message."""
+    items = [f"{k} {v}" for k, v in sorted(shapes.items())] or ["none"]
+    more = f", ... ({len(items)} in all)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
 
 
 def _build_portable(portable):
