@@ -458,7 +458,7 @@ def _warn_if_classes_untested(labels):
         )
         + ". Label at least two target rows of every class.",
         SertlWarning,
-        stacklevel=4,
+        stacklevel=external_stacklevel(),
     )
 
 

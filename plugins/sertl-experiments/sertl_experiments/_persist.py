@@ -781,7 +781,7 @@ def _stored_values(node, by_id, archive):
     return values
 
 
-def _check_decision_trees(schema, archive):
+def _check_decision_trees(nodes, by_id, archive):
     """Refuse a scikit-learn decision tree whose stored nodes point outside it.
 
     scikit-learn rebuilds a tree from its node array without checking the
@@ -797,7 +797,6 @@ def _check_decision_trees(schema, archive):
     import itertools
     import math
 
-    nodes, by_id = _schema_nodes(schema)
     for node in nodes:
         if (node.get("__module__"), node.get("__class__")) != (
             "sklearn.tree._tree",
@@ -887,23 +886,15 @@ def _skops_protocol():
         return json.loads(archive.read("schema.json")).get("protocol")
 
 
-def _file_types(schema):
-    """``(loader, type name)`` of every node of a skops schema."""
-    found, stack = set(), [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if "__loader__" in node and "__module__" in node and "__class__" in node:
-                found.add(
-                    (
-                        str(node["__loader__"]),
-                        f"{node['__module__']}.{node['__class__']}",
-                    )
-                )
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return sorted(found)
+def _file_types(nodes):
+    """``(loader, type name)`` of the schema's ``nodes`` (:func:`_schema_nodes`)."""
+    return sorted(
+        {
+            (str(node["__loader__"]), f"{node['__module__']}.{node['__class__']}")
+            for node in nodes
+            if "__loader__" in node and "__module__" in node and "__class__" in node
+        }
+    )
 
 
 def _trusted_names(trusted):
@@ -1057,8 +1048,9 @@ def load_model(path, *, trusted=None):
                     "reads that protocol's schema). Save the model again with "
                     "this installation"
                 )
-            types = _file_types(schema)
-            _check_decision_trees(schema, archive)
+            nodes, by_id = _schema_nodes(schema)  # walked once
+            types = _file_types(nodes)
+            _check_decision_trees(nodes, by_id, archive)
     except UntrustedModelError as exc:
         raise UntrustedModelError(f"{str(path)!r} is refused: {exc}.") from exc
     except Exception as exc:
@@ -1072,12 +1064,13 @@ def load_model(path, *, trusted=None):
         _import_public_part(name.rpartition(".")[0])
     refused = {}
     for loader, name in types:
-        why = _refusal(_printable(loader), name, extra)
+        why = _refusal(loader, name, extra)
         if why is not None:
             refused.setdefault(name, why)
     if refused:
-        listed = ", ".join(
-            f"{_printable(name)} ({why})" for name, why in sorted(refused.items())
+        # names read from the file: shown, control characters escaped
+        listed = _printable(
+            ", ".join(f"{name} ({why})" for name, why in sorted(refused.items()))
         )
         raise UntrustedModelError(
             f"{str(path)!r} contains types that are not trusted: {listed}. "

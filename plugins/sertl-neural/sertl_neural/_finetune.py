@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 import torch
 
-from sertl_core._domains import DomainData, SertlWarning
+from sertl_core import SertlWarning, external_stacklevel
+from sertl_core._domains import DomainData
 from sertl_core.params import Interval, StrOptions
 
 from ._base import (
@@ -716,7 +717,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
                     "is a source row), or set finetune_epochs=0 for a source-only "
                     "model.",
                     SertlWarning,
-                    stacklevel=4,
+                    stacklevel=external_stacklevel(),
                 )
             if tgt.any() and ft_epochs > 0:
                 teacher = None
