@@ -43,6 +43,20 @@ Part ``label_recheck`` (LabelRelationTransfer)
     it), on both development tasks, each decided by the paired rule of
     ``_selection.py`` with the product default as the incumbent.
 
+Part ``label_scaling`` (the features every arm of ``relational_label_space.py`` sees)
+    Per-domain standardisation (the benchmark's scaling so far) against
+    per-speaker standardisation (``sertl_speech.SpeakerNormalizer``; each
+    speaker of either corpus centred and scaled with its own rows, the
+    target's unlabelled rows included, as the per-domain scaler uses them),
+    on the same two development tasks, seeds and splits.
+    LabelRelationTransfer() with its defaults and every baseline (its
+    ``BASELINE_C``) are scored under both. Rule, fixed before the run:
+    per-domain scaling stays unless LabelRelationTransfer() is better under
+    per-speaker scaling on the 10 (task, seed) units by the paired rule of
+    ``_selection.py`` (a user chooses the scaling that makes their model
+    best; the baselines then get the same scaling). The margins over the
+    baselines are reported, not used.
+
 Part ``class`` (ClassRelationAligner)
     Nested leave-one-target-corpus-out selection over the 12 ordered pairs
     of EmoDB, RAVDESS, URDU, TurEV-DB (protocol of
@@ -57,7 +71,7 @@ Run from the repository root::
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
         .venv/bin/python benchmarks/relational_defaults.py \
         [label|label_options|label_regularisation|label_baselines|
-         label_recheck|class]
+         label_recheck|label_scaling|class]
 
 Results: benchmarks/results/relational_defaults_<part>.md
 """
@@ -657,6 +671,131 @@ def label_recheck_part():
     _write("relational_defaults_label_recheck.md", lines)
 
 
+# ----------------------------------------- label part, the features' scaling
+def _speaker_scaled(src, tgt, classes):
+    """``_dev_task`` with per-speaker instead of per-domain standardisation."""
+    from sertl_speech import SpeakerNormalizer
+
+    Xs, ys, spk_s, _ = _data.load_features(src, emotions=None)
+    Xt, yt, spk_t, _ = _data.load_features(tgt, emotions=classes)
+    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
+    speakers = np.r_[np.asarray(spk_s, dtype=str), np.asarray(spk_t, dtype=str)]
+    Z = SpeakerNormalizer().fit_transform(np.vstack([Xs, Xt]), speaker=speakers)
+    return Z, sd, ys, yt, spk_t
+
+
+def label_scaling_part():
+    """Per-domain vs per-speaker standardisation for the label-space benchmark.
+
+    Both scalings on the two development tasks, seeds and splits of the
+    other parts; LabelRelationTransfer() with its defaults decides (paired
+    rule of ``_selection.py``, per-domain the incumbent), the baselines of
+    ``relational_label_space.py`` are reported under both.
+    """
+    from _selection import ALPHA, keep_unless_better
+    from relational_label_space import BASELINE_C, baseline_scores
+
+    t0 = time.time()
+    scalings = {"per-domain": _dev_task, "per-speaker": _speaker_scaled}
+    per_task = collections.defaultdict(list)
+    for src, tgt, classes in DEV_TASKS:
+        for name, make in scalings.items():
+            Z, sd, ys, yt, spk_t = make(src, tgt, classes)
+            Zs, Zt = Z[sd > 0], Z[sd < 0]
+            for seed in SEEDS:
+                lab_idx, test = _label_split(seed, yt, spk_t, classes)
+                Zte, yte = Zt[test], yt[test]
+                by_c = {
+                    c: baseline_scores(
+                        seed, Zs, ys, Zt[lab_idx], yt[lab_idx], Zte, yte, c
+                    )
+                    for c in set(BASELINE_C.values())
+                }
+                for arm, c in BASELINE_C.items():
+                    per_task[(name, arm, (src, tgt))].append(by_c[c][arm])
+                y_fit = np.full(len(Zt), "-1", dtype=object)
+                y_fit[lab_idx] = yt[lab_idx]
+                yf = np.concatenate([ys.astype(object), y_fit]).astype(str)
+                est = LabelRelationTransfer().fit(Z, yf, sample_domain=sd)
+                per_task[(name, "label_relation", (src, tgt))].append(
+                    balanced_accuracy_score(yte, est.predict(Zte))
+                )
+                print(
+                    f"{name} {src}->{tgt} seed {seed} ({time.time() - t0:.0f} s)",
+                    flush=True,
+                )
+    tasks = [t[:2] for t in DEV_TASKS]
+    arms = ["label_relation", *BASELINE_C]
+
+    def units(name, arm):
+        return [100 * u for t in tasks for u in per_task[(name, arm, t)]]
+
+    def mean(name, arm):
+        return float(np.mean(units(name, arm)))
+
+    winner, tests = keep_unless_better(
+        ("per-domain", units("per-domain", "label_relation")),
+        {"per-speaker": units("per-speaker", "label_relation")},
+    )
+    d, pv = tests["per-speaker"]
+    lines = [
+        *_dev_header(
+            "Label-space benchmark: per-domain or per-speaker standardisation, "
+            "selected on dev tasks",
+            "Every arm of `relational_label_space.py` under per-domain "
+            "standardisation (`DomainStandardScaler`, the benchmark's scaling "
+            "so far) and under per-speaker standardisation "
+            "(`sertl_speech.SpeakerNormalizer()`: each speaker of either "
+            "corpus with its own rows; a target speaker's unlabelled rows are "
+            "used as the per-domain scaler uses the target's). "
+            "LabelRelationTransfer() with its defaults; each baseline with its "
+            "`BASELINE_C`. Rule, fixed before the run: per-domain scaling "
+            "stays unless LabelRelationTransfer() is better under per-speaker "
+            "scaling on the 10 (task, seed) units by an exact one-sided paired "
+            f"sign-flip test at p < {ALPHA:g} (benchmarks/_selection.py); the "
+            "margins over the baselines are reported, not used.",
+        ),
+        "",
+        "| arm | "
+        + " | ".join(f"{n} {s}->{t}" for n in scalings for s, t in tasks)
+        + " | per-domain mean | per-speaker mean |",
+        "|---|" + "---|" * (len(scalings) * len(tasks) + 2),
+    ]
+    for arm in arms:
+        cells = [
+            f"{100 * np.mean(per_task[(n, arm, t)]):.1f}"
+            for n in scalings
+            for t in tasks
+        ]
+        lines.append(
+            f"| {arm} | "
+            + " | ".join(cells)
+            + f" | {mean('per-domain', arm):.1f} | {mean('per-speaker', arm):.1f} |"
+        )
+    margins = {
+        n: mean(n, "label_relation")
+        - max(mean(n, a) for a in BASELINE_C if a.startswith("target_only"))
+        for n in scalings
+    }
+    lines += [
+        "",
+        f"LabelRelationTransfer() per-speaker minus per-domain: {d:+.2f} UAR "
+        f"points (one-sided p {pv:.3f}) -> **{winner}**.",
+        "",
+        "For information (not used by the rule): label_relation minus the best "
+        "target-only baseline, "
+        + ", ".join(f"{n} {m:+.1f}" for n, m in margins.items())
+        + " points.",
+        "",
+        *_footer("label_scaling", time.time() - t0),
+    ]
+    # the shared header names the incumbent scaling; this part compares two
+    lines[2] = lines[2].replace(
+        "per-domain standardised `functionals`", "`functionals`"
+    )
+    _write("relational_defaults_label_scaling.md", lines)
+
+
 # ---------------------------------------------------------------- class part
 CORPORA = ("emodb", "ravdess", "urdu", "turev_db")
 C4 = ("anger", "happiness", "neutral", "sadness")
@@ -807,5 +946,6 @@ if __name__ == "__main__":
             "label_baselines": label_baselines_part,
             "label_regularisation": label_regularisation_part,
             "label_recheck": label_recheck_part,
+            "label_scaling": label_scaling_part,
             "class": class_part,
         }[p]()
