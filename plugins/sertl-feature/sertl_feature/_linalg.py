@@ -144,9 +144,11 @@ def median_heuristic_gamma(X, *, max_rows=1000, random_state=None):
     ``exp(-||x - y||^2 / sigma^2)`` with ``sigma`` the median pairwise
     distance (the median heuristic of Gretton et al., 2012, in the
     ``exp(-d^2 / sigma^2)`` convention; the ``2 sigma^2`` convention halves
-    gamma). The median is taken over at most
-    ``max_rows`` rows drawn at random (all rows when there are fewer), so
-    the cost is bounded whatever the data size.
+    gamma). The median is taken over the pairs of distinct rows (pairs at
+    distance 0, duplicates, are left out: repeated rows would otherwise pull
+    the width towards 0) among at most ``max_rows`` rows drawn at random
+    (all rows when there are fewer), so the cost is bounded whatever the
+    data size.
 
     Parameters
     ----------

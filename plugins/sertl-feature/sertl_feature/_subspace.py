@@ -162,6 +162,20 @@ def _spectrum(X):
     return mean, w, fix_signs(V), sq
 
 
+def _centred_rank(w, shape):
+    """Numerical rank of a centred domain from its covariance eigenvalues ``w``.
+
+    numpy's ``matrix_rank`` threshold on the singular values
+    (``s_max * max(shape) * eps``), squared for the eigenvalues of
+    ``Xc.T @ Xc / n``; never above ``n - 1``.
+    """
+    n, d = shape
+    if n < 2 or w.size == 0 or w[0] <= 0:
+        return 0
+    tol = w[0] * (max(n, d) * np.finfo(float).eps) ** 2
+    return int(min(np.count_nonzero(w > tol), n - 1))
+
+
 class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
     """Subspace alignment: map the source PCA basis onto the target's.
 
@@ -200,10 +214,11 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
           of the variance in every domain (cumulative-variance rule).
         * int: that dimension.
 
-        The dimension is at most ``n_features`` and the row count of the
-        smallest domain minus one (the rank of a centred domain: further
-        principal axes would be arbitrary directions of zero variance); an
-        explicit int above that is an error.
+        The dimension is at most the smallest rank of a centred domain
+        (at most ``n_features`` and its row count minus one, less with
+        constant or collinear features: further principal axes would be
+        arbitrary directions of zero variance); an explicit int above that
+        is an error.
     gamma : float > 0, default=1e5
         Tolerance of the bound (deviation of the alignment matrix ``M``
         allowed); larger values allow larger dimensions. Only used with
@@ -294,16 +309,21 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         self.source_domains_, sizes = domain_sizes(
             sd, "SubspaceAlignment", "estimate its principal axes"
         )
-        smallest = min(sizes.values())
         blocks = [X[sd == dom] for dom in self.source_domains_] + [X[data.target]]
-        # A centred domain of n rows spans at most n - 1 directions: axes
-        # beyond that are arbitrary (zero-variance) eigenvectors.
-        n_max = min(X.shape[1], smallest - 1)
-        what = (
-            f"min(n_features={X.shape[1]}, "
-            f"rows of the smallest domain - 1={smallest - 1})"
-        )
         spectra = [_spectrum(b) for b in blocks]
+        # A centred domain spans as many directions as its rank (at most
+        # n - 1 rows, fewer with constant or collinear features): further
+        # axes are arbitrary eigenvectors of a zero eigenvalue, and a new row
+        # varying along them would get an arbitrary coordinate.
+        n_max = min(
+            _centred_rank(sp[1], b.shape) for sp, b in zip(spectra, blocks, strict=True)
+        )
+        smallest = min(sizes.values())
+        what = (
+            f"the smallest rank of a centred domain (n_features={X.shape[1]}, "
+            f"rows of the smallest domain - 1={smallest - 1}, less with "
+            "constant or collinear features)"
+        )
         if isinstance(self.n_components, str):
             m = stability_dimension(
                 [w for _, w, _, _ in spectra],

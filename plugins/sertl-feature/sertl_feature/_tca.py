@@ -363,8 +363,10 @@ _SHARED_DOC = """
         Kernel of the embedding.
     gamma : float > 0 or None, default=None
         Inverse width of the RBF kernel ``exp(-gamma ||x - y||^2)``. None
-        uses the median heuristic ``1 / median ||x_i - x_j||^2`` over at most
-        1,000 training rows (all rows below that), stored in ``gamma_``;
+        uses the median heuristic ``1 / median ||x_i - x_j||^2`` over the
+        pairs of distinct rows among at most 1,000 training rows (all rows
+        below that; pairs of duplicate rows, at distance 0, are left out),
+        stored in ``gamma_``;
         it was kept against the ``1 / (2 median)`` convention on development
         corpus pairs with EmoDB <-> RAVDESS held out, which found no
         significant difference (benchmarks/results/feature_defaults.md).

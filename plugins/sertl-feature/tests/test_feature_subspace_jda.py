@@ -231,6 +231,37 @@ def test_subspace_alignment_dimension_capped_by_centred_rank():
             )
 
 
+def test_subspace_alignment_dimension_capped_by_constant_features():
+    # Two constant source features leave a centred source of rank 3: a fourth
+    # or fifth axis would be an arbitrary direction of the null space, along
+    # which a new source row varying in those features would get an
+    # arbitrary coordinate; asking for it is an error and the rules stop at 3.
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(40, 5))
+    Xs[:, 3], Xs[:, 4] = 1.0, -2.0
+    X = np.vstack([Xs, rng.normal(size=(40, 5))])
+    sd = np.r_[np.ones(40, int), -np.ones(40, int)]
+    for n_components in (4, 5):
+        with pytest.raises(
+            ValueError, match=r"at most 3 \(the smallest rank of a centred domain"
+        ):
+            SubspaceAlignment(n_components=n_components).fit(X, sample_domain=sd)
+    assert (
+        SubspaceAlignment(n_components=0.999999).fit(X, sample_domain=sd).n_components_
+        <= 3
+    )
+    sa = SubspaceAlignment(n_components=3).fit(X, sample_domain=sd)
+    # the source axes span the varying features only
+    np.testing.assert_allclose(sa.source_components_[0][3:], 0.0, atol=1e-12)
+    x_new = Xs[:2].copy()
+    x_new[:, 3] += 1.0  # moves along a direction the source never varied in
+    np.testing.assert_allclose(
+        sa.transform(x_new, sample_domain=[1, 1]),
+        sa.transform(Xs[:2], sample_domain=[1, 1]),
+        atol=1e-12,
+    )
+
+
 def test_jda_refuses_regression_targets_by_name():
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
