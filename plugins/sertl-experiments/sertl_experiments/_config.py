@@ -34,7 +34,14 @@ __all__ = [
     "parse_config",
 ]
 
-CLASSIFIERS = ("svc", "logreg", "knn", "random_forest", "lda")
+CLASSIFIERS = (
+    "svc",
+    "logreg",
+    "knn",
+    "random_forest",
+    "hist_gradient_boosting",
+    "lda",
+)
 """Names accepted by ``[classifier] name``."""
 
 SCALINGS = ("source", "domain", "speaker", "none")

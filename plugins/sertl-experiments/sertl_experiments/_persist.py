@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -34,12 +35,15 @@ A type in a model file is trusted when the way the file rebuilds it cannot
 run anything but building it (see :func:`load_model`): scikit-learn and
 sertl estimators (and a fitted model's state objects) restored from their
 attributes, numpy arrays, scalars and dtypes, scipy.sparse matrices, plain
-containers, :mod:`pathlib` paths and numpy's ufuncs. A class counts only at
-the place it is defined (a scikit-learn module that imports
-``subprocess.Popen`` does not make it trusted), and never from a package's
-test helpers, build tools, bundled third-party code or dataset downloaders.
-Anything else (a third-party plugin's class, a function) must be trusted by
-the caller, by name.
+containers, :mod:`pathlib` paths, numpy's ufuncs and scikit-learn's
+``check_array`` only as HistGradientBoosting stores it (bound by
+:func:`functools.partial` to its exact keywords, as a FunctionTransformer's
+``func``). A class counts only at the place it is
+defined (a scikit-learn module that imports ``subprocess.Popen`` does not
+make it trusted), and never from a package's test helpers, build tools,
+bundled third-party code or dataset downloaders. Anything else (a
+third-party plugin's class, another function) must be trusted by the
+caller, by name.
 """
 
 # The packages whose classes may be restored from their attributes.
@@ -97,12 +101,14 @@ _REDUCE_CONSTRUCTORS = re.compile(
 )
 # Classes that are no estimator but hold a fitted scikit-learn model's state
 # (restored from their attributes): calibrators, distance metrics, trees of
-# neighbour searches.
+# neighbour searches, the trees of HistGradientBoosting (whose stored nodes
+# load_model checks before and after building them).
 _STATE_CLASSES = re.compile(
     r"sklearn\.calibration\._CalibratedClassifier"
     r"|sklearn\.metrics\._dist_metrics\.\w+"
     r"|sklearn\.neighbors\._(kd_tree|ball_tree)\.\w+"
     r"|sklearn\._loss\.(loss|link)\.\w+"
+    r"|sklearn\.ensemble\._hist_gradient_boosting\.predictor\.TreePredictor"
 )
 _NO_IMPORT = frozenset({"JsonNode", "CachedNode"})  # the name is not used
 _MAX_TREE_READINGS = 4096
@@ -114,6 +120,45 @@ _EXPANSION_ALLOWANCE = 64 * 2**20
 _FUNCTIONS = frozenset(
     {"FunctionNode", "MethodNode", "PartialNode", "OperatorFuncNode"}
 )
+# The one function a scikit-learn model stores and calls on its input that is
+# trusted without being named, and only in the form and place it is stored
+# (_check_placements): HistGradientBoosting's column transformer (categorical
+# features) converts its numerical columns with check_array, bound by
+# functools.partial to exactly these keywords (scikit-learn's _preprocess_X),
+# held as the func of a FunctionTransformer without kw_args.
+_CHECK_ARRAY = "sklearn.utils.validation.check_array"
+_PARTIAL = "functools.partial"
+_FUNCTION_TRANSFORMER = (
+    "sklearn.preprocessing._function_transformer.FunctionTransformer"
+)
+_TRUSTED_FUNCTIONS = {
+    "FunctionNode": frozenset({_CHECK_ARRAY}),
+    "PartialNode": frozenset({_PARTIAL}),
+}
+_HGB_CHECK_KEYWORDS = ("dtype", "ensure_all_finite")
+"""The keywords HistGradientBoosting binds check_array to: ``[float64]``, False."""
+# Where scikit-learn stores the objects of sklearn._loss (a loss object is
+# called with the arrays it is given and loops over them in compiled code):
+# attribute name -> (what it may hold, what may hold it; None: an
+# estimator). Gradient boosting's _loss, a linear model's _base_loss, a
+# HistGradientBoosting model's loss parameter (a loss object is allowed
+# there), and a loss object's compiled loss, link and intervals.
+_LOSS_OBJECT = re.compile(r"sklearn\._loss\.loss\.\w+")
+_LOSS_PLACES = {
+    "_loss": (_LOSS_OBJECT, None),
+    "_base_loss": (_LOSS_OBJECT, None),
+    "loss": (
+        _LOSS_OBJECT,
+        re.compile(
+            r"sklearn\.ensemble\._hist_gradient_boosting\.gradient_boosting"
+            r"\.HistGradientBoosting(Classifier|Regressor)"
+        ),
+    ),
+    "closs": (re.compile(r"sklearn\._loss\._loss\.Cy\w+"), _LOSS_OBJECT),
+    "link": (re.compile(r"sklearn\._loss\.link\.\w+"), _LOSS_OBJECT),
+    "interval_y_true": (re.compile(r"sklearn\._loss\.link\.Interval"), _LOSS_OBJECT),
+    "interval_y_pred": (re.compile(r"sklearn\._loss\.link\.Interval"), _LOSS_OBJECT),
+}
 
 
 class UntrustedModelError(ValueError):
@@ -445,6 +490,128 @@ def _neutralise_loaded_model(model):
             obj.set_params(**reset)
 
 
+def _class_attribute(cls, name):
+    """Return what ``name`` finds on ``cls`` for its instances (its MRO), or None."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
+
+
+def _is_method_like(attr):
+    """Whether a class attribute is a method an instance attribute would hide.
+
+    A function, a static or class method, a method descriptor,
+    scikit-learn's ``available_if`` descriptor, a builtin or a class:
+    anything callable or bound on access that is no data descriptor (a
+    property, which an instance attribute cannot hide). Plain values (a
+    class-level default) are not.
+    """
+    kind = type(attr)
+    if hasattr(kind, "__set__") or hasattr(kind, "__delete__"):
+        return False
+    return callable(attr) or hasattr(kind, "__get__")
+
+
+def _is_hgb_partial_object(func):
+    """Whether ``func`` is HistGradientBoosting's check_array partial, as built."""
+    from sklearn.utils import check_array
+
+    return (
+        type(func) is functools.partial
+        and func.func is check_array
+        and func.args == ()
+        and not vars(func)
+        and sorted(func.keywords) == sorted(_HGB_CHECK_KEYWORDS)
+        and type(func.keywords["dtype"]) is list
+        and func.keywords["dtype"] == [np.float64]
+        and func.keywords["ensure_all_finite"] is False
+    )
+
+
+# Functions a file names (numpy's ufuncs hold a __dict__ of their own): not
+# built from stored attributes.
+_FUNCTION_TYPES = (np.ufunc, types.FunctionType, types.BuiltinFunctionType)
+_MAX_DTYPE_SIZE = 1024
+"""Most bytes an element of a dtype stored as an attribute may take."""
+
+
+def _stored_dtype_size(key, value):
+    """Bytes an element of ``value`` takes, if it is a stored dtype, else None.
+
+    A numpy dtype, or a string as the ``dtype`` attribute (an encoder's),
+    which the model allocates its output with.
+    """
+    if not (isinstance(value, np.dtype) or (key == "dtype" and type(value) is str)):
+        return None
+    try:
+        return np.dtype(value).itemsize
+    except (TypeError, ValueError):
+        return None  # no dtype: the model fails on it
+
+
+def _check_loaded_callables(payload, extra):
+    """Refuse hidden methods and stored callables that a model calls unsafely.
+
+    skops restores a stored attribute into the object's ``__dict__``, where
+    one named like a method of the object's class hides that method (a
+    column transformer whose ``transform`` is a stored function hands the
+    trees rows of any width): every object built is refused such an
+    attribute. A FunctionTransformer calls its ``func`` and
+    ``inverse_func`` with the stored ``kw_args``: each must be None, a
+    numpy ufunc, HistGradientBoosting's check_array partial (as ``func``,
+    without ``kw_args``), or a function or object whose name the caller
+    trusts. A stored dtype (an encoder's) may not take more than
+    :data:`_MAX_DTYPE_SIZE` bytes an element. Nothing here calls anything
+    the file stored.
+    """
+    from sklearn.preprocessing import FunctionTransformer
+
+    for obj, state in _object_states(payload):
+        for key, value in state.items():
+            size = _stored_dtype_size(key, value)
+            if size is not None and size > _MAX_DTYPE_SIZE:
+                raise UntrustedModelError(
+                    f"The model file's {_printable(type(obj).__name__)}.{key} is a "
+                    f"dtype of {size} bytes an element: transforming would allocate "
+                    "that much for each value it is given."
+                )
+            if (
+                type(key) is str
+                and not isinstance(obj, _FUNCTION_TYPES)  # not built from a state
+                and _is_method_like(_class_attribute(type(obj), key))
+            ):
+                raise UntrustedModelError(
+                    f"The model file's {_printable(type(obj).__name__)} stores an "
+                    f"attribute {_printable(key)!r}, which would hide the method "
+                    "of that name of its class (called instead of it): it was not "
+                    "written by save_model, or altered."
+                )
+        if not isinstance(obj, FunctionTransformer):
+            continue
+        for attr in ("func", "inverse_func"):
+            func = state.get(attr)
+            if (
+                func is None
+                or (type(func) is np.ufunc and getattr(np, func.__name__, None) is func)
+                or _qualified(func) in extra
+            ):
+                continue
+            if attr == "func" and _is_hgb_partial_object(func):
+                if not state.get("kw_args"):
+                    continue
+                why = "with kw_args, which override its keywords"
+            else:
+                why = "which it calls with the stored kw_args"
+            raise UntrustedModelError(
+                f"The model file's FunctionTransformer has its {attr} "
+                f"{_printable(_qualified(func))}, {why}: trusted there are None, "
+                "numpy's ufuncs and the check_array partial HistGradientBoosting "
+                "stores (without kw_args). Load it only if you trust its author, "
+                "passing that name in trusted=[...] (command line: --trust NAME)."
+            )
+
+
 _NEIGHBOUR_TREES = re.compile(
     r"sklearn\.neighbors\._(kd_tree\.KDTree|ball_tree\.BallTree)(32|64)?"
 )
@@ -452,7 +619,13 @@ _NEIGHBOUR_TREES = re.compile(
 
 def _type_name(value):
     """``module.qualname`` of the type of ``value``."""
-    return f"{type(value).__module__}.{type(value).__qualname__}"
+    return _qualified(type(value))
+
+
+def _qualified(obj):
+    """``module.qualname`` of a function or class, else of the type of ``obj``."""
+    named = obj if hasattr(obj, "__qualname__") else type(obj)
+    return f"{named.__module__}.{named.__qualname__}"
 
 
 def _check_loaded_trees(model):
@@ -465,6 +638,9 @@ def _check_loaded_trees(model):
     bagging the columns of each tree's subset; gradient boosting also
     writes one column per tree of a stage). Other models holding trees
     (a chain, a vote, AdaBoost) call them with their own input checks.
+    HistGradientBoosting models and their trees are checked as
+    :func:`_hist_boosting_fault` says (each tree against the rows and the
+    categorical features its model gives it).
     A k-d or ball tree of a nearest-neighbour model is rebuilt from the
     points it stores, with its leaf size, metric and weights: its stored
     index arrays, which queries follow without bounds, are not used (for a
@@ -483,12 +659,27 @@ def _check_loaded_trees(model):
         ensemble.RandomTreesEmbedding,
     )
     boosting = (ensemble.GradientBoostingClassifier, ensemble.GradientBoostingRegressor)
+    hist = (
+        ensemble.HistGradientBoostingClassifier,
+        ensemble.HistGradientBoostingRegressor,
+    )
 
     def is_tree(value):
         return _type_name(value) == "sklearn.tree._tree.Tree"
 
     def fault(obj, state):
         name = type(obj).__name__
+        if _type_name(obj) == _TREE_PREDICTOR:  # wherever it is
+            if sorted(state) != sorted(_PREDICTOR_PARTS):
+                return f"a HistGradientBoosting tree holds {sorted(map(str, state))}"
+            why = _predictor_fault(*(state[part] for part in _PREDICTOR_PARTS))
+            return f"a HistGradientBoosting tree is malformed: {why}" if why else None
+        if _type_name(obj) == _BIN_MAPPER and "n_bins_non_missing_" in state:
+            counts = state["n_bins_non_missing_"]
+            why, _ = _bin_mapper_fault(obj, len(counts))
+            return f"a bin mapper {why}" if why else None
+        if isinstance(obj, hist):
+            return _hist_boosting_fault(name, state)
         for value in state.values():
             if is_tree(value) and (why := _built_tree_fault(value)):
                 return f"a tree of {name}: {why}"
@@ -682,6 +873,8 @@ def _refusal(loader, name, extra):
             and _defined_class(name, ("sklearn",)) is not None
         )
     elif loader in _FUNCTIONS:
+        if name in _TRUSTED_FUNCTIONS.get(loader, ()):
+            return None
         module, _, attr = name.rpartition(".")
         if module == "numpy" and isinstance(getattr(np, attr, None), np.ufunc):
             return None  # a ufunc computes; it runs nothing else
@@ -751,6 +944,22 @@ def _schema_nodes(schema):
     return nodes, by_id
 
 
+def _node_candidates(node, by_id):
+    """Return the nodes skops may build in place of ``node``.
+
+    The node itself and every other node of its ``__id__`` (all of them for
+    a ``CachedNode``), as :func:`_schema_nodes` lists them.
+    """
+    if not isinstance(node, dict):
+        raise ValueError("a node is no node")
+    candidates = list(by_id.get(node.get("__id__"), []))
+    if node.get("__loader__") != "CachedNode" and node not in candidates:
+        candidates.append(node)
+    if not candidates:
+        raise ValueError("a node refers to nothing")
+    return candidates
+
+
 def _stored_values(node, by_id, archive):
     """Every value a JSON or numpy-array node may be built as, read as data.
 
@@ -760,15 +969,8 @@ def _stored_values(node, by_id, archive):
     import io
     import json
 
-    if not isinstance(node, dict):
-        raise ValueError("a node is no node")
-    candidates = list(by_id.get(node.get("__id__"), []))
-    if node.get("__loader__") != "CachedNode" and node not in candidates:
-        candidates.append(node)
-    if not candidates:
-        raise ValueError("a node refers to nothing")
     values = []
-    for cand in candidates:
+    for cand in _node_candidates(node, by_id):
         if cand.get("__loader__") == "JsonNode":
             values.append(json.loads(cand["content"]))
         elif cand.get("__loader__") == "NdArrayNode" and cand.get("type") == "numpy":
@@ -779,6 +981,217 @@ def _stored_values(node, by_id, archive):
                 f"expected a number or an array, got a {cand.get('__loader__')}"
             )
     return values
+
+
+def _node_name(node):
+    """``module.class`` a schema node names (``None.None`` for none)."""
+    node = node or {}
+    return f"{node.get('__module__')}.{node.get('__class__')}"
+
+
+def _placed_nodes(schema):
+    """Yield ``(node, holder, key)`` for every node of a skops schema.
+
+    ``holder`` is the object node whose attribute ``key`` the node is (its
+    content a dict node whose table holds the node under ``key``), or the
+    partial node whose ``key`` (``func``, ``args``, ...) it is; None, with
+    ``key`` None, for a node anywhere else (an item of a list, a tuple, a
+    dict, a node's own parts).
+    """
+    stack = [(schema, ())]
+    while stack:
+        node, trail = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, ()) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        holder, key = None, None
+        if len(trail) == 3:
+            (outer, k1), (table, k2), (_, key) = trail
+            if not (
+                outer.get("__loader__") == "ObjectNode"
+                and (k1, k2) == ("content", "content")
+                and table.get("__loader__") == "DictNode"
+            ):
+                key = None
+            holder = outer if key is not None else None
+        if holder is None and len(trail) >= 2:
+            (outer, k1), (_, k2) = trail[-2:]
+            if outer.get("__loader__") == "PartialNode" and k1 == "content":
+                holder, key = outer, k2
+        yield node, holder, key
+        for k, value in node.items():
+            stack.append((value, (*trail[-2:], (node, k))))
+
+
+def _is_hgb_partial(node, by_id):
+    """Whether a partial node is exactly HistGradientBoosting's check_array partial.
+
+    ``functools.partial(check_array, dtype=[numpy.float64],
+    ensure_all_finite=False)`` with no positional argument and no
+    namespace, whichever node of an id skops builds for each part.
+    """
+
+    def only(part, loader, name=None):
+        try:
+            cands = _node_candidates(part, by_id)
+        except ValueError:
+            return None
+        if all(
+            c.get("__loader__") == loader and (name is None or _node_name(c) == name)
+            for c in cands
+        ):
+            return cands
+        return None
+
+    def empty(part, loader, name):
+        cands = only(part, loader, name)
+        return cands is not None and all(c.get("content") in ([], {}) for c in cands)
+
+    def keyword_table(cand):
+        table = cand.get("content")
+        if not isinstance(table, dict) or sorted(table) != sorted(_HGB_CHECK_KEYWORDS):
+            return False
+        # skops pairs the keys with their types, dropping keys without one
+        key_types = only(cand.get("key_types"), "ListNode", "builtins.list") or [{}]
+        lists = only(table["dtype"], "ListNode", "builtins.list") or [{}]
+        flags = only(table["ensure_all_finite"], "JsonNode") or [{}]
+        return (
+            all(
+                isinstance(types.get("content"), list)
+                and len(types["content"]) == len(table)
+                and all(only(t, "TypeNode", "builtins.str") for t in types["content"])
+                for types in key_types
+            )
+            and all(
+                isinstance(items := dtype.get("content"), list)
+                and len(items) == 1
+                and only(items[0], "TypeNode", "numpy.float64") is not None
+                for dtype in lists
+            )
+            and all(flag.get("content") == "false" for flag in flags)
+        )
+
+    content = node.get("content")
+    if node.get("__loader__") != "PartialNode" or not isinstance(content, dict):
+        return False
+    if sorted(content) != ["args", "func", "kwds", "namespace"]:
+        return False
+    kwds = only(content["kwds"], "DictNode", "builtins.dict")
+    return bool(
+        only(content["func"], "FunctionNode", _CHECK_ARRAY)
+        and empty(content["args"], "TupleNode", "builtins.tuple")
+        # the partial's __dict__: None until something reads it, else empty
+        and (
+            empty(content["namespace"], "DictNode", "builtins.dict")
+            or all(
+                n.get("content") == "null"
+                for n in only(content["namespace"], "JsonNode") or [{}]
+            )
+        )
+        and kwds
+        and all(keyword_table(c) for c in kwds)
+    )
+
+
+def _check_placements(schema, by_id, extra):
+    """Refuse trusted callables stored in a form or a place scikit-learn does not.
+
+    Checked before anything is built, for each node and every node skops
+    may build in its place (several nodes can share an id): a
+    ``functools.partial`` must be HistGradientBoosting's own
+    (:func:`_is_hgb_partial`) held as the ``func`` of a FunctionTransformer,
+    and ``check_array`` the ``func`` of such a partial, unless the caller
+    trusts them by name; an object of ``sklearn._loss`` (a loss object is
+    called with the arrays it is given, looping over them in compiled code)
+    must sit where scikit-learn stores one (:data:`_LOSS_PLACES`), unless
+    the caller trusts its class by name.
+    """
+    for node, holder, key in _placed_nodes(schema):
+        if "__loader__" not in node:
+            continue
+        try:
+            cands = _node_candidates(node, by_id)
+        except ValueError:
+            continue  # skops refuses a node that refers to nothing
+        where = (
+            f"{_node_name(holder)}.{key}"
+            if holder is not None
+            else "inside a container"
+        )
+        for cand in cands:
+            name, loader = _node_name(cand), cand.get("__loader__")
+            bad = None
+            if loader == "PartialNode" and _PARTIAL not in extra:
+                if not _is_hgb_partial(cand, by_id):
+                    bad = (
+                        "a functools.partial other than the check_array one "
+                        "HistGradientBoosting stores"
+                    )
+                elif (_node_name(holder), key) != (_FUNCTION_TRANSFORMER, "func"):
+                    bad = f"HistGradientBoosting's check_array partial as {where}"
+                if bad:
+                    bad += (
+                        " (a partial binds stored arguments; trust "
+                        f"{_PARTIAL} to load it)"
+                    )
+            elif (
+                name == _CHECK_ARRAY and loader == "FunctionNode" and name not in extra
+            ):
+                if key != "func" or not _is_hgb_partial(holder, by_id):
+                    bad = (
+                        f"{_CHECK_ARRAY} as {where}: it is trusted only as "
+                        "HistGradientBoosting stores it (bound by its partial), "
+                        f"else trust {_CHECK_ARRAY} to load it"
+                    )
+            elif name.startswith("sklearn._loss.") and name not in extra:
+                held, holders = _LOSS_PLACES.get(key, (None, None))
+                if not (
+                    holder is not None
+                    and holder.get("__loader__") == "ObjectNode"
+                    and held is not None
+                    and held.fullmatch(name)
+                    and (
+                        _estimator_class(_node_name(holder)) is not None
+                        if holders is None
+                        else holders.fullmatch(_node_name(holder))
+                    )
+                ):
+                    bad = (
+                        f"the loss object {name} as {where}, where scikit-learn "
+                        "stores none (a model would call it with arrays of the "
+                        f"file's choosing); trust {name} to load it"
+                    )
+            if bad:
+                raise UntrustedModelError(f"it holds {_printable(bad)}")
+
+
+def _combination_fault(parts, check):
+    """First fault ``check`` finds in a combination of a tree's stored parts.
+
+    ``parts`` lists, for each argument of ``check``, every value skops may
+    build that part from (several nodes can share an id); each combination
+    is checked, up to ``_MAX_TREE_READINGS`` of them.
+    """
+    import itertools
+    import math
+
+    if math.prod(len(part) for part in parts) > _MAX_TREE_READINGS:
+        return "its parts are stored under ids shared by many other objects"
+    for combination in itertools.product(*parts):
+        bad = check(*combination)
+        if bad:
+            return bad
+    return None
+
+
+def _refuse_tree(kind, bad):
+    """Raise the refusal of a malformed stored tree."""
+    raise UntrustedModelError(
+        f"{kind} of the file is malformed: {bad}; scikit-learn would follow it "
+        "outside the tree's memory while predicting"
+    )
 
 
 def _check_decision_trees(nodes, by_id, archive):
@@ -794,9 +1207,6 @@ def _check_decision_trees(nodes, by_id, archive):
     (no cycle) and inside the nodes in use, on a feature the tree has. The
     trees built are checked again after loading (:func:`_check_loaded_trees`).
     """
-    import itertools
-    import math
-
     for node in nodes:
         if (node.get("__module__"), node.get("__class__")) != (
             "sklearn.tree._tree",
@@ -811,19 +1221,11 @@ def _check_decision_trees(nodes, by_id, archive):
                 _stored_values(part, by_id, archive)
                 for part in (*args, state["node_count"], state["nodes"])
             ]
-            if math.prod(len(part) for part in parts) > _MAX_TREE_READINGS:
-                bad = "its parts are stored under ids shared by many other objects"
-            for combination in itertools.product(*parts) if bad is None else ():
-                bad = _tree_fault(*combination)
-                if bad:
-                    break
+            bad = _combination_fault(parts, _tree_fault)
         except (KeyError, TypeError, ValueError) as exc:
             bad = f"its stored state does not read ({type(exc).__name__}: {exc})"
         if bad:
-            raise UntrustedModelError(
-                f"a decision tree of the file is malformed: {bad}; scikit-learn "
-                "would follow it outside the tree's memory while predicting"
-            )
+            _refuse_tree("a decision tree", bad)
 
 
 def _built_tree_fault(tree):
@@ -856,16 +1258,456 @@ def _tree_fault(n_features, n_classes, n_outputs, count, stored):
         return f"it claims {count} nodes in use and stores {stored.shape[0]}"
     used = stored[:count]
     left, right, feature = (used[f].astype(np.int64) for f in fields)
-    index = np.arange(count)
     leaf = left == -1
-    if (right[leaf] != -1).any():
+    leaf_child, far_child, far_feature = _link_faults(
+        leaf, left, right, -1, feature, n_features
+    )
+    if leaf_child.any():
         return "a leaf has a child"
-    if not (
-        ((left > index) & (left < count) & (right > index) & (right < count))[~leaf]
-    ).all():
+    if far_child.any():
         return "a split's children are not nodes after it"
-    if not ((feature >= 0) & (feature < n_features))[~leaf].all():
+    if far_feature.any():
         return f"a split is on a feature outside its {n_features}"
+    return None
+
+
+def _link_faults(leaf, left, right, none, feature, n_features=None):
+    """Masks of the nodes of a tree whose links or feature point outside it.
+
+    For nodes flagged ``leaf`` (children ``none``) or splits, with children
+    ``left`` and ``right`` and split features ``feature`` (int64 arrays of
+    the same length): the leaves with a child, the splits whose children are
+    not nodes after them among these, and the splits on a feature outside
+    ``n_features`` (only a negative one when None).
+    """
+    count = leaf.shape[0]
+    index = np.arange(count)
+    split = ~leaf
+    leaf_child = leaf & ((left != none) | (right != none))
+    inside = (left > index) & (left < count) & (right > index) & (right < count)
+    too_far = (
+        feature < 0 if n_features is None else (feature < 0) | (feature >= n_features)
+    )
+    return leaf_child, split & ~inside, split & too_far
+
+
+_TREE_PREDICTOR = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+_BIN_MAPPER = "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper"
+_PREDICTOR_PARTS = ("nodes", "binned_left_cat_bitsets", "raw_left_cat_bitsets")
+"""The attributes of a HistGradientBoosting tree (TreePredictor), all it holds."""
+_PREDICTOR_RECORD = np.dtype(
+    [
+        ("value", np.float64),
+        ("count", np.uint32),
+        ("feature_idx", np.intp),
+        ("num_threshold", np.float64),
+        ("missing_go_to_left", np.uint8),
+        ("left", np.uint32),
+        ("right", np.uint32),
+        ("gain", np.float64),
+        ("depth", np.uint32),
+        ("is_leaf", np.uint8),
+        ("bin_threshold", np.uint8),
+        ("is_categorical", np.uint8),
+        ("bitset_idx", np.uint32),
+    ]
+)
+"""The node record of a HistGradientBoosting tree, as scikit-learn lays it out.
+
+scikit-learn's ``PREDICTOR_RECORD_DTYPE``, written out here since it is
+defined in a private module: packed fields, in this order. Its compiled
+prediction reads the nodes through a struct of exactly this layout, and
+TreePredictor casts nodes of any other record type to it field by field in
+order, whatever their names: a file must store this very type, so that the
+fields checked by name are the ones prediction reads. A scikit-learn whose
+record differs gets its models refused (a test compares this type with a
+freshly fitted model's).
+"""
+
+
+def _check_hist_predictors(nodes, by_id, archive):
+    """Refuse a HistGradientBoosting tree whose stored nodes point outside it.
+
+    scikit-learn's HistGradientBoosting models predict by following the
+    child, feature and bitset indices stored in their trees' node records
+    (``TreePredictor.nodes``) in compiled code, without bounds: an index past
+    the end reads (or crashes on) memory outside the tree, the row or the
+    category bitsets. Every TreePredictor of the file is checked before
+    anything is built, for every table of attributes and every value skops
+    may build each part from (ids shared by several nodes included): its
+    three attributes and no other, nodes of scikit-learn's record type, each
+    a leaf or a split into two nodes after it (every node but the root the
+    child of exactly one split), on a feature of non-negative index and,
+    when categorical, with a bitset its tree holds (rows of 8 words, as many
+    binned as raw). How many features there are, and which are categorical,
+    is the model's: checked once it is built (:func:`_hist_boosting_fault`).
+    """
+    for node in nodes:
+        name = f"{node.get('__module__')}.{node.get('__class__')}"
+        if name != _TREE_PREDICTOR or node.get("__loader__") != "ObjectNode":
+            continue
+        bad = None
+        try:
+            for table in _stored_tables(node, by_id):
+                if sorted(table) != sorted(_PREDICTOR_PARTS):
+                    bad = f"it holds the attributes {sorted(map(str, table))}"
+                    break
+                parts = [
+                    _stored_values(table[part], by_id, archive)
+                    for part in _PREDICTOR_PARTS
+                ]
+                bad = _combination_fault(parts, _predictor_fault)
+                if bad:
+                    break
+        except (KeyError, TypeError, ValueError) as exc:
+            bad = f"its stored state does not read ({type(exc).__name__}: {exc})"
+        if bad:
+            _refuse_tree("a HistGradientBoosting tree", bad)
+
+
+def _stored_tables(node, by_id):
+    """Every table of attributes (name to node) an object node may be given.
+
+    skops gives an object node the attributes its content node builds, or
+    the node built first of the same ``__id__`` (:func:`_node_candidates`):
+    each candidate must be a dict node, and all of them are returned.
+    """
+    tables = []
+    for cand in _node_candidates(node["content"], by_id):
+        content = cand.get("content")
+        if cand.get("__loader__") != "DictNode" or not isinstance(content, dict):
+            raise ValueError("its attributes are not stored as a table")
+        tables.append(content)
+    return tables
+
+
+def _predictor_fault(stored, binned, raw, n_features=None, categorical=None):
+    """Return what is wrong with a HistGradientBoosting tree's state, or None.
+
+    Parameters
+    ----------
+    stored : object
+        The tree's nodes (``TreePredictor.nodes``), read from the file.
+    binned, raw : object
+        Its category bitsets (``binned_left_cat_bitsets``,
+        ``raw_left_cat_bitsets``), one row of 8 words per categorical split.
+    n_features : int, default=None
+        How many columns the rows its model hands it have; None before the
+        model is built (only negative feature indices are refused then).
+    categorical : ndarray of bool, default=None
+        For each of those columns, whether the model's bin mapper knows its
+        categories (a categorical split looks the column's known categories
+        up by it); None before the model is built.
+
+    Returns
+    -------
+    fault : str or None
+        What is wrong, naming the node, the index and its limit.
+    """
+
+    def first(bad):
+        return int(np.flatnonzero(bad)[0])
+
+    bad = _record_fault(stored)
+    if bad:
+        return bad
+    count = stored.shape[0]
+    if count < 1:
+        return "it has no node"
+    for kind, bitsets in (("binned", binned), ("raw", raw)):
+        if type(bitsets) is not np.ndarray:
+            return f"its {kind} category bitsets are a {_type_name(bitsets)}"
+        if bitsets.dtype != np.uint32:
+            return (
+                f"its {kind} category bitsets are of dtype {bitsets.dtype}, not "
+                "unsigned 32-bit words"
+            )
+        if bitsets.ndim != 2 or bitsets.shape[1] != 8:
+            return (
+                f"its {kind} category bitsets ({bitsets.shape}) are not rows of 8 "
+                "unsigned 32-bit words"
+            )
+        if not bitsets.flags.c_contiguous:  # read as rows of C order
+            return f"its {kind} category bitsets are not stored in C order"
+    if binned.shape != raw.shape:
+        return (
+            f"it holds {binned.shape[0]} binned and {raw.shape[0]} raw category bitsets"
+        )
+    leaf_flag, cat_flag = stored["is_leaf"], stored["is_categorical"]
+    bad = (leaf_flag > 1) | (cat_flag > 1)
+    if bad.any():
+        i = first(bad)
+        return f"node {i} is flagged leaf {leaf_flag[i]}, categorical {cat_flag[i]}"
+    leaf, index = leaf_flag == 1, np.arange(count)
+    left, right, feature = (
+        stored[f].astype(np.int64) for f in ("left", "right", "feature_idx")
+    )
+    # scikit-learn leaves its leaves' children at 0
+    leaf_child, far_child, far_feature = _link_faults(
+        leaf, left, right, 0, feature, n_features
+    )
+    if leaf_child.any():
+        i = first(leaf_child)
+        return f"node {i} is a leaf with children {left[i]} and {right[i]}"
+    split = ~leaf
+    if far_child.any():
+        i = first(far_child)
+        return (
+            f"node {i} splits into nodes {left[i]} and {right[i]}: a split's "
+            f"children are nodes after it, below {count}"
+        )
+    # a tree, as scikit-learn grows it: a node shared by several splits (a
+    # lattice) multiplies the paths that partial dependence walks
+    parents = np.bincount(np.concatenate([left[split], right[split]]), minlength=count)
+    bad = parents != (index > 0)
+    if bad.any():
+        i = first(bad)
+        return (
+            f"node {i} is the child of {parents[i]} splits (the root of none, "
+            "every other node of one)"
+        )
+    if far_feature.any():
+        i = first(far_feature)
+        limit = (
+            "a negative index"
+            if n_features is None
+            else f"outside the {n_features} features of its model"
+        )
+        return f"node {i} splits on feature {feature[i]}, {limit}"
+    on_categories = split & (cat_flag == 1)
+    bitset = stored["bitset_idx"].astype(np.int64)
+    bad = on_categories & (bitset >= raw.shape[0])
+    if bad.any():
+        i = first(bad)
+        return (
+            f"categorical node {i} reads category bitset {bitset[i]}, past the "
+            f"{raw.shape[0]} its tree holds"
+        )
+    if categorical is not None:
+        bad = on_categories.copy()
+        bad[on_categories] = ~categorical[feature[on_categories]]
+        if bad.any():
+            i = first(bad)
+            return (
+                f"categorical node {i} splits on feature {feature[i]}, whose "
+                "categories its model does not know"
+            )
+    return None
+
+
+def _record_fault(stored):
+    """Say how ``stored`` differs from a 1-D array of :data:`_PREDICTOR_RECORD`."""
+    if type(stored) is not np.ndarray:
+        return f"its nodes are a {_type_name(stored)}, not an array"
+    if stored.ndim != 1:
+        return f"its nodes are a {stored.ndim}-D array, not 1-D"
+    found, expected = stored.dtype, _PREDICTOR_RECORD
+    if found.names != expected.names:
+        return (
+            f"its node records have the fields {found.names or ()}, not "
+            f"scikit-learn's {expected.names}"
+        )
+    for field in expected.names:
+        if found.fields[field][0] != expected.fields[field][0]:
+            return (
+                f"its node records store {field} as {found.fields[field][0]}, "
+                f"not as scikit-learn's {expected.fields[field][0]}"
+            )
+    if found != expected:
+        return "its node records are laid out otherwise than scikit-learn's"
+    return None
+
+
+def _hist_boosting_fault(name, state):
+    """Return what is wrong with a loaded HistGradientBoosting model, or None.
+
+    Its predict hands every tree the rows that its column transformer (with
+    categorical features) or its own input check (as many columns as
+    ``n_features_in_``) gives, with the known-category bitsets its bin
+    mapper builds, and adds tree ``k`` of each iteration to column ``k`` of
+    a prediction laid out like ``_baseline_prediction``. The trees' feature
+    indices are read against those rows and categorical splits against the
+    bin mapper's categorical features; a model stored in the middle of
+    fitting (``_in_fit``) would read the rows given to predict as binned
+    data, without its input check. A model without trees (unfitted, as the
+    template of a meta-estimator) has nothing to check.
+    """
+    if "_predictors" not in state:
+        return None
+    width = state.get("n_features_in_")
+    if type(width) is not int or width < 1:
+        return f"{name} does not say how many features it takes"
+    if "_in_fit" in state:
+        return (
+            f"{name} is stored in the middle of fitting (_in_fit): its trees "
+            "would read the rows given to predict as binned, unchecked"
+        )
+    per_stage = state.get("n_trees_per_iteration_")
+    if type(per_stage) is not int or per_stage < 1:
+        return f"{name} does not say how many trees an iteration has"
+    baseline = state.get("_baseline_prediction")
+    if not (
+        type(baseline) is np.ndarray
+        and baseline.shape == (1, per_stage)
+        and baseline.dtype.kind == "f"
+    ):
+        shape = getattr(baseline, "shape", type(baseline).__name__)
+        return (
+            f"{name}'s baseline prediction has the shape {shape}, not (1, "
+            f"{per_stage}): a number for each tree of an iteration"
+        )
+    stages = state.get("_predictors")
+    if type(stages) is not list or not all(type(s) is list for s in stages):
+        return f"{name}'s trees are not a list of iterations"
+    for i, stage in enumerate(stages):
+        if len(stage) != per_stage:
+            return (
+                f"{name}'s iteration {i} has {len(stage)} trees for {per_stage} "
+                "output columns"
+            )
+    bad, categorical = _bin_mapper_fault(state.get("_bin_mapper"), width)
+    if bad:
+        return f"{name}'s bin mapper {bad}"
+    transformer = state.get("_preprocessor")  # None: predict checks the width
+    bad = None if transformer is None else _column_transformer_fault(transformer, width)
+    if bad:
+        return f"{name}'s column transformer {bad}"
+    for i, stage in enumerate(stages):
+        for k, tree in enumerate(stage):
+            if _type_name(tree) != _TREE_PREDICTOR:
+                return f"{name}'s tree {k} of iteration {i} is a {_type_name(tree)}"
+            held = vars(tree)
+            bad = _predictor_fault(
+                *(held.get(part) for part in _PREDICTOR_PARTS), width, categorical
+            )
+            if bad:
+                return f"{name}'s tree {k} of iteration {i} is malformed: {bad}"
+    return None
+
+
+def _bin_mapper_fault(mapper, width):
+    """Check the bin mapper of a HistGradientBoosting model of ``width`` features.
+
+    Predicting builds, for each feature the mapper flags categorical
+    (``is_categorical_``, one flag per feature), a row of known-category bits
+    from its known categories (``bin_thresholds_``: whole numbers, the bits
+    of a 256-bit set), and maps each feature to its row; a categorical split
+    of a tree reads the row of its feature. Binning (while fitting) reads
+    each column's flag and thresholds, as many as ``n_bins_non_missing_``
+    counts.
+
+    Returns
+    -------
+    fault : str or None
+        What is wrong, or None.
+    categorical : ndarray of bool or None
+        For each feature, whether it is categorical; None with a fault.
+    """
+    if _type_name(mapper) != _BIN_MAPPER:
+        return f"is a {_type_name(mapper)}", None
+    state = vars(mapper)
+    flags = state.get("is_categorical_")
+    if not _is_vector(flags, np.uint8, width):
+        return f"does not flag each of the {width} features categorical or not", None
+    if (flags > 1).any():
+        return f"flags feature {int(np.argmax(flags > 1))} neither 0 nor 1", None
+    thresholds = state.get("bin_thresholds_")
+    if type(thresholds) is not list or len(thresholds) != width:
+        return f"does not hold the bin thresholds of each of the {width} features", None
+    for f, values in enumerate(thresholds):
+        if not _is_vector(values, np.float64):
+            return f"holds no 1-D float thresholds for feature {f}", None
+        if flags[f] and not (
+            np.isfinite(values).all()
+            and (values == np.round(values)).all()
+            and ((values >= 0) & (values <= 255)).all()
+        ):
+            return (
+                f"gives feature {f} known categories other than whole numbers "
+                "from 0 to 255",
+                None,
+            )
+    counts = state.get("n_bins_non_missing_")
+    if not _is_vector(counts, np.uint32, width):
+        return f"does not count the bins of each of the {width} features", None
+    missing = state.get("missing_values_bin_idx_")
+    if not (isinstance(missing, int | np.integer) and 0 <= missing <= 255):
+        return "gives missing values no bin from 0 to 255", None
+    return None, flags == 1
+
+
+def _is_vector(value, dtype, size=None):
+    """Whether ``value`` is a 1-D numpy array of ``dtype`` (and ``size``)."""
+    return (
+        type(value) is np.ndarray
+        and value.ndim == 1
+        and value.dtype == dtype
+        and (size is None or value.shape[0] == size)
+    )
+
+
+def _column_transformer_fault(transformer, width):
+    """Return what is wrong with a HistGradientBoosting model's column transformer.
+
+    With categorical features, the model's trees read the rows its column
+    transformer gives, checking their width no further: the transformer must
+    give as many columns as its model's trees read. It is checked as the
+    model builds it: a ColumnTransformer of ``width`` input features,
+    without weights, whose fitted parts (``transformers_``) are an
+    OrdinalEncoder and a FunctionTransformer converting with check_array (or
+    nothing), each giving as many columns as it is handed, and the dropped
+    remainder; the parts select their columns by masks of ``width`` (by
+    position for arrays), and the same columns by name for data frames
+    (``_transformer_to_input_indices``), ``width`` columns in all.
+    """
+    import functools
+
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+    from sklearn.utils import check_array
+
+    if type(transformer) is not ColumnTransformer:
+        return f"is a {_type_name(transformer)}"
+    state = vars(transformer)
+    taken = state.get("n_features_in_")
+    if type(taken) is not int or taken != width:
+        return f"takes {taken!r} features, its model {width}"
+    if state.get("transformer_weights"):
+        return "weighs its parts"
+    parts = state.get("transformers_")
+    by_name = state.get("_transformer_to_input_indices")  # read for data frames
+    if type(parts) is not list or type(by_name) is not dict:
+        return "holds no fitted parts"
+    given = 0
+    for part in parts:
+        if type(part) is not tuple or len(part) != 3:
+            return "holds a part that is no (name, transformer, columns)"
+        label, step, columns = part
+        if isinstance(step, str):
+            if step != "drop":
+                return f"has its part {label!r} {step!r}"
+            continue
+        if type(step) is FunctionTransformer:
+            # no function (passes its columns on), or check_array with
+            # keywords only: it gives back the columns it is handed
+            func = vars(step).get("func")
+            inner = func.func if type(func) is functools.partial else func
+            if func is not None and inner is not check_array:
+                return f"has its part {label!r} call {_qualified(inner)}"
+            if getattr(func, "args", ()) or vars(step).get("kw_args"):
+                return (
+                    f"has its part {label!r} call check_array on stored arguments, "
+                    "not on its columns alone"
+                )
+        elif type(step) is not OrdinalEncoder:
+            return f"has its part {label!r} a {_type_name(step)}"
+        if not _is_vector(columns, bool, width):
+            return f"does not select the columns of its part {label!r} by a mask"
+        if np.flatnonzero(columns).tolist() != by_name.get(label):
+            return f"selects other columns for its part {label!r} by name"
+        given += int(columns.sum())
+    if given != width:
+        return f"gives {given} columns, its model's trees read {width}"
     return None
 
 
@@ -944,19 +1786,29 @@ def load_model(path, *, trusted=None):
     type node builtin or numpy types. A class counts only where it is
     defined, outside test helpers, build tools, vendored code, dataset
     downloaders and ``__main__`` modules (never imported). Functions and
-    methods (numpy's ufuncs excepted) and unknown kinds of node must be
-    trusted by name, and the stored routing requests must be plain names
-    and aliases for the class's own ``set_<method>_request``. Only public
-    modules of the trusted packages, and any module of sertl's own packages
-    (which may import their classes on first use), are imported for the
-    check. Fitted
-    attributes that name the method a model calls at predict time
-    (``stack_method_``, ``response_method``) must name a prediction method.
-    Decision trees are checked before anything is built (children after
-    their node and inside the tree, splits on features it has) and after
-    (as many features as their model gives them); k-d and ball trees are
-    built again from their points; a file
-    inflating to far more than it holds, one of another skops protocol and
+    methods (numpy's ufuncs excepted, and scikit-learn's ``check_array``
+    in the one form and place HistGradientBoosting stores it: see
+    :func:`_check_placements`), other ``functools.partial`` objects, loss
+    objects outside the attributes scikit-learn keeps them in, and unknown
+    kinds of node must be trusted by name; a FunctionTransformer may call
+    only None, a ufunc, that partial or a trusted name; no stored attribute
+    may hide a method of its class, nor a stored dtype take over 1024 bytes
+    an element; and the stored
+    routing requests must be plain names and aliases for the class's own
+    ``set_<method>_request``. Only public modules of the trusted packages,
+    and any module of sertl's own packages (which may import their classes
+    on first use), are imported for the check. Fitted attributes that name
+    the method a model calls at predict time (``stack_method_``,
+    ``response_method``) must name a prediction method. Decision trees are
+    checked before anything is built (children after their node and inside
+    the tree, splits on features it has) and after (as many features as
+    their model gives them); so are the trees of HistGradientBoosting models
+    (before: children after their node and inside the tree, categorical
+    splits on bitsets it holds; after: splits on features of the rows their
+    model hands them, categorical ones on features its bin mapper knows
+    categories of, and a column transformer giving rows of that width); k-d
+    and ball trees are built again from their points; a file inflating to
+    far more than it holds, one of another skops protocol and
     a neural recipe that does not match its weights are refused. The
     loaded model's ``cache_dir``, ``memory``, ``n_jobs`` and
     ``client`` parameters are reset to None, so that predicting writes
@@ -1051,6 +1903,7 @@ def load_model(path, *, trusted=None):
             nodes, by_id = _schema_nodes(schema)  # walked once
             types = _file_types(nodes)
             _check_decision_trees(nodes, by_id, archive)
+            _check_hist_predictors(nodes, by_id, archive)
     except UntrustedModelError as exc:
         raise UntrustedModelError(f"{str(path)!r} is refused: {exc}.") from exc
     except Exception as exc:
@@ -1079,13 +1932,20 @@ def load_model(path, *, trusted=None):
             "comma-separated)."
         )
     try:
+        _check_placements(schema, by_id, extra)
+    except UntrustedModelError as exc:
+        raise UntrustedModelError(f"{str(path)!r} is refused: {exc}.") from exc
+    try:
         # the names of nodes that import nothing are not handed to skops
         names = {name for loader, name in types if loader not in _NO_IMPORT}
         payload = sio.load(path, trusted=sorted(names))
+        # before any method of what it built is called
+        _check_loaded_callables(payload, extra)
         if isinstance(payload, dict) and "model" in payload:
             _restore_routing_requests(payload["model"])
             _neutralise_loaded_model(payload["model"])
-            _check_loaded_trees(payload["model"])
+            # the metadata too: a model stored there is as callable
+            _check_loaded_trees(payload)
     except UntrustedModelError:
         raise
     except Exception as exc:  # trusted types whose stored state does not build

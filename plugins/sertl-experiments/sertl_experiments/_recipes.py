@@ -99,9 +99,13 @@ def make_classifier(name="svc", params=None, *, probability=False, random_state=
 
     Parameters
     ----------
-    name : {"svc", "logreg", "knn", "random_forest", "lda"}, default="svc"
+    name : {"svc", "logreg", "knn", "random_forest", \
+            "hist_gradient_boosting", "lda"}, default="svc"
         ``svc`` is ``SVC(kernel="rbf", C=1, class_weight="balanced")``, the
-        usual classifier of cross-corpus SER on functionals.
+        usual classifier of cross-corpus SER on functionals;
+        ``hist_gradient_boosting`` is scikit-learn's
+        ``HistGradientBoostingClassifier(class_weight="balanced")``, gradient
+        boosted trees like the XGBoost models of SER toolkits.
     params : dict, default=None
         Constructor parameters that override the defaults.
     probability : bool, default=False
@@ -120,7 +124,7 @@ def make_classifier(name="svc", params=None, *, probability=False, random_state=
     SVC(C=10.0, class_weight='balanced')
     """
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.svm import SVC
@@ -148,6 +152,9 @@ def make_classifier(name="svc", params=None, *, probability=False, random_state=
             "random_state": random_state,
         }
         cls = RandomForestClassifier
+    elif name == "hist_gradient_boosting":
+        base = {"class_weight": "balanced", "random_state": random_state}
+        cls = HistGradientBoostingClassifier
     elif name == "lda":
         base, cls = {}, LinearDiscriminantAnalysis
     else:

@@ -16,9 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sertl_experiments import UntrustedModelError, load_model, save_model
+from sertl_experiments._persist import _PREDICTOR_RECORD
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
 )
 from sklearn.neighbors import KNeighborsClassifier
@@ -289,6 +292,700 @@ def test_chains_whose_trees_see_earlier_outputs_still_load(tmp_path, chain):
     model = getattr(mo, chain)(DecisionTreeClassifier(random_state=0)).fit(X, Y)
     loaded, _ = load_model(save_model(model, tmp_path / "m.skops"))
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def _hist_data(n=300, seed=0):
+    """Rows of 5 features, feature 2 categorical (codes 0-4); NaNs in 1 and 2."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    X[:, 2] = rng.integers(0, 5, n)
+    X[::7, 1] = np.nan
+    X[::9, 2] = np.nan
+    y = np.where(X[:, 0] + (X[:, 2] == 3) > 0.3, "anger", "sadness")
+    return X, y
+
+
+def _hist_classifier(**params):
+    X, y = _hist_data()
+    params = {"max_iter": 8, "categorical_features": [2], "random_state": 0, **params}
+    return HistGradientBoostingClassifier(**params).fit(X, y)
+
+
+def _new_hist_rows():
+    # unseen categories (7), a negative code and NaNs: the trees' other paths
+    X, _ = _hist_data(60, seed=1)
+    X[:5, 2], X[5:10, 2], X[10:15, 0] = 7, -1, np.nan
+    return X
+
+
+@pytest.mark.parametrize(
+    ("model", "target"),
+    [
+        (HistGradientBoostingClassifier(max_iter=10, random_state=0), "binary"),
+        (
+            HistGradientBoostingClassifier(
+                max_iter=10, categorical_features=[2], random_state=0
+            ),
+            "binary",
+        ),
+        (
+            HistGradientBoostingClassifier(
+                max_iter=6, categorical_features=[2], random_state=0
+            ),
+            "three",
+        ),
+        (
+            HistGradientBoostingRegressor(
+                max_iter=10, categorical_features=[2], random_state=0
+            ),
+            "real",
+        ),
+    ],
+    ids=["classifier", "categorical", "multiclass", "regressor"],
+)
+def test_hist_gradient_boosting_loads_and_predicts_as_saved(tmp_path, model, target):
+    # its trees were refused outright (TreePredictor untrusted); they load
+    # now that their stored indices are checked
+    X, y = _hist_data()
+    if target == "three":
+        y = np.where(np.isnan(X[:, 1]), "neutral", y)
+    elif target == "real":
+        y = X[:, 0] + np.nan_to_num(X[:, 2])
+    model.fit(X, y)
+    loaded, _ = load_model(save_model(model, tmp_path / "m.skops"))
+    X_new = _new_hist_rows()
+    np.testing.assert_array_equal(loaded.predict(X_new), model.predict(X_new))
+    if target != "real":
+        np.testing.assert_array_equal(
+            loaded.predict_proba(X_new), model.predict_proba(X_new)
+        )
+    assert model._predictors[0][0].nodes.dtype == _PREDICTOR_RECORD  # as written out
+
+
+def test_hist_gradient_boosting_on_a_data_frame_loads_and_predicts_as_saved(tmp_path):
+    # a pandas categorical column: the column transformer selects by name
+    X, y = _hist_data()
+    frame = pd.DataFrame(X, columns=list("abcde")).astype({"c": "category"})
+    model = HistGradientBoostingClassifier(max_iter=8, random_state=0)
+    model.fit(frame, y)
+    loaded, _ = load_model(save_model(model, tmp_path / "m.skops"))
+    X_new, _ = _hist_data(60, seed=1)
+    new = pd.DataFrame(X_new, columns=list("abcde")).astype({"c": frame["c"].dtype})
+    np.testing.assert_array_equal(loaded.predict_proba(new), model.predict_proba(new))
+
+
+def test_hist_gradient_boosting_in_a_sertl_pipeline_loads(tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from sertl_core import DomainStandardScaler, SourceOnly
+
+    X, y = _data(120)
+    y = y.astype(object)
+    y[90:] = "-1"  # unlabelled target rows
+    sd = np.r_[np.ones(90, int), -np.ones(30, int)]
+    hist = HistGradientBoostingClassifier(max_iter=8, random_state=0)
+    pipe = Pipeline([("scale", DomainStandardScaler()), ("model", SourceOnly(hist))])
+    pipe.fit(X, y, scale__sample_domain=sd, model__sample_domain=sd)
+    loaded, _ = load_model(save_model(pipe, tmp_path / "m.skops"))
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+
+
+def _categorical_split(nodes):
+    return (nodes["is_leaf"] == 0) & (nodes["is_categorical"] == 1)
+
+
+def _predictor_edit(change):
+    """An edit that applies ``change(parts)`` to a tree with a categorical split.
+
+    ``parts`` maps the TreePredictor's attributes (nodes and both bitsets)
+    to their arrays; ``change`` may change them in place or replace them.
+    """
+    module = "sklearn.ensemble._hist_gradient_boosting.predictor"
+
+    def edit(schema, files):
+        for tree in _nodes(schema, module, "TreePredictor"):
+            refs = tree["content"]["content"]
+            parts = {name: _array(files, ref) for name, ref in refs.items()}
+            if _categorical_split(parts["nodes"]).any():
+                break
+        change(parts)
+        for name, ref in refs.items():
+            _store(files, ref, parts[name])
+
+    return edit
+
+
+def _set_first(field, value, where=lambda nodes: nodes["is_leaf"] == 0):
+    """A change setting ``field`` of the first node ``where`` picks to ``value``."""
+
+    def change(parts):
+        nodes = parts["nodes"]
+        nodes[field][np.flatnonzero(where(nodes))[0]] = value
+
+    return change
+
+
+def _loop_back(parts):
+    nodes = parts["nodes"]
+    last = np.flatnonzero(nodes["is_leaf"] == 0)[-1]
+    nodes["right"][last] = 0  # back to the root: a loop
+
+
+def _share_child(parts):
+    nodes = parts["nodes"]
+    nodes["right"][0] = nodes["left"][0]  # one node under both sides
+
+
+def _retype(field, dtype):
+    def change(parts):
+        old = parts["nodes"]
+        spec = [(f, dtype if f == field else old.dtype[f]) for f in old.dtype.names]
+        new = np.zeros(old.shape, dtype=spec)
+        for f in old.dtype.names:
+            new[f] = old[f]
+        parts["nodes"] = new
+
+    return change
+
+
+def _swap_children_names(parts):
+    # the same bytes, the fields renamed: TreePredictor casts field by field
+    # in order, so the checked "left" would be the right child it follows
+    names = list(parts["nodes"].dtype.names)
+    i, j = names.index("left"), names.index("right")
+    names[i], names[j] = names[j], names[i]
+    parts["nodes"].dtype.names = names
+
+
+def _fortran_bitsets(parts):
+    # rows of 8 words, read in C order: stored in Fortran order (two rows at
+    # least, or the array is in both orders) they would be read crosswise
+    for name in ("binned_left_cat_bitsets", "raw_left_cat_bitsets"):
+        parts[name] = np.asfortranarray(np.vstack([parts[name]] * 2))
+
+
+def _narrow_bitsets(parts):
+    parts["raw_left_cat_bitsets"] = np.ascontiguousarray(
+        parts["raw_left_cat_bitsets"][:, :4]
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (
+            _set_first("left", 10**9),
+            r"node 0 splits into nodes 1000000000 and \d+: a split's children "
+            r"are nodes after it, below \d+",
+        ),
+        (_loop_back, r"node \d+ splits into nodes \d+ and 0: a split's children"),
+        (_share_child, r"node 1 is the child of 2 splits"),
+        (
+            _set_first("left", 1, where=lambda nodes: nodes["is_leaf"] == 1),
+            r"node \d+ is a leaf with children 1 and 0",
+        ),
+        (_set_first("is_leaf", 7), r"node 0 is flagged leaf 7, categorical 0"),
+        (_set_first("feature_idx", -3), r"node 0 splits on feature -3, a negative"),
+        (
+            _set_first("bitset_idx", 10**6, where=_categorical_split),
+            r"categorical node \d+ reads category bitset 1000000, past the \d+ its "
+            r"tree holds",
+        ),
+        (
+            _retype("feature_idx", np.int32),
+            r"its node records store feature_idx as int32, not as scikit-learn's "
+            r"int64",
+        ),
+        (_swap_children_names, r"its node records have the fields \("),
+        (
+            lambda parts: parts.update(nodes=parts["nodes"][None, :]),
+            r"its nodes are a 2-D array, not 1-D",
+        ),
+        (
+            _narrow_bitsets,
+            r"its raw category bitsets \(\(\d+, 4\)\) are not rows of 8 unsigned",
+        ),
+        (
+            lambda parts: parts.update(
+                raw_left_cat_bitsets=parts["raw_left_cat_bitsets"].astype(np.int32)
+            ),
+            r"its raw category bitsets are of dtype int32, not unsigned 32-bit",
+        ),
+        (_fortran_bitsets, r"its binned category bitsets are not stored in C order"),
+    ],
+    ids=[
+        "child-far",
+        "cycle",
+        "shared-child",
+        "leaf-with-child",
+        "leaf-flag",
+        "feature-negative",
+        "bitset-far",
+        "record-int32",
+        "record-renamed",
+        "nodes-2d",
+        "bitsets-narrow",
+        "bitsets-int32",
+        "bitsets-fortran",
+    ],
+)
+def test_a_hist_gradient_boosting_tree_pointing_outside_itself_is_refused(
+    tmp_path, change, why
+):
+    # scikit-learn's compiled predictor follows left/right, feature_idx and
+    # bitset_idx without bounds checks: each crafted index is refused before
+    # anything is built (nothing here predicts, so nothing can crash)
+    base = save_model(_hist_classifier(), tmp_path / "b.skops")
+    path = _edit(base, tmp_path / "evil.skops", _predictor_edit(change))
+    with pytest.raises(
+        UntrustedModelError, match=f"tree of the file is malformed: {why}"
+    ):
+        load_model(path)
+
+
+def test_a_decoy_table_sharing_a_hist_trees_attributes_id_is_checked_too(tmp_path):
+    # skops builds one node of an id for all of them: a table placed before
+    # the tree, with the id of the tree's honest attributes, would be what
+    # the tree is given
+    import copy
+
+    base = save_model(_hist_classifier(), tmp_path / "b.skops")
+
+    def edit(schema, files):
+        est = schema["content"]["model"]
+        module = "sklearn.ensemble._hist_gradient_boosting.predictor"
+        table = _nodes(schema, module, "TreePredictor")[0]["content"]
+        decoy = copy.deepcopy(table)
+        nodes_ref = decoy["content"]["nodes"]
+        evil = _array(files, nodes_ref)
+        evil["left"][0] = 10**9
+        nodes_ref["file"], nodes_ref["__id__"] = "evil.npy", 1
+        _store(files, nodes_ref, evil)
+        attrs = est["content"]["content"]
+        est["content"]["content"] = {"a_decoy": decoy, **attrs}
+        keys = est["content"]["key_types"]["content"]
+        keys.insert(0, keys[0])
+
+    # refused before it is built (once built, the tree given the decoy's
+    # nodes would be refused too)
+    with pytest.raises(
+        UntrustedModelError, match="tree of the file is malformed: node 0 splits"
+    ):
+        load_model(_edit(base, tmp_path / "evil.skops", edit))
+
+
+def _first_categorical_tree(model):
+    for stage in model._predictors:
+        nodes = stage[0].nodes
+        if _categorical_split(nodes).any():
+            return nodes
+    raise AssertionError("no categorical split")
+
+
+def _feature_past_width(model):
+    model._predictors[0][0].nodes["feature_idx"][0] = 5
+
+
+def _categorical_split_on_a_numeric_feature(model):
+    # the known-category row of a feature the bin mapper does not flag is
+    # row 0 of a table that may have none
+    nodes = _first_categorical_tree(model)
+    numeric = np.flatnonzero((nodes["is_leaf"] == 0) & (nodes["is_categorical"] == 0))
+    nodes["is_categorical"][numeric[0]] = 1
+    nodes["bitset_idx"][numeric[0]] = 0
+
+
+def _narrow_column_transformer(model):
+    # the numerical part selects one column fewer: rows of 4 for trees of 5
+    pre = model._preprocessor
+    name, step, mask = pre.transformers_[1]
+    mask = mask.copy()
+    mask[np.flatnonzero(mask)[-1]] = False
+    pre.transformers_[1] = (name, step, mask)
+    pre._transformer_to_input_indices[name] = np.flatnonzero(mask).tolist()
+
+
+def _column_transformer_passing_a_stored_array(model):
+    import functools
+
+    from sklearn.utils import check_array
+
+    step = model._preprocessor.transformers_[1][1]
+    step.func = functools.partial(check_array, np.zeros((3, 1)))
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (
+            _feature_past_width,
+            r"HistGradientBoostingClassifier's tree 0 of iteration 0 is malformed: "
+            r"node 0 splits on feature 5, outside the 5 features of its model",
+        ),
+        (
+            _categorical_split_on_a_numeric_feature,
+            r"categorical node \d+ splits on feature \d, whose categories its "
+            r"model does not know",
+        ),
+        (
+            lambda m: setattr(m, "_predictors", [s * 2 for s in m._predictors]),
+            r"iteration 0 has 2 trees for 1 output columns",
+        ),
+        (
+            lambda m: setattr(m, "_baseline_prediction", np.zeros((1, 3))),
+            r"baseline prediction has the shape \(1, 3\), not \(1, 1\)",
+        ),
+        (
+            lambda m: setattr(m, "_in_fit", True),
+            r"stored in the middle of fitting \(_in_fit\)",
+        ),
+        (
+            lambda m: delattr(m, "n_features_in_"),
+            r"does not say how many features it takes",
+        ),
+        (
+            lambda m: setattr(
+                m._bin_mapper, "is_categorical_", m._bin_mapper.is_categorical_[:3]
+            ),
+            r"bin mapper does not flag each of the 5 features categorical or not",
+        ),
+        (
+            lambda m: m._bin_mapper.bin_thresholds_.__setitem__(
+                0, np.array([0.0, 300.0])
+            ),
+            r"bin mapper gives feature 0 known categories other than whole numbers",
+        ),
+        (
+            _narrow_column_transformer,
+            r"column transformer gives 4 columns, its model's trees read 5",
+        ),
+        (
+            lambda m: setattr(m._preprocessor.transformers_[1][1], "func", np.negative),
+            r"column transformer has its part 'numerical' call numpy\.negative;",
+        ),
+        (
+            lambda m: setattr(m._preprocessor, "transformer_weights", {"encoder": 0}),
+            r"column transformer weighs its parts",
+        ),
+    ],
+    ids=[
+        "feature-past-width",
+        "categorical-on-numeric",
+        "iteration-width",
+        "baseline-shape",
+        "in-fit",
+        "no-width",
+        "bin-mapper-flags",
+        "bin-mapper-categories",
+        "narrow-transformer",
+        "transformer-other-function",
+        "transformer-weights",
+    ],
+)
+def test_a_hist_gradient_boosting_model_its_trees_do_not_fit_is_refused(
+    tmp_path, change, why
+):
+    # consistent in themselves, the trees read rows, known-category rows and
+    # output columns their model lays out: checked once the model is built
+    model = _hist_classifier()
+    change(model)
+    with pytest.raises(
+        UntrustedModelError, match=rf"trees do not fit their models: .*{why}"
+    ):
+        load_model(save_model(model, tmp_path / "m.skops"))
+
+
+def test_a_hist_gradient_boosting_model_in_the_metadata_is_checked_too(tmp_path):
+    # a model stored beside the model is as callable once loaded
+    honest = DecisionTreeClassifier(random_state=0).fit(*_data())
+    evil = _hist_classifier()
+    _feature_past_width(evil)
+    path = save_model(honest, tmp_path / "m.skops", metadata={"spare": evil})
+    with pytest.raises(UntrustedModelError, match=r"outside the 5 features of its"):
+        load_model(path)
+
+
+def test_a_bin_mapper_on_its_own_is_checked_too(tmp_path):
+    # its transform reads one categorical flag per column it counts bins of
+    mapper = _hist_classifier()._bin_mapper
+    mapper.is_categorical_ = mapper.is_categorical_[:2]
+    with pytest.raises(
+        UntrustedModelError,
+        match=r"a bin mapper does not flag each of the 5 features categorical",
+    ):
+        load_model(save_model(mapper, tmp_path / "m.skops"))
+
+
+def test_a_partial_is_trusted_only_with_a_trusted_function(tmp_path):
+    # HistGradientBoosting's check_array partial loads; a partial binding an
+    # untrusted function still names that function
+    import functools
+    import shutil
+
+    from sklearn.preprocessing import FunctionTransformer
+
+    evil = FunctionTransformer(functools.partial(shutil.rmtree, str(tmp_path)))
+    with pytest.raises(
+        UntrustedModelError, match=r"not trusted: shutil\.rmtree \(a function"
+    ) as refused:
+        load_model(save_model(evil, tmp_path / "m.skops"))
+    assert "functools.partial" not in str(refused.value)
+
+
+def test_an_honest_categorical_hist_gradient_boosting_keeps_its_partial(tmp_path):
+    # the one partial and check_array trusted without being named: exactly
+    # what scikit-learn's _preprocess_X stores, where it stores it
+    import functools
+
+    from sklearn.utils import check_array
+
+    model = _hist_classifier()
+    loaded, _ = load_model(save_model(model, tmp_path / "m.skops"))
+    func = loaded._preprocessor.transformers_[1][1].func
+    assert type(func) is functools.partial and func.func is check_array
+    assert func.args == () and func.keywords == {
+        "dtype": [np.float64],
+        "ensure_all_finite": False,
+    }
+    X_new = _new_hist_rows()
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_new), model.predict_proba(X_new)
+    )
+
+
+def _shadow(obj, name, value):
+    """Store ``value`` as the instance attribute ``name`` (hiding a method)."""
+    vars(obj)[name] = value
+    return obj
+
+
+def _bitsets_partial(model):
+    # made-up known-category tables: rows far past the one it holds
+    import functools
+
+    tables = [np.zeros((1, 8), np.uint32), np.full(5, 10**9, np.uint32)]
+    fake = functools.partial(tuple, tables)
+    _shadow(model._bin_mapper, "make_known_categories_bitsets", fake)
+
+
+def _transform_partial(model):
+    # rows of one column for trees that read five
+    import functools
+
+    _shadow(model._preprocessor, "transform", functools.partial(np.matvec, np.ones(5)))
+
+
+def _transform_check_array(model):
+    from sklearn.utils import check_array
+
+    _shadow(model._preprocessor, "transform", check_array)
+
+
+_NOT_HGB_PARTIAL = r"holds a functools\.partial other than the check_array one"
+_HIDES = r"stores an attribute '{}', which would hide the method of that name"
+_LOSS = "sklearn._loss.loss.HalfMultinomialLoss"
+_LOSS_ELSEWHERE = rf"holds the loss object {_LOSS} as {{}}, where scikit-learn"
+_TRANSFORMER = r"sklearn\.preprocessing\._function_transformer\.FunctionTransformer"
+
+
+def _hgb(change):
+    """A maker of a categorical HistGradientBoosting model ``change`` alters."""
+
+    def make():
+        model = _hist_classifier()
+        change(model)
+        return model
+
+    return make
+
+
+def _loss_partial():
+    import functools
+
+    from sklearn._loss.loss import HalfMultinomialLoss
+    from sklearn.preprocessing import FunctionTransformer
+
+    # y_true far longer than the rows: the compiled loss loops past them
+    loss = HalfMultinomialLoss(n_classes=3)
+    return FunctionTransformer(functools.partial(loss, np.zeros(1000)))
+
+
+def _loss_with_kw_args():
+    from sklearn._loss.loss import HalfMultinomialLoss
+    from sklearn.preprocessing import FunctionTransformer
+
+    binding = {"raw_prediction": np.zeros((1, 1000))}
+    return FunctionTransformer(HalfMultinomialLoss(n_classes=3), kw_args=binding)
+
+
+@pytest.mark.parametrize(
+    ("make", "trusted", "why"),
+    [
+        (_hgb(_bitsets_partial), [], _NOT_HGB_PARTIAL),
+        (
+            _hgb(_bitsets_partial),
+            ["functools.partial"],
+            _HIDES.format("make_known_categories_bitsets"),
+        ),
+        (
+            _hgb(lambda m: _shadow(m._preprocessor, "transform", np.negative)),
+            [],
+            _HIDES.format("transform"),
+        ),
+        (
+            _hgb(lambda m: _shadow(m._bin_mapper, "transform", np.negative)),
+            [],
+            _HIDES.format("transform"),
+        ),
+        (_hgb(_transform_partial), [], _NOT_HGB_PARTIAL),
+        (_hgb(_transform_partial), ["functools.partial"], _HIDES.format("transform")),
+        (
+            _hgb(_transform_check_array),
+            [],
+            r"holds sklearn\.utils\.validation\.check_array as "
+            r"sklearn\.compose\._column_transformer\.ColumnTransformer\.transform",
+        ),
+        (
+            _hgb(_transform_check_array),
+            ["sklearn.utils.validation.check_array"],
+            _HIDES.format("transform"),
+        ),
+        (_loss_partial, [], _NOT_HGB_PARTIAL),
+        (
+            _loss_partial,
+            ["functools.partial"],
+            _LOSS_ELSEWHERE.format(r"functools\.partial\.func"),
+        ),
+        (_loss_with_kw_args, [], _LOSS_ELSEWHERE.format(_TRANSFORMER + r"\.func")),
+    ],
+    ids=[
+        "bitsets-partial",
+        "bitsets-partial-trusted",
+        "transform-ufunc",
+        "bin-mapper-transform-ufunc",
+        "transform-partial",
+        "transform-partial-trusted",
+        "transform-check-array",
+        "transform-check-array-trusted",
+        "loss-partial",
+        "loss-partial-trusted",
+        "loss-kw-args",
+    ],
+)
+def test_a_stored_callable_a_model_would_misuse_is_refused(
+    tmp_path, make, trusted, why
+):
+    # skops restores attributes into __dict__, where one named like a method
+    # is called instead of it (a bin mapper handing the trees made-up
+    # category tables, a column transformer handing them narrower rows); a
+    # loss object loops over the arrays it is given in compiled code: only
+    # where scikit-learn stores one, never a function called with stored
+    # arguments. Nothing here predicts.
+    with pytest.raises(UntrustedModelError, match=why):
+        load_model(save_model(make(), tmp_path / "m.skops"), trusted=trusted)
+
+
+def test_a_method_hidden_on_a_forest_is_refused_too(tmp_path):
+    # the rule holds for every object the file builds, not only HGB's
+    model = RandomForestClassifier(n_estimators=3, random_state=0).fit(*_data())
+    _shadow(model, "_validate_X_predict", np.negative)
+    with pytest.raises(UntrustedModelError, match=_HIDES.format("_validate_X_predict")):
+        load_model(save_model(model, tmp_path / "m.skops"))
+
+
+def _bare_check_array():
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.utils import check_array
+
+    return FunctionTransformer(check_array, kw_args={"dtype": np.dtype("U9")})
+
+
+def _hgb_partial_with_kw_args():
+    # HistGradientBoosting's own partial, its keywords overridden by kw_args
+    model = _hist_classifier()
+    step = model._preprocessor.transformers_[1][1]
+    step.kw_args = {"dtype": np.dtype("U9")}
+    return model
+
+
+def _huge_encoder_dtype():
+    from sklearn.preprocessing import OrdinalEncoder
+
+    encoder = OrdinalEncoder().fit(np.zeros((2, 3)))
+    encoder.dtype = np.dtype(f"U{2**26}")  # 256 MiB an element
+    return encoder
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (
+            _bare_check_array,
+            rf"holds sklearn\.utils\.validation\.check_array as {_TRANSFORMER}\.func: "
+            r"it is trusted only as HistGradientBoosting stores it",
+        ),
+        (
+            _hgb_partial_with_kw_args,
+            r"FunctionTransformer has its func functools\.partial, with kw_args",
+        ),
+        (
+            _huge_encoder_dtype,
+            r"OrdinalEncoder\.dtype is a dtype of 268435456 bytes an element",
+        ),
+    ],
+    ids=["bare-check-array", "hgb-partial-kw-args", "encoder-dtype"],
+)
+def test_a_dtype_the_file_chooses_is_refused(tmp_path, make, why):
+    # check_array or an encoder given a string dtype of 256 MiB an element
+    # would allocate gigabytes for a few rows
+    with pytest.raises(UntrustedModelError, match=why):
+        load_model(save_model(make(), tmp_path / "m.skops"))
+
+
+def test_a_partial_of_another_form_loads_only_when_trusted(tmp_path):
+    # an honest partial too: any other than HistGradientBoosting's binds
+    # stored arguments, so it is the caller's to trust
+    import functools
+
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, _ = _data()
+    model = FunctionTransformer(functools.partial(np.add, 1.5)).fit(X)
+    path = save_model(model, tmp_path / "m.skops")
+    with pytest.raises(
+        UntrustedModelError, match=_NOT_HGB_PARTIAL + r".*trust functools\.partial"
+    ):
+        load_model(path)
+    loaded, _ = load_model(path, trusted=["functools.partial"])
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+
+
+def test_hgbs_partial_elsewhere_or_with_stored_arguments_is_refused(tmp_path):
+    # its form is trusted as func of a FunctionTransformer only, and what it
+    # binds is checked by the column transformer even when partials are
+    model = _hist_classifier()
+    func = model._preprocessor.transformers_[1][1].func
+    path = save_model(model, tmp_path / "a.skops", metadata={"spare": func})
+    with pytest.raises(
+        UntrustedModelError, match=r"check_array partial as inside a container"
+    ):
+        load_model(path)
+    model = _hist_classifier()
+    _column_transformer_passing_a_stored_array(model)
+    path = save_model(model, tmp_path / "b.skops")
+    with pytest.raises(UntrustedModelError, match=_NOT_HGB_PARTIAL):
+        load_model(path)
+    with pytest.raises(
+        UntrustedModelError, match=r"check_array as functools\.partial\.func: it is"
+    ):
+        load_model(path, trusted=["functools.partial"])
+    with pytest.raises(
+        UntrustedModelError,
+        match=r"column transformer has its part 'numerical' call check_array on "
+        r"stored arguments",
+    ):
+        trusted = ["functools.partial", "sklearn.utils.validation.check_array"]
+        load_model(path, trusted=trusted)
 
 
 def test_a_file_that_inflates_far_beyond_its_size_is_refused(tmp_path):

@@ -1174,6 +1174,28 @@ def test_a_classifier_with_probabilities_saves_the_scored_model(
     assert "The saved model is the scored model" in md
 
 
+def test_gradient_boosting_classifier_saves_a_model_that_loads(
+    synthetic_config, synthetic_data
+):
+    # its trees are checked on load (HistGradientBoosting was refused before)
+    from sertl_experiments import load_model
+
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}],
+        protocol={"bootstrap": 0},
+        classifier={"name": "hist_gradient_boosting", "params": {"max_iter": 20}},
+        save_models=True,
+    )
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (res.results["status"] == "ok").all()
+    cell = _cell(cfg, "a__b__dss__seed0")
+    assert cell["model_calibrated"] is False and cell["model_agreement"] == 1.0
+    model, meta = load_model(cfg.output / "models" / "a__b__dss.skops")
+    trees = model[-1].estimator_  # SourceOnly around the classifier
+    assert type(trees).__name__ == "HistGradientBoostingClassifier"
+    assert trees.n_iter_ == 20 and meta["test_uar"] == cell["uar"]
+
+
 def test_few_shot_choices_are_not_called_label_free(synthetic_config, synthetic_data):
     # under few-shot, auto and grids choose on labelled target rows (the
     # scorer "target"): the report said "label-free" and "without target labels"
