@@ -513,6 +513,31 @@ def _is_method_like(attr):
     return callable(attr) or hasattr(kind, "__get__")
 
 
+def _hides_class_attribute(obj, key, value):
+    """Whether the stored attribute ``key`` hides what ``obj``'s class defines.
+
+    A method hides on any object. On scikit-learn's loss and link objects a
+    class-level value hides too (no honest one stores any): the compiled
+    code sizes its buffers by them (``is_multiclass``). On a class that
+    forwards unknown attributes (``__getattr__``, e.g. FrozenEstimator's
+    ``predict``) a stored callable that is no constructor parameter hides
+    the method it would forward to.
+    """
+    cls = type(obj)
+    found = _class_attribute(cls, key)
+    if _is_method_like(found):
+        return True
+    if found is not None and cls.__module__.startswith("sklearn._loss"):
+        return True
+    if found is None and callable(value) and _class_attribute(cls, "__getattr__"):
+        params = getattr(cls, "_get_param_names", None)
+        try:
+            return key not in (params() if params else ())
+        except (TypeError, ValueError, RuntimeError):
+            return True
+    return False
+
+
 def _is_hgb_partial_object(func):
     """Whether ``func`` is HistGradientBoosting's check_array partial, as built."""
     from sklearn.utils import check_array
@@ -534,19 +559,25 @@ def _is_hgb_partial_object(func):
 _FUNCTION_TYPES = (np.ufunc, types.FunctionType, types.BuiltinFunctionType)
 _MAX_DTYPE_SIZE = 1024
 """Most bytes an element of a dtype stored as an attribute may take."""
+_MAX_ARRAY_ITEM = 65536
+"""Most bytes an element of a stored array may take (a label of 16,384
+characters): a model allocates arrays of its stored elements' type for the
+rows it is given (a file of 60 KB with classes of 30 MB each asked for 8 GiB
+when predicting 300 rows)."""
 
 
 def _stored_dtype_size(key, value):
     """Bytes an element of ``value`` takes, if it is a stored dtype, else None.
 
-    A numpy dtype, or a string as the ``dtype`` attribute (an encoder's),
-    which the model allocates its output with.
+    A numpy dtype, or any dtype spec (a string, a list or dict of fields) as
+    the ``dtype`` attribute (an encoder's), which the model allocates its
+    output with.
     """
-    if not (isinstance(value, np.dtype) or (key == "dtype" and type(value) is str)):
+    if not (isinstance(value, np.dtype) or key == "dtype"):
         return None
-    try:
+    try:  # a dtype attribute may be a spec of any form: a list or dict of fields
         return np.dtype(value).itemsize
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, KeyError, IndexError):
         return None  # no dtype: the model fails on it
 
 
@@ -579,13 +610,14 @@ def _check_loaded_callables(payload, extra):
             if (
                 type(key) is str
                 and not isinstance(obj, _FUNCTION_TYPES)  # not built from a state
-                and _is_method_like(_class_attribute(type(obj), key))
+                and _hides_class_attribute(obj, key, value)
             ):
                 raise UntrustedModelError(
                     f"The model file's {_printable(type(obj).__name__)} stores an "
-                    f"attribute {_printable(key)!r}, which would hide the method "
-                    "of that name of its class (called instead of it): it was not "
-                    "written by save_model, or altered."
+                    f"attribute {_printable(key)!r}, which would hide what its class "
+                    "defines under that name (a method, called instead of it, or "
+                    "a loss's class-level value): it was not written by "
+                    "save_model, or altered."
                 )
         if not isinstance(obj, FunctionTransformer):
             continue
@@ -717,17 +749,20 @@ def _check_loaded_trees(model):
                 )
         return None
 
+    def refuse(bad):
+        raise UntrustedModelError(
+            f"The model file's trees do not fit their models: {bad}; "
+            "scikit-learn's compiled code would read outside them while "
+            "predicting."
+        )
+
     for obj, state in _object_states(model):
         try:
             bad = fault(obj, state)
         except (TypeError, ValueError, IndexError) as exc:
             bad = f"{type(obj).__name__}'s trees do not read ({exc})"
         if bad:
-            raise UntrustedModelError(
-                f"The model file's trees do not fit their models: {bad}; "
-                "scikit-learn's compiled code would read outside them while "
-                "predicting."
-            )
+            refuse(bad)
         for key, value in state.items():
             if _NEIGHBOUR_TREES.fullmatch(_type_name(value)):
                 packed = value.__getstate__()
@@ -737,6 +772,27 @@ def _check_loaded_trees(model):
                     metric=packed[11],
                     sample_weight=packed[12],
                 )
+    # Gradient boosting adds each stage's trees into the columns of its
+    # initial predictions (from init_, the loss and its link) in compiled
+    # code that writes one column per tree of a stage without bounds. Once
+    # every part is checked, one row of zeros tells the columns it starts
+    # from (init_ is an estimator of the file, checked above).
+    for obj, state in _object_states(model):
+        if not isinstance(obj, boosting) or "estimators_" not in state:
+            continue
+        per_stage = np.asarray(state["estimators_"], dtype=object).shape[1]
+        try:
+            start = obj._raw_predict_init(np.zeros((1, state["n_features_in_"])))
+            bad = (
+                None
+                if isinstance(start, np.ndarray) and start.shape == (1, per_stage)
+                else f"its initial predictions have shape {np.shape(start)} for "
+                f"stages of {per_stage} trees"
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure refuses the file
+            bad = f"its initial predictions fail ({type(exc).__name__}: {exc})"
+        if bad:
+            refuse(f"{type(obj).__name__}: {bad}")
 
 
 def _import_skops_without_estimator_walk():
@@ -902,6 +958,27 @@ def _read_schema(archive, size):
             "more than a model written by save_model (stored uncompressed) "
             "holds, as in a zip bomb"
         )
+    for info in archive.infolist():
+        if info.filename.endswith(".npy"):
+            with archive.open(info) as entry:
+                try:  # save_model's arrays have version 1.0 or 2.0 headers
+                    read = {
+                        (1, 0): np.lib.format.read_array_header_1_0,
+                        (2, 0): np.lib.format.read_array_header_2_0,
+                    }[np.lib.format.read_magic(entry)]
+                    header = read(entry)
+                except (KeyError, ValueError, TypeError, SyntaxError) as exc:
+                    raise UntrustedModelError(
+                        f"its array {_printable(info.filename)!r} has no header "
+                        f"numpy's save writes ({type(exc).__name__})"
+                    ) from None
+            if header[2].itemsize > _MAX_ARRAY_ITEM:
+                raise UntrustedModelError(
+                    f"its array {_printable(info.filename)!r} has elements of "
+                    f"{header[2].itemsize} bytes: predicting would allocate that "
+                    "much for each row (at most "
+                    f"{_MAX_ARRAY_ITEM} bytes an element are loaded)"
+                )
     return json.loads(archive.read("schema.json"))
 
 

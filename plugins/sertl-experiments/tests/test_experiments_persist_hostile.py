@@ -782,7 +782,7 @@ def _transform_check_array(model):
 
 
 _NOT_HGB_PARTIAL = r"holds a functools\.partial other than the check_array one"
-_HIDES = r"stores an attribute '{}', which would hide the method of that name"
+_HIDES = r"stores an attribute '{}', which would hide what its class defines"
 _LOSS = "sklearn._loss.loss.HalfMultinomialLoss"
 _LOSS_ELSEWHERE = rf"holds the loss object {_LOSS} as {{}}, where scikit-learn"
 _TRANSFORMER = r"sklearn\.preprocessing\._function_transformer\.FunctionTransformer"
@@ -916,6 +916,12 @@ def _huge_encoder_dtype():
     return encoder
 
 
+def _huge_encoder_dtype_name():
+    encoder = _huge_encoder_dtype()
+    encoder.dtype = f"U{2**26}"  # the same, by name
+    return encoder
+
+
 @pytest.mark.parametrize(
     ("make", "why"),
     [
@@ -929,11 +935,22 @@ def _huge_encoder_dtype():
             r"FunctionTransformer has its func functools\.partial, with kw_args",
         ),
         (
+            # skops stores a numpy dtype as an empty array of it: refused on
+            # the array's header, before anything is built
             _huge_encoder_dtype,
+            r"has elements of 268435456 bytes",
+        ),
+        (
+            _huge_encoder_dtype_name,
             r"OrdinalEncoder\.dtype is a dtype of 268435456 bytes an element",
         ),
     ],
-    ids=["bare-check-array", "hgb-partial-kw-args", "encoder-dtype"],
+    ids=[
+        "bare-check-array",
+        "hgb-partial-kw-args",
+        "encoder-dtype",
+        "encoder-dtype-name",
+    ],
 )
 def test_a_dtype_the_file_chooses_is_refused(tmp_path, make, why):
     # check_array or an encoder given a string dtype of 256 MiB an element
@@ -1201,3 +1218,90 @@ def test_sertl_predict_shows_control_characters_of_labels_as_escapes(
     assert main(["predict", str(path), *files, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["predictions"]
     assert {r["emotion"] for r in rows} <= {"\x1b[2Jangry", "sad\x07"}
+
+
+# -- a third review: gradient boosting's initial predictions, dtype specs,
+# -- element sizes, and methods forwarded by __getattr__
+
+
+def _boosting(n_classes, seed=0):
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(12 * n_classes, 2))
+    y = np.arange(len(X)) % n_classes
+    return GradientBoostingClassifier(n_estimators=2, max_depth=1).fit(X, y), X
+
+
+@pytest.mark.parametrize("swap", ["loss", "init", "is_multiclass"])
+def test_gradient_boosting_whose_initial_predictions_are_narrower_is_refused(
+    tmp_path, swap
+):
+    # predict_stages writes one column per tree of a stage into the initial
+    # predictions without bounds: a loss, an init_ or a loss attribute that
+    # makes them narrower wrote past the buffer (segfault)
+    model, X = _boosting(5)
+    honest = tmp_path / "honest.skops"
+    save_model(model, honest)
+    assert (load_model(honest)[0].predict(X) == model.predict(X)).all()
+    if swap == "loss":
+        model._loss = _boosting(2, seed=1)[0]._loss  # a binomial loss
+        match = r"initial predictions have shape \(1, 1\) for stages of 5 trees"
+    elif swap == "init":
+        model.init_ = _boosting(2, seed=1)[0].init_  # a prior over 2 classes
+        match = r"initial predictions have shape \(1, 2\) for stages of 5 trees"
+    else:
+        model._loss.is_multiclass = False
+        match = "HalfMultinomialLoss stores an attribute 'is_multiclass'"
+    path = tmp_path / "crafted.skops"
+    save_model(model, path)
+    with pytest.raises(UntrustedModelError, match=match):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [[("a", "V100000")], {"names": ["a"], "formats": ["V100000"]}],
+    ids=["list", "dict"],
+)
+def test_a_dtype_given_as_a_spec_is_held_to_the_size_cap(tmp_path, spec):
+    from sklearn.preprocessing import OrdinalEncoder
+
+    encoder = OrdinalEncoder().fit([["a"], ["b"]])
+    encoder.dtype = spec
+    path = tmp_path / "encoder.skops"
+    save_model(encoder, path)
+    with pytest.raises(UntrustedModelError, match="dtype of 100000 bytes an element"):
+        load_model(path)
+
+
+def test_arrays_of_huge_elements_are_refused_before_loading(tmp_path):
+    # classes_ of 70 KB each: predicting 300 rows took 300 of them
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    model.classes_ = np.zeros(2, dtype="V70000")
+    path = tmp_path / "huge.skops"
+    save_model(model, path)
+    with pytest.raises(UntrustedModelError, match="elements of 70000 bytes"):
+        load_model(path)
+    # labels of a few hundred characters load
+    model.classes_ = np.array(["x" * 300, "y" * 300])
+    save_model(model, path)
+    assert load_model(path)[0].classes_[0] == "x" * 300
+
+
+def test_a_stored_callable_hiding_a_forwarded_method_is_refused(tmp_path):
+    # FrozenEstimator forwards predict to its estimator through __getattr__:
+    # a stored predict (np.negative) answered instead of the model
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import LogisticRegression
+
+    frozen = FrozenEstimator(LogisticRegression().fit([[0.0], [1.0]], [0, 1]))
+    path = tmp_path / "frozen.skops"
+    save_model(frozen, path)
+    assert load_model(path)[0].predict([[5.0]]).tolist() == [1]
+    frozen.predict = np.negative
+    save_model(frozen, path)
+    with pytest.raises(UntrustedModelError, match="stores an attribute 'predict'"):
+        load_model(path)
