@@ -756,6 +756,7 @@ def _check_loaded_trees(model):
             "predicting."
         )
 
+    boosted = []  # gradient boosting models, probed once all is checked
     for obj, state in _object_states(model):
         try:
             bad = fault(obj, state)
@@ -763,6 +764,8 @@ def _check_loaded_trees(model):
             bad = f"{type(obj).__name__}'s trees do not read ({exc})"
         if bad:
             refuse(bad)
+        if isinstance(obj, boosting) and "estimators_" in state:
+            boosted.append((obj, state))
         for key, value in state.items():
             if _NEIGHBOUR_TREES.fullmatch(_type_name(value)):
                 packed = value.__getstate__()
@@ -777,9 +780,7 @@ def _check_loaded_trees(model):
     # code that writes one column per tree of a stage without bounds. Once
     # every part is checked, one row of zeros tells the columns it starts
     # from (init_ is an estimator of the file, checked above).
-    for obj, state in _object_states(model):
-        if not isinstance(obj, boosting) or "estimators_" not in state:
-            continue
+    for obj, state in boosted:
         per_stage = np.asarray(state["estimators_"], dtype=object).shape[1]
         try:
             start = obj._raw_predict_init(np.zeros((1, state["n_features_in_"])))
@@ -947,7 +948,9 @@ def _read_schema(archive, size):
     :data:`_MAX_EXPANSION` times the file's ``size`` (plus
     :data:`_EXPANSION_ALLOWANCE`): :func:`save_model` stores them
     uncompressed, and a small file that inflates to gigabytes (a zip bomb)
-    is refused before anything is read.
+    is refused before anything is read. Each array's ``.npy`` header is read
+    too: it must be one numpy's ``save`` writes (version 1.0 or 2.0), of
+    elements of at most :data:`_MAX_ARRAY_ITEM` bytes.
     """
     import json
 
@@ -1420,8 +1423,10 @@ def _check_hist_predictors(nodes, by_id, archive):
     is the model's: checked once it is built (:func:`_hist_boosting_fault`).
     """
     for node in nodes:
-        name = f"{node.get('__module__')}.{node.get('__class__')}"
-        if name != _TREE_PREDICTOR or node.get("__loader__") != "ObjectNode":
+        if (_node_name(node), node.get("__loader__")) != (
+            _TREE_PREDICTOR,
+            "ObjectNode",
+        ):
             continue
         bad = None
         try:

@@ -1291,6 +1291,29 @@ def test_arrays_of_huge_elements_are_refused_before_loading(tmp_path):
     assert load_model(path)[0].classes_[0] == "x" * 300
 
 
+def test_an_array_without_a_header_numpy_writes_is_refused(tmp_path):
+    # the element size is read from each .npy header before anything is
+    # built: a header of another version, or none, cannot be read for it
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    honest = save_model(model, tmp_path / "honest.skops")
+
+    def rewrite(header):
+        def edit(schema, files):
+            name = next(n for n in files if n.endswith(".npy"))
+            files[name] = header(files[name])
+
+        return edit
+
+    version_3 = rewrite(lambda data: data[:6] + b"\x03" + data[7:])
+    garbage = rewrite(lambda data: b"not an array")
+    for edit in (version_3, garbage):
+        path = _edit(honest, tmp_path / "edited.skops", edit)
+        with pytest.raises(UntrustedModelError, match="has no header numpy's save"):
+            load_model(path)
+
+
 def test_a_stored_callable_hiding_a_forwarded_method_is_refused(tmp_path):
     # FrozenEstimator forwards predict to its estimator through __getattr__:
     # a stored predict (np.negative) answered instead of the model

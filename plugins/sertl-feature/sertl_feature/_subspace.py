@@ -162,17 +162,20 @@ def _spectrum(X):
     return mean, w, fix_signs(V), sq
 
 
-def _centred_rank(w, shape):
+def _covariance_rank(w, shape):
     """Numerical rank of a centred domain from its covariance eigenvalues ``w``.
 
-    numpy's ``matrix_rank`` threshold on the singular values
-    (``s_max * max(shape) * eps``), squared for the eigenvalues of
-    ``Xc.T @ Xc / n``; never above ``n - 1``.
+    The axes are eigenvectors of the covariance (``Xc.T @ Xc / n``), whose
+    eigenvalues are resolved only to about ``max(n, d) * eps`` of the
+    largest: below that an axis is rounding noise (a constant or collinear
+    feature; numpy's ``matrix_rank`` threshold, on the eigenvalues that
+    :func:`_spectrum` computes, not on singular values). Never above
+    ``n - 1``.
     """
     n, d = shape
     if n < 2 or w.size == 0 or w[0] <= 0:
         return 0
-    tol = w[0] * (max(n, d) * np.finfo(float).eps) ** 2
+    tol = w[0] * max(n, d) * np.finfo(float).eps
     return int(min(np.count_nonzero(w > tol), n - 1))
 
 
@@ -316,7 +319,8 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         # axes are arbitrary eigenvectors of a zero eigenvalue, and a new row
         # varying along them would get an arbitrary coordinate.
         n_max = min(
-            _centred_rank(sp[1], b.shape) for sp, b in zip(spectra, blocks, strict=True)
+            _covariance_rank(sp[1], b.shape)
+            for sp, b in zip(spectra, blocks, strict=True)
         )
         smallest = min(sizes.values())
         what = (

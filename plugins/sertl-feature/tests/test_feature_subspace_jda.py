@@ -253,6 +253,16 @@ def test_subspace_alignment_dimension_capped_by_constant_features():
     sa = SubspaceAlignment(n_components=3).fit(X, sample_domain=sd)
     # the source axes span the varying features only
     np.testing.assert_allclose(sa.source_components_[0][3:], 0.0, atol=1e-12)
+    # 20 features mixed from 20 others leave only rounding noise along 20
+    # directions (eigenvalues far above eps**2 of the largest, as in sertl's
+    # 316 functionals of rank about 277), which count as no axis either
+    base = rng.normal(size=(200, 40))
+    mixed = np.hstack([base, base[:, :20] @ rng.normal(size=(20, 20))])
+    two = np.r_[np.ones(200, int), -np.ones(200, int)]
+    with pytest.raises(ValueError, match=r"at most 40 \(the smallest rank"):
+        SubspaceAlignment(n_components=41).fit(
+            np.vstack([mixed, rng.normal(size=(200, 60))]), sample_domain=two
+        )
     x_new = Xs[:2].copy()
     x_new[:, 3] += 1.0  # moves along a direction the source never varied in
     np.testing.assert_allclose(
