@@ -1537,7 +1537,10 @@ class ReverseValidationScorer(DomainAwareScorer):
     ``DomainStandardScaler`` keeps the held-out source corpora apart. When
     the model puts every target row in one class no reverse classifier can
     be trained, and the score is that of predicting that class everywhere
-    (a UAR of 1/k).
+    (a UAR of 1/k). When the reverse fit fails on the pseudo-labels (a
+    predicted class with fewer rows than a calibrated model's inner folds),
+    a ValueError gives the rows per predicted class and the fix; in a grid
+    search the candidate then gets ``error_score``.
     A candidate without a fixed ``random_state`` gives a reverse model, and
     so a score, that varies from run to run.
 
@@ -1618,7 +1621,27 @@ class ReverseValidationScorer(DomainAwareScorer):
         # domain and each held-out source domain a target domain, so a
         # per-domain step keeps the corpora apart (dropped where not taken).
         sdr = None if sd is None else -sd[rows]
-        reverse = _call(clone(estimator), "fit", Xr, yr, sample_domain=sdr)
+        try:
+            reverse = _call(clone(estimator), "fit", Xr, yr, sample_domain=sdr)
+        except ValueError as err:
+            # e.g. CalibratedClassifierCV(cv=3) on a predicted class of two
+            # rows: the model's own message speaks of "1 class" or "n_splits",
+            # not of the pseudo-labels that caused it
+            names, counts = np.unique(pseudo, return_counts=True)
+            found = ", ".join(
+                f"{name!r}: {count}"
+                for name, count in zip(names.tolist(), counts.tolist(), strict=True)
+            )
+            why = str(err).rstrip(". ")
+            raise ValueError(
+                "ReverseValidationScorer could not train the reverse model on "
+                f"the target rows' pseudo-labels (rows per predicted class: "
+                f"{found}): {why}. A predicted class with few rows breaks a "
+                "model that cross-validates or stratifies inside its fit "
+                "(CalibratedClassifierCV, early stopping); score such a model "
+                "with more target rows, with a smaller inner cv, or with "
+                "PredictionEntropyScorer or DeepEmbeddedValidationScorer."
+            ) from err
         pred = _call(
             reverse,
             "predict",

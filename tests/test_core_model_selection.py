@@ -890,6 +890,28 @@ def test_reverse_validation_scores_a_one_class_model_as_predicting_that_class():
     assert ReverseValidationScorer()(constant, X, y) == pytest.approx(1 / k)
 
 
+def test_reverse_validation_says_which_pseudo_class_broke_the_reverse_fit():
+    # a calibrated SVC whose target predictions put one row in a class: the
+    # reverse fit's inner folds then hold one class, and sklearn's message
+    # ("got 1 class") said nothing of the pseudo-labels behind it
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    rng = np.random.default_rng(0)
+    ys = np.repeat([0, 1, 2], 20)
+    Xs = rng.normal(size=(60, 2)) + np.c_[4.0 * ys, np.zeros(60)]
+    Xt = np.c_[rng.normal(scale=0.5, size=20), rng.normal(size=20)]
+    Xt[-1, 0] = 8.0  # the one target row near class 2
+    X = np.vstack([Xs, Xt])
+    y = np.r_[ys, -np.ones(20, int)]
+    model = SourceOnly(CalibratedClassifierCV(SVC(), ensemble=False)).fit(X, y)
+    assert np.unique(model.predict(Xt), return_counts=True)[1].min() == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # sklearn's fold warning
+        with pytest.raises(ValueError, match=r"pseudo-labels .*0: 19, 2: 1\)"):
+            ReverseValidationScorer()(model, X, y)
+
+
 def _two_corpora_problem(seed=0):
     # two source corpora recorded very differently (scale 1 around 0, scale
     # 10 around 20) and one target corpus (scale 3 around -5); the class is

@@ -234,7 +234,7 @@ def save_model(model, path, *, metadata=None):
         except FileExistsError:  # pragma: no cover - 64 random bits
             continue
     try:
-        with os.fdopen(fd, "wb") as fh, _routing_requests_set_aside(model):
+        with os.fdopen(fd, "wb") as fh, _cycles_set_aside(model):
             sio.dump(payload, fh)
         tmp.replace(path)
     except BaseException:
@@ -301,21 +301,44 @@ def _plain_requests(obj, request):
     return out
 
 
-@contextlib.contextmanager
-def _routing_requests_set_aside(model):
-    """Store the estimators' metadata-routing requests as plain data while saving.
+def _is_own_method(obj, key, value):
+    """Whether ``value``, stored as ``obj.key``, is ``obj``'s own ``key`` method.
 
-    ``est.set_fit_request(sample_weight=True)`` (set by the user, or by
-    sertl-core on the classifier that instance weighting such as KMM or
-    KLIEP trains) stores a request object on the estimator that points back
-    at the estimator; skops follows that cycle until Python's recursion
-    limit. While the model is written, each estimator's request object is
-    therefore replaced, in the estimator's state, by its requests in plain
-    form (``{method: {param: alias}}``, aliases being a string, True, False
-    or None) under a sertl-private key, and :func:`load_model` sets them
-    again through the public ``set_<method>_request`` methods. Afterwards,
-    whether writing succeeded or failed, every changed instance dictionary
-    gets back exactly its former content and key order.
+    A bound method of ``obj`` itself whose function is the one its class
+    defines under ``key``: what the attribute lookup finds without the
+    stored entry. scikit-learn leaves one behind (HistGradientBoosting
+    fitted with early stopping on a scorer restores ``_raw_predict`` by
+    assigning the bound method to the instance).
+    """
+    return (
+        isinstance(value, types.MethodType)
+        and value.__self__ is obj
+        and value.__func__ is _class_attribute(type(obj), key)
+    )
+
+
+@contextlib.contextmanager
+def _cycles_set_aside(model):
+    """Take out of the model, while it is saved, the cycles skops cannot write.
+
+    skops follows a reference from an object back to itself until Python's
+    recursion limit. Two such references are changed in the estimators'
+    states while the model is written:
+
+    - ``est.set_fit_request(sample_weight=True)`` (set by the user, or by
+      sertl-core on the classifier that instance weighting such as KMM or
+      KLIEP trains) stores a request object that points back at the
+      estimator. It is replaced by its requests in plain form
+      (``{method: {param: alias}}``, aliases being a string, True, False or
+      None) under a sertl-private key, and :func:`load_model` sets them
+      again through the public ``set_<method>_request`` methods.
+    - An instance entry that repeats the class's own method
+      (:func:`_is_own_method`) is left out: the lookup finds the same method
+      without it, and :func:`load_model` refuses a stored attribute that
+      hides a method.
+
+    Afterwards, whether writing succeeded or failed, every changed instance
+    dictionary gets back exactly its former content and key order.
 
     Parameters
     ----------
@@ -326,17 +349,21 @@ def _routing_requests_set_aside(model):
     Yields
     ------
     None
-        While the requests are set aside.
+        While the cycles are out.
     """
     held = []
     try:
         for obj, state in _object_states(model):
+            own = [k for k, v in state.items() if _is_own_method(obj, k, v)]
             request = state.get("_metadata_request")
-            if request is None:
+            if not own and request is None:
                 continue
             held.append((state, dict(state)))
-            del state["_metadata_request"]
-            state[_REQUESTS_KEY] = _plain_requests(obj, request)
+            for key in own:
+                del state[key]
+            if request is not None:
+                del state["_metadata_request"]
+                state[_REQUESTS_KEY] = _plain_requests(obj, request)
         yield
     finally:
         for state, original in held:

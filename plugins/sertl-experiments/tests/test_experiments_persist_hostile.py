@@ -374,6 +374,32 @@ def test_hist_gradient_boosting_on_a_data_frame_loads_and_predicts_as_saved(tmp_
     np.testing.assert_array_equal(loaded.predict_proba(new), model.predict_proba(new))
 
 
+def test_hist_gradient_boosting_with_a_scoring_string_saves(tmp_path):
+    # early stopping on a scorer leaves the bound method _raw_predict in the
+    # fitted model's __dict__ (scikit-learn restores its patch by assigning
+    # it): skops followed that cycle into a RecursionError
+    model = _hist_classifier(
+        max_iter=30, early_stopping=True, scoring="balanced_accuracy"
+    )
+    assert "_raw_predict" in vars(model)
+    before = list(vars(model))
+    path = save_model(model, tmp_path / "m.skops")
+    assert list(vars(model)) == before  # the caller's model is left as it was
+    # its scorer is no tree: it stays outside the trusted types, by name
+    with pytest.raises(UntrustedModelError, match=r"_scorer\._Scorer"):
+        load_model(path)
+    trusted = [
+        "sklearn.metrics._scorer._Scorer",
+        "sklearn.metrics._classification.balanced_accuracy_score",
+    ]
+    loaded, _ = load_model(path, trusted=trusted)
+    assert "_raw_predict" not in vars(loaded)
+    X_new = _new_hist_rows()
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_new), model.predict_proba(X_new)
+    )
+
+
 def test_hist_gradient_boosting_in_a_sertl_pipeline_loads(tmp_path):
     from sklearn.pipeline import Pipeline
 

@@ -403,6 +403,13 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         deltas over all frames and of the spectral descriptors over unvoiced
         frames; loudness peak rate, voiced segment rate, voiced and unvoiced
         segment lengths, voiced ratio and equivalent sound level.
+        H1-A3 and the F3 level relative to H1 are one level difference with
+        opposite signs, frame by frame, as in openSMILE's eGeMAPS (where A3
+        is also the F3 amplitude): the mean, median and 20th percentile of
+        the one are minus the mean, median and 80th percentile of the other,
+        and their spread and 20-80 range are equal. These six columns repeat
+        six others; they are kept so that the set's layout follows eGeMAPS.
+        Drop one group for a model that duplicated columns bias.
     ``"mfcc_stats"`` (335 features)
         MFCC 0-19 with deltas and delta-deltas, spectral centroid, bandwidth,
         85 % roll-off, flatness, flux, zero-crossing rate and log energy;

@@ -701,6 +701,8 @@ def _functionals(y):
         [_harmonic_db(pv, np.nan_to_num(ff[:, j], nan=1000.0)) - h1 for j in range(3)],
         axis=1,
     )
+    # A3 is the F3 level (as openSMILE's eGeMAPS takes it), so H1-A3 is
+    # minus F3amplitudeLogRelF0 on every frame; both stay for eGeMAPS's layout
     a3 = famp[:, 2] + h1
     del power, pv  # the largest arrays; nothing below reads the spectrum
     # --- assemble voiced LLD matrix (sma3 smoothing first)

@@ -64,6 +64,24 @@ def test_f0_follows_the_signal(wav_files):
     assert (voiced > 0.6).all()
 
 
+def test_h1_a3_is_minus_the_f3_level_as_documented(wav_files):
+    # both take A3 as the F3 level (as eGeMAPS does): the docstring tells
+    # users which six columns repeat six others
+    ext = AudioFeatures()
+    X = ext.fit_transform(wav_files)
+    names = list(ext.get_feature_names_out())
+
+    def col(lld, stat):
+        return X[:, names.index(f"{lld}_sma3nz_{stat}")]
+
+    h1a3, f3 = "logRelF0-H1-A3", "F3amplitudeLogRelF0"
+    assert np.abs(col(h1a3, "mean")).min() > 1.0  # not trivially zero
+    for a, b in (("mean", "mean"), ("pctl50", "pctl50"), ("pctl20", "pctl80")):
+        np.testing.assert_allclose(col(h1a3, a), -col(f3, b), atol=1e-9)
+    for stat in ("stddev", "pctlrange20_80"):
+        np.testing.assert_allclose(col(h1a3, stat), col(f3, stat), atol=1e-9)
+
+
 def test_noise_is_mostly_unvoiced():
     rng = np.random.default_rng(0)
     noise = 0.1 * rng.standard_normal(SR).astype(np.float32)
