@@ -1,7 +1,14 @@
 """sertl-relational: relational-knowledge transfer between emotion tasks.
 
-The fourth family of transfer in Pan and Yang's survey: when a relation in
-the source task resembles one in the target task, transfer the relation.
+The fourth family of transfer in Pan and Yang's survey [1]_ is the
+transfer of relations: when a relation in the source task resembles one in
+the target task, transfer the relation. The survey's Section 3.4 means
+relational (non-i.i.d.) data, such as predicates mapped between Markov
+logic networks. Utterances are i.i.d., so the relation this plugin
+transfers is one among the emotion classes (their arousal/valence geometry,
+the confusions of a source model, the layout of class centroids): an
+adaptation of the idea that is sertl's own construction, not a method of
+that section.
 
 * :class:`LabelRelationTransfer` transfers between different emotion label
   spaces through the arousal/valence geometry of the emotions and the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -135,7 +136,10 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     prior_strength : float, default=50.0
         Pseudo-count of the schema prior (``relation="both"``): with ``n``
         labelled target rows of a class, the empirical relation weighs
-        ``n / (n + prior_strength)``.
+        ``n / (n + prior_strength)``. With ``sample_weight`` in ``fit``,
+        ``n`` is the sum of those rows' weights and the empirical relation
+        their weighted mean (a weight of 0 leaves a row out, a weight of 2
+        counts it twice).
     bandwidth : float, default=1.0
         Width of the Gaussian kernel between coordinates.
     source_weight : float, default=3.0
@@ -167,6 +171,11 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         (split evenly between the classes, which keeps the classes balanced).
     pseudo_weight : float, default=0.5
         Weight of each pseudo-labelled row (a labelled target row weighs 1).
+        With ``sample_weight`` in ``fit``, a pseudo-labelled row weighs its
+        own ``sample_weight`` times ``pseudo_weight``: unlike most sertl
+        estimators, this one uses the weights of unlabelled target rows
+        (those that self-training labels), and a weight of 0 keeps a row out
+        of self-training's training rows.
     random_state : int, RandomState instance or None, default=None
         Seed of the weighted resample that replaces ``sample_weight`` for an
         ``estimator`` without it (e.g. ``KNeighborsClassifier``); unused
@@ -233,7 +242,9 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     ----------
     .. [1] S. J. Pan and Q. Yang, "A survey on transfer learning", IEEE
        Transactions on Knowledge and Data Engineering 22(10), 1345-1359,
-       2010 (Section 3.4: relational knowledge transfer).
+       2010 (Section 3.4, relational knowledge transfer, is about
+       non-i.i.d. relational data; the relation among emotion classes
+       transferred here is sertl's own adaptation of its idea).
     .. [2] J. A. Russell, "A circumplex model of affect", Journal of
        Personality and Social Psychology 39(6), 1161-1178, 1980.
     .. [3] D. Yarowsky, "Unsupervised word sense disambiguation rivaling
@@ -282,7 +293,7 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         "estimator": [object, None],
         "sampler": [object, None],
         "source_estimator": [object, None],
-        "coordinates": [dict, None],
+        "coordinates": [Mapping, None],
         "target_classes": ["array-like", None],
         "relation": [StrOptions({"both", "schema", "outputs"})],
         "prior_strength": [Interval(Real, 0, None, closed="left")],
@@ -389,12 +400,15 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         counts = np.zeros(n_t)
         emp = np.zeros((n_t, n_s))
         if P_tl is not None:
+            # the caller's weights count as repeated rows (a weight of 0
+            # leaves the row out, as in every other step of the fit)
             idx = np.searchsorted(tc, y[tl])
+            w_tl = data.weights(tl, np.ones(idx.size))
             for t in range(n_t):
                 rows = idx == t
-                counts[t] = rows.sum()
-                if counts[t]:
-                    emp[t] = P_tl[rows].mean(axis=0)
+                counts[t] = w_tl[rows].sum()
+                if counts[t] > 0:
+                    emp[t] = w_tl[rows] @ P_tl[rows] / counts[t]
         unrelated = tc[(counts == 0) & ~self._related].tolist()
         if unrelated:
             raise ValueError(self._unrelated_message(unrelated))

@@ -434,3 +434,51 @@ def test_lda_subspace_with_too_few_rows_per_class_says_what_to_do():
     ):
         ClassRelationAligner(subspace="lda").fit(X, y)
     assert ClassRelationAligner(subspace="full").fit(X, y).transform(X).shape == (36, 5)
+
+
+def test_a_target_domains_map_does_not_depend_on_the_other_target_domains():
+    # strength="auto" resamples each target domain from a generator of its
+    # own: adding domain -2 to the fit leaves domain -1's map as it was
+    Xs, ys, Xt, _ = _problem(n=12, noise=1.5)
+    _, _, Xt2, _ = _problem(n=12, noise=1.5, seed=1, deg=-30)
+    X = np.vstack([Xs, Xt2, Xt])
+    y = np.r_[ys, -np.ones(2 * len(Xt), int)]
+    sd = np.repeat([1, -2, -1], len(Xs))
+    alone = sd != -2
+    kw = dict(strength="auto", random_state=0)
+    both = ClassRelationAligner(**kw).fit(X, y, sample_domain=sd)
+    one = ClassRelationAligner(**kw).fit(X[alone], y[alone], sample_domain=sd[alone])
+    assert both.strength_[-1] == one.strength_[-1]
+    rows = sd == -1
+    np.testing.assert_array_equal(
+        both.transform(X[rows], sample_domain=sd[rows]),
+        one.transform(X[rows], sample_domain=sd[rows]),
+    )
+
+
+def test_default_orthogonal_map_is_a_rotation_and_plain_procrustes_may_reflect():
+    # a target that is the source's mirror image: Schönemann's solution
+    # (shrinkage=0) reflects it back, the default shrinkage keeps a rotation
+    Xs, ys, _, _ = _problem(n=30, noise=0.3)
+    mirror = np.eye(Xs.shape[1])
+    mirror[1, 1] = -1.0
+    X, y, sd = _fit_data(Xs, ys, Xs @ mirror)
+    kw = dict(standardize=False, graph_weight=10.0, strength=1.0)
+    plain = ClassRelationAligner(shrinkage=0.0, **kw).fit(X, y, sample_domain=sd)
+    default = ClassRelationAligner(**kw).fit(X, y, sample_domain=sd)
+    assert np.linalg.det(plain.maps_[-1][1]) == pytest.approx(-1.0)
+    assert np.linalg.det(default.maps_[-1][1]) == pytest.approx(1.0)
+
+
+def test_lda_maps_act_on_the_projected_coordinates_as_documented():
+    Xs, ys, Xt, _ = _problem(deg=30)
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    a = ClassRelationAligner(subspace="lda", strength=1.0).fit(X, y, sample_domain=sd)
+    d, k = X.shape[1], a.classes_.size
+    assert a.projection_.shape == (d, k - 1)
+    assert a.target_centroids_[-1].shape == (k, k - 1)
+    z = (Xt - a.target_mean_) / a.target_scale_
+    u = z @ a.projection_
+    center, W, offset = a.maps_[-1]
+    mapped = z + ((u - center) @ W + offset - u) @ np.linalg.pinv(a.projection_)
+    np.testing.assert_allclose(a.transform(Xt), mapped, atol=1e-10)

@@ -1,3 +1,4 @@
+import types
 import warnings
 
 import numpy as np
@@ -8,10 +9,12 @@ from sertl_relational import (
     canonical_emotion,
     emotion_coordinates,
 )
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
 from sertl_core import DomainError, SertlWarning
+from sertl_core.params import InvalidParameterError
 
 # Emotions live on a 2-D (valence, arousal) plane plus noise dimensions; the
 # target task has "calm", which the source never had.
@@ -135,6 +138,22 @@ def test_user_coordinates_and_aliases():
     assert "Angry" in clf.classes_.tolist()
     assert canonical_emotion("Angry") == "anger"
     np.testing.assert_allclose(emotion_coordinates(["calm"], coords), [[0.8, -0.6]])
+
+
+def test_coordinates_take_any_mapping():
+    # a read-only table (e.g. one kept as a module constant) works as a dict
+    X, y, sd, Xte, _ = _task()
+    coords = {**DEFAULT_COORDINATES, "calm": (0.8, -0.6)}
+    frozen = types.MappingProxyType(coords)
+    a = LabelRelationTransfer(coordinates=frozen, random_state=0)
+    b = LabelRelationTransfer(coordinates=coords, random_state=0)
+    a.fit(X, y, sample_domain=sd)
+    b.fit(X, y, sample_domain=sd)
+    np.testing.assert_array_equal(a.predict_proba(Xte), b.predict_proba(Xte))
+    with pytest.raises(InvalidParameterError, match="'coordinates' parameter"):
+        LabelRelationTransfer(coordinates=[("calm", (0.8, -0.6))]).fit(
+            X, y, sample_domain=sd
+        )
 
 
 def test_schema_covers_every_canonical_emotion_of_sertl_speech():
@@ -301,7 +320,10 @@ def test_self_training_without_probabilities_is_skipped_with_a_warning():
     assert set(clf.predict(Xte)) <= {"anger", "calm", "happiness", "sadness"}
 
 
-def test_sample_weight_of_zero_removes_a_labelled_target_row():
+@pytest.mark.parametrize("relation", ["schema", "both", "outputs"])
+def test_sample_weight_of_zero_removes_a_labelled_target_row(relation):
+    # "both" and "outputs" estimate the relation from the labelled target
+    # rows: a row of weight 0 must not move it either
     X, y, sd, Xte, _ = _task(seed=4, k=4)
     labelled_target = np.flatnonzero((sd < 0) & (y != "-1"))
     drop = labelled_target[0]
@@ -315,15 +337,29 @@ def test_sample_weight_of_zero_removes_a_labelled_target_row():
         return LabelRelationTransfer(
             LogisticRegression(C=0.3, tol=1e-10, max_iter=10000),
             source_estimator=LogisticRegression(tol=1e-10, max_iter=10000),
+            relation=relation,
             random_state=0,
         )
 
     weighted = tight().fit(X, y, sample_domain=sd, sample_weight=w)
     keep = np.arange(len(y)) != drop
     removed = tight().fit(X[keep], y[keep], sample_domain=sd[keep])
+    np.testing.assert_allclose(weighted.relation_, removed.relation_, atol=1e-12)
     np.testing.assert_allclose(
         weighted.predict_proba(Xte), removed.predict_proba(Xte), atol=1e-5
     )
+
+
+def test_sample_weight_of_two_counts_a_labelled_target_row_twice():
+    X, y, sd, _, _ = _task(seed=4, k=4)
+    twice = np.flatnonzero((sd < 0) & (y != "-1"))[0]
+    w = np.ones(len(y))
+    w[twice] = 2.0
+    model = LabelRelationTransfer(relation="outputs", random_state=0)
+    weighted = clone(model).fit(X, y, sample_domain=sd, sample_weight=w)
+    rows = np.r_[np.arange(len(y)), twice]
+    repeated = clone(model).fit(X[rows], y[rows], sample_domain=sd[rows])
+    np.testing.assert_allclose(weighted.relation_, repeated.relation_, atol=1e-12)
 
 
 def test_sample_weight_trains_both_models_and_ones_change_nothing():
