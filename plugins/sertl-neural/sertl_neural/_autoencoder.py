@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import torch
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -62,6 +63,15 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     input features, so a downstream classifier keeps the original
     information and gains the shared code; ``code_weight`` sets the code's
     share of the total variance. Labels are not used.
+
+    Where it departs from Deng et al. [1]_: their autoencoder is *sparse*
+    (sigmoid units and a Kullback-Leibler penalty that keeps the mean
+    activation of each hidden unit near a small target). Here the units are
+    tanh and the loss is the plain mean squared reconstruction error, with
+    input noise (``noise``, a denoising autoencoder [4]_) and
+    weight decay as the regularisers; there is no sparsity penalty. Both
+    keep the code from copying its input; denoising needs no sparsity
+    target and activation mean per unit to tune.
 
     Parameters
     ----------
@@ -302,7 +312,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
                 2 if shared else 1,
                 self.noise,
                 self.noise_type,
-            ).to(self.device_)
+            ).to(device=self.device_, dtype=torch.float32)
             loss = _ReconstructionLoss(d, float(self.target_weight), shared)
             n_in = data.n_input_rows
             if Xs.shape[0] > n_in:

@@ -951,7 +951,9 @@ class NeuralMixin:
         device = loaded_device(state["device_"]) if "device_" in state else "cpu"
         for key, value in list(state.items()):
             if isinstance(value, dict) and "__sertl_torch_module__" in value:
-                state[key] = module_from_portable(value).to(device)
+                state[key] = module_from_portable(value).to(
+                    device=device, dtype=torch.float32
+                )
         if "device_" in state:
             state["device_"] = device
         super().__setstate__(state)

@@ -33,11 +33,18 @@ class _DANNLoss:
     ``y`` holds (class index or ``-1``, is-target); with ``row_weighted``,
     a third column of row weights (the caller's ``sample_weight``) that
     weighs the row in both losses (weighted means).
+
+    The domain loss is the batch's weighted mean with each target row
+    weighing ``target_weight`` (the source-to-target size ratio of the
+    training rows) times its row weight: over an epoch it is half the source
+    rows' mean plus half the target rows', whatever the two corpora's sizes,
+    so the reversal strength means the same on 300 source and 3,000 target
+    rows as on equal ones.
     """
 
-    def __init__(self, class_weight, pos_weight, row_weighted=False):
+    def __init__(self, class_weight, target_weight, row_weighted=False):
         self.class_weight = class_weight
-        self.pos_weight = pos_weight
+        self.target_weight = target_weight
         self.row_weighted = row_weighted
 
     def __call__(self, outputs, y, X, training):
@@ -47,19 +54,17 @@ class _DANNLoss:
         cls = weighted_cross_entropy(outputs[0], y[:, 0], self.class_weight, rw)
         if not training:  # early stopping follows the emotion loss
             return cls
+        is_target = y[:, 1].to(outputs[1].dtype)
         dom = torch.nn.functional.binary_cross_entropy_with_logits(
-            outputs[1],
-            y[:, 1].to(outputs[1].dtype),
-            pos_weight=self.pos_weight,
-            reduction="none",
+            outputs[1], is_target, reduction="none"
         )
-        # one formula with and without row weights: sum(w l) / sum(w) with
-        # w = 2 is sum(l) / n to the last bit on any CPU (a power-of-two
-        # scale is exact), whereas torch's fused "mean" reduction rounds
-        # its own way and made a constant weight differ from no weight
-        if rw is None:
-            return cls + dom.sum() / dom.numel()
-        return cls + weighted_mean(dom, rw)
+        # a weighted mean, never torch's fused "mean" reduction, which
+        # rounds its own way: with row weights of 2 the same formula gives
+        # the unweighted loss to the last bit (a power-of-two scale is exact)
+        w = 1.0 + (self.target_weight - 1.0) * is_target
+        if rw is not None:
+            w = w * rw.to(w.dtype)
+        return cls + weighted_mean(dom, w)
 
 
 def ganin_lambda(progress, gamma=10.0):
@@ -109,8 +114,11 @@ class DANNClassifier(NeuralTransferEstimator):
     ``adaptation_weight``, with training progress counted in epochs (it is
     set at the start of each epoch, where the paper updates it every step;
     with tens of epochs the two curves differ by less than one epoch). The
-    domain loss is balanced between source and
-    target rows. Labelled target rows (few-shot) join the emotion loss.
+    domain loss gives the source rows and the target rows equal shares
+    (half the source rows' mean binary cross-entropy plus half the target
+    rows'), as in Ganin et al.'s batches of as many source as target
+    examples, so ``adaptation_weight`` has the same meaning at any ratio of
+    corpus sizes. Labelled target rows (few-shot) join the emotion loss.
 
     Parameters
     ----------
@@ -343,7 +351,7 @@ class DANNClassifier(NeuralTransferEstimator):
             self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
             module = ClassifierNet(
                 trunk, [self.classes_.size], domain_hidden=self.domain_hidden
-            ).to(self.device_)
+            ).to(device=self.device_, dtype=torch.float32)
             cw = class_weights(
                 y_idx,
                 self.classes_.size,
@@ -352,9 +360,9 @@ class DANNClassifier(NeuralTransferEstimator):
                 self.classes_,
                 sw,
             )
-            # without target rows pos_weight weighs nothing: any value does
+            # without target rows the target weight weighs nothing: any
+            # value does
             ratio = n_src / n_tgt if n_tgt > 0 else 1.0
-            pos_weight = torch.tensor(ratio, device=self.device_)
             cb = _grl_callback(
                 module, self.max_epochs, self.adaptation_weight, self.schedule
             )
@@ -370,7 +378,7 @@ class DANNClassifier(NeuralTransferEstimator):
                 module,
                 Xs,
                 Y,
-                _DANNLoss(cw, pos_weight, row_weighted=sw is not None),
+                _DANNLoss(cw, ratio, row_weighted=sw is not None),
                 groups=[(pos, y_idx[pos]) for pos in held],
                 seed=seed,
                 lr=self.lr,

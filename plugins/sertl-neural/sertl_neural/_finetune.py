@@ -169,9 +169,11 @@ class FineTuneClassifier(NeuralTransferEstimator):
         Weight of the distillation term.
     max_epochs : int, default=50
         Pretraining epochs on the labelled source rows (0: no pretraining,
-        which with a random start gives the target-only baseline).
+        which with a random start and ``finetune_epochs`` set gives the
+        target-only baseline).
     finetune_epochs : int, default=None
-        Fine-tuning epochs (None: ``max_epochs``; 0: source-only).
+        Fine-tuning epochs (None: ``max_epochs``, which ``max_epochs=0``
+        refuses, as nothing would train; 0: source-only).
     batch_size : int, default=32
         Mini-batch size.
     lr : float, default=1e-3
@@ -199,7 +201,13 @@ class FineTuneClassifier(NeuralTransferEstimator):
         ``freeze``) on them, the labelled target rows and, with
         ``finetune_source_weight``, the source rows. Runs also without
         labelled target rows (then from the pretrained network). None:
-        unlabelled rows are not used.
+        unlabelled rows are not used. This is round-based, thresholded
+        self-training after Lee's pseudo-labels [4]_, not his exact
+        procedure: Lee relabels every unlabelled row at each weight update
+        and ramps the unlabelled loss's weight up over training, whereas
+        here the rows are labelled once per round, only the confident ones
+        are kept, and their weight (``unlabeled_weight``) is constant; a
+        threshold keeps wrong labels of a few-shot model out of the loss.
     unlabeled_weight : float, default=1.0
         Total loss weight of the pseudo-labelled rows relative to the
         labelled target rows (each part class-balanced on its own with
@@ -671,6 +679,16 @@ class FineTuneClassifier(NeuralTransferEstimator):
             positive = data.sample_weight > 0
             src, tgt, unl = src & positive, tgt & positive, unl & positive
         n_cls = self.classes_.size
+        if self.max_epochs == 0 and self.finetune_epochs is None:
+            # finetune_epochs=None follows max_epochs: neither phase would
+            # train, and a random (or init_from's) network would be returned
+            raise ValueError(
+                "FineTuneClassifier(max_epochs=0) skips pretraining, and "
+                "finetune_epochs=None takes max_epochs, so nothing would be "
+                "trained. Set finetune_epochs (e.g. finetune_epochs=50) for "
+                "target-only or joint training from a random start or from "
+                "init_from; finetune_epochs=0 keeps the network as it starts."
+            )
         ft_epochs = (
             self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
         )
@@ -682,7 +700,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
         with self._seeded(seed):
             self.trunk_spec_, module = self._build(data.X.shape[1], n_cls)
             self._check_freeze(module)
-            module.to(self.device_)
+            module.to(device=self.device_, dtype=torch.float32)
             # early stopping holds out source rows before the sampler runs, so
             # that no copy of a training row is in the validation set
             Xp, yp, wp, valid = self._split_off(

@@ -485,13 +485,26 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                     f"aux[{name!r}] has no labelled row (every label is -1, '-1', "
                     "None or NaN): drop the task or give its labels."
                 )
-            if np.unique(col[lab]).size < 2:
+            try:
+                classes = np.unique(col[lab])
+            except TypeError:
+                kinds = sorted({type(v).__name__ for v in col[lab].tolist()})
+                raise ValueError(
+                    f"aux[{name!r}] mixes label types ({', '.join(kinds)}), "
+                    "which cannot be sorted into one list of classes. Give the "
+                    f"task's labels one type, e.g. aux[{name!r}] = "
+                    "np.asarray(labels).astype(str)."
+                ) from None
+            if classes.size < 2:
                 raise ValueError(
                     f"aux[{name!r}] has fewer than two classes among its labelled "
                     "rows: drop the task or check its labels."
                 )
-            classes = np.unique(col[lab])
             if classes.dtype == object and all(
+                isinstance(c, bool | np.bool_) for c in classes
+            ):  # boolean labels of a pandas column (_labels_array)
+                classes = classes.astype(bool)
+            elif classes.dtype == object and all(
                 isinstance(c, numbers.Integral) for c in classes
             ):  # integer labels of a nullable column (_labels_array)
                 classes = classes.astype(np.int64)
@@ -543,7 +556,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                 reversed_heads=reversed_heads,
                 n_log_vars=len(tasks) if uncertainty else 0,
                 head_layers=head_layers,
-            ).to(self.device_)
+            ).to(device=self.device_, dtype=torch.float32)
             cw = [
                 class_weights(
                     Y[keep, t],

@@ -16,7 +16,7 @@ from sertl_neural import (
     FineTuneClassifier,
     MultiTaskClassifier,
 )
-from sertl_neural._dann import ganin_lambda
+from sertl_neural._dann import _DANNLoss, ganin_lambda
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -132,6 +132,9 @@ def test_rehearsal_weights_are_class_balanced_per_domain(monkeypatch, few_shot):
         **{**SMALL, "max_epochs": 0}, finetune_epochs=5, finetune_source_weight=1.0
     ).fit(X, y, sample_domain=sd)
     assert joint.history_["pretrain"] == [] and len(joint.history_["finetune"]) == 5
+    # without finetune_epochs, max_epochs=0 would train nothing at all
+    with pytest.raises(ValueError, match="nothing would be trained.*finetune_epochs"):
+        FineTuneClassifier(**{**SMALL, "max_epochs": 0}).fit(X, y, sample_domain=sd)
 
 
 def test_self_training_pseudo_labels_unlabeled_target_rows(monkeypatch, few_shot):
@@ -539,6 +542,74 @@ def test_dann_schedule_and_prediction():
     assert (clf.predict(X[sd < 0]) == y_tgt).mean() > 0.5
     const = DANNClassifier(**SMALL, schedule="constant", adaptation_weight=0.3)
     assert const.fit(X, y, sample_domain=sd).module_.grl.lambd == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("n_src, n_tgt", [(50, 50), (90, 10), (20, 200)])
+def test_dann_domain_loss_gives_each_domain_half_whatever_the_sizes(n_src, n_tgt):
+    # Ganin et al. weigh the two domains' mean losses equally (batches of as
+    # many source as target examples): adaptation_weight must not shrink on
+    # a small source with a large target (it was scaled by 2 n_src / N)
+    gen = torch.Generator().manual_seed(0)
+    n = n_src + n_tgt
+    logits = torch.randn(n, 3, generator=gen)
+    dom_logits = torch.randn(n, generator=gen)
+    is_target = torch.tensor([0] * n_src + [1] * n_tgt)
+    y = torch.stack([torch.tensor([1] * n_src + [-1] * n_tgt), is_target], 1)
+    loss = _DANNLoss(None, n_src / n_tgt)
+    dom = loss((logits, dom_logits), y, None, True) - loss(
+        (logits, dom_logits), y, None, False
+    )
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        dom_logits, is_target.float(), reduction="none"
+    )
+    expected = 0.5 * (bce[:n_src].mean() + bce[n_src:].mean())
+    assert float(dom) == pytest.approx(float(expected), rel=1e-5)
+    # row weights of 2 give the unweighted loss to the last bit
+    y_w = torch.cat([y.float(), torch.full((n, 1), 2.0)], 1)
+    weighted = _DANNLoss(None, n_src / n_tgt, row_weighted=True)
+    assert float(weighted((logits, dom_logits), y_w, None, True)) == float(
+        loss((logits, dom_logits), y, None, True)
+    )
+
+
+@pytest.fixture
+def float64_default():
+    # a caller's scientific code may run with torch's default dtype float64
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: DANNClassifier(**SMALL),
+        lambda: FineTuneClassifier(**SMALL),
+        lambda: MultiTaskClassifier(**SMALL, task_weighting="uncertainty"),
+        lambda: AutoencoderAdapter(
+            hidden_layer_sizes=(8,), n_components=3, max_epochs=3, random_state=0
+        ),
+    ],
+    ids=["dann", "finetune", "multitask", "autoencoder"],
+)
+def test_networks_train_and_load_under_a_float64_default_dtype(float64_default, make):
+    # the networks are built in float32, the dtype their inputs are cast to
+    # ("mat1 and mat2 must have the same dtype" before)
+    X, y, sd, _ = make_domain_data(n_per_domain=30, n_sources=1)
+    est = make().fit(X, y, sample_domain=sd)
+    out = est.transform if isinstance(est, AutoencoderAdapter) else est.predict_proba
+    loaded = pickle.loads(pickle.dumps(est))
+    assert all(p.dtype == torch.float32 for p in loaded.module_.parameters())
+    np.testing.assert_array_equal(
+        (
+            loaded.transform
+            if isinstance(est, AutoencoderAdapter)
+            else loaded.predict_proba
+        )(X),
+        out(X),
+    )
+    assert torch.get_default_dtype() == torch.float64
 
 
 # -- autoencoder -------------------------------------------------------------
@@ -1181,6 +1252,32 @@ def test_multitask_nullable_integer_aux_keeps_integer_classes(few_shot):
     assert mt.task_classes_["gender"].dtype.kind == "i"
     np.testing.assert_array_equal(mt.task_classes_["gender"], [0, 1])
     assert mt.predict_task(X[:3], "gender").dtype.kind == "i"
+
+
+@pytest.mark.parametrize("container", ["numpy", "series", "boolean"])
+def test_multitask_boolean_aux_keeps_boolean_classes(few_shot, container):
+    # a pandas bool column came back as the integers 0 and 1
+    import pandas as pd
+
+    X, y, sd, _, _ = few_shot
+    male = np.tile([False, True], X.shape[0] // 2)
+    labels = {
+        "numpy": male,
+        "series": pd.Series(male),
+        "boolean": pd.array(male, dtype="boolean"),
+    }[container]
+    mt = MultiTaskClassifier(**SMALL).fit(X, y, sample_domain=sd, aux={"male": labels})
+    assert mt.task_classes_["male"].dtype == bool
+    assert mt.predict_task(X[:3], "male").dtype == bool
+
+
+def test_multitask_aux_of_mixed_label_types_names_the_task(few_shot):
+    X, y, sd, _, _ = few_shot
+    mixed = np.array([1, "a"] * (X.shape[0] // 2), dtype=object)
+    with pytest.raises(
+        ValueError, match=r"aux\['speaker'\] mixes label types \(int, str\)"
+    ):
+        MultiTaskClassifier(**SMALL).fit(X, y, sample_domain=sd, aux={"speaker": mixed})
 
 
 def test_domain_standardisation_without_target_rows_warns_once_in_fit():
