@@ -530,7 +530,34 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
     columns of rows shorter than ``min_duration``) is refused: pass ``[y]``.
     Jitter and shimmer are frame-level approximations (consecutive voiced
     10 ms frames), not cycle-by-cycle measures. The numbers are close in
-    spirit to eGeMAPS but not identical to openSMILE's.
+    spirit to eGeMAPS but not identical to openSMILE's. Compared with
+    openSMILE 2.6's eGeMAPSv02 on 150 EmoDB and RAVDESS files, F0, loudness,
+    equivalent sound level, MFCC 1-4, alpha ratio, Hammarberg index and the
+    0-500 Hz slope of voiced frames rank the files alike (Spearman 0.91 to
+    1.0); these definitions differ:
+
+    - spectral flux: each frame's magnitude spectrum (0-8 kHz) is scaled to
+      unit sum before the squared differences are summed (times 100), so
+      flux ignores the level and is large on near-silent frames; openSMILE
+      takes unscaled magnitudes over 0-5 kHz;
+    - spectral slopes are least-squares fits in dB/Hz; openSMILE's formula
+      counts one point fewer, which adds a term in the band's level;
+    - unvoiced descriptors use the unvoiced frames within 40 dB of the
+      loudest frame (pauses and silence left out); openSMILE uses them all;
+    - formants: LPC of order 10 at 10 kHz after pre-emphasis, and poles
+      with a bandwidth of 600 Hz or more are not formants, so bandwidths
+      stay below 600 Hz;
+    - HNR is measured on the 8 kHz signal, i.e. over 0-4 kHz (about 3 dB
+      above the full-band value for white noise);
+    - rising and falling slopes are the mean and spread of the positive and
+      negative frame-to-frame changes (F0 inside voiced runs); openSMILE
+      measures from each local minimum to the next maximum;
+    - MFCCs come from pre-emphasised (0.97) spectra and are not liftered;
+      openSMILE's have no pre-emphasis and HTK's lifter of 22, which makes
+      their MFCC 1-4 spread 2.6 to 7 times sertl's;
+    - the 3-frame smoothing runs over the whole contour before the voiced
+      frames are picked (openSMILE's ``sma3nz`` averages voiced neighbours
+      only).
 
     References
     ----------
