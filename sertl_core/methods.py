@@ -142,6 +142,12 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     The statistics are computed in float64; float32 rows are returned as
     float32, as scikit-learn's scalers do.
 
+    A domain with a single row in fit has that row as its mean and no
+    spread: its rows come out as ``x - row``, not standardised. Fit warns
+    (:class:`~sertl_core.SertlWarning`), naming the domain (a target
+    domain only with ``target_stats="fit"``: with ``"batch"`` its rows are
+    scaled with the statistics of the batch).
+
     Fitted without target rows (no negative ``sample_domain`` and no
     unlabelled row), the rows of fit double as the target, as with the other
     adapters (see :class:`~sertl_core.NoTargetWarning`): with
@@ -317,11 +323,46 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
             )
         return self._stats(X)
 
+    def _warn_single_rows(self, ids):
+        """Warn that the domains ``ids`` have a single row in fit.
+
+        Such a domain's mean is its row and its spread 0 (replaced by 1), so
+        its rows come out as ``x - row``: centred on one utterance, not
+        standardised.
+        """
+        if ids.size == 0:
+            return
+        target = (ids < 0).any()
+        warnings.warn(
+            f"DomainStandardScaler: domain(s) {ids.tolist()} have a single row "
+            "in fit, so their mean is that row and their spread 0: their rows "
+            "are only shifted by that one utterance (x - row), not "
+            "standardised. Give each domain more rows (at least "
+            f"{self.min_batch_rows}), or give the row the id of a domain it "
+            "belongs with"
+            + (
+                "; for a target domain, target_stats='batch' scales its rows "
+                "with the statistics of the batch they are transformed in, "
+                "and rows transformed without sample_domain get the pooled "
+                "statistics of all the target rows of fit"
+                if target
+                else ""
+            )
+            + ".",
+            SertlWarning,
+            stacklevel=external_stacklevel(),
+        )
+
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
         X = data.X
         sd = data.sample_domain
-        self.domains_ = np.unique(sd)
+        self.domains_, counts = np.unique(sd, return_counts=True)
+        single = self.domains_[counts == 1]
+        if self.target_stats == "batch":  # target rows use the batch's own
+            single = single[single > 0]
+        if self.with_mean or self.with_std:
+            self._warn_single_rows(single)
         stats = [self._stats(X[sd == d]) for d in self.domains_]
         self.mean_ = np.array([m for m, _ in stats])
         self.scale_ = np.array([s for _, s in stats])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
@@ -49,6 +50,7 @@ from ._domains import (
     is_unlabeled,
 )
 from .base import _estimator_type
+from .params import InvalidParameterError
 
 __all__ = [
     "DeepEmbeddedValidationScorer",
@@ -211,8 +213,29 @@ class _ShuffledDomainSplitter(_DomainSplitter):
     """``n_splits`` random splits that each hold out ``test_size`` of some rows."""
 
     def _check_test_size(self):
-        if not 0 < self.test_size < 1:
-            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}.")
+        """Refuse an ``n_splits`` or a ``test_size`` that cannot split.
+
+        ``n_splits`` must be a whole number of at least 1 (0 or fewer would
+        silently yield no split), ``test_size`` a number in (0, 1): the
+        fraction of the rows to hold out (a row count is not taken).
+        """
+        name = type(self).__name__
+        n = self.n_splits
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+            raise InvalidParameterError(
+                f"{name}: n_splits must be a whole number of at least 1 (the "
+                f"number of random splits), got {n!r}: pass e.g. n_splits=5."
+            )
+        size = self.test_size
+        if isinstance(size, bool) or not isinstance(size, Real):
+            raise InvalidParameterError(
+                f"{name}: test_size must be a number in (0, 1), the fraction "
+                f"of the rows to hold out, got {size!r} of type "
+                f"{type(size).__name__}: pass e.g. test_size=0.5."
+            )
+        if not 0 < size < 1:
+            hint = " (a fraction of the rows, not a row count)" if size >= 1 else ""
+            raise ValueError(f"test_size must be in (0, 1){hint}, got {size}.")
 
     def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
         """Return ``n_splits``.
@@ -225,8 +248,15 @@ class _ShuffledDomainSplitter(_DomainSplitter):
         Returns
         -------
         n_splits : int
+
+        Raises
+        ------
+        InvalidParameterError
+            When ``n_splits`` or ``test_size`` is invalid, as ``split``
+            raises.
         """
-        return self.n_splits
+        self._check_test_size()
+        return int(self.n_splits)
 
 
 class LeaveOneDomainOut(_DomainSplitter):
@@ -300,6 +330,13 @@ class LeaveOneDomainOut(_DomainSplitter):
         return ids[ids > 0] if self.domains == "source" else ids
 
     def _split(self, sd, labeled, y):
+        held = self._checked_held_out(sd)
+        idx = np.arange(sd.shape[0])
+        for d in held:
+            yield idx[sd != d], idx[sd == d]
+
+    def _checked_held_out(self, sd):
+        """Return the held-out domain ids; fewer than two are refused."""
         held = self._held_out(sd)
         if held.size < 2 and self.domains == "source":
             raise DomainError(
@@ -312,9 +349,7 @@ class LeaveOneDomainOut(_DomainSplitter):
                 f"{held.tolist()}: holding out the only domain leaves nothing "
                 "to train on. Pass sample_domain with one id per corpus."
             )
-        idx = np.arange(sd.shape[0])
-        for d in held:
-            yield idx[sd != d], idx[sd == d]
+        return held
 
     def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
         """Return the number of splits (the number of held-out domains).
@@ -334,11 +369,19 @@ class LeaveOneDomainOut(_DomainSplitter):
         Returns
         -------
         n_splits : int
+
+        Raises
+        ------
+        DomainError
+            When ``split`` would refuse the domains: fewer than two domains
+            to hold out (one source domain, e.g. the domains inferred from
+            ``y``, or ``domains="all"`` with one domain), or no domains at
+            all (``X`` alone).
         """
         given = [a for a in (sample_domain, groups, y, X) if a is not None]
         n = len(given[0]) if given else 0
         sd = _domains_for_split(y, groups, sample_domain, n, _regression(y))
-        return int(self._held_out(sd).size)
+        return int(self._checked_held_out(sd).size)
 
 
 class TargetLabelSplit(_ShuffledDomainSplitter):
@@ -349,12 +392,24 @@ class TargetLabelSplit(_ShuffledDomainSplitter):
     rows in training and moves a random (stratified) part of the labelled
     target rows to the test fold.
 
+    The labelled target rows are split by row (utterance), not by speaker:
+    a held-out row's speaker usually also has rows in the training fold.
+    The scores are then optimistic for methods that learn from the target
+    labels (a model can recognise the speaker's voice rather than the
+    emotion), and model selection with them favours such methods over what
+    they achieve on new speakers. This splitter takes no speaker ids
+    (``groups`` are the domain ids when metadata routing is off); to hold
+    out whole speakers, build the folds yourself, e.g. with scikit-learn's
+    ``GroupShuffleSplit`` on the labelled target rows grouped by speaker,
+    the source and unlabelled target rows added to every training fold,
+    and pass the list of ``(train, test)`` index pairs as ``cv``.
+
     Parameters
     ----------
     n_splits : int, default=5
-        Number of random splits.
+        Number of random splits, at least 1.
     test_size : float, default=0.5
-        Fraction of the labelled target rows in each test fold.
+        Fraction of the labelled target rows in each test fold, in (0, 1).
     stratify : bool, default=True
         Keep the class proportions of the labelled target rows. Continuous
         (regression) targets have no classes: their rows are drawn at
@@ -479,9 +534,9 @@ class SourceTargetShuffleSplit(_ShuffledDomainSplitter):
     Parameters
     ----------
     n_splits : int, default=5
-        Number of random splits.
+        Number of random splits, at least 1.
     test_size : float, default=0.2
-        Fraction of the source rows held out in each split:
+        Fraction of the source rows held out in each split, in (0, 1):
         ``round(test_size * n_source)`` rows, at least one, and at least one
         source row stays in training.
     stratify : bool, default=True
@@ -623,13 +678,20 @@ def concordance_correlation(y_true, y_pred, sample_weight=None):
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted values.
     sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the rows in the means, variances and covariance.
+        Weights of the rows in the means, variances and covariance: 0 or
+        more, with a positive sum.
 
     Returns
     -------
     ccc : float
         In ``[-1, 1]``; greater is better. 0 when both series are constant
         and different, 1 when they are constant and equal (to rounding).
+
+    Raises
+    ------
+    ValueError
+        Empty input, series of different lengths, a negative weight, or
+        weights summing to zero.
 
     References
     ----------
@@ -652,8 +714,22 @@ def concordance_correlation(y_true, y_pred, sample_weight=None):
     p = _labels_1d(np.asarray(y_pred, dtype=float))
     w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
     check_consistent_length(y, p, w)
+    if y.size == 0:
+        raise ValueError(
+            "concordance_correlation: y_true and y_pred are empty: it needs "
+            "at least one (true, predicted) pair; score a non-empty set of rows."
+        )
+    if (w < 0).any():
+        raise ValueError(
+            f"concordance_correlation: sample_weight holds {int((w < 0).sum())} "
+            "negative weight(s): weights must be 0 or more (0 leaves a row "
+            "out)."
+        )
     if not w.sum() > 0:
-        raise ValueError("concordance_correlation: the weights sum to zero.")
+        raise ValueError(
+            "concordance_correlation: the weights sum to zero: give at least "
+            "one row a positive weight."
+        )
     my, mp = np.average(y, weights=w), np.average(p, weights=w)
     vy = np.average((y - my) ** 2, weights=w)
     vp = np.average((p - mp) ** 2, weights=w)

@@ -352,3 +352,24 @@ def test_batch_statistics_refuse_a_single_row_and_warn_below_the_minimum():
     DomainStandardScaler().fit(X, y, sample_domain=sd).transform(tgt[:1])
     plain = DomainStandardScaler(with_mean=False, with_std=False, target_stats="batch")
     np.testing.assert_array_equal(plain.fit(X, y).transform(tgt[:1]), tgt[:1])
+
+
+def test_a_domain_of_one_row_in_fit_warns():
+    # a one-row target domain was fitted silently: mean = the row, scale 1,
+    # so new target rows came out as x - row
+    X, y, sd, _ = make_domain_data()
+    sd = sd.copy()
+    one = np.flatnonzero(sd < 0)[0]
+    sd[one] = -7
+    with pytest.warns(SertlWarning, match=r"domain\(s\) \[-7\] have a single row"):
+        DomainStandardScaler().fit(X, y, sample_domain=sd)
+    with pytest.warns(SertlWarning, match=r"target_stats='batch' scales its rows"):
+        DomainStandardScaler().fit(X, y, sample_domain=sd)
+    src = np.flatnonzero(sd > 0)[0]
+    sd[src] = 9
+    with pytest.warns(SertlWarning, match=r"\[9\] have a single row.*more rows"):
+        DomainStandardScaler(target_stats="batch").fit(X, y, sample_domain=sd)
+    # silent where the one-row statistics are never used or are no statistics
+    sd[src] = 1
+    DomainStandardScaler(target_stats="batch").fit(X, y, sample_domain=sd)
+    DomainStandardScaler(with_mean=False, with_std=False).fit(X, y, sample_domain=sd)

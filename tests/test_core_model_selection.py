@@ -1175,3 +1175,64 @@ def test_target_label_split_says_to_pass_groups_when_routing_is_off():
     X = np.zeros((10, 1))
     with pytest.raises(DomainError, match=r"groups=sample_domain\s+with it off"):
         next(TargetLabelSplit(2, random_state=0).split(X, y))
+
+
+@pytest.mark.parametrize("cls", [SourceTargetShuffleSplit, TargetLabelSplit])
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_splits": 0}, r"n_splits must be a whole number of at least 1 .*got 0"),
+        ({"n_splits": -1}, r"n_splits must be a whole number of at least 1 .*got -1"),
+        ({"n_splits": 2.5}, r"n_splits must be a whole number .* got 2.5"),
+        ({"test_size": "0.5"}, r"test_size must be a number in \(0, 1\).* str"),
+        ({"test_size": 3}, r"test_size must be in \(0, 1\) \(a fraction .*got 3"),
+    ],
+)
+def test_shuffled_splitters_refuse_parameters_that_cannot_split(cls, params, match):
+    # n_splits=0 yielded no split at all, 2.5 and "0.5" raw TypeErrors
+    from sertl_core.params import InvalidParameterError
+
+    X, y, sd, y_t = make_domain_data()
+    y = y.copy()
+    tgt = np.flatnonzero(sd < 0)
+    y[tgt[:12]] = y_t[:12]
+    cv = cls(**params, random_state=0)
+    error = ValueError if params.get("test_size") == 3 else InvalidParameterError
+    with pytest.raises(error, match=match):
+        list(cv.split(X, y, sample_domain=sd))
+    with pytest.raises(error, match=match):
+        cv.get_n_splits()
+
+
+def test_leave_one_domain_out_counts_splits_only_where_it_splits():
+    # get_n_splits said 1 where split refuses the domains
+    X, y, sd, _ = make_domain_data()
+    labelled = y != -1
+    with pytest.raises(DomainError, match="needs at least 2 source domains"):
+        list(LeaveOneDomainOut().split(X[labelled], y[labelled]))
+    with pytest.raises(DomainError, match="needs at least 2 source domains"):
+        LeaveOneDomainOut().get_n_splits(X[labelled], y[labelled])
+    one = np.ones(len(X), dtype=int)
+    with pytest.raises(DomainError, match=r"domains='all'\) needs at least 2"):
+        LeaveOneDomainOut(domains="all").get_n_splits(X, sample_domain=one)
+    assert LeaveOneDomainOut(domains="all").get_n_splits(X, sample_domain=sd) == len(
+        list(LeaveOneDomainOut(domains="all").split(X, sample_domain=sd))
+    )
+
+
+def test_concordance_correlation_refuses_empty_input_and_negative_weights():
+    from sertl_core.model_selection import concordance_correlation
+
+    with pytest.raises(ValueError, match="y_true and y_pred are empty"):
+        concordance_correlation([], [])
+    with pytest.raises(ValueError, match=r"1 negative weight\(s\)"):
+        concordance_correlation([0.1, 0.5, -0.3], [0.2, 0.4, 0.0], [1.0, -1.0, 2.0])
+    with pytest.raises(ValueError, match="the weights sum to zero: give at least"):
+        concordance_correlation([0.1, 0.5], [0.2, 0.4], [0.0, 0.0])
+
+
+def test_target_label_split_documents_that_speakers_are_shared():
+    doc = " ".join(TargetLabelSplit.__doc__.split())
+    assert "split by row (utterance), not by speaker" in doc
+    assert "optimistic for methods that learn from the target labels" in doc
+    assert "GroupShuffleSplit" in doc

@@ -11,12 +11,59 @@ from sklearn.preprocessing import StandardScaler
 __all__ = ["mmd_rbf", "proxy_a_distance"]
 
 
+def _check_domains(X_source, X_target, who):
+    """Both domains as float 2-D arrays of finite values and equal width."""
+    out = []
+    for name, X in (("X_source", X_source), ("X_target", X_target)):
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2:
+            raise ValueError(
+                f"{who}: {name} must be 2-D (rows x features), got an array of "
+                f"shape {X.shape}: reshape one feature to X.reshape(-1, 1), or "
+                "one row to X.reshape(1, -1)."
+            )
+        if not np.isfinite(X).all():
+            raise ValueError(
+                f"{who}: {name} holds {int((~np.isfinite(X)).sum())} NaN or "
+                "infinite value(s): impute or drop those rows first."
+            )
+        out.append(X)
+    if out[0].shape[1] != out[1].shape[1]:
+        raise ValueError(
+            f"{who}: X_source has {out[0].shape[1]} features and X_target "
+            f"{out[1].shape[1]}: both domains must be described by the same "
+            "features."
+        )
+    return out
+
+
+def _check_two_rows(Xs, Xt, who):
+    """Refuse a domain of fewer than two rows (no distance to estimate)."""
+    if Xs.shape[0] < 2 or Xt.shape[0] < 2:
+        raise ValueError(
+            f"{who} needs at least 2 rows in each domain, got "
+            f"{Xs.shape[0]} source and {Xt.shape[0]} target rows."
+        )
+
+
+def _check_max_samples(max_samples, who):
+    if (
+        isinstance(max_samples, bool)
+        or not isinstance(max_samples, int | np.integer)
+        or max_samples < 2
+    ):
+        raise ValueError(
+            f"{who}: max_samples must be an integer of at least 2 (rows drawn "
+            f"from each domain; the estimate needs 2 rows of each), got "
+            f"{max_samples!r}: pass e.g. max_samples=1000."
+        )
+
+
 def _subsample_domains(X_source, X_target, n, random_state):
     """Return at most ``n`` random rows of each domain, source drawn first."""
     rng = np.random.default_rng(random_state)
     out = []
     for X in (X_source, X_target):
-        X = np.asarray(X, dtype=float)
         if X.shape[0] > n:
             X = X[rng.choice(X.shape[0], n, replace=False)]
         out.append(X)
@@ -38,10 +85,19 @@ def mmd_rbf(X_source, X_target, *, gamma=None, max_samples=1000, random_state=0)
     X_target : array-like of shape (n_target, n_features)
         Target rows.
     gamma : float, default=None
-        RBF width ``k(x, y) = exp(-gamma ||x - y||^2)``; ``None`` uses the
-        median heuristic, ``1 / median(||x - y||^2)`` over the pooled rows.
+        RBF width ``k(x, y) = exp(-gamma ||x - y||^2)``, greater than 0;
+        ``None`` uses a median heuristic: ``gamma = 1 / median(||x - y||^2)``
+        over the distinct pairs of the pooled (subsampled) rows, pairs at
+        distance 0 (duplicate rows) left out of the median (1 when every
+        distance is 0). This is twice the ``gamma`` of the heuristic of
+        Gretton et al. [1]_ (Section 8), who set the kernel's ``sigma`` in
+        ``exp(-||x - y||^2 / (2 sigma^2))`` to the median distance, i.e.
+        ``gamma = 1 / (2 median(||x - y||)^2)``: the kernel here is
+        narrower, and MMD^2 values differ from those computed with that
+        convention. Pass ``gamma`` explicitly to use another convention.
     max_samples : int, default=1000
-        Rows drawn at random from each domain (the estimate is quadratic).
+        Rows drawn at random from each domain (the estimate is quadratic);
+        at least 2.
     random_state : int, default=0
         Seed of the subsampling.
 
@@ -49,6 +105,13 @@ def mmd_rbf(X_source, X_target, *, gamma=None, max_samples=1000, random_state=0)
     -------
     mmd2 : float
         Unbiased MMD^2; about 0 for identical distributions.
+
+    Raises
+    ------
+    ValueError
+        Input that is not 2-D, holds NaN or infinite values, or whose
+        domains have different numbers of features; fewer than 2 rows in
+        a domain; ``gamma <= 0``; ``max_samples`` below 2.
 
     References
     ----------
@@ -63,9 +126,21 @@ def mmd_rbf(X_source, X_target, *, gamma=None, max_samples=1000, random_state=0)
     >>> mmd_rbf(A, B) < mmd_rbf(A, B + 2.0)
     True
     """
-    Xs, Xt = _subsample_domains(X_source, X_target, max_samples, random_state)
-    if Xs.shape[0] < 2 or Xt.shape[0] < 2:
-        raise ValueError("mmd_rbf needs at least 2 rows in each domain.")
+    Xs, Xt = _check_domains(X_source, X_target, "mmd_rbf")
+    _check_max_samples(max_samples, "mmd_rbf")
+    if gamma is not None and (
+        isinstance(gamma, bool)
+        or not isinstance(gamma, int | float | np.integer | np.floating)
+        or not np.isfinite(gamma)
+        or gamma <= 0
+    ):
+        raise ValueError(
+            f"mmd_rbf: gamma must be a finite number greater than 0 (the RBF "
+            f"width), got {gamma!r}: pass e.g. gamma=0.1, or gamma=None for "
+            "the median heuristic."
+        )
+    _check_two_rows(Xs, Xt, "mmd_rbf")
+    Xs, Xt = _subsample_domains(Xs, Xt, max_samples, random_state)
     Dss, Dtt, Dst = _sq_dists(Xs, Xs), _sq_dists(Xt, Xt), _sq_dists(Xs, Xt)
     if gamma is None:
         pooled = np.concatenate(
@@ -89,7 +164,13 @@ def proxy_a_distance(X_source, X_target, *, max_samples=1000, cv=5, random_state
 
     ``PAD = 2 (1 - 2 err)`` where ``err`` is the balanced cross-validated
     error of a logistic regression telling source from target rows; 0 means
-    the domains cannot be told apart, 2 that they are separable.
+    the domains cannot be told apart, 2 that they are separable. The
+    classifier is fitted with ``class_weight="balanced"`` (each domain
+    weighs as much as the other in the fit, as in the balanced error it is
+    judged by), so that PAD does not depend on the ratio of the domains'
+    sizes: an unweighted classifier leans to the larger domain, and PAD
+    would fall towards 0 for two domains of unequal size even when they
+    differ.
 
     Parameters
     ----------
@@ -98,9 +179,10 @@ def proxy_a_distance(X_source, X_target, *, max_samples=1000, cv=5, random_state
     X_target : array-like of shape (n_target, n_features)
         Target rows.
     max_samples : int, default=1000
-        Rows drawn at random from each domain.
+        Rows drawn at random from each domain; at least 2.
     cv : int, default=5
-        Folds of the cross-validation.
+        Folds of the (stratified) cross-validation, at least 2; fewer when
+        a domain has fewer rows than ``cv``.
     random_state : int, default=0
         Seed of subsampling and folds.
 
@@ -108,6 +190,13 @@ def proxy_a_distance(X_source, X_target, *, max_samples=1000, cv=5, random_state
     -------
     pad : float
         In [0, 2].
+
+    Raises
+    ------
+    ValueError
+        Input that is not 2-D, holds NaN or infinite values, or whose
+        domains have different numbers of features; fewer than 2 rows in
+        a domain; ``cv`` or ``max_samples`` below 2.
 
     References
     ----------
@@ -122,13 +211,23 @@ def proxy_a_distance(X_source, X_target, *, max_samples=1000, cv=5, random_state
     >>> proxy_a_distance(A, B) < proxy_a_distance(A, B + 3.0)
     True
     """
-    Xs, Xt = _subsample_domains(X_source, X_target, max_samples, random_state)
+    Xs, Xt = _check_domains(X_source, X_target, "proxy_a_distance")
+    _check_max_samples(max_samples, "proxy_a_distance")
+    if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
+        raise ValueError(
+            f"proxy_a_distance: cv must be an integer of at least 2 (folds of "
+            f"the cross-validation of the domain classifier), got {cv!r}: "
+            "pass e.g. cv=5."
+        )
+    _check_two_rows(Xs, Xt, "proxy_a_distance")
+    Xs, Xt = _subsample_domains(Xs, Xt, max_samples, random_state)
     X = np.vstack([Xs, Xt])
     d = np.r_[np.zeros(len(Xs), dtype=int), np.ones(len(Xt), dtype=int)]
-    folds = min(cv, len(Xs), len(Xt))
-    if folds < 2:
-        raise ValueError("proxy_a_distance needs at least 2 rows in each domain.")
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    folds = min(int(cv), len(Xs), len(Xt))
+    clf = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced"),
+    )
     pred = cross_val_predict(
         clf, X, d, cv=StratifiedKFold(folds, shuffle=True, random_state=random_state)
     )

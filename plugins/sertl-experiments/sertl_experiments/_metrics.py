@@ -33,12 +33,19 @@ OTHER = "other"
 def _encode(y_true, y_pred, labels):
     """Class indices of the rows; a prediction outside ``labels`` gets ``k``.
 
-    A true label outside ``labels`` is refused: the metrics would not know
-    its class.
+    Labels are matched by value, as scikit-learn matches them: ``1``,
+    ``1.0`` and ``numpy.int64(1)`` are one class, ``1`` and ``"1"`` two. A
+    true label outside ``labels`` is refused: the metrics would not know
+    its class. So is a prediction that equals a label only as text (``1``
+    against ``"1"``): labels and predictions of different types are almost
+    surely a mistake, which would otherwise count every such prediction as
+    wrong.
     """
-    labels = [str(c) for c in labels]
+    labels = _values(np.asarray(labels, dtype=object).ravel())
     k = len(labels)
-    index = {c: i for i, c in enumerate(labels)}
+    index: dict = {}
+    for i, c in enumerate(labels):
+        index.setdefault(c, i)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(
@@ -46,16 +53,55 @@ def _encode(y_true, y_pred, labels):
             f"{y_true.shape[0] if y_true.ndim else 0} and "
             f"{y_pred.shape[0] if y_pred.ndim else 0} rows."
         )
-    t = np.array([index.get(str(v), -1) for v in y_true], dtype=np.int64)
+    true_values, pred_values = _values(y_true.ravel()), _values(y_pred.ravel())
+    t = np.array([_lookup(index, v, -1) for v in true_values], dtype=np.int64)
     if (t < 0).any():
-        bad = sorted({str(v) for v, i in zip(y_true, t, strict=True) if i < 0})
+        bad = sorted({repr(v) for v, i in zip(true_values, t, strict=True) if i < 0})
         raise ValueError(
-            f"y_true holds {', '.join(map(repr, bad[:5]))}, which "
+            f"y_true holds {', '.join(bad[:5])}, which "
             f"{'is' if len(bad) == 1 else 'are'} not in labels {labels}: list "
-            "every true class in labels."
+            "every true class in labels" + _type_hint(true_values, t, labels) + "."
         )
-    p = np.array([index.get(str(v), k) for v in y_pred], dtype=np.int64)
+    p = np.array([_lookup(index, v, k) for v in pred_values], dtype=np.int64)
+    hint = _type_hint(pred_values, np.where(p == k, -1, p), labels)
+    if hint:
+        raise ValueError(
+            "y_pred holds predictions that equal a label only as text (labels "
+            f"{labels}), so each would count as a wrong prediction" + hint + "."
+        )
     return t, p, k
+
+
+def _values(array):
+    """Return the entries of a 1-D array as Python scalars (``numpy.str_``: str)."""
+    return [v.item() if isinstance(v, np.generic) else v for v in array.tolist()]
+
+
+def _lookup(index, value, default):
+    """Index of ``value`` among the labels (by value), ``default`` when none."""
+    try:
+        return index.get(value, default)
+    except TypeError:  # an unhashable value (a list) is none of the labels
+        return default
+
+
+def _type_hint(values, codes, labels):
+    """Return a hint when values missing from ``labels`` match a label as text."""
+    text = {str(c) for c in labels}
+    clash = sorted(
+        {
+            repr(v)
+            for v, i in zip(values, codes, strict=True)
+            if i < 0 and str(v) in text
+        }
+    )
+    if not clash:
+        return ""
+    return (
+        f" ({', '.join(clash[:5])} equal a label only as text: labels are "
+        "compared by value, as in scikit-learn; give y_true, y_pred and "
+        "labels the same type, e.g. all str or all int)"
+    )
 
 
 def _full_confusion(t, p, k):
@@ -134,7 +180,8 @@ def score_all(y_true, y_pred, labels):
 
     A prediction that is none of ``labels`` counts as a wrong prediction
     in every metric (as scikit-learn's ``balanced_accuracy_score`` and
-    ``accuracy_score`` count it).
+    ``accuracy_score`` count it). Labels are compared by value, as in
+    scikit-learn: the prediction ``1.0`` is the class ``1``.
 
     Parameters
     ----------
@@ -146,7 +193,17 @@ def score_all(y_true, y_pred, labels):
     Returns
     -------
     scores : dict of str to float
-        Keys ``uar``, ``wa``, ``macro_f1``.
+        Keys ``uar``, ``wa``, ``macro_f1``; NaN for all three when there
+        are no rows (no metric is defined then), as :func:`bootstrap_ci`
+        gives NaN intervals, so that an empty test set reads as missing,
+        not as a score of 0, in means and tables (pandas and the report
+        skip NaN).
+
+    Raises
+    ------
+    ValueError
+        When a true label is not in ``labels``, or a prediction equals a
+        label only as text (labels are compared by value).
 
     Examples
     --------
@@ -157,6 +214,8 @@ def score_all(y_true, y_pred, labels):
     0.75
     """
     t, p, k = _encode(y_true, y_pred, labels)
+    if t.size == 0:
+        return {m: float("nan") for m in METRICS}
     cm = _full_confusion(t, p, k)[None]
     return {m: float(v[0]) for m, v in _from_confusions(cm).items()}
 
@@ -179,6 +238,39 @@ def _group_codes(groups, n):
     return names.size, codes
 
 
+def _check_n_boot(n_boot):
+    """``n_boot`` as an int; a negative or non-integral count is refused."""
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer):
+        raise ValueError(
+            f"n_boot must be a whole number of bootstrap resamples (0 for no "
+            f"interval), got {n_boot!r}: pass e.g. n_boot=1000."
+        )
+    if n_boot < 0:
+        raise ValueError(
+            f"n_boot must be at least 0 (the number of bootstrap resamples; 0 "
+            f"gives NaN intervals), got {n_boot}: pass e.g. n_boot=1000."
+        )
+    return int(n_boot)
+
+
+def _check_confidence(confidence):
+    """Refuse a ``confidence`` outside (0, 1), e.g. a percentage."""
+    ok = isinstance(confidence, int | float | np.integer | np.floating) and not (
+        isinstance(confidence, bool)
+    )
+    if not ok or not 0 < confidence < 1:
+        hint = (
+            f" (a percentage? pass {confidence / 100:g})"
+            if ok and 1 < confidence < 100
+            else ""
+        )
+        raise ValueError(
+            f"confidence must be a probability strictly between 0 and 1, got "
+            f"{confidence!r}{hint}: pass e.g. confidence=0.95 for a 95 % "
+            "interval."
+        )
+
+
 def _weight_chunks(true, k, n_boot, rng, codes=None, n_groups=0):
     """Yield stacks of resample counts of shape (b, n), ``n_boot`` rows in all.
 
@@ -187,7 +279,8 @@ def _weight_chunks(true, k, n_boot, rng, codes=None, n_groups=0):
     drawn with replacement as many times as it has rows); with ``codes``
     (each row's speaker, ``0 .. n_groups - 1``) as many speakers are drawn
     with replacement as there are, each with all its rows. The one
-    resampling of :func:`bootstrap_replicates` and :func:`bootstrap_mean_ci`.
+    resampling of :func:`bootstrap_replicates` (:func:`bootstrap_mean_ci`
+    couples the resamples of several sets, see :func:`_shared_stream`).
     """
     members = [np.flatnonzero(true == c) for c in range(k)]
     chunk = max(1, 2_000_000 // max(true.size, 1))
@@ -238,7 +331,7 @@ def bootstrap_replicates(
     labels : sequence
         Class order.
     n_boot : int, default=1000
-        Number of bootstrap resamples.
+        Number of bootstrap resamples (at least 0).
     random_state : int, default=0
         Seed of the resampling (``numpy.random.default_rng``).
     groups : array-like of shape (n_samples,), default=None
@@ -254,8 +347,8 @@ def bootstrap_replicates(
     Raises
     ------
     ValueError
-        A true label outside ``labels``, or ``groups`` with fewer than two
-        speakers.
+        A true label outside ``labels``, ``groups`` with fewer than two
+        speakers, or a negative ``n_boot``.
 
     Examples
     --------
@@ -265,8 +358,8 @@ def bootstrap_replicates(
     >>> r["uar"].shape, int(r["classes_missing"].sum())
     ((5,), 0)
     """
+    n_boot = _check_n_boot(n_boot)
     t, p, k = _encode(y_true, y_pred, labels)
-    n_boot = int(n_boot)
     rng = np.random.default_rng(random_state)
     n_groups, codes = (0, None) if groups is None else _group_codes(groups, t.size)
     cells = _confusion_cells(t, p, k)
@@ -319,7 +412,8 @@ def bootstrap_ci(
     n_boot : int, default=1000
         Number of bootstrap resamples; 0 returns NaN intervals.
     confidence : float, default=0.95
-        Coverage of the interval.
+        Nominal coverage of the interval, strictly between 0 and 1 (0.95,
+        not 95).
     random_state : int, default=0
         Seed of the resampling.
     groups : array-like of shape (n_samples,), default=None
@@ -329,7 +423,13 @@ def bootstrap_ci(
     Returns
     -------
     ci : dict of str to tuple of float
-        ``{metric: (low, high)}``.
+        ``{metric: (low, high)}``; NaN bounds without rows or resamples.
+
+    Raises
+    ------
+    ValueError
+        A true label outside ``labels``, ``groups`` with fewer than two
+        speakers, a negative ``n_boot`` or ``confidence`` outside (0, 1).
 
     References
     ----------
@@ -351,7 +451,9 @@ def bootstrap_ci(
     >>> lo < 0.85 < hi
     True
     """
-    if n_boot <= 0 or np.asarray(y_true).size == 0:
+    n_boot = _check_n_boot(n_boot)
+    _check_confidence(confidence)
+    if n_boot == 0 or np.asarray(y_true).size == 0:
         _encode(y_true, y_pred, labels)  # the same checks as with resamples
         return {m: (float("nan"), float("nan")) for m in METRICS}
     rep = bootstrap_replicates(
@@ -372,11 +474,20 @@ def bootstrap_mean_ci(
 
     For the mean over seeds of one method. The test sets are subsets of one
     pool of rows (the target corpus): ``rows`` names each set's rows in the
-    pool, and sets that share rows share their sampling noise (under the
-    unlabelled protocol every seed tests on the whole target corpus). So
-    each replicate resamples the pool once (within each class, as
-    :func:`bootstrap_replicates` does, or whole speakers with ``groups``),
-    scores every set on its rows of that resample and averages the sets;
+    pool. Each set is resampled as :func:`bootstrap_replicates` resamples
+    it alone: its own rows within each class (as many draws per class as
+    it has rows of the class) or, with ``groups``, its own speakers (as
+    many draws as it has speakers, each with all its rows of the set). So
+    every replicate scores every set on rows of its own, and no set is
+    scored on an empty resample. The sets' draws are coupled so that rows
+    (speakers) they share carry the same sampling noise: each replicate
+    draws one stream of pool units (rows of a class, or speakers) uniformly
+    with replacement, and a set takes the first draws of that stream that
+    fall among its own units (a uniform draw from its units, the others
+    skipped). Sets of the same rows therefore get the same resample (under
+    the unlabelled protocol every seed tests on the whole target corpus),
+    disjoint sets independent ones, and overlapping sets share the draws of
+    their common units. The metric of each set is averaged over the sets;
     the interval is the central ``confidence`` mass of those averages.
     Resampling each set on its own would treat a method tested five times
     on the same rows as if tested on five corpora, and narrow the interval
@@ -395,7 +506,7 @@ def bootstrap_mean_ci(
     n_boot : int, default=1000
         Number of bootstrap resamples; 0 returns NaN intervals.
     confidence : float, default=0.95
-        Coverage of the interval.
+        Nominal coverage of the interval, strictly between 0 and 1.
     random_state : int, default=None
         Seed of the resampling; None takes the first set's
         ``random_state`` (0 without one).
@@ -409,7 +520,9 @@ def bootstrap_mean_ci(
     ------
     ValueError
         A pool row with two different true labels (or speakers), ``rows``
-        of another length than its set, or ``groups`` for some sets only.
+        of another length than its set, ``groups`` for some sets only, a
+        set without rows, a negative ``n_boot`` or ``confidence`` outside
+        (0, 1).
 
     Examples
     --------
@@ -423,12 +536,18 @@ def bootstrap_mean_ci(
     >>> lo < 0.917 < hi  # the mean UAR of the two sets
     True
     """
-    if n_boot <= 0 or not samples:
+    n_boot = _check_n_boot(n_boot)
+    _check_confidence(confidence)
+    if n_boot == 0 or not samples:
         return {m: (float("nan"), float("nan")) for m in METRICS}
-    n_boot = int(n_boot)
     sets = []
-    for s in samples:
+    for i, s in enumerate(samples):
         t, p, k = _encode(s["y_true"], s["y_pred"], labels)
+        if t.size == 0:
+            raise ValueError(
+                f"test set {i} has no rows: an empty test set has no metric "
+                "to average; leave it out of samples."
+            )
         rows = np.arange(t.size) if s.get("rows") is None else np.asarray(s["rows"])
         if rows.shape != t.shape:
             raise ValueError(
@@ -444,30 +563,102 @@ def bootstrap_mean_ci(
             "groups is given for some test sets only: give the speakers of "
             "every set for a speaker bootstrap, or of none."
         )
-    n_groups, codes = 0, None
+    pool_true = true.astype(np.int64)
     if all(with_groups):
         pairs = [
             (rows, np.asarray(s["groups"]).astype(str))
             for (rows, _, _), s in zip(sets, samples, strict=True)
         ]
         n_groups, codes = _group_codes(_pool_values(ids, pairs, "speakers"), ids.size)
+        # one stratum: the speakers
+        strata = [(n_groups, codes)]
+    else:
+        # one stratum per class present: its pool rows
+        strata = []
+        for c in range(k):
+            members = np.flatnonzero(pool_true == c)
+            if members.size:
+                unit = np.full(ids.size, -1, dtype=np.int64)
+                unit[members] = np.arange(members.size)
+                strata.append((members.size, unit))
     seed = samples[0].get("random_state", 0) if random_state is None else random_state
     rng = np.random.default_rng(seed)
-    # each set: its rows' positions in the pool and their confusion cells
-    parts = [
-        (np.searchsorted(ids, rows), _confusion_cells(t, p, k)) for rows, t, p in sets
-    ]
+    # each set: its rows' confusion cells and, per stratum, the unit of each
+    # of its rows (-1: another stratum), its units and how many it draws
+    parts = []
+    for rows, t, p in sets:
+        pos = np.searchsorted(ids, rows)
+        own = []
+        for size, unit in strata:
+            u = unit[pos]
+            mask = np.zeros(size, dtype=bool)
+            mask[u[u >= 0]] = True
+            own.append((u, mask, int(mask.sum())))
+        parts.append((_confusion_cells(t, p, k), own))
     total: dict[str, list] = {m: [] for m in METRICS}
-    pool_true = true.astype(np.int64)
-    for weight in _weight_chunks(pool_true, k, n_boot, rng, codes, n_groups):
-        acc = {m: np.zeros(weight.shape[0]) for m in METRICS}
-        for pos, cells in parts:
-            cm = (weight[:, pos] @ cells).reshape(-1, k, k + 1)
+    chunk = max(1, 2_000_000 // max(ids.size, 1))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        streams = [
+            _shared_stream(rng, b, size, [own[i] for _, own in parts])
+            for i, (size, _) in enumerate(strata)
+        ]
+        acc = {m: np.zeros(b) for m in METRICS}
+        for cells, own in parts:
+            weight = np.zeros((b, cells.shape[0]))
+            for (size, _), stream, (u, mask, need) in zip(
+                strata, streams, own, strict=True
+            ):
+                if need:
+                    counts = _thin(stream, mask, need, b, size)
+                    sel = u >= 0
+                    weight[:, sel] = counts[:, u[sel]]
+            cm = (weight @ cells).reshape(-1, k, k + 1)
             for m, v in _from_confusions(cm).items():
                 acc[m] += v
         for m in METRICS:
             total[m].append(acc[m] / len(parts))
     return {m: _interval(np.concatenate(v), confidence) for m, v in total.items()}
+
+
+def _shared_stream(rng, b, m, sets):
+    """Draw ``b`` streams of units ``0 .. m - 1``, long enough for every set.
+
+    ``sets`` holds each set's ``(_, mask, need)``: its units (a mask) and
+    how many draws among them it takes. The stream of each replicate is
+    drawn in blocks of ``m`` uniform draws with replacement, more blocks
+    for the replicates in which some set has fewer than ``need`` draws
+    among its units. Returns the blocks as ``(replicates, draws)`` pairs.
+    The first block is the whole resample of a set of all ``m`` units.
+    """
+    first = rng.integers(0, m, size=(b, m))
+    blocks = [(np.arange(b), first)]
+    got = [mask[first].sum(axis=1) for _, mask, _ in sets]
+    while True:
+        short = np.zeros(b, dtype=bool)
+        for g, (_, _, need) in zip(got, sets, strict=True):
+            short |= g < need
+        if not short.any():
+            return blocks
+        idx = np.flatnonzero(short)
+        more = rng.integers(0, m, size=(idx.size, m))
+        blocks.append((idx, more))
+        for g, (_, mask, _) in zip(got, sets, strict=True):
+            g[idx] += mask[more].sum(axis=1)
+
+
+def _thin(blocks, mask, need, b, m):
+    """Count, per replicate, its first ``need`` draws in ``mask``: shape (b, m)."""
+    counts = np.zeros(b * m, dtype=np.int64)
+    got = np.zeros(b, dtype=np.int64)
+    for idx, draws in blocks:
+        hit = mask[draws]
+        rank = got[idx, None] + np.cumsum(hit, axis=1)
+        take = hit & (rank <= need)
+        code = idx[:, None] * m + draws
+        counts += np.bincount(code[take], minlength=b * m)
+        got[idx] += hit.sum(axis=1)
+    return counts.reshape(b, m)
 
 
 def _pool_values(ids, pairs, what):

@@ -1151,14 +1151,21 @@ def _pairs_note(config):
     elif prot.bootstrap:
         text += (
             f"CI low / CI high: the {prot.confidence * 100:g} % percentile "
-            f"bootstrap interval of the mean {name} ({prot.bootstrap} resamples "
-            f"of the target corpus, each drawing the {unit} once and scoring "
-            "every seed on its test rows of that resample, then averaging the "
-            "seeds: seeds that test the same rows share their sampling noise); "
-            "results.csv gives each seed's own interval. "
+            f"bootstrap interval of the mean {name} ({prot.bootstrap} resamples, "
+            f"each drawing every seed's own {unit} from one stream of draws "
+            "over the target corpus, then averaging the seeds: seeds that "
+            "test the same rows share their sampling noise); results.csv "
+            "gives each seed's own interval. "
         )
     else:
         text += "No interval: bootstrap = 0. "
+    if prot.bootstrap and prot.bootstrap_unit != "speaker":
+        text += (
+            "The utterances of one speaker are not independent, so this "
+            "utterance-level interval is too narrow for a claim about new "
+            "speakers: give the readers speaker ids and set bootstrap_unit = "
+            '"speaker" in [protocol] for the speaker-level interval. '
+        )
     text += "Labelled train rows: the labelled rows the model learned from"
     if prot.target == "few_shot":
         text += (

@@ -838,14 +838,17 @@ def score_cell(cell, protocol):
 def pooled_intervals(cells, protocol):
     """Bootstrap intervals of each (pair, method)'s mean over its seeds.
 
-    Each replicate resamples the target corpus's rows once (by class, or
-    its speakers), scores every seed on its test rows of that resample and
-    averages the seeds' metric; the interval is the percentile interval of
+    Each replicate resamples every seed's own test rows (within each
+    class, or its own test speakers), so that no seed is scored on an
+    empty resample, with the seeds' draws coupled through one stream of
+    draws over the target corpus: seeds that test the same rows (every
+    seed under the unlabelled protocol) get the same resample, and seeds
+    whose test speakers overlap share the draws of the common ones. The
+    seeds' metric is averaged; the interval is the percentile interval of
     those averages (see
-    :func:`~sertl_experiments._metrics.bootstrap_mean_ci`). Seeds that test
-    the same rows (every seed under the unlabelled protocol) thus share
-    their sampling noise instead of averaging it away. With one seed it is
-    that seed's interval.
+    :func:`~sertl_experiments._metrics.bootstrap_mean_ci`). Shared rows
+    thus keep their sampling noise instead of averaging it away. With one
+    seed it is that seed's interval.
 
     Parameters
     ----------

@@ -170,3 +170,161 @@ def test_a_run_counts_predictions_outside_the_classes(synthetic_config, syntheti
     cell = json.loads(path.read_text())
     assert [r[-1] for r in cell["confusion"]] == [30, 30, 30]  # the "other" column
     assert (cfg.output / "plots" / "confusion_dss.png").is_file()
+
+
+def test_mean_interval_never_scores_a_seed_on_an_empty_resample():
+    # two seeds test disjoint speakers; every speaker has UAR 0.75, so the
+    # mean over the seeds is 0.75 in every resample. A pooled draw of the
+    # four speakers missed both speakers of one seed one time in eight,
+    # scored that seed 0 and gave the interval (0.375, 0.75)
+    spk = np.repeat(["s1", "s2", "s3", "s4"], 8)
+    y = np.tile(["a", "a", "b", "b"], 8)
+    pred = np.tile(["a", "b", "b", "b"], 8)
+    samples = []
+    for names in (["s1", "s2"], ["s3", "s4"]):
+        rows = np.flatnonzero(np.isin(spk, names))
+        samples.append(
+            {"y_true": y[rows], "y_pred": pred[rows], "rows": rows, "groups": spk[rows]}
+        )
+    ci = bootstrap_mean_ci(samples, ["a", "b"], n_boot=2000)
+    assert ci["uar"] == (pytest.approx(0.75), pytest.approx(0.75))
+    assert ci["wa"] == (pytest.approx(0.75), pytest.approx(0.75))
+    # by utterance too: each seed keeps its own class counts
+    for s in samples:
+        s.pop("groups")
+    low, high = bootstrap_mean_ci(samples, ["a", "b"], n_boot=2000)["uar"]
+    assert 0.5 < low < 0.75 < high
+
+
+@pytest.mark.parametrize("speakers", [False, True])
+def test_mean_interval_resamples_each_set_as_its_own_bootstrap(speakers):
+    # set A tests 5 of 20 speakers, set B every row with every prediction
+    # right (UAR 1 in any resample): the interval of the mean then maps to
+    # A's own bootstrap interval, whose resamples draw A's rows alone
+    rng = np.random.default_rng(0)
+    y = rng.choice(["a", "b"], 400)
+    spk = np.array([f"s{i % 20}" for i in range(400)])
+    p = np.where(rng.random(400) < 0.7, y, "a")
+    a = np.flatnonzero(np.isin(spk, [f"s{i}" for i in range(1, 6)]))
+    groups = spk if speakers else None
+    sa = {
+        "y_true": y[a],
+        "y_pred": p[a],
+        "rows": a,
+        "groups": None if groups is None else spk[a],
+    }
+    sb = {"y_true": y, "y_pred": y, "rows": np.arange(400), "groups": groups}
+    lo, hi = bootstrap_mean_ci([sa, sb], ["a", "b"], n_boot=4000)["uar"]
+    own = bootstrap_ci(
+        y[a], p[a], ["a", "b"], n_boot=4000, groups=None if groups is None else spk[a]
+    )["uar"]
+    assert 2 * lo - 1 == pytest.approx(own[0], abs=0.02)
+    assert 2 * hi - 1 == pytest.approx(own[1], abs=0.02)
+
+
+def test_a_test_set_without_rows_is_refused():
+    one = {"y_true": ["a", "b"], "y_pred": ["a", "b"]}
+    empty = {"y_true": [], "y_pred": [], "rows": []}
+    with pytest.raises(ValueError, match="test set 1 has no rows"):
+        bootstrap_mean_ci([one, empty], ["a", "b"], n_boot=10)
+
+
+def test_labels_are_compared_by_value():
+    # 1.0 was compared as the text "1.0" with "1": UAR 0 where sklearn gives 1
+    s = score_all([1, 2, 2], [1.0, 2.0, 2.0], [1, 2])
+    assert s == {"uar": 1.0, "wa": 1.0, "macro_f1": 1.0}
+    assert score_all(np.array([1.0, 2.0]), [1, 1], [1, 2])["uar"] == 0.5
+    assert confusion([1, 2], [np.int64(1), 2.0], [1, 2]).tolist() == [[1, 0], [0, 1]]
+    lo, hi = bootstrap_ci([1, 2, 2, 1], [1.0, 2.0, 2.0, 1.0], [1, 2], n_boot=20)["uar"]
+    assert lo == hi == 1.0
+    # a label that matches only as text is a type mix-up: said, not scored 0
+    with pytest.raises(ValueError, match=r"y_pred holds .* equal a label only as"):
+        score_all([1, 2], ["1", "2"], [1, 2])
+    with pytest.raises(ValueError, match=r"y_true holds '1', .*same type"):
+        score_all(["1", "2"], ["1", "2"], [1, 2])
+    # text labels keep working, a foreign prediction is still an error
+    assert score_all(["a", "b"], ["a", "c"], ["a", "b"])["uar"] == 0.5
+
+
+def test_scores_of_no_rows_are_nan():
+    s = score_all([], [], ["a", "b"])
+    assert set(s) == {"uar", "wa", "macro_f1"}
+    assert all(np.isnan(v) for v in s.values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"confidence": 95}, r"between 0 and 1, got 95 \(a percentage\? pass 0.95\)"),
+        ({"confidence": 0}, "strictly between 0 and 1, got 0"),
+        ({"confidence": 1.0}, "strictly between 0 and 1, got 1.0"),
+        ({"n_boot": -5}, "n_boot must be at least 0"),
+        ({"n_boot": 2.5}, "n_boot must be a whole number"),
+    ],
+)
+def test_bootstrap_settings_are_validated(kwargs, match):
+    y, p = ["a", "b", "a", "b"], ["a", "b", "b", "b"]
+    with pytest.raises(ValueError, match=match):
+        bootstrap_ci(y, p, ["a", "b"], **kwargs)
+    with pytest.raises(ValueError, match=match):
+        bootstrap_mean_ci([{"y_true": y, "y_pred": p}], ["a", "b"], **kwargs)
+
+
+def test_pad_does_not_fall_with_the_domain_size_ratio():
+    # the same two distributions, the target 1/10 of the source: the
+    # unweighted classifier predicted "source" nearly everywhere and PAD
+    # fell to about 0.02 (0.46 with equal sizes)
+    pads = {}
+    for n_target in (500, 50):
+        vals = []
+        for seed in range(6):
+            rng = np.random.default_rng(seed)
+            A = rng.normal(size=(500, 5))
+            B = rng.normal(size=(n_target, 5)) + 0.6 / np.sqrt(5)
+            vals.append(proxy_a_distance(A, B, random_state=seed))
+        pads[n_target] = np.mean(vals)
+    assert pads[500] > 0.3
+    assert pads[50] > 0.25
+    assert abs(pads[50] - pads[500]) < 0.2
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda A, B: mmd_rbf(A, B, gamma=-1.0), "gamma must be a finite number"),
+        (lambda A, B: mmd_rbf(A, B, gamma=0), "gamma must be a finite number"),
+        (lambda A, B: mmd_rbf(A, B[:, :2]), "X_source has 3 features and X_target 2"),
+        (lambda A, B: mmd_rbf(A[:, 0], B), r"X_source must be 2-D .* reshape"),
+        (
+            lambda A, B: mmd_rbf(np.where(A == A[0, 0], np.nan, A), B),
+            "X_source holds 1 NaN or infinite",
+        ),
+        (lambda A, B: mmd_rbf(A, B, max_samples=1), "max_samples must be an integer"),
+        (lambda A, B: mmd_rbf(A[:1], B), "at least 2 rows in each domain, got 1"),
+        (lambda A, B: proxy_a_distance(A, B, cv=1), "cv must be an integer of at"),
+        (
+            lambda A, B: proxy_a_distance(A, np.full_like(B, np.inf)),
+            "X_target holds .* NaN or infinite",
+        ),
+        (lambda A, B: proxy_a_distance(A, B[:, :2]), "X_source has 3 features"),
+    ],
+)
+def test_discrepancy_inputs_are_validated(call, match):
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(40, 3)), rng.normal(size=(40, 3))
+    with pytest.raises(ValueError, match=match):
+        call(A, B)
+
+
+def test_mmd_documents_its_median_heuristic():
+    doc = " ".join(mmd_rbf.__doc__.split())
+    assert "twice the ``gamma`` of the heuristic of Gretton et al." in doc
+    assert "pairs at distance 0 (duplicate rows) left out of the median" in doc
+    # and that is what it computes: duplicate rows do not move gamma
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(30, 2)), rng.normal(size=(30, 2)) + 0.5
+    pooled = np.vstack([A, B])
+    d = ((pooled[:, None] - pooled[None]) ** 2).sum(-1)[np.triu_indices(60, 1)]
+    gamma = 1 / np.median(d[d > 0])
+    assert mmd_rbf(A, B) == pytest.approx(mmd_rbf(A, B, gamma=gamma))
+    assert mmd_rbf(A, B, gamma=gamma / 2) != pytest.approx(mmd_rbf(A, B))

@@ -575,3 +575,27 @@ def test_sertl_runs_reverse_validation_keeps_source_corpora_apart():
         run = _DomainScorer(ReverseValidationScorer())(pipe, X, y, sample_domain=sd)
     assert core > 0.9  # each corpus standardised with its own statistics
     assert run == pytest.approx(core)
+
+
+# -- the report's note on the utterance-level interval -------------------------
+
+
+def test_report_says_the_utterance_interval_is_too_narrow_for_new_speakers(tmp_path):
+    cfg = _config(tmp_path, [{"name": "dss"}], bootstrap=20)
+    run_experiment(cfg, data=_data(), progress=False, log=_quiet)
+    caveat = (
+        "The utterances of one speaker are not independent, so this "
+        "utterance-level interval is too narrow for a claim about new speakers"
+    )
+    assert caveat in (cfg.output / "results.md").read_text()
+    page = html.unescape((cfg.output / "report.html").read_text())
+    assert caveat in page
+    assert 'bootstrap_unit = "speaker"' in page
+    # the speaker-level interval needs no such caveat
+    from sertl_experiments._report import _pairs_note
+
+    speaker = _config(
+        tmp_path, [{"name": "dss"}], bootstrap=20, bootstrap_unit="speaker"
+    )
+    assert "not independent" not in _pairs_note(speaker)
+    assert "not independent" not in _pairs_note(_config(tmp_path, [{"name": "dss"}]))
