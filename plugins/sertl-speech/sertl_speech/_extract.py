@@ -36,7 +36,7 @@ __all__ = [
     "pad_sequences",
 ]
 
-FEATURES_VERSION = "5"
+FEATURES_VERSION = "6"
 """Bumped whenever the numbers of any feature set change (invalidates caches)."""
 
 # Distributions whose code computes the features: an upgrade of any of them

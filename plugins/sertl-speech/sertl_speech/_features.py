@@ -69,6 +69,9 @@ N_MELS_LOGMEL = 64
 N_MFCC_STATS = 20
 LPC_ORDER = 10
 LPC_SR = 10000  # formants are searched in 0-5 kHz
+# F1-F3 of a neutral vowel (Hz): where a file's formant was never found, its
+# level is read there
+_NEUTRAL_FORMANTS = (500.0, 1500.0, 2500.0)
 LPC_BINS = int(LPC_SR / 2 / (SR / NFFT)) + 1
 
 FEATURE_SETS = ("functionals", "mfcc_stats", "logmel")
@@ -425,6 +428,30 @@ def _db(x):
     return 10.0 * np.log10(np.maximum(x, 1e-10))
 
 
+# Dynamic range of the log-mel energies under a file's largest one (100 dB):
+# a floor relative to the file, so that a gain leaves MFCC 1-12 and the
+# log-mel shape unchanged (an absolute 1e-10 floor was hit by the nearly
+# empty band under 8 kHz of resampled recordings, and more often the
+# quieter a recording was, which made the cepstra depend on its level)
+_LOG_MEL_RANGE = 1e-10
+
+
+def _mel_peak(power, fb, gain=None):
+    """Largest mel energy of a file's frames, block by block."""
+    peak = 0.0
+    for block in _blocks(power.shape[0]):
+        p = power[block] if gain is None else power[block] * gain
+        if p.size:
+            peak = max(peak, float((p @ fb.T).max()))
+    return peak
+
+
+def _log_mel(mel, peak):
+    """Natural log of mel energies, floored ``_LOG_MEL_RANGE`` under ``peak``."""
+    floor = max(peak * _LOG_MEL_RANGE, np.finfo(np.float32).tiny)
+    return np.log(np.maximum(mel, floor))
+
+
 def _harmonic_db(power, f0):
     """Power (dB) of the strongest bin within +-1 bin of ``f0`` per frame."""
     k = np.rint(f0 / (SR / NFFT)).astype(int)
@@ -628,13 +655,14 @@ def _spectral_descriptors(power):
     """
     parts = []
     prev = None  # the last normalised magnitude row of the block before
+    peak = _mel_peak(power, _mel_fb(N_MELS_FUNC), _pre_emphasis_gain())
     for block in _blocks(power.shape[0]):
         p = power[block]
         # --- energies and mel-based descriptors
         mel = p @ _mel_fb(N_MELS_FUNC).T
         loud = np.sum(np.maximum(mel, 0) ** 0.3, axis=1) * 1e-1
         mel_pe = (p * _pre_emphasis_gain()) @ _mel_fb(N_MELS_FUNC).T
-        logmel = np.log(np.maximum(mel_pe, 1e-10))
+        logmel = _log_mel(mel_pe, peak)
         mfcc = logmel @ _dct_matrix(N_MELS_FUNC, N_MFCC_FUNC)
         frame_e = p.sum(axis=1)
         log_e = _db(frame_e)
@@ -686,7 +714,7 @@ def _functionals(y):
     both = voiced[1:] & voiced[:-1]
     jit = np.zeros(n)
     jit[1:] = np.abs(np.diff(period)) / np.maximum(period[1:], 1e-6)
-    amp_db = 0.5 * log_e
+    amp_db = log_e  # the frame's level in dB (20 log10 of its amplitude)
     shim = np.zeros(n)
     shim[1:] = np.abs(np.diff(amp_db))
     vprev = np.zeros(n, dtype=bool)
@@ -697,8 +725,14 @@ def _functionals(y):
     h1 = _harmonic_db(pv, f0s[vidx])
     h2 = _harmonic_db(pv, 2 * f0s[vidx])
     ff, fb = _formants(pv, _pre_emphasis_gain())
+    # a frame where a formant was not found takes its level at the file's
+    # mean frequency of that formant, as its frequency column does (a fixed
+    # 1000 Hz put the F3 level of such frames far above the F3 region)
+    ff_level = _fill_nan_cols(ff)
+    unseen = ~np.isfinite(ff).any(axis=0)
+    ff_level[:, unseen] = np.asarray(_NEUTRAL_FORMANTS)[unseen]
     famp = np.stack(
-        [_harmonic_db(pv, np.nan_to_num(ff[:, j], nan=1000.0)) - h1 for j in range(3)],
+        [_harmonic_db(pv, ff_level[:, j]) - h1 for j in range(3)],
         axis=1,
     )
     # A3 is the F3 level (as openSMILE's eGeMAPS takes it), so H1-A3 is
@@ -825,10 +859,11 @@ def _mfcc_stats(y):
     power, zcr = _power_spectrum(y, zcr=True)
     parts = []
     prev = None
+    peak = _mel_peak(power, _mel_fb(40), _pre_emphasis_gain())
     for block in _blocks(power.shape[0]):  # bounded memory, as the functionals
         p = power[block]
         mel = (p * _pre_emphasis_gain()) @ _mel_fb(40).T
-        mfcc = np.log(np.maximum(mel, 1e-10)) @ _dct_matrix(40, N_MFCC_STATS)
+        mfcc = _log_mel(mel, peak) @ _dct_matrix(40, N_MFCC_STATS)
         e = p.sum(axis=1)
         pn = p / np.maximum(e[:, None], 1e-10)
         centroid = pn @ FREQS
@@ -856,7 +891,8 @@ def _mfcc_stats(y):
 def _logmel(y):
     power, _ = _power_spectrum(y)
     mel = power @ _mel_fb(N_MELS_LOGMEL).T
-    return np.log(np.maximum(mel, 1e-10)).astype(np.float32)
+    peak = float(mel.max()) if mel.size else 0.0
+    return _log_mel(mel, peak).astype(np.float32)
 
 
 def feature_names(feature_set):

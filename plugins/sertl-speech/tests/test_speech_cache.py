@@ -199,8 +199,9 @@ def test_upgrading_a_library_that_computes_the_features_misses(
 def test_features_cached_by_the_previous_feature_version_miss(
     files, tmp_path, monkeypatch
 ):
-    # version 5 measures the HNR at the period to a fraction of a sample;
-    # version 4's entries hold the HNR read at whole lags
+    # an older version's entries hold other numbers (version 4 read the HNR
+    # at whole lags; version 5 halved shimmer and floored log-mel energies
+    # absolutely): they must not be served
     cache = tmp_path / "cache"
     with monkeypatch.context() as patch:
         patch.setattr(extract_mod, "FEATURES_VERSION", "4")

@@ -82,6 +82,70 @@ def test_h1_a3_is_minus_the_f3_level_as_documented(wav_files):
         np.testing.assert_allclose(col(h1a3, stat), col(f3, stat), atol=1e-9)
 
 
+def test_shimmer_is_the_level_change_in_db():
+    # a vowel whose amplitude grows by 2 % every 10 ms frame changes its
+    # level by 20 log10(1.02) = 0.172 dB per frame (it came out halved)
+    t = np.arange(SR) / SR
+    y = sum(np.sin(2 * np.pi * 150.0 * k * t) / k for k in range(1, 8))
+    y = (0.01 * 1.02 ** (t / 0.01) * y).astype(np.float32)
+    ext = AudioFeatures()
+    x = ext.fit_transform([y])[0]
+    names = list(ext.get_feature_names_out())
+    shimmer = x[names.index("shimmerLocaldB_sma3nz_pctl50")]
+    assert shimmer == pytest.approx(20 * np.log10(1.02), rel=0.1)
+
+
+@pytest.mark.parametrize("feature_set", ["functionals", "mfcc_stats", "logmel"])
+def test_a_gain_leaves_the_cepstral_shape_unchanged(feature_set):
+    # a clean vowel leaves the mel bands near 8 kHz almost empty (as in
+    # resampled corpora); an absolute log floor was hit there more often the
+    # quieter the recording, which moved MFCC 1-12 with the gain
+    t = np.arange(SR) / SR  # no noise: the top bands get only leakage
+    y = sum(np.sin(2 * np.pi * 160.0 * k * t) / k for k in range(1, 12))
+    y = (0.1 * y).astype(np.float32)
+    ext = AudioFeatures(feature_set=feature_set)
+    loud, quiet = ext.fit_transform([y, np.float32(0.01) * y])
+    if feature_set == "logmel":
+        # every band moves by the same log(1e-4): the shape is unchanged
+        np.testing.assert_allclose(quiet - loud, np.log(1e-4), atol=1e-3)
+        return
+    names = list(ext.get_feature_names_out())
+    ceps = [
+        i
+        for i, n in enumerate(names)
+        if n.startswith("mfcc") and not n.startswith(("mfcc0", "mfcc_d", "mfccd"))
+    ]
+    assert len(ceps) > 30
+    np.testing.assert_allclose(quiet[ceps], loud[ceps], rtol=1e-3, atol=1e-3)
+
+
+def test_a_frame_without_a_formant_takes_its_level_at_the_files_mean_formant(
+    monkeypatch,
+):
+    # F3 not found on every other voiced frame: the level is read where the
+    # frequency column puts it (the file's mean F3), not at 1000 Hz
+    from sertl_speech import _features
+
+    formants = _features._formants
+
+    def mean_filled(power, gain, n_formants=3):
+        ff, fb = formants(power, gain, n_formants)
+        ff[:, 2] = np.nanmean(ff[:, 2])
+        return ff, fb
+
+    def half_missing(power, gain, n_formants=3):
+        ff, fb = mean_filled(power, gain, n_formants)
+        ff[::2, 2] = np.nan
+        return ff, fb
+
+    y = voice(140.0)
+    monkeypatch.setattr(_features, "_formants", mean_filled)
+    filled = AudioFeatures().fit_transform([y])[0]
+    monkeypatch.setattr(_features, "_formants", half_missing)
+    missing = AudioFeatures().fit_transform([y])[0]
+    np.testing.assert_allclose(missing, filled, rtol=1e-6, atol=1e-6)
+
+
 def test_noise_is_mostly_unvoiced():
     rng = np.random.default_rng(0)
     noise = 0.1 * rng.standard_normal(SR).astype(np.float32)
