@@ -50,7 +50,7 @@ from ._domains import (
     is_unlabeled,
 )
 from .base import _estimator_type
-from .params import InvalidParameterError
+from .params import Interval, check_params
 
 __all__ = [
     "DeepEmbeddedValidationScorer",
@@ -212,6 +212,11 @@ class _DomainSplitter(BaseCrossValidator):
 class _ShuffledDomainSplitter(_DomainSplitter):
     """``n_splits`` random splits that each hold out ``test_size`` of some rows."""
 
+    _parameter_constraints: dict = {
+        "n_splits": [Interval(Integral, 1, None, closed="left")],
+        "test_size": [Interval(Real, 0, 1, closed="neither")],
+    }
+
     def _check_test_size(self):
         """Refuse an ``n_splits`` or a ``test_size`` that cannot split.
 
@@ -219,23 +224,11 @@ class _ShuffledDomainSplitter(_DomainSplitter):
         silently yield no split), ``test_size`` a number in (0, 1): the
         fraction of the rows to hold out (a row count is not taken).
         """
-        name = type(self).__name__
-        n = self.n_splits
-        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
-            raise InvalidParameterError(
-                f"{name}: n_splits must be a whole number of at least 1 (the "
-                f"number of random splits), got {n!r}: pass e.g. n_splits=5."
-            )
-        size = self.test_size
-        if isinstance(size, bool) or not isinstance(size, Real):
-            raise InvalidParameterError(
-                f"{name}: test_size must be a number in (0, 1), the fraction "
-                f"of the rows to hold out, got {size!r} of type "
-                f"{type(size).__name__}: pass e.g. test_size=0.5."
-            )
-        if not 0 < size < 1:
-            hint = " (a fraction of the rows, not a row count)" if size >= 1 else ""
-            raise ValueError(f"test_size must be in (0, 1){hint}, got {size}.")
+        check_params(
+            {"n_splits": self.n_splits, "test_size": self.test_size},
+            self._parameter_constraints,
+            type(self).__name__,
+        )
 
     def get_n_splits(self, X=None, y=None, groups=None, *, sample_domain=None):
         """Return ``n_splits``.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from sertl_core.params import Interval, validate_params
 
 __all__ = ["mmd_rbf", "proxy_a_distance"]
 
@@ -46,19 +50,6 @@ def _check_two_rows(Xs, Xt, who):
         )
 
 
-def _check_max_samples(max_samples, who):
-    if (
-        isinstance(max_samples, bool)
-        or not isinstance(max_samples, int | np.integer)
-        or max_samples < 2
-    ):
-        raise ValueError(
-            f"{who}: max_samples must be an integer of at least 2 (rows drawn "
-            f"from each domain; the estimate needs 2 rows of each), got "
-            f"{max_samples!r}: pass e.g. max_samples=1000."
-        )
-
-
 def _subsample_domains(X_source, X_target, n, random_state):
     """Return at most ``n`` random rows of each domain, source drawn first."""
     rng = np.random.default_rng(random_state)
@@ -75,6 +66,16 @@ def _sq_dists(A, B):
     return np.maximum(d, 0.0)
 
 
+# at least 2 rows of each domain are drawn: the estimates need two of each
+_AT_LEAST_TWO = [Interval(Integral, 2, None, closed="left")]
+
+
+@validate_params(
+    {
+        "gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "max_samples": _AT_LEAST_TWO,
+    }
+)
 def mmd_rbf(X_source, X_target, *, gamma=None, max_samples=1000, random_state=0):
     """Squared maximum mean discrepancy with an RBF kernel (unbiased estimate).
 
@@ -127,18 +128,6 @@ def mmd_rbf(X_source, X_target, *, gamma=None, max_samples=1000, random_state=0)
     True
     """
     Xs, Xt = _check_domains(X_source, X_target, "mmd_rbf")
-    _check_max_samples(max_samples, "mmd_rbf")
-    if gamma is not None and (
-        isinstance(gamma, bool)
-        or not isinstance(gamma, int | float | np.integer | np.floating)
-        or not np.isfinite(gamma)
-        or gamma <= 0
-    ):
-        raise ValueError(
-            f"mmd_rbf: gamma must be a finite number greater than 0 (the RBF "
-            f"width), got {gamma!r}: pass e.g. gamma=0.1, or gamma=None for "
-            "the median heuristic."
-        )
     _check_two_rows(Xs, Xt, "mmd_rbf")
     Xs, Xt = _subsample_domains(Xs, Xt, max_samples, random_state)
     Dss, Dtt, Dst = _sq_dists(Xs, Xs), _sq_dists(Xt, Xt), _sq_dists(Xs, Xt)
@@ -159,6 +148,7 @@ def mmd_rbf(X_source, X_target, *, gamma=None, max_samples=1000, random_state=0)
     return float(term_s + term_t - 2.0 * Kst.mean())
 
 
+@validate_params({"max_samples": _AT_LEAST_TWO, "cv": _AT_LEAST_TWO})
 def proxy_a_distance(X_source, X_target, *, max_samples=1000, cv=5, random_state=0):
     """Proxy A-distance from a cross-validated linear domain classifier.
 
@@ -212,13 +202,6 @@ def proxy_a_distance(X_source, X_target, *, max_samples=1000, cv=5, random_state
     True
     """
     Xs, Xt = _check_domains(X_source, X_target, "proxy_a_distance")
-    _check_max_samples(max_samples, "proxy_a_distance")
-    if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
-        raise ValueError(
-            f"proxy_a_distance: cv must be an integer of at least 2 (folds of "
-            f"the cross-validation of the domain classifier), got {cv!r}: "
-            "pass e.g. cv=5."
-        )
     _check_two_rows(Xs, Xt, "proxy_a_distance")
     Xs, Xt = _subsample_domains(Xs, Xt, max_samples, random_state)
     X = np.vstack([Xs, Xt])

@@ -291,17 +291,27 @@ def test_pad_does_not_fall_with_the_domain_size_ratio():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda A, B: mmd_rbf(A, B, gamma=-1.0), "gamma must be a finite number"),
-        (lambda A, B: mmd_rbf(A, B, gamma=0), "gamma must be a finite number"),
+        (
+            lambda A, B: mmd_rbf(A, B, gamma=-1.0),
+            "'gamma' parameter of mmd_rbf must be a float in the range \\(0.0, inf\\) or None",
+        ),
+        (lambda A, B: mmd_rbf(A, B, gamma=0), "'gamma' parameter of mmd_rbf .* Got 0 "),
+        (lambda A, B: mmd_rbf(A, B, gamma=np.inf), "'gamma' parameter of mmd_rbf"),
         (lambda A, B: mmd_rbf(A, B[:, :2]), "X_source has 3 features and X_target 2"),
         (lambda A, B: mmd_rbf(A[:, 0], B), r"X_source must be 2-D .* reshape"),
         (
             lambda A, B: mmd_rbf(np.where(A == A[0, 0], np.nan, A), B),
             "X_source holds 1 NaN or infinite",
         ),
-        (lambda A, B: mmd_rbf(A, B, max_samples=1), "max_samples must be an integer"),
+        (
+            lambda A, B: mmd_rbf(A, B, max_samples=1),
+            "'max_samples' parameter of mmd_rbf must be an int in the range \\[2, inf\\)",
+        ),
         (lambda A, B: mmd_rbf(A[:1], B), "at least 2 rows in each domain, got 1"),
-        (lambda A, B: proxy_a_distance(A, B, cv=1), "cv must be an integer of at"),
+        (
+            lambda A, B: proxy_a_distance(A, B, cv=1),
+            "'cv' parameter of proxy_a_distance must be an int in the range \\[2, inf\\)",
+        ),
         (
             lambda A, B: proxy_a_distance(A, np.full_like(B, np.inf)),
             "X_target holds .* NaN or infinite",

@@ -436,18 +436,12 @@ def _db(x):
 _LOG_MEL_RANGE = 1e-10
 
 
-def _mel_peak(power, fb, gain=None):
-    """Largest mel energy of a file's frames, block by block."""
-    peak = 0.0
-    for block in _blocks(power.shape[0]):
-        p = power[block] if gain is None else power[block] * gain
-        if p.size:
-            peak = max(peak, float((p @ fb.T).max()))
-    return peak
+def _log_mel(mel):
+    """Natural log of a file's mel energies, floored under the largest one.
 
-
-def _log_mel(mel, peak):
-    """Natural log of mel energies, floored ``_LOG_MEL_RANGE`` under ``peak``."""
+    The floor is ``_LOG_MEL_RANGE`` times the largest energy.
+    """
+    peak = float(mel.max()) if mel.size else 0.0
     floor = max(peak * _LOG_MEL_RANGE, np.finfo(np.float32).tiny)
     return np.log(np.maximum(mel, floor))
 
@@ -651,19 +645,18 @@ def _spectral_descriptors(power):
     Returns ``loud, mfcc, log_e, alpha, hammar, s1, s2, flux, centroid``
     (one row per frame). Each block needs only its own frames (the flux the
     last frame of the block before), so the whole-file intermediates (a copy
-    of the spectrum per step) never exist at once.
+    of the spectrum per step) never exist at once; the cepstra are taken
+    once all the mel energies are in, as their log floor is relative to the
+    file's largest.
     """
     parts = []
     prev = None  # the last normalised magnitude row of the block before
-    peak = _mel_peak(power, _mel_fb(N_MELS_FUNC), _pre_emphasis_gain())
     for block in _blocks(power.shape[0]):
         p = power[block]
         # --- energies and mel-based descriptors
         mel = p @ _mel_fb(N_MELS_FUNC).T
         loud = np.sum(np.maximum(mel, 0) ** 0.3, axis=1) * 1e-1
         mel_pe = (p * _pre_emphasis_gain()) @ _mel_fb(N_MELS_FUNC).T
-        logmel = _log_mel(mel_pe, peak)
-        mfcc = logmel @ _dct_matrix(N_MELS_FUNC, N_MFCC_FUNC)
         frame_e = p.sum(axis=1)
         log_e = _db(frame_e)
         # --- spectral shape
@@ -678,8 +671,10 @@ def _spectral_descriptors(power):
         s2 = logp[:, _band(500, 1500)] @ _slope_weights(500, 1500)
         flux, prev = _flux_rows(p, prev)
         centroid = (p @ FREQS) / np.maximum(frame_e, 1e-10)
-        parts.append((loud, mfcc, log_e, alpha, hammar, s1, s2, flux, centroid))
-    return [np.concatenate(column) for column in zip(*parts, strict=True)]
+        parts.append((loud, mel_pe, log_e, alpha, hammar, s1, s2, flux, centroid))
+    out = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    out[1] = _log_mel(out[1]) @ _dct_matrix(N_MELS_FUNC, N_MFCC_FUNC)
+    return out
 
 
 def _functionals(y):
@@ -859,11 +854,9 @@ def _mfcc_stats(y):
     power, zcr = _power_spectrum(y, zcr=True)
     parts = []
     prev = None
-    peak = _mel_peak(power, _mel_fb(40), _pre_emphasis_gain())
     for block in _blocks(power.shape[0]):  # bounded memory, as the functionals
         p = power[block]
         mel = (p * _pre_emphasis_gain()) @ _mel_fb(40).T
-        mfcc = _log_mel(mel, peak) @ _dct_matrix(40, N_MFCC_STATS)
         e = p.sum(axis=1)
         pn = p / np.maximum(e[:, None], 1e-10)
         centroid = pn @ FREQS
@@ -872,12 +865,14 @@ def _mfcc_stats(y):
         rolloff = FREQS[np.minimum(np.argmax(cum >= 0.85, axis=1), FREQS.size - 1)]
         flat = np.exp(np.mean(np.log(p + 1e-10), axis=1)) / (np.mean(p, axis=1) + 1e-10)
         flux, prev = _flux_rows(p, prev)
-        parts.append((mfcc, e, centroid, bandwidth, rolloff, flat, flux))
+        parts.append((mel, e, centroid, bandwidth, rolloff, flat, flux))
     # the spectrum (and the view of its last block) is not needed below
     power = p = None
-    mfcc, e, centroid, bandwidth, rolloff, flat, flux = (
+    mel, e, centroid, bandwidth, rolloff, flat, flux = (
         np.concatenate(column) for column in zip(*parts, strict=True)
     )
+    # the log floor is relative to the file's largest mel energy
+    mfcc = _log_mel(mel) @ _dct_matrix(40, N_MFCC_STATS)
     d1 = _delta(mfcc)
     d2 = _delta(d1)
     m = np.column_stack(
@@ -891,8 +886,7 @@ def _mfcc_stats(y):
 def _logmel(y):
     power, _ = _power_spectrum(y)
     mel = power @ _mel_fb(N_MELS_LOGMEL).T
-    peak = float(mel.max()) if mel.size else 0.0
-    return _log_mel(mel, peak).astype(np.float32)
+    return _log_mel(mel).astype(np.float32)
 
 
 def feature_names(feature_set):
