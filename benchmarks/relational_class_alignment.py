@@ -111,11 +111,10 @@ def main():
         "leave-one-target-corpus-out selection in "
         "`benchmarks/relational_defaults.py class`, which used these pairs, "
         "named on the version-3 features (selected most often, ties broken "
-        "by the 12-pair mean). On the version-4 and version-5 features that "
-        "rule names other candidates (auto-procrustes from a 1-of-4 tie; "
-        "since the script's strength fix, the full map with shrinkage 0.3, "
-        "2 of 4 folds), chosen on these pairs, and the default was not "
-        "changed (notes of "
+        "by the 12-pair mean). On later feature versions that rule names "
+        "other candidates, chosen on these pairs (which, and in how many "
+        "folds, is in that results file), and the default was not changed "
+        "(notes of "
         "`benchmarks/results/relational_defaults_class.md`). The honest "
         "figure for the issue #7 target is the nested one, in that file.",
         "",

@@ -683,8 +683,8 @@ def concordance_correlation(y_true, y_pred, sample_weight=None):
     Raises
     ------
     ValueError
-        Empty input, series of different lengths, a negative weight, or
-        weights summing to zero.
+        Empty input, series of different lengths, a NaN or infinite value,
+        a negative weight, or weights summing to zero.
 
     References
     ----------
@@ -712,6 +712,14 @@ def concordance_correlation(y_true, y_pred, sample_weight=None):
             "concordance_correlation: y_true and y_pred are empty: it needs "
             "at least one (true, predicted) pair; score a non-empty set of rows."
         )
+    for name, values in (("y_true", y), ("y_pred", p), ("sample_weight", w)):
+        if not np.isfinite(values).all():
+            raise ValueError(
+                f"concordance_correlation: {name} holds "
+                f"{int((~np.isfinite(values)).sum())} NaN or infinite "
+                "value(s): the coefficient is undefined there; drop those "
+                "rows (or impute them) before scoring."
+            )
     if (w < 0).any():
         raise ValueError(
             f"concordance_correlation: sample_weight holds {int((w < 0).sum())} "

@@ -856,6 +856,13 @@ def test_concordance_correlation_edge_cases():
         concordance_correlation([0.1, 0.5], [0.1, 0.5, 0.2])
     with pytest.raises(ValueError, match="weights sum to zero"):
         concordance_correlation([0.1, 0.5], [0.2, 0.4], sample_weight=[0, 0])
+    # a NaN would otherwise come back as a NaN score, silently
+    with pytest.raises(ValueError, match=r"y_pred holds 1 NaN or infinite"):
+        concordance_correlation([0.1, 0.5, 0.2], [0.2, np.nan, 0.1])
+    with pytest.raises(ValueError, match=r"y_true holds 1 NaN or infinite"):
+        concordance_correlation([np.inf, 0.5], [0.2, 0.4])
+    with pytest.raises(ValueError, match=r"sample_weight holds 1 NaN"):
+        concordance_correlation([0.1, 0.5], [0.2, 0.4], sample_weight=[1, np.nan])
 
 
 def test_importance_weights_that_leave_few_rows_are_warned_about():

@@ -220,8 +220,26 @@ def score_all(y_true, y_pred, labels):
     return {m: float(v[0]) for m, v in _from_confusions(cm).items()}
 
 
+def _speaker_names(groups):
+    """Speaker ids as text; a missing id (None, NaN) is refused.
+
+    As text, missing ids would all become one speaker called "None" or
+    "nan", and the bootstrap would resample them as a single speaker.
+    """
+    raw = np.asarray(groups, dtype=object).ravel()
+    missing = sum(1 for g in raw if g is None or (isinstance(g, float) and g != g))
+    if missing:
+        raise ValueError(
+            f"groups holds {missing} missing speaker id(s) (None or NaN): a "
+            "speaker bootstrap needs the speaker of every test row; drop "
+            "those rows, give them their speakers, or resample utterances "
+            "instead (groups=None)."
+        )
+    return np.asarray(groups).astype(str)
+
+
 def _group_codes(groups, n):
-    groups = np.asarray(groups).astype(str)
+    groups = _speaker_names(groups)
     if groups.shape != (n,):
         raise ValueError(
             f"groups must give the speaker of each of the {n} rows, got "
@@ -566,7 +584,7 @@ def bootstrap_mean_ci(
     pool_true = true.astype(np.int64)
     if all(with_groups):
         pairs = [
-            (rows, np.asarray(s["groups"]).astype(str))
+            (rows, _speaker_names(s["groups"]))
             for (rows, _, _), s in zip(sets, samples, strict=True)
         ]
         n_groups, codes = _group_codes(_pool_values(ids, pairs, "speakers"), ids.size)

@@ -105,6 +105,12 @@ def test_speaker_bootstrap_draws_whole_speakers():
     assert rep["classes_missing"].max() == 1
     with pytest.raises(ValueError, match=r"needs at least 2 of them, got 1 \('s'\)"):
         bootstrap_ci(y, p, ["a", "b"], groups=["s"] * 40)
+    # unknown speakers would otherwise be pooled into one speaker "None"
+    unknown = [None if i % 10 == 0 else s for i, s in enumerate(speakers)]
+    with pytest.raises(ValueError, match=r"groups holds 4 missing speaker id"):
+        bootstrap_ci(y, p, ["a", "b"], groups=unknown)
+    with pytest.raises(ValueError, match=r"groups holds 1 missing speaker id"):
+        bootstrap_ci(y, p, ["a", "b"], groups=[np.nan] + list(speakers[1:]))
 
 
 def test_interval_of_a_mean_over_test_sets():
@@ -149,6 +155,10 @@ def test_seeds_on_the_same_rows_keep_the_width_of_one_seed(speakers):
     assert five == pytest.approx(single)
     with pytest.raises(ValueError, match="two different true labels"):
         bootstrap_mean_ci([sample, {**sample, "y_true": p}], labels, n_boot=10)
+    if speakers:
+        unknown = np.where(np.arange(600) < 3, None, groups)
+        with pytest.raises(ValueError, match=r"groups holds 3 missing speaker"):
+            bootstrap_mean_ci([sample, {**sample, "groups": unknown}], labels)
 
 
 def test_a_run_counts_predictions_outside_the_classes(synthetic_config, synthetic_data):
