@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from .registry import _FIRST_PARTY
@@ -207,7 +206,11 @@ def write_plugin(name, directory, *, force=False):
     directory : path-like
         Parent folder of the new package folder.
     force : bool, default=False
-        Replace an existing package folder.
+        Write into an existing package folder: the template's files
+        (``pyproject.toml``, ``README.md``, the package's ``__init__.py``,
+        ``hooks.py`` and ``_adapter.py``, the conformance test) are
+        overwritten; every other file in it (your own modules, ``.git``) is
+        kept.
 
     Raises
     ------
@@ -215,8 +218,13 @@ def write_plugin(name, directory, *, force=False):
         For a name that is not lowercase ``[a-z][a-z0-9_]*`` or that is the
         name of a sertl distribution (``core``, ``speech``, ``feature``, ...),
         which the new package would replace when installed.
+        Also when ``directory``, or the package folder, exists and is not a
+        folder.
     FileExistsError
         When the package folder exists and ``force`` is False.
+    OSError
+        When a folder cannot be created or a file written (permissions,
+        a read-only file system).
 
     Returns
     -------
@@ -256,14 +264,29 @@ def write_plugin(name, directory, *, force=False):
             "distribution of the sertl project itself: installing it would "
             f"replace that package. Choose another name (e.g. 'my_{name}')."
         )
-    root = Path(directory) / f"sertl-{dash}"
-    if root.exists():
-        if not force:
-            raise FileExistsError(f"{root} exists; pass --force to overwrite it.")
-        shutil.rmtree(root)
+    directory = Path(directory)
+    root = directory / f"sertl-{dash}"
+    for folder in (directory, root):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(
+                f"{folder} is a file, not a folder: give the folder to write "
+                "the plugin package into (-d/--directory)."
+            )
+    if root.exists() and not force:
+        raise FileExistsError(
+            f"{root} exists; pass --force to overwrite the template's files in "
+            "it (your other files there are kept)."
+        )
     pkg = root / f"sertl_{name}"
-    (root / "tests").mkdir(parents=True)
-    pkg.mkdir()
+    for folder in (root / "tests", pkg):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(
+                f"{folder} is a file, but the template writes a folder there: "
+                "move it away, or write the plugin elsewhere."
+            )
+        # --force writes the template's files over the old ones and keeps the
+        # rest (a user's modules, .git): removing the folder lost them
+        folder.mkdir(parents=True, exist_ok=True)
     files = {
         root / "pyproject.toml": _PYPROJECT,
         root / "README.md": _README,

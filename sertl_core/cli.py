@@ -89,6 +89,14 @@ def _cmd_new_plugin(args):
     except (ValueError, FileExistsError) as exc:
         print(f"sertl new-plugin: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a folder that cannot be created or written
+        print(
+            f"sertl new-plugin: cannot write the plugin into {args.directory}: "
+            f"{exc.strerror or exc} ({exc.filename or args.directory}); give a "
+            "folder you can write to (-d/--directory).",
+            file=sys.stderr,
+        )
+        return 2
     print(f"Wrote {path}")
     print(f"Next: pip install -e {path} && pytest {path}")
     return 0
@@ -151,7 +159,13 @@ def build_parser():
     )
     p.set_defaults(func=_cmd_plugins)
 
-    p = sub.add_parser("corpora", help="list the installed corpus readers")
+    p = sub.add_parser(
+        "corpora",
+        help="list the installed corpus readers",
+        description="List the installed corpus readers (the names "
+        "sertl_speech.load_corpus and an experiment file's `reader` take) "
+        "with their language and distribution.",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_corpora)
 
@@ -168,7 +182,12 @@ def build_parser():
     p.add_argument(
         "--directory", "-d", default=".", help="parent folder (default: current)"
     )
-    p.add_argument("--force", action="store_true", help="overwrite an existing folder")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an existing sertl-NAME folder: the template's files "
+        "are overwritten, your other files there are kept",
+    )
     p.set_defaults(func=_cmd_new_plugin)
 
     # the command hooks' problems: main() prints them once (sertl plugins

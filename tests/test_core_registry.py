@@ -589,6 +589,42 @@ def test_cli_new_plugin_bad_name(tmp_path, capsys):
     assert "pass --force" in capsys.readouterr().err
 
 
+def test_new_plugin_force_keeps_the_users_own_files(tmp_path, capsys):
+    from sertl_core.cli import main
+
+    assert main(["new-plugin", "mine", "-d", str(tmp_path)]) == 0
+    root = tmp_path / "sertl-mine"
+    own = root / "sertl_mine" / "my_method.py"
+    own.write_text("x = 1\n")
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    hooks = root / "sertl_mine" / "hooks.py"
+    written = hooks.read_text()
+    hooks.write_text("# edited\n")
+    assert main(["new-plugin", "mine", "-d", str(tmp_path), "--force"]) == 0
+    # the template's files are rewritten, the rest (modules, .git) kept:
+    # --force removed the whole folder before
+    assert hooks.read_text() == written
+    assert own.read_text() == "x = 1\n"
+    assert (root / ".git" / "HEAD").exists()
+
+
+def test_new_plugin_names_a_bad_directory_without_a_traceback(tmp_path, capsys):
+    from sertl_core.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["new-plugin", "mine", "-d", str(afile)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    # a missing folder is created, as for any output folder
+    assert main(["new-plugin", "mine", "-d", str(tmp_path / "a" / "b")]) == 0
+    assert (tmp_path / "a" / "b" / "sertl-mine" / "pyproject.toml").exists()
+    # one that cannot be created: the reason, not a traceback
+    assert main(["new-plugin", "mine", "-d", str(afile / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert "is a file" in err or "cannot write the plugin into" in err
+
+
 @pytest.mark.parametrize(
     "name", ["core", "speech", "feature", "sertl-neural", "experiments"]
 )
