@@ -143,7 +143,13 @@ def add_commands(subparsers):
     )
     p.add_argument("experiment", help="experiment TOML file (see examples/*.toml)")
     p.add_argument("--output", "-o", help="output folder (overrides the file's output)")
-    p.add_argument("--jobs", type=int, default=None, help="cells in parallel (joblib)")
+    p.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="cells in parallel (joblib): N >= 1 processes, or -1 for one per CPU core",
+    )
     p.add_argument("--fresh", action="store_true", help="recompute every cell")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _dask_args(p)
@@ -171,7 +177,13 @@ def add_commands(subparsers):
         metavar="READER=ROOT",
         help="source corpus (repeatable); ROOT 'sample' = the shipped sample",
     )
-    p.add_argument("--target", metavar="READER=ROOT", help="target corpus")
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="READER=ROOT",
+        help="target corpus (one; for several targets use an experiment file)",
+    )
     p.add_argument(
         "--methods",
         default=None,
@@ -183,7 +195,9 @@ def add_commands(subparsers):
         action="append",
         default=[],
         metavar="STEP__PARAM=V1,V2",
-        help="grid values, e.g. coral__reg=0.1,1,10 or classifier__C=1,10",
+        help="grid values, e.g. coral__reg=0.1,1,10 or classifier__C=1,10; "
+        "repeatable: a parameter given twice searches the values of both "
+        "(each once)",
     )
     p.add_argument(
         "--scorer",
@@ -233,7 +247,8 @@ def add_commands(subparsers):
         description="Print the predicted emotion and the class "
         "probabilities of each audio file (folders are expanded into their "
         "audio files, by extension: the formats libsndfile reads, .wav, .flac, "
-        ".mp3, .ogg, .opus, .aiff, .au, .caf ...; a folder with no audio "
+        ".mp3, .ogg, .opus, .aiff, .au, .caf ..., leaving out hidden files and "
+        "folders, such as macOS's ._x.wav and .Trashes/; a folder with no audio "
         "files, or with other files skipped, gets a note on stderr, with "
         "--json in 'notes'). A file recorded below 16 kHz (band-limited) or "
         "longer than 30 s gets a note beside its label (--json: its "
@@ -290,9 +305,34 @@ def add_commands(subparsers):
         "writes a report and a model.",
     )
     p.add_argument("--output", "-o", default="sertl-demo-output", help="output folder")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _dask_args(p)
     p.set_defaults(func=lambda a: _guard("demo", cmd_demo, a))
+
+
+def _jobs(text):
+    """``--jobs`` value: a number of processes >= 1, or -1 (one per CPU core).
+
+    joblib reads 0 as an error and values below -1 as "all cores but some";
+    refused here, before any feature is extracted.
+
+    Examples
+    --------
+    >>> _jobs("4"), _jobs("-1")
+    (4, -1)
+    """
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer, got {text!r}."
+        ) from None
+    if n < 1 and n != -1:
+        raise argparse.ArgumentTypeError(
+            f"must be >= 1 (cells run in parallel), or -1 for one per CPU core; "
+            f"got {n}. Leave --jobs out to run the cells one after another."
+        )
+    return n
 
 
 def _type_names(text):
@@ -314,8 +354,10 @@ def _type_names(text):
 def cmd_run(args):
     """``sertl run``: run an experiment file."""
     from ._dask import dask_client
-    from ._runner import run_experiment
+    from ._runner import check_output_folder, run_experiment
 
+    if args.output:
+        check_output_folder(args.output, "--output")
     overrides = {"output": str(Path(args.output).resolve())} if args.output else None
     cfg = load_config(args.experiment, overrides=overrides)
     if args.fresh and (cfg.output / "cells").is_dir():
@@ -361,17 +403,8 @@ def _log(msg):
 
 def _print_summary(res, cfg, seconds):
     df = res.results
-    metric = cfg.protocol.metric
     if not df.empty and (df["status"] == "ok").any():
-        ok = df[df["status"] == "ok"]
-        means = (100 * ok.groupby("method")[metric].mean()).sort_values(ascending=False)
-        print(
-            f"mean {metric.upper()} over "
-            f"{ok[['source', 'target']].drop_duplicates().shape[0]}"
-            " pair(s):"
-        )
-        for m, v in means.items():
-            print(f"  {m:<24s} {v:5.1f} %")
+        _print_means(df, cfg.protocol.metric)
     n_err = res.n_failed
     if n_err:
         print(
@@ -396,6 +429,43 @@ def _print_summary(res, cfg, seconds):
         f"{res.n_computed} cells computed, "
         f"{res.n_reused} reused)"
     )
+
+
+def _print_means(df, metric):
+    """Print each method's mean, ranked over the pairs every method finished.
+
+    As results.md's summary: a method that failed on some pair is not
+    ranked on a mean over other pairs than the rest (its own mean and
+    pair count follow in brackets); without a pair every method finished,
+    each method's own mean is printed, not ranked.
+    """
+    from ._report import _NAMES, _tidy, compared_cells, n_pairs
+
+    name = _NAMES[metric]
+    ok, common = compared_cells(df)
+    own = ok.groupby("method", sort=False)
+    means = _tidy(100 * own[metric].mean())
+    pairs = own.apply(n_pairs, include_groups=False)
+    if len(common) == len(ok):
+        print(f"mean {name} over {n_pairs(ok)} pair(s):")
+        for m, v in means.sort_values(ascending=False).items():
+            print(f"  {m:<24s} {v:5.1f} %")
+    elif common.empty:
+        print(
+            f"mean {name} over each method's own pairs (no pair was finished by "
+            "every method: not comparable, not ranked):"
+        )
+        for m, v in means.items():
+            print(f"  {m:<24s} {v:5.1f} %  ({pairs[m]} pair(s))")
+    else:
+        shared = _tidy(100 * common.groupby("method")[metric].mean())
+        print(
+            f"mean {name} over the {n_pairs(common)} pair(s) every method "
+            f"finished, of {n_pairs(ok)} (in brackets: over all of a method's "
+            "pairs):"
+        )
+        for m, v in shared.sort_values(ascending=False).items():
+            print(f"  {m:<24s} {v:5.1f} %  ({means[m]:.1f} % over {pairs[m]} pair(s))")
 
 
 def _corpus_arg(text, what):
@@ -491,17 +561,26 @@ def cmd_grid(args):
             raise ConfigError(
                 "sertl grid needs an experiment TOML or --source and --target."
             )
+        if len(args.target) > 1:
+            raise ConfigError(
+                f"--target: give one target corpus, got {len(args.target)} ("
+                + ", ".join(args.target)
+                + "). To search several targets, list them in an experiment "
+                "file ([corpora] and [matrix] targets) and pass it to sertl grid; "
+                "or run sertl grid once per target."
+            )
+        target = args.target[0]
         corpora, sources, options = {}, [], {}
         for s in args.source:
             reader, root = _corpus_arg(s, "source")
             corpora[reader] = {"reader": reader, "root": root}
             sources.append(reader)
             options[reader] = f"--source {s}"
-        reader, root = _corpus_arg(args.target, "target")
+        reader, root = _corpus_arg(target, "target")
         if reader in corpora:
             raise ConfigError(f"--target: {reader!r} is also a source.")
         corpora[reader] = {"reader": reader, "root": root}
-        options[reader] = f"--target {args.target}"
+        options[reader] = f"--target {target}"
         features = {"set": args.features or "functionals"}
         if args.cache_dir:
             features["cache_dir"] = str(Path(args.cache_dir).resolve())
@@ -857,6 +936,11 @@ def _float(v):
     return v if np.isfinite(v) else None
 
 
+def _listed(value, values):
+    """Whether ``value`` is in ``values`` as the same type (``1`` is not ``True``)."""
+    return any(type(v) is type(value) and v == value for v in values)
+
+
 def _recipes_from_cli(methods, params):
     from sertl_core import get_registry
 
@@ -868,7 +952,16 @@ def _recipes_from_cli(methods, params):
         if "=" not in p or "__" not in p.split("=", 1)[0]:
             raise ConfigError(f"--param: expected STEP__PARAM=V1,V2, got {p!r}.")
         key, vals = p.split("=", 1)
-        grid[key] = [_parse_value(v) for v in vals.split(",") if v != ""]
+        values = [_parse_value(v) for v in vals.split(",") if v != ""]
+        if not values:
+            raise ConfigError(
+                f"--param {key}: give at least one value after '=', e.g. "
+                f"--param {key}=V1,V2 (got {p!r}); leave the option out to keep "
+                "the parameter's default."
+            )
+        # a repeated key adds its values to the earlier ones (each once)
+        merged = grid.setdefault(key, [])
+        merged += [v for v in values if not _listed(v, merged)]
     recipes = []
     for name in [m.strip() for m in methods.split(",") if m.strip()]:
         if name in ("no_adaptation", "none", "source_only"):

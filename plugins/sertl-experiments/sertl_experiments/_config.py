@@ -842,6 +842,14 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ctx.typed(s, int, "[protocol] seeds", "a list of integers")
         if s < 0:
             ctx.fail("[protocol] seeds", f"seeds must be >= 0, got {s}.")
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:
+        ctx.fail(
+            "[protocol] seeds",
+            f"{seeds!r} lists {', '.join(map(str, twice))} more than once: a "
+            "repeated seed computes the same cells again and counts them twice "
+            f"in the means. List each seed once: {list(dict.fromkeys(seeds))!r}.",
+        )
     metric = prot.get("metric", "uar")
     if metric not in ("uar", "wa", "macro_f1"):
         ctx.fail(
@@ -1101,11 +1109,13 @@ def declared_emotions(reader):
     return set(map(str, emotions)) or None
 
 
-def check_mapping(mapping, classes, emotions):
+def check_mapping(mapping, classes, emotions, originals=None):
     """Check ``[labels] mapping`` against the corpora's emotions.
 
-    A key must be an emotion of a configured corpus (a key no corpus has
-    would rename nothing, and the emotion meant would be dropped); a value
+    A key must be an emotion of a configured corpus, or a label as a
+    ``csv`` or ``folders`` corpus writes it (a folder ``angry`` that the
+    reader reads as ``anger``; see ``originals``): a key no corpus has
+    would rename nothing, and the emotion meant would be dropped. A value
     must be a known emotion: one of the emotion schema of sertl-speech, of
     the ``[labels] classes`` list, or a label of a corpus.
 
@@ -1119,6 +1129,11 @@ def check_mapping(mapping, classes, emotions):
         Emotions of each configured corpus; None where not known yet (a
         ``csv`` or ``folders`` corpus not read yet): what a check would
         need from such a corpus is then left to the check after reading.
+    originals : dict of str to set of str, default=None
+        The labels as written in each ``csv`` or ``folders`` corpus read
+        (its ``emotion_orig``, e.g. the folder names), which the reader
+        may have renamed to canonical emotions; a key among them is
+        accepted (see :func:`~sertl_experiments._data.map_emotions`).
 
     Raises
     ------
@@ -1149,16 +1164,18 @@ def check_mapping(mapping, classes, emotions):
         close = difflib.get_close_matches(word, sorted(among), n=1)
         return f" Did you mean {close[0]!r}?" if close else ""
 
+    written = set().union(*(originals or {}).values())
     for key, value in mapping.items():
         where = f"[labels] mapping {key}"
-        if key not in found:
+        if key not in found and key not in written:
             have = "; ".join(
                 f"{n}: {', '.join(sorted(e))}" for n, e in emotions.items()
             )
             raise ConfigError(
                 f"{where}: no corpus has the emotion {key!r}.{hint(key, found)} "
                 f"The corpora's emotions are {have}. Keys of the mapping are "
-                "emotions as the readers name them."
+                "emotions as the readers name them, or labels as a csv or "
+                "folders corpus writes them (folder names, the CSV's labels)."
             )
         if value not in known:
             among = (

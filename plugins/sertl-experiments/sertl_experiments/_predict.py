@@ -63,7 +63,10 @@ def expand_audio(paths):
     files : list of str
         Audio files (by extension, :data:`AUDIO_SUFFIXES`), folders expanded
         in sorted order (a subfolder named like an audio file,
-        ``take.flac/``, is searched, not listed).
+        ``take.flac/``, is searched, not listed). Hidden files and the files
+        of hidden folders below a folder argument (names starting with
+        ``.``: macOS's ``._take.wav``, ``.Trashes/``) are left out; a hidden
+        file given by its path is kept.
     missing : list of str
         Arguments that do not exist.
 
@@ -84,8 +87,8 @@ def _scan_audio(paths):
     arguments (a folder's audio files where the folder stood), and
     ``folders``, one ``(folder, audio files, skipped)`` per folder argument,
     ``skipped`` counting its files that are not audio by their extension
-    (hidden files aside) per extension: :func:`_folder_notes` turns them
-    into notes once the files are labelled.
+    (hidden files and folders aside) per extension: :func:`_folder_notes`
+    turns them into notes once the files are labelled.
     """
     entries, folders = [], []
     for p in paths:
@@ -93,11 +96,13 @@ def _scan_audio(paths):
         if q.is_dir():
             found, skipped = [], Counter()
             for f in sorted(q.rglob("*")):
-                if f.is_dir():
+                # hidden files and folders (macOS's ._x.wav, .Trashes/, .git/)
+                # are no input; the folder argument itself may be hidden
+                if f.is_dir() or _hidden(f.relative_to(q)):
                     continue
                 if f.suffix.lower() in AUDIO_SUFFIXES:
                     found.append(str(f))
-                elif not f.name.startswith("."):
+                else:
                     skipped[f.suffix.lower() or "(no extension)"] += 1
             entries += [(f, True) for f in found]
             folders.append((p, found, skipped))
@@ -106,6 +111,11 @@ def _scan_audio(paths):
         else:
             entries.append((str(p), False))
     return entries, folders
+
+
+def _hidden(relative):
+    """Whether a path below a folder argument is hidden or in a hidden folder."""
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def _folder_notes(folders, failed=(), *, labelled=True):

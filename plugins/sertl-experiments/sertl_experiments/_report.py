@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import json
+import textwrap
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -198,20 +199,20 @@ def _heatmaps(df, metric, plots):
                     ax.text(
                         j,
                         i,
-                        f"{v:.1f}",
+                        f"{_tidy(v):.1f}",
                         ha="center",
                         va="center",
                         color="white" if v < 60 else "black",
                         fontsize=9,
                     )
-        ax.set_title(f"{metric.upper()} (%) - {method}")
+        ax.set_title(f"{_NAMES[metric]} (%) - {method}")
         fig.colorbar(im, ax=ax, fraction=0.046)
         figs.append(
             _figure(
                 fig,
                 plots,
                 f"heatmap_{_slug(method)}",
-                f"{metric.upper()} heatmap, source x target: {method}",
+                f"{_NAMES[metric]} heatmap, source x target: {method}",
             )
         )
     return figs
@@ -323,6 +324,8 @@ def _pca_views(cells, plots, seed):
         panels = [("before adaptation", by["_baseline"]["pca_after"])]
         panels += [(m, c["pca_after"]) for m, c in by.items() if m != "_baseline"]
         fig, axes = _panels(len(panels), 3.0, 2.8)
+        # room for the title above the panels' own (one row included)
+        fig.set_layout_engine("constrained")
         for ax, (title, view) in zip(axes.ravel(), panels, strict=False):
             xy = np.asarray(view["xy"], dtype=float)
             src = np.asarray(view["source"], dtype=bool)
@@ -332,11 +335,14 @@ def _pca_views(cells, plots, seed):
             ax.set_xticks([])
             ax.set_yticks([])
         axes.ravel()[0].legend(fontsize=7)
-        fig.suptitle(
+        title = (
             f"PCA view of {s} (source) and {t} (target), before and after "
-            "each method's adaptation",
-            fontsize=10,
+            "each method's adaptation"
         )
+        # lines no wider than the figure (about 11 characters an inch at
+        # this size): a row of two panels is narrower than the title
+        width = max(20, int(11 * fig.get_figwidth()))
+        fig.suptitle(textwrap.fill(title, width), fontsize=10)
         figs.append(
             _figure(
                 fig, plots, f"pca_{_slug(s)}__{_slug(t)}", f"2-D view (PCA): {s} -> {t}"
@@ -345,29 +351,103 @@ def _pca_views(cells, plots, seed):
     return figs
 
 
-def _summary(df, metric):
+def compared_cells(df):
+    """Return the finished rows of a results table, and those comparable.
+
+    A cell is a pair and a seed; the comparable rows are those of the
+    cells every method (with a finished cell) finished. A method's mean
+    over other cells than another's does not rank the two: a method that
+    failed on a hard pair would gain a place by failing.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The results (``results.csv``): source, target, method, seed, status.
+
+    Returns
+    -------
+    ok, common : pandas.DataFrame
+        The rows whose status is ok; those of them in cells every method
+        finished (all of ``ok`` when every method finished the same cells).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sertl_experiments._report import compared_cells
+    >>> df = pd.DataFrame({"source": ["a", "a", "a", "a"],
+    ...                    "target": ["b", "b", "c", "c"],
+    ...                    "method": ["dss", "tca", "dss", "tca"], "seed": 0,
+    ...                    "status": ["ok", "ok", "ok", "failed"]})
+    >>> ok, common = compared_cells(df)
+    >>> len(ok), sorted(common["target"].unique())
+    (3, ['b'])
+    """
     ok = df[df["status"] == "ok"]
+    n = ok.groupby(["source", "target", "seed"])["method"].transform("nunique")
+    return ok, ok[n == ok["method"].nunique()]
+
+
+def n_pairs(rows):
+    """Count the (source, target) pairs among ``rows``."""
+    return rows[["source", "target"]].drop_duplicates().shape[0]
+
+
+def _tidy(values):
+    """``values`` rounded to 9 decimals: equal scores then print alike.
+
+    A UAR of 15/48 computed as a sum of recalls is 0.31250000000000006,
+    and as a share of correct rows 0.3125: at one decimal the first would
+    show 31.3 and the second 31.2.
+    """
+    return np.round(values, 9)
+
+
+def _summary(df, metric):
+    """Return the mean of each method over pairs and seeds, and a note (or None).
+
+    When every method finished the same cells, the methods are ranked on
+    their means. When some did not, the means are over the cells every
+    method finished (ranked on those), with each method's own pairs and
+    mean beside them; when no cell was finished by every method, each
+    mean is the method's own and the methods are not ranked.
+    """
+    ok, common = compared_cells(df)
     if ok.empty:
-        return pd.DataFrame()
-    g = ok.groupby("method", sort=False)
-    names = {"uar": "UAR", "wa": "WA", "macro_f1": "macro-F1"}
+        return pd.DataFrame(), None
+    name = _NAMES[metric]
+    same = len(common) == len(ok)
+    basis = ok if same or common.empty else common
+    g = basis.groupby("method", sort=False)
+    own = ok.groupby("method", sort=False)
     # the headline metric first, then the other two (each reported once)
-    order = [metric] + [m for m in names if m != metric]
-    out = pd.DataFrame(
-        {
-            **{f"mean {names[m]} %": 100 * g[m].mean() for m in order},
-            "pairs": g.apply(
-                lambda d: d[["source", "target"]].drop_duplicates().shape[0],
-                include_groups=False,
-            ),
-            "predicted to hurt (cells)": g["predicted_hurt"].apply(
-                lambda s: int(
-                    np.nansum([bool(v) for v in s if v is not None and v == v])
-                )
-            ),
-        }
-    ).round(1)
-    return out.sort_values(f"mean {names[metric]} %", ascending=False)
+    order = [metric] + [m for m in _NAMES if m != metric]
+    cols = {f"mean {_NAMES[m]} %": 100 * g[m].mean() for m in order}
+    cols["pairs"] = own.apply(n_pairs, include_groups=False)
+    if not same and not common.empty:
+        cols[f"mean {name} % over its pairs"] = 100 * own[metric].mean()
+    cols["predicted to hurt (cells)"] = own["predicted_hurt"].apply(
+        lambda s: int(np.nansum([bool(v) for v in s if v is not None and v == v]))
+    )
+    out = _tidy(pd.DataFrame(cols)).round(1)
+    if same:
+        note = None
+    elif common.empty:
+        return out, (
+            "No pair and seed was finished by every method, so each mean is "
+            "over the method's own pairs (pairs: how many), and the means are "
+            "not comparable: the methods are not ranked. The failed cells are "
+            "listed below."
+        )
+    else:
+        note = (
+            "Not every method finished every pair and seed (the failed cells "
+            f"are listed below): the means are over the {n_pairs(common)} "
+            f"pair(s) (and seeds) that every method finished, of {n_pairs(ok)}, "
+            "so that the methods are ranked on the same pairs. pairs: the pairs "
+            f'each method finished; "mean {name} % over its pairs": its mean '
+            "over all of them."
+        )
+    return out.sort_values(f"mean {name} %", ascending=False), note
 
 
 _NAMES = {"uar": "UAR", "wa": "WA", "macro_f1": "macro-F1"}
@@ -395,7 +475,7 @@ def _pair_table(df, metric, intervals=None, *, few_shot=False):
     for m in _NAMES:
         if m != metric:
             cols[_NAMES[m]] = 100 * g[m].mean()
-    t = pd.DataFrame(cols).round(1)
+    t = _tidy(pd.DataFrame(cols)).round(1)
     # rows behind each figure (mean over the seeds): the labelled rows the
     # model learned from (source, plus the few-shot target rows where the
     # method uses them; empty where that cannot be told) and the test rows
@@ -582,7 +662,7 @@ def _models_table(config, cells, out):
 
 def _percent(v):
     """``v`` (a share) as a percentage with one decimal, or "" when unknown."""
-    return f"{100 * v:.1f}" if _finite(v) else ""
+    return f"{_tidy(100 * v):.1f}" if _finite(v) else ""
 
 
 def _models_note(config, cells):
@@ -622,7 +702,7 @@ _LEFT_OUT_NOTE = (
 def _cell_text(v, floatfmt):
     """Return one table cell as results.md and report.html print it."""
     if isinstance(v, float):
-        return "" if not np.isfinite(v) else format(v, floatfmt)
+        return "" if not np.isfinite(v) else format(_tidy(v), floatfmt)
     if v is None or v is pd.NA:
         return ""
     return str(v)
@@ -765,7 +845,8 @@ def write_outputs(
     words = _words(config)
     df = _table(cells).sort_values(["source", "target", "method", "seed"])
     df.to_csv(out / "results.csv", index=False)
-    summary = _summary(df, metric)
+    summary, summary_note = _summary(df, metric)
+    summary_notes = [summary_note] if summary_note else []
     few_shot = config.protocol.target == "few_shot"
     pairs = _pair_table(
         df,
@@ -821,14 +902,16 @@ def write_outputs(
             and df["k_used"].min() < config.protocol.k
             else ""
         )
-        + f"; seeds {config.protocol.seeds}; metric {metric.upper()}; features "
-        f"{config.features.set}; classifier {config.classifier}.\n",
+        + f"; seeds {config.protocol.seeds}; metric {_NAMES[metric]}; features "
+        f"{config.features.set}; classifier {_md_escape(_classifier_text(config))}.\n",
+        f"Corpora: {_md_escape(_corpora_text(config))}.\n",
     ]
     if failed_note:
         md.append(f"**{_md_escape(failed_note)}**\n")
     md += [f"**Warning: {_md_escape(note)}**\n" for note in repeated]
     md += [
         "## Mean over pairs and seeds\n",
+        *[f"{_md_escape(note)}\n" for note in summary_notes],
         _to_md(summary.reset_index()),
         f"\n## {_pairs_title(config)}\n",
         *[f"{_md_escape(note)}\n" for note in pairs_notes],
@@ -887,8 +970,15 @@ def write_outputs(
         figs += _confusions(cells, plots)
         figs += _recall(cells, plots)
         figs += _pca_views(cells, plots, config.protocol.seeds[0])
+    # plots/ holds this report's figures only: an earlier run's of a method
+    # or pair no longer in the experiment go, also when every cell was
+    # reused (the user's own files that are no PNG stay)
+    drawn = {f"{fid}.png" for fid, *_ in figs}
+    for f in plots.glob("*.png"):
+        if f.name not in drawn:
+            f.unlink()
     tables = [
-        ("summary", "Mean over pairs and seeds", summary.reset_index()),
+        ("summary", "Mean over pairs and seeds", summary.reset_index(), *summary_notes),
         ("pairs", _pairs_title(config), pairs, *pairs_notes),
         (
             "guard",
@@ -1057,8 +1147,10 @@ def _html(config, tables, figs, df, *, failed_note=None, warnings=()):
             else ""
         )
         + f"; seeds {esc(str(config.protocol.seeds))}; metric "
-        f"<b>{esc(config.protocol.metric.upper())}</b>; features "
-        f"{esc(config.features.set)}; classifier {esc(config.classifier)}.</p>",
+        f"<b>{esc(_NAMES[config.protocol.metric])}</b>; features "
+        f"{esc(config.features.set)}; classifier "
+        f"{esc(_classifier_text(config))}.</p>",
+        f"<p id='corpora'>Corpora: {esc(_corpora_text(config))}.</p>",
     ]
     if failed_note:
         parts.append(
@@ -1122,10 +1214,52 @@ _FLOAT_FORMATS = {"guard": ".3f", "auto": ".3f"}
 
 
 def _pairs_title(config):
-    metric = config.protocol.metric
+    name = _NAMES[config.protocol.metric]
+    if not config.protocol.bootstrap:  # no interval (the note says so)
+        return f"Per pair ({name} %)"
     return (
-        f"Per pair ({_NAMES[metric]} %, {config.protocol.confidence * 100:g} % "
+        f"Per pair ({name} %, {config.protocol.confidence * 100:g} % "
         "bootstrap CI of the mean over the seeds)"
+    )
+
+
+def _classifier_text(config):
+    """Name the classifier and the ``[classifier] params`` that override its defaults.
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> cfg = parse_config({"corpora": {"a": {"root": "."}, "b": {"root": "."}},
+    ...                     "classifier": {"params": {"C": 10.0}},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> _classifier_text(cfg)
+    'svc with C=10.0'
+    """
+    params = ", ".join(
+        f"{k}={v!r}" for k, v in sorted(config.classifier_params.items())
+    )
+    return f"{config.classifier} with {params}" if params else config.classifier
+
+
+def _corpora_text(config):
+    """Name each corpus of the matrix with its reader, root and reader options.
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> cfg = parse_config({"corpora": {"a": {"reader": "emodb", "root": "/d/a"},
+    ...                                 "b": {"reader": "folders", "root": "/d/b"}},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> _corpora_text(cfg)
+    'a (reader emodb, root /d/a); b (reader folders, root /d/b)'
+    """
+    used = {c for s in config.sources for c in s} | set(config.targets)
+    return "; ".join(
+        f"{name} (reader {spec.reader}, root {spec.root}"
+        + (f", options {spec.options}" if spec.options else "")
+        + ")"
+        for name, spec in config.corpora.items()
+        if name in used
     )
 
 

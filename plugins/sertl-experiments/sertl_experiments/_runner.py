@@ -1308,7 +1308,12 @@ def _prepare_data(
     speaker bootstrap that a target's speakers cannot support is refused
     before any feature is extracted (:func:`check_bootstrap_speakers`).
     """
-    from ._data import make_feature_step, mapped_labels_left_out
+    from ._data import (
+        make_feature_step,
+        map_emotions,
+        mapped_labels_left_out,
+        written_labels,
+    )
 
     make_feature_step(config.features)  # a bad [features] value: before any reading
     used = sorted({c for s in config.sources for c in s} | set(config.targets))
@@ -1327,9 +1332,17 @@ def _prepare_data(
             else declared_emotions(spec.reader)
             for name, spec in config.corpora.items()
         }
-        check_mapping(config.mapping, config.classes, emotions)
+        # a csv or folders corpus's labels as written (a folder "angry" read
+        # as "anger"); the official readers' codes are no keys
+        written = {
+            name: written_labels(table)
+            for name, table in tables.items()
+            if declared_emotions(config.corpora[name].reader) is None
+        }
+        check_mapping(config.mapping, config.classes, emotions, written)
+        named = set().union(*(e for e in emotions.values() if e))
         for table in tables.values():
-            table["emotion"] = table["emotion"].replace(config.mapping)
+            table["emotion"] = map_emotions(table, config.mapping, named)
     if wanted is not None:
         found = set().union(*(set(t["emotion"]) for t in tables.values()))
         absent = [c for c in dict.fromkeys(wanted) if c not in found]
@@ -1857,6 +1870,7 @@ def run_experiment(
 
     check_methods(config)
     out = Path(config.output)
+    check_output_folder(out, "output")
     cells_dir = out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
     skipped, warned, left_out, pair_classes, cautions = [], [], [], [], []
@@ -2082,6 +2096,48 @@ def _class_counts(y):
     """``"anger 22, sadness 21"``: the rows of each class (the report's counts)."""
     names, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
     return ", ".join(f"{c} {n}" for c, n in zip(names, counts, strict=True))
+
+
+def check_output_folder(out, field):
+    """Refuse an output folder that cannot be made because a file is in the way.
+
+    Parameters
+    ----------
+    out : path-like
+        The output folder (it need not exist yet).
+    field : str
+        What set it, named in the message: ``"output"`` (the experiment
+        file) or ``"--output"`` (the command line).
+
+    Raises
+    ------
+    ExperimentError
+        When ``out``, or a folder above it, is a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> afile = Path(tempfile.mkdtemp()) / "afile"
+    >>> _ = afile.write_text("x")
+    >>> try:
+    ...     check_output_folder(afile, "--output")
+    ... except ExperimentError as err:
+    ...     print(str(err).split(": ", 1)[1].split(".")[0])
+    is a file, not a folder
+    """
+    out = Path(out)
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if folder.is_dir():
+                return
+            other = folder.with_name(folder.name + "-results")
+            example = f'output = "{other}"' if field == "output" else f"{field} {other}"
+            what = "is a file" if folder == out else f"is inside the file {folder}"
+            raise ExperimentError(
+                f"{field} {out}: {what}, not a folder. Give a folder for the "
+                f"results (a new one is made), e.g. {example}."
+            )
 
 
 # What write_outputs writes from the cells once every cell is done.

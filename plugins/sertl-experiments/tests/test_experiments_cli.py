@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sertl_experiments._cli import main
 
@@ -312,7 +313,9 @@ def test_output_path_that_is_a_file_and_zero_workers_give_one_message(tmp_path, 
     )
     assert main(["run", str(exp), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "Not a directory" in err
+    assert (
+        "Traceback" not in err and f"output {afile / 'out'}: is inside the file" in err
+    )
     assert main(["run", str(exp), "--workers", "0"]) == 2
     assert "--workers must be >= 1, got 0" in capsys.readouterr().err
 
@@ -1652,3 +1655,145 @@ def test_csv_corpus_with_own_columns_and_encoding_from_an_experiment_file(tmp_pa
     exp.write_text(text.replace(', encoding = "cp1252"', ""), encoding="utf-8")
     with pytest.raises(ExperimentError, match=r"line 2 .*encoding"):
         load_corpus_table(load_config(exp).corpora["mine"])
+
+
+def test_output_option_naming_a_file_is_refused_with_the_fix(tmp_path, capsys):
+    # a raw "[Errno 20] Not a directory: '.../afile/cells'" before
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        '[corpora.emodb]\nroot = "sample"\n[corpora.ravdess]\nroot = "sample"\n'
+        '[[methods]]\nname = "dss"\n'
+    )
+    assert main(["run", str(exp), "-o", str(afile), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"sertl run: error: --output {afile}: is a file, not a folder. Give a " in err
+    )
+    assert f"e.g. --output {afile}-results." in err and "Errno" not in err
+    assert afile.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_run_refuses_jobs_below_one_but_minus_one(tmp_path, capsys, jobs):
+    # --jobs 0 failed in joblib after the features were extracted, exit 1
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(tmp_path / "exp.toml"), "--jobs", jobs])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        f"argument --jobs: must be >= 1 (cells run in parallel), or -1 for one per "
+        f"CPU core; got {jobs}." in err
+    )
+
+
+def test_run_jobs_minus_one_is_every_core_and_documented(capsys):
+    import argparse
+
+    from sertl_experiments._cli import add_commands
+
+    parser = argparse.ArgumentParser(prog="sertl")
+    add_commands(parser.add_subparsers())
+    assert parser.parse_args(["run", "x.toml", "--jobs", "-1"]).jobs == -1
+    assert parser.parse_args(["run", "x.toml", "--jobs", "3"]).jobs == 3
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "N >= 1 processes, or -1 for one per CPU core" in text
+
+
+def test_grid_param_without_values_is_refused(capsys):
+    # a traceback from GridSearchCV ("need to be a non-empty sequence") before
+    argv = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
+    assert main([*argv, "--param", "classifier__C="]) == 2
+    err = capsys.readouterr().err
+    assert "sertl grid: error: --param classifier__C: give at least one value " in err
+    assert "Traceback" not in err
+
+
+def test_grid_param_given_twice_merges_its_values(capsys):
+    # the first --param classifier__C=1 was dropped in silence
+    from sertl_experiments._cli import _recipes_from_cli
+
+    (recipe,) = _recipes_from_cli(
+        "dss", ["classifier__C=1", "classifier__C=10,1", "classifier__C=true"]
+    )
+    assert recipe.grid == {"classifier__C": [1, 10, True]}
+    with pytest.raises(SystemExit):
+        main(["grid", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "a parameter given twice searches the values of both (each once)" in text
+
+
+def test_grid_refuses_a_second_target(capsys):
+    # the first target was dropped in silence, exit 0
+    argv = ["grid", "--source", "emodb=sample", "--target", "urdu=data/urdu"]
+    assert main([*argv, "--target", "ravdess=sample"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "sertl grid: error: --target: give one target corpus, got 2 (urdu=data/urdu, "
+        "ravdess=sample). To search several targets, list them in an experiment file"
+    ) in err
+
+
+def test_run_summary_names_metrics_as_the_tables_and_ranks_shared_pairs(capsys):
+    from sertl_experiments._cli import _print_means
+
+    rows = [
+        ("a", "b", "dss", "ok", 0.50),
+        ("b", "a", "dss", "ok", 0.20),
+        ("a", "b", "tca", "ok", 0.40),
+        ("b", "a", "tca", "error", None),
+    ]
+    df = pd.DataFrame(rows, columns=["source", "target", "method", "status", "uar"])
+    df = df.assign(seed=0, macro_f1=df["uar"])
+    _print_means(df, "macro_f1")
+    out = capsys.readouterr().out
+    # "mean MACRO_F1 over 2 pair(s)" before, tca's mean over 1 of them
+    assert out.splitlines() == [
+        "mean macro-F1 over the 1 pair(s) every method finished, of 2 (in "
+        "brackets: over all of a method's pairs):",
+        "  dss                       50.0 %  (35.0 % over 2 pair(s))",
+        "  tca                       40.0 %  (40.0 % over 1 pair(s))",
+    ]
+    # equal scores print alike: 0.31250000000000006 showed 31.3, 0.3125 31.2
+    df = df.assign(status="ok", macro_f1=[0.31250000000000006, 0.3125, 0.3125, 0.3125])
+    _print_means(df, "macro_f1")
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "mean macro-F1 over 2 pair(s):",
+        "  dss                       31.2 %",
+        "  tca                       31.2 %",
+    ]
+
+
+def test_demo_help_describes_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--no-progress no progress bars" in text
+
+
+def test_predict_leaves_out_hidden_files_and_folders(tmp_path):
+    # macOS copies: ._r00.wav failed to decode (exit 1), .Trashes/old.wav
+    # was labelled as input
+    from sertl_experiments._predict import _scan_audio, expand_audio
+
+    folder = tmp_path / "mac_copy"
+    (folder / ".Trashes").mkdir(parents=True)
+    (folder / "sub" / ".git").mkdir(parents=True)
+    for name in ("r00.wav", "._r00.wav", ".Trashes/old.wav", "sub/r01.flac"):
+        (folder / name).write_bytes(b"")
+    (folder / "sub" / ".git" / "config").write_text("x")
+    hidden = folder / "._r00.wav"
+    files, missing = expand_audio([str(folder), str(hidden)])
+    assert files == [str(folder / "r00.wav"), str(folder / "sub" / "r01.flac")] + [
+        str(hidden)  # given by its path: read
+    ]
+    assert missing == []
+    _, folders = _scan_audio([str(folder)])
+    assert not folders[0][2]  # no note on the hidden folder's files
+    # a hidden folder given as the argument is searched
+    files, _ = expand_audio([str(folder / ".Trashes")])
+    assert files == [str(folder / ".Trashes" / "old.wav")]

@@ -179,6 +179,11 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
         ({"save_models": "yes"}, r"save_models: must be true or false"),
         ({"pca_points": 0}, r"pca_points: must be >= 1"),
         ({"protocol": {"seeds": [0, -1]}}, r"\[protocol\] seeds: seeds must be >= 0"),
+        (  # each cell computed twice and counted twice in the means before
+            {"protocol": {"seeds": [0, 1, 0]}},
+            r"\[protocol\] seeds: \[0, 1, 0\] lists 0 more than once: .* List "
+            r"each seed once: \[0, 1\]\.",
+        ),
         (
             {"methods": [{"name": "a", "scorers": []}]},
             r"\[\[methods\]\] a scorers: list at least one scorer",

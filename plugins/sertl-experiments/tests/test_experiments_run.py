@@ -240,10 +240,22 @@ def test_bad_classifier_params_stop_the_run(synthetic_config, synthetic_data):
         run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
 
 
-def _fake_corpora(monkeypatch):
-    """Read corpora a and b from in-memory tables (``a`` has "calm" rows)."""
+def _serve(monkeypatch, tables, vectors):
+    """Make the runner read ``tables`` (by corpus) and the features ``vectors``."""
     from sertl_experiments import _runner
 
+    def load(spec):
+        return tables[spec.name].copy()
+
+    def extract(files, spec, *, client=None, progress=True, cautions=None):
+        return np.array([vectors[f] for f in files]), []
+
+    monkeypatch.setattr(_runner, "load_corpus_table", load)
+    monkeypatch.setattr(_runner, "extract_features", extract)
+
+
+def _fake_corpora(monkeypatch):
+    """Read corpora a and b from in-memory tables (``a`` has "calm" rows)."""
     rng = np.random.default_rng(1)
     tables, vectors = {}, {}
     centre = {"anger": 1.5, "neutral": 0.0, "sadness": -1.5, "calm": 0.2}
@@ -260,15 +272,7 @@ def _fake_corpora(monkeypatch):
             vectors[f] = x * (1 + shift) + 3 * shift
             rows.append({"file": f, "emotion": emo, "speaker": str(i % 4)})
         tables[name] = pd.DataFrame(rows)
-
-    def load(spec):
-        return tables[spec.name].copy()
-
-    def extract(files, spec, *, client=None, progress=True, cautions=None):
-        return np.array([vectors[f] for f in files]), []
-
-    monkeypatch.setattr(_runner, "load_corpus_table", load)
-    monkeypatch.setattr(_runner, "extract_features", extract)
+    _serve(monkeypatch, tables, vectors)
 
 
 def test_label_mapping_recomputes_what_it_changes_a_moved_root_nothing(
@@ -1300,3 +1304,190 @@ def test_unscaled_sample_notes_are_one_kind_of_caution():
         "corpus mine: 2 of 2 file(s) unscaled samples (a.wav, b.wav)"
     )
     assert [(r["caution"], r["files"]) for r in rows] == [("unscaled samples", 2)]
+
+
+def _folder_corpora(monkeypatch):
+    """Read corpora a and b as the folders reader gives them, with folder names.
+
+    a's folders are ``angry`` (read as anger), ``anger``, ``neutral`` and
+    ``Sad`` (sadness).
+    """
+    rng = np.random.default_rng(2)
+    folders = {
+        "a": [("angry", "anger"), ("anger", "anger"), ("neutral", "neutral")]
+        + [("Sad", "sadness")],
+        "b": [("anger", "anger"), ("neutral", "neutral"), ("sadness", "sadness")],
+    }
+    tables, vectors = {}, {}
+    for name, labels in folders.items():
+        rows = []
+        for i in range(48):
+            orig, emo = labels[i % len(labels)]
+            f = f"{name}/{orig}/{i}.wav"
+            vectors[f] = rng.normal(size=3)
+            rows.append(
+                {"file": f, "emotion": emo, "emotion_orig": orig, "speaker": str(i % 4)}
+            )
+        tables[name] = pd.DataFrame(rows)
+    _serve(monkeypatch, tables, vectors)
+
+
+def test_label_mapping_takes_a_folders_corpus_labels_as_written(
+    synthetic_config, monkeypatch
+):
+    # the folder is called "angry" on disk: refused before, as no corpus had
+    # the emotion "angry" (the reader had read it as "anger")
+    from sertl_experiments._runner import _prepare_data
+
+    _folder_corpora(monkeypatch)
+
+    def labels(mapping):
+        cfg = synthetic_config(
+            methods=[{"name": "dss"}],
+            labels={"classes": "all", "mapping": mapping},
+        )
+        data, _ = _prepare_data(cfg, client=None, progress=False, log=_quiet)
+        return dict(zip(*np.unique(data["a"].y, return_counts=True), strict=True))
+
+    as_read = {"anger": 24, "neutral": 12, "sadness": 12}
+    # the emotion the reader already gives: changes nothing
+    assert labels({"angry": "anger", "sad": "sadness"}) == as_read
+    # another emotion: the files of that folder only ("anger/" stays anger)
+    assert labels({"angry": "neutral"}) == {"anger": 12, "neutral": 24, "sadness": 12}
+    assert labels({"Sad": "neutral"}) == {"anger": 24, "neutral": 24}
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}], labels={"mapping": {"angri": "neutral"}}
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"mapping angri: no corpus has the emotion 'angri'\..* or labels as "
+        r"a csv or folders corpus writes them \(folder names",
+    ):
+        run_experiment(cfg, progress=False, log=_quiet)
+
+
+def test_rerun_that_reuses_every_cell_removes_plots_of_dropped_methods(
+    synthetic_config, synthetic_data
+):
+    # coral's plots stayed beside the new report when no cell was computed
+    cfg = synthetic_config(methods=[{"name": "no_adaptation"}, {"name": "dss"}])
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    plots = cfg.output / "plots"
+    assert (plots / "heatmap_no_adaptation.png").is_file()
+    (plots / "notes.txt").write_text("mine")
+    res = run_experiment(
+        synthetic_config(methods=[{"name": "dss"}]),
+        data=synthetic_data,
+        progress=False,
+        log=_quiet,
+    )
+    assert res.n_computed == 0
+    names = {p.name for p in plots.iterdir()}
+    assert "heatmap_dss.png" in names and "notes.txt" in names
+    assert not {n for n in names if "no_adaptation" in n}, names
+
+
+def test_report_names_the_classifier_params_and_the_corpora(
+    synthetic_config, synthetic_data
+):
+    cfg = synthetic_config(
+        methods=[{"name": "dss"}],
+        classifier={"params": {"C": 10.0}},
+        protocol={"bootstrap": 0, "metric": "macro_f1"},
+    )
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    md = (cfg.output / "results.md").read_text()
+    html = (cfg.output / "report.html").read_text()
+    root = cfg.corpora["a"].root
+    for text in (md, html):
+        assert "classifier svc with C=10.0." in text
+        assert f"a (reader a, root {root}); b (reader b, root {root})" in text
+        # the tables' metric names, not MACRO_F1
+        assert "metric macro-F1;" in text.replace("<b>", "").replace("</b>", "")
+        assert "MACRO_F1" not in text
+        # no interval without bootstrap resamples: the title promises none
+        assert "Per pair (macro-F1 %)" in text and "bootstrap CI" not in text
+
+
+def test_summary_ranks_methods_on_the_pairs_every_method_finished():
+    from sertl_experiments._report import _summary
+
+    rows = [
+        ("a", "b", "dss", "ok", 0.50),
+        ("b", "a", "dss", "ok", 0.20),
+        ("a", "b", "tca", "ok", 0.40),
+        ("b", "a", "tca", "error", None),  # tca's mean over (a, b) alone: 40
+    ]
+    df = pd.DataFrame(rows, columns=["source", "target", "method", "status", "uar"])
+    df = df.assign(seed=0, wa=df["uar"], macro_f1=df["uar"], predicted_hurt=None)
+    table, note = _summary(df, "uar")
+    # dss's 35.0 over both pairs was ranked below tca's 40.0 over the easy one
+    assert list(table.index) == ["dss", "tca"]
+    assert table["mean UAR %"].tolist() == [50.0, 40.0]
+    assert table["pairs"].tolist() == [2, 1]
+    assert table["mean UAR % over its pairs"].tolist() == [35.0, 40.0]
+    assert "the means are over the 1 pair(s) (and seeds) that every method " in note
+    # no pair finished by both: each method's own mean, not ranked
+    df.loc[0, "status"] = "error"
+    table, note = _summary(df, "uar")
+    assert list(table.index) == ["dss", "tca"] and table["pairs"].tolist() == [1, 1]
+    assert "not comparable: the methods are not ranked" in note
+    df["status"] = "ok"
+    df["uar"] = df["uar"].fillna(0.2)
+    assert _summary(df, "uar")[1] is None
+
+
+def test_equal_scores_print_alike_at_one_decimal():
+    # UAR 15/48 as a sum of recalls is 0.31250000000000006, WA 0.3125: the
+    # tables showed 31.3 and 31.2 for the same score
+    from sertl_experiments._report import _cell_text, _pair_table, _percent, _summary
+
+    uar, wa = 0.31250000000000006, 0.3125
+    df = pd.DataFrame(
+        {
+            "source": ["a", "a"],
+            "target": ["b", "b"],
+            "method": ["dss", "kmm"],
+            "seed": 0,
+            "status": "ok",
+            "uar": [uar, wa],
+            "wa": [wa, wa],
+            "macro_f1": [wa, wa],
+            "predicted_hurt": None,
+            "n_train": 10,
+            "n_test": 48,
+        }
+    )
+    summary, _ = _summary(df, "uar")
+    shown = {_cell_text(v, ".1f") for v in summary[["mean UAR %", "mean WA %"]].stack()}
+    assert shown == {"31.2"}
+    pairs = _pair_table(df, "uar")
+    assert {_cell_text(v, ".1f") for v in pairs[["UAR", "WA"]].stack()} == {"31.2"}
+    assert _cell_text(100 * uar, ".1f") == _cell_text(100 * wa, ".1f") == "31.2"
+    assert _percent(uar) == _percent(wa)
+
+
+def test_one_row_pca_title_clears_the_panel_titles_and_the_edges(tmp_path, monkeypatch):
+    # the title was drawn over "before adaptation" and "dss" and past both edges
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from sertl_experiments import _report
+
+    figs = []
+    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    view = {"xy": [[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]], "source": [True, False, True]}
+    cells = [
+        {"method": m, "status": "ok", "seed": 0, "source": "emodb", "target": "urdu"}
+        | {"pca_after": view}
+        for m in ("_baseline", "dss")
+    ]
+    _report._pca_views(cells, tmp_path, 0)
+    (fig,) = figs
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (title,) = fig.texts
+    box = title.get_window_extent(renderer)
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width, (box, fig.bbox)
+    assert box.y1 <= fig.bbox.height
+    for ax in fig.axes:
+        assert box.y0 >= ax.title.get_window_extent(renderer).y1, ax.get_title()
