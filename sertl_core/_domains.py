@@ -98,8 +98,26 @@ _FIRST_PARTY = (
 )
 
 
-def _package_dir(module):
-    return os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+def _module_code(module):
+    """Return the folders and the files whose frames belong to ``module``.
+
+    A package (a namespace package too, which has no ``__file__``) owns
+    every folder of its ``__path__``; a module of a package owns its
+    package's folders (its siblings); a top-level one-file module owns its own
+    file only, not the folder it shares with, say, the user's script (or
+    site-packages).
+    """
+    name = getattr(module, "__name__", "")
+    parent = getattr(module, "__package__", None) or ""
+    if not hasattr(module, "__path__") and parent and parent != name:
+        module = sys.modules.get(parent, module)
+    paths = getattr(module, "__path__", None)
+    if paths is not None:
+        return tuple(os.path.abspath(p) + os.sep for p in paths), ()
+    file = getattr(module, "__file__", None)
+    if not file:  # a built-in or an in-memory module: no frames to skip
+        return (), ()
+    return (), (file, os.path.abspath(file))
 
 
 def external_stacklevel(*packages):
@@ -121,7 +139,10 @@ def external_stacklevel(*packages):
     ----------
     *packages : module
         Top-level packages whose frames are skipped as well, usually the
-        plugin's own (``sys.modules["my_plugin"]``).
+        plugin's own (``sys.modules["my_plugin"]``): every folder of a
+        package (a namespace package's too), the package of a submodule,
+        and only the file of a plugin that is one top-level module (not
+        the folder it shares with other code).
 
     Returns
     -------
@@ -146,10 +167,15 @@ def external_stacklevel(*packages):
     first_party = [sys.modules[n] for n in _FIRST_PARTY if n in sys.modules]
     # joblib: a Pipeline fits its steps through joblib.Memory's cache wrapper
     third_party = (sklearn, joblib)
-    internal = tuple(_package_dir(m) for m in (*packages, *first_party, *third_party))
+    owned = [_module_code(m) for m in (*packages, *first_party, *third_party)]
+    folders = tuple(f for dirs, _ in owned for f in dirs)
+    files = {f for _, fs in owned for f in fs}
     frame = sys._getframe(1)
     level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(internal):
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(folders)
+        or frame.f_code.co_filename in files
+    ):
         frame = frame.f_back
         level += 1
     return level

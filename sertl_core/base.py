@@ -36,8 +36,10 @@ from ._domains import (
     DomainData,
     SertlWarning,
     UnlabeledRowsWarning,
+    _check_labels,
     _continuous_labels,
     as_target_domain,
+    check_sample_domain,
     external_stacklevel,
     is_unlabeled,
     resolve_domains,
@@ -643,6 +645,19 @@ class DomainAdapter(
         -------
         X_new : ndarray of shape (n_samples, n_features_out)
             Transformed rows.
+
+        Notes
+        -----
+        Without ``sample_domain``, ``_transform`` receives ``-1`` for every
+        row: the rows are mapped as rows of target domain ``-1``, which is
+        the target for an adapter fitted on one target domain. An adapter
+        fitted on several target domains (``-1``, ``-2`` ...) maps them as
+        domain ``-1`` too, unless it overrides ``transform`` to handle
+        ``sample_domain=None`` itself before calling the base's:
+        :class:`~sertl_core.DomainStandardScaler` does, and scales such rows
+        with the pooled statistics of all its target domains, so for it
+        ``transform(X)`` and ``transform(X, sample_domain=-1)`` differ when
+        fit saw more than one target domain.
         """
         return self._checked_transform(X, sample_domain)
 
@@ -1281,7 +1296,13 @@ class TransferEstimator(
         """
         if sample_domain is None:
             _warn_if_score_dropped_domains()
-        y = _column_or_1d(y)
+        # the checks of fit and predict, before the rows are masked (a wrong
+        # length got numpy's "boolean index did not match")
+        n = _n_rows(X)
+        y = _check_labels(_column_or_1d(y), n, regression=self._is_regression())
+        if sample_domain is not None:
+            sample_domain = check_sample_domain(sample_domain, n)
+        sample_weight = _check_user_weights(sample_weight, n)
         keep = ~is_unlabeled(y, regression=self._is_regression())
         if not keep.any():
             raise ValueError(
@@ -1309,6 +1330,12 @@ class TransferEstimator(
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
         tags.target_tags.required = True
         return self._set_input_tags(tags)
+
+
+def _n_rows(X):
+    """Return the number of rows of ``X`` (array, DataFrame, sparse matrix, list)."""
+    shape = getattr(X, "shape", None)
+    return shape[0] if shape else len(X)
 
 
 def _column_or_1d(y):

@@ -49,6 +49,7 @@ a float in the range [0.0, inf) or a str among {'auto'}. Got -1 instead.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
 import math
@@ -340,6 +341,62 @@ def _check_constraint(constraint, where):
     )
 
 
+def _invalid_value(constraints):
+    """Return a value that satisfies none of ``constraints``, or None.
+
+    Made from the :class:`Interval` and :class:`StrOptions` among them (a
+    number just outside a bound, the bound itself when it is open, a string
+    that is no option), so that a test can check that a parameter is
+    validated; a value that another constraint of the list allows is not
+    returned.
+    """
+    if isinstance(constraints, str):  # "no_validation"
+        return None
+    constraints = list(constraints)
+    candidates: list[object] = []
+    for c in constraints:
+        if isinstance(c, StrOptions):
+            candidates.append("_".join(["not", *sorted(c.options)]))
+        elif isinstance(c, Interval):
+            cast = int if c.type is Integral else float
+            for bound, step, closed in (
+                (c.left, -1, ("left", "both")),
+                (c.right, 1, ("right", "both")),
+            ):
+                if bound is not None and math.isfinite(bound):
+                    candidates.append(cast(bound) + step)
+                    if c.closed not in closed:
+                        candidates.append(cast(bound))
+    return next(
+        (v for v in candidates if not any(_satisfied(c, v) for c in constraints)),
+        None,
+    )
+
+
+def _check_constraint_keys(params, constraints, caller, where, *, shown=None):
+    """Refuse a constraint for a name that is not a parameter.
+
+    A misspelt key (``"strenght"``) would switch the validation of the
+    parameter it meant off without a word. ``shown`` (``params`` when None)
+    are the parameters the message lists.
+    """
+    unknown = [name for name in constraints if name not in params]
+    if not unknown:
+        return
+    shown = [str(p) for p in (params if shown is None else shown)]
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, shown, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    are = "is not a parameter" if len(unknown) == 1 else "are not parameters"
+    raise ValueError(
+        f"{where} names {', '.join(hints)}, which {are} of "
+        f"{caller} (its parameters: {', '.join(shown) or 'none'}), "
+        "so nothing is checked for it: spell each key as the __init__ "
+        "parameter it constrains, or remove it."
+    )
+
+
 def check_params(
     params: Mapping, constraints: Mapping[str, Iterable | str], caller: str
 ) -> None:
@@ -360,6 +417,9 @@ def check_params(
     InvalidParameterError
         When a value satisfies none of its constraints; the message names
         the parameter, the caller, what is allowed and the value given.
+    ValueError
+        When ``constraints`` names a parameter that is not in ``params``
+        (a misspelt key would check nothing).
 
     Examples
     --------
@@ -372,6 +432,57 @@ def check_params(
     sertl_core.params.InvalidParameterError: The 'k' parameter of f must be an \
 int in the range [1, inf). Got 0 instead.
     """
+    _check_constraint_keys(params, constraints, caller, f"The constraints of {caller}")
+    _check_values(params, constraints, caller)
+
+
+def _parents_parameters(cls):
+    """Return the ``__init__`` parameters of the base classes of ``cls``.
+
+    A subclass may leave a parent's parameter out of its signature (as
+    scikit-learn allows); the parent's constraint for it, inherited with
+    ``_parameter_constraints``, then checks nothing, and is no typo.
+    """
+    names = set()
+    for base in cls.__mro__[1:]:
+        init = vars(base).get("__init__")
+        if base is object or init is None:
+            continue
+        try:
+            parameters = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):  # an __init__ written in C
+            continue
+        names.update(
+            p.name
+            for p in parameters
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+    return names
+
+
+def _check_estimator_constraint_keys(estimator):
+    """Refuse a key of ``_parameter_constraints`` that names no parameter.
+
+    A parameter of the estimator or of one of its parents' ``__init__``
+    (see :func:`_parents_parameters`); used by ``_validate_params`` and by
+    the conformance kit (:func:`sertl_core.testing.check_parameter_constraints`).
+    """
+    cls = type(estimator)
+    params = estimator.get_params(deep=False)
+    constraints = getattr(estimator, "_parameter_constraints", None) or {}
+    parents = {k: None for k in constraints if k in _parents_parameters(cls)}
+    _check_constraint_keys(
+        {**params, **parents},
+        constraints,
+        cls.__name__,
+        f"{cls.__name__}._parameter_constraints",
+        shown=params,
+    )
+    return params
+
+
+def _check_values(params, constraints, caller):
+    """Raise :class:`InvalidParameterError` for a value no constraint allows."""
     for name, value in params.items():
         allowed = constraints.get(name)
         if allowed is None or allowed == _NO_VALIDATION:
@@ -423,11 +534,8 @@ a str among {'exact', 'fast'}. Got 'slow' instead.
     _parameter_constraints: dict = {}
 
     def _validate_params(self):
-        check_params(
-            self.get_params(deep=False),
-            self._parameter_constraints,
-            type(self).__name__,
-        )
+        params = _check_estimator_constraint_keys(self)
+        _check_values(params, self._parameter_constraints, type(self).__name__)
 
 
 def validate_params(constraints: Mapping[str, Iterable]) -> Callable:

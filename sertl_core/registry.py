@@ -69,6 +69,19 @@ _ACROSS_KINDS = (
 )
 
 
+def _has_method(cls, name):
+    """Whether ``cls`` offers a callable ``name`` of its own or of a base class.
+
+    ``object`` is left out of the search: every class inherits its
+    ``__init__``, ``__eq__`` ..., and ``getattr(cls, "__call__")`` finds
+    the metaclass's ``type.__call__``, which would let any class pass for a
+    scorer.
+    """
+    if not any(name in vars(c) for c in cls.__mro__ if c is not object):
+        return False
+    return callable(getattr(cls, name, None))
+
+
 def _singular(kind):
     """``"adapters"`` -> ``"adapter"``, ``"corpora"`` -> ``"corpus"``."""
     return _SINGULAR.get(kind, kind[:-1])
@@ -323,7 +336,7 @@ class RegistryEntry:
         return f"{self.cls.__module__}.{self.cls.__qualname__}"
 
 
-def make_plugin_manager(*, load_entrypoints=True, plugins=None):
+def make_plugin_manager(*, load_entrypoints=True, plugins=None, warn=True):
     """Create a fresh plugin manager with the sertl hook specifications.
 
     Parameters
@@ -340,6 +353,14 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
         which is not called, or ``tryfirst`` / ``trylast``).
     plugins : dict of str to module or object, default=None
         Extra plugins to register under the given names (e.g. in tests).
+    warn : bool, default=True
+        Warn about the plugins' problems here. False leaves the warnings to
+        the :class:`Registry` built on the manager, which gives them with
+        the problems of the registration hooks when it is built (at its
+        first look-up for :func:`get_registry`), so that a warnings filter
+        turning them into errors stops that look-up once, after the
+        registry is built and cached, and never the loading of the plugins.
+        The problems are recorded in ``pm.sertl_failures`` either way.
 
     Returns
     -------
@@ -388,12 +409,26 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
             distributions[ep.name] = dist
             try:
                 plugin = ep.load()
-                pm.register(plugin, name=ep.name)
+                owner = pm.get_name(plugin)
+                if owner is None:
+                    pm.register(plugin, name=ep.name)
             except Exception as exc:  # a broken plugin must not break the others
                 fail(
                     ep.name,
                     f"could not be loaded from {ep.value!r} and is skipped: "
                     f"{type(exc).__name__}: {exc}",
+                )
+                continue
+            if owner is not None:  # pluggy refuses a module under two names
+                fail(
+                    ep.name,
+                    f"its entry point {ep.name} = {ep.value!r} names the same "
+                    f"module as the entry point of plugin {owner!r} "
+                    f"({distributions.get(owner) or 'unknown distribution'}), "
+                    f"which is loaded once, as {owner!r}; {ep.name!r} is "
+                    "skipped: remove one of the two entry points (a stale one "
+                    "left by a rename, say) from the [project.entry-points.sertl] "
+                    "table of its pyproject.toml",
                 )
                 continue
             for problem in _ignored_hooks(pm, plugin, ep.value):
@@ -409,7 +444,11 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None):
             fail(name, problem)
     pm.sertl_distributions = distributions  # type: ignore[attr-defined]
     pm.sertl_failures = failures  # type: ignore[attr-defined]
-    _warn_failures(pending, distributions)
+    if warn:
+        _warn_failures(pending, distributions)
+        pending = []
+    # what the Registry built on this manager warns about with its own
+    pm.sertl_unwarned = pending  # type: ignore[attr-defined]
     return pm
 
 
@@ -628,7 +667,11 @@ class Registry:
         # `sertl` command does not need to list the plugins' subcommands
         self._built = False
         self._building = False  # a hook that looks a name up sees what is there
-        self._pending: list[tuple[str, str]] = []  # problems to warn about
+        # problems to warn about: the manager's that it left unwarned
+        # (make_plugin_manager(warn=False)), taken once, then the hooks'
+        self._pending: list[tuple[str, str]] = list(getattr(pm, "sertl_unwarned", ()))
+        if self._pending:
+            pm.sertl_unwarned = []
         self._lock = threading.RLock()
         if not _deferred:
             self._build()
@@ -713,17 +756,18 @@ class Registry:
             self._pending.append((plugin, problem))
 
     @staticmethod
-    def _taken_message(entry, owner):
-        inherited = (
-            "registry_name" not in vars(entry.cls)
-            and getattr(owner.cls, "registry_name", None) == entry.name
-        )
-        why = (
+    def _inherited(entry):
+        """``" (Cls inherits it: ...)"`` when ``entry`` claims a parent's name."""
+        if "registry_name" in vars(entry.cls):
+            return ""
+        return (
             f" ({entry.cls.__qualname__} inherits it: set registry_name in the "
             "subclass itself)"
-            if inherited
-            else ""
         )
+
+    @staticmethod
+    def _taken_message(entry, owner):
+        why = Registry._inherited(entry)
         has = (
             "has"
             if owner.kind == entry.kind
@@ -761,9 +805,7 @@ class Registry:
                 f"{name!r}, which {problem}; it is skipped",
             )
             return
-        missing = [
-            m for m in _REQUIRED_METHODS[kind] if not callable(getattr(cls, m, None))
-        ]
+        missing = [m for m in _REQUIRED_METHODS[kind] if not _has_method(cls, m)]
         if missing:
             needs = " and ".join(f"{m}()" for m in _REQUIRED_METHODS[kind])
             hint = next(
@@ -772,10 +814,7 @@ class Registry:
                     f"{KINDS[other]}()"
                     for other in ("estimators", "adapters")
                     if other != kind
-                    and all(
-                        callable(getattr(cls, m, None))
-                        for m in _REQUIRED_METHODS[other]
-                    )
+                    and all(_has_method(cls, m) for m in _REQUIRED_METHODS[other])
                 ),
                 "",
             )
@@ -789,6 +828,8 @@ class Registry:
             return
         entry = RegistryEntry(kind, name, cls, plugin, dist)
         claims = self._claims.setdefault(name, [])
+        if entry in claims:  # one hook listed the class twice: it is one class
+            return
         claims.append(entry)
         if len(claims) == 1:
             # a hook that looks a name up while the others run sees it
@@ -811,10 +852,22 @@ class Registry:
         )
         what = f"{_singular(kinds[0])} name" if one_kind else "name"
         across = "" if one_kind else f" ({_ACROSS_KINDS})"
+        classes = list(dict.fromkeys(e.cls for e in entries))
+        fixes = [
+            f"return {c.__module__}.{c.__qualname__} from one hook only"
+            for c in classes
+            if sum(e.cls is c for e in entries) > 1
+        ]
+        if len(classes) > 1:
+            fixes.append(
+                "rename one registry_name"
+                + "".join(dict.fromkeys(Registry._inherited(e) for e in entries))
+            )
+        if len({e.plugin for e in entries}) > 1:
+            fixes.append("uninstall one of the plugins")
         return (
             f"Duplicate {what} {name!r}: {claims}. Neither is registered under "
-            f"{name!r}{across}: rename one registry_name or uninstall one of "
-            "the plugins"
+            f"{name!r}{across}: {' or '.join(fixes)}"
         )
 
     def entries(self, kind=None):
@@ -1061,7 +1114,12 @@ def get_registry(*, refresh=False):
     The plugins are loaded at the first call; their classes are imported
     (the registration hooks called) at the first look-up, so that the
     ``sertl`` command lists the plugins' subcommands without importing,
-    say, torch for sertl-neural.
+    say, torch for sertl-neural. Every plugin problem, whether found while
+    loading the plugins (an import error, a taken entry-point name, an
+    unmarked hook) or while calling their hooks, is warned once, at that
+    first look-up, after the registry is built and cached: under a filter
+    that turns :class:`PluginLoadWarning` into an error only that look-up
+    raises, and the later ones work without loading the plugins again.
 
     Parameters
     ----------
@@ -1080,5 +1138,5 @@ def get_registry(*, refresh=False):
     """
     global _REGISTRY
     if _REGISTRY is None or refresh:
-        _REGISTRY = Registry(make_plugin_manager(), _deferred=True)
+        _REGISTRY = Registry(make_plugin_manager(warn=False), _deferred=True)
     return _REGISTRY

@@ -232,6 +232,16 @@ def _sparsified(X):
     return sparse.csr_matrix(np.where(np.abs(X) < 1.0, 0.0, X))
 
 
+def _assert_ndim(out, ndim, method, est):
+    """``out`` of ``est.method`` has ``ndim`` dimensions, or a clear failure."""
+    shape = getattr(out, "shape", np.shape(out))
+    what = "(n_rows, n_features_out)" if ndim == 2 else "(n_rows,)"
+    assert len(shape) == ndim, (
+        f"{type(est).__name__}.{method} must return a {ndim}-D array, got shape "
+        f"{shape}: return shape {what}"
+    )
+
+
 def _fit_output(est, X, y, sd):
     est = clone(est)
     if isinstance(est, DomainAdapter):
@@ -298,6 +308,7 @@ def check_feature_names_out(estimator):
     est = _seeded(estimator).fit(X, y, sample_domain=sd)
     names = np.asarray(est.get_feature_names_out())
     out = est.transform(X[sd < 0], sample_domain=sd[sd < 0])
+    _assert_ndim(out, 2, "transform", est)
     assert names.shape == (out.shape[1],), (
         f"{name}.get_feature_names_out() gave {names.shape[0]} names for "
         f"{out.shape[1]} output columns"
@@ -755,22 +766,34 @@ def _assert_refused(fit, word, accepted, *, ignore_case=False):
 
 
 def check_domain_errors(estimator):
-    """Bad domain input gets a DomainError that says what is wrong."""
+    """Bad domain input gets a DomainError that says what is wrong.
+
+    At ``fit``, and once fitted at ``transform`` (an adapter) or at
+    ``predict`` and ``score`` (a transfer estimator): a ``sample_domain`` of
+    the wrong length and one holding 0 are refused before any row is used.
+    """
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, X, y)[0]
     est = clone(estimator)
-    _assert_refused(
-        lambda: est.fit(X, y, sample_domain=sd[:-1]),
-        "rows",
-        "sample_domain of the wrong length",
-    )
     bad = sd.copy()
     bad[0] = 0
-    _assert_refused(
-        lambda: clone(estimator).fit(X, y, sample_domain=bad),
-        "0",
-        "sample_domain containing 0",
-    )
+
+    def refused(method, call):
+        for domains, word, accepted in (
+            (sd[:-1], "rows", "sample_domain of the wrong length"),
+            (bad, "0", "sample_domain containing 0"),
+        ):
+            _assert_refused(
+                functools.partial(call, domains), word, f"at {method}, {accepted}"
+            )
+
+    refused("fit", lambda d: clone(estimator).fit(X, y, sample_domain=d))
+    fitted = _seeded(estimator).fit(X, y, sample_domain=sd)
+    if isinstance(est, DomainAdapter):
+        refused("transform", lambda d: fitted.transform(X, sample_domain=d))
+    else:
+        refused("predict", lambda d: fitted.predict(X, sample_domain=d))
+        refused("score", lambda d: fitted.score(X, y, sample_domain=d))
     if getattr(est, "_needs_target", False):
         src = sd > 0
         _assert_refused(
@@ -790,7 +813,16 @@ def check_domain_errors(estimator):
 
 
 def check_default_domain_is_target(estimator):
-    """Without sample_domain at transform time, rows are treated as target."""
+    """Without sample_domain at transform time, rows are treated as target.
+
+    Checked on data with one target domain (``-1``), where
+    ``transform(X)`` must equal ``transform(X, sample_domain=-1)``: the base
+    ``transform`` passes ``-1`` for every row to ``_transform`` when
+    ``sample_domain`` is omitted. Fitted on several target domains, an
+    adapter may read omitted domains its own way by overriding
+    ``transform`` (:class:`~sertl_core.DomainStandardScaler` pools its
+    target domains' statistics), which this check does not see.
+    """
     if not isinstance(estimator, DomainAdapter):
         return
     X, y, sd, _ = make_domain_data()
@@ -855,6 +887,7 @@ def check_classifier_labels(estimator):
             f"(the unlabelled marker {marker!r} is no class)",
         )
         pred = est.predict(X_fit)
+        _assert_ndim(pred, 1, "predict", est)
         assert set(pred.tolist()) <= set(labels.tolist()), (
             f"predicted labels {set(pred.tolist())} outside {set(labels.tolist())}"
         )
@@ -936,9 +969,57 @@ def check_transfer_parameters(estimator):
     )
 
 
+def check_parameter_constraints(estimator):
+    """``_parameter_constraints`` names parameters, and ``fit`` enforces it.
+
+    Every key of the class's ``_parameter_constraints`` must be a parameter
+    of ``get_params()`` or of a parent's ``__init__`` (a misspelt key checks
+    nothing: a ``ValueError`` names it), and for each
+    parameter with an :class:`~sertl_core.params.Interval` or
+    :class:`~sertl_core.params.StrOptions` constraint, ``fit`` with a value
+    outside them (a number past a bound, a string that is no option; a
+    parameter whose constraints give no such value is not tried) must raise
+    :class:`~sertl_core.params.InvalidParameterError` or another
+    ``ValueError``/``TypeError`` naming the parameter: call
+    ``self._validate_params()`` first thing in ``_fit``.
+    """
+    from .params import _check_estimator_constraint_keys, _invalid_value
+
+    name = type(estimator).__name__
+    constraints = getattr(estimator, "_parameter_constraints", None) or {}
+    params = _check_estimator_constraint_keys(estimator)
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, X, y)[0]
+    fix = "call self._validate_params() first thing in _fit"
+    for param, allowed in constraints.items():
+        bad = _invalid_value(allowed)
+        if bad is None or param not in params:  # a parent's, left out
+            continue
+        est = _seeded(estimator).set_params(**{param: bad})
+        call = f"{name}({param}={bad!r}).fit(X, y, sample_domain=sd)"
+        try:
+            est.fit(X, y, sample_domain=sd)
+        except (ValueError, TypeError) as exc:
+            assert param in str(exc), (
+                f"{call} raised {type(exc).__name__} without naming the parameter "
+                f"{param!r}: {exc}; {fix}, which says what is wrong"
+            )
+        except Exception as exc:
+            raise AssertionError(
+                f"{call} raised {type(exc).__name__}: {exc}, not the "
+                f"InvalidParameterError of _parameter_constraints: {fix}"
+            ) from exc
+        else:
+            raise AssertionError(
+                f"{call} was accepted, though _parameter_constraints does not "
+                f"allow {bad!r} for {param!r}: {fix}"
+            )
+
+
 _SERTL_CHECKS = (
     check_classifier_labels,
     check_transfer_parameters,
+    check_parameter_constraints,
     check_registry_name,
     check_inputs_not_mutated,
     check_no_global_state_change,
@@ -1053,15 +1134,25 @@ def _failed_by_wrapped_estimator(estimator, known=()):
 
 
 def _expected(expected_failed_checks, estimator):
+    """Every expected failure of ``estimator``: the caller's, its class's, the kit's.
+
+    The caller's ``expected_failed_checks`` and the class attribute
+    ``_sertl_expected_failed_checks`` are checked each on its own
+    (:func:`_check_reasons`), so that a bad entry is reported where it is.
+    """
     if callable(expected_failed_checks):
         expected = dict(expected_failed_checks(estimator) or {})
     else:
         expected = dict(expected_failed_checks or {})
+    _check_reasons(expected, "expected_failed_checks")
     if isinstance(estimator, TransferEstimator) and not estimator._is_regression():
         for k, v in _INAPPLICABLE_TO_TRANSFER_ESTIMATORS.items():
             expected.setdefault(k, v)
     # a class names the checks that do not apply to it, each with a reason
     declared = getattr(estimator, "_sertl_expected_failed_checks", None) or {}
+    _check_reasons(
+        declared, f"{type(estimator).__name__}._sertl_expected_failed_checks"
+    )
     wrapped = _failed_by_wrapped_estimator(estimator, known=expected)
     for k, v in {**declared, **wrapped}.items():
         expected.setdefault(k, v)
@@ -1105,7 +1196,6 @@ def parametrize_with_checks(estimators, *, expected_failed_checks=None):
                 f"use {est.__name__}()."
             )
         expected = _expected(expected_failed_checks, est)
-        _check_reasons(expected)
         for e, check in _all_checks(est, expected, "xfail"):
             if isinstance(check, _Check):
                 params.append(pytest.param(e, check, id=f"{_est_id(e)}-{check.name}"))
@@ -1127,16 +1217,17 @@ def _est_id(est):
     return " ".join(repr(est).split())
 
 
-def _check_reasons(expected):
+def _check_reasons(expected, source):
     """Refuse entries without a reason and names that are no check at all.
 
     A misspelt name would exempt nothing: the check it meant still runs.
+    ``source`` names where the entries come from in the message (the
+    ``expected_failed_checks`` argument or a class's
+    ``_sertl_expected_failed_checks``).
     """
     empty = [k for k, v in expected.items() if not str(v).strip()]
     if empty:
-        raise ValueError(
-            f"expected_failed_checks entries need a reason: {empty} have none."
-        )
+        raise ValueError(f"{source} entries need a reason: {empty} have none.")
     known = {f.__name__ for f in _SERTL_CHECKS} | {
         n for n in dir(sklearn_checks) if n.startswith("check_")
     }
@@ -1149,7 +1240,7 @@ def _check_reasons(expected):
                 f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
             )
         raise ValueError(
-            f"expected_failed_checks names no check called {', '.join(hints)}: "
+            f"{source} names no check called {', '.join(hints)}: "
             "use the names of scikit-learn's checks (sklearn.utils."
             "estimator_checks) or sertl's (sertl_core.testing), as they appear "
             "in the test ids."
@@ -1186,7 +1277,6 @@ def check_estimator(estimator, *, expected_failed_checks=None):
     True
     """
     expected = _expected(expected_failed_checks, estimator)
-    _check_reasons(expected)
     passed, failed, skipped = [], [], []
     for est, check in _all_checks(estimator, expected, None):
         name = getattr(check, "name", "")

@@ -6,6 +6,8 @@ from sklearn.svm import SVC
 from sklearn.utils import get_tags
 
 from sertl_core import (
+    DomainAdapter,
+    DomainError,
     DomainStandardScaler,
     SertlWarning,
     SourceOnly,
@@ -190,6 +192,83 @@ def test_score_ignores_unlabelled_rows():
     assert clf.score(X, y) == pytest.approx(clf.score(X[src], y[src]))
     with pytest.raises(ValueError, match="no labelled rows"):
         clf.score(X[~src], y[~src])
+
+
+def test_omitted_domains_are_domain_minus_one_unless_transform_pools_them():
+    # the documented contract (DomainAdapter.transform, CONTRIBUTING.md): the
+    # base passes -1 for every row; DomainStandardScaler overrides transform
+    # and pools its target domains' statistics
+    class Seen(DomainAdapter):
+        registry_name = "seen_domains"
+        _transform_uses_domain = True
+
+        def _fit(self, data):
+            pass
+
+        def _transform(self, X, sample_domain):
+            self.seen_ = sample_domain
+            return X
+
+    X, y, sd, _ = make_domain_data()
+    two = sd.copy()
+    two[np.flatnonzero(sd < 0)[::2]] = -2  # two target corpora
+    rows = X[:5] + 100
+    seen = Seen().fit(X, y, sample_domain=two)
+    seen.transform(rows)
+    assert seen.seen_.tolist() == [-1] * 5
+    scaler = DomainStandardScaler().fit(X, y, sample_domain=two)
+    pooled = (rows - X[two < 0].mean(axis=0)) / X[two < 0].std(axis=0)
+    np.testing.assert_allclose(scaler.transform(rows), pooled)
+    assert not np.allclose(
+        scaler.transform(rows), scaler.transform(rows, sample_domain=np.full(5, -1))
+    )
+
+
+def _zero_first(sd):
+    sd = sd.copy()
+    sd[0] = 0
+    return sd
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "match"),
+    [
+        (
+            lambda y, sd: {"y": y, "sample_domain": sd[:-1]},
+            DomainError,
+            r"`sample_domain` has 119 entries but X has 120 rows",
+        ),
+        (
+            lambda y, sd: {"y": y, "sample_domain": -1},
+            DomainError,
+            r"`sample_domain` must be a 1-D array of domain ids, got shape \(\)",
+        ),
+        (
+            lambda y, sd: {"y": y, "sample_domain": _zero_first(sd)},
+            DomainError,
+            r"`sample_domain` contains 0, which is not a domain",
+        ),
+        (
+            lambda y, sd: {"y": y, "sample_weight": np.ones(len(y) - 1)},
+            ValueError,
+            r"sample_weight must be 1-D with one weight per row of X \(120\), got "
+            r"shape \(119,\)",
+        ),
+        (
+            lambda y, sd: {"y": y[:-1], "sample_domain": sd},
+            ValueError,
+            r"X has 120 rows but y has 119 labels: pass one label per row",
+        ),
+    ],
+    ids=["domain-length", "domain-scalar", "domain-zero", "weight-length", "y-length"],
+)
+def test_score_validates_its_inputs_as_fit_and_predict_do(bad, error, match):
+    # score masked the unlabelled rows first: a wrong length got numpy's
+    # "boolean index did not match" IndexError
+    X, y, sd, _ = make_domain_data()
+    clf = SourceOnly().fit(X, y, sample_domain=sd)
+    with pytest.raises(error, match=match):
+        clf.score(X, **bad(y, sd))
 
 
 def test_source_scaler_keeps_target_rows_out_of_the_statistics():

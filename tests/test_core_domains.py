@@ -295,6 +295,55 @@ def test_external_stacklevel_names_the_callers_line_through_any_depth(
     sys.modules.pop("fake_plugin")
 
 
+def test_external_stacklevel_for_a_namespace_package_and_a_one_file_plugin(
+    tmp_path, monkeypatch
+):
+    # a namespace package has no __file__ (external_stacklevel raised
+    # TypeError); for a one-file plugin the whole folder was skipped, the
+    # user's script next to it included, and the warning named sys:1
+    import importlib
+    import sys
+    import warnings
+
+    from sertl_core import SertlWarning
+
+    warn = (
+        "import sys, warnings\n"
+        "from sertl_core import SertlWarning, external_stacklevel\n"
+        "def warn():\n"
+        "    warnings.warn('x', SertlWarning, "
+        "stacklevel=external_stacklevel(sys.modules[{module!r}]))\n"
+    )
+    plug = tmp_path / "ns" / "acme_ns" / "sertlplug"
+    plug.mkdir(parents=True)  # acme_ns has no __init__.py: a namespace package
+    (plug / "__init__.py").write_text(warn.format(module="acme_ns"))
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "single_plug.py").write_text(warn.format(module="single_plug"))
+    (single / "user_script.py").write_text(
+        "import single_plug\ndef main():\n    single_plug.warn()\n"
+    )
+    for folder in ("ns", "single"):
+        monkeypatch.syspath_prepend(str(tmp_path / folder))
+    names = ("acme_ns", "acme_ns.sertlplug", "single_plug", "user_script")
+    for name in names:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    try:
+        namespaced = importlib.import_module("acme_ns.sertlplug")
+        user_script = importlib.import_module("user_script")
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            namespaced.warn()
+            user_script.main()
+        assert [(w.category, w.filename) for w in rec] == [
+            (SertlWarning, __file__),
+            (SertlWarning, user_script.__file__),
+        ]
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+
+
 def test_pandas_missing_labels_are_unlabelled():
     # labels from read_csv(...).convert_dtypes() hold pd.NA where missing
     pd = pytest.importorskip("pandas")

@@ -156,6 +156,28 @@ def test_validate_params_refuses_constraints_of_absent_parameters():
             return n
 
 
+def test_a_constraint_key_that_is_no_parameter_is_refused():
+    # a misspelt key switched the validation of the parameter it meant off
+    class Typo(ParamValidationMixin, BaseEstimator):
+        _parameter_constraints = {"strenght": [Interval(Real, 0, None, closed="left")]}
+
+        def __init__(self, strength=1.0):
+            self.strength = strength
+
+    with pytest.raises(
+        ValueError,
+        match=r"Typo\._parameter_constraints names 'strenght' \(did you mean "
+        r"'strength'\?\), which is not a parameter of Typo \(its parameters: "
+        r"strength\), so nothing is checked for it: spell each key as the "
+        r"__init__ parameter it constrains, or remove it",
+    ):
+        Typo(strength=-5)._validate_params()
+    with pytest.raises(
+        ValueError, match=r"The constraints of f names 'kk' \(did you mean 'k'\?\)"
+    ):
+        check_params({"k": 1}, {"kk": [int]}, "f")
+
+
 def test_mixin_checks_get_params_of_the_estimator():
     class Shrink(ParamValidationMixin, BaseEstimator):
         _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")]}

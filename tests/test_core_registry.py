@@ -111,6 +111,74 @@ def test_duplicate_names_rejected_naming_both(monkeypatch):
     assert reg.get("estimators", "source_only").__name__ == "SourceOnly"
 
 
+def test_one_plugin_claiming_a_name_twice_is_not_told_to_uninstall_a_plugin(
+    monkeypatch,
+):
+    # one hook listing a class twice made it "conflict with itself", and a
+    # subclass that inherits its parent's name in the same plugin was told to
+    # uninstall one of the plugins, without the inherited-name hint
+    class Variant(FakeAdapter):  # forgot its own registry_name
+        pass
+
+    @hookimpl
+    def sertl_register_estimators():
+        return [GoodEstimator, GoodEstimator]
+
+    _install_fake(
+        monkeypatch,
+        {
+            "mine": _module(
+                "fake_mine_twice",
+                sertl_register_adapters=_adapters_hook(FakeAdapter, Variant),
+                sertl_register_estimators=sertl_register_estimators,
+            )
+        },
+    )
+    clash = (
+        r"Duplicate adapter name 'fake_adapter': \S+FakeAdapter from plugin 'mine' "
+        r".* and \S+Variant from plugin 'mine' .*\. Neither is registered under "
+        r"'fake_adapter': rename one registry_name \(\S*Variant inherits it: set "
+        r"registry_name in the subclass itself\)$"
+    )
+    with pytest.warns(PluginLoadWarning, match=clash) as caught:
+        reg = Registry(make_plugin_manager())
+    # the class listed twice is registered once, without a word
+    assert reg.get("estimators", "fake_good_estimator") is GoodEstimator
+    assert len(caught) == 1
+    assert "uninstall one of the plugins" not in reg.failures["mine"]
+    with pytest.raises(RegistryError, match="Variant inherits it"):
+        reg.get("adapters", "fake_adapter")
+
+
+def test_one_class_under_two_kinds_is_told_to_use_one_hook(monkeypatch):
+    class Both(FakeAdapter):
+        registry_name = "fake_both"
+
+        def predict(self, X):
+            return X[:, 0]
+
+    @hookimpl
+    def sertl_register_estimators():
+        return [Both]
+
+    _install_fake(
+        monkeypatch,
+        {
+            "mine": _module(
+                "fake_mine_both",
+                sertl_register_adapters=_adapters_hook(Both),
+                sertl_register_estimators=sertl_register_estimators,
+            )
+        },
+    )
+    with pytest.warns(
+        PluginLoadWarning,
+        match=r"Duplicate name 'fake_both'.*: return \S+Both from one hook only$",
+    ):
+        reg = Registry(make_plugin_manager())
+    assert "fake_both" not in reg.names("adapters") + reg.names("estimators")
+
+
 def test_third_party_name_clashing_with_the_core_is_skipped(monkeypatch):
     from sertl_core import DomainStandardScaler, SourceOnly
 
@@ -191,6 +259,65 @@ def test_warnings_as_errors_stop_the_caller_but_not_the_build(monkeypatch):
         assert "fake_adapter" in reg.names("adapters")
         assert reg.get("estimators", "source_only").__name__ == "SourceOnly"
     assert "bad" in reg.failures
+
+
+def test_load_time_problems_stop_only_the_first_look_up_of_get_registry(monkeypatch):
+    # a plugin that failed to import warned inside make_plugin_manager(),
+    # before get_registry() cached anything: under an error filter every call
+    # raised, and loaded the plugins again
+    def unmarked():
+        return []
+
+    unmarked.__name__ = "sertl_register_estimators"
+    hooks = _module(
+        "fake_load_good",
+        sertl_register_adapters=_adapters_hook(FakeAdapter),
+        sertl_register_estimators=unmarked,  # no @hookimpl: a load-time problem
+    )
+    monkeypatch.setitem(sys.modules, hooks.__name__, hooks)
+    loads = []
+
+    def entry_points(**kw):
+        if kw.get("group") != "sertl":
+            return []
+        loads.append(1)
+        return [
+            _ep("good", "fake_load_good", "sertl-good"),
+            _ep("broken", "no_such_module_xyz.hooks", "sertl-broken"),
+        ]
+
+    monkeypatch.setattr("sertl_core.registry.metadata.entry_points", entry_points)
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    from sertl_core import get_registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginLoadWarning)
+        reg = get_registry()  # loads the plugins, warns about nothing yet
+        with pytest.raises(PluginLoadWarning, match="'broken'.*could not be loaded"):
+            reg.names("adapters")
+        # built and cached: the later look-ups work, nothing is loaded again
+        for _ in range(2):
+            assert get_registry() is reg
+            assert get_registry().get("adapters", "fake_adapter") is FakeAdapter
+    assert loads == [1]
+    assert "could not be loaded" in reg.failures["broken"]
+    assert "lacks the @sertl_core.hookimpl" in reg.failures["good"]
+    # without the filter each problem is warned once, at the first look-up
+    monkeypatch.setattr("sertl_core.registry._REGISTRY", None)
+    reg = get_registry()
+    with pytest.warns(PluginLoadWarning) as caught:
+        reg.names("adapters")
+    assert sorted(
+        re.match(r"sertl plugin '(\w+)'", str(w.message))[1] for w in caught
+    ) == [
+        "broken",
+        "good",
+    ]
+    assert {w.filename for w in caught} == {__file__}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginLoadWarning)
+        reg.names("adapters")
+        Registry(reg.plugin_manager)  # the manager's problems are warned once
 
 
 def test_unknown_name_lists_available_and_distribution(monkeypatch):
@@ -343,8 +470,28 @@ def test_malformed_registrations_are_reported_and_spare_the_others(
             FakeAdapter,
             r"registered as splitters \('fake_adapter'\) but has no split\(\)",
         ),
+        (
+            # every class is callable (type.__call__ builds an instance): a
+            # class without a __call__ of its own is no scorer
+            "scorers",
+            type("NotAScorer", (), {"registry_name": "fake_not_a_scorer"}),
+            r"NotAScorer was registered as scorers \('fake_not_a_scorer'\) but "
+            r"has no __call__\(\): scorers need __call__\(\); it is skipped",
+        ),
+        (
+            "scorers",
+            FakeAdapter,
+            r"FakeAdapter was registered as scorers \('fake_adapter'\) but has no "
+            r"__call__\(\).*it looks like one of the adapters",
+        ),
     ],
-    ids=["estimator-as-adapter", "adapter-as-estimator", "adapter-as-splitter"],
+    ids=[
+        "estimator-as-adapter",
+        "adapter-as-estimator",
+        "adapter-as-splitter",
+        "plain-class-as-scorer",
+        "adapter-as-scorer",
+    ],
 )
 def test_class_registered_under_the_wrong_kind_is_skipped(
     monkeypatch, kind, cls, match
@@ -411,6 +558,32 @@ def test_same_entry_point_listed_twice_is_loaded_once(monkeypatch):
     reg = Registry(make_plugin_manager())  # no warning (an error in this suite)
     assert reg.failures == {}
     assert reg.get("adapters", "fake_adapter") is FakeAdapter
+
+
+def test_two_entry_points_naming_one_module_are_named_with_the_fix(monkeypatch):
+    # pluggy's "Plugin already registered under a different name" came with
+    # a repr of every registered plugin
+    mod = _module("fake_renamed", sertl_register_adapters=_adapters_hook(FakeAdapter))
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    _fake_eps(
+        monkeypatch,
+        [
+            _ep("rev", "fake_renamed", "sertl-rev"),
+            _ep("rev_old", "fake_renamed", "sertl-rev"),
+        ],
+    )
+    message = (
+        r"sertl plugin 'rev_old' \(sertl-rev\): its entry point rev_old = "
+        r"'fake_renamed' names the same module as the entry point of plugin 'rev' "
+        r"\(sertl-rev\), which is loaded once, as 'rev'; 'rev_old' is skipped: "
+        r"remove one of the two entry points \(a stale one left by a rename, "
+        r"say\) from the \[project.entry-points.sertl\] table"
+    )
+    with pytest.warns(PluginLoadWarning, match=message) as caught:
+        reg = Registry(make_plugin_manager())
+    assert "already registered" not in str(caught[0].message)
+    assert reg.get("adapters", "fake_adapter") is FakeAdapter  # once, as 'rev'
+    assert set(reg.failures) == {"rev_old"}
 
 
 def _unmarked_sertl_register_adapters():

@@ -4,6 +4,7 @@ import logging
 import os
 import random
 import warnings
+from numbers import Real
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
+from sertl_core.params import Interval, StrOptions
 from sertl_core.testing import (
     check_classifier_labels,
     check_clone_and_pickle,
@@ -24,6 +26,7 @@ from sertl_core.testing import (
     check_minus_one_is_a_regression_label,
     check_multi_source_and_few_shot,
     check_no_global_state_change,
+    check_parameter_constraints,
     check_random_state_determinism,
     check_registry_name,
     check_routing_modes,
@@ -374,6 +377,119 @@ def test_kit_checks_feature_names_out():
         check_feature_names_out(_Miscounted())
 
 
+class _OneDimensional(_Centerer):
+    def _transform(self, X, sample_domain):
+        return (X - self.mean_)[:, 0]
+
+
+class _ColumnPrediction(SourceOnly):
+    def predict(self, X, *, sample_domain=None):
+        return super().predict(X, sample_domain=sample_domain)[:, None]
+
+
+def test_kit_names_a_wrong_output_dimensionality():
+    # were IndexError: tuple index out of range, TypeError: unhashable type
+    with pytest.raises(
+        AssertionError,
+        match=r"_OneDimensional\.transform must return a 2-D array, got shape "
+        r"\(40,\): return shape \(n_rows, n_features_out\)",
+    ):
+        check_feature_names_out(_OneDimensional())
+    with pytest.raises(
+        AssertionError,
+        match=r"_ColumnPrediction\.predict must return a 1-D array, got shape "
+        r"\(\d+, 1\): return shape \(n_rows,\)",
+    ):
+        check_classifier_labels(_ColumnPrediction())
+
+
+class _Strength(_Centerer):
+    registry_name = "kit_strength"
+    _parameter_constraints = {
+        "strength": [Interval(Real, 0, 1, closed="both")],
+        "mode": [StrOptions({"mean", "median"})],
+        "free": [Interval(Real, None, None, closed="neither")],  # nothing outside
+    }
+
+    def __init__(self, strength=1.0, mode="mean", free=0.0):
+        self.strength = strength
+        self.mode = mode
+        self.free = free
+
+    def _fit(self, data):
+        self._validate_params()
+        super()._fit(data)
+
+
+class _StrengthUnchecked(_Strength):
+    def _fit(self, data):  # forgot self._validate_params()
+        _Centerer._fit(self, data)
+
+
+class _StrengthTypo(_Strength):
+    _parameter_constraints = {"strenght": [Interval(Real, 0, 1, closed="both")]}
+
+    def _fit(self, data):
+        _Centerer._fit(self, data)
+
+
+class _StrengthVague(_Strength):
+    def _fit(self, data):
+        if not 0 <= self.strength <= 1:
+            raise ValueError("bad value")
+        super()._fit(data)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (
+            _StrengthUnchecked(),
+            r"_StrengthUnchecked\(strength=-1\.0\)\.fit\(X, y, sample_domain=sd\) "
+            r"was accepted, though _parameter_constraints does not allow -1\.0 for "
+            r"'strength': call self\._validate_params\(\) first thing in _fit",
+        ),
+        (
+            _StrengthVague(),
+            r"raised ValueError without naming the parameter 'strength': bad value",
+        ),
+    ],
+    ids=["not-validated", "vague"],
+)
+def test_kit_checks_that_fit_enforces_the_parameter_constraints(estimator, match):
+    check_parameter_constraints(_Strength())
+    check_parameter_constraints(SourceOnly())  # no Interval or StrOptions to try
+    with pytest.raises(AssertionError, match=match):
+        check_parameter_constraints(estimator)
+
+
+def test_kit_refuses_a_constraint_key_that_is_no_parameter():
+    # a misspelt key is found even when fit never calls _validate_params
+    with pytest.raises(
+        ValueError,
+        match=r"_StrengthTypo\._parameter_constraints names 'strenght' \(did you "
+        r"mean 'strength'\?\), which is not a parameter of _StrengthTypo \(its "
+        r"parameters: free, mode, strength\)",
+    ):
+        check_parameter_constraints(_StrengthTypo())
+    # a parent's constraint for a parameter the subclass left out is no typo
+    check_parameter_constraints(_JitteryScores(LogisticRegression()))
+
+
+class _StrengthModeUnchecked(_Strength):
+    def _fit(self, data):
+        if not 0 <= self.strength <= 1:
+            self._validate_params()
+        _Centerer._fit(self, data)
+
+
+def test_kit_tries_a_string_outside_str_options():
+    with pytest.raises(
+        AssertionError, match=r"\(mode='not_mean_median'\).*was accepted"
+    ):
+        check_parameter_constraints(_StrengthModeUnchecked())
+
+
 class _SparseCenterer(_Centerer):
     """Returns its output as a sparse matrix."""
 
@@ -519,6 +635,38 @@ def test_kit_refuses_a_misspelt_expected_failed_check():
     )
 
 
+class _DeclaresAMisspeltCheck(_Centerer):
+    _sertl_expected_failed_checks = {"check_routing_mode": "a typo"}
+
+
+def test_a_bad_expected_check_is_reported_where_it_is_written():
+    # a typo in the class attribute was reported as one in the argument
+    from sertl_core.testing import parametrize_with_checks
+
+    attribute = (
+        r"^_DeclaresAMisspeltCheck\._sertl_expected_failed_checks names no check "
+        r"called 'check_routing_mode' \(did you mean 'check_routing_modes'\?\)"
+    )
+    for run in (check_estimator, lambda e: parametrize_with_checks([e])):
+        with pytest.raises(ValueError, match=attribute):
+            run(_DeclaresAMisspeltCheck())
+    with pytest.raises(ValueError, match=r"^expected_failed_checks entries need a "):
+        check_estimator(
+            _DeclaresAMisspeltCheck(),
+            expected_failed_checks={"check_routing_modes": " "},
+        )
+
+    class _NoReason(_Centerer):
+        _sertl_expected_failed_checks = {"check_routing_modes": ""}
+
+    with pytest.raises(
+        ValueError,
+        match=r"^_NoReason\._sertl_expected_failed_checks entries need a reason: "
+        r"\['check_routing_modes'\] have none",
+    ):
+        check_estimator(_NoReason())
+
+
 class _SkipsDomainChecks(_Centerer):
     # overrides fit without the base's domain validation: any sample_domain passes
     def fit(self, X, y=None, *, sample_domain=None):
@@ -534,16 +682,47 @@ class _VagueDomainError(_Centerer):
         raise DomainError("bad input")
 
 
+class _TransformsWithoutDomains(_Centerer):
+    def transform(self, X, *, sample_domain=None):
+        return np.asarray(X) - self.mean_
+
+
+class _PredictsWithoutDomains(SourceOnly):
+    def predict(self, X, *, sample_domain=None):
+        return self.estimator_.predict(np.asarray(X))
+
+
+class _ScoresWithoutDomains(SourceOnly):
+    def score(self, X, y, sample_weight=None, *, sample_domain=None):
+        return 1.0
+
+
 @pytest.mark.parametrize(
     ("estimator", "match"),
     [
-        (_SkipsDomainChecks(), "sample_domain of the wrong length was accepted"),
+        (
+            _SkipsDomainChecks(),
+            "at fit, sample_domain of the wrong length was accepted",
+        ),
         (_VagueDomainError(), "unclear message: bad input"),
+        (
+            _TransformsWithoutDomains(),
+            "at transform, sample_domain of the wrong length was accepted",
+        ),
+        (
+            _PredictsWithoutDomains(),
+            "at predict, sample_domain of the wrong length was accepted",
+        ),
+        (
+            _ScoresWithoutDomains(),
+            "at score, sample_domain of the wrong length was accepted",
+        ),
     ],
-    ids=["accepted", "unclear"],
+    ids=["accepted", "unclear", "transform", "predict", "score"],
 )
 def test_kit_catches_bad_domains_accepted_or_refused_unclearly(estimator, match):
     check_domain_errors(_Centerer())  # the base's validation passes
+    check_domain_errors(SourceOnly())
     with pytest.raises(AssertionError, match=match):
         check_domain_errors(estimator)
 
