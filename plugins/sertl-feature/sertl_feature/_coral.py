@@ -13,7 +13,7 @@ from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
 from ._linalg import sym_power
-from ._utils import check_source_ids, domain_sizes
+from ._utils import check_source_ids, domain_sizes, refuse_overflow
 
 __all__ = ["CORAL"]
 
@@ -138,6 +138,7 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
         self.reg = reg
         self.center = center
 
+    @refuse_overflow
     def _fit(self, data):
         self._validate_params()
         X = data.X.astype(np.float64, copy=False)

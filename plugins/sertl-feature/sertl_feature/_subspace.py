@@ -13,7 +13,7 @@ from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, RealNotInt, StrOptions
 
 from ._linalg import fix_signs
-from ._utils import check_source_ids, domain_sizes
+from ._utils import check_source_ids, domain_sizes, refuse_overflow
 
 __all__ = ["SubspaceAlignment"]
 
@@ -146,8 +146,13 @@ def stability_dimension(eigenvalues, n_rows, max_sq_norm, *, gamma=1e5, delta=0.
     if d.size == 0:
         return 1
     rhs = (1.0 + np.sqrt(np.log(2.0 / delta) / 2.0)) * 16.0 * d**1.5
-    rhs = rhs * max_sq_norm / (gamma * np.sqrt(n_rows))
-    ok = np.nonzero(lam[:-1] - lam[1:] >= rhs)[0]
+    gap = lam[:-1] - lam[1:]
+    with np.errstate(over="ignore"):
+        bound = rhs * max_sq_norm / (gamma * np.sqrt(n_rows))
+    if np.all(np.isfinite(bound)):
+        ok = np.nonzero(gap >= bound)[0]
+    else:  # B near the float64 limit (|x| ~ 1e153): the same test in units of B
+        ok = np.nonzero(gap / max_sq_norm >= rhs / (gamma * np.sqrt(n_rows)))[0]
     return int(d[ok[-1]]) if ok.size else 1
 
 
@@ -305,6 +310,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         self.gamma = gamma
         self.delta = delta
 
+    @refuse_overflow
     def _fit(self, data):
         self._validate_params()
         X = data.X.astype(np.float64, copy=False)

@@ -45,6 +45,7 @@ from sertl_core.params import Interval, StrOptions
 
 from ._linalg import chunk_rows, fix_signs, median_heuristic_gamma, rbf_kernel
 from ._subspace import resolve_n_components
+from ._utils import refuse_overflow
 
 __all__ = ["JDA", "TCA"]
 
@@ -117,9 +118,16 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         return out
 
     # -- solvers -------------------------------------------------------------
-    def _prepare(self, X, rng):
-        """Precompute what every solve needs; returns a solver state dict."""
+    def _prepare(self, X, rng, n_rows):
+        """Precompute what every solve needs; returns a solver state dict.
+
+        ``n_rows`` is the caller's row count, which bounds the number of
+        components: without target rows ``X`` holds each row twice, and
+        the copies add no direction (``n_rows - 1`` is the limit, not
+        ``X.shape[0] - 1``).
+        """
         n = X.shape[0]
+        lim = n_rows - 1
         if self.solver_ == "exact":
             K = self._kernel_block(X, X)
             K = 0.5 * (K + K.T)
@@ -131,9 +139,9 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
                 # (as the low-rank solver reports): further components are
                 # noise, or of zero variance (a constant column)
                 rank = _centred_rank(X)
-                what = f"rank of the centred X = {rank}, n_rows - 1 = {n - 1}"
-                return {"K": K, "A": A, "n_max": min(rank, n - 1), "what": what}
-            return {"K": K, "A": A, "n_max": n - 1, "what": f"n_rows - 1 = {n - 1}"}
+                what = f"rank of the centred X = {rank}, n_rows - 1 = {lim}"
+                return {"K": K, "A": A, "n_max": min(rank, lim), "what": what}
+            return {"K": K, "A": A, "n_max": lim, "what": f"n_rows - 1 = {lim}"}
         R, P = self._factor_basis(X, rng)
         # Phi = F @ P is never formed: only F (n x landmarks) and small
         # landmark-sized products are.
@@ -161,9 +169,9 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             top = max(float(gc[-1]), np.finfo(float).tiny)
             rank = min(rank, int(np.sum(gc > _FACTOR_RTOL * top)))
         what = (
-            f"rank of the kernel factor = {rank}, n_rows - 1 = {n - 1}"
+            f"rank of the kernel factor = {rank}, n_rows - 1 = {lim}"
             if R is not None
-            else f"rank of the centred X = {rank}, n_rows - 1 = {n - 1}"
+            else f"rank of the centred X = {rank}, n_rows - 1 = {lim}"
         )
         return {
             "Phi": Phi,
@@ -172,7 +180,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             "R": R,
             "P": P,
             "rank": rank,
-            "n_max": min(rank, n - 1),
+            "n_max": min(rank, lim),
             "what": what,
         }
 
@@ -209,6 +217,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
     def _n_components(self, state):
         return resolve_n_components(self.n_components, state["n_max"], state["what"])
 
+    @refuse_overflow  # not the whole _fit: JDA's estimator runs there
     def _start_fit(self, data):
         """Validate, choose kernel width and solver, precompute the solve.
 
@@ -225,7 +234,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         X = data.X.astype(np.float64, copy=False)
         rng = check_random_state(self.random_state)
         self._setup(X, rng)
-        state = self._prepare(X, rng)
+        state = self._prepare(X, rng, n_rows)
         return X, state, self._n_components(state)
 
     def _transform(self, X, sample_domain):
@@ -263,13 +272,21 @@ def _check_kernel_spread(trace, total, n, est):
     spread = trace - total / n
     if spread <= 1e-10 * max(abs(trace), np.finfo(float).tiny):
         name = type(est).__name__
-        width = (
-            f", or gamma={est.gamma_:.3g} is so small at this feature scale "
-            "that every kernel value is about 1: then use gamma=None (the "
-            "median heuristic, which adapts to the data) or a larger gamma"
-            if est.kernel == "rbf"
-            else ""
-        )
+        if est.kernel == "rbf" and est.gamma is not None:
+            width = (
+                f", or gamma={est.gamma_:.3g} is so small at this feature scale "
+                "that every kernel value is about 1: then use gamma=None (the "
+                "median heuristic, which adapts to the data) or a larger gamma"
+            )
+        else:  # the median heuristic (or the linear kernel) adapts to any
+            # scale but the one where the squares underflow to 0
+            what = "distances" if est.kernel == "rbf" else "products"
+            width = (
+                ", or they differ by so little that their squared "
+                f"{what} underflow float64 (features of magnitude 1e-160 or "
+                f"less): then rescale the features, e.g. put "
+                f"sertl_core.DomainStandardScaler before {name}"
+            )
         raise ValueError(
             f"{name} found no variance in the kernel matrix across the "
             f"{n} rows (centred trace {spread:.2e} against trace {trace:.2e}), "

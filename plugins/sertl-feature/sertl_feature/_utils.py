@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from sertl_core import DomainError
 
-__all__ = ["check_source_ids", "domain_sizes"]
+__all__ = ["check_source_ids", "domain_sizes", "refuse_overflow"]
 
 
 def check_source_ids(sample_domain, known):
@@ -93,3 +95,59 @@ with another one.
             "for that domain or merge it with another one."
         )
     return ids, sizes
+
+
+def refuse_overflow(fit):
+    """Turn a float64 overflow in ``fit(self, data)`` into a clear error.
+
+    Rows of huge magnitude (``|x|`` around 1e80 for products of squares,
+    1e150 to 1e200 for covariances and kernels) overflow in the squares,
+    covariances or kernel products that the adapters form; without this
+    guard the fit failed with LAPACK's "array must not contain infs or
+    NaNs" after an overflow warning. The wrapped method runs under
+    ``np.errstate(over="raise")`` (no user code runs inside it), and the
+    resulting ``FloatingPointError`` becomes a ``ValueError`` that names the
+    largest magnitude and the fix (rescale the features first).
+
+    Parameters
+    ----------
+    fit : callable
+        A method ``fit(self, data)`` whose ``data.X`` holds the rows.
+
+    Returns
+    -------
+    wrapped : callable
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from sertl_feature._utils import refuse_overflow
+    >>> class Square:
+    ...     @refuse_overflow
+    ...     def _fit(self, data):
+    ...         return data.X * data.X
+    >>> try:
+    ...     Square()._fit(SimpleNamespace(X=np.array([[1e200]])))
+    ... except ValueError as err:
+    ...     print(str(err)[:62])
+    Square cannot fit these rows: their magnitude (largest |x| = 1
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, data):
+        try:
+            with np.errstate(over="raise"):
+                return fit(self, data)
+        except FloatingPointError as exc:
+            name = type(self).__name__
+            big = float(np.max(np.abs(data.X))) if np.size(data.X) else 0.0
+            raise ValueError(
+                f"{name} cannot fit these rows: their magnitude (largest |x| = "
+                f"{big:.3g}) overflows float64 in the squares, covariances or "
+                f"kernel products it forms ({exc}). Rescale the features "
+                "first, e.g. put sertl_core.DomainStandardScaler (or "
+                f"StandardScaler) before {name}."
+            ) from exc
+
+    return wrapper

@@ -149,8 +149,8 @@ def check_source_target(X_source, X_target):
     Raises
     ------
     ValueError
-        If the rows are not finite 2-d numbers or the two have different
-        numbers of features.
+        If the rows are not finite 2-d numbers, either array has no rows or
+        the two have different numbers of features.
 
     Examples
     --------
@@ -159,8 +159,17 @@ def check_source_target(X_source, X_target):
     >>> Xs.dtype.name, Xt.shape
     ('float64', (2, 2))
     """
-    Xs = check_array(X_source, dtype=np.float64, input_name="X_source")
-    Xt = check_array(X_target, dtype=np.float64, input_name="X_target")
+    arrays = []
+    for name, X in (("X_source", X_source), ("X_target", X_target)):
+        X = check_array(X, dtype=np.float64, input_name=name, ensure_min_samples=0)
+        if X.shape[0] == 0:  # scikit-learn's message would not name the array
+            raise ValueError(
+                f"{name} has no rows (shape {X.shape}): weighting needs at "
+                "least one source row and one target row. Check the domain "
+                "assignment (source rows positive, target rows negative)."
+            )
+        arrays.append(X)
+    Xs, Xt = arrays
     if Xs.shape[1] != Xt.shape[1]:
         raise ValueError(
             f"X_source has {Xs.shape[1]} features but X_target has "

@@ -104,6 +104,38 @@ def _fit_kliep(Xs, Xt_fit, centers, sigma, solver, tol, scale=1.0):
     return (alpha, *rest, Ks)
 
 
+def _check_sigmas(sigmas):
+    """Return the candidate widths as a 1-d float array, or raise.
+
+    Parameters
+    ----------
+    sigmas : array-like of float
+        Candidate kernel widths.
+
+    Returns
+    -------
+    sigmas : ndarray of shape (n_candidates,)
+
+    Raises
+    ------
+    ValueError
+        When ``sigmas`` is empty or holds a width that is not a finite
+        positive number.
+
+    Examples
+    --------
+    >>> from sertl_instance._kliep import _check_sigmas
+    >>> _check_sigmas([1, 2.5])
+    array([1. , 2.5])
+    """
+    sigmas = np.asarray(sigmas, dtype=float).ravel()
+    if sigmas.size == 0 or np.any(~np.isfinite(sigmas)) or np.any(sigmas <= 0):
+        raise ValueError(
+            f"sigmas must be a non-empty list of positive widths, got {sigmas}."
+        )
+    return sigmas
+
+
 def _lcv_splits(nt, n_centers, cv, rng):
     """Folds and centres of the likelihood CV, drawn once for every width."""
     folds = np.array_split(rng.permutation(nt), cv)
@@ -353,11 +385,7 @@ def kliep_weights(
         if sigmas is None:
             med = median_heuristic(np.vstack((Xs, Xt)), random_state=rng)
             sigmas = [med * f for f in _DEFAULT_FACTORS]
-        sigmas = np.asarray(sigmas, dtype=float).ravel()
-        if sigmas.size == 0 or np.any(~np.isfinite(sigmas)) or np.any(sigmas <= 0):
-            raise ValueError(
-                f"sigmas must be a non-empty list of positive widths, got {sigmas}."
-            )
+        sigmas = _check_sigmas(sigmas)
         if given and scale != 1.0:
             sigmas = sigmas * scale
         if sigmas.size == 1:
@@ -446,7 +474,8 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
         Number of kernel centres (target rows drawn at random); see
         :func:`kliep_weights`.
     cv : int, default=5
-        Folds of the likelihood cross-validation.
+        Folds of the likelihood cross-validation; with fewer target rows
+        than ``cv``, one fold per target row (at least 2).
     solver : str, default="auto"
         ``"newton"`` (built-in, the ``"auto"`` choice), ``"cvxpy"`` or an
         installed cvxpy solver name.
@@ -574,8 +603,8 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
                     pool = pool * scale
                 sigma = median_heuristic(pool, random_state=self.random_state)
                 sigma /= scale
-            else:
-                sigma = float(np.max(self.sigmas))
+            else:  # checked as kliep_weights checks them with more rows
+                sigma = float(np.max(_check_sigmas(self.sigmas)))
         return kliep_weights(
             Xs,
             Xt,

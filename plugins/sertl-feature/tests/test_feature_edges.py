@@ -1,0 +1,81 @@
+"""Edge cases of the feature adapters: overflow, underflow, no target rows."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sertl_feature import CORAL, JDA, TCA, SubspaceAlignment
+
+from sertl_core import NoTargetWarning
+
+
+def _data(scale=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 4)) * scale
+    sd = np.r_[np.ones(20, int), -np.ones(20, int)]
+    y = np.r_[np.tile([0, 1], 10), -np.ones(20, int)]
+    return X, y, sd
+
+
+@pytest.mark.parametrize(
+    "adapter, scale",
+    [
+        (TCA(n_components=2), 1e200),
+        (TCA(n_components=2, solver="lowrank"), 1e200),
+        (TCA(n_components=2, kernel="linear"), 1e80),
+        (JDA(n_components=2), 1e200),
+        (CORAL(), 1e200),
+        (CORAL(reg="auto"), 1e80),
+        (SubspaceAlignment(), 1e200),
+    ],
+    ids=repr,
+)
+def test_huge_rows_get_a_clear_error_not_a_lapack_one(adapter, scale):
+    # was: an overflow RuntimeWarning, then scipy's "array must not
+    # contain infs or NaNs" (or sklearn's "Input contains NaN")
+    X, y, sd = _data(scale)
+    name = type(adapter).__name__
+    with pytest.raises(ValueError, match=rf"{name} cannot fit.*overflows float64"):
+        adapter.fit(X, y, sample_domain=sd)
+
+
+@pytest.mark.parametrize("adapter", [TCA(n_components=2), CORAL(), SubspaceAlignment()])
+def test_the_overflow_guard_leaves_ordinary_rows_alone(adapter):
+    X, y, sd = _data(1e3)
+    Z = adapter.fit(X, y, sample_domain=sd).transform(X, sample_domain=sd)
+    assert np.isfinite(Z).all()
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_underflowing_rows_are_not_told_to_use_gamma_none(kernel):
+    # with gamma=None the message used to advise gamma=None (rbf), or
+    # offered a one-sided "either" (linear)
+    X, y, sd = _data(1e-200)
+    with pytest.raises(ValueError, match=r"underflow float64.*DomainStandardScaler"):
+        TCA(n_components=2, kernel=kernel).fit(X, sample_domain=sd)
+
+
+@pytest.mark.parametrize("Est", [TCA, JDA])
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_without_target_rows_the_limit_counts_the_callers_rows(Est, kernel):
+    # without target rows fit holds each row twice: 3 rows allowed 5
+    # components (the last 3 of zero variance) under the RBF kernel
+    X = np.random.default_rng(0).normal(size=(3, 4))
+    y = np.array([0, 1, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoTargetWarning)
+        with pytest.raises(ValueError, match=r"at most 2 .*n_rows - 1 = 2\)"):
+            Est(n_components=4, kernel=kernel).fit(X, y)
+        est = Est(kernel=kernel).fit(X, y)
+    assert est.n_components_ == 2
+    assert est.eigenvalues_.min() > 1e-8
+
+
+def test_the_subspace_bound_does_not_change_with_huge_features():
+    # at |x| ~ 1e153 the bound's right-hand side rhs * B overflowed to inf
+    # (B, the largest squared norm, is near the float64 limit), so the
+    # "scale-free" rule silently fell to one component
+    X, _, sd = _data()
+    unit = SubspaceAlignment().fit(X, sample_domain=sd).n_components_
+    huge = SubspaceAlignment().fit(X * 1e153, sample_domain=sd).n_components_
+    assert unit == huge == 3
