@@ -69,6 +69,20 @@ samples cast to float without being divided by their full scale.
 """
 
 
+def _sf_path(path):
+    """Return ``path`` as soundfile must get it to open any name the OS lists.
+
+    soundfile encodes a ``str`` path strictly in the file system encoding,
+    so a name that is not valid in it (a corpus unpacked from an archive of
+    Latin-1 or CP437 names, which Python lists with surrogate escapes) could
+    not be opened. Its bytes (:func:`os.fsencode`) open every such file; on
+    Windows, where soundfile opens ``str`` paths as wide strings, the path
+    is left as it is.
+    """
+    path = os.fspath(path)
+    return path if os.name == "nt" else os.fsencode(path)
+
+
 def _pcm_scale_note(peak, *, file=False):
     """Return the note for a float signal whose peak looks like PCM values."""
     if not peak > _PCM_PEAK:
@@ -567,7 +581,7 @@ def _load_checked(path, min_duration, silence_threshold, notes):
             raise
         # a silent mix: are the channels silent too? (read again, whole)
         try:
-            y = sf.read(path, dtype="float32", always_2d=True)[0]
+            y = sf.read(_sf_path(path), dtype="float32", always_2d=True)[0]
         except Exception:  # it was read once: report the silence as found
             raise err from None
         loudest = _loudest_channel(y, 1, silence_threshold)
@@ -597,7 +611,7 @@ def _read_mono(path):
     import soundfile as sf
 
     parts = []
-    with sf.SoundFile(path) as f:
+    with sf.SoundFile(_sf_path(path)) as f:
         sr, channels = f.samplerate, f.channels
         # libsndfile (1.2.2) decodes MP3 wrongly from the second read call on
         # (the samples of later blocks do not follow the first): read it whole
@@ -618,7 +632,9 @@ def _undecodable(path, exc):
     """Return what is wrong with an undecodable file, and what to do."""
     detail = str(exc)
     # libsndfile's own text repeats the path ("Error opening '<path>': ...")
-    detail = detail.replace(f"Error opening {path!r}: ", "").strip()
+    for name in (path, _sf_path(path)):
+        detail = detail.replace(f"Error opening {name!r}: ", "")
+    detail = detail.strip()
     detail = re.sub(r"^Error\s*:\s*", "", detail).rstrip(".")
     if "not recognised" in detail.lower() or "unknown format" in detail.lower():
         fix = (

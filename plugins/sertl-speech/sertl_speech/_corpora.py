@@ -29,7 +29,7 @@ import soundfile as sf
 
 from sertl_core import SertlWarning, external_stacklevel
 
-from ._audio import AUDIO_SUFFIXES
+from ._audio import AUDIO_SUFFIXES, _sf_path
 from ._schema import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
 
 __all__ = [
@@ -177,6 +177,19 @@ def _audio_files(folder: Path, suffixes=_CORPUS_SUFFIXES):
     return sorted(out)
 
 
+def _audio_folder(root, name):
+    """Return ``root/name`` (the official audio folder) when it holds audio.
+
+    Else ``root`` itself, so that audio kept beside an empty or non-audio
+    official folder (``wav/`` left with a README, the files converted into
+    ``flac/``) is found rather than reported missing.
+    """
+    folder = root / name
+    if folder.is_dir() and _audio_files(folder):
+        return folder
+    return root
+
+
 def _split_unreadable(files):
     """Split ``files`` into the regular files and the skipped entries of the rest.
 
@@ -240,7 +253,7 @@ def _list(items):
 
 
 def _duration(path: Path) -> float:
-    info = sf.info(str(path))
+    info = sf.info(_sf_path(path))
     return float(info.frames) / float(info.samplerate)
 
 
@@ -500,7 +513,9 @@ def _unopened_reason(file, exc):
             "empty: the file has 0 bytes (an interrupted copy or download?); "
             "copy it again from its source, or leave it out"
         )
-    return f"{type(exc).__name__}: {exc}"
+    # soundfile names the file as it was given to it: bytes (_sf_path)
+    detail = str(exc).replace(repr(_sf_path(file)), repr(os.fspath(file)))
+    return f"{type(exc).__name__}: {detail}"
 
 
 def _check_text_options(reader, **options):
@@ -549,8 +564,10 @@ class EmoDB(CorpusReader):
     """Berlin Database of Emotional Speech (EmoDB), German.
 
     Layout: ``ROOT/wav/03a01Fa.wav`` (``ROOT`` may also be the ``wav``
-    folder itself). The stem is speaker (2 digits), text (``a01``-``b10``),
-    emotion letter and version letter. Emotion letters (German): W (Wut)
+    folder itself; when ``wav`` holds no audio, the files are looked for
+    anywhere under ``ROOT``, e.g. in a ``flac`` folder). The stem is
+    speaker (2 digits), text (``a01``-``b10``), emotion letter and version
+    letter. Emotion letters (German): W (Wut)
     anger, L (Langeweile) boredom, E (Ekel) disgust, A (Angst) fear,
     F (Freude) happiness, T (Trauer) sadness, N neutral. Speakers 03, 10,
     11, 12, 15 are male, 08, 09, 13, 14, 16 female.
@@ -606,8 +623,7 @@ class EmoDB(CorpusReader):
     _RE = re.compile(r"^(\d{2})([ab]\d{2})([A-Za-z])([a-z])$")
 
     def _find(self, root):
-        wav = root / "wav"
-        return _audio_files(wav if wav.is_dir() else root)
+        return _audio_files(_audio_folder(root, "wav"))
 
     def _parse(self, path, root):
         m = self._RE.match(path.stem)
@@ -961,9 +977,8 @@ class CREMAD(CorpusReader):
         self.demographics = demographics
 
     def _find(self, root):
-        audio = root / "AudioWAV"
         self._genders = self._load_demographics(root)
-        return _audio_files(audio if audio.is_dir() else root)
+        return _audio_files(_audio_folder(root, "AudioWAV"))
 
     def _load_demographics(self, root):
         if self.demographics is not None:
@@ -1333,7 +1348,13 @@ class CsvCorpus(CorpusReader):
     composed, NFC, in the CSV and decomposed, NFD, in a folder copied from
     macOS) is found under its name on disk. A file listed on several lines
     keeps every line (a row each) and is reported in a
-    :class:`CorpusWarning`, with its line numbers and labels.
+    :class:`CorpusWarning`, with its line numbers and labels. Line numbers
+    are those of the file (blank lines and quoted line breaks counted).
+    Empty fields after the last column (a comma ending every line, as some
+    spreadsheet exports write) are ignored; a line with more non-empty
+    fields than the header has columns (an unquoted comma in a file name)
+    is reported and skipped, and a double quote never closed is an error
+    naming its line.
 
     Parameters
     ----------
@@ -1408,19 +1429,18 @@ class CsvCorpus(CorpusReader):
         _check_text_options(name, corpus=self.corpus, language=self.language)
         named = _csv_columns_option(self.columns)
         text = _read_csv_text(path, self.encoding)
-        try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        except Exception as exc:
-            raise ValueError(f"csv: cannot read {str(path)!r} as CSV: {exc}") from exc
-        header = [str(c).strip() for c in df.columns]
-        df.columns = [c.lower() for c in header]
+        header, records = _csv_records(path, text)
         cols = _csv_column_names(path, header, named)
         base = path.parent
         corpus = self.corpus or path.stem
         rows, bad, unknown = [], [], set()
         lines: dict[str, list[tuple[int, str]]] = {}  # file -> (line, label)
         listings: dict[Path, list[str]] = {}  # folder -> its names (Unicode)
-        for i, rec in enumerate(df.to_dict("records"), start=2):
+        unfound: list[str] = []  # relative paths not found, as looked for
+        for i, rec, extra in records:
+            if extra:
+                bad.append((f"{path} line {i}", f"line {i}: {extra}"))
+                continue
             f, label = rec[cols["file"]].strip(), rec[cols["label"]].strip()
             if not f or not label:
                 bad.append((f"{path} line {i}", f"line {i}: empty file or label"))
@@ -1446,6 +1466,8 @@ class CsvCorpus(CorpusReader):
                         "files so that one has this name"
                     )
                 bad.append((str(audio), f"line {i}: {f}: {what}"))
+                if what == "file not found" and not Path(f).is_absolute():
+                    unfound.append(str(audio))
                 continue
             if audio.suffix.lower() not in AUDIO_SUFFIXES:
                 bad.append(
@@ -1475,7 +1497,17 @@ class CsvCorpus(CorpusReader):
                 }
             )
         _warn_repeated_files(path, lines)
-        return _finish(name, rows, bad, unknown, keep, path, self.layout, "rows")
+        hint = ""
+        if unfound:
+            hint = (
+                f" {len(unfound)} relative path(s) name no file: they are read "
+                f"from the CSV's folder {str(base)!r} (e.g. {unfound[0]!r}), not "
+                "from the current folder. Write them relative to the CSV's "
+                "folder, or absolute."
+            )
+        return _finish(
+            name, rows, bad, unknown, keep, path, self.layout, "rows", hint=hint
+        )
 
 
 # the roles of the csv reader's columns, and the columns read for each by default
@@ -1590,6 +1622,78 @@ def _csv_column_names(path, header, named):
     return cols
 
 
+def _csv_records(path, text):
+    """Split the CSV ``text`` of ``path`` into its header and its records.
+
+    Returns ``(header, records)``: ``header`` the column names as written
+    (stripped), ``records`` a list of ``(line, record, extra)``, ``line``
+    the line of the file on which the record starts (blank lines and
+    fields spanning lines counted), ``record`` a dict from the lower-case
+    column names to the values (a missing trailing field is ``""``; of two
+    columns of one name, the second is ``name.1``). ``extra`` is ``""``, or
+    why the record is refused: it holds more non-empty fields than the
+    header has columns (an unquoted comma in a file name). Empty fields
+    after the last column (a delimiter at the end of each line, as
+    spreadsheet exports write) are dropped. Blank lines are skipped.
+    """
+    reader = csv.reader(io.StringIO(text, newline=None))
+    rows = []
+    try:
+        start = 1
+        for row in reader:
+            if row:
+                rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ValueError(
+            f"csv: cannot read {str(path)!r} as CSV: line {reader.line_num}: "
+            f"{exc}. Check the quotes on that line: a field holding a comma "
+            'or a line break is enclosed in double quotes ("a,b.wav").'
+        ) from None
+    if rows:
+        # a quote never closed swallows the rest of the file into one field of
+        # the last record (csv reads it leniently): find it, strictly
+        last = io.StringIO(text, newline=None).readlines()[rows[-1][0] - 1 :]
+        try:
+            list(csv.reader(last, strict=True))
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise ValueError(
+                    f"csv: cannot read {str(path)!r} as CSV: the double quote "
+                    f"opened on line {rows[-1][0]} is never closed, so the rest "
+                    "of the file would read as one field. Close the quote, or "
+                    "remove it."
+                ) from None
+    if not rows:
+        raise ValueError(
+            f"csv: {str(path)!r} is empty: it has no header line. Expected: a "
+            "header such as file,label,speaker and one line per audio file."
+        )
+    (_, first), rows = rows[0], rows[1:]
+    header = [c.strip() for c in first]
+    names: list[str] = []
+    for column in header:
+        name, n = column.lower(), 0
+        while name in names:  # a repeated name: the first is the column
+            n += 1
+            name = f"{column.lower()}.{n}"
+        names.append(name)
+    records = []
+    for line, row in rows:
+        extra = ""
+        beyond = [v for v in row[len(names) :] if v.strip()]
+        if beyond:
+            extra = (
+                f"{len(row)} fields, but the header has {len(names)} columns "
+                f"(fields beyond them: {beyond[:3]}); a field holding a comma "
+                'must be enclosed in double quotes ("a,b.wav"), or the header '
+                "lacks a column"
+            )
+        values = row[: len(names)] + [""] * (len(names) - len(row))
+        records.append((line, dict(zip(names, values, strict=True)), extra))
+    return header, records
+
+
 def _read_csv_text(path, encoding):
     """Return the text of the CSV ``path`` in ``encoding`` (a leading BOM dropped).
 
@@ -1694,7 +1798,11 @@ class FoldersCorpus(CorpusReader):
     :data:`AUDIO_SUFFIXES`: ``.flac``, ``.ogg``, ``.aiff`` ...): the first folder
     below ``ROOT`` is the label, mapped to a canonical name (``Angry`` ->
     ``anger``; other labels are kept in lower case with a
-    :class:`CorpusWarning`). Files directly in ``ROOT`` are reported. The
+    :class:`CorpusWarning`). Files directly in ``ROOT`` are reported. A
+    root one level off is refused, saying which folder to pass: every file
+    directly in ``ROOT`` (the folder of one label), or every file in one
+    folder that is no emotion whose subfolders are (``ROOT/MyCorpus/Angry``).
+    The
     speaker comes from ``speaker_pattern`` when given, else it is
     ``"unknown"`` (per-speaker normalisation then treats the corpus as one
     speaker).
@@ -1812,16 +1920,64 @@ class FoldersCorpus(CorpusReader):
                     "emotion_orig": label,
                 }
             )
+        _check_folders_level(root, files, rows)
         return _finish(
             name, rows, bad, unknown, keep, root, self.layout, "files", unreadable
         )
 
 
-def _finish(name, rows, bad, unknown, keep, root, layout, what, unreadable=()):
+def _check_folders_level(root, files, rows):
+    """Refuse a ``folders`` root one level above or below the label folders.
+
+    Above: every file is in one folder that is no emotion, whose own
+    subfolders are emotions (``ROOT/MyCorpus/Angry/...``): each file would
+    be labelled with the corpus's name. Below: every file lies directly in
+    ``ROOT`` (``ROOT`` is one label's folder), so none has a label.
+    """
+    if files and not rows and all(p.parent == root for p in files):
+        raise ValueError(
+            f"folders: all {len(files)} audio files lie directly in "
+            f"{str(root)!r}, none in a label folder: it looks like the folder of "
+            f"one label. Pass its parent folder {str(root.parent)!r} (or the "
+            "folder that holds one folder per label) as root."
+        )
+    labels = {r["emotion_orig"] for r in rows}
+    if len(labels) != 1:
+        return
+    (label,) = labels
+    if canonical_emotion(label) is not None:
+        return
+    below = sorted(
+        {
+            p.relative_to(root).parts[1]
+            for p in files
+            if len(p.relative_to(root).parts) > 2
+            and p.relative_to(root).parts[0] == label
+        }
+    )
+    emotions = [b for b in below if canonical_emotion(b) is not None]
+    if len(emotions) >= 2:
+        raise ValueError(
+            f"folders: every audio file under {str(root)!r} is in the one folder "
+            f"{label!r}, which is no emotion, while its subfolders "
+            f"{_short(emotions)} are: root is one level above the label folders, "
+            f"and each file would be labelled {label!r}. Pass "
+            f"{str(root / label)!r} as root."
+        )
+
+
+def _short(names, n=5):
+    """``names`` as a short list for a message (the first ``n``, then "...")."""
+    shown = ", ".join(repr(x) for x in names[:n])
+    return f"({shown}{', ...' if len(names) > n else ''})"
+
+
+def _finish(name, rows, bad, unknown, keep, root, layout, what, unreadable=(), hint=""):
     """End a user-data reader; ``bad`` holds ``(file, reason)`` of skipped entries.
 
     ``unreadable``: skipped entries already reported (links whose target is
     missing), added to the table's ``attrs["skipped"]`` before ``bad``.
+    ``hint`` ends the error raised when no row is usable.
     """
     skipped = [{"file": f, "reason": why} for f, why in bad]
     if bad:
@@ -1832,7 +1988,7 @@ def _finish(name, rows, bad, unknown, keep, root, layout, what, unreadable=()):
         )
     if not rows:
         raise ValueError(
-            f"{name}: no usable {what} in {str(root)!r}. Expected: {layout}"
+            f"{name}: no usable {what} in {str(root)!r}. Expected: {layout}.{hint}"
         )
     _warn_unknown_labels(name, unknown)
     table = _to_table(name, rows, keep, f"in {str(root)!r}")

@@ -770,7 +770,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             if isinstance(item, (str, os.PathLike)):
                 out.append(os.fspath(item))
             elif isinstance(item, bytes):
-                out.append(item.decode())
+                out.append(os.fsdecode(item))  # any bytes, as os.listdir gives
             elif isinstance(item, np.ndarray) or isinstance(item, (list, tuple)):
                 out.append(np.asarray(item))
             else:

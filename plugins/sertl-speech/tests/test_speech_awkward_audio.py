@@ -263,3 +263,47 @@ def test_a_file_read_in_blocks_is_the_file_read_whole(
     expected = check_waveform(whole.mean(axis=1), file_sr)
     monkeypatch.setattr(audio, "_READ_BLOCK", 1000)  # many blocks, a ragged last
     np.testing.assert_array_equal(load_audio(path), expected)
+
+
+# -- file names that are not valid in the file system encoding ----------------
+
+
+def _latin1_named_corpus(tmp_path):
+    """A TurEV-DB tree whose word has a Latin-1 byte, as an archive unpacks it."""
+    import os
+
+    if os.name == "nt" or os.fsencode("\udcfd") != b"\xfd":
+        pytest.skip("needs a POSIX file system encoding with surrogate escapes")
+    folder = os.path.join(os.fsencode(tmp_path), b"Angry")
+    os.mkdir(folder)
+    name = os.path.join(folder, b"1157_kz_a\xe7\xfdk.wav")  # "açık" in Latin-1
+    try:
+        with open(name, "wb") as fh:
+            sf.write(fh, tone(dur=0.5), SR, format="WAV")
+    except OSError:  # e.g. macOS, whose file systems refuse such names
+        pytest.skip("this file system refuses names that are not UTF-8")
+    return name
+
+
+def test_a_name_not_valid_in_the_file_system_encoding_is_read(tmp_path):
+    import os
+
+    from sertl_speech import load_corpus
+
+    name = _latin1_named_corpus(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "could not be opened" warning
+        table = load_corpus("turev_db", tmp_path)
+    assert table["file"].tolist() == [os.fsdecode(name)]
+    assert table["duration"].tolist() == [0.5]
+    plain = tmp_path / "plain.wav"  # the same bytes under an ASCII name
+    plain.write_bytes(Path(os.fsdecode(name)).read_bytes())
+    ref = AudioFeatures("mfcc_stats").fit_transform([plain])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # the table's str paths, and the bytes os.listdir(bytes) gives
+        X = AudioFeatures("mfcc_stats", errors="raise").fit_transform(
+            [*table["file"], name]
+        )
+    np.testing.assert_array_equal(X, np.vstack([ref, ref]))
+    assert load_audio(name).shape == (SR // 2,)

@@ -527,6 +527,42 @@ def test_folders_reader(tmp_path):
         load_corpus("folders", tmp_path, language=1)
 
 
+def test_emodb_audio_beside_an_official_folder_without_audio_is_found(tmp_path):
+    # the wav/ folder kept with its README, the audio converted into flac/:
+    # "no .wav or .flac file found under ROOT" was said of a root holding one
+    (tmp_path / "wav").mkdir()
+    (tmp_path / "wav" / "README.txt").write_text("converted to flac/")
+    _wav(tmp_path / "flac" / "03a01Fa.flac", fmt="FLAC")
+    t = _read("emodb", tmp_path)
+    assert t[["speaker", "emotion"]].values.tolist() == [["03", "happiness"]]
+
+
+def test_folders_root_one_level_above_the_label_folders_is_refused(tmp_path):
+    # each file was labelled with the corpus folder's name, one class in all
+    _wav(tmp_path / "MyCorpus" / "Angry" / "a.wav")
+    _wav(tmp_path / "MyCorpus" / "Sad" / "b.wav")
+    with pytest.raises(
+        ValueError,
+        match=r"every audio file under .* is in the one folder 'MyCorpus', which "
+        r"is no emotion, while its subfolders \('Angry', 'Sad'\) are: root is "
+        r"one level above the label folders.* Pass '.*MyCorpus' as root\.",
+    ):
+        _read("folders", tmp_path)
+    t = _read("folders", tmp_path / "MyCorpus")
+    assert sorted(t["emotion"]) == ["anger", "sadness"]
+
+
+def test_folders_root_that_is_one_label_folder_says_so(tmp_path):
+    _wav(tmp_path / "Angry" / "a.wav")
+    _wav(tmp_path / "Angry" / "b.wav")
+    with pytest.raises(
+        ValueError,
+        match=r"all 2 audio files lie directly in '.*Angry', none in a label "
+        r"folder: it looks like the folder of one label\. Pass its parent",
+    ):
+        _read("folders", tmp_path / "Angry")
+
+
 @pytest.mark.parametrize("pattern", [r"(?P<speaker>spk\d+)?", r"^(?P<speaker>spk\d+|)"])
 def test_folders_reader_skips_a_file_whose_speaker_group_is_empty(tmp_path, pattern):
     # an optional group matched every stem: take2.wav got speaker None (or "")

@@ -384,3 +384,83 @@ def test_a_codec_that_is_no_text_encoding_is_refused_clearly(tmp_path):
             ValueError, match=rf"encoding='{codec}' is no text encoding"
         ):
             load_corpus("csv", csv, encoding=codec)
+
+
+# -- the CSV's own shape: trailing delimiters, blank lines, quotes ------------
+
+
+def test_trailing_delimiter_on_every_line_keeps_the_columns(tmp_path):
+    # pandas took the first column for the index of such a file, so every
+    # column shifted left and each label was looked up as a file
+    _wav(tmp_path / "a.wav")
+    _wav(tmp_path / "b.wav")
+    csv = tmp_path / "m.csv"
+    csv.write_text("file,label,speaker\na.wav,angry,s1,\nb.wav,sad,s2,\n")
+    table = _read(csv)
+    assert [r[0] for r in _rows(table)] == ["a.wav", "b.wav"]
+    assert table["speaker"].tolist() == ["s1", "s2"]
+    assert table["emotion"].tolist() == ["anger", "sadness"]
+
+
+def test_a_row_with_more_fields_than_the_header_is_reported(tmp_path):
+    _wav(tmp_path / "b.wav")
+    csv = tmp_path / "m.csv"
+    csv.write_text("file,label,speaker\nx,a.wav,angry,s1\nb.wav,sad,s2\n")
+    with pytest.warns(
+        CorpusWarning,
+        match=r"line 2: 4 fields, but the header has 3 columns \(fields beyond "
+        r"them: \['s1'\]\); a field holding a comma must be enclosed in double "
+        r"quotes",
+    ) as record:
+        table = load_corpus("csv", csv)
+    assert table["speaker"].tolist() == ["s2"]
+    assert record[0].message.skipped[0]["file"] == f"{csv} line 2"
+
+
+def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
+    _wav(tmp_path / "a.wav")
+    csv = tmp_path / "m.csv"
+    csv.write_text(
+        'file,label,speaker\n\na.wav,angry,"s\n1"\n\nnone.wav,sad,s2\n',
+        newline="",
+    )
+    with pytest.warns(CorpusWarning, match=r"\n  line 6: none\.wav: file not found$"):
+        table = load_corpus("csv", csv)
+    assert table["speaker"].tolist() == ["s\n1"]
+
+
+def test_a_quote_never_closed_is_refused_with_its_line(tmp_path):
+    _wav(tmp_path / "a.wav")
+    csv = tmp_path / "m.csv"
+    csv.write_text('file,label,speaker\na.wav,angry,s1\n"b.wav,sad,s2\n')
+    with pytest.raises(
+        ValueError, match=r"the double quote opened on line 3 is never closed"
+    ):
+        _read(csv)
+
+
+def test_an_empty_csv_is_refused_as_such(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("\n\n")
+    with pytest.raises(ValueError, match=r"m\.csv' is empty: it has no header line"):
+        _read(csv)
+
+
+def test_relative_paths_found_nowhere_say_where_they_were_looked_for(
+    tmp_path, monkeypatch
+):
+    # paths written relative to the current folder, not to the CSV's
+    _wav(tmp_path / "sub" / "a.wav")
+    csv = tmp_path / "sub" / "m.csv"
+    csv.write_text("file,label,speaker\nsub/a.wav,angry,s1\n")
+    monkeypatch.chdir(tmp_path)
+    with (
+        pytest.warns(CorpusWarning, match=r"line 2: sub/a\.wav: file not found$"),
+        pytest.raises(
+            ValueError,
+            match=r"1 relative path\(s\) name no file: they are read from the "
+            r"CSV's folder '.*sub' \(e\.g\. '.*sub/sub/a\.wav'\), not from the "
+            r"current folder",
+        ),
+    ):
+        load_corpus("csv", "sub/m.csv")
