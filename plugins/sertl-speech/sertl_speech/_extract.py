@@ -453,7 +453,10 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         Parallel workers through joblib (None: 1 unless inside a
         ``joblib.parallel_config`` context; -1: all cores). Inside
         ``joblib.parallel_config(backend="dask")`` the work runs on the
-        current Dask cluster.
+        current Dask cluster. A worker that dies (a decoder crash, the
+        memory limit) does not end the call: the unfinished inputs are run
+        again one per task, and an input that takes a worker down again is
+        reported as ``"failed"`` alone.
     client : distributed.Client, default=None
         Run the extraction on this Dask cluster (files must be readable by
         the workers at the same paths). Shared, not copied, by ``clone``.
@@ -1112,9 +1115,34 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 yield [(i, _extract_one(item, *args))]
             return
         size = max(1, min(32, len(todo) // (4 * n_jobs)))
-        chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
-        par = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
-        yield from par(delayed(_extract_chunk)(c, *args) for c in chunks)
+
+        def run(entries, size):
+            chunks = [entries[k : k + size] for k in range(0, len(entries), size)]
+            par = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+            return par(delayed(_extract_chunk)(c, *args) for c in chunks)
+
+        # A worker that dies (a crash in a decoder, the memory limit) ends
+        # joblib's whole call: every input's own problem is caught inside its
+        # task, so only such a death gets here. The inputs not finished are
+        # run again one per task, then those that fail again one at a time:
+        # the finished ones are kept, and only the input that takes a worker
+        # down is reported.
+        left = todo
+        for chunk_size in (size, 1):
+            done = set()
+            try:
+                for batch in run(left, chunk_size):
+                    done.update(i for i, _ in batch)
+                    yield batch
+                return
+            except Exception:
+                left = [entry for entry in left if entry[0] not in done]
+        for entry in left:
+            try:
+                yield next(iter(run([entry], 1)))
+            except Exception as exc:
+                msg = f"joblib worker failed: {type(exc).__name__}: {exc}"
+                yield [(entry[0], ("error", "failed", msg))]
 
     def _run_dask(self, todo, args):
         """Yield batches from Dask tasks of up to 32 inputs each.

@@ -307,3 +307,42 @@ def test_a_name_not_valid_in_the_file_system_encoding_is_read(tmp_path):
         )
     np.testing.assert_array_equal(X, np.vstack([ref, ref]))
     assert load_audio(name).shape == (SR // 2,)
+
+
+# -- a joblib worker that dies --------------------------------------------------
+
+
+class _WorkerDied(RuntimeError):
+    """Stands for joblib's TerminatedWorkerError in the threading backend."""
+
+
+@pytest.mark.parametrize("killers", [[7], [2, 29]])
+def test_a_dead_joblib_worker_loses_no_finished_input(monkeypatch, killers):
+    import sertl_speech._extract as ex
+
+    calls = []
+    real = ex._extract_chunk
+
+    def dying(chunk, *args):
+        calls.append(len(chunk))
+        # an input that crashes its decoder takes the whole worker down, and
+        # with it every input of its task: joblib then ends the whole call
+        if any(i in killers for i, _ in chunk):
+            raise _WorkerDied("A worker process was terminated abruptly")
+        return real(chunk, *args)
+
+    monkeypatch.setattr(ex, "_extract_chunk", dying)
+    waves = [tone(f0=150.0 + 5 * k, dur=0.5) for k in range(40)]
+    with parallel_config(backend="threading"):
+        feats = AudioFeatures("mfcc_stats", n_jobs=2, errors="nan")
+        X = feats.fit_transform(waves)
+    # only the killers are reported; their task neighbours were run again
+    assert feats.failed_["index"].tolist() == killers
+    assert set(feats.failed_["reason"]) == {"failed"}
+    assert feats.failed_["message"].str.contains("_WorkerDied").all()
+    assert np.isfinite(X).all(axis=1).tolist() == [k not in killers for k in range(40)]
+    assert max(calls) == 5  # the first pass ran tasks of 40 // (4 * 2) inputs
+    monkeypatch.setattr(ex, "_extract_chunk", real)
+    np.testing.assert_allclose(
+        X[0], AudioFeatures("mfcc_stats").fit_transform(waves[:1])[0]
+    )
