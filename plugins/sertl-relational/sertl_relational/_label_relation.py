@@ -68,6 +68,16 @@ def _default_estimator():
     return LogisticRegression(C=0.1, max_iter=1000)
 
 
+def _alias_groups(classes):
+    """Return the groups of classes that share a canonical emotion name."""
+    groups = {}
+    for c in classes:
+        groups.setdefault(canonical_emotion(c), []).append(
+            c.item() if isinstance(c, np.generic) else c
+        )
+    return [g for g in groups.values() if len(g) > 1]
+
+
 class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     """Transfer between different emotion label spaces through class relations.
 
@@ -125,7 +135,12 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     target_classes : array-like, default=None
         The target label space. ``None`` means the classes of the labelled
         target rows (or the source classes when there are none). Classes
-        without labelled target rows need coordinates.
+        without labelled target rows need coordinates. Two spellings of one
+        emotion (see :func:`~sertl_relational.canonical_emotion`, e.g.
+        ``"anger"`` and ``"angry"``) are refused unless both have labelled
+        target rows; classes spelling one emotion in several ways, in the
+        source or the target, are learned as different classes, with a
+        ``SertlWarning``.
     relation : {"both", "schema", "outputs"}, default="schema"
         Where the class relation comes from: the schema prior shrunk with
         the labelled target rows (``"both"``), the schema alone, or the
@@ -389,6 +404,9 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         n_s = self.source_classes_.size
 
         tc = self._target_label_space(y, src, tl)
+        self._warn_aliases(self.source_classes_, "labelled source rows")
+        if self.target_classes is not None or tl.any():  # else the source's
+            self._warn_aliases(tc, "target classes")
         self.target_classes_ = tc
         n_t = tc.size
         src_coords = emotion_coordinates(self.source_classes_, table)
@@ -575,13 +593,32 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
                 # predictions take the training labels' dtype, as in few-shot
                 # (numpy would make a list of names a fixed-width '<U' array)
                 tc = tc.astype(object)
+            labelled = set(np.unique(y[tl]).tolist()) if tl.any() else set()
+            same = [g for g in _alias_groups(tc) if not labelled.issuperset(g)]
+            if same:
+                # only labelled rows could tell such spellings apart
+                raise ValueError(
+                    f"target_classes={tc.tolist()} names one emotion more than "
+                    f"once ({' ; '.join(map(str, same))} are spellings of the "
+                    "same class, see canonical_emotion), and the schema cannot "
+                    "tell apart spellings without labelled target rows. List "
+                    "each emotion once, in the spelling of your labels."
+                )
             if tl.any():
                 extra = np.setdiff1d(np.unique(y[tl]), tc)
                 if extra.size:
+                    names = {canonical_emotion(c): c for c in tc.tolist()}
+                    respelt = [
+                        f"{e!r} is spelt {names[canonical_emotion(e)]!r} there"
+                        for e in extra.tolist()
+                        if canonical_emotion(e) in names
+                    ]
+                    hint = f" ({'; '.join(respelt)})" if respelt else ""
                     raise ValueError(
                         f"Labelled target rows carry class(es) {extra.tolist()} "
-                        f"not in target_classes={tc.tolist()}: add them to "
-                        "target_classes or leave target_classes=None."
+                        f"not in target_classes={tc.tolist()}{hint}: add them to "
+                        "target_classes, spelt as in the labels, or leave "
+                        "target_classes=None."
                     )
             if tc.size < 2:
                 raise ValueError(
@@ -609,6 +646,26 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         model, fit_params = _weighing_clone(base, sample_weight)
         return cross_val_predict(
             model, Xs, ys, cv=folds, method="predict_proba", params=fit_params or None
+        )
+
+    def _warn_aliases(self, classes, where):
+        """Warn when ``classes`` spell one emotion in several ways.
+
+        Two corpora may label one emotion differently (``"anger"`` in one,
+        ``"angry"`` in the other); the models would then treat the spellings
+        as different classes, splitting the rows of one emotion.
+        """
+        same = _alias_groups(classes)
+        if not same:
+            return
+        warnings.warn(
+            f"LabelRelationTransfer: the {where} spell one emotion in several "
+            f"ways ({' ; '.join(map(str, same))}), so they are learned as "
+            "different classes. Give every corpus the same spelling, e.g. map "
+            "the labels of the labelled rows (not the unlabelled marker) "
+            "through sertl_relational.canonical_emotion.",
+            SertlWarning,
+            stacklevel=external_stacklevel(),
         )
 
     def _warn_unplaced(self, classes, coords):

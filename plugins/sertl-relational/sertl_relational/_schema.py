@@ -105,7 +105,10 @@ def _check_coordinates(coordinates):
         )
     table = {}
     for key, value in coordinates.items():
-        v = np.asarray(value, dtype=float)
+        try:
+            v = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            v = np.full(1, np.nan)  # e.g. a name, or a nested sequence
         if v.shape != (2,) or not np.all(np.isfinite(v)):
             raise ValueError(
                 f"coordinates[{key!r}] = {value!r} is not a pair of finite "

@@ -530,3 +530,48 @@ def test_regression_targets_are_refused_by_name():
         LabelRelationTransfer(Ridge()).fit(X, y, sample_domain=sd)
     with pytest.raises(ValueError, match="ClassRelationAligner adapts the rows class"):
         ClassRelationAligner().fit(X, y, sample_domain=sd)
+
+
+# -- spellings of one emotion and malformed coordinates ------------------------
+
+
+def test_two_spellings_of_one_emotion_in_target_classes_are_refused():
+    # zero-shot "anger" and "angry" got the same schema prior and the same
+    # relabelled source rows: the classifier split them arbitrarily
+    X, y, sd, _, _ = _task()
+    y = y.astype(object)
+    y[sd < 0] = None
+    clf = LabelRelationTransfer(target_classes=["anger", "angry", "calm"])
+    with pytest.raises(ValueError, match=r"names one emotion more than once"):
+        clf.fit(X, y, sample_domain=sd)
+
+
+def test_two_spellings_of_one_emotion_in_the_labels_are_warned_about():
+    X, y, sd, _, _ = _task()
+    y = y.astype(object)
+    source_anger = np.flatnonzero((sd > 0) & (y == "anger"))
+    y[source_anger[::2]] = "angry"  # a second corpus spells it differently
+    with pytest.warns(SertlWarning, match=r"source rows spell one emotion.*'angry'"):
+        LabelRelationTransfer().fit(X, y, sample_domain=sd)
+    X, y, sd, _, _ = _task()
+    y = y.astype(object)
+    target_anger = np.flatnonzero((sd < 0) & (y == "anger"))
+    y[target_anger[:1]] = "Anger"
+    with pytest.warns(SertlWarning, match=r"target classes spell one emotion"):
+        LabelRelationTransfer().fit(X, y, sample_domain=sd)
+
+
+def test_target_classes_spelt_unlike_the_labels_get_a_hint():
+    X, y, sd, _, _ = _task()
+    tc = [c.capitalize() for c in np.unique(y[(sd < 0) & (y != "-1")])]
+    clf = LabelRelationTransfer(target_classes=tc)
+    with pytest.raises(ValueError, match=r"'calm' is spelt 'Calm' there"):
+        clf.fit(X, y, sample_domain=sd)
+
+
+@pytest.mark.parametrize("value", ["ab", [[1.0, 2.0], [3.0]], object()])
+def test_coordinates_that_are_no_numbers_get_the_pair_error(value):
+    X, y, sd, _, _ = _task()
+    clf = LabelRelationTransfer(coordinates={**DEFAULT_COORDINATES, "calm": value})
+    with pytest.raises(ValueError, match=r"coordinates\['calm'\] = .* is not a pair"):
+        clf.fit(X, y, sample_domain=sd)
