@@ -152,8 +152,9 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         Per-domain standard deviations (ones when ``standardize=False``).
     projection_ : ndarray of shape (n_features, n_dims)
         Directions where the class structure is aligned: the identity
-        (``n_dims = n_features``) with ``subspace="full"``, the ``n_classes
-        - 1`` discriminant directions with ``subspace="lda"``.
+        (``n_dims = n_features``) with ``subspace="full"``, the discriminant
+        directions with ``subspace="lda"`` (``n_classes - 1`` of them, or
+        fewer when there are fewer features than that).
     source_centroids_ : ndarray of shape (n_classes, n_features)
         Class centroids of the standardised source rows.
     target_centroids_ : dict of int to ndarray of shape (n_classes, n_dims)
