@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from torch import nn
 
 from sertl_core import (
+    DomainError,
     NoTargetWarning,
     SampleWeightMixin,
     TransferEstimator,
@@ -734,6 +735,7 @@ class NeuralMixin:
         if not hasattr(self, "domain_scaler_"):
             return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
         scaler = self.domain_scaler_
+        self._check_scaler_domains(sample_domain)
         if not conv:
             return scaler.transform(X, sample_domain=sample_domain).astype(np.float32)
         F, real, frames = self._frames(X)
@@ -741,6 +743,26 @@ class NeuralMixin:
         out = np.full(F.shape, np.nan, dtype=np.float32)
         out[real] = scaler.transform(F[real], sample_domain=sd)
         return out.reshape(X.shape)
+
+    def _check_scaler_domains(self, sample_domain):
+        """Raise, in this estimator's terms, for domains ``standardize="domain"`` lacks.
+
+        The scaler's own error suggests its ``target_stats`` parameter,
+        which the neural estimators do not expose.
+        """
+        if sample_domain is None:
+            return
+        seen = np.asarray(self.domain_scaler_.domains_)
+        unseen = np.setdiff1d(np.unique(sample_domain), seen)
+        if unseen.size:
+            raise DomainError(
+                f"sample_domain holds domain id(s) {unseen.tolist()} that "
+                f"{type(self).__name__}(standardize='domain') did not see in fit "
+                f"(seen: {seen.tolist()}), so it has no statistics to scale them "
+                "with: use the ids given at fit time, omit sample_domain to scale "
+                "the rows with the statistics of fit's target rows, or fit again "
+                "with the new domain's rows (unlabelled, negative sample_domain)."
+            )
 
     # -- training ---------------------------------------------------------
     def _valid_split(self, n, strata, seed):

@@ -269,10 +269,11 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         ``"auto"`` or None (CUDA when available, else CPU), ``"cpu"`` or
         ``"cuda[:i]"``.
     random_state : int, RandomState or None, default=None
-        Seed of initialisation, shuffling, dropout and the validation split.
-        ``None`` draws the seed from numpy's global generator, as
-        scikit-learn's estimators do (``np.random.seed(k)`` before the fit
-        makes it repeatable).
+        Seed of initialisation, shuffling, dropout, the validation split and
+        the weighted resample of the embeddings that an ``estimator``
+        without ``sample_weight`` gets. ``None`` draws the seed from numpy's
+        global generator, as scikit-learn's estimators do
+        (``np.random.seed(k)`` before the fit makes it repeatable).
     verbose : int, default=0
         Print skorch's per-epoch progress table when > 0.
 
@@ -610,7 +611,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                 zip(tasks, module.log_vars.detach().cpu().tolist(), strict=True)
             )
         self.module_ = module.eval()
-        self._finish(data, history)
+        self._finish(data, history, seed)
 
     def _head_layers(self, tasks):
         """``task_layers`` validated, as ``{head index: block}``."""

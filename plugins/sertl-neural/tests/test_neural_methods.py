@@ -20,7 +20,13 @@ from sertl_neural._dann import _DANNLoss, ganin_lambda
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from sertl_core import DomainStandardScaler, NoTargetWarning, Registry, SourceOnly
+from sertl_core import (
+    DomainError,
+    DomainStandardScaler,
+    NoTargetWarning,
+    Registry,
+    SourceOnly,
+)
 from sertl_core.params import InvalidParameterError
 from sertl_core.testing import make_domain_data
 
@@ -1304,3 +1310,27 @@ def test_a_regressor_is_refused_with_the_alternatives(cls):
     y = np.r_[np.tanh(X[:20, 0]), np.full(10, np.nan)]
     with pytest.raises(ValueError, match=f"{cls.__name__} learns from class labels"):
         cls(estimator=Ridge(), max_epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize("network", ["mlp", "cnn"])
+def test_domain_standardize_names_its_own_fix_for_an_unseen_domain(network):
+    # the scaler's own error suggested target_stats='batch', a parameter the
+    # neural estimators do not have
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 4, 3)) if network == "cnn" else rng.normal(size=(24, 6))
+    y = np.tile([0, 1], 12)
+    sd = np.where(np.arange(24) < 16, 1, -1)
+    y = np.where(sd < 0, -1, y)
+    clf = FineTuneClassifier(
+        network=network,
+        conv_channels=(2,),
+        hidden_layer_sizes=(4,),
+        max_epochs=1,
+        finetune_epochs=0,
+        standardize="domain",
+        random_state=0,
+    ).fit(X, y, sample_domain=sd)
+    with pytest.raises(DomainError, match=r"standardize='domain'\) did not see") as err:
+        clf.predict(X, sample_domain=np.full(24, -7))
+    assert "target_stats" not in str(err.value)
+    assert clf.predict(X, sample_domain=sd).shape == (24,)

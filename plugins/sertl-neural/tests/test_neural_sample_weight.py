@@ -522,3 +522,23 @@ def test_autoencoder_offers_no_sample_weight():
     assert not has_fit_parameter(AutoencoderAdapter(), "sample_weight")
     for cls in (FineTuneClassifier, MultiTaskClassifier, DANNClassifier):
         assert has_fit_parameter(cls(), "sample_weight")
+
+
+@pytest.mark.parametrize("cls", [MultiTaskClassifier, DANNClassifier])
+def test_weighted_resample_for_the_estimator_follows_random_state(few_shot, cls):
+    # KNeighborsClassifier.fit takes no sample_weight: the core resamples the
+    # embeddings by weight, seeded from random_state (it drew from numpy's
+    # global generator, so two fits with random_state=0 differed)
+    X, y, sd, _, _ = few_shot
+    w = _weights(len(y), seed=7)
+    est = cls(KNeighborsClassifier(3), **SMALL)
+    fitted = []
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)
+        before = np.random.get_state()
+        clf = sklearn.clone(est).fit(X, y, sample_domain=sd, sample_weight=w)
+        after = np.random.get_state()
+        assert after[2] == before[2]  # no draw from the global generator
+        np.testing.assert_array_equal(after[1], before[1])
+        fitted.append(clf.estimator_._fit_X)
+    np.testing.assert_array_equal(*fitted)
