@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import torch
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -20,7 +19,7 @@ from ._base import (
     _positive_int_tuple,
     resolve_device,
 )
-from ._nets import AutoencoderNet
+from ._lazy import torch
 
 __all__ = ["AutoencoderAdapter"]
 
@@ -302,6 +301,8 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         d = Xs.shape[1]
         dom = data.target.astype(np.float32)
         Y = np.concatenate([Xs, dom[:, None]], axis=1)
+        from ._nets import AutoencoderNet
+
         shared = self.mode == "shared"
         seed = self._draw_seed()
         with self._seeded(seed):

@@ -18,12 +18,10 @@ import numbers
 import warnings
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted, check_random_state
-from torch import nn
 
 from sertl_core import (
     DomainError,
@@ -36,12 +34,7 @@ from sertl_core._domains import as_target_domain
 from sertl_core.base import _weights_through_sampler
 from sertl_core.params import Interval, StrOptions
 
-from ._nets import (
-    build_trunk,
-    is_sertl_network,
-    module_from_portable,
-    module_to_portable,
-)
+from ._lazy import nn, torch
 
 __all__ = ["NeuralHead"]
 
@@ -962,6 +955,8 @@ class NeuralMixin:
         # Only the fitted sertl networks are converted: a torch module given
         # as a parameter (e.g. distill_loss=torch.nn.MSELoss()) is the
         # user's object and pickles as torch pickles it.
+        from ._nets import is_sertl_network, module_to_portable
+
         state = dict(super().__getstate__())  # a copy: never touch self.__dict__
         for key, value in list(state.items()):
             if is_sertl_network(value):
@@ -969,6 +964,8 @@ class NeuralMixin:
         return state
 
     def __setstate__(self, state):
+        from ._nets import module_from_portable
+
         state = dict(state)
         device = loaded_device(state["device_"]) if "device_" in state else "cpu"
         for key, value in list(state.items()):
@@ -1156,5 +1153,7 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
 
 def build_classifier_trunk(est, n_features):
     """Return the trunk spec and a freshly initialised trunk for ``est``."""
+    from ._nets import build_trunk
+
     spec = est._trunk_spec(n_features)
     return spec, build_trunk(spec)

@@ -6,7 +6,6 @@ import math
 import numbers
 
 import numpy as np
-import torch
 
 from sertl_core._domains import DomainData
 from sertl_core.params import Interval, StrOptions
@@ -22,7 +21,7 @@ from ._base import (
     weighted_mean,
     with_row_weights,
 )
-from ._nets import ClassifierNet
+from ._lazy import torch
 
 __all__ = ["DANNClassifier"]
 
@@ -347,6 +346,8 @@ class DANNClassifier(NeuralTransferEstimator):
         n_tgt, n_src = float(counted[target].sum()), float(counted[source].sum())
         if sw is not None:
             Y = with_row_weights(Y, sw)
+        from ._nets import ClassifierNet
+
         seed = self._draw_seed()
         with self._seeded(seed):
             self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])

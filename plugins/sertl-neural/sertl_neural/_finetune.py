@@ -7,7 +7,6 @@ import numbers
 import warnings
 
 import numpy as np
-import torch
 
 from sertl_core import SertlWarning, external_stacklevel
 from sertl_core._domains import DomainData
@@ -22,7 +21,7 @@ from ._base import (
     masked_cross_entropy,
     with_row_weights,
 )
-from ._nets import ClassifierNet
+from ._lazy import torch
 
 __all__ = ["FineTuneClassifier"]
 
@@ -475,6 +474,8 @@ class FineTuneClassifier(NeuralTransferEstimator):
         return new
 
     def _build(self, n_features, n_classes):
+        from ._nets import ClassifierNet
+
         if self.init_from is None:
             spec, trunk = build_classifier_trunk(self, n_features)
             return spec, ClassifierNet(trunk, [n_classes])

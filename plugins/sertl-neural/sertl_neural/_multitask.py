@@ -6,7 +6,6 @@ import numbers
 from collections.abc import Mapping
 
 import numpy as np
-import torch
 
 from sertl_core import is_unlabeled
 from sertl_core._domains import DomainData
@@ -22,7 +21,7 @@ from ._base import (
     weighted_cross_entropy,
     with_row_weights,
 )
-from ._nets import ClassifierNet
+from ._lazy import torch
 
 __all__ = ["MultiTaskClassifier"]
 
@@ -547,6 +546,8 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             sw = sw[keep]
         seed = self._draw_seed()
         Xs = self._scaled(data.X, data.sample_domain)
+        from ._nets import ClassifierNet
+
         with self._seeded(seed):
             self.trunk_spec_, trunk = build_classifier_trunk(self, data.X.shape[1])
             head_layers = self._head_layers(tasks)

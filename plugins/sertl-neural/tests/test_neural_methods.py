@@ -1201,20 +1201,31 @@ def test_registered_under_fixed_names():
     assert reg.get("adapters", "autoencoder") is AutoencoderAdapter
 
 
-def test_the_cli_and_the_package_import_torch_only_when_a_class_is_used():
+def test_the_cli_the_registry_and_the_classes_import_torch_only_to_fit():
     # sertl --help and sertl predict load every plugin's hooks, which import
-    # this package: the classes (and torch, seconds) come on first use
+    # this package, and every look-up in the registry (sertl run with any
+    # method) imports the classes: torch (seconds, plus its warning filters
+    # and loggers) comes only when a network is built
     code = (
         "import sys\n"
+        "import numpy as np\n"
         "from sertl_core.cli import build_parser\n"
         "build_parser()\n"
         "import sertl_neural\n"
         "assert 'sertl_neural.hooks' in sys.modules, 'the plugin was not loaded'\n"
         "assert 'torch' not in sys.modules, 'torch imported for the help'\n"
         "assert set(sertl_neural.__all__) <= set(dir(sertl_neural))\n"
+        "from sertl_core import get_registry\n"
+        "assert get_registry().get('estimators', 'dann').__name__ == 'DANNClassifier'\n"
         "from sertl_neural import DANNClassifier\n"
-        "assert 'torch' in sys.modules\n"
+        "assert 'torch' not in sys.modules, 'torch imported by the registry'\n"
         "assert DANNClassifier.__module__ == 'sertl_neural._dann'\n"
+        "X = np.random.default_rng(0).normal(size=(40, 3))\n"
+        "y = np.r_[np.tile([0, 1], 10), -np.ones(20, int)]\n"
+        "sd = np.r_[np.ones(20, int), -np.ones(20, int)]\n"
+        "clf = DANNClassifier(hidden_layer_sizes=(4,), max_epochs=1, random_state=0)\n"
+        "clf.fit(X, y, sample_domain=sd)\n"
+        "assert 'torch' in sys.modules\n"
         "try:\n"
         "    sertl_neural.NoSuchClass\n"
         "except AttributeError as exc:\n"
