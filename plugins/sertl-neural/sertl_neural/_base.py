@@ -803,9 +803,10 @@ class NeuralMixin:
             labelled target rows) and the labels to stratify them on. Each
             group keeps ``validation_fraction`` of its rows for validation,
             so every group is represented, and every class of a group keeps
-            a training row; a group of fewer than 10 rows stays in
-            training. Rows in no group always train (e.g. unlabelled rows,
-            which carry no validation loss).
+            a training row; a group of fewer than 10 rows, or whose held-out
+            share would leave fewer than 2 to train, stays in training. Rows
+            in no group always train (e.g. unlabelled rows, which carry no
+            validation loss).
         seed : int
 
         Returns

@@ -245,7 +245,8 @@ class FineTuneClassifier(NeuralTransferEstimator):
         (the pseudo-labelled rows are drawn anew each round); every class
         keeps a training row in each phase. A phase trains without early
         stopping when it has fewer than 10 such rows (fine-tuning: target
-        rows) or when ``validation_fraction`` of them rounds to no row;
+        rows) or when ``validation_fraction`` of them rounds to no row or
+        leaves fewer than 2 to train;
         ``history_`` then has no ``valid_loss`` for that phase, and the
         phase trains on all its rows, those that pretraining held out
         included (no later phase validates on them).

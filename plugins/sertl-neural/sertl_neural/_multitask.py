@@ -257,7 +257,8 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         keeping the best weights; rows with auxiliary labels only always
         train.
         A domain's labelled rows stay in training when they are fewer than
-        10 or their ``validation_fraction`` rounds to no row; with no row
+        10, or their ``validation_fraction`` rounds to no row or leaves
+        fewer than 2 to train; with no row
         held out at all, training runs without early stopping
         (``history_`` has no ``valid_loss``).
     validation_fraction : float, default=0.1
