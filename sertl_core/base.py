@@ -1333,9 +1333,15 @@ class TransferEstimator(
 
 
 def _n_rows(X):
-    """Return the number of rows of ``X`` (array, DataFrame, sparse matrix, list)."""
+    """Return the number of rows of ``X``.
+
+    The first dimension of arrays, sparse matrices and tables (``len`` is
+    ambiguous for a sparse matrix); ``len`` of a list.
+    """
     shape = getattr(X, "shape", None)
-    return shape[0] if shape else len(X)
+    if shape is not None and len(shape) > 0:
+        return int(shape[0])
+    return len(X)
 
 
 def _column_or_1d(y):

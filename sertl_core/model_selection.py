@@ -49,7 +49,7 @@ from ._domains import (
     infer_sample_domain,
     is_unlabeled,
 )
-from .base import _estimator_type
+from .base import _estimator_type, _n_rows
 from .params import Interval, check_params
 
 __all__ = [
@@ -1392,18 +1392,6 @@ def _row_weights(sample_weight, n):
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("sample_weight must be finite and non-negative.")
     return w
-
-
-def _n_rows(X):
-    """Return the number of rows of ``X``.
-
-    The first dimension of arrays, sparse matrices and tables (``len`` is
-    ambiguous for a sparse matrix); ``len`` of a list.
-    """
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) > 0:
-        return int(shape[0])
-    return len(X)
 
 
 def _dense(X):

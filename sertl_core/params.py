@@ -436,12 +436,14 @@ int in the range [1, inf). Got 0 instead.
     _check_values(params, constraints, caller)
 
 
+@functools.cache
 def _parents_parameters(cls):
     """Return the ``__init__`` parameters of the base classes of ``cls``.
 
     A subclass may leave a parent's parameter out of its signature (as
     scikit-learn allows); the parent's constraint for it, inherited with
     ``_parameter_constraints``, then checks nothing, and is no typo.
+    Read only when a key names no parameter of the estimator itself.
     """
     names = set()
     for base in cls.__mro__[1:]:
@@ -457,7 +459,7 @@ def _parents_parameters(cls):
             for p in parameters
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         )
-    return names
+    return frozenset(names)  # cached per class: not to be changed
 
 
 def _check_estimator_constraint_keys(estimator):
@@ -470,6 +472,8 @@ def _check_estimator_constraint_keys(estimator):
     cls = type(estimator)
     params = estimator.get_params(deep=False)
     constraints = getattr(estimator, "_parameter_constraints", None) or {}
+    if all(k in params for k in constraints):  # every fit: no signature read
+        return params
     parents = {k: None for k in constraints if k in _parents_parameters(cls)}
     _check_constraint_keys(
         {**params, **parents},

@@ -434,38 +434,40 @@ def _print_summary(res, cfg, seconds):
 def _print_means(df, metric):
     """Print each method's mean, ranked over the pairs every method finished.
 
-    As results.md's summary: a method that failed on some pair is not
-    ranked on a mean over other pairs than the rest (its own mean and
-    pair count follow in brackets); without a pair every method finished,
-    each method's own mean is printed, not ranked.
+    The figures of results.md's summary (:func:`~sertl_experiments._report._summary`):
+    a method that failed on some pair is not ranked on a mean over other
+    pairs than the rest (its own mean and pair count follow in brackets);
+    without a pair every method finished, each method's own mean is
+    printed, not ranked.
     """
-    from ._report import _NAMES, _tidy, compared_cells, n_pairs
+    from ._report import _NAMES, _summary, compared_cells, n_pairs
 
     name = _NAMES[metric]
+    table, note = _summary(df, metric)
+    mean, own = table[f"mean {name} %"], f"mean {name} % over its pairs"
     ok, common = compared_cells(df)
-    own = ok.groupby("method", sort=False)
-    means = _tidy(100 * own[metric].mean())
-    pairs = own.apply(n_pairs, include_groups=False)
-    if len(common) == len(ok):
+    if note is None:
         print(f"mean {name} over {n_pairs(ok)} pair(s):")
-        for m, v in means.sort_values(ascending=False).items():
+        for m, v in mean.items():
             print(f"  {m:<24s} {v:5.1f} %")
-    elif common.empty:
+    elif own not in table:  # no pair finished by every method
         print(
             f"mean {name} over each method's own pairs (no pair was finished by "
             "every method: not comparable, not ranked):"
         )
-        for m, v in means.items():
-            print(f"  {m:<24s} {v:5.1f} %  ({pairs[m]} pair(s))")
+        for m, v in mean.items():
+            print(f"  {m:<24s} {v:5.1f} %  ({table.at[m, 'pairs']} pair(s))")
     else:
-        shared = _tidy(100 * common.groupby("method")[metric].mean())
         print(
             f"mean {name} over the {n_pairs(common)} pair(s) every method "
             f"finished, of {n_pairs(ok)} (in brackets: over all of a method's "
             "pairs):"
         )
-        for m, v in shared.sort_values(ascending=False).items():
-            print(f"  {m:<24s} {v:5.1f} %  ({means[m]:.1f} % over {pairs[m]} pair(s))")
+        for m, v in mean.items():
+            print(
+                f"  {m:<24s} {v:5.1f} %  ({table.at[m, own]:.1f} % over "
+                f"{table.at[m, 'pairs']} pair(s))"
+            )
 
 
 def _corpus_arg(text, what):

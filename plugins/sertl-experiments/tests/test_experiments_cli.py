@@ -1747,7 +1747,8 @@ def test_run_summary_names_metrics_as_the_tables_and_ranks_shared_pairs(capsys):
         ("b", "a", "tca", "error", None),
     ]
     df = pd.DataFrame(rows, columns=["source", "target", "method", "status", "uar"])
-    df = df.assign(seed=0, macro_f1=df["uar"])
+    # the columns of results.csv that the summary reads
+    df = df.assign(seed=0, macro_f1=df["uar"], wa=df["uar"], predicted_hurt=None)
     _print_means(df, "macro_f1")
     out = capsys.readouterr().out
     # "mean MACRO_F1 over 2 pair(s)" before, tca's mean over 1 of them

@@ -1947,29 +1947,18 @@ def _check_folders_level(root, files, rows):
     (label,) = labels
     if canonical_emotion(label) is not None:
         return
-    below = sorted(
-        {
-            p.relative_to(root).parts[1]
-            for p in files
-            if len(p.relative_to(root).parts) > 2
-            and p.relative_to(root).parts[0] == label
-        }
-    )
+    parts = [p.relative_to(root).parts for p in files]
+    below = sorted({q[1] for q in parts if len(q) > 2 and q[0] == label})
     emotions = [b for b in below if canonical_emotion(b) is not None]
     if len(emotions) >= 2:
         raise ValueError(
             f"folders: every audio file under {str(root)!r} is in the one folder "
             f"{label!r}, which is no emotion, while its subfolders "
-            f"{_short(emotions)} are: root is one level above the label folders, "
+            f"({', '.join(map(repr, emotions))}) are: root is one level above "
+            "the label folders, "
             f"and each file would be labelled {label!r}. Pass "
             f"{str(root / label)!r} as root."
         )
-
-
-def _short(names, n=5):
-    """``names`` as a short list for a message (the first ``n``, then "...")."""
-    shown = ", ".join(repr(x) for x in names[:n])
-    return f"({shown}{', ...' if len(names) > n else ''})"
 
 
 def _finish(name, rows, bad, unknown, keep, root, layout, what, unreadable=(), hint=""):
