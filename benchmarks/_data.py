@@ -36,6 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import MissingInput  # noqa: E402  (also: no traceback for these)
+
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "benchmarks" / ".cache"
 DEFAULT_EMOTIONS = ("anger", "happiness", "neutral", "sadness")
@@ -52,8 +55,9 @@ def corpora_root() -> Path:
     env = os.environ.get("SERTL_CORPORA")
     root = Path(env) if env else REPO.parent / "shared" / "corpora"
     if not root.is_dir():
-        raise FileNotFoundError(
-            f"shared corpora not found at {root}; set SERTL_CORPORA"
+        raise MissingInput(
+            f"error: shared corpora not found at {root}; set SERTL_CORPORA to "
+            f"the folder holding {', '.join(sorted(_FOLDERS.values()))}"
         )
     return root
 
@@ -65,7 +69,13 @@ def file_table(corpus: str):
         raise ValueError(f"unknown corpus {corpus!r}; use one of {sorted(_FOLDERS)}")
     from sertl_speech import load_corpus
 
-    df = load_corpus(corpus, corpora_root() / _FOLDERS[corpus])
+    folder = corpora_root() / _FOLDERS[corpus]
+    if not folder.is_dir():
+        raise MissingInput(
+            f"error: corpus {_FOLDERS[corpus]} not found at {folder}; set "
+            "SERTL_CORPORA to the folder of the shared corpora"
+        )
+    df = load_corpus(corpus, folder)
     return [
         (str(f), str(e), str(s), str(g))
         for f, e, s, g in zip(

@@ -44,6 +44,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import CACHE, DEFAULT_EMOTIONS, file_table, load_features  # noqa: E402
+from _report import require, write_results  # noqa: E402
 from sertl_experiments._recipes import Recipe, default_candidates  # noqa: E402
 from sertl_experiments._runner import _fit, _predict  # noqa: E402
 from sertl_experiments._selection import evaluate  # noqa: E402
@@ -286,6 +287,16 @@ def summarise(pairs):
     return ours, anchors, table, anchor_means, chosen
 
 
+def _version(dist):
+    """Installed version of ``dist`` ('not installed' without it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def write_md(pairs, seconds, cmd, skip=()):
     ours, anchors, table, anchor_means, chosen = summarise(pairs)
     lines = [
@@ -294,7 +305,8 @@ def write_md(pairs, seconds, cmd, skip=()):
         "Twelve ordered pairs of EmoDB, RAVDESS, URDU and TurEV-DB; classes each pair "
         "shares among anger, happiness, neutral, sadness (3 with TurEV-DB). Labelled "
         "source, unlabelled target, UAR (%) on the whole target corpus, "
-        'SVC(rbf, C=1, class_weight="balanced"). Anchors: skada 0.6.0 CORAL, TCA '
+        'SVC(rbf, C=1, class_weight="balanced"). '
+        f"Anchors: skada {_version('skada')} CORAL, TCA "
         "(n_components=30), KMM and KLIEP (gamma = 1/d) after per-domain "
         "standardisation, on openSMILE eGeMAPSv02 and on sertl functionals.",
         "",
@@ -413,13 +425,14 @@ def write_md(pairs, seconds, cmd, skip=()):
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), "
         f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
-        f"sertl-core {sertl_core.__version__}, skada 0.6.0, opensmile 2.6.0. "
+        f"sertl-core {sertl_core.__version__}, skada {_version('skada')}, "
+        f"opensmile {_version('opensmile')}. "
         f"Compute time of all cells {compute / 60:.0f} min (sum of per-method "
         f"seconds; 1-minute load average {os.getloadavg()[0]:.1f} when written); "
         f"this run {seconds / 60:.1f} min, cached cells reused unless --fresh.",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    write_results(RESULTS, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -441,6 +454,14 @@ def main():
     args = ap.parse_args()
     t0 = time.perf_counter()
     anchors = not args.no_anchors
+    if anchors:
+        require(
+            "skada",
+            "opensmile",
+            hint="the anchors live only in the benchmark venv: run `make "
+            "bench-install` and `.venv-bench/bin/python benchmarks/cross_corpus.py`, "
+            "or leave them out with --no-anchors",
+        )
     data = load_all(with_egemaps=anchors)
     pairs = [(s, t) for s in CORPORA for t in CORPORA if s != t][: args.pairs]
     OUT_CACHE.mkdir(parents=True, exist_ok=True)

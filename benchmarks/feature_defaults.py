@@ -66,6 +66,8 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _report import parse_parts, write_results  # noqa: E402
+
 SHARED4 = ("anger", "happiness", "neutral", "sadness")
 SHARED3 = ("anger", "happiness", "sadness")
 NAMES = {"emodb": "EmoDB", "ravdess": "RAVDESS", "urdu": "URDU", "turev_db": "TurEV-DB"}
@@ -337,7 +339,7 @@ def write(tasks, results, dims, decisions, chosen, platform, scipy, sklearn):
     lines = [
         "# sertl-feature: selection of the defaults on development pairs",
         "",
-        f"Machine: {platform.machine()}, 2 CPU cores shared by about 8 engineers "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores shared by about 8 engineers "
         f"(load average at the end of the run: "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}); BLAS single-threaded. "
         f"Python {platform.python_version()}, numpy {np.__version__}, scipy "
@@ -399,9 +401,10 @@ def write(tasks, results, dims, decisions, chosen, platform, scipy, sklearn):
     ]
     lines.append(NOTES)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "feature_defaults.md").write_text("\n".join(lines))
+    write_results(HERE / "results" / "feature_defaults.md", "\n".join(lines))
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
     main()

@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _report import parse_parts, require, write_results  # noqa: E402
 
 NOTES = """
 Notes:
@@ -175,7 +176,7 @@ def main():
     lines = [
         "# sertl-feature: downstream UAR on EmoDB <-> RAVDESS",
         "",
-        f"Machine: {platform.machine()}, 2 CPU cores shared by about 8 engineers "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores shared by about 8 engineers "
         f"(load average at the end of the run: "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}): fit times are "
         "noisy; BLAS single-threaded. "
@@ -204,9 +205,11 @@ def main():
         )
     lines.append(NOTES)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "feature_downstream.md").write_text("\n".join(lines) + "\n")
+    write_results(HERE / "results" / "feature_downstream.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
+    require("skada")
     main()

@@ -23,6 +23,7 @@ Writes benchmarks/results/feature_scale.md.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -31,6 +32,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import parse_parts, require, write_results  # noqa: E402
+
 D = 88
 
 
@@ -219,7 +224,7 @@ def main():
     lines = [
         "# sertl-feature: TCA / CORAL / SA speed and peak memory",
         "",
-        f"Machine: {platform.machine()}, 2 CPU cores shared by about 8 engineers "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores shared by about 8 engineers "
         "running their own jobs at the same time (load average 10+), so wall "
         "times are noisy (often 2-5x slower than on an idle machine). "
         "BLAS runs single-threaded in every child (OPENBLAS_NUM_THREADS=1, "
@@ -254,7 +259,7 @@ def main():
             f"{r['base_mb']:.0f} | {uar} | {ex} |"
         )
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "feature_scale.md").write_text("\n".join(lines) + "\n")
+    write_results(HERE / "results" / "feature_scale.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -262,4 +267,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
     else:
+        parse_parts(__doc__)
+        require("skada")
         main()

@@ -30,6 +30,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from _report import write_results  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from sertl_instance import kliep_weights, kmm_weights  # noqa: E402
@@ -560,6 +563,8 @@ def main():
     ap.add_argument("--skip-downstream", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
     args = ap.parse_args()
+    from importlib.metadata import version
+
     import adapt  # noqa: F401  (import tensorflow once, before any timing)
     import cvxpy
     import skada
@@ -570,7 +575,7 @@ def main():
     out()
     out(
         f"Command: `.venv-bench/bin/python benchmarks/instance_benchmark.py"
-        f"{' --quick' if args.quick else ''}` (repeats={args.repeats}); "
+        f"{''.join(' ' + a for a in sys.argv[1:])}` (repeats={args.repeats}); "
         f"machine: {platform.machine()}, {os.cpu_count()} cores shared by ~8 engineers "
         f"(load average at start {os.getloadavg()[0]:.1f}: timings are noisy; anchors "
         f"and sertl run interleaved in the same process, medians reported; BLAS and "
@@ -579,7 +584,7 @@ def main():
     out(
         f"Versions: python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, cvxpy {cvxpy.__version__}, skada "
-        f"{skada.__version__}, adapt 0.4.5."
+        f"{skada.__version__}, adapt {version('adapt')}."
     )
     out()
     correctness(200 if args.quick else 400)
@@ -599,7 +604,7 @@ def main():
         f"{os.getloadavg()[0]:.1f}."
     )
     name = "instance_benchmark_quick.md" if args.quick else "instance_benchmark.md"
-    (HERE / "results" / name).write_text("\n".join(LINES) + "\n")
+    write_results(HERE / "results" / name, "\n".join(LINES) + "\n")
     _ = (kmm, kl, sc if not args.skip_scale else None, resource)
 
 

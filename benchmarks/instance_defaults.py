@@ -29,6 +29,9 @@ from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from _report import parse_parts, require, write_results  # noqa: E402
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from instance_benchmark import skada_kmm  # noqa: E402
@@ -153,10 +156,12 @@ def main():
     out(
         f"Total time {time.perf_counter() - t0:.0f} s; load at end {os.getloadavg()[0]:.1f}."
     )
-    (HERE / "results" / "instance_defaults.md").write_text("\n".join(LINES) + "\n")
+    write_results(HERE / "results" / "instance_defaults.md", "\n".join(LINES) + "\n")
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
+    require("skada")
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         main()

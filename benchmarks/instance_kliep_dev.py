@@ -43,6 +43,8 @@ from threadpoolctl import threadpool_limits
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _report import parse_parts, write_results  # noqa: E402
+
 LINES: list[str] = []
 SHARED4 = ("anger", "happiness", "neutral", "sadness")
 SHARED3 = ("anger", "happiness", "sadness")
@@ -186,10 +188,11 @@ def main():
         f"Wall time {time.perf_counter() - t0:.0f} s; load average at the end "
         f"{os.getloadavg()[0]:.1f}."
     )
-    (HERE / "results" / "instance_kliep_dev.md").write_text("\n".join(LINES) + "\n")
+    write_results(HERE / "results" / "instance_kliep_dev.md", "\n".join(LINES) + "\n")
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         main()

@@ -31,7 +31,9 @@ import torch
 from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from _data import load_features  # noqa: E402
+from _report import parse_parts, write_results  # noqa: E402
 from _selection import ALPHA, keep_unless_better  # noqa: E402
 from neural_transfer import (  # noqa: E402
     AE_BASE,
@@ -134,7 +136,7 @@ def _table(title, baseline, cands, rows, seeds, t0, extra, incumbent):
         f"Command: `.venv/bin/python benchmarks/neural_dev.py {extra}` (from the "
         "repository root).",
         "",
-        f"Machine: {platform.machine()}, 2 shared CPU cores, torch {torch.__version__} "
+        f"Machine: {platform.machine()}, {os.cpu_count()} shared CPU cores, torch {torch.__version__} "
         f"(1 thread), scikit-learn {sklearn.__version__}, Python "
         f"{platform.python_version()}; CPU only. Load average at the end "
         f"{os.getloadavg()[0]:.1f}. Wall time {time.perf_counter() - t0:.0f} s.",
@@ -265,9 +267,9 @@ def main(parts):
     torch.set_num_threads(1)
     for part in parts:
         lines = {"multitask": multitask, "adapt": adapt}[part]()
-        (OUT / f"neural_dev_{part}.md").write_text("\n".join(lines) + "\n")
+        write_results(OUT / f"neural_dev_{part}.md", "\n".join(lines) + "\n")
         print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["multitask", "adapt"])
+    main(parse_parts(__doc__, ("multitask", "adapt"), ("multitask", "adapt")))

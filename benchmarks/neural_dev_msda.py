@@ -46,6 +46,8 @@ import torch
 from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import parse_parts, write_results  # noqa: E402
 from _selection import ALPHA, keep_unless_better  # noqa: E402
 from neural_dev import AE_SEEDS, DEV_PAIRS, pair_data  # noqa: E402
 from neural_transfer import AE_BASE, AE_SETTING, AE_SETTING_NAME, uar  # noqa: E402
@@ -131,7 +133,7 @@ def main():
         "Command: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/neural_dev_msda.py` "
         "(from the repository root).",
         "",
-        f"Machine: {platform.machine()}, 2 shared CPU cores, torch "
+        f"Machine: {platform.machine()}, {os.cpu_count()} shared CPU cores, torch "
         f"{torch.__version__} (1 thread), scikit-learn {sklearn.__version__}, "
         f"numpy {np.__version__}, Python {platform.python_version()}; CPU only. "
         f"Load average at the end {os.getloadavg()[0]:.1f}. Wall time "
@@ -177,9 +179,10 @@ def main():
         f"{'kept' if winner == AE_SETTING_NAME else 'replaced'}).",
         "",
     ]
-    OUT.write_text("\n".join(lines))
+    write_results(OUT, "\n".join(lines))
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
     main()

@@ -48,7 +48,9 @@ from sertl_neural import FineTuneClassifier
 from sklearn.metrics import balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from _data import load_features  # noqa: E402
+from _report import write_results  # noqa: E402
 from neural_transfer import SEEDS, K, _fewshot_split  # noqa: E402
 
 FRAMES = 300
@@ -230,7 +232,7 @@ def main(argv=None):
         f"{np.mean(dev[chosen]) - dev_best:+.1f} on the development splits.",
         "",
     ]
-    args.out.write_text("\n".join(lines))
+    write_results(args.out, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -30,6 +30,8 @@ import sklearn
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import parse_parts, write_results  # noqa: E402
 from _selection import ALPHA, keep_unless_better  # noqa: E402
 from neural_transfer import (  # noqa: E402
     FS_EPOCHS,
@@ -165,7 +167,7 @@ def write(res, wall):
         "Command: `OMP_NUM_THREADS=1 .venv/bin/python "
         "benchmarks/neural_fewshot_dev.py all` (from the repository root).",
         "",
-        f"Machine: {platform.machine()}, 2 shared CPU cores, torch "
+        f"Machine: {platform.machine()}, {os.cpu_count()} shared CPU cores, torch "
         f"{torch.__version__} (1 thread), scikit-learn {sklearn.__version__}, "
         f"Python {platform.python_version()}; CPU only. Load average at the end "
         f"{os.getloadavg()[0]:.1f}. Wall time {wall:.0f} s.",
@@ -197,10 +199,12 @@ def write(res, wall):
         f"({'setting in use kept' if best == incumbent else 'setting replaced'}).",
         "",
     ]
-    OUT.write_text("\n".join(lines))
+    write_results(OUT, "\n".join(lines))
     print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    main("all" if "all" in args else "second" if "second" in args else "first")
+    parts = parse_parts(__doc__, ("first", "second", "all"), ("first",))
+    if len(parts) > 1:
+        raise SystemExit("error: give one of first, second, all")
+    main(parts[0])

@@ -35,7 +35,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from _data import add_array_arguments, prepared_arrays  # noqa: E402
+from _report import command, write_results  # noqa: E402
 from neural_transfer import (  # noqa: E402
     FS_EPOCHS,
     FS_NET,
@@ -164,7 +166,7 @@ def main(argv=None):
     lines = [
         "# Few-shot RAVDESS: EmoDB alone vs EmoDB + URDU + TurEV-DB as the source",
         "",
-        f"Command: `python benchmarks/neural_fewshot_pooled.py {' '.join(args_)}`.",
+        f"Command: `{command(__file__, args_)}`.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {args.n_jobs} "
         f"worker(s) of 1 thread, device {args.device}; torch {torch.__version__}, "
@@ -209,7 +211,7 @@ def main(argv=None):
     text = "\n".join(lines)
     print(text)
     out_path = args.out or RESULTS
-    out_path.write_text(text)
+    write_results(out_path, text)
     print(f"wrote {out_path}")
 
 

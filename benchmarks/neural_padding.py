@@ -39,7 +39,9 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from _data import add_array_arguments, prepared_arrays  # noqa: E402
+from _report import write_results  # noqa: E402
 
 FRAMES = 300
 SEEDS = (0, 1, 2)
@@ -170,7 +172,7 @@ def main(argv=None):
                 cells.append(f"{np.mean(v):.1f} ({', '.join(f'{x:.1f}' for x in v)})")
             lines.append(f"| {protocol} | {network} | " + " | ".join(cells) + " |")
     lines.append("")
-    (args.out or RESULTS).write_text("\n".join(lines))
+    write_results(args.out or RESULTS, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -37,7 +37,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from _data import add_array_arguments, prepared_arrays  # noqa: E402
+from _report import command, write_results  # noqa: E402
 from sertl_neural import (  # noqa: E402
     AutoencoderAdapter,
     DANNClassifier,
@@ -178,7 +180,7 @@ def main(argv=None):
     results = {d: time_all(a, d) for d in devices}
     gpu = devices != ["cpu"]
     out = args.out or RESULTS / ("neural_speed_gpu.md" if gpu else "neural_speed.md")
-    cmd = " ".join(["python", "benchmarks/neural_speed.py", *(argv or sys.argv[1:])])
+    cmd = command(__file__, argv)
     lines = [
         "# sertl-neural: seconds per training epoch on "
         + ("CPU and GPU" if gpu else "CPU"),
@@ -204,7 +206,7 @@ def main(argv=None):
         "write results/neural_speed.md, runs with CUDA results/neural_speed_gpu.md.",
         "",
     ]
-    out.write_text("\n".join(lines))
+    write_results(out, "\n".join(lines))
     print("\n".join(lines))
 
 

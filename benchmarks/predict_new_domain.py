@@ -19,6 +19,7 @@ Results: benchmarks/results/predict_new_domain.md.
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -29,7 +30,9 @@ import sklearn
 from sklearn.metrics import balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from _data import CACHE, DEFAULT_EMOTIONS, file_table  # noqa: E402
+from _report import parse_parts, write_results  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "predict_new_domain.md"
 
@@ -54,7 +57,7 @@ def main():
         "Command: `OMP_NUM_THREADS=1 .venv/bin/python "
         "benchmarks/predict_new_domain.py`.",
         "",
-        f"Machine: {platform.machine()}, 2 CPU cores, Python "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}, scikit-learn {sklearn.__version__}.",
         "",
         "Model: `train_model(Recipe('dss'), EmoDB files, labels, RAVDESS files)` "
@@ -97,9 +100,10 @@ def main():
         "alike both ways: its files are the statistics the model already has.",
         "",
     ]
-    OUT.write_text("\n".join(lines))
+    write_results(OUT, "\n".join(lines))
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
     main()

@@ -20,6 +20,7 @@ Results: benchmarks/results/relational_class_alignment.md
 from __future__ import annotations
 
 import itertools
+import os
 import platform
 import sys
 import time
@@ -31,7 +32,9 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import _data  # noqa: E402
+from _report import parse_parts, write_results  # noqa: E402
 from sertl_relational import ClassRelationAligner  # noqa: E402
 
 from sertl_core import DomainStandardScaler  # noqa: E402
@@ -118,7 +121,7 @@ def main():
         "`benchmarks/results/relational_defaults_class.md`). The honest "
         "figure for the issue #7 target is the nested one, in that file.",
         "",
-        f"Machine: {platform.machine()}, 2 CPU cores (shared with other jobs), "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs), "
         f"Python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}. Wall time {elapsed:.0f} s.",
         "",
@@ -126,9 +129,10 @@ def main():
         "benchmarks/relational_class_alignment.py`",
     ]
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines) + "\n")
+    write_results(OUT, "\n".join(lines) + "\n")
     print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
     main()

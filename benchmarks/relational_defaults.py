@@ -81,6 +81,7 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
+import os
 import platform
 import sys
 import time
@@ -93,7 +94,9 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import _data  # noqa: E402
+from _report import parse_parts, write_results  # noqa: E402
 from sertl_relational import ClassRelationAligner, LabelRelationTransfer  # noqa: E402
 from sertl_relational._label_relation import _default_source_estimator  # noqa: E402
 
@@ -101,7 +104,7 @@ from sertl_core import DomainStandardScaler  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MACHINE = (
-    f"Machine: {platform.machine()}, 2 CPU cores (shared with other jobs), "
+    f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs), "
     f"Python {platform.python_version()}, numpy {np.__version__}, "
     f"scikit-learn {sklearn.__version__}; OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1."
 )
@@ -118,7 +121,7 @@ def _footer(part, elapsed):
 
 def _write(name, lines):
     out = RESULTS / name
-    out.write_text("\n".join(lines) + "\n")
+    write_results(out, "\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"wrote {out}")
 
@@ -931,8 +934,16 @@ def class_part():
 
 
 if __name__ == "__main__":
-    parts = sys.argv[1:] or ["label", "class"]
-    for p in parts:
+    parts = (
+        "label",
+        "label_options",
+        "label_baselines",
+        "label_regularisation",
+        "label_recheck",
+        "label_scaling",
+        "class",
+    )
+    for p in parse_parts(__doc__, parts, ("label", "class")):
         {
             "label": label_part,
             "label_options": label_options_part,

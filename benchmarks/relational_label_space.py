@@ -56,6 +56,7 @@ Results: benchmarks/results/relational_label_space.md
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -69,7 +70,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import _data  # noqa: E402
+from _report import parse_parts, write_results  # noqa: E402
 from sertl_relational import LabelRelationTransfer  # noqa: E402
 from sertl_speech import SpeakerNormalizer  # noqa: E402
 
@@ -305,7 +308,7 @@ def main():
         "prior_strength on this pair: 5 gave 35.4, 20 gave 37.7; those "
         "figures are superseded.)",
         "",
-        f"Machine: {platform.machine()}, 2 CPU cores (shared), Python "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), Python "
         f"{platform.python_version()}, numpy {np.__version__}, scikit-learn "
         f"{sklearn.__version__}. Wall time {elapsed:.0f} s.",
         "",
@@ -313,9 +316,10 @@ def main():
         "benchmarks/relational_label_space.py`",
     ]
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines) + "\n")
+    write_results(OUT, "\n".join(lines) + "\n")
     print(f"wrote {OUT} ({elapsed:.0f} s)")
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
     main()

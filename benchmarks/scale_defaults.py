@@ -28,6 +28,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_results  # noqa: E402
+
 # (name, construction code): run in the child with the data in X, y, sd
 METHODS = [
     (
@@ -156,7 +159,7 @@ def main(argv=None):
     print(text)
     if args.write:
         out = Path(__file__).parent / "results" / "scale_defaults.md"
-        out.write_text(text, encoding="utf-8")
+        write_results(out, text)
 
 
 if __name__ == "__main__":

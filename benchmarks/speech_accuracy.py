@@ -20,6 +20,7 @@ written to ``benchmarks/results/speech_accuracy.md`` when ``--write`` is given.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -30,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import CACHE, load_features  # noqa: E402
+from _report import require, write_results  # noqa: E402
 from sklearn.metrics import recall_score  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -127,6 +129,8 @@ def main():
     ap.add_argument("--feature-sets", nargs="+", default=["functionals", "mfcc_stats"])
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
+    if args.egemaps:
+        require("opensmile")
     t0 = time.perf_counter()
     rows = {}
     for fs in args.feature_sets:
@@ -170,13 +174,13 @@ speakers.
 Command: `.venv-bench/bin/python benchmarks/speech_accuracy.py --egemaps --write`
 (the anchor needs opensmile, installed only in the benchmark venv).
 
-Machine: {platform.machine()}, {platform.processor() or "cpu"}, 2 cores shared;
+Machine: {platform.machine()}, {platform.processor() or "cpu"}, {os.cpu_count()} cores shared;
 Python {platform.python_version()}, numpy {np.__version__}, scikit-learn
 {sklearn.__version__}.
 """
         out = Path(__file__).resolve().parent / "results" / "speech_accuracy.md"
         out.parent.mkdir(exist_ok=True)
-        out.write_text(text)
+        write_results(out, text)
         print("wrote", out)
 
 

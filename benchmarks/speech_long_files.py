@@ -32,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_results  # noqa: E402
+
 MINUTES = (1, 10, 30)
 SETS = ("functionals", "mfcc_stats")
 FORMATS = (("44.1 kHz stereo", 44100, 2), ("16 kHz mono", 16000, 1))
@@ -158,7 +161,7 @@ def main():
     print(text)
     if args.write:
         out = Path(__file__).resolve().parent / "results" / "speech_long_files.md"
-        out.write_text(text)
+        write_results(out, text)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ It writes ``benchmarks/results/speech_speaker_norm.md``.
 from __future__ import annotations
 
 import itertools
+import os
 import platform
 import sys
 import time
@@ -39,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sertl_speech  # noqa: E402
 from _data import load_features  # noqa: E402
+from _report import parse_parts, write_results  # noqa: E402
 from sertl_speech import SpeakerNormalizer, shared_classes  # noqa: E402
 
 from sertl_core import DomainStandardScaler  # noqa: E402
@@ -152,16 +154,17 @@ rows belong to single-emotion speakers.
 .venv/bin/python benchmarks/speech_speaker_norm.py
 ```
 
-Machine: {platform.machine()}, 2 CPU cores (shared), {platform.system()}
+Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), {platform.system()}
 {platform.release()}; Python {platform.python_version()}, scikit-learn
 {sklearn.__version__}, numpy {np.__version__},
 sertl-speech {getattr(sertl_speech, "__version__", "0.1.0")}. Wall time {elapsed:.0f} s
 (features from the cache; the first extraction of all four corpora takes a few minutes).
 """
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
+    write_results(OUT, text)
     print(text)
 
 
 if __name__ == "__main__":
+    parse_parts(__doc__)
     main()

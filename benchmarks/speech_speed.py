@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import file_table  # noqa: E402
+from _report import write_results  # noqa: E402
 
 CMD = (
     "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "
@@ -148,7 +149,7 @@ by content, then its features are read back), in one `transform` call.
 {table}
 {ratio}
 The machine is shared by several engineers (1-minute load average at the
-end of the run: {load:.1f} on 2 cores), so wall times are inflated for both
+end of the run: {load:.1f} on {os.cpu_count()} cores), so wall times are inflated for both
 tools alike; the CPU-time column is the steadier comparison.
 
 Command: `{CMD}`
@@ -159,7 +160,7 @@ librosa {librosa.__version__}, scikit-learn {sklearn.__version__}, opensmile {os
 """
         out = Path(__file__).resolve().parent / "results" / "speech_speed.md"
         out.parent.mkdir(exist_ok=True)
-        out.write_text(text)
+        write_results(out, text)
         print("wrote", out)
 
 

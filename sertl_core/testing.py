@@ -23,8 +23,10 @@ metadata-routing modes of a plain Pipeline give the same result, that
 clones and pickles behave like the original, that ``random_state`` makes
 fits deterministic, that bad domain input gets a clear error, that an
 adapter's ``transform`` uses ``sample_domain`` as the adapter declares
-(``_transform_uses_domain``) and that a transfer estimator keeps the
-``estimator`` and ``sampler`` parameters. Adapters with sparse output are
+(``_transform_uses_domain``), that a transfer estimator keeps the
+``estimator`` and ``sampler`` parameters and that ``fit`` refuses a value
+outside each ``_parameter_constraints`` constraint, whose keys must name
+parameters (:func:`check_parameter_constraints`). Adapters with sparse output are
 checked as they are (outputs are compared densely and the Pipeline's final
 ``SourceOnly(LogisticRegression(max_iter=1000))`` takes sparse rows); an estimator whose
 tags declare sparse input is also fitted on sparse ``X``.

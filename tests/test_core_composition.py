@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import warnings
+from importlib import metadata
 
 import numpy as np
 import pytest
@@ -164,25 +165,28 @@ for dep in ("scipy.special", "scipy.sparse", "sklearn.pipeline", "pandas", "torc
 before = (sklearn.get_config(), np.random.get_state()[1].sum(), len(logging.getLogger().handlers),
           logging.getLogger().level, len(warnings.filters))
 import sertl_core, sertl_core.testing, sertl_core.model_selection, sertl_core.cli
-mods = []
+mods, broken = [], []
 for ep in metadata.entry_points(group="sertl"):
     try:
         mods.append(ep.load())
-    except ImportError:  # a plugin not importable here is not under test
-        continue
+    except ImportError as exc:  # installed but not importable: a broken install
+        broken.append(f"{ep.name}: {exc!r}")
 from sertl_core import get_registry
 get_registry()  # not inside catch_warnings: that would undo a filter change
 after = (sklearn.get_config(), np.random.get_state()[1].sum(), len(logging.getLogger().handlers),
          logging.getLogger().level, len(warnings.filters))
 diff = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
-print(json.dumps({"same": before == after, "diff": diff, "n": len(mods)}))
+print(json.dumps({"same": before == after, "diff": diff, "n": len(mods), "broken": broken}))
 """
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert result["same"], out.stdout + out.stderr
-    assert result["n"] >= 1
+    # every installed plugin was imported, so its import was measured too
+    assert result["broken"] == []
+    n_installed = len(metadata.entry_points(group="sertl"))
+    assert result["n"] == n_installed >= 1
 
 
 def test_user_pipeline_with_sample_weight_still_works_after_import():
@@ -191,8 +195,15 @@ def test_user_pipeline_with_sample_weight_still_works_after_import():
 
     X, y, sd, _ = _data()
     src = sd > 0
-    w = np.ones(src.sum())
-    Pipeline([("lr", LogisticRegression())]).fit(X[src], y[src], lr__sample_weight=w)
+    assert not sklearn.get_config()["enable_metadata_routing"]
+    w = np.random.default_rng(0).uniform(0.1, 5.0, src.sum())
+    pipe = Pipeline([("lr", LogisticRegression())])
+    pipe.fit(X[src], y[src], lr__sample_weight=w)
+    # the weights reached the step, as without sertl
+    ref = LogisticRegression().fit(X[src], y[src], sample_weight=w)
+    unweighted = LogisticRegression().fit(X[src], y[src])
+    np.testing.assert_allclose(pipe["lr"].coef_, ref.coef_)
+    assert not np.allclose(ref.coef_, unweighted.coef_)
 
 
 def _unlabelled_data():
@@ -538,19 +549,24 @@ def test_sample_domain_given_to_a_pipeline_without_routing_is_warned_about():
 
 
 def test_sample_domain_reaching_every_step_that_uses_it_is_not_warned_about():
+    from sertl_core import SertlWarning
+
     X, y, sd, _ = _data()
-    with sklearn.config_context(enable_metadata_routing=False):
-        # no earlier step maps rows by their domain
-        plain = Pipeline([("s", StandardScaler()), ("clf", SourceOnly(SVC()))])
-        plain.fit(X, y).predict(X, sample_domain=sd)
-        # the steps called one by one, or no sample_domain at all
-        pipe = _pipe().fit(X, y, adapt__sample_domain=sd)
-        Z = pipe["adapt"].transform(X, sample_domain=sd)
-        pipe["clf"].predict(Z, sample_domain=sd)
-        pipe.predict(X)
-    with sklearn.config_context(enable_metadata_routing=True):
-        pipe = _pipe().fit(X, y, sample_domain=sd)
-        pipe.predict(X, sample_domain=sd)
+    # any SertlWarning fails the test, whatever pytest's own warning filters
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SertlWarning)
+        with sklearn.config_context(enable_metadata_routing=False):
+            # no earlier step maps rows by their domain
+            plain = Pipeline([("s", StandardScaler()), ("clf", SourceOnly(SVC()))])
+            plain.fit(X, y).predict(X, sample_domain=sd)
+            # the steps called one by one, or no sample_domain at all
+            pipe = _pipe().fit(X, y, adapt__sample_domain=sd)
+            Z = pipe["adapt"].transform(X, sample_domain=sd)
+            pipe["clf"].predict(Z, sample_domain=sd)
+            pipe.predict(X)
+        with sklearn.config_context(enable_metadata_routing=True):
+            pipe = _pipe().fit(X, y, sample_domain=sd)
+            pipe.predict(X, sample_domain=sd)
 
 
 class _TargetDomainsInside(SourceOnly):
@@ -567,8 +583,13 @@ def test_domains_a_last_step_passes_on_itself_are_not_warned_about():
     pipe = Pipeline(
         [("adapt", DomainStandardScaler()), ("vote", _TargetDomainsInside(SVC()))]
     )
-    with sklearn.config_context(enable_metadata_routing=False):
-        pipe.fit(X, y, adapt__sample_domain=sd).predict(X)
+    from sertl_core import SertlWarning
+
+    # any SertlWarning fails the test, whatever pytest's own warning filters
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SertlWarning)
+        with sklearn.config_context(enable_metadata_routing=False):
+            pipe.fit(X, y, adapt__sample_domain=sd).predict(X)
 
 
 def test_pipeline_score_that_drops_sample_domain_is_warned_about():

@@ -842,8 +842,14 @@ def test_scorers_still_score_an_estimator_without_sklearn_tags():
     Xc, yc, sdc, ytc = make_domain_data()
     y_all = yc.copy()
     y_all[sdc < 0] = ytc
-    expected = TargetScorer()(DuckClassifier(), Xc, y_all, sample_domain=sdc)
-    assert 0.0 <= expected <= 1.0
+    got = TargetScorer()(DuckClassifier(), Xc, y_all, sample_domain=sdc)
+    # the UAR of its predictions on the target rows, as for any classifier
+    tgt = sdc < 0
+    pred = DuckClassifier().predict(Xc[tgt])
+    assert got == pytest.approx(balanced_accuracy_score(y_all[tgt], pred))
+    assert got != pytest.approx(
+        balanced_accuracy_score(y_all, DuckClassifier().predict(Xc))
+    )
 
 
 def test_concordance_correlation_edge_cases():

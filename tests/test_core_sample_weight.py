@@ -170,7 +170,17 @@ def test_grid_search_passes_weights(data, routing):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # unscored folds
             search.fit(X, y, sample_weight=w)
-    assert search.best_estimator_.estimator_.fit_status_ == 0
+    # the refitted SVC is the one fitted on the labelled rows with their
+    # weights, not an unweighted one
+    best = search.best_estimator_.estimator_
+    C = search.best_params_["estimator__C"]
+    ref = SVC(C=C).fit(X[:60], y[:60], sample_weight=w[:60])
+    unweighted = SVC(C=C).fit(X[:60], y[:60])
+    np.testing.assert_allclose(best.dual_coef_, ref.dual_coef_)
+    np.testing.assert_array_equal(best.support_, ref.support_)
+    assert ref.dual_coef_.shape != unweighted.dual_coef_.shape or not np.allclose(
+        ref.dual_coef_, unweighted.dual_coef_
+    ), "the weights should change this fit"
 
 
 def test_weighted_resample_of_a_method_without_random_state_is_repeatable(data):

@@ -62,11 +62,16 @@ def test_grid_search_routing_off_labels_carry_the_domains():
 
 def test_grid_search_routing_off_explicit_sample_domain():
     X, y, sd = _problem(seed=1)
+    # two source domains: the labels alone would infer one, so only the
+    # explicit sample_domain can give the scaler a second source
+    sd = np.where(np.arange(len(sd)) % 2 & (sd > 0), 2, sd)
     search = GridSearchCV(_pipe(), GRID[:1], cv=2)
     search.fit(
         X, y, scale__sample_domain=sd, adapt__sample_domain=sd, clf__sample_domain=sd
     )
     assert len(search.cv_results_["params"]) == 8
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_["scale"].domains_.tolist() == [-1, 1, 2]
 
 
 def test_grid_search_routing_on():

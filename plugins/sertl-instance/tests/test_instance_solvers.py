@@ -356,7 +356,6 @@ def test_solver_failure_is_a_clear_error(monkeypatch):
 
 
 def test_kliep_width_cross_validation_survives_an_infeasible_width_with_cvxpy():
-    pytest.importorskip("cvxpy")
     rng = np.random.default_rng(0)
     Xs = rng.normal(size=(60, 3))
     Xt = rng.normal(0.5, size=(50, 3))

@@ -33,10 +33,11 @@ __all__ = [
     "MultiTaskClassifier",
 ]
 
-# The classes are imported on first use (PEP 562), not with the package:
-# they import torch (seconds), and the plugin's entry point
-# ``sertl_neural.hooks`` loads this package whenever sertl lists its
-# plugins, e.g. for ``sertl --help`` or ``sertl predict``.
+# The classes are imported on first use (PEP 562), not with the package,
+# which the plugin's entry point ``sertl_neural.hooks`` loads whenever sertl
+# lists its plugins, e.g. for ``sertl --help`` or ``sertl predict``. Their
+# modules no longer import torch (seconds) either: it is imported when a
+# network is built (``_lazy.py``).
 _WHERE = {
     "AutoencoderAdapter": "._autoencoder",
     "DANNClassifier": "._dann",

@@ -235,7 +235,19 @@ def test_pipeline_with_transfer_estimator_routing_on():
         )
         pipe.fit(X, y_unl, speaker=spk, sample_domain=sd)
         pred = pipe.predict(X[sd < 0], speaker=spk[sd < 0])
-    assert set(pred) <= {"hi", "lo"}
+    # speaker reached the normalizer in fit and in predict, and the transfer
+    # estimator learnt from the labelled rows only: the two steps by hand
+    norm = SpeakerNormalizer().fit(X, speaker=spk)
+    clf = SourceOnly(LogisticRegression()).fit(
+        norm.transform(X, speaker=spk), y_unl, sample_domain=sd
+    )
+    assert pipe["norm"].speakers_.tolist() == ["a", "b", "c"]
+    assert pipe["clf"].classes_.tolist() == ["hi", "lo"]
+    np.testing.assert_allclose(
+        pipe["clf"].estimator_.coef_, clf.estimator_.coef_, rtol=1e-10
+    )
+    expected = clf.predict(norm.transform(X[sd < 0], speaker=spk[sd < 0]))
+    np.testing.assert_array_equal(pred, expected)
 
 
 def test_metadata_requested_by_default():
