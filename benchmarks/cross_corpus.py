@@ -25,7 +25,9 @@ benchmark venv)::
     .venv-bench/bin/python benchmarks/cross_corpus.py --write
 
 Per-pair results are cached in ``benchmarks/.cache/cross_corpus/`` so an
-interrupted run resumes; ``--fresh`` recomputes.
+interrupted run resumes; ``--fresh`` recomputes. Each pair file records the
+version of sertl-speech's features it was computed on, and a file of another
+version (or none) is recomputed, never reused.
 """
 
 from __future__ import annotations
@@ -68,6 +70,41 @@ SHORT = {
     "deep_embedded_validation": "DEV",
 }
 OUT_CACHE = CACHE / "cross_corpus"
+
+
+def _features_version():
+    from sertl_speech._extract import FEATURES_VERSION
+
+    return FEATURES_VERSION
+
+
+def read_cell(path):
+    """A cached pair file of the matrix, or None.
+
+    None when the file is missing or was computed on another version of
+    sertl-speech's features (or before cells recorded it): such cells are
+    stale, and reusing them would publish figures of older features.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    cell = json.loads(path.read_text())
+    if cell.get("features_version") != _features_version():
+        print(
+            f"  {path.name}: computed on features version "
+            f"{cell.get('features_version', 'unknown')}, not "
+            f"{_features_version()}; recomputed",
+            flush=True,
+        )
+        return None
+    return cell
+
+
+def write_cell(path, cell):
+    """Write a pair file of the matrix, stamped with the features version."""
+    Path(path).write_text(json.dumps({**cell, "features_version": _features_version()}))
+
+
 RESULTS = Path(__file__).resolve().parent / "results" / "cross_corpus.md"
 
 
@@ -471,27 +508,22 @@ def main():
         print(f"{s} -> {t}", flush=True)
         f = OUT_CACHE / f"{s}__{t}__ours.json"
         have = None
-        if f.is_file() and not args.fresh:
-            have = {
-                k: v
-                for k, v in json.loads(f.read_text())["ours"].items()
-                if "error" not in v
-            }
+        cached = None if args.fresh else read_cell(f)
+        if cached is not None:
+            have = {k: v for k, v in cached["ours"].items() if "error" not in v}
         # cached cells are reused; recipes missing from the cache (e.g. one
         # left out by --skip in an earlier run) are computed and added
         res = run_ours(data, s, t, skip, have)
-        f.write_text(json.dumps(res))
+        write_cell(f, res)
         for k in skip:
             res["ours"].pop(k, None)
         res["anchors"] = {}
         if anchors:
             fa = OUT_CACHE / f"{s}__{t}__anchors.json"
-            got = (
-                json.loads(fa.read_text()) if fa.is_file() and not args.fresh else None
-            )
+            got = None if args.fresh else read_cell(fa)
             if got is None or any("error" in v for v in got["anchors"].values()):
                 got = run_anchors(data, s, t)
-                fa.write_text(json.dumps(got))
+                write_cell(fa, got)
             res["anchors"] = got["anchors"]
         results.append(res)
     cmd = ".venv-bench/bin/python benchmarks/cross_corpus.py --write"

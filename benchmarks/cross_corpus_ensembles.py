@@ -27,7 +27,6 @@ Results: ``benchmarks/results/cross_corpus_ensembles.md``.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import platform
 import sys
@@ -83,13 +82,11 @@ def auto_from_cache(scorer):
     """Mean UAR of picking, per pair, the recipe with the best ``scorer``."""
     picks = []
     for src, tgt in itertools.permutations(cc.CORPORA, 2):
-        f = cc.OUT_CACHE / f"{src}__{tgt}__ours.json"
-        if not f.is_file():
+        cached = cc.read_cell(cc.OUT_CACHE / f"{src}__{tgt}__ours.json")
+        if cached is None:
             return None
         cells = {
-            k: v
-            for k, v in json.loads(f.read_text())["ours"].items()
-            if scorer in v and k not in NOT_AUTO
+            k: v for k, v in cached["ours"].items() if scorer in v and k not in NOT_AUTO
         }
         best = max(cells, key=lambda k: float(cells[k][scorer]))
         picks.append((f"{src} -> {tgt}", best, 100 * float(cells[best]["uar"])))
@@ -106,10 +103,10 @@ def best_anchor(cache=None):
     cache = cc.OUT_CACHE if cache is None else Path(cache)
     cells = {}
     for src, tgt in itertools.permutations(cc.CORPORA, 2):
-        f = cache / f"{src}__{tgt}__anchors.json"
-        if not f.is_file():
+        cached = cc.read_cell(cache / f"{src}__{tgt}__anchors.json")
+        if cached is None:
             return None
-        for name, cell in json.loads(f.read_text())["anchors"].items():
+        for name, cell in cached["anchors"].items():
             if name.endswith("[egemaps]"):
                 cells.setdefault(name, []).append(cell.get("uar"))
     n_pairs = len(list(itertools.permutations(cc.CORPORA, 2)))

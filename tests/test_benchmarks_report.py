@@ -122,14 +122,31 @@ def test_ensembles_target_comes_from_the_anchor_cells(tmp_path):
             "skada_coral[egemaps]": {"uar": 0.30},
             "skada_kmm[sertl]": {"uar": 0.90},  # not an eGeMAPS anchor
         }
-        (tmp_path / f"{s}__{t}__anchors.json").write_text(
-            json.dumps({"anchors": cells})
-        )
+        cc.write_cell(tmp_path / f"{s}__{t}__anchors.json", {"anchors": cells})
     name, mean = ens.best_anchor(tmp_path)
     assert name == "skada_tca[egemaps]"
     assert mean == pytest.approx(40.5)
     (tmp_path / f"{pairs[0][0]}__{pairs[0][1]}__anchors.json").unlink()
     assert ens.best_anchor(tmp_path) is None
+
+
+def test_matrix_cells_of_other_features_are_not_reused(tmp_path, capsys):
+    # a cell cached on an older version of sertl-speech's features (or before
+    # cells were stamped) is recomputed, not published with the new ones
+    pytest.importorskip("sertl_experiments")
+    import cross_corpus as cc
+    from sertl_speech._extract import FEATURES_VERSION
+
+    cell = {"ours": {"dss+coral": {"uar": 0.5}}}
+    f = tmp_path / "a__b__ours.json"
+    cc.write_cell(f, cell)
+    assert cc.read_cell(f)["ours"] == cell["ours"]
+    f.write_text(json.dumps({**cell, "features_version": FEATURES_VERSION + "-old"}))
+    assert cc.read_cell(f) is None
+    assert "recomputed" in capsys.readouterr().out
+    f.write_text(json.dumps(cell))  # unstamped
+    assert cc.read_cell(f) is None
+    assert cc.read_cell(tmp_path / "missing.json") is None
 
 
 def test_fewshot_notes_quote_this_runs_test_figures():
