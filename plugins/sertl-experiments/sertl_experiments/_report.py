@@ -9,6 +9,7 @@ import json
 import textwrap
 from dataclasses import asdict
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -422,7 +423,7 @@ def _summary(df, metric):
     # the headline metric first, then the other two (each reported once)
     order = [metric] + [m for m in _NAMES if m != metric]
     cols = {f"mean {_NAMES[m]} %": 100 * g[m].mean() for m in order}
-    cols["pairs"] = own.apply(n_pairs, include_groups=False)
+    cols["pairs"] = own[["source", "target"]].apply(n_pairs)
     if not same and not common.empty:
         cols[f"mean {name} % over its pairs"] = 100 * own[metric].mean()
     cols["predicted to hurt (cells)"] = own["predicted_hurt"].apply(
@@ -1184,9 +1185,11 @@ def _html(config, tables, figs, df, *, failed_note=None, warnings=()):
             t  # already HTML
             if isinstance(t, str)
             # every cell as results.md prints it (decimals, empty cells)
-            else t.map(_cell_text, floatfmt=_FLOAT_FORMATS.get(tid, ".1f")).to_html(
-                index=False, table_id=f"tab-{tid}", border=0
-            )
+            # (column by column: DataFrame.map is pandas >= 2.1)
+            else t.apply(
+                pd.Series.map,
+                args=(partial(_cell_text, floatfmt=_FLOAT_FORMATS.get(tid, ".1f")),),
+            ).to_html(index=False, table_id=f"tab-{tid}", border=0)
             if not t.empty
             else (f"<table id='tab-{tid}'><tr><td>no rows</td></tr></table>")
         )

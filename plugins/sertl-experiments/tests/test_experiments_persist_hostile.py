@@ -795,10 +795,11 @@ def _bitsets_partial(model):
 
 
 def _transform_partial(model):
-    # rows of one column for trees that read five
+    # a partial of a ufunc, not HistGradientBoosting's check_array one
+    # (np.matmul: np.matvec is numpy >= 2.2)
     import functools
 
-    _shadow(model._preprocessor, "transform", functools.partial(np.matvec, np.ones(5)))
+    _shadow(model._preprocessor, "transform", functools.partial(np.matmul, np.ones(5)))
 
 
 def _transform_check_array(model):
