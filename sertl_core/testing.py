@@ -14,7 +14,9 @@ or, outside pytest, :func:`check_estimator` runs them all and raises one
 error listing every failure.
 
 The sertl checks (:func:`sertl_checks`) verify that inputs (passed
-read-only) are never mutated, that fitting changes no global state
+read-only) are never mutated, that ``y``, ``sample_domain`` and
+``sample_weight`` given as lists, pandas Series or strided views give the
+output of plain arrays, that fitting changes no global state
 (scikit-learn config, numpy's global RNG, Python's ``random``, logging,
 ``warnings.filters``, ``os.environ``), that unlabelled rows never become
 classes and that a regression's rows labelled -1.0 (a real value there;
@@ -411,6 +413,79 @@ def _inputs_not_mutated(estimator, calls, inputs, *, y_name="y"):
     for k, a in read_only.items():
         np.testing.assert_array_equal(
             a, copies[k], err_msg=f"{names[k]} was modified in place"
+        )
+
+
+def _strided(a):
+    """``a`` as a read-only view that is not contiguous (``b[::2]``-like)."""
+    a = np.asarray(a)
+    wide = np.repeat(a, 2, axis=a.ndim - 1)
+    view = wide[:, ::2] if a.ndim == 2 else wide[::2]
+    view.setflags(write=False)
+    return view
+
+
+def _kind_outputs(model, X, sample_domain):
+    """:func:`_all_outputs`, plus a transfer estimator's predict with domains."""
+    outs = _all_outputs(model, X, sample_domain)
+    if isinstance(model, TransferEstimator):
+        outs["predict(sample_domain=...)"] = np.asarray(
+            model.predict(X, sample_domain=sample_domain)
+        )
+    return outs
+
+
+def check_array_like_inputs(estimator):
+    """y, sample_domain and sample_weight of any common kind give the same model.
+
+    Users pass these as lists, as columns of a table (a pandas Series,
+    often with the shuffled index ``train_test_split`` leaves, so that
+    ``s[0]`` is no row position) and as views that are not contiguous
+    (``a[::2]``; read-only when taken from a memory map). Each kind, ``X``
+    also a strided read-only view for the views, is fitted and predicted
+    (transformed) with its own ``sample_domain``, and must give the output
+    of plain arrays. Convert once, with ``np.asarray``, before indexing.
+    """
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, X, y)[0]
+    inputs = {"y": y, "sample_domain": sd}
+    if has_fit_parameter(estimator, "sample_weight"):
+        inputs["sample_weight"] = np.random.default_rng(0).uniform(0.5, 1.5, len(y))
+    est = _seeded(estimator)
+
+    def outputs(X, given):
+        model = clone(est).fit(X, given["y"], **_fit_params(given))
+        return _kind_outputs(model, X, given["sample_domain"])
+
+    expected = outputs(X, inputs)
+    kinds = {
+        "lists": (X, {k: a.tolist() for k, a in inputs.items()}),
+        "strided read-only views": (
+            _strided(X),
+            {k: _strided(a) for k, a in inputs.items()},
+        ),
+    }
+    try:
+        import pandas as pd
+    except ImportError:  # pandas is optional: no Series kind then
+        pd = None
+    if pd is not None:
+        index = np.random.default_rng(0).permutation(len(y)) + 1000
+        kinds["pandas Series with a shuffled index"] = (
+            X,
+            {k: pd.Series(a, index=index, name=k) for k, a in inputs.items()},
+        )
+    given = ", ".join(inputs)
+    for kind, (Xk, ik) in kinds.items():
+        try:
+            got = outputs(Xk, ik)
+        except Exception as exc:
+            raise AssertionError(
+                f"{given} given as {kind} raised {type(exc).__name__}: {exc} "
+                "(plain arrays work): convert them with np.asarray before use"
+            ) from exc
+        _assert_all_same(
+            expected, got, f"{given} given as {kind} give another output than arrays"
         )
 
 
@@ -1024,6 +1099,7 @@ _SERTL_CHECKS = (
     check_parameter_constraints,
     check_registry_name,
     check_inputs_not_mutated,
+    check_array_like_inputs,
     check_no_global_state_change,
     check_unlabeled_never_a_class,
     check_minus_one_is_a_regression_label,

@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
 from sertl_core.params import Interval, StrOptions
 from sertl_core.testing import (
+    check_array_like_inputs,
     check_classifier_labels,
     check_clone_and_pickle,
     check_default_domain_is_target,
@@ -873,3 +874,45 @@ def test_write_into_sample_weight_is_caught():
 def test_weighted_estimator_that_copies_passes():
     check_inputs_not_mutated(SourceOnly(LogisticRegression()))
     check_no_global_state_change(SourceOnly(LogisticRegression()))
+
+
+class _ScalesWeightsOfAnArray(SourceOnly):
+    registry_name = "kit_array_weights"
+
+    def fit(self, X, y, *, sample_domain=None, sample_weight=None):
+        if sample_weight is not None:
+            sample_weight = sample_weight / sample_weight.max()  # not on a list
+        return super().fit(
+            X, y, sample_domain=sample_domain, sample_weight=sample_weight
+        )
+
+
+class _FirstDomainByPosition(_Centerer):
+    def fit(self, X, y=None, *, sample_domain=None):
+        # a label lookup on a Series: no row 0 once train_test_split shuffled it
+        self.first_domain_ = None if sample_domain is None else sample_domain[0]
+        return super().fit(X, y, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (
+            _ScalesWeightsOfAnArray(LogisticRegression()),
+            "sample_weight given as lists raised AttributeError",
+        ),
+        (
+            _FirstDomainByPosition(),
+            "given as pandas Series with a shuffled index raised KeyError",
+        ),
+    ],
+    ids=["list", "series"],
+)
+def test_kit_catches_inputs_usable_only_as_arrays(estimator, match):
+    with pytest.raises(AssertionError, match=match):
+        check_array_like_inputs(estimator)
+
+
+def test_kit_passes_array_like_inputs_of_a_correct_estimator():
+    check_array_like_inputs(_Centerer())
+    check_array_like_inputs(SourceOnly(LogisticRegression()))

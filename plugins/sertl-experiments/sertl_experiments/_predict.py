@@ -323,7 +323,7 @@ def predict_files(model, files, *, new_domain=False):
     model : Pipeline
         ``features -> adapters -> transfer estimator``, as saved by sertl.
     files : list of str
-        Audio files.
+        Audio files (any iterable of paths: a column of a table too).
     new_domain : bool, default=False
         The files come from a recording setup (corpus, microphone, room)
         that the model was not adapted to. Its per-domain standardisation
@@ -366,6 +366,9 @@ def predict_files(model, files, *, new_domain=False):
 
     See :func:`sertl_experiments.train_model` for a transfer model.
     """
+    # by position (a Series of paths keeps the index of its table) and once
+    # (an iterator would be spent by the feature step)
+    files = list(files)
     feats, rest = model.steps[0][1], model[1:]
     if new_domain:
         rest = _with_batch_statistics(rest)

@@ -11,6 +11,8 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.metaestimators import available_if
 
+from sertl_core.model_selection import _take
+
 from ._config import ConfigError
 from ._recipes import template
 
@@ -335,24 +337,26 @@ def _fit_score(recipe, params, X, y, sd, spk, train, test, scorers, fit_kw):
     routed = {"sample_domain": sd[train]}
     if use_spk:
         routed["speaker"] = spk[train]
+    # rows by position: X may be a DataFrame (X[rows] would pick columns), y a
+    # list or a Series
+    X_train, X_test = _take(X, train), _take(X, test)
+    y_train, y_test = _take(y, train), _take(y, test)
     t0 = time.perf_counter()
     out, error = {}, None
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            pipe.fit(X[train], y[train], **routed)
+            pipe.fit(X_train, y_train, **routed)
         except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as e:
             # the candidate scores NaN on this split; the reason is reported
             failed = {s: np.nan for s in scorers}
             return failed, time.perf_counter() - t0, _reason("fit", e)
         fit_time = time.perf_counter() - t0
-        meta = _row_meta(X[test], sd[test], spk[test])
+        meta = _row_meta(X_test, sd[test], spk[test])
         for name, scorer in scorers.items():
             view = _RowDomains(pipe, meta, use_spk)
             try:
-                out[name] = float(
-                    scorer(view, X[test], y[test], sample_domain=sd[test])
-                )
+                out[name] = float(scorer(view, X_test, y_test, sample_domain=sd[test]))
             except (ValueError, TypeError, ArithmeticError, RuntimeError) as e:
                 out[name] = np.nan
                 error = error or _reason(f"scorer {name}", e)
@@ -393,9 +397,10 @@ def evaluate(
     ----------
     recipes : list of Recipe
         Candidates.
-    X, y, sample_domain : ndarray
-        Training rows, labels (``"-1"`` unlabelled), domains.
-    speakers : ndarray, default=None
+    X, y, sample_domain : array-like
+        Training rows (an array, DataFrame or list), labels (``"-1"``
+        unlabelled), domains.
+    speakers : array-like, default=None
         Speaker id of every row.
     scorers : sequence of str, default=("reverse_validation",)
         Scorer registry names; ``"target"`` alone when ``few_shot``.

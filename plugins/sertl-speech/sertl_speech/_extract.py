@@ -7,6 +7,7 @@ input is reported with its reason; none aborts the batch).
 from __future__ import annotations
 
 import os
+import reprlib
 import warnings
 from collections.abc import Iterator, Mapping
 from numbers import Integral, Real
@@ -658,43 +659,40 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 "AudioFeatures expects a list of files or waveforms, got a single "
                 f"{type(X).__name__}; wrap it in a list: [{X!r}]"
             )
-        try:
-            import pandas as pd
+        import pandas as pd  # a dependency, imported where tables arrive
 
-            if isinstance(X, pd.DataFrame):
-                if "file" in X.columns:  # a corpus table: its paths
-                    X = X["file"].to_list()
-                else:
-                    X = X.to_numpy()
-                    first = X.ravel()[:100]
-                    arrays = any(isinstance(v, np.ndarray | list) for v in first)
-                    waves = _waveform_column(X) if arrays else None
-                    if waves is not None:  # one column of waveform arrays
-                        X = waves
-                    elif X.dtype == object and arrays:
-                        raise ValueError(
-                            "a table of waveforms needs one column holding a "
-                            f"waveform array per row; got {X.shape[1]} columns, "
-                            "holding arrays and other values. Pass that column, "
-                            "e.g. df[['audio']] or df['audio'].to_list()."
-                        )
-                    text = any(isinstance(v, str | bytes) for v in first)
-                    if (
-                        waves is None
-                        and X.dtype == object
-                        and _path_column(X) is None
-                        and text
-                    ):
-                        raise ValueError(
-                            "a table of paths needs its paths in a column named "
-                            "'file' (or one column of paths, e.g. from a "
-                            f"ColumnTransformer); got {X.shape[1]} columns "
-                            "holding text."
-                        )
-            elif isinstance(X, pd.Series):
-                X = X.to_list()
-        except ImportError:  # pragma: no cover - pandas is a dependency
-            pass
+        if isinstance(X, pd.DataFrame):
+            if "file" in X.columns:  # a corpus table: its paths
+                X = X["file"].to_list()
+            else:
+                X = X.to_numpy()
+                first = X.ravel()[:100]
+                arrays = any(isinstance(v, np.ndarray | list) for v in first)
+                waves = _waveform_column(X) if arrays else None
+                if waves is not None:  # one column of waveform arrays
+                    X = waves
+                elif X.dtype == object and arrays:
+                    raise ValueError(
+                        "a table of waveforms needs one column holding a "
+                        f"waveform array per row; got {X.shape[1]} columns, "
+                        "holding arrays and other values. Pass that column, "
+                        "e.g. df[['audio']] or df['audio'].to_list()."
+                    )
+                text = any(isinstance(v, str | bytes) for v in first)
+                if (
+                    waves is None
+                    and X.dtype == object
+                    and _path_column(X) is None
+                    and text
+                ):
+                    raise ValueError(
+                        "a table of paths needs its paths in a column named "
+                        "'file' (or one column of paths, e.g. from a "
+                        f"ColumnTransformer); got {X.shape[1]} columns "
+                        "holding text."
+                    )
+        elif isinstance(X, pd.Series):
+            X = X.to_list()
         import scipy.sparse as sp
 
         if sp.issparse(X):
@@ -774,12 +772,15 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 out.append(os.fspath(item))
             elif isinstance(item, bytes):
                 out.append(os.fsdecode(item))  # any bytes, as os.listdir gives
-            elif isinstance(item, np.ndarray) or isinstance(item, (list, tuple)):
+            elif isinstance(item, (np.ndarray, list, tuple)) or (
+                hasattr(item, "__array__") and not isinstance(item, pd.DataFrame)
+            ):
+                # a pandas Series or another array-like of samples
                 out.append(np.asarray(item))
             else:
                 raise TypeError(
                     "each input must be a file path (str) or a 1-D waveform array; "
-                    f"got {type(item).__name__}: {item!r}"
+                    f"got {type(item).__name__}: {reprlib.repr(item)}"
                 )
         if not out:
             used_up = (

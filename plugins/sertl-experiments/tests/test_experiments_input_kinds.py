@@ -1,0 +1,161 @@
+"""The public functions take the inputs users have and leave them unchanged.
+
+Arrays (features, labels with the ``"-1"`` marker, domains, speakers, file
+paths) are given read-only (a memory map, as joblib's workers get them), as
+non-contiguous read-only views, as pandas objects (a Series with the
+shuffled index ``train_test_split`` or a filtered table leaves) and as
+lists: the result must be that of plain arrays. TransferVote is checked by
+the conformance kit.
+"""
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+import sertl_experiments as se
+from sertl_speech import AudioFeatures, load_sample
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sertl_core.testing import make_domain_data
+
+X, Y, SD, _ = make_domain_data(n_per_domain=20, n_features=4)
+CLASSES = np.array(["anger", "neutral", "sadness"], dtype=object)
+Y_STR = np.where(Y < 0, "-1", CLASSES[np.maximum(Y, 0)]).astype(object)
+SPEAKERS = np.array([f"s{i % 9}" for i in range(len(Y))], dtype=object)
+_rng = np.random.default_rng(0)
+TRUE = CLASSES[_rng.integers(0, 3, 60)]
+PRED = np.where(_rng.uniform(size=60) < 0.7, TRUE, CLASSES[_rng.integers(0, 3, 60)])
+GROUPS = np.array([f"s{i % 6}" for i in range(60)], dtype=object)
+RECIPES = [
+    se.Recipe("none", scaling="source"),
+    se.Recipe("dss"),
+    se.Recipe("spk", scaling="speaker"),
+]
+
+
+def _evaluate(X, y, sample_domain, speakers):
+    results, best = se.evaluate(RECIPES, X, y, sample_domain, speakers, n_splits=2)
+    return [[r["scores"][k] for k in sorted(r["scores"])] for r in results], best
+
+
+_TABLE = load_sample("emodb", emotions=["anger", "sadness"])
+_MODEL = make_pipeline(
+    AudioFeatures("mfcc_stats"), StandardScaler(), LogisticRegression()
+).fit(list(_TABLE["file"][:4]), list(_TABLE["emotion"][:4]))
+FILES = np.array(list(_TABLE["file"][4:7]), dtype=object)
+
+
+def _predict_files(files):
+    return [(r["emotion"], r["error"]) for r in se.predict_files(_MODEL, files)]
+
+
+CASES = {
+    "confusion": (se.confusion, {"y_true": TRUE, "y_pred": PRED, "labels": CLASSES}),
+    "score_all": (se.score_all, {"y_true": TRUE, "y_pred": PRED, "labels": CLASSES}),
+    "bootstrap_ci": (
+        lambda y_true, y_pred, labels, groups: se.bootstrap_ci(
+            y_true, y_pred, labels, n_boot=50, groups=groups
+        ),
+        {"y_true": TRUE, "y_pred": PRED, "labels": CLASSES, "groups": GROUPS},
+    ),
+    "mmd_rbf": (
+        lambda a, b: se.mmd_rbf(a, b, max_samples=30),
+        {"a": X[SD > 0], "b": X[SD < 0]},
+    ),
+    "proxy_a_distance": (
+        lambda a, b: se.proxy_a_distance(a, b, cv=2, max_samples=30),
+        {"a": X[SD > 0], "b": X[SD < 0]},
+    ),
+    "evaluate": (
+        _evaluate,
+        {"X": X, "y": Y_STR, "sample_domain": SD, "speakers": SPEAKERS},
+    ),
+    "predict_files": (_predict_files, {"files": FILES}),
+}
+
+# public names that take no arrays, or only paths and configurations (their
+# tests cover them), or classes the conformance kit checks
+NO_ARRAYS = {
+    "dask_client",
+    "default_candidates",
+    "load_config",
+    "load_model",
+    "make_classifier",
+    "parse_config",
+    "run_experiment",
+    "save_model",
+    "train_model",  # lists of files and labels, as predict_files
+}
+
+KINDS = ["read-only", "memmap", "strided", "pandas", "list"]
+
+
+def _as_kind(a, kind, path):
+    if kind == "memmap" and a.dtype.kind != "O":
+        np.save(path, a, allow_pickle=False)
+        return np.load(path, mmap_mode="r")
+    if kind in ("read-only", "memmap"):
+        b = a.copy()
+        b.setflags(write=False)
+        return b
+    if kind == "strided":
+        wide = np.repeat(a, 2, axis=a.ndim - 1)
+        view = wide[:, ::2] if a.ndim == 2 else wide[::2]
+        view.setflags(write=False)
+        return view
+    if kind == "pandas":
+        if a.ndim == 2:
+            return pd.DataFrame(a, columns=[f"f{j}" for j in range(a.shape[1])])
+        index = np.random.default_rng(0).permutation(len(a)) + 1000
+        return pd.Series(a, index=index)
+    return a.tolist()
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b)
+        for u, v in zip(a, b, strict=True):
+            _same(u, v)
+    elif isinstance(a, pd.DataFrame | pd.Series):
+        pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b))
+    elif np.asarray(a).dtype.kind == "f":
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(np.asarray(b), np.asarray(a))
+
+
+def _snapshot(v):
+    return v.copy(deep=True) if isinstance(v, pd.Series | pd.DataFrame) else list(v)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_inputs_of_any_kind_give_the_same_result_and_stay_unchanged(
+    case, kind, tmp_path
+):
+    func, inputs = CASES[case]
+    plain = {k: a.copy() for k, a in inputs.items()}
+    expected = func(**plain)
+    for k, a in plain.items():
+        np.testing.assert_array_equal(a, inputs[k], err_msg=f"{k} was modified")
+    given = {k: _as_kind(a, kind, tmp_path / f"{k}.npy") for k, a in inputs.items()}
+    before = {k: _snapshot(v) for k, v in given.items()}
+    _same(expected, func(**given))
+    for k, v in given.items():
+        if isinstance(v, pd.Series | pd.DataFrame):
+            assert v.equals(before[k]), f"{k} was modified"
+        else:
+            _same(before[k], list(v))
+
+
+def test_every_public_function_is_covered():
+    names = {n for n in se.__all__ if inspect.isfunction(getattr(se, n))}
+    assert {"evaluate", "bootstrap_ci"} <= names
+    assert names - set(CASES) - NO_ARRAYS == set(), "add these to CASES"
