@@ -2505,14 +2505,11 @@ def _execute(tasks, *, client, progress, n_jobs, log):
                 n_done=lambda: len(done),
             )
         elif n_jobs not in (None, 1):
-            from joblib import Parallel, delayed, parallel_config
-
-            with parallel_config(backend="loky", n_jobs=n_jobs):
-                gen = Parallel(return_as="generator_unordered")(
-                    delayed(_run_indexed)(i, t) for i, (_, t) in enumerate(tasks)
-                )
-                for i, cell in gen:
-                    _finish(tasks[i][0], cell, done, bar, log)
+            _execute_loky(
+                tasks,
+                n_jobs,
+                lambda i, cell: _finish(tasks[i][0], cell, done, bar, log),
+            )
         else:
             for f, t in tasks:
                 _finish(f, run_cell(t), done, bar, log)
@@ -2523,6 +2520,44 @@ def _execute(tasks, *, client, progress, n_jobs, log):
 
 def _run_indexed(i, task):
     return i, run_cell(task)
+
+
+def _execute_loky(tasks, n_jobs, finish):
+    """Run the cells in joblib worker processes; ``finish(i, cell)`` gets each.
+
+    A worker that dies (out of memory, killed, a crash in compiled code)
+    ends joblib's whole call without saying which cell took it down. The
+    cells then running are among the first ``2 * n_jobs`` not finished (at
+    most ``n_jobs`` are dispatched at a time, in order): each of those is run
+    again alone, in a worker of its own, and one that takes that worker down
+    too is a failed cell like any other (as on Dask); the others go on in
+    parallel.
+    """
+    from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    left = list(range(len(tasks)))
+
+    def run(indices, n):
+        with parallel_config(backend="loky", n_jobs=n):
+            gen = Parallel(
+                return_as="generator_unordered", batch_size=1, pre_dispatch="n_jobs"
+            )(delayed(_run_indexed)(i, tasks[i][1]) for i in indices)
+            for i, cell in gen:
+                left.remove(i)
+                finish(i, cell)
+
+    n = effective_n_jobs(n_jobs)
+    while left:
+        try:
+            run(list(left), n_jobs)
+        except TerminatedWorkerError:
+            for i in left[: 2 * n]:
+                try:
+                    run([i], 2)  # in a worker (n_jobs=1 would run it here)
+                except TerminatedWorkerError as exc:
+                    left.remove(i)
+                    finish(i, _task_failed(tasks[i][1], exc))
 
 
 def _execute_dask(tasks, client, finish, *, n_done):

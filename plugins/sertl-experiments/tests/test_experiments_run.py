@@ -1,4 +1,5 @@
 import json
+import os
 import re
 
 import numpy as np
@@ -1491,3 +1492,36 @@ def test_one_row_pca_title_clears_the_panel_titles_and_the_edges(tmp_path, monke
     assert box.y1 <= fig.bbox.height
     for ax in fig.axes:
         assert box.y0 >= ax.title.get_window_extent(renderer).y1, ax.get_title()
+
+
+class _KillsItsWorker:
+    """Unpickled in a joblib worker, ends that process (as the OOM killer would)."""
+
+    def __reduce__(self):
+        return os._exit, (3,)
+
+
+def test_jobs_cell_whose_worker_dies_is_a_failed_cell(
+    synthetic_config, synthetic_data, monkeypatch
+):
+    # `sertl run --jobs 2`: a cell that takes its worker down failed the
+    # whole run with loky's TerminatedWorkerError (and again on every rerun)
+    from sertl_experiments import _runner
+
+    execute = _runner._execute
+
+    def poisoned(tasks, **kw):
+        tasks[1][1]["poison"] = _KillsItsWorker()
+        return execute(tasks, **kw)
+
+    monkeypatch.setattr(_runner, "_execute", poisoned)
+    cfg = synthetic_config(
+        methods=[{"name": "no_adaptation", "scaling": "source"}, {"name": "dss"}],
+        protocol={"bootstrap": 0},
+    )
+    res = run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet, n_jobs=2)
+    cells = [json.loads(p.read_text()) for p in (cfg.output / "cells").glob("*.json")]
+    failed = [c for c in cells if c["status"] != "ok"]
+    assert len(cells) == 6 and len(failed) == 1, [c["status"] for c in cells]
+    assert "TerminatedWorkerError" in failed[0]["error"]
+    assert res.n_failed == 1
