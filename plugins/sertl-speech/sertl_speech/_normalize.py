@@ -336,8 +336,8 @@ class SpeakerNormalizer(
         dtype = X.dtype  # float32 rows come back float32
         X = X.astype(np.float64, copy=False)
         n = X.shape[0]
-        mean = np.broadcast_to(self.global_mean_, X.shape).copy()
-        scale = np.broadcast_to(self.global_scale_, X.shape).copy()
+        # rows without speaker ids, or of no known speaker: the pooled statistics
+        mean, scale = self.global_mean_, self.global_scale_
         fitted_per_speaker = self.speakers_.size or len(
             getattr(self, "small_speakers_", ())
         )
@@ -360,6 +360,10 @@ class SpeakerNormalizer(
             pos = (
                 np.searchsorted(self.speakers_, names) if self.speakers_.size else None
             )
+            # one row of statistics per speaker of X, then one gather (a mask
+            # per speaker was a pass over every row for each of them)
+            mean = np.tile(self.global_mean_, (names.size, 1))
+            scale = np.tile(self.global_scale_, (names.size, 1))
             unseen = []
             small = set(getattr(self, "small_speakers_", ()))
             for k, name in enumerate(names):
@@ -368,9 +372,8 @@ class SpeakerNormalizer(
                     and pos[k] < self.speakers_.size
                     and self.speakers_[pos[k]] == name
                 ):
-                    rows = inverse == k
-                    mean[rows] = self.mean_[pos[k]]
-                    scale[rows] = self.scale_[pos[k]]
+                    mean[k] = self.mean_[pos[k]]
+                    scale[k] = self.scale_[pos[k]]
                 elif name not in small:  # small speakers keep the pooled stats
                     unseen.append(k)
             if unseen and self.unseen == "batch":
@@ -379,13 +382,13 @@ class SpeakerNormalizer(
                 )
                 for k in unseen:
                     if counts[k] >= self.min_samples:
-                        rows = inverse == k
-                        mean[rows] = batch_mean[k]
-                        scale[rows] = batch_scale[k]
+                        mean[k] = batch_mean[k]
+                        scale[k] = batch_scale[k]
+            mean, scale = mean[inverse], scale[inverse]
         if not self.with_mean:
-            mean[:] = 0.0
+            mean = 0.0
         if not self.with_std:
-            scale[:] = 1.0
+            scale = 1.0
         return ((X - mean) / scale).astype(dtype, copy=False)
 
     def fit_transform(self, X, y=None, *, speaker=None):
