@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 import traceback
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -341,6 +343,52 @@ def _split(task, seed):
     )
 
 
+# the warnings that fitting and predicting a cell's scored model raised
+# (ConvergenceWarning, sertl's own ...): kept out of the terminal while the
+# cells run, stored in the cell (``fit_warnings``) and logged once per text
+# by run_experiment (see fit_warning_notes)
+_noted = threading.local()
+
+
+@contextmanager
+def _noting_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = getattr(_noted, "texts", None)
+    if seen is None:
+        return
+    for w in caught:
+        if issubclass(w.category, DeprecationWarning | PendingDeprecationWarning):
+            continue  # library internals, not about this experiment
+        text = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
+        if text not in seen:
+            seen.append(text)
+
+
+def fit_warning_notes(cells):
+    """One line per distinct warning the cells' models raised, with its count.
+
+    >>> cells = [{"source": "a", "target": "b", "method": "m", "seed": 0,
+    ...           "fit_warnings": ["ConvergenceWarning: set max_iter"]}] * 2
+    >>> print(*fit_warning_notes(cells))
+    ConvergenceWarning: set max_iter (while fitting 2 of 2 cells, e.g. a -> b m seed 0)
+    """
+    by_text = {}
+    for c in cells:
+        for text in c.get("fit_warnings") or ():
+            by_text.setdefault(text, []).append(c)
+    out = []
+    for text, cs in by_text.items():
+        # name a method's cell rather than the guard's internal baseline
+        c = next((c for c in cs if c["method"] != BASELINE), cs[0])
+        out.append(
+            f"{text} (while fitting {len(cs)} of {len(cells)} cells, e.g. "
+            f"{c['source']} -> {c['target']} {c['method']} seed {c['seed']})"
+        )
+    return out
+
+
 def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False, params=None):
     pipe = recipe.pipeline(
         task["classifier"],
@@ -350,8 +398,7 @@ def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False, params=None):
     )
     if params:
         pipe.set_params(**params)
-    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with config_context(enable_metadata_routing=True), _noting_warnings():
         pipe.fit(X, y, **_routed(recipe, sd, spk))
     return pipe
 
@@ -367,8 +414,7 @@ def _params_for(recipe, grid_params, task, probability):
 
 def _predict(model, recipe, X, spk):
     sd = np.full(X.shape[0], -1, dtype=np.int64)
-    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with config_context(enable_metadata_routing=True), _noting_warnings():
         return np.asarray(model.predict(X, **_routed(recipe, sd, spk))).astype(str)
 
 
@@ -432,6 +478,7 @@ def run_cell(task):
     started = time.perf_counter()
     recipe, seed, prot = task["recipe"], task["seed"], task["protocol"]
     cell = _cell_header(task)
+    _noted.texts = []
     try:
         split = _split(task, seed)
         X, y, sd, spk = split.X, split.y, split.sample_domain, split.speakers
@@ -610,6 +657,10 @@ def run_cell(task):
         cell["status"] = "error"
         cell["error"] = f"{type(exc).__name__}: {exc}"
         cell["traceback"] = traceback.format_exc(limit=6)
+    finally:
+        if _noted.texts:
+            cell["fit_warnings"] = _noted.texts
+        _noted.texts = None
     cell["seconds"] = round(time.perf_counter() - started, 3)
     return cell
 
@@ -1846,6 +1897,8 @@ def run_experiment(
     Returns
     -------
     result : RunResult
+        The output folder, the results table, the report and the cell
+        counts.
 
     Examples
     --------
@@ -2053,6 +2106,8 @@ def run_experiment(
     computed = _execute(tasks, client=client, progress=progress, n_jobs=n_jobs, log=log)
     cells = cached + computed
     for note in repeated_split_notes(cells):
+        log(f"warning: {note}")
+    for note in fit_warning_notes(cells):
         log(f"warning: {note}")
     for note in interval_notes(cells):
         log(f"note: {note}")

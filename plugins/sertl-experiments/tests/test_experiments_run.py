@@ -1525,3 +1525,26 @@ def test_jobs_cell_whose_worker_dies_is_a_failed_cell(
     assert len(cells) == 6 and len(failed) == 1, [c["status"] for c in cells]
     assert "TerminatedWorkerError" in failed[0]["error"]
     assert res.n_failed == 1
+
+
+def test_fit_warnings_are_logged_once_per_cause_and_kept(
+    synthetic_config, synthetic_data
+):
+    # a classifier that cannot converge: the run used to drop its
+    # ConvergenceWarning silently in every cell; it is now logged once, with
+    # the number of cells, and kept in each cell's file (also on resume)
+    cfg = synthetic_config(
+        classifier={"name": "logreg", "params": {"max_iter": 1}},
+        methods=[{"name": "no_adaptation", "scaling": "source"}, {"name": "dss"}],
+    )
+    lines = []
+    run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    conv = [line for line in lines if "ConvergenceWarning" in line]
+    assert len(conv) == 1, lines
+    assert conv[0].startswith("warning: ") and "max_iter" in conv[0]
+    assert "while fitting" in conv[0] and "_baseline" not in conv[0]
+    cells = [json.loads(p.read_text()) for p in (cfg.output / "cells").glob("*.json")]
+    assert cells and all(c.get("fit_warnings") for c in cells)
+    lines.clear()
+    run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    assert sum("ConvergenceWarning" in line for line in lines) == 1
