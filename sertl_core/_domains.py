@@ -407,7 +407,8 @@ def source_mask(sample_domain):
 
     Returns
     -------
-    mask : ndarray of bool
+    mask : ndarray of bool of shape (n_samples,)
+        True where ``sample_domain`` is positive.
 
     Examples
     --------
@@ -428,7 +429,8 @@ def target_mask(sample_domain):
 
     Returns
     -------
-    mask : ndarray of bool
+    mask : ndarray of bool of shape (n_samples,)
+        True where ``sample_domain`` is negative.
 
     Examples
     --------
@@ -565,6 +567,13 @@ def check_sample_domain(sample_domain, n_samples, *, name="sample_domain"):
     Returns
     -------
     sample_domain : ndarray of int64 of shape (n_samples,)
+        The domain ids, checked.
+
+    Raises
+    ------
+    DomainError
+        When ``sample_domain`` is not 1-D, does not have ``n_samples``
+        entries, is boolean, holds non-integer values, or contains 0.
 
     Examples
     --------

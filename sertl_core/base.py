@@ -1009,6 +1009,7 @@ class TransferEstimator(
         Returns
         -------
         self : estimator instance
+            The estimator, with its parameters set.
         """
         own = self.get_params(deep=False)
         for key in sorted(params):

@@ -73,8 +73,8 @@ def sertl_register_splitters():
     Returns
     -------
     list of type
-        scikit-learn splitters whose ``split(X, y, groups=None, *,
-        sample_domain=None)`` is domain aware.
+        Cross-validation splitters, as in scikit-learn, whose ``split(X, y,
+        groups=None, *, sample_domain=None)`` is domain aware.
     """
 
 

@@ -241,6 +241,7 @@ class _ShuffledDomainSplitter(_DomainSplitter):
         Returns
         -------
         n_splits : int
+            The number of splits ``split`` yields.
 
         Raises
         ------
@@ -362,6 +363,7 @@ class LeaveOneDomainOut(_DomainSplitter):
         Returns
         -------
         n_splits : int
+            The number of splits ``split`` yields.
 
         Raises
         ------
@@ -659,7 +661,7 @@ def _stratified_draw(groups, k, rng):
 
 
 def concordance_correlation(y_true, y_pred, sample_weight=None):
-    """Lin's concordance correlation coefficient (CCC) of two series.
+    """Compute Lin's concordance correlation coefficient (CCC) of two series.
 
     ``2 cov(y, p) / (var(y) + var(p) + (mean(y) - mean(p))^2)``: 1 for
     perfect agreement, 0 for none; unlike Pearson's correlation it also
@@ -884,6 +886,7 @@ class DomainAwareScorer:
         Returns
         -------
         self : DomainAwareScorer
+            The scorer, with the request set.
         """
         self._sample_weight_request = sample_weight
         return self
@@ -910,6 +913,8 @@ class DomainAwareScorer:
         Returns
         -------
         request : sklearn.utils.metadata_routing.MetadataRequest
+            The ``score`` request: ``sample_domain`` always, and
+            ``sample_weight`` as :meth:`set_score_request` set it.
         """
         req = MetadataRequest(owner=type(self).__name__)
         req.score.add_request(param="sample_domain", alias=True)

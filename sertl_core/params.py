@@ -186,7 +186,19 @@ class Interval:
         return bool(above_left and below_right)
 
     def is_satisfied_by(self, value):
-        """Return whether ``value`` has the type and lies in the range (bools never)."""
+        """Return whether ``value`` has the type and lies in the range (bools never).
+
+        Parameters
+        ----------
+        value : object
+            The value to check.
+
+        Returns
+        -------
+        satisfied : bool
+            True when ``value`` is an instance of the interval's type (a bool
+            never is) and lies in the interval.
+        """
         if not isinstance(value, self.type) or isinstance(value, bool | np.bool_):
             return False
         return value in self
@@ -240,7 +252,18 @@ class StrOptions:
         self.options = options
 
     def is_satisfied_by(self, value):
-        """Return whether ``value`` is one of the options."""
+        """Return whether ``value`` is one of the options.
+
+        Parameters
+        ----------
+        value : object
+            The value to check.
+
+        Returns
+        -------
+        satisfied : bool
+            True when ``value`` is a string among the options.
+        """
         return isinstance(value, str) and value in self.options
 
     def __str__(self):

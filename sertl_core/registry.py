@@ -302,7 +302,7 @@ class PluginLoadWarning(SertlWarning):
 class RegistryEntry:
     """One registered class.
 
-    Attributes
+    Parameters
     ----------
     kind : str
         One of :data:`KINDS`.
@@ -619,12 +619,6 @@ def _ep_key(ep):
 class Registry:
     """Name -> class map of every registered plugin class, by kind.
 
-    Parameters
-    ----------
-    plugin_manager : pluggy.PluginManager, default=None
-        Manager built by :func:`make_plugin_manager`; a new one loading the
-        installed entry points when None.
-
     A faulty plugin never breaks the others: a hook that raises or returns
     something other than a list of classes, or a class without a valid
     ``registry_name``, is skipped with a :class:`PluginLoadWarning` naming the
@@ -634,6 +628,12 @@ class Registry:
     it, and :meth:`get` then raises a :class:`RegistryError` naming both
     classes and their plugins; when one of them is sertl's own, it keeps the
     name and the other is skipped.
+
+    Parameters
+    ----------
+    plugin_manager : pluggy.PluginManager, default=None
+        Manager built by :func:`make_plugin_manager`; a new one loading the
+        installed entry points when None.
 
     Attributes
     ----------
@@ -898,6 +898,7 @@ class Registry:
         Returns
         -------
         names : list of str
+            The registry names of ``kind``, sorted.
         """
         self._build()
         return sorted(self._entries[self._check_kind(kind)])
@@ -915,6 +916,7 @@ class Registry:
         Returns
         -------
         cls : type
+            The registered class.
 
         Raises
         ------
@@ -1077,6 +1079,7 @@ class Registry:
         Returns
         -------
         instance : object
+            A new instance of the registered class.
         """
         cls = self.get(kind, name)
         try:
@@ -1129,6 +1132,7 @@ def get_registry(*, refresh=False):
     Returns
     -------
     registry : Registry
+        The cached registry (a new one when ``refresh`` is True).
 
     Examples
     --------

@@ -121,9 +121,11 @@ def make_domain_data(
     Returns
     -------
     X : ndarray of shape (n_rows, n_features)
+        Features of the source domains' rows, then the target domain's.
     y : ndarray of int of shape (n_rows,)
         Labels with ``-1`` on target rows.
     sample_domain : ndarray of int of shape (n_rows,)
+        Domain ids: 1 to ``n_sources`` for source rows, -1 for target rows.
     y_target : ndarray of int
         True labels of the target rows.
 

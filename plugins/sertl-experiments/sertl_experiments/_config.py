@@ -134,7 +134,21 @@ class CorpusSpec:
     where: str | None = None
 
     def label(self, key=None):
-        """Name of the corpus, or of its field ``key``, in an error message."""
+        """Return the name of the corpus, or of its field ``key``, in an error message.
+
+        Parameters
+        ----------
+        key : str, default=None
+            A field of the corpus table (e.g. ``"root"``); None for the
+            corpus itself.
+
+        Returns
+        -------
+        label : str
+            ``"[corpora.NAME]"`` or ``"[corpora.NAME] KEY"``; ``where``
+            alone when it is set (a command-line option names all its
+            fields).
+        """
         if self.where is not None:
             return self.where  # a command-line option names all its fields
         where = f"[corpora.{self.name}]"
@@ -356,7 +370,14 @@ class ExperimentConfig:
     source_file: Path | None = None
 
     def pairs(self):
-        """Return the ordered (source, target) pairs, sources as tuples of names."""
+        """Return the ordered (source, target) pairs, sources as tuples of names.
+
+        Returns
+        -------
+        pairs : list of (tuple of str, str)
+            Every source set with every target it does not contain, in the
+            order of ``sources`` then ``targets``.
+        """
         out = []
         for s in self.sources:
             for t in self.targets:
@@ -547,6 +568,7 @@ def load_config(path, *, overrides=None):
     Returns
     -------
     config : ExperimentConfig
+        The validated experiment, paths resolved.
 
     Raises
     ------
@@ -605,6 +627,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     Returns
     -------
     config : ExperimentConfig
+        The validated experiment, paths resolved against ``base_dir``.
 
     Examples
     --------

@@ -117,6 +117,13 @@ def make_classifier(name="svc", params=None, *, probability=False, random_state=
     Returns
     -------
     estimator : classifier
+        A new, unfitted classifier (``CalibratedClassifierCV`` around
+        ``SVC`` for ``name="svc"`` with ``probability=True``).
+
+    Raises
+    ------
+    ConfigError
+        An unknown ``name``, or ``params`` the classifier does not take.
 
     Examples
     --------
@@ -192,14 +199,14 @@ class Recipe:
     scaling : {"source", "domain", "speaker", "none"}, default="domain"
         First step: statistics of the source only (no adaptation), of each
         domain, of each speaker, or nothing.
-    adapters : list of str
+    adapters : list of str, default=[]
         Registry names of :class:`~sertl_core.DomainAdapter` steps.
     estimator : str, default="source_only"
         Registry name of the :class:`~sertl_core.TransferEstimator`.
-    params : dict
+    params : dict, default={}
         ``{step: {param: value}}``; steps are adapter names, the estimator
         name, ``"scale"`` and ``"classifier"``.
-    grid : dict
+    grid : dict, default={}
         ``{"step__param": [values]}`` searched by GridSearchCV.
 
     Examples
@@ -218,7 +225,18 @@ class Recipe:
 
     @classmethod
     def from_spec(cls, spec):
-        """Build from a :class:`~sertl_experiments.MethodSpec`."""
+        """Build from a :class:`~sertl_experiments.MethodSpec`.
+
+        Parameters
+        ----------
+        spec : MethodSpec
+            A ``[[methods]]`` entry of the configuration.
+
+        Returns
+        -------
+        recipe : Recipe
+            A recipe with the spec's fields (its lists and dicts copied).
+        """
         return cls(
             spec.name,
             spec.scaling,
@@ -238,7 +256,17 @@ class Recipe:
         )
 
     def describe(self, classifier="svc"):
-        """Short human-readable description of the steps.
+        """Return a short human-readable description of the steps.
+
+        Parameters
+        ----------
+        classifier : str, default="svc"
+            Name of the classifier, shown inside the estimator's parentheses.
+
+        Returns
+        -------
+        description : str
+            The steps joined by ``" -> "``.
 
         Examples
         --------
@@ -266,7 +294,36 @@ class Recipe:
         probability=False,
         random_state=None,
     ):
-        """Return the list of ``(name, estimator)`` steps, freshly constructed."""
+        """Return the list of ``(name, estimator)`` steps, freshly constructed.
+
+        Parameters
+        ----------
+        classifier : str, default="svc"
+            Classifier wrapped by the transfer estimator, by
+            :func:`make_classifier` name.
+        classifier_params : dict, default=None
+            Constructor parameters of the classifier; the recipe's own
+            ``params["classifier"]`` override them.
+        probability : bool, default=False
+            Give the classifier a ``predict_proba`` (see
+            :func:`make_classifier`).
+        random_state : int, default=None
+            Seed of the classifier, and of every step (and wrapped
+            estimator) whose ``random_state`` is None; None seeds nothing.
+
+        Returns
+        -------
+        steps : list of (str, estimator)
+            ``"scale"`` (unless ``scaling="none"``), one step per adapter,
+            named after it, and ``"model"``, the transfer estimator that
+            wraps the classifier.
+
+        Raises
+        ------
+        ConfigError
+            A step name the registry does not know, or parameters a step
+            (or the classifier) does not take, with the recipe's field named.
+        """
         reg = _registry()
         out = []
         if self.scaling != "none":
@@ -334,7 +391,28 @@ class Recipe:
         probability=False,
         random_state=None,
     ):
-        """Return the recipe as an unfitted :class:`~sklearn.pipeline.Pipeline`."""
+        """Return the recipe as an unfitted :class:`~sklearn.pipeline.Pipeline`.
+
+        Parameters
+        ----------
+        classifier : str, default="svc"
+            Classifier wrapped by the transfer estimator, by
+            :func:`make_classifier` name.
+        classifier_params : dict, default=None
+            Constructor parameters of the classifier; the recipe's own
+            ``params["classifier"]`` override them.
+        probability : bool, default=False
+            Give the classifier a ``predict_proba`` (see
+            :func:`make_classifier`).
+        random_state : int, default=None
+            Seed of the classifier, and of every step (and wrapped
+            estimator) whose ``random_state`` is None; None seeds nothing.
+
+        Returns
+        -------
+        pipeline : sklearn.pipeline.Pipeline
+            The steps of :meth:`steps`.
+        """
         return Pipeline(
             self.steps(
                 classifier,
@@ -345,7 +423,31 @@ class Recipe:
         )
 
     def grid_key(self, key, n_adapt, *, prefix="model__estimator__"):
-        """Map ``step__param`` of this recipe to the flat template's name."""
+        """Map ``step__param`` of this recipe to the flat template's name.
+
+        Parameters
+        ----------
+        key : str
+            A key of the recipe's ``grid``: ``step__param``, where the step
+            is ``"scale"``, ``"classifier"``, the estimator or an adapter.
+        n_adapt : int
+            Number of adapter slots of the template (an adapter's slot is
+            its position in ``adapters``, whatever ``n_adapt``).
+        prefix : str, default="model__estimator__"
+            Prefix of the classifier's parameters in the template (see
+            :func:`classifier_prefix`).
+
+        Returns
+        -------
+        name : str
+            ``scale__param``, ``adaptI__param``, ``model__param`` or
+            ``prefix`` followed by the classifier's parameter.
+
+        Raises
+        ------
+        ConfigError
+            When the step is none of the recipe's.
+        """
         step, param = key.split("__", 1)
         if step == "scale":
             return f"scale__{param}"
@@ -366,7 +468,34 @@ class Recipe:
         probability=False,
         random_state=None,
     ):
-        """Return this recipe as a ``param_grid`` dict on the flat template."""
+        """Return this recipe as a ``param_grid`` dict on the flat template.
+
+        Parameters
+        ----------
+        n_adapt : int
+            Number of adapter slots of the template (:func:`template`), at
+            least the recipe's number of adapters; the slots it leaves empty
+            are ``"passthrough"``.
+        classifier : str, default="svc"
+            Classifier wrapped by the transfer estimator, by
+            :func:`make_classifier` name.
+        classifier_params : dict, default=None
+            Constructor parameters of the classifier; the recipe's own
+            ``params["classifier"]`` override them.
+        probability : bool, default=False
+            Give the classifier a ``predict_proba`` (see
+            :func:`make_classifier`).
+        random_state : int, default=None
+            Seed of the classifier, and of every step (and wrapped
+            estimator) whose ``random_state`` is None; None seeds nothing.
+
+        Returns
+        -------
+        grid : dict
+            One value for each slot (``scale``, ``adapt1`` ...,
+            ``model``), the recipe's steps, and the recipe's own ``grid``
+            under the template's parameter names.
+        """
         steps = dict(
             self.steps(
                 classifier,
@@ -482,7 +611,7 @@ def template(n_adapt):
 
 
 def default_candidates(extra=None):
-    """Recipes that ``method = "auto"`` chooses among, from the installed plugins.
+    """Return the recipes ``method = "auto"`` chooses among, from the installed plugins.
 
     The no-adaptation baseline, per-domain standardisation, and per-domain
     standardisation followed by each installed adapter or transfer
@@ -499,6 +628,8 @@ def default_candidates(extra=None):
     Returns
     -------
     recipes : list of Recipe
+        ``no_adaptation``, ``dss``, one ``dss+NAME`` per offered adapter or
+        estimator, then those of ``extra`` whose name is not taken yet.
 
     Examples
     --------

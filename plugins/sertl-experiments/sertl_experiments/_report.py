@@ -19,7 +19,12 @@ import pandas as pd
 # name per file, and no "__" (which joins a PCA plot's source and target)
 from ._metrics import OTHER
 from ._runner import _file_part as _slug
-from ._runner import interval_notes, pooled_intervals, repeated_split_notes
+from ._runner import (
+    fit_warning_rows,
+    interval_notes,
+    pooled_intervals,
+    repeated_split_notes,
+)
 
 __all__ = ["write_outputs"]
 
@@ -740,6 +745,14 @@ _READER_WARNINGS_NOTE = (
 )
 
 
+_FIT_WARNINGS_NOTE = (
+    "What fitting or predicting the cells' models warned about (a classifier "
+    "that did not converge, an adapter fitted without target rows, ...), once "
+    "per distinct text: cells, how many of the run's cells raised it; e.g., "
+    "one of them."
+)
+
+
 _CAUTIONS_NOTE = (
     "Files that gave features and were kept, with the cautions `sertl predict` "
     "gives on such a file (the first file's note shown; the run's log names "
@@ -960,6 +973,13 @@ def write_outputs(
             _READER_WARNINGS_NOTE + "\n",
             _to_md(warned),
         ]
+    fit_warned = pd.DataFrame(fit_warning_rows(cells))
+    if not fit_warned.empty:
+        md += [
+            "\n## Warnings while fitting\n",
+            _FIT_WARNINGS_NOTE + "\n",
+            _to_md(fit_warned),
+        ]
     if not errors.empty:
         md += ["\n## Failed cells\n", _to_md(errors)]
     (out / "results.md").write_text("\n".join(md), encoding="utf-8")
@@ -1024,6 +1044,15 @@ def write_outputs(
                 "Reader warnings",
                 _lines_html(warned, "tab-reader-warnings"),
                 _READER_WARNINGS_NOTE,
+            )
+        )
+    if not fit_warned.empty:
+        tables.append(
+            (
+                "fit-warnings",
+                "Warnings while fitting",
+                _lines_html(fit_warned, "tab-fit-warnings"),
+                _FIT_WARNINGS_NOTE,
             )
         )
     if not errors.empty:

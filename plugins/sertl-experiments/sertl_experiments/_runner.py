@@ -366,6 +366,37 @@ def _noting_warnings():
             seen.append(text)
 
 
+def fit_warning_rows(cells):
+    """One row per distinct warning the cells' models raised.
+
+    Each row gives the ``warning``, the ``cells`` that raised it (``"n of
+    N"``) and one of them (``e.g.``), a method's cell rather than the guard's
+    internal baseline, for the log and the report.
+
+    >>> cells = [{"source": "a", "target": "b", "method": "m", "seed": 0,
+    ...           "fit_warnings": ["ConvergenceWarning: set max_iter"]}] * 2
+    >>> fit_warning_rows(cells)[0]["cells"]
+    '2 of 2'
+    """
+    by_text = {}
+    for c in cells:
+        for text in c.get("fit_warnings") or ():
+            by_text.setdefault(text, []).append(c)
+    rows = []
+    for text, cs in by_text.items():
+        c = next((c for c in cs if c["method"] != BASELINE), cs[0])
+        rows.append(
+            {
+                "warning": text,
+                "cells": f"{len(cs)} of {len(cells)}",
+                "e.g.": (
+                    f"{c['source']} -> {c['target']} {c['method']} seed {c['seed']}"
+                ),
+            }
+        )
+    return rows
+
+
 def fit_warning_notes(cells):
     """One line per distinct warning the cells' models raised, with its count.
 
@@ -374,19 +405,10 @@ def fit_warning_notes(cells):
     >>> print(*fit_warning_notes(cells))
     ConvergenceWarning: set max_iter (while fitting 2 of 2 cells, e.g. a -> b m seed 0)
     """
-    by_text = {}
-    for c in cells:
-        for text in c.get("fit_warnings") or ():
-            by_text.setdefault(text, []).append(c)
-    out = []
-    for text, cs in by_text.items():
-        # name a method's cell rather than the guard's internal baseline
-        c = next((c for c in cs if c["method"] != BASELINE), cs[0])
-        out.append(
-            f"{text} (while fitting {len(cs)} of {len(cells)} cells, e.g. "
-            f"{c['source']} -> {c['target']} {c['method']} seed {c['seed']})"
-        )
-    return out
+    return [
+        f"{r['warning']} (while fitting {r['cells']} cells, e.g. {r['e.g.']})"
+        for r in fit_warning_rows(cells)
+    ]
 
 
 def _fit(recipe, X, y, sd, spk, task, seed, *, probability=False, params=None):

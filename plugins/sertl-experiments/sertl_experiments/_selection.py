@@ -215,8 +215,10 @@ def search(
         Scorer registry names.
     cv : splitter, default=None
         Domain-aware splitter; chosen from ``few_shot`` when None.
-    classifier, classifier_params : str, dict
-        Classifier of every recipe.
+    classifier : str, default="svc"
+        Classifier of every recipe, by :func:`make_classifier` name.
+    classifier_params : dict, default=None
+        Constructor parameters of the classifier.
     n_jobs : int, default=None
         GridSearchCV workers (a Dask backend, when active, runs them).
     random_state : int, default=0
@@ -406,8 +408,10 @@ def evaluate(
         Scorer registry names; ``"target"`` alone when ``few_shot``.
     few_shot : bool, default=False
         Select on held-out labelled target rows.
-    classifier, classifier_params : str, dict
-        Classifier of every recipe.
+    classifier : str, default="svc"
+        Classifier of every recipe, by :func:`make_classifier` name.
+    classifier_params : dict, default=None
+        Constructor parameters of the classifier.
     random_state : int, default=0
         Seed.
     probability : bool, default=False
@@ -415,7 +419,7 @@ def evaluate(
     n_splits : int, default=3
         Number of splits.
     n_jobs : int, default=None
-        joblib workers over (candidate, split).
+        Joblib workers over (candidate, split).
 
     Returns
     -------

@@ -46,8 +46,11 @@ def train_model(
         Unlabelled audio of the deployment domain.
     features : FeatureSpec, default=None
         Feature configuration (stored in the Pipeline's first step).
-    classifier, classifier_params : str, dict
-        Classifier of the recipe; SVC is built with probabilities.
+    classifier : str, default="svc"
+        Classifier of the recipe, by :func:`make_classifier` name; SVC is
+        built with probabilities.
+    classifier_params : dict, default=None
+        Constructor parameters of the classifier.
     random_state : int, default=0
         Seed.
     progress : bool, default=False

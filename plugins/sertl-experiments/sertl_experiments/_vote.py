@@ -456,6 +456,7 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
         Returns
         -------
         self : TransferVote
+            The ensemble, with its parameters set.
         """
         if not params:
             return self

@@ -1545,6 +1545,14 @@ def test_fit_warnings_are_logged_once_per_cause_and_kept(
     assert "while fitting" in conv[0] and "_baseline" not in conv[0]
     cells = [json.loads(p.read_text()) for p in (cfg.output / "cells").glob("*.json")]
     assert cells and all(c.get("fit_warnings") for c in cells)
+    # and the report says it, in results.md and report.html
+    md = (cfg.output / "results.md").read_text(encoding="utf-8")
+    section = md.split("## Warnings while fitting", 1)[1]
+    assert (
+        "ConvergenceWarning" in section and f"{len(cells)} of {len(cells)}" in section
+    )
+    page = (cfg.output / "report.html").read_text(encoding="utf-8")
+    assert "id='tab-fit-warnings'" in page and "ConvergenceWarning" in page
     lines.clear()
     run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
     assert sum("ConvergenceWarning" in line for line in lines) == 1

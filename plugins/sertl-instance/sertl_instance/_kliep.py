@@ -486,12 +486,6 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
     random_state : int, RandomState or None, default=None
         Seed of the centres, folds, width subsample and resampling.
 
-    Warns
-    -----
-    KernelWidthWarning
-        At fit, when the cross-validation keeps the smallest or the largest
-        candidate width (see :func:`kliep_weights`).
-
     Attributes
     ----------
     weights_ : ndarray of shape (n_source_rows,)
@@ -520,6 +514,12 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
         Class labels (classifiers).
     n_features_in_ : int
         Number of features seen in fit.
+
+    Warns
+    -----
+    KernelWidthWarning
+        At fit, when the cross-validation keeps the smallest or the largest
+        candidate width (see :func:`kliep_weights`).
 
     See Also
     --------

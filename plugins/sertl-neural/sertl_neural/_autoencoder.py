@@ -385,7 +385,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         )
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output features.
+        """Get the names of the output features.
 
         Parameters
         ----------

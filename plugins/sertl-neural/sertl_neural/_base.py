@@ -1119,7 +1119,7 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
         return outs[0] if self.estimator is None else outs[-1]
 
     def embed(self, X, *, sample_domain=None):
-        """Penultimate-layer embeddings of the network (the trunk's output).
+        """Return the penultimate-layer embeddings (the trunk's output).
 
         Parameters
         ----------
@@ -1132,6 +1132,7 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
         Returns
         -------
         embeddings : ndarray of shape (n_samples, embedding_dim)
+            One embedding per row of ``X``.
         """
         return self._outputs(self.module_, *self._checked(X, sample_domain))[-1]
 

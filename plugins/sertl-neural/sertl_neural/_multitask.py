@@ -223,6 +223,12 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         (otherwise only its head learns, from the detached embedding), so
         an auxiliary task cannot pull the trunk against the emotion task.
         The share of batches where it did is in ``aux_gradient_share_``.
+    adversarial_tasks : list of str, default=None
+        Auxiliary tasks whose head sees the trunk through a gradient
+        reversal layer [4]_ [5]_: the head still learns the task, but the
+        trunk is trained to remove that information (e.g. gender- or
+        corpus-invariant emotion features) instead of sharing it. The
+        other auxiliary tasks are ordinary (cooperative) tasks.
     task_layers : dict of str to int, default=None
         ``{task: k}``: the head of that auxiliary task reads the output of
         the trunk's k-th hidden block (1-based) instead of the last one, so
@@ -230,12 +236,6 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         the emotion task alone (low-level auxiliary supervision [7]_).
         MLP trunks only; not combined with
         ``task_weighting="gradient_similarity"``.
-    adversarial_tasks : list of str, default=None
-        Auxiliary tasks whose head sees the trunk through a gradient
-        reversal layer [4]_ [5]_: the head still learns the task, but the
-        trunk is trained to remove that information (e.g. gender- or
-        corpus-invariant emotion features) instead of sharing it. The
-        other auxiliary tasks are ordinary (cooperative) tasks.
     max_epochs : int, default=50
         Training epochs.
     batch_size : int, default=32

@@ -111,6 +111,10 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         (``confidence``), so an unreliable alignment falls back towards
         per-domain standardisation; a target domain with fewer rows than
         classes gets 0 (its class structure cannot be found).
+    n_iter : int, default=5
+        Rounds of clustering, matching and mapping.
+    max_kmeans_iter : int, default=20
+        Lloyd iterations of each clustering round.
     confidence : {"bootstrap", "procrustes"}, default="bootstrap"
         Confidence used by ``strength="auto"`` (ignored otherwise).
         ``"bootstrap"``: positive-part James-Stein shrinkage of the fitted
@@ -135,10 +139,6 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         pooled target rows) resamples from its own generator started from
         this seed, so one domain's map does not depend on which other
         target domains are in the fit.
-    n_iter : int, default=5
-        Rounds of clustering, matching and mapping.
-    max_kmeans_iter : int, default=20
-        Lloyd iterations of each clustering round.
 
     Attributes
     ----------

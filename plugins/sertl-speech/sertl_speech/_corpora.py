@@ -78,11 +78,20 @@ class CorpusWarning(SertlWarning):
     """A corpus has files that were skipped, or labels outside the schema.
 
     The warning carries what it lists as data, so that a program need not
-    parse its text. ``skipped``: the files skipped, a list of ``{"file":
-    ..., "reason": ...}`` dictionaries (the table a reader returns holds
-    the same list in ``table.attrs["skipped"]``). ``unknown_labels``: the
-    labels of a user's corpus (``csv``, ``folders``) that are no canonical
-    emotion, kept as written. Both are empty lists for the other warnings.
+    parse its text: the attributes ``skipped`` and ``unknown_labels``, both
+    empty lists for the warnings that list neither.
+
+    Parameters
+    ----------
+    *args : object
+        The message, as for any warning.
+    skipped : list of dict, default=None
+        The files skipped, as ``{"file": ..., "reason": ...}`` dictionaries
+        (the table a reader returns holds the same list in
+        ``table.attrs["skipped"]``); kept as the list ``skipped``.
+    unknown_labels : list of str, default=None
+        The labels of a user's corpus (``csv``, ``folders``) that are no
+        canonical emotion, as written; kept as the list ``unknown_labels``.
 
     Examples
     --------
@@ -1417,7 +1426,37 @@ class CsvCorpus(CorpusReader):
         self.columns = columns
         self.encoding = encoding
 
-    def read(self, root, *, emotions=None):  # noqa: D102 - documented in the base
+    def read(self, root, *, emotions=None):
+        """Read the corpus listed by the CSV file ``root`` into a table.
+
+        Parameters
+        ----------
+        root : str or path-like
+            The CSV file (not its folder); relative audio paths in it are
+            read from its folder.
+        emotions : iterable of str, default=None
+            Keep only these canonical emotions; all when None.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            One row per CSV row kept, columns :data:`COLUMNS`, sorted by
+            file. ``table.attrs["skipped"]`` lists the rows skipped (missing
+            or non-audio file, empty file or label, too many fields), as
+            ``{"file": ..., "reason": why}`` dictionaries (also carried by
+            the :class:`CorpusWarning` that reports them).
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``root`` does not exist.
+        TypeError
+            When ``root`` is None or an option has the wrong type.
+        ValueError
+            When ``root`` is not a file, the CSV cannot be read or lacks a
+            required column, no row is kept, or ``emotions`` names an
+            unknown class.
+        """
         name = self.registry_name
         path = _check_root(root, name)
         if not path.is_file():
@@ -1845,7 +1884,37 @@ class FoldersCorpus(CorpusReader):
         self.corpus = corpus
         self.language = language
 
-    def read(self, root, *, emotions=None):  # noqa: D102 - documented in the base
+    def read(self, root, *, emotions=None):
+        """Read the corpus under ``root``, one folder per label, into a table.
+
+        Parameters
+        ----------
+        root : str or path-like
+            The folder that holds one folder per label.
+        emotions : iterable of str, default=None
+            Keep only these canonical emotions; all when None.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            One row per file kept, columns :data:`COLUMNS`, sorted by file.
+            ``table.attrs["skipped"]`` lists the files skipped (outside a
+            label folder, or not matched by ``speaker_pattern``), as
+            ``{"file": absolute path, "reason": why}`` dictionaries (also
+            carried by the :class:`CorpusWarning` that reports them).
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``root`` does not exist (``NotADirectoryError`` when it is
+            a file).
+        TypeError
+            When ``root`` is None or an option has the wrong type.
+        ValueError
+            When no audio file (or none kept) is found, ``root`` is one
+            level off, ``speaker_pattern`` is invalid, or ``emotions``
+            names an unknown class.
+        """
         name = self.registry_name
         root = _check_root(root, name)
         if not root.is_dir():
