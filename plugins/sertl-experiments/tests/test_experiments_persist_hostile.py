@@ -196,6 +196,22 @@ def test_a_forest_whose_tree_takes_fewer_features_is_refused(tmp_path):
         load_model(save_model(forest, tmp_path / "m.skops"))
 
 
+def test_only_a_fitted_forest_must_say_its_width(tmp_path):
+    # SourceOnly keeps its unfitted forest as its estimator parameter (sertl
+    # run's random_forest): no trees, nothing to check; a fitted forest that
+    # drops its width is refused as before
+    from sertl_core import SourceOnly
+
+    X, y = _data()
+    model = SourceOnly(RandomForestClassifier(n_estimators=3, random_state=0))
+    model.fit(X, y, sample_domain=np.ones(len(y), int))
+    loaded, _ = load_model(save_model(model, tmp_path / "a.skops"))
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    del model.estimator_.n_features_in_
+    with pytest.raises(UntrustedModelError, match="does not say how many features"):
+        load_model(save_model(model, tmp_path / "b.skops"))
+
+
 def test_a_neighbour_search_tree_is_rebuilt_from_its_points(tmp_path):
     # the stored index arrays of a k-d tree, which queries follow without
     # bounds, are replaced by those of a tree built again from its points
