@@ -255,7 +255,9 @@ def add_commands(subparsers):
         "'warnings'). Files are "
         "treated as audio of the model's target corpus (per-domain steps use "
         "its statistics); audio recorded elsewhere may all get one answer: "
-        "for such audio pass --new-domain with the files of that setup.",
+        "for such audio pass --new-domain with the files of that setup (a "
+        "batch of 5 or more files whose features lie far from the target "
+        "corpus's gets a note saying so; --json: in 'notes').",
         epilog="exit status: 0 every file was labelled; 1 some files could not "
         "be (missing, unreadable, silent, too short ...: each is reported, with "
         "--json as a prediction with an error, and the others are labelled); 2 "
@@ -509,7 +511,7 @@ def cmd_grid(args):
         check_recipe,
         left_out_classes,
     )
-    from ._selection import needs_proba, search
+    from ._selection import _recording_warnings, needs_proba, search
 
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}.")
@@ -671,6 +673,9 @@ def cmd_grid(args):
         for k in r.grid
     }
     out = []
+    # each distinct warning of the fits, with the first search that raised
+    # it, shown once after the searches (on stderr: --json stays valid)
+    fit_notes = {}
     with (
         _naming_file(args.experiment) if args.experiment else contextlib.nullcontext(),
         dask_client(args.scheduler, args.workers) as client,
@@ -725,13 +730,18 @@ def cmd_grid(args):
                     "random_state": seed,
                     "n_splits": n_splits,
                 }
-                if client is not None:
-                    from joblib import parallel_config
+                where = f"{'+'.join(srcs)} -> {tgt} seed {seed}"
+                with _recording_warnings() as texts:
+                    if client is not None:
+                        from joblib import parallel_config
 
-                    with parallel_config(backend="dask"):
-                        gs, names = search(recipes, X, y, sd, n_jobs=-1, **kw)
-                else:
-                    gs, names = search(recipes, X, y, sd, **kw)
+                        # (the Dask workers' own warnings are shown by them)
+                        with parallel_config(backend="dask"):
+                            gs, names = search(recipes, X, y, sd, n_jobs=-1, **kw)
+                    else:
+                        gs, names = search(recipes, X, y, sd, **kw)
+                for text in texts:
+                    fit_notes.setdefault(f"during the search: {text}", where)
                 rows = []
                 for i, name in enumerate(names):
                     params = {
@@ -767,7 +777,12 @@ def cmd_grid(args):
 
                     from ._persist import save_model
 
-                    best_model = _with_probabilities(gs.best_estimator_, X, y, sd)
+                    with _recording_warnings() as texts:
+                        best_model = _with_probabilities(gs.best_estimator_, X, y, sd)
+                    for text in texts:
+                        fit_notes.setdefault(
+                            f"refitting the chosen model for --save: {text}", where
+                        )
                     model = Pipeline(
                         [
                             (
@@ -791,6 +806,8 @@ def cmd_grid(args):
                     )
                     entry["saved"] = str(args.save)
                 out.append(entry)
+    for text, where in fit_notes.items():
+        _log(f"warning: {text} (e.g. {where})")
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -908,8 +925,6 @@ def _run_only_fields(path):
 
 def _with_probabilities(pipe, X, y, sd):
     """Refit the chosen pipeline with a classifier that has ``predict_proba``."""
-    import warnings
-
     from sklearn import config_context
     from sklearn.base import clone
     from sklearn.calibration import CalibratedClassifierCV
@@ -921,8 +936,7 @@ def _with_probabilities(pipe, X, y, sd):
         model.set_params(
             estimator=CalibratedClassifierCV(inner, method="sigmoid", cv=3)
         )
-    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with config_context(enable_metadata_routing=True):
         best.fit(X, y, sample_domain=sd)
     return best
 
@@ -1033,9 +1047,11 @@ def _predict(args, out):
     _use_cache(model, args.cache_dir)
     entries, folders = _scan_audio(args.audio)
 
-    def notes(failed=(), labelled=True):
-        # a folder's note counts the files labelled, so it comes after them
+    def notes(failed=(), labelled=True, batch=()):
+        # a folder's note counts the files labelled, so it comes after them;
+        # then the notes on the whole batch (a domain mismatch)
         out["notes"] = _folder_notes(folders, failed, labelled=labelled)
+        out["notes"] += list(batch)
         for note in out["notes"]:
             print(f"sertl predict: note: {_printable(note)}", file=sys.stderr)
 
@@ -1060,7 +1076,10 @@ def _predict(args, out):
         if not isinstance(exc, _BatchStatisticsError):
             raise
         raise ExperimentError(str(exc)) from exc  # too few files, or no such step
-    notes([r["file"] for r in rows if r["error"] is not None])
+    notes(
+        [r["file"] for r in rows if r["error"] is not None],
+        batch=getattr(rows, "notes", ()),
+    )
     if args.json:
         # missing arguments too, as files that cannot be decoded are, in the
         # order given
@@ -1201,6 +1220,7 @@ def cmd_demo(args):
     from ._persist import save_model
     from ._recipes import Recipe
     from ._runner import run_experiment
+    from ._selection import _recording_warnings
     from ._train import train_model
 
     t0 = time.perf_counter()
@@ -1217,13 +1237,16 @@ def cmd_demo(args):
     from sertl_speech import load_sample
 
     src, tgt = load_sample("emodb"), load_sample("ravdess")
-    model, _ = train_model(
-        Recipe("dss"),
-        list(src["file"]),
-        list(src["emotion"]),
-        list(tgt["file"]),
-        features=FeatureSpec("functionals", cfg.features.cache_dir, 1),
-    )
+    with _recording_warnings() as texts:
+        model, _ = train_model(
+            Recipe("dss"),
+            list(src["file"]),
+            list(src["emotion"]),
+            list(tgt["file"]),
+            features=FeatureSpec("functionals", cfg.features.cache_dir, 1),
+        )
+    for text in texts:
+        _log(f"warning: training the saved model: {text}")
     path = save_model(
         model,
         Path(cfg.output) / "model.skops",

@@ -19,8 +19,11 @@ __all__ = [
     "FEATURE_SAMPLE_RATE",
     "CLIPPED_FRACTION",
     "LONG_FILE_SECONDS",
+    "MIN_MISMATCH_FILES",
     "MIN_NEW_DOMAIN_FILES",
+    "domain_shift",
     "expand_audio",
+    "mismatch_threshold",
     "predict_files",
 ]
 
@@ -48,6 +51,17 @@ MIN_VOICED_RATIO = 0.05
 # shared corpora stays below it (at most 0.42 %, a URDU file; 99.9 % of
 # them below 0.29 %).
 CLIPPED_FRACTION = 0.005
+# The domain-mismatch note on a batch (see domain_shift): the batch's shift
+# must exceed MISMATCH_BASE + MISMATCH_NOISE / sqrt(n_files), and the note is
+# given from MIN_MISMATCH_FILES files. Calibrated on the four shared corpora
+# (benchmarks/predict_domain_mismatch.py): a batch of the target corpus's own
+# files shifts by about 0.8 / sqrt(n) (sampling noise); 1.2 / sqrt(n) leaves
+# room for it, 0.25 for a batch of new speakers of the same setup. Batches of
+# another corpus shift by 0.6-0.8 (against a target of wide spread, TurEV-DB,
+# only 0.35-0.4: not caught).
+MISMATCH_BASE = 0.25
+MISMATCH_NOISE = 1.2
+MIN_MISMATCH_FILES = 5
 
 
 def expand_audio(paths):
@@ -302,6 +316,125 @@ def caution_kind(note):
     return head if 0 < len(head) <= 30 else "other"
 
 
+def domain_shift(X, mean, scale):
+    """Standardised mean shift of a batch of feature rows from a domain.
+
+    The mean over features of ``|batch mean - mean| / scale``: how far, in
+    the domain's standard deviations, the average file of the batch lies
+    from the domain's average, feature by feature. A batch of ``n`` files
+    drawn from the domain itself shifts by about ``0.8 / sqrt(n)`` (the
+    sampling noise of a mean: ``sqrt(2 / pi) / sqrt(n)`` for Gaussian
+    features); files of another recording setup by more.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_files, n_features)
+        Features of the batch, before any scaling (finite rows).
+    mean, scale : array-like of shape (n_features,)
+        The domain's statistics, e.g. a fitted
+        :class:`~sertl_core.DomainStandardScaler`'s ``target_mean_`` and
+        ``target_scale_`` (zero spreads replaced by 1, as it does).
+
+    Returns
+    -------
+    shift : float
+
+    Examples
+    --------
+    >>> domain_shift([[1.0, 0.0], [3.0, 0.0]], [0.0, 0.0], [1.0, 1.0])
+    1.0
+    """
+    X = np.asarray(X, dtype=float)
+    scale = np.asarray(scale, dtype=float)
+    scale = np.where(scale > 0, scale, 1.0)
+    z = np.abs(X.mean(axis=0) - np.asarray(mean, dtype=float)) / scale
+    return float(np.mean(z))
+
+
+def mismatch_threshold(n_files):
+    """Shift of a batch of ``n_files`` above which predict notes a mismatch.
+
+    ``MISMATCH_BASE + MISMATCH_NOISE / sqrt(n_files)`` (0.25 + 1.2 / sqrt(n)):
+    the sampling noise of a batch of the target domain's own files shrinks
+    with its size, the shift of another setup does not.
+
+    Examples
+    --------
+    >>> round(mismatch_threshold(16), 2)
+    0.55
+    """
+    return MISMATCH_BASE + MISMATCH_NOISE / float(np.sqrt(n_files))
+
+
+def _target_statistics(pipeline, X):
+    """Return the features a model's per-domain scaler sees, and its statistics.
+
+    Walks the steps of ``pipeline`` (the model without its feature step) up
+    to its first fitted :class:`~sertl_core.DomainStandardScaler` (by its
+    fitted ``target_mean_`` and ``target_scale_``) that scales new files with
+    the target statistics of fit, transforming ``X`` by the steps before it.
+    Returns ``(X, mean, scale)``, or None: no such step, or one that
+    standardises without mean or spread, or a step before it that fails.
+    """
+    steps = getattr(pipeline, "steps", None)
+    if not steps:
+        return None
+    for i, (_, step) in enumerate(steps):
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        if hasattr(step, "steps"):  # a nested Pipeline
+            return _target_statistics(step, X)
+        params = step.get_params(deep=False) if hasattr(step, "get_params") else {}
+        if hasattr(step, "target_mean_") and hasattr(step, "target_scale_"):
+            if params.get("target_stats", "fit") != "fit" or not (
+                params.get("with_mean", True) and params.get("with_std", True)
+            ):
+                return None
+            return X, step.target_mean_, step.target_scale_
+        if i == len(steps) - 1 or not hasattr(step, "transform"):
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                X = np.asarray(step.transform(X), dtype=float)
+        except Exception:  # no note rather than no labels
+            return None
+    return None
+
+
+def _mismatch_note(pipeline, X):
+    """Return the note on a batch unlike the target domain, or None.
+
+    ``X`` holds the finite feature rows of the batch; fewer than
+    :data:`MIN_MISMATCH_FILES` get no note.
+    """
+    n = len(X)
+    if n < MIN_MISMATCH_FILES:
+        return None
+    found = _target_statistics(pipeline, X)
+    if found is None:
+        return None
+    Z, mean, scale = found
+    if Z.ndim != 2 or Z.shape[1] != np.size(mean) or not np.all(np.isfinite(Z)):
+        return None
+    shift, limit = domain_shift(Z, mean, scale), mismatch_threshold(n)
+    if not shift > limit:
+        return None
+    return (
+        f"domain mismatch: these {n} files do not look like the audio the model "
+        f"was adapted to (its target corpus): their feature means lie "
+        f"{shift:.2f} of the target's standard deviations from its means, on "
+        f"average over the features (threshold {limit:.2f} for {n} files; a "
+        f"batch of the target corpus's own files stays below it). The model "
+        "scales them with the target corpus's statistics, so the labels may "
+        "collapse onto one emotion. If the files come from one other recording "
+        f"setup, label at least {MIN_NEW_DOMAIN_FILES} of them together with "
+        "--new-domain (new_domain=True in Python), which scales them with their "
+        "own statistics; or train a model adapted to that corpus with `sertl "
+        "run`. The labels are given as the model made them."
+    )
+
+
 def predict_files(model, files, *, new_domain=False):
     """Predict the emotion of audio files with a saved Pipeline from audio paths.
 
@@ -341,6 +474,13 @@ def predict_files(model, files, *, new_domain=False):
         (None on failure), ``probabilities`` (dict of class to float, or
         None), ``error`` (the reason a file has no label, or None) and
         ``warnings`` (list of str: cautions on a label, empty for most files).
+        A :class:`Predictions` list: its ``notes`` (list of str) concern the
+        whole batch. Without ``new_domain``, a batch of at least
+        :data:`MIN_MISMATCH_FILES` files with features whose features (as
+        the model's per-domain standardisation receives them) lie far from
+        the target statistics it holds gets a domain-mismatch note
+        suggesting ``new_domain``: :func:`domain_shift` above
+        :func:`mismatch_threshold`. The labels are not changed by it.
 
     Examples
     --------
@@ -418,7 +558,9 @@ def predict_files(model, files, *, new_domain=False):
             f"once, or copies of it). Give more distinct files, or {without}."
         )
     notes = file_cautions(files, X, feats, clipping=True)
-    rows = []
+    # a batch from another setup than the target's: said once, labels kept
+    mismatch = None if batch else _mismatch_note(rest, X[ok])
+    rows = Predictions(notes=[mismatch] if mismatch else [])
     pred = proba = None
     if ok.any():
         with warnings.catch_warnings():
@@ -459,6 +601,20 @@ def predict_files(model, files, *, new_domain=False):
         )
         j += 1
     return rows
+
+
+class Predictions(list):
+    """The rows of :func:`predict_files`: a list, with the batch's ``notes``.
+
+    ``notes`` (list of str) holds what concerns the whole batch rather than
+    one file: a domain-mismatch note when the files do not look like the
+    audio the model was adapted to (:func:`domain_shift` above
+    :func:`mismatch_threshold`).
+    """
+
+    def __init__(self, rows=(), *, notes=()):
+        super().__init__(rows)
+        self.notes = list(notes)
 
 
 class _BatchStatisticsError(ValueError):

@@ -8,7 +8,6 @@ import re
 import threading
 import time
 import traceback
-import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
@@ -50,7 +49,7 @@ from ._recipes import (
     make_classifier,
     transform_rows,
 )
-from ._selection import _expand, evaluate, needs_proba
+from ._selection import _expand, _recording_warnings, evaluate, needs_proba
 from ._target_labels import uses_target_labels
 
 __all__ = ["RunResult", "run_experiment"]
@@ -352,18 +351,25 @@ _noted = threading.local()
 
 @contextmanager
 def _noting_warnings():
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _recording_warnings() as texts:
         yield
+    _note(texts)
+
+
+def _note(texts, prefix=""):
     seen = getattr(_noted, "texts", None)
     if seen is None:
         return
-    for w in caught:
-        if issubclass(w.category, DeprecationWarning | PendingDeprecationWarning):
-            continue  # library internals, not about this experiment
-        text = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
-        if text not in seen:
-            seen.append(text)
+    for text in texts:
+        if prefix + text not in seen:
+            seen.append(prefix + text)
+
+
+def _note_selection(results):
+    # the candidates' fits on the selection's splits, not the scored model:
+    # said so, lest a grid point's ConvergenceWarning be read as the choice's
+    # (a candidate that failed is reported by its errors, not its warnings)
+    _note([t for r in results for t in r["warnings"]], "during selection: ")
 
 
 def fit_warning_rows(cells):
@@ -537,6 +543,7 @@ def run_cell(task):
         if task["auto"] is not None or recipe.grid:
             cands = task["auto"] if task["auto"] is not None else [recipe]
             results, best = evaluate(cands, X, y, sd, spk, **kw)
+            _note_selection(results)
             chosen = results[best]
             recipe_used = chosen["recipe"]
             grid_params = chosen["grid_params"]
@@ -595,9 +602,11 @@ def run_cell(task):
                         **{**kw, "scorers": group},
                         probability=kind == "calibrated",
                     )
+                    _note_selection(results)
                     cell["guard_scores"][kind] = results[0]["scores"]
             elif task["guard"]:
                 results, _ = evaluate([recipe], X, y, sd, spk, **kw)
+                _note_selection(results)
                 cell["label_free_score"] = results[0]["scores"][first]
                 cell["label_free_scores"] = results[0]["scores"]
         n_src = int(np.sum(sd > 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn import config_context
@@ -28,6 +29,33 @@ SCORERS = (
 """Scorer registry names (``target`` needs labelled target rows)."""
 
 _NEEDS_PROBA = {"prediction_entropy", "deep_embedded_validation"}
+
+
+@contextmanager
+def _recording_warnings(action="always"):
+    """Record the distinct warnings raised inside, as ``Category: message``.
+
+    The list yielded is filled when the block ends, in order, each text once
+    (whitespace folded); deprecation warnings (library internals, not about
+    the experiment) are left out, and so are all the warnings of a block
+    that raises: the failure is reported instead. Nothing is shown.
+
+    >>> with _recording_warnings() as texts:
+    ...     warnings.warn("set  max_iter", UserWarning)
+    ...     warnings.warn("set max_iter", UserWarning)
+    >>> texts
+    ['UserWarning: set max_iter']
+    """
+    texts = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter(action)
+        yield texts
+    for w in caught:
+        if issubclass(w.category, DeprecationWarning | PendingDeprecationWarning):
+            continue
+        text = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
+        if text not in texts:
+            texts.append(text)
 
 
 def make_scorer(name):
@@ -220,7 +248,12 @@ def search(
     classifier_params : dict, default=None
         Constructor parameters of the classifier.
     n_jobs : int, default=None
-        GridSearchCV workers (a Dask backend, when active, runs them).
+        GridSearchCV workers (a Dask backend, when active, runs them). The
+        candidates' warnings (a ConvergenceWarning, ...) are raised to the
+        caller when they run in its process; in worker processes they are
+        shown there, under the caller's warning filters (scikit-learn passes
+        them on), and cannot be caught here: GridSearchCV does not return
+        them, and recording them would mean wrapping its fits.
     random_state : int, default=0
         Seed of the splits and the methods.
     few_shot : bool, default=False
@@ -241,6 +274,8 @@ def search(
     -------
     search : GridSearchCV
         Fitted; ``best_params_``, ``cv_results_`` and ``best_estimator_``.
+        A candidate that fails scores NaN there (without a
+        FitFailedWarning).
     names : list of str
         Recipe name of every row of ``cv_results_``.
     """
@@ -292,8 +327,12 @@ def search(
         error_score=np.nan,
     )
     with config_context(enable_metadata_routing=True), warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitFailedWarning)
-        warnings.simplefilter("ignore", UserWarning)
+        # failed candidates score NaN in cv_results_, which reports them; the
+        # other warnings (a candidate's ConvergenceWarning, ...) are the caller's
+        warnings.filterwarnings("ignore", category=FitFailedWarning)
+        warnings.filterwarnings(
+            "ignore", "One or more of the test scores are non-finite", UserWarning
+        )
         gs.fit(X, y, sample_domain=np.asarray(sample_domain))
     # GridSearchCV orders candidates like ParameterGrid over the list of dicts.
     return gs, names
@@ -344,25 +383,32 @@ def _fit_score(recipe, params, X, y, sd, spk, train, test, scorers, fit_kw):
     X_train, X_test = _take(X, train), _take(X, test)
     y_train, y_test = _take(y, train), _take(y, test)
     t0 = time.perf_counter()
-    out, error = {}, None
-    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    out, error, texts = {}, None, []
+    # the warnings are returned with the scores (from a joblib worker too);
+    # those of a fit or scorer that fails are not: its reason is reported
+    with config_context(enable_metadata_routing=True):
         try:
-            pipe.fit(X_train, y_train, **routed)
+            with _recording_warnings() as noted:
+                pipe.fit(X_train, y_train, **routed)
         except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as e:
             # the candidate scores NaN on this split; the reason is reported
             failed = {s: np.nan for s in scorers}
-            return failed, time.perf_counter() - t0, _reason("fit", e)
+            return failed, time.perf_counter() - t0, _reason("fit", e), []
         fit_time = time.perf_counter() - t0
+        texts += noted
         meta = _row_meta(X_test, sd[test], spk[test])
         for name, scorer in scorers.items():
             view = _RowDomains(pipe, meta, use_spk)
             try:
-                out[name] = float(scorer(view, X_test, y_test, sample_domain=sd[test]))
+                with _recording_warnings() as noted:
+                    v = scorer(view, X_test, y_test, sample_domain=sd[test])
+                out[name] = float(v)
             except (ValueError, TypeError, ArithmeticError, RuntimeError) as e:
                 out[name] = np.nan
                 error = error or _reason(f"scorer {name}", e)
-    return out, fit_time, error
+                continue
+            texts += [t for t in noted if t not in texts]
+    return out, fit_time, error, texts
 
 
 def _reason(where, exc):
@@ -419,7 +465,8 @@ def evaluate(
     n_splits : int, default=3
         Number of splits.
     n_jobs : int, default=None
-        Joblib workers over (candidate, split).
+        Joblib workers over (candidate, split); the warnings raised in them
+        come back in ``warnings``, as the scores do.
 
     Returns
     -------
@@ -428,8 +475,11 @@ def evaluate(
         parameters), ``grid_params`` (the same, named as in the recipe's
         grid), ``scores`` (mean per scorer over the splits where it could be
         computed, NaN when none), ``rank`` (mean rank over scorers, 1 is
-        best), ``fit_time`` and ``errors`` (why a split failed, one line per
-        distinct reason; empty when none did).
+        best), ``fit_time``, ``errors`` (why a split failed, one line per
+        distinct reason; empty when none did) and ``warnings`` (each
+        distinct warning its fits and scorers raised, ``"Category:
+        message"``, in joblib workers too; not those of a failed fit or
+        scorer, nor deprecation warnings). The warnings are not shown.
     best : int
         Index of the best candidate.
 
@@ -500,6 +550,7 @@ def evaluate(
                 "scores": scores,
                 "fit_time": float(np.mean([m[1] for m in mine])),
                 "errors": sorted({m[2] for m in mine if m[2] is not None}),
+                "warnings": list(dict.fromkeys(t for m in mine for t in m[3])),
             }
         )
     ranks = []

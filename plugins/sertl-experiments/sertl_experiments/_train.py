@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn import config_context
 from sklearn.pipeline import Pipeline
@@ -67,6 +65,12 @@ def train_model(
     skipped : list of (file, reason)
         Training files that gave no features.
 
+    Warns
+    -----
+    Warning
+        Whatever fitting the recipe raises (a ConvergenceWarning, ...), as
+        raised.
+
     Examples
     --------
     >>> from sertl_speech import load_sample
@@ -99,8 +103,8 @@ def train_model(
     pipe = recipe.pipeline(
         classifier, classifier_params, probability=True, random_state=random_state
     )
-    with config_context(enable_metadata_routing=True), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # its warnings (a ConvergenceWarning, ...) are the caller's
+    with config_context(enable_metadata_routing=True):
         pipe.fit(X[ok], y[ok], sample_domain=sd[ok])
     # the model's own step raises on files without features, naming them
     # (predict_files labels the others and reports those per file)

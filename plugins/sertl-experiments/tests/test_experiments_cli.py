@@ -543,6 +543,37 @@ def test_grid_uses_the_experiment_scorers_or_the_option(
     assert out[0]["scorers"] == ["reverse_validation"] and out[0]["seed"] == 4
 
 
+def test_grid_shows_each_fit_warning_once_on_stderr(
+    tmp_path, capsys, monkeypatch, synthetic_data
+):
+    # the search's fits and --save's refit ran under a blanket ignore: a
+    # classifier that cannot converge said nothing. Now each distinct warning
+    # is one line on stderr after the searches; --json's output stays JSON
+    _spy_grid(monkeypatch, synthetic_data)
+    exp = _grid_file(
+        tmp_path,
+        "[protocol]\nseeds = [0, 1]\n"
+        '[classifier]\nname = "logreg"\nparams = { max_iter = 1 }\n'
+        '[[methods]]\nname = "dss"\n',
+    )
+    assert main(["grid", exp, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [e["seed"] for e in json.loads(captured.out)] == [0, 1]
+    lines = [ln for ln in captured.err.splitlines() if "ConvergenceWarning" in ln]
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("warning: during the search: ConvergenceWarning: ")
+    assert lines[0].endswith("(e.g. a -> b seed 0)")
+    model = tmp_path / "model.skops"
+    assert main(["grid", exp, "--json", "--seed", "0", "--save", str(model)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)[0]["saved"] == str(model)
+    lines = [ln for ln in captured.err.splitlines() if "ConvergenceWarning" in ln]
+    assert [ln.split(": ConvergenceWarning")[0] for ln in lines] == [
+        "warning: during the search",
+        "warning: refitting the chosen model for --save",
+    ], captured.err
+
+
 @pytest.mark.parametrize(
     ("extra", "progress"),
     [([], True), (["--no-progress"], False), (["--json"], False)],

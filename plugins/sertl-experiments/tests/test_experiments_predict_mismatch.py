@@ -1,0 +1,132 @@
+"""The domain-mismatch note of predict_files and `sertl predict`."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sertl_experiments._cli import main
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from sertl_core import DomainStandardScaler, SourceOnly
+
+
+class _Lookup(TransformerMixin, BaseEstimator):
+    """A feature step that maps a name to a stored row (no audio)."""
+
+    def __init__(self, table=None):
+        self.table = table
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.array([self.table[x] for x in X])
+
+
+@pytest.fixture(scope="module")
+def synthetic_model():
+    """A dss-like model on 20 features, its target N(0, 1), and a feature table."""
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(120, 20)) * 2 + 5  # the source: another setup
+    ys = np.where(Xs[:, 0] > 5, "anger", "sadness")
+    Xt = rng.normal(size=(120, 20))
+    X = np.r_[Xs, Xt]
+    y = np.r_[ys, np.full(len(Xt), "-1")]
+    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
+    rest = Pipeline(
+        [("scale", DomainStandardScaler()), ("model", SourceOnly(LogisticRegression()))]
+    ).fit(X, y, scale__sample_domain=sd, model__sample_domain=sd)
+    table = {f"t{i}.wav": row for i, row in enumerate(rng.normal(size=(40, 20)))}
+    # the same kind of files from another setup: every feature 3 SDs off
+    table |= {f"s{i}.wav": row + 3 for i, row in enumerate(rng.normal(size=(40, 20)))}
+    model = Pipeline([("features", _Lookup(table)), *rest.steps])
+    return model
+
+
+def test_a_shifted_batch_gets_one_note_and_the_same_labels(synthetic_model):
+    from sertl_experiments import predict_files
+    from sertl_experiments._predict import (
+        MIN_MISMATCH_FILES,
+        domain_shift,
+        mismatch_threshold,
+    )
+
+    model = synthetic_model
+    own = [f"t{i}.wav" for i in range(20)]
+    other = [f"s{i}.wav" for i in range(20)]
+    rows = predict_files(model, own)
+    assert rows.notes == []
+    assert all(r["warnings"] == [] for r in rows)
+    rows = predict_files(model, other)
+    [note] = rows.notes
+    assert note.startswith("domain mismatch: these 20 files")
+    X = model[0].transform(other)
+    scaler = model.named_steps["scale"]
+    shift = domain_shift(X, scaler.target_mean_, scaler.target_scale_)
+    assert shift > 2.5
+    assert f"lie {shift:.2f} of the target's" in note
+    assert f"threshold {mismatch_threshold(20):.2f} for 20 files" in note
+    assert "--new-domain" in note and "sertl run" in note
+    # the labels are the model's own, and the rows a plain list's
+    assert [r["emotion"] for r in rows] == list(model.predict(other))
+    assert json.loads(json.dumps(rows)) == [dict(r) for r in rows]
+    # fewer files than MIN_MISMATCH_FILES: the shift is noise, no note
+    assert predict_files(model, other[: MIN_MISMATCH_FILES - 1]).notes == []
+    assert len(predict_files(model, other[:MIN_MISMATCH_FILES]).notes) == 1
+    # with new_domain the files get their own statistics: nothing to say
+    assert predict_files(model, other, new_domain=True).notes == []
+
+
+def test_no_note_without_a_per_domain_scaler_with_target_statistics(
+    synthetic_model,
+):
+    import copy
+
+    from sertl_experiments import predict_files
+
+    other = [f"s{i}.wav" for i in range(20)]
+    batch = copy.deepcopy(synthetic_model).set_params(scale__target_stats="batch")
+    assert predict_files(batch, other).notes == []
+    plain = Pipeline([("features", synthetic_model[0]), ("model", synthetic_model[-1])])
+    assert predict_files(plain, other).notes == []
+
+
+@pytest.fixture(scope="module")
+def sample_model(tmp_path_factory):
+    """A dss model EmoDB -> RAVDESS on the shipped sample, saved."""
+    from sertl_experiments import Recipe, save_model, train_model
+    from sertl_speech import load_sample
+
+    src, tgt = load_sample("emodb"), load_sample("ravdess")
+    model, _ = train_model(
+        Recipe("dss"), list(src["file"]), list(src["emotion"]), list(tgt["file"])
+    )
+    path = tmp_path_factory.mktemp("model") / "dss.skops"
+    save_model(model, path)
+    return model, path, list(src["file"]), list(tgt["file"])
+
+
+def test_real_speech_of_another_corpus_gets_the_note(sample_model, capsys):
+    from sertl_experiments import predict_files
+
+    model, path, emodb, ravdess = sample_model
+    # the model's target corpus: no note
+    assert predict_files(model, ravdess[:12]).notes == []
+    rows = predict_files(model, emodb[:12])
+    [note] = rows.notes
+    assert note.startswith("domain mismatch: these 12 files")
+    # the same note in the JSON of `sertl predict`, which stays one object
+    assert main(["predict", str(path), *emodb[:12], "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["notes"] == [note]
+    assert [r["emotion"] for r in out["predictions"]] == [r["emotion"] for r in rows]
+    # in the table's run, on stderr, once
+    assert main(["predict", str(path), *emodb[:12]]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("domain mismatch") == 1
+    assert Path(emodb[0]).name in captured.out
+    assert main(["predict", str(path), *ravdess[:12], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == []
