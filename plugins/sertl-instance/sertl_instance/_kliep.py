@@ -520,6 +520,9 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
     KernelWidthWarning
         At fit, when the cross-validation keeps the smallest or the largest
         candidate width (see :func:`kliep_weights`).
+    sertl_core.SertlWarning
+        At fit, when Kish's effective sample size of the weights is below
+        2 % of the source rows (source and target barely overlap).
 
     See Also
     --------

@@ -477,6 +477,12 @@ class KMM(SampleWeightMixin, TransferEstimator):
     n_features_in_ : int
         Number of features seen in fit.
 
+    Warns
+    -----
+    sertl_core.SertlWarning
+        At fit, when Kish's effective sample size of the weights is below
+        2 % of the source rows (source and target barely overlap).
+
     See Also
     --------
     kmm_weights : The weights alone.

@@ -124,7 +124,7 @@ class DANNClassifier(NeuralTransferEstimator):
     estimator : estimator object, default=None
         ``None``: predict with the emotion head. A scikit-learn classifier:
         fitted on the domain-invariant embeddings of the labelled rows.
-    sampler : None
+    sampler : None, default=None
         Not supported; use ``class_weight="balanced"``.
     network : {"mlp", "cnn", "crnn"}, default="mlp"
         Trunk family (see :class:`FineTuneClassifier`).

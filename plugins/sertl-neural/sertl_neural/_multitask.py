@@ -189,7 +189,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     estimator : estimator object, default=None
         ``None``: predict with the emotion head. A scikit-learn classifier:
         fitted on the trunk's embeddings of the emotion-labelled rows.
-    sampler : None
+    sampler : None, default=None
         Not supported (resampling would separate rows from their auxiliary
         labels); use ``class_weight="balanced"``.
     network : {"mlp", "cnn", "crnn"}, default="mlp"
