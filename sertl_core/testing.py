@@ -482,12 +482,15 @@ def check_array_like_inputs(estimator):
         try:
             got = outputs(Xk, ik)
         except Exception as exc:
+            what = f"X and {given}" if Xk is not X else given
             raise AssertionError(
-                f"{given} given as {kind} raised {type(exc).__name__}: {exc} "
-                "(plain arrays work): convert them with np.asarray before use"
+                f"{what} given as {kind} raised {type(exc).__name__}: {exc} "
+                "(plain arrays work): convert them with np.asarray (X with "
+                "validate_data or check_array) before use"
             ) from exc
+        what = f"X and {given}" if Xk is not X else given
         _assert_all_same(
-            expected, got, f"{given} given as {kind} give another output than arrays"
+            expected, got, f"{what} given as {kind} give another output than arrays"
         )
 
 

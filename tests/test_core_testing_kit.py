@@ -894,6 +894,13 @@ class _FirstDomainByPosition(_Centerer):
         return super().fit(X, y, sample_domain=sample_domain)
 
 
+class _NeedsContiguousX(_Centerer):
+    def fit(self, X, y=None, *, sample_domain=None):
+        if isinstance(X, np.ndarray) and not X.flags.c_contiguous:
+            raise ValueError("X must be C-contiguous")
+        return super().fit(X, y, sample_domain=sample_domain)
+
+
 @pytest.mark.parametrize(
     ("estimator", "match"),
     [
@@ -905,8 +912,13 @@ class _FirstDomainByPosition(_Centerer):
             _FirstDomainByPosition(),
             "given as pandas Series with a shuffled index raised KeyError",
         ),
+        (
+            # the strided kind strides X too: the message must say so
+            _NeedsContiguousX(),
+            r"^X and y, sample_domain given as strided read-only views raised",
+        ),
     ],
-    ids=["list", "series"],
+    ids=["list", "series", "strided-X"],
 )
 def test_kit_catches_inputs_usable_only_as_arrays(estimator, match):
     with pytest.raises(AssertionError, match=match):

@@ -376,14 +376,18 @@ def _target_statistics(pipeline, X):
     Returns ``(X, mean, scale)``, or None: no such step, or one that
     standardises without mean or spread, or a step before it that fails.
     """
-    steps = getattr(pipeline, "steps", None)
-    if not steps:
-        return None
-    for i, (_, step) in enumerate(steps):
-        if step is None or (isinstance(step, str) and step == "passthrough"):
-            continue
-        if hasattr(step, "steps"):  # a nested Pipeline
-            return _target_statistics(step, X)
+
+    def flat(p):  # the steps of nested Pipelines in place, in order
+        for _, step in getattr(p, "steps", ()):
+            if hasattr(step, "steps"):
+                yield from flat(step)
+            elif not (
+                step is None or (isinstance(step, str) and step == "passthrough")
+            ):
+                yield step
+
+    steps = list(flat(pipeline))
+    for i, step in enumerate(steps):
         params = step.get_params(deep=False) if hasattr(step, "get_params") else {}
         if hasattr(step, "target_mean_") and hasattr(step, "target_scale_"):
             if params.get("target_stats", "fit") != "fit" or not (
@@ -408,7 +412,8 @@ def _mismatch_note(pipeline, X):
     ``X`` holds the finite feature rows of the batch; fewer than
     :data:`MIN_MISMATCH_FILES` get no note.
     """
-    n = len(X)
+    # copies of one file are one file: they add no evidence on the setup
+    n = len(np.unique(np.asarray(X), axis=0)) if len(X) else 0
     if n < MIN_MISMATCH_FILES:
         return None
     found = _target_statistics(pipeline, X)
@@ -421,7 +426,8 @@ def _mismatch_note(pipeline, X):
     if not shift > limit:
         return None
     return (
-        f"domain mismatch: these {n} files do not look like the audio the model "
+        f"domain mismatch: these {n}{' distinct' if n < len(X) else ''} files do "
+        "not look like the audio the model "
         f"was adapted to (its target corpus): their feature means lie "
         f"{shift:.2f} of the target's standard deviations from its means, on "
         f"average over the features (threshold {limit:.2f} for {n} files; a "

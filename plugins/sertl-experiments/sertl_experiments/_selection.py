@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from contextlib import contextmanager
 
@@ -31,14 +32,43 @@ SCORERS = (
 _NEEDS_PROBA = {"prediction_entropy", "deep_embedded_validation"}
 
 
+# warnings.catch_warnings swaps process-wide state (the filters and the
+# function that shows a warning) and restores it when its block ends: two
+# threads recording at once (cells on a Dask worker of several threads)
+# would catch each other's warnings, and the one that ends last would leave
+# the other's recorder installed for good, hiding every later warning of
+# the process. The recorders of all threads share one installation instead,
+# made by the first to start and undone by the last to end, and each
+# warning goes to the recorder of the thread that raised it.
+_RECORDERS_LOCK = threading.Lock()
+_RECORDERS = {}  # thread id -> that thread's open recorders, innermost last
+_INSTALLED = {}  # "catch": the catch_warnings; "show": the function it replaced
+
+
+def _show_recorded(message, category, filename, lineno, file=None, line=None):
+    """Give a warning to its thread's recorder, else show it as before."""
+    with _RECORDERS_LOCK:
+        stacks = _RECORDERS.get(threading.get_ident())
+        if stacks is None and len(_RECORDERS) == 1:
+            # a thread the recording thread started (a threaded fit's worker)
+            (stacks,) = _RECORDERS.values()
+        if stacks:
+            stacks[-1].append((message, category))
+            return
+        show = _INSTALLED["show"]  # left by the last installation
+    show(message, category, filename, lineno, file, line)
+
+
 @contextmanager
-def _recording_warnings(action="always"):
+def _recording_warnings():
     """Record the distinct warnings raised inside, as ``Category: message``.
 
     The list yielded is filled when the block ends, in order, each text once
     (whitespace folded); deprecation warnings (library internals, not about
     the experiment) are left out, and so are all the warnings of a block
-    that raises: the failure is reported instead. Nothing is shown.
+    that raises: the failure is reported instead. Nothing is shown. Threads
+    may record at once: each gets the warnings it raised (and those of the
+    threads it starts, while it records alone).
 
     >>> with _recording_warnings() as texts:
     ...     warnings.warn("set  max_iter", UserWarning)
@@ -46,14 +76,29 @@ def _recording_warnings(action="always"):
     >>> texts
     ['UserWarning: set max_iter']
     """
-    texts = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter(action)
+    texts, caught, me = [], [], threading.get_ident()
+    with _RECORDERS_LOCK:
+        if not _RECORDERS:
+            catch = warnings.catch_warnings()
+            catch.__enter__()
+            warnings.simplefilter("always")
+            _INSTALLED.update(catch=catch, show=warnings.showwarning)
+            warnings.showwarning = _show_recorded
+        _RECORDERS.setdefault(me, []).append(caught)
+    try:
         yield texts
-    for w in caught:
-        if issubclass(w.category, DeprecationWarning | PendingDeprecationWarning):
+    finally:
+        with _RECORDERS_LOCK:
+            mine = _RECORDERS[me]
+            del mine[next(i for i, c in enumerate(mine) if c is caught)]
+            if not mine:
+                del _RECORDERS[me]
+            if not _RECORDERS:
+                _INSTALLED.pop("catch").__exit__(None, None, None)
+    for message, category in caught:
+        if issubclass(category, DeprecationWarning | PendingDeprecationWarning):
             continue
-        text = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
+        text = f"{category.__name__}: {' '.join(str(message).split())}"
         if text not in texts:
             texts.append(text)
 

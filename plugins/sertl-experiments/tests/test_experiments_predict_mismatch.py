@@ -94,6 +94,26 @@ def test_no_note_without_a_per_domain_scaler_with_target_statistics(
     assert predict_files(plain, other).notes == []
 
 
+def test_copies_of_one_file_count_once_and_nested_pipelines_are_searched(
+    synthetic_model,
+):
+    from sertl_experiments import predict_files
+    from sertl_experiments._predict import MIN_MISMATCH_FILES
+
+    model = synthetic_model
+    # copies of one shifted file are one file: below the minimum, no note
+    assert predict_files(model, ["s0.wav"] * 2 * MIN_MISMATCH_FILES).notes == []
+    other = [f"s{i}.wav" for i in range(MIN_MISMATCH_FILES)]
+    [note] = predict_files(model, other + other).notes
+    assert note.startswith(f"domain mismatch: these {MIN_MISMATCH_FILES} distinct")
+    # a scaler after a nested Pipeline of other steps is still found
+    features, scale, clf = model.steps
+    nested = Pipeline(
+        [features, ("prep", Pipeline([("keep", "passthrough")])), scale, clf]
+    )
+    assert len(predict_files(nested, other).notes) == 1
+
+
 @pytest.fixture(scope="module")
 def sample_model(tmp_path_factory):
     """A dss model EmoDB -> RAVDESS on the shipped sample, saved."""

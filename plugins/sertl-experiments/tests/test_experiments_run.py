@@ -1630,3 +1630,44 @@ def test_evaluate_returns_its_candidates_warnings(n_jobs):
     res, _ = evaluate(cands, X, y, sd, classifier="logreg", n_jobs=n_jobs)
     assert [len(r["warnings"]) for r in res] == [1, 0]
     assert res[0]["warnings"][0].startswith("ConvergenceWarning: lbfgs failed")
+
+
+def test_warnings_recorded_in_two_threads_at_once_stay_apart():
+    # cells on a Dask worker of several threads record at once: with one
+    # catch_warnings each, A's warning went to B's cell, and B, ending last,
+    # restored A's recorder and filters for good (every later warning of the
+    # worker swallowed)
+    import threading
+    import warnings
+
+    from sertl_experiments._selection import _recording_warnings
+
+    filters = list(warnings.filters)
+    out = {}
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def a():
+        with _recording_warnings() as texts:
+            a_in.set()
+            b_in.wait(10)
+            warnings.warn("from A", UserWarning, stacklevel=1)
+        out["A"] = texts
+        a_out.set()
+
+    def b():
+        a_in.wait(10)
+        with _recording_warnings() as texts:
+            b_in.set()
+            a_out.wait(10)
+            warnings.warn("from B", UserWarning, stacklevel=1)
+        out["B"] = texts
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert out == {"A": ["UserWarning: from A"], "B": ["UserWarning: from B"]}
+    assert warnings.filters == filters
+    with pytest.warns(UserWarning, match="shown again"):
+        warnings.warn("shown again", UserWarning, stacklevel=1)
