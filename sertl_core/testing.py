@@ -32,6 +32,24 @@ parameters (:func:`check_parameter_constraints`). Adapters with sparse output ar
 checked as they are (outputs are compared densely and the Pipeline's final
 ``SourceOnly(LogisticRegression(max_iter=1000))`` takes sparse rows); an estimator whose
 tags declare sparse input is also fitted on sparse ``X``.
+
+A plugin's public functions, which no estimator check reaches, are checked
+the same way by :func:`check_function_input_kinds`: their array arguments
+given as each of :data:`INPUT_KINDS` (read-only, memory-mapped, strided,
+pandas, lists) must give the output of plain arrays and stay unchanged:
+
+.. code-block:: python
+
+    from sertl_core.testing import (
+        check_function_input_kinds,
+        parametrize_with_input_kinds,
+    )
+
+    CASES = {"my_weights": (my_weights, {"X_source": Xs, "X_target": Xt})}
+
+    @parametrize_with_input_kinds(CASES)
+    def test_input_kinds(func, inputs, kind, tmp_path):
+        check_function_input_kinds(func, inputs, tmp_path=tmp_path, kinds=[kind])
 """
 
 from __future__ import annotations
@@ -44,6 +62,8 @@ import logging
 import os
 import pickle
 import random
+import sys
+import tempfile
 import threading
 import unittest
 import warnings
@@ -64,9 +84,13 @@ from .base import DomainAdapter, TransferEstimator
 from .methods import SourceOnly
 
 __all__ = [
+    "INPUT_KINDS",
+    "as_input_kind",
     "check_estimator",
+    "check_function_input_kinds",
     "make_domain_data",
     "parametrize_with_checks",
+    "parametrize_with_input_kinds",
     "sertl_checks",
 ]
 
@@ -418,13 +442,289 @@ def _inputs_not_mutated(estimator, calls, inputs, *, y_name="y"):
         )
 
 
-def _strided(a):
-    """``a`` as a read-only view that is not contiguous (``b[::2]``-like)."""
-    a = np.asarray(a)
-    wide = np.repeat(a, 2, axis=a.ndim - 1)
-    view = wide[:, ::2] if a.ndim == 2 else wide[::2]
-    view.setflags(write=False)
-    return view
+INPUT_KINDS = ("read-only", "memmap", "strided", "pandas", "list")
+"""The kinds of array :func:`as_input_kind` makes, as users pass them.
+
+``"read-only"``, a read-only copy; ``"memmap"``, a read-only memory map
+(as joblib's workers get a large array); ``"strided"``, a read-only view
+that is not contiguous (``a[::2]``-like); ``"pandas"``, a Series with a
+shuffled index (as ``train_test_split`` or a filtered table leaves it, so
+that ``s[0]`` is no row position) or a DataFrame with named columns;
+``"list"``, nested Python lists.
+"""
+
+
+def _pandas():
+    """pandas, or a skip of the pandas kind where it is not installed."""
+    try:
+        import pandas as pd
+    except ImportError:  # pandas is optional in sertl_core
+        raise unittest.SkipTest(
+            "the 'pandas' input kind needs pandas, which is not installed"
+        ) from None
+    return pd
+
+
+def _is_pandas(obj):
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(obj, pd.Series | pd.DataFrame)
+
+
+def as_input_kind(array, kind, tmp_path=None):
+    """Return a copy of an array as one of the kinds of input users pass.
+
+    Parameters
+    ----------
+    array : array-like
+        The values; not modified.
+    kind : {"read-only", "memmap", "strided", "pandas", "list"}
+        One of :data:`INPUT_KINDS`. An object array cannot be memory-mapped:
+        its ``"memmap"`` is a read-only copy. ``"pandas"`` takes one or two
+        dimensions.
+    tmp_path : path-like, default=None
+        A folder for the ``"memmap"`` kind's file (pytest's ``tmp_path``);
+        needed by that kind only.
+
+    Returns
+    -------
+    converted : ndarray, memmap, pandas.Series, pandas.DataFrame or list
+        The values of ``array`` as ``kind``.
+
+    Raises
+    ------
+    unittest.SkipTest
+        For ``"pandas"`` where pandas is not installed (pytest skips the
+        test).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.testing import as_input_kind
+    >>> a = np.arange(6.0).reshape(3, 2)
+    >>> view = as_input_kind(a, "strided")
+    >>> np.array_equal(view, a), view.flags.c_contiguous, view.flags.writeable
+    (True, False, False)
+    >>> as_input_kind(a[:, 0], "list")
+    [0.0, 2.0, 4.0]
+    """
+    a = np.asarray(array)
+    if kind == "memmap" and a.dtype.kind != "O":
+        if tmp_path is None:
+            raise ValueError("the 'memmap' kind needs tmp_path, a folder for its file")
+        fd, path = tempfile.mkstemp(suffix=".npy", dir=tmp_path)
+        os.close(fd)
+        np.save(path, a, allow_pickle=False)
+        return np.load(path, mmap_mode="r")
+    if kind in ("read-only", "memmap"):
+        b = a.copy()
+        b.setflags(write=False)
+        return b
+    if kind == "strided":
+        view = np.repeat(a, 2, axis=-1)[..., ::2]
+        view.setflags(write=False)
+        return view
+    if kind == "pandas":
+        pd = _pandas()
+        if a.ndim == 2:
+            return pd.DataFrame(a, columns=[f"f{j}" for j in range(a.shape[1])])
+        if a.ndim != 1:
+            raise ValueError(f"the 'pandas' kind takes 1 or 2 dimensions, not {a.ndim}")
+        index = np.random.default_rng(0).permutation(len(a)) + 1000
+        return pd.Series(a, index=index)
+    if kind == "list":
+        return a.tolist()
+    raise ValueError(f"unknown input kind {kind!r}: one of {INPUT_KINDS}")
+
+
+def _assert_same_output(expected, got, *, rtol, atol, where="output"):
+    """Compare nested outputs: dicts, lists and tuples item by item."""
+    if isinstance(expected, dict):
+        assert expected.keys() == got.keys(), f"{where}: other keys"
+        for k in expected:
+            _assert_same_output(
+                expected[k], got[k], rtol=rtol, atol=atol, where=f"{where}[{k!r}]"
+            )
+    elif isinstance(expected, list | tuple):
+        assert len(expected) == len(got), f"{where}: another length"
+        for i, (u, v) in enumerate(zip(expected, got, strict=True)):
+            _assert_same_output(u, v, rtol=rtol, atol=atol, where=f"{where}[{i}]")
+    elif _is_pandas(expected):
+        pd = sys.modules["pandas"]
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(expected), pd.DataFrame(got), rtol=rtol, atol=atol
+        )
+    elif np.asarray(expected).dtype.kind in "fc":
+        np.testing.assert_allclose(
+            np.asarray(got), np.asarray(expected), rtol=rtol, atol=atol, err_msg=where
+        )
+    else:
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected), where)
+
+
+def _snapshot(value):
+    return value.copy(deep=True) if _is_pandas(value) else copy.deepcopy(value)
+
+
+def _assert_unchanged(value, before, msg):
+    if _is_pandas(value):
+        assert value.equals(before), msg
+        return
+    try:
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(before))
+    except AssertionError as exc:
+        raise AssertionError(msg) from exc
+
+
+def check_function_input_kinds(
+    func, inputs, *, tmp_path=None, kinds=INPUT_KINDS, rtol=1e-12, atol=0.0
+):
+    """Check that a function gives the same output for every kind of input.
+
+    ``func(**inputs)`` runs on writable copies of the arrays, then with all
+    of them converted to each kind by :func:`as_input_kind`; each run must
+    give the output of the first (compared item by item through dicts,
+    lists and tuples, floats to ``rtol`` and ``atol``, pandas objects with
+    ``pandas.testing``) and leave every input as it was. Read-only kinds
+    make a write into an input fail even where it puts the values back.
+    Use it for the public functions of a plugin, which the estimator
+    checks (:func:`sertl_checks`) do not reach.
+
+    Parameters
+    ----------
+    func : callable
+        Called with the inputs as keyword arguments; wrap it (a ``lambda``)
+        to give the other arguments.
+    inputs : dict of str to ndarray
+        The array arguments, as plain arrays; not modified.
+    tmp_path : path-like, default=None
+        A folder for the ``"memmap"`` kind's files (pytest's ``tmp_path``);
+        by default a temporary folder, removed at the end.
+    kinds : sequence of str, default=INPUT_KINDS
+        The kinds to check, of :data:`INPUT_KINDS`. Without pandas the
+        ``"pandas"`` kind is skipped (and the check, if it was the only one).
+    rtol : float, default=1e-12
+        Relative tolerance for floating-point outputs (a solver that stops
+        at a tolerance may round otherwise on another memory layout).
+    atol : float, default=0.0
+        Absolute tolerance for floating-point outputs.
+
+    Raises
+    ------
+    AssertionError
+        When an input kind raises, gives another output or is modified,
+        or a plain array is modified.
+    unittest.SkipTest
+        When every kind asked for was skipped.
+
+    See Also
+    --------
+    as_input_kind : Make one input of one kind.
+    parametrize_with_input_kinds : One pytest test a case and kind.
+    check_estimator : The conformance checks of an estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.testing import check_function_input_kinds
+    >>> def centre(y):
+    ...     y = np.asarray(y, dtype=float)
+    ...     return y - y.mean()
+    >>> check_function_input_kinds(centre, {"y": np.arange(5.0)})
+
+    A function that writes into its input fails:
+
+    >>> def centre_in_place(y):
+    ...     y -= np.mean(y)
+    ...     return y
+    >>> check_function_input_kinds(centre_in_place, {"y": np.arange(5.0)})
+    Traceback (most recent call last):
+    ...
+    AssertionError: y was modified in place (a plain array)
+    """
+    with contextlib.ExitStack() as stack:
+        if tmp_path is None:
+            tmp_path = stack.enter_context(
+                tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
+            )
+        _check_function_input_kinds(func, inputs, tmp_path, kinds, rtol, atol)
+
+
+def _check_function_input_kinds(func, inputs, tmp_path, kinds, rtol, atol):
+    """:func:`check_function_input_kinds` with a folder for the memory maps."""
+    plain = {k: np.array(a, copy=True) for k, a in inputs.items()}
+    expected = func(**plain)
+    for k, a in plain.items():
+        try:
+            np.testing.assert_array_equal(a, inputs[k])
+        except AssertionError as exc:
+            raise AssertionError(f"{k} was modified in place (a plain array)") from exc
+        assert a.dtype == np.asarray(inputs[k]).dtype, f"{k} changed its dtype"
+    ran, skips = 0, []
+    for kind in kinds:
+        try:
+            given = {k: as_input_kind(a, kind, tmp_path) for k, a in inputs.items()}
+        except unittest.SkipTest as exc:
+            skips.append(str(exc))
+            continue
+        before = {k: _snapshot(v) for k, v in given.items()}
+        names = ", ".join(given)
+        try:
+            got = func(**given)
+        except Exception as exc:
+            raise AssertionError(
+                f"{names} given as {kind} raised {type(exc).__name__}: {exc} "
+                "(plain arrays work)"
+            ) from exc
+        _assert_same_output(
+            expected, got, rtol=rtol, atol=atol, where=f"output for {kind}"
+        )
+        for k, v in given.items():
+            _assert_unchanged(v, before[k], f"{k} given as {kind} was modified")
+        ran += 1
+    if not ran and skips:
+        raise unittest.SkipTest("; ".join(skips))
+
+
+def parametrize_with_input_kinds(cases, *, kinds=INPUT_KINDS):
+    """Pytest decorator giving each case with each kind of input.
+
+    Parameters
+    ----------
+    cases : dict of str to (callable, dict)
+        ``{name: (func, inputs)}``, as :func:`check_function_input_kinds`
+        takes them: a function and its array arguments.
+    kinds : sequence of str, default=INPUT_KINDS
+        The kinds, of :data:`INPUT_KINDS`.
+
+    Returns
+    -------
+    decorator : pytest.MarkDecorator
+        Parametrizes ``(func, inputs, kind)``, with the ids ``name-kind``;
+        the test calls :func:`check_function_input_kinds` with
+        ``kinds=[kind]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.testing import (
+    ...     check_function_input_kinds,
+    ...     parametrize_with_input_kinds,
+    ... )
+    >>> CASES = {"cumsum": (np.cumsum, {"a": np.arange(4)})}
+    >>> @parametrize_with_input_kinds(CASES)
+    ... def test_input_kinds(func, inputs, kind, tmp_path):
+    ...     check_function_input_kinds(func, inputs, tmp_path=tmp_path, kinds=[kind])
+    """
+    import pytest
+
+    return pytest.mark.parametrize(
+        ("func", "inputs", "kind"),
+        [
+            pytest.param(*cases[name], kind, id=f"{name}-{kind}")
+            for name in sorted(cases)
+            for kind in kinds
+        ],
+    )
 
 
 def _kind_outputs(model, X, sample_domain):
@@ -461,21 +761,16 @@ def check_array_like_inputs(estimator):
 
     expected = outputs(X, inputs)
     kinds = {
-        "lists": (X, {k: a.tolist() for k, a in inputs.items()}),
+        "lists": (X, {k: as_input_kind(a, "list") for k, a in inputs.items()}),
         "strided read-only views": (
-            _strided(X),
-            {k: _strided(a) for k, a in inputs.items()},
+            as_input_kind(X, "strided"),
+            {k: as_input_kind(a, "strided") for k, a in inputs.items()},
         ),
     }
-    try:
-        import pandas as pd
-    except ImportError:  # pandas is optional: no Series kind then
-        pd = None
-    if pd is not None:
-        index = np.random.default_rng(0).permutation(len(y)) + 1000
+    with contextlib.suppress(unittest.SkipTest):  # pandas is optional
         kinds["pandas Series with a shuffled index"] = (
             X,
-            {k: pd.Series(a, index=index, name=k) for k, a in inputs.items()},
+            {k: as_input_kind(a, "pandas").rename(k) for k, a in inputs.items()},
         )
     given = ", ".join(inputs)
     for kind, (Xk, ik) in kinds.items():

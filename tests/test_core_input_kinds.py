@@ -11,14 +11,17 @@ be left unchanged. The estimators are checked by the conformance kit
 import inspect
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import BaseCrossValidator
 
 import sertl_core
 from sertl_core import SourceOnly, model_selection
-from sertl_core.testing import make_domain_data
+from sertl_core.testing import (
+    check_function_input_kinds,
+    make_domain_data,
+    parametrize_with_input_kinds,
+)
 
 X, Y, SD, Y_TARGET = make_domain_data(n_per_domain=20, n_features=4)
 Y_FEW = Y.copy()
@@ -106,80 +109,14 @@ NO_ARRAYS = {
 }
 
 
-def _strided(a):
-    wide = np.repeat(a, 2, axis=a.ndim - 1)
-    view = wide[:, ::2] if a.ndim == 2 else wide[::2]
-    view.setflags(write=False)
-    return view
-
-
-def _memmap(a, path):
-    np.save(path, a, allow_pickle=False)
-    return np.load(path, mmap_mode="r")
-
-
-def _series(a):
-    if a.ndim == 2:
-        return pd.DataFrame(a)
-    index = np.random.default_rng(0).permutation(len(a)) + 1000
-    return pd.Series(a, index=index)
-
-
-KINDS = ["read-only", "memmap", "strided", "pandas", "list"]
-
-
-def _as_kind(a, kind, path):
-    if kind == "read-only":
-        b = a.copy()
-        b.setflags(write=False)
-        return b
-    if kind == "memmap":
-        if a.dtype.kind == "O":
-            return _as_kind(a, "read-only", path)
-        return _memmap(a, path)
-    if kind == "strided":
-        return _strided(a)
-    if kind == "pandas":
-        return _series(a)
-    return a.tolist()
-
-
-def _same(a, b):
-    if isinstance(a, list | tuple):
-        assert len(a) == len(b)
-        for u, v in zip(a, b, strict=True):
-            _same(u, v)
-        return
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype.kind in "fc":
-        np.testing.assert_allclose(b, a, rtol=1e-12)
-    else:
-        np.testing.assert_array_equal(b, a)
-
-
-def _snapshot(v):
-    return v.copy(deep=True) if isinstance(v, pd.Series | pd.DataFrame) else list(v)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("case", sorted(CASES))
+# the scorers' models were fitted on arrays: a DataFrame's named columns get
+# scikit-learn's notice, and must still give the same scores
+@pytest.mark.filterwarnings("ignore:X has feature names:UserWarning")
+@parametrize_with_input_kinds(CASES)
 def test_inputs_of_any_kind_give_the_same_result_and_stay_unchanged(
-    case, kind, tmp_path
+    func, inputs, kind, tmp_path
 ):
-    func, inputs = CASES[case]
-    plain = {k: a.copy() for k, a in inputs.items()}
-    expected = func(**plain)
-    for k, a in plain.items():  # ordinary arrays: not written either
-        np.testing.assert_array_equal(a, inputs[k], err_msg=f"{k} was modified")
-        assert a.dtype == inputs[k].dtype
-    given = {k: _as_kind(a, kind, tmp_path / f"{k}.npy") for k, a in inputs.items()}
-    before = {k: _snapshot(v) for k, v in given.items()}
-    _same(expected, func(**given))
-    for k, v in given.items():
-        if isinstance(v, pd.Series | pd.DataFrame):
-            assert v.equals(before[k]), f"{k} was modified"
-        else:
-            _same(before[k], list(v))
+    check_function_input_kinds(func, inputs, tmp_path=tmp_path, kinds=[kind])
 
 
 def test_every_public_callable_is_covered():

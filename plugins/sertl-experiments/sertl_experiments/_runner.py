@@ -372,28 +372,43 @@ def _note_selection(results):
     _note([t for r in results for t in r["warnings"]], "during selection: ")
 
 
-def fit_warning_rows(cells):
-    """One row per distinct warning the cells' models raised.
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
-    Each row gives the ``warning``, the ``cells`` that raised it (``"n of
-    N"``) and one of them (``e.g.``), a method's cell rather than the guard's
+
+def fit_warning_rows(cells):
+    """One row per kind of warning the cells' models raised.
+
+    Warnings whose texts differ only in their numbers (a kernel width, a
+    share of rows, a speaker id chosen on each split) are one kind: a real
+    run gave 80 lines of one KLIEP and one speaker warning otherwise. Each
+    row gives the ``warning`` (the first text of its kind, with how many
+    other texts it stands for), the ``cells`` that raised it (``"n of N"``)
+    and one of them (``e.g.``), a method's cell rather than the guard's
     internal baseline, for the log and the report.
 
-    >>> cells = [{"source": "a", "target": "b", "method": "m", "seed": 0,
-    ...           "fit_warnings": ["ConvergenceWarning: set max_iter"]}] * 2
-    >>> fit_warning_rows(cells)[0]["cells"]
-    '2 of 2'
+    >>> cells = [{"source": "a", "target": "b", "method": "m", "seed": s,
+    ...           "fit_warnings": [f"KernelWidthWarning: sigma={s + 1.5}"]}
+    ...          for s in range(3)]
+    >>> [row] = fit_warning_rows(cells)
+    >>> row["warning"], row["cells"]
+    ('KernelWidthWarning: sigma=1.5 (and 2 more alike but for their numbers)', '3 of 3')
     """
-    by_text = {}
+    kinds = {}  # kind -> (its texts, its cells)
     for c in cells:
         for text in c.get("fit_warnings") or ():
-            by_text.setdefault(text, []).append(c)
+            texts, cs = kinds.setdefault(_NUMBER.sub("#", text), ([], []))
+            if text not in texts:
+                texts.append(text)
+            if not any(x is c for x in cs):
+                cs.append(c)
     rows = []
-    for text, cs in by_text.items():
+    for texts, cs in kinds.values():
         c = next((c for c in cs if c["method"] != BASELINE), cs[0])
+        more = len(texts) - 1
         rows.append(
             {
-                "warning": text,
+                "warning": texts[0]
+                + (f" (and {more} more alike but for their numbers)" if more else ""),
                 "cells": f"{len(cs)} of {len(cells)}",
                 "e.g.": (
                     f"{c['source']} -> {c['target']} {c['method']} seed {c['seed']}"
@@ -406,8 +421,9 @@ def fit_warning_rows(cells):
 def fit_warning_notes(cells):
     """One line per distinct warning the cells' models raised, with its count.
 
-    >>> cells = [{"source": "a", "target": "b", "method": "m", "seed": 0,
-    ...           "fit_warnings": ["ConvergenceWarning: set max_iter"]}] * 2
+    >>> cells = [{"source": "a", "target": "b", "method": "m", "seed": s,
+    ...           "fit_warnings": ["ConvergenceWarning: set max_iter"]}
+    ...          for s in range(2)]
     >>> print(*fit_warning_notes(cells))
     ConvergenceWarning: set max_iter (while fitting 2 of 2 cells, e.g. a -> b m seed 0)
     """
