@@ -748,8 +748,8 @@ _READER_WARNINGS_NOTE = (
 _FIT_WARNINGS_NOTE = (
     "What fitting or predicting the cells' models warned about (a classifier "
     "that did not converge, an adapter fitted without target rows, ...), once "
-    "per distinct text: cells, how many of the run's cells raised it; e.g., "
-    "one of them."
+    "per kind (texts that differ only in their numbers are one row): cells, "
+    "how many of the run's cells raised it; e.g., one of them."
 )
 
 
