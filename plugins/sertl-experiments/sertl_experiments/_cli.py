@@ -511,7 +511,7 @@ def cmd_grid(args):
         check_recipe,
         left_out_classes,
     )
-    from ._selection import _recording_warnings, needs_proba, search
+    from ._selection import _recording_warnings, needs_proba, search, warning_kinds
 
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}.")
@@ -673,9 +673,9 @@ def cmd_grid(args):
         for k in r.grid
     }
     out = []
-    # each distinct warning of the fits, with the first search that raised
-    # it, shown once after the searches (on stderr: --json stays valid)
-    fit_notes = {}
+    # the fits' warnings, with the search that raised each, shown once per
+    # kind after the searches (on stderr: --json stays valid)
+    fit_notes = []
     with (
         _naming_file(args.experiment) if args.experiment else contextlib.nullcontext(),
         dask_client(args.scheduler, args.workers) as client,
@@ -740,8 +740,7 @@ def cmd_grid(args):
                             gs, names = search(recipes, X, y, sd, n_jobs=-1, **kw)
                     else:
                         gs, names = search(recipes, X, y, sd, **kw)
-                for text in texts:
-                    fit_notes.setdefault(f"during the search: {text}", where)
+                fit_notes += [(f"during the search: {t}", where) for t in texts]
                 rows = []
                 for i, name in enumerate(names):
                     params = {
@@ -779,10 +778,10 @@ def cmd_grid(args):
 
                     with _recording_warnings() as texts:
                         best_model = _with_probabilities(gs.best_estimator_, X, y, sd)
-                    for text in texts:
-                        fit_notes.setdefault(
-                            f"refitting the chosen model for --save: {text}", where
-                        )
+                    fit_notes += [
+                        (f"refitting the chosen model for --save: {t}", where)
+                        for t in texts
+                    ]
                     model = Pipeline(
                         [
                             (
@@ -806,8 +805,8 @@ def cmd_grid(args):
                     )
                     entry["saved"] = str(args.save)
                 out.append(entry)
-    for text, where in fit_notes.items():
-        _log(f"warning: {text} (e.g. {where})")
+    for text, wheres in warning_kinds(fit_notes):
+        _log(f"warning: {text} (e.g. {wheres[0]})")
     if args.json:
         print(json.dumps(out, indent=2))
     else:

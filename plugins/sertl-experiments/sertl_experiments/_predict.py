@@ -406,14 +406,14 @@ def _target_statistics(pipeline, X):
     return None
 
 
-def _mismatch_note(pipeline, X):
+def _mismatch_note(pipeline, X, n):
     """Return the note on a batch unlike the target domain, or None.
 
-    ``X`` holds the finite feature rows of the batch; fewer than
-    :data:`MIN_MISMATCH_FILES` get no note.
+    ``X`` holds the finite feature rows of the batch, ``n`` how many of
+    them are distinct (copies of one file are one file: they add no
+    evidence on the setup); fewer than :data:`MIN_MISMATCH_FILES` get no
+    note.
     """
-    # copies of one file are one file: they add no evidence on the setup
-    n = len(np.unique(np.asarray(X), axis=0)) if len(X) else 0
     if n < MIN_MISMATCH_FILES:
         return None
     found = _target_statistics(pipeline, X)
@@ -482,7 +482,7 @@ def predict_files(model, files, *, new_domain=False):
         ``warnings`` (list of str: cautions on a label, empty for most files).
         A :class:`Predictions` list: its ``notes`` (list of str) concern the
         whole batch. Without ``new_domain``, a batch of at least
-        :data:`MIN_MISMATCH_FILES` files with features whose features (as
+        :data:`MIN_MISMATCH_FILES` files whose features (as
         the model's per-domain standardisation receives them) lie far from
         the target statistics it holds gets a domain-mismatch note
         suggesting ``new_domain``: :func:`domain_shift` above
@@ -554,9 +554,10 @@ def predict_files(model, files, *, new_domain=False):
             f"follow their emotions more than the setup. Label more files at "
             f"once, or {without}."
         )
-    # the same recording given several times has no spread to measure
-    distinct = len(np.unique(X[ok], axis=0)) if batch else None
-    if distinct is not None and distinct < MIN_NEW_DOMAIN_FILES:
+    # the same recording given several times has no spread to measure, and
+    # is one file of evidence on its setup
+    distinct = len(np.unique(X[ok], axis=0)) if ok.any() else 0
+    if batch and distinct < MIN_NEW_DOMAIN_FILES:
         raise _BatchStatisticsError(
             f"{need} needs at least {MIN_NEW_DOMAIN_FILES} different "
             f"recordings from one setup, but the {int(ok.sum())} files with "
@@ -565,7 +566,7 @@ def predict_files(model, files, *, new_domain=False):
         )
     notes = file_cautions(files, X, feats, clipping=True)
     # a batch from another setup than the target's: said once, labels kept
-    mismatch = None if batch else _mismatch_note(rest, X[ok])
+    mismatch = None if batch else _mismatch_note(rest, X[ok], distinct)
     rows = Predictions(notes=[mismatch] if mismatch else [])
     pred = proba = None
     if ok.any():

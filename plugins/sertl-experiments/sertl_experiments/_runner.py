@@ -49,7 +49,13 @@ from ._recipes import (
     make_classifier,
     transform_rows,
 )
-from ._selection import _expand, _recording_warnings, evaluate, needs_proba
+from ._selection import (
+    _expand,
+    _recording_warnings,
+    evaluate,
+    needs_proba,
+    warning_kinds,
+)
 from ._target_labels import uses_target_labels
 
 __all__ = ["RunResult", "run_experiment"]
@@ -344,7 +350,7 @@ def _split(task, seed):
 
 # the warnings that fitting and predicting a cell's scored model raised
 # (ConvergenceWarning, sertl's own ...): kept out of the terminal while the
-# cells run, stored in the cell (``fit_warnings``) and logged once per text
+# cells run, stored in the cell (``fit_warnings``) and logged once per kind
 # by run_experiment (see fit_warning_notes)
 _noted = threading.local()
 
@@ -372,19 +378,15 @@ def _note_selection(results):
     _note([t for r in results for t in r["warnings"]], "during selection: ")
 
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
-
 def fit_warning_rows(cells):
     """One row per kind of warning the cells' models raised.
 
-    Warnings whose texts differ only in their numbers (a kernel width, a
-    share of rows, a speaker id chosen on each split) are one kind: a real
-    run gave 80 lines of one KLIEP and one speaker warning otherwise. Each
-    row gives the ``warning`` (the first text of its kind, with how many
-    other texts it stands for), the ``cells`` that raised it (``"n of N"``)
-    and one of them (``e.g.``), a method's cell rather than the guard's
-    internal baseline, for the log and the report.
+    Warnings whose texts differ only in their numbers are one kind
+    (:func:`~sertl_experiments._selection.warning_kinds`). Each row gives
+    the ``warning`` (the first text of its kind, with how many other texts
+    it stands for), the ``cells`` that raised it (``"n of N"``) and one of
+    them (``e.g.``), a method's cell rather than the guard's internal
+    baseline, for the log and the report.
 
     >>> cells = [{"source": "a", "target": "b", "method": "m", "seed": s,
     ...           "fit_warnings": [f"KernelWidthWarning: sigma={s + 1.5}"]}
@@ -393,22 +395,14 @@ def fit_warning_rows(cells):
     >>> row["warning"], row["cells"]
     ('KernelWidthWarning: sigma=1.5 (and 2 more alike but for their numbers)', '3 of 3')
     """
-    kinds = {}  # kind -> (its texts, its cells)
-    for c in cells:
-        for text in c.get("fit_warnings") or ():
-            texts, cs = kinds.setdefault(_NUMBER.sub("#", text), ([], []))
-            if text not in texts:
-                texts.append(text)
-            if not any(x is c for x in cs):
-                cs.append(c)
+    entries = [(t, i) for i, c in enumerate(cells) for t in c.get("fit_warnings") or ()]
     rows = []
-    for texts, cs in kinds.values():
+    for text, where in warning_kinds(entries):
+        cs = [cells[i] for i in where]
         c = next((c for c in cs if c["method"] != BASELINE), cs[0])
-        more = len(texts) - 1
         rows.append(
             {
-                "warning": texts[0]
-                + (f" (and {more} more alike but for their numbers)" if more else ""),
+                "warning": text,
                 "cells": f"{len(cs)} of {len(cells)}",
                 "e.g.": (
                     f"{c['source']} -> {c['target']} {c['method']} seed {c['seed']}"
@@ -419,7 +413,7 @@ def fit_warning_rows(cells):
 
 
 def fit_warning_notes(cells):
-    """One line per distinct warning the cells' models raised, with its count.
+    """One line per kind of warning the cells' models raised, with its count.
 
     >>> cells = [{"source": "a", "target": "b", "method": "m", "seed": s,
     ...           "fit_warnings": ["ConvergenceWarning: set max_iter"]}
