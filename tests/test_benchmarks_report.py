@@ -91,6 +91,7 @@ def test_parse_parts_help_and_unknown(capsys):
     with pytest.raises(SystemExit) as exc:
         _report.parse_parts("Doc.", parts, ("a",), argv=["c"])
     assert exc.value.code == 2
+    assert "unknown part(s) c; choose from a, b" in capsys.readouterr().err
 
 
 def test_require_names_the_missing_module_and_the_venv():

@@ -928,3 +928,19 @@ def test_kit_catches_inputs_usable_only_as_arrays(estimator, match):
 def test_kit_passes_array_like_inputs_of_a_correct_estimator():
     check_array_like_inputs(_Centerer())
     check_array_like_inputs(SourceOnly(LogisticRegression()))
+
+
+@pytest.mark.parametrize(
+    ("array", "kind", "tmp", "match"),
+    [
+        (np.arange(3.0), "sparse", None, r"unknown input kind 'sparse': one of"),
+        (np.arange(3.0), "memmap", None, r"'memmap' kind needs tmp_path"),
+        (np.zeros((2, 2, 2)), "pandas", None, r"takes 1 or 2 dimensions, not 3"),
+    ],
+    ids=["unknown-kind", "memmap-without-folder", "pandas-3d"],
+)
+def test_as_input_kind_names_what_it_cannot_make(array, kind, tmp, match):
+    from sertl_core.testing import as_input_kind
+
+    with pytest.raises(ValueError, match=match):
+        as_input_kind(array, kind, tmp)
