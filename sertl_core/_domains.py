@@ -200,6 +200,11 @@ class UnlabeledRowsWarning(SertlWarning):
     ``SourceOnly(...)`` take their classes from all the rows (several encode
     or split the labels before the transfer estimator sees them), so put the
     meta-estimator inside instead: ``SourceOnly(CalibratedClassifierCV(SVC()))``.
+    The transfer estimator says so itself when such a meta-estimator fits it
+    outside a Pipeline (``BaggingClassifier(SourceOnly(SVC())).fit(X, y)``),
+    or in a Pipeline without an adapter before it; so does scikit-learn's
+    ``cross_val_predict`` with a probability method, which encodes ``y``
+    (``-1`` becomes one more class) before the transfer estimator sees it.
     Wrappers that hand ``y`` on unchanged stay quiet: a nested ``Pipeline``,
     ``GridSearchCV`` and the other searches, ``RFE``/``RFECV``, and the
     semi-supervised ``SelfTrainingClassifier``, which reads ``-1`` as
@@ -211,9 +216,10 @@ class UnlabeledRowsWarning(SertlWarning):
 
     Notes
     -----
-    The adapter finds the pipeline by walking up its callers' frames, so it
-    warns only when it is fitted in the process that runs the pipeline's
-    ``fit``, in the same thread. An adapter fitted by a joblib worker, a
+    The adapter finds the pipeline (the transfer estimator its wrapper) by
+    walking up its callers' frames, so it warns only when it is fitted in
+    the process that runs the pipeline's (the wrapper's) ``fit``, in the
+    same thread. An adapter fitted by a joblib worker, a
     process (``FeatureUnion(..., n_jobs=2)``,
     ``ColumnTransformer(..., n_jobs=2)``) or a thread of the ``"threading"``
     backend, cannot see the pipeline and says nothing: check the last step

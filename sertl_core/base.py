@@ -352,6 +352,116 @@ def _warn_if_pipeline_learns_unlabelled(n_unlabelled):
             return
 
 
+def _frame_labels_unlabelled(frame):
+    """Return how many rows of the ``y`` a fit frame got hold the unlabelled marker.
+
+    ``frame`` is a meta-estimator's ``fit`` (its ``y``) or scikit-learn's
+    ``cross_val_predict``, which encodes ``y`` in place for probabilities and
+    keeps the original labels in its label encoder (``le.classes_``, counted
+    as 1 when the marker is among them; 0 without an encoder, as for
+    ``method="predict"``). 0 for anything unreadable.
+    """
+    local = frame.f_locals
+    y = local.get("y")
+    if frame.f_code.co_name == "cross_val_predict":  # no encoder: y unchanged
+        y = getattr(local.get("le"), "classes_", [])
+    try:
+        y = np.asarray(y)
+        if y.ndim != 1 or y.dtype.kind not in "iuOUS":  # a regressor's NaN is refused
+            return 0
+        return int(np.count_nonzero(is_unlabeled(y)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _warn_if_wrapper_learns_unlabelled(transfer):
+    """Warn when a scikit-learn meta-estimator fits ``transfer`` on encoded labels.
+
+    A transfer estimator fitted directly by ``BaggingClassifier``,
+    ``CalibratedClassifierCV``, ``StackingClassifier``, ... (not as the last
+    step of a Pipeline, which an adapter before it warns about, see
+    :func:`_warn_if_pipeline_learns_unlabelled`): the wrapper took its
+    classes from every row, the unlabelled marker included, and may have
+    encoded or split the labels so that ``transfer`` cannot tell those rows
+    apart; without ``sample_domain`` it then learns them as a class, and
+    the wrapper predicts the marker. ``cross_val_predict`` with a
+    probability method encodes the labels the same way. Walks up the
+    caller frames (same thread only) to the nearest ``fit`` of an estimator:
+    a transfer estimator or a wrapper that hands ``y`` on unchanged
+    (:func:`_learner_of_unlabelled`) is no culprit.
+    """
+    frame = sys._getframe(2)
+    culprit, transfers, n_unlabelled = None, [], 0
+    for _ in range(200):  # bounded: a few wrappers and joblib's frames at most
+        if frame is None:
+            break
+        name = frame.f_code.co_name
+        owner = frame.f_locals.get("self") if name == "fit" else None
+        if name == "cross_val_predict" and culprit is None:
+            culprit = "cross_val_predict"
+            n_unlabelled = _frame_labels_unlabelled(frame)
+            break
+        if owner is not None and owner is not transfer and culprit is None:
+            if isinstance(owner, TransferEstimator):
+                return  # it hands on only what it chose: no wrapper's doing
+            if isinstance(owner, BaseEstimator) and not isinstance(owner, Pipeline):
+                found = _learner_of_unlabelled(owner)
+                if found is None or found[0] is not owner:
+                    return  # a search, a selector: y reaches transfer unchanged
+                culprit, transfers = found
+        if owner is not None and owner is culprit:
+            # the wrapper's outermost fit frame holds the caller's y (an
+            # inner one, as StackingClassifier's, may hold it encoded)
+            n_unlabelled = max(n_unlabelled, _frame_labels_unlabelled(frame))
+        elif culprit is not None and isinstance(owner, Pipeline):
+            if any(_uses_any_adapter(step) for _, step in owner.steps[:-1]):
+                return  # the adapter fitted before the wrapper warned already
+        frame = frame.f_back
+    if culprit is None or not n_unlabelled:
+        return
+    transfer_name = type(transfer).__name__
+    if culprit == "cross_val_predict":
+        warnings.warn(
+            f"cross_val_predict with a probability method encodes y before "
+            f"{transfer_name} sees it: the unlabelled marker (-1) becomes one "
+            "more class, so the unlabelled rows are learnt as a class and get "
+            "a column of their own. Use method='predict', or cross_validate "
+            "with a scorer of sertl_core.model_selection.",
+            UnlabeledRowsWarning,
+            stacklevel=external_stacklevel(),
+        )
+        return
+    wrapper = type(culprit).__name__
+    # the wrapper fits a clone: name the fix with the user's own parameter
+    fix = (
+        _wrapper_moved_inside(culprit, transfers[0])
+        if len(transfers) == 1
+        else f"{transfer_name}({wrapper}(...))"
+    )
+    warnings.warn(
+        f"{wrapper} fits the transfer estimator {transfer_name} on y after "
+        f"taking its classes from all the rows, the unlabelled marker (-1) of "
+        f"the {n_unlabelled} unlabelled rows included, and may encode or "
+        f"split the labels so that {transfer_name} cannot tell those rows "
+        f"apart; it will then predict that marker for target rows. Put "
+        f"{wrapper} inside the transfer estimator instead: "
+        f"{fix}.",
+        UnlabeledRowsWarning,
+        stacklevel=external_stacklevel(),
+    )
+
+
+def _uses_any_adapter(step):
+    """Whether a Pipeline step is, or nests, a :class:`DomainAdapter`."""
+    if isinstance(step, DomainAdapter):
+        return True
+    try:
+        params = step.get_params(deep=True).values()
+    except (AttributeError, TypeError):
+        return False
+    return any(isinstance(v, DomainAdapter) for v in params)
+
+
 def _plain_regressor(est):
     """Whether ``est`` is a regressor that is not, nor wraps, a transfer estimator."""
     if isinstance(est, TransferEstimator) or _estimator_type(est) != "regressor":
@@ -1074,6 +1184,7 @@ class TransferEstimator(
 
     def _fit_domains(self, X, y, sample_domain, sample_weight):
         """Validate the inputs, resolve the domains and call ``_fit``."""
+        _warn_if_wrapper_learns_unlabelled(self)
         X = self._validate_X(X, reset=True)
         self._check_estimator_task()
         regression = self._is_regression()

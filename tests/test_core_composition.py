@@ -414,6 +414,76 @@ def test_meta_estimator_around_a_transfer_estimator_is_told_to_go_inside(wrapper
     assert fixed.classes_.tolist() == [0, 1]
 
 
+# scikit-learn's wrappers fitted directly, not as a Pipeline step
+TOP_LEVEL = {k: WRAPPERS[k] for k in ("calibrated", "bagging", "voting_member")}
+TOP_LEVEL["stacking_final_estimator"] = WRAPPERS["stacking_final_estimator"]
+
+
+@pytest.mark.parametrize(("wrapper", "fix"), TOP_LEVEL.values(), ids=TOP_LEVEL.keys())
+def test_meta_estimator_fitted_directly_is_told_to_go_inside(wrapper, fix):
+    # without a Pipeline no adapter is there to warn: BaggingClassifier(
+    # SourceOnly(...)).fit(X, y) predicted -1 for most target rows silently
+    X, y = _unlabelled_data()
+    wrapper = clone(wrapper)
+    name = type(fix.estimator).__name__
+    match = (
+        rf"^{name} fits the transfer estimator SourceOnly on y .*the 20 "
+        rf"unlabelled rows.*Put {name} inside the transfer estimator instead: "
+        + re.escape(" ".join(repr(fix).split()))
+    )
+    with pytest.warns(UnlabeledRowsWarning, match=match) as record:
+        wrapper.fit(X, y)
+    assert {w.filename for w in record} == {__file__}  # the user's line
+    assert -1 in wrapper.classes_  # what the warning is about
+    fixed = clone(fix)
+    assert _unlabelled_row_warnings(lambda: fixed.fit(X, y)) == []
+    assert fixed.classes_.tolist() == [0, 1]
+
+
+def test_meta_estimator_in_a_pipeline_with_an_adapter_is_warned_about_once():
+    # the adapter warns about the Pipeline's last step; the transfer
+    # estimator inside the wrapper says nothing more
+    X, y = _unlabelled_data()
+    pipe = Pipeline(
+        [("adapt", DomainStandardScaler()), ("clf", WRAPPERS["bagging"][0])]
+    )
+    caught = _unlabelled_row_warnings(lambda: clone(pipe).fit(X, y))
+    assert len(caught) == 1
+    assert "The last step of this Pipeline" in str(caught[0].message)
+    # without an adapter, the wrapper is the one named
+    bare = Pipeline([("scale", StandardScaler()), ("clf", WRAPPERS["bagging"][0])])
+    caught = _unlabelled_row_warnings(lambda: clone(bare).fit(X, y))
+    assert caught and all("BaggingClassifier fits" in str(w.message) for w in caught)
+
+
+def test_wrappers_that_hand_y_on_stay_quiet_when_fitted_directly():
+    X, y = _unlabelled_data()
+    search = GridSearchCV(SourceOnly(_lr()), {"estimator__C": [0.1, 1.0]}, cv=2)
+    for est in (search, SourceOnly(CalibratedClassifierCV(_lr()))):
+        assert _unlabelled_row_warnings(lambda e=est: clone(e).fit(X, y)) == []
+    # every row labelled: the wrapper learns no marker, nothing to warn about
+    bagging = WRAPPERS["bagging"][0]
+    assert _unlabelled_row_warnings(lambda: clone(bagging).fit(X[:40], y[:40])) == []
+
+
+def test_cross_val_predict_probabilities_warn_about_the_encoded_marker():
+    # cross_val_predict encodes y for a probability method: -1 became class
+    # 0 of the encoded labels, learnt from the unlabelled rows, silently
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    X, y = _unlabelled_data()
+    cv = KFold(3, shuffle=True, random_state=0)
+    with pytest.warns(UnlabeledRowsWarning, match="^cross_val_predict with a probab"):
+        proba = cross_val_predict(
+            SourceOnly(_lr()), X, y, cv=cv, method="predict_proba"
+        )
+    assert proba.shape[1] == 3  # a column for -1: what the warning is about
+    quiet = _unlabelled_row_warnings(
+        lambda: cross_val_predict(SourceOnly(_lr()), X, y, cv=cv)
+    )
+    assert quiet == []
+
+
 def test_wrapper_around_a_deeper_transfer_estimator_is_named_by_class():
     X, y = _unlabelled_data()
     inner = Pipeline([("scale", StandardScaler()), ("so", SourceOnly(_lr()))])
