@@ -239,22 +239,15 @@ def readme_check_search(ctx):
     assert best.named_steps["clf"].classes_.tolist() == [0, 1, 2]
 
 
-def readme_prelude_routing_off(ctx):
-    # "With routing off, groups reaches the splitter only": the block is the
-    # routing-off call (the previous block turned routing on)
-    sklearn.set_config(enable_metadata_routing=False)
-    # the block refits the previous block's search: keep the checks light
-    ctx.ns["search"].set_params(
-        param_grid={"adapt": ["passthrough", ctx.ns["DomainStandardScaler"]()]}
-    )
-
-
 def readme_check_routing_off(ctx):
+    from sklearn.base import clone
+
     from sertl_core import DomainStandardScaler
 
-    search = ctx.ns["search"]
+    assert not sklearn.get_config()["enable_metadata_routing"]
     # the fit parameters gave every step every domain (with groups=sd alone,
     # the text says, domains_ would be [-1, 1])
+    search = clone(ctx.ns["search"])
     search.set_params(param_grid={"adapt": [DomainStandardScaler()]})
     search.fit(
         *(ctx.ns[k] for k in ("X", "y")),
@@ -265,10 +258,6 @@ def readme_check_routing_off(ctx):
     assert search.best_estimator_.named_steps["adapt"].domains_.tolist() == [-1, 1, 2]
     search.fit(ctx.ns["X"], ctx.ns["y"], groups=ctx.ns["sd"])
     assert search.best_estimator_.named_steps["adapt"].domains_.tolist() == [-1, 1]
-
-
-def readme_prelude_lodo(ctx):
-    sklearn.set_config(enable_metadata_routing=True)  # the block's "# routing on"
 
 
 def readme_check_lodo(ctx):
@@ -561,8 +550,8 @@ PLAN = {
     "README.md": [
         Step("pipe.fit(X, y)", readme_prelude_pipeline, readme_check_pipeline),
         Step("GridSearchCV(", readme_prelude_search, readme_check_search),
-        Step("groups=sd", readme_prelude_routing_off, readme_check_routing_off),
-        Step("LeaveOneDomainOut()", readme_prelude_lodo, readme_check_lodo),
+        Step("groups=sd", None, readme_check_routing_off),
+        Step("LeaveOneDomainOut()", None, readme_check_lodo),
     ],
     "CONTRIBUTING.md": [
         Step(
