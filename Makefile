@@ -33,6 +33,7 @@ test-fast: install
 lint: install
 	$(PY) -m pip install -q ruff mypy
 	$(VENV)/bin/ruff check sertl_core plugins tests benchmarks examples
+	$(VENV)/bin/ruff format --check sertl_core plugins tests benchmarks examples
 	$(VENV)/bin/mypy
 
 # The benchmarks' environment: sertl plus the anchors they compare against
