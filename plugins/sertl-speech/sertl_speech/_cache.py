@@ -7,9 +7,11 @@ sub-folder instead of returning stale features. The content key hashes the
 file's bytes (BLAKE2b), so a renamed or moved file still hits and an edited
 file misses. Hashing reads each file once per process; a memo keyed by
 ``(path, size, mtime_ns, ctime_ns, inode)`` skips re-reading unchanged
-files. Entries are written to a temporary file and renamed, so an
-interrupted run never leaves
-a truncated entry and simply resumes.
+files. A file that changes while its features are extracted (a corpus
+being copied or edited during a run) is not cached: its key was computed
+from the earlier bytes (see :func:`file_state`). Entries are written to a
+temporary file and renamed, so an interrupted run never leaves a truncated
+entry and simply resumes.
 """
 
 from __future__ import annotations
@@ -22,10 +24,42 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FeatureCache", "content_key", "waveform_key"]
+__all__ = ["FeatureCache", "content_key", "file_state", "waveform_key"]
 
-_MEMO: dict[tuple[str, int, int], str] = {}
+_MEMO: dict[tuple, str] = {}
 _MEMO_MAX = 200_000
+
+
+def file_state(path):
+    """Return what changes with a file's bytes: size, mtime, ctime and inode.
+
+    ``cp -p``, ``rsync -a`` and ``tar`` keep an older mtime on a replaced
+    file, but cannot set its ctime. The state taken before a file's content
+    key, compared with the state after its features are extracted, tells
+    whether those features are of the bytes the key was computed from.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File.
+
+    Returns
+    -------
+    tuple of int
+        ``(size, mtime_ns, ctime_ns, inode)``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sertl_speech._cache import file_state
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = os.path.join(d, "a.bin")
+    ...     _ = open(p, "wb").write(b"abc")
+    ...     file_state(p)[0]
+    3
+    """
+    st = os.stat(path)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def content_key(path):
@@ -52,21 +86,13 @@ def content_key(path):
     True
     """
     path = os.fspath(path)
-    st = os.stat(path)
-    # ctime and inode too: cp -p / rsync -a / tar keep an older mtime on a
-    # replaced file, but cannot set its ctime
-    memo_key = (
-        os.path.abspath(path),
-        st.st_size,
-        st.st_mtime_ns,
-        st.st_ctime_ns,
-        st.st_ino,
-    )
+    state = file_state(path)  # ctime and inode too, see file_state
+    memo_key = (os.path.abspath(path), *state)
     hit = _MEMO.get(memo_key)
     if hit is not None:
         return hit
     h = hashlib.blake2b(digest_size=16)
-    h.update(str(st.st_size).encode())
+    h.update(str(state[0]).encode())
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)

@@ -27,7 +27,7 @@ from ._audio import (
     check_waveform,
     load_audio,
 )
-from ._cache import FeatureCache, content_key, waveform_key
+from ._cache import FeatureCache, content_key, file_state, waveform_key
 from ._features import FEATURE_SETS, N_MELS_LOGMEL, extract, feature_names
 
 __all__ = [
@@ -186,6 +186,16 @@ def _extract_one(item, feature_set, sample_rate, min_duration, silence_threshold
         raise
     except Exception as exc:  # reported per item, never silently dropped
         return ("error", "failed", f"{type(exc).__name__}: {exc}")
+
+
+def _unchanged(item, state):
+    """Whether a file input still has ``state`` (waveforms: always True)."""
+    if state is None:
+        return True
+    try:
+        return file_state(item) == state
+    except OSError:
+        return False
 
 
 def _extract_chunk(chunk, *args):
@@ -445,7 +455,8 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
     cache_dir : str or path-like, default=None
         Folder of an on-disk cache keyed by the file's content and the
         feature configuration. An interrupted run resumes where it stopped
-        and a repeated run reads every result from disk. None disables it.
+        and a repeated run reads every result from disk (a file that
+        changes while it is being read is not cached). None disables it.
         A folder that cannot be created, read or written (another machine's
         path in a saved model, a read-only or full disk) never stops
         ``transform``: the features are extracted uncached, with one
@@ -957,6 +968,10 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             except OSError as exc:
                 unusable.append(exc)
         keys: list = [None] * n
+        # a file's state when its key was computed: a file changed since
+        # (copied or edited during the run) gave features of other bytes
+        # than its key's, which are returned but not cached
+        states: list = [None] * n
         todo = []
         hits = 0
         for i, item in enumerate(items):
@@ -972,6 +987,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             if cache is not None:
                 try:
                     if isinstance(item, str):
+                        states[i] = file_state(item)
                         keys[i] = content_key(item)
                     else:
                         keys[i] = waveform_key(item, self.sample_rate)
@@ -1007,6 +1023,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                         and keys[i] is not None
                         and not unwritten
                         and not res[2]
+                        and _unchanged(items[i], states[i])
                     ):
                         try:
                             cache.put(keys[i], res[1])

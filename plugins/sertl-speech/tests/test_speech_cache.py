@@ -243,6 +243,41 @@ def test_replaced_file_with_its_old_modification_time_misses(files, tmp_path):
     assert not np.allclose(new, old)
 
 
+def test_file_rewritten_while_extracted_is_not_cached(files, tmp_path, monkeypatch):
+    # the key is the file's bytes before extraction; a file rewritten before
+    # it is read (a corpus being copied or edited during the run) gives the
+    # features of its new bytes, which were cached under the old bytes' key:
+    # every copy of the old audio then got the new audio's features
+    cache = tmp_path / "cache"
+    pristine = tmp_path / "pristine.wav"
+    shutil.copy(files[0], pristine)
+    real = extract_mod._extract_one
+
+    def rewritten_first(item, *args):
+        sf.write(item, tone(330.0, seed=7), SR)
+        return real(item, *args)
+
+    monkeypatch.setattr(extract_mod, "_extract_one", rewritten_first)
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache)
+    new = ext.fit_transform(files[:1])
+    monkeypatch.setattr(extract_mod, "_extract_one", real)
+    # the features returned are those of the bytes read, as without a cache
+    np.testing.assert_array_equal(
+        new, AudioFeatures("mfcc_stats").fit_transform(files[:1])
+    )
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache)
+    old = ext.fit_transform([str(pristine)])
+    assert ext.n_cache_hits_ == 0
+    np.testing.assert_array_equal(
+        old, AudioFeatures("mfcc_stats").fit_transform([str(pristine)])
+    )
+    # the file's current bytes are cached on the next call as usual
+    ext.fit_transform(files[:1])
+    assert ext.n_cache_hits_ == 0
+    ext.fit_transform(files[:1])
+    assert ext.n_cache_hits_ == 1
+
+
 def test_damaged_cache_entry_is_a_miss(files, tmp_path):
     cache = tmp_path / "cache"
     X = AudioFeatures(cache_dir=cache).fit_transform(files[:1])
