@@ -20,6 +20,7 @@ import pandas as pd
 from ._metrics import OTHER
 from ._runner import _file_part as _slug
 from ._runner import (
+    _replace_file,
     fit_warning_rows,
     interval_notes,
     pooled_intervals,
@@ -154,7 +155,7 @@ def _fig_to_b64(fig, path):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     data = buf.getvalue()
-    path.write_bytes(data)
+    _replace_file(path, data)
     return base64.b64encode(data).decode("ascii")
 
 
@@ -858,7 +859,11 @@ def write_outputs(
     metric = config.protocol.metric
     words = _words(config)
     df = _table(cells).sort_values(["source", "target", "method", "seed"])
-    df.to_csv(out / "results.csv", index=False)
+    # results.csv and results.md are written with report.html, after the
+    # figures, each whole (see _replace_file): a run stopped while drawing
+    # (Ctrl-C, a full disk) leaves the earlier run's three files, not a new
+    # table beside an old report, or a torn table
+    csv_text = df.to_csv(index=False)
     summary, summary_note = _summary(df, metric)
     summary_notes = [summary_note] if summary_note else []
     few_shot = config.protocol.target == "few_shot"
@@ -982,7 +987,7 @@ def write_outputs(
         ]
     if not errors.empty:
         md += ["\n## Failed cells\n", _to_md(errors)]
-    (out / "results.md").write_text("\n".join(md), encoding="utf-8")
+    md_text = "\n".join(md)
 
     figs = []
     ok_df = df[df["status"] == "ok"]
@@ -1058,10 +1063,12 @@ def write_outputs(
     if not errors.empty:
         tables.append(("errors", "Cells that failed", errors))
     report = out / "report.html"
-    report.write_text(
-        _html(config, tables, figs, df, failed_note=failed_note, warnings=repeated),
-        encoding="utf-8",
+    html_text = _html(
+        config, tables, figs, df, failed_note=failed_note, warnings=repeated
     )
+    _replace_file(out / "results.csv", csv_text.encode("utf-8"))
+    _replace_file(out / "results.md", md_text.encode("utf-8"))
+    _replace_file(report, html_text.encode("utf-8"))
     return report
 
 

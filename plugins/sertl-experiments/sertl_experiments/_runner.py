@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import secrets
 import threading
 import time
 import traceback
@@ -2565,9 +2567,27 @@ def _check_metadata(check):
 
 
 def _write_cell(path, cell):
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(cell, default=_json_default))
-    tmp.replace(path)
+    _replace_file(path, json.dumps(cell, default=_json_default).encode())
+
+
+def _replace_file(path, data):
+    """Write ``data`` (bytes) to a new file beside ``path``, then rename it to ``path``.
+
+    An interrupted or failing write (Ctrl-C, a full disk) leaves the earlier
+    file, or none, never a torn one that looks finished. The temporary name
+    is this write's own, so two runs writing one output folder never write
+    into one temporary file (a fixed ``PATH.part`` was renamed away under the
+    other run, which then failed). It starts with ``.`` and ends in
+    ``.part``: no ``*.json`` or ``*.png`` pattern of the outputs matches it.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _json_default(o):

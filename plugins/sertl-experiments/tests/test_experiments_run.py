@@ -1,6 +1,7 @@
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,63 @@ def test_interrupted_rerun_leaves_no_earlier_report(
     run_experiment(cfg2, data=synthetic_data, progress=False, log=lines.append)
     assert (out / "report.html").is_file()
     assert not any(str(line).startswith("removed the previous") for line in lines)
+
+
+def test_summary_write_that_fails_leaves_no_torn_file(synthetic_config, synthetic_data):
+    # a full disk (here: a file-size limit) while the summary is written: the
+    # earlier run's files stay whole; results.csv was written first, in place,
+    # and was left torn (a table that looked finished, rows missing)
+    import signal
+
+    resource = pytest.importorskip("resource", reason="needs POSIX resource limits")
+    cfg = synthetic_config(methods=[{"name": "dss"}])
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    out = cfg.output
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert (out / "results.csv").stat().st_size > 500
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (500, hard))
+    try:
+        with pytest.raises(OSError):
+            run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after.keys() == before.keys()  # no temporary file left either
+    for name, data in after.items():
+        assert data == before[name], name
+    # and the next run writes them again
+    run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+    assert (out / "results.csv").read_bytes() == before[Path("results.csv")]
+
+
+def test_cell_writes_of_two_runs_at_once_do_not_collide(tmp_path):
+    # two runs writing one output folder: the fixed "PATH.part" of one was
+    # renamed away by the other, whose rename then failed (FileNotFoundError)
+    import threading
+
+    from sertl_experiments._runner import _read_cell, _write_cell
+
+    path = tmp_path / "a__b__dss__seed0.json"
+    errors = []
+
+    def write(tag):
+        try:
+            for i in range(300):
+                _write_cell(path, {"writer": tag, "i": i, "pad": "x" * 20000})
+        except Exception as exc:  # noqa: BLE001 - the failure the test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _read_cell(path)["i"] == 299  # whole, from either writer
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 def test_report_gives_the_utterance_counts(synthetic_config, synthetic_data):
