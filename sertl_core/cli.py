@@ -278,7 +278,7 @@ def main(argv=None):
     Returns
     -------
     code : int
-        Exit status.
+        Exit status (130: interrupted by Ctrl-C).
 
     Examples
     --------
@@ -289,10 +289,17 @@ def main(argv=None):
     >>> code, '"source_only"' in out.getvalue()
     (0, True)
     """
-    with warnings.catch_warnings():
-        # Broken plugins are reported by `sertl plugins`; keep other output clean.
-        warnings.simplefilter("ignore", PluginLoadWarning)
-        parser = build_parser()
+    try:
+        with warnings.catch_warnings():
+            # Broken plugins are reported by `sertl plugins`; keep other output
+            # clean.
+            warnings.simplefilter("ignore", PluginLoadWarning)
+            parser = build_parser()
+    except KeyboardInterrupt:
+        # Ctrl-C while the plugins are imported (a second or two): the
+        # message of an interrupted command, not a traceback of the imports
+        print("sertl: interrupted before the command started.", file=sys.stderr)
+        return 130
     problems = parser.get_default("_command_problems") or []
     missing = _missing_command(parser, sys.argv[1:] if argv is None else argv)
     if missing:
@@ -340,6 +347,10 @@ def main(argv=None):
         # stop quietly, and keep the interpreter's last flush from failing
         _stdout_to_devnull()
         return 1
+    except KeyboardInterrupt:
+        # a command that says nothing itself (sertl run says what is kept)
+        print(f"sertl {args.command}: interrupted.", file=sys.stderr)
+        return 130
 
 
 def _missing_command(parser, argv):

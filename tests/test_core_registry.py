@@ -752,6 +752,30 @@ def test_cli_plugins_json(capsys):
     assert row["distribution"] == "sertl-core"
 
 
+@pytest.mark.parametrize("where", ["loading the plugins", "a core command"])
+def test_cli_ctrl_c_gives_a_message_and_130_not_a_traceback(monkeypatch, capsys, where):
+    # Ctrl-C in the second or two sertl spends importing the plugins (or in
+    # a command of the core's own) raised KeyboardInterrupt out of main: a
+    # traceback of the imports instead of one line and exit status 130
+    from sertl_core import cli
+
+    def interrupted(*_, **__):
+        raise KeyboardInterrupt
+
+    if where == "loading the plugins":
+        monkeypatch.setattr(cli, "build_parser", interrupted)
+    else:
+        monkeypatch.setattr(cli, "_cmd_plugins", interrupted)
+    try:
+        code = cli.main(["plugins"])
+    except KeyboardInterrupt:  # would end the test session, not fail the test
+        pytest.fail("KeyboardInterrupt went out of sertl's main (a traceback)")
+    assert code == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_cli_new_plugin_bad_name(tmp_path, capsys):
     from sertl_core.cli import main
 
