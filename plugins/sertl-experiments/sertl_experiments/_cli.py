@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import sys
 import time
@@ -28,6 +29,14 @@ _INPUT_ERRORS = (
     FileExistsError,
 )
 
+# A disk that fills (or turns read-only) while a command writes: no input
+# problem, but no bug either; one message, not a traceback
+_DISK_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS")
+    if hasattr(errno, name)
+)
+
 
 def _guard(name, func, args):
     """Run a command; input problems become one message and exit code 2."""
@@ -49,16 +58,8 @@ def _guard(name, func, args):
         if name == "predict":  # labels are printed at the end: none came out
             print(f"sertl {name}: interrupted; no file was labelled.", file=sys.stderr)
             return 130
-        if getattr(args, "fresh", False):
-            # the same command would delete the cells this run finished
-            how = (
-                "rerun the command without --fresh to resume (with --fresh it "
-                "deletes them and starts again)."
-            )
-        else:
-            how = "rerun the same command to resume."
         print(
-            f"sertl {name}: interrupted; finished work is kept, {how}",
+            f"sertl {name}: interrupted; finished work is kept, {_how(args)}",
             file=sys.stderr,
         )
         return 130
@@ -70,6 +71,30 @@ def _guard(name, func, args):
 
         _stdout_to_devnull()
         return 1
+    except OSError as exc:  # after BrokenPipeError, one of them
+        if exc.errno not in _DISK_ERRNOS:
+            raise
+        from ._persist import _printable
+
+        # sertl run writes each cell as it finishes, each output file whole
+        kept = "" if name == "predict" else f"; finished work is kept, {_how(args)}"
+        print(
+            f"sertl {name}: error: {_printable(exc)}. Free space there (or give "
+            f"another folder){kept}",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _how(args):
+    """How to resume a stopped command: its finished work is kept."""
+    if getattr(args, "fresh", False):
+        # the same command would delete the cells this run finished
+        return (
+            "rerun the command without --fresh to resume (with --fresh it "
+            "deletes them and starts again)."
+        )
+    return "rerun the same command to resume."
 
 
 _GRID_METHODS = "no_adaptation,dss,coral,tca"

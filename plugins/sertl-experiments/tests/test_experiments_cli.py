@@ -1125,6 +1125,36 @@ def test_interrupted_run_says_how_to_resume(tmp_path, capsys, monkeypatch, extra
     assert err.startswith("sertl run: interrupted; finished work is kept, " + hint)
 
 
+def test_full_disk_gives_a_message_not_a_traceback(tmp_path, capsys, monkeypatch):
+    # the output disk filling during a run (writing a cell, a plot, the
+    # report) ended in a traceback and exit status 1, which says "some cells
+    # failed"; the finished cells are kept and the same command resumes
+    import errno
+
+    from sertl_experiments import _runner
+
+    def full(*_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device", "out/cells/x.part")
+
+    monkeypatch.setattr(_runner, "run_experiment", full)
+    exp = _grid_file(tmp_path, 'output = "out"\n[[methods]]\nname = "dss"\n')
+    assert main(["run", exp, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sertl run: error: [Errno 28] No space left on device")
+    assert err.rstrip().endswith(
+        "finished work is kept, rerun the same command to resume."
+    )
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+    # any other OSError is no disk problem: it is not hidden
+    def other(*_, **__):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(_runner, "run_experiment", other)
+    with pytest.raises(OSError, match="Input/output"):
+        main(["run", exp, "--no-progress"])
+
+
 def test_interrupted_predict_does_not_speak_of_resuming(tmp_path, capsys, monkeypatch):
     from sertl_experiments import _persist
 

@@ -109,11 +109,13 @@ def test_summary_write_that_fails_leaves_no_torn_file(synthetic_config, syntheti
     old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (500, hard))
     try:
-        with pytest.raises(OSError):
+        with pytest.raises(OSError) as info:
             run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, old_handler)
+    # the error names the file (a full disk's names none: sertl run's message)
+    assert str(info.value.filename).startswith(str(out))
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after.keys() == before.keys()  # no temporary file left either
     for name, data in after.items():
