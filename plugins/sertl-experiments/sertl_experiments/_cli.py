@@ -164,7 +164,8 @@ def add_commands(subparsers):
         "errors are in results.md and report.html; the finished cells are kept "
         "and a rerun without --fresh computes the failed ones again); 2 the "
         "experiment could not start (an invalid file, a missing corpus ...: one "
-        "message naming the field); 130 interrupted.",
+        "message naming the field) or could not write its outputs (a full disk: "
+        "the finished cells are kept); 130 interrupted.",
     )
     p.add_argument("experiment", help="experiment TOML file (see examples/*.toml)")
     p.add_argument("--output", "-o", help="output folder (overrides the file's output)")
