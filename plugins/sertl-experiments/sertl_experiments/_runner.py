@@ -2577,11 +2577,12 @@ def _replace_file(path, data):
     file, or none, never a torn one that looks finished. The temporary name
     is this write's own, so two runs writing one output folder never write
     into one temporary file (a fixed ``PATH.part`` was renamed away under the
-    other run, which then failed). It starts with ``.`` and ends in
-    ``.part``: no ``*.json`` or ``*.png`` pattern of the outputs matches it.
+    other run, which then failed), and short, so it fits where ``path``'s
+    name does (the name of a model's temporary file, see ``save_model``):
+    no ``*.json`` or ``*.png`` pattern of the outputs matches it.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
+    tmp = path.with_name(f".sertl-{secrets.token_hex(8)}.part")
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
