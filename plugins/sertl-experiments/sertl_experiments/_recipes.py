@@ -13,7 +13,6 @@ import inspect
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from sertl_core.registry import is_step_name
@@ -694,8 +693,3 @@ def transform_rows(pipeline, X, sample_domain):
         else:
             Z = step.transform(Z)
     return np.asarray(Z, dtype=float)
-
-
-def clone_recipe_pipeline(pipe):
-    """Clone a pipeline (helper kept for symmetry with sklearn's clone)."""
-    return clone(pipe)

@@ -464,11 +464,6 @@ def solve_kmm_newton(kappa, B, lo, hi, *, Z, d, tol=1e-8, max_iter=100, y0=None)
     )
 
 
-def _kliep_grad(Ab, Ac):
-    # f(beta) = mean log(Ac beta); grad_l = mean_j Ac_jl / (Ac beta)_j
-    return (Ac / Ab[:, None]).mean(axis=0)
-
-
 @one_blas_thread
 def solve_kliep_newton(A, c, *, tol=1e-9, max_newton=200):
     """Maximise ``mean(log(A alpha))`` s.t. ``c' alpha = 1, alpha >= 0``.

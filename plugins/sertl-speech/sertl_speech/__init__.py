@@ -80,7 +80,6 @@ __all__ = [
     "to_binary_arousal",
     "to_binary_valence",
 ]
-_READERS_ALL = list(__all__)
 # -- features, cache (features) --------------------------------------------
 
 __all__ += [

@@ -68,9 +68,6 @@ def emotion_coordinates(emotions):
     return np.array([EMOTION_COORDINATES[e] for e in arr], dtype=float).reshape(-1, 2)
 
 
-_NEUTRAL_OPTIONS = ("low", "high", "negative", "positive")
-
-
 def _binary(emotions, axis, labels, neutral, what):
     arr = _emotion_array(emotions, what)
     if neutral not in labels:
