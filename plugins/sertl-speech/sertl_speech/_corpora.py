@@ -325,12 +325,6 @@ class CorpusReader:
             f"{type(self).__name__} must implement _parse(path, root)."
         )
 
-    def _corpus_name(self, root: Path) -> str:
-        return self.corpus
-
-    def _language(self, root: Path) -> str:
-        return self.language
-
     def read(self, root, *, emotions=None):
         """Read the corpus under ``root`` into a table.
 
@@ -374,8 +368,7 @@ class CorpusReader:
                 f"{name}: no .wav or .flac file found under {str(root)!r}"
                 f"{_but_unreadable(unreadable)}. Expected layout: {self.layout}"
             )
-        corpus = self._corpus_name(root)
-        language = self._language(root)
+        corpus, language = self.corpus, self.language
         rows, bad, left_out = [], [], []
         skipped = list(unreadable)
         for path in files:
