@@ -49,7 +49,7 @@ from ._domains import (
     infer_sample_domain,
     is_unlabeled,
 )
-from .base import _estimator_type, _n_rows
+from .base import _estimator_type, _n_rows, _one_line
 from .params import Interval, check_params
 
 __all__ = [
@@ -1189,7 +1189,7 @@ def _calibrated(estimator):
 
 def _short_repr(estimator):
     """``repr(estimator)`` on one line when short, else ``Name(...)``."""
-    text = " ".join(repr(estimator).split())
+    text = _one_line(estimator)
     return text if len(text) <= 40 else f"{type(estimator).__name__}(...)"
 
 

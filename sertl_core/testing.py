@@ -80,7 +80,7 @@ from sklearn.utils.estimator_checks import estimator_checks_generator
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ._domains import DomainError, NoTargetWarning
-from .base import DomainAdapter, TransferEstimator
+from .base import DomainAdapter, TransferEstimator, _one_line
 from .methods import SourceOnly
 
 __all__ = [
@@ -1576,7 +1576,7 @@ def parametrize_with_checks(estimators, *, expected_failed_checks=None):
         expected = _expected(expected_failed_checks, est)
         for e, check in _all_checks(est, expected, "xfail"):
             if isinstance(check, _Check):
-                params.append(pytest.param(e, check, id=f"{_est_id(e)}-{check.name}"))
+                params.append(pytest.param(e, check, id=f"{_one_line(e)}-{check.name}"))
             else:  # keep sklearn's xfail mark, name it like the others
                 e, func = check.values
                 name = _check_name(func)
@@ -1585,14 +1585,10 @@ def parametrize_with_checks(estimators, *, expected_failed_checks=None):
                         e,
                         _Check(func, name),
                         marks=check.marks,
-                        id=f"{_est_id(e)}-{name}",
+                        id=f"{_one_line(e)}-{name}",
                     )
                 )
     return pytest.mark.parametrize(("estimator", "check"), params)
-
-
-def _est_id(est):
-    return " ".join(repr(est).split())
 
 
 def _check_reasons(expected, source):
