@@ -90,9 +90,9 @@ def stack(Zs, ys, Zt, yt_train):
 
 
 # Few-shot network: chosen on development splits that never touch the test
-# actors (see _dev_splits): a narrower, strongly regularised MLP. AdamW's
-# decoupled weight decay of 1.0 at lr 1e-3 shrinks the weights by 0.1 % per
-# step.
+# actors (drawn among the pool actors of _fewshot_split): a narrower,
+# strongly regularised MLP. AdamW's decoupled weight decay of 1.0 at lr 1e-3
+# shrinks the weights by 0.1 % per step.
 FS_NET = {**NET, "hidden_layer_sizes": (128,), "dropout": 0.5, "weight_decay": 1.0}
 FS_EPOCHS = 60
 # target-only with as many optimiser steps as the rehearsal arm (40 rows in
