@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._config import ConfigError, FeatureSpec, load_config, parse_config
+from ._config import MAX_SEED, ConfigError, FeatureSpec, load_config, parse_config
 from ._data import ExperimentError
 from ._persist import UntrustedModelError
 
@@ -541,6 +541,11 @@ def cmd_grid(args):
 
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed: must be >= 0, got {args.seed}.")
+    if args.seed is not None and args.seed > MAX_SEED:
+        raise ConfigError(
+            f"--seed: must be <= {MAX_SEED} (2**32 - 1, the largest seed numpy and "
+            f"scikit-learn take), got {args.seed}."
+        )
     if args.few_shot is not None and args.few_shot < 2:
         raise ConfigError(
             f"--few-shot: K must be >= 2 labelled target utterances per class, got "
@@ -638,10 +643,15 @@ def cmd_grid(args):
         try:
             cfg = parse_config(raw, origin="command line")
         except ConfigError as exc:  # a misspelt feature set, named as its option
-            _, sep, why = str(exc).partition("[features] set: ")
-            if not sep:
-                raise
-            raise ConfigError(f"--features: {why}") from None
+            for field_, option in (
+                ("[features] set: ", "--features"),
+                ("[features] cache_dir: ", "--cache-dir"),
+            ):
+                _, sep, why = str(exc).partition(field_)
+                if sep:
+                    why = why.replace("remove cache_dir", "leave --cache-dir out")
+                    raise ConfigError(f"{option}: {why}") from None
+            raise
         for cname, option in options.items():  # errors name the option
             cfg.corpora[cname].where = option
         try:  # a bad feature parameter, named as the option that set it
@@ -681,6 +691,8 @@ def cmd_grid(args):
             '"few_shot" in the experiment file), or choose a label-free scorer.'
         )
     pairs = cfg.pairs()
+    if args.save:
+        _check_save_path(args.save)
     if args.save and (len(pairs) != 1 or len(seeds) != 1):
         raise ConfigError(
             "--save needs exactly one source/target pair and one seed; the search "
@@ -859,6 +871,37 @@ def cmd_grid(args):
     return 0
 
 
+def _check_save_path(path):
+    """Refuse a ``--save`` file that cannot be written, before the search.
+
+    The model is written once every search is done: a folder given for the
+    file, or a path inside a file, would otherwise fail only then.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> try:
+    ...     _check_save_path(tempfile.mkdtemp())
+    ... except ConfigError as err:
+    ...     print(str(err).split(": ", 1)[1].split(";")[0])
+    is a folder
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"--save {path}: is a folder; give the model file to write, e.g. "
+            f"--save {path / 'model.skops'}."
+        )
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"--save {path}: is inside the file {folder}, not a folder; "
+                    f"give a file in a folder, e.g. --save {folder}.skops."
+                )
+            break
+
+
 def _check_scorer(name, where):
     from sertl_core import RegistryError, get_registry
 
@@ -1004,7 +1047,14 @@ def _recipes_from_cli(methods, params):
         merged = grid.setdefault(key, [])
         merged += [v for v in values if not _listed(v, merged)]
     recipes = []
-    for name in [m.strip() for m in methods.split(",") if m.strip()]:
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    if not names:
+        raise ConfigError(
+            f"--methods: list at least one method, separated by commas, got "
+            f"{methods!r}; e.g. --methods {_GRID_METHODS} (the default when "
+            "--methods is left out)."
+        )
+    for name in names:
         if name in ("no_adaptation", "none", "source_only"):
             r = Recipe("no_adaptation", scaling="source")
         elif name in ("dss", "domain_standard_scaler"):
@@ -1023,6 +1073,14 @@ def _recipes_from_cli(methods, params):
                 f"--methods: unknown method {name!r}; use no_adaptation, dss or one of "
                 f"{', '.join(reg.names('adapters') + reg.names('estimators'))}."
                 + (f" {hint}" if hint else "")
+            )
+        twice = [q.name for q in recipes if q.name == r.name]
+        if twice:
+            # the same candidates twice: each fit and score done again
+            same = "" if name == r.name else f" (the method {r.name!r})"
+            raise ConfigError(
+                f"--methods: {name!r}{same} is listed more than once in "
+                f"{methods!r}; list each method once."
             )
         steps = set(r.adapters) | {r.estimator, "classifier", "scale"}
         r.grid = {k: v for k, v in grid.items() if k.split("__", 1)[0] in steps}
@@ -1176,6 +1234,20 @@ def _use_cache(model, cache_dir):
         return
     if cache_dir is not None:
         cache_dir = str(Path(cache_dir).expanduser().resolve())
+        # the feature step would fall back to no cache with a warning that
+        # labelling hides: say it here, before any file is read
+        try:
+            Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = (
+                "is a file, not a folder"
+                if Path(cache_dir).is_file()
+                else f"cannot be made ({exc.strerror or exc})"
+            )
+            raise ConfigError(
+                f"--cache-dir {cache_dir}: {why}; give a folder you can write for "
+                "the feature cache, or leave --cache-dir out to label without one."
+            ) from None
     model.set_params(**{f"{name}__cache_dir": cache_dir})
 
 
@@ -1244,11 +1316,13 @@ def cmd_demo(args):
     from ._dask import dask_client
     from ._persist import save_model
     from ._recipes import Recipe
-    from ._runner import run_experiment
+    from ._runner import check_output_folder, run_experiment
     from ._selection import _recording_warnings
     from ._train import train_model
 
     t0 = time.perf_counter()
+    # before the config, whose feature cache lies inside the output folder
+    check_output_folder(args.output, "--output")
     cfg = demo_config(args.output)
     print(
         "sertl demo: EmoDB (German) <-> RAVDESS (English), real sample shipped with "

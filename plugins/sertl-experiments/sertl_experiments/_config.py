@@ -46,6 +46,9 @@ CLASSIFIERS = (
 
 SCALINGS = ("source", "domain", "speaker", "none")
 
+MAX_SEED = 2**32 - 1
+"""The largest seed: numpy's and scikit-learn's ``random_state`` take 32 bits."""
+
 FEATURE_SETS = ("functionals", "mfcc_stats")
 """Names accepted by ``[features] set``: sets with one feature vector per file."""
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")  # fullmatch: no "\n" at the end
@@ -608,6 +611,10 @@ def load_config(path, *, overrides=None):
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:  # unreadable: permissions, a device, a broken disk
+        raise ConfigError(
+            f"{path}: cannot read the experiment file ({exc.strerror or exc})."
+        ) from None
     raw.update(overrides or {})
     return parse_config(raw, base_dir=path.parent, origin=str(path))
 
@@ -802,6 +809,38 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ),
         params=ctx.typed(feats.get("params", {}), dict, "[features] params", "a table"),
     )
+    if fspec.cache_dir is not None:
+        for folder in (fspec.cache_dir, *fspec.cache_dir.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    # the extraction would go on without a cache, every run
+                    what = (
+                        "is a file"
+                        if folder == fspec.cache_dir
+                        else f"is inside the file {folder}"
+                    )
+                    ctx.fail(
+                        "[features] cache_dir",
+                        f"{fspec.cache_dir} {what}, not a folder; give a folder "
+                        "for the feature cache (a new one is made), or remove "
+                        "cache_dir to extract without a cache.",
+                    )
+                break
+    # AudioFeatures arguments that fields of [features] (or the command line)
+    # set: a value in params would be replaced without a word
+    owned = {
+        "feature_set": 'set = "..." in [features]',
+        "n_jobs": "n_jobs = ... in [features]",
+        "cache_dir": 'cache_dir = "..." in [features]',
+        "client": "--scheduler or --workers on the command line",
+    }
+    for key, instead in owned.items():
+        if key in fspec.params:
+            ctx.fail(
+                f"[features] params {key}",
+                f"is set by {instead}, which would replace this value; "
+                "write it there and remove it from params.",
+            )
     if fspec.set == "logmel":
         ctx.fail(
             "[features] set",
@@ -855,6 +894,14 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         )
     if target == "unlabelled" and k:
         ctx.fail("[protocol] k", 'k is used only with target = "few_shot".')
+    if target == "unlabelled" and "test_speaker_fraction" in prot:
+        # every target speaker is tested without target labels
+        ctx.fail(
+            "[protocol] test_speaker_fraction",
+            'is used only with target = "few_shot" (without target labels every '
+            'target speaker is tested); remove it, or set target = "few_shot" '
+            "and k.",
+        )
     seeds = prot.get("seeds", [0])
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         seeds = [seeds]
@@ -865,6 +912,14 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ctx.typed(s, int, "[protocol] seeds", "a list of integers")
         if s < 0:
             ctx.fail("[protocol] seeds", f"seeds must be >= 0, got {s}.")
+        if s > MAX_SEED:
+            # numpy and scikit-learn take seeds of 32 bits: a larger one
+            # would fail every cell, after the features were extracted
+            ctx.fail(
+                "[protocol] seeds",
+                f"seeds must be <= {MAX_SEED} (2**32 - 1, the largest seed numpy "
+                f"and scikit-learn take), got {s}.",
+            )
     twice = sorted({s for s in seeds if seeds.count(s) > 1})
     if twice:
         ctx.fail(
@@ -978,6 +1033,17 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             )
         adapters = _str_list(ctx, m.get("adapter", []), f"{where} adapter")
         adapters = [a for a in adapters if a not in ("none", "passthrough")]
+        twice = sorted({a for a in adapters if adapters.count(a) > 1})
+        if twice:
+            # each adapter is a Pipeline step named after it (and params and
+            # grid name it): a second one would stop every cell at its fit
+            ctx.fail(
+                f"{where} adapter",
+                f"{adapters!r} lists {', '.join(map(repr, twice))} more than once: "
+                "each adapter is one step of the method's pipeline, named after it "
+                "(params and grid name it), so a step can appear once. List each "
+                f"adapter once: {list(dict.fromkeys(adapters))!r}.",
+            )
         estimator = ctx.typed(
             m.get("estimator", "source_only"),
             str,
@@ -1051,6 +1117,23 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             ctx.fail(
                 f"{where} scorers",
                 'list at least one scorer, e.g. ["reverse_validation"].',
+            )
+        few_shot = protocol.target == "few_shot"
+        if not few_shot and "target" in scorers:
+            ctx.fail(
+                f"{where} scorers",
+                "'target' scores held-out labelled target rows, which only "
+                '[protocol] target = "few_shot" has; set it (and k), or choose '
+                'label-free scorers, e.g. ["reverse_validation"].',
+            )
+        if few_shot and "scorers" in m and set(scorers) != {"target"}:
+            # selection, auto and the guard score UAR on labelled target rows
+            ctx.fail(
+                f"{where} scorers",
+                'with [protocol] target = "few_shot" selection scores UAR on '
+                "held-out labelled target rows (scorer target), not label-free "
+                f"scorers, so {scorers!r} would be ignored; remove scorers, or "
+                'select without target labels (target = "unlabelled").',
             )
         if method != "auto" and candidates is not None:
             ctx.fail(

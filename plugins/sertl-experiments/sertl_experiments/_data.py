@@ -522,7 +522,7 @@ def make_feature_step(feature_spec, *, client=None, progress=False, errors="rais
     params.setdefault("errors", errors)
     try:
         step = get_registry().create("features", "audio_features", **params)
-    except RegistryError as exc:
-        raise ConfigError(f"[features]: {exc}") from None
+    except RegistryError as exc:  # only params can name an argument it lacks
+        raise ConfigError(f"[features] params: {exc}") from None
     check_params(step, "[features]")  # e.g. a misspelt set, before extraction
     return step

@@ -1968,7 +1968,14 @@ def run_experiment(
     out = Path(config.output)
     check_output_folder(out, "output")
     cells_dir = out / "cells"
-    cells_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cells_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only, no permission, a missing mount
+        raise ExperimentError(
+            f"output folder {out}: cannot be made ({exc.strerror or exc}); give "
+            "a folder you can write (output = ... in the experiment file, or "
+            "--output)."
+        ) from None
     skipped, warned, left_out, pair_classes, cautions = [], [], [], [], []
     if data is None:
         # read on every run, resumed ones included: the skipped files, the
@@ -2361,6 +2368,16 @@ def check_recipe(recipe, classifier, classifier_params, *, params_where, grid_wh
                 trial = clone(pipe).set_params(**params)
             except ValueError as exc:
                 raise ConfigError(f"{grid_where(key)}: {exc}") from None
+            except AttributeError:
+                # STEP__PARAM__SUB where PARAM holds a value, not an
+                # estimator: scikit-learn fails on value.set_params
+                step, param = key.split("__", 1)
+                head = param.split("__", 1)[0]
+                raise ConfigError(
+                    f"{grid_where(key)}: {head!r} of {step} is a value, not an "
+                    f"estimator with parameters of its own, so {param!r} names "
+                    f"nothing; write {step}__{head}."
+                ) from None
             _check_pipeline(trial, recipe.estimator, lambda _, k=key: grid_where(k))
 
 
@@ -2656,6 +2673,10 @@ def _execute_loky(tasks, n_jobs, finish):
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     left = list(range(len(tasks)))
+    if n_jobs > len(tasks):
+        # no more workers than cells: a larger --jobs starts processes that
+        # get nothing to do (and loky cannot size a pool past a C int)
+        n_jobs = max(len(tasks), 2)
 
     def run(indices, n):
         with parallel_config(backend="loky", n_jobs=n):

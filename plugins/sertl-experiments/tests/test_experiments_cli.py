@@ -47,6 +47,10 @@ def test_bad_config_gives_one_message_and_exit_2(tmp_path, capsys):
             '[features]\nparams = { sample_rate = -5 }\n[[methods]]\nname = "x"\n',
             "exp.toml: [features]: The 'sample_rate' parameter",
         ),
+        (  # named "[features]" and listed arguments the file never gave
+            '[features]\nparams = { sr = 16000 }\n[[methods]]\nname = "x"\n',
+            "exp.toml: [features] params: Cannot create 'audio_features'",
+        ),
     ],
 )
 def test_bad_method_or_features_give_one_message_and_exit_2(
@@ -436,6 +440,29 @@ def test_grid_refuses_what_it_cannot_honour_before_any_work(
             r"--features: unknown feature set 'functionalz'\. Did you mean",
         ),
         (["--features", "logmel"], r"--features: \"logmel\" gives a sequence"),
+        (  # every search failed in numpy after the features were extracted
+            ["--seed", str(2**32)],
+            r"--seed: must be <= 4294967295 \(2\*\*32 - 1",
+        ),
+        (  # GridSearchCV's "No fits were performed", a traceback, after extraction
+            ["--methods", ","],
+            r"--methods: list at least one method, separated by commas, got ','",
+        ),
+        (  # the same candidates searched twice
+            ["--methods", "dss,domain_standard_scaler"],
+            r"--methods: 'domain_standard_scaler' \(the method 'dss'\) is listed "
+            r"more than once",
+        ),
+        (  # scikit-learn's AttributeError on True.set_params was a traceback
+            ["--param", "scale__with_mean__x=1"],
+            r"--param scale__with_mean__x: 'with_mean' of scale is a value, not an "
+            r"estimator",
+        ),
+        (  # failed with "[Errno 21] Is a directory" once every search was done
+            ["--save", "/"],
+            r"--save /: is a folder; give the model file to write, e.g. --save "
+            r"/model\.skops",
+        ),
     ],
 )
 def test_grid_command_line_options_are_checked(capsys, monkeypatch, extra, match):
@@ -450,6 +477,57 @@ def test_grid_command_line_options_are_checked(capsys, monkeypatch, extra, match
     err = capsys.readouterr().err
     assert re.search(match, err), err
     assert "Traceback" not in err
+
+
+def test_grid_save_and_cache_paths_inside_a_file_are_refused_first(
+    tmp_path, capsys, monkeypatch
+):
+    from sertl_experiments import _runner
+
+    def no_data(*_, **__):
+        raise AssertionError("features were extracted before the refusal")
+
+    monkeypatch.setattr(_runner, "_prepare_data", no_data)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
+    args += ["--methods", "dss"]
+    # the model was written (and failed: File exists) after every search
+    assert main([*args, "--save", str(afile / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert f"--save {afile / 'm.skops'}: is inside the file {afile}, not a" in err
+    assert "Traceback" not in err and "Errno" not in err
+    # the extraction went on without a cache, with a warning
+    assert main([*args, "--cache-dir", str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert f"--cache-dir: {afile} is a file, not a folder;" in err
+    assert "leave --cache-dir out" in err and "Traceback" not in err
+
+
+def test_predict_cache_dir_that_cannot_be_a_folder_is_refused(
+    small_model, tmp_path, capsys
+):
+    # labelling hides the feature step's warning: the cache was silently unused
+    path, files = small_model
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for cache, why in ((afile, "is a file, not a folder"), (afile / "c", "cannot")):
+        assert main(["predict", str(path), files[0], "--cache-dir", str(cache)]) == 2
+        err = capsys.readouterr().err
+        assert f"sertl predict: error: --cache-dir {cache}: {why}" in err, err
+        assert "leave --cache-dir out" in err and "Traceback" not in err
+    assert afile.read_text() == "x"
+
+
+def test_demo_output_that_is_a_file_names_the_option(tmp_path, capsys):
+    # the demo's feature cache lies in its output folder: the message named
+    # "[features] cache_dir", or "output", not the option the user gave
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["demo", "--output", str(afile), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"sertl demo: error: --output {afile}: is a file, not a folder." in err
+    assert "cache_dir" not in err and "Traceback" not in err
 
 
 def _spy_grid(monkeypatch, synthetic_data):

@@ -179,6 +179,42 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
         ({"save_models": "yes"}, r"save_models: must be true or false"),
         ({"pca_points": 0}, r"pca_points: must be >= 1"),
         ({"protocol": {"seeds": [0, -1]}}, r"\[protocol\] seeds: seeds must be >= 0"),
+        (  # numpy and scikit-learn refused it in every cell, after extraction
+            {"protocol": {"seeds": [2**32]}},
+            r"\[protocol\] seeds: seeds must be <= 4294967295 \(2\*\*32 - 1",
+        ),
+        (  # the Pipeline refused two steps of one name in every cell's fit
+            {"methods": [{"name": "x", "adapter": ["coral", "coral"]}]},
+            r"\[\[methods\]\] x adapter: \['coral', 'coral'\] lists 'coral' more "
+            r"than once: .* List each adapter once: \['coral'\]\.",
+        ),
+        (  # every candidate failed to score, and the run exited 0
+            {"methods": [{"name": "x", "method": "auto", "scorers": ["target"]}]},
+            r"\[\[methods\]\] x scorers: 'target' scores held-out labelled target "
+            r"rows, which only \[protocol\] target = \"few_shot\" has",
+        ),
+        (  # replaced by the scorer target without a word
+            {
+                "protocol": {"target": "few_shot", "k": 2},
+                "methods": [{"name": "x", "scorers": ["prediction_entropy"]}],
+            },
+            r"\[\[methods\]\] x scorers: with \[protocol\] target = \"few_shot\" "
+            r"selection scores UAR .* so \['prediction_entropy'\] would be ignored",
+        ),
+        (  # ignored without target labels, as k is
+            {"protocol": {"test_speaker_fraction": 0.3}},
+            r"\[protocol\] test_speaker_fraction: is used only with target = "
+            r"\"few_shot\"",
+        ),
+        (  # AudioFeatures got [features] set instead, without a word
+            {"features": {"set": "functionals", "params": {"feature_set": "x"}}},
+            r"\[features\] params feature_set: is set by set = \"\.\.\.\" in "
+            r"\[features\], which would replace this value",
+        ),
+        (
+            {"features": {"params": {"n_jobs": 4}}},
+            r"\[features\] params n_jobs: is set by n_jobs = \.\.\. in \[features\]",
+        ),
         (  # each cell computed twice and counted twice in the means before
             {"protocol": {"seeds": [0, 1, 0]}},
             r"\[protocol\] seeds: \[0, 1, 0\] lists 0 more than once: .* List "
@@ -209,6 +245,41 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
 def test_bad_config_names_the_field(over, match):
     with pytest.raises(ConfigError, match=match):
         parse_config(_base(**over))
+
+
+def test_few_shot_accepts_the_target_scorer_and_no_scorers():
+    # what few-shot selection uses anyway is no conflict
+    few = {"target": "few_shot", "k": 2, "test_speaker_fraction": 0.25}
+    methods = [{"name": "x", "scorers": ["target"]}, {"name": "y"}]
+    cfg = parse_config(_base(protocol=few, methods=methods))
+    assert cfg.protocol.test_speaker_fraction == 0.25
+
+
+def test_feature_cache_folder_that_is_a_file_names_the_field(tmp_path):
+    # the extraction went on without a cache, on every run
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for cache, what in ((afile, "is a file"), (afile / "c", "is inside the file")):
+        with pytest.raises(
+            ConfigError, match=rf"\[features\] cache_dir: .* {what}.*, not a folder"
+        ):
+            parse_config(_base(features={"cache_dir": str(cache)}))
+
+
+def test_unreadable_experiment_file_is_one_message(tmp_path, monkeypatch):
+    # an OSError other than a missing file (a device, a broken disk) was a
+    # traceback
+    p = tmp_path / "exp.toml"
+    p.write_text("")
+
+    def fail(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(type(p), "read_text", fail)
+    with pytest.raises(
+        ConfigError, match=r"exp\.toml: cannot read the experiment file \(Input"
+    ):
+        load_config(p)
 
 
 @pytest.mark.parametrize(

@@ -277,6 +277,11 @@ def test_failed_cell_is_reported_not_raised(synthetic_config, synthetic_data):
             {"method": "auto", "candidates": ["dss", "wizard"]},
             r"x candidates: 'wizard' is neither",
         ),
+        (  # scikit-learn's AttributeError on 1.0.set_params was a traceback
+            {"adapter": "coral", "grid": {"coral__reg__x": [1.0]}},
+            r"x grid coral__reg__x: 'reg' of coral is a value, not an estimator "
+            r"with parameters of its own, so 'reg__x' names nothing; write coral__reg",
+        ),
     ],
 )
 def test_bad_method_stops_the_run_before_any_cell(
@@ -621,7 +626,9 @@ def test_resume_recomputes_what_a_change_affects(
     assert (res.n_computed, res.n_reused) == (6, 6)
     assert len(_cell(synthetic_config(), "a__b__dss__seed0")["pca_after"]["xy"]) == 80
     # few-shot: the split depends on k and on the share of test speakers
+    # (without label-free scorers, which few-shot selection does not use)
     few = {"target": "few_shot", "k": 3, "bootstrap": 100}
+    dss = {"name": "dss"}
     assert run([dss], protocol=few).n_computed == 4
     res = run([dss], protocol={**few, "test_speaker_fraction": 0.25})
     assert (res.n_computed, res.n_reused) == (4, 0)
@@ -1731,3 +1738,37 @@ def test_warnings_recorded_in_two_threads_at_once_stay_apart():
     assert warnings.filters == filters
     with pytest.warns(UserWarning, match="shown again"):
         warnings.warn("shown again", UserWarning, stacklevel=1)
+
+
+def test_output_folder_that_cannot_be_made_names_the_field(
+    synthetic_config, synthetic_data, monkeypatch
+):
+    # a read-only disk or a missing mount: "[Errno 13] Permission denied"
+    # named neither the folder's field nor what to do
+    from pathlib import Path
+
+    cfg = synthetic_config()
+    mkdir = Path.mkdir
+
+    def refuse(self, *args, **kwargs):
+        if self == cfg.output / "cells":
+            raise PermissionError(13, "Permission denied")
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(
+        ExperimentError,
+        match=r"output folder .*out: cannot be made \(Permission denied\); give a "
+        r"folder you can write \(output = \.\.\. in the experiment file, or --output\)",
+    ):
+        run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+
+
+def test_jobs_beyond_the_cells_start_no_more_workers(synthetic_config, synthetic_data):
+    # loky sized its pool to --jobs: 10**15 failed with an OverflowError
+    # traceback after the features were extracted
+    cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
+    res = run_experiment(
+        cfg, data=synthetic_data, progress=False, log=_quiet, n_jobs=10**15
+    )
+    assert res.n_failed == 0 and res.n_computed == 4

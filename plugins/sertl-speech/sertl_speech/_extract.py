@@ -1136,7 +1136,10 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
 
         def run(entries, size):
             chunks = [entries[k : k + size] for k in range(0, len(entries), size)]
-            par = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+            # no more workers than chunks: a larger n_jobs starts processes
+            # that get nothing (and loky cannot size a pool past a C int)
+            n = min(n_jobs, max(len(chunks), 2))
+            par = Parallel(n_jobs=n, return_as="generator_unordered")
             return par(delayed(_extract_chunk)(c, *args) for c in chunks)
 
         # A worker that dies (a crash in a decoder, the memory limit) ends

@@ -518,3 +518,13 @@ def test_a_cache_that_cannot_be_written_costs_no_features(
     np.testing.assert_array_equal(X, expected)  # every extracted row is returned
     assert len(writes) == 1  # it stops trying after the first failure
     assert ext.failed_.empty
+
+
+@pytest.mark.slow
+def test_n_jobs_beyond_the_inputs_starts_no_more_workers(wav_files):
+    # loky sized its pool to n_jobs: a huge one failed every file with
+    # "OverflowError: Python int too large to convert to C int" (and sertl run
+    # then said that no file of the corpus gave features)
+    serial = AudioFeatures().fit_transform(wav_files)
+    par = AudioFeatures(n_jobs=10**15).fit_transform(wav_files)
+    np.testing.assert_allclose(serial, par, rtol=1e-6, atol=1e-6)
