@@ -150,3 +150,81 @@ def test_real_speech_of_another_corpus_gets_the_note(sample_model, capsys):
     assert Path(emodb[0]).name in captured.out
     assert main(["predict", str(path), *ravdess[:12], "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["notes"] == []
+
+
+@pytest.fixture(scope="module")
+def wide_target_model():
+    """A dss-like model whose target mixes two setups (every feature at -2 or 2).
+
+    The target's mean is about 0 and its spread about sqrt(5) per feature;
+    the table holds files of the target (drawn like its rows) and files of a
+    third setup at 0 with spread 1: inside the target's mean band, narrower.
+    """
+    rng = np.random.default_rng(1)
+
+    def mixture(n):
+        return rng.normal(size=(n, 20)) + rng.choice([-2.0, 2.0], size=(n, 1))
+
+    Xs = rng.normal(size=(120, 20)) * 2 + 5
+    ys = np.where(Xs[:, 0] > 5, "anger", "sadness")
+    Xt = mixture(240)
+    X = np.r_[Xs, Xt]
+    y = np.r_[ys, np.full(len(Xt), "-1")]
+    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
+    rest = Pipeline(
+        [("scale", DomainStandardScaler()), ("model", SourceOnly(LogisticRegression()))]
+    ).fit(X, y, scale__sample_domain=sd, model__sample_domain=sd)
+    table = {f"t{i}.wav": row for i, row in enumerate(mixture(40))}
+    table |= {f"n{i}.wav": row for i, row in enumerate(rng.normal(size=(40, 20)))}
+    return Pipeline([("features", _Lookup(table)), *rest.steps])
+
+
+def test_a_narrow_batch_inside_a_wide_target_gets_the_note(wide_target_model):
+    from sertl_experiments import predict_files
+    from sertl_experiments._predict import (
+        MIN_MISMATCH_FILES,
+        domain_shift,
+        domain_spread,
+        mismatch_threshold,
+        spread_threshold,
+    )
+
+    model = wide_target_model
+    scaler = model.named_steps["scale"]
+    own = [f"t{i}.wav" for i in range(20)]
+    narrow = [f"n{i}.wav" for i in range(20)]
+    X = model[0].transform(narrow)
+    # the shift alone does not see it: the batch sits inside the mean band
+    shift = domain_shift(X, scaler.target_mean_, scaler.target_scale_)
+    assert shift < mismatch_threshold(MIN_MISMATCH_FILES)
+    spread = domain_spread(X, scaler.target_mean_, scaler.target_scale_)
+    assert spread < 0.6 < spread_threshold(20)
+    [note] = predict_files(model, narrow).notes
+    assert note.startswith("domain mismatch: these 20 files")
+    assert "gather too tightly around the target's means" in note
+    assert f"scatters {spread:.2f} of the target's" in note
+    assert f"threshold {spread_threshold(20):.2f} for 20 files" in note
+    assert "--new-domain" in note
+    # from MIN_MISMATCH_FILES files, as the shift's note
+    assert len(predict_files(model, narrow[:MIN_MISMATCH_FILES]).notes) == 1
+    assert predict_files(model, narrow[: MIN_MISMATCH_FILES - 1]).notes == []
+    assert predict_files(model, narrow, new_domain=True).notes == []
+    # the wide target's own files scatter like it: no note
+    assert predict_files(model, own).notes == []
+    assert predict_files(model, own[:MIN_MISMATCH_FILES]).notes == []
+    ratio = domain_spread(
+        model[0].transform(own), scaler.target_mean_, scaler.target_scale_
+    )
+    assert 0.8 < ratio < 1.25
+
+
+def test_domain_spread_leaves_out_constant_features():
+    from sertl_experiments._predict import domain_spread
+
+    X = np.array([[0.0, 1.0, 3.0], [0.0, -1.0, -3.0]])
+    mean, scale = np.zeros(3), np.ones(3)
+    # the first feature equals the mean in every file: left out, not 0
+    assert domain_spread(X, mean, scale) == 2.0
+    assert domain_spread(X[:, :1], mean[:1], scale[:1]) == 1.0
+    # zero spreads count as 1, as the scaler stores them
+    assert domain_spread(X, mean, [1.0, 0.0, 3.0]) == 1.0
