@@ -329,11 +329,17 @@ def main(argv=None):
             return 2
         parser.print_help()
         return 1
+    format_warning = warnings.formatwarning
     try:
         with warnings.catch_warnings():
             # the registry calls the plugins' hooks on its first look-up, in
             # the command: their problems are reported by `sertl plugins` too
             warnings.simplefilter("ignore", PluginLoadWarning)
+            # a warning shown on the terminal reads as the commands' own
+            # "warning: ..." lines, not as Python's "FILE:LINE: Category:
+            # message" and source line (the console script's sys.exit(main())
+            # for sertl's warnings, which point at their caller)
+            warnings.formatwarning = _format_warning
             code = int(args.func(args) or 0)
         # buffered output to a pipe is written here, where a closed reader
         # is caught, and not at exit, where Python could only warn
@@ -351,6 +357,19 @@ def main(argv=None):
         # a command that says nothing itself (sertl run says what is kept)
         print(f"sertl {args.command}: interrupted.", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = format_warning
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    r"""Format a warning a command shows as one ``warning: Category: text`` entry.
+
+    Examples
+    --------
+    >>> _format_warning("cannot write the cache", UserWarning, "x.py", 3)
+    'warning: UserWarning: cannot write the cache\n'
+    """
+    return f"warning: {category.__name__}: {message}\n"
 
 
 def _missing_command(parser, argv):

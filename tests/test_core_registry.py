@@ -776,6 +776,37 @@ def test_cli_ctrl_c_gives_a_message_and_130_not_a_traceback(monkeypatch, capsys,
     assert len(err.strip().splitlines()) == 1
 
 
+def test_cli_shows_a_command_warning_as_one_warning_line():
+    # a warning a command lets through to the terminal (sertl run's feature
+    # cache that cannot be written) was shown in Python's form, the console
+    # script's "bin/sertl:6: AudioFeaturesWarning: ..." and its source line
+    # "sys.exit(main())": it now reads as the commands' own warning lines
+    import subprocess
+
+    code = (
+        "import sys, warnings\n"
+        "from sertl_core import cli\n"
+        "from sertl_core.base import SertlWarning\n"
+        "def command(args):\n"
+        "    warnings.warn('cannot write the cache in /x', SertlWarning)\n"
+        "cli._cmd_plugins = command\n"
+        "code = cli.main(['plugins'])\n"
+        "warnings.warn('after the command', UserWarning)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "always", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == "warning: SertlWarning: cannot write the cache in /x"
+    # the format is the command's only: Python's is back once main returns
+    assert lines[1:] == ["<string>:8: UserWarning: after the command"]
+
+
 def test_cli_new_plugin_bad_name(tmp_path, capsys):
     from sertl_core.cli import main
 
