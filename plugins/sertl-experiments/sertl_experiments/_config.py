@@ -555,6 +555,17 @@ def _str_list(ctx, value, where):
     return list(value)
 
 
+def _listed_once(ctx, values, where, why):
+    """Refuse a list of names that repeats one, saying ``why`` that matters."""
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        ctx.fail(
+            where,
+            f"{values!r} lists {', '.join(map(repr, twice))} more than once: "
+            f"{why} List each once: {list(dict.fromkeys(values))!r}.",
+        )
+
+
 def load_config(path, *, overrides=None):
     """Read and validate an experiment TOML file.
 
@@ -727,6 +738,13 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             )
     else:
         classes = _str_list(ctx, classes, "[labels] classes")
+        _listed_once(
+            ctx,
+            classes,
+            "[labels] classes",
+            "a class is kept or not, a second mention is a typo or a mapping "
+            "that belongs in [labels] mapping.",
+        )
         if len(set(classes)) < 2:
             ctx.fail("[labels] classes", "list at least two distinct classes.")
     mapping = labels.get("mapping", {})
@@ -1104,6 +1122,12 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         candidates = m.get("candidates")
         if candidates is not None:
             candidates = _str_list(ctx, candidates, f"{where} candidates")
+            _listed_once(
+                ctx,
+                candidates,
+                f"{where} candidates",
+                "a repeated candidate is fitted and scored again, for nothing.",
+            )
             if not candidates:
                 ctx.fail(
                     f"{where} candidates",
@@ -1112,6 +1136,13 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
                 )
         scorers = _str_list(
             ctx, m.get("scorers", ["reverse_validation"]), f"{where} scorers"
+        )
+        _listed_once(
+            ctx,
+            scorers,
+            f"{where} scorers",
+            "candidates are ranked by their mean rank over the scorers, so a "
+            "repeated scorer would silently count twice in that mean.",
         )
         if not scorers:
             ctx.fail(

@@ -220,6 +220,32 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
             r"\[protocol\] seeds: \[0, 1, 0\] lists 0 more than once: .* List "
             r"each seed once: \[0, 1\]\.",
         ),
+        (  # counted twice in the candidates' mean rank, without a word
+            {
+                "methods": [
+                    {
+                        "name": "a",
+                        "scorers": ["reverse_validation", "prediction_entropy"] * 2,
+                    }
+                ]
+            },
+            r"\[\[methods\]\] a scorers: .* lists 'prediction_entropy', "
+            r"'reverse_validation' more than once: .* count twice .* List each "
+            r"once: \['reverse_validation', 'prediction_entropy'\]\.",
+        ),
+        (  # fitted and scored twice
+            {
+                "methods": [
+                    {"name": "x", "method": "auto", "candidates": ["dss", "dss"]}
+                ]
+            },
+            r"\[\[methods\]\] x candidates: \['dss', 'dss'\] lists 'dss' more "
+            r"than once",
+        ),
+        (
+            {"labels": {"classes": ["anger", "sadness", "anger"]}},
+            r"\[labels\] classes: .* lists 'anger' more than once",
+        ),
         (
             {"methods": [{"name": "a", "scorers": []}]},
             r"\[\[methods\]\] a scorers: list at least one scorer",
