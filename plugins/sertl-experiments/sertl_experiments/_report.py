@@ -7,6 +7,7 @@ import html
 import io
 import json
 import textwrap
+import unicodedata
 from dataclasses import asdict
 from datetime import datetime, timezone
 from functools import partial
@@ -252,9 +253,19 @@ def _confusions(cells, plots):
             ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
             # whole class names ("sadn" read as a class of its own)
             ax.set_xticks(
-                range(len(predicted)), predicted, fontsize=7, rotation=35, ha="right"
+                range(len(predicted)),
+                [_visible(v) for v in predicted],
+                fontsize=7,
+                rotation=35,
+                ha="right",
+                parse_math=False,
             )
-            ax.set_yticks(range(len(labels)), labels, fontsize=7)
+            ax.set_yticks(
+                range(len(labels)),
+                [_visible(v) for v in labels],
+                fontsize=7,
+                parse_math=False,
+            )
             for i in range(len(labels)):
                 for j in range(len(predicted)):
                     ax.text(
@@ -304,17 +315,39 @@ def _recall(cells, plots):
     fig, ax = _subplots(
         figsize=(max(5, 1.3 * len(classes) * max(1, len(methods) / 3)), 3.6)
     )
+    # a colour of its own for each method: the default cycle has 10, and
+    # an 11th method's bars looked like the first's; past 20, hatches
+    colours = _colours(len(methods))
     for i, m in enumerate(methods):
         vals = [100 * np.mean(rec[m].get(c, [np.nan])) for c in classes]
         ax.bar(
-            np.arange(len(classes)) + i * width - 0.4 + width / 2, vals, width, label=m
+            np.arange(len(classes)) + i * width - 0.4 + width / 2,
+            vals,
+            width,
+            label=m,
+            color=colours[i % len(colours)],
+            hatch=("", "//", "..", "xx")[i // len(colours) % 4],
         )
-    ax.set_xticks(range(len(classes)), classes)
+    ax.set_xticks(range(len(classes)), [_visible(c) for c in classes], parse_math=False)
     ax.set_ylabel("recall (%)")
     ax.set_ylim(0, 100)
     ax.set_title("Per-class recall (mean over pairs and seeds)")
-    ax.legend(fontsize=7, ncol=min(4, len(methods)))
+    # beside the axes: inside, it hid the bars of recalls near 100 %
+    ax.legend(
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        ncol=int(np.ceil(len(methods) / 16)),
+    )
     return [_figure(fig, plots, "per_class_recall", "Per-class recall by method")]
+
+
+def _colours(n):
+    """Return the colours of ``n`` series: tab10, or tab20 past 10 of them."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i) for i in range(cmap.N)]
 
 
 def _pca_views(cells, plots, seed):
@@ -737,7 +770,35 @@ def _md_escape(text):
     a label holds. Without ``<`` no tag starts, so ``a -> b`` stays readable
     in the file itself.
     """
-    return str(text).replace("<", "&lt;")
+    return _visible(text).replace("<", "&lt;")
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _visible(text):
+    r"""``text`` with its control characters (but line breaks) as escapes.
+
+    Labels, names and messages are shown, not obeyed: an escape sequence
+    (``\x1b[2J``) would reach the terminal of whoever runs ``cat
+    results.md``, a bidi override (U+202E) would show the rest of its
+    table cell or line reversed ("anger 20" as "02 regna").
+
+    >>> _visible("\u202eanger\x1b[2J\tsad\nline")
+    '\\u202eanger\\x1b[2J\tsad\nline'
+    """
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if ch in _BIDI_CONTROLS
+        or (unicodedata.category(ch) == "Cc" and ch not in "\t\n")
+        else ch
+        for ch in str(text)
+    )
+
+
+def _esc(text):
+    """``text`` escaped for report.html, its control characters shown."""
+    return html.escape(_visible(text))
 
 
 _READER_WARNINGS_NOTE = (
@@ -769,21 +830,24 @@ def _md_text(text):
     return _md_escape(text).replace("|", "\\|").replace("\n", "<br>")
 
 
-def _lines_html(df, table_id):
+def _lines_html(df, table_id, quote="'"):
     """``df`` as an HTML table whose cells keep their line breaks.
 
-    ``DataFrame.to_html`` writes a newline as a backslash and an ``n``.
+    ``DataFrame.to_html`` writes a newline as a backslash and an ``n``;
+    here a line break is a ``<br>``, as in results.md. ``quote`` quotes
+    the table's id (the tables ``DataFrame.to_html`` wrote had ``"``).
     """
-    esc = html.escape
-    head = "".join(f"<th>{esc(str(c))}</th>" for c in df.columns)
+
+    def text(v):
+        return html.escape(_visible(v), quote=False).replace("\n", "<br>")
+
+    head = "".join(f'<th scope="col">{text(c)}</th>' for c in df.columns)
     rows = "".join(
-        "<tr>"
-        + "".join(f"<td>{esc(str(v)).replace(chr(10), '<br>')}</td>" for v in r)
-        + "</tr>"
+        "<tr>" + "".join(f"<td>{text(v)}</td>" for v in r) + "</tr>"
         for r in df.itertuples(index=False)
     )
     return (
-        f"<table id='{table_id}'><thead><tr>{head}</tr></thead>"
+        f"<table id={quote}{table_id}{quote}><thead><tr>{head}</tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
 
@@ -910,7 +974,7 @@ def write_outputs(
         else (pd.DataFrame())
     )
     md = [
-        f"# Experiment {_md_escape(config.name)}\n",
+        f"# Experiment {_md_text(config.name)}\n",
         f"Protocol: target {config.protocol.target}"
         + (f", k = {config.protocol.k}" if config.protocol.target == "few_shot" else "")
         + (
@@ -1105,7 +1169,7 @@ def _guard_banner(config, df):
     is predicted to hurt: a failed cell, or one without a guard score (its
     baseline cell failed, a score was not finite), is named as not checked.
     """
-    esc = html.escape
+    esc = _esc
     words = _words(config)
     autos = {m.name for m in config.methods if m.auto}
     hurt, unchecked, checked, verdicts = {}, {}, set(), {}
@@ -1169,7 +1233,7 @@ def _guard_banner(config, df):
 
 
 def _html(config, tables, figs, df, *, failed_note=None, warnings=()):
-    esc = html.escape
+    esc = _esc
     words = _words(config)
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -1220,12 +1284,18 @@ def _html(config, tables, figs, df, *, failed_note=None, warnings=()):
         body = (
             t  # already HTML
             if isinstance(t, str)
-            # every cell as results.md prints it (decimals, empty cells)
-            # (column by column: DataFrame.map is pandas >= 2.1)
-            else t.apply(
-                pd.Series.map,
-                args=(partial(_cell_text, floatfmt=_FLOAT_FORMATS.get(tid, ".1f")),),
-            ).to_html(index=False, table_id=f"tab-{tid}", border=0)
+            # every cell as results.md prints it (decimals, empty cells, line
+            # breaks) (column by column: DataFrame.map is pandas >= 2.1)
+            else _lines_html(
+                t.apply(
+                    pd.Series.map,
+                    args=(
+                        partial(_cell_text, floatfmt=_FLOAT_FORMATS.get(tid, ".1f")),
+                    ),
+                ),
+                f"tab-{tid}",
+                quote='"',
+            )
             if not t.empty
             else (f"<table id='tab-{tid}'><tr><td>no rows</td></tr></table>")
         )

@@ -1,0 +1,141 @@
+"""report.html and results.md with names, labels and messages a user supplies."""
+
+import html
+import io
+import json
+import re
+
+import numpy as np
+from sertl_experiments import CorpusData, run_experiment
+from sertl_experiments._report import write_outputs
+
+
+def _quiet(*_):
+    pass
+
+
+def _data(labels):
+    """Two shifted corpora whose three classes are ``labels``."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, shift in (("a", 0.0), ("b", 1.0)):
+        y = np.array(labels)[np.arange(60) % 3]
+        X = rng.normal(size=(60, 4))
+        X[:, 0] += 1.5 * (np.arange(60) % 3)
+        X = X * (1 + shift) + 3 * shift
+        spk = np.array([f"{name}:{i % 4}" for i in range(60)])
+        files = np.array([f"{name}_{i}.wav" for i in range(60)])
+        out[name] = CorpusData(name, X, y, spk, files)
+    return out
+
+
+def _table_rows(page, tid):
+    """The rows (cell texts) of one of report.html's tables."""
+    body = re.split(rf"id=[\"']tab-{tid}[\"']", page, maxsplit=1)[1]
+    body = body.split("</table>", 1)[0]
+    return [
+        [html.unescape(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r)]
+        for r in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
+    ][1:]
+
+
+def _md_rows(md, title):
+    part = md.split(f"\n## {title}", 1)[1].split("\n## ", 1)[0]
+    lines = [ln for ln in part.splitlines() if ln.startswith("|")][2:]
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", ln)[1:-1]] for ln in lines]
+
+
+def test_class_names_with_dollar_signs_are_drawn_as_text(synthetic_config):
+    # matplotlib read "$\nope$" as mathtext: drawing the confusion matrices
+    # raised ValueError (Unknown symbol) and no report was written at all;
+    # "$x^2$" was drawn as a formula
+    labels = ["$\\nope$", "sad $x^2$", "calm"]
+    cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
+    res = run_experiment(cfg, data=_data(labels), progress=False, log=_quiet)
+    assert res.report.is_file()
+    assert "$\\nope$" in html.unescape(res.report.read_text())
+
+
+def test_tick_labels_are_not_mathtext(tmp_path, monkeypatch):
+    from sertl_experiments import _report
+
+    figs = []
+    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    cell = {
+        "method": "dss",
+        "status": "ok",
+        "source": "a",
+        "target": "b",
+        "confusion": [[2, 1], [0, 3]],
+        "classes": ["$\\nope$", "b"],
+        "recall": {"$\\nope$": 0.5, "b": 1.0},
+    }
+    _report._confusions([cell], tmp_path)
+    _report._recall([cell], tmp_path)
+    for fig in figs:
+        fig.savefig(io.BytesIO(), format="png")  # mathtext is parsed on drawing
+        ticks = fig.axes[0].get_xticklabels()
+        assert [t.get_text() for t in ticks] == ["$\\nope$", "b"]
+
+
+def test_multi_line_messages_keep_their_lines_in_report_html(synthetic_config):
+    # pandas' to_html wrote each line break of a failed cell's error as a
+    # backslash and an "n" ("ValueError: x\nTraceback ..."), where results.md
+    # gives <br>: every table now breaks the lines as results.md does
+    cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
+    run_experiment(cfg, data=_data(["x", "y", "z"]), progress=False, log=_quiet)
+    cells = [json.loads(f.read_text()) for f in sorted(cfg.output.glob("cells/*"))]
+    for c in cells:
+        if c["method"] == "dss" and c["target"] == "b":
+            c.clear()
+            c.update(source="a", target="b", method="dss", seed=0)
+            c.update(status="failed", error="ValueError: first line\nsecond line")
+    skipped = [{"corpus": "a", "file": "x.wav", "reason": "bad\nworse"}]
+    report = write_outputs(cfg, cells, skipped, cfg.output)
+    page = report.read_text()
+    md = (cfg.output / "results.md").read_text()
+    assert "first line\\nsecond" not in page and "bad\\nworse" not in page
+    errors = _table_rows(page, "errors")
+    assert errors == [["a", "b", "dss", "0", "ValueError: first line<br>second line"]]
+    assert errors == _md_rows(md, "Failed cells")
+    assert _table_rows(page, "skipped") == [["a", "x.wav", "bad<br>worse"]]
+    # the column headers name the column they head
+    assert re.search(r"<th scope=['\"]col['\"]>error</th>", page)
+
+
+def test_control_and_bidi_characters_are_shown_not_obeyed(synthetic_config):
+    # a label with U+202E showed the rest of its cell reversed ("anger 20"
+    # as "02 regna"), an escape sequence (ESC [2J) reached the terminal of
+    # whoever ran cat results.md; a line break in the experiment's name
+    # ended results.md's heading there
+    labels = ["\u202eanger", "\x1b[2Jneutral", "sad"]
+    cfg = synthetic_config(
+        name="two\nlines", methods=[{"name": "dss"}], protocol={"bootstrap": 0}
+    )
+    res = run_experiment(cfg, data=_data(labels), progress=False, log=_quiet)
+    md = (cfg.output / "results.md").read_text()
+    page = res.report.read_text()
+    for text in (md, page):
+        assert "\u202e" not in text and "\x1b" not in text
+        assert "\\u202eanger" in text and "\\x1b[2Jneutral" in text
+    assert md.startswith("# Experiment two<br>lines\n")
+
+
+def test_per_class_recall_gives_each_method_its_own_bars(tmp_path, monkeypatch):
+    # the default colour cycle has 10 colours: the 11th method's bars were
+    # coloured as the first's, and the legend could not tell them apart
+    from sertl_experiments import _report
+
+    figs = []
+    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    cells = [
+        {"method": f"m{i:02d}", "status": "ok", "recall": {"x": 0.5, "y": 0.9}}
+        for i in range(25)
+    ]
+    _report._recall(cells, tmp_path)
+    ax = figs[0].axes[0]
+    looks = {
+        (tuple(h.patches[0].get_facecolor()), h.patches[0].get_hatch())
+        for h in ax.containers
+    }
+    assert len(looks) == 25
