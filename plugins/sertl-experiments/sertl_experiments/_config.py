@@ -555,6 +555,25 @@ def _str_list(ctx, value, where):
     return list(value)
 
 
+def _differ_in_case_only(ctx, name, names, where, kind):
+    """Refuse ``name`` when one of ``names`` differs from it in case only.
+
+    Cell files, plots and saved models are named after corpora and methods:
+    on a file system that ignores case (macOS's and Windows' defaults) two
+    such names would share their files.
+    """
+    other = next(
+        (n for n in names if n != name and n.casefold() == name.casefold()), None
+    )
+    if other is not None:
+        ctx.fail(
+            where,
+            f"{kind} names {other!r} and {name!r} differ only in case: the "
+            "output files named after them would be one file on a file system "
+            "that ignores case (macOS, Windows); rename one.",
+        )
+
+
 def _listed_once(ctx, values, where, why):
     """Refuse a list of names that repeats one, saying ``why`` that matters."""
     twice = sorted({v for v in values if values.count(v) > 1})
@@ -697,6 +716,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             # "+" joins the sources of a pool in results (emodb+urdu): a
             # corpus of that name could not be told from the pool
             ctx.fail(where, "corpus names use letters, digits, _ . - only.")
+        _differ_in_case_only(ctx, cname, corpora, where, "corpus")
         ctx.keys(spec, {"reader", "root", "options"}, where)
         reader_from_name = "reader" not in spec
         reader = ctx.typed(
@@ -1034,6 +1054,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             ctx.fail(f"{where} name", "use letters, digits, _ . + - only.")
         if mname in seen:
             ctx.fail(f"{where} name", f"duplicate method name {mname!r}.")
+        _differ_in_case_only(ctx, mname, seen, f"{where} name", "method")
         seen.add(mname)
         where = f"[[methods]] {mname}"
         method = m.get("method")

@@ -242,6 +242,21 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
             r"\[\[methods\]\] x candidates: \['dss', 'dss'\] lists 'dss' more "
             r"than once",
         ),
+        (  # one cell file for both on a file system that ignores case
+            {"methods": [{"name": "dss"}, {"name": "DSS"}]},
+            r"\[\[methods\]\] #2 name: method names 'dss' and 'DSS' differ only "
+            r"in case: .* rename one\.",
+        ),
+        (
+            {
+                "corpora": {
+                    "emodb": {"root": "x"},
+                    "EmoDB": {"reader": "emodb", "root": "y"},
+                }
+            },
+            r"\[corpora\.EmoDB\]: corpus names 'emodb' and 'EmoDB' differ only in "
+            r"case",
+        ),
         (
             {"labels": {"classes": ["anger", "sadness", "anger"]}},
             r"\[labels\] classes: .* lists 'anger' more than once",
