@@ -1710,7 +1710,15 @@ def test_known_providers_list_every_name_and_command_of_sertls_plugins(monkeypat
     for entry in reg.entries():
         if entry.distribution in _FIRST_PARTY and entry.distribution != "sertl-core":
             registered.setdefault(entry.distribution, set()).add(entry.name)
-    assert registered, "no first-party plugin is installed"
+    if not registered:
+        # vacuous without a plugin; with one installed, it must register
+        for dist in sorted(_FIRST_PARTY - {"sertl-core"}):
+            try:
+                metadata.distribution(dist)
+            except metadata.PackageNotFoundError:
+                continue
+            pytest.fail(f"{dist} is installed but registers nothing")
+        pytest.skip("no first-party plugin is installed: nothing to compare")
     for dist, names in registered.items():
         assert names == set(_KNOWN_PROVIDERS.get(dist, [])), dist
     for dist in set(_KNOWN_PROVIDERS) - set(registered):
