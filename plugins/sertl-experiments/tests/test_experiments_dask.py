@@ -92,6 +92,7 @@ def _killing_saver(victim):
 def test_cell_whose_worker_dies_is_a_failed_cell(
     synthetic_config, synthetic_data, monkeypatch
 ):
+    pytest.importorskip("sertl_feature")
     import threading
 
     import dask

@@ -683,6 +683,7 @@ def test_new_domain_reaches_a_scaler_nested_in_a_fitted_estimator(
 @pytest.fixture(scope="module")
 def kmm_model():
     """A deployable KMM model on the shipped samples, and its source/target."""
+    pytest.importorskip("sertl_instance")
     from sertl_experiments import Recipe, train_model
     from sertl_speech import load_sample
 
@@ -878,6 +879,7 @@ def _source_only_pipeline():
 
 
 def _fitted_kmm():
+    pytest.importorskip("sertl_instance")
     import sklearn
     from sertl_instance import KMM
     from sklearn.pipeline import make_pipeline

@@ -1105,6 +1105,7 @@ def test_a_function_imported_by_a_trusted_module_is_no_constructor(tmp_path, nam
 
 def test_a_neural_recipe_larger_than_its_weights_is_refused_before_building():
     torch = pytest.importorskip("torch")
+    pytest.importorskip("sertl_neural")
     from sertl_neural._nets import (
         AutoencoderNet,
         module_from_portable,

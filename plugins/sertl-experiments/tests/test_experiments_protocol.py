@@ -1,6 +1,7 @@
 """What a few-shot cell trains and tests on, and how the report states it."""
 
 import html
+import importlib.util
 import json
 import re
 
@@ -257,10 +258,17 @@ def test_every_sertl_method_says_whether_it_uses_target_labels():
         for e in get_registry().entries(kind)
         if e.distribution.startswith("sertl-")
     ]
-    assert len(entries) >= 10
     for e in entries:
         name = f"{e.cls.__module__}.{e.cls.__qualname__}"
         assert name in _KNOWN or TARGET_LABELS_ATTRIBUTE in vars(e.cls), name
+    # the check saw the methods of every method plugin that is installed (each
+    # is optional for sertl-experiments)
+    plugins = ("sertl_feature", "sertl_instance", "sertl_neural", "sertl_relational")
+    installed = {p for p in plugins if importlib.util.find_spec(p) is not None}
+    seen = {e.distribution.replace("-", "_") for e in entries}
+    assert installed <= seen, installed - seen
+    if installed == set(plugins):
+        assert len(entries) >= 10
 
 
 def test_rows_that_cannot_be_told_are_left_empty_and_said(tmp_path, monkeypatch):

@@ -229,6 +229,7 @@ def test_few_shot_protocol_uses_held_out_speakers(synthetic_config, synthetic_da
 def test_candidate_that_cannot_be_scored_is_reported(synthetic_config, synthetic_data):
     # a valid parameter that does not fit the data (6 features): the auto
     # selection still picks among the others, and says which one failed and why
+    pytest.importorskip("sertl_feature")
     params = {"subspace_alignment": {"n_components": 50}}
     lines = []
     cfg = synthetic_config(
@@ -250,6 +251,7 @@ def test_candidate_that_cannot_be_scored_is_reported(synthetic_config, synthetic
 
 def test_failed_cell_is_reported_not_raised(synthetic_config, synthetic_data):
     # a valid parameter that does not fit the data (6 features) fails each cell
+    pytest.importorskip("sertl_feature")
     params = {"subspace_alignment": {"n_components": 50}}
     cfg = synthetic_config(
         methods=[{"name": "broken", "adapter": "subspace_alignment", "params": params}]
@@ -482,6 +484,7 @@ def test_scores_do_not_depend_on_probability_scorers_or_saving(
 def test_resume_recomputes_auto_cells_and_changed_data(
     synthetic_config, synthetic_data
 ):
+    pytest.importorskip("sertl_feature")
     import dataclasses
 
     methods = [
@@ -1633,6 +1636,7 @@ def test_selection_warnings_are_noted_as_the_selections(
     # ignore, so nothing said so; now noted like the cell's own warnings, once,
     # and said to come from the selection (not the chosen model). A candidate
     # that fails is reported by its error only.
+    pytest.importorskip("sertl_feature")
     broken = {"subspace_alignment": {"n_components": 50}}
     cfg = synthetic_config(
         classifier={"name": "logreg", "params": {"max_iter": 1000}},

@@ -1,5 +1,7 @@
 """TransferVote: a vote of transfer methods, each training a copy of one classifier."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 from sertl_experiments import TransferVote
@@ -11,6 +13,28 @@ from sertl_core import DomainStandardScaler, SourceOnly, get_registry
 from sertl_core.testing import parametrize_with_checks
 
 LR = LogisticRegression(max_iter=200)
+
+
+def _ignore_kernel_width_warning(test):
+    """Ignore the KernelWidthWarning of the KMM and KLIEP members, if any.
+
+    sertl-instance is optional here: a warning filter that names a module
+    which is not installed stops pytest itself (INTERNALERROR), not the test.
+    """
+    if importlib.util.find_spec("sertl_instance") is None:
+        return test
+    return pytest.mark.filterwarnings("ignore::sertl_instance.KernelWidthWarning")(test)
+
+
+def _skip_without_a_default_member():
+    # TransferVote() votes with the installed unsupervised methods: sertl-feature's,
+    # sertl-instance's, sertl-relational's (optional plugins of sertl-experiments)
+    plugins = ("sertl_feature", "sertl_instance", "sertl_relational")
+    if all(importlib.util.find_spec(p) is None for p in plugins):
+        pytest.skip(
+            "the default vote needs sertl-feature, sertl-instance or "
+            "sertl-relational; none is installed"
+        )
 
 
 @parametrize_with_checks(
@@ -29,9 +53,10 @@ def test_vote_conformance(estimator, check):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::sertl_instance.KernelWidthWarning")
+@_ignore_kernel_width_warning
 @parametrize_with_checks([TransferVote(LR)])
 def test_vote_of_every_installed_method_conformance(estimator, check):
+    _skip_without_a_default_member()
     check(estimator)
 
 
@@ -53,6 +78,7 @@ def test_registered_as_vote():
 
 
 def test_hard_vote_is_the_majority_and_a_tie_goes_to_the_first_member():
+    pytest.importorskip("sertl_feature")
     X, y, sd, Xt = _task()
     vote = TransferVote(
         SVC(), methods=["coral", "domain_standard_scaler", "source_only"]
@@ -112,6 +138,7 @@ def test_a_tie_goes_to_the_member_listed_first():
 
 
 def test_soft_vote_averages_the_members_probabilities():
+    pytest.importorskip("sertl_feature")
     X, y, sd, Xt = _task(seed=1)
     vote = TransferVote(LR, methods=["coral", "source_only"], voting="soft")
     vote.fit(X, y, sample_domain=sd)
@@ -127,6 +154,7 @@ def test_soft_vote_averages_the_members_probabilities():
 
 
 def test_one_member_is_that_method():
+    pytest.importorskip("sertl_feature")
     X, y, sd, Xt = _task(seed=2)
     from sertl_feature import CORAL
 
@@ -139,6 +167,7 @@ def test_one_member_is_that_method():
 
 
 def test_a_transfer_estimator_member_trains_a_copy_of_the_estimator():
+    pytest.importorskip("sertl_instance")
     X, y, sd, Xt = _task(seed=3)
     from sertl_instance import KMM
 
@@ -151,6 +180,7 @@ def test_a_transfer_estimator_member_trains_a_copy_of_the_estimator():
 
 
 def test_keeps_the_unlabelled_marker_where_votingclassifier_cannot():
+    pytest.importorskip("sertl_feature")
     X, y, sd, Xt = _task(seed=4)
     vote = TransferVote(SVC(), methods=["coral", "source_only"]).fit(
         X, y, sample_domain=sd
@@ -159,8 +189,9 @@ def test_keeps_the_unlabelled_marker_where_votingclassifier_cannot():
     assert "-1" not in set(vote.predict(X))
 
 
-@pytest.mark.filterwarnings("ignore::sertl_instance.KernelWidthWarning")
+@_ignore_kernel_width_warning
 def test_default_methods_are_the_auto_candidates():
+    _skip_without_a_default_member()
     from sertl_experiments import default_candidates
 
     X, y, sd, Xt = _task(seed=5)
@@ -213,6 +244,8 @@ def test_a_regressor_is_refused():
 
 
 def test_saved_and_loaded_with_skops(tmp_path):
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_experiments import load_model, save_model
 
     X, y, sd, Xt = _task(seed=8)
@@ -229,6 +262,8 @@ def test_saved_and_loaded_with_skops(tmp_path):
 
 
 def test_random_state_seeds_every_member_or_leaves_their_own():
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     import warnings
 
     from sertl_instance import KMM, KernelWidthWarning
@@ -257,6 +292,7 @@ def test_random_state_seeds_every_member_or_leaves_their_own():
 
 
 def test_a_failing_member_is_named():
+    pytest.importorskip("sertl_feature")
     from sertl_feature import SubspaceAlignment
 
     X, y, sd, _ = _task(seed=11)
@@ -269,6 +305,7 @@ def test_a_failing_member_is_named():
 
 
 def test_a_registered_step_that_is_no_transfer_method_is_refused():
+    pytest.importorskip("sertl_feature")
     pytest.importorskip("sertl_speech")
     X, y, sd, _ = _task(seed=12)
     vote = TransferVote(SVC(), methods=["coral", "speaker_normalizer"])
@@ -313,6 +350,7 @@ def test_a_registered_step_that_is_no_transfer_method_is_refused():
 def test_sertl_run_refuses_a_vote_it_cannot_fit_or_score_before_any_cell(
     synthetic_config, synthetic_data, method, classifier, match
 ):
+    pytest.importorskip("sertl_feature")
     from sertl_experiments import ConfigError
     from sertl_experiments._runner import run_experiment
 
@@ -326,6 +364,7 @@ def test_sertl_run_refuses_a_vote_it_cannot_fit_or_score_before_any_cell(
 
 
 def test_a_members_warning_names_the_line_that_fits_the_vote():
+    pytest.importorskip("sertl_instance")
     import warnings
 
     from sertl_instance import KernelWidthWarning
@@ -340,6 +379,7 @@ def test_a_members_warning_names_the_line_that_fits_the_vote():
 
 
 def test_random_state_reaches_estimators_nested_in_the_classifier():
+    pytest.importorskip("sertl_feature")
     from sklearn.calibration import CalibratedClassifierCV
 
     X, y, sd, _ = _task(seed=12)
@@ -353,6 +393,7 @@ def test_random_state_reaches_estimators_nested_in_the_classifier():
 
 
 def test_evaluate_reports_a_hard_vote_that_a_probability_scorer_cannot_score():
+    pytest.importorskip("sertl_feature")
     from sertl_experiments import Recipe, evaluate
 
     X, y, sd, _ = _task(seed=13)
@@ -391,6 +432,7 @@ def test_no_installed_method_to_vote_with_is_refused(monkeypatch):
 
 
 def test_sample_weight_reaches_every_member():
+    pytest.importorskip("sertl_instance")
     from sertl_instance import KMM
 
     X, y, sd, _ = _task(seed=5)
@@ -430,6 +472,8 @@ def test_a_member_that_takes_no_sample_weight_is_named():
 
 
 def test_deep_get_params_lists_each_member_and_its_parameters_by_name():
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_feature import CORAL
     from sertl_instance import KMM
 
@@ -446,6 +490,8 @@ def test_deep_get_params_lists_each_member_and_its_parameters_by_name():
 
 
 def test_unnamed_members_are_named_as_make_pipeline_names_steps():
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_feature import CORAL
 
     vote = TransferVote(SVC(), methods=["coral", CORAL(reg=0.5), "source_only"])
@@ -463,6 +509,8 @@ def test_unnamed_members_are_named_as_make_pipeline_names_steps():
 
 
 def test_set_params_sets_a_members_parameter_and_replaces_a_member():
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_feature import CORAL, TCA
     from sertl_instance import KMM
 
@@ -490,6 +538,8 @@ def test_set_params_sets_a_members_parameter_and_replaces_a_member():
 
 
 def test_replacing_an_unnamed_member_keeps_every_members_name():
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_feature import CORAL
 
     vote = TransferVote(SVC(), methods=["coral", CORAL(reg=0.5), "source_only"])
@@ -510,6 +560,7 @@ def test_replacing_an_unnamed_member_keeps_every_members_name():
 
 
 def test_clone_copies_the_members_and_keeps_their_names():
+    pytest.importorskip("sertl_instance")
     from sertl_instance import KMM
     from sklearn.base import clone
 
@@ -524,6 +575,7 @@ def test_clone_copies_the_members_and_keeps_their_names():
 
 
 def test_grid_search_over_a_members_parameter_fits_that_member_with_it():
+    pytest.importorskip("sertl_instance")
     from sertl_instance import KMM
     from sklearn.model_selection import GridSearchCV
 
@@ -593,6 +645,8 @@ def test_bad_member_names_are_refused_at_fit_with_the_fix(methods, match):
 
 
 def test_set_params_refuses_what_names_no_parameter_or_member():
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_instance import KMM
 
     vote = TransferVote(SVC(), methods=[("c", "coral"), ("k", KMM())])
@@ -608,6 +662,8 @@ def test_set_params_refuses_what_names_no_parameter_or_member():
 
 
 def test_a_bad_member_parameter_is_refused_before_any_member_fits():
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_instance import KMM
 
     X, y, sd, _ = _task(seed=7)
@@ -620,6 +676,8 @@ def test_a_bad_member_parameter_is_refused_before_any_member_fits():
 
 
 def _old_form(case):
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_feature import CORAL
     from sertl_instance import KMM
 
@@ -650,6 +708,8 @@ def test_the_unnamed_form_predicts_as_the_named_form(case):
     # Unnamed members (registry names, instances, duplicates) get automatic
     # names; naming them by hand changes nothing else. That the vote itself
     # is right is test_hard_vote_is_the_majority_and_a_tie_goes_to_the_first_member's concern.
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     X, y, sd, Xt = _task(seed=20)
     old = _old_form(case).fit(X, y, sample_domain=sd)
     named = _old_form(case)
@@ -664,6 +724,8 @@ def test_the_unnamed_form_predicts_as_the_named_form(case):
 
 
 def test_named_members_are_saved_and_loaded_with_skops(tmp_path):
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     from sertl_experiments import load_model, save_model
     from sertl_instance import KMM
 
@@ -693,6 +755,8 @@ def test_named_members_are_saved_and_loaded_with_skops(tmp_path):
 def test_sertl_run_searches_a_members_parameter(
     synthetic_config, synthetic_data, grid, match
 ):
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
     import pandas as pd
     from sertl_experiments import ConfigError
     from sertl_experiments._runner import run_experiment
