@@ -214,7 +214,7 @@ def add_commands(subparsers):
         "--methods",
         default=None,
         help="comma-separated: no_adaptation, dss, or adapter/estimator names "
-        f"(default: {_GRID_METHODS})",
+        f"(default: {_GRID_METHODS}, those of them that are installed)",
     )
     p.add_argument(
         "--param",
@@ -658,7 +658,7 @@ def cmd_grid(args):
             make_feature_step(cfg.features)
         except ConfigError as exc:
             raise ConfigError(f"--features: {str(exc).split(': ', 1)[-1]}") from None
-        recipes = _recipes_from_cli(args.methods or _GRID_METHODS, args.param)
+        recipes = _recipes_from_cli(args.methods or _default_grid_methods(), args.param)
         for r in recipes:
             check_recipe(
                 r,
@@ -869,6 +869,26 @@ def cmd_grid(args):
                 + (f"; saved to {e['saved']}" if "saved" in e else "")
             )
     return 0
+
+
+def _default_grid_methods():
+    """Return the default ``--methods``: those of :data:`_GRID_METHODS` installed.
+
+    ``coral`` and ``tca`` come with sertl-feature, which ``sertl grid`` does
+    not need: without it the default searches the scalings alone (as
+    ``sertl demo`` runs the methods it finds), where it stopped on a method
+    the user had not asked for.
+
+    Examples
+    --------
+    >>> _default_grid_methods().startswith("no_adaptation,dss")
+    True
+    """
+    from sertl_core import get_registry
+
+    installed = set(get_registry().names("adapters"))
+    names = _GRID_METHODS.split(",")
+    return ",".join(n for n in names if n in ("no_adaptation", "dss") or n in installed)
 
 
 def _check_save_path(path):

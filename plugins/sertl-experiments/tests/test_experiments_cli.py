@@ -1938,3 +1938,25 @@ def test_predict_leaves_out_hidden_files_and_folders(tmp_path):
     # a hidden folder given as the argument is searched
     files, _ = expand_audio([str(folder / ".Trashes")])
     assert files == [str(folder / ".Trashes" / "old.wav")]
+
+
+def test_grid_default_methods_are_the_installed_ones(monkeypatch):
+    # without sertl-feature, sertl grid's default --methods named coral and
+    # tca and stopped with "'coral' is provided by sertl-feature", a method
+    # the user had not asked for; it now searches the installed ones
+    from sertl_experiments._cli import _default_grid_methods
+
+    import sertl_core
+
+    class Registry:
+        def __init__(self, adapters):
+            self.adapters = adapters
+
+        def names(self, kind):
+            assert kind == "adapters"
+            return list(self.adapters)
+
+    monkeypatch.setattr(sertl_core, "get_registry", lambda: Registry(["kmm_like"]))
+    assert _default_grid_methods() == "no_adaptation,dss"
+    monkeypatch.setattr(sertl_core, "get_registry", lambda: Registry(["tca", "coral"]))
+    assert _default_grid_methods() == "no_adaptation,dss,coral,tca"
