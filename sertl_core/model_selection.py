@@ -995,7 +995,13 @@ class TargetScorer(DomainAwareScorer):
             Greater is better.
         """
         if y is None:
-            raise ValueError("TargetScorer needs the target labels y.")
+            raise ValueError(
+                "TargetScorer scores labelled target rows, but y is None: call "
+                "it with the labels, scorer(estimator, X, y, sample_domain=...) "
+                "(cross_val_score and GridSearchCV pass them when given y), or "
+                "select without target labels with a label-free scorer (e.g. "
+                "PredictionEntropyScorer)."
+            )
         metric = _metric(self.metric, estimator, type(self).__name__)
         y = _labels_1d(y)
         lab = ~is_unlabeled(y, regression=_regression(y, estimator))
@@ -1394,8 +1400,13 @@ def _row_weights(sample_weight, n):
             f"sample_weight has shape {w.shape}, but X has {n} rows: give one "
             "weight per row."
         )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must be finite and non-negative.")
+    bad = ~np.isfinite(w) | (w < 0)
+    if np.any(bad):
+        raise ValueError(
+            "sample_weight must be finite and non-negative; rows "
+            f"{np.flatnonzero(bad)[:10].tolist()} have {w[bad][:10].tolist()}: "
+            "give every row a weight >= 0 (0 leaves a row out)."
+        )
     return w
 
 
@@ -1546,7 +1557,10 @@ class DeepEmbeddedValidationScorer(DomainAwareScorer):
         if self.loss == "log_loss":
             if not hasattr(estimator, "predict_proba"):
                 raise TypeError(
-                    "loss='log_loss' needs predict_proba; use loss='zero_one'."
+                    "DeepEmbeddedValidationScorer(loss='log_loss') scores class "
+                    f"probabilities, but {type(estimator).__name__} has no "
+                    "predict_proba: use loss='zero_one', or a probabilistic "
+                    "classifier (e.g. LogisticRegression, or SVC(probability=True))."
                 )
             proba = np.clip(
                 _call_on(estimator, "predict_proba", X, src, sd), 1e-12, 1.0

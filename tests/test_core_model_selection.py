@@ -1253,3 +1253,28 @@ def test_target_label_split_documents_that_speakers_are_shared():
     assert "split by row (utterance), not by speaker" in doc
     assert "optimistic for methods that learn from the target labels" in doc
     assert "GroupShuffleSplit" in doc
+
+
+def test_scorer_errors_say_what_was_wrong_and_how_to_fix_it():
+    from sklearn.svm import SVC
+
+    X, y, sd, yt = _shift_problem()
+    clf = SourceOnly().fit(X, y)
+    with pytest.raises(ValueError, match=r"y is None: call it with the labels"):
+        TargetScorer()(clf, X, None, sample_domain=sd)
+    y_all = y.copy()
+    y_all[sd < 0] = yt
+    w = np.ones(X.shape[0])
+    w[[3, 7]] = [-1.0, np.nan]
+    with pytest.raises(
+        ValueError,
+        match=r"non-negative; rows \[3, 7\] have \[-1.0, nan\]: give every row",
+    ):
+        TargetScorer()(clf, X, y_all, sample_domain=sd, sample_weight=w)
+    svc = SourceOnly(SVC()).fit(X, y)
+    with pytest.raises(
+        TypeError,
+        match=r"loss='log_loss'\) scores class probabilities, but SourceOnly has no "
+        r"predict_proba: use loss='zero_one'",
+    ):
+        DeepEmbeddedValidationScorer(loss="log_loss")(svc, X, y, sample_domain=sd)
