@@ -430,7 +430,12 @@ def _check_waveform(
     """
     y = np.asarray(y)
     if y.dtype == object or not np.issubdtype(y.dtype, np.number):
-        raise AudioError("failed", f"waveform has non-numeric dtype {y.dtype}")
+        raise AudioError(
+            "failed",
+            f"waveform has non-numeric dtype {y.dtype}: give the samples as "
+            "numbers (floats in [-1, 1] or PCM integers), e.g. "
+            "np.asarray(y, dtype=np.float32), or pass the file's path instead",
+        )
     given = y  # the caller's array (its channels, should the mix be silent)
     y = _unit_scale(y)
     if y.ndim == 2:

@@ -750,7 +750,11 @@ class RAVDESS(CorpusReader):
             raise _BadName("neutral has no strong intensity (02)")
         folder = self._FOLDER.match(path.parent.name)
         if folder is not None and int(folder.group(1)) != n:
-            raise _BadName(f"actor {actor} in folder {path.parent.name}")
+            raise _BadName(
+                f"the name's actor {actor} disagrees with its folder "
+                f"{path.parent.name}: move the file to Actor_{actor}, or correct "
+                "its name"
+            )
         wanted = {"both": ("01", "02"), "speech": ("01",), "song": ("02",)}[
             self.vocal_channel
         ]
@@ -987,7 +991,11 @@ class CREMAD(CorpusReader):
             path = Path(self.demographics)
             if not path.is_file():
                 raise FileNotFoundError(
-                    f"crema_d: demographics file {str(path)!r} does not exist."
+                    f"crema_d: demographics file {str(path)!r} does not exist. "
+                    "Pass demographics= the path of CREMA-D's "
+                    "VideoDemographics.csv, or leave demographics=None to look "
+                    "for it in the corpus folder and its parent (without it the "
+                    "speakers' genders are unknown)."
                 )
         else:
             candidates = [
@@ -1003,7 +1011,9 @@ class CREMAD(CorpusReader):
             if not {"ActorID", "Sex"} <= set(reader.fieldnames or ()):
                 raise ValueError(
                     f"crema_d: {str(path)!r} needs the columns ActorID and Sex "
-                    "(the official VideoDemographics.csv)."
+                    "(the official VideoDemographics.csv); its columns are "
+                    f"{list(reader.fieldnames or ())}. Pass demographics= the "
+                    "path of CREMA-D's VideoDemographics.csv."
                 )
             for row in reader:
                 genders[str(row["ActorID"]).strip()] = _gender(row["Sex"])
@@ -1074,7 +1084,11 @@ class EMOVO(CorpusReader):
         code, speaker = code.lower(), speaker.lower()
         parent = path.parent.name.lower()
         if re.fullmatch(r"[fm]\d", parent) and parent != speaker:
-            raise _BadName(f"speaker {speaker} in folder {path.parent.name}")
+            raise _BadName(
+                f"the name's speaker {speaker} disagrees with its folder "
+                f"{path.parent.name}: move the file to the folder {speaker}, or "
+                "correct its name"
+            )
         return speaker, _gender(speaker[0]), code, self._CODES[code]
 
 
@@ -1101,7 +1115,11 @@ class _EmotionFolderCorpus(CorpusReader):
             raise _unknown_code("emotion", code, self.corpus, self._CODES)
         folder = self._FOLDERS.get(path.parent.name.lower())
         if folder is not None and folder != code:
-            raise _BadName(f"emotion code {code} in folder {path.parent.name}")
+            raise _BadName(
+                f"the name's emotion code {code} disagrees with its folder "
+                f"{path.parent.name} (code {folder}): move the file to the "
+                "folder of its emotion, or correct its name"
+            )
         g = m.groupdict().get("gender")
         gender = _gender(g) if g is not None else "unknown"
         return m.group("speaker"), gender, code, self._CODES[code]
@@ -2089,7 +2107,10 @@ def get_reader_class(name):
     'EmoDB'
     """
     if not isinstance(name, str):
-        raise TypeError(f"Corpus reader name must be a str, got {type(name).__name__}.")
+        raise TypeError(
+            "Corpus reader name must be a str, such as 'emodb' or 'csv', got "
+            f"{type(name).__name__} {name!r}; `sertl corpora` lists the readers."
+        )
     key = name.strip().lower().replace("-", "_")
     if key in _BUILTIN:
         return _BUILTIN[key]

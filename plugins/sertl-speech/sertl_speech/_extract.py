@@ -290,19 +290,30 @@ def pad_sequences(sequences, *, max_frames=None, value=0.0, dtype=np.float32):
     """
     seqs = [np.asarray(s) for s in sequences]
     if not seqs:
-        raise ValueError("pad_sequences needs at least one sequence")
+        raise ValueError(
+            "pad_sequences: sequences is empty; give at least one (n_frames, "
+            "n_features) array, e.g. the output of "
+            "AudioFeatures(feature_set='logmel')."
+        )
     widths = {s.shape[1] for s in seqs if s.ndim == 2}
     if any(s.ndim != 2 for s in seqs) or len(widths) != 1:
         raise ValueError(
-            "every sequence must be 2-D (n_frames, n_features) with the same "
-            f"n_features; got shapes {sorted({s.shape for s in seqs})[:5]}"
+            "pad_sequences: every sequence must be 2-D (n_frames, n_features) "
+            "with the same n_features; got shapes "
+            f"{sorted({s.shape for s in seqs})[:5]}. Pad sequences of one "
+            "feature set (e.g. AudioFeatures(feature_set='logmel')), and reshape "
+            "a 1-D sequence of one feature to s.reshape(-1, 1)."
         )
     lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
     if max_frames is None:
         max_frames = int(lengths.max())
     floor = isinstance(value, str)
     if floor and value != "floor":
-        raise ValueError(f"value must be a number or 'floor', got {value!r}.")
+        raise ValueError(
+            f"pad_sequences: value must be a number or 'floor', got {value!r}: "
+            "pad with e.g. value=0.0, value=np.nan (frames a network leaves "
+            "out) or value='floor' (each sequence's own minimum)."
+        )
     lengths = np.minimum(lengths, max_frames)
     out = np.full(
         (len(seqs), max_frames, widths.pop()), 0.0 if floor else value, dtype=dtype
@@ -759,10 +770,18 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                     "Reshape your data using X.reshape(1, -1) if it is a single "
                     "waveform."
                 )
-            raise ValueError(f"expected 1-D or 2-D input, got a {X.ndim}-D array")
+            raise ValueError(
+                f"AudioFeatures expects waveforms, got a {X.ndim}-D array of "
+                f"shape {X.shape}: pass a 2-D array with one mono waveform per "
+                "row, or a list of waveforms (1-D arrays, or 2-D arrays of "
+                "samples x channels). Features already computed (e.g. log-mel "
+                "sequences) go to the next step, not to AudioFeatures."
+            )
         if isinstance(X, np.ndarray) and X.ndim != 1:
             raise ValueError(
-                f"expected a 1-D array of paths or waveforms, got shape {X.shape}"
+                "AudioFeatures expects a 1-D array (or list) of file paths or "
+                f"waveforms, got an array of shape {X.shape}: pass the paths as "
+                "one column, e.g. table['file'].to_list() or X.ravel()."
             )
         try:
             items = list(X)

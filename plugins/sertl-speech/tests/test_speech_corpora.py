@@ -167,7 +167,10 @@ def test_ravdess_speech_song_and_checks(tmp_path):
     with pytest.warns(CorpusWarning, match="skipped 3") as rec:
         load_corpus("ravdess", tmp_path)
     msg = str(rec[0].message)
-    assert "song part" in msg and "strong" in msg and "folder Actor_03" in msg
+    assert "song part" in msg and "strong" in msg
+    assert (
+        "actor 05 disagrees with its folder Actor_03: move the file to Actor_05" in msg
+    )
 
 
 def test_ravdess_vocal_channel_that_keeps_no_file_says_so(tmp_path):
@@ -328,11 +331,19 @@ def test_crema_d_with_and_without_demographics(tmp_path):
         "male",
         "female",
     ]
-    with pytest.raises(FileNotFoundError, match="demographics file"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"demographics file .*nope\.csv' does not exist\. Pass demographics= "
+        r"the path of CREMA-D's VideoDemographics\.csv, or leave demographics=None",
+    ):
         load_corpus("crema_d", tmp_path, demographics=tmp_path / "nope.csv")
     bad = tmp_path / "bad.csv"
     bad.write_text("id,sex\n1001,Male\n")
-    with pytest.raises(ValueError, match="ActorID and Sex"):
+    with pytest.raises(
+        ValueError,
+        match=r"ActorID and Sex .*; its columns are \['id', 'sex'\]\. Pass "
+        r"demographics=",
+    ):
         load_corpus("crema_d", tmp_path, demographics=bad)
 
 
@@ -348,7 +359,10 @@ def test_emovo(tmp_path):
     }
     assert set(t["language"]) == {"it"}
     _wav(tmp_path / "EMOVO" / "m1" / "rab-f2-b1.wav")
-    with pytest.warns(CorpusWarning, match="speaker f2 in folder m1"):
+    with pytest.warns(
+        CorpusWarning,
+        match="speaker f2 disagrees with its folder m1: move the file to the folder f2",
+    ):
         load_corpus("emovo", tmp_path)
 
 
@@ -360,11 +374,16 @@ def test_urdu_and_turev_folder_must_agree(tmp_path):
         "SM24_F2_S02.wav": ("SM24", "male", "S", "sadness"),
     }
     _wav(tmp_path / "u" / "Happy" / "SM1_F3_N03.wav")
-    with pytest.warns(CorpusWarning, match="emotion code N in folder Happy"):
+    with pytest.warns(
+        CorpusWarning,
+        match=r"emotion code N disagrees with its folder Happy \(code H\): move",
+    ):
         assert len(load_corpus("urdu", tmp_path / "u")) == 2
     _wav(tmp_path / "t" / "Calm" / "1234_sk_masa.wav")
     _wav(tmp_path / "t" / "Calm" / "1234_kz_masa.wav")
-    with pytest.warns(CorpusWarning, match="emotion code kz in folder Calm"):
+    with pytest.warns(
+        CorpusWarning, match="emotion code kz disagrees with its folder Calm"
+    ):
         t = load_corpus("turev_db", tmp_path / "t")
     assert _rows(t) == {"1234_sk_masa.wav": ("1234", "unknown", "sk", "calm")}
 
