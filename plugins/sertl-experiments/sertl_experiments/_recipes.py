@@ -456,7 +456,11 @@ class Recipe:
             return f"model__{param}"
         if step in self.adapters:
             return f"adapt{self.adapters.index(step) + 1}__{param}"
-        raise ConfigError(f"[[methods]] {self.name} grid {key}: no step {step!r}.")
+        steps = ["scale", "classifier", self.estimator, *self.adapters]
+        raise ConfigError(
+            f"[[methods]] {self.name} grid {key}: no step {step!r}; keys are "
+            f"STEP__PARAM with STEP one of {', '.join(dict.fromkeys(steps))}."
+        )
 
     def template_grid(
         self,

@@ -99,7 +99,21 @@ def train_model(
     ]
     ok = np.all(np.isfinite(X), axis=1)
     if not np.any(ok & (sd > 0)):
-        raise ExperimentError("no source file gave features.")
+        n_src = len(source_files)
+        if n_src == 0:
+            raise ExperimentError(
+                "no source files given: pass the labelled training files as "
+                "source_files, with their labels in source_labels."
+            )
+        source = {str(f) for f in source_files}
+        reasons = [f"{f}: {why}" for f, why in failed if str(f) in source]
+        shown = "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "")
+        raise ExperimentError(
+            f"none of the {n_src} source file(s) gave features, so there is "
+            f"nothing to train on ({shown or 'no reason reported'}). Give "
+            "readable, non-silent audio files long enough for AudioFeatures' "
+            "min_duration (set in FeatureSpec(params={'min_duration': ...}))."
+        )
     pipe = recipe.pipeline(
         classifier, classifier_params, probability=True, random_state=random_state
     )

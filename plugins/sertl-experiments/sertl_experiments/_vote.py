@@ -656,10 +656,17 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
             members.append((name, adapter, model))
         classes = [m.classes_ for _, _, m in members]
         if any(not np.array_equal(c, classes[0]) for c in classes):
+            first = members[0][0]
+            odd = next(
+                i for i, c in enumerate(classes) if not np.array_equal(c, classes[0])
+            )
             raise ValueError(
-                "the members learned different classes "
-                f"({[list(c) for c in classes]}); every method must keep the "
-                "source classes."
+                "the members learned different classes, so their votes cannot "
+                f"be counted together: {first!r} learned {classes[0].tolist()}, "
+                f"{members[odd][0]!r} learned {classes[odd].tolist()}. Every "
+                "method must keep the source classes: leave out the members "
+                "that drop or add classes (e.g. a label-space transfer method), "
+                "or give every class labelled source rows."
             )
         self.members_ = members
         self.methods_ = [name for name, _, _ in members]

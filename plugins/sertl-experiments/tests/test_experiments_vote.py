@@ -418,7 +418,12 @@ def test_members_that_learn_different_classes_are_refused():
 
     X, y, sd, _ = _task(seed=14)
     vote = TransferVote(SVC(), methods=["source_only", WithoutFirstClass()])
-    with pytest.raises(ValueError, match="members learned different classes"):
+    with pytest.raises(
+        ValueError,
+        match=r"members learned different classes, .*: 'source_only-1' learned "
+        r"\['anger', 'calm', 'joy'\], 'source_only-2' learned \['calm', 'joy'\]\. "
+        r"Every method must keep",
+    ):
         vote.fit(X, y, sample_domain=sd)
 
 

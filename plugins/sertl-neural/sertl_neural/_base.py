@@ -372,7 +372,11 @@ class NeuralHead(ClassifierMixin, BaseEstimator):
         self : NeuralHead
         """
         if self.classes is None and y is None:
-            raise ValueError("NeuralHead needs classes=... or y to know the classes.")
+            raise ValueError(
+                "NeuralHead needs its classes, but classes=None and y is None: "
+                "pass classes=[...] (the labels, in the order of the network's "
+                "outputs) or fit(X, y) with the labels."
+            )
         self.classes_ = np.asarray(
             self.classes if self.classes is not None else np.unique(y)
         )
@@ -436,7 +440,10 @@ def _positive_int_tuple(value, name, *, allow_empty=True):
     except TypeError:
         vals = (value,)
     if not allow_empty and not vals:
-        raise ValueError(f"{name} must not be empty.")
+        raise ValueError(
+            f"{name} must not be empty, got {value!r}: give at least one "
+            f"positive integer, e.g. {name}=(32,)."
+        )
     for v in vals:
         if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
             raise ValueError(

@@ -628,12 +628,17 @@ class MultiTaskClassifier(NeuralTransferEstimator):
             )
         if self.network != "mlp":
             raise ValueError(
-                f"task_layers needs network='mlp', got network={self.network!r}."
+                f"task_layers needs network='mlp', got network={self.network!r}: "
+                "use network='mlp', or leave task_layers=None to put every "
+                "auxiliary head on top of the trunk."
             )
         if self.task_weighting == "gradient_similarity":
             raise ValueError(
                 "task_layers cannot be combined with "
-                "task_weighting='gradient_similarity'."
+                "task_weighting='gradient_similarity', which compares each "
+                "auxiliary task's gradient on the whole trunk with the emotion "
+                "task's: use "
+                "task_weighting='fixed' or 'uncertainty', or task_layers=None."
             )
         n_blocks = len(self.trunk_spec_["hidden_layer_sizes"])
         out = {}
@@ -671,7 +676,10 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         """
         if task not in getattr(self, "tasks_", [task]):
             raise ValueError(
-                f"Unknown task {task!r}: this model was fitted on {self.tasks_}."
+                f"Unknown task {task!r}: this model was fitted on the tasks "
+                f"{self.tasks_} (emotion from y, the others from the keys of "
+                "aux): pass one of them, or fit with aux={task: labels} to "
+                "learn a new one."
             )
         X, sd = self._checked(X, sample_domain)
         logits = self._outputs(self.module_, X, sd)[self.tasks_.index(task)]

@@ -331,7 +331,11 @@ def test_multitask_errors(few_shot):
     with pytest.raises(TypeError, match="aux must be a dict"):
         mt.fit(X, y, sample_domain=sd, aux=[1, 2])
     fitted = mt.fit(X, y, sample_domain=sd)
-    with pytest.raises(ValueError, match="Unknown task 'gender'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown task 'gender': this model was fitted on the tasks "
+        r"\['emotion'\] .*: pass one of them, or fit with aux=",
+    ):
         fitted.predict_task(X, "gender")
 
 
@@ -464,7 +468,8 @@ def test_multitask_task_layers_share_lower_blocks_only(few_shot):
         (
             {"task_layers": {"gender": 1}, "task_weighting": "gradient_similarity"},
             ValueError,
-            "cannot be combined",
+            r"cannot be combined with task_weighting='gradient_similarity', .*: "
+            r"use task_weighting='fixed' or 'uncertainty', or task_layers=None",
         ),
         ({"task_layers": [1]}, ValueError, "task_layers"),
     ],
@@ -482,7 +487,11 @@ def test_multitask_task_layers_needs_mlp():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(16, 10, 8))
     y = np.repeat([0, 1], 8)
-    with pytest.raises(ValueError, match="needs network='mlp'"):
+    with pytest.raises(
+        ValueError,
+        match=r"needs network='mlp', got network='cnn': use network='mlp', or "
+        r"leave task_layers=None",
+    ):
         MultiTaskClassifier(
             network="cnn", max_epochs=1, task_layers={"g": 1}, random_state=0
         ).fit(X, y, aux={"g": np.tile([0, 1], 8)})
@@ -1345,3 +1354,23 @@ def test_domain_standardize_names_its_own_fix_for_an_unseen_domain(network):
         clf.predict(X, sample_domain=np.full(24, -7))
     assert "target_stats" not in str(err.value)
     assert clf.predict(X, sample_domain=sd).shape == (24,)
+
+
+def test_neural_head_and_conv_channels_errors_say_how_to_fix_them():
+    from sertl_neural._base import NeuralHead
+
+    with pytest.raises(
+        ValueError, match=r"classes=None and y is None: pass classes=\[\.\.\.\]"
+    ):
+        NeuralHead().fit(np.zeros((2, 2)))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 10, 8))
+    y = np.r_[np.repeat([0, 1], 6), -np.ones(4, int)]
+    with pytest.raises(
+        ValueError,
+        match=r"conv_channels must not be empty, got \(\): give at least one "
+        r"positive integer, e.g\. conv_channels=\(32,\)",
+    ):
+        FineTuneClassifier(
+            network="cnn", conv_channels=(), max_epochs=1, random_state=0
+        ).fit(X, y)
