@@ -84,10 +84,12 @@ def dask_client(scheduler=None, workers=None):
         _check_address(scheduler)
     try:
         from distributed import Client, LocalCluster
-    except ImportError:
+    except ImportError as exc:
         raise ExperimentError(
-            "--scheduler/--workers need Dask: pip install 'sertl-experiments[dask]'."
-        ) from None
+            "--scheduler/--workers need Dask's distributed package, which could "
+            f"not be imported ({exc}): pip install 'sertl-experiments[dask]' "
+            "(or update dask and distributed together)."
+        ) from exc
     if scheduler is not None:
         client = _connect(Client, scheduler, _CONNECT_TIMEOUT_S)
         try:

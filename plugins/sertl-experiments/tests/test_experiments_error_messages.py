@@ -1,5 +1,7 @@
 """Bad input to sertl-experiments gets an error that names it and says the fix."""
 
+import sys
+
 import pytest
 from sertl_experiments import ConfigError, ExperimentError, Recipe, train_model
 
@@ -27,3 +29,17 @@ def test_a_recipe_grid_key_of_no_step_lists_the_steps():
         r"scale, classifier, source_only, coral\.$",
     ):
         recipe.grid_key("tca__mu", 1)
+
+
+def test_a_dask_that_cannot_be_imported_is_named_with_the_cause(monkeypatch):
+    from sertl_experiments._dask import dask_client
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
+    with pytest.raises(
+        ExperimentError,
+        match=r"need Dask's distributed package, which could not be imported "
+        r"\(.*distributed.*\): pip install 'sertl-experiments\[dask\]'",
+    ) as info:
+        with dask_client(workers=1):
+            pass
+    assert isinstance(info.value.__cause__, ImportError)

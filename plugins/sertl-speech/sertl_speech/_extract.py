@@ -788,7 +788,8 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         except TypeError:
             raise TypeError(
                 "AudioFeatures expects a list of file paths or of 1-D waveform "
-                f"arrays, got {type(X).__name__}"
+                f"arrays, got {type(X).__name__} {reprlib.repr(X)}, which is "
+                "not a list: pass e.g. ['a.wav', 'b.wav'] or [y1, y2]."
             ) from None
         absent = [i for i, v in enumerate(items) if v is None or _is_nan(v)]
         if absent:

@@ -205,7 +205,11 @@ def shared_classes(*corpora):
     ['anger', 'happiness', 'sadness']
     """
     if not corpora:
-        raise ValueError("shared_classes needs at least one corpus.")
+        raise ValueError(
+            "shared_classes needs at least one corpus: pass reader names, "
+            "corpus tables or emotion lists, e.g. shared_classes('emodb', "
+            "'ravdess')."
+        )
     sets = [_class_set(c) for c in corpora]
     return sorted(set.intersection(*sets))
 
@@ -260,8 +264,9 @@ def select_emotions(table, classes=None, *, mapping=None):
     if mapping is not None:
         if not isinstance(mapping, Mapping):
             raise TypeError(
-                "mapping must be a dict of emotion -> emotion, got "
-                f"{type(mapping).__name__}."
+                "select_emotions: mapping must be a dict of emotion -> "
+                f"emotion, got {type(mapping).__name__} {mapping!r}; e.g. "
+                "mapping={'excitement': 'happiness'}."
             )
         bad = sorted(
             str(v)

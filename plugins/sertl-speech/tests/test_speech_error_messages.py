@@ -2,7 +2,12 @@
 
 import numpy as np
 import pytest
-from sertl_speech import AudioFeatures, get_reader_class, pad_sequences
+from sertl_speech import (
+    AudioFeatures,
+    get_reader_class,
+    pad_sequences,
+    shared_classes,
+)
 
 
 def test_pad_sequences_errors_name_the_function_and_the_fix():
@@ -55,3 +60,17 @@ def test_a_reader_name_of_the_wrong_type_is_shown_with_examples():
         match=r"must be a str, such as 'emodb' or 'csv', got int 3; `sertl corpora`",
     ):
         get_reader_class(3)
+
+
+def test_shared_classes_of_nothing_and_features_of_a_number_say_what_to_pass():
+    with pytest.raises(
+        ValueError,
+        match=r"^shared_classes needs at least one corpus: pass reader names, .*"
+        r"e\.g\. shared_classes\('emodb', 'ravdess'\)\.$",
+    ):
+        shared_classes()
+    with pytest.raises(
+        TypeError,
+        match=r"got int 5, which is not a list: pass e\.g\. \['a\.wav', 'b\.wav'\]",
+    ):
+        AudioFeatures().fit_transform(5)

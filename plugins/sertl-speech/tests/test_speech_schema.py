@@ -121,7 +121,11 @@ def test_select_emotions_maps_filters_and_copies():
         select_emotions(table, ["calm"])
     with pytest.raises(ValueError, match="mapping targets"):
         select_emotions(table, mapping={"fear": "scared"})
-    with pytest.raises(TypeError, match="mapping must be a dict"):
+    with pytest.raises(
+        TypeError,
+        match=r"^select_emotions: mapping must be a dict of emotion -> emotion, got "
+        r"list \[\('fear', 'anger'\)\]; e\.g\. mapping=",
+    ):
         select_emotions(table, mapping=[("fear", "anger")])
     with pytest.raises(ValueError, match="'emotion' column"):
         select_emotions(pd.DataFrame({"x": [1]}), ["anger"])
