@@ -1099,7 +1099,12 @@ class Registry:
     @staticmethod
     def _check_kind(kind):
         if kind not in KINDS:
-            raise RegistryError(f"Unknown kind {kind!r}; kinds are {sorted(KINDS)}.")
+            close = difflib.get_close_matches(str(kind), KINDS, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise RegistryError(
+                f"Unknown kind {kind!r}; kinds are {sorted(KINDS)} (plural, "
+                f"e.g. get('adapters', 'coral')).{hint}"
+            )
         return kind
 
     @property

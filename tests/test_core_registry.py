@@ -330,8 +330,12 @@ def test_unknown_name_lists_available_and_distribution(monkeypatch):
         reg.get("adapters", "coral")
     with pytest.raises(RegistryError, match=r"registered as estimator: get\('estim"):
         reg.get("adapters", "source_only")
-    with pytest.raises(RegistryError, match="Unknown kind"):
+    with pytest.raises(
+        RegistryError, match=r"Unknown kind 'adaptors'; .*Did you mean 'adapters'\?$"
+    ):
         reg.get("adaptors", "x")
+    with pytest.raises(RegistryError, match=r"Did you mean 'estimators'\?$"):
+        reg.names("estimator")
     with pytest.raises(
         RegistryError, match=r"Cannot create 'source_only'.*SourceOnly takes: estimator"
     ):
