@@ -660,13 +660,22 @@ def cmd_grid(args):
             raise ConfigError(f"--features: {str(exc).split(': ', 1)[-1]}") from None
         recipes = _recipes_from_cli(args.methods or _default_grid_methods(), args.param)
         for r in recipes:
-            check_recipe(
-                r,
-                cfg.classifier,
-                cfg.classifier_params,
-                params_where=lambda step, m=r.name: f"--methods {m}",
-                grid_where=lambda key: f"--param {key}",
-            )
+            try:
+                check_recipe(
+                    r,
+                    cfg.classifier,
+                    cfg.classifier_params,
+                    params_where=lambda step, m=r.name: f"--methods {m}",
+                    grid_where=lambda key: f"--param {key}",
+                )
+            except ConfigError as exc:
+                # a step the recipe cannot build names the option, not a
+                # [[methods]] table the command line does not have
+                head = f"[[methods]] {r.name} adapter: "
+                if not str(exc).startswith(head):
+                    raise
+                why = str(exc).removeprefix(head)
+                raise ConfigError(f"--methods {r.name}: {why}") from None
         scorers = args.scorer or ["reverse_validation"]
         seeds = [args.seed if args.seed is not None else 0]
     few_shot = cfg.protocol.target == "few_shot"

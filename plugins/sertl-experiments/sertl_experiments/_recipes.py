@@ -342,20 +342,17 @@ class Recipe:
                 )
             )
         for a in self.adapters:
-            out.append(
-                (
-                    a,
-                    _create(
-                        reg,
-                        "adapters",
-                        a,
-                        self.params.get(a, {}),
-                        self.name,
-                        field="adapter",
-                        step=a,
-                    ),
-                )
+            step = _create(
+                reg,
+                "adapters",
+                a,
+                self.params.get(a, {}),
+                self.name,
+                field="adapter",
+                step=a,
             )
+            _refuse_speaker_adapter(step, a, self.name)
+            out.append((a, step))
         clf_params = dict(classifier_params or {})
         clf_params.update(self.params.get("classifier", {}))
         clf = make_classifier(
@@ -593,6 +590,24 @@ def _create(reg, kind, name, params, method, *, field, step):
         raise ConfigError(f"[[methods]] {method} {where}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[[methods]] {method} params {step}: {exc}") from None
+
+
+def _refuse_speaker_adapter(step, name, method):
+    """Refuse an adapter that needs speaker ids (``SpeakerNormalizer``).
+
+    sertl run routes speaker ids only to ``scaling = "speaker"`` (and sertl
+    grid to none): as an adapter such a step got none and silently
+    standardised all rows together, a plain standard scaler.
+    """
+    if not {"speaker", "speakers"} & set(inspect.signature(step.fit).parameters):
+        return
+    raise ConfigError(
+        f"[[methods]] {method} adapter: {name!r} standardises each speaker and "
+        "needs speaker ids, which sertl run gives only to the scaling step: as "
+        "an adapter it would get none and standardise all rows together. Use "
+        'scaling = "speaker" instead (a method of its own; sertl grid cannot '
+        "search it)."
+    )
 
 
 def template(n_adapt):

@@ -2323,7 +2323,16 @@ def check_methods(config):
                 except RegistryError as exc:
                     raise ConfigError(f"{where} scorers: {exc}") from None
             if spec.auto:
-                _check_probabilities(_auto_candidates(spec, config), spec, config)
+                candidates = _auto_candidates(spec, config)
+                for r in candidates:
+                    # a candidate the cells could not build (e.g. an adapter
+                    # that needs speaker ids) fails here, not in every cell
+                    try:
+                        r.pipeline(config.classifier, config.classifier_params)
+                    except ConfigError as exc:
+                        why = str(exc).split(": ", 1)[-1]
+                        raise ConfigError(f"{where} candidates: {why}") from None
+                _check_probabilities(candidates, spec, config)
                 continue
             recipe = Recipe.from_spec(spec)
             check_recipe(

@@ -1333,6 +1333,43 @@ def test_run_refuses_a_method_named_like_a_pipeline_step(
     assert re.search(match, capsys.readouterr().err)
 
 
+@pytest.mark.parametrize(
+    "method",
+    [
+        'adapter = "speaker_normalizer"',
+        'adapter = ["coral", "speaker_normalizer"]',
+        'method = "auto"\ncandidates = ["dss", "speaker_normalizer"]',
+    ],
+)
+def test_run_refuses_the_speaker_normalizer_as_an_adapter(
+    tmp_path, capsys, monkeypatch, method
+):
+    # sertl run routes speaker ids to scaling = "speaker" only: as an adapter
+    # SpeakerNormalizer got none and was a plain standard scaler of all rows
+    # (results and saved model those of dss, without a word)
+    pytest.importorskip("sertl_feature")
+    _no_features(monkeypatch)
+    exp = _grid_file(tmp_path, f'output = "out"\n[[methods]]\nname = "x"\n{method}\n')
+    assert main(["run", exp, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(
+        r"\[\[methods\]\] x (adapter|candidates): 'speaker_normalizer' "
+        r"standardises each speaker and needs "
+        r"speaker ids, .* Use scaling = \"speaker\" instead",
+        err,
+    ), err
+    assert "Traceback" not in err
+
+
+def test_grid_refuses_the_speaker_normalizer_as_a_method(capsys, monkeypatch):
+    _no_features(monkeypatch)
+    args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
+    assert main([*args, "--methods", "dss,speaker_normalizer"]) == 2
+    err = capsys.readouterr().err
+    assert "--methods speaker_normalizer: 'speaker_normalizer' standardises" in err, err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("name", ["model", "adapt1", "classifier"])
 def test_grid_refuses_a_method_named_like_a_pipeline_step(capsys, monkeypatch, name):
     # sertl grid --methods model gave a raw traceback ("All intermediate steps
