@@ -1117,8 +1117,15 @@ def _recipes_from_cli(methods, params):
     used = {k for r in recipes for k in r.grid}
     for k in grid:
         if k not in used:
+            steps = [
+                *sorted({s for r in recipes for s in (*r.adapters, r.estimator)}),
+                "classifier",
+                "scale",
+            ]
             raise ConfigError(
-                f"--param {k}: no listed method has a step {k.split('__', 1)[0]!r}."
+                f"--param {k}: no listed method has a step {k.split('__', 1)[0]!r}; "
+                f"the steps of --methods are {', '.join(steps)} "
+                "(write STEP__PARAM=V1,V2, e.g. classifier__C=0.1,1)."
             )
     return recipes
 

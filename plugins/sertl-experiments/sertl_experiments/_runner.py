@@ -1506,8 +1506,12 @@ def _prepare_data(
         _report_cautions(name, list(table["file"]), found, log, cautions)
         t = table[ok]
         if len(t) == 0:
+            first = f" (e.g. {failed[0][0]}: {failed[0][1]})" if failed else ""
             raise ExperimentError(
-                f"{config.corpora[name].label()}: no file gave features."
+                f"{config.corpora[name].label()}: none of its {len(table)} files "
+                f"gave features{first}; each is listed above with its reason. "
+                "Check that root points at the corpus's audio and that the files "
+                "are readable, non-silent recordings."
             )
         data[name] = CorpusData(
             name,
@@ -2424,6 +2428,9 @@ def _check_probabilities(recipes, spec, config):
 
 def _check_pipeline(pipe, estimator_name, where):
     """Validate every step of a recipe's Pipeline; ``where(step)`` names the field."""
+    names = [step for step, _ in pipe.steps[:-1]] + [estimator_name]
+    for name, (_, est) in zip(names, pipe.steps, strict=True):
+        _refuse_estimator_names(est, where(name))
     for step, est in pipe.steps[:-1]:
         check_params(est, where(step))
     model = pipe.steps[-1][1]
@@ -2431,6 +2438,29 @@ def _check_pipeline(pipe, estimator_name, where):
     inner = model.get_params(deep=False).get("estimator")
     if inner is not None:
         check_params(inner, where("classifier"))
+
+
+def _refuse_estimator_names(est, where):
+    """Refuse a string where a step takes a scikit-learn estimator.
+
+    An experiment file can only give such a parameter (``estimator``,
+    ``source_estimator``, ...) as text, e.g. ``kmm = { estimator = "svc" }``:
+    the step would get the string and every cell fail at its fit (KMM:
+    "'str' object has no attribute '__sklearn_tags__'"), after the features
+    were extracted. The classifier is set by ``[classifier]``.
+    """
+    if not hasattr(est, "get_params"):
+        return
+    for key, value in est.get_params(deep=False).items():
+        if (key == "estimator" or key.endswith("_estimator")) and isinstance(
+            value, str
+        ):
+            raise ConfigError(
+                f"{where}: {key} = {value!r} is a string, but {type(est).__name__}'s "
+                f"{key} takes a scikit-learn estimator, which an experiment file "
+                "cannot write; leave it out: the classifier every method trains "
+                'is set by [classifier] (name = "svc", "logreg", ... and params).'
+            )
 
 
 def _auto_candidates(spec, config):

@@ -1997,3 +1997,18 @@ def test_grid_default_methods_are_the_installed_ones(monkeypatch):
     assert _default_grid_methods() == "no_adaptation,dss"
     monkeypatch.setattr(sertl_core, "get_registry", lambda: Registry(["tca", "coral"]))
     assert _default_grid_methods() == "no_adaptation,dss,coral,tca"
+
+
+def test_grid_param_of_no_listed_step_names_the_steps_there_are():
+    # the message named the missing step only, not the ones --param can set
+    pytest.importorskip("sertl_feature")
+    from sertl_experiments._cli import _recipes_from_cli
+    from sertl_experiments._config import ConfigError
+
+    with pytest.raises(
+        ConfigError,
+        match=r"--param tca__n_components: no listed method has a step 'tca'; the "
+        r"steps of --methods are coral, source_only, classifier, scale \(write "
+        r"STEP__PARAM=V1,V2",
+    ):
+        _recipes_from_cli("dss,coral", ["tca__n_components=5"])

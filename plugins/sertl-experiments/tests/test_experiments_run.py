@@ -284,12 +284,23 @@ def test_failed_cell_is_reported_not_raised(synthetic_config, synthetic_data):
             r"x grid coral__reg__x: 'reg' of coral is a value, not an estimator "
             r"with parameters of its own, so 'reg__x' names nothing; write coral__reg",
         ),
+        (  # given to KMM as the string: every cell failed at its fit
+            {"estimator": "kmm", "params": {"kmm": {"estimator": "svc"}}},
+            r"x params kmm: estimator = 'svc' is a string, but KMM's estimator "
+            r"takes a scikit-learn estimator, .* set by \[classifier\]",
+        ),
+        (
+            {"estimator": "kmm", "grid": {"kmm__estimator": ["svc", "logreg"]}},
+            r"x grid kmm__estimator: estimator = 'svc' is a string",
+        ),
     ],
 )
 def test_bad_method_stops_the_run_before_any_cell(
     synthetic_config, synthetic_data, method, match
 ):
     pytest.importorskip("sertl_feature")
+    if "kmm" in str(method):
+        pytest.importorskip("sertl_instance")
     cfg = synthetic_config(methods=[{"name": "x", **method}])
     with pytest.raises(ConfigError, match=match):
         run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
@@ -341,6 +352,32 @@ def _fake_corpora(monkeypatch):
             rows.append({"file": f, "emotion": emo, "speaker": str(i % 4)})
         tables[name] = pd.DataFrame(rows)
     _serve(monkeypatch, tables, vectors)
+
+
+def test_corpus_without_features_says_why_and_what_to_check(
+    synthetic_config, monkeypatch
+):
+    # the message was "[corpora.a]: no file gave features." alone (45 files:
+    # the calm rows are not among the shared classes)
+    from sertl_experiments import _runner
+
+    _fake_corpora(monkeypatch)
+
+    def extract(files, spec, *, client=None, progress=True, cautions=None):
+        if files[0].startswith("a_"):
+            X = np.full((len(files), 4), np.nan)
+            return X, [(f, "silent: no sample above -60 dBFS") for f in files]
+        return np.zeros((len(files), 4)), []
+
+    monkeypatch.setattr(_runner, "extract_features", extract)
+    cfg = synthetic_config(methods=[{"name": "dss"}])
+    with pytest.raises(
+        ExperimentError,
+        match=r"\[corpora\.a\]: none of its 45 files gave features \(e\.g\. a_0\.wav: "
+        r"silent: no sample above -60 dBFS\); each is listed above with its "
+        r"reason\. Check that root points at the corpus's audio",
+    ):
+        run_experiment(cfg, progress=False, log=_quiet)
 
 
 def test_label_mapping_recomputes_what_it_changes_a_moved_root_nothing(
