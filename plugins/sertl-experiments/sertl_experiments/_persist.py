@@ -221,12 +221,37 @@ def save_model(model, path, *, metadata=None):
         "model": model,
         "metadata": dict(metadata or {}),
     }
-    # written to a new file (O_EXCL: a link planted at a fixed "PATH.part"
-    # would have been followed and its target overwritten) of the mode
-    # open() gives (0o666 less the umask), then moved over PATH once complete
+
+    def dump(fh):
+        with _cycles_set_aside(model):
+            sio.dump(payload, fh)
+
+    _write_whole(path, dump)
+    return path
+
+
+def _write_whole(path, write):
+    """Write a file through ``write(fh)`` into a new file, then rename it to ``path``.
+
+    An interrupted or failing write (Ctrl-C, a full disk) leaves the earlier
+    file, or none, never a torn one that looks finished. The new file is
+    this write's own (O_EXCL: a link planted at a fixed ``PATH.part`` would
+    have been followed and its target overwritten; two runs writing one
+    folder never share it), of the mode ``open()`` gives (0o666 less the
+    umask), and its name is short: as long as ``path``'s it would fail near
+    255 characters. No ``*.json``, ``*.png`` or ``*.skops`` pattern of the
+    outputs matches it. Used for saved models and every output of
+    ``sertl run``.
+
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _write_whole(target, lambda fh: fh.write(b"done"))
+    >>> target.read_bytes(), [p.name for p in target.parent.iterdir()]
+    (b'done', ['a.txt'])
+    """
+    path = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        # a short name of its own: as long as PATH's would fail near 255
         tmp = path.with_name(f".sertl-{secrets.token_hex(8)}.part")
         try:
             fd = os.open(tmp, flags, 0o666)
@@ -234,13 +259,14 @@ def save_model(model, path, *, metadata=None):
         except FileExistsError:  # pragma: no cover - 64 random bits
             continue
     try:
-        with os.fdopen(fd, "wb") as fh, _cycles_set_aside(model):
-            sio.dump(payload, fh)
-        tmp.replace(path)
-    except BaseException:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno and exc.filename is None:
+            exc.filename = str(path)  # a full disk's error names no file
         raise
-    return path
 
 
 _REQUESTS_KEY = "_sertl_metadata_requests"

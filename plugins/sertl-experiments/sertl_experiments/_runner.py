@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import secrets
 import threading
 import time
 import traceback
@@ -44,6 +42,7 @@ from ._metrics import (
     confusion,
     score_all,
 )
+from ._persist import _write_whole
 from ._recipes import (
     Recipe,
     default_candidates,
@@ -2627,26 +2626,8 @@ def _write_cell(path, cell):
 
 
 def _replace_file(path, data):
-    """Write ``data`` (bytes) to a new file beside ``path``, then rename it to ``path``.
-
-    An interrupted or failing write (Ctrl-C, a full disk) leaves the earlier
-    file, or none, never a torn one that looks finished. The temporary name
-    is this write's own, so two runs writing one output folder never write
-    into one temporary file (a fixed ``PATH.part`` was renamed away under the
-    other run, which then failed), and short, so it fits where ``path``'s
-    name does (the name of a model's temporary file, see ``save_model``):
-    no ``*.json`` or ``*.png`` pattern of the outputs matches it.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".sertl-{secrets.token_hex(8)}.part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:
-            exc.filename = str(path)  # a full disk's error names no file
-        raise
+    """Write ``data`` (bytes) to ``path`` whole (see ``_persist._write_whole``)."""
+    _write_whole(path, lambda fh: fh.write(data))
 
 
 def _json_default(o):
