@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._config import MAX_SEED, ConfigError, FeatureSpec, load_config, parse_config
+from ._config import (
+    ConfigError,
+    FeatureSpec,
+    load_config,
+    parse_config,
+    seed_problem,
+)
 from ._data import ExperimentError
 from ._persist import UntrustedModelError
 
@@ -539,13 +545,8 @@ def cmd_grid(args):
     )
     from ._selection import _recording_warnings, needs_proba, search, warning_kinds
 
-    if args.seed is not None and args.seed < 0:
-        raise ConfigError(f"--seed: must be >= 0, got {args.seed}.")
-    if args.seed is not None and args.seed > MAX_SEED:
-        raise ConfigError(
-            f"--seed: must be <= {MAX_SEED} (2**32 - 1, the largest seed numpy and "
-            f"scikit-learn take), got {args.seed}."
-        )
+    if args.seed is not None and seed_problem(args.seed):
+        raise ConfigError(f"--seed: {seed_problem(args.seed)}")
     if args.few_shot is not None and args.few_shot < 2:
         raise ConfigError(
             f"--few-shot: K must be >= 2 labelled target utterances per class, got "
@@ -1103,8 +1104,7 @@ def _recipes_from_cli(methods, params):
                 f"{', '.join(reg.names('adapters') + reg.names('estimators'))}."
                 + (f" {hint}" if hint else "")
             )
-        twice = [q.name for q in recipes if q.name == r.name]
-        if twice:
+        if any(q.name == r.name for q in recipes):
             # the same candidates twice: each fit and score done again
             same = "" if name == r.name else f" (the method {r.name!r})"
             raise ConfigError(
@@ -1197,7 +1197,7 @@ def _predict(args, out):
         raise ExperimentError(str(exc)) from exc  # too few files, or no such step
     notes(
         [r["file"] for r in rows if r["error"] is not None],
-        batch=getattr(rows, "notes", ()),
+        batch=rows.notes,
     )
     if args.json:
         # missing arguments too, as files that cannot be decoded are, in the

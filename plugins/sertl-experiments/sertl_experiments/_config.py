@@ -574,14 +574,34 @@ def _differ_in_case_only(ctx, name, names, where, kind):
         )
 
 
-def _listed_once(ctx, values, where, why):
-    """Refuse a list of names that repeats one, saying ``why`` that matters."""
+def seed_problem(seed):
+    """Return what is wrong with an integer seed (``"must be ..."``), or "".
+
+    numpy and scikit-learn take seeds of 32 bits: a larger one would fail
+    every cell, after the features were extracted.
+
+    >>> seed_problem(-1)
+    'must be >= 0, got -1.'
+    """
+    if seed < 0:
+        return f"must be >= 0, got {seed}."
+    if seed > MAX_SEED:
+        return (
+            f"must be <= {MAX_SEED} (2**32 - 1, the largest seed numpy and "
+            f"scikit-learn take), got {seed}."
+        )
+    return ""
+
+
+def _listed_once(ctx, values, where, why, kind=""):
+    """Refuse a list that repeats a value, saying ``why`` that matters."""
     twice = sorted({v for v in values if values.count(v) > 1})
     if twice:
+        each = f"each {kind} once" if kind else "each once"
         ctx.fail(
             where,
             f"{values!r} lists {', '.join(map(repr, twice))} more than once: "
-            f"{why} List each once: {list(dict.fromkeys(values))!r}.",
+            f"{why} List {each}: {list(dict.fromkeys(values))!r}.",
         )
 
 
@@ -948,24 +968,17 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ctx.fail("[protocol] seeds", "list at least one seed.")
     for s in seeds:
         ctx.typed(s, int, "[protocol] seeds", "a list of integers")
-        if s < 0:
-            ctx.fail("[protocol] seeds", f"seeds must be >= 0, got {s}.")
-        if s > MAX_SEED:
-            # numpy and scikit-learn take seeds of 32 bits: a larger one
-            # would fail every cell, after the features were extracted
-            ctx.fail(
-                "[protocol] seeds",
-                f"seeds must be <= {MAX_SEED} (2**32 - 1, the largest seed numpy "
-                f"and scikit-learn take), got {s}.",
-            )
-    twice = sorted({s for s in seeds if seeds.count(s) > 1})
-    if twice:
-        ctx.fail(
-            "[protocol] seeds",
-            f"{seeds!r} lists {', '.join(map(str, twice))} more than once: a "
-            "repeated seed computes the same cells again and counts them twice "
-            f"in the means. List each seed once: {list(dict.fromkeys(seeds))!r}.",
-        )
+        problem = seed_problem(s)
+        if problem:
+            ctx.fail("[protocol] seeds", f"seeds {problem}")
+    _listed_once(
+        ctx,
+        seeds,
+        "[protocol] seeds",
+        "a repeated seed computes the same cells again and counts them twice in "
+        "the means.",
+        kind="seed",
+    )
     metric = prot.get("metric", "uar")
     if metric not in ("uar", "wa", "macro_f1"):
         ctx.fail(
@@ -1072,17 +1085,14 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             )
         adapters = _str_list(ctx, m.get("adapter", []), f"{where} adapter")
         adapters = [a for a in adapters if a not in ("none", "passthrough")]
-        twice = sorted({a for a in adapters if adapters.count(a) > 1})
-        if twice:
-            # each adapter is a Pipeline step named after it (and params and
-            # grid name it): a second one would stop every cell at its fit
-            ctx.fail(
-                f"{where} adapter",
-                f"{adapters!r} lists {', '.join(map(repr, twice))} more than once: "
-                "each adapter is one step of the method's pipeline, named after it "
-                "(params and grid name it), so a step can appear once. List each "
-                f"adapter once: {list(dict.fromkeys(adapters))!r}.",
-            )
+        _listed_once(
+            ctx,
+            adapters,
+            f"{where} adapter",
+            "each adapter is one step of the method's pipeline, named after it "
+            "(params and grid name it), so a step can appear once.",
+            kind="adapter",
+        )
         estimator = ctx.typed(
             m.get("estimator", "source_only"),
             str,

@@ -87,6 +87,11 @@ def train_model(
             'a deployable model cannot use scaling = "speaker" (new '
             'recordings carry no speaker id); use scaling = "domain".'
         )
+    if len(source_files) == 0:  # before any target file is extracted
+        raise ExperimentError(
+            "no source files given: pass the labelled training files as "
+            "source_files, with their labels in source_labels."
+        )
     features = features or FeatureSpec()
     files = list(source_files) + list(target_files)
     X, failed = extract_features(files, features, progress=progress)
@@ -100,11 +105,6 @@ def train_model(
     ok = np.all(np.isfinite(X), axis=1)
     if not np.any(ok & (sd > 0)):
         n_src = len(source_files)
-        if n_src == 0:
-            raise ExperimentError(
-                "no source files given: pass the labelled training files as "
-                "source_files, with their labels in source_labels."
-            )
         source = {str(f) for f in source_files}
         reasons = [f"{f}: {why}" for f, why in failed if str(f) in source]
         shown = "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "")

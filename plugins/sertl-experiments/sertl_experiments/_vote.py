@@ -655,11 +655,12 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
                 raise named from exc
             members.append((name, adapter, model))
         classes = [m.classes_ for _, _, m in members]
-        if any(not np.array_equal(c, classes[0]) for c in classes):
+        odd = next(
+            (i for i, c in enumerate(classes) if not np.array_equal(c, classes[0])),
+            None,
+        )
+        if odd is not None:
             first = members[0][0]
-            odd = next(
-                i for i, c in enumerate(classes) if not np.array_equal(c, classes[0])
-            )
             raise ValueError(
                 "the members learned different classes, so their votes cannot "
                 f"be counted together: {first!r} learned {classes[0].tolist()}, "

@@ -215,6 +215,16 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
             {"features": {"params": {"n_jobs": 4}}},
             r"\[features\] params n_jobs: is set by n_jobs = \.\.\. in \[features\]",
         ),
+        (
+            {"features": {"params": {"cache_dir": "x"}}},
+            r"\[features\] params cache_dir: is set by cache_dir = \"\.\.\.\" in "
+            r"\[features\]",
+        ),
+        (
+            {"features": {"params": {"client": "tcp://x:8786"}}},
+            r"\[features\] params client: is set by --scheduler or --workers on the "
+            r"command line",
+        ),
         (  # each cell computed twice and counted twice in the means before
             {"protocol": {"seeds": [0, 1, 0]}},
             r"\[protocol\] seeds: \[0, 1, 0\] lists 0 more than once: .* List "

@@ -6,7 +6,9 @@ import pytest
 from sertl_experiments import ConfigError, ExperimentError, Recipe, train_model
 
 
-def test_train_model_without_usable_source_files_names_them_and_why(tmp_path):
+def test_train_model_without_usable_source_files_names_them_and_why(
+    tmp_path, monkeypatch
+):
     missing = [str(tmp_path / "a.wav"), str(tmp_path / "b.wav")]
     target = [str(tmp_path / "t.wav")]
     with pytest.raises(
@@ -15,6 +17,13 @@ def test_train_model_without_usable_source_files_names_them_and_why(tmp_path):
         r"to train on \(.*a\.wav: missing: .*b\.wav: missing: .*\)\. Give readable",
     ):
         train_model(Recipe("dss"), missing, ["anger", "joy"], target)
+    # refused before the target files are extracted (they may take minutes)
+    from sertl_experiments import _train
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("features extracted before the refusal")
+
+    monkeypatch.setattr(_train, "extract_features", no_extraction)
     with pytest.raises(
         ExperimentError, match=r"^no source files given: pass the labelled training"
     ):
