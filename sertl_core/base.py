@@ -367,7 +367,7 @@ def _frame_labels_unlabelled(frame):
         y = getattr(local.get("le"), "classes_", [])
     try:
         y = np.asarray(y)
-        if y.ndim != 1 or y.dtype.kind not in "iuOUS":  # a regressor's NaN is refused
+        if y.ndim != 1 or y.dtype.kind not in "iufOUS":  # -1.0 counts too
             return 0
         return int(np.count_nonzero(is_unlabeled(y)))
     except (TypeError, ValueError):
@@ -391,33 +391,45 @@ def _warn_if_wrapper_learns_unlabelled(transfer):
     (:func:`_learner_of_unlabelled`) is no culprit.
     """
     frame = sys._getframe(2)
-    culprit, transfers, n_unlabelled = None, [], 0
+    culprit, transfers, culprit_frame = None, [], None
     for _ in range(200):  # bounded: a few wrappers and joblib's frames at most
         if frame is None:
             break
         name = frame.f_code.co_name
-        owner = frame.f_locals.get("self") if name == "fit" else None
-        if name == "cross_val_predict" and culprit is None:
-            culprit = "cross_val_predict"
-            n_unlabelled = _frame_labels_unlabelled(frame)
+        if name == "cross_val_predict" and frame.f_globals.get(
+            "__name__", ""
+        ).startswith("sklearn."):
+            # it encodes y before any wrapper below it sees it: the culprit
+            # when its encoder took the marker, whatever was found below
+            if _frame_labels_unlabelled(frame):
+                culprit, culprit_frame = "cross_val_predict", frame
             break
-        if owner is not None and owner is not transfer and culprit is None:
-            if isinstance(owner, TransferEstimator):
+        owner = frame.f_locals.get("self") if name == "fit" else None
+        if owner is not None and owner is not transfer:
+            if culprit is None and isinstance(owner, TransferEstimator):
                 return  # it hands on only what it chose: no wrapper's doing
-            if isinstance(owner, BaseEstimator) and not isinstance(owner, Pipeline):
+            if (
+                culprit is None
+                and isinstance(owner, BaseEstimator)
+                and not isinstance(owner, Pipeline)
+            ):
+                # a search or a selector hands y on unchanged: a wrapper
+                # above it may still encode it, so the walk goes on
                 found = _learner_of_unlabelled(owner)
-                if found is None or found[0] is not owner:
-                    return  # a search, a selector: y reaches transfer unchanged
-                culprit, transfers = found
-        if owner is not None and owner is culprit:
-            # the wrapper's outermost fit frame holds the caller's y (an
-            # inner one, as StackingClassifier's, may hold it encoded)
-            n_unlabelled = max(n_unlabelled, _frame_labels_unlabelled(frame))
-        elif culprit is not None and isinstance(owner, Pipeline):
-            if any(_uses_any_adapter(step) for _, step in owner.steps[:-1]):
-                return  # the adapter fitted before the wrapper warned already
+                if found is not None and found[0] is owner and found[1]:
+                    culprit, transfers = found
+            if owner is culprit:
+                # the wrapper's outermost fit frame holds the caller's y (an
+                # inner one, as StackingClassifier's, may hold it encoded)
+                culprit_frame = frame
+            elif culprit is not None and isinstance(owner, Pipeline):
+                if any(_uses_any_adapter(step) for _, step in owner.steps[:-1]):
+                    return  # the adapter fitted before the wrapper warned already
         frame = frame.f_back
-    if culprit is None or not n_unlabelled:
+    if culprit is None:
+        return
+    n_unlabelled = _frame_labels_unlabelled(culprit_frame)
+    if not n_unlabelled:
         return
     transfer_name = type(transfer).__name__
     if culprit == "cross_val_predict":

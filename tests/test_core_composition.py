@@ -527,6 +527,39 @@ def test_third_party_wrapper_around_a_transfer_estimator_is_trusted():
     assert -1 in bare.classes_
 
 
+class _BuildsItsOwn(ClassifierMixin, BaseEstimator):
+    """A third-party classifier whose fit builds a transfer estimator itself."""
+
+    def fit(self, X, y):
+        self.model_ = SourceOnly(_lr()).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def test_wrapper_above_a_search_or_through_cross_val_predict_is_still_found():
+    # the walk stopped at the first wrapper that hands y on (a search), so a
+    # scikit-learn wrapper above it went unnoticed; cross_val_predict above
+    # a found wrapper was skipped; float labels were never counted
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
+
+    X, y = _unlabelled_data()
+    search = GridSearchCV(SourceOnly(_lr()), {"estimator__C": [1.0]}, cv=2)
+    with pytest.warns(UnlabeledRowsWarning, match=r"^BaggingClassifier fits the"):
+        BaggingClassifier(search, n_estimators=2, random_state=0).fit(X, y)
+    cv = KFold(3, shuffle=True, random_state=0)
+    bag = BaggingClassifier(SourceOnly(_lr()), n_estimators=2, random_state=0)
+    with pytest.warns(UnlabeledRowsWarning, match="^cross_val_predict with a probab"):
+        cross_val_predict(bag, X, y, cv=cv, method="predict_proba")
+    with pytest.warns(UnlabeledRowsWarning, match=r"^BaggingClassifier fits the"):
+        bag.fit(X, y.astype(float))
+    # a classifier that builds its own transfer estimator hands y on as given
+    assert _unlabelled_row_warnings(lambda: _BuildsItsOwn().fit(X, y)) == []
+
+
 def test_plain_stacking_classifier_is_warned_about_before_it_has_predict():
     X, y = _unlabelled_data()
     stack = StackingClassifier([("lr", _lr()), ("svc", SVC())])
