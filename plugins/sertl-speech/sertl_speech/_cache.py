@@ -63,7 +63,7 @@ def file_state(path):
 
 
 def content_key(path):
-    """BLAKE2b digest of a file's bytes (memoised on path, size and mtime).
+    """BLAKE2b digest of a file's bytes (memoised on path and its file_state).
 
     Parameters
     ----------
@@ -85,12 +85,17 @@ def content_key(path):
     ...     content_key(p) == content_key(p)
     True
     """
+    return _content_key_and_state(path)[0]
+
+
+def _content_key_and_state(path):
+    """Return :func:`content_key` and the :func:`file_state` it was hashed under."""
     path = os.fspath(path)
     state = file_state(path)  # ctime and inode too, see file_state
     memo_key = (os.path.abspath(path), *state)
     hit = _MEMO.get(memo_key)
     if hit is not None:
-        return hit
+        return hit, state
     h = hashlib.blake2b(digest_size=16)
     h.update(str(state[0]).encode())
     with open(path, "rb") as fh:
@@ -100,7 +105,7 @@ def content_key(path):
     if len(_MEMO) > _MEMO_MAX:
         _MEMO.clear()
     _MEMO[memo_key] = key
-    return key
+    return key, state
 
 
 def waveform_key(y, sample_rate):

@@ -27,7 +27,7 @@ from ._audio import (
     check_waveform,
     load_audio,
 )
-from ._cache import FeatureCache, content_key, file_state, waveform_key
+from ._cache import FeatureCache, _content_key_and_state, file_state, waveform_key
 from ._features import FEATURE_SETS, N_MELS_LOGMEL, extract, feature_names
 
 __all__ = [
@@ -804,7 +804,8 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             elif isinstance(item, bytes):
                 out.append(os.fsdecode(item))  # any bytes, as os.listdir gives
             elif isinstance(item, (np.ndarray, list, tuple)) or (
-                hasattr(item, "__array__") and not isinstance(item, pd.DataFrame)
+                hasattr(item, "__array__")
+                and not isinstance(item, (pd.DataFrame, np.generic))
             ):
                 # a pandas Series or another array-like of samples
                 out.append(np.asarray(item))
@@ -1007,8 +1008,8 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             if cache is not None:
                 try:
                     if isinstance(item, str):
-                        states[i] = file_state(item)
-                        keys[i] = content_key(item)
+                        # the state the key was hashed under, one stat
+                        keys[i], states[i] = _content_key_and_state(item)
                     else:
                         keys[i] = waveform_key(item, self.sample_rate)
                 except OSError:

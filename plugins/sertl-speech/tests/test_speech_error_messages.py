@@ -74,3 +74,10 @@ def test_shared_classes_of_nothing_and_features_of_a_number_say_what_to_pass():
         match=r"got int 5, which is not a list: pass e\.g\. \['a\.wav', 'b\.wav'\]",
     ):
         AudioFeatures().fit_transform(5)
+
+
+def test_a_list_of_numbers_is_not_taken_for_waveforms():
+    # list(np.zeros(n)) gave n NaN rows and a "0-D waveform" warning: numpy
+    # scalars passed the array-like test meant for Series of samples
+    with pytest.raises(TypeError, match=r"^each input must be a file path \(str\)"):
+        AudioFeatures().fit_transform(list(np.zeros(2000)))
