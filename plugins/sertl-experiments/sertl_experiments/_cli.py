@@ -15,6 +15,7 @@ import numpy as np
 from ._config import (
     ConfigError,
     FeatureSpec,
+    file_in_the_way,
     load_config,
     parse_config,
     seed_problem,
@@ -620,6 +621,13 @@ def cmd_grid(args):
         features = {"set": args.features or "functionals"}
         if args.cache_dir:
             features["cache_dir"] = str(Path(args.cache_dir).resolve())
+            blocked = file_in_the_way(features["cache_dir"])
+            if blocked:  # the search would extract without a cache
+                raise ConfigError(
+                    f"--cache-dir: {features['cache_dir']} {blocked[1]}, not a "
+                    "folder; give a folder for the feature cache (a new one is "
+                    "made), or leave --cache-dir out to extract without a cache."
+                )
         protocol = (
             {"target": "few_shot", "k": args.few_shot}
             if args.few_shot is not None
@@ -644,15 +652,10 @@ def cmd_grid(args):
         try:
             cfg = parse_config(raw, origin="command line")
         except ConfigError as exc:  # a misspelt feature set, named as its option
-            for field_, option in (
-                ("[features] set: ", "--features"),
-                ("[features] cache_dir: ", "--cache-dir"),
-            ):
-                _, sep, why = str(exc).partition(field_)
-                if sep:
-                    why = why.replace("remove cache_dir", "leave --cache-dir out")
-                    raise ConfigError(f"{option}: {why}") from None
-            raise
+            _, sep, why = str(exc).partition("[features] set: ")
+            if not sep:
+                raise
+            raise ConfigError(f"--features: {why}") from None
         for cname, option in options.items():  # errors name the option
             cfg.corpora[cname].where = option
         try:  # a bad feature parameter, named as the option that set it
@@ -922,14 +925,12 @@ def _check_save_path(path):
             f"--save {path}: is a folder; give the model file to write, e.g. "
             f"--save {path / 'model.skops'}."
         )
-    for folder in path.parents:
-        if folder.exists():
-            if not folder.is_dir():
-                raise ConfigError(
-                    f"--save {path}: is inside the file {folder}, not a folder; "
-                    f"give a file in a folder, e.g. --save {folder}.skops."
-                )
-            break
+    blocked = file_in_the_way(path.parent)
+    if blocked:
+        raise ConfigError(
+            f"--save {path}: is inside the file {blocked[0]}, not a folder; "
+            f"give a file in a folder, e.g. --save {blocked[0]}.skops."
+        )
 
 
 def _check_scorer(name, where):

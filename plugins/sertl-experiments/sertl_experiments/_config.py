@@ -574,6 +574,27 @@ def _differ_in_case_only(ctx, name, names, where, kind):
         )
 
 
+def file_in_the_way(path):
+    """Return the file that stops ``path`` from being a folder, and how, or None.
+
+    ``(file, "is a file")`` when ``path`` is one, ``(file, "is inside the
+    file FILE")`` when a folder above it is; None when the nearest existing
+    path is a folder (``path`` can be made). Shared by the output folder,
+    the feature cache and ``sertl grid --save``.
+
+    >>> file_in_the_way(Path("/")) is None
+    True
+    """
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if folder.is_dir():
+                return None
+            how = "is a file" if folder == path else f"is inside the file {folder}"
+            return folder, how
+    return None
+
+
 def seed_problem(seed):
     """Return what is wrong with an integer seed (``"must be ..."``), or "".
 
@@ -867,23 +888,14 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         ),
         params=ctx.typed(feats.get("params", {}), dict, "[features] params", "a table"),
     )
-    if fspec.cache_dir is not None:
-        for folder in (fspec.cache_dir, *fspec.cache_dir.parents):
-            if folder.exists():
-                if not folder.is_dir():
-                    # the extraction would go on without a cache, every run
-                    what = (
-                        "is a file"
-                        if folder == fspec.cache_dir
-                        else f"is inside the file {folder}"
-                    )
-                    ctx.fail(
-                        "[features] cache_dir",
-                        f"{fspec.cache_dir} {what}, not a folder; give a folder "
-                        "for the feature cache (a new one is made), or remove "
-                        "cache_dir to extract without a cache.",
-                    )
-                break
+    blocked = file_in_the_way(fspec.cache_dir) if fspec.cache_dir else None
+    if blocked:  # the extraction would go on without a cache, every run
+        ctx.fail(
+            "[features] cache_dir",
+            f"{fspec.cache_dir} {blocked[1]}, not a folder; give a folder for the "
+            "feature cache (a new one is made), or remove cache_dir to extract "
+            "without a cache.",
+        )
     # AudioFeatures arguments that fields of [features] (or the command line)
     # set: a value in params would be replaced without a word
     owned = {

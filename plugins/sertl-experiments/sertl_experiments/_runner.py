@@ -24,6 +24,7 @@ from ._config import (
     check_mapping,
     check_params,
     declared_emotions,
+    file_in_the_way,
 )
 from ._data import (
     CorpusData,
@@ -2235,17 +2236,15 @@ def check_output_folder(out, field):
     is a file, not a folder
     """
     out = Path(out)
-    for folder in (out, *out.parents):
-        if folder.exists():
-            if folder.is_dir():
-                return
-            other = folder.with_name(folder.name + "-results")
-            example = f'output = "{other}"' if field == "output" else f"{field} {other}"
-            what = "is a file" if folder == out else f"is inside the file {folder}"
-            raise ExperimentError(
-                f"{field} {out}: {what}, not a folder. Give a folder for the "
-                f"results (a new one is made), e.g. {example}."
-            )
+    blocked = file_in_the_way(out)
+    if blocked:
+        folder, what = blocked
+        other = folder.with_name(folder.name + "-results")
+        example = f'output = "{other}"' if field == "output" else f"{field} {other}"
+        raise ExperimentError(
+            f"{field} {out}: {what}, not a folder. Give a folder for the "
+            f"results (a new one is made), e.g. {example}."
+        )
 
 
 # What write_outputs writes from the cells once every cell is done.
