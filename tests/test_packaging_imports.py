@@ -270,6 +270,70 @@ def test_package_code_imports_only_what_it_declares(dist):
     assert not bad, "\n".join(bad)
 
 
+def _test_file_problems(tree, where, dist, required, optional, local):
+    """The imports and warning filters of one test file that are not guarded."""
+    bad = []
+    at_top = _module_level_importorskips(tree)
+    for mod, node, ancestors in _imports(tree):
+        if mod in required or mod in local or mod in at_top:
+            continue
+        scopes = [
+            a
+            for a in ancestors
+            if isinstance(a, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        guarded = _in_try(node, ancestors) or any(
+            mod in _importorskips(s) or _writes_its_module(s) for s in scopes
+        )
+        if mod in optional and not guarded:
+            bad.append(
+                f"{where}:{node.lineno}: {mod} is optional for {dist}: "
+                f'pytest.importorskip("{mod}") first'
+            )
+        elif mod not in optional and not guarded:
+            bad.append(f"{where}:{node.lineno}: {mod} is not declared by {dist}")
+    for mod, line in _warning_filter_modules(tree):
+        if mod in optional:
+            bad.append(
+                f"{where}:{line}: a filterwarnings mark names {mod}, optional "
+                "here: pytest stops the run where it is not installed"
+            )
+    return bad
+
+
+def test_the_test_file_check_reports_what_it_should():
+    # guards against a checker that silently matches nothing
+    def problems(source):
+        optional = {"sertl_feature", "sertl_instance"}
+        return _test_file_problems(
+            ast.parse(source), "t.py", "sertl-x", {"pytest"}, optional, set()
+        )
+
+    assert problems("import sertl_feature\n") == [
+        't.py:1: sertl_feature is optional for sertl-x: pytest.importorskip("'
+        'sertl_feature") first'
+    ]
+    assert problems("import leftpad\n") == [
+        "t.py:1: leftpad is not declared by sertl-x"
+    ]
+    marked = (
+        "import pytest\n"
+        '@pytest.mark.filterwarnings("ignore::sertl_instance.KernelWidthWarning")\n'
+        "def test_x():\n    pass\n"
+    )
+    assert problems(marked) == [
+        "t.py:2: a filterwarnings mark names sertl_instance, optional here: pytest "
+        "stops the run where it is not installed"
+    ]
+    guarded = (
+        "import pytest\n"
+        "def test_x():\n"
+        '    pytest.importorskip("sertl_feature")\n'
+        "    import sertl_feature\n"
+    )
+    assert problems(guarded) == []
+
+
 @pytest.mark.parametrize("dist", [p.name for p in PLUGINS])
 def test_plugin_tests_guard_other_plugins_and_extras(dist):
     required, optional = _allowed(dist)
@@ -286,29 +350,5 @@ def test_plugin_tests_guard_other_plugins_and_extras(dist):
     for path in _files(folder):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         where = path.relative_to(ROOT)
-        at_top = _module_level_importorskips(tree)
-        for mod, node, ancestors in _imports(tree):
-            if mod in required or mod in local or mod in at_top:
-                continue
-            scopes = [
-                a
-                for a in ancestors
-                if isinstance(a, ast.FunctionDef | ast.AsyncFunctionDef)
-            ]
-            guarded = _in_try(node, ancestors) or any(
-                mod in _importorskips(s) or _writes_its_module(s) for s in scopes
-            )
-            if mod in optional and not guarded:
-                bad.append(
-                    f"{where}:{node.lineno}: {mod} is optional for {dist}: "
-                    f'pytest.importorskip("{mod}") first'
-                )
-            elif mod not in optional and not guarded:
-                bad.append(f"{where}:{node.lineno}: {mod} is not declared by {dist}")
-        for mod, line in _warning_filter_modules(tree):
-            if mod in optional:
-                bad.append(
-                    f"{where}:{line}: a filterwarnings mark names {mod}, optional "
-                    "here: pytest stops the run where it is not installed"
-                )
+        bad += _test_file_problems(tree, where, dist, required, optional, local)
     assert not bad, "\n".join(bad)
