@@ -353,17 +353,9 @@ def contributing_check_input_kinds(ctx):
 def speech_check_corpora(ctx):
     ns = ctx.ns
     assert len(ns["demo"]) == 48  # "48 real files shipped here"
-    cols = [
-        "file",
-        "corpus",
-        "speaker",
-        "gender",
-        "language",
-        "emotion",
-        "emotion_orig",
-        "duration",
-    ]
-    assert set(cols) <= set(ns["emodb"].columns)
+    from sertl_speech import COLUMNS
+
+    assert list(ns["emodb"].columns) == list(COLUMNS)
     assert set(ns["ravdess"]["emotion"]) >= set(ns["classes"])
     if len(ns["emodb"]) > 48:  # the real corpora: the comment's list
         assert ns["classes"][:2] == ["anger", "disgust"], ns["classes"]

@@ -36,7 +36,6 @@ from pathlib import Path
 import pytest
 
 from sertl_core import hookspecs
-from sertl_core._domains import _FIRST_PARTY
 
 validate = pytest.importorskip(
     "numpydoc.validate",
@@ -122,14 +121,10 @@ def test_the_check_finds_objects():
     # guards against a discovery that silently finds nothing
     assert "sertl_core.base.TransferEstimator.fit" in TARGETS
     assert "sertl_core.hookspecs.sertl_register_adapters" in TARGETS
-    installed = [p for p in _FIRST_PARTY if importlib.util.find_spec(p) is not None]
+    installed = _public_api.installed_first_party()
     for package in installed:
         assert any(t.startswith(f"{package}.") for t in TARGETS), package
-    if len(installed) < len(_FIRST_PARTY):
-        pytest.skip(
-            "the count covers every first-party plugin; not installed: "
-            + ", ".join(sorted(set(_FIRST_PARTY) - set(installed)))
-        )
+    _public_api.skip_count_unless_every_plugin(installed)
     assert len(TARGETS) > 150
 
 

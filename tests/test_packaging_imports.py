@@ -140,19 +140,23 @@ def _lazy(ancestors):
     return any(isinstance(a, ast.FunctionDef | ast.AsyncFunctionDef) for a in ancestors)
 
 
+def _string_argument(node, name):
+    """The first argument of a call to ``...name`` when it is a string, else None."""
+    if (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func).endswith(name)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
+
+
 def _importorskips(scope):
     """Modules that ``pytest.importorskip`` calls directly in ``scope`` skip on."""
-    out = set()
-    for node in ast.walk(scope):
-        if (
-            isinstance(node, ast.Call)
-            and ast.unparse(node.func).endswith("importorskip")
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            out.add(node.args[0].value.split(".")[0])
-    return out
+    found = (_string_argument(node, "importorskip") for node in ast.walk(scope))
+    return {module.split(".")[0] for module in found if module is not None}
 
 
 def _writes_its_module(scope):
@@ -184,16 +188,10 @@ def _warning_filter_modules(tree):
     out = []
     for mark in marks:
         for call in ast.walk(mark):
-            if (
-                isinstance(call, ast.Call)
-                and ast.unparse(call.func).endswith("filterwarnings")
-                and call.args
-                and isinstance(call.args[0], ast.Constant)
-                and isinstance(call.args[0].value, str)
-            ):
-                category = call.args[0].value.split(":")[2:3]
-                if category and "." in category[0]:
-                    out.append((category[0].split(".")[0], call.lineno))
+            action = _string_argument(call, "filterwarnings")
+            category = action.split(":")[2:3] if action else []
+            if category and "." in category[0]:
+                out.append((category[0].split(".")[0], call.lineno))
     return out
 
 

@@ -47,3 +47,13 @@ def synthetic_config(tmp_path):
         return parse_config(raw)
 
     return make
+
+
+@pytest.fixture
+def drawn_figures(monkeypatch):
+    """The report's figures, kept as drawn instead of encoded for the page."""
+    from sertl_experiments import _report
+
+    figs = []
+    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    return figs

@@ -56,11 +56,10 @@ def test_class_names_with_dollar_signs_are_drawn_as_text(synthetic_config):
     assert "$\\nope$" in html.unescape(res.report.read_text())
 
 
-def test_tick_labels_are_not_mathtext(tmp_path, monkeypatch):
+def test_tick_labels_are_not_mathtext(tmp_path, drawn_figures):
     from sertl_experiments import _report
 
-    figs = []
-    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    figs = drawn_figures
     cell = {
         "method": "dss",
         "status": "ok",
@@ -121,13 +120,12 @@ def test_control_and_bidi_characters_are_shown_not_obeyed(synthetic_config):
     assert md.startswith("# Experiment two<br>lines\n")
 
 
-def test_per_class_recall_gives_each_method_its_own_bars(tmp_path, monkeypatch):
+def test_per_class_recall_gives_each_method_its_own_bars(tmp_path, drawn_figures):
     # the default colour cycle has 10 colours: the 11th method's bars were
     # coloured as the first's, and the legend could not tell them apart
     from sertl_experiments import _report
 
-    figs = []
-    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    figs = drawn_figures
     cells = [
         {"method": f"m{i:02d}", "status": "ok", "recall": {"x": 0.5, "y": 0.9}}
         for i in range(25)

@@ -1145,12 +1145,11 @@ def test_listed_class_a_pair_lacks_is_named_in_the_log(
     )
 
 
-def test_confusion_plots_show_whole_class_names(tmp_path, monkeypatch):
+def test_confusion_plots_show_whole_class_names(tmp_path, drawn_figures):
     # the ticks were cut to 4 letters ("happ", "sadn")
     from sertl_experiments import _report
 
-    figs = []
-    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    figs = drawn_figures
     cell = {
         "method": "dss",
         "status": "ok",
@@ -1575,13 +1574,14 @@ def test_equal_scores_print_alike_at_one_decimal():
     assert _percent(uar) == _percent(wa)
 
 
-def test_one_row_pca_title_clears_the_panel_titles_and_the_edges(tmp_path, monkeypatch):
+def test_one_row_pca_title_clears_the_panel_titles_and_the_edges(
+    tmp_path, drawn_figures
+):
     # the title was drawn over "before adaptation" and "dss" and past both edges
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from sertl_experiments import _report
 
-    figs = []
-    monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
+    figs = drawn_figures
     view = {"xy": [[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]], "source": [True, False, True]}
     cells = [
         {"method": m, "status": "ok", "seed": 0, "source": "emodb", "target": "urdu"}
