@@ -607,6 +607,105 @@ def _warn_if_score_dropped_domains():
     )
 
 
+_PIPELINE_METHODS = (
+    "fit",
+    "fit_transform",
+    "transform",
+    "score",
+    "score_samples",
+    *_PREDICTING,
+)
+
+
+def _frozen_steps_of(pipeline, adapter):
+    """Yield ``(name, frozen)`` per FrozenEstimator of ``pipeline`` around ``adapter``.
+
+    ``name`` is the step's name when the FrozenEstimator is a step of
+    ``pipeline`` itself, None when it sits deeper (a nested Pipeline,
+    ``FeatureUnion`` or ``ColumnTransformer``).
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    direct = {id(step): name for name, step in pipeline.steps}
+    try:
+        found = pipeline.get_params(deep=True).values()
+    except (AttributeError, TypeError):
+        return
+    seen = set()
+    for est in found:
+        if (
+            isinstance(est, FrozenEstimator)
+            and est.estimator is adapter
+            and id(est) not in seen
+        ):
+            seen.add(id(est))
+            yield direct.get(id(est)), est
+
+
+def _warn_if_frozen_adapter_missed_domains(adapter):
+    """Warn when a Pipeline's ``sample_domain`` stopped at a FrozenEstimator.
+
+    scikit-learn's :class:`~sklearn.frozen.FrozenEstimator` forwards
+    ``transform`` to the adapter it wraps but not the adapter's default
+    metadata requests, so a Pipeline never hands it ``sample_domain``: with
+    routing on, ``pipe.fit(X, y, sample_domain=sd)`` and
+    ``pipe.predict(X, sample_domain=sd)`` give the domains to the other
+    steps only; with routing off, ``frozenestimator__sample_domain=sd``
+    reaches the no-op ``fit`` alone. The frozen adapter then maps every row
+    as target data, silently. Called by an adapter's ``transform`` when it
+    got no ``sample_domain``: finds (frames walk of
+    :func:`_enclosing_pipelines`) a Pipeline call that got the domains for
+    a FrozenEstimator around ``adapter`` and warns with the fix. Silent when
+    the adapter asked for no ``sample_domain`` at transform
+    (``set_transform_request(sample_domain=False)``).
+    """
+    routing = get_config().get("enable_metadata_routing", False)
+    name = type(adapter).__name__
+    for owner, method, call in _enclosing_pipelines(
+        _PIPELINE_METHODS, sys._getframe(1)
+    ):
+        params = call.f_locals.get("params")
+        if not isinstance(params, dict):
+            continue
+        for step_name, _ in _frozen_steps_of(owner, adapter):
+            key = "sample_domain" if routing else f"{step_name}__sample_domain"
+            if params.get(key) is None:
+                continue
+            if routing and not adapter.get_metadata_routing().consumes(
+                "transform", ["sample_domain"]
+            ):
+                return  # the user turned the request off: no domains wanted
+            fix = (
+                f"call set_transform_request(sample_domain=True) on the {name} "
+                "before wrapping it (FrozenEstimator(adapter.set_transform_"
+                "request(sample_domain=True))): the FrozenEstimator then routes "
+                "the domains to it"
+                if routing
+                else "enable metadata routing (sklearn.set_config("
+                "enable_metadata_routing=True)), pass sample_domain=... to the "
+                f"Pipeline and call set_transform_request(sample_domain=True) on "
+                f"the {name} before wrapping it in FrozenEstimator"
+            )
+            why = (
+                "scikit-learn's FrozenEstimator does not pass on the adapter's "
+                "default request for sample_domain"
+                if routing
+                else "with metadata routing off, a Pipeline gives "
+                f"{step_name}__sample_domain to the FrozenEstimator's fit (a "
+                "no-op) and never to transform"
+            )
+            warnings.warn(
+                f"Pipeline.{method}(..., {key}=...) did not reach the frozen "
+                f"{name}: {why}, so {name} mapped every row as target data "
+                f"(source rows included). To keep the {name} frozen, {fix}; or "
+                "transform outside the Pipeline, Z = adapter.transform(X, "
+                "sample_domain=sd), and fit the remaining steps on Z.",
+                SertlWarning,
+                stacklevel=external_stacklevel(),
+            )
+            return
+
+
 class DomainAdapter(
     _InputPolicy, ParamValidationMixin, TransformerMixin, BaseEstimator
 ):
@@ -785,6 +884,13 @@ class DomainAdapter(
 
     def _checked_transform(self, X, sample_domain):
         return self._transform(*self._validate_fitted_X(X, sample_domain))
+
+    def _validate_fitted_X(self, X, sample_domain, keep_none=False):
+        # every transform reads its rows here, those without sample_domain
+        # included (a subclass may handle them itself)
+        if sample_domain is None:
+            _warn_if_frozen_adapter_missed_domains(self)
+        return super()._validate_fitted_X(X, sample_domain, keep_none=keep_none)
 
     def fit_transform(self, X, y=None, *, sample_domain=None):
         """Fit, then transform the training rows with their own domains.

@@ -719,3 +719,71 @@ def test_pipeline_score_that_drops_sample_domain_is_warned_about():
             )
             routed.fit(X, y, sample_domain=sd)
             assert routed.score(X, y_all, sample_domain=sd) > dropped
+
+
+def test_frozen_adapter_that_misses_the_pipelines_domains_is_warned_about():
+    from sertl_core import SertlWarning
+
+    X, y, sd, _ = _data()
+    adapter = DomainStandardScaler().fit(X, y, sample_domain=sd)
+    expected = adapter.transform(X, sample_domain=sd)
+    with sklearn.config_context(enable_metadata_routing=True):
+        # FrozenEstimator does not forward the adapter's default request:
+        # the Pipeline gives sample_domain to SourceOnly alone, and the
+        # frozen adapter scales the source rows with target statistics
+        pipe = Pipeline(
+            [("adapt", FrozenEstimator(adapter)), ("clf", SourceOnly(SVC()))]
+        )
+        for call in (
+            lambda: pipe.fit(X, y, sample_domain=sd),
+            lambda: pipe.predict(X, sample_domain=sd),
+            # a search fits the same Pipeline, and a nested one counts too
+            lambda: GridSearchCV(pipe, {"clf__estimator__C": [1.0]}, cv=2).fit(
+                X, y, sample_domain=sd
+            ),
+            lambda: Pipeline(
+                [
+                    ("prep", Pipeline([("a", FrozenEstimator(adapter))])),
+                    ("clf", SourceOnly(SVC())),
+                ]
+            ).fit(X, y, sample_domain=sd),
+        ):
+            with pytest.warns(
+                SertlWarning,
+                match=r"sample_domain=\.\.\.\) did not reach the frozen "
+                r"DomainStandardScaler: scikit-learn's FrozenEstimator does not "
+                r"pass on.*every row as target data.*"
+                r"set_transform_request\(sample_domain=True\)",
+            ) as rec:
+                call()
+            assert rec[0].filename == __file__
+        # the documented fix: the request set on the instance is forwarded
+        adapter.set_transform_request(sample_domain=True)
+        fixed = Pipeline(
+            [("adapt", FrozenEstimator(adapter)), ("clf", SourceOnly(SVC()))]
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SertlWarning)
+            fixed.fit(X, y, sample_domain=sd)
+            fixed.predict(X, sample_domain=sd)
+            np.testing.assert_allclose(
+                fixed[:-1].transform(X, sample_domain=sd), expected
+            )
+            # no domains given, or the request turned off: nothing to say
+            fixed.predict(X)
+            adapter.set_transform_request(sample_domain=False)
+            Pipeline(
+                [("adapt", FrozenEstimator(adapter)), ("clf", SourceOnly(SVC()))]
+            ).fit(X, y, sample_domain=sd)
+    with sklearn.config_context(enable_metadata_routing=False):
+        pipe = Pipeline(
+            [("adapt", FrozenEstimator(clone(adapter))), ("clf", SourceOnly(SVC()))]
+        )
+        pipe.steps[0][1].estimator.fit(X, y, sample_domain=sd)
+        with pytest.warns(
+            SertlWarning,
+            match=r"adapt__sample_domain=\.\.\.\) did not reach the frozen "
+            r"DomainStandardScaler: with metadata routing off.*never to "
+            r"transform.*enable metadata routing",
+        ):
+            pipe.fit(X, y, adapt__sample_domain=sd, clf__sample_domain=sd)
