@@ -787,3 +787,29 @@ def test_frozen_adapter_that_misses_the_pipelines_domains_is_warned_about():
             r"transform.*enable metadata routing",
         ):
             pipe.fit(X, y, adapt__sample_domain=sd, clf__sample_domain=sd)
+
+
+def test_threshold_tuning_goes_inside_the_transfer_estimator():
+    from sklearn.model_selection import (
+        FixedThresholdClassifier,
+        TunedThresholdClassifierCV,
+    )
+
+    X, y, sd, _ = _data()
+    # binary labels (classes 0 and 1), -1 on the unlabelled target rows
+    keep = (y == -1) | (y < 2)
+    X, y = X[keep], y[keep]
+    assert set(np.unique(y).tolist()) == {-1, 0, 1}
+    # around it, scikit-learn reads the marker as a third class (README)
+    for outside in (
+        TunedThresholdClassifierCV(SourceOnly(LogisticRegression()), cv=3),
+        FixedThresholdClassifier(SourceOnly(LogisticRegression())),
+    ):
+        with pytest.raises(ValueError, match="Only binary classification"):
+            outside.fit(X, y)
+    # inside, the documented fix: tuned on the labelled rows, real classes out
+    clf = SourceOnly(
+        TunedThresholdClassifierCV(LogisticRegression(), scoring="balanced_accuracy")
+    ).fit(X, y)
+    assert set(clf.predict(X).tolist()) <= {0, 1}
+    assert clf.estimator_.best_threshold_ is not None
