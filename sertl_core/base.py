@@ -665,8 +665,11 @@ def _warn_if_frozen_adapter_missed_domains(adapter):
         _PIPELINE_METHODS, sys._getframe(1)
     ):
         params = call.f_locals.get("params")
-        if not isinstance(params, dict):
-            continue
+        if not isinstance(params, dict) or not any(
+            str(key).endswith("sample_domain") and value is not None
+            for key, value in params.items()
+        ):
+            continue  # this call carried no domains: nothing was lost
         for step_name, _ in _frozen_steps_of(owner, adapter):
             key = "sample_domain" if routing else f"{step_name}__sample_domain"
             if params.get(key) is None:
