@@ -28,7 +28,13 @@ adapter's ``transform`` uses ``sample_domain`` as the adapter declares
 (``_transform_uses_domain``), that a transfer estimator keeps the
 ``estimator`` and ``sampler`` parameters and that ``fit`` refuses a value
 outside each ``_parameter_constraints`` constraint, whose keys must name
-parameters (:func:`check_parameter_constraints`). Adapters with sparse output are
+parameters (:func:`check_parameter_constraints`), that renaming the
+domains (``{1: 3, 2: 7, -2: -5}``, the sources swapped) changes no output
+(:func:`check_domain_id_invariance`), that shuffled training rows give the
+same model (:func:`check_row_order_invariance`; a fit that legitimately
+follows row order, mini-batch SGD or landmarks drawn by row position,
+declares it) and that permuted rows at prediction time get their own
+outputs (:func:`check_row_order_equivariance`). Adapters with sparse output are
 checked as they are (outputs are compared densely and the Pipeline's final
 ``SourceOnly(LogisticRegression(max_iter=1000))`` takes sparse rows); an estimator whose
 tags declare sparse input is also fitted on sparse ``X``.
@@ -1393,6 +1399,189 @@ def check_parameter_constraints(estimator):
             )
 
 
+# -- invariance to what must not matter: domain names, row order --------------
+
+_DOMAIN_RENAMINGS = (
+    {1: 3, 2: 7, -2: -5},  # other names, the same order
+    {1: 2, 2: 1},  # the two sources swapped: another order
+)
+"""Renamings of :func:`check_domain_id_invariance`; unnamed ids keep theirs.
+
+Target domain ``-1`` keeps its id: ``transform(X)`` without
+``sample_domain`` maps rows as domain ``-1``.
+"""
+
+# Float noise allowed where only an order of summation changes: an iterative
+# solver (lbfgs) or float32 network sums the rows in another order.
+_ORDER_RTOL, _ORDER_ATOL = 1e-5, 1e-6
+
+
+def _domain_id_data(estimator):
+    """Rows of source domains 1, 2 and target domains -1 and -2, and a fit.
+
+    Domain -2 has six labelled rows (few-shot), domain -1 none. An
+    estimator that refuses a second target domain (a ``ValueError`` at
+    fit) gets sources 1, 2 and target -1 only. Returns ``X``, ``y``,
+    ``sample_domain`` and the fitted (seeded) estimator.
+    """
+    X, y, sd, _ = make_domain_data(n_sources=3)
+    third = np.flatnonzero(sd == 3)
+    y = y.copy()
+    y[third[6:]] = -1  # unlabelled target rows but for six
+    sd = np.where(sd == 3, -2, sd)
+    y = _label_variants(estimator, X, y)[0]
+    try:
+        return X, y, sd, _seeded(estimator).fit(X, y, sample_domain=sd)
+    except ValueError:  # one target domain only: the sources are renamed still
+        X, y, sd, _ = make_domain_data(n_sources=2)
+        y = _label_variants(estimator, X, y)[0]
+        return X, y, sd, _seeded(estimator).fit(X, y, sample_domain=sd)
+
+
+def _invariance_outputs(model, X, sample_domain):
+    """Every output of a fitted model, with and without ``sample_domain``."""
+    outs = _kind_outputs(model, X, sample_domain)
+    if isinstance(model, DomainAdapter):
+        outs["transform without sample_domain"] = _dense(model.transform(X))
+    return outs
+
+
+def _assert_all_close(expected, got, msg, *, rtol=0.0, atol=0.0):
+    """Compare two dicts of outputs: floats to the tolerances, the rest exactly."""
+    assert expected.keys() == got.keys(), f"{msg}: the two fits offer other outputs"
+    for name in expected:
+        a, b = np.asarray(expected[name]), np.asarray(got[name])
+        if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+            np.testing.assert_allclose(
+                b.astype(float),
+                a.astype(float),
+                rtol=rtol,
+                atol=atol,
+                err_msg=f"{msg} ({name})",
+            )
+        else:
+            np.testing.assert_array_equal(b, a, err_msg=f"{msg} ({name})")
+
+
+def check_domain_id_invariance(estimator):
+    """Renaming the domains changes no output: ids are names, not values.
+
+    The same rows are fitted with source domains ``1, 2`` and target
+    domains ``-1, -2`` (six labelled rows in ``-2``), then with the ids
+    renamed (``{1: 3, 2: 7, -2: -5}``, and the two sources swapped), and
+    transformed or predicted with their renamed ``sample_domain`` (and
+    without it): every output must be the same, floats up to the noise of
+    another order of summation. Only the sign of an id has a meaning, and
+    ``-1`` (the domain of rows given without ``sample_domain``) keeps its
+    id. An estimator that treats id ``1`` as "the source", builds arrays
+    indexed by the id, or lets the sorted order of the ids pick which domain
+    gets what fails. One that refuses a second target domain is checked
+    with target ``-1`` only.
+    """
+    X, y, sd, model = _domain_id_data(estimator)
+    expected = _invariance_outputs(model, X, sd)
+    for renaming in _DOMAIN_RENAMINGS:
+        named = np.array([renaming.get(int(d), int(d)) for d in sd], dtype=np.int64)
+        fitted = _seeded(estimator).fit(X, y, sample_domain=named)
+        _assert_all_close(
+            expected,
+            _invariance_outputs(fitted, X, named),
+            f"renaming the domain ids {renaming} in fit and at prediction "
+            "changed the output: only the sign of an id may matter (look for "
+            "an id compared with a constant, arrays indexed by id, or the "
+            "sorted order of the ids deciding which domain gets what)",
+            rtol=_ORDER_RTOL,
+            atol=_ORDER_ATOL,
+        )
+
+
+def check_row_order_invariance(estimator):
+    """Shuffled training rows give the same fitted model.
+
+    The rows of fit are shuffled together with ``y``, ``sample_domain`` and
+    ``sample_weight`` (where ``fit`` takes it); every output on the rows in
+    their first order must be the same, floats up to the noise of another
+    order of summation. A method whose fit legitimately depends on the
+    order of the rows (mini-batch SGD, landmarks, centres or folds drawn by
+    row position with ``random_state``, folds of consecutive rows) names
+    this check in its ``_sertl_expected_failed_checks`` with the reason;
+    :func:`check_row_order_equivariance` still applies to it. A transfer
+    estimator whose wrapped estimator fails this by itself (``SVC``, whose
+    solver stops at a tolerance reached along another path) is exempt.
+    """
+    X, y, sd, model = _domain_id_data(estimator)
+    given = {"y": y, "sample_domain": sd}
+    if has_fit_parameter(estimator, "sample_weight"):
+        given["sample_weight"] = np.random.default_rng(0).uniform(0.5, 1.5, len(y))
+        model = _seeded(estimator).fit(X, **given)
+    order = np.random.default_rng(1).permutation(len(y))
+    shuffled = _seeded(estimator).fit(
+        X[order], **{k: v[order] for k, v in given.items()}
+    )
+    _assert_all_close(
+        _invariance_outputs(model, X, sd),
+        _invariance_outputs(shuffled, X, sd),
+        "fitted on the same rows shuffled (with y, sample_domain and, where "
+        "fit takes it, sample_weight), it gives another model: if the fit "
+        "legitimately depends on row order, name check_row_order_invariance in "
+        "_sertl_expected_failed_checks with the reason",
+        rtol=_ORDER_RTOL,
+        atol=_ORDER_ATOL,
+    )
+
+
+def check_row_order_equivariance(estimator):
+    """Permuted rows at prediction time give the permuted output.
+
+    ``transform``, ``predict``, ``predict_proba`` and ``decision_function``
+    of the rows in another order (with their ``sample_domain``, and without
+    it) must give each row the output it had: no state crosses rows at
+    prediction time except statistics of a whole batch, which do not
+    depend on its order (``DomainStandardScaler(target_stats="batch")``
+    scales each target domain of a batch with that domain's statistics in
+    the batch, and passes). This applies to stochastic estimators too.
+    """
+    X, y, sd, model = _domain_id_data(estimator)
+    expected = _invariance_outputs(model, X, sd)
+    order = np.random.default_rng(1).permutation(len(y))
+    _assert_all_close(
+        {k: v[order] for k, v in expected.items()},
+        _invariance_outputs(model, X[order], sd[order]),
+        "the rows given in another order did not get the outputs they had "
+        "(the outputs of a row must not depend on where it is in the batch)",
+        rtol=_ORDER_RTOL,
+        atol=_ORDER_ATOL,
+    )
+
+
+def _row_order_dependence(inner, regression):
+    """Why ``inner`` alone gives another model on shuffled rows, or None.
+
+    Fitted on the labelled source rows of :func:`make_domain_data` as they
+    are and shuffled, compared by :func:`_all_outputs` on every row.
+    """
+    X, y, sd, _ = make_domain_data()
+    rows = sd > 0
+    X, y = X[rows], y[rows]
+    if regression:
+        y = _regression_labels(X, y)
+    order = np.random.default_rng(1).permutation(len(y))
+    inner = _seeded(inner)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = _all_outputs(clone(inner).fit(X, y), X)
+        shuffled = _all_outputs(clone(inner).fit(X[order], y[order]), X)
+    try:
+        _assert_all_close(plain, shuffled, "", rtol=_ORDER_RTOL, atol=_ORDER_ATOL)
+    except AssertionError:
+        return (
+            f"the wrapped {type(inner).__name__} alone gives another model on "
+            "shuffled rows (its solver stops at a tolerance, reached along "
+            "another path): the rows go to that estimator"
+        )
+    return None
+
+
 _SERTL_CHECKS = (
     check_classifier_labels,
     check_transfer_parameters,
@@ -1411,6 +1600,9 @@ _SERTL_CHECKS = (
     check_multi_source_and_few_shot,
     check_transform_follows_sample_domain,
     check_feature_names_out,
+    check_domain_id_invariance,
+    check_row_order_invariance,
+    check_row_order_equivariance,
 )
 
 
@@ -1476,23 +1668,29 @@ _INHERITED_FROM_THE_WRAPPED_ESTIMATOR = (
 
 
 def _failed_by_wrapped_estimator(estimator, known=()):
-    """The weight-equivalence checks that the wrapped estimator alone fails.
+    """The checks that the wrapped estimator alone fails.
 
     A transfer estimator that takes ``sample_weight`` hands the weights to
     the estimator it wraps; when that estimator does not treat a weight of
     2 as a repeated row (``SVC``, for one), the wrapper cannot either. The
     check is run on the wrapped estimator itself, and only its own failure
+    exempts the wrapper. So with :func:`check_row_order_invariance`: a
+    wrapped estimator whose own fit depends on the order of the rows
     exempts the wrapper. Checks in ``known`` (already expected to fail)
     are not run.
     """
     if not isinstance(estimator, TransferEstimator):
         return {}
-    if not has_fit_parameter(estimator, "sample_weight"):
-        return {}
     inner = estimator._get_estimator()
-    if not has_fit_parameter(inner, "sample_weight"):
-        return {}
     out = {}
+    if "check_row_order_invariance" not in known:
+        reason = _row_order_dependence(inner, estimator._is_regression())
+        if reason is not None:
+            out["check_row_order_invariance"] = reason
+    if not has_fit_parameter(estimator, "sample_weight"):
+        return out
+    if not has_fit_parameter(inner, "sample_weight"):
+        return out
     for name in _INHERITED_FROM_THE_WRAPPED_ESTIMATOR:
         check = getattr(sklearn_checks, name, None)
         if check is None or name in known:
@@ -1531,7 +1729,7 @@ def _expected(expected_failed_checks, estimator):
     _check_reasons(
         declared, f"{type(estimator).__name__}._sertl_expected_failed_checks"
     )
-    wrapped = _failed_by_wrapped_estimator(estimator, known=expected)
+    wrapped = _failed_by_wrapped_estimator(estimator, known={**expected, **declared})
     for k, v in {**declared, **wrapped}.items():
         expected.setdefault(k, v)
     return expected

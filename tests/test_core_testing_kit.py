@@ -21,6 +21,7 @@ from sertl_core.testing import (
     check_clone_and_pickle,
     check_default_domain_is_target,
     check_domain_errors,
+    check_domain_id_invariance,
     check_estimator,
     check_feature_names_out,
     check_inputs_not_mutated,
@@ -31,10 +32,13 @@ from sertl_core.testing import (
     check_random_state_determinism,
     check_registry_name,
     check_routing_modes,
+    check_row_order_equivariance,
+    check_row_order_invariance,
     check_transfer_parameters,
     check_transform_follows_sample_domain,
     check_unlabeled_never_a_class,
     make_domain_data,
+    sertl_checks,
 )
 
 
@@ -944,3 +948,112 @@ def test_as_input_kind_names_what_it_cannot_make(array, kind, tmp, match):
 
     with pytest.raises(ValueError, match=match):
         as_input_kind(array, kind, tmp)
+
+
+class _LowestSourceIdIsTheSource(_Centerer):
+    """Moves source rows by the mean of the source with the lowest id only."""
+
+    _transform_uses_domain = True
+
+    def _fit(self, data):
+        super()._fit(data)
+        sd = data.sample_domain
+        first = np.unique(sd[sd > 0])[0]  # the defect: the sorted order decides
+        self.shift_ = self.mean_ - data.X[sd == first].mean(axis=0)
+
+    def _transform(self, X, sample_domain):
+        return X - self.mean_ + np.where((sample_domain > 0)[:, None], self.shift_, 0)
+
+
+class _SourceOneIsTheSource(_LowestSourceIdIsTheSource):
+    """Moves only the rows of source id 1 (an id compared with a constant)."""
+
+    def _transform(self, X, sample_domain):
+        return X - self.mean_ + np.where((sample_domain == 1)[:, None], self.shift_, 0)
+
+
+class _OneTargetDomainOnly(_Centerer):
+    """Refuses a second target domain, as a method for one target may."""
+
+    def _fit(self, data):
+        if np.unique(data.sample_domain[data.target]).size > 1:
+            raise ValueError("fit on one target domain at a time")
+        super()._fit(data)
+
+
+def test_kit_catches_domain_ids_read_as_values():
+    check_domain_id_invariance(_Centerer())
+    check_domain_id_invariance(_OneTargetDomainOnly())
+    with pytest.raises(
+        AssertionError, match=r"renaming the domain ids \{1: 2, 2: 1\}.*sorted order"
+    ):
+        check_domain_id_invariance(_LowestSourceIdIsTheSource())
+    with pytest.raises(AssertionError, match=r"renaming the domain ids \{1: 3, 2: 7"):
+        check_domain_id_invariance(_SourceOneIsTheSource())
+
+
+class _MeanOfTheFirstRows(_Centerer):
+    """Centres on the mean of the first 20 target rows: the fit follows row order."""
+
+    def _fit(self, data):
+        self.mean_ = data.X[data.target][:20].mean(axis=0)
+
+
+class _CentresOnTheFirstRow(_Centerer):
+    """Subtracts a share of the batch's first row: cross-row state at transform."""
+
+    def _transform(self, X, sample_domain):
+        return X - self.mean_ - 0.1 * X[0]
+
+
+def test_kit_catches_a_fit_that_follows_row_order():
+    check_row_order_invariance(_Centerer())
+    with pytest.raises(AssertionError, match=r"fitted on the same rows shuffled"):
+        check_row_order_invariance(_MeanOfTheFirstRows())
+    # its transform is row by row: the prediction-time check passes
+    check_row_order_equivariance(_MeanOfTheFirstRows())
+
+
+def test_kit_catches_outputs_that_depend_on_position_in_the_batch():
+    check_row_order_equivariance(_Centerer())
+    with pytest.raises(AssertionError, match=r"rows given in another order"):
+        check_row_order_equivariance(_CentresOnTheFirstRow())
+
+
+class _DeclaresRowOrder(_MeanOfTheFirstRows):
+    """Declares that its fit follows row order, with the reason."""
+
+    registry_name = "kit_declares_row_order"
+    _sertl_expected_failed_checks = {
+        "check_row_order_invariance": "centres on the first target rows given"
+    }
+
+
+def test_a_fit_that_follows_row_order_is_declared_and_keeps_the_other_check():
+    names = {
+        check.name
+        for _, check in sertl_checks(
+            _DeclaresRowOrder(),
+            expected_failed_checks=_DeclaresRowOrder._sertl_expected_failed_checks,
+        )
+    }
+    assert "check_row_order_invariance" not in names
+    assert "check_row_order_equivariance" in names
+    passed = check_estimator(_DeclaresRowOrder())
+    assert "check_row_order_equivariance" in passed
+    assert "check_row_order_invariance" not in passed
+
+
+def test_row_order_check_is_exempted_only_by_a_wrapped_estimator_failing_it():
+    from sklearn.svm import SVC
+
+    from sertl_core.testing import _expected
+
+    # SVC's solver stops at a tolerance reached along another path on
+    # shuffled rows: the wrapper cannot do better, and is exempt
+    with pytest.raises(AssertionError, match=r"fitted on the same rows shuffled"):
+        check_row_order_invariance(SourceOnly(SVC()))
+    reason = _expected(None, SourceOnly(SVC()))["check_row_order_invariance"]
+    assert "the wrapped SVC alone gives another model" in reason
+    assert "check_row_order_invariance" not in _expected(None, SourceOnly())
+    check_row_order_invariance(SourceOnly())

@@ -258,6 +258,13 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
             "rows as given (a repeated row moves a domain's statistics); the "
             "caller's sample_weight reaches each member's classifier"
         ),
+        "check_row_order_invariance": (
+            "a vote depends on row order as its members do: its default "
+            "members (every installed unsupervised method) include KLIEP, "
+            "whose folds and kernel centres are drawn with random_state by "
+            "row position; members whose fits do not depend on row order "
+            "give a vote that does not either"
+        ),
     }
 
     _parameter_constraints: dict = {

@@ -570,6 +570,12 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
             "density-ratio fit, a sample_weight of 2 only the final "
             "estimator's training weight"
         ),
+        "check_row_order_invariance": (
+            "the folds of the likelihood cross-validation and the kernel "
+            "centres are drawn with random_state by position among the target "
+            "rows, so the same rows in another order get other folds and "
+            "centres (as with shuffled rows under another seed)"
+        ),
     }
 
     _parameter_constraints: dict = {
