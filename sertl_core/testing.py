@@ -1567,10 +1567,16 @@ def _row_order_dependence(inner, regression):
         y = _regression_labels(X, y)
     order = np.random.default_rng(1).permutation(len(y))
     inner = _seeded(inner)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plain = _all_outputs(clone(inner).fit(X, y), X)
-        shuffled = _all_outputs(clone(inner).fit(X[order], y[order]), X)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plain = _all_outputs(clone(inner).fit(X, y), X)
+            shuffled = _all_outputs(clone(inner).fit(X[order], y[order]), X)
+    except Exception:  # noqa: BLE001 - reported by the check itself
+        # a wrapped estimator that cannot be fitted on these rows exempts
+        # nothing: the check then runs and fails with the estimator's own
+        # error, instead of this probe breaking the collection of every check
+        return None
     try:
         _assert_all_close(plain, shuffled, "", rtol=_ORDER_RTOL, atol=_ORDER_ATOL)
     except AssertionError:

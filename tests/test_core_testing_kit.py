@@ -1057,3 +1057,21 @@ def test_row_order_check_is_exempted_only_by_a_wrapped_estimator_failing_it():
     assert "the wrapped SVC alone gives another model" in reason
     assert "check_row_order_invariance" not in _expected(None, SourceOnly())
     check_row_order_invariance(SourceOnly())
+
+
+def test_row_order_probe_of_a_wrapped_estimator_that_cannot_fit_exempts_nothing():
+    # the probe runs while the checks are collected: an estimator that
+    # refuses the kit's rows must not break the collection of every check,
+    # and gets no exemption (the check then fails with its own error)
+    from sklearn.linear_model import LogisticRegression
+
+    from sertl_core.testing import _expected
+
+    class Refusing(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            raise ValueError("this estimator needs at least 1000 rows")
+
+    expected = _expected(None, SourceOnly(Refusing()))
+    assert "check_row_order_invariance" not in expected
+    with pytest.raises(ValueError, match="at least 1000 rows"):
+        check_row_order_invariance(SourceOnly(Refusing()))
