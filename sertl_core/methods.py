@@ -22,14 +22,55 @@ from .params import StrOptions
 __all__ = ["DomainStandardScaler", "SourceOnly", "SourceStandardScaler"]
 
 
+# deviations in this range have squares that neither underflow nor overflow
+_SAFE_DEVIATION = (1e-100, 1e100)
+
+
+def _column_std(X, center):
+    """``X.std(axis=0)``, also where the squared deviations under- or overflow.
+
+    A column whose largest deviation from ``center`` lies outside
+    ``_SAFE_DEVIATION`` (features of magnitude 1e-160 or 1e160) is scaled
+    by a power of two first and its deviation scaled back: both steps are
+    exact, so the result is that of the ideal arithmetic. Other columns are
+    computed as ``X.std(axis=0)``, bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 1e-200], [3.0, 3e-200]])
+    >>> X.std(axis=0).tolist()  # the squares of 1e-200 underflow to 0
+    [1.0, 0.0]
+    >>> _column_std(X, X.mean(axis=0)).tolist()
+    [1.0, 1e-200]
+    """
+    with np.errstate(over="ignore"):
+        dev = np.max(np.abs(X - center), axis=0)
+    odd = (dev > 0) & np.isfinite(dev)
+    odd &= (dev < _SAFE_DEVIATION[0]) | (dev > _SAFE_DEVIATION[1])
+    if not odd.any():
+        return X.std(axis=0)
+    s = np.ones(X.shape[1])
+    s[odd] = np.ldexp(1.0, -np.frexp(dev[odd])[1])
+    return (X * s).std(axis=0) / s
+
+
 def _mean_scale(X, with_mean=True, with_std=True):
-    """Float64 mean and standard deviation of ``X``; (near-)zero deviations become 1."""
+    """Float64 mean and standard deviation of ``X``; constant features get 1.
+
+    A feature is constant when its deviation is no more than the rounding
+    of its mean (``10 eps |mean|``, 0 for a mean of 0), a test relative to
+    the feature's own magnitude, as scikit-learn's ``StandardScaler`` makes
+    it: a feature that varies on a scale of 1e-15 (or 1e-200) is
+    standardised like the same feature on a scale of 1.
+    """
     X = X.astype(np.float64, copy=False)
-    mean = X.mean(axis=0) if with_mean else np.zeros(X.shape[1])
+    center = X.mean(axis=0)
+    mean = center if with_mean else np.zeros(X.shape[1])
     if not with_std:
         return mean, np.ones(X.shape[1])
-    scale = X.std(axis=0)
-    scale[scale <= 10 * np.finfo(float).eps * np.maximum(1, np.abs(mean))] = 1.0
+    scale = _column_std(X, center)
+    scale[scale <= 10 * np.finfo(float).eps * np.abs(center)] = 1.0
     return mean, scale
 
 

@@ -452,3 +452,41 @@ def test_a_domain_of_one_row_in_fit_warns():
     sd[src] = 1
     DomainStandardScaler(target_stats="batch").fit(X, y, sample_domain=sd)
     DomainStandardScaler(with_mean=False, with_std=False).fit(X, y, sample_domain=sd)
+
+
+@pytest.mark.parametrize("scaler", [DomainStandardScaler(), SourceStandardScaler()])
+@pytest.mark.parametrize("factor", [1e-15, 1e-200])
+def test_scalers_standardise_features_of_any_magnitude(scaler, factor):
+    # a feature was "constant" when its deviation was below 2.2e-15 in
+    # absolute terms: features varying on a scale of 1e-15 came out
+    # unscaled (x - mean, about 1e-15) instead of standardised
+    X, y, sd, _ = make_domain_data()
+    ref = clone(scaler).fit(X, y, sample_domain=sd).transform(X, sample_domain=sd)
+    got = clone(scaler).fit(X * factor, y, sample_domain=sd)
+    Z = got.transform(X * factor, sample_domain=sd)
+    np.testing.assert_allclose(Z, ref, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("scaler", [DomainStandardScaler, SourceStandardScaler])
+def test_a_constant_feature_far_from_zero_is_left_unscaled(scaler):
+    # with with_mean=False the rounding of a large constant's deviation
+    # (4.7e-10 at 1e6 + 0.1) was taken for spread: the feature came out
+    # divided by it, about 2e15
+    X, y, sd, _ = make_domain_data()
+    X = X.copy()
+    X[:, 0] = 1e6 + 0.1
+    fitted = scaler(with_mean=False).fit(X, y, sample_domain=sd)
+    Z = fitted.transform(X, sample_domain=sd)
+    np.testing.assert_array_equal(Z[:, 0], X[:, 0])
+    np.testing.assert_array_equal(fitted.scale_[..., 0], 1.0)
+
+
+@pytest.mark.parametrize("scaler", [DomainStandardScaler(), SourceStandardScaler()])
+def test_scalers_standardise_huge_features_without_overflow(scaler):
+    # the squared deviations of features of magnitude 1e200 overflowed: a
+    # RuntimeWarning, then every such feature came out 0 (x / inf)
+    X, y, sd, _ = make_domain_data()
+    ref = clone(scaler).fit(X, y, sample_domain=sd).transform(X, sample_domain=sd)
+    got = clone(scaler).fit(X * 1e200, y, sample_domain=sd)
+    Z = got.transform(X * 1e200, sample_domain=sd)
+    np.testing.assert_allclose(Z, ref, rtol=1e-9, atol=1e-9)

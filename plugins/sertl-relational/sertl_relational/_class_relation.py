@@ -26,9 +26,11 @@ _EXACT_MATCHING_MAX = 8
 
 
 def _stats(X):
+    # constant: no more deviation than the rounding of the mean (relative,
+    # so that a feature varying on a scale of 1e-15 is still standardised)
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
-    scale[scale <= 10 * np.finfo(float).eps * np.maximum(1.0, np.abs(mean))] = 1.0
+    scale[scale <= 10 * np.finfo(float).eps * np.abs(mean)] = 1.0
     return mean, scale
 
 

@@ -486,3 +486,17 @@ def test_lda_maps_act_on_the_projected_coordinates_as_documented():
     center, W, offset = a.maps_[-1]
     mapped = z + ((u - center) @ W + offset - u) @ np.linalg.pinv(a.projection_)
     np.testing.assert_allclose(a.transform(Xt), mapped, atol=1e-10)
+
+
+def test_features_of_tiny_magnitude_are_standardised_too():
+    # a feature was "constant" when its deviation was below 2.2e-15 in
+    # absolute terms, so rows of magnitude 1e-15 were left unscaled and
+    # the map came out about 1e-15 (the same rows at scale 1: about 1)
+    Xs, ys, Xt, _ = _problem(deg=40)
+    X, y, sd = _fit_data(Xs, ys, Xt)
+    est = ClassRelationAligner(random_state=0)
+    ref = est.fit(X, y, sample_domain=sd).transform(X, sample_domain=sd)
+    tiny = est.fit(X * 1e-15, y, sample_domain=sd)
+    np.testing.assert_allclose(
+        tiny.transform(X * 1e-15, sample_domain=sd), ref, rtol=1e-7, atol=1e-7
+    )

@@ -243,7 +243,9 @@ class SpeakerNormalizer(
 
     @staticmethod
     def _safe_scale(scale, mean):
-        tiny = 10 * np.finfo(float).eps * np.maximum(1.0, np.abs(mean))
+        # constant: no more deviation than the rounding of the mean (relative,
+        # so that a feature varying on a scale of 1e-15 is still standardised)
+        tiny = 10 * np.finfo(float).eps * np.abs(mean)
         scale = scale.copy()
         scale[scale <= tiny] = 1.0
         return scale

@@ -334,3 +334,13 @@ def test_float32_tag_and_other_dtypes():
     Xi = np.round(X * 10).astype(np.int64)
     out = SpeakerNormalizer().fit(Xi, speaker=spk).transform(Xi, speaker=spk)
     assert out.dtype == np.float64
+
+
+def test_features_of_tiny_magnitude_are_standardised_too():
+    # a feature was "constant" when its deviation was below 2.2e-15 in
+    # absolute terms, so features varying on a scale of 1e-15 came out
+    # unscaled (x - mean, about 1e-15) instead of standardised
+    X, spk = _data()
+    ref = SpeakerNormalizer().fit_transform(X, speaker=spk)
+    tiny = SpeakerNormalizer().fit_transform(X * 1e-15, speaker=spk)
+    np.testing.assert_allclose(tiny, ref, rtol=1e-9, atol=1e-9)
