@@ -119,8 +119,10 @@ def _check_sigmas(sigmas):
     Raises
     ------
     ValueError
-        When ``sigmas`` is empty or holds a width that is not a finite
-        positive number.
+        When ``sigmas`` is not one-dimensional (a grid of several axes would
+        have to be read as one list, or as one width per feature, which the
+        isotropic kernel does not have), is empty or holds a width that is
+        not a finite positive number.
 
     Examples
     --------
@@ -128,7 +130,16 @@ def _check_sigmas(sigmas):
     >>> _check_sigmas([1, 2.5])
     array([1. , 2.5])
     """
-    sigmas = np.asarray(sigmas, dtype=float).ravel()
+    sigmas = np.asarray(sigmas, dtype=float)
+    if sigmas.ndim != 1:
+        raise ValueError(
+            f"sigmas must be a 1-D list of candidate kernel widths, got an "
+            f"array of shape {sigmas.shape}. KLIEP's Gaussian kernel has one "
+            "width for all features, so there is no width per feature or per "
+            "axis: pass the candidates as a flat list, e.g. "
+            f"sigmas={np.ravel(sigmas)[:3].tolist()}, and rescale the features "
+            "(e.g. DomainStandardScaler first) if they need different widths."
+        )
     if sigmas.size == 0 or np.any(~np.isfinite(sigmas)) or np.any(sigmas <= 0):
         raise ValueError(
             f"sigmas must be a non-empty list of positive widths, got {sigmas}."
@@ -280,11 +291,12 @@ def kliep_weights(
         Target rows.
     sigma : float, default=None
         Kernel width; ``None`` selects it by likelihood cross-validation.
-    sigmas : array-like of float, default=None
+    sigmas : array-like of float of shape (n_candidates,), default=None
         Candidate widths; ``None`` is the median heuristic (median distance
         between rows of source and target pooled) times 0.25, 0.5, 0.75, 1,
         1.5, 2 and 4. When no candidate gets a finite cross-validated
-        likelihood, the largest is used.
+        likelihood, the largest is used. The kernel has one width for all
+        features, so an array of more than one axis is refused.
     n_centers : int, default=300
         Number of kernel centres, target rows drawn at random (all target
         rows when there are fewer). The paper uses 100; 300 was chosen on
@@ -464,8 +476,9 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
         Resampler applied to the labelled training rows.
     sigma : float, default=None
         Kernel width; ``None`` selects it by likelihood cross-validation.
-    sigmas : array-like of float, default=None
-        Candidate widths for the cross-validation; ``None`` is the median
+    sigmas : array-like of float of shape (n_candidates,), default=None
+        Candidate widths for the cross-validation (one axis: the kernel has
+        one width for all features); ``None`` is the median
         heuristic times 0.25, 0.5, 0.75, 1, 1.5, 2 and 4. With a single
         target row there is nothing to cross-validate: the width is then the
         largest candidate (the smoothest ratio), or the median heuristic

@@ -1,5 +1,7 @@
 """Edge cases of the instance-weighting estimators."""
 
+import re
+
 import numpy as np
 import pytest
 from sertl_instance import KLIEP, kliep_weights, kmm_weights
@@ -36,3 +38,21 @@ def test_weights_of_an_empty_side_name_the_empty_array(func, empty):
     arrays = {"X_source": X, "X_target": X, empty: X[:0]}
     with pytest.raises(ValueError, match=rf"^{empty} has no rows \(shape \(0, 3\)\)"):
         func(arrays["X_source"], arrays["X_target"], sigma=1.0)
+
+
+@pytest.mark.parametrize("sigmas", [[[0.5, 1.0], [2.0, 4.0]], np.ones((1, 3)), [[2.0]]])
+@pytest.mark.parametrize("n_target", [1, 30])
+def test_kliep_refuses_a_grid_of_widths_of_more_than_one_axis(sigmas, n_target):
+    # a 2-D grid was flattened silently into one list of candidates (and
+    # with one target row its largest entry was taken), so a user who meant
+    # one width per feature got an isotropic kernel without a word
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40 + n_target, 3))
+    y = np.r_[np.tile([0, 1], 20), -np.ones(n_target, int)]
+    sd = np.r_[np.ones(40, int), -np.ones(n_target, int)]
+    shape = re.escape(str(np.shape(sigmas)))
+    match = rf"sigmas must be a 1-D list .* got an array of shape {shape}"
+    with pytest.raises(ValueError, match=match):
+        KLIEP(sigmas=sigmas).fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match=match):
+        kliep_weights(X[:40], X[40:], sigmas=sigmas)
