@@ -709,6 +709,58 @@ def _warn_if_frozen_adapter_missed_domains(adapter):
             return
 
 
+def _refuse_fit_params(adapter, fit_params):
+    """Refuse keyword arguments an adapter's ``fit`` does not take, with the fix.
+
+    Python's own "unexpected keyword argument" said neither why an adapter
+    takes no ``sample_weight`` nor where the weights go instead.
+
+    Parameters
+    ----------
+    adapter : DomainAdapter
+        The adapter being fitted, named in the message.
+    fit_params : dict
+        Keyword arguments beyond ``X``, ``y`` and ``sample_domain``.
+
+    Raises
+    ------
+    TypeError
+        When ``fit_params`` is not empty.
+
+    Examples
+    --------
+    >>> from sertl_core import DomainStandardScaler
+    >>> _refuse_fit_params(DomainStandardScaler(), {})
+    >>> try:
+    ...     _refuse_fit_params(DomainStandardScaler(), {"speaker": [1, 2]})
+    ... except TypeError as err:
+    ...     print(err)
+    DomainStandardScaler.fit got an unexpected keyword argument 'speaker': an \
+adapter's fit takes only X, y and sample_domain.
+    """
+    if not fit_params:
+        return
+    name = type(adapter).__name__
+    names = ", ".join(repr(k) for k in sorted(fit_params))
+    plural = "s" if len(fit_params) > 1 else ""
+    message = (
+        f"{name}.fit got an unexpected keyword argument{plural} {names}: an "
+        "adapter's fit takes only X, y and sample_domain."
+    )
+    if "sample_weight" in fit_params:
+        message += (
+            f" {name} takes no sample_weight: an adapter fits its statistics or "
+            "map on the rows as given, and weighting only part of that fit "
+            "(say a pseudo-label classifier but not the domain statistics) "
+            "would be a half-weighted fit. Give the weights to the final "
+            "transfer estimator, which trains on the weighted rows: "
+            "pipe.fit(X, y, clf__sample_weight=w) with metadata routing off, "
+            "or, with it on, the step that requests them "
+            "(clf.set_fit_request(sample_weight=True))."
+        )
+    raise TypeError(message)
+
+
 class DomainAdapter(
     _InputPolicy, ParamValidationMixin, TransformerMixin, BaseEstimator
 ):
@@ -830,7 +882,7 @@ class DomainAdapter(
             )
         check_classification_targets(y)
 
-    def fit(self, X, y=None, *, sample_domain=None):
+    def fit(self, X, y=None, *, sample_domain=None, **fit_params):
         """Fit the adapter on source and target rows.
 
         Parameters
@@ -846,12 +898,19 @@ class DomainAdapter(
         sample_domain : array-like of int of shape (n_samples,), default=None
             Positive ids for source domains, negative ids for target domains.
             Inferred from ``y`` when omitted.
+        **fit_params : dict
+            Refused with a ``TypeError`` that says what to do instead: an
+            adapter takes no other fit parameter. ``sample_weight`` in
+            particular belongs to the final transfer estimator of a
+            Pipeline, which trains on the weighted rows (an adapter fits its
+            statistics or map on the rows as given).
 
         Returns
         -------
         self : object
             The fitted adapter.
         """
+        _refuse_fit_params(self, fit_params)
         self._fit(self._validate_fit(X, y, sample_domain))
         return self
 
@@ -895,7 +954,7 @@ class DomainAdapter(
             _warn_if_frozen_adapter_missed_domains(self)
         return super()._validate_fitted_X(X, sample_domain, keep_none=keep_none)
 
-    def fit_transform(self, X, y=None, *, sample_domain=None):
+    def fit_transform(self, X, y=None, *, sample_domain=None, **fit_params):
         """Fit, then transform the training rows with their own domains.
 
         When fit saw no target rows and used the rows as their own target
@@ -911,12 +970,15 @@ class DomainAdapter(
             Labels; ``-1`` (``"-1"`` for strings) marks unlabelled rows.
         sample_domain : array-like of int of shape (n_samples,), default=None
             Positive ids for source domains, negative ids for target domains.
+        **fit_params : dict
+            Refused, as by :meth:`fit`.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features_out)
             Transformed training rows.
         """
+        _refuse_fit_params(self, fit_params)
         data = self._validate_fit(X, y, sample_domain)
         self._fit(data)
         n = data.n_input_rows

@@ -490,3 +490,22 @@ def test_scalers_standardise_huge_features_without_overflow(scaler):
     got = clone(scaler).fit(X * 1e200, y, sample_domain=sd)
     Z = got.transform(X * 1e200, sample_domain=sd)
     np.testing.assert_allclose(Z, ref, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+def test_adapters_refuse_fit_parameters_with_the_fix(method):
+    # Python's bare "got an unexpected keyword argument 'sample_weight'"
+    # said neither why an adapter takes no weights nor where they go
+    X, y, sd, _ = make_domain_data()
+    fit = getattr(DomainStandardScaler(), method)
+    w = np.ones(len(y))
+    with pytest.raises(
+        TypeError,
+        match=r"DomainStandardScaler takes no sample_weight.*clf__sample_weight=w",
+    ):
+        fit(X, y, sample_domain=sd, sample_weight=w)
+    with pytest.raises(
+        TypeError,
+        match=r"arguments 'groups', 'speaker': an adapter's fit takes only X, y",
+    ):
+        fit(X, y, sample_domain=sd, speaker=w, groups=w)

@@ -590,6 +590,18 @@ class JDA(_KernelEmbedding):
     --------
     TCA : Marginal alignment only.
 
+    Notes
+    -----
+    ``fit`` takes no ``sample_weight``, as no adapter does (a ``TypeError``
+    says where the weights go). A weight would have to act on every part
+    of the fit to mean anything: on the pseudo-label classifier, but also
+    on the means of the marginal and class-conditional MMD terms and on the
+    variance the embedding keeps. Weighting the classifier alone would be
+    a half-weighted fit, so the parameter is not offered; in a Pipeline
+    give the weights to the final transfer estimator
+    (``clf__sample_weight=w``, or with metadata routing on the step that
+    requests them), which trains on the embedded rows with them.
+
     References
     ----------
     .. [1] M. Long, J. Wang, G. Ding, J. Sun and P. S. Yu, "Transfer feature

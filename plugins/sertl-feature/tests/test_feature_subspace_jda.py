@@ -283,3 +283,30 @@ def test_jda_refuses_regression_targets_by_name():
     y = np.r_[np.round(np.tanh(X[:30, 0]) * 2) / 2, np.full(10, np.nan)]
     with pytest.raises(ValueError, match="JDA adapts the rows class by class"):
         make_pipeline(JDA(n_components=2), SourceOnly(Ridge())).fit(X, y)
+
+
+def test_jda_refuses_sample_weight_and_says_where_the_weights_go():
+    # JDA.fit(..., sample_weight=w) failed with Python's bare "unexpected
+    # keyword argument", naming neither the reason nor the fix
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import has_fit_parameter
+
+    from sertl_core import SourceOnly
+
+    X, y, sd, _ = _class_shift()
+    w = np.linspace(0.5, 1.5, len(y))
+    jda = JDA(n_components=2)
+    assert not has_fit_parameter(jda, "sample_weight")  # sklearn's tools pass none
+    match = r"JDA takes no sample_weight.*clf__sample_weight=w"
+    with pytest.raises(TypeError, match=match):
+        jda.fit(X, y, sample_domain=sd, sample_weight=w)
+    pipe = Pipeline([("jda", JDA(n_components=2)), ("clf", SourceOnly())])
+    with pytest.raises(TypeError, match=match):
+        pipe.fit(X, y, jda__sample_domain=sd, jda__sample_weight=w)
+    # the weights train the final estimator, on the embedded rows
+    pipe.fit(X, y, jda__sample_domain=sd, clf__sample_domain=sd, clf__sample_weight=w)
+    unweighted = Pipeline([("jda", JDA(n_components=2)), ("clf", SourceOnly())]).fit(
+        X, y, jda__sample_domain=sd, clf__sample_domain=sd
+    )
+    coef = pipe.named_steps["clf"].estimator_.coef_
+    assert not np.allclose(coef, unweighted.named_steps["clf"].estimator_.coef_)
