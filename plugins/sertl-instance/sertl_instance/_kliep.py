@@ -22,7 +22,7 @@ from ._common import (
     weight_diagnostics,
 )
 from ._kernels import gaussian_kernel, median_heuristic
-from ._kmm import _fit_weighted, _kernel_scale
+from ._kmm import _fit_weighted, _kernel_units
 from ._solvers import solve_kliep_newton
 
 __all__ = ["KLIEP", "kliep_weights"]
@@ -382,13 +382,13 @@ def kliep_weights(
     if solver == "auto":
         solver = "newton"
     # rows spread over ~1e-160 (or ~1e+160) work in rescaled units, where
-    # their squared distances stay representable; 1.0 for ordinary rows.
+    # their squared distances stay representable, and rows sharing a large
+    # offset are centred; ordinary rows are used as given (scale 1.0).
     # Widths are rescaled alike and reported in the caller's units.
-    scale = _kernel_scale(Xs, Xt)
-    if scale != 1.0:
-        Xs, Xt = Xs * scale, Xt * scale
-        if sigma is not None:
-            sigma = sigma * scale
+    Xt_given = Xt
+    Xs, Xt, scale = _kernel_units(Xs, Xt)
+    if sigma is not None:
+        sigma = sigma * scale
     rng = check_random_state(random_state)
     cv_scores = {}
     med = None
@@ -416,15 +416,16 @@ def kliep_weights(
             if not np.isfinite(cv_scores[best]):
                 best = float(np.max(sigmas))
             sigma = best
-    centers = Xt[rng.choice(Xt.shape[0], min(n_centers, Xt.shape[0]), replace=False)]
+    idx = rng.choice(Xt.shape[0], min(n_centers, Xt.shape[0]), replace=False)
+    centers = Xt[idx]
     alpha, obj, status, n_iter, gap, Ks = _fit_kliep(
         Xs, Xt, centers, sigma, solver, tol, scale
     )
     w = Ks @ alpha  # the source kernel the program was solved with
-    if scale != 1.0:  # widths and centres back in the caller's units (exact)
+    centers = Xt_given[idx]  # the caller's rows, whatever units the fit used
+    if scale != 1.0:  # widths back in the caller's units (exact)
         sigma = float(sigma) / scale
         med = None if med is None else med / scale
-        centers = centers / scale
         if cv_scores:
             sigmas = sigmas / scale
             cv_scores = {key / scale: score for key, score in cv_scores.items()}
@@ -628,11 +629,10 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
             cv = max(2, Xt.shape[0])
         if sigma is None and Xt.shape[0] < 2:  # nothing to cross-validate
             if self.sigmas is None:
-                # in rescaled units where the distances would underflow
-                scale = _kernel_scale(Xs, Xt)
-                pool = np.vstack((Xs, Xt))
-                if scale != 1.0:
-                    pool = pool * scale
+                # in the units kliep_weights would use (rescaled where the
+                # distances would underflow, centred on a large offset)
+                Xs_k, Xt_k, scale = _kernel_units(Xs, Xt)
+                pool = np.vstack((Xs_k, Xt_k))
                 sigma = median_heuristic(pool, random_state=self.random_state)
                 sigma /= scale
             else:  # checked as kliep_weights checks them with more rows

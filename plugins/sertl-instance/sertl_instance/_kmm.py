@@ -69,6 +69,50 @@ def _kernel_scale(Xs, Xt):
     return float(np.ldexp(1.0, -int(np.frexp(spread)[1])))
 
 
+# rows whose midpoint lies further from 0 than this many times their spread
+# are centred on it before a kernel is built
+_OFFSET_RATIO = 1e3
+
+
+def _kernel_shift(Xs, Xt):
+    """Point to subtract from the rows before building a kernel, or None.
+
+    A Gaussian kernel depends on the differences of rows only, but its
+    squared distances ``|x|^2 + |y|^2 - 2 x.y`` lose ``(|x| / spread)^2``
+    times the machine precision: rows sharing a large offset (a feature of
+    mean 1e8 that varies by about 1) got weights 100 % off those of the
+    same rows without it. Rows whose midpoint (halfway between the smallest
+    and the largest value of each feature) lies more than ``_OFFSET_RATIO``
+    times their largest spread from 0 are centred on that midpoint; other
+    rows are used as given, bit for bit.
+    """
+    hi = np.maximum(Xs.max(axis=0), Xt.max(axis=0))
+    lo = np.minimum(Xs.min(axis=0), Xt.min(axis=0))
+    mid = lo / 2 + hi / 2  # never overflows
+    with np.errstate(over="ignore"):
+        spread = float(np.max(hi - lo))
+    if not np.isfinite(spread) or np.max(np.abs(mid)) <= _OFFSET_RATIO * spread:
+        return None
+    return mid
+
+
+def _kernel_units(Xs, Xt):
+    """Rows moved and rescaled to where their kernel is accurate, and the scale.
+
+    The rows are centred on their midpoint when they share a large offset
+    (:func:`_kernel_shift`), then multiplied by the power of two of
+    :func:`_kernel_scale`; the kernel, with a width scaled alike, is that of
+    the rows given. Ordinary rows come back unchanged, with scale 1.0.
+    """
+    shift = _kernel_shift(Xs, Xt)
+    if shift is not None:
+        Xs, Xt = Xs - shift, Xt - shift
+    scale = _kernel_scale(Xs, Xt)
+    if scale != 1.0:
+        Xs, Xt = Xs * scale, Xt * scale
+    return Xs, Xt, scale
+
+
 def _exact_factor(K):
     lam, U = np.linalg.eigh(K)
     keep = lam > 1e-12 * max(lam[-1], 1e-300)
@@ -260,12 +304,11 @@ def kmm_weights(
     Xs, Xt = check_source_target(X_source, X_target)
     solver = check_solver(solver, ("apg", "newton"))
     # rows spread over ~1e-160 (or ~1e+160) work in rescaled units, where
-    # their squared distances stay representable; 1.0 for ordinary rows
-    scale = _kernel_scale(Xs, Xt)
-    if scale != 1.0:
-        Xs, Xt = Xs * scale, Xt * scale
-        if sigma is not None:
-            sigma = sigma * scale
+    # their squared distances stay representable, and rows sharing a large
+    # offset are centred; ordinary rows are used as given (scale 1.0)
+    Xs, Xt, scale = _kernel_units(Xs, Xt)
+    if sigma is not None:
+        sigma = sigma * scale
     ns, nt = Xs.shape[0], Xt.shape[0]
     if eps is None:
         eps = (np.sqrt(ns) - 1) / np.sqrt(ns)

@@ -152,3 +152,43 @@ def test_kmm_with_a_resampled_estimator_keeps_a_far_class():
     assert clf.weights_[40:].max() < 1e-3 * clf.weights_[:40].mean()
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     assert clf.predict_proba(Xt).shape == (40, 3)
+
+
+def _on_a_grid(X):
+    """``X`` rounded to multiples of 2**-12: ``X + 1e8`` is then exact."""
+    return np.round(X * 2.0**12) / 2.0**12
+
+
+@pytest.mark.parametrize("kw", KMM_CASES)
+@pytest.mark.parametrize("offset", [1e8, -(2.0**40)])
+def test_kmm_weights_of_rows_sharing_a_large_offset(rows, kw, offset):
+    # the squared distances |x|^2 + |y|^2 - 2 x.y of rows around 1e8 lost
+    # all their digits: the weights came out 100 % off (at 1e6, 0.3 %)
+    Xs, Xt = map(_on_a_grid, rows)
+    ref = kmm_weights(Xs, Xt, random_state=0, **kw)
+    got = kmm_weights(Xs + offset, Xt + offset, random_state=0, **kw)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6 * ref.max())
+
+
+@pytest.mark.parametrize("offset", [1e8, -(2.0**40)])
+def test_kliep_weights_of_rows_sharing_a_large_offset(rows, offset):
+    # as for KMM: 86 % off at 1e8; the centres are the caller's rows
+    Xs, Xt = map(_on_a_grid, rows)
+    ref, info = kliep_weights(Xs, Xt, random_state=0, return_info=True)
+    got, moved = kliep_weights(
+        Xs + offset, Xt + offset, random_state=0, return_info=True
+    )
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6 * ref.max())
+    assert moved["sigma"] == pytest.approx(info["sigma"], rel=1e-9)
+    np.testing.assert_array_equal(moved["centers"], info["centers"] + offset)
+
+
+def test_kliep_with_one_target_row_sharing_a_large_offset(rows):
+    Xs, Xt = map(_on_a_grid, rows)
+    X = np.vstack([Xs, Xt[:1]])
+    y = np.r_[np.tile([0, 1], 30), -1]
+    sd = np.r_[np.ones(60, int), -1]
+    ref = KLIEP(random_state=0).fit(X, y, sample_domain=sd)
+    got = KLIEP(random_state=0).fit(X + 1e8, y, sample_domain=sd)
+    assert got.sigma_ == pytest.approx(ref.sigma_, rel=1e-9)
+    np.testing.assert_allclose(got.weights_, ref.weights_, rtol=1e-6)
