@@ -43,7 +43,13 @@ from sertl_core import DomainAdapter
 from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
-from ._linalg import chunk_rows, fix_signs, median_heuristic_gamma, rbf_kernel
+from ._linalg import (
+    chunk_rows,
+    fix_signs,
+    kernel_shift,
+    median_heuristic_gamma,
+    rbf_kernel,
+)
 from ._subspace import resolve_n_components
 from ._utils import refuse_overflow
 
@@ -245,6 +251,12 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
                 f"embedding; got n_samples = {n_rows}."
             )
         X = data.X.astype(np.float64, copy=False)
+        # the RBF kernel of rows sharing a large offset is computed on the
+        # rows centred on their midpoint (the same kernel, without the
+        # cancellation); None for ordinary rows, used as given
+        self.kernel_shift_ = kernel_shift(X) if self.kernel == "rbf" else None
+        if self.kernel_shift_ is not None:
+            X = X - self.kernel_shift_
         rng = check_random_state(self.random_state)
         self._setup(X, rng)
         state = self._prepare(X, rng, n_rows)
@@ -258,6 +270,10 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         R = self.kernel_rows_
         if R is None:
             return (X @ self.projection_).astype(dtype, copy=False)
+        # models fitted before kernel_shift_ existed have none
+        shift = getattr(self, "kernel_shift_", None)
+        if shift is not None:
+            X = X - shift
         out = np.empty((X.shape[0], self.projection_.shape[1]))
         R_sq = np.einsum("ij,ij->i", R, R) if self.kernel == "rbf" else None
         for rows in chunk_rows(X.shape[0], R.shape[0]):
@@ -294,10 +310,17 @@ def _check_kernel_spread(trace, total, n, est):
         else:  # the median heuristic (or the linear kernel) adapts to any
             # scale but the one where the squares underflow to 0
             what = "distances" if est.kernel == "rbf" else "products"
+            offset = (
+                ""
+                if est.kernel == "rbf"
+                else ", or share an offset so much larger than their "
+                "differences (a feature of mean 1e8 that varies by about 1) "
+                "that the products lose those to rounding"
+            )
             width = (
                 ", or they differ by so little that their squared "
                 f"{what} underflow float64 (features of magnitude 1e-160 or "
-                f"less): then rescale the features, e.g. put "
+                f"less){offset}: then rescale the features, e.g. put "
                 f"sertl_core.DomainStandardScaler before {name}"
             )
         raise ValueError(
@@ -435,7 +458,13 @@ _SHARED_ATTRS = """
         Rank of the low-rank factor (None with the exact solver).
     kernel_rows_ : ndarray of shape (n_kernel_rows, n_features) or None
         Rows the kernel is evaluated against at transform time: the training
-        rows (exact), the landmarks (Nyström) or None (linear factor).
+        rows (exact), the landmarks (Nyström) or None (linear factor), minus
+        ``kernel_shift_`` when it is set.
+    kernel_shift_ : ndarray of shape (n_features,) or None
+        Point subtracted from every row before the RBF kernel is computed,
+        set only when the training rows share an offset more than 1e3 times
+        their spread (their midpoint), where the squared distances would
+        lose their digits; None otherwise (and for the linear kernel).
     projection_ : ndarray of shape (n_kernel_rows or n_features, n_components)
         Maps kernel values (or raw features) to the embedding. Each column's
         entry of largest magnitude is positive, so the components' signs do

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from sertl_feature import CORAL, JDA, TCA, SubspaceAlignment
+from sklearn.base import clone
 
 from sertl_core import NoTargetWarning
 
@@ -79,3 +80,41 @@ def test_the_subspace_bound_does_not_change_with_huge_features():
     unit = SubspaceAlignment().fit(X, sample_domain=sd).n_components_
     huge = SubspaceAlignment().fit(X * 1e153, sample_domain=sd).n_components_
     assert unit == huge == 3
+
+
+@pytest.mark.parametrize(
+    "adapter",
+    [
+        TCA(n_components=2),
+        TCA(n_components=2, solver="lowrank", n_landmarks=25, random_state=0),
+        JDA(n_components=2),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("offset", [1e8, -(2.0**40)])
+def test_rbf_embedding_of_rows_sharing_a_large_offset(adapter, offset):
+    # the squared distances |x|^2 + |y|^2 - 2 x.y of rows around 1e8 lost
+    # their digits: the embedding came out 80 % to 400 % off that of the
+    # same rows without the offset (1e-4 at 1e6), silently
+    X, y, sd = _data()
+    X = np.round(X * 2.0**12) / 2.0**12  # X + offset is then exact
+    new = X[:5] + 0.25
+    ref = clone(adapter).fit(X, y, sample_domain=sd)
+    got = clone(adapter).fit(X + offset, y, sample_domain=sd)
+    Z = ref.transform(X, sample_domain=sd)
+    np.testing.assert_allclose(
+        got.transform(X + offset, sample_domain=sd), Z, atol=1e-8 * np.abs(Z).max()
+    )
+    np.testing.assert_allclose(
+        got.transform(new + offset), ref.transform(new), atol=1e-8 * np.abs(Z).max()
+    )
+    assert ref.kernel_shift_ is None  # ordinary rows are used as given
+
+
+def test_linear_kernel_names_a_large_offset_as_a_cause():
+    # the linear kernel is not translation invariant (its ridge acts on the
+    # uncentred Gram matrix), so such rows are refused; the message named
+    # only identical rows and underflow, neither of which was the cause
+    X, y, sd = _data()
+    with pytest.raises(ValueError, match=r"share an offset so much larger.*Scaler"):
+        TCA(n_components=2, kernel="linear").fit(X + 1e8, sample_domain=sd)
