@@ -26,7 +26,7 @@ def _data(scale=1.0, seed=0):
         (TCA(n_components=2, kernel="linear"), 1e80),
         (JDA(n_components=2), 1e200),
         (CORAL(), 1e200),
-        (CORAL(reg="auto"), 1e80),
+        (CORAL(reg="auto"), 1e200),
         (SubspaceAlignment(), 1e200),
     ],
     ids=repr,
@@ -118,3 +118,15 @@ def test_linear_kernel_names_a_large_offset_as_a_cause():
     X, y, sd = _data()
     with pytest.raises(ValueError, match=r"share an offset so much larger.*Scaler"):
         TCA(n_components=2, kernel="linear").fit(X + 1e8, sample_domain=sd)
+
+
+@pytest.mark.parametrize("factor", [1e-100, 1e-140, 1e80, 1e120])
+def test_coral_auto_is_scale_equivariant_at_extreme_magnitudes(factor):
+    # Ledoit-Wolf's fourth powers underflowed below ~1e-77: the map came
+    # out 25 % off at 1e-100, silently; above ~1e77 they overflowed and the
+    # fit was refused although reg=1.0 fitted the same rows
+    X, y, sd = _data()
+    ref = CORAL(reg="auto").fit(X, sample_domain=sd).transform(X, sample_domain=sd)
+    coral = CORAL(reg="auto").fit(X * factor, sample_domain=sd)
+    Z = coral.transform(X * factor, sample_domain=sd) / factor
+    np.testing.assert_allclose(Z, ref, rtol=1e-9, atol=1e-9)
