@@ -718,7 +718,11 @@ class NeuralMixin:
         else:  # one statistic for the whole log-mel image, padding left out
             self.input_mean_ = np.full(X.shape[1], np.nanmean(X))
             scale = np.full(X.shape[1], np.nanstd(X))
-        scale[scale < 1e-12] = 1.0
+        # constant: no more deviation than the rounding of the mean, a test
+        # relative to the feature's magnitude (an absolute 1e-12 left
+        # features varying on a scale of 1e-13 unscaled, and divided a
+        # constant of 1e6 by the rounding of its mean)
+        scale[scale <= 10 * np.finfo(float).eps * np.abs(self.input_mean_)] = 1.0
         self.input_scale_ = scale
 
     def _frames(self, X):

@@ -1374,3 +1374,31 @@ def test_neural_head_and_conv_channels_errors_say_how_to_fix_them():
         FineTuneClassifier(
             network="cnn", conv_channels=(), max_epochs=1, random_state=0
         ).fit(X, y)
+
+
+def test_autoencoder_standardises_features_of_tiny_magnitude():
+    # standardize=True took a feature for constant when its deviation was
+    # below 1e-12 in absolute terms: features varying on a scale of 1e-13
+    # reached the network unscaled (about 1e-13) and the code came out
+    # 0.58 off that of the same features on a scale of 1
+    X, y, sd, _ = make_domain_data()
+    kw = {"hidden_layer_sizes": (8,), "n_components": 3, "max_epochs": 3}
+    ref = AutoencoderAdapter(**kw, random_state=0).fit(X, y, sample_domain=sd)
+    tiny = AutoencoderAdapter(**kw, random_state=0).fit(X * 1e-13, y, sample_domain=sd)
+    np.testing.assert_allclose(tiny.input_scale_, ref.input_scale_ * 1e-13)
+    np.testing.assert_allclose(
+        tiny.transform(X * 1e-13, sample_domain=sd),
+        ref.transform(X, sample_domain=sd),
+        atol=1e-5,
+    )
+
+
+def test_a_constant_feature_far_from_zero_keeps_a_unit_scale():
+    # the rounding of a constant's deviation (4.7e-10 at 1e6 + 0.1) passed
+    # the absolute 1e-12 test for spread: the feature was divided by it
+    X, y, sd, _ = make_domain_data()
+    X = X.copy()
+    X[:, 0] = 1e6 + 0.1
+    kw = {"hidden_layer_sizes": (8,), "n_components": 3, "max_epochs": 1}
+    ae = AutoencoderAdapter(**kw, random_state=0).fit(X, y, sample_domain=sd)
+    assert ae.input_scale_[0] == 1.0
