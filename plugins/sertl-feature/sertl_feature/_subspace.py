@@ -21,7 +21,19 @@ DEFAULT_N_COMPONENTS = 30
 """TCA/JDA components when ``n_components=None`` (capped by what the data allows)."""
 
 
-def resolve_n_components(n_components, n_max, what, *, default=DEFAULT_N_COMPONENTS):
+RANK_HINT = (
+    " The rows span fewer directions than there are features: look for "
+    "constant or collinear features, and for features on scales so far apart "
+    "(1e-8 next to 1e8) that the smaller ones vanish in rounding; "
+    "standardising the features (e.g. sertl_core.DomainStandardScaler first) "
+    "brings those back."
+)
+"""Said when the rank of the rows, not their number, limits the components."""
+
+
+def resolve_n_components(
+    n_components, n_max, what, *, default=DEFAULT_N_COMPONENTS, hint=""
+):
     """Return the number of components, or a clear error when too many.
 
     Parameters
@@ -34,6 +46,8 @@ def resolve_n_components(n_components, n_max, what, *, default=DEFAULT_N_COMPONE
         Why ``n_max`` is the limit, for the error message.
     default : int, default=DEFAULT_N_COMPONENTS
         Number used when ``n_components`` is None (capped at ``n_max``).
+    hint : str, default=""
+        Appended to the error (e.g. :data:`RANK_HINT`).
 
     Returns
     -------
@@ -55,7 +69,7 @@ def resolve_n_components(n_components, n_max, what, *, default=DEFAULT_N_COMPONE
     if n_components > n_max:
         raise ValueError(
             f"n_components={n_components} is larger than possible for this "
-            f"data: at most {n_max} ({what}). Pass n_components <= {n_max}."
+            f"data: at most {n_max} ({what}). Pass n_components <= {n_max}." + hint
         )
     return int(n_components)
 
@@ -344,7 +358,11 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             )
             m = resolve_n_components(None, n_max, what, default=m)
         elif isinstance(self.n_components, Integral):
-            m = resolve_n_components(int(self.n_components), n_max, what)
+            # the rank, not the number of rows or features, is the limit
+            short = n_max < min(X.shape[1], smallest - 1)
+            m = resolve_n_components(
+                int(self.n_components), n_max, what, hint=RANK_HINT if short else ""
+            )
         else:
             m = max(variance_dimension(w, self.n_components) for _, w, _, _ in spectra)
             m = resolve_n_components(None, n_max, what, default=m)

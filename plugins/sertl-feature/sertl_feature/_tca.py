@@ -50,7 +50,7 @@ from ._linalg import (
     median_heuristic_gamma,
     rbf_kernel,
 )
-from ._subspace import resolve_n_components
+from ._subspace import RANK_HINT, resolve_n_components
 from ._utils import refuse_overflow
 
 __all__ = ["JDA", "TCA"]
@@ -159,8 +159,16 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
                 # noise, or of zero variance (a constant column)
                 rank = _centred_rank(X)
                 what = f"rank of the centred X = {rank}, n_rows - 1 = {lim}"
-                return {"K": K, "A": A, "n_max": min(rank, lim), "what": what}
-            return {"K": K, "A": A, "n_max": lim, "what": f"n_rows - 1 = {lim}"}
+                hint = RANK_HINT if rank < min(X.shape[1], lim) else ""
+                return {
+                    "K": K,
+                    "A": A,
+                    "n_max": min(rank, lim),
+                    "what": what,
+                    "hint": hint,
+                }
+            what = f"n_rows - 1 = {lim}"
+            return {"K": K, "A": A, "n_max": lim, "what": what, "hint": ""}
         R, P = self._factor_basis(X, rng)
         # Phi = F @ P is never formed: only F (n x landmarks) and small
         # landmark-sized products are.
@@ -201,6 +209,8 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
             "rank": rank,
             "n_max": min(rank, lim),
             "what": what,
+            # linear: the rank of the rows, not their number, is the limit
+            "hint": RANK_HINT if R is None and rank < min(X.shape[1], lim) else "",
         }
 
     def _solve(self, state, E, m):
@@ -234,7 +244,9 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         self._n_features_out = V.shape[1]
 
     def _n_components(self, state):
-        return resolve_n_components(self.n_components, state["n_max"], state["what"])
+        return resolve_n_components(
+            self.n_components, state["n_max"], state["what"], hint=state["hint"]
+        )
 
     @refuse_overflow  # not the whole _fit: JDA's estimator runs there
     def _start_fit(self, data):

@@ -130,3 +130,26 @@ def test_coral_auto_is_scale_equivariant_at_extreme_magnitudes(factor):
     coral = CORAL(reg="auto").fit(X * factor, sample_domain=sd)
     Z = coral.transform(X * factor, sample_domain=sd) / factor
     np.testing.assert_allclose(Z, ref, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "adapter",
+    [
+        SubspaceAlignment(n_components=3),
+        TCA(n_components=3, kernel="linear"),
+        JDA(n_components=3, kernel="linear"),
+    ],
+    ids=repr,
+)
+def test_too_many_components_on_features_of_scales_far_apart_says_why(adapter):
+    # features of 1e-8 next to 1e8 vanish in rounding, so the rows span
+    # fewer directions than they have features; the error named only
+    # constant or collinear features, which these rows do not have
+    X, y, sd = _data()
+    X = X * np.array([1e-8, 1.0, 1e8, 1e-4])
+    with pytest.raises(ValueError, match=r"at most 1 .*scales so far apart.*Scaler"):
+        adapter.fit(X, y, sample_domain=sd)
+    # the limit given by the rows alone gets no such hint
+    X, y, sd = _data()
+    with pytest.raises(ValueError, match=r"at most 4 \(.*<= 4\.$"):
+        clone(adapter).set_params(n_components=5).fit(X, y, sample_domain=sd)
