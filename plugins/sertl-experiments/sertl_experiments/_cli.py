@@ -570,7 +570,7 @@ def cmd_grid(args):
                 "file out and give corpora and methods on the command line."
             )
         cfg = load_config(args.experiment)
-        check_methods(cfg)
+        check_methods(cfg, command="sertl grid")
         if cfg.save_models:
             raise ConfigError(
                 f"{args.experiment}: save_models: sertl grid saves no model per pair "
@@ -664,22 +664,15 @@ def cmd_grid(args):
             raise ConfigError(f"--features: {str(exc).split(': ', 1)[-1]}") from None
         recipes = _recipes_from_cli(args.methods or _default_grid_methods(), args.param)
         for r in recipes:
-            try:
-                check_recipe(
-                    r,
-                    cfg.classifier,
-                    cfg.classifier_params,
-                    params_where=lambda step, m=r.name: f"--methods {m}",
-                    grid_where=lambda key: f"--param {key}",
-                )
-            except ConfigError as exc:
-                # a step the recipe cannot build names the option, not a
-                # [[methods]] table the command line does not have
-                head = f"[[methods]] {r.name} adapter: "
-                if not str(exc).startswith(head):
-                    raise
-                why = str(exc).removeprefix(head)
-                raise ConfigError(f"--methods {r.name}: {why}") from None
+            check_recipe(
+                r,
+                cfg.classifier,
+                cfg.classifier_params,
+                params_where=lambda step, m=r.name: f"--methods {m}",
+                grid_where=lambda key: f"--param {key}",
+                adapter_where=f"--methods {r.name}",
+                command="sertl grid",
+            )
         scorers = args.scorer or ["reverse_validation"]
         seeds = [args.seed if args.seed is not None else 0]
     few_shot = cfg.protocol.target == "few_shot"

@@ -351,7 +351,6 @@ class Recipe:
                 field="adapter",
                 step=a,
             )
-            _refuse_speaker_adapter(step, a, self.name)
             out.append((a, step))
         clf_params = dict(classifier_params or {})
         clf_params.update(self.params.get("classifier", {}))
@@ -592,22 +591,60 @@ def _create(reg, kind, name, params, method, *, field, step):
         raise ConfigError(f"[[methods]] {method} params {step}: {exc}") from None
 
 
-def _refuse_speaker_adapter(step, name, method):
-    """Refuse an adapter that needs speaker ids (``SpeakerNormalizer``).
+def speaker_adapter_problem(recipe, speaker_ids):
+    """Say why an adapter of ``recipe`` cannot run where speaker ids go elsewhere.
 
-    sertl run routes speaker ids only to ``scaling = "speaker"`` (and sertl
-    grid to none): as an adapter such a step got none and silently
-    standardised all rows together, a plain standard scaler.
+    An adapter whose ``fit`` takes ``speaker`` or ``speakers`` (such as
+    :class:`~sertl_speech.SpeakerNormalizer`) needs the speaker of each row.
+    sertl run, sertl grid, :func:`~sertl_experiments.evaluate`,
+    :func:`~sertl_experiments.train_model` and the search give speaker ids
+    to no adapter (sertl run and evaluate only to ``scaling = "speaker"``):
+    such a step would get none and silently take all rows for one speaker
+    (the speaker normaliser becomes a plain standard scaler). Each of them
+    refuses it up front with this reason, in a message of its own that
+    names its field and the fix. :meth:`Recipe.pipeline` builds it: a
+    caller that routes ``speaker`` to the step may use it.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The method.
+    speaker_ids : str
+        What the caller does with speaker ids, completing "which ...",
+        e.g. ``"sertl run gives only to the scaling step"``.
+
+    Returns
+    -------
+    problem : str or None
+        The reason, naming the first such adapter and its parameter; None
+        when no adapter needs speaker ids. An adapter name the registry
+        does not know is left to building the recipe, whose error names it.
+
+    Examples
+    --------
+    >>> print(speaker_adapter_problem(Recipe("dss"), "nobody gives"))
+    None
+    >>> r = Recipe("x", adapters=["speaker_normalizer"])
+    >>> speaker_adapter_problem(r, "train_model gives to no step").split(", ")[0]
+    "'speaker_normalizer' needs the speaker of each row (its fit takes speaker)"
     """
-    if not {"speaker", "speakers"} & set(inspect.signature(step.fit).parameters):
-        return
-    raise ConfigError(
-        f"[[methods]] {method} adapter: {name!r} standardises each speaker and "
-        "needs speaker ids, which sertl run gives only to the scaling step: as "
-        "an adapter it would get none and standardise all rows together. Use "
-        'scaling = "speaker" instead (a method of its own; sertl grid cannot '
-        "search it)."
-    )
+    from sertl_core import RegistryError
+
+    reg = _registry()
+    for name in recipe.adapters:
+        try:
+            cls = reg.get("adapters", name)
+        except RegistryError:
+            continue
+        taken = inspect.signature(cls.fit).parameters
+        param = next((p for p in ("speaker", "speakers") if p in taken), None)
+        if param is not None:
+            return (
+                f"{name!r} needs the speaker of each row (its fit takes {param}), "
+                f"which {speaker_ids}: as an adapter it would get none and take "
+                "all rows for one speaker"
+            )
+    return None
 
 
 def template(n_adapt):

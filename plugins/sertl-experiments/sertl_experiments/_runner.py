@@ -49,6 +49,7 @@ from ._recipes import (
     default_candidates,
     for_protocol,
     make_classifier,
+    speaker_adapter_problem,
     transform_rows,
 )
 from ._selection import (
@@ -2277,19 +2278,23 @@ def _remove_stale_outputs(out, log):
         )
 
 
-def check_methods(config):
+def check_methods(config, *, command="sertl run"):
     """Build every method once, so that a bad name or parameter stops the run.
 
     Registry names (scaling, adapters, estimator, scorers, ``auto``
     candidates) and step parameters cannot be checked by
     :func:`~sertl_experiments.parse_config`, which knows no plugin; without
     this check every cell of the matrix would fail on its own, after the
-    features were extracted.
+    features were extracted. An adapter that needs speaker ids is refused
+    (see :func:`check_recipe`).
 
     Parameters
     ----------
     config : ExperimentConfig
         The experiment.
+    command : {"sertl run", "sertl grid"}, default="sertl run"
+        The command that checks it: the refusal of an adapter that needs
+        speaker ids says what that command does with them, and the fix.
 
     Raises
     ------
@@ -2327,13 +2332,16 @@ def check_methods(config):
             if spec.auto:
                 candidates = _auto_candidates(spec, config)
                 for r in candidates:
-                    # a candidate the cells could not build (e.g. an adapter
-                    # that needs speaker ids) fails here, not in every cell
-                    try:
-                        r.pipeline(config.classifier, config.classifier_params)
-                    except ConfigError as exc:
-                        why = str(exc).split(": ", 1)[-1]
-                        raise ConfigError(f"{where} candidates: {why}") from None
+                    # a candidate the cells could not build fails here, not
+                    # in every cell (an error names the method it comes from)
+                    r.pipeline(config.classifier, config.classifier_params)
+                    speaker_ids, _, fix = _SPEAKER_IDS[command]
+                    problem = speaker_adapter_problem(r, speaker_ids)
+                    if problem:
+                        raise ConfigError(
+                            f"{where} candidates: candidate {r.name!r}: "
+                            f"{problem}. {fix}"
+                        )
                 _check_probabilities(candidates, spec, config)
                 continue
             recipe = Recipe.from_spec(spec)
@@ -2343,13 +2351,44 @@ def check_methods(config):
                 config.classifier_params,
                 params_where=lambda step, w=where: f"{w} params {step}",
                 grid_where=lambda key, w=where: f"{w} grid {key}",
+                adapter_where=f"{where} adapter",
+                command=command,
             )
             _check_probabilities([recipe], spec, config)
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
 
 
-def check_recipe(recipe, classifier, classifier_params, *, params_where, grid_where):
+# What each command does with speaker ids, and the fix for an adapter that
+# needs them: (speaker ids, fix of an adapter, fix of an auto candidate)
+_SPEAKER_IDS = {
+    "sertl run": (
+        "sertl run gives only to the scaling step",
+        'Use scaling = "speaker" instead (a method of its own; sertl grid '
+        "cannot search it).",
+        'List a method with scaling = "speaker" among the candidates instead.',
+    ),
+    "sertl grid": (
+        "sertl grid gives to no step (GridSearchCV cannot route them to some "
+        "candidates only)",
+        "Leave it out of the search; compare speaker normalisation with sertl "
+        'run (a method with scaling = "speaker").',
+        "Remove it from candidates; compare speaker normalisation with sertl "
+        'run (a method with scaling = "speaker").',
+    ),
+}
+
+
+def check_recipe(
+    recipe,
+    classifier,
+    classifier_params,
+    *,
+    params_where,
+    grid_where,
+    adapter_where,
+    command="sertl run",
+):
     """Build a recipe and each value of its grid once, validating every step.
 
     Parameters
@@ -2363,13 +2402,38 @@ def check_recipe(recipe, classifier, classifier_params, *, params_where, grid_wh
         error message.
     grid_where : callable
         ``grid_where(key)`` names the field of a grid entry.
+    adapter_where : str
+        Names the field of the recipe's adapters in an error message
+        (``[[methods]] x adapter``, ``--methods x``).
+    command : {"sertl run", "sertl grid"}, default="sertl run"
+        The command that fits the recipe, for the refusal of an adapter
+        that needs speaker ids: neither gives it any.
 
     Raises
     ------
     ConfigError
-        An unknown registry name, parameter or invalid parameter value.
+        An unknown registry name, parameter or invalid parameter value, or
+        an adapter that needs speaker ids (a speaker normaliser), which the
+        command would fit without them: the message names the field and
+        what to write instead.
+
+    Examples
+    --------
+    >>> from sertl_experiments import Recipe
+    >>> from sertl_experiments._runner import check_recipe
+    >>> recipe = Recipe("x", adapters=["speaker_normalizer"])
+    >>> try:
+    ...     check_recipe(recipe, "svc", {}, params_where=str, grid_where=str,
+    ...                  adapter_where="--methods x", command="sertl grid")
+    ... except ConfigError as err:
+    ...     print(str(err).split(" (")[0])
+    --methods x: 'speaker_normalizer' needs the speaker of each row
     """
     pipe = recipe.pipeline(classifier, classifier_params)
+    speaker_ids, fix, _ = _SPEAKER_IDS[command]
+    problem = speaker_adapter_problem(recipe, speaker_ids)
+    if problem:
+        raise ConfigError(f"{adapter_where}: {problem}. {fix}")
     _check_pipeline(pipe, recipe.estimator, params_where)
     for key, values in recipe.grid.items():
         for value in values:

@@ -17,7 +17,7 @@ from sklearn.utils.metaestimators import available_if
 from sertl_core.model_selection import _take
 
 from ._config import ConfigError
-from ._recipes import template
+from ._recipes import speaker_adapter_problem, template
 
 __all__ = ["SCORERS", "make_scorer", "search"]
 
@@ -377,6 +377,12 @@ def search(
         FitFailedWarning).
     names : list of str
         Recipe name of every row of ``cv_results_``.
+
+    Raises
+    ------
+    ConfigError
+        A recipe with ``scaling="speaker"`` or an adapter that needs speaker
+        ids, which the search cannot route.
     """
     from sertl_core.model_selection import SourceTargetShuffleSplit, TargetLabelSplit
 
@@ -388,6 +394,18 @@ def search(
             'use scaling = "domain" there, or score it with evaluate(), which '
             "routes speaker ids (sertl run does)."
         )
+    for r in recipes:
+        problem = speaker_adapter_problem(
+            r,
+            "search gives to no step (GridSearchCV cannot route them to some "
+            "candidates only)",
+        )
+        if problem:
+            raise ConfigError(
+                f"Recipe {r.name!r} adapters: {problem}. Leave it out of the "
+                'search; score speaker normalisation (scaling="speaker") with '
+                "evaluate(), which routes speaker ids to it."
+            )
     scorers = list(scorers)
     if few_shot and "target" not in scorers:
         scorers = ["target"]
@@ -582,6 +600,12 @@ def evaluate(
     best : int
         Index of the best candidate.
 
+    Raises
+    ------
+    ConfigError
+        A recipe with an adapter that needs speaker ids: evaluate routes
+        them only to ``scaling="speaker"``.
+
     Examples
     --------
     >>> import numpy as np
@@ -600,6 +624,15 @@ def evaluate(
 
     from sertl_core.model_selection import SourceTargetShuffleSplit, TargetLabelSplit
 
+    for r in recipes:
+        problem = speaker_adapter_problem(
+            r, 'evaluate gives only to the scaling step (scaling="speaker")'
+        )
+        if problem:
+            raise ConfigError(
+                f'Recipe {r.name!r} adapters: {problem}. Use scaling="speaker" instead '
+                "(and pass speakers=)."
+            )
     scorers = ["target"] if few_shot else list(scorers)
     probability = probability or needs_proba(scorers)
     cv = (

@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from ._config import FeatureSpec
 from ._data import ExperimentError, extract_features, make_feature_step
+from ._recipes import speaker_adapter_problem
 
 __all__ = ["train_model"]
 
@@ -34,8 +35,8 @@ def train_model(
     Parameters
     ----------
     recipe : Recipe
-        The method (speaker scaling is not supported: new files carry no
-        speaker id).
+        The method (speaker scaling, and an adapter that needs speaker ids,
+        are not supported: new files carry no speaker id).
     source_files : list of str
         Labelled training audio.
     source_labels : list of str
@@ -65,6 +66,13 @@ def train_model(
     skipped : list of (file, reason)
         Training files that gave no features.
 
+    Raises
+    ------
+    ExperimentError
+        A recipe a deployable model cannot use (speaker scaling, an adapter
+        that needs speaker ids), refused before any file is extracted; no
+        source file, or none that gives features.
+
     Warns
     -----
     Warning
@@ -86,6 +94,15 @@ def train_model(
         raise ExperimentError(
             'a deployable model cannot use scaling = "speaker" (new '
             'recordings carry no speaker id); use scaling = "domain".'
+        )
+    problem = speaker_adapter_problem(
+        recipe, "train_model gives to no step (new recordings carry no speaker id)"
+    )
+    if problem:  # before any file is extracted
+        raise ExperimentError(
+            f"Recipe {recipe.name!r} adapters: {problem}. A deployable model "
+            'cannot normalise per speaker: leave it out (scaling = "domain" '
+            "standardises each domain)."
         )
     if len(source_files) == 0:  # before any target file is extracted
         raise ExperimentError(

@@ -1333,31 +1333,64 @@ def test_run_refuses_a_method_named_like_a_pipeline_step(
     assert re.search(match, capsys.readouterr().err)
 
 
+_NEEDS_SPEAKERS = (
+    r"'speaker_normalizer' needs the speaker of each row \(its fit takes "
+    r"speaker\), which "
+)
+_TAKES_ONE_SPEAKER = (
+    r": as an adapter it would get none and take all rows for one speaker\. "
+)
+
+
 @pytest.mark.parametrize(
-    "method",
+    ("method", "field", "fix"),
     [
-        'adapter = "speaker_normalizer"',
-        'adapter = ["coral", "speaker_normalizer"]',
-        'method = "auto"\ncandidates = ["dss", "speaker_normalizer"]',
+        ('adapter = "speaker_normalizer"', "adapter", 'Use scaling = "speaker"'),
+        (
+            'adapter = ["coral", "speaker_normalizer"]',
+            "adapter",
+            'Use scaling = "speaker"',
+        ),
+        (
+            'method = "auto"\ncandidates = ["dss", "speaker_normalizer"]',
+            "candidates: candidate 'speaker_normalizer'",
+            'List a method with scaling = "speaker" among the candidates',
+        ),
     ],
 )
-def test_run_refuses_the_speaker_normalizer_as_an_adapter(
-    tmp_path, capsys, monkeypatch, method
+@pytest.mark.parametrize("command", ["run", "grid"])
+def test_run_and_grid_refuse_the_speaker_normalizer_as_an_adapter(
+    tmp_path, capsys, monkeypatch, method, field, fix, command
 ):
     # sertl run routes speaker ids to scaling = "speaker" only: as an adapter
     # SpeakerNormalizer got none and was a plain standard scaler of all rows
-    # (results and saved model those of dss, without a word)
+    # (results and saved model those of dss, without a word). The refusal
+    # is check_recipe's (the auto candidates' check_methods'), worded for
+    # the command: sertl grid gives speaker ids to no step at all
     pytest.importorskip("sertl_feature")
     _no_features(monkeypatch)
     exp = _grid_file(tmp_path, f'output = "out"\n[[methods]]\nname = "x"\n{method}\n')
-    assert main(["run", exp, "--no-progress"]) == 2
+    args = ["run", exp, "--no-progress"] if command == "run" else ["grid", exp]
+    assert main(args) == 2
     err = capsys.readouterr().err
-    assert re.search(
-        r"\[\[methods\]\] x (adapter|candidates): 'speaker_normalizer' "
-        r"standardises each speaker and needs "
-        r"speaker ids, .* Use scaling = \"speaker\" instead",
-        err,
-    ), err
+    if command == "run":
+        gives = "sertl run gives only to the scaling step"
+    else:
+        gives = "sertl grid gives to no step (GridSearchCV cannot route them"
+        fix = "Leave it out" if field == "adapter" else "Remove it from candidates"
+    pattern = (
+        rf"^sertl {command}: error: \S+exp\.toml: \[\[methods\]\] x "
+        + re.escape(f"{field}: ")
+        + _NEEDS_SPEAKERS
+        + re.escape(gives)
+        + r".*"
+        + _TAKES_ONE_SPEAKER
+        + re.escape(fix)
+    )
+    assert re.search(pattern, err, re.M), err
+    if command == "grid":  # not sertl run's fix, which grid cannot search
+        assert "compare speaker normalisation with sertl run" in err, err
+    assert err.count("needs the speaker of each row") == 1, err
     assert "Traceback" not in err
 
 
@@ -1366,8 +1399,18 @@ def test_grid_refuses_the_speaker_normalizer_as_a_method(capsys, monkeypatch):
     args = ["grid", "--source", "emodb=sample", "--target", "ravdess=sample"]
     assert main([*args, "--methods", "dss,speaker_normalizer"]) == 2
     err = capsys.readouterr().err
-    assert "--methods speaker_normalizer: 'speaker_normalizer' standardises" in err, err
-    assert "Traceback" not in err
+    assert re.search(
+        r"^sertl grid: error: --methods speaker_normalizer: "
+        + _NEEDS_SPEAKERS
+        + r"sertl grid gives to no step \(GridSearchCV cannot route them to some "
+        r"candidates only\)"
+        + _TAKES_ONE_SPEAKER
+        + r"Leave it out of the search; compare speaker normalisation with sertl "
+        r'run \(a method with scaling = "speaker"\)\.$',
+        err,
+        re.M,
+    ), err
+    assert "[[methods]]" not in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("name", ["model", "adapt1", "classifier"])
@@ -1709,6 +1752,7 @@ def test_grid_resolves_a_name_to_sertls_class_not_another_kinds(monkeypatch):
         {},
         params_where=lambda step: step,
         grid_where=lambda key: key,
+        adapter_where="--methods kmm",
     )
 
 
