@@ -762,15 +762,32 @@ def _to_md(df, floatfmt=".1f"):
     return "\n".join(lines) + "\n"
 
 
+# Characters that Markdown (CommonMark, GitHub's tables and math) reads as
+# markup, each shown as itself: the backslash escapes (the backslash first,
+# so that a label's own backslash cannot escape what follows it), and the
+# entities of the characters that start HTML or an entity
+_MD_BACKSLASHED = "\\`*_[]|~$"
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_ESCAPES = str.maketrans(
+    {**{ch: "\\" + ch for ch in _MD_BACKSLASHED}, **_MD_ENTITIES}
+)
+
+
 def _md_escape(text):
-    """``text`` with each ``<`` as ``&lt;``, for results.md.
+    r"""``text`` as plain text in results.md, its markup characters escaped.
 
     Labels, names and messages come from the corpora and the config: a
-    Markdown viewer that renders raw HTML would otherwise run a ``<script>``
-    a label holds. Without ``<`` no tag starts, so ``a -> b`` stays readable
-    in the file itself.
+    label's ``|`` would end its table cell, ``*a*``, ``_a_``, backticks,
+    ``[a](b)`` or ``$x$`` would render as emphasis, code, a link or math, a
+    ``<script>`` would run in a viewer that renders raw HTML, and ``&lt;``
+    would show as ``<``. Each such character is escaped (``\|``, ``\*``,
+    ``&lt;``, ``&amp;`` ...), so every viewer shows the text as given;
+    control characters are shown as escapes (:func:`_visible`).
+
+    >>> print(_md_escape("a|b *c* <i>&amp; [x](y) `z` \\"))
+    a\|b \*c\* &lt;i&gt;&amp;amp; \[x\](y) \`z\` \\
     """
-    return _visible(text).replace("<", "&lt;")
+    return _visible(text).translate(_MD_ESCAPES)
 
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -826,8 +843,14 @@ _CAUTIONS_NOTE = (
 
 
 def _md_text(text):
-    """``text`` as one cell of a Markdown table (its lines joined by <br>)."""
-    return _md_escape(text).replace("|", "\\|").replace("\n", "<br>")
+    r"""``text`` as one cell of a Markdown table (its lines joined by <br>).
+
+    Every cell of results.md's tables, and its title, go through it.
+
+    >>> print(_md_text("anger|joy\n_sad_"))
+    anger\|joy<br>\_sad\_
+    """
+    return _md_escape(text).replace("\n", "<br>")
 
 
 def _lines_html(df, table_id, quote="'"):

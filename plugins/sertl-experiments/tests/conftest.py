@@ -1,5 +1,9 @@
 """Fixtures of the sertl-experiments tests."""
 
+import re
+import string
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sertl_experiments._data import CorpusData
@@ -57,3 +61,22 @@ def drawn_figures(monkeypatch):
     figs = []
     monkeypatch.setattr(_report, "_fig_to_b64", lambda fig, path: figs.append(fig))
     return figs
+
+
+# results.md escapes the Markdown markup of its labels and notes (\_, \*,
+# &lt; ...); the tests read it as a viewer shows the text. "\|" stays: it
+# keeps a cell's pipe inside the cell when a test splits a table row
+_MD_PUNCT = "".join(ch for ch in string.punctuation if ch != "|")
+_MD_SHOWN = re.compile(rf"\\([{re.escape(_MD_PUNCT)}])|&(amp|lt|gt);")
+_MD_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+@pytest.fixture
+def read_results_md():
+    """Return a function that reads a results.md with its escapes undone."""
+
+    def read(path):
+        text = Path(path).read_text()
+        return _MD_SHOWN.sub(lambda m: m[1] if m[1] else _MD_ENTITIES[m[2]], text)
+
+    return read

@@ -707,7 +707,9 @@ def test_output_read_by_a_closed_pipe_ends_without_traceback(tmp_path):
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
 
 
-def test_misnamed_files_are_listed_and_reported_as_skipped(tmp_path, capsys, cache_dir):
+def test_misnamed_files_are_listed_and_reported_as_skipped(
+    tmp_path, capsys, cache_dir, read_results_md
+):
     # a file whose name breaks the corpus's naming rule was dropped silently:
     # in neither the log, results.md nor report.html
     import shutil
@@ -733,7 +735,7 @@ def test_misnamed_files_are_listed_and_reported_as_skipped(tmp_path, capsys, cac
         "03a05Xa.flac": "emotion letter X is not an EmoDB emotion",
         "03-01-99-01-01-01-01.flac": "emotion code 99 is not a RAVDESS emotion",
     }
-    md = (tmp_path / "out" / "results.md").read_text()
+    md = read_results_md(tmp_path / "out" / "results.md")
     html = (tmp_path / "out" / "report.html").read_text()
     skipped_md = md.split("## Skipped files", 1)[1]
     for name, why in reasons.items():
@@ -869,7 +871,7 @@ class _TextOnlyReader:
 
 
 def test_warnings_of_a_third_party_reader_are_logged_and_reported(
-    tmp_path, capsys, cache_dir, monkeypatch
+    tmp_path, capsys, cache_dir, monkeypatch, read_results_md
 ):
     # the files a third-party reader names in plain-text warnings (without
     # CorpusWarning.skipped data) went unreported
@@ -886,7 +888,7 @@ def test_warnings_of_a_third_party_reader_are_logged_and_reported(
     assert f"corpus emodb: reader warning: {skip}\n" in err
     assert f"corpus emodb: reader warning (3 times): {gender}\n" in err
     assert "reader warning: text_only: 1 empty file" not in err
-    md = (tmp_path / "out" / "results.md").read_text()
+    md = read_results_md(tmp_path / "out" / "results.md")
     section = _reader_warnings_md(md)
     assert f"| emodb | {skip} | 1 |" in section
     assert f"| emodb | {gender} | 3 |" in section
@@ -1617,7 +1619,9 @@ def _random_features(monkeypatch):
 
 
 @pytest.mark.parametrize("onto", ["neutral", "calm"])
-def test_mapped_and_left_out_labels_are_reported(tmp_path, capsys, monkeypatch, onto):
+def test_mapped_and_left_out_labels_are_reported(
+    tmp_path, capsys, monkeypatch, onto, read_results_md
+):
     # a label the mapping renames was still "to rename"; one mapped onto a
     # class outside [labels] classes vanished without a word, and the report
     # did not say which classes each pair used
@@ -1638,7 +1642,7 @@ def test_mapped_and_left_out_labels_are_reported(tmp_path, capsys, monkeypatch, 
     assert main(["run", str(exp), "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert "are not canonical emotions" not in err and "Rename them" not in err
-    md = (tmp_path / "out" / "results.md").read_text()
+    md = read_results_md(tmp_path / "out" / "results.md")
     page = html.unescape((tmp_path / "out" / "report.html").read_text())
     classes = md.split("## Classes of each pair", 1)[1].split("\n## ", 1)[0]
     assert "<h2>Classes of each pair</h2>" in page

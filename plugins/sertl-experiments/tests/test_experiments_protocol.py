@@ -93,7 +93,9 @@ def _html_table(page, tid):
 # -- 1. what a few-shot method trains on --------------------------------------
 
 
-def test_few_shot_default_estimator_learns_from_the_labelled_target_rows(tmp_path):
+def test_few_shot_default_estimator_learns_from_the_labelled_target_rows(
+    tmp_path, read_results_md
+):
     # the default SourceOnly never saw the k labelled target rows, yet the
     # results counted them among its "labelled train rows"
     cfg = _config(
@@ -117,7 +119,7 @@ def test_few_shot_default_estimator_learns_from_the_labelled_target_rows(tmp_pat
         cells[(t, "src")]["y_pred"] != cells[(t, "src_tgt")]["y_pred"]
         for t in ("a", "b")
     )
-    md = (cfg.output / "results.md").read_text()
+    md = read_results_md(cfg.output / "results.md")
     head, rows = _md_table(md, "Per pair")
     trained = {
         r[2]: (
@@ -375,7 +377,7 @@ def test_speaker_bootstrap_needs_two_test_speakers(tmp_path):
         run_experiment(cfg, data=_data(n_speakers=2), progress=False, log=_quiet)
 
 
-def test_changing_the_bootstrap_unit_rescores_finished_cells(tmp_path):
+def test_changing_the_bootstrap_unit_rescores_finished_cells(tmp_path, read_results_md):
     data = _data()
 
     def run(unit):
@@ -397,7 +399,7 @@ def test_changing_the_bootstrap_unit_rescores_finished_cells(tmp_path):
     assert not first.results["uar_low"].equals(res.results["uar_low"])
     # 6 test speakers: the report says the interval is unreliable
     note = "speaker bootstrap over fewer than 10 test speakers (a -> b (6)"
-    assert note in (cfg.output / "results.md").read_text()
+    assert note in read_results_md(cfg.output / "results.md")
     assert any(note in line for line in lines)
 
 
@@ -465,7 +467,7 @@ def test_cells_record_the_split_and_the_report_shows_test_counts(tmp_path):
     assert "Warning" not in md
 
 
-def test_seeds_that_repeat_a_split_are_warned_about(tmp_path):
+def test_seeds_that_repeat_a_split_are_warned_about(tmp_path, read_results_md):
     # 4 speakers, 2 for testing: 6 ways, so seeds 0 and 6 share one
     cfg = _config(tmp_path, [{"name": "dss"}], **_FEW, seeds=[0, 6])
     lines = []
@@ -474,7 +476,7 @@ def test_seeds_that_repeat_a_split_are_warned_about(tmp_path):
     )
     warning = "a -> b: seeds 0 and 6 hold out the same test speakers"
     assert any(line.startswith("warning: " + warning) for line in lines)
-    md = (cfg.output / "results.md").read_text()
+    md = read_results_md(cfg.output / "results.md")
     assert f"**Warning: {warning}" in md
     assert "at most 6 seeds (that differ modulo 6)" in md
     page = res.report.read_text()

@@ -4,6 +4,7 @@ import html
 import io
 import json
 import re
+import string
 
 import numpy as np
 from sertl_experiments import CorpusData, run_experiment
@@ -116,6 +117,7 @@ def test_control_and_bidi_characters_are_shown_not_obeyed(synthetic_config):
     page = res.report.read_text()
     for text in (md, page):
         assert "\u202e" not in text and "\x1b" not in text
+    for text in (_md_read(md), page):  # results.md as a viewer shows it
         assert "\\u202eanger" in text and "\\x1b[2Jneutral" in text
     assert md.startswith("# Experiment two<br>lines\n")
 
@@ -137,3 +139,90 @@ def test_per_class_recall_gives_each_method_its_own_bars(tmp_path, drawn_figures
         for h in ax.containers
     }
     assert len(looks) == 25
+
+
+# GitHub-flavoured Markdown, as far as results.md's tables need it: a row's
+# cells are split at each "|" that no backslash escapes; in a cell "\|" is
+# a pipe, a backslash before ASCII punctuation makes it literal, an entity
+# is its character and <br> a line break
+_MD_PUNCT = "[" + re.escape(string.punctuation) + "]"
+_MD_TOKEN = re.compile(rf"\\({_MD_PUNCT})|&(amp|lt|gt|quot);|<br>")
+# what Markdown reads as markup in a cell when not escaped
+_MD_MARKUP = set("\\`*_[]|~$&<>")
+
+
+def _md_tables(md):
+    """Every table of results.md as (header row, body rows) of raw cells."""
+    tables, block = [], []
+    for line in [*md.splitlines(), ""]:
+        if line.startswith("|"):
+            block.append(re.split(r"(?<!\\)\|", line.strip())[1:-1])
+        elif block:
+            tables.append((block[0], block[2:]))
+            block = []
+    return tables
+
+
+def _md_read(cell):
+    """The text a Markdown viewer shows for one raw table cell."""
+    cell = cell.strip().replace("\\|", "|")  # the table's own escape, first
+    chars = {"amp": "&", "lt": "<", "gt": ">", "quot": '"'}
+    return _MD_TOKEN.sub(lambda m: m[1] or (chars[m[2]] if m[2] else "\n"), cell)
+
+
+def _md_markup(cell):
+    """The characters of a raw cell that a viewer would read as markup."""
+    return set(_MD_TOKEN.sub("", cell.strip().replace("\\|", ""))) & _MD_MARKUP
+
+
+def test_results_md_keeps_hostile_labels_as_text_in_their_cells(synthetic_config):
+    # results.md escaped "<" and "|" only: a class "_w_" or "*z*" rendered as
+    # emphasis, "[l](u)" as a link, "`c`" as code, "$m$" as math, "&amp;" as
+    # "&", a corpus or method "x.__dss__" as bold; one escaping function
+    # now writes every cell (and the title), and a viewer shows the labels
+    labels = [
+        "a|b",
+        "x & <y> *z* _w_ `c` [l](u) ~s~ $m$ &amp;",
+        "two\nlines \\| end\\",
+    ]
+    names = {"a": "a.__x__", "b": "b._y_"}
+    data = {
+        names[k]: CorpusData(names[k], d.X, d.y, d.speakers, d.files)
+        for k, d in _data(labels).items()
+    }
+    cfg = synthetic_config(
+        name="*exp* | _t_",
+        corpora={n: {"root": "unused"} for n in data},
+        methods=[{"name": "m.__dss__"}, {"name": "na+1", "scaling": "source"}],
+        protocol={"bootstrap": 0},
+    )
+    run_experiment(cfg, data=data, progress=False, log=_quiet)
+    md = (cfg.output / "results.md").read_text()
+    assert md.startswith("# Experiment ")
+    assert _md_read(md.splitlines()[0].removeprefix("# Experiment ")) == cfg.name
+    tables = _md_tables(md)
+    assert len(tables) >= 4
+    for head, rows in tables:
+        for row in [head, *rows]:
+            assert len(row) == len(head), (head, row)
+            for cell in row:
+                assert not _md_markup(cell), cell
+    pairs = _md_read_table(tables, "UAR")
+    assert {tuple(row[:3]) for row in pairs} == {
+        (s, t, m)
+        for s, t in [("a.__x__", "b._y_"), ("b._y_", "a.__x__")]
+        for m in ("m.__dss__", "na+1")
+    }
+    head, *_ = _md_read_table(tables, "classes", head=True)
+    classes = {row[head.index("classes")] for row in _md_read_table(tables, "classes")}
+    assert classes == {", ".join(sorted(labels))}
+
+
+def _md_read_table(tables, column, head=False):
+    """The first table with ``column``, its cells as a viewer shows them."""
+    for raw_head, rows in tables:
+        names = [_md_read(c) for c in raw_head]
+        if column in names:
+            read = [[_md_read(c) for c in row] for row in rows]
+            return [names, *read] if head else read
+    raise AssertionError(f"no table has a column {column!r}")

@@ -677,7 +677,7 @@ def test_resume_recomputes_what_a_change_affects(
 
 
 def test_speaker_scaled_method_says_why_it_saved_no_model(
-    synthetic_config, synthetic_data
+    synthetic_config, synthetic_data, read_results_md
 ):
     # per-speaker normalisation needs speaker ids that a file-only model
     # never gets: the run says so in the cell, the log and the report
@@ -699,7 +699,7 @@ def test_speaker_scaled_method_says_why_it_saved_no_model(
     assert "model_not_saved" not in _cell(cfg, "a__b__spk__seed1")  # seed 0 saves
     said = [line for line in lines if line.startswith("no model saved for")]
     assert len(said) == 2 and 'a -> b spk: not saved: scaling = "speaker"' in said[0]
-    md = (cfg.output / "results.md").read_text()
+    md = read_results_md(cfg.output / "results.md")
     section = md.split("## Saved models", 1)[1]
     assert "| a | b | dss | models/a__b__dss.skops |" in section
     assert '| a | b | spk | not saved: scaling = "speaker"' in section
@@ -811,7 +811,7 @@ def test_saving_models_changes_no_selection_and_resumes(
 
 
 def test_saved_models_are_found_from_another_folder_or_a_moved_output(
-    synthetic_config, synthetic_data, tmp_path, monkeypatch
+    synthetic_config, synthetic_data, tmp_path, monkeypatch, read_results_md
 ):
     # a relative output is relative to the working folder (sertl run
     # exp.toml vs sertl run sub/exp.toml), and an output folder can be
@@ -838,9 +838,8 @@ def test_saved_models_are_found_from_another_folder_or_a_moved_output(
     # the reused cells name the files where they now are
     cell = _cell(cfg, "a__b__dss__seed0")
     assert cell["model"] == str(tmp_path / "moved" / "models" / "a__b__dss.skops")
-    assert (
-        "| a | b | dss | models/a__b__dss.skops |"
-        in (cfg.output / "results.md").read_text()
+    assert "| a | b | dss | models/a__b__dss.skops |" in read_results_md(
+        cfg.output / "results.md"
     )
 
 
