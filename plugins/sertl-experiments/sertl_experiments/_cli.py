@@ -777,13 +777,9 @@ def cmd_grid(args):
                 where = f"{'+'.join(srcs)} -> {tgt} seed {seed}"
                 with _recording_warnings() as texts:
                     if client is not None:
-                        from joblib import parallel_config
-
-                        # (the Dask workers' own warnings are shown by them)
-                        with parallel_config(backend="dask"):
-                            gs, names = search(recipes, X, y, sd, n_jobs=-1, **kw)
-                    else:
-                        gs, names = search(recipes, X, y, sd, **kw)
+                        # the Dask workers' warnings are raised here too
+                        kw.update(client=client, n_jobs=-1)
+                    gs, names = search(recipes, X, y, sd, **kw)
                 fit_notes += [(f"during the search: {t}", where) for t in texts]
                 rows = []
                 for i, name in enumerate(names):

@@ -12,6 +12,7 @@ from sklearn import config_context
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
 from sertl_core.model_selection import _take
@@ -61,6 +62,44 @@ def _show_recorded(message, category, filename, lineno, file=None, line=None):
 
 
 @contextmanager
+def _recorded():
+    """Record the distinct warnings raised inside as ``(category, text)``.
+
+    The list yielded is filled when the block ends, also when it raises:
+    each ``(category, text)`` once, in order, the text's whitespace folded;
+    deprecation warnings (library internals, not about the experiment) are
+    left out. Nothing is shown. Threads may record at once: each gets the
+    warnings it raised (and those of the threads it starts, while it
+    records alone).
+    """
+    out, caught, me = [], [], threading.get_ident()
+    with _RECORDERS_LOCK:
+        if not _RECORDERS:
+            catch = warnings.catch_warnings()
+            catch.__enter__()
+            warnings.simplefilter("always")
+            _INSTALLED.update(catch=catch, show=warnings.showwarning)
+            warnings.showwarning = _show_recorded
+        _RECORDERS.setdefault(me, []).append(caught)
+    try:
+        yield out
+    finally:
+        with _RECORDERS_LOCK:
+            mine = _RECORDERS[me]
+            del mine[next(i for i, c in enumerate(mine) if c is caught)]
+            if not mine:
+                del _RECORDERS[me]
+            if not _RECORDERS:
+                _INSTALLED.pop("catch").__exit__(None, None, None)
+        for message, category in caught:
+            if issubclass(category, DeprecationWarning | PendingDeprecationWarning):
+                continue
+            entry = (category, " ".join(str(message).split()))
+            if entry not in out:
+                out.append(entry)
+
+
+@contextmanager
 def _recording_warnings():
     """Record the distinct warnings raised inside, as ``Category: message``.
 
@@ -77,31 +116,83 @@ def _recording_warnings():
     >>> texts
     ['UserWarning: set max_iter']
     """
-    texts, caught, me = [], [], threading.get_ident()
-    with _RECORDERS_LOCK:
-        if not _RECORDERS:
-            catch = warnings.catch_warnings()
-            catch.__enter__()
-            warnings.simplefilter("always")
-            _INSTALLED.update(catch=catch, show=warnings.showwarning)
-            warnings.showwarning = _show_recorded
-        _RECORDERS.setdefault(me, []).append(caught)
-    try:
+    texts = []
+    with _recorded() as caught:
         yield texts
+    for category, text in caught:
+        line = f"{category.__name__}: {text}"
+        if line not in texts:
+            texts.append(line)
+
+
+def _dask_worker():
+    """Return the Dask worker that runs this code, or None (not in a task)."""
+    try:
+        from distributed import get_worker
+    except ImportError:
+        return None
+    try:
+        return get_worker()
+    except ValueError:  # "No worker found": not in a Dask task
+        return None
+
+
+@contextmanager
+def _warnings_to_caller(topic):
+    """On a Dask worker, send the block's warnings to the caller of the search.
+
+    A search's fits and scorers run in the workers' processes, whose
+    warnings are shown there (on the workers' stderr) and never reach the
+    caller, who gathers those of the fits it runs itself. Under ``topic``
+    (one per search) the worker records them and logs them as a Dask event
+    (``[module, category name, text]`` each), also those of a fit that
+    fails, as the caller's own recording keeps them; the caller raises them
+    again (:func:`_raise_worker_warnings`). Outside a Dask task, or without
+    a topic, the block runs as it is.
+    """
+    worker = _dask_worker() if topic is not None else None
+    if worker is None:
+        yield
+        return
+    try:
+        with _recorded() as caught:
+            yield
     finally:
-        with _RECORDERS_LOCK:
-            mine = _RECORDERS[me]
-            del mine[next(i for i, c in enumerate(mine) if c is caught)]
-            if not mine:
-                del _RECORDERS[me]
-            if not _RECORDERS:
-                _INSTALLED.pop("catch").__exit__(None, None, None)
-    for message, category in caught:
-        if issubclass(category, DeprecationWarning | PendingDeprecationWarning):
-            continue
-        text = f"{category.__name__}: {' '.join(str(message).split())}"
-        if text not in texts:
-            texts.append(text)
+        if caught:
+            worker.log_event(
+                topic, [[c.__module__, c.__qualname__, text] for c, text in caught]
+            )
+
+
+def _warning_category(module, qualname):
+    """Return the warning class a worker named; None where this process has none."""
+    import importlib
+
+    try:
+        obj = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    return obj if isinstance(obj, type) and issubclass(obj, Warning) else None
+
+
+def _raise_worker_warnings(client, topic):
+    """Raise here, each once, the warnings the workers sent under ``topic``.
+
+    With its own category when this process can import it; otherwise as a
+    UserWarning whose text starts with the category's name.
+    """
+    seen = []
+    for _, message in client.get_events(topic):
+        for module, qualname, text in message:
+            if (module, qualname, text) not in seen:
+                seen.append((module, qualname, text))
+    for module, qualname, text in seen:
+        category = _warning_category(module, qualname)
+        if category is None:
+            category, text = UserWarning, f"{qualname}: {text}"
+        warnings.warn(text, category, stacklevel=3)
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -260,24 +351,78 @@ def _row_meta(X, sample_domain, speakers):
 
 
 class _DomainScorer:
-    """Wrap a core scorer so that rows keep their domains at predict time."""
+    """Wrap a core scorer so that rows keep their domains at predict time.
 
-    def __init__(self, scorer, speakers=None, use_speaker=False):
+    With ``warnings_topic``, a call on a Dask worker sends its warnings to
+    the caller of the search (:func:`_warnings_to_caller`).
+    """
+
+    def __init__(self, scorer, speakers=None, use_speaker=False, warnings_topic=None):
         self.scorer = scorer
         self.speakers = speakers
         self.use_speaker = use_speaker
+        self.warnings_topic = warnings_topic
 
     def get_metadata_routing(self):
         return self.scorer.get_metadata_routing()
 
     def __call__(self, estimator, X, y=None, sample_domain=None, sample_weight=None):
-        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
-        if sample_domain is None:
-            return self.scorer(estimator, X, y, **weights)
-        view = _RowDomains(
-            estimator, _row_meta(X, sample_domain, self.speakers), self.use_speaker
+        with _warnings_to_caller(self.warnings_topic):
+            weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+            if sample_domain is None:
+                return self.scorer(estimator, X, y, **weights)
+            view = _RowDomains(
+                estimator, _row_meta(X, sample_domain, self.speakers), self.use_speaker
+            )
+            return self.scorer(view, X, y, sample_domain=sample_domain, **weights)
+
+
+class _SearchPipeline(Pipeline):
+    """The search's template when its fits run on Dask workers.
+
+    A :class:`~sklearn.pipeline.Pipeline` (same steps, parameters and
+    routing) whose ``fit`` on a Dask worker sends its warnings to the
+    caller of the search under ``warnings_topic``
+    (:func:`_warnings_to_caller`); elsewhere (the refit of the best
+    candidate, in the caller) it fits as a Pipeline does.
+    """
+
+    _parameter_constraints: dict = {
+        **Pipeline._parameter_constraints,
+        "warnings_topic": [str, None],
+    }
+
+    def __init__(
+        self,
+        steps,
+        *,
+        transform_input=None,
+        memory=None,
+        verbose=False,
+        warnings_topic=None,
+    ):
+        super().__init__(
+            steps, transform_input=transform_input, memory=memory, verbose=verbose
         )
-        return self.scorer(view, X, y, sample_domain=sample_domain, **weights)
+        self.warnings_topic = warnings_topic
+
+    def fit(self, X, y=None, **params):
+        """Fit the steps as a Pipeline does; on a Dask worker, send the warnings.
+
+        Parameters
+        ----------
+        X, y : array-like
+            Training rows and labels.
+        **params : dict
+            Fit parameters, routed as by ``Pipeline.fit``.
+
+        Returns
+        -------
+        self : _SearchPipeline
+            The fitted pipeline.
+        """
+        with _warnings_to_caller(self.warnings_topic):
+            return super().fit(X, y, **params)
 
 
 def needs_proba(scorers):
@@ -318,6 +463,7 @@ def search(
     refit=True,
     speakers=None,
     n_splits=3,
+    client=None,
 ):
     """Grid search across recipes and their grids with domain-aware CV.
 
@@ -349,10 +495,11 @@ def search(
     n_jobs : int, default=None
         GridSearchCV workers (a Dask backend, when active, runs them). The
         candidates' warnings (a ConvergenceWarning, ...) are raised to the
-        caller when they run in its process; in worker processes they are
-        shown there, under the caller's warning filters (scikit-learn passes
-        them on), and cannot be caught here: GridSearchCV does not return
-        them, and recording them would mean wrapping its fits.
+        caller when they run in its process, or on the Dask workers of
+        ``client``; in other worker processes (joblib's, or a Dask backend
+        made active without ``client``) they are shown there, under the
+        caller's warning filters (scikit-learn passes them on), and cannot
+        be caught here: GridSearchCV does not return them.
     random_state : int, default=0
         Seed of the splits and the methods.
     few_shot : bool, default=False
@@ -368,6 +515,12 @@ def search(
     n_splits : int, default=3
         Number of splits of the splitter chosen when ``cv`` is None (an
         experiment's ``[protocol] selection_splits``).
+    client : distributed.Client, default=None
+        Run the fits and scorers on its workers (joblib's Dask backend,
+        ``n_jobs`` workers at a time): each records the warnings it raises
+        and sends them back as a Dask event, and they are raised here, in
+        the caller, once each, as the warnings of fits in this process
+        are (with their own category where this process can import it).
 
     Returns
     -------
@@ -433,9 +586,18 @@ def search(
         grid.append(g)
         n = int(np.prod([len(v) for v in g.values()]))
         names.extend([r.name] * n)
-    scoring = {s: _DomainScorer(make_scorer(s)) for s in scorers}
+    base = template(n_adapt)
+    topic = None
+    if client is not None:
+        # the workers send their warnings under a topic of this search's own
+        # (a scheduler may serve other searches at once)
+        import uuid
+
+        topic = f"sertl-search-warnings-{uuid.uuid4().hex}"
+        base = _SearchPipeline(base.steps, warnings_topic=topic)
+    scoring = {s: _DomainScorer(make_scorer(s), warnings_topic=topic) for s in scorers}
     gs = GridSearchCV(
-        template(n_adapt),
+        base,
         grid,
         scoring=scoring,
         cv=cv,
@@ -450,7 +612,15 @@ def search(
         warnings.filterwarnings(
             "ignore", "One or more of the test scores are non-finite", UserWarning
         )
-        gs.fit(X, y, sample_domain=np.asarray(sample_domain))
+        if client is None:
+            gs.fit(X, y, sample_domain=np.asarray(sample_domain))
+        else:
+            from joblib import parallel_config
+
+            with parallel_config(backend="dask"):
+                gs.fit(X, y, sample_domain=np.asarray(sample_domain))
+    if client is not None:
+        _raise_worker_warnings(client, topic)
     # GridSearchCV orders candidates like ParameterGrid over the list of dicts.
     return gs, names
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -459,3 +461,63 @@ def test_a_refused_scheduler_does_not_hang_a_cluster_started_later():
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"the cluster's start hung: {exc.stdout!r}")
     assert done.stdout.split() == ["refused", "cluster", "started"], done.stderr
+
+
+@pytest.mark.slow  # about 11 s: a local cluster of two worker processes
+def test_grid_gathers_the_warnings_of_its_dask_workers(
+    tmp_path, capsys, monkeypatch, synthetic_data
+):
+    # sertl grid --workers N: the fits ran in the workers' processes, which
+    # printed their ConvergenceWarning there; the grid's summary on stderr,
+    # which lists the in-process fits' warnings, had none of them (only the
+    # refit of the chosen candidate, in this process, could warn: here it
+    # converges). The workers now send them back, as sertl run's cells do.
+    # Two workers: with one single-threaded worker joblib's Dask backend
+    # runs every fit in this process
+    from sertl_experiments import _runner
+    from sertl_experiments._cli import main
+
+    monkeypatch.setattr(_runner, "_prepare_data", lambda *_, **__: (synthetic_data, []))
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        '[corpora.a]\nreader = "emodb"\nroot = "sample"\n'
+        '[corpora.b]\nreader = "ravdess"\nroot = "sample"\n'
+        '[matrix]\nsources = ["a"]\ntargets = ["b"]\n'
+        "[protocol]\nseeds = [0]\nselection_splits = 2\n"
+        '[classifier]\nname = "logreg"\n'
+        '[[methods]]\nname = "dss"\ngrid = { classifier__max_iter = [1000, 1] }\n'
+    )
+    assert main(["grid", str(exp), "--json", "--workers", "2"]) == 0
+    captured = capsys.readouterr()
+    (entry,) = json.loads(captured.out)
+    chosen = entry["candidates"][entry["best_index"]]["params"]
+    assert chosen == {"classifier__max_iter": 1000}, entry  # its refit converges
+    lines = [ln for ln in captured.err.splitlines() if "ConvergenceWarning" in ln]
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("warning: during the search: ConvergenceWarning: ")
+    assert lines[0].endswith("(e.g. a -> b seed 0)")
+
+
+def test_warnings_of_a_category_the_caller_cannot_import_keep_its_name():
+    import warnings
+
+    from sertl_experiments._selection import _raise_worker_warnings
+
+    class Events:
+        def get_events(self, topic):
+            assert topic == "t"
+            msg = [
+                ["sklearn.exceptions", "ConvergenceWarning", "set max_iter"],
+                ["worker_only_module", "OddWarning", "odd"],
+            ]
+            return ((0.0, msg), (1.0, msg[:1]))
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        _raise_worker_warnings(Events(), "t")
+    assert [(w.category, str(w.message)) for w in record] == [
+        (ConvergenceWarning, "set max_iter"),
+        (UserWarning, "OddWarning: odd"),
+    ]
