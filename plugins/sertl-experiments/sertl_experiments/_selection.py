@@ -621,6 +621,17 @@ def search(
                 gs.fit(X, y, sample_domain=np.asarray(sample_domain))
     if client is not None:
         _raise_worker_warnings(client, topic)
+        best = getattr(gs, "best_estimator_", None)
+        if isinstance(best, _SearchPipeline):
+            # the caller gets the Pipeline it would get without client (the
+            # recording subclass is the search's own: saved with skops, it
+            # would be one more type for load_model to trust)
+            gs.best_estimator_ = Pipeline(
+                best.steps,
+                transform_input=best.transform_input,
+                memory=best.memory,
+                verbose=best.verbose,
+            )
     # GridSearchCV orders candidates like ParameterGrid over the list of dicts.
     return gs, names
 

@@ -521,3 +521,30 @@ def test_warnings_of_a_category_the_caller_cannot_import_keep_its_name():
         (ConvergenceWarning, "set max_iter"),
         (UserWarning, "OddWarning: odd"),
     ]
+
+
+def test_search_on_a_client_returns_a_plain_fitted_pipeline():
+    # search(client=...) fits a recording Pipeline subclass on the workers;
+    # the chosen model handed back is the plain Pipeline a search without
+    # client returns, fitted, with the same predictions
+    from distributed import Client, LocalCluster
+    from sertl_experiments._recipes import Recipe
+    from sertl_experiments._selection import search
+    from sklearn.pipeline import Pipeline
+
+    from sertl_core.testing import make_domain_data
+
+    X, y, sd, _ = make_domain_data(n_per_domain=30, n_features=4)
+    recipes = [Recipe("dss")]
+    alone, _ = search(recipes, X, y, sd)
+    with (
+        _start_local_cluster(
+            LocalCluster, 1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster.scheduler_address) as client,
+    ):
+        on_client, _ = search(recipes, X, y, sd, client=client, n_jobs=-1)
+    assert type(on_client.best_estimator_) is Pipeline
+    np.testing.assert_array_equal(
+        on_client.best_estimator_.predict(X), alone.best_estimator_.predict(X)
+    )
