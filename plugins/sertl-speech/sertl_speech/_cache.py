@@ -12,22 +12,247 @@ being copied or edited during a run) is not cached: its key was computed
 from the earlier bytes (see :func:`file_state`). Entries are written to a
 temporary file and renamed, so an interrupted run never leaves a truncated
 entry and simply resumes.
+
+A process killed while it writes (``kill -9``, the memory limit) leaves its
+temporary file behind. Its name carries the writer
+(``.tmp-<host>-<pid>-<16 hex>``): the first use of the folder in a later
+process removes those of writers that are gone (:meth:`FeatureCache.sweep`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
+import socket
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FeatureCache", "content_key", "file_state", "waveform_key"]
+__all__ = [
+    "FeatureCache",
+    "content_key",
+    "file_state",
+    "open_temporary",
+    "remove_stale_temporaries",
+    "waveform_key",
+]
 
 _MEMO: dict[tuple, str] = {}
 _MEMO_MAX = 200_000
+
+_WRITING: set[str] = set()
+"""Temporary files this process is writing now (see :func:`open_temporary`)."""
+
+_SWEPT: set[str] = set()
+"""Cache folders this process has swept of gone writers' temporary files."""
+
+# what follows a temporary file's prefix: the writer's host tag and process
+# id, then 64 random bits (a pid of 0 is no process: os.kill(0, 0) would
+# signal this process's whole group)
+_WRITER = r"(?P<host>[0-9a-f]{8})-(?P<pid>[1-9][0-9]{0,9})-[0-9a-f]{16}"
+
+
+def _host_tag():
+    """Eight hex characters naming this machine (a folder may be shared)."""
+    name = socket.gethostname().encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(name, digest_size=4).hexdigest()
+
+
+def temporary_name(prefix, suffix=""):
+    """Return a new temporary file name that names its writer.
+
+    Parameters
+    ----------
+    prefix : str
+        Start of the name, e.g. ``".tmp-"``.
+    suffix : str, default=""
+        End of the name, e.g. ``".npy"``.
+
+    Returns
+    -------
+    str
+        ``PREFIX<host tag>-<pid>-<16 hex>SUFFIX``: the host tag and the
+        process id let a later process tell whether the writer is gone.
+
+    Examples
+    --------
+    >>> import os
+    >>> from sertl_speech._cache import temporary_name
+    >>> name = temporary_name(".tmp-", ".npy")
+    >>> name.startswith(".tmp-"), f"-{os.getpid()}-" in name, name.endswith(".npy")
+    (True, True, True)
+    """
+    return f"{prefix}{_host_tag()}-{os.getpid()}-{secrets.token_hex(8)}{suffix}"
+
+
+@contextlib.contextmanager
+def open_temporary(folder, prefix, suffix=""):
+    """Create a new temporary file in ``folder``, named after its writer.
+
+    The file is this call's own (``O_EXCL``: a link planted at the name is
+    not followed), of the mode ``open()`` gives (``0o666`` less the
+    umask). While the block runs it is listed as being written, so
+    :func:`remove_stale_temporaries` in another thread of this process
+    leaves it alone. The caller renames or removes it.
+
+    Parameters
+    ----------
+    folder : path-like
+        Folder of the file (it must exist).
+    prefix, suffix : str
+        See :func:`temporary_name`.
+
+    Yields
+    ------
+    fd : int
+        The open file descriptor (the caller closes it).
+    path : pathlib.Path
+        The file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sertl_speech._cache import open_temporary
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with open_temporary(d, ".tmp-", ".txt") as (fd, tmp):
+    ...         os.close(fd)
+    ...         tmp.unlink()
+    ...     tmp.name.startswith(".tmp-")
+    True
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = Path(folder) / temporary_name(prefix, suffix)
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the umask applies
+            break
+        except FileExistsError:  # pragma: no cover - 64 random bits
+            continue
+    _WRITING.add(str(tmp))
+    try:
+        yield fd, tmp
+    finally:
+        _WRITING.discard(str(tmp))
+
+
+def _process_start(pid):
+    """Start time of process ``pid`` in clock ticks since boot (None: unknown).
+
+    Read from ``/proc`` (Linux): with the pid, it tells a process apart from
+    a later one given the same pid.
+    """
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    # the command name, in parentheses, may hold spaces: count after it
+    fields = text[text.rfind(b")") + 2 :].split()
+    try:
+        return int(fields[19])  # field 22 of proc(5); fields here start at 3
+    except (IndexError, ValueError):
+        return None
+
+
+def _process_gone(host, pid, started=None):
+    """Whether process ``pid`` of the machine tagged ``host`` no longer runs.
+
+    Only this machine's processes can be looked at: one of another host
+    (a cache folder on a shared disk) is never taken for gone, nor is any
+    on Windows (where ``os.kill`` would end it). A process with the pid
+    that started at another time than ``started`` (when given) is another
+    process: the one asked about is gone.
+    """
+    if os.name == "nt" or host != _host_tag():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # a live process of another user
+    except (OSError, OverflowError, ValueError):
+        return False  # cannot tell: keep what it may be writing
+    if started is not None:
+        now = _process_start(pid)
+        return now is not None and now != started
+    return False
+
+
+def _writer_gone(path, match):
+    """Whether the writer named in ``path``'s name (``match``) is gone."""
+    pid = int(match["pid"])
+    if pid == os.getpid() and match["host"] == _host_tag():
+        # this process, or an earlier one given the same pid (a container's
+        # processes get the same pids run after run): gone unless it is
+        # being written here now
+        return str(path) not in _WRITING
+    return _process_gone(match["host"], pid)
+
+
+def remove_stale_temporaries(folder, prefix, suffixes=("",)):
+    """Remove the temporary files in ``folder`` whose writer is gone.
+
+    Only names that :func:`temporary_name` gives with ``prefix`` and one
+    of ``suffixes`` are looked at (never a user's file), and of those only
+    the ones whose process ended on this machine (killed before it could
+    rename or remove them): a live writer's file, one this process is
+    writing, or one from another machine stays.
+
+    Parameters
+    ----------
+    folder : path-like
+        Folder to sweep (not its sub-folders); a missing one has none.
+    prefix : str
+        Start of the names, e.g. ``".tmp-"``.
+    suffixes : sequence of str, default=("",)
+        The ends the names may have.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import os, subprocess, sys, tempfile
+    >>> from pathlib import Path
+    >>> from sertl_speech._cache import remove_stale_temporaries, temporary_name
+    >>> gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+    ...                       capture_output=True, text=True).stdout.strip()
+    >>> d = Path(tempfile.mkdtemp())
+    >>> stale = temporary_name(".tmp-", ".npy").replace(f"-{os.getpid()}-",
+    ...                                                 f"-{gone}-")
+    >>> for name in (stale, ".tmp-notes.npy"):
+    ...     _ = (d / name).write_bytes(b"")
+    >>> [p.name == stale for p in remove_stale_temporaries(d, ".tmp-", [".npy"])]
+    [True]
+    >>> [p.name for p in d.iterdir()]
+    ['.tmp-notes.npy']
+    """
+    ends = "|".join(re.escape(s) for s in suffixes)
+    pattern = re.compile(rf"{re.escape(prefix)}{_WRITER}(?:{ends})")
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        if _writer_gone(path, match):
+            try:
+                path.unlink(missing_ok=True)  # another run may have removed it
+            except PermissionError:
+                continue  # a folder this user cannot write: it stays there
+            removed.append(path)
+    return removed
 
 
 def file_state(path):
@@ -179,6 +404,28 @@ class FeatureCache:
     def _path(self, key):
         return self.folder / key[:2] / f"{key}.npy"
 
+    def sweep(self):
+        """Remove the temporary files that killed writers left in this folder.
+
+        A process killed between creating an entry's temporary file and
+        renaming it leaves the file behind: on the folder's first sweep in
+        this process, those of writers that are gone are removed from it
+        and its sub-folders (see :func:`remove_stale_temporaries`).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files removed (none when the folder was swept before).
+        """
+        folder = str(self.folder)
+        if folder in _SWEPT:
+            return []
+        removed = remove_stale_temporaries(self.folder, ".tmp-", (".npy", ".json"))
+        for sub in self.folder.glob("[0-9a-f][0-9a-f]"):
+            removed += remove_stale_temporaries(sub, ".tmp-", (".npy", ".json"))
+        _SWEPT.add(folder)
+        return removed
+
     @staticmethod
     def _atomic_write(path, data):
         """Write ``data`` to a new file beside ``path``, then rename it to ``path``.
@@ -190,22 +437,16 @@ class FeatureCache:
         entry of another user a miss, written again).
         """
         path.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        while True:
-            tmp = path.parent / f".tmp-{secrets.token_hex(8)}{path.suffix}"
+        # named after this process: a later one removes it if this one is
+        # killed before the rename (see remove_stale_temporaries)
+        with open_temporary(path.parent, ".tmp-", path.suffix) as (fd, tmp):
             try:
-                fd = os.open(tmp, flags, 0o666)  # the umask applies
-                break
-            except FileExistsError:  # pragma: no cover - 64 random bits
-                continue
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
 
     def get(self, key, *, shape=None):
         """Return the cached array for ``key`` or None when absent or unusable.

@@ -471,7 +471,8 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         A folder that cannot be created, read or written (another machine's
         path in a saved model, a read-only or full disk) never stops
         ``transform``: the features are extracted uncached, with one
-        :class:`AudioFeaturesWarning` per call.
+        :class:`AudioFeaturesWarning` per call. Temporary files of a
+        process killed while writing the cache are removed by the next one.
     n_jobs : int, default=None
         Parallel workers through joblib (None: 1 unless inside a
         ``joblib.parallel_config`` context; -1: all cores). Inside
@@ -1031,6 +1032,11 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         # a cache that cannot be written (disk full, read-only) must not cost
         # the features already extracted: they are returned uncached
         unwritten: list = []
+        if cache is not None:
+            try:
+                cache.sweep()  # temporary files of killed writers
+            except OSError as exc:
+                unwritten.append(exc)
 
         def collect(batch):
             for i, res in batch:

@@ -442,3 +442,80 @@ def test_a_folder_named_like_audio_is_not_called_missing(files, tmp_path):
         [str(folder), "unreadable", f"is a directory, not an audio file: {folder}"],
         [str(tmp_path / "gone.wav"), "missing", f"no such file: {tmp_path}/gone.wav"],
     ]
+
+
+# -- a process that dies while decoding, or while writing the cache -------------
+
+
+def _dead_pid():
+    """The pid of a process that has ended."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+def test_temporary_files_of_killed_writers_are_removed(files, tmp_path):
+    # a process killed between creating a cache entry's temporary file and
+    # renaming it left a hidden .tmp-* file there for good
+    import signal
+    import subprocess
+    import sys
+
+    from sertl_speech._cache import FeatureCache
+
+    cache = tmp_path / "cache"
+    script = (
+        "import os, signal, sys\n"
+        "from sertl_speech import AudioFeatures\n"
+        "from sertl_speech._cache import FeatureCache\n"
+        "cache = FeatureCache(sys.argv[1], AudioFeatures()._cache_config())\n"
+        "os.replace = lambda *_: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "cache.put('ab' * 16, [1.0])\n"
+    )
+    ext = AudioFeatures(cache_dir=cache)
+    FeatureCache(cache, ext._cache_config())  # the folder, as a first run makes it
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(cache)], capture_output=True, timeout=300
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (stale,) = cache.rglob(".tmp-*")
+    ext.fit_transform(files[:1])
+    assert not stale.exists()
+
+
+def test_temporary_files_of_live_or_unknown_writers_stay(tmp_path):
+    from sertl_speech._cache import (
+        open_temporary,
+        remove_stale_temporaries,
+        temporary_name,
+    )
+
+    name = temporary_name(".tmp-", ".npy")
+    _, host, _, rest = name.split("-", 3)
+    dead = f".tmp-{host}-{_dead_pid()}-{rest}"
+    # a user's files, one of the naming before writers were named, another
+    # machine's, a live process's (this one's parent), another suffix's
+    keep = [
+        ".tmp-notes.npy",
+        ".tmp-0123456789abcdef.npy",
+        f".tmp-00000000-{_dead_pid()}-{rest}",
+        f".tmp-{host}-{os.getppid()}-{rest}",
+        f".tmp-{host}-{_dead_pid()}-{rest}.bak",
+    ]
+    for k in [dead, *keep]:
+        (tmp_path / k).write_bytes(b"")
+    assert remove_stale_temporaries(tmp_path, ".tmp-", [".npy"]) == [tmp_path / dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
+    # this process's own: stale unless it is being written now (another
+    # thread's, or an earlier process's given the same pid)
+    with open_temporary(tmp_path, ".tmp-", ".npy") as (fd, writing):
+        os.close(fd)
+        assert remove_stale_temporaries(tmp_path, ".tmp-", [".npy"]) == []
+    assert remove_stale_temporaries(tmp_path, ".tmp-", [".npy"]) == [writing]
