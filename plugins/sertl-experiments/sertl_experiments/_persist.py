@@ -7,7 +7,6 @@ import functools
 import inspect
 import os
 import re
-import secrets
 import sys
 import types
 import warnings
@@ -239,9 +238,11 @@ def _write_whole(path, write):
     have been followed and its target overwritten; two runs writing one
     folder never share it), of the mode ``open()`` gives (0o666 less the
     umask), and its name is short: as long as ``path``'s it would fail near
-    255 characters. No ``*.json``, ``*.png`` or ``*.skops`` pattern of the
-    outputs matches it. Used for saved models and every output of
-    ``sertl run``.
+    255 characters. The name carries the writer's host and process id
+    (``.sertl-<host>-<pid>-<16 hex>.part``): one left by a killed process
+    is removed by the next run (:func:`remove_stale_parts`). No
+    ``*.json``, ``*.png`` or ``*.skops`` pattern of the outputs matches it.
+    Used for saved models and every output of ``sertl run``.
 
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "a.txt"
@@ -249,24 +250,55 @@ def _write_whole(path, write):
     >>> target.read_bytes(), [p.name for p in target.parent.iterdir()]
     (b'done', ['a.txt'])
     """
+    from sertl_speech._cache import open_temporary
+
     path = Path(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = path.with_name(f".sertl-{secrets.token_hex(8)}.part")
+    with open_temporary(path.parent, TEMPORARY_PREFIX, ".part") as (fd, tmp):
         try:
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:  # pragma: no cover - 64 random bits
-            continue
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno and exc.filename is None:
-            exc.filename = str(path)  # a full disk's error names no file
-        raise
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno and exc.filename is None:
+                exc.filename = str(path)  # a full disk's error names no file
+            raise
+
+
+TEMPORARY_PREFIX = ".sertl-"
+"""Start of the name of :func:`_write_whole`'s temporary files."""
+
+
+def remove_stale_parts(folder):
+    """Remove the temporary files of :func:`_write_whole` whose writer is gone.
+
+    A process killed while it writes (``kill -9``, the memory limit) leaves
+    its ``.sertl-<host>-<pid>-<16 hex>.part`` file behind. Only such names
+    are looked at, and of those only the ones whose process ended on this
+    machine: a live run's file, or another machine's, stays (see
+    ``sertl_speech._cache.remove_stale_temporaries``).
+
+    Parameters
+    ----------
+    folder : path-like
+        Folder to sweep (not its sub-folders).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".sertl-notes.part").write_text("mine")
+    >>> remove_stale_parts(folder), [p.name for p in folder.iterdir()]
+    ([], ['.sertl-notes.part'])
+    """
+    from sertl_speech._cache import remove_stale_temporaries
+
+    return remove_stale_temporaries(folder, TEMPORARY_PREFIX, (".part",))
 
 
 _REQUESTS_KEY = "_sertl_metadata_requests"

@@ -43,7 +43,7 @@ from ._metrics import (
     confusion,
     score_all,
 )
-from ._persist import _write_whole
+from ._persist import _write_whole, remove_stale_parts
 from ._recipes import (
     Recipe,
     default_candidates,
@@ -1981,6 +1981,7 @@ def run_experiment(
             "a folder you can write (output = ... in the experiment file, or "
             "--output)."
         ) from None
+    _remove_stale_parts(out, log)
     skipped, warned, left_out, pair_classes, cautions = [], [], [], [], []
     if data is None:
         # read on every run, resumed ones included: the skipped files, the
@@ -2275,6 +2276,28 @@ def _remove_stale_outputs(out, log):
         log(
             f"removed the previous {', '.join(removed)} from {out}: they belong to "
             "the earlier run and are written again when every cell is done"
+        )
+
+
+# the folders of an output folder that sertl run writes files into
+_OUTPUT_FOLDERS = (".", "cells", "plots", "models")
+
+
+def _remove_stale_parts(out, log):
+    """Remove the temporary files a killed run left in the output folder.
+
+    A run killed while writing a cell, a model or a report (``kill -9``,
+    the memory limit) leaves a hidden ``.sertl-<host>-<pid>-<16 hex>.part``
+    file; those of processes that are gone are removed (see
+    :func:`~sertl_experiments._persist.remove_stale_parts`), a live run's
+    stay.
+    """
+    removed = [f for sub in _OUTPUT_FOLDERS for f in remove_stale_parts(out / sub)]
+    if removed:
+        n = len(removed)
+        log(
+            f"removed {n} temporary file{'s' if n > 1 else ''} that a killed run "
+            f"left in {out} (e.g. {removed[0].name})"
         )
 
 

@@ -152,6 +152,55 @@ def test_cell_writes_of_two_runs_at_once_do_not_collide(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
+def test_run_removes_the_temporary_files_a_killed_run_left(
+    synthetic_config, synthetic_data, tmp_path
+):
+    # a run killed (kill -9, the memory limit) while writing a cell left its
+    # hidden .sertl-*.part file in the output folder for good
+    import signal
+    import subprocess
+    import sys
+
+    cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
+    cells = cfg.output / "cells"
+    cells.mkdir(parents=True)
+    script = (
+        "import os, signal, sys\n"
+        "from sertl_experiments._runner import _write_cell\n"
+        "os.replace = lambda *_: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "_write_cell(sys.argv[1], {'status': 'ok'})\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(cells / "a__b__dss__seed0.json")],
+        capture_output=True,
+        timeout=300,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (stale,) = cells.glob(".sertl-*.part")
+    lines = []
+    run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    assert not stale.exists()
+    assert (
+        f"removed 1 temporary file that a killed run left in {cfg.output} "
+        f"(e.g. {stale.name})" in lines
+    )
+    # what stays: a user's file, one of the naming before writers were
+    # named, another machine's and a live process's (this one's parent)
+    _, host, pid, rest = stale.name.split("-", 3)
+    keep = [
+        ".sertl-notes.part",
+        ".sertl-0123456789abcdef.part",
+        f".sertl-00000000-{pid}-{rest}",
+        f".sertl-{host}-{os.getppid()}-{rest}",
+    ]
+    for k in keep:
+        (cells / k).write_bytes(b"")
+    lines.clear()
+    run_experiment(cfg, data=synthetic_data, progress=False, log=lines.append)
+    assert sorted(p.name for p in cells.glob(".sertl-*")) == sorted(keep)
+    assert not [line for line in lines if "temporary file" in line]
+
+
 def test_report_gives_the_utterance_counts(synthetic_config, synthetic_data):
     # a researcher checks the counts behind each figure against their table
     cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
