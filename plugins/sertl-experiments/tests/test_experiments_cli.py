@@ -286,6 +286,102 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path, capsys, cache_dir):
     assert (df["status"] == "ok").all()
 
 
+_DIES_ON = """
+import os, sys
+import sertl_speech._extract as ex
+from sertl_experiments._cli import main
+
+real = ex.load_audio
+
+def load_audio(path, **kw):
+    if os.path.basename(path) == sys.argv[2]:
+        os._exit(3)  # as a segfault in the decoder or the OOM killer would
+    return real(path, **kw)
+
+ex.load_audio = load_audio
+sys.exit(main(["run", sys.argv[1], "--no-progress"]))
+"""
+
+
+def _in_process_experiment(tmp_path):
+    """An EmoDB copy <-> RAVDESS experiment extracting in the run's own process."""
+    import shutil
+
+    from sertl_speech import sample_path
+
+    root = tmp_path / "EmoDB"
+    shutil.copytree(sample_path("emodb"), root)
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        f'output = "out"\n[corpora.emodb]\nroot = "{root}"\n'
+        '[corpora.ravdess]\nroot = "sample"\n'
+        f'[features]\ncache_dir = "{tmp_path / "cache"}"\nn_jobs = 1\n'
+        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
+        '[[methods]]\nname = "dss"\n'
+    )
+    return exp, root
+
+
+def test_run_gets_past_a_file_that_kills_the_process(tmp_path):
+    # [features] n_jobs = 1: a file whose decoder crashes the process stopped
+    # `sertl run` at that file on every resume (the finished features were
+    # kept, but the run never got past it)
+    import subprocess
+    import sys
+
+    exp, root = _in_process_experiment(tmp_path)
+    killer = "03a02Ta.flac"
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-c", _DIES_ON, str(exp), killer],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    first = run()
+    assert first.returncode == 3, first.stderr
+    second = run()  # the same crashing decoder: it is not called again
+    assert second.returncode == 0, second.stderr
+    log = second.stdout + second.stderr
+    (record,) = (tmp_path / "cache").rglob("*.crashed.json")
+    why = "failed: decoding it ended an earlier run (process "
+    line = next(ln for ln in log.splitlines() if f"skipped {root}" in ln)
+    assert line.startswith(f"  skipped {root / 'wav' / killer}: {why}"), log
+    assert f"delete {record} " in line
+    assert "1 file(s) were skipped" in second.stderr
+    md = (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
+    skipped_md = md.split("## Skipped files", 1)[1]
+    assert killer in skipped_md and "ended an earlier run" in skipped_md
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert killer in html and "ended an earlier run" in html
+    df = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (df["status"] == "ok").all()
+
+
+def test_ctrl_c_during_extraction_blames_no_file(tmp_path, capsys, monkeypatch):
+    # Ctrl-C while a file is decoded stops the run (130); the next run
+    # decodes that file, it does not report it as one that ended a run
+    import sertl_speech._extract as ex
+
+    exp, root = _in_process_experiment(tmp_path)
+    real = ex.load_audio
+
+    def interrupted(path, **kw):
+        if path.endswith("03a02Ta.flac"):
+            raise KeyboardInterrupt
+        return real(path, **kw)
+
+    monkeypatch.setattr(ex, "load_audio", interrupted)
+    assert main(["run", str(exp), "--no-progress"]) == 130
+    monkeypatch.setattr(ex, "load_audio", real)
+    assert main(["run", str(exp), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped" not in captured.out + captured.err.split("interrupted", 1)[1]
+    assert not list((tmp_path / "cache").rglob("*.crashed.json"))
+
+
 def test_predict_new_domain_flag(tmp_path, capsys):
     from sertl_experiments import Recipe, save_model, train_model
     from sertl_speech import load_sample

@@ -17,6 +17,15 @@ A process killed while it writes (``kill -9``, the memory limit) leaves its
 temporary file behind. Its name carries the writer
 (``.tmp-<host>-<pid>-<16 hex>``): the first use of the folder in a later
 process removes those of writers that are gone (:meth:`FeatureCache.sweep`).
+
+Before it decodes a file in its own process, :class:`AudioFeatures` names
+it in a marker (``.decoding-<host>-<pid>-<16 hex>.json``), removed once the
+file is read or when the call ends (Ctrl-C included). A marker whose
+process is gone names the file that ended it (a crash in the decoder, the
+memory limit, a kill): :meth:`FeatureCache.recover_crashes` turns it into a
+crash record beside the file's entry (``<content key>.crashed.json``), which
+makes that file a failure instead of a decode on every later call, until
+the record is deleted.
 """
 
 from __future__ import annotations
@@ -46,6 +55,9 @@ _MEMO_MAX = 200_000
 
 _WRITING: set[str] = set()
 """Temporary files this process is writing now (see :func:`open_temporary`)."""
+
+_MARKING: set[Path] = set()
+"""Markers of files this process is decoding now (see ``FeatureCache.mark``)."""
 
 _SWEPT: set[str] = set()
 """Cache folders this process has swept of gone writers' temporary files."""
@@ -397,6 +409,8 @@ class FeatureCache:
         self.config_key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
         self.folder = Path(cache_dir).expanduser() / self.config_key
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._marker = None  # see mark
+        self._marking = True
         info = self.folder / "config.json"
         if not info.exists():
             self._atomic_write(info, text.encode())
@@ -425,6 +439,108 @@ class FeatureCache:
             removed += remove_stale_temporaries(sub, ".tmp-", (".npy", ".json"))
         _SWEPT.add(folder)
         return removed
+
+    # -- files that ended a process -------------------------------------
+    _MARKER = re.compile(rf"\.decoding-{_WRITER}\.json")
+
+    def crash_record(self, key):
+        """Return the crash record of content ``key`` as ``(path, info)``, or None.
+
+        A record says that decoding the file of that content ended an
+        earlier process (see :meth:`recover_crashes`); ``info`` holds what
+        the record says (``file``, ``pid``), empty when it cannot be read.
+        Deleting the record file lets the file be decoded again.
+        """
+        path = self._path(key).with_suffix(".crashed.json")
+        if not path.is_file():
+            return None
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = {}  # still a record: its name says the content
+        return path, info if isinstance(info, dict) else {}
+
+    def mark(self, file, key):
+        """Name ``file`` (content ``key``) as being decoded by this process now.
+
+        The marker is written whole (a temporary file renamed) into the
+        configuration's folder; :meth:`unmark` removes it. Left behind by a
+        process that died while decoding, it is turned into a crash record
+        by the next :meth:`recover_crashes`. A folder that cannot be written
+        turns the markers off for this object (the features are still
+        extracted; only a crash goes unrecorded).
+        """
+        if not self._marking:
+            return
+        if self._marker is None:
+            self._marker = self.folder / temporary_name(".decoding-", ".json")
+        _MARKING.add(self._marker)
+        info = {
+            "file": os.fspath(file),
+            "key": key,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": _process_start(os.getpid()),
+        }
+        try:
+            self._atomic_write(self._marker, json.dumps(info).encode())
+        except OSError:
+            # a read-only cache still serves its entries; without a marker
+            # a crash while decoding is only not recorded
+            self._marking = False
+
+    def unmark(self):
+        """Remove this object's marker (nothing is being decoded any more)."""
+        if self._marker is not None:
+            self._marker.unlink(missing_ok=True)
+            _MARKING.discard(self._marker)
+
+    def recover_crashes(self):
+        """Turn the markers of processes that died into crash records.
+
+        Called before a batch: a marker (see :meth:`mark`) whose process is
+        gone names the file that process was decoding when it ended without
+        cleaning up (a crash in the decoder, the memory limit, a kill); the
+        file's crash record makes it a failure instead of a decode on the
+        next ones. Markers of live processes, of this object, or of another
+        machine stay. It first calls :meth:`sweep`.
+
+        Returns
+        -------
+        list of dict
+            The markers recovered: ``file``, ``key``, ``pid``, ``host``.
+        """
+        self.sweep()
+        found = []
+        for path in self.folder.glob(".decoding-*.json"):
+            match = self._MARKER.fullmatch(path.name)
+            if match is None or path == self._marker:
+                continue
+            try:
+                info = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue  # its process finished the file meanwhile
+            except (OSError, ValueError):
+                info = None  # written whole, so not one of ours
+            if not isinstance(info, dict) or not isinstance(info.get("key"), str):
+                continue
+            pid = int(match["pid"])
+            if pid == os.getpid() and match["host"] == _host_tag():
+                # an earlier process given this pid; this one's own marker
+                # (of this object) was left out above, another object's of
+                # this process names a file being decoded in another thread
+                if path in _MARKING:
+                    continue
+            elif not _process_gone(match["host"], pid, info.get("started")):
+                continue
+            key = info["key"]
+            if re.fullmatch(r"[0-9a-f]{32}", key) is None:
+                continue
+            record = self._path(key).with_suffix(".crashed.json")
+            self._atomic_write(record, json.dumps(info).encode())
+            path.unlink(missing_ok=True)
+            found.append(info)
+        return found
 
     @staticmethod
     def _atomic_write(path, data):

@@ -188,6 +188,19 @@ def _extract_one(item, feature_set, sample_rate, min_duration, silence_threshold
         return ("error", "failed", f"{type(exc).__name__}: {exc}")
 
 
+def _crash_message(record, info):
+    """Say that a file ended an earlier run (its crash record) and how to retry it."""
+    pid = info.get("pid")
+    by = f" (process {pid})" if isinstance(pid, int) else ""
+    return (
+        f"decoding it ended an earlier run{by} without a Python error (a crash "
+        "in the decoder, the memory limit, or a kill such as kill -9 or a job's "
+        "time limit), so it is skipped and the run goes on. To try it again, "
+        f"delete {record} (a file whose content changed is tried again by "
+        "itself); if that run was killed from outside, the file may be fine."
+    )
+
+
 def _unchanged(item, state):
     """Whether a file input still has ``state`` (waveforms: always True)."""
     if state is None:
@@ -471,8 +484,15 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         A folder that cannot be created, read or written (another machine's
         path in a saved model, a read-only or full disk) never stops
         ``transform``: the features are extracted uncached, with one
-        :class:`AudioFeaturesWarning` per call. Temporary files of a
-        process killed while writing the cache are removed by the next one.
+        :class:`AudioFeaturesWarning` per call. A file that ends the
+        process while it is decoded in it (``n_jobs=1``, no Dask: a crash
+        in a decoder, the memory limit, a kill) is named by a marker in the
+        folder; the next call reports it as ``"failed"``, saying so,
+        instead of decoding it again (with ``n_jobs > 1`` a worker dies
+        instead, see below). Its message names the crash record to delete
+        to try it again; a file whose content changed is tried again by
+        itself. Ctrl-C blames no file. Temporary files of a process killed
+        while writing the cache are removed by the next one.
     n_jobs : int, default=None
         Parallel workers through joblib (None: 1 unless inside a
         ``joblib.parallel_config`` context; -1: all cores). Inside
@@ -994,27 +1014,40 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         # (copied or edited during the run) gave features of other bytes
         # than its key's, which are returned but not cached
         states: list = [None] * n
+        # a cache that cannot be written (disk full, read-only) must not cost
+        # the features already extracted: they are returned uncached
+        unwritten: list = []
+        if cache is not None:
+            try:
+                # a file an earlier run was decoding in its own process when
+                # that process died gets a crash record, skipped below
+                cache.recover_crashes()
+            except OSError as exc:
+                unwritten.append(exc)
+        # content keys of the files, named in the crash markers (see _run)
+        marks: list = [None] * n
         todo = []
-        hits = 0
+        hits = crashed = 0
         for i, item in enumerate(items):
-            if (
+            # noted on every call, so never a hit (an entry of the file
+            # written before truncated files were noted would hide it)
+            truncated = (
                 cache is not None
                 and isinstance(item, str)
                 and _wav_truncation_note(item) is not None
-            ):
-                # noted on every call, so never a hit (an entry of the file
-                # written before truncated files were noted would hide it)
-                todo.append((i, item))
-                continue
+            )
             if cache is not None:
                 try:
                     if isinstance(item, str):
                         # the state the key was hashed under, one stat
                         keys[i], states[i] = _content_key_and_state(item)
+                        marks[i] = keys[i]
                     else:
                         keys[i] = waveform_key(item, self.sample_rate)
                 except OSError:
                     keys[i] = None  # missing/unreadable: the extractor reports why
+                if truncated:
+                    keys[i] = None  # never read from the cache nor written
                 if keys[i] is not None:
                     try:
                         hit = cache.get(keys[i], shape=self._entry_shape())
@@ -1022,21 +1055,32 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                         unusable.append(exc)
                         cache = None
                         keys = [None] * n
+                        marks = [None] * n
                         hit = None
                     if hit is not None:
                         results[i] = hit
                         hits += 1
                         continue
+                record = (
+                    cache.crash_record(marks[i])
+                    if cache is not None and marks[i] is not None
+                    else None
+                )
+                if record is not None:  # it ended an earlier run: not again
+                    failures.append((i, "failed", _crash_message(*record)))
+                    crashed += 1
+                    continue
             todo.append((i, item))
+        guard = cache  # the cache that holds the crash markers
 
-        # a cache that cannot be written (disk full, read-only) must not cost
-        # the features already extracted: they are returned uncached
-        unwritten: list = []
-        if cache is not None:
-            try:
-                cache.sweep()  # temporary files of killed writers
-            except OSError as exc:
-                unwritten.append(exc)
+        def mark(i):
+            """Name input ``i`` in the crash marker (None: nothing decoded)."""
+            if guard is None:
+                return
+            if i is None or marks[i] is None:
+                guard.unmark()
+            else:
+                guard.mark(items[i], marks[i])
 
         def collect(batch):
             for i, res in batch:
@@ -1063,17 +1107,20 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
 
         bar = tqdm(
             total=n,
-            initial=hits,
+            initial=hits + crashed,
             disable=not self.progress,
             desc="audio features",
             unit="file",
         )
         try:
-            for batch in self._run(todo):
+            for batch in self._run(todo, mark=mark):
                 collect(batch)
                 bar.update(len(batch))
         finally:
             bar.close()
+            # an interrupted call (Ctrl-C) blames no file: only a process
+            # that dies without getting here leaves its marker behind
+            mark(None)
         self.n_cache_hits_ = hits
         if unusable:
             warnings.warn(
@@ -1139,8 +1186,14 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 out[i] = r
         return out
 
-    def _run(self, todo):
-        """Yield batches of (index, result) as they finish."""
+    def _run(self, todo, mark=None):
+        """Yield batches of (index, result) as they finish.
+
+        In this process (one job, no Dask), ``mark(i)`` is called before
+        input ``i`` is decoded and ``mark(None)`` after it: a crash in a
+        decoder ends the whole process, and the marker then names the file
+        to the next call (see ``FeatureCache.recover_crashes``).
+        """
         if not todo:
             return
         args = (
@@ -1157,7 +1210,12 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         n_jobs = effective_n_jobs(self.n_jobs)
         if n_jobs == 1:
             for i, item in todo:
-                yield [(i, _extract_one(item, *args))]
+                if mark is not None:
+                    mark(i)
+                result = _extract_one(item, *args)
+                if mark is not None:
+                    mark(None)
+                yield [(i, result)]
             return
         size = max(1, min(32, len(todo) // (4 * n_jobs)))
 

@@ -446,6 +446,22 @@ def test_a_folder_named_like_audio_is_not_called_missing(files, tmp_path):
 
 # -- a process that dies while decoding, or while writing the cache -------------
 
+_KILLER = """
+import os, sys
+import sertl_speech._extract as ex
+from sertl_speech import AudioFeatures
+
+real = ex.load_audio
+
+def load_audio(path, **kw):
+    if path == sys.argv[2]:
+        os._exit(3)  # as a segfault in the decoder or the OOM killer would
+    return real(path, **kw)
+
+ex.load_audio = load_audio
+AudioFeatures("mfcc_stats", cache_dir=sys.argv[1]).fit_transform(sys.argv[2:])
+"""
+
 
 def _dead_pid():
     """The pid of a process that has ended."""
@@ -459,6 +475,93 @@ def _dead_pid():
         check=True,
     )
     return int(done.stdout)
+
+
+def test_file_that_kills_the_process_is_skipped_on_the_next_call(files, tmp_path):
+    # with n_jobs=1 a decoder crash ends the whole process: each resumed call
+    # decoded the same file first and died again, never getting past it
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    killer, *rest = files[1:]
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLER, str(cache), killer, *rest],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert len(list(cache.rglob(".decoding-*.json"))) == 1  # left by the crash
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache)
+    with pytest.warns(AudioFeaturesWarning, match="1 of 4 inputs gave no features"):
+        X = ext.fit_transform(files)
+    assert ext.failed_["item"].tolist() == [killer]
+    assert ext.failed_["reason"].tolist() == ["failed"]
+    message = ext.failed_["message"].iloc[0]
+    assert "decoding it ended an earlier run (process " in message
+    assert "so it is skipped and the run goes on" in message
+    (record,) = cache.rglob("*.crashed.json")
+    assert f"To try it again, delete {record} " in message
+    assert np.isnan(X[1]).all() and np.isfinite(np.delete(X, 1, axis=0)).all()
+    assert not list(cache.rglob(".decoding-*.json"))
+    # reported on every call, without decoding it again
+    with pytest.warns(AudioFeaturesWarning, match="ended an earlier run"):
+        ext.fit_transform([killer])
+    # deleting the record, as the message says, tries the file again
+    record.unlink()
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
+    np.testing.assert_array_equal(
+        ext.fit_transform(files), AudioFeatures("mfcc_stats").fit_transform(files)
+    )
+
+
+def test_ctrl_c_while_decoding_blames_no_file(files, tmp_path, monkeypatch):
+    # Ctrl-C is no crash of the file being decoded: it is decoded next time
+    cache = tmp_path / "cache"
+    real = extract_mod.load_audio
+
+    def interrupted(path, **kw):
+        if path == files[1]:
+            raise KeyboardInterrupt
+        return real(path, **kw)
+
+    monkeypatch.setattr(extract_mod, "load_audio", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        AudioFeatures(cache_dir=cache).fit_transform(files)
+    assert not list(cache.rglob(".decoding-*")) and not list(cache.rglob(".tmp-*"))
+    monkeypatch.setattr(extract_mod, "load_audio", real)
+    ext = AudioFeatures(cache_dir=cache, errors="raise")
+    ext.fit_transform(files)
+    assert ext.n_cache_hits_ == 1 and ext.failed_.empty
+
+
+def test_only_markers_of_gone_processes_of_this_machine_blame_a_file(files, tmp_path):
+    import json
+
+    from sertl_speech._cache import FeatureCache, content_key, temporary_name
+
+    cache = tmp_path / "cache"
+    ext = AudioFeatures(cache_dir=cache)
+    folder = FeatureCache(cache, ext._cache_config()).folder
+    own = f"-{os.getpid()}-"
+
+    def marker(i, pid, host=None):
+        name = temporary_name(".decoding-", ".json").replace(own, f"-{pid}-")
+        if host is not None:
+            name = f".decoding-{host}-" + name.split("-", 2)[2]
+        info = {"file": files[i], "key": content_key(files[i]), "pid": pid}
+        (folder / name).write_text(json.dumps(info))
+        return folder / name
+
+    live = marker(0, os.getppid())  # a process that runs (this one's parent)
+    other_host = marker(1, _dead_pid(), host="0" * 8)  # cannot be looked at
+    dead = marker(2, _dead_pid())
+    with pytest.warns(AudioFeaturesWarning, match="1 of 4 inputs"):
+        X = ext.fit_transform(files)
+    assert ext.failed_["index"].tolist() == [2]
+    assert np.isfinite(np.delete(X, 2, axis=0)).all()
+    assert live.exists() and other_host.exists() and not dead.exists()
 
 
 def test_temporary_files_of_killed_writers_are_removed(files, tmp_path):
