@@ -27,7 +27,7 @@ from sklearn.base import (
 )
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import ClassifierTags, check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
@@ -490,10 +490,16 @@ def _pipeline_task():
     outside such a pipeline: the adapter then reads the task from ``y``
     (see :func:`sertl_core._domains.resolve_domains`). A pipeline that ends
     in a transformer may be a step of an outer one, so the walk goes on.
+    A last step that learns from class labels only but wraps a regressor
+    (``TransferVote(Ridge())``, whose tags say classifier) raises its own
+    refusal here, before the adapter reads regression targets as classes.
     """
     for owner, _, _ in _enclosing_pipelines(("_fit",), sys._getframe(1)):
-        kind = _estimator_type(owner.steps[-1][1])
+        last = owner.steps[-1][1]
+        kind = _estimator_type(last)
         if kind in ("regressor", "classifier"):
+            if isinstance(last, TransferEstimator):
+                last._check_estimator_task()
             return kind == "regressor"
     return None
 
@@ -1234,7 +1240,10 @@ class TransferEstimator(
     _needs_target: ClassVar[bool] = True
     _allow_target_only_labels: ClassVar[bool] = False
     # True for a method that learns from class labels only (its estimator
-    # must be a classifier): fit refuses a regressor with the alternatives
+    # must be a classifier): fit (and _validate_params) refuses a regressor
+    # with the alternatives, and the tags say "classifier" whatever the
+    # estimator, so that scikit-learn's tools (is_classifier, check_cv's
+    # stratified folds, scorers) treat the method as the classifier it is
     _classification_only: ClassVar[bool] = False
 
     __metadata_request__fit = {"sample_domain": True}
@@ -1330,13 +1339,15 @@ class TransferEstimator(
     def _check_estimator_task(self):
         """Refuse a regressor for a method that learns from class labels only."""
         if self._classification_only and self._is_regression():
+            name = type(self).__name__
             raise ValueError(
-                f"{type(self).__name__} learns from class labels and has no "
-                f"regression form, but its estimator {self._get_estimator()!r} "
+                f"{name} learns from class labels and has no regression form, "
+                f"but its parameter estimator={_one_line(self._get_estimator())} "
                 "is a regressor. For regression targets (arousal, valence) use "
                 "a transfer method that wraps any estimator (SourceOnly, KMM, "
                 "KLIEP), after label-free adapters if needed (CORAL, TCA); or "
-                f"give {type(self).__name__} a classifier."
+                f"give {name} a classifier: estimator=None (the default) or "
+                "any scikit-learn classifier, e.g. estimator=SVC()."
             )
 
     def _validate_params(self):
@@ -1623,6 +1634,14 @@ class TransferEstimator(
         tags.estimator_type = sub.estimator_type
         tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
+        if self._classification_only:
+            # a classifier whatever it wraps: a regressor is refused at fit,
+            # and tags copied from it made is_regressor(self) true, so that
+            # cross_val_score split the classes with unstratified KFold
+            tags.estimator_type = "classifier"
+            tags.regressor_tags = None
+            if tags.classifier_tags is None:
+                tags.classifier_tags = ClassifierTags()
         tags.target_tags.required = True
         return self._set_input_tags(tags)
 

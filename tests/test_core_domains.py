@@ -1,5 +1,8 @@
+from typing import ClassVar
+
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 
 from sertl_core import (
     DomainAdapter,
@@ -527,23 +530,27 @@ def test_a_classifier_given_valence_labels_is_told_to_wrap_a_regressor():
         SourceOnly(Ridge()).fit(X, y_nan, sample_domain=sd)
 
 
+class PerClassMeans(DomainAdapter):
+    """An adapter that needs class labels (``_needs_labels``)."""
+
+    _needs_labels = True
+
+    def _fit(self, data):
+        return self
+
+    def _transform(self, X, sample_domain):
+        return X
+
+
+class ClassOnly(SourceOnly):
+    """A transfer estimator that learns from class labels only."""
+
+    _classification_only = True
+
+
 def test_class_only_methods_refuse_regression_targets_by_name():
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
-
-    from sertl_core import DomainAdapter, SourceOnly
-
-    class PerClassMeans(DomainAdapter):
-        _needs_labels = True
-
-        def _fit(self, data):
-            return self
-
-        def _transform(self, X, sample_domain):
-            return X
-
-    class ClassOnly(SourceOnly):
-        _classification_only = True
 
     X, y, sd = _valence()
     y_unl = np.where(sd < 0, np.nan, y)
@@ -567,3 +574,66 @@ def test_class_only_methods_refuse_regression_targets_by_name():
     labels = np.where(sd < 0, -1, (y > 0).astype(int))
     assert ClassOnly().fit(X, labels).predict(X).shape == (40,)
     assert PerClassMeans().fit(X, labels).transform(X).shape == X.shape
+
+
+class _DuckClassifier(BaseEstimator):
+    """A classifier without ClassifierMixin (estimator_type None).
+
+    Records the class counts of every fit, to show how a CV tool split them.
+    """
+
+    fits: ClassVar[list] = []
+
+    def fit(self, X, y):
+        self.classes_, counts = np.unique(y, return_counts=True)
+        type(self).fits.append(
+            dict(zip(self.classes_.tolist(), counts.tolist(), strict=True))
+        )
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_class_only_methods_are_classifiers_whatever_they_wrap():
+    # tags copied from the wrapped estimator made TransferVote(Ridge()) and
+    # the neural classifiers regressors (is_regressor true) and left them
+    # neither around a classifier without tags: cross_val_score then split
+    # their classes with unstratified KFold
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.utils import get_tags
+
+    y = np.repeat([0, 1, -1], 15)  # sorted: KFold(3)'s training folds lack a class
+    for inner in (Ridge(), _DuckClassifier(), None):
+        est = ClassOnly(inner)
+        tags = get_tags(est)
+        assert is_classifier(est), inner
+        assert not is_regressor(est), inner
+        assert tags.estimator_type == "classifier"
+        assert tags.classifier_tags is not None
+        assert tags.regressor_tags is None
+        cv = check_cv(3, y, classifier=is_classifier(est))
+        assert isinstance(cv, StratifiedKFold)
+    # a method that wraps any estimator keeps the wrapped estimator's task
+    assert is_regressor(SourceOnly(Ridge()))
+    assert not is_classifier(SourceOnly(_DuckClassifier()))
+
+    X = np.random.default_rng(0).normal(size=(45, 2))
+    _DuckClassifier.fits.clear()
+    cross_val_score(ClassOnly(_DuckClassifier()), X, y, cv=3, scoring="accuracy")
+    # every training fold held both classes, in proportion (stratified)
+    assert _DuckClassifier.fits == [{0: 10, 1: 10}] * 3
+
+    # a Pipeline's adapter that needs classes raises the last step's own
+    # refusal, not scikit-learn's "Unknown label type: continuous"
+    valence = np.r_[np.linspace(-1, 1, 30), np.full(15, np.nan)]
+    pipe = make_pipeline(PerClassMeans(), ClassOnly(Ridge()))
+    with pytest.raises(
+        ValueError,
+        match=r"ClassOnly learns from class labels.*parameter estimator=Ridge\(\) "
+        r"is a regressor.*give ClassOnly a classifier: estimator=None",
+    ):
+        pipe.fit(X, valence)

@@ -233,12 +233,20 @@ def test_bad_settings_are_refused_with_the_fix(kwargs, error, match):
 
 
 def test_a_regressor_is_refused():
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.utils import get_tags
+
     X, _, sd, _ = _task(seed=7)
     y = np.r_[X[:90, 0], np.full(60, np.nan)]  # NaN marks the unlabelled rows
     vote = TransferVote(LinearRegression(), methods=["source_only"])
+    # a classifier whatever it wraps (its tags were the regressor's)
+    assert is_classifier(vote)
+    assert not is_regressor(vote)
+    assert get_tags(vote).regressor_tags is None
     with pytest.raises(
         ValueError,
-        match="TransferVote learns from class labels.*give TransferVote a classifier",
+        match=r"TransferVote learns from class labels.*parameter "
+        r"estimator=LinearRegression\(\) is a regressor.*give TransferVote a classifier",
     ):
         vote.fit(X, y, sample_domain=sd)
 

@@ -1323,13 +1323,24 @@ def test_domain_standardisation_without_target_rows_warns_once_in_fit():
     "cls", [FineTuneClassifier, DANNClassifier, MultiTaskClassifier]
 )
 def test_a_regressor_is_refused_with_the_alternatives(cls):
+    from sklearn.base import is_classifier, is_regressor
     from sklearn.linear_model import Ridge
+    from sklearn.utils import get_tags
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 4)).astype(np.float32)
     y = np.r_[np.tanh(X[:20, 0]), np.full(10, np.nan)]
-    with pytest.raises(ValueError, match=f"{cls.__name__} learns from class labels"):
-        cls(estimator=Ridge(), max_epochs=1).fit(X, y)
+    est = cls(estimator=Ridge(), max_epochs=1)
+    # a classifier whatever it wraps (its tags were the regressor's)
+    assert is_classifier(est)
+    assert not is_regressor(est)
+    assert get_tags(est).regressor_tags is None
+    with pytest.raises(
+        ValueError,
+        match=rf"{cls.__name__} learns from class labels.*parameter "
+        r"estimator=Ridge\(\) is a regressor",
+    ):
+        est.fit(X, y)
 
 
 @pytest.mark.parametrize("network", ["mlp", "cnn"])

@@ -752,8 +752,3 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
         if self.features == "input":
             return X
         return self._embed(X, self.source_estimator_.predict_proba(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier"
-        return tags

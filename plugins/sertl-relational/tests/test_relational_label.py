@@ -520,14 +520,25 @@ def test_classes_the_schema_cannot_place_are_warned_about():
 
 def test_regression_targets_are_refused_by_name():
     from sertl_relational import ClassRelationAligner
+    from sklearn.base import is_classifier, is_regressor
     from sklearn.linear_model import Ridge
+    from sklearn.utils import get_tags
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
     y = np.r_[np.tanh(X[:30, 0]), np.full(10, np.nan)]
     sd = np.r_[np.ones(30, int), -np.ones(10, int)]
-    with pytest.raises(ValueError, match="LabelRelationTransfer learns from class"):
-        LabelRelationTransfer(Ridge()).fit(X, y, sample_domain=sd)
+    est = LabelRelationTransfer(Ridge())
+    # a classifier, not one with the regressor's tags (regressor_tags set)
+    assert is_classifier(est)
+    assert not is_regressor(est)
+    assert get_tags(est).classifier_tags is not None
+    assert get_tags(est).regressor_tags is None
+    with pytest.raises(
+        ValueError,
+        match=r"LabelRelationTransfer learns from class.*estimator=Ridge\(\)",
+    ):
+        est.fit(X, y, sample_domain=sd)
     with pytest.raises(ValueError, match="ClassRelationAligner adapts the rows class"):
         ClassRelationAligner().fit(X, y, sample_domain=sd)
 
