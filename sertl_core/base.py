@@ -52,6 +52,22 @@ __all__ = ["DomainAdapter", "SampleWeightMixin", "TransferEstimator"]
 class _InputPolicy:
     """What the shared input validation of sertl estimators lets through."""
 
+    # the method that reads sample_domain after fit and what it does to rows
+    # given without it, for the FrozenEstimator warning
+    _frozen_request: ClassVar[tuple[str, str]] = (
+        "transform",
+        "mapped every row as target data (source rows included)",
+    )
+
+    def _warn_if_frozen_missed_domains(self):
+        """Warn when a Pipeline's ``sample_domain`` stopped at a FrozenEstimator.
+
+        See :func:`_warn_if_frozen_missed_metadata`; called wherever a fitted
+        estimator reads rows given without ``sample_domain``.
+        """
+        request, effect = self._frozen_request
+        _warn_if_frozen_missed_metadata(self, request=request, effect=effect)
+
     def _ensure_all_finite(self):
         """``ensure_all_finite`` of ``validate_data`` for ``X``.
 
@@ -103,6 +119,8 @@ class _InputPolicy:
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
+        if sample_domain is None:
+            self._warn_if_frozen_missed_domains()
         if keep_none and sample_domain is None:
             return X, None
         return X, as_target_domain(sample_domain, X.shape[0])
@@ -623,12 +641,23 @@ _PIPELINE_METHODS = (
 )
 
 
-def _frozen_steps_of(pipeline, adapter):
-    """Yield ``(name, frozen)`` per FrozenEstimator of ``pipeline`` around ``adapter``.
+def _holds(container, est):
+    """Return whether ``est`` is among the nested parameters of ``container``."""
+    try:
+        params = container.get_params(deep=True)
+    except (AttributeError, TypeError):
+        return False
+    return any(value is est for value in params.values())
 
-    ``name`` is the step's name when the FrozenEstimator is a step of
-    ``pipeline`` itself, None when it sits deeper (a nested Pipeline,
-    ``FeatureUnion`` or ``ColumnTransformer``).
+
+def _frozen_steps_of(pipeline, est):
+    """Yield ``(name, frozen)`` per FrozenEstimator of ``pipeline`` holding ``est``.
+
+    A FrozenEstimator around ``est`` itself, or around a fitted estimator
+    that holds it (a Pipeline of transfer steps, frozen whole). ``name`` is
+    the step's name when the FrozenEstimator is a step of ``pipeline``
+    itself, None when it sits deeper (a nested Pipeline, ``FeatureUnion``
+    or ``ColumnTransformer``).
     """
     from sklearn.frozen import FrozenEstimator
 
@@ -638,81 +667,113 @@ def _frozen_steps_of(pipeline, adapter):
     except (AttributeError, TypeError):
         return
     seen = set()
-    for est in found:
+    for frozen in found:
         if (
-            isinstance(est, FrozenEstimator)
-            and est.estimator is adapter
-            and id(est) not in seen
+            isinstance(frozen, FrozenEstimator)
+            and id(frozen) not in seen
+            and (frozen.estimator is est or _holds(frozen.estimator, est))
         ):
-            seen.add(id(est))
-            yield direct.get(id(est)), est
+            seen.add(id(frozen))
+            yield direct.get(id(frozen)), frozen
 
 
-def _warn_if_frozen_adapter_missed_domains(adapter):
-    """Warn when a Pipeline's ``sample_domain`` stopped at a FrozenEstimator.
+def _warn_if_frozen_missed_metadata(
+    est,
+    *,
+    key="sample_domain",
+    request="transform",
+    effect="mapped every row as target data (source rows included)",
+    category=None,
+):
+    """Warn when a Pipeline's metadata ``key`` stopped at a FrozenEstimator.
 
     scikit-learn's :class:`~sklearn.frozen.FrozenEstimator` forwards
-    ``transform`` to the adapter it wraps but not the adapter's default
-    metadata requests, so a Pipeline never hands it ``sample_domain``: with
-    routing on, ``pipe.fit(X, y, sample_domain=sd)`` and
-    ``pipe.predict(X, sample_domain=sd)`` give the domains to the other
-    steps only; with routing off, ``frozenestimator__sample_domain=sd``
-    reaches the no-op ``fit`` alone. The frozen adapter then maps every row
-    as target data, silently. Called by an adapter's ``transform`` when it
-    got no ``sample_domain``: finds (frames walk of
-    :func:`_enclosing_pipelines`) a Pipeline call that got the domains for
-    a FrozenEstimator around ``adapter`` and warns with the fix. Silent when
-    the adapter asked for no ``sample_domain`` at transform
-    (``set_transform_request(sample_domain=False)``).
+    ``transform`` and ``predict`` to the estimator it wraps but not that
+    estimator's default metadata requests, so a Pipeline never hands it
+    ``key`` (``sample_domain``, SpeakerNormalizer's ``speaker``): with
+    routing on, ``pipe.predict(X, sample_domain=sd)`` gives the domains to
+    the other steps only (and raises "not routed to any object" when no
+    other step takes them); with routing off,
+    ``frozenestimator__sample_domain=sd`` reaches the no-op ``fit`` alone.
+    The same holds for ``est`` inside a fitted Pipeline frozen whole. The
+    frozen ``est`` then does what ``effect`` says, silently. Called by
+    ``est``'s ``request`` method (``transform``, or ``predict`` for a
+    transfer estimator) when it got no ``key``: finds (frames walk of
+    :func:`_enclosing_pipelines`) a Pipeline call that got ``key`` for a
+    FrozenEstimator holding ``est`` and warns (``category``, default
+    :class:`SertlWarning`) with the fix. Silent when ``est`` asked for no
+    ``key`` (``set_transform_request(sample_domain=False)``). Returns
+    whether it warned.
     """
     routing = get_config().get("enable_metadata_routing", False)
-    name = type(adapter).__name__
+    name = type(est).__name__
+    setter = f"set_{request}_request({key}=True)"
     for owner, method, call in _enclosing_pipelines(
         _PIPELINE_METHODS, sys._getframe(1)
     ):
         params = call.f_locals.get("params")
         if not isinstance(params, dict) or not any(
-            str(key).endswith("sample_domain") and value is not None
-            for key, value in params.items()
+            str(k).endswith(key) and v is not None for k, v in params.items()
         ):
-            continue  # this call carried no domains: nothing was lost
-        for step_name, _ in _frozen_steps_of(owner, adapter):
-            key = "sample_domain" if routing else f"{step_name}__sample_domain"
-            if params.get(key) is None:
+            continue  # this call carried no such metadata: nothing was lost
+        for step_name, frozen in _frozen_steps_of(owner, est):
+            passed = key if routing else f"{step_name}__{key}"
+            if params.get(passed) is None:
                 continue
-            if routing and not adapter.get_metadata_routing().consumes(
-                "transform", ["sample_domain"]
-            ):
-                return  # the user turned the request off: no domains wanted
-            fix = (
-                f"call set_transform_request(sample_domain=True) on the {name} "
-                "before wrapping it (FrozenEstimator(adapter.set_transform_"
-                "request(sample_domain=True))): the FrozenEstimator then routes "
-                "the domains to it"
-                if routing
-                else "enable metadata routing (sklearn.set_config("
-                "enable_metadata_routing=True)), pass sample_domain=... to the "
-                f"Pipeline and call set_transform_request(sample_domain=True) on "
-                f"the {name} before wrapping it in FrozenEstimator"
-            )
+            if routing and not est.get_metadata_routing().consumes(request, [key]):
+                return False  # the user turned the request off: not wanted
+            whole = frozen.estimator is not est
             why = (
-                "scikit-learn's FrozenEstimator does not pass on the adapter's "
-                "default request for sample_domain"
+                f"scikit-learn's FrozenEstimator does not pass on the default "
+                f"request for {key} of the estimator it wraps"
                 if routing
-                else "with metadata routing off, a Pipeline gives "
-                f"{step_name}__sample_domain to the FrozenEstimator's fit (a "
-                "no-op) and never to transform"
+                else f"with metadata routing off, a Pipeline gives {passed} to "
+                f"the FrozenEstimator's fit (a no-op) and never to {request}"
             )
+            if whole:
+                # the same words for every step of the frozen container, so
+                # that the warnings filter shows them once
+                held = type(frozen.estimator).__name__
+                message = (
+                    f"Pipeline.{method}(..., {passed}=...) did not reach the "
+                    f"steps of the frozen {held}: {why}, so its steps ran "
+                    f"without {key} (sertl's steps then take every row as "
+                    "target data). A FrozenEstimator around a whole "
+                    f"{held} can take no metadata: freeze its fitted steps one "
+                    "by one instead, calling set_transform_request(sample_domain="
+                    "True) (an adapter) or set_predict_request(sample_domain="
+                    "True) (a transfer estimator) on each before wrapping it; or "
+                    f"call the fitted {held} itself with {key}=..."
+                )
+            else:
+                if routing:
+                    fix = (
+                        f"call {setter} on the {name} before wrapping it "
+                        f"(FrozenEstimator(est.{setter})): the FrozenEstimator "
+                        f"then routes {key} to it"
+                    )
+                else:
+                    fix = (
+                        "enable metadata routing (sklearn.set_config("
+                        f"enable_metadata_routing=True)), pass {key}=... to the "
+                        f"Pipeline and call {setter} on the {name} before "
+                        "wrapping it in FrozenEstimator"
+                    )
+                message = (
+                    f"Pipeline.{method}(..., {passed}=...) did not reach the "
+                    f"frozen {name}: {why}, so {name} {effect}. To keep the "
+                    f"{name} frozen, {fix}; or call it outside the Pipeline, "
+                    f"{request}(X, {key}=...), and hand its output to the "
+                    "remaining steps (e.g. Z = adapter.transform(X, "
+                    "sample_domain=sd), then fit the remaining steps on Z)."
+                )
             warnings.warn(
-                f"Pipeline.{method}(..., {key}=...) did not reach the frozen "
-                f"{name}: {why}, so {name} mapped every row as target data "
-                f"(source rows included). To keep the {name} frozen, {fix}; or "
-                "transform outside the Pipeline, Z = adapter.transform(X, "
-                "sample_domain=sd), and fit the remaining steps on Z.",
-                SertlWarning,
+                message,
+                category or SertlWarning,
                 stacklevel=external_stacklevel(),
             )
-            return
+            return True
+    return False
 
 
 def _refuse_fit_params(adapter, fit_params):
@@ -952,13 +1013,6 @@ class DomainAdapter(
 
     def _checked_transform(self, X, sample_domain):
         return self._transform(*self._validate_fitted_X(X, sample_domain))
-
-    def _validate_fitted_X(self, X, sample_domain, keep_none=False):
-        # every transform reads its rows here, those without sample_domain
-        # included (a subclass may handle them itself)
-        if sample_domain is None:
-            _warn_if_frozen_adapter_missed_domains(self)
-        return super()._validate_fitted_X(X, sample_domain, keep_none=keep_none)
 
     def fit_transform(self, X, y=None, *, sample_domain=None, **fit_params):
         """Fit, then transform the training rows with their own domains.
@@ -1245,6 +1299,10 @@ class TransferEstimator(
     # estimator, so that scikit-learn's tools (is_classifier, check_cv's
     # stratified folds, scorers) treat the method as the classifier it is
     _classification_only: ClassVar[bool] = False
+    _frozen_request = (
+        "predict",
+        "predicted every row as target data (source rows included)",
+    )
 
     __metadata_request__fit = {"sample_domain": True}
     __metadata_request__predict = {"sample_domain": True}

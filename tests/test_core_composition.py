@@ -789,6 +789,97 @@ def test_frozen_adapter_that_misses_the_pipelines_domains_is_warned_about():
             pipe.fit(X, y, adapt__sample_domain=sd, clf__sample_domain=sd)
 
 
+class _SourceRowsShifted(SourceOnly):
+    """A transfer estimator whose predictions depend on ``sample_domain``."""
+
+    def _predict_input(self, X, sample_domain):
+        return X + 3.0 * (sample_domain > 0)[:, None]
+
+
+def test_frozen_transfer_estimator_or_pipeline_that_misses_the_domains_is_warned_about():
+    # the adapter's warning did not cover a frozen fitted transfer estimator,
+    # nor a fitted Pipeline frozen whole: with routing on and another step
+    # taking sample_domain, they predicted every row as target data silently
+    from sertl_core import SertlWarning
+
+    X, y, sd, _ = _data()
+    adapt = DomainStandardScaler().fit(X, y, sample_domain=sd)
+    Z = adapt.transform(X, sample_domain=sd)
+    model = _SourceRowsShifted(LogisticRegression()).fit(Z, y, sample_domain=sd)
+    expected = model.predict_proba(Z, sample_domain=sd)
+    assert not np.allclose(model.predict_proba(Z), expected)  # the domains matter
+    inner = Pipeline([("adapt", DomainStandardScaler()), ("clf", clone(model))]).fit(
+        X, y, adapt__sample_domain=sd, clf__sample_domain=sd
+    )
+    inner_expected = inner[-1].predict_proba(
+        inner[0].transform(X, sample_domain=sd), sample_domain=sd
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline([("adapt", adapt), ("clf", FrozenEstimator(model))])
+        with pytest.warns(
+            SertlWarning,
+            match=r"sample_domain=\.\.\.\) did not reach the frozen _SourceRowsShifted:"
+            r".*predicted every row as target data.*"
+            r"set_predict_request\(sample_domain=True\) on the _SourceRowsShifted "
+            r"before wrapping it",
+        ) as rec:
+            got = pipe.predict_proba(X, sample_domain=sd)
+        assert rec[0].filename == __file__
+        assert not np.allclose(got, expected)
+        with pytest.warns(
+            SertlWarning,
+            match=r"did not reach the steps of the frozen Pipeline:.*freeze its "
+            r"fitted steps one by one",
+        ):
+            Pipeline([("adapt", adapt), ("model", FrozenEstimator(inner))]).predict(
+                X, sample_domain=sd
+            )
+        # the documented fixes: the request set before freezing, the steps
+        # frozen one by one
+        fixed = Pipeline(
+            [
+                ("adapt", adapt),
+                (
+                    "clf",
+                    FrozenEstimator(
+                        clone(model)
+                        .fit(Z, y, sample_domain=sd)
+                        .set_predict_request(sample_domain=True)
+                    ),
+                ),
+            ]
+        )
+        one_by_one = Pipeline(
+            [
+                (
+                    n,
+                    FrozenEstimator(
+                        step.set_transform_request(sample_domain=True)
+                        if n == "adapt"
+                        else step.set_predict_request(sample_domain=True)
+                    ),
+                )
+                for n, step in inner.steps
+            ]
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SertlWarning)
+            np.testing.assert_allclose(
+                fixed.predict_proba(X, sample_domain=sd), expected
+            )
+            np.testing.assert_allclose(
+                one_by_one.predict_proba(X, sample_domain=sd), inner_expected
+            )
+    with sklearn.config_context(enable_metadata_routing=False):
+        # routing off, the last step gets predict's keywords: nothing lost
+        pipe = Pipeline([("prep", "passthrough"), ("clf", FrozenEstimator(model))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SertlWarning)
+            np.testing.assert_allclose(
+                pipe.predict_proba(Z, sample_domain=sd), expected
+            )
+
+
 def test_threshold_tuning_goes_inside_the_transfer_estimator():
     from sklearn.model_selection import (
         FixedThresholdClassifier,

@@ -1162,6 +1162,8 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
         from sklearn.utils.validation import validate_data
 
         check_is_fitted(self)
+        if sample_domain is None:
+            self._warn_if_frozen_missed_domains()
         X = validate_data(
             self,
             self._as_2d(X, reset=False),

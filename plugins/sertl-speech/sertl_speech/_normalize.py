@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sertl_core import SertlWarning, external_stacklevel, is_unlabeled
+from sertl_core.base import _warn_if_frozen_missed_metadata
 from sertl_core.params import Interval, ParamValidationMixin, StrOptions
 
 __all__ = ["MissingSpeakerWarning", "SpeakerConfoundWarning", "SpeakerNormalizer"]
@@ -343,7 +344,17 @@ class SpeakerNormalizer(
         fitted_per_speaker = self.speakers_.size or len(
             getattr(self, "small_speakers_", ())
         )
-        if speaker is None and fitted_per_speaker:
+        # a Pipeline given speaker ids that a FrozenEstimator around this
+        # normaliser kept from it: that warning, with its own fix, replaces
+        # the general one below
+        frozen_missed = speaker is None and _warn_if_frozen_missed_metadata(
+            self,
+            key="speaker",
+            effect="scaled every row with the pooled training statistics, "
+            "not per speaker",
+            category=MissingSpeakerWarning,
+        )
+        if speaker is None and fitted_per_speaker and not frozen_missed:
             warnings.warn(
                 "SpeakerNormalizer was fitted with per-speaker statistics, but "
                 "transform got no speaker ids: every row is scaled with the "
@@ -352,7 +363,9 @@ class SpeakerNormalizer(
                 "Pipeline's predict do with metadata routing off). Turn routing "
                 "on with sklearn.set_config(enable_metadata_routing=True) and "
                 "pass speaker=... to fit, predict or score (or call "
-                "transform(X, speaker=...)).",
+                "transform(X, speaker=...)); a normaliser wrapped in "
+                "FrozenEstimator needs set_transform_request(speaker=True) "
+                "before it is wrapped.",
                 MissingSpeakerWarning,
                 stacklevel=external_stacklevel(),
             )

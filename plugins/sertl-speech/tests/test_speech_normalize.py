@@ -144,6 +144,44 @@ def test_transform_without_ids_after_a_per_speaker_fit_warns():
         SpeakerNormalizer().fit(X).transform(X)
 
 
+def test_frozen_normalizer_that_misses_the_pipelines_speakers_is_told_the_fix():
+    # a fitted SpeakerNormalizer in FrozenEstimator gets no speaker ids from a
+    # Pipeline; the general warning's advice (routing on, speaker=...) then
+    # ends in scikit-learn's "not routed to any object": the fix is the
+    # request set before freezing
+    from sklearn.frozen import FrozenEstimator
+
+    X, y, spk = _speaker_data()
+    norm = SpeakerNormalizer().fit(X, speaker=spk)
+    pipe = Pipeline([("norm", FrozenEstimator(norm)), ("clf", LogisticRegression())])
+    with pytest.warns(
+        MissingSpeakerWarning,
+        match=r"norm__speaker=\.\.\.\) did not reach the frozen SpeakerNormalizer:"
+        r".*never to transform.*pooled training statistics, not per speaker.*"
+        r"set_transform_request\(speaker=True\)",
+    ) as rec:
+        pipe.fit(X, y, norm__speaker=spk)
+    assert len(rec) == 1  # one warning, not the general one as well
+    assert rec[0].filename == __file__
+    expected = (
+        LogisticRegression()
+        .fit(norm.transform(X, speaker=spk), y)
+        .predict_proba(norm.transform(X, speaker=spk))
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        fixed = Pipeline(
+            [
+                ("norm", FrozenEstimator(norm.set_transform_request(speaker=True))),
+                ("clf", LogisticRegression()),
+            ]
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", MissingSpeakerWarning)
+            fixed.fit(X, y, speaker=spk)
+            got = fixed.predict_proba(X, speaker=spk)
+    np.testing.assert_allclose(got, expected)
+
+
 def test_with_mean_and_with_std_off():
     X, spk = _data()
     only_scale = SpeakerNormalizer(with_mean=False).fit_transform(X, speaker=spk)
