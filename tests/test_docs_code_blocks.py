@@ -268,6 +268,37 @@ def readme_check_lodo(ctx):
     assert ctx.ns["pipe"].get_params()["adapt"].target_stats == "batch"
 
 
+def readme_check_permutation_importance(ctx):
+    # "called on the pipeline, its adapter maps every row, source rows
+    #  included, as target data": the documented workaround scores the model
+    #  as the domains say, the naive call another one
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import balanced_accuracy_score
+
+    ns = ctx.ns
+    pipe, X, y, sd, labelled = (ns[k] for k in ("pipe", "X", "y", "sd", "labelled"))
+    result = ns["result"]
+    assert result.importances_mean.shape == (X.shape[1],)
+    # the remaining steps on Z predict what the pipeline predicts when every
+    # step gets the rows' domains (routing on: an independent route)
+    with sklearn.config_context(enable_metadata_routing=True):
+        per_domain = pipe.predict(X[labelled], sample_domain=sd[labelled])
+    np.testing.assert_array_equal(pipe[1:].predict(ns["Z"][labelled]), per_domain)
+    naive_pred = pipe.predict(X[labelled])  # what permutation_importance scores
+    assert balanced_accuracy_score(y[labelled], naive_pred) != (
+        balanced_accuracy_score(y[labelled], per_domain)
+    )
+    naive = permutation_importance(
+        pipe,
+        X[labelled],
+        y[labelled],
+        scoring="balanced_accuracy",
+        n_repeats=5,
+        random_state=0,
+    )
+    assert not np.allclose(naive.importances_mean, result.importances_mean)
+
+
 # ----------------------------------------------------------- CONTRIBUTING.md
 
 
@@ -550,6 +581,7 @@ PLAN = {
         Step("GridSearchCV(", readme_prelude_search, readme_check_search),
         Step("groups=sd", None, readme_check_routing_off),
         Step("LeaveOneDomainOut()", None, readme_check_lodo),
+        Step("permutation_importance(", None, readme_check_permutation_importance),
     ],
     "CONTRIBUTING.md": [
         Step(
