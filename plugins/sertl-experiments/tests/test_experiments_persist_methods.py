@@ -11,6 +11,7 @@ bit for bit.
 """
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -23,6 +24,11 @@ from sklearn.pipeline import Pipeline
 
 from sertl_core import DomainStandardScaler, SourceOnly, get_registry
 from sertl_core.testing import make_domain_data
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: each xdist worker makes its own models
+    fcntl = None  # type: ignore[assignment]
 
 # random_forest: sertl run's classifier whose unfitted template (SourceOnly's
 # estimator parameter) load_model once refused as a forest without a width
@@ -128,15 +134,13 @@ for path in sorted(folder.glob("*.skops")):
 """
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    """Save every method's model, load all of them in one new interpreter.
+def _save_and_load(folder):
+    """Fit and save every method's model in ``folder``, load them in a new process.
 
-    Returns ``{name: (outputs before saving, outputs after loading or the
-    refusal)}``.
+    Beside each ``NAME.skops``: the outputs before saving
+    (``NAME.expected.npz``), and those after loading (``NAME.loaded.npz``) or
+    the refusal (``NAME.error``).
     """
-    folder = tmp_path_factory.mktemp("methods")
-    expected = {}
     for kind, name in _methods():
         if _cannot_fit(kind, name):
             continue
@@ -145,8 +149,9 @@ def loaded(tmp_path_factory):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tiny data: the fit's quality is moot
             model.fit(X, y, **fit_params(model, sd, speakers=sd.astype(str)))
-            expected[name] = _outputs(model, rows, kind == "adapters")
+            expected = _outputs(model, rows, kind == "adapters")
         path = save_model(model, folder / f"{name}.skops")
+        np.savez(path.with_suffix(".expected.npz"), **expected)
         np.save(path.with_suffix(".rows.npy"), rows, allow_pickle=False)
         path.with_suffix(".json").write_text(
             json.dumps({"adapter": kind == "adapters"})
@@ -158,8 +163,45 @@ def loaded(tmp_path_factory):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def _saved_and_loaded(tmp_path_factory):
+    """The folder of :func:`_save_and_load`, made once per test run.
+
+    Under pytest-xdist each worker runs some of the tests: the first to ask
+    makes the folder in the run's base folder, which the workers share, and
+    the others wait for it (it takes about 12 s) and read it. Without
+    workers, or without ``fcntl`` to lock the folder, it is made here.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None or fcntl is None:
+        folder = tmp_path_factory.mktemp("methods")
+        _save_and_load(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / "persist_methods"
+    with open(folder.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not (folder / "done").exists():
+            folder.mkdir(exist_ok=True)
+            _save_and_load(folder)
+            (folder / "done").write_text(worker)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """Every method's model saved, then loaded in one new interpreter.
+
+    Returns ``{name: (outputs before saving, outputs after loading or the
+    refusal)}``.
+    """
+    folder = _saved_and_loaded(tmp_path_factory)
     out = {}
-    for name, before in expected.items():
+    for kind, name in _methods():
+        if _cannot_fit(kind, name):
+            continue
+        with np.load(folder / f"{name}.expected.npz", allow_pickle=False) as z:
+            before = dict(z)
         error = folder / f"{name}.error"
         if error.exists():
             out[name] = (before, error.read_text())
