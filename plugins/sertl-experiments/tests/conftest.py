@@ -9,21 +9,38 @@ import pytest
 from sertl_experiments._data import CorpusData
 
 
-def _corpus(name, shift, rng, n=90):
-    y = np.array(["anger", "neutral", "sadness"])[np.arange(n) % 3]
-    centre = {"anger": 1.5, "neutral": 0.0, "sadness": -1.5}
+def _corpus(name, shift, rng, labels, n=90):
+    k = np.arange(n) % 3
+    y = np.asarray(labels)[k]
     X = rng.normal(size=(n, 6))
-    X[:, 0] += [centre[v] for v in y]
+    X[:, 0] += np.array([1.5, 0.0, -1.5])[k]  # the classes apart
     X = X * (1 + shift) + 3 * shift
     spk = np.array([f"{name}:{i % 4}" for i in range(n)])
     return CorpusData(name, X, y, spk, np.array([f"{name}_{i}.wav" for i in range(n)]))
 
 
 @pytest.fixture
-def synthetic_data():
+def make_corpora():
+    """Make two shifted synthetic corpora, ``a`` and ``b``, with four speakers each.
+
+    Call it with the names of the three classes (anger, neutral and sadness
+    when not given).
+    """
+
+    def make(labels=("anger", "neutral", "sadness")):
+        rng = np.random.default_rng(0)
+        return {
+            "a": _corpus("a", 0.0, rng, labels),
+            "b": _corpus("b", 1.0, rng, labels),
+        }
+
+    return make
+
+
+@pytest.fixture
+def synthetic_data(make_corpora):
     """Two shifted synthetic corpora with three classes and four speakers each."""
-    rng = np.random.default_rng(0)
-    return {"a": _corpus("a", 0.0, rng), "b": _corpus("b", 1.0, rng)}
+    return make_corpora()
 
 
 @pytest.fixture

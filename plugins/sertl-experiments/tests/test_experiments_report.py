@@ -6,28 +6,12 @@ import json
 import re
 import string
 
-import numpy as np
-from sertl_experiments import CorpusData, run_experiment
+from sertl_experiments import run_experiment
 from sertl_experiments._report import write_outputs
 
 
 def _quiet(*_):
     pass
-
-
-def _data(labels):
-    """Two shifted corpora whose three classes are ``labels``."""
-    rng = np.random.default_rng(0)
-    out = {}
-    for name, shift in (("a", 0.0), ("b", 1.0)):
-        y = np.array(labels)[np.arange(60) % 3]
-        X = rng.normal(size=(60, 4))
-        X[:, 0] += 1.5 * (np.arange(60) % 3)
-        X = X * (1 + shift) + 3 * shift
-        spk = np.array([f"{name}:{i % 4}" for i in range(60)])
-        files = np.array([f"{name}_{i}.wav" for i in range(60)])
-        out[name] = CorpusData(name, X, y, spk, files)
-    return out
 
 
 def _table_rows(page, tid):
@@ -46,13 +30,15 @@ def _md_rows(md, title):
     return [[c.strip() for c in re.split(r"(?<!\\)\|", ln)[1:-1]] for ln in lines]
 
 
-def test_class_names_with_dollar_signs_are_drawn_as_text(synthetic_config):
+def test_class_names_with_dollar_signs_are_drawn_as_text(
+    synthetic_config, make_corpora
+):
     # matplotlib read "$\nope$" as mathtext: drawing the confusion matrices
     # raised ValueError (Unknown symbol) and no report was written at all;
     # "$x^2$" was drawn as a formula
     labels = ["$\\nope$", "sad $x^2$", "calm"]
     cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
-    res = run_experiment(cfg, data=_data(labels), progress=False, log=_quiet)
+    res = run_experiment(cfg, data=make_corpora(labels), progress=False, log=_quiet)
     assert res.report.is_file()
     assert "$\\nope$" in html.unescape(res.report.read_text())
 
@@ -78,12 +64,14 @@ def test_tick_labels_are_not_mathtext(tmp_path, drawn_figures):
         assert [t.get_text() for t in ticks] == ["$\\nope$", "b"]
 
 
-def test_multi_line_messages_keep_their_lines_in_report_html(synthetic_config):
+def test_multi_line_messages_keep_their_lines_in_report_html(
+    synthetic_config, make_corpora
+):
     # pandas' to_html wrote each line break of a failed cell's error as a
     # backslash and an "n" ("ValueError: x\nTraceback ..."), where results.md
     # gives <br>: every table now breaks the lines as results.md does
     cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
-    run_experiment(cfg, data=_data(["x", "y", "z"]), progress=False, log=_quiet)
+    run_experiment(cfg, data=make_corpora(["x", "y", "z"]), progress=False, log=_quiet)
     cells = [json.loads(f.read_text()) for f in sorted(cfg.output.glob("cells/*"))]
     for c in cells:
         if c["method"] == "dss" and c["target"] == "b":
@@ -103,7 +91,9 @@ def test_multi_line_messages_keep_their_lines_in_report_html(synthetic_config):
     assert re.search(r"<th scope=['\"]col['\"]>error</th>", page)
 
 
-def test_control_and_bidi_characters_are_shown_not_obeyed(synthetic_config):
+def test_control_and_bidi_characters_are_shown_not_obeyed(
+    synthetic_config, make_corpora
+):
     # a label with U+202E showed the rest of its cell reversed ("anger 20"
     # as "02 regna"), an escape sequence (ESC [2J) reached the terminal of
     # whoever ran cat results.md; a line break in the experiment's name
@@ -112,7 +102,7 @@ def test_control_and_bidi_characters_are_shown_not_obeyed(synthetic_config):
     cfg = synthetic_config(
         name="two\nlines", methods=[{"name": "dss"}], protocol={"bootstrap": 0}
     )
-    res = run_experiment(cfg, data=_data(labels), progress=False, log=_quiet)
+    res = run_experiment(cfg, data=make_corpora(labels), progress=False, log=_quiet)
     md = (cfg.output / "results.md").read_text()
     page = res.report.read_text()
     for text in (md, page):
