@@ -542,13 +542,19 @@ def as_input_kind(array, kind, tmp_path=None):
     raise ValueError(f"unknown input kind {kind!r}: one of {INPUT_KINDS}")
 
 
-def _assert_same_output(expected, got, *, rtol, atol, where="output"):
-    """Compare nested outputs: dicts, lists and tuples item by item."""
+def _assert_same_output(expected, got, *, rtol=1e-7, atol=0.0, where="output"):
+    """Compare nested outputs: dicts, lists and tuples item by item.
+
+    Floats to ``rtol`` and ``atol`` (numpy's ``assert_allclose`` defaults
+    unless given), everything else exactly.
+    """
     if isinstance(expected, dict):
-        assert expected.keys() == got.keys(), f"{where}: other keys"
+        assert expected.keys() == got.keys(), (
+            f"{where}: other outputs ({sorted(got)} where {sorted(expected)})"
+        )
         for k in expected:
             _assert_same_output(
-                expected[k], got[k], rtol=rtol, atol=atol, where=f"{where}[{k!r}]"
+                expected[k], got[k], rtol=rtol, atol=atol, where=f"{where} ({k})"
             )
     elif isinstance(expected, list | tuple):
         assert len(expected) == len(got), f"{where}: another length"
@@ -790,8 +796,10 @@ def check_array_like_inputs(estimator):
                 "validate_data or check_array) before use"
             ) from exc
         what = f"X and {given}" if Xk is not X else given
-        _assert_all_same(
-            expected, got, f"{what} given as {kind} give another output than arrays"
+        _assert_same_output(
+            expected,
+            got,
+            where=f"{what} given as {kind} give another output than arrays",
         )
 
 
@@ -1078,7 +1086,9 @@ def check_routing_modes(estimator):
         off = _all_outputs(clone(model).fit(Xi, y, **params), Xi)
         with sklearn.config_context(enable_metadata_routing=True):
             on = _all_outputs(clone(model).fit(Xi, y, sample_domain=sd), Xi)
-        _assert_all_same(off, on, f"routing on and off give different results ({kind})")
+        _assert_same_output(
+            off, on, where=f"routing on and off give different results ({kind})"
+        )
 
 
 def _seeded(estimator):
@@ -1091,21 +1101,6 @@ def _seeded(estimator):
     return est.set_params(**unset) if unset else est
 
 
-def _assert_same(a, b, msg):
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype.kind in "fiu" and b.dtype.kind in "fiu":
-        np.testing.assert_allclose(a.astype(float), b.astype(float), err_msg=msg)
-    else:
-        np.testing.assert_array_equal(a, b, err_msg=msg)
-
-
-def _assert_all_same(a, b, msg):
-    """Compare the outputs of :func:`_all_outputs` of two fits, one by one."""
-    assert a.keys() == b.keys(), f"{msg}: the two fits offer different outputs"
-    for name in a:
-        _assert_same(a[name], b[name], f"{msg} ({name})")
-
-
 def check_clone_and_pickle(estimator):
     """Clones keep the parameters; a pickled fitted model gives the same output."""
     X, y, sd, _ = make_domain_data()
@@ -1116,10 +1111,10 @@ def check_clone_and_pickle(estimator):
     again = pickle.loads(pickle.dumps(fitted))
     # floats compared to rounding (as scikit-learn's own pickle check does):
     # a threaded predict_proba may sum in another order on each call
-    _assert_all_same(
+    _assert_same_output(
         _all_outputs(fitted, X, sd),
         _all_outputs(again, X, sd),
-        "a pickled copy gives another output",
+        where="a pickled copy gives another output",
     )
     copied = copy.deepcopy(fitted)
     assert type(copied) is type(fitted)
@@ -1134,7 +1129,7 @@ def check_random_state_determinism(estimator):
     est = clone(estimator).set_params(random_state=0)
     a = _all_outputs(_fit_output(est, X, y, sd)[0], X, sd)
     b = _all_outputs(_fit_output(est, X, y, sd)[0], X, sd)
-    _assert_all_same(a, b, "random_state=0 is not deterministic")
+    _assert_same_output(a, b, where="random_state=0 is not deterministic")
 
 
 def _assert_refused(fit, word, accepted, *, ignore_case=False):
