@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import importlib.util
 import os
@@ -56,22 +57,24 @@ def _import_names(requirement):
     return _IMPORT_NAMES.get(name, (name.replace("-", "_").replace(".", "_"),))
 
 
+@functools.cache
 def _optional_modules(package):
     """Modules a first-party ``package`` may use only when they are installed.
 
     The other first-party packages (each plugin is installed on its own) and
-    the modules of the distribution's extras other than ``test``.
+    the modules of the distribution's extras other than ``test``. Read once
+    per package from the installed metadata (each doctest asked again).
     """
     out = set(_FIRST_PARTY) - {package}
     try:
         requires = importlib.metadata.requires(package.replace("_", "-")) or []
     except importlib.metadata.PackageNotFoundError:
-        return out
+        return frozenset(out)
     for req in requires:
         extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", req)
         if extra and extra.group(1) != "test":
             out.update(_import_names(req.split(";")[0]))
-    return out
+    return frozenset(out)
 
 
 def _doctest_imports(dtest):
