@@ -853,12 +853,11 @@ def _md_text(text):
     return _md_escape(text).replace("\n", "<br>")
 
 
-def _lines_html(df, table_id, quote="'"):
+def _lines_html(df, table_id):
     """``df`` as an HTML table whose cells keep their line breaks.
 
     ``DataFrame.to_html`` writes a newline as a backslash and an ``n``;
-    here a line break is a ``<br>``, as in results.md. ``quote`` quotes
-    the table's id (the tables ``DataFrame.to_html`` wrote had ``"``).
+    here a line break is a ``<br>``, as in results.md.
     """
 
     def text(v):
@@ -870,7 +869,7 @@ def _lines_html(df, table_id, quote="'"):
         for r in df.itertuples(index=False)
     )
     return (
-        f"<table id={quote}{table_id}{quote}><thead><tr>{head}</tr></thead>"
+        f"<table id='{table_id}'><thead><tr>{head}</tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
 
@@ -1317,7 +1316,6 @@ def _html(config, tables, figs, df, *, failed_note=None, warnings=()):
                     ),
                 ),
                 f"tab-{tid}",
-                quote='"',
             )
             if not t.empty
             else (f"<table id='tab-{tid}'><tr><td>no rows</td></tr></table>")

@@ -1761,7 +1761,7 @@ def test_mapped_and_left_out_labels_are_reported(
             "| mine | calm (mapped from relaxed) | 12 | not in [labels] classes |"
             in (section)
         )
-        table = page.split('id="tab-left-out"', 1)[1].split("</table>")[0]
+        table = page.split("id='tab-left-out'", 1)[1].split("</table>")[0]
         assert "calm (mapped from relaxed)" in table
 
 

@@ -463,7 +463,7 @@ def test_cells_record_the_split_and_the_report_shows_test_counts(tmp_path):
         if c["target"] == "b" and c["seed"] == 0 and c["method"] == "dss"
     )
     assert row[4] == ", ".join(f"{k} {v}" for k, v in cell["test_class_counts"].items())
-    assert 'id="tab-splits"' in res.report.read_text()
+    assert "id='tab-splits'" in res.report.read_text()
     assert "Warning" not in md
 
 
@@ -538,7 +538,7 @@ def test_report_html_gives_the_numbers_of_results_md(tmp_path):
         ("auto", "Choices made without target labels"),
     ):
         assert _html_table(page, tid)[1] == _md_table(md, title)[1], tid
-    assert re.search(r"<td>-?\d+\.\d{3}</td>", page.split('id="tab-guard"')[1])
+    assert re.search(r"<td>-?\d+\.\d{3}</td>", page.split("id='tab-guard'")[1])
     # a column without a value ("selected" without auto) is empty in both
     cfg = _config(tmp_path, [{"name": "dss"}], name="plain")
     res = run_experiment(cfg, data=_data(), progress=False, log=_quiet)
