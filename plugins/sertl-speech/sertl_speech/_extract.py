@@ -1222,7 +1222,11 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         def run(entries, size):
             chunks = [entries[k : k + size] for k in range(0, len(entries), size)]
             # no more workers than chunks: a larger n_jobs starts processes
-            # that get nothing (and loky cannot size a pool past a C int)
+            # that get nothing (and loky cannot size a pool past a C int).
+            # But two at least: with n_jobs=1 joblib runs the chunk in this
+            # process, and a single chunk is what the retries below run (one
+            # input at a time after a worker died), where the input that
+            # crashes its decoder must take a worker down, not the caller.
             n = min(n_jobs, max(len(chunks), 2))
             par = Parallel(n_jobs=n, return_as="generator_unordered")
             return par(delayed(_extract_chunk)(c, *args) for c in chunks)

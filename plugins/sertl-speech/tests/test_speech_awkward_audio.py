@@ -316,6 +316,28 @@ class _WorkerDied(RuntimeError):
     """Stands for joblib's TerminatedWorkerError in the threading backend."""
 
 
+def test_a_single_chunk_runs_in_a_worker_not_in_the_caller(monkeypatch):
+    # the pool is sized to the chunks, but never to one worker: joblib runs
+    # n_jobs=1 in the calling process (here: thread), where an input run
+    # alone after its worker died would take the caller down with it
+    import threading
+
+    import sertl_speech._extract as ex
+
+    caller, ran_in_caller = threading.current_thread(), []
+    real = ex._extract_chunk
+
+    def recording(chunk, *args):
+        ran_in_caller.append(threading.current_thread() is caller)
+        return real(chunk, *args)
+
+    monkeypatch.setattr(ex, "_extract_chunk", recording)
+    with parallel_config(backend="threading"):
+        X = AudioFeatures("mfcc_stats", n_jobs=2).fit_transform([tone(dur=0.5)])
+    assert ran_in_caller == [False]
+    assert np.isfinite(X).all()
+
+
 @pytest.mark.parametrize("killers", [[7], [2, 29]])
 def test_a_dead_joblib_worker_loses_no_finished_input(monkeypatch, killers):
     import sertl_speech._extract as ex
