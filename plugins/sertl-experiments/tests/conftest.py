@@ -97,3 +97,22 @@ def read_results_md():
         return _MD_SHOWN.sub(lambda m: m[1] if m[1] else _MD_ENTITIES[m[2]], text)
 
     return read
+
+
+@pytest.fixture(scope="module")
+def small_audio_model():
+    """A model on six files of the shipped EmoDB sample, and three other files.
+
+    MFCC statistics, a scaler and a logistic regression, fitted on anger and
+    sadness; the files are paths (str) of the same sample.
+    """
+    from sertl_speech import AudioFeatures, load_sample
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    table = load_sample("emodb", emotions=["anger", "sadness"])
+    model = make_pipeline(
+        AudioFeatures("mfcc_stats"), StandardScaler(), LogisticRegression()
+    ).fit(list(table["file"][:6]), list(table["emotion"][:6]))
+    return model, list(table["file"][6:9])

@@ -63,7 +63,8 @@ CASES = {
         {"X": X, "y": Y_STR, "sample_domain": SD, "speakers": SPEAKERS},
     ),
 }
-# and predict_files, whose audio model is a fixture (not made at collection)
+# and predict_files, whose audio model is a fixture (not made at collection):
+# test_predict_files_takes_files_of_any_kind
 
 # public names that take no arrays, or only paths and configurations (their
 # tests cover them), or classes the conformance kit checks
@@ -87,24 +88,10 @@ def test_inputs_of_any_kind_give_the_same_result_and_stay_unchanged(
     check_function_input_kinds(func, inputs, tmp_path=tmp_path, kinds=[kind])
 
 
-@pytest.fixture(scope="module")
-def audio_model():
-    """A model on four files of the shipped EmoDB sample, and three other files."""
-    from sertl_speech import AudioFeatures, load_sample
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    table = load_sample("emodb", emotions=["anger", "sadness"])
-    model = make_pipeline(
-        AudioFeatures("mfcc_stats"), StandardScaler(), LogisticRegression()
-    ).fit(list(table["file"][:4]), list(table["emotion"][:4]))
-    return model, np.array(list(table["file"][4:7]), dtype=object)
-
-
 @pytest.mark.parametrize("kind", INPUT_KINDS)
-def test_predict_files_takes_files_of_any_kind(audio_model, kind, tmp_path):
-    model, files = audio_model
+def test_predict_files_takes_files_of_any_kind(small_audio_model, kind, tmp_path):
+    model, files = small_audio_model
+    files = np.array(files, dtype=object)
 
     def labels_and_errors(files):
         return [(r["emotion"], r["error"]) for r in se.predict_files(model, files)]

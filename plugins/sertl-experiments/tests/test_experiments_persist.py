@@ -451,20 +451,6 @@ def test_a_model_saved_by_sertl_run_names_the_files_without_features(
     assert model[0].get_params()["errors"] == "raise"
 
 
-@pytest.fixture(scope="module")
-def small_audio_model():
-    from sertl_speech import AudioFeatures, load_sample
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    table = load_sample("emodb", emotions=["anger", "sadness"])
-    model = make_pipeline(
-        AudioFeatures("mfcc_stats"), StandardScaler(), LogisticRegression()
-    ).fit(list(table["file"][:6]), list(table["emotion"][:6]))
-    return model, list(table["file"][6:8])
-
-
 def test_predict_files_cautions_on_band_limited_and_long_files(
     tmp_path, small_audio_model
 ):
