@@ -27,8 +27,8 @@ from sertl_core.testing import make_domain_data
 
 try:
     import fcntl
-except ImportError:  # not on Windows: each xdist worker makes its own models
-    fcntl = None  # type: ignore[assignment]
+except ImportError:  # Windows: each xdist worker makes its own models
+    fcntl = None
 
 # random_forest: sertl run's classifier whose unfitted template (SourceOnly's
 # estimator parameter) load_model once refused as a forest without a width
