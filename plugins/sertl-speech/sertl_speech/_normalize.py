@@ -236,17 +236,22 @@ class SpeakerNormalizer(
             sq = np.zeros_like(means)
             np.add.at(sq, inverse, (X - means[inverse]) ** 2)
             scales = self._safe_scale(
-                np.sqrt(sq / np.maximum(counts, 1.0)[:, None]), means
+                np.sqrt(sq / np.maximum(counts, 1.0)[:, None]), means, counts
             )
         else:
             scales = np.ones_like(means)
         return means, scales, counts
 
     @staticmethod
-    def _safe_scale(scale, mean):
+    def _safe_scale(scale, mean, counts):
         # constant: no more deviation than the rounding of the mean (relative,
-        # so that a feature varying on a scale of 1e-15 is still standardised)
-        tiny = 10 * np.finfo(float).eps * np.abs(mean)
+        # so that a feature varying on a scale of 1e-15 is still standardised).
+        # The means are sums taken row after row (np.add.at), whose rounding
+        # grows with the rows summed: about n eps |mean| for n rows, as
+        # scikit-learn's StandardScaler allows (a constant 0.1 over 1000 rows
+        # of one speaker deviates by 3e-16 from its computed mean)
+        rows = np.maximum(np.asarray(counts, dtype=float), 10.0)[:, None]
+        tiny = rows * np.finfo(float).eps * np.abs(mean)
         scale = scale.copy()
         scale[scale <= tiny] = 1.0
         return scale

@@ -382,3 +382,19 @@ def test_features_of_tiny_magnitude_are_standardised_too():
     ref = SpeakerNormalizer().fit_transform(X, speaker=spk)
     tiny = SpeakerNormalizer().fit_transform(X * 1e-15, speaker=spk)
     np.testing.assert_allclose(tiny, ref, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("value", [1e-3, 0.1, 1.1, 123.456])
+def test_a_constant_feature_of_many_rows_per_speaker_comes_out_zero(value):
+    # the means are sums taken row after row, whose rounding grows with the
+    # speaker's rows: past about a thousand rows a constant feature deviated
+    # from its computed mean by more than 10 eps |mean|, was taken for a
+    # varying one, and came out +-1 instead of 0
+    rng = np.random.default_rng(0)
+    n = 20_000
+    X = np.c_[np.full(n, value), rng.normal(size=n)]
+    spk = np.repeat(["anna", "ben"], n // 2)
+    out = SpeakerNormalizer().fit_transform(X, speaker=spk)
+    assert np.abs(out[:, 0]).max() < 1e-6
+    ref = StandardScaler().fit(X[: n // 2, 1:]).transform(X[: n // 2, 1:])
+    np.testing.assert_allclose(out[: n // 2, 1:], ref, rtol=1e-9, atol=1e-12)
