@@ -7,6 +7,7 @@ import re
 import string
 
 from sertl_experiments import run_experiment
+from sertl_experiments._data import CorpusData
 from sertl_experiments._report import write_outputs
 
 
@@ -165,7 +166,9 @@ def _md_markup(cell):
     return set(_MD_TOKEN.sub("", cell.strip().replace("\\|", ""))) & _MD_MARKUP
 
 
-def test_results_md_keeps_hostile_labels_as_text_in_their_cells(synthetic_config):
+def test_results_md_keeps_hostile_labels_as_text_in_their_cells(
+    synthetic_config, make_corpora
+):
     # results.md escaped "<" and "|" only: a class "_w_" or "*z*" rendered as
     # emphasis, "[l](u)" as a link, "`c`" as code, "$m$" as math, "&amp;" as
     # "&", a corpus or method "x.__dss__" as bold; one escaping function
@@ -178,7 +181,7 @@ def test_results_md_keeps_hostile_labels_as_text_in_their_cells(synthetic_config
     names = {"a": "a.__x__", "b": "b._y_"}
     data = {
         names[k]: CorpusData(names[k], d.X, d.y, d.speakers, d.files)
-        for k, d in _data(labels).items()
+        for k, d in make_corpora(labels).items()
     }
     cfg = synthetic_config(
         name="*exp* | _t_",
