@@ -139,12 +139,19 @@ def open_temporary(folder, prefix, suffix=""):
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = Path(folder) / temporary_name(prefix, suffix)
+        # listed before it exists: a sweep in another thread between the
+        # creation and the listing would take this process's new file for
+        # an earlier process's (same pid) and remove it
+        _WRITING.add(str(tmp))
         try:
             fd = os.open(tmp, flags, 0o666)  # the umask applies
             break
         except FileExistsError:  # pragma: no cover - 64 random bits
+            _WRITING.discard(str(tmp))
             continue
-    _WRITING.add(str(tmp))
+        except BaseException:
+            _WRITING.discard(str(tmp))
+            raise
     try:
         yield fd, tmp
     finally:

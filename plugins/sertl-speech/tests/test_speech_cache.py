@@ -622,3 +622,29 @@ def test_temporary_files_of_live_or_unknown_writers_stay(tmp_path):
         os.close(fd)
         assert remove_stale_temporaries(tmp_path, ".tmp-", [".npy"]) == []
     assert remove_stale_temporaries(tmp_path, ".tmp-", [".npy"]) == [writing]
+
+
+def test_a_sweep_while_a_temporary_file_is_created_leaves_it(tmp_path, monkeypatch):
+    # another thread's first sweep of the folder could run between the
+    # creation of this process's temporary file and its listing as being
+    # written: the file of this pid, not listed, was taken for an earlier
+    # process's and removed, and the entry's rename then failed
+    import sertl_speech._cache as cache_mod
+
+    real_open = cache_mod.os.open
+    swept = []
+
+    def open_then_sweep(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        if os.path.basename(path).startswith(".tmp-"):
+            swept.extend(
+                cache_mod.remove_stale_temporaries(tmp_path, ".tmp-", [".npy"])
+            )
+        return fd
+
+    monkeypatch.setattr(cache_mod.os, "open", open_then_sweep)
+    target = tmp_path / "entry.npy"
+    cache_mod.FeatureCache._atomic_write(target, b"data")
+    monkeypatch.undo()
+    assert swept == []
+    assert target.read_bytes() == b"data"
