@@ -31,6 +31,7 @@ the record is deleted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -68,10 +69,25 @@ _SWEPT: set[str] = set()
 _WRITER = r"(?P<host>[0-9a-f]{8})-(?P<pid>[1-9][0-9]{0,9})-[0-9a-f]{16}"
 
 
+@functools.cache
 def _host_tag():
-    """Eight hex characters naming this machine (a folder may be shared)."""
-    name = socket.gethostname().encode("utf-8", "surrogateescape")
-    return hashlib.blake2b(name, digest_size=4).hexdigest()
+    """Eight hex characters naming this machine's process-id space.
+
+    A folder may be shared by several machines, and by containers that
+    share a host name (``--network host``) but each have their own process
+    ids: the host name alone would let one container take the other's live
+    writers for gone ones. On Linux the tag also names the process-id
+    namespace (``/proc/self/ns/pid``), so only processes that can see each
+    other's ids share a tag.
+    """
+    try:
+        space = os.readlink("/proc/self/ns/pid")
+    except OSError:  # not Linux, or no /proc: the host name alone
+        space = ""
+    name = f"{socket.gethostname()}\0{space}"
+    return hashlib.blake2b(
+        name.encode("utf-8", "surrogateescape"), digest_size=4
+    ).hexdigest()
 
 
 def temporary_name(prefix, suffix=""):

@@ -648,3 +648,36 @@ def test_a_sweep_while_a_temporary_file_is_created_leaves_it(tmp_path, monkeypat
     monkeypatch.undo()
     assert swept == []
     assert target.read_bytes() == b"data"
+
+
+def test_a_container_with_this_host_name_but_other_process_ids_is_another_writer(
+    tmp_path, monkeypatch
+):
+    # containers that share a host name (--network host) but not their
+    # process ids: a pid that is gone here may be a live writer there, so
+    # their files get a tag of their own and are never swept from here
+    from sertl_speech import _cache
+
+    real = _cache._host_tag()
+    real_readlink = os.readlink
+
+    def other_space(path, *args, **kwargs):
+        if str(path) == "/proc/self/ns/pid":
+            return "pid:[no-such-namespace]"
+        return real_readlink(path, *args, **kwargs)
+
+    if not os.path.exists("/proc/self/ns/pid"):
+        pytest.skip("no process-id namespaces on this system (Linux only)")
+    _cache._host_tag.cache_clear()
+    monkeypatch.setattr(_cache.os, "readlink", other_space)
+    try:
+        theirs = _cache._host_tag()
+    finally:
+        monkeypatch.undo()
+        _cache._host_tag.cache_clear()
+    assert theirs != real == _cache._host_tag()
+    rest = _cache.temporary_name(".tmp-", ".npy").split("-", 3)[3]
+    name = f".tmp-{theirs}-{_dead_pid()}-{rest}"
+    (tmp_path / name).write_bytes(b"")
+    assert _cache.remove_stale_temporaries(tmp_path, ".tmp-", [".npy"]) == []
+    assert (tmp_path / name).exists()
