@@ -55,14 +55,39 @@ def _column_std(X, center):
     return (X * s).std(axis=0) / s
 
 
+def _is_constant(scale, mean, n_rows):
+    """Mask of the features whose deviation is no more than the rounding of the mean.
+
+    ``scale`` and ``mean`` are the deviations and means of ``n_rows`` rows.
+    numpy sums the rows of a column one after the other, so the mean of
+    ``n_rows`` copies of ``c`` may be off by up to about ``n_rows eps |c|``,
+    and every deviation from it with it: the bound is ``max(n_rows, 10) eps
+    |mean|`` (0 for a mean of 0), relative to the feature's own magnitude
+    and growing with the rows as scikit-learn's ``StandardScaler`` makes it.
+    A feature that varies on a scale of 1e-15 is not constant; a constant
+    0.1 over 1000 rows (deviation 1.4e-15, more than ``10 eps |mean|``) is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.full((1000, 1), 0.1)
+    >>> X.std(axis=0) > 0  # the rounding of the mean, taken for spread
+    array([ True])
+    >>> _is_constant(X.std(axis=0), X.mean(axis=0), len(X))
+    array([ True])
+    >>> _is_constant(np.array([1e-15]), np.array([0.0]), 1000)
+    array([False])
+    """
+    return scale <= max(n_rows, 10) * np.finfo(float).eps * np.abs(mean)
+
+
 def _mean_scale(X, with_mean=True, with_std=True):
     """Float64 mean and standard deviation of ``X``; constant features get 1.
 
     A feature is constant when its deviation is no more than the rounding
-    of its mean (``10 eps |mean|``, 0 for a mean of 0), a test relative to
-    the feature's own magnitude, as scikit-learn's ``StandardScaler`` makes
-    it: a feature that varies on a scale of 1e-15 (or 1e-200) is
-    standardised like the same feature on a scale of 1.
+    of its mean (:func:`_is_constant`), a test relative to the feature's
+    own magnitude: a feature that varies on a scale of 1e-15 (or 1e-200)
+    is standardised like the same feature on a scale of 1.
     """
     X = X.astype(np.float64, copy=False)
     center = X.mean(axis=0)
@@ -70,7 +95,7 @@ def _mean_scale(X, with_mean=True, with_std=True):
     if not with_std:
         return mean, np.ones(X.shape[1])
     scale = _column_std(X, center)
-    scale[scale <= 10 * np.finfo(float).eps * np.abs(center)] = 1.0
+    scale[_is_constant(scale, center, X.shape[0])] = 1.0
     return mean, scale
 
 

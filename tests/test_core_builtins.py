@@ -509,3 +509,20 @@ def test_adapters_refuse_fit_parameters_with_the_fix(method):
         match=r"arguments 'groups', 'speaker': an adapter's fit takes only X, y",
     ):
         fit(X, y, sample_domain=sd, speaker=w, groups=w)
+
+
+@pytest.mark.parametrize("scaler", [DomainStandardScaler, SourceStandardScaler])
+@pytest.mark.parametrize("with_mean", [True, False])
+@pytest.mark.parametrize("value", [0.1, 1 / 3, 2.7e-5])
+def test_a_constant_feature_over_many_rows_stays_constant(scaler, with_mean, value):
+    # the mean of 1000 rows of 0.1 is off by 1.4e-15 (numpy sums the rows
+    # one after the other), more than 10 eps |mean|: the constant feature
+    # was taken for spread and came out +-1 (or 0.1 / 1.4e-15), not as given
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    X[:, 0] = value
+    sd = np.r_[np.ones(1000, int), -np.ones(1000, int)]
+    fitted = scaler(with_mean=with_mean).fit(X, sample_domain=sd)
+    np.testing.assert_array_equal(fitted.scale_[..., 0], 1.0)
+    Z = fitted.transform(X, sample_domain=sd)
+    np.testing.assert_allclose(Z[:, 0], 0.0 if with_mean else value, atol=1e-12)

@@ -32,6 +32,7 @@ from sertl_core import (
 )
 from sertl_core._domains import as_target_domain
 from sertl_core.base import _weights_through_sampler
+from sertl_core.methods import _is_constant
 from sertl_core.params import Interval, StrOptions
 
 from ._lazy import nn, torch
@@ -721,8 +722,9 @@ class NeuralMixin:
         # constant: no more deviation than the rounding of the mean, a test
         # relative to the feature's magnitude (an absolute 1e-12 left
         # features varying on a scale of 1e-13 unscaled, and divided a
-        # constant of 1e6 by the rounding of its mean)
-        scale[scale <= 10 * np.finfo(float).eps * np.abs(self.input_mean_)] = 1.0
+        # constant of 1e6 by the rounding of its mean), as the core scalers
+        n_summed = X.shape[0] if not conv else X.size
+        scale[_is_constant(scale, self.input_mean_, n_summed)] = 1.0
         self.input_scale_ = scale
 
     def _frames(self, X):

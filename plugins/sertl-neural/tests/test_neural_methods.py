@@ -1413,3 +1413,16 @@ def test_a_constant_feature_far_from_zero_keeps_a_unit_scale():
     kw = {"hidden_layer_sizes": (8,), "n_components": 3, "max_epochs": 1}
     ae = AutoencoderAdapter(**kw, random_state=0).fit(X, y, sample_domain=sd)
     assert ae.input_scale_[0] == 1.0
+
+
+def test_a_constant_feature_over_many_rows_keeps_a_unit_scale():
+    # the rounding of the mean of 1000 rows of 0.1 (1.4e-15, more than
+    # 10 eps |mean|) was taken for spread: the feature was divided by it
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 3))
+    X[:, 0] = 0.1
+    y = np.r_[np.tile([0, 1], 250), -np.ones(500, int)]
+    sd = np.r_[np.ones(500, int), -np.ones(500, int)]
+    kw = {"hidden_layer_sizes": (4,), "n_components": 2, "max_epochs": 1}
+    ae = AutoencoderAdapter(**kw, random_state=0).fit(X, y, sample_domain=sd)
+    assert ae.input_scale_[0] == 1.0

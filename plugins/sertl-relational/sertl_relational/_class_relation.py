@@ -17,21 +17,12 @@ from sertl_core import (
     check_known_domains,
     external_stacklevel,
 )
-from sertl_core.methods import _preserve_float32
+from sertl_core.methods import _mean_scale, _preserve_float32
 from sertl_core.params import Interval, StrOptions
 
 __all__ = ["ClassRelationAligner"]
 
 _EXACT_MATCHING_MAX = 8
-
-
-def _stats(X):
-    # constant: no more deviation than the rounding of the mean (relative,
-    # so that a feature varying on a scale of 1e-15 is still standardised)
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0)
-    scale[scale <= 10 * np.finfo(float).eps * np.abs(mean)] = 1.0
-    return mean, scale
 
 
 def _pairwise(M):
@@ -324,7 +315,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         means, scales = [], []
         for dom in self.domains_:
             if self.standardize:
-                m, s = _stats(X[sd == dom])
+                m, s = _mean_scale(X[sd == dom])
             else:
                 m, s = np.zeros(d), np.ones(d)
             means.append(m)
@@ -396,7 +387,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         else:
             Xt = X[data.target]
             if self.standardize:
-                self.target_mean_, self.target_scale_ = _stats(Xt)
+                self.target_mean_, self.target_scale_ = _mean_scale(Xt)
             else:
                 self.target_mean_, self.target_scale_ = np.zeros(d), np.ones(d)
             Zt = (Xt - self.target_mean_) / self.target_scale_

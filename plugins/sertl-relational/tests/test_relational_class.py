@@ -500,3 +500,16 @@ def test_features_of_tiny_magnitude_are_standardised_too():
     np.testing.assert_allclose(
         tiny.transform(X * 1e-15, sample_domain=sd), ref, rtol=1e-7, atol=1e-7
     )
+
+
+def test_a_constant_feature_over_many_rows_is_not_standardised():
+    # the rounding of the mean of 1000 rows of 0.1 (1.4e-15, more than
+    # 10 eps |mean|) was taken for spread: the constant feature got a scale
+    # of 1.4e-15 instead of 1
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    X[:, 0] = 0.1
+    y = np.r_[np.tile([0, 1], 500), -np.ones(1000, int)]
+    sd = np.r_[np.ones(1000, int), -np.ones(1000, int)]
+    est = ClassRelationAligner(random_state=0).fit(X, y, sample_domain=sd)
+    assert est.target_scale_[0] == 1.0
