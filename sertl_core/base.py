@@ -899,6 +899,12 @@ class DomainAdapter(
         """Return whether ``transform`` uses ``sample_domain`` (None: undeclared)."""
         return self._transform_uses_domain
 
+    def _warn_if_frozen_missed_domains(self):
+        # an adapter that maps every domain alike (TCA, JDA, ...) loses
+        # nothing without sample_domain: no warning, and no frame walk
+        if self._uses_domain_in_transform() is not False:
+            super()._warn_if_frozen_missed_domains()
+
     def _fit(self, data: DomainData) -> None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement _fit(data).")
 

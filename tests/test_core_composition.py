@@ -789,6 +789,31 @@ def test_frozen_adapter_that_misses_the_pipelines_domains_is_warned_about():
             pipe.fit(X, y, adapt__sample_domain=sd, clf__sample_domain=sd)
 
 
+def test_frozen_adapter_that_maps_every_domain_alike_is_not_warned_about():
+    # SourceStandardScaler (as TCA, JDA) maps every row with the same map:
+    # the domains a FrozenEstimator drops change nothing, yet the frozen
+    # adapter was said to have "mapped every row as target data"
+    from sertl_core import SertlWarning, SourceStandardScaler
+
+    X, y, sd, _ = _data()
+    adapter = SourceStandardScaler().fit(X, y, sample_domain=sd)
+    assert adapter._uses_domain_in_transform() is False
+    expected = adapter.transform(X, sample_domain=sd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SertlWarning)
+        with sklearn.config_context(enable_metadata_routing=True):
+            pipe = Pipeline(
+                [("adapt", FrozenEstimator(adapter)), ("clf", SourceOnly(SVC()))]
+            )
+            pipe.fit(X, y, sample_domain=sd)
+            pipe.predict(X, sample_domain=sd)
+            np.testing.assert_array_equal(pipe[:-1].transform(X), expected)
+        pipe = Pipeline(
+            [("adapt", FrozenEstimator(adapter)), ("clf", SourceOnly(SVC()))]
+        )
+        pipe.fit(X, y, adapt__sample_domain=sd, clf__sample_domain=sd)
+
+
 class _SourceRowsShifted(SourceOnly):
     """A transfer estimator whose predictions depend on ``sample_domain``."""
 
