@@ -1441,23 +1441,6 @@ def _invariance_outputs(model, X, sample_domain):
     return outs
 
 
-def _assert_all_close(expected, got, msg, *, rtol=0.0, atol=0.0):
-    """Compare two dicts of outputs: floats to the tolerances, the rest exactly."""
-    assert expected.keys() == got.keys(), f"{msg}: the two fits offer other outputs"
-    for name in expected:
-        a, b = np.asarray(expected[name]), np.asarray(got[name])
-        if a.dtype.kind in "fc" or b.dtype.kind in "fc":
-            np.testing.assert_allclose(
-                b.astype(float),
-                a.astype(float),
-                rtol=rtol,
-                atol=atol,
-                err_msg=f"{msg} ({name})",
-            )
-        else:
-            np.testing.assert_array_equal(b, a, err_msg=f"{msg} ({name})")
-
-
 def check_domain_id_invariance(estimator):
     """Renaming the domains changes no output: ids are names, not values.
 
@@ -1478,10 +1461,10 @@ def check_domain_id_invariance(estimator):
     for renaming in _DOMAIN_RENAMINGS:
         named = np.array([renaming.get(int(d), int(d)) for d in sd], dtype=np.int64)
         fitted = _seeded(estimator).fit(X, y, sample_domain=named)
-        _assert_all_close(
+        _assert_same_output(
             expected,
             _invariance_outputs(fitted, X, named),
-            f"renaming the domain ids {renaming} in fit and at prediction "
+            where=f"renaming the domain ids {renaming} in fit and at prediction "
             "changed the output: only the sign of an id may matter (look for "
             "an id compared with a constant, arrays indexed by id, or the "
             "sorted order of the ids deciding which domain gets what)",
@@ -1513,10 +1496,10 @@ def check_row_order_invariance(estimator):
     shuffled = _seeded(estimator).fit(
         X[order], **{k: v[order] for k, v in given.items()}
     )
-    _assert_all_close(
+    _assert_same_output(
         _invariance_outputs(model, X, sd),
         _invariance_outputs(shuffled, X, sd),
-        "fitted on the same rows shuffled (with y, sample_domain and, where "
+        where="fitted on the same rows shuffled (with y, sample_domain and, where "
         "fit takes it, sample_weight), it gives another model: if the fit "
         "legitimately depends on row order, name check_row_order_invariance in "
         "_sertl_expected_failed_checks with the reason",
@@ -1539,10 +1522,10 @@ def check_row_order_equivariance(estimator):
     X, y, sd, model = _domain_id_data(estimator)
     expected = _invariance_outputs(model, X, sd)
     order = np.random.default_rng(1).permutation(len(y))
-    _assert_all_close(
+    _assert_same_output(
         {k: v[order] for k, v in expected.items()},
         _invariance_outputs(model, X[order], sd[order]),
-        "the rows given in another order did not get the outputs they had "
+        where="the rows given in another order did not get the outputs they had "
         "(the outputs of a row must not depend on where it is in the batch)",
         rtol=_ORDER_RTOL,
         atol=_ORDER_ATOL,
@@ -1573,7 +1556,7 @@ def _row_order_dependence(inner, regression):
         # error, instead of this probe breaking the collection of every check
         return None
     try:
-        _assert_all_close(plain, shuffled, "", rtol=_ORDER_RTOL, atol=_ORDER_ATOL)
+        _assert_same_output(plain, shuffled, rtol=_ORDER_RTOL, atol=_ORDER_ATOL)
     except AssertionError:
         return (
             f"the wrapped {type(inner).__name__} alone gives another model on "
