@@ -104,6 +104,12 @@ def _fit_kliep(Xs, Xt_fit, centers, sigma, solver, tol, scale=1.0):
     return (alpha, *rest, Ks)
 
 
+def _flat_grid(sigmas, shown=10):
+    """``sigmas`` as one flat list for a message, cut after ``shown`` widths."""
+    flat = np.ravel(sigmas).tolist()
+    return str(flat) if len(flat) <= shown else f"{str(flat[:shown])[:-1]}, ...]"
+
+
 def _check_sigmas(sigmas):
     """Return the candidate widths as a 1-d float array, or raise.
 
@@ -137,7 +143,7 @@ def _check_sigmas(sigmas):
             f"array of shape {sigmas.shape}. KLIEP's Gaussian kernel has one "
             "width for all features, so there is no width per feature or per "
             "axis: pass the candidates as a flat list, e.g. "
-            f"sigmas={np.ravel(sigmas)[:3].tolist()}, and rescale the features "
+            f"sigmas={_flat_grid(sigmas)}, and rescale the features "
             "(e.g. DomainStandardScaler first) if they need different widths."
         )
     if sigmas.size == 0 or np.any(~np.isfinite(sigmas)) or np.any(sigmas <= 0):

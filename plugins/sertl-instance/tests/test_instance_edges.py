@@ -56,3 +56,14 @@ def test_kliep_refuses_a_grid_of_widths_of_more_than_one_axis(sigmas, n_target):
         KLIEP(sigmas=sigmas).fit(X, y, sample_domain=sd)
     with pytest.raises(ValueError, match=match):
         kliep_weights(X[:40], X[40:], sigmas=sigmas)
+
+
+def test_kliep_names_every_width_of_a_small_grid_to_pass_instead():
+    # the flat list to pass instead was cut after three widths: for
+    # [[0.5, 1.0], [2.0, 4.0]] it offered sigmas=[0.5, 1.0, 2.0], losing 4.0
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.raises(ValueError, match=re.escape("sigmas=[0.5, 1.0, 2.0, 4.0],")):
+        kliep_weights(X[:30], X[30:], sigmas=[[0.5, 1.0], [2.0, 4.0]])
+    ten = ", ".join(["1.0"] * 10)
+    with pytest.raises(ValueError, match=re.escape(f"sigmas=[{ten}, ...],")):
+        kliep_weights(X[:30], X[30:], sigmas=np.ones((2, 6)))
