@@ -9,9 +9,12 @@ sertl-experiments).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -27,7 +30,127 @@ from .registry import (
     get_registry,
 )
 
-__all__ = ["build_parser", "main"]
+__all__ = ["StoppedBySignal", "build_parser", "main", "stop_signals"]
+
+# The signals a job scheduler (SLURM, PBS), a service manager, ``timeout``,
+# ``docker stop`` (SIGTERM) or a closed terminal (SIGHUP) ends a command
+# with; Windows has no SIGHUP
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class StoppedBySignal(KeyboardInterrupt):
+    """A running ``sertl`` command was stopped by SIGTERM or SIGHUP.
+
+    Raised in the command (see :func:`stop_signals`) where Python's default
+    would end the process at once: like Ctrl-C's ``KeyboardInterrupt``,
+    whose subclass it is, it runs every ``finally`` block and cleanup on
+    its way out (code that handles Ctrl-C handles it too), and the command
+    then exits with status ``128 + signum`` (143 for SIGTERM, 129 for
+    SIGHUP), as shells and job schedulers expect of a process the signal
+    ended.
+
+    Parameters
+    ----------
+    signum : int
+        The signal's number.
+
+    Attributes
+    ----------
+    signum : int
+        The signal's number.
+
+    See Also
+    --------
+    stop_signals : Raises it while a command runs.
+
+    Examples
+    --------
+    >>> import signal
+    >>> from sertl_core.cli import StoppedBySignal
+    >>> stop = StoppedBySignal(signal.SIGTERM)
+    >>> isinstance(stop, KeyboardInterrupt), stop.signame, stop.exit_code
+    (True, 'SIGTERM', 143)
+    >>> str(stop)
+    'stopped by SIGTERM'
+    """
+
+    def __init__(self, signum):
+        super().__init__(int(signum))
+        self.signum = int(signum)
+
+    @property
+    def signame(self):
+        """The signal's name, e.g. ``"SIGTERM"``."""
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
+
+    @property
+    def exit_code(self):
+        """Exit status of a command it stopped: ``128 + signum``."""
+        return 128 + self.signum
+
+    def __str__(self):
+        return f"stopped by {self.signame}"
+
+
+def _raise_stopped(signum, frame):
+    """Signal handler: stop the running command as Ctrl-C would."""
+    raise StoppedBySignal(signum)
+
+
+@contextlib.contextmanager
+def stop_signals():
+    """Turn SIGTERM and SIGHUP into :class:`StoppedBySignal` for the block.
+
+    Python's default for these signals ends the process at once, without
+    running ``finally`` blocks: a command stopped by a job scheduler or a
+    closed terminal would leave its temporary files and feature-cache
+    markers behind and say nothing. In the block they raise
+    :class:`StoppedBySignal` in the main thread instead, as Ctrl-C raises
+    ``KeyboardInterrupt``. Only signals left at the operating system's
+    default are handled: one that is ignored (``nohup`` ignores SIGHUP) or
+    has a handler of the caller's keeps it. The previous handlers are back
+    when the block ends; outside the main thread (where Python cannot set
+    handlers) nothing changes. :func:`main` runs every command in it.
+
+    Yields
+    ------
+    signals : tuple of int
+        The signals handled in the block (empty when none is).
+
+    See Also
+    --------
+    StoppedBySignal : What the block's code gets.
+
+    Examples
+    --------
+    >>> import signal
+    >>> from sertl_core.cli import StoppedBySignal, stop_signals
+    >>> before = signal.getsignal(signal.SIGTERM)
+    >>> try:
+    ...     with stop_signals() as handled:
+    ...         if signal.SIGTERM in handled:  # not when the caller ignores it
+    ...             signal.raise_signal(signal.SIGTERM)
+    ... except StoppedBySignal as stop:
+    ...     print(stop.exit_code)
+    143
+    >>> signal.getsignal(signal.SIGTERM) is before
+    True
+    """
+    installed = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in _STOP_SIGNALS:
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                installed[signum] = signal.signal(signum, _raise_stopped)
+    try:
+        yield tuple(installed)
+    finally:
+        for signum, previous in installed.items():
+            signal.signal(signum, previous)
 
 
 def _cmd_plugins(args):
@@ -278,7 +401,8 @@ def main(argv=None):
     Returns
     -------
     code : int
-        Exit status (130: interrupted by Ctrl-C).
+        Exit status (130: interrupted by Ctrl-C; 143 and 129: stopped by
+        SIGTERM and SIGHUP, see :func:`stop_signals`).
 
     Examples
     --------
@@ -340,7 +464,10 @@ def main(argv=None):
             # message" and source line (the console script's sys.exit(main())
             # for sertl's warnings, which point at their caller)
             warnings.formatwarning = _format_warning
-            code = int(args.func(args) or 0)
+            # SIGTERM and SIGHUP (a job's time limit, a closed terminal)
+            # stop the command as Ctrl-C does: its cleanup runs
+            with stop_signals():
+                code = int(args.func(args) or 0)
         # buffered output to a pipe is written here, where a closed reader
         # is caught, and not at exit, where Python could only warn
         sys.stdout.flush()
@@ -353,8 +480,11 @@ def main(argv=None):
         # stop quietly, and keep the interpreter's last flush from failing
         _stdout_to_devnull()
         return 1
-    except KeyboardInterrupt:
+    except StoppedBySignal as stop:
         # a command that says nothing itself (sertl run says what is kept)
+        print(f"sertl {args.command}: {stop}.", file=sys.stderr)
+        return stop.exit_code
+    except KeyboardInterrupt:
         print(f"sertl {args.command}: interrupted.", file=sys.stderr)
         return 130
     finally:
@@ -404,4 +534,9 @@ def _stdout_to_devnull():
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m sertl_core.cli`: the main of the module sertl_core.cli, not
+    # of this __main__ copy, whose StoppedBySignal the plugins' commands
+    # (which import sertl_core.cli) would not know
+    from sertl_core.cli import main as _main
+
+    sys.exit(_main())

@@ -118,5 +118,8 @@ def sertl_add_commands(subparsers):
         plugins add their commands first; a name that is taken (``run``,
         ``grid``, another plugin's command) raises ``ValueError``, and a
         hook that raises has none of its commands added and is listed by
-        ``sertl plugins``.
+        ``sertl plugins``. While a command runs, SIGTERM and SIGHUP raise
+        :class:`sertl_core.cli.StoppedBySignal`, a ``KeyboardInterrupt``
+        (so the command's cleanup runs as on Ctrl-C); one the command lets
+        out is reported in one line and exits with ``128 + signum``.
     """

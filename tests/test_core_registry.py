@@ -4,6 +4,7 @@ import inspect
 import json
 import re
 import sys
+import threading
 import types
 import warnings
 from importlib import metadata
@@ -778,6 +779,81 @@ def test_cli_ctrl_c_gives_a_message_and_130_not_a_traceback(monkeypatch, capsys,
     err = capsys.readouterr().err
     assert "interrupted" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(),
+    reason="signal handlers are set in the main thread only",
+)
+def test_cli_sigterm_stops_a_command_and_main_restores_the_handlers(
+    monkeypatch, capsys
+):
+    # SIGTERM (a job's time limit) ended a command at once, its cleanup not
+    # run; it now stops it as Ctrl-C does, with 128 + 15, and a Python
+    # caller of main gets its own handlers back (nohup's ignored SIGHUP kept)
+    import signal
+
+    from sertl_core import cli
+
+    hup = getattr(signal, "SIGHUP", None)
+    mine = lambda *_: None  # noqa: E731 - a caller's own handler
+    old_term = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    old_hup = signal.signal(hup, signal.SIG_IGN) if hup is not None else None
+    seen, cleaned = [], []
+
+    def command(args):
+        term = signal.getsignal(signal.SIGTERM)
+        seen.append(term)
+        if hup is not None:
+            seen.append(signal.getsignal(hup))
+        if term in (signal.SIG_DFL, signal.SIG_IGN, None):
+            return 0  # not handled: a real SIGTERM would end the test session
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        finally:
+            cleaned.append(True)
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_plugins", command)
+    try:
+        try:
+            code = cli.main(["plugins"])
+        except KeyboardInterrupt:  # would end the test session, not fail it
+            pytest.fail("the stop went out of sertl's main (a traceback)")
+        first_cleaned = list(cleaned)  # the command's finally ran
+        after = [signal.getsignal(signal.SIGTERM)]
+        if hup is not None:
+            after.append(signal.getsignal(hup))
+        signal.signal(signal.SIGTERM, mine)
+        assert cli.main(["plugins"]) == 0  # a handler of the caller's: kept
+        assert seen[-2 if hup is not None else -1] is mine
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        if hup is not None:
+            signal.signal(hup, old_hup)
+    assert code == 143 and first_cleaned == [True]
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["sertl plugins: stopped by SIGTERM."]
+    assert after == [signal.SIG_DFL, signal.SIG_IGN][: len(after)]
+    if hup is not None:
+        assert seen[1] is signal.SIG_IGN  # nohup: a closed terminal is no stop
+
+
+def test_cli_main_outside_the_main_thread_sets_no_handler(capsys):
+    # Python sets signal handlers in the main thread only (ValueError
+    # elsewhere): a command run from another thread runs unchanged
+    import signal
+
+    from sertl_core.cli import main
+
+    before = signal.getsignal(signal.SIGTERM)
+    codes = []
+    worker = threading.Thread(target=lambda: codes.append(main(["plugins", "--json"])))
+    worker.start()
+    worker.join()
+    assert codes == [0]
+    assert '"source_only"' in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_cli_shows_a_command_warning_as_one_warning_line():
