@@ -48,9 +48,14 @@ _DISK_ERRNOS = frozenset(
 def _guard(name, func, args):
     """Run a command; input problems become one message and exit code 2."""
     from sertl_core import RegistryError
+    from sertl_core.cli import StoppedBySignal, stop_signals
 
     try:
-        code = func(args)
+        # SIGTERM and SIGHUP (a job scheduler's time limit, a closed
+        # terminal) stop the command as Ctrl-C does: every cleanup runs
+        # (sertl's main does this too; here for `python -m sertl_experiments`)
+        with stop_signals():
+            code = func(args)
         # buffered output to a pipe is written here, where a closed reader
         # is caught, and not at exit, where Python could only warn
         sys.stdout.flush()
@@ -61,15 +66,18 @@ def _guard(name, func, args):
         # a message can quote a label or a type name read from a file
         print(f"sertl {name}: error: {_printable(exc, keep=chr(10))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # Ctrl-C (130), or SIGTERM/SIGHUP (128 + the signal's number)
+        stop = exc if isinstance(exc, StoppedBySignal) else None
+        what = str(stop) if stop is not None else "interrupted"
         if name == "predict":  # labels are printed at the end: none came out
-            print(f"sertl {name}: interrupted; no file was labelled.", file=sys.stderr)
-            return 130
-        print(
-            f"sertl {name}: interrupted; finished work is kept, {_how(args)}",
-            file=sys.stderr,
-        )
-        return 130
+            print(f"sertl {name}: {what}; no file was labelled.", file=sys.stderr)
+        else:
+            print(
+                f"sertl {name}: {what}; finished work is kept, {_how(args)}",
+                file=sys.stderr,
+            )
+        return stop.exit_code if stop is not None else 130
     except BrokenPipeError:
         # the reader of the output went away (`sertl predict ... | head`; also
         # `python -m sertl_experiments`, outside the core's `sertl`): stop
@@ -172,7 +180,9 @@ def add_commands(subparsers):
         "and a rerun without --fresh computes the failed ones again); 2 the "
         "experiment could not start (an invalid file, a missing corpus ...: one "
         "message naming the field) or could not write its outputs (a full disk: "
-        "the finished cells are kept); 130 interrupted.",
+        "the finished cells are kept); 130 interrupted (Ctrl-C), 143 stopped by "
+        "SIGTERM (a job's time limit), 129 by SIGHUP (a closed terminal): the "
+        "finished cells are kept and the same command resumes.",
     )
     p.add_argument("experiment", help="experiment TOML file (see examples/*.toml)")
     p.add_argument("--output", "-o", help="output folder (overrides the file's output)")

@@ -382,6 +382,101 @@ def test_ctrl_c_during_extraction_blames_no_file(tmp_path, capsys, monkeypatch):
     assert not list((tmp_path / "cache").rglob("*.crashed.json"))
 
 
+def _sertl(*args):
+    """The command line of ``sertl ARGS`` (the console script's main)."""
+    import sys
+
+    code = "import sys; from sertl_core.cli import main; sys.exit(main(sys.argv[1:]))"
+    return [sys.executable, "-c", code, *args]
+
+
+def test_sigterm_during_extraction_stops_cleanly_and_blames_no_file(tmp_path):
+    # a job scheduler's time limit (SIGTERM) ended `sertl run` at once: the
+    # file being decoded was left named in a crash marker, so the next run
+    # skipped it as one that crashed the process; nothing said how to resume
+    import signal
+    import subprocess
+    import time
+
+    exp, _ = _in_process_experiment(tmp_path)
+    cache = tmp_path / "cache"
+    run = _sertl("run", str(exp), "--no-progress")
+    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        # a file is being decoded in the run's process: its marker is there
+        while not list(cache.rglob(".decoding-*.json")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no file was decoded"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    err = err.decode()
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == (
+        "sertl run: stopped by SIGTERM; finished work is kept, rerun the same "
+        "command to resume."
+    )
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "results.csv").exists()  # it was stopped
+    left = [p.name for p in tmp_path.rglob(".*") if p.is_file()]
+    assert left == []  # no crash marker, no temporary file
+    assert not list(cache.rglob("*.crashed.json"))
+    second = subprocess.run(run, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    assert "skipped" not in second.stdout + second.stderr
+    assert not list(cache.rglob("*.crashed.json"))
+
+
+_HANGS_UP_ON = """
+import os, signal, sys
+import sertl_speech._extract as ex
+from sertl_core.cli import main
+
+real = ex.load_audio
+
+def load_audio(path, **kw):
+    if os.path.basename(path) == sys.argv[2]:
+        os.kill(os.getpid(), signal.SIGHUP)  # the terminal is closed
+    return real(path, **kw)
+
+ex.load_audio = load_audio
+sys.exit(main(["predict", sys.argv[1], *sys.argv[3:]]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="no SIGHUP")
+def test_sighup_stops_predict_with_129_and_one_line(tmp_path):
+    # a closed terminal (SIGHUP) ended `sertl predict` at once, with no word
+    import subprocess
+    import sys
+
+    from sertl_experiments import Recipe, save_model, train_model
+    from sertl_speech import load_sample
+
+    src, tgt = load_sample("emodb")[::2], load_sample("ravdess")[::2]
+    model, _ = train_model(
+        Recipe("dss"), list(src["file"]), list(src["emotion"]), list(tgt["file"])
+    )
+    path = save_model(model, tmp_path / "m.skops")
+    files = [str(f) for f in tgt["file"][:4]]
+    done = subprocess.run(
+        [sys.executable, "-c", _HANGS_UP_ON, str(path), Path(files[2]).name, *files],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 129, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "sertl predict: stopped by SIGHUP; no file was labelled."
+    ]
+    assert done.stdout == ""
+
+
 def test_predict_new_domain_flag(tmp_path, capsys):
     from sertl_experiments import Recipe, save_model, train_model
     from sertl_speech import load_sample
