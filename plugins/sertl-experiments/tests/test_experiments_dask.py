@@ -527,7 +527,7 @@ def test_search_on_a_client_returns_a_plain_fitted_pipeline():
     # search(client=...) fits a recording Pipeline subclass on the workers;
     # the chosen model handed back is the plain Pipeline a search without
     # client returns, fitted, with the same predictions
-    from distributed import Client, LocalCluster
+    from sertl_experiments import dask_client
     from sertl_experiments._recipes import Recipe
     from sertl_experiments._selection import search
     from sklearn.pipeline import Pipeline
@@ -537,12 +537,9 @@ def test_search_on_a_client_returns_a_plain_fitted_pipeline():
     X, y, sd, _ = make_domain_data(n_per_domain=30, n_features=4)
     recipes = [Recipe("dss")]
     alone, _ = search(recipes, X, y, sd)
-    with (
-        _start_local_cluster(
-            LocalCluster, 1, processes=False, dashboard_address=":0"
-        ) as cluster,
-        Client(cluster.scheduler_address) as client,
-    ):
+    # (dask_client, as sertl grid: an in-process worker would leave its log
+    # handlers on distributed's loggers for the tests after this one)
+    with dask_client(workers=1) as client:
         on_client, _ = search(recipes, X, y, sd, client=client, n_jobs=-1)
     assert type(on_client.best_estimator_) is Pipeline
     np.testing.assert_array_equal(
