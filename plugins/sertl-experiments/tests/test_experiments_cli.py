@@ -291,14 +291,19 @@ import os, sys
 import sertl_speech._extract as ex
 from sertl_experiments._cli import main
 
-real = ex.load_audio
+TARGET = sys.argv[2]  # a value: the retry's worker process has another argv
+real_load, real_chunk = ex.load_audio, ex._extract_chunk
 
 def load_audio(path, **kw):
-    if os.path.basename(path) == sys.argv[2]:
+    if os.path.basename(path) == TARGET:
         os._exit(3)  # as a segfault in the decoder or the OOM killer would
-    return real(path, **kw)
+    return real_load(path, **kw)
 
-ex.load_audio = load_audio
+def chunk(entries, *args):  # the same decoder in a worker process
+    ex.load_audio = load_audio
+    return real_chunk(entries, *args)
+
+ex.load_audio, ex._extract_chunk = load_audio, chunk
 sys.exit(main(["run", sys.argv[1], "--no-progress"]))
 """
 
@@ -342,13 +347,15 @@ def test_run_gets_past_a_file_that_kills_the_process(tmp_path):
 
     first = run()
     assert first.returncode == 3, first.stderr
-    second = run()  # the same crashing decoder: it is not called again
+    # the same crashing decoder: tried once more alone, in a worker process
+    second = run()
     assert second.returncode == 0, second.stderr
     log = second.stdout + second.stderr
     (record,) = (tmp_path / "cache").rglob("*.crashed.json")
     why = "failed: decoding it ended an earlier run (process "
     line = next(ln for ln in log.splitlines() if f"skipped {root}" in ln)
     assert line.startswith(f"  skipped {root / 'wav' / killer}: {why}"), log
+    assert "it ended the separate process that tried it again alone too" in line
     assert f"delete {record} " in line
     assert "1 file(s) were skipped" in second.stderr
     md = (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
@@ -358,6 +365,76 @@ def test_run_gets_past_a_file_that_kills_the_process(tmp_path):
     assert killer in html and "ended an earlier run" in html
     df = pd.read_csv(tmp_path / "out" / "results.csv")
     assert (df["status"] == "ok").all()
+
+
+_HANGS_ON = """
+import os, sys, time
+import sertl_speech._extract as ex
+from sertl_experiments._cli import main
+
+real = ex.load_audio
+
+def load_audio(path, **kw):
+    if os.path.basename(path) == sys.argv[2]:
+        time.sleep(600)  # the test kills the run here, as kill -9 would
+    return real(path, **kw)
+
+ex.load_audio = load_audio
+sys.exit(main(["run", sys.argv[1], "--no-progress"]))
+"""
+
+
+def test_run_killed_while_decoding_a_healthy_file_does_not_skip_it_later(tmp_path):
+    # `sertl run` ended by kill -9 (the OOM killer, a power loss) while it
+    # decoded a healthy file: every later run skipped that file as one that
+    # crashed the process (one file fewer in the results, for good)
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exp, _ = _in_process_experiment(tmp_path)
+    cache = tmp_path / "cache"
+    healthy = "03a02Ta.flac"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HANGS_ON, str(exp), healthy],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+    def marked():
+        for marker in cache.rglob(".decoding-*.json"):
+            try:
+                info = json.loads(marker.read_text(encoding="utf-8"))
+            except FileNotFoundError:  # removed meanwhile: the next file's
+                continue
+            return info["file"].endswith(healthy)
+        return False
+
+    try:
+        deadline = time.monotonic() + 300
+        while not marked():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the file was never decoded"
+            time.sleep(0.01)
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    second = subprocess.run(
+        _sertl("run", str(exp), "--no-progress"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert second.returncode == 0, second.stderr
+    assert "skipped" not in second.stdout + second.stderr
+    assert not list(cache.rglob("*.crashed.json"))
+    assert not list(cache.rglob(".decoding-*.json"))
 
 
 def test_ctrl_c_during_extraction_blames_no_file(tmp_path, capsys, monkeypatch):

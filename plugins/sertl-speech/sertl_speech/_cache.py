@@ -23,9 +23,13 @@ it in a marker (``.decoding-<host>-<pid>-<16 hex>.json``), removed once the
 file is read or when the call ends (Ctrl-C included). A marker whose
 process is gone names the file that ended it (a crash in the decoder, the
 memory limit, a kill): :meth:`FeatureCache.recover_crashes` turns it into a
-crash record beside the file's entry (``<content key>.crashed.json``), which
-makes that file a failure instead of a decode on every later call, until
-the record is deleted.
+crash record beside the file's entry (``<content key>.crashed.json``). The
+process may have ended for another reason (the memory limit of a large run,
+a kill, a power loss) while a healthy file was decoded, so the next call
+tries that file once more alone in a separate process: decoded, its record
+is removed (:meth:`FeatureCache.clear_crash`); ending that process too, the
+record is confirmed (:meth:`FeatureCache.confirm_crash`) and the file is a
+failure, without a retry, on every later call until the record is deleted.
 """
 
 from __future__ import annotations
@@ -67,6 +71,28 @@ _SWEPT: set[str] = set()
 # id, then 64 random bits (a pid of 0 is no process: os.kill(0, 0) would
 # signal this process's whole group)
 _WRITER = r"(?P<host>[0-9a-f]{8})-(?P<pid>[1-9][0-9]{0,9})-[0-9a-f]{16}"
+
+
+@functools.cache
+def _host_name():
+    """Host name of this machine, read once per process (it names markers)."""
+    return socket.gethostname()
+
+
+_STARTED: dict[int, int | None] = {}
+"""This process's start time (see :func:`_process_start`), keyed by its pid."""
+
+
+def _own_start():
+    """Start time of this process, read from ``/proc`` once per process.
+
+    Keyed by the process id: a child made by ``fork`` reads its own.
+    """
+    pid = os.getpid()
+    if pid not in _STARTED:
+        _STARTED.clear()  # a parent's entry, inherited through fork
+        _STARTED[pid] = _process_start(pid)
+    return _STARTED[pid]
 
 
 @functools.cache
@@ -284,8 +310,10 @@ def remove_stale_temporaries(folder, prefix, suffixes=("",)):
         if _writer_gone(path, match):
             try:
                 path.unlink(missing_ok=True)  # another run may have removed it
-            except PermissionError:
-                continue  # a folder this user cannot write: it stays there
+            except OSError:
+                # a folder this user cannot write, or a read-only disk: the
+                # file stays there (it is never read, only in the way)
+                continue
             removed.append(path)
     return removed
 
@@ -471,10 +499,22 @@ class FeatureCache:
 
         A record says that decoding the file of that content ended an
         earlier process (see :meth:`recover_crashes`); ``info`` holds what
-        the record says (``file``, ``pid``), empty when it cannot be read.
-        Deleting the record file lets the file be decoded again.
+        the record says (``file``, ``pid``; ``confirmed`` once the file also
+        ended a separate process that tried it alone, see
+        :meth:`confirm_crash`), empty when it cannot be read. Deleting the
+        record file lets the file be decoded again.
+
+        Parameters
+        ----------
+        key : str
+            Content key of the file.
+
+        Returns
+        -------
+        tuple of (pathlib.Path, dict) or None
+            The record and what it says; None when there is none.
         """
-        path = self._path(key).with_suffix(".crashed.json")
+        path = self._record_path(key)
         if not path.is_file():
             return None
         try:
@@ -482,6 +522,46 @@ class FeatureCache:
         except (OSError, ValueError):
             info = {}  # still a record: its name says the content
         return path, info if isinstance(info, dict) else {}
+
+    def _record_path(self, key):
+        return self._path(key).with_suffix(".crashed.json")
+
+    def confirm_crash(self, key, info):
+        """Say in content ``key``'s crash record that a retry ended its process too.
+
+        A file with a confirmed record is reported as failed without being
+        tried again (see :meth:`crash_record`).
+
+        Parameters
+        ----------
+        key : str
+            Content key of the file.
+        info : dict
+            What the record said (see :meth:`crash_record`); written back
+            with ``confirmed`` set to True.
+
+        Raises
+        ------
+        OSError
+            When the record cannot be written (a read-only folder).
+        """
+        info = {**info, "confirmed": True}
+        self._atomic_write(self._record_path(key), json.dumps(info).encode())
+
+    def clear_crash(self, key):
+        """Remove content ``key``'s crash record (a retry decoded the file).
+
+        Parameters
+        ----------
+        key : str
+            Content key of the file.
+
+        Raises
+        ------
+        OSError
+            When the record cannot be removed (a read-only folder).
+        """
+        self._record_path(key).unlink(missing_ok=True)
 
     def mark(self, file, key):
         """Name ``file`` (content ``key``) as being decoded by this process now.
@@ -502,8 +582,8 @@ class FeatureCache:
             "file": os.fspath(file),
             "key": key,
             "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started": _process_start(os.getpid()),
+            "host": _host_name(),
+            "started": _own_start(),
         }
         try:
             self._atomic_write(self._marker, json.dumps(info).encode())
@@ -523,15 +603,26 @@ class FeatureCache:
 
         Called before a batch: a marker (see :meth:`mark`) whose process is
         gone names the file that process was decoding when it ended without
-        cleaning up (a crash in the decoder, the memory limit, a kill); the
-        file's crash record makes it a failure instead of a decode on the
-        next ones. Markers of live processes, of this object, or of another
-        machine stay. It first calls :meth:`sweep`.
+        cleaning up (a crash in the decoder, the memory limit, a kill, a
+        power loss); the caller tries a file with an unconfirmed record once
+        more in a separate process (see :meth:`confirm_crash`,
+        :meth:`clear_crash`). Markers of live processes, of this object, or
+        of another machine stay, and so does a confirmed record of the same
+        content. It first calls :meth:`sweep`.
+
+        A marker that cannot be turned into a record (a folder that cannot be
+        written: a read-only disk or a cache shared read-only) stays where it
+        is and is returned with ``record`` None: the caller then retries its
+        file without a record, on every call while the marker is there.
 
         Returns
         -------
         list of dict
-            The markers recovered: ``file``, ``key``, ``pid``, ``host``.
+            The markers of gone processes: ``file``, ``key``, ``pid``,
+            ``host``, ``started`` (as the marker says), ``record`` (the
+            crash record's path, or None when it could not be written;
+            then ``marker``, the marker's path, and ``error``, the
+            ``OSError``).
         """
         self.sweep()
         found = []
@@ -559,10 +650,18 @@ class FeatureCache:
             key = info["key"]
             if re.fullmatch(r"[0-9a-f]{32}", key) is None:
                 continue
-            record = self._path(key).with_suffix(".crashed.json")
-            self._atomic_write(record, json.dumps(info).encode())
-            path.unlink(missing_ok=True)
-            found.append(info)
+            record = self._record_path(key)
+            try:
+                existing = self.crash_record(key)
+                if existing is None or existing[1].get("confirmed") is not True:
+                    self._atomic_write(record, json.dumps(info).encode())
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                # a folder that cannot be written: no record, the marker
+                # stays (deliberately: the caller retries its file alone)
+                found.append({**info, "record": None, "marker": path, "error": exc})
+                continue
+            found.append({**info, "record": record})
         return found
 
     @staticmethod
@@ -575,10 +674,20 @@ class FeatureCache:
         other users (``tempfile.mkstemp`` gives ``0o600``, which made every
         entry of another user a miss, written again).
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
         # named after this process: a later one removes it if this one is
         # killed before the rename (see remove_stale_temporaries)
-        with open_temporary(path.parent, ".tmp-", path.suffix) as (fd, tmp):
+        with contextlib.ExitStack() as stack:
+            try:
+                fd, tmp = stack.enter_context(
+                    open_temporary(path.parent, ".tmp-", path.suffix)
+                )
+            except FileNotFoundError:
+                # the folder is made on the first write into it (a crash
+                # marker is written per decoded file: one mkdir less each)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = stack.enter_context(
+                    open_temporary(path.parent, ".tmp-", path.suffix)
+                )
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)

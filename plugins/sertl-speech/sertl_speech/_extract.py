@@ -189,15 +189,44 @@ def _extract_one(item, feature_set, sample_rate, min_duration, silence_threshold
 
 
 def _crash_message(record, info):
-    """Say that a file ended an earlier run (its crash record) and how to retry it."""
+    """Say that a file ended an earlier run and a retry, and how to retry it.
+
+    ``record`` is the crash record's path, or None when the cache folder
+    could not be written (``info["marker"]`` then names the marker left).
+    """
     pid = info.get("pid")
     by = f" (process {pid})" if isinstance(pid, int) else ""
-    return (
+    said = (
         f"decoding it ended an earlier run{by} without a Python error (a crash "
         "in the decoder, the memory limit, or a kill such as kill -9 or a job's "
-        "time limit), so it is skipped and the run goes on. To try it again, "
-        f"delete {record} (a file whose content changed is tried again by "
-        "itself); if that run was killed from outside, the file may be fine."
+        "time limit), and it ended the separate process that tried it again "
+        "alone too, so it is skipped and the run goes on"
+    )
+    if record is None:
+        return (
+            f"{said}. Its crash marker {info.get('marker')} could not be turned "
+            f"into a record ({info.get('error')}), so every call tries it again: "
+            "make the cache folder writable, or delete the marker and remove "
+            "the file from the inputs."
+        )
+    return (
+        f"{said} (later runs do not try it again). To try it again, delete "
+        f"{record} (a file whose content changed is tried again by itself)."
+    )
+
+
+def _unrecorded_warning(lost, outcome):
+    """Say that crash markers could not become records, and what to do."""
+    info = lost[0]
+    more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
+    return (
+        f"the feature cache folder {str(info['marker'].parent)!r} cannot be "
+        f"written ({info['error']}): the crash marker {info['marker'].name} "
+        f"left there by process {info.get('pid')}, which ended while decoding "
+        f"{info.get('file')}{more}, could not be turned into a crash record. "
+        f"The file was tried again in a separate process ({outcome}), and will "
+        "be on every call while the marker is there: make the folder "
+        "writable, or delete the marker."
     )
 
 
@@ -213,6 +242,53 @@ def _unchanged(item, state):
 
 def _extract_chunk(chunk, *args):
     return [(i, _extract_one(item, *args)) for i, item in chunk]
+
+
+def _in_workers(entries, size, n_jobs, args, backend=None):
+    """Run ``entries`` in joblib workers, ``size`` per task; yield each task's batch.
+
+    Never in the calling process: there are two workers at least (joblib
+    runs ``n_jobs=1`` in the caller), so an input that crashes its decoder
+    takes a worker down, not the caller. ``backend`` None is the one of the
+    current ``joblib.parallel_config``.
+    """
+    from joblib import Parallel, delayed
+
+    chunks = [entries[k : k + size] for k in range(0, len(entries), size)]
+    # no more workers than chunks: a larger n_jobs starts processes that get
+    # nothing (and loky cannot size a pool past a C int)
+    n = min(n_jobs, max(len(chunks), 2))
+    par = Parallel(n_jobs=n, backend=backend, return_as="generator_unordered")
+    return par(delayed(_extract_chunk)(c, *args) for c in chunks)
+
+
+def _retry_alone(entries, args):
+    """Decode each of ``entries`` alone in a separate process (a crash record's).
+
+    Yields ``(index, result, died)``: ``died`` True when the decoder ended
+    the process (a crash, the memory limit, a kill), then ``result`` is
+    None; None when the process could not be run (no verdict on the file,
+    ``result`` says why). A separate process even inside
+    ``joblib.parallel_config(backend="threading")``: loky's.
+    """
+    from concurrent.futures import BrokenExecutor
+
+    for entry in entries:
+        try:
+            (batch,) = list(_in_workers([entry], 1, 2, args, backend="loky"))
+        except (BrokenExecutor, MemoryError):
+            yield entry[0], None, True
+            continue
+        except Exception as exc:  # no verdict on the file: tried next time
+            msg = (
+                "it ended an earlier run, and could not be tried again in a "
+                f"separate process ({type(exc).__name__}: {exc}); it is skipped "
+                "this time and tried again by the next call"
+            )
+            yield entry[0], ("error", "failed", msg), None
+            continue
+        ((_, result),) = batch
+        yield entry[0], result, False
 
 
 def _path_column(X):
@@ -487,12 +563,15 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         :class:`AudioFeaturesWarning` per call. A file that ends the
         process while it is decoded in it (``n_jobs=1``, no Dask: a crash
         in a decoder, the memory limit, a kill) is named by a marker in the
-        folder; the next call reports it as ``"failed"``, saying so,
-        instead of decoding it again (with ``n_jobs > 1`` a worker dies
-        instead, see below). Its message names the crash record to delete
-        to try it again; a file whose content changed is tried again by
-        itself. Ctrl-C blames no file. Temporary files of a process killed
-        while writing the cache are removed by the next one.
+        folder (with ``n_jobs > 1`` a worker dies instead, see below). The
+        process may have ended for another reason while a healthy file was
+        decoded, so the next call tries that file once more alone in a
+        separate process: decoded, it is used and cached; ending that
+        process too, it is reported as ``"failed"``, saying so, and not
+        tried again by later calls. Its message names the crash record to
+        delete to try it again; a file whose content changed is tried again
+        by itself. Ctrl-C blames no file. Temporary files of a process
+        killed while writing the cache are removed by the next one.
     n_jobs : int, default=None
         Parallel workers through joblib (None: 1 unless inside a
         ``joblib.parallel_config`` context; -1: all cores). Inside
@@ -1017,13 +1096,22 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         # a cache that cannot be written (disk full, read-only) must not cost
         # the features already extracted: they are returned uncached
         unwritten: list = []
+        # files that ended an earlier run (see FeatureCache.recover_crashes),
+        # by content key: a marker that could not become a record
+        unrecorded: dict = {}
         if cache is not None:
             try:
                 # a file an earlier run was decoding in its own process when
-                # that process died gets a crash record, skipped below
-                cache.recover_crashes()
+                # that process died gets a crash record, retried alone below
+                for info in cache.recover_crashes():
+                    if info["record"] is None:
+                        unrecorded[info["key"]] = info
             except OSError as exc:
                 unwritten.append(exc)
+        # (index, item) of files with an unconfirmed crash record, or an
+        # unrecorded marker, and that record: tried alone, out of process
+        retry: list = []
+        retry_records: dict = {}
         # content keys of the files, named in the crash markers (see _run)
         marks: list = [None] * n
         todo = []
@@ -1066,9 +1154,16 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                     if cache is not None and marks[i] is not None
                     else None
                 )
-                if record is not None:  # it ended an earlier run: not again
+                if record is None and marks[i] in unrecorded:
+                    record = (None, unrecorded[marks[i]])
+                if record is not None and record[1].get("confirmed") is True:
+                    # it ended a run, then a retry alone: not again
                     failures.append((i, "failed", _crash_message(*record)))
                     crashed += 1
+                    continue
+                if record is not None:  # it ended a run: once more, alone
+                    retry.append((i, item))
+                    retry_records[i] = record
                     continue
             todo.append((i, item))
         guard = cache  # the cache that holds the crash markers
@@ -1112,16 +1207,53 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             desc="audio features",
             unit="file",
         )
+        args = (
+            self.feature_set,
+            self.sample_rate,
+            self.min_duration,
+            self.silence_threshold,
+        )
+        lost: list = []  # markers that could not become records, and outcomes
         try:
             for batch in self._run(todo, mark=mark):
                 collect(batch)
                 bar.update(len(batch))
+            for i, result, died in _retry_alone(retry, args):
+                path, info = retry_records[i]
+                if path is None:
+                    lost.append((info, died))
+                # (no cache any more when it could not be read meanwhile)
+                if path is not None and cache is not None and marks[i] is not None:
+                    try:
+                        if died:
+                            cache.confirm_crash(marks[i], info)
+                        elif died is False:
+                            cache.clear_crash(marks[i])  # it does not crash
+                    except OSError as exc:
+                        unwritten.append(exc)
+                if died:
+                    failures.append((i, "failed", _crash_message(path, info)))
+                else:
+                    collect([(i, result)])
+                bar.update(1)
         finally:
             bar.close()
             # an interrupted call (Ctrl-C) blames no file: only a process
             # that dies without getting here leaves its marker behind
             mark(None)
         self.n_cache_hits_ = hits
+        if lost:
+            ended = [info for info, died in lost if died]
+            outcome = (
+                "it ended that process too, and is reported in failed_"
+                if ended
+                else "no crash: its result is returned"
+            )
+            warnings.warn(
+                _unrecorded_warning(ended or [info for info, _ in lost], outcome),
+                AudioFeaturesWarning,
+                stacklevel=external_stacklevel(),
+            )
         if unusable:
             warnings.warn(
                 f"the feature cache folder {str(self.cache_dir)!r} could not be "
@@ -1205,7 +1337,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         if self.client is not None:
             yield from self._run_dask(todo, args)
             return
-        from joblib import Parallel, delayed, effective_n_jobs
+        from joblib import effective_n_jobs
 
         n_jobs = effective_n_jobs(self.n_jobs)
         if n_jobs == 1:
@@ -1220,16 +1352,10 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         size = max(1, min(32, len(todo) // (4 * n_jobs)))
 
         def run(entries, size):
-            chunks = [entries[k : k + size] for k in range(0, len(entries), size)]
-            # no more workers than chunks: a larger n_jobs starts processes
-            # that get nothing (and loky cannot size a pool past a C int).
-            # But two at least: with n_jobs=1 joblib runs the chunk in this
-            # process, and a single chunk is what the retries below run (one
-            # input at a time after a worker died), where the input that
-            # crashes its decoder must take a worker down, not the caller.
-            n = min(n_jobs, max(len(chunks), 2))
-            par = Parallel(n_jobs=n, return_as="generator_unordered")
-            return par(delayed(_extract_chunk)(c, *args) for c in chunks)
+            # two workers at least: a single chunk is what the retries below
+            # run (one input at a time after a worker died), where the input
+            # that crashes its decoder must take a worker down, not the caller
+            return _in_workers(entries, size, n_jobs, args)
 
         # A worker that dies (a crash in a decoder, the memory limit) ends
         # joblib's whole call: every input's own problem is caught inside its

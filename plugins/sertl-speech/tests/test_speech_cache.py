@@ -447,7 +447,30 @@ def test_a_folder_named_like_audio_is_not_called_missing(files, tmp_path):
 # -- a process that dies while decoding, or while writing the cache -------------
 
 _KILLER = """
-import os, sys
+import json, os, sys
+import sertl_speech._extract as ex
+from sertl_speech import AudioFeatures
+
+TARGET = sys.argv[2]  # a value: the retry's worker process has another argv
+real_load, real_chunk = ex.load_audio, ex._extract_chunk
+
+def load_audio(path, **kw):
+    if path == TARGET:
+        os._exit(3)  # as a segfault in the decoder or the OOM killer would
+    return real_load(path, **kw)
+
+def chunk(entries, *args):  # the same decoder in a worker process
+    ex.load_audio = load_audio
+    return real_chunk(entries, *args)
+
+ex.load_audio, ex._extract_chunk = load_audio, chunk
+ext = AudioFeatures("mfcc_stats", cache_dir=sys.argv[1], errors="nan")
+ext.fit_transform(sys.argv[2:])
+print(json.dumps(ext.failed_[["item", "message"]].values.tolist()))
+"""
+
+_HANGS = """
+import sys, time
 import sertl_speech._extract as ex
 from sertl_speech import AudioFeatures
 
@@ -455,11 +478,11 @@ real = ex.load_audio
 
 def load_audio(path, **kw):
     if path == sys.argv[2]:
-        os._exit(3)  # as a segfault in the decoder or the OOM killer would
+        time.sleep(600)  # the test kills the process here, as kill -9 would
     return real(path, **kw)
 
 ex.load_audio = load_audio
-AudioFeatures("mfcc_stats", cache_dir=sys.argv[1]).fit_transform(sys.argv[2:])
+AudioFeatures("mfcc_stats", cache_dir=sys.argv[1]).fit_transform(sys.argv[3:])
 """
 
 
@@ -477,43 +500,185 @@ def _dead_pid():
     return int(done.stdout)
 
 
-def test_file_that_kills_the_process_is_skipped_on_the_next_call(files, tmp_path):
+def test_file_that_kills_the_process_is_skipped_after_one_retry(files, tmp_path):
     # with n_jobs=1 a decoder crash ends the whole process: each resumed call
     # decoded the same file first and died again, never getting past it
+    import json
     import subprocess
     import sys
 
     cache = tmp_path / "cache"
     killer, *rest = files[1:]
-    proc = subprocess.run(
-        [sys.executable, "-c", _KILLER, str(cache), killer, *rest],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 3, proc.stderr
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-c", _KILLER, str(cache), killer, *rest],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    first = run()
+    assert first.returncode == 3, first.stderr
     assert len(list(cache.rglob(".decoding-*.json"))) == 1  # left by the crash
+    # the next call tries it once more alone, in a worker that it kills too
+    second = run()
+    assert second.returncode == 0, second.stderr
+    ((item, message),) = json.loads(second.stdout)
+    assert item == killer
+    assert "decoding it ended an earlier run (process " in message
+    assert "it ended the separate process that tried it again alone too" in message
+    assert "so it is skipped and the run goes on" in message
+    (record,) = cache.rglob("*.crashed.json")
+    assert json.loads(record.read_text())["confirmed"] is True
+    assert f"To try it again, delete {record} " in message
+    assert not list(cache.rglob(".decoding-*.json"))
+    # confirmed: reported on every call, not tried again (here the decoder
+    # would read it: a retry would give it features)
     ext = AudioFeatures("mfcc_stats", cache_dir=cache)
     with pytest.warns(AudioFeaturesWarning, match="1 of 4 inputs gave no features"):
         X = ext.fit_transform(files)
     assert ext.failed_["item"].tolist() == [killer]
     assert ext.failed_["reason"].tolist() == ["failed"]
-    message = ext.failed_["message"].iloc[0]
-    assert "decoding it ended an earlier run (process " in message
-    assert "so it is skipped and the run goes on" in message
-    (record,) = cache.rglob("*.crashed.json")
-    assert f"To try it again, delete {record} " in message
+    assert ext.failed_["message"].tolist() == [message]
+    assert ext.n_cache_hits_ == 2  # files[2:], decoded by the earlier runs
     assert np.isnan(X[1]).all() and np.isfinite(np.delete(X, 1, axis=0)).all()
-    assert not list(cache.rglob(".decoding-*.json"))
-    # reported on every call, without decoding it again
-    with pytest.warns(AudioFeaturesWarning, match="ended an earlier run"):
-        ext.fit_transform([killer])
     # deleting the record, as the message says, tries the file again
     record.unlink()
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
     np.testing.assert_array_equal(
         ext.fit_transform(files), AudioFeatures("mfcc_stats").fit_transform(files)
     )
+
+
+def test_a_healthy_file_being_decoded_when_the_run_was_killed_is_not_blamed(
+    files, tmp_path
+):
+    # a run ended from outside (kill -9, the OOM killer, a power loss) while
+    # it decoded a healthy file left its marker: the file was reported as
+    # failed, and skipped, on every later run (one file fewer in the results)
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cache = tmp_path / "cache"
+    healthy = files[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HANGS, str(cache), healthy, *files],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+    def marked():
+        for marker in cache.rglob(".decoding-*.json"):
+            try:
+                return json.loads(marker.read_text())["file"] == healthy
+            except FileNotFoundError:  # removed meanwhile: the next file's
+                continue
+        return False
+
+    try:
+        deadline = time.monotonic() + 300
+        while not marked():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the file was never decoded"
+            time.sleep(0.01)
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
+    X = ext.fit_transform(files)
+    assert ext.failed_.empty
+    np.testing.assert_allclose(X, AudioFeatures("mfcc_stats").fit_transform(files))
+    assert ext.n_cache_hits_ == 2  # the two files decoded before the kill
+    # its record and the marker are gone, its features cached
+    assert not list(cache.rglob("*.crashed.json"))
+    assert not list(cache.rglob(".decoding-*.json"))
+    ext.fit_transform(files)
+    assert ext.n_cache_hits_ == 4 and ext.failed_.empty
+
+
+def _gone_marker(folder, file):
+    """Write the crash marker that a process decoding ``file`` left as it died."""
+    import json
+
+    from sertl_speech._cache import content_key, temporary_name
+
+    pid = _dead_pid()
+    name = temporary_name(".decoding-", ".json").replace(f"-{os.getpid()}-", f"-{pid}-")
+    info = {"file": file, "key": content_key(file), "pid": pid}
+    (folder / name).write_text(json.dumps(info))
+    return folder / name
+
+
+@pytest.mark.parametrize("retry", ["decodes", "dies"])
+def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
+    files, tmp_path, monkeypatch, retry
+):
+    # a stale marker in a folder that cannot be written was never turned
+    # into a record: recover_crashes' OSError became the warning "could not
+    # be written", and the file was decoded again in the caller's process
+    import errno
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sertl_speech._cache import FeatureCache
+
+    cache = tmp_path / "cache"
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
+    folder = FeatureCache(cache, ext._cache_config()).folder
+    marker = _gone_marker(folder, files[1])
+    expected = AudioFeatures("mfcc_stats").fit_transform(files[1:2])[0]
+
+    def read_only(path, data):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(FeatureCache, "_atomic_write", staticmethod(read_only))
+    real_load = extract_mod.load_audio
+
+    def not_here(path, **kw):  # this process must not decode it again
+        if path == files[1]:
+            raise AssertionError("decoded in the caller's process")
+        return real_load(path, **kw)
+
+    monkeypatch.setattr(extract_mod, "load_audio", not_here)
+    if retry == "dies":
+        real_workers = extract_mod._in_workers
+
+        def dying(entries, *args, **kwargs):
+            if any(item == files[1] for _, item in entries):
+                raise BrokenProcessPool("a worker was terminated abruptly")
+            return real_workers(entries, *args, **kwargs)
+
+        monkeypatch.setattr(extract_mod, "_in_workers", dying)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X = ext.fit_transform(files)
+    said = [str(w.message) for w in caught]
+    lost = [m for m in said if "could not be turned into a crash record" in m]
+    assert len(lost) == 1, said
+    assert f"the feature cache folder {str(folder)!r} cannot be written" in lost[0]
+    assert f"crash marker {marker.name} left there by process " in lost[0]
+    assert f"while decoding {files[1]}, " in lost[0]
+    assert "make the folder writable, or delete the marker" in lost[0]
+    assert marker.exists() and not list(cache.rglob("*.crashed.json"))
+    assert np.isfinite(np.delete(X, 1, axis=0)).all()
+    if retry == "decodes":
+        assert "(no crash: its result is returned)" in lost[0]
+        assert ext.failed_.empty and np.isfinite(X[1]).all()
+        np.testing.assert_allclose(X[1], expected)
+    else:
+        assert "it ended that process too, and is reported in failed_" in lost[0]
+        assert ext.failed_["item"].tolist() == [files[1]]
+        message = ext.failed_["message"].iloc[0]
+        assert f"Its crash marker {marker} could not be turned into a " in message
+        assert "make the cache folder writable, or delete the marker" in message
+        assert np.isnan(X[1]).all()
 
 
 def test_ctrl_c_while_decoding_blames_no_file(files, tmp_path, monkeypatch):
@@ -536,7 +701,9 @@ def test_ctrl_c_while_decoding_blames_no_file(files, tmp_path, monkeypatch):
     assert ext.n_cache_hits_ == 1 and ext.failed_.empty
 
 
-def test_only_markers_of_gone_processes_of_this_machine_blame_a_file(files, tmp_path):
+def test_only_markers_of_gone_processes_of_this_machine_blame_a_file(
+    files, tmp_path, monkeypatch
+):
     import json
 
     from sertl_speech._cache import FeatureCache, content_key, temporary_name
@@ -557,10 +724,18 @@ def test_only_markers_of_gone_processes_of_this_machine_blame_a_file(files, tmp_
     live = marker(0, os.getppid())  # a process that runs (this one's parent)
     other_host = marker(1, _dead_pid(), host="0" * 8)  # cannot be looked at
     dead = marker(2, _dead_pid())
-    with pytest.warns(AudioFeaturesWarning, match="1 of 4 inputs"):
-        X = ext.fit_transform(files)
-    assert ext.failed_["index"].tolist() == [2]
-    assert np.isfinite(np.delete(X, 2, axis=0)).all()
+    # a blamed file is tried again alone in a worker process (see above)
+    alone = []
+    real = extract_mod._in_workers
+
+    def recording(entries, *args, **kwargs):
+        alone.extend(item for _, item in entries)
+        return real(entries, *args, **kwargs)
+
+    monkeypatch.setattr(extract_mod, "_in_workers", recording)
+    X = ext.fit_transform(files)
+    assert alone == [files[2]]
+    assert ext.failed_.empty and np.isfinite(X).all()
     assert live.exists() and other_host.exists() and not dead.exists()
 
 
@@ -681,3 +856,30 @@ def test_a_container_with_this_host_name_but_other_process_ids_is_another_writer
     (tmp_path / name).write_bytes(b"")
     assert _cache.remove_stale_temporaries(tmp_path, ".tmp-", [".npy"]) == []
     assert (tmp_path / name).exists()
+
+
+def test_markers_read_the_process_start_time_once(files, tmp_path, monkeypatch):
+    # every decoded file re-read /proc/self/stat for the start time that
+    # tells this process from a later one given the same pid
+    import json
+
+    import sertl_speech._cache as cache_mod
+
+    reads = []
+    real = cache_mod._process_start
+
+    def counting(pid):
+        reads.append(pid)
+        return real(pid)
+
+    monkeypatch.setattr(cache_mod, "_process_start", counting)
+    monkeypatch.setattr(cache_mod, "_STARTED", {}, raising=False)
+    cache = cache_mod.FeatureCache(tmp_path / "cache", {"feature_set": "demo"})
+    for file in files:
+        cache.mark(file, cache_mod.content_key(file))
+        info = json.loads(cache._marker.read_text())
+        assert info["file"] == file and info["pid"] == os.getpid()
+        assert info["started"] == real(os.getpid())
+    cache.unmark()
+    assert reads == [os.getpid()]
+    assert not list((tmp_path / "cache").rglob(".decoding-*"))
