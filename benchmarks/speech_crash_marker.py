@@ -15,15 +15,17 @@ Run (from the repository root)::
 
     .venv/bin/python benchmarks/speech_crash_marker.py
 
-It prints the figures (median of the repeats) and writes nothing. On the
-2-core development machine (Python 3.11.7, OMP_NUM_THREADS=1), mark + unmark
-took 190 us per file when every marker re-read ``/proc/self/stat`` and made
-its folder, 72 us with the start time and host name read once per process;
-a cached call reads 151 us per file either way (it writes no marker).
+It prints the figures (median of the repeats) and writes them to
+``benchmarks/results/speech_crash_marker.md`` with the machine and versions.
+Before the start time and host name were read once per process, mark +
+unmark took 190 us per file on the 2-core development machine (every
+marker re-read ``/proc/self/stat`` and made its folder).
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -35,7 +37,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import parse_parts  # noqa: E402
+from _report import command, parse_parts, threads, write_results  # noqa: E402
 
 N_FILES = 2000
 REPEATS = 5
@@ -78,6 +80,7 @@ def main():
                 cache.unmark()
 
         per_mark = _median(marks) / N_FILES
+        lines = [f"| mark + unmark alone | {1e6 * per_mark:.1f} |"]
         print(f"mark + unmark: {1e6 * per_mark:.1f} us per file")
 
         def uncached(markers):
@@ -104,11 +107,39 @@ def main():
             f"markers, {1e6 * without:.0f} without "
             f"({1e6 * (with_markers - without):+.0f} us)"
         )
+        lines += [
+            f"| transform, uncached, markers on | {1e6 * with_markers:.0f} |",
+            f"| transform, uncached, markers off | {1e6 * without:.0f} |",
+        ]
         warm = AudioFeatures("mfcc_stats", cache_dir=tmp / "warm")
         warm.fit_transform(files)
         cached = _median(lambda: warm.fit_transform(files)) / N_FILES
         print(f"transform, cached: {1e6 * cached:.0f} us per file")
-    print(f"python {sys.version.split()[0]}")
+        lines.append(f"| transform, cached (no marker written) | {1e6 * cached:.0f} |")
+    import librosa
+    import sklearn
+
+    table = "\n".join(["| what | us per file |", "|---|---|", *lines])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    text = f"""# sertl-speech: per-file cost of the crash marker
+
+{N_FILES} tiny WAV files (0.2 s tones, 16 kHz), `mfcc_stats`, in-process
+extraction (`n_jobs=1`); median of {REPEATS} repeats (3 for the uncached
+calls, each into a new cache folder). The uncached rows differ by more than
+mark + unmark alone when the machine is loaded: the first row is the steady
+figure.
+
+{table}
+
+Command: `{command()}`
+
+Machine: {platform.machine()}, {os.cpu_count()} cores (1-minute load average
+{load:.1f}, shared machine); {threads()}; Python {platform.python_version()},
+numpy {np.__version__}, librosa {librosa.__version__}, scikit-learn
+{sklearn.__version__}.
+"""
+    out = Path(__file__).resolve().parent / "results" / "speech_crash_marker.md"
+    print("wrote", write_results(out, text))
 
 
 if __name__ == "__main__":
