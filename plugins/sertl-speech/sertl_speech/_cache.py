@@ -42,6 +42,7 @@ import os
 import re
 import secrets
 import socket
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,18 @@ _WRITING: set[str] = set()
 
 _MARKING: set[Path] = set()
 """Markers of files this process is decoding now (see ``FeatureCache.mark``)."""
+
+_MARKING_LOCK = threading.Lock()
+"""Held while a marker is listed and written, or unlisted and removed.
+
+Several threads of one process may decode at once (one fitted transformer
+serving a thread pool), each call with its own marker. Under this lock a
+marker file of this process exists exactly while it is listed in
+``_MARKING``: :meth:`FeatureCache.recover_crashes` reads another thread's
+marker under it too, so that it never reads a live marker whose thread
+then finishes its file and unlists it before the check (the file was
+taken for one that ended an earlier process and got a crash record).
+"""
 
 _SWEPT: set[str] = set()
 """Cache folders this process has swept of gone writers' temporary files."""
@@ -577,7 +590,6 @@ class FeatureCache:
             return
         if self._marker is None:
             self._marker = self.folder / temporary_name(".decoding-", ".json")
-        _MARKING.add(self._marker)
         info = {
             "file": os.fspath(file),
             "key": key,
@@ -585,18 +597,21 @@ class FeatureCache:
             "host": _host_name(),
             "started": _own_start(),
         }
-        try:
-            self._atomic_write(self._marker, json.dumps(info).encode())
-        except OSError:
-            # a read-only cache still serves its entries; without a marker
-            # a crash while decoding is only not recorded
-            self._marking = False
+        with _MARKING_LOCK:  # listed before it exists (see _MARKING_LOCK)
+            _MARKING.add(self._marker)
+            try:
+                self._atomic_write(self._marker, json.dumps(info).encode())
+            except OSError:
+                # a read-only cache still serves its entries; without a
+                # marker a crash while decoding is only not recorded
+                self._marking = False
 
     def unmark(self):
         """Remove this object's marker (nothing is being decoded any more)."""
         if self._marker is not None:
-            self._marker.unlink(missing_ok=True)
-            _MARKING.discard(self._marker)
+            with _MARKING_LOCK:  # removed before it is unlisted
+                self._marker.unlink(missing_ok=True)
+                _MARKING.discard(self._marker)
 
     def recover_crashes(self):
         """Turn the markers of processes that died into crash records.
@@ -630,22 +645,23 @@ class FeatureCache:
             match = self._MARKER.fullmatch(path.name)
             if match is None or path == self._marker:
                 continue
-            try:
-                info = json.loads(path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                continue  # its process finished the file meanwhile
-            except (OSError, ValueError):
-                info = None  # written whole, so not one of ours
+            pid = int(match["pid"])
+            own = pid == os.getpid() and match["host"] == _host_tag()
+            # a marker named after this process is another thread's (listed
+            # in _MARKING, checked and read under the lock: it cannot finish
+            # its file in between), or an earlier process's given this pid
+            with _MARKING_LOCK if own else contextlib.nullcontext():
+                if own and path in _MARKING:
+                    continue
+                try:
+                    info = json.loads(path.read_text(encoding="utf-8"))
+                except FileNotFoundError:
+                    continue  # its process finished the file meanwhile
+                except (OSError, ValueError):
+                    info = None  # written whole, so not one of ours
             if not isinstance(info, dict) or not isinstance(info.get("key"), str):
                 continue
-            pid = int(match["pid"])
-            if pid == os.getpid() and match["host"] == _host_tag():
-                # an earlier process given this pid; this one's own marker
-                # (of this object) was left out above, another object's of
-                # this process names a file being decoded in another thread
-                if path in _MARKING:
-                    continue
-            elif not _process_gone(match["host"], pid, info.get("started")):
+            if not own and not _process_gone(match["host"], pid, info.get("started")):
                 continue
             key = info["key"]
             if re.fullmatch(r"[0-9a-f]{32}", key) is None:

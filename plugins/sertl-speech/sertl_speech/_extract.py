@@ -624,12 +624,20 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
     n_cache_hits_ : int
         Inputs of the last ``transform`` read from the cache (a report on
         that call, left out of saved state like ``failed_``).
+
+        These three reports are the only attributes ``transform`` writes:
+        threads sharing one transformer get the same features as one
+        thread, but each report is that of whichever call ended last. Use
+        :meth:`transform_with_report`, which returns its own call's
+        reports and writes nothing, where threads share the transformer.
     feature_names_out_ : ndarray of str
         Output column names (set by ``fit``).
 
     See Also
     --------
     pad_sequences : Pad ``"logmel"`` sequences into a 3-D array.
+    AudioFeatures.transform_with_report : Features and the reports of one
+        call, for threads that share a transformer.
 
     Notes
     -----
@@ -1067,6 +1075,100 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             Features, float64 (NaN rows for failed inputs); for ``"logmel"`` a
             1-D object array of ``(n_frames_i, 64)`` float32 arrays (shape
             ``(0, 64)`` for failed inputs).
+
+        See Also
+        --------
+        transform_with_report : The same, the call's reports returned
+            instead of stored in ``failed_``, ``notes_`` and
+            ``n_cache_hits_`` (for threads sharing one transformer).
+        """
+        out, report, summary = self._extract_reported(X, warn=True)
+        self.n_cache_hits_ = report["n_cache_hits"]
+        self.notes_ = report["notes"]
+        self.failed_ = report["failed"]
+        self._report_failures(summary, report["failed"])
+        return out
+
+    def transform_with_report(self, X):
+        """Extract features and return the reports on this call with them.
+
+        :meth:`transform` stores its reports on the call in ``failed_``,
+        ``notes_`` and ``n_cache_hits_``: threads that share one fitted
+        transformer (a model behind a web service, a thread pool) overwrite
+        each other's. This method writes no attribute and returns the
+        reports of its own call, so any number of threads may call it on
+        the same transformer. It warns and raises as :meth:`transform`
+        does.
+
+        Parameters
+        ----------
+        X : list of str, list of ndarray, 2-D ndarray or DataFrame
+            Inputs (see Notes of the class).
+
+        Returns
+        -------
+        features : ndarray
+            As :meth:`transform` returns them.
+        report : dict
+            ``"failed"`` and ``"notes"`` (pandas DataFrames laid out as the
+            ``failed_`` and ``notes_`` attributes) and ``"n_cache_hits"``
+            (int), of this call alone.
+
+        Raises
+        ------
+        FeatureExtractionError
+            With ``errors="raise"``, when inputs gave no features; its
+            ``failed`` table is this call's.
+
+        See Also
+        --------
+        transform : The same, the reports stored as attributes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sertl_speech import AudioFeatures
+        >>> t = np.arange(16000) / 16000
+        >>> waves = [0.1 * np.sin(2 * np.pi * 120.0 * t), np.zeros(800)]
+        >>> feats = AudioFeatures("mfcc_stats", errors="nan").fit(waves)
+        >>> X, report = feats.transform_with_report(waves)
+        >>> X.shape, report["failed"]["reason"].tolist(), hasattr(feats, "failed_")
+        ((2, 335), ['too_short'], False)
+        """
+        out, report, summary = self._extract_reported(X, warn=True)
+        self._report_failures(summary, report["failed"])
+        return out, report
+
+    def _report_failures(self, summary, failed):
+        """Raise or warn about the failures of one call, as ``errors`` says."""
+        if summary is None:
+            return
+        if self.errors == "raise":
+            raise FeatureExtractionError(summary, failed)
+        if self.errors == "warn":
+            warnings.warn(
+                summary + " Their rows are NaN.",
+                AudioFeaturesWarning,
+                stacklevel=external_stacklevel(),
+            )
+
+    def _extract_reported(self, X, *, warn=True):
+        """Extract the features of ``X``; return them with this call's reports.
+
+        Writes no attribute of ``self``: threads may call it at once.
+        ``warn=False`` leaves out the warnings on the cache and on odd
+        inputs (a caller that reports ``notes`` itself, such as
+        ``sertl_experiments.predict_files``). Failures are neither warned
+        about nor raised here (see :meth:`_report_failures`).
+
+        Returns
+        -------
+        out : ndarray
+            The features, as :meth:`transform` returns them.
+        report : dict
+            ``failed``, ``notes`` and ``n_cache_hits``.
+        summary : str or None
+            The failures' summary (None: every input gave features).
         """
         import pandas as pd
 
@@ -1241,8 +1343,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             # an interrupted call (Ctrl-C) blames no file: only a process
             # that dies without getting here leaves its marker behind
             mark(None)
-        self.n_cache_hits_ = hits
-        if lost:
+        if warn and lost:
             ended = [info for info, died in lost if died]
             outcome = (
                 "it ended that process too, and is reported in failed_"
@@ -1254,7 +1355,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 AudioFeaturesWarning,
                 stacklevel=external_stacklevel(),
             )
-        if unusable:
+        if warn and unusable:
             warnings.warn(
                 f"the feature cache folder {str(self.cache_dir)!r} could not be "
                 f"used ({unusable[0]}); the features of this call were extracted "
@@ -1265,7 +1366,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 AudioFeaturesWarning,
                 stacklevel=external_stacklevel(),
             )
-        elif unwritten:
+        elif warn and unwritten:
             warnings.warn(
                 f"the feature cache in {str(self.cache_dir)!r} could not be "
                 f"written ({unwritten[0]}); the features of this call are "
@@ -1276,7 +1377,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 stacklevel=external_stacklevel(),
             )
         notes.sort()
-        self.notes_ = pd.DataFrame(
+        notes_table = pd.DataFrame(
             {
                 "index": [i for i, _ in notes],
                 "item": [_describe(items[i]) for i, _ in notes],
@@ -1284,18 +1385,11 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                 "note": [note for _, note in notes],
             }
         )
-        _warn_notes(items, notes)
-        self.failed_, summary = _failure_report(items, failures)
-        if failures:
-            if self.errors == "raise":
-                raise FeatureExtractionError(summary, self.failed_)
-            if self.errors == "warn":
-                warnings.warn(
-                    summary + " Their rows are NaN.",
-                    AudioFeaturesWarning,
-                    stacklevel=external_stacklevel(),
-                )
-        return self._assemble(results)
+        if warn:
+            _warn_notes(items, notes)
+        failed, summary = _failure_report(items, failures)
+        report = {"failed": failed, "notes": notes_table, "n_cache_hits": hits}
+        return self._assemble(results), report, summary
 
     def _entry_shape(self):
         """Shape of one input's features (None: any number of frames)."""
