@@ -8,6 +8,7 @@ import errno
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -1187,7 +1188,12 @@ def _predict(args, out):
             ".ogg, or folders that hold them)."
         )
     try:
-        rows = predict_files(model, files, new_domain=args.new_domain)
+        # the command's output is its rows and notes, as before predict_files
+        # let the model's warnings through: one call in the command's own
+        # process, so a filter here swaps no other thread's
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows = predict_files(model, files, new_domain=args.new_domain)
     except ValueError as exc:
         from ._predict import _BatchStatisticsError
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -285,7 +284,7 @@ def _voicing_note(ratio):
     )
 
 
-def file_cautions(files, X, extractor, *, clipping=False):
+def file_cautions(files, X, extractor, *, clipping=False, odd=None):
     """Cautions on audio files that gave features, by index in ``files``.
 
     The checks of :func:`~sertl_experiments.predict_files`: the extractor's
@@ -305,6 +304,10 @@ def file_cautions(files, X, extractor, *, clipping=False):
         The fitted feature step of that call.
     clipping : bool, default=False
         Also check for clipping.
+    odd : pandas.DataFrame, default=None
+        The extractor's notes on odd inputs of that call, laid out as its
+        ``notes_`` (as ``AudioFeatures.transform_with_report`` returns
+        them); None reads ``extractor.notes_``.
 
     Returns
     -------
@@ -312,7 +315,8 @@ def file_cautions(files, X, extractor, *, clipping=False):
         Only files with at least one caution.
     """
     notes: dict[int, list[str]] = {}
-    odd = getattr(extractor, "notes_", None)
+    if odd is None:
+        odd = getattr(extractor, "notes_", None)
     if odd is not None:
         for _, r in odd.iterrows():
             notes.setdefault(int(r["index"]), []).append(str(r["note"]))
@@ -470,9 +474,10 @@ def _target_statistics(pipeline, X):
         if i == len(steps) - 1 or not hasattr(step, "transform"):
             return None
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                X = np.asarray(step.transform(X), dtype=float)
+            # its warnings are those the prediction gives again: the caller's
+            # filters show them once (no catch_warnings here: it would swap
+            # the filters of every thread of the process, see predict_files)
+            X = np.asarray(step.transform(X), dtype=float)
         except Exception:  # no note rather than no labels
             return None
     return None
@@ -575,6 +580,25 @@ def predict_files(model, files, *, new_domain=False):
         :func:`spread_threshold` (files gathered too tightly inside a
         target of wide spread). The labels are not changed by it.
 
+    Warns
+    -----
+    Warning
+        Whatever the model's steps after the feature step warn about as
+        they predict (e.g. a :class:`~sertl_core.NoTargetWarning`), as
+        ``model.predict`` would: the caller's filters decide what is
+        shown. Failed files and odd inputs are reported in the rows, not
+        warned about.
+
+    Notes
+    -----
+    Threads may call it at once with one model (a web service, a thread
+    pool): it writes nothing to the model (the feature step's reports of
+    the call are returned by ``transform_with_report``, see
+    :class:`~sertl_speech.AudioFeatures`) and changes no global state, no
+    warnings filter included (``warnings.catch_warnings`` swaps the
+    filters of every thread of the process: threads that overlapped in it
+    swallowed each other's warnings and could leave a filter behind).
+
     Examples
     --------
     A Pipeline from audio paths fitted on four utterances of the shipped
@@ -621,14 +645,8 @@ def predict_files(model, files, *, new_domain=False):
         if new_domain
         else "refit the model with target_stats='fit' to label fewer files"
     )
-    if hasattr(feats, "set_params") and "errors" in feats.get_params():
-        # a shallow copy: the caller's fitted step keeps its own setting
-        feats = copy.copy(feats).set_params(errors="nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        X = np.asarray(feats.transform(list(files)), dtype=float)
+    X, failed, odd = _features(feats, files)
     reasons = {}
-    failed = getattr(feats, "failed_", None)
     if failed is not None and len(failed):
         for _, r in failed.iterrows():
             reasons[str(r["item"])] = f"{r['reason']}: {r['message']}"
@@ -651,20 +669,18 @@ def predict_files(model, files, *, new_domain=False):
             f"features hold only {distinct} (the same file given more than "
             f"once, or copies of it). Give more distinct files, or {without}."
         )
-    notes = file_cautions(files, X, feats, clipping=True)
+    notes = file_cautions(files, X, feats, clipping=True, odd=odd)
     # a batch from another setup than the target's: said once, labels kept
     mismatch = None if batch else _mismatch_note(rest, X[ok], distinct)
     rows = Predictions(notes=[mismatch] if mismatch else [])
     pred = proba = None
     if ok.any():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pred = np.asarray(rest.predict(X[ok]))
-            if hasattr(rest, "predict_proba"):
-                try:
-                    proba = np.asarray(rest.predict_proba(X[ok]))
-                except AttributeError:
-                    proba = None
+        pred = np.asarray(rest.predict(X[ok]))
+        if hasattr(rest, "predict_proba"):
+            try:
+                proba = np.asarray(rest.predict_proba(X[ok]))
+            except AttributeError:
+                proba = None
     classes = [str(c) for c in getattr(rest, "classes_", [])]
     j = 0
     for i, f in enumerate(files):
@@ -695,6 +711,28 @@ def predict_files(model, files, *, new_domain=False):
         )
         j += 1
     return rows
+
+
+def _features(feats, files):
+    """Return the features of ``files``, their failures and their notes.
+
+    Writes nothing to ``feats`` and changes no global state, so that
+    threads may label files with one model at once. sertl-speech's
+    :class:`~sertl_speech.AudioFeatures` returns its reports on the call
+    (failures and odd inputs are reported per file by the caller, so it
+    warns about neither); another feature step is called on a shallow copy
+    (its report attributes that copy's own), with ``errors="nan"`` when it
+    takes that parameter, and its warnings reach the caller.
+    """
+    files = list(files)
+    if hasattr(feats, "_extract_reported"):
+        X, report, _ = feats._extract_reported(files, warn=False)
+        return np.asarray(X, dtype=float), report["failed"], report["notes"]
+    feats = copy.copy(feats)
+    if hasattr(feats, "set_params") and "errors" in feats.get_params():
+        feats.set_params(errors="nan")  # the caller's step keeps its own
+    X = np.asarray(feats.transform(files), dtype=float)
+    return X, getattr(feats, "failed_", None), getattr(feats, "notes_", None)
 
 
 class Predictions(list):
