@@ -244,13 +244,17 @@ def _extract_chunk(chunk, *args):
     return [(i, _extract_one(item, *args)) for i, item in chunk]
 
 
-def _in_workers(entries, size, n_jobs, args, backend=None):
+def _in_workers(entries, size, n_jobs, args, backend=None, apart=False):
     """Run ``entries`` in joblib workers, ``size`` per task; yield each task's batch.
 
-    Never in the calling process: there are two workers at least (joblib
-    runs ``n_jobs=1`` in the caller), so an input that crashes its decoder
-    takes a worker down, not the caller. ``backend`` None is the one of the
-    current ``joblib.parallel_config``.
+    There are two workers at least (joblib runs ``n_jobs=1`` in the caller),
+    so an input that crashes its decoder takes a worker down, not the
+    caller. ``backend`` None is the one of the current
+    ``joblib.parallel_config``. joblib may still run the tasks in the
+    calling process (a loky loop nested below a thread of joblib's
+    threading backend, a daemonic process such as a Dask worker's,
+    multiprocessing turned off); with ``apart`` True a task that finds
+    itself there decodes nothing and its batch is None.
     """
     from joblib import Parallel, delayed
 
@@ -259,7 +263,18 @@ def _in_workers(entries, size, n_jobs, args, backend=None):
     # nothing (and loky cannot size a pool past a C int)
     n = min(n_jobs, max(len(chunks), 2))
     par = Parallel(n_jobs=n, backend=backend, return_as="generator_unordered")
+    if apart:
+        # _extract_chunk looked up now: the same decoder as the caller's
+        task = delayed(_apart)
+        return par(task(os.getpid(), _extract_chunk, c, *args) for c in chunks)
     return par(delayed(_extract_chunk)(c, *args) for c in chunks)
+
+
+def _apart(caller, extract_chunk, chunk, *args):
+    """``extract_chunk(chunk, *args)``, or None in process ``caller`` itself."""
+    if os.getpid() == caller:
+        return None
+    return extract_chunk(chunk, *args)
 
 
 def _retry_alone(entries, args):
@@ -269,23 +284,39 @@ def _retry_alone(entries, args):
     the process (a crash, the memory limit, a kill), then ``result`` is
     None; None when the process could not be run (no verdict on the file,
     ``result`` says why). A separate process even inside
-    ``joblib.parallel_config(backend="threading")``: loky's.
+    ``joblib.parallel_config(backend="threading")``: loky's; never this one
+    (where joblib would run it here, no verdict: see :func:`_in_workers`).
     """
     from concurrent.futures import BrokenExecutor
 
+    def no_verdict(why):
+        msg = (
+            "it ended an earlier run, and could not be tried again in a "
+            f"separate process ({why}); it is skipped this time and tried "
+            "again by the next call"
+        )
+        return ("error", "failed", msg)
+
     for entry in entries:
         try:
-            (batch,) = list(_in_workers([entry], 1, 2, args, backend="loky"))
+            (batch,) = list(
+                _in_workers([entry], 1, 2, args, backend="loky", apart=True)
+            )
         except (BrokenExecutor, MemoryError):
             yield entry[0], None, True
             continue
         except Exception as exc:  # no verdict on the file: tried next time
-            msg = (
-                "it ended an earlier run, and could not be tried again in a "
-                f"separate process ({type(exc).__name__}: {exc}); it is skipped "
-                "this time and tried again by the next call"
+            yield entry[0], no_verdict(f"{type(exc).__name__}: {exc}"), None
+            continue
+        if batch is None:
+            # joblib ran the task in this process, where a crash would end
+            # the caller: the file was not decoded
+            why = (
+                "here joblib runs its workers in the calling process: a thread "
+                "of joblib's threading backend, a daemonic process such as a "
+                "Dask worker's, or multiprocessing turned off"
             )
-            yield entry[0], ("error", "failed", msg), None
+            yield entry[0], no_verdict(why), None
             continue
         ((_, result),) = batch
         yield entry[0], result, False

@@ -681,6 +681,52 @@ def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
         assert np.isnan(X[1]).all()
 
 
+@pytest.mark.filterwarnings("ignore:Loky-backed parallel loops:UserWarning")
+def test_a_blamed_file_is_not_retried_where_joblib_runs_tasks_in_the_caller(
+    files, tmp_path, monkeypatch
+):
+    # in a thread of joblib's threading backend (GridSearchCV under
+    # parallel_config(backend="threading")), joblib runs a loky loop in the
+    # calling process (with a UserWarning): the retry "alone, in a separate
+    # process" decoded the blamed file in the caller, which a real crasher
+    # ends; the file is now skipped this time, its record kept
+    import json
+
+    from joblib import Parallel, delayed
+    from sertl_speech._cache import FeatureCache
+
+    cache = tmp_path / "cache"
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
+    folder = FeatureCache(cache, ext._cache_config()).folder
+    _gone_marker(folder, files[1])
+    here = []
+    real_load = extract_mod.load_audio
+
+    def load_audio(path, **kw):
+        here.append((os.getpid(), path))
+        return real_load(path, **kw)
+
+    monkeypatch.setattr(extract_mod, "load_audio", load_audio)
+    (X,) = Parallel(n_jobs=2, backend="threading")(
+        delayed(ext.fit_transform)(files) for _ in range(1)
+    )
+    assert (os.getpid(), files[1]) not in here  # never decoded in this process
+    assert ext.failed_["item"].tolist() == [files[1]]
+    message = ext.failed_["message"].iloc[0]
+    assert "could not be tried again in a separate process (here joblib " in message
+    assert "it is skipped this time and tried again by the next call" in message
+    assert np.isnan(X[1]).all() and np.isfinite(np.delete(X, 1, axis=0)).all()
+    (record,) = cache.rglob("*.crashed.json")  # no verdict: neither confirmed
+    assert json.loads(record.read_text()).get("confirmed") is None  # nor removed
+    # outside that thread the file is tried alone as before, and cleared
+    monkeypatch.setattr(extract_mod, "load_audio", real_load)
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
+    np.testing.assert_allclose(
+        ext.fit_transform(files), AudioFeatures("mfcc_stats").fit_transform(files)
+    )
+    assert not list(cache.rglob("*.crashed.json"))
+
+
 def test_ctrl_c_while_decoding_blames_no_file(files, tmp_path, monkeypatch):
     # Ctrl-C is no crash of the file being decoded: it is decoded next time
     cache = tmp_path / "cache"
