@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -97,8 +98,20 @@ class StoppedBySignal(KeyboardInterrupt):
         return f"stopped by {self.signame}"
 
 
-def _raise_stopped(signum, frame):
-    """Signal handler: stop the running command as Ctrl-C would."""
+def _raise_stopped(owner, signum, frame):
+    """Signal handler: stop the running command as Ctrl-C would.
+
+    Only in process ``owner``, which set it: a child made by ``fork``
+    (multiprocessing's default on Linux, ``os.fork``) inherits the handler,
+    and would otherwise answer its parent's ``Process.terminate()`` or a
+    ``Pool``'s shutdown with a ``StoppedBySignal`` traceback and exit
+    status 1 (or run on, where it catches ``KeyboardInterrupt``); there the
+    signal ends the process as the operating system's default does.
+    """
+    if os.getpid() != owner:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise StoppedBySignal(signum)
 
 
@@ -115,7 +128,9 @@ def stop_signals():
     default are handled: one that is ignored (``nohup`` ignores SIGHUP) or
     has a handler of the caller's keeps it. The previous handlers are back
     when the block ends; outside the main thread (where Python cannot set
-    handlers) nothing changes. :func:`main` runs every command in it.
+    handlers) nothing changes. A child process made by ``fork`` in the
+    block is ended by these signals as by default. :func:`main` runs every
+    command in it.
 
     Yields
     ------
@@ -143,9 +158,10 @@ def stop_signals():
     """
     installed = {}
     if threading.current_thread() is threading.main_thread():
+        handler = functools.partial(_raise_stopped, os.getpid())
         for signum in _STOP_SIGNALS:
             if signal.getsignal(signum) is signal.SIG_DFL:
-                installed[signum] = signal.signal(signum, _raise_stopped)
+                installed[signum] = signal.signal(signum, handler)
     try:
         yield tuple(installed)
     finally:

@@ -839,6 +839,42 @@ def test_cli_sigterm_stops_a_command_and_main_restores_the_handlers(
         assert seen[1] is signal.SIG_IGN  # nohup: a closed terminal is no stop
 
 
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread()
+    or not hasattr(__import__("os"), "fork"),
+    reason="signal handlers are set in the main thread only; no fork",
+)
+def test_cli_sigterm_ends_a_forked_child_as_by_default():
+    # a child made by fork in a command (multiprocessing's default on Linux)
+    # inherited the handler: its parent's Process.terminate() or a Pool's
+    # shutdown (SIGTERM) gave a StoppedBySignal traceback and exit status 1
+    import os
+    import signal
+    import time
+
+    from sertl_core.cli import stop_signals
+
+    with stop_signals() as handled:
+        if signal.SIGTERM not in handled:
+            pytest.skip("SIGTERM has a handler of the test runner's")
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never back into pytest
+            try:
+                os.close(read)
+                os.write(write, b"up")
+                time.sleep(60)
+            except BaseException:
+                os._exit(1)
+            os._exit(0)
+        os.close(write)
+        assert os.read(read, 2) == b"up"  # the child runs, in the block
+        os.close(read)
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status
+
+
 def test_cli_main_outside_the_main_thread_sets_no_handler(capsys):
     # Python sets signal handlers in the main thread only (ValueError
     # elsewhere): a command run from another thread runs unchanged
