@@ -165,8 +165,30 @@ def stop_signals():
     try:
         yield tuple(installed)
     finally:
-        for signum, previous in installed.items():
-            signal.signal(signum, previous)
+        _restore(installed)
+
+
+def _restore(installed):
+    """Put back the handlers ``installed`` replaced (signal number: previous).
+
+    ``signal.signal`` first runs the handlers of signals that came in
+    meanwhile: a stop raised there (a SIGTERM as the command ends, or a
+    second one during its cleanup) is raised after every handler is back,
+    not instead of putting back the rest (the block's handler would then
+    stay set in a Python caller of :func:`main` for good).
+    """
+    pending = list(installed.items())
+    stop = None
+    while pending:
+        try:
+            while pending:
+                signum, previous = pending[0]
+                signal.signal(signum, previous)
+                pending.pop(0)
+        except StoppedBySignal as exc:
+            stop = exc
+    if stop is not None:
+        raise stop
 
 
 def _cmd_plugins(args):

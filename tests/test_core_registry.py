@@ -875,6 +875,42 @@ def test_cli_sigterm_ends_a_forked_child_as_by_default():
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status
 
 
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(),
+    reason="signal handlers are set in the main thread only",
+)
+def test_cli_a_stop_while_the_handlers_are_put_back_leaves_none_set(monkeypatch):
+    # signal.signal runs the handlers of signals that came in meanwhile
+    # before it changes one: a SIGTERM as the command ended was raised from
+    # the first restore, and the block's handlers stayed set for good
+    import signal
+
+    from sertl_core import cli
+
+    before = {s: signal.getsignal(s) for s in cli._STOP_SIGNALS}
+    real = signal.signal
+    came = []
+
+    def signal_with_a_pending_stop(signum, handler):
+        if handler is before.get(signum) and not came:
+            came.append(signum)  # a SIGTERM arrived as the block ended
+            raise cli.StoppedBySignal(signal.SIGTERM)
+        return real(signum, handler)
+
+    monkeypatch.setattr(signal, "signal", signal_with_a_pending_stop)
+    try:
+        with pytest.raises(cli.StoppedBySignal):
+            with cli.stop_signals() as handled:
+                if not handled:
+                    pytest.skip("the test runner handles SIGTERM and SIGHUP")
+        after = {s: signal.getsignal(s) for s in cli._STOP_SIGNALS}
+    finally:
+        monkeypatch.undo()
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+    assert came and after == before
+
+
 def test_cli_main_outside_the_main_thread_sets_no_handler(capsys):
     # Python sets signal handlers in the main thread only (ValueError
     # elsewhere): a command run from another thread runs unchanged
