@@ -224,9 +224,8 @@ def _unrecorded_warning(lost, outcome):
         f"written ({info['error']}): the crash marker {info['marker'].name} "
         f"left there by process {info.get('pid')}, which ended while decoding "
         f"{info.get('file')}{more}, could not be turned into a crash record. "
-        f"The file was tried again in a separate process ({outcome}), and will "
-        "be on every call while the marker is there: make the folder "
-        "writable, or delete the marker."
+        f"{outcome}, and will be on every call while the marker is there: make "
+        "the folder writable, or delete the marker."
     )
 
 
@@ -1376,13 +1375,22 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             mark(None)
         if warn and lost:
             ended = [info for info, died in lost if died]
-            outcome = (
-                "it ended that process too, and is reported in failed_"
-                if ended
-                else "no crash: its result is returned"
-            )
+            untried = [info for info, died in lost if died is None]
+            tried = "The file was tried again in a separate process"
+            if ended:
+                said = (
+                    f"{tried} (it ended that process too, and is reported in failed_)"
+                )
+            elif untried:
+                # no verdict (see _retry_alone): neither decoded nor blamed
+                said = (
+                    "The file could not be tried again in a separate process "
+                    "(failed_ says why), so it is skipped this time"
+                )
+            else:
+                said = f"{tried} (no crash: its result is returned)"
             warnings.warn(
-                _unrecorded_warning(ended or [info for info, _ in lost], outcome),
+                _unrecorded_warning(ended or untried or [i for i, _ in lost], said),
                 AudioFeaturesWarning,
                 stacklevel=external_stacklevel(),
             )

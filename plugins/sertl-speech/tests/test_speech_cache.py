@@ -617,7 +617,7 @@ def _gone_marker(folder, file):
     return folder / name
 
 
-@pytest.mark.parametrize("retry", ["decodes", "dies"])
+@pytest.mark.parametrize("retry", ["decodes", "dies", "cannot run"])
 def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
     files, tmp_path, monkeypatch, retry
 ):
@@ -656,6 +656,12 @@ def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
             return real_workers(entries, *args, **kwargs)
 
         monkeypatch.setattr(extract_mod, "_in_workers", dying)
+    if retry == "cannot run":  # no verdict: the warning said "no crash"
+
+        def cannot_run(entries, *args, **kwargs):
+            raise RuntimeError("no process could be started")
+
+        monkeypatch.setattr(extract_mod, "_in_workers", cannot_run)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         X = ext.fit_transform(files)
@@ -672,6 +678,14 @@ def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
         assert "(no crash: its result is returned)" in lost[0]
         assert ext.failed_.empty and np.isfinite(X[1]).all()
         np.testing.assert_allclose(X[1], expected)
+    elif retry == "cannot run":
+        assert "no crash" not in lost[0] and "was tried again" not in lost[0]
+        assert "could not be tried again in a separate process (failed_ " in lost[0]
+        assert "so it is skipped this time, and will be on every call" in lost[0]
+        assert ext.failed_["item"].tolist() == [files[1]]
+        message = ext.failed_["message"].iloc[0]
+        assert "(RuntimeError: no process could be started)" in message
+        assert np.isnan(X[1]).all()
     else:
         assert "it ended that process too, and is reported in failed_" in lost[0]
         assert ext.failed_["item"].tolist() == [files[1]]
