@@ -467,24 +467,57 @@ def _sertl(*args):
     return [sys.executable, "-c", code, *args]
 
 
+_STALLS_ON = """
+import os, sys, time
+import sertl_speech._extract as ex
+from sertl_core.cli import main
+
+real = ex.load_audio
+
+def load_audio(path, **kw):
+    if os.path.basename(path) == sys.argv[2]:
+        time.sleep(600)  # the test stops the run here
+    return real(path, **kw)
+
+ex.load_audio = load_audio
+sys.exit(main(["run", sys.argv[1], "--no-progress"]))
+"""
+
+
 def test_sigterm_during_extraction_stops_cleanly_and_blames_no_file(tmp_path):
     # a job scheduler's time limit (SIGTERM) ended `sertl run` at once: the
     # file being decoded was left named in a crash marker, so the next run
     # skipped it as one that crashed the process; nothing said how to resume
+    import json
     import signal
     import subprocess
+    import sys
     import time
 
     exp, _ = _in_process_experiment(tmp_path)
     cache = tmp_path / "cache"
     run = _sertl("run", str(exp), "--no-progress")
-    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    healthy = "03a02Ta.flac"
+    # `sertl run` whose decoder stalls on that file (the signal comes while
+    # it is decoded, not by chance while a marker of ~10 ms is there)
+    stalls = [sys.executable, "-c", _STALLS_ON, str(exp), healthy]
+    proc = subprocess.Popen(stalls, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def marked():
+        for marker in cache.rglob(".decoding-*.json"):
+            try:
+                info = json.loads(marker.read_text(encoding="utf-8"))
+            except FileNotFoundError:  # removed meanwhile: the next file's
+                continue
+            return info["file"].endswith(healthy)
+        return False
+
     try:
         deadline = time.monotonic() + 300
-        # a file is being decoded in the run's process: its marker is there
-        while not list(cache.rglob(".decoding-*.json")):
+        # the file is being decoded in the run's process: its marker is there
+        while not marked():
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no file was decoded"
+            assert time.monotonic() < deadline, "the file was never decoded"
             time.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
