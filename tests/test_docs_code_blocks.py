@@ -431,6 +431,16 @@ def speech_prelude_features(ctx):
     ctx.ns["_paths"] = paths
 
 
+def speech_check_report(ctx):
+    ns = ctx.ns
+    # the same features as transform, and the call's own report: the cache
+    # filled by the fit_transform above answers every file
+    np.testing.assert_array_equal(ns["X"], ns["feats"].transform(ns["table"]))
+    assert len(ns["report"]["failed"]) == 0
+    assert "kind" in ns["report"]["notes"].columns
+    assert ns["report"]["n_cache_hits"] == len(ns["table"])
+
+
 def speech_check_features(ctx):
     ns = ctx.ns
     n = len(ns["table"])
@@ -610,6 +620,7 @@ PLAN = {
             slow=True,
             paths=_sample_paths,
         ),
+        Step("transform_with_report(", None, speech_check_report, slow=True),
     ],
     "plugins/sertl-instance/README.md": [
         Step("KMM(", instance_prelude, instance_check),
