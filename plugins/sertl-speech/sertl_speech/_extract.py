@@ -243,17 +243,13 @@ def _extract_chunk(chunk, *args):
     return [(i, _extract_one(item, *args)) for i, item in chunk]
 
 
-def _in_workers(entries, size, n_jobs, args, backend=None, apart=False):
+def _in_workers(entries, size, n_jobs, args, backend=None):
     """Run ``entries`` in joblib workers, ``size`` per task; yield each task's batch.
 
     There are two workers at least (joblib runs ``n_jobs=1`` in the caller),
     so an input that crashes its decoder takes a worker down, not the
     caller. ``backend`` None is the one of the current
-    ``joblib.parallel_config``. joblib may still run the tasks in the
-    calling process (a loky loop nested below a thread of joblib's
-    threading backend, a daemonic process such as a Dask worker's,
-    multiprocessing turned off); with ``apart`` True a task that finds
-    itself there decodes nothing and its batch is None.
+    ``joblib.parallel_config``.
     """
     from joblib import Parallel, delayed
 
@@ -262,18 +258,28 @@ def _in_workers(entries, size, n_jobs, args, backend=None, apart=False):
     # nothing (and loky cannot size a pool past a C int)
     n = min(n_jobs, max(len(chunks), 2))
     par = Parallel(n_jobs=n, backend=backend, return_as="generator_unordered")
-    if apart:
-        # _extract_chunk looked up now: the same decoder as the caller's
-        task = delayed(_apart)
-        return par(task(os.getpid(), _extract_chunk, c, *args) for c in chunks)
     return par(delayed(_extract_chunk)(c, *args) for c in chunks)
 
 
-def _apart(caller, extract_chunk, chunk, *args):
-    """``extract_chunk(chunk, *args)``, or None in process ``caller`` itself."""
-    if os.getpid() == caller:
-        return None
-    return extract_chunk(chunk, *args)
+def _decode_alone(entry, args):
+    """Decode ``entry`` in a process of its own, started for it and ended after.
+
+    Not in joblib's shared, reused loky executor: a worker of another call
+    that dies meanwhile (or died before) breaks that executor, and this
+    file would be blamed for a crash that was not its own. Here only the
+    death of this file's process raises ``BrokenExecutor``.
+
+    Returns
+    -------
+    result : tuple
+        The result of :func:`_extract_one`.
+    """
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        # _extract_chunk looked up now: the same decoder as the caller's
+        ((_, result),) = pool.submit(_extract_chunk, [entry], *args).result()
+    return result
 
 
 def _retry_alone(entries, args):
@@ -282,9 +288,10 @@ def _retry_alone(entries, args):
     Yields ``(index, result, died)``: ``died`` True when the decoder ended
     the process (a crash, the memory limit, a kill), then ``result`` is
     None; None when the process could not be run (no verdict on the file,
-    ``result`` says why). A separate process even inside
-    ``joblib.parallel_config(backend="threading")``: loky's; never this one
-    (where joblib would run it here, no verdict: see :func:`_in_workers`).
+    ``result`` says why; e.g. in a daemonic process, such as a Dask
+    worker's, which cannot start one). Each file gets a process of its own
+    (see :func:`_decode_alone`), even inside
+    ``joblib.parallel_config(backend="threading")``; never this one.
     """
     from concurrent.futures import BrokenExecutor
 
@@ -298,26 +305,13 @@ def _retry_alone(entries, args):
 
     for entry in entries:
         try:
-            (batch,) = list(
-                _in_workers([entry], 1, 2, args, backend="loky", apart=True)
-            )
+            result = _decode_alone(entry, args)
         except (BrokenExecutor, MemoryError):
             yield entry[0], None, True
             continue
         except Exception as exc:  # no verdict on the file: tried next time
             yield entry[0], no_verdict(f"{type(exc).__name__}: {exc}"), None
             continue
-        if batch is None:
-            # joblib ran the task in this process, where a crash would end
-            # the caller: the file was not decoded
-            why = (
-                "here joblib runs its workers in the calling process: a thread "
-                "of joblib's threading backend, a daemonic process such as a "
-                "Dask worker's, or multiprocessing turned off"
-            )
-            yield entry[0], no_verdict(why), None
-            continue
-        ((_, result),) = batch
         yield entry[0], result, False
 
 
@@ -1241,8 +1235,10 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             except OSError as exc:
                 unwritten.append(exc)
         # (index, item) of files with an unconfirmed crash record, or an
-        # unrecorded marker, and that record: tried alone, out of process
-        retry: list = []
+        # unrecorded marker, by content key, and that record: each content
+        # tried once alone, out of process (its verdict is every copy's: a
+        # file given twice would end two processes)
+        retry: dict = {}
         retry_records: dict = {}
         # content keys of the files, named in the crash markers (see _run)
         marks: list = [None] * n
@@ -1294,7 +1290,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                     crashed += 1
                     continue
                 if record is not None:  # it ended a run: once more, alone
-                    retry.append((i, item))
+                    retry.setdefault(marks[i], []).append((i, item))
                     retry_records[i] = record
                     continue
             todo.append((i, item))
@@ -1350,7 +1346,10 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             for batch in self._run(todo, mark=mark):
                 collect(batch)
                 bar.update(len(batch))
-            for i, result, died in _retry_alone(retry, args):
+            # (by the first copy's index: marks may be reset meanwhile)
+            copies_of = {c[0][0]: [j for j, _ in c] for c in retry.values()}
+            firsts = [copies[0] for copies in retry.values()]
+            for i, result, died in _retry_alone(firsts, args):
                 path, info = retry_records[i]
                 if path is None:
                     lost.append((info, died))
@@ -1363,11 +1362,13 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
                             cache.clear_crash(marks[i])  # it does not crash
                     except OSError as exc:
                         unwritten.append(exc)
+                copies = copies_of[i]
                 if died:
-                    failures.append((i, "failed", _crash_message(path, info)))
+                    message = _crash_message(path, info)
+                    failures.extend((j, "failed", message) for j in copies)
                 else:
-                    collect([(i, result)])
-                bar.update(1)
+                    collect([(j, result) for j in copies])
+                bar.update(len(copies))
         finally:
             bar.close()
             # an interrupted call (Ctrl-C) blames no file: only a process

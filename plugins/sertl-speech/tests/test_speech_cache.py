@@ -456,6 +456,9 @@ real_load, real_chunk = ex.load_audio, ex._extract_chunk
 
 def load_audio(path, **kw):
     if path == TARGET:
+        if os.environ.get("KILLED_LOG"):  # the processes it ended, one a line
+            with open(os.environ["KILLED_LOG"], "a") as log:
+                log.write(f"{os.getpid()}\\n")
         os._exit(3)  # as a segfault in the decoder or the OOM killer would
     return real_load(path, **kw)
 
@@ -549,6 +552,41 @@ def test_file_that_kills_the_process_is_skipped_after_one_retry(files, tmp_path)
     np.testing.assert_array_equal(
         ext.fit_transform(files), AudioFeatures("mfcc_stats").fit_transform(files)
     )
+
+
+def test_a_crasher_given_twice_is_retried_once_for_both(files, tmp_path):
+    # each copy of a blamed file was retried alone: a real crasher ended two
+    # processes, and each copy's verdict was its own
+    import json
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    log = tmp_path / "killed.log"
+    killer, *rest = files[1:]
+    env = {**os.environ, "KILLED_LOG": str(log)}
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-c", _KILLER, str(cache), killer, *rest, killer],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+
+    first = run()
+    assert first.returncode == 3, first.stderr
+    assert len(log.read_text().split()) == 1  # the run itself
+    second = run()
+    assert second.returncode == 0, second.stderr
+    assert len(log.read_text().split()) == 2  # one retry, in its own process
+    failed = json.loads(second.stdout)
+    assert [item for item, _ in failed] == [killer, killer]
+    assert failed[0][1] == failed[1][1]
+    assert "it ended the separate process that tried it again" in failed[0][1]
+    (record,) = cache.rglob("*.crashed.json")
+    assert json.loads(record.read_text())["confirmed"] is True
 
 
 def test_a_healthy_file_being_decoded_when_the_run_was_killed_is_not_blamed(
@@ -648,20 +686,18 @@ def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
 
     monkeypatch.setattr(extract_mod, "load_audio", not_here)
     if retry == "dies":
-        real_workers = extract_mod._in_workers
 
-        def dying(entries, *args, **kwargs):
-            if any(item == files[1] for _, item in entries):
-                raise BrokenProcessPool("a worker was terminated abruptly")
-            return real_workers(entries, *args, **kwargs)
+        def dying(entry, args):
+            assert entry[1] == files[1]
+            raise BrokenProcessPool("a worker was terminated abruptly")
 
-        monkeypatch.setattr(extract_mod, "_in_workers", dying)
+        monkeypatch.setattr(extract_mod, "_decode_alone", dying)
     if retry == "cannot run":  # no verdict: the warning said "no crash"
 
-        def cannot_run(entries, *args, **kwargs):
+        def cannot_run(entry, args):
             raise RuntimeError("no process could be started")
 
-        monkeypatch.setattr(extract_mod, "_in_workers", cannot_run)
+        monkeypatch.setattr(extract_mod, "_decode_alone", cannot_run)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         X = ext.fit_transform(files)
@@ -696,21 +732,19 @@ def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
 
 
 @pytest.mark.filterwarnings("ignore:Loky-backed parallel loops:UserWarning")
-def test_a_blamed_file_is_not_retried_where_joblib_runs_tasks_in_the_caller(
+def test_a_blamed_file_is_retried_apart_where_joblib_runs_tasks_in_the_caller(
     files, tmp_path, monkeypatch
 ):
     # in a thread of joblib's threading backend (GridSearchCV under
     # parallel_config(backend="threading")), joblib runs a loky loop in the
     # calling process (with a UserWarning): the retry "alone, in a separate
-    # process" decoded the blamed file in the caller, which a real crasher
-    # ends; the file is now skipped this time, its record kept
-    import json
-
+    # process" must not decode the blamed file in the caller, which a real
+    # crasher ends; its own process is started there too
     from joblib import Parallel, delayed
     from sertl_speech._cache import FeatureCache
 
     cache = tmp_path / "cache"
-    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
     folder = FeatureCache(cache, ext._cache_config()).folder
     _gone_marker(folder, files[1])
     here = []
@@ -725,20 +759,45 @@ def test_a_blamed_file_is_not_retried_where_joblib_runs_tasks_in_the_caller(
         delayed(ext.fit_transform)(files) for _ in range(1)
     )
     assert (os.getpid(), files[1]) not in here  # never decoded in this process
-    assert ext.failed_["item"].tolist() == [files[1]]
-    message = ext.failed_["message"].iloc[0]
-    assert "could not be tried again in a separate process (here joblib " in message
-    assert "it is skipped this time and tried again by the next call" in message
-    assert np.isnan(X[1]).all() and np.isfinite(np.delete(X, 1, axis=0)).all()
-    (record,) = cache.rglob("*.crashed.json")  # no verdict: neither confirmed
-    assert json.loads(record.read_text()).get("confirmed") is None  # nor removed
-    # outside that thread the file is tried alone as before, and cleared
+    assert ext.failed_.empty
     monkeypatch.setattr(extract_mod, "load_audio", real_load)
+    np.testing.assert_allclose(X, AudioFeatures("mfcc_stats").fit_transform(files))
+    assert not list(cache.rglob("*.crashed.json"))  # no crash: record removed
+
+
+def test_a_worker_of_the_shared_executor_that_dies_blames_no_retried_file(
+    files, tmp_path, monkeypatch
+):
+    # the retry alone ran in joblib's shared, reused loky executor: a worker
+    # of another thread's call that died then (or before) broke it, and the
+    # file retried was confirmed as a crasher, skipped on every later call,
+    # although its own decode never died
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+    from joblib.externals.loky.reusable_executor import _ReusablePoolExecutor
+    from sertl_speech._cache import FeatureCache
+
+    def broken(self, *args, **kwargs):  # every task of the shared executor
+        raise TerminatedWorkerError("a worker of another call was terminated")
+
+    monkeypatch.setattr(_ReusablePoolExecutor, "submit", broken)
+    cache = tmp_path / "cache"
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
-    np.testing.assert_allclose(
-        ext.fit_transform(files), AudioFeatures("mfcc_stats").fit_transform(files)
-    )
-    assert not list(cache.rglob("*.crashed.json"))
+    folder = FeatureCache(cache, ext._cache_config()).folder
+    _gone_marker(folder, files[1])
+    real_load = extract_mod.load_audio
+
+    def not_here(path, **kw):  # this process must not decode it again
+        if path == files[1]:
+            raise AssertionError("decoded in the caller's process")
+        return real_load(path, **kw)
+
+    monkeypatch.setattr(extract_mod, "load_audio", not_here)
+    X = ext.fit_transform(files)
+    assert ext.failed_.empty
+    monkeypatch.setattr(extract_mod, "load_audio", real_load)
+    np.testing.assert_allclose(X, AudioFeatures("mfcc_stats").fit_transform(files))
+    assert not list(cache.rglob("*.crashed.json"))  # no crash: record removed
+    assert not list(cache.rglob(".decoding-*.json"))
 
 
 def test_ctrl_c_while_decoding_blames_no_file(files, tmp_path, monkeypatch):
@@ -786,13 +845,13 @@ def test_only_markers_of_gone_processes_of_this_machine_blame_a_file(
     dead = marker(2, _dead_pid())
     # a blamed file is tried again alone in a worker process (see above)
     alone = []
-    real = extract_mod._in_workers
+    real = extract_mod._decode_alone
 
-    def recording(entries, *args, **kwargs):
-        alone.extend(item for _, item in entries)
-        return real(entries, *args, **kwargs)
+    def recording(entry, args):
+        alone.append(entry[1])
+        return real(entry, args)
 
-    monkeypatch.setattr(extract_mod, "_in_workers", recording)
+    monkeypatch.setattr(extract_mod, "_decode_alone", recording)
     X = ext.fit_transform(files)
     assert alone == [files[2]]
     assert ext.failed_.empty and np.isfinite(X).all()
