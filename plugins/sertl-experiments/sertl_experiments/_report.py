@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import json
+import re
 import textwrap
 import unicodedata
 from dataclasses import asdict
@@ -773,6 +774,12 @@ _MD_ESCAPES = str.maketrans(
 )
 
 
+# what starts a heading, a list item or a setext underline at the start of
+# a line of a note (up to three spaces in): "# x", "- x", "+ x", "===",
+# "1. x", "2) x" (">" is written &gt;, "*" and "_" are escaped anyway)
+_MD_LINE_START = re.compile(r"^([ ]{0,3})([#+=-]|[0-9]{1,9}(?=[.)]))", re.MULTILINE)
+
+
 def _md_escape(text):
     r"""``text`` as plain text in results.md, its markup characters escaped.
 
@@ -782,12 +789,29 @@ def _md_escape(text):
     ``<script>`` would run in a viewer that renders raw HTML, and ``&lt;``
     would show as ``<``. Each such character is escaped (``\|``, ``\*``,
     ``&lt;``, ``&amp;`` ...), so every viewer shows the text as given;
-    control characters are shown as escapes (:func:`_visible`).
+    control characters are shown as escapes (:func:`_visible`). In a note
+    that keeps its line breaks, a line that would start a heading or a list
+    (``# x``, ``- x``, ``1. x``) has that mark escaped too.
 
     >>> print(_md_escape("a|b *c* <i>&amp; [x](y) `z` \\"))
     a\|b \*c\* &lt;i&gt;&amp;amp; \[x\](y) \`z\` \\
+    >>> print(_md_escape("sad\n# calm\n- joy\n12. fear\nnot-a-list"))
+    sad
+    \# calm
+    \- joy
+    12\. fear
+    not-a-list
     """
-    return _visible(text).translate(_MD_ESCAPES)
+    escaped = _visible(text).translate(_MD_ESCAPES)
+    return _MD_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match):
+    """``match`` of :data:`_MD_LINE_START` with its block mark escaped."""
+    indent, mark = match.groups()
+    if mark.isdigit():  # "12." -> "12\.": the escape goes before the dot
+        return f"{indent}{mark}\\"
+    return f"{indent}\\{mark}"
 
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

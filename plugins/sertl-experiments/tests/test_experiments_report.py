@@ -219,3 +219,19 @@ def _md_read_table(tables, column, head=False):
             read = [[_md_read(c) for c in row] for row in rows]
             return [names, *read] if head else read
     raise AssertionError(f"no table has a column {column!r}")
+
+
+def test_note_lines_that_would_start_a_heading_or_a_list_stay_text(
+    tmp_path, read_results_md
+):
+    # a note keeps its line breaks in results.md: a label's line starting
+    # with "# ", "- ", "1. " or "===" rendered as a heading or a list
+    from sertl_experiments._report import _md_escape
+
+    text = "anger\n# calm\n  - joy\n3) fear\n+ sad\n===\nx - y # z 4. w"
+    out = _md_escape(text)
+    for line in out.splitlines():
+        assert not re.match(r" {0,3}([#+=-]|[0-9]+[.)])", line), line
+    path = tmp_path / "results.md"
+    path.write_text(out)
+    assert read_results_md(path) == text  # as a viewer shows it
