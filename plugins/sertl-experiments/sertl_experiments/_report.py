@@ -774,12 +774,6 @@ _MD_ESCAPES = str.maketrans(
 )
 
 
-# what starts a heading, a list item or a setext underline at the start of
-# a line of a note (up to three spaces in): "# x", "- x", "+ x", "===",
-# "1. x", "2) x" (">" is written &gt;, "*" and "_" are escaped anyway)
-_MD_LINE_START = re.compile(r"^([ ]{0,3})([#+=-]|[0-9]{1,9}(?=[.)]))", re.MULTILINE)
-
-
 def _md_escape(text):
     r"""``text`` as plain text in results.md, its markup characters escaped.
 
@@ -789,27 +783,46 @@ def _md_escape(text):
     ``<script>`` would run in a viewer that renders raw HTML, and ``&lt;``
     would show as ``<``. Each such character is escaped (``\|``, ``\*``,
     ``&lt;``, ``&amp;`` ...), so every viewer shows the text as given;
-    control characters are shown as escapes (:func:`_visible`). In a note
-    that keeps its line breaks, a line that would start a heading or a list
-    (``# x``, ``- x``, ``1. x``) has that mark escaped too.
+    control characters are shown as escapes (:func:`_visible`).
 
     >>> print(_md_escape("a|b *c* <i>&amp; [x](y) `z` \\"))
     a\|b \*c\* &lt;i&gt;&amp;amp; \[x\](y) \`z\` \\
-    >>> print(_md_escape("sad\n# calm\n- joy\n12. fear\nnot-a-list"))
+    """
+    return _visible(text).translate(_MD_ESCAPES)
+
+
+# what makes a line of a note a heading, a list item, a setext underline or
+# a thematic break (CommonMark, up to three spaces in): "# x", "- x", "+ x",
+# "1. x", "2) x" (each mark followed by a space or the line's end), a line
+# of "=" or of "-" only (">" is written &gt;; "*" and "_" are escaped anyway)
+_MD_LINE_START = re.compile(
+    r"^( {0,3})(#{1,6}(?=[ \t]|$)|[-+](?=[ \t]|$)|[0-9]{1,9}(?=[.)](?:[ \t]|$))"
+    r"|=+[ \t]*$|-+[ \t]*$)",
+    re.MULTILINE,
+)
+
+
+def _md_note(text):
+    r"""``text`` as a paragraph of results.md that keeps its line breaks.
+
+    As :func:`_md_escape`, and a line that a label would turn into a
+    heading, a list item or an underline has that mark escaped.
+
+    >>> print(_md_note("sad\n# calm\n- joy\n12. fear\n---\n#5 is 60.4 - 2"))
     sad
     \# calm
     \- joy
     12\. fear
-    not-a-list
+    \---
+    #5 is 60.4 - 2
     """
-    escaped = _visible(text).translate(_MD_ESCAPES)
-    return _MD_LINE_START.sub(_escape_line_start, escaped)
+    return _MD_LINE_START.sub(_escape_line_start, _md_escape(text))
 
 
 def _escape_line_start(match):
     """``match`` of :data:`_MD_LINE_START` with its block mark escaped."""
     indent, mark = match.groups()
-    if mark.isdigit():  # "12." -> "12\.": the escape goes before the dot
+    if mark.isdigit():  # "12." -> "12\\.": the escape goes before the dot
         return f"{indent}{mark}\\"
     return f"{indent}\\{mark}"
 
@@ -1032,18 +1045,18 @@ def write_outputs(
             else ""
         )
         + f"; seeds {config.protocol.seeds}; metric {_NAMES[metric]}; features "
-        f"{config.features.set}; classifier {_md_escape(_classifier_text(config))}.\n",
-        f"Corpora: {_md_escape(_corpora_text(config))}.\n",
+        f"{config.features.set}; classifier {_md_note(_classifier_text(config))}.\n",
+        f"Corpora: {_md_note(_corpora_text(config))}.\n",
     ]
     if failed_note:
-        md.append(f"**{_md_escape(failed_note)}**\n")
-    md += [f"**Warning: {_md_escape(note)}**\n" for note in repeated]
+        md.append(f"**{_md_note(failed_note)}**\n")
+    md += [f"**Warning: {_md_note(note)}**\n" for note in repeated]
     md += [
         "## Mean over pairs and seeds\n",
-        *[f"{_md_escape(note)}\n" for note in summary_notes],
+        *[f"{_md_note(note)}\n" for note in summary_notes],
         _to_md(summary.reset_index()),
         f"\n## {_pairs_title(config)}\n",
-        *[f"{_md_escape(note)}\n" for note in pairs_notes],
+        *[f"{_md_note(note)}\n" for note in pairs_notes],
         _to_md(pairs),
         "\n## Domain discrepancy and negative-transfer guard\n",
         _to_md(guard, ".3f"),

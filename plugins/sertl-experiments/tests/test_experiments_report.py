@@ -226,12 +226,14 @@ def test_note_lines_that_would_start_a_heading_or_a_list_stay_text(
 ):
     # a note keeps its line breaks in results.md: a label's line starting
     # with "# ", "- ", "1. " or "===" rendered as a heading or a list
-    from sertl_experiments._report import _md_escape
+    from sertl_experiments._report import _md_note, _md_text
 
-    text = "anger\n# calm\n  - joy\n3) fear\n+ sad\n===\nx - y # z 4. w"
-    out = _md_escape(text)
+    text = "anger\n# calm\n  - joy\n3) fear\n+ sad\n===\nx - y # z 4. w\n60.4"
+    out = _md_note(text)
     for line in out.splitlines():
-        assert not re.match(r" {0,3}([#+=-]|[0-9]+[.)])", line), line
+        assert not re.match(r" {0,3}([#+-]|[0-9]+[.)])( |$)|=+$", line), line
+    assert out.splitlines()[-2:] == ["x - y # z 4. w", "60.4"]  # no mark there
+    assert _md_text("60.4") == "60.4"  # a table cell's number stays as it is
     path = tmp_path / "results.md"
     path.write_text(out)
     assert read_results_md(path) == text  # as a viewer shows it
