@@ -367,16 +367,16 @@ def test_run_gets_past_a_file_that_kills_the_process(tmp_path):
     assert (df["status"] == "ok").all()
 
 
-_HANGS_ON = """
+_STALLS_ON = """
 import os, sys, time
 import sertl_speech._extract as ex
-from sertl_experiments._cli import main
+from sertl_core.cli import main
 
 real = ex.load_audio
 
 def load_audio(path, **kw):
     if os.path.basename(path) == sys.argv[2]:
-        time.sleep(600)  # the test kills the run here, as kill -9 would
+        time.sleep(600)  # the test stops or kills the run here
     return real(path, **kw)
 
 ex.load_audio = load_audio
@@ -384,24 +384,20 @@ sys.exit(main(["run", sys.argv[1], "--no-progress"]))
 """
 
 
-def test_run_killed_while_decoding_a_healthy_file_does_not_skip_it_later(tmp_path):
-    # `sertl run` ended by kill -9 (the OOM killer, a power loss) while it
-    # decoded a healthy file: every later run skipped that file as one that
-    # crashed the process (one file fewer in the results, for good)
+def _run_stalled_on(exp, cache, name):
+    """Start ``sertl run EXP`` whose decoder stalls on the file ``name``.
+
+    Returns the process once the run's crash marker names that file: the
+    file is being decoded in the run's own process (a marker of another
+    file lasts ~10 ms, too short to hit by chance).
+    """
     import json
-    import signal
     import subprocess
     import sys
     import time
 
-    exp, _ = _in_process_experiment(tmp_path)
-    cache = tmp_path / "cache"
-    healthy = "03a02Ta.flac"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _HANGS_ON, str(exp), healthy],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    stalls = [sys.executable, "-c", _STALLS_ON, str(exp), name]
+    proc = subprocess.Popen(stalls, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def marked():
         for marker in cache.rglob(".decoding-*.json"):
@@ -409,21 +405,34 @@ def test_run_killed_while_decoding_a_healthy_file_does_not_skip_it_later(tmp_pat
                 info = json.loads(marker.read_text(encoding="utf-8"))
             except FileNotFoundError:  # removed meanwhile: the next file's
                 continue
-            return info["file"].endswith(healthy)
+            return info["file"].endswith(name)
         return False
 
+    deadline = time.monotonic() + 300
     try:
-        deadline = time.monotonic() + 300
         while not marked():
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the file was never decoded"
             time.sleep(0.01)
+    except BaseException:
         proc.kill()
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        proc.communicate()
+        raise
+    return proc
+
+
+def test_run_killed_while_decoding_a_healthy_file_does_not_skip_it_later(tmp_path):
+    # `sertl run` ended by kill -9 (the OOM killer, a power loss) while it
+    # decoded a healthy file: every later run skipped that file as one that
+    # crashed the process (one file fewer in the results, for good)
+    import signal
+    import subprocess
+
+    exp, _ = _in_process_experiment(tmp_path)
+    cache = tmp_path / "cache"
+    proc = _run_stalled_on(exp, cache, "03a02Ta.flac")
+    proc.kill()
+    proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     second = subprocess.run(
         _sertl("run", str(exp), "--no-progress"),
@@ -467,58 +476,18 @@ def _sertl(*args):
     return [sys.executable, "-c", code, *args]
 
 
-_STALLS_ON = """
-import os, sys, time
-import sertl_speech._extract as ex
-from sertl_core.cli import main
-
-real = ex.load_audio
-
-def load_audio(path, **kw):
-    if os.path.basename(path) == sys.argv[2]:
-        time.sleep(600)  # the test stops the run here
-    return real(path, **kw)
-
-ex.load_audio = load_audio
-sys.exit(main(["run", sys.argv[1], "--no-progress"]))
-"""
-
-
 def test_sigterm_during_extraction_stops_cleanly_and_blames_no_file(tmp_path):
     # a job scheduler's time limit (SIGTERM) ended `sertl run` at once: the
     # file being decoded was left named in a crash marker, so the next run
     # skipped it as one that crashed the process; nothing said how to resume
-    import json
     import signal
     import subprocess
-    import sys
-    import time
 
     exp, _ = _in_process_experiment(tmp_path)
     cache = tmp_path / "cache"
     run = _sertl("run", str(exp), "--no-progress")
-    healthy = "03a02Ta.flac"
-    # `sertl run` whose decoder stalls on that file (the signal comes while
-    # it is decoded, not by chance while a marker of ~10 ms is there)
-    stalls = [sys.executable, "-c", _STALLS_ON, str(exp), healthy]
-    proc = subprocess.Popen(stalls, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-    def marked():
-        for marker in cache.rglob(".decoding-*.json"):
-            try:
-                info = json.loads(marker.read_text(encoding="utf-8"))
-            except FileNotFoundError:  # removed meanwhile: the next file's
-                continue
-            return info["file"].endswith(healthy)
-        return False
-
+    proc = _run_stalled_on(exp, cache, "03a02Ta.flac")
     try:
-        deadline = time.monotonic() + 300
-        # the file is being decoded in the run's process: its marker is there
-        while not marked():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the file was never decoded"
-            time.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
     finally:

@@ -26,19 +26,26 @@ class _Lookup(TransformerMixin, BaseEstimator):
         return np.array([self.table[x] for x in X])
 
 
+def _dss_model(Xs, Xt):
+    """Per-domain scaling and a source-only logistic regression, fitted.
+
+    Source rows ``Xs`` are labelled by their first feature (anger above 5,
+    sadness below); target rows ``Xt`` are unlabelled.
+    """
+    X = np.r_[Xs, Xt]
+    y = np.r_[np.where(Xs[:, 0] > 5, "anger", "sadness"), np.full(len(Xt), "-1")]
+    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
+    return Pipeline(
+        [("scale", DomainStandardScaler()), ("model", SourceOnly(LogisticRegression()))]
+    ).fit(X, y, scale__sample_domain=sd, model__sample_domain=sd)
+
+
 @pytest.fixture(scope="module")
 def synthetic_model():
     """A dss-like model on 20 features, its target N(0, 1), and a feature table."""
     rng = np.random.default_rng(0)
     Xs = rng.normal(size=(120, 20)) * 2 + 5  # the source: another setup
-    ys = np.where(Xs[:, 0] > 5, "anger", "sadness")
-    Xt = rng.normal(size=(120, 20))
-    X = np.r_[Xs, Xt]
-    y = np.r_[ys, np.full(len(Xt), "-1")]
-    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
-    rest = Pipeline(
-        [("scale", DomainStandardScaler()), ("model", SourceOnly(LogisticRegression()))]
-    ).fit(X, y, scale__sample_domain=sd, model__sample_domain=sd)
+    rest = _dss_model(Xs, rng.normal(size=(120, 20)))
     table = {f"t{i}.wav": row for i, row in enumerate(rng.normal(size=(40, 20)))}
     # the same kind of files from another setup: every feature 3 SDs off
     table |= {f"s{i}.wav": row + 3 for i, row in enumerate(rng.normal(size=(40, 20)))}
@@ -170,15 +177,7 @@ def wide_target_model():
     def mixture(n):
         return rng.normal(size=(n, 20)) + rng.choice([-2.0, 2.0], size=(n, 1))
 
-    Xs = rng.normal(size=(120, 20)) * 2 + 5
-    ys = np.where(Xs[:, 0] > 5, "anger", "sadness")
-    Xt = mixture(240)
-    X = np.r_[Xs, Xt]
-    y = np.r_[ys, np.full(len(Xt), "-1")]
-    sd = np.r_[np.ones(len(Xs), int), -np.ones(len(Xt), int)]
-    rest = Pipeline(
-        [("scale", DomainStandardScaler()), ("model", SourceOnly(LogisticRegression()))]
-    ).fit(X, y, scale__sample_domain=sd, model__sample_domain=sd)
+    rest = _dss_model(rng.normal(size=(120, 20)) * 2 + 5, mixture(240))
     table = {f"t{i}.wav": row for i, row in enumerate(mixture(40))}
     table |= {f"n{i}.wav": row for i, row in enumerate(rng.normal(size=(40, 20)))}
     return Pipeline([("features", _Lookup(table)), *rest.steps])

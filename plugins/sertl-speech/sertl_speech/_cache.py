@@ -123,7 +123,7 @@ def _host_tag():
         space = os.readlink("/proc/self/ns/pid")
     except OSError:  # not Linux, or no /proc: the host name alone
         space = ""
-    name = f"{socket.gethostname()}\0{space}"
+    name = f"{_host_name()}\0{space}"
     return hashlib.blake2b(
         name.encode("utf-8", "surrogateescape"), digest_size=4
     ).hexdigest()
@@ -257,15 +257,22 @@ def _process_gone(host, pid, started=None):
     return False
 
 
+def _named_after_this_process(match):
+    """Whether a name's writer (``match`` of :data:`_WRITER`) has this pid here.
+
+    That is this process, or an earlier one given the same pid.
+    """
+    return int(match["pid"]) == os.getpid() and match["host"] == _host_tag()
+
+
 def _writer_gone(path, match):
     """Whether the writer named in ``path``'s name (``match``) is gone."""
-    pid = int(match["pid"])
-    if pid == os.getpid() and match["host"] == _host_tag():
+    if _named_after_this_process(match):
         # this process, or an earlier one given the same pid (a container's
         # processes get the same pids run after run): gone unless it is
         # being written here now
         return str(path) not in _WRITING
-    return _process_gone(match["host"], pid)
+    return _process_gone(match["host"], int(match["pid"]))
 
 
 def remove_stale_temporaries(folder, prefix, suffixes=("",)):
@@ -646,7 +653,7 @@ class FeatureCache:
             if match is None or path == self._marker:
                 continue
             pid = int(match["pid"])
-            own = pid == os.getpid() and match["host"] == _host_tag()
+            own = _named_after_this_process(match)
             # a marker named after this process is another thread's (listed
             # in _MARKING, checked and read under the lock: it cannot finish
             # its file in between), or an earlier process's given this pid

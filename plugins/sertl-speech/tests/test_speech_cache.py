@@ -655,6 +655,23 @@ def _gone_marker(folder, file):
     return folder / name
 
 
+def _never_decoded_here(monkeypatch, file):
+    """Make decoding ``file`` in this process fail the test; return the real loader.
+
+    A blamed file is retried in a process of its own: decoded in the
+    caller's, a real crasher would end the caller.
+    """
+    real_load = extract_mod.load_audio
+
+    def not_here(path, **kw):
+        if path == file:
+            raise AssertionError("decoded in the caller's process")
+        return real_load(path, **kw)
+
+    monkeypatch.setattr(extract_mod, "load_audio", not_here)
+    return real_load
+
+
 @pytest.mark.parametrize("retry", ["decodes", "dies", "cannot run"])
 def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
     files, tmp_path, monkeypatch, retry
@@ -677,14 +694,7 @@ def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
     monkeypatch.setattr(FeatureCache, "_atomic_write", staticmethod(read_only))
-    real_load = extract_mod.load_audio
-
-    def not_here(path, **kw):  # this process must not decode it again
-        if path == files[1]:
-            raise AssertionError("decoded in the caller's process")
-        return real_load(path, **kw)
-
-    monkeypatch.setattr(extract_mod, "load_audio", not_here)
+    _never_decoded_here(monkeypatch, files[1])
     if retry == "dies":
 
         def dying(entry, args):
@@ -784,14 +794,7 @@ def test_a_worker_of_the_shared_executor_that_dies_blames_no_retried_file(
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
     folder = FeatureCache(cache, ext._cache_config()).folder
     _gone_marker(folder, files[1])
-    real_load = extract_mod.load_audio
-
-    def not_here(path, **kw):  # this process must not decode it again
-        if path == files[1]:
-            raise AssertionError("decoded in the caller's process")
-        return real_load(path, **kw)
-
-    monkeypatch.setattr(extract_mod, "load_audio", not_here)
+    real_load = _never_decoded_here(monkeypatch, files[1])
     X = ext.fit_transform(files)
     assert ext.failed_.empty
     monkeypatch.setattr(extract_mod, "load_audio", real_load)
