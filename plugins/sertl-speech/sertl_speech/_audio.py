@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import struct
 import warnings
 
@@ -514,8 +515,10 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
     Raises
     ------
     AudioError
-        With reason ``"missing"`` (no such path), ``"unreadable"`` (also a
-        folder or other non-file at ``path``), ``"empty"``, ``"nan"``,
+        With reason ``"missing"`` (no such path; a link whose target is
+        missing says so), ``"unreadable"`` (also a folder or other non-file
+        at ``path``, and a file this user may not read, or reach through its
+        folders: the message says ``permission denied``), ``"empty"``, ``"nan"``,
         ``"too_short"`` or ``"silent"``. The message of a truncated WAV file
         that fails also says that it is truncated.
 
@@ -543,13 +546,19 @@ def load_audio(path, *, min_duration=0.1, silence_threshold=_SILENCE_PEAK, notes
     sertl_speech._audio.AudioError: missing: no such file: no/such/file.wav
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        if os.path.isdir(path):
-            raise AudioError("unreadable", f"is a directory, not an audio file: {path}")
-        if os.path.exists(path):  # a FIFO, socket or device
-            raise AudioError("unreadable", f"is not a regular file: {path}")
-        raise AudioError("missing", f"no such file: {path}")
-    if os.path.getsize(path) == 0:
+    try:
+        # not os.path.isfile: it says False for a file this user may not
+        # reach (a folder without search permission), as for a missing one
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise AudioError("missing", _missing_message(path)) from None
+    except OSError as exc:
+        raise AudioError("unreadable", _os_error_message(path, exc)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioError("unreadable", f"is a directory, not an audio file: {path}")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO, socket or device
+        raise AudioError("unreadable", f"is not a regular file: {path}")
+    if st.st_size == 0:
         raise AudioError("empty", f"the file has 0 bytes: {path}")
     truncated = _wav_truncation_note(path)
     try:
@@ -570,6 +579,10 @@ def _load_checked(path, min_duration, silence_threshold, notes):
     try:
         mono, sr, channels = _read_mono(path)
     except Exception as exc:  # libsndfile raises several types for bad files
+        # libsndfile says "System error" for a file it may not open: say why
+        denied = _open_error(path)
+        if denied is not None:
+            raise AudioError("unreadable", _os_error_message(path, denied)) from exc
         raise AudioError("unreadable", _undecodable(path, exc)) from exc
     try:
         return _check_waveform(
@@ -631,6 +644,41 @@ def _read_mono(path):
         return parts[0], sr, channels
     y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     return y, sr, channels
+
+
+def _missing_message(path):
+    """Say that ``path`` does not exist; for a link, that its target is missing."""
+    if os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:  # the link went away meanwhile
+            target = "?"
+        return (
+            f"link target missing: {path} -> {target} (storage not mounted, or "
+            "the file moved); mount it, or point the link at the file"
+        )
+    return f"no such file: {path}"
+
+
+def _open_error(path):
+    """Return the OSError that opening ``path`` for reading raises, else None."""
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as exc:
+        return exc
+
+
+def _os_error_message(path, exc):
+    """Say why the operating system refuses ``path`` (``exc``), and what to do."""
+    if isinstance(exc, PermissionError):
+        return (
+            f"permission denied: {path} exists but this user may not read it "
+            "(the file lacks read permission, or a folder above it search "
+            "permission); give them, e.g. chmod a+r FILE and chmod a+x on its "
+            "folders, or copy the file to a folder you can read"
+        )
+    return f"cannot be read: {path}: {exc.strerror or exc}"
 
 
 def _undecodable(path, exc):

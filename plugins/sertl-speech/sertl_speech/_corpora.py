@@ -29,7 +29,7 @@ import soundfile as sf
 
 from sertl_core import SertlWarning, external_stacklevel
 
-from ._audio import AUDIO_SUFFIXES, _sf_path
+from ._audio import AUDIO_SUFFIXES, _open_error, _os_error_message, _sf_path
 from ._schema import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
 
 __all__ = [
@@ -504,8 +504,12 @@ def _unopened_reason(file, exc):
     """Say why ``file``'s header could not be read (``exc``: what libsndfile raised).
 
     A file of 0 bytes is said to be empty, as feature extraction reports it
-    (libsndfile calls it an unrecognised format).
+    (libsndfile calls it an unrecognised format); one this user may not read
+    is said to be so, with the fix (libsndfile calls it a "System error").
     """
+    denied = _open_error(file)
+    if denied is not None:
+        return _os_error_message(os.fspath(file), denied)
     try:
         empty = os.path.getsize(file) == 0
     except OSError:
