@@ -98,7 +98,10 @@ def expand_audio(paths):
         ``take.flac/``, is searched, not listed). Hidden files and the files
         of hidden folders below a folder argument (names starting with
         ``.``: macOS's ``._take.wav``, ``.Trashes/``) are left out; a hidden
-        file given by its path is kept.
+        file given by its path is kept. Links to folders are followed (each
+        folder searched once), as the corpus readers follow them; a file
+        this user may not reach is kept, for feature extraction to say why
+        it cannot be read.
     missing : list of str
         Arguments that do not exist.
 
@@ -117,37 +120,69 @@ def _scan_audio(paths):
 
     Returns ``entries``, a list of ``(path, exists)`` in the order of the
     arguments (a folder's audio files where the folder stood), and
-    ``folders``, one ``(folder, audio files, skipped)`` per folder argument,
-    ``skipped`` counting its files that are not audio by their extension
-    (hidden files and folders aside) per extension: :func:`_folder_notes`
-    turns them into notes once the files are labelled.
+    ``folders``, one ``(folder, audio files, skipped, unread)`` per folder
+    argument, ``skipped`` counting its files that are not audio by their
+    extension (hidden files and folders aside) per extension, ``unread``
+    listing the folders below it (or itself) that could not be listed
+    (``"path: reason"``): :func:`_folder_notes` turns them into notes once
+    the files are labelled.
+
+    Links to folders are followed, as the corpus readers follow them (a
+    batch assembled from links to shared storage); a folder reached twice
+    is searched once, so a link cycle cannot loop. A file argument that
+    this user may not reach (a folder above it without search permission)
+    is kept, for feature extraction to report why it cannot be read.
     """
     entries, folders = [], []
     for p in paths:
         q = Path(p)
-        if q.is_dir():
-            found, skipped = [], Counter()
-            for f in sorted(q.rglob("*")):
-                # hidden files and folders (macOS's ._x.wav, .Trashes/, .git/)
-                # are no input; the folder argument itself may be hidden
-                if f.is_dir() or _hidden(f.relative_to(q)):
-                    continue
-                if f.suffix.lower() in AUDIO_SUFFIXES:
-                    found.append(str(f))
-                else:
-                    skipped[f.suffix.lower() or "(no extension)"] += 1
+        try:
+            is_dir = q.is_dir()
+            is_file = not is_dir and q.is_file()
+        except OSError:  # denied (EACCES): there, but the features say why
+            entries.append((str(q), True))
+            continue
+        if is_dir:
+            found, skipped, unread = _walk_audio(q)
             entries += [(f, True) for f in found]
-            folders.append((p, found, skipped))
-        elif q.is_file():
+            folders.append((p, found, skipped, unread))
+        elif is_file:
             entries.append((str(q), True))
         else:
             entries.append((str(p), False))
     return entries, folders
 
 
-def _hidden(relative):
-    """Whether a path below a folder argument is hidden or in a hidden folder."""
-    return any(part.startswith(".") for part in relative.parts)
+def _walk_audio(folder):
+    """Return the audio files below ``folder``, the other files, and what was unread.
+
+    See :func:`_scan_audio`: ``(found, skipped, unread)``, ``found`` in
+    sorted order.
+    """
+    found, others, unread, seen = [], [], [], set()
+
+    def not_listed(exc):
+        where = exc.filename if exc.filename is not None else folder
+        unread.append(f"{where}: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(
+        folder, onerror=not_listed, followlinks=True
+    ):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a link back up the tree, or a second link to it
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        # hidden files and folders (macOS's ._x.wav, .Trashes/, .git/) are
+        # no input; the folder argument itself may be hidden
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            f = Path(dirpath) / name
+            (found if f.suffix.lower() in AUDIO_SUFFIXES else others).append(f)
+    skipped = Counter(f.suffix.lower() or "(no extension)" for f in others)
+    return [str(f) for f in sorted(found)], skipped, unread
 
 
 def _folder_notes(folders, failed=(), *, labelled=True):
@@ -160,11 +195,23 @@ def _folder_notes(folders, failed=(), *, labelled=True):
     """
     failed = set(failed)
     notes = []
-    for folder, found, skipped in folders:
+    for folder, found, skipped, unread in folders:
         n_failed = sum(f in failed for f in found) if labelled else 0
         note = _folder_note(
             folder, len(found) - n_failed, skipped, n_failed, labelled=labelled
         )
+        if unread:
+            more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
+            said = (
+                f"{folder}: {len(unread)} folder(s) could not be searched, so "
+                f"their audio is not labelled: {unread[0]}{more}. Give this "
+                "user read and search permission (chmod a+rx FOLDER), or "
+                "mount the storage a link points to"
+            )
+            if not found and not skipped:  # not "empty": it was not listed
+                note = f"{said}."
+            else:
+                note = f"{note} {said}." if note else f"{said}."
         if note:
             notes.append(note)
     return notes

@@ -1,0 +1,144 @@
+"""``sertl predict`` on folders assembled from links, and on paths it may not reach.
+
+Folders are searched as the corpus readers search them (links followed,
+each folder once); a file or folder this user may not reach is reported
+with the reason and the fix, and never stops the batch.
+
+The permission checks need a user whom permissions bind: run as root (a
+container, CI), they run in a forked child that drops to the ``nobody``
+uid after the parent has imported everything they need.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from sertl_experiments import predict_files
+from sertl_experiments._predict import _folder_notes, _scan_audio, expand_audio
+
+_NOBODY = 65534
+
+
+def _as_unprivileged(fn):
+    """Return ``fn()`` as a user whom file permissions bind (see the module)."""
+    if os.geteuid() != 0:
+        return fn()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read_end)
+            os.setgid(_NOBODY)
+            os.setuid(_NOBODY)
+            out = json.dumps({"ok": fn()})
+            code = 0
+        except BaseException as exc:  # reported to the parent, which fails
+            out = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+        with os.fdopen(write_end, "w") as fh:
+            fh.write(out)
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    result = json.loads(data)
+    assert "error" not in result, result.get("error")
+    return result["ok"]
+
+
+@pytest.fixture
+def open_dir():
+    """A folder every user may reach (pytest's ``tmp_path`` is its owner's only)."""
+    path = Path(tempfile.mkdtemp(prefix="sertl-predict-access-"))
+    path.chmod(0o755)
+    yield path
+    for sub in path.rglob("*"):
+        if sub.is_dir() and not sub.is_symlink():
+            sub.chmod(0o755)
+    shutil.rmtree(path)
+
+
+def test_linked_folders_are_searched_as_the_corpus_readers_search_them(tmp_path):
+    # a batch assembled from links to shared storage: the files behind a
+    # linked subfolder were left out without a word (Path.rglob does not
+    # follow links), while load_corpus reads them
+    storage = tmp_path / "storage" / "session1"
+    storage.mkdir(parents=True)
+    for name in ("a.wav", "b.FLAC"):
+        (storage / name).write_bytes(b"")
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "own.wav").write_bytes(b"")
+    (batch / "session1").symlink_to(storage, target_is_directory=True)
+    (batch / "loop").symlink_to(batch, target_is_directory=True)  # searched once
+    files, missing = expand_audio([str(batch)])
+    assert files == [
+        str(batch / "own.wav"),
+        str(batch / "session1" / "a.wav"),
+        str(batch / "session1" / "b.FLAC"),
+    ]
+    assert missing == []
+    ((_, found, skipped, unread),) = _scan_audio([str(batch)])[1]
+    assert (found, dict(skipped), unread) == (files, {}, [])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and fork")
+def test_a_file_behind_a_closed_folder_is_reported_not_a_crash(
+    open_dir, small_audio_model
+):
+    # Path.is_dir raised PermissionError for it: sertl predict stopped with a
+    # traceback before labelling any file of the batch
+    model, files = small_audio_model
+    closed = open_dir / "closed"
+    closed.mkdir()
+    inside = closed / "take.flac"
+    shutil.copy(files[0], inside)
+    good = open_dir / "good.flac"
+    shutil.copy(files[1], good)
+    closed.chmod(0o600)  # listable, but its files cannot be reached
+    predict_files(model, [str(good)])  # imports, as a user who may read them
+
+    def labelled():
+        entries, _ = _scan_audio([str(inside), str(good)])
+        rows = predict_files(model, [p for p, there in entries if there])
+        return entries, [[r["file"], r["error"]] for r in rows]
+
+    entries, rows = _as_unprivileged(labelled)
+    assert entries == [[str(inside), True], [str(good), True]]
+    assert rows[1] == [str(good), None]
+    assert rows[0][0] == str(inside)
+    assert rows[0][1].startswith(f"unreadable: permission denied: {inside} exists")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and fork")
+def test_a_folder_that_cannot_be_searched_is_noted_with_the_fix(open_dir):
+    batch = open_dir / "batch"
+    (batch / "closed").mkdir(parents=True)
+    (batch / "closed" / "a.wav").write_bytes(b"")
+    (batch / "b.wav").write_bytes(b"")
+    (batch / "closed").chmod(0)
+    shut = open_dir / "shut"
+    (shut / "sub").mkdir(parents=True)
+    (shut / "sub" / "c.wav").write_bytes(b"")
+    shut.chmod(0)
+
+    def scanned():
+        entries, folders = _scan_audio([str(batch), str(shut)])
+        return entries, _folder_notes(folders)
+
+    entries, notes = _as_unprivileged(scanned)
+    assert entries == [[str(batch / "b.wav"), True]]
+    closed, denied = notes
+    assert closed.startswith(
+        f"{batch}: 1 folder(s) could not be searched, so their audio is not "
+        f"labelled: {batch / 'closed'}: Permission denied"
+    )
+    # the folder argument itself: not "empty, or holds only hidden files"
+    assert denied.startswith(f"{shut}: 1 folder(s) could not be searched")
+    assert "empty" not in denied
+    assert all("chmod a+rx FOLDER" in note for note in notes)
