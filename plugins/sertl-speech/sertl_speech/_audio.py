@@ -61,6 +61,11 @@ _MAX_CHUNKS = 4096  # chunk headers read before giving up the search for "data"
 
 _SILENCE_PEAK = 1e-5  # about -100 dBFS: digital silence or dither only
 
+_SILENT_FIX = (
+    "; check the recording (a muted or unplugged microphone, or a wrong "
+    "input channel), or pass silence_threshold=0 to accept it"
+)
+
 _PCM_PEAK = 2.0
 """Peak above which a float signal is taken for PCM sample values.
 
@@ -450,16 +455,27 @@ def _check_waveform(
             f"waveform must be 1-D (or 2-D samples x channels), got {y.ndim}-D",
         )
     if y.size == 0:
-        raise AudioError("empty", "the signal has no samples")
+        raise AudioError(
+            "empty",
+            "the file holds no audio samples, only a header (a recording or "
+            "export that was stopped at once?); record or export it again, or "
+            "leave it out"
+            if file
+            else "the signal has no samples; pass a waveform with samples",
+        )
     y = y.astype(np.float32, copy=False)
     finite = np.isfinite(y)
     if not finite.all():
         raise AudioError("nan", _nan_message(int(y.size - finite.sum()), y.size))
     duration = y.size / float(sr)
     if duration < min_duration:
+        # the samples and 4 significant digits: 1599 samples at 16 kHz were
+        # "0.100 s is shorter than min_duration=0.1 s"
         raise AudioError(
             "too_short",
-            f"{duration:.3f} s is shorter than min_duration={min_duration} s",
+            f"{duration:.4g} s ({y.size} samples at {sr:g} Hz) is shorter than "
+            f"min_duration={min_duration} s; give a longer recording, or a "
+            "lower min_duration (0 accepts any length) to accept it",
         )
     # a constant offset (DC, from a microphone or an A/D converter) is not
     # speech: left in, it leaks into the lowest spectral bands, the energy
@@ -481,6 +497,8 @@ def _check_waveform(
         if loudest:
             how = f"y[:, {loudest[0]}]" if axis == 1 else f"y[{loudest[0]}]"
             message += _cancel_message(*loudest, how)
+        elif not file:  # a file's caller adds its own (see _load_checked)
+            message += _SILENT_FIX
         raise AudioError("silent", message)
     _report_note(_pcm_scale_note(peak, file=file), notes)
     return resample(y, sr, TARGET_SR)
@@ -595,16 +613,18 @@ def _load_checked(path, min_duration, silence_threshold, notes):
             owned=True,
         )
     except AudioError as err:
-        if err.reason != "silent" or channels < 2:
+        if err.reason != "silent":
             raise
+        if channels < 2:
+            raise AudioError("silent", err.message + _SILENT_FIX) from None
         # a silent mix: are the channels silent too? (read again, whole)
         try:
             y = sf.read(_sf_path(path), dtype="float32", always_2d=True)[0]
         except Exception:  # it was read once: report the silence as found
-            raise err from None
+            raise AudioError("silent", err.message + _SILENT_FIX) from None
         loudest = _loudest_channel(y, 1, silence_threshold)
         if not loudest:
-            raise
+            raise AudioError("silent", err.message + _SILENT_FIX) from None
         how = (
             f"y, sr = soundfile.read(path); give AudioFeatures(sample_rate=sr) "
             f"the waveform y[:, {loudest[0]}], or keep one channel: ffmpeg -i "

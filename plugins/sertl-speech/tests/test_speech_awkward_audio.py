@@ -169,6 +169,43 @@ def test_silent_channels_are_only_silent(tmp_path):
 # -- messages that say what to do ---------------------------------------------
 
 
+def test_too_short_gives_the_samples_and_how_to_accept_it(tmp_path):
+    # 1599 samples at 16 kHz were "0.100 s is shorter than min_duration=0.1 s"
+    path = tmp_path / "clip.wav"
+    sf.write(path, tone(dur=1)[:1599], SR, subtype="PCM_16")
+    ext = AudioFeatures("mfcc_stats", errors="nan")
+    ext.fit_transform([str(path), tone(dur=1)[:1599]])
+    assert ext.failed_["reason"].tolist() == ["too_short"] * 2
+    for message in ext.failed_["message"]:
+        assert message.startswith(
+            "0.09994 s (1599 samples at 16000 Hz) is shorter than min_duration=0.1 s; "
+        ), message
+        assert "lower min_duration" in message
+    with pytest.raises(AudioError, match=r"\(1 samples at 8000 Hz\)"):
+        check_waveform(np.ones(1), 8000)
+
+
+def test_a_file_of_a_header_only_and_a_silent_one_say_what_to_do(tmp_path):
+    header = tmp_path / "header_only.wav"
+    sf.write(header, np.zeros(0), SR, subtype="PCM_16")  # 44 bytes, 0 frames
+    mono = tmp_path / "muted.wav"
+    sf.write(mono, np.zeros(SR), SR, subtype="PCM_16")
+    stereo = tmp_path / "muted_stereo.flac"
+    sf.write(stereo, np.zeros((SR, 2)), SR, subtype="PCM_16")
+    ext = AudioFeatures("mfcc_stats", errors="nan")
+    ext.fit_transform([str(header), str(mono), str(stereo), np.zeros(SR)])
+    reasons = ext.failed_["reason"].tolist()
+    assert reasons == ["empty", "silent", "silent", "silent"]
+    messages = ext.failed_["message"].tolist()
+    assert messages[0].startswith("the file holds no audio samples, only a header")
+    assert "record or export it again" in messages[0]
+    for message in messages[1:]:
+        assert message.endswith("or pass silence_threshold=0 to accept it"), message
+        assert message.count("silence_threshold=0") == 1
+    with pytest.raises(AudioError, match=r"^empty: the signal has no samples; pass"):
+        check_waveform(np.zeros(0), SR)
+
+
 def test_nan_samples_say_how_to_fix():
     y = tone()
     y[[3, 7]] = [np.nan, np.inf]
