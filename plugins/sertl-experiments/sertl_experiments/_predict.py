@@ -12,6 +12,7 @@ import numpy as np
 # The audio formats, by extension, that sertl-speech reads (the csv and
 # folders readers' list too): one list for training and prediction.
 from sertl_speech import AUDIO_SUFFIXES
+from sertl_speech._audio import _sf_path
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -257,7 +258,7 @@ def _file_warnings(path, *, clipping=True):
     if not isinstance(path, str | os.PathLike):
         return []
     try:
-        info = sf.info(os.fspath(path))
+        info = sf.info(_sf_path(path))  # any name the OS lists, as the features
     except Exception:  # the features were computed: a reader quirk, no caution
         return []
     out = []
@@ -298,7 +299,7 @@ def _clipped_fraction(path):
     import soundfile as sf
 
     try:
-        x, _ = sf.read(os.fspath(path), dtype="float32", always_2d=True)
+        x, _ = sf.read(_sf_path(path), dtype="float32", always_2d=True)
     except Exception:  # the features were computed: a reader quirk, no caution
         return None
     a = np.abs(x)

@@ -142,3 +142,20 @@ def test_a_folder_that_cannot_be_searched_is_noted_with_the_fix(open_dir):
     assert denied.startswith(f"{shut}: 1 folder(s) could not be searched")
     assert "empty" not in denied
     assert all("chmod a+rx FOLDER" in note for note in notes)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="names of any bytes: Linux")
+def test_a_name_not_valid_in_the_file_system_encoding_keeps_its_cautions(tmp_path):
+    # the features of such a file (Latin-1 names from an archive, listed with
+    # surrogate escapes) were computed, but soundfile could not open the
+    # name for the cautions: an 8 kHz, clipped file got none
+    import numpy as np
+    import soundfile as sf
+    from sertl_experiments._predict import _file_warnings
+
+    name = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.wav")
+    assert "\udce9" in name
+    t = np.arange(8000) / 8000
+    sf.write(os.fsencode(name), np.clip(2 * np.sin(2 * np.pi * 200 * t), -1, 1), 8000)
+    kinds = [w.split(":", 1)[0] for w in _file_warnings(name)]
+    assert kinds == ["band-limited", "clipped"]
