@@ -751,12 +751,15 @@ class NeuralMixin:
             return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
         scaler = self.domain_scaler_
         self._check_scaler_domains(sample_domain)
+        # np.asarray: under the user's set_config(transform_output="pandas")
+        # the scaler returns a DataFrame, which skorch reads as named inputs
         if not conv:
-            return scaler.transform(X, sample_domain=sample_domain).astype(np.float32)
+            Z = scaler.transform(X, sample_domain=sample_domain)
+            return np.asarray(Z, dtype=np.float32)
         F, real, frames = self._frames(X)
         sd = None if sample_domain is None else np.repeat(sample_domain, frames)[real]
         out = np.full(F.shape, np.nan, dtype=np.float32)
-        out[real] = scaler.transform(F[real], sample_domain=sd)
+        out[real] = np.asarray(scaler.transform(F[real], sample_domain=sd))
         return out.reshape(X.shape)
 
     def _check_scaler_domains(self, sample_domain):

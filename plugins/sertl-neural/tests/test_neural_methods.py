@@ -927,6 +927,32 @@ def test_standardize_domain_on_logmel_uses_the_real_frames_per_mel_band(network)
     assert np.all(np.isfinite(clf.predict_proba(X[sd < 0])))
 
 
+@pytest.mark.parametrize(
+    "cls", [FineTuneClassifier, MultiTaskClassifier, DANNClassifier]
+)
+@pytest.mark.parametrize("network", ["mlp", "cnn"])
+def test_standardize_domain_under_a_global_pandas_output_config(cls, network):
+    # sklearn.set_config(transform_output="pandas") made the inner
+    # DomainStandardScaler return a DataFrame, which skorch took for named
+    # inputs: fit raised "forward() got an unexpected keyword argument 'x0'"
+    if network == "mlp":
+        X, y, sd = make_domain_data(n_per_domain=12, n_features=4)[:3]
+        kw = {"hidden_layer_sizes": (8,)}
+    else:
+        X, y, _ = _padded_toy(n=24)
+        sd = np.tile([1, -1], 12)
+        y = np.where(sd > 0, y, -1)
+        kw = {"network": "cnn", "conv_channels": (2,), "hidden_layer_sizes": (4,)}
+    kw.update(max_epochs=2, random_state=0, standardize="domain")
+    expected = cls(**kw).fit(X, y, sample_domain=sd).predict_proba(X)
+    with sklearn.config_context(transform_output="pandas"):
+        clf = cls(**kw).fit(X, y, sample_domain=sd)
+        got = clf.predict_proba(X)
+        got_sd = clf.predict_proba(X, sample_domain=sd)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got_sd, clf.predict_proba(X, sample_domain=sd))
+
+
 def test_standardize_domain_explicit_target_ids_keep_their_own_statistics():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 4))
