@@ -18,7 +18,9 @@ read-only) are never mutated, that ``y``, ``sample_domain`` and
 ``sample_weight`` given as lists, pandas Series or strided views give the
 output of plain arrays, that fitting changes no global state
 (scikit-learn config, numpy's global RNG, Python's ``random``, logging,
-``warnings.filters``, ``os.environ``), that unlabelled rows never become
+``warnings.filters``, ``os.environ``), that a user's global
+``set_config(transform_output="pandas")`` changes no output
+(:func:`check_global_pandas_output`), that unlabelled rows never become
 classes and that a regression's rows labelled -1.0 (a real value there;
 NaN marks unlabelled rows) reach the wrapped regressor, that both
 metadata-routing modes of a plain Pipeline give the same result, that
@@ -913,6 +915,60 @@ def check_no_global_state_change(estimator):
         root.setLevel(saved_level)
 
 
+def check_global_pandas_output(estimator):
+    """The user's ``set_config(transform_output="pandas")`` changes no result.
+
+    Users often turn on pandas output for the whole session
+    (``sklearn.set_config(transform_output="pandas")``, common in
+    notebooks). Every scikit-learn transformer a method fits inside itself (a
+    scaler of its own, a kernel approximation, a vote's adapters) then
+    returns a DataFrame where the method's code may expect an array. Fitted
+    and used under ``sklearn.config_context(transform_output="pandas")``,
+    the estimator must give the outputs it gives under the default config
+    (an adapter's ``transform`` as a DataFrame of the same values, as
+    ``set_output`` promises). Call ``.set_output(transform="default")`` on
+    a transformer used inside a method, or convert its output with
+    ``np.asarray``.
+    """
+    pd = _pandas()
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, X, y)[0]
+    est = _seeded(estimator)
+    fitted = clone(est).fit(X, y, sample_domain=sd)
+    if isinstance(fitted, DomainAdapter) and sparse.issparse(
+        fitted.transform(X, sample_domain=sd)
+    ):
+        return  # sparse output has no pandas form (scikit-learn refuses it)
+    expected = _all_outputs(fitted, X, sd)
+    name = type(estimator).__name__
+    try:
+        with sklearn.config_context(transform_output="pandas"):
+            model = clone(est).fit(X, y, sample_domain=sd)
+            got = _all_outputs(model, X, sd)
+            if isinstance(model, DomainAdapter):
+                out = model.transform(X, sample_domain=sd)
+                assert isinstance(out, pd.DataFrame), (
+                    f"{name}.transform returned {type(out).__name__}, not a "
+                    "pandas DataFrame, under set_config(transform_output='pandas')"
+                )
+    except AssertionError:
+        raise
+    except Exception as exc:
+        raise AssertionError(
+            f"{name} raised {type(exc).__name__}: {exc} under "
+            "sklearn.set_config(transform_output='pandas') (it works under the "
+            "default config): a scikit-learn transformer used inside returns a "
+            "DataFrame there; call .set_output(transform='default') on it or "
+            "convert its output with np.asarray"
+        ) from exc
+    _assert_same_output(
+        expected,
+        got,
+        where=f"{name} gives another output under "
+        "sklearn.set_config(transform_output='pandas') than under the default",
+    )
+
+
 def _restore_environ(saved):
     """Give ``os.environ`` back the variables and values of ``saved``."""
     for key in os.environ.keys() - saved.keys():
@@ -1574,6 +1630,7 @@ _SERTL_CHECKS = (
     check_inputs_not_mutated,
     check_array_like_inputs,
     check_no_global_state_change,
+    check_global_pandas_output,
     check_unlabeled_never_a_class,
     check_minus_one_is_a_regression_label,
     check_routing_modes,

@@ -12,6 +12,7 @@ import sklearn
 from scipy import sparse
 from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.preprocessing import StandardScaler
 
 from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
 from sertl_core.params import Interval, StrOptions
@@ -24,6 +25,7 @@ from sertl_core.testing import (
     check_domain_id_invariance,
     check_estimator,
     check_feature_names_out,
+    check_global_pandas_output,
     check_inputs_not_mutated,
     check_minus_one_is_a_regression_label,
     check_multi_source_and_few_shot,
@@ -932,6 +934,42 @@ def test_kit_catches_inputs_usable_only_as_arrays(estimator, match):
 def test_kit_passes_array_like_inputs_of_a_correct_estimator():
     check_array_like_inputs(_Centerer())
     check_array_like_inputs(SourceOnly(LogisticRegression()))
+
+
+class _ScalesWithAnInnerScaler(TransferEstimator):
+    """Trains on rows scaled by a StandardScaler of its own, picked by position."""
+
+    registry_name = "kit_inner_scaler"
+
+    def _fit(self, data):
+        self.scaler_ = StandardScaler().fit(data.X)
+        rows = np.flatnonzero(data.labeled)
+        # the defect: a DataFrame under transform_output="pandas", where
+        # Z[rows] looks the row numbers up as column names
+        Z = self.scaler_.transform(data.X)[rows]
+        self._fit_estimator(Z, data.y[rows])
+        self.classes_ = self.estimator_.classes_
+
+    def _predict_input(self, X, sample_domain):
+        return np.asarray(self.scaler_.transform(X))
+
+
+def test_kit_catches_an_inner_transformer_broken_by_global_pandas_output():
+    with pytest.raises(
+        AssertionError,
+        match=r"_ScalesWithAnInnerScaler raised KeyError: .* under "
+        r"sklearn.set_config\(transform_output='pandas'\).*"
+        r"set_output\(transform='default'\)",
+    ):
+        check_global_pandas_output(_ScalesWithAnInnerScaler(LogisticRegression()))
+
+
+def test_kit_passes_global_pandas_output_of_correct_estimators():
+    config = sklearn.get_config()
+    check_global_pandas_output(_Centerer())
+    check_global_pandas_output(SourceOnly(LogisticRegression()))
+    check_global_pandas_output(SourceOnly(Ridge()))
+    assert sklearn.get_config() == config  # only inside the check
 
 
 @pytest.mark.parametrize(
