@@ -495,7 +495,9 @@ def _pca(Z, sd, n_points, seed):
     idx = np.concatenate(keep)
     finite = np.all(np.isfinite(Z[idx]), axis=1)
     idx = idx[finite]
-    P = PCA(n_components=2, random_state=seed).fit_transform(Z[idx])
+    # an array whatever the user's set_config(transform_output=...)
+    pca = PCA(n_components=2, random_state=seed).set_output(transform="default")
+    P = pca.fit_transform(Z[idx])
     return {"xy": np.round(P, 4).tolist(), "source": (sd[idx] > 0).tolist()}
 
 

@@ -223,6 +223,30 @@ def test_report_gives_the_utterance_counts(synthetic_config, synthetic_data):
     assert counts["a"] in html
 
 
+def test_run_under_a_global_pandas_output_config(
+    synthetic_config, synthetic_data, tmp_path
+):
+    # sklearn.set_config(transform_output="pandas") in the user's session made
+    # the PCA of the report's scatter plots return a DataFrame and the whole
+    # run stopped ("'DataFrame' object has no attribute 'tolist'")
+    import sklearn
+
+    methods = [{"name": "dss"}, {"name": "coral", "adapter": "coral"}]
+    cells = {}
+    for output in ("default", "pandas"):
+        cfg = synthetic_config(methods=methods, output=str(tmp_path / output))
+        with sklearn.config_context(transform_output=output):
+            run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
+        cells[output] = {
+            p.name: json.loads(p.read_text()) for p in (cfg.output / "cells").iterdir()
+        }
+    assert cells["pandas"].keys() == cells["default"].keys()
+    for name, cell in cells["default"].items():
+        assert cell["status"] == "ok" and cell["pca_after"]["xy"]
+        for key in ("uar", "pca_before", "pca_after"):
+            assert cells["pandas"][name].get(key) == cell.get(key), (name, key)
+
+
 def test_changed_method_is_recomputed(synthetic_config, synthetic_data):
     cfg = synthetic_config(methods=[{"name": "dss"}])
     run_experiment(cfg, data=synthetic_data, progress=False, log=_quiet)
