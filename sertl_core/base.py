@@ -524,6 +524,10 @@ def _pipeline_task():
 
 _PREDICTING = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
+# what a transfer estimator's prediction runs through: a subclass that
+# overrides one of these is not covered by an inherited _predict_uses_domain
+_PREDICTION_PATH = (*_PREDICTING, "_prepare", "_predict_input")
+
 
 def _uses_domain(step):
     """Whether a Pipeline step (or an adapter nested in it) maps rows by domain.
@@ -1268,6 +1272,27 @@ class TransferEstimator(
     refused unless ``_accept_sparse()`` returns the formats ``_fit`` and
     ``_predict_input`` handle.
 
+    Class attributes a subclass may override:
+
+    ``registry_name``
+        Short name in the plugin registry.
+    ``_predict_uses_domain``
+        ``True`` when a prediction depends on the rows' ``sample_domain``
+        (``_predict_input`` maps a row by its domain, e.g. with per-domain
+        statistics), ``False`` when it ignores it (instance weighting,
+        source-only training: the wrapped estimator gets the rows as they
+        are), ``None`` (the default) when undeclared, taken as ``True``. A
+        fitted estimator frozen in a Pipeline
+        (:class:`~sklearn.frozen.FrozenEstimator`) gets no ``sample_domain``
+        there and predicts every row as target data: sertl warns about that
+        unless the declaration is ``False``, so declare ``False`` only for a
+        prediction that the domains cannot change (the conformance kit
+        checks it, ``check_predict_follows_sample_domain``). The declaration
+        covers the class that makes it: a subclass overriding
+        ``_predict_input`` or a prediction method declares again (else it
+        is undeclared). Override ``_uses_domain_in_predict`` when
+        parameters decide.
+
     Parameters
     ----------
     estimator : estimator object, default=None
@@ -1309,6 +1334,7 @@ class TransferEstimator(
         "predict",
         "predicted every row as target data (source rows included)",
     )
+    _predict_uses_domain: ClassVar[bool | None] = None
 
     __metadata_request__fit = {"sample_domain": True}
     __metadata_request__predict = {"sample_domain": True}
@@ -1320,6 +1346,30 @@ class TransferEstimator(
     def __init__(self, estimator=None, *, sampler=None):
         self.estimator = estimator
         self.sampler = sampler
+
+    def _uses_domain_in_predict(self):
+        """Return whether a prediction uses ``sample_domain`` (None: undeclared).
+
+        ``_predict_uses_domain``, where it covers this class: a declaration
+        holds for the prediction path of the class that makes it, so a
+        subclass that rewrites that path (its own ``_predict_input``, say)
+        without declaring again is undeclared (None), not ``False``.
+        """
+        declared = self._predict_uses_domain
+        if declared is False:
+            for klass in type(self).__mro__:
+                if "_predict_uses_domain" in vars(klass):
+                    break
+                if any(name in vars(klass) for name in _PREDICTION_PATH):
+                    return None
+        return declared
+
+    def _warn_if_frozen_missed_domains(self):
+        # a method whose prediction ignores the domains (instance weighting,
+        # source-only training) loses nothing without sample_domain: no
+        # warning, and no frame walk
+        if self._uses_domain_in_predict() is not False:
+            super()._warn_if_frozen_missed_domains()
 
     # -- template ---------------------------------------------------------
     def _fit(self, data: DomainData) -> None:  # pragma: no cover - abstract

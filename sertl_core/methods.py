@@ -167,6 +167,8 @@ class SourceOnly(SampleWeightMixin, TransferEstimator):
     """
 
     registry_name = "source_only"
+    # the wrapped estimator gets the rows as they are, whatever their domain
+    _predict_uses_domain = False
     _sertl_auto_candidate = False
     _needs_target = False
 

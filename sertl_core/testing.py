@@ -27,7 +27,10 @@ metadata-routing modes of a plain Pipeline give the same result, that
 clones and pickles behave like the original, that ``random_state`` makes
 fits deterministic, that bad domain input gets a clear error, that an
 adapter's ``transform`` uses ``sample_domain`` as the adapter declares
-(``_transform_uses_domain``), that a transfer estimator keeps the
+(``_transform_uses_domain``), that a transfer estimator declaring that its
+prediction ignores ``sample_domain`` (``_predict_uses_domain = False``)
+predicts the same rows alike as source and target rows and without domains
+(:func:`check_predict_follows_sample_domain`), that a transfer estimator keeps the
 ``estimator`` and ``sampler`` parameters and that ``fit`` refuses a value
 outside each ``_parameter_constraints`` constraint, whose keys must name
 parameters (:func:`check_parameter_constraints`), that renaming the
@@ -1382,6 +1385,58 @@ def check_transform_follows_sample_domain(estimator):
         )
 
 
+def _predictions(model, X, sample_domain):
+    """``predict`` and its scores of a fitted transfer estimator, given the domains."""
+    outs = {"predict": np.asarray(model.predict(X, sample_domain=sample_domain))}
+    for method in ("predict_proba", "decision_function"):
+        try:
+            score = getattr(model, method)
+        except AttributeError:  # not offered by this model (available_if)
+            continue
+        outs[method] = np.asarray(score(X, sample_domain=sample_domain))
+    return outs
+
+
+def check_predict_follows_sample_domain(estimator):
+    """A prediction declared to ignore ``sample_domain`` does ignore it.
+
+    A transfer estimator declaring ``_predict_uses_domain = False`` (or
+    whose ``_uses_domain_in_predict()`` returns ``False``) must give the
+    same rows the same ``predict``, ``predict_proba`` and
+    ``decision_function`` as target rows, as source rows and without
+    ``sample_domain``: sertl does not warn when such an estimator, frozen
+    in a Pipeline (:class:`~sklearn.frozen.FrozenEstimator`), gets no
+    ``sample_domain``, and a false declaration would hide that loss. An
+    estimator declaring ``True`` or nothing (``None``, taken as ``True``)
+    keeps the warning and is not checked.
+    """
+    if not isinstance(estimator, TransferEstimator):
+        return
+    if clone(estimator)._uses_domain_in_predict() is not False:
+        return
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, X, y)[0]
+    est = _seeded(estimator).fit(X, y, sample_domain=sd)
+    rows = X[sd < 0]
+    n = len(rows)
+    # each call on its own copy: a prediction that writes into its input
+    # (check_inputs_not_mutated reports that) must not make them agree
+    as_target = _predictions(est, rows.copy(), np.full(n, sd[sd < 0][0]))
+    name = type(estimator).__name__
+    for domain, given in ((sd[sd > 0][0], "as source rows"), (None, "without it")):
+        _assert_same_output(
+            as_target,
+            _predictions(
+                est, rows.copy(), None if domain is None else np.full(n, domain)
+            ),
+            where=f"{name} declares that its prediction ignores sample_domain "
+            "(_predict_uses_domain = False), but the same rows got other outputs "
+            f"as target rows and {given}: declare _predict_uses_domain = True "
+            "(or leave it None), so that sertl warns where a Pipeline loses "
+            "the domains",
+        )
+
+
 def check_transfer_parameters(estimator):
     """A transfer estimator takes ``estimator`` and ``sampler`` as parameters.
 
@@ -1640,6 +1695,7 @@ _SERTL_CHECKS = (
     check_default_domain_is_target,
     check_multi_source_and_few_shot,
     check_transform_follows_sample_domain,
+    check_predict_follows_sample_domain,
     check_feature_names_out,
     check_domain_id_invariance,
     check_row_order_invariance,

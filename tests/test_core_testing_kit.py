@@ -31,6 +31,7 @@ from sertl_core.testing import (
     check_multi_source_and_few_shot,
     check_no_global_state_change,
     check_parameter_constraints,
+    check_predict_follows_sample_domain,
     check_random_state_determinism,
     check_registry_name,
     check_routing_modes,
@@ -304,6 +305,48 @@ def test_kit_checks_the_declared_use_of_sample_domain():
         cls = type("_Undeclared", (undeclared,), {"_transform_uses_domain": None})
         with pytest.raises(AssertionError, match=f"does not declare.*{seen}"):
             check_transform_follows_sample_domain(cls())
+
+
+class _ShiftsSourceRows(SourceOnly):
+    """Predicts source rows shifted: a prediction that uses ``sample_domain``."""
+
+    _predict_uses_domain = True
+
+    def _predict_input(self, X, sample_domain):
+        return X + 3.0 * (sample_domain > 0)[:, None]
+
+
+def test_kit_checks_a_prediction_declared_to_ignore_sample_domain():
+    # False silences the FrozenEstimator warning: a false False would hide a
+    # real loss of the domains, so the kit fails it
+    check_predict_follows_sample_domain(SourceOnly(LogisticRegression()))
+    lies = type("_Lies", (_ShiftsSourceRows,), {"_predict_uses_domain": False})
+    with pytest.raises(
+        AssertionError,
+        match=r"_Lies declares that its prediction ignores sample_domain "
+        r"\(_predict_uses_domain = False\), but the same rows got other outputs "
+        r"as target rows and as source rows",
+    ):
+        check_predict_follows_sample_domain(lies(LogisticRegression()))
+    # True (and undeclared) keep the warning: nothing to check
+    check_predict_follows_sample_domain(_ShiftsSourceRows(LogisticRegression()))
+
+
+def test_an_inherited_declaration_does_not_cover_a_rewritten_prediction():
+    # a subclass of SourceOnly (which declares False) that maps rows by their
+    # domain in its own _predict_input, declaring nothing, is undeclared: the
+    # FrozenEstimator warning stays on for it
+    undeclared = type(
+        "_Undeclared",
+        (SourceOnly,),
+        {"_predict_input": _ShiftsSourceRows._predict_input},
+    )
+    assert SourceOnly()._uses_domain_in_predict() is False
+    assert undeclared()._uses_domain_in_predict() is None
+    declared = type("_Declared", (undeclared,), {"_predict_uses_domain": False})
+    assert declared()._uses_domain_in_predict() is False
+    # a subclass that changes nothing in the prediction keeps the declaration
+    assert type("_Plain", (SourceOnly,), {})()._uses_domain_in_predict() is False
 
 
 class _PerDomainMutatesX(_PerDomainCenterer):

@@ -107,6 +107,15 @@ def _resolve(member, reg):
     )
 
 
+def _uses_domain(member):
+    """Return whether a member maps or predicts rows by domain (None: undeclared)."""
+    if isinstance(member, DomainAdapter):
+        return member._uses_domain_in_transform()
+    if isinstance(member, TransferEstimator):
+        return member._uses_domain_in_predict()
+    return None  # no sertl method: nothing declared
+
+
 def _never(self):
     raise AttributeError(
         "TransferVote has no decision_function: its members' decision values "
@@ -266,6 +275,52 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
             "give a vote that does not either"
         ),
     }
+
+    def _member_models(self):
+        """``(name, model)`` of every member as fit builds it, unfitted.
+
+        An adapter member is the adapter itself (its classifier is a
+        :class:`~sertl_core.SourceOnly`); a transfer estimator member gets
+        a copy of ``estimator``. Empty when ``methods`` does not resolve
+        (``fit`` then says why).
+        """
+        try:
+            templates = self._templates()
+        except (ValueError, TypeError, LookupError):
+            return []
+        return [
+            (
+                name,
+                template
+                if isinstance(template, DomainAdapter)
+                else self._member_model(template, None),
+            )
+            for name, template in templates
+        ]
+
+    def _uses_domain_in_predict(self):
+        """Return whether the members predict by ``sample_domain`` (None: undeclared).
+
+        The vote hands each row's domain to every member: its prediction
+        uses the domains when a member's adapter maps rows by their domain
+        or a member's transfer estimator predicts by it. ``True`` when one
+        does, else ``None`` when one does not declare it, else ``False``.
+        """
+        if hasattr(self, "members_"):
+            models = [
+                m
+                for _, adapter, model in self.members_
+                for m in (adapter, model)
+                if m is not None
+            ]
+        else:
+            models = [model for _, model in self._member_models()]
+        if not models:
+            return None  # unresolved members: as undeclared
+        uses = [_uses_domain(m) for m in models]
+        if any(u for u in uses):
+            return True
+        return None if any(u is None for u in uses) else False
 
     _parameter_constraints: dict = {
         "estimator": [object, None],

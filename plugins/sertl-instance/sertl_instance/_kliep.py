@@ -580,6 +580,8 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
     """
 
     registry_name = "kliep"
+    # weights train the estimator; prediction ignores the domains
+    _predict_uses_domain = False
     _sertl_expected_failed_checks = {
         "check_sample_weight_equivalence_on_dense_data": (
             "scikit-learn's check sets cv to explicit splits of the training "

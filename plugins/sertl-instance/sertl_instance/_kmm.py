@@ -560,6 +560,8 @@ class KMM(SampleWeightMixin, TransferEstimator):
     """
 
     registry_name = "kmm"
+    # weights train the estimator; prediction ignores the domains
+    _predict_uses_domain = False
     _sertl_expected_failed_checks = _KMM_EXPECTED_FAILED_CHECKS
 
     _parameter_constraints: dict = {

@@ -1045,6 +1045,12 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
         ),
     }
 
+    def _uses_domain_in_predict(self):
+        # a row's domain reaches the network only through the per-domain
+        # scaling of standardize="domain" (_scaled); every other input
+        # scaling, and the network itself, treat every domain alike
+        return self.standardize == "domain"
+
     def fit(self, X, y, *, sample_domain=None, sample_weight=None):
         """Fit the network with transfer.
 

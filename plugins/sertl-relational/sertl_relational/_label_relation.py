@@ -296,6 +296,9 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     """
 
     registry_name = "label_relation"
+    # the relation features come from the source posteriors of the rows as
+    # they are (_predict_input), whatever their domain
+    _predict_uses_domain = False
     _classification_only = True
     _sertl_auto_candidate = False
 
