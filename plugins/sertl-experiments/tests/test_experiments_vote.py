@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 from sertl_core import DomainStandardScaler, SourceOnly, get_registry
-from sertl_core.testing import parametrize_with_checks
+from sertl_core.testing import check_row_order_invariance, parametrize_with_checks
 
 LR = LogisticRegression(max_iter=200)
 
@@ -58,6 +58,31 @@ def test_vote_conformance(estimator, check):
 def test_vote_of_every_installed_method_conformance(estimator, check):
     _skip_without_a_default_member()
     check(estimator)
+
+
+@_ignore_kernel_width_warning
+def test_a_vote_depends_on_row_order_only_when_a_member_does():
+    # the class declared check_row_order_invariance for every vote, so the
+    # kit never checked one whose members' fits do not depend on row order
+    pytest.importorskip("sertl_feature")
+    pytest.importorskip("sertl_instance")
+    plain = TransferVote(LR, methods=["coral", "kmm"])
+    declared = plain._sertl_expected_failed_checks
+    assert "check_row_order_invariance" not in declared
+    assert "check_sample_weight_equivalence_on_dense_data" in declared
+    check_row_order_invariance(plain)
+    ordered = TransferVote(LR, methods=["coral", ("w", "kliep")])
+    reason = ordered._sertl_expected_failed_checks["check_row_order_invariance"]
+    assert reason.startswith(
+        "a vote's fit depends on row order as its members' fits do: member "
+        "'w' (KLIEP): the folds of the likelihood cross-validation"
+    )
+    # the default members include KLIEP: declared, as before
+    default = TransferVote(LR)._sertl_expected_failed_checks
+    assert "member 'kliep' (KLIEP)" in default["check_row_order_invariance"]
+    # members that do not resolve declare nothing: fit says what is wrong
+    unknown = TransferVote(LR, methods=["no_such_method"])
+    assert "check_row_order_invariance" not in unknown._sertl_expected_failed_checks
 
 
 def _task(seed=0, n_source=90, n_target=60):
