@@ -23,11 +23,18 @@ from sklearn.base import (
     MetaEstimatorMixin,
     TransformerMixin,
     clone,
-    is_regressor,
 )
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.pipeline import Pipeline
-from sklearn.utils import ClassifierTags, check_random_state, get_tags
+from sklearn.utils import (
+    ClassifierTags,
+    RegressorTags,
+    Tags,
+    TargetTags,
+    TransformerTags,
+    check_random_state,
+    get_tags,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
@@ -132,17 +139,63 @@ class _InputPolicy:
         return tags
 
 
+def _tags_of(est):
+    """Return scikit-learn's tags of ``est``, defaults for an estimator without any.
+
+    :func:`sklearn.utils.get_tags` raises ``AttributeError`` (scikit-learn
+    1.8 and later) for an estimator without ``__sklearn_tags__``: an
+    old-style one that implements ``fit``, ``predict``, ``get_params`` and
+    ``set_params`` without inheriting ``sklearn.base.BaseEstimator``, or
+    one whose mixins all call ``super().__sklearn_tags__()``. Such an
+    estimator gets the tags scikit-learn 1.6 and 1.7 gave it: the
+    defaults, with the task of its legacy ``_estimator_type`` attribute
+    (``"classifier"``, ``"regressor"``, ...) where it has one, else none.
+
+    Parameters
+    ----------
+    est : estimator instance
+        The estimator, typically the one a meta-estimator wraps.
+
+    Returns
+    -------
+    tags : sklearn.utils.Tags
+        Its tags.
+    """
+    if hasattr(est, "__sklearn_tags__"):
+        try:
+            return get_tags(est)
+        except AttributeError as exc:
+            # the mixins-only case: every __sklearn_tags__ calls super()'s
+            if "__sklearn_tags__" not in str(exc):
+                raise
+    kind = getattr(est, "_estimator_type", None)
+    kind = kind if isinstance(kind, str) else None
+    return Tags(
+        estimator_type=kind,
+        target_tags=TargetTags(required=kind in ("classifier", "regressor")),
+        transformer_tags=TransformerTags() if kind == "transformer" else None,
+        classifier_tags=ClassifierTags() if kind == "classifier" else None,
+        regressor_tags=RegressorTags() if kind == "regressor" else None,
+    )
+
+
+def _is_regressor(est):
+    """:func:`sklearn.base.is_regressor` that accepts an estimator without tags."""
+    return _tags_of(est).estimator_type == "regressor"
+
+
 def _estimator_type(est):
     """Return the ``estimator_type`` tag of ``est``, or None.
 
     None for a Pipeline's ``None`` or string step and for an object without
-    scikit-learn's tags (a duck-typed estimator), whose task is then read
-    from elsewhere (its labels, its methods).
+    a task in its tags (a duck-typed estimator without the legacy
+    ``_estimator_type``, see :func:`_tags_of`), whose task is then read from
+    elsewhere (its labels, its methods).
     """
     if est is None or isinstance(est, str):
         return None
     try:
-        return get_tags(est).estimator_type
+        return _tags_of(est).estimator_type
     except (AttributeError, TypeError):
         return None
 
@@ -1297,7 +1350,14 @@ class TransferEstimator(
     ----------
     estimator : estimator object, default=None
         The estimator to train; ``None`` means
-        ``LogisticRegression(max_iter=1000)``.
+        ``LogisticRegression(max_iter=1000)``. The task and the input it
+        takes come from its scikit-learn tags; an old-style estimator
+        without tags (no ``sklearn.base.BaseEstimator``, no
+        ``__sklearn_tags__``) gets scikit-learn's default tags, its task
+        read from a legacy ``_estimator_type`` attribute where it has one
+        (otherwise no task: ``is_classifier`` is false and scikit-learn's
+        tools split folds without stratification; inherit
+        ``ClassifierMixin, BaseEstimator`` to make it a classifier).
     sampler : imbalanced-learn sampler, default=None
         Resampler (``fit_resample``) applied to the labelled training rows
         before the wrapped estimator is fitted.
@@ -1448,7 +1508,7 @@ class TransferEstimator(
         return super().set_params(**params)
 
     def _is_regression(self):
-        return is_regressor(self._get_estimator())
+        return _is_regressor(self._get_estimator())
 
     def _check_estimator_task(self):
         """Refuse a regressor for a method that learns from class labels only."""
@@ -1600,7 +1660,7 @@ class TransferEstimator(
                 y,
                 np.asarray(sample_weight, dtype=float),
                 check_random_state(random_state),
-                classifier=not is_regressor(est),
+                classifier=not _is_regressor(est),
                 name=type(est).__name__,
             )
             est.fit(self._wrapped_input(X[idx]), y[idx])
@@ -1744,7 +1804,8 @@ class TransferEstimator(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        sub = get_tags(self._get_estimator())
+        # an old-style estimator without tags gets the defaults (_tags_of)
+        sub = _tags_of(self._get_estimator())
         tags.estimator_type = sub.estimator_type
         tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)

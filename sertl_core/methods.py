@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
-from sklearn.utils import get_tags
 
 from ._domains import (
     DomainData,
@@ -16,7 +15,7 @@ from ._domains import (
     check_known_domains,
     external_stacklevel,
 )
-from .base import DomainAdapter, SampleWeightMixin, TransferEstimator
+from .base import DomainAdapter, SampleWeightMixin, TransferEstimator, _tags_of
 from .params import StrOptions
 
 __all__ = ["DomainStandardScaler", "SourceOnly", "SourceStandardScaler"]
@@ -185,7 +184,7 @@ class SourceOnly(SampleWeightMixin, TransferEstimator):
     def _accept_sparse(self):
         # the rows go to the wrapped estimator as they are: sparse rows when
         # it takes them (row masks index CSR and CSC)
-        if get_tags(self._get_estimator()).input_tags.sparse:
+        if _tags_of(self._get_estimator()).input_tags.sparse:
             return ("csr", "csc")
         return False
 

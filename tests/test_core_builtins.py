@@ -526,3 +526,87 @@ def test_a_constant_feature_over_many_rows_stays_constant(scaler, with_mean, val
     np.testing.assert_array_equal(fitted.scale_[..., 0], 1.0)
     Z = fitted.transform(X, sample_domain=sd)
     np.testing.assert_allclose(Z[:, 0], 0.0 if with_mean else value, atol=1e-12)
+
+
+class _OldStyleClassifier:
+    """A third-party classifier from before scikit-learn's tags.
+
+    ``fit``, ``predict``, ``get_params`` and ``set_params``, but no
+    ``BaseEstimator``: no ``__sklearn_tags__``.
+    """
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def get_params(self, deep=True):
+        return {"C": self.C}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def _model(self):
+        return LogisticRegression(C=self.C, max_iter=1000)
+
+    def fit(self, X, y):
+        self.model_ = self._model().fit(X, y)
+        if hasattr(self.model_, "classes_"):
+            self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+class _OldStyleRegressor(_OldStyleClassifier):
+    """An old-style regressor, naming its task the legacy way."""
+
+    _estimator_type = "regressor"
+
+    def _model(self):
+        return Ridge(alpha=self.C)
+
+
+def test_a_wrapped_estimator_without_tags_gets_the_default_tags():
+    # get_tags on the transfer estimator, and its fit (is_regressor), raised
+    # scikit-learn's AttributeError "... Make sure to inherit from
+    # BaseEstimator", about an estimator the user could not change
+    from sklearn.base import is_classifier, is_regressor
+
+    X, y, sd, _ = make_domain_data(n_sources=1)
+    clf = SourceOnly(_OldStyleClassifier())
+    tags = get_tags(clf)
+    # scikit-learn's defaults: no task is known, the labels are required
+    assert tags.estimator_type is None and tags.classifier_tags is None
+    assert tags.target_tags.required and not tags.input_tags.sparse
+    assert not is_classifier(clf) and not is_regressor(clf)
+    expected = SourceOnly(LogisticRegression(max_iter=1000)).fit(X, y, sample_domain=sd)
+    np.testing.assert_array_equal(
+        clf.fit(X, y, sample_domain=sd).predict(X), expected.predict(X)
+    )
+    # its fit takes no sample_weight: the weighted resample fallback
+    w = np.random.default_rng(0).uniform(0.5, 1.5, len(y))
+    weighted = clone(clf).fit(X, y, sample_domain=sd, sample_weight=w)
+    assert weighted.classes_.tolist() == expected.classes_.tolist()
+    # the legacy _estimator_type names the task, as scikit-learn 1.6-1.7 read it
+    typed = type("_Typed", (_OldStyleClassifier,), {"_estimator_type": "classifier"})
+    assert is_classifier(SourceOnly(typed()))
+    assert get_tags(SourceOnly(typed())).classifier_tags is not None
+    reg = SourceOnly(_OldStyleRegressor())
+    assert is_regressor(reg)
+    target = np.where(y >= 0, X[:, 0], np.nan)  # NaN: unlabelled target rows
+    got = reg.fit(X, target, sample_domain=sd).predict(X)
+    ridge = SourceOnly(Ridge()).fit(X, target, sample_domain=sd)
+    np.testing.assert_allclose(got, ridge.predict(X))
+
+
+def test_an_estimator_whose_tags_fail_otherwise_keeps_its_error():
+    # only a missing __sklearn_tags__ gets the defaults: another error in an
+    # estimator's own tags is not hidden
+    class _BrokenTags(_OldStyleClassifier):
+        def __sklearn_tags__(self):
+            raise AttributeError("'_BrokenTags' has no attribute 'threshold_'")
+
+    with pytest.raises(AttributeError, match="no attribute 'threshold_'"):
+        get_tags(SourceOnly(_BrokenTags()))
