@@ -261,24 +261,84 @@ def _in_workers(entries, size, n_jobs, args, backend=None):
     return par(delayed(_extract_chunk)(c, *args) for c in chunks)
 
 
+def _subprocesses_forbidden():
+    """Whether ``JOBLIB_MULTIPROCESSING=0`` allows no child process, as joblib reads it.
+
+    joblib then runs every loop in the calling process (its
+    ``effective_n_jobs`` is 1), so ``transform`` decodes in this process;
+    the retry of a blamed file, which needs a process of its own, cannot run.
+    """
+    try:
+        return int(os.environ.get("JOBLIB_MULTIPROCESSING", "1")) == 0
+    except ValueError:  # joblib itself refuses such a value at import
+        return False
+
+
+class _DiedBeforeDecoding(Exception):
+    """The retry's process ended before it began decoding its file.
+
+    A failure to start (an import error, the memory limit, a kill) that
+    says nothing about the file: no verdict.
+    """
+
+
+def _decode_flagged(began, chunk, entries, *args):
+    """Run ``chunk(entries, *args)`` in the retry's process, after writing ``began``.
+
+    The file ``began`` exists once the process has started, unpickled the
+    task and imported the decoder: a death after it was written is one of
+    decoding the file.
+    """
+    with open(began, "wb"):
+        pass
+    return chunk(entries, *args)
+
+
 def _decode_alone(entry, args):
     """Decode ``entry`` in a process of its own, started for it and ended after.
 
     Not in joblib's shared, reused loky executor: a worker of another call
     that dies meanwhile (or died before) breaks that executor, and this
     file would be blamed for a crash that was not its own. Here only the
-    death of this file's process raises ``BrokenExecutor``.
+    death of this file's process raises ``BrokenExecutor``, and only once
+    that process began decoding the file (:func:`_decode_flagged`): a death
+    at start-up (an import failing in the new process, the memory limit
+    before decoding) raises :class:`_DiedBeforeDecoding` instead.
 
     Returns
     -------
     result : tuple
         The result of :func:`_extract_one`.
+
+    Raises
+    ------
+    BrokenExecutor
+        The process ended while it decoded the file.
+    _DiedBeforeDecoding
+        The process ended before it began decoding the file.
     """
+    import tempfile
+    from concurrent.futures import BrokenExecutor
+
     from joblib.externals.loky import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        # _extract_chunk looked up now: the same decoder as the caller's
-        ((_, result),) = pool.submit(_extract_chunk, [entry], *args).result()
+    with tempfile.TemporaryDirectory(prefix="sertl-retry-") as folder:
+        began = os.path.join(folder, "began")
+        try:
+            with ProcessPoolExecutor(max_workers=1) as pool:
+                # _extract_chunk looked up now: the same decoder as the caller's
+                future = pool.submit(
+                    _decode_flagged, began, _extract_chunk, [entry], *args
+                )
+                ((_, result),) = future.result()
+        except BrokenExecutor as exc:
+            if os.path.exists(began):
+                raise
+            raise _DiedBeforeDecoding(
+                f"the process ended before it began decoding the file "
+                f"({type(exc).__name__}: {exc}), e.g. an import failing in it "
+                "or the memory limit at its start, which is no verdict on the file"
+            ) from exc
     return result
 
 
@@ -286,28 +346,53 @@ def _retry_alone(entries, args):
     """Decode each of ``entries`` alone in a separate process (a crash record's).
 
     Yields ``(index, result, died)``: ``died`` True when the decoder ended
-    the process (a crash, the memory limit, a kill), then ``result`` is
-    None; None when the process could not be run (no verdict on the file,
-    ``result`` says why; e.g. in a daemonic process, such as a Dask
-    worker's, which cannot start one). Each file gets a process of its own
-    (see :func:`_decode_alone`), even inside
+    the process (a crash, the memory limit, a kill) after it began decoding
+    the file, then ``result`` is None; None when there is no verdict on the
+    file (``result`` says why): the process could not be run (e.g. in a
+    daemonic process, such as a Dask worker's, which cannot start one),
+    ended before it began decoding (see :func:`_decode_alone`), or
+    ``JOBLIB_MULTIPROCESSING=0`` allows no child process (the file is not
+    decoded in this one, which a real crasher would end). Each file gets a
+    process of its own, even inside
     ``joblib.parallel_config(backend="threading")``; never this one.
     """
     from concurrent.futures import BrokenExecutor
 
-    def no_verdict(why):
+    def no_verdict(
+        why, then="it is skipped this time and tried again by the next call"
+    ):
         msg = (
             "it ended an earlier run, and could not be tried again in a "
-            f"separate process ({why}); it is skipped this time and tried "
-            "again by the next call"
+            f"separate process ({why}); {then}"
         )
         return ("error", "failed", msg)
 
+    if _subprocesses_forbidden():
+        for entry in entries:
+            yield (
+                entry[0],
+                no_verdict(
+                    "JOBLIB_MULTIPROCESSING=0 is set, which allows no child "
+                    "process, and decoding it in this process would end this "
+                    "one if the file is what crashed",
+                    then="it is skipped on every call while that is set: unset "
+                    "JOBLIB_MULTIPROCESSING for one call to have it tried alone "
+                    "(decoded, it is cached; crashing, it is reported from then "
+                    "on), delete its crash record (*.crashed.json) or marker in "
+                    "the cache folder to decode it in this process at that "
+                    "risk, or leave it out of the inputs",
+                ),
+                None,
+            )
+        return
     for entry in entries:
         try:
             result = _decode_alone(entry, args)
         except (BrokenExecutor, MemoryError):
             yield entry[0], None, True
+            continue
+        except _DiedBeforeDecoding as exc:  # a failed start: not the file's doing
+            yield entry[0], no_verdict(str(exc)), None
             continue
         except Exception as exc:  # no verdict on the file: tried next time
             yield entry[0], no_verdict(f"{type(exc).__name__}: {exc}"), None
@@ -591,11 +676,19 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         process may have ended for another reason while a healthy file was
         decoded, so the next call tries that file once more alone in a
         separate process: decoded, it is used and cached; ending that
-        process too, it is reported as ``"failed"``, saying so, and not
-        tried again by later calls. Its message names the crash record to
-        delete to try it again; a file whose content changed is tried again
-        by itself. Ctrl-C blames no file. Temporary files of a process
-        killed while writing the cache are removed by the next one.
+        process too, once it began decoding the file, it is reported as
+        ``"failed"``, saying so, and not tried again by later calls. Its
+        message names the crash record to delete to try it again; a file
+        whose content changed is tried again by itself. A process that
+        ends before it began decoding (an import failing in it, the memory
+        limit at its start) gives no verdict: the file is skipped, saying
+        why, and tried again by the next call. With
+        ``JOBLIB_MULTIPROCESSING=0`` (joblib's switch for an environment
+        without child processes; the extraction then runs in this process)
+        there is no separate process to try it in: it is skipped on every
+        call while that is set, with a message saying how to decide it.
+        Ctrl-C blames no file. Temporary files of a process killed while
+        writing the cache are removed by the next one.
     n_jobs : int, default=None
         Parallel workers through joblib (None: 1 unless inside a
         ``joblib.parallel_config`` context; -1: all cores). Inside

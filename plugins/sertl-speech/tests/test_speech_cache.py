@@ -803,6 +803,91 @@ def test_a_worker_of_the_shared_executor_that_dies_blames_no_retried_file(
     assert not list(cache.rglob(".decoding-*.json"))
 
 
+class _EndsTheProcessWhenUnpickled:
+    """Ends the process that unpickles it: a retry process dying at start-up."""
+
+    def __reduce__(self):
+        return (os._exit, (3,))
+
+
+def test_a_retry_process_that_dies_before_decoding_blames_no_file(
+    files, tmp_path, monkeypatch
+):
+    # the retry's process died while it started (an import failing in it,
+    # the memory limit before decoding began): that BrokenExecutor confirmed
+    # the file as a crasher, skipped on every later call, although it was
+    # never decoded there
+    import json
+
+    from sertl_speech._cache import FeatureCache
+
+    cache = tmp_path / "cache"
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
+    folder = FeatureCache(cache, ext._cache_config()).folder
+    _gone_marker(folder, files[1])
+    real_load = _never_decoded_here(monkeypatch, files[1])
+    # the retry's task carries the decoder: unpickling it ends that process
+    monkeypatch.setattr(extract_mod, "_extract_chunk", _EndsTheProcessWhenUnpickled())
+    X = ext.fit_transform(files)
+    assert ext.failed_["item"].tolist() == [files[1]]
+    message = ext.failed_["message"].iloc[0]
+    assert message.startswith(
+        "it ended an earlier run, and could not be tried again in a separate "
+        "process (the process ended before it began decoding the file ("
+    )
+    assert "which is no verdict on the file); it is skipped this time and " in message
+    assert "it ended the separate process" not in message
+    assert np.isnan(X[1]).all() and np.isfinite(np.delete(X, 1, axis=0)).all()
+    (record,) = cache.rglob("*.crashed.json")
+    assert json.loads(record.read_text()).get("confirmed") is not True
+    # no verdict: the next call tries it alone again, and it decodes
+    monkeypatch.undo()
+    assert extract_mod.load_audio is real_load
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
+    np.testing.assert_allclose(
+        ext.fit_transform(files), AudioFeatures("mfcc_stats").fit_transform(files)
+    )
+    assert not list(cache.rglob("*.crashed.json"))
+
+
+def test_the_retry_starts_no_process_under_joblib_multiprocessing_0(
+    files, tmp_path, monkeypatch
+):
+    # JOBLIB_MULTIPROCESSING=0 (an environment without child processes, where
+    # joblib runs every loop in the caller) did not stop the retry of a
+    # blamed file from starting one
+    from joblib.externals import loky
+    from sertl_speech._cache import FeatureCache
+
+    cache = tmp_path / "cache"
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
+    folder = FeatureCache(cache, ext._cache_config()).folder
+    _gone_marker(folder, files[1])
+    _never_decoded_here(monkeypatch, files[1])  # nor in this process
+    started = []
+    real_init = loky.ProcessPoolExecutor.__init__
+
+    def spy(self, *args, **kwargs):
+        started.append(args)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(loky.ProcessPoolExecutor, "__init__", spy)
+    monkeypatch.setenv("JOBLIB_MULTIPROCESSING", "0")
+    X = ext.fit_transform(files)
+    assert started == []
+    assert ext.failed_["item"].tolist() == [files[1]]
+    message = ext.failed_["message"].iloc[0]
+    assert "(JOBLIB_MULTIPROCESSING=0 is set, which allows no child process" in message
+    assert "it is skipped on every call while that is set: unset " in message
+    assert np.isnan(X[1]).all() and np.isfinite(np.delete(X, 1, axis=0)).all()
+    assert ext.n_cache_hits_ == 0  # the others decoded here, and cached
+    # unset, the next call tries it alone and decodes it
+    monkeypatch.delenv("JOBLIB_MULTIPROCESSING")
+    X = ext.fit_transform(files)
+    assert ext.failed_.empty and len(started) == 1
+    assert not list(cache.rglob("*.crashed.json"))
+
+
 def test_ctrl_c_while_decoding_blames_no_file(files, tmp_path, monkeypatch):
     # Ctrl-C is no crash of the file being decoded: it is decoded next time
     cache = tmp_path / "cache"
