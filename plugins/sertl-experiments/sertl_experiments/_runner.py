@@ -1950,6 +1950,18 @@ def run_experiment(
         The output folder, the results table, the report and the cell
         counts.
 
+    Notes
+    -----
+    The warnings of every cell are recorded for the report through
+    Python's warning state, which is one for the whole process before
+    Python 3.14: while the run records, the warnings of other threads of
+    this process bypass their filters (an ``"error"`` filter does not
+    raise, ``"ignore"`` does not silence) and, while no other recording
+    runs, are reported as the cell's own. The filters are restored when it
+    returns. Run it in a process of its own (the ``sertl run`` command, or
+    :class:`concurrent.futures.ProcessPoolExecutor`) when other threads of
+    the process rely on their warning filters meanwhile.
+
     Examples
     --------
     >>> import numpy as np, tempfile

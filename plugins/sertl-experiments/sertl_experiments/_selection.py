@@ -42,6 +42,21 @@ _NEEDS_PROBA = {"prediction_entropy", "deep_embedded_validation"}
 # the process. The recorders of all threads share one installation instead,
 # made by the first to start and undone by the last to end, and each
 # warning goes to the recorder of the thread that raised it.
+#
+# What remains process-wide, and cannot be narrowed before Python 3.14's
+# context-aware warnings: CPython's warnings.warn reads the one module-level
+# warnings.filters list (a list subclass cannot make it per thread), so
+# while any thread records, the "always" filter applies to every thread of
+# the process. A user who calls run_experiment or evaluate in one thread
+# while other threads of the same process warn sees those warnings bypass
+# their filters ("error" does not raise, "ignore" does not silence) and,
+# while a single recorder is open, counted as the run's own (the fallback
+# that gives a recorder the warnings of the worker threads it starts cannot
+# tell them from unrelated threads). A catch_warnings of another thread
+# that interleaves with the installation (enters before it is undone,
+# exits after) restores the state it saw, the "always" filter included.
+# Documented in those functions' Notes; a run in a process of its own
+# (sertl run, a ProcessPoolExecutor) is unaffected.
 _RECORDERS_LOCK = threading.Lock()
 _RECORDERS = {}  # thread id -> that thread's open recorders, innermost last
 _INSTALLED = {}  # "catch": the catch_warnings; "show": the function it replaced
@@ -70,7 +85,8 @@ def _recorded():
     deprecation warnings (library internals, not about the experiment) are
     left out. Nothing is shown. Threads may record at once: each gets the
     warnings it raised (and those of the threads it starts, while it
-    records alone).
+    records alone). While any thread records, the filters of every thread
+    are "always" (see the comment above :data:`_RECORDERS_LOCK`).
     """
     out, caught, me = [], [], threading.get_ident()
     with _RECORDERS_LOCK:
@@ -786,6 +802,18 @@ def evaluate(
     ConfigError
         A recipe with an adapter that needs speaker ids: evaluate routes
         them only to ``scaling="speaker"``.
+
+    Notes
+    -----
+    The warnings are recorded through Python's warning state, which is one
+    for the whole process before Python 3.14: while ``evaluate`` runs, the
+    warnings of other threads of this process bypass their filters (an
+    ``"error"`` filter does not raise, ``"ignore"`` does not silence) and,
+    while no other recording runs, are counted in ``warnings`` as the
+    candidates' own. The filters are restored when it returns. Call it
+    from a process of its own (e.g. through
+    :class:`concurrent.futures.ProcessPoolExecutor`) when other threads of
+    the process rely on their warning filters meanwhile.
 
     Examples
     --------
