@@ -211,7 +211,7 @@ def save_model(model, path, *, metadata=None):
     >>> meta["note"], model.predict([[0.9]]).tolist()
     ('demo', [1])
     """
-    import skops.io as sio
+    sio = _import_skops()
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -916,6 +916,118 @@ def _import_skops_without_estimator_walk():
         import skops.io  # noqa: F401
     finally:
         sklearn.utils.all_estimators = walk
+
+
+# The parts of a module name under which scikit-learn's ``all_estimators``
+# takes no class (a name with a private part, ``._``, neither): skops' import
+# need not import these packages to walk them. ``sklearn.externals`` holds
+# the array-API shim for PyTorch, which imports torch.
+_WALK_SKIPPED = frozenset(
+    {"tests", "externals", "setup", "conftest", "experimental", "estimator_checks"}
+)
+
+
+def _import_skops():
+    """Import and return ``skops.io``, its walk over scikit-learn pruned.
+
+    At import, skops builds its default trusted types from
+    ``sklearn.utils.all_estimators()``, whose walk (``pkgutil.walk_packages``)
+    imports every scikit-learn package to look inside it, those it then
+    ignores included: ``sklearn.externals.array_api_compat.torch`` imports
+    PyTorch (2-3 s) for a model without a single torch object, and the
+    private packages and tests take about a second more. While skops is
+    imported here, that walk does not enter a package whose name has a
+    private part or one of :data:`_WALK_SKIPPED`: ``all_estimators`` takes
+    no class from any module below one, so its list, and skops' defaults,
+    are the same (at most shorter, never longer, should scikit-learn change
+    its rules), only found without those imports. Nothing else changes: the
+    walk of ``all_estimators`` is back before this returns, and the types a
+    file may hold are still checked by :func:`load_model` itself. When
+    scikit-learn's ``all_estimators`` does not walk through ``pkgutil`` as
+    1.6-1.9 do, skops is imported as it is.
+
+    Returns
+    -------
+    module
+        ``skops.io``.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import pkgutil
+
+    import sklearn.utils
+
+    names = getattr(sklearn.utils.all_estimators, "__globals__", {})
+    if names.get("pkgutil") is not pkgutil:
+        import skops.io
+
+        return skops.io
+    names["pkgutil"] = _PrunedPkgutil()
+    try:
+        import skops.io
+    finally:
+        names["pkgutil"] = pkgutil
+    return skops.io
+
+
+class _PrunedPkgutil:
+    """:mod:`pkgutil` whose ``walk_packages`` does not enter skipped packages.
+
+    The walk is :func:`pkgutil.walk_packages`'s, but a package with a private
+    part in its name or one of :data:`_WALK_SKIPPED` is reported without
+    being imported or entered. Every other attribute is :mod:`pkgutil`'s.
+    """
+
+    def __getattr__(self, name):
+        import pkgutil
+
+        return getattr(pkgutil, name)
+
+    @staticmethod
+    def walk_packages(path=None, prefix="", onerror=None):
+        """Walk like :func:`pkgutil.walk_packages`, skipped packages not entered.
+
+        Parameters
+        ----------
+        path : list of str, default=None
+            Folders to look in (``sys.path`` when None).
+        prefix : str, default=""
+            Prefix of every module name yielded.
+        onerror : callable, default=None
+            Called with a package's name when importing it fails.
+
+        Yields
+        ------
+        info : pkgutil.ModuleInfo
+        """
+        import importlib
+        import pkgutil
+
+        seen = set()
+
+        def walk(path, prefix):
+            for info in pkgutil.iter_modules(path, prefix):
+                yield info
+                parts = info.name.split(".")
+                if not info.ispkg or "._" in info.name or _WALK_SKIPPED & set(parts):
+                    continue
+                try:
+                    importlib.import_module(info.name)
+                except ImportError:
+                    if onerror is not None:
+                        onerror(info.name)
+                    continue
+                except Exception:
+                    if onerror is None:
+                        raise
+                    onerror(info.name)
+                    continue
+                found = getattr(sys.modules[info.name], "__path__", None) or []
+                fresh = [p for p in found if p not in seen]
+                seen.update(fresh)
+                yield from walk(fresh, info.name + ".")
+
+        yield from walk(path, prefix)
 
 
 def _defined_class(name, packages=TRUSTED_PACKAGES):
@@ -1896,7 +2008,7 @@ def _skops_protocol():
     import json
     import zipfile
 
-    import skops.io as sio
+    sio = _import_skops()
 
     with zipfile.ZipFile(io.BytesIO(sio.dumps(None))) as archive:
         return json.loads(archive.read("schema.json")).get("protocol")
@@ -2044,7 +2156,7 @@ def load_model(path, *, trusted=None):
     >>> model.predict([[3.0, 3.0], [0.0, 0.0]]).tolist(), meta["support"]["anger"]
     (['anger', 'sadness'], 10)
     """
-    import skops.io as sio
+    sio = _import_skops()
 
     path = Path(path)
     if path.is_dir():

@@ -1077,6 +1077,61 @@ def test_sertl_predict_writes_no_cache_unless_asked(
     assert [r["emotion"] for r in again] == [r["emotion"] for r in first]
 
 
+_LOAD_IN_A_FRESH_PROCESS = """
+import json, sys
+import sklearn.utils
+walk = sklearn.utils.all_estimators
+from sertl_experiments import UntrustedModelError, load_model
+model, _ = load_model(sys.argv[1])
+labels = model.predict(sys.argv[3:]).tolist()
+state = {"torch": "torch" in sys.modules, "labels": labels}
+try:
+    load_model(sys.argv[2])
+except UntrustedModelError as exc:
+    state["refused"] = str(exc)
+from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES
+from skops.io._utils import get_type_name
+state["walk_restored"] = sklearn.utils.all_estimators is walk
+# what skops trusts by default, against the full walk (which imports torch)
+state["same_defaults"] = SKLEARN_ESTIMATOR_TYPE_NAMES == [
+    get_type_name(c) for _, c in walk() if get_type_name(c).startswith("sklearn.")
+]
+print(json.dumps(state))
+"""
+
+
+def test_load_model_of_a_model_without_torch_does_not_import_torch(
+    tmp_path, used_audio_pipeline
+):
+    # load_model imported skops.io, whose walk over every scikit-learn
+    # package imported torch (2-3 s) through sklearn.externals: a library
+    # caller paid for it on every first load; skops' own defaults must stay
+    # those of the full walk, and an untrusted type is still refused
+    import collections
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+
+    pipe, files = used_audio_pipeline
+    save_model(pipe, tmp_path / "m.skops")
+    save_model(pipe, tmp_path / "c.skops", metadata={"n": collections.Counter("ab")})
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_IN_A_FRESH_PROCESS]
+        + [str(tmp_path / "m.skops"), str(tmp_path / "c.skops"), *files[:2]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout.strip().splitlines()[-1])
+    if importlib.util.find_spec("torch") is not None:
+        assert not state["torch"]
+    assert state["walk_restored"] and state["same_defaults"]
+    assert "types that are not trusted: collections.Counter" in state["refused"]
+    assert state["labels"] == pipe.predict(files[:2]).tolist()
+
+
 _PREDICT_IN_A_FRESH_PROCESS = """
 import json, sys
 import sklearn.utils
