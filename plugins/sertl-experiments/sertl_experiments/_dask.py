@@ -154,8 +154,13 @@ def _start_local_cluster(cluster_cls, workers, **options):
     kwargs.update(options)
     attempt = 1
     while True:
+        before = _clusters(cluster_cls)
         try:
             return cluster_cls(n_workers=workers, **kwargs)
+        except (KeyboardInterrupt, SystemExit):
+            # Ctrl-C or a stop signal (StoppedBySignal) while it starts
+            _close_half_started(_clusters(cluster_cls) - before)
+            raise
         except AssertionError as exc:
             if not _loop_start_timed_out(exc):
                 raise
@@ -172,6 +177,43 @@ def _start_local_cluster(cluster_cls, workers, **options):
             "the local Dask cluster's event loop was slow to start (machine "
             "busy?); starting it again"
         )
+
+
+def _clusters(cluster_cls):
+    """Return the clusters of ``cluster_cls``'s kind that exist now (a set).
+
+    distributed lists every ``SpecCluster`` (``LocalCluster`` is one) from
+    the start of its construction, to close those still open at exit; an
+    empty set for a class without that list.
+    """
+    return set(getattr(cluster_cls, "_instances", ()))
+
+
+def _close_half_started(clusters):
+    """Close clusters whose start was interrupted, and keep them from exit.
+
+    A ``LocalCluster`` stopped in its constructor (Ctrl-C, SIGTERM) is never
+    handed back, so nothing closes it, and at exit distributed's own hook
+    closes it and fails on workers that never started (``AssertionError:
+    Status.init``), printing a traceback after the command's one-line
+    message. Each is closed here, as far as it goes (its scheduler, the
+    workers that started; its loop thread stopped), the failure of that
+    assertion kept to a debug log line, and is then left out of
+    distributed's exit hook (``shutdown_on_close``), also when a second
+    interrupt stops this closing.
+    """
+    for cluster in clusters:
+        try:
+            with _quiet_closing():
+                cluster.close(timeout=10)
+        except Exception as exc:  # noqa: BLE001 - a half-started cluster's close
+            logging.getLogger(__name__).debug(
+                "closing a local cluster whose start was interrupted: %s: %s",
+                type(exc).__name__,
+                exc,
+            )
+        finally:
+            cluster.shutdown_on_close = False
 
 
 def _loop_start_timed_out(exc):

@@ -1,4 +1,6 @@
 import json
+import os
+import signal
 
 import numpy as np
 import pandas as pd
@@ -322,6 +324,64 @@ def test_interrupt_closes_the_local_cluster_quietly(capfd):
     assert "Async instruction" not in capfd.readouterr().err
     # and this process's loggers are as they were
     assert {n: logging.getLogger(n).level for n in _CLOSING_LOGGERS} == levels
+
+
+# A stop signal while the local cluster starts: its worker's start sends
+# SIGTERM to the process and stalls, so the signal comes in the middle of
+# LocalCluster's constructor, however loaded the machine
+_STOPPED_WHILE_STARTING = """
+import asyncio, os, signal, sys
+from distributed import Nanny
+
+start = Nanny.start_unsafe
+
+
+async def stalled(self):
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.sleep(2)
+    return await start(self)
+
+
+Nanny.start_unsafe = stalled
+from sertl_core.cli import StoppedBySignal, stop_signals
+from sertl_experiments import dask_client
+
+try:
+    with stop_signals(), dask_client(workers=1):
+        print("the cluster started", flush=True)
+except StoppedBySignal as stop:
+    print(f"sertl run: {stop}.", file=sys.stderr)
+    sys.exit(stop.exit_code)
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(signal, "SIGTERM") or os.name != "posix",
+    reason="sends SIGTERM to its own process",
+)
+def test_stop_while_the_local_cluster_starts_exits_without_traceback(tmp_path):
+    # Ctrl-C or SIGTERM during `--workers N`'s cluster start: the command
+    # said its one line, then distributed's exit hook closed the cluster the
+    # constructor never handed back and printed an AssertionError traceback
+    import subprocess
+    import sys
+
+    from distributed import Nanny
+
+    if not hasattr(Nanny, "start_unsafe"):
+        pytest.skip("this distributed's Nanny has no start_unsafe to stall")
+    done = subprocess.run(
+        [sys.executable, "-c", _STOPPED_WHILE_STARTING],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 143, done.stderr
+    assert done.stdout == ""  # stopped before the block began
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "sertl run: stopped by SIGTERM."
+    assert not any(tmp_path.iterdir())  # no worker folder left behind
 
 
 def _held_cell(task):
