@@ -11,25 +11,81 @@ Importing sertl changes no global state: no ``sklearn.set_config``, no
 logging configuration, no random seeds.
 """
 
-from ._domains import (
-    UNLABELED,
-    DomainError,
-    NoTargetWarning,
-    SertlWarning,
-    UnlabeledRowsWarning,
-    check_known_domains,
-    check_sample_domain,
-    domains_from_names,
-    external_stacklevel,
-    infer_sample_domain,
-    is_unlabeled,
-    source_mask,
-    target_mask,
-)
-from .base import DomainAdapter, SampleWeightMixin, TransferEstimator
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from ._warn import SertlWarning, external_stacklevel
 from .hookspecs import hookimpl
-from .methods import DomainStandardScaler, SourceOnly, SourceStandardScaler
 from .registry import Registry, RegistryError, get_registry, make_plugin_manager
+
+if TYPE_CHECKING:
+    from ._domains import (
+        UNLABELED,
+        DomainError,
+        NoTargetWarning,
+        UnlabeledRowsWarning,
+        check_known_domains,
+        check_sample_domain,
+        domains_from_names,
+        infer_sample_domain,
+        is_unlabeled,
+        source_mask,
+        target_mask,
+    )
+    from .base import DomainAdapter, SampleWeightMixin, TransferEstimator
+    from .methods import DomainStandardScaler, SourceOnly, SourceStandardScaler
+
+# The estimators and the domain helpers (numpy, scipy, scikit-learn: about a
+# second) are imported on first use (PEP 562), not with the package: every
+# plugin's entry point imports ``sertl_core`` for ``hookimpl``, and the
+# ``sertl`` command starts with it, so ``sertl --help`` stays quick and a
+# Ctrl-C in those imports reaches the command's handler (exit 130, no
+# traceback). The warning base class, the hooks' marker and the registry
+# need none of those libraries.
+_WHERE = {
+    **dict.fromkeys(
+        (
+            "UNLABELED",
+            "DomainError",
+            "NoTargetWarning",
+            "UnlabeledRowsWarning",
+            "check_known_domains",
+            "check_sample_domain",
+            "domains_from_names",
+            "infer_sample_domain",
+            "is_unlabeled",
+            "source_mask",
+            "target_mask",
+        ),
+        "._domains",
+    ),
+    **dict.fromkeys(
+        ("DomainAdapter", "SampleWeightMixin", "TransferEstimator"), ".base"
+    ),
+    **dict.fromkeys(
+        ("DomainStandardScaler", "SourceOnly", "SourceStandardScaler"), ".methods"
+    ),
+}
+# submodules that importing the package used to import: ``sertl_core.base``
+# after a plain ``import sertl_core`` keeps working
+_SUBMODULES = ("_domains", "base", "methods", "params")
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

@@ -22,8 +22,8 @@ from importlib import metadata
 import pluggy
 
 from . import hookspecs
-from ._domains import _FIRST_PARTY as _FIRST_PARTY_PACKAGES
-from ._domains import SertlWarning, external_stacklevel
+from ._warn import _FIRST_PARTY as _FIRST_PARTY_PACKAGES
+from ._warn import SertlWarning, external_stacklevel
 
 __all__ = [
     "KINDS",
