@@ -399,13 +399,17 @@ def _type_names(text):
 
 def cmd_run(args):
     """``sertl run``: run an experiment file."""
-    from ._dask import dask_client
-    from ._runner import check_output_folder, run_experiment
-
     if args.output:
+        from ._runner import check_output_folder
+
         check_output_folder(args.output, "--output")
     overrides = {"output": str(Path(args.output).resolve())} if args.output else None
     cfg = load_config(args.experiment, overrides=overrides)
+    # the runner imports scikit-learn and every method (a second or more):
+    # after the experiment file is read, so that a mistake in it is told at once
+    from ._dask import dask_client
+    from ._runner import run_experiment
+
     if args.fresh and (cfg.output / "cells").is_dir():
         for f in (cfg.output / "cells").glob("*.json"):
             f.unlink()

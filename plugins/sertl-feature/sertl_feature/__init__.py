@@ -14,10 +14,39 @@ with positive source and negative target domain ids, and ``transform``
 treating rows as target data when ``sample_domain`` is omitted.
 """
 
-from ._coral import CORAL
-from ._subspace import SubspaceAlignment
-from ._tca import JDA, TCA
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._coral import CORAL
+    from ._subspace import SubspaceAlignment
+    from ._tca import JDA, TCA
+
+# Imported on first use (PEP 562), not with the package: the plugin's
+# entry point ``sertl_feature.hooks`` imports the package for every ``sertl``
+# command (``sertl --help`` too), and these modules import numpy, scipy
+# and scikit-learn (about a second). As in sertl_neural.
+_WHERE = {
+    "CORAL": "._coral",
+    "SubspaceAlignment": "._subspace",
+    "JDA": "._tca",
+    "TCA": "._tca",
+}
 
 __version__ = "0.1.0"
 
 __all__ = ["CORAL", "JDA", "TCA", "SubspaceAlignment", "__version__"]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from sertl_core import hookimpl
 
-from ._coral import CORAL
-from ._subspace import SubspaceAlignment
-from ._tca import JDA, TCA
-
 
 @hookimpl
 def sertl_register_adapters():
@@ -24,4 +20,9 @@ def sertl_register_adapters():
     >>> [cls.registry_name for cls in sertl_register_adapters()]
     ['tca', 'coral', 'subspace_alignment', 'jda']
     """
+    # imported here, not with the hooks module: see the package's __init__
+    from ._coral import CORAL
+    from ._subspace import SubspaceAlignment
+    from ._tca import JDA, TCA
+
     return [TCA, CORAL, SubspaceAlignment, JDA]

@@ -26,10 +26,29 @@ References
    22(10), 2010.
 """
 
-from ._class_relation import ClassRelationAligner
-from ._label_relation import LabelRelationTransfer
-from ._rkd import RKDLoss
-from ._schema import DEFAULT_COORDINATES, canonical_emotion, emotion_coordinates
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._class_relation import ClassRelationAligner
+    from ._label_relation import LabelRelationTransfer
+    from ._rkd import RKDLoss
+    from ._schema import DEFAULT_COORDINATES, canonical_emotion, emotion_coordinates
+
+# Imported on first use (PEP 562), not with the package: the plugin's
+# entry point ``sertl_relational.hooks`` imports the package for every ``sertl``
+# command (``sertl --help`` too), and these modules import numpy, scipy
+# and scikit-learn (about a second). As in sertl_neural.
+_WHERE = {
+    "ClassRelationAligner": "._class_relation",
+    "LabelRelationTransfer": "._label_relation",
+    "RKDLoss": "._rkd",
+    "DEFAULT_COORDINATES": "._schema",
+    "canonical_emotion": "._schema",
+    "emotion_coordinates": "._schema",
+}
 
 __version__ = "0.1.0"
 
@@ -42,3 +61,15 @@ __all__ = [
     "canonical_emotion",
     "emotion_coordinates",
 ]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -6,48 +6,97 @@ extraction as scikit-learn transformers.
 """
 
 # -- imports: readers (corpora, schema, normalisation) and features -------
-from ._audio import AUDIO_SUFFIXES, AudioError, load_audio
-from ._corpora import (
-    COLUMNS,
-    CREMAD,
-    EMOVO,
-    IEMOCAP,
-    RAVDESS,
-    SAVEE,
-    TESS,
-    URDU,
-    CorpusReader,
-    CorpusWarning,
-    CsvCorpus,
-    EmoDB,
-    FoldersCorpus,
-    TurEVDB,
-    get_reader_class,
-    load_corpus,
-    load_sample,
-    sample_path,
-)
-from ._extract import (
-    AudioFeatures,
-    AudioFeaturesWarning,
-    FeatureExtractionError,
-    pad_sequences,
-)
-from ._normalize import (
-    MissingSpeakerWarning,
-    SpeakerConfoundWarning,
-    SpeakerNormalizer,
-)
-from ._schema import (
-    EMOTION_COORDINATES,
-    EMOTIONS,
-    canonical_emotion,
-    emotion_coordinates,
-    select_emotions,
-    shared_classes,
-    to_binary_arousal,
-    to_binary_valence,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._audio import AUDIO_SUFFIXES, AudioError, load_audio
+    from ._corpora import (
+        COLUMNS,
+        CREMAD,
+        EMOVO,
+        IEMOCAP,
+        RAVDESS,
+        SAVEE,
+        TESS,
+        URDU,
+        CorpusReader,
+        CorpusWarning,
+        CsvCorpus,
+        EmoDB,
+        FoldersCorpus,
+        TurEVDB,
+        get_reader_class,
+        load_corpus,
+        load_sample,
+        sample_path,
+    )
+    from ._extract import (
+        AudioFeatures,
+        AudioFeaturesWarning,
+        FeatureExtractionError,
+        pad_sequences,
+    )
+    from ._normalize import (
+        MissingSpeakerWarning,
+        SpeakerConfoundWarning,
+        SpeakerNormalizer,
+    )
+    from ._schema import (
+        EMOTION_COORDINATES,
+        EMOTIONS,
+        canonical_emotion,
+        emotion_coordinates,
+        select_emotions,
+        shared_classes,
+        to_binary_arousal,
+        to_binary_valence,
+    )
+
+# Imported on first use (PEP 562), not with the package: the plugin's
+# entry point ``sertl_speech.hooks`` imports the package for every ``sertl``
+# command (``sertl --help`` too), and these modules import numpy, scipy
+# and scikit-learn (about a second). As in sertl_neural.
+_WHERE = {
+    "AUDIO_SUFFIXES": "._audio",
+    "AudioError": "._audio",
+    "load_audio": "._audio",
+    "COLUMNS": "._corpora",
+    "CREMAD": "._corpora",
+    "EMOVO": "._corpora",
+    "IEMOCAP": "._corpora",
+    "RAVDESS": "._corpora",
+    "SAVEE": "._corpora",
+    "TESS": "._corpora",
+    "URDU": "._corpora",
+    "CorpusReader": "._corpora",
+    "CorpusWarning": "._corpora",
+    "CsvCorpus": "._corpora",
+    "EmoDB": "._corpora",
+    "FoldersCorpus": "._corpora",
+    "TurEVDB": "._corpora",
+    "get_reader_class": "._corpora",
+    "load_corpus": "._corpora",
+    "load_sample": "._corpora",
+    "sample_path": "._corpora",
+    "AudioFeatures": "._extract",
+    "AudioFeaturesWarning": "._extract",
+    "FeatureExtractionError": "._extract",
+    "pad_sequences": "._extract",
+    "MissingSpeakerWarning": "._normalize",
+    "SpeakerConfoundWarning": "._normalize",
+    "SpeakerNormalizer": "._normalize",
+    "EMOTION_COORDINATES": "._schema",
+    "EMOTIONS": "._schema",
+    "canonical_emotion": "._schema",
+    "emotion_coordinates": "._schema",
+    "select_emotions": "._schema",
+    "shared_classes": "._schema",
+    "to_binary_arousal": "._schema",
+    "to_binary_valence": "._schema",
+}
 
 __all__ = [
     "COLUMNS",
@@ -91,3 +140,15 @@ __all__ += [
     "load_audio",
     "pad_sequences",
 ]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
