@@ -2330,3 +2330,39 @@ def test_grid_param_of_no_listed_step_names_the_steps_there_are():
         r"STEP__PARAM=V1,V2",
     ):
         _recipes_from_cli("dss,coral", ["tca__n_components=5"])
+
+
+_IMPORTS_OF_A_COMMAND = """
+import contextlib, io, json, sys
+from sertl_core.cli import main
+
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+heavy = ("sklearn", "scipy", "pandas", "torch", "librosa", "matplotlib", "dask")
+print(json.dumps([code, [m for m in heavy if m in sys.modules]]))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "bad.toml"]])
+def test_help_and_a_config_error_import_no_heavy_library(tmp_path, args):
+    # every command loaded the plugins' packages, which imported
+    # scikit-learn, scipy and pandas (a second or more) for `sertl --help`;
+    # `sertl run` imported the runner before reading the experiment file
+    import subprocess
+    import sys
+
+    (tmp_path / "bad.toml").write_text('name = "x"\nno_such_key = 1\n')
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF_A_COMMAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    code, heavy = json.loads(done.stdout.strip().splitlines()[-1])
+    assert code == (0 if args == ["--help"] else 2)
+    assert heavy == []
