@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ._metrics import bootstrap_ci, confusion, score_all
     from ._persist import TRUSTED_PACKAGES, UntrustedModelError, load_model, save_model
     from ._predict import predict_files
+    from ._provenance import ModelDependencyError, ModelVersionWarning
     from ._recipes import Recipe, default_candidates, make_classifier
     from ._runner import RunResult, run_experiment
     from ._selection import evaluate
@@ -66,6 +67,8 @@ _WHERE = {
     "load_model": "._persist",
     "save_model": "._persist",
     "predict_files": "._predict",
+    "ModelDependencyError": "._provenance",
+    "ModelVersionWarning": "._provenance",
     "Recipe": "._recipes",
     "default_candidates": "._recipes",
     "make_classifier": "._recipes",
@@ -85,6 +88,8 @@ __all__ = [
     "ExperimentConfig",
     "FeatureSpec",
     "MethodSpec",
+    "ModelDependencyError",
+    "ModelVersionWarning",
     "ProtocolSpec",
     "Recipe",
     "RunResult",

@@ -192,16 +192,31 @@ def save_model(model, path, *, metadata=None):
         Destination file (``.skops`` by convention).
     metadata : dict, default=None
         JSON-like information stored beside the model (classes, corpora,
-        method, feature configuration).
+        method, feature configuration). :func:`load_model` returns it with
+        one more key, ``"saved_with"``: what this installation is (see
+        Notes).
 
     Returns
     -------
     path : pathlib.Path
         The written file.
 
+    Notes
+    -----
+    The file also records the installation that wrote it, for
+    :func:`load_model` to diagnose a model moved to another one: the
+    versions of Python, sertl-core, scikit-learn, numpy, scipy, skops and
+    of the distributions of the model's classes (torch and skorch for
+    neural models), and for each feature extractor its feature version,
+    feature set, sample rate settings, number of features and the versions
+    of the libraries that compute them. :func:`load_model` names the
+    distribution to install when a class is missing, and warns once
+    (:class:`~sertl_experiments.ModelVersionWarning`) when a version that
+    can change the predictions differs.
+
     Examples
     --------
-    >>> import numpy as np, tempfile, pathlib
+    >>> import numpy as np, sklearn, tempfile, pathlib
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sertl_experiments import load_model, save_model
     >>> clf = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
@@ -210,8 +225,14 @@ def save_model(model, path, *, metadata=None):
     >>> model, meta = load_model(p)
     >>> meta["note"], model.predict([[0.9]]).tolist()
     ('demo', [1])
+    >>> meta["saved_with"]["distributions"]["scikit-learn"] == sklearn.__version__
+    True
     """
+    import json
+
     sio = _import_skops()
+
+    from ._provenance import SAVED_WITH, saved_with
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +240,9 @@ def save_model(model, path, *, metadata=None):
         "format": "sertl-model/1",
         "model": model,
         "metadata": dict(metadata or {}),
+        # one JSON string: load_model reads it from the schema, as data,
+        # before anything is built
+        SAVED_WITH: json.dumps(saved_with(model)),
     }
 
     def dump(fh):
@@ -2118,10 +2142,17 @@ def load_model(path, *, trusted=None):
     model : estimator
         The fitted model.
     metadata : dict
-        The metadata saved with it.
+        The metadata saved with it, and under ``"saved_with"`` what
+        :func:`save_model` recorded of the installation that wrote it
+        (absent from files written before it was recorded).
 
     Raises
     ------
+    ModelDependencyError
+        The file needs a class this installation lacks (a plugin that is
+        not installed, a class not in this version of its package): the
+        message names the distribution to install, with the version the
+        model was saved with.
     UntrustedModelError
         The file holds a type that is not trusted (the message lists them
         with the reason), is no skops file, or does not build.
@@ -2129,6 +2160,16 @@ def load_model(path, *, trusted=None):
         ``path`` does not exist.
     IsADirectoryError
         ``path`` is a folder (the message names the ``.skops`` files in it).
+
+    Warns
+    -----
+    ModelVersionWarning
+        Once, when the model was saved by versions that can change its
+        predictions: scikit-learn's (in place of scikit-learn's own
+        ``InconsistentVersionWarning`` for each estimator), those of the
+        sertl distributions and of torch its classes come from, and the
+        feature version of its feature extractor (whose numbers then
+        differ from those it was trained on).
 
     Examples
     --------
@@ -2156,6 +2197,20 @@ def load_model(path, *, trusted=None):
     >>> model.predict([[3.0, 3.0], [0.0, 0.0]]).tolist(), meta["support"]["anger"]
     (['anger', 'sadness'], 10)
     """
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    from ._provenance import (
+        SAVED_WITH,
+        ModelDependencyError,
+        _mapping,
+        missing_types,
+        read_saved_with,
+        sklearn_versions,
+        version_differences,
+        warn_differences,
+    )
+    from ._selection import _recorded
+
     sio = _import_skops()
 
     path = Path(path)
@@ -2188,6 +2243,8 @@ def load_model(path, *, trusted=None):
                 )
             nodes, by_id = _schema_nodes(schema)  # walked once
             types = _file_types(nodes)
+            record = read_saved_with(schema)
+            file_sklearn = sklearn_versions(nodes)
             _check_decision_trees(nodes, by_id, archive)
             _check_hist_predictors(nodes, by_id, archive)
     except UntrustedModelError as exc:
@@ -2201,6 +2258,20 @@ def load_model(path, *, trusted=None):
     extra = _trusted_names(trusted)
     for _, name in types:  # public modules first: the order of names is free
         _import_public_part(name.rpartition(".")[0])
+    # a class of a package that is not installed (a plugin), or not in this
+    # version of it, is named with what to install, not as untrusted
+    missing = missing_types(
+        types,
+        record,
+        lambda m: (
+            _in_packages(m, TRUSTED_PACKAGES) and not _UNTRUSTED_MODULES.search(m)
+        ),
+    )
+    if missing:
+        listed = _printable("; ".join(missing[name] for name in sorted(missing)))
+        raise ModelDependencyError(
+            f"{str(path)!r} needs what this installation lacks: {listed}."
+        )
     refused = {}
     for loader, name in types:
         why = _refusal(loader, name, extra)
@@ -2224,7 +2295,13 @@ def load_model(path, *, trusted=None):
     try:
         # the names of nodes that import nothing are not handed to skops
         names = {name for loader, name in types if loader not in _NO_IMPORT}
-        payload = sio.load(path, trusted=sorted(names))
+        with _recorded() as raised:
+            payload = sio.load(path, trusted=sorted(names))
+        for category, text in raised:
+            # scikit-learn warns once per estimator of another version (as
+            # if unpickled): ModelVersionWarning below says it once
+            if not issubclass(category, InconsistentVersionWarning):
+                _warn_again(text, category)
         # before any method of what it built is called
         _check_loaded_callables(payload, extra)
         if isinstance(payload, dict) and "model" in payload:
@@ -2234,6 +2311,15 @@ def load_model(path, *, trusted=None):
             _check_loaded_trees(payload)
     except UntrustedModelError:
         raise
+    except ImportError as exc:  # a type trusted by name, not installed
+        dist = _mapping(record, "packages").get(str(exc.name).split(".")[0])
+        hint = f" (the distribution {dist}: pip install '{dist}')" if dist else ""
+        raise ModelDependencyError(
+            _printable(
+                f"{str(path)!r} needs the module {exc.name!r}, which is not "
+                f"installed here{hint}."
+            )
+        ) from exc
     except Exception as exc:  # trusted types whose stored state does not build
         raise UntrustedModelError(
             f"{str(path)!r} cannot be loaded: {type(exc).__name__}: {exc}. It may "
@@ -2245,4 +2331,18 @@ def load_model(path, *, trusted=None):
             f"{str(path)!r} is a skops file but not a sertl model (no sertl-model/1 "
             "payload)."
         )
-    return payload["model"], payload["metadata"]
+    metadata = payload["metadata"]
+    if record is not None and isinstance(metadata, dict):
+        metadata = {**metadata, SAVED_WITH: record}
+    warn_differences(
+        path, *version_differences(record, payload["model"], file_sklearn), 2
+    )
+    return payload["model"], metadata
+
+
+def _warn_again(text, category):
+    """Warn ``text`` again as ``category`` (a warning recorded while loading)."""
+    try:
+        warnings.warn(text, category, stacklevel=3)
+    except TypeError:  # a category whose constructor takes other arguments
+        warnings.warn(f"{category.__name__}: {text}", UserWarning, stacklevel=3)

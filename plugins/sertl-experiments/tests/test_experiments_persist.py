@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sklearn
 import skops.io as sio
 from sertl_experiments import UntrustedModelError, load_model, save_model
 from sklearn.pipeline import Pipeline
@@ -30,6 +31,10 @@ def test_round_trip_keeps_predictions_and_metadata(tmp_path):
         pipe, tmp_path / "m.skops", metadata={"classes": ["anger", "sadness"]}
     )
     model, meta = load_model(path)
+    # the caller's metadata, and what the saving installation was
+    assert meta.pop("saved_with")["distributions"]["scikit-learn"] == (
+        sklearn.__version__
+    )
     assert meta == {"classes": ["anger", "sadness"]}
     np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
     # a skops file, not a pickle
@@ -211,7 +216,7 @@ def test_a_node_may_name_only_the_types_it_exists_for(tmp_path, node, refused):
 
     clf = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
     base = save_model(clf, tmp_path / "base.skops", metadata={"note": "x"})
-    assert load_model(base)[1] == {"note": "x"}  # the file as written loads
+    assert load_model(base)[1]["note"] == "x"  # the file as written loads
 
     def plant(schema):
         schema["content"]["metadata"]["content"]["note"] = node
@@ -715,6 +720,7 @@ def test_instance_weighting_model_saves_and_loads(tmp_path, kmm_model):
     files = list(tgt["file"][:4])
     before = [r["probabilities"] for r in predict_files(model, files)]
     after = [r["probabilities"] for r in predict_files(loaded, files)]
+    assert meta.pop("saved_with")["features"][0]["feature_set"] == "functionals"
     assert meta == {"method": "kmm"} and after == before
     with sklearn.config_context(enable_metadata_routing=True):  # it refits
         loaded.fit(
@@ -1002,7 +1008,7 @@ def test_files_without_stored_requests_still_load(tmp_path):
     path = tmp_path / "old.skops"
     sio.dump({"format": "sertl-model/1", "model": pipe, "metadata": {"v": 1}}, path)
     model, meta = load_model(path)
-    assert meta == {"v": 1}
+    assert meta == {"v": 1}  # no saved_with: the file does not record one
     np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
     assert _requests(model[-1].estimator_) == _requests(SVC())
 
