@@ -1167,6 +1167,16 @@ def _predict(args, out):
             "from them, as `sertl run` with save_models = true, `sertl grid "
             "--save` and `sertl demo` write)."
         )
+    if _takes_numbers(steps[0][1]):
+        raise ExperimentError(
+            f"{args.model}: its first step, {type(steps[0][1]).__name__}, takes "
+            "numbers, not audio files: the model was saved from feature rows, "
+            "so `sertl predict` cannot label files with it. Call its predict on "
+            "feature rows (load_model), or save a Pipeline whose first step "
+            "computes features from audio (sertl_speech.AudioFeatures), as "
+            "`sertl run` with save_models = true, `sertl grid --save` and "
+            "`sertl demo` do."
+        )
     out["metadata"] = meta
     _use_cache(model, args.cache_dir)
     entries, folders = _scan_audio(args.audio)
@@ -1263,6 +1273,33 @@ def _predict(args, out):
     n_missing = sum(not exists for _, exists in entries)
     n_bad = sum(r["error"] is not None for r in rows) + n_missing
     return 0 if n_bad == 0 else 1
+
+
+def _takes_numbers(step):
+    """Whether a model's first step was fitted on feature rows, not audio files.
+
+    Fitted on numbers (it holds ``n_features_in_``, as scikit-learn's
+    transformers fitted on arrays do) and neither saying it takes strings
+    (scikit-learn's ``input_tags.string``, as
+    :class:`~sertl_speech.AudioFeatures` does), nor a registered feature
+    extractor, nor a ``FunctionTransformer`` (whose function may read
+    files). Such a step fails on file names with an error that names no
+    cause.
+    """
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.utils import get_tags
+
+    from sertl_core import get_registry
+
+    if not hasattr(step, "n_features_in_") or isinstance(step, FunctionTransformer):
+        return False
+    try:
+        says_strings = bool(get_tags(step).input_tags.string)
+    except Exception:  # noqa: BLE001  # a step without tags: ask the registry
+        says_strings = False
+    reg = get_registry()
+    extractors = {reg.get("features", n) for n in reg.names("features")}
+    return not says_strings and type(step) not in extractors
 
 
 def _use_cache(model, cache_dir):

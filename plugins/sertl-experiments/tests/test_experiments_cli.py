@@ -1271,6 +1271,8 @@ def test_predict_json_says_why_nothing_was_labelled(small_model, tmp_path, capsy
     path, files = small_model
     assert main(["predict", str(path), str(tmp_path / "gone.wav"), "--json"]) == 2
     out = json.loads(capsys.readouterr().out)
+    # the model's metadata, with the installation that saved it
+    assert out["metadata"].pop("saved_with")["features"][0]["feature_set"]
     assert out["predictions"] == [] and out["metadata"] == {
         "classes": ["anger", "sadness"]
     }

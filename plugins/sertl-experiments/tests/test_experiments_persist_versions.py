@@ -136,3 +136,19 @@ def test_a_model_whose_plugin_is_missing_names_the_distribution(
     assert main(["predict", str(path), "a.wav"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'sertl-feature==" in err[0]
+
+
+def test_predict_refuses_a_model_saved_from_feature_rows_in_one_line(tmp_path, capsys):
+    # a practitioner's own numeric pipeline, saved with save_model: its first
+    # step has a transform, and `sertl predict` handed it file names (a
+    # traceback: "could not convert string to float")
+    from sertl_speech import sample_path
+
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    pipe.fit(np.array([[0.0], [1.0], [2.0], [3.0]]), ["anger"] * 2 + ["sadness"] * 2)
+    path = save_model(pipe, tmp_path / "rows.skops")
+    audio = next(iter(sorted(sample_path("emodb").rglob("*.flac"))))
+    assert main(["predict", str(path), str(audio)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "its first step, StandardScaler, takes numbers, not audio files" in err[0]
