@@ -149,6 +149,18 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         Per-epoch losses and durations.
     n_features_in_ : int
         Number of input features.
+    input_mean_ : ndarray of shape (n_features,)
+        Mean subtracted from every input feature (zeros with
+        ``standardize=False``).
+    input_scale_ : ndarray of shape (n_features,)
+        Standard deviation each input feature is divided by (ones with
+        ``standardize=False``; constant features get 1).
+    code_mean_ : ndarray of shape (n_components,)
+        Mean of the code over the rows of fit, subtracted from the code
+        in ``output="concat"``.
+    code_scale_ : ndarray of shape (n_components,)
+        Standard deviation of the code over the rows of fit (constant
+        components get 1), which scales the code in ``output="concat"``.
     feature_names_in_ : ndarray of str
         Input feature names (when ``X`` had them).
     device_ : str

@@ -296,6 +296,18 @@ class FineTuneClassifier(NeuralTransferEstimator):
         ``(frames, n_mels)`` when fitted on 3-D input.
     n_features_in_ : int
         Number of (flattened) input features.
+    input_mean_ : ndarray of shape (n_features,)
+        Mean subtracted from every input feature before the network (zeros
+        with ``standardize=False``; one value for the whole log-mel image
+        on 3-D input). Not set with ``standardize="domain"``.
+    input_scale_ : ndarray of shape (n_features,)
+        Standard deviation each input feature is divided by (ones with
+        ``standardize=False``; constant features get 1). Not set with
+        ``standardize="domain"``.
+    domain_scaler_ : DomainStandardScaler
+        The per-domain scaler of the inputs (set only with
+        ``standardize="domain"``, in place of ``input_mean_`` and
+        ``input_scale_``).
     device_ : str
         Device used for training and prediction. A pickled or skops-loaded
         copy goes back onto it where PyTorch sees that device, else onto the
