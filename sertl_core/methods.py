@@ -222,9 +222,11 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     with a negative id, are scaled with the pooled statistics of all the
     rows of fit, so no shift is removed. When ``sample_domain`` was not
     given, fit warns with :class:`~sertl_core.NoTargetWarning`; with an
-    explicit ``sample_domain`` that has source ids only, the source rows are
-    scaled per domain and target rows take the same fallback without a
-    warning. ``target_stats="batch"`` needs no target rows in fit.
+    explicit ``sample_domain`` that has source ids only, fit is silent, the
+    source rows are scaled per domain, and target rows take the same
+    fallback, for which ``transform`` warns
+    (:class:`~sertl_core.NoTargetWarning`, as in leave-one-domain-out).
+    ``target_stats="batch"`` needs no target rows in fit.
 
     Parameters
     ----------

@@ -1115,6 +1115,8 @@ class PredictionEntropyScorer(DomainAwareScorer):
         ------
         DomainError
             When ``X`` holds no target row.
+        TypeError
+            When ``estimator`` is a regressor or has no ``predict_proba``.
         """
         if _task(estimator) == "regressor":
             raise TypeError(

@@ -2207,7 +2207,7 @@ def sample_path(corpus):
     The sample holds 48 utterances of EmoDB (speakers 03, 08, 09, 10, 11,
     13) and 48 of RAVDESS's speech part (actors 01-06), the two shortest per
     speaker of each class anger, happiness, neutral and sadness, as 16 kHz
-    FLAC in the official layouts (about 3.5 MB). Attributions and licences
+    FLAC in the official layouts (about 3.4 MB). Attributions and licences
     (research use; RAVDESS CC BY-NC-SA 4.0) are in ``ATTRIBUTION.md`` beside
     it.
 
