@@ -162,9 +162,13 @@ def _audio_files(folder: Path, suffixes=_CORPUS_SUFFIXES):
 
     Symbolic links to folders are followed (corpora are often assembled from
     links to shared storage); a folder reached twice through links is read
-    once, so a link cycle cannot loop. A link named like audio whose target
-    is missing (storage not mounted, a moved file) is listed too, for the
-    reader to report (:func:`_split_unreadable`) rather than lose silently.
+    once, so a link cycle cannot loop: through the path met first by a walk
+    that visits each folder's subfolders in sorted order, so that which path
+    (and, for the ``folders`` reader, which label folder) lists its files
+    does not depend on the arbitrary order in which the file system lists a
+    folder. A link named like audio whose target is missing (storage not
+    mounted, a moved file) is listed too, for the reader to report
+    (:func:`_split_unreadable`) rather than lose silently.
     """
     out = []
     seen = set()
@@ -174,9 +178,10 @@ def _audio_files(folder: Path, suffixes=_CORPUS_SUFFIXES):
             dirnames[:] = []
             continue
         seen.add(real)
-        dirnames[:] = [
+        # in place and sorted: the walk descends in this order
+        dirnames[:] = sorted(
             d for d in dirnames if not (d.startswith(".") or d == "__MACOSX")
-        ]
+        )
         for name in filenames:
             p = Path(dirpath) / name
             if p.suffix.lower() not in suffixes or name.startswith("."):

@@ -221,6 +221,34 @@ def test_symlinked_folders_are_followed_once(tmp_path):
     assert all(Path(f).is_relative_to(root.resolve()) for f in t["file"])
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_folder_reached_twice_is_read_where_the_sorted_walk_meets_it(
+    tmp_path, monkeypatch, descending
+):
+    # a folder reached twice (a label folder and a link to it) is read once,
+    # through the path met first: that must not depend on the order in
+    # which the file system lists a folder (os.listdir's order is
+    # arbitrary), or the files' label (its folder) changes between machines
+    import os
+
+    root = tmp_path / "mine"
+    _wav(root / "sad" / "b.wav")
+    _link(root / "happy", root / "sad", directory=True)  # one store, two labels
+    walk = os.walk
+
+    def listed_in_another_order(*args, **kwargs):
+        for top, dirs, files in walk(*args, **kwargs):
+            # in place: the walk descends into this very list
+            dirs.sort(reverse=descending)
+            files.sort(reverse=descending)
+            yield top, dirs, files
+
+    monkeypatch.setattr(os, "walk", listed_in_another_order)
+    t = _read("folders", root)
+    assert t["emotion_orig"].tolist() == ["happy"]
+    assert t["file"].tolist() == [str(root / "happy" / "b.wav")]
+
+
 def _link(link, target, *, directory=False):
     """Make ``link`` a symbolic link to ``target`` (which may not exist).
 
