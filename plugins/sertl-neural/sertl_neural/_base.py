@@ -42,6 +42,33 @@ __all__ = ["NeuralHead"]
 _INFERENCE_BATCH = 4096
 
 
+def _numpy_seed(seed):
+    """Return the numpy seed of a step seeded with ``seed`` (fit seed + step offset).
+
+    numpy and scikit-learn take seeds of 32 bits: the fit's seed plus a
+    step's offset (``seed + 1``, ``seed + 2 + round`` ...) wraps around
+    ``2**32``, so the largest seeds work too; below that it is ``seed``
+    itself.
+
+    Parameters
+    ----------
+    seed : int or None
+        Non-negative seed; None (no seed) is returned as it is.
+
+    Returns
+    -------
+    seed : int or None
+        ``seed`` modulo ``2**32``.
+
+    Examples
+    --------
+    >>> from sertl_neural._base import _numpy_seed
+    >>> _numpy_seed(7), _numpy_seed(2**32 + 1)
+    (7, 1)
+    """
+    return None if seed is None else int(seed) % 2**32
+
+
 def resolve_device(device):
     """Return the torch device string for ``device`` ("auto" picks CUDA when present).
 
@@ -525,14 +552,16 @@ class NeuralMixin:
     def _draw_seed(self):
         """Draw the seed of one fit from ``random_state``.
 
-        An int is the seed itself (modulo ``2**31 - 1``); a ``RandomState``
-        gives one draw; ``None`` one draw from numpy's global generator, as
-        scikit-learn's estimators do, so ``np.random.seed(k)`` before a fit
-        makes it repeatable.
+        An int is the seed itself (any seed of 32 bits, each its own: it is
+        not reduced, so ``2**31 - 1`` does not repeat seed 0); a
+        ``RandomState`` gives one draw; ``None`` one draw from numpy's global
+        generator, as scikit-learn's estimators do, so ``np.random.seed(k)``
+        before a fit makes it repeatable. The steps that take a numpy seed
+        derive theirs from it with :func:`_numpy_seed`.
         """
         rs = self.random_state
         if isinstance(rs, numbers.Integral):
-            return int(rs) % (2**31 - 1)
+            return int(rs)
         return int(check_random_state(rs).randint(2**31 - 1))
 
     @contextlib.contextmanager
@@ -798,6 +827,7 @@ class NeuralMixin:
         n_valid = int(round(self.validation_fraction * n))
         if n < 10 or n_valid < 1 or n - n_valid < 2:
             return None
+        seed = _numpy_seed(seed)
         idx = np.arange(n)
         if strata is None:
             return next(
@@ -1113,7 +1143,7 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
         # estimator on the resampled rows: the caller's weights reach it, a
         # Pipeline's final step, or a weighted resample of the rows
         X_res, y_res, w_res = self._resample(emb, data.y[lab], seed, data.weights(lab))
-        self._fit_resampled(X_res, y_res, w_res, random_state=seed)
+        self._fit_resampled(X_res, y_res, w_res, random_state=_numpy_seed(seed))
 
     def _resample(self, X, y_idx, seed, sample_weight=None):
         """Rows, labels and weights after a clone of ``sampler`` seeded with ``seed``.
@@ -1126,7 +1156,7 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
             return X, y_idx, sample_weight
         sampler = clone(self.sampler)
         if "random_state" in sampler.get_params():
-            sampler.set_params(random_state=seed)
+            sampler.set_params(random_state=_numpy_seed(seed))
         if not hasattr(sampler, "fit_resample"):
             raise TypeError(
                 f"sampler={sampler!r} has no fit_resample method: pass an "
