@@ -536,16 +536,23 @@ def test_fit_leaves_torch_global_settings_alone(few_shot):
 
     before = settings()
     rng_state = torch.get_rng_state()
-    np_state = np.random.get_state()[1].copy()
+    # the whole state, position included: the key array alone changes only
+    # when a draw regenerates it, so it missed most draws and caught one
+    # only after np.random.seed (an earlier test's), which made this test
+    # fail by test order. Seeded fits: random_state=None takes one draw
+    # from numpy's global generator by design (test_neural_seed_none)
+    np_state = np.random.get_state()  # noqa: NPY002
     FineTuneClassifier(**SMALL, early_stopping=True, finetune_epochs=1).fit(
         X, y, sample_domain=sd
     )
-    AutoencoderAdapter(hidden_layer_sizes=(4,), n_components=2, max_epochs=1).fit(
-        X, sample_domain=sd
-    )
+    AutoencoderAdapter(
+        hidden_layer_sizes=(4,), n_components=2, max_epochs=1, random_state=0
+    ).fit(X, sample_domain=sd)
     assert settings() == before
     assert torch.equal(rng_state, torch.get_rng_state())
-    np.testing.assert_array_equal(np_state, np.random.get_state()[1])
+    after = np.random.get_state()  # noqa: NPY002
+    np.testing.assert_array_equal(np_state[1], after[1])
+    assert np_state[2:] == after[2:], "numpy's global generator was drawn from"
 
 
 def test_importing_leaves_the_global_generators_and_settings_alone():
