@@ -18,7 +18,8 @@ read-only) are never mutated, that ``y``, ``sample_domain`` and
 ``sample_weight`` given as lists, pandas Series or strided views give the
 output of plain arrays, that fitting changes no global state
 (scikit-learn config, numpy's global RNG, Python's ``random``, logging,
-``warnings.filters``, ``os.environ``), that a user's global
+``warnings.filters``, ``os.environ``; torch's global generator and
+settings once torch is imported), that a user's global
 ``set_config(transform_output="pandas")`` changes no output
 (:func:`check_global_pandas_output`), that unlabelled rows never become
 classes and that a regression's rows labelled -1.0 (a real value there;
@@ -812,7 +813,15 @@ def check_no_global_state_change(estimator):
     """Fitting and predicting change no global state of the process.
 
     Checked: scikit-learn's config, numpy's global RNG, Python's ``random``,
-    the root logger, ``warnings.filters`` and ``os.environ``. Every
+    the root logger, ``warnings.filters`` and ``os.environ``; when torch is
+    imported (by the estimator's first fit, say), also torch's global CPU
+    generator and its process-wide settings (threads, deterministic
+    algorithms, default dtype, grad mode, float32 matmul precision, cuDNN
+    flags): a fit that calls ``torch.manual_seed(random_state)`` changes
+    the caller's torch stream, so their own later draws (dropout, a
+    DataLoader's shuffle) follow the estimator's seed; seed a
+    ``torch.Generator`` of the fit's own, or fit inside
+    ``torch.random.fork_rng()``. Every
     ``random_state`` parameter (nested ones too) is set to 0 first, so a
     wrapped estimator's own use of numpy's global RNG does not count.
 
@@ -825,11 +834,12 @@ def check_no_global_state_change(estimator):
     global RNG and ``random`` seeded with two different seeds, a root
     logger without handlers at WARNING, one filter that ignores every
     warning), so a change that an earlier check or fit already made
-    (``np.random.seed(0)``, ``random.seed(0)``, ``sklearn.set_config(...)``,
-    ``logging.basicConfig()``, ``warnings.simplefilter("ignore")``) is
-    still seen; every write to ``os.environ`` during these fits counts, one
-    that sets a variable to the value it already has too. The caller's
-    state is restored.
+    (``np.random.seed(0)``, ``random.seed(0)``, ``torch.manual_seed(0)``,
+    ``sklearn.set_config(...)``, ``logging.basicConfig()``,
+    ``warnings.simplefilter("ignore")``) is still seen; every write to
+    ``os.environ`` during these fits counts, one that sets a variable to the
+    value it already has too. The caller's state is restored (torch's
+    generator as it was once torch is imported).
     """
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, X, y)[0]
@@ -839,12 +849,15 @@ def check_no_global_state_change(estimator):
     saved_random = random.getstate()
     saved_environ = dict(os.environ)
     saved_handlers, saved_level = list(root.handlers), root.level
+    saved_torch = _torch_saved()
     try:
         # the caller's warnings filters come back at the end
         with warnings.catch_warnings():
             # imports on first fit (and their side effects) happen here
             with sklearn.config_context(**_default_sklearn_config()):
                 _output(clone(estimator).fit(X, y, sample_domain=sd), X)
+            if saved_torch is None:  # torch imported by that fit: its state now
+                saved_torch = _torch_saved()
             for seed in (1, 2):
                 with sklearn.config_context(**_default_sklearn_config()):
                     np.random.seed(seed)
@@ -857,12 +870,14 @@ def check_no_global_state_change(estimator):
                     warnings.filterwarnings("ignore", module=".*")
                     filters = list(warnings.filters)
                     config = sklearn.get_config()
+                    torch_before = _torch_global_state(seed)
                     rng_state = np.random.get_state()
                     random_state = random.getstate()
                     environ = dict(os.environ)
                     with _environ_writes() as written:
                         est = clone(estimator).fit(X, y, sample_domain=sd)
                         _output(est, X)
+                    _assert_torch_global_state(torch_before)
                     now = sklearn.get_config()
                     changed = {
                         k: (v, now.get(k)) for k, v in config.items() if now.get(k) != v
@@ -910,6 +925,7 @@ def check_no_global_state_change(estimator):
     finally:
         np.random.set_state(saved_rng)
         random.setstate(saved_random)
+        _torch_restore(saved_torch)
         _restore_environ(saved_environ)
         for h in list(root.handlers):
             root.removeHandler(h)
@@ -969,6 +985,70 @@ def check_global_pandas_output(estimator):
         got,
         where=f"{name} gives another output under "
         "sklearn.set_config(transform_output='pandas') than under the default",
+    )
+
+
+def _torch_settings(torch):
+    """Torch's process-wide settings that a fit must leave as they were."""
+    return {
+        "torch.get_num_threads()": torch.get_num_threads(),
+        "torch.are_deterministic_algorithms_enabled()": (
+            torch.are_deterministic_algorithms_enabled()
+        ),
+        "torch.get_default_dtype()": torch.get_default_dtype(),
+        "torch.is_grad_enabled()": torch.is_grad_enabled(),
+        "torch.get_float32_matmul_precision()": (torch.get_float32_matmul_precision()),
+        "torch.backends.cudnn.benchmark": torch.backends.cudnn.benchmark,
+        "torch.backends.cudnn.deterministic": torch.backends.cudnn.deterministic,
+    }
+
+
+def _torch_saved():
+    """The caller's torch CPU generator state, or None when torch is not imported."""
+    torch = sys.modules.get("torch")
+    return None if torch is None else torch.get_rng_state()
+
+
+def _torch_restore(saved):
+    """Give torch's global CPU generator the state :func:`_torch_saved` saved."""
+    torch = sys.modules.get("torch")
+    if torch is not None and saved is not None:
+        torch.set_rng_state(saved)
+
+
+def _torch_global_state(seed):
+    """Seed torch's global CPU generator with ``seed``; return it and the settings.
+
+    None when torch is not imported. The generator is given the state of a
+    fresh ``torch.Generator`` seeded with ``seed`` (``torch.manual_seed``
+    would also queue a seed for CUDA devices), so that a fit that seeds it
+    itself, with a seed an earlier fit used too, is still seen.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    torch.set_rng_state(torch.Generator().manual_seed(seed).get_state())
+    return torch.get_rng_state(), _torch_settings(torch)
+
+
+def _assert_torch_global_state(before):
+    """Fail when torch's generator or settings differ from ``before``."""
+    if before is None:  # torch not imported before this fit
+        return
+    torch = sys.modules["torch"]
+    rng, settings = before
+    now = _torch_settings(torch)
+    changed = {k: (v, now[k]) for k, v in settings.items() if now[k] != v}
+    assert not changed, (
+        "torch's process-wide settings were changed (setting: (before, after)): "
+        f"{changed}; set them inside a context manager that restores them, or "
+        "leave them to the user"
+    )
+    assert torch.equal(rng, torch.get_rng_state()), (
+        "torch's global random state was used or changed (torch.manual_seed, "
+        "dropout or a DataLoader shuffle drawing from it): seed a "
+        "torch.Generator of the fit's own, or fit inside "
+        "torch.random.fork_rng()"
     )
 
 

@@ -127,6 +127,72 @@ def test_kit_global_state_change_is_caught_after_an_earlier_fit(estimator, match
         root.setLevel(level)
 
 
+class _SeedsTorch(_Centerer):
+    def _fit(self, data):
+        import torch
+
+        super()._fit(data)
+        torch.manual_seed(0)  # the defect under test: the caller's torch stream
+        self.noise_ = torch.rand(1).item()
+
+
+class _DrawsFromTorch(_Centerer):
+    def _fit(self, data):
+        import torch
+
+        super()._fit(data)
+        self.noise_ = torch.rand(1).item()  # dropout, a DataLoader shuffle ...
+
+
+class _SetsTorchThreads(_Centerer):
+    def _fit(self, data):
+        import torch
+
+        super()._fit(data)
+        torch.set_num_threads(torch.get_num_threads() + 1)  # e.g. "use them all"
+
+
+class _ForksTorch(_Centerer):
+    def _fit(self, data):
+        import torch
+
+        super()._fit(data)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            self.noise_ = torch.rand(1).item()
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (_SeedsTorch(), "torch's global random state"),
+        (_DrawsFromTorch(), "torch's global random state"),
+        (_SetsTorchThreads(), r"torch's process-wide settings.*get_num_threads"),
+    ],
+    ids=["torch.manual_seed", "torch.rand", "torch.set_num_threads"],
+)
+def test_kit_catches_torch_global_state_change(estimator, match):
+    # a neural plugin that seeds torch's global generator in fit (the common
+    # torch.manual_seed(random_state)) moves the caller's own torch stream
+    torch = pytest.importorskip("torch")
+    threads, state = torch.get_num_threads(), torch.get_rng_state()
+    try:
+        with pytest.raises(AssertionError, match=match):
+            check_no_global_state_change(estimator)
+        # the caller's generator is given back, whatever the fits did
+        assert torch.equal(state, torch.get_rng_state())
+    finally:
+        torch.set_num_threads(threads)
+        torch.set_rng_state(state)
+
+
+def test_kit_passes_a_fit_that_forks_torch_rng():
+    torch = pytest.importorskip("torch")
+    state = torch.get_rng_state()
+    check_no_global_state_change(_ForksTorch())
+    assert torch.equal(state, torch.get_rng_state())
+
+
 def test_kit_global_state_check_restores_callers_state():
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
