@@ -26,11 +26,13 @@ classes and that a regression's rows labelled -1.0 (a real value there;
 NaN marks unlabelled rows) reach the wrapped regressor, that both
 metadata-routing modes of a plain Pipeline give the same result, that
 clones and pickles behave like the original, that ``random_state`` makes
-fits deterministic, that bad domain input gets a clear error, that an
-adapter's ``transform`` uses ``sample_domain`` as the adapter declares
-(``_transform_uses_domain``), that a transfer estimator declaring that its
-prediction ignores ``sample_domain`` (``_predict_uses_domain = False``)
-predicts the same rows alike as source and target rows and without domains
+fits deterministic and that ``random_state=None`` follows numpy's global
+generator (:func:`check_random_state_none_follows_numpy`), that bad domain
+input gets a clear error, that an adapter's ``transform`` uses
+``sample_domain`` as the adapter declares (``_transform_uses_domain``),
+that a transfer estimator declaring that its prediction ignores
+``sample_domain`` (``_predict_uses_domain = False``) predicts the same rows
+alike as source and target rows and without domains
 (:func:`check_predict_follows_sample_domain`), that a transfer estimator keeps the
 ``estimator`` and ``sampler`` parameters and that ``fit`` refuses a value
 outside each ``_parameter_constraints`` constraint, whose keys must name
@@ -1271,6 +1273,45 @@ def check_random_state_determinism(estimator):
     _assert_same_output(a, b, where="random_state=0 is not deterministic")
 
 
+def check_random_state_none_follows_numpy(estimator):
+    """``random_state=None`` draws from numpy's global generator, as in scikit-learn.
+
+    With ``random_state=None``, ``np.random.seed(0)`` before each of two
+    fits must give the same output, as it does for scikit-learn's
+    estimators (``check_random_state(None)`` is numpy's global
+    ``RandomState``): a script seeded once at the top repeats. A fit that
+    draws its randomness elsewhere when unseeded
+    (``np.random.default_rng(None)``, ``torch.seed()``, the clock or the
+    OS) differs from run to run whatever the script seeds. Estimators
+    without a ``random_state`` parameter are skipped (scikit-learn's
+    ``check_fit_idempotent`` fits them twice). numpy's global generator is
+    given back as it was.
+    """
+    if "random_state" not in estimator.get_params():
+        return
+    X, y, sd, _ = make_domain_data()
+    y = _label_variants(estimator, X, y)[0]
+    est = clone(estimator).set_params(random_state=None)
+    saved = np.random.get_state()
+    try:
+        outs = []
+        for _ in range(2):
+            np.random.seed(0)
+            outs.append(_all_outputs(_fit_output(est, X, y, sd)[0], X, sd))
+    finally:
+        np.random.set_state(saved)
+    _assert_same_output(
+        outs[0],
+        outs[1],
+        where=(
+            "random_state=None does not follow numpy's global generator "
+            "(np.random.seed(0) before each fit gave two models): when "
+            "unseeded, draw from sklearn.utils.check_random_state(None), not "
+            "from np.random.default_rng(None), torch.seed(), the clock or the OS"
+        ),
+    )
+
+
 def _assert_refused(fit, word, accepted, *, ignore_case=False):
     """``fit()`` must raise a DomainError whose message mentions ``word``."""
     try:
@@ -1771,6 +1812,7 @@ _SERTL_CHECKS = (
     check_routing_modes,
     check_clone_and_pickle,
     check_random_state_determinism,
+    check_random_state_none_follows_numpy,
     check_domain_errors,
     check_default_domain_is_target,
     check_multi_source_and_few_shot,

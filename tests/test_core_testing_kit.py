@@ -33,6 +33,7 @@ from sertl_core.testing import (
     check_parameter_constraints,
     check_predict_follows_sample_domain,
     check_random_state_determinism,
+    check_random_state_none_follows_numpy,
     check_registry_name,
     check_routing_modes,
     check_row_order_equivariance,
@@ -320,6 +321,48 @@ def test_kit_compares_scores_not_only_labels():
         check_routing_modes(est)
     # a pickled copy keeps the jitter it was fitted with: that check passes
     check_clone_and_pickle(est)
+
+
+class _UnseededFromTheOS(SourceOnly):
+    """Seeded fits repeat; an unseeded one draws from the OS (the defect)."""
+
+    registry_name = "kit_unseeded_from_the_os"
+
+    def __init__(self, estimator=None, *, random_state=None):
+        super().__init__(estimator)
+        self.random_state = random_state
+
+    def _fit(self, data):
+        super()._fit(data)
+        # np.random.default_rng(None) takes fresh OS entropy: np.random.seed
+        # at the top of the user's script does not make it repeatable
+        self.jitter_ = np.random.default_rng(self.random_state).uniform(0, 1e-3)
+
+    def predict_proba(self, X, *, sample_domain=None):
+        proba = super().predict_proba(X, sample_domain=sample_domain)
+        return (proba + self.jitter_) / (1 + proba.shape[1] * self.jitter_)
+
+
+def test_kit_catches_an_unseeded_fit_that_ignores_numpy_global_seed():
+    est = _UnseededFromTheOS(LogisticRegression())
+    check_random_state_determinism(est)  # an int seed repeats: passes
+    rng = np.random.get_state()  # noqa: NPY002
+    with pytest.raises(AssertionError, match=r"random_state=None does not follow"):
+        check_random_state_none_follows_numpy(est)
+    after = np.random.get_state()  # noqa: NPY002
+    assert np.array_equal(after[1], rng[1]) and after[2:] == rng[2:]
+    # one that draws from check_random_state(None), as scikit-learn, passes
+    check_random_state_none_follows_numpy(_SeededWeights(LogisticRegression()))
+
+
+class _SeededWeights(_UnseededFromTheOS):
+    registry_name = "kit_seeded_weights"
+
+    def _fit(self, data):
+        from sklearn.utils import check_random_state
+
+        SourceOnly._fit(self, data)
+        self.jitter_ = check_random_state(self.random_state).uniform(0, 1e-3)
 
 
 def test_kit_allows_rounding_differences_between_calls():
