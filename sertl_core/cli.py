@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -273,6 +274,18 @@ def _print_table(rows, columns):
         print("  ".join(str(r[c] or "").ljust(widths[c]) for c in columns).rstrip())
 
 
+# every command's; a command's --help says what 1 and 2 mean for it
+_EXIT_STATUS = (
+    "exit status: 0 done; 1 the command failed in part (some files or cells: "
+    "see its --help), or the reader of the output went away (sertl ... | "
+    "head); 2 a usage error, an input the command refuses, or output it could "
+    "not write (standard output closed, a full disk: one line on stderr); 130 "
+    "interrupted by Ctrl-C, 143 stopped by SIGTERM, 129 by SIGHUP. The output "
+    "(tables, --json) is on stdout; progress, notes, warnings and errors are "
+    "on stderr."
+)
+
+
 def build_parser():
     """Build the argument parser, with the sub-commands of installed plugins.
 
@@ -294,6 +307,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="sertl",
         description="Transfer learning for speech emotion recognition.",
+        epilog=_EXIT_STATUS,
     )
     parser.add_argument("--version", action="version", version=f"sertl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -380,8 +394,10 @@ def build_parser():
             problems.append(_problem_line(reg, name, problem))
     notes = reg.missing_commands(sub.choices)
     if notes:  # sertl --help names the commands of plugins that are not there
-        parser.epilog = "commands of sertl's plugins that are not available: " + (
-            " ".join(notes)
+        parser.epilog = (
+            "commands of sertl's plugins that are not available: "
+            + " ".join(notes)
+            + f". {_EXIT_STATUS}"
         )
     return parser
 
@@ -440,7 +456,10 @@ def main(argv=None):
     -------
     code : int
         Exit status (130: interrupted by Ctrl-C; 143 and 129: stopped by
-        SIGTERM and SIGHUP, see :func:`stop_signals`).
+        SIGTERM and SIGHUP, see :func:`stop_signals`; 1 when the reader of
+        the output went away, as in ``sertl plugins | head -1``; 2, with one
+        line on stderr, when standard output is closed or cannot be written,
+        e.g. a full disk).
 
     Examples
     --------
@@ -451,6 +470,16 @@ def main(argv=None):
     >>> code, '"source_only"' in out.getvalue()
     (0, True)
     """
+    if sys.stdout is None:
+        # `sertl ... >&-`: Python drops what is printed; and a file the
+        # command opens could get the free descriptor 1 and take the output
+        print(_OUTPUT_CLOSED, file=sys.stderr)
+        return 2
+    return _with_output(_main, argv, argv)
+
+
+def _main(argv):
+    """Run the ``sertl`` command (:func:`main`, with its output guarded)."""
     try:
         with warnings.catch_warnings():
             # Broken plugins are reported by `sertl plugins`; keep other output
@@ -513,11 +542,6 @@ def main(argv=None):
     except RegistryError as exc:
         print(f"sertl: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        # the reader of the output went away (``sertl predict ... | head``):
-        # stop quietly, and keep the interpreter's last flush from failing
-        _stdout_to_devnull()
-        return 1
     except StoppedBySignal as stop:
         # a command that says nothing itself (sertl run says what is kept)
         print(f"sertl {args.command}: {stop}.", file=sys.stderr)
@@ -561,9 +585,149 @@ def _print_command_problems(problems):
         print(line, file=sys.stderr)
 
 
-def _stdout_to_devnull():
+_OUTPUT_CLOSED = (
+    "sertl: error: standard output is closed (>&-); redirect it to a file, or "
+    "to /dev/null to discard the output."
+)
+
+
+class _OutputError(Exception):
+    """Writing the command's standard output failed.
+
+    Not an :class:`OSError`, so that a command's own handling of the files
+    it reads and writes (e.g. a full disk under its output folder) does not
+    take it for one of them: :func:`_with_output` reports it.
+
+    Parameters
+    ----------
+    error : OSError
+        The error of the write or flush.
+    """
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
+class _Output:
+    r"""``sys.stdout`` while a command runs (see :func:`_with_output`).
+
+    A failed write or flush raises :class:`_OutputError`; a character the
+    stream's encoding lacks (an Urdu label, a Turkish file name with an
+    ASCII or Latin-1 locale, or output redirected on Windows) is written as
+    its escape sequence (``\u063a``) instead of ending the command with a
+    ``UnicodeEncodeError``. Everything else is the stream's own.
+
+    Parameters
+    ----------
+    stream : file object
+        The standard output it writes to.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        """Write ``text``; see the class."""
+        try:
+            try:
+                return self.stream.write(text)
+            except UnicodeEncodeError:
+                encoding = getattr(self.stream, "encoding", None) or "ascii"
+                text = text.encode(encoding, "backslashreplace").decode(encoding)
+                return self.stream.write(text)
+        except OSError as exc:
+            raise _OutputError(exc) from exc
+
+    def flush(self):
+        """Flush the stream; see the class."""
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            raise _OutputError(exc) from exc
+
+    def __getattr__(self, attr):
+        return getattr(self.stream, attr)
+
+
+def _with_output(run, argv, *args):
+    """Return ``run(*args)``, its standard output guarded.
+
+    While ``run`` runs, ``sys.stdout`` is an :class:`_Output`; its output is
+    flushed when it returns or exits (``--help``, a usage error), where a
+    failure can still be told. Exit status 1 when the reader of the output
+    went away (``sertl predict ... | head``: quietly, as Python's
+    documentation recommends); 2, with one line on stderr, when the output
+    could not be written (a full disk, an I/O error). In both cases the
+    rest of the output is discarded, so that the interpreter's own flush at
+    exit does not fail again.
+
+    Parameters
+    ----------
+    run : callable
+        The command.
+    argv : list of str or None
+        The command line (``sys.argv[1:]`` when None), to name the command.
+    *args
+        Passed to ``run``.
+
+    Returns
+    -------
+    code : int
+        ``run``'s exit status, or 1 or 2 as above.
+    """
+    stream = sys.stdout
+    sys.stdout = _Output(stream)
     try:
-        fd = sys.stdout.fileno()
+        try:
+            code = run(*args)
+        except SystemExit:
+            sys.stdout.flush()  # --help, --version: printed, not yet written
+            raise
+        sys.stdout.flush()
+        return code
+    except _OutputError as exc:
+        _stdout_to_devnull(stream)
+        if isinstance(exc.error, BrokenPipeError):
+            return 1
+        words = sys.argv[1:] if argv is None else argv
+        command = next((a for a in words if not a.startswith("-")), "")
+        reason = exc.error.strerror or str(exc.error)
+        hint = (
+            " (free space on its disk, or redirect the output elsewhere)"
+            if exc.error.errno in _FULL_ERRNOS
+            else ""
+        )
+        print(
+            f"sertl{' ' + command if command else ''}: error: cannot write the "
+            f"output to standard output: {reason}; the output is incomplete{hint}.",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        if isinstance(sys.stdout, _Output) and sys.stdout.stream is stream:
+            sys.stdout = stream
+
+
+_FULL_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EFBIG")
+    if hasattr(errno, name)
+)
+
+
+def _stdout_to_devnull(stream=None):
+    """Point the standard output's file descriptor at ``os.devnull``.
+
+    What is left in the buffer of ``stream`` (``sys.stdout`` when None) is
+    then discarded by the interpreter's flush at exit, instead of failing
+    again there.
+    """
+    stream = sys.stdout if stream is None else stream
+    if isinstance(stream, _Output):
+        stream = stream.stream
+    try:
+        fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
         return  # not a real file (e.g. captured in a test): nothing to flush
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -575,6 +739,6 @@ if __name__ == "__main__":  # pragma: no cover
     # `python -m sertl_core.cli`: the main of the module sertl_core.cli, not
     # of this __main__ copy, whose StoppedBySignal the plugins' commands
     # (which import sertl_core.cli) would not know
-    from sertl_core.cli import main as _main
+    from sertl_core.cli import main as _sertl_main
 
-    sys.exit(_main())
+    sys.exit(_sertl_main())

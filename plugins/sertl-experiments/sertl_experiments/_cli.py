@@ -1452,7 +1452,16 @@ def cmd_demo(args):
 
 def main(argv=None):
     """Run the plugin's commands stand-alone (``python -m sertl_experiments``)."""
-    parser = argparse.ArgumentParser(prog="sertl")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    from sertl_core.cli import _OUTPUT_CLOSED, _with_output
+
+    if sys.stdout is None:  # as sertl's own main: see sertl_core.cli.main
+        print(_OUTPUT_CLOSED, file=sys.stderr)
+        return 2
+
+    def run():
+        parser = argparse.ArgumentParser(prog="sertl")
+        add_commands(parser.add_subparsers(dest="command", required=True))
+        args = parser.parse_args(argv)
+        return args.func(args)
+
+    return _with_output(run, argv)

@@ -1,0 +1,106 @@
+"""``sertl predict`` writing to what a script gives it.
+
+The command runs in a fresh interpreter (``python -m sertl_core.cli``, as
+the console script), with an ASCII output encoding or a full disk as stdout.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _env(**extra):
+    """A child's environment: buffered output, as in a terminal session."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def labelled_in_turkish_and_urdu(small_audio_model, tmp_path_factory):
+    """A saved model whose classes are ``öfke`` (anger) and ``غم`` (sadness)."""
+    from sertl_experiments import save_model
+    from sertl_speech import load_sample
+    from sklearn.base import clone
+
+    model, files = small_audio_model
+    table = load_sample("emodb", emotions=["anger", "sadness"])
+    names = {"anger": "öfke", "sadness": "غم"}
+    y = [names[e] for e in table["emotion"][:6]]
+    refit = clone(model).fit(list(table["file"][:6]), y)
+    path = tmp_path_factory.mktemp("model") / "m.skops"
+    save_model(refit, path, metadata={"classes": sorted(names.values())})
+    return path, files
+
+
+def test_predict_prints_labels_an_ascii_output_cannot_hold_as_escapes(
+    labelled_in_turkish_and_urdu,
+):
+    # LC_ALL=C without UTF-8 mode, or output redirected on Windows: the
+    # table's header ended the command with a UnicodeEncodeError traceback
+    path, files = labelled_in_turkish_and_urdu
+    proc = subprocess.run(
+        [sys.executable, "-m", "sertl_core.cli", "predict", str(path), *files],
+        capture_output=True,
+        env=_env(PYTHONIOENCODING="ascii"),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"Traceback" not in proc.stderr
+    head, *rows = proc.stdout.decode("ascii").splitlines()
+    assert head.split() == ["file", "emotion", "\\xf6fke", "\\u063a\\u0645"]
+    assert len(rows) == len(files)
+    assert {r.split()[1] for r in rows} <= {"\\xf6fke", "\\u063a\\u0645"}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_predict_json_to_a_full_disk_is_one_line_and_status_2(
+    labelled_in_turkish_and_urdu,
+):
+    # the command's full-disk message ("Free space there (or give another
+    # folder)") was followed by a traceback of the same error and Python's
+    # "Exception ignored ... OSError" at exit, status 120
+    path, files = labelled_in_turkish_and_urdu
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "sertl_core.cli", "predict", "--json", str(path)]
+            + files,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=_env(),
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (
+        "sertl predict: error: cannot write the output to standard output: No "
+        "space left on device; the output is incomplete (free space on its disk, "
+        "or redirect the output elsewhere).\n"
+    )
+
+
+def test_predict_json_on_stdout_stays_valid_when_files_fail(
+    labelled_in_turkish_and_urdu, tmp_path
+):
+    # already right: notes and errors on stderr, one JSON object on stdout
+    path, files = labelled_in_turkish_and_urdu
+    bad = tmp_path / "bozuk_ğ.wav"
+    bad.write_bytes(b"not audio")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sertl_core.cli", "predict", "--json", str(path)]
+        + [*files, str(bad), str(tmp_path / "yok.wav")],
+        capture_output=True,
+        env=_env(),
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert [p["error"] is None for p in out["predictions"]] == [True] * len(files) + [
+        False,
+        False,
+    ]
+    assert "yok.wav: no such file or folder" in proc.stderr
