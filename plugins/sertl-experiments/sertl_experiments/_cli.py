@@ -195,7 +195,11 @@ def add_commands(subparsers):
         help="cells in parallel (joblib): N >= 1 processes, or -1 for one per CPU core",
     )
     p.add_argument("--fresh", action="store_true", help="recompute every cell")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (none either where stderr is not a terminal)",
+    )
     _dask_args(p)
     p.set_defaults(func=lambda a: _guard("run", cmd_run, a))
 
@@ -280,7 +284,10 @@ def add_commands(subparsers):
     p.add_argument("--save", metavar="MODEL", help="save the best model (skops)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
-        "--no-progress", action="store_true", help="no progress bars (--json: none)"
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (none either with --json or where stderr is not "
+        "a terminal)",
     )
     _dask_args(p)
     p.set_defaults(func=lambda a: _guard("grid", cmd_grid, a))
@@ -351,7 +358,11 @@ def add_commands(subparsers):
         "writes a report and a model.",
     )
     p.add_argument("--output", "-o", default="sertl-demo-output", help="output folder")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (none either where stderr is not a terminal)",
+    )
     _dask_args(p)
     p.set_defaults(func=lambda a: _guard("demo", cmd_demo, a))
 
@@ -421,7 +432,7 @@ def cmd_run(args):
         res = run_experiment(
             cfg,
             client=client,
-            progress=not args.no_progress,
+            progress=_progress(args),
             n_jobs=args.jobs,
             log=_log,
         )
@@ -449,6 +460,29 @@ def _naming_file(path):
 
 def _log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def _progress(args):
+    """Whether a command shows progress bars: on a terminal, without --no-progress.
+
+    A progress bar redraws its line with a carriage return several times a
+    second: in a log file, a CI job's log or a batch job's output that is
+    thousands of fragments of one line. Where stderr is not a terminal the
+    command's own log lines (the corpora read, the cells to compute, each
+    failed cell) say how far it got.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> _progress(argparse.Namespace(no_progress=True))
+    False
+    """
+    if args.no_progress:
+        return False
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # None (pythonw), or closed
+        return False
 
 
 def _print_summary(res, cfg, seconds):
@@ -742,7 +776,7 @@ def cmd_grid(args):
         data, skipped = _prepare_data(
             cfg,
             client=client,
-            progress=not (args.json or args.no_progress),
+            progress=not args.json and _progress(args),
             log=_log,
             classes_field="[labels] classes" if args.experiment else "--classes",
         )
@@ -1413,9 +1447,7 @@ def cmd_demo(args):
         file=sys.stderr,
     )
     with dask_client(args.scheduler, args.workers) as client:
-        res = run_experiment(
-            cfg, client=client, progress=not args.no_progress, log=_log
-        )
+        res = run_experiment(cfg, client=client, progress=_progress(args), log=_log)
     from sertl_speech import load_sample
 
     src, tgt = load_sample("emodb"), load_sample("ravdess")

@@ -1,5 +1,6 @@
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -923,11 +924,16 @@ def test_grid_shows_each_fit_warning_once_on_stderr(
 
 
 @pytest.mark.parametrize(
-    ("extra", "progress"),
-    [([], True), (["--no-progress"], False), (["--json"], False)],
+    ("extra", "terminal", "progress"),
+    [
+        ([], True, True),
+        (["--no-progress"], True, False),
+        (["--json"], True, False),
+        ([], False, False),  # a log file, a CI job: no carriage-return bars
+    ],
 )
 def test_grid_no_progress_turns_off_the_progress_bars(
-    tmp_path, capsys, monkeypatch, synthetic_data, extra, progress
+    tmp_path, capsys, monkeypatch, synthetic_data, extra, terminal, progress
 ):
     # the same option as sertl run and sertl demo: no bars in grid logs
     from sertl_experiments import _runner
@@ -939,6 +945,7 @@ def test_grid_no_progress_turns_off_the_progress_bars(
         return synthetic_data, []
 
     monkeypatch.setattr(_runner, "_prepare_data", prepare)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
     exp = _grid_file(tmp_path, '[[methods]]\nname = "dss"\n')
     assert main(["grid", exp, "--seed", "0", *extra]) == 0
     assert seen == [progress]

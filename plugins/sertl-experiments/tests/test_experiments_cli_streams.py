@@ -1,7 +1,8 @@
-"""``sertl predict`` writing to what a script gives it.
+"""``sertl predict`` and ``sertl run`` writing to what a script gives them.
 
-The command runs in a fresh interpreter (``python -m sertl_core.cli``, as
-the console script), with an ASCII output encoding or a full disk as stdout.
+The commands run in a fresh interpreter (``python -m sertl_core.cli``, as
+the console script), with an ASCII output encoding, a full disk as stdout,
+or stderr that is not a terminal.
 """
 
 import json
@@ -104,3 +105,36 @@ def test_predict_json_on_stdout_stays_valid_when_files_fail(
         False,
     ]
     assert "yok.wav: no such file or folder" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("terminal", "extra", "progress"),
+    [(True, [], True), (True, ["--no-progress"], False), (False, [], False)],
+    ids=["terminal", "no-progress", "log-file"],
+)
+def test_run_and_demo_draw_progress_bars_on_a_terminal_only(
+    tmp_path, monkeypatch, capsys, terminal, extra, progress
+):
+    # `sertl run exp.toml 2> log` (a CI job, a batch job) filled the log with
+    # tqdm's carriage-return redraws, several a second for the whole run
+    from sertl_experiments import ExperimentError, _runner
+
+    from sertl_core.cli import main
+
+    seen = []
+
+    def run_experiment(cfg, *, progress, **_):
+        seen.append(progress)
+        raise ExperimentError("stopped by the test")
+
+    monkeypatch.setattr(_runner, "run_experiment", run_experiment)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'output = "out"\n[corpora.emodb]\nroot = "sample"\n'
+        '[corpora.ravdess]\nroot = "sample"\n[[methods]]\nname = "dss"\n'
+    )
+    assert main(["run", str(exp), *extra]) == 2
+    assert main(["demo", "--output", str(tmp_path / "demo"), *extra]) == 2
+    assert seen == [progress, progress]
+    assert "stopped by the test" in capsys.readouterr().err
