@@ -17,6 +17,10 @@ A process killed while it writes (``kill -9``, the memory limit) leaves its
 temporary file behind. Its name carries the writer
 (``.tmp-<host>-<pid>-<16 hex>``): the first use of the folder in a later
 process removes those of writers that are gone (:meth:`FeatureCache.sweep`).
+Whether a writer of this machine is gone is asked of the system: signal 0
+(and the start time in ``/proc``, against a pid given to a later process)
+on Linux, signal 0 on macOS, the Windows API on Windows; one that cannot
+be asked about, or of another machine, is never taken for gone.
 
 Before it decodes a file in its own process, :class:`AudioFeatures` names
 it in a marker (``.decoding-<host>-<pid>-<16 hex>.json``), removed once the
@@ -84,6 +88,19 @@ _SWEPT: set[str] = set()
 # id, then 64 random bits (a pid of 0 is no process: os.kill(0, 0) would
 # signal this process's whole group)
 _WRITER = r"(?P<host>[0-9a-f]{8})-(?P<pid>[1-9][0-9]{0,9})-[0-9a-f]{16}"
+
+
+_WINDOWS = os.name == "nt"
+"""Whether processes are looked at through the Windows API (:func:`_process_gone`).
+
+Windows has no ``/proc``, and its ``os.kill`` ends a process whatever the
+signal, so signal 0 cannot ask whether one runs.
+"""
+
+# the Windows API's constants that _windows_process uses
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_ERROR_INVALID_PARAMETER = 87
+_STILL_ACTIVE = 259
 
 
 @functools.cache
@@ -214,11 +231,15 @@ def open_temporary(folder, prefix, suffix=""):
 
 
 def _process_start(pid):
-    """Start time of process ``pid`` in clock ticks since boot (None: unknown).
+    """Start time of process ``pid`` (None: unknown), comparable on this machine.
 
-    Read from ``/proc`` (Linux): with the pid, it tells a process apart from
-    a later one given the same pid.
+    Read from ``/proc`` on Linux (clock ticks since boot), asked of the
+    Windows API on Windows (its creation time, see :func:`_windows_process`);
+    None elsewhere (macOS). With the pid, it tells a process apart from a
+    later one given the same pid.
     """
+    if _WINDOWS:
+        return _windows_process(pid)[1]
     try:
         with open(f"/proc/{int(pid)}/stat", "rb") as fh:
             text = fh.read()
@@ -236,13 +257,22 @@ def _process_gone(host, pid, started=None):
     """Whether process ``pid`` of the machine tagged ``host`` no longer runs.
 
     Only this machine's processes can be looked at: one of another host
-    (a cache folder on a shared disk) is never taken for gone, nor is any
-    on Windows (where ``os.kill`` would end it). A process with the pid
-    that started at another time than ``started`` (when given) is another
-    process: the one asked about is gone.
+    (a cache folder on a shared disk) is never taken for gone. On Windows
+    the process is asked about through the Windows API
+    (:func:`_windows_process`; ``os.kill`` would end it), elsewhere with
+    signal 0. A process with the pid that started at another time than
+    ``started`` (when given) is another process: the one asked about is
+    gone. When it cannot be told, the process is not taken for gone.
     """
-    if os.name == "nt" or host != _host_tag():
+    if host != _host_tag():
         return False
+    if _WINDOWS:
+        alive, created = _windows_process(pid)
+        if alive is None:
+            return False  # cannot tell: keep what it may be writing
+        if not alive:
+            return True
+        return started is not None and created is not None and created != started
     try:
         os.kill(pid, 0)  # signal 0: only checks that the process exists
     except ProcessLookupError:
@@ -255,6 +285,68 @@ def _process_gone(host, pid, started=None):
         now = _process_start(pid)
         return now is not None and now != started
     return False
+
+
+def _windows_process(pid):
+    """Ask Windows whether process ``pid`` runs, and when it was created.
+
+    Through ``OpenProcess`` and ``GetExitCodeProcess`` of ``kernel32``
+    (by ``ctypes``): a pid that names no process is gone; a process that
+    cannot be opened for another reason (one of another user that this
+    user may not query) cannot be told about.
+
+    Parameters
+    ----------
+    pid : int
+        Process id.
+
+    Returns
+    -------
+    alive : bool or None
+        True while it runs, False when no process has the pid or it has
+        ended, None when it cannot be told.
+    created : int or None
+        Its creation time (a ``FILETIME``, 100 ns units) while it runs,
+        else None.
+    """
+    import ctypes
+    from ctypes import wintypes
+
+    if not 0 < pid < 2**32:  # no Windows process id
+        return None, None
+    # an own instance: the argument and return types set here are this
+    # function's, not those of every user of ctypes.windll.kernel32
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.GetExitCodeProcess.argtypes = (
+        wintypes.HANDLE,
+        ctypes.POINTER(wintypes.DWORD),
+    )
+    kernel32.GetExitCodeProcess.restype = wintypes.BOOL
+    kernel32.GetProcessTimes.argtypes = (wintypes.HANDLE,) + (
+        ctypes.POINTER(wintypes.FILETIME),
+    ) * 4
+    kernel32.GetProcessTimes.restype = wintypes.BOOL
+    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+    kernel32.CloseHandle.restype = wintypes.BOOL
+    handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        if ctypes.get_last_error() == _ERROR_INVALID_PARAMETER:
+            return False, None  # no process has this id
+        return None, None  # e.g. access denied: it exists, or cannot be told
+    try:
+        code = wintypes.DWORD()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return None, None
+        if code.value != _STILL_ACTIVE:
+            return False, None  # ended; a handle still held elsewhere keeps it
+        times = [wintypes.FILETIME() for _ in range(4)]
+        if not kernel32.GetProcessTimes(handle, *(ctypes.byref(t) for t in times)):
+            return True, None
+        return True, (times[0].dwHighDateTime << 32) | times[0].dwLowDateTime
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _named_after_this_process(match):

@@ -1090,3 +1090,86 @@ def test_markers_read_the_process_start_time_once(files, tmp_path, monkeypatch):
     cache.unmark()
     assert reads == [os.getpid()]
     assert not list((tmp_path / "cache").rglob(".decoding-*"))
+
+
+# -- Windows: processes asked about through its API, not os.kill ------------------
+
+
+@pytest.fixture
+def windows_processes(monkeypatch):
+    """Make ``_cache`` look at processes as on Windows; return its process table.
+
+    The table maps a pid to what the Windows API would say of it,
+    ``(alive, creation time)``; a pid not in it names no process. On
+    Windows ``os.kill(pid, 0)`` ends the process: it must not be called.
+    """
+    from sertl_speech import _cache
+
+    table: dict[int, tuple] = {}
+    killed = []
+    monkeypatch.setattr(_cache, "_WINDOWS", True, raising=False)
+    monkeypatch.setattr(
+        _cache,
+        "_windows_process",
+        lambda pid: table.get(pid, (False, None)),
+        raising=False,
+    )
+    # as Windows' os.kill "succeeds": it terminated the process
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(pid))
+    yield table
+    assert killed == [], "os.kill on Windows ends the process it is given"
+
+
+def test_windows_crash_markers_of_gone_processes_become_records(
+    files, tmp_path, windows_processes
+):
+    # on Windows no marker was ever taken for a gone process's: a file whose
+    # decoder crashed the run (n_jobs=1) was decoded first by every resumed
+    # run, which it crashed again, and the markers piled up
+    import json
+
+    from sertl_speech._cache import FeatureCache, content_key, temporary_name
+
+    cache = FeatureCache(tmp_path / "cache", {"feature_set": "demo"})
+    own = f"-{os.getpid()}-"
+
+    def marker(i, pid, started):
+        name = temporary_name(".decoding-", ".json").replace(own, f"-{pid}-")
+        key = content_key(files[i])
+        info = {"file": files[i], "key": key, "pid": pid, "started": started}
+        (cache.folder / name).write_text(json.dumps(info))
+        return cache.folder / name
+
+    windows_processes.update({1004: (True, 7), 1008: (True, 9), 1012: (None, None)})
+    gone = marker(0, 1000, 5)  # no process has the pid any more
+    live = marker(1, 1004, 7)  # runs, created when the marker says
+    reused = marker(2, 1008, 8)  # the pid of a later process
+    unknown = marker(3, 1012, 3)  # cannot be asked about
+    found = cache.recover_crashes()
+    assert sorted(f["file"] for f in found) == [files[0], files[2]]
+    assert not gone.exists() and not reused.exists()
+    assert live.exists() and unknown.exists()
+    assert cache.crash_record(content_key(files[0])) is not None
+
+
+def test_windows_temporary_files_of_gone_writers_are_removed(
+    tmp_path, windows_processes
+):
+    from sertl_speech._cache import remove_stale_temporaries, temporary_name
+
+    _, host, _, rest = temporary_name(".tmp-", ".npy").split("-", 3)
+    windows_processes[2004] = (True, 1)
+    gone, live = f".tmp-{host}-2000-{rest}", f".tmp-{host}-2004-{rest}"
+    for name in (gone, live):
+        (tmp_path / name).write_bytes(b"")
+    assert remove_stale_temporaries(tmp_path, ".tmp-", [".npy"]) == [tmp_path / gone]
+    assert (tmp_path / live).exists()
+
+
+@pytest.mark.skipif(os.name != "nt", reason="the Windows API (kernel32)")
+def test_windows_api_tells_a_running_process_from_a_gone_one():
+    from sertl_speech._cache import _windows_process
+
+    alive, created = _windows_process(os.getpid())
+    assert alive is True and isinstance(created, int) and created > 0
+    assert _windows_process(_dead_pid()) == (False, None)
