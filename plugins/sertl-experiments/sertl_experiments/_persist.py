@@ -266,7 +266,11 @@ def _write_whole(path, write):
     (``.sertl-<host>-<pid>-<16 hex>.part``): one left by a killed process
     is removed by the next run (:func:`remove_stale_parts`). No
     ``*.json``, ``*.png`` or ``*.skops`` pattern of the outputs matches it.
-    Used for saved models and every output of ``sertl run``.
+    Used for saved models and every output of ``sertl run``. On Windows,
+    which cannot replace a file another program holds open (a model being
+    loaded by ``sertl predict``, a report open in a viewer that locks it),
+    the rename is tried again for two seconds, then fails saying so (see
+    ``sertl_speech._cache.replace_file``).
 
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "a.txt"
@@ -274,14 +278,14 @@ def _write_whole(path, write):
     >>> target.read_bytes(), [p.name for p in target.parent.iterdir()]
     (b'done', ['a.txt'])
     """
-    from sertl_speech._cache import open_temporary
+    from sertl_speech._cache import open_temporary, replace_file
 
     path = Path(path)
     with open_temporary(path.parent, TEMPORARY_PREFIX, ".part") as (fd, tmp):
         try:
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
-            os.replace(tmp, path)
+            replace_file(tmp, path)  # on Windows, waits while path is open
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
             if isinstance(exc, OSError) and exc.errno and exc.filename is None:

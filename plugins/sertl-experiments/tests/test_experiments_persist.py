@@ -41,6 +41,32 @@ def test_round_trip_keeps_predictions_and_metadata(tmp_path):
     assert path.read_bytes()[:2] == b"PK"
 
 
+def test_saving_over_a_model_windows_holds_open_waits_for_it(tmp_path, monkeypatch):
+    # on Windows a model file open in another process (`sertl predict`
+    # loading it, a virus scanner) cannot be replaced: save_model, and every
+    # output of `sertl run`, failed at once with PermissionError (WinError 5)
+    import os
+
+    from sertl_speech import _cache
+
+    pipe, X = _fitted()
+    path = save_model(pipe, tmp_path / "m.skops", metadata={"n": 1})
+    monkeypatch.setattr(_cache, "_WINDOWS", True, raising=False)
+    real, calls = os.replace, []
+
+    def replace(src, dst):  # refused twice, as while another process reads it
+        calls.append(dst)
+        if len(calls) <= 2:
+            raise PermissionError(13, "Access is denied", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    save_model(pipe, path, metadata={"n": 2})
+    assert len(calls) == 3
+    assert load_model(path)[1]["n"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["m.skops"]
+
+
 def _small_neural_fit(**params):
     """A tiny FineTuneClassifier fitted on 30 labelled and 10 target rows."""
     neural = pytest.importorskip("sertl_neural")

@@ -47,6 +47,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,7 @@ __all__ = [
     "file_state",
     "open_temporary",
     "remove_stale_temporaries",
+    "replace_file",
     "waveform_key",
 ]
 
@@ -228,6 +230,65 @@ def open_temporary(folder, prefix, suffix=""):
         yield fd, tmp
     finally:
         _WRITING.discard(str(tmp))
+
+
+_REPLACE_PATIENCE_S = 2.0
+"""Seconds :func:`replace_file` keeps trying on Windows while the target is open."""
+
+
+def replace_file(src, dst):
+    """Rename ``src`` to ``dst``, replacing it; on Windows wait while ``dst`` is open.
+
+    ``os.replace`` on POSIX. Windows cannot replace a file that another
+    process holds open (another run reading the same cache entry, a virus
+    scanner or the search indexer opening each new file for a moment):
+    ``os.replace`` then raises ``PermissionError``. There it is tried again
+    for up to two seconds; a file still held open after that is an error
+    that says so.
+
+    Parameters
+    ----------
+    src, dst : path-like
+        The new file, and the name it takes.
+
+    Raises
+    ------
+    PermissionError
+        ``dst`` cannot be replaced (on Windows: still open in another
+        program after two seconds, or not writable).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sertl_speech._cache import replace_file
+    >>> d = tempfile.mkdtemp()
+    >>> for name in ("new", "old"):
+    ...     with open(os.path.join(d, name), "w") as fh:
+    ...         _ = fh.write(name)
+    >>> replace_file(os.path.join(d, "new"), os.path.join(d, "old"))
+    >>> sorted(os.listdir(d)), open(os.path.join(d, "old")).read()
+    (['old'], 'new')
+    """
+    if not _WINDOWS:
+        os.replace(src, dst)
+        return
+    deadline = time.monotonic() + _REPLACE_PATIENCE_S
+    delay = 0.01
+    while True:
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError as exc:
+            if time.monotonic() >= deadline:
+                raise PermissionError(
+                    exc.errno,
+                    f"{exc.strerror or exc}; Windows cannot replace a file that "
+                    "another program holds open: close it there (or wait for "
+                    "the run that reads it) and try again",
+                    os.fspath(dst),
+                ) from exc
+            time.sleep(delay)
+            delay = min(2 * delay, 0.2)
 
 
 def _process_start(pid):
@@ -806,7 +867,7 @@ class FeatureCache:
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
-                os.replace(tmp, path)
+                replace_file(tmp, path)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise

@@ -1173,3 +1173,64 @@ def test_windows_api_tells_a_running_process_from_a_gone_one():
     alive, created = _windows_process(os.getpid())
     assert alive is True and isinstance(created, int) and created > 0
     assert _windows_process(_dead_pid()) == (False, None)
+
+
+def _replace_refused(monkeypatch, times):
+    """Make ``os.replace`` refuse the first ``times`` calls, as Windows does.
+
+    Windows raises PermissionError (WinError 5) while another process holds
+    the target open. Returns the list of the calls made.
+    """
+    real, calls = os.replace, []
+
+    def replace(src, dst, **kw):
+        calls.append(dst)
+        if len(calls) <= times:
+            raise PermissionError(13, "Access is denied", str(dst))
+        return real(src, dst, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+def test_windows_cache_entry_held_open_by_another_reader_is_replaced(
+    tmp_path, windows_processes, monkeypatch
+):
+    # on Windows a cache entry read by another process at that moment (or
+    # opened by a virus scanner) cannot be replaced: the put failed with
+    # PermissionError, and transform stopped caching for the rest of the call
+    # with a warning to free space or pick a writable folder
+    from sertl_speech._cache import FeatureCache
+
+    cache = FeatureCache(tmp_path / "cache", {"feature_set": "demo"})
+    calls = _replace_refused(monkeypatch, 2)
+    cache.put("ab" * 16, np.arange(3.0))
+    assert len(calls) == 3
+    np.testing.assert_array_equal(cache.get("ab" * 16), np.arange(3.0))
+    assert not list(cache.folder.rglob(".tmp-*"))
+
+
+def test_windows_file_held_open_for_good_fails_saying_so(
+    tmp_path, windows_processes, monkeypatch
+):
+    from sertl_speech import _cache
+
+    monkeypatch.setattr(_cache, "_REPLACE_PATIENCE_S", 0.05, raising=False)
+    cache = _cache.FeatureCache(tmp_path / "cache", {"feature_set": "demo"})
+    _replace_refused(monkeypatch, 10**6)
+    with pytest.raises(PermissionError, match="another program holds open") as err:
+        cache.put("ab" * 16, np.arange(3.0))
+    assert err.value.filename == str(cache.folder / "ab" / f"{'ab' * 16}.npy")
+    assert not list(cache.folder.rglob(".tmp-*"))  # the new file is removed
+
+
+def test_a_refused_replace_on_posix_is_not_tried_again(tmp_path, monkeypatch):
+    # POSIX replaces an open file: a PermissionError there is the folder's
+    # permissions, which waiting does not change
+    from sertl_speech._cache import FeatureCache
+
+    cache = FeatureCache(tmp_path / "cache", {"feature_set": "demo"})
+    calls = _replace_refused(monkeypatch, 1)
+    with pytest.raises(PermissionError, match="Access is denied"):
+        cache.put("ab" * 16, np.arange(3.0))
+    assert len(calls) == 1
