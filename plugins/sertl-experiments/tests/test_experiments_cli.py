@@ -1,5 +1,7 @@
 import json
+import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -422,6 +424,7 @@ def _run_stalled_on(exp, cache, name):
     return proc
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="kill -9 (POSIX signals)")
 def test_run_killed_while_decoding_a_healthy_file_does_not_skip_it_later(tmp_path):
     # `sertl run` ended by kill -9 (the OOM killer, a power loss) while it
     # decoded a healthy file: every later run skipped that file as one that
@@ -477,6 +480,10 @@ def _sertl(*args):
     return [sys.executable, "-c", code, *args]
 
 
+@pytest.mark.skipif(
+    os.name != "posix",
+    reason="SIGTERM from another process (POSIX signals; Windows terminates)",
+)
 def test_sigterm_during_extraction_stops_cleanly_and_blames_no_file(tmp_path):
     # a job scheduler's time limit (SIGTERM) ended `sertl run` at once: the
     # file being decoded was left named in a crash marker, so the next run

@@ -1,6 +1,7 @@
 import json
 import os
 import re
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,7 @@ def test_cell_writes_of_two_runs_at_once_do_not_collide(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="kill -9 (POSIX signals)")
 def test_run_removes_the_temporary_files_a_killed_run_left(
     synthetic_config, synthetic_data, tmp_path
 ):

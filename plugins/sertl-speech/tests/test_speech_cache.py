@@ -4,6 +4,7 @@ import copy
 import os
 import pickle
 import shutil
+import signal
 import stat
 import warnings
 
@@ -589,6 +590,7 @@ def test_a_crasher_given_twice_is_retried_once_for_both(files, tmp_path):
     assert json.loads(record.read_text())["confirmed"] is True
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="kill -9 (POSIX signals)")
 def test_a_healthy_file_being_decoded_when_the_run_was_killed_is_not_blamed(
     files, tmp_path
 ):
@@ -946,6 +948,7 @@ def test_only_markers_of_gone_processes_of_this_machine_blame_a_file(
     assert live.exists() and other_host.exists() and not dead.exists()
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="kill -9 (POSIX signals)")
 def test_temporary_files_of_killed_writers_are_removed(files, tmp_path):
     # a process killed between creating a cache entry's temporary file and
     # renaming it left a hidden .tmp-* file there for good
