@@ -130,9 +130,11 @@ def _scan_audio(paths):
 
     Links to folders are followed, as the corpus readers follow them (a
     batch assembled from links to shared storage); a folder reached twice
-    is searched once, so a link cycle cannot loop. A file argument that
-    this user may not reach (a folder above it without search permission)
-    is kept, for feature extraction to report why it cannot be read.
+    is searched once, so a link cycle cannot loop, through the path met
+    first by a walk that visits subfolders in sorted order. A file argument
+    that this user may not reach (a folder above it without search
+    permission) is kept, for feature extraction to report why it cannot be
+    read.
     """
     entries, folders = [], []
     for p in paths:
@@ -175,8 +177,11 @@ def _walk_audio(folder):
             continue
         seen.add(real)
         # hidden files and folders (macOS's ._x.wav, .Trashes/, .git/) are
-        # no input; the folder argument itself may be hidden
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        # no input; the folder argument itself may be hidden. In place and
+        # sorted: the walk descends in this order, so a folder reached twice
+        # is searched through the same path whatever order the file system
+        # lists it in (as the corpus readers do)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if name.startswith("."):
                 continue

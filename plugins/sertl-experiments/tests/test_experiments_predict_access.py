@@ -87,6 +87,31 @@ def test_linked_folders_are_searched_as_the_corpus_readers_search_them(tmp_path)
     assert (found, dict(skipped), unread) == (files, {}, [])
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_folder_reached_twice_is_searched_where_the_sorted_walk_meets_it(
+    tmp_path, monkeypatch, descending
+):
+    # a folder reached twice (a take folder and a link to it) is searched
+    # once, through the path met first: which path named its files followed
+    # the order in which the file system lists a folder (arbitrary), not the
+    # sorted walk of the corpus readers (test_speech_corpora's
+    # test_folder_reached_twice_is_read_where_the_sorted_walk_meets_it)
+    batch = tmp_path / "batch"
+    (batch / "sad").mkdir(parents=True)
+    (batch / "sad" / "b.wav").write_bytes(b"")
+    (batch / "happy").symlink_to(batch / "sad", target_is_directory=True)
+    walk = os.walk
+
+    def listed_in_another_order(*args, **kwargs):
+        for top, dirs, files in walk(*args, **kwargs):
+            dirs.sort(reverse=descending)  # in place: the walk descends in it
+            files.sort(reverse=descending)
+            yield top, dirs, files
+
+    monkeypatch.setattr(os, "walk", listed_in_another_order)
+    assert expand_audio([str(batch)]) == ([str(batch / "happy" / "b.wav")], [])
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and fork")
 def test_a_file_behind_a_closed_folder_is_reported_not_a_crash(
     open_dir, small_audio_model
