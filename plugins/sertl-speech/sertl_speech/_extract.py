@@ -282,13 +282,25 @@ class _DiedBeforeDecoding(Exception):
     """
 
 
+# What decoding and the features import on first use (the rest of the
+# decoder is imported with this module): the retry's process imports them
+# before it says it began decoding (:func:`_decode_flagged`)
+_DECODER_MODULES = ("soundfile", "soxr", "librosa", "scipy.signal", "scipy.special")
+
+
 def _decode_flagged(began, chunk, entries, *args):
     """Run ``chunk(entries, *args)`` in the retry's process, after writing ``began``.
 
     The file ``began`` exists once the process has started, unpickled the
-    task and imported the decoder: a death after it was written is one of
-    decoding the file.
+    task and imported the decoder, the libraries that decoding imports on
+    first use (:data:`_DECODER_MODULES`) included: a death after it was
+    written is one of decoding the file, one before (a library that does
+    not import, the memory limit while it loads) is not.
     """
+    import importlib
+
+    for name in _DECODER_MODULES:
+        importlib.import_module(name)
     with open(began, "wb"):
         pass
     return chunk(entries, *args)

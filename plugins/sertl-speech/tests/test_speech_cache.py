@@ -852,6 +852,40 @@ def test_a_retry_process_that_dies_before_decoding_blames_no_file(
     assert not list(cache.rglob("*.crashed.json"))
 
 
+def test_a_retry_process_that_dies_importing_the_decoder_blames_no_file(
+    files, tmp_path, monkeypatch
+):
+    # the flag "began decoding" was written before the libraries that decode
+    # (soundfile, soxr, librosa: imported on first use) were imported in the
+    # retry's process: a death while importing them (the memory limit at
+    # start, a broken numba) confirmed the file as a crasher
+    import json
+
+    import librosa  # noqa: F401  # this process keeps the real one
+    from sertl_speech._cache import FeatureCache
+
+    broken = tmp_path / "broken"
+    (broken / "librosa").mkdir(parents=True)
+    (broken / "librosa" / "__init__.py").write_text("import os\nos._exit(3)\n")
+    monkeypatch.syspath_prepend(str(broken))  # the retry's process gets it
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(broken), os.environ.get("PYTHONPATH", "")])
+    )
+    cache = tmp_path / "cache"
+    ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
+    folder = FeatureCache(cache, ext._cache_config()).folder
+    _gone_marker(folder, files[1])
+    _never_decoded_here(monkeypatch, files[1])
+    X = ext.fit_transform(files)
+    assert ext.failed_["item"].tolist() == [files[1]]
+    message = ext.failed_["message"].iloc[0]
+    assert "(the process ended before it began decoding the file (" in message
+    assert "it ended the separate process" not in message
+    assert np.isnan(X[1]).all() and np.isfinite(np.delete(X, 1, axis=0)).all()
+    (record,) = cache.rglob("*.crashed.json")
+    assert json.loads(record.read_text()).get("confirmed") is not True
+
+
 def test_the_retry_starts_no_process_under_joblib_multiprocessing_0(
     files, tmp_path, monkeypatch
 ):
