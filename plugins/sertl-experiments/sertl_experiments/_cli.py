@@ -57,8 +57,10 @@ def _guard(name, func, args):
         # (sertl's main does this too; here for `python -m sertl_experiments`)
         with stop_signals():
             code = func(args)
-        # buffered output to a pipe is written here, where a closed reader
-        # is caught, and not at exit, where Python could only warn
+        # buffered output to a pipe is written here, not at exit, where
+        # Python could only warn (under sertl_core.cli._with_output, which
+        # both `sertl` and `python -m sertl_experiments` run the command in,
+        # a failure is its _OutputError, told there)
         sys.stdout.flush()
         return code
     except (*_INPUT_ERRORS, RegistryError) as exc:
@@ -80,9 +82,10 @@ def _guard(name, func, args):
             )
         return stop.exit_code if stop is not None else 130
     except BrokenPipeError:
-        # the reader of the output went away (`sertl predict ... | head`; also
-        # `python -m sertl_experiments`, outside the core's `sertl`): stop
-        # quietly, and keep Python's flush at exit from failing again
+        # the reader of the output went away (`sertl predict ... | head`)
+        # where the command runs without sertl_core.cli._with_output (its
+        # function called directly): stop quietly, and keep Python's flush
+        # at exit from failing again
         from sertl_core.cli import _stdout_to_devnull
 
         _stdout_to_devnull()
