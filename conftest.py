@@ -6,8 +6,11 @@ import ast
 import functools
 import importlib.metadata
 import importlib.util
+import json
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,68 @@ def corpora_root() -> Path:
             "beside the repository"
         )
     return root
+
+
+# ---------------------------------------------------------------------------
+# File permissions: tests of files this user may not read or reach
+
+_NOBODY = 65534
+
+
+def _as_unprivileged(fn):
+    """Return ``fn()`` as a user whom file permissions bind.
+
+    ``fn`` returns something JSON can carry. Not root: called here. Root (a
+    container, CI): called in a forked child that first switches to the
+    ``nobody`` uid (the modules ``fn`` needs are imported by the parent
+    beforehand, so the child reads no file of the environment, which that
+    user may not be allowed to).
+    """
+    if os.geteuid() != 0:
+        return fn()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read_end)
+            os.setgid(_NOBODY)
+            os.setuid(_NOBODY)
+            out = json.dumps({"ok": fn()})
+            code = 0
+        except BaseException as exc:  # reported to the parent, which fails
+            out = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+        with os.fdopen(write_end, "w") as fh:
+            fh.write(out)
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    result = json.loads(data)
+    assert "error" not in result, result.get("error")
+    return result["ok"]
+
+
+@pytest.fixture
+def as_unprivileged():
+    """Return a function that runs ``fn()`` as a user whom file permissions bind.
+
+    See :func:`_as_unprivileged`; POSIX only (``os.geteuid``, ``os.fork``).
+    """
+    return _as_unprivileged
+
+
+@pytest.fixture
+def open_dir():
+    """Yield a folder every user may reach (``tmp_path`` is its owner's only)."""
+    path = Path(tempfile.mkdtemp(prefix="sertl-access-"))
+    path.chmod(0o755)
+    yield path
+    for sub in path.rglob("*"):
+        if sub.is_dir() and not sub.is_symlink():
+            sub.chmod(0o755)
+    shutil.rmtree(path)
 
 
 # ---------------------------------------------------------------------------

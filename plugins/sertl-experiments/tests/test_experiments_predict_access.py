@@ -6,61 +6,17 @@ with the reason and the fix, and never stops the batch.
 
 The permission checks need a user whom permissions bind: run as root (a
 container, CI), they run in a forked child that drops to the ``nobody``
-uid after the parent has imported everything they need.
+uid after the parent has imported everything they need
+(the ``as_unprivileged`` fixture of the root conftest.py).
 """
 
-import json
 import os
 import shutil
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from sertl_experiments import predict_files
 from sertl_experiments._predict import _folder_notes, _scan_audio, expand_audio
-
-_NOBODY = 65534
-
-
-def _as_unprivileged(fn):
-    """Return ``fn()`` as a user whom file permissions bind (see the module)."""
-    if os.geteuid() != 0:
-        return fn()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 1
-        try:
-            os.close(read_end)
-            os.setgid(_NOBODY)
-            os.setuid(_NOBODY)
-            out = json.dumps({"ok": fn()})
-            code = 0
-        except BaseException as exc:  # reported to the parent, which fails
-            out = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
-        with os.fdopen(write_end, "w") as fh:
-            fh.write(out)
-        os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as fh:
-        data = fh.read()
-    os.waitpid(pid, 0)
-    result = json.loads(data)
-    assert "error" not in result, result.get("error")
-    return result["ok"]
-
-
-@pytest.fixture
-def open_dir():
-    """A folder every user may reach (pytest's ``tmp_path`` is its owner's only)."""
-    path = Path(tempfile.mkdtemp(prefix="sertl-predict-access-"))
-    path.chmod(0o755)
-    yield path
-    for sub in path.rglob("*"):
-        if sub.is_dir() and not sub.is_symlink():
-            sub.chmod(0o755)
-    shutil.rmtree(path)
 
 
 def test_linked_folders_are_searched_as_the_corpus_readers_search_them(tmp_path):
@@ -114,7 +70,7 @@ def test_a_folder_reached_twice_is_searched_where_the_sorted_walk_meets_it(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and fork")
 def test_a_file_behind_a_closed_folder_is_reported_not_a_crash(
-    open_dir, small_audio_model
+    open_dir, as_unprivileged, small_audio_model
 ):
     # Path.is_dir raised PermissionError for it: sertl predict stopped with a
     # traceback before labelling any file of the batch
@@ -133,7 +89,7 @@ def test_a_file_behind_a_closed_folder_is_reported_not_a_crash(
         rows = predict_files(model, [p for p, there in entries if there])
         return entries, [[r["file"], r["error"]] for r in rows]
 
-    entries, rows = _as_unprivileged(labelled)
+    entries, rows = as_unprivileged(labelled)
     assert entries == [[str(inside), True], [str(good), True]]
     assert rows[1] == [str(good), None]
     assert rows[0][0] == str(inside)
@@ -141,7 +97,9 @@ def test_a_file_behind_a_closed_folder_is_reported_not_a_crash(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and fork")
-def test_a_folder_that_cannot_be_searched_is_noted_with_the_fix(open_dir):
+def test_a_folder_that_cannot_be_searched_is_noted_with_the_fix(
+    open_dir, as_unprivileged
+):
     batch = open_dir / "batch"
     (batch / "closed").mkdir(parents=True)
     (batch / "closed" / "a.wav").write_bytes(b"")
@@ -156,7 +114,7 @@ def test_a_folder_that_cannot_be_searched_is_noted_with_the_fix(open_dir):
         entries, folders = _scan_audio([str(batch), str(shut)])
         return entries, _folder_notes(folders)
 
-    entries, notes = _as_unprivileged(scanned)
+    entries, notes = as_unprivileged(scanned)
     assert entries == [[str(batch / "b.wav"), True]]
     closed, denied = notes
     assert closed.startswith(

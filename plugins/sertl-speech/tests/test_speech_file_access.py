@@ -6,16 +6,13 @@ not "missing", and a link whose target is gone says so.
 
 The permission checks need a user whom permissions bind: run as root (a
 container, CI), the check runs in a forked child that drops to the
-``nobody`` uid after the parent has imported everything it needs.
+``nobody`` uid after the parent has imported everything it needs (the
+``as_unprivileged`` fixture of the root conftest.py).
 """
 
-import json
 import os
-import shutil
 import sys
-import tempfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,60 +25,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 SR = 16000
-_NOBODY = 65534
 
 
 def _write(path, seconds=0.5):
     t = np.arange(int(seconds * SR)) / SR
     sf.write(path, 0.1 * np.sin(2 * np.pi * 220 * t), SR, subtype="PCM_16")
     return str(path)
-
-
-def _as_unprivileged(fn):
-    """Return ``fn()`` as a user whom file permissions bind.
-
-    ``fn`` returns something JSON can carry. Not root: called here. Root:
-    called in a forked child that first switches to the ``nobody`` uid (the
-    modules ``fn`` needs are imported by the parent beforehand, so the child
-    reads no file of the environment, which that user may not be allowed
-    to).
-    """
-    if os.geteuid() != 0:
-        return fn()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 1
-        try:
-            os.close(read_end)
-            os.setgid(_NOBODY)
-            os.setuid(_NOBODY)
-            out = json.dumps({"ok": fn()})
-            code = 0
-        except BaseException as exc:  # reported to the parent, which fails
-            out = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
-        with os.fdopen(write_end, "w") as fh:
-            fh.write(out)
-        os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end) as fh:
-        data = fh.read()
-    os.waitpid(pid, 0)
-    result = json.loads(data)
-    assert "error" not in result, result.get("error")
-    return result["ok"]
-
-
-@pytest.fixture
-def open_dir():
-    """A folder every user may reach (pytest's ``tmp_path`` is its owner's only)."""
-    path = Path(tempfile.mkdtemp(prefix="sertl-access-"))
-    path.chmod(0o755)
-    yield path
-    for sub in path.rglob("*"):
-        if sub.is_dir() and not sub.is_symlink():
-            sub.chmod(0o755)
-    shutil.rmtree(path)
 
 
 @pytest.fixture
@@ -100,7 +49,7 @@ def locked(open_dir):
     return good, no_read, inside
 
 
-def test_files_this_user_may_not_read_are_named_with_the_fix(locked):
+def test_files_this_user_may_not_read_are_named_with_the_fix(locked, as_unprivileged):
     good, no_read, inside = locked
 
     def report():
@@ -109,7 +58,7 @@ def test_files_this_user_may_not_read_are_named_with_the_fix(locked):
         rows = ext.failed_[["item", "reason", "message"]].values.tolist()
         return np.isfinite(X).all(axis=1).tolist(), rows
 
-    finite, rows = _as_unprivileged(report)
+    finite, rows = as_unprivileged(report)
     assert finite == [True, False, False]
     assert [r[:2] for r in rows] == [[no_read, "unreadable"], [inside, "unreadable"]]
     for item, _, message in rows:
@@ -120,7 +69,7 @@ def test_files_this_user_may_not_read_are_named_with_the_fix(locked):
         assert "damaged" not in message and "no such file" not in message
 
 
-def test_load_audio_raises_the_permission_error_with_the_fix(locked):
+def test_load_audio_raises_the_permission_error_with_the_fix(locked, as_unprivileged):
     _, no_read, _ = locked
 
     def reason():
@@ -130,12 +79,14 @@ def test_load_audio_raises_the_permission_error_with_the_fix(locked):
             return [err.reason, err.message]
         return None
 
-    got = _as_unprivileged(reason)
+    got = as_unprivileged(reason)
     assert got is not None and got[0] == "unreadable"
     assert got[1].startswith(f"permission denied: {no_read}")
 
 
-def test_a_corpus_file_this_user_may_not_read_is_named_in_the_warning(open_dir):
+def test_a_corpus_file_this_user_may_not_read_is_named_in_the_warning(
+    open_dir, as_unprivileged
+):
     root = open_dir / "emodb"
     (root / "wav").mkdir(parents=True)
     for name in ("03a01Wa.wav", "03a01Nc.wav"):
@@ -149,7 +100,7 @@ def test_a_corpus_file_this_user_may_not_read_is_named_in_the_warning(open_dir):
             load_corpus("emodb", root)
         return [str(w.message) for w in caught]
 
-    messages = _as_unprivileged(warned)
+    messages = as_unprivileged(warned)
     said = [m for m in messages if "could not be opened" in m]
     assert len(said) == 1, messages
     assert "03a01Nc.wav exists but this user may not read it" in said[0]
