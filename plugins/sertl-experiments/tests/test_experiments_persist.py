@@ -1113,9 +1113,12 @@ _LOAD_IN_A_FRESH_PROCESS = """
 import json, sys
 import sklearn.utils
 walk = sklearn.utils.all_estimators
-from sertl_experiments import UntrustedModelError, load_model
+from sertl_experiments import UntrustedModelError, load_model, save_model
 model, _ = load_model(sys.argv[1])
 labels = model.predict(sys.argv[3:]).tolist()
+# saved again (its provenance record read from this installation), as a
+# script that retrains and saves does
+save_model(model, sys.argv[1] + ".again.skops")
 state = {"torch": "torch" in sys.modules, "labels": labels}
 try:
     load_model(sys.argv[2])
@@ -1132,7 +1135,7 @@ print(json.dumps(state))
 """
 
 
-def test_load_model_of_a_model_without_torch_does_not_import_torch(
+def test_load_and_save_of_a_model_without_torch_do_not_import_torch(
     tmp_path, used_audio_pipeline
 ):
     # load_model imported skops.io, whose walk over every scikit-learn
@@ -1162,6 +1165,8 @@ def test_load_model_of_a_model_without_torch_does_not_import_torch(
     assert state["walk_restored"] and state["same_defaults"]
     assert "types that are not trusted: collections.Counter" in state["refused"]
     assert state["labels"] == pipe.predict(files[:2]).tolist()
+    again, _ = load_model(str(tmp_path / "m.skops") + ".again.skops")
+    assert again.predict(files[:2]).tolist() == state["labels"]
 
 
 _PREDICT_IN_A_FRESH_PROCESS = """
