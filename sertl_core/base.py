@@ -20,7 +20,9 @@ from scipy import sparse
 from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
+    ClassifierMixin,
     MetaEstimatorMixin,
+    RegressorMixin,
     TransformerMixin,
     clone,
 )
@@ -149,7 +151,9 @@ def _tags_of(est):
     one whose mixins all call ``super().__sklearn_tags__()``. Such an
     estimator gets the tags scikit-learn 1.6 and 1.7 gave it: the
     defaults, with the task of its legacy ``_estimator_type`` attribute
-    (``"classifier"``, ``"regressor"``, ...) where it has one, else none.
+    (``"classifier"``, ``"regressor"``, ...) where it has one, else that of
+    scikit-learn's ``ClassifierMixin`` or ``RegressorMixin`` among its
+    bases, else none.
 
     Parameters
     ----------
@@ -169,7 +173,11 @@ def _tags_of(est):
             if "__sklearn_tags__" not in str(exc):
                 raise
     kind = getattr(est, "_estimator_type", None)
-    kind = kind if isinstance(kind, str) else None
+    if not isinstance(kind, str):
+        # scikit-learn's mixins name the task by their class alone since
+        # _estimator_type left them (1.8)
+        mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin}
+        kind = next((k for k, m in mixins.items() if isinstance(est, m)), None)
     return Tags(
         estimator_type=kind,
         target_tags=TargetTags(required=kind in ("classifier", "regressor")),
@@ -1354,9 +1362,10 @@ class TransferEstimator(
         takes come from its scikit-learn tags; an old-style estimator
         without tags (no ``sklearn.base.BaseEstimator``, no
         ``__sklearn_tags__``) gets scikit-learn's default tags, its task
-        read from a legacy ``_estimator_type`` attribute where it has one
-        (otherwise no task: ``is_classifier`` is false and scikit-learn's
-        tools split folds without stratification; inherit
+        read from a legacy ``_estimator_type`` attribute or from
+        scikit-learn's ``ClassifierMixin`` or ``RegressorMixin`` among its
+        bases (otherwise no task: ``is_classifier`` is false and
+        scikit-learn's tools split folds without stratification; inherit
         ``ClassifierMixin, BaseEstimator`` to make it a classifier).
     sampler : imbalanced-learn sampler, default=None
         Resampler (``fit_resample``) applied to the labelled training rows

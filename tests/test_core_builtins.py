@@ -610,3 +610,33 @@ def test_an_estimator_whose_tags_fail_otherwise_keeps_its_error():
 
     with pytest.raises(AttributeError, match="no attribute 'threshold_'"):
         get_tags(SourceOnly(_BrokenTags()))
+
+
+def test_a_wrapped_estimator_with_mixins_but_no_base_estimator_keeps_its_task():
+    # ClassifierMixin without BaseEstimator: every __sklearn_tags__ of its
+    # MRO calls super()'s, so get_tags fails; the mixin has named the task
+    # by its class alone since scikit-learn 1.8 (no _estimator_type), and
+    # the default tags made such a classifier taskless (no stratified folds)
+    from sklearn.base import (
+        ClassifierMixin,
+        RegressorMixin,
+        is_classifier,
+        is_regressor,
+    )
+
+    X, y, sd, _ = make_domain_data(n_sources=1)
+    classifier = type("_MixinClassifier", (ClassifierMixin, _OldStyleClassifier), {})
+    clf = SourceOnly(classifier())
+    assert is_classifier(clf) and get_tags(clf).classifier_tags is not None
+    expected = SourceOnly(LogisticRegression(max_iter=1000)).fit(X, y, sample_domain=sd)
+    np.testing.assert_array_equal(
+        clf.fit(X, y, sample_domain=sd).predict(X), expected.predict(X)
+    )
+    # a Ridge inside, no legacy _estimator_type: the mixin alone names it
+    regressor = type(
+        "_MixinRegressor",
+        (RegressorMixin, _OldStyleClassifier),
+        {"_model": _OldStyleRegressor._model},
+    )
+    assert not hasattr(regressor, "_estimator_type")
+    assert is_regressor(SourceOnly(regressor()))
