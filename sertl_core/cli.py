@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import errno
 import functools
+import io
 import json
 import os
 import signal
@@ -207,7 +208,8 @@ def _cmd_plugins(args):
     # with --strict a plugin with a problem fails the command (for CI)
     code = 1 if args.strict and reg.failures else 0
     if args.json:
-        print(json.dumps({"classes": rows, "failed_plugins": reg.failures}, indent=2))
+        out = {"classes": rows, "failed_plugins": reg.failures}
+        print(json.dumps(out, indent=2), file=_product())
         return code
     _print_table(rows, ["kind", "name", "class", "plugin", "distribution"])
     for plugin, err in reg.failures.items():
@@ -234,10 +236,10 @@ def _cmd_corpora(args):
         for e in reg.entries("corpora")
     ]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2), file=_product())
         return 0
     if not rows:
-        print("No corpus readers installed: pip install sertl-speech")
+        print("No corpus readers installed: pip install sertl-speech", file=_product())
         return 0
     _print_table(rows, ["name", "language", "description", "distribution"])
     return 0
@@ -259,19 +261,22 @@ def _cmd_new_plugin(args):
             file=sys.stderr,
         )
         return 2
-    print(f"Wrote {path}")
-    print(f"Next: pip install -e {path} && pytest {path}")
+    out = _product()
+    print(f"Wrote {path}", file=out)
+    print(f"Next: pip install -e {path} && pytest {path}", file=out)
     return 0
 
 
 def _print_table(rows, columns):
+    out = _product()
     if not rows:
-        print("(none)")
+        print("(none)", file=out)
         return
     widths = {c: max(len(c), *(len(str(r[c] or "")) for r in rows)) for c in columns}
-    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(), file=out)
     for r in rows:
-        print("  ".join(str(r[c] or "").ljust(widths[c]) for c in columns).rstrip())
+        line = "  ".join(str(r[c] or "").ljust(widths[c]) for c in columns)
+        print(line.rstrip(), file=out)
 
 
 # every command's; a command's --help says what 1 and 2 mean for it
@@ -282,7 +287,8 @@ _EXIT_STATUS = (
     "not write (standard output closed, a full disk: one line on stderr); 130 "
     "interrupted by Ctrl-C, 143 stopped by SIGTERM, 129 by SIGHUP. The output "
     "(tables, --json) is on stdout; progress, notes, warnings and errors are "
-    "on stderr."
+    "on stderr, and so is whatever the work prints (a plugin, a solver, a "
+    "worker process)."
 )
 
 
@@ -485,7 +491,9 @@ def _main(argv):
             # Broken plugins are reported by `sertl plugins`; keep other output
             # clean.
             warnings.simplefilter("ignore", PluginLoadWarning)
-            parser = build_parser()
+            # what a plugin prints as it is imported is no part of the output
+            with _work():
+                parser = build_parser()
     except KeyboardInterrupt:
         # Ctrl-C while the plugins are imported (a second or two): the
         # message of an interrupted command, not a traceback of the imports
@@ -531,9 +539,15 @@ def _main(argv):
             # message" and source line (the console script's sys.exit(main())
             # for sertl's warnings, which point at their caller)
             warnings.formatwarning = _format_warning
+            # what sertl's own commands' work prints (a plugin's print, a
+            # training log, a solver's native output) goes to stderr: they
+            # write their output to _product(); a third-party plugin's
+            # command writes its output to sys.stdout, as before
+            plugin = getattr(args, "_sertl_plugin", None)
+            own = plugin is None or _is_first_party(get_registry().distribution(plugin))
             # SIGTERM and SIGHUP (a job's time limit, a closed terminal)
             # stop the command as Ctrl-C does: its cleanup runs
-            with stop_signals():
+            with _work() if own else contextlib.nullcontext(), stop_signals():
                 code = int(args.func(args) or 0)
         # buffered output to a pipe is written here, where a closed reader
         # is caught, and not at exit, where Python could only warn
@@ -650,6 +664,229 @@ class _Output:
         return getattr(self.stream, attr)
 
 
+class _ToStderr:
+    """``sys.stdout`` while a command works (see :func:`_work`).
+
+    What is written to it goes to ``sys.stderr`` (looked up at each write);
+    the command's own output goes to :attr:`product`, which
+    :func:`_product` returns. Everything else (``isatty``, ``encoding``,
+    ``fileno``) is standard error's: text written there ends up there.
+
+    Parameters
+    ----------
+    product : file object
+        Where the command writes its output (tables, ``--json``).
+    """
+
+    def __init__(self, product):
+        self.product = product
+
+    def write(self, text):
+        """Write ``text`` to standard error (dropped where there is none)."""
+        if sys.stderr is None:  # pythonw: nowhere to show it
+            return len(text)
+        return sys.stderr.write(text)
+
+    def flush(self):
+        """Flush standard error."""
+        if sys.stderr is not None:
+            sys.stderr.flush()
+
+    def __getattr__(self, attr):
+        return getattr(sys.stderr, attr)
+
+
+def _product():
+    """Return the stream a command writes its output (tables, ``--json``) to.
+
+    While the command works (:func:`_work`) ``sys.stdout`` leads to standard
+    error, so that what a plugin, a solver or a training loop prints cannot
+    corrupt the output a script reads; the command's own output goes to the
+    stream returned here. Outside :func:`_work` (a command's function called
+    directly) it is ``sys.stdout``.
+
+    Returns
+    -------
+    stream : file object
+
+    Examples
+    --------
+    >>> import sys
+    >>> _product() is sys.stdout
+    True
+    """
+    out = sys.stdout
+    return out.product if isinstance(out, _ToStderr) else out
+
+
+# the signals whose handlers could stop _Descriptor.restore halfway
+_BLOCKED = frozenset(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP")
+    if hasattr(signal, name)
+)
+
+
+class _Descriptor:
+    """File descriptor 1 pointed at standard error while a command works.
+
+    Native code (a solver's C or Rust ``printf``) and child processes (Dask
+    and loky workers, which inherit descriptor 1) write to the descriptor,
+    not to ``sys.stdout``. :meth:`divert` keeps a copy of the real standard
+    output, points descriptor 1 at standard error and returns an
+    :class:`_Output` on the copy for the command's output; :meth:`restore`
+    puts descriptor 1 back.
+
+    Only where ``sys.stdout`` is the interpreter's own standard output on
+    descriptor 1 and standard error is on descriptor 2, on POSIX: not in a
+    Python caller that replaced ``sys.stdout`` (a notebook, a test's
+    capture), whose descriptor 1 is not the command's output, nor on
+    Windows, whose console streams are not plain file descriptors.
+
+    Parameters
+    ----------
+    product : _Output
+        The guarded standard output (:func:`_with_output`).
+
+    Notes
+    -----
+    Why the descriptor and not only ``sys.stdout``: a Dask worker or loky
+    process started by the command, and a native solver (cvxpy's with
+    ``verbose=True``), would otherwise write into the ``--json`` a script
+    reads. The risks weighed: child processes that outlive the command
+    (loky's reusable executor, in a Python caller of ``main``) keep
+    standard error as their descriptor 1, which only moves their prints to
+    stderr; a stop between the two ``dup2`` calls of :meth:`restore` is
+    held off by blocking the stop signals there; a process killed outright
+    (SIGKILL) takes its descriptors with it. The copy of descriptor 1 is
+    not inheritable, so a child process cannot keep the real output open.
+    """
+
+    def __init__(self, product):
+        self.product = product
+        self.saved = None
+        self.out = None
+
+    def divert(self):
+        """Point descriptor 1 at standard error; return the output's stream.
+
+        Returns
+        -------
+        out : _Output or None
+            The command's output, on a copy of the real descriptor 1; None
+            where nothing was changed (see the class).
+        """
+        stream = getattr(self.product, "stream", None)
+        if os.name != "posix" or stream is None or stream is not sys.__stdout__:
+            return None
+        try:
+            if stream.fileno() != 1 or sys.stderr.fileno() != 2:
+                return None
+        except (AttributeError, OSError, ValueError):  # not a real file
+            return None
+        self.product.flush()  # what was printed before goes out first
+        sys.stderr.flush()
+        self.saved = os.dup(1)  # not inherited by child processes
+        os.dup2(2, 1)
+        raw = open(self.saved, "wb", closefd=False)
+        self.out = _Output(
+            io.TextIOWrapper(
+                raw,
+                encoding=stream.encoding,
+                errors=stream.errors,
+                line_buffering=stream.line_buffering,
+                write_through=stream.write_through,
+            )
+        )
+        return self.out
+
+    def restore(self, failing):
+        """Write out the command's output and put descriptor 1 back.
+
+        Signals are held meanwhile (a Ctrl-C or SIGTERM then arrives right
+        after), so that the descriptor is not left pointing at standard
+        error by a stop between the two steps.
+
+        Parameters
+        ----------
+        failing : bool
+            Whether the command is ending with an exception: then a failed
+            write of the rest of its output is not raised over it (the
+            output's descriptor is pointed at ``os.devnull`` and the rest
+            discarded).
+
+        Raises
+        ------
+        _OutputError
+            The rest of the output could not be written (when not
+            ``failing``).
+        """
+        if self.saved is None:
+            return
+        blocked = hasattr(signal, "pthread_sigmask") and (
+            threading.current_thread() is threading.main_thread()
+        )
+        if blocked:
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, _BLOCKED)
+        error = None
+        try:
+            # text written to sys.__stdout__ itself meanwhile: stderr's
+            sys.__stdout__.flush()
+            try:
+                self.out.flush()
+            except _OutputError as exc:
+                error = exc
+                _point_at_devnull(self.saved)
+            os.dup2(self.saved, 1)
+            # the buffer (empty, or discarded into os.devnull)
+            self.out.stream.close()
+            os.close(self.saved)
+            self.saved = None
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if error is not None and not failing:
+            raise error
+
+
+@contextlib.contextmanager
+def _work():
+    """Send what is written to standard output meanwhile to standard error.
+
+    In the block ``sys.stdout`` is a :class:`_ToStderr`: a plugin's
+    ``print``, skorch's training log or a solver's verbose output go to
+    standard error, where the command's progress and notes are, and the
+    output a script reads (``--json``) stays whole; the command writes its
+    own output to :func:`_product`. Where ``sys.stdout`` is the process's
+    standard output on descriptor 1 (the ``sertl`` command; see
+    :class:`_Descriptor`), descriptor 1 itself leads to standard error too,
+    for native code and child processes. Everything is put back when the
+    block ends, also on an exception, Ctrl-C or a stop signal. Nested
+    blocks are the outer one.
+
+    Yields
+    ------
+    product : file object
+        The command's output (:func:`_product`).
+    """
+    if isinstance(sys.stdout, _ToStderr):
+        yield sys.stdout.product
+        return
+    before = sys.stdout
+    fd = _Descriptor(before)
+    try:
+        product = fd.divert() or before
+        sys.stdout = _ToStderr(product)
+        yield product
+    except BaseException:
+        sys.stdout = before
+        fd.restore(failing=True)
+        raise
+    else:
+        sys.stdout = before
+        fd.restore(failing=False)
+
+
 def _with_output(run, argv, *args):
     """Return ``run(*args)``, its standard output guarded.
 
@@ -723,13 +960,18 @@ def _stdout_to_devnull(stream=None):
     then discarded by the interpreter's flush at exit, instead of failing
     again there.
     """
-    stream = sys.stdout if stream is None else stream
+    stream = _product() if stream is None else stream
     if isinstance(stream, _Output):
         stream = stream.stream
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
         return  # not a real file (e.g. captured in a test): nothing to flush
+    _point_at_devnull(fd)
+
+
+def _point_at_devnull(fd):
+    """Point file descriptor ``fd`` at ``os.devnull``."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)

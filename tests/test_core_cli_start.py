@@ -21,10 +21,10 @@ posix_only = pytest.mark.skipif(
 
 # The console script's code, with an import hook that stops the first import
 # of scikit-learn (the core's estimators: a second or more of the start) and
-# says so on stdout: the test sends SIGINT exactly there, however loaded the
-# machine. Python installs its Ctrl-C handler at start unless SIGINT is
-# ignored (a background job of a non-interactive shell): set it as a
-# terminal's Ctrl-C finds it.
+# says so on stderr (where the command sends what its work prints): the test
+# sends SIGINT exactly there, however loaded the machine. Python installs its
+# Ctrl-C handler at start unless SIGINT is ignored (a background job of a
+# non-interactive shell): set it as a terminal's Ctrl-C finds it.
 _STALLED_START = """
 import signal, sys, time
 
@@ -35,7 +35,7 @@ class StallSklearn:
     def find_spec(self, name, path=None, target=None):
         if name == "sklearn":
             sys.meta_path.remove(self)
-            print("importing sklearn", flush=True)
+            print("importing sklearn", file=sys.stderr, flush=True)
             time.sleep(120)  # Ctrl-C comes here
         return None
 
@@ -48,12 +48,12 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _wait_for_line(proc, timeout):
-    """Return the child's first stdout line, or fail after ``timeout`` seconds."""
+    """Return the child's first stderr line, or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+        ready, _, _ = select.select([proc.stderr], [], [], 1.0)
         if ready:
-            return proc.stdout.readline()
+            return proc.stderr.readline()
         if proc.poll() is not None:
             break
     proc.kill()

@@ -6,6 +6,7 @@ stream: what the process prints on stderr and its exit status at
 interpreter exit cannot be seen in this one.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -16,8 +17,8 @@ posix_only = pytest.mark.skipif(
     os.name != "posix", reason="closes a child's descriptor (POSIX exec)"
 )
 
-# a command that prints non-ASCII text (a Turkish and an Urdu label), run
-# through sertl's main as the console script does
+# a command that prints non-ASCII text (a Turkish and an Urdu label) as its
+# output, run through sertl's main as the console script does
 _NON_ASCII = """
 import argparse, sys
 from sertl_core import cli
@@ -25,7 +26,7 @@ from sertl_core import cli
 def build():
     p = argparse.ArgumentParser(prog="sertl")
     s = p.add_subparsers().add_parser("labels")
-    s.set_defaults(func=lambda args: print("öfke غم") or 0)
+    s.set_defaults(func=lambda args: print("öfke غم", file=cli._product()) or 0)
     return p
 
 cli.build_parser = build
@@ -146,3 +147,97 @@ def test_help_documents_the_exit_status_and_the_streams(capsys):
     assert "standard output closed, a full disk: one line on stderr" in out
     assert "the reader of the output went away (sertl ... | head)" in out
     assert "progress, notes, warnings and errors are on stderr" in out
+
+
+# `sertl plugins --json` whose plugins print as they are loaded: in Python,
+# from native code (a write to descriptor 1) and from a child process; then,
+# after main() returns, the same three on standard output again
+_NOISY_PLUGINS = """
+import os, subprocess, sys
+from sertl_core import cli
+
+real = cli.get_registry
+
+def noisy():
+    print("a plugin's print")
+    os.write(1, b"a solver's native printf\\n")
+    subprocess.run([sys.executable, "-c", "print('a worker process')"], check=True)
+    return real()
+
+cli.get_registry = noisy
+code = cli.main(["plugins", "--json"])
+sys.stdout.flush()
+assert sys.stdout is sys.__stdout__, sys.stdout
+print("after: print")
+sys.stdout.flush()
+os.write(1, b"after: native\\n")
+sys.exit(code)
+"""
+
+
+@posix_only
+def test_what_a_command_s_work_prints_goes_to_stderr_and_its_json_stays_whole():
+    # a plugin's print, a solver's verbose native output or a worker
+    # process's print during `sertl plugins --json` (grid --json, predict
+    # --json) came before the JSON on stdout, which no longer parsed
+    proc = subprocess.run(
+        [sys.executable, "-c", _NOISY_PLUGINS],
+        capture_output=True,
+        env=_env(),
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    product, after = proc.stdout.rsplit("}\n", 1)
+    names = {c["name"] for c in json.loads(product + "}")["classes"]}
+    assert "source_only" in names
+    assert after == "after: print\nafter: native\n"
+    for noise in ("a plugin's print", "a solver's native printf", "a worker process"):
+        assert noise in proc.stderr
+
+
+# a command that prints, writes to descriptor 1 and is then stopped by
+# SIGTERM or fails; after main() returns, standard output is the real one
+_STOPPED = """
+import argparse, os, signal, sys
+from sertl_core import cli
+
+def work(args):
+    print("work")
+    os.write(1, b"native work\\n")
+    if args.how == "signal":
+        signal.raise_signal(signal.SIGTERM)
+    raise RuntimeError("a bug")
+
+def build():
+    p = argparse.ArgumentParser(prog="sertl")
+    s = p.add_subparsers(dest="command").add_parser("work")
+    s.add_argument("how")
+    s.set_defaults(func=work)
+    return p
+
+cli.build_parser = build
+try:
+    code = cli.main(["work", sys.argv[1]])
+except RuntimeError:
+    code = 1
+print("after: print", flush=True)
+os.write(1, b"after: native\\n")
+sys.exit(code)
+"""
+
+
+@posix_only
+@pytest.mark.parametrize(("how", "code"), [("signal", 143), ("bug", 1)])
+def test_standard_output_is_back_after_a_stop_signal_or_an_exception(how, code):
+    # guards that what main() changed is put back whatever ends the command
+    proc = subprocess.run(
+        [sys.executable, "-c", _STOPPED, how],
+        capture_output=True,
+        env=_env(),
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout == "after: print\nafter: native\n"
+    assert proc.stderr.startswith("work\nnative work\n"), proc.stderr

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sertl_core.cli import _product, _work
+
 from ._config import (
     ConfigError,
     FeatureSpec,
@@ -60,8 +62,9 @@ def _guard(name, func, args):
         # buffered output to a pipe is written here, not at exit, where
         # Python could only warn (under sertl_core.cli._with_output, which
         # both `sertl` and `python -m sertl_experiments` run the command in,
-        # a failure is its _OutputError, told there)
-        sys.stdout.flush()
+        # a failure is its _OutputError, told there); the command's output,
+        # not sys.stdout, which leads to stderr while it works
+        _product().flush()
         return code
     except (*_INPUT_ERRORS, RegistryError) as exc:
         from ._persist import _printable
@@ -514,7 +517,8 @@ def _print_summary(res, cfg, seconds):
     print(
         f"report: {res.report.resolve()}  ({seconds:.0f} s; "
         f"{res.n_computed} cells computed, "
-        f"{res.n_reused} reused)"
+        f"{res.n_reused} reused)",
+        file=_product(),
     )
 
 
@@ -534,26 +538,32 @@ def _print_means(df, metric):
     mean, own = table[f"mean {name} %"], f"mean {name} % over its pairs"
     ok, common = compared_cells(df)
     if note is None:
-        print(f"mean {name} over {n_pairs(ok)} pair(s):")
+        print(f"mean {name} over {n_pairs(ok)} pair(s):", file=_product())
         for m, v in mean.items():
-            print(f"  {m:<24s} {v:5.1f} %")
+            print(f"  {m:<24s} {v:5.1f} %", file=_product())
     elif own not in table:  # no pair finished by every method
         print(
             f"mean {name} over each method's own pairs (no pair was finished by "
-            "every method: not comparable, not ranked):"
+            "every method: not comparable, not ranked):",
+            file=_product(),
         )
         for m, v in mean.items():
-            print(f"  {m:<24s} {v:5.1f} %  ({table.at[m, 'pairs']} pair(s))")
+            print(
+                f"  {m:<24s} {v:5.1f} %  ({table.at[m, 'pairs']} pair(s))",
+                file=_product(),
+            )
     else:
         print(
             f"mean {name} over the {n_pairs(common)} pair(s) every method "
             f"finished, of {n_pairs(ok)} (in brackets: over all of a method's "
-            "pairs):"
+            "pairs):",
+            file=_product(),
         )
         for m, v in mean.items():
             print(
                 f"  {m:<24s} {v:5.1f} %  ({table.at[m, own]:.1f} % over "
-                f"{table.at[m, 'pairs']} pair(s))"
+                f"{table.at[m, 'pairs']} pair(s))",
+                file=_product(),
             )
 
 
@@ -900,12 +910,13 @@ def cmd_grid(args):
     for text, wheres in warning_kinds(fit_notes):
         _log(f"warning: {text} (e.g. {wheres[0]})")
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2), file=_product())
     else:
         for e in out:
             print(
                 f"{e['source']} -> {e['target']} ({', '.join(e['classes'])}); "
-                f"seed {e['seed']}; scored by {', '.join(e['scorers'])}"
+                f"seed {e['seed']}; scored by {', '.join(e['scorers'])}",
+                file=_product(),
             )
             width = max(len(r["method"]) for r in e["candidates"])
             for i, r in enumerate(e["candidates"]):
@@ -915,12 +926,13 @@ def cmd_grid(args):
                     for s in e["scorers"]
                 )
                 line = f" {mark} {r['method']:<{width}s}  {sc}  {r['params'] or ''}"
-                print(line.rstrip())
+                print(line.rstrip(), file=_product())
             best = e["candidates"][e["best_index"]]["params"]
             print(
                 f"best: {e['best']}"
                 + (f" {best}" if best else "")
-                + (f"; saved to {e['saved']}" if "saved" in e else "")
+                + (f"; saved to {e['saved']}" if "saved" in e else ""),
+                file=_product(),
             )
     return 0
 
@@ -1185,7 +1197,7 @@ def cmd_predict(args):
         # exit 2 (from _guard, which also prints the message on stderr): the
         # reader of stdout still gets one JSON object, saying why
         out.update(error=str(exc), predictions=[])
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2), file=_product())
         raise
 
 
@@ -1272,7 +1284,7 @@ def _predict(args, out):
             }
             for m, exists in entries
         ]
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2), file=_product())
     else:
         classes = list(meta.get("classes") or [])
         if not classes:
@@ -1290,10 +1302,13 @@ def _predict(args, out):
         head = f"{'file':<{width}}  {'emotion':<10s}" + "".join(
             f" {_printable(c)[:9]:>9s}" for c in classes
         )
-        print(head)
+        print(head, file=_product())
         for name, r in zip(names, rows, strict=True):
             if r["error"]:
-                print(f"{name:<{width}}  {'-':<10s} error: {_printable(r['error'])}")
+                print(
+                    f"{name:<{width}}  {'-':<10s} error: {_printable(r['error'])}",
+                    file=_product(),
+                )
                 continue
             probs = "".join(
                 f" {r['probabilities'].get(c, float('nan')):9.3f}"
@@ -1306,7 +1321,10 @@ def _predict(args, out):
                 if r["warnings"]
                 else ""
             )
-            print(f"{name:<{width}}  {_printable(r['emotion']):<10s}{probs}{note}")
+            print(
+                f"{name:<{width}}  {_printable(r['emotion']):<10s}{probs}{note}",
+                file=_product(),
+            )
     n_missing = sum(not exists for _, exists in entries)
     n_bad = sum(r["error"] is not None for r in rows) + n_missing
     return 0 if n_bad == 0 else 1
@@ -1480,7 +1498,8 @@ def cmd_demo(args):
     example = tgt["file"].iloc[0]
     print(
         f"model: {path} (method dss, trained on the EmoDB sample and adapted to "
-        f"the RAVDESS sample)\nlabel new speech: sertl predict {path} {example}"
+        f"the RAVDESS sample)\nlabel new speech: sertl predict {path} {example}",
+        file=_product(),
     )
     return 1 if res.n_failed else 0
 
@@ -1497,6 +1516,8 @@ def main(argv=None):
         parser = argparse.ArgumentParser(prog="sertl")
         add_commands(parser.add_subparsers(dest="command", required=True))
         args = parser.parse_args(argv)
-        return args.func(args)
+        # what the work prints goes to stderr; the output to _product()
+        with _work():
+            return args.func(args)
 
     return _with_output(run, argv)

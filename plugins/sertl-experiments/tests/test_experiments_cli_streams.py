@@ -138,3 +138,30 @@ def test_run_and_demo_draw_progress_bars_on_a_terminal_only(
     assert main(["demo", "--output", str(tmp_path / "demo"), *extra]) == 2
     assert seen == [progress, progress]
     assert "stopped by the test" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("entry", ["sertl", "python -m sertl_experiments"])
+def test_predict_json_stays_valid_when_the_model_prints_while_it_works(
+    labelled_in_turkish_and_urdu, monkeypatch, capsys, entry
+):
+    # a print in the work (skorch's epoch table with verbose=1, a solver's
+    # log, a user plugin's print) came before the JSON on stdout, which then
+    # did not parse
+    from sertl_experiments import _cli, _predict
+
+    from sertl_core import cli
+
+    real = _predict.predict_files
+
+    def chatty(*args, **kwargs):
+        print("epoch 1  train_loss 0.693")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_predict, "predict_files", chatty)
+    path, files = labelled_in_turkish_and_urdu
+    main = cli.main if entry == "sertl" else _cli.main
+    assert main(["predict", "--json", str(path), *files]) == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)["predictions"]) == len(files)
+    assert "epoch 1  train_loss 0.693" in err
+    assert sys.stdout is not None and not isinstance(sys.stdout, cli._ToStderr)
