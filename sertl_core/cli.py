@@ -463,7 +463,8 @@ def main(argv=None):
     code : int
         Exit status (130: interrupted by Ctrl-C; 143 and 129: stopped by
         SIGTERM and SIGHUP, see :func:`stop_signals`; 1 when the reader of
-        the output went away, as in ``sertl plugins | head -1``; 2, with one
+        the output went away, as in ``sertl plugins | head -1``; 2 for a
+        usage error such as no command, with the usage on stderr; 2, with one
         line on stderr, when standard output is closed or cannot be written,
         e.g. a full disk).
 
@@ -526,8 +527,14 @@ def _main(argv):
                 file=sys.stderr,
             )
             return 2
-        parser.print_help()
-        return 1
+        # bare `sertl`: a usage error, as argparse reports a missing argument
+        # (the help lists the commands)
+        parser.print_help(sys.stderr)
+        print(
+            "sertl: error: the following arguments are required: COMMAND",
+            file=sys.stderr,
+        )
+        return 2
     format_warning = warnings.formatwarning
     try:
         with warnings.catch_warnings():

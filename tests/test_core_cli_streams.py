@@ -241,3 +241,30 @@ def test_standard_output_is_back_after_a_stop_signal_or_an_exception(how, code):
     assert proc.returncode == code, proc.stderr
     assert proc.stdout == "after: print\nafter: native\n"
     assert proc.stderr.startswith("work\nnative work\n"), proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "last"),
+    [
+        ([], "sertl: error: the following arguments are required: COMMAND"),
+        (["frob"], "sertl: error: argument COMMAND: invalid choice: 'frob'"),
+        (["--frob"], "sertl: error: unrecognized arguments: --frob"),
+        (["plugins", "--frob"], "sertl plugins: error: unrecognized arguments"),
+        (["new-plugin"], "sertl new-plugin: error: the following arguments"),
+    ],
+    ids=["bare", "no-such-command", "no-such-option", "command-option", "missing"],
+)
+def test_every_usage_error_is_on_stderr_with_status_2(args, last, capsys):
+    # bare `sertl` printed its help on stdout and exited with 1, which the
+    # documented statuses give to a command that failed in part
+    from sertl_core.cli import main
+
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err.startswith("usage: sertl")
+    assert err.rstrip("\n").splitlines()[-1].startswith(last), err
