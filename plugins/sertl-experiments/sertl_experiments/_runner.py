@@ -2752,6 +2752,7 @@ def _execute(tasks, *, client, progress, n_jobs, log):
 
     done = []
     bar = tqdm(total=len(tasks), desc="cells", disable=not progress or not tasks)
+    log = _above_bar(bar, log)
     try:
         if client is not None:
             _execute_dask(
@@ -2772,6 +2773,37 @@ def _execute(tasks, *, client, progress, n_jobs, log):
     finally:
         bar.close()
     return done
+
+
+def _above_bar(bar, log):
+    """Return ``log``, its lines printed above ``bar`` while the bar is drawn.
+
+    A line written to the terminal while a progress bar is drawn there
+    (``cell X failed: ...``) would continue the bar's line, and the bar's
+    next redraw would overwrite it in part. tqdm's ``external_write_mode``
+    clears the bars on the same terminal (stderr or stdout), the line is
+    written, and the bars are drawn again below it, as ``tqdm.write`` does
+    for its own lines.
+
+    Parameters
+    ----------
+    bar : tqdm.tqdm
+        The progress bar (a disabled one: ``log`` is returned as it is).
+    log : callable
+        Receives one line of text at a time.
+
+    Returns
+    -------
+    log : callable
+    """
+    if bar.disable:
+        return log
+
+    def above(msg):
+        with type(bar).external_write_mode(file=bar.fp):
+            log(msg)
+
+    return above
 
 
 def _run_indexed(i, task):

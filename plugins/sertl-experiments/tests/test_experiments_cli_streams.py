@@ -5,6 +5,7 @@ the console script), with an ASCII output encoding, a full disk as stdout,
 or stderr that is not a terminal.
 """
 
+import io
 import json
 import os
 import subprocess
@@ -165,3 +166,39 @@ def test_predict_json_stays_valid_when_the_model_prints_while_it_works(
     assert len(json.loads(out)["predictions"]) == len(files)
     assert "epoch 1  train_loss 0.693" in err
     assert sys.stdout is not None and not isinstance(sys.stdout, cli._ToStderr)
+
+
+class _Terminal(io.StringIO):
+    """What a terminal shows, as the text written to it (``isatty`` true)."""
+
+    def isatty(self):
+        return True
+
+
+def test_failed_cell_lines_print_above_a_live_progress_bar(monkeypatch):
+    # `cell X failed: ...` continued the bar's line ("cells:  50%|... ]cell
+    # a__b failed"), and the bar's next redraw overwrote it in part
+    from pathlib import Path
+
+    from sertl_experiments import _cli, _runner
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(_runner, "_write_cell", lambda path, cell: None)
+    monkeypatch.setattr(
+        _runner, "run_cell", lambda task: {"status": "error", "error": f"boom {task}"}
+    )
+    tasks = [(Path("emodb__ravdess__dss"), 0), (Path("emodb__ravdess__tca"), 1)]
+    done = _runner._execute(
+        tasks, client=None, progress=True, n_jobs=None, log=_cli._log
+    )
+    assert len(done) == 2
+    shown = terminal.getvalue()
+    for i, (path, task) in enumerate(tasks):
+        line = f"cell {path.stem} failed: boom {task}\n"
+        at = shown.index(line)
+        # the bar was cleared ("\r", blanks, "\r") before the line, and is
+        # drawn again below it
+        assert shown[:at].endswith("\r"), shown
+        assert shown[at + len(line) :].startswith("\rcells:"), shown
+        assert f"{i + 1}/2" in shown[at:]
