@@ -46,6 +46,7 @@ import os
 import re
 import secrets
 import socket
+import stat
 import threading
 import time
 from pathlib import Path
@@ -243,8 +244,10 @@ def replace_file(src, dst):
     process holds open (another run reading the same cache entry, a virus
     scanner or the search indexer opening each new file for a moment):
     ``os.replace`` then raises ``PermissionError``. There it is tried again
-    for up to two seconds; a file still held open after that is an error
-    that says so.
+    for up to two seconds; a file still refused after that is an error that
+    says so. Windows raises the same error for a target with the read-only
+    attribute, which waiting does not change: that one is an error at once,
+    saying how to clear the attribute.
 
     Parameters
     ----------
@@ -254,8 +257,9 @@ def replace_file(src, dst):
     Raises
     ------
     PermissionError
-        ``dst`` cannot be replaced (on Windows: still open in another
-        program after two seconds, or not writable).
+        ``dst`` cannot be replaced (on Windows: read-only, or still refused
+        after two seconds: open in another program, or a folder whose
+        permissions do not let you replace its files).
 
     Examples
     --------
@@ -279,16 +283,45 @@ def replace_file(src, dst):
             os.replace(src, dst)
             return
         except PermissionError as exc:
+            reason = exc.strerror or str(exc)
+            if _read_only(dst):
+                raise PermissionError(
+                    exc.errno,
+                    f"{reason}; the file is read-only (its read-only attribute "
+                    f'is set): clear it (attrib -r "{os.fspath(dst)}", or untick '
+                    "Read-only in the file's Properties) or write elsewhere",
+                    os.fspath(dst),
+                ) from exc
             if time.monotonic() >= deadline:
                 raise PermissionError(
                     exc.errno,
-                    f"{exc.strerror or exc}; Windows cannot replace a file that "
-                    "another program holds open: close it there (or wait for "
-                    "the run that reads it) and try again",
+                    f"{reason}; Windows cannot replace a file that another "
+                    "program holds open: close it there (or wait for the run "
+                    "that reads it) and try again; if nothing has it open, your "
+                    f"permissions on {os.fspath(Path(dst).parent)} do not let you "
+                    "replace its files: write elsewhere",
                     os.fspath(dst),
                 ) from exc
             time.sleep(delay)
             delay = min(2 * delay, 0.2)
+
+
+def _read_only(path):
+    """Whether the file ``path`` is read-only (False: writable, or not there).
+
+    On Windows its read-only attribute, which refuses ``os.replace`` as a
+    file held open does; elsewhere (and where the attribute is not known)
+    the owner's write bit of its mode, which Windows' ``os.stat`` sets from
+    the same attribute.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:  # gone meanwhile, or its folder cannot be read: unknown
+        return False
+    attributes = getattr(st, "st_file_attributes", None)
+    if attributes is not None:
+        return bool(attributes & stat.FILE_ATTRIBUTE_READONLY)
+    return not st.st_mode & stat.S_IWUSR
 
 
 def _process_start(pid):

@@ -1261,6 +1261,46 @@ def test_windows_file_held_open_for_good_fails_saying_so(
     assert not list(cache.folder.rglob(".tmp-*"))  # the new file is removed
 
 
+def test_windows_read_only_target_fails_at_once_saying_so(
+    tmp_path, windows_processes, monkeypatch
+):
+    # a model or cache file with the read-only attribute: Windows refuses the
+    # replace as for a file held open; it waited two seconds and then said
+    # "another program holds open", whatever held it
+    from sertl_speech import _cache
+
+    monkeypatch.setattr(_cache, "_REPLACE_PATIENCE_S", 0.5, raising=False)
+    new, old = tmp_path / "new.skops", tmp_path / "model.skops"
+    new.write_bytes(b"new")
+    old.write_bytes(b"old")
+    old.chmod(0o444)  # on Windows: the read-only attribute
+    calls = _replace_refused(monkeypatch, 10**6)
+    with pytest.raises(PermissionError, match="the file is read-only") as err:
+        _cache.replace_file(new, old)
+    assert len(calls) == 1  # no waiting: it stays read-only
+    assert f'attrib -r "{old}"' in str(err.value)
+    assert err.value.filename == str(old)
+    assert old.read_bytes() == b"old"
+
+
+def test_windows_refusal_of_a_writable_file_names_both_causes(
+    tmp_path, windows_processes, monkeypatch
+):
+    # not read-only: held open by another program, or the folder's
+    # permissions (which cannot be told apart cheaply): the message says both
+    from sertl_speech import _cache
+
+    monkeypatch.setattr(_cache, "_REPLACE_PATIENCE_S", 0.05, raising=False)
+    new, old = tmp_path / "new.npy", tmp_path / "entry.npy"
+    new.write_bytes(b"new")
+    old.write_bytes(b"old")
+    calls = _replace_refused(monkeypatch, 10**6)
+    with pytest.raises(PermissionError, match="another program holds open") as err:
+        _cache.replace_file(new, old)
+    assert len(calls) > 1  # waited for the other program
+    assert f"your permissions on {tmp_path} do not let you" in str(err.value)
+
+
 def test_a_refused_replace_on_posix_is_not_tried_again(tmp_path, monkeypatch):
     # POSIX replaces an open file: a PermissionError there is the folder's
     # permissions, which waiting does not change
