@@ -1193,7 +1193,19 @@ def test_broken_add_commands_does_not_break_cli(monkeypatch, capsys):
 def test_plugin_commands_cannot_take_a_name_and_are_listed_when_they_fail(
     monkeypatch, capsys
 ):
+    from sertl_core.cli import _product
+
     def command(name, text):
+        def add(subparsers):
+            # sertl's own commands write their output to _product() (what
+            # their work prints goes to stderr); a third-party plugin's
+            # command prints it as ever
+            p = subparsers.add_parser(name)
+            p.set_defaults(func=lambda args: print(text, file=_product()) or 0)
+
+        return add
+
+    def third_party(name, text):
         def add(subparsers):
             p = subparsers.add_parser(name)
             p.set_defaults(func=lambda args: print(text) or 0)
@@ -1215,6 +1227,7 @@ def test_plugin_commands_cannot_take_a_name_and_are_listed_when_they_fail(
     @hookimpl
     def no_func_commands(subparsers):
         subparsers.add_parser("nofunc")
+        third_party("theirs", "their output")(subparsers)
 
     no_func_commands.__name__ = "sertl_add_commands"
     _install_fake(
@@ -1250,6 +1263,8 @@ def test_plugin_commands_cannot_take_a_name_and_are_listed_when_they_fail(
         "the command 'nofunc' of plugin 'zzz' does not say what to run"
         in capsys.readouterr().err
     )
+    assert main(["theirs"]) == 0
+    assert capsys.readouterr().out == "their output\n"
     assert main(["plugins", "--kind", "estimators"]) == 0
     header = capsys.readouterr().out.splitlines()[0].split()
     assert header == ["KIND", "NAME", "CLASS", "PLUGIN", "DISTRIBUTION"]
@@ -1272,9 +1287,9 @@ def build():
     s.set_defaults(func=spam)
     return p
 
-def spam(args):
+def spam(args):  # a command of sertl's: its output to cli._product()
     for _ in range(int(sys.argv[1])):
-        print("x" * 100)
+        print("x" * 100, file=cli._product())
     return 0
 
 cli.build_parser = build
