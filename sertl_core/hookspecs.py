@@ -122,4 +122,16 @@ def sertl_add_commands(subparsers):
         :class:`sertl_core.cli.StoppedBySignal`, a ``KeyboardInterrupt``
         (so the command's cleanup runs as on Ctrl-C); one the command lets
         out is reported in one line and exits with ``128 + signum``.
+
+        The command writes its output (a table, ``--json``: what a script
+        reads) to ``sys.stdout`` and its progress, notes and errors to
+        ``sys.stderr``. Unlike sertl's own commands, whose standard output
+        leads to stderr while they work, a plugin's command gets the real
+        ``sys.stdout`` (and descriptor 1) for its whole run: what a library
+        prints during its work (a ``print``, a training log, a solver's
+        verbose output) lands in that output too, so keep such output off
+        (``verbose=0``) or wrap the work in
+        ``contextlib.redirect_stdout(sys.stderr)``. A failed write to
+        ``sys.stdout`` (the reader went away, a full disk) ends the command
+        as it ends sertl's own (status 1 or 2).
     """
