@@ -144,7 +144,8 @@ def _start_local_cluster(cluster_cls, workers, **options):
     event loop to start, then fails on an assertion; on a machine whose
     cores are all busy that wait can run out. Such a failure is tried
     again; a second one becomes an :class:`ExperimentError` that says so.
-    Other errors propagate unchanged. ``options`` replace the keyword
+    The cluster of a failed start is closed before the next try (or the
+    error). Other errors propagate unchanged. ``options`` replace the keyword
     arguments given to ``cluster_cls`` (the tests start in-process clusters
     this way).
     """
@@ -164,6 +165,10 @@ def _start_local_cluster(cluster_cls, workers, **options):
         except AssertionError as exc:
             if not _loop_start_timed_out(exc):
                 raise
+            # the cluster whose loop did not come up is never handed back:
+            # closed here (as far as it goes) and left out of distributed's
+            # exit hook, which would fail on it after the command's message
+            _close_half_started(_clusters(cluster_cls) - before)
             if attempt >= _LOOP_START_TRIES:
                 raise ExperimentError(
                     "--workers: the local Dask cluster did not start: its event "

@@ -140,3 +140,27 @@ def test_other_assertion_errors_of_the_cluster_are_not_retried(monkeypatch):
         with dask_client(workers=1):
             pass  # pragma: no cover
     assert len(calls) == 1
+
+
+def test_a_cluster_whose_event_loop_was_slow_to_start_is_closed(monkeypatch):
+    # the half-built cluster of each failed start was left to distributed's
+    # exit hook, which closes it at exit and fails on its workers that never
+    # started (a traceback after the command's message)
+    import distributed
+    import distributed.utils
+    from sertl_experiments import ExperimentError, dask_client
+
+    def _start_unlocked(self):  # as distributed's own after its 10 s wait
+        raise AssertionError
+
+    monkeypatch.setattr(
+        distributed.utils.LoopRunner, "_start_unlocked", _start_unlocked
+    )
+    before = set(distributed.LocalCluster._instances)
+    with pytest.raises(ExperimentError, match="did not come up") as excinfo:
+        with dask_client(workers=1):
+            pass  # pragma: no cover
+    # the error's traceback keeps the last half-built cluster alive to look at
+    started = set(distributed.LocalCluster._instances) - before
+    assert started, excinfo.value
+    assert not any(c.shutdown_on_close for c in started)
