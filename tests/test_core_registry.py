@@ -1301,15 +1301,15 @@ sys.exit(cli.main(["spam"]))
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     for n in (200000, 1):
-        proc = subprocess.Popen(
+        with subprocess.Popen(  # closes its stderr pipe (ResourceWarning)
             [sys.executable, "-c", code, str(n)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
-        )
-        proc.stdout.close()
-        err = proc.stderr.read().decode()
-        assert proc.wait(timeout=60) == 1, err
+        ) as proc:
+            proc.stdout.close()
+            err = proc.stderr.read().decode()
+            assert proc.wait(timeout=60) == 1, err
         assert "Traceback" not in err and "BrokenPipe" not in err, err
 
 
