@@ -524,6 +524,9 @@ import os, signal, sys
 import sertl_speech._extract as ex
 from sertl_core.cli import main
 
+# a terminal session's SIGHUP: under nohup (or a test runner started with
+# SIGHUP ignored, which children inherit) sertl rightly leaves it ignored
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 real = ex.load_audio
 
 def load_audio(path, **kw):
