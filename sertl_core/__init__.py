@@ -13,9 +13,9 @@ logging configuration, no random seeds.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from ._lazy import lazy_exports
 from ._warn import SertlWarning, external_stacklevel
 from .hookspecs import hookimpl
 from .registry import Registry, RegistryError, get_registry, make_plugin_manager
@@ -56,6 +56,7 @@ _WHERE = {
             "domains_from_names",
             "infer_sample_domain",
             "is_unlabeled",
+            "lazy_exports",
             "source_mask",
             "target_mask",
         ),
@@ -73,18 +74,7 @@ _WHERE = {
 _SUBMODULES = ("_domains", "base", "methods", "params")
 
 
-def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _WHERE, submodules=_SUBMODULES)
 
 
 __version__ = "0.1.0"

@@ -28,8 +28,9 @@ References
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from sertl_core import lazy_exports
 
 if TYPE_CHECKING:
     from ._class_relation import ClassRelationAligner
@@ -63,13 +64,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _WHERE)

@@ -8,8 +8,9 @@ extraction as scikit-learn transformers.
 # -- imports: readers (corpora, schema, normalisation) and features -------
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from sertl_core import lazy_exports
 
 if TYPE_CHECKING:
     from ._audio import AUDIO_SUFFIXES, AudioError, load_audio
@@ -142,13 +143,4 @@ __all__ += [
 ]
 
 
-def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _WHERE)
