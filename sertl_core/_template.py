@@ -169,9 +169,13 @@ _README = """\
 A [sertl](https://pypi.org/project/sertl-core/) plugin with {name} domain
 adaptation methods for speech emotion recognition.
 
-    pip install -e .          # registers the plugin (entry point group "sertl")
+    pip install -e '.[test]'  # registers the plugin (entry point group "sertl")
     sertl plugins             # lists {name}_mean_shift
-    pytest                    # sklearn's and sertl's conformance checks
+    python -m pytest          # sklearn's and sertl's conformance checks
+
+(`[test]` installs pytest; `python -m pytest` runs it with the Python the
+plugin is installed in, where a `pytest` of another environment would not
+find sertl.)
 
 Add methods by subclassing `sertl_core.DomainAdapter` (write `_fit(data)` and
 `_transform(X, sample_domain)`) or `sertl_core.TransferEstimator` (write

@@ -261,9 +261,18 @@ def _cmd_new_plugin(args):
             file=sys.stderr,
         )
         return 2
+    import shlex
+
     out = _product()
     print(f"Wrote {path}", file=out)
-    print(f"Next: pip install -e {path} && pytest {path}", file=out)
+    # the test extra brings pytest, and `python -m pytest` runs it with the
+    # environment the plugin went into: a fresh venv has no pytest, and a
+    # `pytest` found elsewhere on PATH cannot import sertl_core
+    print(
+        f"Next: pip install -e {shlex.quote(f'{path}[test]')} && "
+        f"python -m pytest {shlex.quote(str(path))}",
+        file=out,
+    )
     return 0
 
 

@@ -1091,6 +1091,36 @@ def test_new_plugin_test_names_an_entry_point_clash(tmp_path, monkeypatch):
         generated.test_registered()
 
 
+def test_new_plugin_next_steps_bring_pytest_into_the_plugins_environment(
+    tmp_path, capsys
+):
+    """The printed and the README's steps work in a fresh venv.
+
+    A fresh venv has no pytest (the package lists it in its ``test`` extra
+    only), and a ``pytest`` of another environment on PATH cannot import
+    sertl_core: the steps install the extra and run ``python -m pytest``.
+    """
+    import shlex
+
+    from sertl_core.cli import main
+
+    parent = tmp_path / "my plugins"  # a space: the printed paths are quoted
+    assert main(["new-plugin", "mine", "-d", str(parent)]) == 0
+    root = parent / "sertl-mine"
+    line = capsys.readouterr().out.splitlines()[-1]
+    install, test = (
+        shlex.split(part) for part in line.removeprefix("Next: ").split(" && ")
+    )
+    assert install == ["pip", "install", "-e", f"{root}[test]"]
+    assert test == ["python", "-m", "pytest", str(root)]
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'^test = \["pytest\b', pyproject, re.M)
+    readme = (root / "README.md").read_text()
+    assert "pip install -e '.[test]'" in readme
+    assert "    python -m pytest " in readme
+    assert not re.search(r"^    pytest\b", readme, re.M)
+
+
 def test_new_plugin_readme_names_files_that_exist(tmp_path):
     """Every path the generated README points to is in the package."""
     import re
