@@ -62,6 +62,7 @@ _ADAPTER = '''\
 """An example adapter: move each source domain's mean onto the target's."""
 
 from numbers import Real
+from typing import ClassVar
 
 import numpy as np
 from sertl_core import DomainAdapter
@@ -105,8 +106,11 @@ class MeanShiftAdapter(OneToOneFeatureMixin, DomainAdapter):
     registry_name = "{name}_mean_shift"
     # transform moves source rows only (the kit checks this declaration)
     _transform_uses_domain = True
-    # checked by self._validate_params() (sertl_core.params)
-    _parameter_constraints = {{"strength": [Interval(Real, 0, None, closed="left")]}}
+    # checked by self._validate_params() (sertl_core.params); ClassVar: one
+    # dict shared by every instance, as linters (ruff's RUF012) want it said
+    _parameter_constraints: ClassVar[dict] = {{
+        "strength": [Interval(Real, 0, None, closed="left")]
+    }}
 
     def __init__(self, strength=1.0):
         self.strength = strength

@@ -1121,6 +1121,37 @@ def test_new_plugin_next_steps_bring_pytest_into_the_plugins_environment(
     assert not re.search(r"^    pytest\b", readme, re.M)
 
 
+def test_new_plugin_package_passes_ruff_as_its_author_runs_it(tmp_path):
+    """``ruff check`` and ``ruff format --check`` with ruff's defaults pass.
+
+    The author of a new plugin lints it with no configuration of their own
+    yet; the template must not start them on a warning (RUF012 on a
+    mutable class attribute without ``ClassVar``).
+    """
+    import shutil
+    import subprocess
+
+    from sertl_core._template import write_plugin
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or (
+        shutil.which("ruff")
+    )
+    if ruff is None:
+        pytest.skip("ruff is not installed (make lint installs it)")
+    root = write_plugin("linted", tmp_path)
+    for args in (["check", "--isolated"], ["format", "--isolated", "--check"]):
+        done = subprocess.run(
+            # in the package's folder, as its author runs it (run here,
+            # ruff would take sertl_core for a first-party package)
+            [ruff, *args, "."],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_new_plugin_readme_names_files_that_exist(tmp_path):
     """Every path the generated README points to is in the package."""
     import re
