@@ -2208,6 +2208,7 @@ def load_model(path, *, trusted=None):
         ModelDependencyError,
         _mapping,
         missing_types,
+        package_installed,
         read_saved_with,
         sklearn_versions,
         version_differences,
@@ -2263,12 +2264,20 @@ def load_model(path, *, trusted=None):
     for _, name in types:  # public modules first: the order of names is free
         _import_public_part(name.rpartition(".")[0])
     # a class of a package that is not installed (a plugin), or not in this
-    # version of it, is named with what to install, not as untrusted
+    # version of it, is named with what to install, not as untrusted; so is
+    # one of a package the caller trusts a name of (a third-party plugin's
+    # class trusted as its package exports it, which cannot be matched to
+    # the file's name while the plugin is not installed)
+    caller_packages = {str(name).split(".")[0] for name in trusted or []}
     missing = missing_types(
         types,
         record,
         lambda m: (
-            _in_packages(m, TRUSTED_PACKAGES) and not _UNTRUSTED_MODULES.search(m)
+            (_in_packages(m, TRUSTED_PACKAGES) and not _UNTRUSTED_MODULES.search(m))
+            or (
+                m.split(".")[0] in caller_packages
+                and not package_installed(m.split(".")[0])
+            )
         ),
     )
     if missing:
@@ -2280,6 +2289,9 @@ def load_model(path, *, trusted=None):
     for loader, name in types:
         why = _refusal(loader, name, extra)
         if why is not None:
+            top = name.split(".")[0]
+            if not package_installed(top):  # trusting it is not enough
+                why += f"; its package {top} is not installed here"
             refused.setdefault(name, why)
     if refused:
         # names read from the file: shown, control characters escaped

@@ -71,6 +71,30 @@ def _distribution_of(package):
     return None
 
 
+def package_installed(package):
+    """Whether the top-level ``package`` can be imported here, without importing it.
+
+    Parameters
+    ----------
+    package : str
+        A top-level package name, as a model file names it.
+
+    Returns
+    -------
+    bool
+        False for a name no finder knows (a plugin that was uninstalled)
+        and for one that is no module name at all.
+    """
+    import importlib.util
+
+    if sys.modules.get(package) is not None:
+        return True
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):  # "", a name with a dot's part missing
+        return False
+
+
 @functools.cache
 def _installed_packages():
     """``{top-level package: distribution}`` of this installation (read once)."""
@@ -251,6 +275,12 @@ def missing_types(types, record, in_trusted):
         saved = versions.get(dist)
         pin = f"{dist}=={saved}" if isinstance(saved, str) else dist
         with_saved = f" {saved}" if isinstance(saved, str) else ""
+        if not package_installed(top):  # nothing of it to import
+            out[name] = (
+                f"{name} comes from {dist}{with_saved}, which is not "
+                f"installed here: pip install '{pin}'"
+            )
+            continue
         if top.startswith("sertl_") and module not in sys.modules:
             try:
                 importlib.import_module(module)

@@ -138,6 +138,53 @@ def test_a_model_whose_plugin_is_missing_names_the_distribution(
     assert len(err) == 1 and "pip install 'sertl-feature==" in err[0]
 
 
+def test_a_model_whose_third_party_plugin_was_uninstalled_says_so(
+    tmp_path, monkeypatch, capsys
+):
+    # the plugin's README tells its users to trust its classes as the
+    # package exports them; with the plugin uninstalled, that name could
+    # not be matched to the file's and the refusal repeated "not trusted
+    # ... passing these names in trusted=[...]" to a user who had
+    pkg = tmp_path / "tplugin_gone"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from ._impl import Shift\n")
+    (pkg / "_impl.py").write_text(
+        "from sklearn.base import BaseEstimator, TransformerMixin\n\n\n"
+        "class Shift(TransformerMixin, BaseEstimator):\n"
+        "    def fit(self, X, y=None):\n"
+        "        self.n_features_in_ = len(X[0])\n"
+        "        return self\n\n"
+        "    def transform(self, X):\n"
+        "        return X\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from tplugin_gone import Shift
+
+    X = np.arange(12.0).reshape(6, 2)
+    pipe = make_pipeline(Shift(), LogisticRegression()).fit(X, [0, 1] * 3)
+    path = save_model(pipe, tmp_path / "m.skops")
+    # uninstalled: its folder gone from the path, its modules forgotten
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
+    for name in ("tplugin_gone", "tplugin_gone._impl"):
+        monkeypatch.delitem(sys.modules, name)
+    for trusted in ["tplugin_gone.Shift"], ["tplugin_gone._impl.Shift"]:
+        with pytest.raises(ModelDependencyError, match="not installed here") as info:
+            load_model(path, trusted=trusted)
+        text = str(info.value)
+        assert "tplugin_gone._impl.Shift comes from tplugin_gone" in text
+        assert "not trusted" not in text
+    # not trusted (yet): the refusal says that trusting it will not be enough
+    with pytest.raises(
+        UntrustedModelError,
+        match=r"tplugin_gone\._impl\.Shift \(not trusted as a ObjectNode; its "
+        r"package tplugin_gone is not installed here\)",
+    ):
+        load_model(path)
+    assert main(["predict", str(path), "a.wav", "--trust", "tplugin_gone.Shift"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "comes from tplugin_gone" in err[0]
+
+
 def test_predict_refuses_a_model_saved_from_feature_rows_in_one_line(tmp_path, capsys):
     # a practitioner's own numeric pipeline, saved with save_model: its first
     # step has a transform, and `sertl predict` handed it file names (a
