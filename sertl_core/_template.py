@@ -165,6 +165,20 @@ def test_registered():
     }}
     assert not problems, problems
     assert "{name}_mean_shift" in reg.names("adapters")
+
+
+def test_documented():
+    # every class the plugin registers: a numpydoc docstring of its own with
+    # an Examples doctest, and for a method the paper it implements
+    from sertl_core.registry import Registry, make_plugin_manager
+    from sertl_core.testing import check_docstring
+
+    reg = Registry(make_plugin_manager())
+    mine = [e for e in reg.entries() if e.plugin == "{name}"]
+    assert mine, "the plugin registers nothing: see test_registered"
+    for entry in mine:
+        implements_a_paper = entry.kind not in ("corpora", "features")
+        check_docstring(entry.cls, references=implements_a_paper)
 """
 
 _README = """\
@@ -186,7 +200,10 @@ Add methods by subclassing `sertl_core.DomainAdapter` (write `_fit(data)` and
 `_fit(data)` and call `self._fit_estimator(X, y, sample_weight)`; keep
 `estimator=None, *, sampler=None` in your `__init__` and pass them to
 `super().__init__`), return each class from its hook in `hooks.py`, and add
-an instance to the list in `tests/test_{name}_conformance.py`. Adapters go in
+an instance to the list in `tests/test_{name}_conformance.py` (its
+`test_documented` holds every class the plugin registers to a numpydoc
+docstring with an Examples doctest and, for a method, a References section
+citing the paper: `sertl_core.testing.check_docstring`). Adapters go in
 `sertl_register_adapters`, transfer estimators in a second hook:
 
 ```python

@@ -72,6 +72,7 @@ import contextlib
 import copy
 import difflib
 import functools
+import inspect
 import logging
 import os
 import pickle
@@ -100,6 +101,7 @@ from .methods import SourceOnly
 __all__ = [
     "INPUT_KINDS",
     "as_input_kind",
+    "check_docstring",
     "check_estimator",
     "check_function_input_kinds",
     "make_domain_data",
@@ -296,6 +298,82 @@ def _fit_output(est, X, y, sd):
 
 
 # -- the sertl checks -------------------------------------------------------
+
+
+def check_docstring(obj, *, references=True):
+    """Fail a public class or function whose docstring lacks what sertl asks.
+
+    CONTRIBUTING.md asks of every public object a numpydoc docstring whose
+    Examples section holds a doctest, and of every method a registry offers
+    (adapters, transfer estimators, scorers, splitters) a References
+    section citing the paper it implements. sertl's own packages are held
+    to it by their tests; a plugin calls this on its classes (the test that
+    ``sertl new-plugin`` writes does, for every class the plugin registers).
+    Only the object's own docstring counts: a class without one would
+    otherwise show its base class's (``DomainAdapter``'s) in ``help()``.
+
+    Parameters
+    ----------
+    obj : class, function or estimator instance
+        What to check; an instance is checked by its class.
+    references : bool, default=True
+        Also require a References section with a numbered citation
+        (``.. [1] A. Author, "Title", Venue Year.``). False for an object
+        that implements no paper (a corpus reader, a helper function).
+
+    Raises
+    ------
+    AssertionError
+        Naming the object, the missing part and the numpydoc heading to add.
+
+    Examples
+    --------
+    >>> from sertl_core import DomainStandardScaler
+    >>> from sertl_core.testing import check_docstring
+    >>> check_docstring(DomainStandardScaler)
+    >>> def helper():
+    ...     '''Return one.'''
+    ...     return 1
+    >>> check_docstring(helper, references=False)
+    Traceback (most recent call last):
+    ...
+    AssertionError: helper's docstring has no Examples section: ...
+    """
+    if not (inspect.isclass(obj) or inspect.isroutine(obj)):
+        obj = type(obj)
+    name = getattr(obj, "__qualname__", repr(obj))
+    own = obj.__doc__ if isinstance(obj.__doc__, str) else ""
+    doc = inspect.cleandoc(own)
+    needed = "Examples with a doctest" + (" and References" if references else "")
+    assert doc.strip(), (
+        f"{name} has no docstring of its own: write a numpydoc docstring (a "
+        f"summary line, Parameters, {needed})"
+    )
+    sections = [
+        (
+            "Examples",
+            ">>>",
+            "a doctest: lines starting with '>>> ' and their expected output "
+            "(pytest --doctest-modules runs it)",
+        )
+    ]
+    if references:
+        sections.append(
+            (
+                "References",
+                ".. [1]",
+                "the paper of the method: '.. [1] A. Author, \"Title\", Venue Year.'",
+            )
+        )
+    for heading, marker, content in sections:
+        rule = "-" * len(heading)
+        assert f"{heading}\n{rule}" in doc, (
+            f"{name}'s docstring has no {heading} section: add '{heading}' "
+            f"underlined with '{rule}' and {content}"
+        )
+        assert marker in doc.split(f"{heading}\n{rule}", 1)[1], (
+            f"{name}'s {heading} section lacks {content}"
+        )
 
 
 def check_registry_name(estimator):

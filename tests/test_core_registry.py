@@ -1152,6 +1152,39 @@ def test_new_plugin_package_passes_ruff_as_its_author_runs_it(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_new_plugin_test_holds_registered_classes_to_their_docstrings(
+    tmp_path, monkeypatch
+):
+    """The generated test_documented fails a registered class without a paper.
+
+    CONTRIBUTING asks every method for an Examples doctest and a References
+    section; sertl's own tests check its packages, and nothing checked a
+    plugin's: its classes registered and passed the kit without a docstring.
+    """
+    import importlib
+    import importlib.util
+
+    from sertl_core._template import write_plugin
+
+    root = write_plugin("tmpl_doc", tmp_path)
+    monkeypatch.syspath_prepend(str(root))
+    hooks = importlib.import_module("sertl_tmpl_doc.hooks")
+    _install_fake(monkeypatch, {"tmpl_doc": hooks})
+    path = root / "tests" / "test_tmpl_doc_conformance.py"
+    spec = importlib.util.spec_from_file_location("_tmpl_doc_test", path)
+    generated = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generated)
+    generated.test_documented()  # the template's own adapter is documented
+    adapter = importlib.import_module("sertl_tmpl_doc").MeanShiftAdapter
+    doc = adapter.__doc__
+    monkeypatch.setattr(adapter, "__doc__", doc.split("    References")[0])
+    with pytest.raises(AssertionError, match="MeanShiftAdapter's docstring has no "):
+        generated.test_documented()
+    monkeypatch.setattr(adapter, "__doc__", None)
+    with pytest.raises(AssertionError, match="MeanShiftAdapter has no docstring"):
+        generated.test_documented()
+
+
 def test_new_plugin_readme_names_files_that_exist(tmp_path):
     """Every path the generated README points to is in the package."""
     import re
@@ -1181,9 +1214,19 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
     py = sys.executable
     bindir = Path(py).parent
     sertl = str(bindir / "sertl")
-    subprocess.run([sertl, "new-plugin", "slowcheck", "-d", str(tmp_path)], check=True)
-    root = tmp_path / "sertl-slowcheck"
+    # the caller's PYTHONPATH stays behind the plugin's folder: where the
+    # sertl under test is on it (a checkout beside an installed sertl), the
+    # template written and the core its tests import are that sertl's
+    given = os.environ.get("PYTHONPATH")
     site = tmp_path / "site"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(site), given])),
+    }
+    subprocess.run(
+        [sertl, "new-plugin", "slowcheck", "-d", str(tmp_path)], check=True, env=env
+    )
+    root = tmp_path / "sertl-slowcheck"
     subprocess.run(
         [
             py,
@@ -1199,7 +1242,6 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
         ],
         check=True,
     )
-    env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run(
         [sertl, "plugins", "--json"],
         check=True,
@@ -1221,7 +1263,11 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
     assert " passed" in res.stdout
     # nothing was installed into the shared environment
     listed = subprocess.run(
-        [sertl, "plugins", "--json"], check=True, capture_output=True, text=True
+        [sertl, "plugins", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": given or ""},
     )
     assert "slowcheck" not in listed.stdout
 

@@ -21,6 +21,7 @@ from sertl_core.testing import (
     check_classifier_labels,
     check_clone_and_pickle,
     check_default_domain_is_target,
+    check_docstring,
     check_domain_errors,
     check_domain_id_invariance,
     check_estimator,
@@ -1265,3 +1266,71 @@ def test_row_order_probe_of_a_wrapped_estimator_that_cannot_fit_exempts_nothing(
     assert "check_row_order_invariance" not in expected
     with pytest.raises(ValueError, match="at least 1000 rows"):
         check_row_order_invariance(SourceOnly(Refusing()))
+
+
+class _Documented(DomainAdapter):
+    """Centre the rows.
+
+    References
+    ----------
+    .. [1] A. Author, "A paper", Venue 2020.
+
+    Examples
+    --------
+    >>> 1 + 1
+    2
+    """
+
+
+class _Undocumented(_Documented):
+    # no docstring of its own: help() and inspect.getdoc show its parent's
+    pass
+
+
+def _with_doc(doc):
+    return type("Method", (DomainAdapter,), {"__doc__": doc})
+
+
+@pytest.mark.parametrize(
+    ("obj", "references", "match"),
+    [
+        (_Undocumented, True, "_Undocumented has no docstring of its own"),
+        (
+            _with_doc("Centre.\n\nReferences\n----------\n.. [1] X."),
+            True,
+            "no Examples section: add 'Examples' underlined with '--------'",
+        ),
+        (
+            _with_doc("Centre.\n\nExamples\n--------\nNone here."),
+            False,
+            "Examples section lacks a doctest",
+        ),
+        (
+            _with_doc("Centre.\n\nExamples\n--------\n>>> 1\n1"),
+            True,
+            "no References section: add 'References' underlined.*the paper of the",
+        ),
+        (
+            _with_doc(
+                "Centre.\n\nReferences\n----------\nSee the paper.\n\n"
+                "Examples\n--------\n>>> 1\n1"
+            ),
+            True,
+            "References section lacks the paper",
+        ),
+    ],
+)
+def test_check_docstring_names_what_is_missing_and_how_to_add_it(
+    obj, references, match
+):
+    with pytest.raises(AssertionError, match=match):
+        check_docstring(obj, references=references)
+
+
+def test_check_docstring_passes_a_documented_method_and_its_instances():
+    check_docstring(_Documented)
+    check_docstring(_Documented())  # an estimator is checked by its class
+    # a helper function needs its doctest, not a paper
+    check_docstring(
+        _with_doc("Centre.\n\nExamples\n--------\n>>> 1\n1"), references=False
+    )
