@@ -416,7 +416,7 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None, warn=True):
                 fail(
                     ep.name,
                     f"could not be loaded from {ep.value!r} and is skipped: "
-                    f"{type(exc).__name__}: {exc}",
+                    + _import_failed(ep.value, exc),
                 )
                 continue
             if owner is not None:  # pluggy refuses a module under two names
@@ -597,6 +597,41 @@ def _hook_raised(hook_name, exc, impl):
         if top_file and hasattr(top, "__path__")
         else None
     )
+    at = _raised_at(exc, own_file, root)
+    return f"{hook_name}() raised {type(exc).__name__}: {exc}{at}"
+
+
+def _import_failed(ep_value, exc):
+    """Say ``"TYPE: MESSAGE (at FILE:LINE, in FUNCTION)"`` for a failed import.
+
+    The place is the innermost frame in the top-level package the entry
+    point names (found without importing it), as for a hook that raised
+    (:func:`_hook_raised`): the author's line that raised, the ``import``
+    of a missing dependency, or the line a SyntaxError could not compile.
+    """
+    import importlib.util
+
+    top = ep_value.split(":")[0].split(".")[0].strip()
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):  # a name no finder takes
+        spec = None
+    folders = list(getattr(spec, "submodule_search_locations", None) or [])
+    origin = getattr(spec, "origin", None)
+    root = os.path.abspath(folders[0]) + os.sep if folders else None
+    at = _raised_at(exc, None if folders else origin, root)
+    return f"{type(exc).__name__}: {exc}{at}"
+
+
+def _raised_at(exc, own_file, root):
+    """``" (at FILE:LINE, in FUNCTION)"`` of the innermost frame of the plugin's.
+
+    A frame is the plugin's when its file is ``own_file`` or lies in the
+    folder ``root``; without one, the innermost frame. A SyntaxError gives
+    the file and line it could not compile, which no frame holds.
+    """
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        return f" (at {exc.filename}:{exc.lineno})"
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [
         f
@@ -605,8 +640,7 @@ def _hook_raised(hook_name, exc, impl):
         or (root is not None and os.path.abspath(f.filename).startswith(root))
     ]
     where = (ours or frames)[-1:] if frames else []
-    at = "".join(f" (at {f.filename}:{f.lineno}, in {f.name})" for f in where)
-    return f"{hook_name}() raised {type(exc).__name__}: {exc}{at}"
+    return "".join(f" (at {f.filename}:{f.lineno}, in {f.name})" for f in where)
 
 
 def _ep_key(ep):

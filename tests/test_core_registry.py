@@ -516,6 +516,34 @@ def test_class_registered_under_the_wrong_kind_is_skipped(
     assert re.search(match, reg.failures["mixed"])
 
 
+@pytest.mark.parametrize(
+    ("impl", "error", "line"),
+    [
+        ("X = 1\nundefined_name\n", "NameError: name 'undefined_name'", 2),
+        ("import numpy\nimport no_such_dep_xyz\n", "No module named", 2),
+        ("class X\n    pass\n", "SyntaxError", 1),
+    ],
+)
+def test_plugin_that_fails_to_import_is_reported_at_the_authors_line(
+    tmp_path, monkeypatch, impl, error, line
+):
+    # a hook that raised was named with its file and line, a plugin module
+    # that raised on import only with the exception: in a plugin of many
+    # modules its author had to import each to find the line
+    pkg = tmp_path / "brokenplug_imp"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from ._impl import X\n")
+    (pkg / "_impl.py").write_text(impl)
+    (pkg / "hooks.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _fake_eps(monkeypatch, [_ep("brokenplug", "brokenplug_imp.hooks", "sertl-bp")])
+    with pytest.warns(PluginLoadWarning, match="could not be loaded"):
+        pm = make_plugin_manager()
+    problem = Registry(pm).failures["brokenplug"]
+    assert error in problem
+    assert f"(at {pkg / '_impl.py'}:{line}" in problem
+
+
 def _ep(name, value, dist):
     """An entry point of the group 'sertl' from the distribution ``dist``."""
     ep = metadata.EntryPoint(name, value, "sertl")
