@@ -412,6 +412,9 @@ def make_plugin_manager(*, load_entrypoints=True, plugins=None, warn=True):
                 owner = pm.get_name(plugin)
                 if owner is None:
                     pm.register(plugin, name=ep.name)
+            except pluggy.PluginValidationError as exc:  # a hook pluggy refuses
+                fail(ep.name, _refused_hook(pm, plugin, exc))
+                continue
             except Exception as exc:  # a broken plugin must not break the others
                 fail(
                     ep.name,
@@ -599,6 +602,44 @@ def _hook_raised(hook_name, exc, impl):
     )
     at = _raised_at(exc, own_file, root)
     return f"{hook_name}() raised {type(exc).__name__}: {exc}{at}"
+
+
+def _refused_hook(pm, plugin, exc):
+    """Say which hook of ``plugin`` pluggy refused to register, and the fix.
+
+    pluggy refuses the whole plugin for a hook whose parameters the
+    hookspec does not have (it passes the arguments by name:
+    ``sertl_add_commands(parser)`` for ``(subparsers)``) or one marked as a
+    wrapper that is no generator; its own message spans lines and names
+    none of sertl's rules.
+    """
+    for name in sorted(n for n in dir(hookspecs) if n.startswith("sertl_")):
+        opts = pm.parse_hookimpl_opts(plugin, name)
+        if opts is None:
+            continue
+        function = inspect.unwrap(getattr(plugin, name))
+        code = getattr(function, "__code__", None)
+        at = (
+            f" (at {code.co_filename}:{code.co_firstlineno}, in {name})" if code else ""
+        )
+        wanted = list(inspect.signature(getattr(hookspecs, name)).parameters)
+        given = list(inspect.signature(function).parameters)
+        if set(given) - set(wanted):
+            return (
+                f"{name}({', '.join(given)}) has parameters that the hook "
+                f"sertl_core.hookspecs.{name}({', '.join(wanted)}) lacks, and "
+                "pluggy passes the arguments by name, so it refuses the plugin: "
+                f"write def {name}({', '.join(wanted)}){at}"
+            )
+        wrapper = any(opts.get(option) for option in _WRAPPER_OPTIONS)
+        if wrapper and not inspect.isgeneratorfunction(function):
+            return (
+                f"{name} is marked as a hook wrapper but does not yield, so "
+                "pluggy refuses the plugin; sertl does not support hook "
+                "wrappers: return your classes (or add your commands) from a "
+                f"plain @sertl_core.hookimpl function{at}"
+            )
+    return "pluggy refused it: " + "; ".join(str(exc).splitlines())
 
 
 def _import_failed(ep_value, exc):

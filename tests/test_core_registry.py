@@ -544,6 +544,53 @@ def test_plugin_that_fails_to_import_is_reported_at_the_authors_line(
     assert f"(at {pkg / '_impl.py'}:{line}" in problem
 
 
+def _commands_hook_with_a_parser_argument():
+    @hookimpl
+    def sertl_add_commands(parser):
+        parser.add_parser("never")
+
+    return sertl_add_commands
+
+
+def _wrapper_that_returns():
+    @hookimpl(wrapper=True)
+    def sertl_register_adapters():
+        return [FakeAdapter]
+
+    return sertl_register_adapters
+
+
+@pytest.mark.parametrize(
+    ("hook", "match"),
+    [
+        (
+            _commands_hook_with_a_parser_argument,
+            r"sertl_add_commands\(parser\) has parameters that the hook "
+            r"sertl_core\.hookspecs\.sertl_add_commands\(subparsers\) lacks.*"
+            r"write def sertl_add_commands\(subparsers\) \(at .*test_core_registry",
+        ),
+        (
+            _wrapper_that_returns,
+            r"sertl_register_adapters is marked as a hook wrapper but does not "
+            r"yield.*plain @sertl_core\.hookimpl function \(at .*test_core_registry",
+        ),
+    ],
+)
+def test_hook_that_pluggy_refuses_is_named_with_its_fix(monkeypatch, hook, match):
+    # pluggy refuses the whole plugin for such a hook, with a message of
+    # three lines in its own terms (and the argument's name it wants
+    # nowhere): an author who called the hook's argument `parser` lost
+    # every class and command of the plugin
+    func = hook()
+    mod = _module("fake_refused_hooks", **{func.__name__: func})
+    _install_fake(monkeypatch, {"refused": mod})
+    with pytest.warns(PluginLoadWarning, match="refused"):
+        pm = make_plugin_manager()
+    problem = Registry(pm).failures["refused"]
+    assert re.search(match, problem), problem
+    assert "\n" not in problem
+
+
 def _ep(name, value, dist):
     """An entry point of the group 'sertl' from the distribution ``dist``."""
     ep = metadata.EntryPoint(name, value, "sertl")
