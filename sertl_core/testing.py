@@ -2014,18 +2014,21 @@ def _expected(expected_failed_checks, estimator):
     (:func:`_check_reasons`), so that a bad entry is reported where it is.
     """
     if callable(expected_failed_checks):
-        expected = dict(expected_failed_checks(estimator) or {})
+        expected = _reasons(
+            expected_failed_checks(estimator), "what expected_failed_checks returned"
+        )
     else:
-        expected = dict(expected_failed_checks or {})
+        expected = _reasons(expected_failed_checks, "expected_failed_checks")
     _check_reasons(expected, "expected_failed_checks")
     if isinstance(estimator, TransferEstimator) and not estimator._is_regression():
         for k, v in _INAPPLICABLE_TO_TRANSFER_ESTIMATORS.items():
             expected.setdefault(k, v)
     # a class names the checks that do not apply to it, each with a reason
-    declared = getattr(estimator, "_sertl_expected_failed_checks", None) or {}
-    _check_reasons(
-        declared, f"{type(estimator).__name__}._sertl_expected_failed_checks"
+    source = f"{type(estimator).__name__}._sertl_expected_failed_checks"
+    declared = _reasons(
+        getattr(estimator, "_sertl_expected_failed_checks", None), source
     )
+    _check_reasons(declared, source)
     wrapped = _failed_by_wrapped_estimator(estimator, known={**expected, **declared})
     for k, v in {**declared, **wrapped}.items():
         expected.setdefault(k, v)
@@ -2084,6 +2087,42 @@ def parametrize_with_checks(estimators, *, expected_failed_checks=None):
                     )
                 )
     return pytest.mark.parametrize(("estimator", "check"), params)
+
+
+def _reasons(value, source):
+    """Return ``value``, ``{check name: reason}`` or None, as a dict; refuse the rest.
+
+    A list of names (no reasons) or a dict keyed by estimator class (meant
+    per estimator) raised a bare ``ValueError`` or ``TypeError`` from deep
+    inside the kit.
+    """
+    from collections.abc import Mapping
+
+    if value is None:
+        return {}
+    bad = (
+        None
+        if not isinstance(value, Mapping)
+        else next((k for k in value if not isinstance(k, str)), None)
+    )
+    if not isinstance(value, Mapping) or bad is not None:
+        got = (
+            f"a {type(value).__name__}"
+            if bad is None
+            else f"a dict with the key {bad!r}, not a check's name"
+        )
+        per_estimator = (
+            ""
+            if "_sertl_" in source
+            else " To exempt some estimators only, pass expected_failed_checks "
+            "a callable, e.g. lambda est: {'check_name': 'why'} if "
+            "isinstance(est, MyAdapter) else {}."
+        )
+        raise TypeError(
+            f"{source} must be a dict {{check name: reason}}; got {got}: every "
+            f"entry needs its reason.{per_estimator}"
+        )
+    return dict(value)
 
 
 def _check_reasons(expected, source):

@@ -14,7 +14,12 @@ from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 
-from sertl_core import DomainAdapter, SourceOnly, TransferEstimator
+from sertl_core import (
+    DomainAdapter,
+    DomainStandardScaler,
+    SourceOnly,
+    TransferEstimator,
+)
 from sertl_core.params import Interval, StrOptions
 from sertl_core.testing import (
     check_array_like_inputs,
@@ -43,6 +48,7 @@ from sertl_core.testing import (
     check_transform_follows_sample_domain,
     check_unlabeled_never_a_class,
     make_domain_data,
+    parametrize_with_checks,
     sertl_checks,
 )
 
@@ -1334,3 +1340,36 @@ def test_check_docstring_passes_a_documented_method_and_its_instances():
     check_docstring(
         _with_doc("Centre.\n\nExamples\n--------\n>>> 1\n1"), references=False
     )
+
+
+@pytest.mark.parametrize(
+    ("expected", "got"),
+    [
+        ({_Documented: {"check_row_order_invariance": "x"}}, "got a dict with the key"),
+        (["check_row_order_invariance"], "got a list"),
+        (lambda est: ["check_row_order_invariance"], "got a list"),
+    ],
+)
+def test_expected_failed_checks_of_the_wrong_shape_says_what_it_takes(expected, got):
+    # a dict keyed by estimator class raised "'type' object is not iterable",
+    # a list of names "dictionary update sequence element #0 has length 26"
+    with pytest.raises(
+        TypeError,
+        match=f"must be a dict {{check name: reason}}; {got}.*"
+        r"pass expected_failed_checks a callable",
+    ):
+        parametrize_with_checks(
+            [DomainStandardScaler()], expected_failed_checks=expected
+        )
+
+
+def test_sertl_expected_failed_checks_of_the_wrong_shape_names_the_attribute():
+    class ListsNames(_Documented):
+        _sertl_expected_failed_checks = ["check_row_order_invariance"]
+
+    with pytest.raises(
+        TypeError,
+        match=r"ListsNames\._sertl_expected_failed_checks must be a dict "
+        r"\{check name: reason\}; got a list: every entry needs its reason\.$",
+    ):
+        parametrize_with_checks([ListsNames()])
