@@ -898,9 +898,12 @@ class DomainAdapter(
 ):
     """Base class of transformers that move features between domains.
 
-    Subclasses write ``_fit(data)`` and ``_transform(X, sample_domain)``; the
-    public methods here validate ``X``, ``y`` and ``sample_domain`` with the
-    sertl conventions (see :mod:`sertl_core._domains`):
+    Subclasses write ``_fit(data)`` and ``_transform(X, sample_domain)``
+    (``data``, a :class:`sertl_core.base.DomainData`, holds ``X``, ``y``,
+    ``sample_domain`` and the ``labeled``, ``source`` and ``target`` row
+    masks); the public methods here validate ``X``, ``y`` and
+    ``sample_domain`` with the sertl conventions (the README's
+    "Conventions"; :func:`sertl_core.infer_sample_domain`):
 
     * ``fit(X, y=None, *, sample_domain=None)``: positive domain ids are
       source, negative ids target; without ``sample_domain`` labelled rows
@@ -1032,7 +1035,7 @@ class DomainAdapter(
             ``NaN`` for regression targets, which the adapter recognises by
             the last step of the Pipeline that fits it (a regressor) or,
             outside one, by their continuous values (see
-            :mod:`sertl_core._domains`).
+            :func:`sertl_core.infer_sample_domain`).
         sample_domain : array-like of int of shape (n_samples,), default=None
             Positive ids for source domains, negative ids for target domains.
             Inferred from ``y`` when omitted.
@@ -1321,7 +1324,9 @@ class TransferEstimator(
     predicts like the wrapped estimator. Unlabelled rows never reach the
     wrapped estimator as a class.
 
-    Subclasses write ``_fit(data)``, which must call
+    Subclasses write ``_fit(data)`` (``data``: a
+    :class:`sertl_core.base.DomainData`; ``data.weights`` gives the weights
+    of the rows that train the wrapped estimator), which must call
     :meth:`_fit_estimator` (or set ``estimator_`` and ``classes_``
     themselves), and may override ``_predict_input(X, sample_domain)`` to
     map rows before the wrapped estimator sees them. A subclass with its own
