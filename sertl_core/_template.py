@@ -214,8 +214,9 @@ def sertl_register_estimators():
     return [MyEstimator]
 ```
 
-Every hook function needs the `@hookimpl` marker and a name from
-`sertl_core.hookspecs`; `sertl plugins` reports one that pluggy would ignore.
+Every hook function needs the `@hookimpl` marker and the name and
+parameters of its hook in `sertl_core.hookspecs` (`sertl_add_commands(subparsers)`);
+`sertl plugins` reports one that pluggy would ignore or refuse.
 The entry-point name (`{name}` in `pyproject.toml`) is the plugin's name and
 must differ from every other installed sertl plugin's.
 """
