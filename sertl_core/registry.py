@@ -623,8 +623,14 @@ def _refused_hook(pm, plugin, exc):
             f" (at {code.co_filename}:{code.co_firstlineno}, in {name})" if code else ""
         )
         wanted = list(inspect.signature(getattr(hookspecs, name)).parameters)
-        given = list(inspect.signature(function).parameters)
-        if set(given) - set(wanted):
+        try:
+            params = inspect.signature(function).parameters.values()
+        except (TypeError, ValueError):  # not introspectable: pluggy's words
+            continue
+        given = [p.name for p in params]
+        # pluggy passes the parameters without a default, by name
+        required = {p.name for p in params if p.default is inspect.Parameter.empty}
+        if required - set(wanted):
             return (
                 f"{name}({', '.join(given)}) has parameters that the hook "
                 f"sertl_core.hookspecs.{name}({', '.join(wanted)}) lacks, and "

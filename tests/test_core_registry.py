@@ -553,8 +553,9 @@ def _commands_hook_with_a_parser_argument():
 
 
 def _wrapper_that_returns():
+    # a parameter with a default is not passed by pluggy: not the problem
     @hookimpl(wrapper=True)
-    def sertl_register_adapters():
+    def sertl_register_adapters(extra=None):
         return [FakeAdapter]
 
     return sertl_register_adapters
