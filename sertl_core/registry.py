@@ -666,16 +666,19 @@ def _import_failed(ep_value, exc):
     folders = list(getattr(spec, "submodule_search_locations", None) or [])
     origin = getattr(spec, "origin", None)
     root = os.path.abspath(folders[0]) + os.sep if folders else None
-    at = _raised_at(exc, None if folders else origin, root)
+    # no frame of the plugin's (its module does not exist): no place, rather
+    # than a line of importlib's
+    at = _raised_at(exc, None if folders else origin, root, fallback=False)
     return f"{type(exc).__name__}: {exc}{at}"
 
 
-def _raised_at(exc, own_file, root):
+def _raised_at(exc, own_file, root, *, fallback=True):
     """``" (at FILE:LINE, in FUNCTION)"`` of the innermost frame of the plugin's.
 
     A frame is the plugin's when its file is ``own_file`` or lies in the
-    folder ``root``; without one, the innermost frame. A SyntaxError gives
-    the file and line it could not compile, which no frame holds.
+    folder ``root``; without one, the innermost frame (``""`` when
+    ``fallback`` is False). A SyntaxError gives the file and line it could
+    not compile, which no frame holds.
     """
     if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
         return f" (at {exc.filename}:{exc.lineno})"
@@ -686,7 +689,7 @@ def _raised_at(exc, own_file, root):
         if f.filename == own_file
         or (root is not None and os.path.abspath(f.filename).startswith(root))
     ]
-    where = (ours or frames)[-1:] if frames else []
+    where = (ours or (frames if fallback else []))[-1:]
     return "".join(f" (at {f.filename}:{f.lineno}, in {f.name})" for f in where)
 
 

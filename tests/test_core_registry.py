@@ -544,6 +544,20 @@ def test_plugin_that_fails_to_import_is_reported_at_the_authors_line(
     assert f"(at {pkg / '_impl.py'}:{line}" in problem
 
 
+def test_plugin_whose_module_does_not_exist_is_reported_without_a_place(
+    monkeypatch,
+):
+    # no line of the plugin's raised: importlib's own line is no help
+    _fake_eps(monkeypatch, [_ep("gone", "no_such_plugin_xyz.hooks", "sertl-gone")])
+    with pytest.warns(PluginLoadWarning, match="could not be loaded"):
+        pm = make_plugin_manager()
+    assert (
+        Registry(pm)
+        .failures["gone"]
+        .endswith("ModuleNotFoundError: No module named 'no_such_plugin_xyz'")
+    )
+
+
 def _commands_hook_with_a_parser_argument():
     @hookimpl
     def sertl_add_commands(parser):
