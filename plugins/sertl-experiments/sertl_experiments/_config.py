@@ -1289,6 +1289,22 @@ def declared_emotions(reader):
     return set(map(str, emotions)) or None
 
 
+def label_key(label):
+    """Return a label as the ``csv`` and ``folders`` readers compare it.
+
+    Surrounding blanks dropped, in lower case: ``"Wut"``, ``"wut"`` and
+    ``" WUT "`` are one label, which a key of ``[labels] mapping`` written
+    in any of these cases renames.
+
+    Examples
+    --------
+    >>> from sertl_experiments._config import label_key
+    >>> label_key(" Wut ")
+    'wut'
+    """
+    return str(label).strip().lower()
+
+
 def check_mapping(mapping, classes, emotions, originals=None):
     """Check ``[labels] mapping`` against the corpora's emotions.
 
@@ -1347,7 +1363,7 @@ def check_mapping(mapping, classes, emotions, originals=None):
     written = set().union(*(originals or {}).values())
     for key, value in mapping.items():
         where = f"[labels] mapping {key}"
-        if key not in found and key not in written:
+        if key not in found and label_key(key) not in written:
             have = "; ".join(
                 f"{n}: {', '.join(sorted(e))}" for n, e in emotions.items()
             )

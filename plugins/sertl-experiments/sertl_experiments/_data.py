@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._config import ConfigError, check_params, missing_reader, root_hint
+from ._config import ConfigError, check_params, label_key, missing_reader, root_hint
 
 __all__ = [
     "CorpusData",
@@ -235,9 +235,11 @@ def map_emotions(table, mapping, emotions):
     A key that is an emotion of some corpus (``emotions``) renames that
     emotion. Any other key is a label as the corpus writes it (see
     :func:`written_labels`; e.g. a folder ``angry``, which the ``folders``
-    reader reads as ``anger``) and renames the rows with that label: a key
-    that names the emotion the reader already gives them changes nothing,
-    one that names another emotion relabels those rows only (``angry =
+    reader reads as ``anger``) and renames the rows with that label, in
+    whatever case it is written (``Wut`` renames the rows labelled ``Wut``
+    and ``wut``, which the reader reads as one label): a key that names
+    the emotion the reader already gives them changes nothing, one that
+    names another emotion relabels those rows only (``angry =
     "frustration"`` leaves the corpus's other ``anger`` rows, from a folder
     ``anger``, as they are).
 
@@ -273,10 +275,9 @@ def map_emotions(table, mapping, emotions):
     out = table["emotion"].replace(mapping)
     written = {k: v for k, v in mapping.items() if k not in emotions}
     if written and "emotion_orig" in table:
-        raw = table["emotion_orig"].astype(str)
-        lower = raw.str.strip().str.lower()
+        lower = table["emotion_orig"].astype(str).str.strip().str.lower()
         for key, value in written.items():
-            out = out.mask((raw == key) | (lower == key), value)
+            out = out.mask(lower == label_key(key), value)
     return out
 
 
@@ -321,11 +322,12 @@ def mapped_labels_left_out(table, mapping):
         if not labels:
             kept.append(entry)
             continue
-        rest = [label for label in labels if label not in mapping]
+        keys = {label_key(key) for key in mapping}
+        rest = [label for label in labels if label_key(label) not in keys]
         if not rest:
             continue  # every label it names is mapped: nothing to rename
         if len(rest) < len(labels):
-            mapped = ", ".join(repr(label) for label in labels if label in mapping)
+            mapped = ", ".join(repr(label) for label in labels if label not in rest)
             text = entry["warning"].replace(repr(labels), repr(rest), 1)
             # the reader's advice ends the text: replaced by the run's own
             head, found, _ = text.partition("Rename them to use the schema.")

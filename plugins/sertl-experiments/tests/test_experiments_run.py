@@ -1887,3 +1887,47 @@ def test_jobs_beyond_the_cells_start_no_more_workers(synthetic_config, synthetic
         cfg, data=synthetic_data, progress=False, log=_quiet, n_jobs=10**15
     )
     assert res.n_failed == 0 and res.n_computed == 4
+
+
+def test_label_mapping_key_renames_its_label_in_every_case(
+    synthetic_config, monkeypatch
+):
+    # a CSV labelled "Wut" on some lines and "wut" on others: the reader reads
+    # them as one label, but [labels] mapping Wut = "anger" renamed the "Wut"
+    # rows only and the run left the "wut" rows out as a label no pair shares
+    from sertl_experiments._data import mapped_labels_left_out
+    from sertl_experiments._runner import _prepare_data
+
+    rng = np.random.default_rng(3)
+    written = {"a": ["Wut", "wut", " WUT", "neutral"], "b": ["anger", "neutral"]}
+    tables, vectors = {}, {}
+    for name, labels in written.items():
+        rows = []
+        for i in range(48):
+            orig = labels[i % len(labels)]
+            f = f"{name}/{i}.wav"
+            vectors[f] = rng.normal(size=3)
+            rows.append(
+                {
+                    "file": f,
+                    "emotion": orig.strip().lower(),  # as the csv reader reads it
+                    "emotion_orig": orig,
+                    "speaker": "s",
+                }
+            )
+        tables[name] = pd.DataFrame(rows)
+    _serve(monkeypatch, tables, vectors)
+    for key in ("Wut", "WUT", "wut"):
+        cfg = synthetic_config(
+            methods=[{"name": "dss"}], labels={"mapping": {key: "anger"}}
+        )
+        data, _ = _prepare_data(cfg, client=None, progress=False, log=_quiet)
+        counts = dict(zip(*np.unique(data["a"].y, return_counts=True), strict=True))
+        assert counts == {"anger": 36, "neutral": 12}, key
+    # the reader's advice to rename "wut" is left out once the mapping maps it
+    table = pd.DataFrame({"file": ["a.wav"]})
+    table.attrs["warnings"] = [
+        {"warning": "csv: label(s) ['wut'] ...", "count": 1, "labels": ["wut"]}
+    ]
+    mapped_labels_left_out(table, {"Wut": "anger"})
+    assert table.attrs["warnings"] == []
