@@ -10,9 +10,12 @@ derived.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+
+from sertl_core import external_stacklevel
 
 # One table for every plugin (sertl-relational places classes with it):
 # the vocabulary, its aliases and the (valence, arousal) coordinates.
@@ -222,6 +225,15 @@ def select_emotions(table, classes=None, *, mapping=None):
     whose (mapped) emotion is in ``classes`` are kept. ``emotion_orig`` keeps
     the corpus's own code. The input table is not modified.
 
+    A key is an emotion of the table, or a label as the corpus writes it
+    (``emotion_orig``: a ``csv`` corpus's labels, a ``folders`` corpus's
+    folder names), in any case: ``{"Wut": "anger"}`` renames the rows the
+    ``csv`` reader read as ``wut``, whether the CSV says ``Wut`` or
+    ``wut``; a key that names a label (``"angry"``) renames the rows written
+    so, not the other rows of its emotion. A key that matches no row
+    renames nothing and is named in a :class:`CorpusWarning` (a typo, most
+    often).
+
     Parameters
     ----------
     table : DataFrame
@@ -253,6 +265,14 @@ def select_emotions(table, classes=None, *, mapping=None):
     >>> merged = select_emotions(table, mapping={"sadness": "neutral"})
     >>> "sadness" in set(merged["emotion"])
     False
+
+    A user's labels, as the ``csv`` reader keeps those it does not know:
+
+    >>> import pandas as pd
+    >>> mine = pd.DataFrame({"emotion": ["wut", "wut", "neutral"],
+    ...                      "emotion_orig": ["Wut", "wut", "Neutral"]})
+    >>> select_emotions(mine, mapping={"Wut": "anger"})["emotion"].tolist()
+    ['anger', 'anger', 'neutral']
     """
     if not hasattr(table, "columns") or "emotion" not in table.columns:
         raise ValueError(
@@ -278,7 +298,7 @@ def select_emotions(table, classes=None, *, mapping=None):
                 f"select_emotions: mapping targets {bad} are not canonical emotions "
                 f"{list(EMOTIONS)}."
             )
-        out["emotion"] = out["emotion"].map(lambda e: mapping.get(e, e))
+        out["emotion"] = _mapped(out, mapping, present)
         present = set(out["emotion"].astype(str))
     if classes is not None:
         classes = [classes] if isinstance(classes, str) else list(classes)
@@ -297,3 +317,43 @@ def select_emotions(table, classes=None, *, mapping=None):
                 f"has {sorted(present)}."
             )
     return out.reset_index(drop=True)
+
+
+def _mapped(table, mapping, present):
+    """Return ``table``'s emotions renamed by the keys of ``mapping``.
+
+    A key among the table's emotions (``present``) renames that emotion;
+    any other key the rows whose emotion, or whose label as written
+    (``emotion_orig``), equals it ignoring case and surrounding blanks.
+    Keys that match no row are named in one :class:`CorpusWarning`.
+    """
+    emotion = table["emotion"]
+    out = emotion.map(lambda e: mapping.get(e, e))
+    written = [emotion.astype(str).str.strip().str.lower()]
+    if "emotion_orig" in table.columns:
+        written.append(table["emotion_orig"].astype(str).str.strip().str.lower())
+    unmatched = []
+    for key, value in mapping.items():
+        if key in present:
+            continue
+        key_text = str(key).strip().lower()
+        rows = np.logical_or.reduce([labels == key_text for labels in written])
+        if rows.any():
+            out = out.mask(rows, value)
+        else:
+            unmatched.append(key)
+    if unmatched:
+        from ._corpora import CorpusWarning
+
+        labels = sorted(present)
+        if "emotion_orig" in table.columns:
+            labels = sorted(present | set(table["emotion_orig"].astype(str)))
+        warnings.warn(
+            CorpusWarning(
+                f"select_emotions: mapping key(s) {unmatched} match no emotion "
+                f"and no label of this table, so they rename nothing; its "
+                f"emotions and labels are {labels}. Check the spelling."
+            ),
+            stacklevel=external_stacklevel(),
+        )
+    return out

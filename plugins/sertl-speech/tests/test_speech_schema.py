@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -129,3 +130,41 @@ def test_select_emotions_maps_filters_and_copies():
         select_emotions(table, mapping=[("fear", "anger")])
     with pytest.raises(ValueError, match="'emotion' column"):
         select_emotions(pd.DataFrame({"x": [1]}), ["anger"])
+
+
+def test_select_emotions_maps_a_users_label_in_any_case(tmp_path):
+    # the csv reader keeps an unknown label in lower case ("wut"), and tells
+    # the user to map it; select_emotions(mapping={"Wut": "anger"}), the label
+    # as the user's CSV writes it, renamed nothing, silently
+    import soundfile as sf
+    from sertl_speech import CorpusWarning, load_corpus
+
+    t = np.arange(2000) / 8000
+    lines = ["file,label,speaker"]
+    for i, label in enumerate(["Wut", "wut", " WUT", "Neutral", "Angry", "anger"]):
+        sf.write(str(tmp_path / f"{i}.wav"), 0.1 * np.sin(2 * np.pi * 220 * t), 8000)
+        lines.append(f"{i}.wav,{label},s{i % 2}")
+    (tmp_path / "mine.csv").write_text("\n".join(lines) + "\n")
+    with pytest.warns(CorpusWarning, match=r"label\(s\) \['wut'\]"):
+        table = load_corpus("csv", tmp_path / "mine.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for key in ("Wut", "wut", "WUT "):
+            out = select_emotions(table, mapping={key: "anger"})
+            assert (
+                out["emotion"].tolist() == ["anger"] * 3 + ["neutral"] + ["anger"] * 2
+            ), key
+        # a key naming a label renames the rows written so, not its emotion
+        out = select_emotions(table, mapping={"angry": "frustration", "wut": "anger"})
+        assert out["emotion"].tolist() == ["anger"] * 3 + [
+            "neutral", "frustration", "anger"
+        ]  # fmt: skip
+        out = select_emotions(table, ["anger"], mapping={"Wut": "anger"})
+        assert len(out) == 5
+    with pytest.warns(
+        CorpusWarning,
+        match=r"mapping key\(s\) \['Wtu'\] match no emotion and no label of this "
+        r"table, so they rename nothing; its emotions and labels are \[.*'Wut'",
+    ):
+        out = select_emotions(table, mapping={"Wtu": "anger"})
+    assert out["emotion"].tolist() == table["emotion"].tolist()
