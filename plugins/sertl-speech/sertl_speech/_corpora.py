@@ -1359,9 +1359,11 @@ def _warn_unknown_labels(name, unknown):
 class CsvCorpus(CorpusReader):
     r"""A user's own corpus described by a CSV file.
 
-    ``root`` is the CSV file, comma-separated (a ``;``- or tab-separated
-    file is refused, saying so), in UTF-8 unless ``encoding`` says
-    otherwise. Columns: ``file`` (path, relative to the CSV's folder or
+    ``root`` is the CSV file, comma-separated unless ``delimiter`` says
+    otherwise (a ``;``- or tab-separated file read with another delimiter
+    is refused, saying which to give; a first line ``sep=;``, which Excel
+    writes and reads, sets the delimiter), in UTF-8 unless ``encoding``
+    says otherwise. Columns: ``file`` (path, relative to the CSV's folder or
     absolute), ``label`` (or ``emotion``), ``speaker`` (an
     empty cell is the speaker ``"unknown"``, which per-speaker normalisation
     treats as one speaker), and optionally ``gender`` (f/female/m/male;
@@ -1404,6 +1406,11 @@ class CsvCorpus(CorpusReader):
         saved by Excel on a Western European Windows, ``"latin-1"``,
         ``"utf-16"``). A byte-order mark (BOM) at the start is accepted. A
         byte the encoding cannot decode is an error naming its line.
+    delimiter : str, default=","
+        The one character between the fields: ``";"`` for a CSV saved by a
+        spreadsheet in a locale whose decimal mark is a comma (German,
+        French ...), ``"\t"`` for a tab-separated file. In a ``sertl run``
+        experiment: ``options = { delimiter = ";" }``.
 
     Examples
     --------
@@ -1426,6 +1433,13 @@ class CsvCorpus(CorpusReader):
     >>> table = reader.read(tmp / "excel.csv")
     >>> table[["speaker", "emotion"]].values.tolist()
     [['Jürgen', 'happiness']]
+
+    Semicolons between the fields, as a German Excel saves a CSV:
+
+    >>> _ = (tmp / "semi.csv").write_text("file;label;speaker\na.flac;Sad;007\n")
+    >>> table = CsvCorpus(delimiter=";").read(tmp / "semi.csv")
+    >>> table[["speaker", "emotion"]].values.tolist()
+    [['007', 'sadness']]
     >>> shutil.rmtree(tmp)
     """
 
@@ -1439,12 +1453,19 @@ class CsvCorpus(CorpusReader):
     )
 
     def __init__(
-        self, *, corpus=None, language="unknown", columns=None, encoding="utf-8"
+        self,
+        *,
+        corpus=None,
+        language="unknown",
+        columns=None,
+        encoding="utf-8",
+        delimiter=",",
     ):
         self.corpus = corpus
         self.language = language
         self.columns = columns
         self.encoding = encoding
+        self.delimiter = delimiter
 
     def read(self, root, *, emotions=None):
         """Read the corpus listed by the CSV file ``root`` into a table.
@@ -1487,9 +1508,11 @@ class CsvCorpus(CorpusReader):
         keep = _check_emotions(emotions, name)
         _check_text_options(name, corpus=self.corpus, language=self.language)
         named = _csv_columns_option(self.columns)
+        delimiter = _csv_delimiter_option(self.delimiter)
         text = _read_csv_text(path, self.encoding)
-        header, records = _csv_records(path, text)
-        cols = _csv_column_names(path, header, named)
+        text, delimiter = _excel_sep_line(text, delimiter)
+        header, records = _csv_records(path, text, delimiter)
+        cols = _csv_column_names(path, header, named, delimiter)
         base = path.parent
         corpus = self.corpus or path.stem
         rows, bad, unknown = [], [], set()
@@ -1631,21 +1654,58 @@ def _csv_columns_option(columns):
     return named
 
 
-def _csv_column_names(path, header, named):
+# delimiters a CSV is often written with: (character, as said, as written)
+_CSV_DELIMITERS = ((",", "comma", "','"), (";", "';'", "';'"), ("\t", "tab", "'\\t'"))
+
+
+def _csv_delimiter_option(delimiter):
+    """Check the csv reader's ``delimiter`` option (one character) and return it."""
+    if not isinstance(delimiter, str):
+        raise TypeError(
+            "csv: delimiter must be the one character between the fields, e.g. "
+            f"',' or ';'; got {type(delimiter).__name__} {delimiter!r}."
+        )
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValueError(
+            f"csv: delimiter={delimiter!r} is not one character that can separate "
+            "fields; give the character between your CSV's fields, e.g. ',' "
+            "(the default), ';' or '\\t' (tab)."
+        )
+    return delimiter
+
+
+def _excel_sep_line(text, delimiter):
+    """Return ``(text, delimiter)`` with Excel's ``sep=X`` first line applied.
+
+    Excel writes and reads a first line ``sep=;`` that names the delimiter;
+    the line is blanked (line numbers stay those of the file) and its
+    character replaces ``delimiter``.
+    """
+    first, newline, rest = text.partition("\n")
+    found = re.fullmatch(r"sep=(.)\r?", first)
+    if found is None or found.group(1) in '"\r\n':
+        return text, delimiter
+    return newline + rest, found.group(1)
+
+
+def _csv_column_names(path, header, named, delimiter=","):
     """Return ``{role: column}`` of the CSV's (lower-case) columns, or refuse it.
 
     ``header`` holds the CSV's column names as written (stripped), ``named``
-    the ``columns`` option (:func:`_csv_columns_option`). A required role
-    without a column, and a column named in ``named`` that the CSV lacks,
-    are refused with what to do.
+    the ``columns`` option (:func:`_csv_columns_option`). A header read as
+    one column that holds another common delimiter than ``delimiter``, a
+    required role without a column, and a column named in ``named`` that
+    the CSV lacks, are refused with what to do.
     """
-    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
-        sep, arg = ("';'", "';'") if ";" in header[0] else ("tab", "'\\t'")
+    other = [d for d in _CSV_DELIMITERS if d[0] != delimiter and d[0] in header[0]]
+    if len(header) == 1 and other:
+        _, said, arg = other[0]
         raise ValueError(
-            f"csv: {str(path)!r} looks {sep}-separated (its header reads as the "
-            f"one column {header[0]!r}); the csv reader reads comma-separated "
-            "files. Save it with commas, e.g. pandas.read_csv(path, "
-            f"sep={arg}).to_csv(new_path, index=False)."
+            f"csv: {str(path)!r} looks {said}-separated (its header reads as the "
+            f"one column {header[0]!r}); the csv reader reads "
+            f"{'comma' if delimiter == ',' else repr(delimiter)}-separated files "
+            f"unless told otherwise. Pass delimiter={arg} (in a sertl run "
+            f"experiment: options = {{ delimiter = {json.dumps(other[0][0])} }})."
         )
     have = [c.lower() for c in header]
     absent = [(role, c) for role, c in named.items() if c.lower() not in have]
@@ -1681,7 +1741,7 @@ def _csv_column_names(path, header, named):
     return cols
 
 
-def _csv_records(path, text):
+def _csv_records(path, text, delimiter=","):
     """Split the CSV ``text`` of ``path`` into its header and its records.
 
     Returns ``(header, records)``: ``header`` the column names as written
@@ -1695,7 +1755,7 @@ def _csv_records(path, text):
     after the last column (a delimiter at the end of each line, as
     spreadsheet exports write) are dropped. Blank lines are skipped.
     """
-    reader = csv.reader(io.StringIO(text, newline=None))
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
     rows = []
     try:
         start = 1
@@ -1714,7 +1774,7 @@ def _csv_records(path, text):
         # the last record (csv reads it leniently): find it, strictly
         last = io.StringIO(text, newline=None).readlines()[rows[-1][0] - 1 :]
         try:
-            list(csv.reader(last, strict=True))
+            list(csv.reader(last, delimiter=delimiter, strict=True))
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
                 raise ValueError(

@@ -168,7 +168,7 @@ def test_an_unknown_option_lists_the_readers_options(tmp_path):
     with pytest.raises(
         TypeError,
         match=r"Reader 'csv' does not take the options \['colums'\]: .*colums.*\. "
-        r"Its options: corpus, language, columns, encoding\.",
+        r"Its options: corpus, language, columns, encoding, delimiter\.",
     ):
         load_corpus("csv", csv, colums={"file": "path"})
 
@@ -464,3 +464,67 @@ def test_relative_paths_found_nowhere_say_where_they_were_looked_for(
         ),
     ):
         load_corpus("csv", "sub/m.csv")
+
+
+# -- delimiter: a CSV with semicolons or tabs between the fields --------------
+
+
+def test_a_semicolon_csv_is_read_with_the_delimiter_option(tmp_path):
+    # a German Excel saves "CSV" with ';' and a BOM: refused before, with the
+    # advice to convert it through pandas, which turns speaker 007 into 7
+    _wav(tmp_path / "clips" / "a.wav")
+    _wav(tmp_path / "clips" / "b.flac", fmt="FLAC")
+    text = (
+        "Sprecher;Pfad;Emotion;Note\n007;clips/a.wav;Angry;3,5\n7;clips/b.flac;sad;\n"
+    )
+    (tmp_path / "m.csv").write_bytes(text.encode("utf-8-sig"))
+    columns = {"file": "Pfad", "label": "Emotion", "speaker": "Sprecher"}
+    table = _read(tmp_path / "m.csv", columns=columns, delimiter=";")
+    assert _rows(table) == [
+        ("a.wav", "007", "unknown", "unknown", "anger"),
+        ("b.flac", "7", "unknown", "unknown", "sadness"),
+    ]
+    with pytest.raises(
+        ValueError,
+        match=r"looks ';'-separated \(its header reads as the one column "
+        r"'Sprecher;Pfad;Emotion;Note'\); the csv reader reads comma-separated "
+        r"files unless told otherwise\. Pass delimiter=';' \(in a sertl run "
+        r'experiment: options = \{ delimiter = ";" \}\)\.',
+    ):
+        _read(tmp_path / "m.csv", columns=columns)
+    # tabs, and a comma file read with delimiter=";" says so
+    (tmp_path / "t.tsv").write_text("file\tlabel\tspeaker\nclips/a.wav\tsad\ts1\n")
+    assert _rows(_read(tmp_path / "t.tsv", delimiter="\t"))[0][-1] == "sadness"
+    (tmp_path / "c.csv").write_text("file,label,speaker\nclips/a.wav,sad,s1\n")
+    with pytest.raises(
+        ValueError,
+        match=r"looks comma-separated .*reads ';'-separated files unless told "
+        r"otherwise\. Pass delimiter=','",
+    ):
+        _read(tmp_path / "c.csv", delimiter=";")
+
+
+def test_excels_sep_line_names_the_delimiter(tmp_path):
+    _wav(tmp_path / "a.wav")
+    (tmp_path / "m.csv").write_text(
+        "sep=;\nfile;label;speaker\na.wav;happy;s1\nb.wav;sad;s1\n"
+    )
+    with pytest.warns(CorpusWarning, match=r"line 4: b\.wav: file not found"):
+        table = load_corpus("csv", tmp_path / "m.csv")
+    assert _rows(table) == [("a.wav", "s1", "unknown", "unknown", "happiness")]
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "error", "match"),
+    [
+        (5, TypeError, r"delimiter must be the one character between the fields, "
+         r"e\.g\. ',' or ';'; got int 5\."),
+        ("", ValueError, r"delimiter='' is not one character"),
+        (";;", ValueError, r"delimiter=';;' is not one character"),
+        ('"', ValueError, r"""delimiter='"' is not one character"""),
+    ],
+)  # fmt: skip
+def test_a_bad_delimiter_is_refused(tmp_path, delimiter, error, match):
+    (tmp_path / "m.csv").write_text("file,label,speaker\n")
+    with pytest.raises(error, match=match):
+        load_corpus("csv", tmp_path / "m.csv", delimiter=delimiter)
