@@ -1364,7 +1364,8 @@ class CsvCorpus(CorpusReader):
     is refused, saying which to give; a first line ``sep=;``, which Excel
     writes and reads, sets the delimiter), in UTF-8 unless ``encoding``
     says otherwise. Columns: ``file`` (path, relative to the CSV's folder or
-    absolute), ``label`` (or ``emotion``), ``speaker`` (an
+    absolute; ``\`` between folders, as written on Windows, is read as
+    ``/``), ``label`` (or ``emotion``), ``speaker`` (an
     empty cell is the speaker ``"unknown"``, which per-speaker normalisation
     treats as one speaker), and optionally ``gender`` (f/female/m/male;
     anything else is ``"unknown"``) and ``language``; a CSV whose columns
@@ -1528,6 +1529,10 @@ class CsvCorpus(CorpusReader):
                 bad.append((f"{path} line {i}", f"line {i}: empty file or label"))
                 continue
             audio = Path(f) if Path(f).is_absolute() else base / f
+            if not audio.is_file() and "\\" in f and os.sep == "/":
+                # a path written on Windows (clips\a.wav) names folders
+                posix = Path(f.replace("\\", "/"))
+                audio = posix if posix.is_absolute() else base / posix
             several: list[Path] = []
             if not audio.is_file() and not f.isascii():
                 variant, several = _unicode_variant(audio, listings)

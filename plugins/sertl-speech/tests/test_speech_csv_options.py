@@ -528,3 +528,32 @@ def test_a_bad_delimiter_is_refused(tmp_path, delimiter, error, match):
     (tmp_path / "m.csv").write_text("file,label,speaker\n")
     with pytest.raises(error, match=match):
         load_corpus("csv", tmp_path / "m.csv", delimiter=delimiter)
+
+
+def test_a_path_written_on_windows_finds_its_file(tmp_path):
+    # a manifest made on Windows writes clips\a.wav: "file not found" before
+    _wav(tmp_path / "clips" / "a.wav")
+    _wav(tmp_path / "clips" / "take 2" / "b.wav")
+    text = "file,label,speaker\nclips\\a.wav,happy,s1\n.\\clips\\take 2\\b.wav,sad,s2\n"
+    (tmp_path / "m.csv").write_text(text)
+    table = _read(tmp_path / "m.csv")
+    assert _rows(table) == [
+        ("a.wav", "s1", "unknown", "unknown", "happiness"),
+        ("b.wav", "s2", "unknown", "unknown", "sadness"),
+    ]
+    assert table["file"].tolist() == [
+        str((tmp_path / "clips" / "a.wav").resolve()),
+        str((tmp_path / "clips" / "take 2" / "b.wav").resolve()),
+    ]
+    # a file whose name holds a backslash on disk keeps it
+    _wav(tmp_path / "odd\\name.wav")
+    (tmp_path / "o.csv").write_text("file,label,speaker\nodd\\name.wav,sad,s1\n")
+    assert _read(tmp_path / "o.csv")["file"].tolist() == [
+        str((tmp_path / "odd\\name.wav").resolve())
+    ]
+    # a missing one is reported as written
+    (tmp_path / "x.csv").write_text(
+        "file,label,speaker\nclips\\a.wav,sad,s1\nclips\\no.wav,sad,s1\n"
+    )
+    with pytest.warns(CorpusWarning, match=r"line 3: clips\\no\.wav: file not found"):
+        load_corpus("csv", tmp_path / "x.csv")
