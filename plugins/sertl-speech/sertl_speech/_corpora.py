@@ -1898,7 +1898,11 @@ def _warn_repeated_files(path, lines):
     repeated = {f: rows for f, rows in lines.items() if len(rows) > 1}
     if not repeated:
         return
-    conflicting = sum(len({lab for _, lab in rows}) > 1 for rows in repeated.values())
+    # labels that differ in case or spelling only ("Sad", "sad") are one label
+    conflicting = sum(
+        len({_user_emotion(lab, set()) for _, lab in rows}) > 1
+        for rows in repeated.values()
+    )
     shown = [
         f"{f}: lines {', '.join(str(i) for i, _ in rows)} "
         f"(labels {', '.join(lab for _, lab in rows)})"

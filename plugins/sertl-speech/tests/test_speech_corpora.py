@@ -800,3 +800,19 @@ def test_folders_reader_takes_every_audio_format_sertl_reads(tmp_path):
         "b.aiff": "anger",
         "c.wav": "sadness",
     }
+
+
+def test_csv_reader_counts_one_label_in_two_cases_as_one(tmp_path):
+    # "Sad" and "sad" on two lines of one file were counted as different labels
+    for name in ("a", "b", "c"):
+        _wav(tmp_path / f"{name}.wav")
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker\na.wav,Sad,s1\na.wav,sad,s1\nb.wav,Angry,s1\n"
+        "b.wav,anger,s1\nc.wav,happy,s1\nc.wav,sad,s1\n"
+    )
+    with pytest.warns(
+        CorpusWarning,
+        match=r"3 file\(s\) appear on more than one line of .*\(1 with different "
+        r"labels\)",
+    ):
+        load_corpus("csv", tmp_path / "m.csv")
