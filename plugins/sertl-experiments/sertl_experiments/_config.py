@@ -502,7 +502,7 @@ def reader_options(reader):
     --------
     >>> from sertl_experiments._config import reader_options
     >>> reader_options("folders")
-    ['speaker_pattern', 'corpus', 'language']
+    ['speaker_pattern', 'corpus', 'language', 'levels']
     >>> reader_options("emodb")
     []
     """

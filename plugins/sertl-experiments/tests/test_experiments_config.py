@@ -481,7 +481,7 @@ def test_reader_options_are_passed_on_and_checked(tmp_path):
         ConfigError,
         match=r"^<config>: \[corpora\.mine\] options: the reader 'folders' has no "
         r"option 'speaker_patern'\. Did you mean 'speaker_pattern'\? Its options: "
-        r"speaker_pattern, corpus, language\.$",
+        r"speaker_pattern, corpus, language, levels\.$",
     ):
         parse_config(_base(corpora=corpora))
     corpora["b"]["options"] = {"speaker_pattern": pattern}

@@ -1931,9 +1931,13 @@ class FoldersCorpus(CorpusReader):
     directly in ``ROOT`` (the folder of one label), or every file in one
     folder that is no emotion whose subfolders are (``ROOT/MyCorpus/Angry``).
     The
-    speaker comes from ``speaker_pattern`` when given, else it is
-    ``"unknown"`` (per-speaker normalisation then treats the corpus as one
-    speaker).
+    speaker comes from ``speaker_pattern`` when given, or from a folder
+    (``levels``), else it is ``"unknown"`` (per-speaker normalisation then
+    treats the corpus as one speaker). A corpus stored one folder per
+    speaker, each holding one folder per label (``ROOT/spk1/Angry/...``),
+    is read with ``levels=["speaker", "label"]``; read without it, every
+    file would be labelled with its speaker's folder, and it is refused,
+    saying so, when the second folders are emotions.
 
     Parameters
     ----------
@@ -1947,6 +1951,15 @@ class FoldersCorpus(CorpusReader):
         Corpus name in the table; the name of ``ROOT`` when None.
     language : str, default="unknown"
         Language of the corpus.
+    levels : list of str, default=["label"]
+        What the folders below ``ROOT`` are, outermost first: ``"label"``
+        (once), ``"speaker"`` (at most once, not with ``speaker_pattern``)
+        and ``"*"`` for a folder to pass over, e.g. ``["speaker",
+        "label"]`` for ``ROOT/spk1/Angry/a.wav`` or ``["label",
+        "speaker"]`` for ``ROOT/Angry/spk1/a.wav``. A file less deep is
+        reported and skipped; folders below these levels are searched. In a
+        ``sertl run`` experiment: ``options = { levels = ["speaker",
+        "label"] }``.
 
     Examples
     --------
@@ -1959,6 +1972,14 @@ class FoldersCorpus(CorpusReader):
     >>> t = FoldersCorpus(speaker_pattern=r"^(?P<speaker>spk\d+)_").read(tmp)
     >>> t[["speaker", "emotion", "emotion_orig"]].values.tolist()
     [['spk7', 'sadness', 'Sad']]
+
+    One folder per speaker, each with one folder per label:
+
+    >>> (tmp / "by_speaker" / "anna" / "Happy").mkdir(parents=True)
+    >>> _ = shutil.copy(emodb.file[0], tmp / "by_speaker" / "anna" / "Happy" / "1.flac")
+    >>> t = FoldersCorpus(levels=["speaker", "label"]).read(tmp / "by_speaker")
+    >>> t[["speaker", "emotion", "emotion_orig"]].values.tolist()
+    [['anna', 'happiness', 'Happy']]
     >>> shutil.rmtree(tmp)
     """
 
@@ -1968,10 +1989,13 @@ class FoldersCorpus(CorpusReader):
     language = "unknown"
     layout = "ROOT/<label>/<file>.wav, one folder per label"
 
-    def __init__(self, *, speaker_pattern=None, corpus=None, language="unknown"):
+    def __init__(
+        self, *, speaker_pattern=None, corpus=None, language="unknown", levels=None
+    ):
         self.speaker_pattern = speaker_pattern
         self.corpus = corpus
         self.language = language
+        self.levels = levels
 
     def read(self, root, *, emotions=None):
         """Read the corpus under ``root``, one folder per label, into a table.
@@ -2031,6 +2055,7 @@ class FoldersCorpus(CorpusReader):
                 raise ValueError(
                     "folders: speaker_pattern needs a named group (?P<speaker>...)."
                 )
+        levels = _folders_levels_option(self.levels, pattern is not None)
         files, unreadable = _split_unreadable(_audio_files(root, AUDIO_SUFFIXES))
         _warn_unreadable(name, unreadable, root)
         if not files:
@@ -2043,11 +2068,16 @@ class FoldersCorpus(CorpusReader):
         rows, bad, unknown = [], [], set()
         for path in files:
             rel = path.relative_to(root)
-            if len(rel.parts) < 2:
-                bad.append((str(path), f"{rel}: not inside a label folder"))
+            if len(rel.parts) <= len(levels):
+                where = "a label folder"
+                if levels != ["label"]:
+                    where = f"{len(levels)} folders ({'/'.join(levels)}/FILE: levels)"
+                bad.append((str(path), f"{rel}: not inside {where}"))
                 continue
-            label = rel.parts[0]
+            label = rel.parts[levels.index("label")]
             speaker, gender = "unknown", "unknown"
+            if "speaker" in levels:
+                speaker = rel.parts[levels.index("speaker")]
             if pattern is not None:
                 m = pattern.search(path.stem)
                 if m is None:
@@ -2078,10 +2108,37 @@ class FoldersCorpus(CorpusReader):
                     "emotion_orig": label,
                 }
             )
-        _check_folders_level(root, files, rows)
+        if levels == ["label"]:
+            _check_folders_level(root, files, rows)
         return _finish(
             name, rows, bad, unknown, keep, root, self.layout, "files", unreadable
         )
+
+
+def _folders_levels_option(levels, has_pattern):
+    """Check the folders reader's ``levels`` option; return it as a list."""
+    if levels is None:
+        return ["label"]
+    example = 'levels=["speaker", "label"]'
+    if isinstance(levels, str) or not isinstance(levels, (list, tuple)):
+        raise TypeError(
+            "folders: levels must be a list naming what each folder below the "
+            f"root is, e.g. {example}; got {type(levels).__name__} {levels!r}."
+        )
+    levels = list(levels)
+    odd = [v for v in levels if v not in ("label", "speaker", "*")]
+    if odd or levels.count("label") != 1 or levels.count("speaker") > 1:
+        raise ValueError(
+            f"folders: levels={levels!r} must hold 'label' once, 'speaker' at "
+            "most once and '*' for each folder to pass over, outermost first, "
+            f"e.g. {example} for ROOT/spk1/Angry/a.wav."
+        )
+    if "speaker" in levels and has_pattern:
+        raise ValueError(
+            "folders: levels names a speaker folder and speaker_pattern a "
+            "speaker in the file name; give one of them."
+        )
+    return levels
 
 
 def _check_folders_level(root, files, rows):
@@ -2089,8 +2146,10 @@ def _check_folders_level(root, files, rows):
 
     Above: every file is in one folder that is no emotion, whose own
     subfolders are emotions (``ROOT/MyCorpus/Angry/...``): each file would
-    be labelled with the corpus's name. Below: every file lies directly in
-    ``ROOT`` (``ROOT`` is one label's folder), so none has a label.
+    be labelled with the corpus's name; or the files are in several such
+    folders (one per speaker, ``ROOT/spk1/Angry/...``), which ``levels``
+    reads. Below: every file lies directly in ``ROOT`` (``ROOT`` is one
+    label's folder), so none has a label.
     """
     if files and not rows and all(p.parent == root for p in files):
         raise ValueError(
@@ -2100,23 +2159,33 @@ def _check_folders_level(root, files, rows):
             "folder that holds one folder per label) as root."
         )
     labels = {r["emotion_orig"] for r in rows}
-    if len(labels) != 1:
-        return
-    (label,) = labels
-    if canonical_emotion(label) is not None:
+    if not labels or any(canonical_emotion(label) is not None for label in labels):
         return
     parts = [p.relative_to(root).parts for p in files]
-    below = sorted({q[1] for q in parts if len(q) > 2 and q[0] == label})
+    below = sorted({q[1] for q in parts if len(q) > 2 and q[0] in labels})
     emotions = [b for b in below if canonical_emotion(b) is not None]
-    if len(emotions) >= 2:
+    if len(emotions) < 2:
+        return
+    if len(labels) > 1:
         raise ValueError(
-            f"folders: every audio file under {str(root)!r} is in the one folder "
-            f"{label!r}, which is no emotion, while its subfolders "
-            f"({', '.join(map(repr, emotions))}) are: root is one level above "
-            "the label folders, "
-            f"and each file would be labelled {label!r}. Pass "
-            f"{str(root / label)!r} as root."
+            f"folders: no folder under {str(root)!r} is an emotion "
+            f"({', '.join(map(repr, sorted(labels)[:5]))} ...), while the "
+            f"folders inside them are ({', '.join(map(repr, emotions[:5]))}): "
+            "the label folders are one level down, as in one folder per "
+            "speaker, and each file would be labelled with the folder "
+            "above its label. Say so with levels=['speaker', 'label'] (or "
+            "['*', 'label'] when those folders are no speakers; in a sertl "
+            'run experiment: options = { levels = ["speaker", "label"] }).'
         )
+    (label,) = labels
+    raise ValueError(
+        f"folders: every audio file under {str(root)!r} is in the one folder "
+        f"{label!r}, which is no emotion, while its subfolders "
+        f"({', '.join(map(repr, emotions))}) are: root is one level above "
+        "the label folders, "
+        f"and each file would be labelled {label!r}. Pass "
+        f"{str(root / label)!r} as root."
+    )
 
 
 def _finish(name, rows, bad, unknown, keep, root, layout, what, unreadable=(), hint=""):

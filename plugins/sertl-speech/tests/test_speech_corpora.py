@@ -816,3 +816,56 @@ def test_csv_reader_counts_one_label_in_two_cases_as_one(tmp_path):
         r"labels\)",
     ):
         load_corpus("csv", tmp_path / "m.csv")
+
+
+def test_folders_one_per_speaker_are_read_with_levels(tmp_path):
+    # ROOT/<speaker>/<label>/: every file was labelled with its speaker's
+    # folder, with the advice to map the speaker names onto emotions
+    for spk in ("anna", "ben"):
+        for label in ("Angry", "Sad"):
+            _wav(tmp_path / "mine" / spk / label / f"{spk}_{label}.wav")
+    with pytest.raises(
+        ValueError,
+        match=r"no folder under '.*mine' is an emotion \('anna', 'ben' \.\.\.\), "
+        r"while the folders inside them are \('Angry', 'Sad'\): the label folders "
+        r"are one level down.*levels=\['speaker', 'label'\]",
+    ):
+        _read("folders", tmp_path / "mine")
+    t = _read("folders", tmp_path / "mine", levels=["speaker", "label"])
+    assert _rows(t) == {
+        "anna_Angry.wav": ("anna", "unknown", "Angry", "anger"),
+        "anna_Sad.wav": ("anna", "unknown", "Sad", "sadness"),
+        "ben_Angry.wav": ("ben", "unknown", "Angry", "anger"),
+        "ben_Sad.wav": ("ben", "unknown", "Sad", "sadness"),
+    }
+    t = _read("folders", tmp_path / "mine", levels=("*", "label"))
+    assert set(t["speaker"]) == {"unknown"} and len(t) == 4
+    # the other way round, and a file less deep than the levels
+    _wav(tmp_path / "other" / "Happy" / "cem" / "1.wav")
+    _wav(tmp_path / "other" / "Happy" / "2.wav")
+    with pytest.warns(
+        CorpusWarning,
+        match=r"Happy/2\.wav: not inside 2 folders \(label/speaker/FILE: levels\)",
+    ):
+        t = load_corpus("folders", tmp_path / "other", levels=["label", "speaker"])
+    assert t[["speaker", "emotion"]].values.tolist() == [["cem", "happiness"]]
+
+
+@pytest.mark.parametrize(
+    ("levels", "pattern", "error", "match"),
+    [
+        ("speaker", None, TypeError, r"levels must be a list naming what each "
+         r"folder below the root is, e\.g\. levels=\[\"speaker\", \"label\"\]; "
+         r"got str 'speaker'\."),
+        (["speaker"], None, ValueError, r"must hold 'label' once"),
+        (["label", "label"], None, ValueError, r"must hold 'label' once"),
+        (["label", "emotion"], None, ValueError, r"'speaker' at most once and "
+         r"'\*' for each folder to pass over"),
+        (["speaker", "label"], r"(?P<speaker>\w+)", ValueError,
+         r"levels names a speaker folder and speaker_pattern a speaker"),
+    ],
+)  # fmt: skip
+def test_folders_bad_levels_are_refused(tmp_path, levels, pattern, error, match):
+    _wav(tmp_path / "s" / "Angry" / "a.wav")
+    with pytest.raises(error, match=match):
+        load_corpus("folders", tmp_path, levels=levels, speaker_pattern=pattern)
