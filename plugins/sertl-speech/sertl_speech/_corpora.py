@@ -1367,8 +1367,9 @@ class CsvCorpus(CorpusReader):
     absolute; ``\`` between folders, as written on Windows, is read as
     ``/``), ``label`` (or ``emotion``), ``speaker`` (an
     empty cell is the speaker ``"unknown"``, which per-speaker normalisation
-    treats as one speaker), and optionally ``gender`` (f/female/m/male;
-    anything else is ``"unknown"``) and ``language``; a CSV whose columns
+    treats as one speaker), and optionally ``gender`` (or ``sex``:
+    f/female/m/male; other values are ``"unknown"``, named in a
+    :class:`CorpusWarning`) and ``language``; a CSV whose columns
     have other names says which is which with ``columns``. Column names are
     matched ignoring case and surrounding spaces. Labels are mapped to
     canonical names (``"Angry"`` -> ``"anger"``); other labels are kept in
@@ -1520,6 +1521,7 @@ class CsvCorpus(CorpusReader):
         lines: dict[str, list[tuple[int, str]]] = {}  # file -> (line, label)
         listings: dict[Path, list[str]] = {}  # folder -> its names (Unicode)
         unfound: list[str] = []  # relative paths not found, as looked for
+        odd_genders: dict[str, int] = {}  # gender cells read as unknown -> rows
         for i, rec, extra in records:
             if extra:
                 bad.append((f"{path} line {i}", f"line {i}: {extra}"))
@@ -1569,12 +1571,15 @@ class CsvCorpus(CorpusReader):
                 continue
             resolved = str(audio.resolve())
             lines.setdefault(resolved, []).append((i, label))
+            sex = rec[cols["gender"]].strip() if "gender" in cols else ""
+            if _gender(sex) == "unknown" and sex.lower() not in ("", "unknown"):
+                odd_genders[sex] = odd_genders.get(sex, 0) + 1
             rows.append(
                 {
                     "file": resolved,
                     "corpus": corpus,
                     "speaker": rec[cols["speaker"]].strip() or "unknown",
-                    "gender": _gender(rec[cols["gender"]] if "gender" in cols else ""),
+                    "gender": _gender(sex),
                     "language": (
                         rec[cols["language"]].strip() if "language" in cols else ""
                     )
@@ -1584,6 +1589,16 @@ class CsvCorpus(CorpusReader):
                 }
             )
         _warn_repeated_files(path, lines)
+        if odd_genders:
+            warnings.warn(
+                f"csv: gender value(s) {sorted(odd_genders)} in the column "
+                f"{cols['gender']!r} of {str(path)!r} are neither female (f, "
+                "female, w, woman, weiblich) nor male (m, male, man, männlich): "
+                f"their {sum(odd_genders.values())} row(s) get the gender "
+                "'unknown'. Write female or male in the CSV where they mean it.",
+                CorpusWarning,
+                stacklevel=external_stacklevel(),
+            )
         hint = ""
         if unfound:
             hint = (
@@ -1602,7 +1617,7 @@ _CSV_ROLES = {
     "file": ("file",),
     "label": ("label", "emotion"),
     "speaker": ("speaker",),
-    "gender": ("gender",),
+    "gender": ("gender", "sex"),
     "language": ("language",),
 }
 _CSV_REQUIRED = ("file", "label", "speaker")

@@ -557,3 +557,24 @@ def test_a_path_written_on_windows_finds_its_file(tmp_path):
     )
     with pytest.warns(CorpusWarning, match=r"line 3: clips\\no\.wav: file not found"):
         load_corpus("csv", tmp_path / "x.csv")
+
+
+def test_a_sex_column_is_read_and_odd_gender_values_are_named(tmp_path):
+    # a "Sex" column was ignored, and "Frau"/"Mann" read as unknown, silently
+    for name in "abcde":
+        _wav(tmp_path / f"{name}.wav")
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker,Sex\na.wav,sad,s1,Frau\nb.wav,sad,s2,Mann\n"
+        "c.wav,sad,s3,f\nd.wav,sad,s4,\ne.wav,sad,s5,Frau\n"
+    )
+    with pytest.warns(CorpusWarning) as caught:
+        table = load_corpus("csv", tmp_path / "m.csv")
+    assert [str(w.message) for w in caught] == [
+        f"csv: gender value(s) ['Frau', 'Mann'] in the column 'sex' of "
+        f"{str(tmp_path / 'm.csv')!r} are neither female (f, female, w, woman, "
+        "weiblich) nor male (m, male, man, männlich): their 3 row(s) get the "
+        "gender 'unknown'. Write female or male in the CSV where they mean it."
+    ]
+    assert table["gender"].tolist() == ["unknown"] * 2 + ["female"] + ["unknown"] * 2
+    (tmp_path / "m.csv").write_text("file,label,speaker,sex\na.wav,sad,s1,M\n")
+    assert _read(tmp_path / "m.csv")["gender"].tolist() == ["male"]
