@@ -1523,7 +1523,86 @@ def _prepare_data(
             (name + ":" + t["speaker"].astype(str)).to_numpy(),
             t["file"].to_numpy().astype(str),
         )
+    check_shared_recordings(config, data)
     return data, skipped
+
+
+def check_shared_recordings(config, data):
+    """Refuse a pair whose target holds recordings of one of its sources.
+
+    A recording is known by its features: two files with the same
+    features (a file listed in two corpora, or a copy of it) hold the same
+    audio. A model tested on utterances it was trained on scores what it
+    memorised, not what it transfers (a user's corpus that includes files
+    of a built-in one scored 100 % UAR), so such a pair stops the run
+    before any cell is computed, naming the files.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment (its pairs).
+    data : dict of str to CorpusData
+        The features of each corpus read.
+
+    Raises
+    ------
+    ExperimentError
+        Naming the pair, how many target files are source recordings, and
+        a few of them with their source file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_experiments import parse_config
+    >>> from sertl_experiments._data import CorpusData, ExperimentError
+    >>> from sertl_experiments._runner import check_shared_recordings
+    >>> cfg = parse_config({"corpora": {"a": {"root": "x"}, "mine": {"root": "y"}},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> def corpus(name, X):
+    ...     files = np.array([f"{name}/{i}.wav" for i in range(len(X))])
+    ...     return CorpusData(name, np.asarray(X, float), np.array(["anger"] * len(X)),
+    ...                       np.array(["s"] * len(X)), files)
+    >>> data = {"a": corpus("a", [[0, 1], [2, 3]]), "mine": corpus("mine", [[2, 3]])}
+    >>> try:
+    ...     check_shared_recordings(cfg, data)
+    ... except ExperimentError as err:
+    ...     print(str(err).split(":")[0])
+    a -> mine
+    """
+    seen: dict[str, dict[bytes, str]] = {}
+
+    def recordings(name):
+        if name not in seen:
+            d = data[name]
+            seen[name] = {
+                np.ascontiguousarray(x).tobytes(): str(f)
+                for x, f in zip(d.X, d.files, strict=True)
+            }
+        return seen[name]
+
+    for sources, target in config.pairs():
+        if target not in data:
+            continue
+        own = recordings(target)
+        shared = {}
+        for source in (s for s in sources if s in data):
+            theirs = recordings(source)
+            shared.update({own[k]: theirs[k] for k in own.keys() & theirs.keys()})
+        if shared:
+            shown = "".join(
+                f"\n  {f} = {g}" for f, g in sorted(shared.items())[:_CAUTION_EXAMPLES]
+            )
+            more = f"\n  ... {len(shared) - _CAUTION_EXAMPLES} more" * (
+                len(shared) > _CAUTION_EXAMPLES
+            )
+            raise ExperimentError(
+                f"{' + '.join(sources)} -> {target}: {len(shared)} of the "
+                f"{len(own)} files of {target} are recordings of the source (the "
+                "same file, or a copy: their features are equal), so the model "
+                "would be tested on utterances it was trained on and score what "
+                "it memorised. Take them out of one of the two corpora (its CSV "
+                f"or folders), or leave this pair out of [matrix].{shown}{more}"
+            )
 
 
 # files named per corpus and kind of caution in the log and the report

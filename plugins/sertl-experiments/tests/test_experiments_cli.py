@@ -3,6 +3,7 @@ import os
 import re
 import signal
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -1884,16 +1885,32 @@ def test_few_shot_on_a_corpus_without_speakers_is_refused_before_features(
 
 
 def _csv_corpus(root):
-    """The EmoDB sample as a CSV corpus with labels of its own (relaxed: neutral)."""
+    """The RAVDESS sample as a CSV corpus with labels of its own (relaxed: neutral).
+
+    Not the EmoDB sample, which the tests' experiments take as the other
+    corpus: a run refuses a target that holds its source's recordings.
+    """
     from sertl_speech import load_sample
 
     own = {"anger": "angry", "happiness": "happy", "sadness": "sad"}
     root.mkdir()
     lines = ["file,label,speaker"]
-    for row in load_sample("emodb").itertuples():
+    for row in load_sample("ravdess").itertuples():
         lines.append(f"{row.file},{own.get(row.emotion, 'relaxed')},{row.speaker}")
     (root / "labels.csv").write_text("\n".join(lines) + "\n")
     return root / "labels.csv"
+
+
+def _emodb_and_csv_experiment(tmp_path, labels):
+    """Write a dss experiment on the EmoDB sample and the CSV corpus ``labels``."""
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        'output = "out"\n[corpora.emodb]\nroot = "sample"\n'
+        f'[corpora.mine]\nreader = "csv"\nroot = "{labels}"\n'
+        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
+        '[[methods]]\nname = "dss"\n'
+    )
+    return exp
 
 
 def _random_features(monkeypatch):
@@ -1901,7 +1918,9 @@ def _random_features(monkeypatch):
     from sertl_experiments import _runner
 
     def extract(files, *_, **__):
-        rng = np.random.default_rng(len(files))
+        # seeded by the files: two corpora of as many files differ (equal
+        # features are one recording, which a run refuses in source and target)
+        rng = np.random.default_rng(zlib.crc32("\n".join(files).encode()))
         return rng.normal(size=(len(files), 4)), []
 
     monkeypatch.setattr(_runner, "extract_features", extract)
@@ -1960,14 +1979,7 @@ def test_mapped_and_left_out_labels_are_reported(
 
 def test_labels_no_other_corpus_shares_are_reported(tmp_path, capsys, monkeypatch):
     _random_features(monkeypatch)
-    labels = _csv_corpus(tmp_path / "mine")
-    exp = tmp_path / "exp.toml"
-    exp.write_text(
-        'output = "out"\n[corpora.emodb]\nroot = "sample"\n'
-        f'[corpora.mine]\nreader = "csv"\nroot = "{labels}"\n'
-        "[protocol]\nbootstrap = 0\nselection_splits = 1\n"
-        '[[methods]]\nname = "dss"\n'
-    )
+    exp = _emodb_and_csv_experiment(tmp_path, _csv_corpus(tmp_path / "mine"))
     assert main(["run", str(exp), "--no-progress"]) == 0
     err = capsys.readouterr().err
     # not mapped: the reader's advice stands
@@ -2385,3 +2397,45 @@ def test_help_and_a_config_error_import_no_heavy_library(tmp_path, args):
     code, heavy = json.loads(done.stdout.strip().splitlines()[-1])
     assert code == (0 if args == ["--help"] else 2)
     assert heavy == []
+
+
+def test_a_target_holding_copies_of_source_recordings_is_refused(
+    tmp_path, capsys, monkeypatch
+):
+    # a user's corpus that includes a few EmoDB files (copied, renamed) was
+    # scored against EmoDB as the source without a word: the model was tested
+    # on utterances it had trained on
+    import shutil
+
+    from sertl_experiments import _runner
+    from sertl_speech import load_sample
+
+    def extract(files, *_, **__):  # features of the file's content
+        X = [
+            np.random.default_rng(zlib.crc32(Path(f).read_bytes())).normal(size=4)
+            for f in files
+        ]
+        return np.array(X), []
+
+    monkeypatch.setattr(_runner, "extract_features", extract)
+    root = tmp_path / "mine"
+    root.mkdir()
+    lines = ["file,label,speaker"]
+    for row in load_sample("ravdess").itertuples():
+        lines.append(f"{row.file},{row.emotion},{row.speaker}")
+    for i, row in enumerate(load_sample("emodb").iloc[:40:8].itertuples()):
+        shutil.copy(row.file, root / f"take{i}.flac")
+        lines.append(f"take{i}.flac,{row.emotion},x{row.speaker}")
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    exp = _emodb_and_csv_experiment(tmp_path, root / "labels.csv")
+    assert main(["run", str(exp), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(
+        r"emodb -> mine: 5 of the 53 files of mine are recordings of the source "
+        r"\(the same file, or a copy: their features are equal\), so the model "
+        r"would be tested on utterances it was trained on .*\n  .*take0\.flac = "
+        r".*03a01Fa\.flac\n  .*take1\.flac = .*\n  .*take2\.flac = .*\n  \.\.\. 2 "
+        r"more\n",
+        err,
+    ), err
+    assert not (tmp_path / "out" / "results.csv").exists()
