@@ -774,7 +774,14 @@ INLINE_TOML = [
         "plugins/sertl-speech/README.md",
         "corpora.mine",
         'reader = "csv"',
-        'options = { columns = { file = "path", label = "emo" }, encoding = "cp1252" }',
+        'options = { columns = { file = "path", label = "emo" }, encoding = "cp1252", '
+        'delimiter = ";" }',
+    ),
+    (
+        "plugins/sertl-speech/README.md",
+        "corpora.mine",
+        'reader = "folders"',
+        'options = { levels = ["speaker", "label"] }',
     ),
     (
         "plugins/sertl-experiments/README.md",
@@ -787,7 +794,13 @@ INLINE_TOML = [
         "corpora.mine",
         'reader = "csv"',
         'options = { columns = { file = "path", label = "emo", speaker = "spk" }, '
-        'encoding = "cp1252" }',
+        'encoding = "cp1252", delimiter = ";" }',
+    ),
+    (
+        "plugins/sertl-experiments/README.md",
+        "corpora.mine",
+        'reader = "folders"',
+        'options = { levels = ["speaker", "label"] }',
     ),
     (
         "plugins/sertl-experiments/README.md",

@@ -1966,8 +1966,9 @@ class FoldersCorpus(CorpusReader):
         Corpus name in the table; the name of ``ROOT`` when None.
     language : str, default="unknown"
         Language of the corpus.
-    levels : list of str, default=["label"]
-        What the folders below ``ROOT`` are, outermost first: ``"label"``
+    levels : list of str, default=None
+        What the folders below ``ROOT`` are, outermost first (None:
+        ``["label"]``, the label folders right below ``ROOT``): ``"label"``
         (once), ``"speaker"`` (at most once, not with ``speaker_pattern``)
         and ``"*"`` for a folder to pass over, e.g. ``["speaker",
         "label"]`` for ``ROOT/spk1/Angry/a.wav`` or ``["label",
