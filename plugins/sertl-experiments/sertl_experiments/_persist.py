@@ -270,7 +270,7 @@ def _write_whole(path, write):
     which cannot replace a file another program holds open (a model being
     loaded by ``sertl predict``, a report open in a viewer that locks it),
     the rename is tried again for two seconds, then fails saying so (see
-    ``sertl_speech._cache.replace_file``).
+    :func:`sertl_speech.replace_file`).
 
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "a.txt"
@@ -278,7 +278,7 @@ def _write_whole(path, write):
     >>> target.read_bytes(), [p.name for p in target.parent.iterdir()]
     (b'done', ['a.txt'])
     """
-    from sertl_speech._cache import open_temporary, replace_file
+    from sertl_speech import open_temporary, replace_file
 
     path = Path(path)
     with open_temporary(path.parent, TEMPORARY_PREFIX, ".part") as (fd, tmp):
@@ -304,7 +304,7 @@ def remove_stale_parts(folder):
     its ``.sertl-<host>-<pid>-<16 hex>.part`` file behind. Only such names
     are looked at, and of those only the ones whose process ended on this
     machine: a live run's file, or another machine's, stays (see
-    ``sertl_speech._cache.remove_stale_temporaries``).
+    :func:`sertl_speech.remove_stale_temporaries`).
 
     Parameters
     ----------
@@ -324,7 +324,7 @@ def remove_stale_parts(folder):
     >>> remove_stale_parts(folder), [p.name for p in folder.iterdir()]
     ([], ['.sertl-notes.part'])
     """
-    from sertl_speech._cache import remove_stale_temporaries
+    from sertl_speech import remove_stale_temporaries
 
     return remove_stale_temporaries(folder, TEMPORARY_PREFIX, (".part",))
 

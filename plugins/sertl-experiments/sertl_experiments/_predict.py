@@ -11,8 +11,7 @@ import numpy as np
 
 # The audio formats, by extension, that sertl-speech reads (the csv and
 # folders readers' list too): one list for training and prediction.
-from sertl_speech import AUDIO_SUFFIXES
-from sertl_speech._audio import _sf_path
+from sertl_speech import AUDIO_SUFFIXES, soundfile_path
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -263,7 +262,7 @@ def _file_warnings(path, *, clipping=True):
     if not isinstance(path, str | os.PathLike):
         return []
     try:
-        info = sf.info(_sf_path(path))  # any name the OS lists, as the features
+        info = sf.info(soundfile_path(path))  # any name the OS lists, as the features
     except Exception:  # the features were computed: a reader quirk, no caution
         return []
     out = []
@@ -304,7 +303,7 @@ def _clipped_fraction(path):
     import soundfile as sf
 
     try:
-        x, _ = sf.read(_sf_path(path), dtype="float32", always_2d=True)
+        x, _ = sf.read(soundfile_path(path), dtype="float32", always_2d=True)
     except Exception:  # the features were computed: a reader quirk, no caution
         return None
     a = np.abs(x)
@@ -777,9 +776,11 @@ def _features(feats, files):
     (its report attributes that copy's own), with ``errors="nan"`` when it
     takes that parameter, and its warnings reach the caller.
     """
+    from sertl_speech import AudioFeatures
+
     files = list(files)
-    if hasattr(feats, "_extract_reported"):
-        X, report, _ = feats._extract_reported(files, warn=False)
+    if isinstance(feats, AudioFeatures):
+        X, report = feats.transform_with_report(files, warn=False)
         return np.asarray(X, dtype=float), report["failed"], report["notes"]
     feats = copy.copy(feats)
     if hasattr(feats, "set_params") and "errors" in feats.get_params():

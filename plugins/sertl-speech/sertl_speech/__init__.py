@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 from sertl_core import lazy_exports
 
 if TYPE_CHECKING:
-    from ._audio import AUDIO_SUFFIXES, AudioError, load_audio
+    from ._audio import AUDIO_SUFFIXES, AudioError, load_audio, soundfile_path
+    from ._cache import (
+        open_temporary,
+        remove_stale_temporaries,
+        replace_file,
+        temporary_name,
+    )
     from ._corpora import (
         COLUMNS,
         CREMAD,
@@ -64,6 +70,11 @@ _WHERE = {
     "AUDIO_SUFFIXES": "._audio",
     "AudioError": "._audio",
     "load_audio": "._audio",
+    "soundfile_path": "._audio",
+    "open_temporary": "._cache",
+    "remove_stale_temporaries": "._cache",
+    "replace_file": "._cache",
+    "temporary_name": "._cache",
     "COLUMNS": "._corpora",
     "CREMAD": "._corpora",
     "EMOVO": "._corpora",
@@ -140,6 +151,15 @@ __all__ += [
     "FeatureExtractionError",
     "load_audio",
     "pad_sequences",
+    "soundfile_path",
+]
+# -- files written whole: a temporary file renamed, gone writers' swept ----
+
+__all__ += [
+    "open_temporary",
+    "remove_stale_temporaries",
+    "replace_file",
+    "temporary_name",
 ]
 
 

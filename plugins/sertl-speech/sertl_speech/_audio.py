@@ -21,6 +21,7 @@ __all__ = [
     "check_waveform",
     "load_audio",
     "resample",
+    "soundfile_path",
 ]
 
 TARGET_SR = 16000
@@ -75,7 +76,7 @@ samples cast to float without being divided by their full scale.
 """
 
 
-def _sf_path(path):
+def soundfile_path(path):
     """Return ``path`` as soundfile must get it to open any name the OS lists.
 
     soundfile encodes a ``str`` path strictly in the file system encoding,
@@ -83,7 +84,29 @@ def _sf_path(path):
     Latin-1 or CP437 names, which Python lists with surrogate escapes) could
     not be opened. Its bytes (:func:`os.fsencode`) open every such file; on
     Windows, where soundfile opens ``str`` paths as wide strings, the path
-    is left as it is.
+    is left as it is. Every reader of sertl-speech opens files through it;
+    code that calls soundfile itself on the files sertl reads should too.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file name as the OS lists it.
+
+    Returns
+    -------
+    bytes or str
+        What to give to ``soundfile.read``, ``soundfile.info`` or
+        ``soundfile.SoundFile``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile as sf
+    >>> from sertl_speech import soundfile_path
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> sf.write(soundfile_path(path), np.zeros(1600), 16000)
+    >>> sf.info(soundfile_path(path)).samplerate
+    16000
     """
     path = os.fspath(path)
     return path if os.name == "nt" else os.fsencode(path)
@@ -619,7 +642,7 @@ def _load_checked(path, min_duration, silence_threshold, notes):
             raise AudioError("silent", err.message + _SILENT_FIX) from None
         # a silent mix: are the channels silent too? (read again, whole)
         try:
-            y = sf.read(_sf_path(path), dtype="float32", always_2d=True)[0]
+            y = sf.read(soundfile_path(path), dtype="float32", always_2d=True)[0]
         except Exception:  # it was read once: report the silence as found
             raise AudioError("silent", err.message + _SILENT_FIX) from None
         loudest = _loudest_channel(y, 1, silence_threshold)
@@ -649,7 +672,7 @@ def _read_mono(path):
     import soundfile as sf
 
     parts = []
-    with sf.SoundFile(_sf_path(path)) as f:
+    with sf.SoundFile(soundfile_path(path)) as f:
         sr, channels = f.samplerate, f.channels
         # libsndfile (1.2.2) decodes MP3 wrongly from the second read call on
         # (the samples of later blocks do not follow the first): read it whole
@@ -705,7 +728,7 @@ def _undecodable(path, exc):
     """Return what is wrong with an undecodable file, and what to do."""
     detail = str(exc)
     # libsndfile's own text repeats the path ("Error opening '<path>': ...")
-    for name in (path, _sf_path(path)):
+    for name in (path, soundfile_path(path)):
         detail = detail.replace(f"Error opening {name!r}: ", "")
     detail = detail.strip()
     detail = re.sub(r"^Error\s*:\s*", "", detail).rstrip(".")

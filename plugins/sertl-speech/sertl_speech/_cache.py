@@ -168,7 +168,7 @@ def temporary_name(prefix, suffix=""):
     Examples
     --------
     >>> import os
-    >>> from sertl_speech._cache import temporary_name
+    >>> from sertl_speech import temporary_name
     >>> name = temporary_name(".tmp-", ".npy")
     >>> name.startswith(".tmp-"), f"-{os.getpid()}-" in name, name.endswith(".npy")
     (True, True, True)
@@ -190,8 +190,10 @@ def open_temporary(folder, prefix, suffix=""):
     ----------
     folder : path-like
         Folder of the file (it must exist).
-    prefix, suffix : str
-        See :func:`temporary_name`.
+    prefix : str
+        Start of the name, e.g. ``".tmp-"`` (see :func:`temporary_name`).
+    suffix : str, default=""
+        End of the name, e.g. ``".npy"``.
 
     Yields
     ------
@@ -203,7 +205,7 @@ def open_temporary(folder, prefix, suffix=""):
     Examples
     --------
     >>> import os, tempfile
-    >>> from sertl_speech._cache import open_temporary
+    >>> from sertl_speech import open_temporary
     >>> with tempfile.TemporaryDirectory() as d:
     ...     with open_temporary(d, ".tmp-", ".txt") as (fd, tmp):
     ...         os.close(fd)
@@ -264,7 +266,7 @@ def replace_file(src, dst):
     Examples
     --------
     >>> import os, tempfile
-    >>> from sertl_speech._cache import replace_file
+    >>> from sertl_speech import replace_file
     >>> d = tempfile.mkdtemp()
     >>> for name in ("new", "old"):
     ...     with open(os.path.join(d, name), "w") as fh:
@@ -488,7 +490,7 @@ def remove_stale_temporaries(folder, prefix, suffixes=("",)):
     --------
     >>> import os, subprocess, sys, tempfile
     >>> from pathlib import Path
-    >>> from sertl_speech._cache import remove_stale_temporaries, temporary_name
+    >>> from sertl_speech import remove_stale_temporaries, temporary_name
     >>> gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
     ...                       capture_output=True, text=True).stdout.strip()
     >>> d = Path(tempfile.mkdtemp())

@@ -29,7 +29,7 @@ import soundfile as sf
 
 from sertl_core import SertlWarning, external_stacklevel
 
-from ._audio import AUDIO_SUFFIXES, _open_error, _os_error_message, _sf_path
+from ._audio import AUDIO_SUFFIXES, _open_error, _os_error_message, soundfile_path
 from ._schema import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
 
 __all__ = [
@@ -267,7 +267,7 @@ def _list(items):
 
 
 def _duration(path: Path) -> float:
-    info = sf.info(_sf_path(path))
+    info = sf.info(soundfile_path(path))
     return float(info.frames) / float(info.samplerate)
 
 
@@ -524,8 +524,8 @@ def _unopened_reason(file, exc):
             "empty: the file has 0 bytes (an interrupted copy or download?); "
             "copy it again from its source, or leave it out"
         )
-    # soundfile names the file as it was given to it: bytes (_sf_path)
-    detail = str(exc).replace(repr(_sf_path(file)), repr(os.fspath(file)))
+    # soundfile names the file as it was given to it: bytes (soundfile_path)
+    detail = str(exc).replace(repr(soundfile_path(file)), repr(os.fspath(file)))
     return f"{type(exc).__name__}: {detail}"
 
 

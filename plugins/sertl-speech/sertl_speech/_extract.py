@@ -1218,7 +1218,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         self._report_failures(summary, report["failed"])
         return out
 
-    def transform_with_report(self, X):
+    def transform_with_report(self, X, *, warn=True):
         """Extract features and return the reports on this call with them.
 
         :meth:`transform` stores its reports on the call in ``failed_``,
@@ -1227,12 +1227,18 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         each other's. This method writes no attribute and returns the
         reports of its own call, so any number of threads may call it on
         the same transformer. It warns and raises as :meth:`transform`
-        does.
+        does, unless ``warn=False``.
 
         Parameters
         ----------
         X : list of str, list of ndarray, 2-D ndarray or DataFrame
             Inputs (see Notes of the class).
+        warn : bool, default=True
+            False: nothing is warned about or raised, whatever ``errors``
+            says; the failed inputs and the odd ones are only in
+            ``report`` (and a failed input's row is NaN, or empty for
+            ``"logmel"``), for a caller that reports them itself, as
+            :func:`sertl_experiments.predict_files` does per file.
 
         Returns
         -------
@@ -1263,9 +1269,14 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         >>> X, report = feats.transform_with_report(waves)
         >>> X.shape, report["failed"]["reason"].tolist(), hasattr(feats, "failed_")
         ((2, 335), ['too_short'], False)
+        >>> X, report = AudioFeatures("mfcc_stats").transform_with_report(
+        ...     waves, warn=False)  # errors="warn", but no warning
+        >>> report["failed"]["reason"].tolist()
+        ['too_short']
         """
-        out, report, summary = self._extract_reported(X, warn=True)
-        self._report_failures(summary, report["failed"])
+        out, report, summary = self._extract_reported(X, warn=warn)
+        if warn:
+            self._report_failures(summary, report["failed"])
         return out, report
 
     def _report_failures(self, summary, failed):

@@ -1,6 +1,7 @@
 """One fitted AudioFeatures shared by several threads (a service, a pool)."""
 
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,23 @@ def test_transform_with_report_returns_the_calls_own_reports():
     assert report["notes"].empty and report["n_cache_hits"] == 0
     # it writes no report attribute: another thread's would be overwritten
     assert not any(hasattr(feats, a) for a in ("failed_", "notes_", "n_cache_hits_"))
+
+
+@pytest.mark.parametrize("errors", ["warn", "raise"])
+def test_transform_with_report_can_leave_the_reporting_to_its_caller(errors):
+    # sertl-experiments' predict_files reports each file's failure and notes
+    # itself: it called AudioFeatures' private _extract_reported for that,
+    # which the public method now offers (warn=False: no warning, no raise)
+    feats = AudioFeatures("mfcc_stats", errors=errors).fit(_waves(1, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, report = feats.transform_with_report(_waves(2, 1), warn=False)
+    assert np.isnan(X[2]).all() and not np.isnan(X[:2]).any()
+    assert report["failed"]["reason"].tolist() == ["too_short"]
+    with pytest.raises(FeatureExtractionError if errors == "raise" else Warning):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            feats.transform_with_report(_waves(2, 1))
 
 
 def test_transform_with_report_in_threads_gives_each_its_own_failures():
