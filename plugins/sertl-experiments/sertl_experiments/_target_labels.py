@@ -7,13 +7,17 @@ each fitted step.
 
 A class can say so itself with a class attribute
 ``_sertl_uses_target_labels``: a bool, or a function of the fitted
-instance returning one. sertl's own classes are known here by where they
-are defined (an exact class, not a subclass, whose ``fit`` may differ);
+instance returning one. sertl's own classes are known here by their public
+name, the package that exports them and their name (an exact class, not a
+subclass, whose ``fit`` may differ; the private module that defines one may
+change in any release of its plugin);
 any other class is unknown (None), and the report says so instead of
 guessing.
 """
 
 from __future__ import annotations
+
+import sys
 
 TARGET_LABELS_ATTRIBUTE = "_sertl_uses_target_labels"
 """Class attribute by which a step says whether it learns from labelled target rows."""
@@ -42,28 +46,29 @@ def _vote(est):
     )
 
 
-# sertl's own steps, by the module and name of their class
+# sertl's own steps, by the public name of their class (the package that
+# exports it, and its name): where a plugin defines it is its own business
 _KNOWN = {
     # feature adapters: no labels at all, or the source rows' only
-    "sertl_core.methods.DomainStandardScaler": False,
-    "sertl_core.methods.SourceStandardScaler": False,
-    "sertl_speech._normalize.SpeakerNormalizer": False,
-    "sertl_feature._coral.CORAL": False,
-    "sertl_feature._tca.TCA": False,
-    "sertl_feature._subspace.SubspaceAlignment": False,
-    "sertl_relational._class_relation.ClassRelationAligner": False,
-    "sertl_neural._autoencoder.AutoencoderAdapter": False,
+    "sertl_core.DomainStandardScaler": False,
+    "sertl_core.SourceStandardScaler": False,
+    "sertl_speech.SpeakerNormalizer": False,
+    "sertl_feature.CORAL": False,
+    "sertl_feature.TCA": False,
+    "sertl_feature.SubspaceAlignment": False,
+    "sertl_relational.ClassRelationAligner": False,
+    "sertl_neural.AutoencoderAdapter": False,
     # JDA's class-conditional terms take labelled target rows by their labels
-    "sertl_feature._tca.JDA": True,
+    "sertl_feature.JDA": True,
     # transfer estimators
-    "sertl_core.methods.SourceOnly": lambda est: bool(est.use_target_labels),
-    "sertl_instance._kmm.KMM": lambda est: float(est.target_weight) > 0,
-    "sertl_instance._kliep.KLIEP": lambda est: float(est.target_weight) > 0,
-    "sertl_neural._finetune.FineTuneClassifier": _finetune,
-    "sertl_neural._dann.DANNClassifier": True,
-    "sertl_neural._multitask.MultiTaskClassifier": _multitask,
-    "sertl_relational._label_relation.LabelRelationTransfer": True,
-    "sertl_experiments._vote.TransferVote": _vote,
+    "sertl_core.SourceOnly": lambda est: bool(est.use_target_labels),
+    "sertl_instance.KMM": lambda est: float(est.target_weight) > 0,
+    "sertl_instance.KLIEP": lambda est: float(est.target_weight) > 0,
+    "sertl_neural.FineTuneClassifier": _finetune,
+    "sertl_neural.DANNClassifier": True,
+    "sertl_neural.MultiTaskClassifier": _multitask,
+    "sertl_relational.LabelRelationTransfer": True,
+    "sertl_experiments.TransferVote": _vote,
 }
 
 
@@ -102,17 +107,27 @@ def uses_target_labels(step):
         return combine([uses_target_labels(s) for _, s in steps])
     cls = type(step)
     declared = cls.__dict__.get(TARGET_LABELS_ATTRIBUTE)
-    rule = (
-        declared
-        if declared is not None
-        else _KNOWN.get(f"{cls.__module__}.{cls.__qualname__}")
-    )
+    rule = declared if declared is not None else _KNOWN.get(_public_name(cls))
     if rule is None:
         return None
     if callable(rule):
         got = rule(step)
         return None if got is None else bool(got)
     return bool(rule)
+
+
+def _public_name(cls):
+    """``"package.Name"`` when ``cls`` is that package's public class, else None.
+
+    The package is the top level of the module that defines ``cls``; the
+    class must be the one the package exports under its name (not a
+    subclass, nor a class of the same name defined elsewhere).
+    """
+    package = cls.__module__.partition(".")[0]
+    module = sys.modules.get(package)
+    if module is None or getattr(module, cls.__qualname__, None) is not cls:
+        return None
+    return f"{package}.{cls.__qualname__}"
 
 
 def combine(answers):
