@@ -23,9 +23,11 @@ from .registry import Registry, RegistryError, get_registry, make_plugin_manager
 if TYPE_CHECKING:
     from ._domains import (
         UNLABELED,
+        DomainData,
         DomainError,
         NoTargetWarning,
         UnlabeledRowsWarning,
+        as_target_domain,
         check_known_domains,
         check_sample_domain,
         domains_from_names,
@@ -48,9 +50,11 @@ _WHERE = {
     **dict.fromkeys(
         (
             "UNLABELED",
+            "DomainData",
             "DomainError",
             "NoTargetWarning",
             "UnlabeledRowsWarning",
+            "as_target_domain",
             "check_known_domains",
             "check_sample_domain",
             "domains_from_names",
@@ -82,6 +86,7 @@ __version__ = "0.1.0"
 __all__ = [
     "UNLABELED",
     "DomainAdapter",
+    "DomainData",
     "DomainError",
     "DomainStandardScaler",
     "NoTargetWarning",
@@ -94,6 +99,7 @@ __all__ = [
     "TransferEstimator",
     "UnlabeledRowsWarning",
     "__version__",
+    "as_target_domain",
     "check_known_domains",
     "check_sample_domain",
     "domains_from_names",

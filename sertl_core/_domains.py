@@ -376,25 +376,54 @@ def domains_from_names(names, targets):
 
 @dataclass(frozen=True)
 class DomainData:
-    """Validated training data as the private ``_fit`` methods see it.
+    """Validated training data, as a subclass's ``_fit(data)`` receives it.
 
-    Attributes
+    :class:`DomainAdapter` and :class:`TransferEstimator` validate ``X``,
+    ``y``, ``sample_domain`` and ``sample_weight`` with the sertl
+    conventions in their public ``fit``, then call the ``_fit(data)`` that
+    a subclass (a plugin's method) writes with one of these. A plugin
+    reads it; it builds none. Each parameter is kept as the attribute of
+    that name.
+
+    Parameters
     ----------
     X : ndarray or scipy sparse matrix of shape (n_rows, n_features)
         Sparse only for an estimator whose ``_accept_sparse()`` allows it.
     y : ndarray or None
         Labels with unlabelled rows kept (marked) or None.
     sample_domain : ndarray of int
+        Domain id of each row: positive for source, negative for target.
     labeled : ndarray of bool
         Rows whose label may be used for training.
     n_input_rows : int
         Rows the caller passed. Smaller than ``X.shape[0]`` (half of it)
         only when fit saw no target rows and appended a copy of the data as
         the target (see :class:`NoTargetWarning`).
-    sample_weight : ndarray of float of shape (n_rows,) or None
+    sample_weight : ndarray of float of shape (n_rows,) or None, default=None
         The caller's weights of the rows (the copies of the fallback above
         repeat them), or None when fit got none or all ones. Read them with
         :meth:`weights`.
+
+    See Also
+    --------
+    DomainAdapter : Its ``_fit(data)`` gets one.
+    TransferEstimator : Its ``_fit(data)`` gets one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core import DomainAdapter, DomainData
+    >>> class Shift(DomainAdapter):
+    ...     '''Move the target rows onto the mean of the labelled source rows.'''
+    ...     _transform_uses_domain = False
+    ...     def _fit(self, data: DomainData) -> None:
+    ...         source = data.X[data.source & data.labeled].mean(axis=0)
+    ...         self.shift_ = source - data.X[data.target].mean(axis=0)
+    ...     def _transform(self, X, sample_domain):
+    ...         return X + self.shift_
+    >>> X = np.array([[0.0], [2.0], [10.0], [12.0]])
+    >>> Shift().fit(X, [0, 1, -1, -1]).transform([[11.0]]).tolist()
+    [[1.0]]
     """
 
     X: np.ndarray
@@ -852,18 +881,24 @@ def check_known_domains(sample_domain, known, *, fallback_target=False):
 def as_target_domain(sample_domain, n_samples):
     """Return ``sample_domain`` validated, or all ``-1`` (target) when None.
 
+    For the ``transform`` or ``predict`` of a method: rows given without
+    ``sample_domain`` are target rows (deployment on new speech).
+
     Parameters
     ----------
     sample_domain : array-like of int or None
+        The rows' domain ids as the caller gave them.
     n_samples : int
+        Rows of ``X``.
 
     Returns
     -------
     sample_domain : ndarray of int64
+        Checked by :func:`check_sample_domain`, or ``n_samples`` times -1.
 
     Examples
     --------
-    >>> from sertl_core._domains import as_target_domain
+    >>> from sertl_core import as_target_domain
     >>> as_target_domain(None, 2).tolist()
     [-1, -1]
     """

@@ -39,7 +39,7 @@ from sklearn.utils import (
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._domains import (
     DomainData,
@@ -54,6 +54,7 @@ from ._domains import (
     resolve_domains,
 )
 from .params import ParamValidationMixin
+from .utils import sample_weight_keyword, weights_through_sampler
 
 __all__ = ["DomainAdapter", "SampleWeightMixin", "TransferEstimator"]
 
@@ -899,7 +900,7 @@ class DomainAdapter(
     """Base class of transformers that move features between domains.
 
     Subclasses write ``_fit(data)`` and ``_transform(X, sample_domain)``
-    (``data``, a :class:`sertl_core.base.DomainData`, holds ``X``, ``y``,
+    (``data``, a :class:`sertl_core.DomainData`, holds ``X``, ``y``,
     ``sample_domain`` and the ``labeled``, ``source`` and ``target`` row
     masks); the public methods here validate ``X``, ``y`` and
     ``sample_domain`` with the sertl conventions (the README's
@@ -1143,64 +1144,6 @@ def _estimator_has(attr):
     return check
 
 
-def _weight_kwargs(est):
-    """Name of the fit keyword that gives ``sample_weight`` to ``est``, or None.
-
-    A :class:`~sklearn.pipeline.Pipeline` takes no ``sample_weight`` itself
-    (``has_fit_parameter`` is False), but its final step often does: the
-    weights then go to that step (``"<name>__sample_weight"``) instead of
-    being replaced by a weighted resample. With metadata routing enabled the
-    request is set on ``est``, which must be a private clone: the final step
-    requests the weights and every other step that could take them does not.
-    """
-    if has_fit_parameter(est, "sample_weight"):
-        if get_config().get("enable_metadata_routing", False):
-            _request_weights_inside(est)
-        return "sample_weight"
-    if not isinstance(est, Pipeline) or not est.steps:
-        return None
-    name, last = est.steps[-1]
-    if (
-        last is None
-        or last == "passthrough"
-        or not has_fit_parameter(last, "sample_weight")
-    ):
-        return None
-    if not get_config().get("enable_metadata_routing", False):
-        return f"{name}__sample_weight"
-    for _, step in est.steps[:-1]:
-        if (
-            step is not None
-            and step != "passthrough"
-            and hasattr(step, "set_fit_request")
-            and has_fit_parameter(step, "sample_weight")
-        ):
-            step.set_fit_request(sample_weight=False)
-    last.set_fit_request(sample_weight=True)
-    return "sample_weight"
-
-
-def _request_weights_inside(est):
-    """Under metadata routing, let the estimators that ``est`` wraps take the weights.
-
-    A meta-estimator that takes ``sample_weight`` itself (e.g.
-    ``CalibratedClassifierCV(SVC())``) also routes it to the estimator it
-    wraps, and scikit-learn refuses to route weights to an estimator that has
-    not requested them. The weights are meant for the classifier, so each
-    wrapped estimator that accepts them requests them (``est`` is a private
-    clone).
-    """
-    inner = getattr(est, "estimator", None)
-    if (
-        inner is None
-        or not hasattr(inner, "set_fit_request")
-        or not has_fit_parameter(inner, "sample_weight")
-    ):
-        return
-    inner.set_fit_request(sample_weight=True)
-    _request_weights_inside(inner)
-
-
 def _check_user_weights(sample_weight, n_rows):
     """Return the caller's ``sample_weight`` as float64 (None for none or all ones)."""
     if sample_weight is None:
@@ -1225,24 +1168,6 @@ def _check_user_weights(sample_weight, n_rows):
         )
     # all ones weigh nothing: fit exactly as without weights
     return None if np.all(w == 1.0) else w
-
-
-def _weights_through_sampler(sampler, sample_weight):
-    """Return the weights of the rows a fitted ``sampler`` returned.
-
-    They follow the rows through the sampler's ``sample_indices_``; a sampler
-    without them (one that creates new rows, e.g. SMOTE) cannot carry the
-    weights and is refused.
-    """
-    idx = getattr(sampler, "sample_indices_", None)
-    if idx is None:
-        raise ValueError(
-            f"{type(sampler).__name__} creates new rows, so the instance "
-            "weights cannot follow them. Use a sampler that exposes "
-            "sample_indices_ (e.g. RandomOverSampler, RandomUnderSampler) or "
-            "sampler=None."
-        )
-    return np.asarray(sample_weight)[idx]
 
 
 def _weighted_resample(y, w, rng, *, classifier, name):
@@ -1325,7 +1250,7 @@ class TransferEstimator(
     wrapped estimator as a class.
 
     Subclasses write ``_fit(data)`` (``data``: a
-    :class:`sertl_core.base.DomainData`; ``data.weights`` gives the weights
+    :class:`sertl_core.DomainData`; ``data.weights`` gives the weights
     of the rows that train the wrapped estimator), which must call
     :meth:`_fit_estimator` (or set ``estimator_`` and ``classes_``
     themselves), and may override ``_predict_input(X, sample_domain)`` to
@@ -1636,7 +1561,7 @@ class TransferEstimator(
             sampler = clone(self.sampler)
             X_res, y_res = sampler.fit_resample(X, y)
             if sample_weight is not None:
-                sample_weight = _weights_through_sampler(sampler, sample_weight)
+                sample_weight = weights_through_sampler(sampler, sample_weight)
             X, y = X_res, y_res
         return self._fit_resampled(X, y, sample_weight, random_state=random_state)
 
@@ -1660,7 +1585,7 @@ class TransferEstimator(
                 "the labelled rows the method trains on (SourceOnly: the "
                 "labelled source rows, unless use_target_labels=True)."
             )
-        weight_kw = None if sample_weight is None else _weight_kwargs(est)
+        weight_kw = None if sample_weight is None else sample_weight_keyword(est)
         if sample_weight is None:
             est.fit(self._wrapped_input(X), y)
         elif weight_kw is not None:

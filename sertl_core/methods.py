@@ -17,85 +17,9 @@ from ._domains import (
 )
 from .base import DomainAdapter, SampleWeightMixin, TransferEstimator, _tags_of
 from .params import StrOptions
+from .utils import mean_scale, preserve_float32
 
 __all__ = ["DomainStandardScaler", "SourceOnly", "SourceStandardScaler"]
-
-
-# deviations in this range have squares that neither underflow nor overflow
-_SAFE_DEVIATION = (1e-100, 1e100)
-
-
-def _column_std(X, center):
-    """``X.std(axis=0)``, also where the squared deviations under- or overflow.
-
-    A column whose largest deviation from ``center`` lies outside
-    ``_SAFE_DEVIATION`` (features of magnitude 1e-160 or 1e160) is scaled
-    by a power of two first and its deviation scaled back: both steps are
-    exact, so the result is that of the ideal arithmetic. Other columns are
-    computed as ``X.std(axis=0)``, bit for bit.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.array([[1.0, 1e-200], [3.0, 3e-200]])
-    >>> X.std(axis=0).tolist()  # the squares of 1e-200 underflow to 0
-    [1.0, 0.0]
-    >>> _column_std(X, X.mean(axis=0)).tolist()
-    [1.0, 1e-200]
-    """
-    with np.errstate(over="ignore"):
-        dev = np.max(np.abs(X - center), axis=0)
-    odd = (dev > 0) & np.isfinite(dev)
-    odd &= (dev < _SAFE_DEVIATION[0]) | (dev > _SAFE_DEVIATION[1])
-    if not odd.any():
-        return X.std(axis=0)
-    s = np.ones(X.shape[1])
-    s[odd] = np.ldexp(1.0, -np.frexp(dev[odd])[1])
-    return (X * s).std(axis=0) / s
-
-
-def _is_constant(scale, mean, n_rows):
-    """Mask of the features whose deviation is no more than the rounding of the mean.
-
-    ``scale`` and ``mean`` are the deviations and means of ``n_rows`` rows.
-    numpy sums the rows of a column one after the other, so the mean of
-    ``n_rows`` copies of ``c`` may be off by up to about ``n_rows eps |c|``,
-    and every deviation from it with it: the bound is ``max(n_rows, 10) eps
-    |mean|`` (0 for a mean of 0), relative to the feature's own magnitude
-    and growing with the rows as scikit-learn's ``StandardScaler`` makes it.
-    A feature that varies on a scale of 1e-15 is not constant; a constant
-    0.1 over 1000 rows (deviation 1.4e-15, more than ``10 eps |mean|``) is.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.full((1000, 1), 0.1)
-    >>> X.std(axis=0) > 0  # the rounding of the mean, taken for spread
-    array([ True])
-    >>> _is_constant(X.std(axis=0), X.mean(axis=0), len(X))
-    array([ True])
-    >>> _is_constant(np.array([1e-15]), np.array([0.0]), 1000)
-    array([False])
-    """
-    return scale <= max(n_rows, 10) * np.finfo(float).eps * np.abs(mean)
-
-
-def _mean_scale(X, with_mean=True, with_std=True):
-    """Float64 mean and standard deviation of ``X``; constant features get 1.
-
-    A feature is constant when its deviation is no more than the rounding
-    of its mean (:func:`_is_constant`), a test relative to the feature's
-    own magnitude: a feature that varies on a scale of 1e-15 (or 1e-200)
-    is standardised like the same feature on a scale of 1.
-    """
-    X = X.astype(np.float64, copy=False)
-    center = X.mean(axis=0)
-    mean = center if with_mean else np.zeros(X.shape[1])
-    if not with_std:
-        return mean, np.ones(X.shape[1])
-    scale = _column_std(X, center)
-    scale[_is_constant(scale, center, X.shape[0])] = 1.0
-    return mean, scale
 
 
 def _standardize(X, mean, scale):
@@ -107,12 +31,6 @@ def _standardize(X, mean, scale):
     return ((X.astype(np.float64, copy=False) - mean) / scale).astype(
         X.dtype, copy=False
     )
-
-
-def _preserve_float32(tags):
-    """Declare float32 output for float32 input, so sklearn's checks test it."""
-    tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-    return tags
 
 
 class SourceOnly(SampleWeightMixin, TransferEstimator):
@@ -314,7 +232,7 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         self.target_stats = target_stats
 
     def _stats(self, X):
-        return _mean_scale(X, self.with_mean, self.with_std)
+        return mean_scale(X, self.with_mean, self.with_std)
 
     def _validate_fit(self, X, y, sample_domain):
         data = super()._validate_fit(X, y, sample_domain)
@@ -500,7 +418,7 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
         return out
 
     def __sklearn_tags__(self):
-        return _preserve_float32(super().__sklearn_tags__())
+        return preserve_float32(super().__sklearn_tags__())
 
 
 class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
@@ -567,10 +485,10 @@ class SourceStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     def _fit(self, data: DomainData) -> None:
         self._validate_params()
         X = data.X[data.source]
-        self.mean_, self.scale_ = _mean_scale(X, self.with_mean, self.with_std)
+        self.mean_, self.scale_ = mean_scale(X, self.with_mean, self.with_std)
 
     def _transform(self, X, sample_domain):
         return _standardize(X, self.mean_, self.scale_)
 
     def __sklearn_tags__(self):
-        return _preserve_float32(super().__sklearn_tags__())
+        return preserve_float32(super().__sklearn_tags__())

@@ -51,6 +51,7 @@ from ._domains import (
 )
 from .base import _estimator_type, _n_rows, _one_line
 from .params import Interval, check_params
+from .utils import take_rows
 
 __all__ = [
     "DeepEmbeddedValidationScorer",
@@ -795,14 +796,6 @@ def _metric(metric, estimator=None, scorer=None):
     return _METRICS[metric]
 
 
-def _take(X, rows):
-    if hasattr(X, "iloc"):
-        return X.iloc[rows]
-    if isinstance(X, list):
-        return [X[i] for i in rows]
-    return np.asarray(X)[rows] if not hasattr(X, "shape") else X[rows]
-
-
 def _call(estimator, method, X, *args, sample_domain=None):
     """Call ``estimator.<method>(X, *args)``, with the rows' domains where they arrive.
 
@@ -842,7 +835,7 @@ def _call(estimator, method, X, *args, sample_domain=None):
 def _call_on(estimator, method, X, rows, sample_domain):
     """:func:`_call` on the given rows of ``X``, with their domains when known."""
     sd = None if sample_domain is None else np.asarray(sample_domain)[rows]
-    return _call(estimator, method, _take(X, rows), sample_domain=sd)
+    return _call(estimator, method, take_rows(X, rows), sample_domain=sd)
 
 
 class DomainAwareScorer:
@@ -1691,7 +1684,7 @@ class ReverseValidationScorer(DomainAwareScorer):
             # (A regressor trains on constant targets and is scored as is.)
             return float(metric(y[src], np.repeat(pseudo[:1], src.size)))
         rows = np.concatenate([tgt, src])
-        Xr = _take(X, rows)
+        Xr = take_rows(X, rows)
         if regression:
             # a regressor's -1.0 is a value: NaN marks its unlabelled rows
             unl = np.full(src.size, np.nan)
@@ -1731,7 +1724,7 @@ class ReverseValidationScorer(DomainAwareScorer):
         pred = _call(
             reverse,
             "predict",
-            _take(X, src),
+            take_rows(X, src),
             sample_domain=None if sd is None else -sd[src],
         )
         return float(metric(y[src], pred))

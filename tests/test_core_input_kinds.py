@@ -63,6 +63,10 @@ CASES = {
         lambda sd: sertl_core.check_sample_domain(sd, len(SD)),
         {"sd": SD},
     ),
+    "as_target_domain": (
+        lambda sd: sertl_core.as_target_domain(sd, len(SD)),
+        {"sd": SD},
+    ),
     "domains_from_names": (
         lambda names, targets: sertl_core.domains_from_names(names, targets),
         {"names": NAMES, "targets": np.array(["tess"], dtype=object)},

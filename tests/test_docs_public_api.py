@@ -24,6 +24,7 @@ PACKAGES = [
     "sertl_core.params",
     "sertl_core.registry",
     "sertl_core.testing",
+    "sertl_core.utils",
 ]
 
 

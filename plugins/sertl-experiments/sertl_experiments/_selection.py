@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
-from sertl_core.model_selection import _take
+from sertl_core.utils import take_rows
 
 from ._config import ConfigError
 from ._recipes import speaker_adapter_problem, template
@@ -694,8 +694,8 @@ def _fit_score(recipe, params, X, y, sd, spk, train, test, scorers, fit_kw):
         routed["speaker"] = spk[train]
     # rows by position: X may be a DataFrame (X[rows] would pick columns), y a
     # list or a Series
-    X_train, X_test = _take(X, train), _take(X, test)
-    y_train, y_test = _take(y, train), _take(y, test)
+    X_train, X_test = take_rows(X, train), take_rows(X, test)
+    y_train, y_test = take_rows(y, train), take_rows(y, test)
     t0 = time.perf_counter()
     out, error, texts = {}, None, []
     # the warnings are returned with the scores (from a joblib worker too);

@@ -9,8 +9,8 @@ from sklearn.base import OneToOneFeatureMixin
 from sklearn.covariance import ledoit_wolf
 
 from sertl_core import DomainAdapter
-from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
+from sertl_core.utils import preserve_float32
 
 from ._linalg import sym_power
 from ._utils import check_source_ids, domain_sizes, refuse_overflow
@@ -191,4 +191,4 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
         return X.astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
-        return _preserve_float32(super().__sklearn_tags__())
+        return preserve_float32(super().__sklearn_tags__())

@@ -8,7 +8,6 @@ from scipy import linalg
 __all__ = [
     "chunk_rows",
     "fix_signs",
-    "kernel_shift",
     "median_heuristic_gamma",
     "rbf_kernel",
     "sym_power",
@@ -136,49 +135,6 @@ def rbf_kernel(X, Y, gamma, *, Y_sq=None):
     D *= -gamma
     np.exp(D, out=D)
     return D
-
-
-# rows whose midpoint lies further from 0 than this many times their spread
-# are centred on it before an RBF kernel is built
-_OFFSET_RATIO = 1e3
-
-
-def kernel_shift(X):
-    """Point to subtract from the rows before building an RBF kernel, or None.
-
-    The RBF kernel depends on the differences of rows only, but its squared
-    distances ``|x|^2 + |y|^2 - 2 x.y`` lose ``(|x| / spread)^2`` times the
-    machine precision: rows sharing a large offset (a feature of mean 1e8
-    that varies by about 1) got an embedding 80 % to 400 % off that of the
-    same rows without it. Rows whose midpoint (halfway between the smallest
-    and the largest value of each feature) lies more than 1e3 times their
-    largest spread from 0 are centred on that midpoint; for other rows the
-    answer is None and they are used as given, bit for bit.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, d)
-
-    Returns
-    -------
-    shift : ndarray of shape (d,) or None
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sertl_feature._linalg import kernel_shift
-    >>> print(kernel_shift(np.array([[0.0, 1.0], [2.0, 3.0]])))
-    None
-    >>> kernel_shift(np.array([[1e8, 1.0], [1e8 + 2, 3.0]])).tolist()
-    [100000001.0, 2.0]
-    """
-    hi, lo = X.max(axis=0), X.min(axis=0)
-    mid = lo / 2 + hi / 2  # never overflows
-    with np.errstate(over="ignore"):
-        spread = float(np.max(hi - lo))
-    if not np.isfinite(spread) or np.max(np.abs(mid)) <= _OFFSET_RATIO * spread:
-        return None
-    return mid
 
 
 def median_heuristic_gamma(X, *, max_rows=1000, random_state=None):

@@ -9,8 +9,8 @@ from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 
 from sertl_core import DomainAdapter
-from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, RealNotInt, StrOptions
+from sertl_core.utils import preserve_float32
 
 from ._linalg import fix_signs
 from ._utils import check_source_ids, domain_sizes, refuse_overflow
@@ -388,4 +388,4 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         return out.astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
-        return _preserve_float32(super().__sklearn_tags__())
+        return preserve_float32(super().__sklearn_tags__())

@@ -40,13 +40,12 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
 
 from sertl_core import DomainAdapter
-from sertl_core.methods import _preserve_float32
 from sertl_core.params import Interval, StrOptions
+from sertl_core.utils import kernel_shift, preserve_float32
 
 from ._linalg import (
     chunk_rows,
     fix_signs,
-    kernel_shift,
     median_heuristic_gamma,
     rbf_kernel,
 )
@@ -293,7 +292,7 @@ class _KernelEmbedding(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
         return out.astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
-        return _preserve_float32(super().__sklearn_tags__())
+        return preserve_float32(super().__sklearn_tags__())
 
 
 def _centred_rank(X):

@@ -17,6 +17,7 @@ from sertl_core import (
     external_stacklevel,
 )
 from sertl_core.params import Interval, StrOptions, validate_params
+from sertl_core.utils import kernel_shift
 
 from ._common import (
     check_solver,
@@ -69,42 +70,15 @@ def _kernel_scale(Xs, Xt):
     return float(np.ldexp(1.0, -int(np.frexp(spread)[1])))
 
 
-# rows whose midpoint lies further from 0 than this many times their spread
-# are centred on it before a kernel is built
-_OFFSET_RATIO = 1e3
-
-
-def _kernel_shift(Xs, Xt):
-    """Point to subtract from the rows before building a kernel, or None.
-
-    A Gaussian kernel depends on the differences of rows only, but its
-    squared distances ``|x|^2 + |y|^2 - 2 x.y`` lose ``(|x| / spread)^2``
-    times the machine precision: rows sharing a large offset (a feature of
-    mean 1e8 that varies by about 1) got weights 100 % off those of the
-    same rows without it. Rows whose midpoint (halfway between the smallest
-    and the largest value of each feature) lies more than ``_OFFSET_RATIO``
-    times their largest spread from 0 are centred on that midpoint; other
-    rows are used as given, bit for bit.
-    """
-    hi = np.maximum(Xs.max(axis=0), Xt.max(axis=0))
-    lo = np.minimum(Xs.min(axis=0), Xt.min(axis=0))
-    mid = lo / 2 + hi / 2  # never overflows
-    with np.errstate(over="ignore"):
-        spread = float(np.max(hi - lo))
-    if not np.isfinite(spread) or np.max(np.abs(mid)) <= _OFFSET_RATIO * spread:
-        return None
-    return mid
-
-
 def _kernel_units(Xs, Xt):
     """Rows moved and rescaled to where their kernel is accurate, and the scale.
 
     The rows are centred on their midpoint when they share a large offset
-    (:func:`_kernel_shift`), then multiplied by the power of two of
+    (:func:`sertl_core.utils.kernel_shift`), then multiplied by the power of two of
     :func:`_kernel_scale`; the kernel, with a width scaled alike, is that of
     the rows given. Ordinary rows come back unchanged, with scale 1.0.
     """
-    shift = _kernel_shift(Xs, Xt)
+    shift = kernel_shift(Xs, Xt)
     if shift is not None:
         Xs, Xt = Xs - shift, Xt - shift
     scale = _kernel_scale(Xs, Xt)

@@ -8,10 +8,9 @@ import numpy as np
 from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils.validation import check_is_fitted
 
-from sertl_core import DomainAdapter
-from sertl_core._domains import DomainData
-from sertl_core.methods import _preserve_float32
+from sertl_core import DomainAdapter, DomainData
 from sertl_core.params import Interval, StrOptions
+from sertl_core.utils import preserve_float32
 
 from ._base import (
     _TRAINING_CONSTRAINTS,
@@ -388,7 +387,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
         return out.astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
-        return _preserve_float32(super().__sklearn_tags__())
+        return preserve_float32(super().__sklearn_tags__())
 
     def _outputs(self, module, X):
         # recon is (n_decoders, n, d): move the row axis first for batching.

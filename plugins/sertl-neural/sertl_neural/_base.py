@@ -28,12 +28,11 @@ from sertl_core import (
     NoTargetWarning,
     SampleWeightMixin,
     TransferEstimator,
+    as_target_domain,
     external_stacklevel,
 )
-from sertl_core._domains import as_target_domain
-from sertl_core.base import _weights_through_sampler
-from sertl_core.methods import _is_constant
 from sertl_core.params import Interval, StrOptions
+from sertl_core.utils import is_constant, weights_through_sampler
 
 from ._lazy import nn, torch
 
@@ -753,7 +752,7 @@ class NeuralMixin:
         # features varying on a scale of 1e-13 unscaled, and divided a
         # constant of 1e6 by the rounding of its mean), as the core scalers
         n_summed = X.shape[0] if not conv else X.size
-        scale[_is_constant(scale, self.input_mean_, n_summed)] = 1.0
+        scale[is_constant(scale, self.input_mean_, n_summed)] = 1.0
         self.input_scale_ = scale
 
     def _frames(self, X):
@@ -1173,7 +1172,7 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
                 "(RandomOverSampler, RandomUnderSampler), or class_weight."
             ) from exc
         if sample_weight is not None:
-            sample_weight = _weights_through_sampler(sampler, sample_weight)
+            sample_weight = weights_through_sampler(sampler, sample_weight)
         return X_res, y_res, sample_weight
 
     def _predict_input(self, X, sample_domain):

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from sertl_core._domains import DomainData
+from sertl_core import DomainData
 from sertl_core.params import Interval, StrOptions
 
 from ._base import (

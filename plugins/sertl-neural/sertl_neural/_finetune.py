@@ -8,8 +8,7 @@ import warnings
 
 import numpy as np
 
-from sertl_core import SertlWarning, external_stacklevel
-from sertl_core._domains import DomainData
+from sertl_core import DomainData, SertlWarning, external_stacklevel
 from sertl_core.params import Interval, StrOptions
 
 from ._base import (

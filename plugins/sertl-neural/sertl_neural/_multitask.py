@@ -7,8 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sertl_core import is_unlabeled
-from sertl_core._domains import DomainData
+from sertl_core import DomainData, is_unlabeled
 from sertl_core.params import StrOptions
 
 from ._base import (

@@ -17,8 +17,8 @@ from sertl_core import (
     check_known_domains,
     external_stacklevel,
 )
-from sertl_core.methods import _mean_scale, _preserve_float32
 from sertl_core.params import Interval, StrOptions
+from sertl_core.utils import mean_scale, preserve_float32
 
 __all__ = ["ClassRelationAligner"]
 
@@ -315,7 +315,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         means, scales = [], []
         for dom in self.domains_:
             if self.standardize:
-                m, s = _mean_scale(X[sd == dom])
+                m, s = mean_scale(X[sd == dom])
             else:
                 m, s = np.zeros(d), np.ones(d)
             means.append(m)
@@ -387,7 +387,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         else:
             Xt = X[data.target]
             if self.standardize:
-                self.target_mean_, self.target_scale_ = _mean_scale(Xt)
+                self.target_mean_, self.target_scale_ = mean_scale(Xt)
             else:
                 self.target_mean_, self.target_scale_ = np.zeros(d), np.ones(d)
             Zt = (Xt - self.target_mean_) / self.target_scale_
@@ -588,7 +588,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
         return Z.astype(X.dtype, copy=False)  # float32 rows stay float32
 
     def __sklearn_tags__(self):
-        return _preserve_float32(super().__sklearn_tags__())
+        return preserve_float32(super().__sklearn_tags__())
 
 
 def _sq_dist(A, B):

@@ -19,8 +19,8 @@ from sertl_core import (
     external_stacklevel,
     is_unlabeled,
 )
-from sertl_core.base import _weight_kwargs
 from sertl_core.params import Interval, StrOptions
+from sertl_core.utils import sample_weight_keyword
 
 from ._schema import _check_coordinates, canonical_emotion, emotion_coordinates
 
@@ -38,7 +38,7 @@ def _default_source_estimator():
 def _weighing_clone(base, sample_weight):
     """Return a clone of ``base`` and the fit parameters giving it ``sample_weight``.
 
-    The core's :func:`~sertl_core.base._weight_kwargs` names the keyword (a
+    The core's :func:`~sertl_core.utils.sample_weight_keyword` names the keyword (a
     :class:`~sklearn.pipeline.Pipeline` takes the weights through its final
     step) and, with metadata routing on, sets the requests inside the clone;
     the clone itself requests them too, for ``cross_val_predict``. Raises a
@@ -47,7 +47,7 @@ def _weighing_clone(base, sample_weight):
     est = clone(base)
     if sample_weight is None:
         return est, {}
-    keyword = _weight_kwargs(est)
+    keyword = sample_weight_keyword(est)
     if keyword is None:
         raise TypeError(
             f"source_estimator={base!r} takes no sample_weight, so the source "

@@ -1,0 +1,382 @@
+"""Helpers for the authors of sertl methods (plugins, ours and third parties').
+
+The pieces that the core's own methods and the first-party plugins share
+when they write a :class:`~sertl_core.DomainAdapter` or a
+:class:`~sertl_core.TransferEstimator`: the statistics of standardisation,
+the float32 tag, the way sample weights reach a wrapped estimator, row
+selection and the kernel's offset guard. They are public, so that a plugin
+relies only on what the core promises: a release of the core may rename
+anything private, never these without a deprecation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import get_config
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import has_fit_parameter
+
+__all__ = [
+    "is_constant",
+    "kernel_shift",
+    "mean_scale",
+    "preserve_float32",
+    "sample_weight_keyword",
+    "take_rows",
+    "weights_through_sampler",
+]
+
+# deviations in this range have squares that neither underflow nor overflow
+_SAFE_DEVIATION = (1e-100, 1e100)
+
+
+def _column_std(X, center):
+    """``X.std(axis=0)``, also where the squared deviations under- or overflow.
+
+    A column whose largest deviation from ``center`` lies outside
+    ``_SAFE_DEVIATION`` (features of magnitude 1e-160 or 1e160) is scaled
+    by a power of two first and its deviation scaled back: both steps are
+    exact, so the result is that of the ideal arithmetic. Other columns are
+    computed as ``X.std(axis=0)``, bit for bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 1e-200], [3.0, 3e-200]])
+    >>> X.std(axis=0).tolist()  # the squares of 1e-200 underflow to 0
+    [1.0, 0.0]
+    >>> _column_std(X, X.mean(axis=0)).tolist()
+    [1.0, 1e-200]
+    """
+    with np.errstate(over="ignore"):
+        dev = np.max(np.abs(X - center), axis=0)
+    odd = (dev > 0) & np.isfinite(dev)
+    odd &= (dev < _SAFE_DEVIATION[0]) | (dev > _SAFE_DEVIATION[1])
+    if not odd.any():
+        return X.std(axis=0)
+    s = np.ones(X.shape[1])
+    s[odd] = np.ldexp(1.0, -np.frexp(dev[odd])[1])
+    return (X * s).std(axis=0) / s
+
+
+def is_constant(scale, mean, n_rows):
+    """Mask of the features whose deviation is no more than the rounding of the mean.
+
+    ``scale`` and ``mean`` are the deviations and means of ``n_rows`` rows.
+    numpy sums the rows of a column one after the other, so the mean of
+    ``n_rows`` copies of ``c`` may be off by up to about ``n_rows eps |c|``,
+    and every deviation from it with it: the bound is ``max(n_rows, 10) eps
+    |mean|`` (0 for a mean of 0), relative to the feature's own magnitude
+    and growing with the rows as scikit-learn's ``StandardScaler`` makes it.
+    A feature that varies on a scale of 1e-15 is not constant; a constant
+    0.1 over 1000 rows (deviation 1.4e-15, more than ``10 eps |mean|``) is.
+
+    Parameters
+    ----------
+    scale : ndarray of shape (n_features,)
+        Standard deviations of the features.
+    mean : ndarray of shape (n_features,)
+        Their means.
+    n_rows : int
+        Rows the statistics were computed from.
+
+    Returns
+    -------
+    constant : ndarray of bool of shape (n_features,)
+        True for a constant feature (its scale is then set to 1, as
+        :func:`mean_scale` does).
+
+    See Also
+    --------
+    mean_scale : The statistics, with this test applied.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.utils import is_constant
+    >>> X = np.full((1000, 1), 0.1)
+    >>> X.std(axis=0) > 0  # the rounding of the mean, taken for spread
+    array([ True])
+    >>> is_constant(X.std(axis=0), X.mean(axis=0), len(X))
+    array([ True])
+    >>> is_constant(np.array([1e-15]), np.array([0.0]), 1000)
+    array([False])
+    """
+    return scale <= max(n_rows, 10) * np.finfo(float).eps * np.abs(mean)
+
+
+def mean_scale(X, with_mean=True, with_std=True):
+    """Float64 mean and standard deviation of ``X``; constant features get 1.
+
+    A feature is constant when its deviation is no more than the rounding
+    of its mean (:func:`is_constant`), a test relative to the feature's
+    own magnitude: a feature that varies on a scale of 1e-15 (or 1e-200)
+    is standardised like the same feature on a scale of 1. These are the
+    statistics of :class:`~sertl_core.DomainStandardScaler` and
+    :class:`~sertl_core.SourceStandardScaler`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        Rows of one domain (or of the rows to standardise together).
+    with_mean : bool, default=True
+        False: the mean returned is 0.
+    with_std : bool, default=True
+        False: the scale returned is 1.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+        Mean of each feature (zeros with ``with_mean=False``).
+    scale : ndarray of shape (n_features,)
+        Standard deviation of each feature, 1 for a constant one (ones with
+        ``with_std=False``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.utils import mean_scale
+    >>> mean, scale = mean_scale(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    >>> mean.tolist(), scale.tolist()
+    ([2.0, 5.0], [1.0, 1.0])
+    """
+    X = X.astype(np.float64, copy=False)
+    center = X.mean(axis=0)
+    mean = center if with_mean else np.zeros(X.shape[1])
+    if not with_std:
+        return mean, np.ones(X.shape[1])
+    scale = _column_std(X, center)
+    scale[is_constant(scale, center, X.shape[0])] = 1.0
+    return mean, scale
+
+
+def preserve_float32(tags):
+    """Declare float32 output for float32 input, so sklearn's checks test it.
+
+    For a transformer that computes in float64 and returns rows in the
+    dtype it was given, as scikit-learn's scalers do.
+
+    Parameters
+    ----------
+    tags : sklearn.utils.Tags
+        The tags of ``super().__sklearn_tags__()``; changed and returned.
+
+    Returns
+    -------
+    sklearn.utils.Tags
+        ``tags``, with ``transformer_tags.preserves_dtype`` set.
+
+    Examples
+    --------
+    >>> from sertl_core import DomainStandardScaler
+    >>> from sertl_core.utils import preserve_float32
+    >>> tags = preserve_float32(DomainStandardScaler().__sklearn_tags__())
+    >>> tags.transformer_tags.preserves_dtype
+    ['float64', 'float32']
+    """
+    tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+    return tags
+
+
+def sample_weight_keyword(est):
+    """Name of the fit keyword that gives ``sample_weight`` to ``est``, or None.
+
+    A :class:`~sklearn.pipeline.Pipeline` takes no ``sample_weight`` itself
+    (``has_fit_parameter`` is False), but its final step often does: the
+    weights then go to that step (``"<name>__sample_weight"``) instead of
+    being replaced by a weighted resample. With metadata routing enabled the
+    request is set on ``est``, which must be a private clone: the final step
+    requests the weights and every other step that could take them does not.
+
+    Parameters
+    ----------
+    est : estimator
+        The (cloned) estimator a transfer method is about to fit.
+
+    Returns
+    -------
+    str or None
+        ``"sample_weight"``, ``"<last step>__sample_weight"``, or None when
+        ``est`` cannot take weights (resample the rows instead).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sertl_core.utils import sample_weight_keyword
+    >>> sample_weight_keyword(make_pipeline(StandardScaler(), LogisticRegression()))
+    'logisticregression__sample_weight'
+    >>> print(sample_weight_keyword(KNeighborsClassifier()))
+    None
+    """
+    if has_fit_parameter(est, "sample_weight"):
+        if get_config().get("enable_metadata_routing", False):
+            _request_weights_inside(est)
+        return "sample_weight"
+    if not isinstance(est, Pipeline) or not est.steps:
+        return None
+    name, last = est.steps[-1]
+    if (
+        last is None
+        or last == "passthrough"
+        or not has_fit_parameter(last, "sample_weight")
+    ):
+        return None
+    if not get_config().get("enable_metadata_routing", False):
+        return f"{name}__sample_weight"
+    for _, step in est.steps[:-1]:
+        if (
+            step is not None
+            and step != "passthrough"
+            and hasattr(step, "set_fit_request")
+            and has_fit_parameter(step, "sample_weight")
+        ):
+            step.set_fit_request(sample_weight=False)
+    last.set_fit_request(sample_weight=True)
+    return "sample_weight"
+
+
+def _request_weights_inside(est):
+    """Under metadata routing, let the estimators that ``est`` wraps take the weights.
+
+    A meta-estimator that takes ``sample_weight`` itself (e.g.
+    ``CalibratedClassifierCV(SVC())``) also routes it to the estimator it
+    wraps, and scikit-learn refuses to route weights to an estimator that has
+    not requested them. The weights are meant for the classifier, so each
+    wrapped estimator that accepts them requests them (``est`` is a private
+    clone).
+    """
+    inner = getattr(est, "estimator", None)
+    if (
+        inner is None
+        or not hasattr(inner, "set_fit_request")
+        or not has_fit_parameter(inner, "sample_weight")
+    ):
+        return
+    inner.set_fit_request(sample_weight=True)
+    _request_weights_inside(inner)
+
+
+#####
+def weights_through_sampler(sampler, sample_weight):
+    """Return the weights of the rows a fitted ``sampler`` returned.
+
+    They follow the rows through the sampler's ``sample_indices_``; a sampler
+    without them (one that creates new rows, e.g. SMOTE) cannot carry the
+    weights and is refused.
+
+    Parameters
+    ----------
+    sampler : imbalanced-learn sampler
+        Fitted (``fit_resample`` called).
+    sample_weight : array-like of shape (n_rows,)
+        The weights of the rows it was given.
+
+    Returns
+    -------
+    ndarray of shape (n_resampled,)
+        The weight of each row the sampler returned.
+
+    Raises
+    ------
+    ValueError
+        When ``sampler`` has no ``sample_indices_``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from sertl_core.utils import weights_through_sampler
+    >>> sampler = SimpleNamespace(sample_indices_=[0, 2, 2])  # as fit_resample sets
+    >>> weights_through_sampler(sampler, [1.0, 2.0, 3.0]).tolist()
+    [1.0, 3.0, 3.0]
+    """
+    idx = getattr(sampler, "sample_indices_", None)
+    if idx is None:
+        raise ValueError(
+            f"{type(sampler).__name__} creates new rows, so the instance "
+            "weights cannot follow them. Use a sampler that exposes "
+            "sample_indices_ (e.g. RandomOverSampler, RandomUnderSampler) or "
+            "sampler=None."
+        )
+    return np.asarray(sample_weight)[idx]
+
+
+def take_rows(X, rows):
+    """Select rows of an array, a sparse matrix, a DataFrame or a list.
+
+    Parameters
+    ----------
+    X : array-like, sparse matrix, DataFrame or list
+        Rows to select from (a list: one item per row, e.g. audio files).
+    rows : ndarray of int or bool
+        Indices or mask of the rows.
+
+    Returns
+    -------
+    array-like, sparse matrix, DataFrame or list
+        The rows, of the kind of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.utils import take_rows
+    >>> take_rows(["a.wav", "b.wav", "c.wav"], np.array([2, 0]))
+    ['c.wav', 'a.wav']
+    >>> take_rows(np.eye(3), np.array([True, False, True])).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    if hasattr(X, "iloc"):
+        return X.iloc[rows]
+    if isinstance(X, list):
+        return [X[i] for i in rows]
+    return np.asarray(X)[rows] if not hasattr(X, "shape") else X[rows]
+
+
+# rows whose midpoint lies further from 0 than this many times their spread
+# are centred on it before an RBF kernel is built
+_OFFSET_RATIO = 1e3
+
+
+def kernel_shift(*arrays):
+    """Point to subtract from the rows before building an RBF kernel, or None.
+
+    The RBF (Gaussian) kernel depends on the differences of rows only, but
+    its squared distances ``|x|^2 + |y|^2 - 2 x.y`` lose ``(|x| /
+    spread)^2`` times the machine precision: rows sharing a large offset (a
+    feature of mean 1e8 that varies by about 1) got a TCA embedding 80 % to
+    400 % off, and KMM weights 100 % off, those of the same rows without
+    it. Rows whose midpoint (halfway between the smallest and the largest
+    value of each feature) lies more than 1e3 times their largest spread
+    from 0 are centred on that midpoint; for other rows the answer is None
+    and they are used as given, bit for bit.
+
+    Parameters
+    ----------
+    *arrays : ndarray of shape (n_rows_i, n_features)
+        The rows the kernel compares (e.g. the source and the target rows),
+        taken together.
+
+    Returns
+    -------
+    shift : ndarray of shape (n_features,) or None
+        The midpoint to subtract from every row, or None: use them as given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_core.utils import kernel_shift
+    >>> print(kernel_shift(np.array([[0.0, 1.0], [2.0, 3.0]])))
+    None
+    >>> kernel_shift(np.array([[1e8, 1.0]]), np.array([[1e8 + 2, 3.0]])).tolist()
+    [100000001.0, 2.0]
+    """
+    hi = np.max([a.max(axis=0) for a in arrays], axis=0)
+    lo = np.min([a.min(axis=0) for a in arrays], axis=0)
+    mid = lo / 2 + hi / 2  # never overflows
+    with np.errstate(over="ignore"):
+        spread = float(np.max(hi - lo))
+    if not np.isfinite(spread) or np.max(np.abs(mid)) <= _OFFSET_RATIO * spread:
+        return None
+    return mid
