@@ -76,9 +76,15 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
 
     Parameters
     ----------
-    standardize : bool, default=True
+    standardize : bool or "domain", default=True
         Standardise each domain with its own mean and standard deviation
-        first (as :class:`sertl_core.DomainStandardScaler`).
+        first (as :class:`sertl_core.DomainStandardScaler`), or not at all
+        (False). ``"domain"`` is the same as True here, and the spelling
+        of this per-domain standardisation in sertl-neural's estimators,
+        whose ``standardize=True`` pools the statistics of all training
+        rows: the class relations are compared across domains, which
+        pooled statistics would leave shifted, so this method offers no
+        pooled option.
     subspace : {"lda", "full"}, default="full"
         Where the class structure is sought and aligned: the ``n_classes -
         1`` discriminant directions of the source (shrinkage LDA), where the
@@ -265,7 +271,7 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
     _needs_labels = True
 
     _parameter_constraints: dict = {
-        "standardize": ["boolean"],
+        "standardize": ["boolean", StrOptions({"domain"})],
         "subspace": [StrOptions({"lda", "full"})],
         "mapping": [StrOptions({"orthogonal", "affine", "translation"})],
         "graph_weight": [Interval(Real, 0, None, closed="left")],
