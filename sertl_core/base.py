@@ -1542,7 +1542,7 @@ class TransferEstimator(
             Their labels (no unlabelled marker).
         sample_weight : ndarray of shape (n_rows,), default=None
             Non-negative instance weights.
-        random_state : int, RandomState or None, default=None
+        random_state : int, RandomState instance or None, default=None
             Seed of the weighted resampling fallback. None seeds it with 0
             when the method has no ``random_state`` parameter (the user could
             not seed it otherwise), so that such a fit is repeatable.

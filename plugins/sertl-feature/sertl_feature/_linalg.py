@@ -155,7 +155,7 @@ def median_heuristic_gamma(X, *, max_rows=1000, random_state=None):
     X : ndarray of shape (n, d)
     max_rows : int, default=1000
         Rows used for the median.
-    random_state : int, RandomState or None
+    random_state : int, RandomState instance or None
         Seed of the row subsample (only used when ``n > max_rows``).
 
     Returns

@@ -452,7 +452,7 @@ _SHARED_DOC = """
         Landmark rows of the Nyström factor (RBF kernel, low-rank solver);
         the rank is the number of eigenvalues of their kernel above ``1e-8``
         times the largest (``rank_``).
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of the landmark draw and of the median-heuristic subsample.
 """
 

@@ -97,7 +97,7 @@ def median_heuristic(X, *, max_rows=1000, random_state=None):
         Rows (typically source and target pooled).
     max_rows : int, default=1000
         Subsample size.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of the subsample.
 
     Returns
@@ -195,7 +195,7 @@ def nystroem_factor(
         Relative eigenvalue threshold that decides the rank.
     max_rank : int or None, default=None
         Upper bound on the rank.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of the landmark draw.
 
     Returns

@@ -295,7 +295,7 @@ def kliep_weights(
         Source rows to weight.
     X_target : array-like of shape (n_target, n_features)
         Target rows.
-    sigma : float, default=None
+    sigma : float or None, default=None
         Kernel width; ``None`` selects it by likelihood cross-validation.
     sigmas : array-like of float of shape (n_candidates,), default=None
         Candidate widths; ``None`` is the median heuristic (median distance
@@ -316,7 +316,7 @@ def kliep_weights(
         ``"newton"``.
     tol : float, default=1e-9
         Certified relative tolerance of ``"newton"``.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of the centres, the folds and the median-heuristic subsample.
     return_info : bool, default=False
         Also return a dict of diagnostics.
@@ -481,7 +481,7 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
         ``LogisticRegression(max_iter=1000)``.
     sampler : imbalanced-learn sampler, default=None
         Resampler applied to the labelled training rows.
-    sigma : float, default=None
+    sigma : float or None, default=None
         Kernel width; ``None`` selects it by likelihood cross-validation.
     sigmas : array-like of float of shape (n_candidates,), default=None
         Candidate widths for the cross-validation (one axis: the kernel has
@@ -503,7 +503,7 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
         Certified relative tolerance of ``"newton"``.
     target_weight : float, default=1.0
         Weight of labelled target rows in the wrapped estimator's fit.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of the centres, folds, width subsample and resampling.
 
     Attributes

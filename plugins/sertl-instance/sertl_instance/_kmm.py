@@ -189,7 +189,7 @@ def kmm_weights(
     eps : float in [0, 1), default=None
         Tolerance of the mean weight; ``None`` gives the paper's
         ``(sqrt(n_s) - 1) / sqrt(n_s)``.
-    sigma : float, default=None
+    sigma : float or None, default=None
         Gaussian kernel width. ``None``: the median heuristic, the median
         Euclidean distance between rows of source and target pooled
         (subsample of at most 1,000 rows drawn with ``random_state``).
@@ -218,7 +218,7 @@ def kmm_weights(
     max_iter : int, default=20000
         Iteration budget of ``"apg"`` (a ``ConvergenceWarning`` when hit;
         ``"newton"`` finishes with ``"apg"`` should it ever stall).
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of the median-heuristic subsample and the landmarks.
     return_info : bool, default=False
         Also return a dict of diagnostics.
@@ -433,7 +433,7 @@ class KMM(SampleWeightMixin, TransferEstimator):
     eps : float in [0, 1), default=None
         Tolerance of the mean weight; ``None`` is the paper's
         ``(sqrt(n_s) - 1) / sqrt(n_s)``.
-    sigma : float, default=None
+    sigma : float or None, default=None
         Gaussian kernel width; ``None`` is the median heuristic (median
         distance between rows of source and target pooled).
     kernel_approx : {"auto", "exact", "nystroem"}, default="auto"
@@ -461,7 +461,7 @@ class KMM(SampleWeightMixin, TransferEstimator):
         ``sample_weight`` scales row by row) assumes mean 1, the mean of
         the true density ratio over the source. ``weights_`` stays the
         QP solution (within ``B`` and the band).
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of the kernel-width subsample, the landmarks and the weighted
         resampling fallback.
 

@@ -132,7 +132,7 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     device : str or None, default="auto"
         ``"auto"`` or None (CUDA when available, else CPU), ``"cpu"`` or
         ``"cuda[:i]"``.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of initialisation, shuffling, noise and the validation split.
         ``None`` draws the seed from numpy's global generator, as
         scikit-learn's estimators do (``np.random.seed(k)`` before the fit

@@ -134,7 +134,7 @@ class DANNClassifier(NeuralTransferEstimator):
         Convolution blocks (CNN/CRNN only).
     rnn_hidden : int, default=64
         GRU width (CRNN only).
-    n_mels : int, default=None
+    n_mels : int or None, default=None
         Mel bands of flattened 2-D log-mel input.
     dropout : float, default=0.2
         Dropout after each fully connected block.
@@ -175,7 +175,7 @@ class DANNClassifier(NeuralTransferEstimator):
     device : str or None, default="auto"
         ``"auto"`` or None (CUDA when available, else CPU), ``"cpu"`` or
         ``"cuda[:i]"``.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of initialisation, shuffling, dropout, the validation split and
         the weighted resample of the embeddings that an ``estimator``
         without ``sample_weight`` gets. ``None`` draws the seed from numpy's

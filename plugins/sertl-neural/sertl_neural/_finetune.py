@@ -134,7 +134,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
         Convolution blocks (CNN/CRNN only).
     rnn_hidden : int, default=64
         GRU width (CRNN only).
-    n_mels : int, default=None
+    n_mels : int or None, default=None
         Mel bands of flattened 2-D log-mel input (CNN/CRNN); not needed for
         3-D input.
     dropout : float, default=0.2
@@ -256,7 +256,7 @@ class FineTuneClassifier(NeuralTransferEstimator):
     device : str or None, default="auto"
         ``"auto"`` or None (CUDA when available, else CPU), ``"cpu"`` or
         ``"cuda[:i]"``.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seed of initialisation, shuffling, dropout, the validation split
         and ``sampler`` (whose own ``random_state`` it replaces). Fits are
         deterministic on the CPU; on a GPU cuDNN may not be.
