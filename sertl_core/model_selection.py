@@ -916,6 +916,22 @@ class DomainAwareScorer:
         )
         return req
 
+    @property
+    def __name__(self):
+        """The scorer's name: its registry name and, when it has one, its metric.
+
+        scikit-learn's ``ValidationCurveDisplay`` and ``LearningCurveDisplay``
+        label their y axis with ``scoring.__name__`` (e.g. "Target uar").
+
+        Returns
+        -------
+        name : str
+            E.g. ``"target_uar"``, ``"prediction_entropy"``.
+        """
+        name = self.registry_name or type(self).__name__
+        metric = getattr(self, "metric", None)
+        return f"{name}_{metric}" if isinstance(metric, str) else name
+
     def __repr__(self):
         params = ", ".join(
             f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_")

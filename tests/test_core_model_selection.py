@@ -1278,3 +1278,42 @@ def test_scorer_errors_say_what_was_wrong_and_how_to_fix_it():
         r"predict_proba: use loss='zero_one'",
     ):
         DeepEmbeddedValidationScorer(loss="log_loss")(svc, X, y, sample_domain=sd)
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_curve_displays_take_sertl_scorers_and_name_their_axis(routing):
+    # ValidationCurveDisplay labels its axis with scoring.__name__: a sertl
+    # scorer without one raised AttributeError before the curve was drawn
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.model_selection import ValidationCurveDisplay
+
+    X, y, sd, _ = _shift_problem()
+    clf = SourceOnly(LogisticRegression())
+    pipe = Pipeline([("a", DomainStandardScaler()), ("c", clf)])
+    cv = SourceTargetShuffleSplit(n_splits=2, random_state=0)
+    if routing:
+        given = {"fit_params": {"sample_domain": sd}}
+    else:
+        given = {"groups": sd, "fit_params": {"a__sample_domain": sd}}
+    with sklearn.config_context(enable_metadata_routing=routing):
+        display = ValidationCurveDisplay.from_estimator(
+            pipe,
+            X,
+            y,
+            param_name="c__estimator__C",
+            param_range=[0.1, 1.0],
+            cv=cv,
+            scoring=ReverseValidationScorer(),
+            **given,
+        )
+    try:
+        assert display.ax_.get_ylabel() == "Reverse validation uar"
+        assert np.isfinite(display.test_scores).all()
+    finally:
+        plt.close(display.figure_)
+    assert TargetScorer("ccc").__name__ == "target_ccc"
+    assert PredictionEntropyScorer().__name__ == "prediction_entropy"
