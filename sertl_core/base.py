@@ -43,6 +43,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._domains import (
     DomainData,
+    DomainError,
     SertlWarning,
     UnlabeledRowsWarning,
     _check_labels,
@@ -454,7 +455,7 @@ def _frame_labels_unlabelled(frame):
         return 0
 
 
-def _warn_if_wrapper_learns_unlabelled(transfer):
+def _warn_if_wrapper_learns_unlabelled(transfer, sample_domain=None):
     """Warn when a scikit-learn meta-estimator fits ``transfer`` on encoded labels.
 
     A transfer estimator fitted directly by ``BaggingClassifier``,
@@ -469,6 +470,11 @@ def _warn_if_wrapper_learns_unlabelled(transfer):
     caller frames (same thread only) to the nearest ``fit`` of an estimator:
     a transfer estimator or a wrapper that hands ``y`` on unchanged
     (:func:`_learner_of_unlabelled`) is no culprit.
+
+    ``cross_val_predict`` with target rows given by ``sample_domain`` is an
+    error instead: the encoded marker is a class label on those rows, which
+    sertl would otherwise refuse as labelled target rows of a class no source
+    row has (or, for a method that takes target-only classes, learn from).
     """
     frame = sys._getframe(2)
     culprit, transfers, culprit_frame = None, [], None
@@ -513,6 +519,23 @@ def _warn_if_wrapper_learns_unlabelled(transfer):
         return
     transfer_name = type(transfer).__name__
     if culprit == "cross_val_predict":
+        sd = np.asarray(sample_domain if sample_domain is not None else [])
+        # an invalid sample_domain is left to the validation that follows
+        n_target = int(np.count_nonzero(sd < 0)) if sd.dtype.kind in "iuf" else 0
+        if n_target:
+            raise DomainError(
+                f"cross_val_predict with a probability method label-encodes y "
+                f"before {transfer_name} sees it: the unlabelled marker (-1) "
+                "became one more class, so the "
+                f"{n_target} target row(s) (sample_domain < 0) of this training "
+                "fold arrive as labelled rows of a class no source row has. "
+                "scikit-learn encodes y for every probability method and "
+                "sertl cannot undo it (it also predicts the held-out rows "
+                "without their sample_domain). Use method='predict', or "
+                "cross_validate(..., return_estimator=True, "
+                "return_indices=True) and call each fold's "
+                "estimator.predict_proba(X[test], sample_domain=sd[test])."
+            )
         warnings.warn(
             f"cross_val_predict with a probability method encodes y before "
             f"{transfer_name} sees it: the unlabelled marker (-1) becomes one "
@@ -1491,7 +1514,7 @@ class TransferEstimator(
 
     def _fit_domains(self, X, y, sample_domain, sample_weight):
         """Validate the inputs, resolve the domains and call ``_fit``."""
-        _warn_if_wrapper_learns_unlabelled(self)
+        _warn_if_wrapper_learns_unlabelled(self, sample_domain)
         X = self._validate_X(X, reset=True)
         self._check_estimator_task()
         regression = self._is_regression()

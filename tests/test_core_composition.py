@@ -29,8 +29,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import SelfTrainingClassifier
 from sklearn.svm import SVC
 
-from sertl_core import DomainStandardScaler, SourceOnly, UnlabeledRowsWarning
+from sertl_core import (
+    DomainError,
+    DomainStandardScaler,
+    SourceOnly,
+    UnlabeledRowsWarning,
+)
 from sertl_core.model_selection import (
+    LeaveOneDomainOut,
     PredictionEntropyScorer,
     SourceTargetShuffleSplit,
     TargetLabelSplit,
@@ -482,6 +488,43 @@ def test_cross_val_predict_probabilities_warn_about_the_encoded_marker():
         lambda: cross_val_predict(SourceOnly(_lr()), X, y, cv=cv)
     )
     assert quiet == []
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_cross_val_predict_probabilities_with_target_domains_say_why_they_fail(
+    routing,
+):
+    # with sample_domain, the encoded marker is a class label on the target
+    # rows: sertl refused them as "Labelled target rows carry class(es) [0]
+    # that no source row has", rows the user never labelled
+    from sklearn.model_selection import cross_val_predict
+
+    X, y = _unlabelled_data()
+    sd = np.where(y == -1, -1, np.where(np.arange(len(y)) % 2, 1, 2))
+    params = {"sample_domain": sd}
+    given = {"params": params} if routing else {"groups": sd, "params": params}
+    cv = LeaveOneDomainOut(domains="all")
+    with sklearn.config_context(enable_metadata_routing=routing):
+        with (
+            warnings.catch_warnings(),
+            pytest.raises(DomainError) as caught,
+        ):
+            # the fold that holds the target out trains on no target row:
+            # it gets the warning about the encoded marker, as without domains
+            warnings.simplefilter("ignore", UnlabeledRowsWarning)
+            # and scikit-learn's own about its 2 of the 3 encoded classes
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cross_val_predict(
+                SourceOnly(_lr()), X, y, cv=cv, method="predict_proba", **given
+            )
+    message = str(caught.value)
+    assert message.startswith("cross_val_predict with a probability method")
+    assert f"the {int((sd < 0).sum())} target row(s)" in message
+    assert "Use method='predict', or cross_validate(" in message
+    # method="predict" does not encode y: the same folds predict
+    with sklearn.config_context(enable_metadata_routing=routing):
+        pred = cross_val_predict(SourceOnly(_lr()), X, y, cv=cv, **given)
+    assert pred.shape == y.shape
 
 
 def test_wrapper_around_a_deeper_transfer_estimator_is_named_by_class():
