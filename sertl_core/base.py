@@ -455,6 +455,63 @@ def _frame_labels_unlabelled(frame):
         return 0
 
 
+def _check_not_permuted_across_domains(estimator):
+    """Refuse a fit on labels that ``permutation_test_score`` shuffled across domains.
+
+    Without ``groups``, scikit-learn's ``permutation_test_score`` permutes
+    ``y`` over all the rows (with metadata routing on it cannot take
+    ``groups`` at all): the unlabelled marker of the target rows moves onto
+    source rows and labels onto target rows, so every permuted fit mixes
+    the domains (or, with ``sample_domain``, fails on unlabelled source
+    rows). Found by walking up the caller frames (same thread only: in a
+    joblib worker the permuted fits go unchecked) to scikit-learn's
+    ``_permutation_test_score``; its ``y`` is compared with the one the
+    user passed, one frame further up.
+    """
+    frame, found = sys._getframe(2), {}
+    # bounded: a few pipelines, wrappers and joblib's frames at most
+    for _ in range(200):
+        if frame is None:
+            break
+        name = frame.f_code.co_name
+        if name in ("_permutation_test_score", "permutation_test_score"):
+            if frame.f_globals.get("__name__", "").startswith("sklearn."):
+                found.setdefault(name, frame)
+        if len(found) == 2:
+            break
+        frame = frame.f_back
+    if len(found) < 2:
+        return
+    frame, outer = found["_permutation_test_score"], found["permutation_test_score"]
+    if outer.f_locals.get("groups") is not None:
+        return  # permuted within the user's groups (e.g. groups=sample_domain)
+    try:
+        permuted = is_unlabeled(np.asarray(frame.f_locals.get("y")))
+        given = is_unlabeled(np.asarray(outer.f_locals.get("y")))
+    except (TypeError, ValueError):
+        return
+    if permuted.shape != given.shape or np.array_equal(permuted, given):
+        return  # the unpermuted score, or labels without the marker
+    routing = get_config()["enable_metadata_routing"]
+    raise DomainError(
+        f"permutation_test_score shuffled y over all the rows before "
+        f"{type(estimator).__name__} saw it, so the unlabelled marker (-1) of "
+        f"{int(given.sum())} target row(s) moved onto rows that were "
+        "labelled: each permuted fit would mix source and target rows. "
+        "Permute within the domains instead: pass groups=sample_domain "
+        "(with metadata routing off; the domains also as fit parameters of "
+        "the steps that take them, e.g. params={'adapt__sample_domain': sd})."
+        + (
+            " With metadata routing on, scikit-learn's permutation_test_score "
+            "takes no groups and always permutes over all the rows: turn "
+            "routing off for it (sklearn.config_context("
+            "enable_metadata_routing=False))."
+            if routing
+            else ""
+        )
+    )
+
+
 def _warn_if_wrapper_learns_unlabelled(transfer, sample_domain=None):
     """Warn when a scikit-learn meta-estimator fits ``transfer`` on encoded labels.
 
@@ -1006,6 +1063,8 @@ class DomainAdapter(
         )
 
     def _validate_fit(self, X, y, sample_domain):
+        if y is not None:
+            _check_not_permuted_across_domains(self)
         X = self._validate_X(X, reset=True)
         # the task of an enclosing Pipeline's last step, else read from y
         task = None if y is None else _pipeline_task()
@@ -1514,6 +1573,7 @@ class TransferEstimator(
 
     def _fit_domains(self, X, y, sample_domain, sample_weight):
         """Validate the inputs, resolve the domains and call ``_fit``."""
+        _check_not_permuted_across_domains(self)
         _warn_if_wrapper_learns_unlabelled(self, sample_domain)
         X = self._validate_X(X, reset=True)
         self._check_estimator_task()

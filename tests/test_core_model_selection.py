@@ -1317,3 +1317,43 @@ def test_curve_displays_take_sertl_scorers_and_name_their_axis(routing):
         plt.close(display.figure_)
     assert TargetScorer("ccc").__name__ == "target_ccc"
     assert PredictionEntropyScorer().__name__ == "prediction_entropy"
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_permutation_test_score_across_domains_is_refused_with_the_fix(routing):
+    # without groups the permutation moves the unlabelled marker onto source
+    # rows: routing on failed with "N source row(s) are unlabelled", routing
+    # off fitted every permutation on a silent mix of source and target rows
+    from sklearn.model_selection import permutation_test_score
+
+    X, y, sd, _ = _shift_problem()
+    pipe = Pipeline([("a", DomainStandardScaler()), ("c", SourceOnly())])
+    cv = SourceTargetShuffleSplit(n_splits=2, random_state=0)
+    given = {"sample_domain": sd} if routing else {}
+    match = "permutation_test_score shuffled y over all the rows before Domain"
+    match += ".*pass groups=sample_domain" + (".*turn routing off" if routing else "")
+    with sklearn.config_context(enable_metadata_routing=routing):
+        with pytest.raises(DomainError, match=match):
+            permutation_test_score(
+                pipe,
+                X,
+                y,
+                cv=cv,
+                scoring=ReverseValidationScorer(),
+                n_permutations=2,
+                random_state=0,
+                params=given,
+            )
+    # the fix the message gives: permuted within the domains, routing off
+    score, perms, _ = permutation_test_score(
+        pipe,
+        X,
+        y,
+        groups=sd,
+        cv=cv,
+        scoring=ReverseValidationScorer(),
+        n_permutations=2,
+        random_state=0,
+        params={"a__sample_domain": sd, "c__sample_domain": sd},
+    )
+    assert np.isfinite(score) and np.isfinite(perms).all()
