@@ -1014,7 +1014,9 @@ class TargetScorer(DomainAwareScorer):
         metric = _metric(self.metric, estimator, type(self).__name__)
         y = _labels_1d(y)
         lab = ~is_unlabeled(y, regression=_regression(y, estimator))
-        rows = lab if sample_domain is None else lab & (np.asarray(sample_domain) < 0)
+        if sample_domain is not None:  # integer ids, one per row, or a clear error
+            sample_domain = check_sample_domain(sample_domain, len(y))
+        rows = lab if sample_domain is None else lab & (sample_domain < 0)
         if not rows.any():
             if sample_domain is not None and lab.any():
                 # e.g. a LeaveOneDomainOut test fold under metadata routing:

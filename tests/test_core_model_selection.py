@@ -1357,3 +1357,17 @@ def test_permutation_test_score_across_domains_is_refused_with_the_fix(routing):
         params={"a__sample_domain": sd, "c__sample_domain": sd},
     )
     assert np.isfinite(score) and np.isfinite(perms).all()
+
+
+def test_target_scorer_refuses_corpus_names_as_domains_with_the_fix():
+    # string domain ids reached a numpy comparison: UFuncTypeError 'less'
+    X, y, sd, yt = _shift_problem()
+    clf = SourceOnly().fit(X, y)
+    y_all = np.where(sd < 0, np.r_[np.zeros(300, int), yt], y)
+    names = np.where(sd < 0, "urdu", "emodb")
+    with pytest.raises(DomainError, match="must hold integer domain ids.*domains_from"):
+        TargetScorer()(clf, X, y_all, sample_domain=names)
+    with pytest.raises(
+        DomainError, match="`sample_domain` has 2 entries but X has 450"
+    ):
+        TargetScorer()(clf, X, y_all, sample_domain=sd[:2])
