@@ -49,7 +49,12 @@ from ._domains import (
     infer_sample_domain,
     is_unlabeled,
 )
-from .base import _estimator_type, _n_rows, _one_line
+from .base import (
+    _check_not_permuted_across_domains,
+    _estimator_type,
+    _n_rows,
+    _one_line,
+)
 from .params import Interval, check_params
 from .utils import take_rows
 
@@ -197,7 +202,42 @@ class _DomainSplitter(BaseCrossValidator):
         if y is not None and not regression and reads_labels:
             _warn_if_markers_ambiguous(type(self).__name__, y)
         sd = _domains_for_split(y, groups, sample_domain, n, regression)
-        yield from self._split(sd, _labeled_mask(y, n, regression), y)
+        labeled = _labeled_mask(y, n, regression)
+        if y is not None and (regression or y.dtype.kind != "f"):
+            # (whole-number float labels may hold -1 as a value: not checked)
+            self._check_unlabelled_rows_are_target(
+                sd, labeled, from_groups=sample_domain is None and groups is not None
+            )
+        yield from self._split(sd, labeled, y)
+
+    def _check_unlabelled_rows_are_target(self, sd, labeled, from_groups):
+        """Refuse unlabelled rows with a source id: they are no domain's rows.
+
+        A source row is labelled by sertl's convention (the estimators refuse
+        it otherwise); such ids most often are other groups given as
+        ``groups`` with routing off, e.g. speaker ids, which the splitter
+        would take for domains.
+        """
+        bad = ~labeled & (sd > 0)
+        if not bad.any():
+            return
+        _check_not_permuted_across_domains(self)  # the cause in that case
+        where = "groups (used as sample_domain)" if from_groups else "sample_domain"
+        hint = (
+            "With metadata routing off a domain-aware splitter reads the "
+            "domains from groups: pass groups=sample_domain, not other "
+            "groups such as speaker ids (to hold out speakers, give cv a "
+            "list of (train, test) index pairs)."
+            if from_groups
+            else "Give the target rows negative ids, e.g. with "
+            "sertl_core.domains_from_names(names, targets=[...])."
+        )
+        raise DomainError(
+            f"{type(self).__name__}: {int(bad.sum())} unlabelled row(s) (label "
+            f"-1, '-1' or NaN) carry source ids (> 0) in {where}, "
+            f"{np.unique(sd[bad]).tolist()[:10]}: source rows are labelled, "
+            f"unlabelled rows belong to a target domain (a negative id). {hint}"
+        )
 
     def _split(self, sd, labeled, y):  # pragma: no cover - abstract
         raise NotImplementedError(

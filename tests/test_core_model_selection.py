@@ -1330,7 +1330,9 @@ def test_permutation_test_score_across_domains_is_refused_with_the_fix(routing):
     pipe = Pipeline([("a", DomainStandardScaler()), ("c", SourceOnly())])
     cv = SourceTargetShuffleSplit(n_splits=2, random_state=0)
     given = {"sample_domain": sd} if routing else {}
-    match = "permutation_test_score shuffled y over all the rows before Domain"
+    # with routing the splitter sees the permuted y first, else the adapter
+    match = "permutation_test_score shuffled y over all the rows before "
+    match += "SourceTargetShuffleSplit" if routing else "DomainStandardScaler"
     match += ".*pass groups=sample_domain" + (".*turn routing off" if routing else "")
     with sklearn.config_context(enable_metadata_routing=routing):
         with pytest.raises(DomainError, match=match):
@@ -1371,3 +1373,27 @@ def test_target_scorer_refuses_corpus_names_as_domains_with_the_fix():
         DomainError, match="`sample_domain` has 2 entries but X has 450"
     ):
         TargetScorer()(clf, X, y_all, sample_domain=sd[:2])
+
+
+@pytest.mark.parametrize(
+    "cv",
+    [
+        LeaveOneDomainOut(),
+        SourceTargetShuffleSplit(random_state=0),
+        TargetLabelSplit(random_state=0),
+    ],
+)
+def test_splitters_refuse_speaker_ids_given_as_groups(cv):
+    # routing off, groups=speakers: LeaveOneDomainOut held out one speaker
+    # at a time, the unlabelled target rows among "source domains", silently;
+    # the others said the rows labelled -1 were missing ("no target rows")
+    X, y, sd, _ = _shift_problem()
+    speakers = np.arange(len(y)) % 7 + 1
+    match = (
+        rf"^{type(cv).__name__}: 150 unlabelled row\(s\) .* carry source ids "
+        r".* in groups \(used as sample_domain\).*not other groups such as speaker"
+    )
+    with pytest.raises(DomainError, match=match):
+        next(cv.split(X, y, groups=speakers))
+    with pytest.raises(DomainError, match=r"in sample_domain, \[1\].*negative ids"):
+        next(cv.split(X, y, sample_domain=np.ones_like(sd)))
