@@ -84,8 +84,13 @@ NO_ARRAYS = {
     "load_audio",
     "load_corpus",
     "load_sample",
+    "open_temporary",
+    "remove_stale_temporaries",
+    "replace_file",
     "sample_path",
     "select_emotions",
+    "soundfile_path",
+    "temporary_name",
 }
 
 
