@@ -31,7 +31,7 @@ test-fast: install
 	$(PY) -m pytest -n 2 -m "not slow and not gpu"
 
 lint: install
-	$(PY) -m pip install -q ruff mypy
+	$(PY) -m pip install -q -c constraints.txt ruff mypy
 	$(VENV)/bin/ruff check sertl_core plugins tests benchmarks examples
 	$(VENV)/bin/ruff format --check sertl_core plugins tests benchmarks examples
 	$(VENV)/bin/mypy

@@ -1227,7 +1227,7 @@ def test_new_plugin_package_passes_ruff_as_its_author_runs_it(tmp_path):
         shutil.which("ruff")
     )
     if ruff is None:
-        pytest.skip("ruff is not installed (make lint installs it)")
+        pytest.skip("ruff is not installed (the [test] extra and make lint install it)")
     root = write_plugin("linted", tmp_path)
     for args in (["check", "--isolated"], ["format", "--isolated", "--check"]):
         done = subprocess.run(
