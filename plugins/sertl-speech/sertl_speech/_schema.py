@@ -231,8 +231,9 @@ def select_emotions(table, classes=None, *, mapping=None):
     ``csv`` reader read as ``wut``, whether the CSV says ``Wut`` or
     ``wut``; a key that names a label (``"angry"``) renames the rows written
     so, not the other rows of its emotion. A key that matches no row
-    renames nothing and is named in a :class:`CorpusWarning` (a typo, most
-    often).
+    renames nothing and, unless it is an emotion this table lacks (one
+    mapping for several corpora), is named in a :class:`CorpusWarning` (a
+    typo, most often).
 
     Parameters
     ----------
@@ -325,7 +326,10 @@ def _mapped(table, mapping, present):
     A key among the table's emotions (``present``) renames that emotion;
     any other key the rows whose emotion, or whose label as written
     (``emotion_orig``), equals it ignoring case and surrounding blanks.
-    Keys that match no row are named in one :class:`CorpusWarning`.
+    Keys that match no row are named in one :class:`CorpusWarning`, unless
+    they name an emotion: one mapping serves several corpora (IEMOCAP's
+    ``{"excitement": "happiness"}`` applied to EmoDB too), so an emotion a
+    table lacks is no misspelling.
     """
     emotion = table["emotion"]
     out = emotion.map(lambda e: mapping.get(e, e))
@@ -340,7 +344,7 @@ def _mapped(table, mapping, present):
         rows = np.logical_or.reduce([labels == key_text for labels in written])
         if rows.any():
             out = out.mask(rows, value)
-        else:
+        elif canonical_emotion(key) is None:
             unmatched.append(key)
     if unmatched:
         from ._corpora import CorpusWarning

@@ -168,3 +168,20 @@ def test_select_emotions_maps_a_users_label_in_any_case(tmp_path):
     ):
         out = select_emotions(table, mapping={"Wtu": "anger"})
     assert out["emotion"].tolist() == table["emotion"].tolist()
+
+
+def test_select_emotions_one_mapping_for_several_corpora_warns_of_no_emotion():
+    # IEMOCAP's merge, applied to every corpus of a cross-corpus study:
+    # EmoDB has no excitement, which is no misspelling to warn about
+    from sertl_speech import CorpusWarning, load_sample
+
+    table = load_sample("emodb")
+    mapping = {"excitement": "happiness", "calm": "neutral"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = select_emotions(table, ["anger", "happiness"], mapping=mapping)
+    assert set(out["emotion"]) == {"anger", "happiness"}
+    assert len(out) == table["emotion"].isin(["anger", "happiness"]).sum()
+    # a key that is no emotion and no label of the table still warns
+    with pytest.warns(CorpusWarning, match=r"\['excitment'\]"):
+        select_emotions(table, mapping={"excitment": "happiness"})
