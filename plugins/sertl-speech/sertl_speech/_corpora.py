@@ -2072,13 +2072,14 @@ class FoldersCorpus(CorpusReader):
                     "folders: speaker_pattern needs a named group (?P<speaker>...)."
                 )
         levels = _folders_levels_option(self.levels, pattern is not None)
+        layout = _folders_layout(levels, self.layout)
         files, unreadable = _split_unreadable(_audio_files(root, AUDIO_SUFFIXES))
         _warn_unreadable(name, unreadable, root)
         if not files:
             raise ValueError(
                 f"folders: no audio file ({', '.join(AUDIO_SUFFIXES)}) found under "
                 f"{str(root)!r}"
-                f"{_but_unreadable(unreadable)}. Expected layout: {self.layout}"
+                f"{_but_unreadable(unreadable)}. Expected layout: {layout}"
             )
         corpus = self.corpus or root.name
         rows, bad, unknown = [], [], set()
@@ -2127,7 +2128,7 @@ class FoldersCorpus(CorpusReader):
         if levels == ["label"]:
             _check_folders_level(root, files, rows)
         return _finish(
-            name, rows, bad, unknown, keep, root, self.layout, "files", unreadable
+            name, rows, bad, unknown, keep, root, layout, "files", unreadable
         )
 
 
@@ -2155,6 +2156,19 @@ def _folders_levels_option(levels, has_pattern):
             "speaker in the file name; give one of them."
         )
     return levels
+
+
+def _folders_layout(levels, layout):
+    """Return the layout the errors show: ``layout``, or the one ``levels`` reads.
+
+    >>> from sertl_speech._corpora import _folders_layout
+    >>> _folders_layout(["speaker", "*", "label"], "ROOT/<label>/<file>.wav")
+    "ROOT/<speaker>/<folder>/<label>/<file>.wav (levels=['speaker', '*', 'label'])"
+    """
+    if levels == ["label"]:
+        return layout
+    folders = "/".join("<folder>" if v == "*" else f"<{v}>" for v in levels)
+    return f"ROOT/{folders}/<file>.wav (levels={levels!r})"
 
 
 def _check_folders_level(root, files, rows):

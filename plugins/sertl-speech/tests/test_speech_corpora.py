@@ -851,6 +851,27 @@ def test_folders_one_per_speaker_are_read_with_levels(tmp_path):
     assert t[["speaker", "emotion"]].values.tolist() == [["cem", "happiness"]]
 
 
+def test_folders_with_levels_name_the_layout_of_the_levels(tmp_path):
+    # every file one folder too shallow for levels=["speaker", "label"]: the
+    # error said "Expected: ROOT/<label>/<file>.wav, one folder per label",
+    # the layout the option had just replaced
+    _wav(tmp_path / "anna" / "1.wav")
+    with (
+        pytest.warns(CorpusWarning, match=r"not inside 2 folders"),
+        pytest.raises(
+            ValueError,
+            match=r"no usable files in .*Expected: ROOT/<speaker>/<label>/"
+            r"<file>\.wav \(levels=\['speaker', 'label'\]\)",
+        ),
+    ):
+        load_corpus("folders", tmp_path, levels=["speaker", "label"])
+    with pytest.raises(
+        ValueError, match=r"Expected layout: ROOT/<folder>/<label>/<file>\.wav"
+    ):
+        (tmp_path / "empty").mkdir()
+        load_corpus("folders", tmp_path / "empty", levels=["*", "label"])
+
+
 @pytest.mark.parametrize(
     ("levels", "pattern", "error", "match"),
     [
