@@ -60,6 +60,7 @@ __all__ = [
     "open_temporary",
     "remove_stale_temporaries",
     "replace_file",
+    "temporary_name",
     "waveform_key",
 ]
 

@@ -1252,8 +1252,8 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         Raises
         ------
         FeatureExtractionError
-            With ``errors="raise"``, when inputs gave no features; its
-            ``failed`` table is this call's.
+            With ``errors="raise"`` (and ``warn=True``), when inputs gave no
+            features; its ``failed`` table is this call's.
 
         See Also
         --------
