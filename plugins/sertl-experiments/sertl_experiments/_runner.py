@@ -1572,12 +1572,14 @@ def check_shared_recordings(config, data):
     seen: dict[str, dict[bytes, str]] = {}
 
     def recordings(name):
+        # features -> every file that gave them (a corpus may hold a
+        # recording twice: each copy is named)
         if name not in seen:
             d = data[name]
-            seen[name] = {
-                np.ascontiguousarray(x).tobytes(): str(f)
-                for x, f in zip(d.X, d.files, strict=True)
-            }
+            seen[name] = {}
+            for x, f in zip(d.X, d.files, strict=True):
+                key = np.ascontiguousarray(x).tobytes()
+                seen[name].setdefault(key, []).append(str(f))
         return seen[name]
 
     for sources, target in config.pairs():
@@ -1587,7 +1589,8 @@ def check_shared_recordings(config, data):
         shared = {}
         for source in (s for s in sources if s in data):
             theirs = recordings(source)
-            shared.update({own[k]: theirs[k] for k in own.keys() & theirs.keys()})
+            for k in own.keys() & theirs.keys():
+                shared.update(dict.fromkeys(own[k], theirs[k][0]))
         if shared:
             shown = "".join(
                 f"\n  {f} = {g}" for f, g in sorted(shared.items())[:_CAUTION_EXAMPLES]
@@ -1597,7 +1600,8 @@ def check_shared_recordings(config, data):
             )
             raise ExperimentError(
                 f"{' + '.join(sources)} -> {target}: {len(shared)} of the "
-                f"{len(own)} files of {target} are recordings of the source (the "
+                f"{len(data[target].files)} files of {target} are recordings of "
+                "the source (the "
                 "same file, or a copy: their features are equal), so the model "
                 "would be tested on utterances it was trained on and score what "
                 "it memorised. Take them out of one of the two corpora (its CSV "

@@ -1931,3 +1931,37 @@ def test_label_mapping_key_renames_its_label_in_every_case(
     ]
     mapped_labels_left_out(table, {"Wut": "anger"})
     assert table.attrs["warnings"] == []
+
+
+def test_a_recording_held_twice_by_the_target_is_named_twice():
+    # a user's corpus holding one source recording twice (copied in twice):
+    # the refusal named one copy only and counted the target's files once
+    # per recording, so removing the named file ran into the other copy
+    from sertl_experiments import parse_config
+    from sertl_experiments._data import CorpusData
+    from sertl_experiments._runner import check_shared_recordings
+
+    cfg = parse_config(
+        {
+            "corpora": {"src": {"root": "x"}, "mine": {"root": "y"}},
+            "matrix": {"sources": ["src"], "targets": ["mine"]},
+            "methods": [{"name": "dss"}],
+        }
+    )
+
+    def corpus(name, rows):
+        X = np.asarray(rows, dtype=float)
+        files = np.array([f"{name}/{i}.wav" for i in range(len(X))])
+        n = len(X)
+        return CorpusData(name, X, np.array(["anger"] * n), np.array(["s"] * n), files)
+
+    data = {
+        "src": corpus("src", [[0.0, 1.0], [2.0, 3.0]]),
+        "mine": corpus("mine", [[2.0, 3.0], [5.0, 5.0], [2.0, 3.0], [7.0, 7.0]]),
+    }
+    with pytest.raises(
+        ExperimentError,
+        match=r"^src -> mine: 2 of the 4 files of mine are recordings of the "
+        r"source .*\n  mine/0\.wav = src/1\.wav\n  mine/2\.wav = src/1\.wav$",
+    ):
+        check_shared_recordings(cfg, data)
