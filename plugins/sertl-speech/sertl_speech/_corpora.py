@@ -2204,8 +2204,10 @@ def _check_folders_level(root, files, rows):
             "the label folders are one level down, as in one folder per "
             "speaker, and each file would be labelled with the folder "
             "above its label. Say so with levels=['speaker', 'label'] (or "
-            "['*', 'label'] when those folders are no speakers; in a sertl "
-            'run experiment: options = { levels = ["speaker", "label"] }).'
+            "['*', 'label'] when those folders are no speakers, or "
+            "['label', '*'] when they are the labels you mean, e.g. "
+            "positive/negative, and the inner folders are passed over; in a "
+            'sertl run experiment: options = { levels = ["speaker", "label"] }).'
         )
     (label,) = labels
     raise ValueError(

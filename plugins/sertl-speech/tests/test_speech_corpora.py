@@ -851,6 +851,21 @@ def test_folders_one_per_speaker_are_read_with_levels(tmp_path):
     assert t[["speaker", "emotion"]].values.tolist() == [["cem", "happiness"]]
 
 
+def test_folders_grouped_by_valence_say_how_to_keep_the_outer_labels(tmp_path):
+    # ROOT/positive/happy/, ROOT/negative/angry/: read as before this reader
+    # refused such corpora, the outer folders were the labels; the refusal
+    # offered only levels that label each file with its inner folder
+    for outer, inner in [("positive", "happy"), ("negative", "angry")]:
+        _wav(tmp_path / outer / inner / f"{inner}.wav")
+    with pytest.raises(
+        ValueError, match=r"or \['label', '\*'\] when they are the labels you mean"
+    ):
+        _read("folders", tmp_path)
+    with pytest.warns(CorpusWarning, match=r"\['negative', 'positive'\]"):
+        t = load_corpus("folders", tmp_path, levels=["label", "*"])
+    assert sorted(t["emotion"]) == ["negative", "positive"]
+
+
 def test_folders_with_levels_name_the_layout_of_the_levels(tmp_path):
     # every file one folder too shallow for levels=["speaker", "label"]: the
     # error said "Expected: ROOT/<label>/<file>.wav, one folder per label",
