@@ -1368,7 +1368,8 @@ class CsvCorpus(CorpusReader):
     ``/``), ``label`` (or ``emotion``), ``speaker`` (an
     empty cell is the speaker ``"unknown"``, which per-speaker normalisation
     treats as one speaker), and optionally ``gender`` (or ``sex``:
-    f/female/m/male; other values are ``"unknown"``, named in a
+    f/female/w/woman/weiblich, m/male/man/männlich in any case; other
+    values are ``"unknown"``, named in a
     :class:`CorpusWarning`) and ``language``; a CSV whose columns
     have other names says which is which with ``columns``. Column names are
     matched ignoring case and surrounding spaces. Labels are mapped to
