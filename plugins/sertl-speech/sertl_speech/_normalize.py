@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sertl_core import SertlWarning, external_stacklevel, is_unlabeled
 from sertl_core.base import _warn_if_frozen_missed_metadata
 from sertl_core.params import Interval, ParamValidationMixin, StrOptions
+from sertl_core.utils import preserve_float32
 
 __all__ = ["MissingSpeakerWarning", "SpeakerConfoundWarning", "SpeakerNormalizer"]
 
@@ -432,6 +433,4 @@ class SpeakerNormalizer(
         return self.fit(X, y, speaker=speaker).transform(X, speaker=speaker)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+        return preserve_float32(super().__sklearn_tags__())
