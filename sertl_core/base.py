@@ -455,7 +455,7 @@ def _frame_labels_unlabelled(frame):
         return 0
 
 
-def _check_not_permuted_across_domains(estimator):
+def _check_not_permuted_across_domains(estimator, regression=None):
     """Refuse a fit on labels that ``permutation_test_score`` shuffled across domains.
 
     Without ``groups``, scikit-learn's ``permutation_test_score`` permutes
@@ -467,6 +467,11 @@ def _check_not_permuted_across_domains(estimator):
     joblib worker the permuted fits go unchecked) to scikit-learn's
     ``_permutation_test_score``; its ``y`` is compared with the one the
     user passed, one frame further up.
+
+    ``regression`` is the caller's task (None: read from the labels, where
+    continuous values are regression targets): only ``NaN`` marks an
+    unlabelled regression target, so a valence of exactly -1.0 (a clipped
+    rating) that the permutation moves is a value moving, not the marker.
     """
     frame, found = sys._getframe(2), {}
     # bounded: a few pipelines, wrappers and joblib's frames at most
@@ -486,8 +491,13 @@ def _check_not_permuted_across_domains(estimator):
     if outer.f_locals.get("groups") is not None:
         return  # permuted within the user's groups (e.g. groups=sample_domain)
     try:
-        permuted = is_unlabeled(np.asarray(frame.f_locals.get("y")))
-        given = is_unlabeled(np.asarray(outer.f_locals.get("y")))
+        given_y = np.asarray(outer.f_locals.get("y"))
+        if regression is None:
+            regression = given_y.ndim == 1 and _continuous_labels(given_y)
+        permuted = is_unlabeled(
+            np.asarray(frame.f_locals.get("y")), regression=regression
+        )
+        given = is_unlabeled(given_y, regression=regression)
     except (TypeError, ValueError):
         return
     if permuted.shape != given.shape or np.array_equal(permuted, given):
@@ -495,7 +505,8 @@ def _check_not_permuted_across_domains(estimator):
     routing = get_config()["enable_metadata_routing"]
     raise DomainError(
         f"permutation_test_score shuffled y over all the rows before "
-        f"{type(estimator).__name__} saw it, so the unlabelled marker (-1) of "
+        f"{type(estimator).__name__} saw it, so the unlabelled marker "
+        f"({'NaN' if regression else '-1'}) of "
         f"{int(given.sum())} target row(s) moved onto rows that were "
         "labelled: each permuted fit would mix source and target rows. "
         "Permute within the domains instead: pass groups=sample_domain "
@@ -1063,11 +1074,11 @@ class DomainAdapter(
         )
 
     def _validate_fit(self, X, y, sample_domain):
-        if y is not None:
-            _check_not_permuted_across_domains(self)
         X = self._validate_X(X, reset=True)
         # the task of an enclosing Pipeline's last step, else read from y
         task = None if y is None else _pipeline_task()
+        if y is not None:
+            _check_not_permuted_across_domains(self, task)
         data = resolve_domains(
             X,
             y,
@@ -1573,7 +1584,7 @@ class TransferEstimator(
 
     def _fit_domains(self, X, y, sample_domain, sample_weight):
         """Validate the inputs, resolve the domains and call ``_fit``."""
-        _check_not_permuted_across_domains(self)
+        _check_not_permuted_across_domains(self, self._is_regression())
         _warn_if_wrapper_learns_unlabelled(self, sample_domain)
         X = self._validate_X(X, reset=True)
         self._check_estimator_task()

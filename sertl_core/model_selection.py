@@ -206,11 +206,14 @@ class _DomainSplitter(BaseCrossValidator):
         if y is not None and (regression or y.dtype.kind != "f"):
             # (whole-number float labels may hold -1 as a value: not checked)
             self._check_unlabelled_rows_are_target(
-                sd, labeled, from_groups=sample_domain is None and groups is not None
+                sd,
+                labeled,
+                from_groups=sample_domain is None and groups is not None,
+                regression=regression,
             )
         yield from self._split(sd, labeled, y)
 
-    def _check_unlabelled_rows_are_target(self, sd, labeled, from_groups):
+    def _check_unlabelled_rows_are_target(self, sd, labeled, from_groups, regression):
         """Refuse unlabelled rows with a source id: they are no domain's rows.
 
         A source row is labelled by sertl's convention (the estimators refuse
@@ -221,7 +224,7 @@ class _DomainSplitter(BaseCrossValidator):
         bad = ~labeled & (sd > 0)
         if not bad.any():
             return
-        _check_not_permuted_across_domains(self)  # the cause in that case
+        _check_not_permuted_across_domains(self, regression)  # the cause then
         where = "groups (used as sample_domain)" if from_groups else "sample_domain"
         hint = (
             "With metadata routing off a domain-aware splitter reads the "

@@ -1361,6 +1361,35 @@ def test_permutation_test_score_across_domains_is_refused_with_the_fix(routing):
     assert np.isfinite(score) and np.isfinite(perms).all()
 
 
+@pytest.mark.parametrize("adapter", [False, True])
+def test_permutation_test_score_of_valence_moving_minus_one_is_not_refused(adapter):
+    # valence ratings clipped to [-1, 1]: the permutation moves the values
+    # -1.0 between rows, which the check read as the unlabelled marker and
+    # refused every permuted fit ("the unlabelled marker (-1) of 13 target
+    # row(s) moved"), though only NaN marks an unlabelled regression target
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold, permutation_test_score
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.clip(0.8 * X[:, 0] + rng.normal(scale=0.3, size=60), -1.0, 1.0)
+    assert (y == -1.0).sum() > 1 and np.isnan(y).sum() == 0
+    sd = np.where(np.arange(60) < 40, 1, -1)
+    model = SourceOnly(Ridge())
+    params = {"sample_domain": sd}
+    if adapter:
+        model = Pipeline([("a", DomainStandardScaler()), ("r", model)])
+        params = {"a__sample_domain": sd, "r__sample_domain": sd}
+    cv = KFold(3, shuffle=True, random_state=0)
+    kwargs = {"cv": cv, "n_permutations": 3, "random_state": 0}
+    score, perms, _ = permutation_test_score(model, X, y, params=params, **kwargs)
+    assert np.isfinite(score) and np.isfinite(perms).all()
+    # NaN, the marker of an unlabelled regression target, still moves: refused
+    y_unl = np.where(sd < 0, np.nan, y)
+    with pytest.raises(DomainError, match=r"shuffled y .* marker \(NaN\) of 20 "):
+        permutation_test_score(model, X, y_unl, params=params, **kwargs)
+
+
 def test_target_scorer_refuses_corpus_names_as_domains_with_the_fix():
     # string domain ids reached a numpy comparison: UFuncTypeError 'less'
     X, y, sd, yt = _shift_problem()
