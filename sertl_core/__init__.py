@@ -4,8 +4,9 @@ The core defines the transfer interfaces (:class:`DomainAdapter`,
 :class:`TransferEstimator`), the ``sample_domain`` convention (positive ids
 for source domains, negative for target domains; ``-1`` marks unlabelled
 rows), the plugin system (pluggy project and entry-point group ``sertl``),
-domain-aware model selection (:mod:`sertl_core.model_selection`) and the
-conformance checks for plugins (:mod:`sertl_core.testing`).
+domain-aware model selection (:mod:`sertl_core.model_selection`), the
+conformance checks for plugins (:mod:`sertl_core.testing`) and the helpers
+that the methods of sertl and of its plugins share (:mod:`sertl_core.utils`).
 
 Importing sertl changes no global state: no ``sklearn.set_config``, no
 logging configuration, no random seeds.

@@ -259,7 +259,6 @@ def _request_weights_inside(est):
     _request_weights_inside(inner)
 
 
-#####
 def weights_through_sampler(sampler, sample_weight):
     """Return the weights of the rows a fitted ``sampler`` returned.
 
