@@ -628,8 +628,17 @@ def _refused_hook(pm, plugin, exc):
         except (TypeError, ValueError):  # not introspectable: pluggy's words
             continue
         given = [p.name for p in params]
-        # pluggy passes the parameters without a default, by name
-        required = {p.name for p in params if p.default is inspect.Parameter.empty}
+        # pluggy passes the positional parameters without a default, by name;
+        # it ignores *args, **kwargs and keyword-only ones
+        positional = (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        )
+        required = {
+            p.name
+            for p in params
+            if p.kind in positional and p.default is inspect.Parameter.empty
+        }
         if required - set(wanted):
             return (
                 f"{name}({', '.join(given)}) has parameters that the hook "

@@ -1181,6 +1181,36 @@ def test_new_plugin_test_names_an_entry_point_clash(tmp_path, monkeypatch):
         generated.test_registered()
 
 
+def test_refused_hook_is_told_from_one_pluggy_accepts_with_star_args(monkeypatch):
+    # pluggy ignores *args and **kwargs: sertl_add_commands(subparsers,
+    # **options) registers, and the refusal is sertl_register_scorers(extra);
+    # the report named the first as the culprit with a wrong fix
+    @hookimpl
+    def sertl_add_commands(subparsers, *args, **options):
+        pass
+
+    @hookimpl
+    def sertl_register_scorers(extra):
+        return []
+
+    mod = _module(
+        "fake_star_hooks",
+        sertl_add_commands=sertl_add_commands,
+        sertl_register_scorers=sertl_register_scorers,
+    )
+    _install_fake(monkeypatch, {"starred": mod})
+    with pytest.warns(PluginLoadWarning, match="refuses the plugin"):
+        pm = make_plugin_manager()
+    problem = Registry(pm).failures["starred"]
+    assert re.search(
+        r"sertl_register_scorers\(extra\) has parameters that the hook "
+        r"sertl_core\.hookspecs\.sertl_register_scorers\(\) lacks.*"
+        r"write def sertl_register_scorers\(\) \(at .*test_core_registry",
+        problem,
+    ), problem
+    assert "sertl_add_commands" not in problem
+
+
 def test_new_plugin_next_steps_bring_pytest_into_the_plugins_environment(
     tmp_path, capsys
 ):
