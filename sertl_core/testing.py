@@ -2111,9 +2111,11 @@ def _reasons(value, source):
             if bad is None
             else f"a dict with the key {bad!r}, not a check's name"
         )
+        # the advice of a callable is for the dict passed itself (not for a
+        # class attribute, nor for what the user's callable returned)
         per_estimator = (
             ""
-            if "_sertl_" in source
+            if source != "expected_failed_checks"
             else " To exempt some estimators only, pass expected_failed_checks "
             "a callable, e.g. lambda est: {'check_name': 'why'} if "
             "isinstance(est, MyAdapter) else {}."

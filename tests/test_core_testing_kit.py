@@ -1347,7 +1347,6 @@ def test_check_docstring_passes_a_documented_method_and_its_instances():
     [
         ({_Documented: {"check_row_order_invariance": "x"}}, "got a dict with the key"),
         (["check_row_order_invariance"], "got a list"),
-        (lambda est: ["check_row_order_invariance"], "got a list"),
     ],
 )
 def test_expected_failed_checks_of_the_wrong_shape_says_what_it_takes(expected, got):
@@ -1361,6 +1360,22 @@ def test_expected_failed_checks_of_the_wrong_shape_says_what_it_takes(expected, 
         parametrize_with_checks(
             [DomainStandardScaler()], expected_failed_checks=expected
         )
+
+
+def test_expected_failed_checks_callable_returning_a_list_is_not_told_to_be_one():
+    # the callable returned a list: the advice to "pass expected_failed_checks
+    # a callable" told its author to do what they had done
+    with pytest.raises(TypeError) as caught:
+        parametrize_with_checks(
+            [DomainStandardScaler()],
+            expected_failed_checks=lambda est: ["check_row_order_invariance"],
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        "what expected_failed_checks returned must be a dict {check name: "
+        "reason}; got a list: every entry needs its reason."
+    ), message
+    assert "callable" not in message
 
 
 def test_sertl_expected_failed_checks_of_the_wrong_shape_names_the_attribute():
