@@ -1343,7 +1343,7 @@ class TransferEstimator(
     wrapped estimator as a class.
 
     Subclasses write ``_fit(data)`` (``data``: a
-    :class:`sertl_core.DomainData`; ``data.weights`` gives the weights
+    :class:`sertl_core.DomainData`; ``data.weights(rows)`` gives the weights
     of the rows that train the wrapped estimator), which must call
     :meth:`_fit_estimator` (or set ``estimator_`` and ``classes_``
     themselves), and may override ``_predict_input(X, sample_domain)`` to
