@@ -15,13 +15,12 @@ import functools
 import pytest
 
 from sertl_core import get_registry
+from sertl_core.registry import KINDS
 
 ClassDoc = pytest.importorskip(
     "numpydoc.docscrape",
     reason="numpydoc is not installed (pip install -e '.[test]' installs it)",
 ).ClassDoc
-
-KINDS = ("adapters", "estimators", "features", "scorers", "splitters", "corpora")
 
 # parameters whose type rightly differs between the classes that take them
 DIFFERENT = {
