@@ -627,7 +627,7 @@ def _refused_hook(pm, plugin, exc):
             params = inspect.signature(function).parameters.values()
         except (TypeError, ValueError):  # not introspectable: pluggy's words
             continue
-        given = [p.name for p in params]
+        given = [_written(p) for p in params]  # as the author wrote them
         # pluggy passes the positional parameters without a default, by name;
         # it ignores *args, **kwargs and keyword-only ones
         positional = (
@@ -655,6 +655,15 @@ def _refused_hook(pm, plugin, exc):
                 f"plain @sertl_core.hookimpl function{at}"
             )
     return "pluggy refused it: " + "; ".join(str(exc).splitlines())
+
+
+def _written(parameter):
+    """Return a parameter as its author wrote it, without its annotation.
+
+    ``*args``, ``**options`` and ``extra=None`` keep their stars and default,
+    so that a refused hook is quoted as it stands in the plugin's file.
+    """
+    return str(parameter.replace(annotation=inspect.Parameter.empty))
 
 
 def _import_failed(ep_value, exc):

@@ -1181,6 +1181,30 @@ def test_new_plugin_test_names_an_entry_point_clash(tmp_path, monkeypatch):
         generated.test_registered()
 
 
+def test_refused_hook_is_quoted_as_written(monkeypatch):
+    # the report quoted sertl_register_scorers(extra, args, options) for
+    # (extra, *args, **options): stars, defaults kept, annotations left out
+    @hookimpl
+    def sertl_register_scorers(extra: int, *args, flag=None, **options):
+        return []
+
+    _install_fake(
+        monkeypatch,
+        {
+            "written": _module(
+                "fake_written", sertl_register_scorers=sertl_register_scorers
+            )
+        },
+    )
+    with pytest.warns(PluginLoadWarning, match="refuses the plugin"):
+        pm = make_plugin_manager()
+    problem = Registry(pm).failures["written"]
+    assert (
+        "sertl_register_scorers(extra, *args, flag=None, **options) has parameters"
+        in problem
+    ), problem
+
+
 def test_refused_hook_is_told_from_one_pluggy_accepts_with_star_args(monkeypatch):
     # pluggy ignores *args and **kwargs: sertl_add_commands(subparsers,
     # **options) registers, and the refusal is sertl_register_scorers(extra);
