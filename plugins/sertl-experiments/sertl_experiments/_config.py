@@ -1310,7 +1310,9 @@ def check_mapping(mapping, classes, emotions, originals=None):
 
     A key must be an emotion of a configured corpus, or a label as a
     ``csv`` or ``folders`` corpus writes it (a folder ``angry`` that the
-    reader reads as ``anger``; see ``originals``): a key no corpus has
+    reader reads as ``anger``; see ``originals``), in any case (``Anger``
+    is the emotion ``anger``, as :func:`sertl_speech.map_emotions`, which
+    renames the rows, compares them): a key no corpus has
     would rename nothing, and the emotion meant would be dropped. A value
     must be a known emotion: one of the emotion schema of sertl-speech, of
     the ``[labels] classes`` list, or a label of a corpus.
@@ -1329,7 +1331,7 @@ def check_mapping(mapping, classes, emotions, originals=None):
         The labels as written in each ``csv`` or ``folders`` corpus read
         (its ``emotion_orig``, e.g. the folder names), which the reader
         may have renamed to canonical emotions; a key among them is
-        accepted (see :func:`~sertl_experiments._data.map_emotions`).
+        accepted (see :func:`sertl_speech.map_emotions`).
 
     Raises
     ------
@@ -1361,6 +1363,7 @@ def check_mapping(mapping, classes, emotions, originals=None):
         return f" Did you mean {close[0]!r}?" if close else ""
 
     written = set().union(*(originals or {}).values())
+    written |= {label_key(emotion) for emotion in found}
     for key, value in mapping.items():
         where = f"[labels] mapping {key}"
         if key not in found and label_key(key) not in written:

@@ -214,7 +214,7 @@ def written_labels(table):
     corpus's folder names, a ``csv`` corpus's labels), each as written and
     stripped in lower case (the ``csv`` and ``folders`` readers compare
     labels so): the keys of ``[labels] mapping`` that
-    :func:`map_emotions` matches there.
+    :func:`sertl_speech.map_emotions` matches there.
 
     Examples
     --------
@@ -227,58 +227,6 @@ def written_labels(table):
         return set()
     raw = set(table["emotion_orig"].astype(str))
     return raw | {label.strip().lower() for label in raw}
-
-
-def map_emotions(table, mapping, emotions):
-    """Return a table's emotions renamed by ``[labels] mapping``.
-
-    A key that is an emotion of some corpus (``emotions``) renames that
-    emotion. Any other key is a label as the corpus writes it (see
-    :func:`written_labels`; e.g. a folder ``angry``, which the ``folders``
-    reader reads as ``anger``) and renames the rows with that label, in
-    whatever case it is written (``Wut`` renames the rows labelled ``Wut``
-    and ``wut``, which the reader reads as one label): a key that names
-    the emotion the reader already gives them changes nothing, one that
-    names another emotion relabels those rows only (``angry =
-    "frustration"`` leaves the corpus's other ``anger`` rows, from a folder
-    ``anger``, as they are).
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        A table from :func:`load_corpus_table` (``emotion`` and
-        ``emotion_orig`` columns); it is not changed.
-    mapping : dict of str to str
-        ``[labels] mapping``, checked by
-        :func:`~sertl_experiments._config.check_mapping`.
-    emotions : set of str
-        The emotions of every corpus of the experiment, as the readers
-        name them.
-
-    Returns
-    -------
-    emotion : pandas.Series
-        The renamed ``emotion`` column.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from sertl_experiments._data import map_emotions
-    >>> table = pd.DataFrame({"emotion": ["anger", "anger", "calm"],
-    ...                       "emotion_orig": ["angry", "anger", "calm"]})
-    >>> map_emotions(table, {"angry": "anger", "calm": "neutral"},
-    ...              {"anger", "calm"}).tolist()
-    ['anger', 'anger', 'neutral']
-    >>> map_emotions(table, {"angry": "frustration"}, {"anger", "calm"}).tolist()
-    ['frustration', 'anger', 'calm']
-    """
-    out = table["emotion"].replace(mapping)
-    written = {k: v for k, v in mapping.items() if k not in emotions}
-    if written and "emotion_orig" in table:
-        lower = table["emotion_orig"].astype(str).str.strip().str.lower()
-        for key, value in written.items():
-            out = out.mask(lower == label_key(key), value)
-    return out
 
 
 def mapped_labels_left_out(table, mapping):

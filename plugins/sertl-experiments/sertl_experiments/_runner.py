@@ -1405,12 +1405,9 @@ def _prepare_data(
     speaker bootstrap that a target's speakers cannot support is refused
     before any feature is extracted (:func:`check_bootstrap_speakers`).
     """
-    from ._data import (
-        make_feature_step,
-        map_emotions,
-        mapped_labels_left_out,
-        written_labels,
-    )
+    from sertl_speech import map_emotions
+
+    from ._data import make_feature_step, mapped_labels_left_out, written_labels
 
     make_feature_step(config.features)  # a bad [features] value: before any reading
     used = sorted({c for s in config.sources for c in s} | set(config.targets))
@@ -1437,9 +1434,8 @@ def _prepare_data(
             if declared_emotions(config.corpora[name].reader) is None
         }
         check_mapping(config.mapping, config.classes, emotions, written)
-        named = set().union(*(e for e in emotions.values() if e))
-        for table in tables.values():
-            table["emotion"] = map_emotions(table, config.mapping, named)
+        for table in tables.values():  # select_emotions's rule, in every case
+            table["emotion"] = map_emotions(table, config.mapping)
     if wanted is not None:
         found = set().union(*(set(t["emotion"]) for t in tables.values()))
         absent = [c for c in dict.fromkeys(wanted) if c not in found]

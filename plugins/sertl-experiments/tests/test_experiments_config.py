@@ -380,6 +380,13 @@ def test_good_label_mapping_is_accepted():
     assert cfg.mapping == {"joy": "delight"}
 
 
+def test_label_mapping_key_is_an_emotion_in_any_case():
+    # "Calm" is the emotion calm, as select_emotions reads the key; it was
+    # refused: "no corpus has the emotion 'Calm'. Did you mean 'calm'?"
+    cfg = parse_config(_base(labels={"mapping": {"Calm": "neutral"}}))
+    assert cfg.mapping == {"Calm": "neutral"}
+
+
 def test_load_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="experiment file not found"):
         load_config(tmp_path / "missing.toml")

@@ -1933,6 +1933,47 @@ def test_label_mapping_key_renames_its_label_in_every_case(
     assert table.attrs["warnings"] == []
 
 
+def test_label_mapping_renames_as_select_emotions_does(synthetic_config, monkeypatch):
+    # a capitalised key that is an emotion: select_emotions renamed every
+    # anger row with "Anger", sertl run only the rows a folder wrote "anger"
+    # (and none of corpus b, which writes no labels); one rule for both now
+    from sertl_experiments._runner import _prepare_data
+    from sertl_speech import select_emotions
+
+    rng = np.random.default_rng(4)
+    written = {"a": ["angry", "anger", "Anger", "neutral"], "b": [None, None]}
+    read = {"a": ["anger", "anger", "anger", "neutral"], "b": ["anger", "neutral"]}
+    tables, vectors = {}, {}
+    for name, labels in written.items():
+        rows = []
+        for i in range(48):
+            f = f"{name}/{i}.wav"
+            vectors[f] = rng.normal(size=3)
+            row = {"file": f, "emotion": read[name][i % len(labels)], "speaker": "s"}
+            if labels[0] is not None:  # a folders corpus: its folder names
+                row["emotion_orig"] = labels[i % len(labels)]
+            rows.append(row)
+        tables[name] = pd.DataFrame(rows)
+    _serve(monkeypatch, tables, vectors)
+    got = {}
+    for key in ("Anger", "angry"):
+        mapping = {key: "frustration"}
+        cfg = synthetic_config(
+            methods=[{"name": "dss"}],
+            labels={"classes": "all", "mapping": mapping},
+        )
+        data, _ = _prepare_data(cfg, client=None, progress=False, log=_quiet)
+        for name, table in tables.items():
+            y = data[name].y
+            got[key, name] = dict(zip(*np.unique(y, return_counts=True), strict=True))
+            want = select_emotions(table, mapping=mapping)["emotion"].value_counts()
+            assert got[key, name] == want.to_dict(), (key, name)
+    assert got["Anger", "a"] == {"frustration": 36, "neutral": 12}
+    assert got["Anger", "b"] == {"frustration": 24, "neutral": 24}
+    # a label as written renames that folder's rows only
+    assert got["angry", "a"] == {"anger": 24, "frustration": 12, "neutral": 12}
+
+
 def test_a_recording_held_twice_by_the_target_is_named_twice():
     # a user's corpus holding one source recording twice (copied in twice):
     # the refusal named one copy only and counted the target's files once

@@ -26,6 +26,7 @@ __all__ = [
     "EMOTION_COORDINATES",
     "canonical_emotion",
     "emotion_coordinates",
+    "map_emotions",
     "select_emotions",
     "shared_classes",
     "to_binary_arousal",
@@ -229,8 +230,10 @@ def select_emotions(table, classes=None, *, mapping=None):
     (``emotion_orig``: a ``csv`` corpus's labels, a ``folders`` corpus's
     folder names), in any case: ``{"Wut": "anger"}`` renames the rows the
     ``csv`` reader read as ``wut``, whether the CSV says ``Wut`` or
-    ``wut``; a key that names a label (``"angry"``) renames the rows written
-    so, not the other rows of its emotion. A key that matches no row
+    ``wut``, and ``{"Anger": ...}`` every ``anger`` row; a key that names a
+    label (``"angry"``) renames the rows written so, not the other rows of
+    its emotion (the rule of :func:`map_emotions`, which ``sertl run``'s
+    ``[labels] mapping`` applies too). A key that matches no row
     renames nothing and, unless it is an emotion this table lacks (one
     mapping for several corpora), is named in a :class:`CorpusWarning` (a
     typo, most often).
@@ -275,20 +278,11 @@ def select_emotions(table, classes=None, *, mapping=None):
     >>> select_emotions(mine, mapping={"Wut": "anger"})["emotion"].tolist()
     ['anger', 'anger', 'neutral']
     """
-    if not hasattr(table, "columns") or "emotion" not in table.columns:
-        raise ValueError(
-            "select_emotions needs a corpus table with an 'emotion' column "
-            "(as returned by load_corpus)."
-        )
+    _check_table(table, "select_emotions")
     out = table.copy()
     present = set(out["emotion"].astype(str))
     if mapping is not None:
-        if not isinstance(mapping, Mapping):
-            raise TypeError(
-                "select_emotions: mapping must be a dict of emotion -> "
-                f"emotion, got {type(mapping).__name__} {mapping!r}; e.g. "
-                "mapping={'excitement': 'happiness'}."
-            )
+        _check_mapping(mapping, "select_emotions")
         bad = sorted(
             str(v)
             for v in mapping.values()
@@ -299,7 +293,9 @@ def select_emotions(table, classes=None, *, mapping=None):
                 f"select_emotions: mapping targets {bad} are not canonical emotions "
                 f"{list(EMOTIONS)}."
             )
-        out["emotion"] = _mapped(out, mapping, present)
+        out["emotion"], unmatched = _mapped(out, mapping)
+        if unmatched:
+            _warn_unmatched(table, unmatched)
         present = set(out["emotion"].astype(str))
     if classes is not None:
         classes = [classes] if isinstance(classes, str) else list(classes)
@@ -320,18 +316,85 @@ def select_emotions(table, classes=None, *, mapping=None):
     return out.reset_index(drop=True)
 
 
-def _mapped(table, mapping, present):
-    """Return ``table``'s emotions renamed by the keys of ``mapping``.
+def map_emotions(table, mapping):
+    """Return a corpus table's emotions renamed by ``mapping``.
 
-    A key among the table's emotions (``present``) renames that emotion;
-    any other key the rows whose emotion, or whose label as written
-    (``emotion_orig``), equals it ignoring case and surrounding blanks.
-    Keys that match no row are named in one :class:`CorpusWarning`, unless
-    they name an emotion: one mapping serves several corpora (IEMOCAP's
+    The rule of :func:`select_emotions` and of ``sertl run``'s ``[labels]
+    mapping``. A key that is an emotion of the table renames that emotion.
+    Any other key is compared, ignoring case and surrounding blanks, with
+    each row's emotion and its label as the corpus writes it
+    (``emotion_orig``: a ``csv`` corpus's labels, a ``folders`` corpus's
+    folder names) and renames the rows it equals: ``"Anger"`` renames every
+    ``anger`` row, as ``"anger"`` does; ``"Wut"`` the rows labelled ``Wut``
+    or ``wut``; ``"angry"`` (a folder the ``folders`` reader reads as
+    ``anger``) the rows of that folder only, not the other ``anger`` rows.
+    Each row is renamed from its emotion as read, so mappings do not chain.
+    A key that matches no row renames nothing, silently
+    (:func:`select_emotions` names such keys in a warning).
+
+    Parameters
+    ----------
+    table : DataFrame
+        A corpus table with an ``emotion`` column (see :func:`load_corpus`);
+        it is not changed.
+    mapping : dict of str to str
+        Keys (emotions, or labels as written) and the emotions they become.
+
+    Returns
+    -------
+    emotion : Series
+        The renamed ``emotion`` column, with the table's index.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` has no ``emotion`` column.
+    TypeError
+        When ``mapping`` is not a dict.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sertl_speech import map_emotions
+    >>> table = pd.DataFrame({"emotion": ["anger", "anger", "calm"],
+    ...                       "emotion_orig": ["angry", "Anger", "calm"]})
+    >>> map_emotions(table, {"Anger": "frustration"}).tolist()
+    ['frustration', 'frustration', 'calm']
+    >>> map_emotions(table, {"angry": "frustration"}).tolist()
+    ['frustration', 'anger', 'calm']
+    """
+    _check_table(table, "map_emotions")
+    _check_mapping(mapping, "map_emotions")
+    return _mapped(table, mapping)[0]
+
+
+def _check_table(table, who):
+    if not hasattr(table, "columns") or "emotion" not in table.columns:
+        raise ValueError(
+            f"{who} needs a corpus table with an 'emotion' column "
+            "(as returned by load_corpus)."
+        )
+
+
+def _check_mapping(mapping, who):
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            f"{who}: mapping must be a dict of emotion -> "
+            f"emotion, got {type(mapping).__name__} {mapping!r}; e.g. "
+            "mapping={'excitement': 'happiness'}."
+        )
+
+
+def _mapped(table, mapping):
+    """Return ``table``'s renamed emotions and the keys that matched no row.
+
+    See :func:`map_emotions`. A key that matches no row is returned unless
+    it names an emotion: one mapping serves several corpora (IEMOCAP's
     ``{"excitement": "happiness"}`` applied to EmoDB too), so an emotion a
     table lacks is no misspelling.
     """
     emotion = table["emotion"]
+    present = set(emotion.astype(str))
     out = emotion.map(lambda e: mapping.get(e, e))
     written = [emotion.astype(str).str.strip().str.lower()]
     if "emotion_orig" in table.columns:
@@ -346,18 +409,21 @@ def _mapped(table, mapping, present):
             out = out.mask(rows, value)
         elif canonical_emotion(key) is None:
             unmatched.append(key)
-    if unmatched:
-        from ._corpora import CorpusWarning
+    return out, unmatched
 
-        labels = sorted(present)
-        if "emotion_orig" in table.columns:
-            labels = sorted(present | set(table["emotion_orig"].astype(str)))
-        warnings.warn(
-            CorpusWarning(
-                f"select_emotions: mapping key(s) {unmatched} match no emotion "
-                f"and no label of this table, so they rename nothing; its "
-                f"emotions and labels are {labels}. Check the spelling."
-            ),
-            stacklevel=external_stacklevel(),
-        )
-    return out
+
+def _warn_unmatched(table, unmatched):
+    """Name in one :class:`CorpusWarning` the mapping keys that matched no row."""
+    from ._corpora import CorpusWarning
+
+    labels = set(table["emotion"].astype(str))
+    if "emotion_orig" in table.columns:
+        labels |= set(table["emotion_orig"].astype(str))
+    warnings.warn(
+        CorpusWarning(
+            f"select_emotions: mapping key(s) {unmatched} match no emotion "
+            f"and no label of this table, so they rename nothing; its "
+            f"emotions and labels are {sorted(labels)}. Check the spelling."
+        ),
+        stacklevel=external_stacklevel(),
+    )

@@ -84,6 +84,7 @@ NO_ARRAYS = {
     "load_audio",
     "load_corpus",
     "load_sample",
+    "map_emotions",
     "open_temporary",
     "remove_stale_temporaries",
     "replace_file",

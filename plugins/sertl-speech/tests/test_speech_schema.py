@@ -14,6 +14,7 @@ from sertl_speech import (
     canonical_emotion,
     emotion_coordinates,
     get_reader_class,
+    map_emotions,
     select_emotions,
     shared_classes,
     to_binary_arousal,
@@ -168,6 +169,24 @@ def test_select_emotions_maps_a_users_label_in_any_case(tmp_path):
     ):
         out = select_emotions(table, mapping={"Wtu": "anger"})
     assert out["emotion"].tolist() == table["emotion"].tolist()
+
+
+def test_map_emotions_renames_without_warning_and_refuses_bad_input():
+    table = pd.DataFrame(
+        {
+            "emotion": ["anger", "anger", "wut"],
+            "emotion_orig": ["angry", "anger", "Wut"],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a key matching no row: no warning here
+        out = map_emotions(table, {"Anger": "frustration", "WUT": "anger", "x": "fear"})
+    assert out.tolist() == ["frustration", "frustration", "anger"]
+    assert table["emotion"].tolist() == ["anger", "anger", "wut"]
+    with pytest.raises(TypeError, match=r"^map_emotions: mapping must be a dict"):
+        map_emotions(table, [("anger", "fear")])
+    with pytest.raises(ValueError, match=r"^map_emotions needs a corpus table"):
+        map_emotions(pd.DataFrame({"x": [1]}), {"anger": "fear"})
 
 
 def test_select_emotions_one_mapping_for_several_corpora_warns_of_no_emotion():
