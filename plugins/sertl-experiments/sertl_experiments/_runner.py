@@ -2019,6 +2019,9 @@ def run_experiment(
         Receives one line of progress text at a time.
     data : dict of str to CorpusData, default=None
         Pre-computed features per corpus (skips reading and extraction).
+        Checked as read features are: a pair whose target holds
+        recordings of one of its sources (equal feature rows) is refused
+        (:func:`check_shared_recordings`).
     n_jobs : int, default=None
         Cells run in parallel through joblib (the Dask backend when a
         client is given).
@@ -2093,6 +2096,7 @@ def run_experiment(
         speakers = {n: d.speakers for n, d in data.items()}
         check_few_shot_speakers(config, speakers)
         check_bootstrap_speakers(config, speakers)
+        check_shared_recordings(config, data)
     prot = asdict(config.protocol)
     target = config.protocol.target
     autos = {m.name: _auto_candidates(m, config) for m in config.methods if m.auto}

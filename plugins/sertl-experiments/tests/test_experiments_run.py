@@ -1246,7 +1246,12 @@ def test_corpus_names_with_double_underscores_get_files_of_their_own(
     from dataclasses import replace
 
     names = {"a": "a", "a__b": "b", "b__c": "a", "c": "b"}
-    data = {n: replace(synthetic_data[d], name=n) for n, d in names.items()}
+    # the targets shifted: a copy of a source's rows is refused as its recordings
+    shift = {"a": 0.0, "a__b": 0.0, "b__c": 0.5, "c": 0.5}
+    data = {
+        n: replace(synthetic_data[d], name=n, X=synthetic_data[d].X + shift[n])
+        for n, d in names.items()
+    }
     cfg = synthetic_config(
         corpora={n: {"root": "unused"} for n in names},
         matrix={"sources": ["a", "a__b"], "targets": ["b__c", "c"]},
@@ -1972,6 +1977,23 @@ def test_label_mapping_renames_as_select_emotions_does(synthetic_config, monkeyp
     assert got["Anger", "b"] == {"frustration": 24, "neutral": 24}
     # a label as written renames that folder's rows only
     assert got["angry", "a"] == {"anger": 24, "frustration": 12, "neutral": 12}
+
+
+def test_run_experiment_given_features_refuses_a_target_holding_source_recordings(
+    synthetic_config, synthetic_data
+):
+    # run_experiment(data=...) skipped the check sertl run and sertl grid
+    # apply, and scored a target that copies its source's rows
+    from dataclasses import replace
+
+    a = synthetic_data["a"]
+    copied = replace(
+        synthetic_data["b"],
+        X=np.vstack([a.X[:2], synthetic_data["b"].X[2:]]),
+    )
+    cfg = synthetic_config(methods=[{"name": "dss"}], protocol={"bootstrap": 0})
+    with pytest.raises(ExperimentError, match=r"^a -> b: 2 of the \d+ files of b are"):
+        run_experiment(cfg, data={"a": a, "b": copied}, progress=False, log=_quiet)
 
 
 def test_a_recording_held_twice_by_the_target_is_named_twice():
