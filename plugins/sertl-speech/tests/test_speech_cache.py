@@ -1261,6 +1261,18 @@ def test_windows_file_held_open_for_good_fails_saying_so(
     assert not list(cache.folder.rglob(".tmp-*"))  # the new file is removed
 
 
+def _new_and_old(monkeypatch, tmp_path, name, patience_s):
+    """A new file to replace ``name`` with, both written, and the wait set."""
+    from sertl_speech import _cache
+
+    monkeypatch.setattr(_cache, "_REPLACE_PATIENCE_S", patience_s, raising=False)
+    old = tmp_path / name
+    new = old.with_name("new" + old.suffix)
+    new.write_bytes(b"new")
+    old.write_bytes(b"old")
+    return new, old
+
+
 def test_windows_read_only_target_fails_at_once_saying_so(
     tmp_path, windows_processes, monkeypatch
 ):
@@ -1269,10 +1281,7 @@ def test_windows_read_only_target_fails_at_once_saying_so(
     # "another program holds open", whatever held it
     from sertl_speech import _cache
 
-    monkeypatch.setattr(_cache, "_REPLACE_PATIENCE_S", 0.5, raising=False)
-    new, old = tmp_path / "new.skops", tmp_path / "model.skops"
-    new.write_bytes(b"new")
-    old.write_bytes(b"old")
+    new, old = _new_and_old(monkeypatch, tmp_path, "model.skops", patience_s=0.5)
     old.chmod(0o444)  # on Windows: the read-only attribute
     calls = _replace_refused(monkeypatch, 10**6)
     with pytest.raises(PermissionError, match="the file is read-only") as err:
@@ -1290,10 +1299,7 @@ def test_windows_refusal_of_a_writable_file_names_both_causes(
     # permissions (which cannot be told apart cheaply): the message says both
     from sertl_speech import _cache
 
-    monkeypatch.setattr(_cache, "_REPLACE_PATIENCE_S", 0.05, raising=False)
-    new, old = tmp_path / "new.npy", tmp_path / "entry.npy"
-    new.write_bytes(b"new")
-    old.write_bytes(b"old")
+    new, old = _new_and_old(monkeypatch, tmp_path, "entry.npy", patience_s=0.05)
     calls = _replace_refused(monkeypatch, 10**6)
     with pytest.raises(PermissionError, match="another program holds open") as err:
         _cache.replace_file(new, old)
