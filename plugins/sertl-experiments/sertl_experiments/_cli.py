@@ -229,7 +229,10 @@ def add_commands(subparsers):
         action="append",
         default=[],
         metavar="READER=ROOT",
-        help="source corpus (repeatable); ROOT 'sample' = the shipped sample",
+        help="source corpus (repeatable: several are trained on together, each "
+        "its own source domain); ROOT 'sample' = the shipped sample. A reader "
+        "given for several corpora (two folders or csv corpora) names each "
+        "READER-LASTPARTOFROOT, e.g. folders-URDU",
     )
     p.add_argument(
         "--target",
@@ -584,6 +587,63 @@ def _corpus_arg(text, what):
     return reader, root
 
 
+def _cli_corpus_names(given):
+    """Name the corpora of ``sertl grid --source/--target``, each once.
+
+    ``given`` lists ``(option, reader, root)`` in the order of the command
+    line, the target last. A reader given once is named after itself (the
+    pair ``emodb -> ravdess``); a reader given for several corpora (two
+    ``folders`` or ``csv`` corpora, two copies of one corpus) names each
+    after its reader and the last part of its root (``folders-URDU``,
+    ``csv-mine``), numbered where those coincide. The same reader and root
+    given twice is refused: it is one corpus.
+
+    Examples
+    --------
+    >>> from sertl_experiments._cli import _cli_corpus_names
+    >>> _cli_corpus_names([("--source a", "folders", "/d/URDU"),
+    ...                    ("--source b", "emodb", "/d/EmoDB"),
+    ...                    ("--target c", "folders", "/d/TurEV-DB")])
+    ['folders-URDU', 'emodb', 'folders-TurEV-DB']
+    """
+    import re
+
+    seen: dict = {}
+    for i, (option, reader, root) in enumerate(given):
+        key = (reader, str(Path(root).expanduser().resolve()))
+        if key in seen:
+            first = given[seen[key]][0]
+            where = f"{reader} at {key[1]}"
+            if i == len(given) - 1:
+                raise ConfigError(
+                    f"{option} names the corpus of {first} ({where}): a corpus "
+                    "cannot be the target of its own sources; give another "
+                    "target corpus."
+                )
+            raise ConfigError(
+                f"{option} is given twice ({where}): each source corpus is one "
+                "source domain; give it once."
+            )
+        seen[key] = i
+    readers = [reader for _, reader, _ in given]
+    names: list[str] = []
+    for _, reader, root in given:
+        if readers.count(reader) == 1:
+            base = reader
+        else:
+            path = Path(root)
+            part = path.stem if path.is_file() else path.name
+            part = re.sub(r"[^A-Za-z0-9_.-]+", "_", part).strip("_.-") or "corpus"
+            base = f"{reader}-{part}"
+        name, n = base, 1
+        # cell files and plots are named after corpora: unique ignoring case
+        while name.casefold() in {m.casefold() for m in names}:
+            n += 1
+            name = f"{base}-{n}"
+        names.append(name)
+    return names
+
+
 def _parse_value(v):
     for conv in (int, float):
         try:
@@ -668,18 +728,16 @@ def cmd_grid(args):
                 "file ([corpora] and [matrix] targets) and pass it to sertl grid; "
                 "or run sertl grid once per target."
             )
+        given = [(f"--source {s}", *_corpus_arg(s, "source")) for s in args.source]
         target = args.target[0]
-        corpora, sources, options = {}, [], {}
-        for s in args.source:
-            reader, root = _corpus_arg(s, "source")
-            corpora[reader] = {"reader": reader, "root": root}
-            sources.append(reader)
-            options[reader] = f"--source {s}"
-        reader, root = _corpus_arg(target, "target")
-        if reader in corpora:
-            raise ConfigError(f"--target: {reader!r} is also a source.")
-        corpora[reader] = {"reader": reader, "root": root}
-        options[reader] = f"--target {target}"
+        given.append((f"--target {target}", *_corpus_arg(target, "target")))
+        names = _cli_corpus_names(given)
+        corpora = {
+            n: {"reader": reader, "root": root}
+            for n, (_, reader, root) in zip(names, given, strict=True)
+        }
+        options = {n: opt for n, (opt, _, _) in zip(names, given, strict=True)}
+        sources, target_name = names[:-1], names[-1]
         features = {"set": args.features or "functionals"}
         if args.cache_dir:
             features["cache_dir"] = str(Path(args.cache_dir).resolve())
@@ -706,7 +764,7 @@ def cmd_grid(args):
             "name": "grid",
             "corpora": corpora,
             "labels": {"classes": classes},
-            "matrix": {"sources": [sources], "targets": [reader]},
+            "matrix": {"sources": [sources], "targets": [target_name]},
             "features": features,
             "protocol": protocol,
             "methods": [{"name": "unused"}],  # the search's come from --methods

@@ -2439,3 +2439,61 @@ def test_a_target_holding_copies_of_source_recordings_is_refused(
         err,
     ), err
     assert not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_grid_takes_two_corpora_of_one_reader(tmp_path, monkeypatch, capsys):
+    # corpora were named after their reader: two folders corpora were "the
+    # pool ['folders', 'folders'] lists 'folders' more than once", and a
+    # folders target beside a folders source "is also a source"
+    from sertl_experiments import ExperimentError, _runner
+
+    seen = {}
+
+    def reached(cfg, **_):
+        seen["cfg"] = cfg
+        raise ExperimentError("feature extraction reached")
+
+    monkeypatch.setattr(_runner, "_prepare_data", reached)
+    for name in ("URDU", "TurEV-DB", "mine"):
+        (tmp_path / name).mkdir()
+    argv = [
+        "grid",
+        "--source",
+        f"folders={tmp_path / 'URDU'}",
+        "--source",
+        "emodb=sample",
+        "--source",
+        f"folders={tmp_path / 'TurEV-DB'}",
+        "--target",
+        f"folders={tmp_path / 'mine'}",
+        "--methods",
+        "dss",
+    ]
+    assert main(argv) == 2
+    assert "feature extraction reached" in capsys.readouterr().err
+    cfg = seen["cfg"]
+    assert cfg.pairs() == [
+        (("folders-URDU", "emodb", "folders-TurEV-DB"), "folders-mine")
+    ]
+    roots = {n: (s.reader, s.root) for n, s in cfg.corpora.items()}
+    assert roots["folders-URDU"] == ("folders", tmp_path / "URDU")
+    assert roots["folders-mine"] == ("folders", tmp_path / "mine")
+    assert roots["emodb"][0] == "emodb"
+    # one corpus given twice, or as a source and the target, is refused
+    twice = [*argv[:3], *argv[1:3], "--target", "ravdess=sample"]
+    assert main(twice) == 2
+    err = capsys.readouterr().err
+    assert re.search(
+        r"^sertl grid: error: --source folders=\S+URDU is given twice \(folders "
+        r"at \S+URDU\): each source corpus is one source domain; give it once\.",
+        err,
+    ), err
+    same = [*argv[:3], "--target", argv[2]]
+    assert main(same) == 2
+    err = capsys.readouterr().err
+    assert re.search(
+        r"^sertl grid: error: --target folders=\S+URDU names the corpus of --source "
+        r"folders=\S+URDU \(folders at \S+URDU\): a corpus cannot be the target of "
+        "its own sources",
+        err,
+    ), err
