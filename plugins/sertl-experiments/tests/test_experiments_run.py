@@ -2028,3 +2028,47 @@ def test_a_recording_held_twice_by_the_target_is_named_twice():
         r"source .*\n  mine/0\.wav = src/1\.wav\n  mine/2\.wav = src/1\.wav$",
     ):
         check_shared_recordings(cfg, data)
+
+
+def test_speaker_scaling_refuses_speaker_ids_shared_by_pooled_corpora(synthetic_config):
+    # features given as data= with speaker ids "0".."3" in every corpus: the
+    # pooled sources and the target were normalised as four speakers of
+    # three corpora each, silently (UAR 0.02 against 0.72 with the ids apart)
+    from sertl_experiments._data import CorpusData
+
+    def corpus(name, shift, prefix):
+        rng = np.random.default_rng(shift)
+        k = np.arange(60) % 3
+        X = (rng.normal(size=(60, 5)) + k[:, None]) * (1 + shift) + 3 * shift
+        y = np.array(["anger", "neutral", "sadness"])[k]
+        spk = np.array([f"{prefix}{i % 4}" for i in range(60)])
+        files = np.array([f"{name}/{i}.wav" for i in range(60)])
+        return CorpusData(name, X, y, spk, files)
+
+    cfg = synthetic_config(
+        corpora={c: {"root": "unused"} for c in "abc"},
+        matrix={"sources": [["a", "b"]], "targets": ["c"]},
+        methods=[{"name": "dss"}, {"name": "spk", "scaling": "speaker"}],
+        protocol={"bootstrap": 0},
+    )
+    shared = {n: corpus(n, i, "") for i, n in enumerate("abc")}
+    with pytest.raises(
+        ExperimentError,
+        match=r"^a \+ b -> c: the corpora a, b, c share speaker ids \('0', '1', "
+        r"'2' and 1 more\), and the method\(s\) spk normalise each speaker .* "
+        r'name \+ ":" \+ speaker\.$',
+    ):
+        run_experiment(cfg, data=shared, progress=False, log=_quiet)
+    # ids that name their corpus run; without a per-speaker method any ids do
+    named = {n: corpus(n, i, f"{n}:") for i, n in enumerate("abc")}
+    res = run_experiment(cfg, data=named, progress=False, log=_quiet)
+    assert set(res.results["status"]) == {"ok"}
+    cfg = synthetic_config(
+        corpora={c: {"root": "unused"} for c in "abc"},
+        matrix={"sources": [["a", "b"]], "targets": ["c"]},
+        methods=[{"name": "dss"}],
+        protocol={"bootstrap": 0},
+        output=str(Path(cfg.output).parent / "other"),
+    )
+    res = run_experiment(cfg, data=shared, progress=False, log=_quiet)
+    assert set(res.results["status"]) == {"ok"}
