@@ -43,6 +43,10 @@ class SourceOnly(SampleWeightMixin, TransferEstimator):
     classifier in a Pipeline. It takes scipy sparse rows (CSR or CSC) when
     the wrapped estimator does, e.g. after an adapter with sparse output.
 
+    With several source domains (positive ids) their labelled rows are
+    pooled into one training set: the wrapped estimator does not see which
+    corpus a row comes from.
+
     Parameters
     ----------
     estimator : estimator object, default=None
@@ -145,6 +149,10 @@ class DomainStandardScaler(OneToOneFeatureMixin, DomainAdapter):
     fallback, for which ``transform`` warns
     (:class:`~sertl_core.NoTargetWarning`, as in leave-one-domain-out).
     ``target_stats="batch"`` needs no target rows in fit.
+
+    With several source domains (positive ids) each is standardised with its
+    own statistics, never pooled with another; so is each target domain given
+    with its own id.
 
     Parameters
     ----------

@@ -154,6 +154,10 @@ class TransferVote(SampleWeightMixin, TransferEstimator):
     Unlike :class:`~sklearn.ensemble.VotingClassifier`, it keeps sertl's
     unlabelled marker (``-1``) and passes ``sample_domain`` to every member.
 
+    With several source domains every member gets the rows' own
+    ``sample_domain`` and treats the source domains as its docstring says (per
+    domain or pooled).
+
     Parameters
     ----------
     estimator : classifier, default=None

@@ -80,6 +80,10 @@ class CORAL(OneToOneFeatureMixin, DomainAdapter):
       ``sample_domain`` is omitted): returned unchanged. With several target
       domains, the target statistics are pooled over all of them.
 
+    With several source domains each is aligned on its own (its own mean,
+    covariance and map), never pooled with another; several target domains are
+    pooled into one target covariance.
+
     Parameters
     ----------
     reg : float >= 0 or "auto", default=1.0

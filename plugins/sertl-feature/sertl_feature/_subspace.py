@@ -219,6 +219,10 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, DomainAdapter):
     Bases and maps are computed in float64; float32 rows are returned as
     float32, as scikit-learn's ``PCA`` does.
 
+    With several source domains each has its own mean, basis and alignment,
+    never pooled with another; several target domains are pooled into one
+    target basis.
+
     Parameters
     ----------
     n_components : int, float in (0, 1) or "bound", default="bound"

@@ -495,8 +495,9 @@ class TCA(_KernelEmbedding):
     TCA (Pan et al., 2011) learns ``n_components`` directions in a kernel
     feature space that keep the variance of the data while making the means
     of the source and target domains close (small maximum mean
-    discrepancy). With several source or target domains, the MMD term
-    compares all source rows with all target rows (pooled).
+    discrepancy). With several source domains (or target domains), the MMD
+    term compares all source rows with all target rows, pooled: the
+    embedding does not bring the source domains closer to each other.
 
     ``transform`` maps every row, source or target, with the same
     embedding ``z(x) = k(x, .) W``: ``sample_domain`` does not change the
@@ -602,6 +603,11 @@ class JDA(_KernelEmbedding):
     ``transform`` maps every row, source or target, with the same
     embedding; ``sample_domain`` does not change the output. Computed in
     float64; float32 rows are embedded as float32.
+
+    With several source domains (or target domains), the marginal and the
+    class-conditional MMD terms compare all the source rows with all the target
+    rows, pooled, as in :class:`TCA`, and the pseudo-label classifier is
+    trained on the labelled rows of every source domain together.
 
     Parameters
     ----------

@@ -474,6 +474,10 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
     through ``sample_weight``, or a weighted resample for estimators
     without it.
 
+    With several source domains their rows are pooled and weighted together
+    against the pooled target rows: a source domain that lies far from the
+    target can end up with little weight as a whole.
+
     Parameters
     ----------
     estimator : estimator object, default=None

@@ -420,6 +420,10 @@ class KMM(SampleWeightMixin, TransferEstimator):
     weights go through ``sample_weight``; an estimator without it is
     trained on a weighted resample (drawn with ``random_state``).
 
+    With several source domains their rows are pooled and weighted together
+    against the pooled target rows: a source domain that lies far from the
+    target can end up with little weight as a whole.
+
     Parameters
     ----------
     estimator : estimator object, default=None

@@ -71,6 +71,12 @@ class AutoencoderAdapter(NeuralMixin, DomainAdapter):
     keep the code from copying its input; denoising needs no sparsity
     target and activation mean per unit to tune.
 
+    With several source domains their rows are pooled: they share the source
+    decoder (and several target domains the target decoder), so the code is not
+    asked to bring the source domains closer to each other. Put a
+    :class:`~sertl_core.DomainStandardScaler` in front for per-domain
+    statistics.
+
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default=(128,)

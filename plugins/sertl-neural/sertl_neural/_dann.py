@@ -119,6 +119,11 @@ class DANNClassifier(NeuralTransferEstimator):
     examples, so ``adaptation_weight`` has the same meaning at any ratio of
     corpus sizes. Labelled target rows (few-shot) join the emotion loss.
 
+    With several source domains their rows are pooled: the discriminator tells
+    source rows (all positive ids) from target rows (all negative ids), so the
+    trunk is not pushed to align the source domains with each other.
+    ``standardize="domain"`` scales each domain with its own statistics.
+
     Parameters
     ----------
     estimator : estimator object, default=None

@@ -107,6 +107,10 @@ class FineTuneClassifier(NeuralTransferEstimator):
     target rows (and without self-training) the result is the pretrained
     (source-only) network.
 
+    With several source domains their labelled rows are pooled for pretraining
+    and rehearsal; ``standardize="domain"`` scales each domain with its own
+    statistics.
+
     Parameters
     ----------
     estimator : estimator object, default=None

@@ -183,6 +183,11 @@ class MultiTaskClassifier(NeuralTransferEstimator):
     task give corpus names (``aux={"corpus": names}``), not
     ``sample_domain``: the label ``-1`` means "unknown".
 
+    With several source domains their labelled rows are pooled for the emotion
+    head; to learn which corpus a row comes from, add a corpus task
+    (``aux={"corpus": names}``). ``standardize="domain"`` scales each domain
+    with its own statistics.
+
     Parameters
     ----------
     estimator : estimator object, default=None

@@ -74,6 +74,11 @@ class ClassRelationAligner(OneToOneFeatureMixin, DomainAdapter):
     computed in float64; float32 rows are returned as float32, as
     scikit-learn's transformers do.
 
+    With several source domains each is standardised with its own statistics
+    (``standardize``), then their labelled rows are pooled: the source class
+    centroids are those of all source domains together, and each target domain
+    is mapped onto them.
+
     Parameters
     ----------
     standardize : bool or "domain", default=True

@@ -113,6 +113,9 @@ class LabelRelationTransfer(SampleWeightMixin, TransferEstimator):
     ``target_classes`` (classes then rest on the schema prior alone:
     zero-shot transfer) or, when that is None, the source classes.
 
+    With several source domains their labelled rows are pooled: one source
+    classifier over all of them gives the relational embedding.
+
     Parameters
     ----------
     estimator : estimator object, default=None

@@ -130,6 +130,10 @@ class SpeakerNormalizer(
     * the statistics are computed in float64; float32 rows are returned as
       float32, as scikit-learn's scalers do.
 
+    With several source domains (corpora) nothing is pooled across speakers,
+    but the speaker ids must differ across corpora: two corpora that number
+    their speakers alike would be normalised as shared speakers, silently.
+
     Parameters
     ----------
     with_mean : bool, default=True
