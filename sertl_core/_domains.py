@@ -325,23 +325,46 @@ def target_mask(sample_domain):
     return np.asarray(sample_domain) < 0
 
 
-def domains_from_names(names, targets):
+def _missing_name(value):
+    """Whether a corpus name is missing (None, a float NaN, ``pd.NA``)."""
+    if value is None or _is_pandas_missing(value):
+        return True
+    return isinstance(value, float) and value != value
+
+
+def domains_from_names(names, targets=None, *, mapping=None):
     """Build ``sample_domain`` from per-row domain (corpus) names.
 
     Parameters
     ----------
     names : array-like of str of shape (n_samples,)
         The domain of each row, e.g. the corpus name.
-    targets : str or sequence of str
+    targets : str or sequence of str, default=None
         The names that are target domains; every other name is a source.
+        Required unless ``mapping`` is given.
+    mapping : dict of str to int, default=None
+        The name-to-id mapping that an earlier call returned: the rows are
+        numbered with it instead, so that tables built apart (the training
+        rows and later test rows, a table that lacks one of the corpora)
+        give each corpus the same id. Without it the ids follow the order
+        in which the names first appear, which differs between such
+        tables. A name the mapping lacks is refused. Not together with
+        ``targets``, which the mapping already holds.
 
     Returns
     -------
     sample_domain : ndarray of int of shape (n_samples,)
         Sources numbered 1, 2, ... and targets -1, -2, ... in order of first
-        appearance.
+        appearance (or as ``mapping`` numbers them).
     mapping : dict
         Name to domain id.
+
+    Raises
+    ------
+    DomainError
+        When a name is missing (None, NaN), a target does not occur in
+        ``names``, or ``mapping`` lacks a name or holds an id that is not
+        a non-zero integer.
 
     Examples
     --------
@@ -349,19 +372,53 @@ def domains_from_names(names, targets):
     >>> sd, mapping = domains_from_names(["emodb", "ravdess", "emodb"], "ravdess")
     >>> sd.tolist(), mapping
     ([1, -1, 1], {'emodb': 1, 'ravdess': -1})
+    >>> train, mapping = domains_from_names(["emodb", "urdu", "ravdess"], "ravdess")
+    >>> domains_from_names(["urdu", "ravdess"], mapping=mapping)[0].tolist()
+    [2, -1]
     """
-    names = np.asarray(names).astype(str)
+    values = list(np.asarray(names, dtype=object).ravel())
+    missing = [i for i, v in enumerate(values) if _missing_name(v)]
+    if missing:
+        raise DomainError(
+            f"`names` has {len(missing)} missing value(s) (None or NaN) at rows "
+            f"{missing[:10]}: every row needs the name of its domain (corpus). "
+            "Fill them in or drop those rows."
+        )
+    names = np.asarray([str(v) for v in values], dtype=str)
+    present = list(dict.fromkeys(names.tolist()))
+    if mapping is not None:
+        if targets is not None:
+            raise TypeError(
+                "domains_from_names takes targets or mapping, not both: the "
+                "mapping of an earlier call already says which names are "
+                "targets (its negative ids)."
+            )
+        ids = {str(k): v for k, v in dict(mapping).items()}
+        check_sample_domain(list(ids.values()), len(ids), name="mapping's ids")
+        unknown = [n for n in present if n not in ids]
+        if unknown:
+            raise DomainError(
+                f"Domain name(s) {unknown} are not in `mapping` (its names: "
+                f"{list(ids)}). Give each a domain id in the mapping: a new "
+                "positive id for a source, a negative one for a target."
+            )
+        mapping = {k: int(v) for k, v in ids.items()}
+        return np.array([mapping[n] for n in names], dtype=np.int64), mapping
+    if targets is None:
+        raise TypeError(
+            "domains_from_names needs targets (the names that are target "
+            "domains) or mapping (the mapping an earlier call returned)."
+        )
     if isinstance(targets, str):
         targets = [targets]
     targets = [str(t) for t in targets]
-    present = list(dict.fromkeys(names.tolist()))
-    missing = [t for t in targets if t not in present]
-    if missing:
+    missing_targets = [t for t in targets if t not in present]
+    if missing_targets:
         raise DomainError(
-            f"Target domain(s) {missing} do not occur in `names` "
+            f"Target domain(s) {missing_targets} do not occur in `names` "
             f"(present: {present}). Check the spelling of `targets`."
         )
-    mapping: dict[str, int] = {}
+    mapping = {}
     n_src = n_tgt = 0
     for name in present:
         if name in targets:

@@ -54,6 +54,44 @@ def test_infer_and_names():
         domains_from_names(["emodb"], "ravdess")
 
 
+def test_names_of_a_later_table_keep_their_ids_with_the_mapping():
+    # ids follow the order of first appearance: test rows built apart
+    # (URDU before EmoDB, no EmoDB at all) gave URDU id 1, EmoDB's, and a
+    # per-domain scaler then scaled URDU with EmoDB's statistics, silently
+    from sertl_core import DomainStandardScaler
+
+    names = np.repeat(["emodb", "urdu", "ravdess"], 20)
+    sd, mapping = domains_from_names(names, "ravdess")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2)) + np.repeat([[0.0], [8.0], [3.0]], 20, axis=0)
+    scaler = DomainStandardScaler().fit(X, sample_domain=sd)
+    later = np.repeat(["urdu", "ravdess"], 20)
+    sd_later, same = domains_from_names(later, mapping=mapping)
+    assert same == mapping
+    assert sd_later.tolist() == [2] * 20 + [-1] * 20
+    np.testing.assert_allclose(
+        scaler.transform(X[20:], sample_domain=sd_later),
+        scaler.transform(X[20:], sample_domain=sd[20:]),
+    )
+    with pytest.raises(DomainError, match=r"\['tess'\] are not in `mapping`"):
+        domains_from_names(["urdu", "tess"], mapping=mapping)
+    with pytest.raises(DomainError, match="contains 0, which is not a domain"):
+        domains_from_names(["urdu"], mapping={"urdu": 0})
+    with pytest.raises(TypeError, match="targets or mapping, not both"):
+        domains_from_names(["urdu"], "urdu", mapping=mapping)
+    with pytest.raises(TypeError, match="needs targets .* or mapping"):
+        domains_from_names(["urdu"])
+
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_a_missing_domain_name_is_refused(missing):
+    # a missing corpus name became a source domain of its own, "None" or "nan"
+    with pytest.raises(DomainError, match=r"1 missing value\(s\) .* at rows \[1\]"):
+        domains_from_names(
+            np.array(["emodb", missing, "ravdess"], dtype=object), "ravdess"
+        )
+
+
 X4 = np.arange(8, dtype=float).reshape(4, 2)
 
 
