@@ -1594,6 +1594,13 @@ def check_shared_recordings(config, data):
             more = f"\n  ... {len(shared) - _CAUTION_EXAMPLES} more" * (
                 len(shared) > _CAUTION_EXAMPLES
             )
+            spec = config.corpora.get(target)
+            # sertl grid's command line has no [matrix]: name the option
+            drop = (
+                f"or give another target than {spec.where}"
+                if spec is not None and spec.where is not None
+                else "or leave this pair out of [matrix]"
+            )
             raise ExperimentError(
                 f"{' + '.join(sources)} -> {target}: {len(shared)} of the "
                 f"{len(data[target].files)} files of {target} are recordings of "
@@ -1601,7 +1608,7 @@ def check_shared_recordings(config, data):
                 "same file, or a copy: their features are equal), so the model "
                 "would be tested on utterances it was trained on and score what "
                 "it memorised. Take them out of one of the two corpora (its CSV "
-                f"or folders), or leave this pair out of [matrix].{shown}{more}"
+                f"or folders), {drop}.{shown}{more}"
             )
 
 

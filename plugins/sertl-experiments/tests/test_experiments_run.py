@@ -2072,3 +2072,38 @@ def test_speaker_scaling_refuses_speaker_ids_shared_by_pooled_corpora(synthetic_
     )
     res = run_experiment(cfg, data=shared, progress=False, log=_quiet)
     assert set(res.results["status"]) == {"ok"}
+
+
+def test_shared_recordings_on_the_command_line_name_the_option_not_the_matrix():
+    # sertl grid --source emodb=sample --target folders=COPY said "leave this
+    # pair out of [matrix]", a table the command line does not have
+    from sertl_experiments import parse_config
+    from sertl_experiments._data import CorpusData
+    from sertl_experiments._runner import check_shared_recordings
+
+    cfg = parse_config(
+        {
+            "corpora": {"src": {"root": "x"}, "mine": {"root": "y"}},
+            "matrix": {"sources": ["src"], "targets": ["mine"]},
+            "methods": [{"name": "dss"}],
+        }
+    )
+    X = np.array([[0.0, 1.0], [2.0, 3.0]])
+    data = {
+        n: CorpusData(
+            n,
+            X,
+            np.array(["anger"] * 2),
+            np.array(["s"] * 2),
+            np.array([f"{n}/0.wav", f"{n}/1.wav"]),
+        )
+        for n in ("src", "mine")
+    }
+    with pytest.raises(ExperimentError, match=r"or leave this pair out of \[matrix\]"):
+        check_shared_recordings(cfg, data)
+    cfg.corpora["src"].where = "--source emodb=sample"
+    cfg.corpora["mine"].where = "--target folders=copy"
+    with pytest.raises(ExperimentError) as err:
+        check_shared_recordings(cfg, data)
+    assert "or give another target than --target folders=copy.\n" in str(err.value)
+    assert "[matrix]" not in str(err.value)
