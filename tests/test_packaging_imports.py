@@ -393,6 +393,115 @@ def _private_uses(tree):
     return out
 
 
+# Private attributes of another distribution's objects that package code may
+# use: the core's documented subclass protocol (CONTRIBUTING.md, "Writing a
+# method"), which every plugin method implements or calls on itself
+PRIVATE_ATTRIBUTES = {
+    # a TransferEstimator's _fit fits the wrapped estimator with it; KMM's
+    # helper calls it on the estimator being fitted, under another name
+    "_fit_estimator": "TransferEstimator protocol",
+    # an adapter overrides it when parameters decide; a vote of methods
+    # asks its members
+    "_uses_domain_in_transform": "DomainAdapter protocol",
+    # a method declares it; the conformance kit reads it
+    "_sertl_expected_failed_checks": "conformance kit protocol",
+}
+
+
+def _private_definitions(tree):
+    """Names of the private functions, classes and attributes ``tree`` defines."""
+    out = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names = [node.name]
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [
+                t.id if isinstance(t, ast.Name) else t.attr
+                for t in targets
+                if isinstance(t, ast.Name | ast.Attribute)
+            ]
+        out |= {n for n in names if n.startswith("_") and not n.startswith("__")}
+    return out
+
+
+def _private_attribute_uses(tree, names):
+    """``(line, name)`` of each use of an attribute among ``names`` on an object.
+
+    ``obj._name`` and ``getattr(obj, "_name")`` (``hasattr``, ``setattr``)
+    count; ``self._name``, ``cls._name`` and ``super()._name`` do not: a
+    class calls what it inherits.
+    """
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in names:
+            owner = node.value
+            if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+                continue
+            if isinstance(owner, ast.Call) and ast.unparse(owner.func) == "super":
+                continue
+            out.append((node.lineno, node.attr))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr", "setattr")
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in names
+        ):
+            out.append((node.lineno, node.args[1].value))
+    return out
+
+
+def test_the_private_attribute_check_sees_uses_on_other_objects():
+    tree = ast.parse(
+        "def f(step, self):\n"
+        "    step._config()\n"
+        "    self._config()\n"
+        "    super()._config()\n"
+        '    if callable(getattr(type(step), "_config", None)):\n'
+        "        return step.config(), step._other\n"
+    )
+    assert _private_attribute_uses(tree, {"_config"}) == [
+        (2, "_config"),
+        (5, "_config"),
+    ]
+    assert _private_definitions(
+        ast.parse("class A:\n    def _f(self):\n        self._x = 1\n")
+    ) == {"_f", "_x"}
+
+
+def test_package_code_uses_no_private_attribute_of_another_distribution():
+    defined = {
+        dist: set().union(
+            *(
+                _private_definitions(ast.parse(p.read_text(encoding="utf-8")))
+                for p in _files(_package_dir(dist))
+            )
+        )
+        for dist in DISTS
+    }
+    bad, used = [], set()
+    for dist in DISTS:
+        others = set().union(*(v for d, v in defined.items() if d != dist))
+        theirs = others - defined[dist]
+        for path in _files(_package_dir(dist)):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for line, name in _private_attribute_uses(tree, theirs):
+                if name in PRIVATE_ATTRIBUTES:
+                    used.add(name)
+                else:
+                    owners = sorted(d for d, v in defined.items() if name in v)
+                    bad.append(
+                        f"{path.relative_to(ROOT)}:{line}: {name} is private to "
+                        f"{', '.join(owners)}"
+                    )
+    assert not bad, "\n".join(bad)
+    stale = set(PRIVATE_ATTRIBUTES) - used
+    assert not stale, f"PRIVATE_ATTRIBUTES lists uses that are gone: {sorted(stale)}"
+
+
 def test_the_private_use_check_sees_private_modules_and_names():
     tree = ast.parse(
         "from sertl_speech._cache import replace_file\n"

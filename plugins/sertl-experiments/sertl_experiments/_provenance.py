@@ -121,18 +121,19 @@ def _feature_steps(model):
     """Yield ``(qualified class name, step)`` for the feature extractors in ``model``.
 
     A feature extractor is an object whose class describes its features
-    with ``_cache_config`` (sertl-speech's ``AudioFeatures``).
+    with a ``feature_config`` method (sertl-speech's
+    :meth:`sertl_speech.AudioFeatures.feature_config`).
     """
     from ._persist import _object_states
 
     for obj, _ in _object_states(model):
-        if callable(getattr(type(obj), "_cache_config", None)):
+        if callable(getattr(type(obj), "feature_config", None)):
             yield f"{type(obj).__module__}.{type(obj).__qualname__}", obj
 
 
 def _describe_features(name, step):
     """Return what a saved model records of its feature extractor ``step``."""
-    config = step._cache_config()
+    config = step.feature_config()
     out = {"class": name, "version": config.get("version")}
     for key in ("feature_set", "sample_rate", "min_duration", "silence_threshold"):
         value = getattr(step, key, config.get(key))
@@ -363,7 +364,7 @@ def version_differences(record, model, file_sklearn):
         step = steps.get(saved.get("class"))
         if step is None:
             continue
-        now = step._cache_config().get("version")
+        now = step.feature_config().get("version")
         if saved.get("version") != now:
             owner = str(saved.get("class")).split(".")[0]
             dist = _distribution_of(owner) or owner

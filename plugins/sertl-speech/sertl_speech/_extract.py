@@ -1092,7 +1092,42 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
             "or y.T for one input per channel."
         )
 
-    def _cache_config(self):
+    def feature_config(self):
+        """Return what decides the numbers of the features this extractor computes.
+
+        Two extractors with equal ``feature_config()`` compute the same
+        features from the same audio: it is the key of the on-disk feature
+        cache (``cache_dir``), and the record of the features a saved model
+        keeps (``sertl_experiments.save_model``), which ``load_model`` and
+        ``sertl predict`` compare with the installation's to say when a
+        model would get other features than it was trained on. Parameters
+        that change no number (``errors``, ``n_jobs``, ``cache_dir`` ...)
+        are left out.
+
+        Returns
+        -------
+        config : dict
+            ``"extractor"`` (this class's name), ``"version"`` (the feature
+            version, bumped whenever the numbers of a feature set change),
+            ``"feature_set"``, ``"min_duration"``, ``"silence_threshold"``,
+            ``"target_sr"`` (the sample rate the audio is resampled to) and
+            ``"versions"`` (``{distribution: installed version or None}``
+            of the distributions whose code computes the features: numpy,
+            scipy, librosa, soundfile, soxr and sertl-speech).
+
+        See Also
+        --------
+        AudioFeatures.transform : Computes the features.
+
+        Examples
+        --------
+        >>> from sertl_speech import AudioFeatures
+        >>> config = AudioFeatures(feature_set="mfcc_stats").feature_config()
+        >>> config["feature_set"], config["target_sr"]
+        ('mfcc_stats', 16000)
+        >>> config == AudioFeatures(feature_set="mfcc_stats", n_jobs=2).feature_config()
+        True
+        """
         return {
             "extractor": "sertl_speech.AudioFeatures",
             "version": FEATURES_VERSION,
@@ -1327,7 +1362,7 @@ class AudioFeatures(ParamValidationMixin, TransformerMixin, BaseEstimator):
         cache = None
         if self.cache_dir:
             try:
-                cache = FeatureCache(self.cache_dir, self._cache_config())
+                cache = FeatureCache(self.cache_dir, self.feature_config())
             except OSError as exc:
                 unusable.append(exc)
         keys: list = [None] * n

@@ -194,7 +194,7 @@ def test_upgrading_a_library_that_computes_the_features_misses(
     ext = AudioFeatures(cache_dir=cache)
     ext.fit_transform(files)
     assert ext.n_cache_hits_ == 0
-    assert ext._cache_config()["versions"]["librosa"] == "999.0"
+    assert ext.feature_config()["versions"]["librosa"] == "999.0"
 
 
 def test_features_cached_by_the_previous_feature_version_miss(
@@ -210,7 +210,7 @@ def test_features_cached_by_the_previous_feature_version_miss(
     ext = AudioFeatures(cache_dir=cache)
     ext.fit_transform(files)
     assert ext.n_cache_hits_ == 0
-    assert ext._cache_config()["version"] != "4"
+    assert ext.feature_config()["version"] != "4"
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
@@ -688,7 +688,7 @@ def test_a_marker_in_a_read_only_cache_retries_its_file_alone(
 
     cache = tmp_path / "cache"
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
-    folder = FeatureCache(cache, ext._cache_config()).folder
+    folder = FeatureCache(cache, ext.feature_config()).folder
     marker = _gone_marker(folder, files[1])
     expected = AudioFeatures("mfcc_stats").fit_transform(files[1:2])[0]
 
@@ -757,7 +757,7 @@ def test_a_blamed_file_is_retried_apart_where_joblib_runs_tasks_in_the_caller(
 
     cache = tmp_path / "cache"
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
-    folder = FeatureCache(cache, ext._cache_config()).folder
+    folder = FeatureCache(cache, ext.feature_config()).folder
     _gone_marker(folder, files[1])
     here = []
     real_load = extract_mod.load_audio
@@ -794,7 +794,7 @@ def test_a_worker_of_the_shared_executor_that_dies_blames_no_retried_file(
     monkeypatch.setattr(_ReusablePoolExecutor, "submit", broken)
     cache = tmp_path / "cache"
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="raise")
-    folder = FeatureCache(cache, ext._cache_config()).folder
+    folder = FeatureCache(cache, ext.feature_config()).folder
     _gone_marker(folder, files[1])
     real_load = _never_decoded_here(monkeypatch, files[1])
     X = ext.fit_transform(files)
@@ -825,7 +825,7 @@ def test_a_retry_process_that_dies_before_decoding_blames_no_file(
 
     cache = tmp_path / "cache"
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
-    folder = FeatureCache(cache, ext._cache_config()).folder
+    folder = FeatureCache(cache, ext.feature_config()).folder
     _gone_marker(folder, files[1])
     real_load = _never_decoded_here(monkeypatch, files[1])
     # the retry's task carries the decoder: unpickling it ends that process
@@ -873,7 +873,7 @@ def test_a_retry_process_that_dies_importing_the_decoder_blames_no_file(
     )
     cache = tmp_path / "cache"
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
-    folder = FeatureCache(cache, ext._cache_config()).folder
+    folder = FeatureCache(cache, ext.feature_config()).folder
     _gone_marker(folder, files[1])
     _never_decoded_here(monkeypatch, files[1])
     X = ext.fit_transform(files)
@@ -897,7 +897,7 @@ def test_the_retry_starts_no_process_under_joblib_multiprocessing_0(
 
     cache = tmp_path / "cache"
     ext = AudioFeatures("mfcc_stats", cache_dir=cache, errors="nan")
-    folder = FeatureCache(cache, ext._cache_config()).folder
+    folder = FeatureCache(cache, ext.feature_config()).folder
     _gone_marker(folder, files[1])
     _never_decoded_here(monkeypatch, files[1])  # nor in this process
     started = []
@@ -953,7 +953,7 @@ def test_only_markers_of_gone_processes_of_this_machine_blame_a_file(
 
     cache = tmp_path / "cache"
     ext = AudioFeatures(cache_dir=cache)
-    folder = FeatureCache(cache, ext._cache_config()).folder
+    folder = FeatureCache(cache, ext.feature_config()).folder
     own = f"-{os.getpid()}-"
 
     def marker(i, pid, host=None):
@@ -997,12 +997,12 @@ def test_temporary_files_of_killed_writers_are_removed(files, tmp_path):
         "import os, signal, sys\n"
         "from sertl_speech import AudioFeatures\n"
         "from sertl_speech._cache import FeatureCache\n"
-        "cache = FeatureCache(sys.argv[1], AudioFeatures()._cache_config())\n"
+        "cache = FeatureCache(sys.argv[1], AudioFeatures().feature_config())\n"
         "os.replace = lambda *_: os.kill(os.getpid(), signal.SIGKILL)\n"
         "cache.put('ab' * 16, [1.0])\n"
     )
     ext = AudioFeatures(cache_dir=cache)
-    FeatureCache(cache, ext._cache_config())  # the folder, as a first run makes it
+    FeatureCache(cache, ext.feature_config())  # the folder, as a first run makes it
     proc = subprocess.run(
         [sys.executable, "-c", script, str(cache)], capture_output=True, timeout=300
     )

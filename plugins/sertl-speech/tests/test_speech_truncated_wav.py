@@ -188,7 +188,7 @@ def test_a_truncated_wav_is_never_read_from_the_cache(tmp_path):
     ext = AudioFeatures("mfcc_stats", cache_dir=tmp_path / "cache")
     # an entry of the cut file, as a version that did not note truncation
     # wrote it: it must not hide the note
-    cache = FeatureCache(tmp_path / "cache", ext._cache_config())
+    cache = FeatureCache(tmp_path / "cache", ext.feature_config())
     cache.put(content_key(str(cut)), np.zeros(335))
     for call in range(2):  # the second call reads good.wav from the cache
         with pytest.warns(AudioFeaturesWarning, match=r"1 of 2 inputs look truncated"):
