@@ -46,7 +46,13 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["EMOTIONS", "EMOTION_COORDINATES", "RUSSELL_ANGLES", "canonical_emotion"]
+__all__ = [
+    "EMOTIONS",
+    "EMOTION_COORDINATES",
+    "RUSSELL_ANGLES",
+    "canonical_emotion",
+    "label_key",
+]
 
 RUSSELL_ANGLES: dict[str, float] = {
     "happiness": 8.0,  # "happy"
@@ -134,4 +140,34 @@ def canonical_emotion(label):
     >>> canonical_emotion("Fearful"), canonical_emotion("contempt")
     ('fear', None)
     """
-    return _ALIASES.get(str(label).strip().lower())
+    return _ALIASES.get(label_key(label))
+
+
+def label_key(label):
+    """Return a label as sertl compares labels: stripped, in lower case.
+
+    The one rule by which two spellings of a label are the same label:
+    :func:`canonical_emotion` looks a label up by it, sertl-speech's ``csv``
+    and ``folders`` readers keep a label that is no canonical emotion as
+    its key, and ``sertl_speech.map_emotions`` (``[labels] mapping`` of
+    ``sertl run``) renames the rows whose emotion or label as written has
+    the key of a mapping key: ``"Wut"``, ``"wut"`` and ``" WUT "`` are one
+    label.
+
+    Parameters
+    ----------
+    label : object
+        A label as written (converted with ``str``).
+
+    Returns
+    -------
+    key : str
+        ``str(label)`` without surrounding blanks, in lower case.
+
+    Examples
+    --------
+    >>> from sertl_core.emotions import label_key
+    >>> label_key(" Wut "), label_key("wut") == label_key("WUT")
+    ('wut', True)
+    """
+    return str(label).strip().lower()

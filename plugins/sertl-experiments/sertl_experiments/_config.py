@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sertl_core.emotions import label_key
 from sertl_core.registry import is_step_name
 
 from ._metrics import BOOTSTRAP_UNITS
@@ -1287,22 +1288,6 @@ def declared_emotions(reader):
     except Exception:  # an unknown reader is reported when the corpus is read
         return None
     return set(map(str, emotions)) or None
-
-
-def label_key(label):
-    """Return a label as the ``csv`` and ``folders`` readers compare it.
-
-    Surrounding blanks dropped, in lower case: ``"Wut"``, ``"wut"`` and
-    ``" WUT "`` are one label, which a key of ``[labels] mapping`` written
-    in any of these cases renames.
-
-    Examples
-    --------
-    >>> from sertl_experiments._config import label_key
-    >>> label_key(" Wut ")
-    'wut'
-    """
-    return str(label).strip().lower()
 
 
 def check_mapping(mapping, classes, emotions, originals=None):

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._config import ConfigError, check_params, label_key, missing_reader, root_hint
+from sertl_core.emotions import label_key
+
+from ._config import ConfigError, check_params, missing_reader, root_hint
 
 __all__ = [
     "CorpusData",
@@ -226,7 +228,7 @@ def written_labels(table):
     if "emotion_orig" not in table:
         return set()
     raw = set(table["emotion_orig"].astype(str))
-    return raw | {label.strip().lower() for label in raw}
+    return raw | {label_key(label) for label in raw}
 
 
 def mapped_labels_left_out(table, mapping):

@@ -28,6 +28,7 @@ import pandas as pd
 import soundfile as sf
 
 from sertl_core import SertlWarning, external_stacklevel
+from sertl_core.emotions import label_key
 
 from ._audio import AUDIO_SUFFIXES, _open_error, _os_error_message, soundfile_path
 from ._schema import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
@@ -1332,7 +1333,7 @@ class IEMOCAP(CorpusReader):
 def _user_emotion(label, unknown):
     name = canonical_emotion(label)
     if name is None:
-        name = str(label).strip().lower()
+        name = label_key(label)
         unknown.add(name)
     return name
 

@@ -19,7 +19,12 @@ from sertl_core import external_stacklevel
 
 # One table for every plugin (sertl-relational places classes with it):
 # the vocabulary, its aliases and the (valence, arousal) coordinates.
-from sertl_core.emotions import EMOTION_COORDINATES, EMOTIONS, canonical_emotion
+from sertl_core.emotions import (
+    EMOTION_COORDINATES,
+    EMOTIONS,
+    canonical_emotion,
+    label_key,
+)
 
 __all__ = [
     "EMOTIONS",
@@ -396,14 +401,14 @@ def _mapped(table, mapping):
     emotion = table["emotion"]
     present = set(emotion.astype(str))
     out = emotion.map(lambda e: mapping.get(e, e))
-    written = [emotion.astype(str).str.strip().str.lower()]
+    written = [emotion.map(label_key)]
     if "emotion_orig" in table.columns:
-        written.append(table["emotion_orig"].astype(str).str.strip().str.lower())
+        written.append(table["emotion_orig"].map(label_key))
     unmatched = []
     for key, value in mapping.items():
         if key in present:
             continue
-        key_text = str(key).strip().lower()
+        key_text = label_key(key)
         rows = np.logical_or.reduce([labels == key_text for labels in written])
         if rows.any():
             out = out.mask(rows, value)
