@@ -27,7 +27,7 @@ from typing import ClassVar
 import pandas as pd
 import soundfile as sf
 
-from sertl_core import SertlWarning, external_stacklevel
+from sertl_core import UNLABELED, SertlWarning, external_stacklevel
 from sertl_core.emotions import label_key
 
 from ._audio import AUDIO_SUFFIXES, _open_error, _os_error_message, soundfile_path
@@ -1371,7 +1371,8 @@ class CsvCorpus(CorpusReader):
     treats as one speaker), and optionally ``gender`` (or ``sex``:
     f/female/w/woman/weiblich, m/male/man/männlich in any case; other
     values are ``"unknown"``, named in a
-    :class:`CorpusWarning`) and ``language``; a CSV whose columns
+    :class:`CorpusWarning`) and ``language`` (a corpus without labels
+    needs ``file`` only: see ``labelled``); a CSV whose columns
     have other names says which is which with ``columns``. Column names are
     matched ignoring case and surrounding spaces. Labels are mapped to
     canonical names (``"Angry"`` -> ``"anger"``); other labels are kept in
@@ -1415,6 +1416,18 @@ class CsvCorpus(CorpusReader):
         spreadsheet in a locale whose decimal mark is a comma (German,
         French ...), ``"\t"`` for a tab-separated file. In a ``sertl run``
         experiment: ``options = { delimiter = ";" }``.
+    labelled : bool, default=True
+        False reads a corpus without labels, such as the recordings of an
+        unlabelled target domain: only the ``file`` column is needed
+        (``speaker`` is read when there is one, else every row's speaker is
+        ``"unknown"``; a label column is not read), and every row's
+        ``emotion`` is ``"-1"``, sertl's marker of an unlabelled row for
+        string labels (:data:`sertl_core.UNLABELED`, which
+        :func:`sertl_core.is_unlabeled` recognises), its ``emotion_orig``
+        empty. ``emotions=`` cannot select such rows and is refused. In an
+        experiment: ``options = { labelled = false }``, for a target
+        corpus under a protocol that needs no target labels (``sertl
+        grid`` with label-free scorers).
 
     Examples
     --------
@@ -1444,6 +1457,13 @@ class CsvCorpus(CorpusReader):
     >>> table = CsvCorpus(delimiter=";").read(tmp / "semi.csv")
     >>> table[["speaker", "emotion"]].values.tolist()
     [['007', 'sadness']]
+
+    Recordings without labels (an unlabelled target), listed by file only:
+
+    >>> _ = (tmp / "target.csv").write_text("file\na.flac\n")
+    >>> table = CsvCorpus(labelled=False).read(tmp / "target.csv")
+    >>> table[["speaker", "emotion"]].values.tolist()
+    [['unknown', '-1']]
     >>> shutil.rmtree(tmp)
     """
 
@@ -1464,12 +1484,14 @@ class CsvCorpus(CorpusReader):
         columns=None,
         encoding="utf-8",
         delimiter=",",
+        labelled=True,
     ):
         self.corpus = corpus
         self.language = language
         self.columns = columns
         self.encoding = encoding
         self.delimiter = delimiter
+        self.labelled = labelled
 
     def read(self, root, *, emotions=None):
         """Read the corpus listed by the CSV file ``root`` into a table.
@@ -1512,11 +1534,12 @@ class CsvCorpus(CorpusReader):
         keep = _check_emotions(emotions, name)
         _check_text_options(name, corpus=self.corpus, language=self.language)
         named = _csv_columns_option(self.columns)
+        labelled = _csv_labelled_option(self.labelled, named, keep)
         delimiter = _csv_delimiter_option(self.delimiter)
         text = _read_csv_text(path, self.encoding)
         text, delimiter = _excel_sep_line(text, delimiter)
         header, records = _csv_records(path, text, delimiter)
-        cols = _csv_column_names(path, header, named, delimiter)
+        cols = _csv_column_names(path, header, named, delimiter, labelled=labelled)
         base = path.parent
         corpus = self.corpus or path.stem
         rows, bad, unknown = [], [], set()
@@ -1528,9 +1551,11 @@ class CsvCorpus(CorpusReader):
             if extra:
                 bad.append((f"{path} line {i}", f"line {i}: {extra}"))
                 continue
-            f, label = rec[cols["file"]].strip(), rec[cols["label"]].strip()
-            if not f or not label:
-                bad.append((f"{path} line {i}", f"line {i}: empty file or label"))
+            f = rec[cols["file"]].strip()
+            label = rec[cols["label"]].strip() if labelled else ""
+            if not f or (labelled and not label):
+                what = "empty file or label" if labelled else "empty file"
+                bad.append((f"{path} line {i}", f"line {i}: {what}"))
                 continue
             audio = Path(f) if Path(f).is_absolute() else base / f
             if not audio.is_file() and "\\" in f and os.sep == "/":
@@ -1580,13 +1605,18 @@ class CsvCorpus(CorpusReader):
                 {
                     "file": resolved,
                     "corpus": corpus,
-                    "speaker": rec[cols["speaker"]].strip() or "unknown",
+                    "speaker": (
+                        rec[cols["speaker"]].strip() if "speaker" in cols else ""
+                    )
+                    or "unknown",
                     "gender": _gender(sex),
                     "language": (
                         rec[cols["language"]].strip() if "language" in cols else ""
                     )
                     or self.language,
-                    "emotion": _user_emotion(label, unknown),
+                    "emotion": (
+                        _user_emotion(label, unknown) if labelled else str(UNLABELED)
+                    ),
                     "emotion_orig": label,
                 }
             )
@@ -1696,6 +1726,31 @@ def _csv_delimiter_option(delimiter):
     return delimiter
 
 
+def _csv_labelled_option(labelled, named, keep):
+    """Check the csv reader's ``labelled`` option against the others; return it."""
+    if not isinstance(labelled, bool):
+        raise TypeError(
+            "csv: labelled must be True (the CSV has a label column) or False "
+            "(a corpus without labels, e.g. an unlabelled target); got "
+            f"{type(labelled).__name__} {labelled!r}."
+        )
+    if labelled:
+        return True
+    if "label" in named:
+        raise ValueError(
+            f"csv: columns names a label column ({named['label']!r}), but "
+            "labelled=False reads no labels; leave the label out of columns, "
+            "or drop labelled=False to read the labels."
+        )
+    if keep is not None:
+        raise ValueError(
+            f"csv: emotions={sorted(keep)} selects rows by their label, but "
+            "labelled=False reads none (every row is unlabelled); leave "
+            "emotions out, or drop labelled=False to read the labels."
+        )
+    return False
+
+
 def _excel_sep_line(text, delimiter):
     """Return ``(text, delimiter)`` with Excel's ``sep=X`` first line applied.
 
@@ -1710,14 +1765,16 @@ def _excel_sep_line(text, delimiter):
     return newline + rest, found.group(1)
 
 
-def _csv_column_names(path, header, named, delimiter=","):
+def _csv_column_names(path, header, named, delimiter=",", *, labelled=True):
     """Return ``{role: column}`` of the CSV's (lower-case) columns, or refuse it.
 
     ``header`` holds the CSV's column names as written (stripped), ``named``
     the ``columns`` option (:func:`_csv_columns_option`). A header read as
     one column that holds another common delimiter than ``delimiter``, a
     required role without a column, and a column named in ``named`` that
-    the CSV lacks, are refused with what to do.
+    the CSV lacks, are refused with what to do. Without labels
+    (``labelled=False``) the file column is the one required, and no label
+    column is looked for.
     """
     other = [d for d in _CSV_DELIMITERS if d[0] != delimiter and d[0] in header[0]]
     if len(header) == 1 and other:
@@ -1740,6 +1797,8 @@ def _csv_column_names(path, header, named, delimiter=","):
         )
     cols = {}
     for role, defaults in _CSV_ROLES.items():
+        if role == "label" and not labelled:
+            continue
         if role in named:
             cols[role] = named[role].lower()
             continue
@@ -1748,7 +1807,8 @@ def _csv_column_names(path, header, named, delimiter=","):
         found = next((c for c in defaults if c in have and c not in taken), None)
         if found is not None:
             cols[role] = found
-    missing = [role for role in _CSV_REQUIRED if role not in cols]
+    required = _CSV_REQUIRED if labelled else ("file",)
+    missing = [role for role in required if role not in cols]
     if missing:
         shown = ["label (or emotion)" if r == "label" else r for r in missing]
         python = ", ".join(f'"{role}": "..."' for role in missing)
@@ -1759,6 +1819,13 @@ def _csv_column_names(path, header, named, delimiter=","):
             "holds them under other names, say which with the columns option: "
             f"columns={{{python}}} with your column names (in a sertl run "
             f"experiment: options = {{ columns = {{ {toml} }} }})."
+            + (
+                " A corpus without labels (the recordings of an unlabelled "
+                "target) is read with labelled=False (options = { labelled = "
+                "false }), which needs the file column only."
+                if "label" in missing
+                else ""
+            )
         )
     return cols
 
@@ -1920,17 +1987,21 @@ def _warn_repeated_files(path, lines):
         len({_user_emotion(lab, set()) for _, lab in rows}) > 1
         for rows in repeated.values()
     )
+    # a corpus read without labels (labelled=False) has none to show
+    labelled = any(lab for rows in repeated.values() for _, lab in rows)
     shown = [
-        f"{f}: lines {', '.join(str(i) for i, _ in rows)} "
-        f"(labels {', '.join(lab for _, lab in rows)})"
+        f"{f}: lines {', '.join(str(i) for i, _ in rows)}"
+        + (f" (labels {', '.join(lab for _, lab in rows)})" if labelled else "")
         for f, rows in sorted(repeated.items())
     ]
     warnings.warn(
         f"csv: {len(repeated)} file(s) appear on more than one line of "
-        f"{str(path)!r} ({conflicting} with different labels): each line is a "
-        "row of the table, so the recording is counted (and may be split "
-        "across train and test) more than once, under each label given. Keep "
-        f"one line per file.{_list(shown)}",
+        f"{str(path)!r}"
+        + (f" ({conflicting} with different labels)" if labelled else "")
+        + ": each line is a row of the table, so the recording is counted (and "
+        "may be split across train and test) more than once"
+        + (", under each label given" if labelled else "")
+        + f". Keep one line per file.{_list(shown)}",
         CorpusWarning,
         stacklevel=external_stacklevel(),
     )

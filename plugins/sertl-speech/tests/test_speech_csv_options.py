@@ -168,7 +168,7 @@ def test_an_unknown_option_lists_the_readers_options(tmp_path):
     with pytest.raises(
         TypeError,
         match=r"Reader 'csv' does not take the options \['colums'\]: .*colums.*\. "
-        r"Its options: corpus, language, columns, encoding, delimiter\.",
+        r"Its options: corpus, language, columns, encoding, delimiter, labelled\.",
     ):
         load_corpus("csv", csv, colums={"file": "path"})
 
@@ -578,3 +578,86 @@ def test_a_sex_column_is_read_and_odd_gender_values_are_named(tmp_path):
     assert table["gender"].tolist() == ["unknown"] * 2 + ["female"] + ["unknown"] * 2
     (tmp_path / "m.csv").write_text("file,label,speaker,sex\na.wav,sad,s1,M\n")
     assert _read(tmp_path / "m.csv")["gender"].tolist() == ["male"]
+
+
+# -- a corpus without labels: an unlabelled target ------------------------------
+
+
+def test_a_csv_without_labels_is_read_as_unlabelled_rows(tmp_path):
+    # a manifest of the target's recordings, with no label column, was refused
+    from sertl_core import is_unlabeled
+
+    for name in "abc":
+        _wav(tmp_path / f"{name}.wav")
+    csv = tmp_path / "target.csv"
+    csv.write_text("file\nb.wav\na.wav\n\nc.wav\n")
+    t = _read(csv, labelled=False)
+    assert _rows(t) == [
+        ("a.wav", "unknown", "unknown", "unknown", "-1"),
+        ("b.wav", "unknown", "unknown", "unknown", "-1"),
+        ("c.wav", "unknown", "unknown", "unknown", "-1"),
+    ]
+    assert is_unlabeled(t["emotion"].to_numpy()).all()
+    assert t["emotion_orig"].tolist() == ["", "", ""]
+    # its speakers and genders are read when it has them; a label column is not
+    csv.write_text("path,spk,sex,label\na.wav,s1,f,angry\nb.wav,,m,\n")
+    t = _read(csv, labelled=False, columns={"file": "path", "speaker": "spk"})
+    assert _rows(t) == [
+        ("a.wav", "s1", "female", "unknown", "-1"),
+        ("b.wav", "unknown", "male", "unknown", "-1"),
+    ]
+
+
+def test_a_csv_without_labels_reports_empty_and_repeated_files(tmp_path):
+    _wav(tmp_path / "a.wav")
+    csv = tmp_path / "target.csv"
+    csv.write_text('file\na.wav\n""\na.wav\n')
+    with pytest.warns(CorpusWarning) as caught:
+        t = load_corpus("csv", csv, labelled=False)
+    texts = [str(w.message) for w in caught]
+    assert any("line 3: empty file" in text for text in texts), texts
+    repeated = next(text for text in texts if "more than one line" in text)
+    assert "different labels" not in repeated  # it has none to compare
+    assert "under each label" not in repeated
+    assert re.search(r"a\.wav: lines 2, 4$", repeated)
+    assert t["emotion"].tolist() == ["-1", "-1"]
+
+
+def test_a_csv_without_a_label_column_says_how_to_read_it_unlabelled(tmp_path):
+    csv = tmp_path / "target.csv"
+    csv.write_text("file,speaker\na.wav,s1\n")
+    with pytest.raises(
+        ValueError,
+        match=r"lacks column\(s\) label \(or emotion\);.* A corpus without labels "
+        r"\(the recordings of an unlabelled target\) is read with labelled=False "
+        r"\(options = \{ labelled = false \}\), which needs the file column only\.",
+    ):
+        load_corpus("csv", csv)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"labelled": "no"}, TypeError, r"labelled must be True .* got str 'no'"),
+        (
+            {"labelled": False, "columns": {"label": "emo"}},
+            ValueError,
+            r"columns names a label column \('emo'\), but labelled=False reads no "
+            r"labels; leave the label out of columns",
+        ),
+        (
+            {"labelled": False, "emotions": ["anger"]},
+            ValueError,
+            r"emotions=\['anger'\] selects rows by their label, but labelled=False "
+            r"reads none",
+        ),
+    ],
+)
+def test_contradictory_options_of_a_csv_without_labels_are_refused(
+    tmp_path, options, error, match
+):
+    _wav(tmp_path / "a.wav")
+    csv = tmp_path / "target.csv"
+    csv.write_text("file,emo\na.wav,sad\n")
+    with pytest.raises(error, match=match):
+        load_corpus("csv", csv, **options)
