@@ -665,6 +665,7 @@ def cmd_grid(args):
         check_methods,
         check_recipe,
         left_out_classes,
+        unlabelled_corpora,
     )
     from ._selection import _recording_warnings, needs_proba, search, warning_kinds
 
@@ -850,9 +851,13 @@ def cmd_grid(args):
             progress=not args.json and _progress(args),
             log=_log,
             classes_field="[labels] classes" if args.experiment else "--classes",
+            target_labels=False,
         )
+        bare = unlabelled_corpora({n: d.y for n, d in data.items()})
         for srcs, tgt in pairs:
-            classes = set(data[tgt].y).intersection(*(set(data[s].y) for s in srcs))
+            # a target without labels has no classes: the sources' are kept
+            labelled = [s for s in (*srcs, tgt) if s not in bare]
+            classes = set.intersection(*(set(data[s].y) for s in labelled))
             classes = sorted(str(c) for c in classes)
             if len(classes) < 2:
                 raise ExperimentError(
@@ -860,11 +865,11 @@ def cmd_grid(args):
                     f"of the classes kept ({classes}); check "
                     + ("[labels] classes." if args.experiment else "--classes.")
                 )
-            note = left_out_classes(cfg.classes, classes, [*srcs, tgt], data)
+            note = left_out_classes(cfg.classes, classes, labelled, data)
             if note:
                 _log(f"{'+'.join(srcs)} -> {tgt}: {note}")
             src_data = [_restrict(data[s], classes) for s in srcs]
-            tgt_data = _restrict(data[tgt], classes)
+            tgt_data = data[tgt] if tgt in bare else _restrict(data[tgt], classes)
             task = {
                 "sources": src_data,
                 "target": tgt_data,

@@ -1386,6 +1386,7 @@ def _prepare_data(
     left_out=None,
     cautions=None,
     bootstrap_check=False,
+    target_labels=True,
 ):
     """Read every corpus in the matrix and extract its features once.
 
@@ -1404,6 +1405,10 @@ def _prepare_data(
     ``examples``, ``note``). With ``bootstrap_check`` (``sertl run``), a
     speaker bootstrap that a target's speakers cannot support is refused
     before any feature is extracted (:func:`check_bootstrap_speakers`).
+    A corpus without labels is refused where its labels are needed (see
+    :func:`check_labels`; ``target_labels=False`` for ``sertl grid``'s
+    label-free search); a target without labels keeps every row, whatever
+    the classes.
     """
     from sertl_speech import map_emotions
 
@@ -1418,6 +1423,15 @@ def _prepare_data(
         reader_skipped(tables[name], name, skipped, log)
         mapped_labels_left_out(tables[name], config.mapping)
         reader_warnings(tables[name], name, warned, log)
+    check_labels(
+        config,
+        {name: table["emotion"] for name, table in tables.items()},
+        target_labels=target_labels,
+    )
+    # a target without labels has no classes: it keeps every row, and the
+    # classes are those of the labelled corpora
+    bare = unlabelled_corpora({n: t["emotion"] for n, t in tables.items()})
+    labelled = [name for name in used if name not in bare]
     if config.mapping:
         # the csv and folders readers know their emotions only now
         emotions = {
@@ -1437,7 +1451,7 @@ def _prepare_data(
         for table in tables.values():  # select_emotions's rule, in every case
             table["emotion"] = map_emotions(table, config.mapping)
     if wanted is not None:
-        found = set().union(*(set(t["emotion"]) for t in tables.values()))
+        found = set().union(*(set(tables[n]["emotion"]) for n in labelled))
         absent = [c for c in dict.fromkeys(wanted) if c not in found]
         if absent:
             fix = "check the spelling"
@@ -1446,13 +1460,13 @@ def _prepare_data(
             raise ExperimentError(
                 f"{classes_field}: {', '.join(map(repr, absent))} "
                 f"{'is' if len(absent) == 1 else 'are'} in none of the corpora "
-                f"({', '.join(used)}), whose emotions are "
+                f"({', '.join(labelled)}), whose emotions are "
                 f"{', '.join(sorted(map(str, found)))}; {fix}."
             )
     dropped = _LeftOut(config.mapping, log, left_out)
     for name in used:
         table = tables[name]
-        if wanted is not None:
+        if wanted is not None and name not in bare:
             keep = table["emotion"].isin(wanted)
             dropped.add(name, table[~keep], f"not in {classes_field}")
             table = table[keep].reset_index(drop=True)
@@ -1463,16 +1477,20 @@ def _prepare_data(
             )
         tables[name] = table
     if config.classes == "shared":
-        shared = set.intersection(*(set(t["emotion"]) for t in tables.values()))
+        shared = set.intersection(*(set(tables[n]["emotion"]) for n in labelled))
         if len(shared) < 2:
             raise ExperimentError(
                 "[labels] classes: the corpora share fewer than two emotions "
                 f"({sorted(shared)}); list classes explicitly or add a mapping."
             )
         for n, t in tables.items():
+            if n in bare:
+                continue
             gone = t[~t["emotion"].isin(shared)]
             for label, rows in gone.groupby("emotion", sort=True):
-                lacking = [m for m in used if label not in set(tables[m]["emotion"])]
+                lacking = [
+                    m for m in labelled if label not in set(tables[m]["emotion"])
+                ]
                 dropped.add(
                     n,
                     rows,
@@ -1481,7 +1499,7 @@ def _prepare_data(
                     "none",
                 )
         tables = {
-            n: t[t["emotion"].isin(shared)].reset_index(drop=True)
+            n: t if n in bare else t[t["emotion"].isin(shared)].reset_index(drop=True)
             for n, t in tables.items()
         }
     check_few_shot_speakers(config, {n: t["speaker"] for n, t in tables.items()})
@@ -1521,6 +1539,109 @@ def _prepare_data(
         )
     check_shared_recordings(config, data)
     return data, skipped
+
+
+def unlabelled_corpora(labels):
+    """Return the names of the corpora whose every row is unlabelled.
+
+    Such a corpus (a ``csv`` corpus read with ``labelled = false``) can
+    only be a target under a protocol that needs no target labels (see
+    :func:`check_labels`).
+
+    Parameters
+    ----------
+    labels : dict of str to array-like
+        The labels (``emotion``) of each corpus.
+
+    Returns
+    -------
+    names : set of str
+
+    Examples
+    --------
+    >>> unlabelled_corpora({"emodb": ["anger", "sadness"], "mine": ["-1", "-1"]})
+    {'mine'}
+    """
+    from sertl_core import is_unlabeled
+
+    return {
+        name
+        for name, y in labels.items()
+        if len(y) and bool(np.all(is_unlabeled(np.asarray(y, dtype=object))))
+    }
+
+
+def check_labels(config, labels, *, target_labels=True):
+    """Refuse a corpus without labels where the experiment needs its labels.
+
+    A source's rows train the classifier; the few-shot protocol trains on
+    labelled target rows and scores on labelled test rows; ``sertl run``
+    (``target_labels=True``) scores every cell on the target's labels.
+    Only ``sertl grid``'s label-free search (``target_labels=False``,
+    protocol ``"unlabelled"``) takes a target without labels.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment (its sources, targets and protocol).
+    labels : dict of str to array-like
+        The labels (``emotion``) of each corpus read.
+    target_labels : bool, default=True
+        Whether the command scores on the targets' labels.
+
+    Raises
+    ------
+    ExperimentError
+        Naming the corpus, why its labels are needed and what to do.
+
+    Examples
+    --------
+    >>> from sertl_experiments import parse_config
+    >>> from sertl_experiments._data import ExperimentError
+    >>> from sertl_experiments._runner import check_labels
+    >>> cfg = parse_config({"corpora": {"emodb": {"root": "sample"},
+    ...                                 "mine": {"reader": "csv", "root": "m.csv"}},
+    ...                     "matrix": {"sources": [["emodb"]], "targets": ["mine"]},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> labels = {"emodb": ["anger", "sadness"], "mine": ["-1", "-1"]}
+    >>> check_labels(cfg, labels, target_labels=False)
+    >>> try:
+    ...     check_labels(cfg, labels)
+    ... except ExperimentError as err:
+    ...     print(str(err).split(", but")[0])
+    [corpora.mine]: has no labels (every row is unlabelled)
+    """
+    missing = unlabelled_corpora(labels)
+    if not missing:
+        return
+    sources = {name for group in config.sources for name in group}
+    for name in sorted(missing):
+        spec = config.corpora[name]
+        what = f"{spec.label()}: has no labels (every row is unlabelled), but "
+        if name in sources:
+            raise ExperimentError(
+                f"{what}it is a source, and a source's rows train the "
+                "classifier, so they must be labelled; make it a target only "
+                "(with sertl grid), or give it its labels."
+            )
+        if name not in config.targets:
+            continue
+        if config.protocol.target == "few_shot":
+            raise ExperimentError(
+                f"{what}the few-shot protocol trains on k labelled rows per "
+                "class of its target and scores on its labelled test rows; give "
+                "the corpus its labels, or search without target labels: sertl "
+                'grid with [protocol] target = "unlabelled" (the default).'
+            )
+        if target_labels:
+            raise ExperimentError(
+                f"{what}sertl run scores every cell on its target's labels (the "
+                "UAR of the test rows); to choose a method for a target without "
+                "labels, run sertl grid on this experiment, which scores without "
+                "target labels (reverse_validation, importance_weighted, "
+                "prediction_entropy, deep_embedded_validation), and keep the "
+                "chosen model with --save; or give the corpus its labels."
+            )
 
 
 def check_shared_recordings(config, data):
@@ -2182,6 +2303,7 @@ def run_experiment(
             bootstrap_check=True,
         )
     else:  # the features given: _prepare_data did not check them
+        check_labels(config, {n: d.y for n, d in data.items()})
         speakers = {n: d.speakers for n, d in data.items()}
         check_few_shot_speakers(config, speakers)
         check_bootstrap_speakers(config, speakers)
