@@ -120,6 +120,18 @@ def _how(args):
 
 
 _GRID_METHODS = "no_adaptation,dss,coral,tca"
+
+# sertl grid --help: reader options are an experiment file's, not options'
+_GRID_CORPORA_NOTE = (
+    "--source and --target give a corpus by its reader and root alone, and "
+    "name it after the reader (READER-LASTPARTOFROOT where one reader reads "
+    "several of them). A reader's options (the csv reader's delimiter, "
+    "encoding, columns, or labelled = false for recordings without labels, an "
+    "unlabelled target) and corpus names of your own are set in an experiment "
+    "file, which sertl grid takes in their place: [corpora.mine] reader = "
+    '"csv" root = "target.csv" options = { delimiter = ";", labelled = false } '
+    "(see [corpora.NAME] in the sertl-experiments README)."
+)
 _GRID_CLASSES = "anger,happiness,neutral,sadness"
 
 # ``sertl grid`` options that an experiment file replaces, and where it sets them
@@ -214,6 +226,7 @@ def add_commands(subparsers):
         help="GridSearchCV across methods and parameters",
         description="Grid search across transfer methods and their parameters with "
         "domain-aware splitting and label-free (or few-shot) scoring.",
+        epilog=_GRID_CORPORA_NOTE,
     )
     p.add_argument(
         "experiment",
@@ -232,14 +245,17 @@ def add_commands(subparsers):
         help="source corpus (repeatable: several are trained on together, each "
         "its own source domain); ROOT 'sample' = the shipped sample. A reader "
         "given for several corpora (two folders or csv corpora) names each "
-        "READER-LASTPARTOFROOT, e.g. folders-URDU",
+        "READER-LASTPARTOFROOT, e.g. folders-URDU; reader options: in an "
+        "experiment file (below)",
     )
     p.add_argument(
         "--target",
         action="append",
         default=[],
         metavar="READER=ROOT",
-        help="target corpus (one; for several targets use an experiment file)",
+        help="target corpus (one; for several targets use an experiment file); "
+        "reader options, such as a csv target without labels: in an experiment "
+        "file (below)",
     )
     p.add_argument(
         "--methods",

@@ -126,3 +126,21 @@ def test_a_corpus_without_labels_where_its_labels_are_needed_is_refused(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert re.search(match, err), err
+
+
+def test_grid_help_gives_the_experiment_file_route_for_reader_options(capsys):
+    # --target csv=... could not say labelled = false (nor a delimiter), and
+    # the help did not say where to
+    with pytest.raises(SystemExit) as exc:
+        main(["grid", "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "reader options, such as a csv target without labels: in an experiment" in (
+        text
+    )
+    assert (
+        "A reader's options (the csv reader's delimiter, encoding, columns, or "
+        "labelled = false for recordings without labels, an unlabelled target) and "
+        "corpus names of your own are set in an experiment file" in text
+    )
+    assert 'options = { delimiter = ";", labelled = false }' in text
