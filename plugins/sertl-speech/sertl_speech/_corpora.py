@@ -558,11 +558,19 @@ def _classes_of(codes):
     return tuple(sorted(set(codes.values())))
 
 
+# the values a gender column is read as, in lower case (English and German:
+# a German corpus writes w/weiblich/Frau and m/männlich/Mann)
+_FEMALE = ("f", "female", "w", "woman", "weiblich", "frau")
+_MALE = ("m", "male", "man", "männlich", "mann")
+
+
 def _gender(code):
-    c = str(code).strip().lower()
-    if c in {"f", "female", "w", "woman", "weiblich"}:
+    # in any case, and in either Unicode form of "ä" (a CSV saved on macOS
+    # may hold it decomposed, NFD)
+    c = unicodedata.normalize("NFC", str(code).strip().lower())
+    if c in _FEMALE:
         return "female"
-    if c in {"m", "male", "man", "männlich"}:
+    if c in _MALE:
         return "male"
     return "unknown"
 
@@ -1369,7 +1377,8 @@ class CsvCorpus(CorpusReader):
     ``/``), ``label`` (or ``emotion``), ``speaker`` (an
     empty cell is the speaker ``"unknown"``, which per-speaker normalisation
     treats as one speaker), and optionally ``gender`` (or ``sex``:
-    f/female/w/woman/weiblich, m/male/man/männlich in any case; other
+    f/female/w/woman/weiblich/Frau, m/male/man/männlich/Mann in any case;
+    other
     values are ``"unknown"``, named in a
     :class:`CorpusWarning`) and ``language`` (a corpus without labels
     needs ``file`` only: see ``labelled``); a CSV whose columns
@@ -1624,9 +1633,9 @@ class CsvCorpus(CorpusReader):
         if odd_genders:
             warnings.warn(
                 f"csv: gender value(s) {sorted(odd_genders)} in the column "
-                f"{cols['gender']!r} of {str(path)!r} are neither female (f, "
-                "female, w, woman, weiblich) nor male (m, male, man, männlich): "
-                f"their {sum(odd_genders.values())} row(s) get the gender "
+                f"{cols['gender']!r} of {str(path)!r} are neither female "
+                f"({', '.join(_FEMALE)}) nor male ({', '.join(_MALE)}), in any "
+                f"case: their {sum(odd_genders.values())} row(s) get the gender "
                 "'unknown'. Write female or male in the CSV where they mean it.",
                 CorpusWarning,
                 stacklevel=external_stacklevel(),

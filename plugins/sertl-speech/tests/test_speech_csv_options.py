@@ -560,24 +560,47 @@ def test_a_path_written_on_windows_finds_its_file(tmp_path):
 
 
 def test_a_sex_column_is_read_and_odd_gender_values_are_named(tmp_path):
-    # a "Sex" column was ignored, and "Frau"/"Mann" read as unknown, silently
+    # a "Sex" column was ignored, and odd values read as unknown, silently
     for name in "abcde":
         _wav(tmp_path / f"{name}.wav")
     (tmp_path / "m.csv").write_text(
-        "file,label,speaker,Sex\na.wav,sad,s1,Frau\nb.wav,sad,s2,Mann\n"
-        "c.wav,sad,s3,f\nd.wav,sad,s4,\ne.wav,sad,s5,Frau\n"
+        "file,label,speaker,Sex\na.wav,sad,s1,divers\nb.wav,sad,s2,x\n"
+        "c.wav,sad,s3,f\nd.wav,sad,s4,\ne.wav,sad,s5,divers\n"
     )
     with pytest.warns(CorpusWarning) as caught:
         table = load_corpus("csv", tmp_path / "m.csv")
     assert [str(w.message) for w in caught] == [
-        f"csv: gender value(s) ['Frau', 'Mann'] in the column 'sex' of "
+        f"csv: gender value(s) ['divers', 'x'] in the column 'sex' of "
         f"{str(tmp_path / 'm.csv')!r} are neither female (f, female, w, woman, "
-        "weiblich) nor male (m, male, man, männlich): their 3 row(s) get the "
-        "gender 'unknown'. Write female or male in the CSV where they mean it."
+        "weiblich, frau) nor male (m, male, man, männlich, mann), in any case: "
+        "their 3 row(s) get the gender 'unknown'. Write female or male in the CSV "
+        "where they mean it."
     ]
     assert table["gender"].tolist() == ["unknown"] * 2 + ["female"] + ["unknown"] * 2
     (tmp_path / "m.csv").write_text("file,label,speaker,sex\na.wav,sad,s1,M\n")
     assert _read(tmp_path / "m.csv")["gender"].tolist() == ["male"]
+
+
+def test_german_gender_values_are_read_in_any_case_and_unicode_form(tmp_path):
+    # "Frau" and "Mann", as a German CSV writes them, were read as unknown
+    values = ["Frau", "MANN", "weiblich", "Männlich", "W", "m"]
+    values.append(unicodedata.normalize("NFD", "männlich"))  # saved on macOS
+    for i in range(len(values)):
+        _wav(tmp_path / f"{i}.wav")
+    (tmp_path / "m.csv").write_text(
+        "file,label,speaker,gender\n"
+        + "".join(f"{i}.wav,sad,s{i},{v}\n" for i, v in enumerate(values))
+    )
+    table = _read(tmp_path / "m.csv")  # no warning: every value is read
+    assert table["gender"].tolist() == [
+        "female",
+        "male",
+        "female",
+        "male",
+        "female",
+        "male",
+        "male",
+    ]
 
 
 # -- a corpus without labels: an unlabelled target ------------------------------
