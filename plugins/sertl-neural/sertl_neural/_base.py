@@ -31,7 +31,7 @@ from sertl_core import (
     as_target_domain,
     external_stacklevel,
 )
-from sertl_core.params import Interval, StrOptions
+from sertl_core.params import Interval, InvalidParameterError, StrOptions
 from sertl_core.utils import is_constant, weights_through_sampler
 
 from ._lazy import nn, torch
@@ -1074,6 +1074,30 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
         ),
     }
 
+    # why a subclass takes no ``sampler`` (None: it takes one); its
+    # ``_validate_params`` then refuses one, saying what to use instead
+    _no_sampler_reason: str | None = None
+
+    def _validate_params(self):
+        """Check the parameters; a ``sampler`` where none is taken gets the way out.
+
+        scikit-learn's wording ("The 'sampler' parameter of DANNClassifier
+        must be None") says what is refused, not what balances the classes
+        instead: ``class_weight``.
+        """
+        if self.sampler is not None and self._no_sampler_reason:
+            name = type(self).__name__
+            raise InvalidParameterError(
+                f"{name} takes no sampler ({self._no_sampler_reason}); got "
+                f"sampler={self.sampler!r}. To balance the classes, pass "
+                f'class_weight="balanced" (or a dict of class weights) '
+                f'instead: {name}(class_weight="balanced"), in a sertl run '
+                f"experiment params = {{ {self.registry_name} = {{ class_weight "
+                '= "balanced" } }. Weights of your own go to fit(X, y, '
+                "sample_weight=w)."
+            )
+        super()._validate_params()
+
     def _uses_domain_in_predict(self):
         # a row's domain reaches the network only through the per-domain
         # scaling of standardize="domain" (_scaled); every other input
@@ -1172,7 +1196,14 @@ class NeuralTransferEstimator(NeuralMixin, SampleWeightMixin, TransferEstimator)
                 "(RandomOverSampler, RandomUnderSampler), or class_weight."
             ) from exc
         if sample_weight is not None:
-            sample_weight = weights_through_sampler(sampler, sample_weight)
+            try:
+                sample_weight = weights_through_sampler(sampler, sample_weight)
+            except ValueError as exc:  # a sampler that makes new rows (SMOTE)
+                raise ValueError(
+                    f"{exc} Or balance the classes without a sampler: "
+                    f'{type(self).__name__}(class_weight="balanced") weighs them '
+                    "in the loss and keeps your sample_weight."
+                ) from exc
         return X_res, y_res, sample_weight
 
     def _predict_input(self, X, sample_domain):

@@ -247,6 +247,10 @@ class DANNClassifier(NeuralTransferEstimator):
 
     registry_name = "dann"
     _sertl_auto_candidate = False
+    _no_sampler_reason = (
+        "its network trains on the labelled and unlabelled rows together, and a "
+        "sampler resamples the labelled rows alone"
+    )
 
     _parameter_constraints: dict = {
         "estimator": [object, None],

@@ -373,6 +373,7 @@ class MultiTaskClassifier(NeuralTransferEstimator):
 
     registry_name = "multitask"
     _sertl_auto_candidate = False
+    _no_sampler_reason = "resampling would separate rows from their auxiliary labels"
     _needs_target = False
 
     __metadata_request__fit = {"sample_domain": True, "aux": True}

@@ -455,7 +455,12 @@ def test_bad_weights_get_the_cores_errors(few_shot):
 def test_weights_and_samplers_that_cannot_carry_them_are_refused(few_shot):
     X, y, sd, _, _ = few_shot
     w = _weights(len(y))
-    with pytest.raises(ValueError, match="SMOTE creates new rows"):
+    with pytest.raises(
+        ValueError,
+        match=r"SMOTE creates new rows.*Or balance the classes without a sampler: "
+        r'FineTuneClassifier\(class_weight="balanced"\) weighs them in the loss '
+        r"and keeps your sample_weight\.",
+    ):
         FineTuneClassifier(sampler=SMOTE(k_neighbors=2), **SMALL).fit(
             X, y, sample_domain=sd, sample_weight=w
         )
@@ -463,6 +468,27 @@ def test_weights_and_samplers_that_cannot_carry_them_are_refused(few_shot):
         FineTuneClassifier(
             LogisticRegression(), sampler=SMOTE(k_neighbors=2), **SMALL
         ).fit(X, y, sample_domain=sd, sample_weight=w)
+
+
+@pytest.mark.parametrize(
+    ("cls", "name", "why"),
+    [
+        (DANNClassifier, "dann", "its network trains on the labelled and unlabelled"),
+        (MultiTaskClassifier, "multitask", "resampling would separate rows"),
+    ],
+)
+def test_a_sampler_where_none_is_taken_points_to_class_weight(few_shot, cls, name, why):
+    # scikit-learn's "must be None" said what was refused, not what to do
+    X, y, sd, _, _ = few_shot
+    with pytest.raises(
+        ValueError,
+        match=rf"{cls.__name__} takes no sampler \({why}.*\); got "
+        r"sampler=RandomOverSampler\(\)\. To balance the classes, pass "
+        rf'class_weight="balanced" .* in a sertl run experiment params = \{{ {name} '
+        r'= \{ class_weight = "balanced" \} \}\. Weights of your own go to '
+        r"fit\(X, y, sample_weight=w\)\.",
+    ):
+        cls(sampler=RandomOverSampler(), **SMALL).fit(X, y, sample_domain=sd)
 
 
 @pytest.mark.parametrize("sampler", [None, RandomOverSampler()], ids=["", "sampler"])
