@@ -309,13 +309,16 @@ def take_rows(X, rows):
     ----------
     X : array-like, sparse matrix, DataFrame or list
         Rows to select from (a list: one item per row, e.g. audio files).
+        A scipy sparse matrix or array of a format without row indexing
+        (COO, DIA, BSR) is converted to CSR first, as scikit-learn's
+        cross-validation does (``sklearn.utils.indexable``).
     rows : ndarray of int or bool
         Indices or mask of the rows.
 
     Returns
     -------
     array-like, sparse matrix, DataFrame or list
-        The rows, of the kind of ``X``.
+        The rows, of the kind of ``X`` (CSR for a COO, DIA or BSR ``X``).
 
     Examples
     --------
@@ -325,12 +328,25 @@ def take_rows(X, rows):
     ['c.wav', 'a.wav']
     >>> take_rows(np.eye(3), np.array([True, False, True])).tolist()
     [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    >>> from scipy.sparse import coo_matrix
+    >>> take_rows(coo_matrix(np.eye(3)), np.array([2, 0])).toarray().tolist()
+    [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
     if hasattr(X, "iloc"):
         return X.iloc[rows]
     if isinstance(X, list):
         return [X[i] for i in rows]
-    return np.asarray(X)[rows] if not hasattr(X, "shape") else X[rows]
+    if not hasattr(X, "shape"):
+        return np.asarray(X)[rows]
+    if getattr(X, "format", None) in _NO_ROW_INDEXING and hasattr(X, "tocsr"):
+        # a coo_matrix, dia and bsr formats take no X[rows] (TypeError,
+        # NotImplementedError); a coo_array does from scipy 1.15 only
+        X = X.tocsr()
+    return X[rows]
+
+
+# scipy sparse formats without row indexing, converted to CSR by take_rows
+_NO_ROW_INDEXING = ("coo", "dia", "bsr")
 
 
 # rows whose midpoint lies further from 0 than this many times their spread

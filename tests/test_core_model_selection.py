@@ -573,6 +573,18 @@ def test_importance_weights_of_non_numeric_input_come_from_the_feature_steps():
         ImportanceWeightedScorer()(plain, names, y)
 
 
+def _assert_label_free_scores_as_dense(clf, X, Xs, y, sd):
+    """Each label-free scorer gives ``clf`` on ``Xs`` (sparse) its score on ``X``."""
+    for scorer in (
+        ReverseValidationScorer(),
+        ImportanceWeightedScorer(),
+        PredictionEntropyScorer(),
+        DeepEmbeddedValidationScorer(),
+    ):
+        expected = scorer(clf, X, y, sample_domain=sd)
+        assert scorer(clf, Xs, y, sample_domain=sd) == pytest.approx(expected)
+
+
 def test_splitters_and_label_free_scorers_take_sparse_input():
     # SourceOnly fits a sparse X when its estimator does; the splitters and
     # scorers count its rows as scikit-learn's do and score it like dense X
@@ -590,14 +602,28 @@ def test_splitters_and_label_free_scorers_take_sparse_input():
     ):
         dense = [t.tolist() for _, t in cv.split(X, labels, sample_domain=sd)]
         assert [t.tolist() for _, t in cv.split(Xs, labels, sample_domain=sd)] == dense
-    for scorer in (
-        ReverseValidationScorer(),
-        ImportanceWeightedScorer(),
-        PredictionEntropyScorer(),
-        DeepEmbeddedValidationScorer(),
-    ):
-        expected = scorer(clf, X, y, sample_domain=sd)
-        assert scorer(clf, Xs, y, sample_domain=sd) == pytest.approx(expected)
+    _assert_label_free_scores_as_dense(clf, X, Xs, y, sd)
+
+
+@pytest.mark.parametrize("fmt", ["coo_matrix", "dia_matrix", "bsr_matrix"])
+def test_label_free_scorers_take_sparse_formats_without_row_indexing(fmt):
+    # take_rows indexed X[rows]: a COO, DIA or BSR matrix raised TypeError
+    # ("'coo_matrix' object is not subscriptable") or NotImplementedError
+    import scipy.sparse as sparse
+
+    from sertl_core.utils import take_rows
+
+    X, y, sd, _ = make_domain_data(n_per_domain=40, random_state=0)
+    with warnings.catch_warnings():  # a DIA matrix of a dense X is inefficient
+        warnings.simplefilter("ignore", sparse.SparseEfficiencyWarning)
+        Xs = getattr(sparse, fmt)(X)
+    rows = np.flatnonzero(sd < 0)[::-3]
+    assert np.array_equal(take_rows(Xs, rows).toarray(), X[rows])
+    assert np.array_equal(take_rows(Xs, sd > 0).toarray(), X[sd > 0])
+    clf = SourceOnly(LogisticRegression()).fit(
+        sparse.csr_matrix(X), y, sample_domain=sd
+    )
+    _assert_label_free_scores_as_dense(clf, X, Xs, y, sd)
 
 
 def _three_corpora():
