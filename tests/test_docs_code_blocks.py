@@ -809,6 +809,7 @@ INLINE_TOML = [
         'mapping = { calm = "neutral" }',
     ),
     ("plugins/sertl-experiments/README.md", "classifier", "", "params = { C = 10.0 }"),
+    ("plugins/sertl-experiments/README.md", "matrix", "", 'sources = "leave_one_out"'),
 ]
 
 

@@ -316,7 +316,9 @@ class ExperimentConfig:
         Source groups; a group of several names trains on those corpora
         together, each a source domain of its own (ids 1, 2, ... in the
         group's order). A corpus appears at most once in a group, and each
-        group (in any order) and each target at most once.
+        group (in any order) and each target at most once. In a file,
+        ``sources = "leave_one_out"`` gives each target one pool: every
+        other corpus of ``[corpora]``.
     targets : list of str
         Target corpora.
     methods : list of MethodSpec
@@ -355,6 +357,15 @@ class ExperimentConfig:
     ('demo', [('a', 'b'), ('c',)], ['c'], 'svc')
     >>> cfg.pairs()
     [(('a', 'b'), 'c')]
+
+    Leave one corpus out: each target against all the other corpora pooled.
+
+    >>> cfg = parse_config({"corpora": {"a": {"root": "x"}, "b": {"root": "y"},
+    ...                                 "c": {"root": "z"}},
+    ...                     "matrix": {"sources": "leave_one_out"},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> cfg.pairs()
+    [(('b', 'c'), 'a'), (('a', 'c'), 'b'), (('a', 'b'), 'c')]
     """
 
     name: str
@@ -627,6 +638,35 @@ def _listed_once(ctx, values, where, why, kind=""):
         )
 
 
+LEAVE_ONE_OUT = "leave_one_out"
+
+
+def _leave_one_out(ctx, value, names, targets):
+    """Expand ``[matrix] sources = "leave_one_out"`` into its pools.
+
+    Each target gets one pool: every corpus of ``[corpora]`` but that
+    target, in the table's order. The pools are exactly the lists a user
+    would write by hand, so they are named, keyed and resumed as those.
+    """
+    where = "[matrix] sources"
+    if value != LEAVE_ONE_OUT:
+        close = difflib.get_close_matches(value, [LEAVE_ONE_OUT], n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        ctx.fail(
+            where,
+            f"must be a list of corpus names (a list inside it pools corpora) or "
+            f'"{LEAVE_ONE_OUT}" (each target against all the other corpora '
+            f"pooled), got {value!r}.{hint}",
+        )
+    if len(names) < 2:
+        ctx.fail(
+            where,
+            f'"{LEAVE_ONE_OUT}" pools the corpora other than each target: define '
+            f"at least two corpora in [corpora], got {', '.join(names)}.",
+        )
+    return [[n for n in names if n != t] for t in targets]
+
+
 def load_config(path, *, overrides=None):
     """Read and validate an experiment TOML file.
 
@@ -827,8 +867,8 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
     ctx.keys(matrix, {"sources", "targets"}, "[matrix]")
     names = list(corpora)
 
-    def corpus_list(value, where, nested):
-        ctx.typed(value, list, where, "a list of corpus names")
+    def corpus_list(value, where, nested, what="a list of corpus names"):
+        ctx.typed(value, list, where, what)
         out = []
         seen = {}  # an entry's corpora as a set (a pool's order does not matter)
         for v in value:
@@ -838,8 +878,15 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             for g in group:
                 ctx.typed(g, str, where, "a list of corpus names")
                 if g not in corpora:
+                    hint = (
+                        f' (for every other corpus pooled, write sources = "{g}", '
+                        "not inside a list)"
+                        if nested and g == LEAVE_ONE_OUT
+                        else ""
+                    )
                     ctx.fail(
-                        where, f"unknown corpus {g!r}; defined: {', '.join(names)}."
+                        where,
+                        f"unknown corpus {g!r}{hint}; defined: {', '.join(names)}.",
                     )
             twice = sorted({g for g in group if group.count(g) > 1})
             if twice:
@@ -872,8 +919,16 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
             out.append(tuple(group) if nested else group[0])
         return out
 
-    sources = corpus_list(matrix.get("sources", names), "[matrix] sources", True)
     targets = corpus_list(matrix.get("targets", names), "[matrix] targets", False)
+    sources = matrix.get("sources", names)
+    if isinstance(sources, str):
+        sources = _leave_one_out(ctx, sources, names, targets)
+    sources = corpus_list(
+        sources,
+        "[matrix] sources",
+        True,
+        f'a list of corpus names or "{LEAVE_ONE_OUT}"',
+    )
 
     feats = raw.get("features", {})
     ctx.keys(feats, {"set", "cache_dir", "n_jobs", "params"}, "[features]")

@@ -80,6 +80,84 @@ def test_a_pool_and_its_corpora_alone_are_different_sources():
     assert cfg.pairs() == [(("a", "b"), "c"), (("a",), "c")]
 
 
+def test_leave_one_out_pools_every_other_corpus_for_each_target():
+    four = {**_THREE, "d": {"root": "w"}}
+    cfg = parse_config(_base(corpora=four, matrix={"sources": "leave_one_out"}))
+    # the pools a user would list by hand, in [corpora]'s order
+    pools = [("b", "c", "d"), ("a", "c", "d"), ("a", "b", "d"), ("a", "b", "c")]
+    assert cfg.sources == pools
+    assert cfg.pairs() == [
+        (("b", "c", "d"), "a"),
+        (("a", "c", "d"), "b"),
+        (("a", "b", "d"), "c"),
+        (("a", "b", "c"), "d"),
+    ]
+    by_hand = parse_config(
+        _base(
+            corpora=four,
+            matrix={"sources": [list(p) for p in pools]},
+        )
+    )
+    assert by_hand.pairs() == cfg.pairs()
+    # listed targets: one pool each, still of every other corpus
+    some = parse_config(
+        _base(corpora=four, matrix={"sources": "leave_one_out", "targets": ["c", "a"]})
+    )
+    assert some.pairs() == [(("a", "b", "d"), "c"), (("b", "c", "d"), "a")]
+    # two corpora: each against the other, the default matrix
+    two = parse_config(_base(matrix={"sources": "leave_one_out"}))
+    assert sorted(two.pairs()) == sorted(parse_config(_base()).pairs())
+
+
+def test_leave_one_out_is_read_from_a_file(tmp_path):
+    p = tmp_path / "exp.toml"
+    p.write_text(
+        "[corpora.a]\nroot = 'x'\n[corpora.b]\nroot = 'y'\n[corpora.c]\nroot = 'z'\n"
+        "[matrix]\nsources = 'leave_one_out'\ntargets = ['b']\n"
+        "[[methods]]\nname = 'dss'\n"
+    )
+    assert load_config(p).pairs() == [(("a", "c"), "b")]
+
+
+@pytest.mark.parametrize(
+    ("over", "match"),
+    [
+        (
+            {"matrix": {"sources": "leave-one-out"}},
+            r"\[matrix\] sources: must be a list of corpus names \(a list inside "
+            r"it pools corpora\) or \"leave_one_out\" .*got 'leave-one-out'\. "
+            r"Did you mean 'leave_one_out'\?",
+        ),
+        (
+            {"matrix": {"sources": "a"}},
+            r"\[matrix\] sources: must be a list of corpus names .*got 'a'\.$",
+        ),
+        (
+            {"matrix": {"sources": 3}},
+            r"\[matrix\] sources: must be a list of corpus names or "
+            r"\"leave_one_out\", got int 3",
+        ),
+        (
+            {"matrix": {"sources": ["leave_one_out"]}},
+            r"\[matrix\] sources: unknown corpus 'leave_one_out' \(for every "
+            r"other corpus pooled, write sources = \"leave_one_out\", not inside",
+        ),
+        (
+            {"matrix": {"sources": "leave_one_out"}, "corpora": {"a": {"root": "x"}}},
+            r"\[matrix\] sources: \"leave_one_out\" pools the corpora other than "
+            r"each target: define at least two corpora in \[corpora\], got a\.",
+        ),
+        (  # targets are checked as ever
+            {"matrix": {"sources": "leave_one_out", "targets": ["a", "zz"]}},
+            r"\[matrix\] targets: unknown corpus 'zz'",
+        ),
+    ],
+)
+def test_bad_leave_one_out_names_the_field(over, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(_base(**over))
+
+
 @pytest.mark.parametrize(
     ("over", "match"),
     [
