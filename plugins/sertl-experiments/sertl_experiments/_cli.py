@@ -675,11 +675,13 @@ def cmd_grid(args):
     from ._data import make_feature_step
     from ._recipes import classifier_prefix, for_protocol
     from ._runner import (
+        _in_part_note,
         _prepare_data,
         _restrict,
         _split,
         check_methods,
         check_recipe,
+        classes_of_pair,
         left_out_classes,
         unlabelled_corpora,
     )
@@ -872,18 +874,23 @@ def cmd_grid(args):
         bare = unlabelled_corpora({n: d.y for n, d in data.items()})
         for srcs, tgt in pairs:
             # a target without labels has no classes: the sources' are kept
-            labelled = [s for s in (*srcs, tgt) if s not in bare]
-            classes = set.intersection(*(set(data[s].y) for s in labelled))
-            classes = sorted(str(c) for c in classes)
+            labelled_target = tgt not in bare
+            classes, in_part = classes_of_pair(
+                cfg, srcs, tgt, data, target_labelled=labelled_target
+            )
             if len(classes) < 2:
                 raise ExperimentError(
                     f"{'+'.join(srcs)} -> {tgt}: the corpora share fewer than two "
                     f"of the classes kept ({classes}); check "
                     + ("[labels] classes." if args.experiment else "--classes.")
                 )
-            note = left_out_classes(cfg.classes, classes, labelled, data)
+            union = cfg.pool_classes == "union" and labelled_target
+            named = [*srcs, tgt] if labelled_target else list(srcs)
+            note = left_out_classes(cfg.classes, classes, named, data, union=union)
             if note:
                 _log(f"{'+'.join(srcs)} -> {tgt}: {note}")
+            if in_part:
+                _log(f"{'+'.join(srcs)} -> {tgt}: {_in_part_note(in_part)}")
             src_data = [_restrict(data[s], classes) for s in srcs]
             tgt_data = data[tgt] if tgt in bare else _restrict(data[tgt], classes)
             task = {

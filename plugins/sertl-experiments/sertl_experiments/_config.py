@@ -324,7 +324,13 @@ class ExperimentConfig:
     methods : list of MethodSpec
         Methods compared in every cell.
     classes : "shared", "all" or list of str, default="shared"
-        Emotions kept: those the corpora of a pair share, all, or a list.
+        Emotions kept: those every corpus of the experiment has, all, or a
+        list; each pair then keeps those of them that its target and its
+        source have (see ``pool_classes`` for a pooled source).
+    pool_classes : {"intersection", "union"}, default="intersection"
+        The classes of a pooled source: those every corpus of the pool has,
+        or those any has (``"union"``; needs ``classes`` ``"all"`` or a
+        list). A pair keeps the classes its target shares with its source.
     mapping : dict, default={}
         Label renaming applied before selecting classes.
     features : FeatureSpec, default=FeatureSpec()
@@ -375,6 +381,7 @@ class ExperimentConfig:
     targets: list
     methods: list
     classes: Any = "shared"
+    pool_classes: str = "intersection"
     mapping: dict = field(default_factory=dict)
     features: FeatureSpec = field(default_factory=FeatureSpec)
     protocol: ProtocolSpec = field(default_factory=ProtocolSpec)
@@ -639,6 +646,7 @@ def _listed_once(ctx, values, where, why, kind=""):
 
 
 LEAVE_ONE_OUT = "leave_one_out"
+POOL_CLASSES = ("intersection", "union")
 
 
 def _leave_one_out(ctx, value, names, targets):
@@ -830,7 +838,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         )
 
     labels = raw.get("labels", {})
-    ctx.keys(labels, {"classes", "mapping"}, "[labels]")
+    ctx.keys(labels, {"classes", "mapping", "pool_classes"}, "[labels]")
     classes = labels.get("classes", "shared")
     if isinstance(classes, str):
         if classes not in ("shared", "all"):
@@ -849,6 +857,23 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         )
         if len(set(classes)) < 2:
             ctx.fail("[labels] classes", "list at least two distinct classes.")
+    pool_classes = labels.get("pool_classes", "intersection")
+    if pool_classes not in POOL_CLASSES:
+        ctx.fail(
+            "[labels] pool_classes",
+            f'must be "intersection" (a pooled source keeps the classes every '
+            f'corpus of the pool has; the default) or "union" (those any corpus '
+            f"of the pool has), got {pool_classes!r}.",
+        )
+    if pool_classes == "union" and classes == "shared":
+        ctx.fail(
+            "[labels] pool_classes",
+            '"union" keeps a class that some corpora of a pool lack, but '
+            'classes = "shared" keeps only the classes every corpus has, so no '
+            'pool could lack one: set [labels] classes = "all" (each pair then '
+            "keeps the classes its target shares with its pool) or a list of "
+            "classes.",
+        )
     mapping = labels.get("mapping", {})
     ctx.typed(mapping, dict, "[labels] mapping", 'a table like { calm = "neutral" }')
     for k, v in mapping.items():
@@ -1310,6 +1335,7 @@ def parse_config(raw, *, base_dir=".", origin="<config>"):
         targets=targets,
         methods=methods,
         classes=classes,
+        pool_classes=pool_classes,
         mapping=dict(mapping),
         features=fspec,
         protocol=protocol,

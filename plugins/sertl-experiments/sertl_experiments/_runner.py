@@ -2142,12 +2142,14 @@ def interval_notes(cells):
     return out
 
 
-def left_out_classes(listed, classes, corpora, data, left=None):
+def left_out_classes(listed, classes, corpora, data, left=None, union=False):
     """Say which listed classes a pair leaves out, and which corpus lacks each.
 
     Returns None when the pair keeps every class of ``listed`` (or the
     experiment lists none: ``"shared"``, ``"all"``). ``left`` is
-    :func:`_pair_left_out`'s answer when the caller has it already.
+    :func:`_pair_left_out`'s answer when the caller has it already;
+    ``union``: ``[labels] pool_classes = "union"`` (``corpora`` ends with
+    the target).
 
     Examples
     --------
@@ -2165,18 +2167,20 @@ def left_out_classes(listed, classes, corpora, data, left=None):
     if not isinstance(listed, list):
         return None
     if left is None:
-        left = _pair_left_out(listed, classes, corpora, data)
+        left = _pair_left_out(listed, classes, corpora, data, union)
     if not left:
         return None
     return f"classes {', '.join(classes)}; left out: {left}"
 
 
-def _pair_left_out(listed, classes, corpora, data):
+def _pair_left_out(listed, classes, corpora, data, union=False):
     """Return the classes a pair leaves out, with the corpora that lack each.
 
     The classes considered are those listed (``[labels] classes`` as a
     list), or else those any corpus of the pair has; "" when it keeps them
-    all.
+    all. ``corpora`` ends with the target. With ``union`` (``[labels]
+    pool_classes = "union"``) a class is left out because the target lacks
+    it, or else because every corpus of the pool does: those are named.
     """
     if isinstance(listed, list):
         candidates = list(dict.fromkeys(listed))
@@ -2187,10 +2191,96 @@ def _pair_left_out(listed, classes, corpora, data):
         if c in classes:
             continue
         lacking = [n for n in corpora if c not in set(data[n].y)]
-        parts.append(
-            f"{c} ({', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} none)"
-        )
+        if union and corpora[-1] in lacking:
+            lacking = [corpora[-1]]
+        parts.append(_none_of(c, lacking))
     return "; ".join(parts)
+
+
+def _none_of(label, corpora):
+    """``"neutral (turev has none)"``."""
+    return (
+        f"{label} ({', '.join(corpora)} {'has' if len(corpora) == 1 else 'have'} none)"
+    )
+
+
+# the "Classes of each pair" column of pool_classes = "union"
+POOL_LACKS = "kept, some pooled corpora lack"
+
+
+def _in_part_note(in_part):
+    """Say which classes a pair keeps that some corpora of its pool lack."""
+    return (
+        f"classes kept that some pooled corpora lack: {in_part} ([labels] "
+        'pool_classes = "union": the classifier learns each class from the '
+        "pooled corpora that have it)"
+    )
+
+
+def classes_of_pair(config, sources, target, data, *, target_labelled=True):
+    """Return the classes a pair keeps, and those some corpora of its pool lack.
+
+    A pair keeps the classes its target shares with its source (of the
+    listed ones when ``[labels] classes`` is a list). A pooled source has
+    the classes every corpus of the pool has (``[labels] pool_classes =
+    "intersection"``, the default), or those any has (``"union"``: the
+    classifier trains on what the pool has of each class).
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        The experiment (its ``classes`` and ``pool_classes``).
+    sources : sequence of str
+        The corpora of the source (one, or a pool).
+    target : str
+        The target corpus.
+    data : dict of str to CorpusData
+        Each corpus's rows.
+    target_labelled : bool, default=True
+        False for a target read without labels (``sertl grid``'s unlabelled
+        target): the pair then keeps the source's classes.
+
+    Returns
+    -------
+    classes : list of str
+        The pair's classes, sorted.
+    lacking : str
+        The classes kept that some corpora of the pool have none of, each
+        with those corpora (``"neutral (turev has none)"``); "" when every
+        corpus of the pool has every class kept (always so under
+        ``"intersection"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sertl_experiments import CorpusData, parse_config
+    >>> def cd(name, labels):
+    ...     y = np.array(labels)
+    ...     return CorpusData(name, np.zeros((len(y), 1)), y, y, y)
+    >>> data = {"emodb": cd("emodb", ["anger", "neutral", "sadness"]),
+    ...         "urdu": cd("urdu", ["anger", "neutral", "sadness"]),
+    ...         "turev": cd("turev", ["anger", "sadness"])}
+    >>> raw = {"corpora": {n: {"root": "."} for n in data},
+    ...        "labels": {"classes": "all"}, "methods": [{"name": "dss"}]}
+    >>> classes_of_pair(parse_config(raw), ["urdu", "turev"], "emodb", data)
+    (['anger', 'sadness'], '')
+    >>> raw["labels"]["pool_classes"] = "union"
+    >>> classes_of_pair(parse_config(raw), ["urdu", "turev"], "emodb", data)
+    (['anger', 'neutral', 'sadness'], 'neutral (turev has none)')
+    """
+    have = [set(map(str, data[s].y)) for s in sources]
+    union = config.pool_classes == "union"
+    pool = set.union(*have) if union else set.intersection(*have)
+    classes = pool & set(map(str, data[target].y)) if target_labelled else pool
+    if isinstance(config.classes, list):
+        classes &= set(config.classes)
+    classes = sorted(classes)
+    lacking = [
+        _none_of(c, [s for s, h in zip(sources, have, strict=True) if c not in h])
+        for c in classes
+        if not all(c in h for h in have)
+    ]
+    return classes, "; ".join(lacking)
 
 
 def _restrict(cd, classes):
@@ -2335,14 +2425,10 @@ def run_experiment(
     )
     for pair in config.pairs():
         srcs, tgt = pair
-        classes = set(data[tgt].y)
-        for s in srcs:
-            classes &= set(data[s].y)
-        if isinstance(config.classes, list):
-            classes &= set(config.classes)
-        classes = sorted(str(c) for c in classes)
+        classes, in_part = classes_of_pair(config, srcs, tgt, data)
         src_name = "+".join(srcs)
-        lacking = _pair_left_out(config.classes, classes, [*srcs, tgt], data)
+        union = config.pool_classes == "union"
+        lacking = _pair_left_out(config.classes, classes, [*srcs, tgt], data, union)
         pair_classes.append(
             {
                 "source": src_name,
@@ -2351,6 +2437,8 @@ def run_experiment(
                 "left out": lacking,
             }
         )
+        if union:  # a column of its own; the default's table stays as it was
+            pair_classes[-1][POOL_LACKS] = in_part
         if len(classes) < 2:
             log(f"skip {src_name} -> {tgt}: fewer than two shared classes {classes}")
             skipped_pairs.append(f"{src_name} -> {tgt} {classes}")
@@ -2361,6 +2449,8 @@ def run_experiment(
         note = left_out_classes(config.classes, classes, [*srcs, tgt], data, lacking)
         if note:
             log(f"{src_name} -> {tgt}: {note}")
+        if in_part:
+            log(f"{src_name} -> {tgt}: {_in_part_note(in_part)}")
         sources = [_restrict(data[s], classes) for s in srcs]
         target = _restrict(data[tgt], classes)
         pair_classes[-1]["source utterances"] = _class_counts(

@@ -158,6 +158,43 @@ def test_bad_leave_one_out_names_the_field(over, match):
         parse_config(_base(**over))
 
 
+def test_pool_classes_defaults_to_the_classes_every_pooled_corpus_has():
+    assert parse_config(_base()).pool_classes == "intersection"
+    for classes in ("all", ["anger", "sadness"]):
+        cfg = parse_config(_base(labels={"classes": classes, "pool_classes": "union"}))
+        assert (cfg.pool_classes, cfg.classes) == ("union", classes)
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (
+            {"classes": "all", "pool_classes": "any"},
+            r"\[labels\] pool_classes: must be \"intersection\" \(a pooled source "
+            r"keeps the classes every corpus of the pool has; the default\) or "
+            r"\"union\" \(those any corpus of the pool has\), got 'any'\.",
+        ),
+        (
+            {"classes": "all", "pool_classes": ["union"]},
+            r"\[labels\] pool_classes: must be .*got \['union'\]\.",
+        ),
+        (  # "shared": every corpus has every class kept, union would change nothing
+            {"pool_classes": "union"},
+            r"\[labels\] pool_classes: \"union\" keeps a class that some corpora "
+            r"of a pool lack, but classes = \"shared\" .*set \[labels\] classes = "
+            r"\"all\" .* or a list of classes\.",
+        ),
+        (
+            {"classes": "all", "pool_class": "union"},
+            r"\[labels\] pool_class: unknown field\. Did you mean 'pool_classes'",
+        ),
+    ],
+)
+def test_bad_pool_classes_names_the_field(labels, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(_base(labels=labels))
+
+
 @pytest.mark.parametrize(
     ("over", "match"),
     [

@@ -71,3 +71,123 @@ def test_leave_one_corpus_out_runs_names_its_pools_and_resumes(tmp_path):
     by_hand = _config(tmp_path, [["b", "c"], ["a", "c"], ["a", "b"]])
     res = run_experiment(by_hand, data=data, progress=False, log=_quiet)
     assert (res.n_computed, res.n_reused) == (0, 6)
+
+
+def _lacking_neutral():
+    """``a`` and ``c`` with anger, neutral, sadness; ``b`` without neutral."""
+    data = _three()
+    data["b"] = _corpus("b", 1.0, labels=("anger", "sadness"))
+    return data
+
+
+def _by_pair(out, column):
+    df = pd.read_csv(out / "results.csv")
+    return dict(
+        zip(zip(df["source"], df["target"], strict=True), df[column], strict=True)
+    )
+
+
+def test_union_pool_keeps_the_classes_the_target_shares_with_the_pool(
+    tmp_path, read_results_md
+):
+    # a pooled source kept only the classes every corpus of the pool has:
+    # a+b -> c dropped neutral, which c has and a has, because b has none
+    data = _lacking_neutral()
+    few_shot = {"target": "few_shot", "k": 3, "bootstrap": 0}
+    labels = {"classes": "all"}
+    cfg = _config(tmp_path, "leave_one_out", labels=labels, protocol=few_shot)
+    res = run_experiment(cfg, data=data, progress=False, log=_quiet)
+    assert res.n_computed == 6
+    # the default is unchanged: every pair on anger and sadness
+    assert set(_by_pair(cfg.output, "n_classes").values()) == {2}
+    md = read_results_md(cfg.output / "results.md")
+    assert "kept, some pooled corpora lack" not in md
+    assert "| a+b | c | anger, sadness | neutral (b has none) |" in md
+
+    lines = []
+    union = _config(
+        tmp_path,
+        "leave_one_out",
+        labels={**labels, "pool_classes": "union"},
+        protocol=few_shot,
+    )
+    res = run_experiment(union, data=data, progress=False, log=lines.append)
+    # a+c -> b keeps anger and sadness under both rules (b itself has no
+    # neutral): its cells are reused; the two others gain neutral
+    assert (res.n_computed, res.n_reused) == (4, 2)
+    assert _by_pair(union.output, "n_classes") == {
+        ("b+c", "a"): 3,
+        ("a+c", "b"): 2,
+        ("a+b", "c"): 3,
+    }
+    # neutral is learned from a's rows (b has none): 60 + 60 source rows and
+    # the 3 labelled target rows of each class
+    assert _by_pair(union.output, "n_train")[("a+b", "c")] == 60 + 60 + 3 * 3
+    cell = json.loads((union.output / "cells" / "a+b__c__dss__seed0.json").read_text())
+    assert cell["classes"] == ["anger", "neutral", "sadness"]
+    assert len(cell["shot_files"]["neutral"]) == 3
+    assert cell["test_class_counts"]["neutral"] > 0
+    assert any(
+        line.startswith(
+            "a+b -> c: classes kept that some pooled corpora lack: neutral (b has none)"
+        )
+        for line in map(str, lines)
+    ), lines
+    md = read_results_md(union.output / "results.md")
+    assert "| kept, some pooled corpora lack |" in md
+    assert "| a+b | c | anger, neutral, sadness |  | neutral (b has none) |" in md
+    # a class the target lacks is left out under either rule
+    assert "| a+c | b | anger, sadness | neutral (b has none) |  |" in md
+
+
+def test_grid_with_an_experiment_file_takes_its_pool_classes(
+    tmp_path, monkeypatch, capsys
+):
+    from sertl_experiments import _runner
+    from sertl_experiments._cli import main
+
+    data = _lacking_neutral()
+    monkeypatch.setattr(_runner, "_prepare_data", lambda *_, **__: (data, []))
+    exp = tmp_path / "exp.toml"
+    head = (
+        "".join(f'[corpora.{n}]\nroot = "unused"\n' for n in "abc")
+        + '[matrix]\nsources = [["a", "b"]]\ntargets = ["c"]\n'
+        + '[[methods]]\nname = "dss"\n'
+    )
+    found = {}
+    for rule in ("intersection", "union"):
+        exp.write_text(head + f'[labels]\nclasses = "all"\npool_classes = "{rule}"\n')
+        assert main(["grid", str(exp), "--json"]) == 0
+        captured = capsys.readouterr()
+        (entry,) = json.loads(captured.out)
+        found[rule] = entry["classes"]
+        assert ("classes kept that some pooled corpora lack" in captured.err) == (
+            rule == "union"
+        )
+    assert found == {
+        "intersection": ["anger", "sadness"],
+        "union": ["anger", "neutral", "sadness"],
+    }
+
+
+def test_left_out_class_names_the_corpora_that_keep_it_out():
+    from sertl_experiments._runner import left_out_classes
+
+    def cd(name, labels):
+        y = np.array(labels)
+        return CorpusData(name, np.zeros((len(y), 1)), y, y, y)
+
+    data = {
+        "a": cd("a", ["anger", "fear", "sadness"]),
+        "b": cd("b", ["anger", "sadness"]),
+        "c": cd("c", ["anger", "sadness"]),
+    }
+    listed, kept, pair = ["anger", "fear", "sadness"], ["anger", "sadness"], "abc"
+    # every corpus of the pair needs fear under the default: b and c lack it;
+    # under "union" a alone would do, so the target c keeps it out
+    assert left_out_classes(listed, kept, pair, data).endswith(
+        "left out: fear (b, c have none)"
+    )
+    assert left_out_classes(listed, kept, pair, data, union=True).endswith(
+        "left out: fear (c has none)"
+    )
