@@ -43,6 +43,25 @@ def corpora_root() -> Path:
     return root
 
 
+@pytest.fixture
+def memory_available(monkeypatch):
+    """Set what ``sertl_core.utils.available_memory`` answers, for this test.
+
+    The up-front memory checks of the methods are tested on small inputs
+    with little memory "available", never by allocating gigabytes. Set with
+    ``raising=False``: on a core without the check the fit runs, and a test
+    fails on its own assertion.
+    """
+    import sertl_core.utils
+
+    def set_to(n_bytes):
+        monkeypatch.setattr(
+            sertl_core.utils, "available_memory", lambda: n_bytes, raising=False
+        )
+
+    return set_to
+
+
 # ---------------------------------------------------------------------------
 # File permissions: tests of files this user may not read or reach
 

@@ -4,12 +4,16 @@ The pieces that the core's own methods and the first-party plugins share
 when they write a :class:`~sertl_core.DomainAdapter` or a
 :class:`~sertl_core.TransferEstimator`: the statistics of standardisation,
 the float32 tag, the way sample weights reach a wrapped estimator, row
-selection and the kernel's offset guard. They are public, so that a plugin
+selection, the kernel's offset guard and the up-front memory check. They
+are public, so that a plugin
 relies only on what the core promises: a release of the core may rename
 anything private, never these without a deprecation.
 """
 
 from __future__ import annotations
+
+import os
+import sys
 
 import numpy as np
 from sklearn import get_config
@@ -17,6 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
 __all__ = [
+    "available_memory",
+    "check_memory",
     "is_constant",
     "kernel_shift",
     "mean_scale",
@@ -395,3 +401,131 @@ def kernel_shift(*arrays):
     if not np.isfinite(spread) or np.max(np.abs(mid)) <= _OFFSET_RATIO * spread:
         return None
     return mid
+
+
+def _meminfo_available(path="/proc/meminfo"):
+    """``MemAvailable`` of Linux's ``/proc/meminfo`` in bytes, or None."""
+    try:
+        with open(path, encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file says kB
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_available(root="/sys/fs/cgroup"):
+    """Room left under a cgroup v2 memory limit (a container's), or None."""
+    try:
+        with open(os.path.join(root, "memory.max"), encoding="ascii") as f:
+            limit = f.read().strip()
+        if limit == "max":
+            return None
+        with open(os.path.join(root, "memory.current"), encoding="ascii") as f:
+            current = int(f.read().strip())
+        return max(int(limit) - current, 0)
+    except (OSError, ValueError):
+        return None
+
+
+def available_memory():
+    """Return the memory a new allocation can take now without swapping, or None.
+
+    On Linux the kernel's own estimate, ``MemAvailable`` of
+    ``/proc/meminfo`` (free memory plus the page cache it can drop), or the
+    room left under the memory limit of the process's cgroup (a container,
+    a CI job) when that is smaller. On other POSIX systems (macOS) the
+    physical memory of the machine: no estimate of what is free, but a
+    step that needs more than the whole machine is still caught. None where
+    neither can be read (Windows): :func:`check_memory` then checks nothing.
+
+    Returns
+    -------
+    n_bytes : int or None
+        The estimate, or None when it is unknown.
+
+    See Also
+    --------
+    check_memory : Refuse a step whose estimate exceeds this.
+
+    Examples
+    --------
+    >>> from sertl_core.utils import available_memory
+    >>> n = available_memory()
+    >>> n is None or n >= 0
+    True
+    """
+    if sys.platform.startswith("linux"):
+        found = [_meminfo_available(), _cgroup_available()]
+        found = [v for v in found if v is not None]
+        if found:
+            return min(found)
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        return None
+
+
+def _size(n_bytes):
+    """``n_bytes`` for a message: ``"12.8 GB"``, ``"340 MB"``."""
+    if n_bytes >= 10**9:
+        return f"{n_bytes / 10**9:.1f} GB"
+    return f"{n_bytes / 10**6:.3g} MB"
+
+
+def check_memory(n_bytes, what, fix, *, available=None):
+    """Refuse up front a step whose memory estimate exceeds the memory available.
+
+    A method that builds arrays growing faster than its input (an
+    ``n x n`` kernel, a landmark factor) calls this with its estimate of
+    the peak before allocating anything. Without the check such a step
+    fails minutes later, with numpy's allocation error deep inside the
+    method, or is killed by the system after it has swapped; with it, the
+    user gets one message naming the estimate and what to do instead.
+
+    Parameters
+    ----------
+    n_bytes : int or float
+        Estimated peak memory of the step, in bytes.
+    what : str
+        The step and why it needs that much, e.g. ``"TCA(solver='exact') on
+        40,000 rows builds 40,000 x 40,000 kernel matrices"``.
+    fix : str
+        What to do instead: a parameter that avoids the allocation, or
+        fewer rows.
+    available : int or None, default=None
+        Bytes available; None asks the system (:func:`available_memory`),
+        and nothing is checked when the system cannot say.
+
+    Raises
+    ------
+    MemoryError
+        When ``n_bytes`` exceeds the memory available, with ``what``, the
+        estimate, the memory available and ``fix``.
+
+    See Also
+    --------
+    available_memory : The memory the check compares with.
+
+    Examples
+    --------
+    >>> from sertl_core.utils import check_memory
+    >>> check_memory(8 * 100**2, "a 100 x 100 kernel", "use fewer rows",
+    ...              available=10**9)
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
+    ...     check_memory(8 * 100_000**2, "a 100,000 x 100,000 kernel",
+    ...                  "Use fewer rows.", available=16 * 10**9)
+    ... except MemoryError as e:
+    ...     print(e)
+    a 100,000 x 100,000 kernel: about 80.0 GB of memory, more than the 16.0 GB
+    available now. Use fewer rows.
+    """
+    if available is None:
+        available = available_memory()
+    if available is None or n_bytes <= available:
+        return
+    raise MemoryError(
+        f"{what}: about {_size(n_bytes)} of memory, more than the "
+        f"{_size(available)} available now. {fix}"
+    )

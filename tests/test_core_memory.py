@@ -1,0 +1,67 @@
+"""The up-front memory check that methods call before a large allocation."""
+
+import sys
+
+import pytest
+
+import sertl_core.utils
+from sertl_core.utils import available_memory, check_memory
+
+
+def test_check_memory_refuses_with_the_estimate_the_room_and_the_fix():
+    with pytest.raises(
+        MemoryError,
+        match=(
+            r"^a 50,000 x 50,000 kernel: about 20\.0 GB of memory, more than the "
+            r"6\.4 GB available now\. Use fewer rows\.$"
+        ),
+    ):
+        check_memory(
+            8 * 50_000**2,
+            "a 50,000 x 50,000 kernel",
+            "Use fewer rows.",
+            available=6_400_000_000,
+        )
+
+
+def test_check_memory_passes_what_fits():
+    assert check_memory(100, "a small step", "nothing", available=100) is None
+
+
+def test_check_memory_asks_the_system_and_checks_nothing_when_it_cannot_say(
+    monkeypatch,
+):
+    monkeypatch.setattr(sertl_core.utils, "available_memory", lambda: 1000)
+    with pytest.raises(MemoryError, match=r"about 0\.002 MB .* 0\.001 MB available"):
+        check_memory(2000, "a step", "Do less.")
+    monkeypatch.setattr(sertl_core.utils, "available_memory", lambda: None)
+    assert check_memory(10**30, "a step", "Do less.") is None
+
+
+def test_meminfo_gives_the_kernels_estimate_in_bytes(tmp_path):
+    path = tmp_path / "meminfo"
+    path.write_text(
+        "MemTotal:       24576000 kB\nMemFree:  1000 kB\nMemAvailable:   20000000 kB\n"
+    )
+    assert sertl_core.utils._meminfo_available(str(path)) == 20_000_000 * 1024
+    path.write_text("MemTotal:       24576000 kB\n")  # a kernel before 3.14
+    assert sertl_core.utils._meminfo_available(str(path)) is None
+    assert sertl_core.utils._meminfo_available(str(tmp_path / "none")) is None
+
+
+def test_cgroup_limit_gives_the_room_left_under_it(tmp_path):
+    (tmp_path / "memory.max").write_text("8000000000\n")
+    (tmp_path / "memory.current").write_text("3000000000\n")
+    assert sertl_core.utils._cgroup_available(str(tmp_path)) == 5_000_000_000
+    (tmp_path / "memory.max").write_text("max\n")  # no limit
+    assert sertl_core.utils._cgroup_available(str(tmp_path)) is None
+    assert sertl_core.utils._cgroup_available(str(tmp_path / "none")) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's files")
+def test_linux_takes_the_smaller_of_meminfo_and_the_cgroup(monkeypatch):
+    monkeypatch.setattr(sertl_core.utils, "_meminfo_available", lambda: 9 * 10**9)
+    monkeypatch.setattr(sertl_core.utils, "_cgroup_available", lambda: 2 * 10**9)
+    assert available_memory() == 2 * 10**9
+    monkeypatch.setattr(sertl_core.utils, "_cgroup_available", lambda: None)
+    assert available_memory() == 9 * 10**9
