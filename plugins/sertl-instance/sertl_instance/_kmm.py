@@ -43,6 +43,8 @@ _DIAG_FLOOR = 1e-6  # smallest Nyström residual variance kept (k(x, x) = 1)
 # and the copy its eigenvalue solver makes ("apg"; measured 2.1 n_s^2 at
 # 3,000 rows), or what cvxpy builds from the dense factor (33 n_s^2 at 1,000)
 _EXACT_MATRICES = {"apg": 2, "cvxpy": 30}
+# the landmark kernel, its eigenvectors and the eigen-solver's copy
+_LANDMARK_MATRICES = 4
 
 
 # rows whose largest spread along a feature lies in this range keep their
@@ -107,6 +109,25 @@ def _check_exact_memory(ns, solver):
         "Use kernel_approx='nystroem' (a low-rank kernel whose memory grows with "
         "the rows; kernel_approx='auto' picks it above "
         f"{_EXACT_AUTO_MAX} source rows), or fewer source rows.",
+    )
+
+
+def _check_nystroem_memory(ns, m, n_landmarks, rank=None):
+    """Refuse up front a Nyström factor that would not fit in memory.
+
+    Before the landmarks are drawn (``rank=None``) their ``m x m`` matrices
+    are checked, then the ``n_s x rank`` factor of the source rows.
+    """
+    if rank is None:
+        n_bytes, what = 8 * _LANDMARK_MATRICES * m * m, f"{m:,} x {m:,} landmark"
+    else:
+        n_bytes, what = 8 * ns * rank, f"{ns:,} x {rank:,} kernel factor"
+    check_memory(
+        n_bytes,
+        f"KMM with n_landmarks={n_landmarks} on {ns:,} source rows builds "
+        f"{what} matrices",
+        "Lower n_landmarks (the rank is read off their spectrum: a few hundred "
+        "landmarks usually resolve it), or fewer source rows.",
     )
 
 
@@ -225,7 +246,9 @@ def kmm_weights(
         ``rank_tol * lambda_max`` are kept.
     n_landmarks : int, default=500
         Landmarks drawn from source and target pooled; doubled (up to four
-        times) while the spectrum has not fallen below ``rank_tol``.
+        times) while the spectrum has not fallen below ``rank_tol``. ``m``
+        landmarks take about ``32 m^2`` bytes and the factor ``8 n_s r``
+        for its rank ``r`` (both checked up front like the exact kernel).
     solver : str, default="auto"
         ``"newton"`` (built-in, Nyström kernel only), ``"apg"``
         (built-in), ``"cvxpy"`` (Clarabel) or the name of any installed
@@ -360,12 +383,14 @@ def kmm_weights(
         pool = np.vstack((Xs, Xt))
         m = min(n_landmarks, pool.shape[0])
         for _ in range(3):
+            _check_nystroem_memory(ns, m, n_landmarks)
             factor = nystroem_factor(
                 pool, sigma, n_landmarks=m, rank_tol=rank_tol, random_state=rng
             )
             if factor.resolved or m >= min(pool.shape[0], 4 * n_landmarks):
                 break
             m = min(2 * m, pool.shape[0], 4 * n_landmarks)
+        _check_nystroem_memory(ns, m, n_landmarks, rank=factor.rank)
         Z = factor.transform(Xs)
         c = ratio * factor.transform_sum(Xt)
         kappa = Z @ c
