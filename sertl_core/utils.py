@@ -429,13 +429,35 @@ def _cgroup_available(root="/sys/fs/cgroup"):
         return None
 
 
+def _rlimit_available(statm="/proc/self/statm"):
+    """Room left under the process's address-space limit (``ulimit -v``), or None.
+
+    The limit counts the virtual size, so the room is the limit less the
+    current virtual size (Linux's ``/proc/self/statm``; without it, None).
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return None
+    try:
+        with open(statm, encoding="ascii") as f:
+            pages = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(soft - pages * os.sysconf("SC_PAGE_SIZE"), 0)
+
+
 def available_memory():
     """Return the memory a new allocation can take now without swapping, or None.
 
     On Linux the kernel's own estimate, ``MemAvailable`` of
-    ``/proc/meminfo`` (free memory plus the page cache it can drop), or the
-    room left under the memory limit of the process's cgroup (a container,
-    a CI job) when that is smaller. On other POSIX systems (macOS) the
+    ``/proc/meminfo`` (free memory plus the page cache it can drop), or,
+    when smaller, the room left under the memory limit of the process's
+    cgroup (a container, a CI job) or under its address-space limit
+    (``ulimit -v``, as some clusters set). On other POSIX systems (macOS) the
     physical memory of the machine: no estimate of what is free, but a
     step that needs more than the whole machine is still caught. None where
     neither can be read (Windows): :func:`check_memory` then checks nothing.
@@ -457,7 +479,7 @@ def available_memory():
     True
     """
     if sys.platform.startswith("linux"):
-        found = [_meminfo_available(), _cgroup_available()]
+        found = [_meminfo_available(), _cgroup_available(), _rlimit_available()]
         found = [v for v in found if v is not None]
         if found:
             return min(found)

@@ -1,5 +1,6 @@
 """The up-front memory check that methods call before a large allocation."""
 
+import os
 import sys
 
 import pytest
@@ -58,10 +59,27 @@ def test_cgroup_limit_gives_the_room_left_under_it(tmp_path):
     assert sertl_core.utils._cgroup_available(str(tmp_path / "none")) is None
 
 
+def test_address_space_limit_gives_the_room_left_under_it(monkeypatch, tmp_path):
+    resource = pytest.importorskip("resource")  # POSIX only
+    statm = tmp_path / "statm"
+    statm.write_text("1000 200 100 1 0 50 0\n")  # virtual size: 1000 pages
+    page = os.sysconf("SC_PAGE_SIZE")
+    limit = 1000 * page + 5 * 10**9
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (limit, limit))
+    assert sertl_core.utils._rlimit_available(str(statm)) == 5 * 10**9
+    inf = resource.RLIM_INFINITY
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (inf, inf))
+    assert sertl_core.utils._rlimit_available(str(statm)) is None
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's files")
-def test_linux_takes_the_smaller_of_meminfo_and_the_cgroup(monkeypatch):
-    monkeypatch.setattr(sertl_core.utils, "_meminfo_available", lambda: 9 * 10**9)
-    monkeypatch.setattr(sertl_core.utils, "_cgroup_available", lambda: 2 * 10**9)
+def test_linux_takes_the_smallest_of_meminfo_cgroup_and_ulimit(monkeypatch):
+    u = sertl_core.utils
+    monkeypatch.setattr(u, "_meminfo_available", lambda: 9 * 10**9)
+    monkeypatch.setattr(u, "_cgroup_available", lambda: 2 * 10**9)
+    monkeypatch.setattr(u, "_rlimit_available", lambda: 3 * 10**9)
     assert available_memory() == 2 * 10**9
-    monkeypatch.setattr(sertl_core.utils, "_cgroup_available", lambda: None)
+    monkeypatch.setattr(u, "_cgroup_available", lambda: None)
+    assert available_memory() == 3 * 10**9
+    monkeypatch.setattr(u, "_rlimit_available", lambda: None)
     assert available_memory() == 9 * 10**9
