@@ -94,12 +94,17 @@ print(json.dumps({"wall": wall, "peak_mb": peak}))
 """
 
 
-def run_one(code, n, d, timeout):
+def run_child(child, argv, timeout):
+    """Run ``child`` in a fresh process with one BLAS thread.
+
+    Returns the JSON object of its last output line, or a note (a string)
+    when it timed out or failed.
+    """
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     env["MKL_NUM_THREADS"] = "1"
     try:
         done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(n), str(d), code],
+            [sys.executable, "-c", child, *argv],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -110,56 +115,97 @@ def run_one(code, n, d, timeout):
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
         return "failed: " + last[:120]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measured(result):
+    """A table cell: the child's wall time and peak memory, or its note."""
+    if isinstance(result, str):
+        return result
     return f"{result['wall']:.1f} s, {result['peak_mb']:.0f} MB"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, nargs="+", default=[5000, 20000])
-    parser.add_argument("--d", type=int, default=88)
-    parser.add_argument("--timeout", type=int, default=900)
-    parser.add_argument("--write", action="store_true")
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    rows = []
-    for name, code in METHODS:
-        cells = [run_one(code, n, args.d, args.timeout) for n in args.n]
-        rows.append((name, cells))
-        print(name, *cells, sep=" | ", flush=True)
+def machine_line(start):
+    """The results' line on the machine, the versions and the wall time."""
     import numpy
+    import scipy
     import sklearn
 
-    head = " | ".join(f"{n:,} + {n:,} rows" for n in args.n)
+    return (
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), "
+        f"Python {platform.python_version()}, numpy {numpy.__version__}, scipy "
+        f"{scipy.__version__}, scikit-learn {sklearn.__version__}. Wall time "
+        f"{time.perf_counter() - start:.0f} s."
+    )
+
+
+def run_one(code, n, d, timeout):
+    return measured(run_child(CHILD, [str(n), str(d), code], timeout))
+
+
+def measure(methods, ns, run):
+    """Rows of the table: each method's cell at each n, printed as they come."""
+    rows = []
+    for name, code in methods:
+        cells = [run(code, n) for n in ns]
+        rows.append((name, cells))
+        print(name, *cells, sep=" | ", flush=True)
+    return rows
+
+
+def report(name, title, intro, column, ns, rows, start, options, write):
+    """Print the results; with ``write``, save them as results/<name>.md."""
+    head = " | ".join(f"{n:,} + {n:,} rows" for n in ns)
     lines = [
-        "# Default paths at scale: time and peak memory",
+        f"# {title}",
         "",
+        intro,
+        "",
+        f"| {column} | {head} |",
+        "|---|" + "---|" * len(ns),
+        *[f"| {method} | {' | '.join(cells)} |" for method, cells in rows],
+        "",
+        machine_line(start),
+        "",
+        f"Reproduce: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/{name}.py "
+        f"--n {' '.join(map(str, ns))}{options} --write`",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if write:
+        write_results(Path(__file__).parent / "results" / f"{name}.md", text)
+
+
+def arguments(doc, n, timeout):
+    """The options of the scale scripts: --n, --d, --timeout and --write."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=n)
+    parser.add_argument("--d", type=int, default=88)
+    parser.add_argument("--timeout", type=int, default=timeout)
+    parser.add_argument("--write", action="store_true")
+    return parser
+
+
+def main(argv=None):
+    args = arguments(__doc__, [5000, 20000], 900).parse_args(argv)
+    start = time.perf_counter()
+    rows = measure(
+        METHODS, args.n, lambda code, n: run_one(code, n, args.d, args.timeout)
+    )
+    intro = (
         f"Synthetic data (`benchmarks/scale_defaults.py`): {args.d} features, 4 "
         "classes, one source and one target domain of n rows each (the target "
         "scaled by 1.5, mixed and shifted). Each method with its defaults (a "
         "LogisticRegression as classifier where one is needed), in a fresh "
         "process with one BLAS thread; wall seconds of fit (fit_transform for "
         "adapters), peak resident memory of the whole process (imports "
-        "included, about 200-300 MB).",
-        "",
-        f"| method | {head} |",
-        "|---|" + "---|" * len(args.n),
-        *[f"| {name} | {' | '.join(cells)} |" for name, cells in rows],
-        "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), "
-        f"Python {platform.python_version()}, numpy {numpy.__version__}, "
-        f"scikit-learn {sklearn.__version__}. Wall time "
-        f"{time.perf_counter() - start:.0f} s.",
-        "",
-        "Reproduce: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scale_defaults.py "
-        f"--n {' '.join(map(str, args.n))} --write`",
-        "",
-    ]
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        out = Path(__file__).parent / "results" / "scale_defaults.md"
-        write_results(out, text)
+        "included, about 200-300 MB)."
+    )
+    title = "Default paths at scale: time and peak memory"
+    report(
+        "scale_defaults", title, intro, "method", args.n, rows, start, "", args.write
+    )
 
 
 if __name__ == "__main__":
