@@ -765,7 +765,10 @@ def _saved_model_check(saved, recipe, X_test, y_test, scored_pred, speakers, lab
 
 
 # What a method can raise on data it cannot handle: the cell records it as
-# an error and the run goes on (programming errors still propagate).
+# an error and the run goes on (programming errors still propagate). A
+# MemoryError is one too: a method refusing up front a corpus too large for
+# its setting (sertl_core.utils.check_memory), or numpy failing to allocate,
+# fails that cell only, with the memory its arrays held released.
 _CELL_ERRORS = (
     ExperimentError,
     ConfigError,
@@ -774,6 +777,7 @@ _CELL_ERRORS = (
     RuntimeError,
     TypeError,
     ArithmeticError,
+    MemoryError,
 )
 
 

@@ -704,7 +704,13 @@ def _fit_score(recipe, params, X, y, sd, spk, train, test, scorers, fit_kw):
         try:
             with _recording_warnings() as noted:
                 pipe.fit(X_train, y_train, **routed)
-        except (ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as e:
+        except (
+            ValueError,
+            ArithmeticError,
+            RuntimeError,
+            np.linalg.LinAlgError,
+            MemoryError,  # a candidate refused (or failing) for its memory
+        ) as e:
             # the candidate scores NaN on this split; the reason is reported
             failed = {s: np.nan for s in scorers}
             return failed, time.perf_counter() - t0, _reason("fit", e), []
