@@ -276,6 +276,61 @@ def draw_test_speakers(speakers, n_test, seed):
     return [names[i] for i in _unrank(rank, len(names), n_test)]
 
 
+_LEAVE_CLASS_OUT = (
+    "leave it out of the classes ([labels] classes in the experiment file, "
+    "--classes of sertl grid)"
+)
+
+
+def _check_class_speakers(name, y, speakers, classes):
+    """Refuse a few-shot target with a class that one speaker alone recorded.
+
+    Its labelled rows and its test rows could not come from different
+    speakers: every split would either label none of its rows or test none.
+    """
+    for c in classes:
+        found = sorted({str(s) for s in speakers[y == c]})
+        if len(found) < 2:
+            held = f"one speaker ({found[0]!r})" if found else "no speaker"
+            raise ExperimentError(
+                f"few_shot: class {c!r} of target {name!r} comes from {held}, so "
+                "its labelled rows and its test rows cannot come from different "
+                "speakers (few_shot needs at least two speakers per class): "
+                f'{_LEAVE_CLASS_OUT}, or use target = "unlabelled".'
+            )
+
+
+def _check_split_classes(name, y, speakers, test, classes, seed, protocol):
+    """Refuse a seed whose test speakers leave a class on one side of the split.
+
+    When they hold every speaker of a class, no labelled row of that class
+    can come from a non-test speaker; when they hold none, the test set has
+    no row of it and the cell's UAR would average fewer classes than the
+    other seeds' (a mean over seeds mixing two chance levels).
+    """
+    frac = protocol["test_speaker_fraction"]
+    for c in classes:
+        of_c = y == c
+        found = sorted({str(s) for s in speakers[of_c]})
+        if not np.any(of_c & ~test):
+            side, fix = "all", f"a lower test_speaker_fraction (now {frac:g})"
+            what = f"no labelled {c!r} row can come from a non-test speaker"
+        elif not np.any(of_c & test):
+            side, fix = "none", f"a higher test_speaker_fraction (now {frac:g})"
+            what = (
+                f"the test set has no {c!r} row and the UAR would average fewer "
+                "classes than other seeds"
+            )
+        else:
+            continue
+        raise ExperimentError(
+            f"few_shot, seed {seed}: the test speakers drawn from target {name!r} "
+            f"hold {side} of the {len(found)} speakers of class {c!r} "
+            f"({', '.join(found)}), so {what}. Use other seeds, {fix}, or "
+            f"{_LEAVE_CLASS_OUT}."
+        )
+
+
 @dataclass
 class _Split:
     """Training and test rows of one cell (see :func:`_split`)."""
@@ -297,7 +352,10 @@ def _split(task, seed):
 
     Under the few-shot protocol the test speakers come from
     :func:`draw_test_speakers` and the ``k`` labelled target rows per
-    class are drawn from the other speakers with ``default_rng(seed)``.
+    class are drawn from the other speakers with ``default_rng(seed)``. A
+    class recorded by one target speaker, or a seed whose test speakers
+    hold all or none of a class's speakers, raises ``ExperimentError``
+    (:func:`_check_class_speakers`, :func:`_check_split_classes`).
     """
     Xs, ys, ss, ds = [], [], [], []
     for i, src in enumerate(task["sources"]):
@@ -322,10 +380,12 @@ def _split(task, seed):
                 "least "
                 "two (labelled rows come from speakers held out of the test set)."
             )
+        _check_class_speakers(tgt.name, yt, st, task["classes"])
         n_test = n_test_speakers(spk.size, prot["test_speaker_fraction"])
         n_partitions = comb(int(spk.size), n_test)
         test_spk = draw_test_speakers(spk, n_test, seed)
         test = np.isin(st, test_spk)
+        _check_split_classes(tgt.name, yt, st, test, task["classes"], seed, prot)
         rng = np.random.default_rng(seed)
         for c in task["classes"]:
             pool = np.flatnonzero((~test) & (yt == c))

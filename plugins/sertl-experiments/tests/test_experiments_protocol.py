@@ -11,6 +11,7 @@ import pytest
 from sertl_experiments import (
     ConfigError,
     CorpusData,
+    ExperimentError,
     _runner,
     parse_config,
     run_experiment,
@@ -527,6 +528,77 @@ def test_distinct_seeds_give_distinct_test_speakers():
     one, two = _split(task, 3), _split(task, 3)
     assert one.test_speakers == two.test_speakers
     assert np.array_equal(one.y, two.y)
+
+
+def _few_shot_task(target, k=2):
+    return {
+        "sources": [_data()["a"]],
+        "target": target,
+        "classes": ["anger", "neutral", "sadness"],
+        "protocol": {"target": "few_shot", "k": k, "test_speaker_fraction": 0.5},
+    }
+
+
+def _with_sadness_from(speakers):
+    """Target ``b`` of six speakers whose sadness rows come from ``speakers`` only."""
+    b = _data()["b"]
+    spk = b.speakers.copy()
+    sad = np.flatnonzero(b.y == "sadness")
+    spk[sad] = np.array(speakers)[np.arange(sad.size) % len(speakers)]
+    return CorpusData("b", b.X, b.y, spk, b.files)
+
+
+def test_a_class_that_one_target_speaker_recorded_is_refused():
+    # its labelled and its test rows cannot come from different speakers:
+    # some seeds trained without a labelled sadness row, the others tested
+    # none and scored a UAR over two classes instead of three
+    task = _few_shot_task(_with_sadness_from(["b:0"]))
+    for seed in (0, 1, 2, 3):
+        with pytest.raises(
+            ExperimentError,
+            match=r"class 'sadness' of target 'b' comes from one speaker \('b:0'\)"
+            r".*\[labels\] classes.*--classes of sertl grid",
+        ):
+            _split(task, seed)
+
+
+def test_a_seed_that_leaves_a_class_on_one_side_of_the_split_is_refused():
+    task = _few_shot_task(_with_sadness_from(["b:0", "b:1"]))
+    speakers = sorted(set(task["target"].speakers))
+    sides = {}
+    for seed in range(40):
+        test = set(draw_test_speakers(speakers, 3, seed))
+        held = len(test & {"b:0", "b:1"})
+        sides.setdefault(held, seed)
+    assert set(sides) == {0, 1, 2}  # every case among the first 40 seeds
+    with pytest.raises(
+        ExperimentError,
+        match=rf"seed {sides[2]}: .* hold all of the 2 speakers of class 'sadness' "
+        r"\(b:0, b:1\), so no labelled 'sadness' row .* lower test_speaker_fraction",
+    ):
+        _split(task, sides[2])
+    with pytest.raises(
+        ExperimentError,
+        match=rf"seed {sides[0]}: .* hold none of the 2 speakers .* the test set has "
+        r"no 'sadness' row .* higher test_speaker_fraction",
+    ):
+        _split(task, sides[0])
+    # a seed that splits the class's speakers gives k rows and test rows of it
+    split = _split(task, sides[1])
+    y, spk = task["target"].y, task["target"].speakers
+    assert split.shots == {"anger": 2, "neutral": 2, "sadness": 2}
+    assert np.sum(split.test & (y == "sadness")) > 0
+    labelled = np.concatenate(list(split.shot_rows.values()))
+    assert not set(spk[labelled]) & set(split.test_speakers)
+
+
+def test_a_refused_split_fails_its_cells_with_the_reason(tmp_path):
+    cfg = _config(tmp_path, [{"name": "dss"}], **_FEW, seeds=[0])
+    data = {"a": _data()["a"], "b": _with_sadness_from(["b:0"])}
+    run_experiment(cfg, data=data, progress=False, log=_quiet)
+    failed = [c for c in _cells(cfg) if c["target"] == "b"]
+    assert failed and all(c["status"] == "error" for c in failed)
+    assert all("comes from one speaker ('b:0')" in c["error"] for c in failed)
 
 
 # -- 7. the number of test speakers ---------------------------------------------
