@@ -324,9 +324,9 @@ class ExperimentConfig:
     methods : list of MethodSpec
         Methods compared in every cell.
     classes : "shared", "all" or list of str, default="shared"
-        Emotions kept: those every corpus of the experiment has, all, or a
-        list; each pair then keeps those of them that its target and its
-        source have (see ``pool_classes`` for a pooled source).
+        Emotions kept: those every corpus of the matrix has (``"shared"``),
+        all, or a list; each pair then keeps those of them that its target
+        and its source have (see ``pool_classes`` for a pooled source).
     pool_classes : {"intersection", "union"}, default="intersection"
         The classes of a pooled source: those every corpus of the pool has,
         or those any has (``"union"``; needs ``classes`` ``"all"`` or a

@@ -1479,7 +1479,7 @@ def _prepare_data(
     from ._data import make_feature_step, mapped_labels_left_out, written_labels
 
     make_feature_step(config.features)  # a bad [features] value: before any reading
-    used = sorted({c for s in config.sources for c in s} | set(config.targets))
+    used = _matrix_corpora(config)
     wanted = config.classes if isinstance(config.classes, list) else None
     tables, skipped = {}, []
     for name in used:
@@ -1541,27 +1541,10 @@ def _prepare_data(
             )
         tables[name] = table
     if config.classes == "shared":
-        shared = set.intersection(*(set(tables[n]["emotion"]) for n in labelled))
-        if len(shared) < 2:
-            raise ExperimentError(
-                "[labels] classes: the corpora share fewer than two emotions "
-                f"({sorted(shared)}); list classes explicitly or add a mapping."
-            )
-        for n, t in tables.items():
-            if n in bare:
-                continue
-            gone = t[~t["emotion"].isin(shared)]
-            for label, rows in gone.groupby("emotion", sort=True):
-                lacking = [
-                    m for m in labelled if label not in set(tables[m]["emotion"])
-                ]
-                dropped.add(
-                    n,
-                    rows,
-                    'not shared by every corpus ([labels] classes = "shared"): '
-                    f"{', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} "
-                    "none",
-                )
+        # a corpus without labels (an unlabelled target) has no classes
+        shared = _shared_classes(
+            {n: tables[n]["emotion"] for n in labelled}, labelled, dropped
+        )
         tables = {
             n: t if n in bare else t[t["emotion"].isin(shared)].reset_index(drop=True)
             for n, t in tables.items()
@@ -1706,6 +1689,43 @@ def check_labels(config, labels, *, target_labels=True):
                 "prediction_entropy, deep_embedded_validation), and keep the "
                 "chosen model with --save; or give the corpus its labels."
             )
+
+
+def _matrix_corpora(config):
+    """Return the names of the corpora the matrix uses, sorted."""
+    return sorted({c for s in config.sources for c in s} | set(config.targets))
+
+
+def _shared_classes(labels, used, dropped):
+    """Return the classes every corpus of the matrix has (``"shared"``).
+
+    ``labels`` maps each corpus of ``used`` (those in the matrix) to its
+    labels; the rows of the others are reported to ``dropped`` (a
+    :class:`_LeftOut`), a line per corpus and label naming the corpora that
+    lack it. Both :func:`_prepare_data` and ``run_experiment(data=...)``
+    keep these classes, so that features computed beforehand give the
+    pairs the classes that reading the corpora gives them.
+    """
+    found = {n: {str(v) for v in labels[n]} for n in used}
+    shared = set.intersection(*found.values())
+    if len(shared) < 2:
+        raise ExperimentError(
+            "[labels] classes: the corpora share fewer than two emotions "
+            f"({sorted(shared)}); list classes explicitly or add a mapping."
+        )
+    for n in used:
+        y = pd.Series(np.asarray(labels[n]).astype(str), name="emotion")
+        gone = y[~y.isin(shared)]
+        for label, rows in gone.groupby(gone, sort=True):
+            lacking = [m for m in used if label not in found[m]]
+            dropped.add(
+                n,
+                rows.to_frame(),
+                'not shared by every corpus ([labels] classes = "shared"): '
+                f"{', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} "
+                "none",
+            )
+    return shared
 
 
 def check_shared_recordings(config, data):
@@ -2378,7 +2398,9 @@ def run_experiment(
         Receives one line of progress text at a time.
     data : dict of str to CorpusData, default=None
         Pre-computed features per corpus (skips reading and extraction).
-        Checked as read features are: a pair whose target holds
+        ``[labels] classes = "shared"`` keeps the classes every corpus of
+        the matrix has, as for read corpora (the caller's data is not
+        changed). Checked as read features are: a pair whose target holds
         recordings of one of its sources (equal feature rows) is refused
         (:func:`check_shared_recordings`), and so, when a method normalises
         per speaker (``scaling = "speaker"``), is a pair two of whose
@@ -2458,6 +2480,17 @@ def run_experiment(
         )
     else:  # the features given: _prepare_data did not check them
         check_labels(config, {n: d.y for n, d in data.items()})
+        if config.classes == "shared":  # as _prepare_data keeps them
+            bare = unlabelled_corpora({n: d.y for n, d in data.items()})
+            used = [n for n in _matrix_corpora(config) if n in data and n not in bare]
+            shared = _shared_classes(
+                {n: data[n].y for n in used},
+                used,
+                _LeftOut(config.mapping, log, left_out),
+            )
+            data = {
+                n: _restrict(d, shared) if n in used else d for n, d in data.items()
+            }
         speakers = {n: d.speakers for n, d in data.items()}
         check_few_shot_speakers(config, speakers)
         check_bootstrap_speakers(config, speakers)

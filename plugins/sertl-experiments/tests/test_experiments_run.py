@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sertl_experiments import ConfigError, ExperimentError
+from sertl_experiments import ConfigError, CorpusData, ExperimentError
 from sertl_experiments._runner import run_experiment
 
 
@@ -2107,3 +2107,43 @@ def test_shared_recordings_on_the_command_line_name_the_option_not_the_matrix():
         check_shared_recordings(cfg, data)
     assert "or give another target than --target folders=copy.\n" in str(err.value)
     assert "[matrix]" not in str(err.value)
+
+
+def test_shared_classes_of_given_features_are_those_every_corpus_has(
+    synthetic_config, make_corpora
+):
+    # sertl run keeps, with classes = "shared", the classes every corpus of
+    # the matrix has; given features (data=) kept per pair those its two
+    # corpora share, so a -> b trained and scored on neutral that c lacks
+    data = make_corpora()
+    c = make_corpora(("anger", "happiness", "sadness"))["b"]
+    data["c"] = CorpusData(
+        "c", c.X, c.y, np.char.replace(c.speakers, "b:", "c:"), c.files
+    )
+    cfg = synthetic_config(
+        corpora={n: {"root": "unused"} for n in "abc"},
+        matrix={"sources": ["a"], "targets": ["b", "c"]},
+        methods=[{"name": "dss"}],
+        protocol={"bootstrap": 0},
+    )
+    lines = []
+    run_experiment(cfg, data=data, progress=False, log=lines.append)
+    cells = [json.loads(f.read_text()) for f in (cfg.output / "cells").iterdir()]
+    assert {(x["target"], tuple(x["classes"])) for x in cells} == {
+        ("b", ("anger", "sadness")),
+        ("c", ("anger", "sadness")),
+    }
+    md = (cfg.output / "results.md").read_text()
+    section = md.split("## Labels left out", 1)[1].split("\n## ", 1)[0]
+    why = 'not shared by every corpus ([labels] classes = "shared")'
+    for corpus, label, lacking in [
+        ("a", "neutral", "c has"),
+        ("b", "neutral", "c has"),
+        ("c", "happiness", "a, b have"),
+    ]:
+        line = f"corpus {corpus}: 30 file(s) labelled {label} left out: {why}: "
+        assert line + f"{lacking} none" in lines
+        shown = why.replace("[", "\\[").replace("]", "\\]")  # markdown
+        assert f"| {corpus} | {label} | 30 | {shown}: {lacking} none |" in section
+    # the caller's data is not changed
+    assert set(data["a"].y) == {"anger", "neutral", "sadness"}
