@@ -1100,20 +1100,27 @@ class DomainAdapter(
     def _check_class_labels(self, task, y):
         """Refuse regression targets for an adapter that needs class labels.
 
-        ``task`` is the enclosing Pipeline's (True: it ends in a regressor),
-        None outside one, where continuous labels are regression targets.
+        ``task`` is the enclosing Pipeline's (True: it ends in a regressor,
+        False: in a classifier), None outside one. Continuous labels are
+        regression targets in any case: a classifier cannot learn them either.
         """
         why = None
         if task:
             why = "the Pipeline that fits it ends in a regressor"
-        elif task is None and _continuous_labels(y):
+        elif _continuous_labels(y):
             why = "y holds continuous values (regression targets)"
         if why is not None:
+            # a Pipeline that ends in a classifier cannot learn them either
+            last = (
+                ", and a regressor last, e.g. SourceOnly(Ridge())"
+                if task is False
+                else ""
+            )
             raise ValueError(
                 f"{type(self).__name__} adapts the rows class by class and needs "
                 f"class labels, but {why}. For regression targets (arousal, "
                 "valence) use a label-free adapter, e.g. DomainStandardScaler, "
-                "CORAL or TCA."
+                f"CORAL or TCA{last}."
             )
         check_classification_targets(y)
 
@@ -1556,6 +1563,44 @@ class TransferEstimator(
                 "any scikit-learn classifier, e.g. estimator=SVC()."
             )
 
+    def _check_class_targets(self, y):
+        """Refuse continuous labels for a method that fits a classifier.
+
+        ``y`` holds the labelled rows. Regression targets (arousal, valence)
+        given to a classifier used to meet scikit-learn's bare "Unknown label
+        type: continuous", which names neither the method nor what to use;
+        the message still starts with it, as scikit-learn's checks expect.
+        """
+        if _continuous_labels(np.asarray(y)):
+            name = type(self).__name__
+            why = (
+                "but y holds continuous values (regression targets such as "
+                "arousal or valence)"
+            )
+            if self._classification_only:
+                raise ValueError(
+                    f"Unknown label type: continuous. {name} learns from class "
+                    f"labels and has no regression form, {why}. For regression "
+                    "targets use a transfer method that wraps any estimator with "
+                    "a regressor (SourceOnly(Ridge()), KMM(Ridge()), "
+                    "KLIEP(Ridge())), after label-free adapters if needed (CORAL, "
+                    f"TCA); give {name} class labels."
+                )
+            est = self._get_estimator()
+            given = (
+                f"estimator=None, which stands for {_one_line(est)}"
+                if self.estimator is None
+                else f"estimator={_one_line(est)}"
+            )
+            raise ValueError(
+                f"Unknown label type: continuous. {name} fits its estimator as "
+                f"a classifier ({given}), {why}, "
+                "which a classifier cannot learn. For regression targets wrap a "
+                f"regressor: {name}(Ridge()), {name}(SVR()); for classification "
+                "give class labels (whole numbers or strings)."
+            )
+        check_classification_targets(y)
+
     def _validate_params(self):
         """Check the parameters and, for a class-only method, the estimator's task."""
         super()._validate_params()
@@ -1608,7 +1653,7 @@ class TransferEstimator(
             sample_weight=weights,
         )
         if not regression:
-            check_classification_targets(data.y[data.labeled])
+            self._check_class_targets(data.y[data.labeled])
         w = data.sample_weight
         if w is not None and not np.any(w[data.labeled] > 0):
             raise ValueError(

@@ -614,6 +614,45 @@ def test_class_only_methods_refuse_regression_targets_by_name():
     assert PerClassMeans().fit(X, labels).transform(X).shape == X.shape
 
 
+def test_a_classifier_given_continuous_targets_names_the_method_and_the_fix():
+    # arousal/valence given to a method that fits a classifier (its default
+    # estimator, or a class-only method) met scikit-learn's "Unknown label
+    # type: continuous", which names neither the method nor what to use
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+
+    X, y, sd = _valence()
+    y = np.where(sd < 0, np.nan, np.clip(y, -0.9, 0.9))  # no -1: no other error
+    with pytest.raises(
+        ValueError,
+        match=r"SourceOnly fits its estimator as a classifier \(estimator=None, "
+        r"which stands for LogisticRegression\(max_iter=1000\)\), but y holds "
+        r"continuous values.*wrap a regressor: SourceOnly\(Ridge\(\)\)",
+    ):
+        SourceOnly().fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"\(estimator=LogisticRegression\(C=2\)\), but y holds"
+    ):
+        SourceOnly(LogisticRegression(C=2)).fit(X, y, sample_domain=sd)
+    with pytest.raises(
+        ValueError,
+        match=r"ClassOnly learns from class labels and has no regression form, "
+        r"but y holds continuous values.*SourceOnly\(Ridge\(\)\), KMM\(Ridge\(\)\)",
+    ):
+        ClassOnly().fit(X, y)
+    # an adapter that needs classes in a Pipeline ending in a classifier
+    with pytest.raises(
+        ValueError,
+        match=r"PerClassMeans adapts the rows class by class.*y holds continuous "
+        r"values.*and a regressor last, e.g. SourceOnly\(Ridge\(\)\)",
+    ):
+        make_pipeline(PerClassMeans(), SourceOnly()).fit(X, y)
+    # whole-number floats stay class labels, and a regressor takes the values
+    whole = np.where(np.isnan(y), np.nan, (y > 0).astype(float))
+    assert SourceOnly().fit(X, whole).classes_.tolist() == [0.0, 1.0]
+    assert SourceOnly(Ridge()).fit(X, y).predict(X).shape == (40,)
+
+
 class _DuckClassifier(BaseEstimator):
     """A classifier without ClassifierMixin (estimator_type None).
 
