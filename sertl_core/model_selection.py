@@ -1056,7 +1056,8 @@ class TargetScorer(DomainAwareScorer):
             )
         metric = _metric(self.metric, estimator, type(self).__name__)
         y = _labels_1d(y)
-        lab = ~is_unlabeled(y, regression=_regression(y, estimator))
+        regression = _regression(y, estimator)
+        lab = ~is_unlabeled(y, regression=regression)
         if sample_domain is not None:  # integer ids, one per row, or a clear error
             sample_domain = check_sample_domain(sample_domain, len(y))
         rows = lab if sample_domain is None else lab & (sample_domain < 0)
@@ -1064,12 +1065,13 @@ class TargetScorer(DomainAwareScorer):
             if sample_domain is not None and lab.any():
                 # e.g. a LeaveOneDomainOut test fold under metadata routing:
                 # the held-out corpus keeps its positive (source) id.
+                string = "r2" if regression else "balanced_accuracy"
                 raise DomainError(
                     "TargetScorer found no labelled target rows to score: every "
                     "labelled row carries a source id (sample_domain > 0), as in "
                     "a LeaveOneDomainOut test fold with metadata routing. Score "
                     "such folds with a scorer that does not request "
-                    "sample_domain (e.g. scoring='balanced_accuracy'), or use "
+                    f"sample_domain (e.g. scoring={string!r}), or use "
                     "TargetLabelSplit to hold out labelled target rows."
                 )
             raise DomainError(

@@ -77,6 +77,44 @@ def test_leave_one_domain_out_under_routing():
             )
 
 
+def test_leave_one_domain_out_under_routing_names_a_regression_scorer():
+    # for a regressor the way out is a regression string scorer: the
+    # message named scoring='balanced_accuracy', which refuses continuous y
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import cross_val_score
+
+    X, _, sd, _ = make_domain_data(n_sources=3)
+    keep = sd > 0
+    X, sd = X[keep], sd[keep]
+    y = np.tanh(X[:, 0])  # valence
+    pipe = Pipeline(
+        [
+            ("s", DomainStandardScaler(target_stats="batch")),
+            ("m", SourceOnly(Ridge())),
+        ]
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(DomainError, match=r"e\.g\. scoring='r2'\)"):
+            cross_val_score(
+                pipe,
+                X,
+                y,
+                cv=LeaveOneDomainOut(),
+                scoring=TargetScorer(metric="ccc"),
+                params={"sample_domain": sd},
+                error_score="raise",
+            )
+        scores = cross_val_score(
+            pipe,
+            X,
+            y,
+            cv=LeaveOneDomainOut(),
+            scoring="r2",
+            params={"sample_domain": sd},
+        )
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
 def test_target_label_split_takes_list_and_series_labels():
     pd = pytest.importorskip("pandas")
     X, y, sd, y_t = make_domain_data()
