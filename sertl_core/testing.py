@@ -97,6 +97,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 from ._domains import DomainError, NoTargetWarning
 from .base import DomainAdapter, TransferEstimator, _one_line
 from .methods import SourceOnly
+from .utils import sample_weight_keyword
 
 __all__ = [
     "INPUT_KINDS",
@@ -1795,7 +1796,10 @@ def check_row_order_invariance(estimator):
     this check in its ``_sertl_expected_failed_checks`` with the reason;
     :func:`check_row_order_equivariance` still applies to it. A transfer
     estimator whose wrapped estimator fails this by itself (``SVC``, whose
-    solver stops at a tolerance reached along another path) is exempt.
+    solver stops at a tolerance reached along another path) is exempt, and
+    so is one whose ``fit`` takes ``sample_weight`` around an estimator that
+    does not (``KNeighborsRegressor``): the weights then reach it through a
+    seeded weighted resample, which depends on the order of the rows.
     """
     X, y, sd, model = _domain_id_data(estimator)
     given = {"y": y, "sample_domain": sd}
@@ -1874,6 +1878,28 @@ def _row_order_dependence(inner, regression):
             "another path): the rows go to that estimator"
         )
     return None
+
+
+def _resampled_for_weights(estimator, inner):
+    """Why ``estimator``'s weighted fit is a resample of the rows, or None.
+
+    The checks give weights to a ``fit`` that takes ``sample_weight``; a
+    wrapped estimator that cannot take them (``KNeighborsRegressor``,
+    ``KNeighborsClassifier``) is trained on a seeded weighted resample of
+    the rows instead (:meth:`~sertl_core.TransferEstimator._fit_estimator`):
+    a weight of 2 is then no repeated row, and the same draw picks other
+    rows when the rows come in another order.
+    """
+    if not has_fit_parameter(estimator, "sample_weight"):
+        return None
+    if sample_weight_keyword(clone(inner)) is not None:
+        return None
+    return (
+        f"the wrapped {type(inner).__name__} takes no sample_weight, so the "
+        "weights reach it through a seeded weighted resample of the rows: a "
+        "weight of 2 is no repeated row, and rows in another order are drawn "
+        "otherwise"
+    )
 
 
 _SERTL_CHECKS = (
@@ -1973,17 +1999,27 @@ def _failed_by_wrapped_estimator(estimator, known=()):
     check is run on the wrapped estimator itself, and only its own failure
     exempts the wrapper. So with :func:`check_row_order_invariance`: a
     wrapped estimator whose own fit depends on the order of the rows
-    exempts the wrapper. Checks in ``known`` (already expected to fail)
-    are not run.
+    exempts the wrapper. A wrapped estimator that takes no weights at all
+    (``KNeighborsRegressor``) is trained on a weighted resample of the rows
+    (:func:`_resampled_for_weights`), which exempts the wrapper from all of
+    these checks. Checks in ``known`` (already expected to fail) are not run.
     """
     if not isinstance(estimator, TransferEstimator):
         return {}
     inner = estimator._get_estimator()
     out = {}
+    resampled = _resampled_for_weights(estimator, inner)
     if "check_row_order_invariance" not in known:
         reason = _row_order_dependence(inner, estimator._is_regression())
+        if reason is None:
+            reason = resampled
         if reason is not None:
             out["check_row_order_invariance"] = reason
+    if resampled is not None:
+        for name in _INHERITED_FROM_THE_WRAPPED_ESTIMATOR:
+            if hasattr(sklearn_checks, name) and name not in known:
+                out[name] = resampled
+        return out
     if not has_fit_parameter(estimator, "sample_weight"):
         return out
     if not has_fit_parameter(inner, "sample_weight"):

@@ -1256,6 +1256,44 @@ def test_row_order_check_is_exempted_only_by_a_wrapped_estimator_failing_it():
     check_row_order_invariance(SourceOnly())
 
 
+class _FitsLabelledRows(TransferEstimator):
+    """Fits the wrapped estimator on the labelled rows; takes no sample_weight."""
+
+    registry_name = "kit_fits_labelled_rows"
+
+    def _fit(self, data):
+        self._fit_estimator(data.X[data.labeled], data.y[data.labeled])
+
+
+def test_weighted_resample_of_an_estimator_without_weights_is_exempt():
+    # the checks weigh the rows of a fit that takes sample_weight; a wrapped
+    # estimator without it (KNeighborsRegressor) gets them as the base
+    # class's seeded weighted resample, which neither repeats a row of
+    # weight 2 nor keeps its draw when the rows are shuffled: the kit
+    # failed SourceOnly(KNeighborsRegressor()) for the base class's fallback
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    from sertl_core.testing import _expected
+
+    with pytest.raises(AssertionError, match=r"fitted on the same rows shuffled"):
+        check_row_order_invariance(SourceOnly(KNeighborsRegressor()))
+    for inner in (KNeighborsRegressor(), KNeighborsClassifier()):
+        expected = _expected(None, SourceOnly(inner))
+        for name in (
+            "check_row_order_invariance",
+            "check_sample_weight_equivalence_on_dense_data",
+        ):
+            assert expected[name].startswith(
+                f"the wrapped {type(inner).__name__} takes no sample_weight"
+            )
+    passed = check_estimator(SourceOnly(KNeighborsRegressor()))
+    assert "check_minus_one_is_a_regression_label" in passed
+    # a fit that takes no weights never resamples: the check applies
+    plain = _FitsLabelledRows(KNeighborsRegressor())
+    assert "check_row_order_invariance" not in _expected(None, plain)
+    check_row_order_invariance(plain)
+
+
 def test_row_order_probe_of_a_wrapped_estimator_that_cannot_fit_exempts_nothing():
     # the probe runs while the checks are collected: an estimator that
     # refuses the kit's rows must not break the collection of every check,
