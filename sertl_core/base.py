@@ -1886,6 +1886,10 @@ class TransferEstimator(
         sub = _tags_of(self._get_estimator())
         tags.estimator_type = sub.estimator_type
         tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
+        if tags.classifier_tags is not None:
+            # y must be 1-D (_check_labels): no multi-label targets, whatever
+            # the wrapped classifier takes (KNeighborsClassifier, forests)
+            tags.classifier_tags.multi_label = False
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
         if self._classification_only:
             # a classifier whatever it wraps: a regressor is refused at fit,

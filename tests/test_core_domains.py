@@ -653,6 +653,27 @@ def test_a_classifier_given_continuous_targets_names_the_method_and_the_fix():
     assert SourceOnly(Ridge()).fit(X, y).predict(X).shape == (40,)
 
 
+def test_a_transfer_estimator_claims_no_multi_label_targets():
+    # the tags copied KNeighborsClassifier's multi_label=True while fit
+    # refuses a 2-D y: scikit-learn's multilabel checks then ran and failed
+    # ("y must be 1-D"), and tools reading the tag were misinformed
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.utils import get_tags
+
+    from sertl_core.testing import check_estimator
+
+    est = SourceOnly(KNeighborsClassifier())
+    assert get_tags(KNeighborsClassifier()).classifier_tags.multi_label
+    assert not get_tags(est).classifier_tags.multi_label
+    assert get_tags(est).classifier_tags.multi_class
+    Y = np.tile([[0, 1], [1, 0]], (10, 1))
+    with pytest.raises(ValueError, match="Multi-output targets are not supported"):
+        est.fit(np.arange(40.0).reshape(20, 2), Y)
+    passed = check_estimator(est)
+    assert "check_classifiers_train" in passed
+    assert not [name for name in passed if "multilabel" in name]
+
+
 class _DuckClassifier(BaseEstimator):
     """A classifier without ClassifierMixin (estimator_type None).
 
