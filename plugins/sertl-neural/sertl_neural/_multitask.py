@@ -6,6 +6,7 @@ import numbers
 from collections.abc import Mapping
 
 import numpy as np
+from sklearn.utils.multiclass import type_of_target
 
 from sertl_core import DomainData, is_unlabeled
 from sertl_core.params import StrOptions
@@ -455,7 +456,8 @@ class MultiTaskClassifier(NeuralTransferEstimator):
         aux : dict of str to array-like, or pandas DataFrame, default=None
             Auxiliary task labels, one 1-D array (column) per task, aligned
             with the rows; ``-1``, ``"-1"``, ``None`` or ``NaN`` where a
-            row's label is unknown.
+            row's label is unknown. Every task is a classification: continuous
+            values (arousal, valence) are refused; bin them into classes.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row. It multiplies the row's loss
             weight in every task it carries a label of (emotion and
@@ -502,6 +504,16 @@ class MultiTaskClassifier(NeuralTransferEstimator):
                 raise ValueError(
                     f"aux[{name!r}] has no labelled row (every label is -1, '-1', "
                     "None or NaN): drop the task or give its labels."
+                )
+            if col.dtype.kind == "f" and type_of_target(col[lab]) == "continuous":
+                raise ValueError(
+                    f"aux[{name!r}] holds continuous values (regression targets "
+                    "such as arousal or valence), but each auxiliary task is a "
+                    "classification head: every distinct value would be a class "
+                    f"of its own ({np.unique(col[lab]).size} here). Give the task "
+                    "class labels, -1 where unknown: bin the values, e.g. "
+                    "np.where(np.isnan(v), -1, (v > 0).astype(int)) for low/high, "
+                    "or map emotions with sertl_speech.to_binary_arousal."
                 )
             try:
                 classes = np.unique(col[lab])

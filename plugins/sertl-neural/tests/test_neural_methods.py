@@ -1332,6 +1332,31 @@ def test_multitask_aux_of_mixed_label_types_names_the_task(few_shot):
         MultiTaskClassifier(**SMALL).fit(X, y, sample_domain=sd, aux={"speaker": mixed})
 
 
+def test_multitask_continuous_aux_is_refused_not_learnt_as_classes(few_shot):
+    # an arousal column as an auxiliary task was fitted as one class per
+    # distinct value (a softmax over ~every row), silently
+    X, y, sd, _, _ = few_shot
+    arousal = np.linspace(-0.93, 0.87, X.shape[0])
+    arousal[::5] = np.nan  # unknown rows
+    with pytest.raises(
+        ValueError,
+        match=r"aux\['arousal'\] holds continuous values.*classification head.*"
+        r"\(\d+ here\).*np\.where\(np\.isnan\(v\), -1",
+    ):
+        MultiTaskClassifier(**SMALL).fit(
+            X, y, sample_domain=sd, aux={"arousal": arousal}
+        )
+    # binned as the message says, the task is learnt with two classes
+    high = np.where(np.isnan(arousal), -1, (arousal > 0).astype(int))
+    mt = MultiTaskClassifier(**SMALL).fit(X, y, sample_domain=sd, aux={"arousal": high})
+    np.testing.assert_array_equal(mt.task_classes_["arousal"], [0, 1])
+    # whole-number floats are class labels, as before
+    mt = MultiTaskClassifier(**SMALL).fit(
+        X, y, sample_domain=sd, aux={"arousal": high.astype(float)}
+    )
+    np.testing.assert_array_equal(mt.task_classes_["arousal"], [0.0, 1.0])
+
+
 def test_domain_standardisation_without_target_rows_warns_once_in_fit():
     # the core scaler's own warning came at every predict and spoke of
     # target_stats, which this estimator does not expose
