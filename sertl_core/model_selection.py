@@ -729,8 +729,9 @@ def concordance_correlation(y_true, y_pred, sample_weight=None):
     Raises
     ------
     ValueError
-        Empty input, series of different lengths, a NaN or infinite value,
-        a negative weight, or weights summing to zero.
+        Empty input, a 2-D series (several dimensions: score each column),
+        series of different lengths, a NaN or infinite value, a negative
+        weight, or weights summing to zero.
 
     References
     ----------
@@ -751,6 +752,16 @@ def concordance_correlation(y_true, y_pred, sample_weight=None):
     """
     y = _labels_1d(np.asarray(y_true, dtype=float))
     p = _labels_1d(np.asarray(y_pred, dtype=float))
+    for name, values in (("y_true", y), ("y_pred", p)):
+        if values.ndim != 1:
+            # 2-D arrays were pooled into one coefficient over every column
+            raise ValueError(
+                f"concordance_correlation: {name} has shape {values.shape}, but "
+                "it scores one series (one dimension, e.g. arousal) at a time: "
+                "score each column on its own, e.g. "
+                "[concordance_correlation(Y[:, k], P[:, k]) for k in "
+                "range(Y.shape[1])]."
+            )
     w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
     check_consistent_length(y, p, w)
     if y.size == 0:

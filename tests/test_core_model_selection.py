@@ -935,6 +935,25 @@ def test_concordance_correlation_edge_cases():
         concordance_correlation([0.1, 0.5], [0.2, 0.4], sample_weight=[1, np.nan])
 
 
+def test_concordance_correlation_scores_one_dimension_at_a_time():
+    # arousal and valence as two columns were pooled into one coefficient,
+    # silently; a 1-D truth against 2-D predictions met numpy's "Axis must
+    # be specified when shapes of a and weights differ"
+    from sertl_core.model_selection import concordance_correlation
+
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(20, 2))
+    P = np.column_stack([Y[:, 0], -Y[:, 1]])  # arousal right, valence reversed
+    match = r"y_true has shape \(20, 2\).*one series \(one dimension"
+    with pytest.raises(ValueError, match=match):
+        concordance_correlation(Y, P)
+    with pytest.raises(ValueError, match=r"y_pred has shape \(20, 2\)"):
+        concordance_correlation(Y[:, 0], P, sample_weight=np.ones(20))
+    per_column = [concordance_correlation(Y[:, k], P[:, k]) for k in range(2)]
+    assert per_column[0] == pytest.approx(1.0)
+    assert per_column[1] < 0
+
+
 def test_importance_weights_that_leave_few_rows_are_warned_about():
     rng = np.random.default_rng(0)
     Xs = rng.normal(size=(200, 20))
