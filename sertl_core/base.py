@@ -1834,7 +1834,8 @@ class TransferEstimator(
     def score(self, X, y, sample_weight=None, *, sample_domain=None):
         """Accuracy (classifiers) or R² (regressors) on the labelled rows.
 
-        Unlabelled rows (``-1``/``"-1"``/``NaN``) in ``y`` are ignored.
+        Unlabelled rows in ``y`` are ignored: ``-1``/``"-1"`` for a
+        classifier, ``NaN`` for a regressor (whose ``-1.0`` is a value, scored).
 
         Parameters
         ----------

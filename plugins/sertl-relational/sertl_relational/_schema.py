@@ -77,7 +77,10 @@ def emotion_coordinates(labels, coordinates=None):
     -------
     coords : ndarray of shape (n_labels, 2)
         Valence and arousal of each label; ``NaN`` where the table has no
-        entry for a label.
+        entry for a label. ``NaN`` is also the unlabelled marker of
+        regression targets, so to derive arousal or valence targets from
+        emotion labels use :func:`sertl_speech.emotion_coordinates`, which
+        refuses an unknown label instead.
 
     Examples
     --------
