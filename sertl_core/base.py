@@ -42,6 +42,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._domains import (
+    UNLABELED,
     DomainData,
     DomainError,
     SertlWarning,
@@ -1638,7 +1639,7 @@ class TransferEstimator(
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None: pass the labels of the source rows (and -1 for "
-                "unlabelled target rows)."
+                "unlabelled target rows, NaN for a regressor)."
             )
         weights = _check_user_weights(sample_weight, X.shape[0])
         data = resolve_domains(
@@ -1654,6 +1655,8 @@ class TransferEstimator(
         )
         if not regression:
             self._check_class_targets(data.y[data.labeled])
+        elif sample_domain is None and not self._needs_target:
+            _warn_if_minus_one_trains_regressor(data.y, type(self).__name__)
         w = data.sample_weight
         if w is not None and not np.any(w[data.labeled] > 0):
             raise ValueError(
@@ -1902,6 +1905,36 @@ class TransferEstimator(
                 tags.classifier_tags = ClassifierTags()
         tags.target_tags.required = True
         return self._set_input_tags(tags)
+
+
+def _warn_if_minus_one_trains_regressor(y, name):
+    """Warn when whole-number regression targets seem to mark rows with -1.
+
+    For a regressor only NaN marks an unlabelled row and -1 is a value. A
+    ``y`` of whole numbers holding -1 and no NaN, given without
+    ``sample_domain`` to a method that needs no target rows (``SourceOnly``),
+    is what sertl's class-label convention writes for unlabelled target rows
+    (the README's quick start): those rows would train the regressor as
+    source rows with the value -1, silently. Continuous values (a valence
+    clipped at -1.0 among others) say nothing.
+    """
+    if y.ndim != 1 or y.dtype.kind not in "iuf":
+        return
+    values = y.astype(float)
+    n = int((values == UNLABELED).sum())
+    if not n or np.isnan(values).any() or not np.all(values == np.round(values)):
+        return
+    warnings.warn(
+        f"{name} wraps a regressor, for which only NaN marks an unlabelled "
+        f"row, and y holds {n} row(s) labelled -1 among whole-number labels "
+        "and no NaN: they train the regressor as labelled source rows with "
+        "the value -1. If they are unlabelled target rows, mark them NaN "
+        "(y = y.astype(float); y[y == -1] = np.nan); if -1 is a value of "
+        "your scale, pass sample_domain (positive ids for these source "
+        "rows), which also silences this warning.",
+        SertlWarning,
+        stacklevel=external_stacklevel(),
+    )
 
 
 def _n_rows(X):

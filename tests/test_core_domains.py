@@ -1,3 +1,4 @@
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -651,6 +652,31 @@ def test_a_classifier_given_continuous_targets_names_the_method_and_the_fix():
     whole = np.where(np.isnan(y), np.nan, (y > 0).astype(float))
     assert SourceOnly().fit(X, whole).classes_.tolist() == [0.0, 1.0]
     assert SourceOnly(Ridge()).fit(X, y).predict(X).shape == (40,)
+
+
+def test_whole_number_regression_targets_marked_minus_one_are_warned_about():
+    # ratings 1..5 with -1 for the unlabelled target rows (the class-label
+    # convention of the quick start) trained SourceOnly(Ridge()) on those
+    # rows as the value -1, silently: only NaN marks a regressor's rows
+    from sklearn.linear_model import Ridge
+
+    X, y, sd = _valence()
+    ratings = np.where(sd < 0, -1, np.round(2 * y) + 3).astype(int)
+    with pytest.warns(
+        SertlWarning,
+        match=r"SourceOnly wraps a regressor.*y holds 10 row\(s\) labelled -1 "
+        r"among whole-number labels and no NaN.*mark them NaN",
+    ):
+        marked = SourceOnly(Ridge()).fit(X, ratings)
+    unlabelled = np.where(sd < 0, np.nan, ratings.astype(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fixed = SourceOnly(Ridge()).fit(X, unlabelled)
+        # -1 as a value of the scale, said with sample_domain: no warning
+        SourceOnly(Ridge()).fit(X, ratings, sample_domain=np.ones(40, int))
+        # continuous targets reaching -1.0 say nothing either
+        SourceOnly(Ridge()).fit(X, y)
+    assert not np.allclose(marked.predict(X), fixed.predict(X))
 
 
 def test_a_transfer_estimator_claims_no_multi_label_targets():
