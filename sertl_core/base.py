@@ -1400,7 +1400,8 @@ class TransferEstimator(
         ``ClassifierMixin, BaseEstimator`` to make it a classifier).
     sampler : imbalanced-learn sampler, default=None
         Resampler (``fit_resample``) applied to the labelled training rows
-        before the wrapped estimator is fitted.
+        before the wrapped estimator is fitted. imbalanced-learn's samplers
+        balance classes: a regressor refuses them.
 
     Attributes
     ----------
@@ -1635,6 +1636,18 @@ class TransferEstimator(
         X = self._validate_X(X, reset=True)
         self._check_estimator_task()
         regression = self._is_regression()
+        if regression and _is_imblearn(getattr(self, "sampler", None)):
+            # imbalanced-learn said "Maybe you are trying to fit a classifier",
+            # about a transfer estimator wrapping a regressor, after the
+            # method's own work (KMM's weights)
+            raise ValueError(
+                f"sampler={_one_line(self.sampler)} balances classes "
+                "(imbalanced-learn's samplers take class labels), but "
+                f"{type(self).__name__} wraps a regressor, estimator="
+                f"{_one_line(self._get_estimator())}: regression targets "
+                "(arousal, valence) have no classes to balance. Drop the "
+                "sampler, or weigh the rows with fit(..., sample_weight=w)."
+            )
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -1905,6 +1918,11 @@ class TransferEstimator(
                 tags.classifier_tags = ClassifierTags()
         tags.target_tags.required = True
         return self._set_input_tags(tags)
+
+
+def _is_imblearn(sampler):
+    """Whether ``sampler`` comes from imbalanced-learn (classes only)."""
+    return sampler is not None and type(sampler).__module__.startswith("imblearn.")
 
 
 def _warn_if_minus_one_trains_regressor(y, name):

@@ -53,7 +53,8 @@ class SourceOnly(SampleWeightMixin, TransferEstimator):
         The estimator to train; ``None`` means
         ``LogisticRegression(max_iter=1000)``.
     sampler : imbalanced-learn sampler, default=None
-        Resampler applied to the labelled training rows.
+        Resampler applied to the labelled training rows (imbalanced-learn's
+        balance classes: a regressor refuses them).
     use_target_labels : bool, default=False
         Also train on the labelled target rows (few-shot baseline).
 

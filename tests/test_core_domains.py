@@ -679,6 +679,27 @@ def test_whole_number_regression_targets_marked_minus_one_are_warned_about():
     assert not np.allclose(marked.predict(X), fixed.predict(X))
 
 
+def test_a_regressor_refuses_an_imbalanced_learn_sampler_by_name():
+    # imbalanced-learn answered "Unknown label type: continuous. Maybe you
+    # are trying to fit a classifier", about SourceOnly(Ridge())
+    over = pytest.importorskip("imblearn.over_sampling")
+    from sklearn.linear_model import Ridge
+
+    X, y, sd = _valence()
+    y = np.where(sd < 0, np.nan, y)
+    with pytest.raises(
+        ValueError,
+        match=r"sampler=RandomOverSampler\(random_state=0\) balances classes.*"
+        r"SourceOnly wraps a regressor, estimator=Ridge\(\).*Drop the sampler",
+    ):
+        SourceOnly(Ridge(), sampler=over.RandomOverSampler(random_state=0)).fit(X, y)
+    # a classifier's sampler works as before
+    labels = np.where(sd < 0, -1, (y > 0.5).astype(int))
+    sampler = over.RandomOverSampler(random_state=0)
+    fitted = SourceOnly(sampler=sampler).fit(X, labels)
+    assert fitted.classes_.tolist() == [0, 1]
+
+
 def test_a_transfer_estimator_claims_no_multi_label_targets():
     # the tags copied KNeighborsClassifier's multi_label=True while fit
     # refuses a 2-D y: scikit-learn's multilabel checks then ran and failed

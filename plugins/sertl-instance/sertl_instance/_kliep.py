@@ -508,7 +508,8 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
         The estimator to train; ``None`` means
         ``LogisticRegression(max_iter=1000)``.
     sampler : imbalanced-learn sampler, default=None
-        Resampler applied to the labelled training rows.
+        Resampler applied to the labelled training rows (imbalanced-learn's
+        balance classes: a regressor refuses them).
     sigma : float or None, default=None
         Kernel width; ``None`` selects it by likelihood cross-validation.
     sigmas : array-like of float of shape (n_candidates,), default=None

@@ -485,7 +485,8 @@ class KMM(SampleWeightMixin, TransferEstimator):
         ``LogisticRegression(max_iter=1000)``.
     sampler : imbalanced-learn sampler, default=None
         Resampler applied to the labelled training rows (must expose
-        ``sample_indices_`` so the weights can follow).
+        ``sample_indices_`` so the weights can follow; imbalanced-learn's
+        balance classes: a regressor refuses them).
     B : float, default=1000.0
         Upper bound of each weight (Huang et al.'s default).
     eps : float in [0, 1), default=None
