@@ -67,8 +67,10 @@ def emotion_coordinates(labels, coordinates=None):
 
     Parameters
     ----------
-    labels : array-like of shape (n_labels,)
-        Class labels; matched through :func:`canonical_emotion`.
+    labels : array-like of shape (n_labels,) or DataFrame
+        Class labels, matched through :func:`canonical_emotion`, or a
+        corpus table (its ``emotion`` column), as
+        :func:`sertl_speech.emotion_coordinates` takes it.
     coordinates : mapping of str to (float, float), default=None
         Your own table (keys matched through :func:`canonical_emotion`);
         ``None`` means :data:`DEFAULT_COORDINATES` (Russell, 1980).
@@ -89,12 +91,37 @@ def emotion_coordinates(labels, coordinates=None):
     [[0.0, 0.0], [nan, nan]]
     """
     table = _check_coordinates(coordinates)
+    labels = _label_column(labels)
     out = np.full((len(labels), 2), np.nan)
     for i, lab in enumerate(labels):
         key = canonical_emotion(lab)
         if key in table:
             out[i] = table[key]
     return out
+
+
+def _label_column(labels):
+    """``labels`` as a 1-D object array; a table gives its ``emotion`` column.
+
+    A DataFrame was iterated by its column names, so every row came back
+    NaN, silently (NaN being also the unlabelled marker of regression
+    targets).
+    """
+    if hasattr(labels, "columns"):
+        if "emotion" not in labels.columns:
+            raise ValueError(
+                "emotion_coordinates got a table without an 'emotion' column "
+                f"(columns: {list(labels.columns)}): pass the labels themselves, "
+                "e.g. emotion_coordinates(table['label'])."
+            )
+        labels = labels["emotion"]
+    arr = np.asarray(labels, dtype=object)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"emotion_coordinates takes one label per row (1-D), got shape "
+            f"{arr.shape}: pass one column of labels."
+        )
+    return arr
 
 
 def _check_coordinates(coordinates):

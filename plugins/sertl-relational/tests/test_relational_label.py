@@ -170,6 +170,25 @@ def test_schema_covers_every_canonical_emotion_of_sertl_speech():
     assert excited[0] > 0 and excited[1] > 0  # pleasant, aroused
 
 
+def test_emotion_coordinates_of_a_corpus_table_read_its_emotion_column():
+    # a table was iterated by its column names: every row came back NaN,
+    # silently, where sertl_speech.emotion_coordinates reads its emotion
+    # column (NaN is also the unlabelled marker of regression targets)
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame(
+        {"file": ["a.wav", "b.wav", "c.wav"], "emotion": ["anger", "calm", "neutral"]}
+    )
+    expected = emotion_coordinates(["anger", "calm", "neutral"])
+    np.testing.assert_array_equal(emotion_coordinates(table), expected)
+    assert np.isfinite(expected).all()
+    speech = pytest.importorskip("sertl_speech")
+    np.testing.assert_array_equal(speech.emotion_coordinates(table), expected)
+    with pytest.raises(ValueError, match=r"without an 'emotion' column.*'label'"):
+        emotion_coordinates(table.rename(columns={"emotion": "label"}))
+    with pytest.raises(ValueError, match=r"one label per row \(1-D\), got shape"):
+        emotion_coordinates(np.array([["anger", "calm"], ["fear", "sadness"]]))
+
+
 def test_errors():
     X, y, sd, _, _ = _task()
     with pytest.raises(TypeError, match="predict_proba"):
