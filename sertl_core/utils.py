@@ -416,7 +416,15 @@ def _meminfo_available(path="/proc/meminfo"):
 
 
 def _cgroup_available(root="/sys/fs/cgroup"):
-    """Room left under a cgroup v2 memory limit (a container's), or None."""
+    """Room left under a cgroup v2 memory limit (a container's), or None.
+
+    ``memory.current`` counts the page cache of the files the cgroup has
+    read (a corpus's recordings, a feature cache), which the kernel drops
+    when an allocation needs the room; the cache it can drop first, the
+    ``inactive_file`` of ``memory.stat``, is counted as room, as container
+    runtimes do for their "working set". Without ``memory.stat`` nothing
+    is added.
+    """
     try:
         with open(os.path.join(root, "memory.max"), encoding="ascii") as f:
             limit = f.read().strip()
@@ -424,9 +432,25 @@ def _cgroup_available(root="/sys/fs/cgroup"):
             return None
         with open(os.path.join(root, "memory.current"), encoding="ascii") as f:
             current = int(f.read().strip())
-        return max(int(limit) - current, 0)
     except (OSError, ValueError):
         return None
+    try:
+        return max(int(limit) - current, 0) + _cgroup_inactive_file(root)
+    except ValueError:
+        return None
+
+
+def _cgroup_inactive_file(root):
+    """``inactive_file`` of a cgroup v2 ``memory.stat`` in bytes, 0 without it."""
+    try:
+        with open(os.path.join(root, "memory.stat"), encoding="ascii") as f:
+            for line in f:
+                key, _, value = line.partition(" ")
+                if key == "inactive_file":
+                    return int(value)
+    except (OSError, ValueError):
+        return 0
+    return 0
 
 
 def _rlimit_available(statm="/proc/self/statm"):
@@ -456,7 +480,8 @@ def available_memory():
     On Linux the kernel's own estimate, ``MemAvailable`` of
     ``/proc/meminfo`` (free memory plus the page cache it can drop), or,
     when smaller, the room left under the memory limit of the process's
-    cgroup (a container, a CI job) or under its address-space limit
+    cgroup (a container, a CI job; the page cache it can drop counted as
+    room) or under its address-space limit
     (``ulimit -v``, as some clusters set). On other POSIX systems (macOS) the
     physical memory of the machine: no estimate of what is free, but a
     step that needs more than the whole machine is still caught. None where

@@ -59,6 +59,21 @@ def test_cgroup_limit_gives_the_room_left_under_it(tmp_path):
     assert sertl_core.utils._cgroup_available(str(tmp_path / "none")) is None
 
 
+def test_cgroup_room_counts_the_page_cache_the_kernel_can_drop(tmp_path):
+    # A container that has read its corpus: memory.current is near the
+    # limit, most of it the files' page cache, which an allocation reclaims.
+    # Counting that cache as used refused even a few-MB step.
+    (tmp_path / "memory.max").write_text("8000000000\n")
+    (tmp_path / "memory.current").write_text("7900000000\n")
+    (tmp_path / "memory.stat").write_text(
+        "anon 1500000000\nfile 6300000000\nactive_file 2300000000\n"
+        "inactive_file 4000000000\n"
+    )
+    assert sertl_core.utils._cgroup_available(str(tmp_path)) == 4_100_000_000
+    (tmp_path / "memory.stat").write_text("anon 1500000000\n")  # no such line
+    assert sertl_core.utils._cgroup_available(str(tmp_path)) == 100_000_000
+
+
 def test_address_space_limit_gives_the_room_left_under_it(monkeypatch, tmp_path):
     resource = pytest.importorskip("resource")  # POSIX only
     statm = tmp_path / "statm"
