@@ -514,6 +514,12 @@ def available_memory():
         return None
 
 
+# check_memory against the system's estimate never refuses a step this
+# small: a false refusal of a step that would have run costs more than the
+# allocation error it could save (tests of the methods' checks set it to 0)
+_NEVER_REFUSED = 10**8
+
+
 def _size(n_bytes):
     """``n_bytes`` for a message: ``"12.8 GB"``, ``"340 MB"``."""
     if n_bytes >= 10**9:
@@ -543,7 +549,11 @@ def check_memory(n_bytes, what, fix, *, available=None):
         fewer rows.
     available : int or None, default=None
         Bytes available; None asks the system (:func:`available_memory`),
-        and nothing is checked when the system cannot say.
+        and nothing is checked when the system cannot say. The system's
+        figure is an estimate (swap, reclaimable kernel memory and the
+        rest of a process's address space are not in it), so against it a
+        step of 100 MB or less is never refused: were the memory really
+        short, numpy's own allocation error would still say so.
 
     Raises
     ------
@@ -569,6 +579,8 @@ def check_memory(n_bytes, what, fix, *, available=None):
     available now. Use fewer rows.
     """
     if available is None:
+        if n_bytes <= _NEVER_REFUSED:
+            return
         available = available_memory()
     if available is None or n_bytes <= available:
         return

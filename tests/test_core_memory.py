@@ -32,11 +32,27 @@ def test_check_memory_passes_what_fits():
 def test_check_memory_asks_the_system_and_checks_nothing_when_it_cannot_say(
     monkeypatch,
 ):
+    monkeypatch.setattr(sertl_core.utils, "_NEVER_REFUSED", 0)
     monkeypatch.setattr(sertl_core.utils, "available_memory", lambda: 1000)
     with pytest.raises(MemoryError, match=r"about 0\.002 MB .* 0\.001 MB available"):
         check_memory(2000, "a step", "Do less.")
     monkeypatch.setattr(sertl_core.utils, "available_memory", lambda: None)
     assert check_memory(10**30, "a step", "Do less.") is None
+
+
+def test_check_memory_never_refuses_a_small_step_on_the_systems_estimate(
+    monkeypatch,
+):
+    # The system's figure can read ~0 for memory the kernel would still give
+    # (reclaimable caches, swap): a step of at most 100 MB is not refused on
+    # it, a larger one is, and an explicit figure is compared exactly.
+    monkeypatch.setattr(sertl_core.utils, "available_memory", lambda: 0)
+    assert check_memory(10**8, "a 100 MB step", "Do less.") is None
+    assert check_memory(5 * 10**6, "a 5 MB step", "Do less.") is None
+    with pytest.raises(MemoryError, match=r"^a 101 MB step: about 101 MB .* 0 MB"):
+        check_memory(101 * 10**6, "a 101 MB step", "Do less.")
+    with pytest.raises(MemoryError, match=r"^a 5 MB step: about 5 MB"):
+        check_memory(5 * 10**6, "a 5 MB step", "Do less.", available=10**6)
 
 
 def test_meminfo_gives_the_kernels_estimate_in_bytes(tmp_path):
