@@ -923,7 +923,10 @@ def check_no_global_state_change(estimator):
     generator as it was once torch is imported). A transfer estimator whose
     wrapped estimator draws from numpy's global RNG by itself, with no
     ``random_state`` to set (``SVR``, ``NuSVR``: libsvm's seed), is not
-    held to numpy's global RNG; every other state is still checked.
+    held to those draws: during the checked fits, each call of the wrapped
+    estimator's class's own ``fit``, ``predict``, ``decision_function``,
+    ``transform`` or ``score`` puts numpy's global RNG back as it found it,
+    so that a draw of the method's own is still caught.
     """
     X, y, sd, _ = make_domain_data()
     y = _label_variants(estimator, X, y)[0]
@@ -959,7 +962,7 @@ def check_no_global_state_change(estimator):
                     rng_state = np.random.get_state()
                     random_state = random.getstate()
                     environ = dict(os.environ)
-                    with _environ_writes() as written:
+                    with _environ_writes() as written, _own_rng_draws(wrapped_draws):
                         est = clone(estimator).fit(X, y, sample_domain=sd)
                         _output(est, X)
                     _assert_torch_global_state(torch_before)
@@ -971,9 +974,7 @@ def check_no_global_state_change(estimator):
                         "sklearn's global config was changed (key: (before, after)): "
                         f"{changed}; use sklearn.config_context"
                     )
-                    assert wrapped_draws or _same_rng_state(
-                        np.random.get_state(), rng_state
-                    ), (
+                    assert _same_rng_state(np.random.get_state(), rng_state), (
                         "numpy's global random state was used or changed "
                         "(use a local Generator)"
                     )
@@ -1016,24 +1017,79 @@ def check_no_global_state_change(estimator):
         root.setLevel(saved_level)
 
 
+_WRAPPED_CALLS = (
+    "fit",
+    "predict",
+    "predict_proba",
+    "decision_function",
+    "transform",
+    "score",
+)
+
+
+@contextlib.contextmanager
+def _own_rng_draws(wrapped):
+    """Within: ``wrapped``'s class puts numpy's global RNG back after each call.
+
+    ``wrapped`` is the class of the estimator a transfer estimator wraps,
+    when that estimator draws from numpy's global RNG by itself (see
+    :func:`_wrapped_draws_from_numpy_rng`), else None (nothing is changed).
+    Only the methods written as plain functions on the class or its bases
+    are wrapped (never a descriptor such as ``available_if``, whose absence
+    an estimator's output depends on), and each is put back on leaving.
+    """
+    if wrapped is None:
+        yield
+        return
+    saved = {}
+    for name in _WRAPPED_CALLS:
+        if not isinstance(inspect.getattr_static(wrapped, name, None), type(_seeded)):
+            continue
+        saved[name] = wrapped.__dict__.get(name)
+        setattr(wrapped, name, _restoring_rng(getattr(wrapped, name)))
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            if method is None:
+                delattr(wrapped, name)
+            else:
+                setattr(wrapped, name, method)
+
+
+def _restoring_rng(method):
+    """``method``, putting numpy's global RNG back as it found it."""
+
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        state = np.random.get_state()  # noqa: NPY002 - put back below
+        try:
+            return method(*args, **kwargs)
+        finally:
+            np.random.set_state(state)  # noqa: NPY002
+
+    return call
+
+
 def _same_rng_state(a, b):
     """Whether two ``np.random.get_state()`` tuples are the same state."""
     return a[0] == b[0] and np.array_equal(a[1], b[1]) and a[2:] == b[2:]
 
 
 def _wrapped_draws_from_numpy_rng(estimator, X, y, sample_domain):
-    """Whether the estimator a transfer estimator wraps draws from numpy's global RNG.
+    """The class a transfer estimator wraps, when it draws from numpy's global RNG.
 
     Fitted alone (its ``random_state`` parameters set, as by the check) on
-    the labelled source rows, and predicting them. True for an estimator
-    that seeds itself from the global RNG with nothing to set
-    (scikit-learn's ``SVR`` and ``NuSVR`` draw libsvm's seed so); False
-    for any other, for an estimator that is no transfer estimator, and for
-    one that cannot be fitted on these rows (the check then fails with its
-    own error).
+    the labelled source rows, and predicting them. The class for an
+    estimator that seeds itself from the global RNG with nothing to set
+    (scikit-learn's ``SVR`` and ``NuSVR`` draw libsvm's seed so); None for
+    any other, for an estimator that is no transfer estimator, and for one
+    that cannot be fitted on these rows (the check then fails with its own
+    error).
     """
     if not isinstance(estimator, TransferEstimator):
-        return False
+        return None
+    inner = estimator._get_estimator()
     rows = (sample_domain > 0) & ~is_unlabeled(y, regression=_regression(estimator))
     saved = np.random.get_state()
     try:
@@ -1041,10 +1097,10 @@ def _wrapped_draws_from_numpy_rng(estimator, X, y, sample_domain):
         before = np.random.get_state()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _output(clone(estimator._get_estimator()).fit(X[rows], y[rows]), X)
-        return not _same_rng_state(np.random.get_state(), before)
+            _output(clone(inner).fit(X[rows], y[rows]), X)
+        return None if _same_rng_state(np.random.get_state(), before) else type(inner)
     except Exception:  # noqa: BLE001 - reported by the check itself
-        return False
+        return None
     finally:
         np.random.set_state(saved)
 
