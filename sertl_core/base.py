@@ -1401,7 +1401,9 @@ class TransferEstimator(
     sampler : imbalanced-learn sampler, default=None
         Resampler (``fit_resample``) applied to the labelled training rows
         before the wrapped estimator is fitted. imbalanced-learn's samplers
-        balance classes: a regressor refuses them.
+        balance classes: a regressor refuses them, all but
+        ``FunctionSampler(validate=False)``, which runs your own function
+        on the rows whatever the target.
 
     Attributes
     ----------
@@ -1921,8 +1923,17 @@ class TransferEstimator(
 
 
 def _is_imblearn(sampler):
-    """Whether ``sampler`` comes from imbalanced-learn (classes only)."""
-    return sampler is not None and type(sampler).__module__.startswith("imblearn.")
+    """Whether ``sampler`` is an imbalanced-learn sampler that takes class labels.
+
+    Every one does but ``FunctionSampler(validate=False)``, which runs the
+    user's own function on the rows, whatever the target (a regressor's
+    outlier filter).
+    """
+    if sampler is None or not type(sampler).__module__.startswith("imblearn."):
+        return False
+    from imblearn import FunctionSampler
+
+    return not (isinstance(sampler, FunctionSampler) and sampler.validate is False)
 
 
 def _warn_if_minus_one_trains_regressor(y, name):

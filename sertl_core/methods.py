@@ -54,7 +54,8 @@ class SourceOnly(SampleWeightMixin, TransferEstimator):
         ``LogisticRegression(max_iter=1000)``.
     sampler : imbalanced-learn sampler, default=None
         Resampler applied to the labelled training rows (imbalanced-learn's
-        balance classes: a regressor refuses them).
+        samplers balance classes: a regressor refuses them, all but
+        ``FunctionSampler(validate=False)``).
     use_target_labels : bool, default=False
         Also train on the labelled target rows (few-shot baseline).
 

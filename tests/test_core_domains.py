@@ -679,6 +679,33 @@ def test_whole_number_regression_targets_marked_minus_one_are_warned_about():
     assert not np.allclose(marked.predict(X), fixed.predict(X))
 
 
+def test_a_regressor_keeps_a_function_sampler_that_does_not_validate():
+    # FunctionSampler(validate=False) runs the user's own function on any
+    # target (a regressor's outlier filter): it worked with SourceOnly(Ridge())
+    # until the refusal of imbalanced-learn's class samplers refused it too
+    imblearn = pytest.importorskip("imblearn")
+    from sklearn.linear_model import Ridge
+
+    X, y, sd = _valence()
+    y = np.where(sd < 0, np.nan, y)
+    seen = []
+
+    def drop_largest(X, y):
+        seen.append(len(y))
+        keep = y < np.max(y)
+        return X[keep], y[keep]
+
+    sampler = imblearn.FunctionSampler(func=drop_largest, validate=False)
+    fitted = SourceOnly(Ridge(), sampler=sampler).fit(X, y)
+    labelled = int(np.sum(sd > 0))
+    assert seen == [labelled]
+    expected = Ridge().fit(*drop_largest(X[sd > 0], y[sd > 0]))
+    np.testing.assert_allclose(fitted.predict(X), expected.predict(X))
+    # one that validates takes class labels: refused as before
+    with pytest.raises(ValueError, match=r"balances classes.*Drop the sampler"):
+        SourceOnly(Ridge(), sampler=imblearn.FunctionSampler()).fit(X, y)
+
+
 def test_a_regressor_refuses_an_imbalanced_learn_sampler_by_name():
     # imbalanced-learn answered "Unknown label type: continuous. Maybe you
     # are trying to fit a classifier", about SourceOnly(Ridge())

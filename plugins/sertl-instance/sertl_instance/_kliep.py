@@ -509,7 +509,8 @@ class KLIEP(SampleWeightMixin, TransferEstimator):
         ``LogisticRegression(max_iter=1000)``.
     sampler : imbalanced-learn sampler, default=None
         Resampler applied to the labelled training rows (imbalanced-learn's
-        balance classes: a regressor refuses them).
+        samplers balance classes: a regressor refuses them, all but
+        ``FunctionSampler(validate=False)``).
     sigma : float or None, default=None
         Kernel width; ``None`` selects it by likelihood cross-validation.
     sigmas : array-like of float of shape (n_candidates,), default=None

@@ -486,7 +486,8 @@ class KMM(SampleWeightMixin, TransferEstimator):
     sampler : imbalanced-learn sampler, default=None
         Resampler applied to the labelled training rows (must expose
         ``sample_indices_`` so the weights can follow; imbalanced-learn's
-        balance classes: a regressor refuses them).
+        samplers balance classes: a regressor refuses them, all but
+        ``FunctionSampler(validate=False)``).
     B : float, default=1000.0
         Upper bound of each weight (Huang et al.'s default).
     eps : float in [0, 1), default=None
