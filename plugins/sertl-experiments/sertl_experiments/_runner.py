@@ -1669,7 +1669,11 @@ def check_labels(config, labels, *, target_labels=True):
             raise ExperimentError(
                 f"{what}it is a source, and a source's rows train the "
                 "classifier, so they must be labelled; make it a target only "
-                "(with sertl grid), or give it its labels."
+                "(with sertl grid): leave it out of [matrix] sources (with "
+                'sources = "leave_one_out", which puts every corpus in the '
+                "pools of the other targets, list it alone in [matrix] targets: "
+                f'targets = ["{name}"] pools the other corpora for it), or give '
+                "it its labels."
             )
         if name not in config.targets:
             continue

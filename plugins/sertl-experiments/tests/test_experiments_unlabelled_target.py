@@ -19,7 +19,10 @@ def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("feature-cache")
 
 
-def _experiment(tmp_path, cache_dir, text="", *, unlabelled="b"):
+_MATRIX = '[matrix]\nsources = ["a"]\ntargets = ["b"]\n'
+
+
+def _experiment(tmp_path, cache_dir, text="", *, unlabelled="b", matrix=_MATRIX):
     """Experiment: EmoDB's sample -> RAVDESS's sample, one of them without labels.
 
     The corpus ``unlabelled`` is a csv manifest of its sample's files (no label
@@ -44,7 +47,7 @@ def _experiment(tmp_path, cache_dir, text="", *, unlabelled="b"):
     exp.write_text(
         f'output = "{tmp_path / "out"}"\n'
         + corpora
-        + '[matrix]\nsources = ["a"]\ntargets = ["b"]\n'
+        + matrix
         + '[labels]\nclasses = ["anger", "sadness"]\n'
         + f'[features]\nset = "mfcc_stats"\ncache_dir = "{cache_dir}"\n'
         + text
@@ -126,6 +129,30 @@ def test_a_corpus_without_labels_where_its_labels_are_needed_is_refused(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert re.search(match, err), err
+
+
+def test_leave_one_out_with_a_corpus_without_labels_says_how_to_target_it(
+    tmp_path, capsys, cache_dir
+):
+    # sources = "leave_one_out" puts the unlabelled corpus in the other
+    # targets' pools; the refusal said "make it a target only", though the
+    # file lists no sources to take it out of
+    loo = '[matrix]\nsources = "leave_one_out"\n'
+    exp = _experiment(tmp_path, cache_dir, matrix=loo)
+    assert main(["grid", exp, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert re.search(
+        r"\[corpora\.b\]: has no labels .*, but it is a source.*\(with sources = "
+        r'"leave_one_out", .* list it alone in \[matrix\] targets: targets = '
+        r'\["b"\] pools the other corpora for it',
+        err,
+    ), err
+    # the advice followed: a -> b, searched without b's labels
+    exp = _experiment(tmp_path, cache_dir, matrix=loo + 'targets = ["b"]\n')
+    assert main(["grid", exp, "--json", "--no-progress"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert (entry["source"], entry["target"]) == ("a", "b")
 
 
 def test_grid_help_gives_the_experiment_file_route_for_reader_options(capsys):
