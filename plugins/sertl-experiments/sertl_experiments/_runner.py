@@ -1808,7 +1808,9 @@ def check_shared_recordings(config, data):
             drop = (
                 f"or give another target than {spec.where}"
                 if spec is not None and spec.where is not None
-                else "or leave this pair out of [matrix]"
+                else "or leave this pair out of [matrix] (with sources = "
+                f'"leave_one_out", which pools every other corpus for each '
+                f"target, leave {target} out of [matrix] targets)"
             )
             raise ExperimentError(
                 f"{' + '.join(sources)} -> {target}: {len(shared)} of the "

@@ -4,8 +4,9 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from sertl_experiments import parse_config
-from sertl_experiments._data import CorpusData
+from sertl_experiments._data import CorpusData, ExperimentError
 from sertl_experiments._runner import run_experiment
 
 
@@ -71,6 +72,31 @@ def test_leave_one_corpus_out_runs_names_its_pools_and_resumes(tmp_path):
     by_hand = _config(tmp_path, [["b", "c"], ["a", "c"], ["a", "b"]])
     res = run_experiment(by_hand, data=data, progress=False, log=_quiet)
     assert (res.n_computed, res.n_reused) == (0, 6)
+
+
+def test_leave_one_out_target_holding_source_recordings_says_what_to_leave_out(
+    tmp_path,
+):
+    # the refusal said "leave this pair out of [matrix]", but a leave_one_out
+    # matrix lists no pairs: its target is what can be left out
+    data = _three()
+    c = data["c"]
+    c.X[:5] = data["a"].X[:5]  # five recordings of a copied into c
+    cfg = _config(tmp_path, "leave_one_out")
+    with pytest.raises(
+        ExperimentError,
+        match=r"b \+ c -> a: 5 of the 60 files of a are recordings of the source"
+        r'.* \(with sources = "leave_one_out", which pools every other corpus for '
+        r"each target, leave a out of \[matrix\] targets\)",
+    ):
+        run_experiment(cfg, data=data, progress=False, log=_quiet)
+    # the advice followed: a and c hold the same recordings, so both targets go
+    cfg = _config(
+        tmp_path, "leave_one_out", matrix={"sources": "leave_one_out", "targets": ["b"]}
+    )
+    run_experiment(cfg, data=data, progress=False, log=_quiet)
+    df = pd.read_csv(cfg.output / "results.csv")
+    assert list(zip(df["source"], df["target"], strict=True)) == [("a+c", "b")]
 
 
 def _lacking_neutral():
