@@ -1497,12 +1497,15 @@ def _prepare_data(
     bare = unlabelled_corpora({n: t["emotion"] for n, t in tables.items()})
     labelled = [name for name in used if name not in bare]
     if config.mapping:
-        # the csv and folders readers know their emotions only now
+        # the csv and folders readers know their emotions only now; a
+        # corpus without labels has none to rename (its "-1" marks them
+        # unlabelled: no key of the mapping)
         emotions = {
             name: set(map(str, tables[name]["emotion"]))
             if name in tables
             else declared_emotions(spec.reader)
             for name, spec in config.corpora.items()
+            if name not in bare
         }
         # a csv or folders corpus's labels as written (a folder "angry" read
         # as "anger"); the official readers' codes are no keys
@@ -1510,10 +1513,11 @@ def _prepare_data(
             name: written_labels(table)
             for name, table in tables.items()
             if declared_emotions(config.corpora[name].reader) is None
+            and name not in bare
         }
         check_mapping(config.mapping, config.classes, emotions, written)
-        for table in tables.values():  # select_emotions's rule, in every case
-            table["emotion"] = map_emotions(table, config.mapping)
+        for name in labelled:  # select_emotions's rule, in every case
+            tables[name]["emotion"] = map_emotions(tables[name], config.mapping)
     if wanted is not None:
         found = set().union(*(set(tables[n]["emotion"]) for n in labelled))
         absent = [c for c in dict.fromkeys(wanted) if c not in found]

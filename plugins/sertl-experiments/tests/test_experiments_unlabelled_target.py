@@ -155,6 +155,40 @@ def test_leave_one_out_with_a_corpus_without_labels_says_how_to_target_it(
     assert (entry["source"], entry["target"]) == ("a", "b")
 
 
+@pytest.mark.parametrize(
+    ("mapping", "match"),
+    [
+        # the corpora's emotions listed the target's unlabelled marker
+        (
+            'calm = "neutral"',
+            r"\[labels\] mapping calm: no corpus has the emotion 'calm'\. The "
+            r"corpora's emotions are a: anger, happiness, neutral, sadness\. Keys",
+        ),
+        # the marker was a key: the target's every row became "neutral"
+        (
+            '"-1" = "neutral"',
+            r"\[labels\] mapping -1: no corpus has the emotion '-1'\. The corpora's "
+            r"emotions are a: anger, happiness, neutral, sadness\. Keys",
+        ),
+    ],
+)
+def test_a_mapping_does_not_see_the_unlabelled_marker_of_a_target(
+    tmp_path, capsys, monkeypatch, mapping, match
+):
+    from sertl_experiments import _runner
+
+    def no_features(*args, **kwargs):
+        raise AssertionError("features extracted before the refusal")
+
+    monkeypatch.setattr(_runner, "extract_features", no_features)
+    text = f"[labels.mapping]\n{mapping}\n"
+    exp = _experiment(tmp_path, tmp_path / "cache", text)
+    assert main(["grid", exp, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert re.search(match, err), err
+
+
 def test_grid_help_gives_the_experiment_file_route_for_reader_options(capsys):
     # --target csv=... could not say labelled = false (nor a delimiter), and
     # the help did not say where to
