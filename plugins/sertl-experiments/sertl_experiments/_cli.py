@@ -683,6 +683,7 @@ def cmd_grid(args):
         check_recipe,
         classes_of_pair,
         left_out_classes,
+        union_hint,
         unlabelled_corpora,
     )
     from ._selection import _recording_warnings, needs_proba, search, warning_kinds
@@ -879,10 +880,12 @@ def cmd_grid(args):
                 cfg, srcs, tgt, data, target_labelled=labelled_target
             )
             if len(classes) < 2:
+                hint = union_hint(cfg, srcs, tgt, data, target_labelled=labelled_target)
                 raise ExperimentError(
                     f"{'+'.join(srcs)} -> {tgt}: the corpora share fewer than two "
                     f"of the classes kept ({classes}); check "
-                    + ("[labels] classes." if args.experiment else "--classes.")
+                    + ("[labels] classes" if args.experiment else "--classes")
+                    + (f", or set {hint}." if hint else ".")
                 )
             union = cfg.pool_classes == "union" and labelled_target
             named = [*srcs, tgt] if labelled_target else list(srcs)

@@ -2377,6 +2377,44 @@ def classes_of_pair(config, sources, target, data, *, target_labelled=True):
     return classes, "; ".join(lacking)
 
 
+def union_hint(config, sources, target, data, *, target_labelled=True):
+    """Say what ``pool_classes = "union"`` would keep for a pair with too few classes.
+
+    "" unless the source is a pool, ``[labels] pool_classes`` is
+    ``"intersection"`` and ``"union"`` would keep at least two classes.
+
+    Examples
+    --------
+    Pooled, ``a`` and ``b`` share anger only; ``c`` has all three classes:
+
+    >>> import numpy as np
+    >>> from sertl_experiments import CorpusData, parse_config
+    >>> ys = {"a": ["anger", "neutral"], "b": ["anger", "sadness"],
+    ...       "c": ["anger", "neutral", "sadness"]}
+    >>> data = {n: CorpusData(n, np.zeros((len(y), 1)), np.array(y), np.array(y),
+    ...                       np.array(y)) for n, y in ys.items()}
+    >>> cfg = parse_config({"corpora": {n: {"root": "."} for n in ys},
+    ...                     "labels": {"classes": "all"},
+    ...                     "methods": [{"name": "dss"}]})
+    >>> union_hint(cfg, ["a", "b"], "c", data).split("), ")[1]
+    'which keeps anger, neutral, sadness'
+    >>> union_hint(cfg, ["a"], "c", data)  # a single corpus: nothing to pool
+    ''
+    """
+    if len(sources) < 2 or config.pool_classes != "intersection":
+        return ""
+    union = replace(config, pool_classes="union")
+    classes, _ = classes_of_pair(
+        union, sources, target, data, target_labelled=target_labelled
+    )
+    if len(classes) < 2:
+        return ""
+    return (
+        '[labels] pool_classes = "union" (a pooled source then has the classes '
+        f"any of its corpora has), which keeps {', '.join(classes)}"
+    )
+
+
 def _restrict(cd, classes):
     keep = np.isin(cd.y, list(classes))
     return CorpusData(
@@ -2526,7 +2564,7 @@ def run_experiment(
     guards = guard_scorers(config)
     for m in config.methods:
         versions[m.name] = env.of(recipes[m.name], m.scorers)
-    tasks, cached, files, skipped_pairs = [], [], [], []
+    tasks, cached, files, skipped_pairs, hints = [], [], [], [], []
     speaker_boot = config.protocol.bootstrap_unit == "speaker" and bool(
         config.protocol.bootstrap
     )
@@ -2547,8 +2585,13 @@ def run_experiment(
         if union:  # a column of its own; the default's table stays as it was
             pair_classes[-1][POOL_LACKS] = in_part
         if len(classes) < 2:
-            log(f"skip {src_name} -> {tgt}: fewer than two shared classes {classes}")
+            hint = union_hint(config, srcs, tgt, data)
+            log(
+                f"skip {src_name} -> {tgt}: fewer than two shared classes {classes}"
+                + (f"; set {hint}" if hint else "")
+            )
             skipped_pairs.append(f"{src_name} -> {tgt} {classes}")
+            hints.append(hint)
             pair_classes[-1]["left out"] = "; ".join(
                 filter(None, [lacking, "pair skipped: fewer than two shared classes"])
             )
@@ -2654,7 +2697,14 @@ def run_experiment(
         raise ExperimentError(
             "[labels] classes: no source/target pair shares two of the classes "
             f"kept ({'; '.join(skipped_pairs)}); list classes that the corpora "
-            "share, or map their labels onto common names with [labels] mapping."
+            "share, or map their labels onto common names with [labels] mapping"
+            + (
+                '; or set [labels] pool_classes = "union": a pooled source then '
+                "has the classes any of its corpora has"
+                if any(hints)
+                else ""
+            )
+            + "."
         )
     n_base = sum(t["method"] == BASELINE for _, t in tasks) + sum(
         c.get("method") == BASELINE for c in cached

@@ -217,3 +217,63 @@ def test_left_out_class_names_the_corpora_that_keep_it_out():
     assert left_out_classes(listed, kept, pair, data, union=True).endswith(
         "left out: fear (c has none)"
     )
+
+
+def _disjoint_pool():
+    """``a`` and ``b`` share anger only; ``c`` has the classes of both."""
+    data = _three()
+    data["a"] = _corpus("a", 0.0, labels=("anger", "neutral"))
+    data["b"] = _corpus("b", 1.0, labels=("anger", "sadness"))
+    return data
+
+
+def test_a_pool_left_with_one_class_points_to_the_union(tmp_path):
+    # a+b -> c keeps anger alone under "intersection"; the refusal said to
+    # list classes or map labels, not that "union" keeps the three
+    matrix = {"sources": [["a", "b"]], "targets": ["c"]}
+    cfg = _config(tmp_path, None, matrix=matrix, labels={"classes": "all"})
+    lines = []
+    with pytest.raises(
+        ExperimentError,
+        match=r"no source/target pair shares two of the classes kept "
+        r"\(a\+b -> c \['anger'\]\); .*; or set \[labels\] pool_classes = "
+        r'"union": a pooled source then has the classes any of its corpora has\.$',
+    ):
+        run_experiment(cfg, data=_disjoint_pool(), progress=False, log=lines.append)
+    assert any(
+        str(line).endswith(
+            'set [labels] pool_classes = "union" (a pooled source then has the '
+            "classes any of its corpora has), which keeps anger, neutral, sadness"
+        )
+        for line in lines
+    ), lines
+    # the advice followed
+    union = {"classes": "all", "pool_classes": "union"}
+    cfg = _config(tmp_path, None, matrix=matrix, labels=union)
+    run_experiment(cfg, data=_disjoint_pool(), progress=False, log=_quiet)
+    assert _by_pair(cfg.output, "n_classes") == {("a+b", "c"): 3}
+
+
+def test_grid_pool_left_with_one_class_points_to_the_union(
+    tmp_path, monkeypatch, capsys
+):
+    from sertl_experiments import _runner
+    from sertl_experiments._cli import main
+
+    data = _disjoint_pool()
+    monkeypatch.setattr(_runner, "_prepare_data", lambda *_, **__: (data, []))
+    exp = tmp_path / "exp.toml"
+    exp.write_text(
+        "".join(f'[corpora.{n}]\nroot = "unused"\n' for n in "abc")
+        + '[matrix]\nsources = [["a", "b"]]\ntargets = ["c"]\n'
+        + '[labels]\nclasses = "all"\n[[methods]]\nname = "dss"\n'
+    )
+    assert main(["grid", str(exp), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert (
+        "a+b -> c: the corpora share fewer than two of the classes kept (['anger']); "
+        'check [labels] classes, or set [labels] pool_classes = "union" (a pooled '
+        "source then has the classes any of its corpora has), which keeps anger, "
+        "neutral, sadness." in " ".join(err.split())
+    ), err
