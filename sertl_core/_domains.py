@@ -332,6 +332,13 @@ def _missing_name(value):
     return isinstance(value, float) and value != value
 
 
+def _domain_id(value):
+    """Whether ``value`` is a domain id: a non-zero integer (not a bool)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return False
+    return float(value).is_integer() and value != 0
+
+
 def domains_from_names(names, targets=None, *, mapping=None):
     """Build ``sample_domain`` from per-row domain (corpus) names.
 
@@ -394,7 +401,15 @@ def domains_from_names(names, targets=None, *, mapping=None):
                 "targets (its negative ids)."
             )
         ids = {str(k): v for k, v in dict(mapping).items()}
-        check_sample_domain(list(ids.values()), len(ids), name="mapping's ids")
+        for name, v in ids.items():
+            if not _domain_id(v):
+                raise DomainError(
+                    f"mapping[{name!r}] = {v!r} is not a domain id: ids are "
+                    "non-zero integers, positive for a source (1, 2, ...) and "
+                    "negative for a target (-1, -2, ...). Pass the mapping an "
+                    "earlier domains_from_names call returned, or give "
+                    f"{name!r} such an id."
+                )
         unknown = [n for n in present if n not in ids]
         if unknown:
             raise DomainError(

@@ -1,3 +1,4 @@
+import re
 import warnings
 from typing import ClassVar
 
@@ -76,12 +77,28 @@ def test_names_of_a_later_table_keep_their_ids_with_the_mapping():
     )
     with pytest.raises(DomainError, match=r"\['tess'\] are not in `mapping`"):
         domains_from_names(["urdu", "tess"], mapping=mapping)
-    with pytest.raises(DomainError, match="contains 0, which is not a domain"):
+    with pytest.raises(DomainError, match=r"mapping\['urdu'\] = 0 is not a domain"):
         domains_from_names(["urdu"], mapping={"urdu": 0})
     with pytest.raises(TypeError, match="targets or mapping, not both"):
         domains_from_names(["urdu"], "urdu", mapping=mapping)
     with pytest.raises(TypeError, match="needs targets .* or mapping"):
         domains_from_names(["urdu"])
+
+
+@pytest.mark.parametrize("bad", ["1", True, 1.5, float("nan"), None])
+def test_a_mapping_id_that_is_no_domain_id_is_refused_by_name(bad):
+    # refused as "`mapping's ids` must hold integer domain ids ... Use
+    # `sertl_core.domains_from_names(names, targets)` to build it", advice
+    # to call the function that was called, naming no entry; True was id 1
+    with pytest.raises(
+        DomainError,
+        match=rf"^mapping\['urdu'\] = {re.escape(repr(bad))} is not a domain id: "
+        r"ids are non-zero integers, .* give 'urdu' such an id\.$",
+    ):
+        domains_from_names(["urdu", "emodb"], mapping={"emodb": -1, "urdu": bad})
+    # an integral float, or a NumPy integer, is an id
+    sd, _ = domains_from_names(["urdu"], mapping={"urdu": np.int8(2), "x": 3.0})
+    assert sd.tolist() == [2]
 
 
 @pytest.mark.parametrize("missing", [None, float("nan")])
