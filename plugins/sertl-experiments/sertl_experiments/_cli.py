@@ -840,10 +840,25 @@ def cmd_grid(args):
     if args.save:
         _check_save_path(args.save)
     if args.save and (len(pairs) != 1 or len(seeds) != 1):
+        fix = []
+        if len(pairs) != 1:
+            # a file's [matrix] (leave_one_out: a pair per target) gives them
+            example = ""
+            if pairs:
+                tgt, quoted = pairs[0][1], '", "'.join(pairs[0][0])
+                example = (
+                    f', e.g. sources = [["{quoted}"]], targets = ["{tgt}"] (with '
+                    f'sources = "leave_one_out": targets = ["{tgt}"])'
+                )
+            fix.append(
+                "keep one source (a corpus or a pool) and one target in the "
+                f"experiment file's [matrix]{example}"
+            )
+        if len(seeds) != 1:
+            fix.append("choose a seed with --seed N")
         raise ConfigError(
             "--save needs exactly one source/target pair and one seed; the search "
-            f"has {len(pairs)} pair(s) and seeds {seeds}"
-            + ("; choose a seed with --seed N." if len(seeds) != 1 else ".")
+            f"has {len(pairs)} pair(s) and seeds {seeds}; " + "; ".join(fix) + "."
         )
     n_splits = cfg.protocol.selection_splits if args.experiment else 3
     used = ["target"] if few_shot else scorers

@@ -277,3 +277,40 @@ def test_grid_pool_left_with_one_class_points_to_the_union(
         "source then has the classes any of its corpora has), which keeps anger, "
         "neutral, sadness." in " ".join(err.split())
     ), err
+
+
+def test_grid_save_with_leave_one_out_says_how_to_keep_one_pair(
+    tmp_path, monkeypatch, capsys
+):
+    # --save needs one pair; a leave_one_out file has one per target, and
+    # the refusal said how many, not how to keep one
+    from sertl_experiments import _runner
+    from sertl_experiments._cli import main
+
+    data = _three()
+    monkeypatch.setattr(_runner, "_prepare_data", lambda *_, **__: (data, []))
+    exp = tmp_path / "exp.toml"
+    head = "".join(f'[corpora.{n}]\nroot = "unused"\n' for n in "abc")
+    tail = '[protocol]\nselection_splits = 2\n[[methods]]\nname = "dss"\n'
+    exp.write_text(head + '[matrix]\nsources = "leave_one_out"\n' + tail)
+    model = tmp_path / "model.skops"
+    assert main(["grid", str(exp), "--json", "--save", str(model)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert (
+        "the search has 3 pair(s) and seeds [0]; keep one source (a corpus or a "
+        "pool) and one target in the experiment file's [matrix], e.g. sources = "
+        '[["b", "c"]], targets = ["a"] (with sources = "leave_one_out": targets = '
+        '["a"]).' in err
+    ), err
+    # the advice followed
+    exp.write_text(
+        head + '[matrix]\nsources = "leave_one_out"\ntargets = ["a"]\n' + tail
+    )
+    assert main(["grid", str(exp), "--json", "--save", str(model)]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert (entry["source"], entry["target"], entry["saved"]) == (
+        "b+c",
+        "a",
+        str(model),
+    )
+    assert model.is_file()
