@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sertl_core.emotions import EMOTION_COORDINATES
+from sertl_core.emotions import EMOTION_COORDINATES, label_key
 from sertl_core.emotions import canonical_emotion as _known_emotion
 
 __all__ = ["DEFAULT_COORDINATES", "canonical_emotion", "emotion_coordinates"]
@@ -40,8 +40,9 @@ def canonical_emotion(label):
     ``"fearful"``, ``"ps"`` ...) map to the canonical category names of
     sertl (``"anger"``, ``"happiness"``, ``"neutral"``, ``"fear"``,
     ``"surprise"`` ...), with the aliases of :mod:`sertl_core.emotions`
-    that sertl-speech's readers use; any other label is returned stripped
-    and lower-cased (it keys a table of your own).
+    that sertl-speech's readers use; any other label is returned as
+    :func:`sertl_core.emotions.label_key` gives it, stripped and
+    lower-cased (it keys a table of your own).
 
     Parameters
     ----------
@@ -59,7 +60,7 @@ def canonical_emotion(label):
     >>> canonical_emotion("Angry"), canonical_emotion("NEU"), canonical_emotion("Calm")
     ('anger', 'neutral', 'calm')
     """
-    return _known_emotion(label) or str(label).strip().lower()
+    return _known_emotion(label) or label_key(label)
 
 
 def emotion_coordinates(labels, coordinates=None):
