@@ -348,6 +348,8 @@ def domains_from_names(names, targets=None, *, mapping=None):
         The domain of each row, e.g. the corpus name.
     targets : str or sequence of str, default=None
         The names that are target domains; every other name is a source.
+        Names are compared as ``str`` writes them, so a single number names
+        one target (``targets=2`` for rows named 1, 2, ...).
         Required unless ``mapping`` is given.
     mapping : dict of str to int, default=None
         The name-to-id mapping that an earlier call returned: the rows are
@@ -424,8 +426,8 @@ def domains_from_names(names, targets=None, *, mapping=None):
             "domains_from_names needs targets (the names that are target "
             "domains) or mapping (the mapping an earlier call returned)."
         )
-    if isinstance(targets, str):
-        targets = [targets]
+    if isinstance(targets, str) or np.isscalar(targets):
+        targets = [targets]  # one name; numbers name rows as str() writes them
     targets = [str(t) for t in targets]
     missing_targets = [t for t in targets if t not in present]
     if missing_targets:

@@ -101,6 +101,16 @@ def test_a_mapping_id_that_is_no_domain_id_is_refused_by_name(bad):
     assert sd.tolist() == [2]
 
 
+def test_a_single_target_given_as_a_number_is_one_name():
+    # corpora numbered 1, 2, ...: targets=2 crashed ("'int' object is not
+    # iterable"), though targets="2" and targets=[2] were taken
+    sd, mapping = domains_from_names([1, 2, 1], targets=2)
+    assert sd.tolist() == [1, -1, 1]
+    assert mapping == domains_from_names([1, 2, 1], targets=[2])[1]
+    with pytest.raises(DomainError, match=r"Target domain\(s\) \['3'\] do not occur"):
+        domains_from_names([1, 2, 1], targets=3)
+
+
 @pytest.mark.parametrize("missing", [None, float("nan")])
 def test_a_missing_domain_name_is_refused(missing):
     # a missing corpus name became a source domain of its own, "None" or "nan"
