@@ -1826,12 +1826,15 @@ def _csv_column_names(path, header, named, delimiter=",", *, labelled=True):
             f"csv: {str(path)!r} lacks column(s) {', '.join(shown)}; needed: "
             f"file, label (or emotion), speaker; found {header}. If your CSV "
             "holds them under other names, say which with the columns option: "
-            f"columns={{{python}}} with your column names (in a sertl run "
-            f"experiment: options = {{ columns = {{ {toml} }} }})."
+            f"columns={{{python}}} with your column names (in an experiment "
+            "file, which sertl run and sertl grid take: [corpora.NAME] "
+            f"options = {{ columns = {{ {toml} }} }})."
             + (
                 " A corpus without labels (the recordings of an unlabelled "
-                "target) is read with labelled=False (options = { labelled = "
-                "false }), which needs the file column only."
+                "target) is read with labelled=False (in an experiment file, "
+                "which sertl run and sertl grid take in place of --source and "
+                "--target: [corpora.NAME] options = { labelled = false }), "
+                "which needs the file column only."
                 if "label" in missing
                 else ""
             )

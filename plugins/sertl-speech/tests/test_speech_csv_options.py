@@ -90,9 +90,9 @@ def test_a_missing_column_names_the_columns_option(tmp_path):
         r"file, label \(or emotion\), speaker; found \['path', 'emo', 'spk'\]\. "
         r"If your CSV holds them under other names, say which with the columns "
         r'option: columns=\{"file": "\.\.\.", "label": "\.\.\.", "speaker": '
-        r'"\.\.\."\} with your column names \(in a sertl run experiment: options '
-        r'= \{ columns = \{ file = "\.\.\.", label = "\.\.\.", speaker = "\.\.\." '
-        r"\} \}\)\.",
+        r'"\.\.\."\} with your column names \(in an experiment file, which sertl '
+        r"run and sertl grid take: \[corpora\.NAME\] options = \{ columns = \{ "
+        r'file = "\.\.\.", label = "\.\.\.", speaker = "\.\.\." \} \}\)\.',
     ):
         load_corpus("csv", csv)
     # only the roles still missing are asked for
@@ -653,7 +653,9 @@ def test_a_csv_without_a_label_column_says_how_to_read_it_unlabelled(tmp_path):
         ValueError,
         match=r"lacks column\(s\) label \(or emotion\);.* A corpus without labels "
         r"\(the recordings of an unlabelled target\) is read with labelled=False "
-        r"\(options = \{ labelled = false \}\), which needs the file column only\.",
+        r"\(in an experiment file, which sertl run and sertl grid take in place "
+        r"of --source and --target: \[corpora\.NAME\] options = \{ labelled = "
+        r"false \}\), which needs the file column only\.",
     ):
         load_corpus("csv", csv)
 
