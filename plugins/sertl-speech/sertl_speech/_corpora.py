@@ -1151,6 +1151,11 @@ class URDU(_EmotionFolderCorpus):
     number, emotion letter (A, H, N, S) and number. The folder must agree
     with the emotion letter.
 
+    Its speakers are nearly confined to one emotion each (all 100 anger
+    files come from speakers SM1-SM4; SM5 speaks 72 of the 100 neutral
+    ones), so speaker-disjoint URDU results (e.g. leave one speaker out)
+    partly measure speaker identity.
+
     References
     ----------
     .. [1] S. Latif, A. Qayyum, M. Usman and J. Qadir, "Cross lingual speech
