@@ -679,7 +679,13 @@ class RAVDESS(CorpusReader):
     Parameters
     ----------
     vocal_channel : {"both", "speech", "song"}, default="both"
-        Which part to read; ``"both"`` reads whatever is under ``ROOT``.
+        Which part to read; ``"both"`` reads whatever is under ``ROOT``,
+        song files together with speech files when both archives are
+        there, and the table (the columns of :data:`COLUMNS`, as every
+        reader's) has no column telling them apart: the file name's second
+        field does (``01`` speech, ``02`` song). Cross-corpus studies
+        mostly use the speech part only: ``vocal_channel="speech"`` (in an
+        experiment file: ``options = { vocal_channel = "speech" }``).
 
     References
     ----------
