@@ -101,9 +101,12 @@ _REDUCE_CONSTRUCTORS = re.compile(
 # Classes that are no estimator but hold a fitted scikit-learn model's state
 # (restored from their attributes): calibrators, distance metrics, trees of
 # neighbour searches, the trees of HistGradientBoosting (whose stored nodes
-# load_model checks before and after building them).
+# load_model checks before and after building them), the solver state of a
+# fitted MLPClassifier/MLPRegressor (its _optimizer: numbers, strings and
+# lists of arrays, no stored callable).
 _STATE_CLASSES = re.compile(
     r"sklearn\.calibration\._CalibratedClassifier"
+    r"|sklearn\.neural_network\._stochastic_optimizers\.(SGD|Adam)Optimizer"
     r"|sklearn\.metrics\._dist_metrics\.\w+"
     r"|sklearn\.neighbors\._(kd_tree|ball_tree)\.\w+"
     r"|sklearn\._loss\.(loss|link)\.\w+"

@@ -80,6 +80,32 @@ def _small_neural_fit(**params):
     return clf.fit(X, y), X
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_sklearn_mlp_pipelines_load_without_extra_trust(tmp_path, solver, kind):
+    # a fitted MLP holds its solver's state (_optimizer: AdamOptimizer or
+    # SGDOptimizer, scikit-learn's own plain-data objects); it used to be
+    # refused as untrusted
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    if kind == "classifier":
+        y = np.where(X[:, 0] > 0, "anger", "sadness")
+        mlp = MLPClassifier(max_iter=20, solver=solver, random_state=0)
+    else:
+        y = X[:, 0] + 0.1 * X[:, 1]
+        mlp = MLPRegressor(max_iter=20, solver=solver, random_state=0)
+    pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp)])
+    with pytest.warns(ConvergenceWarning):
+        pipe.fit(X, y)
+    model, _ = load_model(save_model(pipe, tmp_path / "mlp.skops"))
+    assert type(model[-1]._optimizer) is type(pipe[-1]._optimizer)
+    np.testing.assert_array_equal(model.predict(X), pipe.predict(X))
+
+
 def test_neural_models_load_without_extra_trust(tmp_path):
     # sertl-neural stores its networks as plain data (recipe + numpy weights),
     # so its first-party classes are on the trusted list like the others.
