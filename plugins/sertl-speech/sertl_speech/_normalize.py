@@ -79,6 +79,45 @@ def _speaker_ids(speaker, n_rows):
     return np.array([str(s) for s in arr], dtype=object)
 
 
+def _refuse_fit_params(norm, fit_params):
+    """Refuse keywords SpeakerNormalizer's fit does not take, with the fix.
+
+    Python's own "unexpected keyword argument" did not say that the
+    normaliser groups rows by speaker, not by domain, nor what to pass: a
+    user who treats it as the domain adapter it is registered next to passes
+    ``norm__sample_domain=d``.
+
+    Examples
+    --------
+    >>> _refuse_fit_params(SpeakerNormalizer(), {})
+    >>> try:
+    ...     _refuse_fit_params(SpeakerNormalizer(), {"sample_domain": [1, -1]})
+    ... except TypeError as err:
+    ...     print(str(err)[:70])
+    SpeakerNormalizer.fit got an unexpected keyword argument 'sample_domai
+    """
+    if not fit_params:
+        return
+    name = type(norm).__name__
+    keys = sorted(fit_params)
+    message = (
+        f"{name}.fit got an unexpected keyword argument"
+        f"{'s' * (len(keys) > 1)} {', '.join(map(repr, keys))}: it "
+        "takes only X, y and speaker. It normalises each speaker with that "
+        "speaker's own statistics, so it needs the speaker id of each row: "
+        "pass speaker=ids (in a Pipeline with metadata routing off "
+        "pipe.fit(X, y, STEP__speaker=ids), with routing on "
+        "pipe.fit(X, y, speaker=ids))."
+    )
+    if "sample_domain" in fit_params:
+        message += (
+            f" {name} does not use sample_domain: to standardise each corpus "
+            "(domain) with its own statistics use "
+            "sertl_core.DomainStandardScaler, which takes it."
+        )
+    raise TypeError(message)
+
+
 class SpeakerNormalizer(
     ParamValidationMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
 ):
@@ -261,7 +300,7 @@ class SpeakerNormalizer(
         scale[scale <= tiny] = 1.0
         return scale
 
-    def fit(self, X, y=None, *, speaker=None):
+    def fit(self, X, y=None, *, speaker=None, **fit_params):
         """Learn each speaker's mean and standard deviation.
 
         Parameters
@@ -274,12 +313,16 @@ class SpeakerNormalizer(
             ``"-1"`` rows are unlabelled).
         speaker : array-like of shape (n_samples,), default=None
             Speaker id of each row. Without it, all rows are one group.
+        **fit_params : dict
+            Not taken: any keyword (``sample_domain``, ``sample_weight``)
+            raises a TypeError that says what to pass instead.
 
         Returns
         -------
         self : SpeakerNormalizer
             The fitted normaliser.
         """
+        _refuse_fit_params(self, fit_params)
         self._validate_params()
         X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
         X = X.astype(np.float64, copy=False)  # statistics in float64
@@ -416,7 +459,7 @@ class SpeakerNormalizer(
             scale = 1.0
         return ((X - mean) / scale).astype(dtype, copy=False)
 
-    def fit_transform(self, X, y=None, *, speaker=None):
+    def fit_transform(self, X, y=None, *, speaker=None, **fit_params):
         """Fit, then normalise the training rows with their speakers' statistics.
 
         Parameters
@@ -428,12 +471,15 @@ class SpeakerNormalizer(
             emotion (:class:`SpeakerConfoundWarning`).
         speaker : array-like of shape (n_samples,), default=None
             Speaker id of each row.
+        **fit_params : dict
+            Not taken, as in :meth:`fit`.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features)
             Normalised features.
         """
+        _refuse_fit_params(self, fit_params)
         return self.fit(X, y, speaker=speaker).transform(X, speaker=speaker)
 
     def __sklearn_tags__(self):

@@ -398,3 +398,47 @@ def test_a_constant_feature_of_many_rows_per_speaker_comes_out_zero(value):
     assert np.abs(out[:, 0]).max() < 1e-6
     ref = StandardScaler().fit(X[: n // 2, 1:]).transform(X[: n // 2, 1:])
     np.testing.assert_allclose(out[: n // 2, 1:], ref, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("through", ["fit", "fit_transform", "pipeline"])
+def test_sample_domain_is_refused_with_what_to_pass_instead(through):
+    # SpeakerNormalizer is registered among the adapters but groups rows by
+    # speaker: a norm__sample_domain used to end in Python's bare "fit() got
+    # an unexpected keyword argument"
+    from sklearn.svm import SVC
+
+    X = np.array([[0.0], [1.0], [5.0], [6.0]])
+    y = ["sad", "happy", "sad", "happy"]
+    sd = [1, 1, -1, -1]
+    norm = SpeakerNormalizer()
+    match = (
+        r"SpeakerNormalizer\.fit got an unexpected keyword argument "
+        r"'sample_domain'.*speaker=ids.*STEP__speaker=ids.*"
+        r"does not use sample_domain.*DomainStandardScaler"
+    )
+    with pytest.raises(TypeError, match=match):
+        if through == "fit":
+            norm.fit(X, y, sample_domain=sd)
+        elif through == "fit_transform":
+            norm.fit_transform(X, y, sample_domain=sd)
+        else:
+            Pipeline([("norm", norm), ("clf", SVC())]).fit(X, y, norm__sample_domain=sd)
+    assert not hasattr(norm, "speakers_")
+
+
+def test_refusing_other_keywords_keeps_the_routing_requests():
+    # the **fit_params that refuse sample_domain add no metadata request:
+    # with routing on, a Pipeline still gives speaker to the normaliser and
+    # sample_domain to the steps that ask for it
+    from sklearn.svm import SVC
+
+    X = np.array([[0.0], [1.0], [5.0], [6.0], [2.0], [3.0]])
+    y = np.array(["sad", "happy", "sad", "happy", "-1", "-1"], dtype=object)
+    sd = [1, 1, 1, 1, -1, -1]
+    spk = ["a", "a", "b", "b", "c", "c"]
+    with pytest.raises(TypeError, match="takes only X, y and speaker"):
+        SpeakerNormalizer().fit(X, sample_weight=np.ones(6))
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline([("norm", SpeakerNormalizer()), ("clf", SourceOnly(SVC()))])
+        pipe.fit(X, y, sample_domain=sd, speaker=spk)
+        assert pipe.named_steps["norm"].speakers_.tolist() == ["a", "b", "c"]
