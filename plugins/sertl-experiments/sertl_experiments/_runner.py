@@ -2340,9 +2340,10 @@ def classes_of_pair(config, sources, target, data, *, target_labelled=True):
         The pair's classes, sorted.
     lacking : str
         The classes kept that some corpora of the pool have none of, each
-        with those corpora (``"neutral (turev has none)"``); "" when every
-        corpus of the pool has every class kept (always so under
-        ``"intersection"``).
+        with those corpora (``"neutral (turev has none)"``), after the
+        corpora of the pool that have none of them and so add no rows (the
+        pair runs on the others); "" when every corpus of the pool has every
+        class kept (always so under ``"intersection"``).
 
     Examples
     --------
@@ -2361,6 +2362,13 @@ def classes_of_pair(config, sources, target, data, *, target_labelled=True):
     >>> raw["labels"]["pool_classes"] = "union"
     >>> classes_of_pair(parse_config(raw), ["urdu", "turev"], "emodb", data)
     (['anger', 'neutral', 'sadness'], 'neutral (turev has none)')
+
+    A corpus of the pool with none of the kept classes adds no rows:
+
+    >>> data["turev"] = cd("turev", ["happiness", "sadness"])
+    >>> raw["labels"]["classes"] = ["anger", "neutral"]
+    >>> classes_of_pair(parse_config(raw), ["urdu", "turev"], "emodb", data)[1]
+    'turev adds no rows to this pair (none of anger, neutral): it runs as urdu -> emodb'
     """
     have = [set(map(str, data[s].y)) for s in sources]
     union = config.pool_classes == "union"
@@ -2369,11 +2377,29 @@ def classes_of_pair(config, sources, target, data, *, target_labelled=True):
     if isinstance(config.classes, list):
         classes &= set(config.classes)
     classes = sorted(classes)
+    # a pool member with none of the kept classes adds no rows: the pair
+    # runs on the others only, which its name (a+b) would hide
+    empty = [s for s, h in zip(sources, have, strict=True) if not h & set(classes)]
     lacking = [
-        _none_of(c, [s for s, h in zip(sources, have, strict=True) if c not in h])
+        _none_of(
+            c,
+            [
+                s
+                for s, h in zip(sources, have, strict=True)
+                if c not in h and s not in empty
+            ],
+        )
         for c in classes
-        if not all(c in h for h in have)
+        if not all(c in h for h in have if h & set(classes))
     ]
+    if empty and classes:
+        rest = [s for s in sources if s not in empty]
+        lacking.insert(
+            0,
+            f"{', '.join(empty)} {'adds' if len(empty) == 1 else 'add'} no rows "
+            f"to this pair (none of {', '.join(classes)}): it runs as "
+            f"{'+'.join(rest)} -> {target}",
+        )
     return classes, "; ".join(lacking)
 
 

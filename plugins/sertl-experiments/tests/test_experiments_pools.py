@@ -314,3 +314,26 @@ def test_grid_save_with_leave_one_out_says_how_to_keep_one_pair(
         str(model),
     )
     assert model.is_file()
+
+
+def test_a_pool_member_without_rows_in_the_pair_is_named_as_such(
+    tmp_path, read_results_md
+):
+    # b holds none of the listed classes: a+b -> c ran as a -> c, but the log
+    # and the report only said "anger (b has none); neutral (b has none)"
+    data = _three()
+    data["b"] = _corpus("b", 1.0, labels=("sadness", "happiness"))
+    matrix = {"sources": [["a", "b"]], "targets": ["c"]}
+    labels = {"classes": ["anger", "neutral"], "pool_classes": "union"}
+    cfg = _config(tmp_path, None, matrix=matrix, labels=labels)
+    lines = []
+    run_experiment(cfg, data=data, progress=False, log=lines.append)
+    said = "b adds no rows to this pair (none of anger, neutral): it runs as a -> c"
+    assert any(
+        str(line).startswith("a+b -> c: ") and said in str(line) for line in lines
+    ), lines
+    assert not any("(b has none)" in str(line) for line in lines), lines
+    # a's rows alone were trained on
+    assert _by_pair(cfg.output, "n_train") == {("a+b", "c"): 40}
+    md = read_results_md(cfg.output / "results.md")
+    assert f"| a+b | c | anger, neutral |  | {said} |" in md
