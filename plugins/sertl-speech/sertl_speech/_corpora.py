@@ -1367,8 +1367,9 @@ def _warn_unknown_labels(name, unknown):
             f"{list(EMOTIONS)}; they are kept as written (lower case) and have no "
             "arousal/valence coordinates. Rename them to use the schema. Or map "
             "them onto canonical names: in Python with select_emotions(table, "
-            f"mapping={{{first!r}: '<emotion>'}}), in a sertl run experiment "
-            f'with [labels] mapping = {{ {key} = "<emotion>" }}.'
+            f"mapping={{{first!r}: '<emotion>'}}), in an experiment file "
+            "(sertl run and sertl grid take it) with [labels] mapping = "
+            f'{{ {key} = "<emotion>" }}.'
         )
         warnings.warn(
             CorpusWarning(text, unknown_labels=labels),
@@ -1959,8 +1960,8 @@ def _read_csv_text(path, encoding):
             f"the byte(s) {shown} (after {context!r}), which are not "
             f"{encoding} text; the file was saved in another encoding. Save it "
             f'as UTF-8 (in Excel: "CSV UTF-8"), or pass its encoding, e.g. '
-            f'encoding="{other}" (in a sertl run experiment: options = '
-            f'{{ encoding = "{other}" }}).'
+            f'encoding="{other}" (in an experiment file, which sertl run and '
+            f'sertl grid take: [corpora.NAME] options = {{ encoding = "{other}" }}).'
         ) from None
     return text.removeprefix("\ufeff")
 
@@ -2302,8 +2303,9 @@ def _check_folders_level(root, files, rows):
             "above its label. Say so with levels=['speaker', 'label'] (or "
             "['*', 'label'] when those folders are no speakers, or "
             "['label', '*'] when they are the labels you mean, e.g. "
-            "positive/negative, and the inner folders are passed over; in a "
-            'sertl run experiment: options = { levels = ["speaker", "label"] }).'
+            "positive/negative, and the inner folders are passed over; in an "
+            "experiment file, which sertl run and sertl grid take: "
+            '[corpora.NAME] options = { levels = ["speaker", "label"] }).'
         )
     (label,) = labels
     raise ValueError(

@@ -828,7 +828,9 @@ def test_folders_one_per_speaker_are_read_with_levels(tmp_path):
         ValueError,
         match=r"no folder under '.*mine' is an emotion \('anna', 'ben' \.\.\.\), "
         r"while the folders inside them are \('Angry', 'Sad'\): the label folders "
-        r"are one level down.*levels=\['speaker', 'label'\]",
+        r"are one level down.*levels=\['speaker', 'label'\].*; in an experiment "
+        r"file, which sertl run and sertl grid take: \[corpora\.NAME\] options = "
+        r'\{ levels = \["speaker", "label"\] \}\)\.',
     ):
         _read("folders", tmp_path / "mine")
     t = _read("folders", tmp_path / "mine", levels=["speaker", "label"])

@@ -187,7 +187,8 @@ def test_a_csv_in_another_encoding_names_the_line_and_the_fix(tmp_path):
         match=r"cannot read '.*m\.csv' as utf-8: line 3 holds the byte\(s\) 0xd6 "
         r"\(after 'b\.wav,happy,'\), which are not utf-8 text; the file was saved in "
         r"another encoding\. Save it as UTF-8 \(in Excel: \"CSV UTF-8\"\), or pass "
-        r'its encoding, e\.g\. encoding="cp1252" \(in a sertl run experiment: '
+        r'its encoding, e\.g\. encoding="cp1252" \(in an experiment file, which '
+        r"sertl run and sertl grid take: \[corpora\.NAME\] "
         r'options = \{ encoding = "cp1252" \}\)\.',
     ):
         load_corpus("csv", csv)
@@ -349,7 +350,8 @@ def test_unknown_labels_say_how_to_map_them(tmp_path):
         match=r"csv: label\(s\) \['contempt', 'very happy'\] are not canonical "
         r"emotions .*Rename them to use the schema\. Or map them onto canonical "
         r"names: in Python with select_emotions\(table, mapping=\{'contempt': "
-        r"'<emotion>'\}\), in a sertl run experiment with \[labels\] mapping = "
+        r"'<emotion>'\}\), in an experiment file \(sertl run and sertl grid take "
+        r"it\) with \[labels\] mapping = "
         r'\{ contempt = "<emotion>" \}\.$',
     ):
         t = load_corpus("csv", tmp_path / "m.csv")
