@@ -1931,9 +1931,12 @@ def _is_imblearn(sampler):
     """
     if sampler is None or not type(sampler).__module__.startswith("imblearn."):
         return False
-    from imblearn import FunctionSampler
-
-    return not (isinstance(sampler, FunctionSampler) and sampler.validate is False)
+    # told by name: the core does not import imbalanced-learn (not a dependency)
+    function_sampler = any(
+        cls.__name__ == "FunctionSampler" and cls.__module__.startswith("imblearn.")
+        for cls in type(sampler).__mro__
+    )
+    return not (function_sampler and getattr(sampler, "validate", True) is False)
 
 
 def _warn_if_minus_one_trains_regressor(y, name):
